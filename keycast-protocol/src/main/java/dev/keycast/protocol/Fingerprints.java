@@ -1,0 +1,40 @@
+package dev.keycast.protocol;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PublicKey;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+/**
+ * The one key fingerprint used everywhere in Keycast: SHA-256 of the SubjectPublicKeyInfo DER,
+ * lowercase hex (64 characters).
+ */
+public final class Fingerprints {
+  private static final Pattern FORMAT = Pattern.compile("[0-9a-f]{64}");
+
+  private Fingerprints() {}
+
+  /** Fingerprint of a DER-encoded SubjectPublicKeyInfo. */
+  public static String ofSpki(byte[] spkiDer) {
+    return HexFormat.of().formatHex(sha256(spkiDer));
+  }
+
+  /** Fingerprint of a public key (its {@link PublicKey#getEncoded()} is SPKI DER for RSA and XDH). */
+  public static String of(PublicKey key) {
+    return ofSpki(key.getEncoded());
+  }
+
+  /** True when {@code s} has the fingerprint syntax (64 lowercase hex characters). */
+  public static boolean isWellFormed(String s) {
+    return s != null && FORMAT.matcher(s).matches();
+  }
+
+  static byte[] sha256(byte[] data) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(data);
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError("SHA-256 is required by the Java platform", e);
+    }
+  }
+}
