@@ -125,7 +125,7 @@ public record SendPolicy(
     try {
       return Json.decode(policyBytes, MAX_BYTES, SendPolicy.class);
     } catch (MalformedInputException e) {
-      if (e.getMessage() != null && e.getMessage().startsWith("unsupported policy version")) {
+      if (e.getMessage() != null && e.getMessage().contains("unsupported policy version")) {
         throw new MalformedInputException("unsupported_version", e.getMessage());
       }
       throw new MalformedInputException(
