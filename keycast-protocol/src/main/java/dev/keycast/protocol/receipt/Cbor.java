@@ -231,6 +231,15 @@ final class Cbor {
       if (end - pos < n) {
         throw truncated(what);
       }
+      int ascii = pos;
+      while (ascii < pos + n && in[ascii] >= 0) {
+        ascii++;
+      }
+      if (ascii == pos + n) {
+        String s = new String(in, pos, (int) n, StandardCharsets.US_ASCII);
+        pos += (int) n;
+        return s;
+      }
       try {
         String s = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
