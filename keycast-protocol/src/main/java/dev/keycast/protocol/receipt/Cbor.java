@@ -24,6 +24,8 @@ final class Cbor {
   static final int MAP = 5;
   static final int TAG = 6;
 
+  private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+
   private Cbor() {}
 
   /** An append-only growable buffer that writes shortest-form heads. */
@@ -92,7 +94,31 @@ final class Cbor {
       return head(BYTES, b.length).raw(b);
     }
 
+    /** Writes a 64-character lowercase hex string as a 32-byte byte string. */
+    Writer hex32(String s) {
+      head(BYTES, 32);
+      ensure(32);
+      for (int i = 0; i < 32; i++) {
+        buf[len++] = (byte) ((Character.digit(s.charAt(2 * i), 16) << 4) | Character.digit(s.charAt(2 * i + 1), 16));
+      }
+      return this;
+    }
+
+    /** Writes a text string; ASCII strings skip the UTF-8 encoder. */
     Writer text(String s) {
+      int n = s.length();
+      boolean ascii = true;
+      for (int i = 0; i < n && ascii; i++) {
+        ascii = s.charAt(i) < 0x80;
+      }
+      if (ascii) {
+        head(TEXT, n);
+        ensure(n);
+        for (int i = 0; i < n; i++) {
+          buf[len++] = (byte) s.charAt(i);
+        }
+        return this;
+      }
       byte[] b = s.getBytes(StandardCharsets.UTF_8);
       return head(TEXT, b.length).raw(b);
     }
@@ -221,6 +247,22 @@ final class Cbor {
         throw new MalformedInputException("malformed", what + ": expected " + exact + " bytes, got " + n[0]);
       }
       return Arrays.copyOfRange(in, start, start + n[0]);
+    }
+
+    /** Reads a 32-byte byte string as 64 lowercase hex characters. */
+    String hex32(String what) throws MalformedInputException {
+      int[] n = new int[1];
+      int start = bytesSpan(what, 64, n);
+      if (n[0] != 32) {
+        throw new MalformedInputException("malformed", what + ": expected 32 bytes, got " + n[0]);
+      }
+      byte[] chars = new byte[64];
+      for (int i = 0; i < 32; i++) {
+        int b = in[start + i] & 0xff;
+        chars[2 * i] = HEX[b >>> 4];
+        chars[2 * i + 1] = HEX[b & 0xf];
+      }
+      return new String(chars, StandardCharsets.US_ASCII);
     }
 
     String text(String what, int maxBytes) throws MalformedInputException {

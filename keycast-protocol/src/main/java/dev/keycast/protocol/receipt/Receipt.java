@@ -1,12 +1,10 @@
 package dev.keycast.protocol.receipt;
 
-import dev.keycast.protocol.Fingerprints;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * A statement, signed by the enclave's Ed25519 key, of what one send or forward did: which
@@ -19,7 +17,7 @@ import java.util.regex.Pattern;
  *   <li>{@code keySetId} is {@code ks-} + 32 lowercase hex;
  *   <li>{@code sendId} and delivery ids are 1..128 characters of {@code [A-Za-z0-9._:-]};
  *   <li>{@code issuedAt} is at or after the epoch and is truncated to milliseconds;
- *   <li>digests are 32 bytes; fingerprints are {@link Fingerprints} syntax;
+ *   <li>digests are 32 bytes; fingerprints are 64 lowercase hex (the {@code Fingerprints} syntax);
  *   <li>at most {@link #MAX_ENTRIES} deliveries and skipped entries together.
  * </ul>
  */
@@ -39,10 +37,40 @@ public record Receipt(
   /** Largest number of deliveries plus skipped entries in one receipt. */
   public static final int MAX_ENTRIES = 1_000_000;
 
-  static final Pattern KEY_SET_ID = Pattern.compile("ks-[0-9a-f]{32}");
-  static final Pattern ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
-  static final Pattern FORMAT_ID = Pattern.compile("[a-z0-9][a-z0-9._/-]{0,63}");
-  static final Pattern REASON = Pattern.compile("[a-z0-9_]{1,64}");
+  // Syntax checks are hand-written loops, not regexes: a receipt may hold a million entries.
+  static final Syntax KEY_SET_ID = s -> s.length() == 35 && s.startsWith("ks-")
+      && all(s, 3, c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  static final Syntax ID = s -> s.length() >= 1 && s.length() <= 128
+      && all(s, 0, c -> (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+          || c == '.' || c == '_' || c == ':' || c == '-');
+  static final Syntax FORMAT_ID = s -> s.length() >= 1 && s.length() <= 64
+      && lowerAlnum(s.charAt(0))
+      && all(s, 1, c -> lowerAlnum(c) || c == '.' || c == '_' || c == '/' || c == '-');
+  static final Syntax REASON = s -> s.length() >= 1 && s.length() <= 64
+      && all(s, 0, c -> lowerAlnum(c) || c == '_');
+  private static final Syntax FINGERPRINT = s -> s.length() == 64
+      && all(s, 0, c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+
+  interface Syntax {
+    boolean matches(String s);
+  }
+
+  private interface CharTest {
+    boolean test(char c);
+  }
+
+  private static boolean all(String s, int from, CharTest t) {
+    for (int i = from; i < s.length(); i++) {
+      if (!t.test(s.charAt(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean lowerAlnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  }
   /** Longest skipped-entry message, in characters. */
   public static final int MAX_MESSAGE = 256;
 
@@ -118,7 +146,7 @@ public record Receipt(
       checkFingerprint(recipientFingerprint);
       check(reasonCode, REASON, "reasonCode");
       Objects.requireNonNull(message, "message");
-      if (message.length() > MAX_MESSAGE || message.chars().anyMatch(Character::isISOControl)) {
+      if (message.length() > MAX_MESSAGE || !all(message, 0, c -> !Character.isISOControl(c))) {
         throw new IllegalArgumentException("message must be at most " + MAX_MESSAGE + " characters without control characters");
       }
     }
@@ -191,15 +219,15 @@ public record Receipt(
         + skipped.size() + "]";
   }
 
-  private static void check(String value, Pattern p, String name) {
-    if (value == null || !p.matcher(value).matches()) {
+  private static void check(String value, Syntax p, String name) {
+    if (value == null || !p.matches(value)) {
       throw new IllegalArgumentException(name + " has a bad syntax: " + (value == null ? "null"
           : "\"" + value.substring(0, Math.min(value.length(), 64)) + "\""));
     }
   }
 
   private static void checkFingerprint(String fp) {
-    if (!Fingerprints.isWellFormed(fp)) {
+    if (fp == null || !FINGERPRINT.matches(fp)) {
       throw new IllegalArgumentException("recipient fingerprint must be 64 lowercase hex characters");
     }
   }

@@ -3,7 +3,6 @@ package dev.keycast.protocol.receipt;
 import dev.keycast.protocol.MalformedInputException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 /** Deterministic CBOR encoding of a {@link Receipt} payload (wire-format.md section 5.1). */
@@ -31,12 +30,9 @@ final class ReceiptCodec {
     w.text(K_VERSION).uint(r.version());
     w.text(K_KEY_SET).text(r.keySetId());
     w.text(K_DELIVERIES).head(Cbor.ARRAY, r.deliveries().size());
-    HexFormat hex = HexFormat.of();
-    byte[] fp = new byte[32];
     for (Receipt.Delivery d : r.deliveries()) {
       w.head(Cbor.ARRAY, 4);
-      hexInto(hex, d.recipientFingerprint(), fp);
-      w.bytes(fp).text(d.formatId()).text(d.deliveryId()).bytes(d.envelopeSha256Unsafe());
+      w.hex32(d.recipientFingerprint()).text(d.formatId()).text(d.deliveryId()).bytes(d.envelopeSha256Unsafe());
     }
     w.text(K_ISSUED_AT).uint(r.issuedAt().toEpochMilli());
     w.text(K_PAYLOAD).bytes(r.payloadSha256Unsafe());
@@ -44,17 +40,10 @@ final class ReceiptCodec {
     w.text(K_SKIPPED).head(Cbor.ARRAY, r.skipped().size());
     for (Receipt.Skipped s : r.skipped()) {
       w.head(Cbor.ARRAY, 3);
-      hexInto(hex, s.recipientFingerprint(), fp);
-      w.bytes(fp).text(s.reasonCode()).text(s.message());
+      w.hex32(s.recipientFingerprint()).text(s.reasonCode()).text(s.message());
     }
     w.text(K_KIND).text(r.kind().wire());
     w.text(K_SEND).text(r.sendId());
-  }
-
-  private static void hexInto(HexFormat hex, String s, byte[] out) {
-    for (int i = 0; i < 32; i++) {
-      out[i] = (byte) hex.fromHexDigits(s, 2 * i, 2 * i + 2);
-    }
   }
 
   /** Decodes a payload, rejecting every non-canonical or unknown form. */
@@ -77,14 +66,13 @@ final class ReceiptCodec {
     if (nd > Receipt.MAX_ENTRIES) {
       throw new MalformedInputException("oversize", "receipt has " + nd + " deliveries, limit " + Receipt.MAX_ENTRIES);
     }
-    HexFormat hex = HexFormat.of();
     List<Receipt.Delivery> deliveries =
         new ArrayList<>((int) Math.min(nd, (end - r.position()) / MIN_DELIVERY_BYTES + 1));
     for (long i = 0; i < nd; i++) {
       if (r.head(Cbor.ARRAY, "delivery") != 4) {
         throw new MalformedInputException("malformed", "delivery " + i + " must be an array of 4");
       }
-      String fp = hex.formatHex(r.bytes("recipient fingerprint", 32));
+      String fp = r.hex32("recipient fingerprint");
       String format = r.text("format id", 64);
       String id = r.text("delivery id", 128);
       byte[] env = r.bytes("envelope digest", 32);
@@ -108,7 +96,7 @@ final class ReceiptCodec {
       if (r.head(Cbor.ARRAY, "skipped entry") != 3) {
         throw new MalformedInputException("malformed", "skipped entry " + i + " must be an array of 3");
       }
-      String fp = hex.formatHex(r.bytes("recipient fingerprint", 32));
+      String fp = r.hex32("recipient fingerprint");
       String reason = r.text("reason code", 64);
       String message = r.text("message", 1024);
       skipped.add(valid(() -> new Receipt.Skipped(fp, reason, message)));
