@@ -26,24 +26,42 @@ final class ReceiptCodec {
 
   /** Writes the canonical payload straight from the record, without an intermediate tree. */
   static void encode(Receipt r, Cbor.Writer w) {
-    w.head(Cbor.MAP, MAP_SIZE);
-    w.text(K_VERSION).uint(r.version());
-    w.text(K_KEY_SET).text(r.keySetId());
-    w.text(K_DELIVERIES).head(Cbor.ARRAY, r.deliveries().size());
+    Cbor.Writer dlv = new Cbor.Writer(r.deliveries().size() * 128 + 16);
     for (Receipt.Delivery d : r.deliveries()) {
-      w.head(Cbor.ARRAY, 4);
-      w.hex32(d.recipientFingerprint()).text(d.formatId()).text(d.deliveryId()).bytes(d.envelopeSha256Unsafe());
+      writeDelivery(dlv, d);
     }
-    w.text(K_ISSUED_AT).uint(r.issuedAt().toEpochMilli());
-    w.text(K_PAYLOAD).bytes(r.payloadSha256Unsafe());
-    w.text(K_POLICY).bytes(r.policySha256Unsafe());
-    w.text(K_SKIPPED).head(Cbor.ARRAY, r.skipped().size());
+    Cbor.Writer skp = new Cbor.Writer(r.skipped().size() * 96 + 16);
     for (Receipt.Skipped s : r.skipped()) {
-      w.head(Cbor.ARRAY, 3);
-      w.hex32(s.recipientFingerprint()).text(s.reasonCode()).text(s.message());
+      writeSkipped(skp, s);
     }
-    w.text(K_KIND).text(r.kind().wire());
-    w.text(K_SEND).text(r.sendId());
+    assemble(w, r.keySetId(), r.sendId(), r.kind(), r.issuedAt().toEpochMilli(), r.policySha256Unsafe(),
+        r.payloadSha256Unsafe(), r.deliveries().size(), dlv, r.skipped().size(), skp);
+  }
+
+  static void writeDelivery(Cbor.Writer w, Receipt.Delivery d) {
+    w.head(Cbor.ARRAY, 4);
+    w.hex32(d.recipientFingerprint()).text(d.formatId()).text(d.deliveryId()).bytes(d.envelopeSha256Unsafe());
+  }
+
+  static void writeSkipped(Cbor.Writer w, Receipt.Skipped s) {
+    w.head(Cbor.ARRAY, 3);
+    w.hex32(s.recipientFingerprint()).text(s.reasonCode()).text(s.message());
+  }
+
+  /** Writes the payload map around already-encoded delivery and skipped entries. */
+  static void assemble(Cbor.Writer w, String keySetId, String sendId, Receipt.Kind kind, long issuedAtMillis,
+      byte[] policySha256, byte[] payloadSha256, int deliveryCount, Cbor.Writer deliveries,
+      int skippedCount, Cbor.Writer skipped) {
+    w.head(Cbor.MAP, MAP_SIZE);
+    w.text(K_VERSION).uint(Receipt.VERSION);
+    w.text(K_KEY_SET).text(keySetId);
+    w.text(K_DELIVERIES).head(Cbor.ARRAY, deliveryCount).raw(deliveries.array(), 0, deliveries.length());
+    w.text(K_ISSUED_AT).uint(issuedAtMillis);
+    w.text(K_PAYLOAD).bytes(payloadSha256);
+    w.text(K_POLICY).bytes(policySha256);
+    w.text(K_SKIPPED).head(Cbor.ARRAY, skippedCount).raw(skipped.array(), 0, skipped.length());
+    w.text(K_KIND).text(kind.wire());
+    w.text(K_SEND).text(sendId);
   }
 
   /** Decodes a payload, rejecting every non-canonical or unknown form. */

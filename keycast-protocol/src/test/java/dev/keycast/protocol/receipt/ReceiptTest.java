@@ -166,4 +166,19 @@ class ReceiptTest {
         (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
     assertThat(cose.length).isLessThan(n * 120);
   }
+
+  @Test
+  void builderProducesTheSameBytesAsTheRecordSigner() throws Exception {
+    Receipt g = ReceiptVectors.golden();
+    ReceiptBuilder b = new ReceiptBuilder(g.keySetId(), g.sendId(), g.kind(), g.policySha256(), g.payloadSha256());
+    g.deliveries().forEach(b::add);
+    g.skipped().forEach(b::add);
+    assertThat(b.entries()).isEqualTo(3);
+    KeySet ks = KeySetVectors.keySet();
+    assertThat(b.sign(g.issuedAt(), ks)).isEqualTo(ReceiptVectors.goldenCose());
+    ReceiptBuilder empty = new ReceiptBuilder(g.keySetId(), "s", Receipt.Kind.FORWARD, new byte[32], new byte[32]);
+    assertThat(ReceiptVerifier.verify(empty.sign(Instant.EPOCH, ks), ks.bundle()).deliveries()).isEmpty();
+    assertThatThrownBy(() -> empty.sign(Instant.EPOCH, KeySet.generate(new SecureRandom())))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
 }
