@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * decides eligibility only from this record and the recipients' own keys and certificates.
  *
  * @param version policy format version, 1
- * @param secretId the sender's name for the secret, 1..128 characters {@code [A-Za-z0-9._:/-]}
+ * @param secretId the sender's name for the secret, 1..128 characters {@code [A-Za-z0-9._:-]}
  * @param sender the sender's label, at most 256 characters; shown to recipients
  * @param notBefore start of the validity window; deliveries are made only inside it
  * @param notAfter end of the validity window
@@ -42,7 +42,7 @@ public record SendPolicy(
   public static final String CONTENT_AES_256_GCM = "aes-256-gcm";
   public static final String CONTENT_AES_256_CBC = "aes-256-cbc";
 
-  private static final Pattern SECRET_ID = Pattern.compile("[A-Za-z0-9._:/-]{1,128}");
+  private static final Pattern SECRET_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
   public SendPolicy {
     if (version != VERSION) {
@@ -50,7 +50,7 @@ public record SendPolicy(
     }
     if (secretId == null || !SECRET_ID.matcher(secretId).matches()) {
       throw new IllegalArgumentException(
-          "secret_id must be 1..128 characters of [A-Za-z0-9._:/-], got " + quote(secretId));
+          "secret_id must be 1..128 characters of [A-Za-z0-9._:-], got " + quote(secretId));
     }
     if (sender == null) {
       sender = "";
