@@ -199,7 +199,7 @@ final class KmsOperations {
       if (recipient.verified().isPresent()) {
         out.put("CiphertextForRecipient", RecipientEnvelopes.seal(recipient.verified().get().publicKeySpki(), dataKey, random));
       } else {
-        out.put("Plaintext", dataKey);
+        out.put("Plaintext", dataKey.clone());
       }
       return out;
     } finally {
@@ -263,7 +263,7 @@ final class KmsOperations {
       if (recipient.verified().isPresent()) {
         out.put("CiphertextForRecipient", RecipientEnvelopes.seal(recipient.verified().get().publicKeySpki(), plaintext, random));
       } else {
-        out.put("Plaintext", plaintext);
+        out.put("Plaintext", plaintext.clone());
       }
       return out;
     } finally {
@@ -286,7 +286,7 @@ final class KmsOperations {
       if (recipient.verified().isPresent()) {
         out.put("CiphertextForRecipient", RecipientEnvelopes.seal(recipient.verified().get().publicKeySpki(), r, random));
       } else {
-        out.put("Plaintext", r);
+        out.put("Plaintext", r.clone());
       }
       return out;
     } finally {

@@ -103,7 +103,7 @@ final class SelfSignedTls {
         throw new GeneralSecurityException("cannot sign the TLS certificate", e);
       }
       key = kp.getPrivate();
-      writeFile(keyFile, pem(key));
+      writeFile(keyFile, pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(key, null)));
       writeFile(certFile, pem(cert));
     }
     KeyStore ks = KeyStore.getInstance("PKCS12");
