@@ -134,6 +134,33 @@ class MockKmsSdkTest {
   }
 
   @Test
+  void everyCallIsLoggedWithoutKeyMaterial() {
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(MockKms.class);
+    var appender = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    appender.start();
+    logger.addAppender(appender);
+    try {
+      String keyId = admin.createKey(b -> {}).keyMetadata().keyId();
+      GenerateDataKeyResponse dk = admin.generateDataKey(b -> b.keyId(keyId).keySpec(DataKeySpec.AES_256));
+      var enc = admin.encrypt(b -> b.keyId(keyId).plaintext(SdkBytes.fromUtf8String("very-secret-plaintext")));
+      admin.decrypt(b -> b.ciphertextBlob(enc.ciphertextBlob()));
+      assertThatThrownBy(() -> admin.decrypt(b -> b.ciphertextBlob(enc.ciphertextBlob()).encryptionContext(Map.of("a", "b"))))
+          .isInstanceOf(InvalidCiphertextException.class);
+      List<String> lines = appender.list.stream().map(e -> e.getFormattedMessage()).toList();
+      assertThat(lines).filteredOn(l -> l.startsWith("kms call")).hasSize(5);
+      assertThat(lines).anyMatch(l -> l.contains("op=GenerateDataKey") && l.contains(keyId) && l.contains("OK"));
+      assertThat(lines).anyMatch(l -> l.contains("op=Decrypt") && l.contains("InvalidCiphertextException"));
+      String plaintextB64 = java.util.Base64.getEncoder().encodeToString(dk.plaintext().asByteArray());
+      String plaintextHex = java.util.HexFormat.of().formatHex(dk.plaintext().asByteArray());
+      assertThat(String.join("\n", lines))
+          .doesNotContain(plaintextB64).doesNotContain(plaintextHex).doesNotContain("very-secret-plaintext");
+    } finally {
+      logger.detachAppender(appender);
+    }
+  }
+
+  @Test
   void generateRandomReturnsRequestedLength() {
     byte[] a = admin.generateRandom(b -> b.numberOfBytes(32)).plaintext().asByteArray();
     byte[] b2 = admin.generateRandom(b -> b.numberOfBytes(32)).plaintext().asByteArray();
