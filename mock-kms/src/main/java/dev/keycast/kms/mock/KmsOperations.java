@@ -16,15 +16,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The KMS operations, independent of HTTP: each takes the authenticated caller and the decoded
  * JSON request and returns the JSON response or throws a {@link KmsException}.
  */
 final class KmsOperations {
-  private static final Logger LOG = LoggerFactory.getLogger(KmsOperations.class);
   static final int MAX_PLAINTEXT = 4096;
   static final int MAX_CONTEXT_ENTRIES = 64;
 
