@@ -52,6 +52,42 @@ public final class X25519PrivateKey implements Destroyable {
     return new X25519PrivateKey(raw.clone());
   }
 
+  /**
+   * Restores a key from a PKCS#8 PrivateKeyInfo / OneAsymmetricKey DER (RFC 8410, as written by
+   * {@code openssl genpkey -algorithm X25519}; PEM body decoded by the caller). At most 1 KiB.
+   *
+   * @throws MalformedInputException {@code oversize}, {@code malformed} or {@code unsupported_key}
+   */
+  public static X25519PrivateKey fromPkcs8(byte[] der) throws MalformedInputException {
+    if (der == null || der.length > 1024) {
+      throw new MalformedInputException(
+          der == null ? "malformed" : "oversize", "PKCS#8 X25519 key must be at most 1024 bytes");
+    }
+    org.bouncycastle.asn1.pkcs.PrivateKeyInfo info;
+    byte[] raw;
+    try {
+      info = org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(
+          org.bouncycastle.asn1.ASN1Primitive.fromByteArray(der));
+    } catch (java.io.IOException | RuntimeException e) {
+      throw new MalformedInputException("malformed", "not a PKCS#8 PrivateKeyInfo");
+    }
+    if (info == null
+        || !org.bouncycastle.asn1.edec.EdECObjectIdentifiers.id_X25519.equals(
+            info.getPrivateKeyAlgorithm().getAlgorithm())) {
+      throw new MalformedInputException("unsupported_key", "PKCS#8 key is not an X25519 key");
+    }
+    try {
+      raw = org.bouncycastle.asn1.ASN1OctetString.getInstance(info.parsePrivateKey()).getOctets();
+    } catch (java.io.IOException | RuntimeException e) {
+      throw new MalformedInputException("malformed", "bad X25519 CurvePrivateKey in PKCS#8");
+    }
+    try {
+      return fromRaw(raw);
+    } finally {
+      Arrays.fill(raw, (byte) 0);
+    }
+  }
+
   /** The raw 32-byte scalar (a copy the caller should zeroize when done). */
   public byte[] toRaw() {
     checkNotDestroyed();

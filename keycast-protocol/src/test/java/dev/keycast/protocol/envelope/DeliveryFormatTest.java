@@ -89,6 +89,24 @@ class DeliveryFormatTest {
   }
 
   @Test
+  void defaultFormatsAndRegistry() throws Exception {
+    assertThat(DeliveryFormats.defaultFor(TestKeys.rsaRecipient(3072))).isSameAs(CmsDeliveryFormat.AES_256_GCM);
+    assertThat(DeliveryFormats.defaultFor(TestKeys.x25519Recipient())).isSameAs(HpkeDeliveryFormat.INSTANCE);
+    assertThat(DeliveryFormats.byId("cms-aes256cbc-v1")).containsSame(CmsDeliveryFormat.AES_256_CBC);
+    assertThat(DeliveryFormats.byId("kdm-smpte-430-1")).isEmpty();
+    assertThat(DeliveryFormats.ALL).extracting(DeliveryFormat::id).doesNotHaveDuplicates();
+  }
+
+  @Test
+  void x25519PrivateKeyFromPkcs8() throws Exception {
+    assertThat(TestKeys.x25519Private().toRaw()).isEqualTo(TestKeys.x25519PrivateRawFromPkcs8Tail());
+    assertThatThrownBy(() -> X25519PrivateKey.fromPkcs8(TestKeys.pemBody(TestKeys.text("keys/rsa-2048.key.pem"))))
+        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("oversize"));
+    assertThatThrownBy(() -> X25519PrivateKey.fromPkcs8(new byte[] {0x30, 0x00}))
+        .isInstanceOf(MalformedInputException.class);
+  }
+
+  @Test
   void sealChecksArguments() throws Exception {
     RsaRecipientKey rsa = TestKeys.rsaRecipient(2048);
     X25519RecipientKey x = TestKeys.x25519Recipient();

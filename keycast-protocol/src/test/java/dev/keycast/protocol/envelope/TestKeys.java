@@ -52,9 +52,13 @@ final class TestKeys {
     return (X25519RecipientKey) RecipientKeys.parse(resource("keys/x25519.pub.pem"));
   }
 
-  /** The raw scalar is the last 32 bytes of the (v1, 48-byte) PKCS#8 DER OpenSSL writes. */
   static X25519PrivateKey x25519Private() throws Exception {
+    return X25519PrivateKey.fromPkcs8(pemBody(text("keys/x25519.key.pem")));
+  }
+
+  /** Independent of fromPkcs8: the raw scalar is the last 32 bytes of OpenSSL's 48-byte PKCS#8. */
+  static byte[] x25519PrivateRawFromPkcs8Tail() {
     byte[] der = pemBody(text("keys/x25519.key.pem"));
-    return X25519PrivateKey.fromRaw(Arrays.copyOfRange(der, der.length - 32, der.length));
+    return Arrays.copyOfRange(der, der.length - 32, der.length);
   }
 }
