@@ -111,7 +111,7 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
   @Override
   public byte[] seal(
       RecipientKey recipient, DeliveryMetadata metadata, byte[] secret, SecureRandom random) {
-    DeliveryFormat.checkSealArguments(this, recipient, metadata, secret);
+    DeliveryChecks.checkSealArguments(this, recipient, metadata, secret);
     return sealPayload(
         (RsaRecipientKey) recipient, DeliveryPayload.encode(metadata, secret, integrity), random);
   }
@@ -204,7 +204,7 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
 
   /** Checks the structure before any decryption and returns the single recipient. */
   private RecipientInformation parse(byte[] envelope) throws MalformedInputException {
-    DeliveryFormat.checkEnvelopeLength(envelope);
+    DeliveryChecks.checkEnvelopeLength(envelope);
     checkOuterDerLength(envelope);
     ContentInfo ci;
     try {

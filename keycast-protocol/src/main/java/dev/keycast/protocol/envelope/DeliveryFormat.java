@@ -42,29 +42,4 @@ public interface DeliveryFormat<K> {
    */
   OpenedDelivery open(K privateKey, byte[] envelope)
       throws MalformedInputException, DecryptionFailedException;
-
-  /** Common argument checks for {@link #seal}. */
-  static void checkSealArguments(
-      DeliveryFormat<?> format, RecipientKey recipient, DeliveryMetadata metadata, byte[] secret) {
-    if (!format.supports(recipient)) {
-      throw new IllegalArgumentException(format.id() + " cannot deliver to " + recipient);
-    }
-    if (!metadata.recipientFingerprint().equals(recipient.fingerprint())) {
-      throw new IllegalArgumentException(
-          "metadata names recipient " + metadata.recipientFingerprint() + " but the key is "
-              + recipient.fingerprint());
-    }
-    DeliveryPayload.checkSecret(secret);
-  }
-
-  /** Common size check for {@link #open}, before anything is allocated. */
-  static void checkEnvelopeLength(byte[] envelope) throws MalformedInputException {
-    if (envelope == null) {
-      throw new MalformedInputException("malformed", "no envelope given");
-    }
-    if (envelope.length > MAX_ENVELOPE_LENGTH) {
-      throw new MalformedInputException(
-          "oversize", "envelope is " + envelope.length + " bytes, limit " + MAX_ENVELOPE_LENGTH);
-    }
-  }
 }

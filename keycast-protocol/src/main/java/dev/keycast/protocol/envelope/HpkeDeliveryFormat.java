@@ -62,7 +62,7 @@ public final class HpkeDeliveryFormat implements DeliveryFormat<X25519PrivateKey
   @Override
   public byte[] seal(
       RecipientKey recipient, DeliveryMetadata metadata, byte[] secret, SecureRandom random) {
-    DeliveryFormat.checkSealArguments(this, recipient, metadata, secret);
+    DeliveryChecks.checkSealArguments(this, recipient, metadata, secret);
     X25519RecipientKey x = (X25519RecipientKey) recipient;
     byte[] aad = header(VERSION, metadata.encode());
     HpkeCiphertext c;
@@ -101,7 +101,7 @@ public final class HpkeDeliveryFormat implements DeliveryFormat<X25519PrivateKey
   @Override
   public OpenedDelivery open(X25519PrivateKey privateKey, byte[] envelope)
       throws MalformedInputException, DecryptionFailedException {
-    DeliveryFormat.checkEnvelopeLength(envelope);
+    DeliveryChecks.checkEnvelopeLength(envelope);
     ByteBuffer b = ByteBuffer.wrap(envelope);
     if (envelope.length < 5) {
       throw new MalformedInputException(

@@ -25,6 +25,7 @@ class HpkeRfc9180Test {
     List<Rfc9180Vectors.Setup> base = baseSetups();
     assertThat(base).extracting(s -> s.intField("aead_id")).containsExactly(1, 3);
     assertThat(base).allSatisfy(s -> assertThat(s.encryptions()).hasSize(6));
+    assertThat(base).allSatisfy(s -> assertThat(s.exports()).hasSize(3));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -84,6 +85,20 @@ class HpkeRfc9180Test {
             Hpke.open(
                 suite, skR, v.get("info"), first.aad(), new HpkeCiphertext(v.get("enc"), first.ct())))
         .isEqualTo(first.pt());
+  }
+
+  /** Exported values come from BouncyCastle's own context, so they check its exporter_secret. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("baseSetups")
+  void exportedValuesMatch(Rfc9180Vectors.Setup v) throws Exception {
+    HpkeSuite suite =
+        new HpkeSuite(v.intField("kem_id"), v.intField("kdf_id"), v.intField("aead_id"));
+    X25519PrivateKey skR = X25519PrivateKey.fromRaw(v.get("skRm"));
+    HPKEContextWithEncapsulation sender =
+        Hpke.setupSender(suite, skR.publicKey(), v.get("info"), v.get("ikmE"));
+    for (Rfc9180Vectors.Export e : v.exports()) {
+      assertThat(sender.export(e.context(), e.length())).isEqualTo(e.value());
+    }
   }
 
   private static byte[] suiteId(Rfc9180Vectors.Setup v) {

@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
 /** Parser for the RFC 9180 appendix text in {@code src/test-vectors/hpke}. */
 final class Rfc9180Vectors {
   /** One setup section (one mode of one suite) with its encryptions. */
-  record Setup(Map<String, byte[]> fields, List<Encryption> encryptions) {
+  record Setup(Map<String, byte[]> fields, List<Encryption> encryptions, List<Export> exports) {
     byte[] get(String name) {
       byte[] v = fields.get(name);
       if (v == null) {
@@ -35,6 +35,8 @@ final class Rfc9180Vectors {
 
   record Encryption(int seq, byte[] pt, byte[] aad, byte[] nonce, byte[] ct) {}
 
+  record Export(byte[] context, int length, byte[] value) {}
+
   private static final Pattern KEY = Pattern.compile("^\\s+([a-zA-Z_ ]+):\\s*(\\S*)\\s*$");
   private static final Pattern HEX = Pattern.compile("^\\s+([0-9a-f]+)\\s*$");
   private static final List<String> INTS =
@@ -54,6 +56,7 @@ final class Rfc9180Vectors {
     List<Setup> setups = new ArrayList<>();
     Map<String, byte[]> current = null;
     List<Encryption> encs = null;
+    List<Export> exps = null;
     Map<String, byte[]> enc = null;
     String lastKey = null;
     Map<String, byte[]> target = null;
@@ -66,14 +69,16 @@ final class Rfc9180Vectors {
         if (key.equals("mode")) {
           current = new LinkedHashMap<>();
           encs = new ArrayList<>();
-          setups.add(new Setup(current, encs));
+          exps = new ArrayList<>();
+          setups.add(new Setup(current, encs, exps));
           enc = null;
           target = current;
         } else if (key.equals("sequence number")) {
           enc = new LinkedHashMap<>();
           target = enc;
         } else if (key.equals("exporter_context")) {
-          target = null; // exported values are not checked here
+          enc = new LinkedHashMap<>();
+          target = enc;
         }
         if (key.equals("ct") && enc != null) {
           enc.put(key, HexFormat.of().parseHex(value));
@@ -97,6 +102,15 @@ final class Rfc9180Vectors {
         System.arraycopy(prev, 0, joined, 0, prev.length);
         System.arraycopy(more, 0, joined, prev.length, more.length);
         t.put(lastKey, joined);
+      } else if (line.isBlank() && enc != null && enc.containsKey("exported_value")) {
+        exps.add(
+            new Export(
+                enc.get("exporter_context"),
+                Integer.parseInt(new String(enc.get("L"))),
+                enc.get("exported_value")));
+        enc = null;
+        target = null;
+        lastKey = null;
       } else if (line.isBlank() && enc != null && enc.containsKey("ct")) {
         encs.add(
             new Encryption(
