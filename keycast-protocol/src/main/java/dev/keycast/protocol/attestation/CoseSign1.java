@@ -69,6 +69,29 @@ public record CoseSign1(
     return signature.clone();
   }
 
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof CoseSign1 c
+        && java.util.Arrays.equals(protectedHeader, c.protectedHeader)
+        && java.util.Arrays.equals(unprotectedHeader, c.unprotectedHeader)
+        && java.util.Arrays.equals(payload, c.payload)
+        && java.util.Arrays.equals(signature, c.signature)
+        && tagged == c.tagged
+        && algorithm.equals(c.algorithm);
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Arrays.hashCode(payload) * 31 + java.util.Arrays.hashCode(signature);
+  }
+
+  @Override
+  public String toString() {
+    return "CoseSign1[alg=" + algorithm + ", tagged=" + tagged + ", protected="
+        + MalformedInputException.quote(protectedHeader, 16) + ", payload=" + payload.length
+        + " B, signature=" + signature.length + " B]";
+  }
+
   /**
    * Decodes a COSE_Sign1 message, tagged (18) or untagged. Rejects anything larger than {@link
    * #MAX_MESSAGE_BYTES}, trailing bytes, a detached (null) payload, an unprotected header that is

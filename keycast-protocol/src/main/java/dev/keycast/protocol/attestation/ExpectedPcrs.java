@@ -2,7 +2,9 @@ package dev.keycast.protocol.attestation;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.keycast.protocol.MalformedInputException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -34,8 +36,6 @@ public final class ExpectedPcrs {
   public static final int MAX_FILE_BYTES = 64 * 1024;
   /** Largest number of allowed sets. */
   public static final int MAX_SETS = 64;
-
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final List<SortedMap<Integer, byte[]>> sets;
 
@@ -102,7 +102,12 @@ public final class ExpectedPcrs {
     }
     JsonNode root;
     try {
-      root = JSON.readTree(json);
+      root =
+          JsonMapper.builder()
+              .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+              .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+              .build()
+              .readTree(json);
     } catch (JsonProcessingException e) {
       throw new MalformedInputException("malformed", "expected PCRs: not JSON: " + e.getOriginalMessage(), e);
     } catch (IOException | RuntimeException e) {
@@ -164,9 +169,7 @@ public final class ExpectedPcrs {
   private static Map<Integer, byte[]> readSet(JsonNode obj, String where, boolean ignoreOthers)
       throws MalformedInputException {
     Map<Integer, byte[]> set = new TreeMap<>();
-    Iterator<Map.Entry<String, JsonNode>> it = obj.fields();
-    while (it.hasNext()) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : obj.properties()) {
       String k = e.getKey();
       if (!k.matches("PCR([0-9]|[12][0-9]|3[01])")) {
         if (ignoreOthers) {

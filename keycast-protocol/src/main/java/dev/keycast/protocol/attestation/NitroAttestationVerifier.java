@@ -148,11 +148,11 @@ final class NitroAttestationVerifier implements AttestationVerifier {
     }
 
     // 10. Nonce, public key, user data.
-    checkField(policy.expectedNonceRef(), doc.nonceRef(), "nonce", Reason.NONCE_MISMATCH, true);
+    checkField(policy.expectedNonceRef(), doc.nonceRef(), "nonce", Reason.NONCE_MISMATCH);
     checkField(
-        policy.expectedPublicKeyRef(), doc.publicKeyRef(), "public_key", Reason.PUBLIC_KEY_MISMATCH, true);
+        policy.expectedPublicKeyRef(), doc.publicKeyRef(), "public_key", Reason.PUBLIC_KEY_MISMATCH);
     checkField(
-        policy.expectedUserDataRef(), doc.userDataRef(), "user_data", Reason.USER_DATA_MISMATCH, true);
+        policy.expectedUserDataRef(), doc.userDataRef(), "user_data", Reason.USER_DATA_MISMATCH);
 
     return new VerifiedAttestation(doc, root, at, warnings);
   }
@@ -365,7 +365,7 @@ final class NitroAttestationVerifier implements AttestationVerifier {
   }
 
   private static void checkField(
-      byte[] expected, byte[] actual, String name, Reason reason, boolean quote)
+      byte[] expected, byte[] actual, String name, Reason reason)
       throws AttestationException {
     if (expected == null) {
       return;

@@ -59,6 +59,9 @@ class ExpectedPcrsTest {
         Arguments.of("short hex", "{\"version\":1,\"allowed\":[{\"PCR0\":\"aa\",\"PCR1\":\"" + A + "\",\"PCR2\":\"" + A + "\"}]}",
             "malformed"),
         Arguments.of("unknown key", "{\"version\":1,\"allowed\":[{\"PCR0\":\"" + A + "\"}],\"x\":1}", "malformed"),
+        Arguments.of("duplicate key", "{\"version\":1,\"version\":1,\"allowed\":[]}", "malformed"),
+        Arguments.of("trailing tokens", "{\"version\":1,\"allowed\":[{\"PCR0\":\"" + A + "\",\"PCR1\":\"" + A
+            + "\",\"PCR2\":\"" + A + "\"}]} {}", "malformed"),
         Arguments.of("nitro-cli sha256", "{\"Measurements\":{\"HashAlgorithm\":\"Sha256\",\"PCR0\":\"" + A + "\"}}", "malformed"));
   }
 

@@ -14,7 +14,6 @@ import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicLong;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -30,8 +29,6 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * root, intermediate and leaf. Trust {@link #trustRoot()} explicitly to verify them.
  */
 public final class TestAttester {
-  private static final AtomicLong SERIAL = new AtomicLong(1);
-
   /** How the leaf certificate departs from the Nitro profile, for negative tests. */
   public enum LeafProfile {
     NITRO,
@@ -86,7 +83,7 @@ public final class TestAttester {
       Instant notBefore, Instant notAfter, boolean ca, boolean bcCritical, int keyUsage, String sigAlg)
       throws Exception {
     X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer,
-        BigInteger.valueOf(SERIAL.getAndIncrement()), Date.from(notBefore), Date.from(notAfter), subject, key);
+        new BigInteger(63, new java.security.SecureRandom()).add(BigInteger.ONE), Date.from(notBefore), Date.from(notAfter), subject, key);
     b.addExtension(Extension.basicConstraints, ca ? bcCritical : true, new BasicConstraints(ca));
     b.addExtension(Extension.keyUsage, true, new KeyUsage(keyUsage));
     return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder(sigAlg).build(signer)));
