@@ -9,6 +9,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "attestation",
     mixinStandardHelpOptions = true,
+    versionProvider = KeycastCli.Version.class,
     description = "Inspect and verify AWS Nitro Enclaves attestation documents.",
     subcommands = {AttestationVerifyCommand.class},
     footer = ExitCodes.HELP)

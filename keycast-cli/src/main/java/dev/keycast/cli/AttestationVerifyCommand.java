@@ -46,6 +46,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "verify",
     mixinStandardHelpOptions = true,
+    versionProvider = KeycastCli.Version.class,
     sortOptions = false,
     description = {
       "Decode an AWS Nitro Enclaves attestation document (raw CBOR or base64), print it, and verify it:"
@@ -400,5 +401,4 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
       throw new IllegalStateException(e);
     }
   }
-
 }
