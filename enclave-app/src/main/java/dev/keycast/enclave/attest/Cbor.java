@@ -187,12 +187,24 @@ final class Cbor {
       return v;
     }
 
-    private int length(long declared, long cap, String what) throws MalformedInputException {
-      if (declared < 0 || declared > cap) {
+    /**
+     * Checks a declared length before anything is allocated: above {@code cap} is
+     * {@code oversize}; above {@code available} (what the remaining bytes could hold) is
+     * {@code truncated}.
+     */
+    private int length(long declared, long cap, long available, String what)
+        throws MalformedInputException {
+      if (Long.compareUnsigned(declared, cap) > 0) {
         throw new MalformedInputException(
-            declared > in.length - pos ? "truncated" : "oversize",
-            what + " of declared length " + Long.toUnsignedString(declared) + " exceeds the " + cap
-                + " allowed at offset " + pos);
+            "oversize",
+            what + " of declared length " + Long.toUnsignedString(declared) + " exceeds the limit of " + cap
+                + " at offset " + pos);
+      }
+      if (declared > available) {
+        throw new MalformedInputException(
+            "truncated",
+            what + " of declared length " + declared + " does not fit in the " + (in.length - pos)
+                + " bytes left at offset " + pos);
       }
       return (int) declared;
     }
@@ -221,7 +233,7 @@ final class Cbor {
           return -1 - v;
         }
         case 2, 3 -> {
-          int n = length(argument(info), in.length - pos, major == 2 ? "byte string" : "text string");
+          int n = length(argument(info), Integer.MAX_VALUE, in.length - pos, major == 2 ? "byte string" : "text string");
           byte[] b = new byte[n];
           System.arraycopy(in, pos, b, 0, n);
           pos += n;
@@ -241,7 +253,7 @@ final class Cbor {
         }
         case 4 -> {
           // each element takes at least one byte, so the remaining bytes also bound the count
-          int n = length(argument(info), Math.min(MAX_CONTAINER_ITEMS, in.length - pos), "array");
+          int n = length(argument(info), MAX_CONTAINER_ITEMS, in.length - pos, "array");
           List<Object> list = new ArrayList<>(n);
           for (int i = 0; i < n; i++) {
             list.add(item(depth + 1));
@@ -249,7 +261,7 @@ final class Cbor {
           return Collections.unmodifiableList(list);
         }
         case 5 -> {
-          int n = length(argument(info), Math.min(MAX_CONTAINER_ITEMS, (in.length - pos) / 2), "map");
+          int n = length(argument(info), MAX_CONTAINER_ITEMS, (in.length - pos) / 2, "map");
           Map<Object, Object> map = new LinkedHashMap<>();
           for (int i = 0; i < n; i++) {
             int keyAt = pos;
