@@ -93,11 +93,16 @@ public final class EnclaveRandom {
         ("keycast enclave DRBG " + System.nanoTime() + " " + System.currentTimeMillis())
             .getBytes(StandardCharsets.US_ASCII);
     try {
-      return new SP800SecureRandomBuilder(provider)
-          .setSecurityStrength(STRENGTH_BITS)
-          .setEntropyBitsRequired(STRENGTH_BITS)
-          .setPersonalizationString(personalization)
-          .buildHash(new SHA512Digest(), nonce, false);
+      SP800SecureRandom random =
+          new SP800SecureRandomBuilder(provider)
+              .setSecurityStrength(STRENGTH_BITS)
+              .setEntropyBitsRequired(STRENGTH_BITS)
+              .setPersonalizationString(personalization)
+              .buildHash(new SHA512Digest(), nonce, false);
+      // BouncyCastle instantiates the DRBG (and pulls its entropy input) on first use: do it now,
+      // so the NSM is consulted at start and a failure surfaces here, not on a request path.
+      random.nextBytes(new byte[1]);
+      return random;
     } finally {
       Arrays.fill(nonce, (byte) 0);
     }
