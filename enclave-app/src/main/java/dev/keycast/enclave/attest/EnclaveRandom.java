@@ -3,7 +3,10 @@ package dev.keycast.enclave.attest;
 import dev.keycast.protocol.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.security.NoSuchAlgorithmException;
+import java.security.Provider;
 import java.security.SecureRandom;
+import java.security.SecureRandomParameters;
+import java.security.SecureRandomSpi;
 import java.util.Arrays;
 import java.util.Objects;
 import org.bouncycastle.crypto.digests.SHA512Digest;
@@ -18,11 +21,14 @@ import org.bouncycastle.crypto.prng.SP800SecureRandomBuilder;
  *
  * <ul>
  *   <li><b>Never blocks.</b> Generating bytes runs the DRBG only; the entropy source is consulted
- *       at instantiation and on {@link SP800SecureRandom#reseed(byte[])}, never on
- *       {@code /dev/random}.
- *   <li><b>Seed.</b> At creation: 32 bytes of entropy input and a 16-byte nonce from
+ *       at instantiation and on reseed, never on
+ *       {@code /dev/random}. Requests of any size are served (BouncyCastle's limit of 32 KiB per
+ *       DRBG call is handled by splitting the request).
+ *   <li><b>Seed.</b> {@code setSeed(bytes)} reseeds with fresh entropy and {@code bytes} as
+ *       additional input (it never replaces the state).
+ *   <li><b>Initial seed.</b> At creation: 32 bytes of entropy input and a 16-byte nonce from
  *       {@code GetRandom}; the personalization string names Keycast and the creation time.
- *   <li><b>Reseed source.</b> {@code reseed(additionalInput)} pulls 32 fresh bytes from
+ *   <li><b>Reseed source.</b> {@link SecureRandom#reseed()} pulls 32 fresh bytes from
  *       {@code GetRandom}; without an explicit reseed the DRBG's own reseed interval
  *       (2<sup>47</sup> requests) applies. An NSM failure during a reseed surfaces as an
  *       {@link IllegalStateException} (the enclave cannot continue without entropy).
@@ -39,7 +45,7 @@ public final class EnclaveRandom {
   private EnclaveRandom() {}
 
   /** A DRBG seeded and reseeded from the NSM. Calls {@code GetRandom} at least twice now. */
-  public static SP800SecureRandom seededFromNsm(NsmClient nsm) throws AttestationException {
+  public static SecureRandom seededFromNsm(NsmClient nsm) throws AttestationException {
     Objects.requireNonNull(nsm, "nsm");
     NsmEntropy entropy = new NsmEntropy(nsm);
     byte[] nonce;
@@ -56,7 +62,7 @@ public final class EnclaveRandom {
   }
 
   /** A DRBG seeded from the operating system's non-blocking source (mock-enclave mode). */
-  public static SP800SecureRandom seededFromOs() {
+  public static SecureRandom seededFromOs() {
     SecureRandom os;
     try {
       os = SecureRandom.getInstance("NativePRNGNonBlocking");
@@ -88,7 +94,7 @@ public final class EnclaveRandom {
         nonce);
   }
 
-  private static SP800SecureRandom build(EntropySourceProvider provider, byte[] nonce) {
+  private static SecureRandom build(EntropySourceProvider provider, byte[] nonce) {
     byte[] personalization =
         ("keycast enclave DRBG " + System.nanoTime() + " " + System.currentTimeMillis())
             .getBytes(StandardCharsets.US_ASCII);
@@ -102,9 +108,71 @@ public final class EnclaveRandom {
       // BouncyCastle instantiates the DRBG (and pulls its entropy input) on first use: do it now,
       // so the NSM is consulted at start and a failure surfaces here, not on a request path.
       random.nextBytes(new byte[1]);
-      return random;
+      return new EnclaveSecureRandom(new ChunkingSpi(random));
     } finally {
       Arrays.fill(nonce, (byte) 0);
+    }
+  }
+
+  /** Largest request per DRBG call: BouncyCastle allows 2^18 bits (32 KiB). */
+  private static final int MAX_BYTES_PER_CALL = 1 << 15;
+
+  /** The public face: a {@link SecureRandom} over {@link ChunkingSpi}. */
+  private static final class EnclaveSecureRandom extends SecureRandom {
+    private static final long serialVersionUID = 1L;
+
+    EnclaveSecureRandom(ChunkingSpi spi) {
+      super(spi, new Provider("KeycastEnclaveDrbg", "1", "SP 800-90A Hash_DRBG (BouncyCastle) seeded from the NSM or the OS") {
+        private static final long serialVersionUID = 1L;
+      });
+    }
+
+    @Override
+    public String getAlgorithm() {
+      return "Hash_DRBG/SHA-512";
+    }
+  }
+
+  /** Delegates to the BouncyCastle DRBG, splitting large requests. */
+  private static final class ChunkingSpi extends SecureRandomSpi {
+    private static final long serialVersionUID = 1L;
+    private final transient SP800SecureRandom drbg;
+
+    ChunkingSpi(SP800SecureRandom drbg) {
+      this.drbg = drbg;
+    }
+
+    @Override
+    protected void engineSetSeed(byte[] seed) {
+      drbg.reseed(seed.clone());
+    }
+
+    @Override
+    protected void engineNextBytes(byte[] bytes) {
+      if (bytes.length <= MAX_BYTES_PER_CALL) {
+        drbg.nextBytes(bytes);
+        return;
+      }
+      byte[] chunk = new byte[MAX_BYTES_PER_CALL];
+      for (int off = 0; off < bytes.length; off += MAX_BYTES_PER_CALL) {
+        int n = Math.min(MAX_BYTES_PER_CALL, bytes.length - off);
+        if (n < chunk.length) {
+          chunk = new byte[n];
+        }
+        drbg.nextBytes(chunk);
+        System.arraycopy(chunk, 0, bytes, off, n);
+      }
+      Arrays.fill(chunk, (byte) 0);
+    }
+
+    @Override
+    protected void engineReseed(SecureRandomParameters params) {
+      drbg.reseed((byte[]) null);
+    }
+
+    @Override
+    protected byte[] engineGenerateSeed(int numBytes) {
+      return drbg.generateSeed(numBytes);
     }
   }
 

@@ -64,7 +64,12 @@ final class MockPki {
   private static final Set<PosixFilePermission> DIR_PERMS = PosixFilePermissions.fromString("rwx------");
 
   /** A certificate with its private key. */
-  record Issued(X509Certificate certificate, PrivateKey key) {}
+  record Issued(X509Certificate certificate, PrivateKey key) {
+    @Override
+    public String toString() {
+      return "Issued[" + certificate.getSubjectX500Principal() + ", key=<redacted>]";
+    }
+  }
 
   private final Path dir;
   private final SecureRandom random;
@@ -97,8 +102,13 @@ final class MockPki {
       root.certificate().verify(root.certificate().getPublicKey());
     }
     MockPki pki = new MockPki(dir, random, root);
-    pki.intermediate = load(dir, INTERMEDIATE);
-    pki.leaf = load(dir, LEAF);
+    // loaded parts must chain (keys were checked against their certificates by load); a part
+    // that does not is replaced below
+    pki.intermediate = issuedBy(load(dir, INTERMEDIATE), root.certificate().getPublicKey());
+    pki.leaf =
+        pki.intermediate == null
+            ? null
+            : issuedBy(load(dir, LEAF), pki.intermediate.certificate().getPublicKey());
     pki.renew(now);
     return pki;
   }
@@ -118,7 +128,7 @@ final class MockPki {
   }
 
   private void renew(Instant now) throws IOException, GeneralSecurityException {
-    if (!usable(intermediate, root.certificate().getPublicKey(), now, INTERMEDIATE_RENEW_BEFORE)) {
+    if (!usable(intermediate, now, INTERMEDIATE_RENEW_BEFORE)) {
       KeyPair kp = newKeyPair(random);
       X509Certificate cert =
           issue(
@@ -135,7 +145,7 @@ final class MockPki {
       store(dir, INTERMEDIATE, intermediate);
       leaf = null;
     }
-    if (!usable(leaf, intermediate.certificate().getPublicKey(), now, LEAF_RENEW_BEFORE)) {
+    if (!usable(leaf, now, LEAF_RENEW_BEFORE)) {
       KeyPair kp = newKeyPair(random);
       X509Certificate cert =
           issue(
@@ -153,20 +163,25 @@ final class MockPki {
     }
   }
 
-  private static boolean usable(Issued issued, PublicKey issuer, Instant now, Duration renewBefore) {
+  /** True if the part exists and stays valid for longer than {@code renewBefore}. */
+  private static boolean usable(Issued issued, Instant now, Duration renewBefore) {
     if (issued == null) {
       return false;
     }
     X509Certificate c = issued.certificate();
-    if (now.isBefore(c.getNotBefore().toInstant())
-        || now.plus(renewBefore).isAfter(c.getNotAfter().toInstant())) {
-      return false;
+    return !now.isBefore(c.getNotBefore().toInstant())
+        && !now.plus(renewBefore).isAfter(c.getNotAfter().toInstant());
+  }
+
+  private static Issued issuedBy(Issued issued, PublicKey issuer) {
+    if (issued == null) {
+      return null;
     }
     try {
-      c.verify(issuer);
-      return matches(issued);
+      issued.certificate().verify(issuer);
+      return issued;
     } catch (GeneralSecurityException e) {
-      return false;
+      return null;
     }
   }
 

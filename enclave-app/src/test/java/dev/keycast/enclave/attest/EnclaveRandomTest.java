@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.util.Random;
-import org.bouncycastle.crypto.prng.SP800SecureRandom;
+import java.security.SecureRandom;
 import org.junit.jupiter.api.Test;
 
 class EnclaveRandomTest {
@@ -20,7 +20,7 @@ class EnclaveRandomTest {
     for (int i = 0; i < 10; i++) {
       device.answer(randomResponse(i, 16)); // 16-byte answers force several calls per seed
     }
-    SP800SecureRandom random = EnclaveRandom.seededFromNsm(new NsmClient(device));
+    SecureRandom random = EnclaveRandom.seededFromNsm(new NsmClient(device));
     int afterSeed = device.requests.size();
     // 16-byte nonce + 32-byte entropy input = 48 bytes = 3 calls of 16
     assertThat(afterSeed).isEqualTo(3);
@@ -31,7 +31,7 @@ class EnclaveRandomTest {
     random.nextBytes(b);
     assertThat(a).isNotEqualTo(b).isNotEqualTo(new byte[64]);
     assertThat(device.requests).hasSize(afterSeed); // generating does not touch the NSM
-    random.reseed((byte[]) null);
+    random.reseed();
     assertThat(device.requests).hasSize(afterSeed + 2);
   }
 
@@ -53,9 +53,27 @@ class EnclaveRandomTest {
   }
 
   @Test
+  void largeRequestsAreServedAndSetSeedReseeds() throws Exception {
+    FakeNsmDevice device = new FakeNsmDevice();
+    for (int i = 0; i < 5; i++) {
+      device.answer(randomResponse(i, 32));
+    }
+    SecureRandom random = EnclaveRandom.seededFromNsm(new NsmClient(device));
+    assertThat(device.requests).hasSize(2);
+    byte[] big = new byte[(1 << 20) + 3]; // BouncyCastle alone refuses more than 32 KiB per call
+    random.nextBytes(big);
+    byte[] lastChunk = java.util.Arrays.copyOfRange(big, big.length - 3, big.length);
+    assertThat(lastChunk).isNotEqualTo(new byte[3]);
+    assertThat(java.util.Arrays.copyOfRange(big, 0, 32768)).isNotEqualTo(java.util.Arrays.copyOfRange(big, 32768, 65536));
+    random.setSeed(new byte[] {1, 2, 3});
+    assertThat(device.requests).hasSize(3);
+    assertThat(random.getAlgorithm()).isEqualTo("Hash_DRBG/SHA-512");
+  }
+
+  @Test
   void mockModeSeedsFromTheOs() {
-    SP800SecureRandom r1 = EnclaveRandom.seededFromOs();
-    SP800SecureRandom r2 = EnclaveRandom.seededFromOs();
+    SecureRandom r1 = EnclaveRandom.seededFromOs();
+    SecureRandom r2 = EnclaveRandom.seededFromOs();
     byte[] a = new byte[32];
     byte[] b = new byte[32];
     r1.nextBytes(a);

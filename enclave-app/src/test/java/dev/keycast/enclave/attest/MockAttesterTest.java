@@ -279,6 +279,22 @@ class MockAttesterTest {
   }
 
   @Test
+  void anIntermediateFromAnotherRootIsReplaced() throws Exception {
+    Path state = tmp.resolve("state");
+    MockAttester a = MockAttester.create(state, measurements("c"), new MovableClock(T0));
+    Path otherState = tmp.resolve("other");
+    MockAttester.create(otherState, measurements("c"), new MovableClock(T0));
+    for (String f : List.of("mock-intermediate.pem", "mock-intermediate.key")) {
+      Files.copy(otherState.resolve(f), state.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+    MockAttester b = MockAttester.create(state, measurements("c"), new MovableClock(T0));
+    assertThat(b.rootCertificate()).isEqualTo(a.rootCertificate());
+    Doc d = decode(b.attest(null, null, null));
+    validateChain(d, a.rootCertificate(), T0);
+    assertThat(signatureVerifies(d)).isTrue();
+  }
+
+  @Test
   void leafIsRenewedBeforeItExpires() throws Exception {
     MovableClock clock = new MovableClock(T0);
     MockAttester a = MockAttester.create(tmp.resolve("state"), measurements("c"), clock);
