@@ -156,6 +156,35 @@ class MockAttesterTest {
   }
 
   @Test
+  void documentHasTheShapeOfARealNitroDocument() throws Exception {
+    Path vector = Path.of(System.getProperty("keycast.vectors"), "attestation", "nitrite-production.b64");
+    byte[] real = java.util.Base64.getMimeDecoder().decode(Files.readString(vector).trim());
+    Doc r = decode(real);
+    MockAttester a = MockAttester.create(tmp.resolve("state"), measurements("x"), new MovableClock(T0));
+    byte[] max = new byte[NsmClient.MAX_ATTESTATION_FIELD_BYTES];
+    byte[] mock = a.attest(max, max, max);
+    Doc d = decode(mock);
+    // same COSE prefix (untagged array, protected {1:-35}, empty unprotected, bstr with 2-byte length)
+    assertThat(HEX.formatHex(mock, 0, 8)).isEqualTo(HEX.formatHex(real, 0, 8));
+    assertThat(d.protectedHeader()).isEqualTo(r.protectedHeader());
+    assertThat(List.<Object>copyOf(d.map().keySet())).isEqualTo(List.<Object>copyOf(r.map().keySet()));
+    for (Object key : r.map().keySet()) {
+      assertThat(d.map().get(key).getClass()).as("type of %s", key).isEqualTo(r.map().get(key).getClass());
+    }
+    Map<?, ?> realPcrs = (Map<?, ?>) r.map().get("pcrs");
+    Map<?, ?> mockPcrs = (Map<?, ?>) d.map().get("pcrs");
+    assertThat(List.<Object>copyOf(mockPcrs.keySet())).isEqualTo(List.<Object>copyOf(realPcrs.keySet()));
+    // the timestamp uses the 8-byte uint form in both
+    String ts = "6974696d657374616d70";
+    assertThat(HEX.formatHex(d.payload())).contains(ts + "1b");
+    assertThat(HEX.formatHex(r.payload())).contains(ts + "1b");
+    assertThat(r.signature()).hasSize(d.signature().length);
+    // and the real one, wrapped as the NSM would, comes back intact through NsmClient
+    byte[] response = NsmClientTest.ok("Attestation", w -> w.map(1).text("document").bytes(real));
+    assertThat(new NsmClient(new FakeNsmDevice().answer(response)).attestation(null, null, null)).isEqualTo(real);
+  }
+
+  @Test
   void signatureVerifiesAgainstTheLeafAndBreaksOnTamper() throws Exception {
     MockAttester a = MockAttester.create(tmp.resolve("state"), measurements("x"), new MovableClock(T0));
     byte[] doc = a.attest(null, new byte[] {1}, new byte[] {2, 3});
