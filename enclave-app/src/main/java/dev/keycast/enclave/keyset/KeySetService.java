@@ -1,0 +1,48 @@
+package dev.keycast.enclave.keyset;
+
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.keyset.KeyBundle;
+import dev.keycast.protocol.keyset.KeySet;
+import java.util.Optional;
+
+/**
+ * Holds the enclave's key set: creates and seals it on first boot, unseals it on later boots
+ * (DESIGN.md section 3, flows 1 and 2). Until it holds a key set the enclave is not ready.
+ *
+ * <p>Implementations are thread-safe. They never log, return or put in an exception message a
+ * private key, a data key or credentials.
+ */
+public interface KeySetService {
+
+  /** What the readiness endpoint reports. */
+  EnclaveApi.Readiness readiness();
+
+  /** The unsealed key set, or empty while not ready. The caller must not destroy it. */
+  Optional<KeySet> current();
+
+  /**
+   * First boot: generates a key set, obtains a data key from KMS GenerateDataKey with a Recipient
+   * attestation document, seals the key set and keeps it in memory.
+   *
+   * @return the sealed key set (for the host to persist before anything else) and the key bundle
+   * @throws KeySetException {@code ALREADY_INITIALIZED}, or a KMS failure
+   */
+  Initialized init(String kmsKeyId, String region, EnclaveApi.AwsCredentials credentials)
+      throws KeySetException;
+
+  /**
+   * Later boots: decrypts the sealed key set's data key with KMS Decrypt and a Recipient
+   * attestation document, unseals and checks the binding.
+   *
+   * @throws KeySetException {@code SEALED_KEY_SET_INVALID} for a tampered or foreign sealed key
+   *     set, or a KMS failure ({@code KMS_ACCESS_DENIED}, {@code KMS_UNAVAILABLE}, {@code KMS_ERROR})
+   */
+  KeyBundle unseal(byte[] sealedKeySet, String region, EnclaveApi.AwsCredentials credentials)
+      throws KeySetException;
+
+  /** Replaces the credentials used for later KMS calls. */
+  void updateCredentials(EnclaveApi.AwsCredentials credentials);
+
+  /** Result of {@link #init}. */
+  record Initialized(byte[] sealedKeySet, KeyBundle bundle) {}
+}

@@ -1,0 +1,122 @@
+package dev.keycast.protocol.api;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Request and response bodies of the enclave's HTTP API (host proxy to enclave, over VSOCK). See
+ * {@code src/site/markdown/api.md}. Byte fields are base64url without padding.
+ */
+public final class EnclaveApi {
+  private EnclaveApi() {}
+
+  /** Largest request body the enclave accepts, in bytes. */
+  public static final int MAX_REQUEST_BYTES = 256 * 1024 * 1024;
+  /** Largest client nonce of an attestation request, in bytes. */
+  public static final int MAX_NONCE_BYTES = 64;
+  /** Largest secret a sender may send, in bytes. */
+  public static final int MAX_SECRET_BYTES = 65536;
+
+  /** HPKE suite name of {@link SendPayload#suite()} in protocol version 1. */
+  public static final String SUITE_V1 = "DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM";
+
+  /**
+   * What a sender submits: the secret sealed with HPKE to the attested receive key. The policy's
+   * exact bytes are the HPKE associated data; {@code info} is {@code "keycast/v1/send" || 0x00 ||
+   * UTF8(keySetId)}.
+   */
+  public record SendPayload(
+      int version, String suite, String keySetId, String policy, String enc, String ciphertext) {}
+
+  /**
+   * A candidate recipient attached by the host: its public key (SPKI DER) and, optionally, its
+   * certificate chain (DER, leaf first; the leaf's key must equal {@code key}).
+   */
+  public record Candidate(String key, List<String> chain) {
+    public Candidate {
+      chain = chain == null ? List.of() : List.copyOf(chain);
+    }
+  }
+
+  /** POST /v1/send. */
+  public record SendRequest(SendPayload payload, List<Candidate> candidates) {
+    public SendRequest {
+      candidates = candidates == null ? List.of() : List.copyOf(candidates);
+    }
+  }
+
+  /** One delivery made by the enclave. */
+  public record Delivery(String deliveryId, String recipient, String format, String envelope) {}
+
+  /** A candidate that was not delivered to, with a stable reason code. */
+  public record Skipped(String recipient, String reason, String message) {}
+
+  /** Answer to POST /v1/send: everything the host must store in one durable step. */
+  public record SendResponse(
+      String sendId,
+      String secretId,
+      String receiptId,
+      String receipt,
+      String sealedSecret,
+      List<Delivery> deliveries,
+      List<Skipped> skipped) {}
+
+  /** POST /v1/forward: offer a stored sealed secret to recipients that registered later. */
+  public record ForwardRequest(
+      String sendId, String policy, String sealedSecret, List<Candidate> candidates) {
+    public ForwardRequest {
+      candidates = candidates == null ? List.of() : List.copyOf(candidates);
+    }
+  }
+
+  /** Answer to POST /v1/forward. */
+  public record ForwardResponse(
+      String sendId,
+      String receiptId,
+      String receipt,
+      List<Delivery> deliveries,
+      List<Skipped> skipped) {}
+
+  /** POST /v1/recipients/validate. */
+  public record ValidateRequest(List<Candidate> recipients) {}
+
+  /** Per-candidate answer of a validation: fingerprint and kind when valid, the error otherwise. */
+  public record RecipientCheck(String fingerprint, String kind, boolean valid, String error) {}
+
+  /** Answer to POST /v1/recipients/validate, in request order. */
+  public record ValidateResponse(List<RecipientCheck> recipients) {}
+
+  /** The public half of the enclave's key set. */
+  public record KeyBundle(
+      String keySetId, String receivePublicKey, String signingPublicKey, String userData) {}
+
+  /** Answer to GET /v1/attestation?nonce=...: an NSM document over the key bundle. */
+  public record AttestationResponse(String document, KeyBundle keyBundle) {}
+
+  /** Temporary AWS credentials handed to the enclave by the host. Never logged. */
+  public record AwsCredentials(
+      String accessKeyId, String secretAccessKey, String sessionToken, Instant expiration) {
+    @Override
+    public String toString() {
+      return "AwsCredentials[accessKeyId=" + accessKeyId + ", secret=<redacted>]";
+    }
+  }
+
+  /** POST /v1/keyset/init: first boot. */
+  public record InitRequest(String kmsKeyId, String region, AwsCredentials credentials) {}
+
+  /** POST /v1/keyset/unseal: later boots. */
+  public record UnsealRequest(String sealedKeySet, String region, AwsCredentials credentials) {}
+
+  /** POST /v1/credentials: refreshed credentials. */
+  public record CredentialsRequest(AwsCredentials credentials) {}
+
+  /** Answer to init and unseal. {@code sealedKeySet} is present only after init. */
+  public record KeySetResponse(String sealedKeySet, KeyBundle keyBundle) {}
+
+  /**
+   * GET /v1/ready. {@code state} is {@code not_initialized}, {@code unsealing}, {@code ready} or
+   * {@code failed}; {@code reason} says why it is not ready.
+   */
+  public record Readiness(boolean ready, String state, String keySetId, String reason) {}
+}

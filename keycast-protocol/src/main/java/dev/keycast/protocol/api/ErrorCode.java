@@ -1,0 +1,57 @@
+package dev.keycast.protocol.api;
+
+/**
+ * Stable machine-readable error codes of every Keycast HTTP API, with their HTTP status. The JSON
+ * body of an error is {@link ErrorBody}: {@code {"error": "<code>", "message": "<human text>"}}.
+ */
+public enum ErrorCode {
+  MALFORMED_REQUEST(400, "malformed_request"),
+  DECRYPTION_FAILED(400, "decryption_failed"),
+  UNSUPPORTED_VERSION(400, "unsupported_version"),
+  INVALID_POLICY(422, "invalid_policy"),
+  POLICY_MISMATCH(400, "policy_mismatch"),
+  POLICY_NOT_VALID_NOW(422, "policy_not_valid_now"),
+  TOO_MANY_RECIPIENTS(422, "too_many_recipients"),
+  INVALID_RECIPIENT(422, "invalid_recipient"),
+  WRONG_KEY_SET(409, "wrong_key_set"),
+  ALREADY_INITIALIZED(409, "already_initialized"),
+  NOT_FOUND(404, "not_found"),
+  METHOD_NOT_ALLOWED(405, "method_not_allowed"),
+  PAYLOAD_TOO_LARGE(413, "payload_too_large"),
+  NOT_READY(503, "not_ready"),
+  ENCLAVE_UNAVAILABLE(503, "enclave_unavailable"),
+  STORE_UNAVAILABLE(503, "store_unavailable"),
+  STORE_FULL(507, "store_full"),
+  KMS_ACCESS_DENIED(502, "kms_access_denied"),
+  KMS_UNAVAILABLE(502, "kms_unavailable"),
+  KMS_ERROR(502, "kms_error"),
+  SEALED_KEY_SET_INVALID(422, "sealed_key_set_invalid"),
+  OVERLOADED(503, "overloaded"),
+  INTERNAL(500, "internal_error");
+
+  private final int status;
+  private final String code;
+
+  ErrorCode(int status, String code) {
+    this.status = status;
+    this.code = code;
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public String code() {
+    return code;
+  }
+
+  /** The constant for a wire code, or {@code null}. */
+  public static ErrorCode fromCode(String code) {
+    for (ErrorCode c : values()) {
+      if (c.code.equals(code)) {
+        return c;
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,54 @@
+package dev.keycast.protocol.api;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Request and response bodies of the host proxy's public HTTP API (clients to host). Byte fields
+ * are base64url without padding. See {@code src/site/markdown/api.md}.
+ */
+public final class HostApi {
+  private HostApi() {}
+
+  /** Largest public request body, in bytes (checked before anything reaches the enclave). */
+  public static final int MAX_REQUEST_BYTES = 64 * 1024 * 1024;
+
+  /**
+   * POST /v1/recipients. {@code key} is PEM text (a public key, or a certificate chain leaf first)
+   * or base64url DER SPKI. Labels are for people only: they never decide eligibility.
+   */
+  public record RegisterRecipient(String key, Map<String, String> labels) {}
+
+  /** A registered recipient. */
+  public record Recipient(
+      String fingerprint,
+      String kind,
+      Map<String, String> labels,
+      Instant registeredAt,
+      int lateDeliveries) {}
+
+  /** One delivery as listed to its recipient. */
+  public record DeliverySummary(
+      String deliveryId, String sendId, String recipient, String format, Instant createdAt) {}
+
+  /** GET /v1/recipients/{fingerprint}/deliveries?after=...&limit=... */
+  public record DeliveryPage(List<DeliverySummary> deliveries, String next) {}
+
+  /** Answer to POST /v1/sends (the body of which is an {@link EnclaveApi.SendPayload}). */
+  public record SendResult(
+      String sendId,
+      String secretId,
+      String receiptId,
+      String receipt,
+      List<DeliverySummary> delivered,
+      List<EnclaveApi.Skipped> skipped,
+      boolean replayed) {}
+
+  /** GET /v1/receipts/{id}. */
+  public record ReceiptView(String receiptId, String sendId, String receipt) {}
+
+  /** Admin GET /admin/status. */
+  public record Status(
+      String state, String keySetId, Integer sealedKeySetVersion, String enclave, String store) {}
+}

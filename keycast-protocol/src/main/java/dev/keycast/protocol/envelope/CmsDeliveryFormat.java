@@ -1,0 +1,308 @@
+package dev.keycast.protocol.envelope;
+
+import dev.keycast.protocol.DecryptionFailedException;
+import dev.keycast.protocol.Fingerprints;
+import dev.keycast.protocol.MalformedInputException;
+import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.Provider;
+import java.security.SecureRandom;
+import java.security.interfaces.RSAPrivateCrtKey;
+import java.security.interfaces.RSAPrivateKey;
+import java.security.spec.MGF1ParameterSpec;
+import javax.crypto.spec.OAEPParameterSpec;
+import java.security.spec.RSAPublicKeySpec;
+import java.util.Collection;
+import javax.crypto.spec.PSource;
+import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.ASN1Primitive;
+import org.bouncycastle.asn1.cms.CMSObjectIdentifiers;
+import org.bouncycastle.asn1.cms.ContentInfo;
+import org.bouncycastle.asn1.cms.IssuerAndSerialNumber;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.cms.CMSAlgorithm;
+import org.bouncycastle.cms.CMSAuthEnvelopedData;
+import org.bouncycastle.cms.CMSAuthEnvelopedDataGenerator;
+import org.bouncycastle.cms.CMSEnvelopedData;
+import org.bouncycastle.cms.CMSEnvelopedDataGenerator;
+import org.bouncycastle.cms.CMSException;
+import org.bouncycastle.cms.CMSProcessableByteArray;
+import org.bouncycastle.cms.KeyTransRecipientInfoGenerator;
+import org.bouncycastle.cms.KeyTransRecipientInformation;
+import org.bouncycastle.cms.RecipientInformation;
+import org.bouncycastle.cms.RecipientInformationStore;
+import org.bouncycastle.cms.jcajce.JceCMSContentEncryptorBuilder;
+import org.bouncycastle.cms.jcajce.JceKeyTransEnvelopedRecipient;
+import org.bouncycastle.operator.jcajce.JcaAlgorithmParametersConverter;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.operator.OutputAEADEncryptor;
+import org.bouncycastle.operator.OutputEncryptor;
+import org.bouncycastle.operator.jcajce.JceAsymmetricKeyWrapper;
+
+/**
+ * Deliveries to RSA recipients: CMS (RFC 5652 / RFC 5083) readable by {@code openssl cms -decrypt}
+ * (wire-format.md section 3.3).
+ *
+ * <p>One KeyTransRecipientInfo with RSAES-OAEP (SHA-256, MGF1-SHA-256, empty label); its rid is
+ * the leaf certificate's issuerAndSerialNumber when a certificate is known, else a
+ * subjectKeyIdentifier equal to the 32 raw bytes of the recipient fingerprint. The content is a
+ * {@link DeliveryPayload}, encrypted either with AES-256-GCM in AuthEnvelopedData ({@link
+ * #AES_256_GCM}, the default) or AES-256-CBC in EnvelopedData ({@link #AES_256_CBC}, payload with a
+ * SHA-256 trailer). Output is DER.
+ */
+public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
+  /** AES-256-GCM in AuthEnvelopedData: the default for RSA recipients. */
+  public static final CmsDeliveryFormat AES_256_GCM =
+      new CmsDeliveryFormat("cms-aes256gcm-v1", CMSAlgorithm.AES256_GCM,
+          CMSObjectIdentifiers.authEnvelopedData, DeliveryPayload.INTEGRITY_NONE);
+  /** AES-256-CBC in EnvelopedData, for readers without AuthEnvelopedData. */
+  public static final CmsDeliveryFormat AES_256_CBC =
+      new CmsDeliveryFormat("cms-aes256cbc-v1", CMSAlgorithm.AES256_CBC,
+          CMSObjectIdentifiers.envelopedData, DeliveryPayload.INTEGRITY_SHA256);
+
+  /** One provider instance for the process; never registered globally. */
+  private static final Provider BC = new BouncyCastleProvider();
+  /** RSAES-OAEP with SHA-256, MGF1-SHA-256, pSpecified(empty). */
+  static final AlgorithmIdentifier OAEP_SHA256 = oaepSha256();
+
+  private final String id;
+  private final ASN1ObjectIdentifier contentCipher;
+  private final ASN1ObjectIdentifier contentType;
+  private final int integrity;
+
+  private CmsDeliveryFormat(
+      String id, ASN1ObjectIdentifier contentCipher, ASN1ObjectIdentifier contentType, int integrity) {
+    this.id = id;
+    this.contentCipher = contentCipher;
+    this.contentType = contentType;
+    this.integrity = integrity;
+  }
+
+  private static AlgorithmIdentifier oaepSha256() {
+    try {
+      return new JcaAlgorithmParametersConverter()
+          .getAlgorithmIdentifier(
+              PKCSObjectIdentifiers.id_RSAES_OAEP,
+              new OAEPParameterSpec(
+                  "SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT));
+    } catch (GeneralSecurityException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  @Override
+  public String id() {
+    return id;
+  }
+
+  /** The payload integrity mode this format's content cipher requires. */
+  public int payloadIntegrity() {
+    return integrity;
+  }
+
+  @Override
+  public boolean supports(RecipientKey recipient) {
+    return recipient instanceof RsaRecipientKey;
+  }
+
+  @Override
+  public byte[] seal(
+      RecipientKey recipient, DeliveryMetadata metadata, byte[] secret, SecureRandom random) {
+    DeliveryChecks.checkSealArguments(this, recipient, metadata, secret);
+    return sealPayload(
+        (RsaRecipientKey) recipient, DeliveryPayload.encode(metadata, secret, integrity), random);
+  }
+
+  /** Seals an already-encoded payload; package-private for negative test vectors. */
+  byte[] sealPayload(RsaRecipientKey rsa, byte[] payload, SecureRandom random) {
+    return sealPayload(rsa, payload, random, OAEP_SHA256);
+  }
+
+  byte[] sealPayload(
+      RsaRecipientKey rsa, byte[] payload, SecureRandom random, AlgorithmIdentifier keyWrap) {
+    JceAsymmetricKeyWrapper wrapper =
+        new JceAsymmetricKeyWrapper(keyWrap, rsa.publicKey())
+            .setProvider(BC)
+            .setSecureRandom(random);
+    KeyTransRecipientInfoGenerator ktri =
+        rsa.issuerAndSerial()
+            .<KeyTransRecipientInfoGenerator>map(ias -> new Ktri(ias, wrapper))
+            .orElseGet(() -> new Ktri(rsa.subjectKeyIdentifier(), wrapper));
+    try {
+      OutputEncryptor enc =
+          new JceCMSContentEncryptorBuilder(contentCipher)
+              .setProvider(BC)
+              .setSecureRandom(random)
+              .build();
+      ContentInfo ci;
+      if (contentType.equals(CMSObjectIdentifiers.authEnvelopedData)) {
+        CMSAuthEnvelopedDataGenerator gen = new CMSAuthEnvelopedDataGenerator();
+        gen.addRecipientInfoGenerator(ktri);
+        ci = gen.generate(new CMSProcessableByteArray(payload), (OutputAEADEncryptor) enc)
+            .toASN1Structure();
+      } else {
+        CMSEnvelopedDataGenerator gen = new CMSEnvelopedDataGenerator();
+        gen.addRecipientInfoGenerator(ktri);
+        ci = gen.generate(new CMSProcessableByteArray(payload), enc).toASN1Structure();
+      }
+      return ci.getEncoded(ASN1Encoding.DER);
+    } catch (CMSException | IOException e) {
+      throw new IllegalStateException("CMS encryption failed", e);
+    }
+  }
+
+  /** Gives access to KeyTransRecipientInfoGenerator's constructors taking our own key wrapper. */
+  private static final class Ktri extends KeyTransRecipientInfoGenerator {
+    Ktri(IssuerAndSerialNumber ias, JceAsymmetricKeyWrapper wrapper) {
+      super(ias, wrapper);
+    }
+
+    Ktri(byte[] ski, JceAsymmetricKeyWrapper wrapper) {
+      super(ski, wrapper);
+    }
+  }
+
+  @Override
+  public OpenedDelivery open(RSAPrivateKey privateKey, byte[] envelope)
+      throws MalformedInputException, DecryptionFailedException {
+    RecipientInformation ri = parse(envelope);
+    byte[] payload;
+    try {
+      payload = ri.getContent(new JceKeyTransEnvelopedRecipient(privateKey).setProvider(BC));
+    } catch (CMSException | RuntimeException e) {
+      throw new DecryptionFailedException();
+    }
+    if (payload == null || payload.length > DeliveryPayload.MAX_LENGTH) {
+      throw new DecryptionFailedException();
+    }
+    OpenedDelivery opened;
+    if (integrity == DeliveryPayload.INTEGRITY_SHA256) {
+      // CBC is malleable: authenticate (SHA-256 trailer) before trusting any byte of the header.
+      DeliveryPayload.verifyTrailer(payload);
+    }
+    opened = DeliveryPayload.decode(payload, integrity);
+    if (privateKey instanceof RSAPrivateCrtKey crt
+        && !opened.metadata().recipientFingerprint().equals(fingerprintOf(crt))) {
+      opened.destroy();
+      throw new DecryptionFailedException();
+    }
+    return opened;
+  }
+
+  private static String fingerprintOf(RSAPrivateCrtKey k) throws DecryptionFailedException {
+    try {
+      return Fingerprints.of(
+          KeyFactory.getInstance("RSA")
+              .generatePublic(new RSAPublicKeySpec(k.getModulus(), k.getPublicExponent())));
+    } catch (GeneralSecurityException e) {
+      throw new DecryptionFailedException();
+    }
+  }
+
+  /** Checks the structure before any decryption and returns the single recipient. */
+  private RecipientInformation parse(byte[] envelope) throws MalformedInputException {
+    DeliveryChecks.checkEnvelopeLength(envelope);
+    checkOuterDerLength(envelope);
+    ContentInfo ci;
+    try {
+      ci = ContentInfo.getInstance(ASN1Primitive.fromByteArray(envelope));
+    } catch (IOException | RuntimeException e) {
+      throw new MalformedInputException(
+          "malformed",
+          "not a well-formed CMS ContentInfo: " + MalformedInputException.quote(envelope, 16));
+    }
+    if (ci == null) {
+      throw new MalformedInputException("malformed", "empty CMS ContentInfo");
+    }
+    if (!contentType.equals(ci.getContentType())) {
+      throw new MalformedInputException(
+          "unsupported_algorithm",
+          "CMS content type " + ci.getContentType() + " is not " + contentType + " (" + id + ")");
+    }
+    RecipientInformationStore store;
+    String cipherOid;
+    try {
+      if (contentType.equals(CMSObjectIdentifiers.authEnvelopedData)) {
+        CMSAuthEnvelopedData d = new CMSAuthEnvelopedData(ci);
+        store = d.getRecipientInfos();
+        cipherOid = d.getEncryptionAlgOID();
+      } else {
+        CMSEnvelopedData d = new CMSEnvelopedData(ci);
+        store = d.getRecipientInfos();
+        cipherOid = d.getEncryptionAlgOID();
+      }
+    } catch (CMSException | RuntimeException e) {
+      throw new MalformedInputException("malformed", "bad CMS " + id + " structure");
+    }
+    if (!contentCipher.getId().equals(cipherOid)) {
+      throw new MalformedInputException(
+          "unsupported_algorithm", "content cipher " + cipherOid + " is not " + contentCipher);
+    }
+    Collection<RecipientInformation> all = store.getRecipients();
+    if (all.size() != 1) {
+      throw new MalformedInputException(
+          "malformed", "a delivery has exactly one recipient, found " + all.size());
+    }
+    RecipientInformation ri = all.iterator().next();
+    if (!(ri instanceof KeyTransRecipientInformation)
+        || !OAEP_SHA256.equals(ri.getKeyEncryptionAlgorithm())) {
+      throw new MalformedInputException(
+          "unsupported_algorithm",
+          "recipient must use RSA-OAEP-SHA256/MGF1-SHA256, found "
+              + ri.getKeyEncryptionAlgOID());
+    }
+    return ri;
+  }
+
+  /**
+   * Reads the outer DER SEQUENCE header (tag 0x30, definite length) so that a cut envelope reports
+   * {@code truncated} and extra bytes report {@code malformed}, before the ASN.1 parser runs.
+   */
+  private static void checkOuterDerLength(byte[] e) throws MalformedInputException {
+    if (e.length < 2) {
+      throw new MalformedInputException("truncated", "CMS envelope is " + e.length + " bytes");
+    }
+    if (e[0] != 0x30) {
+      throw new MalformedInputException(
+          "malformed", "not a CMS ContentInfo: " + MalformedInputException.quote(e, 16));
+    }
+    int first = e[1] & 0xff;
+    long length;
+    int header;
+    if (first < 0x80) {
+      length = first;
+      header = 2;
+    } else {
+      int n = first & 0x7f;
+      if (n == 0 || n > 4) {
+        throw new MalformedInputException(
+            "malformed", "CMS envelope must use a definite DER length: " + MalformedInputException.quote(e, 8));
+      }
+      if (e.length < 2 + n) {
+        throw new MalformedInputException("truncated", "CMS envelope header is truncated");
+      }
+      length = 0;
+      for (int i = 0; i < n; i++) {
+        length = (length << 8) | (e[2 + i] & 0xff);
+      }
+      header = 2 + n;
+    }
+    long total = header + length;
+    if (total > e.length) {
+      throw new MalformedInputException(
+          "truncated", "CMS envelope declares " + total + " bytes but has " + e.length);
+    }
+    if (total < e.length) {
+      throw new MalformedInputException(
+          "malformed", "CMS envelope has " + (e.length - total) + " trailing bytes");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return id;
+  }
+}

@@ -1,0 +1,216 @@
+package dev.keycast.protocol.envelope;
+
+import dev.keycast.protocol.Fingerprints;
+import dev.keycast.protocol.MalformedInputException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.HexFormat;
+
+/**
+ * What every delivery binds, besides the secret: which secret it is, who sent it, when it may be
+ * used and for which recipient key. The recipient learns it on decryption; altering any field makes
+ * decryption fail.
+ *
+ * <p>Binary encoding (version 1, big-endian, see wire-format.md section 3.1): {@code u8 version,
+ * u8 len, secretId, u16 len, senderLabel (UTF-8), i64 notBefore, i64 notAfter, 32-byte
+ * fingerprint}; at most {@link #MAX_ENCODED_LENGTH} bytes.
+ *
+ * @param version format version, {@link #VERSION_1}
+ * @param secretId 1..128 printable ASCII characters (0x21..0x7E)
+ * @param senderLabel 0..256 bytes of UTF-8, free text chosen by the sender
+ * @param notBefore first instant the delivery is valid (whole seconds, epoch >= 0)
+ * @param notAfter last instant the delivery is valid (whole seconds, not before {@code notBefore})
+ * @param recipientFingerprint the recipient key's fingerprint ({@link Fingerprints}), 64 hex
+ */
+public record DeliveryMetadata(
+    int version,
+    String secretId,
+    String senderLabel,
+    Instant notBefore,
+    Instant notAfter,
+    String recipientFingerprint) {
+
+  /** The only metadata version defined so far. */
+  public static final int VERSION_1 = 1;
+  /** Maximum length of {@link #secretId()} in characters (= bytes). */
+  public static final int MAX_SECRET_ID_LENGTH = 128;
+  /** Maximum length of {@link #senderLabel()} in UTF-8 bytes. */
+  public static final int MAX_SENDER_LABEL_BYTES = 256;
+  /** Maximum length of {@link #encode()}. */
+  public static final int MAX_ENCODED_LENGTH = 1 + 1 + MAX_SECRET_ID_LENGTH + 2
+      + MAX_SENDER_LABEL_BYTES + 8 + 8 + 32;
+  private static final int MIN_ENCODED_LENGTH = 1 + 1 + 1 + 2 + 8 + 8 + 32;
+
+  /** Validates every field; throws {@link IllegalArgumentException} naming the bad one. */
+  public DeliveryMetadata {
+    if (version != VERSION_1) {
+      throw new IllegalArgumentException("unsupported metadata version " + version);
+    }
+    checkSecretId(secretId);
+    if (senderLabel == null) {
+      throw new IllegalArgumentException("senderLabel is required (may be empty)");
+    }
+    if (utf8(senderLabel).length > MAX_SENDER_LABEL_BYTES) {
+      throw new IllegalArgumentException("senderLabel exceeds 256 UTF-8 bytes");
+    }
+    checkInstant("notBefore", notBefore);
+    checkInstant("notAfter", notAfter);
+    if (notBefore.isAfter(notAfter)) {
+      throw new IllegalArgumentException(
+          "notBefore " + notBefore + " is after notAfter " + notAfter);
+    }
+    if (!Fingerprints.isWellFormed(recipientFingerprint)) {
+      throw new IllegalArgumentException(
+          "recipientFingerprint must be 64 lowercase hex characters: " + recipientFingerprint);
+    }
+  }
+
+  /** A version-1 metadata record. */
+  public static DeliveryMetadata of(
+      String secretId,
+      String senderLabel,
+      Instant notBefore,
+      Instant notAfter,
+      String recipientFingerprint) {
+    return new DeliveryMetadata(
+        VERSION_1, secretId, senderLabel, notBefore, notAfter, recipientFingerprint);
+  }
+
+  /** The same metadata for another recipient (a send fans out one metadata to many keys). */
+  public DeliveryMetadata withRecipient(String fingerprint) {
+    return new DeliveryMetadata(version, secretId, senderLabel, notBefore, notAfter, fingerprint);
+  }
+
+  /** The canonical binary encoding (deterministic: one encoding per value). */
+  public byte[] encode() {
+    byte[] id = secretId.getBytes(StandardCharsets.US_ASCII);
+    byte[] label = utf8(senderLabel);
+    ByteBuffer b = ByteBuffer.allocate(1 + 1 + id.length + 2 + label.length + 8 + 8 + 32);
+    b.put((byte) version);
+    b.put((byte) id.length).put(id);
+    b.putShort((short) label.length).put(label);
+    b.putLong(notBefore.getEpochSecond());
+    b.putLong(notAfter.getEpochSecond());
+    b.put(HexFormat.of().parseHex(recipientFingerprint));
+    return b.array();
+  }
+
+  /**
+   * Decodes {@link #encode()}'s output; the whole input must be consumed.
+   *
+   * @throws MalformedInputException {@code oversize}, {@code truncated}, {@code malformed},
+   *     {@code unsupported_version}
+   */
+  public static DeliveryMetadata decode(byte[] in) throws MalformedInputException {
+    if (in.length > MAX_ENCODED_LENGTH) {
+      throw new MalformedInputException(
+          "oversize", "delivery metadata is " + in.length + " bytes, limit " + MAX_ENCODED_LENGTH);
+    }
+    if (in.length < 1) {
+      throw new MalformedInputException("truncated", "delivery metadata is empty");
+    }
+    if ((in[0] & 0xff) != VERSION_1) {
+      throw new MalformedInputException(
+          "unsupported_version", "delivery metadata version " + (in[0] & 0xff) + " is not 1");
+    }
+    if (in.length < MIN_ENCODED_LENGTH) {
+      throw new MalformedInputException(
+          "truncated", "delivery metadata is " + in.length + " bytes: " + MalformedInputException.quote(in, 16));
+    }
+    ByteBuffer b = ByteBuffer.wrap(in);
+    b.get();
+    int idLen = b.get() & 0xff;
+    if (idLen < 1 || idLen > MAX_SECRET_ID_LENGTH) {
+      throw new MalformedInputException("malformed", "secretId length " + idLen + " not in 1..128");
+    }
+    need(b, idLen + 2);
+    byte[] id = new byte[idLen];
+    b.get(id);
+    int labelLen = b.getShort() & 0xffff;
+    if (labelLen > MAX_SENDER_LABEL_BYTES) {
+      throw new MalformedInputException(
+          "malformed", "senderLabel length " + labelLen + " exceeds 256");
+    }
+    need(b, labelLen + 8 + 8 + 32);
+    byte[] label = new byte[labelLen];
+    b.get(label);
+    long nb = b.getLong();
+    long na = b.getLong();
+    byte[] fp = new byte[32];
+    b.get(fp);
+    if (b.hasRemaining()) {
+      throw new MalformedInputException(
+          "malformed", "delivery metadata has " + b.remaining() + " trailing bytes");
+    }
+    try {
+      return new DeliveryMetadata(
+          VERSION_1,
+          new String(id, StandardCharsets.US_ASCII),
+          strictUtf8(label),
+          Instant.ofEpochSecond(nb),
+          Instant.ofEpochSecond(na),
+          HexFormat.of().formatHex(fp));
+    } catch (IllegalArgumentException | java.time.DateTimeException e) {
+      throw new MalformedInputException("malformed", "invalid delivery metadata: " + e.getMessage());
+    }
+  }
+
+  private static void need(ByteBuffer b, int n) throws MalformedInputException {
+    if (b.remaining() < n) {
+      throw new MalformedInputException(
+          "truncated", "delivery metadata needs " + n + " more bytes, has " + b.remaining());
+    }
+  }
+
+  private static void checkSecretId(String s) {
+    if (s == null || s.isEmpty() || s.length() > MAX_SECRET_ID_LENGTH) {
+      throw new IllegalArgumentException("secretId must be 1..128 characters");
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x21 || c > 0x7e) {
+        throw new IllegalArgumentException(
+            "secretId must be printable ASCII without spaces, bad character at index " + i);
+      }
+    }
+  }
+
+  private static void checkInstant(String name, Instant t) {
+    if (t == null) {
+      throw new IllegalArgumentException(name + " is required");
+    }
+    if (t.getNano() != 0 || t.getEpochSecond() < 0) {
+      throw new IllegalArgumentException(name + " must be whole seconds since 1970: " + t);
+    }
+  }
+
+  private static byte[] utf8(String s) {
+    try {
+      ByteBuffer bb = StandardCharsets.UTF_8.newEncoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .encode(CharBuffer.wrap(s));
+      byte[] out = new byte[bb.remaining()];
+      bb.get(out);
+      return out;
+    } catch (CharacterCodingException e) {
+      throw new IllegalArgumentException("senderLabel is not valid Unicode (lone surrogate)");
+    }
+  }
+
+  private static String strictUtf8(byte[] b) {
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(b))
+          .toString();
+    } catch (CharacterCodingException e) {
+      throw new IllegalArgumentException("senderLabel is not valid UTF-8");
+    }
+  }
+}

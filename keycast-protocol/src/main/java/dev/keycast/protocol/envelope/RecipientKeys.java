@@ -1,0 +1,194 @@
+package dev.keycast.protocol.envelope;
+
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.hpke.X25519PublicKey;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PublicKey;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.interfaces.RSAPublicKey;
+import java.security.spec.X509EncodedKeySpec;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.ASN1Primitive;
+import org.bouncycastle.asn1.ASN1Sequence;
+import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+
+/**
+ * Parses recipient public keys from what people have: SPKI DER, a PEM {@code PUBLIC KEY}, or one
+ * X.509 certificate (DER or PEM) or a PEM chain (leaf first).
+ *
+ * <p>Limits, checked before anything else: input at most {@link #MAX_INPUT_LENGTH} bytes, at most
+ * {@link #MAX_CERTIFICATES} certificates. Errors are {@link MalformedInputException} with code
+ * {@code oversize}, {@code malformed} or {@code unsupported_key}.
+ */
+public final class RecipientKeys {
+  /** Largest accepted input (PEM or DER). */
+  public static final int MAX_INPUT_LENGTH = 64 * 1024;
+  /** Largest accepted certificate chain. */
+  public static final int MAX_CERTIFICATES = 8;
+
+  private static final Pattern PEM_BLOCK =
+      Pattern.compile(
+          "-----BEGIN ([A-Z0-9 ]{1,40})-----\\r?\\n([A-Za-z0-9+/=\\r\\n]*?)-----END \\1-----");
+
+  private RecipientKeys() {}
+
+  /** Parses PEM or DER (detected by a leading {@code -----BEGIN}). */
+  public static RecipientKey parse(byte[] input) throws MalformedInputException {
+    if (input == null) {
+      throw new MalformedInputException("malformed", "no key given");
+    }
+    if (input.length > MAX_INPUT_LENGTH) {
+      throw new MalformedInputException(
+          "oversize", "key input is " + input.length + " bytes, limit " + MAX_INPUT_LENGTH);
+    }
+    String head = new String(input, 0, Math.min(input.length, 64), StandardCharsets.ISO_8859_1);
+    if (head.strip().startsWith("-----BEGIN ")) {
+      return parsePem(new String(input, StandardCharsets.US_ASCII));
+    }
+    return parseDer(input);
+  }
+
+  /** Parses PEM text: one {@code PUBLIC KEY} block, or one or more {@code CERTIFICATE} blocks. */
+  public static RecipientKey parsePem(String pem) throws MalformedInputException {
+    if (pem.length() > MAX_INPUT_LENGTH) {
+      throw new MalformedInputException("oversize", "PEM input exceeds " + MAX_INPUT_LENGTH);
+    }
+    Matcher m = PEM_BLOCK.matcher(pem);
+    List<byte[]> certs = new ArrayList<>();
+    byte[] spki = null;
+    int pos = 0;
+    while (m.find()) {
+      if (!pem.substring(pos, m.start()).isBlank()) {
+        throw new MalformedInputException("malformed", "text outside PEM blocks");
+      }
+      pos = m.end();
+      byte[] der;
+      try {
+        der = Base64.getMimeDecoder().decode(m.group(2));
+      } catch (IllegalArgumentException e) {
+        throw new MalformedInputException("malformed", "bad base64 in PEM " + m.group(1));
+      }
+      switch (m.group(1)) {
+        case "PUBLIC KEY" -> {
+          if (spki != null || !certs.isEmpty()) {
+            throw new MalformedInputException("malformed", "more than one key in PEM input");
+          }
+          spki = der;
+        }
+        case "CERTIFICATE" -> {
+          if (spki != null) {
+            throw new MalformedInputException("malformed", "PEM mixes a PUBLIC KEY and certificates");
+          }
+          if (certs.size() == MAX_CERTIFICATES) {
+            throw new MalformedInputException(
+                "oversize", "more than " + MAX_CERTIFICATES + " certificates");
+          }
+          certs.add(der);
+        }
+        default -> throw new MalformedInputException(
+            "unsupported_key", "unsupported PEM type \"" + m.group(1) + "\"");
+      }
+    }
+    if (!pem.substring(pos).isBlank()) {
+      throw new MalformedInputException("malformed", "text outside PEM blocks or unterminated PEM");
+    }
+    if (spki != null) {
+      return fromSpki(spki);
+    }
+    if (certs.isEmpty()) {
+      throw new MalformedInputException("malformed", "no PEM block found");
+    }
+    return fromCertificates(certs);
+  }
+
+  /** Parses DER: a SubjectPublicKeyInfo or a single X.509 certificate. */
+  public static RecipientKey parseDer(byte[] der) throws MalformedInputException {
+    if (der.length > MAX_INPUT_LENGTH) {
+      throw new MalformedInputException("oversize", "DER input exceeds " + MAX_INPUT_LENGTH);
+    }
+    ASN1Sequence seq = sequence(der);
+    // SubjectPublicKeyInfo is SEQ{AlgorithmIdentifier, BIT STRING}; Certificate is SEQ of three.
+    if (seq.size() == 2) {
+      return fromSpki(der);
+    }
+    if (seq.size() == 3) {
+      return fromCertificates(List.of(der));
+    }
+    throw new MalformedInputException(
+        "malformed", "DER is neither a public key nor a certificate: " + MalformedInputException.quote(der, 16));
+  }
+
+  /** Parses a SubjectPublicKeyInfo DER (RSA or X25519). */
+  public static RecipientKey fromSpki(byte[] der) throws MalformedInputException {
+    ASN1Sequence seq = sequence(der);
+    SubjectPublicKeyInfo info;
+    try {
+      info = SubjectPublicKeyInfo.getInstance(seq);
+    } catch (RuntimeException e) {
+      throw new MalformedInputException("malformed", "not a SubjectPublicKeyInfo: " + MalformedInputException.quote(der, 16));
+    }
+    ASN1ObjectIdentifier alg = info.getAlgorithm().getAlgorithm();
+    if (alg.equals(EdECObjectIdentifiers.id_X25519)) {
+      try {
+        return new X25519RecipientKey(X25519PublicKey.fromSpkiDer(info.getEncoded(ASN1Encoding.DER)));
+      } catch (java.io.IOException e) {
+        throw new MalformedInputException("malformed", "bad X25519 SubjectPublicKeyInfo");
+      }
+    }
+    if (alg.equals(PKCSObjectIdentifiers.rsaEncryption)) {
+      PublicKey key;
+      try {
+        key = KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(der));
+      } catch (GeneralSecurityException | RuntimeException e) {
+        throw new MalformedInputException("malformed", "bad RSA SubjectPublicKeyInfo");
+      }
+      return RsaRecipientKey.of((RSAPublicKey) key, List.of());
+    }
+    throw new MalformedInputException(
+        "unsupported_key", "unsupported key algorithm " + alg.getId() + " (want RSA or X25519)");
+  }
+
+  private static RecipientKey fromCertificates(List<byte[]> ders) throws MalformedInputException {
+    List<X509Certificate> chain = new ArrayList<>();
+    try {
+      CertificateFactory cf = CertificateFactory.getInstance("X.509");
+      for (byte[] d : ders) {
+        sequence(d); // strict DER framing, no trailing bytes
+        chain.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(d)));
+      }
+    } catch (GeneralSecurityException | RuntimeException e) {
+      throw new MalformedInputException("malformed", "bad X.509 certificate");
+    }
+    byte[] leafSpki = chain.getFirst().getPublicKey().getEncoded();
+    RecipientKey key = fromSpki(leafSpki);
+    return switch (key) {
+      case RsaRecipientKey rsa -> RsaRecipientKey.of(rsa.publicKey(), chain);
+      case X25519RecipientKey x -> x;
+    };
+  }
+
+  private static ASN1Sequence sequence(byte[] der) throws MalformedInputException {
+    try {
+      ASN1Primitive p = ASN1Primitive.fromByteArray(der);
+      if (p instanceof ASN1Sequence s) {
+        return s;
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      // fall through
+    }
+    throw new MalformedInputException(
+        "malformed", "not a DER SEQUENCE: " + MalformedInputException.quote(der, 16));
+  }
+}

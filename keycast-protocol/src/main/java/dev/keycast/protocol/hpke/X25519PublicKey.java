@@ -1,0 +1,98 @@
+package dev.keycast.protocol.hpke;
+
+import dev.keycast.protocol.Fingerprints;
+import dev.keycast.protocol.MalformedInputException;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.HexFormat;
+import org.bouncycastle.crypto.params.X25519PublicKeyParameters;
+
+/**
+ * An X25519 public key (RFC 7748), held as its raw 32-byte encoding. Immutable; parse once and
+ * reuse: the parsed BouncyCastle parameters are kept.
+ */
+public final class X25519PublicKey {
+  /** Length of a raw X25519 public key. */
+  public static final int LENGTH = 32;
+
+  /** DER prefix of an X25519 SubjectPublicKeyInfo (RFC 8410): SEQ{SEQ{OID 1.3.101.110}, BIT STRING}. */
+  private static final byte[] SPKI_PREFIX = HexFormat.of().parseHex("302a300506032b656e032100");
+
+  private final byte[] raw;
+  private final X25519PublicKeyParameters params;
+  private final String fingerprint;
+
+  private X25519PublicKey(byte[] raw) {
+    this.raw = raw;
+    this.params = new X25519PublicKeyParameters(raw, 0);
+    this.fingerprint = Fingerprints.ofSpki(toSpkiDer());
+  }
+
+  /**
+   * Parses a raw 32-byte X25519 public key.
+   *
+   * @throws MalformedInputException {@code malformed} if it is not 32 bytes or is all zero
+   */
+  public static X25519PublicKey fromRaw(byte[] raw) throws MalformedInputException {
+    if (raw == null || raw.length != LENGTH) {
+      throw new MalformedInputException(
+          "malformed",
+          "X25519 public key must be 32 bytes, got " + (raw == null ? "null" : raw.length));
+    }
+    if (MessageDigest.isEqual(raw, new byte[LENGTH])) {
+      throw new MalformedInputException("malformed", "X25519 public key is all zero");
+    }
+    return new X25519PublicKey(raw.clone());
+  }
+
+  /**
+   * Parses an X25519 SubjectPublicKeyInfo DER (exactly 44 bytes, RFC 8410).
+   *
+   * @throws MalformedInputException {@code malformed} for anything else
+   */
+  public static X25519PublicKey fromSpkiDer(byte[] der) throws MalformedInputException {
+    if (der == null
+        || der.length != SPKI_PREFIX.length + LENGTH
+        || !Arrays.equals(der, 0, SPKI_PREFIX.length, SPKI_PREFIX, 0, SPKI_PREFIX.length)) {
+      throw new MalformedInputException(
+          "malformed", "not an X25519 SubjectPublicKeyInfo: " + MalformedInputException.quote(der, 16));
+    }
+    return fromRaw(Arrays.copyOfRange(der, SPKI_PREFIX.length, der.length));
+  }
+
+  /** The raw 32-byte encoding (a copy). */
+  public byte[] toRaw() {
+    return raw.clone();
+  }
+
+  /** The DER SubjectPublicKeyInfo (RFC 8410, id-X25519 1.3.101.110). */
+  public byte[] toSpkiDer() {
+    byte[] out = Arrays.copyOf(SPKI_PREFIX, SPKI_PREFIX.length + LENGTH);
+    System.arraycopy(raw, 0, out, SPKI_PREFIX.length, LENGTH);
+    return out;
+  }
+
+  /** The Keycast fingerprint: SHA-256 of {@link #toSpkiDer()}, lowercase hex. */
+  public String fingerprint() {
+    return fingerprint;
+  }
+
+  X25519PublicKeyParameters params() {
+    return params;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof X25519PublicKey other && Arrays.equals(raw, other.raw);
+  }
+
+  @Override
+  public int hashCode() {
+    return Arrays.hashCode(raw);
+  }
+
+  @Override
+  public String toString() {
+    return "X25519PublicKey[" + HexFormat.of().formatHex(raw) + "]";
+  }
+}

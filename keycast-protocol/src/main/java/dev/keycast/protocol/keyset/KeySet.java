@@ -1,0 +1,164 @@
+package dev.keycast.protocol.keyset;
+
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import org.bouncycastle.math.ec.rfc7748.X25519;
+import org.bouncycastle.math.ec.rfc8032.Ed25519;
+
+/**
+ * The enclave's key set: an X25519 receive key pair (senders seal to it with HPKE), an Ed25519
+ * signing key pair (receipts) and an AES-256 storage key (state the host keeps for the enclave).
+ *
+ * <p>Keys are held as raw 32-byte arrays (RFC 7748 X25519 scalar, RFC 8032 Ed25519 seed, AES key)
+ * and used through BouncyCastle's low-level {@code rfc7748.X25519} and {@code rfc8032.Ed25519}
+ * functions, which take arrays and keep no copies, so {@link #destroy()} really zeroizes every
+ * private byte this object owns. (JDK {@code XDH}/{@code EdDSA} key objects cannot be wiped.)
+ *
+ * <p>The key-set id is {@code "ks-"} followed by 32 lowercase hex characters (128 random bits).
+ *
+ * <p>Accessors of private material return fresh copies that the caller must zeroize. After
+ * {@link #destroy()} every accessor of private material throws {@link IllegalStateException}.
+ * {@link #toString()} shows only the id and public keys.
+ */
+public final class KeySet {
+  /** Length in bytes of every key in the set. */
+  public static final int KEY_LENGTH = 32;
+
+  private static final Pattern ID = Pattern.compile("ks-[0-9a-f]{32}");
+
+  private final String id;
+  private final byte[] receivePrivateKey;
+  private final byte[] receivePublicKey;
+  private final byte[] signingPrivateKey;
+  private final byte[] signingPublicKey;
+  private final byte[] storageKey;
+  private volatile boolean destroyed;
+
+  private KeySet(String id, byte[] receivePrivateKey, byte[] signingPrivateKey, byte[] storageKey) {
+    this.id = id;
+    this.receivePrivateKey = receivePrivateKey;
+    this.signingPrivateKey = signingPrivateKey;
+    this.storageKey = storageKey;
+    this.receivePublicKey = new byte[KEY_LENGTH];
+    X25519.scalarMultBase(receivePrivateKey, 0, receivePublicKey, 0);
+    this.signingPublicKey = new byte[KEY_LENGTH];
+    Ed25519.generatePublicKey(signingPrivateKey, 0, signingPublicKey, 0);
+  }
+
+  /**
+   * Generates a new key set. Randomness is drawn in this order: 16 bytes of id, 32 bytes of
+   * X25519 private key (then clamped), 32 bytes of Ed25519 seed, 32 bytes of storage key.
+   */
+  public static KeySet generate(SecureRandom random) {
+    Objects.requireNonNull(random, "random");
+    byte[] idBytes = new byte[16];
+    random.nextBytes(idBytes);
+    String id = "ks-" + HexFormat.of().formatHex(idBytes);
+    byte[] receive = new byte[KEY_LENGTH];
+    X25519.generatePrivateKey(random, receive);
+    byte[] signing = new byte[KEY_LENGTH];
+    random.nextBytes(signing);
+    byte[] storage = new byte[KEY_LENGTH];
+    random.nextBytes(storage);
+    return new KeySet(id, receive, signing, storage);
+  }
+
+  /**
+   * Rebuilds a key set from its private parts (used by {@link SealedKeySet#unseal}). The arrays
+   * are copied; the caller keeps ownership of (and zeroizes) its own arrays.
+   */
+  static KeySet fromPrivate(
+      String id, byte[] receivePrivateKey, byte[] signingPrivateKey, byte[] storageKey) {
+    if (!isWellFormedId(id)) {
+      throw new IllegalArgumentException("bad key-set id");
+    }
+    if (receivePrivateKey.length != KEY_LENGTH
+        || signingPrivateKey.length != KEY_LENGTH
+        || storageKey.length != KEY_LENGTH) {
+      throw new IllegalArgumentException("keys must be 32 bytes");
+    }
+    return new KeySet(
+        id, receivePrivateKey.clone(), signingPrivateKey.clone(), storageKey.clone());
+  }
+
+  /** True when {@code id} has the key-set id syntax {@code ks-} + 32 lowercase hex characters. */
+  public static boolean isWellFormedId(String id) {
+    return id != null && ID.matcher(id).matches();
+  }
+
+  /** The key-set id. */
+  public String id() {
+    return id;
+  }
+
+  /** The public part (id, receive public key, signing public key). */
+  public KeyBundle bundle() {
+    return new KeyBundle(id, receivePublicKey, signingPublicKey);
+  }
+
+  /** Raw X25519 receive public key (32 bytes, a copy). */
+  public byte[] receivePublicKey() {
+    return receivePublicKey.clone();
+  }
+
+  /** Raw Ed25519 signing public key (32 bytes, a copy). */
+  public byte[] signingPublicKey() {
+    return signingPublicKey.clone();
+  }
+
+  /** Raw X25519 receive private key (clamped scalar, 32 bytes). A copy: zeroize it after use. */
+  public byte[] receivePrivateKey() {
+    checkLive();
+    return receivePrivateKey.clone();
+  }
+
+  /** Raw Ed25519 signing private key (RFC 8032 seed, 32 bytes). A copy: zeroize it after use. */
+  public byte[] signingPrivateKey() {
+    checkLive();
+    return signingPrivateKey.clone();
+  }
+
+  /** Raw AES-256 storage key (32 bytes). A copy: zeroize it after use. */
+  public byte[] storageKey() {
+    checkLive();
+    return storageKey.clone();
+  }
+
+  /** True when the private halves of the two pairs produce {@code bundle}'s public keys. */
+  boolean matches(byte[] expectedReceivePublic, byte[] expectedSigningPublic) {
+    return MessageDigest.isEqual(receivePublicKey, expectedReceivePublic)
+        & MessageDigest.isEqual(signingPublicKey, expectedSigningPublic);
+  }
+
+  /** Zeroizes every private key; afterwards the private accessors throw. Idempotent. */
+  public void destroy() {
+    destroyed = true;
+    Arrays.fill(receivePrivateKey, (byte) 0);
+    Arrays.fill(signingPrivateKey, (byte) 0);
+    Arrays.fill(storageKey, (byte) 0);
+  }
+
+  /** True after {@link #destroy()}. */
+  public boolean isDestroyed() {
+    return destroyed;
+  }
+
+  private void checkLive() {
+    if (destroyed) {
+      throw new IllegalStateException("key set " + id + " has been destroyed");
+    }
+  }
+
+  @Override
+  public String toString() {
+    HexFormat hex = HexFormat.of();
+    return "KeySet[id=" + id
+        + ", receivePublicKey=" + hex.formatHex(receivePublicKey)
+        + ", signingPublicKey=" + hex.formatHex(signingPublicKey)
+        + (destroyed ? ", destroyed" : "") + "]";
+  }
+}

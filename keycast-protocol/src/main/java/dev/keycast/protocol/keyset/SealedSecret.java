@@ -1,0 +1,229 @@
+package dev.keycast.protocol.keyset;
+
+import dev.keycast.protocol.DecryptionFailedException;
+import dev.keycast.protocol.MalformedInputException;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * A sent secret sealed by the enclave under its key set's storage key, so that a late recipient
+ * can receive it later (wire-format.md section 4.3).
+ *
+ * <p>Layout, version 1 (integers big-endian):
+ *
+ * <pre>
+ *   header = "KCSS" || u8 version=1
+ *            || u8 len || key-set id (ASCII, 35)
+ *            || u8 len || secret id (1..128 of [A-Za-z0-9._:-])
+ *            || SHA-256(policy bytes) (32)
+ *            || nonce (12)
+ *            || u32 ciphertext length (16 .. 65536+16)
+ *   sealed = header || AES-256-GCM(storage key, nonce, aad = header, secret)
+ * </pre>
+ *
+ * <p>The AAD is the whole header, so format version, key-set id, secret id and policy digest are
+ * all bound to the ciphertext. {@link #open} also requires the caller's policy bytes to hash to the
+ * header's digest.
+ */
+public final class SealedSecret {
+  /** Current (and only) format version. */
+  public static final int VERSION = 1;
+  /** Largest secret accepted. */
+  public static final int MAX_SECRET = 65536;
+  /** Longest secret id. */
+  public static final int MAX_SECRET_ID = 128;
+  /** Longest sealed secret accepted by {@link #parse}. */
+  public static final int MAX_ENCODED = 4 + 1 + 1 + 35 + 1 + MAX_SECRET_ID + 32 + 12 + 4 + MAX_SECRET + 16;
+
+  static final byte[] MAGIC = "KCSS".getBytes(StandardCharsets.US_ASCII);
+  private static final Pattern SECRET_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+  private final byte[] encoded;
+  private final int headerLength;
+  private final String keySetId;
+  private final String secretId;
+  private final byte[] policySha256;
+  private final byte[] nonce;
+
+  private SealedSecret(byte[] encoded, int headerLength, String keySetId, String secretId,
+      byte[] policySha256, byte[] nonce) {
+    this.encoded = encoded;
+    this.headerLength = headerLength;
+    this.keySetId = keySetId;
+    this.secretId = secretId;
+    this.policySha256 = policySha256;
+    this.nonce = nonce;
+  }
+
+  /** True when {@code id} is a valid secret id (1..128 characters of {@code [A-Za-z0-9._:-]}). */
+  public static boolean isWellFormedSecretId(String id) {
+    return id != null && SECRET_ID.matcher(id).matches();
+  }
+
+  /**
+   * Seals {@code secret} under {@code keySet}'s storage key, bound to {@code secretId} and the
+   * SHA-256 of {@code policyBytes}. Draws 12 bytes of nonce from {@code random}.
+   */
+  public static SealedSecret seal(KeySet keySet, String secretId, byte[] secret, byte[] policyBytes,
+      SecureRandom random) {
+    Objects.requireNonNull(keySet, "keySet");
+    Objects.requireNonNull(secret, "secret");
+    Objects.requireNonNull(policyBytes, "policyBytes");
+    Objects.requireNonNull(random, "random");
+    if (!isWellFormedSecretId(secretId)) {
+      throw new IllegalArgumentException("secret id must be 1..128 characters of [A-Za-z0-9._:-]");
+    }
+    if (secret.length > MAX_SECRET) {
+      throw new IllegalArgumentException("secret is " + secret.length + " bytes, limit " + MAX_SECRET);
+    }
+    byte[] nonce = new byte[Bytes.NONCE_LENGTH];
+    random.nextBytes(nonce);
+    byte[] policyDigest = Bytes.sha256(policyBytes);
+    byte[] header = header(keySet.id(), secretId, policyDigest, nonce, secret.length + Bytes.TAG_LENGTH);
+    byte[] key = keySet.storageKey();
+    try {
+      byte[] ct = Bytes.gcmEncrypt(key, nonce, header, secret);
+      byte[] out = Arrays.copyOf(header, header.length + ct.length);
+      System.arraycopy(ct, 0, out, header.length, ct.length);
+      return new SealedSecret(out, header.length, keySet.id(), secretId, policyDigest, nonce);
+    } finally {
+      Arrays.fill(key, (byte) 0);
+    }
+  }
+
+  private static byte[] header(String keySetId, String secretId, byte[] policyDigest, byte[] nonce,
+      int ciphertextLength) {
+    byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
+    byte[] sid = secretId.getBytes(StandardCharsets.US_ASCII);
+    ByteArrayOutputStream h = new ByteArrayOutputStream(96 + sid.length);
+    h.writeBytes(MAGIC);
+    Bytes.u8(h, VERSION);
+    Bytes.u8(h, id.length);
+    h.writeBytes(id);
+    Bytes.u8(h, sid.length);
+    h.writeBytes(sid);
+    h.writeBytes(policyDigest);
+    h.writeBytes(nonce);
+    Bytes.u32(h, ciphertextLength);
+    return h.toByteArray();
+  }
+
+  /**
+   * Parses a sealed secret and validates its header.
+   *
+   * @throws MalformedInputException {@code oversize}, {@code truncated}, {@code malformed} or
+   *     {@code unsupported_version}
+   */
+  public static SealedSecret parse(byte[] sealed) throws MalformedInputException {
+    if (sealed == null) {
+      throw new MalformedInputException("truncated", "sealed secret is null");
+    }
+    if (sealed.length > MAX_ENCODED) {
+      throw new MalformedInputException("oversize",
+          "sealed secret is " + sealed.length + " bytes, limit " + MAX_ENCODED);
+    }
+    Bytes.Reader in = new Bytes.Reader(sealed, "sealed secret");
+    byte[] magic = in.bytes(MAGIC.length, "magic");
+    if (!Arrays.equals(magic, MAGIC)) {
+      throw new MalformedInputException("malformed",
+          "not a sealed secret (magic " + MalformedInputException.quote(magic, 4) + ", expected 4b435353)");
+    }
+    int version = in.u8("version");
+    if (version != VERSION) {
+      throw new MalformedInputException("unsupported_version",
+          "sealed secret version " + version + " is not supported (expected " + VERSION + ")");
+    }
+    int idLength = in.u8("key-set id length");
+    if (idLength != 35) {
+      throw new MalformedInputException("malformed", "key-set id length must be 35, got " + idLength);
+    }
+    String id = in.ascii(idLength, "key-set id");
+    if (!KeySet.isWellFormedId(id)) {
+      throw new MalformedInputException("malformed", "bad key-set id \"" + id + "\"");
+    }
+    int sidLength = in.u8("secret id length");
+    if (sidLength < 1 || sidLength > MAX_SECRET_ID) {
+      throw new MalformedInputException("malformed", "secret id length " + sidLength + " is outside 1.." + MAX_SECRET_ID);
+    }
+    String sid = in.ascii(sidLength, "secret id");
+    if (!isWellFormedSecretId(sid)) {
+      throw new MalformedInputException("malformed", "bad secret id \"" + sid + "\"");
+    }
+    byte[] policyDigest = in.bytes(32, "policy digest");
+    byte[] nonce = in.bytes(Bytes.NONCE_LENGTH, "nonce");
+    long ctLength = in.u32("ciphertext length");
+    if (ctLength < Bytes.TAG_LENGTH || ctLength > MAX_SECRET + Bytes.TAG_LENGTH) {
+      throw new MalformedInputException("malformed",
+          "ciphertext length " + ctLength + " is outside " + Bytes.TAG_LENGTH + ".." + (MAX_SECRET + Bytes.TAG_LENGTH));
+    }
+    int headerLength = in.position();
+    if (in.remaining() < ctLength) {
+      throw new MalformedInputException("truncated",
+          "sealed secret ciphertext is " + in.remaining() + " bytes, header says " + ctLength);
+    }
+    if (in.remaining() > ctLength) {
+      throw new MalformedInputException("malformed",
+          "sealed secret has " + (in.remaining() - ctLength) + " trailing bytes");
+    }
+    return new SealedSecret(sealed.clone(), headerLength, id, sid, policyDigest, nonce);
+  }
+
+  /**
+   * Opens with {@code keySet}'s storage key. {@code policyBytes} must be the policy the secret was
+   * sealed with. Returns the secret; the caller zeroizes it.
+   *
+   * @throws DecryptionFailedException wrong key set, wrong policy, or any altered byte
+   */
+  public byte[] open(KeySet keySet, byte[] policyBytes) throws DecryptionFailedException {
+    Objects.requireNonNull(keySet, "keySet");
+    Objects.requireNonNull(policyBytes, "policyBytes");
+    boolean ok = MessageDigest.isEqual(Bytes.sha256(policyBytes), policySha256)
+        & keySet.id().equals(keySetId);
+    byte[] key = keySet.storageKey();
+    try {
+      byte[] header = Arrays.copyOf(encoded, headerLength);
+      byte[] secret = Bytes.gcmDecrypt(key, nonce, header, encoded, headerLength, encoded.length - headerLength);
+      if (!ok) {
+        Arrays.fill(secret, (byte) 0);
+        throw new DecryptionFailedException();
+      }
+      return secret;
+    } finally {
+      Arrays.fill(key, (byte) 0);
+    }
+  }
+
+  public int version() {
+    return VERSION;
+  }
+
+  public String keySetId() {
+    return keySetId;
+  }
+
+  public String secretId() {
+    return secretId;
+  }
+
+  /** SHA-256 of the policy bytes this secret is bound to (a copy). */
+  public byte[] policySha256() {
+    return policySha256.clone();
+  }
+
+  /** The full sealed bytes (a copy). */
+  public byte[] encode() {
+    return encoded.clone();
+  }
+
+  @Override
+  public String toString() {
+    return "SealedSecret[version=" + VERSION + ", keySetId=" + keySetId + ", secretId=" + secretId
+        + ", policySha256=" + HexFormat.of().formatHex(policySha256) + ", length=" + encoded.length + "]";
+  }
+}

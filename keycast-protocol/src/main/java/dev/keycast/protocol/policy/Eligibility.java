@@ -1,0 +1,185 @@
+package dev.keycast.protocol.policy;
+
+import java.security.InvalidAlgorithmParameterException;
+import java.security.NoSuchAlgorithmException;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Date;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import javax.naming.InvalidNameException;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+import javax.security.auth.x500.X500Principal;
+import java.io.ByteArrayInputStream;
+
+/**
+ * Decides, for one policy, whether a recipient may receive the secret. Built once per send (it
+ * parses the anchors once) and then safe to call from many threads.
+ *
+ * <p>The decision uses only the sealed policy and the recipient's own key fingerprint and
+ * certificate chain; labels stored by the host never count.
+ */
+public final class Eligibility {
+  private final SendPolicy policy;
+  private final Set<String> fingerprints;
+  private final Set<TrustAnchor> anchors;
+
+  /** The outcome for one recipient; {@code reason} is a stable code when not eligible. */
+  public record Decision(boolean eligible, String reason, String message) {
+    static final Decision YES = new Decision(true, null, null);
+
+    static Decision no(String reason, String message) {
+      return new Decision(false, reason, message);
+    }
+  }
+
+  /** Stable reason codes of ineligible recipients (they appear in receipts). */
+  public static final String NOT_SELECTED = "not_selected";
+  public static final String CHAIN_INVALID = "chain_invalid";
+  public static final String SUBJECT_MISMATCH = "subject_mismatch";
+  public static final String OUTSIDE_VALIDITY_WINDOW = "outside_validity_window";
+  public static final String LATE_NOT_ALLOWED = "late_recipients_not_allowed";
+  public static final String LIMIT_REACHED = "recipient_limit_reached";
+
+  public Eligibility(SendPolicy policy) throws InvalidPolicyException {
+    this.policy = policy;
+    this.fingerprints = new HashSet<>(policy.recipients().fingerprints());
+    this.anchors = new HashSet<>();
+    CertificateFactory cf = x509();
+    int i = 0;
+    for (String b64 : policy.recipients().anchors()) {
+      try {
+        byte[] der = decodeBase64(b64);
+        X509Certificate cert =
+            (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der));
+        anchors.add(new TrustAnchor(cert, null));
+      } catch (CertificateException | IllegalArgumentException e) {
+        throw new InvalidPolicyException("anchors[" + i + "] is not a DER X.509 certificate");
+      }
+      i++;
+    }
+  }
+
+  public SendPolicy policy() {
+    return policy;
+  }
+
+  /**
+   * Decides for one recipient.
+   *
+   * @param fingerprint the recipient key's fingerprint (computed by the caller from the key itself)
+   * @param chain the recipient's certificate chain, leaf first (empty for bare keys); the leaf's
+   *     public key must be the recipient key (the caller checks that)
+   * @param now the enclave's clock
+   * @param late whether this is a delivery to a recipient that registered after the send
+   */
+  public Decision decide(String fingerprint, List<X509Certificate> chain, Instant now, boolean late) {
+    if (late && !policy.lateRecipients()) {
+      return Decision.no(LATE_NOT_ALLOWED, "the policy does not admit late recipients");
+    }
+    if (!policy.isValidAt(now)) {
+      return Decision.no(
+          OUTSIDE_VALIDITY_WINDOW,
+          "now (" + now + ") is outside " + policy.notBefore() + ".." + policy.notAfter());
+    }
+    if (fingerprints.contains(fingerprint)) {
+      return Decision.YES;
+    }
+    if (anchors.isEmpty() || chain.isEmpty()) {
+      return Decision.no(NOT_SELECTED, "fingerprint not listed by the policy");
+    }
+    try {
+      validateChain(chain, now);
+    } catch (CertPathValidatorException e) {
+      return Decision.no(CHAIN_INVALID, "certificate chain does not lead to a policy anchor");
+    }
+    X500Principal subject = chain.getFirst().getSubjectX500Principal();
+    if (!subjectMatches(subject, policy.recipients().subject())) {
+      return Decision.no(SUBJECT_MISMATCH, "certificate subject does not match the policy selector");
+    }
+    return Decision.YES;
+  }
+
+  private void validateChain(List<X509Certificate> chain, Instant now)
+      throws CertPathValidatorException {
+    try {
+      PKIXParameters params = new PKIXParameters(anchors);
+      params.setRevocationEnabled(false);
+      params.setDate(Date.from(now));
+      // the path handed to PKIX excludes a self-signed root, which is an anchor
+      List<X509Certificate> path = new ArrayList<>(chain);
+      X509Certificate last = path.getLast();
+      if (path.size() > 1 && last.getSubjectX500Principal().equals(last.getIssuerX500Principal())) {
+        path.removeLast();
+      }
+      CertPathValidator.getInstance("PKIX").validate(x509().generateCertPath(path), params);
+    } catch (InvalidAlgorithmParameterException | NoSuchAlgorithmException | CertificateException e) {
+      throw new CertPathValidatorException("cannot validate: " + e.getClass().getSimpleName());
+    }
+  }
+
+  static boolean subjectMatches(X500Principal subject, Map<String, String> required) {
+    if (required.isEmpty()) {
+      return true;
+    }
+    Map<String, List<String>> actual = new java.util.HashMap<>();
+    try {
+      for (Rdn rdn : new LdapName(subject.getName(X500Principal.RFC2253)).getRdns()) {
+        actual.computeIfAbsent(rdn.getType().toUpperCase(Locale.ROOT), k -> new ArrayList<>())
+            .add(String.valueOf(rdn.getValue()));
+      }
+    } catch (InvalidNameException e) {
+      return false;
+    }
+    for (Map.Entry<String, String> e : required.entrySet()) {
+      String type = normalizeType(e.getKey());
+      List<String> values = actual.get(type);
+      if (values == null || !values.contains(e.getValue())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String normalizeType(String key) {
+    String k = key.toUpperCase(Locale.ROOT);
+    return switch (k) {
+      case "SERIALNUMBER" -> "2.5.4.5";
+      case "DNQUALIFIER" -> "2.5.4.46";
+      default -> k;
+    };
+  }
+
+  private static byte[] decodeBase64(String s) {
+    return s.indexOf('-') >= 0 || s.indexOf('_') >= 0
+        ? Base64.getUrlDecoder().decode(s)
+        : Base64.getDecoder().decode(s);
+  }
+
+  private static CertificateFactory x509() {
+    try {
+      return CertificateFactory.getInstance("X.509");
+    } catch (CertificateException e) {
+      throw new AssertionError("X.509 is required by the Java platform", e);
+    }
+  }
+
+  /** The policy is syntactically valid JSON but semantically unusable (e.g. a bad anchor). */
+  public static final class InvalidPolicyException extends Exception {
+    public InvalidPolicyException(String message) {
+      super(message);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+package dev.keycast.protocol.receipt;
+
+import dev.keycast.protocol.keyset.KeySet;
+import java.util.Arrays;
+import java.util.Objects;
+import org.bouncycastle.math.ec.rfc8032.Ed25519;
+
+/**
+ * Signs receipts as tagged COSE_Sign1 (RFC 9052) with EdDSA (Ed25519, alg -8): {@code 18([h'a10127',
+ * {}, payload, signature])}, where the payload is the deterministic CBOR of the {@link Receipt}.
+ */
+public final class ReceiptSigner {
+  /** Largest COSE_Sign1 receipt produced or accepted (64 MiB). */
+  public static final int MAX_ENCODED = 64 * 1024 * 1024;
+
+  private ReceiptSigner() {}
+
+  /**
+   * Encodes and signs {@code receipt} with a raw 32-byte Ed25519 private key (RFC 8032 seed). The
+   * caller keeps and zeroizes the key.
+   *
+   * @throws IllegalArgumentException if the key is not 32 bytes or the receipt exceeds {@link #MAX_ENCODED}
+   */
+  public static byte[] sign(Receipt receipt, byte[] signingPrivateKey) {
+    Objects.requireNonNull(receipt, "receipt");
+    int estimate = 128 + receipt.deliveries().size() * 160 + receipt.skipped().size() * 100;
+    Cbor.Writer payload = new Cbor.Writer((int) Math.min(estimate, MAX_ENCODED));
+    ReceiptCodec.encode(receipt, payload);
+    return signPayload(payload.array(), payload.length(), signingPrivateKey);
+  }
+
+  /** Signs with {@code keySet}'s signing key; the receipt must name that key set. */
+  public static byte[] sign(Receipt receipt, KeySet keySet) {
+    if (!receipt.keySetId().equals(keySet.id())) {
+      throw new IllegalArgumentException("receipt names key set " + receipt.keySetId() + ", not " + keySet.id());
+    }
+    byte[] sk = keySet.signingPrivateKey();
+    try {
+      return sign(receipt, sk);
+    } finally {
+      Arrays.fill(sk, (byte) 0);
+    }
+  }
+
+  /** Signs already-encoded payload bytes {@code payload[0, len)}; package-private for vectors. */
+  static byte[] signPayload(byte[] payload, int len, byte[] signingPrivateKey) {
+    Objects.requireNonNull(signingPrivateKey, "signingPrivateKey");
+    if (signingPrivateKey.length != 32) {
+      throw new IllegalArgumentException("Ed25519 private key must be 32 bytes");
+    }
+    if (len > MAX_ENCODED - 128) {
+      throw new IllegalArgumentException("receipt payload is " + len + " bytes, limit " + (MAX_ENCODED - 128));
+    }
+    byte[] tbs = Cose.sigStructure(payload, 0, len);
+    byte[] sig = new byte[Cose.SIGNATURE_LENGTH];
+    Ed25519.sign(signingPrivateKey, 0, tbs, 0, tbs.length, sig, 0);
+    Cbor.Writer out = new Cbor.Writer(len + 96);
+    out.head(Cbor.TAG, Cose.TAG_SIGN1).head(Cbor.ARRAY, 4).bytes(Cose.PROTECTED).head(Cbor.MAP, 0);
+    out.head(Cbor.BYTES, len).raw(payload, 0, len);
+    out.bytes(sig);
+    return out.array().length == out.length() ? out.array() : out.toByteArray();
+  }
+}

@@ -1,0 +1,93 @@
+package dev.keycast.protocol.receipt;
+
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.keyset.KeyBundle;
+import java.util.Arrays;
+import java.util.Objects;
+import org.bouncycastle.math.ec.rfc8032.Ed25519;
+
+/**
+ * Verifies a COSE_Sign1 receipt and decodes its payload. Order: structural checks of the COSE
+ * envelope (caps first), the protected header must be exactly {1: -8}, the unprotected header must
+ * be empty, the Ed25519 signature must verify, and only then is the payload decoded, strictly
+ * (deterministic CBOR, known version, valid fields).
+ */
+public final class ReceiptVerifier {
+  private ReceiptVerifier() {}
+
+  /**
+   * @param cose a COSE_Sign1, tagged (18) or untagged
+   * @param signingPublicKeyRaw the 32-byte Ed25519 public key of the key set that should have signed
+   * @throws MalformedInputException {@code oversize}, {@code truncated}, {@code malformed}, {@code
+   *     non_canonical}, {@code unsupported_algorithm} or {@code unsupported_version}
+   * @throws ReceiptSignatureException the signature does not verify under that key
+   */
+  public static Receipt verify(byte[] cose, byte[] signingPublicKeyRaw)
+      throws MalformedInputException, ReceiptSignatureException {
+    Objects.requireNonNull(signingPublicKeyRaw, "signingPublicKeyRaw");
+    if (cose == null) {
+      throw new MalformedInputException("truncated", "receipt is null");
+    }
+    if (cose.length > ReceiptSigner.MAX_ENCODED) {
+      throw new MalformedInputException("oversize",
+          "receipt is " + cose.length + " bytes, limit " + ReceiptSigner.MAX_ENCODED);
+    }
+    Cbor.Reader r = new Cbor.Reader(cose, 0, cose.length);
+    if (r.peek() >>> 5 == Cbor.TAG) {
+      long tag = r.head(Cbor.TAG, "COSE tag");
+      if (tag != Cose.TAG_SIGN1) {
+        throw new MalformedInputException("malformed", "CBOR tag " + tag + " is not COSE_Sign1 (18)");
+      }
+    }
+    if (r.head(Cbor.ARRAY, "COSE_Sign1") != 4) {
+      throw new MalformedInputException("malformed", "COSE_Sign1 must be an array of 4");
+    }
+    int[] n = new int[1];
+    int p = r.bytesSpan("protected header", 64, n);
+    byte[] prot = Arrays.copyOfRange(cose, p, p + n[0]);
+    if (!Arrays.equals(prot, Cose.PROTECTED)) {
+      throw new MalformedInputException("unsupported_algorithm",
+          "protected header must be a10127 ({1: -8}, EdDSA), got " + MalformedInputException.quote(prot, 32));
+    }
+    if (r.head(Cbor.MAP, "unprotected header") != 0) {
+      throw new MalformedInputException("malformed", "unprotected header must be empty");
+    }
+    int payloadStart = r.bytesSpan("payload", ReceiptSigner.MAX_ENCODED, n);
+    int payloadLength = n[0];
+    int s = r.bytesSpan("signature", 64, n);
+    if (n[0] != Cose.SIGNATURE_LENGTH) {
+      throw new MalformedInputException("malformed", "signature must be 64 bytes, got " + n[0]);
+    }
+    if (!r.atEnd()) {
+      throw new MalformedInputException("malformed", "trailing bytes after COSE_Sign1 at offset " + r.position());
+    }
+    if (signingPublicKeyRaw.length != 32) {
+      throw new ReceiptSignatureException();
+    }
+    byte[] tbs = Cose.sigStructure(cose, payloadStart, payloadLength);
+    boolean ok;
+    try {
+      ok = Ed25519.verify(cose, s, signingPublicKeyRaw, 0, tbs, 0, tbs.length);
+    } catch (RuntimeException e) {
+      ok = false;
+    }
+    if (!ok) {
+      throw new ReceiptSignatureException();
+    }
+    return ReceiptCodec.decode(cose, payloadStart, payloadStart + payloadLength);
+  }
+
+  /**
+   * Verifies with {@code bundle}'s signing key and requires the receipt to name {@code bundle}'s
+   * key set.
+   */
+  public static Receipt verify(byte[] cose, KeyBundle bundle)
+      throws MalformedInputException, ReceiptSignatureException {
+    Receipt receipt = verify(cose, bundle.signingPublicKey());
+    if (!receipt.keySetId().equals(bundle.keySetId())) {
+      throw new ReceiptSignatureException("receipt names key set " + receipt.keySetId()
+          + ", expected " + bundle.keySetId());
+    }
+    return receipt;
+  }
+}

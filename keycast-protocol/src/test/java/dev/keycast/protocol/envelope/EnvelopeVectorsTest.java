@@ -1,0 +1,112 @@
+package dev.keycast.protocol.envelope;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.keycast.protocol.DecryptionFailedException;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.hpke.X25519PrivateKey;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Committed golden envelopes open to the committed metadata and secret (and re-sealing with the
+ * same keys and randomness reproduces them byte for byte); every committed negative vector fails
+ * with the error its name states ({@code <what>.<code>.fail}).
+ */
+class EnvelopeVectorsTest {
+
+  @Test
+  void regenerateWhenAsked() throws Exception {
+    String dir = System.getenv("KEYCAST_WRITE_VECTORS");
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        dir != null, "set KEYCAST_WRITE_VECTORS=<vectors/envelope dir> to rewrite the vectors");
+    EnvelopeVectors.writeAll(Path.of(dir));
+  }
+
+  static DeliveryFormat<?> formatOf(String name) {
+    if (name.startsWith("cms-aes256gcm")) {
+      return CmsDeliveryFormat.AES_256_GCM;
+    }
+    if (name.startsWith("cms-aes256cbc")) {
+      return CmsDeliveryFormat.AES_256_CBC;
+    }
+    return HpkeDeliveryFormat.INSTANCE;
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      EnvelopeVectors.GCM_SKI, EnvelopeVectors.GCM_CERT, EnvelopeVectors.CBC_SKI, EnvelopeVectors.HPKE})
+  void goldenOpensToCommittedValues(String name) throws Exception {
+    EnvelopeVectors.Expected e = EnvelopeVectors.Expected.load();
+    byte[] env = TestKeys.resource("golden/" + name);
+    OpenedDelivery d = DeliveryFormatTest.openUnchecked(formatOf(name), env);
+    RecipientKey k = name.equals(EnvelopeVectors.HPKE) ? TestKeys.x25519Recipient() : TestKeys.rsaRecipient(2048);
+    assertThat(d.metadata()).isEqualTo(e.metadataFor(k));
+    assertThat(d.metadata().secretId()).isEqualTo("studio-7/film-42/reel-1");
+    assertThat(d.metadata().senderLabel()).isEqualTo("Studio \u03a9 distribution");
+    assertThat(d.secret()).isEqualTo(e.secret());
+    assertThat(EnvelopeVectors.seal(name, e)).as("deterministic re-seal of %s", name).isEqualTo(env);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {EnvelopeVectors.GCM_SKI, EnvelopeVectors.GCM_CERT, EnvelopeVectors.CBC_SKI})
+  void goldenCmsFailsWithWrongKey(String name) throws Exception {
+    @SuppressWarnings("unchecked")
+    DeliveryFormat<java.security.interfaces.RSAPrivateKey> f =
+        (DeliveryFormat<java.security.interfaces.RSAPrivateKey>) formatOf(name);
+    byte[] env = TestKeys.resource("golden/" + name);
+    assertThatThrownBy(() -> f.open(TestKeys.rsaPrivate(4096), env))
+        .isInstanceOf(DecryptionFailedException.class);
+  }
+
+  @Test
+  void goldenHpkeFailsWithWrongKey() throws Exception {
+    byte[] env = TestKeys.resource("golden/" + EnvelopeVectors.HPKE);
+    X25519PrivateKey other = X25519PrivateKey.generate(new DeterministicRandom("other key"));
+    assertThatThrownBy(() -> HpkeDeliveryFormat.INSTANCE.open(other, env))
+        .isInstanceOf(DecryptionFailedException.class);
+  }
+
+  static Stream<Arguments> negatives() throws Exception {
+    Path root = negativeRoot();
+    List<Arguments> out = new java.util.ArrayList<>();
+    for (String format : List.of("cms-aes256gcm", "cms-aes256cbc", "hpke-x25519")) {
+      try (Stream<Path> files = Files.list(root.resolve(format))) {
+        files.filter(p -> p.getFileName().toString().endsWith(".fail"))
+            .sorted()
+            .forEach(p -> out.add(Arguments.of(format + "/" + p.getFileName(), p)));
+      }
+    }
+    assertThat(out).hasSizeGreaterThan(40);
+    return out.stream();
+  }
+
+  private static Path negativeRoot() throws URISyntaxException {
+    return Path.of(EnvelopeVectorsTest.class.getResource("/vectors/envelope/negative").toURI());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("negatives")
+  void negativeVectorFailsAsNamed(String name, Path file) throws Exception {
+    String fileName = file.getFileName().toString();
+    String[] parts = fileName.split("\\.");
+    String expected = parts[parts.length - 2];
+    byte[] env = Files.readAllBytes(file);
+    var thrown = assertThatThrownBy(() -> DeliveryFormatTest.openUnchecked(formatOf(name), env));
+    if (expected.equals("decryption_failed")) {
+      thrown.isInstanceOf(DecryptionFailedException.class).hasMessage(DecryptionFailedException.MESSAGE);
+    } else {
+      thrown.isInstanceOfSatisfying(
+          MalformedInputException.class, ex -> assertThat(ex.code()).isEqualTo(expected));
+    }
+  }
+}

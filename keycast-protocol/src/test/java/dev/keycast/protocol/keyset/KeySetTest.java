@@ -1,0 +1,131 @@
+package dev.keycast.protocol.keyset;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.keycast.protocol.MalformedInputException;
+import java.math.BigInteger;
+import java.security.KeyFactory;
+import java.security.MessageDigest;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.Signature;
+import java.security.spec.EdECPrivateKeySpec;
+import java.security.spec.NamedParameterSpec;
+import java.security.spec.X509EncodedKeySpec;
+import java.security.spec.XECPrivateKeySpec;
+import java.security.spec.XECPublicKeySpec;
+import java.util.HexFormat;
+import javax.crypto.KeyAgreement;
+import org.junit.jupiter.api.Test;
+
+class KeySetTest {
+  private static final HexFormat HEX = HexFormat.of();
+
+  @Test
+  void generatesWellFormedDistinctKeySets() {
+    SecureRandom rnd = new SecureRandom();
+    KeySet a = KeySet.generate(rnd);
+    KeySet b = KeySet.generate(rnd);
+    assertThat(a.id()).matches("ks-[0-9a-f]{32}");
+    assertThat(KeySet.isWellFormedId(a.id())).isTrue();
+    assertThat(a.id()).isNotEqualTo(b.id());
+    assertThat(a.storageKey()).hasSize(32).isNotEqualTo(b.storageKey());
+    assertThat(KeySet.isWellFormedId("ks-" + "A".repeat(32))).isFalse();
+    assertThat(KeySet.isWellFormedId("ks-" + "0".repeat(31))).isFalse();
+  }
+
+  @Test
+  void receivePublicKeyAgreesWithTheJdkX25519() throws Exception {
+    KeySet ks = KeySet.generate(new SecureRandom());
+    // JDK: scalar * base point (u = 9) must equal our public key.
+    KeyFactory kf = KeyFactory.getInstance("XDH");
+    byte[] scalar = ks.receivePrivateKey();
+    var priv = kf.generatePrivate(new XECPrivateKeySpec(NamedParameterSpec.X25519, scalar));
+    var base = kf.generatePublic(new XECPublicKeySpec(NamedParameterSpec.X25519, BigInteger.valueOf(9)));
+    KeyAgreement ka = KeyAgreement.getInstance("XDH");
+    ka.init(priv);
+    ka.doPhase(base, true);
+    assertThat(ka.generateSecret()).isEqualTo(ks.receivePublicKey());
+    // Our SPKI is what the JDK produces for the same key.
+    PublicKey pub = kf.generatePublic(new X509EncodedKeySpec(ks.bundle().receivePublicKeySpki()));
+    assertThat(pub.getEncoded()).isEqualTo(ks.bundle().receivePublicKeySpki());
+  }
+
+  @Test
+  void signingKeyAgreesWithTheJdkEd25519() throws Exception {
+    KeySet ks = KeySet.generate(new SecureRandom());
+    var priv = KeyFactory.getInstance("Ed25519")
+        .generatePrivate(new EdECPrivateKeySpec(NamedParameterSpec.ED25519, ks.signingPrivateKey()));
+    Signature s = Signature.getInstance("Ed25519");
+    s.initSign(priv);
+    s.update(new byte[] {1, 2, 3});
+    byte[] sig = s.sign();
+    PublicKey pub = KeyFactory.getInstance("Ed25519")
+        .generatePublic(new X509EncodedKeySpec(ks.bundle().signingPublicKeySpki()));
+    s.initVerify(pub);
+    s.update(new byte[] {1, 2, 3});
+    assertThat(s.verify(sig)).isTrue();
+  }
+
+  @Test
+  void destroyZeroizesAndToStringShowsNoSecret() {
+    KeySet ks = KeySet.generate(new SecureRandom());
+    String r = HEX.formatHex(ks.receivePrivateKey());
+    String s = HEX.formatHex(ks.signingPrivateKey());
+    String k = HEX.formatHex(ks.storageKey());
+    assertThat(ks.toString()).contains(ks.id()).doesNotContain(r).doesNotContain(s).doesNotContain(k);
+    KeyBundle bundle = ks.bundle();
+    ks.destroy();
+    assertThat(ks.isDestroyed()).isTrue();
+    assertThatThrownBy(ks::receivePrivateKey).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(ks::signingPrivateKey).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(ks::storageKey).isInstanceOf(IllegalStateException.class);
+    assertThat(ks.bundle()).isEqualTo(bundle);
+  }
+
+  @Test
+  void copiesHandedOutDoNotAliasTheKeySet() {
+    KeySet ks = KeySet.generate(new SecureRandom());
+    byte[] k = ks.storageKey();
+    java.util.Arrays.fill(k, (byte) 0);
+    assertThat(ks.storageKey()).isNotEqualTo(k);
+  }
+
+  @Test
+  void bundleEncodingIsVersionedAndItsDigestIsTheUserData() throws Exception {
+    KeySet ks = KeySetVectors.keySet();
+    KeyBundle b = ks.bundle();
+    byte[] enc = b.encode();
+    assertThat(HEX.formatHex(enc)).startsWith(HEX.formatHex("keycast-key-bundle".getBytes()) + "0123");
+    assertThat(enc).hasSize(18 + 2 + 35 + 64);
+    assertThat(b.userData()).isEqualTo(MessageDigest.getInstance("SHA-256").digest(enc));
+    assertThat(KeyBundle.parse(enc)).isEqualTo(b);
+    assertThat(b.matchesUserData(b.userData())).isTrue();
+    assertThat(b.matchesUserData(KeySetVectors.keySet(KeySetVectors.OTHER_KEY_SET_SEED).bundle().userData()))
+        .isFalse();
+    // pinned: the same digest the golden sealed-key-set vector records
+    assertThat(HEX.formatHex(b.userData()))
+        .isEqualTo(VectorFile.load("keyset").stream().filter(v -> v.name().equals("golden.ok"))
+            .findFirst().orElseThrow().fields().get("user-data"));
+  }
+
+  @Test
+  void bundleParseRejectsBadInputWithTypedErrors() {
+    byte[] enc = KeySetVectors.keySet().bundle().encode();
+    assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(enc, enc.length - 1)), "truncated");
+    assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(enc, enc.length + 1)), "malformed");
+    byte[] v2 = enc.clone();
+    v2[18] = 2;
+    assertCode(() -> KeyBundle.parse(v2), "unsupported_version");
+    byte[] magic = enc.clone();
+    magic[0] = 'K';
+    assertCode(() -> KeyBundle.parse(magic), "malformed");
+    assertCode(() -> KeyBundle.parse(new byte[3]), "truncated");
+  }
+
+  static void assertCode(VectorsTest.Action a, String code) {
+    assertThatThrownBy(a::run).isInstanceOf(MalformedInputException.class)
+        .extracting(e -> ((MalformedInputException) e).code()).isEqualTo(code);
+  }
+}

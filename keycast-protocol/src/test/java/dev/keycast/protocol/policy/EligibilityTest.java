@@ -1,0 +1,113 @@
+package dev.keycast.protocol.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.math.BigInteger;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Base64;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class EligibilityTest {
+  static final Instant NOW = Instant.parse("2026-06-01T00:00:00Z");
+  static KeyPair caKeys;
+  static X509Certificate ca;
+  static X509Certificate otherCa;
+  static X509Certificate projector;
+  static X509Certificate projectorOfOtherMaker;
+
+  @BeforeAll
+  static void certificates() throws Exception {
+    KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+    g.initialize(256);
+    caKeys = g.generateKeyPair();
+    KeyPair otherKeys = g.generateKeyPair();
+    ca = cert("CN=Maker Root,O=Maker", caKeys, "CN=Maker Root,O=Maker", caKeys.getPrivate(), true);
+    otherCa = cert("CN=Other Root,O=Other", otherKeys, "CN=Other Root,O=Other", otherKeys.getPrivate(), true);
+    projector = cert("CN=Projector 7,OU=Screen 1,O=Cinema Co", g.generateKeyPair(),
+        "CN=Maker Root,O=Maker", caKeys.getPrivate(), false);
+    projectorOfOtherMaker = cert("CN=Projector 8,OU=Screen 1,O=Cinema Co", g.generateKeyPair(),
+        "CN=Other Root,O=Other", otherKeys.getPrivate(), false);
+  }
+
+  static X509Certificate cert(String subject, KeyPair keys, String issuer, PrivateKey signer, boolean isCa)
+      throws Exception {
+    var b = new JcaX509v3CertificateBuilder(new X500Name(issuer), BigInteger.valueOf(System.nanoTime()),
+        Date.from(NOW.minus(1, ChronoUnit.DAYS)), Date.from(NOW.plus(365, ChronoUnit.DAYS)),
+        new X500Name(subject), keys.getPublic());
+    b.addExtension(Extension.basicConstraints, true, new BasicConstraints(isCa));
+    b.addExtension(Extension.keyUsage, true,
+        new KeyUsage(isCa ? KeyUsage.keyCertSign : KeyUsage.keyEncipherment));
+    return new JcaX509CertificateConverter().getCertificate(
+        b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer)));
+  }
+
+  static SendPolicy policy(List<String> fps, List<X509Certificate> anchors, Map<String, String> subject,
+      boolean late) throws Exception {
+    List<String> a = anchors.stream().map(c -> {
+      try {
+        return Base64.getEncoder().encodeToString(c.getEncoded());
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }).toList();
+    return new SendPolicy(1, "s1", "Studio", NOW.minus(1, ChronoUnit.HOURS), NOW.plus(1, ChronoUnit.HOURS),
+        new SendPolicy.RecipientSelector(fps, a, subject), late, 100, null);
+  }
+
+  @Test
+  void explicitFingerprintIsEligibleAndOthersAreNot() throws Exception {
+    var e = new Eligibility(policy(List.of("b".repeat(64)), List.of(), Map.of(), false));
+    assertThat(e.decide("b".repeat(64), List.of(), NOW, false).eligible()).isTrue();
+    var no = e.decide("c".repeat(64), List.of(), NOW, false);
+    assertThat(no.eligible()).isFalse();
+    assertThat(no.reason()).isEqualTo(Eligibility.NOT_SELECTED);
+  }
+
+  @Test
+  void chainToAnchorWithMatchingSubjectIsEligible() throws Exception {
+    var e = new Eligibility(policy(List.of(), List.of(ca), Map.of("O", "Cinema Co", "OU", "Screen 1"), false));
+    assertThat(e.decide("d".repeat(64), List.of(projector, ca), NOW, false).eligible()).isTrue();
+    assertThat(e.decide("d".repeat(64), List.of(projector), NOW, false).eligible()).isTrue();
+  }
+
+  @Test
+  void chainToAnotherRootIsRefused() throws Exception {
+    var e = new Eligibility(policy(List.of(), List.of(ca), Map.of(), false));
+    var d = e.decide("d".repeat(64), List.of(projectorOfOtherMaker, otherCa), NOW, false);
+    assertThat(d.reason()).isEqualTo(Eligibility.CHAIN_INVALID);
+  }
+
+  @Test
+  void subjectSelectorMismatchIsRefused() throws Exception {
+    var e = new Eligibility(policy(List.of(), List.of(ca), Map.of("OU", "Screen 2"), false));
+    assertThat(e.decide("d".repeat(64), List.of(projector), NOW, false).reason())
+        .isEqualTo(Eligibility.SUBJECT_MISMATCH);
+  }
+
+  @Test
+  void validityWindowAndLateFlagAreEnforced() throws Exception {
+    var e = new Eligibility(policy(List.of("b".repeat(64)), List.of(), Map.of(), false));
+    assertThat(e.decide("b".repeat(64), List.of(), NOW.plus(2, ChronoUnit.HOURS), false).reason())
+        .isEqualTo(Eligibility.OUTSIDE_VALIDITY_WINDOW);
+    assertThat(e.decide("b".repeat(64), List.of(), NOW, true).reason())
+        .isEqualTo(Eligibility.LATE_NOT_ALLOWED);
+    var lateOk = new Eligibility(policy(List.of("b".repeat(64)), List.of(), Map.of(), true));
+    assertThat(lateOk.decide("b".repeat(64), List.of(), NOW, true).eligible()).isTrue();
+  }
+}

@@ -1,0 +1,217 @@
+package dev.keycast.protocol.receipt;
+
+import dev.keycast.protocol.keyset.FixedRandom;
+import dev.keycast.protocol.keyset.KeySet;
+import dev.keycast.protocol.keyset.KeySetVectors;
+import dev.keycast.protocol.keyset.VectorFile;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Builds every committed vector under {@code vectors/receipt/}. Payload variants are written by
+ * hand, field by field, independently of {@link ReceiptCodec}; {@code Variant.CANONICAL} must equal
+ * the codec's output, which cross-checks the encoder.
+ */
+public final class ReceiptVectors {
+  private static final HexFormat HEX = HexFormat.of();
+
+  enum Variant {
+    CANONICAL, VERSION_2, NON_SHORTEST_INT, INDEFINITE_ARRAY, UNSORTED_KEYS, TOO_MANY_ENTRIES,
+    SHORT_FINGERPRINT, UNKNOWN_KIND, EXTRA_KEY
+  }
+
+  private ReceiptVectors() {}
+
+  static String fp(String label) {
+    return HEX.formatHex(FixedRandom.bytes(label, 32));
+  }
+
+  static byte[] sha256(byte[] b) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(b);
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  public static Receipt golden() {
+    return Receipt.of(KeySetVectors.keySet().id(), KeySetVectors.SECRET_ID, Receipt.Kind.SEND,
+        Instant.parse("2026-11-23T02:00:00.123Z"), sha256(KeySetVectors.POLICY),
+        FixedRandom.bytes("keycast/vectors/receipt/payload", 32),
+        List.of(
+            new Receipt.Delivery(fp("keycast/vectors/receipt/r1"), "cms-rsa-oaep-aes256gcm/1", "dlv-0001",
+                FixedRandom.bytes("keycast/vectors/receipt/env1", 32)),
+            new Receipt.Delivery(fp("keycast/vectors/receipt/r2"), "hpke-x25519/1", "dlv-0002",
+                FixedRandom.bytes("keycast/vectors/receipt/env2", 32))),
+        List.of(new Receipt.Skipped(fp("keycast/vectors/receipt/r3"), "not_eligible",
+            "subject does not match the policy selector")));
+  }
+
+  /** The golden payload, or a deliberately wrong variant of it, written without ReceiptCodec. */
+  static byte[] payload(Variant v) {
+    Receipt r = golden();
+    Cbor.Writer w = new Cbor.Writer(512);
+    w.head(Cbor.MAP, v == Variant.EXTRA_KEY ? 10 : 9);
+    w.text("v");
+    switch (v) {
+      case VERSION_2 -> w.uint(2);
+      case NON_SHORTEST_INT -> w.rawByte(0x18).rawByte(0x01);
+      default -> w.uint(1);
+    }
+    w.text("ks").text(r.keySetId());
+    Runnable deliveries = () -> {
+      w.text("dlv");
+      if (v == Variant.INDEFINITE_ARRAY) {
+        w.rawByte(0x9f);
+      } else if (v == Variant.TOO_MANY_ENTRIES) {
+        w.head(Cbor.ARRAY, Receipt.MAX_ENTRIES + 1);
+      } else {
+        w.head(Cbor.ARRAY, 2);
+      }
+      for (Receipt.Delivery d : r.deliveries()) {
+        w.head(Cbor.ARRAY, 4);
+        byte[] f = HEX.parseHex(d.recipientFingerprint());
+        w.bytes(v == Variant.SHORT_FINGERPRINT ? Arrays.copyOf(f, 31) : f);
+        w.text(d.formatId()).text(d.deliveryId()).bytes(d.envelopeSha256());
+      }
+      if (v == Variant.INDEFINITE_ARRAY) {
+        w.rawByte(0xff);
+      }
+    };
+    Runnable issued = () -> w.text("iat").uint(r.issuedAt().toEpochMilli());
+    if (v == Variant.UNSORTED_KEYS) {
+      issued.run();
+      deliveries.run();
+    } else {
+      deliveries.run();
+      issued.run();
+    }
+    w.text("pay").bytes(r.payloadSha256());
+    w.text("pol").bytes(r.policySha256());
+    w.text("skp").head(Cbor.ARRAY, 1);
+    Receipt.Skipped s = r.skipped().get(0);
+    w.head(Cbor.ARRAY, 3).bytes(HEX.parseHex(s.recipientFingerprint())).text(s.reasonCode()).text(s.message());
+    w.text("kind").text(v == Variant.UNKNOWN_KIND ? "resend" : "send");
+    w.text("send").text(r.sendId());
+    if (v == Variant.EXTRA_KEY) {
+      w.text("zzzzz").uint(0);
+    }
+    return w.toByteArray();
+  }
+
+  static byte[] signingKey() {
+    KeySet ks = KeySetVectors.keySet();
+    return ks.signingPrivateKey();
+  }
+
+  static byte[] publicKey() {
+    return KeySetVectors.keySet().signingPublicKey();
+  }
+
+  static byte[] signed(Variant v) {
+    byte[] p = payload(v);
+    return ReceiptSigner.signPayload(p, p.length, signingKey());
+  }
+
+  public static byte[] goldenCose() {
+    return ReceiptSigner.sign(golden(), signingKey());
+  }
+
+  public static Map<String, String> generate() {
+    Map<String, String> out = new TreeMap<>();
+    byte[] g = goldenCose();
+    String pk = HEX.formatHex(publicKey());
+    Map<String, String> key = Map.of("public-key", pk);
+    // tagged layout: d2 84 43 a10127 a0 5a/59 <len> payload 58 40 sig
+    int payloadHead = 1 + 1 + 4 + 1;
+    put(out, "golden.ok", "ReceiptSigner.sign(ReceiptVectors.golden(), golden key set's signing key), tagged",
+        "ok", key, g);
+    byte[] untagged = Arrays.copyOfRange(g, 1, g.length);
+    put(out, "golden-untagged.ok", "the golden receipt without tag 18", "ok", key, untagged);
+    put(out, "empty.fail", "zero bytes", "malformed:truncated", key, new byte[0]);
+    put(out, "truncated.fail", "cut in the middle of the payload", "malformed:truncated", key,
+        Arrays.copyOf(g, g.length / 2));
+    put(out, "truncated-signature.fail", "last signature byte missing", "malformed:truncated", key,
+        Arrays.copyOf(g, g.length - 1));
+    put(out, "trailing-byte.fail", "one byte after the COSE_Sign1", "malformed:malformed", key,
+        Arrays.copyOf(g, g.length + 1));
+    put(out, "wrong-tag.fail", "tag 19 instead of 18", "malformed:malformed", key, set(g, 0, 0xd3));
+    put(out, "protected-header-es256.fail", "protected header {1: -7}", "malformed:unsupported_algorithm", key,
+        set(g, 5, 0x26));
+    put(out, "unprotected-header-not-empty.fail", "unprotected header {4: h'00'}", "malformed:malformed", key,
+        concat(Arrays.copyOf(g, 5 + 1), new byte[] {(byte) 0xa1, 0x04, 0x41, 0x00},
+            Arrays.copyOfRange(g, 7, g.length)));
+    put(out, "signature-too-short.fail", "63-byte signature", "malformed:malformed", key,
+        concat(Arrays.copyOf(g, g.length - 66), new byte[] {0x58, 0x3f}, Arrays.copyOfRange(g, g.length - 63, g.length)));
+    put(out, "flipped-bit-payload.fail", "one bit of the payload flipped", "signature_invalid", key,
+        flip(g, payloadHead + 40, 0x01));
+    put(out, "flipped-bit-signature.fail", "one bit of the signature flipped", "signature_invalid", key,
+        flip(g, g.length - 10, 0x20));
+    put(out, "wrong-key.fail", "golden receipt, another key set's signing key", "signature_invalid",
+        Map.of("public-key", HEX.formatHex(KeySetVectors.keySet(KeySetVectors.OTHER_KEY_SET_SEED).signingPublicKey())),
+        g);
+    put(out, "oversize.fail", "golden padded to 64 MiB + 1", "malformed:oversize",
+        Map.of("public-key", pk, "append-zeros", Integer.toString(ReceiptSigner.MAX_ENCODED + 1 - g.length)), g);
+    put(out, "unsupported-version.fail", "validly signed payload with v = 2", "malformed:unsupported_version", key,
+        signed(Variant.VERSION_2));
+    put(out, "non-canonical-int.fail", "validly signed payload with v encoded as 0x1801", "malformed:non_canonical",
+        key, signed(Variant.NON_SHORTEST_INT));
+    put(out, "non-canonical-indefinite-array.fail", "validly signed payload with an indefinite-length dlv array",
+        "malformed:non_canonical", key, signed(Variant.INDEFINITE_ARRAY));
+    put(out, "unsorted-keys.fail", "validly signed payload with iat before dlv", "malformed:malformed",
+        key, signed(Variant.UNSORTED_KEYS));
+    put(out, "extra-key.fail", "validly signed payload with a tenth map entry", "malformed:malformed", key,
+        signed(Variant.EXTRA_KEY));
+    put(out, "too-many-entries.fail", "validly signed payload whose dlv array claims 1,000,001 entries",
+        "malformed:oversize", key, signed(Variant.TOO_MANY_ENTRIES));
+    put(out, "short-fingerprint.fail", "validly signed payload with a 31-byte fingerprint", "malformed:malformed",
+        key, signed(Variant.SHORT_FINGERPRINT));
+    put(out, "unknown-kind.fail", "validly signed payload with kind \"resend\"", "malformed:malformed", key,
+        signed(Variant.UNKNOWN_KIND));
+    return out;
+  }
+
+  static byte[] set(byte[] b, int at, int value) {
+    byte[] c = b.clone();
+    c[at] = (byte) value;
+    return c;
+  }
+
+  static byte[] flip(byte[] b, int at, int mask) {
+    byte[] c = b.clone();
+    c[at] ^= (byte) mask;
+    return c;
+  }
+
+  static byte[] concat(byte[]... parts) {
+    int n = 0;
+    for (byte[] p : parts) {
+      n += p.length;
+    }
+    byte[] out = new byte[n];
+    int at = 0;
+    for (byte[] p : parts) {
+      System.arraycopy(p, 0, out, at, p.length);
+      at += p.length;
+    }
+    return out;
+  }
+
+  static void put(Map<String, String> out, String name, String comment, String expect, Map<String, String> extra,
+      byte[] input) {
+    out.put("receipt/" + name, VectorFile.render(comment, expect, new TreeMap<>(extra), input));
+  }
+
+  /** Writes the vectors under {@code args[0]} (the {@code src/test/resources/vectors} directory). */
+  public static void main(String[] args) throws IOException {
+    KeySetVectors.write(Path.of(args[0]), generate());
+  }
+}
