@@ -128,7 +128,7 @@ public sealed interface Endpoint permits VsockEndpoint, UnixEndpoint, TcpEndpoin
       if (!isHostName(host)) {
         throw new EndpointSyntaxException(text, "host is neither a DNS name nor an IPv4 address");
       }
-      if (looksNumeric(host) && !isIpLiteral(host)) {
+      if (looksNumeric(host) && !isDottedQuad(host)) {
         throw new EndpointSyntaxException(text, "host is not a valid IPv4 address");
       }
     }
@@ -190,6 +190,22 @@ public sealed interface Endpoint permits VsockEndpoint, UnixEndpoint, TcpEndpoin
     for (int i = 0; i < host.length(); i++) {
       char c = host.charAt(i);
       if (!(c == '.' || (c >= '0' && c <= '9'))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isDottedQuad(String host) {
+    String[] parts = host.split("\\.", -1);
+    if (parts.length != 4) {
+      return false;
+    }
+    for (String p : parts) {
+      if (p.isEmpty() || p.length() > 3 || (p.length() > 1 && p.charAt(0) == '0')) {
+        return false;
+      }
+      if (Integer.parseInt(p) > 255) {
         return false;
       }
     }

@@ -257,6 +257,27 @@ public final class L4Pipe implements AutoCloseable {
   /** On the accepted channel: admits it, connects to the target, then relays upstream. */
   private final class FrontendHandler extends Relay {
     private boolean admitted;
+    // Epoll may deliver one read (on EPOLLRDHUP) before the target is connected: keep it.
+    private final java.util.ArrayDeque<Object> early = new java.util.ArrayDeque<>();
+    private boolean earlyInputShutdown;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (peer == null && ctx.channel().isActive()) {
+        early.add(msg);
+        return;
+      }
+      super.channelRead(ctx, msg);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (peer == null && evt instanceof ChannelInputShutdownEvent) {
+        earlyInputShutdown = true;
+        return;
+      }
+      super.userEventTriggered(ctx, evt);
+    }
 
     @Override
     void count(long bytes) {
@@ -296,7 +317,16 @@ public final class L4Pipe implements AutoCloseable {
                         f.channel().close();
                         return;
                       }
-                      in.read();
+                      ChannelHandlerContext ctx2 = in.pipeline().context(this);
+                      boolean replayed = !early.isEmpty();
+                      while (!early.isEmpty()) {
+                        super.channelRead(ctx2, early.poll());
+                      }
+                      if (earlyInputShutdown) {
+                        super.userEventTriggered(ctx2, ChannelInputShutdownEvent.INSTANCE);
+                      } else if (!replayed) {
+                        in.read();
+                      }
                       f.channel().read();
                     } else {
                       stats.connectFailures.increment();
@@ -307,6 +337,8 @@ public final class L4Pipe implements AutoCloseable {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+      early.forEach(ReferenceCountUtil::release);
+      early.clear();
       if (admitted) {
         admitted = false;
         stats.active.decrementAndGet();
