@@ -4,6 +4,7 @@ import dev.keycast.enclave.attest.Attester;
 import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.transport.Endpoint;
 import dev.keycast.transport.EndpointServer;
+import dev.keycast.transport.TcpEndpoint;
 import dev.keycast.transport.Transports;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -81,7 +82,7 @@ public final class EnclaveServer implements AutoCloseable {
     try {
       EndpointServer server = Transports.bind(listen, boss, io,
           new EnclaveServerInitializer(services, IDLE_TIMEOUT),
-          Map.of(ChannelOption.TCP_NODELAY, true));
+          listen instanceof TcpEndpoint ? Map.of(ChannelOption.TCP_NODELAY, true) : Map.of());
       return new EnclaveServer(boss, io, requests, fanout, server, services);
     } catch (IOException | InterruptedException | RuntimeException e) {
       boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);

@@ -71,6 +71,11 @@ final class TestKit {
 
   static X509Certificate cert(String subject, PublicKey key, String issuer, PrivateKey signer,
       boolean isCa) throws Exception {
+    return cert(subject, key, issuer, signer, isCa, "SHA256withRSA");
+  }
+
+  static X509Certificate cert(String subject, PublicKey key, String issuer, PrivateKey signer,
+      boolean isCa, String algorithm) throws Exception {
     var b = new JcaX509v3CertificateBuilder(new X500Name(issuer), BigInteger.valueOf(RANDOM.nextLong() >>> 1),
         Date.from(NOW.minus(1, ChronoUnit.DAYS)), Date.from(NOW.plus(365, ChronoUnit.DAYS)),
         new X500Name(subject), key);
@@ -78,7 +83,7 @@ final class TestKit {
     b.addExtension(Extension.keyUsage, true,
         new KeyUsage(isCa ? KeyUsage.keyCertSign : KeyUsage.keyEncipherment));
     return new JcaX509CertificateConverter().getCertificate(
-        b.build(new JcaContentSignerBuilder("SHA256withRSA").build(signer)));
+        b.build(new JcaContentSignerBuilder(algorithm).build(signer)));
   }
 
   static SendPolicy policy(String secretId, List<String> fingerprints, List<X509Certificate> anchors,
