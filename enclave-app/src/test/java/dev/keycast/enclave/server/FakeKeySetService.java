@@ -15,13 +15,13 @@ import java.util.concurrent.atomic.AtomicReference;
  * one (the "sealed key set" it returns is a marker, not a real seal); {@code unseal} answers with
  * the failure configured by the test, or makes the held key set current.
  */
-final class FakeKeySetService implements KeySetService {
-  final KeySet keySet = KeySet.generate(new SecureRandom());
+public final class FakeKeySetService implements KeySetService {
+  public final KeySet keySet = KeySet.generate(new SecureRandom());
   private final AtomicReference<KeySet> current = new AtomicReference<>();
   volatile KeySetException unsealFailure;
   volatile EnclaveApi.AwsCredentials credentials;
 
-  FakeKeySetService ready() {
+  public FakeKeySetService ready() {
     current.set(keySet);
     return this;
   }
