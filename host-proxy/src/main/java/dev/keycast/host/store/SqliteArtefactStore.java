@@ -196,21 +196,20 @@ public final class SqliteArtefactStore implements ArtefactStore {
       c.close();
       throw e;
     }
-    c.setAutoCommit(readOnly);
+    // Transactions are explicit (BEGIN IMMEDIATE ... COMMIT): the driver stays in auto-commit.
     return c;
   }
 
   private void migrate() throws SQLException, StoreException {
     try (Statement s = writer.createStatement()) {
+      begin();
       s.execute("CREATE TABLE IF NOT EXISTS schema_version ("
           + "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-      writer.commit();
       int current;
       try (ResultSet rs = s.executeQuery("SELECT coalesce(max(version), 0) FROM schema_version")) {
         current = rs.next() ? rs.getInt(1) : 0;
       }
       if (current > SCHEMA_VERSION) {
-        writer.rollback();
         throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "database schema version "
             + current + " is newer than this code (" + SCHEMA_VERSION + ")");
       }
@@ -224,8 +223,8 @@ public final class SqliteArtefactStore implements ArtefactStore {
           ps.setLong(2, System.currentTimeMillis());
           ps.executeUpdate();
         }
-        writer.commit();
       }
+      commit();
     } catch (SQLException | StoreException e) {
       rollback();
       throw e;
@@ -238,6 +237,18 @@ public final class SqliteArtefactStore implements ArtefactStore {
       try (Statement s = c.createStatement();
           ResultSet rs = s.executeQuery("SELECT max(version) FROM schema_version")) {
         return rs.next() ? rs.getInt(1) : 0;
+      }
+    });
+  }
+
+  /** The value of a PRAGMA on the writer connection (for tests and diagnostics). */
+  String writerPragma(String name) throws StoreException {
+    if (!name.matches("[a-z_]+")) {
+      throw new IllegalArgumentException("bad pragma name");
+    }
+    return write("pragma", c -> {
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA " + name)) {
+        return rs.next() ? rs.getString(1) : null;
       }
     });
   }
@@ -280,8 +291,9 @@ public final class SqliteArtefactStore implements ArtefactStore {
     ensureOpen();
     writeLock.lock();
     try {
+      begin();
       T result = work.run(writer);
-      writer.commit();
+      commit();
       return result;
     } catch (SQLException e) {
       rollback();
@@ -295,10 +307,23 @@ public final class SqliteArtefactStore implements ArtefactStore {
   }
 
   private void rollback() {
-    try {
-      writer.rollback();
+    try (Statement s = writer.createStatement()) {
+      s.execute("ROLLBACK");
     } catch (SQLException ignored) {
-      // SQLite may already have rolled back (SQLITE_FULL, I/O error): nothing is committed either way
+      // SQLite may already have rolled back by itself (SQLITE_FULL, I/O error): nothing of the
+      // transaction is committed either way
+    }
+  }
+
+  private void begin() throws SQLException {
+    try (Statement s = writer.createStatement()) {
+      s.execute("BEGIN IMMEDIATE");
+    }
+  }
+
+  private void commit() throws SQLException {
+    try (Statement s = writer.createStatement()) {
+      s.execute("COMMIT");
     }
   }
 
