@@ -14,9 +14,11 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -32,6 +34,8 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectRequest;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
@@ -49,7 +53,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * sends/{sendId}/recipients/{fp}            delivery id                     If-None-Match: *
  * receipts/{receiptId}                      receipt JSON + commit ref       If-None-Match: *
  * deliveries/by-id/{deliveryId}             delivery JSON + commit ref      If-None-Match: *
- * deliveries/by-recipient/{fp}/{deliveryId} empty (index for listing)
+ * deliveries/by-recipient/{fp}/{deliveryId} send id (index for listing)
  * open-sends/{sendId}                       payload hash hex (late-allowed sends only)
  * payload-hash/{hex}                        SEND MANIFEST: the commit point If-None-Match: *
  * sends/{sendId}/forwards/{fp}              FORWARD MANIFEST: commit point  If-None-Match: *
@@ -67,6 +71,7 @@ public final class S3ArtefactStore implements ArtefactStore {
   private static final int MAX_SMALL_OBJECT = 4 << 20;
   private static final int MAX_RECEIPT_OBJECT = (Checks.MAX_RECEIPT / 3 + 1) * 4 + (1 << 16);
   private static final int COMMIT_CACHE_LIMIT = 100_000;
+  private static final String WRITE_ID = "keycast-write-id";
 
   private final S3Client s3;
   private final boolean ownsClient;
@@ -139,19 +144,55 @@ public final class S3ArtefactStore implements ArtefactStore {
   /** Puts an object. Returns false if {@code ifAbsent} and the key already exists. */
   private boolean put(String key, byte[] body, boolean ifAbsent) throws StoreException {
     PutObjectRequest.Builder req = PutObjectRequest.builder().bucket(bucket).key(prefix + key);
+    // A conditional put whose answer is lost is retried by the SDK and then sees its own object
+    // (412). Each logical write carries a random id so such a retry is recognised as success.
+    String writeId = UUID.randomUUID().toString();
     if (ifAbsent) {
-      req.ifNoneMatch("*");
+      req.ifNoneMatch("*").metadata(Map.of(WRITE_ID, writeId));
     }
+    PutObjectRequest request = req.build();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        s3.putObject(request, RequestBody.fromBytes(body));
+        return true;
+      } catch (S3Exception e) {
+        if (ifAbsent && e.statusCode() == 412) {
+          return writtenBy(key, writeId);
+        }
+        if (e.statusCode() == 409 && attempt < 5) {
+          // ConditionalRequestConflict: a concurrent conditional write on the key; S3 asks to retry
+          pause(attempt);
+          continue;
+        }
+        throw map(e, "put " + key);
+      } catch (SdkException e) {
+        throw map(e, "put " + key);
+      }
+    }
+  }
+
+  /** True when the object at {@code key} was written by the logical write {@code writeId}. */
+  private boolean writtenBy(String key, String writeId) throws StoreException {
     try {
-      s3.putObject(req.build(), RequestBody.fromBytes(body));
-      return true;
+      HeadObjectResponse head =
+          s3.headObject(HeadObjectRequest.builder().bucket(bucket).key(prefix + key).build());
+      return writeId.equals(head.metadata().get(WRITE_ID));
     } catch (S3Exception e) {
-      if (ifAbsent && (e.statusCode() == 412 || e.statusCode() == 409)) {
+      if (e.statusCode() == 404) {
         return false;
       }
-      throw map(e, "put " + key);
+      throw map(e, "head " + key);
     } catch (SdkException e) {
-      throw map(e, "put " + key);
+      throw map(e, "head " + key);
+    }
+  }
+
+  private static void pause(int attempt) throws StoreException {
+    try {
+      Thread.sleep(20L * attempt);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "interrupted", e);
     }
   }
 
@@ -646,7 +687,7 @@ public final class S3ArtefactStore implements ArtefactStore {
 
   private void putNew(String key, byte[] body, String what) throws StoreException {
     if (!put(key, body, true)) {
-      throw new StoreException(StoreException.Code.CONFLICT, what + " already exists");
+      throw new StoreException(StoreException.Code.CONFLICT, what + " already exists (" + key + ")");
     }
   }
 
@@ -688,7 +729,7 @@ public final class S3ArtefactStore implements ArtefactStore {
               d.deliveryId().getBytes(StandardCharsets.US_ASCII),
               "delivery to " + d.recipientFingerprint() + " in send " + sendId);
           put("deliveries/by-recipient/" + d.recipientFingerprint() + "/" + d.deliveryId(),
-              new byte[0], false);
+              sendId.getBytes(StandardCharsets.US_ASCII), false);
           return null;
         });
       }
@@ -895,7 +936,8 @@ public final class S3ArtefactStore implements ArtefactStore {
     putNew("receipts/" + receiptId, receiptObject(f.receipt(), commit), "receipt " + receiptId);
     putNew("deliveries/by-id/" + d.deliveryId(),
         deliveryObject(f.sendId(), receiptId, d, commit), "delivery " + d.deliveryId());
-    put("deliveries/by-recipient/" + fp + "/" + d.deliveryId(), new byte[0], false);
+    put("deliveries/by-recipient/" + fp + "/" + d.deliveryId(),
+        f.sendId().getBytes(StandardCharsets.US_ASCII), false);
     ObjectNode manifest = json.createObjectNode();
     manifest.put("receiptId", receiptId);
     manifest.put("deliveryId", d.deliveryId());
