@@ -11,6 +11,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -30,7 +31,8 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li><b>Back-pressure</b>: both channels run with {@code AUTO_READ} off; a side is read again
  *       only after the previous read was written to the other side, so at most one read buffer
- *       (64 KiB) per direction and connection is held ({@link PipeStats#maxPendingBytes()}).
+ *       (64 KiB) per direction and connection is held ({@link PipeStats#maxPendingBytes()});
+ *       after a half-close Netty drains the closed side's kernel receive buffer in one go.
  *   <li><b>Half-close</b>: end of input on one side shuts down the output of the other after
  *       every byte before it was written; the pair is closed when both directions have ended.
  *   <li><b>Limits</b>: a connect timeout, an idle timeout (no byte either way), and a maximum
@@ -129,7 +131,7 @@ public final class L4Pipe implements AutoCloseable {
             Map.of(
                 ChannelOption.AUTO_READ, false,
                 ChannelOption.ALLOW_HALF_CLOSURE, true,
-                ChannelOption.RCVBUF_ALLOCATOR, readAllocator()));
+                ChannelOption.RECVBUF_ALLOCATOR, readAllocator()));
     return server.endpoint();
   }
 
@@ -168,62 +170,111 @@ public final class L4Pipe implements AutoCloseable {
     return a;
   }
 
-  /** Copies what one channel reads into its peer, reading again only after the write. */
+  /**
+   * Handles one channel of a pair: copies what it reads into the peer, reading again only after
+   * the write, and owns the writes to its own channel so they can be held while the channel is
+   * being re-registered (see {@link Transports#reRegister}).
+   */
   private abstract class Relay extends ChannelInboundHandlerAdapter {
     volatile Channel peer;
+    Relay peerRelay;
+    Channel self;
+    private boolean reRegistering;
+    private final java.util.ArrayDeque<Runnable> held = new java.util.ArrayDeque<>();
 
     abstract void count(long bytes);
 
     @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      self = ctx.channel();
+    }
+
+    /** Writes to this relay's channel, in order, holding writes during a re-registration. */
+    void send(Object msg, ChannelFutureListener done) {
+      if (reRegistering) {
+        held.add(() -> send(msg, done));
+        return;
+      }
+      self.writeAndFlush(msg).addListener(done);
+    }
+
+    /** Re-registers this channel if its input ended (the epoll bug); then runs {@code then}. */
+    void afterWrite(Runnable then) {
+      if (!(self instanceof DuplexChannel d) || !d.isInputShutdown() || !self.isOpen()) {
+        then.run();
+        return;
+      }
+      if (reRegistering) {
+        held.add(then);
+        return;
+      }
+      reRegistering = true;
+      Transports.reRegister(self)
+          .addListener(
+              f -> {
+                reRegistering = false;
+                then.run();
+                while (!reRegistering && !held.isEmpty()) {
+                  held.poll().run();
+                }
+              });
+    }
+
+    @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       Channel out = peer;
-      if (!(msg instanceof ByteBuf buf) || out == null || !out.isActive()) {
+      Relay outRelay = peerRelay;
+      if (!(msg instanceof ByteBuf buf) || out == null || outRelay == null || !out.isActive()) {
         ReferenceCountUtil.release(msg);
         return;
       }
       int n = buf.readableBytes();
       stats.addPending(n);
-      out.writeAndFlush(buf)
-          .addListener(
-              (ChannelFutureListener)
-                  f -> {
-                    stats.addPending(-n);
-                    if (f.isSuccess()) {
-                      count(n);
-                      ctx.channel().read();
-                    } else {
-                      closeBoth(ctx.channel());
-                    }
-                  });
+      outRelay.send(
+          buf,
+          f -> {
+            stats.addPending(-n);
+            if (f.isSuccess()) {
+              count(n);
+              outRelay.afterWrite(() -> readMore(ctx.channel()));
+            } else {
+              closeBoth(ctx.channel());
+            }
+          });
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
       if (evt instanceof ChannelInputShutdownEvent) {
         Channel out = peer;
+        Relay outRelay = peerRelay;
         Channel in = ctx.channel();
-        if (out == null || !out.isActive()) {
+        // Our epoll interest set may have just become empty: re-register before the peer
+        // writes to us again.
+        afterWrite(() -> {});
+        if (out == null || outRelay == null || !out.isActive()) {
           in.close();
           return;
         }
         // The empty write completes after every earlier write: then end the peer's output.
-        out.writeAndFlush(Unpooled.EMPTY_BUFFER)
-            .addListener(
-                (ChannelFutureListener)
-                    f -> {
-                      if (!f.isSuccess() || !(out instanceof DuplexChannel d)) {
-                        closeBoth(in);
-                        return;
-                      }
-                      d.shutdownOutput()
-                          .addListener(
-                              (ChannelFutureListener)
-                                  g -> {
-                                    if (!g.isSuccess() || d.isInputShutdown()) {
-                                      closeBoth(in);
-                                    }
-                                  });
-                    });
+        outRelay.send(
+            Unpooled.EMPTY_BUFFER,
+            f -> {
+              if (!f.isSuccess() || !(out instanceof DuplexChannel d)) {
+                closeBoth(in);
+                return;
+              }
+              d.shutdownOutput()
+                  .addListener(
+                      (ChannelFutureListener)
+                          g -> {
+                            if (!g.isSuccess() || d.isInputShutdown()) {
+                              closeBoth(in);
+                            }
+                          });
+            });
+      } else if (evt instanceof ChannelInputShutdownReadComplete) {
+        // nothing more to read on this side; the event above already handled the end of input
       } else if (evt instanceof IdleStateEvent) {
         stats.idleTimeouts.increment();
         closeBoth(ctx.channel());
@@ -234,6 +285,11 @@ public final class L4Pipe implements AutoCloseable {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+      // Held writes now fail on the closed channel, which releases their buffers.
+      reRegistering = false;
+      while (!held.isEmpty()) {
+        held.poll().run();
+      }
       Channel out = peer;
       if (out != null) {
         closeOnFlush(out);
@@ -299,7 +355,7 @@ public final class L4Pipe implements AutoCloseable {
       Transports.bootstrap(config.target(), in.eventLoop(), config.connectTimeout())
           .option(ChannelOption.AUTO_READ, false)
           .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-          .option(ChannelOption.RCVBUF_ALLOCATOR, readAllocator())
+          .option(ChannelOption.RECVBUF_ALLOCATOR, readAllocator())
           .handler(
               new ChannelInitializer<Channel>() {
                 @Override
@@ -313,6 +369,8 @@ public final class L4Pipe implements AutoCloseable {
                   f -> {
                     if (f.isSuccess()) {
                       peer = f.channel();
+                      peerRelay = backend;
+                      backend.peerRelay = this;
                       if (!in.isActive()) {
                         f.channel().close();
                         return;
@@ -325,9 +383,9 @@ public final class L4Pipe implements AutoCloseable {
                       if (earlyInputShutdown) {
                         super.userEventTriggered(ctx2, ChannelInputShutdownEvent.INSTANCE);
                       } else if (!replayed) {
-                        in.read();
+                        readMore(in);
                       }
-                      f.channel().read();
+                      readMore(f.channel());
                     } else {
                       stats.connectFailures.increment();
                       in.close();
@@ -356,6 +414,13 @@ public final class L4Pipe implements AutoCloseable {
     @Override
     void count(long bytes) {
       stats.bytesDownstream.add(bytes);
+    }
+  }
+
+  /** Asks for the next read unless the input has ended (reading then only fails). */
+  static void readMore(Channel ch) {
+    if (ch.isActive() && !(ch instanceof DuplexChannel d && d.isInputShutdown())) {
+      ch.read();
     }
   }
 

@@ -60,7 +60,12 @@ public final class PipeStats {
     return pendingBytes.get();
   }
 
-  /** The highest {@link #pendingBytes()} seen: bounded by the read size times 2 x connections. */
+  /**
+   * The highest {@link #pendingBytes()} seen. While both sides are open it is at most
+   * {@link L4Pipe#READ_BUFFER_BYTES} per direction and connection; when a side half-closes, Netty's
+   * epoll transport reads what is left in that socket's kernel receive buffer at once, so the
+   * bound is then that buffer's size.
+   */
   public long maxPendingBytes() {
     return maxPendingBytes.get();
   }

@@ -158,6 +158,44 @@ public final class Transports {
     return bootstrap(endpoint, group, connectTimeout).handler(handler).connect();
   }
 
+  /**
+   * Works around a Netty 4.2.18 epoll bug that breaks half-closed channels: gives {@code ch} a
+   * fresh epoll registration on its event loop. Pending writes are kept.
+   *
+   * <p>When a channel's epoll interest set becomes empty (its input is shut down, so neither
+   * EPOLLIN nor EPOLLRDHUP is wanted, and no EPOLLOUT is pending), {@code EpollIoHandler}'s
+   * registration removes the descriptor from epoll ({@code EPOLL_CTL_DEL}) but keeps its state
+   * "added"; the next write that has to wait for EPOLLOUT then fails with
+   * {@code epoll_ctl(..) failed with error(-2)} (ENOENT), Netty shuts the output and the unwritten
+   * bytes are lost. A new registration starts in state "new", so its next interest is added with
+   * {@code EPOLL_CTL_ADD}. Code that keeps writing to a channel after its input ended must call
+   * this after the input ended and after every write that emptied the channel's outbound buffer,
+   * and must not write while the returned future is pending ({@link L4Pipe} does).
+   *
+   * @return completes on the channel's event loop once the channel is registered again
+   */
+  public static io.netty.util.concurrent.Future<Void> reRegister(Channel ch) {
+    io.netty.channel.EventLoop loop = ch.eventLoop();
+    io.netty.util.concurrent.Promise<Void> done = loop.newPromise();
+    ch.deregister()
+        .addListener(
+            f -> {
+              if (!f.isSuccess() || !ch.isOpen()) {
+                done.trySuccess(null);
+                return;
+              }
+              loop.register(ch)
+                  .addListener(
+                      g -> {
+                        if (!g.isSuccess()) {
+                          ch.close();
+                        }
+                        done.trySuccess(null);
+                      });
+            });
+    return done;
+  }
+
   private static Endpoint boundEndpoint(Endpoint requested, SocketAddress actual) {
     return switch (requested) {
       case TcpEndpoint t -> new TcpEndpoint(t.host(), ((InetSocketAddress) actual).getPort());

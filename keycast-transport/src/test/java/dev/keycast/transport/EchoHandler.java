@@ -22,7 +22,7 @@ final class EchoHandler extends ChannelInboundHandlerAdapter {
             (ChannelFutureListener)
                 f -> {
                   if (f.isSuccess()) {
-                    ctx.read();
+                    L4Pipe.readMore(ctx.channel());
                   } else {
                     ctx.close();
                   }
