@@ -50,8 +50,12 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private static final Logger log = LoggerFactory.getLogger(EnclaveServerHandler.class);
   /** Seconds a client should wait before retrying a 503. */
   static final String RETRY_AFTER_SECONDS = "5";
+  /** Pipelined requests held while one runs; more closes the connection. */
+  static final int MAX_PIPELINED = 16;
 
   private final EnclaveServices services;
+  /** Requests that arrived (pipelined) while one was in flight; answered in order. */
+  private final java.util.ArrayDeque<FullHttpRequest> pending = new java.util.ArrayDeque<>();
   private boolean inFlight;
 
   EnclaveServerHandler(EnclaveServices services) {
@@ -100,6 +104,14 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    if (inFlight) {
+      if (pending.size() >= MAX_PIPELINED) {
+        ctx.close();
+        return;
+      }
+      pending.add(req.retain());
+      return;
+    }
     long start = System.nanoTime();
     if (req.decoderResult().isFailure()) {
       Throwable cause = req.decoderResult().cause();
@@ -146,15 +158,22 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     ctx.channel().config().setAutoRead(false);
     try {
       services.requests().execute(() -> {
+        // this task owns one reference to the request; it gives it up exactly once
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable free = () -> {
+          if (released.compareAndSet(false, true)) {
+            req.release();
+          }
+        };
         Answer answer;
         try {
-          answer = handle(ctx.alloc(), route, uri, req.content());
+          answer = handle(ctx.alloc(), route, uri, req.content(), free);
         } catch (ApiException e) {
           answer = errorAnswer(e);
         } catch (RuntimeException | IOException | Error e) {
           answer = internal(e);
         } finally {
-          req.release();
+          free.run();
         }
         Answer done = answer;
         ctx.channel().eventLoop().execute(() -> finish(ctx, route.path, start, keepAlive, done));
@@ -167,8 +186,8 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   }
 
   /** Runs one request off the event loop. */
-  private Answer handle(ByteBufAllocator alloc, Route route, QueryStringDecoder uri, ByteBuf body)
-      throws ApiException, IOException {
+  private Answer handle(ByteBufAllocator alloc, Route route, QueryStringDecoder uri, ByteBuf body,
+      Runnable freeBody) throws ApiException, IOException {
     return switch (route) {
       case ATTESTATION -> {
         List<String> nonce = uri.parameters().get("nonce");
@@ -221,10 +240,12 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
           services.recipients().validate(decode(body, EnclaveApi.ValidateRequest.class)));
       case SEND -> {
         EnclaveApi.SendRequest r = decode(body, EnclaveApi.SendRequest.class);
+        freeBody.run(); // the body can be large: free it before the fan-out
         yield streamed(alloc, out -> services.send().send(r, out));
       }
       case FORWARD -> {
         EnclaveApi.ForwardRequest r = decode(body, EnclaveApi.ForwardRequest.class);
+        freeBody.run();
         yield streamed(alloc, out -> services.send().forward(r, out));
       }
       case HEALTH, READY, METRICS -> throw new AssertionError("answered on the event loop");
@@ -301,7 +322,25 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     if (!keepAlive) {
       f.addListener(ChannelFutureListener.CLOSE);
     }
+    FullHttpRequest next = pending.poll();
+    if (next != null) {
+      try {
+        channelRead0(ctx, next);
+      } finally {
+        next.release();
+      }
+      return;
+    }
     ctx.channel().config().setAutoRead(true);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    FullHttpRequest r;
+    while ((r = pending.poll()) != null) {
+      r.release();
+    }
+    super.channelInactive(ctx);
   }
 
   private static Answer errorAnswer(ApiException e) {

@@ -63,6 +63,7 @@ import java.util.function.IntFunction;
  * which must not be the caller's own pool (the caller blocks on it).
  */
 public final class SendService {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SendService.class);
   /** Most candidates one request may carry (a receipt must stay under 64 MiB). */
   public static final int MAX_CANDIDATES = 250_000;
   /** Candidates processed per chunk. */
@@ -140,8 +141,10 @@ public final class SendService {
       String sendId = sendId(enc, ciphertext);
       ReceiptBuilder receipt = new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.SEND,
           sha256(policyBytes), payloadSha256(enc, ciphertext, policyBytes));
+      long t0 = System.nanoTime();
       FanOut f = new FanOut(policy, secret, sendId, false, request.candidates(), receipt, now);
       f.decide();
+      long t1 = System.nanoTime();
       SealedSecret sealed = SealedSecret.seal(keySet, policy.secretId(), secret, policyBytes, random);
 
       JsonGenerator g = Json.mapper().getFactory().createGenerator(json);
@@ -151,9 +154,13 @@ public final class SendService {
       g.writeStringField("receipt_id", sendId);
       g.writeStringField("sealed_secret", Base64Url.encode(sealed.encode()));
       f.deliver(g);
+      long t2 = System.nanoTime();
       g.writeStringField("receipt", Base64Url.encode(receipt.sign(clock.instant(), keySet)));
       g.writeEndObject();
       g.flush();
+      log.info("send {}: {} candidates, {} delivered, {} skipped; decide {} ms, deliver {} ms, sign {} ms",
+          sendId, request.candidates().size(), f.eligibleCount, f.skipped.size(), (t1 - t0) / 1_000_000,
+          (t2 - t1) / 1_000_000, (System.nanoTime() - t2) / 1_000_000);
     } finally {
       Arrays.fill(secret, (byte) 0);
     }
@@ -210,6 +217,8 @@ public final class SendService {
       g.writeStringField("receipt", Base64Url.encode(receipt.sign(clock.instant(), keySet)));
       g.writeEndObject();
       g.flush();
+      log.info("forward of send {}: {} candidates, {} delivered, {} skipped",
+          sendId, request.candidates().size(), f.eligibleCount, f.skipped.size());
     } finally {
       Arrays.fill(secret, (byte) 0);
     }

@@ -156,6 +156,19 @@ class EnclaveServerSocketTest {
   }
 
   @Test
+  void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+    String body = "{\"recipients\":[{\"key\":\"AAAA\"}]}";
+    String req = "POST /v1/recipients/validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + "Content-Length: " + body.length() + "\r\n\r\n" + body
+        + "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    String raw = exchange(req.getBytes(StandardCharsets.US_ASCII));
+    int validate = raw.indexOf("\"recipients\"");
+    int health = raw.indexOf("{\"status\":\"ok\"}");
+    assertThat(validate).isPositive();
+    assertThat(health).isGreaterThan(validate);
+  }
+
+  @Test
   void unixSocketThroughKeycastTransport() throws Exception {
     Path sock = tmp.resolve("enclave.sock");
     EventLoopGroup group = Transports.newEventLoopGroup(1);
