@@ -6,6 +6,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import dev.keycast.enclave.attest.AttestationException;
 import dev.keycast.enclave.attest.Attester;
 import dev.keycast.enclave.attest.EnclaveRandom;
 import dev.keycast.enclave.attest.IoctlNsmDevice;
@@ -24,6 +25,8 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -126,27 +129,46 @@ public final class EnclaveMain implements Callable<Integer> {
     EnclaveMetrics metrics = new EnclaveMetrics();
     LogShippingAppender shipping = configureLogging(metrics);
 
-    Attester attester;
+    // Heavy start-up work (the mock PKI and measurements, the KMS client) runs in the background
+    // while the listener comes up: /v1/health answers at once, /v1/ready says "starting" until the
+    // key set service exists, and calls that need it wait for it (off the event loop).
+    CompletableFuture<Attester> attesterReady;
     SecureRandom random;
     if (mock) {
       System.err.println(MOCK_BANNER);
       log.warn("NOT AN ENCLAVE: mock mode, attestation by a local mock root in {}", state);
-      attester = MockAttester.create(state);
+      Path dir = state;
+      attesterReady = CompletableFuture.supplyAsync(() -> {
+        try {
+          return MockAttester.create(dir);
+        } catch (Exception e) {
+          throw new CompletionException(e);
+        }
+      }, task -> Thread.ofPlatform().name("keycast-startup").daemon().start(task));
       random = EnclaveRandom.seededFromOs();
     } else {
-      NsmClient nsm = new NsmClient(IoctlNsmDevice.open());
-      attester = NsmAttester.create(nsm);
+      NsmClient nsm = new NsmClient(IoctlNsmDevice.open()); // no NSM: not an enclave, fail now
+      attesterReady = CompletableFuture.completedFuture(NsmAttester.create(nsm));
       random = EnclaveRandom.seededFromNsm(nsm);
     }
-    KeySetService keys;
-    try {
-      keys = keySets.create(attester, random, egress, kmsTlsCert);
-    } catch (Exception e) {
-      log.error("the key set service could not be created ({}); serving as not ready", e.getMessage());
-      keys = new UnavailableKeySetService(e.getMessage());
-    }
-    server = EnclaveServer.start(endpoint, keys, attester, random, Clock.systemUTC(), threads, metrics);
-    log.info("serving on {} ({}; {} workers)", server.endpoint(), attester.describe(), threads);
+    CompletableFuture<KeySetService> keysReady = attesterReady.handle((attester, failure) -> {
+      if (failure != null) {
+        log.error("the attester could not be created: {}", failure.getMessage());
+        return new UnavailableKeySetService("no attester: " + failure.getMessage());
+      }
+      try {
+        KeySetService k = keySets.create(attester, random, egress, kmsTlsCert);
+        log.info("key set service ready ({})", attester.describe());
+        return k;
+      } catch (Exception e) {
+        log.error("the key set service could not be created ({}); serving as not ready", e.getMessage());
+        return new UnavailableKeySetService(e.getMessage());
+      }
+    });
+    server = EnclaveServer.start(endpoint, new DeferredKeySetService(keysReady),
+        new DeferredAttester(attesterReady, mock), random, Clock.systemUTC(), threads, metrics);
+    log.info("serving on {} ({}; {} workers)", server.endpoint(),
+        mock ? "MOCK attester, NOT AN ENCLAVE" : "NSM attester", threads);
     this.shipping = shipping;
     Runtime.getRuntime().addShutdownHook(new Thread(this::stop, "keycast-shutdown"));
     started.countDown();
@@ -165,6 +187,78 @@ public final class EnclaveMain implements Callable<Integer> {
         shipping.stop();
       }
       stopped.countDown();
+    }
+  }
+
+  /** A key set service still being created: not ready ("starting"); calls wait for it. */
+  private static final class DeferredKeySetService implements KeySetService {
+    private final CompletableFuture<KeySetService> delegate;
+
+    DeferredKeySetService(CompletableFuture<KeySetService> delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public dev.keycast.protocol.api.EnclaveApi.Readiness readiness() {
+      KeySetService k = delegate.getNow(null);
+      return k != null ? k.readiness()
+          : new dev.keycast.protocol.api.EnclaveApi.Readiness(false, "starting", null, "starting up");
+    }
+
+    @Override
+    public java.util.Optional<dev.keycast.protocol.keyset.KeySet> current() {
+      KeySetService k = delegate.getNow(null);
+      return k == null ? java.util.Optional.empty() : k.current();
+    }
+
+    @Override
+    public Initialized init(String kmsKeyId, String region,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+      return delegate.join().init(kmsKeyId, region, credentials);
+    }
+
+    @Override
+    public dev.keycast.protocol.keyset.KeyBundle unseal(byte[] sealedKeySet, String region,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+      return delegate.join().unseal(sealedKeySet, region, credentials);
+    }
+
+    @Override
+    public void updateCredentials(dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) {
+      delegate.join().updateCredentials(credentials);
+    }
+  }
+
+  /** An attester still being created; {@link #attest} waits for it. */
+  private static final class DeferredAttester implements Attester {
+    private final CompletableFuture<Attester> delegate;
+    private final boolean mock;
+
+    DeferredAttester(CompletableFuture<Attester> delegate, boolean mock) {
+      this.delegate = delegate;
+      this.mock = mock;
+    }
+
+    @Override
+    public byte[] attest(byte[] userData, byte[] nonce, byte[] publicKey) throws AttestationException {
+      Attester a;
+      try {
+        a = delegate.join();
+      } catch (CompletionException e) {
+        throw new AttestationException("the attester could not be created", e.getCause());
+      }
+      return a.attest(userData, nonce, publicKey);
+    }
+
+    @Override
+    public boolean isMock() {
+      return mock;
+    }
+
+    @Override
+    public String describe() {
+      Attester a = delegate.getNow(null);
+      return a != null ? a.describe() : (mock ? "MOCK attester (starting)" : "NSM attester (starting)");
     }
   }
 

@@ -56,8 +56,22 @@ class EnclaveMainTest {
           HttpResponse.BodyHandlers.ofString());
       System.err.println("in-process start to first answer: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
       assertThat(health.statusCode()).isEqualTo(200);
+      // readiness follows once the background start-up has built the key set service
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      HttpResponse<String> ready;
+      do {
+        ready = HttpClient.newHttpClient().send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/ready")).build(),
+            HttpResponse.BodyHandlers.ofString());
+        Thread.sleep(20);
+      } while (ready.statusCode() != 200 && System.nanoTime() < until);
+      assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+      HttpResponse<String> attestation = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/attestation?nonce=AQID")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(attestation.statusCode()).as(attestation.body()).isEqualTo(200);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (lines.stream().noneMatch(l -> l.contains("serving on")) && System.nanoTime() < deadline) {
+      while (lines.stream().noneMatch(l -> l.contains("key set service ready")) && System.nanoTime() < deadline) {
         Thread.sleep(50);
       }
       assertThat(lines).anyMatch(l -> l.contains("NOT AN ENCLAVE") && l.contains("\"level\":\"WARN\""));
