@@ -1,5 +1,6 @@
 package dev.keycast.protocol.attestation;
 
+import dev.keycast.protocol.cbor.CborWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -87,11 +88,11 @@ class MintedDocumentsTest {
 
   @Test
   void textAlgEs384IsAccepted() throws Exception {
-    byte[] prot = new CborWriter().mapHeader(1).integer(1).text("ES384").toByteArray();
+    byte[] prot = new CborWriter().map(1).integer(1).text("ES384").toByteArray();
     AttestationVerifier.create(policy().build(), CLOCK).verify(good().protectedHeader(prot).encode());
-    byte[] es256 = new CborWriter().mapHeader(1).integer(1).integer(-7).toByteArray();
+    byte[] es256 = new CborWriter().map(1).integer(1).integer(-7).toByteArray();
     assertThat(reason(policy().build(), good().protectedHeader(es256).encode())).isEqualTo(Reason.UNSUPPORTED_ALGORITHM);
-    byte[] none = new CborWriter().mapHeader(0).toByteArray();
+    byte[] none = new CborWriter().map(0).toByteArray();
     assertThat(reason(policy().build(), good().protectedHeader(none).encode())).isEqualTo(Reason.UNSUPPORTED_ALGORITHM);
   }
 

@@ -1,5 +1,6 @@
 package dev.keycast.protocol.receipt;
 
+import dev.keycast.protocol.cbor.CborWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -60,7 +61,7 @@ class ReceiptVectorsTest {
 
   @Test
   void handWrittenCanonicalPayloadEqualsTheCodecOutput() {
-    Cbor.Writer w = new Cbor.Writer(16);
+    CborWriter w = new CborWriter(16);
     ReceiptCodec.encode(ReceiptVectors.golden(), w);
     assertThat(w.toByteArray()).isEqualTo(ReceiptVectors.payload(ReceiptVectors.Variant.CANONICAL));
   }
