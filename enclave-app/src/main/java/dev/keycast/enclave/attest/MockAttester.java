@@ -1,5 +1,6 @@
 package dev.keycast.enclave.attest;
 
+import dev.keycast.protocol.cbor.CborWriter;
 import dev.keycast.protocol.Fingerprints;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -116,7 +117,7 @@ public final class MockAttester implements Attester {
         intermediate = pki.intermediateCertificate();
       }
       byte[] zero = new byte[MockMeasurements.PCR_BYTES];
-      Cbor.Writer pcrs = new Cbor.Writer().map(PCR_COUNT);
+      CborWriter pcrs = new CborWriter().map(PCR_COUNT);
       for (int i = 0; i < PCR_COUNT; i++) {
         pcrs.uint(i);
         pcrs.bytes(
@@ -128,14 +129,14 @@ public final class MockAttester implements Attester {
             });
       }
       byte[] payload =
-          new Cbor.Writer()
+          new CborWriter()
               .map(9)
               .text("module_id")
               .text(moduleId)
               .text("digest")
               .text("SHA384")
               .text("timestamp")
-              .uint64(now)
+              .uint64Fixed(now)
               .text("pcrs")
               .raw(pcrs.toByteArray())
               .text("certificate")
@@ -155,7 +156,7 @@ public final class MockAttester implements Attester {
       signer.initSign(leaf.key());
       signer.update(sigStructure(PROTECTED_ES384, payload));
       byte[] signature = signer.sign();
-      return new Cbor.Writer()
+      return new CborWriter()
           .array(4)
           .bytes(PROTECTED_ES384)
           .map(0)
@@ -169,7 +170,7 @@ public final class MockAttester implements Attester {
 
   /** RFC 8152 Sig_structure for COSE_Sign1 with empty external_aad. */
   static byte[] sigStructure(byte[] protectedHeader, byte[] payload) {
-    return new Cbor.Writer()
+    return new CborWriter()
         .array(4)
         .text("Signature1")
         .bytes(protectedHeader)

@@ -161,11 +161,17 @@ public final class CborWriter {
 
   /** An array head; the caller writes {@code size} items next. */
   public CborWriter array(long size) {
+    if (size < 0) {
+      throw new IllegalArgumentException("negative size " + size);
+    }
     return head(CborReader.MAJOR_ARRAY, size);
   }
 
   /** A map head; the caller writes {@code size} key/value pairs next, in the order it chooses. */
   public CborWriter map(long size) {
+    if (size < 0) {
+      throw new IllegalArgumentException("negative size " + size);
+    }
     return head(CborReader.MAJOR_MAP, size);
   }
 
