@@ -406,7 +406,10 @@ public final class CborReader {
     int major = peekMajor(what);
     switch (major) {
       case MAJOR_UINT, MAJOR_NINT -> readHead(major, what);
-      case MAJOR_BYTES, MAJOR_TEXT -> pos += readStringHead(major, what, 0, Integer.MAX_VALUE);
+      case MAJOR_BYTES, MAJOR_TEXT -> {
+        int len = readStringHead(major, what, 0, Integer.MAX_VALUE);
+        pos += len;
+      }
       case MAJOR_ARRAY -> {
         long n = readArrayHeader(what, options.maxContainerEntries());
         for (long i = 0; n == INDEFINITE ? !peekBreak() : i < n; i++) {
