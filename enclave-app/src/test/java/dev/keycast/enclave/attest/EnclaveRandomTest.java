@@ -1,11 +1,11 @@
 package dev.keycast.enclave.attest;
 
-import dev.keycast.protocol.cbor.CborWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import java.util.Random;
+import dev.keycast.protocol.cbor.CborWriter;
 import java.security.SecureRandom;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class EnclaveRandomTest {

@@ -1,12 +1,12 @@
 package dev.keycast.enclave.attest;
 
-import dev.keycast.protocol.cbor.CborNull;
-import dev.keycast.protocol.cbor.CborReader;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keycast.protocol.cbor.CborNull;
+import dev.keycast.protocol.cbor.CborReader;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

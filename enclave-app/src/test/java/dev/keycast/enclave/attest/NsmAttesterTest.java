@@ -1,9 +1,9 @@
 package dev.keycast.enclave.attest;
 
-import dev.keycast.protocol.cbor.CborWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.keycast.protocol.cbor.CborWriter;
 import org.junit.jupiter.api.Test;
 
 class NsmAttesterTest {

@@ -1,11 +1,11 @@
 package dev.keycast.enclave.attest;
 
-import dev.keycast.protocol.cbor.CborWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.cbor.CborWriter;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;

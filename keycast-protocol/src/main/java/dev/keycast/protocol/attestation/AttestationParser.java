@@ -1,7 +1,7 @@
 package dev.keycast.protocol.attestation;
 
-import dev.keycast.protocol.cbor.CborReader;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.cbor.CborReader;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;

@@ -1,8 +1,8 @@
 package dev.keycast.protocol.attestation;
 
+import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.cbor.CborReader;
 import dev.keycast.protocol.cbor.CborWriter;
-import dev.keycast.protocol.MalformedInputException;
 
 /**
  * A decoded COSE_Sign1 message (RFC 9052 §4.2): the exact bytes of the protected header and the

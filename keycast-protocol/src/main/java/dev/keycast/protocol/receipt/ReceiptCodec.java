@@ -1,8 +1,8 @@
 package dev.keycast.protocol.receipt;
 
+import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.cbor.CborReader;
 import dev.keycast.protocol.cbor.CborWriter;
-import dev.keycast.protocol.MalformedInputException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;

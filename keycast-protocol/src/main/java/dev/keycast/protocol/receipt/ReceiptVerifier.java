@@ -1,7 +1,7 @@
 package dev.keycast.protocol.receipt;
 
-import dev.keycast.protocol.cbor.CborReader;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.cbor.CborReader;
 import dev.keycast.protocol.keyset.KeyBundle;
 import java.util.Arrays;
 import java.util.Objects;

@@ -1,12 +1,12 @@
 package dev.keycast.protocol.attestation;
 
-import dev.keycast.protocol.cbor.CborWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import dev.keycast.protocol.attestation.AttestationException.Reason;
 import dev.keycast.protocol.attestation.TestAttester.LeafProfile;
 import dev.keycast.protocol.attestation.VerifiedAttestation.Warning;
+import dev.keycast.protocol.cbor.CborWriter;
 import java.security.cert.CertificateEncodingException;
 import java.time.Clock;
 import java.time.Duration;

@@ -1,10 +1,10 @@
 package dev.keycast.protocol.receipt;
 
-import dev.keycast.protocol.cbor.CborWriter;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.cbor.CborWriter;
 import dev.keycast.protocol.keyset.VectorFile;
 import java.util.List;
 import java.util.Map;
