@@ -1,0 +1,199 @@
+package dev.keycast.enclave.keyset;
+
+import static dev.keycast.enclave.keyset.KmsWorld.PARENT;
+import static dev.keycast.enclave.keyset.KmsWorld.REGION;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.keycast.enclave.attest.MockAttester;
+import dev.keycast.enclave.attest.MockMeasurements;
+import dev.keycast.enclave.kms.KmsConnector;
+import dev.keycast.kms.mock.MockKms;
+import dev.keycast.kms.mock.MockKmsConfig;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.keyset.KeyBundle;
+import dev.keycast.protocol.keyset.KeySet;
+import dev.keycast.protocol.keyset.SealedKeySet;
+import dev.keycast.transport.Endpoint;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * DESIGN.md flows 1 and 2 end to end over real sockets: KmsKeySetService with the AWS SDK client,
+ * through the in-process L4Pipe and TLS, against the mock KMS with a PCR0-conditioned key policy.
+ */
+class KmsKeySetServiceTest {
+  @TempDir static Path tmp;
+  static KmsWorld world;
+
+  @BeforeAll
+  static void start() throws Exception {
+    world = new KmsWorld(tmp.resolve("world"));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (world != null) {
+      world.close();
+    }
+  }
+
+  @Test
+  void bootstrapThenRestartUnsealsTheSameKeySet() throws Exception {
+    KmsKeySetService first = world.service();
+    assertThat(first.readiness().state()).isEqualTo("not_initialized");
+    assertThat(first.current()).isEmpty();
+
+    KeySetService.Initialized init = first.init(world.keyArn, REGION, PARENT);
+    assertThat(first.readiness().ready()).isTrue();
+    assertThat(first.readiness().state()).isEqualTo("ready");
+    assertThat(first.readiness().keySetId()).isEqualTo(init.bundle().keySetId());
+    SealedKeySet sealed = SealedKeySet.parse(init.sealedKeySet());
+    assertThat(sealed.kmsKeyId()).isEqualTo(world.keyArn);
+    assertThat(sealed.bundle()).isEqualTo(init.bundle());
+    assertThat(sealed.encryptionContext())
+        .containsEntry("keycast:format", "sealed-key-set/1")
+        .containsEntry("keycast:key-set-id", init.bundle().keySetId());
+
+    // Restart: a new service (same attester) unseals what the host persisted.
+    KmsKeySetService restarted = world.service();
+    KeyBundle bundle = restarted.unseal(init.sealedKeySet(), REGION, PARENT);
+    assertThat(bundle).isEqualTo(init.bundle());
+    assertThat(restarted.readiness()).isEqualTo(new EnclaveApi.Readiness(true, "ready", bundle.keySetId(), null));
+    KeySet a = first.current().orElseThrow();
+    KeySet b = restarted.current().orElseThrow();
+    assertThat(b.storageKey()).isEqualTo(a.storageKey());
+    assertThat(b.signingPrivateKey()).isEqualTo(a.signingPrivateKey());
+    assertThat(b.receivePrivateKey()).isEqualTo(a.receivePrivateKey());
+
+    // Unsealing the same set again is idempotent; init on a ready enclave is refused.
+    assertThat(restarted.unseal(init.sealedKeySet(), REGION, PARENT)).isEqualTo(bundle);
+    KeySetException again = catchThrowableOfType(KeySetException.class, () -> restarted.init(world.keyArn, REGION, PARENT));
+    assertThat(again.code()).isEqualTo(ErrorCode.ALREADY_INITIALIZED);
+    assertThat(restarted.readiness().ready()).isTrue();
+  }
+
+  @Test
+  void aSecondEnclaveProcessUnsealsTheSameSealedKeySet() throws Exception {
+    KeySetService.Initialized init = world.service().init(world.keyArn, REGION, PARENT);
+    // Another "process": its own attester instance (same image, same mock root), its own DRBG and
+    // its own connector (own forwarder).
+    MockAttester otherProcess =
+        MockAttester.create(world.attester.stateDirectory(), world.attester.measurements(), Clock.systemUTC());
+    try (KmsConnector c = KmsConnector.trusting(world.egress(), world.kms.tlsCertificateFile().orElseThrow())) {
+      KmsKeySetService second = KmsKeySetService.create(otherProcess, new SecureRandom(), c);
+      assertThat(second.unseal(init.sealedKeySet(), REGION, PARENT)).isEqualTo(init.bundle());
+    }
+  }
+
+  @Test
+  void anEnclaveWithAnotherPcr0IsRefusedByTheKeyPolicy() throws Exception {
+    KeySetService.Initialized init = world.service().init(world.keyArn, REGION, PARENT);
+    Path otherImage = tmp.resolve("other.jar");
+    Files.writeString(otherImage, "a modified enclave image");
+    MockAttester modified =
+        MockAttester.create(
+            world.attester.stateDirectory(), MockMeasurements.of(List.of(otherImage), "rt"), Clock.systemUTC());
+    KmsKeySetService svc = KmsKeySetService.create(modified, new SecureRandom(), world.connector);
+
+    KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.unseal(init.sealedKeySet(), REGION, PARENT));
+    assertThat(e.code()).isEqualTo(ErrorCode.KMS_ACCESS_DENIED);
+    assertThat(e.getMessage()).startsWith("KMS denied Decrypt: AccessDeniedException");
+    assertThat(svc.readiness().ready()).isFalse();
+    assertThat(svc.readiness().state()).isEqualTo("failed");
+    assertThat(svc.readiness().reason()).isEqualTo(e.getMessage());
+    assertThat(svc.current()).isEmpty();
+
+    KeySetException g = catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
+    assertThat(g.code()).isEqualTo(ErrorCode.KMS_ACCESS_DENIED);
+    assertThat(g.getMessage()).startsWith("KMS denied GenerateDataKey: AccessDeniedException");
+    assertThat(svc.current()).isEmpty();
+  }
+
+  @Test
+  void wrongKmsKeysAreKmsErrors() throws Exception {
+    KmsKeySetService svc = world.service();
+    String missing = world.keyArn.substring(0, world.keyArn.lastIndexOf('/') + 1) + "00000000-0000-4000-8000-000000000000";
+    KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.init(missing, REGION, PARENT));
+    assertThat(e.code()).isEqualTo(ErrorCode.KMS_ERROR);
+    assertThat(e.getMessage()).contains("was not found in us-east-1").contains(missing);
+    assertThat(svc.readiness().state()).isEqualTo("failed");
+
+    // A sealed key set whose header names another (existing) key than the one that made its
+    // encrypted data key: KMS IncorrectKeyException.
+    KeySetService.Initialized init = world.service().init(world.keyArn, REGION, PARENT);
+    String otherKey = world.createKey(world.policy);
+    SealedKeySet real = SealedKeySet.parse(init.sealedKeySet());
+    KeySet k = KeySet.generate(new SecureRandom());
+    byte[] swapped = SealedKeySet.seal(k, new byte[32], otherKey, real.encryptedDataKey(), new SecureRandom()).encode();
+    KeySetException w = catchThrowableOfType(KeySetException.class, () -> world.service().unseal(swapped, REGION, PARENT));
+    assertThat(w.code()).isEqualTo(ErrorCode.KMS_ERROR);
+    assertThat(w.getMessage()).startsWith("wrong KMS key: the encrypted data key was not made under " + otherKey);
+  }
+
+  @Test
+  void anUnreachableKmsIsUnavailableWithinTheCallTimeout() throws Exception {
+    int closedPort;
+    try (ServerSocket s = new ServerSocket(0)) {
+      closedPort = s.getLocalPort();
+    }
+    KmsConnector.Options fast =
+        new KmsConnector.Options(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5), 2);
+    for (Endpoint egress :
+        List.of(Endpoint.parse("tcp://127.0.0.1:" + closedPort), Endpoint.parse("unix:" + tmp.resolve("no-egress.sock")))) {
+      try (KmsConnector c =
+          KmsConnector.trusting(egress, KmsConnector.readPem(world.kms.tlsCertificateFile().orElseThrow()), fast)) {
+        KmsKeySetService svc = KmsKeySetService.create(world.attester, new SecureRandom(), c);
+        long t0 = System.nanoTime();
+        KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
+        Duration took = KmsWorld.elapsedSince(t0);
+        assertThat(e.code()).as("egress %s", egress).isEqualTo(ErrorCode.KMS_UNAVAILABLE);
+        assertThat(e.getMessage()).startsWith("KMS is unreachable for GenerateDataKey");
+        assertThat(took).isLessThan(Duration.ofSeconds(8));
+        assertThat(svc.readiness().state()).isEqualTo("failed");
+        assertThat(svc.readiness().reason()).isEqualTo(e.getMessage());
+      }
+    }
+  }
+
+  @Test
+  void aKmsWithAnotherCertificateIsNotTrusted() throws Exception {
+    // Another mock KMS's certificate also names kms.us-east-1.amazonaws.com, but is not the pinned one.
+    try (MockKms impostor =
+            MockKms.start(MockKmsConfig.builder().stateDirectory(tmp.resolve("impostor")).tls(true).build());
+        KmsConnector c =
+            KmsConnector.trusting(Endpoint.parse("tcp://127.0.0.1:" + impostor.port()),
+                world.kms.tlsCertificateFile().orElseThrow())) {
+      KmsKeySetService svc = KmsKeySetService.create(world.attester, new SecureRandom(), c);
+      KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
+      assertThat(e.code()).isEqualTo(ErrorCode.KMS_ERROR);
+      assertThat(e.getMessage()).startsWith("TLS to kms.us-east-1.amazonaws.com failed: the server certificate is not trusted");
+    }
+  }
+
+  @Test
+  void badRequestsAreRefusedBeforeKms() {
+    KmsKeySetService svc = world.service();
+    assertThat(catchThrowableOfType(KeySetException.class, () -> svc.init("", REGION, PARENT)).code())
+        .isEqualTo(ErrorCode.MALFORMED_REQUEST);
+    assertThat(catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, "Mars-1", PARENT)).code())
+        .isEqualTo(ErrorCode.MALFORMED_REQUEST);
+    assertThat(catchThrowableOfType(KeySetException.class,
+            () -> svc.init(world.keyArn, REGION, new EnclaveApi.AwsCredentials("AKIA", "", null, null))).code())
+        .isEqualTo(ErrorCode.MALFORMED_REQUEST);
+    KeySetException garbage = catchThrowableOfType(KeySetException.class, () -> svc.unseal(new byte[] {1, 2, 3}, REGION, PARENT));
+    assertThat(garbage.code()).isEqualTo(ErrorCode.SEALED_KEY_SET_INVALID);
+    assertThat(garbage.getMessage()).startsWith("sealed key set is invalid: ");
+    assertThat(svc.readiness().state()).isEqualTo("failed");
+  }
+}
