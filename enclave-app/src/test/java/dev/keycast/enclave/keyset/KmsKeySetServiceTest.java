@@ -8,6 +8,12 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import dev.keycast.enclave.attest.MockAttester;
 import dev.keycast.enclave.attest.MockMeasurements;
 import dev.keycast.enclave.kms.KmsConnector;
+import dev.keycast.enclave.kms.RecipientCms;
+import dev.keycast.enclave.kms.RecipientKeyPair;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.kms.KmsClient;
+import software.amazon.awssdk.services.kms.model.KeyEncryptionMechanism;
+import software.amazon.awssdk.services.kms.model.RecipientInfo;
 import dev.keycast.kms.mock.MockKms;
 import dev.keycast.kms.mock.MockKmsConfig;
 import dev.keycast.protocol.api.EnclaveApi;
@@ -120,6 +126,70 @@ class KmsKeySetServiceTest {
     assertThat(svc.current()).isEmpty();
   }
 
+  /**
+   * One flipped byte in each field of the sealed key set. Every field but the KMS key id is
+   * refused as {@code SEALED_KEY_SET_INVALID}: by the parser (magic, version, lengths), by KMS
+   * (InvalidCiphertextException: the encrypted data key, or a key-set id that changes the
+   * encryption context) or by AES-GCM (public keys, nonce, ciphertext, tag). A changed KMS key id
+   * names another key before anything is authenticated: KMS answers NotFoundException, reported as
+   * {@code KMS_ERROR} "not found" (kms-sealing.md, "Errors").
+   */
+  @Test
+  void aFlippedByteAnywhereIsRefused() throws Exception {
+    byte[] good = world.service().init(world.keyArn, REGION, PARENT).sealedKeySet();
+    SealedKeySet parsed = SealedKeySet.parse(good);
+    int kmsLen = parsed.kmsKeyId().length();
+    int kms = 43;
+    int rpk = kms + kmsLen;
+    int spk = rpk + 32;
+    int edkLen = spk + 32;
+    int edk = edkLen + 2;
+    int nonce = edk + parsed.encryptedDataKey().length;
+    int ct = nonce + 12;
+    record Flip(String field, int offset, int xor, ErrorCode code, String message) {}
+    String notOpen = "sealed key set does not open: its header or ciphertext was altered";
+    String kmsRefused = "sealed key set does not open: KMS Decrypt refused";
+    String invalid = "sealed key set is invalid: ";
+    List<Flip> flips = List.of(
+        new Flip("magic", 0, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
+        new Flip("version", 4, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
+        new Flip("key-set id length", 5, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
+        new Flip("key-set id (to another hex digit)", 6 + 3 + 31, hexFlip(good[6 + 3 + 31]), ErrorCode.SEALED_KEY_SET_INVALID, kmsRefused),
+        new Flip("key-set id (to a non-hex character)", 6 + 3, 0x40, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
+        new Flip("KMS key id length", 42, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
+        new Flip("KMS key id", rpk - 1, hexFlip(good[rpk - 1]), ErrorCode.KMS_ERROR, "KMS key "),
+        new Flip("receive public key", rpk, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
+        new Flip("signing public key", spk + 31, 0x80, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
+        new Flip("encrypted data key length", edkLen + 1, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
+        new Flip("encrypted data key", edk + parsed.encryptedDataKey().length / 2, 1, ErrorCode.SEALED_KEY_SET_INVALID, kmsRefused),
+        new Flip("nonce", nonce + 5, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
+        new Flip("ciphertext", ct, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
+        new Flip("tag", good.length - 1, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen));
+    for (Flip f : flips) {
+      byte[] bad = good.clone();
+      bad[f.offset()] ^= (byte) f.xor();
+      KmsKeySetService svc = world.service();
+      KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.unseal(bad, REGION, PARENT));
+      assertThat(e).as(f.field()).isNotNull();
+      assertThat(e.code()).as(f.field()).isEqualTo(f.code());
+      assertThat(e.getMessage()).as(f.field()).startsWith(f.message());
+      assertThat(svc.readiness().state()).as(f.field()).isEqualTo("failed");
+      assertThat(svc.current()).as(f.field()).isEmpty();
+    }
+    // Truncated and extended: the parser refuses them.
+    for (byte[] bad : List.of(java.util.Arrays.copyOf(good, good.length - 1), java.util.Arrays.copyOf(good, good.length + 1))) {
+      KeySetException e = catchThrowableOfType(KeySetException.class, () -> world.service().unseal(bad, REGION, PARENT));
+      assertThat(e.code()).isEqualTo(ErrorCode.SEALED_KEY_SET_INVALID);
+    }
+    // The untouched sealed key set still opens.
+    assertThat(world.service().unseal(good, REGION, PARENT)).isEqualTo(parsed.bundle());
+  }
+
+  /** An XOR that turns a lowercase hex digit into another one ('a' -> 'b', 'f' -> 'e', else ^1). */
+  private static int hexFlip(byte c) {
+    return c == 'a' || c == 'f' ? 3 : 1;
+  }
+
   @Test
   void wrongKmsKeysAreKmsErrors() throws Exception {
     KmsKeySetService svc = world.service();
@@ -178,6 +248,34 @@ class KmsKeySetServiceTest {
       KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
       assertThat(e.code()).isEqualTo(ErrorCode.KMS_ERROR);
       assertThat(e.getMessage()).startsWith("TLS to kms.us-east-1.amazonaws.com failed: the server certificate is not trusted");
+    }
+  }
+
+  /**
+   * The mock KMS's CiphertextForRecipient has the structure of the real KMS samples (EnvelopedData
+   * v2, KTRI v2 with a 32-byte SKI, a 256-byte RSA-OAEP key) and opens with the Recipient key.
+   */
+  @Test
+  void mockKmsCiphertextForRecipientMatchesTheRealSamplesAndOpens() throws Exception {
+    try (RecipientKeyPair recipient = RecipientKeyPair.generate(new SecureRandom());
+        KmsClient kms = world.connector.client(REGION, PARENT)) {
+      byte[] doc = world.attester.attest(null, null, recipient.publicKeySpki());
+      var r = kms.generateRandom(b -> b.numberOfBytes(32).recipient(
+          RecipientInfo.builder().attestationDocument(SdkBytes.fromByteArray(doc))
+              .keyEncryptionAlgorithm(KeyEncryptionMechanism.RSAES_OAEP_SHA_256).build()));
+      assertThat(r.plaintext()).isNull();
+      byte[] cms = r.ciphertextForRecipient().asByteArray();
+      RecipientCms.Structure mock = RecipientCms.inspect(cms);
+      for (String sample : List.of("ciphertext-for-recipient-1.ber", "ciphertext-for-recipient-2.ber")) {
+        RecipientCms.Structure real = RecipientCms.inspect(
+            Files.readAllBytes(Path.of(System.getProperty("keycast.vectors"), "kms", sample)));
+        assertThat(mock.envelopedDataVersion()).isEqualTo(real.envelopedDataVersion());
+        assertThat(mock.recipientVersion()).isEqualTo(real.recipientVersion());
+        assertThat(mock.subjectKeyIdentifier()).hasSameSizeAs(real.subjectKeyIdentifier());
+        assertThat(mock.encryptedKeyLength()).isEqualTo(real.encryptedKeyLength());
+      }
+      byte[] random = recipient.open(cms, 32);
+      assertThat(random).hasSize(32).isNotEqualTo(new byte[32]);
     }
   }
 
