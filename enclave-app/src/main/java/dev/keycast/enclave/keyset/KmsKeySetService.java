@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.SdkBytes;
@@ -65,24 +66,47 @@ public final class KmsKeySetService implements KeySetService {
   private final Attester attester;
   private final SecureRandom random;
   private final KmsConnector connector;
+  private final Set<String> allowedKmsKeys;
   private final Object lock = new Object();
   private volatile EnclaveApi.Readiness readiness =
       new EnclaveApi.Readiness(false, NOT_INITIALIZED, null, "no key set yet: waiting for init or unseal");
   private volatile KeySet keySet;
   private volatile EnclaveApi.AwsCredentials credentials;
 
-  private KmsKeySetService(Attester attester, SecureRandom random, KmsConnector connector) {
+  private KmsKeySetService(
+      Attester attester, SecureRandom random, KmsConnector connector, Set<String> allowedKmsKeys) {
     this.attester = Objects.requireNonNull(attester, "attester");
     this.random = Objects.requireNonNull(random, "random");
     this.connector = Objects.requireNonNull(connector, "connector");
+    this.allowedKmsKeys = Set.copyOf(allowedKmsKeys);
+    if (this.allowedKmsKeys.isEmpty()) {
+      log.warn("no KMS key is pinned: the enclave will use whatever KMS key the host names"
+          + " (kms-sealing.md section 5)");
+    }
   }
 
   /**
    * A service that attests with {@code attester}, draws keys from {@code random} (the enclave
-   * DRBG) and reaches KMS through {@code connector}. The caller owns and closes the connector.
+   * DRBG) and reaches KMS through {@code connector}; it uses any KMS key the host names. The caller
+   * owns and closes the connector.
    */
   public static KmsKeySetService create(Attester attester, SecureRandom random, KmsConnector connector) {
-    return new KmsKeySetService(attester, random, connector);
+    return new KmsKeySetService(attester, random, connector, Set.of());
+  }
+
+  /**
+   * Like {@link #create(Attester, SecureRandom, KmsConnector)}, but seals and unseals only under
+   * the given KMS key ARNs ({@code arn:aws:kms:REGION:ACCOUNT:key/ID}, compared exactly): init
+   * refuses a key whose ARN (as KMS answers it) is not listed, unseal refuses a sealed key set whose
+   * header names another key, before calling KMS. Pin the key in the measured image to stop a host
+   * from substituting a key set sealed under a key it controls (kms-sealing.md section 5).
+   */
+  public static KmsKeySetService create(
+      Attester attester, SecureRandom random, KmsConnector connector, Set<String> allowedKmsKeyArns) {
+    if (allowedKmsKeyArns.isEmpty()) {
+      throw new IllegalArgumentException("pin at least one KMS key ARN, or use the 3-argument create");
+    }
+    return new KmsKeySetService(attester, random, connector, allowedKmsKeyArns);
   }
 
   @Override
@@ -132,6 +156,7 @@ public final class KmsKeySetService implements KeySetService {
           throw new KeySetException(ErrorCode.KMS_ERROR, "KMS GenerateDataKey returned no usable CiphertextBlob");
         }
         String sealedUnder = r.keyId() != null && !r.keyId().isEmpty() ? r.keyId() : kmsKeyId;
+        requireAllowed(sealedUnder);
         SealedKeySet sealed;
         try {
           sealed = SealedKeySet.seal(fresh, dataKey, sealedUnder, blob, random);
@@ -191,6 +216,7 @@ public final class KmsKeySetService implements KeySetService {
       byte[] dataKey = null;
       try {
         String keyId = sealed.kmsKeyId();
+        requireAllowed(keyId);
         try (RecipientKeyPair recipient = newRecipientKey();
             KmsClient kms = client(region, credentials)) {
           RecipientInfo info = recipientInfo(recipient);
@@ -250,6 +276,15 @@ public final class KmsKeySetService implements KeySetService {
   }
 
   // ---- helpers ------------------------------------------------------------------------------
+
+  private void requireAllowed(String kmsKeyArn) throws KeySetException {
+    if (!allowedKmsKeys.isEmpty() && !allowedKmsKeys.contains(kmsKeyArn)) {
+      throw new KeySetException(
+          ErrorCode.KMS_ERROR,
+          "KMS key " + KmsErrors.shorten(kmsKeyArn) + " is not the KMS key this enclave is pinned to "
+              + allowedKmsKeys);
+    }
+  }
 
   private RecipientKeyPair newRecipientKey() throws KeySetException {
     try {

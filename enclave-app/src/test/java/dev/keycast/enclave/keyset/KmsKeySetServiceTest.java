@@ -22,6 +22,9 @@ import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.keyset.KeySet;
 import dev.keycast.protocol.keyset.SealedKeySet;
 import dev.keycast.transport.Endpoint;
+import dev.keycast.transport.L4Pipe;
+import dev.keycast.transport.Transports;
+import io.netty.channel.EventLoopGroup;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +32,7 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -209,6 +213,48 @@ class KmsKeySetServiceTest {
     KeySetException w = catchThrowableOfType(KeySetException.class, () -> world.service().unseal(swapped, REGION, PARENT));
     assertThat(w.code()).isEqualTo(ErrorCode.KMS_ERROR);
     assertThat(w.getMessage()).startsWith("wrong KMS key: the encrypted data key was not made under " + otherKey);
+  }
+
+  /** The mock-mode shape of the host's egress: a unix socket piped to the (mock) KMS. */
+  @Test
+  void worksThroughAUnixSocketEgressLikeTheHosts() throws Exception {
+    Endpoint hostEgress = Endpoint.parse("unix:" + tmp.resolve("kms-egress.sock"));
+    EventLoopGroup group = Transports.newEventLoopGroup(1);
+    try (L4Pipe host = new L4Pipe(
+            new L4Pipe.Config(hostEgress, world.egress(), Duration.ofSeconds(2), Duration.ofMinutes(1), 8),
+            Set.of(world.egress()))) {
+      host.start(group, group);
+      try (KmsConnector c = KmsConnector.trusting(hostEgress, world.kms.tlsCertificateFile().orElseThrow())) {
+        KeySetService.Initialized init =
+            KmsKeySetService.create(world.attester, new SecureRandom(), c).init(world.keyArn, REGION, PARENT);
+        assertThat(KmsKeySetService.create(world.attester, new SecureRandom(), c).unseal(init.sealedKeySet(), REGION, PARENT))
+            .isEqualTo(init.bundle());
+      }
+      assertThat(host.stats().accepted()).isGreaterThanOrEqualTo(2);
+      assertThat(host.stats().bytesUpstream()).isPositive();
+    } finally {
+      group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
+    }
+  }
+
+  @Test
+  void aPinnedEnclaveRefusesOtherKmsKeys() throws Exception {
+    String otherKey = world.createKey(world.policy);
+    KmsKeySetService pinned = KmsKeySetService.create(world.attester, new SecureRandom(), world.connector, Set.of(world.keyArn));
+    // A key set sealed under another key (for example one the host controls) is refused before KMS.
+    byte[] foreign = world.service().init(otherKey, REGION, PARENT).sealedKeySet();
+    KeySetException e = catchThrowableOfType(KeySetException.class, () -> pinned.unseal(foreign, REGION, PARENT));
+    assertThat(e.code()).isEqualTo(ErrorCode.KMS_ERROR);
+    assertThat(e.getMessage()).startsWith("KMS key " + otherKey + " is not the KMS key this enclave is pinned to");
+    KeySetException i = catchThrowableOfType(KeySetException.class, () -> pinned.init(otherKey, REGION, PARENT));
+    assertThat(i.code()).isEqualTo(ErrorCode.KMS_ERROR);
+    assertThat(pinned.current()).isEmpty();
+    // The pinned key works, given by key id (KMS answers the ARN, which is what is pinned).
+    String keyId = world.keyArn.substring(world.keyArn.lastIndexOf('/') + 1);
+    KeySetService.Initialized ok = pinned.init(keyId, REGION, PARENT);
+    assertThat(SealedKeySet.parse(ok.sealedKeySet()).kmsKeyId()).isEqualTo(world.keyArn);
+    KmsKeySetService pinnedRestart = KmsKeySetService.create(world.attester, new SecureRandom(), world.connector, Set.of(world.keyArn));
+    assertThat(pinnedRestart.unseal(ok.sealedKeySet(), REGION, PARENT)).isEqualTo(ok.bundle());
   }
 
   @Test
