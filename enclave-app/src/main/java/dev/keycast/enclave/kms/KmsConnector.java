@@ -270,7 +270,13 @@ public final class KmsConnector implements AutoCloseable {
         p.close();
         g.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS);
         throw new IOException("interrupted while starting the KMS forwarder", e);
-      } catch (IOException | RuntimeException e) {
+      } catch (IOException e) {
+        p.close();
+        g.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS);
+        // In a Nitro Enclave nothing configures networking: the loopback interface must be
+        // brought up (ip link set lo up) before the forwarder can listen on 127.0.0.1.
+        throw new IOException(e.getMessage() + " (is the loopback interface up? `ip link set lo up`)", e);
+      } catch (RuntimeException e) {
         p.close();
         g.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS);
         throw e;

@@ -283,6 +283,24 @@ class KmsKeySetServiceTest {
   }
 
   @Test
+  void aKmsThatNeverAnswersTimesOutAsUnavailable() throws Exception {
+    KmsConnector.Options fast =
+        new KmsConnector.Options(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(4), 3);
+    try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        KmsConnector c = KmsConnector.trusting(Endpoint.parse("tcp://127.0.0.1:" + silent.getLocalPort()),
+            KmsConnector.readPem(world.kms.tlsCertificateFile().orElseThrow()), fast)) {
+      KmsKeySetService svc = KmsKeySetService.create(world.attester, new SecureRandom(), c);
+      long t0 = System.nanoTime();
+      KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
+      Duration took = KmsWorld.elapsedSince(t0);
+      assertThat(e.code()).isEqualTo(ErrorCode.KMS_UNAVAILABLE);
+      assertThat(e.getMessage()).containsAnyOf("timed out", "unreachable");
+      assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(1900)).isLessThan(Duration.ofSeconds(8));
+      assertThat(svc.readiness().reason()).isEqualTo(e.getMessage());
+    }
+  }
+
+  @Test
   void aKmsWithAnotherCertificateIsNotTrusted() throws Exception {
     // Another mock KMS's certificate also names kms.us-east-1.amazonaws.com, but is not the pinned one.
     try (MockKms impostor =
