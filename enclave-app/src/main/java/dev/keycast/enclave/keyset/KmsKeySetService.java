@@ -132,6 +132,7 @@ public final class KmsKeySetService implements KeySetService {
       }
       this.credentials = credentials;
       readiness = new EnclaveApi.Readiness(false, UNSEALING, null, "creating a new key set (KMS GenerateDataKey)");
+      long t0 = System.nanoTime();
       KeySet fresh = KeySet.generate(random);
       byte[] dataKey = null;
       try {
@@ -165,8 +166,8 @@ public final class KmsKeySetService implements KeySetService {
         }
         keySet = fresh;
         readiness = new EnclaveApi.Readiness(true, READY, fresh.id(), null);
-        log.info("key set {} created and sealed under KMS key {} (sealed key set {} bytes)",
-            fresh.id(), sealedUnder, sealed.encode().length);
+        log.info("key set {} created and sealed under KMS key {} (sealed key set {} bytes) in {} ms",
+            fresh.id(), sealedUnder, sealed.encode().length, (System.nanoTime() - t0) / 1_000_000);
         return new Initialized(sealed.encode(), fresh.bundle());
       } catch (KeySetException e) {
         fresh.destroy();
@@ -213,6 +214,7 @@ public final class KmsKeySetService implements KeySetService {
       this.credentials = credentials;
       readiness = new EnclaveApi.Readiness(
           false, UNSEALING, sealed.keySetId(), "unsealing key set " + sealed.keySetId() + " (KMS Decrypt)");
+      long t0 = System.nanoTime();
       byte[] dataKey = null;
       try {
         String keyId = sealed.kmsKeyId();
@@ -245,7 +247,7 @@ public final class KmsKeySetService implements KeySetService {
         }
         keySet = opened;
         readiness = new EnclaveApi.Readiness(true, READY, opened.id(), null);
-        log.info("key set {} unsealed with KMS key {}", opened.id(), keyId);
+        log.info("key set {} unsealed with KMS key {} in {} ms", opened.id(), keyId, (System.nanoTime() - t0) / 1_000_000);
         return opened.bundle();
       } catch (KeySetException e) {
         fail("unseal", e);
