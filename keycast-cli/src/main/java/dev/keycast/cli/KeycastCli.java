@@ -78,7 +78,14 @@ public final class KeycastCli implements java.util.concurrent.Callable<Integer> 
     String message;
     if (ex instanceof CommandLine.MissingParameterException missing && !missing.getMissing().isEmpty()) {
       List<String> parts = new ArrayList<>();
-      for (CommandLine.Model.ArgSpec a : missing.getMissing()) {
+      CommandLine.Model.ArgGroupSpec group = missing.getMissing().getFirst().group();
+      if (group != null && group.exclusive()) {
+        List<String> names = new ArrayList<>();
+        for (CommandLine.Model.ArgSpec a : group.args()) {
+          names.add(a instanceof CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel());
+        }
+        parts.add("pass one of " + String.join(", ", names));
+      } else for (CommandLine.Model.ArgSpec a : missing.getMissing()) {
         String what = a instanceof CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel();
         String[] d = a.description();
         String hint = d.length == 0 ? "" : firstSentence(d[0]);
