@@ -15,21 +15,21 @@ import picocli.CommandLine.Option;
  * --trust-root}, {@code --allow-debug}, {@code --max-age}. A picocli mixin.
  */
 final class AttestationOptions {
-  @Option(names = "--expect-pcrs", required = true, paramLabel = "FILE", order = 2,
+  @Option(names = "--expect-pcrs", required = true, paramLabel = "FILE", order = -19,
       description = "The measurements.json of the enclave image you trust (nitro-cli build output"
           + " or Keycast {\"version\":1,\"allowed\":[...]}).")
   Path expectPcrs;
 
-  @Option(names = "--trust-root", paramLabel = "PEM", order = 3,
+  @Option(names = "--trust-root", paramLabel = "PEM", order = -18,
       description = "Also trust this attestation root certificate, e.g. a mock enclave's root (prints"
           + " a warning; documents it signs prove nothing about AWS hardware). Repeatable.")
   List<Path> trustRoots = new ArrayList<>();
 
-  @Option(names = "--allow-debug", order = 4,
+  @Option(names = "--allow-debug", order = -17,
       description = "Accept a debug-mode enclave (PCR0 all zeros). Never for production secrets.")
   boolean allowDebug;
 
-  @Option(names = "--max-age", paramLabel = "DURATION", defaultValue = "5m", order = 5,
+  @Option(names = "--max-age", paramLabel = "DURATION", defaultValue = "5m", order = -16,
       description = "Maximum age of the attestation document. Default: ${DEFAULT-VALUE}.")
   String maxAge;
 

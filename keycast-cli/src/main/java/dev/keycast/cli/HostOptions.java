@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
 
 /** How to reach the host proxy: {@code --host}, {@code --ca-cert}, {@code --timeout}. A picocli mixin. */
 final class HostOptions {
-  @Option(names = "--host", required = true, paramLabel = "URL", order = 1,
+  @Option(names = "--host", required = true, paramLabel = "URL", order = -20,
       description = "The host proxy's base URL, e.g. https://keycast.example.com or http://127.0.0.1:8080.")
   String host;
 
