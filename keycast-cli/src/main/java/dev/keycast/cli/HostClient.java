@@ -147,9 +147,11 @@ final class HostClient {
           + " (raise --timeout)");
     } catch (ConnectException e) {
       throw HostException.unreachable("cannot reach " + base + ": connection refused");
+    } catch (javax.net.ssl.SSLHandshakeException e) {
+      throw HostException.unreachable("TLS handshake with " + base + " failed: its certificate is not"
+          + " trusted or does not name the host (pass --ca-cert PEM for a private CA)");
     } catch (SSLException e) {
-      throw HostException.unreachable("TLS with " + base + " failed: " + e.getMessage()
-          + " (pass --ca-cert for a private CA)");
+      throw HostException.unreachable("TLS with " + base + " failed (" + e.getClass().getSimpleName() + ")");
     } catch (IOException e) {
       throw HostException.unreachable("cannot reach " + base + ": " + e.getClass().getSimpleName()
           + (e.getMessage() == null ? "" : " " + e.getMessage()));

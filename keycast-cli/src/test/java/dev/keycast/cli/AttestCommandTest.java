@@ -127,4 +127,21 @@ class AttestCommandTest {
     Cli.run("attest", "--host", "ftp://x", "--expect-pcrs", pcrs.toString())
         .failsWith(ExitCodes.USAGE, "keycast attest: --host: \"ftp://x\" must be an http:// or https:// URL");
   }
+
+  @Test
+  void httpsWithAPrivateCa() throws Exception {
+    try (FakeHost tls = new FakeHost(true)) {
+      Path tlsRoot = Files.writeString(tmp.resolve("tls-root.pem"), tls.rootPem());
+      Path ca = Files.writeString(tmp.resolve("ca.pem"), tls.tlsCertificatePem());
+      Cli.Run r = Cli.run("attest", "--host", tls.url(), "--expect-pcrs", pcrs.toString(), "--trust-root",
+          tlsRoot.toString(), "--ca-cert", ca.toString()).ok();
+      assertThat(r.out()).contains("key set:      " + tls.keySet.id());
+      Cli.run("attest", "--host", tls.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", tlsRoot.toString())
+          .failsWith(ExitCodes.UNREACHABLE, "keycast attest: TLS handshake with " + tls.url() + " failed: its certificate is not trusted");
+      Cli.run("attest", "--host", tls.url(), "--expect-pcrs", pcrs.toString(), "--ca-cert", pcrs.toString())
+          .failsWith(ExitCodes.USAGE, "keycast attest: --ca-cert ");
+      Cli.run("attest", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--ca-cert", ca.toString())
+          .failsWith(ExitCodes.USAGE, "keycast attest: --ca-cert applies to https:// hosts only");
+    }
+  }
 }

@@ -81,14 +81,58 @@ final class FakeHost implements AutoCloseable {
   final NavigableMap<String, Stored> deliveries = new ConcurrentSkipListMap<>();
   final Map<String, HostApi.ReceiptView> receipts = new ConcurrentHashMap<>();
 
+  /** The server's TLS certificate (self-signed, SAN IP 127.0.0.1), or null for plain HTTP. */
+  final X509Certificate tlsCertificate;
+
   FakeHost() throws IOException {
-    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    this(false);
+  }
+
+  FakeHost(boolean tls) throws IOException {
+    InetSocketAddress addr = new InetSocketAddress("127.0.0.1", 0);
+    if (tls) {
+      try {
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+        g.initialize(256);
+        java.security.KeyPair kp = g.generateKeyPair();
+        org.bouncycastle.asn1.x500.X500Name name = new org.bouncycastle.asn1.x500.X500Name("CN=127.0.0.1");
+        var b = new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(name, java.math.BigInteger.TWO,
+            java.util.Date.from(Instant.now().minusSeconds(3600)), java.util.Date.from(Instant.now().plusSeconds(3600)),
+            name, kp.getPublic());
+        b.addExtension(org.bouncycastle.asn1.x509.Extension.subjectAlternativeName, false,
+            new org.bouncycastle.asn1.x509.GeneralNames(new org.bouncycastle.asn1.x509.GeneralName(
+                org.bouncycastle.asn1.x509.GeneralName.iPAddress, "127.0.0.1")));
+        tlsCertificate = new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(
+            b.build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())));
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("tls", kp.getPrivate(), new char[0], new java.security.cert.Certificate[] {tlsCertificate});
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance("PKIX");
+        kmf.init(ks, new char[0]);
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(kmf.getKeyManagers(), null, null);
+        com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(addr, 0);
+        https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(ctx));
+        server = https;
+      } catch (Exception e) {
+        throw new IOException("cannot set up TLS", e);
+      }
+    } else {
+      tlsCertificate = null;
+      server = HttpServer.create(addr, 0);
+    }
     server.createContext("/", this::handle);
     server.start();
   }
 
   String url() {
-    return "http://127.0.0.1:" + server.getAddress().getPort();
+    return (tlsCertificate == null ? "http" : "https") + "://127.0.0.1:" + server.getAddress().getPort();
+  }
+
+  String tlsCertificatePem() throws Exception {
+    return "-----BEGIN CERTIFICATE-----\n"
+        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(tlsCertificate.getEncoded())
+        + "\n-----END CERTIFICATE-----\n";
   }
 
   KeyBundle bundle() {
