@@ -28,8 +28,17 @@ final class Progress implements AutoCloseable {
    * stderr is not a terminal or the work is too small to need one.
    */
   static Progress start(PrintWriter err, String label, long total, long worthFrom) {
-    boolean show = System.console() != null && (total <= 0 || total >= worthFrom);
+    boolean show = interactive() && (total <= 0 || total >= worthFrom);
     return show ? new Progress(err, label, total) : new Progress(null, label, total);
+  }
+
+  /**
+   * True when the process talks to a terminal: {@link System#console()} exists and (JDK 22+) says
+   * it is a terminal; false when output is piped or redirected, as in scripts and tests.
+   */
+  static boolean interactive() {
+    java.io.Console c = System.console();
+    return c != null && c.isTerminal();
   }
 
   /**
@@ -37,7 +46,7 @@ final class Progress implements AutoCloseable {
    * thread until {@link #close()}; silent unless stderr is a terminal and {@code worth} is true.
    */
   static Progress waiting(PrintWriter err, String label, boolean worth) {
-    Progress p = new Progress(System.console() != null && worth ? err : null, label, 0);
+    Progress p = new Progress(interactive() && worth ? err : null, label, 0);
     if (p.err != null) {
       Thread.ofVirtual().start(() -> {
         while (true) {

@@ -31,6 +31,10 @@ final class ReceiptFetchCommand extends KeycastCommand {
 
   @Override
   int run() throws CliException, HostException {
+    if (!id.matches("[A-Za-z0-9._:-]{1,128}")) {
+      throw CliException.usage("--id: \"" + (id.length() > 40 ? id.substring(0, 40) + "..." : id)
+          + "\" is not a receipt id (1..128 characters of [A-Za-z0-9._:-]; a send's receipt id is its send id)");
+    }
     HostApi.ReceiptView v = hostOptions.client().receipt(id);
     byte[] cose;
     try {

@@ -109,25 +109,27 @@ class FetchCommandTest {
   void x25519RecipientGetsHpkeDeliveriesAcrossPages() throws Exception {
     RecipientKey x = keygen("x25519", "tv");
     RecipientKey other = keygen("x25519", "other");
-    host.maxPage = 2;
-    byte[][] secrets = new byte[5][];
-    String[] ids = new String[5];
-    for (int i = 0; i < 5; i++) {
+    host.maxPage = 7;
+    int n = 25; // above the progress threshold: stderr must stay silent when it is not a terminal
+    byte[][] secrets = new byte[n][];
+    String[] ids = new String[n];
+    for (int i = 0; i < n; i++) {
       secrets[i] = ("secret " + i).getBytes(StandardCharsets.UTF_8);
       ids[i] = host.deliver(x, HpkeDeliveryFormat.INSTANCE, "send-" + i, "s" + i, secrets[i]).deliveryId();
     }
     host.deliver(other, HpkeDeliveryFormat.INSTANCE, "send-0", "s0", "not yours".getBytes(StandardCharsets.UTF_8));
     Cli.Run r = fetch("tv", "--json").ok();
     JsonNode j = Json.mapper().readTree(r.out());
-    assertThat(j.get("listed").asInt()).isEqualTo(5);
-    assertThat(j.get("fetched").asInt()).isEqualTo(5);
+    assertThat(r.err()).isEmpty();
+    assertThat(j.get("listed").asInt()).isEqualTo(n);
+    assertThat(j.get("fetched").asInt()).isEqualTo(n);
     assertThat(j.get("fingerprint").asText()).isEqualTo(x.fingerprint());
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < n; i++) {
       assertThat(Files.readAllBytes(out.resolve(ids[i] + ".secret"))).isEqualTo(secrets[i]);
     }
-    assertThat(host.requests.stream().filter(q -> q.endsWith("/deliveries")).count()).isGreaterThanOrEqualTo(3);
+    assertThat(host.requests.stream().filter(q -> q.endsWith("/deliveries")).count()).isEqualTo(4);
     try (var files = Files.list(out)) {
-      assertThat(files.count()).isEqualTo(15);
+      assertThat(files.count()).isEqualTo(3L * n);
     }
   }
 

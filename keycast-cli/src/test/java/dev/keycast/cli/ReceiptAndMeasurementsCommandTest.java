@@ -96,7 +96,7 @@ class ReceiptAndMeasurementsCommandTest {
     Cli.run("receipt", "fetch", "--host", host.url(), "--id", "nope", "--out", tmp.resolve("x").toString())
         .failsWith(ExitCodes.HOST_ERROR, "keycast receipt fetch: host answered 404 not_found: ");
     Cli.run("receipt", "fetch", "--host", host.url(), "--id", "../admin", "--out", tmp.resolve("x").toString())
-        .failsWith(ExitCodes.UNREACHABLE, "keycast receipt fetch: refusing to use \"../admin\" in a URL");
+        .failsWith(ExitCodes.USAGE, "keycast receipt fetch: --id: \"../admin\" is not a receipt id");
   }
 
   @Test
