@@ -200,7 +200,8 @@ final class HostClient {
   }
 
   private String where(String path) {
-    return base.getScheme() + "://" + base.getRawAuthority() + path;
+    int q = path.indexOf('?');
+    return base.getScheme() + "://" + base.getRawAuthority() + (q < 0 ? path : path.substring(0, q));
   }
 
   private static String abbreviate(String s) {

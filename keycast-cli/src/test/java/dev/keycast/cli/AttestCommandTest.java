@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -143,5 +144,17 @@ class AttestCommandTest {
       Cli.run("attest", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--ca-cert", ca.toString())
           .failsWith(ExitCodes.USAGE, "keycast attest: --ca-cert applies to https:// hosts only");
     }
+  }
+
+  @Test
+  void answersThatAreNotKeycastAnswers() {
+    host.raw.put("GET /v1/attestation", Map.entry(502, "<html>Bad Gateway</html>"));
+    attest().failsWith(ExitCodes.UNREACHABLE, "keycast attest: " + host.url()
+        + "/v1/attestation answered HTTP 502 without a Keycast error body");
+    host.raw.put("GET /v1/attestation", Map.entry(200, "{\"document\": 3"));
+    attest().failsWith(ExitCodes.UNREACHABLE, "keycast attest: " + host.url()
+        + "/v1/attestation answered a body that is not a Keycast AttestationResponse: malformed JSON");
+    host.raw.put("GET /v1/attestation", Map.entry(200, "{\"document\":\"AAAA\",\"key_bundle\":{\"key_set_id\":\"ks-1\"}}"));
+    attest().failsWith(ExitCodes.VERIFICATION_FAILED, "keycast attest: key bundle: ");
   }
 }

@@ -65,6 +65,8 @@ final class FakeHost implements AutoCloseable {
   volatile boolean tamperEnvelopes;
   volatile int maxPage = 1000;
   final Map<String, ErrorBody> errors = new ConcurrentHashMap<>();
+  /** Raw answers (status, body) by "METHOD /path" prefix, to play a host that is not Keycast. */
+  final Map<String, Map.Entry<Integer, String>> raw = new ConcurrentHashMap<>();
 
   // observations
   final List<EnclaveApi.SendPayload> sendPayloads = new CopyOnWriteArrayList<>();
@@ -196,6 +198,14 @@ final class FakeHost implements AutoCloseable {
             ex.getResponseHeaders().add("Retry-After", "2");
           }
           json(ex, status, b);
+          return;
+        }
+      }
+      for (Map.Entry<String, Map.Entry<Integer, String>> e : raw.entrySet()) {
+        if ((method + " " + path).startsWith(e.getKey())) {
+          byte[] b = e.getValue().getValue().getBytes(StandardCharsets.UTF_8);
+          ex.sendResponseHeaders(e.getValue().getKey(), b.length);
+          ex.getResponseBody().write(b);
           return;
         }
       }
