@@ -1,6 +1,17 @@
 package dev.keycast.cli;
 
+import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.DecryptionFailedException;
+import dev.keycast.protocol.keyset.KeyBundle;
+import dev.keycast.protocol.receipt.Receipt;
+import dev.keycast.protocol.receipt.ReceiptSignatureException;
+import dev.keycast.protocol.receipt.ReceiptSigner;
+import dev.keycast.protocol.receipt.ReceiptVerifier;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.HostApi;
@@ -48,10 +59,19 @@ final class FetchCommand extends KeycastCommand {
       description = "Where to write the files (created if needed).")
   Path outDir;
 
+  @Option(names = {"--bundle", "--trust-receipts-from"}, paramLabel = "FILE",
+      description = "Also require each delivery to be listed, with its envelope's SHA-256, in a receipt"
+          + " signed by this attested key bundle ('keycast attest --out-bundle'): proves the enclave, not"
+          + " the host, made it.")
+  Path bundleFile;
+
   /** What the {@code ID.json} file holds. */
   record DeliveryFile(String deliveryId, String sendId, String secretId, String sender, Instant notBefore,
       Instant notAfter, String recipient, String format, Instant createdAt, Instant fetchedAt,
-      String envelopeSha256, int secretBytes) {}
+      String envelopeSha256, int secretBytes, String receiptId) {}
+
+  private KeyBundle bundle;
+  private final Map<String, Optional<Receipt>> receipts = new HashMap<>();
 
   /** One line of the output. */
   record Fetched(String deliveryId, String secretId, String sender, String status, String secretFile) {}
@@ -68,6 +88,9 @@ final class FetchCommand extends KeycastCommand {
     int fetched = 0;
     int already = 0;
     String fp;
+    if (bundleFile != null) {
+      bundle = ReceiptVerifyCommand.readBundle(bundleFile);
+    }
     try (RecipientPrivateKey pk = RecipientPrivateKey.load(key, "--key")) {
       fp = pk.fingerprint();
       CliFiles.ensureDirectory(outDir, "--out-dir");
@@ -145,6 +168,61 @@ final class FetchCommand extends KeycastCommand {
     }
   }
 
+  /**
+   * The id of a receipt, signed by {@link #bundle}, that lists this delivery to this key with this
+   * envelope's SHA-256. Looks at the send's receipt (receipt id = send id), then at the receipt of a
+   * forward to this key alone (api.md 1.2: send id + "-" + 8 bytes hex of SHA-256 over the delivered
+   * fingerprint, taken as its hex text and as its 32 bytes).
+   */
+  private String receiptCovering(HostClient host, HostApi.DeliverySummary s, String fp, byte[] envelope)
+      throws HostException, CliException {
+    String sendId = HostClient.segment(s.sendId());
+    HexFormat hex = HexFormat.of();
+    List<String> candidates = List.of(sendId,
+        sendId + "-" + hex.formatHex(Arrays.copyOf(SendCommand.sha256(fp.getBytes(StandardCharsets.US_ASCII)), 8)),
+        sendId + "-" + hex.formatHex(Arrays.copyOf(SendCommand.sha256(hex.parseHex(fp)), 8)));
+    byte[] digest = SendCommand.sha256(envelope);
+    for (String id : candidates) {
+      Optional<Receipt> r = receipts.get(id);
+      if (r == null) {
+        r = fetchReceipt(host, id);
+        receipts.put(id, r);
+      }
+      if (r.isEmpty()) {
+        continue;
+      }
+      for (Receipt.Delivery d : r.get().deliveries()) {
+        if (d.deliveryId().equals(s.deliveryId()) && d.recipientFingerprint().equals(fp)) {
+          if (!MessageDigest.isEqual(d.envelopeSha256(), digest)) {
+            throw CliException.verification("the envelope differs from the one receipt " + id + " lists (altered by the host?)");
+          }
+          return id;
+        }
+      }
+    }
+    throw CliException.verification("no receipt signed by key set " + bundle.keySetId()
+        + " lists this delivery (made by the host, not the enclave?)");
+  }
+
+  private Optional<Receipt> fetchReceipt(HostClient host, String id) throws HostException, CliException {
+    HostApi.ReceiptView v;
+    try {
+      v = host.receipt(id);
+    } catch (HostException e) {
+      if ("not_found".equals(e.errorCode())) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+    try {
+      return Optional.of(ReceiptVerifier.verify(
+          Base64Url.decode("receipt", v.receipt(), ReceiptSigner.MAX_ENCODED), bundle));
+    } catch (MalformedInputException | ReceiptSignatureException e) {
+      throw CliException.verification("receipt " + id + " does not verify with key set "
+          + bundle.keySetId() + ": " + e.getMessage());
+    }
+  }
+
   private Fetched fetchOne(HostClient host, RecipientPrivateKey pk, HostApi.DeliverySummary s)
       throws HostException, CliException, MalformedInputException, DecryptionFailedException {
     String id = HostClient.segment(s.deliveryId());
@@ -152,6 +230,7 @@ final class FetchCommand extends KeycastCommand {
       throw CliException.verification("refusing delivery id \"" + id + "\": it would be a hidden file");
     }
     byte[] envelope = host.envelope(id);
+    String receiptId = bundle == null ? null : receiptCovering(host, s, pk.fingerprint(), envelope);
     OpenedDelivery opened = pk.open(s.format(), envelope);
     byte[] secret = null;
     try {
@@ -162,7 +241,7 @@ final class FetchCommand extends KeycastCommand {
       secret = opened.secret();
       DeliveryFile file = new DeliveryFile(id, s.sendId(), md.secretId(), md.senderLabel(), md.notBefore(),
           md.notAfter(), md.recipientFingerprint(), s.format(), s.createdAt(), Instant.now(),
-          HexFormat.of().formatHex(SendCommand.sha256(envelope)), secret.length);
+          HexFormat.of().formatHex(SendCommand.sha256(envelope)), secret.length, receiptId);
       CliFiles.write(outDir.resolve(id + ".env"), envelope, false, true);
       CliFiles.write(outDir.resolve(id + ".json"), Json.encode(file), true, true);
       Path secretFile = outDir.resolve(id + ".secret");

@@ -180,4 +180,47 @@ class FetchCommandTest {
     fetch("missing").failsWith(ExitCodes.IO, "keycast fetch: --key ");
     Cli.run("fetch", "--host", host.url()).failsWith(ExitCodes.USAGE, "keycast fetch: --key is required");
   }
+
+  @Test
+  void bundleRequiresAnEnclaveReceiptForEveryDelivery() throws Exception {
+    RecipientKey x = keygen("x25519", "a");
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("a.pub.pem").toString()).ok();
+    Path pcrs = Files.writeString(tmp.resolve("m.json"), FakeHost.measurementsJson());
+    Path root = Files.writeString(tmp.resolve("root.pem"), host.rootPem());
+    Path bundle = tmp.resolve("bundle.json");
+    Cli.run("attest", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
+        "--out-bundle", bundle.toString()).ok();
+    Cli.Run s = Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
+        "--secret-hex", "0a0b", "--secret-id", "real", "--recipient", x.fingerprint(), "--json").ok();
+    String sendId = Json.mapper().readTree(s.out()).get("send_id").asText();
+    String deliveryId = Json.mapper().readTree(s.out()).at("/delivered/0/delivery_id").asText();
+
+    Cli.Run ok = fetch("a", "--bundle", bundle.toString()).ok();
+    assertThat(ok.out()).contains("1 fetched");
+    assertThat(Json.mapper().readTree(out.resolve(deliveryId + ".json").toFile()).get("receipt_id").asText())
+        .isEqualTo(sendId);
+
+    // a delivery the host made up itself has no receipt: refused, nothing written
+    var forged = host.deliver(x, HpkeDeliveryFormat.INSTANCE, "send-forged", "fake", "evil".getBytes(StandardCharsets.UTF_8));
+    fetch("a", "--bundle", bundle.toString()).failsWith(ExitCodes.VERIFICATION_FAILED,
+        "keycast fetch: 1 of 2 deliveries could not be opened: " + forged.deliveryId()
+            + ": no receipt signed by key set " + host.keySet.id() + " lists this delivery");
+    assertThat(Files.exists(out.resolve(forged.deliveryId() + ".secret"))).isFalse();
+    // without --bundle the same forgery opens (HPKE does not authenticate the sender): hence the option
+    host.deliveries.remove(forged.deliveryId());
+
+    // an envelope swapped under a real receipt is refused too
+    Files.delete(out.resolve(deliveryId + ".secret"));
+    var real = host.deliveries.get(deliveryId);
+    byte[] other = HpkeDeliveryFormat.INSTANCE.seal(x, dev.keycast.protocol.envelope.DeliveryMetadata.of("real", "",
+        java.time.Instant.ofEpochSecond(0), java.time.Instant.ofEpochSecond(4_000_000_000L), x.fingerprint()),
+        "swapped".getBytes(StandardCharsets.UTF_8), new java.security.SecureRandom());
+    host.deliveries.put(deliveryId, new FakeHost.Stored(deliveryId, real.sendId(), real.recipient(), real.format(), other, real.at()));
+    fetch("a", "--bundle", bundle.toString()).failsWith(ExitCodes.VERIFICATION_FAILED,
+        "keycast fetch: 1 of 1 deliveries could not be opened: " + deliveryId + ": the envelope differs from the one receipt "
+            + sendId + " lists");
+    Cli.Run plain = fetch("a").ok();
+    assertThat(plain.out()).contains("1 fetched");
+    assertThat(Files.readAllBytes(out.resolve(deliveryId + ".secret"))).isEqualTo("swapped".getBytes(StandardCharsets.UTF_8));
+  }
 }
