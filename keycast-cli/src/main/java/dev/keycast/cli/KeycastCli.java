@@ -39,8 +39,8 @@ public final class KeycastCli implements java.util.concurrent.Callable<Integer> 
   @Override
   public Integer call() {
     CommandLine cl = spec.commandLine();
-    cl.getErr().println(cl.getCommandSpec().qualifiedName() + ": missing command");
-    cl.usage(cl.getErr());
+    cl.getErr().println(cl.getCommandSpec().qualifiedName()
+        + ": missing command (attest, send, recipient, fetch, receipt, measurements, attestation); see 'keycast --help'");
     return ExitCodes.USAGE;
   }
 
@@ -76,7 +76,8 @@ public final class KeycastCli implements java.util.concurrent.Callable<Integer> 
     CommandLine cl = ex.getCommandLine();
     String name = cl.getCommandSpec().qualifiedName();
     String message;
-    if (ex instanceof CommandLine.MissingParameterException missing && !missing.getMissing().isEmpty()) {
+    if (ex instanceof CommandLine.MissingParameterException missing && !missing.getMissing().isEmpty()
+        && (ex.getMessage() == null || !ex.getMessage().startsWith("Missing required parameter"))) {
       List<String> parts = new ArrayList<>();
       CommandLine.Model.ArgGroupSpec group = missing.getMissing().getFirst().group();
       if (group != null && group.exclusive()) {
@@ -102,8 +103,7 @@ public final class KeycastCli implements java.util.concurrent.Callable<Integer> 
 
   private static String firstSentence(String description) {
     String d = description.replace("${DEFAULT-VALUE}", "").strip();
-    int dot = d.indexOf(". ");
-    d = dot > 0 ? d.substring(0, dot) : d;
+    d = d.split("\\.\\s+(?=[A-Z(])", 2)[0];
     if (d.endsWith(".")) {
       d = d.substring(0, d.length() - 1);
     }

@@ -400,11 +400,22 @@ final class SendCommand extends KeycastCommand {
   }
 
   private SendPolicy parsePolicy(byte[] bytes) throws CliException {
-    try {
-      return SendPolicy.parse(bytes);
-    } catch (MalformedInputException e) {
-      throw CliException.usage((policyFile == null ? "" : "--policy " + policyFile + ": ") + e.getMessage());
+    String where = policyFile == null ? "" : "--policy " + policyFile + ": ";
+    if (bytes.length > SendPolicy.MAX_BYTES) {
+      throw CliException.usage(where + "the policy is " + bytes.length + " bytes, over the limit of "
+          + SendPolicy.MAX_BYTES + " (about " + SendPolicy.MAX_BYTES / 67 + " fingerprints): select large groups"
+          + " of recipients with --anchor (and --subject) instead of listing them");
     }
+    SendPolicy p;
+    try {
+      p = SendPolicy.parse(bytes);
+    } catch (MalformedInputException e) {
+      throw CliException.usage(where + e.getMessage());
+    }
+    if (p.notBefore().getNano() != 0 || p.notAfter().getNano() != 0) {
+      throw CliException.usage(where + "not_before and not_after must be whole seconds (deliveries carry seconds)");
+    }
+    return p;
   }
 
   private byte[] readSecret() throws CliException {

@@ -269,6 +269,18 @@ class SendCommandTest {
     Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--secret-id", "a",
         "--secret-file", tmp.resolve("nope").toString(), "--recipient", fpX)
         .failsWith(ExitCodes.IO, "keycast send: --secret-file " + tmp.resolve("nope") + ": no such file");
+    StringBuilder many = new StringBuilder();
+    for (int i = 0; i < 5000; i++) {
+      many.append(String.format("%064x", i)).append('\n');
+    }
+    Path big;
+    try {
+      big = Files.writeString(tmp.resolve("many.txt"), many);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--secret-id", "a", "--secret-hex", "00",
+        "--recipients-file", big.toString()).failsWith(ExitCodes.USAGE, "keycast send: the policy is ");
     assertThat(host.sendPayloads).isEmpty();
   }
 
