@@ -133,4 +133,23 @@ class ReceiptAndMeasurementsCommandTest {
     Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("recipient.key.pem").toString())
         .failsWith(ExitCodes.USAGE, "keycast recipient register: --key ");
   }
+
+  @Test
+  void verifiesAReceiptOfOneHundredThousandDeliveries() throws Exception {
+    var b = new dev.keycast.protocol.receipt.ReceiptBuilder(host.keySet.id(), "big-send",
+        dev.keycast.protocol.receipt.Receipt.Kind.SEND, new byte[32], new byte[32]);
+    java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+    for (int i = 0; i < 100_000; i++) {
+      String fp = HexFormat.of().formatHex(sha.digest(java.nio.ByteBuffer.allocate(4).putInt(i).array()));
+      b.add(new dev.keycast.protocol.receipt.Receipt.Delivery(fp, "hpke-x25519-v1", "d" + i, new byte[32]));
+    }
+    byte[] cose = b.sign(Instant.now(), host.keySet);
+    Path f = Files.write(tmp.resolve("big.cose"), cose);
+    long t0 = System.nanoTime();
+    Cli.Run r = Cli.run("receipt", "verify", "--receipt", f.toString(), "--signing-key",
+        Base64Url.encode(host.keySet.signingPublicKey()), "--json").ok();
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    System.out.println("receipt verify --json of 100000 deliveries (" + cose.length + " bytes): " + ms + " ms");
+    assertThat(Json.mapper().readTree(r.out()).get("deliveries")).hasSize(100_000);
+  }
 }
