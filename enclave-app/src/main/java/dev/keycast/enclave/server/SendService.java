@@ -140,7 +140,7 @@ public final class SendService {
       }
       String sendId = sendId(enc, ciphertext);
       ReceiptBuilder receipt = new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.SEND,
-          sha256(policyBytes), payloadSha256(enc, ciphertext, policyBytes));
+          sha256(policyBytes), payloadSha256(enc, ciphertext));
       long t0 = System.nanoTime();
       FanOut f = new FanOut(policy, secret, sendId, false, request.candidates(), receipt, now);
       f.decide();
@@ -482,15 +482,13 @@ public final class SendService {
   }
 
   /**
-   * The receipt's {@code pay} digest of a send: SHA-256(u32(len enc) || enc || u32(len ciphertext)
-   * || ciphertext || u32(len policy) || policy), lengths big-endian.
+   * The receipt's {@code pay} digest of a send (api.md 1.1 step 8): SHA-256({@code enc} ||
+   * {@code ciphertext}), the decoded payload fields ({@code enc} is 32 bytes).
    */
-  public static byte[] payloadSha256(byte[] enc, byte[] ciphertext, byte[] policyBytes) {
+  public static byte[] payloadSha256(byte[] enc, byte[] ciphertext) {
     MessageDigest d = sha256();
-    for (byte[] part : List.of(enc, ciphertext, policyBytes)) {
-      d.update(ByteBuffer.allocate(4).putInt(part.length).array());
-      d.update(part);
-    }
+    d.update(enc);
+    d.update(ciphertext);
     return d.digest();
   }
 
