@@ -48,6 +48,8 @@ public final class FakeEnclave implements AutoCloseable {
   private final Map<String, AtomicInteger> hits = new ConcurrentHashMap<>();
   private volatile KeySet keySet;
   private volatile long delayMillis;
+  private final AtomicInteger concurrent = new AtomicInteger();
+  private final AtomicInteger maxConcurrent = new AtomicInteger();
   private HttpServer server;
   private int port;
   /** Credentials requests seen. */
@@ -89,6 +91,11 @@ public final class FakeEnclave implements AutoCloseable {
     return n == null ? 0 : n.get();
   }
 
+  /** Most requests seen in progress at once. */
+  public int maxConcurrent() {
+    return maxConcurrent.get();
+  }
+
   /** Delays every answer (slow enclave). */
   public void delay(long millis) {
     delayMillis = millis;
@@ -114,8 +121,14 @@ public final class FakeEnclave implements AutoCloseable {
       String path = ex.getRequestURI().getPath();
       hits.computeIfAbsent(path, k -> new AtomicInteger()).incrementAndGet();
       byte[] body = ex.getRequestBody().readAllBytes();
-      if (delayMillis > 0) {
-        Thread.sleep(delayMillis);
+      int now = concurrent.incrementAndGet();
+      maxConcurrent.accumulateAndGet(now, Math::max);
+      try {
+        if (delayMillis > 0) {
+          Thread.sleep(delayMillis);
+        }
+      } finally {
+        concurrent.decrementAndGet();
       }
       Object answer;
       int status = 200;
