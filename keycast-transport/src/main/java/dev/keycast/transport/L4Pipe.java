@@ -131,7 +131,7 @@ public final class L4Pipe implements AutoCloseable {
             Map.of(
                 ChannelOption.AUTO_READ, false,
                 ChannelOption.ALLOW_HALF_CLOSURE, true,
-                ChannelOption.RCVBUF_ALLOCATOR, readAllocator()));
+                ChannelOption.RECVBUF_ALLOCATOR, readAllocator()));
     return server.endpoint();
   }
 
@@ -355,7 +355,7 @@ public final class L4Pipe implements AutoCloseable {
       Transports.bootstrap(config.target(), in.eventLoop(), config.connectTimeout())
           .option(ChannelOption.AUTO_READ, false)
           .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-          .option(ChannelOption.RCVBUF_ALLOCATOR, readAllocator())
+          .option(ChannelOption.RECVBUF_ALLOCATOR, readAllocator())
           .handler(
               new ChannelInitializer<Channel>() {
                 @Override

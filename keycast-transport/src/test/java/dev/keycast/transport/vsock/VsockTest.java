@@ -136,7 +136,7 @@ class VsockTest {
   }
 
   @Test
-  void connectRejectsNonVsockAddressAndDoubleConnect() throws Exception {
+  void connectRejectsNonVsockAddress() throws Exception {
     VsockChannel c = new VsockChannel();
     workers.register(c).sync();
     ChannelFuture f = c.connect(new java.net.InetSocketAddress("127.0.0.1", 1)).await();
@@ -162,6 +162,26 @@ class VsockTest {
     } finally {
       c.unsafe().closeForcibly();
     }
+  }
+
+  /**
+   * The accepted-child constructor on a real (bound, unconnected) VSOCK descriptor: it must not
+   * touch TCP options, and its addresses come from getsockname/getpeername.
+   */
+  @Test
+  void acceptedChildConstructorWorksOnAVsockDescriptor() throws Exception {
+    LinuxSocket s = LinuxSocket.newVSockStream();
+    s.bindVSock(new VSockAddress(VSockAddress.VMADDR_CID_ANY, VSockAddress.VMADDR_PORT_ANY));
+    VsockChannel child = new VsockChannel(null, s.intValue());
+    try {
+      child.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+      workers.register(child).sync();
+      assertThat(child.isRegistered()).isTrue();
+      assertThat(child.localAddress().getCid()).isEqualTo(VSockAddress.VMADDR_CID_ANY);
+    } finally {
+      child.close().sync();
+    }
+    assertThat(child.isOpen()).isFalse();
   }
 
   /** Why the adapter has its own channels: Netty's EpollSocketChannel cannot wrap a VSOCK fd. */
