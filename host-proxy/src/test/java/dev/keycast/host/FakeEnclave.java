@@ -48,6 +48,8 @@ public final class FakeEnclave implements AutoCloseable {
   private final Map<String, AtomicInteger> hits = new ConcurrentHashMap<>();
   private volatile KeySet keySet;
   private volatile long delayMillis;
+  /** Candidates of the last send request. */
+  public volatile List<EnclaveApi.Candidate> lastCandidates = List.of();
   private final AtomicInteger concurrent = new AtomicInteger();
   private final AtomicInteger maxConcurrent = new AtomicInteger();
   private HttpServer server;
@@ -245,6 +247,7 @@ public final class FakeEnclave implements AutoCloseable {
   private EnclaveApi.SendResponse send(EnclaveApi.SendRequest r) throws Exception {
     KeySet k = need();
     EnclaveApi.SendPayload p = r.payload();
+    lastCandidates = r.candidates();
     if (!k.id().equals(p.keySetId())) {
       throw new Failure(ErrorCode.WRONG_KEY_SET, "wrong key set");
     }
