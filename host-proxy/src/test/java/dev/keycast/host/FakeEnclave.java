@@ -236,7 +236,7 @@ public final class FakeEnclave implements AutoCloseable {
       try {
         RecipientKey k = RecipientKeys.fromSpki(Base64Url.decode("key", c.key(), 1 << 16));
         out.add(new EnclaveApi.RecipientCheck(k.fingerprint(),
-            k instanceof dev.keycast.protocol.envelope.RsaRecipientKey ? "rsa" : "x25519", true, null));
+            k instanceof dev.keycast.protocol.envelope.RsaRecipientKey rsa ? "rsa-" + rsa.bits() : "x25519", true, null));
       } catch (Exception e) {
         out.add(new EnclaveApi.RecipientCheck(null, null, false, "unusable key: " + e.getMessage()));
       }

@@ -206,6 +206,24 @@ class HostProxyTest {
   }
 
   @Test
+  void lateForwardsStopAtMaxRecipients() throws Exception {
+    Recipient early = register();
+    Recipient late = Recipient.generate();
+    java.time.Instant now = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    dev.keycast.protocol.policy.SendPolicy one = new dev.keycast.protocol.policy.SendPolicy(1,
+        "one", "t", now.minusSeconds(5), now.plusSeconds(3600),
+        new dev.keycast.protocol.policy.SendPolicy.RecipientSelector(
+            List.of(early.fingerprint(), late.fingerprint()), null, null), true, 1, null);
+    HttpResponse<byte[]> sent = post(base(host) + "/v1/sends",
+        Json.encode(payload(enclave.keySet(), one, new byte[] {9})));
+    assertThat(sent.statusCode()).isEqualTo(200);
+    HttpResponse<byte[]> r = post(base(host) + "/v1/recipients", late.registration());
+    assertThat(r.statusCode()).isEqualTo(201);
+    assertThat(json(r, HostApi.Recipient.class).lateDeliveries()).isZero();
+    assertThat(enclave.hits("/v1/forward")).isZero();
+  }
+
+  @Test
   void badInputGetsTypedErrors() throws Exception {
     HttpResponse<byte[]> r = post(base(host) + "/v1/sends", "{\"version\":1".getBytes());
     assertThat(r.statusCode()).isEqualTo(400);

@@ -76,6 +76,8 @@ public final class HostApiService {
   private static final int MAX_ENC = 1024;
   private static final int MAX_CIPHERTEXT = EnclaveApi.MAX_SECRET_BYTES + 1024;
   private static final int LATE_PAGE = 100;
+  /** Most candidates one enclave request carries (api.md section 1). */
+  public static final int MAX_CANDIDATES = 250_000;
 
   private final ArtefactStore store;
   private final EnclaveClient enclave;
@@ -361,6 +363,10 @@ public final class HostApiService {
           ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_POLICY, e.getMessage());
     }
     List<Candidate> candidates = candidates(policy);
+    if (candidates.size() > MAX_CANDIDATES) {
+      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, candidates.size()
+          + " registered recipients match the policy; one send carries at most " + MAX_CANDIDATES);
+    }
     metrics.observe("keycast_host_send_candidates", "candidates attached per send",
         HostMetrics.FANOUT_BUCKETS, candidates.size());
     byte[] request = Json.encode(new EnclaveApi.SendRequest(p, candidates));
@@ -537,7 +543,8 @@ public final class HostApiService {
     }
     RecipientRecord record;
     try {
-      record = new RecipientRecord(key.fingerprint(), check.kind(), stored, labels, clock.instant());
+      record = new RecipientRecord(key.fingerprint(), storedKind(check.kind()), stored, labels,
+          clock.instant());
     } catch (IllegalArgumentException e) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
     }
@@ -548,6 +555,17 @@ public final class HostApiService {
     HostApi.Recipient out = new HostApi.Recipient(saved.fingerprint(), saved.kind(), saved.labels(),
         saved.registeredAt(), late);
     return HttpAnswer.json(before.isEmpty() ? 201 : 200, out);
+  }
+
+  /** The store's kind ({@code rsa} or {@code x25519}) of the enclave's kind ({@code rsa-2048}, ...). */
+  private static String storedKind(String enclaveKind) throws ApiException {
+    if (enclaveKind != null && enclaveKind.startsWith("rsa")) {
+      return RecipientRecord.KIND_RSA;
+    }
+    if ("x25519".equals(enclaveKind)) {
+      return RecipientRecord.KIND_X25519;
+    }
+    throw new ApiException(ErrorCode.INTERNAL, "the enclave answered an unknown key kind");
   }
 
   /** Offers every open sealed secret that may admit {@code r} to the enclave; returns deliveries made. */
@@ -562,8 +580,16 @@ public final class HostApiService {
       List<StoredSend> page = storeCall("open_sends",
           () -> store.sealedSecretsOpenForLateRecipients(now, cursor, LATE_PAGE));
       for (StoredSend s : page) {
-        if (!mayAdmit(s, r.fingerprint(), hasChain)
+        SendPolicy p = policyOf(s);
+        if (p == null || !mayAdmit(p, r.fingerprint(), hasChain)
             || storeCall("has_delivery", () -> store.hasDelivery(s.sendId(), r.fingerprint()))) {
+          continue;
+        }
+        // the enclave is stateless: the host counts earlier deliveries against max_recipients
+        // (each forward this host makes delivers to one recipient, so one per forward receipt)
+        long forwards = storeCall("receipts_for_send", () -> store.receiptsForSend(s.sendId()))
+            .size() - 1L;
+        if (s.deliveryCount() + Math.max(0, forwards) >= p.maxRecipients()) {
           continue;
         }
         EnclaveApi.ForwardResponse f;
@@ -613,14 +639,18 @@ public final class HostApiService {
     return made;
   }
 
-  private static boolean mayAdmit(StoredSend s, String fingerprint, boolean hasChain) {
+  private static SendPolicy policyOf(StoredSend s) {
     try {
-      SendPolicy p = SendPolicy.parse(s.metadata().policyJson());
-      return p.recipients().fingerprints().contains(fingerprint)
-          || (hasChain && !p.recipients().anchors().isEmpty());
+      return SendPolicy.parse(s.metadata().policyJson());
     } catch (MalformedInputException e) {
-      return false;
+      LOG.warn("stored policy of send {} does not parse", s.sendId());
+      return null;
     }
+  }
+
+  private static boolean mayAdmit(SendPolicy p, String fingerprint, boolean hasChain) {
+    return p.recipients().fingerprints().contains(fingerprint)
+        || (hasChain && !p.recipients().anchors().isEmpty());
   }
 
   // ---------------------------------------------------------------- helpers
