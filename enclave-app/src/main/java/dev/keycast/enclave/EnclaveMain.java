@@ -224,6 +224,12 @@ public final class EnclaveMain implements Callable<Integer> {
     }
 
     @Override
+    public java.util.Optional<dev.keycast.protocol.keyset.KeyBundle> currentBundle() {
+      KeySetService k = delegate.getNow(null);
+      return k == null ? java.util.Optional.empty() : k.currentBundle();
+    }
+
+    @Override
     public Initialized init(String kmsKeyId, String region,
         dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
       return delegate.join().init(kmsKeyId, region, credentials);
@@ -289,6 +295,11 @@ public final class EnclaveMain implements Callable<Integer> {
 
     @Override
     public java.util.Optional<dev.keycast.protocol.keyset.KeySet> current() {
+      return java.util.Optional.empty();
+    }
+
+    @Override
+    public java.util.Optional<dev.keycast.protocol.keyset.KeyBundle> currentBundle() {
       return java.util.Optional.empty();
     }
 

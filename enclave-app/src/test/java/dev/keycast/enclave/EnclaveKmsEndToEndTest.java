@@ -105,9 +105,11 @@ class EnclaveKmsEndToEndTest {
         // the sender learns the receive key from the attestation answer
         EnclaveApi.AttestationResponse att = json(get(first, "/v1/attestation?nonce=AQID"), EnclaveApi.AttestationResponse.class);
         assertThat(att.keyBundle()).isEqualTo(ks.keyBundle());
+        // the bundle names the KMS key the key set is sealed under (the ARN KMS returned)
+        assertThat(att.keyBundle().kmsKeyId()).isEqualTo(keyArn);
         KeyBundle bundle = new KeyBundle(att.keyBundle().keySetId(),
             Base64Url.decode("r", att.keyBundle().receivePublicKey(), 32),
-            Base64Url.decode("s", att.keyBundle().signingPublicKey(), 32));
+            Base64Url.decode("s", att.keyBundle().signingPublicKey(), 32), att.keyBundle().kmsKeyId());
         assertThat(Base64Url.encode(bundle.userData())).isEqualTo(att.keyBundle().userData());
 
         X25519PrivateKey early = X25519PrivateKey.generate(new SecureRandom());

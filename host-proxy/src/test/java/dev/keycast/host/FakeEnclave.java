@@ -199,9 +199,13 @@ public final class FakeEnclave implements AutoCloseable {
     return k;
   }
 
+  /** The KMS key id the fake's key sets are "sealed" under (named in every bundle). */
+  static final String KMS_KEY_ID = "arn:aws:kms:us-east-1:111122223333:key/fake-enclave-key";
+
   private static EnclaveApi.KeyBundle bundle(KeySet k) {
+    dev.keycast.protocol.keyset.KeyBundle b = k.bundle(KMS_KEY_ID);
     return new EnclaveApi.KeyBundle(k.id(), Base64Url.encode(k.receivePublicKey()),
-        Base64Url.encode(k.signingPublicKey()), Base64Url.encode(new byte[32]));
+        Base64Url.encode(k.signingPublicKey()), KMS_KEY_ID, Base64Url.encode(b.userData()));
   }
 
   /** Init requests to fail with kms_unavailable before one succeeds. */

@@ -16,7 +16,9 @@ import java.util.concurrent.atomic.AtomicReference;
 /** Key sealing without KMS: sealed key sets are opaque handles to key sets kept in memory. */
 final class InMemoryKeySets implements KeySetService {
   private final Map<String, KeySet> sealed = new ConcurrentHashMap<>();
+  private final Map<String, String> sealedUnder = new ConcurrentHashMap<>();
   private final AtomicReference<KeySet> current = new AtomicReference<>();
+  private final AtomicReference<KeyBundle> currentBundle = new AtomicReference<>();
 
   @Override
   public EnclaveApi.Readiness readiness() {
@@ -31,6 +33,11 @@ final class InMemoryKeySets implements KeySetService {
   }
 
   @Override
+  public Optional<KeyBundle> currentBundle() {
+    return Optional.ofNullable(currentBundle.get());
+  }
+
+  @Override
   public Initialized init(String kmsKeyId, String region, EnclaveApi.AwsCredentials c)
       throws KeySetException {
     KeySet k = KeySet.generate(new SecureRandom());
@@ -40,7 +47,10 @@ final class InMemoryKeySets implements KeySetService {
     byte[] handle = new byte[32];
     new SecureRandom().nextBytes(handle);
     sealed.put(Base64Url.encode(handle), k);
-    return new Initialized(handle, k.bundle());
+    sealedUnder.put(Base64Url.encode(handle), kmsKeyId);
+    KeyBundle b = k.bundle(kmsKeyId);
+    currentBundle.set(b);
+    return new Initialized(handle, b);
   }
 
   /** Unseal calls so far. */
@@ -54,8 +64,10 @@ final class InMemoryKeySets implements KeySetService {
     if (k == null) {
       throw new KeySetException(ErrorCode.SEALED_KEY_SET_INVALID, "unknown sealed key set");
     }
+    KeyBundle b = k.bundle(sealedUnder.get(Base64Url.encode(s)));
+    currentBundle.set(b);
     current.set(k);
-    return k.bundle();
+    return b;
   }
 
   @Override
@@ -63,5 +75,6 @@ final class InMemoryKeySets implements KeySetService {
 
   void forget() {
     current.set(null);
+    currentBundle.set(null);
   }
 }

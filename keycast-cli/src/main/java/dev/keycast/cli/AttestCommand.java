@@ -22,8 +22,9 @@ import picocli.CommandLine.Option;
       "Ask the host for the enclave's attestation document over a fresh random nonce and verify it:"
           + " signature and chain to the AWS Nitro root (or a --trust-root), freshness, the nonce,"
           + " the expected PCRs, and that the document attests the key bundle the host returned"
-          + " (public_key = receive key, user_data = SHA-256 of the bundle).",
-      "Prints the measurements and the key-set id. Exits 0 only when everything verifies."
+          + " (public_key = receive key, user_data = SHA-256 of the bundle, which names the KMS key"
+          + " protecting the key set), and with --expect-kms-key that this KMS key is the published one.",
+      "Prints the measurements, the key-set id and the KMS key. Exits 0 only when everything verifies."
     },
     footer = ExitCodes.HELP)
 final class AttestCommand extends KeycastCommand {
@@ -39,14 +40,15 @@ final class AttestCommand extends KeycastCommand {
   Path outBundle;
 
   /** The JSON output. */
-  record Result(boolean verified, String host, String keySetId, String receiveKeyFingerprint,
+  record Result(boolean verified, String host, String keySetId, String kmsKeyId, String receiveKeyFingerprint,
       EnclaveApi.KeyBundle keyBundle, String moduleId, Instant timestamp, Map<String, String> pcrs,
       String trustRoot, String trustRootSha256, List<String> warnings) {}
 
   @Override
   int run() throws CliException, HostException {
     HostClient host = hostOptions.client();
-    EnclaveIdentity id = EnclaveIdentity.verifyEnclave(host, attestationOptions.policy(), new SecureRandom());
+    EnclaveIdentity id = EnclaveIdentity.verifyEnclave(host, attestationOptions.policy(),
+        attestationOptions.expectedKmsKeys(), new SecureRandom());
     if (outDocument != null) {
       CliFiles.write(outDocument, id.document(), false, true);
     }
@@ -56,7 +58,8 @@ final class AttestCommand extends KeycastCommand {
     String receiveFp = Fingerprints.ofSpki(id.bundle().receivePublicKeySpki());
     var doc = id.attestation().document();
     if (json) {
-      printJson(new Result(true, host.base().toString(), id.bundle().keySetId(), receiveFp, id.bundleJson(),
+      printJson(new Result(true, host.base().toString(), id.bundle().keySetId(), id.bundle().kmsKeyId(),
+          receiveFp, id.bundleJson(),
           doc.moduleId(), doc.timestamp(), id.measurements(), id.attestation().trustRoot().name(),
           id.attestation().trustRoot().sha256(), id.warnings()));
       return ExitCodes.OK;
@@ -65,6 +68,8 @@ final class AttestCommand extends KeycastCommand {
     out.println("enclave:      verified (root " + id.attestation().trustRoot().name() + ", sha256 "
         + id.attestation().trustRoot().sha256() + ")");
     out.println("key set:      " + id.bundle().keySetId());
+    out.println("kms key:      " + id.bundle().kmsKeyId() + (attestationOptions.expectedKmsKeys().isEmpty()
+        ? " (not checked: pass --expect-kms-key with the ARN the operator published)" : " (as expected)"));
     out.println("receive key:  " + receiveFp + " (X25519, fingerprint)");
     out.println("signing key:  " + id.bundleJson().signingPublicKey() + " (Ed25519, base64url)");
     out.println("module:       " + doc.moduleId());

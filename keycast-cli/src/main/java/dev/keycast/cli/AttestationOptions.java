@@ -12,13 +12,20 @@ import picocli.CommandLine.Option;
 
 /**
  * What a client requires of the enclave before it trusts it: {@code --expect-pcrs}, {@code
- * --trust-root}, {@code --allow-debug}, {@code --max-age}. A picocli mixin.
+ * --expect-kms-key}, {@code --trust-root}, {@code --allow-debug}, {@code --max-age}. A picocli
+ * mixin.
  */
 final class AttestationOptions {
   @Option(names = "--expect-pcrs", required = true, paramLabel = "FILE", order = -19,
       description = "The measurements.json of the enclave image you trust (nitro-cli build output"
           + " or Keycast {\"version\":1,\"allowed\":[...]}).")
   Path expectPcrs;
+
+  @Option(names = "--expect-kms-key", paramLabel = "ARN", order = -185,
+      description = "The ARN of the KMS key the operator published beside the measurements (its key"
+          + " policy releases the enclave's keys only to the measured image). Refuse an enclave whose"
+          + " key set is protected by any other KMS key. Repeatable (any of them).")
+  List<String> expectKmsKeys = new ArrayList<>();
 
   @Option(names = "--trust-root", paramLabel = "PEM", order = -18,
       description = "Also trust this attestation root certificate, e.g. a mock enclave's root (prints"
@@ -32,6 +39,16 @@ final class AttestationOptions {
   @Option(names = "--max-age", paramLabel = "DURATION", defaultValue = "5m", order = -16,
       description = "Maximum age of the attestation document. Default: ${DEFAULT-VALUE}.")
   String maxAge;
+
+  /** The KMS key ARNs given with {@code --expect-kms-key} (empty: not checked). */
+  java.util.Set<String> expectedKmsKeys() throws CliException {
+    for (String arn : expectKmsKeys) {
+      if (!dev.keycast.protocol.keyset.KeyBundle.isWellFormedKmsKeyId(arn)) {
+        throw CliException.usage("--expect-kms-key " + arn + ": a KMS key ARN is 1..2048 printable ASCII characters");
+      }
+    }
+    return java.util.Set.copyOf(expectKmsKeys);
+  }
 
   /** The verification policy these options describe (without nonce, key or user-data expectations). */
   VerificationPolicy policy() throws CliException {

@@ -25,7 +25,10 @@ import java.util.List;
  * debug, age), that the document's {@code nonce} is that nonce, its {@code public_key} is the
  * bundle's X25519 receive key SPKI and its {@code user_data} is SHA-256 of the bundle's canonical
  * encoding (wire-format.md 4.2). The bundle is rebuilt from the answer's fields, never trusted as
- * given.
+ * given; since the encoding covers {@code kms_key_id}, the host cannot change which KMS key the
+ * bundle names. When the caller expects KMS keys ({@code --expect-kms-key}), the attested KMS key
+ * id must be one of them: otherwise the key set may have been sealed by the host itself under a key
+ * without attestation conditions (threat-model.md).
  *
  * @param bundle the attested key bundle
  * @param attestation the verified document
@@ -47,8 +50,8 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
    * @throws CliException {@link ExitCodes#VERIFICATION_FAILED} naming the failed check
    * @throws HostException the host answered an error or could not be reached
    */
-  static EnclaveIdentity verifyEnclave(HostClient host, VerificationPolicy policy, SecureRandom random)
-      throws CliException, HostException {
+  static EnclaveIdentity verifyEnclave(HostClient host, VerificationPolicy policy,
+      java.util.Set<String> expectedKmsKeys, SecureRandom random) throws CliException, HostException {
     byte[] nonce = new byte[NONCE_BYTES];
     random.nextBytes(nonce);
     EnclaveApi.AttestationResponse resp = host.attestation(Base64Url.encode(nonce));
@@ -73,7 +76,20 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
     } catch (AttestationException e) {
       throw CliException.verification("attestation " + e.reason() + ": " + e.getMessage() + advice(e.reason()));
     }
+    requireKmsKey(bundle, expectedKmsKeys);
     return new EnclaveIdentity(bundle, verified, document, nonce);
+  }
+
+  /**
+   * Refuses an attested bundle whose KMS key is not one of {@code expected} (nothing when {@code
+   * expected} is empty).
+   */
+  static void requireKmsKey(KeyBundle bundle, java.util.Set<String> expected) throws CliException {
+    if (!expected.isEmpty() && !expected.contains(bundle.kmsKeyId())) {
+      throw CliException.verification("the enclave's key set " + bundle.keySetId() + " is protected by KMS key "
+          + bundle.kmsKeyId() + ", not by the expected --expect-kms-key " + String.join(" or ", new java.util.TreeSet<>(expected))
+          + ": the host may have sealed keys it knows under a key it controls; do not send");
+    }
   }
 
   /**
@@ -84,12 +100,13 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
     try {
       KeyBundle bundle = new KeyBundle(b.keySetId(),
           rawKey("receive_public_key", b.receivePublicKey(), X25519_SPKI_PREFIX),
-          rawKey("signing_public_key", b.signingPublicKey(), ED25519_SPKI_PREFIX));
+          rawKey("signing_public_key", b.signingPublicKey(), ED25519_SPKI_PREFIX),
+          requireField("kms_key_id", b.kmsKeyId()));
       if (b.userData() != null) {
         byte[] given = Base64Url.decode("user_data", b.userData(), 64);
         if (!MessageDigest.isEqual(given, bundle.userData())) {
           throw CliException.verification("key bundle: user_data " + HexFormat.of().formatHex(given)
-              + " is not SHA-256 of the bundle's keys (" + HexFormat.of().formatHex(bundle.userData()) + ")");
+              + " is not SHA-256 of the bundle's keys and KMS key id (" + HexFormat.of().formatHex(bundle.userData()) + ")");
         }
       }
       return bundle;
@@ -98,6 +115,14 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
     } catch (IllegalArgumentException | NullPointerException e) {
       throw CliException.verification("key bundle: " + (e.getMessage() == null ? "missing field" : e.getMessage()));
     }
+  }
+
+  private static String requireField(String field, String value) throws MalformedInputException {
+    if (value == null) {
+      throw new MalformedInputException("malformed", field + " is missing (an enclave older than the"
+          + " KMS-key binding, or a bundle file written before it)");
+    }
+    return value;
   }
 
   private static final byte[] X25519_SPKI_PREFIX = HexFormat.of().parseHex("302a300506032b656e032100");
@@ -141,7 +166,7 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
   /** The bundle in its JSON form (raw keys, base64url), as {@code receipt verify --bundle} reads it. */
   EnclaveApi.KeyBundle bundleJson() {
     return new EnclaveApi.KeyBundle(bundle.keySetId(), Base64Url.encode(bundle.receivePublicKey()),
-        Base64Url.encode(bundle.signingPublicKey()), Base64Url.encode(bundle.userData()));
+        Base64Url.encode(bundle.signingPublicKey()), bundle.kmsKeyId(), Base64Url.encode(bundle.userData()));
   }
 
   /** The measurements worth showing: PCR0, 1, 2, 3, 4 and 8, lowercase hex. */

@@ -151,7 +151,7 @@ final class SendCommand extends KeycastCommand {
   record SkippedRecipient(String recipient, String reason, String message) {}
 
   /** The JSON output. */
-  record Result(String sendId, String secretId, String keySetId, String receiptId, boolean replayed,
+  record Result(String sendId, String secretId, String keySetId, String kmsKeyId, String receiptId, boolean replayed,
       Instant issuedAt, Instant notBefore, Instant notAfter, boolean lateRecipients,
       List<DeliveredTo> delivered, List<SkippedRecipient> skipped, List<String> notRegistered,
       String receipt, List<String> warnings) {}
@@ -160,6 +160,7 @@ final class SendCommand extends KeycastCommand {
   int run() throws CliException, HostException {
     HostClient host = hostOptions.client();
     var attestationPolicy = attestationOptions.policy();
+    var expectedKmsKeys = attestationOptions.expectedKmsKeys();
     byte[] policyBytes = policyBytes();
     SendPolicy policy = parsePolicy(policyBytes);
     Instant now = Instant.now();
@@ -177,7 +178,7 @@ final class SendCommand extends KeycastCommand {
     byte[] enc;
     byte[] ct;
     try {
-      enclave = EnclaveIdentity.verifyEnclave(host, attestationPolicy, random);
+      enclave = EnclaveIdentity.verifyEnclave(host, attestationPolicy, expectedKmsKeys, random);
       String keySetId = enclave.bundle().keySetId();
       byte[] info = concat(SEND_INFO_LABEL, new byte[] {0}, keySetId.getBytes(StandardCharsets.UTF_8));
       HpkeCiphertext sealed;
@@ -232,7 +233,8 @@ final class SendCommand extends KeycastCommand {
       }
     }
     if (json) {
-      printJson(new Result(receipt.sendId(), policy.secretId(), receipt.keySetId(), result.receiptId(),
+      printJson(new Result(receipt.sendId(), policy.secretId(), receipt.keySetId(), enclave.bundle().kmsKeyId(),
+          result.receiptId(),
           result.replayed(), receipt.issuedAt(), policy.notBefore(), policy.notAfter(), policy.lateRecipients(),
           delivered, skipped, notRegistered, result.receipt(), enclave.warnings()));
       return ExitCodes.OK;
@@ -241,6 +243,8 @@ final class SendCommand extends KeycastCommand {
     out.println("send:         " + receipt.sendId() + (result.replayed() ? " (replayed: the host already had this exact send)" : ""));
     out.println("secret:       " + policy.secretId() + (policy.sender().isEmpty() ? "" : " from " + policy.sender()));
     out.println("enclave:      key set " + receipt.keySetId() + ", attestation verified");
+    out.println("kms key:      " + enclave.bundle().kmsKeyId() + (expectedKmsKeys.isEmpty()
+        ? " (not checked: pass --expect-kms-key with the ARN the operator published)" : " (as expected)"));
     out.println("receipt:      signature verified, issued " + receipt.issuedAt()
         + (receiptOut == null ? "" : ", saved to " + receiptOut));
     out.println("window:       " + policy.notBefore() + " .. " + policy.notAfter());

@@ -69,6 +69,43 @@ class AttestCommandTest {
   }
 
   @Test
+  void showsTheKmsKeyAndAcceptsTheExpectedOne() throws Exception {
+    Cli.Run plain = attest().ok();
+    assertThat(plain.out()).contains("kms key:      " + FakeHost.KMS_KEY_ID + " (not checked: pass --expect-kms-key");
+    Cli.Run r = attest("--expect-kms-key", FakeHost.ATTACKER_KMS_KEY_ID, "--expect-kms-key", FakeHost.KMS_KEY_ID).ok();
+    assertThat(r.out()).contains("kms key:      " + FakeHost.KMS_KEY_ID + " (as expected)");
+    JsonNode j = Json.mapper().readTree(attest("--json", "--expect-kms-key", FakeHost.KMS_KEY_ID).ok().out());
+    assertThat(j.get("kms_key_id").asText()).isEqualTo(FakeHost.KMS_KEY_ID);
+    assertThat(j.at("/key_bundle/kms_key_id").asText()).isEqualTo(FakeHost.KMS_KEY_ID);
+  }
+
+  @Test
+  void anEnclaveWhoseKeySetIsProtectedByAnotherKmsKeyIsRefused() {
+    // the host sealed a key set it knows under its own key; the genuine enclave attests that key
+    host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
+    Cli.Run r = attest("--expect-kms-key", FakeHost.KMS_KEY_ID).failsWith(ExitCodes.VERIFICATION_FAILED,
+        "keycast attest: the enclave's key set " + host.keySet.id() + " is protected by KMS key "
+            + FakeHost.ATTACKER_KMS_KEY_ID + ", not by the expected --expect-kms-key " + FakeHost.KMS_KEY_ID);
+    assertThat(r.out()).isEmpty();
+    // without the expectation it verifies, and shows the key for a human to compare
+    assertThat(attest().ok().out()).contains("kms key:      " + FakeHost.ATTACKER_KMS_KEY_ID);
+  }
+
+  @Test
+  void aHostLyingAboutTheKmsKeyIsCaughtByTheUserData() {
+    host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
+    host.lieAboutKmsKey = FakeHost.KMS_KEY_ID;
+    Cli.Run r = attest("--expect-kms-key", FakeHost.KMS_KEY_ID)
+        .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast attest: attestation USER_DATA_MISMATCH: ");
+    assertThat(r.out()).isEmpty();
+  }
+
+  @Test
+  void badExpectKmsKeyIsAUsageError() {
+    attest("--expect-kms-key", "not an arn").failsWith(ExitCodes.USAGE, "keycast attest: --expect-kms-key not an arn");
+  }
+
+  @Test
   void wrongPcrIsRefused() {
     host.pcr0Override = TestAttester.pcrValue(0x66);
     Cli.Run r = attest().failsWith(ExitCodes.VERIFICATION_FAILED, "keycast attest: attestation PCR_MISMATCH: ");

@@ -60,6 +60,14 @@ final class FakeHost implements AutoCloseable {
   volatile byte[] pcr0Override;
   volatile boolean wrongNonce;
   volatile boolean foreignSigningKeyInBundle;
+  /** The operator's KMS key, whose ARN is published beside the measurements. */
+  static final String KMS_KEY_ID = "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-1111-2222-3333-444455556666";
+  /** A KMS key the host controls (default policy, no attestation condition). */
+  static final String ATTACKER_KMS_KEY_ID = "arn:aws:kms:eu-west-1:111122223333:key/badbadba-dbad-badb-adba-dbadbadbadba";
+  /** The KMS key the enclave's key set is sealed under, as the enclave attests it. */
+  volatile String sealedUnder = KMS_KEY_ID;
+  /** When set, the host rewrites kms_key_id in the attestation answer to this (a lie). */
+  volatile String lieAboutKmsKey;
   volatile boolean tamperReceipt;
   volatile boolean receiptOverOtherPolicy;
   volatile boolean tamperEnvelopes;
@@ -138,7 +146,7 @@ final class FakeHost implements AutoCloseable {
   }
 
   KeyBundle bundle() {
-    return keySet.bundle();
+    return keySet.bundle(sealedUnder);
   }
 
   /** PEM of the attester's root, for --trust-root. */
@@ -276,7 +284,8 @@ final class FakeHost implements AutoCloseable {
       signing = KeySet.generate(random).signingPublicKey();
     }
     json(ex, 200, new EnclaveApi.AttestationResponse(Base64Url.encode(doc.encode()),
-        new EnclaveApi.KeyBundle(b.keySetId(), Base64Url.encode(b.receivePublicKey()), Base64Url.encode(signing), null)));
+        new EnclaveApi.KeyBundle(b.keySetId(), Base64Url.encode(b.receivePublicKey()), Base64Url.encode(signing),
+            lieAboutKmsKey != null ? lieAboutKmsKey : b.kmsKeyId(), null)));
   }
 
   private void register(HttpExchange ex) throws Exception {

@@ -195,6 +195,32 @@ class SendCommandTest {
   }
 
   @Test
+  void refusesAKeySetProtectedByAnotherKmsKeyAndSendsNothing() {
+    host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
+    send("--expect-kms-key", FakeHost.KMS_KEY_ID).failsWith(ExitCodes.VERIFICATION_FAILED,
+        "keycast send: the enclave's key set " + host.keySet.id() + " is protected by KMS key "
+            + FakeHost.ATTACKER_KMS_KEY_ID + ", not by the expected --expect-kms-key " + FakeHost.KMS_KEY_ID);
+    assertThat(host.sendPayloads).isEmpty();
+    assertThat(host.requests).noneMatch(q -> q.startsWith("POST /v1/sends"));
+  }
+
+  @Test
+  void refusesAHostLyingAboutTheKmsKeyAndSendsNothing() {
+    host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
+    host.lieAboutKmsKey = FakeHost.KMS_KEY_ID;
+    send("--expect-kms-key", FakeHost.KMS_KEY_ID)
+        .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast send: attestation USER_DATA_MISMATCH: ");
+    assertThat(host.sendPayloads).isEmpty();
+  }
+
+  @Test
+  void sendsWhenTheKmsKeyIsTheExpectedOneAndShowsIt() {
+    Cli.Run r = send("--expect-kms-key", FakeHost.KMS_KEY_ID).ok();
+    assertThat(r.out()).contains("kms key:      " + FakeHost.KMS_KEY_ID + " (as expected)");
+    assertThat(host.sendPayloads).hasSize(1);
+  }
+
+  @Test
   void detectsATamperedReceipt() {
     host.tamperReceipt = true;
     Cli.Run r = send().failsWith(ExitCodes.VERIFICATION_FAILED, "keycast send: send ");

@@ -21,10 +21,18 @@ public interface KeySetService {
   Optional<KeySet> current();
 
   /**
+   * The bundle of {@link #current()}: its public keys and the KMS key id recorded in the header of
+   * the sealed key set it was created as or unsealed from (what the attestation's {@code
+   * user_data} covers). Empty while not ready.
+   */
+  Optional<KeyBundle> currentBundle();
+
+  /**
    * First boot: generates a key set, obtains a data key from KMS GenerateDataKey with a Recipient
    * attestation document, seals the key set and keeps it in memory.
    *
-   * @return the sealed key set (for the host to persist before anything else) and the key bundle
+   * @return the sealed key set (for the host to persist before anything else) and the key bundle,
+   *     which names the KMS key id KMS returned (the key ARN written into the sealed header)
    * @throws KeySetException {@code ALREADY_INITIALIZED}, or a KMS failure
    */
   Initialized init(String kmsKeyId, String region, EnclaveApi.AwsCredentials credentials)
@@ -33,6 +41,8 @@ public interface KeySetService {
   /**
    * Later boots: decrypts the sealed key set's data key with KMS Decrypt and a Recipient
    * attestation document, unseals and checks the binding.
+   *
+   * @return the sealed key set's bundle, naming the KMS key id of its header
    *
    * @throws KeySetException {@code SEALED_KEY_SET_INVALID} for a tampered or foreign sealed key
    *     set, or a KMS failure ({@code KMS_ACCESS_DENIED}, {@code KMS_UNAVAILABLE}, {@code KMS_ERROR})

@@ -71,6 +71,7 @@ public final class KmsKeySetService implements KeySetService {
   private volatile EnclaveApi.Readiness readiness =
       new EnclaveApi.Readiness(false, NOT_INITIALIZED, null, "no key set yet: waiting for init or unseal");
   private volatile KeySet keySet;
+  private volatile KeyBundle bundle;
   private volatile EnclaveApi.AwsCredentials credentials;
 
   private KmsKeySetService(
@@ -120,6 +121,11 @@ public final class KmsKeySetService implements KeySetService {
   }
 
   @Override
+  public Optional<KeyBundle> currentBundle() {
+    return Optional.ofNullable(bundle);
+  }
+
+  @Override
   public Initialized init(String kmsKeyId, String region, EnclaveApi.AwsCredentials credentials)
       throws KeySetException {
     checkKeyId(kmsKeyId);
@@ -164,11 +170,13 @@ public final class KmsKeySetService implements KeySetService {
         } catch (IllegalArgumentException e) {
           throw new KeySetException(ErrorCode.KMS_ERROR, "cannot seal under KMS key " + KmsErrors.shorten(sealedUnder) + ": " + e.getMessage());
         }
+        KeyBundle freshBundle = sealed.bundle();
+        bundle = freshBundle;
         keySet = fresh;
         readiness = new EnclaveApi.Readiness(true, READY, fresh.id(), null);
         log.info("key set {} created and sealed under KMS key {} (sealed key set {} bytes) in {} ms",
             fresh.id(), sealedUnder, sealed.encode().length, (System.nanoTime() - t0) / 1_000_000);
-        return new Initialized(sealed.encode(), fresh.bundle());
+        return new Initialized(sealed.encode(), freshBundle);
       } catch (KeySetException e) {
         fresh.destroy();
         fail("init", e);
@@ -205,7 +213,7 @@ public final class KmsKeySetService implements KeySetService {
     synchronized (lock) {
       if (keySet != null) {
         if (keySet.id().equals(sealed.keySetId())) {
-          return keySet.bundle();
+          return bundle;
         }
         throw new KeySetException(
             ErrorCode.ALREADY_INITIALIZED,
@@ -245,10 +253,13 @@ public final class KmsKeySetService implements KeySetService {
               ErrorCode.SEALED_KEY_SET_INVALID,
               "sealed key set does not open: its header or ciphertext was altered, or it was sealed under another data key");
         }
+        // authenticated now: the header (with its KMS key id) was the AEAD's associated data
+        KeyBundle openedBundle = sealed.bundle();
+        bundle = openedBundle;
         keySet = opened;
         readiness = new EnclaveApi.Readiness(true, READY, opened.id(), null);
         log.info("key set {} unsealed with KMS key {} in {} ms", opened.id(), keyId, (System.nanoTime() - t0) / 1_000_000);
-        return opened.bundle();
+        return openedBundle;
       } catch (KeySetException e) {
         fail("unseal", e);
         throw e;

@@ -8,12 +8,12 @@ import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.keyset.KeyBundle;
-import dev.keycast.protocol.keyset.KeySet;
 
 /**
  * {@code GET /v1/attestation?nonce=...}: an attestation document whose {@code public_key} is the
  * receive key's X25519 SPKI DER ({@link KeyBundle#receivePublicKeySpki()}), whose {@code user_data}
- * is the key bundle digest ({@link KeyBundle#userData()}) and whose {@code nonce} is the client's
+ * is the key bundle digest ({@link KeyBundle#userData()}, which covers the id of the KMS key that
+ * protects the key set) and whose {@code nonce} is the client's
  * (0..{@value EnclaveApi#MAX_NONCE_BYTES} bytes; absent means none).
  */
 public final class AttestationService {
@@ -27,7 +27,7 @@ public final class AttestationService {
 
   /** Attests the current key bundle with {@code nonce} (base64url, or null for none). */
   public EnclaveApi.AttestationResponse attest(String nonceB64) throws ApiException {
-    KeySet keySet = keys.current().orElseThrow(ApiException::notReady);
+    KeyBundle bundle = keys.currentBundle().orElseThrow(ApiException::notReady);
     byte[] nonce = null;
     if (nonceB64 != null) {
       try {
@@ -37,7 +37,6 @@ public final class AttestationService {
             e.getMessage() + " (the nonce is at most " + EnclaveApi.MAX_NONCE_BYTES + " bytes)");
       }
     }
-    KeyBundle bundle = keySet.bundle();
     try {
       byte[] doc = attester.attest(bundle.userData(), nonce, bundle.receivePublicKeySpki());
       return new EnclaveApi.AttestationResponse(Base64Url.encode(doc), apiBundle(bundle));
@@ -47,11 +46,12 @@ public final class AttestationService {
   }
 
   /**
-   * The API form of a key bundle: raw 32-byte public keys and the 32-byte {@code user_data}
-   * digest, base64url.
+   * The API form of a key bundle: raw 32-byte public keys, the KMS key id and the 32-byte {@code
+   * user_data} digest, base64url.
    */
   public static EnclaveApi.KeyBundle apiBundle(KeyBundle bundle) {
     return new EnclaveApi.KeyBundle(bundle.keySetId(), Base64Url.encode(bundle.receivePublicKey()),
-        Base64Url.encode(bundle.signingPublicKey()), Base64Url.encode(bundle.userData()));
+        Base64Url.encode(bundle.signingPublicKey()), bundle.kmsKeyId(),
+        Base64Url.encode(bundle.userData()));
   }
 }

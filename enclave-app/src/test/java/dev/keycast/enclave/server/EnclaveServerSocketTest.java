@@ -136,7 +136,7 @@ class EnclaveServerSocketTest {
     assertThat(TestKit.Http.json(ready, EnclaveApi.Readiness.class).ready()).isFalse();
     assertThat(http.get("/v1/health").statusCode()).isEqualTo(200);
 
-    EnclaveApi.SendPayload p = TestKit.payload(keys.keySet.bundle(),
+    EnclaveApi.SendPayload p = TestKit.payload(keys.keySet.bundle(FakeKeySetService.KMS_KEY_ID),
         TestKit.policy("s", java.util.List.of("0".repeat(64)), java.util.List.of(), java.util.Map.of(), false, 1)
             .toJson(), new byte[] {1});
     for (HttpResponse<String> r : java.util.List.of(

@@ -71,7 +71,7 @@ class EnclaveServerTest {
   void start() throws Exception {
     tmp = Files.createTempDirectory("enclave-server-test");
     keys = new FakeKeySetService().ready();
-    bundle = keys.keySet.bundle();
+    bundle = keys.keySet.bundle(FakeKeySetService.KMS_KEY_ID);
     attester = MockAttester.create(tmp.resolve("mock-state"));
     server = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, attester,
         new SecureRandom(), Clock.systemUTC(), 2, new EnclaveMetrics());
@@ -273,7 +273,7 @@ class EnclaveServerTest {
     byte[] policyBytes = mixedPolicy(false, 10).toJson();
     EnclaveApi.SendPayload good = TestKit.payload(bundle, policyBytes, new byte[] {42});
     FakeKeySetService otherKeys = new FakeKeySetService();
-    EnclaveApi.SendPayload wrongKey = TestKit.payload(otherKeys.keySet.bundle(), policyBytes, new byte[] {42});
+    EnclaveApi.SendPayload wrongKey = TestKit.payload(otherKeys.keySet.bundle(FakeKeySetService.KMS_KEY_ID), policyBytes, new byte[] {42});
     wrongKey = new EnclaveApi.SendPayload(1, good.suite(), good.keySetId(), wrongKey.policy(), wrongKey.enc(),
         wrongKey.ciphertext());
     EnclaveApi.SendPayload flippedCt = new EnclaveApi.SendPayload(1, good.suite(), good.keySetId(), good.policy(),

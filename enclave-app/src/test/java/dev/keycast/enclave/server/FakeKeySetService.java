@@ -17,6 +17,8 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class FakeKeySetService implements KeySetService {
   public final KeySet keySet = KeySet.generate(new SecureRandom());
+  /** The KMS key id the fake's key set is "sealed" under. */
+  public static final String KMS_KEY_ID = "arn:aws:kms:us-east-1:111122223333:key/fake-enclave-key";
   private final AtomicReference<KeySet> current = new AtomicReference<>();
   volatile KeySetException unsealFailure;
   volatile EnclaveApi.AwsCredentials credentials;
@@ -40,12 +42,17 @@ public final class FakeKeySetService implements KeySetService {
   }
 
   @Override
+  public Optional<KeyBundle> currentBundle() {
+    return current().map(k -> k.bundle(KMS_KEY_ID));
+  }
+
+  @Override
   public Initialized init(String kmsKeyId, String region, EnclaveApi.AwsCredentials credentials)
       throws KeySetException {
     if (!current.compareAndSet(null, keySet)) {
       throw new KeySetException(ErrorCode.ALREADY_INITIALIZED, "the enclave already holds a key set");
     }
-    return new Initialized(new byte[] {'f', 'a', 'k', 'e'}, keySet.bundle());
+    return new Initialized(new byte[] {'f', 'a', 'k', 'e'}, keySet.bundle(KMS_KEY_ID));
   }
 
   @Override
@@ -55,7 +62,7 @@ public final class FakeKeySetService implements KeySetService {
       throw unsealFailure;
     }
     current.set(keySet);
-    return keySet.bundle();
+    return keySet.bundle(KMS_KEY_ID);
   }
 
   @Override

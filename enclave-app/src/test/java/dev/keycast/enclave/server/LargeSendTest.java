@@ -37,7 +37,7 @@ class LargeSendTest {
   @Timeout(600)
   void tenThousandRecipients() throws Exception {
     FakeKeySetService keys = new FakeKeySetService().ready();
-    KeyBundle bundle = keys.keySet.bundle();
+    KeyBundle bundle = keys.keySet.bundle(FakeKeySetService.KMS_KEY_ID);
     MockAttester attester = MockAttester.create(Files.createTempDirectory("large-send").resolve("state"));
     try (EnclaveServer server = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, attester,
         new SecureRandom(), Clock.systemUTC(), Runtime.getRuntime().availableProcessors(), new EnclaveMetrics())) {

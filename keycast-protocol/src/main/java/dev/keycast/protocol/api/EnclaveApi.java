@@ -86,9 +86,14 @@ public final class EnclaveApi {
   /** Answer to POST /v1/recipients/validate, in request order. */
   public record ValidateResponse(List<RecipientCheck> recipients) {}
 
-  /** The public half of the enclave's key set. */
-  public record KeyBundle(
-      String keySetId, String receivePublicKey, String signingPublicKey, String userData) {}
+  /**
+   * The public half of the enclave's key set and the KMS key that protects it ({@code
+   * kms_key_id}, the key ARN recorded in the sealed key set's header). {@code user_data} is the
+   * SHA-256 of the canonical bundle encoding (wire-format.md 4.2), which covers every other field:
+   * a client recomputes it rather than trusting this one.
+   */
+  public record KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey,
+      String kmsKeyId, String userData) {}
 
   /** Answer to GET /v1/attestation?nonce=...: an NSM document over the key bundle. */
   public record AttestationResponse(String document, KeyBundle keyBundle) {}

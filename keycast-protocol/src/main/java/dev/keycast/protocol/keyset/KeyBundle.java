@@ -9,26 +9,36 @@ import java.util.HexFormat;
 import java.util.Objects;
 
 /**
- * The public part of a {@link KeySet}: key-set id, X25519 receive public key and Ed25519 signing
- * public key (raw 32-byte keys).
+ * The public part of a sealed {@link KeySet}: key-set id, X25519 receive public key, Ed25519
+ * signing public key (raw 32-byte keys) and the id (ARN) of the KMS key that protects the sealed
+ * key set, as recorded in its header ({@link SealedKeySet#kmsKeyId()}).
  *
  * <p>{@link #userData()} is what the enclave puts into its attestation document's {@code
  * user_data}; {@link #receivePublicKeySpki()} is what it puts into {@code public_key}. A client
- * that holds the bundle recomputes both and compares them with the attested values.
+ * that holds the bundle recomputes both and compares them with the attested values. Because the
+ * KMS key id is inside the digest, the attestation says which KMS key (whose key policy the sender
+ * can audit) protects the enclave's keys: a host cannot make the enclave serve a key set it sealed
+ * itself under a KMS key without attestation conditions without the bundle naming that key.
  *
- * <p>Canonical encoding, version 1 (wire-format.md section 4.1):
+ * <p>Canonical encoding, version 2 (wire-format.md section 4.2):
  *
  * <pre>
- *   "keycast-key-bundle" (18 ASCII bytes) || 0x01 || u8 len(id) || id (ASCII)
+ *   "keycast-key-bundle" (18 ASCII bytes) || 0x02 || u8 len(id)=35 || id (ASCII)
  *   || receive public key (32) || signing public key (32)
+ *   || u16 len(kms) || KMS key id (printable ASCII, 1..2048 bytes)
  * </pre>
  */
-public record KeyBundle(String keySetId, byte[] receivePublicKey, byte[] signingPublicKey) {
-  /** Current (and only) bundle encoding version. */
-  public static final int VERSION = 1;
+public record KeyBundle(
+    String keySetId, byte[] receivePublicKey, byte[] signingPublicKey, String kmsKeyId) {
+  /** Current (and only accepted) bundle encoding version. Version 1 had no KMS key id. */
+  public static final int VERSION = 2;
+  /** Longest KMS key id in bytes (KMS's own limit; the same as {@link SealedKeySet#MAX_KMS_KEY_ID}). */
+  public static final int MAX_KMS_KEY_ID = SealedKeySet.MAX_KMS_KEY_ID;
 
   static final byte[] LABEL = "keycast-key-bundle".getBytes(StandardCharsets.US_ASCII);
-  private static final int ENCODED_LENGTH = LABEL.length + 2 + 35 + 64;
+  private static final int FIXED_LENGTH = LABEL.length + 2 + 35 + 64 + 2;
+  /** Longest encoding {@link #parse} accepts. */
+  public static final int MAX_ENCODED = FIXED_LENGTH + MAX_KMS_KEY_ID;
   private static final byte[] X25519_SPKI_PREFIX =
       HexFormat.of().parseHex("302a300506032b656e032100");
   private static final byte[] ED25519_SPKI_PREFIX =
@@ -44,8 +54,21 @@ public record KeyBundle(String keySetId, byte[] receivePublicKey, byte[] signing
     if (receivePublicKey.length != 32 || signingPublicKey.length != 32) {
       throw new IllegalArgumentException("public keys must be 32 bytes");
     }
+    if (!isWellFormedKmsKeyId(kmsKeyId)) {
+      throw new IllegalArgumentException(
+          "KMS key id must be 1.." + MAX_KMS_KEY_ID + " printable ASCII characters");
+    }
     receivePublicKey = receivePublicKey.clone();
     signingPublicKey = signingPublicKey.clone();
+  }
+
+  /**
+   * True when {@code kmsKeyId} is 1..{@value SealedKeySet#MAX_KMS_KEY_ID} printable ASCII
+   * characters (0x21..0x7e), the syntax the sealed key set header enforces.
+   */
+  public static boolean isWellFormedKmsKeyId(String kmsKeyId) {
+    return kmsKeyId != null && !kmsKeyId.isEmpty() && kmsKeyId.length() <= MAX_KMS_KEY_ID
+        && kmsKeyId.chars().allMatch(c -> c >= 0x21 && c <= 0x7e);
   }
 
   @Override
@@ -61,7 +84,8 @@ public record KeyBundle(String keySetId, byte[] receivePublicKey, byte[] signing
   /** The canonical, versioned encoding (see the class comment). */
   public byte[] encode() {
     byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
-    byte[] out = new byte[ENCODED_LENGTH];
+    byte[] kms = kmsKeyId.getBytes(StandardCharsets.US_ASCII);
+    byte[] out = new byte[FIXED_LENGTH + kms.length];
     int p = 0;
     System.arraycopy(LABEL, 0, out, p, LABEL.length);
     p += LABEL.length;
@@ -72,6 +96,10 @@ public record KeyBundle(String keySetId, byte[] receivePublicKey, byte[] signing
     System.arraycopy(receivePublicKey, 0, out, p, 32);
     p += 32;
     System.arraycopy(signingPublicKey, 0, out, p, 32);
+    p += 32;
+    out[p++] = (byte) (kms.length >>> 8);
+    out[p++] = (byte) kms.length;
+    System.arraycopy(kms, 0, out, p, kms.length);
     return out;
   }
 
@@ -86,9 +114,13 @@ public record KeyBundle(String keySetId, byte[] receivePublicKey, byte[] signing
     if (encoded[LABEL.length] != VERSION) {
       throw new MalformedInputException("unsupported_version", "key bundle version " + (encoded[LABEL.length] & 0xff) + " is not supported");
     }
-    if (encoded.length != ENCODED_LENGTH) {
-      throw new MalformedInputException(encoded.length < ENCODED_LENGTH ? "truncated" : "malformed",
-          "key bundle must be " + ENCODED_LENGTH + " bytes, got " + encoded.length);
+    if (encoded.length > MAX_ENCODED) {
+      throw new MalformedInputException("oversize",
+          "key bundle must be at most " + MAX_ENCODED + " bytes, got " + encoded.length);
+    }
+    if (encoded.length < FIXED_LENGTH + 1) {
+      throw new MalformedInputException("truncated",
+          "key bundle must be at least " + (FIXED_LENGTH + 1) + " bytes, got " + encoded.length);
     }
     int p = LABEL.length + 1;
     if (encoded[p] != 35) {
@@ -99,7 +131,26 @@ public record KeyBundle(String keySetId, byte[] receivePublicKey, byte[] signing
       throw new MalformedInputException("malformed", "bad key-set id: " + MalformedInputException.quote(Arrays.copyOfRange(encoded, p + 1, p + 36), 35));
     }
     p += 36;
-    return new KeyBundle(id, Arrays.copyOfRange(encoded, p, p + 32), Arrays.copyOfRange(encoded, p + 32, p + 64));
+    byte[] rpk = Arrays.copyOfRange(encoded, p, p + 32);
+    byte[] spk = Arrays.copyOfRange(encoded, p + 32, p + 64);
+    p += 64;
+    int kmsLength = ((encoded[p] & 0xff) << 8) | (encoded[p + 1] & 0xff);
+    p += 2;
+    if (kmsLength < 1 || kmsLength > MAX_KMS_KEY_ID) {
+      throw new MalformedInputException("malformed",
+          "KMS key id length " + kmsLength + " is outside 1.." + MAX_KMS_KEY_ID);
+    }
+    if (encoded.length != p + kmsLength) {
+      throw new MalformedInputException(encoded.length < p + kmsLength ? "truncated" : "malformed",
+          "key bundle with a " + kmsLength + "-byte KMS key id must be " + (p + kmsLength)
+              + " bytes, got " + encoded.length);
+    }
+    String kms = new String(encoded, p, kmsLength, StandardCharsets.US_ASCII);
+    if (!isWellFormedKmsKeyId(kms)) {
+      throw new MalformedInputException("malformed", "KMS key id is not printable ASCII: "
+          + MalformedInputException.quote(Arrays.copyOfRange(encoded, p, p + kmsLength), 64));
+    }
+    return new KeyBundle(id, rpk, spk, kms);
   }
 
   /** SHA-256 of {@link #encode()} (32 bytes): the attestation document's {@code user_data}. */
@@ -137,7 +188,8 @@ public record KeyBundle(String keySetId, byte[] receivePublicKey, byte[] signing
     return o instanceof KeyBundle b
         && keySetId.equals(b.keySetId)
         && Arrays.equals(receivePublicKey, b.receivePublicKey)
-        && Arrays.equals(signingPublicKey, b.signingPublicKey);
+        && Arrays.equals(signingPublicKey, b.signingPublicKey)
+        && kmsKeyId.equals(b.kmsKeyId);
   }
 
   @Override
@@ -150,6 +202,7 @@ public record KeyBundle(String keySetId, byte[] receivePublicKey, byte[] signing
     HexFormat hex = HexFormat.of();
     return "KeyBundle[keySetId=" + keySetId
         + ", receivePublicKey=" + hex.formatHex(receivePublicKey)
-        + ", signingPublicKey=" + hex.formatHex(signingPublicKey) + "]";
+        + ", signingPublicKey=" + hex.formatHex(signingPublicKey)
+        + ", kmsKeyId=" + kmsKeyId + "]";
   }
 }

@@ -95,9 +95,16 @@ public final class KeySet {
     return id;
   }
 
-  /** The public part (id, receive public key, signing public key). */
-  public KeyBundle bundle() {
-    return new KeyBundle(id, receivePublicKey, signingPublicKey);
+  /**
+   * The public part (id, receive public key, signing public key) of this key set as sealed under
+   * the KMS key {@code kmsKeyId} (the key id or ARN recorded in the sealed key set's header, see
+   * {@link SealedKeySet#kmsKeyId()}). A key set is only ever served sealed, so its bundle always
+   * names the KMS key that protects it; {@link SealedKeySet#bundle()} is the same value.
+   *
+   * @throws IllegalArgumentException if {@code kmsKeyId} is not 1..2048 printable ASCII characters
+   */
+  public KeyBundle bundle(String kmsKeyId) {
+    return new KeyBundle(id, receivePublicKey, signingPublicKey, kmsKeyId);
   }
 
   /** Raw X25519 receive public key (32 bytes, a copy). */

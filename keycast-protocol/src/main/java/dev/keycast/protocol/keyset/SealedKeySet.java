@@ -28,7 +28,9 @@ import java.util.TreeMap;
  * </pre>
  *
  * <p>The header is readable without the data key ({@link #parse}); {@link #unseal} authenticates
- * it, decrypts and checks that the private keys produce the header's public keys. The data key is
+ * it, decrypts and checks that the private keys produce the header's public keys. The attested
+ * {@link KeyBundle} ({@link #bundle()}) carries the header's KMS key id, so a sender learns which
+ * KMS key protects the key set it encrypts to. The data key is
  * obtained by sending {@link #encryptedDataKey()} to KMS Decrypt with {@link
  * #encryptionContext(String)}.
  */
@@ -208,8 +210,7 @@ public final class SealedKeySet {
 
   private static void checkKmsKeyId(String kmsKeyId) {
     Objects.requireNonNull(kmsKeyId, "kmsKeyId");
-    if (kmsKeyId.isEmpty() || kmsKeyId.length() > MAX_KMS_KEY_ID
-        || !kmsKeyId.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
+    if (!KeyBundle.isWellFormedKmsKeyId(kmsKeyId)) {
       throw new IllegalArgumentException("KMS key id must be 1.." + MAX_KMS_KEY_ID + " printable ASCII characters");
     }
   }
@@ -234,11 +235,14 @@ public final class SealedKeySet {
   }
 
   /**
-   * The public bundle named by the header. Unauthenticated until {@link #unseal} succeeds: use it
-   * for display and routing only.
+   * The public bundle named by the header, including the header's KMS key id. Unauthenticated
+   * until {@link #unseal} succeeds: use it for display and routing only. After {@link #unseal}
+   * succeeds it equals {@code unsealed.bundle(kmsKeyId())}: the header is the AEAD's associated
+   * data and the unsealed private keys were checked against the header's public keys, so this is
+   * the bundle the enclave attests.
    */
   public KeyBundle bundle() {
-    return new KeyBundle(keySetId, receivePublicKey, signingPublicKey);
+    return new KeyBundle(keySetId, receivePublicKey, signingPublicKey, kmsKeyId);
   }
 
   /** The full sealed bytes (a copy). */

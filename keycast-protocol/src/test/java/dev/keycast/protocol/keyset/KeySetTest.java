@@ -48,8 +48,8 @@ class KeySetTest {
     ka.doPhase(base, true);
     assertThat(ka.generateSecret()).isEqualTo(ks.receivePublicKey());
     // Our SPKI is what the JDK produces for the same key.
-    PublicKey pub = kf.generatePublic(new X509EncodedKeySpec(ks.bundle().receivePublicKeySpki()));
-    assertThat(pub.getEncoded()).isEqualTo(ks.bundle().receivePublicKeySpki());
+    PublicKey pub = kf.generatePublic(new X509EncodedKeySpec(ks.bundle(KeySetVectors.KMS_KEY_ID).receivePublicKeySpki()));
+    assertThat(pub.getEncoded()).isEqualTo(ks.bundle(KeySetVectors.KMS_KEY_ID).receivePublicKeySpki());
   }
 
   @Test
@@ -62,7 +62,7 @@ class KeySetTest {
     s.update(new byte[] {1, 2, 3});
     byte[] sig = s.sign();
     PublicKey pub = KeyFactory.getInstance("Ed25519")
-        .generatePublic(new X509EncodedKeySpec(ks.bundle().signingPublicKeySpki()));
+        .generatePublic(new X509EncodedKeySpec(ks.bundle(KeySetVectors.KMS_KEY_ID).signingPublicKeySpki()));
     s.initVerify(pub);
     s.update(new byte[] {1, 2, 3});
     assertThat(s.verify(sig)).isTrue();
@@ -75,13 +75,13 @@ class KeySetTest {
     String s = HEX.formatHex(ks.signingPrivateKey());
     String k = HEX.formatHex(ks.storageKey());
     assertThat(ks.toString()).contains(ks.id()).doesNotContain(r).doesNotContain(s).doesNotContain(k);
-    KeyBundle bundle = ks.bundle();
+    KeyBundle bundle = ks.bundle(KeySetVectors.KMS_KEY_ID);
     ks.destroy();
     assertThat(ks.isDestroyed()).isTrue();
     assertThatThrownBy(ks::receivePrivateKey).isInstanceOf(IllegalStateException.class);
     assertThatThrownBy(ks::signingPrivateKey).isInstanceOf(IllegalStateException.class);
     assertThatThrownBy(ks::storageKey).isInstanceOf(IllegalStateException.class);
-    assertThat(ks.bundle()).isEqualTo(bundle);
+    assertThat(ks.bundle(KeySetVectors.KMS_KEY_ID)).isEqualTo(bundle);
   }
 
   @Test
@@ -95,14 +95,20 @@ class KeySetTest {
   @Test
   void bundleEncodingIsVersionedAndItsDigestIsTheUserData() throws Exception {
     KeySet ks = KeySetVectors.keySet();
-    KeyBundle b = ks.bundle();
+    KeyBundle b = ks.bundle(KeySetVectors.KMS_KEY_ID);
     byte[] enc = b.encode();
-    assertThat(HEX.formatHex(enc)).startsWith(HEX.formatHex("keycast-key-bundle".getBytes()) + "0123");
-    assertThat(enc).hasSize(18 + 2 + 35 + 64);
+    assertThat(HEX.formatHex(enc)).startsWith(HEX.formatHex("keycast-key-bundle".getBytes()) + "0223");
+    int kmsLen = KeySetVectors.KMS_KEY_ID.length();
+    assertThat(enc).hasSize(18 + 2 + 35 + 64 + 2 + kmsLen);
+    // u16 length then the ARN, last in the encoding
+    assertThat(enc[18 + 2 + 35 + 64]).isEqualTo((byte) (kmsLen >>> 8));
+    assertThat(enc[18 + 2 + 35 + 64 + 1]).isEqualTo((byte) kmsLen);
+    assertThat(new String(enc, enc.length - kmsLen, kmsLen, java.nio.charset.StandardCharsets.US_ASCII))
+        .isEqualTo(KeySetVectors.KMS_KEY_ID);
     assertThat(b.userData()).isEqualTo(MessageDigest.getInstance("SHA-256").digest(enc));
     assertThat(KeyBundle.parse(enc)).isEqualTo(b);
     assertThat(b.matchesUserData(b.userData())).isTrue();
-    assertThat(b.matchesUserData(KeySetVectors.keySet(KeySetVectors.OTHER_KEY_SET_SEED).bundle().userData()))
+    assertThat(b.matchesUserData(KeySetVectors.keySet(KeySetVectors.OTHER_KEY_SET_SEED).bundle(KeySetVectors.KMS_KEY_ID).userData()))
         .isFalse();
     // pinned: the same digest the golden sealed-key-set vector records
     assertThat(HEX.formatHex(b.userData()))
@@ -111,16 +117,63 @@ class KeySetTest {
   }
 
   @Test
+  void theKmsKeyIdIsBoundIntoTheUserData() throws Exception {
+    KeySet ks = KeySetVectors.keySet();
+    KeyBundle real = ks.bundle(KeySetVectors.KMS_KEY_ID);
+    String attacker = "arn:aws:kms:eu-west-1:111122223333:key/00000000-0000-0000-0000-00000000beef";
+    KeyBundle other = ks.bundle(attacker);
+    // same keys, another KMS key: a different bundle, a different user_data
+    assertThat(other).isNotEqualTo(real);
+    assertThat(other.userData()).isNotEqualTo(real.userData());
+    assertThat(real.matchesUserData(other.userData())).isFalse();
+    assertThat(KeyBundle.parse(other.encode()).kmsKeyId()).isEqualTo(attacker);
+    // one byte of the ARN changes the digest
+    KeyBundle alias = ks.bundle(KeySetVectors.KMS_KEY_ID.replace("1234abcd", "1234abce"));
+    assertThat(alias.matchesUserData(real.userData())).isFalse();
+    assertThat(real.toString()).contains(KeySetVectors.KMS_KEY_ID);
+  }
+
+  @Test
+  void bundleRejectsBadKmsKeyIds() {
+    KeySet ks = KeySetVectors.keySet();
+    assertThat(ks.bundle("a".repeat(KeyBundle.MAX_KMS_KEY_ID)).encode()).hasSize(KeyBundle.MAX_ENCODED);
+    for (String bad : new String[] {null, "", "has space", "tab\t", "\u00e9t\u00e9", "a".repeat(KeyBundle.MAX_KMS_KEY_ID + 1)}) {
+      assertThatThrownBy(() -> ks.bundle(bad)).as(String.valueOf(bad)).isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  @Test
   void bundleParseRejectsBadInputWithTypedErrors() {
-    byte[] enc = KeySetVectors.keySet().bundle().encode();
+    byte[] enc = KeySetVectors.keySet().bundle(KeySetVectors.KMS_KEY_ID).encode();
+    int lenAt = 18 + 2 + 35 + 64;
     assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(enc, enc.length - 1)), "truncated");
+    assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(enc, lenAt + 2)), "truncated");
+    assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(enc, lenAt)), "truncated");
     assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(enc, enc.length + 1)), "malformed");
-    byte[] v2 = enc.clone();
-    v2[18] = 2;
-    assertCode(() -> KeyBundle.parse(v2), "unsupported_version");
+    assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(enc, KeyBundle.MAX_ENCODED + 1)), "oversize");
+    byte[] v1 = enc.clone();
+    v1[18] = 1; // version 1 bundles had no KMS key id and are no longer accepted
+    assertCode(() -> KeyBundle.parse(v1), "unsupported_version");
+    byte[] v3 = enc.clone();
+    v3[18] = 3;
+    assertCode(() -> KeyBundle.parse(v3), "unsupported_version");
     byte[] magic = enc.clone();
     magic[0] = 'K';
     assertCode(() -> KeyBundle.parse(magic), "malformed");
+    byte[] zeroLen = enc.clone();
+    zeroLen[lenAt] = 0;
+    zeroLen[lenAt + 1] = 0;
+    assertCode(() -> KeyBundle.parse(zeroLen), "malformed");
+    byte[] tooLong = enc.clone();
+    tooLong[lenAt] = 0x08;
+    tooLong[lenAt + 1] = 0x01; // 2049
+    assertCode(() -> KeyBundle.parse(tooLong), "malformed");
+    byte[] space = enc.clone();
+    space[enc.length - 3] = ' ';
+    assertCode(() -> KeyBundle.parse(space), "malformed");
+    byte[] idLen = enc.clone();
+    idLen[19] = 34;
+    assertCode(() -> KeyBundle.parse(idLen), "malformed");
     assertCode(() -> KeyBundle.parse(new byte[3]), "truncated");
   }
 

@@ -61,7 +61,7 @@ public final class KeySetVectors {
 
   private static void keySetVectors(Map<String, String> out) {
     KeySet ks = keySet();
-    KeyBundle bundle = ks.bundle();
+    KeyBundle bundle = ks.bundle(KMS_KEY_ID);
     byte[] g = goldenSealedKeySet();
     // header offsets: magic 4, version 1, idlen 1, id 35, kmslen 2, kms, rpk 32, spk 32, edklen 2, edk, nonce 12
     int kmsAt = 4 + 1 + 1 + 35 + 2;
@@ -79,6 +79,7 @@ public final class KeySetVectors {
     golden.put("receive-public-key", HEX.formatHex(bundle.receivePublicKey()));
     golden.put("signing-public-key", HEX.formatHex(bundle.signingPublicKey()));
     golden.put("receive-public-key-spki", HEX.formatHex(bundle.receivePublicKeySpki()));
+    golden.put("key-bundle", HEX.formatHex(bundle.encode()));
     golden.put("user-data", HEX.formatHex(bundle.userData()));
     put(out, "keyset/golden.ok", "sealed key set of KeySet.generate(FixedRandom(\"" + KEY_SET_SEED
         + "\")), nonce from FixedRandom(\"keycast/vectors/keyset/seal\")", "ok", golden, g);
@@ -114,7 +115,7 @@ public final class KeySetVectors {
         withKey, flip(g, ctAt + 40, 0x04));
     put(out, "keyset/flipped-bit-tag.fail", "one bit of the GCM tag flipped", "decryption_failed", withKey,
         flip(g, g.length - 1, 0x01));
-    KeyBundle other = keySet(OTHER_KEY_SET_SEED).bundle();
+    KeyBundle other = keySet(OTHER_KEY_SET_SEED).bundle(KMS_KEY_ID);
     put(out, "keyset/header-receive-key-swapped.fail", "header receive key replaced by another key set's",
         "decryption_failed", withKey, splice(g, rpkAt, other.receivePublicKey()));
     put(out, "keyset/header-signing-key-swapped.fail", "header signing key replaced by another key set's",

@@ -27,7 +27,8 @@ class SealedKeySetTest {
     assertThat(parsed.keySetId()).isEqualTo(ks.id());
     assertThat(parsed.kmsKeyId()).isEqualTo("alias/keycast");
     assertThat(parsed.encryptedDataKey()).isEqualTo(edk);
-    assertThat(parsed.bundle()).isEqualTo(ks.bundle());
+    assertThat(parsed.bundle()).isEqualTo(ks.bundle("alias/keycast"));
+    assertThat(parsed.bundle().kmsKeyId()).isEqualTo("alias/keycast");
     assertThat(parsed.toString()).doesNotContain(java.util.HexFormat.of().formatHex(edk));
 
     KeySet back = parsed.unseal(dataKey);

@@ -39,7 +39,11 @@ class VectorsTest {
       assertThat(s.keySetId()).isEqualTo(v.fields().get("key-set-id"));
       assertThat(s.encryptedDataKey()).isEqualTo(KeySetVectors.ENCRYPTED_DATA_KEY);
       KeySet ks = s.unseal(dataKey);
-      KeyBundle b = ks.bundle();
+      KeyBundle b = s.bundle();
+      assertThat(b).isEqualTo(ks.bundle(s.kmsKeyId()));
+      assertThat(b.kmsKeyId()).isEqualTo(v.fields().get("kms-key-id"));
+      assertThat(HEX.formatHex(b.encode())).isEqualTo(v.fields().get("key-bundle"));
+      assertThat(KeyBundle.parse(HEX.parseHex(v.fields().get("key-bundle")))).isEqualTo(b);
       assertThat(HEX.formatHex(b.receivePublicKey())).isEqualTo(v.fields().get("receive-public-key"));
       assertThat(HEX.formatHex(b.signingPublicKey())).isEqualTo(v.fields().get("signing-public-key"));
       assertThat(HEX.formatHex(b.receivePublicKeySpki())).isEqualTo(v.fields().get("receive-public-key-spki"));

@@ -29,10 +29,10 @@ class ReceiptTest {
     Receipt r = Receipt.of(ks.id(), "send-1", Receipt.Kind.FORWARD, Instant.now(), new byte[32], new byte[32],
         List.of(), List.of());
     byte[] cose = ReceiptSigner.sign(r, ks);
-    assertThat(ReceiptVerifier.verify(cose, ks.bundle())).isEqualTo(r);
+    assertThat(ReceiptVerifier.verify(cose, ks.bundle(KeySetVectors.KMS_KEY_ID))).isEqualTo(r);
     assertThat(ReceiptVerifier.verify(cose, ks.signingPublicKey()).kind()).isEqualTo(Receipt.Kind.FORWARD);
     KeySet other = KeySet.generate(new SecureRandom());
-    assertThatThrownBy(() -> ReceiptVerifier.verify(cose, other.bundle()))
+    assertThatThrownBy(() -> ReceiptVerifier.verify(cose, other.bundle(KeySetVectors.KMS_KEY_ID)))
         .isInstanceOf(ReceiptSignatureException.class);
     assertThatThrownBy(() -> ReceiptSigner.sign(r, other)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> ReceiptVerifier.verify(cose, new byte[31]))
@@ -53,7 +53,7 @@ class ReceiptTest {
     byte[] tbs = ReceiptVectors.concat(HEX.parseHex("846a5369676e61747572653143a1012740"), head, payload);
     Signature s = Signature.getInstance("Ed25519");
     s.initVerify(KeyFactory.getInstance("Ed25519").generatePublic(
-        new X509EncodedKeySpec(KeySetVectors.keySet().bundle().signingPublicKeySpki())));
+        new X509EncodedKeySpec(KeySetVectors.keySet().bundle(KeySetVectors.KMS_KEY_ID).signingPublicKeySpki())));
     s.update(tbs);
     assertThat(s.verify(sig)).isTrue();
 
@@ -177,7 +177,7 @@ class ReceiptTest {
     KeySet ks = KeySetVectors.keySet();
     assertThat(b.sign(g.issuedAt(), ks)).isEqualTo(ReceiptVectors.goldenCose());
     ReceiptBuilder empty = new ReceiptBuilder(g.keySetId(), "s", Receipt.Kind.FORWARD, new byte[32], new byte[32]);
-    assertThat(ReceiptVerifier.verify(empty.sign(Instant.EPOCH, ks), ks.bundle()).deliveries()).isEmpty();
+    assertThat(ReceiptVerifier.verify(empty.sign(Instant.EPOCH, ks), ks.bundle(KeySetVectors.KMS_KEY_ID)).deliveries()).isEmpty();
     assertThatThrownBy(() -> empty.sign(Instant.EPOCH, KeySet.generate(new SecureRandom())))
         .isInstanceOf(IllegalArgumentException.class);
   }
