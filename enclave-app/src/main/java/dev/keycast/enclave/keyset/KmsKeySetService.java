@@ -81,7 +81,8 @@ public final class KmsKeySetService implements KeySetService {
     this.connector = Objects.requireNonNull(connector, "connector");
     this.allowedKmsKeys = Set.copyOf(allowedKmsKeys);
     if (this.allowedKmsKeys.isEmpty()) {
-      log.warn("no KMS key is pinned: the enclave will use whatever KMS key the host names"
+      log.warn("no KMS key is pinned: the enclave will use whatever KMS key the host names;"
+          + " its attested key bundle names that key, senders check it with --expect-kms-key"
           + " (kms-sealing.md section 5)");
     }
   }

@@ -63,6 +63,7 @@ class KmsKeySetServiceTest {
     KmsKeySetService first = world.service();
     assertThat(first.readiness().state()).isEqualTo("not_initialized");
     assertThat(first.current()).isEmpty();
+    assertThat(first.currentBundle()).isEmpty();
 
     KeySetService.Initialized init = first.init(world.keyArn, REGION, PARENT);
     assertThat(first.readiness().ready()).isTrue();
@@ -71,6 +72,9 @@ class KmsKeySetServiceTest {
     SealedKeySet sealed = SealedKeySet.parse(init.sealedKeySet());
     assertThat(sealed.kmsKeyId()).isEqualTo(world.keyArn);
     assertThat(sealed.bundle()).isEqualTo(init.bundle());
+    // the bundle (and so the attested user_data) names the KMS key ARN KMS answered
+    assertThat(init.bundle().kmsKeyId()).isEqualTo(world.keyArn);
+    assertThat(first.currentBundle()).contains(init.bundle());
     assertThat(sealed.encryptionContext())
         .containsEntry("keycast:format", "sealed-key-set/1")
         .containsEntry("keycast:key-set-id", init.bundle().keySetId());
@@ -79,6 +83,7 @@ class KmsKeySetServiceTest {
     KmsKeySetService restarted = world.service();
     KeyBundle bundle = restarted.unseal(init.sealedKeySet(), REGION, PARENT);
     assertThat(bundle).isEqualTo(init.bundle());
+    assertThat(restarted.currentBundle()).contains(bundle);
     assertThat(restarted.readiness()).isEqualTo(new EnclaveApi.Readiness(true, "ready", bundle.keySetId(), null));
     KeySet a = first.current().orElseThrow();
     KeySet b = restarted.current().orElseThrow();
