@@ -93,8 +93,13 @@ public final class ExpectedPcrs {
   /**
    * Parses an expected-PCRs file: Keycast's own {@code {"version":1,"allowed":[{"PCR0":"<96
    * hex>",...},...]}} or nitro-cli's build output {@code {"Measurements":{"HashAlgorithm":"Sha384
-   * {...}","PCR0":...}}} (one allowed set; other keys of that output are ignored).
+   * {...}","PCR0":...}}} (one allowed set; other keys of that output are ignored), or the
+   * measurements file of {@code scripts/build-eif} and the mock attester {@code {"format":
+   * "keycast-measurements/1", ..., "pcrs":{"PCR0":...}}} (one allowed set).
    */
+  /** The {@code format} of the measurements file that {@code scripts/build-eif} writes. */
+  public static final String MEASUREMENTS_FORMAT = "keycast-measurements/1";
+
   public static ExpectedPcrs parseJson(byte[] json) throws MalformedInputException {
     if (json.length > MAX_FILE_BYTES) {
       throw new MalformedInputException(
@@ -128,6 +133,17 @@ public final class ExpectedPcrs {
             "malformed", "expected PCRs: Measurements.HashAlgorithm must be Sha384, found " + alg);
       }
       sets.add(readSet(m, "Measurements", true));
+    } else if (root.has("format")) {
+      JsonNode f = root.get("format");
+      if (!f.isTextual() || !f.asText().equals(MEASUREMENTS_FORMAT)) {
+        throw new MalformedInputException(
+            "unsupported_version", "expected PCRs: format " + f + " is not supported (expected \"" + MEASUREMENTS_FORMAT + "\")");
+      }
+      JsonNode pcrs = root.get("pcrs");
+      if (pcrs == null || !pcrs.isObject()) {
+        throw new MalformedInputException("malformed", "expected PCRs: \"pcrs\" must be an object");
+      }
+      sets.add(readSet(pcrs, "pcrs", false));
     } else {
       JsonNode v = root.get("version");
       if (v == null || !v.isInt()) {

@@ -31,6 +31,19 @@ class ExpectedPcrsTest {
   }
 
   @Test
+  void buildEifMeasurementsFile() throws Exception {
+    String json = """
+        {"format":"keycast-measurements/1","eif":"keycast.eif","hashAlgorithm":"SHA384",
+         "pcrs":{"PCR0":"%s","PCR1":"%s","PCR2":"%s"}}""".formatted(A, B, C);
+    ExpectedPcrs p = parse(json);
+    assertThat(p.sets()).hasSize(1);
+    assertThat(p.sets().get(0)).containsOnlyKeys(0, 1, 2);
+    assertThat(p.sets().get(0).get(2)).isEqualTo(TestAttester.pcrValue(0xcc));
+    assertThatThrownBy(() -> parse(json.replace("measurements/1", "measurements/2")))
+        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("unsupported_version"));
+  }
+
+  @Test
   void nitroCliBuildOutput() throws Exception {
     String json = """
         {

@@ -1,0 +1,115 @@
+package dev.keycast.host.store;
+
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Durable storage of everything the host keeps for the enclave: the sealed key set, registered
+ * recipients, sends (metadata, sealed secret, receipt, deliveries) and forwards.
+ *
+ * <p>The host is untrusted for confidentiality: every byte array here is ciphertext or a signed
+ * record, opaque to the store; only the ids, fingerprints, flags and times are cleartext metadata
+ * for lookups.
+ *
+ * <p>Guarantees common to every implementation (see {@code storage.md}):
+ * <ul>
+ *   <li>A write that returns normally is durable; a write that throws {@link StoreException} has
+ *       left nothing visible to readers.</li>
+ *   <li>{@link #commitSend} and {@link #commitForward} are atomic and idempotent.</li>
+ *   <li>Listings are ordered by their key (delivery id, fingerprint, send id; byte order) and
+ *       paged with an exclusive "after" cursor; a null cursor starts at the beginning.</li>
+ * </ul>
+ * Implementations are safe for concurrent use by many threads.
+ */
+public interface ArtefactStore extends AutoCloseable {
+
+  /** Largest page a listing returns; larger limits are clamped. */
+  int MAX_PAGE = 1000;
+
+  // ---- sealed key set
+
+  /**
+   * Stores a sealed key-set version. Never overwrites.
+   *
+   * @throws StoreException {@code conflict} if that version is already stored (whatever its bytes)
+   */
+  void putSealedKeySet(int version, byte[] bytes) throws StoreException;
+
+  /** The highest stored key-set version, if any. */
+  Optional<StoredKeySet> latestSealedKeySet() throws StoreException;
+
+  // ---- recipients
+
+  /**
+   * Registers a recipient, idempotent by fingerprint: if the fingerprint is already registered,
+   * nothing is written and the stored record (first registration wins) is returned.
+   */
+  RecipientRecord putRecipient(RecipientRecord recipient) throws StoreException;
+
+  /** The registered recipients among {@code fingerprints} (at most 1000), in fingerprint order. */
+  List<RecipientRecord> findRecipients(Collection<String> fingerprints) throws StoreException;
+
+  /** Recipients with a fingerprint greater than {@code afterFingerprint}, in fingerprint order. */
+  List<RecipientRecord> listRecipients(String afterFingerprint, int limit) throws StoreException;
+
+  /** Number of registered recipients. */
+  long countRecipients() throws StoreException;
+
+  // ---- sends
+
+  /**
+   * Commits a send and all its artefacts in one durable step. If a send with the same payload hash
+   * is already committed, writes nothing and returns the original with {@code replayed = true}.
+   *
+   * @throws StoreException {@code conflict} on a reused send, receipt or delivery id or a recipient
+   *     listed twice; {@code store_full} / {@code store_unavailable}: nothing was committed
+   */
+  SendCommit commitSend(SendRecord send) throws StoreException;
+
+  /** The committed send whose sealed payload has this SHA-256. */
+  Optional<StoredSend> findSendByPayloadHash(byte[] payloadHash) throws StoreException;
+
+  /** The committed send with this id. */
+  Optional<StoredSend> getSend(String sendId) throws StoreException;
+
+  /** A committed receipt (of a send or of a forward) by receipt id. */
+  Optional<ReceiptRecord> getReceipt(String receiptId) throws StoreException;
+
+  /** Every receipt of a send: the original first, then forwards in receipt-id order. */
+  List<ReceiptRecord> receiptsForSend(String sendId) throws StoreException;
+
+  /** A committed delivery by id. */
+  Optional<StoredDelivery> getDelivery(String deliveryId) throws StoreException;
+
+  /**
+   * A recipient's deliveries with an id greater than {@code afterDeliveryId}, in delivery-id
+   * order (an index range, never a scan).
+   */
+  List<StoredDelivery> listDeliveries(String recipientFingerprint, String afterDeliveryId, int limit)
+      throws StoreException;
+
+  /**
+   * Sends whose sealed secret may still be forwarded to late recipients at {@code now}
+   * ({@link SendMetadata#openForLateRecipients}), with a send id greater than
+   * {@code afterSendId}, in send-id order.
+   */
+  List<StoredSend> sealedSecretsOpenForLateRecipients(Instant now, String afterSendId, int limit)
+      throws StoreException;
+
+  /**
+   * Commits a forward atomically: its delivery and receipt. Idempotent per (send, recipient): if
+   * the recipient already has a delivery of that send, writes nothing and returns the receipt that
+   * covers it with {@code replayed = true}.
+   *
+   * @throws StoreException {@code not_found} if the send is not committed
+   */
+  ForwardCommit commitForward(ForwardRecord forward) throws StoreException;
+
+  /** Whether the recipient has a committed delivery of that send (from the send or a forward). */
+  boolean hasDelivery(String sendId, String recipientFingerprint) throws StoreException;
+
+  @Override
+  void close() throws StoreException;
+}

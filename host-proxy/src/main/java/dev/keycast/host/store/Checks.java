@@ -1,0 +1,59 @@
+package dev.keycast.host.store;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/** Argument checks shared by the store's value types. */
+final class Checks {
+  /** Syntax of send, delivery and receipt ids: they become S3 key segments and SQL keys. */
+  static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,128}");
+  static final Pattern FINGERPRINT = Pattern.compile("[0-9a-f]{64}");
+  static final Pattern FORMAT_ID = Pattern.compile("[a-z0-9._-]{1,64}");
+
+  static final int MAX_ENVELOPE = 1 << 20;
+  static final int MAX_POLICY = 1 << 20;
+  static final int MAX_SEALED_SECRET = 1 << 16;
+  static final int MAX_RECEIPT = 64 << 20;
+  static final int MAX_KEY_SET = 1 << 20;
+  static final int MAX_PUBLIC_KEY = 1 << 16;
+  static final int MAX_LABELS = 64;
+  static final int MAX_LABEL_CHARS = 1024;
+
+  private Checks() {}
+
+  static String id(String what, String value) {
+    Objects.requireNonNull(value, what);
+    if (!ID.matcher(value).matches()) {
+      throw new IllegalArgumentException(what + " must match " + ID.pattern() + ": " + quote(value));
+    }
+    return value;
+  }
+
+  static String fingerprint(String value) {
+    Objects.requireNonNull(value, "fingerprint");
+    if (!FINGERPRINT.matcher(value).matches()) {
+      throw new IllegalArgumentException("fingerprint must be 64 lowercase hex: " + quote(value));
+    }
+    return value;
+  }
+
+  static byte[] bytes(String what, byte[] value, int max) {
+    Objects.requireNonNull(value, what);
+    if (value.length > max) {
+      throw new IllegalArgumentException(what + " is " + value.length + " bytes, limit " + max);
+    }
+    return value.clone();
+  }
+
+  /** Instants are stored with millisecond precision; normalise so values round-trip exactly. */
+  static Instant millis(Instant t) {
+    return t == null ? null : t.truncatedTo(ChronoUnit.MILLIS);
+  }
+
+  static String quote(String s) {
+    String cut = s.length() > 80 ? s.substring(0, 80) + "..." : s;
+    return "\"" + cut.replaceAll("[^\\x20-\\x7e]", "?") + "\"";
+  }
+}

@@ -1,0 +1,793 @@
+package dev.keycast.host.store;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.TreeSet;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * {@link ArtefactStore} in one SQLite database file: WAL journal, {@code synchronous=FULL} (a
+ * returned commit survives power loss), one transaction per request, a single writer connection
+ * (writes are serialised by a lock) and a small pool of read-only connections.
+ *
+ * <p>Large sends are inserted in batches of {@value #BATCH} prepared-statement rows inside the one
+ * transaction, so a send of 100,000 deliveries costs one WAL sync at commit, not one per delivery.
+ */
+public final class SqliteArtefactStore implements ArtefactStore {
+
+  /** Deliveries per JDBC batch. */
+  static final int BATCH = 500;
+
+  /** The schema version this code writes; see {@link #MIGRATIONS}. */
+  static final int SCHEMA_VERSION = 1;
+
+  /** Migration {@code i} brings the schema from version {@code i} to {@code i + 1}. */
+  private static final List<List<String>> MIGRATIONS = List.of(List.of(
+      """
+      CREATE TABLE key_sets (
+        version    INTEGER PRIMARY KEY CHECK (version >= 1),
+        bytes      BLOB    NOT NULL,
+        created_at INTEGER NOT NULL)""",
+      """
+      CREATE TABLE recipients (
+        fingerprint   TEXT    PRIMARY KEY CHECK (length(fingerprint) = 64),
+        kind          TEXT    NOT NULL CHECK (kind IN ('rsa', 'x25519')),
+        public_key    BLOB    NOT NULL,
+        labels        TEXT    NOT NULL,
+        registered_at INTEGER NOT NULL) WITHOUT ROWID""",
+      """
+      CREATE TABLE sends (
+        send_id        TEXT    PRIMARY KEY,
+        payload_hash   BLOB    NOT NULL UNIQUE CHECK (length(payload_hash) = 32),
+        policy         BLOB    NOT NULL,
+        late_allowed   INTEGER NOT NULL CHECK (late_allowed IN (0, 1)),
+        not_before     INTEGER,
+        not_after      INTEGER,
+        sealed_secret  BLOB    NOT NULL,
+        receipt_id     TEXT    NOT NULL,
+        delivery_count INTEGER NOT NULL,
+        created_at     INTEGER NOT NULL)""",
+      "CREATE INDEX sends_open_late ON sends (send_id) WHERE late_allowed = 1",
+      """
+      CREATE TABLE receipts (
+        receipt_id TEXT    PRIMARY KEY,
+        send_id    TEXT    NOT NULL REFERENCES sends (send_id),
+        bytes      BLOB    NOT NULL,
+        created_at INTEGER NOT NULL)""",
+      "CREATE INDEX receipts_by_send ON receipts (send_id, receipt_id)",
+      """
+      CREATE TABLE deliveries (
+        delivery_id  TEXT PRIMARY KEY,
+        send_id      TEXT NOT NULL REFERENCES sends (send_id),
+        receipt_id   TEXT NOT NULL REFERENCES receipts (receipt_id),
+        recipient_fp TEXT NOT NULL,
+        format_id    TEXT NOT NULL,
+        envelope     BLOB NOT NULL)""",
+      "CREATE UNIQUE INDEX deliveries_by_send_recipient ON deliveries (send_id, recipient_fp)",
+      "CREATE INDEX deliveries_by_recipient ON deliveries (recipient_fp, delivery_id)"));
+
+  static final String SQL_LIST_DELIVERIES =
+      "SELECT d.delivery_id, d.send_id, d.receipt_id, d.recipient_fp, d.format_id, d.envelope"
+          + " FROM deliveries d WHERE d.recipient_fp = ? AND d.delivery_id > ?"
+          + " ORDER BY d.delivery_id LIMIT ?";
+  static final String SQL_OPEN_SENDS =
+      "SELECT " + sendColumns() + " FROM sends WHERE late_allowed = 1 AND send_id > ?"
+          + " AND (not_after IS NULL OR not_after > ?) ORDER BY send_id LIMIT ?";
+
+  /** Tunables. */
+  public record Options(int readConnections, long busyTimeoutMillis, long maxPageCount) {
+    public Options {
+      if (readConnections < 1 || readConnections > 64) {
+        throw new IllegalArgumentException("readConnections must be 1..64");
+      }
+      if (busyTimeoutMillis < 0 || maxPageCount < 0) {
+        throw new IllegalArgumentException("negative option");
+      }
+    }
+
+    /** 4 readers, 10 s busy timeout, no size limit. */
+    public static Options defaults() {
+      return new Options(4, 10_000, 0);
+    }
+
+    /**
+     * Caps the database at {@code maxPageCount} pages ({@code PRAGMA max_page_count}; 0 = no cap).
+     * A write that would grow past it fails with {@code store_full} and leaves nothing behind.
+     */
+    public Options withMaxPageCount(long pages) {
+      return new Options(readConnections, busyTimeoutMillis, pages);
+    }
+  }
+
+  private final Path file;
+  private final ObjectMapper json = new ObjectMapper();
+  private final ReentrantLock writeLock = new ReentrantLock();
+  private final Connection writer;
+  private final BlockingQueue<Connection> readers;
+  private final List<Connection> allReaders = new ArrayList<>();
+  private volatile boolean closed;
+
+  private SqliteArtefactStore(Path file, Connection writer, int readerCount) {
+    this.file = file;
+    this.writer = writer;
+    this.readers = new ArrayBlockingQueue<>(readerCount);
+  }
+
+  /** Opens (creating if needed) and migrates the database at {@code file}. */
+  public static SqliteArtefactStore open(Path file) throws StoreException {
+    return open(file, Options.defaults());
+  }
+
+  /** Opens (creating if needed) and migrates the database at {@code file}. */
+  public static SqliteArtefactStore open(Path file, Options options) throws StoreException {
+    Objects.requireNonNull(file, "file");
+    Objects.requireNonNull(options, "options");
+    Connection writer = null;
+    SqliteArtefactStore store = null;
+    try {
+      writer = connect(file, options, false);
+      store = new SqliteArtefactStore(file, writer, options.readConnections());
+      store.migrate();
+      for (int i = 0; i < options.readConnections(); i++) {
+        Connection r = connect(file, options, true);
+        store.allReaders.add(r);
+        store.readers.add(r);
+      }
+      return store;
+    } catch (SQLException e) {
+      closeQuietly(store, writer);
+      throw map(e, "open " + file.getFileName());
+    } catch (StoreException | RuntimeException e) {
+      closeQuietly(store, writer);
+      throw e;
+    }
+  }
+
+  private static void closeQuietly(SqliteArtefactStore store, Connection writer) {
+    try {
+      if (store != null) {
+        store.close();
+      } else if (writer != null) {
+        writer.close();
+      }
+    } catch (SQLException | StoreException ignored) {
+      // already failing
+    }
+  }
+
+  private static Connection connect(Path file, Options options, boolean readOnly)
+      throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("journal_mode", "WAL");
+    p.setProperty("synchronous", "FULL");
+    p.setProperty("foreign_keys", "true");
+    p.setProperty("busy_timeout", Long.toString(options.busyTimeoutMillis()));
+    Connection c = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), p);
+    try (Statement s = c.createStatement()) {
+      // Set explicitly too: the driver's properties are applied at open, these are authoritative.
+      s.execute("PRAGMA busy_timeout = " + options.busyTimeoutMillis());
+      s.execute("PRAGMA journal_mode = WAL");
+      s.execute("PRAGMA synchronous = FULL");
+      s.execute("PRAGMA foreign_keys = ON");
+      if (readOnly) {
+        s.execute("PRAGMA query_only = 1");
+      } else if (options.maxPageCount() > 0) {
+        s.execute("PRAGMA max_page_count = " + options.maxPageCount());
+      }
+    } catch (SQLException e) {
+      c.close();
+      throw e;
+    }
+    // Transactions are explicit (BEGIN IMMEDIATE ... COMMIT): the driver stays in auto-commit.
+    return c;
+  }
+
+  private void migrate() throws SQLException, StoreException {
+    try (Statement s = writer.createStatement()) {
+      begin();
+      s.execute("CREATE TABLE IF NOT EXISTS schema_version ("
+          + "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+      int current;
+      try (ResultSet rs = s.executeQuery("SELECT coalesce(max(version), 0) FROM schema_version")) {
+        current = rs.next() ? rs.getInt(1) : 0;
+      }
+      if (current > SCHEMA_VERSION) {
+        throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "database schema version "
+            + current + " is newer than this code (" + SCHEMA_VERSION + ")");
+      }
+      for (int v = current; v < SCHEMA_VERSION; v++) {
+        for (String sql : MIGRATIONS.get(v)) {
+          s.execute(sql);
+        }
+        try (PreparedStatement ps =
+            writer.prepareStatement("INSERT INTO schema_version VALUES (?, ?)")) {
+          ps.setInt(1, v + 1);
+          ps.setLong(2, System.currentTimeMillis());
+          ps.executeUpdate();
+        }
+      }
+      commit();
+    } catch (SQLException | StoreException e) {
+      rollback();
+      throw e;
+    }
+  }
+
+  /** The schema version recorded in the database. */
+  public int schemaVersion() throws StoreException {
+    return read(c -> {
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT max(version) FROM schema_version")) {
+        return rs.next() ? rs.getInt(1) : 0;
+      }
+    });
+  }
+
+  /** The value of a PRAGMA on the writer connection (for tests and diagnostics). */
+  String writerPragma(String name) throws StoreException {
+    if (!name.matches("[a-z_]+")) {
+      throw new IllegalArgumentException("bad pragma name");
+    }
+    return write("pragma", c -> {
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA " + name)) {
+        return rs.next() ? rs.getString(1) : null;
+      }
+    });
+  }
+
+  /** The database file. */
+  public Path file() {
+    return file;
+  }
+
+  // ------------------------------------------------------------------ plumbing
+
+  @FunctionalInterface
+  private interface SqlWork<T> {
+    T run(Connection c) throws SQLException, StoreException;
+  }
+
+  private <T> T read(SqlWork<T> work) throws StoreException {
+    ensureOpen();
+    Connection c;
+    try {
+      c = readers.poll(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "interrupted", e);
+    }
+    if (c == null) {
+      throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "no read connection free");
+    }
+    try {
+      return work.run(c);
+    } catch (SQLException e) {
+      throw map(e, "read");
+    } finally {
+      readers.add(c);
+    }
+  }
+
+  /** Runs {@code work} in one write transaction: committed if it returns, rolled back otherwise. */
+  private <T> T write(String what, SqlWork<T> work) throws StoreException {
+    ensureOpen();
+    writeLock.lock();
+    try {
+      begin();
+      T result = work.run(writer);
+      commit();
+      return result;
+    } catch (SQLException e) {
+      rollback();
+      throw map(e, what);
+    } catch (StoreException | RuntimeException | Error e) {
+      rollback();
+      throw e;
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
+  private void rollback() {
+    try (Statement s = writer.createStatement()) {
+      s.execute("ROLLBACK");
+    } catch (SQLException ignored) {
+      // SQLite may already have rolled back by itself (SQLITE_FULL, I/O error): nothing of the
+      // transaction is committed either way
+    }
+  }
+
+  private void begin() throws SQLException {
+    try (Statement s = writer.createStatement()) {
+      s.execute("BEGIN IMMEDIATE");
+    }
+  }
+
+  private void commit() throws SQLException {
+    try (Statement s = writer.createStatement()) {
+      s.execute("COMMIT");
+    }
+  }
+
+  private void ensureOpen() throws StoreException {
+    if (closed) {
+      throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "store is closed");
+    }
+  }
+
+  /** Maps SQLite result codes (primary code = low byte of the extended code) to stable codes. */
+  static StoreException map(SQLException e, String what) {
+    int primary = e.getErrorCode() & 0xff;
+    StoreException.Code code = switch (primary) {
+      case 13 -> StoreException.Code.STORE_FULL; // SQLITE_FULL
+      case 19 -> StoreException.Code.CONFLICT; // SQLITE_CONSTRAINT
+      case 11, 26 -> StoreException.Code.STORE_CORRUPT; // SQLITE_CORRUPT, SQLITE_NOTADB
+      default -> StoreException.Code.STORE_UNAVAILABLE; // IOERR, BUSY, LOCKED, CANTOPEN, ...
+    };
+    return new StoreException(code, what + " failed (sqlite code " + e.getErrorCode() + ")", e);
+  }
+
+  @Override
+  public void close() throws StoreException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    SQLException first = null;
+    writeLock.lock();
+    try {
+      for (Connection c : allReaders) {
+        try {
+          c.close();
+        } catch (SQLException e) {
+          first = first == null ? e : first;
+        }
+      }
+      try {
+        writer.close();
+      } catch (SQLException e) {
+        first = first == null ? e : first;
+      }
+    } finally {
+      writeLock.unlock();
+    }
+    if (first != null) {
+      throw map(first, "close");
+    }
+  }
+
+  // ------------------------------------------------------------------ key sets
+
+  @Override
+  public void putSealedKeySet(int version, byte[] bytes) throws StoreException {
+    StoredKeySet k = new StoredKeySet(version, bytes);
+    write("put key set", c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM key_sets WHERE version = ?")) {
+        ps.setInt(1, version);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            throw new StoreException(StoreException.Code.CONFLICT,
+                "sealed key set version " + version + " already exists");
+          }
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO key_sets VALUES (?, ?, ?)")) {
+        ps.setInt(1, version);
+        ps.setBytes(2, k.bytes());
+        ps.setLong(3, System.currentTimeMillis());
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public Optional<StoredKeySet> latestSealedKeySet() throws StoreException {
+    return read(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+              "SELECT version, bytes FROM key_sets ORDER BY version DESC LIMIT 1");
+          ResultSet rs = ps.executeQuery()) {
+        return rs.next()
+            ? Optional.of(new StoredKeySet(rs.getInt(1), rs.getBytes(2)))
+            : Optional.empty();
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ recipients
+
+  private static final String RECIPIENT_COLUMNS =
+      "fingerprint, kind, public_key, labels, registered_at";
+
+  @Override
+  public RecipientRecord putRecipient(RecipientRecord r) throws StoreException {
+    Objects.requireNonNull(r, "recipient");
+    return write("put recipient", c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "INSERT INTO recipients VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING")) {
+        ps.setString(1, r.fingerprint());
+        ps.setString(2, r.kind());
+        ps.setBytes(3, r.publicKeyOrChain());
+        ps.setString(4, LabelsCodec.encode(json, r.labels()));
+        ps.setLong(5, r.registeredAt().toEpochMilli());
+        if (ps.executeUpdate() == 1) {
+          return r;
+        }
+      }
+      List<RecipientRecord> existing = selectRecipients(c, List.of(r.fingerprint()));
+      if (existing.isEmpty()) {
+        throw new StoreException(StoreException.Code.STORE_CORRUPT, "recipient vanished");
+      }
+      return existing.getFirst();
+    });
+  }
+
+  @Override
+  public List<RecipientRecord> findRecipients(Collection<String> fingerprints)
+      throws StoreException {
+    TreeSet<String> fps = new TreeSet<>();
+    for (String fp : fingerprints) {
+      fps.add(Checks.fingerprint(fp));
+    }
+    if (fps.size() > MAX_PAGE) {
+      throw new IllegalArgumentException("at most " + MAX_PAGE + " fingerprints per lookup");
+    }
+    if (fps.isEmpty()) {
+      return List.of();
+    }
+    return read(c -> selectRecipients(c, fps));
+  }
+
+  private List<RecipientRecord> selectRecipients(Connection c, Collection<String> fps)
+      throws SQLException, StoreException {
+    String marks = String.join(",", java.util.Collections.nCopies(fps.size(), "?"));
+    try (PreparedStatement ps = c.prepareStatement("SELECT " + RECIPIENT_COLUMNS
+        + " FROM recipients WHERE fingerprint IN (" + marks + ") ORDER BY fingerprint")) {
+      int i = 1;
+      for (String fp : fps) {
+        ps.setString(i++, fp);
+      }
+      return recipients(ps);
+    }
+  }
+
+  private List<RecipientRecord> recipients(PreparedStatement ps)
+      throws SQLException, StoreException {
+    List<RecipientRecord> out = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        out.add(new RecipientRecord(rs.getString(1), rs.getString(2), rs.getBytes(3),
+            LabelsCodec.decode(json, rs.getString(4)), Instant.ofEpochMilli(rs.getLong(5))));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public List<RecipientRecord> listRecipients(String afterFingerprint, int limit)
+      throws StoreException {
+    int n = page(limit);
+    return read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + RECIPIENT_COLUMNS
+          + " FROM recipients WHERE fingerprint > ? ORDER BY fingerprint LIMIT ?")) {
+        ps.setString(1, afterFingerprint == null ? "" : afterFingerprint);
+        ps.setInt(2, n);
+        return recipients(ps);
+      }
+    });
+  }
+
+  @Override
+  public long countRecipients() throws StoreException {
+    return read(c -> {
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT count(*) FROM recipients")) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    });
+  }
+
+  static int page(int limit) {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be >= 1: " + limit);
+    }
+    return Math.min(limit, MAX_PAGE);
+  }
+
+  // ------------------------------------------------------------------ sends
+
+  private static String sendColumns() {
+    return "send_id, payload_hash, policy, late_allowed, not_before, not_after, sealed_secret,"
+        + " receipt_id, delivery_count, created_at";
+  }
+
+  private static StoredSend send(ResultSet rs) throws SQLException {
+    long nb = rs.getLong(5);
+    Instant notBefore = rs.wasNull() ? null : Instant.ofEpochMilli(nb);
+    long na = rs.getLong(6);
+    Instant notAfter = rs.wasNull() ? null : Instant.ofEpochMilli(na);
+    SendMetadata m = new SendMetadata(rs.getString(1), rs.getBytes(2), rs.getBytes(3),
+        rs.getInt(4) == 1, notBefore, notAfter, rs.getBytes(7),
+        Instant.ofEpochMilli(rs.getLong(10)));
+    return new StoredSend(m, rs.getString(8), rs.getLong(9));
+  }
+
+  private static Optional<StoredSend> selectSend(Connection c, String column, Object key)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT " + sendColumns() + " FROM sends WHERE " + column + " = ?")) {
+      ps.setObject(1, key);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(send(rs)) : Optional.empty();
+      }
+    }
+  }
+
+  private static Optional<ReceiptRecord> selectReceipt(Connection c, String receiptId)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT receipt_id, send_id, bytes, created_at FROM receipts WHERE receipt_id = ?")) {
+      ps.setString(1, receiptId);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(receipt(rs)) : Optional.empty();
+      }
+    }
+  }
+
+  private static ReceiptRecord receipt(ResultSet rs) throws SQLException {
+    return new ReceiptRecord(rs.getString(1), rs.getString(2), rs.getBytes(3),
+        Instant.ofEpochMilli(rs.getLong(4)));
+  }
+
+  private static ReceiptRecord requireReceipt(Connection c, String receiptId)
+      throws SQLException, StoreException {
+    return selectReceipt(c, receiptId).orElseThrow(() -> new StoreException(
+        StoreException.Code.STORE_CORRUPT, "receipt " + receiptId + " is missing"));
+  }
+
+  private static void insertReceipt(Connection c, ReceiptRecord r) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO receipts VALUES (?, ?, ?, ?)")) {
+      ps.setString(1, r.receiptId());
+      ps.setString(2, r.sendId());
+      ps.setBytes(3, r.bytesUnsafe());
+      ps.setLong(4, r.createdAt().toEpochMilli());
+      ps.executeUpdate();
+    }
+  }
+
+  private static final String INSERT_DELIVERY = "INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?)";
+
+  private static void bindDelivery(PreparedStatement ps, String sendId, String receiptId,
+      Delivery d) throws SQLException {
+    ps.setString(1, d.deliveryId());
+    ps.setString(2, sendId);
+    ps.setString(3, receiptId);
+    ps.setString(4, d.recipientFingerprint());
+    ps.setString(5, d.formatId());
+    ps.setBytes(6, d.envelopeUnsafe());
+  }
+
+  @Override
+  public SendCommit commitSend(SendRecord record) throws StoreException {
+    Objects.requireNonNull(record, "send");
+    SendMetadata m = record.metadata();
+    return write("commit send", c -> {
+      Optional<StoredSend> existing = selectSend(c, "payload_hash", m.payloadHashUnsafe());
+      if (existing.isPresent()) {
+        return new SendCommit(existing.get(), requireReceipt(c, existing.get().receiptId()), true);
+      }
+      try (PreparedStatement ps = c.prepareStatement(
+          "INSERT INTO sends VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)")) {
+        ps.setString(1, m.sendId());
+        ps.setBytes(2, m.payloadHashUnsafe());
+        ps.setBytes(3, m.policyUnsafe());
+        ps.setInt(4, m.lateRecipientsAllowed() ? 1 : 0);
+        setInstant(ps, 5, m.notBefore());
+        setInstant(ps, 6, m.notAfter());
+        ps.setBytes(7, m.sealedSecretUnsafe());
+        ps.setString(8, record.receipt().receiptId());
+        ps.setLong(9, m.createdAt().toEpochMilli());
+        ps.executeUpdate();
+      }
+      insertReceipt(c, record.receipt());
+      long count = 0;
+      try (PreparedStatement ps = c.prepareStatement(INSERT_DELIVERY)) {
+        int pending = 0;
+        for (Iterator<Delivery> it = record.deliveries().iterator(); it.hasNext(); ) {
+          bindDelivery(ps, m.sendId(), record.receipt().receiptId(), it.next());
+          ps.addBatch();
+          count++;
+          if (++pending == BATCH) {
+            ps.executeBatch();
+            pending = 0;
+          }
+        }
+        if (pending > 0) {
+          ps.executeBatch();
+        }
+      }
+      try (PreparedStatement ps =
+          c.prepareStatement("UPDATE sends SET delivery_count = ? WHERE send_id = ?")) {
+        ps.setLong(1, count);
+        ps.setString(2, m.sendId());
+        ps.executeUpdate();
+      }
+      return new SendCommit(new StoredSend(m, record.receipt().receiptId(), count),
+          record.receipt(), false);
+    });
+  }
+
+  private static void setInstant(PreparedStatement ps, int i, Instant t) throws SQLException {
+    if (t == null) {
+      ps.setNull(i, Types.INTEGER);
+    } else {
+      ps.setLong(i, t.toEpochMilli());
+    }
+  }
+
+  @Override
+  public Optional<StoredSend> findSendByPayloadHash(byte[] payloadHash) throws StoreException {
+    Objects.requireNonNull(payloadHash, "payloadHash");
+    if (payloadHash.length != 32) {
+      throw new IllegalArgumentException("payload hash must be 32 bytes");
+    }
+    byte[] h = payloadHash.clone();
+    return read(c -> selectSend(c, "payload_hash", h));
+  }
+
+  @Override
+  public Optional<StoredSend> getSend(String sendId) throws StoreException {
+    Checks.id("send id", sendId);
+    return read(c -> selectSend(c, "send_id", sendId));
+  }
+
+  @Override
+  public Optional<ReceiptRecord> getReceipt(String receiptId) throws StoreException {
+    Checks.id("receipt id", receiptId);
+    return read(c -> selectReceipt(c, receiptId));
+  }
+
+  @Override
+  public List<ReceiptRecord> receiptsForSend(String sendId) throws StoreException {
+    Checks.id("send id", sendId);
+    return read(c -> {
+      Optional<StoredSend> s = selectSend(c, "send_id", sendId);
+      if (s.isEmpty()) {
+        return List.of();
+      }
+      List<ReceiptRecord> out = new ArrayList<>();
+      out.add(requireReceipt(c, s.get().receiptId()));
+      try (PreparedStatement ps = c.prepareStatement("SELECT receipt_id, send_id, bytes, created_at"
+          + " FROM receipts WHERE send_id = ? AND receipt_id <> ? ORDER BY receipt_id")) {
+        ps.setString(1, sendId);
+        ps.setString(2, s.get().receiptId());
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(receipt(rs));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  private static StoredDelivery delivery(ResultSet rs) throws SQLException {
+    return new StoredDelivery(rs.getString(2), rs.getString(3),
+        new Delivery(rs.getString(1), rs.getString(4), rs.getString(5), rs.getBytes(6)));
+  }
+
+  @Override
+  public Optional<StoredDelivery> getDelivery(String deliveryId) throws StoreException {
+    Checks.id("delivery id", deliveryId);
+    return read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT delivery_id, send_id, receipt_id,"
+          + " recipient_fp, format_id, envelope FROM deliveries WHERE delivery_id = ?")) {
+        ps.setString(1, deliveryId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? Optional.of(delivery(rs)) : Optional.empty();
+        }
+      }
+    });
+  }
+
+  @Override
+  public List<StoredDelivery> listDeliveries(String recipientFingerprint, String afterDeliveryId,
+      int limit) throws StoreException {
+    Checks.fingerprint(recipientFingerprint);
+    int n = page(limit);
+    return read(c -> {
+      try (PreparedStatement ps = c.prepareStatement(SQL_LIST_DELIVERIES)) {
+        ps.setString(1, recipientFingerprint);
+        ps.setString(2, afterDeliveryId == null ? "" : afterDeliveryId);
+        ps.setInt(3, n);
+        List<StoredDelivery> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(delivery(rs));
+          }
+        }
+        return out;
+      }
+    });
+  }
+
+  @Override
+  public List<StoredSend> sealedSecretsOpenForLateRecipients(Instant now, String afterSendId,
+      int limit) throws StoreException {
+    Objects.requireNonNull(now, "now");
+    int n = page(limit);
+    return read(c -> {
+      try (PreparedStatement ps = c.prepareStatement(SQL_OPEN_SENDS)) {
+        ps.setString(1, afterSendId == null ? "" : afterSendId);
+        ps.setLong(2, now.toEpochMilli());
+        ps.setInt(3, n);
+        List<StoredSend> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(send(rs));
+          }
+        }
+        return out;
+      }
+    });
+  }
+
+  @Override
+  public ForwardCommit commitForward(ForwardRecord f) throws StoreException {
+    Objects.requireNonNull(f, "forward");
+    return write("commit forward", c -> {
+      if (selectSend(c, "send_id", f.sendId()).isEmpty()) {
+        throw new StoreException(StoreException.Code.NOT_FOUND, "send " + f.sendId()
+            + " is not committed");
+      }
+      Optional<String> covering = deliveryReceipt(c, f.sendId(), f.recipientFingerprint());
+      if (covering.isPresent()) {
+        return new ForwardCommit(requireReceipt(c, covering.get()), true);
+      }
+      insertReceipt(c, f.receipt());
+      try (PreparedStatement ps = c.prepareStatement(INSERT_DELIVERY)) {
+        bindDelivery(ps, f.sendId(), f.receipt().receiptId(), f.delivery());
+        ps.executeUpdate();
+      }
+      return new ForwardCommit(f.receipt(), false);
+    });
+  }
+
+  private static Optional<String> deliveryReceipt(Connection c, String sendId, String fp)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT receipt_id FROM deliveries WHERE send_id = ? AND recipient_fp = ?")) {
+      ps.setString(1, sendId);
+      ps.setString(2, fp);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+      }
+    }
+  }
+
+  @Override
+  public boolean hasDelivery(String sendId, String recipientFingerprint) throws StoreException {
+    Checks.id("send id", sendId);
+    Checks.fingerprint(recipientFingerprint);
+    return read(c -> deliveryReceipt(c, sendId, recipientFingerprint).isPresent());
+  }
+}

@@ -1,0 +1,490 @@
+package dev.keycast.host.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The behaviour every {@link ArtefactStore} must have. Subclasses supply a fresh, empty store
+ * and a way to reopen it (a new instance on the same file or bucket).
+ */
+abstract class ArtefactStoreContract {
+
+  static final Instant T0 = Instant.parse("2026-01-01T00:00:00.123Z");
+
+  protected ArtefactStore store;
+
+  /** A new, empty store. */
+  protected abstract ArtefactStore openFresh() throws Exception;
+
+  /** Closes {@code current} and opens a new instance on the same storage. */
+  protected abstract ArtefactStore reopen(ArtefactStore current) throws Exception;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    store = openFresh();
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (store != null) {
+      store.close();
+    }
+  }
+
+  // ------------------------------------------------------------------ fixtures
+
+  static String fp(String seed) {
+    return HexFormat.of().formatHex(sha256(seed));
+  }
+
+  static byte[] sha256(String s) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  static RecipientRecord recipient(String seed) {
+    return new RecipientRecord(fp(seed), seed.hashCode() % 2 == 0 ? "rsa" : "x25519",
+        bytes("spki-" + seed), Map.of("site", "cinema-" + seed), T0);
+  }
+
+  static Delivery delivery(String sendId, String recipientSeed, int i) {
+    return new Delivery(sendId + "-d" + String.format("%06d", i), fp(recipientSeed), "hpke-v1",
+        bytes("envelope " + sendId + " " + recipientSeed));
+  }
+
+  static SendMetadata meta(String sendId, String payload, boolean late, Instant notAfter) {
+    return new SendMetadata(sendId, sha256(payload), bytes("{\"policy\":\"" + sendId + "\"}"),
+        late, T0, notAfter, bytes("sealed-" + sendId), T0.plusSeconds(1));
+  }
+
+  static SendRecord send(String sendId, String payload, List<Delivery> deliveries) {
+    return send(meta(sendId, payload, true, null), deliveries);
+  }
+
+  static SendRecord send(SendMetadata m, Iterable<Delivery> deliveries) {
+    return new SendRecord(m, receipt(m.sendId() + "-r", m.sendId()), deliveries);
+  }
+
+  static ReceiptRecord receipt(String receiptId, String sendId) {
+    return new ReceiptRecord(receiptId, sendId, bytes("receipt " + receiptId), T0.plusSeconds(2));
+  }
+
+  /** A single-pass lazy stream of {@code n} deliveries to recipients {@code seed0..}. */
+  static Iterable<Delivery> generated(String sendId, int n) {
+    return () -> new Iterator<>() {
+      int i;
+
+      @Override
+      public boolean hasNext() {
+        return i < n;
+      }
+
+      @Override
+      public Delivery next() {
+        if (i >= n) {
+          throw new NoSuchElementException();
+        }
+        Delivery d = delivery(sendId, "g" + i, i);
+        i++;
+        return d;
+      }
+    };
+  }
+
+  static StoreException.Code code(ThrowingRunnable r) {
+    try {
+      r.run();
+    } catch (StoreException e) {
+      return e.code();
+    } catch (Exception e) {
+      throw new AssertionError("expected StoreException, got " + e, e);
+    }
+    throw new AssertionError("expected StoreException, nothing thrown");
+  }
+
+  @FunctionalInterface
+  interface ThrowingRunnable {
+    void run() throws Exception;
+  }
+
+  // ------------------------------------------------------------------ key sets
+
+  @Test
+  void keySetIsNeverOverwritten() throws Exception {
+    assertThat(store.latestSealedKeySet()).isEmpty();
+    store.putSealedKeySet(1, bytes("ks1"));
+    store.putSealedKeySet(2, bytes("ks2"));
+    assertThat(store.latestSealedKeySet()).contains(new StoredKeySet(2, bytes("ks2")));
+
+    assertThat(code(() -> store.putSealedKeySet(2, bytes("evil"))))
+        .isEqualTo(StoreException.Code.CONFLICT);
+    assertThat(code(() -> store.putSealedKeySet(1, bytes("ks1"))))
+        .isEqualTo(StoreException.Code.CONFLICT);
+    assertThat(store.latestSealedKeySet()).contains(new StoredKeySet(2, bytes("ks2")));
+
+    store.putSealedKeySet(10, bytes("ks10")); // numeric, not lexicographic, order
+    assertThat(store.latestSealedKeySet().orElseThrow().version()).isEqualTo(10);
+  }
+
+  // ------------------------------------------------------------------ recipients
+
+  @Test
+  void recipientsAreIdempotentFindableAndPaged() throws Exception {
+    List<String> fps = new ArrayList<>();
+    for (int i = 0; i < 25; i++) {
+      RecipientRecord r = recipient("r" + i);
+      assertThat(store.putRecipient(r)).isEqualTo(r);
+      fps.add(r.fingerprint());
+    }
+    fps.sort(null);
+    RecipientRecord first = recipient("r3");
+    RecipientRecord again = new RecipientRecord(first.fingerprint(), first.kind(),
+        first.publicKeyOrChain(), Map.of("site", "changed"), T0.plusSeconds(99));
+    assertThat(store.putRecipient(again)).isEqualTo(first);
+    assertThat(store.countRecipients()).isEqualTo(25);
+
+    assertThat(store.findRecipients(List.of(fp("r1"), fp("nobody"), fp("r7"))))
+        .extracting(RecipientRecord::fingerprint)
+        .containsExactlyInAnyOrder(fp("r1"), fp("r7"));
+    assertThat(store.findRecipients(List.of(fp("r3")))).containsExactly(first);
+    assertThat(store.findRecipients(List.of())).isEmpty();
+
+    List<String> seen = new ArrayList<>();
+    String after = null;
+    int pages = 0;
+    while (true) {
+      List<RecipientRecord> page = store.listRecipients(after, 10);
+      if (page.isEmpty()) {
+        break;
+      }
+      assertThat(page.size()).isLessThanOrEqualTo(10);
+      page.forEach(r -> seen.add(r.fingerprint()));
+      after = page.getLast().fingerprint();
+      pages++;
+    }
+    assertThat(seen).isEqualTo(fps);
+    assertThat(pages).isEqualTo(3);
+  }
+
+  // ------------------------------------------------------------------ sends
+
+  @Test
+  void sendIsCommittedWithEveryArtefact() throws Exception {
+    SendRecord s = send("s1", "payload-1",
+        List.of(delivery("s1", "a", 1), delivery("s1", "b", 2), delivery("s1", "c", 3)));
+    SendCommit c = store.commitSend(s);
+    assertThat(c.replayed()).isFalse();
+    assertThat(c.send().deliveryCount()).isEqualTo(3);
+    assertThat(c.receipt()).isEqualTo(s.receipt());
+
+    StoredSend stored = store.getSend("s1").orElseThrow();
+    assertThat(stored.metadata()).isEqualTo(s.metadata());
+    assertThat(stored.receiptId()).isEqualTo("s1-r");
+    assertThat(stored.deliveryCount()).isEqualTo(3);
+    assertThat(store.findSendByPayloadHash(sha256("payload-1"))).contains(stored);
+    assertThat(store.findSendByPayloadHash(sha256("other"))).isEmpty();
+    assertThat(store.getSend("nope")).isEmpty();
+    assertThat(store.getReceipt("s1-r")).contains(s.receipt());
+    assertThat(store.receiptsForSend("s1")).containsExactly(s.receipt());
+
+    StoredDelivery d = store.getDelivery("s1-d000002").orElseThrow();
+    assertThat(d.delivery()).isEqualTo(delivery("s1", "b", 2));
+    assertThat(d.sendId()).isEqualTo("s1");
+    assertThat(d.receiptId()).isEqualTo("s1-r");
+    assertThat(store.getDelivery("missing")).isEmpty();
+    assertThat(store.listDeliveries(fp("c"), null, 10))
+        .extracting(StoredDelivery::deliveryId).containsExactly("s1-d000003");
+    assertThat(store.hasDelivery("s1", fp("a"))).isTrue();
+    assertThat(store.hasDelivery("s1", fp("z"))).isFalse();
+    assertThat(store.hasDelivery("s2", fp("a"))).isFalse();
+  }
+
+  @Test
+  void retriedSendReturnsTheOriginalWithoutReadingDeliveries() throws Exception {
+    store.commitSend(send("orig", "same-payload", List.of(delivery("orig", "a", 1))));
+    Iterable<Delivery> untouchable = () -> {
+      throw new AssertionError("a replayed send must not read its deliveries");
+    };
+    SendCommit retry = store.commitSend(send(meta("retry", "same-payload", true, null), untouchable));
+    assertThat(retry.replayed()).isTrue();
+    assertThat(retry.send().sendId()).isEqualTo("orig");
+    assertThat(retry.receipt().receiptId()).isEqualTo("orig-r");
+    assertThat(store.getSend("retry")).isEmpty();
+  }
+
+  @Test
+  void failedSendLeavesNothingBehind() throws Exception {
+    store.commitSend(send("s1", "p1", List.of(delivery("s1", "a", 1))));
+    // s2 reuses s1's delivery id for its second delivery: conflict
+    List<Delivery> clash = List.of(delivery("s2", "b", 1),
+        new Delivery("s1-d000001", fp("c"), "hpke-v1", bytes("x")), delivery("s2", "d", 3));
+    assertThat(code(() -> store.commitSend(send("s2", "p2", clash))))
+        .isEqualTo(StoreException.Code.CONFLICT);
+    assertNothingOf("s2", "p2", List.of("b", "c", "d"));
+    assertThat(store.getDelivery("s1-d000001").orElseThrow().sendId()).isEqualTo("s1");
+
+    // one recipient twice in a send: conflict
+    List<Delivery> twice = List.of(delivery("s3", "e", 1), delivery("s3", "e", 2));
+    assertThat(code(() -> store.commitSend(send("s3", "p3", twice))))
+        .isEqualTo(StoreException.Code.CONFLICT);
+    assertNothingOf("s3", "p3", List.of("e"));
+
+    // the caller's stream fails half way: the exception propagates, nothing is committed
+    Iterable<Delivery> broken = () -> new Iterator<>() {
+      int i;
+
+      @Override
+      public boolean hasNext() {
+        return true;
+      }
+
+      @Override
+      public Delivery next() {
+        if (i == 50) {
+          throw new IllegalStateException("enclave stream broke");
+        }
+        return delivery("s4", "f" + i, i++);
+      }
+    };
+    assertThatThrownBy(() -> store.commitSend(send(meta("s4", "p4", true, null), broken)))
+        .isInstanceOf(IllegalStateException.class);
+    assertNothingOf("s4", "p4", List.of("f0", "f49"));
+
+    // and the payload can still be committed afterwards
+    assertThat(store.commitSend(send("s5", "p4", List.of(delivery("s5", "f0", 0)))).replayed())
+        .isFalse();
+    assertThat(store.listDeliveries(fp("f0"), null, 10)).extracting(StoredDelivery::sendId)
+        .containsExactly("s5");
+  }
+
+  void assertNothingOf(String sendId, String payload, List<String> recipientSeeds)
+      throws Exception {
+    assertThat(store.getSend(sendId)).isEmpty();
+    assertThat(store.findSendByPayloadHash(sha256(payload))).isEmpty();
+    assertThat(store.getReceipt(sendId + "-r")).isEmpty();
+    assertThat(store.receiptsForSend(sendId)).isEmpty();
+    for (String seed : recipientSeeds) {
+      assertThat(store.listDeliveries(fp(seed), null, 100))
+          .noneMatch(d -> d.sendId().equals(sendId));
+      assertThat(store.hasDelivery(sendId, fp(seed))).isFalse();
+    }
+    assertThat(store.sealedSecretsOpenForLateRecipients(T0, null, 1000))
+        .noneMatch(s -> s.sendId().equals(sendId));
+  }
+
+  @Test
+  void deliveriesOfARecipientArePagedInIdOrder() throws Exception {
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < 23; i++) {
+      String sendId = String.format("s%03d", 22 - i); // commit in reverse id order
+      store.commitSend(send(sendId, "p" + i,
+          List.of(delivery(sendId, "target", i), delivery(sendId, "other", 500 + i))));
+      expected.add(sendId + "-d" + String.format("%06d", i));
+    }
+    expected.sort(null);
+    List<String> seen = new ArrayList<>();
+    String after = null;
+    while (true) {
+      List<StoredDelivery> page = store.listDeliveries(fp("target"), after, 5);
+      if (page.isEmpty()) {
+        break;
+      }
+      assertThat(page).allMatch(d -> d.recipientFingerprint().equals(fp("target")));
+      page.forEach(d -> seen.add(d.deliveryId()));
+      after = page.getLast().deliveryId();
+    }
+    assertThat(seen).isEqualTo(expected);
+    assertThat(store.listDeliveries(fp("target"), expected.get(20), 100)).hasSize(2);
+    assertThat(store.listDeliveries(fp("nobody"), null, 100)).isEmpty();
+  }
+
+  @Test
+  void sealedSecretsOpenForLateRecipientsFollowFlagsAndWindow() throws Exception {
+    Instant now = T0.plus(Duration.ofDays(10));
+    store.commitSend(send(meta("a-open", "p1", true, null), List.of(delivery("a-open", "x", 1))));
+    store.commitSend(send(meta("b-closed", "p2", false, null), List.of()));
+    store.commitSend(send(meta("c-expired", "p3", true, now), List.of()));
+    store.commitSend(send(meta("d-valid", "p4", true, now.plusMillis(1)), List.of()));
+    store.commitSend(send(meta("e-open", "p5", true, null), List.of()));
+
+    List<StoredSend> all = store.sealedSecretsOpenForLateRecipients(now, null, 100);
+    assertThat(all).extracting(StoredSend::sendId).containsExactly("a-open", "d-valid", "e-open");
+    assertThat(all.getFirst().metadata().sealedSecret()).isEqualTo(bytes("sealed-a-open"));
+    assertThat(store.sealedSecretsOpenForLateRecipients(now, null, 2))
+        .extracting(StoredSend::sendId).containsExactly("a-open", "d-valid");
+    assertThat(store.sealedSecretsOpenForLateRecipients(now, "d-valid", 2))
+        .extracting(StoredSend::sendId).containsExactly("e-open");
+    assertThat(store.sealedSecretsOpenForLateRecipients(T0, null, 100))
+        .extracting(StoredSend::sendId).containsExactly("a-open", "c-expired", "d-valid", "e-open");
+  }
+
+  // ------------------------------------------------------------------ forwards
+
+  @Test
+  void forwardAddsADeliveryAndAReceiptOncePerRecipient() throws Exception {
+    store.commitSend(send("s1", "p1", List.of(delivery("s1", "a", 1))));
+    ReceiptRecord fr = receipt("fwd-1", "s1");
+    Delivery late = delivery("s1", "late", 7);
+    ForwardCommit c = store.commitForward(new ForwardRecord("s1", fr, late));
+    assertThat(c.replayed()).isFalse();
+    assertThat(c.receipt()).isEqualTo(fr);
+    assertThat(store.hasDelivery("s1", fp("late"))).isTrue();
+    assertThat(store.getDelivery(late.deliveryId()).orElseThrow().receiptId()).isEqualTo("fwd-1");
+    assertThat(store.listDeliveries(fp("late"), null, 10)).extracting(StoredDelivery::delivery)
+        .containsExactly(late);
+    assertThat(store.getReceipt("fwd-1")).contains(fr);
+    assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
+        .containsExactly("s1-r", "fwd-1");
+
+    // the same (send, recipient) again, with fresh ids: replayed, nothing written
+    ForwardCommit again = store.commitForward(new ForwardRecord("s1", receipt("fwd-2", "s1"),
+        new Delivery("other-id", fp("late"), "hpke-v1", bytes("x"))));
+    assertThat(again.replayed()).isTrue();
+    assertThat(again.receipt()).isEqualTo(fr);
+    assertThat(store.getReceipt("fwd-2")).isEmpty();
+    assertThat(store.getDelivery("other-id")).isEmpty();
+
+    // a recipient already in the send: replayed with the send's receipt
+    ForwardCommit orig = store.commitForward(new ForwardRecord("s1", receipt("fwd-3", "s1"),
+        new Delivery("dup", fp("a"), "hpke-v1", bytes("x"))));
+    assertThat(orig.replayed()).isTrue();
+    assertThat(orig.receipt().receiptId()).isEqualTo("s1-r");
+
+    // unknown send
+    assertThat(code(() -> store.commitForward(new ForwardRecord("nope", receipt("fwd-4", "nope"),
+        new Delivery("n1", fp("late"), "hpke-v1", bytes("x"))))))
+        .isEqualTo(StoreException.Code.NOT_FOUND);
+    assertThat(store.getReceipt("fwd-4")).isEmpty();
+  }
+
+  // ------------------------------------------------------------------ scale and concurrency
+
+  @Test
+  void tenThousandDeliveriesInOneSend() throws Exception {
+    assertLargeSend(10_000);
+  }
+
+  void assertLargeSend(int n) throws Exception {
+    long t = System.nanoTime();
+    SendCommit c = store.commitSend(send(meta("big", "big-payload", true, null),
+        generated("big", n)));
+    long ms = (System.nanoTime() - t) / 1_000_000;
+    System.out.printf("%s: %d deliveries committed in %d ms%n", getClass().getSimpleName(), n, ms);
+    assertThat(c.send().deliveryCount()).isEqualTo(n);
+    assertThat(store.getSend("big").orElseThrow().deliveryCount()).isEqualTo(n);
+    for (int i : new int[] {0, n / 2, n - 1}) {
+      assertThat(store.getDelivery("big-d" + String.format("%06d", i)).orElseThrow().delivery())
+          .isEqualTo(delivery("big", "g" + i, i));
+      assertThat(store.listDeliveries(fp("g" + i), null, 10)).hasSize(1);
+      assertThat(store.hasDelivery("big", fp("g" + i))).isTrue();
+    }
+    assertThat(store.hasDelivery("big", fp("g" + n))).isFalse();
+  }
+
+  @Test
+  void concurrentSendsFromSeveralThreads() throws Exception {
+    int threads = 6;
+    int perThread = 8;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    Map<String, String> winners = new ConcurrentHashMap<>();
+    AtomicInteger replays = new AtomicInteger();
+    try {
+      List<Future<Void>> futures = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int tt = t;
+        futures.add(pool.submit((Callable<Void>) () -> {
+          for (int i = 0; i < perThread; i++) {
+            String sendId = "t" + tt + "s" + i;
+            // every thread sends payload "shared-i" too: exactly one commit wins per payload
+            SendCommit own = store.commitSend(send(sendId, "own-" + sendId,
+                List.of(delivery(sendId, "x" + tt, i), delivery(sendId, "y" + i, 500 + i))));
+            assertThat(own.replayed()).isFalse();
+            String sharedId = sendId + "sh";
+            SendCommit shared = store.commitSend(send(sharedId, "shared-" + i,
+                List.of(delivery(sharedId, "z", i))));
+            if (shared.replayed()) {
+              replays.incrementAndGet();
+            } else {
+              assertThat(winners.putIfAbsent("shared-" + i, sharedId)).isNull();
+            }
+          }
+          return null;
+        }));
+      }
+      for (Future<Void> f : futures) {
+        f.get();
+      }
+    } finally {
+      pool.shutdown();
+    }
+    assertThat(winners).hasSize(perThread);
+    assertThat(replays.get()).isEqualTo(threads * perThread - perThread);
+    for (int i = 0; i < perThread; i++) {
+      assertThat(store.findSendByPayloadHash(sha256("shared-" + i)).orElseThrow().sendId())
+          .isEqualTo(winners.get("shared-" + i));
+    }
+    for (int t = 0; t < threads; t++) {
+      assertThat(store.listDeliveries(fp("x" + t), null, 100)).hasSize(perThread);
+    }
+    assertThat(store.listDeliveries(fp("z"), null, 100)).extracting(StoredDelivery::sendId)
+        .containsExactlyInAnyOrderElementsOf(Set.copyOf(winners.values()));
+  }
+
+  @Test
+  void reopenedStoreSeesEverything() throws Exception {
+    store.putSealedKeySet(1, bytes("ks1"));
+    store.putRecipient(recipient("r1"));
+    store.commitSend(send("s1", "p1", List.of(delivery("s1", "a", 1))));
+    store.commitForward(new ForwardRecord("s1", receipt("f1", "s1"), delivery("s1", "late", 2)));
+
+    store = reopen(store);
+
+    assertThat(store.latestSealedKeySet()).contains(new StoredKeySet(1, bytes("ks1")));
+    assertThat(store.findRecipients(List.of(fp("r1")))).containsExactly(recipient("r1"));
+    assertThat(store.countRecipients()).isEqualTo(1);
+    assertThat(store.findSendByPayloadHash(sha256("p1")).orElseThrow().sendId()).isEqualTo("s1");
+    assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
+        .containsExactly("s1-r", "f1");
+    assertThat(store.hasDelivery("s1", fp("late"))).isTrue();
+    assertThat(store.listDeliveries(fp("a"), null, 10)).hasSize(1);
+    assertThat(code(() -> store.putSealedKeySet(1, bytes("again"))))
+        .isEqualTo(StoreException.Code.CONFLICT);
+    assertThat(store.commitSend(send("s9", "p1", List.of())).replayed()).isTrue();
+  }
+
+  @Test
+  void closedStoreRefusesWork() throws Exception {
+    store.close();
+    assertThat(code(() -> store.latestSealedKeySet()))
+        .isEqualTo(StoreException.Code.STORE_UNAVAILABLE);
+    store = null;
+  }
+}

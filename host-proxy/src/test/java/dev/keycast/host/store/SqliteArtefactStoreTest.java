@@ -1,0 +1,122 @@
+package dev.keycast.host.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SqliteArtefactStoreTest extends ArtefactStoreContract {
+
+  @TempDir Path dir;
+
+  Path file() {
+    return dir.resolve("keycast.db");
+  }
+
+  @Override
+  protected ArtefactStore openFresh() throws Exception {
+    return SqliteArtefactStore.open(file());
+  }
+
+  @Override
+  protected ArtefactStore reopen(ArtefactStore current) throws Exception {
+    current.close();
+    return SqliteArtefactStore.open(file());
+  }
+
+  @Test
+  void hundredThousandDeliveriesInOneSend() throws Exception {
+    assertLargeSend(100_000);
+  }
+
+  @Test
+  void durabilitySettingsAreInForce() throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement()) {
+      try (ResultSet rs = s.executeQuery("PRAGMA journal_mode")) {
+        rs.next();
+        assertThat(rs.getString(1)).isEqualTo("wal"); // persistent in the file
+      }
+    }
+    SqliteArtefactStore sqlite = (SqliteArtefactStore) store;
+    assertThat(sqlite.writerPragma("synchronous")).isEqualTo("2"); // FULL
+    assertThat(sqlite.writerPragma("foreign_keys")).isEqualTo("1");
+    assertThat(sqlite.writerPragma("busy_timeout")).isEqualTo("10000");
+    assertThat(sqlite.schemaVersion()).isEqualTo(SqliteArtefactStore.SCHEMA_VERSION);
+  }
+
+  @Test
+  void listDeliveriesIsAnIndexRangeScan() throws Exception {
+    List<String> plan = plan(SqliteArtefactStore.SQL_LIST_DELIVERIES, fp("a"), "", 10);
+    assertThat(plan).anySatisfy(line -> assertThat(line)
+        .contains("SEARCH d USING INDEX deliveries_by_recipient (recipient_fp=? AND delivery_id>?)"));
+    assertThat(plan).noneMatch(line -> line.contains("SCAN"));
+    assertThat(plan).noneMatch(line -> line.contains("TEMP B-TREE")); // no sort: index order
+
+    List<String> open = plan(SqliteArtefactStore.SQL_OPEN_SENDS, "", 0L, 10);
+    assertThat(open).anySatisfy(line -> assertThat(line).contains("sends_open_late"));
+    assertThat(open).noneMatch(line -> line.contains("TEMP B-TREE"));
+  }
+
+  List<String> plan(String sql, Object... args) throws Exception {
+    List<String> out = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        PreparedStatement ps = c.prepareStatement("EXPLAIN QUERY PLAN " + sql)) {
+      for (int i = 0; i < args.length; i++) {
+        ps.setObject(i + 1, args[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString("detail"));
+        }
+      }
+    }
+    System.out.println("plan: " + out);
+    return out;
+  }
+
+  @Test
+  void fullDiskFailsTheCommitCleanlyAndReadsKeepWorking() throws Exception {
+    store.close();
+    store = SqliteArtefactStore.open(file(),
+        SqliteArtefactStore.Options.defaults().withMaxPageCount(64)); // 64 pages of 4 KiB
+    store.commitSend(send("small", "p-small", List.of(delivery("small", "a", 1))));
+
+    StoreException.Code c = code(() -> store.commitSend(
+        send(meta("huge", "p-huge", true, null), generated("huge", 5_000))));
+    assertThat(c).isEqualTo(StoreException.Code.STORE_FULL);
+    assertNothingOf("huge", "p-huge", List.of("g0", "g1", "g4999"));
+    try (Connection conn = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = conn.createStatement();
+        ResultSet rs = s.executeQuery("SELECT count(*) FROM deliveries")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isEqualTo(1); // not one row of the failed send
+    }
+
+    // reads still work, and small writes too
+    assertThat(store.getSend("small")).isPresent();
+    assertThat(store.listDeliveries(fp("a"), null, 10)).hasSize(1);
+    store.putRecipient(recipient("after-full"));
+    assertThat(store.countRecipients()).isEqualTo(1);
+  }
+
+  @Test
+  void newerSchemaIsRefused() throws Exception {
+    store.close();
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement()) {
+      s.execute("INSERT INTO schema_version VALUES (99, 0)");
+    }
+    assertThat(code(() -> SqliteArtefactStore.open(file())))
+        .isEqualTo(StoreException.Code.STORE_UNAVAILABLE);
+    store = null;
+  }
+}

@@ -1,0 +1,119 @@
+package dev.keycast.transport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Netty 4.2.18 epoll: a half-closed channel whose interest set became empty cannot wait for
+ * EPOLLOUT any more (EPOLL_CTL_DEL without a state change, then EPOLL_CTL_MOD fails with ENOENT).
+ * {@link Transports#reRegister} repairs it. The control test pins the bug: when it starts failing,
+ * Netty has fixed it and the workaround can go.
+ */
+@Timeout(60)
+class HalfCloseEpollBugTest {
+  static final int SIZE = 16 << 20;
+  static EventLoopGroup boss;
+  static EventLoopGroup workers;
+
+  @BeforeAll
+  static void groups() {
+    boss = Transports.newEventLoopGroup(1);
+    workers = Transports.newEventLoopGroup(1);
+  }
+
+  @AfterAll
+  static void shutdown() {
+    boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  /**
+   * Reads with AUTO_READ off (as the pipe does); after the client half-closes, answers with SIZE
+   * bytes in one write, then ends its output.
+   */
+  @ChannelHandler.Sharable
+  static final class BigReplyAfterEof extends ChannelInboundHandlerAdapter {
+    final boolean workaround;
+
+    BigReplyAfterEof(boolean workaround) {
+      this.workaround = workaround;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      ctx.read();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      io.netty.util.ReferenceCountUtil.release(msg);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof ChannelInputShutdownEvent) {
+        Runnable reply = () -> ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[SIZE]))
+            .addListener((ChannelFutureListener) f -> ((DuplexChannel) ctx.channel()).shutdownOutput());
+        if (workaround) {
+          Transports.reRegister(ctx.channel()).addListener(f -> reply.run());
+        } else {
+          // let the event loop finish the input shutdown (interest set becomes empty) first
+          ctx.executor().execute(reply);
+        }
+      }
+    }
+  }
+
+  static long replyBytes(boolean workaround) throws Exception {
+    try (EndpointServer s = Transports.bind(Endpoint.parse("tcp://127.0.0.1:0"), boss, workers,
+        new BigReplyAfterEof(workaround), Map.of(ChannelOption.ALLOW_HALF_CLOSURE, true, ChannelOption.AUTO_READ, false));
+        SocketChannel c = SocketChannel.open(
+            new InetSocketAddress("127.0.0.1", ((TcpEndpoint) s.endpoint()).port()))) {
+      c.write(ByteBuffer.wrap(new byte[] {1}));
+      c.shutdownOutput();
+      Thread.sleep(300); // let the reply fill the kernel buffers: the server must wait for EPOLLOUT
+      ByteBuffer in = ByteBuffer.allocate(1 << 16);
+      long total = 0;
+      try {
+        int n;
+        while ((n = c.read(in)) >= 0) {
+          total += n;
+          in.clear();
+        }
+      } catch (java.io.IOException reset) {
+        // the server gave up: counted bytes so far
+      }
+      return total;
+    }
+  }
+
+  @Test
+  void reRegisterLetsAHalfClosedChannelWriteEverything() throws Exception {
+    assertThat(replyBytes(true)).isEqualTo(SIZE);
+  }
+
+  @Test
+  void withoutTheWorkaroundNetty4218LosesTheReply() throws Exception {
+    assertThat(replyBytes(false))
+        .as("Netty no longer drops a half-closed channel from epoll? Then remove the workaround.")
+        .isLessThan(SIZE);
+  }
+}
