@@ -189,9 +189,11 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
 
   /**
    * The JDK ciphers one thread seals with, created once per thread and re-initialised for every
-   * delivery: SunJCE's AES (AES-NI and GHASH intrinsics) and RSA, instead of a BouncyCastle JCE
-   * lookup, key generator and parameter generator per delivery. Holds no key material between
-   * calls beyond what {@link Cipher#init} replaces.
+   * delivery: SunJCE's AES (AES-NI and GHASH intrinsics) and RSA-OAEP, instead of a BouncyCastle
+   * provider lookup, key generator and parameter generator per delivery (performance.md section 1:
+   * about 3x the delivery rate). The AES cipher keeps the last delivery's content-key schedule
+   * until the next {@link Cipher#init} replaces it, as a discarded cipher would until collected.
+   * Meant for a pool of platform worker threads; a virtual thread per delivery would rebuild them.
    */
   private static final class Ciphers {
     final Cipher gcm = cipher("AES/GCM/NoPadding");
