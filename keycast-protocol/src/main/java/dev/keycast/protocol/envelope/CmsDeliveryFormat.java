@@ -191,7 +191,7 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
    * The JDK ciphers one thread seals with, created once per thread and re-initialised for every
    * delivery: SunJCE's AES (AES-NI and GHASH intrinsics) and RSA-OAEP, instead of a BouncyCastle
    * provider lookup, key generator and parameter generator per delivery (performance.md section 1:
-   * about 3x the delivery rate). The AES cipher keeps the last delivery's content-key schedule
+   * 2 to 3 times the delivery rate). The AES cipher keeps the last delivery's content-key schedule
    * until the next {@link Cipher#init} replaces it, as a discarded cipher would until collected.
    * Meant for a pool of platform worker threads; a virtual thread per delivery would rebuild them.
    */
