@@ -1,6 +1,8 @@
 package dev.keycast.enclave.attest;
 
 import dev.keycast.protocol.Fingerprints;
+import dev.keycast.protocol.attestation.CoseSign1;
+import dev.keycast.protocol.cbor.CborWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -40,6 +42,8 @@ public final class MockAttester implements Attester {
 
   /** The COSE protected header {@code {1: -35}} (alg ES384), as a byte string's content. */
   static final byte[] PROTECTED_ES384 = {(byte) 0xa1, 0x01, 0x38, 0x22};
+  /** The empty unprotected header ({@code a0}). */
+  private static final byte[] EMPTY_MAP = {(byte) 0xa0};
 
   /** File name of the measurements in nitro-cli's JSON shape. */
   public static final String MEASUREMENTS_FILE = "measurements.json";
@@ -116,7 +120,7 @@ public final class MockAttester implements Attester {
         intermediate = pki.intermediateCertificate();
       }
       byte[] zero = new byte[MockMeasurements.PCR_BYTES];
-      Cbor.Writer pcrs = new Cbor.Writer().map(PCR_COUNT);
+      CborWriter pcrs = new CborWriter().map(PCR_COUNT);
       for (int i = 0; i < PCR_COUNT; i++) {
         pcrs.uint(i);
         pcrs.bytes(
@@ -128,14 +132,14 @@ public final class MockAttester implements Attester {
             });
       }
       byte[] payload =
-          new Cbor.Writer()
+          new CborWriter()
               .map(9)
               .text("module_id")
               .text(moduleId)
               .text("digest")
               .text("SHA384")
               .text("timestamp")
-              .uint64(now)
+              .uint64Fixed(now)
               .text("pcrs")
               .raw(pcrs.toByteArray())
               .text("certificate")
@@ -153,29 +157,12 @@ public final class MockAttester implements Attester {
               .toByteArray();
       Signature signer = Signature.getInstance("SHA384withECDSAinP1363Format");
       signer.initSign(leaf.key());
-      signer.update(sigStructure(PROTECTED_ES384, payload));
+      signer.update(CoseSign1.toBeSigned(PROTECTED_ES384, payload));
       byte[] signature = signer.sign();
-      return new Cbor.Writer()
-          .array(4)
-          .bytes(PROTECTED_ES384)
-          .map(0)
-          .bytes(payload)
-          .bytes(signature)
-          .toByteArray();
+      return CoseSign1.encode(PROTECTED_ES384, EMPTY_MAP, payload, signature);
     } catch (IOException | GeneralSecurityException e) {
       throw new AttestationException("the mock attester could not sign a document", e);
     }
-  }
-
-  /** RFC 8152 Sig_structure for COSE_Sign1 with empty external_aad. */
-  static byte[] sigStructure(byte[] protectedHeader, byte[] payload) {
-    return new Cbor.Writer()
-        .array(4)
-        .text("Signature1")
-        .bytes(protectedHeader)
-        .bytes(new byte[0])
-        .bytes(payload)
-        .toByteArray();
   }
 
   private static void check(String name, byte[] value) {

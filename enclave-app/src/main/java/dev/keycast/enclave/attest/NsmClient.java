@@ -1,6 +1,8 @@
 package dev.keycast.enclave.attest;
 
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.cbor.CborReader;
+import dev.keycast.protocol.cbor.CborWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,6 +32,12 @@ public final class NsmClient {
 
   /** The most bytes one GetRandom answer may carry (nsm-lib documents "up to 256"). */
   public static final int MAX_RANDOM_BYTES = 256;
+
+  /**
+   * What NSM responses (serde_cbor output) may use: definite lengths only, non-shortest integers
+   * allowed (timestamps are 8-byte), at most 8 levels of nesting and 256 entries per container.
+   */
+  static final CborReader.Options CBOR_OPTIONS = new CborReader.Options(false, true, 8, 256);
 
   private final NsmDevice device;
 
@@ -91,7 +99,7 @@ public final class NsmClient {
     checkAttestationField("nonce", nonce);
     checkAttestationField("public_key", publicKey);
     byte[] request =
-        new Cbor.Writer()
+        new CborWriter()
             .map(1)
             .text("Attestation")
             .map(3)
@@ -108,7 +116,7 @@ public final class NsmClient {
 
   /** Fetches fresh random bytes from the NSM's hardware source (1 to 256 bytes per call). */
   public byte[] getRandom() throws NsmDeviceException, NsmException, MalformedInputException {
-    byte[] request = new Cbor.Writer().text("GetRandom").toByteArray();
+    byte[] request = new CborWriter().text("GetRandom").toByteArray();
     Map<String, Object> body = call(request, "GetRandom", Set.of("random"));
     return bytesField(body, "random", 1, MAX_RANDOM_BYTES);
   }
@@ -120,7 +128,7 @@ public final class NsmClient {
       throw new IllegalArgumentException("PCR index " + index + " is not a u16");
     }
     byte[] request =
-        new Cbor.Writer().map(1).text("DescribePCR").map(1).text("index").uint(index).toByteArray();
+        new CborWriter().map(1).text("DescribePCR").map(1).text("index").uint(index).toByteArray();
     Map<String, Object> body = call(request, "DescribePCR", Set.of("lock", "data"));
     if (!(body.get("lock") instanceof Boolean locked)) {
       throw new MalformedInputException("malformed", "DescribePCR.lock is not a boolean");
@@ -135,7 +143,7 @@ public final class NsmClient {
 
   /** Describes the module: version, module id, PCR count, locked PCRs, digest. */
   public NsmDescription describeNsm() throws NsmDeviceException, NsmException, MalformedInputException {
-    byte[] request = new Cbor.Writer().text("DescribeNSM").toByteArray();
+    byte[] request = new CborWriter().text("DescribeNSM").toByteArray();
     Map<String, Object> body =
         call(
             request,
@@ -189,7 +197,7 @@ public final class NsmClient {
       throw new MalformedInputException(
           "oversize", "NSM response of " + response.length + " bytes exceeds " + NsmDevice.MAX_RESPONSE_BYTES);
     }
-    Object top = Cbor.decode(response);
+    Object top = CborReader.decode(response, CBOR_OPTIONS);
     if (!(top instanceof Map<?, ?> outer) || outer.size() != 1) {
       throw new MalformedInputException(
           "malformed", "NSM response is not a one-entry map: " + MalformedInputException.quote(response, 32));

@@ -3,8 +3,9 @@ package dev.keycast.enclave.attest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import java.util.Random;
+import dev.keycast.protocol.cbor.CborWriter;
 import java.security.SecureRandom;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class EnclaveRandomTest {
@@ -24,7 +25,7 @@ class EnclaveRandomTest {
     int afterSeed = device.requests.size();
     // 16-byte nonce + 32-byte entropy input = 48 bytes = 3 calls of 16
     assertThat(afterSeed).isEqualTo(3);
-    assertThat(device.requests).allSatisfy(r -> assertThat(r).isEqualTo(new Cbor.Writer().text("GetRandom").toByteArray()));
+    assertThat(device.requests).allSatisfy(r -> assertThat(r).isEqualTo(new CborWriter().text("GetRandom").toByteArray()));
     byte[] a = new byte[64];
     byte[] b = new byte[64];
     random.nextBytes(a);
@@ -38,7 +39,7 @@ class EnclaveRandomTest {
   @Test
   void nsmFailureAtStartIsATypedError() {
     FakeNsmDevice device = new FakeNsmDevice();
-    device.answer(new Cbor.Writer().map(1).text("Error").text("InternalError").toByteArray());
+    device.answer(new CborWriter().map(1).text("Error").text("InternalError").toByteArray());
     Throwable t = catchThrowable(() -> EnclaveRandom.seededFromNsm(new NsmClient(device)));
     assertThat(t).isInstanceOf(AttestationException.class).hasCauseInstanceOf(NsmException.class);
   }
@@ -47,7 +48,7 @@ class EnclaveRandomTest {
   void nsmFailureDuringInstantiationIsATypedError() {
     FakeNsmDevice device = new FakeNsmDevice();
     device.answer(randomResponse(1, 16)); // the nonce succeeds, the entropy input fails
-    device.answer(new Cbor.Writer().map(1).text("Error").text("InternalError").toByteArray());
+    device.answer(new CborWriter().map(1).text("Error").text("InternalError").toByteArray());
     Throwable t = catchThrowable(() -> EnclaveRandom.seededFromNsm(new NsmClient(device)).nextBytes(new byte[8]));
     assertThat(t).isInstanceOf(AttestationException.class).hasCauseInstanceOf(NsmException.class);
   }

@@ -3,7 +3,7 @@ package dev.keycast.enclave.attest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import dev.keycast.kms.mock.CoseNitroRecipientVerifier;
+import dev.keycast.kms.mock.ProtocolRecipientVerifier;
 import dev.keycast.kms.mock.RecipientVerificationException;
 import dev.keycast.kms.mock.VerifiedRecipient;
 import java.nio.file.Files;
@@ -34,14 +34,13 @@ class MockAttesterMockKmsInteropTest {
     byte[] spki = g.generateKeyPair().getPublic().getEncoded();
     byte[] doc = a.attest(null, null, spki);
 
-    var roots = CoseNitroRecipientVerifier.readPemCertificates(List.of(a.stateDirectory().resolve(MockAttester.ROOT_FILE)));
-    VerifiedRecipient r = new CoseNitroRecipientVerifier(roots, CLOCK).verify(doc);
+    VerifiedRecipient r =
+        ProtocolRecipientVerifier.trusting(List.of(a.stateDirectory().resolve(MockAttester.ROOT_FILE)), CLOCK).verify(doc);
     assertThat(r.publicKeySpki()).isEqualTo(spki);
     assertThat(r.pcrHex(0)).contains(HexFormat.of().formatHex(m.pcr0()));
 
     Path awsRoot = Path.of(System.getProperty("keycast.vectors"), "attestation", "aws-nitro-enclaves-root-g1.pem");
-    var aws = CoseNitroRecipientVerifier.readPemCertificates(List.of(awsRoot));
-    Throwable t = catchThrowable(() -> new CoseNitroRecipientVerifier(aws, CLOCK).verify(doc));
+    Throwable t = catchThrowable(() -> ProtocolRecipientVerifier.trusting(List.of(awsRoot), CLOCK).verify(doc));
     assertThat(t).isInstanceOf(RecipientVerificationException.class);
   }
 }

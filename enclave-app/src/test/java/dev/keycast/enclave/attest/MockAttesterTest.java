@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keycast.protocol.cbor.CborNull;
+import dev.keycast.protocol.cbor.CborReader;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -84,10 +86,10 @@ class MockAttesterTest {
   }
 
   static Doc decode(byte[] document) throws Exception {
-    List<?> cose = (List<?>) Cbor.decode(document);
+    List<?> cose = (List<?>) CborReader.decode(document, NsmClient.CBOR_OPTIONS);
     assertThat(cose).hasSize(4);
     byte[] payload = (byte[]) cose.get(2);
-    return new Doc((byte[]) cose.get(0), (Map<?, ?>) cose.get(1), payload, (byte[]) cose.get(3), (Map<?, ?>) Cbor.decode(payload));
+    return new Doc((byte[]) cose.get(0), (Map<?, ?>) cose.get(1), payload, (byte[]) cose.get(3), (Map<?, ?>) CborReader.decode(payload, NsmClient.CBOR_OPTIONS));
   }
 
   static boolean signatureVerifies(Doc d) throws Exception {
@@ -145,7 +147,7 @@ class MockAttesterTest {
     for (long i = 3; i < 16; i++) {
       assertThat((byte[]) pcrs.get(i)).as("PCR%d", i).isEqualTo(new byte[48]);
     }
-    assertThat(p.get("public_key")).isEqualTo(Cbor.Null.INSTANCE);
+    assertThat(p.get("public_key")).isEqualTo(CborNull.INSTANCE);
     assertThat((byte[]) p.get("user_data")).isEqualTo(userData);
     assertThat((byte[]) p.get("nonce")).isEqualTo(nonce);
     List<X509Certificate> bundle = d.cabundle();

@@ -3,6 +3,7 @@ package dev.keycast.enclave.attest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.keycast.protocol.cbor.CborWriter;
 import org.junit.jupiter.api.Test;
 
 class NsmAttesterTest {
@@ -27,7 +28,7 @@ class NsmAttesterTest {
         new FakeNsmDevice()
             .answer(
                 NsmClientTest.describeNsmResponse(),
-                new Cbor.Writer().map(1).text("Error").text("InvalidArgument").toByteArray());
+                new CborWriter().map(1).text("Error").text("InvalidArgument").toByteArray());
     NsmAttester attester = NsmAttester.create(new NsmClient(device));
     Throwable t = catchThrowable(() -> attester.attest(null, null, null));
     assertThat(t).isInstanceOf(AttestationException.class).hasCauseInstanceOf(NsmException.class);

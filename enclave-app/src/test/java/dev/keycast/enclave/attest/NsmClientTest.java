@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.cbor.CborWriter;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
@@ -112,7 +113,7 @@ class NsmClientTest {
   @ParameterizedTest
   @EnumSource(NsmErrorCode.class)
   void errorAnswersBecomeTypedExceptions(NsmErrorCode code) {
-    byte[] response = new Cbor.Writer().map(1).text("Error").text(code.wireName()).toByteArray();
+    byte[] response = new CborWriter().map(1).text("Error").text(code.wireName()).toByteArray();
     Throwable t = catchThrowable(() -> new NsmClient(new FakeNsmDevice().answer(response)).describePcr(40));
     assertThat(t).isInstanceOf(NsmException.class).hasMessageContaining(code.wireName());
     assertThat(((NsmException) t).code()).isEqualTo(code);
@@ -153,7 +154,7 @@ class NsmClientTest {
         Arguments.of("empty", new byte[0], "truncated"),
         Arguments.of("truncated", Arrays.copyOf(good, good.length - 1), "truncated"),
         Arguments.of("trailing byte", trailing, "malformed"),
-        Arguments.of("bare string", new Cbor.Writer().text("GetRandom").toByteArray(), "malformed"),
+        Arguments.of("bare string", new CborWriter().text("GetRandom").toByteArray(), "malformed"),
         Arguments.of("wrong variant", ok("DescribeNSM", w -> w.map(1).text("random").bytes(new byte[32])), "malformed"),
         Arguments.of("extra field", ok("GetRandom", w -> w.map(2).text("random").bytes(new byte[32]).text("x").uint(1)), "malformed"),
         Arguments.of("missing field", ok("GetRandom", w -> w.map(0)), "malformed"),
@@ -169,8 +170,8 @@ class NsmClientTest {
         Arguments.of("float", HEX.parseHex("f93c00"), "malformed"),
         Arguments.of("duplicate key", HEX.parseHex("a16947657452616e646f6da26672616e646f6d41016672616e646f6d4102"), "malformed"),
         Arguments.of("invalid utf-8 key", HEX.parseHex("a162ff00a0"), "malformed"),
-        Arguments.of("unknown error code", new Cbor.Writer().map(1).text("Error").text("Oops").toByteArray(), "malformed"),
-        Arguments.of("error not text", new Cbor.Writer().map(1).text("Error").uint(3).toByteArray(), "malformed"),
+        Arguments.of("unknown error code", new CborWriter().map(1).text("Error").text("Oops").toByteArray(), "malformed"),
+        Arguments.of("error not text", new CborWriter().map(1).text("Error").uint(3).toByteArray(), "malformed"),
         Arguments.of("deep nesting", HEX.parseHex("81".repeat(20) + "00"), "oversize"));
   }
 
@@ -217,11 +218,11 @@ class NsmClientTest {
   }
 
   interface Body {
-    void write(Cbor.Writer w);
+    void write(CborWriter w);
   }
 
   static byte[] ok(String variant, Body body) {
-    Cbor.Writer w = new Cbor.Writer().map(1).text(variant);
+    CborWriter w = new CborWriter().map(1).text(variant);
     body.write(w);
     return w.toByteArray();
   }

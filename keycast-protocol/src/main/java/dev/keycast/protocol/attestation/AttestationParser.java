@@ -1,6 +1,7 @@
 package dev.keycast.protocol.attestation;
 
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.cbor.CborReader;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -39,13 +40,20 @@ public final class AttestationParser {
     return parsePayload(CoseSign1.decode(document).payload());
   }
 
+  /**
+   * What the attestation formats tolerate: the NSM emits indefinite-length maps and 8-byte
+   * timestamps, so indefinite containers and non-shortest arguments are accepted; skipped items
+   * may nest 3 levels.
+   */
+  static final CborReader.Options CBOR_OPTIONS = new CborReader.Options(true, true, 3, Integer.MAX_VALUE);
+
   /** Decodes an attestation payload (the CBOR map inside COSE_Sign1). Verifies nothing. */
   public static AttestationDocument parsePayload(byte[] payload) throws MalformedInputException {
     if (payload.length > CoseSign1.MAX_MESSAGE_BYTES) {
       throw new MalformedInputException(
           "oversize", "attestation payload: " + payload.length + " bytes exceed the limit");
     }
-    CborReader r = new CborReader(payload);
+    CborReader r = new CborReader(payload, AttestationParser.CBOR_OPTIONS);
     long n = r.readMapHeader("attestation payload", KNOWN.size());
     Set<String> seen = new HashSet<>();
     String moduleId = null;

@@ -1,6 +1,8 @@
 package dev.keycast.protocol.attestation;
 
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.cbor.CborReader;
+import dev.keycast.protocol.cbor.CborWriter;
 
 /**
  * A decoded COSE_Sign1 message (RFC 9052 §4.2): the exact bytes of the protected header and the
@@ -106,7 +108,7 @@ public record CoseSign1(
           "oversize",
           "COSE_Sign1: " + message.length + " bytes exceed the limit of " + MAX_MESSAGE_BYTES);
     }
-    CborReader r = new CborReader(message);
+    CborReader r = new CborReader(message, AttestationParser.CBOR_OPTIONS);
     long tag = r.readOptionalTag("COSE_Sign1 tag");
     if (tag != -1 && tag != TAG) {
       throw new MalformedInputException(
@@ -127,7 +129,7 @@ public record CoseSign1(
               + CborReader.majorName(r.peekMajor("COSE_Sign1 unprotected header"))
               + (r.peekNull() ? " null" : "") + ")");
     }
-    r.skip("COSE_Sign1 unprotected header", 4);
+    r.skip("COSE_Sign1 unprotected header");
     byte[] unprot = java.util.Arrays.copyOfRange(message, uStart, r.position());
     if (r.peekNull()) {
       throw new MalformedInputException("malformed", "COSE_Sign1: detached payload is not accepted");
@@ -153,7 +155,7 @@ public record CoseSign1(
    */
   public static byte[] toBeSigned(byte[] protectedHeader, byte[] payload) {
     return new CborWriter()
-        .arrayHeader(4)
+        .array(4)
         .text("Signature1")
         .bytes(protectedHeader)
         .bytes(new byte[0])
@@ -165,7 +167,7 @@ public record CoseSign1(
   public static byte[] encode(
       byte[] protectedHeader, byte[] unprotectedHeader, byte[] payload, byte[] signature) {
     return new CborWriter()
-        .arrayHeader(4)
+        .array(4)
         .bytes(protectedHeader)
         .raw(unprotectedHeader)
         .bytes(payload)
@@ -175,14 +177,14 @@ public record CoseSign1(
 
   /** The protected header Nitro uses: {@code {1: -35}} ({@code a1 01 38 22}). */
   public static byte[] es384ProtectedHeader() {
-    return new CborWriter().mapHeader(1).integer(1).integer(ES384).toByteArray();
+    return new CborWriter().map(1).integer(1).integer(ES384).toByteArray();
   }
 
   private static String decodeAlgorithm(byte[] prot) throws MalformedInputException {
     if (prot.length == 0) {
       return "";
     }
-    CborReader r = new CborReader(prot);
+    CborReader r = new CborReader(prot, AttestationParser.CBOR_OPTIONS);
     long n = r.readMapHeader("COSE protected header", 16);
     String alg = "";
     boolean seen = false;
@@ -214,7 +216,7 @@ public record CoseSign1(
         throw new MalformedInputException(
             "malformed", "COSE protected header: label must be an integer or text");
       }
-      r.skip("COSE protected header value", 4);
+      r.skip("COSE protected header value");
     }
     if (n == CborReader.INDEFINITE) {
       r.readBreak("COSE protected header");

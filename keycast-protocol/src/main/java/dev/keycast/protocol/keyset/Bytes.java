@@ -8,6 +8,7 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.HexFormat;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
@@ -72,6 +73,33 @@ final class Bytes {
       return out;
     }
 
+    /** Reads a u8 length that must be 35 and a well-formed key-set id of that length. */
+    String keySetId() throws MalformedInputException {
+      int idLength = u8("key-set id length");
+      if (idLength != 35) {
+        throw new MalformedInputException("malformed", "key-set id length must be 35, got " + idLength);
+      }
+      String id = ascii(idLength, "key-set id");
+      if (!KeySet.isWellFormedId(id)) {
+        throw new MalformedInputException("malformed", "bad key-set id \"" + id + "\"");
+      }
+      return id;
+    }
+
+    /**
+     * Requires exactly {@code length} bytes to remain (the ciphertext): fewer is {@code truncated}
+     * ("... is N bytes, {@code claim} M"), more is {@code malformed}.
+     */
+    void requireRemaining(long length, String claim) throws MalformedInputException {
+      if (remaining() < length) {
+        throw new MalformedInputException("truncated",
+            what + " ciphertext is " + remaining() + " bytes, " + claim + " " + length);
+      }
+      if (remaining() > length) {
+        throw new MalformedInputException("malformed", what + " has " + (remaining() - length) + " trailing bytes");
+      }
+    }
+
     /** Reads a length-checked ASCII string whose characters all lie in 0x21..0x7e. */
     String ascii(int n, String field) throws MalformedInputException {
       byte[] b = bytes(n, field);
@@ -83,6 +111,58 @@ final class Bytes {
       }
       return new String(b, StandardCharsets.US_ASCII);
     }
+  }
+
+  /**
+   * Checks the common start of a sealed format: not null, at most {@code maxEncoded} bytes, then
+   * {@code magic} and {@code u8 version}. Returns a reader positioned after the version byte.
+   */
+  static Reader sealedHeader(byte[] sealed, String what, byte[] magic, int version, int maxEncoded)
+      throws MalformedInputException {
+    if (sealed == null) {
+      throw new MalformedInputException("truncated", what + " is null");
+    }
+    if (sealed.length > maxEncoded) {
+      throw new MalformedInputException("oversize", what + " is " + sealed.length + " bytes, limit " + maxEncoded);
+    }
+    Reader in = new Reader(sealed, what);
+    byte[] m = in.bytes(magic.length, "magic");
+    if (!Arrays.equals(m, magic)) {
+      throw new MalformedInputException("malformed", "not a " + what + " (magic "
+          + MalformedInputException.quote(m, 4) + ", expected " + HexFormat.of().formatHex(magic) + ")");
+    }
+    int v = in.u8("version");
+    if (v != version) {
+      throw new MalformedInputException("unsupported_version",
+          what + " version " + v + " is not supported (expected " + version + ")");
+    }
+    return in;
+  }
+
+  /** Starts a sealed header: {@code magic || u8 version || u8 len || key-set id}. */
+  static ByteArrayOutputStream headerStart(byte[] magic, int version, String keySetId, int capacity) {
+    byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
+    ByteArrayOutputStream h = new ByteArrayOutputStream(capacity);
+    h.writeBytes(magic);
+    u8(h, version);
+    u8(h, id.length);
+    h.writeBytes(id);
+    return h;
+  }
+
+  /** {@code header || AES-256-GCM(key, nonce, aad = header, plaintext)}. */
+  static byte[] sealAfterHeader(byte[] key, byte[] nonce, byte[] header, byte[] plaintext) {
+    byte[] ct = gcmEncrypt(key, nonce, header, plaintext);
+    byte[] out = Arrays.copyOf(header, header.length + ct.length);
+    System.arraycopy(ct, 0, out, header.length, ct.length);
+    return out;
+  }
+
+  /** Opens what {@link #sealAfterHeader} wrote, given the header's length. */
+  static byte[] openAfterHeader(byte[] key, byte[] nonce, byte[] sealed, int headerLength)
+      throws DecryptionFailedException {
+    byte[] header = Arrays.copyOf(sealed, headerLength);
+    return gcmDecrypt(key, nonce, header, sealed, headerLength, sealed.length - headerLength);
   }
 
   static void u8(ByteArrayOutputStream out, int v) {

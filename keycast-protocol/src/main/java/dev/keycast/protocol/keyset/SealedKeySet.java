@@ -101,13 +101,8 @@ public final class SealedKeySet {
     }
     byte[] nonce = new byte[Bytes.NONCE_LENGTH];
     random.nextBytes(nonce);
-    byte[] id = keySet.id().getBytes(StandardCharsets.US_ASCII);
     byte[] kms = kmsKeyId.getBytes(StandardCharsets.US_ASCII);
-    ByteArrayOutputStream h = new ByteArrayOutputStream(256 + kms.length + encryptedDataKey.length);
-    h.writeBytes(MAGIC);
-    Bytes.u8(h, VERSION);
-    Bytes.u8(h, id.length);
-    h.writeBytes(id);
+    ByteArrayOutputStream h = Bytes.headerStart(MAGIC, VERSION, keySet.id(), 256 + kms.length + encryptedDataKey.length);
     Bytes.u16(h, kms.length);
     h.writeBytes(kms);
     h.writeBytes(headerReceivePublic);
@@ -125,9 +120,7 @@ public final class SealedKeySet {
       System.arraycopy(r, 0, plaintext, 0, 32);
       System.arraycopy(s, 0, plaintext, 32, 32);
       System.arraycopy(k, 0, plaintext, 64, 32);
-      byte[] ct = Bytes.gcmEncrypt(dataKey, nonce, header, plaintext);
-      byte[] out = Arrays.copyOf(header, header.length + ct.length);
-      System.arraycopy(ct, 0, out, header.length, ct.length);
+      byte[] out = Bytes.sealAfterHeader(dataKey, nonce, header, plaintext);
       return new SealedKeySet(out, header.length, keySet.id(), kmsKeyId, headerReceivePublic.clone(),
           headerSigningPublic.clone(), encryptedDataKey.clone(), nonce);
     } finally {
@@ -145,32 +138,8 @@ public final class SealedKeySet {
    *     magic, field syntax or trailing bytes) or {@code unsupported_version}
    */
   public static SealedKeySet parse(byte[] sealed) throws MalformedInputException {
-    if (sealed == null) {
-      throw new MalformedInputException("truncated", "sealed key set is null");
-    }
-    if (sealed.length > MAX_ENCODED) {
-      throw new MalformedInputException("oversize",
-          "sealed key set is " + sealed.length + " bytes, limit " + MAX_ENCODED);
-    }
-    Bytes.Reader in = new Bytes.Reader(sealed, "sealed key set");
-    byte[] magic = in.bytes(MAGIC.length, "magic");
-    if (!Arrays.equals(magic, MAGIC)) {
-      throw new MalformedInputException("malformed",
-          "not a sealed key set (magic " + MalformedInputException.quote(magic, 4) + ", expected 4b434b53)");
-    }
-    int version = in.u8("version");
-    if (version != VERSION) {
-      throw new MalformedInputException("unsupported_version",
-          "sealed key set version " + version + " is not supported (expected " + VERSION + ")");
-    }
-    int idLength = in.u8("key-set id length");
-    if (idLength != 35) {
-      throw new MalformedInputException("malformed", "key-set id length must be 35, got " + idLength);
-    }
-    String id = in.ascii(idLength, "key-set id");
-    if (!KeySet.isWellFormedId(id)) {
-      throw new MalformedInputException("malformed", "bad key-set id \"" + id + "\"");
-    }
+    Bytes.Reader in = Bytes.sealedHeader(sealed, "sealed key set", MAGIC, VERSION, MAX_ENCODED);
+    String id = in.keySetId();
     int kmsLength = in.u16("KMS key id length");
     if (kmsLength < 1 || kmsLength > MAX_KMS_KEY_ID) {
       throw new MalformedInputException("malformed",
@@ -187,14 +156,7 @@ public final class SealedKeySet {
     byte[] edk = in.bytes(edkLength, "encrypted data key");
     byte[] nonce = in.bytes(Bytes.NONCE_LENGTH, "nonce");
     int headerLength = in.position();
-    if (in.remaining() < CIPHERTEXT_LENGTH) {
-      throw new MalformedInputException("truncated",
-          "sealed key set ciphertext is " + in.remaining() + " bytes, expected " + CIPHERTEXT_LENGTH);
-    }
-    if (in.remaining() > CIPHERTEXT_LENGTH) {
-      throw new MalformedInputException("malformed",
-          "sealed key set has " + (in.remaining() - CIPHERTEXT_LENGTH) + " trailing bytes");
-    }
+    in.requireRemaining(CIPHERTEXT_LENGTH, "expected");
     return new SealedKeySet(sealed.clone(), headerLength, id, kms, rpk, spk, edk, nonce);
   }
 
@@ -205,9 +167,7 @@ public final class SealedKeySet {
    * @throws DecryptionFailedException wrong data key, any altered byte, or inconsistent keys
    */
   public KeySet unseal(byte[] dataKey) throws DecryptionFailedException {
-    byte[] header = Arrays.copyOf(encoded, headerLength);
-    byte[] plaintext = Bytes.gcmDecrypt(dataKey, nonce, header, encoded, headerLength,
-        encoded.length - headerLength);
+    byte[] plaintext = Bytes.openAfterHeader(dataKey, nonce, encoded, headerLength);
     byte[] r = Arrays.copyOfRange(plaintext, 0, 32);
     byte[] s = Arrays.copyOfRange(plaintext, 32, 64);
     byte[] k = Arrays.copyOfRange(plaintext, 64, 96);

@@ -88,9 +88,7 @@ public final class SealedSecret {
     byte[] header = header(keySet.id(), secretId, policyDigest, nonce, secret.length + Bytes.TAG_LENGTH);
     byte[] key = keySet.storageKey();
     try {
-      byte[] ct = Bytes.gcmEncrypt(key, nonce, header, secret);
-      byte[] out = Arrays.copyOf(header, header.length + ct.length);
-      System.arraycopy(ct, 0, out, header.length, ct.length);
+      byte[] out = Bytes.sealAfterHeader(key, nonce, header, secret);
       return new SealedSecret(out, header.length, keySet.id(), secretId, policyDigest, nonce);
     } finally {
       Arrays.fill(key, (byte) 0);
@@ -99,13 +97,8 @@ public final class SealedSecret {
 
   private static byte[] header(String keySetId, String secretId, byte[] policyDigest, byte[] nonce,
       int ciphertextLength) {
-    byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
     byte[] sid = secretId.getBytes(StandardCharsets.US_ASCII);
-    ByteArrayOutputStream h = new ByteArrayOutputStream(96 + sid.length);
-    h.writeBytes(MAGIC);
-    Bytes.u8(h, VERSION);
-    Bytes.u8(h, id.length);
-    h.writeBytes(id);
+    ByteArrayOutputStream h = Bytes.headerStart(MAGIC, VERSION, keySetId, 96 + sid.length);
     Bytes.u8(h, sid.length);
     h.writeBytes(sid);
     h.writeBytes(policyDigest);
@@ -121,32 +114,8 @@ public final class SealedSecret {
    *     {@code unsupported_version}
    */
   public static SealedSecret parse(byte[] sealed) throws MalformedInputException {
-    if (sealed == null) {
-      throw new MalformedInputException("truncated", "sealed secret is null");
-    }
-    if (sealed.length > MAX_ENCODED) {
-      throw new MalformedInputException("oversize",
-          "sealed secret is " + sealed.length + " bytes, limit " + MAX_ENCODED);
-    }
-    Bytes.Reader in = new Bytes.Reader(sealed, "sealed secret");
-    byte[] magic = in.bytes(MAGIC.length, "magic");
-    if (!Arrays.equals(magic, MAGIC)) {
-      throw new MalformedInputException("malformed",
-          "not a sealed secret (magic " + MalformedInputException.quote(magic, 4) + ", expected 4b435353)");
-    }
-    int version = in.u8("version");
-    if (version != VERSION) {
-      throw new MalformedInputException("unsupported_version",
-          "sealed secret version " + version + " is not supported (expected " + VERSION + ")");
-    }
-    int idLength = in.u8("key-set id length");
-    if (idLength != 35) {
-      throw new MalformedInputException("malformed", "key-set id length must be 35, got " + idLength);
-    }
-    String id = in.ascii(idLength, "key-set id");
-    if (!KeySet.isWellFormedId(id)) {
-      throw new MalformedInputException("malformed", "bad key-set id \"" + id + "\"");
-    }
+    Bytes.Reader in = Bytes.sealedHeader(sealed, "sealed secret", MAGIC, VERSION, MAX_ENCODED);
+    String id = in.keySetId();
     int sidLength = in.u8("secret id length");
     if (sidLength < 1 || sidLength > MAX_SECRET_ID) {
       throw new MalformedInputException("malformed", "secret id length " + sidLength + " is outside 1.." + MAX_SECRET_ID);
@@ -163,14 +132,7 @@ public final class SealedSecret {
           "ciphertext length " + ctLength + " is outside " + Bytes.TAG_LENGTH + ".." + (MAX_SECRET + Bytes.TAG_LENGTH));
     }
     int headerLength = in.position();
-    if (in.remaining() < ctLength) {
-      throw new MalformedInputException("truncated",
-          "sealed secret ciphertext is " + in.remaining() + " bytes, header says " + ctLength);
-    }
-    if (in.remaining() > ctLength) {
-      throw new MalformedInputException("malformed",
-          "sealed secret has " + (in.remaining() - ctLength) + " trailing bytes");
-    }
+    in.requireRemaining(ctLength, "header says");
     return new SealedSecret(sealed.clone(), headerLength, id, sid, policyDigest, nonce);
   }
 
@@ -187,8 +149,7 @@ public final class SealedSecret {
         & keySet.id().equals(keySetId);
     byte[] key = keySet.storageKey();
     try {
-      byte[] header = Arrays.copyOf(encoded, headerLength);
-      byte[] secret = Bytes.gcmDecrypt(key, nonce, header, encoded, headerLength, encoded.length - headerLength);
+      byte[] secret = Bytes.openAfterHeader(key, nonce, encoded, headerLength);
       if (!ok) {
         Arrays.fill(secret, (byte) 0);
         throw new DecryptionFailedException();

@@ -1,5 +1,7 @@
 package dev.keycast.protocol.receipt;
 
+import dev.keycast.protocol.cbor.CborReader;
+import dev.keycast.protocol.cbor.CborWriter;
 /** COSE_Sign1 constants and the Sig_structure (RFC 9052 sections 4.2 and 4.4). */
 final class Cose {
   /** CBOR tag for COSE_Sign1. */
@@ -15,9 +17,9 @@ final class Cose {
    * contiguous array (Ed25519 needs the whole message).
    */
   static byte[] sigStructure(byte[] payload, int off, int len) {
-    Cbor.Writer w = new Cbor.Writer(len + 32);
-    w.head(Cbor.ARRAY, 4).text("Signature1").bytes(PROTECTED).bytes(new byte[0]);
-    w.head(Cbor.BYTES, len).raw(payload, off, len);
+    CborWriter w = new CborWriter(len + 32);
+    w.head(CborReader.MAJOR_ARRAY, 4).text("Signature1").bytes(PROTECTED).bytes(new byte[0]);
+    w.head(CborReader.MAJOR_BYTES, len).raw(payload, off, len);
     return w.array().length == w.length() ? w.array() : w.toByteArray();
   }
 }

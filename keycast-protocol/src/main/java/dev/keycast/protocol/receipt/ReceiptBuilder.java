@@ -1,5 +1,6 @@
 package dev.keycast.protocol.receipt;
 
+import dev.keycast.protocol.cbor.CborWriter;
 import dev.keycast.protocol.keyset.KeySet;
 import java.time.Instant;
 import java.util.Arrays;
@@ -14,8 +15,8 @@ import java.util.Objects;
  */
 public final class ReceiptBuilder {
   private final Receipt header;
-  private final Cbor.Writer deliveries = new Cbor.Writer(4096);
-  private final Cbor.Writer skipped = new Cbor.Writer(1024);
+  private final CborWriter deliveries = new CborWriter(4096);
+  private final CborWriter skipped = new CborWriter(1024);
   private int deliveryCount;
   private int skippedCount;
 
@@ -69,7 +70,7 @@ public final class ReceiptBuilder {
     if (size > ReceiptSigner.MAX_ENCODED) {
       throw new IllegalArgumentException("receipt would be " + size + " bytes, limit " + ReceiptSigner.MAX_ENCODED);
     }
-    Cbor.Writer payload = new Cbor.Writer((int) size);
+    CborWriter payload = new CborWriter((int) size);
     ReceiptCodec.assemble(payload, header.keySetId(), header.sendId(), header.kind(), issuedAt.toEpochMilli(),
         header.policySha256Unsafe(), header.payloadSha256Unsafe(), deliveryCount, deliveries, skippedCount,
         skipped);

@@ -1,6 +1,8 @@
 package dev.keycast.protocol.receipt;
 
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.cbor.CborReader;
+import dev.keycast.protocol.cbor.CborWriter;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,12 +27,12 @@ final class ReceiptCodec {
   private ReceiptCodec() {}
 
   /** Writes the canonical payload straight from the record, without an intermediate tree. */
-  static void encode(Receipt r, Cbor.Writer w) {
-    Cbor.Writer dlv = new Cbor.Writer(r.deliveries().size() * 128 + 16);
+  static void encode(Receipt r, CborWriter w) {
+    CborWriter dlv = new CborWriter(r.deliveries().size() * 128 + 16);
     for (Receipt.Delivery d : r.deliveries()) {
       writeDelivery(dlv, d);
     }
-    Cbor.Writer skp = new Cbor.Writer(r.skipped().size() * 96 + 16);
+    CborWriter skp = new CborWriter(r.skipped().size() * 96 + 16);
     for (Receipt.Skipped s : r.skipped()) {
       writeSkipped(skp, s);
     }
@@ -38,38 +40,38 @@ final class ReceiptCodec {
         r.payloadSha256Unsafe(), r.deliveries().size(), dlv, r.skipped().size(), skp);
   }
 
-  static void writeDelivery(Cbor.Writer w, Receipt.Delivery d) {
-    w.head(Cbor.ARRAY, 4);
-    w.hex32(d.recipientFingerprint()).text(d.formatId()).text(d.deliveryId()).bytes(d.envelopeSha256Unsafe());
+  static void writeDelivery(CborWriter w, Receipt.Delivery d) {
+    w.head(CborReader.MAJOR_ARRAY, 4);
+    w.hexBytes(d.recipientFingerprint()).text(d.formatId()).text(d.deliveryId()).bytes(d.envelopeSha256Unsafe());
   }
 
-  static void writeSkipped(Cbor.Writer w, Receipt.Skipped s) {
-    w.head(Cbor.ARRAY, 3);
-    w.hex32(s.recipientFingerprint()).text(s.reasonCode()).text(s.message());
+  static void writeSkipped(CborWriter w, Receipt.Skipped s) {
+    w.head(CborReader.MAJOR_ARRAY, 3);
+    w.hexBytes(s.recipientFingerprint()).text(s.reasonCode()).text(s.message());
   }
 
   /** Writes the payload map around already-encoded delivery and skipped entries. */
-  static void assemble(Cbor.Writer w, String keySetId, String sendId, Receipt.Kind kind, long issuedAtMillis,
-      byte[] policySha256, byte[] payloadSha256, int deliveryCount, Cbor.Writer deliveries,
-      int skippedCount, Cbor.Writer skipped) {
-    w.head(Cbor.MAP, MAP_SIZE);
+  static void assemble(CborWriter w, String keySetId, String sendId, Receipt.Kind kind, long issuedAtMillis,
+      byte[] policySha256, byte[] payloadSha256, int deliveryCount, CborWriter deliveries,
+      int skippedCount, CborWriter skipped) {
+    w.head(CborReader.MAJOR_MAP, MAP_SIZE);
     w.text(K_VERSION).uint(Receipt.VERSION);
     w.text(K_KEY_SET).text(keySetId);
-    w.text(K_DELIVERIES).head(Cbor.ARRAY, deliveryCount).raw(deliveries.array(), 0, deliveries.length());
+    w.text(K_DELIVERIES).head(CborReader.MAJOR_ARRAY, deliveryCount).raw(deliveries.array(), 0, deliveries.length());
     w.text(K_ISSUED_AT).uint(issuedAtMillis);
     w.text(K_PAYLOAD).bytes(payloadSha256);
     w.text(K_POLICY).bytes(policySha256);
-    w.text(K_SKIPPED).head(Cbor.ARRAY, skippedCount).raw(skipped.array(), 0, skipped.length());
+    w.text(K_SKIPPED).head(CborReader.MAJOR_ARRAY, skippedCount).raw(skipped.array(), 0, skipped.length());
     w.text(K_KIND).text(kind.wire());
     w.text(K_SEND).text(sendId);
   }
 
   /** Decodes a payload, rejecting every non-canonical or unknown form. */
   static Receipt decode(byte[] in, int start, int end) throws MalformedInputException {
-    Cbor.Reader r = new Cbor.Reader(in, start, end);
-    long mapSize = r.head(Cbor.MAP, "receipt");
-    r.key(K_VERSION);
-    long version = r.head(Cbor.UINT, "version");
+    CborReader r = new CborReader(in, start, end - start, CborReader.Options.CANONICAL);
+    long mapSize = r.readHead(CborReader.MAJOR_MAP, "receipt");
+    r.readKey(K_VERSION, 16);
+    long version = r.readHead(CborReader.MAJOR_UINT, "version");
     if (version != Receipt.VERSION) {
       throw new MalformedInputException("unsupported_version",
           "receipt version " + version + " is not supported (expected " + Receipt.VERSION + ")");
@@ -77,33 +79,33 @@ final class ReceiptCodec {
     if (mapSize != MAP_SIZE) {
       throw new MalformedInputException("malformed", "receipt map has " + mapSize + " entries, expected " + MAP_SIZE);
     }
-    r.key(K_KEY_SET);
-    String keySetId = r.text("key-set id", 64);
-    r.key(K_DELIVERIES);
-    long nd = r.head(Cbor.ARRAY, "deliveries");
+    r.readKey(K_KEY_SET, 16);
+    String keySetId = r.readText("key-set id", 0, 64);
+    r.readKey(K_DELIVERIES, 16);
+    long nd = r.readHead(CborReader.MAJOR_ARRAY, "deliveries");
     if (nd > Receipt.MAX_ENTRIES) {
       throw new MalformedInputException("oversize", "receipt has " + nd + " deliveries, limit " + Receipt.MAX_ENTRIES);
     }
     List<Receipt.Delivery> deliveries =
         new ArrayList<>((int) Math.min(nd, (end - r.position()) / MIN_DELIVERY_BYTES + 1));
     for (long i = 0; i < nd; i++) {
-      if (r.head(Cbor.ARRAY, "delivery") != 4) {
+      if (r.readHead(CborReader.MAJOR_ARRAY, "delivery") != 4) {
         throw new MalformedInputException("malformed", "delivery " + i + " must be an array of 4");
       }
-      String fp = r.hex32("recipient fingerprint");
-      String format = r.text("format id", 64);
-      String id = r.text("delivery id", 128);
-      byte[] env = r.bytes("envelope digest", 32);
+      String fp = hex32(r, "recipient fingerprint");
+      String format = r.readText("format id", 0, 64);
+      String id = r.readText("delivery id", 0, 128);
+      byte[] env = r.readBytesExact("envelope digest", 32);
       deliveries.add(valid(() -> new Receipt.Delivery(fp, format, id, env)));
     }
-    r.key(K_ISSUED_AT);
-    long iat = r.head(Cbor.UINT, "issued at");
-    r.key(K_PAYLOAD);
-    byte[] pay = r.bytes("payload digest", 32);
-    r.key(K_POLICY);
-    byte[] pol = r.bytes("policy digest", 32);
-    r.key(K_SKIPPED);
-    long ns = r.head(Cbor.ARRAY, "skipped");
+    r.readKey(K_ISSUED_AT, 16);
+    long iat = r.readHead(CborReader.MAJOR_UINT, "issued at");
+    r.readKey(K_PAYLOAD, 16);
+    byte[] pay = r.readBytesExact("payload digest", 32);
+    r.readKey(K_POLICY, 16);
+    byte[] pol = r.readBytesExact("policy digest", 32);
+    r.readKey(K_SKIPPED, 16);
+    long ns = r.readHead(CborReader.MAJOR_ARRAY, "skipped");
     if (nd + ns > Receipt.MAX_ENTRIES) {
       throw new MalformedInputException("oversize",
           "receipt has " + (nd + ns) + " entries, limit " + Receipt.MAX_ENTRIES);
@@ -111,27 +113,36 @@ final class ReceiptCodec {
     List<Receipt.Skipped> skipped =
         new ArrayList<>((int) Math.min(ns, (end - r.position()) / MIN_SKIPPED_BYTES + 1));
     for (long i = 0; i < ns; i++) {
-      if (r.head(Cbor.ARRAY, "skipped entry") != 3) {
+      if (r.readHead(CborReader.MAJOR_ARRAY, "skipped entry") != 3) {
         throw new MalformedInputException("malformed", "skipped entry " + i + " must be an array of 3");
       }
-      String fp = r.hex32("recipient fingerprint");
-      String reason = r.text("reason code", 64);
-      String message = r.text("message", 1024);
+      String fp = hex32(r, "recipient fingerprint");
+      String reason = r.readText("reason code", 0, 64);
+      String message = r.readText("message", 0, 1024);
       skipped.add(valid(() -> new Receipt.Skipped(fp, reason, message)));
     }
-    r.key(K_KIND);
-    String kindText = r.text("kind", 16);
+    r.readKey(K_KIND, 16);
+    String kindText = r.readText("kind", 0, 16);
     Receipt.Kind kind = Receipt.Kind.fromWire(kindText);
     if (kind == null) {
       throw new MalformedInputException("malformed", "unknown receipt kind \"" + kindText + "\"");
     }
-    r.key(K_SEND);
-    String sendId = r.text("send id", 128);
+    r.readKey(K_SEND, 16);
+    String sendId = r.readText("send id", 0, 128);
     if (!r.atEnd()) {
       throw new MalformedInputException("malformed", "trailing bytes after receipt at offset " + r.position());
     }
     return valid(() -> new Receipt(Receipt.VERSION, keySetId, sendId, kind, Instant.ofEpochMilli(iat),
         pol, pay, deliveries, skipped));
+  }
+
+  /** Reads a 32-byte byte string (at most 64 bytes before it is oversize) as 64 lowercase hex characters. */
+  private static String hex32(CborReader r, String what) throws MalformedInputException {
+    int[] span = r.readBytesRange(what, 0, 64);
+    if (span[1] != 32) {
+      throw new MalformedInputException("malformed", what + ": expected 32 bytes, got " + span[1]);
+    }
+    return r.hex(span[0], 32);
   }
 
   private interface Builder<T> {

@@ -1,5 +1,7 @@
 package dev.keycast.protocol.receipt;
 
+import dev.keycast.protocol.cbor.CborReader;
+import dev.keycast.protocol.cbor.CborWriter;
 import dev.keycast.protocol.keyset.KeySet;
 import java.util.Arrays;
 import java.util.Objects;
@@ -24,7 +26,7 @@ public final class ReceiptSigner {
   public static byte[] sign(Receipt receipt, byte[] signingPrivateKey) {
     Objects.requireNonNull(receipt, "receipt");
     int estimate = 128 + receipt.deliveries().size() * 160 + receipt.skipped().size() * 100;
-    Cbor.Writer payload = new Cbor.Writer((int) Math.min(estimate, MAX_ENCODED));
+    CborWriter payload = new CborWriter((int) Math.min(estimate, MAX_ENCODED));
     ReceiptCodec.encode(receipt, payload);
     return signPayload(payload.array(), payload.length(), signingPrivateKey);
   }
@@ -54,9 +56,9 @@ public final class ReceiptSigner {
     byte[] tbs = Cose.sigStructure(payload, 0, len);
     byte[] sig = new byte[Cose.SIGNATURE_LENGTH];
     Ed25519.sign(signingPrivateKey, 0, tbs, 0, tbs.length, sig, 0);
-    Cbor.Writer out = new Cbor.Writer(len + 96);
-    out.head(Cbor.TAG, Cose.TAG_SIGN1).head(Cbor.ARRAY, 4).bytes(Cose.PROTECTED).head(Cbor.MAP, 0);
-    out.head(Cbor.BYTES, len).raw(payload, 0, len);
+    CborWriter out = new CborWriter(len + 96);
+    out.head(CborReader.MAJOR_TAG, Cose.TAG_SIGN1).head(CborReader.MAJOR_ARRAY, 4).bytes(Cose.PROTECTED).head(CborReader.MAJOR_MAP, 0);
+    out.head(CborReader.MAJOR_BYTES, len).raw(payload, 0, len);
     out.bytes(sig);
     return out.array().length == out.length() ? out.array() : out.toByteArray();
   }

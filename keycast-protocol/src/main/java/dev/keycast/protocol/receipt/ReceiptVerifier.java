@@ -1,6 +1,7 @@
 package dev.keycast.protocol.receipt;
 
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.cbor.CborReader;
 import dev.keycast.protocol.keyset.KeyBundle;
 import java.util.Arrays;
 import java.util.Objects;
@@ -32,31 +33,32 @@ public final class ReceiptVerifier {
       throw new MalformedInputException("oversize",
           "receipt is " + cose.length + " bytes, limit " + ReceiptSigner.MAX_ENCODED);
     }
-    Cbor.Reader r = new Cbor.Reader(cose, 0, cose.length);
-    if (r.peek() >>> 5 == Cbor.TAG) {
-      long tag = r.head(Cbor.TAG, "COSE tag");
+    CborReader r = new CborReader(cose, 0, cose.length, CborReader.Options.CANONICAL);
+    if (r.peekMajor("COSE_Sign1") == CborReader.MAJOR_TAG) {
+      long tag = r.readHead(CborReader.MAJOR_TAG, "COSE tag");
       if (tag != Cose.TAG_SIGN1) {
         throw new MalformedInputException("malformed", "CBOR tag " + tag + " is not COSE_Sign1 (18)");
       }
     }
-    if (r.head(Cbor.ARRAY, "COSE_Sign1") != 4) {
+    if (r.readHead(CborReader.MAJOR_ARRAY, "COSE_Sign1") != 4) {
       throw new MalformedInputException("malformed", "COSE_Sign1 must be an array of 4");
     }
-    int[] n = new int[1];
-    int p = r.bytesSpan("protected header", 64, n);
-    byte[] prot = Arrays.copyOfRange(cose, p, p + n[0]);
+    int[] n = r.readBytesRange("protected header", 0, 64);
+    byte[] prot = Arrays.copyOfRange(cose, n[0], n[0] + n[1]);
     if (!Arrays.equals(prot, Cose.PROTECTED)) {
       throw new MalformedInputException("unsupported_algorithm",
           "protected header must be a10127 ({1: -8}, EdDSA), got " + MalformedInputException.quote(prot, 32));
     }
-    if (r.head(Cbor.MAP, "unprotected header") != 0) {
+    if (r.readHead(CborReader.MAJOR_MAP, "unprotected header") != 0) {
       throw new MalformedInputException("malformed", "unprotected header must be empty");
     }
-    int payloadStart = r.bytesSpan("payload", ReceiptSigner.MAX_ENCODED, n);
-    int payloadLength = n[0];
-    int s = r.bytesSpan("signature", 64, n);
-    if (n[0] != Cose.SIGNATURE_LENGTH) {
-      throw new MalformedInputException("malformed", "signature must be 64 bytes, got " + n[0]);
+    n = r.readBytesRange("payload", 0, ReceiptSigner.MAX_ENCODED);
+    int payloadStart = n[0];
+    int payloadLength = n[1];
+    n = r.readBytesRange("signature", 0, 64);
+    int s = n[0];
+    if (n[1] != Cose.SIGNATURE_LENGTH) {
+      throw new MalformedInputException("malformed", "signature must be 64 bytes, got " + n[1]);
     }
     if (!r.atEnd()) {
       throw new MalformedInputException("malformed", "trailing bytes after COSE_Sign1 at offset " + r.position());

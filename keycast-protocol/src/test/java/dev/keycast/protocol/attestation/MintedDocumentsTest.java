@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.fail;
 import dev.keycast.protocol.attestation.AttestationException.Reason;
 import dev.keycast.protocol.attestation.TestAttester.LeafProfile;
 import dev.keycast.protocol.attestation.VerifiedAttestation.Warning;
+import dev.keycast.protocol.cbor.CborWriter;
 import java.security.cert.CertificateEncodingException;
 import java.time.Clock;
 import java.time.Duration;
@@ -87,11 +88,11 @@ class MintedDocumentsTest {
 
   @Test
   void textAlgEs384IsAccepted() throws Exception {
-    byte[] prot = new CborWriter().mapHeader(1).integer(1).text("ES384").toByteArray();
+    byte[] prot = new CborWriter().map(1).integer(1).text("ES384").toByteArray();
     AttestationVerifier.create(policy().build(), CLOCK).verify(good().protectedHeader(prot).encode());
-    byte[] es256 = new CborWriter().mapHeader(1).integer(1).integer(-7).toByteArray();
+    byte[] es256 = new CborWriter().map(1).integer(1).integer(-7).toByteArray();
     assertThat(reason(policy().build(), good().protectedHeader(es256).encode())).isEqualTo(Reason.UNSUPPORTED_ALGORITHM);
-    byte[] none = new CborWriter().mapHeader(0).toByteArray();
+    byte[] none = new CborWriter().map(0).toByteArray();
     assertThat(reason(policy().build(), good().protectedHeader(none).encode())).isEqualTo(Reason.UNSUPPORTED_ALGORITHM);
   }
 

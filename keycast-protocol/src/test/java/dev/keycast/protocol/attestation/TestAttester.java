@@ -1,5 +1,6 @@
 package dev.keycast.protocol.attestation;
 
+import dev.keycast.protocol.cbor.CborWriter;
 import java.math.BigInteger;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -196,26 +197,26 @@ public final class TestAttester {
       if (indefinite) {
         w.rawByte(0xbf);
       } else {
-        w.mapHeader(fields.size());
+        w.map(fields.size());
       }
       for (Map.Entry<String, Object> e : fields.entrySet()) {
         w.text(e.getKey());
         Object v = e.getValue();
         if (v == null) {
-          w.nul();
+          w.nullValue();
         } else if (v instanceof String s) {
           w.text(s);
         } else if (v instanceof Long l) {
-          w.uint64(l);
+          w.uint64Fixed(l);
         } else if (v instanceof byte[] b) {
           w.bytes(b);
         } else if (v instanceof byte[][] arr) {
-          w.arrayHeader(arr.length);
+          w.array(arr.length);
           for (byte[] b : arr) {
             w.bytes(b);
           }
         } else if (v instanceof Map<?, ?> m) {
-          w.mapHeader(m.size());
+          w.map(m.size());
           for (Map.Entry<Integer, byte[]> p : ((Map<Integer, byte[]>) m).entrySet()) {
             w.integer(p.getKey()).bytes(p.getValue());
           }

@@ -1,5 +1,7 @@
 package dev.keycast.protocol.receipt;
 
+import dev.keycast.protocol.cbor.CborReader;
+import dev.keycast.protocol.cbor.CborWriter;
 import dev.keycast.protocol.keyset.FixedRandom;
 import dev.keycast.protocol.keyset.KeySet;
 import dev.keycast.protocol.keyset.KeySetVectors;
@@ -58,8 +60,8 @@ public final class ReceiptVectors {
   /** The golden payload, or a deliberately wrong variant of it, written without ReceiptCodec. */
   static byte[] payload(Variant v) {
     Receipt r = golden();
-    Cbor.Writer w = new Cbor.Writer(512);
-    w.head(Cbor.MAP, v == Variant.EXTRA_KEY ? 10 : 9);
+    CborWriter w = new CborWriter(512);
+    w.head(CborReader.MAJOR_MAP, v == Variant.EXTRA_KEY ? 10 : 9);
     w.text("v");
     switch (v) {
       case VERSION_2 -> w.uint(2);
@@ -72,12 +74,12 @@ public final class ReceiptVectors {
       if (v == Variant.INDEFINITE_ARRAY) {
         w.rawByte(0x9f);
       } else if (v == Variant.TOO_MANY_ENTRIES) {
-        w.head(Cbor.ARRAY, Receipt.MAX_ENTRIES + 1);
+        w.head(CborReader.MAJOR_ARRAY, Receipt.MAX_ENTRIES + 1);
       } else {
-        w.head(Cbor.ARRAY, 2);
+        w.head(CborReader.MAJOR_ARRAY, 2);
       }
       for (Receipt.Delivery d : r.deliveries()) {
-        w.head(Cbor.ARRAY, 4);
+        w.head(CborReader.MAJOR_ARRAY, 4);
         byte[] f = HEX.parseHex(d.recipientFingerprint());
         w.bytes(v == Variant.SHORT_FINGERPRINT ? Arrays.copyOf(f, 31) : f);
         w.text(d.formatId()).text(d.deliveryId()).bytes(d.envelopeSha256());
@@ -96,9 +98,9 @@ public final class ReceiptVectors {
     }
     w.text("pay").bytes(r.payloadSha256());
     w.text("pol").bytes(r.policySha256());
-    w.text("skp").head(Cbor.ARRAY, 1);
+    w.text("skp").head(CborReader.MAJOR_ARRAY, 1);
     Receipt.Skipped s = r.skipped().get(0);
-    w.head(Cbor.ARRAY, 3).bytes(HEX.parseHex(s.recipientFingerprint())).text(s.reasonCode()).text(s.message());
+    w.head(CborReader.MAJOR_ARRAY, 3).bytes(HEX.parseHex(s.recipientFingerprint())).text(s.reasonCode()).text(s.message());
     w.text("kind").text(v == Variant.UNKNOWN_KIND ? "resend" : "send");
     w.text("send").text(r.sendId());
     if (v == Variant.EXTRA_KEY) {

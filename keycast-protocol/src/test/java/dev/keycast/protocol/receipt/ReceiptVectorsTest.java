@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.cbor.CborWriter;
 import dev.keycast.protocol.keyset.VectorFile;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +61,7 @@ class ReceiptVectorsTest {
 
   @Test
   void handWrittenCanonicalPayloadEqualsTheCodecOutput() {
-    Cbor.Writer w = new Cbor.Writer(16);
+    CborWriter w = new CborWriter(16);
     ReceiptCodec.encode(ReceiptVectors.golden(), w);
     assertThat(w.toByteArray()).isEqualTo(ReceiptVectors.payload(ReceiptVectors.Variant.CANONICAL));
   }

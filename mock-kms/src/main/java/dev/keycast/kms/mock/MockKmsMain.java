@@ -120,7 +120,7 @@ public final class MockKmsMain implements Callable<Integer> {
     }
     if (!trustRoots.isEmpty()) {
       b.recipientVerifier(
-          new CoseNitroRecipientVerifier(CoseNitroRecipientVerifier.readPemCertificates(trustRoots), Clock.systemUTC()));
+          ProtocolRecipientVerifier.trusting(trustRoots, Clock.systemUTC()));
     } else {
       System.err.println("mock-kms: no --trust-root given; every Recipient request will be rejected");
     }

@@ -35,7 +35,7 @@ final class KmsFixture {
         .addCredential(ADMIN)
         .addCredential(PARENT)
         .addCredential(TEMP)
-        .recipientVerifier(new CoseNitroRecipientVerifier(roots, Clock.systemUTC()));
+        .recipientVerifier(ProtocolRecipientVerifierTest.verifier(roots, Clock.systemUTC()));
   }
 
   static KmsClient client(URI endpoint, StaticCredential c) {

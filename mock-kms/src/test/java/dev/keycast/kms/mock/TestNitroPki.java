@@ -111,7 +111,7 @@ final class TestNitroPki {
     byte[] protectedHeader = {(byte) 0xa1, 0x01, 0x38, 0x22};
     Signature s = Signature.getInstance("SHA384withECDSAinP1363Format");
     s.initSign(leafKey);
-    s.update(CoseNitroRecipientVerifier.sigStructure(protectedHeader, payload));
+    s.update(new Cbor().array(4).text("Signature1").bytes(protectedHeader).bytes(new byte[0]).bytes(payload).toBytes());
     byte[] sig = s.sign();
     Cbor cose = new Cbor();
     cose.array(4).bytes(protectedHeader);

@@ -13,9 +13,18 @@ import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import dev.keycast.protocol.attestation.TrustRoot;
 import org.junit.jupiter.api.Test;
 
-class CoseNitroRecipientVerifierTest {
+/** The mock KMS's Recipient check: the protocol verifier plus an RSA >= 2048 public key. */
+class ProtocolRecipientVerifierTest {
+  static ProtocolRecipientVerifier verifier(List<X509Certificate> roots, Clock clock) {
+    return new ProtocolRecipientVerifier(
+        roots.stream().map(c -> TrustRoot.of(c.getSubjectX500Principal().getName(), c)).toList(),
+        ProtocolRecipientVerifier.DEFAULT_MAX_AGE,
+        clock);
+  }
+
   static Path vectors() {
     return Path.of(System.getProperty("keycast.vectors"));
   }
@@ -25,7 +34,7 @@ class CoseNitroRecipientVerifierTest {
   }
 
   static List<X509Certificate> awsRoot() throws Exception {
-    return CoseNitroRecipientVerifier.readPemCertificates(List.of(vectors().resolve("attestation/aws-nitro-enclaves-root-g1.pem")));
+    return ProtocolRecipientVerifier.readPemCertificates(List.of(vectors().resolve("attestation/aws-nitro-enclaves-root-g1.pem")));
   }
 
   @Test
@@ -33,7 +42,7 @@ class CoseNitroRecipientVerifierTest {
     // 2024-09-07T14:37:39.545Z; the document's public_key is not an RSA SPKI, so verification
     // gets past the COSE signature and the PKIX chain and stops at the public key check.
     Clock then = Clock.fixed(Instant.ofEpochMilli(1725719859545L), ZoneOffset.UTC);
-    var v = new CoseNitroRecipientVerifier(awsRoot(), then);
+    var v = verifier(awsRoot(), then);
     assertThatThrownBy(() -> v.verify(realProductionDocument()))
         .isInstanceOf(RecipientVerificationException.class)
         .hasMessageContaining("public_key");
@@ -41,10 +50,10 @@ class CoseNitroRecipientVerifierTest {
 
   @Test
   void realAwsDocumentIsExpiredToday() throws Exception {
-    var v = new CoseNitroRecipientVerifier(awsRoot(), Clock.systemUTC());
+    var v = verifier(awsRoot(), Clock.systemUTC());
     assertThatThrownBy(() -> v.verify(realProductionDocument()))
         .isInstanceOf(RecipientVerificationException.class)
-        .hasMessageContaining("chain or signature");
+        .hasMessageContaining("EXPIRED");
   }
 
   @Test
@@ -52,9 +61,9 @@ class CoseNitroRecipientVerifierTest {
     byte[] doc = realProductionDocument();
     doc[doc.length - 200] ^= 1; // inside the payload's tail (nonce bytes), before the signature
     Clock then = Clock.fixed(Instant.ofEpochMilli(1725719859545L), ZoneOffset.UTC);
-    var v = new CoseNitroRecipientVerifier(awsRoot(), then);
+    var v = verifier(awsRoot(), then);
     assertThatThrownBy(() -> v.verify(doc)).isInstanceOf(RecipientVerificationException.class)
-        .hasMessageNotContaining("public_key");
+        .hasMessageStartingWith("BAD_SIGNATURE");
   }
 
   @Test
@@ -66,20 +75,20 @@ class CoseNitroRecipientVerifierTest {
     byte[] pcr0 = new byte[48];
     pcr0[0] = 0x11;
     VerifiedRecipient r =
-        new CoseNitroRecipientVerifier(List.of(pki.root), Clock.systemUTC())
+        verifier(List.of(pki.root), Clock.systemUTC())
             .verify(pki.mint(TestNitroPki.pcrs(Map.of(0, pcr0)), spki));
     assertThat(r.publicKeySpki()).isEqualTo(spki);
     assertThat(r.pcrHex(0)).contains("11" + "00".repeat(47));
     assertThat(r.pcrs()).hasSize(16);
     // A document whose chain goes to another root is refused.
-    assertThatThrownBy(() -> new CoseNitroRecipientVerifier(awsRoot(), Clock.systemUTC())
+    assertThatThrownBy(() -> verifier(awsRoot(), Clock.systemUTC())
             .verify(pki.mint(TestNitroPki.pcrs(Map.of()), spki)))
-        .hasMessageContaining("not a trusted root");
+        .hasMessageStartingWith("UNTRUSTED_ROOT");
   }
 
   @Test
   void garbageIsATypedError() throws Exception {
-    var v = new CoseNitroRecipientVerifier(awsRoot(), Clock.systemUTC());
+    var v = verifier(awsRoot(), Clock.systemUTC());
     byte[][] inputs = {
       {}, {(byte) 0xff, 0x00}, {(byte) 0x83, 0x40, (byte) 0xa0, 0x40}, // 3-element array
       {(byte) 0x84, 0x44, (byte) 0xa1, 0x01, 0x38, 0x23, (byte) 0xa0, 0x40, 0x40}, // ES512 header

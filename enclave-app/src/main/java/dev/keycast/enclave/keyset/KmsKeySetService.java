@@ -1,0 +1,392 @@
+package dev.keycast.enclave.keyset;
+
+import dev.keycast.enclave.attest.AttestationException;
+import dev.keycast.enclave.attest.Attester;
+import dev.keycast.enclave.kms.KmsConnector;
+import dev.keycast.enclave.kms.RecipientKeyPair;
+import dev.keycast.protocol.DecryptionFailedException;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.keyset.KeyBundle;
+import dev.keycast.protocol.keyset.KeySet;
+import dev.keycast.protocol.keyset.SealedKeySet;
+import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.kms.KmsClient;
+import software.amazon.awssdk.services.kms.model.DataKeySpec;
+import software.amazon.awssdk.services.kms.model.DecryptResponse;
+import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
+import software.amazon.awssdk.services.kms.model.KeyEncryptionMechanism;
+import software.amazon.awssdk.services.kms.model.RecipientInfo;
+
+/**
+ * The {@link KeySetService} of a Nitro Enclave (DESIGN.md section 3, flows 1 and 2;
+ * kms-sealing.md):
+ *
+ * <ul>
+ *   <li><b>init</b>: generates a {@link KeySet} with the enclave DRBG, calls KMS GenerateDataKey
+ *       (AES_256, encryption context {@link SealedKeySet#encryptionContext(String)}, Recipient = an
+ *       attestation document carrying a fresh RSA-2048 key), opens CiphertextForRecipient here,
+ *       seals the key set under the data key with the CiphertextBlob and the key ARN KMS answered,
+ *       and keeps the key set.
+ *   <li><b>unseal</b>: parses the sealed key set, calls KMS Decrypt (its CiphertextBlob, its
+ *       encryption context, the KMS key id of its header, Recipient with a fresh RSA key), opens
+ *       CiphertextForRecipient and unseals (AES-256-GCM over the whole header).
+ * </ul>
+ *
+ * <p>Readiness: {@code not_initialized} until the first init/unseal, {@code unsealing} during one,
+ * {@code ready} with a key set, {@code failed} with the reason after a failed attempt (the host may
+ * try again). Data keys are zeroized after use; the key set of a failed attempt is destroyed.
+ *
+ * <p>Thread-safe: init and unseal are serialized; {@link #readiness()} and {@link #current()}
+ * never block.
+ */
+public final class KmsKeySetService implements KeySetService {
+  private static final Logger log = LoggerFactory.getLogger(KmsKeySetService.class);
+
+  /** Readiness states (api.md, {@code GET /v1/ready}). */
+  public static final String NOT_INITIALIZED = "not_initialized";
+  public static final String UNSEALING = "unsealing";
+  public static final String READY = "ready";
+  public static final String FAILED = "failed";
+
+  private static final int DATA_KEY_BYTES = 32;
+
+  private final Attester attester;
+  private final SecureRandom random;
+  private final KmsConnector connector;
+  private final Set<String> allowedKmsKeys;
+  private final Object lock = new Object();
+  private volatile EnclaveApi.Readiness readiness =
+      new EnclaveApi.Readiness(false, NOT_INITIALIZED, null, "no key set yet: waiting for init or unseal");
+  private volatile KeySet keySet;
+  private volatile EnclaveApi.AwsCredentials credentials;
+
+  private KmsKeySetService(
+      Attester attester, SecureRandom random, KmsConnector connector, Set<String> allowedKmsKeys) {
+    this.attester = Objects.requireNonNull(attester, "attester");
+    this.random = Objects.requireNonNull(random, "random");
+    this.connector = Objects.requireNonNull(connector, "connector");
+    this.allowedKmsKeys = Set.copyOf(allowedKmsKeys);
+    if (this.allowedKmsKeys.isEmpty()) {
+      log.warn("no KMS key is pinned: the enclave will use whatever KMS key the host names"
+          + " (kms-sealing.md section 5)");
+    }
+  }
+
+  /**
+   * A service that attests with {@code attester}, draws keys from {@code random} (the enclave
+   * DRBG) and reaches KMS through {@code connector}; it uses any KMS key the host names. The caller
+   * owns and closes the connector.
+   */
+  public static KmsKeySetService create(Attester attester, SecureRandom random, KmsConnector connector) {
+    return new KmsKeySetService(attester, random, connector, Set.of());
+  }
+
+  /**
+   * Like {@link #create(Attester, SecureRandom, KmsConnector)}, but seals and unseals only under
+   * the given KMS key ARNs ({@code arn:aws:kms:REGION:ACCOUNT:key/ID}, compared exactly): init
+   * refuses a key whose ARN (as KMS answers it) is not listed, unseal refuses a sealed key set whose
+   * header names another key, before calling KMS. Pin the key in the measured image to stop a host
+   * from substituting a key set sealed under a key it controls (kms-sealing.md section 5).
+   */
+  public static KmsKeySetService create(
+      Attester attester, SecureRandom random, KmsConnector connector, Set<String> allowedKmsKeyArns) {
+    if (allowedKmsKeyArns.isEmpty()) {
+      throw new IllegalArgumentException("pin at least one KMS key ARN, or use the 3-argument create");
+    }
+    return new KmsKeySetService(attester, random, connector, allowedKmsKeyArns);
+  }
+
+  @Override
+  public EnclaveApi.Readiness readiness() {
+    return readiness;
+  }
+
+  @Override
+  public Optional<KeySet> current() {
+    return Optional.ofNullable(keySet);
+  }
+
+  @Override
+  public Initialized init(String kmsKeyId, String region, EnclaveApi.AwsCredentials credentials)
+      throws KeySetException {
+    checkKeyId(kmsKeyId);
+    checkRegion(region);
+    checkCredentials(credentials);
+    synchronized (lock) {
+      if (keySet != null) {
+        throw new KeySetException(
+            ErrorCode.ALREADY_INITIALIZED, "the enclave already holds key set " + keySet.id());
+      }
+      this.credentials = credentials;
+      readiness = new EnclaveApi.Readiness(false, UNSEALING, null, "creating a new key set (KMS GenerateDataKey)");
+      long t0 = System.nanoTime();
+      KeySet fresh = KeySet.generate(random);
+      byte[] dataKey = null;
+      try {
+        Map<String, String> context = SealedKeySet.encryptionContext(fresh.id());
+        GenerateDataKeyResponse r;
+        try (RecipientKeyPair recipient = newRecipientKey();
+            KmsClient kms = client(region, credentials)) {
+          RecipientInfo info = recipientInfo(recipient);
+          long failuresBefore = connector.forwarderConnectFailures();
+          try {
+            r = kms.generateDataKey(
+                b -> b.keyId(kmsKeyId).keySpec(DataKeySpec.AES_256).encryptionContext(context).recipient(info));
+          } catch (SdkException e) {
+            throw KmsErrors.map("GenerateDataKey", kmsKeyId, region, e, credentials,
+                connector.forwarderConnectFailures() > failuresBefore);
+          }
+          requireNoPlaintext(r.plaintext(), "GenerateDataKey");
+          dataKey = openRecipient(r.ciphertextForRecipient(), recipient, "GenerateDataKey");
+        }
+        byte[] blob = r.ciphertextBlob() == null ? null : r.ciphertextBlob().asByteArrayUnsafe();
+        if (blob == null || blob.length < 1 || blob.length > SealedKeySet.MAX_ENCRYPTED_DATA_KEY) {
+          throw new KeySetException(ErrorCode.KMS_ERROR, "KMS GenerateDataKey returned no usable CiphertextBlob");
+        }
+        String sealedUnder = r.keyId() != null && !r.keyId().isEmpty() ? r.keyId() : kmsKeyId;
+        requireAllowed(sealedUnder);
+        SealedKeySet sealed;
+        try {
+          sealed = SealedKeySet.seal(fresh, dataKey, sealedUnder, blob, random);
+        } catch (IllegalArgumentException e) {
+          throw new KeySetException(ErrorCode.KMS_ERROR, "cannot seal under KMS key " + KmsErrors.shorten(sealedUnder) + ": " + e.getMessage());
+        }
+        keySet = fresh;
+        readiness = new EnclaveApi.Readiness(true, READY, fresh.id(), null);
+        log.info("key set {} created and sealed under KMS key {} (sealed key set {} bytes) in {} ms",
+            fresh.id(), sealedUnder, sealed.encode().length, (System.nanoTime() - t0) / 1_000_000);
+        return new Initialized(sealed.encode(), fresh.bundle());
+      } catch (KeySetException e) {
+        fresh.destroy();
+        fail("init", e);
+        throw e;
+      } catch (RuntimeException e) {
+        fresh.destroy();
+        KeySetException k = new KeySetException(ErrorCode.INTERNAL, "init failed unexpectedly: " + e.getClass().getSimpleName());
+        fail("init", k);
+        throw k;
+      } finally {
+        zero(dataKey);
+      }
+    }
+  }
+
+  @Override
+  public KeyBundle unseal(byte[] sealedKeySet, String region, EnclaveApi.AwsCredentials credentials)
+      throws KeySetException {
+    checkRegion(region);
+    checkCredentials(credentials);
+    SealedKeySet sealed;
+    try {
+      sealed = SealedKeySet.parse(sealedKeySet);
+    } catch (MalformedInputException e) {
+      KeySetException k = new KeySetException(
+          ErrorCode.SEALED_KEY_SET_INVALID, "sealed key set is invalid: " + e.getMessage() + " [" + e.code() + "]", e);
+      synchronized (lock) {
+        if (keySet == null) {
+          fail("unseal", k);
+        }
+      }
+      throw k;
+    }
+    synchronized (lock) {
+      if (keySet != null) {
+        if (keySet.id().equals(sealed.keySetId())) {
+          return keySet.bundle();
+        }
+        throw new KeySetException(
+            ErrorCode.ALREADY_INITIALIZED,
+            "the enclave already holds key set " + keySet.id() + ", not " + sealed.keySetId());
+      }
+      this.credentials = credentials;
+      readiness = new EnclaveApi.Readiness(
+          false, UNSEALING, sealed.keySetId(), "unsealing key set " + sealed.keySetId() + " (KMS Decrypt)");
+      long t0 = System.nanoTime();
+      byte[] dataKey = null;
+      try {
+        String keyId = sealed.kmsKeyId();
+        requireAllowed(keyId);
+        try (RecipientKeyPair recipient = newRecipientKey();
+            KmsClient kms = client(region, credentials)) {
+          RecipientInfo info = recipientInfo(recipient);
+          long failuresBefore = connector.forwarderConnectFailures();
+          DecryptResponse r;
+          try {
+            r = kms.decrypt(
+                b -> b.ciphertextBlob(SdkBytes.fromByteArray(sealed.encryptedDataKey()))
+                    .encryptionContext(sealed.encryptionContext())
+                    .keyId(keyId)
+                    .recipient(info));
+          } catch (SdkException e) {
+            throw KmsErrors.map("Decrypt", keyId, region, e, credentials,
+                connector.forwarderConnectFailures() > failuresBefore);
+          }
+          requireNoPlaintext(r.plaintext(), "Decrypt");
+          dataKey = openRecipient(r.ciphertextForRecipient(), recipient, "Decrypt");
+        }
+        KeySet opened;
+        try {
+          opened = sealed.unseal(dataKey);
+        } catch (DecryptionFailedException e) {
+          throw new KeySetException(
+              ErrorCode.SEALED_KEY_SET_INVALID,
+              "sealed key set does not open: its header or ciphertext was altered, or it was sealed under another data key");
+        }
+        keySet = opened;
+        readiness = new EnclaveApi.Readiness(true, READY, opened.id(), null);
+        log.info("key set {} unsealed with KMS key {} in {} ms", opened.id(), keyId, (System.nanoTime() - t0) / 1_000_000);
+        return opened.bundle();
+      } catch (KeySetException e) {
+        fail("unseal", e);
+        throw e;
+      } catch (RuntimeException e) {
+        KeySetException k = new KeySetException(ErrorCode.INTERNAL, "unseal failed unexpectedly: " + e.getClass().getSimpleName());
+        fail("unseal", k);
+        throw k;
+      } finally {
+        zero(dataKey);
+      }
+    }
+  }
+
+  @Override
+  public void updateCredentials(EnclaveApi.AwsCredentials credentials) {
+    try {
+      checkCredentials(credentials);
+    } catch (KeySetException e) {
+      throw new IllegalArgumentException(e.getMessage());
+    }
+    this.credentials = credentials;
+  }
+
+  /** The credentials last handed over (for later KMS calls); empty before the first. */
+  Optional<EnclaveApi.AwsCredentials> credentials() {
+    return Optional.ofNullable(credentials);
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  private void requireAllowed(String kmsKeyArn) throws KeySetException {
+    if (!allowedKmsKeys.isEmpty() && !allowedKmsKeys.contains(kmsKeyArn)) {
+      throw new KeySetException(
+          ErrorCode.KMS_ERROR,
+          "KMS key " + KmsErrors.shorten(kmsKeyArn) + " is not the KMS key this enclave is pinned to "
+              + allowedKmsKeys);
+    }
+  }
+
+  private RecipientKeyPair newRecipientKey() throws KeySetException {
+    try {
+      return RecipientKeyPair.generate(random);
+    } catch (GeneralSecurityException e) {
+      throw new KeySetException(ErrorCode.INTERNAL, "cannot generate the RSA-2048 Recipient key: " + e.getMessage());
+    }
+  }
+
+  private RecipientInfo recipientInfo(RecipientKeyPair recipient) throws KeySetException {
+    byte[] document;
+    try {
+      document = attester.attest(null, null, recipient.publicKeySpki());
+    } catch (AttestationException | RuntimeException e) {
+      throw new KeySetException(
+          ErrorCode.INTERNAL, "cannot obtain an attestation document for the KMS Recipient: " + e.getMessage());
+    }
+    return RecipientInfo.builder()
+        .attestationDocument(SdkBytes.fromByteArrayUnsafe(document))
+        .keyEncryptionAlgorithm(KeyEncryptionMechanism.RSAES_OAEP_SHA_256)
+        .build();
+  }
+
+  private KmsClient client(String region, EnclaveApi.AwsCredentials creds) throws KeySetException {
+    try {
+      return connector.client(region, creds);
+    } catch (IOException e) {
+      throw new KeySetException(ErrorCode.KMS_UNAVAILABLE, "cannot start the KMS egress forwarder: " + e.getMessage());
+    }
+  }
+
+  private static byte[] openRecipient(SdkBytes cms, RecipientKeyPair recipient, String operation)
+      throws KeySetException {
+    if (cms == null) {
+      throw new KeySetException(ErrorCode.KMS_ERROR, "KMS " + operation + " returned no CiphertextForRecipient");
+    }
+    try {
+      return recipient.open(cms.asByteArrayUnsafe(), DATA_KEY_BYTES);
+    } catch (MalformedInputException e) {
+      throw new KeySetException(
+          ErrorCode.KMS_ERROR, "KMS " + operation + " returned a CiphertextForRecipient outside the profile: " + e.getMessage());
+    } catch (DecryptionFailedException e) {
+      throw new KeySetException(
+          ErrorCode.KMS_ERROR, "KMS " + operation + " returned a CiphertextForRecipient that the Recipient key does not open");
+    }
+  }
+
+  private static void requireNoPlaintext(SdkBytes plaintext, String operation) throws KeySetException {
+    if (plaintext != null && plaintext.asByteArrayUnsafe().length > 0) {
+      Arrays.fill(plaintext.asByteArrayUnsafe(), (byte) 0);
+      throw new KeySetException(
+          ErrorCode.KMS_ERROR, "KMS " + operation + " returned the data key in Plaintext although a Recipient was sent");
+    }
+  }
+
+  private void fail(String what, KeySetException e) {
+    readiness = new EnclaveApi.Readiness(false, FAILED, null, e.getMessage());
+    log.warn("key set {} failed: {} {}", what, e.code().code(), e.getMessage());
+  }
+
+  private static void zero(byte[] b) {
+    if (b != null) {
+      Arrays.fill(b, (byte) 0);
+    }
+  }
+
+  private static void checkKeyId(String kmsKeyId) throws KeySetException {
+    if (kmsKeyId == null || kmsKeyId.isEmpty() || kmsKeyId.length() > SealedKeySet.MAX_KMS_KEY_ID
+        || !kmsKeyId.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
+      throw new KeySetException(
+          ErrorCode.MALFORMED_REQUEST,
+          "kms_key_id must be 1.." + SealedKeySet.MAX_KMS_KEY_ID + " printable ASCII characters");
+    }
+  }
+
+  private static void checkRegion(String region) throws KeySetException {
+    try {
+      KmsConnector.kmsHost(region);
+    } catch (IllegalArgumentException e) {
+      throw new KeySetException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
+    }
+  }
+
+  private static void checkCredentials(EnclaveApi.AwsCredentials c) throws KeySetException {
+    if (c == null || blank(c.accessKeyId()) || blank(c.secretAccessKey())) {
+      throw new KeySetException(
+          ErrorCode.MALFORMED_REQUEST, "credentials need access_key_id and secret_access_key");
+    }
+    if (c.accessKeyId().length() > 128 || c.secretAccessKey().length() > 256
+        || (c.sessionToken() != null && c.sessionToken().length() > 8192)) {
+      throw new KeySetException(ErrorCode.MALFORMED_REQUEST, "credentials are longer than AWS issues");
+    }
+  }
+
+  private static boolean blank(String s) {
+    return s == null || s.isBlank();
+  }
+
+  @Override
+  public String toString() {
+    return "KmsKeySetService[" + readiness.state() + ", " + connector + "]";
+  }
+}
