@@ -80,9 +80,12 @@ final class SendSealer {
       if (kb == null) {
         throw new IOException("attestation answer has no key_bundle");
       }
+      if (kb.kmsKeyId() == null) {
+        throw new IOException("attestation answer's key_bundle has no kms_key_id");
+      }
       KeyBundle bundle = new KeyBundle(kb.keySetId(),
           Base64Url.decode("receive_public_key", kb.receivePublicKey(), 32),
-          Base64Url.decode("signing_public_key", kb.signingPublicKey(), 32));
+          Base64Url.decode("signing_public_key", kb.signingPublicKey(), 32), kb.kmsKeyId());
       if (check.skip()) {
         err.println("WARNING: --insecure-skip-attestation: sealing to an UNVERIFIED key "
             + "(key set " + bundle.keySetId() + "); for load tests in mock mode only");

@@ -77,10 +77,10 @@ final class FakeHost implements AutoCloseable {
       String path = x.getRequestURI().getPath();
       byte[] body = x.getRequestBody().readAllBytes();
       if (path.equals("/v1/attestation") && x.getRequestMethod().equals("GET")) {
-        var b = keySet.bundle();
+        var b = keySet.bundle("arn:aws:kms:us-east-1:111122223333:key/fake-bench-key");
         reply(x, 200, new EnclaveApi.AttestationResponse(Base64Url.encode("not a document".getBytes()),
             new EnclaveApi.KeyBundle(b.keySetId(), Base64Url.encode(b.receivePublicKey()),
-                Base64Url.encode(b.signingPublicKey()), Base64Url.encode(b.userData()))));
+                Base64Url.encode(b.signingPublicKey()), b.kmsKeyId(), Base64Url.encode(b.userData()))));
       } else if (path.equals("/v1/recipients") && x.getRequestMethod().equals("POST")) {
         HostApi.RegisterRecipient r = Json.decode(body, 1 << 20, HostApi.RegisterRecipient.class);
         byte[] key = r.key().startsWith("-----BEGIN")
