@@ -1,0 +1,57 @@
+package dev.keycast.enclave.server;
+
+import dev.keycast.enclave.attest.AttestationException;
+import dev.keycast.enclave.attest.Attester;
+import dev.keycast.enclave.keyset.KeySetService;
+import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.keyset.KeyBundle;
+import dev.keycast.protocol.keyset.KeySet;
+
+/**
+ * {@code GET /v1/attestation?nonce=...}: an attestation document whose {@code public_key} is the
+ * receive key's X25519 SPKI DER ({@link KeyBundle#receivePublicKeySpki()}), whose {@code user_data}
+ * is the key bundle digest ({@link KeyBundle#userData()}) and whose {@code nonce} is the client's
+ * (0..{@value EnclaveApi#MAX_NONCE_BYTES} bytes; absent means none).
+ */
+public final class AttestationService {
+  private final Attester attester;
+  private final KeySetService keys;
+
+  public AttestationService(Attester attester, KeySetService keys) {
+    this.attester = attester;
+    this.keys = keys;
+  }
+
+  /** Attests the current key bundle with {@code nonce} (base64url, or null for none). */
+  public EnclaveApi.AttestationResponse attest(String nonceB64) throws ApiException {
+    KeySet keySet = keys.current().orElseThrow(ApiException::notReady);
+    byte[] nonce = null;
+    if (nonceB64 != null) {
+      try {
+        nonce = Base64Url.decode("nonce", nonceB64, EnclaveApi.MAX_NONCE_BYTES);
+      } catch (MalformedInputException e) {
+        throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+            e.getMessage() + " (the nonce is at most " + EnclaveApi.MAX_NONCE_BYTES + " bytes)");
+      }
+    }
+    KeyBundle bundle = keySet.bundle();
+    try {
+      byte[] doc = attester.attest(bundle.userData(), nonce, bundle.receivePublicKeySpki());
+      return new EnclaveApi.AttestationResponse(Base64Url.encode(doc), apiBundle(bundle));
+    } catch (AttestationException e) {
+      throw new ApiException(ErrorCode.INTERNAL, "the attestation document could not be produced");
+    }
+  }
+
+  /**
+   * The API form of a key bundle: raw 32-byte public keys and the 32-byte {@code user_data}
+   * digest, base64url.
+   */
+  public static EnclaveApi.KeyBundle apiBundle(KeyBundle bundle) {
+    return new EnclaveApi.KeyBundle(bundle.keySetId(), Base64Url.encode(bundle.receivePublicKey()),
+        Base64Url.encode(bundle.signingPublicKey()), Base64Url.encode(bundle.userData()));
+  }
+}

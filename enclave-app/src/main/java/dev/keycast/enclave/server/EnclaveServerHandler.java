@@ -1,0 +1,385 @@
+package dev.keycast.enclave.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.keycast.enclave.keyset.KeySetException;
+import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.ErrorBody;
+import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.keyset.SealedKeySet;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.RejectedExecutionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Routes the enclave API (api.md section 1), decodes and encodes JSON, and maps failures to
+ * {@link ErrorBody} answers. Answers from memory (health, ready, metrics) are written on the event
+ * loop; everything else runs on {@link EnclaveServices#requests()} and its answer is written back
+ * on the channel's event loop. While a request runs the channel stops reading (back-pressure).
+ *
+ * <p>One instance per connection.
+ */
+final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+  private static final Logger log = LoggerFactory.getLogger(EnclaveServerHandler.class);
+  /** Seconds a client should wait before retrying a 503. */
+  static final String RETRY_AFTER_SECONDS = "5";
+  /** Pipelined requests held while one runs; more closes the connection. */
+  static final int MAX_PIPELINED = 16;
+
+  private final EnclaveServices services;
+  /** Requests that arrived (pipelined) while one was in flight; answered in order. */
+  private final java.util.ArrayDeque<FullHttpRequest> pending = new java.util.ArrayDeque<>();
+  private boolean inFlight;
+
+  EnclaveServerHandler(EnclaveServices services) {
+    this.services = services;
+  }
+
+  /** The routes, with the path template that labels their metrics. */
+  private enum Route {
+    HEALTH(HttpMethod.GET, "/v1/health"),
+    READY(HttpMethod.GET, "/v1/ready"),
+    ATTESTATION(HttpMethod.GET, "/v1/attestation"),
+    KEYSET_INIT(HttpMethod.POST, "/v1/keyset/init"),
+    KEYSET_UNSEAL(HttpMethod.POST, "/v1/keyset/unseal"),
+    CREDENTIALS(HttpMethod.POST, "/v1/credentials"),
+    VALIDATE(HttpMethod.POST, "/v1/recipients/validate"),
+    SEND(HttpMethod.POST, "/v1/send"),
+    FORWARD(HttpMethod.POST, "/v1/forward"),
+    METRICS(HttpMethod.GET, "/v1/metrics");
+
+    final HttpMethod method;
+    final String path;
+
+    Route(HttpMethod method, String path) {
+      this.method = method;
+      this.path = path;
+    }
+
+    static Route forPath(String path) {
+      for (Route r : values()) {
+        if (r.path.equals(path)) {
+          return r;
+        }
+      }
+      return null;
+    }
+  }
+
+  /** A finished answer: status, body, content type and extra headers. */
+  private record Answer(HttpResponseStatus status, ByteBuf body, String contentType, boolean retryAfter) {
+    static Answer json(HttpResponseStatus status, Object value) {
+      return new Answer(status, Unpooled.wrappedBuffer(Json.encode(value)), JSON, false);
+    }
+  }
+
+  private static final String JSON = "application/json";
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    if (inFlight) {
+      if (pending.size() >= MAX_PIPELINED) {
+        ctx.close();
+        return;
+      }
+      pending.add(req.retain());
+      return;
+    }
+    long start = System.nanoTime();
+    if (req.decoderResult().isFailure()) {
+      Throwable cause = req.decoderResult().cause();
+      ErrorCode code = cause instanceof TooLongFrameException
+          ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.MALFORMED_REQUEST;
+      String message = cause instanceof TooLongFrameException
+          ? "request line or headers too long" : "malformed HTTP request";
+      services.metrics().request("malformed", code.status(), System.nanoTime() - start);
+      ctx.writeAndFlush(error(ctx.alloc(), code, message, true)).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    boolean keepAlive = HttpUtil.isKeepAlive(req);
+    QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+    Route route = Route.forPath(uri.path());
+    if (route == null) {
+      finish(ctx, "other", start, keepAlive,
+          errorAnswer(new ApiException(ErrorCode.NOT_FOUND, "no such path")));
+      return;
+    }
+    if (!route.method.equals(req.method())) {
+      finish(ctx, route.path, start, keepAlive, errorAnswer(new ApiException(
+          ErrorCode.METHOD_NOT_ALLOWED, route.path + " takes " + route.method)));
+      return;
+    }
+    switch (route) {
+      case HEALTH -> finish(ctx, route.path, start, keepAlive,
+          Answer.json(HttpResponseStatus.OK, java.util.Map.of("status", "ok")));
+      case READY -> {
+        EnclaveApi.Readiness r = services.keys().readiness();
+        Answer a = Answer.json(r.ready() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, r);
+        finish(ctx, route.path, start, keepAlive,
+            r.ready() ? a : new Answer(a.status(), a.body(), JSON, true));
+      }
+      case METRICS -> finish(ctx, route.path, start, keepAlive, new Answer(HttpResponseStatus.OK,
+          Unpooled.wrappedBuffer(services.metrics().render().getBytes(StandardCharsets.UTF_8)),
+          "text/plain; version=0.0.4; charset=utf-8", false));
+      default -> offload(ctx, route, uri, req.retain(), start, keepAlive);
+    }
+  }
+
+  private void offload(ChannelHandlerContext ctx, Route route, QueryStringDecoder uri,
+      FullHttpRequest req, long start, boolean keepAlive) {
+    inFlight = true;
+    ctx.channel().config().setAutoRead(false);
+    try {
+      services.requests().execute(() -> {
+        // this task owns one reference to the request; it gives it up exactly once
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable free = () -> {
+          if (released.compareAndSet(false, true)) {
+            req.release();
+          }
+        };
+        Answer answer;
+        try {
+          answer = handle(ctx.alloc(), route, uri, req.content(), free);
+        } catch (ApiException e) {
+          answer = errorAnswer(e);
+        } catch (RuntimeException | IOException | Error e) {
+          answer = internal(e);
+        } finally {
+          free.run();
+        }
+        Answer done = answer;
+        ctx.channel().eventLoop().execute(() -> finish(ctx, route.path, start, keepAlive, done));
+      });
+    } catch (RejectedExecutionException e) {
+      req.release();
+      finish(ctx, route.path, start, keepAlive, errorAnswer(
+          new ApiException(ErrorCode.OVERLOADED, "the enclave is busy; retry later")));
+    }
+  }
+
+  /** Runs one request off the event loop. */
+  private Answer handle(ByteBufAllocator alloc, Route route, QueryStringDecoder uri, ByteBuf body,
+      Runnable freeBody) throws ApiException, IOException {
+    return switch (route) {
+      case ATTESTATION -> {
+        List<String> nonce = uri.parameters().get("nonce");
+        if (nonce != null && nonce.size() > 1) {
+          throw new ApiException(ErrorCode.MALFORMED_REQUEST, "nonce is given more than once");
+        }
+        yield Answer.json(HttpResponseStatus.OK,
+            services.attestation().attest(nonce == null ? null : nonce.getFirst()));
+      }
+      case KEYSET_INIT -> {
+        EnclaveApi.InitRequest r = decode(body, EnclaveApi.InitRequest.class);
+        require(r.kmsKeyId(), "kms_key_id");
+        require(r.region(), "region");
+        require(r.credentials(), "credentials");
+        try {
+          var done = services.keys().init(r.kmsKeyId(), r.region(), r.credentials());
+          log.info("key set {} initialized", done.bundle().keySetId());
+          yield Answer.json(HttpResponseStatus.OK, new EnclaveApi.KeySetResponse(
+              Base64Url.encode(done.sealedKeySet()), AttestationService.apiBundle(done.bundle())));
+        } catch (KeySetException e) {
+          throw new ApiException(e.code(), e.getMessage());
+        }
+      }
+      case KEYSET_UNSEAL -> {
+        EnclaveApi.UnsealRequest r = decode(body, EnclaveApi.UnsealRequest.class);
+        require(r.region(), "region");
+        require(r.credentials(), "credentials");
+        byte[] sealed;
+        try {
+          sealed = Base64Url.decode("sealed_key_set", r.sealedKeySet(), SealedKeySet.MAX_ENCODED);
+        } catch (MalformedInputException e) {
+          throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
+        }
+        try {
+          var bundle = services.keys().unseal(sealed, r.region(), r.credentials());
+          log.info("key set {} unsealed", bundle.keySetId());
+          yield Answer.json(HttpResponseStatus.OK,
+              new EnclaveApi.KeySetResponse(null, AttestationService.apiBundle(bundle)));
+        } catch (KeySetException e) {
+          throw new ApiException(e.code(), e.getMessage());
+        }
+      }
+      case CREDENTIALS -> {
+        EnclaveApi.CredentialsRequest r = decode(body, EnclaveApi.CredentialsRequest.class);
+        require(r.credentials(), "credentials");
+        services.keys().updateCredentials(r.credentials());
+        yield new Answer(HttpResponseStatus.NO_CONTENT, Unpooled.EMPTY_BUFFER, null, false);
+      }
+      case VALIDATE -> Answer.json(HttpResponseStatus.OK,
+          services.recipients().validate(decode(body, EnclaveApi.ValidateRequest.class)));
+      case SEND -> {
+        EnclaveApi.SendRequest r = decode(body, EnclaveApi.SendRequest.class);
+        freeBody.run(); // the body can be large: free it before the fan-out
+        yield streamed(alloc, out -> services.send().send(r, out));
+      }
+      case FORWARD -> {
+        EnclaveApi.ForwardRequest r = decode(body, EnclaveApi.ForwardRequest.class);
+        freeBody.run();
+        yield streamed(alloc, out -> services.send().forward(r, out));
+      }
+      case HEALTH, READY, METRICS -> throw new AssertionError("answered on the event loop");
+    };
+  }
+
+  private interface JsonWriter {
+    void write(OutputStream out) throws ApiException, IOException;
+  }
+
+  private static Answer streamed(ByteBufAllocator alloc, JsonWriter writer)
+      throws ApiException, IOException {
+    ByteBuf buf = alloc.buffer(64 * 1024);
+    boolean ok = false;
+    try (ByteBufOutputStream out = new ByteBufOutputStream(buf)) {
+      writer.write(out);
+      ok = true;
+      return new Answer(HttpResponseStatus.OK, buf, JSON, false);
+    } finally {
+      if (!ok) {
+        buf.release();
+      }
+    }
+  }
+
+  /** Decodes a JSON body with the shared mapper, straight from the request buffer. */
+  static <T> T decode(ByteBuf body, Class<T> type) throws ApiException {
+    if (!body.isReadable()) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "empty body; expected a JSON object");
+    }
+    try (ByteBufInputStream in = new ByteBufInputStream(body.duplicate())) {
+      T value = Json.mapper().readValue((java.io.InputStream) in, type);
+      if (value == null) {
+        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "expected a JSON object, got null");
+      }
+      return value;
+    } catch (JsonProcessingException e) {
+      String m = e.getOriginalMessage();
+      Throwable root = e;
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      if (root instanceof IllegalArgumentException && root.getMessage() != null) {
+        m = root.getMessage();
+      }
+      m = m == null ? "syntax error" : m.length() > 200 ? m.substring(0, 200) + "..." : m;
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "malformed JSON: " + m);
+    } catch (IOException e) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "unreadable JSON body");
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, String.valueOf(e.getMessage()));
+    }
+  }
+
+  private static void require(Object value, String field) throws ApiException {
+    if (value == null) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, field + " is missing");
+    }
+  }
+
+  private void finish(ChannelHandlerContext ctx, String route, long start, boolean keepAlive, Answer a) {
+    FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, a.status(), a.body());
+    if (a.contentType() != null) {
+      res.headers().set(HttpHeaderNames.CONTENT_TYPE, a.contentType());
+    }
+    res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, a.body().readableBytes());
+    if (a.retryAfter()) {
+      res.headers().set(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS);
+    }
+    HttpUtil.setKeepAlive(res, keepAlive);
+    services.metrics().request(route, a.status().code(), System.nanoTime() - start);
+    inFlight = false;
+    var f = ctx.writeAndFlush(res);
+    if (!keepAlive) {
+      f.addListener(ChannelFutureListener.CLOSE);
+    }
+    FullHttpRequest next = pending.poll();
+    if (next != null) {
+      try {
+        channelRead0(ctx, next);
+      } finally {
+        next.release();
+      }
+      return;
+    }
+    ctx.channel().config().setAutoRead(true);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    FullHttpRequest r;
+    while ((r = pending.poll()) != null) {
+      r.release();
+    }
+    super.channelInactive(ctx);
+  }
+
+  private static Answer errorAnswer(ApiException e) {
+    ErrorBody body = ErrorBody.of(e.code(), e.getMessage());
+    return new Answer(HttpResponseStatus.valueOf(e.code().status()),
+        Unpooled.wrappedBuffer(Json.encode(body)), JSON, e.code().status() == 503);
+  }
+
+  private static Answer internal(Throwable e) {
+    String id = UUID.randomUUID().toString();
+    log.error("internal error {}: {}", id, e.getClass().getName(), e);
+    return errorAnswer(new ApiException(ErrorCode.INTERNAL, "internal error; correlation id " + id));
+  }
+
+  /** A complete JSON error response, for handlers ahead of the router. */
+  static FullHttpResponse error(ByteBufAllocator alloc, ErrorCode code, String message, boolean close) {
+    byte[] body = Json.encode(ErrorBody.of(code, message));
+    FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+        HttpResponseStatus.valueOf(code.status()), alloc.buffer(body.length).writeBytes(body));
+    res.headers().set(HttpHeaderNames.CONTENT_TYPE, JSON);
+    res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+    if (close) {
+      res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    return res;
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    if (evt instanceof IdleStateEvent && !inFlight) {
+      ctx.close();
+      return;
+    }
+    super.userEventTriggered(ctx, evt);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    log.debug("connection error: {}", cause.getClass().getSimpleName());
+    ctx.close();
+  }
+}

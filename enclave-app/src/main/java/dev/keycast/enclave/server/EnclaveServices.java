@@ -1,0 +1,23 @@
+package dev.keycast.enclave.server;
+
+import dev.keycast.enclave.keyset.KeySetService;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * Everything the request path needs, built once by {@link EnclaveServer}.
+ *
+ * @param keys the key set holder (init, unseal, readiness)
+ * @param attestation attestation documents over the key bundle
+ * @param send the send and forward engine
+ * @param recipients recipient validation
+ * @param metrics counters and histograms
+ * @param requests where requests that do more than answer from memory run (never the event
+ *     loop); a bounded pool that rejects when full ({@code 503 overloaded})
+ */
+public record EnclaveServices(
+    KeySetService keys,
+    AttestationService attestation,
+    SendService send,
+    RecipientValidator recipients,
+    EnclaveMetrics metrics,
+    ExecutorService requests) {}

@@ -1,0 +1,125 @@
+package dev.keycast.enclave.server;
+
+import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.envelope.RecipientKey;
+import dev.keycast.protocol.envelope.RecipientKeys;
+import dev.keycast.protocol.envelope.RsaRecipientKey;
+import dev.keycast.protocol.envelope.X25519RecipientKey;
+import java.io.ByteArrayInputStream;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Parses and checks one candidate recipient as the host attached it: {@code key} is base64url SPKI
+ * DER of an RSA-2048/3072/4096 or X25519 key; {@code chain}, when present, is base64url DER X.509
+ * certificates, leaf first, at most {@link RecipientKeys#MAX_CERTIFICATES}, whose leaf carries
+ * exactly that key. Nothing here decides eligibility; it only says whether the key is usable.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class RecipientValidator {
+  /** Largest certificate accepted in a chain, in bytes. */
+  public static final int MAX_CERTIFICATE_BYTES = 16 * 1024;
+
+  /** A usable candidate: its key (with the chain for RSA CMS addressing) and its chain. */
+  public record Parsed(RecipientKey key, List<X509Certificate> chain) {
+    public Parsed {
+      chain = List.copyOf(chain);
+    }
+
+    /** {@code rsa-2048}, {@code rsa-3072}, {@code rsa-4096} or {@code x25519}. */
+    public String kind() {
+      return switch (key) {
+        case RsaRecipientKey r -> "rsa-" + r.bits();
+        case X25519RecipientKey x -> "x25519";
+      };
+    }
+  }
+
+  /** The candidate cannot be used; the message says why (no secret material). */
+  public static final class InvalidRecipientException extends Exception {
+    InvalidRecipientException(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** Parses and checks a candidate. */
+  public Parsed parse(EnclaveApi.Candidate candidate) throws InvalidRecipientException {
+    if (candidate == null) {
+      throw new InvalidRecipientException("candidate is null");
+    }
+    if (candidate.chain().size() > RecipientKeys.MAX_CERTIFICATES) {
+      throw new InvalidRecipientException(
+          "chain has " + candidate.chain().size() + " certificates, limit "
+              + RecipientKeys.MAX_CERTIFICATES);
+    }
+    RecipientKey key;
+    try {
+      byte[] spki = Base64Url.decode("key", candidate.key(), RecipientKeys.MAX_INPUT_LENGTH);
+      key = RecipientKeys.fromSpki(spki);
+    } catch (MalformedInputException e) {
+      throw new InvalidRecipientException("key: " + e.getMessage());
+    }
+    if (candidate.chain().isEmpty()) {
+      return new Parsed(key, List.of());
+    }
+    List<X509Certificate> chain = new ArrayList<>(candidate.chain().size());
+    CertificateFactory cf = x509();
+    for (int i = 0; i < candidate.chain().size(); i++) {
+      try {
+        byte[] der = Base64Url.decode("chain[" + i + "]", candidate.chain().get(i), MAX_CERTIFICATE_BYTES);
+        chain.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der)));
+      } catch (MalformedInputException e) {
+        throw new InvalidRecipientException(e.getMessage());
+      } catch (CertificateException | RuntimeException e) {
+        throw new InvalidRecipientException("chain[" + i + "] is not a DER X.509 certificate");
+      }
+    }
+    if (!Arrays.equals(chain.getFirst().getPublicKey().getEncoded(), key.spkiDer())) {
+      throw new InvalidRecipientException("chain[0] (the leaf) does not carry the candidate's key");
+    }
+    if (key instanceof RsaRecipientKey rsa) {
+      try {
+        key = RsaRecipientKey.of(rsa.publicKey(), chain);
+      } catch (MalformedInputException e) {
+        throw new InvalidRecipientException("key: " + e.getMessage());
+      }
+    }
+    return new Parsed(key, chain);
+  }
+
+  /** The answer of {@code POST /v1/recipients/validate}, in request order. */
+  public EnclaveApi.ValidateResponse validate(EnclaveApi.ValidateRequest request) throws ApiException {
+    if (request.recipients() == null) {
+      throw new ApiException(dev.keycast.protocol.api.ErrorCode.MALFORMED_REQUEST, "recipients is missing");
+    }
+    if (request.recipients().size() > SendService.MAX_CANDIDATES) {
+      throw new ApiException(dev.keycast.protocol.api.ErrorCode.TOO_MANY_RECIPIENTS,
+          request.recipients().size() + " recipients, limit " + SendService.MAX_CANDIDATES);
+    }
+    List<EnclaveApi.RecipientCheck> out = new ArrayList<>(request.recipients().size());
+    for (EnclaveApi.Candidate c : request.recipients()) {
+      try {
+        Parsed p = parse(c);
+        out.add(new EnclaveApi.RecipientCheck(p.key().fingerprint(), p.kind(), true, null));
+      } catch (InvalidRecipientException e) {
+        out.add(new EnclaveApi.RecipientCheck(null, null, false, e.getMessage()));
+      }
+    }
+    return new EnclaveApi.ValidateResponse(out);
+  }
+
+  private static CertificateFactory x509() {
+    try {
+      return CertificateFactory.getInstance("X.509");
+    } catch (CertificateException e) {
+      throw new AssertionError("X.509 is required by the Java platform", e);
+    }
+  }
+}

@@ -1,0 +1,539 @@
+package dev.keycast.enclave.server;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.keycast.enclave.keyset.KeySetService;
+import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.DecryptionFailedException;
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.envelope.CmsDeliveryFormat;
+import dev.keycast.protocol.envelope.DeliveryFormat;
+import dev.keycast.protocol.envelope.DeliveryMetadata;
+import dev.keycast.protocol.envelope.HpkeDeliveryFormat;
+import dev.keycast.protocol.envelope.RecipientKey;
+import dev.keycast.protocol.envelope.RsaRecipientKey;
+import dev.keycast.protocol.envelope.X25519RecipientKey;
+import dev.keycast.protocol.hpke.Hpke;
+import dev.keycast.protocol.hpke.HpkeCiphertext;
+import dev.keycast.protocol.hpke.HpkeSuite;
+import dev.keycast.protocol.hpke.X25519PrivateKey;
+import dev.keycast.protocol.keyset.KeySet;
+import dev.keycast.protocol.keyset.SealedSecret;
+import dev.keycast.protocol.policy.Eligibility;
+import dev.keycast.protocol.policy.SendPolicy;
+import dev.keycast.protocol.receipt.Receipt;
+import dev.keycast.protocol.receipt.ReceiptBuilder;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.function.IntFunction;
+
+/**
+ * The send and forward engine (api.md sections 1.1 and 1.2): opens the sender's HPKE payload,
+ * decides each candidate's eligibility from the sealed policy and the candidate's own key or
+ * chain, delivers to every eligible recipient in parallel, seals the secret for later forwarding
+ * and signs a receipt.
+ *
+ * <p>Memory stays bounded for large sends: candidates are processed in chunks of {@link #CHUNK};
+ * the receipt is encoded incrementally ({@link ReceiptBuilder}) and the JSON answer is streamed to
+ * the caller's {@link OutputStream} chunk by chunk, so no more than one chunk of envelopes is held
+ * at a time. Every check that can fail a request runs before the first byte of the answer is
+ * written.
+ *
+ * <p>Thread-safe. The calling thread coordinates; the per-candidate work runs on the fan-out pool,
+ * which must not be the caller's own pool (the caller blocks on it).
+ */
+public final class SendService {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SendService.class);
+  /** Most candidates one request may carry (a receipt must stay under 64 MiB). */
+  public static final int MAX_CANDIDATES = 250_000;
+  /** Candidates processed per chunk. */
+  static final int CHUNK = 2048;
+
+  private static final byte[] SEND_INFO_LABEL = "keycast/v1/send".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] SEND_ID_LABEL = "keycast/v1/send-id".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] DELIVERY_ID_LABEL =
+      "keycast/v1/delivery-id".getBytes(StandardCharsets.US_ASCII);
+
+  private final KeySetService keys;
+  private final ExecutorService fanout;
+  private final int parallelism;
+  private final SecureRandom random;
+  private final Clock clock;
+  private final EnclaveMetrics metrics;
+  private final RecipientValidator validator = new RecipientValidator();
+
+  /**
+   * @param fanout the worker pool for per-candidate work
+   * @param parallelism how many tasks a chunk is split into (the pool's size)
+   */
+  public SendService(KeySetService keys, ExecutorService fanout, int parallelism, SecureRandom random,
+      Clock clock, EnclaveMetrics metrics) {
+    if (parallelism < 1) {
+      throw new IllegalArgumentException("parallelism must be at least 1");
+    }
+    this.keys = keys;
+    this.fanout = fanout;
+    this.parallelism = parallelism;
+    this.random = random;
+    this.clock = clock;
+    this.metrics = metrics;
+  }
+
+  /** {@code POST /v1/send}: writes a {@link EnclaveApi.SendResponse} as JSON to {@code json}. */
+  public void send(EnclaveApi.SendRequest request, OutputStream json) throws ApiException, IOException {
+    KeySet keySet = keys.current().orElseThrow(ApiException::notReady);
+    EnclaveApi.SendPayload p = request.payload();
+    if (p == null) {
+      throw malformed("payload is missing");
+    }
+    if (p.version() != 1) {
+      throw new ApiException(ErrorCode.UNSUPPORTED_VERSION,
+          "payload version " + p.version() + " is not supported (expected 1)");
+    }
+    if (!EnclaveApi.SUITE_V1.equals(p.suite())) {
+      throw new ApiException(ErrorCode.UNSUPPORTED_VERSION,
+          "suite " + quote(p.suite()) + " is not supported (expected " + EnclaveApi.SUITE_V1 + ")");
+    }
+    if (p.keySetId() == null) {
+      throw malformed("key_set_id is missing");
+    }
+    if (!p.keySetId().equals(keySet.id())) {
+      throw new ApiException(ErrorCode.WRONG_KEY_SET,
+          "payload is sealed to key set " + quote(p.keySetId()) + ", this enclave holds " + keySet.id());
+    }
+    byte[] policyBytes = decode("policy", p.policy(), SendPolicy.MAX_BYTES);
+    byte[] enc = decode("enc", p.enc(), 64);
+    byte[] ciphertext = decode("ciphertext", p.ciphertext(), EnclaveApi.MAX_SECRET_BYTES + 16);
+    checkCandidateCount(request.candidates());
+
+    byte[] secret = open(keySet, policyBytes, enc, ciphertext);
+    try {
+      if (secret.length < 1 || secret.length > EnclaveApi.MAX_SECRET_BYTES) {
+        throw malformed("the secret must be 1.." + EnclaveApi.MAX_SECRET_BYTES + " bytes");
+      }
+      SendPolicy policy = parsePolicy(policyBytes);
+      Instant now = clock.instant();
+      if (!policy.isValidAt(now)) {
+        throw new ApiException(ErrorCode.POLICY_NOT_VALID_NOW,
+            "now (" + now + ") is outside the policy's window " + policy.notBefore() + ".."
+                + policy.notAfter());
+      }
+      String sendId = sendId(enc, ciphertext);
+      ReceiptBuilder receipt = new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.SEND,
+          sha256(policyBytes), payloadSha256(enc, ciphertext, policyBytes));
+      long t0 = System.nanoTime();
+      FanOut f = new FanOut(policy, secret, sendId, false, request.candidates(), receipt, now);
+      f.decide();
+      long t1 = System.nanoTime();
+      SealedSecret sealed = SealedSecret.seal(keySet, policy.secretId(), secret, policyBytes, random);
+
+      JsonGenerator g = Json.mapper().getFactory().createGenerator(json);
+      g.writeStartObject();
+      g.writeStringField("send_id", sendId);
+      g.writeStringField("secret_id", policy.secretId());
+      g.writeStringField("receipt_id", sendId);
+      g.writeStringField("sealed_secret", Base64Url.encode(sealed.encode()));
+      f.deliver(g);
+      long t2 = System.nanoTime();
+      g.writeStringField("receipt", Base64Url.encode(receipt.sign(clock.instant(), keySet)));
+      g.writeEndObject();
+      g.flush();
+      log.info("send {}: {} candidates, {} delivered, {} skipped; decide {} ms, deliver {} ms, sign {} ms",
+          sendId, request.candidates().size(), f.eligibleCount, f.skipped.size(), (t1 - t0) / 1_000_000,
+          (t2 - t1) / 1_000_000, (System.nanoTime() - t2) / 1_000_000);
+    } finally {
+      Arrays.fill(secret, (byte) 0);
+    }
+  }
+
+  /** {@code POST /v1/forward}: writes a {@link EnclaveApi.ForwardResponse} as JSON to {@code json}. */
+  public void forward(EnclaveApi.ForwardRequest request, OutputStream json)
+      throws ApiException, IOException {
+    KeySet keySet = keys.current().orElseThrow(ApiException::notReady);
+    String sendId = request.sendId();
+    if (sendId == null || !sendId.matches("[0-9a-f]{32}")) {
+      throw malformed("send_id must be 32 lowercase hex characters, got " + quote(sendId));
+    }
+    byte[] policyBytes = decode("policy", request.policy(), SendPolicy.MAX_BYTES);
+    byte[] sealedBytes = decode("sealed_secret", request.sealedSecret(), SealedSecret.MAX_ENCODED);
+    checkCandidateCount(request.candidates());
+    SealedSecret sealed;
+    try {
+      sealed = SealedSecret.parse(sealedBytes);
+    } catch (MalformedInputException e) {
+      throw new ApiException(e.code().equals("unsupported_version")
+          ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.MALFORMED_REQUEST, "sealed_secret: " + e.getMessage());
+    }
+    if (!sealed.keySetId().equals(keySet.id())) {
+      throw new ApiException(ErrorCode.WRONG_KEY_SET,
+          "sealed secret belongs to key set " + sealed.keySetId() + ", this enclave holds " + keySet.id());
+    }
+    if (!MessageDigest.isEqual(sha256(policyBytes), sealed.policySha256())) {
+      throw new ApiException(ErrorCode.POLICY_MISMATCH,
+          "the policy presented is not the one the secret was sealed with");
+    }
+    byte[] secret;
+    try {
+      secret = sealed.open(keySet, policyBytes);
+    } catch (DecryptionFailedException e) {
+      throw new ApiException(ErrorCode.DECRYPTION_FAILED, DecryptionFailedException.MESSAGE);
+    }
+    try {
+      SendPolicy policy = parsePolicy(policyBytes);
+      if (!policy.secretId().equals(sealed.secretId())) {
+        throw new ApiException(ErrorCode.POLICY_MISMATCH, "the policy names another secret id");
+      }
+      Instant now = clock.instant();
+      ReceiptBuilder receipt = new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.FORWARD,
+          sha256(policyBytes), sha256(sealedBytes));
+      FanOut f = new FanOut(policy, secret, sendId, true, request.candidates(), receipt, now);
+      f.decide();
+
+      JsonGenerator g = Json.mapper().getFactory().createGenerator(json);
+      g.writeStartObject();
+      g.writeStringField("send_id", sendId);
+      g.writeStringField("receipt_id", forwardReceiptId(sendId, f.eligibleFingerprints()));
+      f.deliver(g);
+      g.writeStringField("receipt", Base64Url.encode(receipt.sign(clock.instant(), keySet)));
+      g.writeEndObject();
+      g.flush();
+      log.info("forward of send {}: {} candidates, {} delivered, {} skipped",
+          sendId, request.candidates().size(), f.eligibleCount, f.skipped.size());
+    } finally {
+      Arrays.fill(secret, (byte) 0);
+    }
+  }
+
+  /** One send's or forward's eligibility decisions and deliveries. */
+  private final class FanOut {
+    private final SendPolicy policy;
+    private final byte[] secret;
+    private final String sendId;
+    private final boolean late;
+    private final List<EnclaveApi.Candidate> candidates;
+    private final ReceiptBuilder receipt;
+    private final Instant now;
+    private final DeliveryMetadata template;
+    private final DeliveryFormat<?> rsaFormat;
+    private final Eligibility eligibility;
+    private final List<Receipt.Skipped> skipped = new ArrayList<>();
+    private final Set<String> seen = new HashSet<>();
+    private int[] eligible = new int[64];
+    private int eligibleCount;
+
+    FanOut(SendPolicy policy, byte[] secret, String sendId, boolean late,
+        List<EnclaveApi.Candidate> candidates, ReceiptBuilder receipt, Instant now) throws ApiException {
+      this.policy = policy;
+      this.secret = secret;
+      this.sendId = sendId;
+      this.late = late;
+      this.candidates = candidates;
+      this.receipt = receipt;
+      this.now = now;
+      try {
+        this.eligibility = new Eligibility(policy);
+      } catch (Eligibility.InvalidPolicyException e) {
+        throw new ApiException(ErrorCode.INVALID_POLICY, "policy: " + e.getMessage());
+      }
+      try {
+        // DeliveryMetadata is stricter than the policy format: whole seconds, 256 UTF-8 bytes.
+        this.template = DeliveryMetadata.of(policy.secretId(), policy.sender(), policy.notBefore(),
+            policy.notAfter(), "0".repeat(64));
+      } catch (IllegalArgumentException e) {
+        throw new ApiException(ErrorCode.INVALID_POLICY, "policy: " + e.getMessage());
+      }
+      this.rsaFormat = SendPolicy.CONTENT_AES_256_CBC.equals(policy.rsaContent())
+          ? CmsDeliveryFormat.AES_256_CBC : CmsDeliveryFormat.AES_256_GCM;
+    }
+
+    /** Phase 1: parse and decide every candidate, in order; fails before anything is delivered. */
+    void decide() throws ApiException {
+      for (int from = 0; from < candidates.size(); from += CHUNK) {
+        int base = from;
+        int to = Math.min(candidates.size(), from + CHUNK);
+        List<Decided> chunk = parallel(from, to, i -> decideOne(candidates.get(i)));
+        for (int k = 0; k < chunk.size(); k++) {
+          Decided d = chunk.get(k);
+          if (d.invalid() != null) {
+            throw new ApiException(ErrorCode.INVALID_RECIPIENT,
+                "candidates[" + (base + k) + "]: " + d.invalid());
+          }
+          if (!seen.add(d.fingerprint())) {
+            continue; // a repeated recipient is delivered once
+          }
+          if (d.decision().eligible()) {
+            if (eligibleCount == eligible.length) {
+              eligible = Arrays.copyOf(eligible, eligible.length * 2);
+            }
+            eligible[eligibleCount++] = base + k;
+          } else {
+            Receipt.Skipped s = new Receipt.Skipped(
+                d.fingerprint(), d.decision().reason(), truncate(d.decision().message()));
+            skipped.add(s);
+            receipt.add(s);
+            metrics.skipped(s.reasonCode());
+          }
+        }
+      }
+      if (eligibleCount > policy.maxRecipients()) {
+        throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, eligibleCount
+            + " eligible recipients exceed the policy's max_recipients of " + policy.maxRecipients());
+      }
+      metrics.fanout(eligibleCount);
+    }
+
+    private Decided decideOne(EnclaveApi.Candidate c) {
+      RecipientValidator.Parsed parsed;
+      try {
+        parsed = validator.parse(c);
+      } catch (RecipientValidator.InvalidRecipientException e) {
+        return new Decided(null, null, e.getMessage());
+      }
+      String fp = parsed.key().fingerprint();
+      return new Decided(fp, eligibility.decide(fp, parsed.chain(), now, late), null);
+    }
+
+    /** The fingerprints delivered to, sorted. */
+    List<String> eligibleFingerprints() {
+      TreeSet<String> out = new TreeSet<>();
+      for (int i = 0; i < eligibleCount; i++) {
+        try {
+          out.add(validator.parse(candidates.get(eligible[i])).key().fingerprint());
+        } catch (RecipientValidator.InvalidRecipientException e) {
+          throw new IllegalStateException("a candidate that parsed once no longer parses", e);
+        }
+      }
+      return List.copyOf(out);
+    }
+
+    /** Phase 2: delivers in chunks, streaming {@code deliveries} and {@code skipped} to {@code g}. */
+    void deliver(JsonGenerator g) throws IOException {
+      g.writeArrayFieldStart("deliveries");
+      for (int from = 0; from < eligibleCount; from += CHUNK) {
+        int to = Math.min(eligibleCount, from + CHUNK);
+        List<Delivered> chunk = parallel(from, to, i -> deliverOne(candidates.get(eligible[i])));
+        for (Delivered d : chunk) {
+          receipt.add(new Receipt.Delivery(d.fingerprint(), d.formatId(), d.deliveryId(), sha256(d.envelope())));
+          g.writeStartObject();
+          g.writeStringField("delivery_id", d.deliveryId());
+          g.writeStringField("recipient", d.fingerprint());
+          g.writeStringField("format", d.formatId());
+          g.writeStringField("envelope", Base64Url.encode(d.envelope()));
+          g.writeEndObject();
+          metrics.delivered(d.formatId(), 1);
+        }
+      }
+      g.writeEndArray();
+      g.writeArrayFieldStart("skipped");
+      for (Receipt.Skipped s : skipped) {
+        g.writeStartObject();
+        g.writeStringField("recipient", s.recipientFingerprint());
+        g.writeStringField("reason", s.reasonCode());
+        g.writeStringField("message", s.message());
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+    }
+
+    private Delivered deliverOne(EnclaveApi.Candidate c) {
+      RecipientKey key;
+      try {
+        key = validator.parse(c).key();
+      } catch (RecipientValidator.InvalidRecipientException e) {
+        throw new IllegalStateException("a candidate that parsed once no longer parses", e);
+      }
+      DeliveryFormat<?> format = switch (key) {
+        case RsaRecipientKey r -> rsaFormat;
+        case X25519RecipientKey x -> HpkeDeliveryFormat.INSTANCE;
+      };
+      String fp = key.fingerprint();
+      byte[] envelope = format.seal(key, template.withRecipient(fp), secret, random);
+      return new Delivered(fp, format.id(), deliveryId(sendId, fp), envelope);
+    }
+  }
+
+  private record Decided(String fingerprint, Eligibility.Decision decision, String invalid) {}
+
+  private record Delivered(String fingerprint, String formatId, String deliveryId, byte[] envelope) {}
+
+  /** Runs {@code work} for every index in [from, to) on the fan-out pool; results in order. */
+  private <T> List<T> parallel(int from, int to, IntFunction<T> work) {
+    int n = to - from;
+    int tasks = Math.min(parallelism, Math.max(1, n / 16));
+    List<Future<List<T>>> futures = new ArrayList<>(tasks);
+    for (int t = 0; t < tasks; t++) {
+      int a = from + (int) ((long) n * t / tasks);
+      int b = from + (int) ((long) n * (t + 1) / tasks);
+      Callable<List<T>> slice = () -> {
+        List<T> out = new ArrayList<>(b - a);
+        for (int i = a; i < b; i++) {
+          out.add(work.apply(i));
+        }
+        return out;
+      };
+      futures.add(fanout.submit(slice));
+    }
+    List<T> results = new ArrayList<>(n);
+    try {
+      for (Future<List<T>> f : futures) {
+        results.addAll(f.get());
+      }
+    } catch (InterruptedException e) {
+      futures.forEach(f -> f.cancel(true));
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted during fan-out", e);
+    } catch (ExecutionException e) {
+      futures.forEach(f -> f.cancel(true));
+      throw new IllegalStateException("fan-out task failed", e.getCause());
+    }
+    return results;
+  }
+
+  private byte[] open(KeySet keySet, byte[] policyBytes, byte[] enc, byte[] ciphertext)
+      throws ApiException {
+    byte[] raw = keySet.receivePrivateKey();
+    X25519PrivateKey key;
+    try {
+      key = X25519PrivateKey.fromRaw(raw);
+    } catch (MalformedInputException e) {
+      throw new IllegalStateException("the key set's receive key does not parse");
+    } finally {
+      Arrays.fill(raw, (byte) 0);
+    }
+    try {
+      return Hpke.open(HpkeSuite.KEYCAST_V1, key, sendInfo(keySet.id()), policyBytes,
+          new HpkeCiphertext(enc, ciphertext));
+    } catch (DecryptionFailedException e) {
+      throw new ApiException(ErrorCode.DECRYPTION_FAILED, DecryptionFailedException.MESSAGE);
+    } finally {
+      key.destroy();
+    }
+  }
+
+  private static SendPolicy parsePolicy(byte[] policyBytes) throws ApiException {
+    try {
+      return SendPolicy.parse(policyBytes);
+    } catch (MalformedInputException e) {
+      throw new ApiException(e.code().equals("unsupported_version")
+          ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_POLICY, e.getMessage());
+    }
+  }
+
+  private static void checkCandidateCount(List<EnclaveApi.Candidate> candidates) throws ApiException {
+    if (candidates.size() > MAX_CANDIDATES) {
+      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS,
+          candidates.size() + " candidates exceed the service's limit of " + MAX_CANDIDATES);
+    }
+  }
+
+  /** HPKE {@code info} of a send: {@code "keycast/v1/send" || 0x00 || UTF8(key_set_id)}. */
+  public static byte[] sendInfo(String keySetId) {
+    byte[] id = keySetId.getBytes(StandardCharsets.UTF_8);
+    return ByteBuffer.allocate(SEND_INFO_LABEL.length + 1 + id.length)
+        .put(SEND_INFO_LABEL).put((byte) 0).put(id).array();
+  }
+
+  /** api.md 1.1 step 5: first 16 bytes, hex, of SHA-256("keycast/v1/send-id" || 0x00 || enc || ciphertext). */
+  public static String sendId(byte[] enc, byte[] ciphertext) {
+    MessageDigest d = sha256();
+    d.update(SEND_ID_LABEL);
+    d.update((byte) 0);
+    d.update(enc);
+    d.update(ciphertext);
+    return HexFormat.of().formatHex(d.digest(), 0, 16);
+  }
+
+  /** api.md 1.1 step 7: first 16 bytes, hex, of SHA-256("keycast/v1/delivery-id" || 0 || send_id || 0 || fp). */
+  public static String deliveryId(String sendId, String fingerprint) {
+    MessageDigest d = sha256();
+    d.update(DELIVERY_ID_LABEL);
+    d.update((byte) 0);
+    d.update(sendId.getBytes(StandardCharsets.UTF_8));
+    d.update((byte) 0);
+    d.update(fingerprint.getBytes(StandardCharsets.UTF_8));
+    return HexFormat.of().formatHex(d.digest(), 0, 16);
+  }
+
+  /**
+   * The receipt's {@code pay} digest of a send: SHA-256(u32(len enc) || enc || u32(len ciphertext)
+   * || ciphertext || u32(len policy) || policy), lengths big-endian.
+   */
+  public static byte[] payloadSha256(byte[] enc, byte[] ciphertext, byte[] policyBytes) {
+    MessageDigest d = sha256();
+    for (byte[] part : List.of(enc, ciphertext, policyBytes)) {
+      d.update(ByteBuffer.allocate(4).putInt(part.length).array());
+      d.update(part);
+    }
+    return d.digest();
+  }
+
+  /**
+   * api.md 1.2: {@code send_id + "-" +} first 8 bytes, hex, of SHA-256 over the delivered
+   * fingerprints sorted ascending, each followed by a line feed (0x0a).
+   */
+  public static String forwardReceiptId(String sendId, List<String> sortedFingerprints) {
+    MessageDigest d = sha256();
+    for (String fp : sortedFingerprints) {
+      d.update(fp.getBytes(StandardCharsets.US_ASCII));
+      d.update((byte) '\n');
+    }
+    return sendId + "-" + HexFormat.of().formatHex(d.digest(), 0, 8);
+  }
+
+  private static byte[] decode(String field, String value, int max) throws ApiException {
+    try {
+      return Base64Url.decode(field, value, max);
+    } catch (MalformedInputException e) {
+      throw malformed(e.getMessage());
+    }
+  }
+
+  private static ApiException malformed(String message) {
+    return new ApiException(ErrorCode.MALFORMED_REQUEST, message);
+  }
+
+  private static String truncate(String message) {
+    String m = message == null ? "" : message;
+    return m.length() > Receipt.MAX_MESSAGE ? m.substring(0, Receipt.MAX_MESSAGE) : m;
+  }
+
+  private static String quote(String s) {
+    if (s == null) {
+      return "null";
+    }
+    String shown = s.length() > 64 ? s.substring(0, 64) + "..." : s;
+    return "\"" + shown.replaceAll("\\p{Cntrl}", "?") + "\"";
+  }
+
+  static byte[] sha256(byte[] data) {
+    return sha256().digest(data);
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError("SHA-256 is required by the Java platform", e);
+    }
+  }
+}
