@@ -1,0 +1,463 @@
+package dev.keycast.host;
+
+import dev.keycast.host.bridge.EnclaveClient;
+import dev.keycast.host.bridge.EnclaveException;
+import dev.keycast.host.bridge.EnclaveLogListener;
+import dev.keycast.host.bridge.EnclaveResponse;
+import dev.keycast.host.egress.CredentialsProvider;
+import dev.keycast.host.egress.KmsEgress;
+import dev.keycast.host.server.ApiException;
+import dev.keycast.host.server.HostApiService;
+import dev.keycast.host.server.HostControl;
+import dev.keycast.host.server.HostMetrics;
+import dev.keycast.host.server.HostServer;
+import dev.keycast.host.store.ArtefactStore;
+import dev.keycast.host.store.StoreException;
+import dev.keycast.host.store.StoredKeySet;
+import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.EnclaveApi.AwsCredentials;
+import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.api.HostApi;
+import dev.keycast.transport.Endpoint;
+import dev.keycast.transport.Transports;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The host proxy: its listeners, the bridge to the enclave, the KMS egress pipe, the enclave's log
+ * stream, and the boot sequence.
+ *
+ * <p>Boot: wait for the enclave's {@code /v1/health} (backoff 100 ms doubling to 5 s); if the
+ * enclave is already ready (the host restarted), serve; else if the store holds a sealed key set,
+ * unseal it; else, when a KMS key id is configured (or on {@code POST /admin/keyset/init}), init
+ * once and store the sealed key set durably before serving. Until then the API answers
+ * {@code 503 not_ready} and {@code /v1/ready} says which state the host is in. Credentials are
+ * handed to the enclave in init and unseal, and refreshed through {@code /v1/credentials} when
+ * they change.
+ */
+public final class HostProxy implements HostControl, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(HostProxy.class);
+
+  /**
+   * Settings of a host proxy.
+   *
+   * @param enclave the enclave's API address
+   * @param listen public listener
+   * @param admin admin listener (loopback or unix:), or null
+   * @param region AWS region handed to the enclave
+   * @param initKmsKeyId KMS key to create the key set with on first boot, or null (wait for admin)
+   * @param tlsCert PEM certificate chain of the public listener, or null
+   * @param tlsKey PEM PKCS#8 key, or null
+   * @param kmsEgressListen where the enclave's KMS traffic arrives, or null for no egress pipe
+   * @param kmsTarget where it goes (must be allowlisted)
+   * @param kmsExtraAllowed one more allowed target (the mock KMS), or null
+   * @param enclaveLogListen where the enclave's log stream arrives, or null
+   * @param enclaveClient connection settings of the bridge
+   * @param shutdownGrace how long shutdown waits for requests in flight
+   * @param idleTimeout idle connection timeout of the listeners
+   * @param credentialsRefresh how often credentials are checked for a change
+   */
+  public record Config(
+      Endpoint enclave,
+      Endpoint listen,
+      Endpoint admin,
+      String region,
+      String initKmsKeyId,
+      Path tlsCert,
+      Path tlsKey,
+      Endpoint kmsEgressListen,
+      Endpoint kmsTarget,
+      Endpoint kmsExtraAllowed,
+      Endpoint enclaveLogListen,
+      EnclaveClient.Settings enclaveClient,
+      Duration shutdownGrace,
+      Duration idleTimeout,
+      Duration credentialsRefresh) {
+    /** Validates the settings. */
+    public Config {
+      Objects.requireNonNull(enclave, "enclave");
+      Objects.requireNonNull(listen, "listen");
+      Objects.requireNonNull(region, "region");
+      Objects.requireNonNull(enclaveClient, "enclaveClient");
+      Objects.requireNonNull(shutdownGrace, "shutdownGrace");
+      Objects.requireNonNull(idleTimeout, "idleTimeout");
+      Objects.requireNonNull(credentialsRefresh, "credentialsRefresh");
+      if (kmsEgressListen != null) {
+        Objects.requireNonNull(kmsTarget, "kmsTarget");
+      }
+    }
+  }
+
+  private final Config config;
+  private final ArtefactStore store;
+  private final String storeDescription;
+  private final CredentialsProvider credentials;
+  private final Clock clock;
+  private final HostMetrics metrics = new HostMetrics();
+  private final EventLoopGroup boss = Transports.newEventLoopGroup(1);
+  private final EventLoopGroup workers = Transports.newEventLoopGroup(0);
+  private final EnclaveClient enclave;
+  private final HostServer server;
+  private final EnclaveLogListener logListener = new EnclaveLogListener();
+  private KmsEgress egress;
+  private Thread bootThread;
+  private Thread refreshThread;
+
+  private final Object lock = new Object();
+  private volatile EnclaveApi.Readiness readiness =
+      new EnclaveApi.Readiness(false, "waiting_for_enclave", null, "the enclave has not answered yet");
+  private volatile EnclaveApi.KeyBundle bundle;
+  private volatile Integer sealedVersion;
+  private volatile AwsCredentials lastSent;
+
+  /** A host proxy over an open store (which it closes on shutdown). */
+  public HostProxy(Config config, ArtefactStore store, String storeDescription,
+      CredentialsProvider credentials, Clock clock) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.store = Objects.requireNonNull(store, "store");
+    this.storeDescription = storeDescription;
+    this.credentials = Objects.requireNonNull(credentials, "credentials");
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.enclave = new EnclaveClient(config.enclaveClient(), workers);
+    HostApiService service = new HostApiService(store, enclave, metrics, this, clock);
+    this.server = new HostServer(new HostServer.Settings(config.listen(), config.admin(),
+        HostApi.MAX_REQUEST_BYTES, config.idleTimeout(), config.tlsCert(), config.tlsKey()),
+        service);
+    metrics.gauge("keycast_host_in_flight_requests", "gauge", "requests in flight", server::inFlight);
+    metrics.gauge("keycast_host_enclave_requests_total", "counter", "requests sent to the enclave",
+        enclave::requestCount);
+    metrics.gauge("keycast_host_enclave_transport_errors_total", "counter",
+        "enclave requests that got no answer", enclave::transportErrorCount);
+    metrics.gauge("keycast_host_enclave_log_lines_total", "counter", "enclave log lines written",
+        logListener::lines);
+    metrics.gauge("keycast_host_enclave_log_dropped_total", "counter",
+        "enclave log lines dropped (too long)", logListener::dropped);
+    metrics.gauge("keycast_host_ready", "gauge", "1 when the host serves sends",
+        () -> readiness.ready() ? 1 : 0);
+  }
+
+  /** Binds every listener and starts the boot sequence in the background. */
+  public void start() throws IOException, InterruptedException {
+    if (config.kmsEgressListen() != null) {
+      egress = new KmsEgress(config.kmsEgressListen(), config.kmsTarget(), config.region(),
+          config.kmsExtraAllowed(), 256);
+      Endpoint bound = egress.start(boss, workers);
+      KmsEgress e = egress;
+      metrics.gauge("keycast_host_kms_egress_connections_total", "counter",
+          "KMS egress connections accepted", () -> e.stats().accepted());
+      metrics.gauge("keycast_host_kms_egress_active", "gauge", "KMS egress connections open",
+          () -> e.stats().active());
+      metrics.gauge("keycast_host_kms_egress_connect_failures_total", "counter",
+          "KMS egress connects that failed", () -> e.stats().connectFailures());
+      metrics.gauge("keycast_host_kms_egress_upstream_bytes_total", "counter",
+          "bytes from the enclave to KMS", () -> e.stats().bytesUpstream());
+      metrics.gauge("keycast_host_kms_egress_downstream_bytes_total", "counter",
+          "bytes from KMS to the enclave", () -> e.stats().bytesDownstream());
+      LOG.info("KMS egress {} -> {}", bound, egress.target());
+    }
+    if (config.enclaveLogListen() != null) {
+      Endpoint bound = logListener.start(config.enclaveLogListen(), boss, workers);
+      LOG.info("enclave log stream on {}", bound);
+    }
+    server.start(boss, workers);
+    bootThread = Thread.ofVirtual().name("keycast-boot").start(this::boot);
+    refreshThread = Thread.ofVirtual().name("keycast-credentials").start(this::refreshLoop);
+  }
+
+  /** The public listener's bound address. */
+  public Endpoint publicEndpoint() {
+    return server.publicEndpoint();
+  }
+
+  /** The admin listener's bound address, or null. */
+  public Endpoint adminEndpoint() {
+    return server.adminEndpoint();
+  }
+
+  /** The KMS egress listener's bound address, or null. */
+  public Endpoint kmsEgressEndpoint() {
+    return egress == null ? null : config.kmsEgressListen();
+  }
+
+  /** The metrics registry. */
+  public HostMetrics metrics() {
+    return metrics;
+  }
+
+  /** Waits until ready (or the timeout); returns whether ready. */
+  public boolean awaitReady(Duration timeout) throws InterruptedException {
+    long end = System.nanoTime() + timeout.toNanos();
+    while (!readiness.ready() && System.nanoTime() < end) {
+      Thread.sleep(20);
+    }
+    return readiness.ready();
+  }
+
+  // ------------------------------------------------------------------ boot
+
+  private void boot() {
+    try {
+      waitForEnclave();
+      Optional<StoredKeySet> stored = store.latestSealedKeySet();
+      stored.ifPresent(k -> sealedVersion = k.version());
+      EnclaveResponse ready = enclave.get("/v1/ready");
+      if (ready.ok()) {
+        adoptRunningEnclave(ready, stored.isPresent());
+        return;
+      }
+      if (stored.isPresent()) {
+        unseal(stored.get());
+      } else if (config.initKmsKeyId() != null) {
+        setState(false, "not_initialized", null, "first boot: creating the key set");
+        try {
+          initKeySet(config.initKmsKeyId());
+        } catch (ApiException e) {
+          LOG.error("key-set init failed: {}", e.getMessage());
+        }
+      } else {
+        setState(false, "not_initialized", null,
+            "no sealed key set stored; POST /admin/keyset/init or start with --init-kms-key-id");
+        LOG.warn("no sealed key set stored and no --init-kms-key-id: waiting for POST /admin/keyset/init");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (StoreException e) {
+      setState(false, "failed", null, "store: " + e.code().id());
+      LOG.error("boot failed: the store is unavailable ({})", e.code().id());
+    } catch (EnclaveException e) {
+      setState(false, "failed", null, "enclave: " + e.getMessage());
+      LOG.error("boot failed: {}", e.getMessage());
+    }
+  }
+
+  private void waitForEnclave() throws InterruptedException {
+    long delay = 100;
+    while (true) {
+      try {
+        EnclaveResponse r = enclave.get("/v1/health");
+        if (r.ok()) {
+          LOG.info("the enclave at {} is up", config.enclave());
+          return;
+        }
+        setState(false, "waiting_for_enclave", null, "the enclave answered HTTP " + r.status());
+      } catch (EnclaveException e) {
+        setState(false, "waiting_for_enclave", null, e.getMessage());
+      }
+      Thread.sleep(delay);
+      delay = Math.min(5_000, delay * 2);
+    }
+  }
+
+  private void adoptRunningEnclave(EnclaveResponse ready, boolean stored)
+      throws EnclaveException, InterruptedException {
+    EnclaveApi.Readiness r = ready.decode(EnclaveApi.Readiness.class, 64 * 1024);
+    if (!stored) {
+      setState(false, "failed", r.keySetId(),
+          "the enclave holds a key set that the store does not have");
+      LOG.error("the enclave is already initialized but the store holds no sealed key set");
+      return;
+    }
+    byte[] nonce = new byte[16];
+    new SecureRandom().nextBytes(nonce);
+    EnclaveApi.AttestationResponse a = enclave.get("/v1/attestation?nonce="
+        + Base64Url.encode(nonce)).decode(EnclaveApi.AttestationResponse.class, 1 << 20);
+    bundle = a.keyBundle();
+    setState(true, "ready", r.keySetId(), null);
+    LOG.info("the enclave already serves key set {}", r.keySetId());
+  }
+
+  private void unseal(StoredKeySet k) throws InterruptedException {
+    long delay = 500;
+    while (true) {
+      setState(false, "unsealing", null, null);
+      try {
+        AwsCredentials creds = credentials.credentials();
+        EnclaveApi.KeySetResponse r = enclave.post("/v1/keyset/unseal",
+            new EnclaveApi.UnsealRequest(Base64Url.encode(k.bytes()), config.region(), creds),
+            EnclaveApi.KeySetResponse.class);
+        lastSent = creds;
+        bundle = r.keyBundle();
+        setState(true, "ready", r.keyBundle().keySetId(), null);
+        LOG.info("unsealed key set {} (version {})", r.keyBundle().keySetId(), k.version());
+        return;
+      } catch (EnclaveException e) {
+        boolean transient_ = e.isUnavailable() || e.code() == ErrorCode.KMS_UNAVAILABLE
+            || e.code() == ErrorCode.NOT_READY;
+        setState(false, transient_ ? "unsealing" : "failed", null,
+            e.code().code() + ": " + e.getMessage());
+        LOG.warn("unseal failed ({}); retrying in {} ms", e.code().code(), delay);
+      } catch (IOException e) {
+        setState(false, "unsealing", null, "credentials: " + e.getMessage());
+        LOG.warn("no credentials for unseal: {}", e.getMessage());
+      }
+      Thread.sleep(delay);
+      delay = Math.min(60_000, delay * 2);
+    }
+  }
+
+  @Override
+  public HostApi.Status initKeySet(String kmsKeyId) throws ApiException, InterruptedException {
+    String keyId = kmsKeyId != null ? kmsKeyId : config.initKmsKeyId();
+    if (keyId == null || keyId.isBlank()) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+          "no KMS key id: pass ?kms_key_id= or start with --init-kms-key-id");
+    }
+    synchronized (lock) {
+      try {
+        if (store.latestSealedKeySet().isPresent()) {
+          throw new ApiException(ErrorCode.ALREADY_INITIALIZED, "the store holds a sealed key set");
+        }
+      } catch (StoreException e) {
+        throw new ApiException(ErrorCode.STORE_UNAVAILABLE, "store: " + e.code().id());
+      }
+      String state = readiness.state();
+      if (!state.equals("not_initialized") && !state.equals("failed")) {
+        throw new ApiException(ErrorCode.NOT_READY, "cannot init while " + state);
+      }
+      setState(false, "initializing", null, null);
+      EnclaveApi.KeySetResponse r;
+      AwsCredentials creds;
+      try {
+        creds = credentials.credentials();
+        r = enclave.post("/v1/keyset/init", new EnclaveApi.InitRequest(keyId, config.region(), creds),
+            EnclaveApi.KeySetResponse.class);
+      } catch (EnclaveException e) {
+        setState(false, e.code() == ErrorCode.ALREADY_INITIALIZED ? "failed" : "not_initialized",
+            null, e.code().code() + ": " + e.getMessage());
+        throw new ApiException(e.code(), e.status(), e.getMessage());
+      } catch (IOException e) {
+        setState(false, "not_initialized", null, "credentials: " + e.getMessage());
+        throw new ApiException(ErrorCode.KMS_ERROR, "no credentials: " + e.getMessage());
+      }
+      byte[] sealed;
+      try {
+        sealed = Base64Url.decode("sealed_key_set", r.sealedKeySet(), 1 << 20);
+      } catch (Exception e) {
+        setState(false, "failed", null, "the enclave returned no sealed key set");
+        throw new ApiException(ErrorCode.INTERNAL, "the enclave returned no sealed key set");
+      }
+      StoreException last = null;
+      for (int attempt = 0; attempt < 5; attempt++) {
+        try {
+          store.putSealedKeySet(1, sealed);
+          last = null;
+          break;
+        } catch (StoreException e) {
+          last = e;
+          if (e.code() == StoreException.Code.CONFLICT) {
+            break;
+          }
+          Thread.sleep(200L << attempt);
+        }
+      }
+      if (last != null) {
+        setState(false, "failed", r.keyBundle().keySetId(),
+            "the sealed key set could not be stored: " + last.code().id());
+        LOG.error("the sealed key set could not be stored ({}); not serving", last.code().id());
+        throw new ApiException(last.code() == StoreException.Code.STORE_FULL ? ErrorCode.STORE_FULL
+            : ErrorCode.STORE_UNAVAILABLE, "the sealed key set could not be stored");
+      }
+      lastSent = creds;
+      sealedVersion = 1;
+      bundle = r.keyBundle();
+      setState(true, "ready", r.keyBundle().keySetId(), null);
+      LOG.info("created and stored key set {} with KMS key {}", r.keyBundle().keySetId(), keyId);
+      return status();
+    }
+  }
+
+  private void refreshLoop() {
+    while (!Thread.currentThread().isInterrupted()) {
+      try {
+        Thread.sleep(config.credentialsRefresh().toMillis());
+        if (!readiness.ready()) {
+          continue;
+        }
+        AwsCredentials c = credentials.credentials();
+        AwsCredentials sent = lastSent;
+        if (sent == null || !Objects.equals(c.accessKeyId(), sent.accessKeyId())
+            || !Objects.equals(c.expiration(), sent.expiration())) {
+          enclave.call(io.netty.handler.codec.http.HttpMethod.POST, "/v1/credentials",
+              dev.keycast.protocol.Json.encode(new EnclaveApi.CredentialsRequest(c)));
+          lastSent = c;
+          LOG.info("handed refreshed credentials ({}) to the enclave", c.accessKeyId());
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (IOException | EnclaveException e) {
+        LOG.warn("credentials refresh failed: {}", e.getMessage());
+      }
+    }
+  }
+
+  private void setState(boolean ready, String state, String keySetId, String reason) {
+    readiness = new EnclaveApi.Readiness(ready, state, keySetId, reason);
+  }
+
+  // ------------------------------------------------------------------ HostControl
+
+  @Override
+  public EnclaveApi.Readiness readiness() {
+    return readiness;
+  }
+
+  @Override
+  public EnclaveApi.KeyBundle keyBundle() {
+    return bundle;
+  }
+
+  @Override
+  public HostApi.Status status() {
+    EnclaveApi.Readiness r = readiness;
+    return new HostApi.Status(r.state(), r.keySetId(), sealedVersion, config.enclave().toString(),
+        storeDescription);
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  /** Stops accepting, drains requests in flight for the configured grace, closes everything. */
+  public void shutdown() throws InterruptedException {
+    LOG.info("shutting down: draining requests in flight for at most {} s",
+        config.shutdownGrace().toSeconds());
+    if (bootThread != null) {
+      bootThread.interrupt();
+    }
+    if (refreshThread != null) {
+      refreshThread.interrupt();
+    }
+    server.shutdown(config.shutdownGrace());
+    if (egress != null) {
+      egress.close();
+    }
+    logListener.close();
+    enclave.close();
+    boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+    workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+    try {
+      store.close();
+    } catch (StoreException e) {
+      LOG.warn("closing the store failed: {}", e.code().id());
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    shutdown();
+  }
+
+  /** The allowlist check of {@link KmsEgress}, for option validation. */
+  static Set<Endpoint> kmsAllowlist(String region) {
+    return KmsEgress.allowlist(region);
+  }
+}

@@ -1,0 +1,265 @@
+package dev.keycast.host;
+
+import dev.keycast.host.bridge.EnclaveClient;
+import dev.keycast.host.egress.CredentialsProvider;
+import dev.keycast.host.egress.ImdsCredentials;
+import dev.keycast.host.egress.KmsEgress;
+import dev.keycast.host.egress.StaticCredentials;
+import dev.keycast.host.server.HostServer;
+import dev.keycast.host.store.ArtefactStore;
+import dev.keycast.host.store.S3ArtefactStore;
+import dev.keycast.host.store.SqliteArtefactStore;
+import dev.keycast.host.store.StoreException;
+import dev.keycast.transport.Endpoint;
+import java.io.IOException;
+import java.io.Reader;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+
+/**
+ * Command line of the host proxy ({@code java -jar keycast-host.jar ...}). Runs until SIGTERM or
+ * SIGINT, then drains requests in flight for {@code --shutdown-grace} seconds.
+ */
+@Command(name = "keycast-host", mixinStandardHelpOptions = true,
+    description = "Keycast host proxy: public API, bridge to the enclave, artefact store, KMS egress.")
+public final class HostProxyMain implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(HostProxyMain.class);
+
+  @Option(names = "--enclave", defaultValue = "vsock://16:5000",
+      description = "enclave API address (vsock://CID:PORT, unix:PATH, tcp://HOST:PORT); default ${DEFAULT-VALUE}")
+  String enclave;
+
+  @Option(names = "--listen", defaultValue = "tcp://0.0.0.0:8443",
+      description = "public API address; default ${DEFAULT-VALUE}")
+  String listen;
+
+  @Option(names = "--admin", defaultValue = "tcp://127.0.0.1:8444",
+      description = "admin API address, loopback or unix: only ('none' to disable); default ${DEFAULT-VALUE}")
+  String admin;
+
+  @Option(names = "--store", required = true,
+      description = "sqlite:/path/to/keycast.db or s3://bucket/prefix")
+  String store;
+
+  @Option(names = "--s3-endpoint", description = "S3 endpoint URL (S3-compatible servers); default AWS")
+  URI s3Endpoint;
+
+  @Option(names = "--s3-region", description = "S3 region; default --region")
+  String s3Region;
+
+  @Option(names = "--sqlite-max-pages", defaultValue = "0",
+      description = "cap of the SQLite database in pages (0: none)")
+  long sqliteMaxPages;
+
+  @Option(names = "--region", description = "AWS region (default: env AWS_REGION)")
+  String region;
+
+  @Option(names = "--kms-egress-listen", defaultValue = "vsock://ANY:8000",
+      description = "where the enclave's KMS traffic arrives ('none' to disable); default ${DEFAULT-VALUE}")
+  String kmsEgressListen;
+
+  @Option(names = "--kms-target",
+      description = "where KMS traffic goes: HOST:PORT or an address; default kms.REGION.amazonaws.com:443")
+  String kmsTarget;
+
+  @Option(names = "--mock", description = "mock mode: allow a --kms-target other than AWS KMS; default credentials static")
+  boolean mock;
+
+  @Option(names = "--init-kms-key-id",
+      description = "on first boot (no sealed key set stored), create the key set with this KMS key")
+  String initKmsKeyId;
+
+  @Option(names = "--credentials", description = "static or imds; default imds (static with --mock)")
+  String credentialsMode;
+
+  @Option(names = "--access-key-id", description = "static credentials (default env AWS_ACCESS_KEY_ID)")
+  String accessKeyId;
+
+  @Option(names = "--secret-access-key",
+      description = "static credentials (prefer env AWS_SECRET_ACCESS_KEY or --credentials-file)")
+  String secretAccessKey;
+
+  @Option(names = "--session-token", description = "static credentials (default env AWS_SESSION_TOKEN)")
+  String sessionToken;
+
+  @Option(names = "--credentials-file",
+      description = "properties file with aws_access_key_id, aws_secret_access_key, aws_session_token")
+  Path credentialsFile;
+
+  @Option(names = "--imds-endpoint", defaultValue = "http://169.254.169.254",
+      description = "instance metadata service; default ${DEFAULT-VALUE}")
+  URI imdsEndpoint;
+
+  @Option(names = "--tls-cert", description = "PEM certificate chain of the public listener")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", description = "PEM PKCS#8 private key of --tls-cert")
+  Path tlsKey;
+
+  @Option(names = "--enclave-log-listen", defaultValue = "vsock://ANY:5001",
+      description = "where the enclave's log stream arrives ('none' to disable); default ${DEFAULT-VALUE}")
+  String enclaveLogListen;
+
+  @Option(names = "--max-enclave-connections", defaultValue = "64",
+      description = "most open connections to the enclave; default ${DEFAULT-VALUE}")
+  int maxEnclaveConnections;
+
+  @Option(names = "--enclave-timeout", defaultValue = "300",
+      description = "seconds an enclave request may take; default ${DEFAULT-VALUE}")
+  int enclaveTimeout;
+
+  @Option(names = "--shutdown-grace", defaultValue = "30",
+      description = "seconds to drain requests in flight on SIGTERM; default ${DEFAULT-VALUE}")
+  int shutdownGrace;
+
+  @Option(names = "--idle-timeout", defaultValue = "60",
+      description = "seconds before an idle client connection is closed; default ${DEFAULT-VALUE}")
+  int idleTimeout;
+
+  @Option(names = "--credentials-refresh", defaultValue = "60",
+      description = "seconds between credential checks; default ${DEFAULT-VALUE}")
+  int credentialsRefresh;
+
+  private final Map<String, String> env;
+
+  HostProxyMain(Map<String, String> env) {
+    this.env = env;
+  }
+
+  /** Entry point. */
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new HostProxyMain(System.getenv())).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    HostProxy.Config config = config();
+    CredentialsProvider creds = credentials();
+    ArtefactStore artefacts = openStore();
+    HostProxy proxy = new HostProxy(config, artefacts, store, creds, Clock.systemUTC());
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      try {
+        proxy.shutdown();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        stopped.countDown();
+      }
+    }, "keycast-shutdown"));
+    proxy.start();
+    stopped.await();
+    return 0;
+  }
+
+  HostProxy.Config config() {
+    String reg = region != null ? region : env.get("AWS_REGION");
+    if (reg == null || reg.isBlank()) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--region is required (or env AWS_REGION)");
+    }
+    Endpoint adminEp = none(admin) ? null : Endpoint.parse(admin);
+    if (adminEp != null) {
+      HostServer.requireLocal(adminEp);
+    }
+    Endpoint egressListen = none(kmsEgressListen) ? null : Endpoint.parse(kmsEgressListen);
+    Endpoint target = kmsTarget == null ? KmsEgress.defaultTarget(reg) : address(kmsTarget);
+    Endpoint extra = null;
+    if (!KmsEgress.allowlist(reg).contains(target)) {
+      if (!mock) {
+        throw new IllegalArgumentException("--kms-target " + target
+            + " is not the KMS endpoint of " + reg + " (allowed only with --mock)");
+      }
+      extra = target;
+      LOG.warn("mock mode: KMS egress goes to {}, not AWS KMS", target);
+    }
+    EnclaveClient.Settings es = EnclaveClient.Settings.defaults(Endpoint.parse(enclave))
+        .withMaxConnections(maxEnclaveConnections)
+        .withResponseTimeout(Duration.ofSeconds(enclaveTimeout));
+    return new HostProxy.Config(Endpoint.parse(enclave), Endpoint.parse(listen), adminEp, reg,
+        initKmsKeyId, tlsCert, tlsKey, egressListen, target, extra,
+        none(enclaveLogListen) ? null : Endpoint.parse(enclaveLogListen), es,
+        Duration.ofSeconds(shutdownGrace), Duration.ofSeconds(idleTimeout),
+        Duration.ofSeconds(credentialsRefresh));
+  }
+
+  private static boolean none(String s) {
+    return s == null || s.equals("none");
+  }
+
+  /** {@code HOST:PORT} (as vsock-proxy writes it) or a full address. */
+  static Endpoint address(String s) {
+    if (s.contains("://") || s.startsWith("unix:")) {
+      return Endpoint.parse(s);
+    }
+    return Endpoint.parse("tcp://" + s);
+  }
+
+  CredentialsProvider credentials() throws IOException {
+    String mode = credentialsMode != null ? credentialsMode : (mock ? "static" : "imds");
+    switch (mode) {
+      case "imds":
+        return new ImdsCredentials(imdsEndpoint, Clock.systemUTC());
+      case "static":
+        Map<String, String> values = new HashMap<>(env);
+        if (credentialsFile != null) {
+          Properties p = new Properties();
+          try (Reader r = Files.newBufferedReader(credentialsFile)) {
+            p.load(r);
+          }
+          putIf(values, "AWS_ACCESS_KEY_ID", p.getProperty("aws_access_key_id"));
+          putIf(values, "AWS_SECRET_ACCESS_KEY", p.getProperty("aws_secret_access_key"));
+          putIf(values, "AWS_SESSION_TOKEN", p.getProperty("aws_session_token"));
+        }
+        putIf(values, "AWS_ACCESS_KEY_ID", accessKeyId);
+        putIf(values, "AWS_SECRET_ACCESS_KEY", secretAccessKey);
+        putIf(values, "AWS_SESSION_TOKEN", sessionToken);
+        return StaticCredentials.fromEnvironment(values);
+      default:
+        throw new IllegalArgumentException("--credentials must be static or imds, not " + mode);
+    }
+  }
+
+  private static void putIf(Map<String, String> m, String k, String v) {
+    if (v != null) {
+      m.put(k, v);
+    }
+  }
+
+  ArtefactStore openStore() throws StoreException {
+    if (store.startsWith("sqlite:")) {
+      Path file = Path.of(store.substring("sqlite:".length()));
+      return SqliteArtefactStore.open(file,
+          SqliteArtefactStore.Options.defaults().withMaxPageCount(sqliteMaxPages));
+    }
+    if (store.startsWith("s3://")) {
+      String rest = store.substring("s3://".length());
+      int slash = rest.indexOf('/');
+      String bucket = slash < 0 ? rest : rest.substring(0, slash);
+      String prefix = slash < 0 ? "" : rest.substring(slash + 1);
+      if (!prefix.isEmpty() && !prefix.endsWith("/")) {
+        prefix += "/";
+      }
+      String reg = s3Region != null ? s3Region : region != null ? region : env.get("AWS_REGION");
+      return new S3ArtefactStore(S3ArtefactStore.urlConnectionClient(s3Endpoint,
+          Region.of(reg == null ? "us-east-1" : reg), DefaultCredentialsProvider.builder().build()),
+          true, bucket, prefix, 32);
+    }
+    throw new IllegalArgumentException("--store must be sqlite:/path or s3://bucket/prefix, not "
+        + store);
+  }
+}

@@ -1,0 +1,310 @@
+package dev.keycast.host.bridge;
+
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.transport.Endpoint;
+import dev.keycast.transport.Transports;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.pool.AbstractChannelPoolHandler;
+import io.netty.channel.pool.ChannelHealthChecker;
+import io.netty.channel.pool.FixedChannelPool;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * HTTP/1.1 client of the enclave API over {@code vsock://}, {@code unix:} or {@code tcp://}.
+ *
+ * <p>Connections are pooled and kept alive. At most {@link Settings#maxConnections()} are open at
+ * once; further requests wait in a queue of at most {@link Settings#maxWaiting()} for at most
+ * {@link Settings#acquireTimeout()} (then {@code overloaded}). Each request has a connect timeout
+ * and a response timeout (then {@code enclave_unavailable}; the connection is closed). There is no
+ * worker pool: the I/O runs on the event loop, callers wait on a future (virtual threads may block
+ * on {@link #call}).
+ *
+ * <p>A request that fails because a pooled keep-alive connection was closed by the enclave before
+ * any answer byte arrived is retried once on a fresh connection. Every enclave API call is safe to
+ * repeat (sends and forwards are deterministic by payload).
+ */
+public final class EnclaveClient implements AutoCloseable {
+
+  /**
+   * Settings of the client.
+   *
+   * @param endpoint the enclave's address
+   * @param maxConnections most open connections (the enclave's concurrency)
+   * @param maxWaiting most requests waiting for a connection
+   * @param connectTimeout limit of one connect
+   * @param acquireTimeout how long a request may wait for a free connection
+   * @param responseTimeout limit from writing a request to its full answer
+   * @param maxResponseBytes largest answer accepted (send answers carry every envelope)
+   */
+  public record Settings(
+      Endpoint endpoint,
+      int maxConnections,
+      int maxWaiting,
+      Duration connectTimeout,
+      Duration acquireTimeout,
+      Duration responseTimeout,
+      int maxResponseBytes) {
+    /** Validates the settings. */
+    public Settings {
+      Objects.requireNonNull(endpoint, "endpoint");
+      if (maxConnections < 1 || maxWaiting < 1 || maxResponseBytes < 1024) {
+        throw new IllegalArgumentException("maxConnections, maxWaiting and maxResponseBytes must be positive");
+      }
+      for (Duration d : new Duration[] {connectTimeout, acquireTimeout, responseTimeout}) {
+        if (d == null || d.isNegative() || d.isZero()) {
+          throw new IllegalArgumentException("timeouts must be positive");
+        }
+      }
+    }
+
+    /** Defaults for {@code endpoint}: 64 connections, 10,000 waiting, 5 s connect, 30 s wait, 300 s answer, 1 GiB. */
+    public static Settings defaults(Endpoint endpoint) {
+      return new Settings(endpoint, 64, 10_000, Duration.ofSeconds(5), Duration.ofSeconds(30),
+          Duration.ofSeconds(300), 1 << 30);
+    }
+
+    /** A copy with another connection limit. */
+    public Settings withMaxConnections(int n) {
+      return new Settings(endpoint, n, maxWaiting, connectTimeout, acquireTimeout, responseTimeout,
+          maxResponseBytes);
+    }
+
+    /** A copy with another response timeout. */
+    public Settings withResponseTimeout(Duration d) {
+      return new Settings(endpoint, maxConnections, maxWaiting, connectTimeout, acquireTimeout, d,
+          maxResponseBytes);
+    }
+  }
+
+  private static final AttributeKey<CompletableFuture<EnclaveResponse>> PENDING =
+      AttributeKey.valueOf("keycast.enclave.pending");
+  private static final AttributeKey<Boolean> USED = AttributeKey.valueOf("keycast.enclave.used");
+  private static final AttributeKey<Boolean> REUSABLE =
+      AttributeKey.valueOf("keycast.enclave.reusable");
+
+  private final Settings settings;
+  private final FixedChannelPool pool;
+  private final AtomicLong errors = new AtomicLong();
+  private final AtomicLong requests = new AtomicLong();
+
+  /** A client using {@code group} for its connections (the caller owns the group). */
+  public EnclaveClient(Settings settings, EventLoopGroup group) {
+    this.settings = Objects.requireNonNull(settings, "settings");
+    this.pool = new FixedChannelPool(
+        Transports.bootstrap(settings.endpoint(), group, settings.connectTimeout()),
+        new AbstractChannelPoolHandler() {
+          @Override
+          public void channelCreated(Channel ch) {
+            ch.pipeline().addLast(
+                new HttpClientCodec(4096, 16 * 1024, 64 * 1024),
+                new HttpObjectAggregator(settings.maxResponseBytes()),
+                new ResponseHandler());
+          }
+        },
+        ChannelHealthChecker.ACTIVE,
+        FixedChannelPool.AcquireTimeoutAction.FAIL,
+        settings.acquireTimeout().toMillis(),
+        settings.maxConnections(),
+        settings.maxWaiting(),
+        true,
+        true);
+  }
+
+  /** The settings. */
+  public Settings settings() {
+    return settings;
+  }
+
+  /** Requests sent so far. */
+  public long requestCount() {
+    return requests.get();
+  }
+
+  /** Requests that failed to get any answer (connect, timeout, closed). */
+  public long transportErrorCount() {
+    return errors.get();
+  }
+
+  /** GET {@code path}, waiting for the answer. */
+  public EnclaveResponse get(String path) throws EnclaveException, InterruptedException {
+    return call(HttpMethod.GET, path, null);
+  }
+
+  /** POST {@code request} as JSON to {@code path} and decode a 2xx answer into {@code type}. */
+  public <T> T post(String path, Object request, Class<T> type)
+      throws EnclaveException, InterruptedException {
+    return call(HttpMethod.POST, path, Json.encode(request))
+        .decode(type, settings.maxResponseBytes());
+  }
+
+  /** Sends a request and waits for its answer (any status). Intended for virtual threads. */
+  public EnclaveResponse call(HttpMethod method, String path, byte[] body)
+      throws EnclaveException, InterruptedException {
+    try {
+      return request(method, path, body).get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof EnclaveException ee) {
+        throw ee;
+      }
+      throw EnclaveException.unavailable("enclave request failed: " + e.getCause());
+    }
+  }
+
+  /** Sends a request; the future fails with {@link EnclaveException} when no answer is had. */
+  public CompletableFuture<EnclaveResponse> request(HttpMethod method, String path, byte[] body) {
+    Objects.requireNonNull(method, "method");
+    if (path == null || !path.startsWith("/")) {
+      throw new IllegalArgumentException("path must start with /");
+    }
+    CompletableFuture<EnclaveResponse> result = new CompletableFuture<>();
+    requests.incrementAndGet();
+    attempt(method, path, body, result, true);
+    return result;
+  }
+
+  private void attempt(HttpMethod method, String path, byte[] body,
+      CompletableFuture<EnclaveResponse> result, boolean mayRetry) {
+    pool.acquire().addListener((Future<Channel> f) -> {
+      if (!f.isSuccess()) {
+        errors.incrementAndGet();
+        Throwable c = f.cause();
+        if (c instanceof TimeoutException || c instanceof IllegalStateException) {
+          result.completeExceptionally(new EnclaveException(ErrorCode.OVERLOADED, 503,
+              "too many requests waiting for the enclave"));
+        } else {
+          result.completeExceptionally(EnclaveException.unavailable(
+              "cannot connect to the enclave at " + settings.endpoint() + ": " + describe(c)));
+        }
+        return;
+      }
+      Channel ch = f.getNow();
+      boolean reused = Boolean.TRUE.equals(ch.attr(USED).get());
+      ch.attr(USED).set(true);
+      ch.attr(REUSABLE).set(false);
+      CompletableFuture<EnclaveResponse> answer = new CompletableFuture<>();
+      ch.attr(PENDING).set(answer);
+      ScheduledFuture<?> timeout = ch.eventLoop().schedule(() -> {
+        if (answer.completeExceptionally(EnclaveException.unavailable(
+            "the enclave did not answer " + method + " " + path + " within "
+                + settings.responseTimeout().toSeconds() + " s"))) {
+          ch.close();
+        }
+      }, settings.responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, path,
+          body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
+      req.headers().set(HttpHeaderNames.HOST, "enclave");
+      req.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+      if (body != null) {
+        req.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+      }
+      HttpUtil.setContentLength(req, body == null ? 0 : body.length);
+      ch.writeAndFlush(req).addListener(w -> {
+        if (!w.isSuccess()) {
+          answer.completeExceptionally(EnclaveException.unavailable(
+              "cannot write to the enclave: " + describe(w.cause())));
+          ch.close();
+        }
+      });
+      answer.whenComplete((r, err) -> {
+        timeout.cancel(false);
+        ch.attr(PENDING).set(null);
+        if (err != null || !Boolean.TRUE.equals(ch.attr(REUSABLE).get())) {
+          ch.close();
+        }
+        pool.release(ch);
+        if (err == null) {
+          result.complete(r);
+        } else if (mayRetry && reused && err instanceof EnclaveException ee && ee.isUnavailable()
+            && ee.getMessage() != null && ee.getMessage().startsWith(CLOSED)) {
+          attempt(method, path, body, result, false);
+        } else {
+          errors.incrementAndGet();
+          result.completeExceptionally(err);
+        }
+      });
+    });
+  }
+
+  private static final String CLOSED = "the enclave closed the connection";
+
+  private static String describe(Throwable t) {
+    if (t == null) {
+      return "unknown error";
+    }
+    String m = t.getMessage();
+    return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+  }
+
+  /** Closes idle connections; requests in flight fail. The event loop group is not shut down. */
+  @Override
+  public void close() {
+    pool.close();
+  }
+
+  /** Completes the pending answer of its channel. */
+  private static final class ResponseHandler extends SimpleChannelInboundHandler<FullHttpResponse> {
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse msg) {
+      CompletableFuture<EnclaveResponse> pending = ctx.channel().attr(PENDING).get();
+      if (pending == null) {
+        ctx.close(); // an answer nobody asked for: the connection is out of step
+        return;
+      }
+      if (!msg.decoderResult().isSuccess()) {
+        pending.completeExceptionally(EnclaveException.unavailable(
+            "malformed answer from the enclave: " + describe(msg.decoderResult().cause())));
+        return;
+      }
+      ctx.channel().attr(REUSABLE).set(HttpUtil.isKeepAlive(msg));
+      String type = msg.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
+      byte[] body = ByteBufUtil.getBytes(msg.content());
+      pending.complete(new EnclaveResponse(msg.status().code(), type, body));
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+      CompletableFuture<EnclaveResponse> pending = ctx.channel().attr(PENDING).get();
+      if (pending != null) {
+        pending.completeExceptionally(EnclaveException.unavailable(CLOSED));
+      }
+      super.channelInactive(ctx);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      CompletableFuture<EnclaveResponse> pending = ctx.channel().attr(PENDING).get();
+      if (pending != null) {
+        pending.completeExceptionally(EnclaveException.unavailable(
+            cause instanceof IOException ? CLOSED + ": " + describe(cause)
+                : "bad answer from the enclave: " + describe(cause)));
+      }
+      ctx.close();
+    }
+  }
+}

@@ -1,0 +1,825 @@
+package dev.keycast.host.server;
+
+import dev.keycast.host.bridge.EnclaveClient;
+import dev.keycast.host.bridge.EnclaveException;
+import dev.keycast.host.bridge.EnclaveResponse;
+import dev.keycast.host.store.ArtefactStore;
+import dev.keycast.host.store.Delivery;
+import dev.keycast.host.store.ForwardCommit;
+import dev.keycast.host.store.ForwardRecord;
+import dev.keycast.host.store.ReceiptRecord;
+import dev.keycast.host.store.RecipientRecord;
+import dev.keycast.host.store.SendCommit;
+import dev.keycast.host.store.SendMetadata;
+import dev.keycast.host.store.SendRecord;
+import dev.keycast.host.store.StoreException;
+import dev.keycast.host.store.StoredDelivery;
+import dev.keycast.host.store.StoredSend;
+import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.EnclaveApi.Candidate;
+import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.api.HostApi;
+import dev.keycast.protocol.envelope.RecipientKey;
+import dev.keycast.protocol.envelope.RecipientKeys;
+import dev.keycast.protocol.envelope.RsaRecipientKey;
+import dev.keycast.protocol.policy.SendPolicy;
+import dev.keycast.protocol.receipt.Receipt;
+import dev.keycast.protocol.receipt.ReceiptVerifier;
+import io.netty.handler.codec.http.HttpMethod;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The host's request logic, independent of Netty: answers every public and admin route of
+ * {@code api.md} section 2. Methods block (store I/O, waiting for the enclave) and are meant to run
+ * on virtual threads, never on an event loop.
+ *
+ * <p>Sends are answered only after {@link ArtefactStore#commitSend} returned; a store failure
+ * answers {@code store_unavailable} (503) or {@code store_full} (507) and nothing is acknowledged.
+ */
+public final class HostApiService {
+  private static final Logger LOG = LoggerFactory.getLogger(HostApiService.class);
+  /** Content type of CMS deliveries. */
+  public static final String CMS_TYPE = "application/pkcs7-mime";
+  /** Content type of HPKE deliveries. */
+  public static final String HPKE_TYPE = "application/vnd.keycast.hpke-envelope";
+  /** Prometheus text content type. */
+  public static final String METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+  private static final Pattern FINGERPRINT = Pattern.compile("[0-9a-f]{64}");
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,128}");
+  private static final Pattern NONCE = Pattern.compile("[A-Za-z0-9_-]{0,128}");
+  private static final byte[] PAYLOAD_HASH_LABEL =
+      "keycast/v1/send-payload".getBytes(StandardCharsets.US_ASCII);
+  private static final int MAX_ENC = 1024;
+  private static final int MAX_CIPHERTEXT = EnclaveApi.MAX_SECRET_BYTES + 1024;
+  private static final int LATE_PAGE = 100;
+  /** Most candidates one enclave request carries (api.md section 1). */
+  public static final int MAX_CANDIDATES = 250_000;
+
+  private final ArtefactStore store;
+  private final EnclaveClient enclave;
+  private final HostMetrics metrics;
+  private final HostControl control;
+  private final Clock clock;
+
+  /** A service over its parts. */
+  public HostApiService(ArtefactStore store, EnclaveClient enclave, HostMetrics metrics,
+      HostControl control, Clock clock) {
+    this.store = Objects.requireNonNull(store, "store");
+    this.enclave = Objects.requireNonNull(enclave, "enclave");
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
+    this.control = Objects.requireNonNull(control, "control");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /** The metrics registry. */
+  public HostMetrics metrics() {
+    return metrics;
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  /** Answers a request of the public listener. */
+  public HttpAnswer handlePublic(HttpCall call) {
+    long start = System.nanoTime();
+    String route = "unknown";
+    HttpAnswer answer;
+    try {
+      String[] seg = segments(call.path());
+      String m = call.method();
+      if (seg.length == 2 && seg[0].equals("v1") && seg[1].equals("health")) {
+        route = "health";
+        answer = only(m, "GET", () -> HttpAnswer.json(200, Map.of("status", "ok")));
+      } else if (seg.length == 2 && seg[0].equals("v1") && seg[1].equals("ready")) {
+        route = "ready";
+        answer = only(m, "GET", this::ready);
+      } else if (seg.length == 1 && seg[0].equals("metrics")) {
+        route = "metrics";
+        answer = only(m, "GET", () -> HttpAnswer.text(200, METRICS_TYPE, metrics.render()));
+      } else if (seg.length == 2 && seg[0].equals("v1") && seg[1].equals("attestation")) {
+        route = "attestation";
+        answer = only(m, "GET", () -> attestation(call.param("nonce")));
+      } else if (seg.length == 2 && seg[0].equals("v1") && seg[1].equals("sends")) {
+        route = "sends";
+        answer = only(m, "POST", () -> send(call.body()));
+      } else if (seg.length == 2 && seg[0].equals("v1") && seg[1].equals("recipients")) {
+        route = "recipients";
+        answer = only(m, "POST", () -> register(call.body()));
+      } else if (seg.length == 3 && seg[0].equals("v1") && seg[1].equals("recipients")) {
+        route = "recipient";
+        answer = only(m, "GET", () -> recipient(seg[2]));
+      } else if (seg.length == 4 && seg[0].equals("v1") && seg[1].equals("recipients")
+          && seg[3].equals("deliveries")) {
+        route = "deliveries";
+        answer = only(m, "GET", () -> deliveries(seg[2], call.param("after"), call.param("limit")));
+      } else if (seg.length == 3 && seg[0].equals("v1") && seg[1].equals("deliveries")) {
+        route = "delivery";
+        answer = only(m, "GET", () -> delivery(seg[2]));
+      } else if (seg.length == 3 && seg[0].equals("v1") && seg[1].equals("receipts")) {
+        route = "receipt";
+        answer = only(m, "GET", () -> receipt(seg[2]));
+      } else {
+        answer = HttpAnswer.error(ErrorCode.NOT_FOUND, "no such path: " + quote(call.path()));
+      }
+    } catch (RuntimeException e) {
+      answer = internal(e);
+    }
+    record(route, answer, start);
+    return answer;
+  }
+
+  /** Answers a request of the admin listener. */
+  public HttpAnswer handleAdmin(HttpCall call) {
+    long start = System.nanoTime();
+    String route = "unknown";
+    HttpAnswer answer;
+    try {
+      String[] seg = segments(call.path());
+      if (seg.length == 2 && seg[0].equals("admin") && seg[1].equals("status")) {
+        route = "admin_status";
+        answer = only(call.method(), "GET", () -> HttpAnswer.json(200, control.status()));
+      } else if (seg.length == 3 && seg[0].equals("admin") && seg[1].equals("keyset")
+          && seg[2].equals("init")) {
+        route = "admin_init";
+        answer = only(call.method(), "POST",
+            () -> HttpAnswer.json(200, control.initKeySet(call.param("kms_key_id"))));
+      } else if (seg.length == 1 && seg[0].equals("metrics")) {
+        route = "metrics";
+        answer = only(call.method(), "GET", () -> HttpAnswer.text(200, METRICS_TYPE, metrics.render()));
+      } else {
+        answer = HttpAnswer.error(ErrorCode.NOT_FOUND, "no such path: " + quote(call.path()));
+      }
+    } catch (RuntimeException e) {
+      answer = internal(e);
+    }
+    record(route, answer, start);
+    return answer;
+  }
+
+  private void record(String route, HttpAnswer answer, long startNanos) {
+    metrics.inc("keycast_host_requests_total", "HTTP requests by route and status",
+        "route", route, "status", Integer.toString(answer.status()));
+    metrics.observe("keycast_host_request_seconds", "HTTP request latency by route",
+        HostMetrics.LATENCY_BUCKETS, (System.nanoTime() - startNanos) / 1e9, "route", route);
+  }
+
+  private static HttpAnswer internal(RuntimeException e) {
+    String id = UUID.randomUUID().toString();
+    LOG.error("internal error {}", id, e);
+    return HttpAnswer.error(ErrorCode.INTERNAL, "internal error; correlation id " + id);
+  }
+
+  private interface Action {
+    HttpAnswer run() throws ApiException, InterruptedException;
+  }
+
+  private static HttpAnswer only(String method, String allowed, Action action) {
+    if (!method.equals(allowed)) {
+      return HttpAnswer.error(ErrorCode.METHOD_NOT_ALLOWED, "use " + allowed);
+    }
+    try {
+      return action.run();
+    } catch (ApiException e) {
+      return e.answer();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return HttpAnswer.error(ErrorCode.OVERLOADED, "the host is shutting down");
+    }
+  }
+
+  private static String[] segments(String path) {
+    String p = path.startsWith("/") ? path.substring(1) : path;
+    if (p.endsWith("/")) {
+      p = p.substring(0, p.length() - 1);
+    }
+    return p.isEmpty() ? new String[0] : p.split("/", -1);
+  }
+
+  // ---------------------------------------------------------------- simple routes
+
+  private HttpAnswer ready() {
+    EnclaveApi.Readiness r = control.readiness();
+    HttpAnswer a = HttpAnswer.json(r.ready() ? 200 : 503, r);
+    return r.ready() ? a : new HttpAnswer(503, a.contentType(), a.body(), 2);
+  }
+
+  private void requireReady() throws ApiException {
+    EnclaveApi.Readiness r = control.readiness();
+    if (!r.ready()) {
+      throw new ApiException(ErrorCode.NOT_READY, "the host is not ready: " + r.state()
+          + (r.reason() == null ? "" : " (" + r.reason() + ")"));
+    }
+  }
+
+  private HttpAnswer attestation(String nonce) throws ApiException, InterruptedException {
+    if (nonce != null && !NONCE.matcher(nonce).matches()) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "nonce must be base64url of at most "
+          + EnclaveApi.MAX_NONCE_BYTES + " bytes");
+    }
+    EnclaveResponse r = callEnclave(HttpMethod.GET,
+        "/v1/attestation" + (nonce == null ? "" : "?nonce=" + nonce), null);
+    return new HttpAnswer(r.status(), r.contentType().isEmpty() ? HttpAnswer.JSON : r.contentType(),
+        r.body(), r.status() == 503 ? 2 : 0);
+  }
+
+  private HttpAnswer recipient(String fingerprint) throws ApiException {
+    checkFingerprint(fingerprint);
+    List<RecipientRecord> found = storeCall("find_recipients",
+        () -> store.findRecipients(List.of(fingerprint)));
+    if (found.isEmpty()) {
+      throw new ApiException(ErrorCode.NOT_FOUND, "no recipient " + fingerprint);
+    }
+    RecipientRecord r = found.get(0);
+    return HttpAnswer.json(200, new HostApi.Recipient(r.fingerprint(), r.kind(), r.labels(),
+        r.registeredAt(), 0));
+  }
+
+  private HttpAnswer deliveries(String fingerprint, String after, String limitText)
+      throws ApiException {
+    checkFingerprint(fingerprint);
+    if (after != null && !ID.matcher(after).matches()) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "after must be a delivery id: "
+          + quote(after));
+    }
+    int limit = 100;
+    if (limitText != null) {
+      try {
+        limit = Integer.parseInt(limitText);
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > ArtefactStore.MAX_PAGE) {
+        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "limit must be 1.."
+            + ArtefactStore.MAX_PAGE + ": " + quote(limitText));
+      }
+    }
+    int n = limit;
+    List<StoredDelivery> page = storeCall("list_deliveries",
+        () -> store.listDeliveries(fingerprint, after, n + 1));
+    boolean more = page.size() > n;
+    List<StoredDelivery> shown = more ? page.subList(0, n) : page;
+    List<HostApi.DeliverySummary> out = new ArrayList<>(shown.size());
+    Map<String, Instant> sendTimes = new LinkedHashMap<>();
+    for (StoredDelivery d : shown) {
+      Instant created = sendTimes.get(d.receiptId());
+      if (created == null) {
+        created = storeCall("get_receipt", () -> store.getReceipt(d.receiptId()))
+            .map(ReceiptRecord::createdAt).orElse(null);
+        sendTimes.put(d.receiptId(), created);
+      }
+      out.add(new HostApi.DeliverySummary(d.deliveryId(), d.sendId(), d.recipientFingerprint(),
+          d.delivery().formatId(), created));
+    }
+    String next = more ? shown.get(shown.size() - 1).deliveryId() : null;
+    return HttpAnswer.json(200, new HostApi.DeliveryPage(out, next));
+  }
+
+  private HttpAnswer delivery(String id) throws ApiException {
+    checkId("delivery id", id);
+    StoredDelivery d = storeCall("get_delivery", () -> store.getDelivery(id))
+        .orElseThrow(() -> new ApiException(ErrorCode.NOT_FOUND, "no delivery " + id));
+    String type = d.delivery().formatId().startsWith("cms") ? CMS_TYPE : HPKE_TYPE;
+    return new HttpAnswer(200, type, d.delivery().envelope(), 0);
+  }
+
+  private HttpAnswer receipt(String id) throws ApiException {
+    checkId("receipt id", id);
+    ReceiptRecord r = storeCall("get_receipt", () -> store.getReceipt(id))
+        .orElseThrow(() -> new ApiException(ErrorCode.NOT_FOUND, "no receipt " + id));
+    return HttpAnswer.json(200,
+        new HostApi.ReceiptView(r.receiptId(), r.sendId(), Base64Url.encode(r.bytes())));
+  }
+
+  // ---------------------------------------------------------------- sends
+
+  /**
+   * The idempotency key of a send: SHA-256 over {@code "keycast/v1/send-payload" || 0x00 ||
+   * u32(version) || lp(UTF8(suite)) || lp(UTF8(key_set_id)) || lp(policy) || lp(enc) ||
+   * lp(ciphertext)}, where {@code lp(x) = u32(len(x)) || x}, {@code u32} big-endian, and policy,
+   * enc and ciphertext are the base64url-decoded bytes (see api.md section 2.1).
+   */
+  public static byte[] payloadHash(int version, String suite, String keySetId, byte[] policy,
+      byte[] enc, byte[] ciphertext) {
+    MessageDigest md = sha256();
+    md.update(PAYLOAD_HASH_LABEL);
+    md.update((byte) 0);
+    md.update(ByteBuffer.allocate(4).putInt(version).array());
+    for (byte[] part : new byte[][] {suite.getBytes(StandardCharsets.UTF_8),
+        keySetId.getBytes(StandardCharsets.UTF_8), policy, enc, ciphertext}) {
+      md.update(ByteBuffer.allocate(4).putInt(part.length).array());
+      md.update(part);
+    }
+    return md.digest();
+  }
+
+  private HttpAnswer send(byte[] body) throws ApiException, InterruptedException {
+    EnclaveApi.SendPayload p = decode(body, EnclaveApi.SendPayload.class);
+    if (p.suite() == null || p.keySetId() == null || p.policy() == null || p.enc() == null
+        || p.ciphertext() == null) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+          "a send payload needs version, suite, key_set_id, policy, enc and ciphertext");
+    }
+    if (p.suite().length() > 256 || p.keySetId().length() > 256) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "suite or key_set_id is too long");
+    }
+    byte[] policyBytes = b64("policy", p.policy(), SendPolicy.MAX_BYTES);
+    byte[] enc = b64("enc", p.enc(), MAX_ENC);
+    byte[] ciphertext = b64("ciphertext", p.ciphertext(), MAX_CIPHERTEXT);
+    byte[] hash = payloadHash(p.version(), p.suite(), p.keySetId(), policyBytes, enc, ciphertext);
+    requireReady();
+
+    var existing = storeCall("find_send", () -> store.findSendByPayloadHash(hash));
+    if (existing.isPresent()) {
+      return HttpAnswer.json(200, replay(existing.get()));
+    }
+    SendPolicy policy;
+    try {
+      policy = SendPolicy.parse(policyBytes);
+    } catch (MalformedInputException e) {
+      throw new ApiException(e.code().equals("unsupported_version")
+          ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_POLICY, e.getMessage());
+    }
+    List<Candidate> candidates = candidates(policy);
+    if (candidates.size() > MAX_CANDIDATES) {
+      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, candidates.size()
+          + " registered recipients match the policy; one send carries at most " + MAX_CANDIDATES);
+    }
+    metrics.observe("keycast_host_send_candidates", "candidates attached per send",
+        HostMetrics.FANOUT_BUCKETS, candidates.size());
+    byte[] request = Json.encode(new EnclaveApi.SendRequest(p, candidates));
+    if (request.length > EnclaveApi.MAX_REQUEST_BYTES) {
+      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, candidates.size()
+          + " candidates do not fit in one enclave request");
+    }
+    EnclaveApi.SendResponse r = decodeEnclave(
+        callEnclave(HttpMethod.POST, "/v1/send", request), EnclaveApi.SendResponse.class);
+    return HttpAnswer.json(200, commit(p, hash, policyBytes, policy, r));
+  }
+
+  private HostApi.SendResult commit(EnclaveApi.SendPayload p, byte[] hash, byte[] policyBytes,
+      SendPolicy policy, EnclaveApi.SendResponse r) throws ApiException {
+    Instant now = clock.instant();
+    List<EnclaveApi.Delivery> ds = r.deliveries() == null ? List.of() : r.deliveries();
+    byte[] receipt = b64Enclave("receipt", r.receipt());
+    byte[] sealed = b64Enclave("sealed_secret", r.sealedSecret());
+    SendRecord record;
+    try {
+      Instant nb = policy.notBefore();
+      Instant na = policy.notAfter();
+      if (!nb.isBefore(na)) {
+        nb = null;
+      }
+      SendMetadata meta = new SendMetadata(r.sendId(), hash, policyBytes, policy.lateRecipients(),
+          nb, na, sealed, now);
+      record = new SendRecord(meta, new ReceiptRecord(r.receiptId(), r.sendId(), receipt, now),
+          () -> mapped(ds.iterator(), HostApiService::toStoreDelivery));
+    } catch (IllegalArgumentException | NullPointerException e) {
+      throw new ApiException(ErrorCode.INTERNAL, "the enclave's send answer is unusable: "
+          + e.getMessage());
+    }
+    SendCommit c = storeCall("commit_send", () -> store.commitSend(record));
+    metrics.observe("keycast_host_send_deliveries", "deliveries per send",
+        HostMetrics.FANOUT_BUCKETS, ds.size());
+    if (c.replayed()) {
+      return replay(c.send());
+    }
+    List<HostApi.DeliverySummary> delivered = new ArrayList<>(ds.size());
+    for (EnclaveApi.Delivery d : ds) {
+      delivered.add(new HostApi.DeliverySummary(d.deliveryId(), r.sendId(), d.recipient(),
+          d.format(), now));
+    }
+    LOG.info("send {} stored: {} deliveries, {} skipped", r.sendId(), ds.size(),
+        r.skipped() == null ? 0 : r.skipped().size());
+    return new HostApi.SendResult(r.sendId(), r.secretId(), r.receiptId(), r.receipt(), delivered,
+        r.skipped() == null ? List.of() : r.skipped(), false);
+  }
+
+  private static Delivery toStoreDelivery(EnclaveApi.Delivery d) {
+    try {
+      return new Delivery(d.deliveryId(), d.recipient(), d.format(),
+          Base64Url.decode("envelope", d.envelope(), 1 << 20));
+    } catch (MalformedInputException e) {
+      throw new IllegalArgumentException("the enclave sent a malformed envelope: " + e.getMessage());
+    }
+  }
+
+  private static <A, B> Iterator<B> mapped(Iterator<A> in, Function<A, B> f) {
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return in.hasNext();
+      }
+
+      @Override
+      public B next() {
+        return f.apply(in.next());
+      }
+    };
+  }
+
+  /** The original result of a committed send, rebuilt from its stored, signed receipt. */
+  private HostApi.SendResult replay(StoredSend s) throws ApiException {
+    ReceiptRecord rr = storeCall("get_receipt", () -> store.getReceipt(s.receiptId()))
+        .orElseThrow(() -> new ApiException(ErrorCode.STORE_UNAVAILABLE,
+            "the receipt of send " + s.sendId() + " is missing"));
+    String secretId = null;
+    try {
+      secretId = SendPolicy.parse(s.metadata().policyJson()).secretId();
+    } catch (MalformedInputException e) {
+      LOG.warn("stored policy of send {} does not parse", s.sendId());
+    }
+    List<HostApi.DeliverySummary> delivered = new ArrayList<>();
+    List<EnclaveApi.Skipped> skipped = new ArrayList<>();
+    EnclaveApi.KeyBundle bundle = control.keyBundle();
+    if (bundle != null) {
+      try {
+        Receipt receipt = ReceiptVerifier.verify(rr.bytes(),
+            Base64Url.decode("signing_public_key", bundle.signingPublicKey(), 64));
+        for (Receipt.Delivery d : receipt.deliveries()) {
+          delivered.add(new HostApi.DeliverySummary(d.deliveryId(), s.sendId(),
+              d.recipientFingerprint(), d.formatId(), rr.createdAt()));
+        }
+        for (Receipt.Skipped k : receipt.skipped()) {
+          skipped.add(new EnclaveApi.Skipped(k.recipientFingerprint(), k.reasonCode(), k.message()));
+        }
+      } catch (Exception e) {
+        LOG.warn("stored receipt of send {} does not verify under the current key set: {}",
+            s.sendId(), e.getClass().getSimpleName());
+      }
+    }
+    return new HostApi.SendResult(s.sendId(), secretId, rr.receiptId(),
+        Base64Url.encode(rr.bytes()), delivered, skipped, true);
+  }
+
+  /** Registered recipients the policy may admit, from its cleartext selector only. */
+  private List<Candidate> candidates(SendPolicy policy) throws ApiException {
+    Map<String, RecipientRecord> found = new LinkedHashMap<>();
+    List<String> fps = policy.recipients().fingerprints();
+    for (int i = 0; i < fps.size(); i += ArtefactStore.MAX_PAGE) {
+      List<String> chunk = fps.subList(i, Math.min(fps.size(), i + ArtefactStore.MAX_PAGE));
+      for (RecipientRecord r : storeCall("find_recipients", () -> store.findRecipients(chunk))) {
+        found.putIfAbsent(r.fingerprint(), r);
+      }
+    }
+    if (!policy.recipients().anchors().isEmpty()) {
+      String after = null;
+      while (true) {
+        String cursor = after;
+        List<RecipientRecord> page = storeCall("list_recipients",
+            () -> store.listRecipients(cursor, ArtefactStore.MAX_PAGE));
+        for (RecipientRecord r : page) {
+          if (StoredKey.hasChain(r.publicKeyOrChain())) {
+            found.putIfAbsent(r.fingerprint(), r);
+          }
+        }
+        if (page.size() < ArtefactStore.MAX_PAGE) {
+          break;
+        }
+        after = page.get(page.size() - 1).fingerprint();
+      }
+    }
+    List<Candidate> out = new ArrayList<>(found.size());
+    for (RecipientRecord r : found.values()) {
+      out.add(StoredKey.candidate(r.publicKeyOrChain()));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- recipients
+
+  private HttpAnswer register(byte[] body) throws ApiException, InterruptedException {
+    HostApi.RegisterRecipient req = decode(body, HostApi.RegisterRecipient.class);
+    if (req.key() == null || req.key().isBlank()) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "key is required");
+    }
+    RecipientKey key;
+    try {
+      String k = req.key().strip();
+      key = k.startsWith("-----BEGIN")
+          ? RecipientKeys.parsePem(k)
+          : RecipientKeys.parseDer(Base64Url.decode("key", k, RecipientKeys.MAX_INPUT_LENGTH));
+    } catch (MalformedInputException e) {
+      throw new ApiException(ErrorCode.INVALID_RECIPIENT, "recipient 0: " + e.getMessage());
+    }
+    Map<String, String> labels = req.labels() == null ? Map.of() : req.labels();
+    requireReady();
+    byte[] stored = StoredKey.encode(key);
+    Candidate candidate = StoredKey.candidate(stored);
+    EnclaveApi.ValidateResponse v = decodeEnclave(callEnclave(HttpMethod.POST,
+        "/v1/recipients/validate", Json.encode(new EnclaveApi.ValidateRequest(List.of(candidate)))),
+        EnclaveApi.ValidateResponse.class);
+    if (v.recipients() == null || v.recipients().size() != 1) {
+      throw new ApiException(ErrorCode.INTERNAL, "the enclave's validation answer is unusable");
+    }
+    EnclaveApi.RecipientCheck check = v.recipients().get(0);
+    if (!check.valid()) {
+      throw new ApiException(ErrorCode.INVALID_RECIPIENT, "recipient 0: " + check.error());
+    }
+    if (!key.fingerprint().equals(check.fingerprint())) {
+      throw new ApiException(ErrorCode.INTERNAL, "the enclave computed another fingerprint");
+    }
+    RecipientRecord record;
+    try {
+      record = new RecipientRecord(key.fingerprint(), storedKind(check.kind()), stored, labels,
+          clock.instant());
+    } catch (IllegalArgumentException e) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
+    }
+    List<RecipientRecord> before = storeCall("find_recipients",
+        () -> store.findRecipients(List.of(record.fingerprint())));
+    RecipientRecord saved = storeCall("put_recipient", () -> store.putRecipient(record));
+    int late = forwardLate(saved);
+    HostApi.Recipient out = new HostApi.Recipient(saved.fingerprint(), saved.kind(), saved.labels(),
+        saved.registeredAt(), late);
+    return HttpAnswer.json(before.isEmpty() ? 201 : 200, out);
+  }
+
+  /** The store's kind ({@code rsa} or {@code x25519}) of the enclave's kind ({@code rsa-2048}, ...). */
+  private static String storedKind(String enclaveKind) throws ApiException {
+    if (enclaveKind != null && enclaveKind.startsWith("rsa")) {
+      return RecipientRecord.KIND_RSA;
+    }
+    if ("x25519".equals(enclaveKind)) {
+      return RecipientRecord.KIND_X25519;
+    }
+    throw new ApiException(ErrorCode.INTERNAL, "the enclave answered an unknown key kind");
+  }
+
+  /** Offers every open sealed secret that may admit {@code r} to the enclave; returns deliveries made. */
+  private int forwardLate(RecipientRecord r) throws ApiException, InterruptedException {
+    boolean hasChain = StoredKey.hasChain(r.publicKeyOrChain());
+    Candidate candidate = StoredKey.candidate(r.publicKeyOrChain());
+    int made = 0;
+    String after = null;
+    Instant now = clock.instant();
+    while (true) {
+      String cursor = after;
+      List<StoredSend> page = storeCall("open_sends",
+          () -> store.sealedSecretsOpenForLateRecipients(now, cursor, LATE_PAGE));
+      for (StoredSend s : page) {
+        SendPolicy p = policyOf(s);
+        if (p == null || !mayAdmit(p, r.fingerprint(), hasChain)
+            || storeCall("has_delivery", () -> store.hasDelivery(s.sendId(), r.fingerprint()))) {
+          continue;
+        }
+        // the enclave is stateless: the host counts earlier deliveries against max_recipients
+        // (each forward this host makes delivers to one recipient, so one per forward receipt)
+        long forwards = storeCall("receipts_for_send", () -> store.receiptsForSend(s.sendId()))
+            .size() - 1L;
+        if (s.deliveryCount() + Math.max(0, forwards) >= p.maxRecipients()) {
+          continue;
+        }
+        EnclaveApi.ForwardResponse f;
+        try {
+          f = callEnclave(HttpMethod.POST, "/v1/forward", Json.encode(new EnclaveApi.ForwardRequest(
+              s.sendId(), Base64Url.encode(s.metadata().policyJson()),
+              Base64Url.encode(s.metadata().sealedSecret()), List.of(candidate))))
+              .decode(EnclaveApi.ForwardResponse.class, Integer.MAX_VALUE);
+        } catch (EnclaveException e) {
+          if (e.isUnavailable()) {
+            throw unavailable(e);
+          }
+          metrics.inc("keycast_host_forward_errors_total", "forwards the enclave refused",
+              "code", e.code().code());
+          LOG.warn("forward of send {} to {} refused: {}", s.sendId(), r.fingerprint(),
+              e.code().code());
+          continue;
+        }
+        for (EnclaveApi.Delivery d : f.deliveries() == null ? List.<EnclaveApi.Delivery>of()
+            : f.deliveries()) {
+          if (!d.recipient().equals(r.fingerprint())) {
+            continue;
+          }
+          ForwardRecord fr;
+          try {
+            fr = new ForwardRecord(s.sendId(), new ReceiptRecord(f.receiptId(), s.sendId(),
+                b64Enclave("receipt", f.receipt()), clock.instant()), toStoreDelivery(d));
+          } catch (IllegalArgumentException e) {
+            throw new ApiException(ErrorCode.INTERNAL, "the enclave's forward answer is unusable: "
+                + e.getMessage());
+          }
+          ForwardCommit c = storeCall("commit_forward", () -> store.commitForward(fr));
+          if (!c.replayed()) {
+            made++;
+          }
+        }
+      }
+      if (page.size() < LATE_PAGE) {
+        break;
+      }
+      after = page.get(page.size() - 1).sendId();
+    }
+    if (made > 0) {
+      metrics.add("keycast_host_late_deliveries_total", "deliveries made to late recipients", made);
+      LOG.info("recipient {} got {} late deliveries", r.fingerprint(), made);
+    }
+    return made;
+  }
+
+  private static SendPolicy policyOf(StoredSend s) {
+    try {
+      return SendPolicy.parse(s.metadata().policyJson());
+    } catch (MalformedInputException e) {
+      LOG.warn("stored policy of send {} does not parse", s.sendId());
+      return null;
+    }
+  }
+
+  private static boolean mayAdmit(SendPolicy p, String fingerprint, boolean hasChain) {
+    return p.recipients().fingerprints().contains(fingerprint)
+        || (hasChain && !p.recipients().anchors().isEmpty());
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private EnclaveResponse callEnclave(HttpMethod method, String path, byte[] body)
+      throws ApiException, InterruptedException {
+    try {
+      EnclaveResponse r = enclave.call(method, path, body);
+      if (!r.ok()) {
+        EnclaveException e = r.toException();
+        metrics.inc("keycast_host_enclave_errors_total", "error answers and failures of the enclave",
+            "code", e.code().code());
+      }
+      return r;
+    } catch (EnclaveException e) {
+      metrics.inc("keycast_host_enclave_errors_total", "error answers and failures of the enclave",
+          "code", e.code().code());
+      throw unavailable(e);
+    }
+  }
+
+  private static ApiException unavailable(EnclaveException e) {
+    return new ApiException(e.code(), e.status(), e.getMessage());
+  }
+
+  private <T> T decodeEnclave(EnclaveResponse r, Class<T> type) throws ApiException {
+    try {
+      return r.decode(type, Integer.MAX_VALUE);
+    } catch (EnclaveException e) {
+      throw unavailable(e);
+    }
+  }
+
+  private interface StoreOp<T> {
+    T run() throws StoreException;
+  }
+
+  private <T> T storeCall(String op, StoreOp<T> action) throws ApiException {
+    long start = System.nanoTime();
+    try {
+      return action.run();
+    } catch (StoreException e) {
+      metrics.inc("keycast_host_store_errors_total", "store failures by code", "code",
+          e.code().id());
+      LOG.warn("store {} failed: {}", op, e.code().id());
+      throw switch (e.code()) {
+        case STORE_FULL -> new ApiException(ErrorCode.STORE_FULL,
+            "the store is full; nothing was acknowledged");
+        case NOT_FOUND -> new ApiException(ErrorCode.NOT_FOUND, e.getMessage());
+        case CONFLICT -> new ApiException(ErrorCode.INTERNAL, "store conflict: " + e.getMessage());
+        default -> new ApiException(ErrorCode.STORE_UNAVAILABLE,
+            "the store is unavailable; nothing was acknowledged");
+      };
+    } catch (RuntimeException e) {
+      // a store implementation bug or a delivery the enclave garbled: nothing is acknowledged
+      metrics.inc("keycast_host_store_errors_total", "store failures by code", "code", "exception");
+      LOG.error("store {} failed", op, e);
+      throw new ApiException(ErrorCode.STORE_UNAVAILABLE,
+          "the store is unavailable; nothing was acknowledged");
+    } finally {
+      metrics.observe("keycast_host_store_seconds", "store operation latency",
+          HostMetrics.LATENCY_BUCKETS, (System.nanoTime() - start) / 1e9, "op", op);
+    }
+  }
+
+  private static <T> T decode(byte[] body, Class<T> type) throws ApiException {
+    try {
+      return Json.decode(body, HostApi.MAX_REQUEST_BYTES, type);
+    } catch (MalformedInputException e) {
+      throw new ApiException(e.code().equals("oversize") ? ErrorCode.PAYLOAD_TOO_LARGE
+          : ErrorCode.MALFORMED_REQUEST, e.getMessage());
+    }
+  }
+
+  private static byte[] b64(String field, String text, int max) throws ApiException {
+    try {
+      return Base64Url.decode(field, text, max);
+    } catch (MalformedInputException e) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
+    }
+  }
+
+  private static byte[] b64Enclave(String field, String text) throws ApiException {
+    try {
+      return Base64Url.decode(field, Objects.requireNonNull(text, field), 96 << 20);
+    } catch (MalformedInputException | NullPointerException e) {
+      throw new ApiException(ErrorCode.INTERNAL, "the enclave's answer has no valid " + field);
+    }
+  }
+
+  private static void checkFingerprint(String fp) throws ApiException {
+    if (!FINGERPRINT.matcher(fp).matches()) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+          "fingerprint must be 64 lowercase hex characters: " + quote(fp));
+    }
+  }
+
+  private static void checkId(String what, String id) throws ApiException {
+    if (!ID.matcher(id).matches()) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, what + " must match [A-Za-z0-9_-]{1,128}: "
+          + quote(id));
+    }
+  }
+
+  static String quote(String s) {
+    String cut = s.length() > 80 ? s.substring(0, 80) + "..." : s;
+    return "\"" + cut.replaceAll("[^\\x20-\\x7e]", "?") + "\"";
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * How the host stores a recipient's key: PEM text, a {@code PUBLIC KEY} block (SPKI DER)
+   * followed, for certificate holders, by the chain's {@code CERTIFICATE} blocks, leaf first.
+   */
+  static final class StoredKey {
+    private static final Pattern BLOCK = Pattern.compile(
+        "-----BEGIN (PUBLIC KEY|CERTIFICATE)-----\\n([A-Za-z0-9+/=\\n]*?)-----END \\1-----");
+
+    private StoredKey() {}
+
+    static byte[] encode(RecipientKey key) throws ApiException {
+      StringBuilder b = new StringBuilder();
+      pem(b, "PUBLIC KEY", key.spkiDer());
+      if (key instanceof RsaRecipientKey rsa) {
+        for (X509Certificate c : rsa.certificateChain()) {
+          try {
+            pem(b, "CERTIFICATE", c.getEncoded());
+          } catch (CertificateEncodingException e) {
+            throw new ApiException(ErrorCode.INVALID_RECIPIENT, "recipient 0: certificate does not encode");
+          }
+        }
+      }
+      return b.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static void pem(StringBuilder b, String type, byte[] der) {
+      b.append("-----BEGIN ").append(type).append("-----\n")
+          .append(Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der))
+          .append("\n-----END ").append(type).append("-----\n");
+    }
+
+    static boolean hasChain(byte[] stored) {
+      return new String(stored, StandardCharsets.US_ASCII).contains("-----BEGIN CERTIFICATE-----");
+    }
+
+    static Candidate candidate(byte[] stored) {
+      Matcher m = BLOCK.matcher(new String(stored, StandardCharsets.US_ASCII));
+      String key = null;
+      List<String> chain = new ArrayList<>();
+      while (m.find()) {
+        byte[] der = Base64.getMimeDecoder().decode(m.group(2));
+        if (m.group(1).equals("PUBLIC KEY")) {
+          key = Base64Url.encode(der);
+        } else {
+          chain.add(Base64Url.encode(der));
+        }
+      }
+      if (key == null) {
+        throw new IllegalStateException("stored recipient key has no PUBLIC KEY block");
+      }
+      return new Candidate(key, chain);
+    }
+  }
+
+}

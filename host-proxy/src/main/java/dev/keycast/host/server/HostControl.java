@@ -1,0 +1,26 @@
+package dev.keycast.host.server;
+
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.HostApi;
+
+/**
+ * What the HTTP layer needs from the host's lifecycle (implemented by {@code HostProxy}): its
+ * readiness, the enclave's key bundle once known, and the admin operations.
+ */
+public interface HostControl {
+  /** Readiness of the host: {@code waiting_for_enclave}, {@code unsealing}, {@code initializing},
+   * {@code not_initialized}, {@code ready} or {@code failed} (with a reason). */
+  EnclaveApi.Readiness readiness();
+
+  /** The enclave's public key bundle (for verifying stored receipts), or null before ready. */
+  EnclaveApi.KeyBundle keyBundle();
+
+  /** The admin status. */
+  HostApi.Status status();
+
+  /**
+   * Creates the key set (first boot) with KMS key {@code kmsKeyId} (null: the configured one) and
+   * stores it durably before the host serves.
+   */
+  HostApi.Status initKeySet(String kmsKeyId) throws ApiException, InterruptedException;
+}

@@ -1,0 +1,83 @@
+package dev.keycast.host.server;
+
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.api.ErrorBody;
+import dev.keycast.protocol.api.ErrorCode;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Pipeline of a public or admin connection: optional TLS, HTTP/1.1 codec (request line and headers
+ * capped), an idle timer, an aggregator capped at the listener's body limit that answers
+ * {@code 413 payload_too_large} and closes before any byte of an oversized body is buffered past
+ * the cap (so nothing of it reaches the enclave), and {@link HostServerHandler}.
+ */
+public final class HostServerInitializer extends ChannelInitializer<Channel> {
+  private final HostServer server;
+  private final SslContext ssl;
+  private final boolean admin;
+
+  /** An initializer of {@code server}'s public or admin listener; {@code ssl} may be null. */
+  public HostServerInitializer(HostServer server, SslContext ssl, boolean admin) {
+    this.server = server;
+    this.ssl = ssl;
+    this.admin = admin;
+  }
+
+  @Override
+  protected void initChannel(Channel ch) {
+    server.channels().add(ch);
+    ChannelPipeline p = ch.pipeline();
+    if (ssl != null) {
+      p.addLast(ssl.newHandler(ch.alloc()));
+    }
+    p.addLast(new HttpServerCodec(8192, 32 * 1024, 64 * 1024));
+    p.addLast(new IdleStateHandler(0, 0, server.settings().idleTimeout().toMillis(),
+        TimeUnit.MILLISECONDS));
+    p.addLast(new CappedAggregator(server.settings().maxRequestBytes(), server));
+    p.addLast(new HostServerHandler(server, admin));
+  }
+
+  /** An aggregator whose oversized answer is the API's JSON error. */
+  private static final class CappedAggregator extends HttpObjectAggregator {
+    private final HostServer server;
+    private final int max;
+
+    CappedAggregator(int max, HostServer server) {
+      super(max);
+      this.max = max;
+      this.server = server;
+    }
+
+    @Override
+    protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+      server.service().metrics().inc("keycast_host_requests_total",
+          "HTTP requests by route and status", "route", "oversized", "status", "413");
+      byte[] body = Json.encode(ErrorBody.of(ErrorCode.PAYLOAD_TOO_LARGE,
+          "request body exceeds " + max + " bytes"));
+      FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+          HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, Unpooled.wrappedBuffer(body));
+      r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+      r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      HttpUtil.setContentLength(r, body.length);
+      ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+}

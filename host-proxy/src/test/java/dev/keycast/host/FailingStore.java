@@ -1,0 +1,90 @@
+package dev.keycast.host;
+
+import dev.keycast.host.store.ArtefactStore;
+import dev.keycast.host.store.ForwardCommit;
+import dev.keycast.host.store.ForwardRecord;
+import dev.keycast.host.store.ReceiptRecord;
+import dev.keycast.host.store.RecipientRecord;
+import dev.keycast.host.store.SendCommit;
+import dev.keycast.host.store.SendRecord;
+import dev.keycast.host.store.StoreException;
+import dev.keycast.host.store.StoredDelivery;
+import dev.keycast.host.store.StoredKeySet;
+import dev.keycast.host.store.StoredSend;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+
+/** A store whose commits fail on demand (as an I/O error would), delegating everything else. */
+final class FailingStore implements ArtefactStore {
+  private final ArtefactStore d;
+  volatile StoreException.Code failCommits;
+
+  FailingStore(ArtefactStore delegate) {
+    this.d = delegate;
+  }
+
+  private void maybeFail() throws StoreException {
+    StoreException.Code c = failCommits;
+    if (c != null) {
+      throw new StoreException(c, "injected failure");
+    }
+  }
+
+  @Override public void putSealedKeySet(int version, byte[] bytes) throws StoreException {
+    d.putSealedKeySet(version, bytes);
+  }
+  @Override public Optional<StoredKeySet> latestSealedKeySet() throws StoreException {
+    return d.latestSealedKeySet();
+  }
+  @Override public RecipientRecord putRecipient(RecipientRecord r) throws StoreException {
+    return d.putRecipient(r);
+  }
+  @Override public List<RecipientRecord> findRecipients(Collection<String> f) throws StoreException {
+    return d.findRecipients(f);
+  }
+  @Override public List<RecipientRecord> listRecipients(String a, int l) throws StoreException {
+    return d.listRecipients(a, l);
+  }
+  @Override public long countRecipients() throws StoreException {
+    return d.countRecipients();
+  }
+  @Override public SendCommit commitSend(SendRecord s) throws StoreException {
+    maybeFail();
+    return d.commitSend(s);
+  }
+  @Override public Optional<StoredSend> findSendByPayloadHash(byte[] h) throws StoreException {
+    return d.findSendByPayloadHash(h);
+  }
+  @Override public Optional<StoredSend> getSend(String id) throws StoreException {
+    return d.getSend(id);
+  }
+  @Override public Optional<ReceiptRecord> getReceipt(String id) throws StoreException {
+    return d.getReceipt(id);
+  }
+  @Override public List<ReceiptRecord> receiptsForSend(String id) throws StoreException {
+    return d.receiptsForSend(id);
+  }
+  @Override public Optional<StoredDelivery> getDelivery(String id) throws StoreException {
+    return d.getDelivery(id);
+  }
+  @Override public List<StoredDelivery> listDeliveries(String fp, String a, int l)
+      throws StoreException {
+    return d.listDeliveries(fp, a, l);
+  }
+  @Override public List<StoredSend> sealedSecretsOpenForLateRecipients(Instant now, String a, int l)
+      throws StoreException {
+    return d.sealedSecretsOpenForLateRecipients(now, a, l);
+  }
+  @Override public ForwardCommit commitForward(ForwardRecord f) throws StoreException {
+    maybeFail();
+    return d.commitForward(f);
+  }
+  @Override public boolean hasDelivery(String s, String fp) throws StoreException {
+    return d.hasDelivery(s, fp);
+  }
+  @Override public void close() throws StoreException {
+    d.close();
+  }
+}

@@ -1,0 +1,183 @@
+package dev.keycast.host;
+
+import static dev.keycast.host.HostTestSupport.base;
+import static dev.keycast.host.HostTestSupport.json;
+import static dev.keycast.host.HostTestSupport.payload;
+import static dev.keycast.host.HostTestSupport.policy;
+import static dev.keycast.host.HostTestSupport.post;
+import static dev.keycast.host.HostTestSupport.text;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keycast.host.HostTestSupport.Recipient;
+import dev.keycast.host.egress.StaticCredentials;
+import dev.keycast.host.store.SqliteArtefactStore;
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.api.ErrorBody;
+import dev.keycast.protocol.api.HostApi;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Faults that need their own host: a full disk, a slow enclave, shutdown, connection limits. */
+class HostFaultsTest {
+  @TempDir Path dir;
+  FakeEnclave enclave;
+  HostProxy host;
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (host != null) {
+      host.shutdown();
+    }
+    if (enclave != null) {
+      enclave.close();
+    }
+  }
+
+  private static long pageCount(Path db) throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db);
+        ResultSet rs = c.createStatement().executeQuery("PRAGMA page_count")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  @Test
+  void fullDiskAnswers507AndAcknowledgesNothing() throws Exception {
+    enclave = new FakeEnclave().start();
+    Path db = dir.resolve("small.db");
+    host = HostTestSupport.start(enclave, SqliteArtefactStore.open(db), "alias/k");
+    assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
+    Recipient a = Recipient.generate();
+    assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
+    host.shutdown();
+
+    long pages = pageCount(db);
+    SqliteArtefactStore capped = SqliteArtefactStore.open(db,
+        SqliteArtefactStore.Options.defaults().withMaxPageCount(pages + 2));
+    host = HostTestSupport.start(enclave, capped, "alias/k");
+    assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
+    // a policy of ~200 KB (stored with the send) does not fit in two more pages
+    List<String> fps = new ArrayList<>();
+    fps.add(a.fingerprint());
+    for (int i = 0; i < 3000; i++) {
+      byte[] b = new byte[32];
+      HostTestSupport.RANDOM.nextBytes(b);
+      fps.add(HexFormat.of().formatHex(b));
+    }
+    byte[] body = Json.encode(payload(enclave.keySet(), policy("big", fps, true), new byte[] {7}));
+    HttpResponse<byte[]> r = post(base(host) + "/v1/sends", body);
+    assertThat(r.statusCode()).as(text(r)).isEqualTo(507);
+    assertThat(json(r, ErrorBody.class).error()).isEqualTo("store_full");
+    assertThat(enclave.hits("/v1/send")).isEqualTo(1);
+    assertThat(capped.listDeliveries(a.fingerprint(), null, 10)).isEmpty();
+    assertThat(capped.sealedSecretsOpenForLateRecipients(Instant.now(), null, 10)).isEmpty();
+    // reads keep working
+    assertThat(HostTestSupport.get(base(host) + "/v1/recipients/" + a.fingerprint()).statusCode())
+        .isEqualTo(200);
+  }
+
+  @Test
+  void connectionLimitQueuesRequestsInsteadOfFailing() throws Exception {
+    enclave = new FakeEnclave().start();
+    HostProxy.Config base = HostTestSupport.config(enclave, "alias/k");
+    HostProxy.Config one = new HostProxy.Config(base.enclave(), base.listen(), base.admin(),
+        base.region(), base.initKmsKeyId(), null, null, null, null, null, null,
+        base.enclaveClient().withMaxConnections(1), base.shutdownGrace(), base.idleTimeout(),
+        base.credentialsRefresh());
+    host = new HostProxy(one, SqliteArtefactStore.open(dir.resolve("q.db")), "test",
+        new StaticCredentials("AKID", "s", null), Clock.systemUTC());
+    host.start();
+    assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
+    Recipient a = Recipient.generate();
+    assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
+    enclave.delay(100);
+    ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+    List<Future<HttpResponse<byte[]>>> fs = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      byte[] body = Json.encode(payload(enclave.keySet(), policy("q" + i, List.of(a.fingerprint()),
+          false), new byte[] {(byte) i}));
+      fs.add(pool.submit(() -> post(base(host) + "/v1/sends", body)));
+    }
+    for (Future<HttpResponse<byte[]>> f : fs) {
+      assertThat(f.get().statusCode()).isEqualTo(200);
+    }
+    assertThat(enclave.maxConcurrent()).isEqualTo(1);
+    pool.shutdown();
+  }
+
+  @Test
+  void shutdownDrainsRequestsInFlight() throws Exception {
+    enclave = new FakeEnclave().start();
+    host = HostTestSupport.start(enclave, SqliteArtefactStore.open(dir.resolve("d.db")), "alias/k");
+    assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
+    Recipient a = Recipient.generate();
+    assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
+    enclave.delay(1500);
+    byte[] body = Json.encode(payload(enclave.keySet(), policy("d", List.of(a.fingerprint()), false),
+        new byte[] {1}));
+    String url = base(host) + "/v1/sends";
+    ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+    Future<HttpResponse<byte[]>> inFlight = pool.submit(() -> post(url, body));
+    long end = System.nanoTime() + 5_000_000_000L;
+    while (enclave.hits("/v1/send") == 0 && System.nanoTime() < end) {
+      Thread.sleep(10);
+    }
+    HostProxy stopping = host;
+    host = null;
+    stopping.shutdown();
+    HttpResponse<byte[]> r = inFlight.get();
+    assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
+    assertThat(json(r, HostApi.SendResult.class).delivered()).hasSize(1);
+    // no new connections after shutdown
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> post(url, body))
+        .isInstanceOf(java.io.IOException.class);
+    pool.shutdown();
+  }
+
+  @Test
+  void credentialsAreRefreshedWhenTheyChange() throws Exception {
+    enclave = new FakeEnclave().start();
+    java.util.concurrent.atomic.AtomicReference<String> id =
+        new java.util.concurrent.atomic.AtomicReference<>("AKID1");
+    dev.keycast.host.egress.CredentialsProvider rotating =
+        new dev.keycast.host.egress.CredentialsProvider() {
+          @Override
+          public dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials() {
+            return new dev.keycast.protocol.api.EnclaveApi.AwsCredentials(id.get(), "secret",
+                "token", Instant.now().plusSeconds(3600).truncatedTo(java.time.temporal.ChronoUnit.HOURS));
+          }
+
+          @Override
+          public String describe() {
+            return "rotating";
+          }
+        };
+    host = new HostProxy(HostTestSupport.config(enclave, "alias/k"),
+        SqliteArtefactStore.open(dir.resolve("c.db")), "test", rotating, Clock.systemUTC());
+    host.start();
+    assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
+    Thread.sleep(500);
+    assertThat(enclave.credentials).isEmpty();
+    id.set("AKID2");
+    long end = System.nanoTime() + 5_000_000_000L;
+    while (enclave.credentials.isEmpty() && System.nanoTime() < end) {
+      Thread.sleep(20);
+    }
+    assertThat(enclave.credentials).extracting(c -> c.accessKeyId()).containsExactly("AKID2");
+  }
+}

@@ -1,0 +1,113 @@
+package dev.keycast.host;
+
+import dev.keycast.host.bridge.EnclaveClient;
+import dev.keycast.host.egress.StaticCredentials;
+import dev.keycast.host.store.ArtefactStore;
+import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.hpke.Hpke;
+import dev.keycast.protocol.hpke.HpkeCiphertext;
+import dev.keycast.protocol.hpke.HpkeSuite;
+import dev.keycast.protocol.hpke.X25519PrivateKey;
+import dev.keycast.protocol.keyset.KeySet;
+import dev.keycast.protocol.policy.SendPolicy;
+import dev.keycast.transport.Endpoint;
+import dev.keycast.transport.TcpEndpoint;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+
+/** Helpers shared by the host's integration tests: start a host, build sends, call the API. */
+final class HostTestSupport {
+  static final SecureRandom RANDOM = new SecureRandom();
+  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
+
+  private HostTestSupport() {}
+
+  static HostProxy.Config config(FakeEnclave enclave, String initKey) {
+    EnclaveClient.Settings es = EnclaveClient.Settings.defaults(Endpoint.parse(enclave.endpoint()))
+        .withResponseTimeout(Duration.ofSeconds(20));
+    return new HostProxy.Config(Endpoint.parse(enclave.endpoint()), new TcpEndpoint("127.0.0.1", 0),
+        new TcpEndpoint("127.0.0.1", 0), "eu-west-1", initKey, null, null, null, null, null, null,
+        es, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMillis(200));
+  }
+
+  static HostProxy start(FakeEnclave enclave, ArtefactStore store, String initKey)
+      throws Exception {
+    HostProxy h = new HostProxy(config(enclave, initKey), store, "test",
+        new StaticCredentials("AKIDTEST", "secret-test", null), Clock.systemUTC());
+    h.start();
+    return h;
+  }
+
+  static String base(HostProxy h) {
+    TcpEndpoint t = (TcpEndpoint) h.publicEndpoint();
+    return "http://127.0.0.1:" + t.port();
+  }
+
+  static String admin(HostProxy h) {
+    TcpEndpoint t = (TcpEndpoint) h.adminEndpoint();
+    return "http://127.0.0.1:" + t.port();
+  }
+
+  static HttpResponse<byte[]> get(String url) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(url)).GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  static HttpResponse<byte[]> post(String url, byte[] body) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(url))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  static <T> T json(HttpResponse<byte[]> r, Class<T> type) throws Exception {
+    return Json.decode(r.body(), 1 << 30, type);
+  }
+
+  static String text(HttpResponse<byte[]> r) {
+    return new String(r.body(), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** An X25519 recipient. */
+  record Recipient(X25519PrivateKey key, String fingerprint, String spki) {
+    static Recipient generate() {
+      X25519PrivateKey k = X25519PrivateKey.generate(RANDOM);
+      return new Recipient(k, k.publicKey().fingerprint(),
+          Base64Url.encode(k.publicKey().toSpkiDer()));
+    }
+
+    byte[] registration() {
+      return Json.encode(new dev.keycast.protocol.api.HostApi.RegisterRecipient(spki,
+          Map.of("name", "test")));
+    }
+  }
+
+  static SendPolicy policy(String secretId, List<String> fingerprints, boolean late) {
+    Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    return new SendPolicy(SendPolicy.VERSION, secretId, "tests", now.minusSeconds(60),
+        now.plus(Duration.ofDays(1)), new SendPolicy.RecipientSelector(fingerprints, null, null),
+        late, 1000, null);
+  }
+
+  /** A sender's payload sealing {@code secret} to the enclave's current key set. */
+  static EnclaveApi.SendPayload payload(KeySet keySet, SendPolicy policy, byte[] secret)
+      throws Exception {
+    byte[] policyBytes = policy.toJson();
+    HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, keySet.receivePublicKey(),
+        FakeEnclave.info(keySet.id()), policyBytes, secret);
+    return new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, keySet.id(),
+        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()));
+  }
+}
