@@ -20,7 +20,6 @@ public final class AttestationCommand implements java.util.concurrent.Callable<I
   public Integer call() {
     CommandLine cl = spec.commandLine();
     cl.getErr().println(cl.getCommandSpec().qualifiedName() + ": missing subcommand (try: verify)");
-    cl.usage(cl.getErr());
     return ExitCodes.USAGE;
   }
 }

@@ -10,6 +10,10 @@ public final class ExitCodes {
   public static final int USAGE = 2;
   /** A file could not be read or written. */
   public static final int IO = 3;
+  /** The host proxy answered with an error (its {@code error} code and message are printed). */
+  public static final int HOST_ERROR = 4;
+  /** The host proxy could not be reached, or its answer was not a Keycast answer. */
+  public static final int UNREACHABLE = 5;
   /** An unexpected internal error (a bug). */
   public static final int INTERNAL = 70;
 
@@ -19,7 +23,9 @@ public final class ExitCodes {
           + "  0   ok (verified)%n"
           + "  1   verification failed (one line on stderr names the failed check)%n"
           + "  2   usage error (bad option or malformed option argument)%n"
-          + "  3   I/O error (file not readable)%n"
+          + "  3   I/O error (file not readable or not writable)%n"
+          + "  4   the host answered with an error (its error code and message are printed)%n"
+          + "  5   the host could not be reached or did not answer like a Keycast host%n"
           + "  70  internal error%n";
 
   private ExitCodes() {}

@@ -1,0 +1,188 @@
+package dev.keycast.cli;
+
+import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.attestation.AttestationException;
+import dev.keycast.protocol.attestation.AttestationVerifier;
+import dev.keycast.protocol.attestation.TrustRoot;
+import dev.keycast.protocol.attestation.VerificationPolicy;
+import dev.keycast.protocol.attestation.VerifiedAttestation;
+import dev.keycast.protocol.keyset.KeyBundle;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * An enclave whose attestation verified: the key bundle it attested (receive key for HPKE,
+ * signing key for receipts, key-set id) and the verified document.
+ *
+ * <p>{@link #verifyEnclave} is the one place where a client decides to trust an enclave: it asks
+ * for a document over a fresh random nonce and requires, besides the caller's policy (roots, PCRs,
+ * debug, age), that the document's {@code nonce} is that nonce, its {@code public_key} is the
+ * bundle's X25519 receive key SPKI and its {@code user_data} is SHA-256 of the bundle's canonical
+ * encoding (wire-format.md 4.2). The bundle is rebuilt from the answer's fields, never trusted as
+ * given.
+ *
+ * @param bundle the attested key bundle
+ * @param attestation the verified document
+ * @param document the raw attestation document (COSE_Sign1), for auditors
+ * @param nonce the nonce this client chose
+ */
+record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[] document, byte[] nonce) {
+  /** Nonce length used by the client (api.md allows up to 64 bytes). */
+  static final int NONCE_BYTES = 32;
+
+  EnclaveIdentity {
+    document = document.clone();
+    nonce = nonce.clone();
+  }
+
+  /**
+   * Fetches and verifies the enclave's attestation.
+   *
+   * @throws CliException {@link ExitCodes#VERIFICATION_FAILED} naming the failed check
+   * @throws HostException the host answered an error or could not be reached
+   */
+  static EnclaveIdentity verifyEnclave(HostClient host, VerificationPolicy policy, SecureRandom random)
+      throws CliException, HostException {
+    byte[] nonce = new byte[NONCE_BYTES];
+    random.nextBytes(nonce);
+    EnclaveApi.AttestationResponse resp = host.attestation(Base64Url.encode(nonce));
+    if (resp.document() == null || resp.keyBundle() == null) {
+      throw CliException.verification("attestation answer lacks the document or the key bundle");
+    }
+    KeyBundle bundle = bundle(resp.keyBundle());
+    byte[] document;
+    try {
+      document = Base64Url.decode("document", resp.document(), HostClient.MAX_ATTESTATION_BYTES);
+    } catch (MalformedInputException e) {
+      throw CliException.verification("attestation answer: " + e.getMessage());
+    }
+    VerificationPolicy full = policy.toBuilder()
+        .expectedNonce(nonce)
+        .expectedPublicKey(bundle.receivePublicKeySpki())
+        .expectedUserData(bundle.userData())
+        .build();
+    VerifiedAttestation verified;
+    try {
+      verified = AttestationVerifier.create(full).verify(document);
+    } catch (AttestationException e) {
+      throw CliException.verification("attestation " + e.reason() + ": " + e.getMessage() + advice(e.reason()));
+    }
+    return new EnclaveIdentity(bundle, verified, document, nonce);
+  }
+
+  /**
+   * Rebuilds a {@link KeyBundle} from its JSON form. Keys may be raw (32 bytes) or RFC 8410 SPKI
+   * (44 bytes); a {@code user_data} field, when present, must equal the recomputed digest.
+   */
+  static KeyBundle bundle(EnclaveApi.KeyBundle b) throws CliException {
+    try {
+      KeyBundle bundle = new KeyBundle(b.keySetId(),
+          rawKey("receive_public_key", b.receivePublicKey(), X25519_SPKI_PREFIX),
+          rawKey("signing_public_key", b.signingPublicKey(), ED25519_SPKI_PREFIX));
+      if (b.userData() != null) {
+        byte[] given = Base64Url.decode("user_data", b.userData(), 64);
+        if (!MessageDigest.isEqual(given, bundle.userData())) {
+          throw CliException.verification("key bundle: user_data " + HexFormat.of().formatHex(given)
+              + " is not SHA-256 of the bundle's keys (" + HexFormat.of().formatHex(bundle.userData()) + ")");
+        }
+      }
+      return bundle;
+    } catch (MalformedInputException e) {
+      throw CliException.verification("key bundle: " + e.getMessage());
+    } catch (IllegalArgumentException | NullPointerException e) {
+      throw CliException.verification("key bundle: " + (e.getMessage() == null ? "missing field" : e.getMessage()));
+    }
+  }
+
+  private static final byte[] X25519_SPKI_PREFIX = HexFormat.of().parseHex("302a300506032b656e032100");
+  private static final byte[] ED25519_SPKI_PREFIX = HexFormat.of().parseHex("302a300506032b6570032100");
+
+  private static byte[] rawKey(String field, String b64, byte[] spkiPrefix) throws MalformedInputException {
+    byte[] k = Base64Url.decode(field, b64, 64);
+    if (k.length == 32) {
+      return k;
+    }
+    if (k.length == 44 && Arrays.equals(k, 0, 12, spkiPrefix, 0, 12)) {
+      return Arrays.copyOfRange(k, 12, 44);
+    }
+    throw new MalformedInputException("malformed", field + " must be a raw 32-byte key or its 44-byte SPKI, got "
+        + k.length + " bytes");
+  }
+
+  private static String advice(dev.keycast.protocol.attestation.AttestationException.Reason r) {
+    return switch (r) {
+      case PCR_MISMATCH -> " (the enclave runs an image other than the one in --expect-pcrs: do not send)";
+      case UNTRUSTED_ROOT -> " (pass --trust-root only for a mock enclave you run yourself)";
+      case NONCE_MISMATCH -> " (the document was not made for this request: a replay?)";
+      case PUBLIC_KEY_MISMATCH, USER_DATA_MISMATCH ->
+          " (the host's key bundle is not the one the enclave attested: do not send)";
+      case DEBUG_MODE -> " (a debug enclave can be inspected by its operator; --allow-debug only for tests)";
+      case TOO_OLD, EXPIRED, NOT_YET_VALID, TIMESTAMP_IN_FUTURE -> " (check this machine's clock)";
+      default -> "";
+    };
+  }
+
+  @Override
+  public byte[] document() {
+    return document.clone();
+  }
+
+  @Override
+  public byte[] nonce() {
+    return nonce.clone();
+  }
+
+  /** The bundle in its JSON form (raw keys, base64url), as {@code receipt verify --bundle} reads it. */
+  EnclaveApi.KeyBundle bundleJson() {
+    return new EnclaveApi.KeyBundle(bundle.keySetId(), Base64Url.encode(bundle.receivePublicKey()),
+        Base64Url.encode(bundle.signingPublicKey()), Base64Url.encode(bundle.userData()));
+  }
+
+  /** The measurements worth showing: PCR0, 1, 2, 3, 4 and 8, lowercase hex. */
+  java.util.SortedMap<String, String> measurements() {
+    java.util.TreeMap<String, String> m = new java.util.TreeMap<>();
+    for (int i : new int[] {0, 1, 2, 3, 4, 8}) {
+      attestation.document().pcr(i).ifPresent(v -> m.put("PCR" + i, HexFormat.of().formatHex(v)));
+    }
+    return m;
+  }
+
+  /** Human warnings about what this verification does not prove. */
+  List<String> warnings() {
+    List<String> out = new ArrayList<>();
+    for (VerifiedAttestation.Warning w : attestation.warnings()) {
+      switch (w) {
+        case NON_AWS_ROOT -> {
+          TrustRoot r = attestation.trustRoot();
+          out.add("the document chains to the non-AWS root " + r.name() + " (sha256 " + r.sha256()
+              + "): it proves nothing about AWS Nitro hardware");
+        }
+        case DEBUG_MODE -> out.add("debug-mode enclave (PCR0 all zeros) accepted because of --allow-debug");
+        case PCRS_NOT_CHECKED -> out.add("PCRs not checked: any enclave image is accepted");
+        case FRESHNESS_NOT_CHECKED -> out.add("freshness not checked");
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof EnclaveIdentity e && bundle.equals(e.bundle) && Arrays.equals(document, e.document);
+  }
+
+  @Override
+  public int hashCode() {
+    return bundle.hashCode();
+  }
+
+  @Override
+  public String toString() {
+    return "EnclaveIdentity[" + bundle.keySetId() + "]";
+  }
+}

@@ -1,0 +1,210 @@
+package dev.keycast.cli;
+
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.ErrorBody;
+import dev.keycast.protocol.api.HostApi;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+
+/**
+ * The host proxy's public API (api.md section 2) over {@link HttpClient}. Every answer is read with
+ * a size cap before it is parsed; an error answer becomes a {@link HostException} carrying the
+ * server's {@code error} code and message.
+ */
+final class HostClient {
+  /** Largest attestation answer read. */
+  static final int MAX_ATTESTATION_BYTES = 256 * 1024;
+  /** Largest send result read: a 64 MiB receipt in base64url plus the delivery list. */
+  static final int MAX_SEND_RESULT_BYTES = Json.MAX_STRING_LENGTH + 64 * 1024 * 1024;
+  /** Largest small JSON answer (recipient, delivery page, error). */
+  static final int MAX_SMALL_BYTES = 8 * 1024 * 1024;
+  /** Largest receipt view read. */
+  static final int MAX_RECEIPT_VIEW_BYTES = Json.MAX_STRING_LENGTH;
+  /** Largest envelope read (the formats' own cap). */
+  static final int MAX_ENVELOPE_BYTES = 1 << 20;
+  private static final int MAX_ERROR_BYTES = 64 * 1024;
+
+  private static final Pattern PATH_SEGMENT = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+  private final URI base;
+  private final Duration timeout;
+  private final HttpClient http;
+
+  HostClient(URI base, Duration timeout, SSLContext ssl) {
+    this.base = base;
+    this.timeout = timeout;
+    HttpClient.Builder b = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(15))
+        .followRedirects(HttpClient.Redirect.NEVER);
+    if (ssl != null) {
+      b.sslContext(ssl);
+    }
+    this.http = b.build();
+  }
+
+  URI base() {
+    return base;
+  }
+
+  /** GET /v1/attestation?nonce=... */
+  EnclaveApi.AttestationResponse attestation(String nonceB64) throws HostException {
+    return getJson("/v1/attestation?nonce=" + URLEncoder.encode(nonceB64, StandardCharsets.US_ASCII),
+        MAX_ATTESTATION_BYTES, EnclaveApi.AttestationResponse.class);
+  }
+
+  /** POST /v1/sends. */
+  HostApi.SendResult send(EnclaveApi.SendPayload payload) throws HostException {
+    return postJson("/v1/sends", payload, MAX_SEND_RESULT_BYTES, HostApi.SendResult.class);
+  }
+
+  /** POST /v1/recipients. */
+  HostApi.Recipient register(HostApi.RegisterRecipient body) throws HostException {
+    return postJson("/v1/recipients", body, MAX_SMALL_BYTES, HostApi.Recipient.class);
+  }
+
+  /** GET /v1/recipients/{fingerprint}. */
+  HostApi.Recipient recipient(String fingerprint) throws HostException {
+    return getJson("/v1/recipients/" + segment(fingerprint), MAX_SMALL_BYTES, HostApi.Recipient.class);
+  }
+
+  /** GET /v1/recipients/{fingerprint}/deliveries?after=...&limit=... */
+  HostApi.DeliveryPage deliveries(String fingerprint, String after, int limit) throws HostException {
+    String q = "?limit=" + limit + (after == null ? "" : "&after=" + segment(after));
+    return getJson("/v1/recipients/" + segment(fingerprint) + "/deliveries" + q, MAX_SMALL_BYTES,
+        HostApi.DeliveryPage.class);
+  }
+
+  /** GET /v1/deliveries/{id}: the envelope bytes. */
+  byte[] envelope(String deliveryId) throws HostException {
+    return exchange(get("/v1/deliveries/" + segment(deliveryId)), MAX_ENVELOPE_BYTES);
+  }
+
+  /** GET /v1/receipts/{id}. */
+  HostApi.ReceiptView receipt(String receiptId) throws HostException {
+    return getJson("/v1/receipts/" + segment(receiptId), MAX_RECEIPT_VIEW_BYTES, HostApi.ReceiptView.class);
+  }
+
+  /** An id used in a path: the receipt/delivery id syntax, so nothing can escape the path. */
+  static String segment(String id) throws HostException {
+    if (id == null || !PATH_SEGMENT.matcher(id).matches()) {
+      throw HostException.unreachable("refusing to use \"" + abbreviate(String.valueOf(id))
+          + "\" in a URL: ids are 1..128 characters of [A-Za-z0-9._:-]");
+    }
+    return id;
+  }
+
+  private <T> T getJson(String path, int max, Class<T> type) throws HostException {
+    return decode(path, exchange(get(path), max), max, type);
+  }
+
+  private <T> T postJson(String path, Object body, int max, Class<T> type) throws HostException {
+    HttpRequest req = HttpRequest.newBuilder(base.resolve(base.getRawPath() + path))
+        .timeout(timeout)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(Json.encode(body)))
+        .build();
+    return decode(path, exchange(req, max), max, type);
+  }
+
+  private HttpRequest get(String path) {
+    return HttpRequest.newBuilder(base.resolve(base.getRawPath() + path)).timeout(timeout).GET().build();
+  }
+
+  private <T> T decode(String path, byte[] body, int max, Class<T> type) throws HostException {
+    try {
+      return Json.decode(body, max, type);
+    } catch (MalformedInputException e) {
+      throw HostException.unreachable(where(path) + " answered a body that is not a Keycast "
+          + type.getSimpleName() + ": " + e.getMessage());
+    }
+  }
+
+  private byte[] exchange(HttpRequest req, int max) throws HostException {
+    HttpResponse<InputStream> resp;
+    try {
+      resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+    } catch (HttpConnectTimeoutException e) {
+      throw HostException.unreachable("cannot reach " + base + ": connection timed out");
+    } catch (HttpTimeoutException e) {
+      throw HostException.unreachable(where(req.uri().getRawPath()) + " did not answer within " + timeout
+          + " (raise --timeout)");
+    } catch (ConnectException e) {
+      throw HostException.unreachable("cannot reach " + base + ": connection refused");
+    } catch (javax.net.ssl.SSLHandshakeException e) {
+      throw HostException.unreachable("TLS handshake with " + base + " failed: its certificate is not"
+          + " trusted or does not name the host (pass --ca-cert PEM for a private CA)");
+    } catch (SSLException e) {
+      throw HostException.unreachable("TLS with " + base + " failed (" + e.getClass().getSimpleName() + ")");
+    } catch (IOException e) {
+      throw HostException.unreachable("cannot reach " + base + ": " + e.getClass().getSimpleName()
+          + (e.getMessage() == null ? "" : " " + e.getMessage()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw HostException.unreachable("interrupted while waiting for " + base);
+    }
+    int status = resp.statusCode();
+    try (InputStream in = resp.body()) {
+      if (status / 100 == 2) {
+        byte[] body = in.readNBytes(max + 1);
+        if (body.length > max) {
+          throw HostException.unreachable(where(req.uri().getRawPath()) + " answered more than " + max + " bytes");
+        }
+        return body;
+      }
+      byte[] body = in.readNBytes(MAX_ERROR_BYTES);
+      ErrorBody error;
+      try {
+        error = Json.decode(body, MAX_ERROR_BYTES, ErrorBody.class);
+      } catch (MalformedInputException e) {
+        error = null;
+      }
+      if (error == null || error.error() == null) {
+        throw HostException.unreachable(where(req.uri().getRawPath()) + " answered HTTP " + status
+            + " without a Keycast error body (is " + base + " a Keycast host proxy?)");
+      }
+      String retry = resp.headers().firstValue("Retry-After").map(v -> " (retry after " + v + " s)").orElse("");
+      throw HostException.answered(status, error.error(), "host answered " + status + " "
+          + error.error() + ": " + (error.message() == null ? "" : error.message()) + retry
+          + hint(error.error()));
+    } catch (IOException e) {
+      throw HostException.unreachable(where(req.uri().getRawPath()) + ": answer cut short ("
+          + e.getClass().getSimpleName() + ")");
+    }
+  }
+
+  private static String hint(String code) {
+    return switch (code) {
+      case "not_ready" -> "; the enclave has not unsealed its key set yet: retry in a moment";
+      case "wrong_key_set" -> "; the enclave's key set changed since attestation: run the command again";
+      case "policy_not_valid_now" -> "; check --not-before/--not-after against the current time";
+      case "too_many_recipients" -> "; raise --max-recipients or narrow the selection";
+      default -> "";
+    };
+  }
+
+  private String where(String path) {
+    int q = path.indexOf('?');
+    return base.getScheme() + "://" + base.getRawAuthority() + (q < 0 ? path : path.substring(0, q));
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() > 40 ? s.substring(0, 40) + "..." : s;
+  }
+}

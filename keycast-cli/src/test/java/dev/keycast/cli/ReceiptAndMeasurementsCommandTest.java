@@ -1,0 +1,155 @@
+package dev.keycast.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.attestation.TestAttester;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HexFormat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code keycast receipt verify|fetch} and {@code keycast measurements show|compare}. */
+class ReceiptAndMeasurementsCommandTest {
+  @TempDir Path tmp;
+  FakeHost host;
+  Path pcrs;
+  Path root;
+  String sendId;
+  String fp;
+
+  @BeforeEach
+  void start() throws Exception {
+    host = new FakeHost();
+    pcrs = Files.writeString(tmp.resolve("measurements.json"), FakeHost.measurementsJson());
+    root = Files.writeString(tmp.resolve("root.pem"), host.rootPem());
+    Cli.Run k = Cli.run("recipient", "keygen", "--type", "x25519", "--out-dir", tmp.toString(), "--json").ok();
+    fp = Json.mapper().readTree(k.out()).get("fingerprint").asText();
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("recipient.pub.pem").toString()).ok();
+    Cli.Run s = Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
+        "--secret-hex", "01", "--secret-id", "r1", "--recipient", fp, "--recipient", "ab".repeat(32), "--json").ok();
+    sendId = Json.mapper().readTree(s.out()).get("send_id").asText();
+  }
+
+  @AfterEach
+  void stop() {
+    host.close();
+  }
+
+  @Test
+  void fetchAndVerifyWithTheAttestedBundle() throws Exception {
+    Path bundle = tmp.resolve("bundle.json");
+    Cli.run("attest", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
+        "--out-bundle", bundle.toString()).ok();
+    Path receipt = tmp.resolve("r.cose");
+    Cli.run("receipt", "fetch", "--host", host.url(), "--id", sendId, "--out", receipt.toString()).ok();
+    Cli.Run v = Cli.run("receipt", "verify", "--receipt", receipt.toString(), "--bundle", bundle.toString()).ok();
+    assertThat(v.out()).contains("signature verified (Ed25519, key set " + host.keySet.id())
+        .contains("send:         " + sendId + " (send)")
+        .contains("delivered:    1").contains("  " + fp + "  hpke-x25519-v1  ");
+
+    // base64 text and --signing-key work too, and --json gives the entries
+    Path b64 = Files.writeString(tmp.resolve("r.b64"), Base64.getMimeEncoder().encodeToString(Files.readAllBytes(receipt)));
+    Cli.Run j = Cli.run("receipt", "verify", "--receipt", b64.toString(), "--signing-key",
+        Base64Url.encode(host.keySet.signingPublicKey()), "--json").ok();
+    JsonNode n = Json.mapper().readTree(j.out());
+    assertThat(n.get("verified").asBoolean()).isTrue();
+    assertThat(n.get("send_id").asText()).isEqualTo(sendId);
+    assertThat(n.at("/deliveries/0/recipient").asText()).isEqualTo(fp);
+
+    // the whole `attest --json` output is accepted as a bundle file
+    Path attestJson = tmp.resolve("attest.json");
+    Files.writeString(attestJson, Cli.run("attest", "--host", host.url(), "--expect-pcrs", pcrs.toString(),
+        "--trust-root", root.toString(), "--json").ok().out());
+    Cli.run("receipt", "verify", "--receipt", receipt.toString(), "--bundle", attestJson.toString()).ok();
+  }
+
+  @Test
+  void tamperedReceiptAndWrongKeyFail() throws Exception {
+    Path receipt = tmp.resolve("r.cose");
+    Cli.run("receipt", "fetch", "--host", host.url(), "--id", sendId, "--out", receipt.toString()).ok();
+    byte[] cose = Files.readAllBytes(receipt);
+    String key = Base64Url.encode(host.keySet.signingPublicKey());
+    for (int i : new int[] {12, cose.length / 2, cose.length - 70, cose.length - 1}) {
+      byte[] t = cose.clone();
+      t[i] ^= 0x01;
+      Path f = Files.write(tmp.resolve("t" + i), t);
+      Cli.Run r = Cli.run("receipt", "verify", "--receipt", f.toString(), "--signing-key", key);
+      assertThat(r.exit()).as("byte " + i).isEqualTo(ExitCodes.VERIFICATION_FAILED);
+      assertThat(r.err().split("\\R")).hasSize(1);
+      assertThat(r.err()).startsWith("keycast receipt verify: ");
+      assertThat(r.out()).isEmpty();
+    }
+    String other = Base64Url.encode(dev.keycast.protocol.keyset.KeySet.generate(new java.security.SecureRandom()).signingPublicKey());
+    Cli.run("receipt", "verify", "--receipt", receipt.toString(), "--signing-key", other)
+        .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast receipt verify: signature: receipt signature is invalid");
+    Cli.run("receipt", "verify", "--receipt", receipt.toString())
+        .failsWith(ExitCodes.USAGE, "keycast receipt verify: pass one of --signing-key, --bundle; see ");
+    Cli.run("receipt", "fetch", "--host", host.url(), "--id", "nope", "--out", tmp.resolve("x").toString())
+        .failsWith(ExitCodes.HOST_ERROR, "keycast receipt fetch: host answered 404 not_found: ");
+    Cli.run("receipt", "fetch", "--host", host.url(), "--id", "../admin", "--out", tmp.resolve("x").toString())
+        .failsWith(ExitCodes.USAGE, "keycast receipt fetch: --id: \"../admin\" is not a receipt id");
+  }
+
+  @Test
+  void measurementsShowAndCompare() throws Exception {
+    HexFormat hex = HexFormat.of();
+    String nitro = "{\"Measurements\":{\"HashAlgorithm\":\"Sha384 { ... }\",\"PCR0\":\"" + hex.formatHex(TestAttester.pcrValue(0x10))
+        + "\",\"PCR1\":\"" + hex.formatHex(TestAttester.pcrValue(0x11)) + "\",\"PCR2\":\"" + hex.formatHex(TestAttester.pcrValue(0x12)) + "\"}}";
+    Path m = Files.writeString(tmp.resolve("nitro.json"), nitro);
+    Cli.Run show = Cli.run("measurements", "show", "--file", m.toString()).ok();
+    assertThat(show.out()).contains("allowed set 0:").contains("  PCR0   " + hex.formatHex(TestAttester.pcrValue(0x10)));
+    JsonNode j = Json.mapper().readTree(Cli.run("measurements", "show", "--file", m.toString(), "--json").ok().out());
+    assertThat(j.at("/allowed/0/PCR2").asText()).isEqualTo(hex.formatHex(TestAttester.pcrValue(0x12)));
+
+    Path doc = Files.write(tmp.resolve("doc.cbor"), host.attester.doc(Instant.now()).encode());
+    Cli.Run same = Cli.run("measurements", "compare", "--expected", m.toString(), "--document", doc.toString()).ok();
+    assertThat(same.out()).contains("allowed set 0: MATCH");
+    Path other = Files.write(tmp.resolve("other.b64"), Base64.getEncoder().encode(
+        host.attester.doc(Instant.now()).pcr(1, TestAttester.pcrValue(0x77)).encode()));
+    Cli.Run diff = Cli.run("measurements", "compare", "--expected", m.toString(), "--document", other.toString())
+        .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast measurements compare: the document's PCRs match none");
+    assertThat(diff.out()).contains("PCR1   DIFFERS  " + hex.formatHex(TestAttester.pcrValue(0x77)));
+    Path bad = Files.writeString(tmp.resolve("bad.json"), "{}", StandardCharsets.UTF_8);
+    Cli.run("measurements", "show", "--file", bad.toString()).failsWith(ExitCodes.USAGE, "keycast measurements show: --file ");
+    Cli.run("measurements", "compare", "--expected", m.toString(), "--document", bad.toString())
+        .failsWith(ExitCodes.USAGE, "keycast measurements compare: --document ");
+  }
+
+  @Test
+  void recipientShow() throws Exception {
+    Cli.Run r = Cli.run("recipient", "show", "--host", host.url(), "--fingerprint", fp.toUpperCase()).ok();
+    assertThat(r.out()).contains("fingerprint:      " + fp).contains("kind:             x25519");
+    Cli.run("recipient", "show", "--host", host.url(), "--fingerprint", "cd".repeat(32))
+        .failsWith(ExitCodes.HOST_ERROR, "keycast recipient show: host answered 404 not_found: no recipient");
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("recipient.key.pem").toString())
+        .failsWith(ExitCodes.USAGE, "keycast recipient register: --key ");
+  }
+
+  @Test
+  void verifiesAReceiptOfOneHundredThousandDeliveries() throws Exception {
+    var b = new dev.keycast.protocol.receipt.ReceiptBuilder(host.keySet.id(), "big-send",
+        dev.keycast.protocol.receipt.Receipt.Kind.SEND, new byte[32], new byte[32]);
+    java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+    for (int i = 0; i < 100_000; i++) {
+      String fp = HexFormat.of().formatHex(sha.digest(java.nio.ByteBuffer.allocate(4).putInt(i).array()));
+      b.add(new dev.keycast.protocol.receipt.Receipt.Delivery(fp, "hpke-x25519-v1", "d" + i, new byte[32]));
+    }
+    byte[] cose = b.sign(Instant.now(), host.keySet);
+    Path f = Files.write(tmp.resolve("big.cose"), cose);
+    long t0 = System.nanoTime();
+    Cli.Run r = Cli.run("receipt", "verify", "--receipt", f.toString(), "--signing-key",
+        Base64Url.encode(host.keySet.signingPublicKey()), "--json").ok();
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    System.out.println("receipt verify --json of 100000 deliveries (" + cose.length + " bytes): " + ms + " ms");
+    assertThat(Json.mapper().readTree(r.out()).get("deliveries")).hasSize(100_000);
+  }
+}
