@@ -60,8 +60,8 @@ public final class EnclaveMain implements Callable<Integer> {
   /** Builds the key set service (KMS sealing through the egress pipe). */
   @FunctionalInterface
   public interface KeySetServiceFactory {
-    KeySetService create(Attester attester, SecureRandom random, Endpoint kmsEgress, Path kmsTlsCert)
-        throws Exception;
+    KeySetService create(Attester attester, SecureRandom random, Endpoint kmsEgress, Path kmsTlsCert,
+        java.util.Set<String> kmsKeyArns) throws Exception;
   }
 
   @Option(names = "--listen", required = true,
@@ -80,6 +80,9 @@ public final class EnclaveMain implements Callable<Integer> {
 
   @Option(names = "--kms-tls-cert", description = "mock mode only: PEM certificate to trust for KMS TLS")
   Path kmsTlsCert;
+
+  @Option(names = "--kms-key-arn", description = "pin the KMS key(s) the key set may be sealed under (repeatable)")
+  java.util.List<String> kmsKeyArns;
 
   @Option(names = "--log-port", defaultValue = "5001",
       description = "production: ship logs to vsock://3:PORT (default ${DEFAULT-VALUE})")
@@ -110,7 +113,7 @@ public final class EnclaveMain implements Callable<Integer> {
    * the enclave-kms work. Until that lands in this branch, init and unseal cannot work.
    */
   static KeySetService kmsKeySetService(Attester attester, SecureRandom random, Endpoint kmsEgress,
-      Path kmsTlsCert) {
+      Path kmsTlsCert, java.util.Set<String> kmsKeyArns) {
     throw new IllegalStateException("KmsKeySetService is not wired into this build yet");
   }
 
@@ -157,7 +160,8 @@ public final class EnclaveMain implements Callable<Integer> {
         return new UnavailableKeySetService("no attester: " + failure.getMessage());
       }
       try {
-        KeySetService k = keySets.create(attester, random, egress, kmsTlsCert);
+        KeySetService k = keySets.create(attester, random, egress, kmsTlsCert,
+            kmsKeyArns == null ? java.util.Set.of() : java.util.Set.copyOf(kmsKeyArns));
         log.info("key set service ready ({})", attester.describe());
         return k;
       } catch (Exception e) {

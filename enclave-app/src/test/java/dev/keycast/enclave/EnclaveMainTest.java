@@ -44,7 +44,7 @@ class EnclaveMainTest {
           // the test ends
         }
       });
-      EnclaveMain main = new EnclaveMain((a, r, e, c) -> new FakeKeySetService().ready());
+      EnclaveMain main = new EnclaveMain((a, r, e, c, k) -> new FakeKeySetService().ready());
       long t0 = System.nanoTime();
       CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> new CommandLine(main).execute(
           "--mock", "--listen", "tcp://127.0.0.1:0", "--state", tmp.resolve("state").toString(),
@@ -84,7 +84,7 @@ class EnclaveMainTest {
 
   @Test
   void productionRejectsMockOnlyOptions() {
-    int code = new CommandLine(new EnclaveMain((a, r, e, c) -> new FakeKeySetService()))
+    int code = new CommandLine(new EnclaveMain((a, r, e, c, k) -> new FakeKeySetService()))
         .execute("--listen", "tcp://127.0.0.1:0", "--kms-tls-cert", "/tmp/x.pem");
     assertThat(code).isNotZero();
   }

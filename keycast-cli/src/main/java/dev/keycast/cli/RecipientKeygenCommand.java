@@ -56,6 +56,11 @@ final class RecipientKeygenCommand extends KeycastCommand {
     }
     Path keyFile = outDir.resolve(name + ".key.pem");
     Path pubFile = outDir.resolve(name + ".pub.pem");
+    for (Path p : new Path[] {keyFile, pubFile}) {
+      if (java.nio.file.Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        throw CliException.io(p + " already exists: remove it or choose another --name");
+      }
+    }
     byte[] pkcs8;
     byte[] spki;
     SecureRandom random = new SecureRandom();

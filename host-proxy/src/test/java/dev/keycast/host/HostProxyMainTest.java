@@ -1,0 +1,81 @@
+package dev.keycast.host;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.keycast.host.egress.ImdsCredentials;
+import dev.keycast.host.egress.StaticCredentials;
+import dev.keycast.transport.Endpoint;
+import dev.keycast.transport.TcpEndpoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Option parsing of {@link HostProxyMain}. */
+class HostProxyMainTest {
+  @TempDir Path dir;
+
+  private static HostProxyMain parse(Map<String, String> env, String... args) {
+    HostProxyMain m = new HostProxyMain(env);
+    new CommandLine(m).parseArgs(args);
+    return m;
+  }
+
+  @Test
+  void defaults() throws Exception {
+    HostProxyMain m = parse(Map.of("AWS_REGION", "eu-west-1"), "--store", "sqlite:/tmp/x.db");
+    HostProxy.Config c = m.config();
+    assertThat(c.enclave()).isEqualTo(Endpoint.parse("vsock://16:5000"));
+    assertThat(c.listen()).isEqualTo(Endpoint.parse("tcp://0.0.0.0:8443"));
+    assertThat(c.admin()).isEqualTo(Endpoint.parse("tcp://127.0.0.1:8444"));
+    assertThat(c.kmsEgressListen()).isEqualTo(Endpoint.parse("vsock://ANY:8000"));
+    assertThat(c.kmsTarget()).isEqualTo(new TcpEndpoint("kms.eu-west-1.amazonaws.com", 443));
+    assertThat(c.kmsExtraAllowed()).isNull();
+    assertThat(c.enclaveLogListen()).isEqualTo(Endpoint.parse("vsock://ANY:5001"));
+    assertThat(c.enclaveClient().maxConnections()).isEqualTo(64);
+    assertThat(c.initKmsKeyId()).isNull();
+    assertThat(m.credentials()).isInstanceOf(ImdsCredentials.class);
+  }
+
+  @Test
+  void productionRefusesAKmsTargetOutsideTheAllowlistAndANonLoopbackAdmin() {
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--region", "eu-west-1",
+        "--kms-target", "tcp://127.0.0.1:4566").config())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--mock");
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--region", "eu-west-1",
+        "--admin", "tcp://0.0.0.0:8444").config())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("loopback");
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x").config())
+        .hasMessageContaining("--region");
+    // vsock-proxy style HOST:PORT is accepted for the regional endpoint
+    assertThat(parse(Map.of(), "--store", "sqlite:/x", "--region", "eu-west-1", "--kms-target",
+        "kms.eu-west-1.amazonaws.com:443").config().kmsTarget())
+        .isEqualTo(new TcpEndpoint("kms.eu-west-1.amazonaws.com", 443));
+  }
+
+  @Test
+  void mockModeAllowsTheMockKmsAndStaticCredentials() throws Exception {
+    Path creds = dir.resolve("creds");
+    Files.writeString(creds, "aws_access_key_id=AKIDFILE\naws_secret_access_key=file-secret\n");
+    HostProxyMain m = parse(Map.of("AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY", "env"),
+        "--store", "sqlite:/x", "--region", "eu-west-1", "--mock",
+        "--kms-target", "tcp://127.0.0.1:4566", "--kms-egress-listen", "unix:/tmp/kms.sock",
+        "--enclave", "unix:/tmp/enclave.sock", "--admin", "none", "--enclave-log-listen", "none",
+        "--credentials-file", creds.toString(), "--max-enclave-connections", "8");
+    HostProxy.Config c = m.config();
+    assertThat(c.kmsExtraAllowed()).isEqualTo(Endpoint.parse("tcp://127.0.0.1:4566"));
+    assertThat(c.admin()).isNull();
+    assertThat(c.enclaveLogListen()).isNull();
+    assertThat(c.enclaveClient().maxConnections()).isEqualTo(8);
+    StaticCredentials s = (StaticCredentials) m.credentials();
+    assertThat(s.credentials().accessKeyId()).isEqualTo("AKIDFILE");
+    assertThat(s.toString()).doesNotContain("file-secret");
+    // options override the file and the environment
+    HostProxyMain o = parse(Map.of("AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY", "env"),
+        "--store", "sqlite:/x", "--region", "eu-west-1", "--mock", "--access-key-id", "AKIDOPT");
+    assertThat(((StaticCredentials) o.credentials()).credentials().accessKeyId()).isEqualTo("AKIDOPT");
+  }
+}
