@@ -291,7 +291,9 @@ final class SendCommand extends KeycastCommand {
           + HexFormat.of().formatHex(r.policySha256()) + ")");
     }
     byte[] encCt = concat(enc, ct);
-    if (!MessageDigest.isEqual(r.payloadSha256(), sha256(encCt))) {
+    // api.md 1.1 step 8: SHA-256(u32(len enc) || enc || u32(len ct) || ct || u32(len policy) || policy).
+    if (!MessageDigest.isEqual(r.payloadSha256(), sha256(concat(
+        u32(enc.length), enc, u32(ct.length), ct, u32(policyBytes.length), policyBytes)))) {
       throw CliException.verification("send " + sendId + ": the receipt covers another payload (pay "
           + HexFormat.of().formatHex(r.payloadSha256()) + ")");
     }
@@ -500,6 +502,10 @@ final class SendCommand extends KeycastCommand {
     } catch (NoSuchAlgorithmException e) {
       throw new AssertionError(e);
     }
+  }
+
+  static byte[] u32(int n) {
+    return java.nio.ByteBuffer.allocate(4).putInt(n).array();
   }
 
   static byte[] concat(byte[]... parts) {
