@@ -114,16 +114,7 @@ public final class EnclaveMain implements Callable<Integer> {
    */
   static KeySetService kmsKeySetService(Attester attester, SecureRandom random, Endpoint kmsEgress,
       Path kmsTlsCert, java.util.Set<String> kmsKeyArns) {
-    try {
-      dev.keycast.enclave.kms.KmsConnector connector = kmsTlsCert != null
-          ? dev.keycast.enclave.kms.KmsConnector.trusting(kmsEgress, kmsTlsCert)
-          : dev.keycast.enclave.kms.KmsConnector.production(kmsEgress);
-      return kmsKeyArns.isEmpty()
-          ? dev.keycast.enclave.keyset.KmsKeySetService.create(attester, random, connector)
-          : dev.keycast.enclave.keyset.KmsKeySetService.create(attester, random, connector, kmsKeyArns);
-    } catch (java.io.IOException | java.security.GeneralSecurityException e) {
-      throw new IllegalStateException("the KMS connector could not be created: " + e.getMessage(), e);
-    }
+    throw new IllegalStateException("KmsKeySetService is not wired into this build yet");
   }
 
   @Override

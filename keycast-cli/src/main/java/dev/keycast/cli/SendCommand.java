@@ -291,9 +291,7 @@ final class SendCommand extends KeycastCommand {
           + HexFormat.of().formatHex(r.policySha256()) + ")");
     }
     byte[] encCt = concat(enc, ct);
-    // api.md 1.1 step 8: SHA-256(u32(len enc) || enc || u32(len ct) || ct || u32(len policy) || policy).
-    if (!MessageDigest.isEqual(r.payloadSha256(), sha256(concat(
-        u32(enc.length), enc, u32(ct.length), ct, u32(policyBytes.length), policyBytes)))) {
+    if (!MessageDigest.isEqual(r.payloadSha256(), sha256(encCt))) {
       throw CliException.verification("send " + sendId + ": the receipt covers another payload (pay "
           + HexFormat.of().formatHex(r.payloadSha256()) + ")");
     }
@@ -502,10 +500,6 @@ final class SendCommand extends KeycastCommand {
     } catch (NoSuchAlgorithmException e) {
       throw new AssertionError(e);
     }
-  }
-
-  static byte[] u32(int n) {
-    return java.nio.ByteBuffer.allocate(4).putInt(n).array();
   }
 
   static byte[] concat(byte[]... parts) {

@@ -381,8 +381,7 @@ final class FakeHost implements AutoCloseable {
       summaries.add(new HostApi.DeliverySummary(id, sendId, r.key().fingerprint(), f.id(), now));
     }
     byte[] pol = SendCommand.sha256(receiptOverOtherPolicy ? SendCommand.concat(policyBytes, new byte[] {' '}) : policyBytes);
-    Receipt receipt = Receipt.of(keySet.id(), sendId, Receipt.Kind.SEND, now, pol, SendCommand.sha256(SendCommand.concat(SendCommand.u32(enc.length), enc,
-        SendCommand.u32(ct.length), ct, SendCommand.u32(policyBytes.length), policyBytes)), dl, sk);
+    Receipt receipt = Receipt.of(keySet.id(), sendId, Receipt.Kind.SEND, now, pol, SendCommand.sha256(encCt), dl, sk);
     byte[] cose = ReceiptSigner.sign(receipt, keySet);
     if (tamperReceipt) {
       cose[20] ^= 1;
