@@ -15,6 +15,8 @@ import dev.keycast.enclave.attest.NsmAttester;
 import dev.keycast.enclave.attest.NsmClient;
 import dev.keycast.enclave.keyset.KeySetException;
 import dev.keycast.enclave.keyset.KeySetService;
+import dev.keycast.enclave.keyset.KmsKeySetService;
+import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.server.EnclaveMetrics;
 import dev.keycast.enclave.server.EnclaveServer;
 import dev.keycast.enclave.server.LogShippingAppender;
@@ -109,12 +111,18 @@ public final class EnclaveMain implements Callable<Integer> {
   }
 
   /**
-   * The production key set service: {@code dev.keycast.enclave.keyset.KmsKeySetService}, built by
-   * the enclave-kms work. Until that lands in this branch, init and unseal cannot work.
+   * The key set service: {@link KmsKeySetService} reaching KMS through the host's egress pipe,
+   * trusting the JDK's roots (production) or exactly {@code --kms-tls-cert} (mock mode), sealing
+   * only under the pinned KMS keys when {@code --kms-key-arn} is given.
    */
   static KeySetService kmsKeySetService(Attester attester, SecureRandom random, Endpoint kmsEgress,
-      Path kmsTlsCert, java.util.Set<String> kmsKeyArns) {
-    throw new IllegalStateException("KmsKeySetService is not wired into this build yet");
+      Path kmsTlsCert, java.util.Set<String> kmsKeyArns) throws Exception {
+    KmsConnector connector = kmsTlsCert == null
+        ? KmsConnector.production(kmsEgress)
+        : KmsConnector.trusting(kmsEgress, kmsTlsCert);
+    return kmsKeyArns.isEmpty()
+        ? KmsKeySetService.create(attester, random, connector)
+        : KmsKeySetService.create(attester, random, connector, kmsKeyArns);
   }
 
   @Override

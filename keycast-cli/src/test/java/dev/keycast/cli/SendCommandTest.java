@@ -270,7 +270,8 @@ class SendCommandTest {
         "--secret-file", tmp.resolve("nope").toString(), "--recipient", fpX)
         .failsWith(ExitCodes.IO, "keycast send: --secret-file " + tmp.resolve("nope") + ": no such file");
     StringBuilder many = new StringBuilder();
-    for (int i = 0; i < 5000; i++) {
+    // more fingerprints than fit in a policy of SendPolicy.MAX_BYTES (about 67 bytes each)
+    for (int i = 0; i < SendPolicy.MAX_BYTES / 60; i++) {
       many.append(String.format("%064x", i)).append('\n');
     }
     Path big;

@@ -140,7 +140,7 @@ public final class SendService {
       }
       String sendId = sendId(enc, ciphertext);
       ReceiptBuilder receipt = new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.SEND,
-          sha256(policyBytes), payloadSha256(enc, ciphertext, policyBytes));
+          sha256(policyBytes), payloadSha256(enc, ciphertext));
       long t0 = System.nanoTime();
       FanOut f = new FanOut(policy, secret, sendId, false, request.candidates(), receipt, now);
       f.decide();
@@ -239,6 +239,8 @@ public final class SendService {
     private final List<Receipt.Skipped> skipped = new ArrayList<>();
     private final Set<String> seen = new HashSet<>();
     private int[] eligible = new int[64];
+    /** Parsed X25519 keys of eligible candidates (small; RSA keys are parsed again when used). */
+    private RecipientKey[] eligibleKeys = new RecipientKey[64];
     private int eligibleCount;
 
     FanOut(SendPolicy policy, byte[] secret, String sendId, boolean late,
@@ -284,7 +286,9 @@ public final class SendService {
           if (d.decision().eligible()) {
             if (eligibleCount == eligible.length) {
               eligible = Arrays.copyOf(eligible, eligible.length * 2);
+              eligibleKeys = Arrays.copyOf(eligibleKeys, eligibleKeys.length * 2);
             }
+            eligibleKeys[eligibleCount] = d.key() instanceof X25519RecipientKey ? d.key() : null;
             eligible[eligibleCount++] = base + k;
           } else {
             Receipt.Skipped s = new Receipt.Skipped(
@@ -307,21 +311,17 @@ public final class SendService {
       try {
         parsed = validator.parse(c);
       } catch (RecipientValidator.InvalidRecipientException e) {
-        return new Decided(null, null, e.getMessage());
+        return new Decided(null, null, null, e.getMessage());
       }
       String fp = parsed.key().fingerprint();
-      return new Decided(fp, eligibility.decide(fp, parsed.chain(), now, late), null);
+      return new Decided(fp, parsed.key(), eligibility.decide(fp, parsed.chain(), now, late), null);
     }
 
     /** The fingerprints delivered to, sorted. */
     List<String> eligibleFingerprints() {
       TreeSet<String> out = new TreeSet<>();
       for (int i = 0; i < eligibleCount; i++) {
-        try {
-          out.add(validator.parse(candidates.get(eligible[i])).key().fingerprint());
-        } catch (RecipientValidator.InvalidRecipientException e) {
-          throw new IllegalStateException("a candidate that parsed once no longer parses", e);
-        }
+        out.add(key(i).fingerprint());
       }
       return List.copyOf(out);
     }
@@ -331,7 +331,7 @@ public final class SendService {
       g.writeArrayFieldStart("deliveries");
       for (int from = 0; from < eligibleCount; from += CHUNK) {
         int to = Math.min(eligibleCount, from + CHUNK);
-        List<Delivered> chunk = parallel(from, to, i -> deliverOne(candidates.get(eligible[i])));
+        List<Delivered> chunk = parallel(from, to, this::deliverOne);
         for (Delivered d : chunk) {
           receipt.add(new Receipt.Delivery(d.fingerprint(), d.formatId(), d.deliveryId(), sha256(d.envelope())));
           g.writeStartObject();
@@ -355,13 +355,19 @@ public final class SendService {
       g.writeEndArray();
     }
 
-    private Delivered deliverOne(EnclaveApi.Candidate c) {
-      RecipientKey key;
+    private RecipientKey key(int i) {
+      if (eligibleKeys[i] != null) {
+        return eligibleKeys[i];
+      }
       try {
-        key = validator.parse(c).key();
+        return validator.parse(candidates.get(eligible[i])).key();
       } catch (RecipientValidator.InvalidRecipientException e) {
         throw new IllegalStateException("a candidate that parsed once no longer parses", e);
       }
+    }
+
+    private Delivered deliverOne(int i) {
+      RecipientKey key = key(i);
       DeliveryFormat<?> format = switch (key) {
         case RsaRecipientKey r -> rsaFormat;
         case X25519RecipientKey x -> HpkeDeliveryFormat.INSTANCE;
@@ -372,7 +378,8 @@ public final class SendService {
     }
   }
 
-  private record Decided(String fingerprint, Eligibility.Decision decision, String invalid) {}
+  private record Decided(String fingerprint, RecipientKey key, Eligibility.Decision decision,
+      String invalid) {}
 
   private record Delivered(String fingerprint, String formatId, String deliveryId, byte[] envelope) {}
 
@@ -475,15 +482,13 @@ public final class SendService {
   }
 
   /**
-   * The receipt's {@code pay} digest of a send: SHA-256(u32(len enc) || enc || u32(len ciphertext)
-   * || ciphertext || u32(len policy) || policy), lengths big-endian.
+   * The receipt's {@code pay} digest of a send (api.md 1.1 step 8): SHA-256({@code enc} ||
+   * {@code ciphertext}), the decoded payload fields ({@code enc} is 32 bytes).
    */
-  public static byte[] payloadSha256(byte[] enc, byte[] ciphertext, byte[] policyBytes) {
+  public static byte[] payloadSha256(byte[] enc, byte[] ciphertext) {
     MessageDigest d = sha256();
-    for (byte[] part : List.of(enc, ciphertext, policyBytes)) {
-      d.update(ByteBuffer.allocate(4).putInt(part.length).array());
-      d.update(part);
-    }
+    d.update(enc);
+    d.update(ciphertext);
     return d.digest();
   }
 

@@ -182,7 +182,7 @@ class EnclaveServerTest {
     assertThat(receipt.kind()).isEqualTo(Receipt.Kind.SEND);
     assertThat(receipt.sendId()).isEqualTo(s.sendId());
     assertThat(receipt.policySha256()).isEqualTo(SendService.sha256(policyBytes));
-    assertThat(receipt.payloadSha256()).isEqualTo(SendService.payloadSha256(enc, ct, policyBytes));
+    assertThat(receipt.payloadSha256()).isEqualTo(SendService.payloadSha256(enc, ct));
     assertThat(receipt.deliveries()).hasSize(3);
     for (int i = 0; i < 3; i++) {
       Receipt.Delivery rd = receipt.deliveries().get(i);

@@ -35,8 +35,8 @@ public record SendPolicy(
     String rsaContent) {
 
   public static final int VERSION = 1;
-  /** Largest policy document accepted, in bytes. */
-  public static final int MAX_BYTES = 256 * 1024;
+  /** Largest policy document accepted, in bytes (room for about 120,000 listed fingerprints). */
+  public static final int MAX_BYTES = 8 * 1024 * 1024;
   /** Hard upper bound of {@link #maxRecipients()}. */
   public static final int MAX_RECIPIENTS = 1_000_000;
   public static final String CONTENT_AES_256_GCM = "aes-256-gcm";
