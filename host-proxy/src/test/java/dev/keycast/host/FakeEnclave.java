@@ -251,7 +251,7 @@ public final class FakeEnclave implements AutoCloseable {
     if (!k.id().equals(p.keySetId())) {
       throw new Failure(ErrorCode.WRONG_KEY_SET, "wrong key set");
     }
-    byte[] policyBytes = Base64Url.decode("policy", p.policy(), 1 << 20);
+    byte[] policyBytes = Base64Url.decode("policy", p.policy(), SendPolicy.MAX_BYTES);
     byte[] enc = Base64Url.decode("enc", p.enc(), 1024);
     byte[] ct = Base64Url.decode("ciphertext", p.ciphertext(), 1 << 20);
     byte[] secret;
@@ -274,7 +274,7 @@ public final class FakeEnclave implements AutoCloseable {
 
   private EnclaveApi.ForwardResponse forward(EnclaveApi.ForwardRequest r) throws Exception {
     KeySet k = need();
-    byte[] policyBytes = Base64Url.decode("policy", r.policy(), 1 << 20);
+    byte[] policyBytes = Base64Url.decode("policy", r.policy(), SendPolicy.MAX_BYTES);
     SealedSecret s = SealedSecret.parse(Base64Url.decode("sealed_secret", r.sealedSecret(), 1 << 20));
     byte[] secret;
     try {

@@ -13,6 +13,7 @@ import dev.keycast.host.egress.StaticCredentials;
 import dev.keycast.host.store.SqliteArtefactStore;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.api.ErrorBody;
+import dev.keycast.protocol.api.ErrorBody;
 import dev.keycast.protocol.api.HostApi;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -118,6 +119,72 @@ class HostFaultsTest {
     }
     assertThat(enclave.maxConcurrent()).isEqualTo(1);
     pool.shutdown();
+  }
+
+  @Test
+  void aSlowEnclaveTimesOutAs503AndTheConnectionIsNotReused() throws Exception {
+    enclave = new FakeEnclave().start();
+    HostProxy.Config b = HostTestSupport.config(enclave, "alias/k");
+    HostProxy.Config quick = new HostProxy.Config(b.enclave(), b.listen(), b.admin(), b.region(),
+        b.initKmsKeyId(), null, null, null, null, null, null,
+        b.enclaveClient().withResponseTimeout(Duration.ofMillis(700)).withMaxConnections(1),
+        b.shutdownGrace(), b.idleTimeout(), b.credentialsRefresh());
+    SqliteArtefactStore store = SqliteArtefactStore.open(dir.resolve("slow.db"));
+    host = new HostProxy(quick, store, "test", new StaticCredentials("AKID", "s", null),
+        Clock.systemUTC());
+    host.start();
+    assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
+    Recipient a = Recipient.generate();
+    assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
+    enclave.delay(1500);
+    byte[] body = Json.encode(payload(enclave.keySet(), policy("slow", List.of(a.fingerprint()),
+        false), new byte[] {1}));
+    HttpResponse<byte[]> r = post(base(host) + "/v1/sends", body);
+    assertThat(r.statusCode()).isEqualTo(503);
+    assertThat(json(r, ErrorBody.class).error()).isEqualTo("enclave_unavailable");
+    assertThat(r.headers().firstValue("retry-after")).isPresent();
+    assertThat(store.listDeliveries(a.fingerprint(), null, 10)).isEmpty();
+    // the late answer of the timed-out request must not be taken for the next one
+    enclave.delay(0);
+    Thread.sleep(1000);
+    HttpResponse<byte[]> ok = post(base(host) + "/v1/sends", body);
+    assertThat(ok.statusCode()).as(text(ok)).isEqualTo(200);
+    assertThat(json(ok, HostApi.SendResult.class).delivered()).hasSize(1);
+  }
+
+  @Test
+  void bridgesToTheEnclaveOverAUnixSocket() throws Exception {
+    enclave = new FakeEnclave().start();
+    io.netty.channel.EventLoopGroup group = dev.keycast.transport.Transports.newEventLoopGroup(1);
+    Path sock = Path.of("/tmp", "keycast-host-test-" + ProcessHandle.current().pid() + ".sock");
+    try (dev.keycast.transport.L4Pipe pipe = new dev.keycast.transport.L4Pipe(
+        new dev.keycast.transport.L4Pipe.Config(dev.keycast.transport.Endpoint.parse("unix:" + sock),
+            dev.keycast.transport.Endpoint.parse(enclave.endpoint()), Duration.ofSeconds(2),
+            Duration.ofSeconds(30), 16),
+        java.util.Set.of(dev.keycast.transport.Endpoint.parse(enclave.endpoint())))) {
+      pipe.start(group, group);
+      HostProxy.Config b = HostTestSupport.config(enclave, "alias/k");
+      dev.keycast.transport.Endpoint unix = dev.keycast.transport.Endpoint.parse("unix:" + sock);
+      HostProxy.Config viaUnix = new HostProxy.Config(unix, b.listen(), b.admin(), b.region(),
+          b.initKmsKeyId(), null, null, null, null, null, null,
+          dev.keycast.host.bridge.EnclaveClient.Settings.defaults(unix), b.shutdownGrace(),
+          b.idleTimeout(), b.credentialsRefresh());
+      host = new HostProxy(viaUnix, SqliteArtefactStore.open(dir.resolve("u.db")), "test",
+          new StaticCredentials("AKID", "s", null), Clock.systemUTC());
+      host.start();
+      assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
+      Recipient a = Recipient.generate();
+      assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
+      HttpResponse<byte[]> r = post(base(host) + "/v1/sends", Json.encode(payload(enclave.keySet(),
+          policy("unix", List.of(a.fingerprint()), false), new byte[] {1})));
+      assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
+      assertThat(pipe.stats().accepted()).isPositive();
+      host.shutdown();
+      host = null;
+    } finally {
+      group.shutdownGracefully().sync();
+      java.nio.file.Files.deleteIfExists(sock);
+    }
   }
 
   @Test

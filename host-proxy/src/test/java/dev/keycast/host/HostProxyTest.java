@@ -206,6 +206,25 @@ class HostProxyTest {
   }
 
   @Test
+  void policiesOverOneMebibyteAreStored() throws Exception {
+    Recipient a = register();
+    List<String> fps = new java.util.ArrayList<>();
+    fps.add(a.fingerprint());
+    for (int i = 0; i < 20_000; i++) {
+      byte[] b = new byte[32];
+      HostTestSupport.RANDOM.nextBytes(b);
+      fps.add(java.util.HexFormat.of().formatHex(b));
+    }
+    dev.keycast.protocol.policy.SendPolicy big = policy("big", fps, true);
+    assertThat(big.toJson().length).isGreaterThan(1 << 20);
+    HttpResponse<byte[]> r = post(base(host) + "/v1/sends",
+        Json.encode(payload(enclave.keySet(), big, new byte[] {5})));
+    assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
+    String sendId = json(r, HostApi.SendResult.class).sendId();
+    assertThat(sqlite.getSend(sendId).orElseThrow().metadata().policyJson()).isEqualTo(big.toJson());
+  }
+
+  @Test
   void lateForwardsStopAtMaxRecipients() throws Exception {
     Recipient early = register();
     Recipient late = Recipient.generate();

@@ -24,8 +24,10 @@ import org.slf4j.MDC;
 /**
  * Receives the enclave's log stream: newline-delimited JSON lines on a VSOCK port (or {@code unix:}
  * / {@code tcp://} in mock mode), written to the host's logger named {@code enclave} with MDC
- * {@code source=enclave}. A JSON line's {@code level} picks the log level and its {@code message}
- * (or {@code msg}) the text, with its {@code logger} in MDC {@code enclave_logger}; any other line
+ * {@code source=enclave}. A JSON line's {@code level} picks the log level and its {@code msg} (or
+ * {@code message}) the text, followed by {@code error} when present, with its {@code logger} and
+ * {@code ts} in MDC {@code enclave_logger} and {@code enclave_ts} (the enclave's
+ * {@code LogShippingAppender} line format); any other line
  * is logged as it is. Lines longer than {@link #MAX_LINE_BYTES} are dropped and counted; control
  * characters are replaced so a line cannot forge host log lines.
  */
@@ -70,6 +72,7 @@ public final class EnclaveLogListener implements AutoCloseable {
     String text = line;
     String level = "info";
     String logger = null;
+    String ts = null;
     if (line.startsWith("{")) {
       try {
         JsonNode n = Json.mapper().readTree(line);
@@ -77,7 +80,11 @@ public final class EnclaveLogListener implements AutoCloseable {
           level = n.path("level").asText("info").toLowerCase(java.util.Locale.ROOT);
           JsonNode m = n.has("message") ? n.get("message") : n.get("msg");
           text = m == null ? line : m.asText();
+          if (n.hasNonNull("error")) {
+            text = text + " [" + n.get("error").asText() + "]";
+          }
           logger = n.hasNonNull("logger") ? n.get("logger").asText() : null;
+          ts = n.hasNonNull("ts") ? n.get("ts").asText() : null;
         }
       } catch (IOException | RuntimeException notJson) {
         text = line;
@@ -87,6 +94,9 @@ public final class EnclaveLogListener implements AutoCloseable {
     MDC.put("source", "enclave");
     if (logger != null) {
       MDC.put("enclave_logger", clean(logger));
+    }
+    if (ts != null) {
+      MDC.put("enclave_ts", clean(ts));
     }
     try {
       switch (level) {
@@ -99,6 +109,7 @@ public final class EnclaveLogListener implements AutoCloseable {
     } finally {
       MDC.remove("source");
       MDC.remove("enclave_logger");
+      MDC.remove("enclave_ts");
     }
     lines.incrementAndGet();
   }

@@ -3,6 +3,7 @@ package dev.keycast.host.server;
 import dev.keycast.host.bridge.EnclaveClient;
 import dev.keycast.host.bridge.EnclaveException;
 import dev.keycast.host.bridge.EnclaveResponse;
+import dev.keycast.host.bridge.SendResponseReader;
 import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.host.store.Delivery;
 import dev.keycast.host.store.ForwardCommit;
@@ -374,17 +375,26 @@ public final class HostApiService {
       throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, candidates.size()
           + " candidates do not fit in one enclave request");
     }
-    EnclaveApi.SendResponse r = decodeEnclave(
-        callEnclave(HttpMethod.POST, "/v1/send", request), EnclaveApi.SendResponse.class);
-    return HttpAnswer.json(200, commit(p, hash, policyBytes, policy, r));
+    EnclaveResponse answer = callEnclave(HttpMethod.POST, "/v1/send", request);
+    if (!answer.ok()) {
+      throw unavailable(answer.toException());
+    }
+    return HttpAnswer.json(200, commit(hash, policyBytes, policy, answer.body()));
   }
 
-  private HostApi.SendResult commit(EnclaveApi.SendPayload p, byte[] hash, byte[] policyBytes,
-      SendPolicy policy, EnclaveApi.SendResponse r) throws ApiException {
+  private HostApi.SendResult commit(byte[] hash, byte[] policyBytes, SendPolicy policy,
+      byte[] answer) throws ApiException {
     Instant now = clock.instant();
-    List<EnclaveApi.Delivery> ds = r.deliveries() == null ? List.of() : r.deliveries();
+    SendResponseReader.Header r;
+    try {
+      r = SendResponseReader.header(answer);
+    } catch (MalformedInputException e) {
+      throw new ApiException(ErrorCode.INTERNAL, "the enclave's send answer is unusable: "
+          + e.getMessage());
+    }
     byte[] receipt = b64Enclave("receipt", r.receipt());
     byte[] sealed = b64Enclave("sealed_secret", r.sealedSecret());
+    List<HostApi.DeliverySummary> delivered = new ArrayList<>(r.deliveryCount());
     SendRecord record;
     try {
       Instant nb = policy.notBefore();
@@ -394,27 +404,28 @@ public final class HostApiService {
       }
       SendMetadata meta = new SendMetadata(r.sendId(), hash, policyBytes, policy.lateRecipients(),
           nb, na, sealed, now);
+      String sendId = r.sendId();
+      Iterable<EnclaveApi.Delivery> ds = SendResponseReader.deliveries(answer);
       record = new SendRecord(meta, new ReceiptRecord(r.receiptId(), r.sendId(), receipt, now),
-          () -> mapped(ds.iterator(), HostApiService::toStoreDelivery));
+          () -> mapped(ds.iterator(), d -> {
+            delivered.add(new HostApi.DeliverySummary(d.deliveryId(), sendId, d.recipient(),
+                d.format(), now));
+            return toStoreDelivery(d);
+          }));
     } catch (IllegalArgumentException | NullPointerException e) {
       throw new ApiException(ErrorCode.INTERNAL, "the enclave's send answer is unusable: "
           + e.getMessage());
     }
     SendCommit c = storeCall("commit_send", () -> store.commitSend(record));
     metrics.observe("keycast_host_send_deliveries", "deliveries per send",
-        HostMetrics.FANOUT_BUCKETS, ds.size());
+        HostMetrics.FANOUT_BUCKETS, r.deliveryCount());
     if (c.replayed()) {
       return replay(c.send());
     }
-    List<HostApi.DeliverySummary> delivered = new ArrayList<>(ds.size());
-    for (EnclaveApi.Delivery d : ds) {
-      delivered.add(new HostApi.DeliverySummary(d.deliveryId(), r.sendId(), d.recipient(),
-          d.format(), now));
-    }
-    LOG.info("send {} stored: {} deliveries, {} skipped", r.sendId(), ds.size(),
-        r.skipped() == null ? 0 : r.skipped().size());
+    LOG.info("send {} stored: {} deliveries, {} skipped", r.sendId(), r.deliveryCount(),
+        r.skipped().size());
     return new HostApi.SendResult(r.sendId(), r.secretId(), r.receiptId(), r.receipt(), delivered,
-        r.skipped() == null ? List.of() : r.skipped(), false);
+        r.skipped(), false);
   }
 
   private static Delivery toStoreDelivery(EnclaveApi.Delivery d) {
@@ -704,8 +715,13 @@ public final class HostApiService {
         default -> new ApiException(ErrorCode.STORE_UNAVAILABLE,
             "the store is unavailable; nothing was acknowledged");
       };
+    } catch (java.io.UncheckedIOException | IllegalArgumentException e) {
+      // a delivery of the enclave's answer that does not parse, met while the store iterated it
+      LOG.error("enclave answer unusable during {}: {}", op, e.getMessage());
+      throw new ApiException(ErrorCode.INTERNAL, "the enclave's answer is unusable; nothing was "
+          + "acknowledged");
     } catch (RuntimeException e) {
-      // a store implementation bug or a delivery the enclave garbled: nothing is acknowledged
+      // a store implementation bug: nothing is acknowledged
       metrics.inc("keycast_host_store_errors_total", "store failures by code", "code", "exception");
       LOG.error("store {} failed", op, e);
       throw new ApiException(ErrorCode.STORE_UNAVAILABLE,

@@ -74,7 +74,8 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
       req.release();
     }
     boolean ka = keepAlive;
-    server.executor().execute(() -> {
+    try {
+      server.executor().execute(() -> {
       HttpAnswer answer;
       try {
         answer = admin ? server.service().handleAdmin(call) : server.service().handlePublic(call);
@@ -84,7 +85,10 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
       }
       HttpAnswer a = answer;
       ctx.executor().execute(() -> write(ctx, a, ka && !server.isDraining()));
-    });
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      write(ctx, HttpAnswer.error(ErrorCode.OVERLOADED, "the host is shutting down"), false);
+    }
   }
 
   private void write(ChannelHandlerContext ctx, HttpAnswer a, boolean keepAlive) {

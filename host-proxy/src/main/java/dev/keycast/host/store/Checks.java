@@ -13,7 +13,8 @@ final class Checks {
   static final Pattern FORMAT_ID = Pattern.compile("[a-z0-9._-]{1,64}");
 
   static final int MAX_ENVELOPE = 1 << 20;
-  static final int MAX_POLICY = 1 << 20;
+  /** As {@code SendPolicy.MAX_BYTES}: the store keeps every policy a sender may send. */
+  static final int MAX_POLICY = dev.keycast.protocol.policy.SendPolicy.MAX_BYTES;
   static final int MAX_SEALED_SECRET = 1 << 16;
   static final int MAX_RECEIPT = 64 << 20;
   static final int MAX_KEY_SET = 1 << 20;

@@ -1,0 +1,174 @@
+package dev.keycast.host.bridge;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.EnclaveApi;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Objects;
+
+/**
+ * Reads an enclave {@code SendResponse} or {@code ForwardResponse} body without materialising its
+ * deliveries: {@link #header} reads every other member in one pass (skipping the deliveries and
+ * counting them), {@link #deliveries} iterates the deliveries one at a time in a second pass. A
+ * 100,000-delivery answer is thus held once, as its bytes, while the store commits it. Member order
+ * does not matter; unknown members are refused.
+ */
+public final class SendResponseReader {
+  private static final ObjectMapper MAPPER = Json.mapper();
+  private static final ObjectReader DELIVERY = MAPPER.readerFor(EnclaveApi.Delivery.class)
+      .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectReader SKIPPED = MAPPER.readerFor(EnclaveApi.Skipped.class)
+      .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+  private SendResponseReader() {}
+
+  /**
+   * Every member of the answer but the deliveries.
+   *
+   * @param deliveryCount how many deliveries the answer carries
+   */
+  public record Header(
+      String sendId,
+      String secretId,
+      String receiptId,
+      String receipt,
+      String sealedSecret,
+      List<EnclaveApi.Skipped> skipped,
+      int deliveryCount) {}
+
+  /** Reads everything but the deliveries. */
+  public static Header header(byte[] json) throws MalformedInputException {
+    Objects.requireNonNull(json, "json");
+    try (JsonParser p = MAPPER.getFactory().createParser(json)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new MalformedInputException("malformed_request", "send answer is not a JSON object");
+      }
+      String sendId = null;
+      String secretId = null;
+      String receiptId = null;
+      String receipt = null;
+      String sealed = null;
+      List<EnclaveApi.Skipped> skipped = new ArrayList<>();
+      int count = 0;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken t = p.nextToken();
+        switch (name) {
+          case "send_id" -> sendId = text(p, t, name);
+          case "secret_id" -> secretId = text(p, t, name);
+          case "receipt_id" -> receiptId = text(p, t, name);
+          case "receipt" -> receipt = text(p, t, name);
+          case "sealed_secret" -> sealed = text(p, t, name);
+          case "skipped" -> {
+            if (t == JsonToken.START_ARRAY) {
+              while (p.nextToken() == JsonToken.START_OBJECT) {
+                skipped.add(SKIPPED.readValue(p));
+              }
+            } else if (t != JsonToken.VALUE_NULL) {
+              throw new MalformedInputException("malformed_request", "skipped is not an array");
+            }
+          }
+          case "deliveries" -> {
+            if (t == JsonToken.START_ARRAY) {
+              while (p.nextToken() == JsonToken.START_OBJECT) {
+                p.skipChildren();
+                count++;
+              }
+            } else if (t != JsonToken.VALUE_NULL) {
+              throw new MalformedInputException("malformed_request", "deliveries is not an array");
+            }
+          }
+          default -> throw new MalformedInputException("malformed_request",
+              "unknown member in the send answer: " + name);
+        }
+      }
+      return new Header(sendId, secretId, receiptId, receipt, sealed, List.copyOf(skipped), count);
+    } catch (IOException e) {
+      throw new MalformedInputException("malformed_request", "send answer does not parse: "
+          + e.getClass().getSimpleName());
+    }
+  }
+
+  private static String text(JsonParser p, JsonToken t, String name)
+      throws MalformedInputException, IOException {
+    if (t == JsonToken.VALUE_NULL) {
+      return null;
+    }
+    if (t != JsonToken.VALUE_STRING) {
+      throw new MalformedInputException("malformed_request", name + " is not a string");
+    }
+    return p.getText();
+  }
+
+  /**
+   * The deliveries, parsed one at a time while iterated. The body must have passed
+   * {@link #header}; a parse error while iterating is an {@link UncheckedIOException}.
+   */
+  public static Iterable<EnclaveApi.Delivery> deliveries(byte[] json) {
+    Objects.requireNonNull(json, "json");
+    return () -> new Iterator<>() {
+      private JsonParser p;
+      private EnclaveApi.Delivery next;
+      private boolean done;
+
+      private void advance() {
+        try {
+          if (p == null) {
+            p = MAPPER.getFactory().createParser(json);
+            p.nextToken(); // START_OBJECT
+            while (true) {
+              JsonToken t = p.nextToken();
+              if (t != JsonToken.FIELD_NAME) {
+                done = true;
+                p.close();
+                return;
+              }
+              String name = p.currentName();
+              t = p.nextToken();
+              if (name.equals("deliveries") && t == JsonToken.START_ARRAY) {
+                break;
+              }
+              p.skipChildren();
+            }
+          }
+          if (p.nextToken() == JsonToken.START_OBJECT) {
+            next = DELIVERY.readValue(p);
+          } else {
+            done = true;
+            p.close();
+          }
+        } catch (IOException e) {
+          throw new UncheckedIOException("send answer deliveries do not parse", e);
+        }
+      }
+
+      @Override
+      public boolean hasNext() {
+        if (next == null && !done) {
+          advance();
+        }
+        return next != null;
+      }
+
+      @Override
+      public EnclaveApi.Delivery next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        EnclaveApi.Delivery d = next;
+        next = null;
+        return d;
+      }
+    };
+  }
+}
