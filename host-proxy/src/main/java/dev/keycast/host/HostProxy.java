@@ -111,6 +111,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
   private final HostServer server;
   private final EnclaveLogListener logListener = new EnclaveLogListener();
   private KmsEgress egress;
+  private volatile Endpoint egressBound;
   private Thread bootThread;
   private Thread refreshThread;
 
@@ -153,6 +154,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
       egress = new KmsEgress(config.kmsEgressListen(), config.kmsTarget(), config.region(),
           config.kmsExtraAllowed(), 256);
       Endpoint bound = egress.start(boss, workers);
+      egressBound = bound;
       KmsEgress e = egress;
       metrics.gauge("keycast_host_kms_egress_connections_total", "counter",
           "KMS egress connections accepted", () -> e.stats().accepted());
@@ -187,7 +189,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
 
   /** The KMS egress listener's bound address, or null. */
   public Endpoint kmsEgressEndpoint() {
-    return egress == null ? null : config.kmsEgressListen();
+    return egressBound;
   }
 
   /** The metrics registry. */
@@ -220,10 +222,24 @@ public final class HostProxy implements HostControl, AutoCloseable {
         unseal(stored.get());
       } else if (config.initKmsKeyId() != null) {
         setState(false, "not_initialized", null, "first boot: creating the key set");
-        try {
-          initKeySet(config.initKmsKeyId());
-        } catch (ApiException e) {
-          LOG.error("key-set init failed: {}", e.getMessage());
+        long delay = 500;
+        while (true) {
+          try {
+            initKeySet(config.initKmsKeyId());
+            break;
+          } catch (ApiException e) {
+            ErrorCode c = e.code();
+            boolean transient_ = c == ErrorCode.KMS_UNAVAILABLE || c == ErrorCode.ENCLAVE_UNAVAILABLE
+                || c == ErrorCode.OVERLOADED || c == ErrorCode.NOT_READY
+                || c == ErrorCode.STORE_UNAVAILABLE;
+            LOG.error("key-set init failed ({}): {}{}", c.code(), e.getMessage(),
+                transient_ ? "; retrying in " + delay + " ms" : "");
+            if (!transient_ || store.latestSealedKeySet().isPresent()) {
+              break;
+            }
+            Thread.sleep(delay);
+            delay = Math.min(60_000, delay * 2);
+          }
         }
       } else {
         setState(false, "not_initialized", null,

@@ -204,7 +204,13 @@ public final class FakeEnclave implements AutoCloseable {
         Base64Url.encode(k.signingPublicKey()), Base64Url.encode(new byte[32]));
   }
 
+  /** Init requests to fail with kms_unavailable before one succeeds. */
+  public final AtomicInteger failInits = new AtomicInteger();
+
   private synchronized EnclaveApi.KeySetResponse init(EnclaveApi.InitRequest r) throws Failure {
+    if (failInits.getAndDecrement() > 0) {
+      throw new Failure(ErrorCode.KMS_UNAVAILABLE, "KMS could not be reached");
+    }
     if (keySet != null) {
       throw new Failure(ErrorCode.ALREADY_INITIALIZED, "already initialized");
     }

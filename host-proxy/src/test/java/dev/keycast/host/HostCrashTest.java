@@ -7,7 +7,13 @@ import static dev.keycast.host.HostTestSupport.policy;
 import static dev.keycast.host.HostTestSupport.post;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keycast.enclave.attest.MockAttester;
+import dev.keycast.enclave.server.EnclaveMetrics;
+import dev.keycast.enclave.server.EnclaveServer;
 import dev.keycast.host.HostTestSupport.Recipient;
+import dev.keycast.transport.Endpoint;
+import java.security.SecureRandom;
+import java.time.Clock;
 import dev.keycast.host.store.SqliteArtefactStore;
 import dev.keycast.host.store.StoredDelivery;
 import dev.keycast.protocol.Json;
@@ -28,7 +34,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The host proxy as a separate process ({@code HostProxyMain}), killed with SIGKILL in the middle
+ * The host proxy as a separate process ({@code HostProxyMain}, bridged to the real enclave server
+ * running in the test JVM), killed with SIGKILL in the middle
  * of a stream of sends and restarted: every send it acknowledged is complete in the store, its
  * deliveries decrypt, and the restarted host serves its receipt.
  */
@@ -41,14 +48,14 @@ class HostCrashTest {
     }
   }
 
-  private Process startHost(FakeEnclave enclave, Path db, int port, String logName)
+  private Process startHost(String enclave, Path db, int port, String logName)
       throws Exception {
     List<String> cmd = List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--enable-native-access=ALL-UNNAMED",
         "-cp", System.getProperty("java.class.path"),
         HostProxyMain.class.getName(),
-        "--enclave", enclave.endpoint(),
+        "--enclave", enclave,
         "--listen", "tcp://127.0.0.1:" + port,
         "--admin", "none",
         "--store", "sqlite:" + db,
@@ -79,11 +86,15 @@ class HostCrashTest {
 
   @Test
   void everyAcknowledgedSendSurvivesSigkill() throws Exception {
-    try (FakeEnclave enclave = new FakeEnclave().start()) {
+    InMemoryKeySets keys = new InMemoryKeySets();
+    try (EnclaveServer enclave = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys,
+        MockAttester.create(dir.resolve("pki")), new SecureRandom(), Clock.systemUTC(), 2,
+        new EnclaveMetrics())) {
+      String enclaveAddress = enclave.endpoint().toString();
       Path db = dir.resolve("crash.db");
       int port = freePort();
       String base = "http://127.0.0.1:" + port;
-      Process host = startHost(enclave, db, port, "host1.log");
+      Process host = startHost(enclaveAddress, db, port, "host1.log");
       List<HostApi.SendResult> acked = new ArrayList<>();
       Recipient r;
       try {
@@ -99,7 +110,7 @@ class HostCrashTest {
           senders.submit(() -> {
             for (int i = 0; !stop.get(); i++) {
               try {
-                byte[] body = Json.encode(payload(enclave.keySet(),
+                byte[] body = Json.encode(payload(keys.current().orElseThrow(),
                     policy("c" + thread + "-" + i, List.of(r.fingerprint()), false),
                     ("secret " + thread + "-" + i).getBytes(StandardCharsets.UTF_8)));
                 HttpResponse<byte[]> resp = post(base + "/v1/sends", body);
@@ -142,11 +153,11 @@ class HostCrashTest {
       }
 
       // restart (the enclave restarted too): unseal, then the receipts are served again
-      enclave.restart();
-      Process again = startHost(enclave, db, port, "host2.log");
+      keys.forget();
+      Process again = startHost(enclaveAddress, db, port, "host2.log");
       try {
         awaitReady(base);
-        assertThat(enclave.hits("/v1/keyset/unseal")).isEqualTo(1);
+        assertThat(keys.unseals.get()).isEqualTo(1);
         for (HostApi.SendResult s : acked) {
           assertThat(get(base + "/v1/receipts/" + s.receiptId()).statusCode()).isEqualTo(200);
         }

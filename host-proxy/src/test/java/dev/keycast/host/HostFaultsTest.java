@@ -188,6 +188,39 @@ class HostFaultsTest {
   }
 
   @Test
+  void firstBootRetriesATransientKmsFailureAndPipesKmsEgress() throws Exception {
+    enclave = new FakeEnclave().start();
+    enclave.failInits.set(2);
+    try (java.net.ServerSocket kms = new java.net.ServerSocket(0, 4,
+        java.net.InetAddress.getLoopbackAddress())) {
+      dev.keycast.transport.Endpoint kmsEp =
+          dev.keycast.transport.Endpoint.parse("tcp://127.0.0.1:" + kms.getLocalPort());
+      HostProxy.Config b = HostTestSupport.config(enclave, "alias/k");
+      HostProxy.Config withEgress = new HostProxy.Config(b.enclave(), b.listen(), b.admin(),
+          b.region(), b.initKmsKeyId(), null, null,
+          dev.keycast.transport.Endpoint.parse("tcp://127.0.0.1:0"), kmsEp, kmsEp, null,
+          b.enclaveClient(), b.shutdownGrace(), b.idleTimeout(), b.credentialsRefresh());
+      host = new HostProxy(withEgress, SqliteArtefactStore.open(dir.resolve("e.db")), "test",
+          new StaticCredentials("AKID", "s", null), Clock.systemUTC());
+      host.start();
+      assertThat(host.awaitReady(Duration.ofSeconds(15))).isTrue();
+      assertThat(enclave.hits("/v1/keyset/init")).isEqualTo(3);
+
+      int port = ((dev.keycast.transport.TcpEndpoint) host.kmsEgressEndpoint()).port();
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", port);
+          java.net.Socket far = kms.accept()) {
+        s.getOutputStream().write("hello kms".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        far.setSoTimeout(5000);
+        assertThat(new String(far.getInputStream().readNBytes(9),
+            java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("hello kms");
+      }
+      String m = text(HostTestSupport.get(base(host) + "/metrics"));
+      assertThat(m).contains("keycast_host_kms_egress_connections_total 1");
+      assertThat(m).contains("keycast_host_kms_egress_upstream_bytes_total 9");
+    }
+  }
+
+  @Test
   void shutdownDrainsRequestsInFlight() throws Exception {
     enclave = new FakeEnclave().start();
     host = HostTestSupport.start(enclave, SqliteArtefactStore.open(dir.resolve("d.db")), "alias/k");

@@ -63,7 +63,8 @@ class KmsEgressTest {
         echo.join(5000);
         assertThat(egress.stats().accepted()).isEqualTo(1);
         long end = System.nanoTime() + 2_000_000_000L;
-        while (egress.stats().bytesUpstream() < 5 && System.nanoTime() < end) {
+        while ((egress.stats().bytesUpstream() < 5 || egress.stats().bytesDownstream() < 8)
+            && System.nanoTime() < end) {
           Thread.sleep(10);
         }
         assertThat(egress.stats().bytesUpstream()).isEqualTo(5);
