@@ -29,7 +29,7 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
@@ -106,13 +106,14 @@ public final class S3ArtefactStore implements ArtefactStore {
   }
 
   /**
-   * An S3 client on the JDK's HTTP stack (no Netty) for {@code endpoint} (null = AWS) with
-   * path-style addressing when an endpoint is given.
+   * An S3 client on Apache HttpClient (pooled keep-alive connections, one per parallel request,
+   * and retries of requests whose connection the server closed) for {@code endpoint} (null = AWS)
+   * with path-style addressing when an endpoint is given.
    */
-  public static S3Client urlConnectionClient(URI endpoint, Region region,
-      AwsCredentialsProvider credentials) {
+  public static S3Client client(URI endpoint, Region region, AwsCredentialsProvider credentials,
+      int maxConnections) {
     var b = S3Client.builder()
-        .httpClientBuilder(UrlConnectionHttpClient.builder())
+        .httpClientBuilder(ApacheHttpClient.builder().maxConnections(maxConnections))
         .region(region)
         .credentialsProvider(credentials);
     if (endpoint != null) {

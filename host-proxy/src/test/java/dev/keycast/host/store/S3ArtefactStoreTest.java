@@ -53,8 +53,8 @@ class S3ArtefactStoreTest extends ArtefactStoreContract {
   }
 
   static S3Client client() {
-    return S3ArtefactStore.urlConnectionClient(endpoint, Region.US_EAST_1,
-        StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS, SECRET)));
+    return S3ArtefactStore.client(endpoint, Region.US_EAST_1,
+        StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS, SECRET)), 16);
   }
 
   S3ArtefactStore storeOn(String bucket) {
