@@ -255,8 +255,8 @@ public final class HostProxyMain implements Callable<Integer> {
         prefix += "/";
       }
       String reg = s3Region != null ? s3Region : region != null ? region : env.get("AWS_REGION");
-      return new S3ArtefactStore(S3ArtefactStore.urlConnectionClient(s3Endpoint,
-          Region.of(reg == null ? "us-east-1" : reg), DefaultCredentialsProvider.builder().build()),
+      return new S3ArtefactStore(S3ArtefactStore.client(s3Endpoint,
+          Region.of(reg == null ? "us-east-1" : reg), DefaultCredentialsProvider.builder().build(), 32),
           true, bucket, prefix, 32);
     }
     throw new IllegalArgumentException("--store must be sqlite:/path or s3://bucket/prefix, not "

@@ -128,7 +128,8 @@ class LocalStackIT {
     Path measurements = enclaveDir.resolve("measurements.json");
     Path mockRoot = enclaveDir.resolve("mock-root.pem");
     init.awaitCondition("the enclave's mock PKI and measurements.json", START,
-        () -> init.logContains("key set service ready") && Files.isRegularFile(measurements));
+        // MockAttester writes the PKI first and measurements.json last, atomically.
+        () -> Files.isRegularFile(mockRoot) && Files.isRegularFile(measurements));
     init.stop(Duration.ofSeconds(30));
     stopped.add(init);
     String pcr0 = JSON.readTree(measurements.toFile()).path("Measurements").path("PCR0").asText();

@@ -73,15 +73,6 @@ final class StackProcess implements AutoCloseable {
     }
   }
 
-  /** Whether the log contains {@code text}. */
-  boolean logContains(String text) {
-    try {
-      return Files.readString(log, StandardCharsets.ISO_8859_1).contains(text);
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
   /**
    * Polls {@code condition} until it holds, failing with the log tail when this process exits or
    * {@code timeout} passes (a generous bound: the test machine may be a loaded 2-core box).
