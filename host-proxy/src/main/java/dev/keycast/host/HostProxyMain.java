@@ -255,9 +255,10 @@ public final class HostProxyMain implements Callable<Integer> {
         prefix += "/";
       }
       String reg = s3Region != null ? s3Region : region != null ? region : env.get("AWS_REGION");
+      int parallelism = 32;
       return new S3ArtefactStore(S3ArtefactStore.client(s3Endpoint,
-          Region.of(reg == null ? "us-east-1" : reg), DefaultCredentialsProvider.builder().build(), 32),
-          true, bucket, prefix, 32);
+          Region.of(reg == null ? "us-east-1" : reg), DefaultCredentialsProvider.builder().build(),
+          parallelism), true, bucket, prefix, parallelism);
     }
     throw new IllegalArgumentException("--store must be sqlite:/path or s3://bucket/prefix, not "
         + store);

@@ -172,8 +172,8 @@ public final class L4Pipe implements AutoCloseable {
 
   /**
    * Handles one channel of a pair: copies what it reads into the peer, reading again only after
-   * the write, and owns the writes to its own channel so they can be held while the channel is
-   * being re-registered (see {@link Transports#reRegister}).
+   * the write, and owns the writes to its own channel so that, once its input has ended, each
+   * write follows a fresh registration (see {@link Transports#reRegister}).
    */
   private abstract class Relay extends ChannelInboundHandlerAdapter {
     volatile Channel peer;
@@ -189,32 +189,29 @@ public final class L4Pipe implements AutoCloseable {
       self = ctx.channel();
     }
 
-    /** Writes to this relay's channel, in order, holding writes during a re-registration. */
+    /**
+     * Writes to this relay's channel, in order. Once the channel's input has ended, every write is
+     * preceded by a fresh registration and issued from its completion callback (see {@link
+     * Transports#reRegister}); writes arriving meanwhile are held and issued in the same callback.
+     */
     void send(Object msg, ChannelFutureListener done) {
+      Runnable write = () -> self.writeAndFlush(msg).addListener(done);
       if (reRegistering) {
-        held.add(() -> send(msg, done));
+        held.add(write);
         return;
       }
-      self.writeAndFlush(msg).addListener(done);
-    }
-
-    /** Re-registers this channel if its input ended (the epoll bug); then runs {@code then}. */
-    void afterWrite(Runnable then) {
       if (!(self instanceof DuplexChannel d) || !d.isInputShutdown() || !self.isOpen()) {
-        then.run();
-        return;
-      }
-      if (reRegistering) {
-        held.add(then);
+        write.run();
         return;
       }
       reRegistering = true;
+      held.add(write);
       Transports.reRegister(self)
           .addListener(
               f -> {
                 reRegistering = false;
-                then.run();
-                while (!reRegistering && !held.isEmpty()) {
+                // Before the event loop polls epoll again, so the fresh registration still holds.
+                while (!held.isEmpty()) {
                   held.poll().run();
                 }
               });
@@ -236,7 +233,7 @@ public final class L4Pipe implements AutoCloseable {
             stats.addPending(-n);
             if (f.isSuccess()) {
               count(n);
-              outRelay.afterWrite(() -> readMore(ctx.channel()));
+              readMore(ctx.channel());
             } else {
               closeBoth(ctx.channel());
             }
@@ -249,9 +246,6 @@ public final class L4Pipe implements AutoCloseable {
         Channel out = peer;
         Relay outRelay = peerRelay;
         Channel in = ctx.channel();
-        // Our epoll interest set may have just become empty: re-register before the peer
-        // writes to us again.
-        afterWrite(() -> {});
         if (out == null || outRelay == null || !out.isActive()) {
           in.close();
           return;
@@ -286,7 +280,6 @@ public final class L4Pipe implements AutoCloseable {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
       // Held writes now fail on the closed channel, which releases their buffers.
-      reRegistering = false;
       while (!held.isEmpty()) {
         held.poll().run();
       }

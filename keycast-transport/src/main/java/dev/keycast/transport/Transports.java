@@ -160,7 +160,7 @@ public final class Transports {
 
   /**
    * Works around a Netty 4.2.18 epoll bug that breaks half-closed channels: gives {@code ch} a
-   * fresh epoll registration on its event loop. Pending writes are kept.
+   * fresh epoll registration on its event loop. Pending writes are kept and flushed again.
    *
    * <p>When a channel's epoll interest set becomes empty (its input is shut down, so neither
    * EPOLLIN nor EPOLLRDHUP is wanted, and no EPOLLOUT is pending), {@code EpollIoHandler}'s
@@ -168,9 +168,16 @@ public final class Transports {
    * "added"; the next write that has to wait for EPOLLOUT then fails with
    * {@code epoll_ctl(..) failed with error(-2)} (ENOENT), Netty shuts the output and the unwritten
    * bytes are lost. A new registration starts in state "new", so its next interest is added with
-   * {@code EPOLL_CTL_ADD}. Code that keeps writing to a channel after its input ended must call
-   * this after the input ended and after every write that emptied the channel's outbound buffer,
-   * and must not write while the returned future is pending ({@link L4Pipe} does).
+   * {@code EPOLL_CTL_ADD}.
+   *
+   * <p>The repair is short-lived: deregistering resets Netty's interest set to its initial
+   * EPOLLRDHUP, which fires again on the next epoll poll (the peer's end of stream is still
+   * there); Netty clears it, the set is empty again and the bug is back. So code that writes to a
+   * channel after its input ended must call this <em>immediately before each write</em> and issue
+   * the write from the returned future's listener, which runs before the event loop polls again
+   * ({@link L4Pipe} does, holding other writes meanwhile). Deregistering also drops a pending
+   * EPOLLOUT; this method flushes the channel once it is registered again so that bytes already
+   * queued resume (without that they would wait forever).
    *
    * @return completes on the channel's event loop once the channel is registered again
    */
@@ -189,6 +196,9 @@ public final class Transports {
                       g -> {
                         if (!g.isSuccess()) {
                           ch.close();
+                        } else {
+                          // The deregistration dropped any pending EPOLLOUT: resume queued writes.
+                          ch.flush();
                         }
                         done.trySuccess(null);
                       });
