@@ -283,21 +283,43 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       }
       return value;
     } catch (JsonProcessingException e) {
-      String m = e.getOriginalMessage();
-      Throwable root = e;
-      while (root.getCause() != null && root.getCause() != root) {
-        root = root.getCause();
-      }
-      if (root instanceof IllegalArgumentException && root.getMessage() != null) {
-        m = root.getMessage();
-      }
-      m = m == null ? "syntax error" : m.length() > 200 ? m.substring(0, 200) + "..." : m;
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "malformed JSON: " + m);
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "malformed JSON: " + describe(e));
     } catch (IOException e) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, "unreadable JSON body");
     } catch (IllegalArgumentException e) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, String.valueOf(e.getMessage()));
     }
+  }
+
+  /**
+   * Says what is wrong with a body without quoting it: Jackson's own messages quote the offending
+   * token or value, and credentials bodies carry an AWS secret key and session token. Only the
+   * location, the JSON path and our records' own validation messages (which quote no input) appear.
+   */
+  private static String describe(JsonProcessingException e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    if (root instanceof IllegalArgumentException && root.getMessage() != null
+        && e instanceof com.fasterxml.jackson.databind.exc.ValueInstantiationException) {
+      String m = root.getMessage();
+      return m.length() > 200 ? m.substring(0, 200) + "..." : m;
+    }
+    String where = e.getLocation() == null ? ""
+        : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+    if (e instanceof com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException u) {
+      String name = String.valueOf(u.getPropertyName());
+      return "unknown field \"" + (name.length() > 64 ? name.substring(0, 64) + "..." : name) + "\"" + where;
+    }
+    if (e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()) {
+      StringBuilder path = new StringBuilder();
+      for (var ref : m.getPath()) {
+        path.append(ref.getFieldName() != null ? "." + ref.getFieldName() : "[" + ref.getIndex() + "]");
+      }
+      return "value of the wrong type or format at " + path.substring(1) + where;
+    }
+    return "syntax error" + where;
   }
 
   private static void require(Object value, String field) throws ApiException {

@@ -79,6 +79,11 @@ public final class HostApiService {
   private static final int LATE_PAGE = 100;
   /** Most candidates one enclave request carries (api.md section 1). */
   public static final int MAX_CANDIDATES = 250_000;
+  /**
+   * Largest {@code POST /v1/recipients} body: a key (at most 64 KiB, PEM or base64url) and at most
+   * 64 labels of at most 1024 characters each, JSON-escaped, fit well within it.
+   */
+  public static final int MAX_REGISTER_BYTES = 1024 * 1024;
 
   private final ArtefactStore store;
   private final EnclaveClient enclave;
@@ -522,6 +527,11 @@ public final class HostApiService {
   // ---------------------------------------------------------------- recipients
 
   private HttpAnswer register(byte[] body) throws ApiException, InterruptedException {
+    if (body.length > MAX_REGISTER_BYTES) {
+      // checked before decoding: a 64 MiB body of tiny labels would decode to millions of entries
+      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "a registration body is at most "
+          + MAX_REGISTER_BYTES + " bytes, got " + body.length);
+    }
     HostApi.RegisterRecipient req = decode(body, HostApi.RegisterRecipient.class);
     if (req.key() == null || req.key().isBlank()) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, "key is required");

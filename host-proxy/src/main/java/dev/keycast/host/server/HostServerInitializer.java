@@ -24,7 +24,8 @@ import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Pipeline of a public or admin connection: optional TLS, HTTP/1.1 codec (request line and headers
+ * Pipeline of a public or admin connection: a cap on the listener's open connections
+ * ({@link ConnectionLimiter}), optional TLS, HTTP/1.1 codec (request line and headers
  * capped), an idle timer, an aggregator capped at the listener's body limit that answers
  * {@code 413 payload_too_large} and closes before any byte of an oversized body is buffered past
  * the cap (so nothing of it reaches the enclave), and {@link HostServerHandler}.
@@ -33,6 +34,9 @@ public final class HostServerInitializer extends ChannelInitializer<Channel> {
   private final HostServer server;
   private final SslContext ssl;
   private final boolean admin;
+  /** Shared by this listener's connections. */
+  private final ConnectionLimiter limiter =
+      new ConnectionLimiter(ConnectionLimiter.DEFAULT_MAX_CONNECTIONS);
 
   /** An initializer of {@code server}'s public or admin listener; {@code ssl} may be null. */
   public HostServerInitializer(HostServer server, SslContext ssl, boolean admin) {
@@ -45,6 +49,7 @@ public final class HostServerInitializer extends ChannelInitializer<Channel> {
   protected void initChannel(Channel ch) {
     server.channels().add(ch);
     ChannelPipeline p = ch.pipeline();
+    p.addLast(limiter);
     if (ssl != null) {
       p.addLast(ssl.newHandler(ch.alloc()));
     }

@@ -130,9 +130,16 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
         (RsaRecipientKey) recipient, DeliveryPayload.encode(metadata, secret, integrity), random);
   }
 
-  /** Seals an already-encoded payload; package-private for negative test vectors. */
+  /**
+   * Seals an already-encoded payload and zeroizes it (it holds the secret in clear);
+   * package-private for negative test vectors.
+   */
   byte[] sealPayload(RsaRecipientKey rsa, byte[] payload, SecureRandom random) {
-    return sealPayload(rsa, payload, random, OAEP_SHA256);
+    try {
+      return sealPayload(rsa, payload, random, OAEP_SHA256);
+    } finally {
+      java.util.Arrays.fill(payload, (byte) 0);
+    }
   }
 
   byte[] sealPayload(
@@ -246,11 +253,15 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
       throw new DecryptionFailedException();
     }
     OpenedDelivery opened;
-    if (integrity == DeliveryPayload.INTEGRITY_SHA256) {
-      // CBC is malleable: authenticate (SHA-256 trailer) before trusting any byte of the header.
-      DeliveryPayload.verifyTrailer(payload);
+    try {
+      if (integrity == DeliveryPayload.INTEGRITY_SHA256) {
+        // CBC is malleable: authenticate (SHA-256 trailer) before trusting any byte of the header.
+        DeliveryPayload.verifyTrailer(payload);
+      }
+      opened = DeliveryPayload.decode(payload, integrity);
+    } finally {
+      java.util.Arrays.fill(payload, (byte) 0); // the secret in clear; OpenedDelivery has a copy
     }
-    opened = DeliveryPayload.decode(payload, integrity);
     if (privateKey instanceof RSAPrivateCrtKey crt
         && !opened.metadata().recipientFingerprint().equals(fingerprintOf(crt))) {
       opened.destroy();
