@@ -1,0 +1,83 @@
+package dev.keycast.bench.load;
+
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.ErrorBody;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+
+/**
+ * The host proxy's public API (api.md section 2) over JDK {@link HttpClient}: HTTP/1.1 with
+ * keep-alive connections (the client pools one connection per concurrent request). Thread-safe.
+ */
+final class HostClient {
+  /** Largest answer body the tool reads (a receipt of a 100,000-recipient send fits). */
+  static final int MAX_RESPONSE_BYTES = 128 * 1024 * 1024;
+
+  /** One HTTP answer: status and body. */
+  record Answer(int status, byte[] body) {
+    boolean ok() {
+      return status / 100 == 2;
+    }
+
+    /** The stable error code of an error answer, else {@code http_<status>}. */
+    String errorCode() {
+      try {
+        return Json.decode(body, 64 * 1024, ErrorBody.class).error();
+      } catch (MalformedInputException | RuntimeException e) {
+        return "http_" + status;
+      }
+    }
+
+    <T> T as(Class<T> type) throws MalformedInputException {
+      return Json.decode(body, MAX_RESPONSE_BYTES, type);
+    }
+  }
+
+  private final URI base;
+  private final HttpClient http;
+  private final Duration timeout;
+
+  HostClient(URI base, Duration timeout, Executor executor) {
+    String s = base.toString();
+    this.base = URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s);
+    this.timeout = timeout;
+    this.http = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(10))
+        .executor(executor)
+        .build();
+  }
+
+  URI base() {
+    return base;
+  }
+
+  Answer get(String pathAndQuery) throws IOException, InterruptedException {
+    return exchange(HttpRequest.newBuilder(base.resolve(base.getPath() + pathAndQuery)).GET());
+  }
+
+  Answer postJson(String path, byte[] json) throws IOException, InterruptedException {
+    return exchange(HttpRequest.newBuilder(base.resolve(base.getPath() + path))
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
+  }
+
+  private Answer exchange(HttpRequest.Builder b) throws IOException, InterruptedException {
+    HttpResponse<InputStream> r =
+        http.send(b.timeout(timeout).build(), HttpResponse.BodyHandlers.ofInputStream());
+    try (InputStream in = r.body()) {
+      byte[] body = in.readNBytes(MAX_RESPONSE_BYTES + 1);
+      if (body.length > MAX_RESPONSE_BYTES) {
+        throw new IOException("answer exceeds " + MAX_RESPONSE_BYTES + " bytes");
+      }
+      return new Answer(r.statusCode(), body);
+    }
+  }
+}

@@ -1,0 +1,119 @@
+package dev.keycast.bench.load;
+
+import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.attestation.AttestationException;
+import dev.keycast.protocol.attestation.AttestationVerifier;
+import dev.keycast.protocol.attestation.ExpectedPcrs;
+import dev.keycast.protocol.attestation.TrustRoot;
+import dev.keycast.protocol.attestation.VerificationPolicy;
+import dev.keycast.protocol.attestation.VerifiedAttestation;
+import dev.keycast.protocol.hpke.Hpke;
+import dev.keycast.protocol.hpke.HpkeCiphertext;
+import dev.keycast.protocol.hpke.HpkeSuite;
+import dev.keycast.protocol.hpke.X25519PublicKey;
+import dev.keycast.protocol.keyset.KeyBundle;
+import dev.keycast.protocol.policy.SendPolicy;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Seals sends exactly as api.md 1.1 says: HPKE base mode in {@link HpkeSuite#KEYCAST_V1} to the
+ * attested receive key, {@code info = "keycast/v1/send" || 0x00 || UTF8(key_set_id)}, {@code aad =}
+ * the policy's exact JSON bytes. Built from {@code GET /v1/attestation} by {@link #attest}.
+ */
+final class SendSealer {
+  private final KeyBundle bundle;
+  private final X25519PublicKey receiveKey;
+  private final byte[] info;
+
+  SendSealer(KeyBundle bundle) throws MalformedInputException {
+    this.bundle = bundle;
+    this.receiveKey = X25519PublicKey.fromRaw(bundle.receivePublicKey());
+    this.info = ("keycast/v1/send\0" + bundle.keySetId()).getBytes(StandardCharsets.UTF_8);
+  }
+
+  KeyBundle bundle() {
+    return bundle;
+  }
+
+  /** The payload of {@code POST /v1/sends} for {@code policy} and {@code secret}, as JSON bytes. */
+  byte[] seal(SendPolicy policy, byte[] secret, SecureRandom random) {
+    byte[] policyBytes = policy.toJson();
+    HpkeCiphertext c;
+    try {
+      c = Hpke.seal(HpkeSuite.KEYCAST_V1, receiveKey, info, policyBytes, secret, random);
+    } catch (MalformedInputException e) {
+      throw new IllegalStateException("attested receive key is unusable: " + e.getMessage(), e);
+    }
+    return Json.encode(new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
+        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())));
+  }
+
+  /** How the attestation is checked before anything is sealed. */
+  record AttestationCheck(boolean skip, ExpectedPcrs pcrs, List<TrustRoot> extraRoots, boolean allowDebug) {}
+
+  /**
+   * Fetches the attestation with a fresh nonce and, unless {@code check.skip()}, verifies it: the
+   * chain to a trusted root, the nonce, the PCRs when given, and that the document's {@code
+   * public_key} and {@code user_data} bind the key bundle it came with (wire-format.md 4.2).
+   *
+   * @throws IOException the host did not answer 200 or the document does not verify
+   */
+  static SendSealer attest(HostClient host, AttestationCheck check, SecureRandom random, PrintWriter err)
+      throws IOException, InterruptedException {
+    byte[] nonce = new byte[32];
+    random.nextBytes(nonce);
+    HostClient.Answer a = host.get("/v1/attestation?nonce=" + Base64Url.encode(nonce));
+    if (!a.ok()) {
+      throw new IOException("GET /v1/attestation answered " + a.status() + " " + a.errorCode());
+    }
+    try {
+      EnclaveApi.AttestationResponse r = a.as(EnclaveApi.AttestationResponse.class);
+      EnclaveApi.KeyBundle kb = r.keyBundle();
+      if (kb == null) {
+        throw new IOException("attestation answer has no key_bundle");
+      }
+      KeyBundle bundle = new KeyBundle(kb.keySetId(),
+          Base64Url.decode("receive_public_key", kb.receivePublicKey(), 32),
+          Base64Url.decode("signing_public_key", kb.signingPublicKey(), 32));
+      if (check.skip()) {
+        err.println("WARNING: --insecure-skip-attestation: sealing to an UNVERIFIED key "
+            + "(key set " + bundle.keySetId() + "); for load tests in mock mode only");
+        err.flush();
+        return new SendSealer(bundle);
+      }
+      VerificationPolicy.Builder p = VerificationPolicy.builder()
+          .expectedNonce(nonce)
+          .expectedPublicKey(bundle.receivePublicKeySpki())
+          .expectedUserData(bundle.userData())
+          .allowDebug(check.allowDebug());
+      if (check.pcrs() != null) {
+        p.expectedPcrs(check.pcrs());
+      }
+      check.extraRoots().forEach(p::addTrustRoot);
+      VerifiedAttestation v = AttestationVerifier.create(p.build())
+          .verify(Base64Url.decode("document", r.document(), 1 << 20));
+      Set<VerifiedAttestation.Warning> w = v.warnings();
+      if (!w.isEmpty()) {
+        err.println("attestation verified with warnings: " + w);
+      }
+      return new SendSealer(bundle);
+    } catch (MalformedInputException | IllegalArgumentException e) {
+      throw new IOException("bad attestation answer: " + e.getMessage(), e);
+    } catch (AttestationException e) {
+      throw new IOException("attestation does not verify: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "SendSealer[" + bundle.keySetId() + "]";
+  }
+}

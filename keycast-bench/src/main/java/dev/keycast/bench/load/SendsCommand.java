@@ -1,0 +1,343 @@
+package dev.keycast.bench.load;
+
+import dev.keycast.protocol.Fingerprints;
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.HostApi;
+import dev.keycast.protocol.policy.SendPolicy;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.IntStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * Small sends at a steady concurrency (performance target 3): each of {@code --concurrency}
+ * virtual users sends one-recipient sends back to back over keep-alive connections for {@code
+ * --duration}, then the tool reports throughput, latency percentiles and errors by code, and with
+ * {@code --verify} fetches {@code GET /v1/receipts/{id}} for every acknowledged send.
+ */
+@Command(name = "sends", mixinStandardHelpOptions = true,
+    description = "Many small sends (one recipient each) from concurrent keep-alive clients.")
+public final class SendsCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Mixin HostOptions host = new HostOptions();
+
+  @Option(names = "--concurrency", defaultValue = "64", description = "Concurrent clients (default ${DEFAULT-VALUE}).")
+  int concurrency;
+
+  @Option(names = "--duration", defaultValue = "60s", converter = DurationConverter.class,
+      description = "Measured run time (default ${DEFAULT-VALUE}).")
+  Duration duration;
+
+  @Option(names = "--warmup", defaultValue = "0s", converter = DurationConverter.class,
+      description = "Unmeasured sends before the measured run (default ${DEFAULT-VALUE}).")
+  Duration warmup;
+
+  @Option(names = "--recipients-file", required = true, paramLabel = "FILE",
+      description = "Registered recipients: a cache written by 'register' or one fingerprint per line.")
+  Path recipientsFile;
+
+  @Option(names = "--presealed", defaultValue = "-1", paramLabel = "N",
+      description = "Payloads sealed before the clock starts (default: 3,000 per second of warm-up and run, "
+          + "at most 500,000); later sends seal inline.")
+  int presealed;
+
+  @Option(names = "--secret-bytes", defaultValue = "32", description = "Secret size (default ${DEFAULT-VALUE}).")
+  int secretBytes;
+
+  @Option(names = "--verify", description = "After the run, GET /v1/receipts/{id} for every acknowledged send.")
+  boolean verify;
+
+  @Option(names = "--json", paramLabel = "FILE", description = "Also write the summary as JSON.")
+  Path json;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    if (concurrency < 1 || concurrency > 10_000) {
+      throw new IllegalArgumentException("--concurrency must be 1..10000");
+    }
+    if (secretBytes < 1 || secretBytes > 65536) {
+      throw new IllegalArgumentException("--secret-bytes must be 1..65536");
+    }
+    List<String> fingerprints = readFingerprints(recipientsFile);
+    SecureRandom random = new SecureRandom();
+    try (ExecutorService executor = HostOptions.newExecutor()) {
+      HostClient client = host.client(executor);
+      SendSealer sealer = host.sealer(client, random, err);
+      long total = presealed >= 0 ? presealed
+          : Math.min(500_000, 3_000L * (duration.toSeconds() + warmup.toSeconds()));
+      String run = Long.toHexString(random.nextLong());
+      Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+      PayloadSource source = new PayloadSource(sealer, fingerprints, run, now, secretBytes);
+      long t0 = System.nanoTime();
+      source.preseal((int) total);
+      out.printf("sealed %,d payloads in %.1f s (key set %s, %d recipients in %s)%n", total,
+          (System.nanoTime() - t0) / 1e9, sealer.bundle().keySetId(), fingerprints.size(), recipientsFile);
+      out.flush();
+
+      Results results = new Results();
+      if (!warmup.isZero()) {
+        drive(client, source, executor, warmup, null);
+        out.printf("warm-up of %s done%n", warmup);
+      }
+      long start = System.nanoTime();
+      drive(client, source, executor, duration, results);
+      double seconds = (System.nanoTime() - start) / 1e9;
+      Summary s = results.summary(seconds, concurrency, source.sealedInline());
+      if (verify) {
+        s = s.withVerification(verifyAll(client, executor, results.acknowledged));
+      }
+      out.print(s.render());
+      out.flush();
+      if (json != null) {
+        Files.write(json, Json.encode(s));
+      }
+      return s.errors().isEmpty() && s.missing() == 0 ? 0 : 1;
+    }
+  }
+
+  private void drive(HostClient client, PayloadSource source, ExecutorService executor, Duration d,
+      Results results) throws InterruptedException {
+    long deadline = System.nanoTime() + d.toNanos();
+    List<Future<?>> users = new ArrayList<>();
+    for (int u = 0; u < concurrency; u++) {
+      users.add(executor.submit(() -> {
+        while (System.nanoTime() < deadline) {
+          byte[] payload = source.next();
+          long t = System.nanoTime();
+          try {
+            HostClient.Answer a = client.postJson("/v1/sends", payload);
+            long micros = (System.nanoTime() - t) / 1000;
+            if (results == null) {
+              continue;
+            }
+            if (a.status() == 200) {
+              results.ok(micros, a.as(HostApi.SendResult.class));
+            } else {
+              results.error(a.errorCode());
+            }
+          } catch (IOException e) {
+            if (results != null) {
+              results.error("io_" + e.getClass().getSimpleName());
+            }
+          } catch (MalformedInputException e) {
+            if (results != null) {
+              results.error("bad_answer");
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+        }
+      }));
+    }
+    for (Future<?> f : users) {
+      try {
+        f.get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new IllegalStateException("client failed", e.getCause());
+      }
+    }
+  }
+
+  /** Returns the number of acknowledged sends whose receipt is not retrievable. */
+  private long verifyAll(HostClient client, ExecutorService executor, ConcurrentLinkedQueue<String[]> acked)
+      throws InterruptedException {
+    LongAdder missing = new LongAdder();
+    java.util.concurrent.Semaphore gate = new java.util.concurrent.Semaphore(concurrency);
+    List<Future<?>> fs = new ArrayList<>();
+    for (String[] ids : acked) {
+      gate.acquire();
+      fs.add(executor.submit(() -> {
+        try {
+          HostClient.Answer a = client.get("/v1/receipts/" + ids[0]);
+          HostApi.ReceiptView v = a.status() == 200 ? a.as(HostApi.ReceiptView.class) : null;
+          if (v == null || !ids[0].equals(v.receiptId()) || !ids[1].equals(v.sendId())
+              || v.receipt() == null || v.receipt().isEmpty()) {
+            missing.increment();
+          }
+        } catch (IOException | MalformedInputException e) {
+          missing.increment();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } finally {
+          gate.release();
+        }
+      }));
+    }
+    for (Future<?> f : fs) {
+      try {
+        f.get(1, TimeUnit.HOURS);
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        missing.increment();
+      }
+    }
+    return missing.sum();
+  }
+
+  /** Fingerprints from a 'register' cache or from a plain list (one per line, '#' comments). */
+  static List<String> readFingerprints(Path file) throws IOException {
+    List<String> lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
+    if (!lines.isEmpty() && lines.getFirst().startsWith("anchor ")) {
+      return Recipients.read(file).recipients().stream().map(Recipients.Generated::fingerprint).toList();
+    }
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < lines.size(); i++) {
+      String l = lines.get(i).strip();
+      if (l.isEmpty() || l.startsWith("#")) {
+        continue;
+      }
+      if (!Fingerprints.isWellFormed(l)) {
+        throw new IOException(file + " line " + (i + 1) + ": not a fingerprint (64 lowercase hex): "
+            + (l.length() > 70 ? l.substring(0, 70) + "..." : l));
+      }
+      out.add(l);
+    }
+    if (out.isEmpty()) {
+      throw new IOException(file + " lists no recipients");
+    }
+    return out;
+  }
+
+  /** Unique one-recipient payloads: sealed ahead of time, then inline when the pool runs out. */
+  static final class PayloadSource {
+    private final SendSealer sealer;
+    private final List<String> fingerprints;
+    private final String run;
+    private final Instant now;
+    private final int secretBytes;
+    private final AtomicInteger next = new AtomicInteger();
+    private final LongAdder inline = new LongAdder();
+    private byte[][] pool = new byte[0][];
+
+    PayloadSource(SendSealer sealer, List<String> fingerprints, String run, Instant now, int secretBytes) {
+      this.sealer = sealer;
+      this.fingerprints = fingerprints;
+      this.run = run;
+      this.now = now;
+      this.secretBytes = secretBytes;
+    }
+
+    void preseal(int n) {
+      SecureRandom random = new SecureRandom();
+      pool = IntStream.range(0, n).parallel().mapToObj(i -> make(i, random)).toArray(byte[][]::new);
+    }
+
+    byte[] next() {
+      int i = next.getAndIncrement();
+      if (i < pool.length) {
+        byte[] p = pool[i];
+        pool[i] = null;
+        return p;
+      }
+      inline.increment();
+      return make(i, new SecureRandom());
+    }
+
+    long sealedInline() {
+      return inline.sum();
+    }
+
+    private byte[] make(int i, SecureRandom random) {
+      SendPolicy policy = new SendPolicy(1, "load-" + run + "-" + i, "keycast-load",
+          now.minus(1, ChronoUnit.HOURS), now.plus(1, ChronoUnit.DAYS),
+          new SendPolicy.RecipientSelector(List.of(fingerprints.get(i % fingerprints.size())), null, null),
+          false, 1, null);
+      byte[] secret = new byte[secretBytes];
+      random.nextBytes(secret);
+      try {
+        return sealer.seal(policy, secret, random);
+      } finally {
+        java.util.Arrays.fill(secret, (byte) 0);
+      }
+    }
+  }
+
+  /** What the clients saw during the measured run. */
+  static final class Results {
+    final LatencyHistogram latency = new LatencyHistogram();
+    final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+    final ConcurrentLinkedQueue<String[]> acknowledged = new ConcurrentLinkedQueue<>();
+    final LongAdder replayed = new LongAdder();
+
+    void ok(long micros, HostApi.SendResult r) {
+      latency.record(micros);
+      acknowledged.add(new String[] {r.receiptId(), r.sendId()});
+      if (r.replayed()) {
+        replayed.increment();
+      }
+    }
+
+    void error(String code) {
+      errors.computeIfAbsent(code, k -> new LongAdder()).increment();
+    }
+
+    Summary summary(double seconds, int concurrency, long inline) {
+      Map<String, Long> e = new LinkedHashMap<>();
+      errors.entrySet().stream().sorted(Map.Entry.comparingByKey())
+          .forEach(x -> e.put(x.getKey(), x.getValue().sum()));
+      long ok = latency.count();
+      return new Summary(concurrency, seconds, ok, ok / seconds, latency.percentile(50) / 1000.0,
+          latency.percentile(90) / 1000.0, latency.percentile(99) / 1000.0, latency.max() / 1000.0,
+          latency.mean() / 1000.0, replayed.sum(), inline, e, null, 0);
+    }
+  }
+
+  /** The report of one run (latencies in milliseconds). */
+  record Summary(int concurrency, double seconds, long acknowledged, double sendsPerSecond,
+      double p50Ms, double p90Ms, double p99Ms, double maxMs, double meanMs, long replayed,
+      long sealedInline, Map<String, Long> errors, Long verified, long missing) {
+
+    Summary withVerification(long missingCount) {
+      return new Summary(concurrency, seconds, acknowledged, sendsPerSecond, p50Ms, p90Ms, p99Ms,
+          maxMs, meanMs, replayed, sealedInline, errors, acknowledged - missingCount, missingCount);
+    }
+
+    String render() {
+      StringBuilder b = new StringBuilder();
+      b.append(String.format("concurrency %d, %.1f s: %,d sends acknowledged, %,.0f sends/s%n",
+          concurrency, seconds, acknowledged, sendsPerSecond));
+      b.append(String.format("latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  mean %.2f%n",
+          p50Ms, p90Ms, p99Ms, maxMs, meanMs));
+      long errorCount = errors.values().stream().mapToLong(Long::longValue).sum();
+      b.append(String.format("errors: %,d%s%n", errorCount, errors.isEmpty() ? "" : " " + errors));
+      if (replayed > 0) {
+        b.append(String.format("replayed answers: %,d (payloads are unique; the host answered replayed)%n", replayed));
+      }
+      if (sealedInline > 0) {
+        b.append(String.format("sealed inline (pool exhausted): %,d%n", sealedInline));
+      }
+      if (verified != null) {
+        b.append(String.format("verified: %,d of %,d acknowledged sends retrievable, %,d missing%n",
+            verified, acknowledged, missing));
+      }
+      return b.toString();
+    }
+  }
+}

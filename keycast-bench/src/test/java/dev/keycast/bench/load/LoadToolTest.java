@@ -1,0 +1,140 @@
+package dev.keycast.bench.load;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keycast.bench.LoadTool;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The load tool against {@link FakeHost}: argument handling, sealing, error counts, verification. */
+class LoadToolTest {
+  @TempDir Path dir;
+  FakeHost host;
+  final StringWriter out = new StringWriter();
+  final StringWriter err = new StringWriter();
+
+  @BeforeEach
+  void start() throws Exception {
+    host = new FakeHost();
+  }
+
+  @AfterEach
+  void stop() {
+    host.close();
+  }
+
+  int run(String... args) {
+    CommandLine cl = LoadTool.commandLine();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    return cl.execute(args);
+  }
+
+  @Test
+  void registerThenSendsWithVerification() throws Exception {
+    Path cache = dir.resolve("recipients.txt");
+    assertThat(run("register", "--host", host.uri().toString(), "--count", "20", "--out", cache.toString(),
+        "--insecure-skip-attestation")).as(out + " " + err).isZero();
+    assertThat(host.recipients).hasSize(20);
+    assertThat(Files.readAllLines(cache)).hasSize(21).first().isEqualTo("anchor -");
+
+    host.failEvery = 7;
+    int status = run("sends", "--host", host.uri().toString(), "--recipients-file", cache.toString(),
+        "--concurrency", "4", "--duration", "1s", "--presealed", "50", "--verify",
+        "--insecure-skip-attestation", "--json", dir.resolve("s.json").toString());
+    String o = out.toString();
+    // 503s are errors: exit status 1, counted by code
+    assertThat(status).as(o + err).isEqualTo(1);
+    assertThat(host.decryptionFailures).hasValue(0); // every payload opened with api.md's info and aad
+    assertThat(o).containsPattern("errors: [1-9][0-9,]* \\{overloaded=[1-9]");
+    assertThat(o).containsPattern("verified: ([0-9,]+) of \\1 acknowledged sends retrievable, 0 missing");
+    assertThat(o).contains("latency ms: p50");
+    assertThat(host.sends.get()).isGreaterThan(50); // the pool ran out and sends were sealed inline
+    assertThat(o).contains("sealed inline");
+    assertThat(Files.readString(dir.resolve("s.json"))).contains("\"p99_ms\"");
+    assertThat(err.toString()).contains("WARNING: --insecure-skip-attestation: sealing to an UNVERIFIED key");
+  }
+
+  @Test
+  void verificationDetectsMissingReceipts() throws Exception {
+    Path list = dir.resolve("fps.txt");
+    run("register", "--host", host.uri().toString(), "--count", "3", "--out", dir.resolve("c").toString());
+    Files.writeString(list, "# one per line\n" + String.join("\n", host.recipients.keySet()) + "\n");
+    Thread forget = Thread.ofPlatform().daemon().start(() -> {
+      while (!Thread.currentThread().isInterrupted()) {
+        host.receipts.keySet().stream().findFirst().ifPresent(k -> host.receipts.put(k + "x", "y"));
+        host.receipts.entrySet().removeIf(e -> e.getKey().hashCode() % 2 == 0 && !e.getKey().endsWith("x"));
+        try {
+          Thread.sleep(5);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    });
+    int status = run("sends", "--host", host.uri().toString(), "--recipients-file", list.toString(),
+        "--concurrency", "2", "--duration", "500ms", "--presealed", "20", "--verify", "--insecure-skip-attestation");
+    forget.interrupt();
+    assertThat(status).isEqualTo(1);
+    assertThat(out.toString()).containsPattern("verified: [0-9,]+ of [0-9,]+ acknowledged sends retrievable, [1-9][0-9,]* missing");
+  }
+
+  @Test
+  void attestationIsVerifiedUnlessSkipped() throws Exception {
+    Path list = dir.resolve("fps.txt");
+    Files.writeString(list, "ab".repeat(32) + "\n");
+    int status = run("sends", "--host", host.uri().toString(), "--recipients-file", list.toString(),
+        "--duration", "1s", "--presealed", "1");
+    assertThat(status).isNotZero();
+    assertThat(err.toString()).contains("attestation does not verify");
+    assertThat(host.sends).hasValue(0);
+  }
+
+  @Test
+  void bigSendByFingerprintsAndByAnchor() throws Exception {
+    Path cache = dir.resolve("x.txt");
+    assertThat(run("big-send", "--host", host.uri().toString(), "--recipients", "30", "--kind", "x25519",
+        "--key-cache", cache.toString(), "--verify", "--insecure-skip-attestation")).as(out + " " + err).isZero();
+    assertThat(out.toString()).containsPattern("one send to 30 recipients: [0-9.]+ s wall time .*30 delivered");
+    assertThat(out.toString()).contains("retrievable");
+    assertThat(host.policies.values()).singleElement()
+        .satisfies(p -> assertThat(p.recipients().fingerprints()).hasSize(30));
+
+    // the cache is reused: same fingerprints, registered again as already known
+    out.getBuffer().setLength(0);
+    assertThat(run("big-send", "--host", host.uri().toString(), "--recipients", "10", "--kind", "x25519",
+        "--key-cache", cache.toString(), "--insecure-skip-attestation")).isZero();
+    assertThat(out.toString()).contains("reusing 10 recipients").contains("0 new, 10 already known");
+
+    out.getBuffer().setLength(0);
+    assertThat(run("big-send", "--host", host.uri().toString(), "--recipients", "5", "--select", "anchor",
+        "--insecure-skip-attestation")).as(out + " " + err).isZero();
+    assertThat(out.toString()).contains("rsa2048 recipients with chains").contains("5 delivered");
+  }
+
+  @Test
+  void badArguments() throws Exception {
+    assertThat(run("sends", "--recipients-file", "x")).isEqualTo(2);
+    assertThat(err.toString()).contains("Missing required option: '--host=URL'");
+    assertThat(run("sends", "--host", "http://127.0.0.1:1", "--recipients-file", "x", "--duration", "soon"))
+        .isEqualTo(2);
+    assertThat(err.toString()).contains("'soon' is not a duration");
+    Path bad = dir.resolve("bad.txt");
+    Files.writeString(bad, "not-a-fingerprint\n");
+    assertThat(run("sends", "--host", host.uri().toString(), "--recipients-file", bad.toString(),
+        "--insecure-skip-attestation")).isNotZero();
+    assertThat(err.toString()).contains("line 1: not a fingerprint");
+    assertThat(run("big-send", "--host", host.uri().toString(), "--recipients", "5000", "--select",
+        "fingerprints")).isNotZero();
+    assertThat(err.toString()).contains("at most 3000 recipients");
+    assertThat(run("register", "--host", "ftp://x", "--count", "1", "--out", dir.resolve("o").toString()))
+        .isNotZero();
+    assertThat(err.toString()).contains("must be an http:// or https:// URL");
+  }
+}
