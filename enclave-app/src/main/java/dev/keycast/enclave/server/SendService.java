@@ -326,21 +326,26 @@ public final class SendService {
       return List.copyOf(out);
     }
 
-    /** Phase 2: delivers in chunks, streaming {@code deliveries} and {@code skipped} to {@code g}. */
+    /**
+     * Phase 2: delivers in chunks, streaming {@code deliveries} and {@code skipped} to {@code g}.
+     * The next chunk is already sealing on the pool while this thread writes the current one, so
+     * the serial part (receipt entries, JSON) overlaps the parallel part; at most two chunks of
+     * envelopes are held.
+     */
     void deliver(JsonGenerator g) throws IOException {
       g.writeArrayFieldStart("deliveries");
+      List<Future<List<Delivered>>> next = eligibleCount > 0
+          ? submit(0, Math.min(eligibleCount, CHUNK), this::deliverOne) : List.of();
       for (int from = 0; from < eligibleCount; from += CHUNK) {
-        int to = Math.min(eligibleCount, from + CHUNK);
-        List<Delivered> chunk = parallel(from, to, this::deliverOne);
-        for (Delivered d : chunk) {
-          receipt.add(new Receipt.Delivery(d.fingerprint(), d.formatId(), d.deliveryId(), sha256(d.envelope())));
-          g.writeStartObject();
-          g.writeStringField("delivery_id", d.deliveryId());
-          g.writeStringField("recipient", d.fingerprint());
-          g.writeStringField("format", d.formatId());
-          g.writeStringField("envelope", Base64Url.encode(d.envelope()));
-          g.writeEndObject();
-          metrics.delivered(d.formatId(), 1);
+        List<Future<List<Delivered>>> current = next;
+        int nextFrom = from + CHUNK;
+        next = nextFrom < eligibleCount
+            ? submit(nextFrom, Math.min(eligibleCount, nextFrom + CHUNK), this::deliverOne) : List.of();
+        try {
+          write(g, collect(current));
+        } catch (IOException | RuntimeException e) {
+          next.forEach(f -> f.cancel(true)); // the caller is gone or a task failed: stop sealing
+          throw e;
         }
       }
       g.writeEndArray();
@@ -353,6 +358,19 @@ public final class SendService {
         g.writeEndObject();
       }
       g.writeEndArray();
+    }
+
+    private void write(JsonGenerator g, List<Delivered> chunk) throws IOException {
+      for (Delivered d : chunk) {
+        receipt.add(new Receipt.Delivery(d.fingerprint(), d.formatId(), d.deliveryId(), d.envelopeSha256()));
+        g.writeStartObject();
+        g.writeStringField("delivery_id", d.deliveryId());
+        g.writeStringField("recipient", d.fingerprint());
+        g.writeStringField("format", d.formatId());
+        g.writeStringField("envelope", d.envelope());
+        g.writeEndObject();
+        metrics.delivered(d.formatId(), 1);
+      }
     }
 
     private RecipientKey key(int i) {
@@ -374,17 +392,26 @@ public final class SendService {
       };
       String fp = key.fingerprint();
       byte[] envelope = format.seal(key, template.withRecipient(fp), secret, random);
-      return new Delivered(fp, format.id(), deliveryId(sendId, fp), envelope);
+      // digest and text encoding run here, on the pool, not on the coordinating thread
+      return new Delivered(fp, format.id(), deliveryId(sendId, fp), Base64Url.encode(envelope),
+          sha256(envelope));
     }
   }
 
   private record Decided(String fingerprint, RecipientKey key, Eligibility.Decision decision,
       String invalid) {}
 
-  private record Delivered(String fingerprint, String formatId, String deliveryId, byte[] envelope) {}
+  /** One sealed delivery: {@code envelope} is already base64url, with its SHA-256 for the receipt. */
+  private record Delivered(String fingerprint, String formatId, String deliveryId, String envelope,
+      byte[] envelopeSha256) {}
 
   /** Runs {@code work} for every index in [from, to) on the fan-out pool; results in order. */
   private <T> List<T> parallel(int from, int to, IntFunction<T> work) {
+    return collect(submit(from, to, work));
+  }
+
+  /** Starts {@code work} for every index in [from, to) on the fan-out pool, in slices. */
+  private <T> List<Future<List<T>>> submit(int from, int to, IntFunction<T> work) {
     int n = to - from;
     int tasks = Math.min(parallelism, Math.max(1, n / 16));
     List<Future<List<T>>> futures = new ArrayList<>(tasks);
@@ -400,7 +427,12 @@ public final class SendService {
       };
       futures.add(fanout.submit(slice));
     }
-    List<T> results = new ArrayList<>(n);
+    return futures;
+  }
+
+  /** Waits for the slices started by {@link #submit}; results in order. */
+  private static <T> List<T> collect(List<Future<List<T>>> futures) {
+    List<T> results = new ArrayList<>();
     try {
       for (Future<List<T>> f : futures) {
         results.addAll(f.get());
