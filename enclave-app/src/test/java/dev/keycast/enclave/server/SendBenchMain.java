@@ -35,7 +35,7 @@ public final class SendBenchMain {
     int runs = args.length > 2 ? Integer.parseInt(args[2]) : 3;
     int workers = Runtime.getRuntime().availableProcessors();
     FakeKeySetService keys = new FakeKeySetService().ready();
-    KeyBundle bundle = keys.keySet.bundle();
+    KeyBundle bundle = keys.keySet.bundle(FakeKeySetService.KMS_KEY_ID);
     long g0 = System.nanoTime();
     List<EnclaveApi.Candidate> candidates = new ArrayList<>(n);
     List<String> fps = new ArrayList<>();
