@@ -34,8 +34,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -236,31 +234,12 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
     return HexFormat.of().parseHex(value.toLowerCase(Locale.ROOT));
   }
 
-  private static final Pattern SHORT_DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)");
-
   static Duration parseDuration(String s) throws UsageProblem {
-    Matcher m = SHORT_DURATION.matcher(s);
-    Duration d;
-    if (m.matches()) {
-      long n = Long.parseLong(m.group(1));
-      d = switch (m.group(2)) {
-        case "ms" -> Duration.ofMillis(n);
-        case "s" -> Duration.ofSeconds(n);
-        case "m" -> Duration.ofMinutes(n);
-        case "h" -> Duration.ofHours(n);
-        default -> Duration.ofDays(n);
-      };
-    } else {
-      try {
-        d = Duration.parse(s);
-      } catch (DateTimeParseException e) {
-        throw new UsageProblem("--max-age: \"" + s + "\" is not a duration (30s, 5m, 2h, 1d or PT5M)");
-      }
+    try {
+      return Durations.parse("--max-age", s);
+    } catch (CliException e) {
+      throw new UsageProblem(e.getMessage());
     }
-    if (d.isNegative() || d.isZero()) {
-      throw new UsageProblem("--max-age: must be positive, found " + s);
-    }
-    return d;
   }
 
   private byte[] readFile(String name, int max) throws IoProblem, UsageProblem {
