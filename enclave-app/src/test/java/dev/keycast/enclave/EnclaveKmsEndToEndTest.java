@@ -64,23 +64,28 @@ class EnclaveKmsEndToEndTest {
 
   @TempDir Path tmp;
 
+  /** A TLS mock KMS with the admin and parent-role credentials that trusts the attester's mock root. */
+  static MockKms startKms(Path stateDir, MockAttester attester) throws Exception {
+    return MockKms.start(MockKmsConfig.builder()
+        .stateDirectory(stateDir)
+        .region(REGION)
+        .accountId(ACCOUNT)
+        .addCredential(StaticCredential.of(ADMIN.accessKeyId(), ADMIN.secretAccessKey(), "arn:aws:iam::" + ACCOUNT + ":root"))
+        .addCredential(StaticCredential.withSessionToken(PARENT.accessKeyId(), PARENT.secretAccessKey(),
+            PARENT.sessionToken(), ROLE_ARN))
+        .recipientVerifier(ProtocolRecipientVerifier.trusting(
+            List.of(attester.stateDirectory().resolve(MockAttester.ROOT_FILE)), Clock.systemUTC()))
+        .tls(true)
+        .build());
+  }
+
   @Test
   void initSendThenUnsealInAnotherServerAndForward() throws Exception {
     Path app = tmp.resolve("app.jar");
     Files.writeString(app, "the enclave image");
     MockAttester attester = MockAttester.create(tmp.resolve("attester"), MockMeasurements.of(List.of(app), "rt"),
         Clock.systemUTC());
-    try (MockKms kms = MockKms.start(MockKmsConfig.builder()
-            .stateDirectory(tmp.resolve("kms"))
-            .region(REGION)
-            .accountId(ACCOUNT)
-            .addCredential(StaticCredential.of(ADMIN.accessKeyId(), ADMIN.secretAccessKey(), "arn:aws:iam::" + ACCOUNT + ":root"))
-            .addCredential(StaticCredential.withSessionToken(PARENT.accessKeyId(), PARENT.secretAccessKey(),
-                PARENT.sessionToken(), ROLE_ARN))
-            .recipientVerifier(ProtocolRecipientVerifier.trusting(
-                List.of(attester.stateDirectory().resolve(MockAttester.ROOT_FILE)), Clock.systemUTC()))
-            .tls(true)
-            .build())) {
+    try (MockKms kms = startKms(tmp.resolve("kms"), attester)) {
       Endpoint egress = Endpoint.parse("tcp://127.0.0.1:" + kms.port());
       Path tlsCert = kms.tlsCertificateFile().orElseThrow();
       String keyArn;

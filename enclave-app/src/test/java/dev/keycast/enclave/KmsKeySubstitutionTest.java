@@ -8,6 +8,7 @@ import static dev.keycast.enclave.EnclaveKmsEndToEndTest.ROLE_ARN;
 import static dev.keycast.enclave.EnclaveKmsEndToEndTest.get;
 import static dev.keycast.enclave.EnclaveKmsEndToEndTest.json;
 import static dev.keycast.enclave.EnclaveKmsEndToEndTest.keyPolicy;
+import static dev.keycast.enclave.EnclaveKmsEndToEndTest.startKms;
 import static dev.keycast.enclave.EnclaveKmsEndToEndTest.post;
 import static dev.keycast.enclave.EnclaveKmsEndToEndTest.start;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -19,9 +20,6 @@ import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.server.EnclaveServer;
 import dev.keycast.kms.mock.MockKms;
-import dev.keycast.kms.mock.MockKmsConfig;
-import dev.keycast.kms.mock.ProtocolRecipientVerifier;
-import dev.keycast.kms.mock.StaticCredential;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.attestation.AttestationException;
@@ -68,17 +66,7 @@ class KmsKeySubstitutionTest {
     Files.writeString(app, "the enclave image");
     MockAttester attester = MockAttester.create(tmp.resolve("attester"), MockMeasurements.of(List.of(app), "rt"),
         Clock.systemUTC());
-    try (MockKms kms = MockKms.start(MockKmsConfig.builder()
-            .stateDirectory(tmp.resolve("kms"))
-            .region(REGION)
-            .accountId(ACCOUNT)
-            .addCredential(StaticCredential.of(ADMIN.accessKeyId(), ADMIN.secretAccessKey(), "arn:aws:iam::" + ACCOUNT + ":root"))
-            .addCredential(StaticCredential.withSessionToken(PARENT.accessKeyId(), PARENT.secretAccessKey(),
-                PARENT.sessionToken(), ROLE_ARN))
-            .recipientVerifier(ProtocolRecipientVerifier.trusting(
-                List.of(attester.stateDirectory().resolve(MockAttester.ROOT_FILE)), Clock.systemUTC()))
-            .tls(true)
-            .build())) {
+    try (MockKms kms = startKms(tmp.resolve("kms"), attester)) {
       var egress = dev.keycast.transport.Endpoint.parse("tcp://127.0.0.1:" + kms.port());
       Path tlsCert = kms.tlsCertificateFile().orElseThrow();
 
