@@ -17,6 +17,8 @@ import dev.keycast.enclave.keyset.KeySetException;
 import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.enclave.keyset.KmsKeySetService;
 import dev.keycast.enclave.kms.KmsConnector;
+import dev.keycast.enclave.net.LoopbackException;
+import dev.keycast.enclave.net.LoopbackInterface;
 import dev.keycast.enclave.server.EnclaveMetrics;
 import dev.keycast.enclave.server.EnclaveServer;
 import dev.keycast.enclave.server.LogShippingAppender;
@@ -145,6 +147,7 @@ public final class EnclaveMain implements Callable<Integer> {
     // key set service exists, and calls that need it wait for it (off the event loop).
     CompletableFuture<Attester> attesterReady;
     SecureRandom random;
+    String noLoopback = null;
     if (mock) {
       System.err.println(MOCK_BANNER);
       log.warn("NOT AN ENCLAVE: mock mode, attestation by a local mock root in {}", state);
@@ -161,11 +164,24 @@ public final class EnclaveMain implements Callable<Integer> {
       NsmClient nsm = new NsmClient(IoctlNsmDevice.open()); // no NSM: not an enclave, fail now
       attesterReady = CompletableFuture.completedFuture(NsmAttester.create(nsm));
       random = EnclaveRandom.seededFromNsm(nsm);
+      // A Nitro Enclave boots with lo down and the image has no shell: bring it up here, before
+      // the KMS connector's in-process pipe listens on 127.0.0.1. Without it no KMS call can work,
+      // so the key set service then reports "failed" with the reason (visible in /v1/ready).
+      try {
+        log.info("loopback interface {}", LoopbackInterface.bringUp().describe());
+      } catch (LoopbackException e) {
+        log.error("{}; KMS is unreachable, the key set service will not start", e.getMessage());
+        noLoopback = e.getMessage();
+      }
     }
+    String loopbackFailure = noLoopback;
     CompletableFuture<KeySetService> keysReady = attesterReady.handle((attester, failure) -> {
       if (failure != null) {
         log.error("the attester could not be created: {}", failure.getMessage());
         return new UnavailableKeySetService("no attester: " + failure.getMessage());
+      }
+      if (loopbackFailure != null) {
+        return new UnavailableKeySetService(loopbackFailure);
       }
       try {
         KeySetService k = keySets.create(attester, random, egress, kmsTlsCert,

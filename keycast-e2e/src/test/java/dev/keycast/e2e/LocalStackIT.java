@@ -164,9 +164,16 @@ class LocalStackIT {
 
     // 5. The demo's scenario through the CLI.
     Path bundle = work.resolve("bundle.json");
+    // The sender pins the KMS key the operator publishes beside the measurements (operations.md 5).
     JsonNode attest = cliJson("attest", "--host", host, "--expect-pcrs", measurements.toString(),
-        "--trust-root", mockRoot.toString(), "--out-bundle", bundle.toString(), "--json");
+        "--expect-kms-key", keyArn, "--trust-root", mockRoot.toString(), "--out-bundle", bundle.toString(), "--json");
     assertThat(attest.toString()).contains(keySetId);
+    assertThat(attest.path("kms_key_id").asText()).as("attested KMS key in %s", attest).isEqualTo(keyArn);
+    String otherArn = "arn:aws:kms:" + REGION + ":" + ACCOUNT + ":key/00000000-0000-4000-8000-000000000000";
+    CliRun wrongKey = run("attest", "--host", host, "--expect-pcrs", measurements.toString(),
+        "--expect-kms-key", otherArn, "--trust-root", mockRoot.toString());
+    assertThat(wrongKey.exit()).as("attest pinning another KMS key: %s", wrongKey).isEqualTo(1);
+    assertThat(wrongKey.err()).contains("is protected by KMS key " + keyArn + ", not by the expected --expect-kms-key");
 
     Map<String, String> fp = new LinkedHashMap<>();
     fp.put("projector-1", keygen(work, "projector-1", "rsa-2048"));
@@ -187,10 +194,11 @@ class LocalStackIT {
     Files.write(secretFile, secret);
     Path receipt = work.resolve("receipt.cose");
     JsonNode sent = cliJson("send", "--host", host, "--expect-pcrs", measurements.toString(),
-        "--trust-root", mockRoot.toString(), "--secret-file", secretFile.toString(), "--secret-id", "e2e-1",
+        "--expect-kms-key", keyArn, "--trust-root", mockRoot.toString(), "--secret-file", secretFile.toString(), "--secret-id", "e2e-1",
         "--sender", "keycast e2e", "--recipient", fp.get("projector-1"), "--recipient", fp.get("projector-3"),
         "--anchor", ca.toString(), "--subject", "O=Studio,OU=Projectors", "--max-recipients", "2",
         "--valid-for", "1d", "--receipt-out", receipt.toString(), "--json");
+    assertThat(sent.path("kms_key_id").asText()).as("KMS key of %s", sent).isEqualTo(keyArn);
     assertThat(recipients(sent.path("delivered"))).as("delivered of %s", sent)
         .containsExactlyInAnyOrder(fp.get("projector-1"), fp.get("projector-3"));
     assertThat(sent.path("skipped")).as("skipped of %s", sent).hasSize(1);
@@ -240,7 +248,7 @@ class LocalStackIT {
     JsonNode ready2 = awaitReady(host2);
     assertThat(ready2.path("key_set_id").asText()).as("key set after the restart: %s", ready2).isEqualTo(keySetId);
     JsonNode attest2 = cliJson("attest", "--host", host2, "--expect-pcrs", measurements.toString(),
-        "--trust-root", mockRoot.toString(), "--json");
+        "--expect-kms-key", keyArn, "--trust-root", mockRoot.toString(), "--json");
     assertThat(attest2.toString()).contains(keySetId);
     JsonNode again = cliJson("fetch", "--host", host2, "--key", work.resolve("projector-1.key.pem").toString(),
         "--out-dir", work.resolve("out-1-after-restart").toString(), "--bundle", bundle.toString(), "--json");

@@ -273,9 +273,9 @@ public final class KmsConnector implements AutoCloseable {
       } catch (IOException e) {
         p.close();
         g.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS);
-        // In a Nitro Enclave nothing configures networking: the loopback interface must be
-        // brought up (ip link set lo up) before the forwarder can listen on 127.0.0.1.
-        throw new IOException(e.getMessage() + " (is the loopback interface up? `ip link set lo up`)", e);
+        // In a Nitro Enclave nothing configures networking: EnclaveMain brings the loopback
+        // interface up (dev.keycast.enclave.net.LoopbackInterface) before the KMS path is used.
+        throw new IOException(e.getMessage() + " (is the loopback interface lo up?)", e);
       } catch (RuntimeException e) {
         p.close();
         g.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS);
