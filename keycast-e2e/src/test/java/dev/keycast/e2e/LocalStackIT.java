@@ -255,7 +255,36 @@ class LocalStackIT {
     assertThat(again.path("fetched").asInt()).as("%s", again).isEqualTo(1);
     assertThat(Files.readAllBytes(work.resolve("out-1-after-restart").resolve(rsaDelivery + ".secret")))
         .isEqualTo(secret);
+
+    // 7. No secret in any log: the content key (hex, base64, base64url), the host's AWS secret key
+    //    and the projectors' private keys appear in none of the processes' or commands' logs.
+    assertNoSecretInLogs(secret, List.of(work.resolve("projector-1.key.pem"), work.resolve("projector-3.key.pem")));
     passed = true;
+  }
+
+  private void assertNoSecretInLogs(byte[] secret, List<Path> privateKeyFiles) throws IOException {
+    List<String> needles = new java.util.ArrayList<>(List.of(
+        java.util.HexFormat.of().formatHex(secret), java.util.HexFormat.of().withUpperCase().formatHex(secret),
+        java.util.Base64.getEncoder().withoutPadding().encodeToString(secret),
+        java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(secret), SECRET_KEY));
+    for (Path key : privateKeyFiles) {
+      if (Files.exists(key)) {
+        // each full base64 line of the PEM body is 64 characters of private key material
+        Files.readAllLines(key).stream().filter(l -> l.length() == 64 && !l.startsWith("-----")).limit(3)
+            .forEach(needles::add);
+      }
+    }
+    List<Path> logs;
+    try (Stream<Path> walk = Files.walk(dir)) {
+      logs = walk.filter(f -> f.getFileName().toString().endsWith(".log") && Files.isRegularFile(f)).toList();
+    }
+    assertThat(logs).as("logs under %s", dir).isNotEmpty();
+    for (Path log : logs) {
+      String text = Files.readString(log, java.nio.charset.StandardCharsets.ISO_8859_1);
+      for (String needle : needles) {
+        assertThat(text.contains(needle)).as("%s contains secret material (%d chars)", log, needle.length()).isFalse();
+      }
+    }
   }
 
   // ---- processes --------------------------------------------------------------------------------

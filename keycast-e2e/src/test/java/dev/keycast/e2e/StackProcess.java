@@ -46,7 +46,15 @@ final class StackProcess implements AutoCloseable {
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
         .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
     pb.environment().putAll(env);
-    Files.writeString(log, "=== " + String.join(" ", cmd) + "\n", StandardCharsets.UTF_8,
+    // The header names the command line with credential values redacted: the logs are checked for
+    // secrets (LocalStackIT), and this line is the harness's, not the product's.
+    List<String> shown = new ArrayList<>(cmd);
+    for (int i = 1; i < shown.size(); i++) {
+      if (shown.get(i - 1).matches("--secret(-access)?-key")) {
+        shown.set(i, "<redacted>");
+      }
+    }
+    Files.writeString(log, "=== " + String.join(" ", shown) + "\n", StandardCharsets.UTF_8,
         java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     return new StackProcess(name, pb.start(), log);
   }
