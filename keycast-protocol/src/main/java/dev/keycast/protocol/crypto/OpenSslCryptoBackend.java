@@ -16,7 +16,6 @@ import org.bouncycastle.crypto.AsymmetricBlockCipher;
 import org.bouncycastle.crypto.CipherParameters;
 import org.bouncycastle.crypto.DataLengthException;
 import org.bouncycastle.crypto.InvalidCipherTextException;
-import org.bouncycastle.crypto.digests.SHA256Digest;
 import org.bouncycastle.crypto.encodings.OAEPEncoding;
 import org.bouncycastle.crypto.params.ParametersWithRandom;
 
@@ -74,7 +73,7 @@ final class OpenSslCryptoBackend implements CryptoBackend {
   @Override
   public byte[] rsaOaepSha256Encrypt(RSAPublicKey key, byte[] message, SecureRandom random) {
     RawRsaPublicEngine engine = new RawRsaPublicEngine(this, key);
-    OAEPEncoding oaep = new OAEPEncoding(engine, new SHA256Digest(), new SHA256Digest(), null);
+    OAEPEncoding oaep = new OAEPEncoding(engine, new Sha256(), new Sha256(), null);
     oaep.init(true, new ParametersWithRandom(RawRsaPublicEngine.PUBLIC, random));
     try {
       return oaep.processBlock(message, 0, message.length);

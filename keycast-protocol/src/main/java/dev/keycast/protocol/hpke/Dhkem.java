@@ -5,7 +5,7 @@ import dev.keycast.protocol.crypto.X25519Exchange;
 import java.nio.charset.StandardCharsets;
 import java.security.InvalidKeyException;
 import java.util.Arrays;
-import org.bouncycastle.crypto.digests.SHA256Digest;
+import dev.keycast.protocol.crypto.Sha256;
 import org.bouncycastle.crypto.generators.HKDFBytesGenerator;
 import org.bouncycastle.crypto.params.HKDFParameters;
 
@@ -124,7 +124,7 @@ final class Dhkem {
     at = put(labeledIkm, at, l);
     put(labeledIkm, at, ikm);
     try {
-      return new HKDFBytesGenerator(new SHA256Digest()).extractPRK(salt, labeledIkm);
+      return new HKDFBytesGenerator(new Sha256()).extractPRK(salt, labeledIkm);
     } finally {
       Arrays.fill(labeledIkm, (byte) 0);
     }
@@ -146,7 +146,7 @@ final class Dhkem {
     at = put(labeledInfo, at, suiteId);
     at = put(labeledInfo, at, l);
     put(labeledInfo, at, info);
-    HKDFBytesGenerator hkdf = new HKDFBytesGenerator(new SHA256Digest());
+    HKDFBytesGenerator hkdf = new HKDFBytesGenerator(new Sha256());
     hkdf.init(HKDFParameters.skipExtractParameters(prk, labeledInfo));
     byte[] out = new byte[length];
     hkdf.generateBytes(out, 0, length);
