@@ -34,6 +34,9 @@ public final class CryptoBackends {
    *     the setting is not one of the three values
    */
   public static CryptoBackend get() {
+    if (Selected.BACKEND == null) {
+      throw new IllegalStateException(Selected.FAILURE);
+    }
     return Selected.BACKEND;
   }
 
@@ -96,12 +99,24 @@ public final class CryptoBackends {
   /** Lazily-initialised, immutable: the process's choice. */
   private static final class Selected {
     static final CryptoBackend BACKEND;
+    static final String FAILURE;
 
     static {
       String setting = System.getProperty(PROPERTY, "auto");
-      BACKEND = forSetting(setting);
       System.Logger log = System.getLogger("dev.keycast.protocol.crypto");
-      if (BACKEND instanceof OpenSslCryptoBackend o) {
+      CryptoBackend chosen = null;
+      String failure = null;
+      try {
+        chosen = forSetting(setting);
+      } catch (IllegalStateException | IllegalArgumentException e) {
+        failure = e.getMessage();
+        log.log(System.Logger.Level.ERROR, "crypto backend: {0}", failure);
+      }
+      BACKEND = chosen;
+      FAILURE = failure;
+      if (BACKEND == null) {
+        // get() throws with FAILURE
+      } else if (BACKEND instanceof OpenSslCryptoBackend o) {
         log.log(System.Logger.Level.INFO, "crypto backend: openssl ({0}; {1}={2})",
             o.version(), PROPERTY, setting);
       } else {

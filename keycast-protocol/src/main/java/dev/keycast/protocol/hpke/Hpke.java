@@ -134,6 +134,8 @@ public final class Hpke {
     HpkeContext ctx = setupReceiver(backend, suite, enc, recipient, info);
     try {
       return ctx.open(orEmpty(aad), ct);
+    } catch (RuntimeException e) {
+      throw new DecryptionFailedException();
     } finally {
       ctx.destroy();
     }
