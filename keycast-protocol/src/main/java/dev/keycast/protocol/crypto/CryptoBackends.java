@@ -15,8 +15,8 @@ import java.util.Optional;
  *   <li>{@code java}: the pure-Java backend, libcrypto is never loaded.
  * </ul>
  *
- * The choice is logged once at INFO through {@link System.Logger} (logger {@code
- * dev.keycast.protocol.crypto}). The OpenSSL backend needs {@code
+ * The choice is logged once at DEBUG through {@link System.Logger} (logger {@code
+ * dev.keycast.protocol.crypto}); servers log {@link #description()} at start-up. The OpenSSL backend needs {@code
  * --enable-native-access=ALL-UNNAMED} (or the manifest attribute {@code Enable-Native-Access:
  * ALL-UNNAMED}) to load without a JVM warning.
  */
@@ -38,6 +38,16 @@ public final class CryptoBackends {
       throw new IllegalStateException(Selected.FAILURE);
     }
     return Selected.BACKEND;
+  }
+
+  /**
+   * One line naming the process's backend and why, for a server's start-up log, e.g. {@code
+   * "openssl (OpenSSL 3.0.19 27 Jan 2026; keycast.crypto=auto)"} or {@code "java
+   * (keycast.crypto=auto; openssl unavailable: cannot load libcrypto.so.3: ...)"}. Calling it makes
+   * the choice (as {@link #get()} does) but never throws. No secrets.
+   */
+  public static String description() {
+    return Selected.DESCRIPTION;
   }
 
   /** The pure-Java backend (always available). */
@@ -100,6 +110,7 @@ public final class CryptoBackends {
   private static final class Selected {
     static final CryptoBackend BACKEND;
     static final String FAILURE;
+    static final String DESCRIPTION;
 
     static {
       String setting = System.getProperty(PROPERTY, "auto");
@@ -114,16 +125,19 @@ public final class CryptoBackends {
       }
       BACKEND = chosen;
       FAILURE = failure;
+      String description;
       if (BACKEND == null) {
-        // get() throws with FAILURE
+        description = "unavailable: " + failure; // get() throws with FAILURE
       } else if (BACKEND instanceof OpenSslCryptoBackend o) {
-        log.log(System.Logger.Level.INFO, "crypto backend: openssl ({0}; {1}={2})",
-            o.version(), PROPERTY, setting);
+        description = "openssl (" + o.version() + "; " + PROPERTY + "=" + setting + ")";
       } else {
-        log.log(System.Logger.Level.INFO, "crypto backend: java ({0}={1}{2})", PROPERTY, setting,
-            OpenSsl.FAILURE == null || setting.equalsIgnoreCase("java")
-                ? "" : "; openssl unavailable: " + OpenSsl.FAILURE);
+        description = "java (" + PROPERTY + "=" + setting
+            + (OpenSsl.FAILURE == null || setting.equalsIgnoreCase("java")
+                ? "" : "; openssl unavailable: " + OpenSsl.FAILURE) + ")";
       }
+      DESCRIPTION = description;
+      // DEBUG: a command-line tool must not print it; servers log description() at start-up.
+      log.log(System.Logger.Level.DEBUG, "crypto backend: {0}", description);
     }
   }
 }

@@ -55,6 +55,7 @@ class CryptoBackendTest {
         .hasMessageContaining("keycast.crypto must be auto, openssl or java");
     assertThat(CryptoBackends.opensslUnavailableReason()).isEmpty();
     assertThat(CryptoBackends.get().name()).isIn("java", "openssl");
+    assertThat(CryptoBackends.description()).startsWith(CryptoBackends.get().name() + " (");
   }
 
   @Test
