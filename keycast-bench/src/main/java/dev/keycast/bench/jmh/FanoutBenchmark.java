@@ -2,6 +2,8 @@ package dev.keycast.bench.jmh;
 
 import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.crypto.CryptoBackend;
+import dev.keycast.protocol.crypto.CryptoBackends;
 import dev.keycast.protocol.envelope.CmsDeliveryFormat;
 import dev.keycast.protocol.envelope.DeliveryFormat;
 import dev.keycast.protocol.envelope.DeliveryMetadata;
@@ -20,9 +22,11 @@ import java.time.Instant;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -33,16 +37,27 @@ import org.openjdk.jmh.annotations.State;
  * it. Run with {@code -t 1} and {@code -t 2}; {@code scripts/bench-fanout} compares the rates with
  * {@code openssl speed} measured in the same run.
  *
+ * <p>{@code backend} selects the public-key primitives ({@code java}: SunJCE RSA-OAEP and
+ * BouncyCastle X25519; {@code openssl}: libcrypto through FFM); everything else is the same code.
+ *
  * <p>Each thread has its own recipient keys and {@link SecureRandom} (the engine shares one format
  * instance, which is stateless).
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
+@Fork(jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class FanoutBenchmark {
 
   /** A realistic delivery: 32-byte content key, typical metadata. */
   @State(Scope.Thread)
   public static class Recipients {
+    /** The public-key backend ({@code dev.keycast.protocol.crypto}): pure Java or OpenSSL. */
+    @Param({"java", "openssl"})
+    String backend;
+
+    CmsDeliveryFormat cmsGcm;
+    CmsDeliveryFormat cmsCbc;
+    HpkeDeliveryFormat hpke;
     SecureRandom random;
     byte[] secret;
     RecipientKey rsa;
@@ -52,6 +67,10 @@ public class FanoutBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
+      CryptoBackend b = CryptoBackends.forSetting(backend);
+      cmsGcm = CmsDeliveryFormat.AES_256_GCM.withBackend(b);
+      cmsCbc = CmsDeliveryFormat.AES_256_CBC.withBackend(b);
+      hpke = HpkeDeliveryFormat.INSTANCE.withBackend(b);
       random = new SecureRandom();
       secret = new byte[32];
       random.nextBytes(secret);
@@ -71,22 +90,26 @@ public class FanoutBenchmark {
 
   @Benchmark
   public byte[] cmsAes256Gcm(Recipients r) {
-    return CmsDeliveryFormat.AES_256_GCM.seal(r.rsa, r.rsaMetadata, r.secret, r.random);
+    return r.cmsGcm.seal(r.rsa, r.rsaMetadata, r.secret, r.random);
   }
 
   @Benchmark
   public byte[] cmsAes256Cbc(Recipients r) {
-    return CmsDeliveryFormat.AES_256_CBC.seal(r.rsa, r.rsaMetadata, r.secret, r.random);
+    return r.cmsCbc.seal(r.rsa, r.rsaMetadata, r.secret, r.random);
   }
 
   @Benchmark
   public byte[] hpkeX25519(Recipients r) {
-    return HpkeDeliveryFormat.INSTANCE.seal(r.x25519, r.x25519Metadata, r.secret, r.random);
+    return r.hpke.seal(r.x25519, r.x25519Metadata, r.secret, r.random);
   }
 
   /** A sender's payload to the enclave, sealed once; opened once per send. */
   @State(Scope.Thread)
   public static class SendPayload {
+    @Param({"java", "openssl"})
+    String backend;
+
+    CryptoBackend crypto;
     X25519PrivateKey receiveKey;
     byte[] info;
     byte[] policy;
@@ -94,6 +117,7 @@ public class FanoutBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws MalformedInputException {
+      crypto = CryptoBackends.forSetting(backend);
       SecureRandom random = new SecureRandom();
       receiveKey = X25519PrivateKey.generate(random);
       String keySetId = "ks-0123456789abcdef0123456789abcdef";
@@ -112,6 +136,6 @@ public class FanoutBenchmark {
 
   @Benchmark
   public byte[] hpkeOpenSendPayload(SendPayload p) throws DecryptionFailedException {
-    return Hpke.open(HpkeSuite.KEYCAST_V1, p.receiveKey, p.info, p.policy, p.sealed);
+    return Hpke.open(p.crypto, HpkeSuite.KEYCAST_V1, p.receiveKey, p.info, p.policy, p.sealed);
   }
 }

@@ -1,6 +1,10 @@
 package dev.keycast.bench.jmh;
 
+import dev.keycast.protocol.crypto.CryptoBackend;
+import dev.keycast.protocol.crypto.CryptoBackends;
+import dev.keycast.protocol.crypto.X25519Exchange;
 import java.math.BigInteger;
+import java.security.InvalidKeyException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
@@ -15,9 +19,11 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.math.ec.rfc7748.X25519;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -29,7 +35,38 @@ import org.openjdk.jmh.annotations.State;
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
+@Fork(jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class PrimitiveBenchmark {
+
+  /** A {@code dev.keycast.protocol.crypto} backend, for the backend-parameterized primitives. */
+  @State(Scope.Thread)
+  public static class Backend {
+    @Param({"java", "openssl"})
+    String backend;
+
+    CryptoBackend crypto;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+      crypto = CryptoBackends.forSetting(backend);
+    }
+  }
+
+  /** RSAES-OAEP-SHA256 of a 32-byte key through {@link CryptoBackend#rsaOaepSha256Encrypt}. */
+  @Benchmark
+  public byte[] rsaOaepBackend(Keys k, Backend b) {
+    return b.crypto.rsaOaepSha256Encrypt(k.rsa, k.cek, k.random);
+  }
+
+  /** An ephemeral X25519 key plus one Diffie-Hellman through {@link CryptoBackend#x25519}. */
+  @Benchmark
+  public byte[] x25519EphemeralAndDhBackend(Keys k, Backend b) throws InvalidKeyException {
+    byte[] eph = new byte[32];
+    k.random.nextBytes(eph);
+    X25519Exchange x = b.crypto.x25519(eph, k.xPeer);
+    x.destroy();
+    return x.publicKey();
+  }
 
   @State(Scope.Thread)
   public static class Keys {

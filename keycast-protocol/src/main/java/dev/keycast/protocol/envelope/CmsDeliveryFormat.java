@@ -3,6 +3,8 @@ package dev.keycast.protocol.envelope;
 import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.crypto.CryptoBackend;
+import dev.keycast.protocol.crypto.CryptoBackends;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -74,8 +76,6 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
   private static final Provider BC = new BouncyCastleProvider();
   /** RSAES-OAEP with SHA-256, MGF1-SHA-256, pSpecified(empty). */
   static final AlgorithmIdentifier OAEP_SHA256 = oaepSha256();
-  private static final OAEPParameterSpec OAEP_SHA256_SPEC =
-      new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
   private static final int GCM_NONCE_LENGTH = 12;
   private static final int GCM_TAG_LENGTH = 16;
   private static final int CBC_IV_LENGTH = 16;
@@ -85,14 +85,39 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
   private final ASN1ObjectIdentifier contentType;
   private final int integrity;
   private final boolean gcm;
+  /** The RSA-OAEP backend; null means {@link CryptoBackends#get()} at each call. */
+  private final CryptoBackend backend;
 
   private CmsDeliveryFormat(
       String id, ASN1ObjectIdentifier contentCipher, ASN1ObjectIdentifier contentType, int integrity) {
+    this(id, contentCipher, contentType, integrity, null);
+  }
+
+  private CmsDeliveryFormat(
+      String id,
+      ASN1ObjectIdentifier contentCipher,
+      ASN1ObjectIdentifier contentType,
+      int integrity,
+      CryptoBackend backend) {
     this.id = id;
     this.contentCipher = contentCipher;
     this.contentType = contentType;
     this.integrity = integrity;
     this.gcm = contentType.equals(CMSObjectIdentifiers.authEnvelopedData);
+    this.backend = backend;
+  }
+
+  /**
+   * This format with its RSA-OAEP key transport on {@code backend} instead of the process's
+   * {@link CryptoBackends#get()} (benchmarks and cross-backend tests). Same output bytes.
+   */
+  public CmsDeliveryFormat withBackend(CryptoBackend backend) {
+    return new CmsDeliveryFormat(
+        id, contentCipher, contentType, integrity, java.util.Objects.requireNonNull(backend));
+  }
+
+  private CryptoBackend backend() {
+    return backend != null ? backend : CryptoBackends.get();
   }
 
   private static AlgorithmIdentifier oaepSha256() {
@@ -164,7 +189,7 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
         sealed = c.cbc.doFinal(payload);
         contentAlg = new AlgorithmIdentifier(contentCipher, new DEROctetString(iv));
       }
-      byte[] encryptedKey = c.wrap(keyWrap, rsa, cek, random);
+      byte[] encryptedKey = c.wrap(backend(), keyWrap, rsa, cek, random);
       RecipientIdentifier rid =
           rsa.issuerAndSerial()
               .map(RecipientIdentifier::new)
@@ -196,7 +221,7 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
 
   /**
    * The JDK ciphers one thread seals with, created once per thread and re-initialised for every
-   * delivery: SunJCE's AES (AES-NI and GHASH intrinsics) and RSA-OAEP, instead of a BouncyCastle
+   * delivery: SunJCE's AES (AES-NI and GHASH intrinsics), instead of a BouncyCastle
    * provider lookup, key generator and parameter generator per delivery (performance.md section 1:
    * 2 to 3 times the delivery rate). The AES cipher keeps the last delivery's content-key schedule
    * until the next {@link Cipher#init} replaces it, as a discarded cipher would until collected.
@@ -205,14 +230,18 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
   private static final class Ciphers {
     final Cipher gcm = cipher("AES/GCM/NoPadding");
     final Cipher cbc = cipher("AES/CBC/PKCS5Padding");
-    final Cipher oaep = cipher("RSA/ECB/OAEPPadding");
     Cipher pkcs1;
 
-    byte[] wrap(AlgorithmIdentifier keyWrap, RsaRecipientKey rsa, byte[] cek, SecureRandom random)
+    /** RSA-OAEP-SHA256 on the backend (SunJCE or libcrypto); PKCS#1 v1.5 for negative vectors. */
+    byte[] wrap(
+        CryptoBackend backend,
+        AlgorithmIdentifier keyWrap,
+        RsaRecipientKey rsa,
+        byte[] cek,
+        SecureRandom random)
         throws GeneralSecurityException {
       if (OAEP_SHA256.equals(keyWrap)) {
-        oaep.init(Cipher.ENCRYPT_MODE, rsa.publicKey(), OAEP_SHA256_SPEC, random);
-        return oaep.doFinal(cek);
+        return backend.rsaOaepSha256Encrypt(rsa.publicKey(), cek, random);
       }
       if (PKCSObjectIdentifiers.rsaEncryption.equals(keyWrap.getAlgorithm())) {
         // Only negative test vectors use PKCS#1 v1.5 (which Keycast's readers reject).

@@ -2,6 +2,8 @@ package dev.keycast.protocol.envelope;
 
 import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.crypto.CryptoBackend;
+import dev.keycast.protocol.crypto.CryptoBackends;
 import dev.keycast.protocol.hpke.Hpke;
 import dev.keycast.protocol.hpke.HpkeCiphertext;
 import dev.keycast.protocol.hpke.HpkeSuite;
@@ -47,7 +49,28 @@ public final class HpkeDeliveryFormat implements DeliveryFormat<X25519PrivateKey
   private static final int ENC = 32;
   private static final int TAG = 16;
 
-  private HpkeDeliveryFormat() {}
+  /** The X25519 backend; null means {@link CryptoBackends#get()} at each call. */
+  private final CryptoBackend backend;
+
+  private HpkeDeliveryFormat() {
+    this(null);
+  }
+
+  private HpkeDeliveryFormat(CryptoBackend backend) {
+    this.backend = backend;
+  }
+
+  /**
+   * This format with its X25519 operations on {@code backend} instead of the process's {@link
+   * CryptoBackends#get()} (benchmarks and cross-backend tests). Same output bytes.
+   */
+  public HpkeDeliveryFormat withBackend(CryptoBackend backend) {
+    return new HpkeDeliveryFormat(java.util.Objects.requireNonNull(backend));
+  }
+
+  private CryptoBackend backend() {
+    return backend != null ? backend : CryptoBackends.get();
+  }
 
   @Override
   public String id() {
@@ -67,7 +90,7 @@ public final class HpkeDeliveryFormat implements DeliveryFormat<X25519PrivateKey
     byte[] aad = header(VERSION, metadata.encode());
     HpkeCiphertext c;
     try {
-      c = Hpke.seal(SUITE, x.publicKey(), info(recipient.fingerprint()), aad, secret, random);
+      c = Hpke.seal(backend(), SUITE, x.publicKey(), info(recipient.fingerprint()), aad, secret, random);
     } catch (MalformedInputException e) {
       throw new IllegalArgumentException("recipient X25519 key is unusable: " + e.getMessage(), e);
     }
@@ -155,7 +178,7 @@ public final class HpkeDeliveryFormat implements DeliveryFormat<X25519PrivateKey
         new HpkeCiphertext(
             Arrays.copyOfRange(envelope, encAt, encAt + ENC),
             Arrays.copyOfRange(envelope, encAt + ENC, envelope.length));
-    byte[] secret = Hpke.open(SUITE, privateKey, info(own), aad, c);
+    byte[] secret = Hpke.open(backend(), SUITE, privateKey, info(own), aad, c);
     return new OpenedDelivery(metadata, secret);
   }
 

@@ -2,21 +2,22 @@ package dev.keycast.protocol.hpke;
 
 import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.crypto.CryptoBackend;
+import dev.keycast.protocol.crypto.CryptoBackends;
+import java.security.InvalidKeyException;
 import java.security.SecureRandom;
 import java.util.Arrays;
-import org.bouncycastle.crypto.AsymmetricCipherKeyPair;
-import org.bouncycastle.crypto.InvalidCipherTextException;
-import org.bouncycastle.crypto.hpke.HPKE;
-import org.bouncycastle.crypto.hpke.HPKEContext;
-import org.bouncycastle.crypto.hpke.HPKEContextWithEncapsulation;
 
 /**
- * Single-shot HPKE (RFC 9180) in base mode, over BouncyCastle's {@link HPKE}.
+ * Single-shot HPKE (RFC 9180) in base mode: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and the
+ * suite's AEAD, implemented in this package ({@code Dhkem}, {@code HpkeContext}) on
+ * BouncyCastle's HKDF and the JDK's AEADs, with the X25519 operations from a {@link
+ * CryptoBackend} ({@link CryptoBackends#get()} unless one is passed).
  *
  * <p>The ephemeral key pair is {@code DeriveKeyPair(ikmE)} where {@code ikmE} is 32 bytes drawn
  * from the caller's {@link SecureRandom} (RFC 9180 section 7.1.3), so a seeded random gives
- * reproducible output for test vectors. All methods are thread-safe; no state is shared between
- * calls.
+ * reproducible output for test vectors, with either backend. An all-zero Diffie-Hellman result is
+ * rejected (section 7.1.4). All methods are thread-safe; no state is shared between calls.
  */
 public final class Hpke {
   private static final int IKM_LENGTH = 32;
@@ -38,8 +39,8 @@ public final class Hpke {
   }
 
   /**
-   * Encrypts {@code plaintext} to {@code recipient}; {@code info} and {@code aad} may be empty (null
-   * means empty).
+   * Encrypts {@code plaintext} to {@code recipient} with the process's backend; {@code info} and
+   * {@code aad} may be empty (null means empty).
    *
    * @throws MalformedInputException {@code malformed} if the recipient key is a low-order point
    *     (the Diffie-Hellman result would be all zero)
@@ -52,10 +53,23 @@ public final class Hpke {
       byte[] plaintext,
       SecureRandom random)
       throws MalformedInputException {
+    return seal(CryptoBackends.get(), suite, recipient, info, aad, plaintext, random);
+  }
+
+  /** {@link #seal(HpkeSuite, X25519PublicKey, byte[], byte[], byte[], SecureRandom)} with {@code backend}. */
+  public static HpkeCiphertext seal(
+      CryptoBackend backend,
+      HpkeSuite suite,
+      X25519PublicKey recipient,
+      byte[] info,
+      byte[] aad,
+      byte[] plaintext,
+      SecureRandom random)
+      throws MalformedInputException {
     byte[] ikmE = new byte[IKM_LENGTH];
     random.nextBytes(ikmE);
     try {
-      return sealWithEphemeralIkm(suite, recipient, info, aad, plaintext, ikmE);
+      return sealWithEphemeralIkm(backend, suite, recipient, info, aad, plaintext, ikmE);
     } finally {
       Arrays.fill(ikmE, (byte) 0);
     }
@@ -63,6 +77,7 @@ public final class Hpke {
 
   /** Seal with the ephemeral key {@code DeriveKeyPair(ikmE)}; for known-answer tests. */
   static HpkeCiphertext sealWithEphemeralIkm(
+      CryptoBackend backend,
       HpkeSuite suite,
       X25519PublicKey recipient,
       byte[] info,
@@ -70,32 +85,28 @@ public final class Hpke {
       byte[] plaintext,
       byte[] ikmE)
       throws MalformedInputException {
-    HPKE hpke = newHpke(suite);
-    HPKEContextWithEncapsulation ctx;
+    HpkeContext ctx = setupSender(backend, suite, recipient, info, ikmE);
     try {
-      AsymmetricCipherKeyPair ephemeral = hpke.deriveKeyPair(ikmE);
-      ctx = hpke.setupBaseS(recipient.params(), orEmpty(info), ephemeral);
-    } catch (IllegalStateException | IllegalArgumentException e) {
-      throw new MalformedInputException(
-          "malformed", "X25519 key agreement failed: recipient public key is a low-order point");
-    }
-    try {
-      byte[] ct = ctx.seal(orEmpty(aad), plaintext);
-      return new HpkeCiphertext(ctx.getEncapsulation(), ct);
-    } catch (InvalidCipherTextException e) {
-      throw new IllegalStateException("AEAD encryption failed", e);
+      return new HpkeCiphertext(ctx.enc(), ctx.seal(orEmpty(aad), plaintext));
+    } finally {
+      ctx.destroy();
     }
   }
 
   /** Sets up a base-mode sender context with a fixed ephemeral; for known-answer tests. */
-  static HPKEContextWithEncapsulation setupSender(
-      HpkeSuite suite, X25519PublicKey recipient, byte[] info, byte[] ikmE) {
-    HPKE hpke = newHpke(suite);
-    return hpke.setupBaseS(recipient.params(), orEmpty(info), hpke.deriveKeyPair(ikmE));
+  static HpkeContext setupSender(
+      CryptoBackend backend, HpkeSuite suite, X25519PublicKey recipient, byte[] info, byte[] ikmE)
+      throws MalformedInputException {
+    try {
+      return Dhkem.setupBaseS(backend, suite, recipient.rawView(), orEmpty(info), ikmE);
+    } catch (InvalidKeyException e) {
+      throw new MalformedInputException(
+          "malformed", "X25519 key agreement failed: recipient public key is a low-order point");
+    }
   }
 
   /**
-   * Decrypts an HPKE ciphertext with the recipient's private key.
+   * Decrypts an HPKE ciphertext with the recipient's private key and the process's backend.
    *
    * @throws DecryptionFailedException for a wrong key, a wrong suite, altered {@code enc},
    *     ciphertext, {@code info} or {@code aad}, or a truncated input (one message for all)
@@ -103,23 +114,50 @@ public final class Hpke {
   public static byte[] open(
       HpkeSuite suite, X25519PrivateKey recipient, byte[] info, byte[] aad, HpkeCiphertext sealed)
       throws DecryptionFailedException {
+    return open(CryptoBackends.get(), suite, recipient, info, aad, sealed);
+  }
+
+  /** {@link #open(HpkeSuite, X25519PrivateKey, byte[], byte[], HpkeCiphertext)} with {@code backend}. */
+  public static byte[] open(
+      CryptoBackend backend,
+      HpkeSuite suite,
+      X25519PrivateKey recipient,
+      byte[] info,
+      byte[] aad,
+      HpkeCiphertext sealed)
+      throws DecryptionFailedException {
     byte[] enc = sealed.enc();
     byte[] ct = sealed.ciphertext();
     if (enc.length != suite.encLength() || ct.length < suite.tagLength()) {
       throw new DecryptionFailedException();
     }
+    HpkeContext ctx = setupReceiver(backend, suite, enc, recipient, info);
     try {
-      HPKE hpke = newHpke(suite);
-      HPKEContext ctx = hpke.setupBaseR(enc, recipient.keyPair(), orEmpty(info));
       return ctx.open(orEmpty(aad), ct);
-    } catch (InvalidCipherTextException | RuntimeException e) {
+    } catch (RuntimeException e) {
       throw new DecryptionFailedException();
+    } finally {
+      ctx.destroy();
     }
   }
 
-  private static HPKE newHpke(HpkeSuite suite) {
-    return new HPKE(
-        HPKE.mode_base, (short) suite.kemId(), (short) suite.kdfId(), (short) suite.aeadId());
+  /** SetupBaseR; any failure is a {@link DecryptionFailedException}. */
+  static HpkeContext setupReceiver(
+      CryptoBackend backend, HpkeSuite suite, byte[] enc, X25519PrivateKey recipient, byte[] info)
+      throws DecryptionFailedException {
+    byte[] skR;
+    try {
+      skR = recipient.toRaw();
+    } catch (IllegalStateException e) { // destroyed
+      throw new DecryptionFailedException();
+    }
+    try {
+      return Dhkem.setupBaseR(backend, suite, enc, skR, orEmpty(info));
+    } catch (InvalidKeyException | RuntimeException e) {
+      throw new DecryptionFailedException();
+    } finally {
+      Arrays.fill(skR, (byte) 0);
+    }
   }
 
   private static byte[] orEmpty(byte[] b) {

@@ -50,6 +50,11 @@ public record HpkeSuite(int kemId, int kdfId, int aeadId) {
     return 32;
   }
 
+  /** Length in bytes of the AEAD key (Nk): 16 for AES-128-GCM, 32 otherwise. */
+  public int keyLength() {
+    return aeadId == AEAD_AES_128_GCM ? 16 : 32;
+  }
+
   /** Length in bytes of the AEAD authentication tag (16 for all supported AEADs). */
   public int tagLength() {
     return 16;

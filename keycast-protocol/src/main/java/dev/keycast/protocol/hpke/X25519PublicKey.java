@@ -77,6 +77,11 @@ public final class X25519PublicKey {
     return fingerprint;
   }
 
+  /** The held array itself (no copy); callers in this package must not modify it. */
+  byte[] rawView() {
+    return raw;
+  }
+
   X25519PublicKeyParameters params() {
     return params;
   }

@@ -3,6 +3,7 @@ package dev.keycast.protocol.envelope;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.keycast.protocol.crypto.TestBackends;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,16 +35,19 @@ class CmsOpensslInteropTest {
   }
 
   static Stream<Arguments> cases() {
-    return Stream.of(2048, 3072, 4096)
-        .flatMap(bits -> Stream.of(CmsDeliveryFormat.AES_256_GCM, CmsDeliveryFormat.AES_256_CBC)
-            .map(f -> Arguments.of(f, bits)));
+    return TestBackends.names().stream()
+        .flatMap(backend -> Stream.of(2048, 3072, 4096)
+            .flatMap(bits -> Stream.of(CmsDeliveryFormat.AES_256_GCM, CmsDeliveryFormat.AES_256_CBC)
+                .map(f -> Arguments.of(backend, f, bits))));
   }
 
-  @ParameterizedTest(name = "{0} RSA-{1}")
+  /** Envelopes sealed with either backend's RSA-OAEP. */
+  @ParameterizedTest(name = "{0} {1} RSA-{2}")
   @MethodSource("cases")
-  void opensslDecryptsTheExpectedPayload(CmsDeliveryFormat format, int bits, @TempDir Path dir)
-      throws Exception {
+  void opensslDecryptsTheExpectedPayload(
+      String backend, CmsDeliveryFormat baseFormat, int bits, @TempDir Path dir) throws Exception {
     assumeTrue(opensslPresent, "the openssl binary is not on PATH; this interop test needs it");
+    CmsDeliveryFormat format = baseFormat.withBackend(TestBackends.get(backend));
     RsaRecipientKey key = TestKeys.rsaRecipient(bits);
     DeliveryMetadata md = DeliveryFormatTest.metadataFor(key);
     byte[] secret = new byte[48];

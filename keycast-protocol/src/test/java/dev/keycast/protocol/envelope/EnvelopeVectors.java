@@ -67,22 +67,32 @@ final class EnvelopeVectors {
   }
 
   static byte[] seal(String name, Expected e) throws Exception {
+    return seal(name, e, dev.keycast.protocol.crypto.CryptoBackends.java());
+  }
+
+  /** The golden envelope {@code name} sealed again with {@code backend}'s public-key primitives. */
+  static byte[] seal(String name, Expected e, dev.keycast.protocol.crypto.CryptoBackend backend)
+      throws Exception {
     return switch (name) {
       case GCM_SKI -> {
         RsaRecipientKey k = TestKeys.rsaRecipient(2048);
-        yield CmsDeliveryFormat.AES_256_GCM.seal(k, e.metadataFor(k), e.secret(), randomFor(name));
+        yield CmsDeliveryFormat.AES_256_GCM.withBackend(backend)
+            .seal(k, e.metadataFor(k), e.secret(), randomFor(name));
       }
       case GCM_CERT -> {
         RsaRecipientKey k = TestKeys.rsaRecipientWithCert();
-        yield CmsDeliveryFormat.AES_256_GCM.seal(k, e.metadataFor(k), e.secret(), randomFor(name));
+        yield CmsDeliveryFormat.AES_256_GCM.withBackend(backend)
+            .seal(k, e.metadataFor(k), e.secret(), randomFor(name));
       }
       case CBC_SKI -> {
         RsaRecipientKey k = TestKeys.rsaRecipient(2048);
-        yield CmsDeliveryFormat.AES_256_CBC.seal(k, e.metadataFor(k), e.secret(), randomFor(name));
+        yield CmsDeliveryFormat.AES_256_CBC.withBackend(backend)
+            .seal(k, e.metadataFor(k), e.secret(), randomFor(name));
       }
       case HPKE -> {
         X25519RecipientKey k = TestKeys.x25519Recipient();
-        yield HpkeDeliveryFormat.INSTANCE.seal(k, e.metadataFor(k), e.secret(), randomFor(name));
+        yield HpkeDeliveryFormat.INSTANCE.withBackend(backend)
+            .seal(k, e.metadataFor(k), e.secret(), randomFor(name));
       }
       default -> throw new IllegalArgumentException(name);
     };

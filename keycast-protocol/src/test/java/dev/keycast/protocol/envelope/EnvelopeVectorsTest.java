@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.crypto.CryptoBackend;
+import dev.keycast.protocol.crypto.CryptoBackends;
+import dev.keycast.protocol.crypto.TestBackends;
 import dev.keycast.protocol.hpke.X25519PrivateKey;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -33,28 +36,46 @@ class EnvelopeVectorsTest {
   }
 
   static DeliveryFormat<?> formatOf(String name) {
-    if (name.startsWith("cms-aes256gcm")) {
-      return CmsDeliveryFormat.AES_256_GCM;
-    }
-    if (name.startsWith("cms-aes256cbc")) {
-      return CmsDeliveryFormat.AES_256_CBC;
-    }
-    return HpkeDeliveryFormat.INSTANCE;
+    return formatOf(name, CryptoBackends.java());
   }
 
-  @ParameterizedTest
-  @ValueSource(strings = {
-      EnvelopeVectors.GCM_SKI, EnvelopeVectors.GCM_CERT, EnvelopeVectors.CBC_SKI, EnvelopeVectors.HPKE})
-  void goldenOpensToCommittedValues(String name) throws Exception {
+  static DeliveryFormat<?> formatOf(String name, CryptoBackend backend) {
+    if (name.startsWith("cms-aes256gcm")) {
+      return CmsDeliveryFormat.AES_256_GCM.withBackend(backend);
+    }
+    if (name.startsWith("cms-aes256cbc")) {
+      return CmsDeliveryFormat.AES_256_CBC.withBackend(backend);
+    }
+    return HpkeDeliveryFormat.INSTANCE.withBackend(backend);
+  }
+
+  static Stream<Arguments> backendsAndGoldens() {
+    List<Arguments> out = new java.util.ArrayList<>();
+    for (String b : TestBackends.names()) {
+      for (String g : List.of(EnvelopeVectors.GCM_SKI, EnvelopeVectors.GCM_CERT,
+          EnvelopeVectors.CBC_SKI, EnvelopeVectors.HPKE)) {
+        out.add(Arguments.of(b, g));
+      }
+    }
+    return out.stream();
+  }
+
+  /** Opens, and re-seals byte for byte, with each backend (same random draws, same order). */
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("backendsAndGoldens")
+  void goldenOpensToCommittedValues(String backend, String name) throws Exception {
+    CryptoBackend b = TestBackends.get(backend);
     EnvelopeVectors.Expected e = EnvelopeVectors.Expected.load();
     byte[] env = TestKeys.resource("golden/" + name);
-    OpenedDelivery d = DeliveryFormatTest.openUnchecked(formatOf(name), env);
+    OpenedDelivery d = DeliveryFormatTest.openUnchecked(formatOf(name, b), env);
     RecipientKey k = name.equals(EnvelopeVectors.HPKE) ? TestKeys.x25519Recipient() : TestKeys.rsaRecipient(2048);
     assertThat(d.metadata()).isEqualTo(e.metadataFor(k));
     assertThat(d.metadata().secretId()).isEqualTo("studio-7/film-42/reel-1");
     assertThat(d.metadata().senderLabel()).isEqualTo("Studio \u03a9 distribution");
     assertThat(d.secret()).isEqualTo(e.secret());
-    assertThat(EnvelopeVectors.seal(name, e)).as("deterministic re-seal of %s", name).isEqualTo(env);
+    assertThat(EnvelopeVectors.seal(name, e, b))
+        .as("deterministic re-seal of %s with %s", name, backend)
+        .isEqualTo(env);
   }
 
   @ParameterizedTest
@@ -68,25 +89,29 @@ class EnvelopeVectorsTest {
         .isInstanceOf(DecryptionFailedException.class);
   }
 
-  @Test
-  void goldenHpkeFailsWithWrongKey() throws Exception {
+  @ParameterizedTest
+  @MethodSource("dev.keycast.protocol.crypto.TestBackends#names")
+  void goldenHpkeFailsWithWrongKey(String backend) throws Exception {
+    CryptoBackend b = TestBackends.get(backend);
     byte[] env = TestKeys.resource("golden/" + EnvelopeVectors.HPKE);
     X25519PrivateKey other = X25519PrivateKey.generate(new DeterministicRandom("other key"));
-    assertThatThrownBy(() -> HpkeDeliveryFormat.INSTANCE.open(other, env))
+    assertThatThrownBy(() -> HpkeDeliveryFormat.INSTANCE.withBackend(b).open(other, env))
         .isInstanceOf(DecryptionFailedException.class);
   }
 
   static Stream<Arguments> negatives() throws Exception {
     Path root = negativeRoot();
     List<Arguments> out = new java.util.ArrayList<>();
-    for (String format : List.of("cms-aes256gcm", "cms-aes256cbc", "hpke-x25519")) {
-      try (Stream<Path> files = Files.list(root.resolve(format))) {
-        files.filter(p -> p.getFileName().toString().endsWith(".fail"))
-            .sorted()
-            .forEach(p -> out.add(Arguments.of(format + "/" + p.getFileName(), p)));
+    for (String backend : TestBackends.names()) {
+      for (String format : List.of("cms-aes256gcm", "cms-aes256cbc", "hpke-x25519")) {
+        try (Stream<Path> files = Files.list(root.resolve(format))) {
+          files.filter(p -> p.getFileName().toString().endsWith(".fail"))
+              .sorted()
+              .forEach(p -> out.add(Arguments.of(backend, format + "/" + p.getFileName(), p)));
+        }
       }
     }
-    assertThat(out).hasSizeGreaterThan(40);
+    assertThat(out).hasSizeGreaterThan(80);
     return out.stream();
   }
 
@@ -94,14 +119,15 @@ class EnvelopeVectorsTest {
     return Path.of(EnvelopeVectorsTest.class.getResource("/vectors/envelope/negative").toURI());
   }
 
-  @ParameterizedTest(name = "{0}")
+  @ParameterizedTest(name = "{0} {1}")
   @MethodSource("negatives")
-  void negativeVectorFailsAsNamed(String name, Path file) throws Exception {
+  void negativeVectorFailsAsNamed(String backend, String name, Path file) throws Exception {
+    CryptoBackend b = TestBackends.get(backend);
     String fileName = file.getFileName().toString();
     String[] parts = fileName.split("\\.");
     String expected = parts[parts.length - 2];
     byte[] env = Files.readAllBytes(file);
-    var thrown = assertThatThrownBy(() -> DeliveryFormatTest.openUnchecked(formatOf(name), env));
+    var thrown = assertThatThrownBy(() -> DeliveryFormatTest.openUnchecked(formatOf(name, b), env));
     if (expected.equals("decryption_failed")) {
       thrown.isInstanceOf(DecryptionFailedException.class).hasMessage(DecryptionFailedException.MESSAGE);
     } else {

@@ -1,16 +1,24 @@
 package dev.keycast.protocol.hpke;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.keycast.protocol.DecryptionFailedException;
+import dev.keycast.protocol.crypto.CryptoBackend;
+import dev.keycast.protocol.crypto.TestBackends;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.bouncycastle.crypto.digests.SHA256Digest;
 import org.bouncycastle.crypto.generators.HKDFBytesGenerator;
+import org.bouncycastle.crypto.hpke.HPKE;
+import org.bouncycastle.crypto.hpke.HPKEContext;
 import org.bouncycastle.crypto.hpke.HPKEContextWithEncapsulation;
 import org.bouncycastle.crypto.params.HKDFParameters;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** RFC 9180 Appendix A.1 and A.2, base mode: key schedule and every listed encryption. */
@@ -55,50 +63,120 @@ class HpkeRfc9180Test {
         .isEqualTo(v.get("exporter_secret"));
   }
 
-  @ParameterizedTest(name = "{0}")
-  @MethodSource("baseSetups")
-  void everyEncryptionMatchesAndOpens(Rfc9180Vectors.Setup v) throws Exception {
-    HpkeSuite suite =
-        new HpkeSuite(v.intField("kem_id"), v.intField("kdf_id"), v.intField("aead_id"));
+  /** Every setup with every backend. */
+  static List<Arguments> backendsAndSetups() throws Exception {
+    List<Arguments> out = new java.util.ArrayList<>();
+    for (String b : TestBackends.names()) {
+      for (Rfc9180Vectors.Setup s : baseSetups()) {
+        out.add(Arguments.of(b, s));
+      }
+    }
+    return out;
+  }
+
+  /** Encap and the key schedule: enc, shared_secret, key, base_nonce, exporter_secret. */
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("backendsAndSetups")
+  void senderAndReceiverKeyScheduleMatch(String backend, Rfc9180Vectors.Setup v) throws Exception {
+    CryptoBackend b = TestBackends.get(backend);
+    HpkeSuite suite = suite(v);
     X25519PrivateKey skR = X25519PrivateKey.fromRaw(v.get("skRm"));
-    HPKEContextWithEncapsulation sender =
-        Hpke.setupSender(suite, skR.publicKey(), v.get("info"), v.get("ikmE"));
-    assertThat(sender.getEncapsulation()).isEqualTo(v.get("enc"));
+    assertThat(Dhkem.derivePrivateKey(v.get("ikmE"))).isEqualTo(v.get("skEm"));
+    assertThat(Dhkem.derivePrivateKey(v.get("ikmR"))).isEqualTo(v.get("skRm"));
+    HpkeContext sender = Hpke.setupSender(b, suite, skR.publicKey(), v.get("info"), v.get("ikmE"));
+    HpkeContext receiver = Hpke.setupReceiver(b, suite, v.get("enc"), skR, v.get("info"));
+    for (HpkeContext ctx : List.of(sender, receiver)) {
+      assertThat(ctx.enc()).isEqualTo(v.get("enc"));
+      assertThat(ctx.sharedSecret()).isEqualTo(v.get("shared_secret"));
+      assertThat(ctx.key()).isEqualTo(v.get("key"));
+      assertThat(ctx.baseNonce()).isEqualTo(v.get("base_nonce"));
+      assertThat(ctx.exporterSecret()).isEqualTo(v.get("exporter_secret"));
+    }
+  }
+
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("backendsAndSetups")
+  void everyEncryptionMatchesAndOpens(String backend, Rfc9180Vectors.Setup v) throws Exception {
+    CryptoBackend b = TestBackends.get(backend);
+    HpkeSuite suite = suite(v);
+    X25519PrivateKey skR = X25519PrivateKey.fromRaw(v.get("skRm"));
+    HpkeContext sender = Hpke.setupSender(b, suite, skR.publicKey(), v.get("info"), v.get("ikmE"));
+    HpkeContext receiver = Hpke.setupReceiver(b, suite, v.get("enc"), skR, v.get("info"));
+    assertThat(sender.enc()).isEqualTo(v.get("enc"));
     int seq = 0;
     for (Rfc9180Vectors.Encryption e : v.encryptions()) {
       while (seq < e.seq()) { // advance the sequence number over unlisted messages
-        sender.seal(new byte[0], new byte[0]);
+        receiver.open(new byte[0], sender.seal(new byte[0], new byte[0]));
         seq++;
       }
-      assertThat(sender.seal(e.aad(), e.pt())).as("seq %d", e.seq()).isEqualTo(e.ct());
+      byte[] ct = sender.seal(e.aad(), e.pt());
+      assertThat(ct).as("seq %d", e.seq()).isEqualTo(e.ct());
+      assertThat(receiver.open(e.aad(), e.ct())).as("open seq %d", e.seq()).isEqualTo(e.pt());
       seq++;
     }
-    // Single-shot API: sequence 0 through the public seal/open.
+    // Single-shot API: sequence 0 through seal/open.
     Rfc9180Vectors.Encryption first = v.encryptions().getFirst();
     assertThat(first.seq()).isZero();
     HpkeCiphertext c =
         Hpke.sealWithEphemeralIkm(
-            suite, skR.publicKey(), v.get("info"), first.aad(), first.pt(), v.get("ikmE"));
+            b, suite, skR.publicKey(), v.get("info"), first.aad(), first.pt(), v.get("ikmE"));
     assertThat(c.enc()).isEqualTo(v.get("enc"));
     assertThat(c.ciphertext()).isEqualTo(first.ct());
     assertThat(
             Hpke.open(
-                suite, skR, v.get("info"), first.aad(), new HpkeCiphertext(v.get("enc"), first.ct())))
+                b, suite, skR, v.get("info"), first.aad(), new HpkeCiphertext(v.get("enc"), first.ct())))
         .isEqualTo(first.pt());
+    // a wrong tag byte fails the one way
+    byte[] bad = first.ct().clone();
+    bad[bad.length - 1] ^= 1;
+    assertThatThrownBy(
+            () -> Hpke.open(b, suite, skR, v.get("info"), first.aad(), new HpkeCiphertext(v.get("enc"), bad)))
+        .isInstanceOf(DecryptionFailedException.class);
   }
 
-  /** Exported values come from BouncyCastle's own context, so they check its exporter_secret. */
-  @ParameterizedTest(name = "{0}")
-  @MethodSource("baseSetups")
-  void exportedValuesMatch(Rfc9180Vectors.Setup v) throws Exception {
-    HpkeSuite suite =
-        new HpkeSuite(v.intField("kem_id"), v.intField("kdf_id"), v.intField("aead_id"));
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("backendsAndSetups")
+  void exportedValuesMatch(String backend, Rfc9180Vectors.Setup v) throws Exception {
+    CryptoBackend b = TestBackends.get(backend);
     X25519PrivateKey skR = X25519PrivateKey.fromRaw(v.get("skRm"));
-    HPKEContextWithEncapsulation sender =
-        Hpke.setupSender(suite, skR.publicKey(), v.get("info"), v.get("ikmE"));
+    HpkeContext sender = Hpke.setupSender(b, suite(v), skR.publicKey(), v.get("info"), v.get("ikmE"));
     for (Rfc9180Vectors.Export e : v.exports()) {
       assertThat(sender.export(e.context(), e.length())).isEqualTo(e.value());
     }
+  }
+
+  /**
+   * Cross-check with an independent implementation: BouncyCastle's HPKE opens what this package
+   * seals, and this package opens what BouncyCastle seals, with either backend.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("dev.keycast.protocol.crypto.TestBackends#names")
+  void interoperatesWithBouncyCastleHpke(String backend) throws Exception {
+    CryptoBackend b = TestBackends.get(backend);
+    HPKE bc = new HPKE(HPKE.mode_base, (short) 0x20, (short) 1, (short) 2);
+    java.security.SecureRandom r = new java.security.SecureRandom();
+    for (int i = 0; i < 20; i++) {
+      X25519PrivateKey skR = X25519PrivateKey.generate(r);
+      byte[] info = new byte[i];
+      byte[] aad = new byte[2 * i];
+      byte[] pt = new byte[1 + 3 * i];
+      r.nextBytes(info);
+      r.nextBytes(aad);
+      r.nextBytes(pt);
+      HpkeCiphertext c = Hpke.seal(b, HpkeSuite.KEYCAST_V1, skR.publicKey(), info, aad, pt, r);
+      HPKEContext rc = bc.setupBaseR(c.enc(), skR.keyPair(), info);
+      assertThat(rc.open(aad, c.ciphertext())).isEqualTo(pt);
+      HPKEContextWithEncapsulation sc = bc.setupBaseS(skR.publicKey().params(), info);
+      byte[] ct = sc.seal(aad, pt);
+      assertThat(
+              Hpke.open(b, HpkeSuite.KEYCAST_V1, skR, info, aad,
+                  new HpkeCiphertext(sc.getEncapsulation(), ct)))
+          .isEqualTo(pt);
+    }
+  }
+
+  private static HpkeSuite suite(Rfc9180Vectors.Setup v) {
+    return new HpkeSuite(v.intField("kem_id"), v.intField("kdf_id"), v.intField("aead_id"));
   }
 
   private static byte[] suiteId(Rfc9180Vectors.Setup v) {

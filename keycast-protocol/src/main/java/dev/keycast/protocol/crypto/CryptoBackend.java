@@ -1,0 +1,43 @@
+package dev.keycast.protocol.crypto;
+
+import java.security.InvalidKeyException;
+import java.security.SecureRandom;
+import java.security.interfaces.RSAPublicKey;
+
+/**
+ * The two public-key primitives that set the cost of a fan-out: the RSA-OAEP key transport of a
+ * CMS delivery and the X25519 Diffie-Hellman of an HPKE delivery. Everything around them (OAEP
+ * encoding, HKDF, AEAD, DER) is the same code for every backend.
+ *
+ * <p>Two implementations: {@code java} (SunJCE RSA-OAEP and BouncyCastle's X25519, pure Java) and
+ * {@code openssl} (OpenSSL 3 libcrypto through the JDK's Foreign Function and Memory API: the raw
+ * RSA public-key operation under BouncyCastle's OAEP encoding, and X25519). {@link
+ * CryptoBackends#get()} picks one once per process. Implementations are stateless and
+ * thread-safe; both produce identical bytes for identical inputs and random draws.
+ */
+public interface CryptoBackend {
+  /** {@code "java"} or {@code "openssl"}. */
+  String name();
+
+  /**
+   * RSAES-OAEP encryption (RFC 8017 section 7.1) with SHA-256, MGF1-SHA-256 and an empty label.
+   * The seed (32 bytes) is the only draw from {@code random}.
+   *
+   * @param key the recipient's RSA public key
+   * @param message at most {@code k - 66} bytes ({@code k} = modulus length in bytes)
+   * @return the ciphertext, {@code k} bytes
+   * @throws IllegalArgumentException if the message is too long for the key
+   */
+  byte[] rsaOaepSha256Encrypt(RSAPublicKey key, byte[] message, SecureRandom random);
+
+  /**
+   * One X25519 exchange (RFC 7748 section 6.1): the public key {@code X25519(privateKey, 9)} and
+   * the shared secret {@code X25519(privateKey, peerPublicKey)}.
+   *
+   * @param privateKey 32-byte scalar (clamped by the function, not modified)
+   * @param peerPublicKey 32-byte u-coordinate
+   * @throws InvalidKeyException if the shared secret is all zero (a low-order peer point; RFC 9180
+   *     section 7.1.4 requires rejecting it) or the peer key is unusable
+   */
+  X25519Exchange x25519(byte[] privateKey, byte[] peerPublicKey) throws InvalidKeyException;
+}

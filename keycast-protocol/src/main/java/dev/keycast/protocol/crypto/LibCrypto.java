@@ -1,0 +1,128 @@
+package dev.keycast.protocol.crypto;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Downcall handles into OpenSSL 3's {@code libcrypto.so.3}, looked up once. Only the functions
+ * the {@code openssl} backend calls; every one is part of OpenSSL 3.0's public, non-deprecated
+ * API. Immutable.
+ */
+final class LibCrypto {
+  /** The shared library's SONAME (OpenSSL 3.x; the enclave image's {@code libcrypto3}). */
+  static final String LIBRARY = "libcrypto.so.3";
+  /** {@code EVP_PKEY_X25519} = {@code NID_X25519}. */
+  static final int EVP_PKEY_X25519 = 1034;
+
+  final MethodHandle bnBin2bn; // BIGNUM *BN_bin2bn(const unsigned char *s, int len, BIGNUM *ret)
+  final MethodHandle bnBn2binpad; // int BN_bn2binpad(const BIGNUM *a, unsigned char *to, int tolen)
+  final MethodHandle bnNew; // BIGNUM *BN_new(void)
+  final MethodHandle bnFree; // void BN_free(BIGNUM *a)
+  final MethodHandle bnClearFree; // void BN_clear_free(BIGNUM *a)
+  final MethodHandle bnUcmp; // int BN_ucmp(const BIGNUM *a, const BIGNUM *b)
+  final MethodHandle bnCtxNew; // BN_CTX *BN_CTX_new(void)
+  final MethodHandle bnCtxFree; // void BN_CTX_free(BN_CTX *c)
+  final MethodHandle bnMontCtxNew; // BN_MONT_CTX *BN_MONT_CTX_new(void)
+  final MethodHandle bnMontCtxSet; // int BN_MONT_CTX_set(BN_MONT_CTX *, const BIGNUM *m, BN_CTX *)
+  final MethodHandle bnMontCtxFree; // void BN_MONT_CTX_free(BN_MONT_CTX *)
+  // int BN_mod_exp_mont(BIGNUM *r, const BIGNUM *a, const BIGNUM *p, const BIGNUM *m, BN_CTX *,
+  //     BN_MONT_CTX *)
+  final MethodHandle bnModExpMont;
+  // EVP_PKEY *EVP_PKEY_new_raw_private_key(int type, ENGINE *e, const unsigned char *k, size_t n)
+  final MethodHandle evpPkeyNewRawPrivateKey;
+  final MethodHandle evpPkeyNewRawPublicKey; // same signature
+  // int EVP_PKEY_get_raw_public_key(const EVP_PKEY *pkey, unsigned char *pub, size_t *len)
+  final MethodHandle evpPkeyGetRawPublicKey;
+  final MethodHandle evpPkeyFree; // void EVP_PKEY_free(EVP_PKEY *)
+  final MethodHandle evpPkeyCtxNew; // EVP_PKEY_CTX *EVP_PKEY_CTX_new(EVP_PKEY *, ENGINE *)
+  final MethodHandle evpPkeyCtxFree; // void EVP_PKEY_CTX_free(EVP_PKEY_CTX *)
+  final MethodHandle evpPkeyDeriveInit; // int EVP_PKEY_derive_init(EVP_PKEY_CTX *)
+  final MethodHandle evpPkeyDeriveSetPeer; // int EVP_PKEY_derive_set_peer(EVP_PKEY_CTX *, EVP_PKEY *)
+  // int EVP_PKEY_derive(EVP_PKEY_CTX *, unsigned char *key, size_t *keylen)
+  final MethodHandle evpPkeyDerive;
+  final MethodHandle errClearError; // void ERR_clear_error(void)
+  final long versionNumber; // OpenSSL_version_num()
+  final String version; // OpenSSL_version(OPENSSL_VERSION)
+
+  private LibCrypto(SymbolLookup lib) throws Throwable {
+    bnBin2bn = handle(lib, "BN_bin2bn", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
+    bnBn2binpad =
+        handle(lib, "BN_bn2binpad", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    bnNew = handle(lib, "BN_new", FunctionDescriptor.of(ADDRESS));
+    bnFree = handle(lib, "BN_free", FunctionDescriptor.ofVoid(ADDRESS));
+    bnClearFree = handle(lib, "BN_clear_free", FunctionDescriptor.ofVoid(ADDRESS));
+    bnUcmp = handle(lib, "BN_ucmp", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    bnCtxNew = handle(lib, "BN_CTX_new", FunctionDescriptor.of(ADDRESS));
+    bnCtxFree = handle(lib, "BN_CTX_free", FunctionDescriptor.ofVoid(ADDRESS));
+    bnMontCtxNew = handle(lib, "BN_MONT_CTX_new", FunctionDescriptor.of(ADDRESS));
+    bnMontCtxSet =
+        handle(lib, "BN_MONT_CTX_set", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    bnMontCtxFree = handle(lib, "BN_MONT_CTX_free", FunctionDescriptor.ofVoid(ADDRESS));
+    bnModExpMont =
+        handle(lib, "BN_mod_exp_mont",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    FunctionDescriptor newRaw = FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
+    evpPkeyNewRawPrivateKey = handle(lib, "EVP_PKEY_new_raw_private_key", newRaw);
+    evpPkeyNewRawPublicKey = handle(lib, "EVP_PKEY_new_raw_public_key", newRaw);
+    evpPkeyGetRawPublicKey =
+        handle(lib, "EVP_PKEY_get_raw_public_key",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    evpPkeyFree = handle(lib, "EVP_PKEY_free", FunctionDescriptor.ofVoid(ADDRESS));
+    evpPkeyCtxNew = handle(lib, "EVP_PKEY_CTX_new", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
+    evpPkeyCtxFree = handle(lib, "EVP_PKEY_CTX_free", FunctionDescriptor.ofVoid(ADDRESS));
+    evpPkeyDeriveInit = handle(lib, "EVP_PKEY_derive_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    evpPkeyDeriveSetPeer =
+        handle(lib, "EVP_PKEY_derive_set_peer", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    evpPkeyDerive =
+        handle(lib, "EVP_PKEY_derive", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    errClearError = handle(lib, "ERR_clear_error", FunctionDescriptor.ofVoid());
+    versionNumber =
+        (long) handle(lib, "OpenSSL_version_num", FunctionDescriptor.of(JAVA_LONG)).invokeExact();
+    MemorySegment v =
+        (MemorySegment)
+            handle(lib, "OpenSSL_version", FunctionDescriptor.of(ADDRESS, JAVA_INT)).invokeExact(0);
+    version = v.equals(MemorySegment.NULL) ? "OpenSSL" : v.reinterpret(256).getString(0);
+  }
+
+  /**
+   * Loads {@link #LIBRARY} for the life of the process and looks up every function.
+   *
+   * @throws IllegalStateException if the library or a symbol is missing, or it is not OpenSSL 3
+   */
+  static LibCrypto load() {
+    SymbolLookup lib;
+    try {
+      lib = SymbolLookup.libraryLookup(LIBRARY, Arena.global());
+    } catch (IllegalArgumentException | IllegalCallerException e) {
+      throw new IllegalStateException("cannot load " + LIBRARY + ": " + e.getMessage(), e);
+    }
+    LibCrypto c;
+    try {
+      c = new LibCrypto(lib);
+    } catch (IllegalStateException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("cannot bind " + LIBRARY + ": " + t, t);
+    }
+    if ((c.versionNumber >>> 28) != 3) {
+      throw new IllegalStateException(
+          LIBRARY + " reports version 0x" + Long.toHexString(c.versionNumber) + ", not OpenSSL 3");
+    }
+    return c;
+  }
+
+  private static MethodHandle handle(SymbolLookup lib, String name, FunctionDescriptor d) {
+    MemorySegment symbol =
+        lib.find(name)
+            .orElseThrow(() -> new IllegalStateException(LIBRARY + " lacks the symbol " + name));
+    return Linker.nativeLinker().downcallHandle(symbol, d);
+  }
+}

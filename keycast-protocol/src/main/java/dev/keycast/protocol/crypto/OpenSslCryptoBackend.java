@@ -1,0 +1,379 @@
+package dev.keycast.protocol.crypto;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.math.BigInteger;
+import java.security.InvalidKeyException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.security.interfaces.RSAPublicKey;
+import java.util.Arrays;
+import java.util.HexFormat;
+import org.bouncycastle.crypto.AsymmetricBlockCipher;
+import org.bouncycastle.crypto.CipherParameters;
+import org.bouncycastle.crypto.DataLengthException;
+import org.bouncycastle.crypto.InvalidCipherTextException;
+import org.bouncycastle.crypto.encodings.OAEPEncoding;
+import org.bouncycastle.crypto.params.ParametersWithRandom;
+
+/**
+ * The OpenSSL backend: OpenSSL 3 {@code libcrypto.so.3} through the Foreign Function and Memory
+ * API, for the two primitives only.
+ *
+ * <ul>
+ *   <li>RSA: BouncyCastle's {@link OAEPEncoding} (SHA-256, MGF1-SHA-256, empty label; seed from the
+ *       caller's {@link SecureRandom}) over {@link RawRsaPublicEngine}, whose raw public-key
+ *       operation {@code m^e mod n} is {@code BN_mod_exp_mont} (the function OpenSSL's own RSA
+ *       public operation uses).
+ *   <li>X25519: {@code EVP_PKEY_new_raw_private_key} (computes the public key, read back with
+ *       {@code EVP_PKEY_get_raw_public_key}), {@code EVP_PKEY_new_raw_public_key} for the peer and
+ *       {@code EVP_PKEY_derive}. OpenSSL rejects an all-zero result; so does this class.
+ * </ul>
+ *
+ * <p>Every native buffer comes from a confined {@link Arena} closed before the call returns;
+ * buffers that held a private scalar, an OAEP-encoded block or a shared secret are zero-filled
+ * first; every OpenSSL object is freed ({@code BN_clear_free} for the encoded block) and every
+ * return code is checked. OpenSSL's per-thread error queue is cleared after a failure; its
+ * strings are never read.
+ */
+final class OpenSslCryptoBackend implements CryptoBackend {
+  private static final byte[] ZERO = new byte[32];
+
+  private final LibCrypto lib;
+
+  private OpenSslCryptoBackend(LibCrypto lib) {
+    this.lib = lib;
+  }
+
+  /**
+   * Loads libcrypto and runs the known-answer self-test.
+   *
+   * @throws IllegalStateException with the reason when the library is missing or the self-test
+   *     fails
+   */
+  static OpenSslCryptoBackend load() {
+    OpenSslCryptoBackend b = new OpenSslCryptoBackend(LibCrypto.load());
+    SelfTest.run(b);
+    return b;
+  }
+
+  /** OpenSSL's version string, e.g. "OpenSSL 3.0.19 27 Jan 2026". */
+  String version() {
+    return lib.version;
+  }
+
+  @Override
+  public String name() {
+    return "openssl";
+  }
+
+  @Override
+  public byte[] rsaOaepSha256Encrypt(RSAPublicKey key, byte[] message, SecureRandom random) {
+    RawRsaPublicEngine engine = new RawRsaPublicEngine(this, key);
+    OAEPEncoding oaep = new OAEPEncoding(engine, new Sha256(), new Sha256(), null);
+    oaep.init(true, new ParametersWithRandom(RawRsaPublicEngine.PUBLIC, random));
+    try {
+      return oaep.processBlock(message, 0, message.length);
+    } catch (DataLengthException e) {
+      throw new IllegalArgumentException("message too long for RSA-OAEP with this key", e);
+    } catch (InvalidCipherTextException e) {
+      throw new IllegalStateException("RSA-OAEP encoding failed", e);
+    }
+  }
+
+  /**
+   * {@code input^e mod n} for a big-endian {@code input} smaller than {@code n}, as {@code k}
+   * bytes ({@code k} = modulus length in bytes).
+   */
+  byte[] rsaPublic(BigInteger modulus, BigInteger exponent, byte[] input, int off, int len) {
+    int k = (modulus.bitLength() + 7) / 8;
+    byte[] n = modulus.toByteArray();
+    byte[] e = exponent.toByteArray();
+    MemorySegment bnN = MemorySegment.NULL;
+    MemorySegment bnE = MemorySegment.NULL;
+    MemorySegment bnX = MemorySegment.NULL;
+    MemorySegment bnR = MemorySegment.NULL;
+    MemorySegment ctx = MemorySegment.NULL;
+    MemorySegment mont = MemorySegment.NULL;
+    boolean ok = false;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment in = arena.allocate(len);
+      MemorySegment out = arena.allocate(k);
+      try {
+        MemorySegment.copy(input, off, in, JAVA_BYTE, 0, len);
+        bnN = bin2bn(arena.allocateFrom(JAVA_BYTE, n), n.length);
+        bnE = bin2bn(arena.allocateFrom(JAVA_BYTE, e), e.length);
+        bnX = bin2bn(in, len);
+        if ((int) lib.bnUcmp.invokeExact(bnX, bnN) >= 0) {
+          throw new IllegalArgumentException("RSA input is not smaller than the modulus");
+        }
+        ctx = notNull((MemorySegment) lib.bnCtxNew.invokeExact(), "BN_CTX_new");
+        mont = notNull((MemorySegment) lib.bnMontCtxNew.invokeExact(), "BN_MONT_CTX_new");
+        check((int) lib.bnMontCtxSet.invokeExact(mont, bnN, ctx), "BN_MONT_CTX_set");
+        bnR = notNull((MemorySegment) lib.bnNew.invokeExact(), "BN_new");
+        check((int) lib.bnModExpMont.invokeExact(bnR, bnX, bnE, bnN, ctx, mont), "BN_mod_exp_mont");
+        int written = (int) lib.bnBn2binpad.invokeExact(bnR, out, k);
+        if (written != k) {
+          throw new IllegalStateException("BN_bn2binpad failed");
+        }
+        byte[] result = out.toArray(JAVA_BYTE);
+        ok = true;
+        return result;
+      } finally {
+        in.fill((byte) 0); // the OAEP-encoded block: the content key is one XOR away
+        free(bnR, bnX, bnE, bnN, ctx, mont);
+        if (!ok) {
+          clearErrors();
+        }
+      }
+    } catch (RuntimeException | Error x) {
+      throw x;
+    } catch (Throwable t) {
+      throw new IllegalStateException("libcrypto call failed", t);
+    }
+  }
+
+  @Override
+  public X25519Exchange x25519(byte[] privateKey, byte[] peerPublicKey)
+      throws InvalidKeyException {
+    JavaCryptoBackend.checkLength(privateKey, "private");
+    JavaCryptoBackend.checkLength(peerPublicKey, "peer public");
+    MemorySegment own = MemorySegment.NULL;
+    MemorySegment peer = MemorySegment.NULL;
+    MemorySegment ctx = MemorySegment.NULL;
+    boolean ok = false;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment priv = arena.allocate(32);
+      MemorySegment shared = arena.allocate(32);
+      try {
+        MemorySegment.copy(privateKey, 0, priv, JAVA_BYTE, 0, 32);
+        MemorySegment peerRaw = arena.allocateFrom(JAVA_BYTE, peerPublicKey);
+        MemorySegment pub = arena.allocate(32);
+        MemorySegment len = arena.allocate(JAVA_LONG);
+        own = notNull(
+            (MemorySegment) lib.evpPkeyNewRawPrivateKey.invokeExact(
+                LibCrypto.EVP_PKEY_X25519, MemorySegment.NULL, priv, 32L),
+            "EVP_PKEY_new_raw_private_key");
+        len.set(JAVA_LONG, 0, 32L);
+        check((int) lib.evpPkeyGetRawPublicKey.invokeExact(own, pub, len), "EVP_PKEY_get_raw_public_key");
+        checkLength(len, "EVP_PKEY_get_raw_public_key");
+        peer = notNull(
+            (MemorySegment) lib.evpPkeyNewRawPublicKey.invokeExact(
+                LibCrypto.EVP_PKEY_X25519, MemorySegment.NULL, peerRaw, 32L),
+            "EVP_PKEY_new_raw_public_key");
+        ctx = notNull((MemorySegment) lib.evpPkeyCtxNew.invokeExact(own, MemorySegment.NULL), "EVP_PKEY_CTX_new");
+        check((int) lib.evpPkeyDeriveInit.invokeExact(ctx), "EVP_PKEY_derive_init");
+        if ((int) lib.evpPkeyDeriveSetPeer.invokeExact(ctx, peer) != 1) {
+          throw new InvalidKeyException("X25519 peer public key rejected");
+        }
+        len.set(JAVA_LONG, 0, 32L);
+        if ((int) lib.evpPkeyDerive.invokeExact(ctx, shared, len) != 1) {
+          // OpenSSL's X25519 fails exactly when the result is all zero (a low-order point).
+          throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
+        }
+        checkLength(len, "EVP_PKEY_derive");
+        byte[] secret = shared.toArray(JAVA_BYTE);
+        if (MessageDigest.isEqual(secret, ZERO)) {
+          throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
+        }
+        X25519Exchange result = new X25519Exchange(pub.toArray(JAVA_BYTE), secret);
+        ok = true;
+        return result;
+      } finally {
+        priv.fill((byte) 0);
+        shared.fill((byte) 0);
+        freeCtx(ctx);
+        freePkey(peer);
+        freePkey(own); // OpenSSL clears the private key it copied
+        if (!ok) {
+          clearErrors();
+        }
+      }
+    } catch (InvalidKeyException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("libcrypto call failed", t);
+    }
+  }
+
+  private MemorySegment bin2bn(MemorySegment bytes, int length) throws Throwable {
+    return notNull(
+        (MemorySegment) lib.bnBin2bn.invokeExact(bytes, length, MemorySegment.NULL), "BN_bin2bn");
+  }
+
+  private void free(
+      MemorySegment r, MemorySegment x, MemorySegment e, MemorySegment n, MemorySegment ctx,
+      MemorySegment mont) {
+    // each *_free accepts NULL
+    try {
+      lib.bnFree.invokeExact(r); // the ciphertext: public
+      lib.bnClearFree.invokeExact(x); // the encoded block: cleared
+      lib.bnFree.invokeExact(e);
+      lib.bnFree.invokeExact(n);
+      lib.bnCtxFree.invokeExact(ctx);
+      lib.bnMontCtxFree.invokeExact(mont);
+    } catch (Throwable t) {
+      throw new IllegalStateException("libcrypto free failed", t);
+    }
+  }
+
+  private void freePkey(MemorySegment pkey) {
+    try {
+      lib.evpPkeyFree.invokeExact(pkey); // NULL is a no-op
+    } catch (Throwable t) {
+      throw new IllegalStateException("EVP_PKEY_free failed", t);
+    }
+  }
+
+  private void freeCtx(MemorySegment ctx) {
+    try {
+      lib.evpPkeyCtxFree.invokeExact(ctx); // NULL is a no-op
+    } catch (Throwable t) {
+      throw new IllegalStateException("EVP_PKEY_CTX_free failed", t);
+    }
+  }
+
+  private void clearErrors() {
+    try {
+      lib.errClearError.invokeExact();
+    } catch (Throwable t) {
+      throw new IllegalStateException("ERR_clear_error failed", t);
+    }
+  }
+
+  private static MemorySegment notNull(MemorySegment p, String function) {
+    if (p.equals(MemorySegment.NULL)) {
+      throw new IllegalStateException(function + " failed");
+    }
+    return p;
+  }
+
+  private static void check(int rc, String function) {
+    if (rc != 1) {
+      throw new IllegalStateException(function + " failed");
+    }
+  }
+
+  private static void checkLength(MemorySegment len, String function) {
+    if (len.get(JAVA_LONG, 0) != 32L) {
+      throw new IllegalStateException(function + " returned " + len.get(JAVA_LONG, 0) + " bytes");
+    }
+  }
+
+  /**
+   * A BouncyCastle {@link AsymmetricBlockCipher} doing the raw RSA public-key operation (no
+   * padding) in libcrypto, for {@link OAEPEncoding}. Encryption only; one instance per call.
+   * Checks as BouncyCastle's {@code RSACoreEngine} does: at most {@code k} input bytes, value
+   * below the modulus; output is always {@code k} bytes.
+   */
+  static final class RawRsaPublicEngine implements AsymmetricBlockCipher {
+    /** The parameters object OAEPEncoding passes through; the key is fixed at construction. */
+    static final CipherParameters PUBLIC = new CipherParameters() {};
+
+    private final OpenSslCryptoBackend backend;
+    private final BigInteger modulus;
+    private final BigInteger exponent;
+    private final int bits;
+
+    RawRsaPublicEngine(OpenSslCryptoBackend backend, RSAPublicKey key) {
+      this.backend = backend;
+      this.modulus = key.getModulus();
+      this.exponent = key.getPublicExponent();
+      this.bits = modulus.bitLength();
+    }
+
+    @Override
+    public void init(boolean forEncryption, CipherParameters params) {
+      if (!forEncryption) {
+        throw new IllegalArgumentException("only the RSA public-key operation is supported");
+      }
+    }
+
+    @Override
+    public int getInputBlockSize() {
+      return (bits - 1) / 8;
+    }
+
+    @Override
+    public int getOutputBlockSize() {
+      return (bits + 7) / 8;
+    }
+
+    @Override
+    public byte[] processBlock(byte[] in, int inOff, int len) {
+      if (len > getInputBlockSize() + 1 || len <= 0) {
+        throw new DataLengthException("input of " + len + " bytes is too large for RSA cipher");
+      }
+      return backend.rsaPublic(modulus, exponent, in, inOff, len);
+    }
+  }
+
+  /** Known-answer tests run before the backend is used. */
+  static final class SelfTest {
+    private static final HexFormat HEX = HexFormat.of();
+    // RFC 7748 section 6.1: Alice's private key, Alice's public key, Bob's public key, K.
+    private static final byte[] X_ALICE_PRIV =
+        HEX.parseHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    private static final byte[] X_ALICE_PUB =
+        HEX.parseHex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+    private static final byte[] X_BOB_PUB =
+        HEX.parseHex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+    private static final byte[] X_SHARED =
+        HEX.parseHex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+    // A low-order point (u = 0 after reduction: the all-zero encoding's twin p = 2^255 - 19).
+    private static final byte[] X_LOW_ORDER =
+        HEX.parseHex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+    // RSA-2048 (modulus from `openssl genrsa 2048`), e = 65537: m = bytes 01..ff, c = m^e mod n
+    // (computed with Python's pow).
+    private static final BigInteger RSA_N = new BigInteger(
+        "d836019ef87446705420e4a8545ea4ab2e6c7f25c4a424d0d8a9e9294e6de0718e8a9295e90c7183afaa1f31"
+            + "890591bfba934df311139248595f43aa11838ac542af46fa89bfc84e006c076c1ebcc14c52bbaca35b3c"
+            + "d7f6123730961c31a8179e10939a259cebd4a5630194d71802d8be89be43cd669a5bae2f49d5531284da1"
+            + "22804f7b37dba8edd12ae114bf94c9df23faf66e89bb45fff055bf01b689059b18db2f138b29b38f6c7db"
+            + "310ead4a8631c0b31f1605c3787f4cb23c261936d7847487c8b1941e6847e2760044ddb4a3d2bbe6fac19"
+            + "6ca958a4dda4ee8d0fb23e6fcdf4da3a27d5d6be00e95ab4a1845a5fc42177187542155de7dd131cb96df",
+        16);
+    private static final byte[] RSA_C = HEX.parseHex(
+        "bce7080e32a7549734338a5f6a178007a5d68bf90f78e62ec14d262841711b93c7785eeaa893ac9c246eaf07"
+            + "2c17a335a9dbcd3de8d46344e5408c09984365f85ba2b679baecf577052b4f8e66f2f8a98cc415aae8773"
+            + "c25f9498dbd32a265f287fd3dbc0d926d27eadd4cb59b16dc792900fe2a8055a70c3681798fcd61f63546"
+            + "4a2be67f7f762af16623a80350b6df66d96b726b9436e0b2e8d5c21b3bdcb6419ad22a112ce5fed6947cd"
+            + "d051e95547ca855641f94d14a9ddb81aa43ca3113da43a7d699c84afce748a87d122edca825ea13c257c2"
+            + "1d2834e3ff28be519309c17fb61a73db20a55c9ad5aceede2712a12625c3dd700bd64b4dc08817862f57");
+
+    private SelfTest() {}
+
+    static void run(OpenSslCryptoBackend b) {
+      byte[] m = new byte[255];
+      for (int i = 0; i < m.length; i++) {
+        m[i] = (byte) (i + 1);
+      }
+      byte[] c = b.rsaPublic(RSA_N, BigInteger.valueOf(65537), m, 0, m.length);
+      if (!Arrays.equals(c, RSA_C)) {
+        throw new IllegalStateException("libcrypto self-test failed: RSA public-key operation");
+      }
+      try {
+        X25519Exchange x = b.x25519(X_ALICE_PRIV, X_BOB_PUB);
+        boolean good =
+            Arrays.equals(x.publicKey(), X_ALICE_PUB)
+                && MessageDigest.isEqual(x.sharedSecret(), X_SHARED);
+        x.destroy();
+        if (!good) {
+          throw new IllegalStateException("libcrypto self-test failed: X25519");
+        }
+      } catch (InvalidKeyException e) {
+        throw new IllegalStateException("libcrypto self-test failed: X25519 rejected RFC 7748", e);
+      }
+      try {
+        b.x25519(X_ALICE_PRIV, X_LOW_ORDER).destroy();
+        throw new IllegalStateException(
+            "libcrypto self-test failed: X25519 accepted a low-order point");
+      } catch (InvalidKeyException expected) {
+        // the all-zero shared secret is rejected
+      }
+    }
+  }
+}
