@@ -22,6 +22,7 @@ import dev.keycast.enclave.net.LoopbackInterface;
 import dev.keycast.enclave.server.EnclaveMetrics;
 import dev.keycast.enclave.server.EnclaveServer;
 import dev.keycast.enclave.server.LogShippingAppender;
+import dev.keycast.protocol.crypto.CryptoBackends;
 import dev.keycast.transport.Endpoint;
 import dev.keycast.transport.VsockEndpoint;
 import java.nio.file.Path;
@@ -197,6 +198,9 @@ public final class EnclaveMain implements Callable<Integer> {
         new DeferredAttester(attesterReady, mock), random, Clock.systemUTC(), threads, metrics);
     log.info("serving on {} ({}; {} workers)", server.endpoint(),
         mock ? "MOCK attester, NOT AN ENCLAVE" : "NSM attester", threads);
+    // Chooses the RSA/X25519 backend now (libcrypto load + known-answer self-test) rather than on
+    // the first send, and says which one serves: "openssl" or "java" (keycast.crypto=auto|openssl|java).
+    log.info("crypto backend: {}", CryptoBackends.description());
     this.shipping = shipping;
     Runtime.getRuntime().addShutdownHook(new Thread(this::stop, "keycast-shutdown"));
     started.countDown();
