@@ -29,7 +29,7 @@ public final class RelayMain implements Callable<Integer> {
   String to;
 
   @Option(names = "--threads", defaultValue = "0",
-      description = "event loop threads (0: one per core; default ${DEFAULT-VALUE})")
+      description = "event loop threads (0: two per core; default ${DEFAULT-VALUE})")
   int threads;
 
   @Option(names = "--max-connections", defaultValue = "4096",
