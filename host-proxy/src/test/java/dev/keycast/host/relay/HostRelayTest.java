@@ -63,7 +63,9 @@ class HostRelayTest {
   private Path startBackend(Conversation conversation) throws IOException {
     Path sock = dir.resolve("backend.sock");
     backend = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-    backend.bind(UnixDomainSocketAddress.of(sock));
+    // a Unix socket refuses connects at once when its backlog is full (TCP would retry): room
+    // for every relayed connection of a test
+    backend.bind(UnixDomainSocketAddress.of(sock), 1024);
     pool.submit(() -> {
       while (true) {
         SocketChannel ch = backend.accept();
@@ -170,6 +172,7 @@ class HostRelayTest {
     int size = 32 << 20;
     byte[] expected = new byte[size];
     new Random(7).nextBytes(expected);
+    CountDownLatch clientDone = new CountDownLatch(1);
     TcpEndpoint at = startRelay(startBackend((in, out) -> {
       readHead(in);
       out.write(("HTTP/1.1 200 OK\r\ncontent-length: " + size + "\r\n\r\n")
@@ -178,6 +181,9 @@ class HostRelayTest {
         out.write(expected, off, 1 << 20);
       }
       out.flush();
+      // keep the connection open (keep-alive): an end of input would let Netty's epoll transport
+      // drain the socket's kernel buffer in one go, which is not the relay's reading
+      clientDone.await(30, TimeUnit.SECONDS);
     }), 16);
     try (Socket s = new Socket(at.host(), at.port())) {
       s.setReceiveBufferSize(16 * 1024);
@@ -200,6 +206,7 @@ class HostRelayTest {
         }
       }
       assertThat(got.digest()).isEqualTo(MessageDigest.getInstance("SHA-256").digest(expected));
+      clientDone.countDown();
       assertThat(heldWhileStalled).isLessThanOrEqualTo(2L * 64 * 1024);
       assertThat(relay.stats().maxPendingBytes()).isLessThanOrEqualTo(2L * 64 * 1024);
     }
@@ -236,6 +243,7 @@ class HostRelayTest {
   void manyConcurrentKeepAliveClients() throws Exception {
     TcpEndpoint at = startRelay(startBackend(HTTP), 128);
     AtomicInteger ok = new AtomicInteger();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
     CountDownLatch done = new CountDownLatch(64);
     for (int c = 0; c < 64; c++) {
       int client = c;
@@ -250,6 +258,8 @@ class HostRelayTest {
               ok.incrementAndGet();
             }
           }
+        } catch (IOException | RuntimeException e) {
+          failure.compareAndSet(null, e);
         } finally {
           done.countDown();
         }
@@ -257,6 +267,7 @@ class HostRelayTest {
       });
     }
     assertThat(done.await(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(failure.get()).isNull();
     assertThat(ok.get()).isEqualTo(64 * 50);
   }
 
