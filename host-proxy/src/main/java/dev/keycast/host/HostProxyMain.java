@@ -36,7 +36,8 @@ import software.amazon.awssdk.regions.Region;
  * SIGINT, then drains requests in flight for {@code --shutdown-grace} seconds.
  */
 @Command(name = "keycast-host", mixinStandardHelpOptions = true,
-    description = "Keycast host proxy: public API, bridge to the enclave, artefact store, KMS egress.")
+    description = {"Keycast host proxy: public API, bridge to the enclave, artefact store, KMS egress.",
+        "'keycast-host relay --help': the raw relay (tcp:// or unix: to a fixed target)."})
 public final class HostProxyMain implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(HostProxyMain.class);
 
@@ -141,8 +142,12 @@ public final class HostProxyMain implements Callable<Integer> {
     this.env = env;
   }
 
-  /** Entry point. */
+  /** Entry point; {@code relay ...} runs the raw relay ({@link dev.keycast.host.relay.RelayMain}). */
   public static void main(String[] args) {
+    if (args.length > 0 && args[0].equals("relay")) {
+      dev.keycast.host.relay.RelayMain.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+      return;
+    }
     System.exit(new CommandLine(new HostProxyMain(System.getenv())).execute(args));
   }
 

@@ -21,12 +21,26 @@ import java.util.TreeSet;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@link ArtefactStore} in one SQLite database file: WAL journal, {@code synchronous=FULL} (a
- * returned commit survives power loss), one transaction per request, a single writer connection
- * (writes are serialised by a lock) and a small pool of read-only connections.
+ * returned commit survives power loss), a single writer connection owned by one writer thread,
+ * and a small pool of read-only connections.
+ *
+ * <p><b>Group commit.</b> Every write (a send, a forward, a recipient, a key set) is a job handed to
+ * the writer thread; the calling thread waits for it. The writer takes every job waiting (at most
+ * {@value #MAX_GROUP}) into one transaction ({@code BEGIN IMMEDIATE}), runs each inside its own
+ * {@code SAVEPOINT}, and then issues one {@code COMMIT}, so concurrent requests share one WAL
+ * sync. A write method returns only after the {@code COMMIT} of its group returned, so nothing
+ * is acknowledged before it is durable. A job that fails (a constraint, a conflict, an enclave
+ * answer that does not parse while its deliveries are written) is rolled back to its savepoint
+ * and fails alone. An error after which SQLite may have abandoned the transaction (full disk,
+ * I/O error, ...) and a failing {@code COMMIT} fail every job of the group that had run, with
+ * that error: the group is rolled back as a whole and nothing of it is stored. Jobs of the group
+ * that had not run yet are carried over to the next transaction.
  *
  * <p>Large sends are inserted in batches of {@value #BATCH} prepared-statement rows inside the one
  * transaction, so a send of 100,000 deliveries costs one WAL sync at commit, not one per delivery.
@@ -35,6 +49,9 @@ public final class SqliteArtefactStore implements ArtefactStore {
 
   /** Deliveries per JDBC batch. */
   static final int BATCH = 500;
+
+  /** Most write jobs committed in one transaction. */
+  static final int MAX_GROUP = 512;
 
   /** The schema version this code writes; see {@link #MIGRATIONS}. */
   static final int SCHEMA_VERSION = 1;
@@ -117,18 +134,38 @@ public final class SqliteArtefactStore implements ArtefactStore {
     }
   }
 
+  /**
+   * Called by the writer thread just before each group's {@code COMMIT} (tests inject failures and
+   * pauses here).
+   */
+  @FunctionalInterface
+  interface CommitHook {
+    /** No hook. */
+    CommitHook NONE = jobs -> { };
+
+    /** Runs before the {@code COMMIT} of a group of {@code jobs} write jobs; may throw. */
+    void beforeCommit(int jobs) throws SQLException;
+  }
+
   private final Path file;
   private final ObjectMapper json = new ObjectMapper();
-  private final ReentrantLock writeLock = new ReentrantLock();
   private final Connection writer;
   private final BlockingQueue<Connection> readers;
   private final List<Connection> allReaders = new ArrayList<>();
+  private final LinkedBlockingQueue<WriteJob<?>> jobs = new LinkedBlockingQueue<>();
+  private final CommitHook hook;
+  private final AtomicLong groups = new AtomicLong();
+  private final AtomicLong committedJobs = new AtomicLong();
+  private final java.util.Map<String, PreparedStatement> writerStatements = new java.util.HashMap<>();
+  private final Statement[] writerControl = new Statement[1];
+  private volatile Thread writerThread;
   private volatile boolean closed;
 
-  private SqliteArtefactStore(Path file, Connection writer, int readerCount) {
+  private SqliteArtefactStore(Path file, Connection writer, int readerCount, CommitHook hook) {
     this.file = file;
     this.writer = writer;
     this.readers = new ArrayBlockingQueue<>(readerCount);
+    this.hook = hook;
   }
 
   /** Opens (creating if needed) and migrates the database at {@code file}. */
@@ -138,19 +175,29 @@ public final class SqliteArtefactStore implements ArtefactStore {
 
   /** Opens (creating if needed) and migrates the database at {@code file}. */
   public static SqliteArtefactStore open(Path file, Options options) throws StoreException {
+    return open(file, options, CommitHook.NONE);
+  }
+
+  /** {@link #open(Path, Options)} with a hook run before every group commit (tests). */
+  static SqliteArtefactStore open(Path file, Options options, CommitHook hook)
+      throws StoreException {
     Objects.requireNonNull(file, "file");
     Objects.requireNonNull(options, "options");
+    Objects.requireNonNull(hook, "hook");
     Connection writer = null;
     SqliteArtefactStore store = null;
     try {
       writer = connect(file, options, false);
-      store = new SqliteArtefactStore(file, writer, options.readConnections());
+      store = new SqliteArtefactStore(file, writer, options.readConnections(), hook);
       store.migrate();
       for (int i = 0; i < options.readConnections(); i++) {
         Connection r = connect(file, options, true);
         store.allReaders.add(r);
         store.readers.add(r);
       }
+      SqliteArtefactStore s = store;
+      store.writerThread = Thread.ofPlatform().daemon().name("keycast-sqlite-writer")
+          .start(s::writerLoop);
       return store;
     } catch (SQLException e) {
       closeQuietly(store, writer);
@@ -187,6 +234,12 @@ public final class SqliteArtefactStore implements ArtefactStore {
       s.execute("PRAGMA journal_mode = WAL");
       s.execute("PRAGMA synchronous = FULL");
       s.execute("PRAGMA foreign_keys = ON");
+      // The keys (send, receipt and delivery ids, payload hashes, fingerprints) are random, so
+      // every send touches about seven index leaves spread over the whole file: a page cache of a
+      // few MiB missed on nearly every insert once the file grew past it. Pages are also read
+      // through a memory map rather than one pread per page.
+      s.execute("PRAGMA cache_size = " + (readOnly ? -16 * 1024 : -64 * 1024)); // KiB
+      s.execute("PRAGMA mmap_size = " + (256L << 20));
       if (readOnly) {
         s.execute("PRAGMA query_only = 1");
       } else if (options.maxPageCount() > 0) {
@@ -286,29 +339,221 @@ public final class SqliteArtefactStore implements ArtefactStore {
     }
   }
 
-  /** Runs {@code work} in one write transaction: committed if it returns, rolled back otherwise. */
+  /**
+   * Runs {@code work} on the writer thread inside the next group transaction and returns its result
+   * once that transaction is committed (durable); throws its failure, or the group's, otherwise.
+   */
   private <T> T write(String what, SqlWork<T> work) throws StoreException {
     ensureOpen();
-    writeLock.lock();
-    try {
-      begin();
-      T result = work.run(writer);
-      commit();
-      return result;
-    } catch (SQLException e) {
-      rollback();
-      throw map(e, what);
-    } catch (StoreException | RuntimeException | Error e) {
-      rollback();
-      throw e;
-    } finally {
-      writeLock.unlock();
+    WriteJob<T> job = new WriteJob<>(what, work);
+    jobs.add(job);
+    if (closed) {
+      failQueued();
+    }
+    return job.await();
+  }
+
+  /** Groups committed so far (diagnostics and tests). */
+  long groupCommits() {
+    return groups.get();
+  }
+
+  /** Write jobs committed so far (diagnostics and tests). */
+  long committedWrites() {
+    return committedJobs.get();
+  }
+
+  /** Write jobs waiting for the writer thread (tests). */
+  int queuedWrites() {
+    return jobs.size();
+  }
+
+  /** One write waiting for its group's commit. */
+  private static final class WriteJob<T> {
+    final String what;
+    final SqlWork<T> work;
+    private final CountDownLatch done = new CountDownLatch(1);
+    private T result;
+    private Throwable failure;
+
+    WriteJob(String what, SqlWork<T> work) {
+      this.what = what;
+      this.work = work;
+    }
+
+    /** Runs the work on the writer connection; the result is kept until {@link #succeed}. */
+    void run(Connection c) throws SQLException, StoreException {
+      result = work.run(c);
+    }
+
+    void succeed() {
+      done.countDown();
+    }
+
+    void fail(Throwable t) {
+      result = null;
+      failure = t;
+      done.countDown();
+    }
+
+    T await() throws StoreException {
+      boolean interrupted = false;
+      // the job may already be part of a transaction: wait for its outcome even when interrupted
+      while (true) {
+        try {
+          done.await();
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+      return switch (failure) {
+        case null -> result;
+        case StoreException e -> throw e;
+        case RuntimeException e -> throw e;
+        case Error e -> throw e;
+        default -> throw new StoreException(StoreException.Code.STORE_UNAVAILABLE,
+            what + " failed", failure);
+      };
     }
   }
 
+  /** Queued by {@link #close()} to wake the writer thread; never run. */
+  private static final WriteJob<Void> STOP = new WriteJob<>("stop", c -> null);
+
+  private void writerLoop() {
+    List<WriteJob<?>> group = new ArrayList<>();
+    while (true) {
+      try {
+        if (group.isEmpty()) {
+          group.add(jobs.take());
+        }
+        jobs.drainTo(group, MAX_GROUP - group.size());
+        if (closed || group.remove(STOP)) {
+          // after close(): fail what is queued rather than leave its callers waiting
+          group.forEach(j -> j.fail(closedError()));
+          failQueued();
+          return;
+        }
+        group = runGroup(group);
+      } catch (Throwable t) {
+        // never die: fail what was taken and go on
+        for (WriteJob<?> j : group) {
+          j.fail(t);
+        }
+        group = new ArrayList<>();
+        rollback();
+      }
+    }
+  }
+
+  private static StoreException closedError() {
+    return new StoreException(StoreException.Code.STORE_UNAVAILABLE, "store is closed");
+  }
+
+  private void failQueued() {
+    for (WriteJob<?> j; (j = jobs.poll()) != null; ) {
+      if (j != STOP) {
+        j.fail(closedError());
+      }
+    }
+  }
+
+  /**
+   * Runs one group in one transaction. Returns the jobs that did not run because the transaction
+   * had to be abandoned before their turn (they go into the next group).
+   */
+  private List<WriteJob<?>> runGroup(List<WriteJob<?>> group) {
+    try {
+      begin();
+    } catch (SQLException e) {
+      for (WriteJob<?> j : group) {
+        j.fail(map(e, j.what));
+      }
+      return new ArrayList<>();
+    }
+    List<WriteJob<?>> ran = new ArrayList<>(group.size());
+    for (int i = 0; i < group.size(); i++) {
+      WriteJob<?> job = group.get(i);
+      Throwable failure = null;
+      boolean fatal = false;
+      try {
+        exec("SAVEPOINT job");
+        job.run(writer);
+        exec("RELEASE job");
+        ran.add(job);
+        continue;
+      } catch (SQLException e) {
+        failure = map(e, job.what);
+        // a constraint violation undoes only its statement; anything else may have ended the
+        // transaction (SQLITE_FULL, I/O errors, ...)
+        fatal = (e.getErrorCode() & 0xff) != 19;
+      } catch (Throwable t) {
+        failure = t;
+      }
+      if (!fatal && !rollbackToSavepoint()) {
+        fatal = true;
+      }
+      if (!fatal) {
+        job.fail(failure);
+        continue;
+      }
+      // abandon the whole transaction: the jobs that ran with it are lost and fail with this
+      // error; the jobs after this one have not run and are retried in the next group
+      rollback();
+      job.fail(failure);
+      for (WriteJob<?> r : ran) {
+        r.fail(failure instanceof StoreException se
+            ? new StoreException(se.code(), r.what + " failed with its group: " + se.getMessage(), se)
+            : failure);
+      }
+      return new ArrayList<>(group.subList(i + 1, group.size()));
+    }
+    if (ran.isEmpty()) {
+      rollback();
+      return new ArrayList<>();
+    }
+    try {
+      hook.beforeCommit(ran.size());
+      commit();
+    } catch (SQLException | RuntimeException e) {
+      rollback();
+      for (WriteJob<?> j : ran) {
+        j.fail(e instanceof SQLException se ? map(se, j.what) : e);
+      }
+      return new ArrayList<>();
+    }
+    groups.incrementAndGet();
+    committedJobs.addAndGet(ran.size());
+    for (WriteJob<?> j : ran) {
+      j.succeed();
+    }
+    return new ArrayList<>();
+  }
+
+  private boolean rollbackToSavepoint() {
+    try {
+      exec("ROLLBACK TO job");
+      exec("RELEASE job");
+      return true;
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
+  private void exec(String sql) throws SQLException {
+    if (writerControl[0] == null) {
+      writerControl[0] = writer.createStatement();
+    }
+    writerControl[0].execute(sql);
+  }
+
   private void rollback() {
-    try (Statement s = writer.createStatement()) {
-      s.execute("ROLLBACK");
+    try {
+      exec("ROLLBACK");
     } catch (SQLException ignored) {
       // SQLite may already have rolled back by itself (SQLITE_FULL, I/O error): nothing of the
       // transaction is committed either way
@@ -316,15 +561,11 @@ public final class SqliteArtefactStore implements ArtefactStore {
   }
 
   private void begin() throws SQLException {
-    try (Statement s = writer.createStatement()) {
-      s.execute("BEGIN IMMEDIATE");
-    }
+    exec("BEGIN IMMEDIATE");
   }
 
   private void commit() throws SQLException {
-    try (Statement s = writer.createStatement()) {
-      s.execute("COMMIT");
-    }
+    exec("COMMIT");
   }
 
   private void ensureOpen() throws StoreException {
@@ -352,22 +593,41 @@ public final class SqliteArtefactStore implements ArtefactStore {
     }
     closed = true;
     SQLException first = null;
-    writeLock.lock();
-    try {
-      for (Connection c : allReaders) {
+    Thread w = writerThread;
+    if (w != null) {
+      // the writer finishes the group it is running, then fails what is still queued
+      jobs.add(STOP);
+      boolean interrupted = false;
+      while (w.isAlive()) {
         try {
-          c.close();
-        } catch (SQLException e) {
-          first = first == null ? e : first;
+          w.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
         }
       }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    failQueued();
+    for (PreparedStatement ps : writerStatements.values()) {
       try {
-        writer.close();
+        ps.close();
+      } catch (SQLException ignored) {
+        // closing the connection below closes it too
+      }
+    }
+    for (Connection c : allReaders) {
+      try {
+        c.close();
       } catch (SQLException e) {
         first = first == null ? e : first;
       }
-    } finally {
-      writeLock.unlock();
+    }
+    try {
+      writer.close();
+    } catch (SQLException e) {
+      first = first == null ? e : first;
     }
     if (first != null) {
       throw map(first, "close");
@@ -591,49 +851,76 @@ public final class SqliteArtefactStore implements ArtefactStore {
     Objects.requireNonNull(record, "send");
     SendMetadata m = record.metadata();
     return write("commit send", c -> {
-      Optional<StoredSend> existing = selectSend(c, "payload_hash", m.payloadHashUnsafe());
+      // the writer thread's cached statements: a small send is five statements, and compiling
+      // them again for every send cost about as much as running them
+      PreparedStatement find = writerStatement(
+          "SELECT " + sendColumns() + " FROM sends WHERE payload_hash = ?");
+      find.setBytes(1, m.payloadHashUnsafe());
+      Optional<StoredSend> existing;
+      try (ResultSet rs = find.executeQuery()) {
+        existing = rs.next() ? Optional.of(send(rs)) : Optional.empty();
+      }
       if (existing.isPresent()) {
         return new SendCommit(existing.get(), requireReceipt(c, existing.get().receiptId()), true);
       }
-      try (PreparedStatement ps = c.prepareStatement(
-          "INSERT INTO sends VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)")) {
-        ps.setString(1, m.sendId());
-        ps.setBytes(2, m.payloadHashUnsafe());
-        ps.setBytes(3, m.policyUnsafe());
-        ps.setInt(4, m.lateRecipientsAllowed() ? 1 : 0);
-        setInstant(ps, 5, m.notBefore());
-        setInstant(ps, 6, m.notAfter());
-        ps.setBytes(7, m.sealedSecretUnsafe());
-        ps.setString(8, record.receipt().receiptId());
-        ps.setLong(9, m.createdAt().toEpochMilli());
-        ps.executeUpdate();
-      }
-      insertReceipt(c, record.receipt());
+      PreparedStatement ps = writerStatement(
+          "INSERT INTO sends VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)");
+      ps.setString(1, m.sendId());
+      ps.setBytes(2, m.payloadHashUnsafe());
+      ps.setBytes(3, m.policyUnsafe());
+      ps.setInt(4, m.lateRecipientsAllowed() ? 1 : 0);
+      setInstant(ps, 5, m.notBefore());
+      setInstant(ps, 6, m.notAfter());
+      ps.setBytes(7, m.sealedSecretUnsafe());
+      ps.setString(8, record.receipt().receiptId());
+      ps.setLong(9, m.createdAt().toEpochMilli());
+      ps.executeUpdate();
+      ReceiptRecord r = record.receipt();
+      PreparedStatement rps = writerStatement("INSERT INTO receipts VALUES (?, ?, ?, ?)");
+      rps.setString(1, r.receiptId());
+      rps.setString(2, r.sendId());
+      rps.setBytes(3, r.bytesUnsafe());
+      rps.setLong(4, r.createdAt().toEpochMilli());
+      rps.executeUpdate();
       long count = 0;
-      try (PreparedStatement ps = c.prepareStatement(INSERT_DELIVERY)) {
-        int pending = 0;
-        for (Iterator<Delivery> it = record.deliveries().iterator(); it.hasNext(); ) {
-          bindDelivery(ps, m.sendId(), record.receipt().receiptId(), it.next());
-          ps.addBatch();
-          count++;
-          if (++pending == BATCH) {
-            ps.executeBatch();
-            pending = 0;
-          }
-        }
-        if (pending > 0) {
-          ps.executeBatch();
+      PreparedStatement dps = writerStatement(INSERT_DELIVERY);
+      dps.clearBatch();
+      int pending = 0;
+      for (Iterator<Delivery> it = record.deliveries().iterator(); it.hasNext(); ) {
+        bindDelivery(dps, m.sendId(), r.receiptId(), it.next());
+        dps.addBatch();
+        count++;
+        if (++pending == BATCH) {
+          dps.executeBatch();
+          pending = 0;
         }
       }
-      try (PreparedStatement ps =
-          c.prepareStatement("UPDATE sends SET delivery_count = ? WHERE send_id = ?")) {
-        ps.setLong(1, count);
-        ps.setString(2, m.sendId());
-        ps.executeUpdate();
+      if (pending > 0) {
+        dps.executeBatch();
       }
-      return new SendCommit(new StoredSend(m, record.receipt().receiptId(), count),
-          record.receipt(), false);
+      PreparedStatement ups = writerStatement(
+          "UPDATE sends SET delivery_count = ? WHERE send_id = ?");
+      ups.setLong(1, count);
+      ups.setString(2, m.sendId());
+      ups.executeUpdate();
+      return new SendCommit(new StoredSend(m, r.receiptId(), count), r, false);
     });
+  }
+
+  /**
+   * A prepared statement of the writer connection, compiled once and kept (writer thread only;
+   * never closed by the caller).
+   */
+  private PreparedStatement writerStatement(String sql) throws SQLException {
+    if (Thread.currentThread() != writerThread) {
+      throw new IllegalStateException("writer statements belong to the writer thread");
+    }
+    PreparedStatement ps = writerStatements.get(sql);
+    if (ps == null) {
+      ps = writer.prepareStatement(sql);
+      writerStatements.put(sql, ps);
+    }
+    return ps;
   }
 
   private static void setInstant(PreparedStatement ps, int i, Instant t) throws SQLException {

@@ -13,8 +13,10 @@ import java.time.Duration;
 import java.util.concurrent.Executor;
 
 /**
- * The host proxy's public API (api.md section 2) over JDK {@link HttpClient}: HTTP/1.1 with
- * keep-alive connections (the client pools one connection per concurrent request). Thread-safe.
+ * The host proxy's public API (api.md section 2) over HTTP/1.1 keep-alive connections (one pooled
+ * connection per concurrent request): {@link KeepAliveHttp} for {@code http://} (cheap in CPU, so
+ * the tool takes little of a machine it shares with the system under test), the JDK
+ * {@link HttpClient} for {@code https://}. Thread-safe.
  */
 final class HostClient {
   /** Largest answer body the tool reads (a receipt of a 100,000-recipient send fits). */
@@ -42,6 +44,7 @@ final class HostClient {
 
   private final URI base;
   private final HttpClient http;
+  private final KeepAliveHttp plain;
   private final Duration timeout;
 
   HostClient(URI base, Duration timeout, Executor executor) {
@@ -53,6 +56,10 @@ final class HostClient {
         .connectTimeout(Duration.ofSeconds(10))
         .executor(executor)
         .build();
+    this.plain = "http".equalsIgnoreCase(this.base.getScheme())
+        ? new KeepAliveHttp(this.base.getHost(), this.base.getPort() < 0 ? 80 : this.base.getPort(),
+            timeout, MAX_RESPONSE_BYTES)
+        : null;
   }
 
   URI base() {
@@ -60,10 +67,16 @@ final class HostClient {
   }
 
   Answer get(String pathAndQuery) throws IOException, InterruptedException {
+    if (plain != null) {
+      return plain.exchange("GET", base.getPath() + pathAndQuery, null);
+    }
     return exchange(HttpRequest.newBuilder(base.resolve(base.getPath() + pathAndQuery)).GET());
   }
 
   Answer postJson(String path, byte[] json) throws IOException, InterruptedException {
+    if (plain != null) {
+      return plain.exchange("POST", base.getPath() + path, json);
+    }
     return exchange(HttpRequest.newBuilder(base.resolve(base.getPath() + path))
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
