@@ -810,6 +810,17 @@ public final class HostApiService {
     private static final byte[] PUBLIC_KEY = "PUBLIC KEY".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CERTIFICATE = "CERTIFICATE".getBytes(StandardCharsets.US_ASCII);
 
+    /** Standard base64 alphabet to base64url; 0 for anything else. */
+    private static final byte[] URL_SAFE = new byte[256];
+
+    static {
+      String std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      String url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      for (int i = 0; i < std.length(); i++) {
+        URL_SAFE[std.charAt(i)] = (byte) url.charAt(i);
+      }
+    }
+
     private StoredKey() {}
 
     static byte[] encode(RecipientKey key) throws ApiException {
@@ -890,24 +901,13 @@ public final class HostApiService {
       boolean padding = false;
       for (int i = from; i < to; i++) {
         byte c = b[i];
-        if (c == '\n') {
-          continue;
-        }
-        if (c == '=') {
+        byte m = URL_SAFE[c & 0xff];
+        if (m > 0 && !padding) {
+          out[n++] = m;
+        } else if (c == '=') {
           padding = true;
-          continue;
-        }
-        if (padding) {
-          return null; // data after padding
-        }
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-          out[n++] = c;
-        } else if (c == '+') {
-          out[n++] = '-';
-        } else if (c == '/') {
-          out[n++] = '_';
-        } else {
-          return null;
+        } else if (c != '\n') {
+          return null; // a foreign character, or data after padding
         }
       }
       if (n % 4 == 1) {
