@@ -239,9 +239,15 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       case VALIDATE -> Answer.json(HttpResponseStatus.OK,
           services.recipients().validate(decode(body, EnclaveApi.ValidateRequest.class)));
       case SEND -> {
-        EnclaveApi.SendRequest r = decode(body, EnclaveApi.SendRequest.class);
-        freeBody.run(); // the body can be large: free it before the fan-out
-        yield streamed(alloc, out -> services.send().send(r, out));
+        if (!body.isReadable()) {
+          throw new ApiException(ErrorCode.MALFORMED_REQUEST, "empty body; expected a JSON object");
+        }
+        // read incrementally: candidates are decided and sealed chunk by chunk as they are parsed
+        yield streamed(alloc, out -> {
+          try (ByteBufInputStream in = new ByteBufInputStream(body.duplicate())) {
+            services.send().send(in, out);
+          }
+        });
       }
       case FORWARD -> {
         EnclaveApi.ForwardRequest r = decode(body, EnclaveApi.ForwardRequest.class);
@@ -296,7 +302,7 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
    * token or value, and credentials bodies carry an AWS secret key and session token. Only the
    * location, the JSON path and our records' own validation messages (which quote no input) appear.
    */
-  private static String describe(JsonProcessingException e) {
+  static String describe(JsonProcessingException e) {
     Throwable root = e;
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
