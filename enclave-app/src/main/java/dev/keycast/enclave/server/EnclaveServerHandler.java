@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>One instance per connection.
  */
-final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
   private static final Logger log = LoggerFactory.getLogger(EnclaveServerHandler.class);
   /** Seconds a client should wait before retrying a 503. */
   static final String RETRY_AFTER_SECONDS = "5";
@@ -55,7 +55,7 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
 
   private final EnclaveServices services;
   /** Requests that arrived (pipelined) while one was in flight; answered in order. */
-  private final java.util.ArrayDeque<FullHttpRequest> pending = new java.util.ArrayDeque<>();
+  private final java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>();
   private boolean inFlight;
 
   EnclaveServerHandler(EnclaveServices services) {
@@ -103,14 +103,24 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private static final String JSON = "application/json";
 
   @Override
-  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+  protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
     if (inFlight) {
       if (pending.size() >= MAX_PIPELINED) {
+        if (msg instanceof SendBodyStream.StreamedRequest s) {
+          s.body().close();
+        }
         ctx.close();
         return;
       }
-      pending.add(req.retain());
+      pending.add(io.netty.util.ReferenceCountUtil.retain(msg));
       return;
+    }
+    if (msg instanceof SendBodyStream.StreamedRequest s) {
+      streamedSend(ctx, s);
+      return;
+    }
+    if (!(msg instanceof FullHttpRequest req)) {
+      return; // nothing else reaches the router
     }
     long start = System.nanoTime();
     if (req.decoderResult().isFailure()) {
@@ -181,6 +191,44 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     } catch (RejectedExecutionException e) {
       req.release();
       finish(ctx, route.path, start, keepAlive, errorAnswer(
+          new ApiException(ErrorCode.OVERLOADED, "the enclave is busy; retry later")));
+    }
+  }
+
+  /**
+   * {@code POST /v1/send} with its body still arriving: runs on the request pool reading the body
+   * from its pipe; the channel keeps reading (the pipe applies back-pressure). When the answer is
+   * ready before the whole body was read (an error), the connection is closed after the answer.
+   */
+  private void streamedSend(ChannelHandlerContext ctx, SendBodyStream.StreamedRequest s) {
+    long start = System.nanoTime();
+    String route = Route.SEND.path;
+    boolean keepAlive = HttpUtil.isKeepAlive(s.head());
+    inFlight = true;
+    try {
+      services.requests().execute(() -> {
+        Answer answer;
+        try {
+          answer = streamed(ctx.alloc(), out -> services.send().send(s.body(), out));
+        } catch (ApiException e) {
+          answer = errorAnswer(e);
+        } catch (BodyPipe.TooLargeException e) {
+          answer = errorAnswer(new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, e.getMessage()));
+        } catch (RuntimeException | IOException | Error e) {
+          answer = s.body().consumedToEnd() || s.body().tooLarge() ? internal(e)
+              : errorAnswer(new ApiException(ErrorCode.MALFORMED_REQUEST, "request body unreadable"));
+        }
+        if (!s.body().consumedToEnd() && !s.body().tooLarge()) {
+          s.body().skipRest(); // an early answer: read the rest so the connection stays usable
+        }
+        boolean drained = s.body().consumedToEnd();
+        s.body().close();
+        Answer done = answer;
+        ctx.channel().eventLoop().execute(() -> finish(ctx, route, start, keepAlive && drained, done));
+      });
+    } catch (RejectedExecutionException e) {
+      s.body().close();
+      finish(ctx, route, start, false, errorAnswer(
           new ApiException(ErrorCode.OVERLOADED, "the enclave is busy; retry later")));
     }
   }
@@ -350,12 +398,12 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     if (!keepAlive) {
       f.addListener(ChannelFutureListener.CLOSE);
     }
-    FullHttpRequest next = pending.poll();
+    Object next = pending.poll();
     if (next != null) {
       try {
         channelRead0(ctx, next);
       } finally {
-        next.release();
+        io.netty.util.ReferenceCountUtil.release(next);
       }
       return;
     }
@@ -364,9 +412,12 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-    FullHttpRequest r;
+    Object r;
     while ((r = pending.poll()) != null) {
-      r.release();
+      if (r instanceof SendBodyStream.StreamedRequest s) {
+        s.body().close();
+      }
+      io.netty.util.ReferenceCountUtil.release(r);
     }
     super.channelInactive(ctx);
   }

@@ -126,6 +126,7 @@ public final class SendService {
     KeySet keySet = keys.current().orElseThrow(ApiException::notReady);
     Streamed run = null;
     try (JsonParser p = Json.mapper().getFactory().createParser(body)) {
+      p.disable(JsonParser.Feature.AUTO_CLOSE_SOURCE); // the caller owns the body (and may drain it)
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw malformed("expected a JSON object");
       }
