@@ -12,7 +12,6 @@ import dev.keycast.protocol.keyset.SealedKeySet;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
-import io.netty.buffer.ByteBufOutputStream;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -310,18 +309,81 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     void write(OutputStream out) throws ApiException, IOException;
   }
 
+  /** Size of each piece of a streamed answer. */
+  static final int ANSWER_PIECE = 256 * 1024;
+
+  /**
+   * Collects an answer in pieces of {@link #ANSWER_PIECE} bytes (a composite buffer): a large
+   * answer is never copied into a bigger buffer as it grows, so it costs its own size, once.
+   */
   private static Answer streamed(ByteBufAllocator alloc, JsonWriter writer)
       throws ApiException, IOException {
-    ByteBuf buf = alloc.buffer(64 * 1024);
+    PiecesOutputStream out = new PiecesOutputStream(alloc);
     boolean ok = false;
-    try (ByteBufOutputStream out = new ByteBufOutputStream(buf)) {
+    try {
       writer.write(out);
+      Answer a = new Answer(HttpResponseStatus.OK, out.finish(), JSON, false);
       ok = true;
-      return new Answer(HttpResponseStatus.OK, buf, JSON, false);
+      return a;
     } finally {
       if (!ok) {
-        buf.release();
+        out.discard();
       }
+    }
+  }
+
+  /** An output stream into a composite buffer of fixed-size pieces. */
+  private static final class PiecesOutputStream extends OutputStream {
+    private final ByteBufAllocator alloc;
+    private final io.netty.buffer.CompositeByteBuf answer;
+    private ByteBuf piece;
+
+    PiecesOutputStream(ByteBufAllocator alloc) {
+      this.alloc = alloc;
+      this.answer = alloc.compositeBuffer(Integer.MAX_VALUE);
+    }
+
+    @Override
+    public void write(int b) {
+      room().writeByte(b);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      while (len > 0) {
+        ByteBuf p = room();
+        int n = Math.min(len, p.writableBytes());
+        p.writeBytes(b, off, n);
+        off += n;
+        len -= n;
+      }
+    }
+
+    private ByteBuf room() {
+      if (piece == null || !piece.isWritable()) {
+        if (piece != null) {
+          answer.addComponent(true, piece);
+        }
+        piece = alloc.buffer(ANSWER_PIECE, ANSWER_PIECE);
+      }
+      return piece;
+    }
+
+    /** The whole answer; the stream is done. */
+    ByteBuf finish() {
+      if (piece != null) {
+        answer.addComponent(true, piece);
+        piece = null;
+      }
+      return answer;
+    }
+
+    void discard() {
+      if (piece != null) {
+        piece.release();
+        piece = null;
+      }
+      answer.release();
     }
   }
 

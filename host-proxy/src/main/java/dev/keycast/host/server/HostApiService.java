@@ -368,17 +368,10 @@ public final class HostApiService {
       throw new ApiException(e.code().equals("unsupported_version")
           ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_POLICY, e.getMessage());
     }
-    List<Candidate> candidates = candidates(policy);
-    if (candidates.size() > MAX_CANDIDATES) {
-      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, candidates.size()
-          + " registered recipients match the policy; one send carries at most " + MAX_CANDIDATES);
-    }
-    metrics.observe("keycast_host_send_candidates", "candidates attached per send",
-        HostMetrics.FANOUT_BUCKETS, candidates.size());
-    byte[] request = Json.encode(new EnclaveApi.SendRequest(p, candidates));
+    byte[] request = sendRequest(p, policy);
     if (request.length > EnclaveApi.MAX_REQUEST_BYTES) {
-      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, candidates.size()
-          + " candidates do not fit in one enclave request");
+      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS,
+          "the matching recipients do not fit in one enclave request");
     }
     EnclaveResponse answer = callEnclave(HttpMethod.POST, "/v1/send", request);
     if (!answer.ok()) {
@@ -490,38 +483,75 @@ public final class HostApiService {
         Base64Url.encode(rr.bytes()), delivered, skipped, true);
   }
 
-  /** Registered recipients the policy may admit, from its cleartext selector only. */
-  private List<Candidate> candidates(SendPolicy policy) throws ApiException {
-    Map<String, RecipientRecord> found = new LinkedHashMap<>();
-    List<String> fps = policy.recipients().fingerprints();
-    for (int i = 0; i < fps.size(); i += ArtefactStore.MAX_PAGE) {
-      List<String> chunk = fps.subList(i, Math.min(fps.size(), i + ArtefactStore.MAX_PAGE));
-      for (RecipientRecord r : storeCall("find_recipients", () -> store.findRecipients(chunk))) {
-        found.putIfAbsent(r.fingerprint(), r);
+  /**
+   * The enclave's {@code POST /v1/send} body, written as the candidates are read from the store:
+   * {@code payload} first, then {@code candidates} (api.md section 1.1 requires that order), each
+   * registered recipient the policy may admit once, from its cleartext selector only. Only the
+   * encoded body and the fingerprints already attached are held, not the stored records.
+   */
+  private byte[] sendRequest(EnclaveApi.SendPayload payload, SendPolicy policy)
+      throws ApiException, InterruptedException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(64 * 1024);
+    java.util.Set<String> attached = new java.util.HashSet<>();
+    try (com.fasterxml.jackson.core.JsonGenerator g = Json.mapper().getFactory().createGenerator(out)) {
+      g.writeStartObject();
+      g.writeFieldName("payload");
+      Json.mapper().writeValue(g, payload);
+      g.writeArrayFieldStart("candidates");
+      List<String> fps = policy.recipients().fingerprints();
+      for (int i = 0; i < fps.size(); i += ArtefactStore.MAX_PAGE) {
+        List<String> chunk = fps.subList(i, Math.min(fps.size(), i + ArtefactStore.MAX_PAGE));
+        for (RecipientRecord r : storeCall("find_recipients", () -> store.findRecipients(chunk))) {
+          attach(g, attached, r);
+        }
       }
-    }
-    if (!policy.recipients().anchors().isEmpty()) {
-      String after = null;
-      while (true) {
-        String cursor = after;
-        List<RecipientRecord> page = storeCall("list_recipients",
-            () -> store.listRecipients(cursor, ArtefactStore.MAX_PAGE));
-        for (RecipientRecord r : page) {
-          if (StoredKey.hasChain(r.publicKeyOrChain())) {
-            found.putIfAbsent(r.fingerprint(), r);
+      if (!policy.recipients().anchors().isEmpty()) {
+        String after = null;
+        while (true) {
+          String cursor = after;
+          List<RecipientRecord> page = storeCall("list_recipients",
+              () -> store.listRecipients(cursor, ArtefactStore.MAX_PAGE));
+          for (RecipientRecord r : page) {
+            if (StoredKey.hasChain(r.publicKeyOrChain())) {
+              attach(g, attached, r);
+            }
           }
+          if (page.size() < ArtefactStore.MAX_PAGE) {
+            break;
+          }
+          after = page.get(page.size() - 1).fingerprint();
         }
-        if (page.size() < ArtefactStore.MAX_PAGE) {
-          break;
-        }
-        after = page.get(page.size() - 1).fingerprint();
       }
+      g.writeEndArray();
+      g.writeEndObject();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("cannot encode the enclave request", e);
     }
-    List<Candidate> out = new ArrayList<>(found.size());
-    for (RecipientRecord r : found.values()) {
-      out.add(StoredKey.candidate(r.publicKeyOrChain()));
+    metrics.observe("keycast_host_send_candidates", "candidates attached per send",
+        HostMetrics.FANOUT_BUCKETS, attached.size());
+    return out.toByteArray();
+  }
+
+  private static void attach(com.fasterxml.jackson.core.JsonGenerator g, java.util.Set<String> attached,
+      RecipientRecord r) throws ApiException, java.io.IOException {
+    if (!attached.add(r.fingerprint())) {
+      return;
     }
-    return out;
+    if (attached.size() > MAX_CANDIDATES) {
+      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, "more than " + MAX_CANDIDATES
+          + " registered recipients match the policy; one send carries at most " + MAX_CANDIDATES);
+    }
+    Candidate c = StoredKey.candidate(r.publicKeyOrChain());
+    g.writeStartObject();
+    g.writeStringField("key", c.key());
+    if (!c.chain().isEmpty()) {
+      g.writeArrayFieldStart("chain");
+      for (String cert : c.chain()) {
+        g.writeString(cert);
+      }
+      g.writeEndArray();
+    }
+    g.writeEndObject();
   }
 
   // ---------------------------------------------------------------- recipients
