@@ -210,18 +210,27 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
         try {
           answer = streamed(ctx.alloc(), out -> services.send().send(s.body(), out));
         } catch (ApiException e) {
+          log.info("send refused: {} {}", e.code().code(), e.getMessage());
           answer = errorAnswer(e);
         } catch (BodyPipe.TooLargeException e) {
           answer = errorAnswer(new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, e.getMessage()));
         } catch (RuntimeException | IOException | Error e) {
-          answer = s.body().consumedToEnd() || s.body().tooLarge() ? internal(e)
-              : errorAnswer(new ApiException(ErrorCode.MALFORMED_REQUEST, "request body unreadable"));
+          if (s.body().consumedToEnd() || s.body().tooLarge()) {
+            answer = internal(e);
+          } else {
+            log.info("send body unreadable: {}: {}", e.getClass().getSimpleName(), e.getMessage());
+            answer = errorAnswer(new ApiException(ErrorCode.MALFORMED_REQUEST, "request body unreadable"));
+          }
         }
         if (!s.body().consumedToEnd() && !s.body().tooLarge()) {
           s.body().skipRest(); // an early answer: read the rest so the connection stays usable
         }
         boolean drained = s.body().consumedToEnd();
         s.body().close();
+        if (answer.status().code() != 200) {
+          log.info("send refused after {} ms: {}{}", (System.nanoTime() - start) / 1_000_000,
+              answer.status(), drained ? "" : " (body not read to its end; closing)");
+        }
         Answer done = answer;
         ctx.channel().eventLoop().execute(() -> finish(ctx, route, start, keepAlive && drained, done));
       });

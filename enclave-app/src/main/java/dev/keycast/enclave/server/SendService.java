@@ -74,6 +74,12 @@ public final class SendService {
   public static final int MAX_CANDIDATES = 250_000;
   /** Candidates processed per chunk. */
   static final int CHUNK = 2048;
+  /**
+   * Candidates read, decided and sealed per chunk of a streamed send: small enough that two chunks
+   * in flight (parsed chains and envelopes, about 4 MiB each) stay in a 128 MiB heap's young
+   * generation, large enough to keep every worker busy.
+   */
+  static final int STREAM_CHUNK = 512;
 
   private static final byte[] SEND_INFO_LABEL = "keycast/v1/send".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] SEND_ID_LABEL = "keycast/v1/send-id".getBytes(StandardCharsets.US_ASCII);
@@ -267,7 +273,7 @@ public final class SendService {
 
     /** Reads the candidates array (the parser is on its START_ARRAY) chunk by chunk. */
     void readCandidates(JsonParser p) throws ApiException, IOException {
-      List<EnclaveApi.Candidate> chunk = new ArrayList<>(CHUNK);
+      List<EnclaveApi.Candidate> chunk = new ArrayList<>(STREAM_CHUNK);
       JsonToken t;
       while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
         if (t == null) {
@@ -279,9 +285,9 @@ public final class SendService {
         }
         chunk.add(t == JsonToken.VALUE_NULL ? null : CANDIDATE.readValue(p));
         candidates++;
-        if (chunk.size() == CHUNK) {
+        if (chunk.size() == STREAM_CHUNK) {
           submitChunk(chunk);
-          chunk = new ArrayList<>(CHUNK);
+          chunk = new ArrayList<>(STREAM_CHUNK);
         }
       }
       if (!chunk.isEmpty()) {

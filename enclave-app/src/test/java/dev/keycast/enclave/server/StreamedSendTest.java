@@ -135,7 +135,7 @@ class StreamedSendTest {
   void malformedJsonMidStreamFailsTheWholeSend() throws Exception {
     // more than one chunk of candidates, then garbage: the first chunk was already sealed
     List<EnclaveApi.Candidate> many = new ArrayList<>();
-    for (int i = 0; i < SendService.CHUNK + 10; i++) {
+    for (int i = 0; i < SendService.STREAM_CHUNK + 10; i++) {
       many.add(TestKit.candidate(RECIPIENTS.get(i % 2)));
     }
     String good = "{\"payload\":" + payloadJson(10) + ",\"candidates\":" + candidatesJson(many);
@@ -155,7 +155,7 @@ class StreamedSendTest {
   @Test
   void anInvalidCandidateLateInTheBodyFailsTheWholeSend() throws Exception {
     List<EnclaveApi.Candidate> many = new ArrayList<>();
-    for (int i = 0; i < SendService.CHUNK + 5; i++) {
+    for (int i = 0; i < SendService.STREAM_CHUNK + 5; i++) {
       many.add(TestKit.candidate(RECIPIENTS.get(i % 2)));
     }
     many.add(new EnclaveApi.Candidate("AAAA", List.of()));
@@ -163,7 +163,7 @@ class StreamedSendTest {
     ApiException e = catchThrowableOfType(ApiException.class,
         () -> send(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))));
     assertThat(e.code()).isEqualTo(ErrorCode.INVALID_RECIPIENT);
-    assertThat(e.getMessage()).startsWith("candidates[" + (SendService.CHUNK + 5) + "]");
+    assertThat(e.getMessage()).startsWith("candidates[" + (SendService.STREAM_CHUNK + 5) + "]");
   }
 
   @Test
