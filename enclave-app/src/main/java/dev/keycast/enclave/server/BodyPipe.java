@@ -21,7 +21,7 @@ final class BodyPipe extends InputStream {
   /** Buffered bytes below which a stopped channel reads again. */
   static final int LOW_WATER = 256 * 1024;
   /** Longest wait for the next piece of body before the read fails. */
-  static final long STALL_MILLIS = 60_000;
+  static final long STALL_MILLIS = 300_000;
 
   /** The body exceeds the request limit; the caller answers 413 and closes the connection. */
   static final class TooLargeException extends IOException {
@@ -32,8 +32,10 @@ final class BodyPipe extends InputStream {
 
   private final Channel channel;
   private final long maxBytes;
-  private final ArrayDeque<ByteBuf> queue = new ArrayDeque<>();
-  private ByteBuf current;
+  /** Pieces copied off the event loop's buffers (which are released at once, on the event loop). */
+  private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
+  private byte[] current;
+  private int currentPos;
   private long buffered;
   private long total;
   private boolean ended;
@@ -47,26 +49,33 @@ final class BodyPipe extends InputStream {
     this.maxBytes = maxBytes;
   }
 
-  /** Event loop: one piece of the body; the pipe takes over the reference. */
+  /**
+   * Event loop: one piece of the body; the pipe takes over the reference and releases it before
+   * returning (the bytes are copied: no buffer is shared with, or released by, the worker).
+   */
   void offer(ByteBuf content) {
+    byte[] bytes;
+    try {
+      bytes = new byte[content.readableBytes()];
+      content.readBytes(bytes);
+    } finally {
+      content.release();
+    }
     synchronized (this) {
       if (closed || tooLarge) {
-        content.release();
         return;
       }
-      total += content.readableBytes();
+      total += bytes.length;
       if (total > maxBytes) {
         tooLarge = true;
-        content.release();
         notifyAll();
         return;
       }
-      if (!content.isReadable()) {
-        content.release();
+      if (bytes.length == 0) {
         return;
       }
-      queue.add(content);
-      buffered += content.readableBytes();
+      queue.add(bytes);
+      buffered += bytes.length;
       if (buffered > HIGH_WATER && !paused) {
         paused = true;
         channel.config().setAutoRead(false);
@@ -110,18 +119,16 @@ final class BodyPipe extends InputStream {
       if (closed) {
         throw new IOException("request body closed");
       }
-      if (current != null && current.isReadable()) {
-        int n = Math.min(len, current.readableBytes());
-        current.readBytes(b, off, n);
+      if (current != null && currentPos < current.length) {
+        int n = Math.min(len, current.length - currentPos);
+        System.arraycopy(current, currentPos, b, off, n);
+        currentPos += n;
         buffered -= n;
         resumeIfDrained();
         return n;
       }
-      if (current != null) {
-        current.release();
-        current = null;
-      }
       current = queue.poll();
+      currentPos = 0;
       if (current == null) {
         if (ended) {
           eofSeen = true;
@@ -170,14 +177,8 @@ final class BodyPipe extends InputStream {
       return;
     }
     closed = true;
-    if (current != null) {
-      current.release();
-      current = null;
-    }
-    ByteBuf b;
-    while ((b = queue.poll()) != null) {
-      b.release();
-    }
+    current = null;
+    queue.clear();
     buffered = 0;
     notifyAll();
   }

@@ -218,7 +218,7 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
           if (s.body().consumedToEnd() || s.body().tooLarge()) {
             answer = internal(e);
           } else {
-            log.info("send body unreadable: {}: {}", e.getClass().getSimpleName(), e.getMessage());
+            log.info("send body unreadable: {}: {}", e.getClass().getSimpleName(), e.getMessage(), e);
             answer = errorAnswer(new ApiException(ErrorCode.MALFORMED_REQUEST, "request body unreadable"));
           }
         }
@@ -371,7 +371,9 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     private ByteBuf room() {
       if (piece == null || !piece.isWritable()) {
         if (piece != null) {
-          answer.addComponent(true, piece);
+          ByteBuf full = piece;
+          piece = null; // owned by the composite from here on
+          answer.addComponent(true, full);
         }
         piece = alloc.buffer(ANSWER_PIECE, ANSWER_PIECE);
       }
