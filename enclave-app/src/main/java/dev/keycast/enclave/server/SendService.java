@@ -325,7 +325,11 @@ public final class SendService {
       long t1 = System.nanoTime();
       g.writeEndArray();
       f.writeSkipped(g);
-      g.writeStringField("receipt", Base64Url.encode(f.receipt.sign(clock.instant(), keySet)));
+      // base64url without padding, written straight from the signed bytes: no encoded copy and no
+      // String of the whole receipt (about 15 MB at 100,000 deliveries)
+      g.writeFieldName("receipt");
+      byte[] signed = f.receipt.sign(clock.instant(), keySet);
+      g.writeBinary(com.fasterxml.jackson.core.Base64Variants.MODIFIED_FOR_URL, signed, 0, signed.length);
       g.writeEndObject();
       g.flush();
       log.info("send {}: {} candidates, {} delivered, {} skipped; read, decide and deliver {} ms, sign {} ms",

@@ -105,6 +105,12 @@ class StreamedSendTest {
     assertThat(whole.deliveries()).extracting(EnclaveApi.Delivery::recipient)
         .containsExactly(RECIPIENTS.get(0).publicKey().fingerprint(), RECIPIENTS.get(1).publicKey().fingerprint());
     assertThat(whole.skipped()).hasSize(1);
+    // the receipt is written as unpadded base64url straight from its bytes, and verifies
+    assertThat(whole.receipt()).matches("[A-Za-z0-9_-]+");
+    dev.keycast.protocol.receipt.Receipt receipt = dev.keycast.protocol.receipt.ReceiptVerifier.verify(
+        dev.keycast.protocol.Base64Url.decode("receipt", whole.receipt(), 1 << 20), bundle);
+    assertThat(receipt.deliveries()).hasSize(2);
+    assertThat(receipt.skipped()).hasSize(1);
     for (int at = -1; at <= body.length; at++) {
       EnclaveApi.SendResponse r = send(split(body, at));
       assertThat(r.sendId()).as("split at %d", at).isEqualTo(whole.sendId());
