@@ -12,7 +12,6 @@ import dev.keycast.protocol.keyset.SealedKeySet;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
-import io.netty.buffer.ByteBufOutputStream;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -46,7 +45,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>One instance per connection.
  */
-final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
   private static final Logger log = LoggerFactory.getLogger(EnclaveServerHandler.class);
   /** Seconds a client should wait before retrying a 503. */
   static final String RETRY_AFTER_SECONDS = "5";
@@ -55,7 +54,7 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
 
   private final EnclaveServices services;
   /** Requests that arrived (pipelined) while one was in flight; answered in order. */
-  private final java.util.ArrayDeque<FullHttpRequest> pending = new java.util.ArrayDeque<>();
+  private final java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>();
   private boolean inFlight;
 
   EnclaveServerHandler(EnclaveServices services) {
@@ -103,14 +102,24 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
   private static final String JSON = "application/json";
 
   @Override
-  protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+  protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
     if (inFlight) {
       if (pending.size() >= MAX_PIPELINED) {
+        if (msg instanceof SendBodyStream.StreamedRequest s) {
+          s.body().close();
+        }
         ctx.close();
         return;
       }
-      pending.add(req.retain());
+      pending.add(io.netty.util.ReferenceCountUtil.retain(msg));
       return;
+    }
+    if (msg instanceof SendBodyStream.StreamedRequest s) {
+      streamedSend(ctx, s);
+      return;
+    }
+    if (!(msg instanceof FullHttpRequest req)) {
+      return; // nothing else reaches the router
     }
     long start = System.nanoTime();
     if (req.decoderResult().isFailure()) {
@@ -185,6 +194,53 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     }
   }
 
+  /**
+   * {@code POST /v1/send} with its body still arriving: runs on the request pool reading the body
+   * from its pipe; the channel keeps reading (the pipe applies back-pressure). When the answer is
+   * ready before the whole body was read (an error), the connection is closed after the answer.
+   */
+  private void streamedSend(ChannelHandlerContext ctx, SendBodyStream.StreamedRequest s) {
+    long start = System.nanoTime();
+    String route = Route.SEND.path;
+    boolean keepAlive = HttpUtil.isKeepAlive(s.head());
+    inFlight = true;
+    try {
+      services.requests().execute(() -> {
+        Answer answer;
+        try {
+          answer = streamed(ctx.alloc(), out -> services.send().send(s.body(), out));
+        } catch (ApiException e) {
+          log.info("send refused: {} {}", e.code().code(), e.getMessage());
+          answer = errorAnswer(e);
+        } catch (BodyPipe.TooLargeException e) {
+          answer = errorAnswer(new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, e.getMessage()));
+        } catch (RuntimeException | IOException | Error e) {
+          if (s.body().consumedToEnd() || s.body().tooLarge()) {
+            answer = internal(e);
+          } else {
+            log.info("send body unreadable: {}: {}", e.getClass().getSimpleName(), e.getMessage(), e);
+            answer = errorAnswer(new ApiException(ErrorCode.MALFORMED_REQUEST, "request body unreadable"));
+          }
+        }
+        if (!s.body().consumedToEnd() && !s.body().tooLarge()) {
+          s.body().skipRest(); // an early answer: read the rest so the connection stays usable
+        }
+        boolean drained = s.body().consumedToEnd();
+        s.body().close();
+        if (answer.status().code() != 200) {
+          log.info("send refused after {} ms: {}{}", (System.nanoTime() - start) / 1_000_000,
+              answer.status(), drained ? "" : " (body not read to its end; closing)");
+        }
+        Answer done = answer;
+        ctx.channel().eventLoop().execute(() -> finish(ctx, route, start, keepAlive && drained, done));
+      });
+    } catch (RejectedExecutionException e) {
+      s.body().close();
+      finish(ctx, route, start, false, errorAnswer(
+          new ApiException(ErrorCode.OVERLOADED, "the enclave is busy; retry later")));
+    }
+  }
+
   /** Runs one request off the event loop. */
   private Answer handle(ByteBufAllocator alloc, Route route, QueryStringDecoder uri, ByteBuf body,
       Runnable freeBody) throws ApiException, IOException {
@@ -239,9 +295,15 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
       case VALIDATE -> Answer.json(HttpResponseStatus.OK,
           services.recipients().validate(decode(body, EnclaveApi.ValidateRequest.class)));
       case SEND -> {
-        EnclaveApi.SendRequest r = decode(body, EnclaveApi.SendRequest.class);
-        freeBody.run(); // the body can be large: free it before the fan-out
-        yield streamed(alloc, out -> services.send().send(r, out));
+        if (!body.isReadable()) {
+          throw new ApiException(ErrorCode.MALFORMED_REQUEST, "empty body; expected a JSON object");
+        }
+        // read incrementally: candidates are decided and sealed chunk by chunk as they are parsed
+        yield streamed(alloc, out -> {
+          try (ByteBufInputStream in = new ByteBufInputStream(body.duplicate())) {
+            services.send().send(in, out);
+          }
+        });
       }
       case FORWARD -> {
         EnclaveApi.ForwardRequest r = decode(body, EnclaveApi.ForwardRequest.class);
@@ -256,18 +318,83 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     void write(OutputStream out) throws ApiException, IOException;
   }
 
+  /** Size of each piece of a streamed answer. */
+  static final int ANSWER_PIECE = 256 * 1024;
+
+  /**
+   * Collects an answer in pieces of {@link #ANSWER_PIECE} bytes (a composite buffer): a large
+   * answer is never copied into a bigger buffer as it grows, so it costs its own size, once.
+   */
   private static Answer streamed(ByteBufAllocator alloc, JsonWriter writer)
       throws ApiException, IOException {
-    ByteBuf buf = alloc.buffer(64 * 1024);
+    PiecesOutputStream out = new PiecesOutputStream(alloc);
     boolean ok = false;
-    try (ByteBufOutputStream out = new ByteBufOutputStream(buf)) {
+    try {
       writer.write(out);
+      Answer a = new Answer(HttpResponseStatus.OK, out.finish(), JSON, false);
       ok = true;
-      return new Answer(HttpResponseStatus.OK, buf, JSON, false);
+      return a;
     } finally {
       if (!ok) {
-        buf.release();
+        out.discard();
       }
+    }
+  }
+
+  /** An output stream into a composite buffer of fixed-size pieces. */
+  private static final class PiecesOutputStream extends OutputStream {
+    private final ByteBufAllocator alloc;
+    private final io.netty.buffer.CompositeByteBuf answer;
+    private ByteBuf piece;
+
+    PiecesOutputStream(ByteBufAllocator alloc) {
+      this.alloc = alloc;
+      this.answer = alloc.compositeBuffer(Integer.MAX_VALUE);
+    }
+
+    @Override
+    public void write(int b) {
+      room().writeByte(b);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      while (len > 0) {
+        ByteBuf p = room();
+        int n = Math.min(len, p.writableBytes());
+        p.writeBytes(b, off, n);
+        off += n;
+        len -= n;
+      }
+    }
+
+    private ByteBuf room() {
+      if (piece == null || !piece.isWritable()) {
+        if (piece != null) {
+          ByteBuf full = piece;
+          piece = null; // owned by the composite from here on
+          answer.addComponent(true, full);
+        }
+        piece = alloc.buffer(ANSWER_PIECE, ANSWER_PIECE);
+      }
+      return piece;
+    }
+
+    /** The whole answer; the stream is done. */
+    ByteBuf finish() {
+      if (piece != null) {
+        answer.addComponent(true, piece);
+        piece = null;
+      }
+      return answer;
+    }
+
+    void discard() {
+      if (piece != null) {
+        piece.release();
+        piece = null;
+      }
+      answer.release();
     }
   }
 
@@ -296,7 +423,7 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
    * token or value, and credentials bodies carry an AWS secret key and session token. Only the
    * location, the JSON path and our records' own validation messages (which quote no input) appear.
    */
-  private static String describe(JsonProcessingException e) {
+  static String describe(JsonProcessingException e) {
     Throwable root = e;
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
@@ -344,12 +471,12 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
     if (!keepAlive) {
       f.addListener(ChannelFutureListener.CLOSE);
     }
-    FullHttpRequest next = pending.poll();
+    Object next = pending.poll();
     if (next != null) {
       try {
         channelRead0(ctx, next);
       } finally {
-        next.release();
+        io.netty.util.ReferenceCountUtil.release(next);
       }
       return;
     }
@@ -358,9 +485,12 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<FullHttpReq
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-    FullHttpRequest r;
+    Object r;
     while ((r = pending.poll()) != null) {
-      r.release();
+      if (r instanceof SendBodyStream.StreamedRequest s) {
+        s.body().close();
+      }
+      io.netty.util.ReferenceCountUtil.release(r);
     }
     super.channelInactive(ctx);
   }

@@ -40,8 +40,9 @@ public final class EnclaveServerInitializer extends ChannelInitializer<Channel> 
     p.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
         .setMaxInitialLineLength(MAX_INITIAL_LINE)
         .setMaxHeaderSize(MAX_HEADER_SIZE)));
-    p.addLast("body-limit", new BodyLimit(EnclaveApi.MAX_REQUEST_BYTES));
     p.addLast("keep-alive", new HttpServerKeepAliveHandler());
+    p.addLast("send-stream", new SendBodyStream(EnclaveApi.MAX_REQUEST_BYTES));
+    p.addLast("body-limit", new BodyLimit(EnclaveApi.MAX_REQUEST_BYTES));
     p.addLast("router", new EnclaveServerHandler(services));
   }
 

@@ -39,6 +39,7 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -47,7 +48,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.function.Function;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -368,17 +368,10 @@ public final class HostApiService {
       throw new ApiException(e.code().equals("unsupported_version")
           ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_POLICY, e.getMessage());
     }
-    List<Candidate> candidates = candidates(policy);
-    if (candidates.size() > MAX_CANDIDATES) {
-      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, candidates.size()
-          + " registered recipients match the policy; one send carries at most " + MAX_CANDIDATES);
-    }
-    metrics.observe("keycast_host_send_candidates", "candidates attached per send",
-        HostMetrics.FANOUT_BUCKETS, candidates.size());
-    byte[] request = Json.encode(new EnclaveApi.SendRequest(p, candidates));
+    byte[] request = sendRequest(p, policy);
     if (request.length > EnclaveApi.MAX_REQUEST_BYTES) {
-      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, candidates.size()
-          + " candidates do not fit in one enclave request");
+      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS,
+          "the matching recipients do not fit in one enclave request");
     }
     EnclaveResponse answer = callEnclave(HttpMethod.POST, "/v1/send", request);
     if (!answer.ok()) {
@@ -490,38 +483,75 @@ public final class HostApiService {
         Base64Url.encode(rr.bytes()), delivered, skipped, true);
   }
 
-  /** Registered recipients the policy may admit, from its cleartext selector only. */
-  private List<Candidate> candidates(SendPolicy policy) throws ApiException {
-    Map<String, RecipientRecord> found = new LinkedHashMap<>();
-    List<String> fps = policy.recipients().fingerprints();
-    for (int i = 0; i < fps.size(); i += ArtefactStore.MAX_PAGE) {
-      List<String> chunk = fps.subList(i, Math.min(fps.size(), i + ArtefactStore.MAX_PAGE));
-      for (RecipientRecord r : storeCall("find_recipients", () -> store.findRecipients(chunk))) {
-        found.putIfAbsent(r.fingerprint(), r);
+  /**
+   * The enclave's {@code POST /v1/send} body, written as the candidates are read from the store:
+   * {@code payload} first, then {@code candidates} (api.md section 1.1 requires that order), each
+   * registered recipient the policy may admit once, from its cleartext selector only. Only the
+   * encoded body and the fingerprints already attached are held, not the stored records.
+   */
+  private byte[] sendRequest(EnclaveApi.SendPayload payload, SendPolicy policy)
+      throws ApiException, InterruptedException {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(64 * 1024);
+    java.util.Set<String> attached = new java.util.HashSet<>();
+    try (com.fasterxml.jackson.core.JsonGenerator g = Json.mapper().getFactory().createGenerator(out)) {
+      g.writeStartObject();
+      g.writeFieldName("payload");
+      Json.mapper().writeValue(g, payload);
+      g.writeArrayFieldStart("candidates");
+      List<String> fps = policy.recipients().fingerprints();
+      for (int i = 0; i < fps.size(); i += ArtefactStore.MAX_PAGE) {
+        List<String> chunk = fps.subList(i, Math.min(fps.size(), i + ArtefactStore.MAX_PAGE));
+        for (RecipientRecord r : storeCall("find_recipients", () -> store.findRecipients(chunk))) {
+          attach(g, attached, r);
+        }
       }
-    }
-    if (!policy.recipients().anchors().isEmpty()) {
-      String after = null;
-      while (true) {
-        String cursor = after;
-        List<RecipientRecord> page = storeCall("list_recipients",
-            () -> store.listRecipients(cursor, ArtefactStore.MAX_PAGE));
-        for (RecipientRecord r : page) {
-          if (StoredKey.hasChain(r.publicKeyOrChain())) {
-            found.putIfAbsent(r.fingerprint(), r);
+      if (!policy.recipients().anchors().isEmpty()) {
+        String after = null;
+        while (true) {
+          String cursor = after;
+          List<RecipientRecord> page = storeCall("list_recipients",
+              () -> store.listRecipients(cursor, ArtefactStore.MAX_PAGE));
+          for (RecipientRecord r : page) {
+            if (StoredKey.hasChain(r.publicKeyOrChain())) {
+              attach(g, attached, r);
+            }
           }
+          if (page.size() < ArtefactStore.MAX_PAGE) {
+            break;
+          }
+          after = page.get(page.size() - 1).fingerprint();
         }
-        if (page.size() < ArtefactStore.MAX_PAGE) {
-          break;
-        }
-        after = page.get(page.size() - 1).fingerprint();
       }
+      g.writeEndArray();
+      g.writeEndObject();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("cannot encode the enclave request", e);
     }
-    List<Candidate> out = new ArrayList<>(found.size());
-    for (RecipientRecord r : found.values()) {
-      out.add(StoredKey.candidate(r.publicKeyOrChain()));
+    metrics.observe("keycast_host_send_candidates", "candidates attached per send",
+        HostMetrics.FANOUT_BUCKETS, attached.size());
+    return out.toByteArray();
+  }
+
+  private static void attach(com.fasterxml.jackson.core.JsonGenerator g, java.util.Set<String> attached,
+      RecipientRecord r) throws ApiException, java.io.IOException {
+    if (!attached.add(r.fingerprint())) {
+      return;
     }
-    return out;
+    if (attached.size() > MAX_CANDIDATES) {
+      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, "more than " + MAX_CANDIDATES
+          + " registered recipients match the policy; one send carries at most " + MAX_CANDIDATES);
+    }
+    Candidate c = StoredKey.candidate(r.publicKeyOrChain());
+    g.writeStartObject();
+    g.writeStringField("key", c.key());
+    if (!c.chain().isEmpty()) {
+      g.writeArrayFieldStart("chain");
+      for (String cert : c.chain()) {
+        g.writeString(cert);
+      }
+      g.writeEndArray();
+    }
+    g.writeEndObject();
   }
 
   // ---------------------------------------------------------------- recipients
@@ -799,8 +829,27 @@ public final class HostApiService {
    * followed, for certificate holders, by the chain's {@code CERTIFICATE} blocks, leaf first.
    */
   static final class StoredKey {
-    private static final Pattern BLOCK = Pattern.compile(
-        "-----BEGIN (PUBLIC KEY|CERTIFICATE)-----\\n([A-Za-z0-9+/=\\n]*?)-----END \\1-----");
+    private static final byte[] BEGIN = "-----BEGIN ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] END_OF_LINE = "-----\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] END_PUBLIC_KEY =
+        "-----END PUBLIC KEY-----".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] END_CERTIFICATE =
+        "-----END CERTIFICATE-----".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] BEGIN_CERTIFICATE =
+        "-----BEGIN CERTIFICATE-----".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] PUBLIC_KEY = "PUBLIC KEY".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CERTIFICATE = "CERTIFICATE".getBytes(StandardCharsets.US_ASCII);
+
+    /** Standard base64 alphabet to base64url; 0 for anything else. */
+    private static final byte[] URL_SAFE = new byte[256];
+
+    static {
+      String std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      String url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      for (int i = 0; i < std.length(); i++) {
+        URL_SAFE[std.charAt(i)] = (byte) url.charAt(i);
+      }
+    }
 
     private StoredKey() {}
 
@@ -826,25 +875,90 @@ public final class HostApiService {
     }
 
     static boolean hasChain(byte[] stored) {
-      return new String(stored, StandardCharsets.US_ASCII).contains("-----BEGIN CERTIFICATE-----");
+      return indexOf(stored, BEGIN_CERTIFICATE, 0) >= 0;
     }
 
+    /**
+     * The candidate of a stored key: its {@code PUBLIC KEY} and {@code CERTIFICATE} blocks, each
+     * body re-spelled from base64 to unpadded base64url without decoding it (a send attaches
+     * every registered recipient, so this runs 10,000 times per big send; a regex and a decode and
+     * encode per block were most of the host's time). A block whose body holds anything but base64
+     * characters and line feeds is ignored, as before.
+     */
     static Candidate candidate(byte[] stored) {
-      Matcher m = BLOCK.matcher(new String(stored, StandardCharsets.US_ASCII));
       String key = null;
-      List<String> chain = new ArrayList<>();
-      while (m.find()) {
-        byte[] der = Base64.getMimeDecoder().decode(m.group(2));
-        if (m.group(1).equals("PUBLIC KEY")) {
-          key = Base64Url.encode(der);
+      List<String> chain = new ArrayList<>(2);
+      int i = 0;
+      while ((i = indexOf(stored, BEGIN, i)) >= 0) {
+        int type = i + BEGIN.length;
+        byte[] end;
+        if (startsWith(stored, type, PUBLIC_KEY) && startsWith(stored, type + PUBLIC_KEY.length, END_OF_LINE)) {
+          end = END_PUBLIC_KEY;
+          i = type + PUBLIC_KEY.length + END_OF_LINE.length;
+        } else if (startsWith(stored, type, CERTIFICATE)
+            && startsWith(stored, type + CERTIFICATE.length, END_OF_LINE)) {
+          end = END_CERTIFICATE;
+          i = type + CERTIFICATE.length + END_OF_LINE.length;
         } else {
-          chain.add(Base64Url.encode(der));
+          i = type;
+          continue;
         }
+        int stop = indexOf(stored, end, i);
+        if (stop < 0) {
+          break;
+        }
+        String body = base64UrlOf(stored, i, stop);
+        if (body == null) {
+          continue; // not a base64 body: look for the next BEGIN after this one
+        }
+        if (end == END_PUBLIC_KEY) {
+          key = body;
+        } else {
+          chain.add(body);
+        }
+        i = stop + end.length;
       }
       if (key == null) {
         throw new IllegalStateException("stored recipient key has no PUBLIC KEY block");
       }
       return new Candidate(key, chain);
+    }
+
+    /** Standard base64 with line feeds in [from, to) as unpadded base64url; null if not base64. */
+    private static String base64UrlOf(byte[] b, int from, int to) {
+      byte[] out = new byte[to - from];
+      int n = 0;
+      boolean padding = false;
+      for (int i = from; i < to; i++) {
+        byte c = b[i];
+        byte m = URL_SAFE[c & 0xff];
+        if (m > 0 && !padding) {
+          out[n++] = m;
+        } else if (c == '=') {
+          padding = true;
+        } else if (c != '\n') {
+          return null; // a foreign character, or data after padding
+        }
+      }
+      if (n % 4 == 1) {
+        throw new IllegalStateException("stored recipient key holds a truncated base64 block");
+      }
+      return new String(out, 0, n, StandardCharsets.ISO_8859_1);
+    }
+
+    private static boolean startsWith(byte[] b, int at, byte[] prefix) {
+      return at + prefix.length <= b.length
+          && Arrays.equals(b, at, at + prefix.length, prefix, 0, prefix.length);
+    }
+
+    private static int indexOf(byte[] b, byte[] what, int from) {
+      byte first = what[0];
+      for (int i = from, last = b.length - what.length; i <= last; i++) {
+        if (b[i] == first && Arrays.equals(b, i, i + what.length, what, 0, what.length)) {
+          return i;
+        }
+      }
+      return -1;
     }
   }
 

@@ -1,18 +1,11 @@
 package dev.keycast.protocol.policy;
 
-import java.security.InvalidAlgorithmParameterException;
-import java.security.NoSuchAlgorithmException;
-import java.security.cert.CertPathValidator;
-import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
-import java.security.cert.PKIXParameters;
-import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Date;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -34,7 +27,8 @@ import java.io.ByteArrayInputStream;
 public final class Eligibility {
   private final SendPolicy policy;
   private final Set<String> fingerprints;
-  private final Set<TrustAnchor> anchors;
+  private final List<X509Certificate> anchors;
+  private final AnchorChainValidator chains;
 
   /** The outcome for one recipient; {@code reason} is a stable code when not eligible. */
   public record Decision(boolean eligible, String reason, String message) {
@@ -56,7 +50,7 @@ public final class Eligibility {
   public Eligibility(SendPolicy policy) throws InvalidPolicyException {
     this.policy = policy;
     this.fingerprints = new HashSet<>(policy.recipients().fingerprints());
-    this.anchors = new HashSet<>();
+    List<X509Certificate> anchors = new ArrayList<>();
     CertificateFactory cf = x509();
     int i = 0;
     for (String b64 : policy.recipients().anchors()) {
@@ -64,12 +58,14 @@ public final class Eligibility {
         byte[] der = decodeBase64(b64);
         X509Certificate cert =
             (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der));
-        anchors.add(new TrustAnchor(cert, null));
+        anchors.add(cert);
       } catch (CertificateException | IllegalArgumentException e) {
         throw new InvalidPolicyException("anchors[" + i + "] is not a DER X.509 certificate");
       }
       i++;
     }
+    this.anchors = List.copyOf(anchors);
+    this.chains = new AnchorChainValidator(this.anchors);
   }
 
   public SendPolicy policy() {
@@ -100,9 +96,7 @@ public final class Eligibility {
     if (anchors.isEmpty() || chain.isEmpty()) {
       return Decision.no(NOT_SELECTED, "fingerprint not listed by the policy");
     }
-    try {
-      validateChain(chain, now);
-    } catch (CertPathValidatorException e) {
+    if (!chains.isValid(chain, now)) {
       return Decision.no(CHAIN_INVALID, "certificate chain does not lead to a policy anchor");
     }
     X500Principal subject = chain.getFirst().getSubjectX500Principal();
@@ -110,24 +104,6 @@ public final class Eligibility {
       return Decision.no(SUBJECT_MISMATCH, "certificate subject does not match the policy selector");
     }
     return Decision.YES;
-  }
-
-  private void validateChain(List<X509Certificate> chain, Instant now)
-      throws CertPathValidatorException {
-    try {
-      PKIXParameters params = new PKIXParameters(anchors);
-      params.setRevocationEnabled(false);
-      params.setDate(Date.from(now));
-      // the path handed to PKIX excludes a self-signed root, which is an anchor
-      List<X509Certificate> path = new ArrayList<>(chain);
-      X509Certificate last = path.getLast();
-      if (path.size() > 1 && last.getSubjectX500Principal().equals(last.getIssuerX500Principal())) {
-        path.removeLast();
-      }
-      CertPathValidator.getInstance("PKIX").validate(x509().generateCertPath(path), params);
-    } catch (InvalidAlgorithmParameterException | NoSuchAlgorithmException | CertificateException e) {
-      throw new CertPathValidatorException("cannot validate: " + e.getClass().getSimpleName());
-    }
   }
 
   static boolean subjectMatches(X500Principal subject, Map<String, String> required) {

@@ -1,0 +1,87 @@
+package dev.keycast.host.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.api.EnclaveApi.Candidate;
+import dev.keycast.protocol.envelope.RsaRecipientKey;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The stored-key scanner that turns a registered recipient into a send candidate. */
+class StoredKeyTest {
+  private static KeyPair rsa;
+  private static X509Certificate leaf;
+
+  @BeforeAll
+  static void keys() throws Exception {
+    KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+    g.initialize(2048);
+    rsa = g.generateKeyPair();
+    Instant now = Instant.now();
+    leaf = new JcaX509CertificateConverter().getCertificate(new JcaX509v3CertificateBuilder(
+        new X500Name("CN=test"), BigInteger.ONE, Date.from(now.minusSeconds(60)),
+        Date.from(now.plusSeconds(3600)), new X500Name("CN=test"), rsa.getPublic())
+        .build(new JcaContentSignerBuilder("SHA256withRSA").build(rsa.getPrivate())));
+  }
+
+  @Test
+  void keyAndChainComeBackAsBase64UrlOfTheirDer() throws Exception {
+    RsaRecipientKey key = RsaRecipientKey.of((java.security.interfaces.RSAPublicKey) rsa.getPublic(),
+        List.of(leaf, leaf));
+    Candidate c = HostApiService.StoredKey.candidate(HostApiService.StoredKey.encode(key));
+    assertThat(c.key()).isEqualTo(Base64Url.encode(rsa.getPublic().getEncoded()));
+    assertThat(c.chain()).containsExactly(Base64Url.encode(leaf.getEncoded()),
+        Base64Url.encode(leaf.getEncoded()));
+    assertThat(HostApiService.StoredKey.hasChain(HostApiService.StoredKey.encode(key))).isTrue();
+  }
+
+  @Test
+  void everyPaddingLengthIsRespelledExactly() {
+    for (int n = 1; n <= 6; n++) {
+      byte[] der = new byte[n];
+      for (int i = 0; i < n; i++) {
+        der[i] = (byte) (0xfb + i); // bytes whose base64 uses '+' and '/'
+      }
+      String pem = "-----BEGIN PUBLIC KEY-----\n"
+          + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+          + "\n-----END PUBLIC KEY-----\n";
+      Candidate c = HostApiService.StoredKey.candidate(pem.getBytes(StandardCharsets.US_ASCII));
+      assertThat(c.key()).isEqualTo(Base64Url.encode(der));
+      assertThat(c.chain()).isEmpty();
+    }
+  }
+
+  @Test
+  void blocksWithForeignCharactersOrTypesAreIgnored() {
+    String stored = "-----BEGIN PUBLIC KEY-----\nAB*C\n-----END PUBLIC KEY-----\n"
+        + "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        + "-----BEGIN PUBLIC KEY-----\nAQID\n-----END PUBLIC KEY-----\n";
+    Candidate c = HostApiService.StoredKey.candidate(stored.getBytes(StandardCharsets.US_ASCII));
+    assertThat(c.key()).isEqualTo("AQID");
+    assertThat(HostApiService.StoredKey.hasChain(stored.getBytes(StandardCharsets.US_ASCII))).isFalse();
+  }
+
+  @Test
+  void noPublicKeyBlockIsRefused() {
+    assertThatThrownBy(() -> HostApiService.StoredKey.candidate(
+        "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n".getBytes(StandardCharsets.US_ASCII)))
+        .isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> HostApiService.StoredKey.candidate(
+        "-----BEGIN PUBLIC KEY-----\nAQIDB\n-----END PUBLIC KEY-----\n".getBytes(StandardCharsets.US_ASCII)))
+        .isInstanceOf(IllegalStateException.class);
+  }
+}

@@ -1,0 +1,288 @@
+package dev.keycast.protocol.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.math.BigInteger;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Date;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralSubtree;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x509.NameConstraints;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The direct anchor-chain walk: each rule has a chain that breaks only that rule, and every
+ * outcome is also checked against the JDK's PKIX validator (the reference), so the walk is
+ * exactly as strict as PKIX on these chains.
+ */
+class AnchorChainValidatorTest {
+  static final Instant NOW = Instant.parse("2026-06-01T00:00:00Z");
+  static final AtomicLong SERIAL = new AtomicLong(1);
+  static KeyPair rootKeys;
+  static KeyPair intKeys;
+  static KeyPair leafKeys;
+  static KeyPair otherKeys;
+  static KeyPair ecRootKeys;
+  static X509Certificate root;
+  static X509Certificate ecRoot;
+
+  @BeforeAll
+  static void keys() throws Exception {
+    KeyPairGenerator rsa = KeyPairGenerator.getInstance("RSA");
+    rsa.initialize(2048);
+    rootKeys = rsa.generateKeyPair();
+    intKeys = rsa.generateKeyPair();
+    leafKeys = rsa.generateKeyPair();
+    otherKeys = rsa.generateKeyPair();
+    KeyPairGenerator ec = KeyPairGenerator.getInstance("EC");
+    ec.initialize(256);
+    ecRootKeys = ec.generateKeyPair();
+    root = new Cert("CN=Root,O=Maker", rootKeys.getPublic()).ca(-1).build("CN=Root,O=Maker", rootKeys.getPrivate());
+    ecRoot = new Cert("CN=EC Root", ecRootKeys.getPublic()).ca(-1).build("CN=EC Root", ecRootKeys.getPrivate());
+  }
+
+  /** A certificate under construction; by default valid a day around NOW, no extensions. */
+  static final class Cert {
+    final String subject;
+    final PublicKey key;
+    Instant notBefore = NOW.minus(1, ChronoUnit.DAYS);
+    Instant notAfter = NOW.plus(30, ChronoUnit.DAYS);
+    BasicConstraints bc;
+    KeyUsage ku;
+    boolean criticalEku;
+    boolean unknownCritical;
+    boolean nameConstraints;
+
+    Cert(String subject, PublicKey key) {
+      this.subject = subject;
+      this.key = key;
+    }
+
+    Cert ca(int pathLen) {
+      bc = pathLen < 0 ? new BasicConstraints(true) : new BasicConstraints(pathLen);
+      ku = new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign);
+      return this;
+    }
+
+    Cert leafUsage() {
+      ku = new KeyUsage(KeyUsage.keyEncipherment);
+      return this;
+    }
+
+    X509Certificate build(String issuer, PrivateKey signer) throws Exception {
+      var b = new JcaX509v3CertificateBuilder(new X500Name(issuer), BigInteger.valueOf(SERIAL.getAndIncrement()),
+          Date.from(notBefore), Date.from(notAfter), new X500Name(subject), key);
+      if (bc != null) {
+        b.addExtension(Extension.basicConstraints, true, bc);
+      }
+      if (ku != null) {
+        b.addExtension(Extension.keyUsage, true, ku);
+      }
+      if (criticalEku) {
+        b.addExtension(Extension.extendedKeyUsage, true, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+      }
+      if (unknownCritical) {
+        b.addExtension(new ASN1ObjectIdentifier("1.3.6.1.4.1.99999.1"), true, new DEROctetString(new byte[] {1}));
+      }
+      if (nameConstraints) {
+        b.addExtension(Extension.nameConstraints, true, new NameConstraints(
+            new GeneralSubtree[] {new GeneralSubtree(new GeneralName(new X500Name("O=Maker")))}, null));
+      }
+      String alg = signer.getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA";
+      return new JcaX509CertificateConverter().getCertificate(
+          b.build(new JcaContentSignerBuilder(alg).build(signer)));
+    }
+  }
+
+  static X509Certificate intermediate() throws Exception {
+    return new Cert("CN=Intermediate,O=Maker", intKeys.getPublic()).ca(-1).build("CN=Root,O=Maker", rootKeys.getPrivate());
+  }
+
+  static Cert leaf() {
+    return new Cert("CN=Projector,O=Cinema", leafKeys.getPublic()).leafUsage();
+  }
+
+  /** Asserts the walk's answer, that PKIX agrees, and whether the walk (not PKIX) decided. */
+  static void check(List<X509Certificate> chain, boolean valid, boolean walked, X509Certificate... anchors) {
+    AnchorChainValidator v = new AnchorChainValidator(List.of(anchors.length == 0 ? new X509Certificate[] {root} : anchors));
+    List<X509Certificate> path = chain.size() > 1
+        && chain.getLast().getSubjectX500Principal().equals(chain.getLast().getIssuerX500Principal())
+        ? chain.subList(0, chain.size() - 1) : chain;
+    assertThat(v.pkix(path, NOW)).as("PKIX (the reference)").isEqualTo(valid);
+    assertThat(v.walks(path)).as("decided by the direct walk").isEqualTo(walked);
+    assertThat(v.isValid(chain, NOW)).as("the validator").isEqualTo(valid);
+    assertThat(v.isValid(chain, NOW)).as("the validator, intermediates remembered").isEqualTo(valid);
+  }
+
+  @Test
+  void leafUnderTheAnchorIsValidWithOrWithoutTheRoot() throws Exception {
+    X509Certificate leaf = leaf().build("CN=Root,O=Maker", rootKeys.getPrivate());
+    check(List.of(leaf), true, true);
+    check(List.of(leaf, root), true, true);
+  }
+
+  @Test
+  void leafUnderAnIntermediateIsValid() throws Exception {
+    X509Certificate leaf = leaf().build("CN=Intermediate,O=Maker", intKeys.getPrivate());
+    check(List.of(leaf, intermediate()), true, true);
+    check(List.of(leaf, intermediate(), root), true, true);
+  }
+
+  @Test
+  void ecdsaAnchorsAreWalked() throws Exception {
+    X509Certificate leaf = leaf().build("CN=EC Root", ecRootKeys.getPrivate());
+    check(List.of(leaf), true, true, ecRoot);
+    check(List.of(leaf), false, true, root);
+  }
+
+  @Test
+  void expiredLeafIsInvalid() throws Exception {
+    Cert c = leaf();
+    c.notBefore = NOW.minus(30, ChronoUnit.DAYS);
+    c.notAfter = NOW.minus(1, ChronoUnit.SECONDS);
+    check(List.of(c.build("CN=Root,O=Maker", rootKeys.getPrivate())), false, true);
+  }
+
+  @Test
+  void notYetValidLeafIsInvalid() throws Exception {
+    Cert c = leaf();
+    c.notBefore = NOW.plus(1, ChronoUnit.HOURS);
+    check(List.of(c.build("CN=Root,O=Maker", rootKeys.getPrivate())), false, true);
+  }
+
+  @Test
+  void expiredIntermediateIsInvalid() throws Exception {
+    Cert i = new Cert("CN=Intermediate,O=Maker", intKeys.getPublic()).ca(-1);
+    i.notAfter = NOW.minus(1, ChronoUnit.HOURS);
+    X509Certificate leaf = leaf().build("CN=Intermediate,O=Maker", intKeys.getPrivate());
+    check(List.of(leaf, i.build("CN=Root,O=Maker", rootKeys.getPrivate())), false, true);
+  }
+
+  @Test
+  void wrongIssuerNameIsInvalid() throws Exception {
+    // signed by the anchor's key, but naming another issuer
+    check(List.of(leaf().build("CN=Root,O=Someone Else", rootKeys.getPrivate())), false, true);
+    // an intermediate whose subject is not the leaf's issuer
+    X509Certificate leaf = leaf().build("CN=Other Intermediate,O=Maker", intKeys.getPrivate());
+    check(List.of(leaf, intermediate()), false, true);
+  }
+
+  @Test
+  void badSignatureIsInvalid() throws Exception {
+    // the anchor's name, another key's signature
+    check(List.of(leaf().build("CN=Root,O=Maker", otherKeys.getPrivate())), false, true);
+    X509Certificate leaf = leaf().build("CN=Intermediate,O=Maker", otherKeys.getPrivate());
+    check(List.of(leaf, intermediate()), false, true);
+  }
+
+  @Test
+  void issuerWithoutTheCaFlagIsInvalid() throws Exception {
+    Cert i = new Cert("CN=Intermediate,O=Maker", intKeys.getPublic());
+    i.bc = new BasicConstraints(false);
+    i.ku = new KeyUsage(KeyUsage.keyCertSign);
+    X509Certificate leaf = leaf().build("CN=Intermediate,O=Maker", intKeys.getPrivate());
+    check(List.of(leaf, i.build("CN=Root,O=Maker", rootKeys.getPrivate())), false, true);
+    Cert none = new Cert("CN=Intermediate,O=Maker", intKeys.getPublic());
+    check(List.of(leaf, none.build("CN=Root,O=Maker", rootKeys.getPrivate())), false, true);
+  }
+
+  @Test
+  void issuerWithoutKeyCertSignIsInvalid() throws Exception {
+    Cert i = new Cert("CN=Intermediate,O=Maker", intKeys.getPublic()).ca(-1);
+    i.ku = new KeyUsage(KeyUsage.digitalSignature | KeyUsage.cRLSign);
+    X509Certificate leaf = leaf().build("CN=Intermediate,O=Maker", intKeys.getPrivate());
+    check(List.of(leaf, i.build("CN=Root,O=Maker", rootKeys.getPrivate())), false, true);
+    // no key usage at all on a CA is allowed (PKIX agrees)
+    Cert noKu = new Cert("CN=Intermediate,O=Maker", intKeys.getPublic()).ca(-1);
+    noKu.ku = null;
+    check(List.of(leaf, noKu.build("CN=Root,O=Maker", rootKeys.getPrivate())), true, true);
+  }
+
+  @Test
+  void unknownCriticalExtensionIsInvalid() throws Exception {
+    Cert c = leaf();
+    c.unknownCritical = true;
+    check(List.of(c.build("CN=Root,O=Maker", rootKeys.getPrivate())), false, true);
+    Cert i = new Cert("CN=Intermediate,O=Maker", intKeys.getPublic()).ca(-1);
+    i.unknownCritical = true;
+    X509Certificate leaf = leaf().build("CN=Intermediate,O=Maker", intKeys.getPrivate());
+    check(List.of(leaf, i.build("CN=Root,O=Maker", rootKeys.getPrivate())), false, true);
+  }
+
+  @Test
+  void understoodCriticalExtensionsAreAccepted() throws Exception {
+    Cert c = leaf();
+    c.criticalEku = true;
+    check(List.of(c.build("CN=Root,O=Maker", rootKeys.getPrivate())), true, true);
+  }
+
+  @Test
+  void chainLongerThanAPathLengthConstraintAllowsIsInvalid() throws Exception {
+    KeyPairGenerator rsa = KeyPairGenerator.getInstance("RSA");
+    rsa.initialize(2048);
+    KeyPair int2Keys = rsa.generateKeyPair();
+    X509Certificate int2 = new Cert("CN=Intermediate 2,O=Maker", int2Keys.getPublic()).ca(-1)
+        .build("CN=Intermediate,O=Maker", intKeys.getPrivate());
+    X509Certificate leaf = leaf().build("CN=Intermediate 2,O=Maker", int2Keys.getPrivate());
+    X509Certificate int1Len0 = new Cert("CN=Intermediate,O=Maker", intKeys.getPublic()).ca(0)
+        .build("CN=Root,O=Maker", rootKeys.getPrivate());
+    X509Certificate int1Len1 = new Cert("CN=Intermediate,O=Maker", intKeys.getPublic()).ca(1)
+        .build("CN=Root,O=Maker", rootKeys.getPrivate());
+    check(List.of(leaf, int2, int1Len0), false, true);
+    check(List.of(leaf, int2, int1Len1), true, true);
+    check(List.of(leaf, int2, int1Len1, root), true, true);
+  }
+
+  @Test
+  void chainToAnotherRootIsInvalid() throws Exception {
+    X509Certificate otherRoot = new Cert("CN=Other Root", otherKeys.getPublic()).ca(-1)
+        .build("CN=Other Root", otherKeys.getPrivate());
+    X509Certificate leaf = leaf().build("CN=Other Root", otherKeys.getPrivate());
+    check(List.of(leaf, otherRoot), false, true);
+    check(List.of(leaf), false, true);
+  }
+
+  @Test
+  void nameConstraintsGoToPkix() throws Exception {
+    Cert i = new Cert("CN=Intermediate,O=Maker", intKeys.getPublic()).ca(-1);
+    i.nameConstraints = true;
+    X509Certificate constrained = i.build("CN=Root,O=Maker", rootKeys.getPrivate());
+    // the leaf's subject is outside O=Maker: PKIX refuses it, and so does the validator
+    X509Certificate outside = leaf().build("CN=Intermediate,O=Maker", intKeys.getPrivate());
+    check(List.of(outside, constrained), false, false);
+    X509Certificate inside = new Cert("O=Maker,CN=Projector", leafKeys.getPublic()).leafUsage()
+        .build("CN=Intermediate,O=Maker", intKeys.getPrivate());
+    check(List.of(inside, constrained), true, false);
+  }
+
+  @Test
+  void aRememberedIntermediateDoesNotVouchForABadLeaf() throws Exception {
+    AnchorChainValidator v = new AnchorChainValidator(List.of(root));
+    X509Certificate good = leaf().build("CN=Intermediate,O=Maker", intKeys.getPrivate());
+    X509Certificate forged = leaf().build("CN=Intermediate,O=Maker", otherKeys.getPrivate());
+    X509Certificate i = intermediate();
+    assertThat(v.isValid(List.of(good, i), NOW)).isTrue();
+    assertThat(v.isValid(List.of(forged, i), NOW)).isFalse();
+    assertThat(v.isValid(List.of(good, i), NOW.plus(60, ChronoUnit.DAYS))).isFalse(); // expired by then
+  }
+}
