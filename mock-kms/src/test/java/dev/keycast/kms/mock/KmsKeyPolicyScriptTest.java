@@ -89,6 +89,46 @@ class KmsKeyPolicyScriptTest {
     }
   }
 
+  /** An upgrade: the policy lists the old and the new image; both unseal, a third image does not. */
+  @Test
+  void aPolicyWithTwoImagesAdmitsBothAndNoOther() throws Exception {
+    SecureRandom random = new SecureRandom();
+    byte[] oldImage = new byte[48];
+    byte[] newImage = new byte[48];
+    byte[] otherImage = new byte[48];
+    random.nextBytes(oldImage);
+    random.nextBytes(newImage);
+    random.nextBytes(otherImage);
+    HexFormat hex = HexFormat.of();
+    Result r = run("--pcr0", hex.formatHex(oldImage), "--pcr0", hex.formatHex(newImage).toUpperCase(),
+        "--role-arn", ROLE_ARN);
+    assertThat(r.exit()).as(r.stderr()).isZero();
+
+    TestNitroPki pki = TestNitroPki.create("script-upgrade");
+    KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+    g.initialize(2048);
+    KeyPair kp = g.generateKeyPair();
+    try (MockKms kms = MockKms.start(KmsFixture.config(dir.resolve("state"), List.of(pki.root)).build());
+        KmsClient admin = KmsFixture.client(kms.endpoint(), ADMIN);
+        KmsClient parent = KmsFixture.client(kms.endpoint(), PARENT)) {
+      String keyId = admin.createKey(b -> b.policy(r.stdout())).keyMetadata().keyId();
+      byte[] oldDoc = pki.mint(TestNitroPki.pcrs(Map.of(0, oldImage)), kp.getPublic().getEncoded());
+      var dk = parent.generateDataKey(b -> b.keyId(keyId).keySpec(DataKeySpec.AES_256)
+          .recipient(RecipientPolicyTest.recipient(oldDoc)));
+      byte[] dataKey = RecipientPolicyTest.openCms(dk.ciphertextForRecipient(), kp.getPrivate());
+      byte[] newDoc = pki.mint(TestNitroPki.pcrs(Map.of(0, newImage)), kp.getPublic().getEncoded());
+      var dec = parent.decrypt(b -> b.ciphertextBlob(dk.ciphertextBlob()).recipient(RecipientPolicyTest.recipient(newDoc)));
+      assertThat(RecipientPolicyTest.openCms(dec.ciphertextForRecipient(), kp.getPrivate())).isEqualTo(dataKey);
+      byte[] otherDoc = pki.mint(TestNitroPki.pcrs(Map.of(0, otherImage)), kp.getPublic().getEncoded());
+      RecipientPolicyTest.assertKmsError(
+          () -> parent.decrypt(b -> b.ciphertextBlob(dk.ciphertextBlob()).recipient(RecipientPolicyTest.recipient(otherDoc))),
+          "AccessDeniedException");
+    }
+    String pcr = "ab".repeat(48);
+    assertThat(run("--pcr0", pcr, "--pcr0", pcr, "--pcr0", pcr, "--pcr0", pcr, "--pcr0", pcr,
+        "--role-arn", ROLE_ARN).exit()).isEqualTo(2);
+  }
+
   @Test
   void writesToOutFileAndRejectsBadInput() throws Exception {
     String pcr = "ab".repeat(48);
