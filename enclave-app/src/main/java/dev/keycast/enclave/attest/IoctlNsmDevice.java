@@ -1,19 +1,13 @@
 package dev.keycast.enclave.attest;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.keycast.enclave.os.Libc;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.foreign.SymbolLookup;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 
 /**
@@ -57,11 +51,11 @@ public final class IoctlNsmDevice implements NsmDevice, AutoCloseable {
   /** Opens the NSM device node at {@code path} read-write. */
   public static IoctlNsmDevice open(Path path) throws NsmDeviceException {
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment state = arena.allocate(Native.CAPTURE_LAYOUT);
+      MemorySegment state = arena.allocate(Libc.CAPTURE_LAYOUT);
       MemorySegment cpath = arena.allocateFrom(path.toString());
-      int fd = (int) Native.OPEN.invokeExact(state, cpath, O_RDWR | O_CLOEXEC);
+      int fd = (int) Libc.OPEN.invokeExact(state, cpath, O_RDWR | O_CLOEXEC);
       if (fd < 0) {
-        throw new NsmDeviceException("cannot open " + path, Native.errno(state));
+        throw new NsmDeviceException("cannot open " + path, Libc.errno(state));
       }
       return new IoctlNsmDevice(path, fd);
     } catch (NsmDeviceException e) {
@@ -84,21 +78,21 @@ public final class IoctlNsmDevice implements NsmDevice, AutoCloseable {
       try (Arena arena = Arena.ofConfined()) {
         MemorySegment request = arena.allocateFrom(JAVA_BYTE, cborRequest);
         MemorySegment response = arena.allocate(MAX_RESPONSE_BYTES);
-        MemorySegment raw = arena.allocate(Native.NSM_RAW);
-        MemorySegment state = arena.allocate(Native.CAPTURE_LAYOUT);
+        MemorySegment raw = arena.allocate(NSM_RAW);
+        MemorySegment state = arena.allocate(Libc.CAPTURE_LAYOUT);
         int rc = -1;
         for (int attempt = 0; attempt <= MAX_EINTR_RETRIES; attempt++) {
           raw.set(JAVA_LONG, 0, request.address());
           raw.set(JAVA_LONG, 8, cborRequest.length);
           raw.set(JAVA_LONG, 16, response.address());
           raw.set(JAVA_LONG, 24, MAX_RESPONSE_BYTES);
-          rc = (int) Native.IOCTL.invokeExact(state, fd, NSM_IOCTL_RAW, raw);
-          if (rc >= 0 || Native.errno(state) != EINTR) {
+          rc = (int) Libc.IOCTL.invokeExact(state, fd, NSM_IOCTL_RAW, raw);
+          if (rc >= 0 || Libc.errno(state) != EINTR) {
             break;
           }
         }
         if (rc < 0) {
-          throw new NsmDeviceException("ioctl(NSM_IOCTL_RAW) on " + path + " failed", Native.errno(state));
+          throw new NsmDeviceException("ioctl(NSM_IOCTL_RAW) on " + path + " failed", Libc.errno(state));
         }
         long len = raw.get(JAVA_LONG, 24);
         if (len <= 0 || len > MAX_RESPONSE_BYTES) {
@@ -120,7 +114,7 @@ public final class IoctlNsmDevice implements NsmDevice, AutoCloseable {
     synchronized (lock) {
       if (fd >= 0) {
         try {
-          int ignored = (int) Native.CLOSE.invokeExact(fd);
+          int ignored = (int) Libc.CLOSE.invokeExact(fd);
         } catch (Throwable t) {
           // close(2) of a device node cannot usefully fail; the descriptor is gone either way
         }
@@ -134,48 +128,11 @@ public final class IoctlNsmDevice implements NsmDevice, AutoCloseable {
     return "IoctlNsmDevice[" + path + "]";
   }
 
-  /** libc downcall handles, linked once (immutable). */
-  private static final class Native {
-    static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-        CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    static final StructLayout NSM_RAW =
-        MemoryLayout.structLayout(
-            JAVA_LONG.withName("request_addr"),
-            JAVA_LONG.withName("request_len"),
-            JAVA_LONG.withName("response_addr"),
-            JAVA_LONG.withName("response_len"));
-    static final MethodHandle OPEN;
-    static final MethodHandle IOCTL;
-    static final MethodHandle CLOSE;
-
-    static {
-      Linker linker = Linker.nativeLinker();
-      SymbolLookup libc = linker.defaultLookup();
-      Linker.Option errno = Linker.Option.captureCallState("errno");
-      // int open(const char *path, int flags, ...): no variadic argument passed
-      OPEN =
-          linker.downcallHandle(
-              libc.find("open").orElseThrow(),
-              FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
-              Linker.Option.firstVariadicArg(2),
-              errno);
-      // int ioctl(int fd, unsigned long request, ...): the struct pointer is the variadic argument
-      IOCTL =
-          linker.downcallHandle(
-              libc.find("ioctl").orElseThrow(),
-              FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
-              Linker.Option.firstVariadicArg(2),
-              errno);
-      CLOSE =
-          linker.downcallHandle(
-              libc.find("close").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    }
-
-    static int errno(MemorySegment state) {
-      return (int) ERRNO.get(state, 0L);
-    }
-
-    private Native() {}
-  }
+  /** {@code struct nsm_raw}: request and response buffers of NSM_IOCTL_RAW. */
+  private static final StructLayout NSM_RAW =
+      MemoryLayout.structLayout(
+          JAVA_LONG.withName("request_addr"),
+          JAVA_LONG.withName("request_len"),
+          JAVA_LONG.withName("response_addr"),
+          JAVA_LONG.withName("response_len"));
 }

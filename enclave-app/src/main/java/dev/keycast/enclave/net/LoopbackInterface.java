@@ -7,18 +7,14 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import dev.keycast.enclave.os.Libc;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.UnionLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -168,10 +164,10 @@ public final class LoopbackInterface {
           "not an interface name: \"" + (name == null ? "null" : name.substring(0, Math.min(name.length(), 32))) + "\"");
     }
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment state = arena.allocate(Native.CAPTURE_LAYOUT);
-      int fd = (int) Native.SOCKET.invokeExact(state, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      MemorySegment state = arena.allocate(Libc.CAPTURE_LAYOUT);
+      int fd = (int) Libc.SOCKET.invokeExact(state, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
       if (fd < 0) {
-        throw new LoopbackException("socket(AF_INET, SOCK_DGRAM)", Native.errno(state), null);
+        throw new LoopbackException("socket(AF_INET, SOCK_DGRAM)", Libc.errno(state), null);
       }
       try {
         MemorySegment ifr = arena.allocate(IFREQ);
@@ -193,10 +189,10 @@ public final class LoopbackInterface {
         }
 
         request(ifr, cname);
-        int rc = (int) Native.IOCTL.invokeExact(state, fd, SIOCGIFADDR, ifr);
+        int rc = (int) Libc.IOCTL.invokeExact(state, fd, SIOCGIFADDR, ifr);
         boolean assigned = false;
         if (rc < 0) {
-          int errno = Native.errno(state);
+          int errno = Libc.errno(state);
           if (errno != EADDRNOTAVAIL) {
             throw new LoopbackException(op("SIOCGIFADDR", name), errno, null);
           }
@@ -209,7 +205,7 @@ public final class LoopbackInterface {
         byte[] address = ifr.asSlice(ADDR_OFFSET, 4).toArray(JAVA_BYTE);
         return new Outcome(name, broughtUp, assigned, (Inet4Address) InetAddress.getByAddress(address));
       } finally {
-        int ignored = (int) Native.CLOSE.invokeExact(fd);
+        int ignored = (int) Libc.CLOSE.invokeExact(fd);
       }
     } catch (LoopbackException e) {
       throw e;
@@ -269,9 +265,9 @@ public final class LoopbackInterface {
 
   private static void ioctl(MemorySegment state, int fd, long request, String requestName, String name,
       MemorySegment ifr) throws Throwable {
-    int rc = (int) Native.IOCTL.invokeExact(state, fd, request, ifr);
+    int rc = (int) Libc.IOCTL.invokeExact(state, fd, request, ifr);
     if (rc < 0) {
-      throw new LoopbackException(op(requestName, name), Native.errno(state), null);
+      throw new LoopbackException(op(requestName, name), Libc.errno(state), null);
     }
   }
 
@@ -279,39 +275,4 @@ public final class LoopbackInterface {
     return "ioctl(" + requestName + ", \"" + name + "\")";
   }
 
-  /** libc downcall handles, linked once (immutable). */
-  private static final class Native {
-    static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(groupElement("errno"));
-    static final MethodHandle SOCKET;
-    static final MethodHandle IOCTL;
-    static final MethodHandle CLOSE;
-
-    static {
-      Linker linker = Linker.nativeLinker();
-      SymbolLookup libc = linker.defaultLookup();
-      Linker.Option errno = Linker.Option.captureCallState("errno");
-      // int socket(int domain, int type, int protocol)
-      SOCKET =
-          linker.downcallHandle(
-              libc.find("socket").orElseThrow(),
-              FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
-              errno);
-      // int ioctl(int fd, unsigned long request, ...): the struct ifreq pointer is the variadic argument
-      IOCTL =
-          linker.downcallHandle(
-              libc.find("ioctl").orElseThrow(),
-              FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
-              Linker.Option.firstVariadicArg(2),
-              errno);
-      CLOSE =
-          linker.downcallHandle(libc.find("close").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    }
-
-    static int errno(MemorySegment state) {
-      return (int) ERRNO.get(state, 0L);
-    }
-
-    private Native() {}
-  }
 }
