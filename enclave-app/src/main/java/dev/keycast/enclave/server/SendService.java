@@ -532,7 +532,7 @@ public final class SendService {
         return new Decided(null, null, null, e.getMessage());
       }
       String fp = parsed.key().fingerprint();
-      return new Decided(fp, parsed.key(), eligibility.decide(fp, parsed.chain(), now, late), null);
+      return new Decided(fp, parsed.key(), eligibility.decideParsed(fp, parsed.chain(), now, late), null);
     }
 
     /** The fingerprints delivered to, sorted. */

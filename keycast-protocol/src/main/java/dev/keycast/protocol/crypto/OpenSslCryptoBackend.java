@@ -1,5 +1,6 @@
 package dev.keycast.protocol.crypto;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -21,7 +22,7 @@ import org.bouncycastle.crypto.params.ParametersWithRandom;
 
 /**
  * The OpenSSL backend: OpenSSL 3 {@code libcrypto.so.3} through the Foreign Function and Memory
- * API, for the two primitives only.
+ * API, for the backend's primitives only.
  *
  * <ul>
  *   <li>RSA: BouncyCastle's {@link OAEPEncoding} (SHA-256, MGF1-SHA-256, empty label; seed from the
@@ -31,6 +32,9 @@ import org.bouncycastle.crypto.params.ParametersWithRandom;
  *   <li>X25519: {@code EVP_PKEY_new_raw_private_key} (computes the public key, read back with
  *       {@code EVP_PKEY_get_raw_public_key}), {@code EVP_PKEY_new_raw_public_key} for the peer and
  *       {@code EVP_PKEY_derive}. OpenSSL rejects an all-zero result; so does this class.
+ *   <li>RSA PKCS #1 v1.5 signature verification: {@code d2i_PUBKEY} (the key must be {@code
+ *       EVP_PKEY_RSA} and use every byte), {@code EVP_DigestVerifyInit} with {@code EVP_sha256}
+ *       (384, 512) and {@code EVP_DigestVerify}, OpenSSL's default (PKCS #1 v1.5) padding.
  * </ul>
  *
  * <p>Every native buffer comes from a confined {@link Arena} closed before the call returns;
@@ -196,6 +200,62 @@ final class OpenSslCryptoBackend implements CryptoBackend {
       throw e;
     } catch (Throwable t) {
       throw new IllegalStateException("libcrypto call failed", t);
+    }
+  }
+
+  @Override
+  public boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
+      int offset, int length, byte[] signature) {
+    java.util.Objects.checkFromIndexSize(offset, length, message.length);
+    MemorySegment md = switch (digest) {
+      case SHA256 -> lib.evpSha256;
+      case SHA384 -> lib.evpSha384;
+      case SHA512 -> lib.evpSha512;
+    };
+    MemorySegment pkey = MemorySegment.NULL;
+    MemorySegment ctx = MemorySegment.NULL;
+    boolean ok = false;
+    try (Arena arena = Arena.ofConfined()) {
+      try {
+        MemorySegment der = arena.allocateFrom(JAVA_BYTE, publicKeySpki);
+        MemorySegment cursor = arena.allocate(ADDRESS); // d2i_PUBKEY advances it
+        cursor.set(ADDRESS, 0, der);
+        pkey = (MemorySegment) lib.d2iPubkey.invokeExact(
+            MemorySegment.NULL, cursor, (long) publicKeySpki.length);
+        if (pkey.equals(MemorySegment.NULL)
+            || (int) lib.evpPkeyGetBaseId.invokeExact(pkey) != LibCrypto.EVP_PKEY_RSA
+            || cursor.get(ADDRESS, 0).address() != der.address() + publicKeySpki.length) {
+          return false; // not DER of an RSA key, or trailing bytes
+        }
+        MemorySegment tbs = arena.allocate(Math.max(1, length));
+        MemorySegment.copy(message, offset, tbs, JAVA_BYTE, 0, length);
+        MemorySegment sig = arena.allocateFrom(JAVA_BYTE, signature.length == 0 ? new byte[1] : signature);
+        ctx = notNull((MemorySegment) lib.evpMdCtxNew.invokeExact(), "EVP_MD_CTX_new");
+        // RSA keys default to PKCS #1 v1.5 padding
+        check((int) lib.evpDigestVerifyInit.invokeExact(ctx, MemorySegment.NULL, md, MemorySegment.NULL, pkey),
+            "EVP_DigestVerifyInit");
+        int rc = (int) lib.evpDigestVerify.invokeExact(ctx, sig, (long) signature.length, tbs, (long) length);
+        ok = rc == 1;
+        return ok;
+      } finally {
+        freeMdCtx(ctx);
+        freePkey(pkey);
+        if (!ok) {
+          clearErrors();
+        }
+      }
+    } catch (RuntimeException | Error x) {
+      throw x;
+    } catch (Throwable t) {
+      throw new IllegalStateException("libcrypto call failed", t);
+    }
+  }
+
+  private void freeMdCtx(MemorySegment ctx) {
+    try {
+      lib.evpMdCtxFree.invokeExact(ctx); // NULL is a no-op
+    } catch (Throwable t) {
+      throw new IllegalStateException("EVP_MD_CTX_free failed", t);
     }
   }
 
