@@ -86,7 +86,7 @@ public final class RecipientValidator {
     }
     if (key instanceof RsaRecipientKey rsa) {
       try {
-        key = RsaRecipientKey.ofLeaf(rsa.publicKey(), chain[0].asn1());
+        key = rsa.withLeaf(chain[0].asn1());
       } catch (MalformedInputException e) {
         throw new InvalidRecipientException("key: " + e.getMessage());
       }

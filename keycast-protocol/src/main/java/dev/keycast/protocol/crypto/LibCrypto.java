@@ -53,6 +53,7 @@ final class LibCrypto {
   final MethodHandle errClearError; // void ERR_clear_error(void)
   // EVP_PKEY *d2i_PUBKEY(EVP_PKEY **a, const unsigned char **pp, long length)
   final MethodHandle d2iPubkey;
+  final MethodHandle evpPkeyUpRef; // int EVP_PKEY_up_ref(EVP_PKEY *key)
   final MethodHandle evpPkeyGetBaseId; // int EVP_PKEY_get_base_id(const EVP_PKEY *pkey)
   final MethodHandle evpMdCtxNew; // EVP_MD_CTX *EVP_MD_CTX_new(void)
   final MethodHandle evpMdCtxFree; // void EVP_MD_CTX_free(EVP_MD_CTX *ctx)
@@ -101,6 +102,7 @@ final class LibCrypto {
         handle(lib, "EVP_PKEY_derive", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     errClearError = handle(lib, "ERR_clear_error", FunctionDescriptor.ofVoid());
     d2iPubkey = handle(lib, "d2i_PUBKEY", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+    evpPkeyUpRef = handle(lib, "EVP_PKEY_up_ref", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     evpPkeyGetBaseId = handle(lib, "EVP_PKEY_get_base_id", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     evpMdCtxNew = handle(lib, "EVP_MD_CTX_new", FunctionDescriptor.of(ADDRESS));
     evpMdCtxFree = handle(lib, "EVP_MD_CTX_free", FunctionDescriptor.ofVoid(ADDRESS));

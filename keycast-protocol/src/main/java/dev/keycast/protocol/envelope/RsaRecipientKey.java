@@ -80,29 +80,35 @@ public final class RsaRecipientKey implements RecipientKey {
   }
 
   /**
-   * Checks an RSA key certified by {@code leaf} (BouncyCastle's parse of the leaf certificate, as
-   * the enclave keeps it): CMS deliveries name the recipient by the leaf's issuer and serial number,
+   * This key as certified by {@code leaf} (BouncyCastle's parse of the leaf certificate, as the
+   * enclave keeps it): CMS deliveries name the recipient by the leaf's issuer and serial number,
    * as with {@link #of(RSAPublicKey, List)}, but no JDK certificate is kept, so {@link
-   * #certificateChain()} is empty.
+   * #certificateChain()} is empty. The key's checks and fingerprint are not repeated.
    *
-   * @throws MalformedInputException as {@link #of(RSAPublicKey, List)}; {@code malformed} if the
-   *     leaf does not carry this key
+   * @throws MalformedInputException {@code malformed} if the leaf does not carry this key
    */
-  public static RsaRecipientKey ofLeaf(RSAPublicKey key, org.bouncycastle.asn1.x509.Certificate leaf)
+  public RsaRecipientKey withLeaf(org.bouncycastle.asn1.x509.Certificate leaf)
       throws MalformedInputException {
-    checkKey(key);
-    byte[] spki = key.getEncoded();
     byte[] leafSpki;
     try {
       leafSpki = leaf.getSubjectPublicKeyInfo().getEncoded(org.bouncycastle.asn1.ASN1Encoding.DER);
-    } catch (java.io.IOException e) {
+    } catch (java.io.IOException | RuntimeException e) {
       throw new MalformedInputException("malformed", "leaf certificate has no encodable key");
     }
     if (!java.util.Arrays.equals(leafSpki, spki)) {
       throw new MalformedInputException("malformed", "leaf certificate does not carry the key");
     }
-    return new RsaRecipientKey(key, spki, List.of(),
+    return new RsaRecipientKey(this,
         new IssuerAndSerialNumber(leaf.getIssuer(), leaf.getSerialNumber().getValue()));
+  }
+
+  private RsaRecipientKey(RsaRecipientKey key, IssuerAndSerialNumber issuerAndSerial) {
+    this.publicKey = key.publicKey;
+    this.chain = List.of();
+    this.spki = key.spki;
+    this.fingerprint = key.fingerprint;
+    this.subjectKeyId = key.subjectKeyId;
+    this.issuerAndSerial = issuerAndSerial;
   }
 
   public RSAPublicKey publicKey() {

@@ -12,6 +12,8 @@ import java.util.Arrays;
 import java.util.List;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1GeneralizedTime;
+import org.bouncycastle.asn1.ASN1UTCTime;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -20,6 +22,7 @@ import org.bouncycastle.asn1.x509.Certificate;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x509.Time;
 
 /**
  * One X.509 certificate parsed once into BouncyCastle's ASN.1 structures ({@link Certificate}),
@@ -76,9 +79,9 @@ public final class ParsedCertificate {
         throw new MalformedInputException("malformed",
             "certificate signature algorithm mismatch between tbsCertificate and certificate");
       }
-      this.spki = c.getSubjectPublicKeyInfo().getEncoded(ASN1Encoding.DER);
-      this.notBefore = c.getStartDate().getDate().getTime();
-      this.notAfter = c.getEndDate().getDate().getTime();
+      this.spki = spki(der, tbsOffset, tbsOffset + tbsLength);
+      this.notBefore = epochMillis(c.getStartDate());
+      this.notAfter = epochMillis(c.getEndDate());
       c.getSignature().getOctets(); // a signature BIT STRING with unused bits is malformed
       Extensions ext = c.getTBSCertificate().getExtensions();
       if (ext == null) {
@@ -267,6 +270,83 @@ public final class ParsedCertificate {
       throw notACertificate(der);
     }
     return new long[] {tbsStart, end - tbsStart};
+  }
+
+  /**
+   * The {@code subjectPublicKeyInfo} TLV of the {@code tbsCertificate} at {@code tbs}, as received:
+   * the element after the optional {@code [0] version} and five more (serial number, signature,
+   * issuer, validity, subject). BouncyCastle parsed the same bytes, so only framing is read here.
+   */
+  private static byte[] spki(byte[] der, int tbs, int tbsEnd) throws MalformedInputException {
+    int at = tbs + headerLength(der, tbs);
+    int skip = (der[at] & 0xff) == 0xa0 ? 6 : 5;
+    for (int i = 0; i < skip; i++) {
+      at = next(der, at, tbsEnd);
+    }
+    int end = next(der, at, tbsEnd);
+    if (der[at] != 0x30) {
+      throw notACertificate(der);
+    }
+    return Arrays.copyOfRange(der, at, end);
+  }
+
+  /** The offset after the TLV at {@code at}, which must end by {@code limit}. */
+  private static int next(byte[] der, int at, int limit) throws MalformedInputException {
+    if (at >= limit) {
+      throw notACertificate(der);
+    }
+    long end = at + headerLength(der, at) + contentLength(der, at);
+    if (end > limit) {
+      throw notACertificate(der);
+    }
+    return (int) end;
+  }
+
+  /**
+   * A validity time as milliseconds since the epoch. The RFC 5280 (4.1.2.5) forms, {@code
+   * YYMMDDHHMMSSZ} (UTCTime, years 1950-2049) and {@code YYYYMMDDHHMMSSZ} (GeneralizedTime), are
+   * read here; any other form (BouncyCastle and the JDK accept some) is left to BouncyCastle's
+   * {@link Time#getDate()}, which builds a {@code SimpleDateFormat} per call.
+   */
+  static long epochMillis(Time time) throws IOException {
+    ASN1Primitive p = time.toASN1Primitive();
+    byte[] enc = p.getEncoded(ASN1Encoding.DER);
+    int digits;
+    if (p instanceof ASN1UTCTime && enc.length == 15) {
+      digits = 12;
+    } else if (p instanceof ASN1GeneralizedTime && enc.length == 17) {
+      digits = 14;
+    } else {
+      return time.getDate().getTime();
+    }
+    if (enc[1] != digits + 1 || enc[enc.length - 1] != 'Z') {
+      return time.getDate().getTime();
+    }
+    int[] v = new int[digits / 2];
+    for (int i = 0; i < digits; i++) {
+      int d = enc[2 + i] - '0';
+      if (d < 0 || d > 9) {
+        return time.getDate().getTime();
+      }
+      v[i / 2] = v[i / 2] * 10 + d;
+    }
+    boolean utc = digits == 12;
+    int year = utc ? (v[0] >= 50 ? 1900 + v[0] : 2000 + v[0]) : v[0] * 100 + v[1];
+    int k = utc ? 1 : 2;
+    int month = v[k++];
+    int day = v[k++];
+    int hour = v[k++];
+    int minute = v[k++];
+    int second = v[k];
+    if (hour > 23 || minute > 59 || second > 59) {
+      return time.getDate().getTime();
+    }
+    try {
+      long days = java.time.LocalDate.of(year, month, day).toEpochDay();
+      return ((days * 24 + hour) * 60 + minute) * 60_000L + second * 1000L;
+    } catch (java.time.DateTimeException e) {
+      return time.getDate().getTime();
+    }
   }
 
   /** Length of the DER tag-and-length header at {@code at} (single-byte tags, definite length). */
