@@ -81,7 +81,7 @@ public final class RecipientValidator {
         throw new InvalidRecipientException("chain[" + i + "] is not a DER X.509 certificate");
       }
     }
-    if (!chain[0].hasPublicKey(key.spkiDer())) {
+    if (!chain[0].hasPublicKey(key.spkiDer()) && !sameKey(chain[0], key)) {
       throw new InvalidRecipientException("chain[0] (the leaf) does not carry the candidate's key");
     }
     if (key instanceof RsaRecipientKey rsa) {
@@ -92,6 +92,18 @@ public final class RecipientValidator {
       }
     }
     return new Parsed(key, List.of(chain));
+  }
+
+  /**
+   * Whether the leaf's key, encoded otherwise than the candidate's (for example an RSA algorithm
+   * identifier without its NULL parameters), is the same key: both re-encoded by the same parser.
+   */
+  private static boolean sameKey(ParsedCertificate leaf, RecipientKey key) {
+    try {
+      return RecipientKeys.fromSpki(leaf.publicKeyInfo()).fingerprint().equals(key.fingerprint());
+    } catch (MalformedInputException e) {
+      return false;
+    }
   }
 
   /** The answer of {@code POST /v1/recipients/validate}, in request order. */

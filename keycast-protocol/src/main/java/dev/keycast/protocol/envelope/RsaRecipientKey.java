@@ -95,11 +95,23 @@ public final class RsaRecipientKey implements RecipientKey {
     } catch (java.io.IOException | RuntimeException e) {
       throw new MalformedInputException("malformed", "leaf certificate has no encodable key");
     }
-    if (!java.util.Arrays.equals(leafSpki, spki)) {
+    if (!java.util.Arrays.equals(leafSpki, spki) && !sameKey(leafSpki)) {
       throw new MalformedInputException("malformed", "leaf certificate does not carry the key");
     }
     return new RsaRecipientKey(this,
         new IssuerAndSerialNumber(leaf.getIssuer(), leaf.getSerialNumber().getValue()));
+  }
+
+  /** Whether {@code otherSpki}, encoded differently, is this RSA key (same modulus and exponent). */
+  private boolean sameKey(byte[] otherSpki) {
+    try {
+      var other = (RSAPublicKey) java.security.KeyFactory.getInstance("RSA")
+          .generatePublic(new java.security.spec.X509EncodedKeySpec(otherSpki));
+      return other.getModulus().equals(publicKey.getModulus())
+          && other.getPublicExponent().equals(publicKey.getPublicExponent());
+    } catch (java.security.GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
   }
 
   private RsaRecipientKey(RsaRecipientKey key, IssuerAndSerialNumber issuerAndSerial) {

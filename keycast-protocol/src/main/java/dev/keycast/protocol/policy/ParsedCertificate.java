@@ -171,6 +171,11 @@ public final class ParsedCertificate {
     return der.clone();
   }
 
+  /** The certificate's SubjectPublicKeyInfo DER, as received (a copy). */
+  public byte[] publicKeyInfo() {
+    return spki.clone();
+  }
+
   /** Whether the certificate's SubjectPublicKeyInfo DER equals {@code spkiDer}. */
   public boolean hasPublicKey(byte[] spkiDer) {
     return Arrays.equals(spki, spkiDer);
