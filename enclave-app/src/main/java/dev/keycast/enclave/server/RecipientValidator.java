@@ -7,12 +7,8 @@ import dev.keycast.protocol.envelope.RecipientKey;
 import dev.keycast.protocol.envelope.RecipientKeys;
 import dev.keycast.protocol.envelope.RsaRecipientKey;
 import dev.keycast.protocol.envelope.X25519RecipientKey;
-import java.io.ByteArrayInputStream;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
+import dev.keycast.protocol.policy.ParsedCertificate;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -20,6 +16,8 @@ import java.util.List;
  * DER of an RSA-2048/3072/4096 or X25519 key; {@code chain}, when present, is base64url DER X.509
  * certificates, leaf first, at most {@link RecipientKeys#MAX_CERTIFICATES}, whose leaf carries
  * exactly that key. Nothing here decides eligibility; it only says whether the key is usable.
+ * Certificates are parsed once into {@link ParsedCertificate} (BouncyCastle's ASN.1 structures, no
+ * JDK {@code CertificateFactory}: no key validation, no process-wide cache of parsed certificates).
  *
  * <p>Stateless and thread-safe.
  */
@@ -28,7 +26,7 @@ public final class RecipientValidator {
   public static final int MAX_CERTIFICATE_BYTES = 16 * 1024;
 
   /** A usable candidate: its key (with the chain for RSA CMS addressing) and its chain. */
-  public record Parsed(RecipientKey key, List<X509Certificate> chain) {
+  public record Parsed(RecipientKey key, List<ParsedCertificate> chain) {
     public Parsed {
       chain = List.copyOf(chain);
     }
@@ -69,29 +67,43 @@ public final class RecipientValidator {
     if (candidate.chain().isEmpty()) {
       return new Parsed(key, List.of());
     }
-    List<X509Certificate> chain = new ArrayList<>(candidate.chain().size());
-    CertificateFactory cf = x509();
-    for (int i = 0; i < candidate.chain().size(); i++) {
+    ParsedCertificate[] chain = new ParsedCertificate[candidate.chain().size()];
+    for (int i = 0; i < chain.length; i++) {
+      byte[] der;
       try {
-        byte[] der = Base64Url.decode("chain[" + i + "]", candidate.chain().get(i), MAX_CERTIFICATE_BYTES);
-        chain.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der)));
+        der = Base64Url.decode("chain[" + i + "]", candidate.chain().get(i), MAX_CERTIFICATE_BYTES);
       } catch (MalformedInputException e) {
         throw new InvalidRecipientException(e.getMessage());
-      } catch (CertificateException | RuntimeException e) {
+      }
+      try {
+        chain[i] = ParsedCertificate.parse(der);
+      } catch (MalformedInputException | RuntimeException e) {
         throw new InvalidRecipientException("chain[" + i + "] is not a DER X.509 certificate");
       }
     }
-    if (!Arrays.equals(chain.getFirst().getPublicKey().getEncoded(), key.spkiDer())) {
+    if (!chain[0].hasPublicKey(key.spkiDer()) && !sameKey(chain[0], key)) {
       throw new InvalidRecipientException("chain[0] (the leaf) does not carry the candidate's key");
     }
     if (key instanceof RsaRecipientKey rsa) {
       try {
-        key = RsaRecipientKey.of(rsa.publicKey(), chain);
+        key = rsa.withLeaf(chain[0].asn1());
       } catch (MalformedInputException e) {
         throw new InvalidRecipientException("key: " + e.getMessage());
       }
     }
-    return new Parsed(key, chain);
+    return new Parsed(key, List.of(chain));
+  }
+
+  /**
+   * Whether the leaf's key, encoded otherwise than the candidate's (for example an RSA algorithm
+   * identifier without its NULL parameters), is the same key: both re-encoded by the same parser.
+   */
+  private static boolean sameKey(ParsedCertificate leaf, RecipientKey key) {
+    try {
+      return RecipientKeys.fromSpki(leaf.publicKeyInfo()).fingerprint().equals(key.fingerprint());
+    } catch (MalformedInputException e) {
+      return false;
+    }
   }
 
   /** The answer of {@code POST /v1/recipients/validate}, in request order. */
@@ -113,13 +125,5 @@ public final class RecipientValidator {
       }
     }
     return new EnclaveApi.ValidateResponse(out);
-  }
-
-  private static CertificateFactory x509() {
-    try {
-      return CertificateFactory.getInstance("X.509");
-    } catch (CertificateException e) {
-      throw new AssertionError("X.509 is required by the Java platform", e);
-    }
   }
 }

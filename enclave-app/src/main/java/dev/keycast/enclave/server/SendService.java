@@ -75,11 +75,13 @@ public final class SendService {
   /** Candidates processed per chunk. */
   static final int CHUNK = 2048;
   /**
-   * Candidates read, decided and sealed per chunk of a streamed send: small enough that two chunks
-   * in flight (parsed chains and envelopes, about 4 MiB each) stay in a 128 MiB heap's young
-   * generation, large enough to keep every worker busy.
+   * Candidates read, decided and sealed per chunk of a streamed send: small enough that what two
+   * chunks in flight keep alive across a young collection (candidate JSON strings, envelopes,
+   * about 1.5 MiB per chunk) fits the 4 MiB survivor space of the enclave's {@code -Xmn40m}
+   * (larger chunks overflowed it: every young collection promoted 2-3 MiB, and the old generation
+   * filled up once per 10,000-recipient send), large enough to keep every worker busy.
    */
-  static final int STREAM_CHUNK = 512;
+  static final int STREAM_CHUNK = 256;
 
   private static final byte[] SEND_INFO_LABEL = "keycast/v1/send".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] SEND_ID_LABEL = "keycast/v1/send-id".getBytes(StandardCharsets.US_ASCII);
@@ -492,7 +494,9 @@ public final class SendService {
       if (d.invalid() != null || !d.decision().eligible()) {
         return new Outcome(d, null);
       }
-      return new Outcome(d, seal(d.key()));
+      // the outcome waits for its chunk to be written: keep only what accept() reads, not the key
+      Delivered sealed = seal(d.key());
+      return new Outcome(new Decided(d.fingerprint(), null, d.decision(), null), sealed);
     }
 
     /** Streamed sends: records one outcome in candidate order and writes its delivery. */
@@ -532,7 +536,7 @@ public final class SendService {
         return new Decided(null, null, null, e.getMessage());
       }
       String fp = parsed.key().fingerprint();
-      return new Decided(fp, parsed.key(), eligibility.decide(fp, parsed.chain(), now, late), null);
+      return new Decided(fp, parsed.key(), eligibility.decideParsed(fp, parsed.chain(), now, late), null);
     }
 
     /** The fingerprints delivered to, sorted. */

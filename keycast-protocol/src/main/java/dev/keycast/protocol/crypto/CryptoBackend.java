@@ -5,9 +5,10 @@ import java.security.SecureRandom;
 import java.security.interfaces.RSAPublicKey;
 
 /**
- * The two public-key primitives that set the cost of a fan-out: the RSA-OAEP key transport of a
- * CMS delivery and the X25519 Diffie-Hellman of an HPKE delivery. Everything around them (OAEP
- * encoding, HKDF, AEAD, DER) is the same code for every backend.
+ * The public-key primitives that set the cost of a fan-out: the RSA-OAEP key transport of a CMS
+ * delivery, the X25519 Diffie-Hellman of an HPKE delivery, and the RSA PKCS #1 v1.5 signature
+ * check of each recipient certificate. Everything around them (OAEP encoding, HKDF, AEAD, DER) is
+ * the same code for every backend.
  *
  * <p>Two implementations: {@code java} (SunJCE RSA-OAEP and BouncyCastle's X25519, pure Java) and
  * {@code openssl} (OpenSSL 3 libcrypto through the JDK's Foreign Function and Memory API: the raw
@@ -40,4 +41,22 @@ public interface CryptoBackend {
    *     section 7.1.4 requires rejecting it) or the peer key is unusable
    */
   X25519Exchange x25519(byte[] privateKey, byte[] peerPublicKey) throws InvalidKeyException;
+
+  /**
+   * RSASSA-PKCS1-v1_5 signature verification (RFC 8017 section 8.2.2) of {@code
+   * message[offset, offset + length)} under an RSA public key: the check of an X.509 certificate's
+   * {@code sha256WithRSAEncryption} (or SHA-384/512) signature over its {@code tbsCertificate}.
+   * The {@code java} backend uses {@code java.security.Signature}, the {@code openssl} backend
+   * {@code EVP_DigestVerify}. Neither checks that the modulus is a product of two primes: a
+   * verifier cannot tell.
+   *
+   * @param digest the signature's digest
+   * @param publicKeySpki the signer's key, SubjectPublicKeyInfo DER of an {@code rsaEncryption} key
+   * @param signature the signature value (exactly the modulus length, else it does not verify)
+   * @return true exactly when the signature verifies; false for a wrong signature, a signature of
+   *     the wrong length, or a key that is not a well-formed RSA key
+   * @throws IndexOutOfBoundsException if the range is outside {@code message}
+   */
+  boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
+      int offset, int length, byte[] signature);
 }

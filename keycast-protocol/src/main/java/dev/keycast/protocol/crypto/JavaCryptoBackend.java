@@ -2,6 +2,9 @@ package dev.keycast.protocol.crypto;
 
 import java.security.GeneralSecurityException;
 import java.security.InvalidKeyException;
+import java.security.KeyFactory;
+import java.security.Signature;
+import java.security.spec.X509EncodedKeySpec;
 import java.security.MessageDigest;
 import java.security.Provider;
 import java.security.SecureRandom;
@@ -16,7 +19,8 @@ import org.bouncycastle.math.ec.rfc7748.X25519;
 
 /**
  * The pure-Java backend: SunJCE's {@code RSA/ECB/OAEPPadding} (one {@link Cipher} per thread,
- * re-initialised per call) and BouncyCastle's {@link X25519}.
+ * re-initialised per call), BouncyCastle's {@link X25519}, and SunRsaSign's {@code
+ * SHA256withRSA} (and SHA-384/512) {@link Signature} for certificate signatures.
  */
 final class JavaCryptoBackend implements CryptoBackend {
   static final JavaCryptoBackend INSTANCE = new JavaCryptoBackend();
@@ -61,6 +65,48 @@ final class JavaCryptoBackend implements CryptoBackend {
     }
     return new X25519Exchange(pub, shared);
   }
+
+  @Override
+  public boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
+      int offset, int length, byte[] signature) {
+    java.util.Objects.checkFromIndexSize(offset, length, message.length);
+    Verifiers v = VERIFIERS.get();
+    java.security.PublicKey key;
+    try {
+      key = v.rsa.generatePublic(new X509EncodedKeySpec(publicKeySpki));
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return false; // not an RSA SubjectPublicKeyInfo
+    }
+    Signature s = v.signatures[digest.ordinal()];
+    try {
+      s.initVerify(key);
+      s.update(message, offset, length);
+      return s.verify(signature);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** One thread's RSA key factory and PKCS #1 v1.5 verifiers (SunRsaSign), one per digest. */
+  private static final class Verifiers {
+    final KeyFactory rsa;
+    final Signature[] signatures = new Signature[RsaSignatureDigest.values().length];
+
+    Verifiers() {
+      try {
+        Provider sun = Security.getProvider("SunRsaSign");
+        rsa = sun != null ? KeyFactory.getInstance("RSA", sun) : KeyFactory.getInstance("RSA");
+        for (RsaSignatureDigest d : RsaSignatureDigest.values()) {
+          signatures[d.ordinal()] = sun != null
+              ? Signature.getInstance(d.jcaName(), sun) : Signature.getInstance(d.jcaName());
+        }
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("the JDK lacks RSA PKCS #1 v1.5 signatures", e);
+      }
+    }
+  }
+
+  private static final ThreadLocal<Verifiers> VERIFIERS = ThreadLocal.withInitial(Verifiers::new);
 
   static void checkLength(byte[] key, String what) {
     if (key == null || key.length != 32) {

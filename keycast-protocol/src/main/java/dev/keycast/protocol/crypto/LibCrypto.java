@@ -21,6 +21,8 @@ final class LibCrypto {
   static final String LIBRARY = "libcrypto.so.3";
   /** {@code EVP_PKEY_X25519} = {@code NID_X25519}. */
   static final int EVP_PKEY_X25519 = 1034;
+  /** {@code EVP_PKEY_RSA} = {@code NID_rsaEncryption}. */
+  static final int EVP_PKEY_RSA = 6;
 
   final MethodHandle bnBin2bn; // BIGNUM *BN_bin2bn(const unsigned char *s, int len, BIGNUM *ret)
   final MethodHandle bnBn2binpad; // int BN_bn2binpad(const BIGNUM *a, unsigned char *to, int tolen)
@@ -49,6 +51,21 @@ final class LibCrypto {
   // int EVP_PKEY_derive(EVP_PKEY_CTX *, unsigned char *key, size_t *keylen)
   final MethodHandle evpPkeyDerive;
   final MethodHandle errClearError; // void ERR_clear_error(void)
+  // EVP_PKEY *d2i_PUBKEY(EVP_PKEY **a, const unsigned char **pp, long length)
+  final MethodHandle d2iPubkey;
+  final MethodHandle evpPkeyUpRef; // int EVP_PKEY_up_ref(EVP_PKEY *key)
+  final MethodHandle evpPkeyGetBaseId; // int EVP_PKEY_get_base_id(const EVP_PKEY *pkey)
+  final MethodHandle evpMdCtxNew; // EVP_MD_CTX *EVP_MD_CTX_new(void)
+  final MethodHandle evpMdCtxFree; // void EVP_MD_CTX_free(EVP_MD_CTX *ctx)
+  final MemorySegment evpSha256; // const EVP_MD *EVP_sha256(void), static
+  final MemorySegment evpSha384; // EVP_sha384()
+  final MemorySegment evpSha512; // EVP_sha512()
+  // int EVP_DigestVerifyInit(EVP_MD_CTX *ctx, EVP_PKEY_CTX **pctx, const EVP_MD *type, ENGINE *e,
+  //     EVP_PKEY *pkey)
+  final MethodHandle evpDigestVerifyInit;
+  // int EVP_DigestVerify(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen,
+  //     const unsigned char *tbs, size_t tbslen)
+  final MethodHandle evpDigestVerify;
   final long versionNumber; // OpenSSL_version_num()
   final String version; // OpenSSL_version(OPENSSL_VERSION)
 
@@ -84,6 +101,25 @@ final class LibCrypto {
     evpPkeyDerive =
         handle(lib, "EVP_PKEY_derive", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     errClearError = handle(lib, "ERR_clear_error", FunctionDescriptor.ofVoid());
+    d2iPubkey = handle(lib, "d2i_PUBKEY", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+    evpPkeyUpRef = handle(lib, "EVP_PKEY_up_ref", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    evpPkeyGetBaseId = handle(lib, "EVP_PKEY_get_base_id", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    evpMdCtxNew = handle(lib, "EVP_MD_CTX_new", FunctionDescriptor.of(ADDRESS));
+    evpMdCtxFree = handle(lib, "EVP_MD_CTX_free", FunctionDescriptor.ofVoid(ADDRESS));
+    FunctionDescriptor md = FunctionDescriptor.of(ADDRESS);
+    evpSha256 = (MemorySegment) handle(lib, "EVP_sha256", md).invokeExact();
+    evpSha384 = (MemorySegment) handle(lib, "EVP_sha384", md).invokeExact();
+    evpSha512 = (MemorySegment) handle(lib, "EVP_sha512", md).invokeExact();
+    if (evpSha256.equals(MemorySegment.NULL) || evpSha384.equals(MemorySegment.NULL)
+        || evpSha512.equals(MemorySegment.NULL)) {
+      throw new IllegalStateException(LIBRARY + " has no SHA-2 digests");
+    }
+    evpDigestVerifyInit =
+        handle(lib, "EVP_DigestVerifyInit",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    evpDigestVerify =
+        handle(lib, "EVP_DigestVerify",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
     versionNumber =
         (long) handle(lib, "OpenSSL_version_num", FunctionDescriptor.of(JAVA_LONG)).invokeExact();
     MemorySegment v =

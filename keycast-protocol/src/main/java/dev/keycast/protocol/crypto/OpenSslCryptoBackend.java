@@ -1,5 +1,6 @@
 package dev.keycast.protocol.crypto;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -21,7 +22,7 @@ import org.bouncycastle.crypto.params.ParametersWithRandom;
 
 /**
  * The OpenSSL backend: OpenSSL 3 {@code libcrypto.so.3} through the Foreign Function and Memory
- * API, for the two primitives only.
+ * API, for the backend's primitives only.
  *
  * <ul>
  *   <li>RSA: BouncyCastle's {@link OAEPEncoding} (SHA-256, MGF1-SHA-256, empty label; seed from the
@@ -31,6 +32,9 @@ import org.bouncycastle.crypto.params.ParametersWithRandom;
  *   <li>X25519: {@code EVP_PKEY_new_raw_private_key} (computes the public key, read back with
  *       {@code EVP_PKEY_get_raw_public_key}), {@code EVP_PKEY_new_raw_public_key} for the peer and
  *       {@code EVP_PKEY_derive}. OpenSSL rejects an all-zero result; so does this class.
+ *   <li>RSA PKCS #1 v1.5 signature verification: {@code d2i_PUBKEY} (the key must be {@code
+ *       EVP_PKEY_RSA} and use every byte), {@code EVP_DigestVerifyInit} with {@code EVP_sha256}
+ *       (384, 512) and {@code EVP_DigestVerify}, OpenSSL's default (PKCS #1 v1.5) padding.
  * </ul>
  *
  * <p>Every native buffer comes from a confined {@link Arena} closed before the call returns;
@@ -199,6 +203,127 @@ final class OpenSslCryptoBackend implements CryptoBackend {
     }
   }
 
+  @Override
+  public boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
+      int offset, int length, byte[] signature) {
+    java.util.Objects.checkFromIndexSize(offset, length, message.length);
+    MemorySegment md = switch (digest) {
+      case SHA256 -> lib.evpSha256;
+      case SHA384 -> lib.evpSha384;
+      case SHA512 -> lib.evpSha512;
+    };
+    MemorySegment pkey = MemorySegment.NULL;
+    MemorySegment ctx = MemorySegment.NULL;
+    boolean ok = false;
+    try (Arena arena = Arena.ofConfined()) {
+      try {
+        pkey = rsaKeys.acquire(publicKeySpki);
+        if (pkey.equals(MemorySegment.NULL)) {
+          return false; // not DER of an RSA key
+        }
+        MemorySegment tbs = arena.allocate(Math.max(1, length));
+        MemorySegment.copy(message, offset, tbs, JAVA_BYTE, 0, length);
+        MemorySegment sig = arena.allocateFrom(JAVA_BYTE, signature.length == 0 ? new byte[1] : signature);
+        ctx = notNull((MemorySegment) lib.evpMdCtxNew.invokeExact(), "EVP_MD_CTX_new");
+        // RSA keys default to PKCS #1 v1.5 padding
+        check((int) lib.evpDigestVerifyInit.invokeExact(ctx, MemorySegment.NULL, md, MemorySegment.NULL, pkey),
+            "EVP_DigestVerifyInit");
+        int rc = (int) lib.evpDigestVerify.invokeExact(ctx, sig, (long) signature.length, tbs, (long) length);
+        ok = rc == 1;
+        return ok;
+      } finally {
+        freeMdCtx(ctx);
+        freePkey(pkey); // the reference acquire() took
+        if (!ok) {
+          clearErrors();
+        }
+      }
+    } catch (RuntimeException | Error x) {
+      throw x;
+    } catch (Throwable t) {
+      throw new IllegalStateException("libcrypto call failed", t);
+    }
+  }
+
+  /** Decodes an RSA SubjectPublicKeyInfo: a new EVP_PKEY, or NULL if it is not one (exactly). */
+  private MemorySegment decodeRsaPublicKey(byte[] spki) throws Throwable {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment der = arena.allocateFrom(JAVA_BYTE, spki);
+      MemorySegment cursor = arena.allocate(ADDRESS); // d2i_PUBKEY advances it
+      cursor.set(ADDRESS, 0, der);
+      MemorySegment pkey =
+          (MemorySegment) lib.d2iPubkey.invokeExact(MemorySegment.NULL, cursor, (long) spki.length);
+      if (pkey.equals(MemorySegment.NULL)) {
+        clearErrors();
+        return MemorySegment.NULL;
+      }
+      if ((int) lib.evpPkeyGetBaseId.invokeExact(pkey) != LibCrypto.EVP_PKEY_RSA
+          || cursor.get(ADDRESS, 0).address() != der.address() + spki.length) {
+        freePkey(pkey); // another key type, or trailing bytes
+        return MemorySegment.NULL;
+      }
+      return pkey;
+    }
+  }
+
+  /**
+   * The last few RSA public keys decoded for signature checks, by SubjectPublicKeyInfo DER: OpenSSL
+   * 3.0's {@code d2i_PUBKEY} (its decoder framework) costs several times the RSA operation itself,
+   * and a send checks thousands of leaves under one CA key. Each {@code EVP_PKEY} is reference
+   * counted: the cache holds one reference, every caller takes its own ({@code EVP_PKEY_up_ref})
+   * under the lock and drops it after use, so an eviction never frees a key in use. Public keys
+   * only; bounded at {@value #MAX_CACHED_KEYS} entries (least recently used evicted).
+   */
+  private final class RsaKeyCache {
+    private final java.util.LinkedHashMap<java.nio.ByteBuffer, MemorySegment> keys =
+        new java.util.LinkedHashMap<>(16, 0.75f, true);
+
+    /** A new reference to the key (free it with EVP_PKEY_free), or NULL if not an RSA key. */
+    MemorySegment acquire(byte[] spki) throws Throwable {
+      java.nio.ByteBuffer id = java.nio.ByteBuffer.wrap(spki);
+      synchronized (this) {
+        MemorySegment k = keys.get(id);
+        if (k != null) {
+          check((int) lib.evpPkeyUpRef.invokeExact(k), "EVP_PKEY_up_ref");
+          return k;
+        }
+      }
+      MemorySegment fresh = decodeRsaPublicKey(spki);
+      if (fresh.equals(MemorySegment.NULL)) {
+        return fresh;
+      }
+      synchronized (this) {
+        MemorySegment k = keys.get(id);
+        if (k == null) {
+          keys.put(java.nio.ByteBuffer.wrap(spki.clone()), fresh);
+          if (keys.size() > MAX_CACHED_KEYS) {
+            var eldest = keys.entrySet().iterator();
+            freePkey(eldest.next().getValue());
+            eldest.remove();
+          }
+          k = fresh;
+        } else {
+          freePkey(fresh); // another thread decoded it first
+        }
+        check((int) lib.evpPkeyUpRef.invokeExact(k), "EVP_PKEY_up_ref");
+        return k;
+      }
+    }
+  }
+
+  /** Most RSA public keys {@link RsaKeyCache} keeps. */
+  static final int MAX_CACHED_KEYS = 16;
+
+  private final RsaKeyCache rsaKeys = new RsaKeyCache();
+
+  private void freeMdCtx(MemorySegment ctx) {
+    try {
+      lib.evpMdCtxFree.invokeExact(ctx); // NULL is a no-op
+    } catch (Throwable t) {
+      throw new IllegalStateException("EVP_MD_CTX_free failed", t);
+    }
+  }
+
   private MemorySegment bin2bn(MemorySegment bytes, int length) throws Throwable {
     return notNull(
         (MemorySegment) lib.bnBin2bn.invokeExact(bytes, length, MemorySegment.NULL), "BN_bin2bn");
@@ -344,6 +469,27 @@ final class OpenSslCryptoBackend implements CryptoBackend {
             + "d051e95547ca855641f94d14a9ddb81aa43ca3113da43a7d699c84afce748a87d122edca825ea13c257c2"
             + "1d2834e3ff28be519309c17fb61a73db20a55c9ad5aceede2712a12625c3dd700bd64b4dc08817862f57");
 
+    // RSASSA-PKCS1-v1_5 with SHA-256 (openssl genrsa 2048; openssl dgst -sha256 -sign), the first
+    // vector of src/test/resources/vectors/rsa-pkcs1-verify/known-answers.ok.
+    private static final byte[] SIG_SPKI = HEX.parseHex(
+        "30820122300d06092a864886f70d01010105000382010f003082010a0282010100a9c738fd7f67caab26e6e7"
+        + "823290647e3619e6655c9d5417b65ed9913093a144560dacd1d72805fcd8b1576a0b135d081f93a0471cb970"
+        + "78eda8e8a32eb0a6e4b57067a187935a0ef5f1432542c6d02d71c4a261b37017d5af5cca073fbe99ab17f97b"
+        + "c07a2d955086e9e10da9d68ad5b04c62c24d537a7b5852cc95cb764986d7b5202d1e5f27a1a25ea8f9e21b44"
+        + "74f4551e31d2c13414ae939d71bbc6e14efc8609a3e375896a757f673c1fd8331775250f8eb9d544dd95b8fd"
+        + "a49c6217043b342e1096e9e8a858409e5f9f1d03de91bb202718695b0b7ebe2c3286b00b11ab9df9328f3394"
+        + "e9e62f3ee9a93361d5e99113c58219604eb5daa446d339e1870203010001");
+    private static final byte[] SIG_MESSAGE = HEX.parseHex(
+        "6b6579636173742072736120706b6373312076312e3520766572696669636174696f6e206b6e6f776e20616e"
+        + "73776572");
+    private static final byte[] SIG_VALUE = HEX.parseHex(
+        "01b8f25a8ef528704297507f5289315f13bdb13554a1745508b3b277989a0827e25f99edd729e4b48a6a0ad2"
+        + "e28b42a521052bd9d9e791ef864965b6838ee12e79846bb92d05cd5f36e2f38f624b0a9326c5c0e91f75cbfe"
+        + "d4dcbb498b265b3a62b0a9bb6afb1c9f814778a4667137721a506109fb1848eb2a65ac838377eda18fb4f1ef"
+        + "9c7ef0e10eed84a6fc76b558317e2c714b7914a6e5f0b9444227bb53a4ca9a145b123801163d44c62d8e6922"
+        + "3ed21fb1a6f8056837c26875e0e62b79f0096cc5723116443974e2a51b2190bad054b0629e6686bb9a726966"
+        + "48a5473e1329a4315240755ad221339e3e4b41c767e2ae72ffd80c7502b7cd4b710853ad");
+
     private SelfTest() {}
 
     static void run(OpenSslCryptoBackend b) {
@@ -366,6 +512,15 @@ final class OpenSslCryptoBackend implements CryptoBackend {
         }
       } catch (InvalidKeyException e) {
         throw new IllegalStateException("libcrypto self-test failed: X25519 rejected RFC 7748", e);
+      }
+      if (!b.rsaPkcs1Verify(RsaSignatureDigest.SHA256, SIG_SPKI, SIG_MESSAGE, 0, SIG_MESSAGE.length, SIG_VALUE)) {
+        throw new IllegalStateException("libcrypto self-test failed: RSA PKCS #1 v1.5 verification");
+      }
+      byte[] tampered = SIG_VALUE.clone();
+      tampered[tampered.length - 1] ^= 1;
+      if (b.rsaPkcs1Verify(RsaSignatureDigest.SHA256, SIG_SPKI, SIG_MESSAGE, 0, SIG_MESSAGE.length, tampered)) {
+        throw new IllegalStateException(
+            "libcrypto self-test failed: RSA PKCS #1 v1.5 verification accepted a tampered signature");
       }
       try {
         b.x25519(X_ALICE_PRIV, X_LOW_ORDER).destroy();

@@ -74,8 +74,12 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
 
   /** One provider instance for the process; never registered globally. */
   private static final Provider BC = new BouncyCastleProvider();
-  /** RSAES-OAEP with SHA-256, MGF1-SHA-256, pSpecified(empty). */
-  static final AlgorithmIdentifier OAEP_SHA256 = oaepSha256();
+  /**
+   * RSAES-OAEP with SHA-256, MGF1-SHA-256, pSpecified(empty); held as its parsed primitive so that
+   * encoding a delivery does not rebuild the parameter structure each time (same DER).
+   */
+  static final AlgorithmIdentifier OAEP_SHA256 =
+      AlgorithmIdentifier.getInstance(oaepSha256().toASN1Primitive());
   private static final int GCM_NONCE_LENGTH = 12;
   private static final int GCM_TAG_LENGTH = 16;
   private static final int CBC_IV_LENGTH = 16;

@@ -31,17 +31,22 @@ public final class RsaRecipientKey implements RecipientKey {
   private final IssuerAndSerialNumber issuerAndSerial;
 
   private RsaRecipientKey(RSAPublicKey publicKey, List<X509Certificate> chain) {
-    this.publicKey = publicKey;
-    this.chain = List.copyOf(chain);
-    this.spki = publicKey.getEncoded();
-    this.fingerprint = Fingerprints.ofSpki(spki);
-    this.subjectKeyId = HexFormat.of().parseHex(fingerprint);
-    this.issuerAndSerial =
+    this(publicKey, publicKey.getEncoded(), chain,
         chain.isEmpty()
             ? null
             : new IssuerAndSerialNumber(
                 X500Name.getInstance(chain.getFirst().getIssuerX500Principal().getEncoded()),
-                chain.getFirst().getSerialNumber());
+                chain.getFirst().getSerialNumber()));
+  }
+
+  private RsaRecipientKey(RSAPublicKey publicKey, byte[] spki, List<X509Certificate> chain,
+      IssuerAndSerialNumber issuerAndSerial) {
+    this.publicKey = publicKey;
+    this.chain = List.copyOf(chain);
+    this.spki = spki;
+    this.fingerprint = Fingerprints.ofSpki(spki);
+    this.subjectKeyId = HexFormat.of().parseHex(fingerprint);
+    this.issuerAndSerial = issuerAndSerial;
   }
 
   /**
@@ -53,6 +58,15 @@ public final class RsaRecipientKey implements RecipientKey {
    */
   public static RsaRecipientKey of(RSAPublicKey key, List<X509Certificate> chain)
       throws MalformedInputException {
+    checkKey(key);
+    if (!chain.isEmpty()
+        && !java.util.Arrays.equals(chain.getFirst().getPublicKey().getEncoded(), key.getEncoded())) {
+      throw new MalformedInputException("malformed", "leaf certificate does not carry the key");
+    }
+    return new RsaRecipientKey(key, chain);
+  }
+
+  private static void checkKey(RSAPublicKey key) throws MalformedInputException {
     int bits = key.getModulus().bitLength();
     if (!ALLOWED_BITS.contains(bits)) {
       throw new MalformedInputException(
@@ -63,11 +77,50 @@ public final class RsaRecipientKey implements RecipientKey {
           "unsupported_key",
           "RSA public exponent " + key.getPublicExponent() + " is not 65537");
     }
-    if (!chain.isEmpty()
-        && !java.util.Arrays.equals(chain.getFirst().getPublicKey().getEncoded(), key.getEncoded())) {
+  }
+
+  /**
+   * This key as certified by {@code leaf} (BouncyCastle's parse of the leaf certificate, as the
+   * enclave keeps it): CMS deliveries name the recipient by the leaf's issuer and serial number,
+   * as with {@link #of(RSAPublicKey, List)}, but no JDK certificate is kept, so {@link
+   * #certificateChain()} is empty. The key's checks and fingerprint are not repeated.
+   *
+   * @throws MalformedInputException {@code malformed} if the leaf does not carry this key
+   */
+  public RsaRecipientKey withLeaf(org.bouncycastle.asn1.x509.Certificate leaf)
+      throws MalformedInputException {
+    byte[] leafSpki;
+    try {
+      leafSpki = leaf.getSubjectPublicKeyInfo().getEncoded(org.bouncycastle.asn1.ASN1Encoding.DER);
+    } catch (java.io.IOException | RuntimeException e) {
+      throw new MalformedInputException("malformed", "leaf certificate has no encodable key");
+    }
+    if (!java.util.Arrays.equals(leafSpki, spki) && !sameKey(leafSpki)) {
       throw new MalformedInputException("malformed", "leaf certificate does not carry the key");
     }
-    return new RsaRecipientKey(key, chain);
+    return new RsaRecipientKey(this,
+        new IssuerAndSerialNumber(leaf.getIssuer(), leaf.getSerialNumber().getValue()));
+  }
+
+  /** Whether {@code otherSpki}, encoded differently, is this RSA key (same modulus and exponent). */
+  private boolean sameKey(byte[] otherSpki) {
+    try {
+      var other = (RSAPublicKey) java.security.KeyFactory.getInstance("RSA")
+          .generatePublic(new java.security.spec.X509EncodedKeySpec(otherSpki));
+      return other.getModulus().equals(publicKey.getModulus())
+          && other.getPublicExponent().equals(publicKey.getPublicExponent());
+    } catch (java.security.GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  private RsaRecipientKey(RsaRecipientKey key, IssuerAndSerialNumber issuerAndSerial) {
+    this.publicKey = key.publicKey;
+    this.chain = List.of();
+    this.spki = key.spki;
+    this.fingerprint = key.fingerprint;
+    this.subjectKeyId = key.subjectKeyId;
+    this.issuerAndSerial = issuerAndSerial;
   }
 
   public RSAPublicKey publicKey() {

@@ -1,7 +1,6 @@
 package dev.keycast.protocol.policy;
 
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
+import dev.keycast.protocol.MalformedInputException;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -15,7 +14,6 @@ import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
 import javax.security.auth.x500.X500Principal;
-import java.io.ByteArrayInputStream;
 
 /**
  * Decides, for one policy, whether a recipient may receive the secret. Built once per send (it
@@ -27,7 +25,7 @@ import java.io.ByteArrayInputStream;
 public final class Eligibility {
   private final SendPolicy policy;
   private final Set<String> fingerprints;
-  private final List<X509Certificate> anchors;
+  private final List<ParsedCertificate> anchors;
   private final AnchorChainValidator chains;
 
   /** The outcome for one recipient; {@code reason} is a stable code when not eligible. */
@@ -50,16 +48,12 @@ public final class Eligibility {
   public Eligibility(SendPolicy policy) throws InvalidPolicyException {
     this.policy = policy;
     this.fingerprints = new HashSet<>(policy.recipients().fingerprints());
-    List<X509Certificate> anchors = new ArrayList<>();
-    CertificateFactory cf = x509();
+    List<ParsedCertificate> anchors = new ArrayList<>();
     int i = 0;
     for (String b64 : policy.recipients().anchors()) {
       try {
-        byte[] der = decodeBase64(b64);
-        X509Certificate cert =
-            (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der));
-        anchors.add(cert);
-      } catch (CertificateException | IllegalArgumentException e) {
+        anchors.add(ParsedCertificate.parse(decodeBase64(b64)));
+      } catch (MalformedInputException | IllegalArgumentException e) {
         throw new InvalidPolicyException("anchors[" + i + "] is not a DER X.509 certificate");
       }
       i++;
@@ -82,6 +76,26 @@ public final class Eligibility {
    * @param late whether this is a delivery to a recipient that registered after the send
    */
   public Decision decide(String fingerprint, List<X509Certificate> chain, Instant now, boolean late) {
+    List<ParsedCertificate> parsed;
+    try {
+      parsed = ParsedCertificate.of(chain);
+    } catch (MalformedInputException e) {
+      parsed = null;
+    }
+    if (parsed == null) {
+      Decision d = decideParsed(fingerprint, List.of(), now, late);
+      return d.eligible() || !NOT_SELECTED.equals(d.reason()) || anchors.isEmpty() || chain.isEmpty()
+          ? d : Decision.no(CHAIN_INVALID, "certificate chain does not lead to a policy anchor");
+    }
+    return decideParsed(fingerprint, parsed, now, late);
+  }
+
+  /**
+   * {@link #decide} for a chain already parsed with {@link ParsedCertificate#parse} (the enclave's
+   * path: no JDK certificate objects).
+   */
+  public Decision decideParsed(
+      String fingerprint, List<ParsedCertificate> chain, Instant now, boolean late) {
     if (late && !policy.lateRecipients()) {
       return Decision.no(LATE_NOT_ALLOWED, "the policy does not admit late recipients");
     }
@@ -99,8 +113,8 @@ public final class Eligibility {
     if (!chains.isValid(chain, now)) {
       return Decision.no(CHAIN_INVALID, "certificate chain does not lead to a policy anchor");
     }
-    X500Principal subject = chain.getFirst().getSubjectX500Principal();
-    if (!subjectMatches(subject, policy.recipients().subject())) {
+    Map<String, String> selector = policy.recipients().subject();
+    if (!selector.isEmpty() && !subjectMatches(chain.getFirst().subjectPrincipal(), selector)) {
       return Decision.no(SUBJECT_MISMATCH, "certificate subject does not match the policy selector");
     }
     return Decision.YES;
@@ -109,6 +123,9 @@ public final class Eligibility {
   static boolean subjectMatches(X500Principal subject, Map<String, String> required) {
     if (required.isEmpty()) {
       return true;
+    }
+    if (subject == null) {
+      return false;
     }
     Map<String, List<String>> actual = new java.util.HashMap<>();
     try {
@@ -142,14 +159,6 @@ public final class Eligibility {
     return s.indexOf('-') >= 0 || s.indexOf('_') >= 0
         ? Base64.getUrlDecoder().decode(s)
         : Base64.getDecoder().decode(s);
-  }
-
-  private static CertificateFactory x509() {
-    try {
-      return CertificateFactory.getInstance("X.509");
-    } catch (CertificateException e) {
-      throw new AssertionError("X.509 is required by the Java platform", e);
-    }
   }
 
   /** The policy is syntactically valid JSON but semantically unusable (e.g. a bad anchor). */

@@ -2,7 +2,18 @@ package dev.keycast.protocol.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.crypto.CryptoBackend;
+import dev.keycast.protocol.crypto.CryptoBackends;
 import java.math.BigInteger;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
@@ -122,16 +133,59 @@ class AnchorChainValidatorTest {
     return new Cert("CN=Projector,O=Cinema", leafKeys.getPublic()).leafUsage();
   }
 
-  /** Asserts the walk's answer, that PKIX agrees, and whether the walk (not PKIX) decided. */
-  static void check(List<X509Certificate> chain, boolean valid, boolean walked, X509Certificate... anchors) {
-    AnchorChainValidator v = new AnchorChainValidator(List.of(anchors.length == 0 ? new X509Certificate[] {root} : anchors));
+  /** The backends the walk's RSA signatures are checked on: pure Java, and OpenSSL where it loads. */
+  static List<CryptoBackend> backends() {
+    List<CryptoBackend> out = new ArrayList<>();
+    out.add(CryptoBackends.java());
+    CryptoBackends.openssl().ifPresent(out::add);
+    return out;
+  }
+
+  static List<ParsedCertificate> parsed(List<X509Certificate> chain) {
+    try {
+      return ParsedCertificate.of(chain);
+    } catch (MalformedInputException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /**
+   * Asserts the walk's answer (on every backend), that PKIX agrees (the JDK's own parse of the same
+   * certificates, independent of {@link ParsedCertificate}), and whether the walk (not PKIX)
+   * decided.
+   */
+  static void check(List<X509Certificate> chain, boolean valid, boolean walked, X509Certificate... anchors)
+      throws Exception {
+    List<X509Certificate> anchorList = List.of(anchors.length == 0 ? new X509Certificate[] {root} : anchors);
     List<X509Certificate> path = chain.size() > 1
         && chain.getLast().getSubjectX500Principal().equals(chain.getLast().getIssuerX500Principal())
         ? chain.subList(0, chain.size() - 1) : chain;
-    assertThat(v.pkix(path, NOW)).as("PKIX (the reference)").isEqualTo(valid);
-    assertThat(v.walks(path)).as("decided by the direct walk").isEqualTo(walked);
-    assertThat(v.isValid(chain, NOW)).as("the validator").isEqualTo(valid);
-    assertThat(v.isValid(chain, NOW)).as("the validator, intermediates remembered").isEqualTo(valid);
+    assertThat(jdkPkix(anchorList, path)).as("PKIX on the JDK's certificates (the reference)").isEqualTo(valid);
+    for (CryptoBackend backend : backends()) {
+      AnchorChainValidator v = new AnchorChainValidator(parsed(anchorList), backend);
+      assertThat(v.pkix(parsed(path), NOW)).as("PKIX fallback").isEqualTo(valid);
+      assertThat(v.walks(parsed(path))).as("decided by the direct walk").isEqualTo(walked);
+      assertThat(v.isValid(parsed(chain), NOW)).as("the validator on " + backend.name()).isEqualTo(valid);
+      assertThat(v.isValid(parsed(chain), NOW))
+          .as("the validator on " + backend.name() + ", intermediates remembered").isEqualTo(valid);
+    }
+  }
+
+  static boolean jdkPkix(List<X509Certificate> anchors, List<X509Certificate> path) throws Exception {
+    Set<TrustAnchor> t = new HashSet<>();
+    for (X509Certificate a : anchors) {
+      t.add(new TrustAnchor(a, null));
+    }
+    PKIXParameters params = new PKIXParameters(t);
+    params.setRevocationEnabled(false);
+    params.setDate(Date.from(NOW));
+    try {
+      CertPathValidator.getInstance("PKIX")
+          .validate(CertificateFactory.getInstance("X.509").generateCertPath(path), params);
+      return true;
+    } catch (CertPathValidatorException e) {
+      return false;
+    }
   }
 
   @Test
@@ -277,12 +331,14 @@ class AnchorChainValidatorTest {
 
   @Test
   void aRememberedIntermediateDoesNotVouchForABadLeaf() throws Exception {
-    AnchorChainValidator v = new AnchorChainValidator(List.of(root));
     X509Certificate good = leaf().build("CN=Intermediate,O=Maker", intKeys.getPrivate());
     X509Certificate forged = leaf().build("CN=Intermediate,O=Maker", otherKeys.getPrivate());
     X509Certificate i = intermediate();
-    assertThat(v.isValid(List.of(good, i), NOW)).isTrue();
-    assertThat(v.isValid(List.of(forged, i), NOW)).isFalse();
-    assertThat(v.isValid(List.of(good, i), NOW.plus(60, ChronoUnit.DAYS))).isFalse(); // expired by then
+    for (CryptoBackend backend : backends()) {
+      AnchorChainValidator v = new AnchorChainValidator(parsed(List.of(root)), backend);
+      assertThat(v.isValid(parsed(List.of(good, i)), NOW)).isTrue();
+      assertThat(v.isValid(parsed(List.of(forged, i)), NOW)).isFalse();
+      assertThat(v.isValid(parsed(List.of(good, i)), NOW.plus(60, ChronoUnit.DAYS))).isFalse(); // expired by then
+    }
   }
 }
