@@ -420,8 +420,13 @@ public final class HostApiService {
     if (c.replayed()) {
       return replay(c.send());
     }
-    LOG.info("send {} stored: {} deliveries, {} skipped", r.sendId(), r.deliveryCount(),
-        r.skipped().size());
+    // DEBUG, not INFO: at small-send rates a line per send was a measurable share of the CPU
+    // (performance.md section 3); keycast_host_request_seconds{route="sends"} and
+    // keycast_host_send_deliveries count every send, and the store keeps every signed receipt.
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("send {} stored: {} deliveries, {} skipped", r.sendId(), r.deliveryCount(),
+          r.skipped().size());
+    }
     return new HostApi.SendResult(r.sendId(), r.secretId(), r.receiptId(), r.receipt(), delivered,
         r.skipped(), false);
   }

@@ -1,7 +1,5 @@
 package dev.keycast.bench.load;
 
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -95,13 +93,17 @@ final class KeepAliveHttp implements AutoCloseable {
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
+    /** Read buffer: bytes {@code [pos, lim)} are read from the socket and not yet consumed. */
+    private final byte[] buf = new byte[16 * 1024];
+    private int pos;
+    private int lim;
 
     Conn() throws IOException {
       socket = new Socket();
       socket.setTcpNoDelay(true);
       socket.connect(new InetSocketAddress(host, port), 10_000);
       socket.setSoTimeout(timeoutMillis);
-      in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
+      in = socket.getInputStream();
       out = socket.getOutputStream();
     }
 
@@ -110,48 +112,30 @@ final class KeepAliveHttp implements AutoCloseable {
       try {
         try {
           out.write(request);
-          out.flush();
         } catch (IOException e) {
           throw new StaleConnectionException(e.toString());
         }
-        int first = in.read();
-        if (first < 0) {
+        if (pos == lim && fill() < 0) {
           throw new StaleConnectionException("connection closed");
         }
-        String head = readHead(first);
-        int sp = head.indexOf(' ');
-        if (!head.startsWith("HTTP/1.") || sp < 0 || head.length() < sp + 4) {
-          throw new IOException("not an HTTP/1.x answer: " + head.lines().findFirst().orElse(""));
+        int headEnd = readHead(); // index of the first body byte in buf
+        Head h = parseHead(buf, pos, headEnd);
+        pos = headEnd;
+        if (h.length < 0 || h.length > maxBodyBytes) {
+          throw new IOException("answer without a usable content-length: " + h.length);
         }
-        int status = Integer.parseInt(head.substring(sp + 1, sp + 4));
-        long length = -1;
-        boolean close = head.startsWith("HTTP/1.0");
-        for (String line : head.split("\r\n")) {
-          int colon = line.indexOf(':');
-          if (colon < 0) {
-            continue;
-          }
-          String name = line.substring(0, colon).trim();
-          String value = line.substring(colon + 1).trim();
-          if (name.equalsIgnoreCase("content-length")) {
-            length = Long.parseLong(value);
-          } else if (name.equalsIgnoreCase("connection")) {
-            close = value.equalsIgnoreCase("close");
-          } else if (name.equalsIgnoreCase("transfer-encoding")) {
-            throw new IOException("transfer-encoding " + value + " is not supported");
+        byte[] body = new byte[(int) h.length];
+        int have = Math.min(lim - pos, body.length);
+        System.arraycopy(buf, pos, body, 0, have);
+        pos += have;
+        if (have < body.length) {
+          int n = in.readNBytes(body, have, body.length - have);
+          if (have + n != body.length) {
+            throw new IOException("answer ended after " + (have + n) + " of " + h.length + " bytes");
           }
         }
-        if (length < 0 || length > maxBodyBytes) {
-          throw new IOException("answer without a usable content-length: " + length);
-        }
-        byte[] body = in.readNBytes((int) length);
-        if (body.length != length) {
-          throw new IOException("answer ended after " + body.length + " of " + length + " bytes");
-        }
-        reusable = !close;
-        return new HostClient.Answer(status, body);
-      } catch (NumberFormatException e) {
-        throw new IOException("malformed answer head", e);
+        reusable = !h.close;
+        return new HostClient.Answer(h.status, body);
       } finally {
         if (reusable && !closed) {
           idle.add(this);
@@ -161,22 +145,40 @@ final class KeepAliveHttp implements AutoCloseable {
       }
     }
 
-    private String readHead(int first) throws IOException {
-      ByteArrayOutputStream b = new ByteArrayOutputStream(256);
-      b.write(first);
-      int tail = first == '\r' ? 1 : 0;
-      while (tail < 4) {
-        int c = in.read();
-        if (c < 0) {
-          throw new IOException("answer head cut short");
+    /** Reads until the buffer holds a whole head; returns the index just past its CRLFCRLF. */
+    private int readHead() throws IOException {
+      int scanned = 0; // bytes after pos already searched (fill() may move pos to 0)
+      while (true) {
+        for (int i = pos + Math.max(scanned, 3); i < lim; i++) {
+          if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' && buf[i - 3] == '\r') {
+            return i + 1;
+          }
         }
-        b.write(c);
-        if (b.size() > MAX_HEAD_BYTES) {
+        scanned = lim - pos;
+        if (lim - pos >= MAX_HEAD_BYTES) {
           throw new IOException("answer head exceeds " + MAX_HEAD_BYTES + " bytes");
         }
-        tail = c == "\r\n\r\n".charAt(tail) ? tail + 1 : (c == '\r' ? 1 : 0);
+        if (fill() < 0) {
+          throw new IOException("answer head cut short");
+        }
       }
-      return b.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    /** Reads more bytes into the buffer (compacting it first); -1 at end of stream. */
+    private int fill() throws IOException {
+      if (pos > 0) {
+        System.arraycopy(buf, pos, buf, 0, lim - pos);
+        lim -= pos;
+        pos = 0;
+      }
+      if (lim == buf.length) {
+        throw new IOException("answer head exceeds " + buf.length + " bytes");
+      }
+      int n = in.read(buf, lim, buf.length - lim);
+      if (n > 0) {
+        lim += n;
+      }
+      return n;
     }
 
     void close() {
@@ -186,5 +188,102 @@ final class KeepAliveHttp implements AutoCloseable {
         // closing
       }
     }
+  }
+
+  /** What the tool needs of an answer head. */
+  private record Head(int status, long length, boolean close) {}
+
+  /**
+   * Parses an HTTP/1.x answer head {@code b[from, to)} (ending with CRLFCRLF): the status, {@code
+   * Content-Length} (-1 when absent) and whether the server closes the connection. Bytes, not
+   * Strings: this runs once per request on the same cores as the system under test.
+   */
+  static Head parseHead(byte[] b, int from, int to) throws IOException {
+    int lineEnd = indexOfCrlf(b, from, to);
+    if (lineEnd - from < 12 || !startsWith(b, from, "HTTP/1.") || b[from + 8] != ' ') {
+      throw new IOException("not an HTTP/1.x answer: "
+          + new String(b, from, Math.min(lineEnd - from, 80), StandardCharsets.ISO_8859_1));
+    }
+    int status = 0;
+    for (int i = from + 9; i < from + 12; i++) {
+      if (b[i] < '0' || b[i] > '9') {
+        throw new IOException("malformed status line: "
+            + new String(b, from, Math.min(lineEnd - from, 80), StandardCharsets.ISO_8859_1));
+      }
+      status = status * 10 + (b[i] - '0');
+    }
+    boolean close = b[from + 7] == '0'; // HTTP/1.0
+    long length = -1;
+    for (int line = lineEnd + 2; line < to - 2; ) {
+      int end = indexOfCrlf(b, line, to);
+      int colon = line;
+      while (colon < end && b[colon] != ':') {
+        colon++;
+      }
+      if (colon < end) {
+        int v = colon + 1;
+        int ve = end;
+        while (v < ve && (b[v] == ' ' || b[v] == '\t')) {
+          v++;
+        }
+        while (ve > v && (b[ve - 1] == ' ' || b[ve - 1] == '\t')) {
+          ve--;
+        }
+        if (nameIs(b, line, colon, "content-length")) {
+          if (v == ve || ve - v > 18) {
+            throw new IOException("malformed content-length");
+          }
+          length = 0;
+          for (int i = v; i < ve; i++) {
+            if (b[i] < '0' || b[i] > '9') {
+              throw new IOException("malformed content-length");
+            }
+            length = length * 10 + (b[i] - '0');
+          }
+        } else if (nameIs(b, line, colon, "connection")) {
+          close = nameIs(b, v, ve, "close");
+        } else if (nameIs(b, line, colon, "transfer-encoding")) {
+          throw new IOException("transfer-encoding "
+              + new String(b, v, ve - v, StandardCharsets.ISO_8859_1) + " is not supported");
+        }
+      }
+      line = end + 2;
+    }
+    return new Head(status, length, close);
+  }
+
+  private static int indexOfCrlf(byte[] b, int from, int to) {
+    for (int i = from; i + 1 < to; i++) {
+      if (b[i] == '\r' && b[i + 1] == '\n') {
+        return i;
+      }
+    }
+    return to;
+  }
+
+  private static boolean startsWith(byte[] b, int from, String ascii) {
+    for (int i = 0; i < ascii.length(); i++) {
+      if (b[from + i] != ascii.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Case-insensitive ASCII comparison of {@code b[from, to)} with a lowercase name. */
+  private static boolean nameIs(byte[] b, int from, int to, String lower) {
+    if (to - from != lower.length()) {
+      return false;
+    }
+    for (int i = 0; i < lower.length(); i++) {
+      int c = b[from + i];
+      if (c >= 'A' && c <= 'Z') {
+        c += 'a' - 'A';
+      }
+      if (c != lower.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 }

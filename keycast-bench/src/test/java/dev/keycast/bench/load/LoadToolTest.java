@@ -47,7 +47,7 @@ class LoadToolTest {
 
     host.failEvery = 7;
     int status = run("sends", "--host", host.uri().toString(), "--recipients-file", cache.toString(),
-        "--concurrency", "4", "--duration", "1s", "--presealed", "50", "--verify",
+        "--concurrency", "4", "--duration", "1s", "--presealed", "20", "--verify",
         "--insecure-skip-attestation", "--json", dir.resolve("s.json").toString());
     String o = out.toString();
     // 503s are errors: exit status 1, counted by code
@@ -56,7 +56,9 @@ class LoadToolTest {
     assertThat(o).containsPattern("errors: [1-9][0-9,]* \\{overloaded=[1-9]");
     assertThat(o).containsPattern("verified: ([0-9,]+) of \\1 acknowledged sends retrievable, 0 missing");
     assertThat(o).contains("latency ms: p50");
-    assertThat(host.sends.get()).isGreaterThan(50); // the pool ran out and sends were sealed inline
+    // the pool ran out and sends were sealed inline (20, not more: a loaded 2-core machine made
+    // fewer than 50 sends in the second)
+    assertThat(host.sends.get()).isGreaterThan(20);
     assertThat(o).contains("sealed inline");
     assertThat(Files.readString(dir.resolve("s.json"))).contains("\"p99_ms\"");
     assertThat(err.toString()).contains("WARNING: --insecure-skip-attestation: sealing to an UNVERIFIED key");

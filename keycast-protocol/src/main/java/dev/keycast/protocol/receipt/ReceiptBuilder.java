@@ -61,7 +61,13 @@ public final class ReceiptBuilder {
    *
    * @throws IllegalArgumentException if the receipt would exceed {@link ReceiptSigner#MAX_ENCODED}
    */
-  public synchronized byte[] sign(Instant issuedAt, byte[] signingPrivateKey) {
+  public byte[] sign(Instant issuedAt, byte[] signingPrivateKey) {
+    Objects.requireNonNull(signingPrivateKey, "signingPrivateKey");
+    CborWriter payload = encode(issuedAt);
+    return ReceiptSigner.signPayload(payload.array(), payload.length(), signingPrivateKey);
+  }
+
+  private synchronized CborWriter encode(Instant issuedAt) {
     Objects.requireNonNull(issuedAt, "issuedAt");
     if (issuedAt.isBefore(Instant.EPOCH)) {
       throw new IllegalArgumentException("issuedAt must not be before the epoch");
@@ -74,7 +80,7 @@ public final class ReceiptBuilder {
     ReceiptCodec.assemble(payload, header.keySetId(), header.sendId(), header.kind(), issuedAt.toEpochMilli(),
         header.policySha256Unsafe(), header.payloadSha256Unsafe(), deliveryCount, deliveries, skippedCount,
         skipped);
-    return ReceiptSigner.signPayload(payload.array(), payload.length(), signingPrivateKey);
+    return payload;
   }
 
   /** Signs with {@code keySet}'s signing key; the receipt must name that key set. */
@@ -82,11 +88,7 @@ public final class ReceiptBuilder {
     if (!header.keySetId().equals(keySet.id())) {
       throw new IllegalArgumentException("receipt names key set " + header.keySetId() + ", not " + keySet.id());
     }
-    byte[] sk = keySet.signingPrivateKey();
-    try {
-      return sign(issuedAt, sk);
-    } finally {
-      Arrays.fill(sk, (byte) 0);
-    }
+    CborWriter payload = encode(issuedAt);
+    return ReceiptSigner.signPayload(payload.array(), payload.length(), keySet);
   }
 }

@@ -181,4 +181,29 @@ class ReceiptTest {
     assertThatThrownBy(() -> empty.sign(Instant.EPOCH, KeySet.generate(new SecureRandom())))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  /**
+   * Signing with a key set passes its stored public key to Ed25519 (one base-point multiplication
+   * fewer); the bytes must not differ from signing with the private key alone.
+   */
+  @Test
+  void keySetSigningIsByteIdenticalToPrivateKeySigning() throws Exception {
+    SecureRandom random = new SecureRandom();
+    Receipt g = ReceiptVectors.golden();
+    for (int i = 0; i < 50; i++) {
+      KeySet ks = KeySet.generate(random);
+      byte[] sk = ks.signingPrivateKey();
+      byte[] policy = new byte[32];
+      random.nextBytes(policy);
+      Receipt r = Receipt.of(ks.id(), "send-" + i, Receipt.Kind.SEND, Instant.ofEpochMilli(i * 1000L),
+          policy, new byte[32], g.deliveries().subList(0, i % (g.deliveries().size() + 1)), g.skipped());
+      byte[] viaKeySet = ReceiptSigner.sign(r, ks);
+      assertThat(viaKeySet).isEqualTo(ReceiptSigner.sign(r, sk));
+      assertThat(ReceiptVerifier.verify(viaKeySet, ks.signingPublicKey())).isEqualTo(r);
+      ReceiptBuilder b = new ReceiptBuilder(ks.id(), r.sendId(), r.kind(), policy, new byte[32]);
+      r.deliveries().forEach(b::add);
+      r.skipped().forEach(b::add);
+      assertThat(b.sign(r.issuedAt(), ks)).isEqualTo(viaKeySet).isEqualTo(b.sign(r.issuedAt(), sk));
+    }
+  }
 }
