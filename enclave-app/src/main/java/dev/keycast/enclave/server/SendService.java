@@ -87,8 +87,10 @@ public final class SendService {
    * send the hand-off to the fan-out pool and back cost more than the work saved by it.
    */
   static final int INLINE_MAX = 2;
-  /** A send that took at least this long is logged at INFO; a faster one at DEBUG. */
+  /** A send that took at least this long is logged at INFO; a faster, small one at DEBUG. */
   static final long SLOW_SEND_MILLIS = 1_000;
+  /** A send with at least this many candidates is logged at INFO however fast it was. */
+  static final int LARGE_SEND_CANDIDATES = 1_000;
 
   private static final byte[] SEND_INFO_LABEL = "keycast/v1/send".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] SEND_ID_LABEL = "keycast/v1/send-id".getBytes(StandardCharsets.US_ASCII);
@@ -345,14 +347,15 @@ public final class SendService {
       // host's relay) than the rest of a small send's logging (performance.md section 3): a
       // routine send logs at DEBUG; the metrics count every send (requests by route and status,
       // deliveries by format) and the host's store keeps every signed receipt. A slow send (a
-      // second or more) still logs at INFO.
+      // second or more) and a large one (LARGE_SEND_CANDIDATES or more) still log at INFO.
       long decideMillis = (t1 - started) / 1_000_000;
       long signMillis = (System.nanoTime() - t1) / 1_000_000;
-      if (decideMillis + signMillis >= SLOW_SEND_MILLIS || log.isDebugEnabled()) {
+      boolean notable = decideMillis + signMillis >= SLOW_SEND_MILLIS || candidates >= LARGE_SEND_CANDIDATES;
+      if (notable || log.isDebugEnabled()) {
         String line = "send " + f.sendId + ": " + candidates + " candidates, " + f.eligibleCount
             + " delivered, " + f.skipped.size() + " skipped; read, decide and deliver "
             + decideMillis + " ms, sign " + signMillis + " ms";
-        if (decideMillis + signMillis >= SLOW_SEND_MILLIS) {
+        if (notable) {
           log.info(line);
         } else {
           log.debug(line);
