@@ -4,6 +4,7 @@ import dev.keycast.protocol.Json;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.transport.Endpoint;
 import dev.keycast.transport.Transports;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -14,6 +15,8 @@ import io.netty.channel.pool.AbstractChannelPoolHandler;
 import io.netty.channel.pool.ChannelHealthChecker;
 import io.netty.channel.pool.FixedChannelPool;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -21,12 +24,15 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -193,29 +199,12 @@ public final class EnclaveClient implements AutoCloseable {
     pool.acquire().addListener((Future<Channel> f) -> {
       if (!f.isSuccess()) {
         errors.incrementAndGet();
-        Throwable c = f.cause();
-        if (c instanceof TimeoutException || c instanceof IllegalStateException) {
-          result.completeExceptionally(new EnclaveException(ErrorCode.OVERLOADED, 503,
-              "too many requests waiting for the enclave"));
-        } else {
-          result.completeExceptionally(EnclaveException.unavailable(
-              "cannot connect to the enclave at " + settings.endpoint() + ": " + describe(c)));
-        }
+        result.completeExceptionally(acquireFailure(f.cause()));
         return;
       }
       Channel ch = f.getNow();
       boolean reused = Boolean.TRUE.equals(ch.attr(USED).get());
-      ch.attr(USED).set(true);
-      ch.attr(REUSABLE).set(false);
-      CompletableFuture<EnclaveResponse> answer = new CompletableFuture<>();
-      ch.attr(PENDING).set(answer);
-      ScheduledFuture<?> timeout = ch.eventLoop().schedule(() -> {
-        if (answer.completeExceptionally(EnclaveException.unavailable(
-            "the enclave did not answer " + method + " " + path + " within "
-                + settings.responseTimeout().toSeconds() + " s"))) {
-          ch.close();
-        }
-      }, settings.responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
+      CompletableFuture<EnclaveResponse> answer = expectAnswer(ch, method, path);
       FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, path,
           body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
       req.headers().set(HttpHeaderNames.HOST, "enclave");
@@ -231,17 +220,13 @@ public final class EnclaveClient implements AutoCloseable {
           ch.close();
         }
       });
-      answer.whenComplete((r, err) -> {
-        timeout.cancel(false);
-        ch.attr(PENDING).set(null);
-        if (err != null || !Boolean.TRUE.equals(ch.attr(REUSABLE).get())) {
-          ch.close();
+      releaseWhenDone(ch, answer, CompletableFuture.completedFuture(true)).thenRun(() -> {
+        if (!answer.isCompletedExceptionally()) {
+          result.complete(answer.resultNow());
+          return;
         }
-        pool.release(ch);
-        if (err == null) {
-          result.complete(r);
-        } else if (mayRetry && reused && err instanceof EnclaveException ee && ee.isUnavailable()
-            && ee.getMessage() != null && ee.getMessage().startsWith(CLOSED)) {
+        Throwable err = answer.exceptionNow();
+        if (mayRetry && reused && closedBeforeAnswer(err)) {
           attempt(method, path, body, result, false);
         } else {
           errors.incrementAndGet();
@@ -251,7 +236,284 @@ public final class EnclaveClient implements AutoCloseable {
     });
   }
 
+  private EnclaveException acquireFailure(Throwable c) {
+    if (c instanceof TimeoutException || c instanceof IllegalStateException) {
+      return new EnclaveException(ErrorCode.OVERLOADED, 503,
+          "too many requests waiting for the enclave");
+    }
+    return EnclaveException.unavailable(
+        "cannot connect to the enclave at " + settings.endpoint() + ": " + describe(c));
+  }
+
+  /**
+   * Marks {@code ch} as carrying one request and returns the future of its answer, which fails
+   * after the response timeout (the connection is then closed).
+   */
+  private CompletableFuture<EnclaveResponse> expectAnswer(Channel ch, HttpMethod method, String path) {
+    ch.attr(USED).set(true);
+    ch.attr(REUSABLE).set(false);
+    CompletableFuture<EnclaveResponse> answer = new CompletableFuture<>();
+    ch.attr(PENDING).set(answer);
+    ScheduledFuture<?> timeout = ch.eventLoop().schedule(() -> {
+      if (answer.completeExceptionally(EnclaveException.unavailable(
+          "the enclave did not answer " + method + " " + path + " within "
+              + settings.responseTimeout().toSeconds() + " s"))) {
+        ch.close();
+      }
+    }, settings.responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    answer.whenComplete((r, err) -> timeout.cancel(false));
+    return answer;
+  }
+
+  /**
+   * Gives {@code ch} back to the pool once its answer is had and its request body is no longer
+   * being written ({@code bodyDone} completes with true when the whole body was written). The
+   * connection is closed unless the answer allows keep-alive and the body was complete.
+   */
+  private CompletableFuture<Void> releaseWhenDone(Channel ch,
+      CompletableFuture<EnclaveResponse> answer, CompletableFuture<Boolean> bodyDone) {
+    return answer.handle((r, err) -> err == null).thenAcceptBoth(bodyDone, (answered, complete) -> {
+      ch.attr(PENDING).set(null);
+      if (!answered || !complete || !Boolean.TRUE.equals(ch.attr(REUSABLE).get())) {
+        ch.close();
+      }
+      pool.release(ch);
+    });
+  }
+
+  private static boolean closedBeforeAnswer(Throwable err) {
+    return err instanceof EnclaveException ee && ee.isUnavailable()
+        && ee.getMessage() != null && ee.getMessage().startsWith(CLOSED);
+  }
+
   private static final String CLOSED = "the enclave closed the connection";
+
+  /**
+   * Writes a request body as it is produced. May run twice for one request (a retry on a fresh
+   * connection, see {@link EnclaveClient}): it must produce the same request each time.
+   *
+   * @param <X> the writer's own checked failure
+   */
+  @FunctionalInterface
+  public interface BodyWriter<X extends Exception> {
+    /** Writes the body to {@code out} (not closed by the writer). */
+    void writeTo(OutputStream out) throws IOException, X;
+  }
+
+  /** The streamed body exceeded its limit; nothing more was sent and the request was abandoned. */
+  public static final class BodyTooLargeException extends IOException {
+    private final long limit;
+
+    BodyTooLargeException(long limit) {
+      super("the request body exceeds " + limit + " bytes");
+      this.limit = limit;
+    }
+
+    /** The limit that was exceeded. */
+    public long limit() {
+      return limit;
+    }
+  }
+
+  /**
+   * Sends a request whose JSON body is written by {@code body} while it is produced, with chunked
+   * transfer encoding, and waits for the answer (intended for virtual threads). At most
+   * {@link #BODY_WINDOW} bytes of the body are buffered and unsent at any time: the writer blocks
+   * until the enclave has taken earlier pieces (back-pressure), so a body of any size costs a
+   * bounded amount of memory. More than {@code maxBodyBytes} abandons the request (the connection
+   * is closed) with {@link BodyTooLargeException}. When the enclave answers before the body is
+   * complete (an early error), writing stops, the answer is returned and the connection closed.
+   * A failure of {@code body} itself abandons the request the same way and is rethrown.
+   */
+  public <X extends Exception> EnclaveResponse stream(HttpMethod method, String path,
+      long maxBodyBytes, BodyWriter<X> body)
+      throws EnclaveException, InterruptedException, BodyTooLargeException, X {
+    Objects.requireNonNull(method, "method");
+    Objects.requireNonNull(body, "body");
+    if (path == null || !path.startsWith("/")) {
+      throw new IllegalArgumentException("path must start with /");
+    }
+    requests.incrementAndGet();
+    for (int attempt = 0; ; attempt++) {
+      Channel ch;
+      try {
+        ch = pool.acquire().get();
+      } catch (ExecutionException e) {
+        errors.incrementAndGet();
+        throw acquireFailure(e.getCause());
+      }
+      boolean reused = Boolean.TRUE.equals(ch.attr(USED).get());
+      CompletableFuture<EnclaveResponse> answer = expectAnswer(ch, method, path);
+      CompletableFuture<Boolean> bodyDone = new CompletableFuture<>();
+      CompletableFuture<Void> released = releaseWhenDone(ch, answer, bodyDone);
+      BodyStream out = new BodyStream(ch, answer, maxBodyBytes);
+      boolean complete = false;
+      try {
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, method, path);
+        head.headers().set(HttpHeaderNames.HOST, "enclave");
+        head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        head.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+        HttpUtil.setTransferEncodingChunked(head, true);
+        out.send(head);
+        body.writeTo(out);
+        out.finish();
+        complete = true;
+      } catch (BodyStream.Interrupted e) {
+        // the answer came (or the connection failed) while writing: the answer decides below
+      } catch (BodyTooLargeException e) {
+        abandon(ch, answer);
+        throw e;
+      } catch (java.io.InterruptedIOException e) {
+        abandon(ch, answer);
+        throw new InterruptedException(e.getMessage());
+      } catch (IOException e) {
+        abandon(ch, answer);
+        errors.incrementAndGet();
+        throw EnclaveException.unavailable("cannot write to the enclave: " + describe(e));
+      } catch (Exception | Error e) {
+        // the writer's own failure: abandon the request; the enclave sees a truncated body and
+        // drops it
+        abandon(ch, answer);
+        throw e;
+      } finally {
+        out.release();
+        bodyDone.complete(complete);
+      }
+      released.join();
+      try {
+        return answer.get();
+      } catch (ExecutionException e) {
+        if (attempt == 0 && reused && closedBeforeAnswer(e.getCause())) {
+          continue; // a stale keep-alive connection: once more on a fresh one
+        }
+        errors.incrementAndGet();
+        if (e.getCause() instanceof EnclaveException ee) {
+          throw ee;
+        }
+        throw EnclaveException.unavailable("enclave request failed: " + e.getCause());
+      }
+    }
+  }
+
+  private static void abandon(Channel ch, CompletableFuture<EnclaveResponse> answer) {
+    answer.completeExceptionally(EnclaveException.unavailable("request abandoned"));
+    ch.close();
+  }
+
+  /** Most body bytes written to a connection and not yet taken by it. */
+  public static final int BODY_WINDOW = 1 << 20;
+  private static final int BODY_PIECE = 64 * 1024;
+
+  /**
+   * The body of one streamed request: pieces of {@link #BODY_PIECE} bytes written as HTTP chunks,
+   * at most {@link #BODY_WINDOW} bytes in flight.
+   */
+  private static final class BodyStream extends OutputStream {
+    /** The answer arrived or the connection failed: stop writing. */
+    static final class Interrupted extends IOException {
+      Interrupted() {
+        super("the enclave answered or the connection closed before the body was complete");
+      }
+    }
+
+    private final Channel ch;
+    private final CompletableFuture<EnclaveResponse> answer;
+    private final long max;
+    private final java.util.concurrent.Semaphore window =
+        new java.util.concurrent.Semaphore(BODY_WINDOW / BODY_PIECE);
+    private final byte[] piece = new byte[BODY_PIECE];
+    private int used;
+    private long total;
+    private volatile boolean failed;
+
+    BodyStream(Channel ch, CompletableFuture<EnclaveResponse> answer, long max) {
+      this.ch = ch;
+      this.answer = answer;
+      this.max = max;
+    }
+
+    void send(Object msg) throws IOException {
+      check();
+      acquire();
+      ch.writeAndFlush(msg).addListener(w -> {
+        if (!w.isSuccess()) {
+          failed = true;
+          answer.completeExceptionally(EnclaveException.unavailable(
+              CLOSED + ": cannot write to the enclave: " + describe(w.cause())));
+          ch.close();
+        }
+        window.release();
+      });
+    }
+
+    private void acquire() throws IOException {
+      try {
+        while (!window.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+          check();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while writing to the enclave");
+      }
+    }
+
+    private void check() throws Interrupted {
+      if (failed || answer.isDone()) {
+        throw new Interrupted();
+      }
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      if (used == piece.length) {
+        flushPiece();
+      }
+      count(1);
+      piece[used++] = (byte) b;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      Objects.checkFromIndexSize(off, len, b.length);
+      count(len);
+      while (len > 0) {
+        if (used == piece.length) {
+          flushPiece();
+        }
+        int n = Math.min(len, piece.length - used);
+        System.arraycopy(b, off, piece, used, n);
+        used += n;
+        off += n;
+        len -= n;
+      }
+    }
+
+    private void count(int n) throws BodyTooLargeException {
+      total += n;
+      if (total > max) {
+        throw new BodyTooLargeException(max);
+      }
+    }
+
+    private void flushPiece() throws IOException {
+      if (used > 0) {
+        ByteBuf buf = ch.alloc().buffer(used, used);
+        buf.writeBytes(piece, 0, used);
+        used = 0;
+        send(new DefaultHttpContent(buf));
+      }
+    }
+
+    void finish() throws IOException {
+      flushPiece();
+      send(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+
+    /** Nothing of this stream is held after this (pieces in flight belong to the channel). */
+    void release() {
+      used = 0;
+    }
+  }
 
   private static String describe(Throwable t) {
     if (t == null) {

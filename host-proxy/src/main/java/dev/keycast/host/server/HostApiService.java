@@ -368,12 +368,7 @@ public final class HostApiService {
       throw new ApiException(e.code().equals("unsupported_version")
           ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_POLICY, e.getMessage());
     }
-    byte[] request = sendRequest(p, policy);
-    if (request.length > EnclaveApi.MAX_REQUEST_BYTES) {
-      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS,
-          "the matching recipients do not fit in one enclave request");
-    }
-    EnclaveResponse answer = callEnclave(HttpMethod.POST, "/v1/send", request);
+    EnclaveResponse answer = streamSend(p, policy);
     if (!answer.ok()) {
       throw unavailable(answer.toException());
     }
@@ -489,74 +484,95 @@ public final class HostApiService {
   }
 
   /**
-   * The enclave's {@code POST /v1/send} body, written as the candidates are read from the store:
+   * Sends the enclave's {@code POST /v1/send} body while it is written, as the candidates are read
+   * from the store ({@link EnclaveClient#stream}: the enclave decides and seals the first
+   * candidates while the host still reads the next ones, and the body is never held whole):
    * {@code payload} first, then {@code candidates} (api.md section 1.1 requires that order), each
-   * registered recipient the policy may admit once, from its cleartext selector only. Only the
-   * encoded body and the fingerprints already attached are held, not the stored records.
+   * registered recipient the policy may admit once, from its cleartext selector only. A body over
+   * {@link EnclaveApi#MAX_REQUEST_BYTES} or more than {@link #MAX_CANDIDATES} candidates abandons
+   * the request ({@code too_many_recipients}); a store failure abandons it too.
    */
-  private byte[] sendRequest(EnclaveApi.SendPayload payload, SendPolicy policy)
+  private EnclaveResponse streamSend(EnclaveApi.SendPayload payload, SendPolicy policy)
       throws ApiException, InterruptedException {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(64 * 1024);
-    java.util.Set<String> attached = new java.util.HashSet<>();
-    try (com.fasterxml.jackson.core.JsonGenerator g = Json.mapper().getFactory().createGenerator(out)) {
-      g.writeStartObject();
-      g.writeFieldName("payload");
-      Json.mapper().writeValue(g, payload);
-      g.writeArrayFieldStart("candidates");
-      List<String> fps = policy.recipients().fingerprints();
-      for (int i = 0; i < fps.size(); i += ArtefactStore.MAX_PAGE) {
-        List<String> chunk = fps.subList(i, Math.min(fps.size(), i + ArtefactStore.MAX_PAGE));
-        for (RecipientRecord r : storeCall("find_recipients", () -> store.findRecipients(chunk))) {
-          attach(g, attached, r);
-        }
+    byte[] payloadJson = Json.encode(payload);
+    int[] attachedCount = new int[1];
+    try {
+      EnclaveResponse r = enclave.stream(HttpMethod.POST, "/v1/send", EnclaveApi.MAX_REQUEST_BYTES,
+          out -> attachedCount[0] = writeSendRequest(out, payloadJson, policy));
+      if (!r.ok()) {
+        metrics.inc("keycast_host_enclave_errors_total", "error answers and failures of the enclave",
+            "code", r.toException().code().code());
       }
-      if (!policy.recipients().anchors().isEmpty()) {
-        String after = null;
-        while (true) {
-          String cursor = after;
-          List<RecipientRecord> page = storeCall("list_recipients",
-              () -> store.listRecipients(cursor, ArtefactStore.MAX_PAGE));
-          for (RecipientRecord r : page) {
-            if (StoredKey.hasChain(r.publicKeyOrChain())) {
-              attach(g, attached, r);
-            }
-          }
-          if (page.size() < ArtefactStore.MAX_PAGE) {
-            break;
-          }
-          after = page.get(page.size() - 1).fingerprint();
-        }
-      }
-      g.writeEndArray();
-      g.writeEndObject();
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException("cannot encode the enclave request", e);
+      return r;
+    } catch (EnclaveClient.BodyTooLargeException e) {
+      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS,
+          "the matching recipients do not fit in one enclave request");
+    } catch (EnclaveException e) {
+      metrics.inc("keycast_host_enclave_errors_total", "error answers and failures of the enclave",
+          "code", e.code().code());
+      throw unavailable(e);
+    } finally {
+      metrics.observe("keycast_host_send_candidates", "candidates attached per send",
+          HostMetrics.FANOUT_BUCKETS, attachedCount[0]);
     }
-    metrics.observe("keycast_host_send_candidates", "candidates attached per send",
-        HostMetrics.FANOUT_BUCKETS, attached.size());
-    return out.toByteArray();
   }
 
-  private static void attach(com.fasterxml.jackson.core.JsonGenerator g, java.util.Set<String> attached,
-      RecipientRecord r) throws ApiException, java.io.IOException {
-    if (!attached.add(r.fingerprint())) {
+  private static final byte[] SEND_OPEN = "{\"payload\":".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] CANDIDATES_OPEN =
+      ",\"candidates\":[".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] SEND_CLOSE = "]}".getBytes(StandardCharsets.US_ASCII);
+
+  /** Writes one send request body to {@code out}; returns how many candidates it attached. */
+  private int writeSendRequest(java.io.OutputStream out, byte[] payloadJson, SendPolicy policy)
+      throws ApiException, java.io.IOException {
+    java.util.Set<String> attached = new java.util.HashSet<>();
+    StoredKey.Scan scan = new StoredKey.Scan();
+    out.write(SEND_OPEN);
+    out.write(payloadJson);
+    out.write(CANDIDATES_OPEN);
+    List<String> fps = policy.recipients().fingerprints();
+    for (int i = 0; i < fps.size(); i += ArtefactStore.MAX_PAGE) {
+      List<String> chunk = fps.subList(i, Math.min(fps.size(), i + ArtefactStore.MAX_PAGE));
+      for (RecipientRecord r : storeCall("find_recipients", () -> store.findRecipients(chunk))) {
+        attach(out, scan, attached, r.fingerprint(), r.publicKeyOrChain());
+      }
+    }
+    if (!policy.recipients().anchors().isEmpty()) {
+      String after = null;
+      while (true) {
+        String cursor = after;
+        List<RecipientRecord> page = storeCall("list_recipients",
+            () -> store.listRecipients(cursor, ArtefactStore.MAX_PAGE));
+        for (RecipientRecord r : page) {
+          byte[] stored = r.publicKeyOrChain();
+          if (StoredKey.hasChain(stored)) {
+            attach(out, scan, attached, r.fingerprint(), stored);
+          }
+        }
+        if (page.size() < ArtefactStore.MAX_PAGE) {
+          break;
+        }
+        after = page.get(page.size() - 1).fingerprint();
+      }
+    }
+    out.write(SEND_CLOSE);
+    return attached.size();
+  }
+
+  private static void attach(java.io.OutputStream out, StoredKey.Scan scan,
+      java.util.Set<String> attached, String fingerprint, byte[] stored)
+      throws ApiException, java.io.IOException {
+    if (!attached.add(fingerprint)) {
       return;
     }
     if (attached.size() > MAX_CANDIDATES) {
       throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, "more than " + MAX_CANDIDATES
           + " registered recipients match the policy; one send carries at most " + MAX_CANDIDATES);
     }
-    Candidate c = StoredKey.candidate(r.publicKeyOrChain());
-    g.writeStartObject();
-    g.writeStringField("key", c.key());
-    if (!c.chain().isEmpty()) {
-      g.writeArrayFieldStart("chain");
-      for (String cert : c.chain()) {
-        g.writeString(cert);
-      }
-      g.writeEndArray();
+    if (attached.size() > 1) {
+      out.write(',');
     }
-    g.writeEndObject();
+    StoredKey.writeCandidate(stored, scan, out);
   }
 
   // ---------------------------------------------------------------- recipients
@@ -891,64 +907,136 @@ public final class HostApiService {
      * characters and line feeds is ignored, as before.
      */
     static Candidate candidate(byte[] stored) {
-      String key = null;
-      List<String> chain = new ArrayList<>(2);
-      int i = 0;
-      while ((i = indexOf(stored, BEGIN, i)) >= 0) {
-        int type = i + BEGIN.length;
-        byte[] end;
-        if (startsWith(stored, type, PUBLIC_KEY) && startsWith(stored, type + PUBLIC_KEY.length, END_OF_LINE)) {
-          end = END_PUBLIC_KEY;
-          i = type + PUBLIC_KEY.length + END_OF_LINE.length;
-        } else if (startsWith(stored, type, CERTIFICATE)
-            && startsWith(stored, type + CERTIFICATE.length, END_OF_LINE)) {
-          end = END_CERTIFICATE;
-          i = type + CERTIFICATE.length + END_OF_LINE.length;
-        } else {
-          i = type;
-          continue;
-        }
-        int stop = indexOf(stored, end, i);
-        if (stop < 0) {
-          break;
-        }
-        String body = base64UrlOf(stored, i, stop);
-        if (body == null) {
-          continue; // not a base64 body: look for the next BEGIN after this one
-        }
-        if (end == END_PUBLIC_KEY) {
-          key = body;
-        } else {
-          chain.add(body);
-        }
-        i = stop + end.length;
+      Scan scan = new Scan().of(stored);
+      List<String> chain = new ArrayList<>(scan.chainCount);
+      for (int k = 0; k < scan.chainCount; k++) {
+        chain.add(scan.text(scan.chain[2 * k], scan.chain[2 * k + 1]));
       }
-      if (key == null) {
-        throw new IllegalStateException("stored recipient key has no PUBLIC KEY block");
-      }
-      return new Candidate(key, chain);
+      return new Candidate(scan.text(scan.keyFrom, scan.keyTo), chain);
     }
 
-    /** Standard base64 with line feeds in [from, to) as unpadded base64url; null if not base64. */
-    private static String base64UrlOf(byte[] b, int from, int to) {
-      byte[] out = new byte[to - from];
-      int n = 0;
-      boolean padding = false;
-      for (int i = from; i < to; i++) {
-        byte c = b[i];
-        byte m = URL_SAFE[c & 0xff];
-        if (m > 0 && !padding) {
-          out[n++] = m;
-        } else if (c == '=') {
-          padding = true;
-        } else if (c != '\n') {
-          return null; // a foreign character, or data after padding
+    private static final byte[] KEY_OPEN = "{\"key\":\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CHAIN_OPEN = "\",\"chain\":[\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NEXT_CERT = "\",\"".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * Writes the candidate of a stored key as the JSON object {@link #candidate} would encode to,
+     * {@code {"key":"...","chain":["...",...]}} ({@code chain} only when not empty), straight from
+     * the stored bytes: base64url needs no JSON escaping, so no String is made. {@code scan} is
+     * scratch space reused from one call to the next.
+     */
+    static void writeCandidate(byte[] stored, Scan scan, java.io.OutputStream out)
+        throws java.io.IOException {
+      scan.of(stored);
+      out.write(KEY_OPEN);
+      out.write(scan.out, scan.keyFrom, scan.keyTo - scan.keyFrom);
+      for (int k = 0; k < scan.chainCount; k++) {
+        out.write(k == 0 ? CHAIN_OPEN : NEXT_CERT);
+        out.write(scan.out, scan.chain[2 * k], scan.chain[2 * k + 1] - scan.chain[2 * k]);
+      }
+      out.write('"');
+      if (scan.chainCount > 0) {
+        out.write(']');
+      }
+      out.write('}');
+    }
+
+    /**
+     * The blocks of one stored key, re-spelled from base64 to unpadded base64url into {@link #out}:
+     * the {@code PUBLIC KEY} block's body at {@code [keyFrom, keyTo)} (the last one when there are
+     * several), the {@code CERTIFICATE} blocks' bodies in order at {@code chain[2k], chain[2k+1]}.
+     * A block whose body holds anything but base64 characters and line feeds is ignored. Reusable.
+     */
+    static final class Scan {
+      byte[] out = new byte[0];
+      int keyFrom;
+      int keyTo;
+      int[] chain = new int[8];
+      int chainCount;
+      private int used;
+
+      /** Scans {@code stored}; throws IllegalStateException when it has no PUBLIC KEY block. */
+      Scan of(byte[] stored) {
+        if (out.length < stored.length) {
+          out = new byte[Math.max(stored.length, 2 * out.length)];
         }
+        used = 0;
+        keyFrom = -1;
+        keyTo = -1;
+        chainCount = 0;
+        int i = 0;
+        while ((i = indexOf(stored, BEGIN, i)) >= 0) {
+          int type = i + BEGIN.length;
+          byte[] end;
+          if (startsWith(stored, type, PUBLIC_KEY) && startsWith(stored, type + PUBLIC_KEY.length, END_OF_LINE)) {
+            end = END_PUBLIC_KEY;
+            i = type + PUBLIC_KEY.length + END_OF_LINE.length;
+          } else if (startsWith(stored, type, CERTIFICATE)
+              && startsWith(stored, type + CERTIFICATE.length, END_OF_LINE)) {
+            end = END_CERTIFICATE;
+            i = type + CERTIFICATE.length + END_OF_LINE.length;
+          } else {
+            i = type;
+            continue;
+          }
+          int stop = indexOf(stored, end, i);
+          if (stop < 0) {
+            break;
+          }
+          int from = used;
+          if (!base64UrlOf(stored, i, stop)) {
+            used = from;
+            continue; // not a base64 body: look for the next BEGIN after this one
+          }
+          if (end == END_PUBLIC_KEY) {
+            keyFrom = from;
+            keyTo = used;
+          } else {
+            if (2 * chainCount + 2 > chain.length) {
+              chain = Arrays.copyOf(chain, 2 * chain.length);
+            }
+            chain[2 * chainCount] = from;
+            chain[2 * chainCount + 1] = used;
+            chainCount++;
+          }
+          i = stop + end.length;
+        }
+        if (keyFrom < 0) {
+          throw new IllegalStateException("stored recipient key has no PUBLIC KEY block");
+        }
+        return this;
       }
-      if (n % 4 == 1) {
-        throw new IllegalStateException("stored recipient key holds a truncated base64 block");
+
+      String text(int from, int to) {
+        return new String(out, from, to - from, StandardCharsets.ISO_8859_1);
       }
-      return new String(out, 0, n, StandardCharsets.ISO_8859_1);
+
+      /**
+       * Appends standard base64 with line feeds in [from, to) as unpadded base64url; false if it is
+       * not base64.
+       */
+      private boolean base64UrlOf(byte[] b, int from, int to) {
+        int start = used;
+        int n = used;
+        boolean padding = false;
+        byte[] o = out;
+        for (int i = from; i < to; i++) {
+          byte c = b[i];
+          byte m = URL_SAFE[c & 0xff];
+          if (m > 0 && !padding) {
+            o[n++] = m;
+          } else if (c == '=') {
+            padding = true;
+          } else if (c != '\n') {
+            return false; // a foreign character, or data after padding
+          }
+        }
+        if ((n - start) % 4 == 1) {
+          throw new IllegalStateException("stored recipient key holds a truncated base64 block");
+        }
+        used = n;
+        return true;
+      }
     }
 
     private static boolean startsWith(byte[] b, int at, byte[] prefix) {

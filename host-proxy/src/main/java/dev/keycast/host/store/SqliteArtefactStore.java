@@ -159,6 +159,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
   private final java.util.Map<String, PreparedStatement> writerStatements = new java.util.HashMap<>();
   private final Statement[] writerControl = new Statement[1];
   private volatile Thread writerThread;
+  private volatile WalCheckpointer checkpointer;
   private volatile boolean closed;
 
   private SqliteArtefactStore(Path file, Connection writer, int readerCount, CommitHook hook) {
@@ -195,6 +196,8 @@ public final class SqliteArtefactStore implements ArtefactStore {
         store.allReaders.add(r);
         store.readers.add(r);
       }
+      store.checkpointer = new WalCheckpointer(file, connect(file, options, false));
+      store.checkpointer.start();
       SqliteArtefactStore s = store;
       store.writerThread = Thread.ofPlatform().daemon().name("keycast-sqlite-writer")
           .start(s::writerLoop);
@@ -242,8 +245,13 @@ public final class SqliteArtefactStore implements ArtefactStore {
       s.execute("PRAGMA mmap_size = " + (256L << 20));
       if (readOnly) {
         s.execute("PRAGMA query_only = 1");
-      } else if (options.maxPageCount() > 0) {
-        s.execute("PRAGMA max_page_count = " + options.maxPageCount());
+      } else {
+        // checkpoints run on their own thread and connection (WalCheckpointer), not inside the
+        // COMMIT that crossed the automatic threshold
+        s.execute("PRAGMA wal_autocheckpoint = 0");
+        if (options.maxPageCount() > 0) {
+          s.execute("PRAGMA max_page_count = " + options.maxPageCount());
+        }
       }
     } catch (SQLException e) {
       c.close();
@@ -304,6 +312,12 @@ public final class SqliteArtefactStore implements ArtefactStore {
         return rs.next() ? rs.getString(1) : null;
       }
     });
+  }
+
+  /** Background checkpoints that copied every committed frame (tests and diagnostics). */
+  long completedCheckpoints() {
+    WalCheckpointer cp = checkpointer;
+    return cp == null ? 0 : cp.completedCheckpoints();
   }
 
   /** The database file. */
@@ -610,6 +624,14 @@ public final class SqliteArtefactStore implements ArtefactStore {
       }
     }
     failQueued();
+    WalCheckpointer cp = checkpointer;
+    if (cp != null) {
+      try {
+        cp.close();
+      } catch (SQLException e) {
+        first = e;
+      }
+    }
     for (PreparedStatement ps : writerStatements.values()) {
       try {
         ps.close();

@@ -84,4 +84,44 @@ class StoredKeyTest {
         "-----BEGIN PUBLIC KEY-----\nAQIDB\n-----END PUBLIC KEY-----\n".getBytes(StandardCharsets.US_ASCII)))
         .isInstanceOf(IllegalStateException.class);
   }
+
+  /** The JSON the send request carries for a stored key: exactly what encoding the candidate gives. */
+  private static String written(byte[] stored, HostApiService.StoredKey.Scan scan) throws Exception {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    HostApiService.StoredKey.writeCandidate(stored, scan, out);
+    return out.toString(StandardCharsets.US_ASCII);
+  }
+
+  @Test
+  void writtenCandidateIsTheJsonOfTheCandidate() throws Exception {
+    RsaRecipientKey chained = RsaRecipientKey.of(
+        (java.security.interfaces.RSAPublicKey) rsa.getPublic(), List.of(leaf, leaf));
+    RsaRecipientKey bare = RsaRecipientKey.of(
+        (java.security.interfaces.RSAPublicKey) rsa.getPublic(), List.of());
+    HostApiService.StoredKey.Scan scan = new HostApiService.StoredKey.Scan();
+    List<byte[]> stored = List.of(
+        HostApiService.StoredKey.encode(chained),
+        HostApiService.StoredKey.encode(bare),
+        // a foreign block, a block with a bad character, a second key (the last one counts)
+        ("-----BEGIN PUBLIC KEY-----\nAB*C\n-----END PUBLIC KEY-----\n"
+            + "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+            + "-----BEGIN CERTIFICATE-----\n+/+/\n-----END CERTIFICATE-----\n"
+            + "-----BEGIN PUBLIC KEY-----\nAQID\n-----END PUBLIC KEY-----\n"
+            + "-----BEGIN PUBLIC KEY-----\nAQIDBA==\n-----END PUBLIC KEY-----\n")
+            .getBytes(StandardCharsets.US_ASCII),
+        HostApiService.StoredKey.encode(chained));
+    for (byte[] s : stored) { // one scan reused across keys of different sizes
+      String json = written(s, scan);
+      Candidate c = HostApiService.StoredKey.candidate(s);
+      assertThat(json).isEqualTo(c.chain().isEmpty() ? "{\"key\":\"" + c.key() + "\"}"
+          : new String(dev.keycast.protocol.Json.encode(c), StandardCharsets.UTF_8));
+      Candidate back = dev.keycast.protocol.Json.decode(json.getBytes(StandardCharsets.US_ASCII),
+          1 << 20, Candidate.class);
+      assertThat(back).isEqualTo(HostApiService.StoredKey.candidate(s));
+    }
+    assertThat(written(stored.get(2), scan)).isEqualTo("{\"key\":\"AQIDBA\",\"chain\":[\"-_-_\"]}");
+    assertThatThrownBy(() -> written(
+        "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n".getBytes(StandardCharsets.US_ASCII),
+        scan)).isInstanceOf(IllegalStateException.class);
+  }
 }
