@@ -617,7 +617,8 @@ public final class SendService {
         g.writeStringField("delivery_id", d.deliveryId());
         g.writeStringField("recipient", d.fingerprint());
         g.writeStringField("format", d.formatId());
-        g.writeStringField("envelope", d.envelope());
+        g.writeFieldName("envelope");
+        g.writeBinary(BASE64URL, d.envelope(), 0, d.envelope().length); // no String in between
         g.writeEndObject();
         metrics.delivered(d.formatId(), 1);
       }
@@ -645,18 +646,25 @@ public final class SendService {
       };
       String fp = key.fingerprint();
       byte[] envelope = format.seal(key, template.withRecipient(fp), secret, random);
-      // digest and text encoding run here, on the pool, not on the coordinating thread
-      return new Delivered(fp, format.id(), deliveryId(sendId, fp), Base64Url.encode(envelope),
-          sha256(envelope));
+      // the digest runs here, on the pool; the base64url text is written straight into the
+      // answer's buffer by the coordinating thread (no String per envelope)
+      return new Delivered(fp, format.id(), deliveryId(sendId, fp), envelope, sha256(envelope));
     }
   }
 
   private record Decided(String fingerprint, RecipientKey key, Eligibility.Decision decision,
       String invalid) {}
 
-  /** One sealed delivery: {@code envelope} is already base64url, with its SHA-256 for the receipt. */
-  private record Delivered(String fingerprint, String formatId, String deliveryId, String envelope,
+  /** One sealed delivery: the envelope's bytes, with its SHA-256 for the receipt. */
+  private record Delivered(String fingerprint, String formatId, String deliveryId, byte[] envelope,
       byte[] envelopeSha256) {}
+
+  /**
+   * base64url without padding (RFC 4648 section 5), as {@link Base64Url#encode}: Jackson's
+   * {@code MODIFIED_FOR_URL} variant writes no padding and no line breaks.
+   */
+  private static final com.fasterxml.jackson.core.Base64Variant BASE64URL =
+      com.fasterxml.jackson.core.Base64Variants.MODIFIED_FOR_URL;
 
   /** Runs {@code work} for every index in [from, to) on the fan-out pool; results in order. */
   private <T> List<T> parallel(int from, int to, IntFunction<T> work) {

@@ -3,6 +3,7 @@ package dev.keycast.protocol.envelope;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.hpke.X25519PublicKey;
 import java.io.ByteArrayInputStream;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -12,6 +13,7 @@ import java.security.cert.X509Certificate;
 import java.security.interfaces.RSAPublicKey;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -20,6 +22,7 @@ import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.ASN1Sequence;
+import org.bouncycastle.asn1.DERNull;
 import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
@@ -148,6 +151,10 @@ public final class RecipientKeys {
       }
     }
     if (alg.equals(PKCSObjectIdentifiers.rsaEncryption)) {
+      RsaRecipientKey lean = canonicalRsa(info, der);
+      if (lean != null) {
+        return lean;
+      }
       PublicKey key;
       try {
         key = KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(der));
@@ -158,6 +165,87 @@ public final class RecipientKeys {
     }
     throw new MalformedInputException(
         "unsupported_key", "unsupported key algorithm " + alg.getId() + " (want RSA or X25519)");
+  }
+
+  /**
+   * The RSA key of {@code der} without the JDK's key factory (its provider look-up and its own
+   * parse of the DER), when {@code der} is exactly the canonical DER encoding of the key it
+   * carries ({@code rsaEncryption} with NULL parameters, minimal DER): then the JDK's parse would
+   * give the same modulus, exponent and encoding. Any other form returns null and is left to the
+   * JDK, so that what is accepted, and the fingerprint of what is accepted, do not change.
+   */
+  private static RsaRecipientKey canonicalRsa(SubjectPublicKeyInfo info, byte[] der)
+      throws MalformedInputException {
+    org.bouncycastle.asn1.pkcs.RSAPublicKey k;
+    byte[] canonical;
+    try {
+      if (!DERNull.INSTANCE.equals(info.getAlgorithm().getParameters())) {
+        return null;
+      }
+      k = org.bouncycastle.asn1.pkcs.RSAPublicKey.getInstance(info.parsePublicKey());
+      canonical = new SubjectPublicKeyInfo(info.getAlgorithm(), k).getEncoded(ASN1Encoding.DER);
+    } catch (java.io.IOException | RuntimeException e) {
+      return null;
+    }
+    if (!Arrays.equals(canonical, der)) {
+      return null;
+    }
+    return RsaRecipientKey.ofCanonical(
+        new DerRsaPublicKey(k.getModulus(), k.getPublicExponent(), canonical));
+  }
+
+  /** An RSA public key whose SPKI DER is known to be canonical: no encoding work per call. */
+  private static final class DerRsaPublicKey implements RSAPublicKey {
+    private static final long serialVersionUID = 1L;
+    private final BigInteger modulus;
+    private final BigInteger exponent;
+    private final byte[] der;
+
+    DerRsaPublicKey(BigInteger modulus, BigInteger exponent, byte[] der) {
+      this.modulus = modulus;
+      this.exponent = exponent;
+      this.der = der;
+    }
+
+    @Override
+    public BigInteger getModulus() {
+      return modulus;
+    }
+
+    @Override
+    public BigInteger getPublicExponent() {
+      return exponent;
+    }
+
+    @Override
+    public String getAlgorithm() {
+      return "RSA";
+    }
+
+    @Override
+    public String getFormat() {
+      return "X.509";
+    }
+
+    @Override
+    public byte[] getEncoded() {
+      return der.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof DerRsaPublicKey other && Arrays.equals(der, other.der);
+    }
+
+    @Override
+    public int hashCode() {
+      return Arrays.hashCode(der);
+    }
+
+    @Override
+    public String toString() {
+      return "RSA public key, " + modulus.bitLength() + " bits";
+    }
   }
 
   private static RecipientKey fromCertificates(List<byte[]> ders) throws MalformedInputException {

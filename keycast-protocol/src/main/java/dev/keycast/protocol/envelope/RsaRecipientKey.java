@@ -66,6 +66,15 @@ public final class RsaRecipientKey implements RecipientKey {
     return new RsaRecipientKey(key, chain);
   }
 
+  /**
+   * {@link #of(RSAPublicKey, List)} without a chain for a key whose {@link RSAPublicKey#getEncoded()}
+   * is its canonical SPKI DER and is not changed afterwards (the encoding is kept, not copied).
+   */
+  static RsaRecipientKey ofCanonical(RSAPublicKey key) throws MalformedInputException {
+    checkKey(key);
+    return new RsaRecipientKey(key, key.getEncoded(), List.of(), null);
+  }
+
   private static void checkKey(RSAPublicKey key) throws MalformedInputException {
     int bits = key.getModulus().bitLength();
     if (!ALLOWED_BITS.contains(bits)) {

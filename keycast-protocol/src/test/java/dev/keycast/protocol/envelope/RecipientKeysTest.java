@@ -81,6 +81,53 @@ class RecipientKeysTest {
         .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo(code));
   }
 
+  /**
+   * The canonical-DER fast path of {@code fromSpki} (no JDK key factory) gives what the JDK's parse
+   * gives: modulus, exponent, encoding and fingerprint; the key encrypts like the JDK's key.
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {2048, 3072, 4096})
+  void canonicalRsaMatchesTheJdkParse(int bits) throws Exception {
+    byte[] der = TestKeys.pemBody(TestKeys.text("keys/rsa-" + bits + ".pub.pem"));
+    RsaRecipientKey fast = (RsaRecipientKey) RecipientKeys.fromSpki(der);
+    var jdk = (java.security.interfaces.RSAPublicKey) java.security.KeyFactory.getInstance("RSA")
+        .generatePublic(new java.security.spec.X509EncodedKeySpec(der));
+    assertThat(fast.publicKey()).isNotInstanceOf(jdk.getClass()); // the fast path was taken
+    assertThat(fast.publicKey().getModulus()).isEqualTo(jdk.getModulus());
+    assertThat(fast.publicKey().getPublicExponent()).isEqualTo(jdk.getPublicExponent());
+    assertThat(fast.publicKey().getEncoded()).isEqualTo(jdk.getEncoded()).isEqualTo(der);
+    assertThat(fast.spkiDer()).isEqualTo(der);
+    assertThat(fast.fingerprint()).isEqualTo(sha256Hex(der));
+    // the JDK's RSA cipher takes it (it translates foreign RSAPublicKeys)
+    javax.crypto.Cipher c = javax.crypto.Cipher.getInstance("RSA/ECB/PKCS1Padding");
+    c.init(javax.crypto.Cipher.ENCRYPT_MODE, fast.publicKey());
+    assertThat(c.doFinal(new byte[16])).hasSize(bits / 8);
+    // the returned encoding is a copy
+    fast.publicKey().getEncoded()[0] ^= 1;
+    assertThat(fast.publicKey().getEncoded()).isEqualTo(der);
+  }
+
+  /** Encodings other than canonical DER still go through the JDK, with the JDK's fingerprint. */
+  @Test
+  void nonCanonicalRsaEncodingsKeepTheJdkResult() throws Exception {
+    byte[] der = TestKeys.pemBody(TestKeys.text("keys/rsa-2048.pub.pem"));
+    var info = org.bouncycastle.asn1.x509.SubjectPublicKeyInfo.getInstance(der);
+    // rsaEncryption without its NULL parameters: the JDK re-encodes it with them
+    byte[] noNull = new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
+        new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+            org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption),
+        info.getPublicKeyData().getOctets()).getEncoded("DER");
+    assertThat(noNull).isNotEqualTo(der);
+    RsaRecipientKey viaJdk = (RsaRecipientKey) RecipientKeys.fromSpki(noNull);
+    assertThat(viaJdk.fingerprint()).isEqualTo(sha256Hex(der));
+    assertThat(viaJdk.spkiDer()).isEqualTo(der);
+    // an unsupported size or exponent is refused on the fast path as on the JDK path
+    assertThatThrownBy(() -> RecipientKeys.fromSpki(
+        TestKeys.pemBody(TestKeys.text("keys/rsa-2048-e3-unsupported.pub.pem"))))
+        .isInstanceOfSatisfying(MalformedInputException.class,
+            e -> assertThat(e.code()).isEqualTo("unsupported_key"));
+  }
+
   private static byte[] append(byte[] a, byte b) {
     byte[] out = java.util.Arrays.copyOf(a, a.length + 1);
     out[a.length] = b;
