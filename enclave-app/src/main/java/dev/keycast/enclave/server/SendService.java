@@ -333,6 +333,9 @@ public final class SendService {
     void finish() throws ApiException, IOException {
       drain();
       f.finishDecisions();
+      // the de-duplication set is no longer read: let it go before the receipt is encoded and
+      // signed, the send's peak of live heap (about 15 MB of fingerprints at 100,000)
+      f.seen.clear();
       long t1 = System.nanoTime();
       g.writeEndArray();
       f.writeSkipped(g);
