@@ -227,6 +227,93 @@ final class OpenSslCryptoBackend implements CryptoBackend {
     }
   }
 
+  /**
+   * {@code EVP_PKEY_fromdata} with both halves of the key pair (OpenSSL's X25519 import then skips
+   * deriving the public key, which {@code EVP_PKEY_new_raw_private_key} always does and which costs
+   * about as much as the derive), then the same derive as {@link #x25519}.
+   */
+  @Override
+  public byte[] x25519SharedSecret(byte[] privateKey, byte[] publicKey, byte[] peerPublicKey)
+      throws InvalidKeyException {
+    JavaCryptoBackend.checkLength(privateKey, "private");
+    JavaCryptoBackend.checkLength(publicKey, "public");
+    JavaCryptoBackend.checkLength(peerPublicKey, "peer public");
+    MemorySegment keyCtx = MemorySegment.NULL;
+    MemorySegment own = MemorySegment.NULL;
+    MemorySegment peer = MemorySegment.NULL;
+    MemorySegment ctx = MemorySegment.NULL;
+    boolean ok = false;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment priv = arena.allocate(32);
+      MemorySegment shared = arena.allocate(32);
+      try {
+        MemorySegment.copy(privateKey, 0, priv, JAVA_BYTE, 0, 32);
+        MemorySegment pub = arena.allocateFrom(JAVA_BYTE, publicKey);
+        MemorySegment peerRaw = arena.allocateFrom(JAVA_BYTE, peerPublicKey);
+        MemorySegment params = arena.allocate(OSSL_PARAM_SIZE * 3); // priv, pub, end (zeroed)
+        octetStringParam(params, 0, arena.allocateFrom("priv"), priv);
+        octetStringParam(params, 1, arena.allocateFrom("pub"), pub);
+        MemorySegment out = arena.allocate(ADDRESS);
+        keyCtx = notNull((MemorySegment) lib.evpPkeyCtxNewFromName.invokeExact(
+            MemorySegment.NULL, arena.allocateFrom("X25519"), MemorySegment.NULL),
+            "EVP_PKEY_CTX_new_from_name");
+        check((int) lib.evpPkeyFromdataInit.invokeExact(keyCtx), "EVP_PKEY_fromdata_init");
+        check((int) lib.evpPkeyFromdata.invokeExact(keyCtx, out, LibCrypto.EVP_PKEY_KEYPAIR, params),
+            "EVP_PKEY_fromdata");
+        own = notNull(out.get(ADDRESS, 0), "EVP_PKEY_fromdata");
+        peer = notNull(
+            (MemorySegment) lib.evpPkeyNewRawPublicKey.invokeExact(
+                LibCrypto.EVP_PKEY_X25519, MemorySegment.NULL, peerRaw, 32L),
+            "EVP_PKEY_new_raw_public_key");
+        ctx = notNull((MemorySegment) lib.evpPkeyCtxNew.invokeExact(own, MemorySegment.NULL), "EVP_PKEY_CTX_new");
+        check((int) lib.evpPkeyDeriveInit.invokeExact(ctx), "EVP_PKEY_derive_init");
+        if ((int) lib.evpPkeyDeriveSetPeer.invokeExact(ctx, peer) != 1) {
+          throw new InvalidKeyException("X25519 peer public key rejected");
+        }
+        MemorySegment len = arena.allocate(JAVA_LONG);
+        len.set(JAVA_LONG, 0, 32L);
+        if ((int) lib.evpPkeyDerive.invokeExact(ctx, shared, len) != 1) {
+          throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
+        }
+        checkLength(len, "EVP_PKEY_derive");
+        byte[] secret = shared.toArray(JAVA_BYTE);
+        if (MessageDigest.isEqual(secret, ZERO)) {
+          throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
+        }
+        ok = true;
+        return secret;
+      } finally {
+        priv.fill((byte) 0);
+        shared.fill((byte) 0);
+        freeCtx(ctx);
+        freePkey(peer);
+        freePkey(own); // OpenSSL clears the private key it copied
+        freeCtx(keyCtx);
+        if (!ok) {
+          clearErrors();
+        }
+      }
+    } catch (InvalidKeyException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("libcrypto call failed", t);
+    }
+  }
+
+  /** sizeof(OSSL_PARAM) on LP64: key, data_type (padded), data, data_size, return_size. */
+  private static final long OSSL_PARAM_SIZE = 40;
+
+  /** Fills OSSL_PARAM {@code index} of {@code params} with a 32-byte octet string. */
+  private static void octetStringParam(
+      MemorySegment params, int index, MemorySegment name, MemorySegment value) {
+    long at = index * OSSL_PARAM_SIZE;
+    params.set(ADDRESS, at, name);
+    params.set(java.lang.foreign.ValueLayout.JAVA_INT, at + 8, LibCrypto.OSSL_PARAM_OCTET_STRING);
+    params.set(ADDRESS, at + 16, value);
+    params.set(JAVA_LONG, at + 24, value.byteSize());
+    params.set(JAVA_LONG, at + 32, -1L); // OSSL_PARAM_UNMODIFIED
+  }
+
   @Override
   public boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
       int offset, int length, byte[] signature) {
