@@ -72,19 +72,27 @@ final class CmsDer {
   }
 
   /**
-   * The layout of one delivery: every length is known before anything is encrypted, so the
-   * content cipher and the key transport write their output in place.
+   * One delivery's envelope with its fixed parts written: every length is known before anything
+   * is encrypted, so the content cipher and the key transport write their output in place.
    *
-   * @param gcm AuthEnvelopedData with AES-256-GCM (else EnvelopedData with AES-256-CBC)
-   * @param rid DER of the RecipientIdentifier
-   * @param ridIsSki whether {@code rid} is a subjectKeyIdentifier (versions 2)
-   * @param keyWrap DER of the keyEncryptionAlgorithm AlgorithmIdentifier
-   * @param encryptedKeyLength length of the RSA ciphertext (the modulus length)
-   * @param iv the GCM nonce or CBC IV
-   * @param contentLength length of the encrypted content (GCM: without the tag)
-   * @param tagLength GCM tag length (0 for CBC)
+   * @param out the whole envelope (DER), exactly sized
+   * @param encryptedKeyAt where the RSA ciphertext goes
+   * @param contentAt where the encrypted content goes
+   * @param tagAt where the GCM tag goes (-1 for CBC)
    */
   record Layout(byte[] out, int encryptedKeyAt, int contentAt, int tagAt) {
+    /**
+     * Lays out a delivery and writes everything but the encrypted key, content and tag.
+     *
+     * @param gcm AuthEnvelopedData with AES-256-GCM (else EnvelopedData with AES-256-CBC)
+     * @param rid DER of the RecipientIdentifier
+     * @param ridIsSki whether {@code rid} is a subjectKeyIdentifier (versions 2 in KeyTransRecipientInfo and EnvelopedData)
+     * @param keyWrap DER of the keyEncryptionAlgorithm AlgorithmIdentifier
+     * @param encryptedKeyLength length of the RSA ciphertext (the modulus length)
+     * @param iv the GCM nonce or CBC IV
+     * @param contentLength length of the encrypted content (GCM: without the tag)
+     * @param tagLength GCM tag length (16; 0 for CBC)
+     */
     static Layout of(boolean gcm, byte[] rid, boolean ridIsSki, byte[] keyWrap,
         int encryptedKeyLength, byte[] iv, int contentLength, int tagLength) {
       if (gcm && tagLength != 16) {
