@@ -23,7 +23,6 @@ import dev.keycast.protocol.envelope.X25519RecipientKey;
 import dev.keycast.protocol.hpke.Hpke;
 import dev.keycast.protocol.hpke.HpkeCiphertext;
 import dev.keycast.protocol.hpke.HpkeSuite;
-import dev.keycast.protocol.hpke.X25519PrivateKey;
 import dev.keycast.protocol.keyset.KeySet;
 import dev.keycast.protocol.keyset.SealedSecret;
 import dev.keycast.protocol.policy.Eligibility;
@@ -722,22 +721,16 @@ public final class SendService {
 
   private byte[] open(KeySet keySet, byte[] policyBytes, byte[] enc, byte[] ciphertext)
       throws ApiException {
+    // The key set's raw pair as it is: no key object (whose construction derives the public key
+    // again, and leaves a copy of the private key in BouncyCastle's parameters for the collector)
     byte[] raw = keySet.receivePrivateKey();
-    X25519PrivateKey key;
     try {
-      key = X25519PrivateKey.fromRaw(raw);
-    } catch (MalformedInputException e) {
-      throw new IllegalStateException("the key set's receive key does not parse");
-    } finally {
-      Arrays.fill(raw, (byte) 0);
-    }
-    try {
-      return Hpke.open(HpkeSuite.KEYCAST_V1, key, sendInfo(keySet.id()), policyBytes,
-          new HpkeCiphertext(enc, ciphertext));
+      return Hpke.openRaw(HpkeSuite.KEYCAST_V1, raw, keySet.receivePublicKey(),
+          sendInfo(keySet.id()), policyBytes, new HpkeCiphertext(enc, ciphertext));
     } catch (DecryptionFailedException e) {
       throw new ApiException(ErrorCode.DECRYPTION_FAILED, DecryptionFailedException.MESSAGE);
     } finally {
-      key.destroy();
+      Arrays.fill(raw, (byte) 0);
     }
   }
 

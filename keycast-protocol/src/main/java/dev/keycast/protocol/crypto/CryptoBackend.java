@@ -43,6 +43,22 @@ public interface CryptoBackend {
   X25519Exchange x25519(byte[] privateKey, byte[] peerPublicKey) throws InvalidKeyException;
 
   /**
+   * The X25519 shared secret {@code X25519(privateKey, peerPublicKey)} alone, for a key holder
+   * that keeps its public key (an HPKE recipient): unlike {@link #x25519} it does not compute the
+   * public key, which costs as much as the Diffie-Hellman itself.
+   *
+   * @param privateKey 32-byte scalar (clamped by the function, not modified)
+   * @param publicKey {@code X25519(privateKey, 9)} as its holder stored it (32 bytes); it is not
+   *     checked and does not enter the result (OpenSSL needs it to skip deriving it)
+   * @param peerPublicKey 32-byte u-coordinate
+   * @return the 32-byte shared secret (the caller zeroizes it)
+   * @throws InvalidKeyException if the shared secret is all zero (a low-order peer point) or the
+   *     peer key is unusable
+   */
+  byte[] x25519SharedSecret(byte[] privateKey, byte[] publicKey, byte[] peerPublicKey)
+      throws InvalidKeyException;
+
+  /**
    * RSASSA-PKCS1-v1_5 signature verification (RFC 8017 section 8.2.2) of {@code
    * message[offset, offset + length)} under an RSA public key: the check of an X.509 certificate's
    * {@code sha256WithRSAEncryption} (or SHA-384/512) signature over its {@code tbsCertificate}.

@@ -67,6 +67,21 @@ final class JavaCryptoBackend implements CryptoBackend {
   }
 
   @Override
+  public byte[] x25519SharedSecret(byte[] privateKey, byte[] publicKey, byte[] peerPublicKey)
+      throws InvalidKeyException {
+    checkLength(privateKey, "private");
+    checkLength(publicKey, "public");
+    checkLength(peerPublicKey, "peer public");
+    byte[] shared = new byte[32];
+    boolean ok = X25519.calculateAgreement(privateKey, 0, peerPublicKey, 0, shared, 0);
+    if (!ok || MessageDigest.isEqual(shared, ZERO)) {
+      Arrays.fill(shared, (byte) 0);
+      throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
+    }
+    return shared;
+  }
+
+  @Override
   public boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
       int offset, int length, byte[] signature) {
     java.util.Objects.checkFromIndexSize(offset, length, message.length);

@@ -23,6 +23,10 @@ final class LibCrypto {
   static final int EVP_PKEY_X25519 = 1034;
   /** {@code EVP_PKEY_RSA} = {@code NID_rsaEncryption}. */
   static final int EVP_PKEY_RSA = 6;
+  /** {@code EVP_PKEY_KEYPAIR}: the selection for a private and public key. */
+  static final int EVP_PKEY_KEYPAIR = 0x87;
+  /** {@code OSSL_PARAM_OCTET_STRING}. */
+  static final int OSSL_PARAM_OCTET_STRING = 5;
 
   final MethodHandle bnBin2bn; // BIGNUM *BN_bin2bn(const unsigned char *s, int len, BIGNUM *ret)
   final MethodHandle bnBn2binpad; // int BN_bn2binpad(const BIGNUM *a, unsigned char *to, int tolen)
@@ -51,6 +55,11 @@ final class LibCrypto {
   // int EVP_PKEY_derive(EVP_PKEY_CTX *, unsigned char *key, size_t *keylen)
   final MethodHandle evpPkeyDerive;
   final MethodHandle errClearError; // void ERR_clear_error(void)
+  // EVP_PKEY_CTX *EVP_PKEY_CTX_new_from_name(OSSL_LIB_CTX *, const char *name, const char *propq)
+  final MethodHandle evpPkeyCtxNewFromName;
+  final MethodHandle evpPkeyFromdataInit; // int EVP_PKEY_fromdata_init(EVP_PKEY_CTX *)
+  // int EVP_PKEY_fromdata(EVP_PKEY_CTX *, EVP_PKEY **ppkey, int selection, OSSL_PARAM params[])
+  final MethodHandle evpPkeyFromdata;
   // EVP_PKEY *d2i_PUBKEY(EVP_PKEY **a, const unsigned char **pp, long length)
   final MethodHandle d2iPubkey;
   final MethodHandle evpPkeyUpRef; // int EVP_PKEY_up_ref(EVP_PKEY *key)
@@ -101,6 +110,11 @@ final class LibCrypto {
     evpPkeyDerive =
         handle(lib, "EVP_PKEY_derive", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     errClearError = handle(lib, "ERR_clear_error", FunctionDescriptor.ofVoid());
+    evpPkeyCtxNewFromName = handle(lib, "EVP_PKEY_CTX_new_from_name",
+        FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    evpPkeyFromdataInit = handle(lib, "EVP_PKEY_fromdata_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    evpPkeyFromdata = handle(lib, "EVP_PKEY_fromdata",
+        FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
     d2iPubkey = handle(lib, "d2i_PUBKEY", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
     evpPkeyUpRef = handle(lib, "EVP_PKEY_up_ref", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     evpPkeyGetBaseId = handle(lib, "EVP_PKEY_get_base_id", FunctionDescriptor.of(JAVA_INT, ADDRESS));

@@ -76,17 +76,37 @@ final class OpenSslCryptoBackend implements CryptoBackend {
 
   @Override
   public byte[] rsaOaepSha256Encrypt(RSAPublicKey key, byte[] message, SecureRandom random) {
-    RawRsaPublicEngine engine = new RawRsaPublicEngine(this, key);
-    OAEPEncoding oaep = new OAEPEncoding(engine, new Sha256(), new Sha256(), null);
-    oaep.init(true, new ParametersWithRandom(RawRsaPublicEngine.PUBLIC, random));
+    Oaep o = oaep.get();
+    o.engine.key(key);
     try {
-      return oaep.processBlock(message, 0, message.length);
+      o.encoding.init(true, new ParametersWithRandom(RawRsaPublicEngine.PUBLIC, random));
+      return o.encoding.processBlock(message, 0, message.length);
     } catch (DataLengthException e) {
       throw new IllegalArgumentException("message too long for RSA-OAEP with this key", e);
     } catch (InvalidCipherTextException e) {
       throw new IllegalStateException("RSA-OAEP encoding failed", e);
+    } finally {
+      o.engine.key(null);
     }
   }
+
+  /**
+   * One thread's OAEP encoder over the raw RSA engine, kept for the thread's life: BouncyCastle's
+   * {@link OAEPEncoding} hashes the (empty) label and clones two digests at construction, which
+   * cost as much as the DER of a whole delivery. It holds no secret between calls (the engine's
+   * key is public and dropped after each call; each call passes its own random).
+   */
+  private static final class Oaep {
+    final RawRsaPublicEngine engine;
+    final OAEPEncoding encoding;
+
+    Oaep(OpenSslCryptoBackend backend) {
+      engine = new RawRsaPublicEngine(backend);
+      encoding = new OAEPEncoding(engine, new Sha256(), new Sha256(), null);
+    }
+  }
+
+  private final ThreadLocal<Oaep> oaep = ThreadLocal.withInitial(() -> new Oaep(this));
 
   /**
    * {@code input^e mod n} for a big-endian {@code input} smaller than {@code n}, as {@code k}
@@ -104,12 +124,16 @@ final class OpenSslCryptoBackend implements CryptoBackend {
     MemorySegment mont = MemorySegment.NULL;
     boolean ok = false;
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment in = arena.allocate(len);
-      MemorySegment out = arena.allocate(k);
+      // one native buffer: input | output | modulus | exponent
+      MemorySegment buf = arena.allocate((long) len + k + n.length + e.length);
+      MemorySegment in = buf.asSlice(0, len);
+      MemorySegment out = buf.asSlice(len, k);
       try {
         MemorySegment.copy(input, off, in, JAVA_BYTE, 0, len);
-        bnN = bin2bn(arena.allocateFrom(JAVA_BYTE, n), n.length);
-        bnE = bin2bn(arena.allocateFrom(JAVA_BYTE, e), e.length);
+        MemorySegment.copy(n, 0, buf, JAVA_BYTE, len + k, n.length);
+        MemorySegment.copy(e, 0, buf, JAVA_BYTE, len + k + n.length, e.length);
+        bnN = bin2bn(buf.asSlice(len + k, n.length), n.length);
+        bnE = bin2bn(buf.asSlice(len + k + n.length, e.length), e.length);
         bnX = bin2bn(in, len);
         if ((int) lib.bnUcmp.invokeExact(bnX, bnN) >= 0) {
           throw new IllegalArgumentException("RSA input is not smaller than the modulus");
@@ -201,6 +225,93 @@ final class OpenSslCryptoBackend implements CryptoBackend {
     } catch (Throwable t) {
       throw new IllegalStateException("libcrypto call failed", t);
     }
+  }
+
+  /**
+   * {@code EVP_PKEY_fromdata} with both halves of the key pair (OpenSSL's X25519 import then skips
+   * deriving the public key, which {@code EVP_PKEY_new_raw_private_key} always does and which costs
+   * about as much as the derive), then the same derive as {@link #x25519}.
+   */
+  @Override
+  public byte[] x25519SharedSecret(byte[] privateKey, byte[] publicKey, byte[] peerPublicKey)
+      throws InvalidKeyException {
+    JavaCryptoBackend.checkLength(privateKey, "private");
+    JavaCryptoBackend.checkLength(publicKey, "public");
+    JavaCryptoBackend.checkLength(peerPublicKey, "peer public");
+    MemorySegment keyCtx = MemorySegment.NULL;
+    MemorySegment own = MemorySegment.NULL;
+    MemorySegment peer = MemorySegment.NULL;
+    MemorySegment ctx = MemorySegment.NULL;
+    boolean ok = false;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment priv = arena.allocate(32);
+      MemorySegment shared = arena.allocate(32);
+      try {
+        MemorySegment.copy(privateKey, 0, priv, JAVA_BYTE, 0, 32);
+        MemorySegment pub = arena.allocateFrom(JAVA_BYTE, publicKey);
+        MemorySegment peerRaw = arena.allocateFrom(JAVA_BYTE, peerPublicKey);
+        MemorySegment params = arena.allocate(OSSL_PARAM_SIZE * 3); // priv, pub, end (zeroed)
+        octetStringParam(params, 0, arena.allocateFrom("priv"), priv);
+        octetStringParam(params, 1, arena.allocateFrom("pub"), pub);
+        MemorySegment out = arena.allocate(ADDRESS);
+        keyCtx = notNull((MemorySegment) lib.evpPkeyCtxNewFromName.invokeExact(
+            MemorySegment.NULL, arena.allocateFrom("X25519"), MemorySegment.NULL),
+            "EVP_PKEY_CTX_new_from_name");
+        check((int) lib.evpPkeyFromdataInit.invokeExact(keyCtx), "EVP_PKEY_fromdata_init");
+        check((int) lib.evpPkeyFromdata.invokeExact(keyCtx, out, LibCrypto.EVP_PKEY_KEYPAIR, params),
+            "EVP_PKEY_fromdata");
+        own = notNull(out.get(ADDRESS, 0), "EVP_PKEY_fromdata");
+        peer = notNull(
+            (MemorySegment) lib.evpPkeyNewRawPublicKey.invokeExact(
+                LibCrypto.EVP_PKEY_X25519, MemorySegment.NULL, peerRaw, 32L),
+            "EVP_PKEY_new_raw_public_key");
+        ctx = notNull((MemorySegment) lib.evpPkeyCtxNew.invokeExact(own, MemorySegment.NULL), "EVP_PKEY_CTX_new");
+        check((int) lib.evpPkeyDeriveInit.invokeExact(ctx), "EVP_PKEY_derive_init");
+        if ((int) lib.evpPkeyDeriveSetPeer.invokeExact(ctx, peer) != 1) {
+          throw new InvalidKeyException("X25519 peer public key rejected");
+        }
+        MemorySegment len = arena.allocate(JAVA_LONG);
+        len.set(JAVA_LONG, 0, 32L);
+        if ((int) lib.evpPkeyDerive.invokeExact(ctx, shared, len) != 1) {
+          throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
+        }
+        checkLength(len, "EVP_PKEY_derive");
+        byte[] secret = shared.toArray(JAVA_BYTE);
+        if (MessageDigest.isEqual(secret, ZERO)) {
+          throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
+        }
+        ok = true;
+        return secret;
+      } finally {
+        priv.fill((byte) 0);
+        shared.fill((byte) 0);
+        freeCtx(ctx);
+        freePkey(peer);
+        freePkey(own); // OpenSSL clears the private key it copied
+        freeCtx(keyCtx);
+        if (!ok) {
+          clearErrors();
+        }
+      }
+    } catch (InvalidKeyException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("libcrypto call failed", t);
+    }
+  }
+
+  /** sizeof(OSSL_PARAM) on LP64: key, data_type (padded), data, data_size, return_size. */
+  private static final long OSSL_PARAM_SIZE = 40;
+
+  /** Fills OSSL_PARAM {@code index} of {@code params} with a 32-byte octet string. */
+  private static void octetStringParam(
+      MemorySegment params, int index, MemorySegment name, MemorySegment value) {
+    long at = index * OSSL_PARAM_SIZE;
+    params.set(ADDRESS, at, name);
+    params.set(java.lang.foreign.ValueLayout.JAVA_INT, at + 8, LibCrypto.OSSL_PARAM_OCTET_STRING);
+    params.set(ADDRESS, at + 16, value);
+    params.set(JAVA_LONG, at + 24, value.byteSize());
+    params.set(JAVA_LONG, at + 32, -1L); // OSSL_PARAM_UNMODIFIED
   }
 
   @Override
@@ -390,24 +501,29 @@ final class OpenSslCryptoBackend implements CryptoBackend {
 
   /**
    * A BouncyCastle {@link AsymmetricBlockCipher} doing the raw RSA public-key operation (no
-   * padding) in libcrypto, for {@link OAEPEncoding}. Encryption only; one instance per call.
+   * padding) in libcrypto, for {@link OAEPEncoding}. Encryption only; one per thread, its key
+   * set for each call.
    * Checks as BouncyCastle's {@code RSACoreEngine} does: at most {@code k} input bytes, value
    * below the modulus; output is always {@code k} bytes.
    */
   static final class RawRsaPublicEngine implements AsymmetricBlockCipher {
-    /** The parameters object OAEPEncoding passes through; the key is fixed at construction. */
+    /** The parameters object OAEPEncoding passes through; the key is set with {@link #key}. */
     static final CipherParameters PUBLIC = new CipherParameters() {};
 
     private final OpenSslCryptoBackend backend;
-    private final BigInteger modulus;
-    private final BigInteger exponent;
-    private final int bits;
+    private BigInteger modulus;
+    private BigInteger exponent;
+    private int bits;
 
-    RawRsaPublicEngine(OpenSslCryptoBackend backend, RSAPublicKey key) {
+    RawRsaPublicEngine(OpenSslCryptoBackend backend) {
       this.backend = backend;
-      this.modulus = key.getModulus();
-      this.exponent = key.getPublicExponent();
-      this.bits = modulus.bitLength();
+    }
+
+    /** The key of the next operations; null forgets it. */
+    void key(RSAPublicKey key) {
+      this.modulus = key == null ? null : key.getModulus();
+      this.exponent = key == null ? null : key.getPublicExponent();
+      this.bits = key == null ? 0 : modulus.bitLength();
     }
 
     @Override
@@ -429,6 +545,9 @@ final class OpenSslCryptoBackend implements CryptoBackend {
 
     @Override
     public byte[] processBlock(byte[] in, int inOff, int len) {
+      if (modulus == null) {
+        throw new IllegalStateException("no RSA key set");
+      }
       if (len > getInputBlockSize() + 1 || len <= 0) {
         throw new DataLengthException("input of " + len + " bytes is too large for RSA cipher");
       }

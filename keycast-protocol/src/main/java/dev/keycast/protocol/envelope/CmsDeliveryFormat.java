@@ -23,21 +23,10 @@ import javax.crypto.spec.IvParameterSpec;
 import javax.crypto.spec.OAEPParameterSpec;
 import javax.crypto.spec.PSource;
 import javax.crypto.spec.SecretKeySpec;
-import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1Primitive;
-import org.bouncycastle.asn1.ASN1Set;
-import org.bouncycastle.asn1.DEROctetString;
-import org.bouncycastle.asn1.DERSet;
-import org.bouncycastle.asn1.cms.AuthEnvelopedData;
 import org.bouncycastle.asn1.cms.CMSObjectIdentifiers;
 import org.bouncycastle.asn1.cms.ContentInfo;
-import org.bouncycastle.asn1.cms.EncryptedContentInfo;
-import org.bouncycastle.asn1.cms.EnvelopedData;
-import org.bouncycastle.asn1.cms.GCMParameters;
-import org.bouncycastle.asn1.cms.KeyTransRecipientInfo;
-import org.bouncycastle.asn1.cms.RecipientIdentifier;
-import org.bouncycastle.asn1.cms.RecipientInfo;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.cms.CMSAlgorithm;
@@ -80,6 +69,8 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
    */
   static final AlgorithmIdentifier OAEP_SHA256 =
       AlgorithmIdentifier.getInstance(oaepSha256().toASN1Primitive());
+  /** {@link #OAEP_SHA256} as DER. */
+  private static final byte[] OAEP_SHA256_DER = CmsDer.der(OAEP_SHA256);
   private static final int GCM_NONCE_LENGTH = 12;
   private static final int GCM_TAG_LENGTH = 16;
   private static final int CBC_IV_LENGTH = 16;
@@ -182,41 +173,46 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
       random.nextBytes(cek);
       random.nextBytes(iv);
       SecretKeySpec key = new SecretKeySpec(cek, "AES");
-      byte[] sealed;
-      AlgorithmIdentifier contentAlg;
+      Cipher cipher;
+      int contentLength;
       if (gcm) {
-        c.gcm.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(GCM_TAG_LENGTH * 8, iv));
-        sealed = c.gcm.doFinal(payload);
-        contentAlg = new AlgorithmIdentifier(contentCipher, new GCMParameters(iv, GCM_TAG_LENGTH));
+        cipher = c.gcm;
+        cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(GCM_TAG_LENGTH * 8, iv));
+        contentLength = payload.length; // the tag goes into the mac field
       } else {
-        c.cbc.init(Cipher.ENCRYPT_MODE, key, new IvParameterSpec(iv));
-        sealed = c.cbc.doFinal(payload);
-        contentAlg = new AlgorithmIdentifier(contentCipher, new DEROctetString(iv));
+        cipher = c.cbc;
+        cipher.init(Cipher.ENCRYPT_MODE, key, new IvParameterSpec(iv));
+        contentLength = cipher.getOutputSize(payload.length);
+      }
+      // The whole envelope is laid out first (every length is known) and each part is written in
+      // place: no ASN.1 object tree, no intermediate copies (performance.md section 1).
+      boolean ski = rsa.issuerAndSerial().isEmpty();
+      byte[] rid = ski
+          ? CmsDer.subjectKeyIdRid(rsa.subjectKeyIdentifier())
+          : CmsDer.der(rsa.issuerAndSerial().orElseThrow());
+      CmsDer.Layout layout = CmsDer.Layout.of(gcm, rid, ski,
+          OAEP_SHA256.equals(keyWrap) ? OAEP_SHA256_DER : CmsDer.der(keyWrap),
+          rsa.modulusLength(), iv, contentLength, gcm ? GCM_TAG_LENGTH : 0);
+      byte[] out = layout.out();
+      int written = cipher.doFinal(payload, 0, payload.length, out, layout.contentAt());
+      if (gcm) {
+        // SunJCE wrote ciphertext || tag over the mac field's OCTET STRING header: move the tag
+        // two bytes on, into the mac field, and write the header again.
+        if (written != contentLength + GCM_TAG_LENGTH) {
+          throw new IllegalStateException("AES-GCM wrote " + written + " bytes");
+        }
+        System.arraycopy(out, layout.contentAt() + contentLength, out, layout.tagAt(), GCM_TAG_LENGTH);
+        CmsDer.header(out, layout.tagAt() - 2, CmsDer.OCTET_STRING, GCM_TAG_LENGTH);
+      } else if (written != contentLength) {
+        throw new IllegalStateException("AES-CBC wrote " + written + " bytes");
       }
       byte[] encryptedKey = c.wrap(backend(), keyWrap, rsa, cek, random);
-      RecipientIdentifier rid =
-          rsa.issuerAndSerial()
-              .map(RecipientIdentifier::new)
-              .orElseGet(() -> new RecipientIdentifier(new DEROctetString(rsa.subjectKeyIdentifier())));
-      ASN1Set recipients =
-          new DERSet(new RecipientInfo(
-              new KeyTransRecipientInfo(rid, keyWrap, new DEROctetString(encryptedKey))));
-      ContentInfo ci;
-      if (gcm) {
-        int n = sealed.length - GCM_TAG_LENGTH;
-        EncryptedContentInfo eci = new EncryptedContentInfo(
-            CMSObjectIdentifiers.data, contentAlg, new DEROctetString(Arrays.copyOf(sealed, n)));
-        ci = new ContentInfo(CMSObjectIdentifiers.authEnvelopedData,
-            new AuthEnvelopedData(null, recipients, eci, null,
-                new DEROctetString(Arrays.copyOfRange(sealed, n, sealed.length)), null));
-      } else {
-        EncryptedContentInfo eci = new EncryptedContentInfo(
-            CMSObjectIdentifiers.data, contentAlg, new DEROctetString(sealed));
-        ci = new ContentInfo(CMSObjectIdentifiers.envelopedData,
-            new EnvelopedData(null, recipients, eci, (ASN1Set) null));
+      if (encryptedKey.length != rsa.modulusLength()) {
+        throw new IllegalStateException("RSA key transport gave " + encryptedKey.length + " bytes");
       }
-      return ci.getEncoded(ASN1Encoding.DER);
-    } catch (GeneralSecurityException | IOException e) {
+      System.arraycopy(encryptedKey, 0, out, layout.encryptedKeyAt(), encryptedKey.length);
+      return out;
+    } catch (GeneralSecurityException e) {
       throw new IllegalStateException("CMS encryption failed", e);
     } finally {
       Arrays.fill(cek, (byte) 0);

@@ -87,16 +87,36 @@ public record DeliveryMetadata(
 
   /** The canonical binary encoding (deterministic: one encoding per value). */
   public byte[] encode() {
-    byte[] id = secretId.getBytes(StandardCharsets.US_ASCII);
     byte[] label = utf8(senderLabel);
-    ByteBuffer b = ByteBuffer.allocate(1 + 1 + id.length + 2 + label.length + 8 + 8 + 32);
+    ByteBuffer b = ByteBuffer.allocate(encodedLength(label));
+    encodeInto(b, label);
+    return b.array();
+  }
+
+  /** Length of {@link #encode()} given the label's UTF-8 bytes. */
+  int encodedLength(byte[] label) {
+    return 1 + 1 + secretId.length() + 2 + label.length + 8 + 8 + 32;
+  }
+
+  /** UTF-8 of {@link #senderLabel()}, for {@link #encodeInto}. */
+  byte[] senderLabelUtf8() {
+    return utf8(senderLabel);
+  }
+
+  /** Writes {@link #encode()}'s bytes into {@code b} (label: {@link #senderLabelUtf8()}). */
+  void encodeInto(ByteBuffer b, byte[] label) {
     b.put((byte) version);
-    b.put((byte) id.length).put(id);
+    b.put((byte) secretId.length());
+    for (int i = 0; i < secretId.length(); i++) {
+      b.put((byte) secretId.charAt(i)); // printable ASCII, checked by the constructor
+    }
     b.putShort((short) label.length).put(label);
     b.putLong(notBefore.getEpochSecond());
     b.putLong(notAfter.getEpochSecond());
-    b.put(HexFormat.of().parseHex(recipientFingerprint));
-    return b.array();
+    for (int i = 0; i < 64; i += 2) {
+      b.put((byte) ((Character.digit(recipientFingerprint.charAt(i), 16) << 4)
+          | Character.digit(recipientFingerprint.charAt(i + 1), 16)));
+    }
   }
 
   /**
@@ -189,6 +209,13 @@ public record DeliveryMetadata(
   }
 
   private static byte[] utf8(String s) {
+    boolean surrogates = false;
+    for (int i = 0; i < s.length() && !surrogates; i++) {
+      surrogates = Character.isSurrogate(s.charAt(i));
+    }
+    if (!surrogates) {
+      return s.getBytes(StandardCharsets.UTF_8); // exact: nothing to replace
+    }
     try {
       ByteBuffer bb = StandardCharsets.UTF_8.newEncoder()
           .onMalformedInput(CodingErrorAction.REPORT)

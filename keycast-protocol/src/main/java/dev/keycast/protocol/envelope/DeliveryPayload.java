@@ -46,11 +46,13 @@ public final class DeliveryPayload {
       throw new IllegalArgumentException("unknown integrity " + integrity);
     }
     checkSecret(secret);
-    byte[] md = metadata.encode();
+    byte[] label = metadata.senderLabelUtf8();
+    int mdLength = metadata.encodedLength(label);
     int digestLen = integrity == INTEGRITY_SHA256 ? DIGEST : 0;
-    ByteBuffer b = ByteBuffer.allocate(HEADER + md.length + 4 + secret.length + digestLen);
+    ByteBuffer b = ByteBuffer.allocate(HEADER + mdLength + 4 + secret.length + digestLen);
     b.put(MAGIC).put((byte) version).put((byte) integrity);
-    b.putShort((short) md.length).put(md);
+    b.putShort((short) mdLength);
+    metadata.encodeInto(b, label);
     b.putInt(secret.length).put(secret);
     byte[] out = b.array();
     if (digestLen > 0) {

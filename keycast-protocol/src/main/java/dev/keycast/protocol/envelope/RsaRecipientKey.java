@@ -146,6 +146,11 @@ public final class RsaRecipientKey implements RecipientKey {
     return publicKey.getModulus().bitLength();
   }
 
+  /** Modulus length in bytes: the length of an RSA ciphertext for this key. */
+  int modulusLength() {
+    return (bits() + 7) / 8;
+  }
+
   @Override
   public String fingerprint() {
     return fingerprint;

@@ -57,22 +57,28 @@ final class Dhkem {
   }
 
   /**
-   * SetupBaseR: Decap(enc, skR) then the key schedule.
+   * SetupBaseR: Decap(enc, skR) then the key schedule. {@code pkR} is the recipient's public key
+   * as its holder keeps it: only the Diffie-Hellman is computed. A {@code pkR} that is not skR's
+   * public key enters the KEM context, so decryption then fails; it never succeeds wrongly.
    *
    * @throws InvalidKeyException if DH(skR, enc) is all zero
    */
   static HpkeContext setupBaseR(
-      CryptoBackend backend, HpkeSuite suite, byte[] enc, byte[] skR, byte[] info)
+      CryptoBackend backend, HpkeSuite suite, byte[] enc, byte[] skR, byte[] pkR, byte[] info)
       throws InvalidKeyException {
-    X25519Exchange x = backend.x25519(skR, enc);
-    byte[] pkRm = x.publicKey();
-    return keySchedule(suite, enc.clone(), sharedSecret(x, enc, pkRm), info);
+    byte[] dh = backend.x25519SharedSecret(skR, pkR, enc);
+    return keySchedule(suite, enc.clone(), sharedSecret(dh, enc, pkR), info);
   }
 
   /** ExtractAndExpand(dh, kem_context = enc || pkRm); destroys the exchange. */
   private static byte[] sharedSecret(X25519Exchange x, byte[] enc, byte[] pkRm) {
     byte[] dh = x.sharedSecret();
     x.destroy();
+    return sharedSecret(dh, enc, pkRm);
+  }
+
+  /** ExtractAndExpand(dh, kem_context = enc || pkRm); zeroizes {@code dh}. */
+  private static byte[] sharedSecret(byte[] dh, byte[] enc, byte[] pkRm) {
     byte[] eaePrk = labeledExtract(KEM_SUITE_ID, EMPTY, "eae_prk", dh);
     Arrays.fill(dh, (byte) 0);
     byte[] kemContext = Arrays.copyOf(enc, enc.length + pkRm.length);

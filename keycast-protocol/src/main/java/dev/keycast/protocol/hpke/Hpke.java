@@ -141,6 +141,49 @@ public final class Hpke {
     }
   }
 
+  /**
+   * Decrypts an HPKE ciphertext with the recipient's key pair as raw bytes, as a key set keeps it
+   * (the enclave's receive key): no key object is built and the public key is not derived again;
+   * only the one Diffie-Hellman of the decapsulation is computed.
+   *
+   * @param skR the raw 32-byte private key (read, not kept; the caller zeroizes it)
+   * @param pkR its raw 32-byte public key as stored with it. It enters the KEM context, so a
+   *     {@code pkR} that is not {@code skR}'s makes decryption fail; it never succeeds wrongly
+   * @throws DecryptionFailedException as {@link #open(HpkeSuite, X25519PrivateKey, byte[], byte[],
+   *     HpkeCiphertext)}, and for keys of the wrong length
+   */
+  public static byte[] openRaw(
+      HpkeSuite suite, byte[] skR, byte[] pkR, byte[] info, byte[] aad, HpkeCiphertext sealed)
+      throws DecryptionFailedException {
+    return openRaw(CryptoBackends.get(), suite, skR, pkR, info, aad, sealed);
+  }
+
+  /** {@link #openRaw(HpkeSuite, byte[], byte[], byte[], byte[], HpkeCiphertext)} with {@code backend}. */
+  public static byte[] openRaw(
+      CryptoBackend backend,
+      HpkeSuite suite,
+      byte[] skR,
+      byte[] pkR,
+      byte[] info,
+      byte[] aad,
+      HpkeCiphertext sealed)
+      throws DecryptionFailedException {
+    byte[] enc = sealed.enc();
+    byte[] ct = sealed.ciphertext();
+    if (enc.length != suite.encLength() || ct.length < suite.tagLength()
+        || skR == null || pkR == null) {
+      throw new DecryptionFailedException();
+    }
+    HpkeContext ctx = setupReceiver(backend, suite, enc, skR, pkR, info);
+    try {
+      return ctx.open(orEmpty(aad), ct);
+    } catch (RuntimeException e) {
+      throw new DecryptionFailedException();
+    } finally {
+      ctx.destroy();
+    }
+  }
+
   /** SetupBaseR; any failure is a {@link DecryptionFailedException}. */
   static HpkeContext setupReceiver(
       CryptoBackend backend, HpkeSuite suite, byte[] enc, X25519PrivateKey recipient, byte[] info)
@@ -152,11 +195,19 @@ public final class Hpke {
       throw new DecryptionFailedException();
     }
     try {
-      return Dhkem.setupBaseR(backend, suite, enc, skR, orEmpty(info));
-    } catch (InvalidKeyException | RuntimeException e) {
-      throw new DecryptionFailedException();
+      return setupReceiver(backend, suite, enc, skR, recipient.publicKey().rawView(), info);
     } finally {
       Arrays.fill(skR, (byte) 0);
+    }
+  }
+
+  private static HpkeContext setupReceiver(
+      CryptoBackend backend, HpkeSuite suite, byte[] enc, byte[] skR, byte[] pkR, byte[] info)
+      throws DecryptionFailedException {
+    try {
+      return Dhkem.setupBaseR(backend, suite, enc, skR, pkR, orEmpty(info));
+    } catch (InvalidKeyException | RuntimeException e) {
+      throw new DecryptionFailedException();
     }
   }
 

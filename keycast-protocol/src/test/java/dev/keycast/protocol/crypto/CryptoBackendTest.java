@@ -127,6 +127,61 @@ class CryptoBackendTest {
     }
   }
 
+  /** RFC 7748 section 6.1 through the shared-secret-only call (the key holder passes its public key). */
+  @ParameterizedTest
+  @MethodSource("backends")
+  void x25519SharedSecretRfc7748(String name) throws Exception {
+    CryptoBackend b = TestBackends.get(name);
+    byte[] alice = HEX.parseHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    byte[] alicePub = HEX.parseHex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+    byte[] bobPub = HEX.parseHex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+    byte[] k = HEX.parseHex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+    byte[] aliceCopy = alice.clone();
+    assertThat(b.x25519SharedSecret(alice, alicePub, bobPub)).isEqualTo(k);
+    assertThat(alice).isEqualTo(aliceCopy); // not modified
+  }
+
+  /** Same shared secret as the full exchange, both backends, random keys; low-order points refused. */
+  @Test
+  void x25519SharedSecretAgreesWithTheFullExchange() throws Exception {
+    SecureRandom r = new SecureRandom();
+    for (int i = 0; i < 100; i++) {
+      byte[] sk = new byte[32];
+      byte[] peerSk = new byte[32];
+      r.nextBytes(sk);
+      r.nextBytes(peerSk);
+      byte[] peer = new byte[32];
+      X25519.generatePublicKey(peerSk, 0, peer, 0);
+      X25519Exchange full = TestBackends.get("java").x25519(sk, peer);
+      for (String name : new String[] {"java", "openssl"}) {
+        assertThat(TestBackends.get(name).x25519SharedSecret(sk, full.publicKey(), peer))
+            .as(name).isEqualTo(full.sharedSecret());
+      }
+    }
+    for (String name : new String[] {"java", "openssl"}) {
+      CryptoBackend b = TestBackends.get(name);
+      byte[] sk = new byte[32];
+      r.nextBytes(sk);
+      byte[] pub = b.x25519(sk, new byte[] {9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+          0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}).publicKey();
+      for (String low : new String[] {
+          "0000000000000000000000000000000000000000000000000000000000000000",
+          "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+          "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"}) {
+        assertThatThrownBy(() -> b.x25519SharedSecret(sk, pub, HEX.parseHex(low)))
+            .as(name + " " + low)
+            .isInstanceOf(InvalidKeyException.class)
+            .hasMessageContaining("all zero");
+      }
+      assertThatThrownBy(() -> b.x25519SharedSecret(new byte[31], pub, pub))
+          .isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> b.x25519SharedSecret(sk, new byte[33], pub))
+          .isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> b.x25519SharedSecret(sk, pub, new byte[31]))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("backends")
   void x25519RejectsWrongLengths(String name) {

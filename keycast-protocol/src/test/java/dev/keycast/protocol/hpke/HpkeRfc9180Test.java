@@ -132,6 +132,22 @@ class HpkeRfc9180Test {
     assertThatThrownBy(
             () -> Hpke.open(b, suite, skR, v.get("info"), first.aad(), new HpkeCiphertext(v.get("enc"), bad)))
         .isInstanceOf(DecryptionFailedException.class);
+    // the raw key pair as a key set keeps it: same plaintext, and a wrong public key (it is
+    // bound in the KEM context) or a wrong tag fails the one way
+    HpkeCiphertext good = new HpkeCiphertext(v.get("enc"), first.ct());
+    assertThat(Hpke.openRaw(b, suite, v.get("skRm"), v.get("pkRm"), v.get("info"), first.aad(), good))
+        .isEqualTo(first.pt());
+    byte[] otherPk = v.get("pkRm").clone();
+    otherPk[0] ^= 1;
+    assertThatThrownBy(
+            () -> Hpke.openRaw(b, suite, v.get("skRm"), otherPk, v.get("info"), first.aad(), good))
+        .isInstanceOf(DecryptionFailedException.class);
+    assertThatThrownBy(() -> Hpke.openRaw(b, suite, v.get("skRm"), v.get("pkRm"), v.get("info"),
+            first.aad(), new HpkeCiphertext(v.get("enc"), bad)))
+        .isInstanceOf(DecryptionFailedException.class);
+    assertThatThrownBy(() -> Hpke.openRaw(b, suite, new byte[31], v.get("pkRm"), v.get("info"),
+            first.aad(), good))
+        .isInstanceOf(DecryptionFailedException.class);
   }
 
   @ParameterizedTest(name = "{0} {1}")
