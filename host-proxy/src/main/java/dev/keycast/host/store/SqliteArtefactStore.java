@@ -157,6 +157,14 @@ public final class SqliteArtefactStore implements ArtefactStore {
   private final AtomicLong groups = new AtomicLong();
   private final AtomicLong committedJobs = new AtomicLong();
   private final java.util.Map<String, PreparedStatement> writerStatements = new java.util.HashMap<>();
+  /**
+   * Prepared statements of each read connection, compiled on first use and kept: a small send
+   * reads twice (the replay check and its recipient), and compiling the SQL each time cost about
+   * as much as running it. Only the thread that took the connection from {@link #readers} touches
+   * its map (the queue hands both over). Filled in {@link #open} before the store is shared.
+   */
+  private final java.util.Map<Connection, java.util.Map<String, PreparedStatement>> readerStatements =
+      new java.util.IdentityHashMap<>();
   private final Statement[] writerControl = new Statement[1];
   private volatile Thread writerThread;
   private volatile WalCheckpointer checkpointer;
@@ -194,6 +202,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
       for (int i = 0; i < options.readConnections(); i++) {
         Connection r = connect(file, options, true);
         store.allReaders.add(r);
+        store.readerStatements.put(r, new java.util.HashMap<>());
         store.readers.add(r);
       }
       store.checkpointer = new WalCheckpointer(file, connect(file, options, false));
@@ -242,7 +251,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
       // few MiB missed on nearly every insert once the file grew past it. Pages are also read
       // through a memory map rather than one pread per page.
       s.execute("PRAGMA cache_size = " + (readOnly ? -16 * 1024 : -64 * 1024)); // KiB
-      s.execute("PRAGMA mmap_size = " + (256L << 20));
+      s.execute("PRAGMA mmap_size = " + (readOnly ? 0 : 256L << 20));
       if (readOnly) {
         s.execute("PRAGMA query_only = 1");
       } else {
@@ -347,10 +356,48 @@ public final class SqliteArtefactStore implements ArtefactStore {
     try {
       return work.run(c);
     } catch (SQLException e) {
+      // a failed statement may be left mid-step: compile this connection's statements afresh
+      closeStatements(readerStatements.get(c));
       throw map(e, "read");
     } finally {
       readers.add(c);
     }
+  }
+
+  /**
+   * A cached prepared statement of {@code c} (a read connection held by the calling thread, or the
+   * writer connection on the writer thread). The caller must not close it, and must close every
+   * {@link ResultSet} it opens on it (closing resets the statement, which ends its read
+   * transaction: a statement left mid-step would pin its WAL snapshot and hold back checkpoints).
+   */
+  private PreparedStatement statement(Connection c, String sql) throws SQLException {
+    if (c == writer) {
+      return writerStatement(sql);
+    }
+    java.util.Map<String, PreparedStatement> cache = readerStatements.get(c);
+    if (cache == null) {
+      throw new IllegalStateException("not a connection of this store");
+    }
+    PreparedStatement ps = cache.get(sql);
+    if (ps == null) {
+      ps = c.prepareStatement(sql);
+      cache.put(sql, ps);
+    }
+    return ps;
+  }
+
+  private static void closeStatements(java.util.Map<String, PreparedStatement> cache) {
+    if (cache == null) {
+      return;
+    }
+    for (PreparedStatement ps : cache.values()) {
+      try {
+        ps.close();
+      } catch (SQLException ignored) {
+        // the connection's close finalizes it too
+      }
+    }
+    cache.clear();
   }
 
   /**
@@ -640,6 +687,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
       }
     }
     for (Connection c : allReaders) {
+      closeStatements(readerStatements.get(c));
       try {
         c.close();
       } catch (SQLException e) {
@@ -740,6 +788,13 @@ public final class SqliteArtefactStore implements ArtefactStore {
 
   private List<RecipientRecord> selectRecipients(Connection c, Collection<String> fps)
       throws SQLException, StoreException {
+    if (fps.size() == 1) {
+      // the common case (a one-recipient send, a registration): one cached statement
+      PreparedStatement ps = statement(c, "SELECT " + RECIPIENT_COLUMNS
+          + " FROM recipients WHERE fingerprint = ?");
+      ps.setString(1, fps.iterator().next());
+      return recipients(ps);
+    }
     String marks = String.join(",", java.util.Collections.nCopies(fps.size(), "?"));
     try (PreparedStatement ps = c.prepareStatement("SELECT " + RECIPIENT_COLUMNS
         + " FROM recipients WHERE fingerprint IN (" + marks + ") ORDER BY fingerprint")) {
@@ -813,25 +868,35 @@ public final class SqliteArtefactStore implements ArtefactStore {
     return new StoredSend(m, rs.getString(8), rs.getLong(9));
   }
 
-  private static Optional<StoredSend> selectSend(Connection c, String column, Object key)
-      throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT " + sendColumns() + " FROM sends WHERE " + column + " = ?")) {
-      ps.setObject(1, key);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(send(rs)) : Optional.empty();
-      }
+  private static final String SQL_SEND_BY_ID =
+      "SELECT " + sendColumns() + " FROM sends WHERE send_id = ?";
+  private static final String SQL_SEND_BY_PAYLOAD_HASH =
+      "SELECT " + sendColumns() + " FROM sends WHERE payload_hash = ?";
+
+  private Optional<StoredSend> selectSendById(Connection c, String sendId) throws SQLException {
+    PreparedStatement ps = statement(c, SQL_SEND_BY_ID);
+    ps.setString(1, sendId);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? Optional.of(send(rs)) : Optional.empty();
     }
   }
 
-  private static Optional<ReceiptRecord> selectReceipt(Connection c, String receiptId)
+  private Optional<StoredSend> selectSendByPayloadHash(Connection c, byte[] payloadHash)
       throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT receipt_id, send_id, bytes, created_at FROM receipts WHERE receipt_id = ?")) {
-      ps.setString(1, receiptId);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(receipt(rs)) : Optional.empty();
-      }
+    PreparedStatement ps = statement(c, SQL_SEND_BY_PAYLOAD_HASH);
+    ps.setBytes(1, payloadHash);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? Optional.of(send(rs)) : Optional.empty();
+    }
+  }
+
+  private Optional<ReceiptRecord> selectReceipt(Connection c, String receiptId)
+      throws SQLException {
+    PreparedStatement ps = statement(c,
+        "SELECT receipt_id, send_id, bytes, created_at FROM receipts WHERE receipt_id = ?");
+    ps.setString(1, receiptId);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? Optional.of(receipt(rs)) : Optional.empty();
     }
   }
 
@@ -840,7 +905,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
         Instant.ofEpochMilli(rs.getLong(4)));
   }
 
-  private static ReceiptRecord requireReceipt(Connection c, String receiptId)
+  private ReceiptRecord requireReceipt(Connection c, String receiptId)
       throws SQLException, StoreException {
     return selectReceipt(c, receiptId).orElseThrow(() -> new StoreException(
         StoreException.Code.STORE_CORRUPT, "receipt " + receiptId + " is missing"));
@@ -875,13 +940,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
     return write("commit send", c -> {
       // the writer thread's cached statements: a small send is five statements, and compiling
       // them again for every send cost about as much as running them
-      PreparedStatement find = writerStatement(
-          "SELECT " + sendColumns() + " FROM sends WHERE payload_hash = ?");
-      find.setBytes(1, m.payloadHashUnsafe());
-      Optional<StoredSend> existing;
-      try (ResultSet rs = find.executeQuery()) {
-        existing = rs.next() ? Optional.of(send(rs)) : Optional.empty();
-      }
+      Optional<StoredSend> existing = selectSendByPayloadHash(c, m.payloadHashUnsafe());
       if (existing.isPresent()) {
         return new SendCommit(existing.get(), requireReceipt(c, existing.get().receiptId()), true);
       }
@@ -960,13 +1019,13 @@ public final class SqliteArtefactStore implements ArtefactStore {
       throw new IllegalArgumentException("payload hash must be 32 bytes");
     }
     byte[] h = payloadHash.clone();
-    return read(c -> selectSend(c, "payload_hash", h));
+    return read(c -> selectSendByPayloadHash(c, h));
   }
 
   @Override
   public Optional<StoredSend> getSend(String sendId) throws StoreException {
     Checks.id("send id", sendId);
-    return read(c -> selectSend(c, "send_id", sendId));
+    return read(c -> selectSendById(c, sendId));
   }
 
   @Override
@@ -979,7 +1038,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
   public List<ReceiptRecord> receiptsForSend(String sendId) throws StoreException {
     Checks.id("send id", sendId);
     return read(c -> {
-      Optional<StoredSend> s = selectSend(c, "send_id", sendId);
+      Optional<StoredSend> s = selectSendById(c, sendId);
       if (s.isEmpty()) {
         return List.of();
       }
@@ -1008,12 +1067,11 @@ public final class SqliteArtefactStore implements ArtefactStore {
   public Optional<StoredDelivery> getDelivery(String deliveryId) throws StoreException {
     Checks.id("delivery id", deliveryId);
     return read(c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT delivery_id, send_id, receipt_id,"
-          + " recipient_fp, format_id, envelope FROM deliveries WHERE delivery_id = ?")) {
-        ps.setString(1, deliveryId);
-        try (ResultSet rs = ps.executeQuery()) {
-          return rs.next() ? Optional.of(delivery(rs)) : Optional.empty();
-        }
+      PreparedStatement ps = statement(c, "SELECT delivery_id, send_id, receipt_id,"
+          + " recipient_fp, format_id, envelope FROM deliveries WHERE delivery_id = ?");
+      ps.setString(1, deliveryId);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(delivery(rs)) : Optional.empty();
       }
     });
   }
@@ -1064,7 +1122,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
   public ForwardCommit commitForward(ForwardRecord f) throws StoreException {
     Objects.requireNonNull(f, "forward");
     return write("commit forward", c -> {
-      if (selectSend(c, "send_id", f.sendId()).isEmpty()) {
+      if (selectSendById(c, f.sendId()).isEmpty()) {
         throw new StoreException(StoreException.Code.NOT_FOUND, "send " + f.sendId()
             + " is not committed");
       }
@@ -1081,15 +1139,14 @@ public final class SqliteArtefactStore implements ArtefactStore {
     });
   }
 
-  private static Optional<String> deliveryReceipt(Connection c, String sendId, String fp)
+  private Optional<String> deliveryReceipt(Connection c, String sendId, String fp)
       throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT receipt_id FROM deliveries WHERE send_id = ? AND recipient_fp = ?")) {
-      ps.setString(1, sendId);
-      ps.setString(2, fp);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
-      }
+    PreparedStatement ps = statement(c,
+        "SELECT receipt_id FROM deliveries WHERE send_id = ? AND recipient_fp = ?");
+    ps.setString(1, sendId);
+    ps.setString(2, fp);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
     }
   }
 
