@@ -148,6 +148,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
   }
 
   private final Path file;
+  private final long busyTimeoutMillis;
   private final ObjectMapper json = new ObjectMapper();
   private final Connection writer;
   private final BlockingQueue<Connection> readers;
@@ -165,12 +166,14 @@ public final class SqliteArtefactStore implements ArtefactStore {
    */
   private final java.util.Map<Connection, java.util.Map<String, PreparedStatement>> readerStatements =
       new java.util.IdentityHashMap<>();
-  private final Statement[] writerControl = new Statement[1];
+  private final java.util.Map<String, PreparedStatement> writerControl = new java.util.HashMap<>();
   private volatile Thread writerThread;
   private volatile WalCheckpointer checkpointer;
   private volatile boolean closed;
 
-  private SqliteArtefactStore(Path file, Connection writer, int readerCount, CommitHook hook) {
+  private SqliteArtefactStore(Path file, Connection writer, int readerCount, CommitHook hook,
+      long busyTimeoutMillis) {
+    this.busyTimeoutMillis = busyTimeoutMillis;
     this.file = file;
     this.writer = writer;
     this.readers = new ArrayBlockingQueue<>(readerCount);
@@ -190,6 +193,12 @@ public final class SqliteArtefactStore implements ArtefactStore {
   /** {@link #open(Path, Options)} with a hook run before every group commit (tests). */
   static SqliteArtefactStore open(Path file, Options options, CommitHook hook)
       throws StoreException {
+    return open(file, options, hook, WalCheckpointer.RESTART_FRAMES);
+  }
+
+  /** {@link #open(Path, Options, CommitHook)} with the log restarted past {@code restartFrames}. */
+  static SqliteArtefactStore open(Path file, Options options, CommitHook hook, int restartFrames)
+      throws StoreException {
     Objects.requireNonNull(file, "file");
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(hook, "hook");
@@ -197,7 +206,8 @@ public final class SqliteArtefactStore implements ArtefactStore {
     SqliteArtefactStore store = null;
     try {
       writer = connect(file, options, false);
-      store = new SqliteArtefactStore(file, writer, options.readConnections(), hook);
+      store = new SqliteArtefactStore(file, writer, options.readConnections(), hook,
+          options.busyTimeoutMillis());
       store.migrate();
       for (int i = 0; i < options.readConnections(); i++) {
         Connection r = connect(file, options, true);
@@ -205,7 +215,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
         store.readerStatements.put(r, new java.util.HashMap<>());
         store.readers.add(r);
       }
-      store.checkpointer = new WalCheckpointer(file, connect(file, options, false));
+      store.checkpointer = new WalCheckpointer(file, connect(file, options, false), restartFrames);
       store.checkpointer.start();
       SqliteArtefactStore s = store;
       store.writerThread = Thread.ofPlatform().daemon().name("keycast-sqlite-writer")
@@ -327,6 +337,12 @@ public final class SqliteArtefactStore implements ArtefactStore {
   long completedCheckpoints() {
     WalCheckpointer cp = checkpointer;
     return cp == null ? 0 : cp.completedCheckpoints();
+  }
+
+  /** {@code RESTART} checkpoints run by the writer thread (tests and diagnostics). */
+  long restartCheckpoints() {
+    WalCheckpointer cp = checkpointer;
+    return cp == null ? 0 : cp.restartCheckpoints();
   }
 
   /** The database file. */
@@ -500,6 +516,10 @@ public final class SqliteArtefactStore implements ArtefactStore {
           return;
         }
         group = runGroup(group);
+        WalCheckpointer cp = checkpointer;
+        if (cp != null && group.isEmpty()) {
+          cp.restartIfDue(writer, busyTimeoutMillis); // between transactions: see WalCheckpointer
+        }
       } catch (Throwable t) {
         // never die: fail what was taken and go on
         for (WriteJob<?> j : group) {
@@ -605,11 +625,20 @@ public final class SqliteArtefactStore implements ArtefactStore {
     }
   }
 
+  /**
+   * Runs one transaction-control statement on the writer connection (BEGIN, SAVEPOINT, RELEASE,
+   * COMMIT, ROLLBACK), compiled once and kept: a small send runs four of them (two per job and
+   * its share of its group's two), and {@code Statement.execute(String)} compiled and finalized
+   * each one every time. Used by the opening thread during migration and then by the writer
+   * thread only ({@link Thread#start} hands the map over).
+   */
   private void exec(String sql) throws SQLException {
-    if (writerControl[0] == null) {
-      writerControl[0] = writer.createStatement();
+    PreparedStatement ps = writerControl.get(sql);
+    if (ps == null) {
+      ps = writer.prepareStatement(sql);
+      writerControl.put(sql, ps);
     }
-    writerControl[0].execute(sql);
+    ps.execute();
   }
 
   private void rollback() {
@@ -679,6 +708,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
         first = e;
       }
     }
+    closeStatements(writerControl);
     for (PreparedStatement ps : writerStatements.values()) {
       try {
         ps.close();
