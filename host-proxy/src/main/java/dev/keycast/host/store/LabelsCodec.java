@@ -42,6 +42,9 @@ final class LabelsCodec {
   }
 
   static Map<String, String> decode(ObjectMapper json, String text) throws StoreException {
+    if ("{}".equals(text)) {
+      return new TreeMap<>(); // no labels (the common case): no parser
+    }
     try {
       return fromJson(json.readTree(text));
     } catch (JsonProcessingException e) {

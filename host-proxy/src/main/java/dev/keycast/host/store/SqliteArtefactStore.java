@@ -148,6 +148,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
   }
 
   private final Path file;
+  private final long busyTimeoutMillis;
   private final ObjectMapper json = new ObjectMapper();
   private final Connection writer;
   private final BlockingQueue<Connection> readers;
@@ -157,12 +158,22 @@ public final class SqliteArtefactStore implements ArtefactStore {
   private final AtomicLong groups = new AtomicLong();
   private final AtomicLong committedJobs = new AtomicLong();
   private final java.util.Map<String, PreparedStatement> writerStatements = new java.util.HashMap<>();
-  private final Statement[] writerControl = new Statement[1];
+  /**
+   * Prepared statements of each read connection, compiled on first use and kept: a small send
+   * reads twice (the replay check and its recipient), and compiling the SQL each time cost about
+   * as much as running it. Only the thread that took the connection from {@link #readers} touches
+   * its map (the queue hands both over). Filled in {@link #open} before the store is shared.
+   */
+  private final java.util.Map<Connection, java.util.Map<String, PreparedStatement>> readerStatements =
+      new java.util.IdentityHashMap<>();
+  private final java.util.Map<String, PreparedStatement> writerControl = new java.util.HashMap<>();
   private volatile Thread writerThread;
   private volatile WalCheckpointer checkpointer;
   private volatile boolean closed;
 
-  private SqliteArtefactStore(Path file, Connection writer, int readerCount, CommitHook hook) {
+  private SqliteArtefactStore(Path file, Connection writer, int readerCount, CommitHook hook,
+      long busyTimeoutMillis) {
+    this.busyTimeoutMillis = busyTimeoutMillis;
     this.file = file;
     this.writer = writer;
     this.readers = new ArrayBlockingQueue<>(readerCount);
@@ -182,6 +193,12 @@ public final class SqliteArtefactStore implements ArtefactStore {
   /** {@link #open(Path, Options)} with a hook run before every group commit (tests). */
   static SqliteArtefactStore open(Path file, Options options, CommitHook hook)
       throws StoreException {
+    return open(file, options, hook, WalCheckpointer.RESTART_FRAMES);
+  }
+
+  /** {@link #open(Path, Options, CommitHook)} with the log restarted past {@code restartFrames}. */
+  static SqliteArtefactStore open(Path file, Options options, CommitHook hook, int restartFrames)
+      throws StoreException {
     Objects.requireNonNull(file, "file");
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(hook, "hook");
@@ -189,14 +206,16 @@ public final class SqliteArtefactStore implements ArtefactStore {
     SqliteArtefactStore store = null;
     try {
       writer = connect(file, options, false);
-      store = new SqliteArtefactStore(file, writer, options.readConnections(), hook);
+      store = new SqliteArtefactStore(file, writer, options.readConnections(), hook,
+          options.busyTimeoutMillis());
       store.migrate();
       for (int i = 0; i < options.readConnections(); i++) {
         Connection r = connect(file, options, true);
         store.allReaders.add(r);
+        store.readerStatements.put(r, new java.util.HashMap<>());
         store.readers.add(r);
       }
-      store.checkpointer = new WalCheckpointer(file, connect(file, options, false));
+      store.checkpointer = new WalCheckpointer(file, connect(file, options, false), restartFrames);
       store.checkpointer.start();
       SqliteArtefactStore s = store;
       store.writerThread = Thread.ofPlatform().daemon().name("keycast-sqlite-writer")
@@ -242,7 +261,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
       // few MiB missed on nearly every insert once the file grew past it. Pages are also read
       // through a memory map rather than one pread per page.
       s.execute("PRAGMA cache_size = " + (readOnly ? -16 * 1024 : -64 * 1024)); // KiB
-      s.execute("PRAGMA mmap_size = " + (256L << 20));
+      s.execute("PRAGMA mmap_size = " + (readOnly ? 0 : 256L << 20));
       if (readOnly) {
         s.execute("PRAGMA query_only = 1");
       } else {
@@ -320,6 +339,12 @@ public final class SqliteArtefactStore implements ArtefactStore {
     return cp == null ? 0 : cp.completedCheckpoints();
   }
 
+  /** {@code RESTART} checkpoints run by the writer thread (tests and diagnostics). */
+  long restartCheckpoints() {
+    WalCheckpointer cp = checkpointer;
+    return cp == null ? 0 : cp.restartCheckpoints();
+  }
+
   /** The database file. */
   public Path file() {
     return file;
@@ -347,10 +372,48 @@ public final class SqliteArtefactStore implements ArtefactStore {
     try {
       return work.run(c);
     } catch (SQLException e) {
+      // a failed statement may be left mid-step: compile this connection's statements afresh
+      closeStatements(readerStatements.get(c));
       throw map(e, "read");
     } finally {
       readers.add(c);
     }
+  }
+
+  /**
+   * A cached prepared statement of {@code c} (a read connection held by the calling thread, or the
+   * writer connection on the writer thread). The caller must not close it, and must close every
+   * {@link ResultSet} it opens on it (closing resets the statement, which ends its read
+   * transaction: a statement left mid-step would pin its WAL snapshot and hold back checkpoints).
+   */
+  private PreparedStatement statement(Connection c, String sql) throws SQLException {
+    if (c == writer) {
+      return writerStatement(sql);
+    }
+    java.util.Map<String, PreparedStatement> cache = readerStatements.get(c);
+    if (cache == null) {
+      throw new IllegalStateException("not a connection of this store");
+    }
+    PreparedStatement ps = cache.get(sql);
+    if (ps == null) {
+      ps = c.prepareStatement(sql);
+      cache.put(sql, ps);
+    }
+    return ps;
+  }
+
+  private static void closeStatements(java.util.Map<String, PreparedStatement> cache) {
+    if (cache == null) {
+      return;
+    }
+    for (PreparedStatement ps : cache.values()) {
+      try {
+        ps.close();
+      } catch (SQLException ignored) {
+        // the connection's close finalizes it too
+      }
+    }
+    cache.clear();
   }
 
   /**
@@ -453,6 +516,10 @@ public final class SqliteArtefactStore implements ArtefactStore {
           return;
         }
         group = runGroup(group);
+        WalCheckpointer cp = checkpointer;
+        if (cp != null && group.isEmpty()) {
+          cp.restartIfDue(writer, busyTimeoutMillis); // between transactions: see WalCheckpointer
+        }
       } catch (Throwable t) {
         // never die: fail what was taken and go on
         for (WriteJob<?> j : group) {
@@ -558,11 +625,20 @@ public final class SqliteArtefactStore implements ArtefactStore {
     }
   }
 
+  /**
+   * Runs one transaction-control statement on the writer connection (BEGIN, SAVEPOINT, RELEASE,
+   * COMMIT, ROLLBACK), compiled once and kept: a small send runs four of them (two per job and
+   * its share of its group's two), and {@code Statement.execute(String)} compiled and finalized
+   * each one every time. Used by the opening thread during migration and then by the writer
+   * thread only ({@link Thread#start} hands the map over).
+   */
   private void exec(String sql) throws SQLException {
-    if (writerControl[0] == null) {
-      writerControl[0] = writer.createStatement();
+    PreparedStatement ps = writerControl.get(sql);
+    if (ps == null) {
+      ps = writer.prepareStatement(sql);
+      writerControl.put(sql, ps);
     }
-    writerControl[0].execute(sql);
+    ps.execute();
   }
 
   private void rollback() {
@@ -632,6 +708,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
         first = e;
       }
     }
+    closeStatements(writerControl);
     for (PreparedStatement ps : writerStatements.values()) {
       try {
         ps.close();
@@ -640,6 +717,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
       }
     }
     for (Connection c : allReaders) {
+      closeStatements(readerStatements.get(c));
       try {
         c.close();
       } catch (SQLException e) {
@@ -740,6 +818,13 @@ public final class SqliteArtefactStore implements ArtefactStore {
 
   private List<RecipientRecord> selectRecipients(Connection c, Collection<String> fps)
       throws SQLException, StoreException {
+    if (fps.size() == 1) {
+      // the common case (a one-recipient send, a registration): one cached statement
+      PreparedStatement ps = statement(c, "SELECT " + RECIPIENT_COLUMNS
+          + " FROM recipients WHERE fingerprint = ?");
+      ps.setString(1, fps.iterator().next());
+      return recipients(ps);
+    }
     String marks = String.join(",", java.util.Collections.nCopies(fps.size(), "?"));
     try (PreparedStatement ps = c.prepareStatement("SELECT " + RECIPIENT_COLUMNS
         + " FROM recipients WHERE fingerprint IN (" + marks + ") ORDER BY fingerprint")) {
@@ -813,25 +898,35 @@ public final class SqliteArtefactStore implements ArtefactStore {
     return new StoredSend(m, rs.getString(8), rs.getLong(9));
   }
 
-  private static Optional<StoredSend> selectSend(Connection c, String column, Object key)
-      throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT " + sendColumns() + " FROM sends WHERE " + column + " = ?")) {
-      ps.setObject(1, key);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(send(rs)) : Optional.empty();
-      }
+  private static final String SQL_SEND_BY_ID =
+      "SELECT " + sendColumns() + " FROM sends WHERE send_id = ?";
+  private static final String SQL_SEND_BY_PAYLOAD_HASH =
+      "SELECT " + sendColumns() + " FROM sends WHERE payload_hash = ?";
+
+  private Optional<StoredSend> selectSendById(Connection c, String sendId) throws SQLException {
+    PreparedStatement ps = statement(c, SQL_SEND_BY_ID);
+    ps.setString(1, sendId);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? Optional.of(send(rs)) : Optional.empty();
     }
   }
 
-  private static Optional<ReceiptRecord> selectReceipt(Connection c, String receiptId)
+  private Optional<StoredSend> selectSendByPayloadHash(Connection c, byte[] payloadHash)
       throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT receipt_id, send_id, bytes, created_at FROM receipts WHERE receipt_id = ?")) {
-      ps.setString(1, receiptId);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(receipt(rs)) : Optional.empty();
-      }
+    PreparedStatement ps = statement(c, SQL_SEND_BY_PAYLOAD_HASH);
+    ps.setBytes(1, payloadHash);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? Optional.of(send(rs)) : Optional.empty();
+    }
+  }
+
+  private Optional<ReceiptRecord> selectReceipt(Connection c, String receiptId)
+      throws SQLException {
+    PreparedStatement ps = statement(c,
+        "SELECT receipt_id, send_id, bytes, created_at FROM receipts WHERE receipt_id = ?");
+    ps.setString(1, receiptId);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? Optional.of(receipt(rs)) : Optional.empty();
     }
   }
 
@@ -840,7 +935,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
         Instant.ofEpochMilli(rs.getLong(4)));
   }
 
-  private static ReceiptRecord requireReceipt(Connection c, String receiptId)
+  private ReceiptRecord requireReceipt(Connection c, String receiptId)
       throws SQLException, StoreException {
     return selectReceipt(c, receiptId).orElseThrow(() -> new StoreException(
         StoreException.Code.STORE_CORRUPT, "receipt " + receiptId + " is missing"));
@@ -875,13 +970,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
     return write("commit send", c -> {
       // the writer thread's cached statements: a small send is five statements, and compiling
       // them again for every send cost about as much as running them
-      PreparedStatement find = writerStatement(
-          "SELECT " + sendColumns() + " FROM sends WHERE payload_hash = ?");
-      find.setBytes(1, m.payloadHashUnsafe());
-      Optional<StoredSend> existing;
-      try (ResultSet rs = find.executeQuery()) {
-        existing = rs.next() ? Optional.of(send(rs)) : Optional.empty();
-      }
+      Optional<StoredSend> existing = selectSendByPayloadHash(c, m.payloadHashUnsafe());
       if (existing.isPresent()) {
         return new SendCommit(existing.get(), requireReceipt(c, existing.get().receiptId()), true);
       }
@@ -960,13 +1049,13 @@ public final class SqliteArtefactStore implements ArtefactStore {
       throw new IllegalArgumentException("payload hash must be 32 bytes");
     }
     byte[] h = payloadHash.clone();
-    return read(c -> selectSend(c, "payload_hash", h));
+    return read(c -> selectSendByPayloadHash(c, h));
   }
 
   @Override
   public Optional<StoredSend> getSend(String sendId) throws StoreException {
     Checks.id("send id", sendId);
-    return read(c -> selectSend(c, "send_id", sendId));
+    return read(c -> selectSendById(c, sendId));
   }
 
   @Override
@@ -979,7 +1068,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
   public List<ReceiptRecord> receiptsForSend(String sendId) throws StoreException {
     Checks.id("send id", sendId);
     return read(c -> {
-      Optional<StoredSend> s = selectSend(c, "send_id", sendId);
+      Optional<StoredSend> s = selectSendById(c, sendId);
       if (s.isEmpty()) {
         return List.of();
       }
@@ -1008,12 +1097,11 @@ public final class SqliteArtefactStore implements ArtefactStore {
   public Optional<StoredDelivery> getDelivery(String deliveryId) throws StoreException {
     Checks.id("delivery id", deliveryId);
     return read(c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT delivery_id, send_id, receipt_id,"
-          + " recipient_fp, format_id, envelope FROM deliveries WHERE delivery_id = ?")) {
-        ps.setString(1, deliveryId);
-        try (ResultSet rs = ps.executeQuery()) {
-          return rs.next() ? Optional.of(delivery(rs)) : Optional.empty();
-        }
+      PreparedStatement ps = statement(c, "SELECT delivery_id, send_id, receipt_id,"
+          + " recipient_fp, format_id, envelope FROM deliveries WHERE delivery_id = ?");
+      ps.setString(1, deliveryId);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(delivery(rs)) : Optional.empty();
       }
     });
   }
@@ -1064,7 +1152,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
   public ForwardCommit commitForward(ForwardRecord f) throws StoreException {
     Objects.requireNonNull(f, "forward");
     return write("commit forward", c -> {
-      if (selectSend(c, "send_id", f.sendId()).isEmpty()) {
+      if (selectSendById(c, f.sendId()).isEmpty()) {
         throw new StoreException(StoreException.Code.NOT_FOUND, "send " + f.sendId()
             + " is not committed");
       }
@@ -1081,15 +1169,14 @@ public final class SqliteArtefactStore implements ArtefactStore {
     });
   }
 
-  private static Optional<String> deliveryReceipt(Connection c, String sendId, String fp)
+  private Optional<String> deliveryReceipt(Connection c, String sendId, String fp)
       throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT receipt_id FROM deliveries WHERE send_id = ? AND recipient_fp = ?")) {
-      ps.setString(1, sendId);
-      ps.setString(2, fp);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
-      }
+    PreparedStatement ps = statement(c,
+        "SELECT receipt_id FROM deliveries WHERE send_id = ? AND recipient_fp = ?");
+    ps.setString(1, sendId);
+    ps.setString(2, fp);
+    try (ResultSet rs = ps.executeQuery()) {
+      return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
     }
   }
 

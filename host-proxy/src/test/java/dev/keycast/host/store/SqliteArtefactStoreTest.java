@@ -68,6 +68,48 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
   }
 
   @Test
+  void theLogStartsOverUnderSteadyWritesAndReads() throws Exception {
+    store.close();
+    // restart past 256 frames (1 MiB of 4 KiB pages) instead of 64 MiB
+    SqliteArtefactStore sqlite = SqliteArtefactStore.open(file(),
+        SqliteArtefactStore.Options.defaults(), SqliteArtefactStore.CommitHook.NONE, 256);
+    store = sqlite;
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
+    List<Thread> readers = new ArrayList<>();
+    for (int t = 0; t < 2; t++) { // keep readers in the log all the time, as the send path does
+      readers.add(Thread.ofPlatform().start(() -> {
+        while (!stop.get()) {
+          try {
+            sqlite.findSendByPayloadHash(sha256("wal-" + (reads.incrementAndGet() % 500)));
+          } catch (StoreException e) {
+            throw new IllegalStateException(e);
+          }
+        }
+      }));
+    }
+    Path wal = dir.resolve("keycast.db-wal");
+    long largest = 0;
+    try {
+      for (int i = 0; i < 1_500; i++) {
+        store.commitSend(send(meta("wal-" + i, "wal-" + i, false, null), generated("wal-" + i, 4)));
+        largest = Math.max(largest, java.nio.file.Files.size(wal));
+      }
+    } finally {
+      stop.set(true);
+      for (Thread t : readers) {
+        t.join();
+      }
+    }
+    assertThat(reads.get()).isGreaterThan(100);
+    assertThat(sqlite.restartCheckpoints()).isPositive();
+    // 1,500 sends write far more than 16 MiB of log frames; restarted, the file stays near 1 MiB
+    assertThat(largest).isLessThan(16L << 20);
+    assertThat(store.getSend("wal-0")).isPresent();
+    assertThat(store.getSend("wal-1499")).isPresent();
+  }
+
+  @Test
   void durabilitySettingsAreInForce() throws Exception {
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
         Statement s = c.createStatement()) {
