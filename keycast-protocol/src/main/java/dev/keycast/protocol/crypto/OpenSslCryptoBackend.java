@@ -170,15 +170,12 @@ final class OpenSslCryptoBackend implements CryptoBackend {
     JavaCryptoBackend.checkLength(privateKey, "private");
     JavaCryptoBackend.checkLength(peerPublicKey, "peer public");
     MemorySegment own = MemorySegment.NULL;
-    MemorySegment peer = MemorySegment.NULL;
-    MemorySegment ctx = MemorySegment.NULL;
     boolean ok = false;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment priv = arena.allocate(32);
       MemorySegment shared = arena.allocate(32);
       try {
         MemorySegment.copy(privateKey, 0, priv, JAVA_BYTE, 0, 32);
-        MemorySegment peerRaw = arena.allocateFrom(JAVA_BYTE, peerPublicKey);
         MemorySegment pub = arena.allocate(32);
         MemorySegment len = arena.allocate(JAVA_LONG);
         own = notNull(
@@ -188,33 +185,13 @@ final class OpenSslCryptoBackend implements CryptoBackend {
         len.set(JAVA_LONG, 0, 32L);
         check((int) lib.evpPkeyGetRawPublicKey.invokeExact(own, pub, len), "EVP_PKEY_get_raw_public_key");
         checkLength(len, "EVP_PKEY_get_raw_public_key");
-        peer = notNull(
-            (MemorySegment) lib.evpPkeyNewRawPublicKey.invokeExact(
-                LibCrypto.EVP_PKEY_X25519, MemorySegment.NULL, peerRaw, 32L),
-            "EVP_PKEY_new_raw_public_key");
-        ctx = notNull((MemorySegment) lib.evpPkeyCtxNew.invokeExact(own, MemorySegment.NULL), "EVP_PKEY_CTX_new");
-        check((int) lib.evpPkeyDeriveInit.invokeExact(ctx), "EVP_PKEY_derive_init");
-        if ((int) lib.evpPkeyDeriveSetPeer.invokeExact(ctx, peer) != 1) {
-          throw new InvalidKeyException("X25519 peer public key rejected");
-        }
-        len.set(JAVA_LONG, 0, 32L);
-        if ((int) lib.evpPkeyDerive.invokeExact(ctx, shared, len) != 1) {
-          // OpenSSL's X25519 fails exactly when the result is all zero (a low-order point).
-          throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
-        }
-        checkLength(len, "EVP_PKEY_derive");
-        byte[] secret = shared.toArray(JAVA_BYTE);
-        if (MessageDigest.isEqual(secret, ZERO)) {
-          throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
-        }
+        byte[] secret = derive(arena, own, peerPublicKey, shared);
         X25519Exchange result = new X25519Exchange(pub.toArray(JAVA_BYTE), secret);
         ok = true;
         return result;
       } finally {
         priv.fill((byte) 0);
         shared.fill((byte) 0);
-        freeCtx(ctx);
-        freePkey(peer);
         freePkey(own); // OpenSSL clears the private key it copied
         if (!ok) {
           clearErrors();
@@ -240,8 +217,6 @@ final class OpenSslCryptoBackend implements CryptoBackend {
     JavaCryptoBackend.checkLength(peerPublicKey, "peer public");
     MemorySegment keyCtx = MemorySegment.NULL;
     MemorySegment own = MemorySegment.NULL;
-    MemorySegment peer = MemorySegment.NULL;
-    MemorySegment ctx = MemorySegment.NULL;
     boolean ok = false;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment priv = arena.allocate(32);
@@ -249,7 +224,6 @@ final class OpenSslCryptoBackend implements CryptoBackend {
       try {
         MemorySegment.copy(privateKey, 0, priv, JAVA_BYTE, 0, 32);
         MemorySegment pub = arena.allocateFrom(JAVA_BYTE, publicKey);
-        MemorySegment peerRaw = arena.allocateFrom(JAVA_BYTE, peerPublicKey);
         MemorySegment params = arena.allocate(OSSL_PARAM_SIZE * 3); // priv, pub, end (zeroed)
         octetStringParam(params, 0, arena.allocateFrom("priv"), priv);
         octetStringParam(params, 1, arena.allocateFrom("pub"), pub);
@@ -261,32 +235,12 @@ final class OpenSslCryptoBackend implements CryptoBackend {
         check((int) lib.evpPkeyFromdata.invokeExact(keyCtx, out, LibCrypto.EVP_PKEY_KEYPAIR, params),
             "EVP_PKEY_fromdata");
         own = notNull(out.get(ADDRESS, 0), "EVP_PKEY_fromdata");
-        peer = notNull(
-            (MemorySegment) lib.evpPkeyNewRawPublicKey.invokeExact(
-                LibCrypto.EVP_PKEY_X25519, MemorySegment.NULL, peerRaw, 32L),
-            "EVP_PKEY_new_raw_public_key");
-        ctx = notNull((MemorySegment) lib.evpPkeyCtxNew.invokeExact(own, MemorySegment.NULL), "EVP_PKEY_CTX_new");
-        check((int) lib.evpPkeyDeriveInit.invokeExact(ctx), "EVP_PKEY_derive_init");
-        if ((int) lib.evpPkeyDeriveSetPeer.invokeExact(ctx, peer) != 1) {
-          throw new InvalidKeyException("X25519 peer public key rejected");
-        }
-        MemorySegment len = arena.allocate(JAVA_LONG);
-        len.set(JAVA_LONG, 0, 32L);
-        if ((int) lib.evpPkeyDerive.invokeExact(ctx, shared, len) != 1) {
-          throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
-        }
-        checkLength(len, "EVP_PKEY_derive");
-        byte[] secret = shared.toArray(JAVA_BYTE);
-        if (MessageDigest.isEqual(secret, ZERO)) {
-          throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
-        }
+        byte[] secret = derive(arena, own, peerPublicKey, shared);
         ok = true;
         return secret;
       } finally {
         priv.fill((byte) 0);
         shared.fill((byte) 0);
-        freeCtx(ctx);
-        freePkey(peer);
         freePkey(own); // OpenSSL clears the private key it copied
         freeCtx(keyCtx);
         if (!ok) {
@@ -297,6 +251,44 @@ final class OpenSslCryptoBackend implements CryptoBackend {
       throw e;
     } catch (Throwable t) {
       throw new IllegalStateException("libcrypto call failed", t);
+    }
+  }
+
+  /**
+   * The X25519 shared secret of {@code own} (an EVP_PKEY holding the private key) and the raw
+   * {@code peerPublicKey}, derived into {@code shared} (the caller zeroizes it). Frees the peer key
+   * and the derive context it makes; refuses a low-order peer point (an all-zero result).
+   */
+  private byte[] derive(Arena arena, MemorySegment own, byte[] peerPublicKey, MemorySegment shared)
+      throws Throwable {
+    MemorySegment peer = MemorySegment.NULL;
+    MemorySegment ctx = MemorySegment.NULL;
+    try {
+      MemorySegment peerRaw = arena.allocateFrom(JAVA_BYTE, peerPublicKey);
+      peer = notNull(
+          (MemorySegment) lib.evpPkeyNewRawPublicKey.invokeExact(
+              LibCrypto.EVP_PKEY_X25519, MemorySegment.NULL, peerRaw, 32L),
+          "EVP_PKEY_new_raw_public_key");
+      ctx = notNull((MemorySegment) lib.evpPkeyCtxNew.invokeExact(own, MemorySegment.NULL), "EVP_PKEY_CTX_new");
+      check((int) lib.evpPkeyDeriveInit.invokeExact(ctx), "EVP_PKEY_derive_init");
+      if ((int) lib.evpPkeyDeriveSetPeer.invokeExact(ctx, peer) != 1) {
+        throw new InvalidKeyException("X25519 peer public key rejected");
+      }
+      MemorySegment len = arena.allocate(JAVA_LONG);
+      len.set(JAVA_LONG, 0, 32L);
+      if ((int) lib.evpPkeyDerive.invokeExact(ctx, shared, len) != 1) {
+        // OpenSSL's X25519 fails exactly when the result is all zero (a low-order point).
+        throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
+      }
+      checkLength(len, "EVP_PKEY_derive");
+      byte[] secret = shared.toArray(JAVA_BYTE);
+      if (MessageDigest.isEqual(secret, ZERO)) {
+        throw new InvalidKeyException("X25519 shared secret is all zero (low-order peer point)");
+      }
+      return secret;
+    } finally {
+      freeCtx(ctx);
+      freePkey(peer);
     }
   }
 

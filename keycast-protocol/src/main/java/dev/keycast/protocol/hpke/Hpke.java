@@ -132,13 +132,7 @@ public final class Hpke {
       throw new DecryptionFailedException();
     }
     HpkeContext ctx = setupReceiver(backend, suite, enc, recipient, info);
-    try {
-      return ctx.open(orEmpty(aad), ct);
-    } catch (RuntimeException e) {
-      throw new DecryptionFailedException();
-    } finally {
-      ctx.destroy();
-    }
+    return openAndDestroy(ctx, aad, ct);
   }
 
   /**
@@ -175,13 +169,7 @@ public final class Hpke {
       throw new DecryptionFailedException();
     }
     HpkeContext ctx = setupReceiver(backend, suite, enc, skR, pkR, info);
-    try {
-      return ctx.open(orEmpty(aad), ct);
-    } catch (RuntimeException e) {
-      throw new DecryptionFailedException();
-    } finally {
-      ctx.destroy();
-    }
+    return openAndDestroy(ctx, aad, ct);
   }
 
   /** SetupBaseR; any failure is a {@link DecryptionFailedException}. */
@@ -208,6 +196,18 @@ public final class Hpke {
       return Dhkem.setupBaseR(backend, suite, enc, skR, pkR, orEmpty(info));
     } catch (InvalidKeyException | RuntimeException e) {
       throw new DecryptionFailedException();
+    }
+  }
+
+  /** Opens {@code ct} with {@code ctx} and destroys the context whatever happens. */
+  private static byte[] openAndDestroy(HpkeContext ctx, byte[] aad, byte[] ct)
+      throws DecryptionFailedException {
+    try {
+      return ctx.open(orEmpty(aad), ct);
+    } catch (RuntimeException e) {
+      throw new DecryptionFailedException();
+    } finally {
+      ctx.destroy();
     }
   }
 
