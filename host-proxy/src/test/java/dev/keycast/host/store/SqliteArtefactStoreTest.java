@@ -17,6 +17,24 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
 
   @TempDir Path dir;
 
+  @Test
+  void connectionsDoNotFetchGeneratedKeysAfterEveryInsert() throws Exception {
+    // The driver's default is on (an extra "SELECT last_insert_rowid()" per INSERT): pin that the
+    // property this store sets exists and is what turns it off.
+    try (Connection plain = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("plain.db"))) {
+      assertThat(plain.unwrap(org.sqlite.SQLiteConnection.class).getConnectionConfig().isGetGeneratedKeys())
+          .isTrue();
+    }
+    for (boolean readOnly : new boolean[] {false, true}) {
+      try (Connection c = SqliteArtefactStore.connect(
+          dir.resolve("keys.db"), SqliteArtefactStore.Options.defaults(), readOnly)) {
+        assertThat(c.unwrap(org.sqlite.SQLiteConnection.class).getConnectionConfig().isGetGeneratedKeys())
+            .as("generated keys on a %s connection", readOnly ? "reader" : "writer")
+            .isFalse();
+      }
+    }
+  }
+
   Path file() {
     return dir.resolve("keycast.db");
   }
