@@ -177,7 +177,9 @@ public final class Transports {
    * the write from the returned future's listener, which runs before the event loop polls again
    * ({@link L4Pipe} does, holding other writes meanwhile). Deregistering also drops a pending
    * EPOLLOUT; this method flushes the channel once it is registered again so that bytes already
-   * queued resume (without that they would wait forever).
+   * queued resume (without that they would wait forever). It also sets the channel's write spin
+   * count to {@link Integer#MAX_VALUE}: Netty clears EPOLLOUT when a flush uses up its quantum
+   * without filling the socket, which would empty the interest set in the middle of a write.
    *
    * @return completes on the channel's event loop once the channel is registered again
    */
@@ -197,6 +199,12 @@ public final class Transports {
                         if (!g.isSuccess()) {
                           ch.close();
                         } else {
+                          // A flush that writes writeSpinCount times without filling the socket
+                          // clears EPOLLOUT and reschedules itself; once the re-armed EPOLLRDHUP
+                          // was consumed that clear empties the interest set (EPOLL_CTL_DEL) and
+                          // the rescheduled flush's EPOLL_CTL_MOD fails. An unbounded quantum
+                          // makes every incomplete flush end on a full socket and keep EPOLLOUT.
+                          ch.config().setWriteSpinCount(Integer.MAX_VALUE);
                           // The deregistration dropped any pending EPOLLOUT: resume queued writes.
                           ch.flush();
                         }

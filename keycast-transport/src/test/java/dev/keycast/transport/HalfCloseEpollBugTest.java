@@ -134,8 +134,12 @@ class HalfCloseEpollBugTest {
 
   /** Bytes of the reply the client gets, reading until EOF, reset, or 15 s without EOF. */
   static long replyBytes(Order order) throws Exception {
+    return replyBytes(order, Map.of(ChannelOption.ALLOW_HALF_CLOSURE, true, ChannelOption.AUTO_READ, false));
+  }
+
+  static long replyBytes(Order order, Map<ChannelOption<?>, Object> childOptions) throws Exception {
     try (EndpointServer s = Transports.bind(Endpoint.parse("tcp://127.0.0.1:0"), boss, workers,
-        new OrderedReply(order), Map.of(ChannelOption.ALLOW_HALF_CLOSURE, true, ChannelOption.AUTO_READ, false));
+        new OrderedReply(order), childOptions);
         SocketChannel c = SocketChannel.open(
             new InetSocketAddress("127.0.0.1", ((TcpEndpoint) s.endpoint()).port()))) {
       c.write(ByteBuffer.wrap(new byte[] {1}));
@@ -212,6 +216,16 @@ class HalfCloseEpollBugTest {
   void reRegisterLetsAHalfClosedChannelWriteEverything() throws Exception {
     assertThat(replyBytes(true)).isEqualTo(SIZE);
     assertThat(replyBytes(Order.REREGISTER_THEN_REPLY)).isEqualTo(SIZE);
+  }
+
+  @Test
+  void aWriteThatUsesItsWholeSpinQuantumKeepsWriting() throws Exception {
+    // Regression (CI flake, 16,314,026 of 16,777,216 bytes): when a flush writes writeSpinCount
+    // times without filling the socket, Netty clears EPOLLOUT and reschedules the flush. After the
+    // re-armed EPOLLRDHUP was consumed, that clear empties the interest set (EPOLL_CTL_DEL) and the
+    // rescheduled flush's EPOLL_CTL_MOD fails. A spin count of 1 makes every partial write do it.
+    assertThat(replyBytes(Order.REREGISTER_THEN_REPLY, Map.of(ChannelOption.ALLOW_HALF_CLOSURE, true,
+        ChannelOption.AUTO_READ, false, ChannelOption.WRITE_SPIN_COUNT, 1))).isEqualTo(SIZE);
   }
 
   @Test
