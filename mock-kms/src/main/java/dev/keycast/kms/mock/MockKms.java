@@ -209,15 +209,39 @@ public final class MockKms implements AutoCloseable {
         throw KmsException.serialization("Content-Length is not a number");
       }
       if (len > max) {
+        discard(ex.getRequestBody(), len);
         throw KmsException.tooLarge("request body of " + len + " bytes exceeds the limit of " + max);
       }
     }
     InputStream in = ex.getRequestBody();
     byte[] body = in.readNBytes(max + 1);
     if (body.length > max) {
+      discard(in, DRAIN_LIMIT);
       throw KmsException.tooLarge("request body exceeds the limit of " + max + " bytes");
     }
     return body;
+  }
+
+  /** Most bytes of a refused body read and dropped so that the client gets its 413. */
+  static final long DRAIN_LIMIT = 8L << 20;
+
+  /**
+   * Reads and drops up to {@code bytes} (at most {@link #DRAIN_LIMIT}) of a refused request body,
+   * a small buffer at a time. Closing a connection whose unread request bytes are still arriving
+   * makes the kernel answer with a reset, which can destroy the 413 before the client reads it
+   * (the JDK server itself drains only 64 KiB). A larger body is not drained: the client may then
+   * see a reset instead of the 413.
+   */
+  private static void discard(InputStream in, long bytes) throws IOException {
+    if (bytes > DRAIN_LIMIT) {
+      return;
+    }
+    byte[] buf = new byte[8192];
+    long left = bytes;
+    int n;
+    while (left > 0 && (n = in.read(buf, 0, (int) Math.min(buf.length, left))) > 0) {
+      left -= n;
+    }
   }
 
   private static void send(HttpExchange ex, int status, byte[] body, String requestId) throws IOException {
