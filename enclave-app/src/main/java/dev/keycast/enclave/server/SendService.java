@@ -93,8 +93,6 @@ public final class SendService {
 
   private static final byte[] SEND_INFO_LABEL = "keycast/v1/send".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] SEND_ID_LABEL = "keycast/v1/send-id".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] DELIVERY_ID_LABEL =
-      "keycast/v1/delivery-id".getBytes(StandardCharsets.US_ASCII);
 
   private final KeySetService keys;
   private final ExecutorService fanout;
@@ -769,13 +767,8 @@ public final class SendService {
 
   /** api.md 1.1 step 7: first 16 bytes, hex, of SHA-256("keycast/v1/delivery-id" || 0 || send_id || 0 || fp). */
   public static String deliveryId(String sendId, String fingerprint) {
-    MessageDigest d = sha256();
-    d.update(DELIVERY_ID_LABEL);
-    d.update((byte) 0);
-    d.update(sendId.getBytes(StandardCharsets.UTF_8));
-    d.update((byte) 0);
-    d.update(fingerprint.getBytes(StandardCharsets.UTF_8));
-    return HexFormat.of().formatHex(d.digest(), 0, 16);
+    // one implementation, shared with the host's store (which checks every delivery against it)
+    return dev.keycast.protocol.DeliveryIds.of(sendId, fingerprint);
   }
 
   /**

@@ -375,6 +375,12 @@ public final class HostApiService {
     return HttpAnswer.json(200, commit(hash, policyBytes, policy, answer.body()));
   }
 
+  /**
+   * Sends with at most this many deliveries hand the store a parsed list (parsed on the request's
+   * thread); bigger ones a stream parsed while the store's writer writes it (never held whole).
+   */
+  static final int MATERIALIZED_DELIVERIES = 64;
+
   private HostApi.SendResult commit(byte[] hash, byte[] policyBytes, SendPolicy policy,
       byte[] answer) throws ApiException {
     Instant now = clock.instant();
@@ -399,13 +405,26 @@ public final class HostApiService {
           nb, na, sealed, now);
       String sendId = r.sendId();
       Iterable<EnclaveApi.Delivery> ds = SendResponseReader.deliveries(answer);
-      record = new SendRecord(meta, new ReceiptRecord(r.receiptId(), r.sendId(), receipt, now),
-          () -> mapped(ds.iterator(), d -> {
-            delivered.add(new HostApi.DeliverySummary(d.deliveryId(), sendId, d.recipient(),
-                d.format(), now));
-            return toStoreDelivery(d);
-          }));
-    } catch (IllegalArgumentException | NullPointerException e) {
+      ReceiptRecord rr = new ReceiptRecord(r.receiptId(), r.sendId(), receipt, now);
+      if (r.deliveryCount() <= MATERIALIZED_DELIVERIES) {
+        // a small send: parse and check its deliveries here, on the request's own thread, so the
+        // store's single writer thread (the serial stage of small sends) only writes rows
+        List<Delivery> list = new ArrayList<>(r.deliveryCount());
+        for (EnclaveApi.Delivery d : ds) {
+          delivered.add(new HostApi.DeliverySummary(d.deliveryId(), sendId, d.recipient(),
+              d.format(), now));
+          list.add(toStoreDelivery(d));
+        }
+        record = new SendRecord(meta, rr, List.copyOf(list));
+      } else {
+        // a big send streams: the answer's deliveries are parsed while the store writes them
+        record = new SendRecord(meta, rr, () -> mapped(ds.iterator(), d -> {
+          delivered.add(new HostApi.DeliverySummary(d.deliveryId(), sendId, d.recipient(),
+              d.format(), now));
+          return toStoreDelivery(d);
+        }));
+      }
+    } catch (IllegalArgumentException | NullPointerException | java.io.UncheckedIOException e) {
       throw new ApiException(ErrorCode.INTERNAL, "the enclave's send answer is unusable: "
           + e.getMessage());
     }

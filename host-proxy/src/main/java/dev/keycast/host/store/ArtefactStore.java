@@ -65,6 +65,9 @@ public interface ArtefactStore extends AutoCloseable {
    *
    * @throws StoreException {@code conflict} on a reused send, receipt or delivery id or a recipient
    *     listed twice; {@code store_full} / {@code store_unavailable}: nothing was committed
+   * @throws IllegalArgumentException if a delivery's id is not
+   *     {@link dev.keycast.protocol.DeliveryIds#of}{@code (sendId, fingerprint)}: nothing was
+   *     committed
    */
   SendCommit commitSend(SendRecord send) throws StoreException;
 
@@ -103,7 +106,10 @@ public interface ArtefactStore extends AutoCloseable {
    * the recipient already has a delivery of that send, writes nothing and returns the receipt that
    * covers it with {@code replayed = true}.
    *
-   * @throws StoreException {@code not_found} if the send is not committed
+   * @throws StoreException {@code not_found} if the send is not committed; {@code conflict} on a
+   *     reused receipt id (also one that is a send's id)
+   * @throws IllegalArgumentException if the delivery's id is not
+   *     {@link dev.keycast.protocol.DeliveryIds#of}{@code (sendId, fingerprint)}
    */
   ForwardCommit commitForward(ForwardRecord forward) throws StoreException;
 

@@ -40,6 +40,23 @@ final class Checks {
     return value;
   }
 
+  /**
+   * Refuses a delivery whose id is not {@link dev.keycast.protocol.DeliveryIds#of}{@code (sendId,
+   * fingerprint)} (api.md 1.1 step 7). The stores rely on it: the delivery id alone is then unique
+   * per (send, recipient), and a (send, recipient) lookup goes by the computed id.
+   *
+   * @throws IllegalArgumentException naming the delivery when its id is not the derivation
+   */
+  static Delivery derivedDeliveryId(String sendId, Delivery d) {
+    if (!dev.keycast.protocol.DeliveryIds.matches(d.deliveryId(), sendId,
+        d.recipientFingerprint())) {
+      throw new IllegalArgumentException("delivery id " + quote(d.deliveryId())
+          + " is not the delivery id of send " + quote(sendId) + " for recipient "
+          + d.recipientFingerprint());
+    }
+    return d;
+  }
+
   static byte[] bytes(String what, byte[] value, int max) {
     Objects.requireNonNull(value, what);
     if (value.length > max) {

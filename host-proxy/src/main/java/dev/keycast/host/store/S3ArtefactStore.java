@@ -721,7 +721,8 @@ public final class S3ArtefactStore implements ArtefactStore {
             "receipt " + receiptId);
         return null;
       });
-      for (Delivery d : record.deliveries()) {
+      for (Delivery each : record.deliveries()) {
+        Delivery d = Checks.derivedDeliveryId(sendId, each);
         count++;
         batch.submit(() -> {
           putNew("deliveries/by-id/" + d.deliveryId(),
@@ -926,6 +927,7 @@ public final class S3ArtefactStore implements ArtefactStore {
     String fp = f.recipientFingerprint();
     StoredSend send = getSend(f.sendId()).orElseThrow(() -> new StoreException(
         StoreException.Code.NOT_FOUND, "send " + f.sendId() + " is not committed"));
+    Delivery d = Checks.derivedDeliveryId(f.sendId(), f.delivery());
     Optional<String> covering = coveringReceipt(send, fp);
     if (covering.isPresent()) {
       return new ForwardCommit(requireReceipt(covering.get()), true);
@@ -933,7 +935,6 @@ public final class S3ArtefactStore implements ArtefactStore {
     String fkey = forwardKey(f.sendId(), fp);
     String receiptId = f.receipt().receiptId();
     ObjectNode commit = commitRef(fkey, "receiptId", receiptId);
-    Delivery d = f.delivery();
     putNew("receipts/" + receiptId, receiptObject(f.receipt(), commit), "receipt " + receiptId);
     putNew("deliveries/by-id/" + d.deliveryId(),
         deliveryObject(f.sendId(), receiptId, d, commit), "delivery " + d.deliveryId());

@@ -54,9 +54,23 @@ public final class SqliteArtefactStore implements ArtefactStore {
   static final int MAX_GROUP = 512;
 
   /** The schema version this code writes; see {@link #MIGRATIONS}. */
-  static final int SCHEMA_VERSION = 1;
+  static final int SCHEMA_VERSION = 2;
 
-  /** Migration {@code i} brings the schema from version {@code i} to {@code i + 1}. */
+  /**
+   * Migration {@code i} brings the schema from version {@code i} to {@code i + 1}.
+   *
+   * <p>Version 2 writes fewer random index leaves per send (each one a 4 KiB WAL frame at commit
+   * and again at checkpoint): a send's own receipt (whose id is the send id, api.md 1.1 step 8)
+   * lives in its {@code sends} row ({@code receipt}, {@code receipt_at}) instead of a
+   * {@code receipts} row with two index entries, so {@code receipts} holds forward receipts (and
+   * the send receipts of version 1, which stay where they are); and {@code deliveries} loses the
+   * unique index on (send, recipient), which the primary key now provides: a delivery id is
+   * derived from (send, recipient) ({@link Checks#derivedDeliveryId}, checked on every insert, and
+   * for the rows of version 1 by {@link #checkDerivedDeliveryIds} during the migration). Its
+   * {@code receipt_id} can name a receipt kept in {@code sends}, so the table is rebuilt without
+   * that foreign key (SQLite cannot drop one in place); the copy runs once, in the migration's
+   * transaction.
+   */
   private static final List<List<String>> MIGRATIONS = List.of(List.of(
       """
       CREATE TABLE key_sets (
@@ -99,7 +113,32 @@ public final class SqliteArtefactStore implements ArtefactStore {
         format_id    TEXT NOT NULL,
         envelope     BLOB NOT NULL)""",
       "CREATE UNIQUE INDEX deliveries_by_send_recipient ON deliveries (send_id, recipient_fp)",
+      "CREATE INDEX deliveries_by_recipient ON deliveries (recipient_fp, delivery_id)"),
+      // v1 -> v2
+      List.of(
+      "ALTER TABLE sends ADD COLUMN receipt BLOB",
+      "ALTER TABLE sends ADD COLUMN receipt_at INTEGER",
+      """
+      CREATE TABLE deliveries_v2 (
+        delivery_id  TEXT PRIMARY KEY,
+        send_id      TEXT NOT NULL REFERENCES sends (send_id),
+        receipt_id   TEXT NOT NULL,
+        recipient_fp TEXT NOT NULL,
+        format_id    TEXT NOT NULL,
+        envelope     BLOB NOT NULL)""",
+      """
+      INSERT INTO deliveries_v2 (delivery_id, send_id, receipt_id, recipient_fp, format_id,
+        envelope)
+      SELECT delivery_id, send_id, receipt_id, recipient_fp, format_id, envelope
+      FROM deliveries ORDER BY rowid""",
+      "DROP TABLE deliveries",
+      "ALTER TABLE deliveries_v2 RENAME TO deliveries",
       "CREATE INDEX deliveries_by_recipient ON deliveries (recipient_fp, delivery_id)"));
+
+  /** The statements of migration {@code from} -> {@code from + 1} (tests build old databases). */
+  static List<String> migration(int from) {
+    return MIGRATIONS.get(from);
+  }
 
   static final String SQL_LIST_DELIVERIES =
       "SELECT d.delivery_id, d.send_id, d.receipt_id, d.recipient_fp, d.format_id, d.envelope"
@@ -301,6 +340,9 @@ public final class SqliteArtefactStore implements ArtefactStore {
             + current + " is newer than this code (" + SCHEMA_VERSION + ")");
       }
       for (int v = current; v < SCHEMA_VERSION; v++) {
+        if (v == 1) {
+          checkDerivedDeliveryIds();
+        }
         for (String sql : MIGRATIONS.get(v)) {
           s.execute(sql);
         }
@@ -315,6 +357,27 @@ public final class SqliteArtefactStore implements ArtefactStore {
     } catch (SQLException | StoreException e) {
       rollback();
       throw e;
+    }
+  }
+
+  /**
+   * Migration 1 -> 2 drops the unique index on (send, recipient) because the delivery id is derived
+   * from them: check that every stored delivery's id is that derivation before relying on it. A
+   * database that holds another id (never written by a Keycast enclave) is refused with
+   * {@code store_corrupt} and left at version 1.
+   */
+  private void checkDerivedDeliveryIds() throws SQLException, StoreException {
+    try (Statement s = writer.createStatement();
+        ResultSet rs = s.executeQuery(
+            "SELECT delivery_id, send_id, recipient_fp FROM deliveries ORDER BY rowid")) {
+      while (rs.next()) {
+        String id = rs.getString(1);
+        if (!dev.keycast.protocol.DeliveryIds.matches(id, rs.getString(2), rs.getString(3))) {
+          throw new StoreException(StoreException.Code.STORE_CORRUPT, "cannot migrate to schema "
+              + "version 2: delivery " + Checks.quote(id) + " of send "
+              + Checks.quote(rs.getString(2)) + " does not have the derived delivery id");
+        }
+      }
     }
   }
 
@@ -927,10 +990,20 @@ public final class SqliteArtefactStore implements ArtefactStore {
     }
   }
 
+  /**
+   * A receipt by id: a send's own receipt from its {@code sends} row (schema 2), any other (a
+   * forward's, or a send's of schema 1) from {@code receipts}. A receipt id is in at most one of
+   * the two (see {@link #commitSend} and {@link #commitForward}).
+   */
+  private static final String SQL_RECEIPT_BY_ID =
+      "SELECT receipt_id, send_id, receipt, receipt_at FROM sends"
+          + " WHERE send_id = ?1 AND receipt IS NOT NULL"
+          + " UNION ALL SELECT receipt_id, send_id, bytes, created_at FROM receipts"
+          + " WHERE receipt_id = ?1";
+
   private Optional<ReceiptRecord> selectReceipt(Connection c, String receiptId)
       throws SQLException {
-    PreparedStatement ps = statement(c,
-        "SELECT receipt_id, send_id, bytes, created_at FROM receipts WHERE receipt_id = ?");
+    PreparedStatement ps = statement(c, SQL_RECEIPT_BY_ID);
     ps.setString(1, receiptId);
     try (ResultSet rs = ps.executeQuery()) {
       return rs.next() ? Optional.of(receipt(rs)) : Optional.empty();
@@ -970,58 +1043,84 @@ public final class SqliteArtefactStore implements ArtefactStore {
     ps.setBytes(6, d.envelopeUnsafe());
   }
 
+  /**
+   * The send row with its own receipt. Written only if no forward receipt has the send's id as its
+   * receipt id (receipt ids are unique across both tables), and not at all when the payload hash
+   * is stored already (a replay: zero rows changed, no exception). The send id's uniqueness is
+   * its primary key's (a conflict).
+   */
+  private static final String INSERT_SEND = "INSERT INTO sends (send_id, payload_hash, policy,"
+      + " late_allowed, not_before, not_after, sealed_secret, receipt_id, delivery_count,"
+      + " created_at, receipt, receipt_at)"
+      + " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?1, ?8, ?9, ?10, ?11"
+      + " WHERE NOT EXISTS (SELECT 1 FROM receipts WHERE receipt_id = ?1)"
+      + " ON CONFLICT (payload_hash) DO NOTHING";
+
   @Override
   public SendCommit commitSend(SendRecord record) throws StoreException {
     Objects.requireNonNull(record, "send");
     SendMetadata m = record.metadata();
+    ReceiptRecord r = record.receipt();
+    String sendId = m.sendId();
+    // a collection's count is known before the row is written: no UPDATE of the count afterwards
+    long known = record.deliveries() instanceof Collection<?> all ? all.size() : -1;
     return write("commit send", c -> {
-      // the writer thread's cached statements: a small send is five statements, and compiling
-      // them again for every send cost about as much as running them
-      Optional<StoredSend> existing = selectSendByPayloadHash(c, m.payloadHashUnsafe());
-      if (existing.isPresent()) {
-        return new SendCommit(existing.get(), requireReceipt(c, existing.get().receiptId()), true);
-      }
-      PreparedStatement ps = writerStatement(
-          "INSERT INTO sends VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)");
-      ps.setString(1, m.sendId());
+      // the writer thread's cached statements: compiling them for every send cost about as much
+      // as running them
+      PreparedStatement ps = writerStatement(INSERT_SEND);
+      ps.setString(1, sendId);
       ps.setBytes(2, m.payloadHashUnsafe());
       ps.setBytes(3, m.policyUnsafe());
       ps.setInt(4, m.lateRecipientsAllowed() ? 1 : 0);
       setInstant(ps, 5, m.notBefore());
       setInstant(ps, 6, m.notAfter());
       ps.setBytes(7, m.sealedSecretUnsafe());
-      ps.setString(8, record.receipt().receiptId());
+      ps.setLong(8, Math.max(known, 0));
       ps.setLong(9, m.createdAt().toEpochMilli());
-      ps.executeUpdate();
-      ReceiptRecord r = record.receipt();
-      PreparedStatement rps = writerStatement("INSERT INTO receipts VALUES (?, ?, ?, ?)");
-      rps.setString(1, r.receiptId());
-      rps.setString(2, r.sendId());
-      rps.setBytes(3, r.bytesUnsafe());
-      rps.setLong(4, r.createdAt().toEpochMilli());
-      rps.executeUpdate();
+      ps.setBytes(10, r.bytesUnsafe());
+      ps.setLong(11, r.createdAt().toEpochMilli());
+      if (ps.executeUpdate() == 0) {
+        Optional<StoredSend> existing = selectSendByPayloadHash(c, m.payloadHashUnsafe());
+        if (existing.isPresent()) {
+          return new SendCommit(existing.get(), requireReceipt(c, existing.get().receiptId()),
+              true);
+        }
+        throw new StoreException(StoreException.Code.CONFLICT, "receipt id " + sendId
+            + " is taken");
+      }
       long count = 0;
       PreparedStatement dps = writerStatement(INSERT_DELIVERY);
+      // a job that failed half-way may have left rows added to the batch: they are not ours
       dps.clearBatch();
-      int pending = 0;
-      for (Iterator<Delivery> it = record.deliveries().iterator(); it.hasNext(); ) {
-        bindDelivery(dps, m.sendId(), r.receiptId(), it.next());
-        dps.addBatch();
-        count++;
-        if (++pending == BATCH) {
+      if (known == 1) {
+        // one row: no batch (executeBatch costs more than one step for a single row)
+        bindDelivery(dps, sendId, sendId,
+            Checks.derivedDeliveryId(sendId, record.deliveries().iterator().next()));
+        dps.executeUpdate();
+        count = 1;
+      } else {
+        int pending = 0;
+        for (Iterator<Delivery> it = record.deliveries().iterator(); it.hasNext(); ) {
+          bindDelivery(dps, sendId, sendId, Checks.derivedDeliveryId(sendId, it.next()));
+          dps.addBatch();
+          count++;
+          if (++pending == BATCH) {
+            dps.executeBatch();
+            pending = 0;
+          }
+        }
+        if (pending > 0) {
           dps.executeBatch();
-          pending = 0;
         }
       }
-      if (pending > 0) {
-        dps.executeBatch();
+      if (count != Math.max(known, 0)) {
+        PreparedStatement ups = writerStatement(
+            "UPDATE sends SET delivery_count = ? WHERE send_id = ?");
+        ups.setLong(1, count);
+        ups.setString(2, sendId);
+        ups.executeUpdate();
       }
-      PreparedStatement ups = writerStatement(
-          "UPDATE sends SET delivery_count = ? WHERE send_id = ?");
-      ups.setLong(1, count);
-      ups.setString(2, m.sendId());
-      ups.executeUpdate();
-      return new SendCommit(new StoredSend(m, r.receiptId(), count), r, false);
+      return new SendCommit(new StoredSend(m, sendId, count), r, false);
     });
   }
 
@@ -1163,25 +1262,36 @@ public final class SqliteArtefactStore implements ArtefactStore {
         throw new StoreException(StoreException.Code.NOT_FOUND, "send " + f.sendId()
             + " is not committed");
       }
+      Delivery d = Checks.derivedDeliveryId(f.sendId(), f.delivery());
       Optional<String> covering = deliveryReceipt(c, f.sendId(), f.recipientFingerprint());
       if (covering.isPresent()) {
         return new ForwardCommit(requireReceipt(c, covering.get()), true);
       }
+      // receipt ids are unique across receipts and the send receipts kept in sends
+      if (selectSendById(c, f.receipt().receiptId()).isPresent()) {
+        throw new StoreException(StoreException.Code.CONFLICT, "receipt id "
+            + f.receipt().receiptId() + " is taken");
+      }
       insertReceipt(c, f.receipt());
       try (PreparedStatement ps = c.prepareStatement(INSERT_DELIVERY)) {
-        bindDelivery(ps, f.sendId(), f.receipt().receiptId(), f.delivery());
+        bindDelivery(ps, f.sendId(), f.receipt().receiptId(), d);
         ps.executeUpdate();
       }
       return new ForwardCommit(f.receipt(), false);
     });
   }
 
+  /**
+   * The receipt covering the recipient's delivery of the send, if any: looked up by the delivery
+   * id derived from both (every stored delivery has it), then confirmed by both columns.
+   */
   private Optional<String> deliveryReceipt(Connection c, String sendId, String fp)
       throws SQLException {
-    PreparedStatement ps = statement(c,
-        "SELECT receipt_id FROM deliveries WHERE send_id = ? AND recipient_fp = ?");
-    ps.setString(1, sendId);
-    ps.setString(2, fp);
+    PreparedStatement ps = statement(c, "SELECT receipt_id FROM deliveries"
+        + " WHERE delivery_id = ? AND send_id = ? AND recipient_fp = ?");
+    ps.setString(1, dev.keycast.protocol.DeliveryIds.of(sendId, fp));
+    ps.setString(2, sendId);
+    ps.setString(3, fp);
     try (ResultSet rs = ps.executeQuery()) {
       return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
     }

@@ -75,9 +75,15 @@ abstract class ArtefactStoreContract {
         bytes("spki-" + seed), Map.of("site", "cinema-" + seed), T0);
   }
 
+  /** A delivery of {@code sendId} to recipient {@code fp(recipientSeed)}, with its derived id. */
   static Delivery delivery(String sendId, String recipientSeed, int i) {
-    return new Delivery(sendId + "-d" + String.format("%06d", i), fp(recipientSeed), "hpke-v1",
+    return new Delivery(id(sendId, recipientSeed), fp(recipientSeed), "hpke-v1",
         bytes("envelope " + sendId + " " + recipientSeed));
+  }
+
+  /** The delivery id of {@code sendId} for {@code fp(recipientSeed)} (api.md 1.1 step 7). */
+  static String id(String sendId, String recipientSeed) {
+    return dev.keycast.protocol.DeliveryIds.of(sendId, fp(recipientSeed));
   }
 
   static SendMetadata meta(String sendId, String payload, boolean late, Instant notAfter) {
@@ -90,7 +96,7 @@ abstract class ArtefactStoreContract {
   }
 
   static SendRecord send(SendMetadata m, Iterable<Delivery> deliveries) {
-    return new SendRecord(m, receipt(m.sendId() + "-r", m.sendId()), deliveries);
+    return new SendRecord(m, receipt(m.sendId(), m.sendId()), deliveries);
   }
 
   static ReceiptRecord receipt(String receiptId, String sendId) {
@@ -207,21 +213,21 @@ abstract class ArtefactStoreContract {
 
     StoredSend stored = store.getSend("s1").orElseThrow();
     assertThat(stored.metadata()).isEqualTo(s.metadata());
-    assertThat(stored.receiptId()).isEqualTo("s1-r");
+    assertThat(stored.receiptId()).isEqualTo("s1");
     assertThat(stored.deliveryCount()).isEqualTo(3);
     assertThat(store.findSendByPayloadHash(sha256("payload-1"))).contains(stored);
     assertThat(store.findSendByPayloadHash(sha256("other"))).isEmpty();
     assertThat(store.getSend("nope")).isEmpty();
-    assertThat(store.getReceipt("s1-r")).contains(s.receipt());
+    assertThat(store.getReceipt("s1")).contains(s.receipt());
     assertThat(store.receiptsForSend("s1")).containsExactly(s.receipt());
 
-    StoredDelivery d = store.getDelivery("s1-d000002").orElseThrow();
+    StoredDelivery d = store.getDelivery(id("s1", "b")).orElseThrow();
     assertThat(d.delivery()).isEqualTo(delivery("s1", "b", 2));
     assertThat(d.sendId()).isEqualTo("s1");
-    assertThat(d.receiptId()).isEqualTo("s1-r");
+    assertThat(d.receiptId()).isEqualTo("s1");
     assertThat(store.getDelivery("missing")).isEmpty();
     assertThat(store.listDeliveries(fp("c"), null, 10))
-        .extracting(StoredDelivery::deliveryId).containsExactly("s1-d000003");
+        .extracting(StoredDelivery::deliveryId).containsExactly(id("s1", "c"));
     assertThat(store.hasDelivery("s1", fp("a"))).isTrue();
     assertThat(store.hasDelivery("s1", fp("z"))).isFalse();
     assertThat(store.hasDelivery("s2", fp("a"))).isFalse();
@@ -236,20 +242,20 @@ abstract class ArtefactStoreContract {
     SendCommit retry = store.commitSend(send(meta("retry", "same-payload", true, null), untouchable));
     assertThat(retry.replayed()).isTrue();
     assertThat(retry.send().sendId()).isEqualTo("orig");
-    assertThat(retry.receipt().receiptId()).isEqualTo("orig-r");
+    assertThat(retry.receipt().receiptId()).isEqualTo("orig");
     assertThat(store.getSend("retry")).isEmpty();
   }
 
   @Test
   void failedSendLeavesNothingBehind() throws Exception {
     store.commitSend(send("s1", "p1", List.of(delivery("s1", "a", 1))));
-    // s2 reuses s1's delivery id for its second delivery: conflict
+    // s2 reuses s1's delivery id for its second delivery: not s2's derived id, refused
     List<Delivery> clash = List.of(delivery("s2", "b", 1),
-        new Delivery("s1-d000001", fp("c"), "hpke-v1", bytes("x")), delivery("s2", "d", 3));
-    assertThat(code(() -> store.commitSend(send("s2", "p2", clash))))
-        .isEqualTo(StoreException.Code.CONFLICT);
+        new Delivery(id("s1", "a"), fp("c"), "hpke-v1", bytes("x")), delivery("s2", "d", 3));
+    assertThatThrownBy(() -> store.commitSend(send("s2", "p2", clash)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(id("s1", "a"));
     assertNothingOf("s2", "p2", List.of("b", "c", "d"));
-    assertThat(store.getDelivery("s1-d000001").orElseThrow().sendId()).isEqualTo("s1");
+    assertThat(store.getDelivery(id("s1", "a")).orElseThrow().sendId()).isEqualTo("s1");
 
     // one recipient twice in a send: conflict
     List<Delivery> twice = List.of(delivery("s3", "e", 1), delivery("s3", "e", 2));
@@ -289,7 +295,7 @@ abstract class ArtefactStoreContract {
       throws Exception {
     assertThat(store.getSend(sendId)).isEmpty();
     assertThat(store.findSendByPayloadHash(sha256(payload))).isEmpty();
-    assertThat(store.getReceipt(sendId + "-r")).isEmpty();
+    assertThat(store.getReceipt(sendId)).isEmpty();
     assertThat(store.receiptsForSend(sendId)).isEmpty();
     for (String seed : recipientSeeds) {
       assertThat(store.listDeliveries(fp(seed), null, 100))
@@ -307,7 +313,7 @@ abstract class ArtefactStoreContract {
       String sendId = String.format("s%03d", 22 - i); // commit in reverse id order
       store.commitSend(send(sendId, "p" + i,
           List.of(delivery(sendId, "target", i), delivery(sendId, "other", 500 + i))));
-      expected.add(sendId + "-d" + String.format("%06d", i));
+      expected.add(id(sendId, "target"));
     }
     expected.sort(null);
     List<String> seen = new ArrayList<>();
@@ -362,27 +368,76 @@ abstract class ArtefactStoreContract {
         .containsExactly(late);
     assertThat(store.getReceipt("fwd-1")).contains(fr);
     assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
-        .containsExactly("s1-r", "fwd-1");
+        .containsExactly("s1", "fwd-1");
 
-    // the same (send, recipient) again, with fresh ids: replayed, nothing written
+    // the same (send, recipient) again, with a fresh receipt and envelope: replayed, nothing
+    // written
     ForwardCommit again = store.commitForward(new ForwardRecord("s1", receipt("fwd-2", "s1"),
-        new Delivery("other-id", fp("late"), "hpke-v1", bytes("x"))));
+        new Delivery(id("s1", "late"), fp("late"), "hpke-v1", bytes("x"))));
     assertThat(again.replayed()).isTrue();
     assertThat(again.receipt()).isEqualTo(fr);
     assertThat(store.getReceipt("fwd-2")).isEmpty();
-    assertThat(store.getDelivery("other-id")).isEmpty();
+    assertThat(store.getDelivery(id("s1", "late")).orElseThrow().delivery()).isEqualTo(late);
 
     // a recipient already in the send: replayed with the send's receipt
     ForwardCommit orig = store.commitForward(new ForwardRecord("s1", receipt("fwd-3", "s1"),
-        new Delivery("dup", fp("a"), "hpke-v1", bytes("x"))));
+        new Delivery(id("s1", "a"), fp("a"), "hpke-v1", bytes("x"))));
     assertThat(orig.replayed()).isTrue();
-    assertThat(orig.receipt().receiptId()).isEqualTo("s1-r");
+    assertThat(orig.receipt().receiptId()).isEqualTo("s1");
 
     // unknown send
     assertThat(code(() -> store.commitForward(new ForwardRecord("nope", receipt("fwd-4", "nope"),
-        new Delivery("n1", fp("late"), "hpke-v1", bytes("x"))))))
+        delivery("nope", "late", 0)))))
         .isEqualTo(StoreException.Code.NOT_FOUND);
     assertThat(store.getReceipt("fwd-4")).isEmpty();
+  }
+
+  @Test
+  void deliveriesWhoseIdIsNotDerivedFromSendAndRecipientAreRefused() throws Exception {
+    // api.md 1.1 step 7: the id of (send, recipient) is fixed; the store relies on it for
+    // uniqueness per (send, recipient), so any other id is refused before anything is written
+    Delivery foreign = new Delivery(id("s1", "b"), fp("a"), "hpke-v1", bytes("x")); // b's id
+    assertThatThrownBy(() -> store.commitSend(send("s1", "p1", List.of(foreign))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("is not the delivery id of send");
+    assertNothingOf("s1", "p1", List.of("a", "b"));
+    Iterable<Delivery> streamed = generated("s2", 3);
+    List<Delivery> oneOff = new ArrayList<>();
+    streamed.forEach(oneOff::add);
+    oneOff.set(2, new Delivery("0".repeat(32), fp("g2"), "hpke-v1", bytes("x")));
+    assertThatThrownBy(() -> store.commitSend(send(meta("s2", "p2", true, null),
+        () -> oneOff.iterator()))) // a stream, not a collection
+        .isInstanceOf(IllegalArgumentException.class);
+    assertNothingOf("s2", "p2", List.of("g0", "g1", "g2"));
+
+    store.commitSend(send("s3", "p3", List.of(delivery("s3", "a", 0))));
+    assertThatThrownBy(() -> store.commitForward(new ForwardRecord("s3", receipt("f1", "s3"),
+        new Delivery(id("s1", "late"), fp("late"), "hpke-v1", bytes("x")))))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThat(store.getReceipt("f1")).isEmpty();
+    assertThat(store.hasDelivery("s3", fp("late"))).isFalse();
+    assertThat(store.getDelivery(id("s1", "late"))).isEmpty();
+  }
+
+  @Test
+  void receiptIdsAreUniqueAcrossSendsAndForwards() throws Exception {
+    store.commitSend(send("s1", "p1", List.of(delivery("s1", "a", 0))));
+    store.commitSend(send("s2", "p2", List.of()));
+    // a forward receipt may not take a send's (receipt) id
+    assertThat(code(() -> store.commitForward(new ForwardRecord("s1", receipt("s2", "s1"),
+        delivery("s1", "late", 0))))).isEqualTo(StoreException.Code.CONFLICT);
+    assertThat(store.hasDelivery("s1", fp("late"))).isFalse();
+    assertThat(store.getReceipt("s2").orElseThrow().sendId()).isEqualTo("s2");
+    // and a send may not take a forward receipt's id
+    store.commitForward(new ForwardRecord("s1", receipt("s1-f", "s1"), delivery("s1", "late", 0)));
+    assertThat(code(() -> store.commitSend(send("s1-f", "p3", List.of(delivery("s1-f", "b", 0))))))
+        .isEqualTo(StoreException.Code.CONFLICT);
+    assertThat(store.getSend("s1-f")).isEmpty();
+    assertThat(store.findSendByPayloadHash(sha256("p3"))).isEmpty();
+    assertThat(store.hasDelivery("s1-f", fp("b"))).isFalse();
+    assertThat(store.getReceipt("s1-f").orElseThrow().sendId()).isEqualTo("s1");
+    assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
+        .containsExactly("s1", "s1-f");
   }
 
   // ------------------------------------------------------------------ scale and concurrency
@@ -401,7 +456,7 @@ abstract class ArtefactStoreContract {
     assertThat(c.send().deliveryCount()).isEqualTo(n);
     assertThat(store.getSend("big").orElseThrow().deliveryCount()).isEqualTo(n);
     for (int i : new int[] {0, n / 2, n - 1}) {
-      assertThat(store.getDelivery("big-d" + String.format("%06d", i)).orElseThrow().delivery())
+      assertThat(store.getDelivery(id("big", "g" + i)).orElseThrow().delivery())
           .isEqualTo(delivery("big", "g" + i, i));
       assertThat(store.listDeliveries(fp("g" + i), null, 10)).hasSize(1);
       assertThat(store.hasDelivery("big", fp("g" + i))).isTrue();
@@ -472,7 +527,7 @@ abstract class ArtefactStoreContract {
     assertThat(store.countRecipients()).isEqualTo(1);
     assertThat(store.findSendByPayloadHash(sha256("p1")).orElseThrow().sendId()).isEqualTo("s1");
     assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
-        .containsExactly("s1-r", "f1");
+        .containsExactly("s1", "f1");
     assertThat(store.hasDelivery("s1", fp("late"))).isTrue();
     assertThat(store.listDeliveries(fp("a"), null, 10)).hasSize(1);
     assertThat(code(() -> store.putSealedKeySet(1, bytes("again"))))

@@ -41,6 +41,19 @@ class StoreRecordsTest {
   }
 
   @Test
+  void aSendsReceiptIdIsItsSendId() {
+    // api.md 1.1 step 8; the SQLite store keeps a send's receipt in the send's row by that id
+    SendMetadata m = ArtefactStoreContract.meta("s1", "p1", false, null);
+    assertThatThrownBy(() -> new SendRecord(m, ArtefactStoreContract.receipt("s1-r", "s1"),
+        java.util.List.of())).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("receipt id must be its send id");
+    assertThatThrownBy(() -> new SendRecord(m, ArtefactStoreContract.receipt("s2", "s2"),
+        java.util.List.of())).isInstanceOf(IllegalArgumentException.class);
+    assertThat(new SendRecord(m, ArtefactStoreContract.receipt("s1", "s1"), java.util.List.of())
+        .sendId()).isEqualTo("s1");
+  }
+
+  @Test
   void toStringShowsNoStoredBytes() {
     SendMetadata m = new SendMetadata("s1", new byte[32], "{\"p\":1}".getBytes(), true, null, null,
         "SEALEDSECRET".getBytes(), Instant.EPOCH);

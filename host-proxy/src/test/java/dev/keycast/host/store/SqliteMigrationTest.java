@@ -1,0 +1,190 @@
+package dev.keycast.host.store;
+
+import static dev.keycast.host.store.ArtefactStoreContract.T0;
+import static dev.keycast.host.store.ArtefactStoreContract.bytes;
+import static dev.keycast.host.store.ArtefactStoreContract.fp;
+import static dev.keycast.host.store.ArtefactStoreContract.id;
+import static dev.keycast.host.store.ArtefactStoreContract.sha256;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Schema version 1 -> 2: a database written by the version-1 store (its schema, its rows: a send's
+ * receipt in {@code receipts}, a unique index on (send, recipient)) is migrated in place and every
+ * send, receipt, forward and delivery is found afterwards, by every read and by the write paths
+ * that look them up (replay, forward replay).
+ */
+class SqliteMigrationTest {
+
+  @TempDir Path dir;
+
+  Path file() {
+    return dir.resolve("keycast.db");
+  }
+
+  /** Writes a schema-1 database as the version-1 store did, rows included. */
+  void writeVersion1(boolean tamperDeliveryId) throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement()) {
+      s.execute("PRAGMA journal_mode = WAL");
+      s.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
+          + " applied_at INTEGER NOT NULL)");
+      for (String sql : SqliteArtefactStore.migration(0)) {
+        s.execute(sql);
+      }
+      s.execute("INSERT INTO schema_version VALUES (1, 0)");
+      s.execute("INSERT INTO recipients VALUES ('" + fp("r1") + "', 'x25519', x'01', '{}', 0)");
+      for (String send : List.of("s1", "s2")) {
+        try (PreparedStatement ps = c.prepareStatement(
+            "INSERT INTO sends VALUES (?, ?, ?, 1, NULL, NULL, ?, ?, ?, ?)")) {
+          ps.setString(1, send);
+          ps.setBytes(2, sha256("payload-" + send));
+          ps.setBytes(3, bytes("{\"policy\":\"" + send + "\"}"));
+          ps.setBytes(4, bytes("sealed-" + send));
+          ps.setString(5, send); // the enclave's receipt id of a send is its send id
+          ps.setLong(6, 2);
+          ps.setLong(7, T0.toEpochMilli());
+          ps.executeUpdate();
+        }
+        receipt(c, send, send);
+        delivery(c, send, send, "a", tamperDeliveryId && send.equals("s2"));
+        delivery(c, send, send, "b", false);
+      }
+      receipt(c, "s1-f1", "s1"); // a forward of s1 to "late"
+      delivery(c, "s1", "s1-f1", "late", false);
+    }
+  }
+
+  static void receipt(Connection c, String receiptId, String sendId) throws Exception {
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO receipts VALUES (?, ?, ?, ?)")) {
+      ps.setString(1, receiptId);
+      ps.setString(2, sendId);
+      ps.setBytes(3, bytes("receipt " + receiptId));
+      ps.setLong(4, T0.toEpochMilli());
+      ps.executeUpdate();
+    }
+  }
+
+  static void delivery(Connection c, String sendId, String receiptId, String seed, boolean tamper)
+      throws Exception {
+    try (PreparedStatement ps =
+        c.prepareStatement("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?)")) {
+      ps.setString(1, tamper ? "0".repeat(32) : id(sendId, seed));
+      ps.setString(2, sendId);
+      ps.setString(3, receiptId);
+      ps.setString(4, fp(seed));
+      ps.setString(5, "hpke-v1");
+      ps.setBytes(6, bytes("envelope " + sendId + " " + seed));
+      ps.executeUpdate();
+    }
+  }
+
+  @Test
+  void version1DataIsFoundAfterTheMigration() throws Exception {
+    writeVersion1(false);
+    try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
+      assertThat(store.schemaVersion()).isEqualTo(2);
+      assertThat(indexes()).contains("deliveries_by_recipient", "receipts_by_send")
+          .doesNotContain("deliveries_by_send_recipient");
+
+      StoredSend s1 = store.getSend("s1").orElseThrow();
+      assertThat(s1.receiptId()).isEqualTo("s1");
+      assertThat(s1.deliveryCount()).isEqualTo(2);
+      assertThat(s1.metadata().sealedSecret()).isEqualTo(bytes("sealed-s1"));
+      assertThat(store.findSendByPayloadHash(sha256("payload-s2")).orElseThrow().sendId())
+          .isEqualTo("s2");
+      assertThat(store.getReceipt("s1").orElseThrow().bytes()).isEqualTo(bytes("receipt s1"));
+      assertThat(store.getReceipt("s1-f1").orElseThrow().sendId()).isEqualTo("s1");
+      assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
+          .containsExactly("s1", "s1-f1");
+      assertThat(store.receiptsForSend("s2")).extracting(ReceiptRecord::receiptId)
+          .containsExactly("s2");
+      for (String send : List.of("s1", "s2")) {
+        for (String seed : List.of("a", "b")) {
+          StoredDelivery d = store.getDelivery(id(send, seed)).orElseThrow();
+          assertThat(d.sendId()).isEqualTo(send);
+          assertThat(d.receiptId()).isEqualTo(send);
+          assertThat(d.delivery().envelope()).isEqualTo(bytes("envelope " + send + " " + seed));
+          assertThat(store.hasDelivery(send, fp(seed))).isTrue();
+        }
+      }
+      assertThat(store.hasDelivery("s1", fp("late"))).isTrue();
+      assertThat(store.hasDelivery("s2", fp("late"))).isFalse();
+      assertThat(store.getDelivery(id("s1", "late")).orElseThrow().receiptId()).isEqualTo("s1-f1");
+      assertThat(store.listDeliveries(fp("a"), null, 10)).extracting(StoredDelivery::deliveryId)
+          .containsExactlyElementsOf(sorted(id("s1", "a"), id("s2", "a")));
+      assertThat(store.sealedSecretsOpenForLateRecipients(T0, null, 10))
+          .extracting(StoredSend::sendId).containsExactly("s1", "s2");
+      assertThat(store.findRecipients(List.of(fp("r1")))).hasSize(1);
+
+      // the write paths find the old rows: a retried payload replays with the old receipt, a
+      // forward to a recipient the send reached replays with the covering receipt
+      SendCommit again = store.commitSend(new SendRecord(
+          ArtefactStoreContract.meta("s9", "payload-s1", true, null),
+          ArtefactStoreContract.receipt("s9", "s9"), List.of()));
+      assertThat(again.replayed()).isTrue();
+      assertThat(again.receipt().bytes()).isEqualTo(bytes("receipt s1"));
+      ForwardCommit fwd = store.commitForward(new ForwardRecord("s1",
+          ArtefactStoreContract.receipt("s1-f2", "s1"), ArtefactStoreContract.delivery("s1", "b", 0)));
+      assertThat(fwd.replayed()).isTrue();
+      assertThat(fwd.receipt().receiptId()).isEqualTo("s1");
+      // a send id already taken by an old receipt-less row is a conflict, a new send works
+      assertThat(ArtefactStoreContract.code(() -> store.commitSend(new SendRecord(
+          ArtefactStoreContract.meta("s2", "other", true, null),
+          ArtefactStoreContract.receipt("s2", "s2"), List.of()))))
+          .isEqualTo(StoreException.Code.CONFLICT);
+      store.commitSend(ArtefactStoreContract.send("s3", "payload-s3",
+          List.of(ArtefactStoreContract.delivery("s3", "a", 0))));
+      assertThat(store.listDeliveries(fp("a"), null, 10)).hasSize(3);
+    }
+    // and it opens again as version 2 without migrating twice
+    try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
+      assertThat(store.schemaVersion()).isEqualTo(2);
+      assertThat(store.getReceipt("s3").orElseThrow().sendId()).isEqualTo("s3");
+      assertThat(store.getReceipt("s1").orElseThrow().bytes()).isEqualTo(bytes("receipt s1"));
+    }
+  }
+
+  @Test
+  void aVersion1DeliveryWithoutTheDerivedIdStopsTheMigration() throws Exception {
+    writeVersion1(true);
+    assertThat(ArtefactStoreContract.code(() -> SqliteArtefactStore.open(file())))
+        .isEqualTo(StoreException.Code.STORE_CORRUPT);
+    // nothing of the migration was applied: still version 1 with its unique index
+    assertThat(indexes()).contains("deliveries_by_send_recipient");
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT max(version) FROM schema_version")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isEqualTo(1);
+    }
+  }
+
+  List<String> indexes() throws Exception {
+    List<String> out = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT name FROM sqlite_master WHERE type = 'index'")) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
+  static List<String> sorted(String... ids) {
+    List<String> out = new ArrayList<>(List.of(ids));
+    out.sort(null);
+    return out;
+  }
+}
