@@ -82,6 +82,60 @@ final class JavaCryptoBackend implements CryptoBackend {
   }
 
   @Override
+  public X25519KeyAgreement x25519KeyAgreement(byte[] privateKey, byte[] publicKey) {
+    checkLength(privateKey, "private");
+    checkLength(publicKey, "public");
+    return new Agreement(privateKey.clone(), publicKey.clone());
+  }
+
+  /**
+   * The java backend's held key: its own copy of the scalar (BouncyCastle's {@code X25519} keeps
+   * none), zero-filled by {@link #destroy()}. A call in flight when the key is destroyed may
+   * compute with a partly zeroized scalar; its result is then wrong, never the right secret
+   * leaked, and later calls throw.
+   */
+  private static final class Agreement implements X25519KeyAgreement {
+    private final byte[] privateKey;
+    private final byte[] publicKey;
+    private volatile boolean destroyed;
+
+    Agreement(byte[] privateKey, byte[] publicKey) {
+      this.privateKey = privateKey;
+      this.publicKey = publicKey;
+    }
+
+    @Override
+    public byte[] publicKey() {
+      return publicKey.clone();
+    }
+
+    @Override
+    public byte[] sharedSecret(byte[] peerPublicKey) throws InvalidKeyException {
+      checkLength(peerPublicKey, "peer public");
+      if (destroyed) {
+        throw new IllegalStateException("X25519 key was destroyed");
+      }
+      return INSTANCE.x25519SharedSecret(privateKey, publicKey, peerPublicKey);
+    }
+
+    @Override
+    public void destroy() {
+      destroyed = true;
+      Arrays.fill(privateKey, (byte) 0);
+    }
+
+    @Override
+    public boolean isDestroyed() {
+      return destroyed;
+    }
+
+    @Override
+    public String toString() {
+      return "X25519KeyAgreement[java, public=" + java.util.HexFormat.of().formatHex(publicKey) + "]";
+    }
+  }
+
+  @Override
   public boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
       int offset, int length, byte[] signature) {
     java.util.Objects.checkFromIndexSize(offset, length, message.length);
