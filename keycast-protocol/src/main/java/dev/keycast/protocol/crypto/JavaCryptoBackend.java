@@ -90,13 +90,14 @@ final class JavaCryptoBackend implements CryptoBackend {
 
   /**
    * The java backend's held key: its own copy of the scalar (BouncyCastle's {@code X25519} keeps
-   * none), zero-filled by {@link #destroy()}. A call in flight when the key is destroyed may
-   * compute with a partly zeroized scalar; its result is then wrong, never the right secret
-   * leaked, and later calls throw.
+   * none), zero-filled by {@link #destroy()} once the calls in flight have finished (calls hold
+   * the read lock, destroy the write lock); later calls throw.
    */
   private static final class Agreement implements X25519KeyAgreement {
     private final byte[] privateKey;
     private final byte[] publicKey;
+    private final java.util.concurrent.locks.ReentrantReadWriteLock lock =
+        new java.util.concurrent.locks.ReentrantReadWriteLock();
     private volatile boolean destroyed;
 
     Agreement(byte[] privateKey, byte[] publicKey) {
@@ -112,16 +113,26 @@ final class JavaCryptoBackend implements CryptoBackend {
     @Override
     public byte[] sharedSecret(byte[] peerPublicKey) throws InvalidKeyException {
       checkLength(peerPublicKey, "peer public");
-      if (destroyed) {
-        throw new IllegalStateException("X25519 key was destroyed");
+      lock.readLock().lock();
+      try {
+        if (destroyed) {
+          throw new IllegalStateException("X25519 key was destroyed");
+        }
+        return INSTANCE.x25519SharedSecret(privateKey, publicKey, peerPublicKey);
+      } finally {
+        lock.readLock().unlock();
       }
-      return INSTANCE.x25519SharedSecret(privateKey, publicKey, peerPublicKey);
     }
 
     @Override
     public void destroy() {
-      destroyed = true;
-      Arrays.fill(privateKey, (byte) 0);
+      lock.writeLock().lock();
+      try {
+        destroyed = true;
+        Arrays.fill(privateKey, (byte) 0);
+      } finally {
+        lock.writeLock().unlock();
+      }
     }
 
     @Override
