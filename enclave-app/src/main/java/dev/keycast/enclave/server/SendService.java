@@ -719,16 +719,13 @@ public final class SendService {
 
   private byte[] open(KeySet keySet, byte[] policyBytes, byte[] enc, byte[] ciphertext)
       throws ApiException {
-    // The key set's raw pair as it is: no key object (whose construction derives the public key
-    // again, and leaves a copy of the private key in BouncyCastle's parameters for the collector)
-    byte[] raw = keySet.receivePrivateKey();
+    // The receive key as the backend holds it for the key set's life (with OpenSSL one EVP_PKEY
+    // imported once): only the decapsulation's Diffie-Hellman is computed per send
     try {
-      return Hpke.openRaw(HpkeSuite.KEYCAST_V1, raw, keySet.receivePublicKey(),
+      return Hpke.open(HpkeSuite.KEYCAST_V1, keySet.receiveKeyAgreement(),
           sendInfo(keySet.id()), policyBytes, new HpkeCiphertext(enc, ciphertext));
     } catch (DecryptionFailedException e) {
       throw new ApiException(ErrorCode.DECRYPTION_FAILED, DecryptionFailedException.MESSAGE);
-    } finally {
-      Arrays.fill(raw, (byte) 0);
     }
   }
 

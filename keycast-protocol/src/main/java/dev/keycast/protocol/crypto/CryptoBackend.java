@@ -59,6 +59,20 @@ public interface CryptoBackend {
       throws InvalidKeyException;
 
   /**
+   * Holds an X25519 private key for repeated {@linkplain X25519KeyAgreement#sharedSecret shared
+   * secrets} with changing peers (an HPKE recipient): the key is imported into the backend once,
+   * so each Diffie-Hellman costs only the peer's import and the scalar multiplication. The caller
+   * {@linkplain X25519KeyAgreement#destroy() destroys} it when the key is retired.
+   *
+   * @param privateKey 32-byte scalar (copied; the caller zeroizes its array)
+   * @param publicKey {@code X25519(privateKey, 9)} as its holder stored it (32 bytes); it is not
+   *     checked (as in {@link #x25519SharedSecret}) and is what {@link
+   *     X25519KeyAgreement#publicKey()} returns
+   * @throws IllegalArgumentException if a key is not 32 bytes
+   */
+  X25519KeyAgreement x25519KeyAgreement(byte[] privateKey, byte[] publicKey);
+
+  /**
    * RSASSA-PKCS1-v1_5 signature verification (RFC 8017 section 8.2.2) of {@code
    * message[offset, offset + length)} under an RSA public key: the check of an X.509 certificate's
    * {@code sha256WithRSAEncryption} (or SHA-384/512) signature over its {@code tbsCertificate}.

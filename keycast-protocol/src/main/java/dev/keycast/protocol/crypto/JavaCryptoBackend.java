@@ -82,6 +82,71 @@ final class JavaCryptoBackend implements CryptoBackend {
   }
 
   @Override
+  public X25519KeyAgreement x25519KeyAgreement(byte[] privateKey, byte[] publicKey) {
+    checkLength(privateKey, "private");
+    checkLength(publicKey, "public");
+    return new Agreement(privateKey.clone(), publicKey.clone());
+  }
+
+  /**
+   * The java backend's held key: its own copy of the scalar (BouncyCastle's {@code X25519} keeps
+   * none), zero-filled by {@link #destroy()} once the calls in flight have finished (calls hold
+   * the read lock, destroy the write lock); later calls throw.
+   */
+  private static final class Agreement implements X25519KeyAgreement {
+    private final byte[] privateKey;
+    private final byte[] publicKey;
+    private final java.util.concurrent.locks.ReentrantReadWriteLock lock =
+        new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private volatile boolean destroyed;
+
+    Agreement(byte[] privateKey, byte[] publicKey) {
+      this.privateKey = privateKey;
+      this.publicKey = publicKey;
+    }
+
+    @Override
+    public byte[] publicKey() {
+      return publicKey.clone();
+    }
+
+    @Override
+    public byte[] sharedSecret(byte[] peerPublicKey) throws InvalidKeyException {
+      checkLength(peerPublicKey, "peer public");
+      lock.readLock().lock();
+      try {
+        if (destroyed) {
+          throw new IllegalStateException("X25519 key was destroyed");
+        }
+        return INSTANCE.x25519SharedSecret(privateKey, publicKey, peerPublicKey);
+      } finally {
+        lock.readLock().unlock();
+      }
+    }
+
+    @Override
+    public void destroy() {
+      lock.writeLock().lock();
+      try {
+        destroyed = true;
+        Arrays.fill(privateKey, (byte) 0);
+      } finally {
+        lock.writeLock().unlock();
+      }
+    }
+
+    @Override
+    public boolean isDestroyed() {
+      return destroyed;
+    }
+
+    @Override
+    public String toString() {
+      return "X25519KeyAgreement[java, public=" + java.util.HexFormat.of().formatHex(publicKey) + "]";
+    }
+  }
+
+  @Override
   public boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
       int offset, int length, byte[] signature) {
     java.util.Objects.checkFromIndexSize(offset, length, message.length);

@@ -25,8 +25,15 @@ final class LibCrypto {
   static final int EVP_PKEY_RSA = 6;
   /** {@code EVP_PKEY_KEYPAIR}: the selection for a private and public key. */
   static final int EVP_PKEY_KEYPAIR = 0x87;
+  /** {@code EVP_PKEY_PUBLIC_KEY}: the selection for a public key (with its domain parameters). */
+  static final int EVP_PKEY_PUBLIC_KEY = 0x86;
   /** {@code OSSL_PARAM_OCTET_STRING}. */
   static final int OSSL_PARAM_OCTET_STRING = 5;
+
+  /** NUL-terminated names, allocated once for the life of the process (read-only). */
+  final MemorySegment nameX25519 = Arena.global().allocateFrom("X25519");
+  final MemorySegment paramPriv = Arena.global().allocateFrom("priv"); // OSSL_PKEY_PARAM_PRIV_KEY
+  final MemorySegment paramPub = Arena.global().allocateFrom("pub"); // OSSL_PKEY_PARAM_PUB_KEY
 
   final MethodHandle bnBin2bn; // BIGNUM *BN_bin2bn(const unsigned char *s, int len, BIGNUM *ret)
   final MethodHandle bnBn2binpad; // int BN_bn2binpad(const BIGNUM *a, unsigned char *to, int tolen)
@@ -55,6 +62,10 @@ final class LibCrypto {
   // int EVP_PKEY_derive(EVP_PKEY_CTX *, unsigned char *key, size_t *keylen)
   final MethodHandle evpPkeyDerive;
   final MethodHandle errClearError; // void ERR_clear_error(void)
+  // int EVP_PKEY_derive_set_peer_ex(EVP_PKEY_CTX *ctx, EVP_PKEY *peer, int validate_peer)
+  final MethodHandle evpPkeyDeriveSetPeerEx;
+  // EVP_PKEY_CTX *EVP_PKEY_CTX_new_from_pkey(OSSL_LIB_CTX *, EVP_PKEY *pkey, const char *propq)
+  final MethodHandle evpPkeyCtxNewFromPkey;
   // EVP_PKEY_CTX *EVP_PKEY_CTX_new_from_name(OSSL_LIB_CTX *, const char *name, const char *propq)
   final MethodHandle evpPkeyCtxNewFromName;
   final MethodHandle evpPkeyFromdataInit; // int EVP_PKEY_fromdata_init(EVP_PKEY_CTX *)
@@ -110,6 +121,10 @@ final class LibCrypto {
     evpPkeyDerive =
         handle(lib, "EVP_PKEY_derive", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     errClearError = handle(lib, "ERR_clear_error", FunctionDescriptor.ofVoid());
+    evpPkeyDeriveSetPeerEx = handle(lib, "EVP_PKEY_derive_set_peer_ex",
+        FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    evpPkeyCtxNewFromPkey = handle(lib, "EVP_PKEY_CTX_new_from_pkey",
+        FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     evpPkeyCtxNewFromName = handle(lib, "EVP_PKEY_CTX_new_from_name",
         FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     evpPkeyFromdataInit = handle(lib, "EVP_PKEY_fromdata_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));

@@ -19,6 +19,7 @@ import org.bouncycastle.crypto.DataLengthException;
 import org.bouncycastle.crypto.InvalidCipherTextException;
 import org.bouncycastle.crypto.encodings.OAEPEncoding;
 import org.bouncycastle.crypto.params.ParametersWithRandom;
+import org.bouncycastle.math.ec.rfc7748.X25519;
 
 /**
  * The OpenSSL backend: OpenSSL 3 {@code libcrypto.so.3} through the Foreign Function and Memory
@@ -29,9 +30,12 @@ import org.bouncycastle.crypto.params.ParametersWithRandom;
  *       caller's {@link SecureRandom}) over {@link RawRsaPublicEngine}, whose raw public-key
  *       operation {@code m^e mod n} is {@code BN_mod_exp_mont} (the function OpenSSL's own RSA
  *       public operation uses).
- *   <li>X25519: {@code EVP_PKEY_new_raw_private_key} (computes the public key, read back with
- *       {@code EVP_PKEY_get_raw_public_key}), {@code EVP_PKEY_new_raw_public_key} for the peer and
- *       {@code EVP_PKEY_derive}. OpenSSL rejects an all-zero result; so does this class.
+ *   <li>X25519: the key pair and the peer's public key imported with {@code EVP_PKEY_fromdata}
+ *       (both halves of the pair, so OpenSSL does not derive the public key again), {@code
+ *       EVP_PKEY_CTX_new_from_pkey} and {@code EVP_PKEY_derive}; the public key of {@link #x25519}
+ *       by BouncyCastle's fixed-base multiplication, which is faster than OpenSSL 3.0's. A held key
+ *       ({@link #x25519KeyAgreement}) is one EVP_PKEY imported once. OpenSSL rejects an all-zero
+ *       result; so does this class.
  *   <li>RSA PKCS #1 v1.5 signature verification: {@code d2i_PUBKEY} (the key must be {@code
  *       EVP_PKEY_RSA} and use every byte), {@code EVP_DigestVerifyInit} with {@code EVP_sha256}
  *       (384, 512) and {@code EVP_DigestVerify}, OpenSSL's default (PKCS #1 v1.5) padding.
@@ -164,50 +168,27 @@ final class OpenSslCryptoBackend implements CryptoBackend {
     }
   }
 
+  /**
+   * The public key by BouncyCastle's fixed-base multiplication ({@code X25519.scalarMultBase},
+   * comb tables: about 36 µs), not OpenSSL's: OpenSSL 3.0 derives it in {@code
+   * ossl_x25519_public_from_private} (about 51 µs, slower than its own variable-base ladder),
+   * which {@code EVP_PKEY_new_raw_private_key} always runs. The pair is then imported without
+   * deriving again and the shared secret computed as in {@link #x25519SharedSecret}.
+   */
   @Override
   public X25519Exchange x25519(byte[] privateKey, byte[] peerPublicKey)
       throws InvalidKeyException {
     JavaCryptoBackend.checkLength(privateKey, "private");
     JavaCryptoBackend.checkLength(peerPublicKey, "peer public");
-    MemorySegment own = MemorySegment.NULL;
-    boolean ok = false;
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment priv = arena.allocate(32);
-      MemorySegment shared = arena.allocate(32);
-      try {
-        MemorySegment.copy(privateKey, 0, priv, JAVA_BYTE, 0, 32);
-        MemorySegment pub = arena.allocate(32);
-        MemorySegment len = arena.allocate(JAVA_LONG);
-        own = notNull(
-            (MemorySegment) lib.evpPkeyNewRawPrivateKey.invokeExact(
-                LibCrypto.EVP_PKEY_X25519, MemorySegment.NULL, priv, 32L),
-            "EVP_PKEY_new_raw_private_key");
-        len.set(JAVA_LONG, 0, 32L);
-        check((int) lib.evpPkeyGetRawPublicKey.invokeExact(own, pub, len), "EVP_PKEY_get_raw_public_key");
-        checkLength(len, "EVP_PKEY_get_raw_public_key");
-        byte[] secret = derive(arena, own, peerPublicKey, shared);
-        X25519Exchange result = new X25519Exchange(pub.toArray(JAVA_BYTE), secret);
-        ok = true;
-        return result;
-      } finally {
-        priv.fill((byte) 0);
-        shared.fill((byte) 0);
-        freePkey(own); // OpenSSL clears the private key it copied
-        if (!ok) {
-          clearErrors();
-        }
-      }
-    } catch (InvalidKeyException | RuntimeException | Error e) {
-      throw e;
-    } catch (Throwable t) {
-      throw new IllegalStateException("libcrypto call failed", t);
-    }
+    byte[] pub = new byte[32];
+    X25519.scalarMultBase(privateKey, 0, pub, 0);
+    return new X25519Exchange(pub, sharedSecretOfPair(privateKey, pub, peerPublicKey));
   }
 
   /**
    * {@code EVP_PKEY_fromdata} with both halves of the key pair (OpenSSL's X25519 import then skips
-   * deriving the public key, which {@code EVP_PKEY_new_raw_private_key} always does and which costs
-   * about as much as the derive), then the same derive as {@link #x25519}.
+   * deriving the public key, which costs more than the derive) and the peer's public key, both on
+   * one import context, then the derive.
    */
   @Override
   public byte[] x25519SharedSecret(byte[] privateKey, byte[] publicKey, byte[] peerPublicKey)
@@ -215,33 +196,53 @@ final class OpenSslCryptoBackend implements CryptoBackend {
     JavaCryptoBackend.checkLength(privateKey, "private");
     JavaCryptoBackend.checkLength(publicKey, "public");
     JavaCryptoBackend.checkLength(peerPublicKey, "peer public");
+    return sharedSecretOfPair(privateKey, publicKey, peerPublicKey);
+  }
+
+  /** Native scratch of one X25519 call: four 32-byte values, a length, three OSSL_PARAMs, a pointer. */
+  private static final long X_PRIV = 0;
+  private static final long X_PUB = 32;
+  private static final long X_PEER = 64;
+  private static final long X_SHARED = 96;
+  private static final long X_LEN = 128;
+  private static final long X_PARAMS = 136;
+  private static final long X_OUT = X_PARAMS + 3 * 40;
+  private static final long X_SIZE = X_OUT + 8;
+
+  private byte[] sharedSecretOfPair(byte[] privateKey, byte[] publicKey, byte[] peerPublicKey)
+      throws InvalidKeyException {
     MemorySegment keyCtx = MemorySegment.NULL;
     MemorySegment own = MemorySegment.NULL;
+    MemorySegment peer = MemorySegment.NULL;
     boolean ok = false;
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment priv = arena.allocate(32);
-      MemorySegment shared = arena.allocate(32);
+      MemorySegment buf = arena.allocate(X_SIZE, 8); // zeroed
+      MemorySegment priv = buf.asSlice(X_PRIV, 32);
+      MemorySegment shared = buf.asSlice(X_SHARED, 32);
       try {
-        MemorySegment.copy(privateKey, 0, priv, JAVA_BYTE, 0, 32);
-        MemorySegment pub = arena.allocateFrom(JAVA_BYTE, publicKey);
-        MemorySegment params = arena.allocate(OSSL_PARAM_SIZE * 3); // priv, pub, end (zeroed)
-        octetStringParam(params, 0, arena.allocateFrom("priv"), priv);
-        octetStringParam(params, 1, arena.allocateFrom("pub"), pub);
-        MemorySegment out = arena.allocate(ADDRESS);
+        MemorySegment.copy(privateKey, 0, buf, JAVA_BYTE, X_PRIV, 32);
+        MemorySegment.copy(publicKey, 0, buf, JAVA_BYTE, X_PUB, 32);
+        MemorySegment.copy(peerPublicKey, 0, buf, JAVA_BYTE, X_PEER, 32);
+        MemorySegment params = buf.asSlice(X_PARAMS, 3 * OSSL_PARAM_SIZE);
+        MemorySegment out = buf.asSlice(X_OUT, 8);
         keyCtx = notNull((MemorySegment) lib.evpPkeyCtxNewFromName.invokeExact(
-            MemorySegment.NULL, arena.allocateFrom("X25519"), MemorySegment.NULL),
-            "EVP_PKEY_CTX_new_from_name");
+            MemorySegment.NULL, lib.nameX25519, MemorySegment.NULL), "EVP_PKEY_CTX_new_from_name");
         check((int) lib.evpPkeyFromdataInit.invokeExact(keyCtx), "EVP_PKEY_fromdata_init");
+        octetStringParam(params, 0, lib.paramPriv, priv);
+        octetStringParam(params, 1, lib.paramPub, buf.asSlice(X_PUB, 32)); // params[2]: end (zero)
         check((int) lib.evpPkeyFromdata.invokeExact(keyCtx, out, LibCrypto.EVP_PKEY_KEYPAIR, params),
             "EVP_PKEY_fromdata");
         own = notNull(out.get(ADDRESS, 0), "EVP_PKEY_fromdata");
-        byte[] secret = derive(arena, own, peerPublicKey, shared);
+        params.fill((byte) 0); // no pointer to the private key left in the parameters
+        peer = importPublic(keyCtx, params, out, buf.asSlice(X_PEER, 32));
+        byte[] secret = derive(own, peer, shared, buf.asSlice(X_LEN, 8));
         ok = true;
         return secret;
       } finally {
         priv.fill((byte) 0);
         shared.fill((byte) 0);
-        freePkey(own); // OpenSSL clears the private key it copied
+        freePkey(peer);
+        freePkey(own); // OpenSSL clears the private key it copied (OPENSSL_secure_clear_free)
         freeCtx(keyCtx);
         if (!ok) {
           clearErrors();
@@ -255,26 +256,37 @@ final class OpenSslCryptoBackend implements CryptoBackend {
   }
 
   /**
-   * The X25519 shared secret of {@code own} (an EVP_PKEY holding the private key) and the raw
-   * {@code peerPublicKey}, derived into {@code shared} (the caller zeroizes it). Frees the peer key
-   * and the derive context it makes; refuses a low-order peer point (an all-zero result).
+   * A peer's raw public key as a new EVP_PKEY, imported with {@code keyCtx} (fromdata-initialised;
+   * {@code params} three zeroed OSSL_PARAMs, {@code out} a pointer slot).
    */
-  private byte[] derive(Arena arena, MemorySegment own, byte[] peerPublicKey, MemorySegment shared)
-      throws Throwable {
-    MemorySegment peer = MemorySegment.NULL;
+  private MemorySegment importPublic(MemorySegment keyCtx, MemorySegment params, MemorySegment out,
+      MemorySegment raw) throws Throwable {
+    octetStringParam(params, 0, lib.paramPub, raw);
+    out.set(ADDRESS, 0, MemorySegment.NULL);
+    if ((int) lib.evpPkeyFromdata.invokeExact(keyCtx, out, LibCrypto.EVP_PKEY_PUBLIC_KEY, params) != 1) {
+      throw new InvalidKeyException("X25519 peer public key rejected");
+    }
+    return notNull(out.get(ADDRESS, 0), "EVP_PKEY_fromdata");
+  }
+
+  /**
+   * The X25519 shared secret of {@code own} (an EVP_PKEY holding the private key) and {@code peer},
+   * derived into {@code shared} (the caller zeroizes it). The derive context is made from the key
+   * ({@code EVP_PKEY_CTX_new_from_pkey}: no fetch of the key type by name) and freed; the peer is
+   * set without OpenSSL's public-key check ({@code validate_peer = 0}), which for X25519 only
+   * tests that the key has a public half (any 32 bytes are a u-coordinate) and costs a context of
+   * its own. Refuses a low-order peer point (an all-zero result), as OpenSSL also does.
+   */
+  private byte[] derive(MemorySegment own, MemorySegment peer, MemorySegment shared,
+      MemorySegment len) throws Throwable {
     MemorySegment ctx = MemorySegment.NULL;
     try {
-      MemorySegment peerRaw = arena.allocateFrom(JAVA_BYTE, peerPublicKey);
-      peer = notNull(
-          (MemorySegment) lib.evpPkeyNewRawPublicKey.invokeExact(
-              LibCrypto.EVP_PKEY_X25519, MemorySegment.NULL, peerRaw, 32L),
-          "EVP_PKEY_new_raw_public_key");
-      ctx = notNull((MemorySegment) lib.evpPkeyCtxNew.invokeExact(own, MemorySegment.NULL), "EVP_PKEY_CTX_new");
+      ctx = notNull((MemorySegment) lib.evpPkeyCtxNewFromPkey.invokeExact(
+          MemorySegment.NULL, own, MemorySegment.NULL), "EVP_PKEY_CTX_new_from_pkey");
       check((int) lib.evpPkeyDeriveInit.invokeExact(ctx), "EVP_PKEY_derive_init");
-      if ((int) lib.evpPkeyDeriveSetPeer.invokeExact(ctx, peer) != 1) {
+      if ((int) lib.evpPkeyDeriveSetPeerEx.invokeExact(ctx, peer, 0) != 1) {
         throw new InvalidKeyException("X25519 peer public key rejected");
       }
-      MemorySegment len = arena.allocate(JAVA_LONG);
       len.set(JAVA_LONG, 0, 32L);
       if ((int) lib.evpPkeyDerive.invokeExact(ctx, shared, len) != 1) {
         // OpenSSL's X25519 fails exactly when the result is all zero (a low-order point).
@@ -288,7 +300,170 @@ final class OpenSslCryptoBackend implements CryptoBackend {
       return secret;
     } finally {
       freeCtx(ctx);
-      freePkey(peer);
+    }
+  }
+
+  /**
+   * Imports the pair once into an EVP_PKEY held by the returned object; each {@link
+   * X25519KeyAgreement#sharedSecret} then imports only the peer and derives.
+   */
+  @Override
+  public X25519KeyAgreement x25519KeyAgreement(byte[] privateKey, byte[] publicKey) {
+    JavaCryptoBackend.checkLength(privateKey, "private");
+    JavaCryptoBackend.checkLength(publicKey, "public");
+    MemorySegment keyCtx = MemorySegment.NULL;
+    boolean ok = false;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment buf = arena.allocate(X_SIZE, 8);
+      MemorySegment priv = buf.asSlice(X_PRIV, 32);
+      try {
+        MemorySegment.copy(privateKey, 0, buf, JAVA_BYTE, X_PRIV, 32);
+        MemorySegment.copy(publicKey, 0, buf, JAVA_BYTE, X_PUB, 32);
+        MemorySegment params = buf.asSlice(X_PARAMS, 3 * OSSL_PARAM_SIZE);
+        MemorySegment out = buf.asSlice(X_OUT, 8);
+        keyCtx = notNull((MemorySegment) lib.evpPkeyCtxNewFromName.invokeExact(
+            MemorySegment.NULL, lib.nameX25519, MemorySegment.NULL), "EVP_PKEY_CTX_new_from_name");
+        check((int) lib.evpPkeyFromdataInit.invokeExact(keyCtx), "EVP_PKEY_fromdata_init");
+        octetStringParam(params, 0, lib.paramPriv, priv);
+        octetStringParam(params, 1, lib.paramPub, buf.asSlice(X_PUB, 32));
+        check((int) lib.evpPkeyFromdata.invokeExact(keyCtx, out, LibCrypto.EVP_PKEY_KEYPAIR, params),
+            "EVP_PKEY_fromdata");
+        X25519KeyAgreement a = new Agreement(notNull(out.get(ADDRESS, 0), "EVP_PKEY_fromdata"),
+            publicKey.clone());
+        ok = true;
+        return a;
+      } finally {
+        priv.fill((byte) 0);
+        freeCtx(keyCtx);
+        if (!ok) {
+          clearErrors();
+        }
+      }
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("libcrypto call failed", t);
+    }
+  }
+
+  /** Frees an EVP_PKEY; the cleaning action of an {@link Agreement} (holds no reference to it). */
+  private record FreePkey(LibCrypto lib, MemorySegment pkey) implements Runnable {
+    @Override
+    public void run() {
+      try {
+        lib.evpPkeyFree.invokeExact(pkey);
+      } catch (Throwable t) {
+        throw new IllegalStateException("EVP_PKEY_free failed", t);
+      }
+    }
+  }
+
+  /** Frees the EVP_PKEY of an {@link Agreement} that became unreachable without being destroyed. */
+  private final java.lang.ref.Cleaner cleaner = java.lang.ref.Cleaner.create();
+
+  /**
+   * The openssl backend's held key: one EVP_PKEY (OpenSSL keeps the scalar in memory from {@code
+   * OPENSSL_secure_zalloc}, and frees it with {@code OPENSSL_secure_clear_free} when the key's
+   * last reference is dropped). Each call takes its own reference ({@code EVP_PKEY_up_ref}) under
+   * the object's lock and drops it after the derive, so {@link #destroy()} (which drops the
+   * object's reference) never frees a key in use: the scalar is cleared when the last call in
+   * flight ends. The derive context holds further references only within a call. An object that
+   * becomes unreachable without being destroyed is freed by the backend's {@link
+   * java.lang.ref.Cleaner}.
+   */
+  private final class Agreement implements X25519KeyAgreement {
+    private final byte[] publicKey;
+    private final java.lang.ref.Cleaner.Cleanable freeKey;
+    private MemorySegment pkey; // guarded by this; null after destroy()
+
+    Agreement(MemorySegment pkey, byte[] publicKey) {
+      this.pkey = pkey;
+      this.publicKey = publicKey;
+      this.freeKey = cleaner.register(this, new FreePkey(lib, pkey));
+    }
+
+    @Override
+    public byte[] publicKey() {
+      return publicKey.clone();
+    }
+
+    @Override
+    public byte[] sharedSecret(byte[] peerPublicKey) throws InvalidKeyException {
+      JavaCryptoBackend.checkLength(peerPublicKey, "peer public");
+      MemorySegment own;
+      try {
+        synchronized (this) {
+          if (pkey == null) {
+            throw new IllegalStateException("X25519 key was destroyed");
+          }
+          check((int) lib.evpPkeyUpRef.invokeExact(pkey), "EVP_PKEY_up_ref");
+          own = pkey;
+        }
+      } catch (RuntimeException | Error e) {
+        throw e;
+      } catch (Throwable t) {
+        throw new IllegalStateException("libcrypto call failed", t);
+      }
+      try {
+        return sharedSecretWith(own, peerPublicKey);
+      } finally {
+        freePkey(own); // this call's reference
+      }
+    }
+
+    @Override
+    public void destroy() {
+      synchronized (this) {
+        if (pkey == null) {
+          return;
+        }
+        pkey = null;
+      }
+      freeKey.clean(); // drops the object's reference: freed now, or when the last call ends
+    }
+
+    @Override
+    public synchronized boolean isDestroyed() {
+      return pkey == null;
+    }
+
+    @Override
+    public String toString() {
+      return "X25519KeyAgreement[openssl, public=" + HexFormat.of().formatHex(publicKey) + "]";
+    }
+  }
+
+  /** The peer's import and the derive, with a held key ({@code own}, referenced by the caller). */
+  private byte[] sharedSecretWith(MemorySegment own, byte[] peerPublicKey)
+      throws InvalidKeyException {
+    MemorySegment keyCtx = MemorySegment.NULL;
+    MemorySegment peer = MemorySegment.NULL;
+    boolean ok = false;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment buf = arena.allocate(X_SIZE, 8);
+      MemorySegment shared = buf.asSlice(X_SHARED, 32);
+      try {
+        MemorySegment.copy(peerPublicKey, 0, buf, JAVA_BYTE, X_PEER, 32);
+        keyCtx = notNull((MemorySegment) lib.evpPkeyCtxNewFromName.invokeExact(
+            MemorySegment.NULL, lib.nameX25519, MemorySegment.NULL), "EVP_PKEY_CTX_new_from_name");
+        check((int) lib.evpPkeyFromdataInit.invokeExact(keyCtx), "EVP_PKEY_fromdata_init");
+        peer = importPublic(keyCtx, buf.asSlice(X_PARAMS, 3 * OSSL_PARAM_SIZE),
+            buf.asSlice(X_OUT, 8), buf.asSlice(X_PEER, 32));
+        byte[] secret = derive(own, peer, shared, buf.asSlice(X_LEN, 8));
+        ok = true;
+        return secret;
+      } finally {
+        shared.fill((byte) 0);
+        freePkey(peer);
+        freeCtx(keyCtx);
+        if (!ok) {
+          clearErrors();
+        }
+      }
+    } catch (InvalidKeyException | RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("libcrypto call failed", t);
     }
   }
 
@@ -632,6 +807,25 @@ final class OpenSslCryptoBackend implements CryptoBackend {
       if (b.rsaPkcs1Verify(RsaSignatureDigest.SHA256, SIG_SPKI, SIG_MESSAGE, 0, SIG_MESSAGE.length, tampered)) {
         throw new IllegalStateException(
             "libcrypto self-test failed: RSA PKCS #1 v1.5 verification accepted a tampered signature");
+      }
+      X25519KeyAgreement held = b.x25519KeyAgreement(X_ALICE_PRIV, X_ALICE_PUB);
+      try {
+        if (!MessageDigest.isEqual(held.sharedSecret(X_BOB_PUB), X_SHARED)) {
+          throw new IllegalStateException("libcrypto self-test failed: X25519 with a held key");
+        }
+      } catch (InvalidKeyException e) {
+        held.destroy();
+        throw new IllegalStateException(
+            "libcrypto self-test failed: X25519 with a held key rejected RFC 7748", e);
+      }
+      try {
+        held.sharedSecret(X_LOW_ORDER);
+        throw new IllegalStateException(
+            "libcrypto self-test failed: X25519 with a held key accepted a low-order point");
+      } catch (InvalidKeyException expected) {
+        // the all-zero shared secret is rejected
+      } finally {
+        held.destroy();
       }
       try {
         b.x25519(X_ALICE_PRIV, X_LOW_ORDER).destroy();

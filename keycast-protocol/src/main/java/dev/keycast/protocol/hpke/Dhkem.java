@@ -2,6 +2,7 @@ package dev.keycast.protocol.hpke;
 
 import dev.keycast.protocol.crypto.CryptoBackend;
 import dev.keycast.protocol.crypto.X25519Exchange;
+import dev.keycast.protocol.crypto.X25519KeyAgreement;
 import java.nio.charset.StandardCharsets;
 import java.security.InvalidKeyException;
 import java.util.Arrays;
@@ -68,6 +69,20 @@ final class Dhkem {
       throws InvalidKeyException {
     byte[] dh = backend.x25519SharedSecret(skR, pkR, enc);
     return keySchedule(suite, enc.clone(), sharedSecret(dh, enc, pkR), info);
+  }
+
+  /**
+   * SetupBaseR with a held recipient key: Decap(enc, skR) through {@code recipient} (only the
+   * Diffie-Hellman is computed; {@code pkRm} is the key's stored public key), then the key
+   * schedule.
+   *
+   * @throws InvalidKeyException if DH(skR, enc) is all zero
+   */
+  static HpkeContext setupBaseR(
+      HpkeSuite suite, byte[] enc, X25519KeyAgreement recipient, byte[] info)
+      throws InvalidKeyException {
+    byte[] dh = recipient.sharedSecret(enc);
+    return keySchedule(suite, enc.clone(), sharedSecret(dh, enc, recipient.publicKey()), info);
   }
 
   /** ExtractAndExpand(dh, kem_context = enc || pkRm); destroys the exchange. */

@@ -4,6 +4,7 @@ import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.crypto.CryptoBackend;
 import dev.keycast.protocol.crypto.CryptoBackends;
+import dev.keycast.protocol.crypto.X25519KeyAgreement;
 import java.security.InvalidKeyException;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -169,6 +170,33 @@ public final class Hpke {
       throw new DecryptionFailedException();
     }
     HpkeContext ctx = setupReceiver(backend, suite, enc, skR, pkR, info);
+    return openAndDestroy(ctx, aad, ct);
+  }
+
+  /**
+   * Decrypts an HPKE ciphertext with a recipient key held by a backend ({@link
+   * CryptoBackend#x25519KeyAgreement}), as a key set keeps its receive key: the private key is not
+   * imported again and the public key not derived; only the one Diffie-Hellman of the
+   * decapsulation is computed. The key's stored public key enters the KEM context, so a key whose
+   * public half is not its private key's makes decryption fail; it never succeeds wrongly.
+   *
+   * @throws DecryptionFailedException as {@link #open(HpkeSuite, X25519PrivateKey, byte[], byte[],
+   *     HpkeCiphertext)}, and for a destroyed key
+   */
+  public static byte[] open(
+      HpkeSuite suite, X25519KeyAgreement recipient, byte[] info, byte[] aad, HpkeCiphertext sealed)
+      throws DecryptionFailedException {
+    byte[] enc = sealed.enc();
+    byte[] ct = sealed.ciphertext();
+    if (enc.length != suite.encLength() || ct.length < suite.tagLength() || recipient == null) {
+      throw new DecryptionFailedException();
+    }
+    HpkeContext ctx;
+    try {
+      ctx = Dhkem.setupBaseR(suite, enc, recipient, orEmpty(info));
+    } catch (InvalidKeyException | RuntimeException e) {
+      throw new DecryptionFailedException();
+    }
     return openAndDestroy(ctx, aad, ct);
   }
 

@@ -14,8 +14,8 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * An HPKE encryption context after the base-mode key schedule (RFC 9180 section 5.1): the AEAD
  * key, base nonce, exporter secret and sequence number (sections 5.2 and 5.3). Not thread-safe;
- * one context per message stream. The AEAD is the JDK's (SunJCE AES-GCM or ChaCha20-Poly1305);
- * every call uses a fresh {@link Cipher}.
+ * one context per message stream. The AEAD is the JDK's (SunJCE AES-GCM or ChaCha20-Poly1305):
+ * one {@link Cipher} per thread and AEAD, initialised afresh for every call.
  */
 final class HpkeContext {
   private static final Provider SUN_JCE = Security.getProvider("SunJCE");
@@ -115,18 +115,46 @@ final class HpkeContext {
     for (int i = 0; i < 8; i++) { // nonce = base_nonce XOR I2OSP(seq, Nn)
       nonce[nonce.length - 1 - i] ^= (byte) (seq >>> (8 * i));
     }
-    Cipher c;
-    if (suite.aeadId() == HpkeSuite.AEAD_CHACHA20_POLY1305) {
-      c = cipher("ChaCha20-Poly1305");
-      c.init(mode, new SecretKeySpec(key, "ChaCha20"), new IvParameterSpec(nonce));
-    } else {
-      c = cipher("AES/GCM/NoPadding");
-      c.init(mode, new SecretKeySpec(key, "AES"), new GCMParameterSpec(8 * suite.tagLength(), nonce));
+    boolean chacha = suite.aeadId() == HpkeSuite.AEAD_CHACHA20_POLY1305;
+    java.security.Key k = new SecretKeySpec(key, chacha ? "ChaCha20" : "AES");
+    java.security.spec.AlgorithmParameterSpec params = chacha
+        ? new IvParameterSpec(nonce) : new GCMParameterSpec(8 * suite.tagLength(), nonce);
+    Cipher c = (chacha ? CHACHA20_POLY1305 : AES_GCM).get();
+    try {
+      c.init(mode, k, params);
+    } catch (java.security.InvalidAlgorithmParameterException | java.security.InvalidKeyException e) {
+      // SunJCE refuses to encrypt twice in a row under the same key and nonce with one Cipher
+      // (AES-GCM: InvalidAlgorithmParameterException, ChaCha20-Poly1305: InvalidKeyException;
+      // only a known-answer test repeats an ephemeral key): a fresh Cipher does it as before, and
+      // throws again if the key is really unusable
+      c = cipher(chacha ? "ChaCha20-Poly1305" : "AES/GCM/NoPadding");
+      c.init(mode, k, params);
     }
     if (aad.length > 0) {
       c.updateAAD(aad);
     }
     return c;
+  }
+
+  /**
+   * One Cipher per thread and AEAD, re-initialised for every message: {@code Cipher.getInstance}
+   * (transformation parsing and provider look-ups) cost more than the small message's
+   * encryption. Each use starts with {@code init}, so nothing of a previous message is used; the
+   * last key's schedule stays in the object until the thread's next message (as it stayed in an
+   * unreachable Cipher before, until the collector reused the memory).
+   */
+  private static final ThreadLocal<Cipher> AES_GCM =
+      ThreadLocal.withInitial(() -> newCipher("AES/GCM/NoPadding"));
+
+  private static final ThreadLocal<Cipher> CHACHA20_POLY1305 =
+      ThreadLocal.withInitial(() -> newCipher("ChaCha20-Poly1305"));
+
+  private static Cipher newCipher(String transformation) {
+    try {
+      return cipher(transformation);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the JDK lacks " + transformation, e);
+    }
   }
 
   private static Cipher cipher(String transformation) throws GeneralSecurityException {

@@ -189,10 +189,36 @@ final class Bytes {
     }
   }
 
+  /**
+   * One AES-GCM Cipher per thread, initialised afresh for every call ({@code Cipher.getInstance}
+   * costs more than sealing a small secret).
+   */
+  private static final ThreadLocal<Cipher> GCM = ThreadLocal.withInitial(() -> {
+    try {
+      return Cipher.getInstance("AES/GCM/NoPadding");
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-256-GCM is unavailable", e);
+    }
+  });
+
+  /** The thread's GCM Cipher initialised for {@code mode}; a fresh one if SunJCE refuses a nonce reuse. */
+  private static Cipher gcm(int mode, byte[] key, byte[] nonce) throws GeneralSecurityException {
+    SecretKeySpec k = new SecretKeySpec(key, "AES");
+    GCMParameterSpec p = new GCMParameterSpec(TAG_LENGTH * 8, nonce);
+    Cipher c = GCM.get();
+    try {
+      c.init(mode, k, p);
+    } catch (java.security.InvalidAlgorithmParameterException e) {
+      // the same key and nonce as this Cipher's last encryption (only a test repeats a nonce)
+      c = Cipher.getInstance("AES/GCM/NoPadding");
+      c.init(mode, k, p);
+    }
+    return c;
+  }
+
   static byte[] gcmEncrypt(byte[] key, byte[] nonce, byte[] aad, byte[] plaintext) {
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_LENGTH * 8, nonce));
+      Cipher c = gcm(Cipher.ENCRYPT_MODE, key, nonce);
       c.updateAAD(aad);
       return c.doFinal(plaintext);
     } catch (GeneralSecurityException e) {
@@ -207,8 +233,7 @@ final class Bytes {
       throw new DecryptionFailedException();
     }
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_LENGTH * 8, nonce));
+      Cipher c = gcm(Cipher.DECRYPT_MODE, key, nonce);
       c.updateAAD(aad);
       return c.doFinal(ciphertext, off, len);
     } catch (GeneralSecurityException | RuntimeException e) {

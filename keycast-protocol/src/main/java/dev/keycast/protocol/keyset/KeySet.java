@@ -1,5 +1,7 @@
 package dev.keycast.protocol.keyset;
 
+import dev.keycast.protocol.crypto.CryptoBackends;
+import dev.keycast.protocol.crypto.X25519KeyAgreement;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -16,7 +18,11 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * <p>Keys are held as raw 32-byte arrays (RFC 7748 X25519 scalar, RFC 8032 Ed25519 seed, AES key)
  * and used through BouncyCastle's low-level {@code rfc7748.X25519} and {@code rfc8032.Ed25519}
  * functions, which take arrays and keep no copies, so {@link #destroy()} really zeroizes every
- * private byte this object owns. (JDK {@code XDH}/{@code EdDSA} key objects cannot be wiped.)
+ * private byte this object owns. (JDK {@code XDH}/{@code EdDSA} key objects cannot be wiped.) The
+ * one exception is the receive key as the crypto backend holds it for decapsulation ({@link
+ * #receiveKeyAgreement()}): with the {@code openssl} backend a copy of the scalar lives in
+ * OpenSSL's memory until {@link #destroy()} frees it with {@code OPENSSL_secure_clear_free}
+ * (after the last decapsulation in flight, if any).
  *
  * <p>The key-set id is {@code "ks-"} followed by 32 lowercase hex characters (128 random bits).
  *
@@ -37,6 +43,8 @@ public final class KeySet {
   private final byte[] signingPublicKey;
   private final byte[] storageKey;
   private volatile boolean destroyed;
+  /** The receive key held by the process's backend: made on first use (under this), or null. */
+  private volatile X25519KeyAgreement receiveAgreement;
 
   private KeySet(String id, byte[] receivePrivateKey, byte[] signingPrivateKey, byte[] storageKey) {
     this.id = id;
@@ -123,6 +131,29 @@ public final class KeySet {
     return receivePrivateKey.clone();
   }
 
+  /**
+   * The receive key as the process's crypto backend ({@link CryptoBackends#get()}) holds it for
+   * HPKE decapsulation (with the {@code openssl} backend one OpenSSL {@code EVP_PKEY}, imported
+   * once instead of on every send). Made on first use and owned by this key set: callers MUST NOT
+   * destroy it; {@link #destroy()} does (see {@link X25519KeyAgreement} for what that clears).
+   *
+   * @throws IllegalStateException after {@link #destroy()}
+   */
+  public X25519KeyAgreement receiveKeyAgreement() {
+    X25519KeyAgreement a = receiveAgreement;
+    if (a != null && !destroyed) {
+      return a;
+    }
+    synchronized (this) {
+      checkLive();
+      if (receiveAgreement == null) {
+        receiveAgreement =
+            CryptoBackends.get().x25519KeyAgreement(receivePrivateKey, receivePublicKey);
+      }
+      return receiveAgreement;
+    }
+  }
+
   /** Raw Ed25519 signing private key (RFC 8032 seed, 32 bytes). A copy: zeroize it after use. */
   public byte[] signingPrivateKey() {
     checkLive();
@@ -141,9 +172,19 @@ public final class KeySet {
         & MessageDigest.isEqual(signingPublicKey, expectedSigningPublic);
   }
 
-  /** Zeroizes every private key; afterwards the private accessors throw. Idempotent. */
+  /**
+   * Zeroizes every private key, and destroys the {@linkplain #receiveKeyAgreement() held receive
+   * key}; afterwards the private accessors throw. Idempotent.
+   */
   public void destroy() {
     destroyed = true;
+    X25519KeyAgreement a;
+    synchronized (this) {
+      a = receiveAgreement;
+    }
+    if (a != null) {
+      a.destroy();
+    }
     Arrays.fill(receivePrivateKey, (byte) 0);
     Arrays.fill(signingPrivateKey, (byte) 0);
     Arrays.fill(storageKey, (byte) 0);

@@ -182,6 +182,115 @@ class CryptoBackendTest {
     }
   }
 
+  /**
+   * A held key: RFC 7748 section 6.1, equal to the full exchange for random keys and peers,
+   * low-order points and wrong lengths refused, unusable after destroy(), the caller's array not
+   * kept.
+   */
+  @ParameterizedTest
+  @MethodSource("backends")
+  void x25519KeyAgreementKnownAnswersAndRefusals(String name) throws Exception {
+    CryptoBackend b = TestBackends.get(name);
+    byte[] alice = HEX.parseHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    byte[] alicePub = HEX.parseHex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+    byte[] bobPub = HEX.parseHex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+    byte[] k = HEX.parseHex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+    byte[] aliceCopy = alice.clone();
+    X25519KeyAgreement held = b.x25519KeyAgreement(aliceCopy, alicePub);
+    java.util.Arrays.fill(aliceCopy, (byte) 0); // the object keeps its own copy
+    assertThat(held.sharedSecret(bobPub)).isEqualTo(k);
+    assertThat(held.sharedSecret(bobPub)).isEqualTo(k); // reusable
+    assertThat(held.publicKey()).isEqualTo(alicePub);
+    assertThat(held.toString()).doesNotContain(HEX.formatHex(alice));
+    for (String low : new String[] {
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"}) {
+      assertThatThrownBy(() -> held.sharedSecret(HEX.parseHex(low)))
+          .as(name + " " + low)
+          .isInstanceOf(InvalidKeyException.class)
+          .hasMessageContaining("all zero");
+    }
+    assertThatThrownBy(() -> held.sharedSecret(new byte[31])).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> held.sharedSecret(null)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> b.x25519KeyAgreement(new byte[31], alicePub))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> b.x25519KeyAgreement(alice, new byte[33]))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThat(held.isDestroyed()).isFalse();
+    held.destroy();
+    held.destroy(); // idempotent
+    assertThat(held.isDestroyed()).isTrue();
+    assertThatThrownBy(() -> held.sharedSecret(bobPub)).isInstanceOf(IllegalStateException.class);
+
+    SecureRandom r = new SecureRandom();
+    for (int i = 0; i < 50; i++) {
+      byte[] sk = new byte[32];
+      byte[] peerSk = new byte[32];
+      r.nextBytes(sk);
+      r.nextBytes(peerSk);
+      byte[] pub = new byte[32];
+      byte[] peer = new byte[32];
+      X25519.generatePublicKey(sk, 0, pub, 0);
+      X25519.generatePublicKey(peerSk, 0, peer, 0);
+      X25519Exchange full = TestBackends.get("java").x25519(sk, peer);
+      X25519KeyAgreement a = b.x25519KeyAgreement(sk, pub);
+      try {
+        assertThat(a.sharedSecret(peer)).as(name).isEqualTo(full.sharedSecret());
+        assertThat(full.publicKey()).isEqualTo(pub);
+        // and the other side agrees
+        assertThat(b.x25519(peerSk, pub).sharedSecret()).isEqualTo(full.sharedSecret());
+      } finally {
+        a.destroy();
+      }
+    }
+  }
+
+  /** Many threads share one held key while it is destroyed: every call succeeds or throws ISE. */
+  @ParameterizedTest
+  @MethodSource("backends")
+  void x25519KeyAgreementIsThreadSafe(String name) throws Exception {
+    CryptoBackend b = TestBackends.get(name);
+    byte[] sk = new byte[32];
+    new SecureRandom().nextBytes(sk);
+    byte[] pub = new byte[32];
+    X25519.generatePublicKey(sk, 0, pub, 0);
+    byte[] peerSk = new byte[32];
+    new SecureRandom().nextBytes(peerSk);
+    X25519Exchange other = b.x25519(peerSk, pub);
+    X25519KeyAgreement held = b.x25519KeyAgreement(sk, pub);
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      var results = new java.util.ArrayList<java.util.concurrent.Future<Integer>>();
+      for (int t = 0; t < 4; t++) {
+        results.add(pool.submit(() -> {
+          int ok = 0;
+          for (int i = 0; i < 200; i++) {
+            try {
+              assertThat(held.sharedSecret(other.publicKey())).isEqualTo(other.sharedSecret());
+              ok++;
+            } catch (IllegalStateException destroyed) {
+              assertThat(held.isDestroyed()).isTrue();
+            }
+          }
+          return ok;
+        }));
+      }
+      Thread.sleep(20);
+      held.destroy();
+      int total = 0;
+      for (var f : results) {
+        total += f.get();
+      }
+      assertThat(total).isLessThanOrEqualTo(800);
+      assertThatThrownBy(() -> held.sharedSecret(other.publicKey()))
+          .isInstanceOf(IllegalStateException.class);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("backends")
   void x25519RejectsWrongLengths(String name) {

@@ -148,6 +148,27 @@ class HpkeRfc9180Test {
     assertThatThrownBy(() -> Hpke.openRaw(b, suite, new byte[31], v.get("pkRm"), v.get("info"),
             first.aad(), good))
         .isInstanceOf(DecryptionFailedException.class);
+    // the key held by the backend (a key set's receive key): the same, and destroyed it fails
+    // the one way
+    var held = b.x25519KeyAgreement(v.get("skRm"), v.get("pkRm"));
+    var wrongPk = b.x25519KeyAgreement(v.get("skRm"), otherPk);
+    try {
+      assertThat(Hpke.open(suite, held, v.get("info"), first.aad(), good)).isEqualTo(first.pt());
+      assertThatThrownBy(() -> Hpke.open(suite, wrongPk, v.get("info"), first.aad(), good))
+          .isInstanceOf(DecryptionFailedException.class);
+      assertThatThrownBy(() -> Hpke.open(suite, held, v.get("info"), first.aad(),
+              new HpkeCiphertext(v.get("enc"), bad)))
+          .isInstanceOf(DecryptionFailedException.class);
+      assertThatThrownBy(() -> Hpke.open(suite, held, v.get("info"), first.aad(),
+              new HpkeCiphertext(java.util.Arrays.copyOf(v.get("enc"), 31), first.ct())))
+          .isInstanceOf(DecryptionFailedException.class);
+    } finally {
+      held.destroy();
+      wrongPk.destroy();
+    }
+    assertThatThrownBy(() -> Hpke.open(suite, held, v.get("info"), first.aad(), good))
+        .isInstanceOf(DecryptionFailedException.class)
+        .hasMessage(DecryptionFailedException.MESSAGE);
   }
 
   @ParameterizedTest(name = "{0} {1}")

@@ -181,4 +181,27 @@ class KeySetTest {
     assertThatThrownBy(a::run).isInstanceOf(MalformedInputException.class)
         .extracting(e -> ((MalformedInputException) e).code()).isEqualTo(code);
   }
+
+  @org.junit.jupiter.api.Test
+  void receiveKeyAgreementIsHeldOnceAndDestroyedWithTheKeySet() throws Exception {
+    KeySet ks = KeySet.generate(new java.security.SecureRandom());
+    var held = ks.receiveKeyAgreement();
+    org.assertj.core.api.Assertions.assertThat(ks.receiveKeyAgreement()).isSameAs(held);
+    org.assertj.core.api.Assertions.assertThat(held.publicKey()).isEqualTo(ks.receivePublicKey());
+    byte[] peerSk = new byte[32];
+    new java.security.SecureRandom().nextBytes(peerSk);
+    byte[] peer = new byte[32];
+    org.bouncycastle.math.ec.rfc7748.X25519.scalarMultBase(peerSk, 0, peer, 0);
+    byte[] expected = new byte[32];
+    org.bouncycastle.math.ec.rfc7748.X25519.scalarMult(peerSk, 0, ks.receivePublicKey(), 0, expected, 0);
+    org.assertj.core.api.Assertions.assertThat(held.sharedSecret(peer)).isEqualTo(expected);
+    org.assertj.core.api.Assertions.assertThat(held.toString()).doesNotContain(
+        java.util.HexFormat.of().formatHex(ks.receivePrivateKey()));
+    ks.destroy();
+    org.assertj.core.api.Assertions.assertThat(held.isDestroyed()).isTrue();
+    org.assertj.core.api.Assertions.assertThatThrownBy(ks::receiveKeyAgreement)
+        .isInstanceOf(IllegalStateException.class);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> held.sharedSecret(peer))
+        .isInstanceOf(IllegalStateException.class);
+  }
 }
