@@ -118,11 +118,11 @@ final class ConnectionPool implements AutoCloseable {
     try {
       f.await(); // the bootstrap's connect timeout bounds this
     } catch (InterruptedException e) {
-      f.channel().close();
+      closeQuietly(f.channel());
       throw e;
     }
     if (!f.isSuccess()) {
-      f.channel().close();
+      closeQuietly(f.channel());
       throw new AcquireException(Failure.CONNECT, "connect failed", f.cause());
     }
     if (closed) {
@@ -130,6 +130,13 @@ final class ConnectionPool implements AutoCloseable {
       throw new AcquireException(Failure.CLOSED, "the enclave client is closed", null);
     }
     return f.channel();
+  }
+
+  /** Closes a channel whose connect failed (one that never got registered has nothing to close). */
+  private static void closeQuietly(Channel ch) {
+    if (ch.isRegistered()) {
+      ch.close();
+    }
   }
 
   /**
