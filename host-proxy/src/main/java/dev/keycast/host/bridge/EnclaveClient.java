@@ -8,15 +8,15 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.pool.AbstractChannelPoolHandler;
-import io.netty.channel.pool.ChannelHealthChecker;
-import io.netty.channel.pool.FixedChannelPool;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -29,7 +29,6 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AttributeKey;
-import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -38,18 +37,19 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * HTTP/1.1 client of the enclave API over {@code vsock://}, {@code unix:} or {@code tcp://}.
  *
- * <p>Connections are pooled and kept alive. At most {@link Settings#maxConnections()} are open at
- * once; further requests wait in a queue of at most {@link Settings#maxWaiting()} for at most
+ * <p>Connections are pooled and kept alive ({@link ConnectionPool}). At most
+ * {@link Settings#maxConnections()} are lent at once; further requests wait, first come first
+ * served, at most {@link Settings#maxWaiting()} of them, for at most
  * {@link Settings#acquireTimeout()} (then {@code overloaded}). Each request has a connect timeout
  * and a response timeout (then {@code enclave_unavailable}; the connection is closed). There is no
- * worker pool: the I/O runs on the event loop, callers wait on a future (virtual threads may block
- * on {@link #call}).
+ * worker pool: the I/O runs on the event loop, and the calling thread takes a connection and waits
+ * for the answer itself, blocking: {@link #call} and {@link #stream} are meant for virtual
+ * threads.
  *
  * <p>A request that fails because a pooled keep-alive connection was closed by the enclave before
  * any answer byte arrived is retried once on a fresh connection. Every enclave API call is safe to
@@ -115,31 +115,27 @@ public final class EnclaveClient implements AutoCloseable {
       AttributeKey.valueOf("keycast.enclave.reusable");
 
   private final Settings settings;
-  private final FixedChannelPool pool;
+  private final ConnectionPool pool;
   private final AtomicLong errors = new AtomicLong();
   private final AtomicLong requests = new AtomicLong();
 
   /** A client using {@code group} for its connections (the caller owns the group). */
   public EnclaveClient(Settings settings, EventLoopGroup group) {
     this.settings = Objects.requireNonNull(settings, "settings");
-    this.pool = new FixedChannelPool(
-        Transports.bootstrap(settings.endpoint(), group, settings.connectTimeout()),
-        new AbstractChannelPoolHandler() {
-          @Override
-          public void channelCreated(Channel ch) {
-            ch.pipeline().addLast(
-                new HttpClientCodec(4096, 16 * 1024, 64 * 1024),
-                new HttpObjectAggregator(settings.maxResponseBytes()),
-                new ResponseHandler());
-          }
-        },
-        ChannelHealthChecker.ACTIVE,
-        FixedChannelPool.AcquireTimeoutAction.FAIL,
-        settings.acquireTimeout().toMillis(),
+    this.pool = new ConnectionPool(
+        Transports.bootstrap(settings.endpoint(), group, settings.connectTimeout())
+            .handler(new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel ch) {
+                ch.pipeline().addLast(
+                    new HttpClientCodec(4096, 16 * 1024, 64 * 1024),
+                    new HttpObjectAggregator(settings.maxResponseBytes()),
+                    new ResponseHandler());
+              }
+            }),
         settings.maxConnections(),
         settings.maxWaiting(),
-        true,
-        true);
+        settings.acquireTimeout().toNanos());
   }
 
   /** The settings. */
@@ -169,42 +165,23 @@ public final class EnclaveClient implements AutoCloseable {
         .decode(type, settings.maxResponseBytes());
   }
 
-  /** Sends a request and waits for its answer (any status). Intended for virtual threads. */
+  /**
+   * Sends a request and waits for its answer (any status). Blocks, also while waiting for a free
+   * connection: intended for virtual threads.
+   */
   public EnclaveResponse call(HttpMethod method, String path, byte[] body)
       throws EnclaveException, InterruptedException {
-    try {
-      return request(method, path, body).get();
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof EnclaveException ee) {
-        throw ee;
-      }
-      throw EnclaveException.unavailable("enclave request failed: " + e.getCause());
-    }
-  }
-
-  /** Sends a request; the future fails with {@link EnclaveException} when no answer is had. */
-  public CompletableFuture<EnclaveResponse> request(HttpMethod method, String path, byte[] body) {
     Objects.requireNonNull(method, "method");
     if (path == null || !path.startsWith("/")) {
       throw new IllegalArgumentException("path must start with /");
     }
-    CompletableFuture<EnclaveResponse> result = new CompletableFuture<>();
     requests.incrementAndGet();
-    attempt(method, path, body, result, true);
-    return result;
-  }
-
-  private void attempt(HttpMethod method, String path, byte[] body,
-      CompletableFuture<EnclaveResponse> result, boolean mayRetry) {
-    pool.acquire().addListener((Future<Channel> f) -> {
-      if (!f.isSuccess()) {
-        errors.incrementAndGet();
-        result.completeExceptionally(acquireFailure(f.cause()));
-        return;
-      }
-      Channel ch = f.getNow();
+    for (int attempt = 0; ; attempt++) {
+      Channel ch = acquire();
       boolean reused = Boolean.TRUE.equals(ch.attr(USED).get());
       CompletableFuture<EnclaveResponse> answer = expectAnswer(ch, method, path);
+      CompletableFuture<Void> released =
+          releaseWhenDone(ch, answer, CompletableFuture.completedFuture(true));
       FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, path,
           body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
       req.headers().set(HttpHeaderNames.HOST, "enclave");
@@ -220,29 +197,39 @@ public final class EnclaveClient implements AutoCloseable {
           ch.close();
         }
       });
-      releaseWhenDone(ch, answer, CompletableFuture.completedFuture(true)).thenRun(() -> {
-        if (!answer.isCompletedExceptionally()) {
-          result.complete(answer.resultNow());
-          return;
+      EnclaveResponse r;
+      try {
+        r = answer.get();
+      } catch (ExecutionException e) {
+        released.join();
+        if (attempt == 0 && reused && closedBeforeAnswer(e.getCause())) {
+          continue; // a stale keep-alive connection: once more on a fresh one
         }
-        Throwable err = answer.exceptionNow();
-        if (mayRetry && reused && closedBeforeAnswer(err)) {
-          attempt(method, path, body, result, false);
-        } else {
-          errors.incrementAndGet();
-          result.completeExceptionally(err);
+        errors.incrementAndGet();
+        if (e.getCause() instanceof EnclaveException ee) {
+          throw ee;
         }
-      });
-    });
+        throw EnclaveException.unavailable("enclave request failed: " + e.getCause());
+      }
+      released.join();
+      return r;
+    }
   }
 
-  private EnclaveException acquireFailure(Throwable c) {
-    if (c instanceof TimeoutException || c instanceof IllegalStateException) {
-      return new EnclaveException(ErrorCode.OVERLOADED, 503,
-          "too many requests waiting for the enclave");
+  /** A connection of the pool (blocks while none is free). */
+  private Channel acquire() throws EnclaveException, InterruptedException {
+    try {
+      return pool.acquire();
+    } catch (ConnectionPool.AcquireException e) {
+      errors.incrementAndGet();
+      throw switch (e.failure()) {
+        case TOO_MANY_WAITING, TIMED_OUT -> new EnclaveException(ErrorCode.OVERLOADED, 503,
+            "too many requests waiting for the enclave");
+        case CLOSED -> EnclaveException.unavailable("the enclave client is closed");
+        case CONNECT -> EnclaveException.unavailable(
+            "cannot connect to the enclave at " + settings.endpoint() + ": " + describe(e.getCause()));
+      };
     }
-    return EnclaveException.unavailable(
-        "cannot connect to the enclave at " + settings.endpoint() + ": " + describe(c));
   }
 
   /**
@@ -274,10 +261,7 @@ public final class EnclaveClient implements AutoCloseable {
       CompletableFuture<EnclaveResponse> answer, CompletableFuture<Boolean> bodyDone) {
     return answer.handle((r, err) -> err == null).thenAcceptBoth(bodyDone, (answered, complete) -> {
       ch.attr(PENDING).set(null);
-      if (!answered || !complete || !Boolean.TRUE.equals(ch.attr(REUSABLE).get())) {
-        ch.close();
-      }
-      pool.release(ch);
+      pool.release(ch, answered && complete && Boolean.TRUE.equals(ch.attr(REUSABLE).get()));
     });
   }
 
@@ -335,13 +319,7 @@ public final class EnclaveClient implements AutoCloseable {
     }
     requests.incrementAndGet();
     for (int attempt = 0; ; attempt++) {
-      Channel ch;
-      try {
-        ch = pool.acquire().get();
-      } catch (ExecutionException e) {
-        errors.incrementAndGet();
-        throw acquireFailure(e.getCause());
-      }
+      Channel ch = acquire();
       boolean reused = Boolean.TRUE.equals(ch.attr(USED).get());
       CompletableFuture<EnclaveResponse> answer = expectAnswer(ch, method, path);
       CompletableFuture<Boolean> bodyDone = new CompletableFuture<>();
@@ -354,7 +332,7 @@ public final class EnclaveClient implements AutoCloseable {
         head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         head.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
         HttpUtil.setTransferEncodingChunked(head, true);
-        out.send(head);
+        out.start(head);
         body.writeTo(out);
         out.finish();
         complete = true;
@@ -406,7 +384,11 @@ public final class EnclaveClient implements AutoCloseable {
 
   /**
    * The body of one streamed request: pieces of {@link #BODY_PIECE} bytes written as HTTP chunks,
-   * at most {@link #BODY_WINDOW} bytes in flight.
+   * at most {@link #BODY_WINDOW} bytes in flight. The request head is held back until the first
+   * piece is full (it then goes out with that piece) or the body is finished: a body that fits in
+   * one piece (a small send) goes out as one request with a {@code Content-Length}, in one write
+   * and one flush (one task for the event loop and one system call, instead of three of each for
+   * head, chunk and last chunk).
    */
   private static final class BodyStream extends OutputStream {
     /** The answer arrived or the connection failed: stop writing. */
@@ -422,6 +404,7 @@ public final class EnclaveClient implements AutoCloseable {
     private final java.util.concurrent.Semaphore window =
         new java.util.concurrent.Semaphore(BODY_WINDOW / BODY_PIECE);
     private final byte[] piece = new byte[BODY_PIECE];
+    private HttpRequest head;
     private int used;
     private long total;
     private volatile boolean failed;
@@ -432,10 +415,20 @@ public final class EnclaveClient implements AutoCloseable {
       this.max = max;
     }
 
+    /** Holds {@code head} (chunked) back until the first piece or the end of the body. */
+    void start(HttpRequest head) {
+      this.head = head;
+    }
+
     void send(Object msg) throws IOException {
+      send(msg, true);
+    }
+
+    private void send(Object msg, boolean flush) throws IOException {
       check();
       acquire();
-      ch.writeAndFlush(msg).addListener(w -> {
+      ChannelFuture written = flush ? ch.writeAndFlush(msg) : ch.write(msg);
+      written.addListener(w -> {
         if (!w.isSuccess()) {
           failed = true;
           answer.completeExceptionally(EnclaveException.unavailable(
@@ -500,11 +493,40 @@ public final class EnclaveClient implements AutoCloseable {
         ByteBuf buf = ch.alloc().buffer(used, used);
         buf.writeBytes(piece, 0, used);
         used = 0;
+        if (head != null) {
+          HttpRequest h = head;
+          head = null;
+          try {
+            send(h, false); // not flushed: goes out with the piece below, in the same write
+          } catch (IOException | RuntimeException e) {
+            buf.release();
+            throw e;
+          }
+        }
         send(new DefaultHttpContent(buf));
       }
     }
 
     void finish() throws IOException {
+      if (head != null) {
+        // the whole body is in the piece: one request with Content-Length
+        HttpRequest h = head;
+        head = null;
+        ByteBuf buf = used == 0 ? Unpooled.EMPTY_BUFFER : ch.alloc().buffer(used, used);
+        buf.writeBytes(piece, 0, used);
+        used = 0;
+        FullHttpRequest full = new DefaultFullHttpRequest(h.protocolVersion(), h.method(), h.uri(),
+            buf, h.headers(), EmptyHttpHeaders.INSTANCE);
+        HttpUtil.setTransferEncodingChunked(full, false);
+        HttpUtil.setContentLength(full, buf.readableBytes());
+        try {
+          send(full);
+        } catch (IOException | RuntimeException e) {
+          full.release();
+          throw e;
+        }
+        return;
+      }
       flushPiece();
       send(LastHttpContent.EMPTY_LAST_CONTENT);
     }
@@ -512,6 +534,7 @@ public final class EnclaveClient implements AutoCloseable {
     /** Nothing of this stream is held after this (pieces in flight belong to the channel). */
     void release() {
       used = 0;
+      head = null;
     }
   }
 

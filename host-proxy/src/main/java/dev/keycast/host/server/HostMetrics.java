@@ -36,14 +36,18 @@ public final class HostMetrics {
 
   /** Adds {@code n} to a counter. */
   public void add(String name, String help, long n, String... labels) {
-    families.putIfAbsent(name, new Family(name, "counter", help));
+    if (!families.containsKey(name)) {
+      families.putIfAbsent(name, new Family(name, "counter", help));
+    }
     counters.computeIfAbsent(name, k -> new ConcurrentHashMap<>())
         .computeIfAbsent(labels(labels), k -> new LongAdder()).add(n);
   }
 
   /** Records a value in histogram {@code name}. */
   public void observe(String name, String help, double[] buckets, double value, String... labels) {
-    families.putIfAbsent(name, new Family(name, "histogram", help));
+    if (!families.containsKey(name)) {
+      families.putIfAbsent(name, new Family(name, "histogram", help));
+    }
     histograms.computeIfAbsent(name, k -> new ConcurrentHashMap<>())
         .computeIfAbsent(labels(labels), k -> new Histogram(buckets)).observe(value);
   }
@@ -79,7 +83,13 @@ public final class HostMetrics {
   }
 
   private static String escape(String v) {
-    return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if (c == '\\' || c == '"' || c == '\n') {
+        return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+      }
+    }
+    return v; // the usual case (routes, statuses, codes): nothing to escape, nothing allocated
   }
 
   /** The registry in Prometheus text format. */

@@ -3,8 +3,10 @@ package dev.keycast.host.server;
 import dev.keycast.protocol.api.ErrorCode;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -24,9 +26,13 @@ import org.slf4j.LoggerFactory;
 /**
  * Serves one connection of the public or admin listener. Each aggregated request is handed to
  * {@link HostApiService} on a virtual thread (store and enclave calls block there, never on the
- * event loop). While a request is in flight the connection's auto-read is off (back-pressure: no
- * more bytes are read from this client until its answer is written); pipelined requests already
- * decoded wait in order. An idle connection with nothing in flight is closed.
+ * event loop). While a request is in flight, the first bytes that arrive from the client turn the
+ * connection's auto-read off ({@link #readGate()}, at the head of the pipeline): back-pressure, so
+ * at most one read's worth of the next request is held until the answer is written; pipelined
+ * requests already decoded wait in order. A client that waits for each answer before it sends the
+ * next request (the usual keep-alive client) sends nothing while a request is in flight, so its
+ * connection never toggles auto-read (two {@code epoll_ctl} calls per request saved). An idle
+ * connection with nothing in flight is closed.
  */
 public final class HostServerHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final Logger LOG = LoggerFactory.getLogger(HostServerHandler.class);
@@ -35,6 +41,7 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
   private final boolean admin;
   private final Deque<FullHttpRequest> queued = new ArrayDeque<>();
   private boolean busy;
+  private final ReadGate gate = new ReadGate();
 
   /** A handler of {@code server}'s public ({@code admin == false}) or admin listener. */
   public HostServerHandler(HostServer server, boolean admin) {
@@ -43,9 +50,36 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
     this.admin = admin;
   }
 
+  /**
+   * The handler to put first in this connection's pipeline (before TLS and the HTTP codec): any
+   * inbound bytes while a request is in flight turn auto-read off, so no more is read from the
+   * client until the answer is written. Same event loop as this handler; not sharable.
+   */
+  public ChannelInboundHandlerAdapter readGate() {
+    return gate;
+  }
+
+  private final class ReadGate extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+      if (busy) {
+        stopReading(ctx);
+      }
+      super.channelRead(ctx, msg);
+    }
+  }
+
+  private static void stopReading(ChannelHandlerContext ctx) {
+    ChannelConfig config = ctx.channel().config();
+    if (config.isAutoRead()) {
+      config.setAutoRead(false);
+    }
+  }
+
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
     if (busy) {
+      stopReading(ctx);
       queued.add(req);
       return;
     }
@@ -54,7 +88,6 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
 
   private void start(ChannelHandlerContext ctx, FullHttpRequest req) {
     busy = true;
-    ctx.channel().config().setAutoRead(false);
     server.requestStarted();
     boolean keepAlive;
     HttpCall call;
@@ -115,9 +148,8 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
       FullHttpRequest next = queued.poll();
       if (next != null) {
         start(ctx, next);
-      } else {
-        f.channel().config().setAutoRead(true);
-        ctx.read();
+      } else if (!f.channel().config().isAutoRead()) {
+        f.channel().config().setAutoRead(true); // reads again (Netty calls read() on the change)
       }
     });
   }

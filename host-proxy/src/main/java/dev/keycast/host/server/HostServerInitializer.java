@@ -49,7 +49,9 @@ public final class HostServerInitializer extends ChannelInitializer<Channel> {
   protected void initChannel(Channel ch) {
     server.channels().add(ch);
     ChannelPipeline p = ch.pipeline();
+    HostServerHandler handler = new HostServerHandler(server, admin);
     p.addLast(limiter);
+    p.addLast(handler.readGate());
     if (ssl != null) {
       p.addLast(ssl.newHandler(ch.alloc()));
     }
@@ -57,7 +59,7 @@ public final class HostServerInitializer extends ChannelInitializer<Channel> {
     p.addLast(new IdleStateHandler(0, 0, server.settings().idleTimeout().toMillis(),
         TimeUnit.MILLISECONDS));
     p.addLast(new CappedAggregator(server.settings().maxRequestBytes(), server));
-    p.addLast(new HostServerHandler(server, admin));
+    p.addLast(handler);
   }
 
   /** An aggregator whose oversized answer is the API's JSON error. */
