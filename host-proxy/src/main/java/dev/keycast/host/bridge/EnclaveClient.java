@@ -205,11 +205,7 @@ public final class EnclaveClient implements AutoCloseable {
         if (attempt == 0 && reused && closedBeforeAnswer(e.getCause())) {
           continue; // a stale keep-alive connection: once more on a fresh one
         }
-        errors.incrementAndGet();
-        if (e.getCause() instanceof EnclaveException ee) {
-          throw ee;
-        }
-        throw EnclaveException.unavailable("enclave request failed: " + e.getCause());
+        throw failed(e.getCause());
       }
       released.join();
       return r;
@@ -364,11 +360,7 @@ public final class EnclaveClient implements AutoCloseable {
         if (attempt == 0 && reused && closedBeforeAnswer(e.getCause())) {
           continue; // a stale keep-alive connection: once more on a fresh one
         }
-        errors.incrementAndGet();
-        if (e.getCause() instanceof EnclaveException ee) {
-          throw ee;
-        }
-        throw EnclaveException.unavailable("enclave request failed: " + e.getCause());
+        throw failed(e.getCause());
       }
     }
   }
@@ -591,5 +583,12 @@ public final class EnclaveClient implements AutoCloseable {
       }
       ctx.close();
     }
+  }
+
+  /** Counts a failed request and gives the exception its caller throws. */
+  private EnclaveException failed(Throwable cause) {
+    errors.incrementAndGet();
+    return cause instanceof EnclaveException ee
+        ? ee : EnclaveException.unavailable("enclave request failed: " + cause);
   }
 }
