@@ -35,12 +35,15 @@ import org.slf4j.LoggerFactory;
  * growing file: new ext4 blocks and a metadata journal commit on every {@code fsync}). When a
  * passive checkpoint finds more than {@link #RESTART_FRAMES} frames in the log, the writer thread
  * is asked ({@link #restartIfDue}) to run a {@code RESTART} checkpoint on its own connection
- * between two group commits: it copies what is left, waits at most {@link #RESTART_WAIT_MILLIS}
- * for the readers of the log to finish their current statement, and so makes the next commit
+ * between two group commits: it copies what is left, checks that no reader still reads from the
+ * log (see {@link #restartIfDue} for when it waits for them), and so makes the next commit
  * write the log from its start again, over blocks that already exist. It runs on the writer
  * thread because a checkpoint of this kind needs the write lock, which the group-commit loop
- * otherwise hardly ever leaves free; it holds back the writes queued meanwhile (a few
- * milliseconds, once per {@link #RESTART_FRAMES} frames written).
+ * otherwise hardly ever leaves free; it holds back the writes queued meanwhile. To keep that
+ * short, this thread first syncs the database file (the pages passive checkpoints copied are
+ * not synced until a checkpoint copies the whole log) and copies once more, so the writer's
+ * {@code RESTART} has few frames to copy and little to sync; and the writer does not wait for
+ * readers unless the log has grown far past the threshold (see {@link #restartIfDue}).
  */
 final class WalCheckpointer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WalCheckpointer.class);
@@ -50,7 +53,13 @@ final class WalCheckpointer implements AutoCloseable {
   static final int RESTART_FRAMES = 16_384;
   /** The longest a {@code RESTART} checkpoint waits for locks (the writer's queue waits too). */
   static final long RESTART_WAIT_MILLIS = 200;
+  /**
+   * Log size, in multiples of the restart threshold, past which a {@code RESTART} checkpoint waits
+   * for readers (up to {@link #RESTART_WAIT_MILLIS}) instead of trying again after the next group.
+   */
+  static final int WAIT_FRAMES_FACTOR = 4;
 
+  private final Path database;
   private final Path wal;
   private final Connection connection;
   private final Thread thread;
@@ -58,6 +67,11 @@ final class WalCheckpointer implements AutoCloseable {
   private final AtomicLong restarts = new AtomicLong();
   private final int restartFrames;
   private volatile boolean restartDue;
+  /**
+   * Set by a passive checkpoint that found the log more than {@link #WAIT_FRAMES_FACTOR} times
+   * past the threshold: the writer's next attempt may wait for readers (once per such checkpoint).
+   */
+  private volatile boolean waitDue;
   private volatile boolean closed;
   private Object lastSeen;
 
@@ -71,6 +85,7 @@ final class WalCheckpointer implements AutoCloseable {
       throw new IllegalArgumentException("restartFrames must be >= 1");
     }
     this.restartFrames = restartFrames;
+    this.database = database;
     this.wal = database.resolveSibling(database.getFileName() + "-wal");
     this.connection = Objects.requireNonNull(connection, "connection");
     this.thread = Thread.ofPlatform().daemon().name("keycast-sqlite-checkpoint").unstarted(this::run);
@@ -139,7 +154,18 @@ final class WalCheckpointer implements AutoCloseable {
    */
   private boolean checkpoint() throws SQLException {
     int[] r = run(connection, "PASSIVE");
-    if (r[1] > restartFrames) {
+    if (r[1] > WAIT_FRAMES_FACTOR * (long) restartFrames) {
+      waitDue = true;
+    }
+    if (r[1] > restartFrames && !restartDue) {
+      // A checkpoint syncs the database file only when it copied the whole log, which under
+      // steady writes a passive one rarely does: the pages it copied stay dirty in the page
+      // cache, and the RESTART checkpoint on the writer thread had to sync them all: tens of MiB,
+      // 20-140 ms measured at small-send load, with every queued write waiting (performance.md
+      // section 3, "Phase 7"). Sync them here, off the writer, then copy what was committed
+      // meanwhile, so that the RESTART has little left to copy and sync (12-45 ms measured).
+      syncDatabaseFile();
+      r = run(connection, "PASSIVE");
       restartDue = true;
     }
     boolean complete = r[0] == 0 && r[1] == r[2];
@@ -147,6 +173,17 @@ final class WalCheckpointer implements AutoCloseable {
       checkpoints.incrementAndGet();
     }
     return complete;
+  }
+
+  /** fsync of the database file (any descriptor of the file flushes its dirty pages). */
+  private void syncDatabaseFile() {
+    try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(database,
+        java.nio.file.StandardOpenOption.READ)) {
+      f.force(false);
+    } catch (java.io.IOException e) {
+      // the RESTART checkpoint syncs the file anyway (on the writer thread)
+      LOG.debug("database file sync before a log restart failed: {}", e.toString());
+    }
   }
 
   /** Runs {@code PRAGMA wal_checkpoint(mode)}: busy (0 or 1), frames in the log, frames copied. */
@@ -159,19 +196,34 @@ final class WalCheckpointer implements AutoCloseable {
 
   /**
    * Runs a {@code RESTART} checkpoint on {@code writer} when the log has grown past
-   * {@link #restartFrames} frames. Called by the writer thread between transactions only; waits at
-   * most {@link #RESTART_WAIT_MILLIS} for locks, then restores {@code busyTimeoutMillis}. A
-   * checkpoint that could not finish is asked for again by the next passive one. Never throws.
+   * {@link #restartFrames} frames. Called by the writer thread between transactions only. Does not
+   * wait for locks (an attempt that finds readers in the way stays due, and the writer tries again
+   * after its next group) unless a passive checkpoint found the log more than
+   * {@link #WAIT_FRAMES_FACTOR} times past the threshold: then this attempt waits at most
+   * {@link #RESTART_WAIT_MILLIS}, so that the log stays bounded under any read load (at most one
+   * waiting attempt per passive checkpoint, so a long read does not make every group wait). Restores {@code busyTimeoutMillis}. Never throws.
    */
   void restartIfDue(Connection writer, long busyTimeoutMillis) {
     if (!restartDue) {
       return;
     }
-    restartDue = false;
+    // Without waiting while the log is not far past the threshold: a reader still on an older
+    // snapshot (or a passive checkpoint in progress) makes this attempt report busy at once, and
+    // the writer tries again after its next group instead of sleeping in SQLite's busy handler
+    // (1, 2, 5, 10, ... ms) with every queued write held back.
+    boolean wait = waitDue;
+    waitDue = false;
     try (Statement s = writer.createStatement()) {
-      s.execute("PRAGMA busy_timeout = " + RESTART_WAIT_MILLIS);
+      s.execute("PRAGMA busy_timeout = " + (wait ? RESTART_WAIT_MILLIS : 0));
       try {
-        if (run(writer, "RESTART")[0] == 0) {
+        long start = System.nanoTime();
+        int[] r = run(writer, "RESTART");
+        if (LOG.isDebugEnabled()) {
+          LOG.debug("WAL restart checkpoint: {} µs, busy {}, {} frames in the log, {} copied",
+              (System.nanoTime() - start) / 1_000, r[0], r[1], r[2]);
+        }
+        if (r[0] == 0) {
+          restartDue = false;
           restarts.incrementAndGet();
         }
       } finally {

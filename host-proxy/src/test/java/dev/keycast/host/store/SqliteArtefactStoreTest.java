@@ -128,6 +128,50 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
   }
 
   @Test
+  void aReaderPinningTheLogHoldsBackTheRestartNotTheWrites() throws Exception {
+    store.close();
+    // restart past 64 frames; up to 4 x 64 frames the writer does not wait for readers
+    SqliteArtefactStore sqlite = SqliteArtefactStore.open(file(),
+        SqliteArtefactStore.Options.defaults(), SqliteArtefactStore.CommitHook.NONE, 64);
+    store = sqlite;
+    store.commitSend(send(meta("pin-0", "pin-0", false, null), generated("pin-0", 2)));
+    int committed = 1;
+    try (Connection reader = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = reader.createStatement()) {
+      // an open read transaction on the current snapshot: no checkpoint may copy past it, and no
+      // RESTART can finish while it lasts
+      s.execute("BEGIN");
+      try (ResultSet rs = s.executeQuery("SELECT count(*) FROM sends")) {
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getInt(1)).isEqualTo(1);
+      }
+      Path wal = dir.resolve("keycast.db-wal");
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      // write until the log is past the threshold and a passive checkpoint has asked for a
+      // restart, but not yet 4 x past it (where the writer would wait for this reader)
+      while (java.nio.file.Files.size(wal) < 2L * 64 * 4120 && System.nanoTime() < deadline) {
+        String id = "pin-" + committed++;
+        store.commitSend(send(meta(id, id, false, null), generated(id, 2)));
+        Thread.sleep(5); // let the checkpointer poll (every 50 ms)
+      }
+      assertThat(java.nio.file.Files.size(wal)).isGreaterThanOrEqualTo(2L * 64 * 4120);
+      assertThat(sqlite.restartCheckpoints()).isZero();
+      s.execute("COMMIT");
+    }
+    // the reader is gone: a later group's attempt finishes the restart
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    while (sqlite.restartCheckpoints() == 0 && System.nanoTime() < deadline) {
+      String id = "pin-" + committed++;
+      store.commitSend(send(meta(id, id, false, null), generated(id, 2)));
+      Thread.sleep(5);
+    }
+    assertThat(sqlite.restartCheckpoints()).isPositive();
+    for (int i = 0; i < committed; i++) {
+      assertThat(store.getSend("pin-" + i)).as("pin-%d", i).isPresent();
+    }
+  }
+
+  @Test
   void durabilitySettingsAreInForce() throws Exception {
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
         Statement s = c.createStatement()) {
