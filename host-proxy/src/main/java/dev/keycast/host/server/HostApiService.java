@@ -515,6 +515,7 @@ public final class HostApiService {
       throws ApiException, InterruptedException {
     byte[] payloadJson = Json.encode(payload);
     int[] attachedCount = new int[1];
+    long start = System.nanoTime();
     try {
       EnclaveResponse r = enclave.stream(HttpMethod.POST, "/v1/send", EnclaveApi.MAX_REQUEST_BYTES,
           out -> attachedCount[0] = writeSendRequest(out, payloadJson, policy));
@@ -531,6 +532,9 @@ public final class HostApiService {
           "code", e.code().code());
       throw unavailable(e);
     } finally {
+      metrics.observe("keycast_host_enclave_seconds", "enclave request latency (send: including "
+          + "the candidates' lookup while the request is written)", HostMetrics.LATENCY_BUCKETS,
+          (System.nanoTime() - start) / 1e9, "route", "send");
       metrics.observe("keycast_host_send_candidates", "candidates attached per send",
           HostMetrics.FANOUT_BUCKETS, attachedCount[0]);
     }
