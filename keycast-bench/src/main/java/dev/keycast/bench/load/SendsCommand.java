@@ -75,6 +75,11 @@ public final class SendsCommand implements Callable<Integer> {
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the summary as JSON.")
   Path json;
 
+  @Option(names = "--samples", paramLabel = "FILE",
+      description = "Also write every measured send as a line 'end_ms latency_us' (ms since the "
+          + "measured run started), in completion order per client: for plotting the latency over time.")
+  Path samples;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -115,6 +120,9 @@ public final class SendsCommand implements Callable<Integer> {
       // part of the sends.
       out.printf("measured run done: %,d sends in %.1f s%n", s.acknowledged(), seconds);
       out.flush();
+      if (samples != null) {
+        results.writeSamples(samples, start);
+      }
       if (verify) {
         s = s.withVerification(verifyAll(client, executor, results.acknowledged));
       }
@@ -147,6 +155,7 @@ public final class SendsCommand implements Callable<Integer> {
             }
             if (a.status() == 200) {
               results.ok(micros, a.as(HostApi.SendResult.class));
+              results.sample(System.nanoTime(), micros);
             } else {
               results.error(a.errorCode());
             }
@@ -292,12 +301,47 @@ public final class SendsCommand implements Callable<Integer> {
     }
   }
 
+  /** One client thread's (end time in ns, latency in µs) pairs. */
+  static final class Samples {
+    long[] data = new long[1 << 14];
+    int size;
+
+    void add(long endNanos, long micros) {
+      if (size + 2 > data.length) {
+        data = java.util.Arrays.copyOf(data, data.length * 2);
+      }
+      data[size++] = endNanos;
+      data[size++] = micros;
+    }
+  }
+
   /** What the clients saw during the measured run. */
   static final class Results {
     final LatencyHistogram latency = new LatencyHistogram();
     final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
     final ConcurrentLinkedQueue<String[]> acknowledged = new ConcurrentLinkedQueue<>();
     final LongAdder replayed = new LongAdder();
+    /** Each client thread's samples (appended by that thread only; read after the run). */
+    final ConcurrentLinkedQueue<Samples> samples = new ConcurrentLinkedQueue<>();
+    private final ThreadLocal<Samples> ownSamples = ThreadLocal.withInitial(() -> {
+      Samples own = new Samples();
+      samples.add(own);
+      return own;
+    });
+
+    void sample(long endNanos, long micros) {
+      ownSamples.get().add(endNanos, micros);
+    }
+
+    void writeSamples(Path file, long startNanos) throws IOException {
+      try (var w = Files.newBufferedWriter(file)) {
+        for (Samples own : samples) {
+          for (int i = 0; i < own.size; i += 2) {
+            w.write((own.data[i] - startNanos) / 1_000_000 + " " + own.data[i + 1] + "\n");
+          }
+        }
+      }
+    }
 
     void ok(long micros, HostApi.SendResult r) {
       latency.record(micros);

@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -48,7 +49,8 @@ class LoadToolTest {
     host.failEvery = 7;
     int status = run("sends", "--host", host.uri().toString(), "--recipients-file", cache.toString(),
         "--concurrency", "4", "--duration", "1s", "--presealed", "20", "--verify",
-        "--insecure-skip-attestation", "--json", dir.resolve("s.json").toString());
+        "--insecure-skip-attestation", "--json", dir.resolve("s.json").toString(),
+        "--samples", dir.resolve("samples.txt").toString());
     String o = out.toString();
     // 503s are errors: exit status 1, counted by code
     assertThat(status).as(o + err).isEqualTo(1);
@@ -62,6 +64,18 @@ class LoadToolTest {
     assertThat(o).contains("sealed inline");
     assertThat(Files.readString(dir.resolve("s.json"))).contains("\"p99_ms\"");
     assertThat(err.toString()).contains("WARNING: --insecure-skip-attestation: sealing to an UNVERIFIED key");
+    // one sample per acknowledged send: "end_ms latency_us", ended within the 1 s run
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile(": ([0-9,]+) sends acknowledged").matcher(o);
+    assertThat(m.find()).as(o).isTrue();
+    long acknowledged = Long.parseLong(m.group(1).replace(",", ""));
+    List<String> samples = Files.readAllLines(dir.resolve("samples.txt"));
+    assertThat(samples).hasSize((int) acknowledged);
+    for (String line : samples) {
+      String[] f = line.split(" ");
+      assertThat(f).as(line).hasSize(2);
+      assertThat(Long.parseLong(f[0])).as(line).isBetween(0L, 5_000L);
+      assertThat(Long.parseLong(f[1])).as(line).isPositive();
+    }
   }
 
   @Test
