@@ -49,16 +49,11 @@ final class LibCrypto {
   // int BN_mod_exp_mont(BIGNUM *r, const BIGNUM *a, const BIGNUM *p, const BIGNUM *m, BN_CTX *,
   //     BN_MONT_CTX *)
   final MethodHandle bnModExpMont;
-  // EVP_PKEY *EVP_PKEY_new_raw_private_key(int type, ENGINE *e, const unsigned char *k, size_t n)
-  final MethodHandle evpPkeyNewRawPrivateKey;
-  final MethodHandle evpPkeyNewRawPublicKey; // same signature
-  // int EVP_PKEY_get_raw_public_key(const EVP_PKEY *pkey, unsigned char *pub, size_t *len)
-  final MethodHandle evpPkeyGetRawPublicKey;
+  // EVP_PKEY *EVP_PKEY_new_raw_public_key(int type, ENGINE *e, const unsigned char *k, size_t n)
+  final MethodHandle evpPkeyNewRawPublicKey;
   final MethodHandle evpPkeyFree; // void EVP_PKEY_free(EVP_PKEY *)
-  final MethodHandle evpPkeyCtxNew; // EVP_PKEY_CTX *EVP_PKEY_CTX_new(EVP_PKEY *, ENGINE *)
   final MethodHandle evpPkeyCtxFree; // void EVP_PKEY_CTX_free(EVP_PKEY_CTX *)
   final MethodHandle evpPkeyDeriveInit; // int EVP_PKEY_derive_init(EVP_PKEY_CTX *)
-  final MethodHandle evpPkeyDeriveSetPeer; // int EVP_PKEY_derive_set_peer(EVP_PKEY_CTX *, EVP_PKEY *)
   // int EVP_PKEY_derive(EVP_PKEY_CTX *, unsigned char *key, size_t *keylen)
   final MethodHandle evpPkeyDerive;
   final MethodHandle errClearError; // void ERR_clear_error(void)
@@ -107,17 +102,10 @@ final class LibCrypto {
         handle(lib, "BN_mod_exp_mont",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     FunctionDescriptor newRaw = FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
-    evpPkeyNewRawPrivateKey = handle(lib, "EVP_PKEY_new_raw_private_key", newRaw);
     evpPkeyNewRawPublicKey = handle(lib, "EVP_PKEY_new_raw_public_key", newRaw);
-    evpPkeyGetRawPublicKey =
-        handle(lib, "EVP_PKEY_get_raw_public_key",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     evpPkeyFree = handle(lib, "EVP_PKEY_free", FunctionDescriptor.ofVoid(ADDRESS));
-    evpPkeyCtxNew = handle(lib, "EVP_PKEY_CTX_new", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
     evpPkeyCtxFree = handle(lib, "EVP_PKEY_CTX_free", FunctionDescriptor.ofVoid(ADDRESS));
     evpPkeyDeriveInit = handle(lib, "EVP_PKEY_derive_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    evpPkeyDeriveSetPeer =
-        handle(lib, "EVP_PKEY_derive_set_peer", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     evpPkeyDerive =
         handle(lib, "EVP_PKEY_derive", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     errClearError = handle(lib, "ERR_clear_error", FunctionDescriptor.ofVoid());
