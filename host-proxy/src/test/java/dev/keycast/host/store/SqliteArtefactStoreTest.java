@@ -85,13 +85,19 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
     assertThat(sqlite.completedCheckpoints()).isGreaterThan(before);
   }
 
+  /** Closes the store and opens the same file with the log restarted past {@code frames}. */
+  private SqliteArtefactStore reopenRestartingPast(int frames) throws Exception {
+    store.close();
+    SqliteArtefactStore sqlite = SqliteArtefactStore.open(file(),
+        SqliteArtefactStore.Options.defaults(), SqliteArtefactStore.CommitHook.NONE, frames);
+    store = sqlite;
+    return sqlite;
+  }
+
   @Test
   void theLogStartsOverUnderSteadyWritesAndReads() throws Exception {
-    store.close();
     // restart past 256 frames (1 MiB of 4 KiB pages) instead of 64 MiB
-    SqliteArtefactStore sqlite = SqliteArtefactStore.open(file(),
-        SqliteArtefactStore.Options.defaults(), SqliteArtefactStore.CommitHook.NONE, 256);
-    store = sqlite;
+    SqliteArtefactStore sqlite = reopenRestartingPast(256);
     java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
     java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
     List<Thread> readers = new ArrayList<>();
@@ -129,11 +135,8 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
 
   @Test
   void aReaderPinningTheLogHoldsBackTheRestartNotTheWrites() throws Exception {
-    store.close();
     // restart past 64 frames; up to 4 x 64 frames the writer does not wait for readers
-    SqliteArtefactStore sqlite = SqliteArtefactStore.open(file(),
-        SqliteArtefactStore.Options.defaults(), SqliteArtefactStore.CommitHook.NONE, 64);
-    store = sqlite;
+    SqliteArtefactStore sqlite = reopenRestartingPast(64);
     store.commitSend(send(meta("pin-0", "pin-0", false, null), generated("pin-0", 2)));
     int committed = 1;
     try (Connection reader = DriverManager.getConnection("jdbc:sqlite:" + file());
