@@ -679,6 +679,10 @@ public final class SqliteArtefactStore implements ArtefactStore {
     }
     groups.incrementAndGet();
     committedJobs.addAndGet(ran.size());
+    WalCheckpointer cp = checkpointer;
+    if (cp != null) {
+      cp.noteCommit();
+    }
     for (WriteJob<?> j : ran) {
       j.succeed();
     }

@@ -1,8 +1,6 @@
 package dev.keycast.host.store;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -23,10 +21,13 @@ import org.slf4j.LoggerFactory;
  * <p>Durability is unchanged: a commit is durable once its WAL frames are synced
  * ({@code synchronous = FULL}); a checkpoint only moves committed frames, and one interrupted by
  * a crash is redone from the WAL on the next open. Checkpoints are {@code PASSIVE}: they never
- * block the writer or readers, and copy what no reader still needs. The log file is polled
- * ({@link #POLL_MILLIS}); a checkpoint runs when its size or modification time changed since the
- * last complete one (frames a checkpoint left behind are copied at the next change, or when the
- * last connection closes).
+ * block the writer or readers, and copy what no reader still needs. The writer counts its commits
+ * ({@link #noteCommit}); every {@link #POLL_MILLIS} this thread runs a checkpoint when a commit was
+ * counted since the last complete one began. The count is read before the checkpoint starts and
+ * raised only after a {@code COMMIT} returned, so a complete checkpoint has copied every commit it
+ * counted. (It used to compare the log file's size and modification time: a checkpoint that ran
+ * after a commit's frames were written but before the commit was published in the WAL index took
+ * the final size for done, and the last commit before a quiet spell stayed in the log.)
  *
  * <p><b>Bounded log.</b> A passive checkpoint never makes the log start over: SQLite rewinds the
  * log only when a writer begins while every frame is copied and no reader still reads from the
@@ -60,7 +61,6 @@ final class WalCheckpointer implements AutoCloseable {
   static final int WAIT_FRAMES_FACTOR = 4;
 
   private final Path database;
-  private final Path wal;
   private final Connection connection;
   private final Thread thread;
   private final AtomicLong checkpoints = new AtomicLong();
@@ -73,7 +73,10 @@ final class WalCheckpointer implements AutoCloseable {
    */
   private volatile boolean waitDue;
   private volatile boolean closed;
-  private Object lastSeen;
+  /** Commits counted by the writer ({@link #noteCommit}). */
+  private final AtomicLong commits = new AtomicLong();
+  /** The commit count read before the last complete checkpoint began (-1: none yet). */
+  private long lastSeen = -1;
 
   WalCheckpointer(Path database, Connection connection) {
     this(database, connection, RESTART_FRAMES);
@@ -86,7 +89,6 @@ final class WalCheckpointer implements AutoCloseable {
     }
     this.restartFrames = restartFrames;
     this.database = database;
-    this.wal = database.resolveSibling(database.getFileName() + "-wal");
     this.connection = Objects.requireNonNull(connection, "connection");
     this.thread = Thread.ofPlatform().daemon().name("keycast-sqlite-checkpoint").unstarted(this::run);
   }
@@ -115,8 +117,8 @@ final class WalCheckpointer implements AutoCloseable {
           return;
         }
       }
-      Object seen = stamp();
-      if (seen == null || seen.equals(lastSeen)) {
+      long seen = commits.get();
+      if (seen == lastSeen) {
         continue;
       }
       try {
@@ -138,14 +140,9 @@ final class WalCheckpointer implements AutoCloseable {
     }
   }
 
-  /** Size and modification time of the log, or null when there is none. */
-  private Object stamp() {
-    try {
-      BasicFileAttributes a = Files.readAttributes(wal, BasicFileAttributes.class);
-      return a.size() + "/" + a.lastModifiedTime();
-    } catch (java.io.IOException e) {
-      return null;
-    }
+  /** Counts one committed transaction of the writer; called after its {@code COMMIT} returned. */
+  void noteCommit() {
+    commits.incrementAndGet();
   }
 
   /**
