@@ -27,6 +27,15 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Both backends against known answers, against each other and against SunJCE. */
 class CryptoBackendTest {
   private static final HexFormat HEX = HexFormat.of();
+  /** RFC 7748 section 6.1: Alice's private and public key, Bob's public key, their shared secret. */
+  private static final String RFC7748_ALICE_PRIVATE =
+      "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+  private static final String RFC7748_ALICE_PUBLIC =
+      "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
+  private static final String RFC7748_BOB_PUBLIC =
+      "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
+  private static final String RFC7748_SHARED =
+      "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
   private static KeyPair rsa2048;
   private static KeyPair rsa3072;
 
@@ -70,11 +79,11 @@ class CryptoBackendTest {
   @MethodSource("backends")
   void x25519Rfc7748(String name) throws Exception {
     CryptoBackend b = TestBackends.get(name);
-    byte[] alice = HEX.parseHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    byte[] alice = HEX.parseHex(RFC7748_ALICE_PRIVATE);
     byte[] bob = HEX.parseHex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
-    byte[] alicePub = HEX.parseHex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
-    byte[] bobPub = HEX.parseHex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
-    byte[] k = HEX.parseHex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+    byte[] alicePub = HEX.parseHex(RFC7748_ALICE_PUBLIC);
+    byte[] bobPub = HEX.parseHex(RFC7748_BOB_PUBLIC);
+    byte[] k = HEX.parseHex(RFC7748_SHARED);
     X25519Exchange a = b.x25519(alice, bobPub);
     X25519Exchange c = b.x25519(bob, alicePub);
     assertThat(a.publicKey()).isEqualTo(alicePub);
@@ -132,10 +141,10 @@ class CryptoBackendTest {
   @MethodSource("backends")
   void x25519SharedSecretRfc7748(String name) throws Exception {
     CryptoBackend b = TestBackends.get(name);
-    byte[] alice = HEX.parseHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
-    byte[] alicePub = HEX.parseHex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
-    byte[] bobPub = HEX.parseHex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
-    byte[] k = HEX.parseHex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+    byte[] alice = HEX.parseHex(RFC7748_ALICE_PRIVATE);
+    byte[] alicePub = HEX.parseHex(RFC7748_ALICE_PUBLIC);
+    byte[] bobPub = HEX.parseHex(RFC7748_BOB_PUBLIC);
+    byte[] k = HEX.parseHex(RFC7748_SHARED);
     byte[] aliceCopy = alice.clone();
     assertThat(b.x25519SharedSecret(alice, alicePub, bobPub)).isEqualTo(k);
     assertThat(alice).isEqualTo(aliceCopy); // not modified
@@ -191,10 +200,10 @@ class CryptoBackendTest {
   @MethodSource("backends")
   void x25519KeyAgreementKnownAnswersAndRefusals(String name) throws Exception {
     CryptoBackend b = TestBackends.get(name);
-    byte[] alice = HEX.parseHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
-    byte[] alicePub = HEX.parseHex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
-    byte[] bobPub = HEX.parseHex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
-    byte[] k = HEX.parseHex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+    byte[] alice = HEX.parseHex(RFC7748_ALICE_PRIVATE);
+    byte[] alicePub = HEX.parseHex(RFC7748_ALICE_PUBLIC);
+    byte[] bobPub = HEX.parseHex(RFC7748_BOB_PUBLIC);
+    byte[] k = HEX.parseHex(RFC7748_SHARED);
     byte[] aliceCopy = alice.clone();
     X25519KeyAgreement held = b.x25519KeyAgreement(aliceCopy, alicePub);
     java.util.Arrays.fill(aliceCopy, (byte) 0); // the object keeps its own copy
