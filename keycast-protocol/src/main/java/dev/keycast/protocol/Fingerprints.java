@@ -4,14 +4,13 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PublicKey;
 import java.util.HexFormat;
-import java.util.regex.Pattern;
 
 /**
  * The one key fingerprint used everywhere in Keycast: SHA-256 of the SubjectPublicKeyInfo DER,
  * lowercase hex (64 characters).
  */
 public final class Fingerprints {
-  private static final Pattern FORMAT = Pattern.compile("[0-9a-f]{64}");
+  private static final TokenSyntax FORMAT = TokenSyntax.of("0-9a-f", 64, 64);
 
   private Fingerprints() {}
 
@@ -27,7 +26,7 @@ public final class Fingerprints {
 
   /** True when {@code s} has the fingerprint syntax (64 lowercase hex characters). */
   public static boolean isWellFormed(String s) {
-    return s != null && FORMAT.matcher(s).matches();
+    return FORMAT.matches(s);
   }
 
   static byte[] sha256(byte[] data) {

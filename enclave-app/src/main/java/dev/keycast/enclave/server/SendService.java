@@ -11,6 +11,7 @@ import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.TokenSyntax;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.envelope.CmsDeliveryFormat;
@@ -92,6 +93,7 @@ public final class SendService {
   static final int LARGE_SEND_CANDIDATES = 1_000;
 
   private static final byte[] SEND_INFO_LABEL = "keycast/v1/send".getBytes(StandardCharsets.US_ASCII);
+  private static final TokenSyntax SEND_ID = TokenSyntax.of("0-9a-f", 32, 32);
   private static final byte[] SEND_ID_LABEL = "keycast/v1/send-id".getBytes(StandardCharsets.US_ASCII);
 
   private final KeySetService keys;
@@ -377,7 +379,7 @@ public final class SendService {
       throws ApiException, IOException {
     KeySet keySet = keys.current().orElseThrow(ApiException::notReady);
     String sendId = request.sendId();
-    if (sendId == null || !sendId.matches("[0-9a-f]{32}")) {
+    if (!SEND_ID.matches(sendId)) {
       throw malformed("send_id must be 32 lowercase hex characters, got " + quote(sendId));
     }
     byte[] policyBytes = decode("policy", request.policy(), SendPolicy.MAX_BYTES);

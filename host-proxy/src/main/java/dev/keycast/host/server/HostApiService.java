@@ -19,6 +19,7 @@ import dev.keycast.host.store.StoredSend;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.TokenSyntax;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.EnclaveApi.Candidate;
 import dev.keycast.protocol.api.ErrorCode;
@@ -48,7 +49,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.function.Function;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,9 +69,9 @@ public final class HostApiService {
   /** Prometheus text content type. */
   public static final String METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-  private static final Pattern FINGERPRINT = Pattern.compile("[0-9a-f]{64}");
-  private static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,128}");
-  private static final Pattern NONCE = Pattern.compile("[A-Za-z0-9_-]{0,128}");
+  private static final TokenSyntax FINGERPRINT = TokenSyntax.of("0-9a-f", 64, 64);
+  private static final TokenSyntax ID = TokenSyntax.of("A-Za-z0-9_-", 1, 128);
+  private static final TokenSyntax NONCE = TokenSyntax.of("A-Za-z0-9_-", 0, 128);
   private static final byte[] PAYLOAD_HASH_LABEL =
       "keycast/v1/send-payload".getBytes(StandardCharsets.US_ASCII);
   private static final int MAX_ENC = 1024;
@@ -241,7 +241,7 @@ public final class HostApiService {
   }
 
   private HttpAnswer attestation(String nonce) throws ApiException, InterruptedException {
-    if (nonce != null && !NONCE.matcher(nonce).matches()) {
+    if (nonce != null && !NONCE.matches(nonce)) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, "nonce must be base64url of at most "
           + EnclaveApi.MAX_NONCE_BYTES + " bytes");
     }
@@ -266,7 +266,7 @@ public final class HostApiService {
   private HttpAnswer deliveries(String fingerprint, String after, String limitText)
       throws ApiException {
     checkFingerprint(fingerprint);
-    if (after != null && !ID.matcher(after).matches()) {
+    if (after != null && !ID.matches(after)) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, "after must be a delivery id: "
           + quote(after));
     }
@@ -842,14 +842,14 @@ public final class HostApiService {
   }
 
   private static void checkFingerprint(String fp) throws ApiException {
-    if (!FINGERPRINT.matcher(fp).matches()) {
+    if (!FINGERPRINT.matches(fp)) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST,
           "fingerprint must be 64 lowercase hex characters: " + quote(fp));
     }
   }
 
   private static void checkId(String what, String id) throws ApiException {
-    if (!ID.matcher(id).matches()) {
+    if (!ID.matches(id)) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, what + " must match [A-Za-z0-9_-]{1,128}: "
           + quote(id));
     }

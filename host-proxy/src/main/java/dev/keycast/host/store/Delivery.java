@@ -16,7 +16,7 @@ public record Delivery(String deliveryId, String recipientFingerprint, String fo
     Checks.id("delivery id", deliveryId);
     Checks.fingerprint(recipientFingerprint);
     Objects.requireNonNull(formatId, "formatId");
-    if (!Checks.FORMAT_ID.matcher(formatId).matches()) {
+    if (!Checks.FORMAT_ID.matches(formatId)) {
       throw new IllegalArgumentException("format id must match " + Checks.FORMAT_ID.pattern()
           + ": " + Checks.quote(formatId));
     }

@@ -584,7 +584,7 @@ public final class S3ArtefactStore implements ArtefactStore {
     for (String key : list("recipients/",
         afterFingerprint == null ? null : "recipients/" + afterFingerprint, n)) {
       String fp = key.substring("recipients/".length());
-      if (Checks.FINGERPRINT.matcher(fp).matches()) {
+      if (Checks.FINGERPRINT.matches(fp)) {
         fps.add(fp);
       }
     }
@@ -775,7 +775,7 @@ public final class S3ArtefactStore implements ArtefactStore {
       return Optional.empty();
     }
     String hex = new String(ref.get(), StandardCharsets.US_ASCII);
-    if (!Checks.FINGERPRINT.matcher(hex).matches()) {
+    if (!Checks.FINGERPRINT.matches(hex)) {
       throw new StoreException(StoreException.Code.STORE_CORRUPT, "bad ref for send " + sendId);
     }
     return readManifest(hex).filter(s -> s.sendId().equals(sendId));
@@ -878,7 +878,7 @@ public final class S3ArtefactStore implements ArtefactStore {
       Batch<Optional<StoredDelivery>> batch = new Batch<>();
       for (String key : keys) {
         String id = key.substring(sub.length());
-        if (!Checks.ID.matcher(id).matches()) {
+        if (!Checks.ID.matches(id)) {
           continue;
         }
         batch.submit(() -> getDelivery(id));
@@ -908,7 +908,7 @@ public final class S3ArtefactStore implements ArtefactStore {
       Batch<Optional<StoredSend>> batch = new Batch<>();
       for (String key : keys) {
         String sendId = key.substring("open-sends/".length());
-        if (!Checks.ID.matcher(sendId).matches()) {
+        if (!Checks.ID.matches(sendId)) {
           continue;
         }
         batch.submit(() -> getSend(sendId));
@@ -957,7 +957,7 @@ public final class S3ArtefactStore implements ArtefactStore {
     Optional<byte[]> ref = get("sends/" + send.sendId() + "/recipients/" + fp, 256);
     if (ref.isPresent()) {
       String deliveryId = new String(ref.get(), StandardCharsets.US_ASCII);
-      if (Checks.ID.matcher(deliveryId).matches()) {
+      if (Checks.ID.matches(deliveryId)) {
         Optional<StoredDelivery> d = getDelivery(deliveryId);
         if (d.isPresent() && d.get().sendId().equals(send.sendId())
             && d.get().recipientFingerprint().equals(fp)) {

@@ -284,6 +284,11 @@ public final class SqliteArtefactStore implements ArtefactStore {
   /** sqlite-jdbc's connection property that turns {@code getGeneratedKeys} support on or off. */
   static final String GENERATED_KEYS_PROPERTY = "jdbc.get_generated_keys";
 
+  /** The writer connection's page cache, in KiB (readers keep 16 MiB each). */
+  static final int WRITER_CACHE_KIB = 4 * 1024;
+  /** Dirty pages a writer transaction keeps before spilling to the log (64 MiB of 4 KiB pages). */
+  static final int WRITER_SPILL_PAGES = 16 * 1024;
+
   static Connection connect(Path file, Options options, boolean readOnly)
       throws SQLException {
     Properties p = new Properties();
@@ -302,11 +307,18 @@ public final class SqliteArtefactStore implements ArtefactStore {
       s.execute("PRAGMA journal_mode = WAL");
       s.execute("PRAGMA synchronous = FULL");
       s.execute("PRAGMA foreign_keys = ON");
-      // The keys (send, receipt and delivery ids, payload hashes, fingerprints) are random, so
-      // every send touches about seven index leaves spread over the whole file: a page cache of a
-      // few MiB missed on nearly every insert once the file grew past it. Pages are also read
-      // through a memory map rather than one pread per page.
-      s.execute("PRAGMA cache_size = " + (readOnly ? -16 * 1024 : -64 * 1024)); // KiB
+      // The writer reads pages through a memory map (no pread per page) and keeps a small page
+      // cache: at the end of a transaction with a b-tree page split SQLite walks its whole page
+      // cache hash table (pcache1TruncateUnsafe: the split rekeys a page through the lock-byte
+      // page number, performance.md section 3), so with 64 MiB the walk was a quarter of the
+      // writer's CPU time in a small-send load. The keys (ids, payload hashes, fingerprints) are
+      // random, so a big cache bought few hits anyway. cache_spill keeps a big send's dirty pages
+      // in memory up to 64 MiB (as the old cache size did) before spilling them to the log
+      // mid-transaction.
+      s.execute("PRAGMA cache_size = " + (readOnly ? -16 * 1024 : -WRITER_CACHE_KIB));
+      if (!readOnly) {
+        s.execute("PRAGMA cache_spill = " + WRITER_SPILL_PAGES);
+      }
       s.execute("PRAGMA mmap_size = " + (readOnly ? 0 : 256L << 20));
       if (readOnly) {
         s.execute("PRAGMA query_only = 1");

@@ -187,6 +187,10 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
     assertThat(sqlite.writerPragma("synchronous")).isEqualTo("2"); // FULL
     assertThat(sqlite.writerPragma("foreign_keys")).isEqualTo("1");
     assertThat(sqlite.writerPragma("busy_timeout")).isEqualTo("10000");
+    assertThat(sqlite.writerPragma("cache_size"))
+        .isEqualTo(Integer.toString(-SqliteArtefactStore.WRITER_CACHE_KIB));
+    assertThat(sqlite.writerPragma("cache_spill"))
+        .isEqualTo(Integer.toString(SqliteArtefactStore.WRITER_SPILL_PAGES));
     assertThat(sqlite.schemaVersion()).isEqualTo(SqliteArtefactStore.SCHEMA_VERSION);
   }
 

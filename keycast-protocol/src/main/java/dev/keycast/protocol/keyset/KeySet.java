@@ -1,5 +1,6 @@
 package dev.keycast.protocol.keyset;
 
+import dev.keycast.protocol.TokenSyntax;
 import dev.keycast.protocol.crypto.CryptoBackends;
 import dev.keycast.protocol.crypto.X25519KeyAgreement;
 import java.security.MessageDigest;
@@ -7,7 +8,6 @@ import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
-import java.util.regex.Pattern;
 import org.bouncycastle.math.ec.rfc7748.X25519;
 import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
@@ -34,7 +34,7 @@ public final class KeySet {
   /** Length in bytes of every key in the set. */
   public static final int KEY_LENGTH = 32;
 
-  private static final Pattern ID = Pattern.compile("ks-[0-9a-f]{32}");
+  private static final TokenSyntax ID_HEX = TokenSyntax.of("0-9a-f", 32, 32);
 
   private final String id;
   private final byte[] receivePrivateKey;
@@ -95,7 +95,7 @@ public final class KeySet {
 
   /** True when {@code id} has the key-set id syntax {@code ks-} + 32 lowercase hex characters. */
   public static boolean isWellFormedId(String id) {
-    return id != null && ID.matcher(id).matches();
+    return id != null && id.startsWith("ks-") && ID_HEX.matches(id, 3, id.length());
   }
 
   /** The key-set id. */

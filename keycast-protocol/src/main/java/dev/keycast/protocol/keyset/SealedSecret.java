@@ -2,6 +2,7 @@ package dev.keycast.protocol.keyset;
 
 import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.TokenSyntax;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -9,7 +10,6 @@ import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * A sent secret sealed by the enclave under its key set's storage key, so that a late recipient
@@ -42,7 +42,7 @@ public final class SealedSecret {
   public static final int MAX_ENCODED = 4 + 1 + 1 + 35 + 1 + MAX_SECRET_ID + 32 + 12 + 4 + MAX_SECRET + 16;
 
   static final byte[] MAGIC = "KCSS".getBytes(StandardCharsets.US_ASCII);
-  private static final Pattern SECRET_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+  private static final TokenSyntax SECRET_ID = TokenSyntax.of("A-Za-z0-9._:-", 1, MAX_SECRET_ID);
 
   private final byte[] encoded;
   private final int headerLength;
@@ -63,7 +63,7 @@ public final class SealedSecret {
 
   /** True when {@code id} is a valid secret id (1..128 characters of {@code [A-Za-z0-9._:-]}). */
   public static boolean isWellFormedSecretId(String id) {
-    return id != null && SECRET_ID.matcher(id).matches();
+    return SECRET_ID.matches(id);
   }
 
   /**

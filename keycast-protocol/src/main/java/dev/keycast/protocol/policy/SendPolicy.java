@@ -3,10 +3,10 @@ package dev.keycast.protocol.policy;
 import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.TokenSyntax;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * The sender's rules for one secret (wire format section 7). The sender's exact policy bytes are the
@@ -42,13 +42,13 @@ public record SendPolicy(
   public static final String CONTENT_AES_256_GCM = "aes-256-gcm";
   public static final String CONTENT_AES_256_CBC = "aes-256-cbc";
 
-  private static final Pattern SECRET_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+  private static final TokenSyntax SECRET_ID = TokenSyntax.of("A-Za-z0-9._:-", 1, 128);
 
   public SendPolicy {
     if (version != VERSION) {
       throw new IllegalArgumentException("unsupported policy version " + version + "; expected " + VERSION);
     }
-    if (secretId == null || !SECRET_ID.matcher(secretId).matches()) {
+    if (secretId == null || !SECRET_ID.matches(secretId)) {
       throw new IllegalArgumentException(
           "secret_id must be 1..128 characters of [A-Za-z0-9._:-], got " + quote(secretId));
     }
