@@ -6,14 +6,11 @@ import dev.keycast.protocol.crypto.X25519KeyAgreement;
 import java.nio.charset.StandardCharsets;
 import java.security.InvalidKeyException;
 import java.util.Arrays;
-import dev.keycast.protocol.crypto.Sha256;
-import org.bouncycastle.crypto.generators.HKDFBytesGenerator;
-import org.bouncycastle.crypto.params.HKDFParameters;
 
 /**
  * DHKEM(X25519, HKDF-SHA256) (RFC 9180 section 4.1) and the base-mode key schedule (section
- * 5.1) with HKDF-SHA256, on BouncyCastle's HKDF; the X25519 operations come from a {@link
- * CryptoBackend}. Stateless.
+ * 5.1) with HKDF-SHA256 ({@link HkdfSha256}, one per setup); the X25519 operations come from a
+ * {@link CryptoBackend}. Stateless.
  */
 final class Dhkem {
   private static final byte[] HPKE_V1 = "HPKE-v1".getBytes(StandardCharsets.US_ASCII);
@@ -29,10 +26,10 @@ final class Dhkem {
   private Dhkem() {}
 
   /** DeriveKeyPair(ikm) private key (section 7.1.3): LabeledExpand(dkp_prk, "sk", "", 32). */
-  static byte[] derivePrivateKey(byte[] ikm) {
-    byte[] dkpPrk = labeledExtract(KEM_SUITE_ID, EMPTY, "dkp_prk", ikm);
+  static byte[] derivePrivateKey(HkdfSha256 hkdf, byte[] ikm) {
+    byte[] dkpPrk = labeledExtract(hkdf, KEM_SUITE_ID, EMPTY, "dkp_prk", ikm);
     try {
-      return labeledExpand(KEM_SUITE_ID, dkpPrk, "sk", EMPTY, N_SK);
+      return labeledExpand(hkdf, KEM_SUITE_ID, dkpPrk, "sk", EMPTY, N_SK);
     } finally {
       Arrays.fill(dkpPrk, (byte) 0);
     }
@@ -46,7 +43,8 @@ final class Dhkem {
   static HpkeContext setupBaseS(
       CryptoBackend backend, HpkeSuite suite, byte[] pkR, byte[] info, byte[] ikmE)
       throws InvalidKeyException {
-    byte[] skE = derivePrivateKey(ikmE);
+    HkdfSha256 hkdf = new HkdfSha256();
+    byte[] skE = derivePrivateKey(hkdf, ikmE);
     X25519Exchange x;
     try {
       x = backend.x25519(skE, pkR);
@@ -54,7 +52,7 @@ final class Dhkem {
       Arrays.fill(skE, (byte) 0);
     }
     byte[] enc = x.publicKey();
-    return keySchedule(suite, enc, sharedSecret(x, enc, pkR), info);
+    return keySchedule(hkdf, suite, enc, sharedSecret(hkdf, x, enc, pkR), info);
   }
 
   /**
@@ -68,7 +66,8 @@ final class Dhkem {
       CryptoBackend backend, HpkeSuite suite, byte[] enc, byte[] skR, byte[] pkR, byte[] info)
       throws InvalidKeyException {
     byte[] dh = backend.x25519SharedSecret(skR, pkR, enc);
-    return keySchedule(suite, enc.clone(), sharedSecret(dh, enc, pkR), info);
+    HkdfSha256 hkdf = new HkdfSha256();
+    return keySchedule(hkdf, suite, enc.clone(), sharedSecret(hkdf, dh, enc, pkR), info);
   }
 
   /**
@@ -82,24 +81,26 @@ final class Dhkem {
       HpkeSuite suite, byte[] enc, X25519KeyAgreement recipient, byte[] info)
       throws InvalidKeyException {
     byte[] dh = recipient.sharedSecret(enc);
-    return keySchedule(suite, enc.clone(), sharedSecret(dh, enc, recipient.publicKey()), info);
+    HkdfSha256 hkdf = new HkdfSha256();
+    return keySchedule(hkdf, suite, enc.clone(),
+        sharedSecret(hkdf, dh, enc, recipient.publicKey()), info);
   }
 
   /** ExtractAndExpand(dh, kem_context = enc || pkRm); destroys the exchange. */
-  private static byte[] sharedSecret(X25519Exchange x, byte[] enc, byte[] pkRm) {
+  private static byte[] sharedSecret(HkdfSha256 hkdf, X25519Exchange x, byte[] enc, byte[] pkRm) {
     byte[] dh = x.sharedSecret();
     x.destroy();
-    return sharedSecret(dh, enc, pkRm);
+    return sharedSecret(hkdf, dh, enc, pkRm);
   }
 
   /** ExtractAndExpand(dh, kem_context = enc || pkRm); zeroizes {@code dh}. */
-  private static byte[] sharedSecret(byte[] dh, byte[] enc, byte[] pkRm) {
-    byte[] eaePrk = labeledExtract(KEM_SUITE_ID, EMPTY, "eae_prk", dh);
+  private static byte[] sharedSecret(HkdfSha256 hkdf, byte[] dh, byte[] enc, byte[] pkRm) {
+    byte[] eaePrk = labeledExtract(hkdf, KEM_SUITE_ID, EMPTY, "eae_prk", dh);
     Arrays.fill(dh, (byte) 0);
     byte[] kemContext = Arrays.copyOf(enc, enc.length + pkRm.length);
     System.arraycopy(pkRm, 0, kemContext, enc.length, pkRm.length);
     try {
-      return labeledExpand(KEM_SUITE_ID, eaePrk, "shared_secret", kemContext, N_SECRET);
+      return labeledExpand(hkdf, KEM_SUITE_ID, eaePrk, "shared_secret", kemContext, N_SECRET);
     } finally {
       Arrays.fill(eaePrk, (byte) 0);
     }
@@ -107,19 +108,19 @@ final class Dhkem {
 
   /** KeySchedule (section 5.1) in mode_base (empty psk and psk_id). */
   private static HpkeContext keySchedule(
-      HpkeSuite suite, byte[] enc, byte[] sharedSecret, byte[] info) {
+      HkdfSha256 hkdf, HpkeSuite suite, byte[] enc, byte[] sharedSecret, byte[] info) {
     byte[] suiteId = hpkeSuiteId(suite);
-    byte[] pskIdHash = labeledExtract(suiteId, EMPTY, "psk_id_hash", EMPTY);
-    byte[] infoHash = labeledExtract(suiteId, EMPTY, "info_hash", info);
+    byte[] pskIdHash = labeledExtract(hkdf, suiteId, EMPTY, "psk_id_hash", EMPTY);
+    byte[] infoHash = labeledExtract(hkdf, suiteId, EMPTY, "info_hash", info);
     byte[] context = new byte[1 + pskIdHash.length + infoHash.length];
     context[0] = MODE_BASE;
     System.arraycopy(pskIdHash, 0, context, 1, pskIdHash.length);
     System.arraycopy(infoHash, 0, context, 1 + pskIdHash.length, infoHash.length);
-    byte[] secret = labeledExtract(suiteId, sharedSecret, "secret", EMPTY);
+    byte[] secret = labeledExtract(hkdf, suiteId, sharedSecret, "secret", EMPTY);
     try {
-      byte[] key = labeledExpand(suiteId, secret, "key", context, suite.keyLength());
-      byte[] baseNonce = labeledExpand(suiteId, secret, "base_nonce", context, N_N);
-      byte[] exporterSecret = labeledExpand(suiteId, secret, "exp", context, N_H);
+      byte[] key = labeledExpand(hkdf, suiteId, secret, "key", context, suite.keyLength());
+      byte[] baseNonce = labeledExpand(hkdf, suiteId, secret, "base_nonce", context, N_N);
+      byte[] exporterSecret = labeledExpand(hkdf, suiteId, secret, "exp", context, N_H);
       return new HpkeContext(suite, enc, sharedSecret, key, baseNonce, exporterSecret);
     } finally {
       Arrays.fill(secret, (byte) 0);
@@ -137,7 +138,8 @@ final class Dhkem {
   }
 
   /** LabeledExtract(salt, label, ikm) = Extract(salt, "HPKE-v1" || suite_id || label || ikm). */
-  static byte[] labeledExtract(byte[] suiteId, byte[] salt, String label, byte[] ikm) {
+  static byte[] labeledExtract(
+      HkdfSha256 hkdf, byte[] suiteId, byte[] salt, String label, byte[] ikm) {
     byte[] l = label.getBytes(StandardCharsets.US_ASCII);
     byte[] labeledIkm = new byte[HPKE_V1.length + suiteId.length + l.length + ikm.length];
     int at = put(labeledIkm, 0, HPKE_V1);
@@ -145,7 +147,7 @@ final class Dhkem {
     at = put(labeledIkm, at, l);
     put(labeledIkm, at, ikm);
     try {
-      return new HKDFBytesGenerator(new Sha256()).extractPRK(salt, labeledIkm);
+      return hkdf.extract(salt, labeledIkm);
     } finally {
       Arrays.fill(labeledIkm, (byte) 0);
     }
@@ -155,7 +157,8 @@ final class Dhkem {
    * LabeledExpand(prk, label, info, L) = Expand(prk, I2OSP(L, 2) || "HPKE-v1" || suite_id ||
    * label || info, L).
    */
-  static byte[] labeledExpand(byte[] suiteId, byte[] prk, String label, byte[] info, int length) {
+  static byte[] labeledExpand(
+      HkdfSha256 hkdf, byte[] suiteId, byte[] prk, String label, byte[] info, int length) {
     if (length <= 0 || length > 255 * N_H) {
       throw new IllegalArgumentException("HKDF-Expand length " + length + " is out of range");
     }
@@ -167,11 +170,7 @@ final class Dhkem {
     at = put(labeledInfo, at, suiteId);
     at = put(labeledInfo, at, l);
     put(labeledInfo, at, info);
-    HKDFBytesGenerator hkdf = new HKDFBytesGenerator(new Sha256());
-    hkdf.init(HKDFParameters.skipExtractParameters(prk, labeledInfo));
-    byte[] out = new byte[length];
-    hkdf.generateBytes(out, 0, length);
-    return out;
+    return hkdf.expand(prk, labeledInfo, length);
   }
 
   private static int put(byte[] dst, int at, byte[] src) {

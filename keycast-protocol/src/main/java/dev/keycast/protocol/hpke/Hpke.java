@@ -12,7 +12,7 @@ import java.util.Arrays;
 /**
  * Single-shot HPKE (RFC 9180) in base mode: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and the
  * suite's AEAD, implemented in this package ({@code Dhkem}, {@code HpkeContext}) on
- * BouncyCastle's HKDF and the JDK's AEADs, with the X25519 operations from a {@link
+ * HKDF-SHA256 and the AEADs of the JDK, with the X25519 operations from a {@link
  * CryptoBackend} ({@link CryptoBackends#get()} unless one is passed).
  *
  * <p>The ephemeral key pair is {@code DeriveKeyPair(ikmE)} where {@code ikmE} is 32 bytes drawn

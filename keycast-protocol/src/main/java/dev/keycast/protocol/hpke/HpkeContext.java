@@ -95,7 +95,7 @@ final class HpkeContext {
 
   /** Context.Export (RFC 9180 section 5.3). */
   byte[] export(byte[] exporterContext, int length) {
-    return Dhkem.labeledExpand(
+    return Dhkem.labeledExpand(new HkdfSha256(),
         Dhkem.hpkeSuiteId(suite), exporterSecret, "sec", exporterContext, length);
   }
 

@@ -81,8 +81,8 @@ class HpkeRfc9180Test {
     CryptoBackend b = TestBackends.get(backend);
     HpkeSuite suite = suite(v);
     X25519PrivateKey skR = X25519PrivateKey.fromRaw(v.get("skRm"));
-    assertThat(Dhkem.derivePrivateKey(v.get("ikmE"))).isEqualTo(v.get("skEm"));
-    assertThat(Dhkem.derivePrivateKey(v.get("ikmR"))).isEqualTo(v.get("skRm"));
+    assertThat(Dhkem.derivePrivateKey(new HkdfSha256(), v.get("ikmE"))).isEqualTo(v.get("skEm"));
+    assertThat(Dhkem.derivePrivateKey(new HkdfSha256(), v.get("ikmR"))).isEqualTo(v.get("skRm"));
     HpkeContext sender = Hpke.setupSender(b, suite, skR.publicKey(), v.get("info"), v.get("ikmE"));
     HpkeContext receiver = Hpke.setupReceiver(b, suite, v.get("enc"), skR, v.get("info"));
     for (HpkeContext ctx : List.of(sender, receiver)) {
