@@ -8,9 +8,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.io.IOException;
+import java.time.Instant;
 
 /**
  * The JSON codec of every Keycast API: snake_case names, unknown properties rejected, nulls omitted,
@@ -34,6 +36,10 @@ public final class Json {
       .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
       .addModule(new JavaTimeModule())
+      // registered after JavaTimeModule, so it takes precedence for Instant: the common form by
+      // hand, everything else through the module's own deserializer (UtcInstants)
+      .addModule(new SimpleModule("keycast-utc-instants")
+          .addDeserializer(Instant.class, new UtcInstants.Deserializer()))
       .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
       .disable(DeserializationFeature.READ_DATE_TIMESTAMPS_AS_NANOSECONDS)
       .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
