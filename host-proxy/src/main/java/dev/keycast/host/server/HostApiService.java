@@ -19,6 +19,7 @@ import dev.keycast.host.store.StoredSend;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.TokenSyntax;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.EnclaveApi.Candidate;
@@ -69,7 +70,6 @@ public final class HostApiService {
   /** Prometheus text content type. */
   public static final String METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-  private static final TokenSyntax FINGERPRINT = TokenSyntax.of("0-9a-f", 64, 64);
   private static final TokenSyntax ID = TokenSyntax.of("A-Za-z0-9_-", 1, 128);
   private static final TokenSyntax NONCE = TokenSyntax.of("A-Za-z0-9_-", 0, 128);
   private static final byte[] PAYLOAD_HASH_LABEL =
@@ -842,7 +842,7 @@ public final class HostApiService {
   }
 
   private static void checkFingerprint(String fp) throws ApiException {
-    if (!FINGERPRINT.matches(fp)) {
+    if (!Fingerprints.isWellFormed(fp)) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST,
           "fingerprint must be 64 lowercase hex characters: " + quote(fp));
     }

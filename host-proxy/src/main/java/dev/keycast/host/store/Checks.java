@@ -3,13 +3,13 @@ package dev.keycast.host.store;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Objects;
+import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.TokenSyntax;
 
 /** Argument checks shared by the store's value types. */
 final class Checks {
   /** Syntax of send, delivery and receipt ids: they become S3 key segments and SQL keys. */
   static final TokenSyntax ID = TokenSyntax.of("A-Za-z0-9_-", 1, 128);
-  static final TokenSyntax FINGERPRINT = TokenSyntax.of("0-9a-f", 64, 64);
   static final TokenSyntax FORMAT_ID = TokenSyntax.of("a-z0-9._-", 1, 64);
 
   static final int MAX_ENVELOPE = 1 << 20;
@@ -34,7 +34,7 @@ final class Checks {
 
   static String fingerprint(String value) {
     Objects.requireNonNull(value, "fingerprint");
-    if (!FINGERPRINT.matches(value)) {
+    if (!Fingerprints.isWellFormed(value)) {
       throw new IllegalArgumentException("fingerprint must be 64 lowercase hex: " + quote(value));
     }
     return value;

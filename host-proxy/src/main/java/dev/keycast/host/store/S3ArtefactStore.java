@@ -3,6 +3,7 @@ package dev.keycast.host.store;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keycast.protocol.Fingerprints;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
@@ -584,7 +585,7 @@ public final class S3ArtefactStore implements ArtefactStore {
     for (String key : list("recipients/",
         afterFingerprint == null ? null : "recipients/" + afterFingerprint, n)) {
       String fp = key.substring("recipients/".length());
-      if (Checks.FINGERPRINT.matches(fp)) {
+      if (Fingerprints.isWellFormed(fp)) {
         fps.add(fp);
       }
     }
@@ -775,7 +776,7 @@ public final class S3ArtefactStore implements ArtefactStore {
       return Optional.empty();
     }
     String hex = new String(ref.get(), StandardCharsets.US_ASCII);
-    if (!Checks.FINGERPRINT.matches(hex)) {
+    if (!Fingerprints.isWellFormed(hex)) {
       throw new StoreException(StoreException.Code.STORE_CORRUPT, "bad ref for send " + sendId);
     }
     return readManifest(hex).filter(s -> s.sendId().equals(sendId));

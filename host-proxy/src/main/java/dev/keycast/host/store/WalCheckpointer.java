@@ -198,7 +198,8 @@ final class WalCheckpointer implements AutoCloseable {
    * after its next group) unless a passive checkpoint found the log more than
    * {@link #WAIT_FRAMES_FACTOR} times past the threshold: then this attempt waits at most
    * {@link #RESTART_WAIT_MILLIS}, so that the log stays bounded under any read load (at most one
-   * waiting attempt per passive checkpoint, so a long read does not make every group wait). Restores {@code busyTimeoutMillis}. Never throws.
+   * waiting attempt per passive checkpoint, so a long read does not make every group wait).
+   * Restores {@code busyTimeoutMillis}. Never throws.
    */
   void restartIfDue(Connection writer, long busyTimeoutMillis) {
     if (!restartDue) {
