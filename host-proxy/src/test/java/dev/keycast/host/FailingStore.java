@@ -54,8 +54,8 @@ final class FailingStore implements ArtefactStore {
     maybeFail();
     return d.commitSend(s);
   }
-  @Override public Optional<StoredSend> findSendByPayloadHash(byte[] h) throws StoreException {
-    return d.findSendByPayloadHash(h);
+  @Override public Optional<StoredSend> findSend(String id, byte[] h) throws StoreException {
+    return d.findSend(id, h);
   }
   @Override public Optional<StoredSend> getSend(String id) throws StoreException {
     return d.getSend(id);

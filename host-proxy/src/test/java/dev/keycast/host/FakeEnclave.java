@@ -48,6 +48,8 @@ public final class FakeEnclave implements AutoCloseable {
   private final Map<String, AtomicInteger> hits = new ConcurrentHashMap<>();
   private volatile KeySet keySet;
   private volatile long delayMillis;
+  /** When set, send answers name another send id than the payload's (an enclave bug). */
+  public volatile boolean answerAnotherSendId;
   /** Candidates of the last send request. */
   public volatile List<EnclaveApi.Candidate> lastCandidates = List.of();
   private final AtomicInteger concurrent = new AtomicInteger();
@@ -278,8 +280,9 @@ public final class FakeEnclave implements AutoCloseable {
     List<EnclaveApi.Delivery> ds = deliver(k, sendId, policy, r.candidates(), secret, rb, false);
     SealedSecret s = SealedSecret.seal(k, policy.secretId(), secret, policyBytes, random);
     byte[] receipt = rb.sign(Instant.now().truncatedTo(ChronoUnit.MILLIS), k);
-    return new EnclaveApi.SendResponse(sendId, policy.secretId(), sendId, Base64Url.encode(receipt),
-        Base64Url.encode(s.encode()), ds, List.of());
+    String answered = answerAnotherSendId ? "0".repeat(32) : sendId;
+    return new EnclaveApi.SendResponse(answered, policy.secretId(), answered,
+        Base64Url.encode(receipt), Base64Url.encode(s.encode()), ds, List.of());
   }
 
   private EnclaveApi.ForwardResponse forward(EnclaveApi.ForwardRequest r) throws Exception {

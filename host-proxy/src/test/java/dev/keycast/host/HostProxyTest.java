@@ -127,6 +127,46 @@ class HostProxyTest {
   }
 
   @Test
+  void theSamePayloadUnderAnotherPolicyIsNoReplay() throws Exception {
+    Recipient a = register();
+    byte[] body = sendBody(List.of(a.fingerprint()), false, "the secret");
+    HostApi.SendResult first = json(post(base(host) + "/v1/sends", body), HostApi.SendResult.class);
+    // same enc and ciphertext (so the same send id), another policy: another payload hash, so the
+    // host asks the enclave, which cannot open it
+    EnclaveApi.SendPayload p = Json.decode(body, body.length, EnclaveApi.SendPayload.class);
+    EnclaveApi.SendPayload other = new EnclaveApi.SendPayload(p.version(), p.suite(), p.keySetId(),
+        Base64Url.encode(policy("s-other", List.of(a.fingerprint()), false).toJson()), p.enc(),
+        p.ciphertext());
+    HttpResponse<byte[]> r = post(base(host) + "/v1/sends", Json.encode(other));
+    assertThat(r.statusCode()).as(text(r)).isEqualTo(400);
+    assertThat(json(r, ErrorBody.class).error()).isEqualTo("decryption_failed");
+    assertThat(enclave.hits("/v1/send")).isEqualTo(2);
+    assertThat(sqlite.getSend(first.sendId()).orElseThrow().metadata().payloadHash())
+        .isEqualTo(HostApiService.payloadHash(p.version(), p.suite(), p.keySetId(),
+            Base64Url.decode("policy", p.policy(), 1 << 20), Base64Url.decode("enc", p.enc(), 64),
+            Base64Url.decode("ciphertext", p.ciphertext(), 1 << 20)));
+  }
+
+  @Test
+  void anAnswerNamingAnotherSendIdIsRefusedAndNothingIsStored() throws Exception {
+    Recipient a = register();
+    byte[] body = sendBody(List.of(a.fingerprint()), false, "x");
+    enclave.answerAnotherSendId = true;
+    HttpResponse<byte[]> r = post(base(host) + "/v1/sends", body);
+    assertThat(r.statusCode()).as(text(r)).isEqualTo(500);
+    assertThat(json(r, ErrorBody.class).error()).isEqualTo("internal_error");
+    assertThat(json(r, ErrorBody.class).message()).contains("another send id");
+    assertThat(sqlite.getSend("0".repeat(32))).isEmpty();
+    assertThat(sqlite.listDeliveries(a.fingerprint(), null, 10)).isEmpty();
+
+    enclave.answerAnotherSendId = false;
+    HttpResponse<byte[]> retry = post(base(host) + "/v1/sends", body);
+    assertThat(retry.statusCode()).as(text(retry)).isEqualTo(200);
+    assertThat(json(retry, HostApi.SendResult.class).replayed()).isFalse();
+    assertThat(sqlite.listDeliveries(a.fingerprint(), null, 10)).hasSize(1);
+  }
+
+  @Test
   void enclaveDownAnswers503WithRetryAfterAndStoresNothing() throws Exception {
     Recipient a = register();
     byte[] body = sendBody(List.of(a.fingerprint()), false, "x");

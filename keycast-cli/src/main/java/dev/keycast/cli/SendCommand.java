@@ -71,7 +71,6 @@ import picocli.CommandLine.Option;
     footer = ExitCodes.HELP)
 final class SendCommand extends KeycastCommand {
   static final byte[] SEND_INFO_LABEL = "keycast/v1/send".getBytes(StandardCharsets.US_ASCII);
-  static final byte[] SEND_ID_LABEL = "keycast/v1/send-id".getBytes(StandardCharsets.US_ASCII);
   /** Default max_recipients when the policy selects by anchors. */
   static final int DEFAULT_MAX_WITH_ANCHORS = 100_000;
   private static final int MAX_RECIPIENTS_FILE = 96 * 1024 * 1024;
@@ -299,8 +298,7 @@ final class SendCommand extends KeycastCommand {
       throw CliException.verification("send " + sendId + ": the receipt covers another payload (pay "
           + HexFormat.of().formatHex(r.payloadSha256()) + ")");
     }
-    String expectedId = HexFormat.of().formatHex(
-        Arrays.copyOf(sha256(concat(SEND_ID_LABEL, new byte[] {0}, encCt)), 16));
+    String expectedId = dev.keycast.protocol.SendIds.of(enc, ct);
     if (!r.sendId().equals(expectedId) || !expectedId.equals(sendId)
         || (result.receiptId() != null && !result.receiptId().equals(expectedId))) {
       throw CliException.verification("send id mismatch: this payload's send id is " + expectedId

@@ -94,7 +94,6 @@ public final class SendService {
 
   private static final byte[] SEND_INFO_LABEL = "keycast/v1/send".getBytes(StandardCharsets.US_ASCII);
   private static final TokenSyntax SEND_ID = TokenSyntax.of("0-9a-f", 32, 32);
-  private static final byte[] SEND_ID_LABEL = "keycast/v1/send-id".getBytes(StandardCharsets.US_ASCII);
 
   private final KeySetService keys;
   private final ExecutorService fanout;
@@ -756,12 +755,8 @@ public final class SendService {
 
   /** api.md 1.1 step 5: first 16 bytes, hex, of SHA-256("keycast/v1/send-id" || 0x00 || enc || ciphertext). */
   public static String sendId(byte[] enc, byte[] ciphertext) {
-    MessageDigest d = sha256();
-    d.update(SEND_ID_LABEL);
-    d.update((byte) 0);
-    d.update(enc);
-    d.update(ciphertext);
-    return HexFormat.of().formatHex(d.digest(), 0, 16);
+    // one implementation, shared with the host (which looks retried payloads up by it)
+    return dev.keycast.protocol.SendIds.of(enc, ciphertext);
   }
 
   /** api.md 1.1 step 7: first 16 bytes, hex, of SHA-256("keycast/v1/delivery-id" || 0 || send_id || 0 || fp). */

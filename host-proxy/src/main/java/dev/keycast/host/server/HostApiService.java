@@ -19,6 +19,7 @@ import dev.keycast.host.store.StoredSend;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.SendIds;
 import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.TokenSyntax;
 import dev.keycast.protocol.api.EnclaveApi;
@@ -355,9 +356,11 @@ public final class HostApiService {
     byte[] enc = b64("enc", p.enc(), MAX_ENC);
     byte[] ciphertext = b64("ciphertext", p.ciphertext(), MAX_CIPHERTEXT);
     byte[] hash = payloadHash(p.version(), p.suite(), p.keySetId(), policyBytes, enc, ciphertext);
+    // the id the enclave gives this payload (api.md 1.1 step 5): a retry is found by it
+    String sendId = SendIds.of(enc, ciphertext);
     requireReady();
 
-    var existing = storeCall("find_send", () -> store.findSendByPayloadHash(hash));
+    var existing = storeCall("find_send", () -> store.findSend(sendId, hash));
     if (existing.isPresent()) {
       return HttpAnswer.json(200, replay(existing.get()));
     }
@@ -372,7 +375,7 @@ public final class HostApiService {
     if (!answer.ok()) {
       throw unavailable(answer.toException());
     }
-    return HttpAnswer.json(200, commit(hash, policyBytes, policy, answer.body()));
+    return HttpAnswer.json(200, commit(sendId, hash, policyBytes, policy, answer.body()));
   }
 
   /**
@@ -381,8 +384,8 @@ public final class HostApiService {
    */
   static final int MATERIALIZED_DELIVERIES = 64;
 
-  private HostApi.SendResult commit(byte[] hash, byte[] policyBytes, SendPolicy policy,
-      byte[] answer) throws ApiException {
+  private HostApi.SendResult commit(String expectedSendId, byte[] hash, byte[] policyBytes,
+      SendPolicy policy, byte[] answer) throws ApiException {
     Instant now = clock.instant();
     SendResponseReader.Header r;
     try {
@@ -390,6 +393,11 @@ public final class HostApiService {
     } catch (MalformedInputException e) {
       throw new ApiException(ErrorCode.INTERNAL, "the enclave's send answer is unusable: "
           + e.getMessage());
+    }
+    if (!expectedSendId.equals(r.sendId())) {
+      // the store keys sends by this id: one payload, one id (ArtefactStore.commitSend)
+      throw new ApiException(ErrorCode.INTERNAL, "the enclave's send answer is unusable: it names "
+          + "another send id than this payload's (" + expectedSendId + ")");
     }
     byte[] receipt = b64Enclave("receipt", r.receipt());
     byte[] sealed = b64Enclave("sealed_secret", r.sealedSecret());

@@ -60,19 +60,27 @@ public interface ArtefactStore extends AutoCloseable {
   // ---- sends
 
   /**
-   * Commits a send and all its artefacts in one durable step. If a send with the same payload hash
-   * is already committed, writes nothing and returns the original with {@code replayed = true}.
+   * Commits a send and all its artefacts in one durable step. Sends are keyed by send id, which
+   * is a function of the sealed payload ({@link dev.keycast.protocol.SendIds}): if a send with this
+   * id and the same payload hash is already committed, writes nothing and returns the original
+   * with {@code replayed = true}. (Two ids with one payload hash cannot come from an enclave, and
+   * the host refuses an answer whose id is not the payload's; a store need not detect them.)
    *
-   * @throws StoreException {@code conflict} on a reused send, receipt or delivery id or a recipient
-   *     listed twice; {@code store_full} / {@code store_unavailable}: nothing was committed
+   * @throws StoreException {@code conflict} on a send id already committed with another payload
+   *     hash, a reused receipt or delivery id or a recipient listed twice; {@code store_full} /
+   *     {@code store_unavailable}: nothing was committed
    * @throws IllegalArgumentException if a delivery's id is not
    *     {@link dev.keycast.protocol.DeliveryIds#of}{@code (sendId, fingerprint)}: nothing was
    *     committed
    */
   SendCommit commitSend(SendRecord send) throws StoreException;
 
-  /** The committed send whose sealed payload has this SHA-256. */
-  Optional<StoredSend> findSendByPayloadHash(byte[] payloadHash) throws StoreException;
+  /**
+   * The committed send with id {@code sendId} if it was committed from the payload with this hash
+   * (a retried send); empty when no send has the id, or the send that has it came from another
+   * payload.
+   */
+  Optional<StoredSend> findSend(String sendId, byte[] payloadHash) throws StoreException;
 
   /** The committed send with this id. */
   Optional<StoredSend> getSend(String sendId) throws StoreException;

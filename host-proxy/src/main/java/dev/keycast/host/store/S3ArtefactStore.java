@@ -759,12 +759,15 @@ public final class S3ArtefactStore implements ArtefactStore {
   }
 
   @Override
-  public Optional<StoredSend> findSendByPayloadHash(byte[] payloadHash) throws StoreException {
+  public Optional<StoredSend> findSend(String sendId, byte[] payloadHash) throws StoreException {
     ensureOpen();
+    Checks.id("send id", sendId);
     if (payloadHash.length != 32) {
       throw new IllegalArgumentException("payload hash must be 32 bytes");
     }
-    return readManifest(HexFormat.of().formatHex(payloadHash));
+    // the manifest is keyed by the payload hash (the commit point of a send, see commitSend)
+    return readManifest(HexFormat.of().formatHex(payloadHash))
+        .filter(s -> s.sendId().equals(sendId));
   }
 
   @Override

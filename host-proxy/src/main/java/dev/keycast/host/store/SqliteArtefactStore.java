@@ -2,6 +2,7 @@ package dev.keycast.host.store;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -54,7 +55,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
   static final int MAX_GROUP = 512;
 
   /** The schema version this code writes; see {@link #MIGRATIONS}. */
-  static final int SCHEMA_VERSION = 2;
+  static final int SCHEMA_VERSION = 3;
 
   /**
    * Migration {@code i} brings the schema from version {@code i} to {@code i + 1}.
@@ -70,6 +71,14 @@ public final class SqliteArtefactStore implements ArtefactStore {
    * {@code receipt_id} can name a receipt kept in {@code sends}, so the table is rebuilt without
    * that foreign key (SQLite cannot drop one in place); the copy runs once, in the migration's
    * transaction.
+   *
+   * <p>Version 3 drops the unique index on {@code sends.payload_hash}, one more random index leaf
+   * per send: a send is found and kept unique by its id, which is a function of the sealed payload
+   * ({@link dev.keycast.protocol.SendIds}; the host refuses an enclave answer that names another),
+   * and a retry is recognised by the stored payload hash of that id ({@link #findSend},
+   * {@link #commitSend}). SQLite cannot drop a column's {@code UNIQUE}, so {@code sends} is copied
+   * into a table without it, which replaces it (foreign keys are off for the migration and checked
+   * before it commits, see {@link #migrate}).
    */
   private static final List<List<String>> MIGRATIONS = List.of(List.of(
       """
@@ -133,7 +142,32 @@ public final class SqliteArtefactStore implements ArtefactStore {
       FROM deliveries ORDER BY rowid""",
       "DROP TABLE deliveries",
       "ALTER TABLE deliveries_v2 RENAME TO deliveries",
-      "CREATE INDEX deliveries_by_recipient ON deliveries (recipient_fp, delivery_id)"));
+      "CREATE INDEX deliveries_by_recipient ON deliveries (recipient_fp, delivery_id)"),
+      // v2 -> v3
+      List.of(
+      """
+      CREATE TABLE sends_v3 (
+        send_id        TEXT    PRIMARY KEY,
+        payload_hash   BLOB    NOT NULL CHECK (length(payload_hash) = 32),
+        policy         BLOB    NOT NULL,
+        late_allowed   INTEGER NOT NULL CHECK (late_allowed IN (0, 1)),
+        not_before     INTEGER,
+        not_after      INTEGER,
+        sealed_secret  BLOB    NOT NULL,
+        receipt_id     TEXT    NOT NULL,
+        delivery_count INTEGER NOT NULL,
+        created_at     INTEGER NOT NULL,
+        receipt        BLOB,
+        receipt_at     INTEGER)""",
+      """
+      INSERT INTO sends_v3 (send_id, payload_hash, policy, late_allowed, not_before, not_after,
+        sealed_secret, receipt_id, delivery_count, created_at, receipt, receipt_at)
+      SELECT send_id, payload_hash, policy, late_allowed, not_before, not_after, sealed_secret,
+        receipt_id, delivery_count, created_at, receipt, receipt_at
+      FROM sends ORDER BY rowid""",
+      "DROP TABLE sends",
+      "ALTER TABLE sends_v3 RENAME TO sends",
+      "CREATE INDEX sends_open_late ON sends (send_id) WHERE late_allowed = 1"));
 
   /** The statements of migration {@code from} -> {@code from + 1} (tests build old databases). */
   static List<String> migration(int from) {
@@ -338,7 +372,27 @@ public final class SqliteArtefactStore implements ArtefactStore {
     return c;
   }
 
+  /**
+   * Applies the missing migrations in one transaction. Foreign keys are not enforced meanwhile
+   * (a migration may replace a table others refer to: SQLite's documented procedure for schema
+   * changes it cannot make in place); after a migration {@code PRAGMA foreign_key_check} must find
+   * nothing before the transaction commits, and enforcement is back on afterwards, whatever
+   * happened.
+   */
   private void migrate() throws SQLException, StoreException {
+    try (Statement off = writer.createStatement()) {
+      off.execute("PRAGMA foreign_keys = OFF");
+    }
+    try {
+      migrateInTransaction();
+    } finally {
+      try (Statement on = writer.createStatement()) {
+        on.execute("PRAGMA foreign_keys = ON");
+      }
+    }
+  }
+
+  private void migrateInTransaction() throws SQLException, StoreException {
     try (Statement s = writer.createStatement()) {
       begin();
       s.execute("CREATE TABLE IF NOT EXISTS schema_version ("
@@ -363,6 +417,16 @@ public final class SqliteArtefactStore implements ArtefactStore {
           ps.setInt(1, v + 1);
           ps.setLong(2, System.currentTimeMillis());
           ps.executeUpdate();
+        }
+      }
+      // only after a migration: the check reads every referring row
+      if (current < SCHEMA_VERSION) {
+        try (ResultSet rs = s.executeQuery("PRAGMA foreign_key_check")) {
+          if (rs.next()) {
+            throw new StoreException(StoreException.Code.STORE_CORRUPT, "cannot migrate to schema"
+                + " version " + SCHEMA_VERSION + ": a row of table " + Checks.quote(rs.getString(1))
+                + " refers to a missing row of " + Checks.quote(rs.getString(3)));
+          }
         }
       }
       commit();
@@ -986,21 +1050,10 @@ public final class SqliteArtefactStore implements ArtefactStore {
 
   private static final String SQL_SEND_BY_ID =
       "SELECT " + sendColumns() + " FROM sends WHERE send_id = ?";
-  private static final String SQL_SEND_BY_PAYLOAD_HASH =
-      "SELECT " + sendColumns() + " FROM sends WHERE payload_hash = ?";
 
   private Optional<StoredSend> selectSendById(Connection c, String sendId) throws SQLException {
     PreparedStatement ps = statement(c, SQL_SEND_BY_ID);
     ps.setString(1, sendId);
-    try (ResultSet rs = ps.executeQuery()) {
-      return rs.next() ? Optional.of(send(rs)) : Optional.empty();
-    }
-  }
-
-  private Optional<StoredSend> selectSendByPayloadHash(Connection c, byte[] payloadHash)
-      throws SQLException {
-    PreparedStatement ps = statement(c, SQL_SEND_BY_PAYLOAD_HASH);
-    ps.setBytes(1, payloadHash);
     try (ResultSet rs = ps.executeQuery()) {
       return rs.next() ? Optional.of(send(rs)) : Optional.empty();
     }
@@ -1061,16 +1114,16 @@ public final class SqliteArtefactStore implements ArtefactStore {
 
   /**
    * The send row with its own receipt. Written only if no forward receipt has the send's id as its
-   * receipt id (receipt ids are unique across both tables), and not at all when the payload hash
-   * is stored already (a replay: zero rows changed, no exception). The send id's uniqueness is
-   * its primary key's (a conflict).
+   * receipt id (receipt ids are unique across both tables), and not at all when the send id is
+   * stored already (zero rows changed, no exception: a replay when the stored payload hash is this
+   * one, else a conflict; see {@link #commitSend}).
    */
   private static final String INSERT_SEND = "INSERT INTO sends (send_id, payload_hash, policy,"
       + " late_allowed, not_before, not_after, sealed_secret, receipt_id, delivery_count,"
       + " created_at, receipt, receipt_at)"
       + " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?1, ?8, ?9, ?10, ?11"
       + " WHERE NOT EXISTS (SELECT 1 FROM receipts WHERE receipt_id = ?1)"
-      + " ON CONFLICT (payload_hash) DO NOTHING";
+      + " ON CONFLICT (send_id) DO NOTHING";
 
   @Override
   public SendCommit commitSend(SendRecord record) throws StoreException {
@@ -1096,13 +1149,18 @@ public final class SqliteArtefactStore implements ArtefactStore {
       ps.setBytes(10, r.bytesUnsafe());
       ps.setLong(11, r.createdAt().toEpochMilli());
       if (ps.executeUpdate() == 0) {
-        Optional<StoredSend> existing = selectSendByPayloadHash(c, m.payloadHashUnsafe());
-        if (existing.isPresent()) {
-          return new SendCommit(existing.get(), requireReceipt(c, existing.get().receiptId()),
-              true);
+        Optional<StoredSend> existing = selectSendById(c, sendId);
+        if (existing.isEmpty()) {
+          throw new StoreException(StoreException.Code.CONFLICT, "receipt id " + sendId
+              + " is taken");
         }
-        throw new StoreException(StoreException.Code.CONFLICT, "receipt id " + sendId
-            + " is taken");
+        if (!MessageDigest.isEqual(existing.get().metadata().payloadHashUnsafe(),
+            m.payloadHashUnsafe())) {
+          throw new StoreException(StoreException.Code.CONFLICT, "send id " + sendId
+              + " is taken by another payload");
+        }
+        return new SendCommit(existing.get(), requireReceipt(c, existing.get().receiptId()),
+            true);
       }
       long count = 0;
       PreparedStatement dps = writerStatement(INSERT_DELIVERY);
@@ -1165,13 +1223,15 @@ public final class SqliteArtefactStore implements ArtefactStore {
   }
 
   @Override
-  public Optional<StoredSend> findSendByPayloadHash(byte[] payloadHash) throws StoreException {
+  public Optional<StoredSend> findSend(String sendId, byte[] payloadHash) throws StoreException {
+    Checks.id("send id", sendId);
     Objects.requireNonNull(payloadHash, "payloadHash");
     if (payloadHash.length != 32) {
       throw new IllegalArgumentException("payload hash must be 32 bytes");
     }
     byte[] h = payloadHash.clone();
-    return read(c -> selectSendByPayloadHash(c, h));
+    return read(c -> selectSendById(c, sendId))
+        .filter(s -> MessageDigest.isEqual(s.metadata().payloadHashUnsafe(), h));
   }
 
   @Override

@@ -35,7 +35,9 @@ class EnclaveLogListenerTest {
         out.flush();
       }
       long end = System.nanoTime() + 5_000_000_000L;
-      while (events.list.size() < 2 && System.nanoTime() < end) {
+      // the counters move after the line is logged: wait for both, not only for the events
+      while ((events.list.size() < 2 || l.lines() < 2 || l.dropped() < 1)
+          && System.nanoTime() < end) {
         Thread.sleep(10);
       }
       assertThat(events.list).hasSize(2);

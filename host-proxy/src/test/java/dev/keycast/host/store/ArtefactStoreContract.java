@@ -13,7 +13,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -215,8 +214,9 @@ abstract class ArtefactStoreContract {
     assertThat(stored.metadata()).isEqualTo(s.metadata());
     assertThat(stored.receiptId()).isEqualTo("s1");
     assertThat(stored.deliveryCount()).isEqualTo(3);
-    assertThat(store.findSendByPayloadHash(sha256("payload-1"))).contains(stored);
-    assertThat(store.findSendByPayloadHash(sha256("other"))).isEmpty();
+    assertThat(store.findSend("s1", sha256("payload-1"))).contains(stored);
+    assertThat(store.findSend("s1", sha256("other"))).isEmpty();
+    assertThat(store.findSend("s2", sha256("payload-1"))).isEmpty();
     assertThat(store.getSend("nope")).isEmpty();
     assertThat(store.getReceipt("s1")).contains(s.receipt());
     assertThat(store.receiptsForSend("s1")).containsExactly(s.receipt());
@@ -235,15 +235,31 @@ abstract class ArtefactStoreContract {
 
   @Test
   void retriedSendReturnsTheOriginalWithoutReadingDeliveries() throws Exception {
-    store.commitSend(send("orig", "same-payload", List.of(delivery("orig", "a", 1))));
+    SendRecord orig = send("orig", "same-payload", List.of(delivery("orig", "a", 1)));
+    store.commitSend(orig);
     Iterable<Delivery> untouchable = () -> {
       throw new AssertionError("a replayed send must not read its deliveries");
     };
-    SendCommit retry = store.commitSend(send(meta("retry", "same-payload", true, null), untouchable));
+    // the retry's other fields (here its creation time) are not what is kept
+    SendMetadata again = new SendMetadata("orig", sha256("same-payload"),
+        orig.metadata().policyJson(), true, T0, null, orig.metadata().sealedSecret(), T0.plusSeconds(9));
+    SendCommit retry = store.commitSend(send(again, untouchable));
     assertThat(retry.replayed()).isTrue();
-    assertThat(retry.send().sendId()).isEqualTo("orig");
-    assertThat(retry.receipt().receiptId()).isEqualTo("orig");
-    assertThat(store.getSend("retry")).isEmpty();
+    assertThat(retry.send().metadata()).isEqualTo(orig.metadata());
+    assertThat(retry.receipt()).isEqualTo(orig.receipt());
+    assertThat(store.getSend("orig").orElseThrow().deliveryCount()).isEqualTo(1);
+  }
+
+  @Test
+  void sendIdTakenByAnotherPayloadIsAConflict() throws Exception {
+    SendRecord orig = send("s1", "payload-1", List.of(delivery("s1", "a", 1)));
+    store.commitSend(orig);
+    assertThat(code(() -> store.commitSend(
+        send("s1", "payload-2", List.of(delivery("s1", "b", 2)))))).isEqualTo(StoreException.Code.CONFLICT);
+    assertThat(store.findSend("s1", sha256("payload-2"))).isEmpty();
+    assertThat(store.getSend("s1").orElseThrow().metadata()).isEqualTo(orig.metadata());
+    assertThat(store.hasDelivery("s1", fp("b"))).isFalse();
+    assertThat(store.listDeliveries(fp("b"), null, 10)).isEmpty();
   }
 
   @Test
@@ -294,7 +310,7 @@ abstract class ArtefactStoreContract {
   void assertNothingOf(String sendId, String payload, List<String> recipientSeeds)
       throws Exception {
     assertThat(store.getSend(sendId)).isEmpty();
-    assertThat(store.findSendByPayloadHash(sha256(payload))).isEmpty();
+    assertThat(store.findSend(sendId, sha256(payload))).isEmpty();
     assertThat(store.getReceipt(sendId)).isEmpty();
     assertThat(store.receiptsForSend(sendId)).isEmpty();
     for (String seed : recipientSeeds) {
@@ -433,7 +449,7 @@ abstract class ArtefactStoreContract {
     assertThat(code(() -> store.commitSend(send("s1-f", "p3", List.of(delivery("s1-f", "b", 0))))))
         .isEqualTo(StoreException.Code.CONFLICT);
     assertThat(store.getSend("s1-f")).isEmpty();
-    assertThat(store.findSendByPayloadHash(sha256("p3"))).isEmpty();
+    assertThat(store.findSend("s1-f", sha256("p3"))).isEmpty();
     assertThat(store.hasDelivery("s1-f", fp("b"))).isFalse();
     assertThat(store.getReceipt("s1-f").orElseThrow().sendId()).isEqualTo("s1");
     assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
@@ -469,8 +485,6 @@ abstract class ArtefactStoreContract {
     int threads = 6;
     int perThread = 8;
     ExecutorService pool = Executors.newFixedThreadPool(threads);
-    Map<String, String> winners = new ConcurrentHashMap<>();
-    AtomicInteger replays = new AtomicInteger();
     try {
       List<Future<Void>> futures = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
@@ -478,17 +492,48 @@ abstract class ArtefactStoreContract {
         futures.add(pool.submit((Callable<Void>) () -> {
           for (int i = 0; i < perThread; i++) {
             String sendId = "t" + tt + "s" + i;
-            // every thread sends payload "shared-i" too: exactly one commit wins per payload
             SendCommit own = store.commitSend(send(sendId, "own-" + sendId,
                 List.of(delivery(sendId, "x" + tt, i), delivery(sendId, "y" + i, 500 + i))));
             assertThat(own.replayed()).isFalse();
-            String sharedId = sendId + "sh";
-            SendCommit shared = store.commitSend(send(sharedId, "shared-" + i,
-                List.of(delivery(sharedId, "z", i))));
-            if (shared.replayed()) {
+          }
+          return null;
+        }));
+      }
+      for (Future<Void> f : futures) {
+        f.get();
+      }
+    } finally {
+      pool.shutdown();
+    }
+    for (int t = 0; t < threads; t++) {
+      assertThat(store.listDeliveries(fp("x" + t), null, 100)).hasSize(perThread);
+    }
+    for (int i = 0; i < perThread; i++) {
+      assertThat(store.listDeliveries(fp("y" + i), null, 100)).hasSize(threads);
+    }
+  }
+
+  /** Retries of one send racing each other: exactly one commit per send, the others replay it. */
+  @Test
+  void concurrentRetriesOfOneSendCommitItOnce() throws Exception {
+    int threads = 6;
+    int sends = 8;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    Map<String, Integer> winners = new ConcurrentHashMap<>();
+    AtomicInteger replays = new AtomicInteger();
+    try {
+      List<Future<Void>> futures = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int tt = t;
+        futures.add(pool.submit((Callable<Void>) () -> {
+          for (int i = 0; i < sends; i++) {
+            String id = "shared-" + i; // one payload, one id
+            SendCommit c = store.commitSend(send(id, id, List.of(delivery(id, "z", i))));
+            assertThat(c.send().sendId()).isEqualTo(id);
+            if (c.replayed()) {
               replays.incrementAndGet();
             } else {
-              assertThat(winners.putIfAbsent("shared-" + i, sharedId)).isNull();
+              assertThat(winners.putIfAbsent(id, tt)).isNull();
             }
           }
           return null;
@@ -500,17 +545,13 @@ abstract class ArtefactStoreContract {
     } finally {
       pool.shutdown();
     }
-    assertThat(winners).hasSize(perThread);
-    assertThat(replays.get()).isEqualTo(threads * perThread - perThread);
-    for (int i = 0; i < perThread; i++) {
-      assertThat(store.findSendByPayloadHash(sha256("shared-" + i)).orElseThrow().sendId())
-          .isEqualTo(winners.get("shared-" + i));
-    }
-    for (int t = 0; t < threads; t++) {
-      assertThat(store.listDeliveries(fp("x" + t), null, 100)).hasSize(perThread);
+    assertThat(winners).hasSize(sends);
+    assertThat(replays.get()).isEqualTo(threads * sends - sends);
+    for (int i = 0; i < sends; i++) {
+      assertThat(store.findSend("shared-" + i, sha256("shared-" + i))).isPresent();
     }
     assertThat(store.listDeliveries(fp("z"), null, 100)).extracting(StoredDelivery::sendId)
-        .containsExactlyInAnyOrderElementsOf(Set.copyOf(winners.values()));
+        .containsExactlyInAnyOrderElementsOf(winners.keySet());
   }
 
   @Test
@@ -525,14 +566,14 @@ abstract class ArtefactStoreContract {
     assertThat(store.latestSealedKeySet()).contains(new StoredKeySet(1, bytes("ks1")));
     assertThat(store.findRecipients(List.of(fp("r1")))).containsExactly(recipient("r1"));
     assertThat(store.countRecipients()).isEqualTo(1);
-    assertThat(store.findSendByPayloadHash(sha256("p1")).orElseThrow().sendId()).isEqualTo("s1");
+    assertThat(store.findSend("s1", sha256("p1")).orElseThrow().sendId()).isEqualTo("s1");
     assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
         .containsExactly("s1", "f1");
     assertThat(store.hasDelivery("s1", fp("late"))).isTrue();
     assertThat(store.listDeliveries(fp("a"), null, 10)).hasSize(1);
     assertThat(code(() -> store.putSealedKeySet(1, bytes("again"))))
         .isEqualTo(StoreException.Code.CONFLICT);
-    assertThat(store.commitSend(send("s9", "p1", List.of())).replayed()).isTrue();
+    assertThat(store.commitSend(send("s1", "p1", List.of())).replayed()).isTrue();
   }
 
   @Test

@@ -105,7 +105,8 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
       readers.add(Thread.ofPlatform().start(() -> {
         while (!stop.get()) {
           try {
-            sqlite.findSendByPayloadHash(sha256("wal-" + (reads.incrementAndGet() % 500)));
+            String id = "wal-" + (reads.incrementAndGet() % 500);
+            sqlite.findSend(id, sha256(id));
           } catch (StoreException e) {
             throw new IllegalStateException(e);
           }

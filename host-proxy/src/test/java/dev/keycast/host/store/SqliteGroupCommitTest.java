@@ -187,8 +187,7 @@ class SqliteGroupCommitTest {
     for (int i = 0; i < 8; i++) {
       String id = "s-full-" + i;
       assertThat(store.getSend(id)).as(id).isEmpty();
-      assertThat(store.findSendByPayloadHash(ArtefactStoreContract.sha256("payload " + id)))
-          .isEmpty();
+      assertThat(store.findSend(id, ArtefactStoreContract.sha256("payload " + id))).isEmpty();
       assertThat(store.hasDelivery(id, fp("r-" + id))).isFalse();
       assertThat(store.listDeliveries(fp("r-" + id), null, 10)).isEmpty();
     }

@@ -6,6 +6,7 @@ import static dev.keycast.host.store.ArtefactStoreContract.fp;
 import static dev.keycast.host.store.ArtefactStoreContract.id;
 import static dev.keycast.host.store.ArtefactStoreContract.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -93,15 +94,17 @@ class SqliteMigrationTest {
   void version1DataIsFoundAfterTheMigration() throws Exception {
     writeVersion1(false);
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
-      assertThat(store.schemaVersion()).isEqualTo(2);
+      assertThat(store.schemaVersion()).isEqualTo(3);
       assertThat(indexes()).contains("deliveries_by_recipient", "receipts_by_send")
           .doesNotContain("deliveries_by_send_recipient");
+      assertThat(uniqueIndexColumns("sends")).containsExactly(List.of("send_id"));
+      assertThat(store.writerPragma("foreign_keys")).isEqualTo("1");
 
       StoredSend s1 = store.getSend("s1").orElseThrow();
       assertThat(s1.receiptId()).isEqualTo("s1");
       assertThat(s1.deliveryCount()).isEqualTo(2);
       assertThat(s1.metadata().sealedSecret()).isEqualTo(bytes("sealed-s1"));
-      assertThat(store.findSendByPayloadHash(sha256("payload-s2")).orElseThrow().sendId())
+      assertThat(store.findSend("s2", sha256("payload-s2")).orElseThrow().sendId())
           .isEqualTo("s2");
       assertThat(store.getReceipt("s1").orElseThrow().bytes()).isEqualTo(bytes("receipt s1"));
       assertThat(store.getReceipt("s1-f1").orElseThrow().sendId()).isEqualTo("s1");
@@ -130,8 +133,8 @@ class SqliteMigrationTest {
       // the write paths find the old rows: a retried payload replays with the old receipt, a
       // forward to a recipient the send reached replays with the covering receipt
       SendCommit again = store.commitSend(new SendRecord(
-          ArtefactStoreContract.meta("s9", "payload-s1", true, null),
-          ArtefactStoreContract.receipt("s9", "s9"), List.of()));
+          ArtefactStoreContract.meta("s1", "payload-s1", true, null),
+          ArtefactStoreContract.receipt("s1", "s1"), List.of()));
       assertThat(again.replayed()).isTrue();
       assertThat(again.receipt().bytes()).isEqualTo(bytes("receipt s1"));
       ForwardCommit fwd = store.commitForward(new ForwardRecord("s1",
@@ -147,9 +150,9 @@ class SqliteMigrationTest {
           List.of(ArtefactStoreContract.delivery("s3", "a", 0))));
       assertThat(store.listDeliveries(fp("a"), null, 10)).hasSize(3);
     }
-    // and it opens again as version 2 without migrating twice
+    // and it opens again as version 3 without migrating twice
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
-      assertThat(store.schemaVersion()).isEqualTo(2);
+      assertThat(store.schemaVersion()).isEqualTo(3);
       assertThat(store.getReceipt("s3").orElseThrow().sendId()).isEqualTo("s3");
       assertThat(store.getReceipt("s1").orElseThrow().bytes()).isEqualTo(bytes("receipt s1"));
     }
@@ -168,6 +171,132 @@ class SqliteMigrationTest {
       rs.next();
       assertThat(rs.getInt(1)).isEqualTo(1);
     }
+  }
+
+  /** Writes a schema-2 database as the version-2 store did: a send's receipt in its row. */
+  void writeVersion2(boolean danglingDelivery) throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement()) {
+      s.execute("PRAGMA journal_mode = WAL");
+      s.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
+          + " applied_at INTEGER NOT NULL)");
+      for (int v = 0; v < 2; v++) {
+        for (String sql : SqliteArtefactStore.migration(v)) {
+          s.execute(sql);
+        }
+        s.execute("INSERT INTO schema_version VALUES (" + (v + 1) + ", 0)");
+      }
+      for (String send : List.of("s1", "s2")) {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO sends (send_id, payload_hash,"
+            + " policy, late_allowed, not_before, not_after, sealed_secret, receipt_id,"
+            + " delivery_count, created_at, receipt, receipt_at)"
+            + " VALUES (?, ?, ?, ?, NULL, NULL, ?, ?, 1, ?, ?, ?)")) {
+          ps.setString(1, send);
+          ps.setBytes(2, sha256("payload-" + send));
+          ps.setBytes(3, bytes("{\"policy\":\"" + send + "\"}"));
+          ps.setInt(4, send.equals("s1") ? 1 : 0);
+          ps.setBytes(5, bytes("sealed-" + send));
+          ps.setString(6, send);
+          ps.setLong(7, T0.toEpochMilli());
+          ps.setBytes(8, bytes("receipt " + send));
+          ps.setLong(9, T0.toEpochMilli());
+          ps.executeUpdate();
+        }
+        delivery(c, send, send, "a", false);
+      }
+      receipt(c, "s1-f1", "s1"); // a forward of s1 to "late"
+      delivery(c, "s1", "s1-f1", "late", false);
+      if (danglingDelivery) { // foreign keys are off on this connection (SQLite's default)
+        delivery(c, "s-missing", "s-missing", "a", false);
+      }
+    }
+  }
+
+  @Test
+  void version2SendsLoseThePayloadHashIndexAndKeepEverything() throws Exception {
+    writeVersion2(false);
+    assertThat(uniqueIndexColumns("sends"))
+        .containsExactlyInAnyOrder(List.of("send_id"), List.of("payload_hash"));
+    try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
+      assertThat(store.schemaVersion()).isEqualTo(3);
+      assertThat(store.writerPragma("foreign_keys")).isEqualTo("1");
+      for (String send : List.of("s1", "s2")) {
+        StoredSend s = store.getSend(send).orElseThrow();
+        assertThat(s.metadata().payloadHash()).isEqualTo(sha256("payload-" + send));
+        assertThat(s.metadata().sealedSecret()).isEqualTo(bytes("sealed-" + send));
+        assertThat(s.deliveryCount()).isEqualTo(1);
+        assertThat(store.findSend(send, sha256("payload-" + send))).contains(s);
+        assertThat(store.getReceipt(send).orElseThrow().bytes()).isEqualTo(bytes("receipt " + send));
+        assertThat(store.getDelivery(id(send, "a")).orElseThrow().sendId()).isEqualTo(send);
+      }
+      assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
+          .containsExactly("s1", "s1-f1");
+      assertThat(store.sealedSecretsOpenForLateRecipients(T0, null, 10))
+          .extracting(StoredSend::sendId).containsExactly("s1");
+      assertThat(store.hasDelivery("s1", fp("late"))).isTrue();
+      // a retry replays, another payload under a taken id is a conflict, a new send works
+      assertThat(store.commitSend(ArtefactStoreContract.send("s2", "payload-s2", List.of()))
+          .replayed()).isTrue();
+      assertThat(ArtefactStoreContract.code(() -> store.commitSend(
+          ArtefactStoreContract.send("s2", "payload-other", List.of()))))
+          .isEqualTo(StoreException.Code.CONFLICT);
+      store.commitSend(ArtefactStoreContract.send("s3", "payload-s3",
+          List.of(ArtefactStoreContract.delivery("s3", "a", 0))));
+      assertThat(store.listDeliveries(fp("a"), null, 10)).hasSize(3);
+    }
+    // the foreign keys of deliveries and receipts name the new table
+    assertThat(uniqueIndexColumns("sends")).containsExactly(List.of("send_id"));
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement()) {
+      s.execute("PRAGMA foreign_keys = ON");
+      assertThatThrownBy(() -> delivery(c, "s-missing", "s-missing", "b", false))
+          .isInstanceOf(java.sql.SQLException.class).hasMessageContaining("FOREIGN KEY");
+      try (ResultSet rs = s.executeQuery("PRAGMA foreign_key_check")) {
+        assertThat(rs.next()).isFalse();
+      }
+    }
+  }
+
+  @Test
+  void aDanglingReferenceStopsTheMigrationToVersion3() throws Exception {
+    writeVersion2(true);
+    assertThat(ArtefactStoreContract.code(() -> SqliteArtefactStore.open(file())))
+        .isEqualTo(StoreException.Code.STORE_CORRUPT);
+    // nothing of the migration was applied: still version 2 with the payload hash index
+    assertThat(uniqueIndexColumns("sends"))
+        .containsExactlyInAnyOrder(List.of("send_id"), List.of("payload_hash"));
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT max(version) FROM schema_version")) {
+      rs.next();
+      assertThat(rs.getInt(1)).isEqualTo(2);
+    }
+  }
+
+  /** The columns of each unique index of {@code table} (primary key and UNIQUE included). */
+  List<List<String>> uniqueIndexColumns(String table) throws Exception {
+    List<List<String>> out = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement()) {
+      List<String> unique = new ArrayList<>();
+      try (ResultSet rs = s.executeQuery("PRAGMA index_list(" + table + ")")) {
+        while (rs.next()) {
+          if (rs.getInt("unique") == 1) {
+            unique.add(rs.getString("name"));
+          }
+        }
+      }
+      for (String index : unique) {
+        List<String> columns = new ArrayList<>();
+        try (ResultSet rs = s.executeQuery("PRAGMA index_info(\"" + index + "\")")) {
+          while (rs.next()) {
+            columns.add(rs.getString("name"));
+          }
+        }
+        out.add(columns);
+      }
+    }
+    return out;
   }
 
   List<String> indexes() throws Exception {
