@@ -2,8 +2,6 @@ package dev.keycast.protocol;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Objects;
 
 /**
@@ -22,18 +20,11 @@ public final class DeliveryIds {
   public static String of(String sendId, String fingerprint) {
     Objects.requireNonNull(sendId, "sendId");
     Objects.requireNonNull(fingerprint, "fingerprint");
-    MessageDigest d;
-    try {
-      d = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("SHA-256 is required by the Java platform", e);
-    }
-    d.update(LABEL);
-    d.update((byte) 0);
+    MessageDigest d = IdDigests.labelled(LABEL);
     d.update(sendId.getBytes(StandardCharsets.UTF_8));
     d.update((byte) 0);
     d.update(fingerprint.getBytes(StandardCharsets.UTF_8));
-    return HexFormat.of().formatHex(d.digest(), 0, 16);
+    return IdDigests.id(d);
   }
 
   /** True when {@code deliveryId} is {@link #of}{@code (sendId, fingerprint)}. */

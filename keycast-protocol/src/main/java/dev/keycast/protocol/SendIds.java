@@ -2,8 +2,6 @@ package dev.keycast.protocol;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Objects;
 
 /**
@@ -22,16 +20,9 @@ public final class SendIds {
   public static String of(byte[] enc, byte[] ciphertext) {
     Objects.requireNonNull(enc, "enc");
     Objects.requireNonNull(ciphertext, "ciphertext");
-    MessageDigest d;
-    try {
-      d = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("SHA-256 is required by the Java platform", e);
-    }
-    d.update(LABEL);
-    d.update((byte) 0);
+    MessageDigest d = IdDigests.labelled(LABEL);
     d.update(enc);
     d.update(ciphertext);
-    return HexFormat.of().formatHex(d.digest(), 0, 16);
+    return IdDigests.id(d);
   }
 }
