@@ -2,7 +2,7 @@ package dev.keycast.protocol.keyset;
 
 import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.MalformedInputException;
-import dev.keycast.protocol.TokenSyntax;
+import dev.keycast.protocol.SecretIds;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -37,12 +37,11 @@ public final class SealedSecret {
   /** Largest secret accepted. */
   public static final int MAX_SECRET = 65536;
   /** Longest secret id. */
-  public static final int MAX_SECRET_ID = 128;
+  public static final int MAX_SECRET_ID = SecretIds.MAX_LENGTH;
   /** Longest sealed secret accepted by {@link #parse}. */
   public static final int MAX_ENCODED = 4 + 1 + 1 + 35 + 1 + MAX_SECRET_ID + 32 + 12 + 4 + MAX_SECRET + 16;
 
   static final byte[] MAGIC = "KCSS".getBytes(StandardCharsets.US_ASCII);
-  private static final TokenSyntax SECRET_ID = TokenSyntax.of("A-Za-z0-9._:-", 1, MAX_SECRET_ID);
 
   private final byte[] encoded;
   private final int headerLength;
@@ -61,11 +60,6 @@ public final class SealedSecret {
     this.nonce = nonce;
   }
 
-  /** True when {@code id} is a valid secret id (1..128 characters of {@code [A-Za-z0-9._:-]}). */
-  public static boolean isWellFormedSecretId(String id) {
-    return SECRET_ID.matches(id);
-  }
-
   /**
    * Seals {@code secret} under {@code keySet}'s storage key, bound to {@code secretId} and the
    * SHA-256 of {@code policyBytes}. Draws 12 bytes of nonce from {@code random}.
@@ -76,8 +70,8 @@ public final class SealedSecret {
     Objects.requireNonNull(secret, "secret");
     Objects.requireNonNull(policyBytes, "policyBytes");
     Objects.requireNonNull(random, "random");
-    if (!isWellFormedSecretId(secretId)) {
-      throw new IllegalArgumentException("secret id must be 1..128 characters of [A-Za-z0-9._:-]");
+    if (!SecretIds.isWellFormed(secretId)) {
+      throw new IllegalArgumentException("secret id must be " + SecretIds.RULE);
     }
     if (secret.length > MAX_SECRET) {
       throw new IllegalArgumentException("secret is " + secret.length + " bytes, limit " + MAX_SECRET);
@@ -121,7 +115,7 @@ public final class SealedSecret {
       throw new MalformedInputException("malformed", "secret id length " + sidLength + " is outside 1.." + MAX_SECRET_ID);
     }
     String sid = in.ascii(sidLength, "secret id");
-    if (!isWellFormedSecretId(sid)) {
+    if (!SecretIds.isWellFormed(sid)) {
       throw new MalformedInputException("malformed", "bad secret id \"" + sid + "\"");
     }
     byte[] policyDigest = in.bytes(32, "policy digest");

@@ -3,7 +3,7 @@ package dev.keycast.protocol.policy;
 import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
-import dev.keycast.protocol.TokenSyntax;
+import dev.keycast.protocol.SecretIds;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -42,15 +42,14 @@ public record SendPolicy(
   public static final String CONTENT_AES_256_GCM = "aes-256-gcm";
   public static final String CONTENT_AES_256_CBC = "aes-256-cbc";
 
-  private static final TokenSyntax SECRET_ID = TokenSyntax.of("A-Za-z0-9._:-", 1, 128);
 
   public SendPolicy {
     if (version != VERSION) {
       throw new IllegalArgumentException("unsupported policy version " + version + "; expected " + VERSION);
     }
-    if (secretId == null || !SECRET_ID.matches(secretId)) {
+    if (!SecretIds.isWellFormed(secretId)) {
       throw new IllegalArgumentException(
-          "secret_id must be 1..128 characters of [A-Za-z0-9._:-], got " + quote(secretId));
+          "secret_id must be " + SecretIds.RULE + ", got " + quote(secretId));
     }
     if (sender == null) {
       sender = "";
