@@ -42,8 +42,9 @@ import org.slf4j.LoggerFactory;
  * thread because a checkpoint of this kind needs the write lock, which the group-commit loop
  * otherwise hardly ever leaves free; it holds back the writes queued meanwhile. To keep that
  * short, this thread first syncs the database file (the pages passive checkpoints copied are
- * not synced until a checkpoint copies the whole log) and copies once more, so the writer's
- * {@code RESTART} has few frames to copy and little to sync; and the writer does not wait for
+ * not synced until a checkpoint copies the whole log) and copies again, in shrinking passes
+ * ({@link #prepareRestart}), so the writer's {@code RESTART} has few frames to copy and little
+ * to sync; and the writer does not wait for
  * readers unless the log has grown far past the threshold (see {@link #restartIfDue}).
  */
 final class WalCheckpointer implements AutoCloseable {
@@ -52,6 +53,13 @@ final class WalCheckpointer implements AutoCloseable {
   static final long POLL_MILLIS = 50;
   /** Frames (pages) in the log above which a checkpoint makes the log start over: 64 MiB of 4 KiB pages. */
   static final int RESTART_FRAMES = 16_384;
+  /**
+   * A pass of {@link #prepareRestart} that copied fewer frames than this is the last one: the
+   * writer's {@code RESTART} copies about as many (1 MiB of 4 KiB pages).
+   */
+  static final int PREPARE_DONE_FRAMES = 256;
+  /** Most sync-and-copy passes of {@link #prepareRestart}. */
+  static final int PREPARE_MAX_PASSES = 4;
   /** The longest a {@code RESTART} checkpoint waits for locks (the writer's queue waits too). */
   static final long RESTART_WAIT_MILLIS = 200;
   /**
@@ -155,14 +163,7 @@ final class WalCheckpointer implements AutoCloseable {
       waitDue = true;
     }
     if (r[1] > restartFrames && !restartDue) {
-      // A checkpoint syncs the database file only when it copied the whole log, which under
-      // steady writes a passive one rarely does: the pages it copied stay dirty in the page
-      // cache, and the RESTART checkpoint on the writer thread had to sync them all: tens of MiB,
-      // 20-140 ms measured at small-send load, with every queued write waiting (performance.md
-      // section 3, "Phase 7"). Sync them here, off the writer, then copy what was committed
-      // meanwhile, so that the RESTART has little left to copy and sync (12-45 ms measured).
-      syncDatabaseFile();
-      r = run(connection, "PASSIVE");
+      r = prepareRestart(r);
       restartDue = true;
     }
     boolean complete = r[0] == 0 && r[1] == r[2];
@@ -170,6 +171,38 @@ final class WalCheckpointer implements AutoCloseable {
       checkpoints.incrementAndGet();
     }
     return complete;
+  }
+
+  /**
+   * Leaves the writer's {@code RESTART} little to copy and to sync. A checkpoint syncs the
+   * database file only when it copied the whole log, which under steady writes a passive one
+   * rarely does: the pages it copied stay dirty in the page cache, and the {@code RESTART} on the
+   * writer thread had to sync them all (tens of MiB, 20-140 ms measured at small-send load, with
+   * every queued write waiting: performance.md section 3, "Phase 7"). So this thread syncs them
+   * first and copies what was committed meanwhile, in passes: each pass syncs the pages the
+   * previous one copied and copies what the writer committed during it, so the passes shrink;
+   * they end with one that copied fewer than {@link #PREPARE_DONE_FRAMES} frames (or after
+   * {@link #PREPARE_MAX_PASSES}), and a last sync. The {@code RESTART} then copies and syncs only
+   * what was committed after that: 6-7 ms median and 16-19 ms at most, against 11-14 ms and 29-40
+   * ms with a single pass (performance.md section 3, "Phase 10").
+   *
+   * @param r the result of the passive checkpoint that found the log past the threshold
+   * @return the result of the last passive checkpoint
+   */
+  private int[] prepareRestart(int[] r) throws SQLException {
+    int copiedBefore = r[2];
+    for (int pass = 1; ; pass++) {
+      syncDatabaseFile();
+      r = run(connection, "PASSIVE");
+      // frames copied by this pass (negative if the log started over meanwhile: done too)
+      int copied = r[2] - copiedBefore;
+      copiedBefore = r[2];
+      if (copied < PREPARE_DONE_FRAMES || pass >= PREPARE_MAX_PASSES) {
+        break;
+      }
+    }
+    syncDatabaseFile();
+    return r;
   }
 
   /** fsync of the database file (any descriptor of the file flushes its dirty pages). */
