@@ -373,6 +373,7 @@ public final class EnclaveClient implements AutoCloseable {
   /** Most body bytes written to a connection and not yet taken by it. */
   public static final int BODY_WINDOW = 1 << 20;
   private static final int BODY_PIECE = 64 * 1024;
+  private static final int FIRST_PIECE = 4 * 1024;
 
   /**
    * The body of one streamed request: pieces of {@link #BODY_PIECE} bytes written as HTTP chunks,
@@ -395,7 +396,12 @@ public final class EnclaveClient implements AutoCloseable {
     private final long max;
     private final java.util.concurrent.Semaphore window =
         new java.util.concurrent.Semaphore(BODY_WINDOW / BODY_PIECE);
-    private final byte[] piece = new byte[BODY_PIECE];
+    /**
+     * The piece being filled: starts at {@link #FIRST_PIECE} bytes and doubles up to {@link
+     * #BODY_PIECE} (a small send's body is a few KiB: a 64 KiB array for each request was a
+     * quarter of the host's allocation per small send).
+     */
+    private byte[] piece = new byte[FIRST_PIECE];
     private HttpRequest head;
     private int used;
     private long total;
@@ -451,7 +457,7 @@ public final class EnclaveClient implements AutoCloseable {
     @Override
     public void write(int b) throws IOException {
       if (used == piece.length) {
-        flushPiece();
+        makeRoom();
       }
       count(1);
       piece[used++] = (byte) b;
@@ -463,7 +469,7 @@ public final class EnclaveClient implements AutoCloseable {
       count(len);
       while (len > 0) {
         if (used == piece.length) {
-          flushPiece();
+          makeRoom();
         }
         int n = Math.min(len, piece.length - used);
         System.arraycopy(b, off, piece, used, n);
@@ -477,6 +483,15 @@ public final class EnclaveClient implements AutoCloseable {
       total += n;
       if (total > max) {
         throw new BodyTooLargeException(max);
+      }
+    }
+
+    /** The piece is full: grows it up to {@link #BODY_PIECE} bytes, then sends it. */
+    private void makeRoom() throws IOException {
+      if (piece.length < BODY_PIECE) {
+        piece = java.util.Arrays.copyOf(piece, Math.min(BODY_PIECE, piece.length * 2));
+      } else {
+        flushPiece();
       }
     }
 

@@ -132,6 +132,30 @@ class EnclaveClientStreamTest {
     assertThat(client.transportErrorCount()).isZero();
   }
 
+  /**
+   * The piece being filled starts at 4 KiB and grows to 64 KiB: bodies around each size arrive
+   * whole, and one of at most 64 KiB still goes as one request with a Content-Length.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(ints = {0, 1, 4095, 4096, 4097, 8193, 40_000,
+      65_535, 65_536, 65_537, 131_073})
+  void bodiesAroundThePieceSizesArriveWhole(int size) throws Exception {
+    byte[] body = new byte[size];
+    new Random(size).nextBytes(body);
+    EnclaveResponse r = client.stream(HttpMethod.POST, "/digest", body.length, out -> {
+      int half = size / 2;
+      for (int i = 0; i < half; i++) {
+        out.write(body[i]); // single bytes through the first growths
+      }
+      out.write(body, half, size - half);
+    });
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo("{\"bytes\":" + size
+        + ",\"sha\":\"" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body))
+        + "\"}");
+    assertThat(transferEncoding.get()).isEqualTo(size <= 65_536 ? null : "chunked");
+  }
+
   @Test
   void aBodyOverItsLimitAbandonsTheRequest() throws Exception {
     AtomicLong written = new AtomicLong();
