@@ -398,8 +398,8 @@ public final class EnclaveClient implements AutoCloseable {
         new java.util.concurrent.Semaphore(BODY_WINDOW / BODY_PIECE);
     /**
      * The piece being filled: starts at {@link #FIRST_PIECE} bytes and doubles up to {@link
-     * #BODY_PIECE} (a small send's body is a few KiB: a 64 KiB array for each request was a
-     * quarter of the host's allocation per small send).
+     * #BODY_PIECE} (a small send's body is a few KiB: a 64 KiB array for each request was about
+     * 45 % of the host's allocation per small send, 122 KB; performance.md section 3, "Phase 10").
      */
     private byte[] piece = new byte[FIRST_PIECE];
     private HttpRequest head;
