@@ -44,8 +44,8 @@ import org.slf4j.LoggerFactory;
  * short, this thread first syncs the database file (the pages passive checkpoints copied are
  * not synced until a checkpoint copies the whole log) and copies again, in shrinking passes
  * ({@link #prepareRestart}), so the writer's {@code RESTART} has few frames to copy and little
- * to sync; and the writer does not wait for
- * readers unless the log has grown far past the threshold (see {@link #restartIfDue}).
+ * to sync; and the writer does not wait for readers unless the log has grown far past the
+ * threshold (see {@link #restartIfDue}).
  */
 final class WalCheckpointer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WalCheckpointer.class);
