@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@link EnclaveClient#stream}: a request body written while it is produced. */
 class EnclaveClientStreamTest {
@@ -136,9 +138,8 @@ class EnclaveClientStreamTest {
    * The piece being filled starts at 4 KiB and grows to 64 KiB: bodies around each size arrive
    * whole, and one of at most 64 KiB still goes as one request with a Content-Length.
    */
-  @org.junit.jupiter.params.ParameterizedTest
-  @org.junit.jupiter.params.provider.ValueSource(ints = {0, 1, 4095, 4096, 4097, 8193, 40_000,
-      65_535, 65_536, 65_537, 131_073})
+  @ParameterizedTest
+  @ValueSource(ints = {0, 1, 4095, 4096, 4097, 8193, 40_000, 65_535, 65_536, 65_537, 131_073})
   void bodiesAroundThePieceSizesArriveWhole(int size) throws Exception {
     byte[] body = new byte[size];
     new Random(size).nextBytes(body);
