@@ -484,27 +484,14 @@ abstract class ArtefactStoreContract {
   void concurrentSendsFromSeveralThreads() throws Exception {
     int threads = 6;
     int perThread = 8;
-    ExecutorService pool = Executors.newFixedThreadPool(threads);
-    try {
-      List<Future<Void>> futures = new ArrayList<>();
-      for (int t = 0; t < threads; t++) {
-        int tt = t;
-        futures.add(pool.submit((Callable<Void>) () -> {
-          for (int i = 0; i < perThread; i++) {
-            String sendId = "t" + tt + "s" + i;
-            SendCommit own = store.commitSend(send(sendId, "own-" + sendId,
-                List.of(delivery(sendId, "x" + tt, i), delivery(sendId, "y" + i, 500 + i))));
-            assertThat(own.replayed()).isFalse();
-          }
-          return null;
-        }));
+    onThreads(threads, t -> {
+      for (int i = 0; i < perThread; i++) {
+        String sendId = "t" + t + "s" + i;
+        SendCommit own = store.commitSend(send(sendId, "own-" + sendId,
+            List.of(delivery(sendId, "x" + t, i), delivery(sendId, "y" + i, 500 + i))));
+        assertThat(own.replayed()).isFalse();
       }
-      for (Future<Void> f : futures) {
-        f.get();
-      }
-    } finally {
-      pool.shutdown();
-    }
+    });
     for (int t = 0; t < threads; t++) {
       assertThat(store.listDeliveries(fp("x" + t), null, 100)).hasSize(perThread);
     }
@@ -518,24 +505,43 @@ abstract class ArtefactStoreContract {
   void concurrentRetriesOfOneSendCommitItOnce() throws Exception {
     int threads = 6;
     int sends = 8;
-    ExecutorService pool = Executors.newFixedThreadPool(threads);
     Map<String, Integer> winners = new ConcurrentHashMap<>();
     AtomicInteger replays = new AtomicInteger();
+    onThreads(threads, t -> {
+      for (int i = 0; i < sends; i++) {
+        String id = "shared-" + i; // one payload, one id
+        SendCommit c = store.commitSend(send(id, id, List.of(delivery(id, "z", i))));
+        assertThat(c.send().sendId()).isEqualTo(id);
+        if (c.replayed()) {
+          replays.incrementAndGet();
+        } else {
+          assertThat(winners.putIfAbsent(id, t)).isNull();
+        }
+      }
+    });
+    assertThat(winners).hasSize(sends);
+    assertThat(replays.get()).isEqualTo(threads * sends - sends);
+    for (int i = 0; i < sends; i++) {
+      assertThat(store.findSend("shared-" + i, sha256("shared-" + i))).isPresent();
+    }
+    assertThat(store.listDeliveries(fp("z"), null, 100)).extracting(StoredDelivery::sendId)
+        .containsExactlyInAnyOrderElementsOf(winners.keySet());
+  }
+
+  /** Work of one thread of {@link #onThreads}. */
+  interface ThreadTask {
+    void run(int thread) throws Exception;
+  }
+
+  /** Runs {@code task} on {@code threads} threads at once; rethrows the first failure. */
+  static void onThreads(int threads, ThreadTask task) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
     try {
       List<Future<Void>> futures = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
-        int tt = t;
+        int thread = t;
         futures.add(pool.submit((Callable<Void>) () -> {
-          for (int i = 0; i < sends; i++) {
-            String id = "shared-" + i; // one payload, one id
-            SendCommit c = store.commitSend(send(id, id, List.of(delivery(id, "z", i))));
-            assertThat(c.send().sendId()).isEqualTo(id);
-            if (c.replayed()) {
-              replays.incrementAndGet();
-            } else {
-              assertThat(winners.putIfAbsent(id, tt)).isNull();
-            }
-          }
+          task.run(thread);
           return null;
         }));
       }
@@ -545,13 +551,6 @@ abstract class ArtefactStoreContract {
     } finally {
       pool.shutdown();
     }
-    assertThat(winners).hasSize(sends);
-    assertThat(replays.get()).isEqualTo(threads * sends - sends);
-    for (int i = 0; i < sends; i++) {
-      assertThat(store.findSend("shared-" + i, sha256("shared-" + i))).isPresent();
-    }
-    assertThat(store.listDeliveries(fp("z"), null, 100)).extracting(StoredDelivery::sendId)
-        .containsExactlyInAnyOrderElementsOf(winners.keySet());
   }
 
   @Test

@@ -13,6 +13,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,17 +34,24 @@ class SqliteMigrationTest {
     return dir.resolve("keycast.db");
   }
 
+  /** Creates the schema of {@code version} in an empty database, as that version's store did. */
+  static void createSchema(Statement s, int version) throws SQLException {
+    s.execute("PRAGMA journal_mode = WAL");
+    s.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
+        + " applied_at INTEGER NOT NULL)");
+    for (int v = 0; v < version; v++) {
+      for (String sql : SqliteArtefactStore.migration(v)) {
+        s.execute(sql);
+      }
+      s.execute("INSERT INTO schema_version VALUES (" + (v + 1) + ", 0)");
+    }
+  }
+
   /** Writes a schema-1 database as the version-1 store did, rows included. */
   void writeVersion1(boolean tamperDeliveryId) throws Exception {
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
         Statement s = c.createStatement()) {
-      s.execute("PRAGMA journal_mode = WAL");
-      s.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
-          + " applied_at INTEGER NOT NULL)");
-      for (String sql : SqliteArtefactStore.migration(0)) {
-        s.execute(sql);
-      }
-      s.execute("INSERT INTO schema_version VALUES (1, 0)");
+      createSchema(s, 1);
       s.execute("INSERT INTO recipients VALUES ('" + fp("r1") + "', 'x25519', x'01', '{}', 0)");
       for (String send : List.of("s1", "s2")) {
         try (PreparedStatement ps = c.prepareStatement(
@@ -177,15 +185,7 @@ class SqliteMigrationTest {
   void writeVersion2(boolean danglingDelivery) throws Exception {
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
         Statement s = c.createStatement()) {
-      s.execute("PRAGMA journal_mode = WAL");
-      s.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
-          + " applied_at INTEGER NOT NULL)");
-      for (int v = 0; v < 2; v++) {
-        for (String sql : SqliteArtefactStore.migration(v)) {
-          s.execute(sql);
-        }
-        s.execute("INSERT INTO schema_version VALUES (" + (v + 1) + ", 0)");
-      }
+      createSchema(s, 2);
       for (String send : List.of("s1", "s2")) {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO sends (send_id, payload_hash,"
             + " policy, late_allowed, not_before, not_after, sealed_secret, receipt_id,"
