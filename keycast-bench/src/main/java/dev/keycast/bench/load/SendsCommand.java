@@ -35,13 +35,24 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * Small sends at a steady concurrency (performance target 3): each of {@code --concurrency}
- * virtual users sends one-recipient sends back to back over keep-alive connections for {@code
- * --duration}, then the tool reports throughput, latency percentiles and errors by code, and with
- * {@code --verify} fetches {@code GET /v1/receipts/{id}} for every acknowledged send.
+ * virtual users sends one-recipient sends over keep-alive connections for {@code --duration}, then
+ * the tool reports throughput, latency percentiles and errors by code, and with {@code --verify}
+ * fetches {@code GET /v1/receipts/{id}} for every acknowledged send.
+ *
+ * <p>Without {@code --rate} the users send back to back (a closed loop: the service's maximum
+ * throughput, and latencies that are mostly the queue that 64 waiting clients make). With {@code
+ * --rate R} send {@code i} is scheduled at {@code i / R} seconds into the run and taken by the next
+ * free user; its latency is counted from that scheduled time, not from when a user got to it, so a
+ * stall delays every send scheduled during it and shows in the percentiles (no coordinated
+ * omission). A send that starts more than {@link #LATE_START_MILLIS} ms after its time is counted
+ * as started late: the service (or the tool) did not keep up with the offered rate.
  */
 @Command(name = "sends", mixinStandardHelpOptions = true,
     description = "Many small sends (one recipient each) from concurrent keep-alive clients.")
 public final class SendsCommand implements Callable<Integer> {
+  /** A send that starts this much after its scheduled time (with {@code --rate}) started late. */
+  static final long LATE_START_MILLIS = 5;
+
   @Spec CommandSpec spec;
 
   @Mixin HostOptions host = new HostOptions();
@@ -52,6 +63,11 @@ public final class SendsCommand implements Callable<Integer> {
   @Option(names = "--duration", defaultValue = "60s", converter = DurationConverter.class,
       description = "Measured run time (default ${DEFAULT-VALUE}).")
   Duration duration;
+
+  @Option(names = "--rate", defaultValue = "0", paramLabel = "SENDS_PER_SECOND",
+      description = "Offered load: sends scheduled at this total rate, latency counted from each "
+          + "send's scheduled time (default 0: every client sends back to back).")
+  double rate;
 
   @Option(names = "--warmup", defaultValue = "0s", converter = DurationConverter.class,
       description = "Unmeasured sends before the measured run (default ${DEFAULT-VALUE}).")
@@ -87,6 +103,9 @@ public final class SendsCommand implements Callable<Integer> {
     if (concurrency < 1 || concurrency > 10_000) {
       throw new IllegalArgumentException("--concurrency must be 1..10000");
     }
+    if (!(rate >= 0 && rate <= 1_000_000)) {
+      throw new IllegalArgumentException("--rate must be 0..1000000 sends per second, not " + rate);
+    }
     if (secretBytes < 1 || secretBytes > 65536) {
       throw new IllegalArgumentException("--secret-bytes must be 1..65536");
     }
@@ -107,14 +126,24 @@ public final class SendsCommand implements Callable<Integer> {
       out.flush();
 
       Results results = new Results();
+      long begin = System.nanoTime();
+      long start = begin + warmup.toNanos();
+      Thread[] users = startUsers(client, source, begin, start, start + duration.toNanos(), results);
       if (!warmup.isZero()) {
-        drive(client, source, executor, warmup, null);
+        // The warm-up runs into the measured run without a pause (the same users and schedule);
+        // this line marks the boundary for a caller that samples the processes' CPU time.
+        sleepUntil(start);
         out.printf("warm-up of %s done%n", warmup);
+        out.flush();
       }
-      long start = System.nanoTime();
-      drive(client, source, executor, duration, results);
+      for (Thread user : users) {
+        user.join();
+      }
+      if (results.userFailure.get() != null) {
+        throw new IllegalStateException("client failed", results.userFailure.get());
+      }
       double seconds = (System.nanoTime() - start) / 1e9;
-      Summary s = results.summary(seconds, concurrency, source.sealedInline());
+      Summary s = results.summary(seconds, concurrency, rate, source.sealedInline());
       // Printed before the verification pass, so that a caller measuring CPU per send (for
       // example scripts/bench-small-sends) can stop counting here: the GETs of --verify are not
       // part of the sends.
@@ -135,56 +164,69 @@ public final class SendsCommand implements Callable<Integer> {
     }
   }
 
-  private void drive(HostClient client, PayloadSource source, ExecutorService executor, Duration d,
-      Results results) throws InterruptedException {
-    long deadline = System.nanoTime() + d.toNanos();
+  /**
+   * Starts the users: sends from {@code begin} until {@code end}; those started (back to back) or
+   * scheduled ({@code --rate}) at or after {@code measureFrom} are counted in {@code results}.
+   */
+  private Thread[] startUsers(HostClient client, PayloadSource source, long begin, long measureFrom,
+      long end, Results results) {
+    Schedule schedule = rate > 0 ? new Schedule(begin, rate) : null;
     // One platform thread per client: a blocking socket read parks the thread in the kernel,
     // where a virtual thread goes through the JDK's poller (an extra read, epoll registration and
     // a hand-off per answer). The tool shares the cores with the system under test.
-    List<Future<?>> users = new ArrayList<>();
+    Thread[] users = new Thread[concurrency];
     for (int u = 0; u < concurrency; u++) {
-      java.util.concurrent.FutureTask<Void> user = new java.util.concurrent.FutureTask<>(() -> {
-        while (System.nanoTime() < deadline) {
-          byte[] payload = source.next();
-          long t = System.nanoTime();
-          try {
-            HostClient.Answer a = client.postJson("/v1/sends", payload);
-            long micros = (System.nanoTime() - t) / 1000;
-            if (results == null) {
-              continue;
+      users[u] = Thread.ofPlatform().name("load-client-" + u).daemon(true).stackSize(256 * 1024)
+          .uncaughtExceptionHandler((thread, e) -> results.userFailure.compareAndSet(null, e))
+          .start(() -> {
+            while (true) {
+              long due = schedule == null ? System.nanoTime() : schedule.next();
+              if (due >= end) {
+                return;
+              }
+              if (schedule != null) {
+                schedule.awaitAndCount(due, due >= measureFrom ? results : null);
+              }
+              byte[] payload = source.next();
+              // Back to back: from the request. At a rate: from the scheduled time (class comment).
+              long t = schedule == null ? System.nanoTime() : due;
+              Results counted = t >= measureFrom ? results : null;
+              try {
+                HostClient.Answer a = client.postJson("/v1/sends", payload);
+                long micros = (System.nanoTime() - t) / 1000;
+                // The warm-up reads the answers as the measured run does, so that the measured
+                // run does not start with the answer decoder's first (slow, unwarmed) use.
+                if (a.status() == 200) {
+                  HostApi.SendResult r = a.as(HostApi.SendResult.class);
+                  if (counted != null) {
+                    counted.ok(micros, r);
+                    counted.sample(System.nanoTime(), micros);
+                  }
+                } else if (counted != null) {
+                  counted.error(a.errorCode());
+                }
+              } catch (IOException e) {
+                if (counted != null) {
+                  counted.error("io_" + e.getClass().getSimpleName());
+                }
+              } catch (MalformedInputException e) {
+                if (counted != null) {
+                  counted.error("bad_answer");
+                }
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+              }
             }
-            if (a.status() == 200) {
-              results.ok(micros, a.as(HostApi.SendResult.class));
-              results.sample(System.nanoTime(), micros);
-            } else {
-              results.error(a.errorCode());
-            }
-          } catch (IOException e) {
-            if (results != null) {
-              results.error("io_" + e.getClass().getSimpleName());
-            }
-          } catch (MalformedInputException e) {
-            if (results != null) {
-              results.error("bad_answer");
-            }
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-          }
-        }
-        return null;
-      });
-      Thread t = Thread.ofPlatform().name("load-client-" + u).daemon(true).stackSize(256 * 1024)
-          .unstarted(user);
-      t.start();
-      users.add(user);
+          });
     }
-    for (Future<?> f : users) {
-      try {
-        f.get();
-      } catch (java.util.concurrent.ExecutionException e) {
-        throw new IllegalStateException("client failed", e.getCause());
-      }
+    return users;
+  }
+
+  private static void sleepUntil(long nanoTime) throws InterruptedException {
+    long now;
+    while ((now = System.nanoTime()) < nanoTime) {
+      Thread.sleep(java.time.Duration.ofNanos(nanoTime - now));
     }
   }
 
@@ -245,6 +287,34 @@ public final class SendsCommand implements Callable<Integer> {
       throw new IOException(file + " lists no recipients");
     }
     return out;
+  }
+
+  /** The scheduled start times of {@code --rate}: send {@code i} at {@code begin + i / rate}. */
+  static final class Schedule {
+    private final long begin;
+    private final double intervalNanos;
+    private final java.util.concurrent.atomic.AtomicLong tickets = new java.util.concurrent.atomic.AtomicLong();
+
+    Schedule(long begin, double rate) {
+      this.begin = begin;
+      this.intervalNanos = 1e9 / rate;
+    }
+
+    /** The scheduled start ({@link System#nanoTime()}) of the next send not yet taken. */
+    long next() {
+      return begin + (long) (tickets.getAndIncrement() * intervalNanos);
+    }
+
+    /** Waits until {@code due}; counts the send as started late in {@code results} if it is. */
+    void awaitAndCount(long due, Results results) {
+      long now;
+      while ((now = System.nanoTime()) < due) {
+        java.util.concurrent.locks.LockSupport.parkNanos(due - now);
+      }
+      if (results != null && now - due > LATE_START_MILLIS * 1_000_000) {
+        results.lateStarts.increment();
+      }
+    }
   }
 
   /** Unique one-recipient payloads: sealed ahead of time, then inline when the pool runs out. */
@@ -321,6 +391,10 @@ public final class SendsCommand implements Callable<Integer> {
     final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
     final ConcurrentLinkedQueue<String[]> acknowledged = new ConcurrentLinkedQueue<>();
     final LongAdder replayed = new LongAdder();
+    final LongAdder lateStarts = new LongAdder();
+    /** The first exception a user thread did not handle (a bug in the tool: the run is void). */
+    final java.util.concurrent.atomic.AtomicReference<Throwable> userFailure =
+        new java.util.concurrent.atomic.AtomicReference<>();
     /** Each client thread's samples (appended by that thread only; read after the run). */
     final ConcurrentLinkedQueue<Samples> samples = new ConcurrentLinkedQueue<>();
     private final ThreadLocal<Samples> ownSamples = ThreadLocal.withInitial(() -> {
@@ -355,31 +429,40 @@ public final class SendsCommand implements Callable<Integer> {
       errors.computeIfAbsent(code, k -> new LongAdder()).increment();
     }
 
-    Summary summary(double seconds, int concurrency, long inline) {
+    Summary summary(double seconds, int concurrency, double rate, long inline) {
       Map<String, Long> e = new LinkedHashMap<>();
       errors.entrySet().stream().sorted(Map.Entry.comparingByKey())
           .forEach(x -> e.put(x.getKey(), x.getValue().sum()));
       long ok = latency.count();
-      return new Summary(concurrency, seconds, ok, ok / seconds, latency.percentile(50) / 1000.0,
+      return new Summary(concurrency, rate, seconds, ok, ok / seconds, latency.percentile(50) / 1000.0,
           latency.percentile(90) / 1000.0, latency.percentile(99) / 1000.0, latency.max() / 1000.0,
-          latency.mean() / 1000.0, replayed.sum(), inline, e, null, 0);
+          latency.mean() / 1000.0, lateStarts.sum(), replayed.sum(), inline, e, null, 0);
     }
   }
 
-  /** The report of one run (latencies in milliseconds). */
-  record Summary(int concurrency, double seconds, long acknowledged, double sendsPerSecond,
-      double p50Ms, double p90Ms, double p99Ms, double maxMs, double meanMs, long replayed,
-      long sealedInline, Map<String, Long> errors, Long verified, long missing) {
+  /**
+   * The report of one run (latencies in milliseconds). {@code offeredRate} is {@code --rate} (0 for
+   * back-to-back sends); {@code lateStarts} counts the sends that started late against it.
+   */
+  record Summary(int concurrency, double offeredRate, double seconds, long acknowledged,
+      double sendsPerSecond, double p50Ms, double p90Ms, double p99Ms, double maxMs, double meanMs,
+      long lateStarts, long replayed, long sealedInline, Map<String, Long> errors, Long verified,
+      long missing) {
 
     Summary withVerification(long missingCount) {
-      return new Summary(concurrency, seconds, acknowledged, sendsPerSecond, p50Ms, p90Ms, p99Ms,
-          maxMs, meanMs, replayed, sealedInline, errors, acknowledged - missingCount, missingCount);
+      return new Summary(concurrency, offeredRate, seconds, acknowledged, sendsPerSecond, p50Ms,
+          p90Ms, p99Ms, maxMs, meanMs, lateStarts, replayed, sealedInline, errors,
+          acknowledged - missingCount, missingCount);
     }
 
     String render() {
       StringBuilder b = new StringBuilder();
       b.append(String.format("concurrency %d, %.1f s: %,d sends acknowledged, %,.0f sends/s%n",
           concurrency, seconds, acknowledged, sendsPerSecond));
+      if (offeredRate > 0) {
+        b.append(String.format("offered rate %,.0f sends/s: latency counted from each send's scheduled"
+            + " time; %,d sends started more than %d ms late%n", offeredRate, lateStarts, LATE_START_MILLIS));
+      }
       b.append(String.format("latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  mean %.2f%n",
           p50Ms, p90Ms, p99Ms, maxMs, meanMs));
       long errorCount = errors.values().stream().mapToLong(Long::longValue).sum();

@@ -35,7 +35,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Test-only stand-in for the host proxy's public API (api.md section 2): it opens every send with
  * the enclave's receive key exactly as api.md 1.1 prescribes (info, aad), so a wrongly sealed
  * payload is a {@code decryption_failed}. Every {@code failEvery}-th send answers {@code 503
- * overloaded}.
+ * overloaded}; every send takes {@code sendMillis} to answer.
  */
 final class FakeHost implements AutoCloseable {
   final KeySet keySet = KeySet.generate(new SecureRandom());
@@ -45,6 +45,8 @@ final class FakeHost implements AutoCloseable {
   final AtomicInteger sends = new AtomicInteger();
   final AtomicInteger decryptionFailures = new AtomicInteger();
   volatile int failEvery;
+  /** How long each send takes to answer (0: at once). */
+  volatile long sendMillis;
   private final HttpServer server;
   private final X25519PrivateKey receiveKey;
 
@@ -93,6 +95,13 @@ final class FakeHost implements AutoCloseable {
             Instant.now(), 0));
       } else if (path.equals("/v1/sends") && x.getRequestMethod().equals("POST")) {
         int n = sends.incrementAndGet();
+        if (sendMillis > 0) {
+          try {
+            Thread.sleep(sendMillis);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
         if (failEvery > 0 && n % failEvery == 0) {
           reply(x, 503, new ErrorBody("overloaded", "try later"));
           return;

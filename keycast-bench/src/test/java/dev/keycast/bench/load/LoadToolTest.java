@@ -102,6 +102,38 @@ class LoadToolTest {
   }
 
   @Test
+  void atARateEveryScheduledSendGoesAndItsLatencyCountsFromItsScheduledTime() throws Exception {
+    Path list = dir.resolve("fps.txt");
+    run("register", "--host", host.uri().toString(), "--count", "2", "--out", dir.resolve("c").toString(),
+        "--insecure-skip-attestation");
+    Files.writeString(list, String.join("\n", host.recipients.keySet()) + "\n");
+    // 40 sends/s for 0.5 s is 20 sends, due every 25 ms; one client whose sends take 50 ms each
+    // falls behind by 25 ms a send, so the last one (due at 475 ms, started at >= 950 ms) waited
+    // at least 475 ms for its turn: a tool that timed from the request would report about 50 ms.
+    host.sendMillis = 50;
+    int status = run("sends", "--host", host.uri().toString(), "--recipients-file", list.toString(),
+        "--concurrency", "1", "--rate", "40", "--duration", "500ms", "--presealed", "20",
+        "--insecure-skip-attestation", "--json", dir.resolve("s.json").toString());
+    String o = out.toString();
+    assertThat(status).as(o + err).isZero();
+    assertThat(host.sends).hasValue(20);
+    assertThat(o).contains("offered rate 40 sends/s").contains(": 20 sends acknowledged");
+    java.util.Map<?, ?> summary = dev.keycast.protocol.Json.decode(Files.readAllBytes(dir.resolve("s.json")),
+        1 << 20, java.util.Map.class);
+    assertThat(((Number) summary.get("max_ms")).doubleValue()).as(o).isGreaterThanOrEqualTo(475 + 50);
+    assertThat(((Number) summary.get("late_starts")).longValue()).as(o).isEqualTo(19);
+
+    // a warm-up is the start of the same schedule: 250 ms of it is 10 sends, not counted
+    host.sendMillis = 0;
+    out.getBuffer().setLength(0);
+    assertThat(run("sends", "--host", host.uri().toString(), "--recipients-file", list.toString(),
+        "--concurrency", "4", "--rate", "40", "--warmup", "250ms", "--duration", "500ms",
+        "--presealed", "30", "--insecure-skip-attestation")).as(out + " " + err).isZero();
+    assertThat(host.sends).hasValue(20 + 30);
+    assertThat(out.toString()).contains("warm-up of PT0.25S done").contains(": 20 sends acknowledged");
+  }
+
+  @Test
   void attestationIsVerifiedUnlessSkipped() throws Exception {
     Path list = dir.resolve("fps.txt");
     Files.writeString(list, "ab".repeat(32) + "\n");
@@ -141,6 +173,9 @@ class LoadToolTest {
     assertThat(run("sends", "--host", "http://127.0.0.1:1", "--recipients-file", "x", "--duration", "soon"))
         .isEqualTo(2);
     assertThat(err.toString()).contains("'soon' is not a duration");
+    assertThat(run("sends", "--host", host.uri().toString(), "--recipients-file", "x", "--rate", "-5"))
+        .isNotZero();
+    assertThat(err.toString()).contains("--rate must be 0..1000000 sends per second, not -5.0");
     Path bad = dir.resolve("bad.txt");
     Files.writeString(bad, "not-a-fingerprint\n");
     assertThat(run("sends", "--host", host.uri().toString(), "--recipients-file", bad.toString(),
