@@ -46,6 +46,16 @@ import org.slf4j.LoggerFactory;
  * ({@link #prepareRestart}), so the writer's {@code RESTART} has few frames to copy and little
  * to sync; and the writer does not wait for readers unless the log has grown far past the
  * threshold (see {@link #restartIfDue}).
+ *
+ * <p><b>Write-back.</b> The pages a passive checkpoint copies stay dirty in the page cache until
+ * something syncs the file; at small-send load that was 70 MiB per log restart, which the syncs
+ * before the restart wrote in one burst, and the writer's log syncs, queued behind it, held every
+ * send back by 50-150 ms once a second or so. After every checkpoint this thread therefore starts
+ * the kernel's write-out of the database file's dirty pages without waiting for it ({@link
+ * PageWriteback}, Linux {@code sync_file_range}), so the pages go to the disk in small portions
+ * while the log fills, and the syncs find little left. It changes no durability: the syncs are as
+ * before. (p99 at 2,000 small sends/s: 56-86 ms without, 18-20 ms with; performance.md section 3,
+ * "Phase 11".)
  */
 final class WalCheckpointer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WalCheckpointer.class);
@@ -116,6 +126,13 @@ final class WalCheckpointer implements AutoCloseable {
   }
 
   private void run() {
+    try (PageWriteback writeback = PageWriteback.of(database)) {
+      LOG.debug("background write-back of checkpointed pages: {}", writeback.active() ? "on" : "off");
+      run(writeback);
+    }
+  }
+
+  private void run(PageWriteback writeback) {
     long failures = 0;
     while (!closed) {
       try {
@@ -133,6 +150,8 @@ final class WalCheckpointer implements AutoCloseable {
         if (checkpoint()) {
           lastSeen = seen;
         }
+        // the pages this checkpoint copied start on their way to the disk now (class comment)
+        writeback.start();
         failures = 0;
       } catch (SQLException e) {
         // the writer's automatic checkpoint is off, so keep trying; SQLite checkpoints on close
