@@ -54,8 +54,8 @@ import org.slf4j.LoggerFactory;
  * the kernel's write-out of the database file's dirty pages without waiting for it ({@link
  * PageWriteback}, Linux {@code sync_file_range}), so the pages go to the disk in small portions
  * while the log fills, and the syncs find little left. It changes no durability: the syncs are as
- * before. (p99 at 2,000 small sends/s: 56-86 ms without, 18-20 ms with; performance.md section 3,
- * "Phase 11".)
+ * before. (p99 at 2,000 small sends/s: 56-86 ms without, 18-36 ms in five of six runs with;
+ * performance.md section 3, "Phase 11".)
  */
 final class WalCheckpointer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WalCheckpointer.class);
