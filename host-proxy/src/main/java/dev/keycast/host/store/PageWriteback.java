@@ -41,10 +41,14 @@ final class PageWriteback implements AutoCloseable {
     this.fd = fd;
   }
 
+  private static PageWriteback inactive() {
+    return new PageWriteback(null, null, -1);
+  }
+
   /** Write-back for {@code file}, or an inactive one where it cannot be had. Never throws. */
   static PageWriteback of(Path file) {
     if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).startsWith("linux")) {
-      return new PageWriteback(null, null, -1);
+      return inactive();
     }
     try {
       Linker linker = Linker.nativeLinker();
@@ -62,12 +66,12 @@ final class PageWriteback implements AutoCloseable {
       }
       if (fd < 0) {
         LOG.debug("page write-back off: cannot open {}", file);
-        return new PageWriteback(null, null, -1);
+        return inactive();
       }
       return new PageWriteback(sync, close, fd);
     } catch (Throwable e) {
       LOG.debug("page write-back off: {}", e.toString());
-      return new PageWriteback(null, null, -1);
+      return inactive();
     }
   }
 

@@ -132,7 +132,7 @@ public final class SendsCommand implements Callable<Integer> {
       if (!warmup.isZero()) {
         // The warm-up runs into the measured run without a pause (the same users and schedule);
         // this line marks the boundary for a caller that samples the processes' CPU time.
-        sleepUntil(start);
+        waitUntil(start);
         out.printf("warm-up of %s done%n", warmup);
         out.flush();
       }
@@ -223,11 +223,13 @@ public final class SendsCommand implements Callable<Integer> {
     return users;
   }
 
-  private static void sleepUntil(long nanoTime) throws InterruptedException {
+  /** Parks the calling thread until {@link System#nanoTime()} reaches {@code nanoTime}; returns it. */
+  static long waitUntil(long nanoTime) {
     long now;
     while ((now = System.nanoTime()) < nanoTime) {
-      Thread.sleep(java.time.Duration.ofNanos(nanoTime - now));
+      java.util.concurrent.locks.LockSupport.parkNanos(nanoTime - now);
     }
+    return now;
   }
 
   /** Returns the number of acknowledged sends whose receipt is not retrievable. */
@@ -307,10 +309,7 @@ public final class SendsCommand implements Callable<Integer> {
 
     /** Waits until {@code due}; counts the send as started late in {@code results} if it is. */
     void awaitAndCount(long due, Results results) {
-      long now;
-      while ((now = System.nanoTime()) < due) {
-        java.util.concurrent.locks.LockSupport.parkNanos(due - now);
-      }
+      long now = waitUntil(due);
       if (results != null && now - due > LATE_START_MILLIS * 1_000_000) {
         results.lateStarts.increment();
       }
