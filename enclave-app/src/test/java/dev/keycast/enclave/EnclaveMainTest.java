@@ -57,23 +57,18 @@ class EnclaveMainTest {
       System.err.println("in-process start to first answer: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
       assertThat(health.statusCode()).isEqualTo(200);
       // readiness follows once the background start-up has built the key set service
-      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      HttpResponse<String> ready;
-      do {
-        ready = HttpClient.newHttpClient().send(
-            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/ready")).build(),
-            HttpResponse.BodyHandlers.ofString());
-        Thread.sleep(20);
-      } while (ready.statusCode() != 200 && System.nanoTime() < until);
+      HttpResponse<String> ready = org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(20)).pollInterval(java.time.Duration.ofMillis(20))
+          .until(() -> HttpClient.newHttpClient().send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/ready")).build(),
+              HttpResponse.BodyHandlers.ofString()), r -> r.statusCode() == 200);
       assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
       HttpResponse<String> attestation = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/attestation?nonce=AQID")).build(),
           HttpResponse.BodyHandlers.ofString());
       assertThat(attestation.statusCode()).as(attestation.body()).isEqualTo(200);
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (lines.stream().noneMatch(l -> l.contains("key set service ready")) && System.nanoTime() < deadline) {
-        Thread.sleep(50);
-      }
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> lines.stream().anyMatch(l -> l.contains("key set service ready")));
       assertThat(lines).anyMatch(l -> l.contains("NOT AN ENCLAVE") && l.contains("\"level\":\"WARN\""));
       assertThat(lines).anyMatch(l -> l.contains("serving on tcp://127.0.0.1:" + port));
       main.stop();

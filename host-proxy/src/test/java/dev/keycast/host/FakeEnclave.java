@@ -46,6 +46,7 @@ public final class FakeEnclave implements AutoCloseable {
   private final SecureRandom random = new SecureRandom();
   private final Map<String, KeySet> sealed = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> hits = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> answered = new ConcurrentHashMap<>();
   private volatile KeySet keySet;
   private volatile long delayMillis;
   /** When set, send answers name another send id than the payload's (an enclave bug). */
@@ -95,6 +96,12 @@ public final class FakeEnclave implements AutoCloseable {
     return n == null ? 0 : n.get();
   }
 
+  /** Requests on {@code path} whose answer was written (or abandoned) and whose exchange closed. */
+  public int answered(String path) {
+    AtomicInteger n = answered.get(path);
+    return n == null ? 0 : n.get();
+  }
+
   /** Most requests seen in progress at once. */
   public int maxConcurrent() {
     return maxConcurrent.get();
@@ -121,8 +128,16 @@ public final class FakeEnclave implements AutoCloseable {
   }
 
   private void handle(HttpExchange ex) throws IOException {
+    String path = ex.getRequestURI().getPath();
+    try {
+      answer(ex, path);
+    } finally {
+      answered.computeIfAbsent(path, k -> new AtomicInteger()).incrementAndGet();
+    }
+  }
+
+  private void answer(HttpExchange ex, String path) throws IOException {
     try (ex) {
-      String path = ex.getRequestURI().getPath();
       hits.computeIfAbsent(path, k -> new AtomicInteger()).incrementAndGet();
       byte[] body = ex.getRequestBody().readAllBytes();
       int now = concurrent.incrementAndGet();

@@ -69,19 +69,11 @@ class HostCrashTest {
         .redirectOutput(dir.resolve(logName).toFile()).start();
   }
 
-  private static void awaitReady(String base) throws Exception {
-    long end = System.nanoTime() + 30_000_000_000L;
-    while (System.nanoTime() < end) {
-      try {
-        if (get(base + "/v1/ready").statusCode() == 200) {
-          return;
-        }
-      } catch (java.io.IOException notYet) {
-        // not listening yet
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("host did not become ready");
+  private static void awaitReady(String base) {
+    // an IOException means not listening yet; Awaitility retries it like a false
+    org.awaitility.Awaitility.await().alias("host ready").atMost(java.time.Duration.ofSeconds(30))
+        .pollInterval(java.time.Duration.ofMillis(50)).ignoreExceptionsInstanceOf(java.io.IOException.class)
+        .until(() -> get(base + "/v1/ready").statusCode() == 200);
   }
 
   @Test
@@ -125,10 +117,8 @@ class HostCrashTest {
             return null;
           });
         }
-        long end = System.nanoTime() + 20_000_000_000L;
-        while (ok.size() < 20 && System.nanoTime() < end) {
-          Thread.sleep(5);
-        }
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+            .pollInterval(java.time.Duration.ofMillis(5)).until(() -> ok.size() >= 20);
         host.destroyForcibly(); // SIGKILL on Linux
         host.waitFor(10, TimeUnit.SECONDS);
         stop.set(true);

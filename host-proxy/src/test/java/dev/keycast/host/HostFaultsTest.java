@@ -7,12 +7,12 @@ import static dev.keycast.host.HostTestSupport.policy;
 import static dev.keycast.host.HostTestSupport.post;
 import static dev.keycast.host.HostTestSupport.text;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import dev.keycast.host.HostTestSupport.Recipient;
 import dev.keycast.host.egress.StaticCredentials;
 import dev.keycast.host.store.SqliteArtefactStore;
 import dev.keycast.protocol.Json;
-import dev.keycast.protocol.api.ErrorBody;
 import dev.keycast.protocol.api.ErrorBody;
 import dev.keycast.protocol.api.HostApi;
 import java.net.http.HttpResponse;
@@ -146,7 +146,7 @@ class HostFaultsTest {
     assertThat(store.listDeliveries(a.fingerprint(), null, 10)).isEmpty();
     // the late answer of the timed-out request must not be taken for the next one
     enclave.delay(0);
-    Thread.sleep(1000);
+    await().atMost(Duration.ofSeconds(10)).until(() -> enclave.answered("/v1/send") == 1);
     HttpResponse<byte[]> ok = post(base(host) + "/v1/sends", body);
     assertThat(ok.statusCode()).as(text(ok)).isEqualTo(200);
     assertThat(json(ok, HostApi.SendResult.class).delivered()).hasSize(1);
@@ -215,13 +215,9 @@ class HostFaultsTest {
             java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("hello kms");
       }
       // the pipe counts bytes when its write completes, which may be after the far end read them
-      String m = text(HostTestSupport.get(base(host) + "/metrics"));
-      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-      while (!m.contains("keycast_host_kms_egress_upstream_bytes_total 9")
-          && System.nanoTime() < deadline) {
-        Thread.sleep(50);
-        m = text(HostTestSupport.get(base(host) + "/metrics"));
-      }
+      String m = await().atMost(Duration.ofSeconds(10))
+          .until(() -> text(HostTestSupport.get(base(host) + "/metrics")),
+              t -> t.contains("keycast_host_kms_egress_upstream_bytes_total 9"));
       assertThat(m).contains("keycast_host_kms_egress_connections_total 1");
       assertThat(m).contains("keycast_host_kms_egress_upstream_bytes_total 9");
     }
@@ -240,10 +236,7 @@ class HostFaultsTest {
     String url = base(host) + "/v1/sends";
     ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
     Future<HttpResponse<byte[]>> inFlight = pool.submit(() -> post(url, body));
-    long end = System.nanoTime() + 5_000_000_000L;
-    while (enclave.hits("/v1/send") == 0 && System.nanoTime() < end) {
-      Thread.sleep(10);
-    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> enclave.hits("/v1/send") == 1);
     HostProxy stopping = host;
     host = null;
     stopping.shutdown();
@@ -261,10 +254,12 @@ class HostFaultsTest {
     enclave = new FakeEnclave().start();
     java.util.concurrent.atomic.AtomicReference<String> id =
         new java.util.concurrent.atomic.AtomicReference<>("AKID1");
+    java.util.concurrent.atomic.AtomicInteger looks = new java.util.concurrent.atomic.AtomicInteger();
     dev.keycast.host.egress.CredentialsProvider rotating =
         new dev.keycast.host.egress.CredentialsProvider() {
           @Override
           public dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials() {
+            looks.incrementAndGet();
             return new dev.keycast.protocol.api.EnclaveApi.AwsCredentials(id.get(), "secret",
                 "token", Instant.now().plusSeconds(3600).truncatedTo(java.time.temporal.ChronoUnit.HOURS));
           }
@@ -278,13 +273,12 @@ class HostFaultsTest {
         SqliteArtefactStore.open(dir.resolve("c.db")), "test", rotating, Clock.systemUTC());
     host.start();
     assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
-    Thread.sleep(500);
+    // two refresh rounds looked at unchanged credentials: nothing may have been handed over
+    int atReady = looks.get();
+    await().atMost(Duration.ofSeconds(10)).until(() -> looks.get() >= atReady + 2);
     assertThat(enclave.credentials).isEmpty();
     id.set("AKID2");
-    long end = System.nanoTime() + 5_000_000_000L;
-    while (enclave.credentials.isEmpty() && System.nanoTime() < end) {
-      Thread.sleep(20);
-    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> !enclave.credentials.isEmpty());
     assertThat(enclave.credentials).extracting(c -> c.accessKeyId()).containsExactly("AKID2");
   }
 }

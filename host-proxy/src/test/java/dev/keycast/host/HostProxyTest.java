@@ -353,12 +353,10 @@ class HostProxyTest {
     enclave.restart();
     SqliteArtefactStore fresh = SqliteArtefactStore.open(dir.resolve("fresh.db"));
     host = HostTestSupport.start(enclave, fresh, null);
-    long end = System.nanoTime() + 5_000_000_000L;
-    EnclaveApi.Readiness r;
-    do {
-      Thread.sleep(20);
-      r = json(get(base(host) + "/v1/ready"), EnclaveApi.Readiness.class);
-    } while (!r.state().equals("not_initialized") && System.nanoTime() < end);
+    EnclaveApi.Readiness r = org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .pollInterval(java.time.Duration.ofMillis(20))
+        .until(() -> json(get(base(host) + "/v1/ready"), EnclaveApi.Readiness.class),
+            x -> x.state().equals("not_initialized"));
     assertThat(r.state()).isEqualTo("not_initialized");
     HttpResponse<byte[]> send = post(base(host) + "/v1/sends", "{}".getBytes());
     assertThat(send.statusCode()).isIn(400, 503);

@@ -118,14 +118,9 @@ class L4PipeTest {
     }
   }
 
-  static void awaitTrue(java.util.function.BooleanSupplier cond, Duration max) throws InterruptedException {
-    long deadline = System.nanoTime() + max.toNanos();
-    while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within " + max);
-      }
-      Thread.sleep(20);
-    }
+  static void awaitTrue(java.util.function.BooleanSupplier cond, Duration max) {
+    org.awaitility.Awaitility.await().atMost(max).pollInterval(Duration.ofMillis(20))
+        .until(cond::getAsBoolean);
   }
 
   @Test
@@ -298,13 +293,15 @@ class L4PipeTest {
           return null;
         });
         // wait until the forwarded count stops growing: every buffer on the way is full
-        long last = -1;
-        for (int stable = 0; stable < 5; ) {
-          Thread.sleep(200);
-          long now = p.stats().bytesUpstream();
-          stable = now == last ? stable + 1 : 0;
-          last = now;
-        }
+        long[] last = {-1};
+        int[] stable = {0};
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(200)).until(() -> {
+              long now = p.stats().bytesUpstream();
+              stable[0] = now == last[0] ? stable[0] + 1 : 0;
+              last[0] = now;
+              return stable[0] >= 5;
+            });
         assertThat(writer.isDone()).as("the client is blocked by back-pressure").isFalse();
         assertThat(p.stats().bytesUpstream()).isLessThan(size);
         // the pipe itself holds at most one read buffer for this one direction

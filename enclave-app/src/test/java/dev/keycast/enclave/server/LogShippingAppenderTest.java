@@ -81,10 +81,8 @@ class LogShippingAppenderTest {
         a.doAppend(event("hello \"enclave\"\nsecond line", null));
         a.doAppend(new LoggingEvent("x", ctx.getLogger("io.netty.channel"), Level.WARN, "netty", null, null));
         a.doAppend(event("failed", new IllegalStateException("boom")));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (lines.size() < 2 && System.nanoTime() < deadline) {
-          Thread.sleep(20);
-        }
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+            .pollInterval(java.time.Duration.ofMillis(20)).until(() -> lines.size() >= 2);
       } finally {
         a.stop();
       }

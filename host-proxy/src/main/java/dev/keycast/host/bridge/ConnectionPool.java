@@ -102,6 +102,11 @@ final class ConnectionPool implements AutoCloseable {
     }
   }
 
+  /** How many callers are waiting for a connection now (bounded by {@code maxWaiting}). */
+  int waitingCount() {
+    return waiting.get();
+  }
+
   private Channel takeIdle() {
     Channel ch;
     while ((ch = idle.pollFirst()) != null) {

@@ -2,6 +2,7 @@ package dev.keycast.host.bridge;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -12,6 +13,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.local.LocalAddress;
 import io.netty.channel.local.LocalChannel;
 import io.netty.channel.local.LocalServerChannel;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -68,7 +70,7 @@ class ConnectionPoolTest {
 
   @Test
   void aFullPoolTimesOutAndRefusesMoreWaitersThanAllowed() throws Exception {
-    ConnectionPool p = pool(1, 1, 300);
+    ConnectionPool p = pool(1, 1, 1_000);
     Channel held = p.acquire();
     AtomicReference<Throwable> waiter = new AtomicReference<>();
     Thread t = Thread.ofVirtual().start(() -> {
@@ -78,7 +80,7 @@ class ConnectionPoolTest {
         waiter.set(e);
       }
     });
-    Thread.sleep(100); // the first waiter is waiting now
+    await().atMost(Duration.ofSeconds(10)).until(() -> p.waitingCount() == 1);
     assertThatThrownBy(p::acquire).isInstanceOfSatisfying(ConnectionPool.AcquireException.class,
         e -> assertThat(e.failure()).isEqualTo(ConnectionPool.Failure.TOO_MANY_WAITING));
     t.join();
@@ -100,7 +102,7 @@ class ConnectionPoolTest {
         throw new AssertionError(e);
       }
     });
-    Thread.sleep(100);
+    await().atMost(Duration.ofSeconds(10)).until(() -> p.waitingCount() == 1);
     assertThat(got.get()).isNull();
     p.release(held, true);
     t.join(2000);

@@ -34,12 +34,10 @@ class EnclaveLogListenerTest {
             + "plain line with \u001b[31m escape\n").getBytes(StandardCharsets.UTF_8));
         out.flush();
       }
-      long end = System.nanoTime() + 5_000_000_000L;
       // the counters move after the line is logged: wait for both, not only for the events
-      while ((events.list.size() < 2 || l.lines() < 2 || l.dropped() < 1)
-          && System.nanoTime() < end) {
-        Thread.sleep(10);
-      }
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .pollInterval(java.time.Duration.ofMillis(10))
+          .until(() -> events.list.size() >= 2 && l.lines() >= 2 && l.dropped() >= 1);
       assertThat(events.list).hasSize(2);
       ILoggingEvent first = events.list.get(0);
       assertThat(first.getLevel()).isEqualTo(ch.qos.logback.classic.Level.WARN);

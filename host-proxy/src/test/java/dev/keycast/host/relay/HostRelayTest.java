@@ -191,7 +191,9 @@ class HostRelayTest {
       s.getOutputStream().write("GET /big HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       InputStream in = s.getInputStream();
       readHead(in);
-      Thread.sleep(500); // the backend is far ahead: the relay must not buffer its output
+      // a stalled reader (deliberate pacing, not a wait for a condition): the backend runs far
+      // ahead and the relay must not buffer its output
+      Thread.sleep(500);
       long heldWhileStalled = relay.stats().pendingBytes();
       MessageDigest got = MessageDigest.getInstance("SHA-256");
       byte[] buf = new byte[8192];
@@ -290,13 +292,8 @@ class HostRelayTest {
         .isEqualTo(2); // --to is required
   }
 
-  private static void awaitTrue(java.util.function.BooleanSupplier cond) throws InterruptedException {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > end) {
-        throw new AssertionError("condition not met in 10 s");
-      }
-      Thread.sleep(10);
-    }
+  private static void awaitTrue(java.util.function.BooleanSupplier cond) {
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .pollInterval(java.time.Duration.ofMillis(10)).until(cond::getAsBoolean);
   }
 }

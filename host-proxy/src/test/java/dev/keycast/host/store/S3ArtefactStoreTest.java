@@ -39,9 +39,8 @@ class S3ArtefactStoreTest extends ArtefactStoreContract {
         .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS, SECRET)
         .build();
     proxy.start();
-    for (int i = 0; i < 200 && !"STARTED".equals(proxy.getState()); i++) {
-      Thread.sleep(25);
-    }
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .pollInterval(java.time.Duration.ofMillis(25)).until(() -> "STARTED".equals(proxy.getState()));
     assertThat(proxy.getState()).isEqualTo("STARTED");
     endpoint = URI.create("http://127.0.0.1:" + proxy.getPort());
   }

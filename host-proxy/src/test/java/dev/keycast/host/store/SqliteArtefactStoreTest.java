@@ -64,25 +64,30 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
     store.commitSend(send(meta("send-ckpt", "payload-ckpt", false, null),
         generated("send-ckpt", 2_000)));
     // soon the database file alone (copied without the WAL beside it) holds the acknowledged send
-    int found = 0;
-    for (long deadline = System.nanoTime() + 20_000_000_000L;
-        found != 2_000 && System.nanoTime() < deadline; Thread.sleep(20)) {
-      Path copy = dir.resolve("copy.db");
-      java.nio.file.Files.copy(file(), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + copy);
-          Statement s = c.createStatement();
-          ResultSet rs = s.executeQuery(
-              "SELECT count(*) FROM deliveries WHERE send_id = 'send-ckpt'")) {
-        rs.next();
-        found = rs.getInt(1);
-      } catch (java.sql.SQLException e) {
-        found = -1; // not even the schema is in the file yet
-      }
-      java.nio.file.Files.deleteIfExists(dir.resolve("copy.db-wal"));
-      java.nio.file.Files.deleteIfExists(dir.resolve("copy.db-shm"));
-    }
+    int found = org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+        .pollInterval(java.time.Duration.ofMillis(20))
+        .until(this::checkpointedDeliveriesOfSendCkpt, n -> n == 2_000);
     assertThat(found).isEqualTo(2_000);
     assertThat(sqlite.completedCheckpoints()).isGreaterThan(before);
+  }
+
+  /** Deliveries of send-ckpt in a copy of the database file alone (-1: not even the schema). */
+  private int checkpointedDeliveriesOfSendCkpt() throws Exception {
+    int found;
+    Path copy = dir.resolve("copy.db");
+    java.nio.file.Files.copy(file(), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + copy);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(
+            "SELECT count(*) FROM deliveries WHERE send_id = 'send-ckpt'")) {
+      rs.next();
+      found = rs.getInt(1);
+    } catch (java.sql.SQLException e) {
+      found = -1; // not even the schema is in the file yet
+    }
+    java.nio.file.Files.deleteIfExists(dir.resolve("copy.db-wal"));
+    java.nio.file.Files.deleteIfExists(dir.resolve("copy.db-shm"));
+    return found;
   }
 
   /** Closes the store and opens the same file with the log restarted past {@code frames}. */

@@ -8,9 +8,11 @@ import static dev.keycast.host.store.ArtefactStoreContract.recipient;
 import static dev.keycast.host.store.ArtefactStoreContract.send;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Path;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -59,14 +61,9 @@ class SqliteGroupCommitTest {
   }
 
   /** Waits until the writer thread has {@code n} jobs queued behind the group it is running. */
-  private void awaitQueued(int n) throws InterruptedException {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (store.queuedWrites() < n) {
-      if (System.nanoTime() > end) {
-        throw new AssertionError("only " + store.queuedWrites() + " of " + n + " writes queued");
-      }
-      Thread.sleep(2);
-    }
+  private void awaitQueued(int n) {
+    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(2))
+        .alias(n + " writes queued").until(() -> store.queuedWrites() >= n);
   }
 
   /** A hook whose first call blocks until {@link #release}; later calls run {@code then}. */
@@ -135,12 +132,12 @@ class SqliteGroupCommitTest {
     Gate gate = new Gate(SqliteArtefactStore.CommitHook.NONE);
     open(gate);
     Future<SendCommit> f = submit(smallSend("s-1"));
-    Future<RecipientRecord> r = pool.submit(() -> store.putRecipient(recipient("bob")));
     assertThat(gate.entered.await(10, TimeUnit.SECONDS)).isTrue();
-    Thread.sleep(300);
-    // the writer is inside the group, before COMMIT: nothing may be acknowledged yet
-    assertThat(f.isDone()).isFalse();
-    assertThat(r.isDone()).isFalse();
+    Future<RecipientRecord> r = pool.submit(() -> store.putRecipient(recipient("bob")));
+    awaitQueued(1); // bob's registration waits behind the running group
+    // the writer is inside the group, before COMMIT: nothing may be acknowledged while it stays there
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
+        .until(() -> !f.isDone() && !r.isDone());
     assertThat(store.getSend("s-1")).isEmpty(); // readers do not see the open transaction
     gate.release.countDown();
     assertThat(f.get(10, TimeUnit.SECONDS).send().sendId()).isEqualTo("s-1");
@@ -291,7 +288,7 @@ class SqliteGroupCommitTest {
       store.close();
       return null;
     });
-    Thread.sleep(100);
+    awaitQueued(2); // close() queued its stop behind s-1
     gate.release.countDown();
     closing.get(10, TimeUnit.SECONDS);
     // the group that was running completes; the queued write fails, it is not left hanging

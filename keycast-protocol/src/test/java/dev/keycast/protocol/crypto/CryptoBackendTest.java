@@ -272,6 +272,7 @@ class CryptoBackendTest {
     var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
     try {
       var results = new java.util.ArrayList<java.util.concurrent.Future<Integer>>();
+      var inUse = new java.util.concurrent.CountDownLatch(4);
       for (int t = 0; t < 4; t++) {
         results.add(pool.submit(() -> {
           int ok = 0;
@@ -282,11 +283,15 @@ class CryptoBackendTest {
             } catch (IllegalStateException destroyed) {
               assertThat(held.isDestroyed()).isTrue();
             }
+            if (i == 0) {
+              inUse.countDown();
+            }
           }
           return ok;
         }));
       }
-      Thread.sleep(20);
+      // every thread has used the key once: the destroy below races with uses in flight
+      assertThat(inUse.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
       held.destroy();
       int total = 0;
       for (var f : results) {
