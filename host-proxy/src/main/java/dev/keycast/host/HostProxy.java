@@ -11,6 +11,7 @@ import dev.keycast.host.server.HostApiService;
 import dev.keycast.host.server.HostControl;
 import dev.keycast.host.server.HostMetrics;
 import dev.keycast.host.server.HostServer;
+import dev.keycast.host.server.UploadLimits;
 import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.host.store.StoreException;
 import dev.keycast.host.store.StoredKeySet;
@@ -122,9 +123,15 @@ public final class HostProxy implements HostControl, AutoCloseable {
   private volatile Integer sealedVersion;
   private volatile AwsCredentials lastSent;
 
-  /** A host proxy over an open store (which it closes on shutdown). */
+  /** A host proxy over an open store (which it closes on shutdown), default upload limits. */
   public HostProxy(Config config, ArtefactStore store, String storeDescription,
       CredentialsProvider credentials, Clock clock) {
+    this(config, store, storeDescription, credentials, clock, UploadLimits.defaults());
+  }
+
+  /** A host proxy over an open store (which it closes on shutdown). */
+  public HostProxy(Config config, ArtefactStore store, String storeDescription,
+      CredentialsProvider credentials, Clock clock, UploadLimits uploads) {
     this.config = Objects.requireNonNull(config, "config");
     this.store = Objects.requireNonNull(store, "store");
     this.storeDescription = storeDescription;
@@ -133,7 +140,8 @@ public final class HostProxy implements HostControl, AutoCloseable {
     this.enclave = new EnclaveClient(config.enclaveClient(), workers);
     HostApiService service = new HostApiService(store, enclave, metrics, this, clock);
     this.server = new HostServer(new HostServer.Settings(config.listen(), config.admin(),
-        HostApi.MAX_REQUEST_BYTES, config.idleTimeout(), config.tlsCert(), config.tlsKey()),
+        HostApi.MAX_REQUEST_BYTES, config.idleTimeout(), config.tlsCert(), config.tlsKey(),
+        uploads),
         service);
     metrics.gauge("keycast_host_in_flight_requests", "gauge", "requests in flight", server::inFlight);
     metrics.gauge("keycast_host_enclave_requests_total", "counter", "requests sent to the enclave",

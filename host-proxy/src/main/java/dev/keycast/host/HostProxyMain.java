@@ -6,6 +6,7 @@ import dev.keycast.host.egress.ImdsCredentials;
 import dev.keycast.host.egress.KmsEgress;
 import dev.keycast.host.egress.StaticCredentials;
 import dev.keycast.host.server.HostServer;
+import dev.keycast.host.server.UploadLimits;
 import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.host.store.S3ArtefactStore;
 import dev.keycast.host.store.SqliteArtefactStore;
@@ -132,6 +133,16 @@ public final class HostProxyMain implements Callable<Integer> {
       description = "seconds before an idle client connection is closed; default ${DEFAULT-VALUE}")
   int idleTimeout;
 
+  @Option(names = "--max-upload-mib-in-flight", defaultValue = "256",
+      description = "MiB of request bodies held at once across all connections; a request that "
+          + "does not fit is answered 503 overloaded; default ${DEFAULT-VALUE}")
+  long maxUploadMibInFlight;
+
+  @Option(names = "--min-upload-kib-per-second", defaultValue = "16",
+      description = "slowest accepted upload (KiB/s, averaged, enforced 10 s after the request "
+          + "head); a slower body is answered 408 request_timeout; default ${DEFAULT-VALUE}")
+  long minUploadKibPerSecond;
+
   @Option(names = "--credentials-refresh", defaultValue = "60",
       description = "seconds between credential checks; default ${DEFAULT-VALUE}")
   int credentialsRefresh;
@@ -154,9 +165,11 @@ public final class HostProxyMain implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     HostProxy.Config config = config();
+    UploadLimits uploads = uploadLimits();
     CredentialsProvider creds = credentials();
     ArtefactStore artefacts = openStore();
-    HostProxy proxy = new HostProxy(config, artefacts, store, creds, Clock.systemUTC());
+    HostProxy proxy = new HostProxy(config, artefacts, store, creds, Clock.systemUTC(),
+        uploads);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
@@ -200,6 +213,21 @@ public final class HostProxyMain implements Callable<Integer> {
         none(enclaveLogListen) ? null : Endpoint.parse(enclaveLogListen), es,
         Duration.ofSeconds(shutdownGrace), Duration.ofSeconds(idleTimeout),
         Duration.ofSeconds(credentialsRefresh));
+  }
+
+  /** The upload limits of the flags. */
+  UploadLimits uploadLimits() {
+    if (maxUploadMibInFlight < 64 || maxUploadMibInFlight > 1L << 20) {
+      throw new IllegalArgumentException("--max-upload-mib-in-flight must be 64 (one largest "
+          + "request) to 1048576, not " + maxUploadMibInFlight);
+    }
+    if (minUploadKibPerSecond < 1 || minUploadKibPerSecond > 1L << 20) {
+      throw new IllegalArgumentException("--min-upload-kib-per-second must be 1 to 1048576, not "
+          + minUploadKibPerSecond);
+    }
+    UploadLimits d = UploadLimits.defaults();
+    return new UploadLimits(maxUploadMibInFlight << 20, minUploadKibPerSecond << 10, d.grace(),
+        d.checkEvery());
   }
 
   private static boolean none(String s) {

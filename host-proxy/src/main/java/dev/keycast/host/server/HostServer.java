@@ -43,13 +43,19 @@ public final class HostServer implements AutoCloseable {
    * @param idleTimeout an idle connection with nothing in flight is closed after this
    * @param tlsCert PEM certificate chain of the public listener, or null for plain HTTP
    * @param tlsKey PEM PKCS#8 private key of {@code tlsCert}, or null
+   * @param uploads the budget of body bytes in flight and the slowest accepted upload
    */
   public record Settings(Endpoint listen, Endpoint admin, int maxRequestBytes, Duration idleTimeout,
-      Path tlsCert, Path tlsKey) {
+      Path tlsCert, Path tlsKey, UploadLimits uploads) {
     /** Validates the settings. */
     public Settings {
       Objects.requireNonNull(listen, "listen");
       Objects.requireNonNull(idleTimeout, "idleTimeout");
+      Objects.requireNonNull(uploads, "uploads");
+      if (uploads.maxBytesInFlight() < maxRequestBytes) {
+        throw new IllegalArgumentException("the upload budget (" + uploads.maxBytesInFlight()
+            + " bytes) must hold at least one largest request (" + maxRequestBytes + " bytes)");
+      }
       if (maxRequestBytes < 1) {
         throw new IllegalArgumentException("maxRequestBytes must be positive");
       }
@@ -64,6 +70,7 @@ public final class HostServer implements AutoCloseable {
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final UploadBudget uploadBudget;
   private volatile boolean draining;
   private EndpointServer publicServer;
   private EndpointServer adminServer;
@@ -72,6 +79,13 @@ public final class HostServer implements AutoCloseable {
   public HostServer(Settings settings, HostApiService service) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.service = Objects.requireNonNull(service, "service");
+    this.uploadBudget = new UploadBudget(settings.uploads().maxBytesInFlight());
+    service.metrics().gauge("keycast_host_upload_bytes_in_flight", "gauge",
+        "request body bytes held (upload budget in use)", uploadBudget::held);
+    service.metrics().gauge("keycast_host_upload_bytes_in_flight_peak", "gauge",
+        "most request body bytes held at once", uploadBudget::peak);
+    service.metrics().gauge("keycast_host_upload_budget_refusals_total", "counter",
+        "requests refused because the upload budget was spent", uploadBudget::refused);
     if (settings.admin() != null) {
       requireLocal(settings.admin());
     }
@@ -166,6 +180,10 @@ public final class HostServer implements AutoCloseable {
 
   Settings settings() {
     return settings;
+  }
+
+  UploadBudget uploadBudget() {
+    return uploadBudget;
   }
 
   HostApiService service() {

@@ -139,6 +139,8 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
     ctx.writeAndFlush(resp).addListener((ChannelFutureListener) f -> {
       busy = false;
       server.requestFinished();
+      // the request's body bytes leave the upload budget (UploadGuard, earlier in the pipeline)
+      f.channel().pipeline().fireUserEventTriggered(UploadGuard.REQUEST_DONE);
       if (!keepAlive || !f.isSuccess()) {
         queued.forEach(FullHttpRequest::release);
         queued.clear();

@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Pipeline of a public or admin connection: a cap on the listener's open connections
  * ({@link ConnectionLimiter}), optional TLS, HTTP/1.1 codec (request line and headers
- * capped), an idle timer, an aggregator capped at the listener's body limit that answers
+ * capped), an idle timer, the upload limits ({@link UploadGuard}: a budget of body bytes across
+ * connections, per-route body caps, a minimum upload rate), an aggregator capped at the listener's body limit that answers
  * {@code 413 payload_too_large} and closes before any byte of an oversized body is buffered past
  * the cap (so nothing of it reaches the enclave), and {@link HostServerHandler}.
  */
@@ -58,6 +59,8 @@ public final class HostServerInitializer extends ChannelInitializer<Channel> {
     p.addLast(new HttpServerCodec(8192, 32 * 1024, 64 * 1024));
     p.addLast(new IdleStateHandler(0, 0, server.settings().idleTimeout().toMillis(),
         TimeUnit.MILLISECONDS));
+    p.addLast(new UploadGuard(server.uploadBudget(), server.settings().uploads(), admin,
+        server.service().metrics()));
     p.addLast(new CappedAggregator(server.settings().maxRequestBytes(), server));
     p.addLast(handler);
   }

@@ -18,6 +18,7 @@ public enum ErrorCode {
   NOT_FOUND(404, "not_found"),
   METHOD_NOT_ALLOWED(405, "method_not_allowed"),
   PAYLOAD_TOO_LARGE(413, "payload_too_large"),
+  REQUEST_TIMEOUT(408, "request_timeout"),
   NOT_READY(503, "not_ready"),
   ENCLAVE_UNAVAILABLE(503, "enclave_unavailable"),
   STORE_UNAVAILABLE(503, "store_unavailable"),
