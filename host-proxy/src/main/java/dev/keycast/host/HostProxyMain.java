@@ -110,6 +110,11 @@ public final class HostProxyMain implements Callable<Integer> {
   @Option(names = "--tls-cert", description = "PEM certificate chain of the public listener")
   Path tlsCert;
 
+  @Option(names = "--plain-http", description = "serve the public API as plain HTTP on a "
+      + "non-loopback --listen (only behind a TLS terminator or on a private network); without "
+      + "it such a listener needs --tls-cert and --tls-key")
+  boolean plainHttp;
+
   @Option(names = "--tls-key", description = "PEM PKCS#8 private key of --tls-cert")
   Path tlsKey;
 
@@ -208,7 +213,20 @@ public final class HostProxyMain implements Callable<Integer> {
     EnclaveClient.Settings es = EnclaveClient.Settings.defaults(Endpoint.parse(enclave))
         .withMaxConnections(maxEnclaveConnections)
         .withResponseTimeout(Duration.ofSeconds(enclaveTimeout));
-    return new HostProxy.Config(Endpoint.parse(enclave), Endpoint.parse(listen), adminEp, reg,
+    Endpoint listenEp = Endpoint.parse(listen);
+    if (plainHttp && tlsCert != null) {
+      throw new IllegalArgumentException("--plain-http and --tls-cert exclude each other");
+    }
+    if (tlsCert == null && !HostServer.isLocal(listenEp)) {
+      if (!plainHttp) {
+        throw new IllegalArgumentException("--listen " + listenEp + " is reachable from other "
+            + "machines: give --tls-cert and --tls-key, or --plain-http when a TLS terminator in "
+            + "front of this host encrypts the traffic");
+      }
+      LOG.warn("the public API is plain HTTP on {} (--plain-http): only behind a TLS terminator "
+          + "or on a private network", listenEp);
+    }
+    return new HostProxy.Config(Endpoint.parse(enclave), listenEp, adminEp, reg,
         initKmsKeyId, tlsCert, tlsKey, egressListen, target, extra,
         none(enclaveLogListen) ? null : Endpoint.parse(enclaveLogListen), es,
         Duration.ofSeconds(shutdownGrace), Duration.ofSeconds(idleTimeout),

@@ -26,7 +26,8 @@ class HostProxyMainTest {
 
   @Test
   void defaults() throws Exception {
-    HostProxyMain m = parse(Map.of("AWS_REGION", "eu-west-1"), "--store", "sqlite:/tmp/x.db");
+    HostProxyMain m = parse(Map.of("AWS_REGION", "eu-west-1"), "--store", "sqlite:/tmp/x.db",
+        "--tls-cert", "/etc/keycast/tls/host.crt.pem", "--tls-key", "/etc/keycast/tls/host.key.pem");
     HostProxy.Config c = m.config();
     assertThat(c.enclave()).isEqualTo(Endpoint.parse("vsock://16:5000"));
     assertThat(c.listen()).isEqualTo(Endpoint.parse("tcp://0.0.0.0:8443"));
@@ -52,8 +53,30 @@ class HostProxyMainTest {
         .hasMessageContaining("--region");
     // vsock-proxy style HOST:PORT is accepted for the regional endpoint
     assertThat(parse(Map.of(), "--store", "sqlite:/x", "--region", "eu-west-1", "--kms-target",
-        "kms.eu-west-1.amazonaws.com:443").config().kmsTarget())
+        "kms.eu-west-1.amazonaws.com:443", "--listen", "tcp://127.0.0.1:8443").config().kmsTarget())
         .isEqualTo(new TcpEndpoint("kms.eu-west-1.amazonaws.com", 443));
+  }
+
+  @Test
+  void plainHttpOnAnAddressOtherMachinesReachIsRefused() {
+    // a network observer would read every send and delivery (and hijack sessions) on plain HTTP
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--region", "eu-west-1")
+        .config())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("--tls-cert").hasMessageContaining("--plain-http");
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--region", "eu-west-1",
+        "--listen", "tcp://192.0.2.10:8443").config())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--tls-cert");
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--region", "eu-west-1",
+        "--plain-http", "--tls-cert", "c.pem", "--tls-key", "k.pem").config())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("exclude");
+    // loopback and unix: stay plain for the local stack; --plain-http is an explicit choice
+    assertThat(parse(Map.of(), "--store", "sqlite:/x", "--region", "eu-west-1",
+        "--listen", "tcp://127.0.0.1:8443").config().tlsCert()).isNull();
+    assertThat(parse(Map.of(), "--store", "sqlite:/x", "--region", "eu-west-1",
+        "--listen", "unix:/tmp/keycast.sock").config().tlsCert()).isNull();
+    assertThat(parse(Map.of(), "--store", "sqlite:/x", "--region", "eu-west-1",
+        "--plain-http").config().listen()).isEqualTo(Endpoint.parse("tcp://0.0.0.0:8443"));
   }
 
   @Test
@@ -64,7 +87,8 @@ class HostProxyMainTest {
         "--store", "sqlite:/x", "--region", "eu-west-1", "--mock",
         "--kms-target", "tcp://127.0.0.1:4566", "--kms-egress-listen", "unix:/tmp/kms.sock",
         "--enclave", "unix:/tmp/enclave.sock", "--admin", "none", "--enclave-log-listen", "none",
-        "--credentials-file", creds.toString(), "--max-enclave-connections", "8");
+        "--credentials-file", creds.toString(), "--max-enclave-connections", "8",
+        "--listen", "tcp://127.0.0.1:8443");
     HostProxy.Config c = m.config();
     assertThat(c.kmsExtraAllowed()).isEqualTo(Endpoint.parse("tcp://127.0.0.1:4566"));
     assertThat(c.admin()).isNull();

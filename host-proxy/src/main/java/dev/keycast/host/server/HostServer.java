@@ -96,13 +96,7 @@ public final class HostServer implements AutoCloseable {
     switch (admin) {
       case UnixEndpoint u -> { }
       case TcpEndpoint t -> {
-        boolean loopback;
-        try {
-          loopback = InetAddress.getByName(t.host()).isLoopbackAddress();
-        } catch (UnknownHostException e) {
-          loopback = false;
-        }
-        if (!loopback) {
+        if (!isLocal(t)) {
           throw new IllegalArgumentException("the admin listener must bind a loopback address, not "
               + t);
         }
@@ -110,6 +104,24 @@ public final class HostServer implements AutoCloseable {
       default -> throw new IllegalArgumentException(
           "the admin listener must be tcp://127.0.0.1:PORT or unix:, not " + admin);
     }
+  }
+
+  /**
+   * Whether only this machine can reach {@code listen}: a {@code unix:} socket or a TCP loopback
+   * address. ({@code vsock://} is reachable from the enclave, so it is not local.)
+   */
+  public static boolean isLocal(Endpoint listen) {
+    return switch (listen) {
+      case UnixEndpoint u -> true;
+      case TcpEndpoint t -> {
+        try {
+          yield InetAddress.getByName(t.host()).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+          yield false;
+        }
+      }
+      default -> false;
+    };
   }
 
   /** Binds both listeners. */
