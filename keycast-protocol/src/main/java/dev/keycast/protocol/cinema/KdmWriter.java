@@ -180,6 +180,8 @@ public final class KdmWriter {
     }
 
     sign(doc, root, signer);
+    dropCarriageReturns(doc, "X509Certificate");
+    dropCarriageReturns(doc, "SignatureValue");
     return serialize(doc);
   }
 
@@ -276,6 +278,18 @@ public final class KdmWriter {
       sig.sign(ctx);
     } catch (GeneralSecurityException | javax.xml.crypto.MarshalException | javax.xml.crypto.dsig.XMLSignatureException e) {
       throw new CinemaException("kdm_signing_failed", "signing the KDM failed", e);
+    }
+  }
+
+  /**
+   * The JDK wraps base64 with CR LF, which serializes as "&amp;#13;". SignatureValue and KeyInfo
+   * lie outside the signed references, so their line ends may change after signing.
+   */
+  private static void dropCarriageReturns(Document doc, String dsLocalName) {
+    org.w3c.dom.NodeList list = doc.getElementsByTagNameNS(KdmXml.DS, dsLocalName);
+    for (int i = 0; i < list.getLength(); i++) {
+      Element e = (Element) list.item(i);
+      e.setTextContent(e.getTextContent().replace("\r", ""));
     }
   }
 

@@ -35,6 +35,30 @@ final class ExternalTools {
     assumeTrue(present, msg);
   }
 
+  static void requireOpenssl() {
+    boolean present;
+    try {
+      Process p = new ProcessBuilder("openssl", "version").redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      present = p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (IOException | InterruptedException e) {
+      present = false;
+    }
+    if (!present && System.getenv("CI") != null) {
+      fail("openssl is not on PATH; CI must have it");
+    }
+    assumeTrue(present, "openssl is not on PATH");
+  }
+
+  /** Runs a shell pipeline; fails the test unless it exits 0; returns its standard output. */
+  static String sh(String pipeline) throws IOException, InterruptedException {
+    Result r = run(List.of("bash", "-o", "pipefail", "-c", pipeline));
+    if (r.exit() != 0) {
+      fail("command failed (" + r.exit() + "): " + pipeline + "\n" + r.output());
+    }
+    return r.output();
+  }
+
   static Result run(List<String> command) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes());
