@@ -80,16 +80,31 @@ class KdmReaderTest {
     refused(forged, "signer_certificate_chain_order");
   }
 
-  /** Attack: XXE. A DOCTYPE with an external entity is refused before any entity is resolved. */
+  /**
+   * Attack: XXE. The golden KDM with a DOCTYPE whose external entity is used in an unsigned place
+   * (a ds:Object): a parser that allowed DOCTYPEs would read the file and the KDM would verify.
+   */
   @Test
   void xxeIsRefusedWithoutReadingTheFile(@TempDir Path dir) throws Exception {
     Path secret = Files.writeString(dir.resolve("secret.txt"), "TOP-SECRET-CONTENT");
-    String xxe = KdmFixtures.resource("expect-refused-xxe-kdm.xml").replace("FILE_URL", secret.toUri().toString());
+    String kdm = golden();
+    int body = kdm.indexOf("<DCinemaSecurityMessage");
+    String xxe = kdm.substring(0, body)
+        + "<!DOCTYPE DCinemaSecurityMessage [ <!ENTITY leak SYSTEM \"" + secret.toUri() + "\"> ]>\n"
+        + kdm.substring(body).replace("</ds:KeyInfo>", "</ds:KeyInfo><ds:Object>&leak;</ds:Object>");
     assertThatThrownBy(() -> KdmReader.read(xxe.getBytes(StandardCharsets.UTF_8), KdmFixtures.signerRoot(), null))
         .isInstanceOfSatisfying(CinemaException.class, e -> {
           assertThat(e.code()).isEqualTo("kdm_malformed");
           assertThat(e.getMessage()).doesNotContain("TOP-SECRET");
         });
+  }
+
+  /** Any DOCTYPE is refused, even a harmless one on an otherwise genuine KDM. */
+  @Test
+  void aDoctypeIsRefused() {
+    String kdm = golden();
+    int body = kdm.indexOf("<DCinemaSecurityMessage");
+    refused(kdm.substring(0, body) + "<!DOCTYPE DCinemaSecurityMessage>\n" + kdm.substring(body), "kdm_malformed");
   }
 
   /** Attack: entity expansion ("billion laughs"). */
