@@ -62,10 +62,38 @@ public final class KdmWriter {
   /** The longest AnnotationText accepted. */
   public static final int MAX_ANNOTATION_LENGTH = 256;
 
-  private KdmWriter() {}
+  private final javax.xml.parsers.DocumentBuilder documents;
+  private final Transformer serializer;
+  private final XMLSignatureFactory signatures;
+
+  /**
+   * A writer that keeps its XML factories for reuse: cheaper per KDM, but not thread-safe; use
+   * one per thread.
+   */
+  public KdmWriter() {
+    try {
+      DocumentBuilderFactory dbf = DocumentBuilderFactory.newInstance();
+      dbf.setNamespaceAware(true);
+      dbf.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
+      documents = dbf.newDocumentBuilder();
+      TransformerFactory tf = TransformerFactory.newInstance();
+      tf.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
+      serializer = tf.newTransformer();
+      serializer.setOutputProperty(OutputKeys.ENCODING, "UTF-8");
+      serializer.setOutputProperty(OutputKeys.INDENT, "no");
+      signatures = XMLSignatureFactory.getInstance("DOM");
+    } catch (ParserConfigurationException | javax.xml.transform.TransformerConfigurationException e) {
+      throw new IllegalStateException("the JDK's XML machinery is unavailable", e);
+    }
+  }
+
+  /** The KDM as UTF-8 XML bytes, with a writer made for this one call. */
+  public static byte[] write(KdmSigner signer, KdmRequest request, SecureRandom random) throws CinemaException {
+    return new KdmWriter().issue(signer, request, random);
+  }
 
   /** The KDM as UTF-8 XML bytes. */
-  public static byte[] write(KdmSigner signer, KdmRequest request, SecureRandom random) throws CinemaException {
+  public byte[] issue(KdmSigner signer, KdmRequest request, SecureRandom random) throws CinemaException {
     OffsetDateTime notBefore = request.notValidBefore().truncatedTo(ChronoUnit.SECONDS);
     OffsetDateTime notAfter = request.notValidAfter().truncatedTo(ChronoUnit.SECONDS);
     String notBeforeText = KdmTimestamps.format(notBefore);
@@ -93,7 +121,8 @@ public final class KdmWriter {
           + " characters without control characters");
     }
 
-    Document doc = newDocument();
+    Document doc = documents.newDocument();
+    doc.setXmlStandalone(true);
     Element root = doc.createElementNS(KdmXml.ETM, "DCinemaSecurityMessage");
     doc.appendChild(root);
     root.setAttributeNS(KdmXml.XMLNS, "xmlns", KdmXml.ETM);
@@ -255,9 +284,9 @@ public final class KdmWriter {
     }
   }
 
-  private static void sign(Document doc, Element root, KdmSigner signer) throws CinemaException {
+  private void sign(Document doc, Element root, KdmSigner signer) throws CinemaException {
     try {
-      XMLSignatureFactory f = XMLSignatureFactory.getInstance("DOM");
+      XMLSignatureFactory f = signatures;
       DigestMethod sha256 = f.newDigestMethod(DigestMethod.SHA256, null);
       List<Reference> refs = List.of(
           f.newReference("#" + KdmXml.ID_PUBLIC, sha256),
@@ -319,28 +348,10 @@ public final class KdmWriter {
     return e;
   }
 
-  private static Document newDocument() {
+  private byte[] serialize(Document doc) {
     try {
-      DocumentBuilderFactory dbf = DocumentBuilderFactory.newInstance();
-      dbf.setNamespaceAware(true);
-      dbf.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-      Document d = dbf.newDocumentBuilder().newDocument();
-      d.setXmlStandalone(true);
-      return d;
-    } catch (ParserConfigurationException e) {
-      throw new IllegalStateException("the JDK's DOM builder is unavailable", e);
-    }
-  }
-
-  private static byte[] serialize(Document doc) {
-    try {
-      TransformerFactory tf = TransformerFactory.newInstance();
-      tf.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-      Transformer t = tf.newTransformer();
-      t.setOutputProperty(OutputKeys.ENCODING, "UTF-8");
-      t.setOutputProperty(OutputKeys.INDENT, "no");
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      t.transform(new DOMSource(doc), new StreamResult(out));
+      ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
+      serializer.transform(new DOMSource(doc), new StreamResult(out));
       out.write('\n');
       return out.toByteArray();
     } catch (TransformerException e) {

@@ -46,6 +46,17 @@ class KdmWriterTest {
     assertThat(new String(again, StandardCharsets.UTF_8)).isEqualTo(KdmFixtures.resource("expect-mt1-kdm.xml"));
   }
 
+  /** A reused writer (as the benchmark and a send engine use it) carries nothing from one KDM to the next. */
+  @Test
+  void aReusedWriterWritesTheGoldenKdmEachTime() throws Exception {
+    KdmWriter writer = new KdmWriter();
+    writer.issue(KdmFixtures.signer(), request(KdmFormulation.DCI_SPECIFIC), new SecureRandom());
+    for (int i = 0; i < 2; i++) {
+      byte[] kdm = writer.issue(KdmFixtures.signer(), KdmFixtures.goldenRequest(), KdmFixtures.goldenRandom());
+      assertThat(new String(kdm, StandardCharsets.UTF_8)).isEqualTo(KdmFixtures.resource("expect-mt1-kdm.xml"));
+    }
+  }
+
   /** The golden file itself: schema-valid, xmlsec1-verified, every block decrypts to the layout. */
   @Test
   void goldenMt1PassesTheIndependentCheckers(@TempDir Path dir) throws Exception {
