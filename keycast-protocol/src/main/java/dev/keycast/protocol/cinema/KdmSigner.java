@@ -16,11 +16,18 @@ public final class KdmSigner {
   private final PrivateKey privateKey;
   private final List<X509Certificate> chain;
   private final byte[] leafThumbprint;
+  private final List<String> issuerNames;
 
   private KdmSigner(PrivateKey privateKey, List<X509Certificate> chain, byte[] leafThumbprint) {
     this.privateKey = privateKey;
     this.chain = chain;
     this.leafThumbprint = leafThumbprint;
+    this.issuerNames = chain.stream().map(c -> DcCertificates.rfc2253(c.getIssuerX500Principal())).toList();
+  }
+
+  /** The RFC 2253 (OpenSSL style) issuer name of each certificate of the chain, leaf first. */
+  List<String> issuerNames() {
+    return issuerNames;
   }
 
   /**

@@ -65,6 +65,7 @@ public final class KdmWriter {
   private final javax.xml.parsers.DocumentBuilder documents;
   private final Transformer serializer;
   private final XMLSignatureFactory signatures;
+  private final Cipher oaep;
 
   /**
    * A writer that keeps its XML factories for reuse: cheaper per KDM, but not thread-safe; use
@@ -82,6 +83,9 @@ public final class KdmWriter {
       serializer.setOutputProperty(OutputKeys.ENCODING, "UTF-8");
       serializer.setOutputProperty(OutputKeys.INDENT, "no");
       signatures = XMLSignatureFactory.getInstance("DOM");
+      oaep = Cipher.getInstance(KdmXml.OAEP_TRANSFORMATION);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("RSA-OAEP with SHA-1 is a mandatory JDK algorithm", e);
     } catch (ParserConfigurationException | javax.xml.transform.TransformerConfigurationException e) {
       throw new IllegalStateException("the JDK's XML machinery is unavailable", e);
     }
@@ -137,15 +141,15 @@ public final class KdmWriter {
     etm(doc, pub, "AnnotationText", annotation);
     etm(doc, pub, "IssueDate", issueDateText);
     Element signerEl = etm(doc, pub, "Signer", null);
-    issuerSerial(doc, signerEl, signer.leaf());
+    issuerSerial(doc, signerEl, signer.issuerNames().get(0), signer.leaf());
     Element required = etm(doc, pub, "RequiredExtensions", null);
     Element ext = doc.createElementNS(KdmXml.KDM, "KDMRequiredExtensions");
     ext.setAttributeNS(KdmXml.XMLNS, "xmlns", KdmXml.KDM);
     required.appendChild(ext);
     Element recipient = kdm(doc, ext, "Recipient", null);
     Element ris = kdm(doc, recipient, "X509IssuerSerial", null);
-    issuerSerial(doc, ris, request.screen().leaf());
-    kdm(doc, recipient, "X509SubjectName", DcCertificates.rfc2253(request.screen().leaf().getSubjectX500Principal()));
+    issuerSerial(doc, ris, request.screen().leafIssuerName(), request.screen().leaf());
+    kdm(doc, recipient, "X509SubjectName", request.screen().leafSubjectName());
     kdm(doc, ext, "CompositionPlaylistId", "urn:uuid:" + request.keys().cplId());
     kdm(doc, ext, "ContentTitleText", request.keys().contentTitle());
     if (authenticator != null) {
@@ -179,7 +183,7 @@ public final class KdmWriter {
     priv.setAttributeNS(null, "Id", KdmXml.ID_PRIVATE);
     priv.setIdAttributeNS(null, "Id", true);
     byte[] thumbprint = signer.leafThumbprint();
-    Cipher oaep = oaep(request, random);
+    initOaep(request, random);
     for (ContentKey k : request.keys().keys()) {
       byte[] aes = k.key();
       byte[] block = new KdmCipherBlock(thumbprint, request.keys().cplId(), k.type(), k.keyId(), notBeforeText,
@@ -273,12 +277,10 @@ public final class KdmWriter {
     return Base64.getEncoder().encodeToString(raw);
   }
 
-  private static Cipher oaep(KdmRequest r, SecureRandom random) {
+  private void initOaep(KdmRequest r, SecureRandom random) {
     try {
-      Cipher c = Cipher.getInstance(KdmXml.OAEP_TRANSFORMATION);
-      c.init(Cipher.ENCRYPT_MODE, r.screen().publicKey(),
+      oaep.init(Cipher.ENCRYPT_MODE, r.screen().publicKey(),
           new OAEPParameterSpec("SHA-1", "MGF1", MGF1ParameterSpec.SHA1, PSource.PSpecified.DEFAULT), random);
-      return c;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("RSA-OAEP with SHA-1 is a mandatory JDK algorithm", e);
     }
@@ -296,9 +298,9 @@ public final class KdmWriter {
           f.newSignatureMethod(SignatureMethod.RSA_SHA256, null), refs);
       KeyInfoFactory kif = f.getKeyInfoFactory();
       List<X509Data> data = new ArrayList<>();
-      for (X509Certificate c : signer.chain()) {
-        data.add(kif.newX509Data(List.of(
-            kif.newX509IssuerSerial(DcCertificates.rfc2253(c.getIssuerX500Principal()), c.getSerialNumber()), c)));
+      for (int i = 0; i < signer.chain().size(); i++) {
+        X509Certificate c = signer.chain().get(i);
+        data.add(kif.newX509Data(List.of(kif.newX509IssuerSerial(signer.issuerNames().get(i), c.getSerialNumber()), c)));
       }
       KeyInfo ki = kif.newKeyInfo(new ArrayList<>(data));
       XMLSignature sig = f.newXMLSignature(si, ki);
@@ -322,9 +324,9 @@ public final class KdmWriter {
     }
   }
 
-  private static void issuerSerial(Document doc, Element parent, X509Certificate cert) {
+  private static void issuerSerial(Document doc, Element parent, String issuerName, X509Certificate cert) {
     Element name = doc.createElementNS(KdmXml.DS, "ds:X509IssuerName");
-    name.setTextContent(DcCertificates.rfc2253(cert.getIssuerX500Principal()));
+    name.setTextContent(issuerName);
     parent.appendChild(name);
     Element serial = doc.createElementNS(KdmXml.DS, "ds:X509SerialNumber");
     serial.setTextContent(cert.getSerialNumber().toString());

@@ -11,9 +11,23 @@ import java.util.List;
  */
 public final class ScreenCertificateChain {
   private final List<X509Certificate> chain;
+  private final String leafSubjectName;
+  private final String leafIssuerName;
 
   ScreenCertificateChain(List<X509Certificate> chain) {
     this.chain = List.copyOf(chain);
+    this.leafSubjectName = DcCertificates.rfc2253(this.chain.get(0).getSubjectX500Principal());
+    this.leafIssuerName = DcCertificates.rfc2253(this.chain.get(0).getIssuerX500Principal());
+  }
+
+  /** The leaf's subject as an RFC 2253 string in OpenSSL's style (the KDM's X509SubjectName). */
+  public String leafSubjectName() {
+    return leafSubjectName;
+  }
+
+  /** The leaf's issuer as an RFC 2253 string in OpenSSL's style. */
+  public String leafIssuerName() {
+    return leafIssuerName;
   }
 
   /** The whole chain, leaf first. */
