@@ -125,6 +125,29 @@ public final class DcCertificateIssuer {
     return new IssuedChain(chain, root, intermediate, leaf);
   }
 
+  /**
+   * A PKCS #10 certificate signing request (DER) for a signer leaf that the distributor's own CA
+   * will issue: subject O, OU, CN {@code roles.entity} and dnQualifier as ST 430-2 requires, all
+   * PrintableString, signed with SHA256withRSA by the leaf key (RSA-2048, exponent 65537). The
+   * signed chain comes back through {@link KdmSigner#of}, which checks the profile and that the
+   * leaf holds this key.
+   */
+  public static byte[] signerCsr(String organization, String organizationalUnit, String roles, String entity,
+      KeyPair leaf) throws CinemaException {
+    if (!(leaf.getPublic() instanceof java.security.interfaces.RSAPublicKey rsa)
+        || rsa.getModulus().bitLength() != 2048 || !rsa.getPublicExponent().equals(RSAKeyGenParameterSpec.F4)) {
+      throw new CinemaException("signer_certificate_rsa_size", "the signer key must be RSA-2048 with exponent 65537");
+    }
+    X500Name subject = name(organization, organizationalUnit, roles + "." + entity, leaf.getPublic());
+    try {
+      return new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(subject, leaf.getPublic())
+          .build(new JcaContentSignerBuilder("SHA256withRSA").build(leaf.getPrivate()))
+          .getEncoded();
+    } catch (OperatorCreationException | java.io.IOException e) {
+      throw new IllegalStateException("building a certificate signing request failed", e);
+    }
+  }
+
   private static X500Name name(String o, String ou, String cn, PublicKey key) throws CinemaException {
     for (String v : List.of(o, ou, cn)) {
       if (v == null || v.isEmpty() || v.length() > 64 || !DERPrintableString.isPrintableString(v)) {

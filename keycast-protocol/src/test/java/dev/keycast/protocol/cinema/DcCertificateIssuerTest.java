@@ -40,6 +40,24 @@ class DcCertificateIssuerTest {
     assertThat(dump).contains("PRINTABLESTRING").doesNotContain("UTF8STRING").doesNotContain("T61STRING");
   }
 
+  /** The distributor's-CA path: a CSR OpenSSL verifies, with PrintableString names and the key digest. */
+  @Test
+  void aSignerCsrVerifiesWithOpenssl(@TempDir Path dir) throws Exception {
+    java.security.KeyPair leaf = DcCertificateIssuer.newRsa2048(new SecureRandom());
+    byte[] csr = DcCertificateIssuer.signerCsr("KEYCAST.TEST", "KDM.KEYCAST.TEST", "CS", "KDM-SIGNER.KEYCAST.TEST", leaf);
+    ExternalTools.requireOpenssl();
+    Path der = Files.write(dir.resolve("csr.der"), csr);
+    String out = ExternalTools.sh("openssl req -inform DER -in " + der + " -verify -noout -subject -nameopt RFC2253 2>&1");
+    assertThat(out).contains("verify OK")
+        .contains("dnQualifier=" + DcCertificates.publicKeyDigest(leaf.getPublic()).replace("+", "\\+"))
+        .contains("CN=CS.KDM-SIGNER.KEYCAST.TEST");
+    String dump = ExternalTools.sh("openssl asn1parse -inform DER -in " + der);
+    assertThat(dump).contains("PRINTABLESTRING").doesNotContain("UTF8STRING");
+    assertThatThrownBy(() -> DcCertificateIssuer.signerCsr("O", "OU", "CS", "X",
+            java.security.KeyPairGenerator.getInstance("EC").generateKeyPair()))
+        .isInstanceOf(CinemaException.class);
+  }
+
   @Test
   void aScreenChainCanBeIssuedForTests() throws Exception {
     DcCertificateIssuer.IssuedChain c = DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames(
