@@ -187,7 +187,6 @@ class KmsKeyPolicyAwsCliTest {
   @Test
   void lockedPolicyRefusesCreateGrantPutKeyPolicyAndDecryptToIamAdminAndRoot() throws Exception {
     Path locked = policyFile("locked.json");
-    Path legacy = policyFile("legacy.json", "--legacy-unlocked");
     try (MockKms kms = startKms()) {
       // KMS's lockout safety check refuses a policy that lets the creator never edit it again...
       assertError(aws(kms, IAM_ADMIN, "create-key", "--policy", "file://" + locked), "MalformedPolicyDocumentException");
@@ -198,6 +197,7 @@ class KmsKeyPolicyAwsCliTest {
       Sealed sealed = enclaveSeals(kms, keyId);
 
       // The AWS CLI shows the headline refusals to the IAM administrator...
+      Path legacy = policyFile("legacy.json", "--legacy-unlocked");
       assertError(aws(kms, IAM_ADMIN, "create-grant", "--key-id", keyId, "--grantee-principal", ADMIN_ARN,
           "--operations", "Decrypt"), "AccessDeniedException");
       assertError(aws(kms, IAM_ADMIN, "put-key-policy", "--key-id", keyId, "--policy-name", "default",
