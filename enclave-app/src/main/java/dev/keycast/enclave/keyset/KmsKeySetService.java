@@ -10,6 +10,7 @@ import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.keyset.KeySet;
+import dev.keycast.protocol.keyset.KmsKeyCheck;
 import dev.keycast.protocol.keyset.SealedKeySet;
 import dev.keycast.protocol.kms.KmsKeyLockVerdict;
 import java.io.IOException;
@@ -190,7 +191,9 @@ public final class KmsKeySetService implements KeySetService {
         } catch (IllegalArgumentException e) {
           throw new KeySetException(ErrorCode.KMS_ERROR, "cannot seal under KMS key " + KmsErrors.shorten(sealedUnder) + ": " + e.getMessage());
         }
-        KeyBundle freshBundle = sealed.bundle();
+        // The attested bundle carries the verdict on the key (bundle version 3): senders refuse an
+        // unlocked key unless told otherwise (kms-sealing.md section 6).
+        KeyBundle freshBundle = sealed.bundle().withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
         bundle = freshBundle;
         keySet = fresh;
         kmsKeyVerdict = verdict;
@@ -277,7 +280,7 @@ public final class KmsKeySetService implements KeySetService {
               "sealed key set does not open: its header or ciphertext was altered, or it was sealed under another data key");
         }
         // authenticated now: the header (with its KMS key id) was the AEAD's associated data
-        KeyBundle openedBundle = sealed.bundle();
+        KeyBundle openedBundle = sealed.bundle().withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
         bundle = openedBundle;
         keySet = opened;
         kmsKeyVerdict = verdict;
