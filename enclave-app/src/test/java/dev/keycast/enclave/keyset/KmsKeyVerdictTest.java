@@ -47,9 +47,14 @@ class KmsKeyVerdictTest {
     assertThat(v.policySha256()).isEqualTo(java.security.MessageDigest.getInstance("SHA-256")
         .digest(world.policy.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
 
+    // ...and attests it: the bundle (whose digest is the attestation's user_data) carries the check.
+    assertThat(first.currentBundle().orElseThrow().kmsKeyCheck())
+        .contains(new dev.keycast.protocol.keyset.KmsKeyCheck(true, v.policySha256()));
+
     KmsKeySetService second = world.service();
     second.unseal(sealed, REGION, PARENT);
     assertThat(second.kmsKeyVerdict().orElseThrow()).isEqualTo(v);
+    assertThat(second.currentBundle().orElseThrow().kmsKeyLocked()).isTrue();
   }
 
   @Test
@@ -67,9 +72,12 @@ class KmsKeyVerdictTest {
     assertThat(v.locked()).isFalse();
     assertThat(String.join("\n", v.reasons())).contains("lets " + ROLE_ARN + " [Decrypt]");
 
+    assertThat(svc.currentBundle().orElseThrow().kmsKeyLocked()).isFalse();
+
     KmsKeySetService again = world.service();
     again.unseal(sealed, REGION, PARENT);
     assertThat(again.kmsKeyVerdict().orElseThrow().locked()).isFalse();
+    assertThat(again.currentBundle().orElseThrow().kmsKeyLocked()).isFalse();
   }
 
   @Test
