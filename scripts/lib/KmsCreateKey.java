@@ -3,7 +3,9 @@
 // Run with the JDK 25 source launcher and the enclave jar (it carries the AWS SDK):
 //   java -cp enclave-app/target/keycast-enclave.jar scripts/lib/KmsCreateKey.java \
 //     --endpoint https://127.0.0.1:4566 --ca-cert STATE/kms/tls/cert.pem --region us-east-1 \
-//     --policy policy.json [--description TEXT]
+//     --policy policy.json [--description TEXT] [--bypass-policy-lockout-safety-check true]
+// A locked policy (scripts/kms-key-policy's default) needs --bypass-policy-lockout-safety-check true:
+// it lets nobody, the creator included, call PutKeyPolicy again, which KMS refuses unless told.
 // Credentials come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
 
 import java.io.InputStream;
@@ -32,7 +34,8 @@ public final class KmsCreateKey {
     Map<String, String> opt = new HashMap<>();
     for (int i = 0; i < args.length; i++) {
       if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        System.err.println("KmsCreateKey: usage: --endpoint URL --ca-cert PEM --region R --policy FILE [--description TEXT]");
+        System.err.println("KmsCreateKey: usage: --endpoint URL --ca-cert PEM --region R --policy FILE [--description TEXT]"
+            + " [--bypass-policy-lockout-safety-check true]");
         System.exit(2);
       }
       opt.put(args[i].substring(2), args[++i]);
@@ -57,6 +60,11 @@ public final class KmsCreateKey {
       tmf.init(trust);
       http.tlsTrustManagersProvider(tmf::getTrustManagers);
     }
+    String bypass = opt.getOrDefault("bypass-policy-lockout-safety-check", "false");
+    if (!bypass.equals("true") && !bypass.equals("false")) {
+      System.err.println("KmsCreateKey: --bypass-policy-lockout-safety-check takes true or false");
+      System.exit(2);
+    }
     String policy = Files.readString(Path.of(opt.get("policy")), StandardCharsets.UTF_8);
     try (KmsClient kms = KmsClient.builder()
         .endpointOverride(URI.create(opt.get("endpoint")))
@@ -65,6 +73,7 @@ public final class KmsCreateKey {
         .httpClient(http.build())
         .build()) {
       CreateKeyResponse r = kms.createKey(b -> b.policy(policy)
+          .bypassPolicyLockoutSafetyCheck(Boolean.parseBoolean(bypass))
           .description(opt.getOrDefault("description", "keycast key set sealing key")));
       System.out.println(r.keyMetadata().arn());
     }

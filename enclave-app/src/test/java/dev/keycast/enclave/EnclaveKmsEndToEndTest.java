@@ -91,7 +91,7 @@ class EnclaveKmsEndToEndTest {
       String keyArn;
       String keyPolicy = keyPolicy(HexFormat.of().formatHex(attester.measurements().pcr0()));
       try (KmsConnector admin = KmsConnector.trusting(egress, tlsCert); KmsClient c = admin.client(REGION, ADMIN)) {
-        keyArn = c.createKey(b -> b.policy(keyPolicy))
+        keyArn = c.createKey(b -> b.policy(keyPolicy).bypassPolicyLockoutSafetyCheck(true))
             .keyMetadata().arn();
       }
 
@@ -114,7 +114,11 @@ class EnclaveKmsEndToEndTest {
         assertThat(att.keyBundle().kmsKeyId()).isEqualTo(keyArn);
         KeyBundle bundle = new KeyBundle(att.keyBundle().keySetId(),
             Base64Url.decode("r", att.keyBundle().receivePublicKey(), 32),
-            Base64Url.decode("s", att.keyBundle().signingPublicKey(), 32), att.keyBundle().kmsKeyId());
+            Base64Url.decode("s", att.keyBundle().signingPublicKey(), 32), att.keyBundle().kmsKeyId())
+            // the enclave checked its KMS key (the script's locked policy) and attests it (bundle version 3)
+            .withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(att.keyBundle().kmsKeyCheck().locked(),
+                Base64Url.decode("p", att.keyBundle().kmsKeyCheck().policySha256(), 32)));
+        assertThat(att.keyBundle().kmsKeyCheck().locked()).isTrue();
         assertThat(Base64Url.encode(bundle.userData())).isEqualTo(att.keyBundle().userData());
 
         X25519PrivateKey early = X25519PrivateKey.generate(new SecureRandom());

@@ -77,7 +77,7 @@ class KmsKeySubstitutionTest {
       try (KmsConnector admin = KmsConnector.trusting(egress, tlsCert); KmsClient c = admin.client(REGION, ADMIN)) {
         // the operator's key: its policy releases data keys only to an enclave with this PCR0
         String policy = keyPolicy(HexFormat.of().formatHex(attester.measurements().pcr0()));
-        realArn = c.createKey(b -> b.policy(policy)).keyMetadata().arn();
+        realArn = c.createKey(b -> b.policy(policy).bypassPolicyLockoutSafetyCheck(true)).keyMetadata().arn();
         // the attacker's key: KMS's default policy, no attestation condition at all
         attackerArn = c.createKey(b -> b.description("host-controlled")).keyMetadata().arn();
         // the host seals a key set it generated itself (it knows every private key)
@@ -142,14 +142,18 @@ class KmsKeySubstitutionTest {
         KeyBundle b = bundle(att.keyBundle(), att.keyBundle().kmsKeyId());
         assertThat(verifier(attester, null, b).verify(Base64Url.decode("d", att.document(), 1 << 20))).isNotNull();
         assertThat(SealedKeySet.parse(Base64Url.decode("s",
-            json(init, EnclaveApi.KeySetResponse.class).sealedKeySet(), 1 << 20)).bundle()).isEqualTo(b);
+            json(init, EnclaveApi.KeySetResponse.class).sealedKeySet(), 1 << 20)).bundle()
+            .withKmsKeyCheck(b.kmsKeyCheck().orElseThrow())).isEqualTo(b);
       }
     }
   }
 
   static KeyBundle bundle(EnclaveApi.KeyBundle b, String kmsKeyId) throws Exception {
-    return new KeyBundle(b.keySetId(), Base64Url.decode("r", b.receivePublicKey(), 32),
+    KeyBundle bundle = new KeyBundle(b.keySetId(), Base64Url.decode("r", b.receivePublicKey(), 32),
         Base64Url.decode("s", b.signingPublicKey(), 32), kmsKeyId);
+    // the enclave's check of its KMS key (bundle version 3), as it attested it
+    return b.kmsKeyCheck() == null ? bundle : bundle.withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(
+        b.kmsKeyCheck().locked(), Base64Url.decode("p", b.kmsKeyCheck().policySha256(), 32)));
   }
 
   static AttestationVerifier verifier(MockAttester attester, byte[] nonce, KeyBundle bundle) throws Exception {

@@ -48,7 +48,7 @@ final class AttestCommand extends KeycastCommand {
   int run() throws CliException, HostException {
     HostClient host = hostOptions.client();
     EnclaveIdentity id = EnclaveIdentity.verifyEnclave(host, attestationOptions.policy(),
-        attestationOptions.expectedKmsKeys(), new SecureRandom());
+        attestationOptions.expectedKmsKeys(), attestationOptions.allowUnlockedKmsKey, new SecureRandom());
     if (outDocument != null) {
       CliFiles.write(outDocument, id.document(), false, true);
     }

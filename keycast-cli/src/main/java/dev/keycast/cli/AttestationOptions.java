@@ -12,8 +12,8 @@ import picocli.CommandLine.Option;
 
 /**
  * What a client requires of the enclave before it trusts it: {@code --expect-pcrs}, {@code
- * --expect-kms-key}, {@code --trust-root}, {@code --allow-debug}, {@code --max-age}. A picocli
- * mixin.
+ * --expect-kms-key}, {@code --allow-unlocked-kms-key}, {@code --trust-root}, {@code --allow-debug},
+ * {@code --max-age}. A picocli mixin.
  */
 final class AttestationOptions {
   @Option(names = "--expect-pcrs", required = true, paramLabel = "FILE", order = -19,
@@ -26,6 +26,11 @@ final class AttestationOptions {
           + " policy releases the enclave's keys only to the measured image). Refuse an enclave whose"
           + " key set is protected by any other KMS key. Repeatable (any of them).")
   List<String> expectKmsKeys = new ArrayList<>();
+
+  @Option(names = "--allow-unlocked-kms-key", order = -184,
+      description = "Accept an enclave whose KMS key is not locked (its policy or grants let someone other"
+          + " than the attested enclave decrypt, or the enclave could not check). Warns on every use.")
+  boolean allowUnlockedKmsKey;
 
   @Option(names = "--trust-root", paramLabel = "PEM", order = -18,
       description = "Also trust this attestation root certificate, e.g. a mock enclave's root (prints"

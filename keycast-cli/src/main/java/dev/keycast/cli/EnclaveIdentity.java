@@ -52,6 +52,17 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
    */
   static EnclaveIdentity verifyEnclave(HostClient host, VerificationPolicy policy,
       java.util.Set<String> expectedKmsKeys, SecureRandom random) throws CliException, HostException {
+    return verifyEnclave(host, policy, expectedKmsKeys, false, random);
+  }
+
+  /**
+   * As {@link #verifyEnclave(HostClient, VerificationPolicy, java.util.Set, SecureRandom)}, and
+   * refuses an enclave whose attested bundle does not say its KMS key is locked unless {@code
+   * allowUnlockedKmsKey} ({@code --allow-unlocked-kms-key}; {@link #warnings()} then says so).
+   */
+  static EnclaveIdentity verifyEnclave(HostClient host, VerificationPolicy policy,
+      java.util.Set<String> expectedKmsKeys, boolean allowUnlockedKmsKey, SecureRandom random)
+      throws CliException, HostException {
     byte[] nonce = new byte[NONCE_BYTES];
     random.nextBytes(nonce);
     EnclaveApi.AttestationResponse resp = host.attestation(Base64Url.encode(nonce));
@@ -77,7 +88,29 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
       throw CliException.verification("attestation " + e.reason() + ": " + e.getMessage() + advice(e.reason()));
     }
     requireKmsKey(bundle, expectedKmsKeys);
+    if (!allowUnlockedKmsKey) {
+      requireLockedKmsKey(bundle);
+    }
     return new EnclaveIdentity(bundle, verified, document, nonce);
+  }
+
+  /**
+   * Refuses a bundle whose enclave did not attest that its KMS key is locked (kms-sealing.md
+   * section 6): then someone other than the attested enclave may be able to decrypt its key set.
+   */
+  static void requireLockedKmsKey(KeyBundle bundle) throws CliException {
+    if (!bundle.kmsKeyLocked()) {
+      throw CliException.verification("the enclave's KMS key " + bundle.kmsKeyId() + " " + unlockedWhy(bundle)
+          + ": someone other than the attested enclave may be able to decrypt its key set; do not send"
+          + " (--allow-unlocked-kms-key accepts it, with a warning on every use)");
+    }
+  }
+
+  private static String unlockedWhy(KeyBundle bundle) {
+    return bundle.kmsKeyCheck()
+        .map(c -> "is not locked, as the enclave found its policy (sha256 " + HexFormat.of().formatHex(c.policySha256())
+            + ") and grants")
+        .orElse("was not checked by the enclave (a key bundle without a KMS key check)");
   }
 
   /**
@@ -102,6 +135,12 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
           rawKey("receive_public_key", b.receivePublicKey(), X25519_SPKI_PREFIX),
           rawKey("signing_public_key", b.signingPublicKey(), ED25519_SPKI_PREFIX),
           requireField("kms_key_id", b.kmsKeyId()));
+      if (b.kmsKeyCheck() != null) {
+        bundle = bundle.withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(
+            requireField("kms_key_check.locked", b.kmsKeyCheck().locked()),
+            Base64Url.decode("kms_key_check.policy_sha256", requireField("kms_key_check.policy_sha256",
+                b.kmsKeyCheck().policySha256()), 32)));
+      }
       if (b.userData() != null) {
         byte[] given = Base64Url.decode("user_data", b.userData(), 64);
         if (!MessageDigest.isEqual(given, bundle.userData())) {
@@ -117,7 +156,7 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
     }
   }
 
-  private static String requireField(String field, String value) throws MalformedInputException {
+  private static <T> T requireField(String field, T value) throws MalformedInputException {
     if (value == null) {
       throw new MalformedInputException("malformed", field + " is missing (an enclave older than the"
           + " KMS-key binding, or a bundle file written before it)");
@@ -166,7 +205,8 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
   /** The bundle in its JSON form (raw keys, base64url), as {@code receipt verify --bundle} reads it. */
   EnclaveApi.KeyBundle bundleJson() {
     return new EnclaveApi.KeyBundle(bundle.keySetId(), Base64Url.encode(bundle.receivePublicKey()),
-        Base64Url.encode(bundle.signingPublicKey()), bundle.kmsKeyId(), Base64Url.encode(bundle.userData()));
+        Base64Url.encode(bundle.signingPublicKey()), bundle.kmsKeyId(), Base64Url.encode(bundle.userData()),
+        bundle.kmsKeyCheck().map(c -> new EnclaveApi.KmsKeyCheck(c.locked(), Base64Url.encode(c.policySha256()))).orElse(null));
   }
 
   /** The measurements worth showing: PCR0, 1, 2, 3, 4 and 8, lowercase hex. */
@@ -181,6 +221,10 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
   /** Human warnings about what this verification does not prove. */
   List<String> warnings() {
     List<String> out = new ArrayList<>();
+    if (!bundle.kmsKeyLocked()) {
+      out.add("the enclave's KMS key " + bundle.kmsKeyId() + " " + unlockedWhy(bundle)
+          + ", accepted because of --allow-unlocked-kms-key: others may be able to decrypt the enclave's keys");
+    }
     for (VerifiedAttestation.Warning w : attestation.warnings()) {
       switch (w) {
         case NON_AWS_ROOT -> {

@@ -177,7 +177,8 @@ final class SendCommand extends KeycastCommand {
     byte[] enc;
     byte[] ct;
     try {
-      enclave = EnclaveIdentity.verifyEnclave(host, attestationPolicy, expectedKmsKeys, random);
+      enclave = EnclaveIdentity.verifyEnclave(host, attestationPolicy, expectedKmsKeys,
+          attestationOptions.allowUnlockedKmsKey, random);
       String keySetId = enclave.bundle().keySetId();
       byte[] info = concat(SEND_INFO_LABEL, new byte[] {0}, keySetId.getBytes(StandardCharsets.UTF_8));
       HpkeCiphertext sealed;

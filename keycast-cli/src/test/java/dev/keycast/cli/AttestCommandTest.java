@@ -101,6 +101,30 @@ class AttestCommandTest {
   }
 
   @Test
+  void anEnclaveWhoseKmsKeyIsNotLockedIsRefusedUnlessAllowedAndThenWarned() {
+    // the enclave read its key's policy and grants and found that someone else could decrypt
+    host.kmsKeyUnlocked = true;
+    Cli.Run r = attest("--expect-kms-key", FakeHost.KMS_KEY_ID).failsWith(ExitCodes.VERIFICATION_FAILED,
+        "keycast attest: the enclave's KMS key " + FakeHost.KMS_KEY_ID + " is not locked");
+    assertThat(r.out()).isEmpty();
+    Cli.Run allowed = attest("--expect-kms-key", FakeHost.KMS_KEY_ID, "--allow-unlocked-kms-key").ok();
+    assertThat(allowed.out()).contains("WARNING: the enclave's KMS key " + FakeHost.KMS_KEY_ID + " is not locked")
+        .contains("--allow-unlocked-kms-key");
+    // a locked key gives no such warning
+    host.kmsKeyUnlocked = false;
+    assertThat(attest("--expect-kms-key", FakeHost.KMS_KEY_ID).ok().out()).doesNotContain("is not locked");
+  }
+
+  @Test
+  void aHostClaimingAnUnlockedKmsKeyIsLockedIsCaughtByTheUserData() {
+    host.kmsKeyUnlocked = true;
+    host.lieThatTheKmsKeyIsLocked = true;
+    Cli.Run r = attest("--expect-kms-key", FakeHost.KMS_KEY_ID)
+        .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast attest: attestation USER_DATA_MISMATCH: ");
+    assertThat(r.out()).isEmpty();
+  }
+
+  @Test
   void badExpectKmsKeyIsAUsageError() {
     attest("--expect-kms-key", "not an arn").failsWith(ExitCodes.USAGE, "keycast attest: --expect-kms-key not an arn");
   }

@@ -68,6 +68,12 @@ final class FakeHost implements AutoCloseable {
   volatile String sealedUnder = KMS_KEY_ID;
   /** When set, the host rewrites kms_key_id in the attestation answer to this (a lie). */
   volatile String lieAboutKmsKey;
+  /** The enclave found its KMS key NOT locked (its attested bundle says so). */
+  volatile boolean kmsKeyUnlocked;
+  /** The host rewrites the answer's kms_key_check to "locked" (a lie the user_data exposes). */
+  volatile boolean lieThatTheKmsKeyIsLocked;
+  /** The digest of the key policy the enclave read. */
+  final byte[] kmsPolicySha256 = new byte[32];
   volatile boolean tamperReceipt;
   volatile boolean receiptOverOtherPolicy;
   volatile boolean tamperEnvelopes;
@@ -146,7 +152,8 @@ final class FakeHost implements AutoCloseable {
   }
 
   KeyBundle bundle() {
-    return keySet.bundle(sealedUnder);
+    // Like the real enclave: the bundle carries its check of the KMS key (locked unless a test says not).
+    return keySet.bundle(sealedUnder).withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(!kmsKeyUnlocked, kmsPolicySha256));
   }
 
   /** PEM of the attester's root, for --trust-root. */
@@ -285,7 +292,8 @@ final class FakeHost implements AutoCloseable {
     }
     json(ex, 200, new EnclaveApi.AttestationResponse(Base64Url.encode(doc.encode()),
         new EnclaveApi.KeyBundle(b.keySetId(), Base64Url.encode(b.receivePublicKey()), Base64Url.encode(signing),
-            lieAboutKmsKey != null ? lieAboutKmsKey : b.kmsKeyId(), null)));
+            lieAboutKmsKey != null ? lieAboutKmsKey : b.kmsKeyId(), null,
+            new EnclaveApi.KmsKeyCheck(lieThatTheKmsKeyIsLocked || !kmsKeyUnlocked, Base64Url.encode(kmsPolicySha256)))));
   }
 
   private void register(HttpExchange ex) throws Exception {

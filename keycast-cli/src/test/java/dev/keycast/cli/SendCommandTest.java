@@ -205,6 +205,17 @@ class SendCommandTest {
   }
 
   @Test
+  void refusesAnUnlockedKmsKeyAndSendsNothingUnlessAllowed() {
+    host.kmsKeyUnlocked = true;
+    send("--expect-kms-key", FakeHost.KMS_KEY_ID).failsWith(ExitCodes.VERIFICATION_FAILED,
+        "keycast send: the enclave's KMS key " + FakeHost.KMS_KEY_ID + " is not locked");
+    assertThat(host.sendPayloads).isEmpty();
+    assertThat(host.requests).noneMatch(q -> q.startsWith("POST /v1/sends"));
+    send("--expect-kms-key", FakeHost.KMS_KEY_ID, "--allow-unlocked-kms-key").ok();
+    assertThat(host.sendPayloads).hasSize(1);
+  }
+
+  @Test
   void refusesAHostLyingAboutTheKmsKeyAndSendsNothing() {
     host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
     host.lieAboutKmsKey = FakeHost.KMS_KEY_ID;

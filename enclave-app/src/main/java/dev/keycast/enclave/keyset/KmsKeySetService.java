@@ -10,11 +10,15 @@ import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.keyset.KeySet;
+import dev.keycast.protocol.keyset.KmsKeyCheck;
 import dev.keycast.protocol.keyset.SealedKeySet;
+import dev.keycast.protocol.kms.KmsKeyLockVerdict;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -28,6 +32,8 @@ import software.amazon.awssdk.services.kms.model.DataKeySpec;
 import software.amazon.awssdk.services.kms.model.DecryptResponse;
 import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
 import software.amazon.awssdk.services.kms.model.KeyEncryptionMechanism;
+import software.amazon.awssdk.services.kms.model.KeyMetadata;
+import software.amazon.awssdk.services.kms.model.ListGrantsResponse;
 import software.amazon.awssdk.services.kms.model.RecipientInfo;
 
 /**
@@ -62,6 +68,8 @@ public final class KmsKeySetService implements KeySetService {
   public static final String FAILED = "failed";
 
   private static final int DATA_KEY_BYTES = 32;
+  /** At most this many ListGrants pages (of 100) are read; more grants is "not locked" anyway. */
+  private static final int MAX_GRANT_PAGES = 10;
 
   private final Attester attester;
   private final SecureRandom random;
@@ -73,6 +81,7 @@ public final class KmsKeySetService implements KeySetService {
   private volatile KeySet keySet;
   private volatile KeyBundle bundle;
   private volatile EnclaveApi.AwsCredentials credentials;
+  private volatile KmsKeyLockVerdict kmsKeyVerdict;
 
   private KmsKeySetService(
       Attester attester, SecureRandom random, KmsConnector connector, Set<String> allowedKmsKeys) {
@@ -126,6 +135,15 @@ public final class KmsKeySetService implements KeySetService {
     return Optional.ofNullable(bundle);
   }
 
+  /**
+   * What this enclave found its KMS key to be at the last init or unseal, from KMS's own answers
+   * over its own TLS (DescribeKey, GetKeyPolicy, ListGrants; kms-sealing.md section 6): locked, or
+   * who else could obtain plaintext. Empty before the first successful init or unseal.
+   */
+  public Optional<KmsKeyLockVerdict> kmsKeyVerdict() {
+    return Optional.ofNullable(kmsKeyVerdict);
+  }
+
   @Override
   public Initialized init(String kmsKeyId, String region, EnclaveApi.AwsCredentials credentials)
       throws KeySetException {
@@ -142,6 +160,7 @@ public final class KmsKeySetService implements KeySetService {
       long t0 = System.nanoTime();
       KeySet fresh = KeySet.generate(random);
       byte[] dataKey = null;
+      KmsKeyLockVerdict verdict = null;
       try {
         Map<String, String> context = SealedKeySet.encryptionContext(fresh.id());
         GenerateDataKeyResponse r;
@@ -158,6 +177,7 @@ public final class KmsKeySetService implements KeySetService {
           }
           requireNoPlaintext(r.plaintext(), "GenerateDataKey");
           dataKey = openRecipient(r.ciphertextForRecipient(), recipient, "GenerateDataKey");
+          verdict = judgeKey(kms, r.keyId() != null && !r.keyId().isEmpty() ? r.keyId() : kmsKeyId);
         }
         byte[] blob = r.ciphertextBlob() == null ? null : r.ciphertextBlob().asByteArrayUnsafe();
         if (blob == null || blob.length < 1 || blob.length > SealedKeySet.MAX_ENCRYPTED_DATA_KEY) {
@@ -171,9 +191,12 @@ public final class KmsKeySetService implements KeySetService {
         } catch (IllegalArgumentException e) {
           throw new KeySetException(ErrorCode.KMS_ERROR, "cannot seal under KMS key " + KmsErrors.shorten(sealedUnder) + ": " + e.getMessage());
         }
-        KeyBundle freshBundle = sealed.bundle();
+        // The attested bundle carries the verdict on the key (bundle version 3): senders refuse an
+        // unlocked key unless told otherwise (kms-sealing.md section 6).
+        KeyBundle freshBundle = sealed.bundle().withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
         bundle = freshBundle;
         keySet = fresh;
+        kmsKeyVerdict = verdict;
         readiness = new EnclaveApi.Readiness(true, READY, fresh.id(), null);
         log.info("key set {} created and sealed under KMS key {} (sealed key set {} bytes) in {} ms",
             fresh.id(), sealedUnder, sealed.encode().length, (System.nanoTime() - t0) / 1_000_000);
@@ -225,6 +248,7 @@ public final class KmsKeySetService implements KeySetService {
           false, UNSEALING, sealed.keySetId(), "unsealing key set " + sealed.keySetId() + " (KMS Decrypt)");
       long t0 = System.nanoTime();
       byte[] dataKey = null;
+      KmsKeyLockVerdict verdict = null;
       try {
         String keyId = sealed.kmsKeyId();
         requireAllowed(keyId);
@@ -245,6 +269,7 @@ public final class KmsKeySetService implements KeySetService {
           }
           requireNoPlaintext(r.plaintext(), "Decrypt");
           dataKey = openRecipient(r.ciphertextForRecipient(), recipient, "Decrypt");
+          verdict = judgeKey(kms, keyId);
         }
         KeySet opened;
         try {
@@ -255,9 +280,10 @@ public final class KmsKeySetService implements KeySetService {
               "sealed key set does not open: its header or ciphertext was altered, or it was sealed under another data key");
         }
         // authenticated now: the header (with its KMS key id) was the AEAD's associated data
-        KeyBundle openedBundle = sealed.bundle();
+        KeyBundle openedBundle = sealed.bundle().withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
         bundle = openedBundle;
         keySet = opened;
+        kmsKeyVerdict = verdict;
         readiness = new EnclaveApi.Readiness(true, READY, opened.id(), null);
         log.info("key set {} unsealed with KMS key {} in {} ms", opened.id(), keyId, (System.nanoTime() - t0) / 1_000_000);
         return openedBundle;
@@ -290,6 +316,51 @@ public final class KmsKeySetService implements KeySetService {
   }
 
   // ---- helpers ------------------------------------------------------------------------------
+
+  /**
+   * Reads the key's metadata, policy and grants from KMS over this enclave's own TLS connection and
+   * judges whether it is locked. A KMS refusal or failure to read any of them is "not locked" (with
+   * the reason), never an error of init or unseal: availability is the host's and the account's to
+   * take, the verdict only says what a sender may rely on.
+   */
+  private static KmsKeyLockVerdict judgeKey(KmsClient kms, String keyArn) {
+    KmsKeyLockVerdict verdict;
+    try {
+      KeyMetadata md = kms.describeKey(b -> b.keyId(keyArn)).keyMetadata();
+      String policy = kms.getKeyPolicy(b -> b.keyId(keyArn).policyName("default")).policy();
+      List<KmsKeyLockVerdict.Grant> grants = new ArrayList<>();
+      String marker = null;
+      for (int page = 0; page < MAX_GRANT_PAGES; page++) {
+        String m = marker;
+        ListGrantsResponse r = kms.listGrants(b -> b.keyId(keyArn).limit(100).marker(m));
+        r.grants().forEach(g -> grants.add(new KmsKeyLockVerdict.Grant(
+            g.grantId(), g.granteePrincipal(), g.operationsAsStrings())));
+        if (!Boolean.TRUE.equals(r.truncated())) {
+          break;
+        }
+        marker = r.nextMarker();
+        if (page == MAX_GRANT_PAGES - 1) {
+          grants.add(new KmsKeyLockVerdict.Grant("(more)", "(more than " + grants.size() + " grants)", List.of()));
+        }
+      }
+      verdict = KmsKeyLockVerdict.evaluate(policy, grants, new KmsKeyLockVerdict.KeyFacts(
+          md.originAsString(), md.keyManagerAsString(), !Boolean.FALSE.equals(md.multiRegion())));
+    } catch (SdkException e) {
+      String code = e instanceof software.amazon.awssdk.awscore.exception.AwsServiceException a && a.awsErrorDetails() != null
+          ? a.awsErrorDetails().errorCode() : e.getClass().getSimpleName();
+      verdict = new KmsKeyLockVerdict(false,
+          List.of("cannot read the key's metadata, policy or grants (" + code + "): the policy must let this enclave's"
+              + " role call DescribeKey, GetKeyPolicy and ListGrants"),
+          new byte[32], java.util.Set.of());
+    }
+    if (verdict.locked()) {
+      log.info("KMS key {} is locked: only images {} can obtain plaintext; policy sha256 {}", keyArn,
+          verdict.admittedImages(), java.util.HexFormat.of().formatHex(verdict.policySha256()));
+    } else {
+      log.warn("KMS key {} is NOT locked: {}", keyArn, String.join("; ", verdict.reasons()));
+    }
+    return verdict;
+  }
 
   private void requireAllowed(String kmsKeyArn) throws KeySetException {
     if (!allowedKmsKeys.isEmpty() && !allowedKmsKeys.contains(kmsKeyArn)) {

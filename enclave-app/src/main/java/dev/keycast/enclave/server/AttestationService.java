@@ -52,6 +52,7 @@ public final class AttestationService {
   public static EnclaveApi.KeyBundle apiBundle(KeyBundle bundle) {
     return new EnclaveApi.KeyBundle(bundle.keySetId(), Base64Url.encode(bundle.receivePublicKey()),
         Base64Url.encode(bundle.signingPublicKey()), bundle.kmsKeyId(),
-        Base64Url.encode(bundle.userData()));
+        Base64Url.encode(bundle.userData()),
+        bundle.kmsKeyCheck().map(c -> new EnclaveApi.KmsKeyCheck(c.locked(), Base64Url.encode(c.policySha256()))).orElse(null));
   }
 }

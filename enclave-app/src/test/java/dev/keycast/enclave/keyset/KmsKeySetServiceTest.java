@@ -71,7 +71,9 @@ class KmsKeySetServiceTest {
     assertThat(first.readiness().keySetId()).isEqualTo(init.bundle().keySetId());
     SealedKeySet sealed = SealedKeySet.parse(init.sealedKeySet());
     assertThat(sealed.kmsKeyId()).isEqualTo(world.keyArn);
-    assertThat(sealed.bundle()).isEqualTo(init.bundle());
+    // the bundle is the sealed key set's, plus the enclave's check of its KMS key (locked here)
+    assertThat(init.bundle().kmsKeyLocked()).isTrue();
+    assertThat(sealed.bundle().withKmsKeyCheck(init.bundle().kmsKeyCheck().orElseThrow())).isEqualTo(init.bundle());
     // the bundle (and so the attested user_data) names the KMS key ARN KMS answered
     assertThat(init.bundle().kmsKeyId()).isEqualTo(world.keyArn);
     assertThat(first.currentBundle()).contains(init.bundle());
@@ -191,7 +193,9 @@ class KmsKeySetServiceTest {
       assertThat(e.code()).isEqualTo(ErrorCode.SEALED_KEY_SET_INVALID);
     }
     // The untouched sealed key set still opens.
-    assertThat(world.service().unseal(good, REGION, PARENT)).isEqualTo(parsed.bundle());
+    KeyBundle opened = world.service().unseal(good, REGION, PARENT);
+    assertThat(opened.kmsKeyLocked()).isTrue();
+    assertThat(opened).isEqualTo(parsed.bundle().withKmsKeyCheck(opened.kmsKeyCheck().orElseThrow()));
   }
 
   /** An XOR that turns a lowercase hex digit into another one ('a' -> 'b', 'f' -> 'e', else ^1). */

@@ -76,7 +76,7 @@ final class KmsWorld implements AutoCloseable {
 
   String createKey(String keyPolicy) throws IOException {
     try (KmsClient admin = connector.client(REGION, ADMIN)) {
-      return admin.createKey(b -> b.policy(keyPolicy).description("keycast test key")).keyMetadata().arn();
+      return admin.createKey(b -> b.policy(keyPolicy).bypassPolicyLockoutSafetyCheck(true).description("keycast test key")).keyMetadata().arn();
     }
   }
 
@@ -85,10 +85,12 @@ final class KmsWorld implements AutoCloseable {
   }
 
   /** The key policy from scripts/kms-key-policy for this PCR0 and the parent role. */
-  static String keyPolicy(String pcr0Hex) throws IOException, InterruptedException {
+  static String keyPolicy(String pcr0Hex, String... extra) throws IOException, InterruptedException {
     Path script = Path.of(System.getProperty("keycast.repo.root"), "scripts", "kms-key-policy");
+    List<String> cmd = new java.util.ArrayList<>(List.of("bash", script.toString(), "--pcr0", pcr0Hex, "--role-arn", ROLE_ARN));
+    cmd.addAll(List.of(extra));
     Process p =
-        new ProcessBuilder("bash", script.toString(), "--pcr0", pcr0Hex, "--role-arn", ROLE_ARN)
+        new ProcessBuilder(cmd)
             .redirectError(ProcessBuilder.Redirect.DISCARD)
             .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

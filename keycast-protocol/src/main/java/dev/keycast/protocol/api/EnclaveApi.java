@@ -93,7 +93,19 @@ public final class EnclaveApi {
    * a client recomputes it rather than trusting this one.
    */
   public record KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey,
-      String kmsKeyId, String userData) {}
+      String kmsKeyId, String userData, KmsKeyCheck kmsKeyCheck) {
+    /** A bundle without a KMS key check (bundle version 2). */
+    public KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey, String kmsKeyId, String userData) {
+      this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, userData, null);
+    }
+  }
+
+  /**
+   * The enclave's check of its own KMS key (kms-sealing.md section 6), covered by {@code user_data}
+   * (bundle version 3): {@code locked}, and {@code policy_sha256}, base64url SHA-256 of the key
+   * policy text KMS returned to the enclave.
+   */
+  public record KmsKeyCheck(Boolean locked, String policySha256) {}
 
   /** Answer to GET /v1/attestation?nonce=...: an NSM document over the key bundle. */
   public record AttestationResponse(String document, KeyBundle keyBundle) {}

@@ -20,25 +20,35 @@ import java.util.Objects;
  * can audit) protects the enclave's keys: a host cannot make the enclave serve a key set it sealed
  * itself under a KMS key without attestation conditions without the bundle naming that key.
  *
- * <p>Canonical encoding, version 2 (wire-format.md section 4.2):
+ * <p>Canonical encoding, version 2 (wire-format.md section 4.2), and version 3 when the bundle
+ * carries the enclave's {@link KmsKeyCheck} (is its KMS key locked, and the digest of its policy):
  *
  * <pre>
- *   "keycast-key-bundle" (18 ASCII bytes) || 0x02 || u8 len(id)=35 || id (ASCII)
+ *   "keycast-key-bundle" (18 ASCII bytes) || 0x02 or 0x03 || u8 len(id)=35 || id (ASCII)
  *   || receive public key (32) || signing public key (32)
  *   || u16 len(kms) || KMS key id (printable ASCII, 1..2048 bytes)
+ *   [version 3 only: || u8 locked (0x00 or 0x01) || SHA-256 of the key policy (32)]
  * </pre>
+ *
+ * A version 2 bundle says nothing about the key's policy: a client treats its key as not locked.
  */
 public record KeyBundle(
-    String keySetId, byte[] receivePublicKey, byte[] signingPublicKey, String kmsKeyId) {
-  /** Current (and only accepted) bundle encoding version. Version 1 had no KMS key id. */
+    String keySetId, byte[] receivePublicKey, byte[] signingPublicKey, String kmsKeyId,
+    java.util.Optional<KmsKeyCheck> kmsKeyCheck) {
+  /** The encoding version of a bundle without a KMS key check. Version 1 had no KMS key id. */
   public static final int VERSION = 2;
+  /** The encoding version of a bundle with a {@link KmsKeyCheck}. */
+  public static final int VERSION_WITH_KMS_KEY_CHECK = 3;
   /** Longest KMS key id in bytes (KMS's own limit; the same as {@link SealedKeySet#MAX_KMS_KEY_ID}). */
   public static final int MAX_KMS_KEY_ID = SealedKeySet.MAX_KMS_KEY_ID;
 
   static final byte[] LABEL = "keycast-key-bundle".getBytes(StandardCharsets.US_ASCII);
   private static final int FIXED_LENGTH = LABEL.length + 2 + 35 + 64 + 2;
-  /** Longest encoding {@link #parse} accepts. */
+  /** Longest version 2 encoding {@link #parse} accepts. */
   public static final int MAX_ENCODED = FIXED_LENGTH + MAX_KMS_KEY_ID;
+  private static final int CHECK_LENGTH = 1 + 32;
+  /** Longest version 3 encoding {@link #parse} accepts. */
+  public static final int MAX_ENCODED_WITH_KMS_KEY_CHECK = MAX_ENCODED + CHECK_LENGTH;
   private static final byte[] X25519_SPKI_PREFIX =
       HexFormat.of().parseHex("302a300506032b656e032100");
   private static final byte[] ED25519_SPKI_PREFIX =
@@ -58,8 +68,19 @@ public record KeyBundle(
       throw new IllegalArgumentException(
           "KMS key id must be 1.." + MAX_KMS_KEY_ID + " printable ASCII characters");
     }
+    Objects.requireNonNull(kmsKeyCheck, "kmsKeyCheck");
     receivePublicKey = receivePublicKey.clone();
     signingPublicKey = signingPublicKey.clone();
+  }
+
+  /** A bundle without a KMS key check (version 2). */
+  public KeyBundle(String keySetId, byte[] receivePublicKey, byte[] signingPublicKey, String kmsKeyId) {
+    this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, java.util.Optional.empty());
+  }
+
+  /** This bundle with the enclave's check of its KMS key (version 3). */
+  public KeyBundle withKmsKeyCheck(KmsKeyCheck check) {
+    return new KeyBundle(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, java.util.Optional.of(check));
   }
 
   /**
@@ -85,11 +106,11 @@ public record KeyBundle(
   public byte[] encode() {
     byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
     byte[] kms = kmsKeyId.getBytes(StandardCharsets.US_ASCII);
-    byte[] out = new byte[FIXED_LENGTH + kms.length];
+    byte[] out = new byte[FIXED_LENGTH + kms.length + (kmsKeyCheck.isPresent() ? CHECK_LENGTH : 0)];
     int p = 0;
     System.arraycopy(LABEL, 0, out, p, LABEL.length);
     p += LABEL.length;
-    out[p++] = VERSION;
+    out[p++] = (byte) (kmsKeyCheck.isPresent() ? VERSION_WITH_KMS_KEY_CHECK : VERSION);
     out[p++] = (byte) id.length;
     System.arraycopy(id, 0, out, p, id.length);
     p += id.length;
@@ -100,6 +121,11 @@ public record KeyBundle(
     out[p++] = (byte) (kms.length >>> 8);
     out[p++] = (byte) kms.length;
     System.arraycopy(kms, 0, out, p, kms.length);
+    p += kms.length;
+    if (kmsKeyCheck.isPresent()) {
+      out[p++] = (byte) (kmsKeyCheck.get().locked() ? 1 : 0);
+      System.arraycopy(kmsKeyCheck.get().policySha256(), 0, out, p, 32);
+    }
     return out;
   }
 
@@ -111,12 +137,14 @@ public record KeyBundle(
     if (!Arrays.equals(encoded, 0, LABEL.length, LABEL, 0, LABEL.length)) {
       throw new MalformedInputException("malformed", "not a key bundle: " + MalformedInputException.quote(encoded, 32));
     }
-    if (encoded[LABEL.length] != VERSION) {
+    int version = encoded[LABEL.length];
+    if (version != VERSION && version != VERSION_WITH_KMS_KEY_CHECK) {
       throw new MalformedInputException("unsupported_version", "key bundle version " + (encoded[LABEL.length] & 0xff) + " is not supported");
     }
-    if (encoded.length > MAX_ENCODED) {
+    int check = version == VERSION_WITH_KMS_KEY_CHECK ? CHECK_LENGTH : 0;
+    if (encoded.length > MAX_ENCODED + check) {
       throw new MalformedInputException("oversize",
-          "key bundle must be at most " + MAX_ENCODED + " bytes, got " + encoded.length);
+          "key bundle must be at most " + (MAX_ENCODED + check) + " bytes, got " + encoded.length);
     }
     if (encoded.length < FIXED_LENGTH + 1) {
       throw new MalformedInputException("truncated",
@@ -140,9 +168,9 @@ public record KeyBundle(
       throw new MalformedInputException("malformed",
           "KMS key id length " + kmsLength + " is outside 1.." + MAX_KMS_KEY_ID);
     }
-    if (encoded.length != p + kmsLength) {
-      throw new MalformedInputException(encoded.length < p + kmsLength ? "truncated" : "malformed",
-          "key bundle with a " + kmsLength + "-byte KMS key id must be " + (p + kmsLength)
+    if (encoded.length != p + kmsLength + check) {
+      throw new MalformedInputException(encoded.length < p + kmsLength + check ? "truncated" : "malformed",
+          "key bundle with a " + kmsLength + "-byte KMS key id must be " + (p + kmsLength + check)
               + " bytes, got " + encoded.length);
     }
     String kms = new String(encoded, p, kmsLength, StandardCharsets.US_ASCII);
@@ -150,7 +178,20 @@ public record KeyBundle(
       throw new MalformedInputException("malformed", "KMS key id is not printable ASCII: "
           + MalformedInputException.quote(Arrays.copyOfRange(encoded, p, p + kmsLength), 64));
     }
-    return new KeyBundle(id, rpk, spk, kms);
+    if (check == 0) {
+      return new KeyBundle(id, rpk, spk, kms);
+    }
+    int locked = encoded[p + kmsLength];
+    if (locked != 0 && locked != 1) {
+      throw new MalformedInputException("malformed", "KMS key check must say 0 or 1, got " + (locked & 0xff));
+    }
+    return new KeyBundle(id, rpk, spk, kms).withKmsKeyCheck(
+        new KmsKeyCheck(locked == 1, Arrays.copyOfRange(encoded, p + kmsLength + 1, p + kmsLength + 33)));
+  }
+
+  /** True when the enclave attested that its KMS key is locked (version 3 with locked = 1). */
+  public boolean kmsKeyLocked() {
+    return kmsKeyCheck.map(KmsKeyCheck::locked).orElse(false);
   }
 
   /** SHA-256 of {@link #encode()} (32 bytes): the attestation document's {@code user_data}. */
@@ -189,7 +230,8 @@ public record KeyBundle(
         && keySetId.equals(b.keySetId)
         && Arrays.equals(receivePublicKey, b.receivePublicKey)
         && Arrays.equals(signingPublicKey, b.signingPublicKey)
-        && kmsKeyId.equals(b.kmsKeyId);
+        && kmsKeyId.equals(b.kmsKeyId)
+        && kmsKeyCheck.equals(b.kmsKeyCheck);
   }
 
   @Override
@@ -203,6 +245,6 @@ public record KeyBundle(
     return "KeyBundle[keySetId=" + keySetId
         + ", receivePublicKey=" + hex.formatHex(receivePublicKey)
         + ", signingPublicKey=" + hex.formatHex(signingPublicKey)
-        + ", kmsKeyId=" + kmsKeyId + "]";
+        + ", kmsKeyId=" + kmsKeyId + kmsKeyCheck.map(c -> ", " + c).orElse("") + "]";
   }
 }

@@ -143,6 +143,31 @@ class KeySetTest {
   }
 
   @Test
+  void theKmsKeyCheckIsBoundIntoTheUserDataAndRoundTrips() throws Exception {
+    KeyBundle plain = KeySetVectors.keySet().bundle(KeySetVectors.KMS_KEY_ID);
+    byte[] digest = new byte[32];
+    digest[0] = 7;
+    KeyBundle locked = plain.withKmsKeyCheck(new KmsKeyCheck(true, digest));
+    KeyBundle unlocked = plain.withKmsKeyCheck(new KmsKeyCheck(false, digest));
+    digest[1] = 1;
+    KeyBundle otherPolicy = plain.withKmsKeyCheck(new KmsKeyCheck(true, digest));
+    assertThat(locked.encode()[18]).isEqualTo((byte) 3);
+    assertThat(locked.encode()).hasSize(plain.encode().length + 33);
+    assertThat(KeyBundle.parse(locked.encode())).isEqualTo(locked);
+    assertThat(KeyBundle.parse(unlocked.encode())).isEqualTo(unlocked);
+    assertThat(locked.kmsKeyLocked()).isTrue();
+    assertThat(unlocked.kmsKeyLocked()).isFalse();
+    assertThat(plain.kmsKeyLocked()).isFalse();
+    // a host cannot flip the verdict, strip it or swap the policy digest without changing user_data
+    assertThat(java.util.Set.of(HEX.formatHex(plain.userData()), HEX.formatHex(locked.userData()),
+        HEX.formatHex(unlocked.userData()), HEX.formatHex(otherPolicy.userData()))).hasSize(4);
+    byte[] bad = locked.encode();
+    bad[bad.length - 33] = 2;
+    assertCode(() -> KeyBundle.parse(bad), "malformed");
+    assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(locked.encode(), locked.encode().length + 1)), "malformed");
+  }
+
+  @Test
   void bundleParseRejectsBadInputWithTypedErrors() {
     byte[] enc = KeySetVectors.keySet().bundle(KeySetVectors.KMS_KEY_ID).encode();
     int lenAt = 18 + 2 + 35 + 64;
@@ -154,9 +179,12 @@ class KeySetTest {
     byte[] v1 = enc.clone();
     v1[18] = 1; // version 1 bundles had no KMS key id and are no longer accepted
     assertCode(() -> KeyBundle.parse(v1), "unsupported_version");
-    byte[] v3 = enc.clone();
+    byte[] v4 = enc.clone();
+    v4[18] = 4;
+    assertCode(() -> KeyBundle.parse(v4), "unsupported_version");
+    byte[] v3 = enc.clone(); // version 3 needs the 33-byte KMS key check after the KMS key id
     v3[18] = 3;
-    assertCode(() -> KeyBundle.parse(v3), "unsupported_version");
+    assertCode(() -> KeyBundle.parse(v3), "truncated");
     byte[] magic = enc.clone();
     magic[0] = 'K';
     assertCode(() -> KeyBundle.parse(magic), "malformed");

@@ -24,10 +24,15 @@ import java.util.regex.Pattern;
  * kms:CallerAccount}, {@code aws:PrincipalArn}. Anything else (NotAction, NotPrincipal, other
  * operators or keys) is rejected when the policy is set, so nothing is silently ignored.
  *
- * <p>Evaluation: a request is allowed when some matching statement allows it and no matching
- * statement denies it (explicit Deny wins). There is no IAM: a principal {@code
- * arn:aws:iam::ACCOUNT:root} (or the bare account id) matches only a caller whose configured
- * principal ARN is that root ARN.
+ * <p>Evaluation ({@link #evaluate}) reports, as AWS KMS decides it: whether a matching statement
+ * denies (explicit Deny wins over everything, grants included), whether one allows the caller by
+ * name (or {@code "*"}), and whether one allows the caller only through its account: a principal
+ * {@code arn:aws:iam::ACCOUNT:root} (or the bare account id) in a key policy allows the root user
+ * directly and delegates to every IAM principal of that account, which is then allowed when its
+ * own IAM policy allows the action too (see {@link IamPolicies}).
+ *
+ * <p>The same grammar without {@code Principal} is an IAM identity policy ({@link
+ * #parseIdentityPolicy}); its statements apply to the principal it is attached to.
  */
 final class KeyPolicy {
   static final int MAX_POLICY_CHARS = 32_768;
@@ -48,10 +53,23 @@ final class KeyPolicy {
       List<String> resources,
       List<Condition> conditions) {}
 
-  private final List<Statement> statements;
+  /**
+   * What the matching statements of one policy say about one request.
+   *
+   * @param explicitDeny a matching Deny statement (it wins over every allow, grants included)
+   * @param allowsCaller a matching Allow statement names the caller (or "*"); for an identity
+   *     policy: a matching Allow statement
+   * @param allowsCallerAccount a matching Allow statement names the caller's account root while the
+   *     caller is another principal of that account: allowed only if its IAM policy allows too
+   */
+  record Evaluation(boolean explicitDeny, boolean allowsCaller, boolean allowsCallerAccount) {}
 
-  private KeyPolicy(List<Statement> statements) {
+  private final List<Statement> statements;
+  private final boolean identityPolicy;
+
+  private KeyPolicy(List<Statement> statements, boolean identityPolicy) {
     this.statements = List.copyOf(statements);
+    this.identityPolicy = identityPolicy;
   }
 
   /** The policy KMS attaches when CreateKey has no Policy: the account root may do everything. */
@@ -63,6 +81,15 @@ final class KeyPolicy {
   }
 
   static KeyPolicy parse(String json, ObjectMapper mapper) throws KmsException {
+    return parse(json, mapper, false);
+  }
+
+  /** An IAM identity policy: the same grammar, without {@code Principal}. */
+  static KeyPolicy parseIdentityPolicy(String json, ObjectMapper mapper) throws KmsException {
+    return parse(json, mapper, true);
+  }
+
+  private static KeyPolicy parse(String json, ObjectMapper mapper, boolean identity) throws KmsException {
     if (json == null || json.isEmpty()) {
       throw KmsException.malformedPolicy("Policy is empty");
     }
@@ -95,18 +122,18 @@ final class KeyPolicy {
     List<Statement> out = new ArrayList<>();
     if (st.isArray()) {
       for (JsonNode s : st) {
-        out.add(statement(s));
+        out.add(statement(s, identity));
       }
     } else {
-      out.add(statement(st));
+      out.add(statement(st, identity));
     }
     if (out.isEmpty()) {
       throw KmsException.malformedPolicy("Policy has no Statement");
     }
-    return new KeyPolicy(out);
+    return new KeyPolicy(out, identity);
   }
 
-  private static Statement statement(JsonNode s) throws KmsException {
+  private static Statement statement(JsonNode s, boolean identity) throws KmsException {
     if (!s.isObject()) {
       throw KmsException.malformedPolicy("Statement must be an object");
     }
@@ -128,7 +155,12 @@ final class KeyPolicy {
     }
     JsonNode p = s.get("Principal");
     List<String> principals;
-    if (p == null) {
+    if (identity) {
+      if (p != null) {
+        throw KmsException.malformedPolicy("An identity policy has no Principal (statement \"" + sid + "\")");
+      }
+      principals = List.of();
+    } else if (p == null) {
       throw KmsException.malformedPolicy("Statement \"" + sid + "\" has no Principal");
     } else if (p.isTextual() && p.asText().equals("*")) {
       principals = List.of("*");
@@ -206,38 +238,68 @@ final class KeyPolicy {
   }
 
   /**
-   * Decides one request.
+   * What this policy says about one request.
    *
    * @param principalArn the caller
+   * @param keyAccount the account that owns the key
    * @param action e.g. {@code kms:Decrypt}
    * @param keyArn the key's ARN (the resource)
    * @param context condition keys (lower case) to values present in this request
    */
-  boolean allows(String principalArn, String action, String keyArn, Map<String, String> context) {
-    boolean allowed = false;
+  Evaluation evaluate(
+      String principalArn, String keyAccount, String action, String keyArn, Map<String, String> context) {
+    boolean deny = false;
+    boolean direct = false;
+    boolean viaAccount = false;
+    String accountRoot = "arn:aws:iam::" + keyAccount + ":root";
+    boolean callerInAccount = keyAccount.equals(accountOf(principalArn));
     for (Statement s : statements) {
-      if (matches(s, principalArn, action, keyArn, context)) {
-        if (!s.allow()) {
-          return false;
-        }
-        allowed = true;
+      PrincipalMatch who = identityPolicy ? PrincipalMatch.BY_NAME : principalMatch(s, principalArn, accountRoot, callerInAccount);
+      if (who == PrincipalMatch.NONE || !actionResourceConditionsMatch(s, action, keyArn, context)) {
+        continue;
+      }
+      if (!s.allow()) {
+        deny = true; // a Deny naming the account applies to every principal of the account
+      } else if (who == PrincipalMatch.BY_NAME) {
+        direct = true;
+      } else {
+        viaAccount = true;
       }
     }
-    return allowed;
+    return new Evaluation(deny, direct, viaAccount);
   }
 
-  private static boolean matches(
-      Statement s, String principalArn, String action, String keyArn, Map<String, String> ctx) {
-    boolean principal = false;
+  /** Decides one request with this policy alone (no IAM policy, no grant). */
+  boolean allows(String principalArn, String action, String keyArn, Map<String, String> context) {
+    Evaluation e = evaluate(principalArn, accountOf(keyArn), action, keyArn, context);
+    return !e.explicitDeny() && e.allowsCaller();
+  }
+
+  /** The 12-digit account of an ARN ({@code arn:aws:SERVICE:REGION:ACCOUNT:...}), or "". */
+  static String accountOf(String arn) {
+    String[] parts = arn.split(":", -1);
+    return parts.length >= 5 ? parts[4] : "";
+  }
+
+  private enum PrincipalMatch { NONE, BY_NAME, BY_ACCOUNT }
+
+  private static PrincipalMatch principalMatch(
+      Statement s, String principalArn, String accountRoot, boolean callerInAccount) {
+    PrincipalMatch m = PrincipalMatch.NONE;
     for (String p : s.principals()) {
       String arn = ACCOUNT.matcher(p).matches() ? "arn:aws:iam::" + p + ":root" : p;
       if (arn.equals("*") || arn.equals(principalArn)) {
-        principal = true;
+        return PrincipalMatch.BY_NAME;
+      }
+      if (arn.equals(accountRoot) && callerInAccount) {
+        m = PrincipalMatch.BY_ACCOUNT;
       }
     }
-    if (!principal) {
-      return false;
-    }
+    return m;
+  }
+
+  private static boolean actionResourceConditionsMatch(
+      Statement s, String action, String keyArn, Map<String, String> ctx) {
     if (s.actions().stream().noneMatch(a -> glob(a, action, true))) {
       return false;
     }

@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
 /**
  * KMS keys kept in a state directory: {@code keys/<key-id>.json} (metadata and policy) and {@code
  * keys/<key-id>.key} (32 bytes of AES-256 backing key material, mode 0600). Every write goes to a
- * temporary file in the same directory, is forced to disk, then atomically renamed.
+ * temporary file in the same directory, is forced to disk, then atomically renamed. The grants of a
+ * key are kept in {@code keys/<key-id>.grants.json}.
  */
 final class KeyStore implements AutoCloseable {
   static final Pattern KEY_ID =
@@ -43,6 +44,7 @@ final class KeyStore implements AutoCloseable {
   private final ObjectMapper json;
   private final Map<String, KeyMetadata> metadata = new TreeMap<>();
   private final Map<String, byte[]> material = new TreeMap<>();
+  private final Map<String, List<Grant>> grants = new TreeMap<>();
   private final SecureRandom random;
 
   KeyStore(Path stateDirectory, ObjectMapper json, SecureRandom random) throws IOException {
@@ -89,8 +91,75 @@ final class KeyStore implements AutoCloseable {
                 n.path("Enabled").asBoolean(true),
                 n.path("Policy").asText()));
         material.put(id, km);
+        grants.put(id, loadGrants(id));
       }
     }
+  }
+
+  private List<Grant> loadGrants(String keyId) throws IOException {
+    Path p = dir.resolve(keyId + ".grants.json");
+    List<Grant> out = new ArrayList<>();
+    if (!Files.exists(p)) {
+      return out;
+    }
+    for (JsonNode g : json.readTree(p.toFile())) {
+      List<String> ops = new ArrayList<>();
+      g.path("Operations").forEach(o -> ops.add(o.asText()));
+      out.add(new Grant(
+          g.path("GrantId").asText(), keyId, g.path("Name").asText(""), g.path("GranteePrincipal").asText(),
+          g.hasNonNull("RetiringPrincipal") ? Optional.of(g.get("RetiringPrincipal").asText()) : Optional.empty(),
+          ops, strings(g.path("EncryptionContextSubset")), strings(g.path("EncryptionContextEquals")),
+          g.path("IssuingAccount").asText(), g.path("CreationDateMillis").asLong()));
+    }
+    return out;
+  }
+
+  private static Map<String, String> strings(JsonNode n) {
+    Map<String, String> m = new TreeMap<>();
+    n.fields().forEachRemaining(e -> m.put(e.getKey(), e.getValue().asText()));
+    return m;
+  }
+
+  /** The grants of a key, oldest first. */
+  synchronized List<Grant> grants(String keyId) {
+    return List.copyOf(grants.getOrDefault(keyId, List.of()));
+  }
+
+  synchronized void addGrant(Grant g) throws IOException {
+    List<Grant> next = new ArrayList<>(grants.getOrDefault(g.keyId(), List.of()));
+    next.add(g);
+    persistGrants(g.keyId(), next);
+    grants.put(g.keyId(), next);
+  }
+
+  /** Removes a grant; false if the key has no such grant. */
+  synchronized boolean removeGrant(String keyId, String grantId) throws IOException {
+    List<Grant> next = new ArrayList<>(grants.getOrDefault(keyId, List.of()));
+    if (!next.removeIf(g -> g.grantId().equals(grantId))) {
+      return false;
+    }
+    persistGrants(keyId, next);
+    grants.put(keyId, next);
+    return true;
+  }
+
+  private void persistGrants(String keyId, List<Grant> list) throws IOException {
+    com.fasterxml.jackson.databind.node.ArrayNode arr = json.createArrayNode();
+    for (Grant g : list) {
+      ObjectNode n = arr.addObject();
+      n.put("GrantId", g.grantId());
+      n.put("Name", g.name());
+      n.put("GranteePrincipal", g.granteePrincipal());
+      g.retiringPrincipal().ifPresent(r -> n.put("RetiringPrincipal", r));
+      g.operations().forEach(n.putArray("Operations")::add);
+      ObjectNode sub = n.putObject("EncryptionContextSubset");
+      g.encryptionContextSubset().forEach(sub::put);
+      ObjectNode eq = n.putObject("EncryptionContextEquals");
+      g.encryptionContextEquals().forEach(eq::put);
+      n.put("IssuingAccount", g.issuingAccount());
+      n.put("CreationDateMillis", g.creationDateMillis());
+    }
+    writeAtomically(dir.resolve(keyId + ".grants.json"), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(arr));
   }
 
   synchronized KeyMetadata create(String region, String accountId, String description, String policy, long now)
@@ -104,6 +173,7 @@ final class KeyStore implements AutoCloseable {
     persist(md);
     material.put(id, km);
     metadata.put(id, md);
+    grants.put(id, new ArrayList<>());
     return md;
   }
 

@@ -48,6 +48,19 @@ public final class KmsException extends Exception {
     return new KmsException("KMSInvalidStateException", 400, message);
   }
 
+  /** A cryptographic operation on a disabled key: KMS answers DisabledException, not an invalid state. */
+  static KmsException disabled(String message) {
+    return new KmsException("DisabledException", 400, message);
+  }
+
+  static KmsException invalidGrantToken() {
+    return new KmsException("InvalidGrantTokenException", 400, "The grant token is not valid.");
+  }
+
+  static KmsException invalidGrantId(String message) {
+    return new KmsException("InvalidGrantIdException", 400, message);
+  }
+
   static KmsException unrecognizedClient() {
     return new KmsException(
         "UnrecognizedClientException", 400, "The security token included in the request is invalid.");

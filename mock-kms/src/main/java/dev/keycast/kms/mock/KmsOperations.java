@@ -32,6 +32,7 @@ final class KmsOperations {
   private final String region;
   private final String accountId;
   private final Clock clock;
+  private final IamPolicies iam;
 
   KmsOperations(
       KeyStore keys,
@@ -40,7 +41,9 @@ final class KmsOperations {
       SecureRandom random,
       String region,
       String accountId,
-      Clock clock) {
+      Clock clock,
+      IamPolicies iam) {
+    this.iam = iam;
     this.keys = keys;
     this.verifier = verifier;
     this.json = json;
@@ -64,10 +67,15 @@ final class KmsOperations {
       case "GetKeyPolicy" -> getKeyPolicy(caller, req, note);
       case "EnableKey" -> setEnabled(caller, req, note, true);
       case "DisableKey" -> setEnabled(caller, req, note, false);
-      case "GenerateDataKey" -> generateDataKey(caller, req, note);
+      case "GenerateDataKey" -> generateDataKey(caller, req, note, true);
+      case "GenerateDataKeyWithoutPlaintext" -> generateDataKey(caller, req, note, false);
       case "Encrypt" -> encrypt(caller, req, note);
       case "Decrypt" -> decrypt(caller, req, note);
       case "GenerateRandom" -> generateRandom(caller, req, note);
+      case "CreateGrant" -> createGrant(caller, req, note);
+      case "ListGrants" -> listGrants(caller, req, note);
+      case "RetireGrant" -> retireGrant(caller, req, note);
+      case "RevokeGrant" -> revokeGrant(caller, req, note);
       default -> throw KmsException.unknownOperation("Operation is not supported by the mock KMS: " + op);
     };
   }
@@ -88,7 +96,8 @@ final class KmsOperations {
       throw KmsException.validation("Description is longer than 8192 characters");
     }
     String policy = optText(req, "Policy").orElse(KeyPolicy.defaultPolicy(accountId));
-    KeyPolicy.parse(policy, json);
+    KeyPolicy parsed = KeyPolicy.parse(policy, json);
+    requireLockoutSafe(caller, parsed, "arn:aws:kms:" + region + ":" + accountId + ":key/*", req, note);
     KeyStore.KeyMetadata md = keys.create(region, accountId, description, policy, clock.millis());
     note.put("key", md.keyId());
     ObjectNode out = json.createObjectNode();
@@ -99,7 +108,7 @@ final class KmsOperations {
   private ObjectNode describeKey(StaticCredential caller, JsonNode req, Map<String, String> note)
       throws KmsException {
     KeyStore.KeyMetadata md = resolve(req, note);
-    authorize(caller, "kms:DescribeKey", md, Map.of(), Optional.empty());
+    authorize(caller, "kms:DescribeKey", md, Map.of(), Optional.empty(), req);
     ObjectNode out = json.createObjectNode();
     out.set("KeyMetadata", metadata(md));
     return out;
@@ -137,7 +146,7 @@ final class KmsOperations {
       throw KmsException.validation("PolicyName must be 'default'");
     }
     String policy = requiredText(req, "Policy");
-    KeyPolicy.parse(policy, json);
+    requireLockoutSafe(caller, KeyPolicy.parse(policy, json), md.arn(), req, note);
     keys.update(new KeyStore.KeyMetadata(md.keyId(), md.arn(), md.creationDateMillis(), md.description(), md.enabled(), policy));
     return json.createObjectNode();
   }
@@ -164,12 +173,17 @@ final class KmsOperations {
     return json.createObjectNode();
   }
 
-  private ObjectNode generateDataKey(StaticCredential caller, JsonNode req, Map<String, String> note)
+  /** GenerateDataKey, or GenerateDataKeyWithoutPlaintext ({@code withPlaintext} false: no Recipient, no plaintext). */
+  private ObjectNode generateDataKey(StaticCredential caller, JsonNode req, Map<String, String> note, boolean withPlaintext)
       throws KmsException {
     KeyStore.KeyMetadata md = resolve(req, note);
     Map<String, String> ctx = encryptionContext(req);
+    if (!withPlaintext && req.has("Recipient")) {
+      throw KmsException.validation("GenerateDataKeyWithoutPlaintext takes no Recipient");
+    }
     Recipient recipient = recipient(req, note);
-    authorize(caller, "kms:GenerateDataKey", md, ctx, recipient.verified());
+    authorize(caller, withPlaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext", md, ctx,
+        recipient.verified(), req);
     requireEnabled(md);
     recipient.requireValidIfPresent();
     int n;
@@ -195,7 +209,7 @@ final class KmsOperations {
       out.put("KeyId", md.arn());
       if (recipient.verified().isPresent()) {
         out.put("CiphertextForRecipient", RecipientEnvelopes.seal(recipient.verified().get().publicKeySpki(), dataKey, random));
-      } else {
+      } else if (withPlaintext) {
         out.put("Plaintext", dataKey.clone());
       }
       return out;
@@ -209,7 +223,7 @@ final class KmsOperations {
       throws KmsException {
     KeyStore.KeyMetadata md = resolve(req, note);
     Map<String, String> ctx = encryptionContext(req);
-    authorize(caller, "kms:Encrypt", md, ctx, Optional.empty());
+    authorize(caller, "kms:Encrypt", md, ctx, Optional.empty(), req);
     requireEnabled(md);
     checkAlgorithm(req);
     byte[] plaintext = blob(req, "Plaintext", true);
@@ -247,7 +261,7 @@ final class KmsOperations {
     checkAlgorithm(req);
     Map<String, String> ctx = encryptionContext(req);
     Recipient recipient = recipient(req, note);
-    authorize(caller, "kms:Decrypt", md, ctx, recipient.verified());
+    authorize(caller, "kms:Decrypt", md, ctx, recipient.verified(), req);
     requireEnabled(md);
     recipient.requireValidIfPresent();
     byte[] km = keys.material(md.keyId());
@@ -328,9 +342,52 @@ final class KmsOperations {
     }
   }
 
-  private void authorize(
+  /** Which kind of permission let a request through. */
+  private record Authorized(Optional<Grant> grant) {}
+
+  private Authorized authorize(
       StaticCredential caller, String action, KeyStore.KeyMetadata md, Map<String, String> ctx,
       Optional<VerifiedRecipient> recipient) throws KmsException {
+    return authorize(caller, action, md, ctx, recipient, json.createObjectNode());
+  }
+
+  /**
+   * Authorizes as AWS KMS does for a principal of the key's account: an explicit Deny in the key
+   * policy or the caller's IAM policy refuses; otherwise the key policy naming the caller allows,
+   * the key policy naming the account root allows when the caller's IAM policy allows too, and a
+   * grant for the caller allows its operations (within its encryption context constraints).
+   */
+  private Authorized authorize(
+      StaticCredential caller, String action, KeyStore.KeyMetadata md, Map<String, String> ctx,
+      Optional<VerifiedRecipient> recipient, JsonNode req) throws KmsException {
+    checkGrantTokens(req);
+    Map<String, String> conditions = conditionContext(caller, ctx, recipient);
+    String principal = caller.principalArn();
+    KeyPolicy.Evaluation key = KeyPolicy.parse(md.policy(), json).evaluate(principal, accountId, action, md.arn(), conditions);
+    Optional<KeyPolicy> identity = iam.policyOf(principal, json);
+    KeyPolicy.Evaluation id =
+        identity.isPresent()
+            ? identity.get().evaluate(principal, accountId, action, md.arn(), conditions)
+            : new KeyPolicy.Evaluation(false, false, false);
+    if (!key.explicitDeny() && !id.explicitDeny()) {
+      if (key.allowsCaller() || (key.allowsCallerAccount() && id.allowsCaller())) {
+        return new Authorized(Optional.empty());
+      }
+      for (Grant g : keys.grants(md.keyId())) {
+        if (g.allows(principal, action, ctx)) {
+          return new Authorized(Optional.of(g));
+        }
+      }
+    }
+    throw KmsException.accessDenied(
+        "User: " + principal + " is not authorized to perform: " + action + " on resource: " + md.arn()
+            + (key.explicitDeny() || id.explicitDeny()
+                ? " with an explicit deny"
+                : " because no resource-based policy allows the " + action + " action"));
+  }
+
+  private Map<String, String> conditionContext(
+      StaticCredential caller, Map<String, String> ctx, Optional<VerifiedRecipient> recipient) {
     Map<String, String> conditions = new HashMap<>();
     ctx.forEach((k, v) -> conditions.put("kms:encryptioncontext:" + k.toLowerCase(Locale.ROOT), v));
     String[] arn = caller.principalArn().split(":", -1);
@@ -346,18 +403,249 @@ final class KmsOperations {
             r.pcrHex(i).ifPresent(h -> conditions.put("kms:recipientattestation:pcr" + idx, h));
           }
         });
-    KeyPolicy policy = KeyPolicy.parse(md.policy(), json);
-    if (!policy.allows(caller.principalArn(), action, md.arn(), conditions)) {
-      throw KmsException.accessDenied(
-          "User: " + caller.principalArn() + " is not authorized to perform: " + action
-              + " on resource: " + md.arn() + " because no resource-based policy allows the "
-              + action + " action");
+    return conditions;
+  }
+
+  /**
+   * The key policy lockout safety check of CreateKey and PutKeyPolicy: unless the request sets
+   * {@code BypassPolicyLockoutSafetyCheck}, the new policy must allow the caller a later
+   * PutKeyPolicy (through the key policy, or through the account root and the caller's IAM policy).
+   */
+  private void requireLockoutSafe(
+      StaticCredential caller, KeyPolicy policy, String keyArn, JsonNode req, Map<String, String> note)
+      throws KmsException {
+    JsonNode bypass = req.get("BypassPolicyLockoutSafetyCheck");
+    if (bypass != null && !bypass.isNull() && !bypass.isBoolean()) {
+      throw KmsException.serialization("BypassPolicyLockoutSafetyCheck must be a boolean");
     }
+    if (bypass != null && bypass.asBoolean(false)) {
+      note.put("lockout-check", "bypassed");
+      return;
+    }
+    String principal = caller.principalArn();
+    Map<String, String> conditions = conditionContext(caller, Map.of(), Optional.empty());
+    KeyPolicy.Evaluation key = policy.evaluate(principal, accountId, "kms:PutKeyPolicy", keyArn, conditions);
+    Optional<KeyPolicy> identity = iam.policyOf(principal, json);
+    boolean idAllows = identity.isPresent()
+        && identity.get().evaluate(principal, accountId, "kms:PutKeyPolicy", keyArn, conditions).allowsCaller();
+    boolean idDenies = identity.isPresent()
+        && identity.get().evaluate(principal, accountId, "kms:PutKeyPolicy", keyArn, conditions).explicitDeny();
+    if (key.explicitDeny() || idDenies || !(key.allowsCaller() || (key.allowsCallerAccount() && idAllows))) {
+      throw KmsException.malformedPolicy(
+          "The new key policy will not allow you to update the key policy in the future.");
+    }
+  }
+
+  /** Every grant token must be one this KMS issued (KMS: InvalidGrantTokenException otherwise). */
+  private void checkGrantTokens(JsonNode req) throws KmsException {
+    JsonNode tokens = req.get("GrantTokens");
+    if (tokens == null || tokens.isNull()) {
+      return;
+    }
+    if (!tokens.isArray() || tokens.size() > 10) {
+      throw KmsException.validation("GrantTokens must be a list of at most 10 grant tokens");
+    }
+    for (JsonNode t : tokens) {
+      if (!t.isTextual() || GrantTokens.grantIdOf(t.asText()).isEmpty()) {
+        throw KmsException.invalidGrantToken();
+      }
+    }
+  }
+
+  // ---- grants -------------------------------------------------------------------------------
+
+  private ObjectNode createGrant(StaticCredential caller, JsonNode req, Map<String, String> note)
+      throws KmsException, IOException {
+    KeyStore.KeyMetadata md = resolve(req, note);
+    String grantee = requiredText(req, "GranteePrincipal");
+    Optional<String> retiring = optText(req, "RetiringPrincipal");
+    for (String p : retiring.isPresent() ? List.of(grantee, retiring.get()) : List.of(grantee)) {
+      if (p.length() > 256 || !(p.startsWith("arn:aws:iam::") || p.startsWith("arn:aws:sts::"))) {
+        throw KmsException.validation("Invalid principal: " + shorten(p));
+      }
+    }
+    JsonNode opsNode = req.get("Operations");
+    if (opsNode == null || !opsNode.isArray() || opsNode.isEmpty() || opsNode.size() > Grant.OPERATIONS.size()) {
+      throw KmsException.validation("Operations must be a non-empty list of grant operations");
+    }
+    List<String> ops = new java.util.ArrayList<>();
+    for (JsonNode o : opsNode) {
+      if (!o.isTextual() || !Grant.OPERATIONS.contains(o.asText())) {
+        throw KmsException.validation("Operations holds a value that is not a grant operation: " + shorten(o.asText()));
+      }
+      if (!ops.contains(o.asText())) {
+        ops.add(o.asText());
+      }
+    }
+    Map<String, String> subset = Map.of();
+    Map<String, String> equals = Map.of();
+    JsonNode constraints = req.get("Constraints");
+    if (constraints != null && !constraints.isNull()) {
+      if (!constraints.isObject()) {
+        throw KmsException.serialization("Constraints must be an object");
+      }
+      subset = contextMap(constraints, "EncryptionContextSubset");
+      equals = contextMap(constraints, "EncryptionContextEquals");
+    }
+    String name = optText(req, "Name").orElse("");
+    if (name.length() > 256) {
+      throw KmsException.validation("Name is longer than 256 characters");
+    }
+    Authorized via = authorize(caller, "kms:CreateGrant", md, Map.of(), Optional.empty(), req);
+    if (via.grant().isPresent()) {
+      // A grant that includes CreateGrant lets its grantee grant at most its own operations.
+      Grant parent = via.grant().get();
+      if (!parent.operations().containsAll(ops)) {
+        throw KmsException.accessDenied("User: " + caller.principalArn()
+            + " is not authorized to perform: kms:CreateGrant with operations beyond its own grant");
+      }
+      subset = subset.isEmpty() ? parent.encryptionContextSubset() : subset;
+      equals = equals.isEmpty() ? parent.encryptionContextEquals() : equals;
+    }
+    if (req.path("DryRun").asBoolean(false)) {
+      throw new KmsException("DryRunOperationException", 412, "The request would have succeeded, but the DryRun option is set.");
+    }
+    byte[] idBytes = new byte[32];
+    random.nextBytes(idBytes);
+    String grantId = java.util.HexFormat.of().formatHex(idBytes);
+    Grant g = new Grant(grantId, md.keyId(), name, grantee, retiring, ops, subset, equals,
+        "arn:aws:iam::" + accountId + ":root", clock.millis());
+    keys.addGrant(g);
+    note.put("grant", grantId.substring(0, 12) + "... to " + grantee + " " + ops);
+    ObjectNode out = json.createObjectNode();
+    out.put("GrantToken", GrantTokens.issue(md.keyId(), grantId, random));
+    out.put("GrantId", grantId);
+    return out;
+  }
+
+  private static Map<String, String> contextMap(JsonNode constraints, String field) throws KmsException {
+    JsonNode n = constraints.get(field);
+    Map<String, String> m = new java.util.TreeMap<>();
+    if (n == null || n.isNull()) {
+      return m;
+    }
+    if (!n.isObject() || n.size() > MAX_CONTEXT_ENTRIES) {
+      throw KmsException.validation(field + " must be a map of at most " + MAX_CONTEXT_ENTRIES + " strings");
+    }
+    for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (!e.getValue().isTextual()) {
+        throw KmsException.validation(field + " values must be strings");
+      }
+      m.put(e.getKey(), e.getValue().asText());
+    }
+    return m;
+  }
+
+  private ObjectNode listGrants(StaticCredential caller, JsonNode req, Map<String, String> note)
+      throws KmsException {
+    KeyStore.KeyMetadata md = resolve(req, note);
+    authorize(caller, "kms:ListGrants", md, Map.of(), Optional.empty(), req);
+    int limit = req.has("Limit") ? intIn(req, "Limit", 1, 100) : 50;
+    Optional<String> onlyId = optText(req, "GrantId");
+    Optional<String> onlyGrantee = optText(req, "GranteePrincipal");
+    List<Grant> all =
+        keys.grants(md.keyId()).stream()
+            .filter(g -> onlyId.isEmpty() || g.grantId().equals(onlyId.get()))
+            .filter(g -> onlyGrantee.isEmpty() || g.granteePrincipal().equals(onlyGrantee.get()))
+            .toList();
+    int start = 0;
+    Optional<String> marker = optText(req, "Marker");
+    if (marker.isPresent()) {
+      start = -1;
+      for (int i = 0; i < all.size(); i++) {
+        if (all.get(i).grantId().equals(marker.get())) {
+          start = i + 1;
+        }
+      }
+      if (start < 0) {
+        throw KmsException.validation("Marker is not valid");
+      }
+    }
+    int end = Math.min(all.size(), start + limit);
+    ObjectNode out = json.createObjectNode();
+    ArrayNode arr = out.putArray("Grants");
+    for (Grant g : all.subList(start, end)) {
+      ObjectNode n = arr.addObject();
+      n.put("KeyId", md.arn());
+      n.put("GrantId", g.grantId());
+      if (!g.name().isEmpty()) {
+        n.put("Name", g.name());
+      }
+      n.put("CreationDate", g.creationDateMillis() / 1000.0);
+      n.put("GranteePrincipal", g.granteePrincipal());
+      g.retiringPrincipal().ifPresent(r -> n.put("RetiringPrincipal", r));
+      n.put("IssuingAccount", g.issuingAccount());
+      ArrayNode ops = n.putArray("Operations");
+      g.operations().forEach(ops::add);
+      if (!g.encryptionContextSubset().isEmpty() || !g.encryptionContextEquals().isEmpty()) {
+        ObjectNode c = n.putObject("Constraints");
+        if (!g.encryptionContextSubset().isEmpty()) {
+          ObjectNode sub = c.putObject("EncryptionContextSubset");
+          g.encryptionContextSubset().forEach(sub::put);
+        }
+        if (!g.encryptionContextEquals().isEmpty()) {
+          ObjectNode eq = c.putObject("EncryptionContextEquals");
+          g.encryptionContextEquals().forEach(eq::put);
+        }
+      }
+    }
+    out.put("Truncated", end < all.size());
+    if (end < all.size()) {
+      out.put("NextMarker", all.get(end - 1).grantId());
+    }
+    return out;
+  }
+
+  /**
+   * RetireGrant: by grant token, or by key and grant id. Allowed to the grant's retiring principal,
+   * to its grantee when the grant includes RetireGrant, and to the account (its root user).
+   */
+  private ObjectNode retireGrant(StaticCredential caller, JsonNode req, Map<String, String> note)
+      throws KmsException, IOException {
+    String keyId;
+    String grantId;
+    Optional<String> token = optText(req, "GrantToken");
+    if (token.isPresent()) {
+      GrantTokens.Parsed p = GrantTokens.grantIdOf(token.get()).orElseThrow(KmsException::invalidGrantToken);
+      keyId = p.keyId();
+      grantId = p.grantId();
+    } else {
+      keyId = resolve(req, note).keyId();
+      grantId = requiredText(req, "GrantId");
+    }
+    note.put("key", keyId);
+    String k = keyId;
+    String gid = grantId;
+    Grant g = keys.grants(keyId).stream().filter(x -> x.grantId().equals(gid)).findFirst()
+        .orElseThrow(() -> KmsException.notFound("Grant ID " + shorten(gid) + " not found for key " + k));
+    String principal = caller.principalArn();
+    boolean allowed = g.retiringPrincipal().map(principal::equals).orElse(false)
+        || (g.granteePrincipal().equals(principal) && g.operations().contains("RetireGrant"))
+        || principal.equals("arn:aws:iam::" + accountId + ":root");
+    if (!allowed) {
+      throw KmsException.accessDenied("User: " + principal + " is not authorized to perform: kms:RetireGrant");
+    }
+    keys.removeGrant(keyId, grantId);
+    note.put("grant", "retired " + grantId.substring(0, Math.min(12, grantId.length())));
+    return json.createObjectNode();
+  }
+
+  private ObjectNode revokeGrant(StaticCredential caller, JsonNode req, Map<String, String> note)
+      throws KmsException, IOException {
+    KeyStore.KeyMetadata md = resolve(req, note);
+    String grantId = requiredText(req, "GrantId");
+    authorize(caller, "kms:RevokeGrant", md, Map.of(), Optional.empty(), req);
+    if (!keys.removeGrant(md.keyId(), grantId)) {
+      throw KmsException.notFound("Grant ID " + shorten(grantId) + " not found for key " + md.arn());
+    }
+    note.put("grant", "revoked " + grantId.substring(0, Math.min(12, grantId.length())));
+    return json.createObjectNode();
   }
 
   private static void requireEnabled(KeyStore.KeyMetadata md) throws KmsException {
     if (!md.enabled()) {
-      throw KmsException.invalidState(md.arn() + " is disabled.");
+      throw KmsException.disabled(md.arn() + " is disabled.");
     }
   }
 

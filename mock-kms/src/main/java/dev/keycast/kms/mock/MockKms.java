@@ -68,7 +68,8 @@ public final class MockKms implements AutoCloseable {
     SecureRandom random = new SecureRandom();
     this.keys = new KeyStore(config.stateDirectory(), json, random);
     this.operations =
-        new KmsOperations(keys, config.recipientVerifier(), json, random, config.region(), config.accountId(), config.clock());
+        new KmsOperations(keys, config.recipientVerifier(), json, random, config.region(), config.accountId(), config.clock(),
+            config.iamPolicies());
     this.sigv4 = new SigV4Verifier(config.credentials(), config.region(), config.clockSkew(), config.clock());
     if (config.tls()) {
       SelfSignedTls t = SelfSignedTls.loadOrCreate(config.stateDirectory(), config.region(), random);

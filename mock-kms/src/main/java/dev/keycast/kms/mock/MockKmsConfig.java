@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
  * @param maxRequestBytes request bodies larger than this are refused before they are read
  * @param clockSkew how far {@code X-Amz-Date} may be from the server clock
  * @param clock the server clock
+ * @param iamPolicies the IAM identity policies of the account's principals (the mock's IAM)
  */
 public record MockKmsConfig(
     InetSocketAddress listen,
@@ -33,7 +34,8 @@ public record MockKmsConfig(
     boolean tls,
     int maxRequestBytes,
     Duration clockSkew,
-    Clock clock) {
+    Clock clock,
+    IamPolicies iamPolicies) {
   private static final Pattern ACCOUNT = Pattern.compile("[0-9]{12}");
   private static final Pattern REGION = Pattern.compile("[a-z]{2}(-[a-z]+)+-[0-9]+");
 
@@ -45,6 +47,7 @@ public record MockKmsConfig(
     Objects.requireNonNull(recipientVerifier, "recipientVerifier");
     Objects.requireNonNull(clockSkew, "clockSkew");
     Objects.requireNonNull(clock, "clock");
+    Objects.requireNonNull(iamPolicies, "iamPolicies");
     credentials = List.copyOf(credentials);
     if (!REGION.matcher(region).matches()) {
       throw new IllegalArgumentException("not a region name: \"" + region + "\"");
@@ -77,6 +80,7 @@ public record MockKmsConfig(
     private int maxRequestBytes = 1 << 20;
     private Duration clockSkew = Duration.ofMinutes(5);
     private Clock clock = Clock.systemUTC();
+    private IamPolicies iamPolicies = IamPolicies.none();
 
     private Builder() {}
 
@@ -130,12 +134,17 @@ public record MockKmsConfig(
       return this;
     }
 
+    public Builder iamPolicies(IamPolicies iamPolicies) {
+      this.iamPolicies = iamPolicies;
+      return this;
+    }
+
     public MockKmsConfig build() {
       RecipientAttestationVerifier verifier =
           recipientVerifier != null ? recipientVerifier : RecipientAttestationVerifier.rejectAll();
       return new MockKmsConfig(
           listen, stateDirectory, region, accountId, credentials, verifier, tls, maxRequestBytes,
-          clockSkew, clock);
+          clockSkew, clock, iamPolicies);
     }
   }
 }

@@ -41,6 +41,9 @@ public final class MockKmsMain implements Callable<Integer> {
   @Option(names = "--credentials", description = "JSON file: [{\"accessKeyId\",\"secretAccessKey\",\"principalArn\",\"sessionToken\"?}]")
   Path credentials;
 
+  @Option(names = "--iam-policies", description = "JSON file: {\"PRINCIPAL_ARN\": IAM policy document, ...}: what each principal's IAM policy allows where a key policy delegates to the account root")
+  Path iamPolicies;
+
   @Option(names = "--access-key", description = "access key id of a single caller")
   String accessKey;
 
@@ -108,6 +111,9 @@ public final class MockKmsMain implements Callable<Integer> {
             .tls(tls)
             .maxRequestBytes(maxRequestBytes)
             .clockSkew(clockSkew);
+    if (iamPolicies != null) {
+      b.iamPolicies(IamPolicies.read(iamPolicies));
+    }
     if (credentials != null) {
       readCredentials(credentials).forEach(b::addCredential);
     }

@@ -55,7 +55,9 @@ class KmsKeyPolicyScriptTest {
     Result r = run("--pcr0", hex.formatHex(pcr0).toUpperCase(), "--pcr3", hex.formatHex(pcr3),
         "--role-arn", ROLE_ARN, "--region", "us-east-1", "--key-id", "1234abcd-12ab-34cd-56ef-1234567890ab");
     assertThat(r.exit()).as(r.stderr()).isZero();
-    assertThat(r.stderr()).contains("aws kms put-key-policy --region us-east-1 --key-id 1234abcd-12ab-34cd-56ef-1234567890ab --policy-name default");
+    assertThat(r.stderr()).contains("aws kms create-key --region us-east-1")
+        .contains("--bypass-policy-lockout-safety-check")
+        .contains("aws kms put-key-policy --region us-east-1 --key-id 1234abcd-12ab-34cd-56ef-1234567890ab --policy-name default");
     assertThat(r.stdout()).contains(hex.formatHex(pcr0)); // lower-cased
 
     TestNitroPki pki = TestNitroPki.create("script");
@@ -65,7 +67,9 @@ class KmsKeyPolicyScriptTest {
     try (MockKms kms = MockKms.start(KmsFixture.config(dir.resolve("state"), List.of(pki.root)).build());
         KmsClient admin = KmsFixture.client(kms.endpoint(), ADMIN);
         KmsClient parent = KmsFixture.client(kms.endpoint(), PARENT)) {
-      String keyId = admin.createKey(b -> b.policy(r.stdout())).keyMetadata().keyId();
+      // The locked policy lets nobody edit it again: KMS's lockout safety check refuses it unless bypassed.
+      RecipientPolicyTest.assertKmsError(() -> admin.createKey(b -> b.policy(r.stdout())), "MalformedPolicyDocumentException");
+      String keyId = admin.createKey(b -> b.policy(r.stdout()).bypassPolicyLockoutSafetyCheck(true)).keyMetadata().keyId();
       assertThat(admin.getKeyPolicy(b -> b.keyId(keyId).policyName("default")).policy()).isEqualTo(r.stdout());
 
       byte[] good = pki.mint(TestNitroPki.pcrs(Map.of(0, pcr0, 3, pcr3)), kp.getPublic().getEncoded());
@@ -83,9 +87,14 @@ class KmsKeyPolicyScriptTest {
             () -> parent.decrypt(b -> b.ciphertextBlob(dk.ciphertextBlob()).recipient(RecipientPolicyTest.recipient(doc))),
             "AccessDeniedException");
       }
-      // Without attestation, neither the role nor the account root may decrypt.
+      // Without attestation, neither the role nor the account root may decrypt, and neither may
+      // grant itself Decrypt (a grant would bypass the attestation condition: KMS grants carry none).
       RecipientPolicyTest.assertKmsError(() -> parent.decrypt(b -> b.ciphertextBlob(dk.ciphertextBlob())), "AccessDeniedException");
       RecipientPolicyTest.assertKmsError(() -> admin.decrypt(b -> b.ciphertextBlob(dk.ciphertextBlob())), "AccessDeniedException");
+      for (KmsClient c : List.of(admin, parent)) {
+        RecipientPolicyTest.assertKmsError(() -> c.createGrant(b -> b.keyId(keyId).granteePrincipal(ROLE_ARN)
+            .operations(software.amazon.awssdk.services.kms.model.GrantOperation.DECRYPT)), "AccessDeniedException");
+      }
     }
   }
 
@@ -111,7 +120,7 @@ class KmsKeyPolicyScriptTest {
     try (MockKms kms = MockKms.start(KmsFixture.config(dir.resolve("state"), List.of(pki.root)).build());
         KmsClient admin = KmsFixture.client(kms.endpoint(), ADMIN);
         KmsClient parent = KmsFixture.client(kms.endpoint(), PARENT)) {
-      String keyId = admin.createKey(b -> b.policy(r.stdout())).keyMetadata().keyId();
+      String keyId = admin.createKey(b -> b.policy(r.stdout()).bypassPolicyLockoutSafetyCheck(true)).keyMetadata().keyId();
       byte[] oldDoc = pki.mint(TestNitroPki.pcrs(Map.of(0, oldImage)), kp.getPublic().getEncoded());
       var dk = parent.generateDataKey(b -> b.keyId(keyId).keySpec(DataKeySpec.AES_256)
           .recipient(RecipientPolicyTest.recipient(oldDoc)));

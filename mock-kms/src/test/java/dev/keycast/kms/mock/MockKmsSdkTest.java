@@ -38,7 +38,6 @@ import software.amazon.awssdk.services.kms.model.IncorrectKeyException;
 import software.amazon.awssdk.services.kms.model.InvalidCiphertextException;
 import software.amazon.awssdk.services.kms.model.KeyState;
 import software.amazon.awssdk.services.kms.model.KmsException;
-import software.amazon.awssdk.services.kms.model.KmsInvalidStateException;
 import software.amazon.awssdk.services.kms.model.MalformedPolicyDocumentException;
 import software.amazon.awssdk.services.kms.model.NotFoundException;
 
@@ -172,12 +171,12 @@ class MockKmsSdkTest {
   }
 
   @Test
-  void disabledKeyIsInInvalidState() {
+  void disabledKeyAnswersDisabledExceptionAsKmsDoes() {
     String keyId = admin.createKey(b -> {}).keyMetadata().keyId();
     admin.disableKey(b -> b.keyId(keyId));
     assertThat(admin.describeKey(b -> b.keyId(keyId)).keyMetadata().keyState()).isEqualTo(KeyState.DISABLED);
     assertThatThrownBy(() -> admin.encrypt(b -> b.keyId(keyId).plaintext(SdkBytes.fromUtf8String("x"))))
-        .isInstanceOf(KmsInvalidStateException.class);
+        .isInstanceOf(software.amazon.awssdk.services.kms.model.DisabledException.class);
     admin.enableKey(b -> b.keyId(keyId));
     admin.encrypt(b -> b.keyId(keyId).plaintext(SdkBytes.fromUtf8String("x")));
   }
