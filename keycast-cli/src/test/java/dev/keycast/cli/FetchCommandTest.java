@@ -136,7 +136,7 @@ class FetchCommandTest {
   @Test
   void sendThenFetchEndToEnd() throws Exception {
     keygen("x25519", "a");
-    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("a.pub.pem").toString()).ok();
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("a.key.pem").toString()).ok();
     String fp = RecipientKeys.parse(Files.readAllBytes(tmp.resolve("a.pub.pem"))).fingerprint();
     Path pcrs = Files.writeString(tmp.resolve("m.json"), FakeHost.measurementsJson());
     Path root = Files.writeString(tmp.resolve("root.pem"), host.rootPem());
@@ -184,7 +184,7 @@ class FetchCommandTest {
   @Test
   void bundleRequiresAnEnclaveReceiptForEveryDelivery() throws Exception {
     RecipientKey x = keygen("x25519", "a");
-    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("a.pub.pem").toString()).ok();
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("a.key.pem").toString()).ok();
     Path pcrs = Files.writeString(tmp.resolve("m.json"), FakeHost.measurementsJson());
     Path root = Files.writeString(tmp.resolve("root.pem"), host.rootPem());
     Path bundle = tmp.resolve("bundle.json");

@@ -28,7 +28,7 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * The host's stateless recipient authentication (api.md section 2.4): challenge tokens, proofs of
+ * The host's stateless recipient authentication (api.md section 2.2): challenge tokens, proofs of
  * possession and session tokens, all MAC'd (HMAC-SHA256) with one host secret.
  *
  * <p>A token is base64url of {@code 0x01 || purpose (1 byte: 1 challenge, 2 session) ||

@@ -18,7 +18,7 @@ import java.security.spec.PSSParameterSpec;
 import java.util.Arrays;
 
 /**
- * Proof of possession of a recipient key (api.md section 2.4), shared by the host that checks it
+ * Proof of possession of a recipient key (api.md section 2.2), shared by the host that checks it
  * and the clients that make it.
  *
  * <ul>
