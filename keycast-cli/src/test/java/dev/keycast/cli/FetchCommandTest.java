@@ -173,6 +173,9 @@ class FetchCommandTest {
   @Test
   void errors() throws Exception {
     keygen("x25519", "tv");
+    // an unregistered key gets no session
+    fetch("tv").failsWith(ExitCodes.HOST_ERROR, "keycast fetch: host answered 404 not_found: no recipient ");
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("tv.key.pem").toString()).ok();
     host.errors.put("GET /v1/recipients/", new ErrorBody("store_unavailable", "sqlite is locked"));
     fetch("tv").failsWith(ExitCodes.HOST_ERROR, "keycast fetch: host answered 503 store_unavailable: sqlite is locked");
     Files.writeString(tmp.resolve("pub-as-key.key.pem"), Files.readString(tmp.resolve("tv.pub.pem")));
