@@ -106,8 +106,9 @@ final class Recipients {
     }
     return IntStream.range(0, k).parallel().mapToObj(i -> {
       while (true) {
-        BigInteger p = new BigInteger(1024, 64, random);
-        if (p.testBit(1022) && p.subtract(BigInteger.ONE).gcd(F4).equals(BigInteger.ONE)) {
+        // top two bits set, so every product of two is 2048 bits; one prime search per prime
+        BigInteger p = new BigInteger(1024, random).setBit(1023).setBit(1022).nextProbablePrime();
+        if (p.bitLength() == 1024 && p.subtract(BigInteger.ONE).gcd(F4).equals(BigInteger.ONE)) {
           return p;
         }
       }
