@@ -41,6 +41,9 @@ final class FailingStore implements ArtefactStore {
   @Override public RecipientRecord putRecipient(RecipientRecord r) throws StoreException {
     return d.putRecipient(r);
   }
+  @Override public RecipientRecord replaceRecipient(RecipientRecord r) throws StoreException {
+    return d.replaceRecipient(r);
+  }
   @Override public List<RecipientRecord> findRecipients(Collection<String> f) throws StoreException {
     return d.findRecipients(f);
   }

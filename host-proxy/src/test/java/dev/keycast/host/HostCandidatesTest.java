@@ -56,9 +56,10 @@ class HostCandidatesTest {
       try {
         assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
         Recipient x = Recipient.generate();
-        assertThat(post(base(host) + "/v1/recipients", x.registration()).statusCode()).isEqualTo(201);
+        assertThat(post(base(host) + "/v1/recipients", x.registration(base(host))).statusCode()).isEqualTo(201);
         HttpResponse<byte[]> reg = post(base(host) + "/v1/recipients",
-            Json.encode(new HostApi.RegisterRecipient(chainPem, Map.of("site", "hall 1"))));
+            HostTestSupport.rsaRegistration(base(host), chainPem, leafKey.getPrivate(),
+                Map.of("site", "hall 1")));
         assertThat(reg.statusCode()).as(text(reg)).isEqualTo(201);
         HostApi.Recipient rsa = json(reg, HostApi.Recipient.class);
         assertThat(rsa.fingerprint()).isEqualTo(leafFp);

@@ -92,7 +92,7 @@ class HostCrashTest {
       try {
         awaitReady(base);
         r = Recipient.generate();
-        assertThat(post(base + "/v1/recipients", r.registration()).statusCode()).isEqualTo(201);
+        assertThat(post(base + "/v1/recipients", r.registration(base)).statusCode()).isEqualTo(201);
 
         ConcurrentHashMap<String, HostApi.SendResult> ok = new ConcurrentHashMap<>();
         AtomicBoolean stop = new AtomicBoolean();

@@ -64,7 +64,7 @@ class HostFaultsTest {
     host = HostTestSupport.start(enclave, SqliteArtefactStore.open(db), "alias/k");
     assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
     Recipient a = Recipient.generate();
-    assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
+    assertThat(post(base(host) + "/v1/recipients", a.registration(base(host))).statusCode()).isEqualTo(201);
     host.shutdown();
 
     long pages = pageCount(db);
@@ -88,7 +88,7 @@ class HostFaultsTest {
     assertThat(capped.listDeliveries(a.fingerprint(), null, 10)).isEmpty();
     assertThat(capped.sealedSecretsOpenForLateRecipients(Instant.now(), null, 10)).isEmpty();
     // reads keep working
-    assertThat(HostTestSupport.get(base(host) + "/v1/recipients/" + a.fingerprint()).statusCode())
+    assertThat(a.getAuthorized(base(host), "/v1/recipients/" + a.fingerprint()).statusCode())
         .isEqualTo(200);
   }
 
@@ -105,7 +105,7 @@ class HostFaultsTest {
     host.start();
     assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
     Recipient a = Recipient.generate();
-    assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
+    assertThat(post(base(host) + "/v1/recipients", a.registration(base(host))).statusCode()).isEqualTo(201);
     enclave.delay(100);
     ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
     List<Future<HttpResponse<byte[]>>> fs = new ArrayList<>();
@@ -135,7 +135,7 @@ class HostFaultsTest {
     host.start();
     assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
     Recipient a = Recipient.generate();
-    assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
+    assertThat(post(base(host) + "/v1/recipients", a.registration(base(host))).statusCode()).isEqualTo(201);
     enclave.delay(1500);
     byte[] body = Json.encode(payload(enclave.keySet(), policy("slow", List.of(a.fingerprint()),
         false), new byte[] {1}));
@@ -174,7 +174,7 @@ class HostFaultsTest {
       host.start();
       assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
       Recipient a = Recipient.generate();
-      assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
+      assertThat(post(base(host) + "/v1/recipients", a.registration(base(host))).statusCode()).isEqualTo(201);
       HttpResponse<byte[]> r = post(base(host) + "/v1/sends", Json.encode(payload(enclave.keySet(),
           policy("unix", List.of(a.fingerprint()), false), new byte[] {1})));
       assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
@@ -229,7 +229,7 @@ class HostFaultsTest {
     host = HostTestSupport.start(enclave, SqliteArtefactStore.open(dir.resolve("d.db")), "alias/k");
     assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
     Recipient a = Recipient.generate();
-    assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
+    assertThat(post(base(host) + "/v1/recipients", a.registration(base(host))).statusCode()).isEqualTo(201);
     enclave.delay(1500);
     byte[] body = Json.encode(payload(enclave.keySet(), policy("d", List.of(a.fingerprint()), false),
         new byte[] {1}));

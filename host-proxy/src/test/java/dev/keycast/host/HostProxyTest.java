@@ -61,7 +61,7 @@ class HostProxyTest {
 
   private Recipient register() throws Exception {
     Recipient r = Recipient.generate();
-    HttpResponse<byte[]> resp = post(base(host) + "/v1/recipients", r.registration());
+    HttpResponse<byte[]> resp = post(base(host) + "/v1/recipients", r.registration(base(host)));
     assertThat(resp.statusCode()).as(text(resp)).isEqualTo(201);
     return r;
   }
@@ -99,10 +99,10 @@ class HostProxyTest {
     assertThat(first.delivered()).hasSize(2);
 
     // the recipient lists and downloads its delivery from the store, and it decrypts
-    HostApi.DeliveryPage page = json(get(base(host) + "/v1/recipients/" + a.fingerprint()
+    HostApi.DeliveryPage page = json(a.getAuthorized(base(host), "/v1/recipients/" + a.fingerprint()
         + "/deliveries"), HostApi.DeliveryPage.class);
     assertThat(page.deliveries()).hasSize(1);
-    HttpResponse<byte[]> env = get(base(host) + "/v1/deliveries/"
+    HttpResponse<byte[]> env = a.getAuthorized(base(host), "/v1/deliveries/"
         + page.deliveries().get(0).deliveryId());
     assertThat(env.headers().firstValue("content-type")).hasValue(HostApiService.HPKE_TYPE);
     OpenedDelivery opened = HpkeDeliveryFormat.INSTANCE.open(a.key(), env.body());
@@ -227,19 +227,20 @@ class HostProxyTest {
     HostApi.SendResult sent = json(post(base(host) + "/v1/sends", body), HostApi.SendResult.class);
     assertThat(sent.delivered()).hasSize(1);
 
-    HttpResponse<byte[]> r = post(base(host) + "/v1/recipients", late.registration());
+    HttpResponse<byte[]> r = post(base(host) + "/v1/recipients", late.registration(base(host)));
     assertThat(r.statusCode()).as(text(r)).isEqualTo(201);
     assertThat(json(r, HostApi.Recipient.class).lateDeliveries()).isEqualTo(1);
     assertThat(enclave.hits("/v1/forward")).isEqualTo(1);
-    HostApi.DeliveryPage page = json(get(base(host) + "/v1/recipients/" + late.fingerprint()
+    HostApi.DeliveryPage page = json(late.getAuthorized(base(host), "/v1/recipients/" + late.fingerprint()
         + "/deliveries"), HostApi.DeliveryPage.class);
     assertThat(page.deliveries()).hasSize(1);
-    byte[] env = get(base(host) + "/v1/deliveries/" + page.deliveries().get(0).deliveryId()).body();
+    byte[] env = late.getAuthorized(base(host), "/v1/deliveries/"
+        + page.deliveries().get(0).deliveryId()).body();
     assertThat(new String(HpkeDeliveryFormat.INSTANCE.open(late.key(), env).secret(),
         StandardCharsets.UTF_8)).isEqualTo("later");
 
     // registering again is a 200 and forwards nothing twice
-    HttpResponse<byte[]> again = post(base(host) + "/v1/recipients", late.registration());
+    HttpResponse<byte[]> again = post(base(host) + "/v1/recipients", late.registration(base(host)));
     assertThat(again.statusCode()).isEqualTo(200);
     assertThat(json(again, HostApi.Recipient.class).lateDeliveries()).isZero();
     assertThat(enclave.hits("/v1/forward")).isEqualTo(1);
@@ -276,7 +277,7 @@ class HostProxyTest {
     HttpResponse<byte[]> sent = post(base(host) + "/v1/sends",
         Json.encode(payload(enclave.keySet(), one, new byte[] {9})));
     assertThat(sent.statusCode()).isEqualTo(200);
-    HttpResponse<byte[]> r = post(base(host) + "/v1/recipients", late.registration());
+    HttpResponse<byte[]> r = post(base(host) + "/v1/recipients", late.registration(base(host)));
     assertThat(r.statusCode()).isEqualTo(201);
     assertThat(json(r, HostApi.Recipient.class).lateDeliveries()).isZero();
     assertThat(enclave.hits("/v1/forward")).isZero();
@@ -297,13 +298,13 @@ class HostProxyTest {
     assertThat(json(r, ErrorBody.class).error()).isEqualTo("invalid_policy");
 
     r = post(base(host) + "/v1/recipients",
-        Json.encode(new HostApi.RegisterRecipient(Base64Url.encode(new byte[40]), null)));
+        Json.encode(new HostApi.RegisterRecipient(Base64Url.encode(new byte[40]), null, null, null)));
     assertThat(r.statusCode()).isEqualTo(422);
     assertThat(json(r, ErrorBody.class).error()).isEqualTo("invalid_recipient");
 
     assertThat(get(base(host) + "/v1/nothing").statusCode()).isEqualTo(404);
     assertThat(get(base(host) + "/v1/sends").statusCode()).isEqualTo(405);
-    assertThat(get(base(host) + "/v1/deliveries/" + "a".repeat(20)).statusCode()).isEqualTo(404);
+    assertThat(get(base(host) + "/v1/deliveries/" + "a".repeat(20)).statusCode()).isEqualTo(401);
     assertThat(get(base(host) + "/v1/recipients/xyz/deliveries").statusCode()).isEqualTo(400);
     assertThat(enclave.hits("/v1/send")).isZero();
   }

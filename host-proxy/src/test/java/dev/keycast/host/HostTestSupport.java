@@ -6,6 +6,7 @@ import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.RecipientProof;
 import dev.keycast.protocol.hpke.Hpke;
 import dev.keycast.protocol.hpke.HpkeCiphertext;
 import dev.keycast.protocol.hpke.HpkeSuite;
@@ -65,6 +66,13 @@ final class HostTestSupport {
         HttpResponse.BodyHandlers.ofByteArray());
   }
 
+  /** GET with {@code Authorization: Bearer <sessionToken>}. */
+  static HttpResponse<byte[]> get(String url, String sessionToken) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(url))
+            .header("Authorization", "Bearer " + sessionToken).GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+  }
+
   static HttpResponse<byte[]> post(String url, byte[] body) throws Exception {
     return HTTP.send(HttpRequest.newBuilder(URI.create(url))
             .header("Content-Type", "application/json")
@@ -80,6 +88,22 @@ final class HostTestSupport {
     return new String(r.body(), java.nio.charset.StandardCharsets.UTF_8);
   }
 
+  /**
+   * A registration body for an RSA key or chain ({@code keyOrChain}, PEM) with a fresh proof by
+   * {@code privateKey} from the host at {@code base}.
+   */
+  static byte[] rsaRegistration(String base, String keyOrChain, java.security.PrivateKey privateKey,
+      Map<String, String> labels) throws Exception {
+    HttpResponse<byte[]> r = post(base + "/v1/recipients/challenge",
+        Json.encode(new RecipientProof.ChallengeRequest(keyOrChain)));
+    if (r.statusCode() != 200) {
+      throw new AssertionError("challenge answered " + r.statusCode() + ": " + text(r));
+    }
+    RecipientProof.Challenge c = json(r, RecipientProof.Challenge.class);
+    return Json.encode(new dev.keycast.protocol.api.HostApi.RegisterRecipient(keyOrChain, labels,
+        c.token(), RecipientProof.signRsa(privateKey, c.token(), c.fingerprint())));
+  }
+
   /** An X25519 recipient. */
   record Recipient(X25519PrivateKey key, String fingerprint, String spki) {
     static Recipient generate() {
@@ -88,9 +112,42 @@ final class HostTestSupport {
           Base64Url.encode(k.publicKey().toSpkiDer()));
     }
 
-    byte[] registration() {
-      return Json.encode(new dev.keycast.protocol.api.HostApi.RegisterRecipient(spki,
-          Map.of("name", "test")));
+    /** A registration body with a fresh proof of possession from the host at {@code base}. */
+    byte[] registration(String base) throws Exception {
+      return registration(base, Map.of("name", "test"));
+    }
+
+    /** A registration body with these labels and a fresh proof from the host at {@code base}. */
+    byte[] registration(String base, Map<String, String> labels) throws Exception {
+      RecipientProof.Challenge c = challenge(base);
+      return Json.encode(new dev.keycast.protocol.api.HostApi.RegisterRecipient(spki, labels,
+          c.token(), RecipientProof.openX25519(key, c)));
+    }
+
+    /** A challenge of the host at {@code base} for this key. */
+    RecipientProof.Challenge challenge(String base) throws Exception {
+      HttpResponse<byte[]> r = post(base + "/v1/recipients/challenge",
+          Json.encode(new RecipientProof.ChallengeRequest(spki)));
+      if (r.statusCode() != 200) {
+        throw new AssertionError("challenge answered " + r.statusCode() + ": " + text(r));
+      }
+      return json(r, RecipientProof.Challenge.class);
+    }
+
+    /** A session token of the host at {@code base} for this key. */
+    String session(String base) throws Exception {
+      RecipientProof.Challenge c = challenge(base);
+      HttpResponse<byte[]> r = post(base + "/v1/recipients/" + fingerprint + "/sessions",
+          Json.encode(new RecipientProof.SessionRequest(c.token(), RecipientProof.openX25519(key, c))));
+      if (r.statusCode() != 200) {
+        throw new AssertionError("session answered " + r.statusCode() + ": " + text(r));
+      }
+      return json(r, RecipientProof.Session.class).sessionToken();
+    }
+
+    /** GET {@code path} of the host at {@code base} with a fresh session token of this key. */
+    HttpResponse<byte[]> getAuthorized(String base, String path) throws Exception {
+      return get(base + path, session(base));
     }
   }
 

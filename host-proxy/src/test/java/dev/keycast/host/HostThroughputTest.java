@@ -38,7 +38,7 @@ class HostThroughputTest {
         for (int i = 0; i < 2000; i++) {
           regs.add(pool.submit(() -> {
             Recipient r = Recipient.generate();
-            assertThat(post(base(host) + "/v1/recipients", r.registration()).statusCode())
+            assertThat(post(base(host) + "/v1/recipients", r.registration(base(host))).statusCode())
                 .isEqualTo(201);
             return r;
           }));

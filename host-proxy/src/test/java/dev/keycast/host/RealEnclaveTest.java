@@ -78,7 +78,7 @@ class RealEnclaveTest {
           .statusCode()).isEqualTo(200);
 
       Recipient a = Recipient.generate();
-      HttpResponse<byte[]> reg = post(base(host) + "/v1/recipients", a.registration());
+      HttpResponse<byte[]> reg = post(base(host) + "/v1/recipients", a.registration(base(host)));
       assertThat(reg.statusCode()).as(text(reg)).isEqualTo(201);
       assertThat(json(reg, HostApi.Recipient.class).kind()).isEqualTo("x25519");
       Recipient late = Recipient.generate();
@@ -93,16 +93,17 @@ class RealEnclaveTest {
       assertThat(again.replayed()).isTrue();
       assertThat(again.delivered()).extracting(HostApi.DeliverySummary::deliveryId)
           .containsExactly(first.delivered().get(0).deliveryId());
-      byte[] env = get(base(host) + "/v1/deliveries/" + first.delivered().get(0).deliveryId()).body();
+      byte[] env = a.getAuthorized(base(host), "/v1/deliveries/"
+          + first.delivered().get(0).deliveryId()).body();
       assertThat(new String(HpkeDeliveryFormat.INSTANCE.open(a.key(), env).secret(),
           StandardCharsets.UTF_8)).isEqualTo("real secret");
 
-      HttpResponse<byte[]> lateReg = post(base(host) + "/v1/recipients", late.registration());
+      HttpResponse<byte[]> lateReg = post(base(host) + "/v1/recipients", late.registration(base(host)));
       assertThat(lateReg.statusCode()).as(text(lateReg)).isEqualTo(201);
       assertThat(json(lateReg, HostApi.Recipient.class).lateDeliveries()).isEqualTo(1);
-      HostApi.DeliveryPage page = json(get(base(host) + "/v1/recipients/" + late.fingerprint()
-          + "/deliveries"), HostApi.DeliveryPage.class);
-      byte[] lateEnv = get(base(host) + "/v1/deliveries/"
+      HostApi.DeliveryPage page = json(late.getAuthorized(base(host), "/v1/recipients/" + late.fingerprint()
+        + "/deliveries"), HostApi.DeliveryPage.class);
+      byte[] lateEnv = late.getAuthorized(base(host), "/v1/deliveries/"
           + page.deliveries().get(0).deliveryId()).body();
       assertThat(new String(HpkeDeliveryFormat.INSTANCE.open(late.key(), lateEnv).secret(),
           StandardCharsets.UTF_8)).isEqualTo("real secret");

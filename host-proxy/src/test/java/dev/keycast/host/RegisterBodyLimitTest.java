@@ -57,7 +57,7 @@ class RegisterBodyLimitTest {
 
   @Test
   void ordinaryRegistrationStillWorks() throws Exception {
-    HttpResponse<byte[]> r = post(base(host) + "/v1/recipients", Recipient.generate().registration());
+    HttpResponse<byte[]> r = post(base(host) + "/v1/recipients", Recipient.generate().registration(base(host)));
     assertThat(r.statusCode()).as(text(r)).isEqualTo(201);
   }
 }

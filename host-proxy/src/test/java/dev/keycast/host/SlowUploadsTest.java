@@ -172,7 +172,7 @@ class SlowUploadsTest {
 
     // the host still serves an honest send afterwards, and nothing of the refused ones was stored
     Recipient a = Recipient.generate();
-    assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
+    assertThat(post(base(host) + "/v1/recipients", a.registration(base(host))).statusCode()).isEqualTo(201);
     HttpResponse<byte[]> ok = post(base(host) + "/v1/sends", Json.encode(payload(enclave.keySet(),
         policy("after-the-flood", List.of(a.fingerprint()), false), new byte[] {1})));
     assertThat(ok.statusCode()).as(text(ok)).isEqualTo(200);
@@ -231,10 +231,10 @@ class SlowUploadsTest {
     start(UploadLimits.defaults());
     Recipient a = Recipient.generate();
     for (int i = 0; i < 20; i++) {
-      assertThat(post(base(host) + "/v1/recipients", Recipient.generate().registration()).statusCode())
+      assertThat(post(base(host) + "/v1/recipients", Recipient.generate().registration(base(host))).statusCode())
           .isEqualTo(201);
     }
-    assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
+    assertThat(post(base(host) + "/v1/recipients", a.registration(base(host))).statusCode()).isEqualTo(201);
     HttpResponse<byte[]> ok = post(base(host) + "/v1/sends", Json.encode(payload(enclave.keySet(),
         policy("budget", List.of(a.fingerprint()), false), new byte[] {1})));
     assertThat(ok.statusCode()).as(text(ok)).isEqualTo(200);

@@ -71,6 +71,7 @@ final class FetchCommand extends KeycastCommand {
       String envelopeSha256, int secretBytes, String receiptId) {}
 
   private KeyBundle bundle;
+  private String sessionToken;
   private final Map<String, Optional<Receipt>> receipts = new HashMap<>();
 
   /** One line of the output. */
@@ -94,7 +95,7 @@ final class FetchCommand extends KeycastCommand {
     try (RecipientPrivateKey pk = RecipientPrivateKey.load(key, "--key")) {
       fp = pk.fingerprint();
       CliFiles.ensureDirectory(outDir, "--out-dir");
-      List<HostApi.DeliverySummary> all = list(host, fp);
+      List<HostApi.DeliverySummary> all = list(host, pk);
       try (Progress progress = Progress.start(err(), "fetching deliveries", all.size(), 20)) {
         int done = 0;
         for (HostApi.DeliverySummary s : all) {
@@ -147,12 +148,40 @@ final class FetchCommand extends KeycastCommand {
     return ExitCodes.OK;
   }
 
-  private List<HostApi.DeliverySummary> list(HostClient host, String fp) throws HostException {
+  /** A call that needs the recipient's session token. */
+  private interface Authorized<T> {
+    T call(String sessionToken) throws HostException;
+  }
+
+  /**
+   * Runs {@code call} with this run's session token (api.md 2.2), made on first use and made again
+   * once if the host answers {@code session_expired}.
+   */
+  private <T> T authorized(HostClient host, RecipientPrivateKey pk, Authorized<T> call)
+      throws HostException, CliException {
+    if (sessionToken == null) {
+      sessionToken = host.session(pk);
+    }
+    try {
+      return call.call(sessionToken);
+    } catch (HostException e) {
+      if (!"session_expired".equals(e.errorCode())) {
+        throw e;
+      }
+      sessionToken = host.session(pk);
+      return call.call(sessionToken);
+    }
+  }
+
+  private List<HostApi.DeliverySummary> list(HostClient host, RecipientPrivateKey pk)
+      throws HostException, CliException {
+    String fp = pk.fingerprint();
     List<HostApi.DeliverySummary> all = new ArrayList<>();
     String after = null;
     try (Progress p = Progress.start(err(), "listing deliveries", 0, 0)) {
       while (true) {
-        HostApi.DeliveryPage page = host.deliveries(fp, after, PAGE);
+        String from = after;
+        HostApi.DeliveryPage page = authorized(host, pk, t -> host.deliveries(fp, t, from, PAGE));
         if (page.deliveries() != null) {
           all.addAll(page.deliveries());
         }
@@ -229,7 +258,7 @@ final class FetchCommand extends KeycastCommand {
     if (id.startsWith(".")) {
       throw CliException.verification("refusing delivery id \"" + id + "\": it would be a hidden file");
     }
-    byte[] envelope = host.envelope(id);
+    byte[] envelope = authorized(host, pk, t -> host.envelope(id, t));
     String receiptId = bundle == null ? null : receiptCovering(host, s, pk.fingerprint(), envelope);
     OpenedDelivery opened = pk.open(s.format(), envelope);
     byte[] secret = null;

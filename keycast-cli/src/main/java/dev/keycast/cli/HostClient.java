@@ -5,6 +5,7 @@ import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorBody;
 import dev.keycast.protocol.api.HostApi;
+import dev.keycast.protocol.api.RecipientProof;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -39,6 +40,7 @@ final class HostClient {
   static final int MAX_ENVELOPE_BYTES = 1 << 20;
   private static final int MAX_ERROR_BYTES = 64 * 1024;
 
+  private static final Pattern SESSION_TOKEN = Pattern.compile("[A-Za-z0-9_-]{1,256}");
   private static final Pattern PATH_SEGMENT = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
   private final URI base;
@@ -78,21 +80,47 @@ final class HostClient {
     return postJson("/v1/recipients", body, MAX_SMALL_BYTES, HostApi.Recipient.class);
   }
 
-  /** GET /v1/recipients/{fingerprint}. */
-  HostApi.Recipient recipient(String fingerprint) throws HostException {
-    return getJson("/v1/recipients/" + segment(fingerprint), MAX_SMALL_BYTES, HostApi.Recipient.class);
+  /** POST /v1/recipients/challenge. */
+  RecipientProof.Challenge challenge(String key) throws HostException {
+    return postJson("/v1/recipients/challenge", new RecipientProof.ChallengeRequest(key),
+        MAX_SMALL_BYTES, RecipientProof.Challenge.class);
   }
 
-  /** GET /v1/recipients/{fingerprint}/deliveries?after=...&limit=... */
-  HostApi.DeliveryPage deliveries(String fingerprint, String after, int limit) throws HostException {
+  /**
+   * A session token for {@code key}'s owner: POST /v1/recipients/challenge, then
+   * POST /v1/recipients/{fingerprint}/sessions with the proof of possession.
+   */
+  String session(RecipientPrivateKey key) throws HostException, CliException {
+    RecipientProof.Challenge c = challenge(key.publicKeyPem());
+    RecipientProof.Session s = postJson("/v1/recipients/" + segment(key.fingerprint()) + "/sessions",
+        new RecipientProof.SessionRequest(c.token(), key.prove(c)), MAX_SMALL_BYTES,
+        RecipientProof.Session.class);
+    if (s.sessionToken() == null || s.sessionToken().isEmpty()) {
+      throw HostException.unreachable(where("/v1/recipients/" + key.fingerprint() + "/sessions")
+          + " answered no session token");
+    }
+    return s.sessionToken();
+  }
+
+  /** GET /v1/recipients/{fingerprint} with a session token of that recipient. */
+  HostApi.Recipient recipient(String fingerprint, String sessionToken) throws HostException {
+    String path = "/v1/recipients/" + segment(fingerprint);
+    return decode(path, exchange(get(path, sessionToken), MAX_SMALL_BYTES), MAX_SMALL_BYTES,
+        HostApi.Recipient.class);
+  }
+
+  /** GET /v1/recipients/{fingerprint}/deliveries?after=...&limit=... with a session token. */
+  HostApi.DeliveryPage deliveries(String fingerprint, String sessionToken, String after, int limit)
+      throws HostException {
     String q = "?limit=" + limit + (after == null ? "" : "&after=" + segment(after));
-    return getJson("/v1/recipients/" + segment(fingerprint) + "/deliveries" + q, MAX_SMALL_BYTES,
+    String path = "/v1/recipients/" + segment(fingerprint) + "/deliveries" + q;
+    return decode(path, exchange(get(path, sessionToken), MAX_SMALL_BYTES), MAX_SMALL_BYTES,
         HostApi.DeliveryPage.class);
   }
 
-  /** GET /v1/deliveries/{id}: the envelope bytes. */
-  byte[] envelope(String deliveryId) throws HostException {
-    return exchange(get("/v1/deliveries/" + segment(deliveryId)), MAX_ENVELOPE_BYTES);
+  /** GET /v1/deliveries/{id} with a session token of its recipient: the envelope bytes. */
+  byte[] envelope(String deliveryId, String sessionToken) throws HostException {
+    return exchange(get("/v1/deliveries/" + segment(deliveryId), sessionToken), MAX_ENVELOPE_BYTES);
   }
 
   /** GET /v1/receipts/{id}. */
@@ -125,6 +153,14 @@ final class HostClient {
 
   private HttpRequest get(String path) {
     return HttpRequest.newBuilder(base.resolve(base.getRawPath() + path)).timeout(timeout).GET().build();
+  }
+
+  private HttpRequest get(String path, String sessionToken) throws HostException {
+    if (sessionToken == null || !SESSION_TOKEN.matcher(sessionToken).matches()) {
+      throw HostException.unreachable("the host's session token is not 1..256 base64url characters");
+    }
+    return HttpRequest.newBuilder(base.resolve(base.getRawPath() + path)).timeout(timeout)
+        .header("Authorization", "Bearer " + sessionToken).GET().build();
   }
 
   private <T> T decode(String path, byte[] body, int max, Class<T> type) throws HostException {
@@ -195,6 +231,8 @@ final class HostClient {
       case "wrong_key_set" -> "; the enclave's key set changed since attestation: run the command again";
       case "policy_not_valid_now" -> "; check --not-before/--not-after against the current time";
       case "too_many_recipients" -> "; raise --max-recipients or narrow the selection";
+      case "proof_invalid" -> "; the --key must be the private key of the key registered";
+      case "session_expired" -> "; run the command again for a new session";
       default -> "";
     };
   }

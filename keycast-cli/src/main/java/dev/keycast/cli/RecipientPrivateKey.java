@@ -38,11 +38,14 @@ final class RecipientPrivateKey implements AutoCloseable {
   private final RSAPrivateCrtKey rsa;
   private final X25519PrivateKey x25519;
   private final String fingerprint;
+  private final byte[] spki;
 
-  private RecipientPrivateKey(RSAPrivateCrtKey rsa, X25519PrivateKey x25519, String fingerprint) {
+  private RecipientPrivateKey(RSAPrivateCrtKey rsa, X25519PrivateKey x25519, String fingerprint,
+      byte[] spki) {
     this.rsa = rsa;
     this.x25519 = x25519;
     this.fingerprint = fingerprint;
+    this.spki = spki;
   }
 
   /** Reads a PEM private key file. */
@@ -68,6 +71,8 @@ final class RecipientPrivateKey implements AutoCloseable {
             org.bouncycastle.asn1.pkcs.RSAPrivateKey.getInstance(der));
         case "ENCRYPTED PRIVATE KEY" -> throw CliException.usage(option + " " + file
             + ": the key is encrypted; decrypt it first: openssl pkey -in KEY -out PLAIN.pem");
+        case "PUBLIC KEY", "CERTIFICATE" -> throw CliException.usage(option + " " + file + ": is a "
+            + "public key or certificate; pass your private key (NAME.key.pem), PKCS#8 PEM");
         default -> throw CliException.usage(option + " " + file + ": PEM \"" + label
             + "\" is not a private key (want PRIVATE KEY)");
       };
@@ -76,15 +81,15 @@ final class RecipientPrivateKey implements AutoCloseable {
         try {
           KeyFactory kf = KeyFactory.getInstance("RSA");
           RSAPrivateCrtKey k = (RSAPrivateCrtKey) kf.generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
-          String fp = Fingerprints.of(kf.generatePublic(new RSAPublicKeySpec(k.getModulus(), k.getPublicExponent())));
-          return new RecipientPrivateKey(k, null, fp);
+          java.security.PublicKey pub = kf.generatePublic(new RSAPublicKeySpec(k.getModulus(), k.getPublicExponent()));
+          return new RecipientPrivateKey(k, null, Fingerprints.of(pub), pub.getEncoded());
         } finally {
           Arrays.fill(pkcs8, (byte) 0);
         }
       }
       if (info.getPrivateKeyAlgorithm().getAlgorithm().equals(EdECObjectIdentifiers.id_X25519)) {
         X25519PrivateKey k = X25519PrivateKey.fromPkcs8(der);
-        return new RecipientPrivateKey(null, k, k.publicKey().fingerprint());
+        return new RecipientPrivateKey(null, k, k.publicKey().fingerprint(), k.publicKey().toSpkiDer());
       }
       throw CliException.usage(option + " " + file + ": unsupported key algorithm "
           + info.getPrivateKeyAlgorithm().getAlgorithm().getId() + " (want RSA or X25519)");
@@ -102,6 +107,34 @@ final class RecipientPrivateKey implements AutoCloseable {
 
   String fingerprint() {
     return fingerprint;
+  }
+
+  /** The public key as a PEM {@code PUBLIC KEY} block. */
+  String publicKeyPem() {
+    return "-----BEGIN PUBLIC KEY-----\n"
+        + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(spki)
+        + "\n-----END PUBLIC KEY-----\n";
+  }
+
+  /**
+   * The proof of possession answering {@code challenge} (api.md section 2.2): an RSASSA-PSS
+   * signature, or the opened HPKE-sealed response value.
+   *
+   * @throws CliException the challenge is not for this key or cannot be opened by it
+   */
+  String prove(dev.keycast.protocol.api.RecipientProof.Challenge challenge) throws CliException {
+    if (challenge.token() == null || !fingerprint.equals(challenge.fingerprint())) {
+      throw CliException.verification("the host's challenge is for key " + challenge.fingerprint()
+          + ", not " + fingerprint);
+    }
+    if (rsa != null) {
+      return dev.keycast.protocol.api.RecipientProof.signRsa(rsa, challenge.token(), fingerprint);
+    }
+    try {
+      return dev.keycast.protocol.api.RecipientProof.openX25519(x25519, challenge);
+    } catch (DecryptionFailedException | MalformedInputException e) {
+      throw CliException.verification("the host's challenge cannot be opened with this key");
+    }
   }
 
   String kind() {

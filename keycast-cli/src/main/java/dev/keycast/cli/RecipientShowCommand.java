@@ -8,28 +8,42 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code keycast recipient show}: GET /v1/recipients/{fingerprint}. */
+/** {@code keycast recipient show}: GET /v1/recipients/{fingerprint} with a session of the key. */
 @Command(
     name = "show",
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
     sortOptions = false,
-    description = "Show a registered recipient: key kind, labels, registration time.",
+    description = "Show your registration: key kind, labels, registration time (needs your private key: the"
+        + " host shows a recipient only to its key's owner).",
     footer = ExitCodes.HELP)
 final class RecipientShowCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
 
-  @Option(names = "--fingerprint", required = true, paramLabel = "FP",
-      description = "The recipient key's fingerprint (64 hex).")
+  @Option(names = "--key", required = true, paramLabel = "PEM",
+      description = "Your private key (NAME.key.pem, PKCS#8 PEM).")
+  java.nio.file.Path key;
+
+  @Option(names = "--fingerprint", paramLabel = "FP",
+      description = "Also check that the key's fingerprint is this one (64 hex).")
   String fingerprint;
 
   @Override
   int run() throws CliException, HostException {
-    String fp = fingerprint.strip().toLowerCase(Locale.ROOT);
-    if (!Fingerprints.isWellFormed(fp)) {
-      throw CliException.usage("--fingerprint: \"" + fingerprint + "\" is not 64 hex characters");
+    HostApi.Recipient r;
+    try (RecipientPrivateKey pk = RecipientPrivateKey.load(key, "--key")) {
+      if (fingerprint != null) {
+        String fp = fingerprint.strip().toLowerCase(Locale.ROOT);
+        if (!Fingerprints.isWellFormed(fp)) {
+          throw CliException.usage("--fingerprint: \"" + fingerprint + "\" is not 64 hex characters");
+        }
+        if (!fp.equals(pk.fingerprint())) {
+          throw CliException.usage("--fingerprint " + fp + " is not the --key's fingerprint " + pk.fingerprint());
+        }
+      }
+      HostClient host = hostOptions.client();
+      r = host.recipient(pk.fingerprint(), host.session(pk));
     }
-    HostApi.Recipient r = hostOptions.client().recipient(fp);
     if (json) {
       printJson(r);
     } else {

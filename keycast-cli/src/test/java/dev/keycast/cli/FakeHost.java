@@ -8,6 +8,7 @@ import dev.keycast.protocol.Json;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorBody;
 import dev.keycast.protocol.api.HostApi;
+import dev.keycast.protocol.api.RecipientProof;
 import dev.keycast.protocol.attestation.TestAttester;
 import dev.keycast.protocol.envelope.CmsDeliveryFormat;
 import dev.keycast.protocol.envelope.DeliveryFormat;
@@ -96,6 +97,11 @@ final class FakeHost implements AutoCloseable {
   final Map<String, Registered> recipients = new ConcurrentHashMap<>();
   final NavigableMap<String, Stored> deliveries = new ConcurrentSkipListMap<>();
   final Map<String, HostApi.ReceiptView> receipts = new ConcurrentHashMap<>();
+  /** Live challenges: token to (fingerprint, X25519 response value or null for RSA). */
+  record Challenged(RecipientKey key, byte[] response) {}
+  final Map<String, Challenged> challenges = new ConcurrentHashMap<>();
+  /** Live session tokens to their fingerprint. */
+  final Map<String, String> sessions = new ConcurrentHashMap<>();
 
   /** The server's TLS certificate (self-signed, SAN IP 127.0.0.1), or null for plain HTTP. */
   final X509Certificate tlsCertificate;
@@ -182,6 +188,8 @@ final class FakeHost implements AutoCloseable {
     String id = deliveryId(sendId, key.fingerprint());
     Stored s = new Stored(id, sendId, key.fingerprint(), format.id(), env, Instant.now());
     deliveries.put(id, s);
+    // a delivery implies a registration (the real host delivers only to registered keys)
+    recipients.putIfAbsent(key.fingerprint(), new Registered(key, Map.of(), Instant.now()));
     return s;
   }
 
@@ -231,6 +239,15 @@ final class FakeHost implements AutoCloseable {
         send(ex);
       } else if (method.equals("POST") && path.equals("/v1/recipients")) {
         register(ex);
+      } else if (method.equals("POST") && path.equals("/v1/recipients/challenge")) {
+        challenge(ex);
+      } else if (method.equals("POST") && seg.length == 4 && seg[1].equals("recipients")
+          && seg[3].equals("sessions")) {
+        session(ex, seg[2]);
+      } else if (method.equals("GET") && seg[0].equals("v1") && seg.length >= 3
+          && (seg[1].equals("recipients") || seg[1].equals("deliveries"))
+          && !authorized(ex, seg[1].equals("recipients") ? seg[2] : null)) {
+        return; // answered 401/403
       } else if (method.equals("GET") && seg.length == 3 && seg[1].equals("recipients")) {
         Registered r = recipients.get(seg[2]);
         if (r == null) {
@@ -242,7 +259,7 @@ final class FakeHost implements AutoCloseable {
         page(ex, seg[2]);
       } else if (method.equals("GET") && seg.length == 3 && seg[1].equals("deliveries")) {
         Stored s = deliveries.get(seg[2]);
-        if (s == null) {
+        if (s == null || !s.recipient().equals(sessions.get(bearer(ex)))) {
           json(ex, 404, new ErrorBody("not_found", "no delivery " + seg[2]));
         } else {
           ex.getResponseHeaders().add("Content-Type", s.format().startsWith("cms")
@@ -305,9 +322,96 @@ final class FakeHost implements AutoCloseable {
       json(ex, 422, new ErrorBody("invalid_recipient", "recipient 0: " + e.getMessage()));
       return;
     }
-    Registered prev = recipients.putIfAbsent(key.fingerprint(),
+    if (!proved(ex, key.fingerprint(), req.token(), req.proof())) {
+      return;
+    }
+    Registered prev = recipients.put(key.fingerprint(),
         new Registered(key, req.labels() == null ? Map.of() : Map.copyOf(req.labels()), Instant.now()));
     json(ex, prev == null ? 201 : 200, view(key.fingerprint(), recipients.get(key.fingerprint())));
+  }
+
+  private void challenge(HttpExchange ex) throws Exception {
+    RecipientProof.ChallengeRequest req = Json.decode(ex.getRequestBody().readAllBytes(), 1 << 20,
+        RecipientProof.ChallengeRequest.class);
+    RecipientKey key = RecipientKeys.parse(req.key().getBytes(StandardCharsets.US_ASCII));
+    byte[] t = new byte[32];
+    random.nextBytes(t);
+    String token = Base64Url.encode(t);
+    Instant expires = Instant.now().plusSeconds(300);
+    if (key instanceof dev.keycast.protocol.envelope.X25519RecipientKey x) {
+      byte[] value = new byte[32];
+      random.nextBytes(value);
+      challenges.put(token, new Challenged(key, value));
+      dev.keycast.protocol.hpke.HpkeCiphertext c = dev.keycast.protocol.hpke.Hpke.seal(
+          dev.keycast.protocol.hpke.HpkeSuite.KEYCAST_V1, x.publicKey(), RecipientProof.SEALED_RESPONSE_INFO,
+          token.getBytes(StandardCharsets.US_ASCII), value, random);
+      json(ex, 200, new RecipientProof.Challenge(token, key.fingerprint(), expires,
+          Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())));
+    } else {
+      challenges.put(token, new Challenged(key, null));
+      json(ex, 200, new RecipientProof.Challenge(token, key.fingerprint(), expires, null, null));
+    }
+  }
+
+  /** Checks a proof like the real host (answers 401 and returns false when it fails). */
+  private boolean proved(HttpExchange ex, String fingerprint, String token, String proof) throws Exception {
+    if (token == null || proof == null) {
+      json(ex, 401, new ErrorBody("proof_required", "token and proof are required"));
+      return false;
+    }
+    Challenged c = challenges.remove(token);
+    boolean ok = c != null && c.key().fingerprint().equals(fingerprint);
+    if (ok) {
+      byte[] answer = Base64Url.decode("proof", proof, 1024);
+      ok = c.key() instanceof RsaRecipientKey rsa
+          ? RecipientProof.verifyRsa(rsa.publicKey(), token, fingerprint, answer)
+          : java.security.MessageDigest.isEqual(c.response(), answer);
+    }
+    if (!ok) {
+      json(ex, 401, new ErrorBody("proof_invalid", "the proof does not answer the challenge with this key"));
+    }
+    return ok;
+  }
+
+  private void session(HttpExchange ex, String fingerprint) throws Exception {
+    RecipientProof.SessionRequest req = Json.decode(ex.getRequestBody().readAllBytes(), 1 << 20,
+        RecipientProof.SessionRequest.class);
+    if (!recipients.containsKey(fingerprint)) {
+      json(ex, 404, new ErrorBody("not_found", "no recipient " + fingerprint));
+      return;
+    }
+    if (!proved(ex, fingerprint, req.token(), req.proof())) {
+      return;
+    }
+    byte[] t = new byte[32];
+    random.nextBytes(t);
+    String token = Base64Url.encode(t);
+    sessions.put(token, fingerprint);
+    json(ex, 200, new RecipientProof.Session(token, fingerprint, Instant.now().plusSeconds(900)));
+  }
+
+  private static String bearer(HttpExchange ex) {
+    String a = ex.getRequestHeaders().getFirst("Authorization");
+    return a == null || !a.startsWith("Bearer ") ? "" : a.substring(7);
+  }
+
+  /** Whether the request carries a session token (of {@code fingerprint} when not null); else answers. */
+  private boolean authorized(HttpExchange ex, String fingerprint) throws IOException {
+    String a = ex.getRequestHeaders().getFirst("Authorization");
+    if (a == null) {
+      json(ex, 401, new ErrorBody("session_required", "send Authorization: Bearer <session token>"));
+      return false;
+    }
+    String fp = sessions.get(bearer(ex));
+    if (fp == null) {
+      json(ex, 401, new ErrorBody("session_invalid", "not a session token of this host"));
+      return false;
+    }
+    if (fingerprint != null && !fingerprint.equals(fp)) {
+      json(ex, 403, new ErrorBody("forbidden", "the session token is for another recipient"));
+      return false;
+    }
+    return true;
   }
 
   private void page(HttpExchange ex, String fp) throws IOException {

@@ -136,7 +136,7 @@ class FetchCommandTest {
   @Test
   void sendThenFetchEndToEnd() throws Exception {
     keygen("x25519", "a");
-    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("a.pub.pem").toString()).ok();
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("a.key.pem").toString()).ok();
     String fp = RecipientKeys.parse(Files.readAllBytes(tmp.resolve("a.pub.pem"))).fingerprint();
     Path pcrs = Files.writeString(tmp.resolve("m.json"), FakeHost.measurementsJson());
     Path root = Files.writeString(tmp.resolve("root.pem"), host.rootPem());
@@ -173,6 +173,9 @@ class FetchCommandTest {
   @Test
   void errors() throws Exception {
     keygen("x25519", "tv");
+    // an unregistered key gets no session
+    fetch("tv").failsWith(ExitCodes.HOST_ERROR, "keycast fetch: host answered 404 not_found: no recipient ");
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("tv.key.pem").toString()).ok();
     host.errors.put("GET /v1/recipients/", new ErrorBody("store_unavailable", "sqlite is locked"));
     fetch("tv").failsWith(ExitCodes.HOST_ERROR, "keycast fetch: host answered 503 store_unavailable: sqlite is locked");
     Files.writeString(tmp.resolve("pub-as-key.key.pem"), Files.readString(tmp.resolve("tv.pub.pem")));
@@ -184,7 +187,7 @@ class FetchCommandTest {
   @Test
   void bundleRequiresAnEnclaveReceiptForEveryDelivery() throws Exception {
     RecipientKey x = keygen("x25519", "a");
-    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("a.pub.pem").toString()).ok();
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("a.key.pem").toString()).ok();
     Path pcrs = Files.writeString(tmp.resolve("m.json"), FakeHost.measurementsJson());
     Path root = Files.writeString(tmp.resolve("root.pem"), host.rootPem());
     Path bundle = tmp.resolve("bundle.json");

@@ -33,7 +33,7 @@ class ReceiptAndMeasurementsCommandTest {
     root = Files.writeString(tmp.resolve("root.pem"), host.rootPem());
     Cli.Run k = Cli.run("recipient", "keygen", "--type", "x25519", "--out-dir", tmp.toString(), "--json").ok();
     fp = Json.mapper().readTree(k.out()).get("fingerprint").asText();
-    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("recipient.pub.pem").toString()).ok();
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("recipient.key.pem").toString()).ok();
     Cli.Run s = Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
         "--secret-hex", "01", "--secret-id", "r1", "--recipient", fp, "--recipient", "ab".repeat(32), "--json").ok();
     sendId = Json.mapper().readTree(s.out()).get("send_id").asText();
@@ -126,12 +126,23 @@ class ReceiptAndMeasurementsCommandTest {
 
   @Test
   void recipientShow() throws Exception {
-    Cli.Run r = Cli.run("recipient", "show", "--host", host.url(), "--fingerprint", fp.toUpperCase()).ok();
+    String key = tmp.resolve("recipient.key.pem").toString();
+    Cli.Run r = Cli.run("recipient", "show", "--host", host.url(), "--key", key, "--fingerprint", fp.toUpperCase()).ok();
     assertThat(r.out()).contains("fingerprint:      " + fp).contains("kind:             x25519");
-    Cli.run("recipient", "show", "--host", host.url(), "--fingerprint", "cd".repeat(32))
-        .failsWith(ExitCodes.HOST_ERROR, "keycast recipient show: host answered 404 not_found: no recipient");
-    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("recipient.key.pem").toString())
-        .failsWith(ExitCodes.USAGE, "keycast recipient register: --key ");
+    Cli.run("recipient", "show", "--host", host.url(), "--key", key, "--fingerprint", "cd".repeat(32))
+        .failsWith(ExitCodes.USAGE, "keycast recipient show: --fingerprint " + "cd".repeat(32) + " is not the --key's");
+  }
+
+  @Test
+  void registerNeedsThePrivateKeyAndSaysSo() throws Exception {
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("recipient.pub.pem").toString())
+        .failsWith(ExitCodes.USAGE, "keycast recipient register: --key " + tmp.resolve("recipient.pub.pem")
+            + ": is a public key or certificate; pass your private key (NAME.key.pem), PKCS#8 PEM");
+    // registering again with the private key replaces the registration (new labels)
+    Cli.Run again = Cli.run("recipient", "register", "--host", host.url(), "--key",
+        tmp.resolve("recipient.key.pem").toString(), "--label", "site=lyon").ok();
+    assertThat(again.out()).contains("label:            site=lyon");
+    assertThat(host.recipients.get(fp).labels()).containsExactly(java.util.Map.entry("site", "lyon"));
   }
 
   @Test

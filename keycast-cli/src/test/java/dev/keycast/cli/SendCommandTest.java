@@ -68,7 +68,7 @@ class SendCommandTest {
 
   String register(String type, String name) throws Exception {
     String fp = keygen(type, name);
-    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("keys/" + name + ".pub.pem").toString(),
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("keys/" + name + ".key.pem").toString(),
         "--label", "site=paris").ok();
     return fp;
   }

@@ -184,9 +184,11 @@ class LocalStackIT {
     Path ca = work.resolve("studio-ca.pem");
     Path chain = work.resolve("projector-2.chain.pem");
     issueCertificate(work.resolve("projector-2.pub.pem"), ca, chain, "O=Studio,OU=Lobby,CN=projector-2");
-    cli("recipient", "register", "--host", host, "--key", work.resolve("projector-1.pub.pem").toString());
-    cli("recipient", "register", "--host", host, "--key", chain.toString());
-    cli("recipient", "register", "--host", host, "--key", work.resolve("projector-3.pub.pem").toString());
+    // registering proves possession of the private key (api.md 2.2): a public key alone is refused
+    cli("recipient", "register", "--host", host, "--key", work.resolve("projector-1.key.pem").toString());
+    cli("recipient", "register", "--host", host, "--key", work.resolve("projector-2.key.pem").toString(),
+        "--chain", chain.toString());
+    cli("recipient", "register", "--host", host, "--key", work.resolve("projector-3.key.pem").toString());
 
     byte[] secret = new byte[16];
     new SecureRandom().nextBytes(secret);

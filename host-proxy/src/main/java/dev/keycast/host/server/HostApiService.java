@@ -26,6 +26,7 @@ import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.EnclaveApi.Candidate;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.api.HostApi;
+import dev.keycast.protocol.api.RecipientProof;
 import dev.keycast.protocol.envelope.RecipientKey;
 import dev.keycast.protocol.envelope.RecipientKeys;
 import dev.keycast.protocol.envelope.RsaRecipientKey;
@@ -91,10 +92,18 @@ public final class HostApiService {
   private final HostMetrics metrics;
   private final HostControl control;
   private final Clock clock;
+  private final RecipientAuth auth;
+
+  /** A service over its parts, with recipient authentication by a random per-process secret. */
+  public HostApiService(ArtefactStore store, EnclaveClient enclave, HostMetrics metrics,
+      HostControl control, Clock clock) {
+    this(store, enclave, metrics, control, clock, RecipientAuth.withRandomSecret(clock));
+  }
 
   /** A service over its parts. */
   public HostApiService(ArtefactStore store, EnclaveClient enclave, HostMetrics metrics,
-      HostControl control, Clock clock) {
+      HostControl control, Clock clock, RecipientAuth auth) {
+    this.auth = Objects.requireNonNull(auth, "auth");
     this.store = Objects.requireNonNull(store, "store");
     this.enclave = Objects.requireNonNull(enclave, "enclave");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -135,16 +144,25 @@ public final class HostApiService {
       } else if (seg.length == 2 && seg[0].equals("v1") && seg[1].equals("recipients")) {
         route = "recipients";
         answer = only(m, "POST", () -> register(call.body()));
+      } else if (seg.length == 3 && seg[0].equals("v1") && seg[1].equals("recipients")
+          && seg[2].equals("challenge")) {
+        route = "recipient_challenge";
+        answer = only(m, "POST", () -> challenge(call.body()));
+      } else if (seg.length == 4 && seg[0].equals("v1") && seg[1].equals("recipients")
+          && seg[3].equals("sessions")) {
+        route = "recipient_session";
+        answer = only(m, "POST", () -> session(seg[2], call.body()));
       } else if (seg.length == 3 && seg[0].equals("v1") && seg[1].equals("recipients")) {
         route = "recipient";
-        answer = only(m, "GET", () -> recipient(seg[2]));
+        answer = only(m, "GET", () -> recipient(seg[2], call.authorization()));
       } else if (seg.length == 4 && seg[0].equals("v1") && seg[1].equals("recipients")
           && seg[3].equals("deliveries")) {
         route = "deliveries";
-        answer = only(m, "GET", () -> deliveries(seg[2], call.param("after"), call.param("limit")));
+        answer = only(m, "GET", () -> deliveries(seg[2], call.param("after"), call.param("limit"),
+            call.authorization()));
       } else if (seg.length == 3 && seg[0].equals("v1") && seg[1].equals("deliveries")) {
         route = "delivery";
-        answer = only(m, "GET", () -> delivery(seg[2]));
+        answer = only(m, "GET", () -> delivery(seg[2], call.authorization()));
       } else if (seg.length == 3 && seg[0].equals("v1") && seg[1].equals("receipts")) {
         route = "receipt";
         answer = only(m, "GET", () -> receipt(seg[2]));
@@ -252,8 +270,9 @@ public final class HostApiService {
         r.body(), r.status() == 503 ? 2 : 0);
   }
 
-  private HttpAnswer recipient(String fingerprint) throws ApiException {
+  private HttpAnswer recipient(String fingerprint, String authorization) throws ApiException {
     checkFingerprint(fingerprint);
+    auth.checkSession(authorization, fingerprint);
     List<RecipientRecord> found = storeCall("find_recipients",
         () -> store.findRecipients(List.of(fingerprint)));
     if (found.isEmpty()) {
@@ -264,9 +283,10 @@ public final class HostApiService {
         r.registeredAt(), 0));
   }
 
-  private HttpAnswer deliveries(String fingerprint, String after, String limitText)
-      throws ApiException {
+  private HttpAnswer deliveries(String fingerprint, String after, String limitText,
+      String authorization) throws ApiException {
     checkFingerprint(fingerprint);
+    auth.checkSession(authorization, fingerprint);
     if (after != null && !ID.matches(after)) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, "after must be a delivery id: "
           + quote(after));
@@ -304,10 +324,16 @@ public final class HostApiService {
     return HttpAnswer.json(200, new HostApi.DeliveryPage(out, next));
   }
 
-  private HttpAnswer delivery(String id) throws ApiException {
+  private HttpAnswer delivery(String id, String authorization) throws ApiException {
     checkId("delivery id", id);
+    String holder = auth.sessionFingerprint(authorization);
     StoredDelivery d = storeCall("get_delivery", () -> store.getDelivery(id))
-        .orElseThrow(() -> new ApiException(ErrorCode.NOT_FOUND, "no delivery " + id));
+        // another recipient's delivery is answered as an absent one: no existence oracle
+        .filter(found -> MessageDigest.isEqual(
+            found.recipientFingerprint().getBytes(StandardCharsets.US_ASCII),
+            holder.getBytes(StandardCharsets.US_ASCII)))
+        .orElseThrow(() -> new ApiException(ErrorCode.NOT_FOUND, "no delivery " + id
+            + " for this recipient"));
     String type = d.delivery().formatId().startsWith("cms") ? CMS_TYPE : HPKE_TYPE;
     return new HttpAnswer(200, type, d.delivery().envelope(), 0);
   }
@@ -615,18 +641,9 @@ public final class HostApiService {
           + MAX_REGISTER_BYTES + " bytes, got " + body.length);
     }
     HostApi.RegisterRecipient req = decode(body, HostApi.RegisterRecipient.class);
-    if (req.key() == null || req.key().isBlank()) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "key is required");
-    }
-    RecipientKey key;
-    try {
-      String k = req.key().strip();
-      key = k.startsWith("-----BEGIN")
-          ? RecipientKeys.parsePem(k)
-          : RecipientKeys.parseDer(Base64Url.decode("key", k, RecipientKeys.MAX_INPUT_LENGTH));
-    } catch (MalformedInputException e) {
-      throw new ApiException(ErrorCode.INVALID_RECIPIENT, "recipient 0: " + e.getMessage());
-    }
+    RecipientKey key = parseKey(req.key());
+    // proof of possession before anything else: a refused registration stores nothing
+    auth.checkProof(key, req.token(), req.proof());
     Map<String, String> labels = req.labels() == null ? Map.of() : req.labels();
     requireReady();
     byte[] stored = StoredKey.encode(key);
@@ -653,11 +670,58 @@ public final class HostApiService {
     }
     List<RecipientRecord> before = storeCall("find_recipients",
         () -> store.findRecipients(List.of(record.fingerprint())));
-    RecipientRecord saved = storeCall("put_recipient", () -> store.putRecipient(record));
+    // the key's owner proved possession: a registration again replaces the earlier one whole
+    RecipientRecord saved = storeCall("replace_recipient", () -> store.replaceRecipient(record));
     int late = forwardLate(saved);
     HostApi.Recipient out = new HostApi.Recipient(saved.fingerprint(), saved.kind(), saved.labels(),
         saved.registeredAt(), late);
     return HttpAnswer.json(before.isEmpty() ? 201 : 200, out);
+  }
+
+  private static RecipientKey parseKey(String text) throws ApiException {
+    if (text == null || text.isBlank()) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "key is required");
+    }
+    try {
+      String k = text.strip();
+      return k.startsWith("-----BEGIN")
+          ? RecipientKeys.parsePem(k)
+          : RecipientKeys.parseDer(Base64Url.decode("key", k, RecipientKeys.MAX_INPUT_LENGTH));
+    } catch (MalformedInputException e) {
+      throw new ApiException(ErrorCode.INVALID_RECIPIENT, "recipient 0: " + e.getMessage());
+    }
+  }
+
+  /** POST /v1/recipients/challenge: a challenge token (and, for X25519, the sealed response). */
+  private HttpAnswer challenge(byte[] body) throws ApiException {
+    if (body.length > MAX_REGISTER_BYTES) {
+      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "a challenge request body is at most "
+          + MAX_REGISTER_BYTES + " bytes, got " + body.length);
+    }
+    RecipientProof.ChallengeRequest req = decode(body, RecipientProof.ChallengeRequest.class);
+    return HttpAnswer.json(200, auth.challenge(parseKey(req.key())));
+  }
+
+  /** POST /v1/recipients/{fp}/sessions: a session token for a registered key's owner. */
+  private HttpAnswer session(String fingerprint, byte[] body) throws ApiException {
+    checkFingerprint(fingerprint);
+    RecipientProof.SessionRequest req = decode(body, RecipientProof.SessionRequest.class);
+    List<RecipientRecord> found = storeCall("find_recipients",
+        () -> store.findRecipients(List.of(fingerprint)));
+    if (found.isEmpty()) {
+      throw new ApiException(ErrorCode.NOT_FOUND, "no recipient " + fingerprint);
+    }
+    RecipientKey key;
+    try {
+      // the stored key's PUBLIC KEY block (the proof is of the key, not of its chain)
+      key = RecipientKeys.fromSpki(Base64Url.decode("key",
+          StoredKey.candidate(found.get(0).publicKeyOrChain()).key(), RecipientKeys.MAX_INPUT_LENGTH));
+    } catch (MalformedInputException | IllegalStateException e) {
+      throw new ApiException(ErrorCode.INTERNAL, "the stored key of " + fingerprint
+          + " does not parse");
+    }
+    auth.checkProof(key, req.token(), req.proof());
+    return HttpAnswer.json(200, auth.session(fingerprint));
   }
 
   /** The store's kind ({@code rsa} or {@code x25519}) of the enclave's kind ({@code rsa-2048}, ...). */

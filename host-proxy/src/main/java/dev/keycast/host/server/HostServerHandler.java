@@ -99,7 +99,8 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
       keepAlive = HttpUtil.isKeepAlive(req);
       QueryStringDecoder q = new QueryStringDecoder(req.uri());
       call = new HttpCall(req.method().name(), q.path(), q.parameters(),
-          ByteBufUtil.getBytes(req.content()));
+          ByteBufUtil.getBytes(req.content()),
+          req.headers().get(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION));
     } catch (RuntimeException e) {
       write(ctx, HttpAnswer.error(ErrorCode.MALFORMED_REQUEST, "malformed request line"), false);
       return;

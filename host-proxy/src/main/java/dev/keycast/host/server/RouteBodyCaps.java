@@ -29,7 +29,7 @@ final class RouteBodyCaps {
     String p = path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
     return switch (p) {
       case "/v1/sends" -> HostApi.MAX_REQUEST_BYTES;
-      case "/v1/recipients" -> REGISTER_CAP;
+      case "/v1/recipients", "/v1/recipients/challenge" -> REGISTER_CAP;
       default -> NO_BODY_CAP;
     };
   }

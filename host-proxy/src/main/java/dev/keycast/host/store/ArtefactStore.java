@@ -48,6 +48,13 @@ public interface ArtefactStore extends AutoCloseable {
    */
   RecipientRecord putRecipient(RecipientRecord recipient) throws StoreException;
 
+  /**
+   * Registers a recipient or replaces its registration (kind, key or chain, labels, time) whole;
+   * returns the stored record. Deliveries already made are not touched. The host calls it only
+   * after the recipient proved possession of the key.
+   */
+  RecipientRecord replaceRecipient(RecipientRecord recipient) throws StoreException;
+
   /** The registered recipients among {@code fingerprints} (at most 1000), in fingerprint order. */
   List<RecipientRecord> findRecipients(Collection<String> fingerprints) throws StoreException;
 

@@ -534,6 +534,19 @@ public final class S3ArtefactStore implements ArtefactStore {
         StoreException.Code.STORE_UNAVAILABLE, "recipient exists but cannot be read"));
   }
 
+  @Override
+  public RecipientRecord replaceRecipient(RecipientRecord r) throws StoreException {
+    ensureOpen();
+    ObjectNode n = json.createObjectNode();
+    n.put("fingerprint", r.fingerprint());
+    n.put("kind", r.kind());
+    n.put("publicKey", b64(r.publicKeyOrChain()));
+    n.set("labels", LabelsCodec.toJson(json, r.labels()));
+    n.put("registeredAt", r.registeredAt().toEpochMilli());
+    put("recipients/" + r.fingerprint(), encode(n), false);
+    return r;
+  }
+
   private Optional<RecipientRecord> getRecipient(String fp) throws StoreException {
     String key = "recipients/" + fp;
     Optional<byte[]> body = get(key, MAX_SMALL_OBJECT);

@@ -951,6 +951,25 @@ public final class SqliteArtefactStore implements ArtefactStore {
   }
 
   @Override
+  public RecipientRecord replaceRecipient(RecipientRecord r) throws StoreException {
+    Objects.requireNonNull(r, "recipient");
+    return write("replace recipient", c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "INSERT INTO recipients VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET"
+              + " kind = excluded.kind, public_key = excluded.public_key, labels = excluded.labels,"
+              + " registered_at = excluded.registered_at")) {
+        ps.setString(1, r.fingerprint());
+        ps.setString(2, r.kind());
+        ps.setBytes(3, r.publicKeyOrChain());
+        ps.setString(4, LabelsCodec.encode(json, r.labels()));
+        ps.setLong(5, r.registeredAt().toEpochMilli());
+        ps.executeUpdate();
+      }
+      return r;
+    });
+  }
+
+  @Override
   public List<RecipientRecord> findRecipients(Collection<String> fingerprints)
       throws StoreException {
     TreeSet<String> fps = new TreeSet<>();

@@ -162,6 +162,18 @@ abstract class ArtefactStoreContract {
   // ------------------------------------------------------------------ recipients
 
   @Test
+  void replaceRecipientRegistersOrReplacesTheWholeRecord() throws Exception {
+    RecipientRecord first = recipient("rep");
+    assertThat(store.replaceRecipient(first)).isEqualTo(first);
+    RecipientRecord newer = new RecipientRecord(first.fingerprint(), first.kind(),
+        bytes("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+        Map.of("site", "hall 2"), T0.plusSeconds(60));
+    assertThat(store.replaceRecipient(newer)).isEqualTo(newer);
+    assertThat(store.findRecipients(List.of(first.fingerprint()))).containsExactly(newer);
+    assertThat(store.countRecipients()).isEqualTo(1);
+  }
+
+  @Test
   void recipientsAreIdempotentFindableAndPaged() throws Exception {
     List<String> fps = new ArrayList<>();
     for (int i = 0; i < 25; i++) {

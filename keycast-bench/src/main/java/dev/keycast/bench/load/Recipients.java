@@ -34,14 +34,14 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * Test recipients for load runs: their registration key (the {@code key} field of {@code POST
- * /v1/recipients}) and fingerprint. Nothing here is ever a real recipient: no private key is kept.
+ * /v1/recipients}), fingerprint and private key (registration proves possession, api.md 2.2).
  *
  * <p>Kinds: {@code x25519} (fresh X25519 keys, about 10,000 per second) and {@code rsa2048}
- * (<em>synthetic</em> RSA-2048 public keys: a random odd 2048-bit modulus with exponent 65537.
- * Keycast accepts them like any RSA-2048 key and the enclave's cost per delivery (one OAEP
- * encryption) is the same as for a real key, but no private key exists, so deliveries to them can
- * never be opened. Generating 10,000 real RSA-2048 key pairs takes minutes; these take
- * milliseconds, and every fingerprint differs).
+ (RSA-2048 keys from a <em>pool of primes</em>: every modulus is the product of two of k
+ * 1024-bit primes, k(k-1)/2 >= count, so 10,000 distinct keys cost ~142 prime searches instead of
+ * 20,000. They are real key pairs (the private key signs the proof of possession) but share
+ * factors, so they are for load tests only; the enclave's cost per delivery is that of any
+ * RSA-2048 key).
  *
  * <p>With a chain, each recipient key is certified by a per-run test CA (RSA-2048, SHA256withRSA)
  * and registered as a PEM chain (leaf, CA); a policy can then select all of them by naming the CA
@@ -50,7 +50,11 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  */
 final class Recipients {
   /** One generated recipient. */
-  record Generated(String fingerprint, String registrationKey) {}
+  /**
+   * One generated recipient; {@code privateKey} is PKCS#8 DER for RSA, the raw 32-byte scalar for
+   * X25519.
+   */
+  record Generated(String fingerprint, String registrationKey, byte[] privateKey) {}
 
   /** A set of generated recipients and, when they carry chains, the CA (DER) that issued them. */
   record Batch(List<Generated> recipients, byte[] anchorDer) {
@@ -67,16 +71,26 @@ final class Recipients {
       throws GeneralSecurityException {
     Ca ca = withChain ? Ca.create(random) : null;
     KeyFactory rsaFactory = KeyFactory.getInstance("RSA");
+    if (!kind.equals("x25519") && !kind.equals("rsa2048")) {
+      throw new IllegalArgumentException("unknown recipient kind " + kind);
+    }
+    List<BigInteger> primes = kind.equals("rsa2048") ? primePool(count, random) : List.of();
     List<Generated> out = IntStream.range(0, count).parallel().mapToObj(i -> {
       try {
-        byte[] spki = switch (kind) {
-          case "x25519" -> X25519PrivateKey.generate(random).publicKey().toSpkiDer();
-          case "rsa2048" -> syntheticRsa2048(rsaFactory, random).getEncoded();
-          default -> throw new IllegalArgumentException("unknown recipient kind " + kind);
-        };
+        byte[] spki;
+        byte[] priv;
+        if (kind.equals("x25519")) {
+          X25519PrivateKey k = X25519PrivateKey.generate(random);
+          spki = k.publicKey().toSpkiDer();
+          priv = k.toRaw();
+        } else {
+          KeyPair kp = pooledRsa2048(rsaFactory, primes, i);
+          spki = kp.getPublic().getEncoded();
+          priv = kp.getPrivate().getEncoded();
+        }
         String fp = Fingerprints.ofSpki(spki);
         String key = ca == null ? Base64Url.encode(spki) : ca.issuePem(spki, fp, i);
-        return new Generated(fp, key);
+        return new Generated(fp, key, priv);
       } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
         throw new IllegalStateException("cannot generate recipient " + i + ": " + e.getMessage(), e);
       }
@@ -84,22 +98,56 @@ final class Recipients {
     return new Batch(out, ca == null ? null : ca.cert.getEncoded());
   }
 
-  /** A random odd 2048-bit modulus (top two bits set) with e = 65537; see the class comment. */
-  static PublicKey syntheticRsa2048(KeyFactory rsa, SecureRandom random) throws GeneralSecurityException {
-    BigInteger n = new BigInteger(2048, random).setBit(2047).setBit(2046).setBit(0);
-    return rsa.generatePublic(new RSAPublicKeySpec(n, F4));
+  /** k distinct 1024-bit primes p (top two bits set, gcd(65537, p-1) = 1) with k(k-1)/2 >= count. */
+  static List<BigInteger> primePool(int count, SecureRandom random) {
+    int k = 2;
+    while ((long) k * (k - 1) / 2 < count) {
+      k++;
+    }
+    return IntStream.range(0, k).parallel().mapToObj(i -> {
+      while (true) {
+        // top two bits set, so every product of two is 2048 bits; one prime search per prime
+        BigInteger p = new BigInteger(1024, random).setBit(1023).setBit(1022).nextProbablePrime();
+        if (p.bitLength() == 1024 && p.subtract(BigInteger.ONE).gcd(F4).equals(BigInteger.ONE)) {
+          return p;
+        }
+      }
+    }).distinct().toList();
+  }
+
+  /** The i-th key of the pool: the i-th pair (a, b), a < b, of its primes; see the class comment. */
+  static KeyPair pooledRsa2048(KeyFactory rsa, List<BigInteger> primes, int index)
+      throws GeneralSecurityException {
+    int a = 0;
+    int rest = index;
+    while (rest >= primes.size() - 1 - a) {
+      rest -= primes.size() - 1 - a;
+      a++;
+    }
+    BigInteger p = primes.get(a);
+    BigInteger q = primes.get(a + 1 + rest);
+    BigInteger n = p.multiply(q);
+    BigInteger p1 = p.subtract(BigInteger.ONE);
+    BigInteger q1 = q.subtract(BigInteger.ONE);
+    BigInteger d = F4.modInverse(p1.multiply(q1).divide(p1.gcd(q1)));
+    PublicKey pub = rsa.generatePublic(new RSAPublicKeySpec(n, F4));
+    java.security.PrivateKey priv = rsa.generatePrivate(new java.security.spec.RSAPrivateCrtKeySpec(
+        n, F4, d, p, q, d.mod(p1), d.mod(q1), q.modInverse(p)));
+    return new KeyPair(pub, priv);
   }
 
   /**
    * Cache file: first line {@code anchor <base64url DER>} or {@code anchor -}, then one line per
-   * recipient: {@code <fingerprint> <base64url of the registration key>}.
+   * recipient: {@code <fingerprint> <base64url of the registration key> <base64url of the private
+   * key>}.
    */
   static void write(Path file, Batch batch) throws IOException {
     List<String> lines = new ArrayList<>(batch.recipients().size() + 1);
     lines.add("anchor " + (batch.anchorDer() == null ? "-" : Base64Url.encode(batch.anchorDer())));
     for (Generated g : batch.recipients()) {
       lines.add(g.fingerprint() + " "
-          + Base64Url.encode(g.registrationKey().getBytes(StandardCharsets.UTF_8)));
+          + Base64Url.encode(g.registrationKey().getBytes(StandardCharsets.UTF_8)) + " "
+          + Base64Url.encode(g.privateKey()));
     }
     Files.write(file, lines, StandardCharsets.US_ASCII);
   }
@@ -115,11 +163,12 @@ final class Recipients {
       List<Generated> out = new ArrayList<>(lines.size() - 1);
       for (int i = 1; i < lines.size(); i++) {
         String[] f = lines.get(i).trim().split(" ");
-        if (f.length != 2 || !Fingerprints.isWellFormed(f[0])) {
-          throw new IOException(file + " line " + (i + 1) + ": expected '<fingerprint> <key>'");
+        if (f.length != 3 || !Fingerprints.isWellFormed(f[0])) {
+          throw new IOException(file + " line " + (i + 1) + ": expected '<fingerprint> <key>"
+              + " <private key>' (a cache from before proofs of possession: delete it)");
         }
         out.add(new Generated(f[0], new String(Base64Url.decode("key", f[1], 64 * 1024),
-            StandardCharsets.UTF_8)));
+            StandardCharsets.UTF_8), Base64Url.decode("private key", f[2], 64 * 1024)));
       }
       return new Batch(out, anchor);
     } catch (dev.keycast.protocol.MalformedInputException e) {

@@ -3,6 +3,12 @@ package dev.keycast.bench.load;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.HostApi;
+import dev.keycast.protocol.api.RecipientProof;
+import dev.keycast.protocol.hpke.X25519PrivateKey;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +26,22 @@ final class Registrar {
 
   private Registrar() {}
 
+  /** The proof of possession of {@code g}'s key answering {@code c} (api.md 2.2). */
+  static String prove(Recipients.Generated g, RecipientProof.Challenge c)
+      throws GeneralSecurityException, MalformedInputException {
+    if (g.privateKey().length == X25519PrivateKey.LENGTH) {
+      X25519PrivateKey k = X25519PrivateKey.fromRaw(g.privateKey());
+      try {
+        return RecipientProof.openX25519(k, c);
+      } finally {
+        k.destroy();
+      }
+    }
+    PrivateKey k = KeyFactory.getInstance("RSA").generatePrivate(
+        new PKCS8EncodedKeySpec(g.privateKey()));
+    return RecipientProof.signRsa(k, c.token(), g.fingerprint());
+  }
+
   static Outcome register(HostClient client, ExecutorService executor, List<Recipients.Generated> recipients,
       int concurrency, Map<String, String> labels) throws InterruptedException {
     LongAdder created = new LongAdder();
@@ -32,8 +54,16 @@ final class Registrar {
       gate.acquire();
       fs.add(executor.submit(() -> {
         try {
+          HostClient.Answer c = client.postJson("/v1/recipients/challenge",
+              Json.encode(new RecipientProof.ChallengeRequest(g.registrationKey())));
+          if (c.status() != 200) {
+            failures.computeIfAbsent(c.errorCode(), k -> new LongAdder()).increment();
+            return;
+          }
+          RecipientProof.Challenge challenge = c.as(RecipientProof.Challenge.class);
           HostClient.Answer a = client.postJson("/v1/recipients",
-              Json.encode(new HostApi.RegisterRecipient(g.registrationKey(), labels)));
+              Json.encode(new HostApi.RegisterRecipient(g.registrationKey(), labels,
+                  challenge.token(), prove(g, challenge))));
           if (a.status() == 201 || a.status() == 200) {
             HostApi.Recipient r = a.as(HostApi.Recipient.class);
             if (!g.fingerprint().equals(r.fingerprint())) {
@@ -48,7 +78,7 @@ final class Registrar {
           }
         } catch (IOException e) {
           failures.computeIfAbsent("io_" + e.getClass().getSimpleName(), k -> new LongAdder()).increment();
-        } catch (MalformedInputException e) {
+        } catch (MalformedInputException | GeneralSecurityException e) {
           failures.computeIfAbsent("bad_answer", k -> new LongAdder()).increment();
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();

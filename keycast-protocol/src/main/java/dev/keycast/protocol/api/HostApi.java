@@ -16,9 +16,12 @@ public final class HostApi {
 
   /**
    * POST /v1/recipients. {@code key} is PEM text (a public key, or a certificate chain leaf first)
-   * or base64url DER SPKI. Labels are for people only: they never decide eligibility.
+   * or base64url DER SPKI. Labels are for people only: they never decide eligibility. {@code token}
+   * is a challenge token of POST /v1/recipients/challenge for this key and {@code proof} the proof
+   * of possession of the key ({@link RecipientProof}).
    */
-  public record RegisterRecipient(String key, Map<String, String> labels) {}
+  public record RegisterRecipient(String key, Map<String, String> labels, String token,
+      String proof) {}
 
   /** A registered recipient. */
   public record Recipient(
