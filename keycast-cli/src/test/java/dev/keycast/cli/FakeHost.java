@@ -157,7 +157,13 @@ final class FakeHost implements AutoCloseable {
   }
 
   /** The measurements the fake enclave reports, as an expected-PCRs file. */
+  /** The published deployment file: the measurements and the operator's KMS key ARN. */
   static String measurementsJson() {
+    return pcrsOnlyJson().replace("{\"version\":1,", "{\"version\":1,\"kms_key_arn\":\"" + KMS_KEY_ID + "\",");
+  }
+
+  /** A measurements file that names no KMS key (nitro-cli's output, or an older Keycast file). */
+  static String pcrsOnlyJson() {
     HexFormat hex = HexFormat.of();
     return "{\"version\":1,\"allowed\":[{\"PCR0\":\"" + hex.formatHex(TestAttester.pcrValue(0x10))
         + "\",\"PCR1\":\"" + hex.formatHex(TestAttester.pcrValue(0x11))
