@@ -375,7 +375,7 @@ final class FakeHost implements AutoCloseable {
     Instant now = Instant.now();
     for (Registered r : recipients.values()) {
       boolean listed = policy.recipients().fingerprints().contains(r.key().fingerprint());
-      List<X509Certificate> chain = r.key() instanceof RsaRecipientKey rsa ? rsa.certificateChain() : List.of();
+      List<X509Certificate> chain = r.key().certificateChain();
       if (!listed && (policy.recipients().anchors().isEmpty() || chain.isEmpty())) {
         continue; // the host attaches only listed recipients or certificate holders
       }
