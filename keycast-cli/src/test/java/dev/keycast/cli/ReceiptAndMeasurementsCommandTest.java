@@ -157,7 +157,10 @@ class ReceiptAndMeasurementsCommandTest {
         + "\",\"PCR1\":\"" + hex.formatHex(TestAttester.pcrValue(0x11)) + "\",\"PCR2\":\"" + hex.formatHex(TestAttester.pcrValue(0x12)) + "\"}}";
     Path m = Files.writeString(tmp.resolve("nitro.json"), nitro);
     Cli.Run show = Cli.run("measurements", "show", "--file", m.toString()).ok();
-    assertThat(show.out()).contains("allowed set 0:").contains("  PCR0   " + hex.formatHex(TestAttester.pcrValue(0x10)));
+    assertThat(show.out()).contains("allowed set 0:").contains("  PCR0   " + hex.formatHex(TestAttester.pcrValue(0x10)))
+        .contains("kms key:      (none: senders must pass --expect-kms-key with this file)");
+    assertThat(Cli.run("measurements", "show", "--file", pcrs.toString()).ok().out())
+        .contains("kms key:      " + FakeHost.KMS_KEY_ID + " (a deployment file: pins both)");
     JsonNode j = Json.mapper().readTree(Cli.run("measurements", "show", "--file", m.toString(), "--json").ok().out());
     assertThat(j.at("/allowed/0/PCR2").asText()).isEqualTo(hex.formatHex(TestAttester.pcrValue(0x12)));
 
