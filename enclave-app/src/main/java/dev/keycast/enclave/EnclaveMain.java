@@ -115,7 +115,8 @@ public final class EnclaveMain implements Callable<Integer> {
 
   /**
    * The key set service: {@link KmsKeySetService} reaching KMS through the host's egress pipe,
-   * trusting the JDK's roots (production) or exactly {@code --kms-tls-cert} (mock mode), sealing
+   * trusting the Amazon Trust Services roots of the image (production) or exactly {@code
+   * --kms-tls-cert} (mock mode), sealing
    * only under the pinned KMS keys when {@code --kms-key-arn} is given.
    */
   static KeySetService kmsKeySetService(Attester attester, SecureRandom random, Endpoint kmsEgress,

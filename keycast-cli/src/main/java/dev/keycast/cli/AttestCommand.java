@@ -23,7 +23,8 @@ import picocli.CommandLine.Option;
           + " signature and chain to the AWS Nitro root (or a --trust-root), freshness, the nonce,"
           + " the expected PCRs, and that the document attests the key bundle the host returned"
           + " (public_key = receive key, user_data = SHA-256 of the bundle, which names the KMS key"
-          + " protecting the key set), and with --expect-kms-key that this KMS key is the published one.",
+          + " protecting the key set), and that this KMS key is the published one (the deployment"
+          + " file's kms_key_arn or --expect-kms-key: one is required).",
       "Prints the measurements, the key-set id and the KMS key. Exits 0 only when everything verifies."
     },
     footer = ExitCodes.HELP)
@@ -36,24 +37,24 @@ final class AttestCommand extends KeycastCommand {
   Path outDocument;
 
   @Option(names = "--out-bundle", paramLabel = "FILE",
-      description = "Also save the attested key bundle (JSON) here; 'keycast receipt verify --bundle' reads it.")
+      description = "Also save the attested key bundle and its attestation document (JSON) here;"
+          + " 'keycast receipt verify --bundle' and 'keycast fetch --bundle' read it and verify the document again.")
   Path outBundle;
 
   /** The JSON output. */
   record Result(boolean verified, String host, String keySetId, String kmsKeyId, String receiveKeyFingerprint,
       EnclaveApi.KeyBundle keyBundle, String moduleId, Instant timestamp, Map<String, String> pcrs,
-      String trustRoot, String trustRootSha256, List<String> warnings) {}
+      String trustRoot, String trustRootSha256, List<String> warnings, String attestationDocument) {}
 
   @Override
   int run() throws CliException, HostException {
     HostClient host = hostOptions.client();
-    EnclaveIdentity id = EnclaveIdentity.verifyEnclave(host, attestationOptions.policy(),
-        attestationOptions.expectedKmsKeys(), attestationOptions.allowUnlockedKmsKey, new SecureRandom());
+    EnclaveIdentity id = EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());
     if (outDocument != null) {
       CliFiles.write(outDocument, id.document(), false, true);
     }
     if (outBundle != null) {
-      CliFiles.write(outBundle, Json.encode(id.bundleJson()), false, true);
+      CliFiles.write(outBundle, Json.encode(id.bundleFile()), false, true);
     }
     String receiveFp = Fingerprints.ofSpki(id.bundle().receivePublicKeySpki());
     var doc = id.attestation().document();
@@ -61,15 +62,14 @@ final class AttestCommand extends KeycastCommand {
       printJson(new Result(true, host.base().toString(), id.bundle().keySetId(), id.bundle().kmsKeyId(),
           receiveFp, id.bundleJson(),
           doc.moduleId(), doc.timestamp(), id.measurements(), id.attestation().trustRoot().name(),
-          id.attestation().trustRoot().sha256(), id.warnings()));
+          id.attestation().trustRoot().sha256(), id.warnings(), id.bundleFile().attestationDocument()));
       return ExitCodes.OK;
     }
     var out = out();
     out.println("enclave:      verified (root " + id.attestation().trustRoot().name() + ", sha256 "
         + id.attestation().trustRoot().sha256() + ")");
     out.println("key set:      " + id.bundle().keySetId());
-    out.println("kms key:      " + id.bundle().kmsKeyId() + (attestationOptions.expectedKmsKeys().isEmpty()
-        ? " (not checked: pass --expect-kms-key with the ARN the operator published)" : " (as expected)"));
+    out.println("kms key:      " + id.bundle().kmsKeyId() + " (as pinned)");
     out.println("receive key:  " + receiveFp + " (X25519, fingerprint)");
     out.println("signing key:  " + id.bundleJson().signingPublicKey() + " (Ed25519, base64url)");
     out.println("module:       " + doc.moduleId());

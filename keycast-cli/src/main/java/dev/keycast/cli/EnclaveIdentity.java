@@ -1,6 +1,7 @@
 package dev.keycast.cli;
 
 import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.attestation.AttestationException;
@@ -26,9 +27,17 @@ import java.util.List;
  * bundle's X25519 receive key SPKI and its {@code user_data} is SHA-256 of the bundle's canonical
  * encoding (wire-format.md 4.2). The bundle is rebuilt from the answer's fields, never trusted as
  * given; since the encoding covers {@code kms_key_id}, the host cannot change which KMS key the
- * bundle names. When the caller expects KMS keys ({@code --expect-kms-key}), the attested KMS key
- * id must be one of them: otherwise the key set may have been sealed by the host itself under a key
- * without attestation conditions (threat-model.md).
+ * bundle names. The attested KMS key id must be one the caller pins (the deployment file's {@code
+ * kms_key_arn} or {@code --expect-kms-key}; {@link AttestationOptions#pins()} requires one):
+ * otherwise the key set may have been sealed by the host itself under a key without attestation
+ * conditions (threat-model.md). All of this happens before any secret leaves the client.
+ *
+ * <p>{@link #verifyStored} does the same for a bundle saved earlier ({@code attest --out-bundle}):
+ * the file carries the attestation document, which is verified again, every time the file is used,
+ * against the caller's pins (signature, chain to a trusted root at the document's timestamp, PCRs,
+ * {@code public_key} and {@code user_data} binding to the bundle, KMS key). A file is never trusted
+ * as given: the host may have written it (the CVE-2025-64186 class of a cached, unverified
+ * document).
  *
  * @param bundle the attested key bundle
  * @param attestation the verified document
@@ -50,19 +59,9 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
    * @throws CliException {@link ExitCodes#VERIFICATION_FAILED} naming the failed check
    * @throws HostException the host answered an error or could not be reached
    */
-  static EnclaveIdentity verifyEnclave(HostClient host, VerificationPolicy policy,
-      java.util.Set<String> expectedKmsKeys, SecureRandom random) throws CliException, HostException {
-    return verifyEnclave(host, policy, expectedKmsKeys, false, random);
-  }
-
-  /**
-   * As {@link #verifyEnclave(HostClient, VerificationPolicy, java.util.Set, SecureRandom)}, and
-   * refuses an enclave whose attested bundle does not say its KMS key is locked unless {@code
-   * allowUnlockedKmsKey} ({@code --allow-unlocked-kms-key}; {@link #warnings()} then says so).
-   */
-  static EnclaveIdentity verifyEnclave(HostClient host, VerificationPolicy policy,
-      java.util.Set<String> expectedKmsKeys, boolean allowUnlockedKmsKey, SecureRandom random)
+  static EnclaveIdentity verifyEnclave(HostClient host, AttestationOptions.Pins pins, SecureRandom random)
       throws CliException, HostException {
+    VerificationPolicy policy = pins.policy();
     byte[] nonce = new byte[NONCE_BYTES];
     random.nextBytes(nonce);
     EnclaveApi.AttestationResponse resp = host.attestation(Base64Url.encode(nonce));
@@ -87,19 +86,26 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
     } catch (AttestationException e) {
       throw CliException.verification("attestation " + e.reason() + ": " + e.getMessage() + advice(e.reason()));
     }
-    requireKmsKey(bundle, expectedKmsKeys);
-    if (!allowUnlockedKmsKey) {
-      requireLockedKmsKey(bundle);
-    }
+    requireKmsKey(bundle, pins.kmsKeys());
+    requireLockedUnlessAllowed(bundle, pins);
     return new EnclaveIdentity(bundle, verified, document, nonce);
   }
 
+  /** Largest stored bundle file read (the document is at most 16 KiB; base64 and JSON around it). */
+  static final int MAX_BUNDLE_FILE = 1024 * 1024;
+
+  /** The bundle file {@code attest --out-bundle} writes (and the members of {@code attest --json} it reads). */
+  record BundleFile(EnclaveApi.KeyBundle keyBundle, String attestationDocument) {}
+
   /**
    * Refuses a bundle whose enclave did not attest that its KMS key is locked (kms-sealing.md
-   * section 6): then someone other than the attested enclave may be able to decrypt its key set.
+   * section 6), unless the caller passed {@code --allow-unlocked-kms-key} ({@link
+   * #warnings()} then says so on every use): then someone other than the attested enclave
+   * may be able to decrypt its key set.
    */
-  static void requireLockedKmsKey(KeyBundle bundle) throws CliException {
-    if (!bundle.kmsKeyLocked()) {
+  static void requireLockedUnlessAllowed(KeyBundle bundle, AttestationOptions.Pins pins)
+      throws CliException {
+    if (!pins.allowUnlockedKmsKey() && !bundle.kmsKeyLocked()) {
       throw CliException.verification("the enclave's KMS key " + bundle.kmsKeyId() + " " + unlockedWhy(bundle)
           + ": someone other than the attested enclave may be able to decrypt its key set; do not send"
           + " (--allow-unlocked-kms-key accepts it, with a warning on every use)");
@@ -114,13 +120,68 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
   }
 
   /**
-   * Refuses an attested bundle whose KMS key is not one of {@code expected} (nothing when {@code
-   * expected} is empty).
+   * Reads a stored key bundle and verifies its attestation document again under {@code pins}: at
+   * the document's own timestamp (a stored document is not fresh; it proves origin), with the
+   * document's {@code public_key} and {@code user_data} bound to the bundle, the bundle's KMS key
+   * pinned and, unless allowed, locked.
+   *
+   * @throws CliException {@link ExitCodes#USAGE} for an unreadable file, {@link
+   *     ExitCodes#VERIFICATION_FAILED} when the document is missing or does not verify
    */
+  static KeyBundle verifyStored(java.nio.file.Path file, String option, AttestationOptions.Pins pins)
+      throws CliException {
+    byte[] bytes = CliFiles.read(file, option, MAX_BUNDLE_FILE);
+    com.fasterxml.jackson.databind.JsonNode root;
+    try {
+      root = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+          .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .build().readTree(bytes);
+    } catch (java.io.IOException | RuntimeException e) {
+      throw CliException.usage(option + " " + file + ": not a key bundle JSON (unreadable JSON)");
+    }
+    if (root == null || !root.isObject() || !root.path("key_bundle").isObject()) {
+      throw CliException.usage(option + " " + file + ": not a key bundle file ('keycast attest --out-bundle FILE'"
+          + " or the output of 'keycast attest --json')");
+    }
+    com.fasterxml.jackson.databind.JsonNode doc = root.get("attestation_document");
+    if (doc == null || !doc.isTextual()) {
+      throw CliException.verification(option + " " + file + ": the bundle carries no attestation document, so"
+          + " nothing proves an enclave made it; save a new one with 'keycast attest --out-bundle FILE'");
+    }
+    KeyBundle bundle;
+    byte[] document;
+    try {
+      EnclaveApi.KeyBundle b = Json.decode(Json.mapper().writeValueAsBytes(root.get("key_bundle")), 64 * 1024,
+          EnclaveApi.KeyBundle.class);
+      bundle = bundle(b);
+      document = Base64Url.decode("attestation_document", doc.asText(), HostClient.MAX_ATTESTATION_BYTES);
+    } catch (MalformedInputException | java.io.IOException e) {
+      throw CliException.verification(option + " " + file + ": " + e.getMessage());
+    } catch (CliException e) {
+      throw CliException.verification(option + " " + file + ": " + e.getMessage());
+    }
+    VerificationPolicy stored = pins.policy().toBuilder()
+        .validationTime(dev.keycast.protocol.attestation.ValidationTime.documentTimestamp())
+        .expectedPublicKey(bundle.receivePublicKeySpki())
+        .expectedUserData(bundle.userData())
+        .build();
+    try {
+      AttestationVerifier.create(stored).verify(document);
+    } catch (AttestationException e) {
+      throw CliException.verification(option + " " + file + ": the bundle's attestation " + e.reason() + ": "
+          + e.getMessage() + advice(e.reason()));
+    }
+    requireKmsKey(bundle, pins.kmsKeys());
+    requireLockedUnlessAllowed(bundle, pins);
+    return bundle;
+  }
+
+  /** Refuses an attested bundle whose KMS key is not one of {@code expected} (never empty). */
   static void requireKmsKey(KeyBundle bundle, java.util.Set<String> expected) throws CliException {
-    if (!expected.isEmpty() && !expected.contains(bundle.kmsKeyId())) {
+    if (expected.isEmpty() || !expected.contains(bundle.kmsKeyId())) {
       throw CliException.verification("the enclave's key set " + bundle.keySetId() + " is protected by KMS key "
-          + bundle.kmsKeyId() + ", not by the expected --expect-kms-key " + String.join(" or ", new java.util.TreeSet<>(expected))
+          + bundle.kmsKeyId() + ", not by the pinned KMS key " + String.join(" or ", new java.util.TreeSet<>(expected))
           + ": the host may have sealed keys it knows under a key it controls; do not send");
     }
   }
@@ -202,7 +263,12 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
     return nonce.clone();
   }
 
-  /** The bundle in its JSON form (raw keys, base64url), as {@code receipt verify --bundle} reads it. */
+  /** The bundle file: the bundle and the document that attests it, as {@code --bundle} options read it. */
+  BundleFile bundleFile() {
+    return new BundleFile(bundleJson(), Base64Url.encode(document));
+  }
+
+  /** The bundle in its JSON form (raw keys, base64url). */
   EnclaveApi.KeyBundle bundleJson() {
     return new EnclaveApi.KeyBundle(bundle.keySetId(), Base64Url.encode(bundle.receivePublicKey()),
         Base64Url.encode(bundle.signingPublicKey()), bundle.kmsKeyId(), Base64Url.encode(bundle.userData()),

@@ -62,8 +62,11 @@ final class FetchCommand extends KeycastCommand {
   @Option(names = {"--bundle", "--trust-receipts-from"}, paramLabel = "FILE",
       description = "Also require each delivery to be listed, with its envelope's SHA-256, in a receipt"
           + " signed by this attested key bundle ('keycast attest --out-bundle'): proves the enclave, not"
-          + " the host, made it.")
+          + " the host, made it. The bundle's attestation document is verified again: needs"
+          + " --expect-pcrs (measurements and KMS key).")
   Path bundleFile;
+
+  @Mixin AttestationOptions attestationOptions;
 
   /** What the {@code ID.json} file holds. */
   record DeliveryFile(String deliveryId, String sendId, String secretId, String sender, Instant notBefore,
@@ -90,7 +93,9 @@ final class FetchCommand extends KeycastCommand {
     int already = 0;
     String fp;
     if (bundleFile != null) {
-      bundle = ReceiptVerifyCommand.readBundle(bundleFile);
+      bundle = EnclaveIdentity.verifyStored(bundleFile, "--bundle", attestationOptions.pins());
+    } else if (attestationOptions.expectPcrs != null || !attestationOptions.expectKmsKeys.isEmpty()) {
+      throw CliException.usage("--expect-pcrs and --expect-kms-key check the --bundle file: pass --bundle too");
     }
     try (RecipientPrivateKey pk = RecipientPrivateKey.load(key, "--key")) {
       fp = pk.fingerprint();

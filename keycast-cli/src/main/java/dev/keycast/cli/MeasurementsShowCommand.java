@@ -19,22 +19,31 @@ import picocli.CommandLine.Option;
     versionProvider = KeycastCli.Version.class,
     sortOptions = false,
     description = "Check and print an expected-PCRs file (nitro-cli build output or Keycast"
-        + " {\"version\":1,\"allowed\":[...]}): one block per allowed set.",
+        + " {\"version\":1,\"allowed\":[...]}): the KMS key it pins (\"kms_key_arn\"), if any, and one"
+        + " block per allowed set.",
     footer = ExitCodes.HELP)
 final class MeasurementsShowCommand extends KeycastCommand {
   @Option(names = "--file", required = true, paramLabel = "FILE", description = "The measurements.json file.")
   Path file;
 
-  record Result(List<Map<String, String>> allowed) {}
+  record Result(List<Map<String, String>> allowed, String kmsKeyArn) {}
 
   @Override
   int run() throws CliException {
     ExpectedPcrs pcrs = read(file, "--file");
+    String kms;
+    try {
+      kms = ExpectedPcrs.kmsKeyArn(CliFiles.read(file, "--file", ExpectedPcrs.MAX_FILE_BYTES)).orElse(null);
+    } catch (MalformedInputException e) {
+      throw CliException.usage("--file " + file + ": " + e.getMessage());
+    }
     List<Map<String, String>> sets = hexSets(pcrs);
     if (json) {
-      printJson(new Result(sets));
+      printJson(new Result(sets, kms));
       return ExitCodes.OK;
     }
+    out().println("kms key:      " + (kms == null
+        ? "(none: senders must pass --expect-kms-key with this file)" : kms + " (a deployment file: pins both)"));
     for (int i = 0; i < sets.size(); i++) {
       out().println("allowed set " + i + ":");
       sets.get(i).forEach((k, v) -> out().printf("  %-6s %s%n", k, v));

@@ -1,10 +1,6 @@
 package dev.keycast.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.keycast.protocol.Base64Url;
-import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
-import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.receipt.Receipt;
 import dev.keycast.protocol.receipt.ReceiptSignatureException;
@@ -13,12 +9,11 @@ import dev.keycast.protocol.receipt.ReceiptVerifier;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code keycast receipt verify}: check a receipt's Ed25519 signature and print what it states. */
@@ -31,8 +26,9 @@ import picocli.CommandLine.Option;
       "Verify a receipt (COSE_Sign1, raw or base64) with the enclave's signing key and print what it"
           + " states: every delivery (recipient, format, delivery id, envelope SHA-256) and every"
           + " skipped candidate with its reason. Exits 0 only when the signature verifies.",
-      "Take the key from an attested bundle ('keycast attest --out-bundle FILE'), so the receipt is"
-          + " bound to the attested code."
+      "The key comes from a bundle saved by 'keycast attest --out-bundle FILE': its attestation"
+          + " document is verified again against --expect-pcrs (measurements and KMS key), so a bundle"
+          + " file the host wrote or altered is refused."
     },
     footer = ExitCodes.HELP)
 final class ReceiptVerifyCommand extends KeycastCommand {
@@ -40,19 +36,13 @@ final class ReceiptVerifyCommand extends KeycastCommand {
       description = "The receipt: raw COSE_Sign1 bytes or base64/base64url text ('-' for stdin).")
   Path receiptFile;
 
-  @ArgGroup(exclusive = true, multiplicity = "1")
-  KeySource key;
+  @Option(names = "--bundle", required = true, paramLabel = "FILE",
+      description = "The attested key bundle ('keycast attest --out-bundle FILE', or the output of"
+          + " 'keycast attest --json'); its attestation document is verified again, and the receipt must"
+          + " name its key set.")
+  Path bundle;
 
-  static final class KeySource {
-    @Option(names = "--signing-key", paramLabel = "B64URL",
-        description = "The enclave's Ed25519 signing public key, base64url (32 bytes raw or 44 bytes SPKI).")
-    String signingKey;
-
-    @Option(names = "--bundle", paramLabel = "FILE",
-        description = "A key bundle JSON ('keycast attest --out-bundle' or the key_bundle of 'keycast attest --json');"
-            + " also requires the receipt to name its key set.")
-    Path bundle;
-  }
+  @Mixin AttestationOptions attestationOptions;
 
   record DeliveryEntry(String recipient, String format, String deliveryId, String envelopeSha256) {}
 
@@ -64,14 +54,12 @@ final class ReceiptVerifyCommand extends KeycastCommand {
 
   @Override
   int run() throws CliException {
+    AttestationOptions.Pins pins = attestationOptions.pins();
     byte[] cose = decodeReceipt(CliFiles.read(receiptFile, "--receipt", 2 * ReceiptSigner.MAX_ENCODED));
+    KeyBundle attested = EnclaveIdentity.verifyStored(bundle, "--bundle", pins);
     Receipt r;
     try {
-      if (key.bundle != null) {
-        r = ReceiptVerifier.verify(cose, readBundle(key.bundle));
-      } else {
-        r = ReceiptVerifier.verify(cose, signingKey(key.signingKey));
-      }
+      r = ReceiptVerifier.verify(cose, attested);
     } catch (ReceiptSignatureException e) {
       throw CliException.verification("signature: " + e.getMessage()
           + " (not signed by this key set's signing key, or altered)");
@@ -90,6 +78,7 @@ final class ReceiptVerifyCommand extends KeycastCommand {
     }
     var out = out();
     out.println("receipt:      signature verified (Ed25519, key set " + r.keySetId() + ")");
+    out.println("bundle:       attestation verified again (measurements and KMS key " + attested.kmsKeyId() + " as pinned)");
     out.println("send:         " + r.sendId() + " (" + r.kind().wire() + ")");
     out.println("issued at:    " + r.issuedAt());
     out.println("policy:       sha256 " + hex.formatHex(r.policySha256()));
@@ -115,40 +104,6 @@ final class ReceiptVerifyCommand extends KeycastCommand {
       return Base64.getUrlDecoder().decode(text.replace('+', '-').replace('/', '_'));
     } catch (IllegalArgumentException e) {
       throw CliException.verification("malformed: the receipt is neither COSE_Sign1 bytes nor base64 of them");
-    }
-  }
-
-  private static byte[] signingKey(String b64) throws CliException {
-    byte[] k;
-    try {
-      k = Base64Url.decode("--signing-key", b64.strip(), 64);
-    } catch (MalformedInputException e) {
-      throw CliException.usage(e.getMessage());
-    }
-    if (k.length == 44) {
-      k = Arrays.copyOfRange(k, 12, 44);
-    }
-    if (k.length != 32) {
-      throw CliException.usage("--signing-key: an Ed25519 public key is 32 bytes (or a 44-byte SPKI), got " + k.length);
-    }
-    return k;
-  }
-
-  static KeyBundle readBundle(Path file) throws CliException {
-    byte[] bytes = CliFiles.read(file, "--bundle", 1024 * 1024);
-    try {
-      JsonNode root = Json.mapper().readTree(bytes);
-      JsonNode node = root != null && root.has("key_bundle") ? root.get("key_bundle") : root;
-      if (node == null || !node.isObject()) {
-        throw CliException.usage("--bundle " + file + ": not a key bundle JSON object");
-      }
-      EnclaveApi.KeyBundle b = Json.decode(Json.mapper().writeValueAsBytes(node), 64 * 1024, EnclaveApi.KeyBundle.class);
-      return EnclaveIdentity.bundle(b);
-    } catch (MalformedInputException | java.io.IOException e) {
-      throw CliException.usage("--bundle " + file + ": not a key bundle JSON ("
-          + (e instanceof MalformedInputException m ? m.getMessage() : "unreadable JSON") + ")");
-    } catch (CliException e) {
-      throw e.exitCode() == ExitCodes.VERIFICATION_FAILED ? CliException.usage("--bundle " + file + ": " + e.getMessage()) : e;
     }
   }
 }

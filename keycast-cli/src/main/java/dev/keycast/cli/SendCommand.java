@@ -49,8 +49,10 @@ import picocli.CommandLine.Option;
  * {@code keycast send}: verify the enclave, seal a secret to it under a policy, and check the
  * signed receipt of what it delivered.
  *
- * <p>Order: read the secret and build the policy (nothing on the network yet); verify the
- * attestation ({@link EnclaveIdentity#verifyEnclave}) and refuse to go on if it fails; seal with
+ * <p>Order: require both pins, the measurements and the KMS key ARN ({@link
+ * AttestationOptions#pins()}), read the secret and build the policy (nothing on the network yet);
+ * verify the attestation and the pinned KMS key ({@link EnclaveIdentity#verifyEnclave}) and refuse
+ * to go on if either fails; seal with
  * HPKE to the attested receive key with {@code info = "keycast/v1/send" || 0x00 || key-set id} and
  * {@code aad =} the exact policy bytes (api.md 1.1); zeroize the secret; POST /v1/sends; verify the
  * receipt with the attested signing key and check that it covers exactly this policy and payload.
@@ -158,8 +160,7 @@ final class SendCommand extends KeycastCommand {
   @Override
   int run() throws CliException, HostException {
     HostClient host = hostOptions.client();
-    var attestationPolicy = attestationOptions.policy();
-    var expectedKmsKeys = attestationOptions.expectedKmsKeys();
+    AttestationOptions.Pins pins = attestationOptions.pins();
     byte[] policyBytes = policyBytes();
     SendPolicy policy = parsePolicy(policyBytes);
     Instant now = Instant.now();
@@ -177,8 +178,7 @@ final class SendCommand extends KeycastCommand {
     byte[] enc;
     byte[] ct;
     try {
-      enclave = EnclaveIdentity.verifyEnclave(host, attestationPolicy, expectedKmsKeys,
-          attestationOptions.allowUnlockedKmsKey, random);
+      enclave = EnclaveIdentity.verifyEnclave(host, pins, random);
       String keySetId = enclave.bundle().keySetId();
       byte[] info = concat(SEND_INFO_LABEL, new byte[] {0}, keySetId.getBytes(StandardCharsets.UTF_8));
       HpkeCiphertext sealed;
@@ -243,8 +243,7 @@ final class SendCommand extends KeycastCommand {
     out.println("send:         " + receipt.sendId() + (result.replayed() ? " (replayed: the host already had this exact send)" : ""));
     out.println("secret:       " + policy.secretId() + (policy.sender().isEmpty() ? "" : " from " + policy.sender()));
     out.println("enclave:      key set " + receipt.keySetId() + ", attestation verified");
-    out.println("kms key:      " + enclave.bundle().kmsKeyId() + (expectedKmsKeys.isEmpty()
-        ? " (not checked: pass --expect-kms-key with the ARN the operator published)" : " (as expected)"));
+    out.println("kms key:      " + enclave.bundle().kmsKeyId() + " (as pinned)");
     out.println("receipt:      signature verified, issued " + receipt.issuedAt()
         + (receiptOut == null ? "" : ", saved to " + receiptOut));
     out.println("window:       " + policy.notBefore() + " .. " + policy.notAfter());

@@ -64,19 +64,44 @@ class AttestCommandTest {
     assertThat(j.at("/key_bundle/signing_public_key").asText())
         .isEqualTo(dev.keycast.protocol.Base64Url.encode(host.keySet.signingPublicKey()));
     assertThat(j.at("/pcrs/PCR1").asText()).isEqualTo(HexFormat.of().formatHex(TestAttester.pcrValue(0x11)));
-    assertThat(ReceiptVerifyCommand.readBundle(bundle)).isEqualTo(host.bundle());
+    JsonNode saved = Json.mapper().readTree(bundle.toFile());
+    assertThat(saved.at("/key_bundle/signing_public_key").asText())
+        .isEqualTo(dev.keycast.protocol.Base64Url.encode(host.keySet.signingPublicKey()));
+    assertThat(dev.keycast.protocol.Base64Url.decode("d", saved.get("attestation_document").asText(), 1 << 20))
+        .isEqualTo(Files.readAllBytes(doc));
     assertThat(Files.size(doc)).isGreaterThan(500);
   }
 
   @Test
-  void showsTheKmsKeyAndAcceptsTheExpectedOne() throws Exception {
+  void showsTheKmsKeyAndAcceptsThePinnedOne() throws Exception {
     Cli.Run plain = attest().ok();
-    assertThat(plain.out()).contains("kms key:      " + FakeHost.KMS_KEY_ID + " (not checked: pass --expect-kms-key");
-    Cli.Run r = attest("--expect-kms-key", FakeHost.ATTACKER_KMS_KEY_ID, "--expect-kms-key", FakeHost.KMS_KEY_ID).ok();
-    assertThat(r.out()).contains("kms key:      " + FakeHost.KMS_KEY_ID + " (as expected)");
-    JsonNode j = Json.mapper().readTree(attest("--json", "--expect-kms-key", FakeHost.KMS_KEY_ID).ok().out());
+    assertThat(plain.out()).contains("kms key:      " + FakeHost.KMS_KEY_ID + " (as pinned)");
+    assertThat(attest("--expect-kms-key", FakeHost.KMS_KEY_ID).ok().out()).contains("(as pinned)");
+    JsonNode j = Json.mapper().readTree(attest("--json").ok().out());
     assertThat(j.get("kms_key_id").asText()).isEqualTo(FakeHost.KMS_KEY_ID);
     assertThat(j.at("/key_bundle/kms_key_id").asText()).isEqualTo(FakeHost.KMS_KEY_ID);
+    // a file that names no KMS key: --expect-kms-key pins it (any of several)
+    Files.writeString(pcrs, FakeHost.pcrsOnlyJson());
+    assertThat(attest("--expect-kms-key", FakeHost.ATTACKER_KMS_KEY_ID, "--expect-kms-key", FakeHost.KMS_KEY_ID).ok().out())
+        .contains("(as pinned)");
+  }
+
+  @Test
+  void aFlagCannotWidenThePublishedKmsKeyPin() {
+    Cli.Run r = attest("--expect-kms-key", FakeHost.ATTACKER_KMS_KEY_ID).failsWith(ExitCodes.USAGE,
+        "keycast attest: --expect-kms-key " + FakeHost.ATTACKER_KMS_KEY_ID + " contradicts the KMS key "
+            + FakeHost.KMS_KEY_ID + " that --expect-pcrs ");
+    assertThat(r.out()).isEmpty();
+    assertThat(host.requests).isEmpty();
+  }
+
+  @Test
+  void aVerifierThatForgetsTheKmsKeyPinIsStoppedBeforeAskingTheHost() throws Exception {
+    Files.writeString(pcrs, FakeHost.pcrsOnlyJson());
+    host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
+    attest().failsWith(ExitCodes.USAGE, "keycast attest: no KMS key pin: --expect-pcrs " + pcrs
+        + " names no \"kms_key_arn\"; pass --expect-kms-key ARN");
+    assertThat(host.requests).isEmpty();
   }
 
   @Test
@@ -85,10 +110,11 @@ class AttestCommandTest {
     host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
     Cli.Run r = attest("--expect-kms-key", FakeHost.KMS_KEY_ID).failsWith(ExitCodes.VERIFICATION_FAILED,
         "keycast attest: the enclave's key set " + host.keySet.id() + " is protected by KMS key "
-            + FakeHost.ATTACKER_KMS_KEY_ID + ", not by the expected --expect-kms-key " + FakeHost.KMS_KEY_ID);
+            + FakeHost.ATTACKER_KMS_KEY_ID + ", not by the pinned KMS key " + FakeHost.KMS_KEY_ID);
     assertThat(r.out()).isEmpty();
-    // without the expectation it verifies, and shows the key for a human to compare
-    assertThat(attest().ok().out()).contains("kms key:      " + FakeHost.ATTACKER_KMS_KEY_ID);
+    // the deployment file alone pins it too
+    attest().failsWith(ExitCodes.VERIFICATION_FAILED, "keycast attest: the enclave's key set " + host.keySet.id()
+        + " is protected by KMS key " + FakeHost.ATTACKER_KMS_KEY_ID + ", not by the pinned KMS key " + FakeHost.KMS_KEY_ID);
   }
 
   @Test
@@ -163,8 +189,8 @@ class AttestCommandTest {
   @Test
   void missingExpectPcrsSaysWhatToPass() {
     Cli.Run r = Cli.run("attest", "--host", host.url())
-        .failsWith(ExitCodes.USAGE, "keycast attest: --expect-pcrs is required (the measurements.json of the enclave image you trust");
-    assertThat(r.err()).contains("see 'keycast attest --help'");
+        .failsWith(ExitCodes.USAGE, "keycast attest: --expect-pcrs is required: pass the deployment file the operator published");
+    assertThat(r.err()).contains("(the measurements and the KMS key ARN of the enclave you trust)");
   }
 
   @Test

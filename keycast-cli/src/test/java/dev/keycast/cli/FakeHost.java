@@ -170,7 +170,13 @@ final class FakeHost implements AutoCloseable {
   }
 
   /** The measurements the fake enclave reports, as an expected-PCRs file. */
+  /** The published deployment file: the measurements and the operator's KMS key ARN. */
   static String measurementsJson() {
+    return pcrsOnlyJson().replace("{\"version\":1,", "{\"version\":1,\"kms_key_arn\":\"" + KMS_KEY_ID + "\",");
+  }
+
+  /** A measurements file that names no KMS key (nitro-cli's output, or an older Keycast file). */
+  static String pcrsOnlyJson() {
     HexFormat hex = HexFormat.of();
     return "{\"version\":1,\"allowed\":[{\"PCR0\":\"" + hex.formatHex(TestAttester.pcrValue(0x10))
         + "\",\"PCR1\":\"" + hex.formatHex(TestAttester.pcrValue(0x11))
@@ -481,7 +487,7 @@ final class FakeHost implements AutoCloseable {
     Instant now = Instant.now();
     for (Registered r : recipients.values()) {
       boolean listed = policy.recipients().fingerprints().contains(r.key().fingerprint());
-      List<X509Certificate> chain = r.key() instanceof RsaRecipientKey rsa ? rsa.certificateChain() : List.of();
+      List<X509Certificate> chain = r.key().certificateChain();
       if (!listed && (policy.recipients().anchors().isEmpty() || chain.isEmpty())) {
         continue; // the host attaches only listed recipients or certificate holders
       }

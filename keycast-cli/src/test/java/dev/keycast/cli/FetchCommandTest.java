@@ -198,14 +198,14 @@ class FetchCommandTest {
     String sendId = Json.mapper().readTree(s.out()).get("send_id").asText();
     String deliveryId = Json.mapper().readTree(s.out()).at("/delivered/0/delivery_id").asText();
 
-    Cli.Run ok = fetch("a", "--bundle", bundle.toString()).ok();
+    Cli.Run ok = fetch("a", "--bundle", bundle.toString(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString()).ok();
     assertThat(ok.out()).contains("1 fetched");
     assertThat(Json.mapper().readTree(out.resolve(deliveryId + ".json").toFile()).get("receipt_id").asText())
         .isEqualTo(sendId);
 
     // a delivery the host made up itself has no receipt: refused, nothing written
     var forged = host.deliver(x, HpkeDeliveryFormat.INSTANCE, "send-forged", "fake", "evil".getBytes(StandardCharsets.UTF_8));
-    fetch("a", "--bundle", bundle.toString()).failsWith(ExitCodes.VERIFICATION_FAILED,
+    fetch("a", "--bundle", bundle.toString(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString()).failsWith(ExitCodes.VERIFICATION_FAILED,
         "keycast fetch: 1 of 2 deliveries could not be opened: " + forged.deliveryId()
             + ": no receipt signed by key set " + host.keySet.id() + " lists this delivery");
     assertThat(Files.exists(out.resolve(forged.deliveryId() + ".secret"))).isFalse();
@@ -219,11 +219,45 @@ class FetchCommandTest {
         java.time.Instant.ofEpochSecond(0), java.time.Instant.ofEpochSecond(4_000_000_000L), x.fingerprint()),
         "swapped".getBytes(StandardCharsets.UTF_8), new java.security.SecureRandom());
     host.deliveries.put(deliveryId, new FakeHost.Stored(deliveryId, real.sendId(), real.recipient(), real.format(), other, real.at()));
-    fetch("a", "--bundle", bundle.toString()).failsWith(ExitCodes.VERIFICATION_FAILED,
+    fetch("a", "--bundle", bundle.toString(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString()).failsWith(ExitCodes.VERIFICATION_FAILED,
         "keycast fetch: 1 of 1 deliveries could not be opened: " + deliveryId + ": the envelope differs from the one receipt "
             + sendId + " lists");
     Cli.Run plain = fetch("a").ok();
     assertThat(plain.out()).contains("1 fetched");
     assertThat(Files.readAllBytes(out.resolve(deliveryId + ".secret"))).isEqualTo("swapped".getBytes(StandardCharsets.UTF_8));
+    // the bundle is only trusted with its pins
+    fetch("a", "--bundle", bundle.toString()).failsWith(ExitCodes.USAGE, "keycast fetch: --expect-pcrs is required");
+  }
+
+  @Test
+  void aDeliveryCoveredByAReceiptUnderAHostWrittenBundleIsRefused() throws Exception {
+    // the host made up a key set, delivered a secret of its choice, signed a receipt for it and
+    // handed the recipient a bundle naming that key set (no attestation document can back it)
+    RecipientKey x = keygen("x25519", "a");
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("a.pub.pem").toString()).ok();
+    Path pcrs = Files.writeString(tmp.resolve("m.json"), FakeHost.measurementsJson());
+    Path root = Files.writeString(tmp.resolve("root.pem"), host.rootPem());
+    Path bundle = tmp.resolve("bundle.json");
+    Cli.run("attest", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
+        "--out-bundle", bundle.toString()).ok();
+    var attacker = dev.keycast.protocol.keyset.KeySet.generate(new java.security.SecureRandom());
+    var forged = host.deliver(x, HpkeDeliveryFormat.INSTANCE, "send-forged", "fake", "evil".getBytes(StandardCharsets.UTF_8));
+    byte[] receipt = new dev.keycast.protocol.receipt.ReceiptBuilder(attacker.id(), "send-forged",
+        dev.keycast.protocol.receipt.Receipt.Kind.SEND, new byte[32], new byte[32])
+        .add(new dev.keycast.protocol.receipt.Receipt.Delivery(x.fingerprint(), "hpke-x25519-v1", forged.deliveryId(),
+            java.security.MessageDigest.getInstance("SHA-256").digest(forged.envelope())))
+        .sign(java.time.Instant.now(), attacker);
+    host.receipts.put("send-forged", new dev.keycast.protocol.api.HostApi.ReceiptView("send-forged", "send-forged",
+        dev.keycast.protocol.Base64Url.encode(receipt)));
+    var node = (com.fasterxml.jackson.databind.node.ObjectNode) Json.mapper().readTree(bundle.toFile());
+    node.set("key_bundle", Json.mapper().valueToTree(new dev.keycast.protocol.api.EnclaveApi.KeyBundle(attacker.id(),
+        dev.keycast.protocol.Base64Url.encode(attacker.receivePublicKey()),
+        dev.keycast.protocol.Base64Url.encode(attacker.signingPublicKey()), FakeHost.KMS_KEY_ID, null)));
+    Files.write(bundle, Json.mapper().writeValueAsBytes(node));
+
+    Cli.Run r = fetch("a", "--bundle", bundle.toString(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString())
+        .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast fetch: --bundle " + bundle + ": the bundle's attestation ");
+    assertThat(r.out()).isEmpty();
+    assertThat(Files.exists(out.resolve(forged.deliveryId() + ".secret"))).isFalse();
   }
 }

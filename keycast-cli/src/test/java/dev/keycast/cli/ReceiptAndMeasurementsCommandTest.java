@@ -39,6 +39,21 @@ class ReceiptAndMeasurementsCommandTest {
     sendId = Json.mapper().readTree(s.out()).get("send_id").asText();
   }
 
+  /** {@code receipt verify} with the pins and a bundle saved by {@code attest --out-bundle}. */
+  Cli.Run verify(Path receipt, Path bundle, String... extra) {
+    java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("receipt", "verify", "--receipt",
+        receipt.toString(), "--bundle", bundle.toString(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString()));
+    a.addAll(java.util.List.of(extra));
+    return Cli.run(a.toArray(String[]::new));
+  }
+
+  Path attestedBundle() throws Exception {
+    Path bundle = tmp.resolve("bundle.json");
+    Cli.run("attest", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
+        "--out-bundle", bundle.toString()).ok();
+    return bundle;
+  }
+
   @AfterEach
   void stop() {
     host.close();
@@ -46,20 +61,18 @@ class ReceiptAndMeasurementsCommandTest {
 
   @Test
   void fetchAndVerifyWithTheAttestedBundle() throws Exception {
-    Path bundle = tmp.resolve("bundle.json");
-    Cli.run("attest", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
-        "--out-bundle", bundle.toString()).ok();
+    Path bundle = attestedBundle();
     Path receipt = tmp.resolve("r.cose");
     Cli.run("receipt", "fetch", "--host", host.url(), "--id", sendId, "--out", receipt.toString()).ok();
-    Cli.Run v = Cli.run("receipt", "verify", "--receipt", receipt.toString(), "--bundle", bundle.toString()).ok();
+    Cli.Run v = verify(receipt, bundle).ok();
     assertThat(v.out()).contains("signature verified (Ed25519, key set " + host.keySet.id())
+        .contains("bundle:       attestation verified again (measurements and KMS key " + FakeHost.KMS_KEY_ID)
         .contains("send:         " + sendId + " (send)")
         .contains("delivered:    1").contains("  " + fp + "  hpke-x25519-v1  ");
 
-    // base64 text and --signing-key work too, and --json gives the entries
+    // base64 text works too, and --json gives the entries
     Path b64 = Files.writeString(tmp.resolve("r.b64"), Base64.getMimeEncoder().encodeToString(Files.readAllBytes(receipt)));
-    Cli.Run j = Cli.run("receipt", "verify", "--receipt", b64.toString(), "--signing-key",
-        Base64Url.encode(host.keySet.signingPublicKey()), "--json").ok();
+    Cli.Run j = verify(b64, bundle, "--json").ok();
     JsonNode n = Json.mapper().readTree(j.out());
     assertThat(n.get("verified").asBoolean()).isTrue();
     assertThat(n.get("send_id").asText()).isEqualTo(sendId);
@@ -69,7 +82,46 @@ class ReceiptAndMeasurementsCommandTest {
     Path attestJson = tmp.resolve("attest.json");
     Files.writeString(attestJson, Cli.run("attest", "--host", host.url(), "--expect-pcrs", pcrs.toString(),
         "--trust-root", root.toString(), "--json").ok().out());
-    Cli.run("receipt", "verify", "--receipt", receipt.toString(), "--bundle", attestJson.toString()).ok();
+    verify(receipt, attestJson).ok();
+  }
+
+  @Test
+  void aReceiptForgedUnderAHostWrittenBundleIsRefused() throws Exception {
+    // the host made up a key set, signed a receipt of deliveries that never happened with it, and
+    // handed out a bundle file naming that key set's signing key (its user_data recomputed)
+    Path genuine = attestedBundle();
+    var attacker = dev.keycast.protocol.keyset.KeySet.generate(new java.security.SecureRandom());
+    byte[] forgedReceipt = new dev.keycast.protocol.receipt.ReceiptBuilder(attacker.id(), sendId,
+        dev.keycast.protocol.receipt.Receipt.Kind.SEND, new byte[32], new byte[32])
+        .add(new dev.keycast.protocol.receipt.Receipt.Delivery("cd".repeat(32), "hpke-x25519-v1", "d-forged", new byte[32]))
+        .sign(Instant.now(), attacker);
+    Path receipt = Files.write(tmp.resolve("forged.cose"), forgedReceipt);
+    var forgedKeys = new dev.keycast.protocol.keyset.KeyBundle(attacker.id(), attacker.receivePublicKey(),
+        attacker.signingPublicKey(), FakeHost.KMS_KEY_ID);
+    var node = (com.fasterxml.jackson.databind.node.ObjectNode) Json.mapper().readTree(genuine.toFile());
+    var kb = (com.fasterxml.jackson.databind.node.ObjectNode) node.get("key_bundle");
+    kb.put("key_set_id", attacker.id());
+    kb.put("receive_public_key", Base64Url.encode(attacker.receivePublicKey()));
+    kb.put("signing_public_key", Base64Url.encode(attacker.signingPublicKey()));
+    kb.put("user_data", Base64Url.encode(forgedKeys.userData()));
+
+    // with the genuine enclave's document kept: it attests another bundle
+    Path withDocument = Files.write(tmp.resolve("forged-with-document.json"), Json.mapper().writeValueAsBytes(node));
+    Cli.Run r = verify(receipt, withDocument).failsWith(ExitCodes.VERIFICATION_FAILED,
+        "keycast receipt verify: --bundle " + withDocument + ": the bundle's attestation PUBLIC_KEY_MISMATCH: ");
+    assertThat(r.out()).isEmpty();
+    // without a document (a bare bundle, as files were before)
+    node.remove("attestation_document");
+    Path bare = Files.write(tmp.resolve("forged-bare.json"), Json.mapper().writeValueAsBytes(node));
+    verify(receipt, bare).failsWith(ExitCodes.VERIFICATION_FAILED,
+        "keycast receipt verify: --bundle " + bare + ": the bundle carries no attestation document");
+    // with a document the host minted under its own attestation root
+    var attackerAttester = new TestAttester(Instant.now().minus(java.time.Duration.ofHours(1)), java.time.Duration.ofHours(3));
+    node.put("attestation_document", Base64Url.encode(attackerAttester.doc(Instant.now())
+        .publicKey(forgedKeys.receivePublicKeySpki()).userData(forgedKeys.userData()).encode()));
+    Path minted = Files.write(tmp.resolve("forged-minted.json"), Json.mapper().writeValueAsBytes(node));
+    verify(receipt, minted).failsWith(ExitCodes.VERIFICATION_FAILED,
+        "keycast receipt verify: --bundle " + minted + ": the bundle's attestation UNTRUSTED_ROOT: ");
   }
 
   @Test
@@ -77,22 +129,21 @@ class ReceiptAndMeasurementsCommandTest {
     Path receipt = tmp.resolve("r.cose");
     Cli.run("receipt", "fetch", "--host", host.url(), "--id", sendId, "--out", receipt.toString()).ok();
     byte[] cose = Files.readAllBytes(receipt);
-    String key = Base64Url.encode(host.keySet.signingPublicKey());
+    Path bundle = attestedBundle();
     for (int i : new int[] {12, cose.length / 2, cose.length - 70, cose.length - 1}) {
       byte[] t = cose.clone();
       t[i] ^= 0x01;
       Path f = Files.write(tmp.resolve("t" + i), t);
-      Cli.Run r = Cli.run("receipt", "verify", "--receipt", f.toString(), "--signing-key", key);
+      Cli.Run r = verify(f, bundle);
       assertThat(r.exit()).as("byte " + i).isEqualTo(ExitCodes.VERIFICATION_FAILED);
       assertThat(r.err().split("\\R")).hasSize(1);
       assertThat(r.err()).startsWith("keycast receipt verify: ");
       assertThat(r.out()).isEmpty();
     }
-    String other = Base64Url.encode(dev.keycast.protocol.keyset.KeySet.generate(new java.security.SecureRandom()).signingPublicKey());
-    Cli.run("receipt", "verify", "--receipt", receipt.toString(), "--signing-key", other)
-        .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast receipt verify: signature: receipt signature is invalid");
-    Cli.run("receipt", "verify", "--receipt", receipt.toString())
-        .failsWith(ExitCodes.USAGE, "keycast receipt verify: pass one of --signing-key, --bundle; see ");
+    Cli.run("receipt", "verify", "--receipt", receipt.toString(), "--expect-pcrs", pcrs.toString())
+        .failsWith(ExitCodes.USAGE, "keycast receipt verify: --bundle is required");
+    Cli.run("receipt", "verify", "--receipt", receipt.toString(), "--bundle", bundle.toString())
+        .failsWith(ExitCodes.USAGE, "keycast receipt verify: --expect-pcrs is required");
     Cli.run("receipt", "fetch", "--host", host.url(), "--id", "nope", "--out", tmp.resolve("x").toString())
         .failsWith(ExitCodes.HOST_ERROR, "keycast receipt fetch: host answered 404 not_found: ");
     Cli.run("receipt", "fetch", "--host", host.url(), "--id", "../admin", "--out", tmp.resolve("x").toString())
@@ -106,7 +157,10 @@ class ReceiptAndMeasurementsCommandTest {
         + "\",\"PCR1\":\"" + hex.formatHex(TestAttester.pcrValue(0x11)) + "\",\"PCR2\":\"" + hex.formatHex(TestAttester.pcrValue(0x12)) + "\"}}";
     Path m = Files.writeString(tmp.resolve("nitro.json"), nitro);
     Cli.Run show = Cli.run("measurements", "show", "--file", m.toString()).ok();
-    assertThat(show.out()).contains("allowed set 0:").contains("  PCR0   " + hex.formatHex(TestAttester.pcrValue(0x10)));
+    assertThat(show.out()).contains("allowed set 0:").contains("  PCR0   " + hex.formatHex(TestAttester.pcrValue(0x10)))
+        .contains("kms key:      (none: senders must pass --expect-kms-key with this file)");
+    assertThat(Cli.run("measurements", "show", "--file", pcrs.toString()).ok().out())
+        .contains("kms key:      " + FakeHost.KMS_KEY_ID + " (a deployment file: pins both)");
     JsonNode j = Json.mapper().readTree(Cli.run("measurements", "show", "--file", m.toString(), "--json").ok().out());
     assertThat(j.at("/allowed/0/PCR2").asText()).isEqualTo(hex.formatHex(TestAttester.pcrValue(0x12)));
 
@@ -157,8 +211,7 @@ class ReceiptAndMeasurementsCommandTest {
     byte[] cose = b.sign(Instant.now(), host.keySet);
     Path f = Files.write(tmp.resolve("big.cose"), cose);
     long t0 = System.nanoTime();
-    Cli.Run r = Cli.run("receipt", "verify", "--receipt", f.toString(), "--signing-key",
-        Base64Url.encode(host.keySet.signingPublicKey()), "--json").ok();
+    Cli.Run r = verify(f, attestedBundle(), "--json").ok();
     long ms = (System.nanoTime() - t0) / 1_000_000;
     System.out.println("receipt verify --json of 100000 deliveries (" + cose.length + " bytes): " + ms + " ms");
     assertThat(Json.mapper().readTree(r.out()).get("deliveries")).hasSize(100_000);

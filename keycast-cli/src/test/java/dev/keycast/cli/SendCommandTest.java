@@ -199,7 +199,7 @@ class SendCommandTest {
     host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
     send("--expect-kms-key", FakeHost.KMS_KEY_ID).failsWith(ExitCodes.VERIFICATION_FAILED,
         "keycast send: the enclave's key set " + host.keySet.id() + " is protected by KMS key "
-            + FakeHost.ATTACKER_KMS_KEY_ID + ", not by the expected --expect-kms-key " + FakeHost.KMS_KEY_ID);
+            + FakeHost.ATTACKER_KMS_KEY_ID + ", not by the pinned KMS key " + FakeHost.KMS_KEY_ID);
     assertThat(host.sendPayloads).isEmpty();
     assertThat(host.requests).noneMatch(q -> q.startsWith("POST /v1/sends"));
   }
@@ -216,6 +216,30 @@ class SendCommandTest {
   }
 
   @Test
+  void kmsKeySubstitutionIsRefusedByThePublishedDeploymentFileAloneBeforeAnythingIsSent() {
+    // the sender passes only --expect-pcrs, the file the operator published (PCRs + kms_key_arn)
+    host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
+    Cli.Run r = send().failsWith(ExitCodes.VERIFICATION_FAILED,
+        "keycast send: the enclave's key set " + host.keySet.id() + " is protected by KMS key "
+            + FakeHost.ATTACKER_KMS_KEY_ID + ", not by the pinned KMS key " + FakeHost.KMS_KEY_ID);
+    assertThat(r.out()).isEmpty();
+    assertThat(host.sendPayloads).isEmpty();
+    assertThat(host.requests).noneMatch(q -> q.startsWith("POST /v1/sends"));
+  }
+
+  @Test
+  void kmsKeySubstitutionCannotSlipThroughASenderWhoForgetsTheKmsKeyPin() throws Exception {
+    // measurements without a KMS key and no --expect-kms-key: refused before the host is contacted
+    Files.writeString(pcrs, FakeHost.pcrsOnlyJson());
+    host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
+    Cli.Run r = send().failsWith(ExitCodes.USAGE, "keycast send: no KMS key pin: --expect-pcrs " + pcrs
+        + " names no \"kms_key_arn\"; pass --expect-kms-key ARN");
+    assertThat(r.out()).isEmpty();
+    assertThat(host.requests).noneMatch(q -> q.startsWith("GET /v1/attestation") || q.startsWith("POST /v1/sends"));
+    assertThat(host.sendPayloads).isEmpty();
+  }
+
+  @Test
   void refusesAHostLyingAboutTheKmsKeyAndSendsNothing() {
     host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
     host.lieAboutKmsKey = FakeHost.KMS_KEY_ID;
@@ -227,7 +251,7 @@ class SendCommandTest {
   @Test
   void sendsWhenTheKmsKeyIsTheExpectedOneAndShowsIt() {
     Cli.Run r = send("--expect-kms-key", FakeHost.KMS_KEY_ID).ok();
-    assertThat(r.out()).contains("kms key:      " + FakeHost.KMS_KEY_ID + " (as expected)");
+    assertThat(r.out()).contains("kms key:      " + FakeHost.KMS_KEY_ID + " (as pinned)");
     assertThat(host.sendPayloads).hasSize(1);
   }
 
@@ -287,7 +311,7 @@ class SendCommandTest {
   void oneLineUsageErrors() {
     Cli.run("send", "--host", host.url(), "--secret-id", "a", "--recipient", fpX, "--secret-hex", "00")
         .failsWith(ExitCodes.USAGE,
-            "keycast send: --expect-pcrs is required (the measurements.json of the enclave image you trust");
+            "keycast send: --expect-pcrs is required: pass the deployment file the operator published");
     Cli.run("send", "--expect-pcrs", pcrs.toString()).failsWith(ExitCodes.USAGE, "keycast send: --host is required");
     Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--secret-hex", "00", "--recipient", fpX)
         .failsWith(ExitCodes.USAGE, "keycast send: --secret-id is required");

@@ -164,16 +164,23 @@ class LocalStackIT {
 
     // 5. The demo's scenario through the CLI.
     Path bundle = work.resolve("bundle.json");
-    // The sender pins the KMS key the operator publishes beside the measurements (operations.md 5).
-    JsonNode attest = cliJson("attest", "--host", host, "--expect-pcrs", measurements.toString(),
-        "--expect-kms-key", keyArn, "--trust-root", mockRoot.toString(), "--out-bundle", bundle.toString(), "--json");
+    // The operator publishes one deployment file: the measurements and the KMS key ARN
+    // (operations.md 5); every command that sends or accepts a secret pins both from it.
+    Path deployment = deploymentFile(measurements, keyArn, work.resolve("deployment.json"));
+    JsonNode attest = cliJson("attest", "--host", host, "--expect-pcrs", deployment.toString(),
+        "--trust-root", mockRoot.toString(), "--out-bundle", bundle.toString(), "--json");
     assertThat(attest.toString()).contains(keySetId);
     assertThat(attest.path("kms_key_id").asText()).as("attested KMS key in %s", attest).isEqualTo(keyArn);
     String otherArn = "arn:aws:kms:" + REGION + ":" + ACCOUNT + ":key/00000000-0000-4000-8000-000000000000";
-    CliRun wrongKey = run("attest", "--host", host, "--expect-pcrs", measurements.toString(),
-        "--expect-kms-key", otherArn, "--trust-root", mockRoot.toString());
+    CliRun wrongKey = run("attest", "--host", host, "--expect-pcrs",
+        deploymentFile(measurements, otherArn, work.resolve("other-deployment.json")).toString(),
+        "--trust-root", mockRoot.toString());
     assertThat(wrongKey.exit()).as("attest pinning another KMS key: %s", wrongKey).isEqualTo(1);
-    assertThat(wrongKey.err()).contains("is protected by KMS key " + keyArn + ", not by the expected --expect-kms-key");
+    assertThat(wrongKey.err()).contains("is protected by KMS key " + keyArn + ", not by the pinned KMS key " + otherArn);
+    CliRun noKmsPin = run("attest", "--host", host, "--expect-pcrs", measurements.toString(),
+        "--trust-root", mockRoot.toString());
+    assertThat(noKmsPin.exit()).as("attest without a KMS key pin: %s", noKmsPin).isEqualTo(2);
+    assertThat(noKmsPin.err()).contains("no KMS key pin");
 
     Map<String, String> fp = new LinkedHashMap<>();
     fp.put("projector-1", keygen(work, "projector-1", "rsa-2048"));
@@ -195,8 +202,8 @@ class LocalStackIT {
     Path secretFile = work.resolve("content-key.bin");
     Files.write(secretFile, secret);
     Path receipt = work.resolve("receipt.cose");
-    JsonNode sent = cliJson("send", "--host", host, "--expect-pcrs", measurements.toString(),
-        "--expect-kms-key", keyArn, "--trust-root", mockRoot.toString(), "--secret-file", secretFile.toString(), "--secret-id", "e2e-1",
+    JsonNode sent = cliJson("send", "--host", host, "--expect-pcrs", deployment.toString(),
+        "--trust-root", mockRoot.toString(), "--secret-file", secretFile.toString(), "--secret-id", "e2e-1",
         "--sender", "keycast e2e", "--recipient", fp.get("projector-1"), "--recipient", fp.get("projector-3"),
         "--anchor", ca.toString(), "--subject", "O=Studio,OU=Projectors", "--max-recipients", "2",
         "--valid-for", "1d", "--receipt-out", receipt.toString(), "--json");
@@ -210,12 +217,14 @@ class LocalStackIT {
     // Each admitted projector fetches and decrypts; the receipt must list its envelope (--bundle).
     Path out1 = work.resolve("out-1");
     JsonNode f1 = cliJson("fetch", "--host", host, "--key", work.resolve("projector-1.key.pem").toString(),
-        "--out-dir", out1.toString(), "--bundle", bundle.toString(), "--json");
+        "--out-dir", out1.toString(), "--bundle", bundle.toString(),
+        "--expect-pcrs", deployment.toString(), "--trust-root", mockRoot.toString(), "--json");
     assertThat(f1.path("fetched").asInt()).as("%s", f1).isEqualTo(1);
     String rsaDelivery = f1.path("deliveries").get(0).path("delivery_id").asText();
     assertThat(Files.readAllBytes(out1.resolve(rsaDelivery + ".secret"))).isEqualTo(secret);
     JsonNode f3 = cliJson("fetch", "--host", host, "--key", work.resolve("projector-3.key.pem").toString(),
-        "--out-dir", work.resolve("out-3").toString(), "--bundle", bundle.toString(), "--json");
+        "--out-dir", work.resolve("out-3").toString(), "--bundle", bundle.toString(),
+        "--expect-pcrs", deployment.toString(), "--trust-root", mockRoot.toString(), "--json");
     assertThat(f3.path("fetched").asInt()).as("%s", f3).isEqualTo(1);
     String x25519Delivery = f3.path("deliveries").get(0).path("delivery_id").asText();
     assertThat(Files.readAllBytes(work.resolve("out-3").resolve(x25519Delivery + ".secret"))).isEqualTo(secret);
@@ -227,14 +236,15 @@ class LocalStackIT {
     opensslDecrypt(out1.resolve(rsaDelivery + ".env"), work.resolve("projector-1.key.pem"), secret, fp.get("projector-1"));
 
     JsonNode verified = cliJson("receipt", "verify", "--receipt", receipt.toString(), "--bundle", bundle.toString(),
-        "--json");
+        "--expect-pcrs", deployment.toString(), "--trust-root", mockRoot.toString(), "--json");
     assertThat(verified.toString()).contains(fp.get("projector-1"), fp.get("projector-3"), "subject_mismatch");
     // A receipt with one flipped byte must not verify.
     byte[] cose = Files.readAllBytes(receipt);
     cose[cose.length - 10] ^= 1;
     Path tampered = work.resolve("tampered.cose");
     Files.write(tampered, cose);
-    assertThat(run("receipt", "verify", "--receipt", tampered.toString(), "--bundle", bundle.toString()).exit())
+    assertThat(run("receipt", "verify", "--receipt", tampered.toString(), "--bundle", bundle.toString(),
+        "--expect-pcrs", deployment.toString(), "--trust-root", mockRoot.toString()).exit())
         .as("a tampered receipt").isEqualTo(1);
 
     // 6. Restart the enclave and the host: same state, so the same key set comes back (unseal).
@@ -249,11 +259,12 @@ class LocalStackIT {
     startEnclaveAndHost(enclaveJar, hostJar, enclaveDir, kmsCert, kmsPort, keyArn, hostPort2, "-2");
     JsonNode ready2 = awaitReady(host2);
     assertThat(ready2.path("key_set_id").asText()).as("key set after the restart: %s", ready2).isEqualTo(keySetId);
-    JsonNode attest2 = cliJson("attest", "--host", host2, "--expect-pcrs", measurements.toString(),
-        "--expect-kms-key", keyArn, "--trust-root", mockRoot.toString(), "--json");
+    JsonNode attest2 = cliJson("attest", "--host", host2, "--expect-pcrs", deployment.toString(),
+        "--trust-root", mockRoot.toString(), "--json");
     assertThat(attest2.toString()).contains(keySetId);
     JsonNode again = cliJson("fetch", "--host", host2, "--key", work.resolve("projector-1.key.pem").toString(),
-        "--out-dir", work.resolve("out-1-after-restart").toString(), "--bundle", bundle.toString(), "--json");
+        "--out-dir", work.resolve("out-1-after-restart").toString(), "--bundle", bundle.toString(),
+        "--expect-pcrs", deployment.toString(), "--trust-root", mockRoot.toString(), "--json");
     assertThat(again.path("fetched").asInt()).as("%s", again).isEqualTo(1);
     assertThat(Files.readAllBytes(work.resolve("out-1-after-restart").resolve(rsaDelivery + ".secret")))
         .isEqualTo(secret);
@@ -366,6 +377,14 @@ class LocalStackIT {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }
+  }
+
+  /** The deployment file an operator publishes: the enclave's measurements plus the KMS key ARN. */
+  private static Path deploymentFile(Path measurements, String keyArn, Path out) throws Exception {
+    com.fasterxml.jackson.databind.node.ObjectNode n =
+        (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(measurements.toFile());
+    n.put("kms_key_arn", keyArn);
+    return Files.write(out, JSON.writeValueAsBytes(n));
   }
 
   // ---- KMS, certificates, openssl ------------------------------------------------------------

@@ -15,8 +15,10 @@ import java.io.IOException;
 import java.time.Instant;
 
 /**
- * The JSON codec of every Keycast API: snake_case names, unknown properties rejected, nulls omitted,
- * nesting and string lengths capped. Decoding caps the input length before parsing and turns every
+ * The JSON codec of every Keycast API: snake_case names, unknown properties rejected, duplicate
+ * keys rejected (an object naming a key twice is {@code malformed_request}, never "last wins": a
+ * checker and a user of the same bytes must not see different values), nulls omitted, nesting and
+ * string lengths capped. Decoding caps the input length before parsing and turns every
  * parser failure into {@link MalformedInputException} with code {@code malformed_request}.
  */
 public final class Json {
@@ -30,6 +32,7 @@ public final class Json {
                   .maxStringLength(MAX_STRING_LENGTH)
                   .maxNumberLength(32)
                   .build())
+              .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
               .build())
       .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)

@@ -103,7 +103,10 @@ public final class KmsConnector implements AutoCloseable {
     this.options = Objects.requireNonNull(options, "options");
   }
 
-  /** Production: KMS's certificate is checked against the JDK's default trust store. */
+  /**
+   * Production: KMS's certificate must chain to one of the Amazon Trust Services roots bundled in
+   * the measured image ({@link KmsTrustAnchors}), never to the JDK's other public roots.
+   */
   public static KmsConnector production(Endpoint egress) throws GeneralSecurityException {
     return production(egress, Options.DEFAULTS);
   }
@@ -111,11 +114,9 @@ public final class KmsConnector implements AutoCloseable {
   /** Production with explicit timeouts. */
   public static KmsConnector production(Endpoint egress, Options options)
       throws GeneralSecurityException {
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init((KeyStore) null);
-    SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(null, tmf.getTrustManagers(), null);
-    return new KmsConnector(egress, ctx, "the JDK default trust store", options);
+    List<X509Certificate> roots = KmsTrustAnchors.amazonTrustServices();
+    return new KmsConnector(egress, sslContext(roots), "exactly the " + roots.size()
+        + " Amazon Trust Services roots of the image (Amazon Root CA 1-4, Starfield Services Root CA - G2)", options);
   }
 
   /**
@@ -133,6 +134,13 @@ public final class KmsConnector implements AutoCloseable {
     if (trusted.isEmpty()) {
       throw new IllegalArgumentException("at least one trusted certificate is required");
     }
+    return new KmsConnector(
+        egress, sslContext(trusted), "exactly " + trusted.size() + " pinned certificate(s) ("
+            + trusted.getFirst().getSubjectX500Principal().getName() + ")", options);
+  }
+
+  /** A TLS context whose only trust anchors are {@code trusted} (PKIX, no revocation look-ups). */
+  private static SSLContext sslContext(List<X509Certificate> trusted) throws GeneralSecurityException {
     KeyStore ks = KeyStore.getInstance("PKCS12");
     try {
       ks.load(null, null);
@@ -146,9 +154,7 @@ public final class KmsConnector implements AutoCloseable {
     tmf.init(ks);
     SSLContext ctx = SSLContext.getInstance("TLS");
     ctx.init(null, tmf.getTrustManagers(), null);
-    return new KmsConnector(
-        egress, ctx, "exactly " + trusted.size() + " pinned certificate(s) ("
-            + trusted.getFirst().getSubjectX500Principal().getName() + ")", options);
+    return ctx;
   }
 
   /** Reads every certificate of a PEM file. */

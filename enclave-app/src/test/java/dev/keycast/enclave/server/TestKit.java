@@ -80,8 +80,10 @@ final class TestKit {
         Date.from(NOW.minus(1, ChronoUnit.DAYS)), Date.from(NOW.plus(365, ChronoUnit.DAYS)),
         new X500Name(subject), key);
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(isCa));
-    b.addExtension(Extension.keyUsage, true,
-        new KeyUsage(isCa ? KeyUsage.keyCertSign : KeyUsage.keyEncipherment));
+    // a recipient's leaf allows what its key does: key transport (RSA) or key agreement (X25519)
+    boolean agreement = key.getAlgorithm().equals("XDH") || key.getAlgorithm().equals("X25519");
+    b.addExtension(Extension.keyUsage, true, new KeyUsage(isCa ? KeyUsage.keyCertSign
+        : agreement ? KeyUsage.keyAgreement : KeyUsage.keyEncipherment));
     return new JcaX509CertificateConverter().getCertificate(
         b.build(new JcaContentSignerBuilder(algorithm).build(signer)));
   }

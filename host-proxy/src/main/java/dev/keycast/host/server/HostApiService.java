@@ -29,7 +29,6 @@ import dev.keycast.protocol.api.HostApi;
 import dev.keycast.protocol.api.RecipientProof;
 import dev.keycast.protocol.envelope.RecipientKey;
 import dev.keycast.protocol.envelope.RecipientKeys;
-import dev.keycast.protocol.envelope.RsaRecipientKey;
 import dev.keycast.protocol.policy.SendPolicy;
 import dev.keycast.protocol.receipt.Receipt;
 import dev.keycast.protocol.receipt.ReceiptVerifier;
@@ -972,13 +971,12 @@ public final class HostApiService {
     static byte[] encode(RecipientKey key) throws ApiException {
       StringBuilder b = new StringBuilder();
       pem(b, "PUBLIC KEY", key.spkiDer());
-      if (key instanceof RsaRecipientKey rsa) {
-        for (X509Certificate c : rsa.certificateChain()) {
-          try {
-            pem(b, "CERTIFICATE", c.getEncoded());
-          } catch (CertificateEncodingException e) {
-            throw new ApiException(ErrorCode.INVALID_RECIPIENT, "recipient 0: certificate does not encode");
-          }
+      // both key types keep their chain (an X25519 chain was once dropped here)
+      for (X509Certificate c : key.certificateChain()) {
+        try {
+          pem(b, "CERTIFICATE", c.getEncoded());
+        } catch (CertificateEncodingException e) {
+          throw new ApiException(ErrorCode.INVALID_RECIPIENT, "recipient 0: certificate does not encode");
         }
       }
       return b.toString().getBytes(StandardCharsets.US_ASCII);

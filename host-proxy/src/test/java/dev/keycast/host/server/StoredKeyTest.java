@@ -50,6 +50,25 @@ class StoredKeyTest {
   }
 
   @Test
+  void anX25519CertificateRegisteredKeepsItsChainAsACandidate() throws Exception {
+    // an X25519 recipient registers its certificate: anchor-selected sends need the chain
+    KeyPair x = KeyPairGenerator.getInstance("X25519").generateKeyPair();
+    Instant now = Instant.now();
+    X509Certificate xLeaf = new JcaX509CertificateConverter().getCertificate(new JcaX509v3CertificateBuilder(
+        new X500Name("CN=test"), BigInteger.TWO, Date.from(now.minusSeconds(60)),
+        Date.from(now.plusSeconds(3600)), new X500Name("CN=projector,OU=Projectors"), x.getPublic())
+        .build(new JcaContentSignerBuilder("SHA256withRSA").build(rsa.getPrivate())));
+    String pem = "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder().encodeToString(xLeaf.getEncoded())
+        + "\n-----END CERTIFICATE-----\n";
+    var key = dev.keycast.protocol.envelope.RecipientKeys.parse(pem.getBytes(StandardCharsets.US_ASCII));
+    byte[] stored = HostApiService.StoredKey.encode(key);
+    assertThat(HostApiService.StoredKey.hasChain(stored)).isTrue();
+    Candidate c = HostApiService.StoredKey.candidate(stored);
+    assertThat(c.key()).isEqualTo(Base64Url.encode(x.getPublic().getEncoded()));
+    assertThat(c.chain()).containsExactly(Base64Url.encode(xLeaf.getEncoded()));
+  }
+
+  @Test
   void everyPaddingLengthIsRespelledExactly() {
     for (int n = 1; n <= 6; n++) {
       byte[] der = new byte[n];

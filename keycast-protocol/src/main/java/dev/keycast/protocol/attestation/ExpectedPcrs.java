@@ -156,7 +156,7 @@ public final class ExpectedPcrs {
       Iterator<String> names = root.fieldNames();
       while (names.hasNext()) {
         String n = names.next();
-        if (!n.equals("version") && !n.equals("allowed")) {
+        if (!n.equals("version") && !n.equals("allowed") && !n.equals(KMS_KEY_ARN)) {
           throw new MalformedInputException("malformed", "expected PCRs: unknown key \"" + n + "\"");
         }
       }
@@ -180,6 +180,44 @@ public final class ExpectedPcrs {
     } catch (IllegalArgumentException e) {
       throw new MalformedInputException("malformed", "expected PCRs: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The member of a deployment file (any of the three forms above) that names the KMS key the
+   * operator published beside the measurements: a sender pins both together (kms-sealing.md §5).
+   */
+  public static final String KMS_KEY_ARN = "kms_key_arn";
+
+  /**
+   * The KMS key ARN a deployment file names in its top-level {@value #KMS_KEY_ARN} member, if any.
+   *
+   * @throws MalformedInputException the file is not a JSON object (duplicate keys included), or the
+   *     member is not a string of 1..2048 printable ASCII characters
+   */
+  public static java.util.Optional<String> kmsKeyArn(byte[] json) throws MalformedInputException {
+    if (json.length > MAX_FILE_BYTES) {
+      throw new MalformedInputException(
+          "oversize", "expected PCRs: " + json.length + " bytes exceed the limit of " + MAX_FILE_BYTES);
+    }
+    JsonNode root;
+    try {
+      root = JsonMapper.builder()
+          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .build()
+          .readTree(json);
+    } catch (IOException | RuntimeException e) {
+      throw new MalformedInputException("malformed", "expected PCRs: not JSON", e);
+    }
+    if (root == null || !root.isObject() || !root.has(KMS_KEY_ARN)) {
+      return java.util.Optional.empty();
+    }
+    JsonNode v = root.get(KMS_KEY_ARN);
+    if (!v.isTextual() || !dev.keycast.protocol.keyset.KeyBundle.isWellFormedKmsKeyId(v.asText())) {
+      throw new MalformedInputException("malformed", "expected PCRs: \"" + KMS_KEY_ARN
+          + "\" must be a KMS key ARN (1..2048 printable ASCII characters), found " + abbreviate(v.toString()));
+    }
+    return java.util.Optional.of(v.asText());
   }
 
   private static Map<Integer, byte[]> readSet(JsonNode obj, String where, boolean ignoreOthers)

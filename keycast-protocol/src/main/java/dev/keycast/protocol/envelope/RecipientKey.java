@@ -10,4 +10,10 @@ public sealed interface RecipientKey permits RsaRecipientKey, X25519RecipientKey
 
   /** The DER SubjectPublicKeyInfo (a copy). */
   byte[] spkiDer();
+
+  /**
+   * The certificate chain the key was registered with, leaf first; empty when it came without
+   * certificates. Kept for both key types: eligibility by certificate authority reads it.
+   */
+  java.util.List<java.security.cert.X509Certificate> certificateChain();
 }

@@ -263,7 +263,7 @@ public final class RecipientKeys {
     RecipientKey key = fromSpki(leafSpki);
     return switch (key) {
       case RsaRecipientKey rsa -> RsaRecipientKey.of(rsa.publicKey(), chain);
-      case X25519RecipientKey x -> x;
+      case X25519RecipientKey x -> new X25519RecipientKey(x.publicKey(), chain);
     };
   }
 

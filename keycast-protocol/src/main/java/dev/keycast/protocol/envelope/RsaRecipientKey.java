@@ -137,6 +137,7 @@ public final class RsaRecipientKey implements RecipientKey {
   }
 
   /** The certificate chain, leaf first; empty when the key came without certificates. */
+  @Override
   public List<X509Certificate> certificateChain() {
     return chain;
   }

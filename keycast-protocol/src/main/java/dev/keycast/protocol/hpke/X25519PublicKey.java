@@ -31,7 +31,13 @@ public final class X25519PublicKey {
   /**
    * Parses a raw 32-byte X25519 public key.
    *
-   * @throws MalformedInputException {@code malformed} if it is not 32 bytes or is all zero
+   * <p>Only the canonical encoding of a u-coordinate is accepted: RFC 7748 §5 has receivers mask
+   * bit 255 and reduce modulo p = 2^255 - 19, so a key with its top bit set, or with a value in
+   * [p, 2^255), is the same key as a canonical one under another encoding, hence another SPKI and
+   * another fingerprint. Accepting it would let one key be registered (and admitted) twice.
+   *
+   * @throws MalformedInputException {@code malformed} if it is not 32 bytes, is all zero or is not
+   *     canonical
    */
   public static X25519PublicKey fromRaw(byte[] raw) throws MalformedInputException {
     if (raw == null || raw.length != LENGTH) {
@@ -42,7 +48,28 @@ public final class X25519PublicKey {
     if (MessageDigest.isEqual(raw, new byte[LENGTH])) {
       throw new MalformedInputException("malformed", "X25519 public key is all zero");
     }
+    if (!isCanonical(raw)) {
+      throw new MalformedInputException("malformed", "X25519 public key is not canonically encoded (top bit set"
+          + " or u >= 2^255 - 19, RFC 7748 section 5): the same key has a canonical encoding");
+    }
     return new X25519PublicKey(raw.clone());
+  }
+
+  /** Whether {@code raw} (32 bytes, little-endian) is below p = 2^255 - 19 with bit 255 clear. */
+  static boolean isCanonical(byte[] raw) {
+    if ((raw[31] & 0x80) != 0) {
+      return false;
+    }
+    // u >= p exactly when bytes 31..1 are 0x7f, 0xff, ..., 0xff and byte 0 is >= 0xed
+    if ((raw[31] & 0xff) != 0x7f || (raw[0] & 0xff) < 0xed) {
+      return true;
+    }
+    for (int i = 1; i < 31; i++) {
+      if ((raw[i] & 0xff) != 0xff) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

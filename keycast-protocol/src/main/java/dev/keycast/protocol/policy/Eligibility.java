@@ -27,6 +27,8 @@ public final class Eligibility {
   private final Set<String> fingerprints;
   private final List<ParsedCertificate> anchors;
   private final AnchorChainValidator chains;
+  /** The anchors' SubjectPublicKeyInfo DER: a leaf certifying one of them is not a recipient. */
+  private final List<byte[]> anchorKeys;
 
   /** The outcome for one recipient; {@code reason} is a stable code when not eligible. */
   public record Decision(boolean eligible, String reason, String message) {
@@ -60,6 +62,7 @@ public final class Eligibility {
     }
     this.anchors = List.copyOf(anchors);
     this.chains = new AnchorChainValidator(this.anchors);
+    this.anchorKeys = this.anchors.stream().map(ParsedCertificate::publicKeyInfo).toList();
   }
 
   public SendPolicy policy() {
@@ -113,11 +116,32 @@ public final class Eligibility {
     if (!chains.isValid(chain, now)) {
       return Decision.no(CHAIN_INVALID, "certificate chain does not lead to a policy anchor");
     }
+    ParsedCertificate leaf = chain.getFirst();
+    if (leaf.isCa()) {
+      return Decision.no(CHAIN_INVALID, "the leaf certificate is a CA certificate (basicConstraints cA true), not a recipient's");
+    }
+    if (isAnchorKey(leaf)) {
+      return Decision.no(CHAIN_INVALID, "the leaf certificate certifies a policy anchor's key, not a recipient's");
+    }
+    if (!leaf.allowsKeyEstablishment()) {
+      return Decision.no(CHAIN_INVALID, "the leaf certificate's key usage allows neither keyEncipherment (RSA)"
+          + " nor keyAgreement (X25519)");
+    }
     Map<String, String> selector = policy.recipients().subject();
     if (!selector.isEmpty() && !subjectMatches(chain.getFirst().subjectPrincipal(), selector)) {
       return Decision.no(SUBJECT_MISMATCH, "certificate subject does not match the policy selector");
     }
     return Decision.YES;
+  }
+
+  /** Whether {@code leaf} carries the public key of one of the policy's anchors. */
+  private boolean isAnchorKey(ParsedCertificate leaf) {
+    for (byte[] k : anchorKeys) {
+      if (leaf.hasPublicKey(k)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static boolean subjectMatches(X500Principal subject, Map<String, String> required) {
@@ -129,7 +153,9 @@ public final class Eligibility {
     }
     Map<String, List<String>> actual = new java.util.HashMap<>();
     try {
-      for (Rdn rdn : new LdapName(subject.getName(X500Principal.RFC2253)).getRdns()) {
+      // with the keywords below, RFC 2253 output gives these attributes' values as strings;
+      // without them it gives "2.5.4.5=#<hex DER>", which no selector value can match
+      for (Rdn rdn : new LdapName(subject.getName(X500Principal.RFC2253, KEYWORDS)).getRdns()) {
         actual.computeIfAbsent(rdn.getType().toUpperCase(Locale.ROOT), k -> new ArrayList<>())
             .add(String.valueOf(rdn.getValue()));
       }
@@ -146,13 +172,17 @@ public final class Eligibility {
     return true;
   }
 
+  /** Attribute types beyond RFC 2253's own keywords that selectors name. */
+  private static final Map<String, String> KEYWORDS = Map.of(
+      "2.5.4.5", "SERIALNUMBER",
+      "2.5.4.46", "DNQUALIFIER");
+
   private static String normalizeType(String key) {
     String k = key.toUpperCase(Locale.ROOT);
-    return switch (k) {
-      case "SERIALNUMBER" -> "2.5.4.5";
-      case "DNQUALIFIER" -> "2.5.4.46";
-      default -> k;
-    };
+    if (k.startsWith("OID.")) {
+      k = k.substring(4);
+    }
+    return KEYWORDS.getOrDefault(k, k);
   }
 
   private static byte[] decodeBase64(String s) {

@@ -57,6 +57,8 @@ public final class ParsedCertificate {
   private final int pathLength;
   private final boolean keyCertSign;
   private final boolean hasKeyUsage;
+  private final boolean keyEncipherment;
+  private final boolean keyAgreement;
   private final boolean pkixOnlyExtension;
 
   private ParsedCertificate(byte[] der) throws MalformedInputException {
@@ -89,6 +91,8 @@ public final class ParsedCertificate {
         pathLength = NOT_CA;
         keyCertSign = false;
         hasKeyUsage = false;
+        keyEncipherment = false;
+        keyAgreement = false;
         pkixOnlyExtension = false;
       } else {
         critical = ext.getCriticalExtensionOIDs();
@@ -105,6 +109,8 @@ public final class ParsedCertificate {
         KeyUsage ku = KeyUsage.fromExtensions(ext);
         hasKeyUsage = ku != null;
         keyCertSign = ku != null && ku.hasUsages(KeyUsage.keyCertSign);
+        keyEncipherment = ku != null && ku.hasUsages(KeyUsage.keyEncipherment);
+        keyAgreement = ku != null && ku.hasUsages(KeyUsage.keyAgreement);
         boolean pkixOnly = false;
         for (ASN1ObjectIdentifier oid : PKIX_ONLY) {
           pkixOnly |= ext.getExtension(oid) != null;
@@ -233,6 +239,29 @@ public final class ParsedCertificate {
   /** {@link #NOT_CA}, or the CA's path length constraint ({@code MAX_VALUE} when absent). */
   int pathLength() {
     return pathLength;
+  }
+
+  /** Whether basic constraints say {@code cA} true. */
+  boolean isCa() {
+    return pathLength != NOT_CA;
+  }
+
+  /**
+   * Whether the certified key may be used to encrypt a secret to it: true without a key usage
+   * extension; with one, {@code keyEncipherment} for an RSA key (CMS key transport) and {@code
+   * keyAgreement} for an X25519 key (HPKE's DH), RFC 5280 4.2.1.3 and RFC 8410 5. Another key
+   * algorithm is never a recipient key (the caller binds the leaf to the recipient's RSA or X25519
+   * key); for it either usage counts.
+   */
+  boolean allowsKeyEstablishment() {
+    org.bouncycastle.asn1.ASN1ObjectIdentifier alg = cert.getSubjectPublicKeyInfo().getAlgorithm().getAlgorithm();
+    if (alg.equals(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption)) {
+      return !hasKeyUsage || keyEncipherment;
+    }
+    if (alg.equals(org.bouncycastle.asn1.edec.EdECObjectIdentifiers.id_X25519)) {
+      return !hasKeyUsage || keyAgreement;
+    }
+    return !hasKeyUsage || keyEncipherment || keyAgreement;
   }
 
   /** False only when a key usage extension is present without {@code keyCertSign}. */

@@ -31,6 +31,31 @@ class ExpectedPcrsTest {
   }
 
   @Test
+  void aDeploymentFileNamesTheKmsKeyInEveryForm() throws Exception {
+    String arn = "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-1111-2222-3333-444455556666";
+    String pcrs = "\"PCR0\":\"" + A + "\",\"PCR1\":\"" + B + "\",\"PCR2\":\"" + C + "\"";
+    for (String json : new String[] {
+        "{\"version\":1,\"kms_key_arn\":\"" + arn + "\",\"allowed\":[{" + pcrs + "}]}",
+        "{\"kms_key_arn\":\"" + arn + "\",\"Measurements\":{\"HashAlgorithm\":\"Sha384 { ... }\"," + pcrs + "}}",
+        "{\"format\":\"keycast-measurements/1\",\"kms_key_arn\":\"" + arn + "\",\"pcrs\":{" + pcrs + "}}"}) {
+      byte[] b = json.getBytes(StandardCharsets.UTF_8);
+      assertThat(ExpectedPcrs.parseJson(b).sets()).hasSize(1);
+      assertThat(ExpectedPcrs.kmsKeyArn(b)).contains(arn);
+    }
+    byte[] none = ("{\"version\":1,\"allowed\":[{" + pcrs + "}]}").getBytes(StandardCharsets.UTF_8);
+    assertThat(ExpectedPcrs.kmsKeyArn(none)).isEmpty();
+    for (String bad : new String[] {"1", "\"\"", "[\"" + arn + "\"]", "\"arn with space\""}) {
+      byte[] b = ("{\"version\":1,\"kms_key_arn\":" + bad + ",\"allowed\":[{" + pcrs + "}]}").getBytes(StandardCharsets.UTF_8);
+      assertThatThrownBy(() -> ExpectedPcrs.kmsKeyArn(b)).as(bad).isInstanceOf(MalformedInputException.class);
+    }
+    // a second kms_key_arn (one for a checker, one for a user) is malformed, not "last wins"
+    byte[] twice = ("{\"version\":1,\"kms_key_arn\":\"" + arn + "\",\"kms_key_arn\":\"" + arn + "x\",\"allowed\":[{"
+        + pcrs + "}]}").getBytes(StandardCharsets.UTF_8);
+    assertThatThrownBy(() -> ExpectedPcrs.kmsKeyArn(twice)).isInstanceOf(MalformedInputException.class);
+    assertThatThrownBy(() -> ExpectedPcrs.parseJson(twice)).isInstanceOf(MalformedInputException.class);
+  }
+
+  @Test
   void buildEifMeasurementsFile() throws Exception {
     String json = """
         {"format":"keycast-measurements/1","eif":"keycast.eif","hashAlgorithm":"SHA384",

@@ -133,4 +133,46 @@ class RecipientKeysTest {
     out[a.length] = b;
     return out;
   }
+
+  @Test
+  void anX25519KeyWithItsTopBitSetIsRefusedNotRegisteredUnderASecondFingerprint() throws Exception {
+    byte[] der = TestKeys.pemBody(TestKeys.text("keys/x25519.pub.pem"));
+    byte[] alias = der.clone();
+    alias[43] |= (byte) 0x80; // RFC 7748 masks bit 255: the same key, another SPKI and fingerprint
+    assertThatThrownBy(() -> RecipientKeys.parse(alias))
+        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("malformed"))
+        .hasMessageContaining("not canonically encoded");
+    // u >= p is the same key as u - p: the alias of the base point 9 is p + 9
+    byte[] pPlus9 = new byte[32];
+    java.util.Arrays.fill(pPlus9, (byte) 0xff);
+    pPlus9[0] = (byte) 0xf6;
+    pPlus9[31] = 0x7f;
+    assertThatThrownBy(() -> dev.keycast.protocol.hpke.X25519PublicKey.fromRaw(pPlus9))
+        .isInstanceOf(MalformedInputException.class).hasMessageContaining("not canonically encoded");
+    byte[] pMinus1 = pPlus9.clone();
+    pMinus1[0] = (byte) 0xec; // p - 1: the largest canonical value
+    assertThat(dev.keycast.protocol.hpke.X25519PublicKey.fromRaw(pMinus1).toRaw()).isEqualTo(pMinus1);
+    assertThat(RecipientKeys.parse(der).fingerprint()).isEqualTo(sha256Hex(der));
+  }
+
+  @Test
+  void anX25519CertificateChainIsKeptAtRegistration() throws Exception {
+    var g = java.security.KeyPairGenerator.getInstance("EC");
+    g.initialize(256);
+    var caKeys = g.generateKeyPair();
+    var x = java.security.KeyPairGenerator.getInstance("X25519").generateKeyPair();
+    java.time.Instant now = java.time.Instant.now();
+    var b = new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(
+        new org.bouncycastle.asn1.x500.X500Name("CN=Studio CA"), java.math.BigInteger.TEN,
+        java.util.Date.from(now.minusSeconds(60)), java.util.Date.from(now.plusSeconds(3600)),
+        new org.bouncycastle.asn1.x500.X500Name("CN=Projector,OU=Projectors,O=Studio"), x.getPublic());
+    var leaf = new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(
+        b.build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(caKeys.getPrivate())));
+    String pem = "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder().encodeToString(leaf.getEncoded())
+        + "\n-----END CERTIFICATE-----\n";
+    RecipientKey k = RecipientKeys.parse(pem.getBytes(StandardCharsets.US_ASCII));
+    assertThat(k).isInstanceOf(X25519RecipientKey.class);
+    assertThat(k.certificateChain()).containsExactly(leaf);
+    assertThat(k.fingerprint()).isEqualTo(sha256Hex(x.getPublic().getEncoded()));
+  }
 }

@@ -110,4 +110,93 @@ class EligibilityTest {
     var lateOk = new Eligibility(policy(List.of("b".repeat(64)), List.of(), Map.of(), true));
     assertThat(lateOk.decide("b".repeat(64), List.of(), NOW, true).eligible()).isTrue();
   }
+
+  static X509Certificate certWith(String subject, java.security.PublicKey key, String issuer, PrivateKey signer,
+      BasicConstraints bc, KeyUsage ku) throws Exception {
+    var b = new JcaX509v3CertificateBuilder(new X500Name(issuer), BigInteger.valueOf(System.nanoTime()),
+        Date.from(NOW.minus(1, ChronoUnit.DAYS)), Date.from(NOW.plus(365, ChronoUnit.DAYS)), new X500Name(subject), key);
+    if (bc != null) {
+      b.addExtension(Extension.basicConstraints, true, bc);
+    }
+    if (ku != null) {
+      b.addExtension(Extension.keyUsage, true, ku);
+    }
+    return new JcaX509CertificateConverter().getCertificate(
+        b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(signer)));
+  }
+
+  static String fp(X509Certificate c) throws Exception {
+    return java.util.HexFormat.of().formatHex(
+        java.security.MessageDigest.getInstance("SHA-256").digest(c.getPublicKey().getEncoded()));
+  }
+
+  @Test
+  void anIntermediateCaRegisteredAsALeafIsRefused() throws Exception {
+    KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+    g.initialize(256);
+    X509Certificate intermediate = certWith("CN=Maker Intermediate,O=Maker", g.generateKeyPair().getPublic(),
+        "CN=Maker Root,O=Maker", caKeys.getPrivate(), new BasicConstraints(0),
+        new KeyUsage(KeyUsage.keyCertSign | KeyUsage.keyEncipherment));
+    var e = new Eligibility(policy(List.of(), List.of(ca), Map.of(), false));
+    var d = e.decide(fp(intermediate), List.of(intermediate), NOW, false);
+    assertThat(d.eligible()).isFalse();
+    assertThat(d.reason()).isEqualTo(Eligibility.CHAIN_INVALID);
+    assertThat(d.message()).contains("CA certificate");
+    // the root itself, presented as a recipient's chain
+    var root = e.decide(fp(ca), List.of(ca), NOW, false);
+    assertThat(root.eligible()).isFalse();
+    assertThat(root.reason()).isEqualTo(Eligibility.CHAIN_INVALID);
+  }
+
+  @Test
+  void aTrustAnchorWithoutBasicConstraintsRegisteredAsARecipientIsRefused() throws Exception {
+    KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+    g.initialize(256);
+    KeyPair k = g.generateKeyPair();
+    // an old-style anchor: self-signed, no basic constraints, key usage allows encryption
+    X509Certificate anchor = certWith("CN=Legacy Root,O=Legacy", k.getPublic(), "CN=Legacy Root,O=Legacy",
+        k.getPrivate(), null, new KeyUsage(KeyUsage.keyEncipherment | KeyUsage.keyCertSign));
+    var e = new Eligibility(policy(List.of(), List.of(anchor), Map.of(), false));
+    var d = e.decide(fp(anchor), List.of(anchor), NOW, false);
+    assertThat(d.eligible()).isFalse();
+    assertThat(d.message()).contains("policy anchor's key");
+  }
+
+  @Test
+  void aLeafWhoseKeyUsageForbidsEncryptionIsRefused() throws Exception {
+    KeyPairGenerator rsa = KeyPairGenerator.getInstance("RSA");
+    rsa.initialize(2048);
+    java.security.PublicKey rsaKey = rsa.generateKeyPair().getPublic();
+    java.security.PublicKey xKey = KeyPairGenerator.getInstance("X25519").generateKeyPair().getPublic();
+    var e = new Eligibility(policy(List.of(), List.of(ca), Map.of(), false));
+    String issuer = "CN=Maker Root,O=Maker";
+    X509Certificate rsaSignOnly = certWith("CN=R1,O=Cinema Co", rsaKey, issuer, caKeys.getPrivate(),
+        new BasicConstraints(false), new KeyUsage(KeyUsage.digitalSignature));
+    X509Certificate rsaEncipher = certWith("CN=R2,O=Cinema Co", rsaKey, issuer, caKeys.getPrivate(),
+        new BasicConstraints(false), new KeyUsage(KeyUsage.keyEncipherment));
+    X509Certificate xEncipherOnly = certWith("CN=X1,O=Cinema Co", xKey, issuer, caKeys.getPrivate(),
+        new BasicConstraints(false), new KeyUsage(KeyUsage.keyEncipherment));
+    X509Certificate xAgreement = certWith("CN=X2,O=Cinema Co", xKey, issuer, caKeys.getPrivate(),
+        new BasicConstraints(false), new KeyUsage(KeyUsage.keyAgreement));
+    X509Certificate xNoKeyUsage = certWith("CN=X3,O=Cinema Co", xKey, issuer, caKeys.getPrivate(), null, null);
+    assertThat(e.decide(fp(rsaSignOnly), List.of(rsaSignOnly), NOW, false).message()).contains("key usage");
+    assertThat(e.decide(fp(xEncipherOnly), List.of(xEncipherOnly), NOW, false).message()).contains("key usage");
+    assertThat(e.decide(fp(rsaEncipher), List.of(rsaEncipher), NOW, false).eligible()).isTrue();
+    assertThat(e.decide(fp(xAgreement), List.of(xAgreement), NOW, false).eligible()).isTrue();
+    assertThat(e.decide(fp(xNoKeyUsage), List.of(xNoKeyUsage), NOW, false).eligible()).isTrue();
+  }
+
+  @Test
+  void aSerialNumberSubjectSelectorMatchesTheSubjectsSerialNumber() throws Exception {
+    KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+    g.initialize(256);
+    X509Certificate p = certWith("CN=Projector 9,SERIALNUMBER=SN-000123,O=Cinema Co", g.generateKeyPair().getPublic(),
+        "CN=Maker Root,O=Maker", caKeys.getPrivate(), new BasicConstraints(false), new KeyUsage(KeyUsage.keyEncipherment));
+    assertThat(new Eligibility(policy(List.of(), List.of(ca), Map.of("SERIALNUMBER", "SN-000123"), false))
+        .decide(fp(p), List.of(p), NOW, false).eligible()).isTrue();
+    assertThat(new Eligibility(policy(List.of(), List.of(ca), Map.of("2.5.4.5", "SN-000123", "O", "Cinema Co"), false))
+        .decide(fp(p), List.of(p), NOW, false).eligible()).isTrue();
+    assertThat(new Eligibility(policy(List.of(), List.of(ca), Map.of("SERIALNUMBER", "SN-000124"), false))
+        .decide(fp(p), List.of(p), NOW, false).reason()).isEqualTo(Eligibility.SUBJECT_MISMATCH);
+  }
 }
