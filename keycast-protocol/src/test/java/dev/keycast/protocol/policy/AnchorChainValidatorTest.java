@@ -119,7 +119,11 @@ class AnchorChainValidatorTest {
         b.addExtension(Extension.nameConstraints, true, new NameConstraints(
             new GeneralSubtree[] {new GeneralSubtree(new GeneralName(new X500Name("O=Maker")))}, null));
       }
-      String alg = signer.getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA";
+      String alg = switch (signer.getAlgorithm()) {
+        case "EC" -> "SHA256withECDSA";
+        case "Ed25519", "EdDSA" -> "Ed25519";
+        default -> "SHA256withRSA";
+      };
       return new JcaX509CertificateConverter().getCertificate(
           b.build(new JcaContentSignerBuilder(alg).build(signer)));
     }
@@ -247,6 +251,83 @@ class AnchorChainValidatorTest {
     check(List.of(leaf().build("CN=Root,O=Maker", otherKeys.getPrivate())), false, true);
     X509Certificate leaf = leaf().build("CN=Intermediate,O=Maker", otherKeys.getPrivate());
     check(List.of(leaf, intermediate()), false, true);
+  }
+
+  /**
+   * The attack of issue 27's mutant (chain signatures never checked): a leaf that names an ECDSA
+   * studio CA as its issuer but is signed by the attacker's own P-256 key. Every name, date and
+   * extension is right; only the signature is forged.
+   */
+  @Test
+  void forgedEcdsaChainUnderAStudioCaIsInvalid() throws Exception {
+    KeyPairGenerator ec = KeyPairGenerator.getInstance("EC");
+    ec.initialize(256);
+    KeyPair attacker = ec.generateKeyPair();
+    check(List.of(leaf().build("CN=EC Root", attacker.getPrivate())), false, true, ecRoot);
+    check(List.of(leaf().build("CN=EC Root", ecRootKeys.getPrivate())), true, true, ecRoot);
+  }
+
+  /** The same forgery under an Ed25519 studio CA: the leaf's signature is the attacker's. */
+  @Test
+  void forgedEd25519ChainUnderAStudioCaIsInvalid() throws Exception {
+    KeyPairGenerator ed = KeyPairGenerator.getInstance("Ed25519");
+    KeyPair caKeys = ed.generateKeyPair();
+    KeyPair attacker = ed.generateKeyPair();
+    X509Certificate ca = new Cert("CN=Ed Studio CA", caKeys.getPublic()).ca(-1)
+        .build("CN=Ed Studio CA", caKeys.getPrivate());
+    check(List.of(leaf().build("CN=Ed Studio CA", attacker.getPrivate())), false, true, ca);
+    check(List.of(leaf().build("CN=Ed Studio CA", caKeys.getPrivate())), true, true, ca);
+  }
+
+  /**
+   * A host re-encodes the ECDSA signature of a genuine recipient certificate in a BER form the
+   * JDK's verifier still accepts (Wycheproof {@code MissingZero}: an INTEGER with its top bit set
+   * and no leading zero byte): same signer, new certificate bytes, new fingerprint. The walk
+   * requires DER signatures, so the re-encoded certificate is not eligible (the JDK's PKIX, the
+   * reference elsewhere in this class, accepts it: this is where the walk is stricter).
+   */
+  @Test
+  void reencodedEcdsaSignatureGivesNoSecondValidCertificate() throws Exception {
+    for (int attempt = 0; attempt < 64; attempt++) {
+      X509Certificate genuine = leaf().build("CN=EC Root", ecRootKeys.getPrivate());
+      byte[] sig = genuine.getSignature();
+      var seq = org.bouncycastle.asn1.ASN1Sequence.getInstance(sig);
+      byte[] r = ((org.bouncycastle.asn1.ASN1Integer) seq.getObjectAt(0)).getValue().toByteArray();
+      byte[] s = ((org.bouncycastle.asn1.ASN1Integer) seq.getObjectAt(1)).getValue().toByteArray();
+      if (r[0] != 0 || r.length < 2 || (r[1] & 0x80) == 0) {
+        continue; // r's top bit is clear: no MissingZero form; sign again
+      }
+      byte[] rNoZero = java.util.Arrays.copyOfRange(r, 1, r.length);
+      var out = new java.io.ByteArrayOutputStream();
+      out.write(0x02);
+      out.write(rNoZero.length);
+      out.writeBytes(rNoZero);
+      out.write(0x02);
+      out.write(s.length);
+      out.writeBytes(s);
+      byte[] body = out.toByteArray();
+      byte[] ber = new byte[body.length + 2];
+      ber[0] = 0x30;
+      ber[1] = (byte) body.length;
+      System.arraycopy(body, 0, ber, 2, body.length);
+      var c = org.bouncycastle.asn1.x509.Certificate.getInstance(genuine.getEncoded());
+      var v = new org.bouncycastle.asn1.ASN1EncodableVector();
+      v.add(c.getTBSCertificate());
+      v.add(c.getSignatureAlgorithm());
+      v.add(new org.bouncycastle.asn1.DERBitString(ber));
+      byte[] reencoded = new org.bouncycastle.asn1.DERSequence(v).getEncoded();
+      X509Certificate twin = (X509Certificate) CertificateFactory.getInstance("X.509")
+          .generateCertificate(new java.io.ByteArrayInputStream(reencoded));
+      twin.verify(ecRootKeys.getPublic()); // the JDK itself accepts the twin's signature
+      assertThat(reencoded).isNotEqualTo(genuine.getEncoded());
+      for (CryptoBackend backend : backends()) {
+        AnchorChainValidator val = new AnchorChainValidator(parsed(List.of(ecRoot)), backend);
+        assertThat(val.isValid(parsed(List.of(genuine)), NOW)).isTrue();
+        assertThat(val.isValid(parsed(List.of(twin)), NOW)).as("BER twin on " + backend.name()).isFalse();
+      }
+      return;
+    }
+    throw new AssertionError("no signature with r's top bit set in 64 tries");
   }
 
   @Test
