@@ -64,6 +64,43 @@ class RsaOaepEncryptWycheproofTest {
     assertThat(out).as(v.toString()).isEqualTo(ct);
   }
 
+  static List<Arguments> wrapVectors() {
+    return vectors().stream().filter(a -> a.get()[0].equals("java"))
+        .filter(a -> ((Vector) a.get()[1]).hex("msg").length > 0) // no AES key is empty
+        .map(a -> Arguments.of(a.get()[1])).toList();
+  }
+
+  /**
+   * The mock KMS's {@code CiphertextForRecipient} key transport ({@code RecipientEnvelopes}:
+   * BouncyCastle's {@code JceKeyTransRecipientInfoGenerator} with id-RSAES-OAEP SHA-256 /
+   * MGF1-SHA-256, JCA default provider) reproduces the same ciphertexts from the same seeds.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("wrapVectors")
+  void mockKmsKeyWrapReproducesTheValidCiphertext(Vector v) throws Exception {
+    RSAPrivateCrtKey priv = (RSAPrivateCrtKey) KeyFactory.getInstance("RSA")
+        .generatePrivate(new PKCS8EncodedKeySpec(v.groupHex("privateKeyPkcs8")));
+    RSAPublicKey pub = (RSAPublicKey) KeyFactory.getInstance("RSA")
+        .generatePublic(new RSAPublicKeySpec(priv.getModulus(), priv.getPublicExponent()));
+    var sha256 = new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+        org.bouncycastle.asn1.nist.NISTObjectIdentifiers.id_sha256,
+        org.bouncycastle.asn1.DERNull.INSTANCE);
+    var oaep = new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+        org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.id_RSAES_OAEP,
+        new org.bouncycastle.asn1.pkcs.RSAESOAEPparams(sha256,
+            new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+                org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.id_mgf1, sha256),
+            org.bouncycastle.asn1.pkcs.RSAESOAEPparams.DEFAULT_P_SOURCE_ALGORITHM));
+    byte[] ct = v.hex("ct");
+    var wrapper = new org.bouncycastle.operator.jcajce.JceAsymmetricKeyWrapper(oaep, pub)
+        .setSecureRandom(new ReplayRandom(recoverSeed(priv, ct)));
+    byte[] out = wrapper.generateWrappedKey(new org.bouncycastle.operator.jcajce.JceGenericKey(
+        new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+            org.bouncycastle.asn1.nist.NISTObjectIdentifiers.id_aes256_CBC),
+        new javax.crypto.spec.SecretKeySpec(v.hex("msg"), "AES")));
+    assertThat(out).as(v.toString()).isEqualTo(ct);
+  }
+
   /** EM = c^d mod n = 0x00 || maskedSeed || maskedDB; seed = maskedSeed XOR MGF1(maskedDB, hLen). */
   static byte[] recoverSeed(RSAPrivateCrtKey key, byte[] ct) {
     int k = (key.getModulus().bitLength() + 7) / 8;
