@@ -252,9 +252,9 @@ class ErrorTableTest {
     Set<ErrorCode> driven = EnumSet.noneOf(ErrorCode.class);
     rows().forEach(r -> driven.add(r.code));
     Set<ErrorCode> explained = EnumSet.of(
-        ErrorCode.POLICY_MISMATCH,  // forward only: the host builds /v1/forward itself (FORWARD tests)
+        ErrorCode.POLICY_MISMATCH,  // enclave /v1/forward only, built by the host: EnclaveServerTest
         ErrorCode.KMS_ACCESS_DENIED, ErrorCode.KMS_UNAVAILABLE, ErrorCode.KMS_ERROR, // KmsKeySetServiceTest
-        ErrorCode.OVERLOADED,       // a full request queue: EnclaveServerTest
+        ErrorCode.OVERLOADED,       // full queue or pool wait: not driven end to end yet (testing.md)
         ErrorCode.INTERNAL);        // a bug by definition
     Set<ErrorCode> all = EnumSet.allOf(ErrorCode.class);
     all.removeAll(driven);
