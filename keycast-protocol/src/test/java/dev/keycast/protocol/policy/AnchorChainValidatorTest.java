@@ -331,6 +331,95 @@ class AnchorChainValidatorTest {
   }
 
   @Test
+  void emptyChainIsInvalid() {
+    for (CryptoBackend backend : backends()) {
+      assertThat(new AnchorChainValidator(parsed(List.of(root)), backend).isValid(List.of(), NOW))
+          .isFalse();
+    }
+  }
+
+  /**
+   * A leaf whose signature BIT STRING claims unused bits has no octet form of its signature: the
+   * parser refuses the certificate, so the walk's own guard for it (the catch in {@code verify})
+   * is unreachable (testing.md lists that mutant as such).
+   */
+  @Test
+  void signatureWithUnusedBitsIsRefused() throws Exception {
+    X509Certificate genuine = leaf().build("CN=EC Root", ecRootKeys.getPrivate());
+    var c = org.bouncycastle.asn1.x509.Certificate.getInstance(genuine.getEncoded());
+    var v = new org.bouncycastle.asn1.ASN1EncodableVector();
+    v.add(c.getTBSCertificate());
+    v.add(c.getSignatureAlgorithm());
+    v.add(org.bouncycastle.asn1.ASN1Primitive.fromByteArray(
+        withPadBits(new org.bouncycastle.asn1.DERBitString(c.getSignature().getBytes()).getEncoded())));
+    byte[] der = new org.bouncycastle.asn1.DERSequence(v).getEncoded();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> ParsedCertificate.parse(der))
+        .isInstanceOf(MalformedInputException.class);
+    var same = new org.bouncycastle.asn1.ASN1EncodableVector();
+    same.add(c.getTBSCertificate());
+    same.add(c.getSignatureAlgorithm());
+    same.add(org.bouncycastle.asn1.ASN1Primitive.fromByteArray(
+        new org.bouncycastle.asn1.DERBitString(c.getSignature().getBytes()).getEncoded()));
+    assertThat(ParsedCertificate.parse(new org.bouncycastle.asn1.DERSequence(same).getEncoded()))
+        .as("the same construction without unused bits parses").isNotNull();
+  }
+
+  /** A DER BIT STRING whose unused-bits octet says 1 (the bits themselves unchanged). */
+  static byte[] withPadBits(byte[] bitString) {
+    byte[] out = bitString.clone();
+    int lenBytes = (out[1] & 0x80) == 0 ? 1 : 1 + (out[1] & 0x7f);
+    out[1 + lenBytes] = 1;
+    out[out.length - 1] &= (byte) 0xfe;
+    return out;
+  }
+
+  /** A leaf with the given SubjectPublicKeyInfo, signed by the RSA root. */
+  static ParsedCertificate leafWithKey(org.bouncycastle.asn1.x509.SubjectPublicKeyInfo spki)
+      throws Exception {
+    var b = new org.bouncycastle.cert.X509v3CertificateBuilder(new X500Name("CN=Root,O=Maker"),
+        BigInteger.valueOf(SERIAL.getAndIncrement()), Date.from(NOW.minus(1, ChronoUnit.DAYS)),
+        Date.from(NOW.plus(30, ChronoUnit.DAYS)), new X500Name("CN=Projector,O=Cinema"), spki);
+    b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyEncipherment));
+    return ParsedCertificate.parse(b.build(new JcaContentSignerBuilder("SHA256withRSA")
+        .build(rootKeys.getPrivate())).getEncoded());
+  }
+
+  static org.bouncycastle.asn1.x509.SubjectPublicKeyInfo spki(PublicKey k) {
+    return org.bouncycastle.asn1.x509.SubjectPublicKeyInfo.getInstance(k.getEncoded());
+  }
+
+  /**
+   * Which leaf keys the direct walk takes (else the chain goes to PKIX): RSA of at least 2048 bits
+   * with NULL parameters, EC on the listed curves, Ed25519 and X25519 of 32 bytes; not DSA, not
+   * RSA-1024, not an RSA key with parameters or with key bits that are no RSAPublicKey.
+   */
+  @Test
+  void theWalkTakesOnlyTheKeysItKnows() throws Exception {
+    AnchorChainValidator v = new AnchorChainValidator(parsed(List.of(root)), CryptoBackends.java());
+    assertThat(v.walks(List.of(leafWithKey(spki(leafKeys.getPublic()))))).isTrue();
+    assertThat(v.walks(List.of(leafWithKey(spki(
+        KeyPairGenerator.getInstance("X25519").generateKeyPair().getPublic()))))).isTrue();
+    assertThat(v.walks(List.of(leafWithKey(spki(
+        KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPublic()))))).isTrue();
+    KeyPairGenerator dsa = KeyPairGenerator.getInstance("DSA");
+    dsa.initialize(2048);
+    assertThat(v.walks(List.of(leafWithKey(spki(dsa.generateKeyPair().getPublic()))))).isFalse();
+    KeyPairGenerator rsa1024 = KeyPairGenerator.getInstance("RSA");
+    rsa1024.initialize(1024);
+    assertThat(v.walks(List.of(leafWithKey(spki(rsa1024.generateKeyPair().getPublic()))))).isFalse();
+    var rsaAlgWithParams = new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+        org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption,
+        org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.sha256WithRSAEncryption);
+    assertThat(v.walks(List.of(leafWithKey(new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
+        rsaAlgWithParams, spki(leafKeys.getPublic()).getPublicKeyData().getBytes()))))).isFalse();
+    var rsaAlg = new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+        org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption,
+        org.bouncycastle.asn1.DERNull.INSTANCE);
+    assertThat(v.walks(List.of(leafWithKey(new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
+        rsaAlg, new byte[] {0x04, 0x01, 0x00}))))).isFalse();
+  }
+
+  @Test
   void issuerWithoutTheCaFlagIsInvalid() throws Exception {
     Cert i = new Cert("CN=Intermediate,O=Maker", intKeys.getPublic());
     i.bc = new BasicConstraints(false);
