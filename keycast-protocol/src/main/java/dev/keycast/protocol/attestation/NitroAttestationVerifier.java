@@ -170,7 +170,14 @@ final class NitroAttestationVerifier implements AttestationVerifier {
   }
 
   private static void verifySignature(CoseSign1 cose, PublicKey key) throws AttestationException {
-    byte[] sig = cose.signature();
+    verifyEs384(key, cose.toBeSigned(), cose.signature());
+  }
+
+  /**
+   * The COSE ES384 check: {@code sig} is {@code r || s} (IEEE P1363, 96 bytes) over {@code
+   * toBeSigned} under the leaf certificate's P-384 key. Package visible for the Wycheproof tests.
+   */
+  static void verifyEs384(PublicKey key, byte[] toBeSigned, byte[] sig) throws AttestationException {
     if (sig.length != ES384_SIGNATURE_BYTES) {
       throw new AttestationException(
           Reason.BAD_SIGNATURE, "ES384 signature must be 96 bytes (r || s), found " + sig.length);
@@ -179,7 +186,7 @@ final class NitroAttestationVerifier implements AttestationVerifier {
     try {
       Signature s = Signature.getInstance("SHA384withECDSAinP1363Format");
       s.initVerify(key);
-      s.update(cose.toBeSigned());
+      s.update(toBeSigned);
       ok = s.verify(sig);
     } catch (GeneralSecurityException | RuntimeException e) {
       throw new AttestationException(Reason.BAD_SIGNATURE, "ES384 signature check failed: " + e.getMessage(), e);

@@ -76,9 +76,10 @@ public interface CryptoBackend {
    * RSASSA-PKCS1-v1_5 signature verification (RFC 8017 section 8.2.2) of {@code
    * message[offset, offset + length)} under an RSA public key: the check of an X.509 certificate's
    * {@code sha256WithRSAEncryption} (or SHA-384/512) signature over its {@code tbsCertificate}.
-   * The {@code java} backend uses {@code java.security.Signature}, the {@code openssl} backend
-   * {@code EVP_DigestVerify}. Neither checks that the modulus is a product of two primes: a
-   * verifier cannot tell.
+   * The {@code java} backend encodes and compares (RFC 8017's own method), the {@code openssl}
+   * backend uses {@code EVP_DigestVerify}; both accept only the DER DigestInfo with NULL
+   * parameters (Wycheproof's {@code MissingNull} is refused by both). Neither checks that the
+   * modulus is a product of two primes: a verifier cannot tell.
    *
    * @param digest the signature's digest
    * @param publicKeySpki the signer's key, SubjectPublicKeyInfo DER of an {@code rsaEncryption} key

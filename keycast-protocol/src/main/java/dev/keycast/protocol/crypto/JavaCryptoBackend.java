@@ -1,9 +1,9 @@
 package dev.keycast.protocol.crypto;
 
+import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.InvalidKeyException;
 import java.security.KeyFactory;
-import java.security.Signature;
 import java.security.spec.X509EncodedKeySpec;
 import java.security.MessageDigest;
 import java.security.Provider;
@@ -19,8 +19,9 @@ import org.bouncycastle.math.ec.rfc7748.X25519;
 
 /**
  * The pure-Java backend: SunJCE's {@code RSA/ECB/OAEPPadding} (one {@link Cipher} per thread,
- * re-initialised per call), BouncyCastle's {@link X25519}, and SunRsaSign's {@code
- * SHA256withRSA} (and SHA-384/512) {@link Signature} for certificate signatures.
+ * re-initialised per call), BouncyCastle's {@link X25519}, and RSASSA-PKCS1-v1_5 verification by
+ * encoding and comparing (the RSA public operation on {@link BigInteger}, keys parsed by
+ * SunRsaSign) for certificate signatures.
  */
 final class JavaCryptoBackend implements CryptoBackend {
   static final JavaCryptoBackend INSTANCE = new JavaCryptoBackend();
@@ -146,42 +147,83 @@ final class JavaCryptoBackend implements CryptoBackend {
     }
   }
 
+  /**
+   * RFC 8017 section 8.2.2 by encoding and comparing: {@code s^e mod n} must equal, byte for byte,
+   * {@code 0x00 0x01 FF..FF 0x00 || DigestInfo || H} with the DigestInfo in DER (parameters NULL).
+   * SunRsaSign's {@code Signature} would also accept a DigestInfo without the NULL (Wycheproof's
+   * {@code MissingNull}), which OpenSSL refuses: encoding and comparing keeps both backends to the
+   * same answer, so a certificate's eligibility never depends on the backend.
+   */
   @Override
   public boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
       int offset, int length, byte[] signature) {
     java.util.Objects.checkFromIndexSize(offset, length, message.length);
     Verifiers v = VERIFIERS.get();
-    java.security.PublicKey key;
+    RSAPublicKey key;
     try {
-      key = v.rsa.generatePublic(new X509EncodedKeySpec(publicKeySpki));
+      key = (RSAPublicKey) v.rsa.generatePublic(new X509EncodedKeySpec(publicKeySpki));
     } catch (GeneralSecurityException | RuntimeException e) {
       return false; // not an RSA SubjectPublicKeyInfo
     }
-    Signature s = v.signatures[digest.ordinal()];
-    try {
-      s.initVerify(key);
-      s.update(message, offset, length);
-      return s.verify(signature);
-    } catch (GeneralSecurityException | RuntimeException e) {
+    BigInteger n = key.getModulus();
+    int k = (n.bitLength() + 7) / 8;
+    if (signature.length != k) {
       return false;
     }
+    BigInteger s = new BigInteger(1, signature);
+    if (s.compareTo(n) >= 0) {
+      return false;
+    }
+    MessageDigest md = v.digests[digest.ordinal()];
+    md.reset();
+    md.update(message, offset, length);
+    byte[] expected = pkcs1v15Encoding(digest, md.digest(), k);
+    if (expected == null) {
+      return false; // modulus too short for the DigestInfo
+    }
+    byte[] em = s.modPow(key.getPublicExponent(), n).toByteArray();
+    byte[] padded = new byte[k];
+    int len = Math.min(em.length, k);
+    System.arraycopy(em, em.length - len, padded, k - len, len);
+    return MessageDigest.isEqual(padded, expected);
   }
 
-  /** One thread's RSA key factory and PKCS #1 v1.5 verifiers (SunRsaSign), one per digest. */
+  /** EMSA-PKCS1-v1_5 (RFC 8017 section 9.2) of a hash, {@code k} bytes; null if k is too small. */
+  static byte[] pkcs1v15Encoding(RsaSignatureDigest digest, byte[] hash, int k) {
+    byte[] prefix = DIGEST_INFO_PREFIX[digest.ordinal()];
+    int t = prefix.length + hash.length;
+    if (k < t + 11) {
+      return null;
+    }
+    byte[] em = new byte[k];
+    em[1] = 0x01;
+    Arrays.fill(em, 2, k - t - 1, (byte) 0xff);
+    System.arraycopy(prefix, 0, em, k - t, prefix.length);
+    System.arraycopy(hash, 0, em, k - hash.length, hash.length);
+    return em;
+  }
+
+  /** DER DigestInfo up to the hash (RFC 8017 section 9.2 note 1), in {@link RsaSignatureDigest} order. */
+  private static final byte[][] DIGEST_INFO_PREFIX = {
+    java.util.HexFormat.of().parseHex("3031300d060960864801650304020105000420"),
+    java.util.HexFormat.of().parseHex("3041300d060960864801650304020205000430"),
+    java.util.HexFormat.of().parseHex("3051300d060960864801650304020305000440"),
+  };
+
+  /** One thread's RSA key factory (SunRsaSign) and message digests, one per {@link RsaSignatureDigest}. */
   private static final class Verifiers {
     final KeyFactory rsa;
-    final Signature[] signatures = new Signature[RsaSignatureDigest.values().length];
+    final MessageDigest[] digests = new MessageDigest[RsaSignatureDigest.values().length];
 
     Verifiers() {
       try {
         Provider sun = Security.getProvider("SunRsaSign");
         rsa = sun != null ? KeyFactory.getInstance("RSA", sun) : KeyFactory.getInstance("RSA");
         for (RsaSignatureDigest d : RsaSignatureDigest.values()) {
-          signatures[d.ordinal()] = sun != null
-              ? Signature.getInstance(d.jcaName(), sun) : Signature.getInstance(d.jcaName());
+          digests[d.ordinal()] = MessageDigest.getInstance("SHA-" + d.name().substring(3));
         }
       } catch (GeneralSecurityException e) {
-        throw new IllegalStateException("the JDK lacks RSA PKCS #1 v1.5 signatures", e);
+        throw new IllegalStateException("the JDK lacks RSA keys or SHA-2", e);
       }
     }
   }

@@ -214,14 +214,55 @@ final class AnchorChainValidator {
     if (jca == null) {
       return false; // walkable() admits no other algorithm
     }
+    return verifyJca(jca, issuerKey, c.der(), c.tbsOffset(), c.tbsLength(), signature);
+  }
+
+  /**
+   * An ECDSA (DER signature) or Ed25519 signature over {@code data[offset, offset + length)} under
+   * a SubjectPublicKeyInfo, through the JDK's {@link Signature}; false for any failure. Package
+   * visible for the Wycheproof tests.
+   *
+   * @param jca {@code Ed25519} or {@code SHA256withECDSA} / {@code SHA384withECDSA} / {@code
+   *     SHA512withECDSA}
+   */
+  static boolean verifyJca(String jca, byte[] issuerKey, byte[] data, int offset, int length,
+      byte[] signature) {
+    if (!jca.equals("Ed25519") && !isDerEcdsaSignature(signature)) {
+      return false; // the JDK also takes BER forms: a second valid encoding, a second fingerprint
+    }
     try {
       PublicKey k = KeyFactory.getInstance(jca.equals("Ed25519") ? "Ed25519" : "EC")
           .generatePublic(new X509EncodedKeySpec(issuerKey));
       Signature s = Signature.getInstance(jca);
       s.initVerify(k);
-      s.update(c.der(), c.tbsOffset(), c.tbsLength());
+      s.update(data, offset, length);
       return s.verify(signature);
     } catch (GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Whether {@code sig} is an ECDSA-Sig-Value in DER: {@code SEQUENCE { r INTEGER, s INTEGER }}
+   * with nothing after it, each INTEGER minimal and positive. The JDK's ECDSA verifier also accepts
+   * some non-minimal forms (Wycheproof {@code MissingZero}: an INTEGER whose top bit is set without
+   * the leading zero byte, read as the same positive number), so the same signature would have a
+   * second encoding and the certificate a second fingerprint that still verifies.
+   */
+  static boolean isDerEcdsaSignature(byte[] sig) {
+    try {
+      org.bouncycastle.asn1.ASN1Primitive p = org.bouncycastle.asn1.ASN1Primitive.fromByteArray(sig);
+      if (!(p instanceof org.bouncycastle.asn1.ASN1Sequence seq) || seq.size() != 2) {
+        return false;
+      }
+      for (int i = 0; i < 2; i++) {
+        if (!(seq.getObjectAt(i) instanceof org.bouncycastle.asn1.ASN1Integer n)
+            || n.getValue().signum() <= 0) {
+          return false;
+        }
+      }
+      return java.util.Arrays.equals(p.getEncoded(org.bouncycastle.asn1.ASN1Encoding.DER), sig);
+    } catch (java.io.IOException | RuntimeException e) {
       return false;
     }
   }

@@ -119,7 +119,11 @@ class AnchorChainValidatorTest {
         b.addExtension(Extension.nameConstraints, true, new NameConstraints(
             new GeneralSubtree[] {new GeneralSubtree(new GeneralName(new X500Name("O=Maker")))}, null));
       }
-      String alg = signer.getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA";
+      String alg = switch (signer.getAlgorithm()) {
+        case "EC" -> "SHA256withECDSA";
+        case "Ed25519", "EdDSA" -> "Ed25519";
+        default -> "SHA256withRSA";
+      };
       return new JcaX509CertificateConverter().getCertificate(
           b.build(new JcaContentSignerBuilder(alg).build(signer)));
     }
@@ -247,6 +251,172 @@ class AnchorChainValidatorTest {
     check(List.of(leaf().build("CN=Root,O=Maker", otherKeys.getPrivate())), false, true);
     X509Certificate leaf = leaf().build("CN=Intermediate,O=Maker", otherKeys.getPrivate());
     check(List.of(leaf, intermediate()), false, true);
+  }
+
+  /**
+   * The attack of issue 27's mutant (chain signatures never checked): a leaf that names an ECDSA
+   * studio CA as its issuer but is signed by the attacker's own P-256 key. Every name, date and
+   * extension is right; only the signature is forged.
+   */
+  @Test
+  void forgedEcdsaChainUnderAStudioCaIsInvalid() throws Exception {
+    KeyPairGenerator ec = KeyPairGenerator.getInstance("EC");
+    ec.initialize(256);
+    KeyPair attacker = ec.generateKeyPair();
+    check(List.of(leaf().build("CN=EC Root", attacker.getPrivate())), false, true, ecRoot);
+    check(List.of(leaf().build("CN=EC Root", ecRootKeys.getPrivate())), true, true, ecRoot);
+  }
+
+  /** The same forgery under an Ed25519 studio CA: the leaf's signature is the attacker's. */
+  @Test
+  void forgedEd25519ChainUnderAStudioCaIsInvalid() throws Exception {
+    KeyPairGenerator ed = KeyPairGenerator.getInstance("Ed25519");
+    KeyPair caKeys = ed.generateKeyPair();
+    KeyPair attacker = ed.generateKeyPair();
+    X509Certificate ca = new Cert("CN=Ed Studio CA", caKeys.getPublic()).ca(-1)
+        .build("CN=Ed Studio CA", caKeys.getPrivate());
+    check(List.of(leaf().build("CN=Ed Studio CA", attacker.getPrivate())), false, true, ca);
+    check(List.of(leaf().build("CN=Ed Studio CA", caKeys.getPrivate())), true, true, ca);
+  }
+
+  /**
+   * A host re-encodes the ECDSA signature of a genuine recipient certificate in a BER form the
+   * JDK's verifier still accepts (Wycheproof {@code MissingZero}: an INTEGER with its top bit set
+   * and no leading zero byte): same signer, new certificate bytes, new fingerprint. The walk
+   * requires DER signatures, so the re-encoded certificate is not eligible (the JDK's PKIX, the
+   * reference elsewhere in this class, accepts it: this is where the walk is stricter).
+   */
+  @Test
+  void reencodedEcdsaSignatureGivesNoSecondValidCertificate() throws Exception {
+    for (int attempt = 0; attempt < 64; attempt++) {
+      X509Certificate genuine = leaf().build("CN=EC Root", ecRootKeys.getPrivate());
+      byte[] sig = genuine.getSignature();
+      var seq = org.bouncycastle.asn1.ASN1Sequence.getInstance(sig);
+      byte[] r = ((org.bouncycastle.asn1.ASN1Integer) seq.getObjectAt(0)).getValue().toByteArray();
+      byte[] s = ((org.bouncycastle.asn1.ASN1Integer) seq.getObjectAt(1)).getValue().toByteArray();
+      if (r[0] != 0 || r.length < 2 || (r[1] & 0x80) == 0) {
+        continue; // r's top bit is clear: no MissingZero form; sign again
+      }
+      byte[] rNoZero = java.util.Arrays.copyOfRange(r, 1, r.length);
+      var out = new java.io.ByteArrayOutputStream();
+      out.write(0x02);
+      out.write(rNoZero.length);
+      out.writeBytes(rNoZero);
+      out.write(0x02);
+      out.write(s.length);
+      out.writeBytes(s);
+      byte[] body = out.toByteArray();
+      byte[] ber = new byte[body.length + 2];
+      ber[0] = 0x30;
+      ber[1] = (byte) body.length;
+      System.arraycopy(body, 0, ber, 2, body.length);
+      var c = org.bouncycastle.asn1.x509.Certificate.getInstance(genuine.getEncoded());
+      var v = new org.bouncycastle.asn1.ASN1EncodableVector();
+      v.add(c.getTBSCertificate());
+      v.add(c.getSignatureAlgorithm());
+      v.add(new org.bouncycastle.asn1.DERBitString(ber));
+      byte[] reencoded = new org.bouncycastle.asn1.DERSequence(v).getEncoded();
+      X509Certificate twin = (X509Certificate) CertificateFactory.getInstance("X.509")
+          .generateCertificate(new java.io.ByteArrayInputStream(reencoded));
+      twin.verify(ecRootKeys.getPublic()); // the JDK itself accepts the twin's signature
+      assertThat(reencoded).isNotEqualTo(genuine.getEncoded());
+      for (CryptoBackend backend : backends()) {
+        AnchorChainValidator val = new AnchorChainValidator(parsed(List.of(ecRoot)), backend);
+        assertThat(val.isValid(parsed(List.of(genuine)), NOW)).isTrue();
+        assertThat(val.isValid(parsed(List.of(twin)), NOW)).as("BER twin on " + backend.name()).isFalse();
+      }
+      return;
+    }
+    throw new AssertionError("no signature with r's top bit set in 64 tries");
+  }
+
+  @Test
+  void emptyChainIsInvalid() {
+    for (CryptoBackend backend : backends()) {
+      assertThat(new AnchorChainValidator(parsed(List.of(root)), backend).isValid(List.of(), NOW))
+          .isFalse();
+    }
+  }
+
+  /**
+   * A leaf whose signature BIT STRING claims unused bits has no octet form of its signature: the
+   * parser refuses the certificate, so the walk's own guard for it (the catch in {@code verify})
+   * is unreachable (testing.md lists that mutant as such).
+   */
+  @Test
+  void signatureWithUnusedBitsIsRefused() throws Exception {
+    X509Certificate genuine = leaf().build("CN=EC Root", ecRootKeys.getPrivate());
+    var c = org.bouncycastle.asn1.x509.Certificate.getInstance(genuine.getEncoded());
+    var v = new org.bouncycastle.asn1.ASN1EncodableVector();
+    v.add(c.getTBSCertificate());
+    v.add(c.getSignatureAlgorithm());
+    v.add(org.bouncycastle.asn1.ASN1Primitive.fromByteArray(
+        withPadBits(new org.bouncycastle.asn1.DERBitString(c.getSignature().getBytes()).getEncoded())));
+    byte[] der = new org.bouncycastle.asn1.DERSequence(v).getEncoded();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> ParsedCertificate.parse(der))
+        .isInstanceOf(MalformedInputException.class);
+    var same = new org.bouncycastle.asn1.ASN1EncodableVector();
+    same.add(c.getTBSCertificate());
+    same.add(c.getSignatureAlgorithm());
+    same.add(org.bouncycastle.asn1.ASN1Primitive.fromByteArray(
+        new org.bouncycastle.asn1.DERBitString(c.getSignature().getBytes()).getEncoded()));
+    assertThat(ParsedCertificate.parse(new org.bouncycastle.asn1.DERSequence(same).getEncoded()))
+        .as("the same construction without unused bits parses").isNotNull();
+  }
+
+  /** A DER BIT STRING whose unused-bits octet says 1 (the bits themselves unchanged). */
+  static byte[] withPadBits(byte[] bitString) {
+    byte[] out = bitString.clone();
+    int lenBytes = (out[1] & 0x80) == 0 ? 1 : 1 + (out[1] & 0x7f);
+    out[1 + lenBytes] = 1;
+    out[out.length - 1] &= (byte) 0xfe;
+    return out;
+  }
+
+  /** A leaf with the given SubjectPublicKeyInfo, signed by the RSA root. */
+  static ParsedCertificate leafWithKey(org.bouncycastle.asn1.x509.SubjectPublicKeyInfo spki)
+      throws Exception {
+    var b = new org.bouncycastle.cert.X509v3CertificateBuilder(new X500Name("CN=Root,O=Maker"),
+        BigInteger.valueOf(SERIAL.getAndIncrement()), Date.from(NOW.minus(1, ChronoUnit.DAYS)),
+        Date.from(NOW.plus(30, ChronoUnit.DAYS)), new X500Name("CN=Projector,O=Cinema"), spki);
+    b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyEncipherment));
+    return ParsedCertificate.parse(b.build(new JcaContentSignerBuilder("SHA256withRSA")
+        .build(rootKeys.getPrivate())).getEncoded());
+  }
+
+  static org.bouncycastle.asn1.x509.SubjectPublicKeyInfo spki(PublicKey k) {
+    return org.bouncycastle.asn1.x509.SubjectPublicKeyInfo.getInstance(k.getEncoded());
+  }
+
+  /**
+   * Which leaf keys the direct walk takes (else the chain goes to PKIX): RSA of at least 2048 bits
+   * with NULL parameters, EC on the listed curves, Ed25519 and X25519 of 32 bytes; not DSA, not
+   * RSA-1024, not an RSA key with parameters or with key bits that are no RSAPublicKey.
+   */
+  @Test
+  void theWalkTakesOnlyTheKeysItKnows() throws Exception {
+    AnchorChainValidator v = new AnchorChainValidator(parsed(List.of(root)), CryptoBackends.java());
+    assertThat(v.walks(List.of(leafWithKey(spki(leafKeys.getPublic()))))).isTrue();
+    assertThat(v.walks(List.of(leafWithKey(spki(
+        KeyPairGenerator.getInstance("X25519").generateKeyPair().getPublic()))))).isTrue();
+    assertThat(v.walks(List.of(leafWithKey(spki(
+        KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPublic()))))).isTrue();
+    KeyPairGenerator dsa = KeyPairGenerator.getInstance("DSA");
+    dsa.initialize(2048);
+    assertThat(v.walks(List.of(leafWithKey(spki(dsa.generateKeyPair().getPublic()))))).isFalse();
+    KeyPairGenerator rsa1024 = KeyPairGenerator.getInstance("RSA");
+    rsa1024.initialize(1024);
+    assertThat(v.walks(List.of(leafWithKey(spki(rsa1024.generateKeyPair().getPublic()))))).isFalse();
+    var rsaAlgWithParams = new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+        org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption,
+        org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.sha256WithRSAEncryption);
+    assertThat(v.walks(List.of(leafWithKey(new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
+        rsaAlgWithParams, spki(leafKeys.getPublic()).getPublicKeyData().getBytes()))))).isFalse();
+    var rsaAlg = new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+        org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption,
+        org.bouncycastle.asn1.DERNull.INSTANCE);
+    assertThat(v.walks(List.of(leafWithKey(new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
+        rsaAlg, new byte[] {0x04, 0x01, 0x00}))))).isFalse();
   }
 
   @Test

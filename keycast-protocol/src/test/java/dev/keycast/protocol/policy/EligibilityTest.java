@@ -198,5 +198,41 @@ class EligibilityTest {
         .decide(fp(p), List.of(p), NOW, false).eligible()).isTrue();
     assertThat(new Eligibility(policy(List.of(), List.of(ca), Map.of("SERIALNUMBER", "SN-000124"), false))
         .decide(fp(p), List.of(p), NOW, false).reason()).isEqualTo(Eligibility.SUBJECT_MISMATCH);
+
+  /**
+   * A recipient certificate the parser refuses (over 64 KiB, a host's padding): the recipient is
+   * eligible only through a listed fingerprint, never through the unparsable chain.
+   */
+  @Test
+  void unparsableChainIsEligibleOnlyByItsListedFingerprint() throws Exception {
+    var b = new JcaX509v3CertificateBuilder(new X500Name("CN=Maker Root,O=Maker"),
+        BigInteger.valueOf(System.nanoTime()), Date.from(NOW.minus(1, ChronoUnit.DAYS)),
+        Date.from(NOW.plus(365, ChronoUnit.DAYS)), new X500Name("CN=Projector 9,O=Cinema Co"),
+        KeyPairGenerator.getInstance("EC").generateKeyPair().getPublic());
+    b.addExtension(new org.bouncycastle.asn1.ASN1ObjectIdentifier("1.3.6.1.4.1.99999.7"), false,
+        new org.bouncycastle.asn1.DEROctetString(new byte[70 * 1024]));
+    X509Certificate huge = new JcaX509CertificateConverter().getCertificate(
+        b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(caKeys.getPrivate())));
+    SendPolicy p = policy(List.of("b".repeat(64)), List.of(ca), Map.of(), false);
+    var withAnchor = new Eligibility(p);
+    assertThat(withAnchor.policy()).isSameAs(p);
+    assertThat(withAnchor.decide("b".repeat(64), List.of(huge), NOW, false).eligible()).isTrue();
+    var d = withAnchor.decide("c".repeat(64), List.of(huge), NOW, false);
+    assertThat(d.eligible()).isFalse();
+    assertThat(d.reason()).isEqualTo(Eligibility.CHAIN_INVALID);
+    assertThat(withAnchor.decide("b".repeat(64), List.of(huge), NOW, true).reason())
+        .isEqualTo(Eligibility.LATE_NOT_ALLOWED);
+    var noAnchor = new Eligibility(policy(List.of("b".repeat(64)), List.of(), Map.of(), false));
+    assertThat(noAnchor.decide("c".repeat(64), List.of(huge), NOW, false).reason())
+        .isEqualTo(Eligibility.NOT_SELECTED);
+  }
+
+  @Test
+  void subjectSelectorEdgeCases() {
+    assertThat(Eligibility.subjectMatches(null, Map.of())).isTrue();
+    assertThat(Eligibility.subjectMatches(null, Map.of("O", "Cinema Co"))).isFalse();
+    assertThat(Eligibility.subjectMatches(
+        new javax.security.auth.x500.X500Principal("CN=P,O=Cinema Co"), Map.of("O", "Cinema Co")))
+        .isTrue();
   }
 }

@@ -70,4 +70,36 @@ class SendPolicyTest {
     assertThatThrownBy(() -> SendPolicy.parse(big))
         .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("oversize"));
   }
+
+  static SendPolicy withLimits(String sender, int maxRecipients) {
+    java.time.Instant t = java.time.Instant.parse("2026-06-01T00:00:00Z");
+    return new SendPolicy(1, "s1", sender, t, t.plusSeconds(60),
+        new SendPolicy.RecipientSelector(java.util.List.of(FP), null, null), false, maxRecipients, null);
+  }
+
+  /** Each limit of the policy at its edge: the last value allowed passes, the next one is refused. */
+  @Test
+  void limitsHoldExactlyAtTheirEdges() {
+    assertThat(withLimits("Studio", 1).sender()).isEqualTo("Studio");
+    assertThat(withLimits(null, 1).sender()).isEmpty();
+    assertThat(withLimits("s".repeat(256), 1).sender()).hasSize(256);
+    assertThatThrownBy(() -> withLimits("s".repeat(257), 1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> withLimits("Studio", 0)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(withLimits("Studio", SendPolicy.MAX_RECIPIENTS).maxRecipients())
+        .isEqualTo(SendPolicy.MAX_RECIPIENTS);
+    assertThatThrownBy(() -> withLimits("Studio", SendPolicy.MAX_RECIPIENTS + 1))
+        .isInstanceOf(IllegalArgumentException.class);
+    int maxFp = SendPolicy.RecipientSelector.MAX_FINGERPRINTS;
+    assertThat(new SendPolicy.RecipientSelector(java.util.Collections.nCopies(maxFp, FP), null, null)
+        .fingerprints()).hasSize(maxFp);
+    assertThatThrownBy(() -> new SendPolicy.RecipientSelector(
+        java.util.Collections.nCopies(maxFp + 1, FP), null, null))
+        .isInstanceOf(IllegalArgumentException.class);
+    int maxAnchors = SendPolicy.RecipientSelector.MAX_ANCHORS;
+    assertThat(new SendPolicy.RecipientSelector(null, java.util.Collections.nCopies(maxAnchors, "QQ"), null)
+        .anchors()).hasSize(maxAnchors);
+    assertThatThrownBy(() -> new SendPolicy.RecipientSelector(
+        null, java.util.Collections.nCopies(maxAnchors + 1, "QQ"), null))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
 }
