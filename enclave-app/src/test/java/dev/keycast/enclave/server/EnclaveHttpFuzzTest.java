@@ -1,6 +1,7 @@
 package dev.keycast.enclave.server;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.keycast.protocol.fuzz.HttpHarness;
 import dev.keycast.enclave.attest.MockAttester;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.io.IOException;

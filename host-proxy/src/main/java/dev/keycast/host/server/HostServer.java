@@ -61,7 +61,7 @@ public final class HostServer implements AutoCloseable {
 
   private final Settings settings;
   private final HostApiService service;
-  private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+  private final ExecutorService executor;
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile boolean draining;
@@ -70,8 +70,14 @@ public final class HostServer implements AutoCloseable {
 
   /** A server that is not yet listening. */
   public HostServer(Settings settings, HostApiService service) {
+    this(settings, service, Executors.newVirtualThreadPerTaskExecutor());
+  }
+
+  /** A server whose requests run on {@code requests} (tests drive it deterministically). */
+  HostServer(Settings settings, HostApiService service, ExecutorService requests) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.service = Objects.requireNonNull(service, "service");
+    this.executor = Objects.requireNonNull(requests, "requests");
     if (settings.admin() != null) {
       requireLocal(settings.admin());
     }

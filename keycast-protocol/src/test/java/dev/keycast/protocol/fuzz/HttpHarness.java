@@ -1,4 +1,4 @@
-package dev.keycast.enclave.server;
+package dev.keycast.protocol.fuzz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -27,11 +27,12 @@ import java.util.concurrent.TimeUnit;
  * work the handler hands to its pool is queued and run by the harness between event-loop steps,
  * so nothing touches the channel from another thread. When the input ends inside a streamed
  * {@code POST} body, the harness closes the channel before running that work, as the idle timeout
- * would for a client that stopped sending.
+ * would for a client that stopped sending. Used by the enclave's and the host's HTTP fuzz targets
+ * (Netty is a test dependency of this module for them only).
  */
-final class HttpHarness {
+public final class HttpHarness {
   /** The request pool: runs nothing until the harness says so. */
-  static final class DeferredExecutor extends AbstractExecutorService {
+  public static final class DeferredExecutor extends AbstractExecutorService {
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
 
     @Override
@@ -39,7 +40,7 @@ final class HttpHarness {
       tasks.add(command);
     }
 
-    Runnable next() {
+    public Runnable next() {
       return tasks.poll();
     }
 
@@ -68,11 +69,11 @@ final class HttpHarness {
   }
 
   /** Sits behind the HTTP codec and tracks whether a streamed POST body is still unfinished. */
-  static final class BodyTracker extends ChannelInboundHandlerAdapter {
+  public static final class BodyTracker extends ChannelInboundHandlerAdapter {
     private final String streamedPath;
     private boolean inStreamedBody;
 
-    BodyTracker(String streamedPath) {
+    public BodyTracker(String streamedPath) {
       this.streamedPath = streamedPath;
     }
 
@@ -87,13 +88,13 @@ final class HttpHarness {
       ctx.fireChannelRead(msg);
     }
 
-    boolean inStreamedBody() {
+    public boolean inStreamedBody() {
       return inStreamedBody;
     }
   }
 
   /** One parsed response. */
-  record Response(int status, String headers, byte[] body) {}
+  public record Response(int status, String headers, byte[] body) {}
 
   private HttpHarness() {}
 
@@ -101,7 +102,7 @@ final class HttpHarness {
    * Writes {@code input} into {@code ch}, runs all work to completion and returns the bytes the
    * pipeline wrote. Rethrows any exception that reached the end of the pipeline.
    */
-  static byte[] exchange(EmbeddedChannel ch, DeferredExecutor pool, BodyTracker tracker, byte[] input) {
+  public static byte[] exchange(EmbeddedChannel ch, DeferredExecutor pool, BodyTracker tracker, byte[] input) {
     ch.writeInbound(Unpooled.wrappedBuffer(input));
     while (true) {
       ch.runPendingTasks();
@@ -109,7 +110,7 @@ final class HttpHarness {
       if (task == null) {
         break;
       }
-      if (tracker.inStreamedBody() && ch.isOpen()) {
+      if (tracker != null && tracker.inStreamedBody() && ch.isOpen()) {
         ch.close();
       }
       task.run();
@@ -130,7 +131,7 @@ final class HttpHarness {
   }
 
   /** Splits a stream of HTTP/1.1 responses (Content-Length framed, as both servers write them). */
-  static List<Response> parse(byte[] out) {
+  public static List<Response> parse(byte[] out) {
     List<Response> responses = new ArrayList<>();
     int pos = 0;
     while (pos < out.length) {
@@ -162,7 +163,7 @@ final class HttpHarness {
    * The contract for every answer to untrusted bytes: never {@code 500} (an untyped failure
    * inside), and every error is a JSON error body with a stable code and a message.
    */
-  static void checkAnswers(List<Response> responses) {
+  public static void checkAnswers(List<Response> responses) {
     for (Response r : responses) {
       assertThat(r.status()).as("an internal error answered untrusted input:%n%s%n%s", r.headers(),
           new String(r.body(), StandardCharsets.UTF_8)).isNotEqualTo(500);
