@@ -17,8 +17,10 @@ import java.util.List;
  *
  * <p>Contract: only {@link MalformedInputException} (stable code) or {@link
  * DecryptionFailedException} (its one message) escapes; allocation stays linear in the input;
- * only a golden envelope opens (the fuzzer cannot forge RSA-OAEP, AES-GCM or HPKE), and it opens
- * to the golden secret.
+ * whatever opens is authentic: the golden secret and metadata (the fuzzer cannot forge RSA-OAEP,
+ * AES-GCM or HPKE). The CMS recipient identifier is not authenticated by CMS and not matched by
+ * the reader (the key and the fingerprint inside the payload are), so an envelope whose
+ * identifier was altered still opens, to the same content; see fuzzing.md.
  */
 class EnvelopeFuzzTest {
   private static final long ALLOCATION_PER_BYTE = 64;
@@ -47,8 +49,10 @@ class EnvelopeFuzzTest {
 
   private static void check(byte[] input, Outcome<OpenedDelivery> opened) {
     if (opened.ok()) {
-      assertThat(GOLDEN).as("only a golden envelope opens").anySatisfy(g -> assertThat(g).isEqualTo(input));
+      assertThat(input.length).as("only a golden envelope's length opens")
+          .isIn(GOLDEN.stream().map(g -> g.length).toList());
       assertThat(opened.value().secret()).isEqualTo(EnvelopeVectors.DEFAULT.secret());
+      assertThat(opened.value().metadata().secretId()).isEqualTo(EnvelopeVectors.DEFAULT.secretId());
     } else if (opened.error() instanceof DecryptionFailedException d) {
       assertThat(d).hasMessage(DecryptionFailedException.MESSAGE);
     }
