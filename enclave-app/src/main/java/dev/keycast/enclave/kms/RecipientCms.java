@@ -27,6 +27,7 @@ import org.bouncycastle.cms.jcajce.JceKeyTransEnvelopedRecipient;
  *
  * <ul>
  *   <li>at most {@value #MAX_BYTES} bytes; content type {@code envelopedData}; no originator info;
+ *       the EnvelopedData and KeyTransRecipientInfo versions are CMSVersions (0 to 5);
  *   <li>exactly one recipient, a {@code KeyTransRecipientInfo} whose key encryption algorithm is
  *       {@code id-RSAES-OAEP} with hash SHA-256, MGF1 with SHA-256 and the empty default label;
  *   <li>content encryption {@code aes256-CBC} (2.16.840.1.101.3.4.1.42) with a 16-byte IV.
@@ -74,16 +75,33 @@ public final class RecipientCms {
     byte[] ski = rid.getSubjectKeyIdentifier();
     org.bouncycastle.asn1.cms.EnvelopedData ed =
         org.bouncycastle.asn1.cms.EnvelopedData.getInstance(p.contentInfo.getContent());
-    org.bouncycastle.asn1.cms.KeyTransRecipientInfo ktri =
-        org.bouncycastle.asn1.cms.KeyTransRecipientInfo.getInstance(
-            ed.getRecipientInfos().getObjectAt(0).toASN1Primitive());
+    org.bouncycastle.asn1.cms.KeyTransRecipientInfo ktri = keyTransRecipientInfo(ed);
     var eci = ed.getEncryptedContentInfo().getEncryptedContent();
     return new Structure(
-        ed.getVersion().intValueExact(),
-        ktri.getVersion().intValueExact(),
+        cmsVersion(ed.getVersion(), "EnvelopedData"),
+        cmsVersion(ktri.getVersion(), "KeyTransRecipientInfo"),
         ski,
         ktri.getEncryptedKey().getOctets().length,
         eci == null ? -1 : eci.getOctets().length);
+  }
+
+  private static org.bouncycastle.asn1.cms.KeyTransRecipientInfo keyTransRecipientInfo(
+      org.bouncycastle.asn1.cms.EnvelopedData ed) {
+    return org.bouncycastle.asn1.cms.KeyTransRecipientInfo.getInstance(
+        ed.getRecipientInfos().getObjectAt(0).toASN1Primitive());
+  }
+
+  /**
+   * A CMSVersion (RFC 5652 section 10.2.5: v0 to v5); anything else, e.g. a 9-byte INTEGER, is
+   * {@code malformed} rather than an {@link ArithmeticException} later.
+   */
+  private static int cmsVersion(org.bouncycastle.asn1.ASN1Integer version, String what)
+      throws MalformedInputException {
+    java.math.BigInteger v = version.getValue();
+    if (v.signum() < 0 || v.compareTo(java.math.BigInteger.valueOf(5)) > 0) {
+      throw new MalformedInputException("malformed", what + " version is not a CMSVersion (0 to 5)");
+    }
+    return v.intValue();
   }
 
   /**
@@ -177,6 +195,10 @@ public final class RecipientCms {
           "the recipient is a " + ri.getClass().getSimpleName() + ", not a KeyTransRecipientInfo");
     }
     checkOaepSha256(ktri.getKeyEncryptionAlgorithm());
+    // the versions are checked here, so that open and inspect refuse the same messages
+    org.bouncycastle.asn1.cms.EnvelopedData asn1 = org.bouncycastle.asn1.cms.EnvelopedData.getInstance(ci.getContent());
+    cmsVersion(asn1.getVersion(), "EnvelopedData");
+    cmsVersion(keyTransRecipientInfo(asn1).getVersion(), "KeyTransRecipientInfo");
     return new Parsed(ci, ktri);
   }
 

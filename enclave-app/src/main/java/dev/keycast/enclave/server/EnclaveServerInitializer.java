@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -54,6 +55,26 @@ public final class EnclaveServerInitializer extends ChannelInitializer<Channel> 
   static final class BodyLimit extends HttpObjectAggregator {
     BodyLimit(int maxContentLength) {
       super(maxContentLength);
+    }
+
+    /**
+     * Netty answers an unsupported {@code Expect} (417) or an {@code Expect: 100-continue} with an
+     * oversized declared length (413) itself, with an empty body; the API promises a JSON error
+     * body for every error, so those become {@code 400 malformed_request} and {@code 413
+     * payload_too_large} with one (found by EnclaveHttpFuzzTest).
+     */
+    @Override
+    protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+      Object answer = super.newContinueResponse(start, maxContentLength, pipeline);
+      if (answer instanceof FullHttpResponse r && r.status().code() >= 400) {
+        boolean tooLarge = r.status().code() == 413;
+        r.release();
+        return EnclaveServerHandler.error(pipeline.channel().alloc(),
+            tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.MALFORMED_REQUEST,
+            tooLarge ? "request body exceeds " + EnclaveApi.MAX_REQUEST_BYTES + " bytes"
+                : "unsupported Expect header; only 100-continue is supported", true);
+      }
+      return answer;
     }
 
     @Override

@@ -67,7 +67,7 @@ public final class HostServer implements AutoCloseable {
 
   private final Settings settings;
   private final HostApiService service;
-  private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+  private final ExecutorService executor;
   private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
   private final AtomicInteger inFlight = new AtomicInteger();
   private final UploadBudget uploadBudget;
@@ -77,8 +77,14 @@ public final class HostServer implements AutoCloseable {
 
   /** A server that is not yet listening. */
   public HostServer(Settings settings, HostApiService service) {
+    this(settings, service, Executors.newVirtualThreadPerTaskExecutor());
+  }
+
+  /** A server whose requests run on {@code requests} (tests drive it deterministically). */
+  HostServer(Settings settings, HostApiService service, ExecutorService requests) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.service = Objects.requireNonNull(service, "service");
+    this.executor = Objects.requireNonNull(requests, "requests");
     this.uploadBudget = new UploadBudget(settings.uploads().maxBytesInFlight());
     service.metrics().gauge("keycast_host_upload_bytes_in_flight", "gauge",
         "request body bytes held (upload budget in use)", uploadBudget::held);

@@ -76,6 +76,35 @@ public final class HostServerInitializer extends ChannelInitializer<Channel> {
       this.server = server;
     }
 
+    /**
+     * Netty answers an unsupported {@code Expect} (417) or an {@code Expect: 100-continue} with an
+     * oversized declared length (413) itself, with an empty body; the API promises a JSON error
+     * body for every error, so those become {@code 400 malformed_request} and {@code 413
+     * payload_too_large} with one (found by HostHttpFuzzTest's sibling in the enclave).
+     */
+    @Override
+    protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+      Object answer = super.newContinueResponse(start, maxContentLength, pipeline);
+      if (answer instanceof FullHttpResponse r && r.status().code() >= 400) {
+        boolean tooLarge = r.status().code() == 413;
+        r.release();
+        return jsonError(tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.MALFORMED_REQUEST,
+            tooLarge ? "request body exceeds " + max + " bytes"
+                : "unsupported Expect header; only 100-continue is supported");
+      }
+      return answer;
+    }
+
+    private static FullHttpResponse jsonError(ErrorCode code, String message) {
+      byte[] body = Json.encode(ErrorBody.of(code, message));
+      FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+          HttpResponseStatus.valueOf(code.status()), Unpooled.wrappedBuffer(body));
+      r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+      r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+      HttpUtil.setContentLength(r, body.length);
+      return r;
+    }
+
     @Override
     protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
       server.service().metrics().inc("keycast_host_requests_total",
