@@ -89,8 +89,8 @@ class ErrorTableTest {
     keySet = keys.current().orElseThrow();
     a = Recipient.generate();
     b = Recipient.generate();
-    assertThat(post(base(host) + "/v1/recipients", a.registration()).statusCode()).isEqualTo(201);
-    assertThat(post(base(host) + "/v1/recipients", b.registration()).statusCode()).isEqualTo(201);
+    assertThat(post(base(host) + "/v1/recipients", a.registration(base(host))).statusCode()).isEqualTo(201);
+    assertThat(post(base(host) + "/v1/recipients", b.registration(base(host))).statusCode()).isEqualTo(201);
     // a host that was ready, then lost its enclave
     EnclaveServer gone = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), new InMemoryKeySets(),
         attester, new SecureRandom(), Clock.systemUTC(), 1, new EnclaveMetrics());
@@ -203,7 +203,19 @@ class ErrorTableTest {
             t.policy(List.of(t.a.fingerprint(), t.b.fingerprint()), 1, 0).toJson())))));
     r.add(new Row("recipient key is not a key", ErrorCode.INVALID_RECIPIENT,
         t -> t.hostPost("/v1/recipients", Json.encode(new dev.keycast.protocol.api.HostApi
-            .RegisterRecipient(Base64Url.encode(new byte[44]), Map.of("name", "x"))))));
+            .RegisterRecipient(Base64Url.encode(new byte[44]), Map.of("name", "x"), null, null)))));
+    r.add(new Row("registration without a proof of possession", ErrorCode.PROOF_REQUIRED,
+        t -> t.hostPost("/v1/recipients", Json.encode(new dev.keycast.protocol.api.HostApi
+            .RegisterRecipient(Recipient.generate().spki(), Map.of(), null, null)))));
+    r.add(new Row("registration with a token that is not the host's", ErrorCode.PROOF_INVALID,
+        t -> t.hostPost("/v1/recipients", Json.encode(new dev.keycast.protocol.api.HostApi
+            .RegisterRecipient(Recipient.generate().spki(), Map.of(), "AAAA", "AAAA")))));
+    r.add(new Row("deliveries listed without a session", ErrorCode.SESSION_REQUIRED,
+        t -> t.hostGet("/v1/recipients/" + t.a.fingerprint() + "/deliveries")));
+    r.add(new Row("deliveries listed with a token that is not the host's", ErrorCode.SESSION_INVALID,
+        t -> t.hostGetAs("/v1/recipients/" + t.a.fingerprint() + "/deliveries", "AAAA")));
+    r.add(new Row("another recipient's deliveries listed with one's own session", ErrorCode.FORBIDDEN,
+        t -> t.hostGetAs("/v1/recipients/" + t.b.fingerprint() + "/deliveries", t.a.session(base(t.host)))));
     r.add(new Row("unseal of bytes that are no sealed key set", ErrorCode.SEALED_KEY_SET_INVALID,
         t -> t.enclavePost(t.enclave, "/v1/keyset/unseal", Json.encode(new EnclaveApi.UnsealRequest(
             Base64Url.encode(new byte[64]), "eu-west-1", t.credentials())))));
@@ -254,7 +266,9 @@ class ErrorTableTest {
     Set<ErrorCode> explained = EnumSet.of(
         ErrorCode.POLICY_MISMATCH,  // enclave /v1/forward only, built by the host: EnclaveServerTest
         ErrorCode.KMS_ACCESS_DENIED, ErrorCode.KMS_UNAVAILABLE, ErrorCode.KMS_ERROR, // KmsKeySetServiceTest
-        ErrorCode.OVERLOADED,       // full queue or pool wait: not driven end to end yet (testing.md)
+        ErrorCode.OVERLOADED,       // upload budget spent: SlowUploadsTest; full queue or pool wait: not driven
+        ErrorCode.REQUEST_TIMEOUT,  // an upload slower than the minimum rate: SlowUploadsTest
+        ErrorCode.SESSION_EXPIRED,  // needs the host's clock 15 min on: RecipientAuthAttacksTest
         ErrorCode.INTERNAL);        // a bug by definition
     Set<ErrorCode> all = EnumSet.allOf(ErrorCode.class);
     all.removeAll(driven);
@@ -301,6 +315,11 @@ class ErrorTableTest {
 
   Answer hostGet(String path) throws Exception {
     HttpResponse<byte[]> r = HostTestSupport.get(base(host) + path);
+    return new Answer(r.statusCode(), r.body());
+  }
+
+  Answer hostGetAs(String path, String sessionToken) throws Exception {
+    HttpResponse<byte[]> r = HostTestSupport.get(base(host) + path, sessionToken);
     return new Answer(r.statusCode(), r.body());
   }
 

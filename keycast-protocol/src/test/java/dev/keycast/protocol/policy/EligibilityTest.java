@@ -198,6 +198,7 @@ class EligibilityTest {
         .decide(fp(p), List.of(p), NOW, false).eligible()).isTrue();
     assertThat(new Eligibility(policy(List.of(), List.of(ca), Map.of("SERIALNUMBER", "SN-000124"), false))
         .decide(fp(p), List.of(p), NOW, false).reason()).isEqualTo(Eligibility.SUBJECT_MISMATCH);
+  }
 
   /**
    * A recipient certificate the parser refuses (over 64 KiB, a host's padding): the recipient is
