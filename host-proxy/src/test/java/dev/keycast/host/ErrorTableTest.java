@@ -177,9 +177,11 @@ class ErrorTableTest {
         t -> t.enclavePost(t.enclave, "/v1/keyset/init", Json.encode(new EnclaveApi.InitRequest(
             "alias/k", "eu-west-1", t.credentials())))));
     r.add(new Row("unknown delivery", ErrorCode.NOT_FOUND,
-        t -> t.hostGet("/v1/deliveries/" + "0".repeat(32))));
-    r.add(new Row("unknown recipient", ErrorCode.NOT_FOUND,
-        t -> t.hostGet("/v1/recipients/" + Recipient.generate().fingerprint())));
+        t -> t.hostGetAs("/v1/deliveries/" + "0".repeat(32), t.a.session(base(t.host)))));
+    r.add(new Row("unknown recipient (its key's owner asks)", ErrorCode.NOT_FOUND, t -> {
+      Recipient unknown = Recipient.generate();
+      return t.hostGetAs("/v1/recipients/" + unknown.fingerprint(), unknown.session(base(t.host)));
+    }));
     r.add(new Row("unknown path", ErrorCode.NOT_FOUND, t -> t.hostGet("/v1/nothing-here")));
     r.add(new Row("unknown enclave path", ErrorCode.NOT_FOUND,
         t -> t.enclaveRaw(t.enclave, "GET", "/v1/nothing-here", new byte[0])));

@@ -234,7 +234,7 @@ class FetchCommandTest {
     // the host made up a key set, delivered a secret of its choice, signed a receipt for it and
     // handed the recipient a bundle naming that key set (no attestation document can back it)
     RecipientKey x = keygen("x25519", "a");
-    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("a.pub.pem").toString()).ok();
+    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("a.key.pem").toString()).ok();
     Path pcrs = Files.writeString(tmp.resolve("m.json"), FakeHost.measurementsJson());
     Path root = Files.writeString(tmp.resolve("root.pem"), host.rootPem());
     Path bundle = tmp.resolve("bundle.json");

@@ -96,10 +96,14 @@ class ReceiptAndMeasurementsCommandTest {
         .add(new dev.keycast.protocol.receipt.Receipt.Delivery("cd".repeat(32), "hpke-x25519-v1", "d-forged", new byte[32]))
         .sign(Instant.now(), attacker);
     Path receipt = Files.write(tmp.resolve("forged.cose"), forgedReceipt);
-    var forgedKeys = new dev.keycast.protocol.keyset.KeyBundle(attacker.id(), attacker.receivePublicKey(),
-        attacker.signingPublicKey(), FakeHost.KMS_KEY_ID);
     var node = (com.fasterxml.jackson.databind.node.ObjectNode) Json.mapper().readTree(genuine.toFile());
     var kb = (com.fasterxml.jackson.databind.node.ObjectNode) node.get("key_bundle");
+    // the forger keeps the genuine KMS key check (locked) so that its user_data is self-consistent
+    var check = kb.get("kms_key_check");
+    var forgedKeys = new dev.keycast.protocol.keyset.KeyBundle(attacker.id(), attacker.receivePublicKey(),
+        attacker.signingPublicKey(), FakeHost.KMS_KEY_ID)
+        .withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(check.get("locked").asBoolean(),
+            Base64Url.decode("policy_sha256", check.get("policy_sha256").asText(), 32)));
     kb.put("key_set_id", attacker.id());
     kb.put("receive_public_key", Base64Url.encode(attacker.receivePublicKey()));
     kb.put("signing_public_key", Base64Url.encode(attacker.signingPublicKey()));
