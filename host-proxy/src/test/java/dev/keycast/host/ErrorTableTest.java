@@ -178,10 +178,14 @@ class ErrorTableTest {
             "alias/k", "eu-west-1", t.credentials())))));
     r.add(new Row("unknown delivery", ErrorCode.NOT_FOUND,
         t -> t.hostGetAs("/v1/deliveries/" + "0".repeat(32), t.a.session(base(t.host)))));
-    r.add(new Row("unknown recipient (its key's owner asks)", ErrorCode.NOT_FOUND, t -> {
-      Recipient unknown = Recipient.generate();
-      return t.hostGetAs("/v1/recipients/" + unknown.fingerprint(), unknown.session(base(t.host)));
-    }));
+    r.add(new Row("a session for a recipient never registered (its key's owner asks)",
+        ErrorCode.NOT_FOUND, t -> {
+          Recipient unknown = Recipient.generate();
+          var c = unknown.challenge(base(t.host));
+          return t.hostPost("/v1/recipients/" + unknown.fingerprint() + "/sessions", Json.encode(
+              new dev.keycast.protocol.api.RecipientProof.SessionRequest(c.token(),
+                  dev.keycast.protocol.api.RecipientProof.openX25519(unknown.key(), c))));
+        }));
     r.add(new Row("unknown path", ErrorCode.NOT_FOUND, t -> t.hostGet("/v1/nothing-here")));
     r.add(new Row("unknown enclave path", ErrorCode.NOT_FOUND,
         t -> t.enclaveRaw(t.enclave, "GET", "/v1/nothing-here", new byte[0])));
