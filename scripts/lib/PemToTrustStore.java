@@ -20,6 +20,10 @@ public final class PemToTrustStore {
       System.err.println("usage: java PemToTrustStore.java OUT.p12 CERTS.pem...");
       System.exit(2);
     }
+    // As the JDK's own cacerts: certificates not encrypted and no MAC, so that a JVM without
+    // javax.net.ssl.trustStorePassword (the default) reads every entry.
+    System.setProperty("keystore.pkcs12.certProtectionAlgorithm", "NONE");
+    System.setProperty("keystore.pkcs12.macAlgorithm", "NONE");
     CertificateFactory factory = CertificateFactory.getInstance("X.509");
     List<X509Certificate> certificates = new ArrayList<>();
     for (int i = 1; i < args.length; i++) {
