@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.HostConfig;
-import com.github.dockerjava.api.model.Network;
 import dev.keycast.cli.KeycastCli;
 import java.io.IOException;
 import java.io.InputStream;
@@ -131,6 +130,10 @@ class EnclaveMockImageIT {
     // 1. The mock enclave's first start creates its mock PKI and measurements.json in /state.
     GenericContainer<?> init = enclave(mockImage, user, enclaveDir, List.of());
     init.start();
+    // The host side of Docker's bridge as the container sees it: where the host proxy's KMS
+    // egress listens, so that the containerised enclave reaches it.
+    String gateway = init.getContainerInfo().getNetworkSettings().getGateway();
+    assertThat(gateway).as("gateway of the mock container's network").matches("\\d+\\.\\d+\\.\\d+\\.\\d+");
     assertThat(get(init, "/v1/health").statusCode()).as("GET /v1/health of the mock container").isEqualTo(200);
     Path measurements = enclaveDir.resolve("measurements.json");
     Path mockRoot = enclaveDir.resolve("mock-root.pem");
@@ -158,7 +161,6 @@ class EnclaveMockImageIT {
     String keyArn = createKmsKey(kmsPort, kmsCert, Files.readString(policy));
 
     // 3. The enclave container again (same state), its KMS egress through the host on the bridge.
-    String gateway = bridgeGateway(docker);
     int egressPort = freePort(gateway);
     GenericContainer<?> enclave = enclave(mockImage, user, enclaveDir, List.of(
         "--kms-egress", "tcp://" + gateway + ":" + egressPort, "--kms-tls-cert", "/state/kms-cert.pem",
@@ -262,13 +264,6 @@ class EnclaveMockImageIT {
     }
     containers.add(c);
     return c;
-  }
-
-  private static String bridgeGateway(DockerClient docker) {
-    Network bridge = docker.inspectNetworkCmd().withNetworkId("bridge").exec();
-    String gateway = bridge.getIpam().getConfig().get(0).getGateway();
-    assertThat(gateway).as("gateway of Docker's bridge network").matches("\\d+\\.\\d+\\.\\d+\\.\\d+");
-    return gateway;
   }
 
   private void appendLog(String name, String text) {
