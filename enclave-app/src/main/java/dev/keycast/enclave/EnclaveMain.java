@@ -13,6 +13,7 @@ import dev.keycast.enclave.attest.IoctlNsmDevice;
 import dev.keycast.enclave.attest.MockAttester;
 import dev.keycast.enclave.attest.NsmAttester;
 import dev.keycast.enclave.attest.NsmClient;
+import dev.keycast.enclave.attest.NsmDeviceException;
 import dev.keycast.enclave.keyset.KeySetException;
 import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.enclave.keyset.KmsKeySetService;
@@ -163,7 +164,15 @@ public final class EnclaveMain implements Callable<Integer> {
       }, task -> Thread.ofPlatform().name("keycast-startup").daemon().start(task));
       random = EnclaveRandom.seededFromOs();
     } else {
-      NsmClient nsm = new NsmClient(IoctlNsmDevice.open()); // no NSM: not an enclave, fail now
+      NsmClient nsm;
+      try {
+        nsm = new NsmClient(IoctlNsmDevice.open());
+      } catch (NsmDeviceException e) { // no NSM: not an enclave, fail now with one line
+        System.err.println("keycast-enclave: not inside a Nitro Enclave (" + e.getMessage()
+            + "): this image runs only as an EIF under nitro-cli; on plain Docker or a local machine"
+            + " use the mock target (--mock)");
+        return 1;
+      }
       attesterReady = CompletableFuture.completedFuture(NsmAttester.create(nsm));
       random = EnclaveRandom.seededFromNsm(nsm);
       // A Nitro Enclave boots with lo down and the image has no shell: bring it up here, before

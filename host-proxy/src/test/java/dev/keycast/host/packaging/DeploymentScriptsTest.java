@@ -24,7 +24,7 @@ class DeploymentScriptsTest {
   @Test
   void deploymentScriptsPassTheirTests() throws Exception {
     assumeTrue(onPath("bash") && onPath("python3"), "bash and python3 are needed by the scripts");
-    Path root = EnclaveMockImageTest.repoRoot();
+    Path root = repoRoot();
     Path log = Files.createTempFile("keycast-test-scripts", ".log");
     try {
       Process process =
@@ -52,5 +52,15 @@ class DeploymentScriptsTest {
   private static boolean onPath(String command) throws IOException, InterruptedException {
     Process p = new ProcessBuilder("sh", "-c", "command -v " + command).start();
     return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+  }
+
+  static Path repoRoot() {
+    String root = System.getProperty("keycast.repo.root");
+    Path path = root != null ? Path.of(root) : Path.of("..");
+    Path normalized = path.toAbsolutePath().normalize();
+    if (!Files.isRegularFile(normalized.resolve("mvnw"))) {
+      throw new IllegalStateException("not the Keycast repository root: " + normalized);
+    }
+    return normalized;
   }
 }
