@@ -191,7 +191,7 @@ class EnclaveMockImageIT {
     assertThat(attest.path("kms_key_id").asText()).isEqualTo(keyArn);
     String fingerprint = cliJson("recipient", "keygen", "--type", "rsa-2048", "--out-dir", work.toString(),
         "--name", "projector-1", "--json").path("fingerprint").asText();
-    cli("recipient", "register", "--host", host, "--key", work.resolve("projector-1.pub.pem").toString());
+    cli("recipient", "register", "--host", host, "--key", work.resolve("projector-1.key.pem").toString());
     byte[] secret = new byte[16];
     new SecureRandom().nextBytes(secret);
     Path secretFile = work.resolve("content-key.bin");
@@ -202,7 +202,8 @@ class EnclaveMockImageIT {
     assertThat(sent.path("delivered")).as("delivered of %s", sent).hasSize(1);
     Path out = work.resolve("out");
     JsonNode fetched = cliJson("fetch", "--host", host, "--key", work.resolve("projector-1.key.pem").toString(),
-        "--out-dir", out.toString(), "--bundle", bundle.toString(), "--json");
+        "--out-dir", out.toString(), "--bundle", bundle.toString(), "--expect-pcrs", measurements.toString(),
+        "--expect-kms-key", keyArn, "--trust-root", mockRoot.toString(), "--json");
     assertThat(fetched.path("fetched").asInt()).as("%s", fetched).isEqualTo(1);
     String delivery = fetched.path("deliveries").get(0).path("delivery_id").asText();
     assertThat(Files.readAllBytes(out.resolve(delivery + ".secret"))).isEqualTo(secret);
@@ -365,7 +366,9 @@ class EnclaveMockImageIT {
         .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
         .httpClient(UrlConnectionHttpClient.builder().tlsTrustManagersProvider(tmf::getTrustManagers).build())
         .build()) {
-      return kms.createKey(b -> b.policy(policy).description("keycast docker it")).keyMetadata().arn();
+      // the locked policy takes away PutKeyPolicy from everyone: created past the lockout check on purpose
+      return kms.createKey(b -> b.policy(policy).bypassPolicyLockoutSafetyCheck(true)
+          .description("keycast docker it")).keyMetadata().arn();
     }
   }
 
