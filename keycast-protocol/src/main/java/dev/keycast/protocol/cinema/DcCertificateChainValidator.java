@@ -96,8 +96,8 @@ public final class DcCertificateChainValidator {
         throw new CinemaException(p + "_chain_signature",
             "the signature of certificate " + i + " does not verify under its issuer's key");
       }
-      X500Name subjectName = name(cert.getSubjectX500Principal().getEncoded());
-      X500Name issuerName = name(cert.getIssuerX500Principal().getEncoded());
+      X500Name subjectName = name(p, "certificate " + i + "'s subject", cert.getSubjectX500Principal().getEncoded());
+      X500Name issuerName = name(p, "certificate " + i + "'s issuer", cert.getIssuerX500Principal().getEncoded());
       if (!DcCertificates.attributeValues(subjectName, BCStyle.O)
           .equals(DcCertificates.attributeValues(issuerName, BCStyle.O))) {
         throw new CinemaException(p + "_organization",
@@ -156,8 +156,8 @@ public final class DcCertificateChainValidator {
       throw new CinemaException(p + "_rsa_exponent",
           which + "'s RSA public exponent is not 65537");
     }
-    X500Name subject = name(cert.getSubjectX500Principal().getEncoded());
-    X500Name issuer = name(cert.getIssuerX500Principal().getEncoded());
+    X500Name subject = name(p, which + "'s subject", cert.getSubjectX500Principal().getEncoded());
+    X500Name issuer = name(p, which + "'s issuer", cert.getIssuerX500Principal().getEncoded());
     checkPrintable(p, which + "'s subject", subject);
     checkPrintable(p, which + "'s issuer", issuer);
     for (ASN1ObjectIdentifier type : List.of(BCStyle.O, BCStyle.OU, BCStyle.CN, BCStyle.DN_QUALIFIER)) {
@@ -201,7 +201,12 @@ public final class DcCertificateChainValidator {
     return ku != null && ku.length > bit && ku[bit];
   }
 
-  private static X500Name name(byte[] der) {
-    return X500Name.getInstance(der);
+  /** A name the JDK accepted but BouncyCastle cannot read (found by KdmReaderFuzzTest) is refused. */
+  private static X500Name name(String p, String what, byte[] der) throws CinemaException {
+    try {
+      return X500Name.getInstance(der);
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw new CinemaException(p + "_malformed_name", what + " is not a well-formed X.500 name");
+    }
   }
 }
