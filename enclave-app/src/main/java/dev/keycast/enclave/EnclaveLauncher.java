@@ -131,6 +131,17 @@ public final class EnclaveLauncher {
     return new EnclaveLauncher(server, shipping);
   }
 
+  /**
+   * Runs a started launcher until it stops: installs the SIGTERM hook, counts {@code started}
+   * down, and blocks until the server has closed and {@link #stop()} ran. Returns the exit status.
+   */
+  public int serveUntilStopped(CountDownLatch started) throws InterruptedException {
+    Runtime.getRuntime().addShutdownHook(new Thread(this::stop, "keycast-shutdown"));
+    started.countDown();
+    awaitStopped();
+    return 0;
+  }
+
   /** The server (its bound endpoint, for tests and logs). */
   public EnclaveServer server() {
     return server;

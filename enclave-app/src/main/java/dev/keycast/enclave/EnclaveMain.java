@@ -12,14 +12,13 @@ import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.transport.Endpoint;
 import dev.keycast.transport.VsockEndpoint;
 import java.security.SecureRandom;
-import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -38,23 +37,11 @@ import picocli.CommandLine.Option;
 public final class EnclaveMain implements Callable<Integer> {
   private static final org.slf4j.Logger log = LoggerFactory.getLogger(EnclaveMain.class);
 
-  @Option(names = "--listen", required = true,
-      description = "vsock://ANY:5000, unix:/path or tcp://host:port")
-  String listen;
-
-  @Option(names = "--kms-egress", defaultValue = KmsConnector.DEFAULT_EGRESS,
-      description = "where the host pipes the enclave's TLS connections to KMS (default ${DEFAULT-VALUE})")
-  String kmsEgress;
-
-  @Option(names = "--kms-key-arn", description = "pin the KMS key(s) the key set may be sealed under (repeatable)")
-  List<String> kmsKeyArns;
+  @Mixin ServerOptions server;
 
   @Option(names = "--log-port", defaultValue = "5001",
       description = "ship logs to vsock://3:PORT (default ${DEFAULT-VALUE})")
   int logPort;
-
-  @Option(names = "--workers", description = "fan-out threads (default: the number of cores)")
-  Integer workers;
 
   private final EnclaveLauncher.KeySetServiceFactory keySets;
   final CountDownLatch started = new CountDownLatch(1);
@@ -70,8 +57,8 @@ public final class EnclaveMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Endpoint endpoint = Endpoint.parse(listen);
-    Endpoint egress = Endpoint.parse(kmsEgress);
+    Endpoint endpoint = Endpoint.parse(server.listen());
+    Endpoint egress = Endpoint.parse(server.kmsEgress());
     NsmClient nsm;
     try {
       nsm = new NsmClient(IoctlNsmDevice.open());
@@ -93,17 +80,11 @@ public final class EnclaveMain implements Callable<Integer> {
       log.error("{}; KMS is unreachable, the key set service will not start", e.getMessage());
       noLoopback = e.getMessage();
     }
-    int threads = workers != null ? workers : Runtime.getRuntime().availableProcessors();
     EnclaveLauncher.Settings settings = new EnclaveLauncher.Settings(endpoint,
-        () -> KmsConnector.production(egress),
-        kmsKeyArns == null ? Set.of() : Set.copyOf(kmsKeyArns), threads,
+        () -> KmsConnector.production(egress), server.kmsKeyArns(), server.workers(),
         new VsockEndpoint(VsockEndpoint.CID_NITRO_PARENT, logPort), false);
-    EnclaveLauncher l = EnclaveLauncher.start(settings, attester, random, noLoopback, keySets);
-    launcher = l;
-    Runtime.getRuntime().addShutdownHook(new Thread(l::stop, "keycast-shutdown"));
-    started.countDown();
-    l.awaitStopped();
-    return 0;
+    launcher = EnclaveLauncher.start(settings, attester, random, noLoopback, keySets);
+    return launcher.serveUntilStopped(started);
   }
 
   /** Graceful stop, as on SIGTERM. */

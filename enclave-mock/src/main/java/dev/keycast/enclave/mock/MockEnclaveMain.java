@@ -1,14 +1,13 @@
 package dev.keycast.enclave.mock;
 
 import dev.keycast.enclave.EnclaveLauncher;
+import dev.keycast.enclave.ServerOptions;
 import dev.keycast.enclave.attest.EnclaveRandom;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.mock.nitro.MockAttester;
 import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.transport.Endpoint;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -16,6 +15,7 @@ import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -42,29 +42,18 @@ public final class MockEnclaveMain implements Callable<Integer> {
       ##############################################################################
       """;
 
-  @Option(names = "--listen", required = true, description = "tcp://host:port or unix:/path")
-  String listen;
+  @Mixin ServerOptions server;
 
   @Option(names = "--state", required = true,
       description = "directory of the mock PKI and measurements.json (created on first start)")
   Path state;
 
-  @Option(names = "--kms-egress", defaultValue = KmsConnector.DEFAULT_EGRESS,
-      description = "where the host pipes the enclave's TLS connections to KMS (default ${DEFAULT-VALUE})")
-  String kmsEgress;
-
   @Option(names = "--kms-tls-cert",
       description = "PEM certificate to trust for KMS TLS (the mock KMS's); default: the Amazon roots")
   Path kmsTlsCert;
 
-  @Option(names = "--kms-key-arn", description = "pin the KMS key(s) the key set may be sealed under (repeatable)")
-  List<String> kmsKeyArns;
-
   @Option(names = "--log-to", description = "also ship logs to this tcp:// or unix: endpoint")
   String logTo;
-
-  @Option(names = "--workers", description = "fan-out threads (default: the number of cores)")
-  Integer workers;
 
   private final EnclaveLauncher.KeySetServiceFactory keySets;
   final CountDownLatch started = new CountDownLatch(1);
@@ -80,8 +69,8 @@ public final class MockEnclaveMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Endpoint endpoint = Endpoint.parse(listen);
-    Endpoint egress = Endpoint.parse(kmsEgress);
+    Endpoint endpoint = Endpoint.parse(server.listen());
+    Endpoint egress = Endpoint.parse(server.kmsEgress());
     Endpoint logTarget = logTo == null ? null : Endpoint.parse(logTo);
     System.err.println(MOCK_BANNER);
     // The mock PKI and measurements (key generation, hashing the jar) take a moment: the listener
@@ -98,17 +87,11 @@ public final class MockEnclaveMain implements Callable<Integer> {
     EnclaveLauncher.KmsConnectorSource kms = cert == null
         ? () -> KmsConnector.production(egress)
         : () -> KmsConnector.trusting(egress, cert);
-    int threads = workers != null ? workers : Runtime.getRuntime().availableProcessors();
     EnclaveLauncher.Settings settings = new EnclaveLauncher.Settings(endpoint, kms,
-        kmsKeyArns == null ? Set.of() : Set.copyOf(kmsKeyArns), threads, logTarget, true);
-    EnclaveLauncher l = EnclaveLauncher.start(settings, attester, EnclaveRandom.seededFromOs(), null,
-        keySets);
+        server.kmsKeyArns(), server.workers(), logTarget, true);
+    launcher = EnclaveLauncher.start(settings, attester, EnclaveRandom.seededFromOs(), null, keySets);
     log.warn("NOT AN ENCLAVE: mock mode, attestation by a local mock root in {}", state);
-    launcher = l;
-    Runtime.getRuntime().addShutdownHook(new Thread(l::stop, "keycast-shutdown"));
-    started.countDown();
-    l.awaitStopped();
-    return 0;
+    return launcher.serveUntilStopped(started);
   }
 
   /** Graceful stop, as on SIGTERM. */
