@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.keycast.enclave.attest.MockAttester;
+import dev.keycast.mock.nitro.MockAttester;
 import dev.keycast.enclave.server.EnclaveMetrics;
 import dev.keycast.enclave.server.EnclaveServer;
 import dev.keycast.host.HostTestSupport.Recipient;

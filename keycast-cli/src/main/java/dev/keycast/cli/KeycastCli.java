@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
       RecipientCommand.class,
       FetchCommand.class,
       ReceiptCommand.class,
+      KdmCommand.class,
       MeasurementsCommand.class,
       AttestationCommand.class,
       CommandLine.HelpCommand.class

@@ -1,7 +1,7 @@
 package dev.keycast.enclave.keyset;
 
-import dev.keycast.enclave.attest.AttestationException;
-import dev.keycast.enclave.attest.Attester;
+import dev.keycast.protocol.attestation.AttesterException;
+import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.kms.RecipientKeyPair;
 import dev.keycast.protocol.DecryptionFailedException;
@@ -383,7 +383,7 @@ public final class KmsKeySetService implements KeySetService {
     byte[] document;
     try {
       document = attester.attest(null, null, recipient.publicKeySpki());
-    } catch (AttestationException | RuntimeException e) {
+    } catch (AttesterException | RuntimeException e) {
       throw new KeySetException(
           ErrorCode.INTERNAL, "cannot obtain an attestation document for the KMS Recipient: " + e.getMessage());
     }

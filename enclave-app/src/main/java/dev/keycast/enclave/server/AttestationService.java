@@ -1,7 +1,7 @@
 package dev.keycast.enclave.server;
 
-import dev.keycast.enclave.attest.AttestationException;
-import dev.keycast.enclave.attest.Attester;
+import dev.keycast.protocol.attestation.AttesterException;
+import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.MalformedInputException;
@@ -40,7 +40,7 @@ public final class AttestationService {
     try {
       byte[] doc = attester.attest(bundle.userData(), nonce, bundle.receivePublicKeySpki());
       return new EnclaveApi.AttestationResponse(Base64Url.encode(doc), apiBundle(bundle));
-    } catch (AttestationException e) {
+    } catch (AttesterException e) {
       throw new ApiException(ErrorCode.INTERNAL, "the attestation document could not be produced");
     }
   }

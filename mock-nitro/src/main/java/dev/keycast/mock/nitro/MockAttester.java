@@ -1,4 +1,7 @@
-package dev.keycast.enclave.attest;
+package dev.keycast.mock.nitro;
+
+import dev.keycast.protocol.attestation.Attester;
+import dev.keycast.protocol.attestation.AttesterException;
 
 import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.attestation.CoseSign1;
@@ -107,7 +110,7 @@ public final class MockAttester implements Attester {
   }
 
   @Override
-  public byte[] attest(byte[] userData, byte[] nonce, byte[] publicKey) throws AttestationException {
+  public byte[] attest(byte[] userData, byte[] nonce, byte[] publicKey) throws AttesterException {
     check("user_data", userData);
     check("nonce", nonce);
     check("public_key", publicKey);
@@ -161,14 +164,14 @@ public final class MockAttester implements Attester {
       byte[] signature = signer.sign();
       return CoseSign1.encode(PROTECTED_ES384, EMPTY_MAP, payload, signature);
     } catch (IOException | GeneralSecurityException e) {
-      throw new AttestationException("the mock attester could not sign a document", e);
+      throw new AttesterException("the mock attester could not sign a document", e);
     }
   }
 
   private static void check(String name, byte[] value) {
-    if (value != null && value.length > NsmClient.MAX_ATTESTATION_FIELD_BYTES) {
+    if (value != null && value.length > Attester.MAX_FIELD_BYTES) {
       throw new IllegalArgumentException(
-          name + " is " + value.length + " bytes; at most " + NsmClient.MAX_ATTESTATION_FIELD_BYTES + " allowed");
+          name + " is " + value.length + " bytes; at most " + Attester.MAX_FIELD_BYTES + " allowed");
     }
   }
 

@@ -1,4 +1,7 @@
-package dev.keycast.enclave.attest;
+package dev.keycast.mock.nitro;
+
+import dev.keycast.protocol.attestation.Attester;
+import dev.keycast.protocol.attestation.AttesterException;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.keycast.enclave.attest;
+package dev.keycast.mock.nitro;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;

@@ -1,8 +1,9 @@
-package dev.keycast.enclave.attest;
+package dev.keycast.mock.nitro;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.keycast.protocol.attestation.AttestationException;
 import dev.keycast.protocol.attestation.AttestationVerifier;
 import dev.keycast.protocol.attestation.ExpectedPcrs;
 import dev.keycast.protocol.attestation.TrustRoot;
