@@ -221,8 +221,10 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
     }
     for (Iterator<Map.Entry<String, JsonNode>> ops = condition.fields(); ops.hasNext(); ) {
       Map.Entry<String, JsonNode> op = ops.next();
-      String operator = op.getKey().toLowerCase(Locale.ROOT);
-      if (!(operator.equals("stringequals") || operator.equals("stringequalsignorecase")) || !op.getValue().isObject()) {
+      // Operator names exactly as the IAM policy grammar spells them: a name in another case is not
+      // one this check can vouch for KMS evaluating as a condition (fuzzing finding Z4).
+      String operator = op.getKey();
+      if (!(operator.equals("StringEquals") || operator.equals("StringEqualsIgnoreCase")) || !op.getValue().isObject()) {
         continue;
       }
       for (Iterator<Map.Entry<String, JsonNode>> keys = op.getValue().fields(); keys.hasNext(); ) {
