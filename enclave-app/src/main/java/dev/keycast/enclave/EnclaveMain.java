@@ -90,6 +90,15 @@ public final class EnclaveMain implements Callable<Integer> {
   @Option(names = "--kms-key-arn", description = "pin the KMS key(s) the key set may be sealed under (repeatable)")
   java.util.List<String> kmsKeyArns;
 
+  @Option(names = "--image-approver",
+      description = "an Ed25519 public key (base64url or hex, raw 32 bytes) that may approve a successor image"
+          + " (repeatable; part of the measured command line; kms-sealing.md section 7)")
+  java.util.List<String> imageApprovers;
+
+  @Option(names = "--image-approval-quorum",
+      description = "how many --image-approver keys must sign an image approval (default 1)")
+  Integer imageApprovalQuorum;
+
   @Option(names = "--log-port", defaultValue = "5001",
       description = "production: ship logs to vsock://3:PORT (default ${DEFAULT-VALUE})")
   int logPort;
@@ -140,6 +149,13 @@ public final class EnclaveMain implements Callable<Integer> {
     }
     if (mock && state == null) {
       throw new CommandLine.ParameterException(new CommandLine(this), "--mock needs --state DIR");
+    }
+    dev.keycast.protocol.upgrade.ImageApprovers approvers;
+    try {
+      approvers = dev.keycast.protocol.upgrade.ImageApprovers.parse(
+          imageApprovers == null ? java.util.List.of() : imageApprovers, imageApprovalQuorum);
+    } catch (dev.keycast.protocol.MalformedInputException e) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "--image-approver: " + e.getMessage());
     }
     int threads = workers != null ? workers : Runtime.getRuntime().availableProcessors();
     EnclaveMetrics metrics = new EnclaveMetrics();
@@ -197,6 +213,9 @@ public final class EnclaveMain implements Callable<Integer> {
       try {
         KeySetService k = keySets.create(attester, random, egress, kmsTlsCert,
             kmsKeyArns == null ? java.util.Set.of() : java.util.Set.copyOf(kmsKeyArns));
+        if (k instanceof dev.keycast.enclave.keyset.KmsKeySetService kms && !approvers.isEmpty()) {
+          k = kms.withImageApprovers(approvers);
+        }
         log.info("key set service ready ({})", attester.describe());
         return k;
       } catch (Exception e) {
@@ -274,6 +293,12 @@ public final class EnclaveMain implements Callable<Integer> {
     @Override
     public void updateCredentials(dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) {
       delegate.join().updateCredentials(credentials);
+    }
+
+    @Override
+    public Initialized rewrap(dev.keycast.protocol.upgrade.ImageApproval approval,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+      return delegate.join().rewrap(approval, credentials);
     }
   }
 
