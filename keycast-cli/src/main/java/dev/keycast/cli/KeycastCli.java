@@ -30,6 +30,7 @@ import picocli.CommandLine.Spec;
       ReceiptCommand.class,
       MeasurementsCommand.class,
       AttestationCommand.class,
+      ImageCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = ExitCodes.HELP)

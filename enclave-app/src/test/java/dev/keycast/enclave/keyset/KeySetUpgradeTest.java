@@ -155,7 +155,17 @@ class KeySetUpgradeTest {
 
   @Test
   void aNewKeyThatAlsoLetsTheHostsImageDecryptIsRefused() throws Exception {
-    String both = world.createKey(KmsWorld.keyPolicy(newPcr0, "--pcr0", hostPcr0, "--predecessor-pcr0", oldPcr0));
+    // locked, admits the approved image and its predecessor as approved, and also lets the host's
+    // image Decrypt (an extra Allow, and the Decrypt Deny lists it): it would open the re-wrapped set
+    String locked = KmsWorld.keyPolicy(newPcr0, "--predecessor-pcr0", oldPcr0);
+    String hostDecrypts = locked
+        .replace("\"Statement\": [", "\"Statement\": [\n    {\"Sid\": \"HostDecrypts\", \"Effect\": \"Allow\", \"Principal\": {\"AWS\": \""
+            + KmsWorld.ROLE_ARN + "\"}, \"Action\": \"kms:Decrypt\", \"Resource\": \"*\", \"Condition\": {\"StringEqualsIgnoreCase\": "
+            + "{\"kms:RecipientAttestation:ImageSha384\": \"" + hostPcr0 + "\", \"kms:RecipientAttestation:PCR0\": \"" + hostPcr0 + "\"}}},")
+        .replace("{\"kms:RecipientAttestation:ImageSha384\": \"" + newPcr0 + "\"}",
+            "{\"kms:RecipientAttestation:ImageSha384\": [\"" + newPcr0 + "\", \"" + hostPcr0 + "\"]}");
+    assertThat(hostDecrypts).contains("HostDecrypts").contains("[\"" + newPcr0 + "\", \"" + hostPcr0 + "\"]");
+    String both = world.createKey(hostDecrypts);
     refused(approval(statement(both, newPcr0), approver), ErrorCode.SUCCESSOR_KEY_REFUSED);
   }
 
