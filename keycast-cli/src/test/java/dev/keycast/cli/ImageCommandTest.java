@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * made, so the statement bytes and the signature are plain RFC 8032 Ed25519.
  */
 class ImageCommandTest {
-  static final String KEY_SET = "ks_" + "a".repeat(32);
+  static final String KEY_SET = "ks-" + "a".repeat(32);
   static final String OLD_ARN = "arn:aws:kms:us-east-1:111122223333:key/11111111-1111-1111-1111-111111111111";
   static final String NEW_ARN = "arn:aws:kms:us-east-1:111122223333:key/22222222-2222-2222-2222-222222222222";
   @TempDir Path tmp;

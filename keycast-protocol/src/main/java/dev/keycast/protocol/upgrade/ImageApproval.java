@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  *   keycast-image-approval/1
- *   key-set-id: ks_...                      the key set that may be re-wrapped
+ *   key-set-id: ks-...                       the key set that may be re-wrapped
  *   kms-key-arn: arn:aws:kms:R:ACCOUNT:key/ID  the new locked key
  *   pcr0: 96 lower-case hex                 the successor image (= ImageSha384)
  *   pcr3: 96 lower-case hex | -             the parent role, when pinned

@@ -14,13 +14,13 @@ import org.junit.jupiter.api.Test;
 /** The image approval format and the quorum rule (kms-sealing.md section 7.1). */
 class ImageApprovalTest {
   static final String ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-  static final ImageApproval.Statement S = new ImageApproval.Statement("ks_" + "a".repeat(32), ARN, "1".repeat(96),
+  static final ImageApproval.Statement S = new ImageApproval.Statement("ks-" + "a".repeat(32), ARN, "1".repeat(96),
       Optional.empty(), Optional.of("8".repeat(96)), "0".repeat(96));
 
   @Test
   void theStatementHasOneCanonicalEncoding() throws Exception {
     String text = new String(S.encode(), StandardCharsets.US_ASCII);
-    assertThat(text).isEqualTo("keycast-image-approval/1\nkey-set-id: ks_" + "a".repeat(32) + "\nkms-key-arn: " + ARN
+    assertThat(text).isEqualTo("keycast-image-approval/1\nkey-set-id: ks-" + "a".repeat(32) + "\nkms-key-arn: " + ARN
         + "\npcr0: " + "1".repeat(96) + "\npcr3: -\npcr8: " + "8".repeat(96) + "\npredecessor-pcr0: " + "0".repeat(96) + "\n");
     assertThat(ImageApproval.Statement.parse(text)).isEqualTo(S);
     assertThat(S.region()).isEqualTo("eu-west-1");
