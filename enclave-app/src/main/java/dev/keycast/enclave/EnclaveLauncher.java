@@ -15,6 +15,7 @@ import dev.keycast.enclave.server.LogShippingAppender;
 import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.protocol.attestation.AttesterException;
 import dev.keycast.protocol.crypto.CryptoBackends;
+import dev.keycast.protocol.upgrade.ImageApprovers;
 import dev.keycast.transport.Endpoint;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -59,11 +60,15 @@ public final class EnclaveLauncher {
    * @param workers fan-out threads
    * @param logTarget where logs are shipped as well as stderr; null: stderr only
    * @param mock true when the attester is a mock (reported on every status line)
+   * @param imageApprovers who may approve a successor image (kms-sealing.md section 7)
    */
   public record Settings(Endpoint listen, KmsConnectorSource kms, Set<String> kmsKeyArns, int workers,
-      Endpoint logTarget, boolean mock) {
+      Endpoint logTarget, boolean mock, ImageApprovers imageApprovers) {
     public Settings {
       kmsKeyArns = Set.copyOf(kmsKeyArns);
+      if (imageApprovers == null) {
+        imageApprovers = ImageApprovers.NONE;
+      }
       if (workers < 1) {
         throw new IllegalArgumentException("workers must be at least 1");
       }
@@ -113,6 +118,9 @@ public final class EnclaveLauncher {
       }
       try {
         KeySetService k = keySets.create(attester, random, settings.kms(), settings.kmsKeyArns());
+        if (k instanceof dev.keycast.enclave.keyset.KmsKeySetService kms && !settings.imageApprovers().isEmpty()) {
+          k = kms.withImageApprovers(settings.imageApprovers());
+        }
         log.info("key set service ready ({})", attester.describe());
         return k;
       } catch (Exception e) {

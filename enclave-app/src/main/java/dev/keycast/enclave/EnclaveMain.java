@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The production enclave application: {@code keycast-enclave --listen vsock://ANY:5000 --kms-egress
@@ -39,6 +41,8 @@ public final class EnclaveMain implements Callable<Integer> {
 
   @Mixin ServerOptions server;
 
+  @Spec CommandSpec spec;
+
   @Option(names = "--log-port", defaultValue = "5001",
       description = "ship logs to vsock://3:PORT (default ${DEFAULT-VALUE})")
   int logPort;
@@ -57,6 +61,7 @@ public final class EnclaveMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    dev.keycast.protocol.upgrade.ImageApprovers approvers = server.imageApprovers(spec.commandLine());
     Endpoint endpoint = Endpoint.parse(server.listen());
     Endpoint egress = Endpoint.parse(server.kmsEgress());
     NsmClient nsm;
@@ -82,7 +87,7 @@ public final class EnclaveMain implements Callable<Integer> {
     }
     EnclaveLauncher.Settings settings = new EnclaveLauncher.Settings(endpoint,
         () -> KmsConnector.production(egress), server.kmsKeyArns(), server.workers(),
-        new VsockEndpoint(VsockEndpoint.CID_NITRO_PARENT, logPort), false);
+        new VsockEndpoint(VsockEndpoint.CID_NITRO_PARENT, logPort), false, approvers);
     launcher = EnclaveLauncher.start(settings, attester, random, noLoopback, keySets);
     return launcher.serveUntilStopped(started);
   }

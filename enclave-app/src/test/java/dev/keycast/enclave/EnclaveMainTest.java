@@ -30,4 +30,20 @@ class EnclaveMainTest {
     assertThat(run(err, "--listen", "tcp://127.0.0.1:0", "--kms-tls-cert", "/tmp/x.pem")).isNotZero();
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unknown option").contains("--kms-tls-cert");
   }
+
+  @Test
+  void aMalformedImageApproverStopsTheEnclaveBeforeItServes() {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    assertThat(run(err, "--listen", "tcp://127.0.0.1:0", "--image-approver", "not-a-key")).isNotZero();
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("--image-approver");
+  }
+
+  @Test
+  void aQuorumLargerThanTheApproversIsRefused() {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    String key = "ab".repeat(32);
+    assertThat(run(err, "--listen", "tcp://127.0.0.1:0", "--image-approver", key, "--image-approval-quorum", "2"))
+        .isNotZero();
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("--image-approver");
+  }
 }

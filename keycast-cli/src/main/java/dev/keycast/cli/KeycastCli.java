@@ -31,6 +31,7 @@ import picocli.CommandLine.Spec;
       KdmCommand.class,
       MeasurementsCommand.class,
       AttestationCommand.class,
+      ImageCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = ExitCodes.HELP)

@@ -68,6 +68,7 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     ATTESTATION(HttpMethod.GET, "/v1/attestation"),
     KEYSET_INIT(HttpMethod.POST, "/v1/keyset/init"),
     KEYSET_UNSEAL(HttpMethod.POST, "/v1/keyset/unseal"),
+    KEYSET_REWRAP(HttpMethod.POST, "/v1/keyset/rewrap"),
     CREDENTIALS(HttpMethod.POST, "/v1/credentials"),
     VALIDATE(HttpMethod.POST, "/v1/recipients/validate"),
     SEND(HttpMethod.POST, "/v1/send"),
@@ -286,6 +287,8 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
           throw new ApiException(e.code(), e.getMessage());
         }
       }
+      case KEYSET_REWRAP -> Answer.json(HttpResponseStatus.OK, KeySetRewrapRoute.answer(services.keys(),
+          decode(body, dev.keycast.protocol.upgrade.RewrapRequest.class)));
       case CREDENTIALS -> {
         EnclaveApi.CredentialsRequest r = decode(body, EnclaveApi.CredentialsRequest.class);
         require(r.credentials(), "credentials");

@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * Mock-enclave mode, NOT AN ENCLAVE: {@code java -jar keycast-enclave-mock.jar --state DIR
@@ -44,6 +46,8 @@ public final class MockEnclaveMain implements Callable<Integer> {
 
   @Mixin ServerOptions server;
 
+  @Spec CommandSpec spec;
+
   @Option(names = "--state", required = true,
       description = "directory of the mock PKI and measurements.json (created on first start)")
   Path state;
@@ -69,6 +73,7 @@ public final class MockEnclaveMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    dev.keycast.protocol.upgrade.ImageApprovers approvers = server.imageApprovers(spec.commandLine());
     Endpoint endpoint = Endpoint.parse(server.listen());
     Endpoint egress = Endpoint.parse(server.kmsEgress());
     Endpoint logTarget = logTo == null ? null : Endpoint.parse(logTo);
@@ -88,7 +93,7 @@ public final class MockEnclaveMain implements Callable<Integer> {
         ? () -> KmsConnector.production(egress)
         : () -> KmsConnector.trusting(egress, cert);
     EnclaveLauncher.Settings settings = new EnclaveLauncher.Settings(endpoint, kms,
-        server.kmsKeyArns(), server.workers(), logTarget, true);
+        server.kmsKeyArns(), server.workers(), logTarget, true, approvers);
     launcher = EnclaveLauncher.start(settings, attester, EnclaveRandom.seededFromOs(), null, keySets);
     log.warn("NOT AN ENCLAVE: mock mode, attestation by a local mock root in {}", state);
     return launcher.serveUntilStopped(started);

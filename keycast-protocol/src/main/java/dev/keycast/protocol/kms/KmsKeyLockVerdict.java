@@ -214,7 +214,7 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
   }
 
   /** The PCR0 values a condition block requires (empty if it does not require one). */
-  private static Set<String> attestedImages(JsonNode condition) {
+  static Set<String> attestedImages(JsonNode condition) {
     Set<String> out = new TreeSet<>();
     if (condition == null || !condition.isObject()) {
       return out;
@@ -253,7 +253,7 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
     return out;
   }
 
-  private static List<String> strings(JsonNode n) {
+  static List<String> strings(JsonNode n) {
     if (n == null) {
       return null;
     }
