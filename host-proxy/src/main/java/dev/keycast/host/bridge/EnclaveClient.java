@@ -262,8 +262,8 @@ public final class EnclaveClient implements AutoCloseable {
   }
 
   private static boolean closedBeforeAnswer(Throwable err) {
-    return err instanceof EnclaveException ee && ee.isUnavailable()
-        && ee.getMessage() != null && ee.getMessage().startsWith(CLOSED);
+    return err instanceof EnclaveException ee
+        && ee.failure() == EnclaveException.Failure.CLOSED_BEFORE_ANSWER;
   }
 
   private static final String CLOSED = "the enclave closed the connection";
@@ -429,7 +429,7 @@ public final class EnclaveClient implements AutoCloseable {
       written.addListener(w -> {
         if (!w.isSuccess()) {
           failed = true;
-          answer.completeExceptionally(EnclaveException.unavailable(
+          answer.completeExceptionally(EnclaveException.closedBeforeAnswer(
               CLOSED + ": cannot write to the enclave: " + describe(w.cause())));
           ch.close();
         }
@@ -583,7 +583,7 @@ public final class EnclaveClient implements AutoCloseable {
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
       CompletableFuture<EnclaveResponse> pending = ctx.channel().attr(PENDING).get();
       if (pending != null) {
-        pending.completeExceptionally(EnclaveException.unavailable(CLOSED));
+        pending.completeExceptionally(EnclaveException.closedBeforeAnswer(CLOSED));
       }
       super.channelInactive(ctx);
     }
@@ -592,9 +592,9 @@ public final class EnclaveClient implements AutoCloseable {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       CompletableFuture<EnclaveResponse> pending = ctx.channel().attr(PENDING).get();
       if (pending != null) {
-        pending.completeExceptionally(EnclaveException.unavailable(
-            cause instanceof IOException ? CLOSED + ": " + describe(cause)
-                : "bad answer from the enclave: " + describe(cause)));
+        pending.completeExceptionally(cause instanceof IOException
+            ? EnclaveException.closedBeforeAnswer(CLOSED + ": " + describe(cause))
+            : EnclaveException.unavailable("bad answer from the enclave: " + describe(cause)));
       }
       ctx.close();
     }
