@@ -55,14 +55,15 @@ final class ForwardQueue implements AutoCloseable {
 
   /**
    * Queues the job of {@code key}: its future (the deliveries it made), or empty when the queue was
-   * full and the key was deferred. Also submits deferred keys while there is room.
+   * full and the key was deferred. Deferred keys are submitted first, while there is room (the
+   * oldest wait longest).
    */
   Optional<CompletableFuture<Integer>> submit(String key) {
+    drainDeferred();
     Optional<CompletableFuture<Integer>> queued = tryQueue(key);
     if (queued.isEmpty()) {
       defer(key);
     }
-    drainDeferred();
     return queued;
   }
 
