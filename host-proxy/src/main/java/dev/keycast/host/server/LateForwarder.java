@@ -6,6 +6,7 @@ import dev.keycast.host.store.ForwardCommit;
 import dev.keycast.host.store.ForwardRecord;
 import dev.keycast.host.store.ReceiptRecord;
 import dev.keycast.host.store.RecipientRecord;
+import dev.keycast.host.store.StoredKey;
 import dev.keycast.host.store.StoredSend;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Json;

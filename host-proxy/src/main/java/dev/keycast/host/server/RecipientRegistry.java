@@ -2,6 +2,7 @@ package dev.keycast.host.server;
 
 import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.host.store.RecipientRecord;
+import dev.keycast.host.store.StoredKey;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
@@ -69,7 +70,12 @@ final class RecipientRegistry {
     auth.checkProof(key, req.token(), req.proof());
     Map<String, String> labels = req.labels() == null ? Map.of() : req.labels();
     HostApiService.requireReady(control);
-    byte[] stored = StoredKey.encode(key);
+    byte[] stored;
+    try {
+      stored = StoredKey.encode(key);
+    } catch (java.security.cert.CertificateEncodingException e) {
+      throw new ApiException(ErrorCode.INVALID_RECIPIENT, "recipient 0: certificate does not encode");
+    }
     Candidate candidate = StoredKey.candidate(stored);
     EnclaveApi.ValidateResponse v = EnclaveCalls.decode(enclave.call(HttpMethod.POST,
         "/v1/recipients/validate", Json.encode(new EnclaveApi.ValidateRequest(List.of(candidate)))),

@@ -8,6 +8,7 @@ import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.host.store.Delivery;
 import dev.keycast.host.store.ReceiptRecord;
 import dev.keycast.host.store.RecipientRecord;
+import dev.keycast.host.store.StoredKey;
 import dev.keycast.host.store.SendCommit;
 import dev.keycast.host.store.SendMetadata;
 import dev.keycast.host.store.SendRecord;

@@ -1,4 +1,4 @@
-package dev.keycast.host.server;
+package dev.keycast.host.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,21 +1,31 @@
-package dev.keycast.host.server;
+package dev.keycast.host.store;
 
+import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.api.EnclaveApi.Candidate;
-import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.envelope.RecipientKey;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 
 /**
- * How the host stores a recipient's key: PEM text, a {@code PUBLIC KEY} block (SPKI DER)
- * followed, for certificate holders, by the chain's {@code CERTIFICATE} blocks, leaf first.
+ * How the host stores a recipient's key ({@link RecipientRecord#publicKeyOrChain}): in the form the
+ * enclave consumes, the candidate JSON {@code {"key":"<base64url SPKI DER>"}} or, for certificate
+ * holders, {@code {"key":"...","chain":["<base64url certificate DER>",...]}} (leaf first), so a
+ * send writes each stored key into its request as it is, after a byte check of its shape
+ * ({@link #writeCandidate}). Keys stored before schema version 4 are PEM text (a {@code PUBLIC
+ * KEY} block followed by the chain's {@code CERTIFICATE} blocks); the SQLite migration to version
+ * 4 rewrites them ({@link #toCandidateForm}); one still met (an S3 store written earlier) is
+ * re-spelled on the fly as before.
  */
-final class StoredKey {
+public final class StoredKey {
+  private static final byte[] KEY_OPEN = "{\"key\":\"".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] CHAIN_OPEN = "\",\"chain\":[\"".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] NEXT_CERT = "\",\"".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] BEGIN = "-----BEGIN ".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] END_OF_LINE = "-----\n".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] END_PUBLIC_KEY =
@@ -40,38 +50,74 @@ final class StoredKey {
 
   private StoredKey() {}
 
-  static byte[] encode(RecipientKey key) throws ApiException {
-    StringBuilder b = new StringBuilder();
-    pem(b, "PUBLIC KEY", key.spkiDer());
+  /** The stored form of a key: its candidate JSON. */
+  public static byte[] encode(RecipientKey key) throws CertificateEncodingException {
+    List<String> chain = new ArrayList<>();
     // both key types keep their chain (an X25519 chain was once dropped here)
     for (X509Certificate c : key.certificateChain()) {
-      try {
-        pem(b, "CERTIFICATE", c.getEncoded());
-      } catch (CertificateEncodingException e) {
-        throw new ApiException(ErrorCode.INVALID_RECIPIENT, "recipient 0: certificate does not encode");
-      }
+      chain.add(Base64Url.encode(c.getEncoded()));
     }
-    return b.toString().getBytes(StandardCharsets.US_ASCII);
+    return json(Base64Url.encode(key.spkiDer()), chain);
   }
 
-  private static void pem(StringBuilder b, String type, byte[] der) {
-    b.append("-----BEGIN ").append(type).append("-----\n")
-        .append(Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der))
-        .append("\n-----END ").append(type).append("-----\n");
+  private static byte[] json(String key, List<String> chain) {
+    StringBuilder b = new StringBuilder(key.length() + 16).append("{\"key\":\"").append(key);
+    for (int k = 0; k < chain.size(); k++) {
+      b.append(k == 0 ? "\",\"chain\":[\"" : "\",\"").append(chain.get(k));
+    }
+    b.append('"');
+    if (!chain.isEmpty()) {
+      b.append(']');
+    }
+    return b.append('}').toString().getBytes(StandardCharsets.US_ASCII);
   }
 
-  static boolean hasChain(byte[] stored) {
-    return indexOf(stored, BEGIN_CERTIFICATE, 0) >= 0;
+  /** True for the candidate form (schema 4), false for legacy PEM. */
+  static boolean isCandidateForm(byte[] stored) {
+    return stored.length > 0 && stored[0] == '{';
   }
 
   /**
-   * The candidate of a stored key: its {@code PUBLIC KEY} and {@code CERTIFICATE} blocks, each
-   * body re-spelled from base64 to unpadded base64url without decoding it (a send attaches
-   * every registered recipient, so this runs 10,000 times per big send; a regex and a decode and
-   * encode per block were most of the host's time). A block whose body holds anything but base64
-   * characters and line feeds is ignored, as before.
+   * The candidate form of a stored key of either form (the migration to schema 4 runs this on
+   * every legacy row). Throws IllegalStateException when it has no usable key.
    */
-  static Candidate candidate(byte[] stored) {
+  public static byte[] toCandidateForm(byte[] stored) {
+    if (isCandidateForm(stored)) {
+      checkShape(stored);
+      return stored;
+    }
+    Candidate c = candidate(stored);
+    return json(c.key(), c.chain());
+  }
+
+  /** True when the stored key carries a certificate chain (false for one that does not parse). */
+  public static boolean hasChain(byte[] stored) {
+    if (isCandidateForm(stored)) {
+      try {
+        return checkShape(stored) > 0;
+      } catch (IllegalStateException e) {
+        return false;
+      }
+    }
+    return indexOf(stored, BEGIN_CERTIFICATE, 0) >= 0;
+  }
+
+  /** The candidate of a stored key. */
+  public static Candidate candidate(byte[] stored) {
+    if (isCandidateForm(stored)) {
+      int certs = checkShape(stored);
+      String text = new String(stored, StandardCharsets.US_ASCII);
+      int keyEnd = text.indexOf('"', KEY_OPEN.length);
+      String key = text.substring(KEY_OPEN.length, keyEnd);
+      List<String> chain = new ArrayList<>(certs);
+      int at = keyEnd + CHAIN_OPEN.length;
+      for (int k = 0; k < certs; k++) {
+        int end = text.indexOf('"', at);
+        chain.add(text.substring(at, end));
+        at = end + NEXT_CERT.length;
+      }
+      return new Candidate(key, chain);
+    }
     Scan scan = new Scan().of(stored);
     List<String> chain = new ArrayList<>(scan.chainCount);
     for (int k = 0; k < scan.chainCount; k++) {
@@ -80,18 +126,20 @@ final class StoredKey {
     return new Candidate(scan.text(scan.keyFrom, scan.keyTo), chain);
   }
 
-  private static final byte[] KEY_OPEN = "{\"key\":\"".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] CHAIN_OPEN = "\",\"chain\":[\"".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] NEXT_CERT = "\",\"".getBytes(StandardCharsets.US_ASCII);
-
   /**
-   * Writes the candidate of a stored key as the JSON object {@link #candidate} would encode to,
-   * {@code {"key":"...","chain":["...",...]}} ({@code chain} only when not empty), straight from
-   * the stored bytes: base64url needs no JSON escaping, so no String is made. {@code scan} is
-   * scratch space reused from one call to the next.
+   * Writes the candidate JSON of a stored key, {@code {"key":"...","chain":["...",...]}}
+   * ({@code chain} only when not empty): the candidate form as it is (after {@link #checkShape}:
+   * a stored value that is not exactly that shape cannot alter the request around it), a legacy
+   * PEM key re-spelled from base64 to base64url without decoding it. {@code scan} is scratch
+   * space reused from one call to the next.
    */
-  static void writeCandidate(byte[] stored, Scan scan, java.io.OutputStream out)
-      throws java.io.IOException {
+  public static void writeCandidate(byte[] stored, Scan scan, OutputStream out)
+      throws IOException {
+    if (isCandidateForm(stored)) {
+      checkShape(stored);
+      out.write(stored);
+      return;
+    }
     scan.of(stored);
     out.write(KEY_OPEN);
     out.write(scan.out, scan.keyFrom, scan.keyTo - scan.keyFrom);
@@ -107,12 +155,64 @@ final class StoredKey {
   }
 
   /**
+   * Checks that a stored candidate is exactly {@code {"key":"B"}} or {@code
+   * {"key":"B","chain":["B",...]}} with each {@code B} one or more base64url characters; returns
+   * the number of certificates. Throws IllegalStateException otherwise.
+   */
+  static int checkShape(byte[] s) {
+    int i = KEY_OPEN.length;
+    if (!startsWith(s, 0, KEY_OPEN)) {
+      throw new IllegalStateException("stored recipient key is not a candidate");
+    }
+    i = base64Url(s, i);
+    if (startsWith(s, i, QUOTE_CLOSE) && i + QUOTE_CLOSE.length == s.length) {
+      return 0;
+    }
+    if (!startsWith(s, i, CHAIN_OPEN)) {
+      throw new IllegalStateException("stored recipient key is not a candidate");
+    }
+    i += CHAIN_OPEN.length;
+    int certs = 0;
+    while (true) {
+      i = base64Url(s, i);
+      certs++;
+      if (startsWith(s, i, CHAIN_CLOSE) && i + CHAIN_CLOSE.length == s.length) {
+        return certs;
+      }
+      if (!startsWith(s, i, NEXT_CERT)) {
+        throw new IllegalStateException("stored recipient key is not a candidate");
+      }
+      i += NEXT_CERT.length;
+    }
+  }
+
+  private static final byte[] QUOTE_CLOSE = "\"}".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] CHAIN_CLOSE = "\"]}".getBytes(StandardCharsets.US_ASCII);
+
+  /** The end of a run of one or more base64url characters from {@code i}. */
+  private static int base64Url(byte[] s, int i) {
+    int start = i;
+    while (i < s.length && isBase64Url(s[i])) {
+      i++;
+    }
+    if (i == start) {
+      throw new IllegalStateException("stored recipient key is not a candidate");
+    }
+    return i;
+  }
+
+  private static boolean isBase64Url(byte c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+        || c == '-' || c == '_';
+  }
+
+  /**
    * The blocks of one stored key, re-spelled from base64 to unpadded base64url into {@link #out}:
    * the {@code PUBLIC KEY} block's body at {@code [keyFrom, keyTo)} (the last one when there are
    * several), the {@code CERTIFICATE} blocks' bodies in order at {@code chain[2k], chain[2k+1]}.
    * A block whose body holds anything but base64 characters and line feeds is ignored. Reusable.
    */
-  static final class Scan {
+  public static final class Scan {
     byte[] out = new byte[0];
     int keyFrom;
     int keyTo;
