@@ -45,17 +45,29 @@ final class HostRouter {
       if (want.size() != seg.length) {
         return null;
       }
-      List<String> vars = new java.util.ArrayList<>(2);
+      int variables = 0;
       for (int i = 0; i < seg.length; i++) {
-        if (want.get(i).equals("{}")) {
-          vars.add(seg[i]);
+        if (want.get(i).equals(ANY)) {
+          variables++;
         } else if (!want.get(i).equals(seg[i])) {
           return null;
+        }
+      }
+      if (variables == 0) {
+        return List.of(); // most routes: nothing allocated per request
+      }
+      List<String> vars = new java.util.ArrayList<>(variables);
+      for (int i = 0; i < seg.length; i++) {
+        if (want.get(i).equals(ANY)) {
+          vars.add(seg[i]);
         }
       }
       return vars;
     }
   }
+
+  /** The pattern segment that matches any one segment. */
+  static final String ANY = "{}";
 
   private final List<Route> routes;
   private final HostMetrics metrics;
