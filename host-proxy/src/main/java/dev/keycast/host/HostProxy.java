@@ -110,6 +110,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
   private final EventLoopGroup workers = Transports.newEventLoopGroup(0);
   private final EnclaveClient enclave;
   private final HostServer server;
+  private final HostApiService service;
   private final EnclaveLogListener logListener = new EnclaveLogListener();
   private KmsEgress egress;
   private volatile Endpoint egressBound;
@@ -138,7 +139,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
     this.credentials = Objects.requireNonNull(credentials, "credentials");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.enclave = new EnclaveClient(config.enclaveClient(), workers);
-    HostApiService service = new HostApiService(store, enclave, metrics, this, clock);
+    this.service = new HostApiService(store, enclave, metrics, this, clock);
     this.server = new HostServer(new HostServer.Settings(config.listen(), config.admin(),
         HostApi.MAX_REQUEST_BYTES, config.idleTimeout(), config.tlsCert(), config.tlsKey(),
         uploads),
@@ -485,6 +486,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
       refreshThread.interrupt();
     }
     server.shutdown(config.shutdownGrace());
+    service.close();
     if (egress != null) {
       egress.close();
     }

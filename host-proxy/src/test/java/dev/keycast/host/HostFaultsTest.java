@@ -41,12 +41,7 @@ class HostFaultsTest {
 
   @AfterEach
   void tearDown() throws Exception {
-    if (host != null) {
-      host.shutdown();
-    }
-    if (enclave != null) {
-      enclave.close();
-    }
+    HostTestSupport.stop(host, enclave);
   }
 
   private static long pageCount(Path db) throws Exception {

@@ -53,10 +53,7 @@ class HostProxyTest {
 
   @AfterEach
   void tearDown() throws Exception {
-    if (host != null) {
-      host.shutdown();
-    }
-    enclave.close();
+    HostTestSupport.stop(host, enclave);
   }
 
   private Recipient register() throws Exception {

@@ -2,6 +2,7 @@ package dev.keycast.host;
 
 import dev.keycast.host.bridge.EnclaveClient;
 import dev.keycast.host.egress.StaticCredentials;
+import dev.keycast.host.server.UploadLimits;
 import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Json;
@@ -45,10 +46,26 @@ final class HostTestSupport {
 
   static HostProxy start(FakeEnclave enclave, ArtefactStore store, String initKey)
       throws Exception {
+    return start(enclave, store, initKey, UploadLimits.defaults());
+  }
+
+  /** A started host with its own upload limits. */
+  static HostProxy start(FakeEnclave enclave, ArtefactStore store, String initKey,
+      UploadLimits limits) throws Exception {
     HostProxy h = new HostProxy(config(enclave, initKey), store, "test",
-        new StaticCredentials("AKIDTEST", "secret-test", null), Clock.systemUTC());
+        new StaticCredentials("AKIDTEST", "secret-test", null), Clock.systemUTC(), limits);
     h.start();
     return h;
+  }
+
+  /** Shuts down a test's host and enclave, either of which may not have started (null). */
+  static void stop(HostProxy host, FakeEnclave enclave) throws Exception {
+    if (host != null) {
+      host.shutdown();
+    }
+    if (enclave != null) {
+      enclave.close();
+    }
   }
 
   static String base(HostProxy h) {

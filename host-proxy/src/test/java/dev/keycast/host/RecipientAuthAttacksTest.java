@@ -79,10 +79,7 @@ class RecipientAuthAttacksTest {
 
   @AfterEach
   void tearDown() throws Exception {
-    if (host != null) {
-      host.shutdown();
-    }
-    enclave.close();
+    HostTestSupport.stop(host, enclave);
   }
 
   private String base() {

@@ -37,10 +37,7 @@ class RegisterBodyLimitTest {
 
   @AfterEach
   void tearDown() throws Exception {
-    if (host != null) {
-      host.shutdown();
-    }
-    enclave.close();
+    HostTestSupport.stop(host, enclave);
   }
 
   @Test

@@ -10,7 +10,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.keycast.host.HostTestSupport.Recipient;
-import dev.keycast.host.egress.StaticCredentials;
 import dev.keycast.host.server.UploadLimits;
 import dev.keycast.host.store.SqliteArtefactStore;
 import dev.keycast.protocol.Json;
@@ -25,7 +24,6 @@ import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -59,20 +57,13 @@ class SlowUploadsTest {
 
   @AfterEach
   void tearDown() throws Exception {
-    if (host != null) {
-      host.shutdown();
-    }
-    if (enclave != null) {
-      enclave.close();
-    }
+    HostTestSupport.stop(host, enclave);
   }
 
   private void start(UploadLimits limits) throws Exception {
     enclave = new FakeEnclave().start();
-    host = new HostProxy(HostTestSupport.config(enclave, "alias/k"),
-        SqliteArtefactStore.open(dir.resolve("k.db")), "test",
-        new StaticCredentials("AKIDTEST", "secret-test", null), Clock.systemUTC(), limits);
-    host.start();
+    host = HostTestSupport.start(enclave, SqliteArtefactStore.open(dir.resolve("k.db")), "alias/k",
+        limits);
     assertThat(host.awaitReady(Duration.ofSeconds(20))).isTrue();
   }
 

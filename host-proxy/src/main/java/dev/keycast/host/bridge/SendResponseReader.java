@@ -46,8 +46,26 @@ public final class SendResponseReader {
       List<EnclaveApi.Skipped> skipped,
       int deliveryCount) {}
 
+  /** One delivery of the answer without its envelope (what the send's result lists). */
+  public record Delivered(String deliveryId, String recipient, String format) {}
+
+  /**
+   * Every member of the answer but the deliveries' envelopes.
+   *
+   * @param delivered each delivery's names, in the answer's order
+   */
+  public record Names(Header header, List<Delivered> delivered) {}
+
   /** Reads everything but the deliveries. */
   public static Header header(byte[] json) throws MalformedInputException {
+    return names(json).header();
+  }
+
+  /**
+   * Reads everything but the deliveries' envelopes, in one pass (an envelope is skipped unread: the
+   * parser does not decode a string nobody asks for).
+   */
+  public static Names names(byte[] json) throws MalformedInputException {
     Objects.requireNonNull(json, "json");
     try (JsonParser p = MAPPER.getFactory().createParser(json)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
@@ -59,7 +77,7 @@ public final class SendResponseReader {
       String receipt = null;
       String sealed = null;
       List<EnclaveApi.Skipped> skipped = new ArrayList<>();
-      int count = 0;
+      List<Delivered> delivered = new ArrayList<>();
       while (p.nextToken() == JsonToken.FIELD_NAME) {
         String name = p.currentName();
         JsonToken t = p.nextToken();
@@ -81,8 +99,7 @@ public final class SendResponseReader {
           case "deliveries" -> {
             if (t == JsonToken.START_ARRAY) {
               while (p.nextToken() == JsonToken.START_OBJECT) {
-                p.skipChildren();
-                count++;
+                delivered.add(delivered(p));
               }
             } else if (t != JsonToken.VALUE_NULL) {
               throw new MalformedInputException("malformed_request", "deliveries is not an array");
@@ -92,11 +109,33 @@ public final class SendResponseReader {
               "unknown member in the send answer: " + name);
         }
       }
-      return new Header(sendId, secretId, receiptId, receipt, sealed, List.copyOf(skipped), count);
+      return new Names(new Header(sendId, secretId, receiptId, receipt, sealed,
+          List.copyOf(skipped), delivered.size()), List.copyOf(delivered));
     } catch (IOException e) {
       throw new MalformedInputException("malformed_request", "send answer does not parse: "
           + e.getClass().getSimpleName());
     }
+  }
+
+  /**
+   * The names of the delivery object the parser stands at the start of; its envelope (and any
+   * other member) is skipped unread (the parser does not decode a string nobody asks for).
+   */
+  private static Delivered delivered(JsonParser p) throws MalformedInputException, IOException {
+    String id = null;
+    String recipient = null;
+    String format = null;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken t = p.nextToken();
+      switch (name) {
+        case "delivery_id" -> id = text(p, t, name);
+        case "recipient" -> recipient = text(p, t, name);
+        case "format" -> format = text(p, t, name);
+        default -> p.skipChildren();
+      }
+    }
+    return new Delivered(id, recipient, format);
   }
 
   private static String text(JsonParser p, JsonToken t, String name)

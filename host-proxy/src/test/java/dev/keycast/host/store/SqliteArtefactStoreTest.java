@@ -26,7 +26,7 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
           .isTrue();
     }
     for (boolean readOnly : new boolean[] {false, true}) {
-      try (Connection c = SqliteArtefactStore.connect(
+      try (Connection c = SqliteConnections.connect(
           dir.resolve("keys.db"), SqliteArtefactStore.Options.defaults(), readOnly)) {
         assertThat(c.unwrap(org.sqlite.SQLiteConnection.class).getConnectionConfig().isGetGeneratedKeys())
             .as("generated keys on a %s connection", readOnly ? "reader" : "writer")
@@ -96,7 +96,7 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
   private SqliteArtefactStore reopenRestartingPast(int frames) throws Exception {
     store.close();
     SqliteArtefactStore sqlite = SqliteArtefactStore.open(file(),
-        SqliteArtefactStore.Options.defaults(), SqliteArtefactStore.CommitHook.NONE, frames);
+        SqliteArtefactStore.Options.defaults(), GroupCommitWriter.CommitHook.NONE, frames);
     store = sqlite;
     return sqlite;
   }
@@ -196,10 +196,10 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
     assertThat(sqlite.writerPragma("foreign_keys")).isEqualTo("1");
     assertThat(sqlite.writerPragma("busy_timeout")).isEqualTo("10000");
     assertThat(sqlite.writerPragma("cache_size"))
-        .isEqualTo(Integer.toString(-SqliteArtefactStore.WRITER_CACHE_KIB));
+        .isEqualTo(Integer.toString(-SqliteConnections.WRITER_CACHE_KIB));
     assertThat(sqlite.writerPragma("cache_spill"))
-        .isEqualTo(Integer.toString(SqliteArtefactStore.WRITER_SPILL_PAGES));
-    assertThat(sqlite.schemaVersion()).isEqualTo(SqliteArtefactStore.SCHEMA_VERSION);
+        .isEqualTo(Integer.toString(SqliteConnections.WRITER_SPILL_PAGES));
+    assertThat(sqlite.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
   }
 
   @Test

@@ -46,7 +46,7 @@ class SqliteGroupCommitTest {
     }
   }
 
-  private SqliteArtefactStore open(SqliteArtefactStore.CommitHook hook) throws Exception {
+  private SqliteArtefactStore open(GroupCommitWriter.CommitHook hook) throws Exception {
     store = SqliteArtefactStore.open(dir.resolve("keycast.db"),
         SqliteArtefactStore.Options.defaults(), hook);
     return store;
@@ -67,13 +67,13 @@ class SqliteGroupCommitTest {
   }
 
   /** A hook whose first call blocks until {@link #release}; later calls run {@code then}. */
-  private static final class Gate implements SqliteArtefactStore.CommitHook {
+  private static final class Gate implements GroupCommitWriter.CommitHook {
     final CountDownLatch entered = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
     final List<Integer> groupSizes = new ArrayList<>();
-    final SqliteArtefactStore.CommitHook then;
+    final GroupCommitWriter.CommitHook then;
 
-    Gate(SqliteArtefactStore.CommitHook then) {
+    Gate(GroupCommitWriter.CommitHook then) {
       this.then = then;
     }
 
@@ -97,7 +97,7 @@ class SqliteGroupCommitTest {
 
   @Test
   void concurrentSendsShareOneCommitAndAreAllDurable() throws Exception {
-    Gate gate = new Gate(SqliteArtefactStore.CommitHook.NONE);
+    Gate gate = new Gate(GroupCommitWriter.CommitHook.NONE);
     open(gate);
     Future<SendCommit> first = submit(smallSend("s-first"));
     assertThat(gate.entered.await(10, TimeUnit.SECONDS)).isTrue();
@@ -129,7 +129,7 @@ class SqliteGroupCommitTest {
 
   @Test
   void aWriteIsAcknowledgedOnlyAfterItsGroupCommitted() throws Exception {
-    Gate gate = new Gate(SqliteArtefactStore.CommitHook.NONE);
+    Gate gate = new Gate(GroupCommitWriter.CommitHook.NONE);
     open(gate);
     Future<SendCommit> f = submit(smallSend("s-1"));
     assertThat(gate.entered.await(10, TimeUnit.SECONDS)).isTrue();
@@ -197,7 +197,7 @@ class SqliteGroupCommitTest {
 
   @Test
   void aWriteThatFailsAloneLeavesItsGroupIntact() throws Exception {
-    Gate gate = new Gate(SqliteArtefactStore.CommitHook.NONE);
+    Gate gate = new Gate(GroupCommitWriter.CommitHook.NONE);
     open(gate);
     Future<SendCommit> blocker = submit(smallSend("s-0"));
     assertThat(gate.entered.await(10, TimeUnit.SECONDS)).isTrue();
@@ -248,7 +248,7 @@ class SqliteGroupCommitTest {
 
   @Test
   void aFullDiskMidGroupFailsTheWritesThatRanAndRetriesTheRest() throws Exception {
-    Gate gate = new Gate(SqliteArtefactStore.CommitHook.NONE);
+    Gate gate = new Gate(GroupCommitWriter.CommitHook.NONE);
     store = SqliteArtefactStore.open(dir.resolve("keycast.db"),
         SqliteArtefactStore.Options.defaults().withMaxPageCount(200), gate);
     Future<SendCommit> blocker = submit(smallSend("s-0"));
@@ -278,7 +278,7 @@ class SqliteGroupCommitTest {
 
   @Test
   void closingFailsQueuedWritesInsteadOfLosingThem() throws Exception {
-    Gate gate = new Gate(SqliteArtefactStore.CommitHook.NONE);
+    Gate gate = new Gate(GroupCommitWriter.CommitHook.NONE);
     open(gate);
     Future<SendCommit> running = submit(smallSend("s-0"));
     assertThat(gate.entered.await(10, TimeUnit.SECONDS)).isTrue();

@@ -40,7 +40,7 @@ class SqliteMigrationTest {
     s.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
         + " applied_at INTEGER NOT NULL)");
     for (int v = 0; v < version; v++) {
-      for (String sql : SqliteArtefactStore.migration(v)) {
+      for (String sql : SqliteSchema.migration(v)) {
         s.execute(sql);
       }
       s.execute("INSERT INTO schema_version VALUES (" + (v + 1) + ", 0)");
@@ -102,7 +102,7 @@ class SqliteMigrationTest {
   void version1DataIsFoundAfterTheMigration() throws Exception {
     writeVersion1(false);
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
-      assertThat(store.schemaVersion()).isEqualTo(3);
+      assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       assertThat(indexes()).contains("deliveries_by_recipient", "receipts_by_send")
           .doesNotContain("deliveries_by_send_recipient");
       assertThat(uniqueIndexColumns("sends")).containsExactly(List.of("send_id"));
@@ -160,7 +160,7 @@ class SqliteMigrationTest {
     }
     // and it opens again as version 3 without migrating twice
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
-      assertThat(store.schemaVersion()).isEqualTo(3);
+      assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       assertThat(store.getReceipt("s3").orElseThrow().sendId()).isEqualTo("s3");
       assertThat(store.getReceipt("s1").orElseThrow().bytes()).isEqualTo(bytes("receipt s1"));
     }
@@ -218,7 +218,7 @@ class SqliteMigrationTest {
     assertThat(uniqueIndexColumns("sends"))
         .containsExactlyInAnyOrder(List.of("send_id"), List.of("payload_hash"));
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
-      assertThat(store.schemaVersion()).isEqualTo(3);
+      assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       assertThat(store.writerPragma("foreign_keys")).isEqualTo("1");
       for (String send : List.of("s1", "s2")) {
         StoredSend s = store.getSend(send).orElseThrow();

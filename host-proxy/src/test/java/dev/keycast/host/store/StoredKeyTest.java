@@ -1,4 +1,4 @@
-package dev.keycast.host.server;
+package dev.keycast.host.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -42,11 +42,11 @@ class StoredKeyTest {
   void keyAndChainComeBackAsBase64UrlOfTheirDer() throws Exception {
     RsaRecipientKey key = RsaRecipientKey.of((java.security.interfaces.RSAPublicKey) rsa.getPublic(),
         List.of(leaf, leaf));
-    Candidate c = HostApiService.StoredKey.candidate(HostApiService.StoredKey.encode(key));
+    Candidate c = StoredKey.candidate(StoredKey.encode(key));
     assertThat(c.key()).isEqualTo(Base64Url.encode(rsa.getPublic().getEncoded()));
     assertThat(c.chain()).containsExactly(Base64Url.encode(leaf.getEncoded()),
         Base64Url.encode(leaf.getEncoded()));
-    assertThat(HostApiService.StoredKey.hasChain(HostApiService.StoredKey.encode(key))).isTrue();
+    assertThat(StoredKey.hasChain(StoredKey.encode(key))).isTrue();
   }
 
   @Test
@@ -61,9 +61,9 @@ class StoredKeyTest {
     String pem = "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder().encodeToString(xLeaf.getEncoded())
         + "\n-----END CERTIFICATE-----\n";
     var key = dev.keycast.protocol.envelope.RecipientKeys.parse(pem.getBytes(StandardCharsets.US_ASCII));
-    byte[] stored = HostApiService.StoredKey.encode(key);
-    assertThat(HostApiService.StoredKey.hasChain(stored)).isTrue();
-    Candidate c = HostApiService.StoredKey.candidate(stored);
+    byte[] stored = StoredKey.encode(key);
+    assertThat(StoredKey.hasChain(stored)).isTrue();
+    Candidate c = StoredKey.candidate(stored);
     assertThat(c.key()).isEqualTo(Base64Url.encode(x.getPublic().getEncoded()));
     assertThat(c.chain()).containsExactly(Base64Url.encode(xLeaf.getEncoded()));
   }
@@ -78,7 +78,7 @@ class StoredKeyTest {
       String pem = "-----BEGIN PUBLIC KEY-----\n"
           + java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
           + "\n-----END PUBLIC KEY-----\n";
-      Candidate c = HostApiService.StoredKey.candidate(pem.getBytes(StandardCharsets.US_ASCII));
+      Candidate c = StoredKey.candidate(pem.getBytes(StandardCharsets.US_ASCII));
       assertThat(c.key()).isEqualTo(Base64Url.encode(der));
       assertThat(c.chain()).isEmpty();
     }
@@ -89,25 +89,25 @@ class StoredKeyTest {
     String stored = "-----BEGIN PUBLIC KEY-----\nAB*C\n-----END PUBLIC KEY-----\n"
         + "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
         + "-----BEGIN PUBLIC KEY-----\nAQID\n-----END PUBLIC KEY-----\n";
-    Candidate c = HostApiService.StoredKey.candidate(stored.getBytes(StandardCharsets.US_ASCII));
+    Candidate c = StoredKey.candidate(stored.getBytes(StandardCharsets.US_ASCII));
     assertThat(c.key()).isEqualTo("AQID");
-    assertThat(HostApiService.StoredKey.hasChain(stored.getBytes(StandardCharsets.US_ASCII))).isFalse();
+    assertThat(StoredKey.hasChain(stored.getBytes(StandardCharsets.US_ASCII))).isFalse();
   }
 
   @Test
   void noPublicKeyBlockIsRefused() {
-    assertThatThrownBy(() -> HostApiService.StoredKey.candidate(
+    assertThatThrownBy(() -> StoredKey.candidate(
         "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n".getBytes(StandardCharsets.US_ASCII)))
         .isInstanceOf(IllegalStateException.class);
-    assertThatThrownBy(() -> HostApiService.StoredKey.candidate(
+    assertThatThrownBy(() -> StoredKey.candidate(
         "-----BEGIN PUBLIC KEY-----\nAQIDB\n-----END PUBLIC KEY-----\n".getBytes(StandardCharsets.US_ASCII)))
         .isInstanceOf(IllegalStateException.class);
   }
 
   /** The JSON the send request carries for a stored key: exactly what encoding the candidate gives. */
-  private static String written(byte[] stored, HostApiService.StoredKey.Scan scan) throws Exception {
+  private static String written(byte[] stored, StoredKey.Scan scan) throws Exception {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    HostApiService.StoredKey.writeCandidate(stored, scan, out);
+    StoredKey.writeCandidate(stored, scan, out);
     return out.toString(StandardCharsets.US_ASCII);
   }
 
@@ -117,10 +117,10 @@ class StoredKeyTest {
         (java.security.interfaces.RSAPublicKey) rsa.getPublic(), List.of(leaf, leaf));
     RsaRecipientKey bare = RsaRecipientKey.of(
         (java.security.interfaces.RSAPublicKey) rsa.getPublic(), List.of());
-    HostApiService.StoredKey.Scan scan = new HostApiService.StoredKey.Scan();
+    StoredKey.Scan scan = new StoredKey.Scan();
     List<byte[]> stored = List.of(
-        HostApiService.StoredKey.encode(chained),
-        HostApiService.StoredKey.encode(bare),
+        StoredKey.encode(chained),
+        StoredKey.encode(bare),
         // a foreign block, a block with a bad character, a second key (the last one counts)
         ("-----BEGIN PUBLIC KEY-----\nAB*C\n-----END PUBLIC KEY-----\n"
             + "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
@@ -128,15 +128,15 @@ class StoredKeyTest {
             + "-----BEGIN PUBLIC KEY-----\nAQID\n-----END PUBLIC KEY-----\n"
             + "-----BEGIN PUBLIC KEY-----\nAQIDBA==\n-----END PUBLIC KEY-----\n")
             .getBytes(StandardCharsets.US_ASCII),
-        HostApiService.StoredKey.encode(chained));
+        StoredKey.encode(chained));
     for (byte[] s : stored) { // one scan reused across keys of different sizes
       String json = written(s, scan);
-      Candidate c = HostApiService.StoredKey.candidate(s);
+      Candidate c = StoredKey.candidate(s);
       assertThat(json).isEqualTo(c.chain().isEmpty() ? "{\"key\":\"" + c.key() + "\"}"
           : new String(dev.keycast.protocol.Json.encode(c), StandardCharsets.UTF_8));
       Candidate back = dev.keycast.protocol.Json.decode(json.getBytes(StandardCharsets.US_ASCII),
           1 << 20, Candidate.class);
-      assertThat(back).isEqualTo(HostApiService.StoredKey.candidate(s));
+      assertThat(back).isEqualTo(StoredKey.candidate(s));
     }
     assertThat(written(stored.get(2), scan)).isEqualTo("{\"key\":\"AQIDBA\",\"chain\":[\"-_-_\"]}");
     assertThatThrownBy(() -> written(

@@ -1,0 +1,85 @@
+package dev.keycast.host.store;
+
+/**
+ * Where the S3 store keeps what (all keys under the store's optional prefix; ids are
+ * {@code [A-Za-z0-9_-]}, fingerprints hex):
+ * <pre>
+ * keysets/v{version, 10 digits}             sealed key set bytes            If-None-Match: *
+ * recipients/{fp}                           recipient JSON                  If-None-Match: *
+ * sends/{sendId}/ref                        payload hash hex                If-None-Match: *
+ * sends/{sendId}/recipients/{fp}            delivery id                     If-None-Match: *
+ * receipts/{receiptId}                      receipt JSON + commit ref       If-None-Match: *
+ * deliveries/by-id/{deliveryId}             delivery JSON + commit ref      If-None-Match: *
+ * deliveries/by-recipient/{fp}/{deliveryId} send id (index for listing)
+ * open-sends/{sendId}                       payload hash hex (late-allowed sends only)
+ * payload-hash/{hex}                        SEND MANIFEST: the commit point If-None-Match: *
+ * sends/{sendId}/forwards/{fp}              FORWARD MANIFEST: commit point  If-None-Match: *
+ * </pre>
+ */
+final class S3Layout {
+  /** Prefix of the sealed key sets. */
+  static final String KEY_SETS = "keysets/v";
+  /** Prefix of the recipients. */
+  static final String RECIPIENTS = "recipients/";
+  /** Prefix of the sends open for late recipients. */
+  static final String OPEN_SENDS = "open-sends/";
+  private static final String MANIFESTS = "payload-hash/";
+  private static final String SENDS = "sends/";
+
+  private S3Layout() {}
+
+  static String keySet(int version) {
+    return String.format("keysets/v%010d", version);
+  }
+
+  static String recipient(String fp) {
+    return RECIPIENTS + fp;
+  }
+
+  /** The send manifest of a payload hash: a send's commit point. */
+  static String manifest(String payloadHashHex) {
+    return MANIFESTS + payloadHashHex;
+  }
+
+  /** The forward manifest of a send and recipient: a forward's commit point. */
+  static String forward(String sendId, String fp) {
+    return forwards(sendId) + fp;
+  }
+
+  /** Prefix of a send's forward manifests. */
+  static String forwards(String sendId) {
+    return SENDS + sendId + "/forwards/";
+  }
+
+  /** A send id's reference to its payload hash. */
+  static String sendRef(String sendId) {
+    return SENDS + sendId + "/ref";
+  }
+
+  /** The delivery id of a send's recipient. */
+  static String sendRecipient(String sendId, String fp) {
+    return SENDS + sendId + "/recipients/" + fp;
+  }
+
+  static String receipt(String receiptId) {
+    return "receipts/" + receiptId;
+  }
+
+  static String delivery(String deliveryId) {
+    return "deliveries/by-id/" + deliveryId;
+  }
+
+  /** Prefix of a recipient's delivery index. */
+  static String byRecipient(String fp) {
+    return "deliveries/by-recipient/" + fp + "/";
+  }
+
+  static String openSend(String sendId) {
+    return OPEN_SENDS + sendId;
+  }
+
+  /** True for a key a commit reference may name (a send or forward manifest). */
+  static boolean isManifest(String key) {
+    return key.startsWith(MANIFESTS) || key.startsWith(SENDS);
+  }
+}
