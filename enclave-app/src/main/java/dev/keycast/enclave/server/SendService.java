@@ -102,17 +102,19 @@ public final class SendService {
   private final Clock clock;
   private final EnclaveMetrics metrics;
   private final RecipientValidator validator = new RecipientValidator();
+  private final SenderAuthorizer senders;
 
   /**
    * @param fanout the worker pool for per-candidate work
    * @param parallelism how many tasks a chunk is split into (the pool's size)
    */
-  public SendService(KeySetService keys, ExecutorService fanout, int parallelism, SecureRandom random,
-      Clock clock, EnclaveMetrics metrics) {
+  public SendService(KeySetService keys, SenderAuthorizer senders, ExecutorService fanout,
+      int parallelism, SecureRandom random, Clock clock, EnclaveMetrics metrics) {
     if (parallelism < 1) {
       throw new IllegalArgumentException("parallelism must be at least 1");
     }
     this.keys = keys;
+    this.senders = java.util.Objects.requireNonNull(senders, "senders");
     this.fanout = fanout;
     this.parallelism = parallelism;
     this.random = random;
@@ -223,6 +225,10 @@ public final class SendService {
     byte[] policyBytes = decode("policy", p.policy(), SendPolicy.MAX_BYTES);
     byte[] enc = decode("enc", p.enc(), 64);
     byte[] ciphertext = decode("ciphertext", p.ciphertext(), EnclaveApi.MAX_SECRET_BYTES + 16);
+    // sender identity (issue 23, SenderAuthorizer): before the payload is opened or anything written
+    String sendId = sendId(enc, ciphertext);
+    byte[] payloadSha256 = payloadSha256(enc, ciphertext);
+    senders.authorize(keySet, p.sender(), sha256(policyBytes), payloadSha256, sendId);
     byte[] secret = open(keySet, policyBytes, enc, ciphertext);
     boolean ok = false;
     try {
@@ -236,9 +242,8 @@ public final class SendService {
             "now (" + now + ") is outside the policy's window " + policy.notBefore() + ".."
                 + policy.notAfter());
       }
-      String sendId = sendId(enc, ciphertext);
       ReceiptBuilder receipt = new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.SEND,
-          sha256(policyBytes), payloadSha256(enc, ciphertext));
+          sha256(policyBytes), payloadSha256);
       FanOut f = new FanOut(policy, secret, sendId, false, List.of(), receipt, now);
       SealedSecret sealed = SealedSecret.seal(keySet, policy.secretId(), secret, policyBytes, random);
       JsonGenerator g = Json.mapper().getFactory().createGenerator(json);

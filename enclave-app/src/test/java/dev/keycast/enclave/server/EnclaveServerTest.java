@@ -75,6 +75,7 @@ class EnclaveServerTest {
     attester = MockAttester.create(tmp.resolve("mock-state"));
     server = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, attester,
         new SecureRandom(), Clock.systemUTC(), 2, new EnclaveMetrics());
+    TestKit.establishSenders(server, keys.keySet.id());
     http = new TestKit.Http("http://127.0.0.1:" + ((TcpEndpoint) server.endpoint()).port());
     rsaListed = TestKit.rsa(2048);
     caKeys = TestKit.rsa(2048);
@@ -287,6 +288,8 @@ class EnclaveServerTest {
     assertThat(http.post("/v1/send", new EnclaveApi.SendRequest(good, List.of())).statusCode()).isEqualTo(200);
     String first = null;
     for (EnclaveApi.SendPayload bad : List.of(wrongKey, flippedCt, flippedEnc, otherPolicy, truncatedEnc)) {
+      // signed by the sender (a host's changes fail the signature first: SenderIdentityTest)
+      bad = dev.keycast.protocol.sender.SendSigner.sign(bad, TestKit.SENDER, java.time.Instant.now());
       HttpResponse<String> r = http.post("/v1/send", new EnclaveApi.SendRequest(bad, List.of()));
       assertError(r, ErrorCode.DECRYPTION_FAILED);
       if (first == null) {
