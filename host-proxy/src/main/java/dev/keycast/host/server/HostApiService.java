@@ -162,6 +162,9 @@ public final class HostApiService {
       } else if (seg.length == 3 && seg[0].equals("v1") && seg[1].equals("deliveries")) {
         route = "delivery";
         answer = only(m, "GET", () -> delivery(seg[2], call.authorization()));
+      } else if (seg.length == 2 && seg[0].equals("v1") && seg[1].equals("senders")) {
+        route = "senders"; // sender identity (issue 23): HostControl.senders -> SenderSetKeeper
+        answer = guarded(() -> control.senders(m, call.body()));
       } else if (seg.length == 3 && seg[0].equals("v1") && seg[1].equals("receipts")) {
         route = "receipt";
         answer = only(m, "GET", () -> receipt(seg[2]));
@@ -224,6 +227,11 @@ public final class HostApiService {
     if (!method.equals(allowed)) {
       return HttpAnswer.error(ErrorCode.METHOD_NOT_ALLOWED, "use " + allowed);
     }
+    return guarded(action);
+  }
+
+  /** Runs {@code action}, answering its {@link ApiException} as an error. */
+  private static HttpAnswer guarded(Action action) {
     try {
       return action.run();
     } catch (ApiException e) {
