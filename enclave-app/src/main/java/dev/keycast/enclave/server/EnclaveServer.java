@@ -73,7 +73,7 @@ public final class EnclaveServer implements AutoCloseable {
     SenderAuthorizer senders = new SenderAuthorizer(keys, clock);
     EnclaveServices services = new EnclaveServices(
         keys,
-        new AttestationService(attester, keys),
+        new AttestationService(attester, keys, senders),
         senders,
         new SendService(keys, senders, fanout, workers, random, clock, metrics),
         new RecipientValidator(),

@@ -72,6 +72,16 @@ public final class SenderAuthorizer {
     return Optional.of(e.set());
   }
 
+  /** {@code bundle} with the sender set in force, if any (bundle version 4; the attested digest). */
+  public dev.keycast.protocol.keyset.KeyBundle attested(dev.keycast.protocol.keyset.KeyBundle bundle) {
+    Established e = established;
+    if (e == null || !e.keySetId().equals(bundle.keySetId())) {
+      return bundle;
+    }
+    return bundle.withSenderSet(new dev.keycast.protocol.keyset.KeyBundle.SenderSetRef(
+        e.set().version(), e.set().digest()));
+  }
+
   /**
    * Checks a send's sender signature (api.md 1.1 step 2a). Runs before the payload is opened and
    * before anything is written or stored.

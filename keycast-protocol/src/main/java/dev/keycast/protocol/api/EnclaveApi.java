@@ -129,12 +129,24 @@ public final class EnclaveApi {
    * a client recomputes it rather than trusting this one.
    */
   public record KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey,
-      String kmsKeyId, String userData, KmsKeyCheck kmsKeyCheck) {
+      String kmsKeyId, String userData, KmsKeyCheck kmsKeyCheck, SenderSetRef senderSet) {
     /** A bundle without a KMS key check (bundle version 2). */
     public KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey, String kmsKeyId, String userData) {
-      this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, userData, null);
+      this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, userData, null, null);
+    }
+
+    /** A bundle without a sender set (bundle version 2 or 3). */
+    public KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey, String kmsKeyId,
+        String userData, KmsKeyCheck kmsKeyCheck) {
+      this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, userData, kmsKeyCheck, null);
     }
   }
+
+  /**
+   * The sender set in force, covered by {@code user_data} (bundle version 4, issue 23): its
+   * {@code version} and {@code sha256}, base64url SHA-256 of its canonical encoding.
+   */
+  public record SenderSetRef(Long version, String sha256) {}
 
   /**
    * The enclave's check of its own KMS key (kms-sealing.md section 6), covered by {@code user_data}
