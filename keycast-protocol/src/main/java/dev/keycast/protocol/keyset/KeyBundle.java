@@ -286,16 +286,21 @@ public record KeyBundle(
     int p = FIXED_LENGTH - 2;
     int kmsLength = ((encoded[p] & 0xff) << 8) | (encoded[p + 1] & 0xff);
     int tail = p + 2 + kmsLength;
-    if (kmsLength < 1 || kmsLength > MAX_KMS_KEY_ID || tail >= encoded.length) {
+    if (kmsLength < 1 || kmsLength > MAX_KMS_KEY_ID) {
       throw new MalformedInputException("malformed", "version 4 key bundle: bad KMS key id length " + kmsLength);
+    }
+    if (tail + 1 + SENDER_SET_LENGTH > encoded.length) {
+      throw new MalformedInputException("truncated", "version 4 key bundle ends before its sender set");
     }
     int hasCheck = encoded[tail];
     if (hasCheck != 0 && hasCheck != 1) {
       throw new MalformedInputException("malformed", "KMS key check presence must be 0 or 1, got " + (hasCheck & 0xff));
     }
     int checkLength = hasCheck == 1 ? CHECK_LENGTH : 0;
-    if (encoded.length != tail + 1 + checkLength + SENDER_SET_LENGTH) {
-      throw new MalformedInputException("malformed", "version 4 key bundle has the wrong length " + encoded.length);
+    int expected = tail + 1 + checkLength + SENDER_SET_LENGTH;
+    if (encoded.length != expected) {
+      throw new MalformedInputException(encoded.length < expected ? "truncated" : "malformed",
+          "version 4 key bundle must be " + expected + " bytes, got " + encoded.length);
     }
     // the version 2/3 body: rewrite the version byte and drop the presence byte and the sender set
     byte[] body = new byte[tail + checkLength];
