@@ -99,7 +99,7 @@ final class SendCommand extends KeycastCommand {
       description = "Your label (at most 256 characters), shown to recipients.")
   String sender;
 
-  @Option(names = "--sender-key", required = true, paramLabel = "FILE",
+  @Option(names = "--sender-key", paramLabel = "FILE",
       description = "Your PEM Ed25519 sender key (keycast sender keygen): the enclave refuses a send it"
           + " does not sign, or whose key the key set's owner has not admitted.")
   Path senderKey;
@@ -179,12 +179,16 @@ final class SendCommand extends KeycastCommand {
       throw CliException.usage("the policy's window starts at " + policy.notBefore()
           + ", in the future: the enclave only sends inside the window (use --not-before now)");
     }
-    SenderSigningKey signer = SenderSets.readPrivate(senderKey, "--sender-key");
-    byte[] secret;
+    byte[] secret = readSecret();
+    SenderSigningKey signer;
     try {
-      secret = readSecret();
+      if (senderKey == null) {
+        throw CliException.usage("--sender-key is required: the enclave refuses unsigned sends"
+            + " (create one with 'keycast sender keygen' and have the key set's owner add it)");
+      }
+      signer = SenderSets.readPrivate(senderKey, "--sender-key");
     } catch (CliException e) {
-      signer.destroy();
+      Arrays.fill(secret, (byte) 0);
       throw e;
     }
     SecureRandom random = new SecureRandom();
