@@ -88,7 +88,7 @@ public final class HostProxyMain implements Callable<Integer> {
   String initKmsKeyId;
 
   @Option(names = "--sender-state",
-      description = "file where the host keeps the enclave's sealed sender set (issue 23; api.md 2.8)")
+      description = "file where the host keeps the enclave's sealed sender set (issue 23; api.md 2.3)")
   Path senderState;
 
   @Option(names = "--sender-owner-key",

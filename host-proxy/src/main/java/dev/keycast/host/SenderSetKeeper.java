@@ -24,7 +24,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The host's part of sender identity (issue 23; api.md section 2.8): it keeps the sealed sender
+ * The host's part of sender identity (issue 23; api.md section 2.3): it keeps the sealed sender
  * set the enclave hands out (a file; the host cannot forge or alter it, only withhold or roll it
  * back, which the attested digest and the receipts expose), establishes the set right after the
  * key set's init from the configured owner and sender keys, hands it back after an unseal, and

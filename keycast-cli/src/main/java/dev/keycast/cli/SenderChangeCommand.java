@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code keycast sender add|remove}: verifies the enclave, takes the attested sender set, signs the
- * changed set (version + 1) with an owner key and posts the statement (wire-format.md 7.2).
+ * changed set (version + 1) with an owner key and posts the statement (wire-format.md 8.2).
  */
 abstract class SenderChangeCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;

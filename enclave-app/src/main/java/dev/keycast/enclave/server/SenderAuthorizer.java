@@ -21,7 +21,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Sender identity (issue 23; api.md sections 1.1 and 1.6, threat-model.md section 3.6): holds the
+ * Sender identity (issue 23; api.md sections 1.1 and 1.6, threat-model.md section 3.7): holds the
  * key set's sender set and refuses every send that is not signed by a sender in it, over exactly
  * this payload, with a timestamp inside the window.
  *

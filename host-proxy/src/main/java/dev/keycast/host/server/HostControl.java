@@ -25,7 +25,7 @@ public interface HostControl {
   HostApi.Status initKeySet(String kmsKeyId) throws ApiException, InterruptedException;
 
   /**
-   * {@code GET} / {@code POST /v1/senders} (issue 23, api.md section 2.8): the sender set in force,
+   * {@code GET} / {@code POST /v1/senders} (issue 23, api.md section 2.3): the sender set in force,
    * or an owner-signed change of it. A host without a sender-set keeper has no such route.
    */
   default HttpAnswer senders(String method, byte[] body) throws ApiException, InterruptedException {

@@ -34,14 +34,14 @@ public final class EnclaveApi {
       this(version, suite, keySetId, policy, enc, ciphertext, null);
     }
 
-    /** This payload signed as {@code sender} (wire-format.md section 7.3). */
+    /** This payload signed as {@code sender} (wire-format.md section 8.3). */
     public SendPayload withSender(SenderSignature sender) {
       return new SendPayload(version, suite, keySetId, policy, enc, ciphertext, sender);
     }
   }
 
   /**
-   * The sender's signature of a send (api.md section 1.1, wire-format.md section 7.3): {@code key}
+   * The sender's signature of a send (api.md section 1.1, wire-format.md section 8.3): {@code key}
    * the raw Ed25519 public key (base64url, 32 bytes), {@code timestamp} Unix seconds,
    * {@code signature} Ed25519 over the send statement (base64url, 64 bytes).
    */
@@ -49,7 +49,7 @@ public final class EnclaveApi {
 
   /**
    * POST /v1/senders/genesis: the sender set of a key set created by init in this enclave process
-   * (api.md section 1.6): owner and sender keys, raw Ed25519, base64url.
+   * (api.md section 1.3): owner and sender keys, raw Ed25519, base64url.
    */
   public record SenderGenesisRequest(List<String> ownerKeys, List<String> senderKeys) {}
 

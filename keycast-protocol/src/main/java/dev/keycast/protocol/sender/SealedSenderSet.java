@@ -11,7 +11,7 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * A sender set as the host keeps it for the enclave (wire-format.md section 7.4): authenticated
+ * A sender set as the host keeps it for the enclave (wire-format.md section 8.4): authenticated
  * with a key only the enclave holding the key set can derive, so the host can store it, hand it
  * back after a restart, or withhold it, but not forge or alter it.
  *

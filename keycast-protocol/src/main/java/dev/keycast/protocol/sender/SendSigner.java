@@ -8,7 +8,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 
-/** Signs a sender's payload (wire-format.md section 7.3): what {@code keycast send} does. */
+/** Signs a sender's payload (wire-format.md section 8.3): what {@code keycast send} does. */
 public final class SendSigner {
   private SendSigner() {}
 

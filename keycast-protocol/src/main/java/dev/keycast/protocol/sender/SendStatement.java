@@ -8,7 +8,7 @@ import java.util.HexFormat;
 import java.util.Objects;
 
 /**
- * What a sender signs for one send (wire-format.md section 7.3): the key set, the policy, the
+ * What a sender signs for one send (wire-format.md section 8.3): the key set, the policy, the
  * payload, the send id, a timestamp and the sender's own key. The signature input is
  *
  * <pre>

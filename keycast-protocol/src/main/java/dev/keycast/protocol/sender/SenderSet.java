@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Who may send through a key set (wire-format.md section 7.1): the owners (who sign changes) and
+ * Who may send through a key set (wire-format.md section 8.1): the owners (who sign changes) and
  * the senders (who sign sends), each an Ed25519 key, with a version that only grows.
  *
  * <p>Canonical encoding (one encoding per value; integers big-endian):

@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /**
- * An owner's signed statement replacing a key set's sender set (wire-format.md section 7.2). The
+ * An owner's signed statement replacing a key set's sender set (wire-format.md section 8.2). The
  * signature input is
  *
  * <pre>
@@ -16,7 +16,7 @@ import java.nio.charset.StandardCharsets;
  * </pre>
  *
  * signed with Ed25519 (RFC 8032, pure) by a key among the owners of the set in force (not of the
- * new set). JSON (api.md 1.6): {@code {"key_set_id", "sender_set", "owner", "signature"}}, the
+ * new set). JSON (api.md 1.3): {@code {"key_set_id", "sender_set", "owner", "signature"}}, the
  * three byte fields base64url.
  *
  * @param keySetId the key set the statement is for (a statement for another key set is refused)

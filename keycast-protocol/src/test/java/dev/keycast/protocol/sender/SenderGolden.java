@@ -6,7 +6,7 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 
-/** The fixed inputs of the sender-identity golden vectors (wire-format.md section 7.5). */
+/** The fixed inputs of the sender-identity golden vectors (wire-format.md section 8.5). */
 final class SenderGolden {
   static final HexFormat HEX = HexFormat.of();
   /** Owner seed: 32 bytes of 0x01; sender seed: 32 bytes of 0x02 (RFC 8032 seeds, TEST ONLY). */

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Golden and negative vectors of sender identity (wire-format.md section 7.5): the exact bytes of
+ * Golden and negative vectors of sender identity (wire-format.md section 8.5): the exact bytes of
  * the sender set, the owner's update statement, the send statement and the sealed sender set, with
  * their Ed25519 signatures checked by OpenSSL as an independent verifier.
  */
