@@ -122,13 +122,16 @@ class EnclaveServerTest {
     HttpResponse<String> r = http.get("/v1/attestation?nonce=" + Base64Url.encode(nonce));
     assertThat(r.statusCode()).isEqualTo(200);
     EnclaveApi.AttestationResponse a = json(r, EnclaveApi.AttestationResponse.class);
-    assertThat(a.keyBundle()).isEqualTo(AttestationService.apiBundle(bundle));
+    // bundle version 4: the key set's bundle with the sender set in force (issue 23)
+    KeyBundle attested = server.services().senders().attested(bundle);
+    assertThat(attested.senderSet()).isPresent();
+    assertThat(a.keyBundle()).isEqualTo(AttestationService.apiBundle(attested));
     Path state = attester.stateDirectory();
     VerificationPolicy policy = VerificationPolicy.builder()
         .trustRoots(List.of(TrustRoot.fromPem("mock", Files.readAllBytes(state.resolve(MockAttester.ROOT_FILE)))))
         .expectedPcrs(ExpectedPcrs.parseJson(Files.readAllBytes(state.resolve(MockAttester.MEASUREMENTS_FILE))))
         .expectedNonce(nonce)
-        .expectedUserData(bundle.userData())
+        .expectedUserData(attested.userData())
         .expectedPublicKey(bundle.receivePublicKeySpki())
         .build();
     assertThat(AttestationVerifier.create(policy).verify(Base64Url.decode("d", a.document(), 1 << 20))).isNotNull();

@@ -15,9 +15,9 @@ public final class SendSigner {
   /** The statement {@code payload} asks for, as {@code sender} at {@code timestamp}. */
   public static SendStatement statement(EnclaveApi.SendPayload payload, SenderKey sender, Instant timestamp)
       throws MalformedInputException {
-    byte[] policy = Base64Url.decode("policy", payload.policy(), 1 << 20);
+    byte[] policy = Base64Url.decode("policy", payload.policy(), dev.keycast.protocol.policy.SendPolicy.MAX_BYTES);
     byte[] enc = Base64Url.decode("enc", payload.enc(), 64);
-    byte[] ciphertext = Base64Url.decode("ciphertext", payload.ciphertext(), 1 << 20);
+    byte[] ciphertext = Base64Url.decode("ciphertext", payload.ciphertext(), EnclaveApi.MAX_SECRET_BYTES + 16);
     MessageDigest pay = sha256();
     pay.update(enc);
     pay.update(ciphertext);
