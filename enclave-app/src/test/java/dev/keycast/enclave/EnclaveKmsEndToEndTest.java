@@ -130,8 +130,17 @@ class EnclaveKmsEndToEndTest {
         byte[] secret = "content key".getBytes(StandardCharsets.UTF_8);
         HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, X25519PublicKey.fromRaw(bundle.receivePublicKey()),
             SendService.sendInfo(bundle.keySetId()), policy, secret, new SecureRandom());
-        EnclaveApi.SendPayload payload = new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
-            Base64Url.encode(policy), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()));
+        // the owner establishes the sender set right after init (issue 23), over the enclave's API
+        var owner = dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
+        var sender = dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
+        HttpResponse<String> genesis = post(first, "/v1/senders/genesis", new EnclaveApi.SenderGenesisRequest(
+            List.of(Base64Url.encode(owner.publicKey().raw())), List.of(Base64Url.encode(sender.publicKey().raw()))));
+        assertThat(genesis.statusCode()).as(genesis.body()).isEqualTo(200);
+        EnclaveApi.SenderSetView senders = json(genesis, EnclaveApi.SenderSetView.class);
+        EnclaveApi.SendPayload payload = dev.keycast.protocol.sender.SendSigner.sign(
+            new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
+                Base64Url.encode(policy), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())),
+            sender, Instant.now());
         HttpResponse<String> sent = post(first, "/v1/send", new EnclaveApi.SendRequest(payload, List.of(candidate(early))));
         assertThat(sent.statusCode()).as(sent.body()).isEqualTo(200);
         EnclaveApi.SendResponse s = json(sent, EnclaveApi.SendResponse.class);
@@ -143,6 +152,13 @@ class EnclaveKmsEndToEndTest {
             new EnclaveApi.UnsealRequest(ks.sealedKeySet(), REGION, PARENT));
         assertThat(unseal.statusCode()).as(unseal.body()).isEqualTo(200);
         assertThat(json(unseal, EnclaveApi.KeySetResponse.class).keyBundle()).isEqualTo(ks.keyBundle());
+        // an unsealed key set gets no new genesis, only the sealed set its init gave the host
+        assertThat(post(second, "/v1/senders/genesis", new EnclaveApi.SenderGenesisRequest(
+            List.of(Base64Url.encode(sender.publicKey().raw())), List.of())).statusCode()).isEqualTo(409);
+        HttpResponse<String> restored = post(second, "/v1/senders/restore",
+            new EnclaveApi.SenderRestoreRequest(senders.sealedSenderSet()));
+        assertThat(restored.statusCode()).as(restored.body()).isEqualTo(200);
+        assertThat(json(restored, EnclaveApi.SenderSetView.class).sha256()).isEqualTo(senders.sha256());
         HttpResponse<String> fwd = post(second, "/v1/forward", new EnclaveApi.ForwardRequest(s.sendId(),
             Base64Url.encode(policy), s.sealedSecret(), List.of(candidate(late))));
         assertThat(fwd.statusCode()).as(fwd.body()).isEqualTo(200);

@@ -109,6 +109,8 @@ public final class HostProxy implements HostControl, AutoCloseable {
   private final EventLoopGroup boss = Transports.newEventLoopGroup(1);
   private final EventLoopGroup workers = Transports.newEventLoopGroup(0);
   private final EnclaveClient enclave;
+  /** Sender identity (issue 23): the sealed sender set, its genesis, restore and updates. */
+  private final SenderSetKeeper senders;
   private final HostServer server;
   private final HostApiService service;
   private final EnclaveLogListener logListener = new EnclaveLogListener();
@@ -133,12 +135,20 @@ public final class HostProxy implements HostControl, AutoCloseable {
   /** A host proxy over an open store (which it closes on shutdown). */
   public HostProxy(Config config, ArtefactStore store, String storeDescription,
       CredentialsProvider credentials, Clock clock, UploadLimits uploads) {
+    this(config, store, storeDescription, credentials, clock, uploads, SenderSetKeeper.Settings.none());
+  }
+
+  /** A host proxy over an open store that keeps the key set's sealed sender set (issue 23). */
+  public HostProxy(Config config, ArtefactStore store, String storeDescription,
+      CredentialsProvider credentials, Clock clock, UploadLimits uploads,
+      SenderSetKeeper.Settings senderSettings) {
     this.config = Objects.requireNonNull(config, "config");
     this.store = Objects.requireNonNull(store, "store");
     this.storeDescription = storeDescription;
     this.credentials = Objects.requireNonNull(credentials, "credentials");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.enclave = new EnclaveClient(config.enclaveClient(), workers);
+    this.senders = new SenderSetKeeper(enclave, senderSettings);
     this.service = new HostApiService(store, enclave, metrics, this, clock);
     this.server = new HostServer(new HostServer.Settings(config.listen(), config.admin(),
         HostApi.MAX_REQUEST_BYTES, config.idleTimeout(), config.tlsCert(), config.tlsKey(),
@@ -298,6 +308,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
     EnclaveApi.AttestationResponse a = enclave.get("/v1/attestation?nonce="
         + Base64Url.encode(nonce)).decode(EnclaveApi.AttestationResponse.class, 1 << 20);
     bundle = a.keyBundle();
+    senders.afterUnseal(); // issue 23: an enclave that lost nothing keeps its set (same version)
     setState(true, "ready", r.keySetId(), null);
     LOG.info("the enclave already serves key set {}", r.keySetId());
   }
@@ -313,6 +324,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
             EnclaveApi.KeySetResponse.class);
         lastSent = creds;
         bundle = r.keyBundle();
+        senders.afterUnseal(); // issue 23: hand back the sealed sender set
         setState(true, "ready", r.keyBundle().keySetId(), null);
         LOG.info("unsealed key set {} (version {})", r.keyBundle().keySetId(), k.version());
         return;
@@ -396,6 +408,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
       lastSent = creds;
       sealedVersion = 1;
       bundle = r.keyBundle();
+      senders.afterInit(); // issue 23: the owner's sender set, established right after init
       setState(true, "ready", r.keyBundle().keySetId(), null);
       LOG.info("created and stored key set {} with KMS key {}", r.keyBundle().keySetId(), keyId);
       return status();
@@ -509,5 +522,11 @@ public final class HostProxy implements HostControl, AutoCloseable {
   /** The allowlist check of {@link KmsEgress}, for option validation. */
   static Set<Endpoint> kmsAllowlist(String region) {
     return KmsEgress.allowlist(region);
+  }
+
+  @Override
+  public dev.keycast.host.server.HttpAnswer senders(String method, byte[] body)
+      throws ApiException, InterruptedException {
+    return senders.handle(method, body);
   }
 }

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
@@ -91,6 +92,19 @@ public final class HostProxyMain implements Callable<Integer> {
           + " POST /admin/keyset/rewrap, for a successor image; operations.md 6a); refused if the"
           + " store already holds a different one")
   java.nio.file.Path importSealedKeySet;
+
+  @Option(names = "--sender-state",
+      description = "file where the host keeps the enclave's sealed sender set (issue 23; api.md 2.3)")
+  Path senderState;
+
+  @Option(names = "--sender-owner-key",
+      description = "PEM Ed25519 public key of a sender-set owner, established right after the key "
+          + "set's init (repeatable; needs --sender-state)")
+  List<Path> senderOwnerKeys = new java.util.ArrayList<>();
+
+  @Option(names = "--sender-key",
+      description = "PEM Ed25519 public key of a sender admitted by that first sender set (repeatable)")
+  List<Path> senderKeys = new java.util.ArrayList<>();
 
   @Option(names = "--credentials", description = "static or imds; default imds (static with --mock)")
   String credentialsMode;
@@ -186,7 +200,7 @@ public final class HostProxyMain implements Callable<Integer> {
           o == KeySetImport.Outcome.IMPORTED ? "stored as key set version 1" : "already the store's key set");
     }
     HostProxy proxy = new HostProxy(config, artefacts, store, creds, Clock.systemUTC(),
-        uploads);
+        uploads, senderSettings());
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
@@ -243,6 +257,26 @@ public final class HostProxyMain implements Callable<Integer> {
         none(enclaveLogListen) ? null : Endpoint.parse(enclaveLogListen), es,
         Duration.ofSeconds(shutdownGrace), Duration.ofSeconds(idleTimeout),
         Duration.ofSeconds(credentialsRefresh));
+  }
+
+  /** The sender-set settings of the flags (issue 23). */
+  dev.keycast.host.SenderSetKeeper.Settings senderSettings() throws java.io.IOException {
+    try {
+      List<dev.keycast.protocol.sender.SenderKey> owners = new java.util.ArrayList<>();
+      for (Path f : senderOwnerKeys) {
+        owners.add(dev.keycast.protocol.sender.SenderKeyFiles.readPublic(f));
+      }
+      List<dev.keycast.protocol.sender.SenderKey> senders = new java.util.ArrayList<>();
+      for (Path f : senderKeys) {
+        senders.add(dev.keycast.protocol.sender.SenderKeyFiles.readPublic(f));
+      }
+      if (!senders.isEmpty() && owners.isEmpty()) {
+        throw new IllegalArgumentException("--sender-key needs at least one --sender-owner-key");
+      }
+      return new dev.keycast.host.SenderSetKeeper.Settings(senderState, owners, senders);
+    } catch (dev.keycast.protocol.MalformedInputException e) {
+      throw new IllegalArgumentException("a sender key file is not a PEM Ed25519 public key: " + e.getMessage());
+    }
   }
 
   /** The upload limits of the flags. */

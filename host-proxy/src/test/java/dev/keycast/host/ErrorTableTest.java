@@ -107,7 +107,8 @@ class ErrorTableTest {
             .withResponseTimeout(Duration.ofSeconds(20)),
         c.shutdownGrace(), c.idleTimeout(), c.credentialsRefresh());
     HostProxy h = new HostProxy(cfg, s, "test", new StaticCredentials("AKID", "s", null),
-        Clock.systemUTC());
+        Clock.systemUTC(), dev.keycast.host.server.UploadLimits.defaults(),
+        HostTestSupport.senderSettings(dir.resolve("senders-" + System.nanoTime())));
     h.start();
     return h;
   }
@@ -148,14 +149,43 @@ class ErrorTableTest {
       EnclaveApi.SendPayload p = t.goodPayload();
       byte[] ct = Base64Url.decode("c", p.ciphertext(), 1 << 20);
       ct[ct.length - 1] ^= 1;
-      return t.hostPost("/v1/sends", Json.encode(t.withCiphertext(p, Base64Url.encode(ct))));
+      // signed as altered: the sender's signature holds, HPKE does not
+      return t.hostPost("/v1/sends", Json.encode(HostTestSupport.signed(t.withCiphertext(p, Base64Url.encode(ct)))));
     }));
     r.add(new Row("policy altered (it is the AAD)", ErrorCode.DECRYPTION_FAILED, t -> {
       EnclaveApi.SendPayload p = t.goodPayload();
       SendPolicy other = t.policy(List.of(t.a.fingerprint(), t.b.fingerprint()), 1000, 0);
-      return t.hostPost("/v1/sends", Json.encode(new EnclaveApi.SendPayload(p.version(), p.suite(),
-          p.keySetId(), Base64Url.encode(other.toJson()), p.enc(), p.ciphertext())));
+      return t.hostPost("/v1/sends", Json.encode(HostTestSupport.signed(new EnclaveApi.SendPayload(p.version(),
+          p.suite(), p.keySetId(), Base64Url.encode(other.toJson()), p.enc(), p.ciphertext()))));
     }));
+    // sender identity (issue 23): what a host passes on that no admitted sender signed
+    r.add(new Row("send without a sender signature", ErrorCode.SENDER_REQUIRED,
+        t -> t.hostPost("/v1/sends", Json.encode(t.goodPayload().withSender(null)))));
+    r.add(new Row("send signed by a key the sender set does not hold", ErrorCode.SENDER_UNKNOWN, t -> {
+      var stranger = dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
+      return t.hostPost("/v1/sends", Json.encode(dev.keycast.protocol.sender.SendSigner.sign(
+          t.goodPayload(), stranger, Instant.now())));
+    }));
+    r.add(new Row("policy altered after the sender signed", ErrorCode.SENDER_SIGNATURE_INVALID, t -> {
+      EnclaveApi.SendPayload p = t.goodPayload();
+      SendPolicy other = t.policy(List.of(t.a.fingerprint(), t.b.fingerprint()), 1000, 0);
+      return t.hostPost("/v1/sends", Json.encode(new EnclaveApi.SendPayload(p.version(), p.suite(),
+          p.keySetId(), Base64Url.encode(other.toJson()), p.enc(), p.ciphertext(), p.sender())));
+    }));
+    r.add(new Row("send signed ten minutes ago", ErrorCode.SENDER_TIMESTAMP_OUT_OF_WINDOW,
+        t -> t.hostPost("/v1/sends", Json.encode(dev.keycast.protocol.sender.SendSigner.sign(
+            t.goodPayload(), HostTestSupport.SENDER, Instant.now().minusSeconds(600))))));
+    r.add(new Row("sender-set update signed by a sender, not an owner", ErrorCode.OWNER_SIGNATURE_INVALID,
+        t -> t.hostPost("/v1/senders", Json.encode(t.senderUpdate(HostTestSupport.SENDER, 1).toJson()))));
+    r.add(new Row("sender-set update that does not raise the version", ErrorCode.SENDER_SET_STALE,
+        t -> t.hostPost("/v1/senders", Json.encode(t.senderUpdate(HostTestSupport.OWNER, 0).toJson()))));
+    r.add(new Row("sender-set update that is no sender set", ErrorCode.SENDER_SET_INVALID,
+        t -> t.hostPost("/v1/senders", ("{\"key_set_id\":\"" + t.keySet.id()
+            + "\",\"sender_set\":\"AAAA\",\"owner\":\"AAAA\",\"signature\":\"AAAA\"}")
+            .getBytes(StandardCharsets.UTF_8))));
+    r.add(new Row("a second genesis of the sender set", ErrorCode.SENDER_SET_GENESIS_REFUSED,
+        t -> t.enclavePost(t.enclave, "/v1/senders/genesis", Json.encode(new EnclaveApi.SenderGenesisRequest(
+            List.of(Base64Url.encode(HostTestSupport.SENDER.publicKey().raw())), List.of())))));
     r.add(new Row("payload version 2", ErrorCode.UNSUPPORTED_VERSION, t -> {
       EnclaveApi.SendPayload p = t.goodPayload();
       return t.hostPost("/v1/sends", Json.encode(new EnclaveApi.SendPayload(2, p.suite(),
@@ -276,6 +306,7 @@ class ErrorTableTest {
         ErrorCode.OVERLOADED,       // upload budget spent: SlowUploadsTest; full queue or pool wait: not driven
         ErrorCode.REQUEST_TIMEOUT,  // an upload slower than the minimum rate: SlowUploadsTest
         ErrorCode.SESSION_EXPIRED,  // needs the host's clock 15 min on: RecipientAuthAttacksTest
+        ErrorCode.SENDER_SET_MISSING, // a ready key set without a sender set: SenderIdentityTest
         ErrorCode.INTERNAL);        // a bug by definition
     Set<ErrorCode> all = EnumSet.allOf(ErrorCode.class);
     all.removeAll(driven);
@@ -299,12 +330,21 @@ class ErrorTableTest {
     var c = dev.keycast.protocol.hpke.Hpke.seal(dev.keycast.protocol.hpke.HpkeSuite.KEYCAST_V1,
         keySet.receivePublicKey(), FakeEnclave.info(keySet.id()), policyBytes,
         "table secret".getBytes(StandardCharsets.UTF_8));
-    return new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, keySet.id(),
-        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()));
+    return HostTestSupport.signed(new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, keySet.id(),
+        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())));
   }
 
+  /** {@code p} with another ciphertext, unsigned (re-sign it to get past the sender check). */
   EnclaveApi.SendPayload withCiphertext(EnclaveApi.SendPayload p, String ct) {
     return new EnclaveApi.SendPayload(p.version(), p.suite(), p.keySetId(), p.policy(), p.enc(), ct);
+  }
+
+  /** An update of the sender set in force to its version + {@code raise}, signed by {@code signer}. */
+  dev.keycast.protocol.sender.SenderSetUpdate senderUpdate(
+      dev.keycast.protocol.sender.SenderSigningKey signer, int raise) {
+    var now = enclave.services().senders().current().orElseThrow();
+    return dev.keycast.protocol.sender.SenderSetUpdate.sign(keySet.id(),
+        new dev.keycast.protocol.sender.SenderSet(now.version() + raise, now.owners(), now.senders()), signer);
   }
 
   EnclaveApi.AwsCredentials credentials() {

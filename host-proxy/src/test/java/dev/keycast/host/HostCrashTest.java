@@ -50,7 +50,7 @@ class HostCrashTest {
 
   private Process startHost(String enclave, Path db, int port, String logName)
       throws Exception {
-    List<String> cmd = List.of(
+    List<String> cmd = new java.util.ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--enable-native-access=ALL-UNNAMED",
         "-cp", System.getProperty("java.class.path"),
@@ -64,7 +64,8 @@ class HostCrashTest {
         "--enclave-log-listen", "none",
         "--mock", "--credentials", "static",
         "--access-key-id", "AKIDTEST", "--secret-access-key", "not-a-secret",
-        "--init-kms-key-id", "alias/crash");
+        "--init-kms-key-id", "alias/crash"));
+    cmd.addAll(HostTestSupport.senderFlags(dir)); // issue 23: the sender set, kept across the kill
     return new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(dir.resolve(logName).toFile()).start();
   }

@@ -181,7 +181,35 @@ final class HostTestSupport {
     byte[] policyBytes = policy.toJson();
     HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, keySet.receivePublicKey(),
         FakeEnclave.info(keySet.id()), policyBytes, secret);
-    return new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, keySet.id(),
-        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()));
+    return signed(new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, keySet.id(),
+        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())));
+  }
+
+  /** The owner of the sender sets of the tests that run a real enclave (issue 23). */
+  static final dev.keycast.protocol.sender.SenderSigningKey OWNER =
+      dev.keycast.protocol.sender.SenderSigningKey.generate(new java.security.SecureRandom());
+  /** The sender those sets admit; {@link #payload} signs as it. */
+  static final dev.keycast.protocol.sender.SenderSigningKey SENDER =
+      dev.keycast.protocol.sender.SenderSigningKey.generate(new java.security.SecureRandom());
+
+  /** {@code p} signed by {@link #SENDER} now. */
+  static EnclaveApi.SendPayload signed(EnclaveApi.SendPayload p) throws Exception {
+    return dev.keycast.protocol.sender.SendSigner.sign(p, SENDER, java.time.Instant.now());
+  }
+
+  /** A host's sender-set settings: {@link #OWNER} and {@link #SENDER}, the seal kept in {@code file}. */
+  static SenderSetKeeper.Settings senderSettings(java.nio.file.Path file) {
+    return new SenderSetKeeper.Settings(file, java.util.List.of(OWNER.publicKey()),
+        java.util.List.of(SENDER.publicKey()));
+  }
+
+  /** Writes the PEM public keys of {@link #OWNER} and {@link #SENDER} into {@code dir} (host flags). */
+  static java.util.List<String> senderFlags(java.nio.file.Path dir) throws java.io.IOException {
+    java.nio.file.Path owner = java.nio.file.Files.writeString(dir.resolve("owner.pub.pem"),
+        dev.keycast.protocol.sender.SenderKeyFiles.publicPem(OWNER.publicKey()));
+    java.nio.file.Path sender = java.nio.file.Files.writeString(dir.resolve("sender.pub.pem"),
+        dev.keycast.protocol.sender.SenderKeyFiles.publicPem(SENDER.publicKey()));
+    return java.util.List.of("--sender-state", dir.resolve("sender-set.bin").toString(),
+        "--sender-owner-key", owner.toString(), "--sender-key", sender.toString());
   }
 }

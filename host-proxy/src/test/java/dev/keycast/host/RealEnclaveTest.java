@@ -52,8 +52,8 @@ class RealEnclaveTest {
     byte[] policyBytes = policy.toJson();
     HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, k.receivePublicKey(),
         FakeEnclave.info(k.id()), policyBytes, secret.getBytes(StandardCharsets.UTF_8));
-    return Json.encode(new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, k.id(),
-        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())));
+    return Json.encode(HostTestSupport.signed(new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, k.id(),
+        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()))));
   }
 
   @Test
@@ -68,8 +68,10 @@ class RealEnclaveTest {
         "alias/k", null, null, null, null, null, null,
         dev.keycast.host.bridge.EnclaveClient.Settings.defaults(ep), b.shutdownGrace(),
         b.idleTimeout(), b.credentialsRefresh());
+    SenderSetKeeper.Settings senders = HostTestSupport.senderSettings(dir.resolve("sender-set.bin"));
     HostProxy host = new HostProxy(cfg, SqliteArtefactStore.open(dir.resolve("r.db")), "test",
-        new StaticCredentials("AKID", "s", null), Clock.systemUTC());
+        new StaticCredentials("AKID", "s", null), Clock.systemUTC(),
+        dev.keycast.host.server.UploadLimits.defaults(), senders);
     try {
       host.start();
       assertThat(host.awaitReady(Duration.ofSeconds(20))).isTrue();
@@ -113,8 +115,13 @@ class RealEnclaveTest {
       EnclaveApi.SendPayload p = Json.decode(tampered, 1 << 20, EnclaveApi.SendPayload.class);
       byte[] ct = Base64Url.decode("c", p.ciphertext(), 1 << 20);
       ct[0] ^= 1;
-      HttpResponse<byte[]> bad = post(base(host) + "/v1/sends", Json.encode(new EnclaveApi.SendPayload(
-          1, p.suite(), p.keySetId(), p.policy(), p.enc(), Base64Url.encode(ct))));
+      EnclaveApi.SendPayload altered = new EnclaveApi.SendPayload(
+          1, p.suite(), p.keySetId(), p.policy(), p.enc(), Base64Url.encode(ct), p.sender());
+      // altered after the sender signed: refused (issue 23), and nothing is stored
+      HttpResponse<byte[]> unsigned = post(base(host) + "/v1/sends", Json.encode(altered));
+      assertThat(unsigned.statusCode()).as(text(unsigned)).isEqualTo(401);
+      assertThat(text(unsigned)).contains("sender_signature_invalid");
+      HttpResponse<byte[]> bad = post(base(host) + "/v1/sends", Json.encode(HostTestSupport.signed(altered)));
       assertThat(bad.statusCode()).isEqualTo(400);
       assertThat(text(bad)).contains("decryption_failed");
 
@@ -122,11 +129,19 @@ class RealEnclaveTest {
       host.shutdown();
       keys.forget();
       host = new HostProxy(cfg, SqliteArtefactStore.open(dir.resolve("r.db")), "test",
-          new StaticCredentials("AKID", "s", null), Clock.systemUTC());
+          new StaticCredentials("AKID", "s", null), Clock.systemUTC(),
+          dev.keycast.host.server.UploadLimits.defaults(), senders);
       host.start();
       assertThat(host.awaitReady(Duration.ofSeconds(20))).isTrue();
       assertThat(json(post(base(host) + "/v1/sends", body), HostApi.SendResult.class).replayed())
           .isTrue();
+      // issue 23: the unsealed enclave got its sender set back from the host's sealed copy
+      EnclaveApi.SenderSetView view = json(get(base(host) + "/v1/senders"), EnclaveApi.SenderSetView.class);
+      assertThat(view.senderFingerprints()).containsExactly(HostTestSupport.SENDER.publicKey().fingerprint());
+      assertThat(view.sealedSenderSet()).isNull();
+      HttpResponse<byte[]> afterRestart = post(base(host) + "/v1/sends",
+          send(k, policy("real-3", List.of(a.fingerprint()), false), "after the restart"));
+      assertThat(afterRestart.statusCode()).as(text(afterRestart)).isEqualTo(200);
     } finally {
       host.shutdown();
       enclave.close();

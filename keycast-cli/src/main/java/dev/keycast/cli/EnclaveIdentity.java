@@ -202,6 +202,11 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
             Base64Url.decode("kms_key_check.policy_sha256", requireField("kms_key_check.policy_sha256",
                 b.kmsKeyCheck().policySha256()), 32)));
       }
+      if (b.senderSet() != null) {
+        bundle = bundle.withSenderSet(new KeyBundle.SenderSetRef(
+            requireField("sender_set.version", b.senderSet().version()),
+            Base64Url.decode("sender_set.sha256", requireField("sender_set.sha256", b.senderSet().sha256()), 32)));
+      }
       if (b.userData() != null) {
         byte[] given = Base64Url.decode("user_data", b.userData(), 64);
         if (!MessageDigest.isEqual(given, bundle.userData())) {
@@ -272,7 +277,8 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
   EnclaveApi.KeyBundle bundleJson() {
     return new EnclaveApi.KeyBundle(bundle.keySetId(), Base64Url.encode(bundle.receivePublicKey()),
         Base64Url.encode(bundle.signingPublicKey()), bundle.kmsKeyId(), Base64Url.encode(bundle.userData()),
-        bundle.kmsKeyCheck().map(c -> new EnclaveApi.KmsKeyCheck(c.locked(), Base64Url.encode(c.policySha256()))).orElse(null));
+        bundle.kmsKeyCheck().map(c -> new EnclaveApi.KmsKeyCheck(c.locked(), Base64Url.encode(c.policySha256()))).orElse(null),
+        bundle.senderSet().map(r -> new EnclaveApi.SenderSetRef(r.version(), Base64Url.encode(r.sha256()))).orElse(null));
   }
 
   /** The measurements worth showing: PCR0, 1, 2, 3, 4 and 8, lowercase hex. */

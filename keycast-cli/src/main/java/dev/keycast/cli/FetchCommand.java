@@ -68,10 +68,23 @@ final class FetchCommand extends KeycastCommand {
 
   @Mixin AttestationOptions attestationOptions;
 
+  @Option(names = "--expect-sender", paramLabel = "FP|PEM",
+      description = "Accept only deliveries whose receipt names this sender (its fingerprint, or its PEM"
+          + " public key file from 'keycast sender keygen'). Repeatable. Needs --bundle.")
+  List<String> expectSenders = new ArrayList<>();
+
+  @Option(names = "--no-receipt-check",
+      description = "Open deliveries that no receipt signed by the enclave covers (without --bundle):"
+          + " the host could have made them itself, with any sender, for any key.")
+  boolean noReceiptCheck;
+
   /** What the {@code ID.json} file holds. */
   record DeliveryFile(String deliveryId, String sendId, String secretId, String sender, Instant notBefore,
       Instant notAfter, String recipient, String format, Instant createdAt, Instant fetchedAt,
-      String envelopeSha256, int secretBytes, String receiptId) {}
+      String envelopeSha256, int secretBytes, String receiptId, String senderKey) {}
+
+  /** Fingerprints of the senders --expect-sender admits. */
+  private final java.util.Set<String> expected = new java.util.HashSet<>();
 
   private KeyBundle bundle;
   private String sessionToken;
@@ -92,10 +105,21 @@ final class FetchCommand extends KeycastCommand {
     int fetched = 0;
     int already = 0;
     String fp;
+    for (String e : expectSenders) {
+      expected.add(e.matches("[0-9a-f]{64}") ? e : SenderSets.readPublic(Path.of(e), "--expect-sender").fingerprint());
+    }
     if (bundleFile != null) {
+      if (noReceiptCheck) {
+        throw CliException.usage("--no-receipt-check and --bundle exclude each other");
+      }
       bundle = EnclaveIdentity.verifyStored(bundleFile, "--bundle", attestationOptions.pins());
     } else if (attestationOptions.expectPcrs != null || !attestationOptions.expectKmsKeys.isEmpty()) {
       throw CliException.usage("--expect-pcrs and --expect-kms-key check the --bundle file: pass --bundle too");
+    } else if (!expected.isEmpty()) {
+      throw CliException.usage("--expect-sender checks the sender each receipt names: pass --bundle too");
+    } else if (!noReceiptCheck) {
+      throw CliException.usage("pass --bundle FILE ('keycast attest --out-bundle') so that only deliveries"
+          + " the enclave's receipts cover are opened, or --no-receipt-check to open any");
     }
     try (RecipientPrivateKey pk = RecipientPrivateKey.load(key, "--key")) {
       fp = pk.fingerprint();
@@ -230,12 +254,45 @@ final class FetchCommand extends KeycastCommand {
           if (!MessageDigest.isEqual(d.envelopeSha256(), digest)) {
             throw CliException.verification("the envelope differs from the one receipt " + id + " lists (altered by the host?)");
           }
+          coveringSender = r.get().sender();
           return id;
         }
       }
     }
     throw CliException.verification("no receipt signed by key set " + bundle.keySetId()
         + " lists this delivery (made by the host, not the enclave?)");
+  }
+
+  /** The sender the receipt found by the last {@link #receiptCovering} names, or null. */
+  private Receipt.Sender coveringSender;
+
+  /**
+   * Issue 23: under --expect-sender, the covering receipt names a sender (version 2) among the
+   * expected ones, and the delivery's own metadata names the same key.
+   */
+  private void checkSender(String id, DeliveryMetadata md) throws CliException {
+    if (coveringSender != null && (md.senderKey() == null || !md.senderKey().equals(coveringSender.key()))) {
+      throw CliException.verification("delivery " + id + " names another sender than its receipt");
+    }
+    if (expected.isEmpty()) {
+      return;
+    }
+    if (coveringSender == null) {
+      throw CliException.verification("delivery " + id + ": its receipt names no sender (not from a signed send)");
+    }
+    String senderFp = senderFingerprint(coveringSender.key());
+    if (!expected.contains(senderFp)) {
+      throw CliException.verification("delivery " + id + " comes from sender " + senderFp
+          + ", not from an expected sender (--expect-sender)");
+    }
+  }
+
+  private static String senderFingerprint(String rawHex) throws CliException {
+    try {
+      return new dev.keycast.protocol.sender.SenderKey(HexFormat.of().parseHex(rawHex)).fingerprint();
+    } catch (IllegalArgumentException e) {
+      throw CliException.verification("the receipt names a malformed sender key");
+    }
   }
 
   private Optional<Receipt> fetchReceipt(HostClient host, String id) throws HostException, CliException {
@@ -264,6 +321,7 @@ final class FetchCommand extends KeycastCommand {
       throw CliException.verification("refusing delivery id \"" + id + "\": it would be a hidden file");
     }
     byte[] envelope = authorized(host, pk, t -> host.envelope(id, t));
+    coveringSender = null;
     String receiptId = bundle == null ? null : receiptCovering(host, s, pk.fingerprint(), envelope);
     OpenedDelivery opened = pk.open(s.format(), envelope);
     byte[] secret = null;
@@ -272,10 +330,12 @@ final class FetchCommand extends KeycastCommand {
       if (!md.recipientFingerprint().equals(pk.fingerprint())) {
         throw new DecryptionFailedException();
       }
+      checkSender(id, md);
       secret = opened.secret();
       DeliveryFile file = new DeliveryFile(id, s.sendId(), md.secretId(), md.senderLabel(), md.notBefore(),
           md.notAfter(), md.recipientFingerprint(), s.format(), s.createdAt(), Instant.now(),
-          HexFormat.of().formatHex(SendCommand.sha256(envelope)), secret.length, receiptId);
+          HexFormat.of().formatHex(SendCommand.sha256(envelope)), secret.length, receiptId,
+          md.senderKey() == null ? null : senderFingerprint(md.senderKey()));
       CliFiles.write(outDir.resolve(id + ".env"), envelope, false, true);
       CliFiles.write(outDir.resolve(id + ".json"), Json.encode(file), true, true);
       Path secretFile = outDir.resolve(id + ".secret");

@@ -75,6 +75,20 @@ final class HostClient {
     return postJson("/v1/sends", payload, MAX_SEND_RESULT_BYTES, HostApi.SendResult.class);
   }
 
+  /** GET /v1/senders: the sender set in force, as the host relays it (check it: {@link SenderSets}). */
+  EnclaveApi.SenderSetView senders() throws HostException {
+    return getJson("/v1/senders", MAX_SENDER_SET_BYTES, EnclaveApi.SenderSetView.class);
+  }
+
+  /** POST /v1/senders: an owner-signed sender-set update. */
+  EnclaveApi.SenderSetView updateSenders(dev.keycast.protocol.sender.SenderSetUpdate.Json update)
+      throws HostException {
+    return postJson("/v1/senders", update, MAX_SENDER_SET_BYTES, EnclaveApi.SenderSetView.class);
+  }
+
+  /** Largest sender-set answer read (1,024 senders with fingerprints, base64url). */
+  static final int MAX_SENDER_SET_BYTES = 512 * 1024;
+
   /** POST /v1/recipients. */
   HostApi.Recipient register(HostApi.RegisterRecipient body) throws HostException {
     return postJson("/v1/recipients", body, MAX_SMALL_BYTES, HostApi.Recipient.class);

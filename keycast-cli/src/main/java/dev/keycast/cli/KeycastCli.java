@@ -25,6 +25,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
       AttestCommand.class,
       SendCommand.class,
+      SenderCommand.class,
       RecipientCommand.class,
       FetchCommand.class,
       ReceiptCommand.class,

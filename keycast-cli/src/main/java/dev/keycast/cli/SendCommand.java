@@ -4,6 +4,9 @@ import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.sender.SendSigner;
+import dev.keycast.protocol.sender.SenderSet;
+import dev.keycast.protocol.sender.SenderSigningKey;
 import dev.keycast.protocol.api.HostApi;
 import dev.keycast.protocol.hpke.Hpke;
 import dev.keycast.protocol.hpke.HpkeCiphertext;
@@ -96,6 +99,11 @@ final class SendCommand extends KeycastCommand {
       description = "Your label (at most 256 characters), shown to recipients.")
   String sender;
 
+  @Option(names = "--sender-key", paramLabel = "FILE",
+      description = "Your PEM Ed25519 sender key (keycast sender keygen): the enclave refuses a send it"
+          + " does not sign, or whose key the key set's owner has not admitted.")
+  Path senderKey;
+
   @Option(names = "--recipient", paramLabel = "FP",
       description = "A recipient key fingerprint (64 hex, see 'keycast recipient keygen'). Repeatable.")
   List<String> recipients = new ArrayList<>();
@@ -172,6 +180,17 @@ final class SendCommand extends KeycastCommand {
           + ", in the future: the enclave only sends inside the window (use --not-before now)");
     }
     byte[] secret = readSecret();
+    SenderSigningKey signer;
+    try {
+      if (senderKey == null) {
+        throw CliException.usage("--sender-key is required: the enclave refuses unsigned sends"
+            + " (create one with 'keycast sender keygen' and have the key set's owner add it)");
+      }
+      signer = SenderSets.readPrivate(senderKey, "--sender-key");
+    } catch (CliException e) {
+      Arrays.fill(secret, (byte) 0);
+      throw e;
+    }
     SecureRandom random = new SecureRandom();
     EnclaveApi.SendPayload payload;
     EnclaveIdentity enclave;
@@ -192,8 +211,21 @@ final class SendCommand extends KeycastCommand {
       ct = sealed.ciphertext();
       payload = new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, keySetId, Base64Url.encode(policyBytes),
           Base64Url.encode(enc), Base64Url.encode(ct));
+      // sender identity (issue 23): only a sender the attested sender set admits is served
+      SenderSet senders = SenderSets.verified(host, enclave.bundle());
+      if (!senders.allowsSender(signer.publicKey())) {
+        throw CliException.verification("your sender key " + signer.publicKey().fingerprint()
+            + " is not in the attested sender set version " + senders.version()
+            + ": ask the key set's owner to add it (keycast sender add)");
+      }
+      try {
+        payload = SendSigner.sign(payload, signer, Instant.now());
+      } catch (MalformedInputException e) {
+        throw new IllegalStateException("a payload this command built does not decode", e);
+      }
     } finally {
       Arrays.fill(secret, (byte) 0);
+      signer.destroy();
     }
 
     HostApi.SendResult result;

@@ -57,6 +57,35 @@ final class FakeHost implements AutoCloseable {
   private final HttpServer server;
   private final SecureRandom random = new SecureRandom();
 
+  /** Sender identity (issue 23): the owner and the first sender of this key set's sender set. */
+  static final dev.keycast.protocol.sender.SenderSigningKey OWNER =
+      dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
+  static final dev.keycast.protocol.sender.SenderSigningKey SENDER =
+      dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
+  /** Writes {@link #SENDER}'s private key into {@code dir} as PEM; returns the file. */
+  static java.nio.file.Path senderKeyFile(java.nio.file.Path dir) {
+    return keyFile(dir, "sender", SENDER);
+  }
+
+  static java.nio.file.Path keyFile(java.nio.file.Path dir, String name,
+      dev.keycast.protocol.sender.SenderSigningKey k) {
+    java.nio.file.Path f = dir.resolve(name + ".sender.key.pem");
+    try {
+      if (!java.nio.file.Files.exists(f)) {
+        java.nio.file.Files.writeString(f, dev.keycast.protocol.sender.SenderKeyFiles.privatePem(k));
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return f;
+  }
+
+  /** The sender set in force, as the enclave holds and attests it. */
+  volatile dev.keycast.protocol.sender.SenderSet senders = new dev.keycast.protocol.sender.SenderSet(1,
+      List.of(OWNER.publicKey()), List.of(SENDER.publicKey()));
+  /** The host relays a sender set with one more sender than the enclave attests (a lie). */
+  volatile boolean lieAboutSenders;
+
   // knobs
   volatile byte[] pcr0Override;
   volatile boolean wrongNonce;
@@ -159,7 +188,8 @@ final class FakeHost implements AutoCloseable {
 
   KeyBundle bundle() {
     // Like the real enclave: the bundle carries its check of the KMS key (locked unless a test says not).
-    return keySet.bundle(sealedUnder).withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(!kmsKeyUnlocked, kmsPolicySha256));
+    return keySet.bundle(sealedUnder).withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(!kmsKeyUnlocked, kmsPolicySha256))
+        .withSenderSet(new KeyBundle.SenderSetRef(senders.version(), senders.digest()));
   }
 
   /** PEM of the attester's root, for --trust-root. */
@@ -243,6 +273,8 @@ final class FakeHost implements AutoCloseable {
         attestation(ex);
       } else if (method.equals("POST") && path.equals("/v1/sends")) {
         send(ex);
+      } else if (path.equals("/v1/senders")) {
+        senders(ex, method);
       } else if (method.equals("POST") && path.equals("/v1/recipients")) {
         register(ex);
       } else if (method.equals("POST") && path.equals("/v1/recipients/challenge")) {
@@ -316,7 +348,9 @@ final class FakeHost implements AutoCloseable {
     json(ex, 200, new EnclaveApi.AttestationResponse(Base64Url.encode(doc.encode()),
         new EnclaveApi.KeyBundle(b.keySetId(), Base64Url.encode(b.receivePublicKey()), Base64Url.encode(signing),
             lieAboutKmsKey != null ? lieAboutKmsKey : b.kmsKeyId(), null,
-            new EnclaveApi.KmsKeyCheck(lieThatTheKmsKeyIsLocked || !kmsKeyUnlocked, Base64Url.encode(kmsPolicySha256)))));
+            new EnclaveApi.KmsKeyCheck(lieThatTheKmsKeyIsLocked || !kmsKeyUnlocked, Base64Url.encode(kmsPolicySha256)),
+            new EnclaveApi.SenderSetRef(b.senderSet().orElseThrow().version(),
+                Base64Url.encode(b.senderSet().orElseThrow().sha256())))));
   }
 
   private void register(HttpExchange ex) throws Exception {
@@ -447,6 +481,30 @@ final class FakeHost implements AutoCloseable {
     json(ex, 200, new HostApi.DeliveryPage(out, next));
   }
 
+  private void senders(HttpExchange ex, String method) throws Exception {
+    var set = senders;
+    if (method.equals("POST")) {
+      var u = dev.keycast.protocol.sender.SenderSetUpdate.fromJson(Json.decode(ex.getRequestBody().readAllBytes(),
+          1 << 20, dev.keycast.protocol.sender.SenderSetUpdate.Json.class));
+      if (!set.hasOwner(u.owner()) || !u.signatureVerifies() || !u.keySetId().equals(keySet.id())) {
+        json(ex, 403, new ErrorBody("owner_signature_invalid", "not an owner's statement"));
+        return;
+      }
+      if (u.senderSet().version() <= set.version()) {
+        json(ex, 409, new ErrorBody("sender_set_stale", "version"));
+        return;
+      }
+      senders = set = u.senderSet();
+    }
+    var shown = lieAboutSenders ? set.withSender(
+        dev.keycast.protocol.sender.SenderSigningKey.generate(random).publicKey()) : set;
+    json(ex, 200, new EnclaveApi.SenderSetView(shown.version(),
+        shown.owners().stream().map(k -> Base64Url.encode(k.raw())).toList(),
+        shown.senders().stream().map(k -> Base64Url.encode(k.raw())).toList(),
+        shown.senders().stream().map(dev.keycast.protocol.sender.SenderKey::fingerprint).toList(),
+        Base64Url.encode(shown.digest()), null));
+  }
+
   private void send(HttpExchange ex) throws Exception {
     EnclaveApi.SendPayload p = Json.decode(ex.getRequestBody().readAllBytes(), HostApi.MAX_REQUEST_BYTES,
         EnclaveApi.SendPayload.class);
@@ -472,6 +530,22 @@ final class FakeHost implements AutoCloseable {
       return;
     } finally {
       Arrays.fill(raw, (byte) 0);
+    }
+    // as the enclave (SenderAuthorizer): a sender of the set signed exactly this send
+    if (p.sender() == null) {
+      json(ex, 401, new ErrorBody("sender_required", "no sender signature"));
+      return;
+    }
+    var senderKey = dev.keycast.protocol.sender.SenderKey.of("sender.key",
+        Base64Url.decode("sender.key", p.sender().key(), 32));
+    if (!senders.allowsSender(senderKey)) {
+      json(ex, 403, new ErrorBody("sender_unknown", "not in the sender set"));
+      return;
+    }
+    if (!dev.keycast.protocol.sender.SendSigner.statement(p, senderKey, Instant.ofEpochSecond(p.sender().timestamp()))
+        .verifies(Base64Url.decode("sender.signature", p.sender().signature(), 64))) {
+      json(ex, 401, new ErrorBody("sender_signature_invalid", "signature"));
+      return;
     }
     openedSecrets.add(secret);
     openedPolicies.add(policyBytes);
@@ -500,7 +574,7 @@ final class FakeHost implements AutoCloseable {
       DeliveryFormat<?> f = r.key() instanceof RsaRecipientKey && policy.rsaContent().equals("aes-256-cbc")
           ? CmsDeliveryFormat.AES_256_CBC : DeliveryFormats.defaultFor(r.key());
       DeliveryMetadata md = DeliveryMetadata.of(policy.secretId(), policy.sender(), policy.notBefore(),
-          policy.notAfter(), r.key().fingerprint());
+          policy.notAfter(), r.key().fingerprint()).withSender(senderKey.raw());
       byte[] env = f.seal(r.key(), md, secret, random);
       String id = deliveryId(sendId, r.key().fingerprint());
       deliveries.put(id, new Stored(id, sendId, r.key().fingerprint(), f.id(), env, now));
@@ -508,7 +582,9 @@ final class FakeHost implements AutoCloseable {
       summaries.add(new HostApi.DeliverySummary(id, sendId, r.key().fingerprint(), f.id(), now));
     }
     byte[] pol = SendCommand.sha256(receiptOverOtherPolicy ? SendCommand.concat(policyBytes, new byte[] {' '}) : policyBytes);
-    Receipt receipt = Receipt.of(keySet.id(), sendId, Receipt.Kind.SEND, now, pol, SendCommand.sha256(encCt), dl, sk);
+    Receipt receipt = new Receipt(Receipt.VERSION_WITH_SENDER, keySet.id(), sendId, Receipt.Kind.SEND, now, pol,
+        SendCommand.sha256(encCt), dl, sk, new Receipt.Sender(HexFormat.of().formatHex(senderKey.raw()),
+            Instant.ofEpochSecond(p.sender().timestamp())));
     byte[] cose = ReceiptSigner.sign(receipt, keySet);
     if (tamperReceipt) {
       cose[20] ^= 1;

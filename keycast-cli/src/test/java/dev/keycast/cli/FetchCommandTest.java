@@ -44,9 +44,14 @@ class FetchCommandTest {
     return RecipientKeys.parse(Files.readAllBytes(tmp.resolve(name + ".pub.pem")));
   }
 
+  /** {@code keycast fetch}; without {@code --bundle} it says {@code --no-receipt-check} explicitly. */
   Cli.Run fetch(String name, String... extra) {
-    String[] base = {"fetch", "--host", host.url(), "--key", tmp.resolve(name + ".key.pem").toString(),
-        "--out-dir", out.toString()};
+    boolean receipts = java.util.Arrays.asList(extra).contains("--bundle");
+    String[] base = receipts
+        ? new String[] {"fetch", "--host", host.url(), "--key", tmp.resolve(name + ".key.pem").toString(),
+            "--out-dir", out.toString()}
+        : new String[] {"fetch", "--host", host.url(), "--key", tmp.resolve(name + ".key.pem").toString(),
+            "--out-dir", out.toString(), "--no-receipt-check"};
     String[] all = new String[base.length + extra.length];
     System.arraycopy(base, 0, all, 0, base.length);
     System.arraycopy(extra, 0, all, base.length, extra.length);
@@ -140,7 +145,7 @@ class FetchCommandTest {
     String fp = RecipientKeys.parse(Files.readAllBytes(tmp.resolve("a.pub.pem"))).fingerprint();
     Path pcrs = Files.writeString(tmp.resolve("m.json"), FakeHost.measurementsJson());
     Path root = Files.writeString(tmp.resolve("root.pem"), host.rootPem());
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
+    Cli.run("send", "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
         "--secret-hex", "c0ffee", "--secret-id", "e2e", "--recipient", fp).ok();
     fetch("a").ok();
     try (var files = Files.list(out)) {
@@ -193,7 +198,7 @@ class FetchCommandTest {
     Path bundle = tmp.resolve("bundle.json");
     Cli.run("attest", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
         "--out-bundle", bundle.toString()).ok();
-    Cli.Run s = Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
+    Cli.Run s = Cli.run("send", "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
         "--secret-hex", "0a0b", "--secret-id", "real", "--recipient", x.fingerprint(), "--json").ok();
     String sendId = Json.mapper().readTree(s.out()).get("send_id").asText();
     String deliveryId = Json.mapper().readTree(s.out()).at("/delivered/0/delivery_id").asText();

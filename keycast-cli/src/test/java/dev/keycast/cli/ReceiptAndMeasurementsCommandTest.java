@@ -34,7 +34,7 @@ class ReceiptAndMeasurementsCommandTest {
     Cli.Run k = Cli.run("recipient", "keygen", "--type", "x25519", "--out-dir", tmp.toString(), "--json").ok();
     fp = Json.mapper().readTree(k.out()).get("fingerprint").asText();
     Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("recipient.key.pem").toString()).ok();
-    Cli.Run s = Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
+    Cli.Run s = Cli.run("send", "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
         "--secret-hex", "01", "--secret-id", "r1", "--recipient", fp, "--recipient", "ab".repeat(32), "--json").ok();
     sendId = Json.mapper().readTree(s.out()).get("send_id").asText();
   }
@@ -103,7 +103,11 @@ class ReceiptAndMeasurementsCommandTest {
     var forgedKeys = new dev.keycast.protocol.keyset.KeyBundle(attacker.id(), attacker.receivePublicKey(),
         attacker.signingPublicKey(), FakeHost.KMS_KEY_ID)
         .withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(check.get("locked").asBoolean(),
-            Base64Url.decode("policy_sha256", check.get("policy_sha256").asText(), 32)));
+            Base64Url.decode("policy_sha256", check.get("policy_sha256").asText(), 32)))
+        // and the genuine sender set (bundle version 4)
+        .withSenderSet(new dev.keycast.protocol.keyset.KeyBundle.SenderSetRef(
+            kb.get("sender_set").get("version").asLong(),
+            Base64Url.decode("sha256", kb.get("sender_set").get("sha256").asText(), 32)));
     kb.put("key_set_id", attacker.id());
     kb.put("receive_public_key", Base64Url.encode(attacker.receivePublicKey()));
     kb.put("signing_public_key", Base64Url.encode(attacker.signingPublicKey()));

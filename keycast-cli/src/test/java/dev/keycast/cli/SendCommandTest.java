@@ -76,9 +76,15 @@ class SendCommandTest {
   List<String> sendArgs(String... extra) {
     List<String> a = new ArrayList<>(List.of("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(),
         "--trust-root", root.toString(), "--secret-file", secretFile.toString(), "--secret-id", "reel-1",
-        "--sender", "Studio A", "--recipient", fpX, "--recipient", fpRsa, "--recipient", fpUnregistered));
+        "--sender", "Studio A", "--recipient", fpX, "--recipient", fpRsa, "--recipient", fpUnregistered,
+        "--sender-key", senderKeyFile().toString()));
     a.addAll(List.of(extra));
     return a;
+  }
+
+  /** FakeHost.SENDER's private key as a PEM file. */
+  Path senderKeyFile() {
+    return FakeHost.senderKeyFile(tmp);
   }
 
   Cli.Run send(String... extra) {
@@ -152,12 +158,12 @@ class SendCommandTest {
         + "\", \"not_after\": \"" + nb.plus(Duration.ofDays(1)) + "\", \"recipients\": {\"fingerprints\": [\""
         + fpX + "\"]}, \"late_recipients\": false, \"max_recipients\": 1 }\n";
     Path policy = Files.writeString(tmp.resolve("policy.json"), text);
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
+    Cli.run("send", "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
         "--secret-hex", "00ff10", "--policy", policy.toString()).ok();
     assertThat(host.openedPolicies.getFirst()).isEqualTo(text.getBytes(StandardCharsets.UTF_8));
     assertThat(host.openedSecrets.getFirst()).isEqualTo(new byte[] {0, (byte) 0xff, 0x10});
 
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
+    Cli.run("send", "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
         "--secret-hex", "00", "--policy", policy.toString(), "--secret-id", "x")
         .failsWith(ExitCodes.USAGE, "keycast send: --policy replaces ");
   }
@@ -349,7 +355,7 @@ class SendCommandTest {
   @Test
   void recipientsFileAnchorsAndSubject() throws Exception {
     Path list = Files.writeString(tmp.resolve("fps.txt"), "# projectors\n" + fpX.toUpperCase() + "  # screen 1\n\n" + fpRsa + "\n");
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
+    Cli.run("send", "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
         "--secret-hex", "0102", "--secret-id", "k", "--recipients-file", list.toString(), "--anchor", root.toString(),
         "--subject", "O=Keycast Test,OU=Screens\\, east").ok();
     SendPolicy policy = SendPolicy.parse(host.openedPolicies.getFirst());

@@ -173,7 +173,15 @@ class EnclaveMockImageIT {
     // 4. The host proxy, a process, reaching the containerised enclave on its published port.
     int hostPort = freePort("127.0.0.1");
     String host = "http://127.0.0.1:" + hostPort;
+    // issue 23: an owner and a studio sender, established by the host right after init
+    Path senders = Files.createDirectories(dir.resolve("senders"));
+    for (String who : List.of("owner", "studio")) {
+      cliJson("sender", "keygen", "--out-dir", senders.toString(), "--name", who, "--json");
+    }
     start("host", repo.resolve("host-proxy/target/keycast-host.jar"), List.of("--mock",
+        "--sender-state", dir.resolve("sender-set.bin").toString(),
+        "--sender-owner-key", senders.resolve("owner.pub.pem").toString(),
+        "--sender-key", senders.resolve("studio.pub.pem").toString(),
         "--store", "sqlite:" + dir.resolve("keycast.db"),
         "--enclave", "tcp://" + enclave.getHost() + ":" + enclave.getMappedPort(PORT),
         "--kms-egress-listen", "tcp://" + gateway + ":" + egressPort, "--kms-target", "127.0.0.1:" + kmsPort,
@@ -196,14 +204,16 @@ class EnclaveMockImageIT {
     new SecureRandom().nextBytes(secret);
     Path secretFile = work.resolve("content-key.bin");
     Files.write(secretFile, secret);
-    JsonNode sent = cliJson("send", "--host", host, "--expect-pcrs", measurements.toString(),
+    JsonNode sent = cliJson("send", "--sender-key", senders.resolve("studio.key.pem").toString(),
+        "--host", host, "--expect-pcrs", measurements.toString(),
         "--expect-kms-key", keyArn, "--trust-root", mockRoot.toString(), "--secret-file", secretFile.toString(),
         "--secret-id", "docker-1", "--recipient", fingerprint, "--json");
     assertThat(sent.path("delivered")).as("delivered of %s", sent).hasSize(1);
     Path out = work.resolve("out");
     JsonNode fetched = cliJson("fetch", "--host", host, "--key", work.resolve("projector-1.key.pem").toString(),
         "--out-dir", out.toString(), "--bundle", bundle.toString(), "--expect-pcrs", measurements.toString(),
-        "--expect-kms-key", keyArn, "--trust-root", mockRoot.toString(), "--json");
+        "--expect-kms-key", keyArn, "--trust-root", mockRoot.toString(), "--json",
+        "--expect-sender", senders.resolve("studio.pub.pem").toString());
     assertThat(fetched.path("fetched").asInt()).as("%s", fetched).isEqualTo(1);
     String delivery = fetched.path("deliveries").get(0).path("delivery_id").asText();
     assertThat(Files.readAllBytes(out.resolve(delivery + ".secret"))).isEqualTo(secret);

@@ -202,7 +202,8 @@ class LocalStackIT {
     Path secretFile = work.resolve("content-key.bin");
     Files.write(secretFile, secret);
     Path receipt = work.resolve("receipt.cose");
-    JsonNode sent = cliJson("send", "--host", host, "--expect-pcrs", deployment.toString(),
+    JsonNode sent = cliJson("send", "--sender-key", dir.resolve("senders/studio.key.pem").toString(),
+        "--host", host, "--expect-pcrs", deployment.toString(),
         "--trust-root", mockRoot.toString(), "--secret-file", secretFile.toString(), "--secret-id", "e2e-1",
         "--sender", "keycast e2e", "--recipient", fp.get("projector-1"), "--recipient", fp.get("projector-3"),
         "--anchor", ca.toString(), "--subject", "O=Studio,OU=Projectors", "--max-recipients", "2",
@@ -218,18 +219,21 @@ class LocalStackIT {
     Path out1 = work.resolve("out-1");
     JsonNode f1 = cliJson("fetch", "--host", host, "--key", work.resolve("projector-1.key.pem").toString(),
         "--out-dir", out1.toString(), "--bundle", bundle.toString(),
-        "--expect-pcrs", deployment.toString(), "--trust-root", mockRoot.toString(), "--json");
+        "--expect-pcrs", deployment.toString(), "--trust-root", mockRoot.toString(), "--json",
+        "--expect-sender", dir.resolve("senders/studio.pub.pem").toString());
     assertThat(f1.path("fetched").asInt()).as("%s", f1).isEqualTo(1);
     String rsaDelivery = f1.path("deliveries").get(0).path("delivery_id").asText();
     assertThat(Files.readAllBytes(out1.resolve(rsaDelivery + ".secret"))).isEqualTo(secret);
     JsonNode f3 = cliJson("fetch", "--host", host, "--key", work.resolve("projector-3.key.pem").toString(),
         "--out-dir", work.resolve("out-3").toString(), "--bundle", bundle.toString(),
-        "--expect-pcrs", deployment.toString(), "--trust-root", mockRoot.toString(), "--json");
+        "--expect-pcrs", deployment.toString(), "--trust-root", mockRoot.toString(), "--json",
+        "--expect-sender", dir.resolve("senders/studio.pub.pem").toString());
     assertThat(f3.path("fetched").asInt()).as("%s", f3).isEqualTo(1);
     String x25519Delivery = f3.path("deliveries").get(0).path("delivery_id").asText();
     assertThat(Files.readAllBytes(work.resolve("out-3").resolve(x25519Delivery + ".secret"))).isEqualTo(secret);
     JsonNode f2 = cliJson("fetch", "--host", host, "--key", work.resolve("projector-2.key.pem").toString(),
-        "--out-dir", work.resolve("out-2").toString(), "--json");
+        "--out-dir", work.resolve("out-2").toString(), "--json", "--bundle", bundle.toString(),
+        "--expect-pcrs", deployment.toString(), "--trust-root", mockRoot.toString());
     assertThat(f2.path("listed").asInt()).as("projector-2 must have no delivery: %s", f2).isZero();
 
     // The RSA delivery with stock openssl, when the machine has it.
@@ -318,10 +322,21 @@ class LocalStackIT {
         "--listen", "unix:" + enclaveSock, "--kms-egress", "unix:" + egressSock,
         "--kms-tls-cert", kmsCert.toString(), "--kms-key-arn", keyArn, "--workers", "2"), Map.of());
     enclave.awaitCondition("the enclave listening on " + enclaveSock, START, () -> Files.exists(enclaveSock));
+    // issue 23: an owner and a studio sender; the host establishes the set after init and keeps
+    // the enclave's seal across the restart
+    Path senders = Files.createDirectories(dir.resolve("senders"));
+    for (String who : List.of("owner", "studio")) {
+      if (!Files.exists(senders.resolve(who + ".key.pem"))) {
+        cliJson("sender", "keygen", "--out-dir", senders.toString(), "--name", who, "--json");
+      }
+    }
     start("host" + suffix, hostJar, List.of("--mock", "--store", "sqlite:" + dir.resolve("keycast.db"),
         "--enclave", "unix:" + enclaveSock, "--kms-egress-listen", "unix:" + egressSock,
         "--kms-target", "127.0.0.1:" + kmsPort, "--region", REGION, "--credentials", "static",
         "--enclave-log-listen", "none", "--admin", "none", "--listen", "tcp://127.0.0.1:" + hostPort,
+        "--sender-state", dir.resolve("sender-set.bin").toString(),
+        "--sender-owner-key", senders.resolve("owner.pub.pem").toString(),
+        "--sender-key", senders.resolve("studio.pub.pem").toString(),
         "--init-kms-key-id", keyArn, "--shutdown-grace", "5"),
         Map.of("AWS_ACCESS_KEY_ID", ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", SECRET_KEY, "AWS_REGION", REGION));
   }

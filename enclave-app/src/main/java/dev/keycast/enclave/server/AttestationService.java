@@ -20,14 +20,26 @@ public final class AttestationService {
   private final Attester attester;
   private final KeySetService keys;
 
+  /** Sender identity (issue 23): the sender set in force goes into the bundle (version 4). */
+  private final SenderAuthorizer senders;
+
   public AttestationService(Attester attester, KeySetService keys) {
+    this(attester, keys, null);
+  }
+
+  /** Attests bundles that name {@code senders}' set in force (null: none). */
+  public AttestationService(Attester attester, KeySetService keys, SenderAuthorizer senders) {
     this.attester = attester;
     this.keys = keys;
+    this.senders = senders;
   }
 
   /** Attests the current key bundle with {@code nonce} (base64url, or null for none). */
   public EnclaveApi.AttestationResponse attest(String nonceB64) throws ApiException {
     KeyBundle bundle = keys.currentBundle().orElseThrow(ApiException::notReady);
+    if (senders != null) {
+      bundle = senders.attested(bundle);
+    }
     byte[] nonce = null;
     if (nonceB64 != null) {
       try {
@@ -53,6 +65,7 @@ public final class AttestationService {
     return new EnclaveApi.KeyBundle(bundle.keySetId(), Base64Url.encode(bundle.receivePublicKey()),
         Base64Url.encode(bundle.signingPublicKey()), bundle.kmsKeyId(),
         Base64Url.encode(bundle.userData()),
-        bundle.kmsKeyCheck().map(c -> new EnclaveApi.KmsKeyCheck(c.locked(), Base64Url.encode(c.policySha256()))).orElse(null));
+        bundle.kmsKeyCheck().map(c -> new EnclaveApi.KmsKeyCheck(c.locked(), Base64Url.encode(c.policySha256()))).orElse(null),
+        bundle.senderSet().map(r -> new EnclaveApi.SenderSetRef(r.version(), Base64Url.encode(r.sha256()))).orElse(null));
   }
 }

@@ -70,10 +70,12 @@ public final class EnclaveServer implements AutoCloseable {
     ExecutorService requests = new ThreadPoolExecutor(requestThreads, requestThreads, 60,
         TimeUnit.SECONDS, new ArrayBlockingQueue<>(REQUEST_QUEUE), named("keycast-request"),
         new ThreadPoolExecutor.AbortPolicy());
+    SenderAuthorizer senders = new SenderAuthorizer(keys, clock);
     EnclaveServices services = new EnclaveServices(
         keys,
-        new AttestationService(attester, keys),
-        new SendService(keys, fanout, workers, random, clock, metrics),
+        new AttestationService(attester, keys, senders),
+        senders,
+        new SendService(keys, senders, fanout, workers, random, clock, metrics),
         new RecipientValidator(),
         metrics,
         requests);

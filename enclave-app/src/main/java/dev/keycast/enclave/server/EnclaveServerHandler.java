@@ -73,6 +73,10 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     VALIDATE(HttpMethod.POST, "/v1/recipients/validate"),
     SEND(HttpMethod.POST, "/v1/send"),
     FORWARD(HttpMethod.POST, "/v1/forward"),
+    SENDERS(HttpMethod.GET, "/v1/senders"),
+    SENDERS_GENESIS(HttpMethod.POST, "/v1/senders/genesis"),
+    SENDERS_RESTORE(HttpMethod.POST, "/v1/senders/restore"),
+    SENDERS_UPDATE(HttpMethod.POST, "/v1/senders/update"),
     METRICS(HttpMethod.GET, "/v1/metrics");
 
     final HttpMethod method;
@@ -262,6 +266,7 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
         try {
           var done = services.keys().init(r.kmsKeyId(), r.region(), r.credentials());
           log.info("key set {} initialized", done.bundle().keySetId());
+          services.senders().keySetCreated(done.bundle().keySetId()); // issue 23: genesis allowed
           yield Answer.json(HttpResponseStatus.OK, new EnclaveApi.KeySetResponse(
               Base64Url.encode(done.sealedKeySet()), AttestationService.apiBundle(done.bundle())));
         } catch (KeySetException e) {
@@ -313,6 +318,14 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
         freeBody.run();
         yield streamed(alloc, out -> services.send().forward(r, out));
       }
+      // sender identity (issue 23): SenderAuthorizer
+      case SENDERS -> Answer.json(HttpResponseStatus.OK, services.senders().view());
+      case SENDERS_GENESIS -> Answer.json(HttpResponseStatus.OK,
+          services.senders().genesis(decode(body, EnclaveApi.SenderGenesisRequest.class)));
+      case SENDERS_RESTORE -> Answer.json(HttpResponseStatus.OK,
+          services.senders().restore(decode(body, EnclaveApi.SenderRestoreRequest.class)));
+      case SENDERS_UPDATE -> Answer.json(HttpResponseStatus.OK,
+          services.senders().update(decode(body, dev.keycast.protocol.sender.SenderSetUpdate.Json.class)));
       case HEALTH, READY, METRICS -> throw new AssertionError("answered on the event loop");
     };
   }

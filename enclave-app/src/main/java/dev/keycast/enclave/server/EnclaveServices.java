@@ -8,6 +8,7 @@ import java.util.concurrent.ExecutorService;
  *
  * @param keys the key set holder (init, unseal, readiness)
  * @param attestation attestation documents over the key bundle
+ * @param senders the sender set and the check of every send's sender signature (issue 23)
  * @param send the send and forward engine
  * @param recipients recipient validation
  * @param metrics counters and histograms
@@ -17,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 public record EnclaveServices(
     KeySetService keys,
     AttestationService attestation,
+    SenderAuthorizer senders,
     SendService send,
     RecipientValidator recipients,
     EnclaveMetrics metrics,

@@ -102,17 +102,19 @@ public final class SendService {
   private final Clock clock;
   private final EnclaveMetrics metrics;
   private final RecipientValidator validator = new RecipientValidator();
+  private final SenderAuthorizer senders;
 
   /**
    * @param fanout the worker pool for per-candidate work
    * @param parallelism how many tasks a chunk is split into (the pool's size)
    */
-  public SendService(KeySetService keys, ExecutorService fanout, int parallelism, SecureRandom random,
-      Clock clock, EnclaveMetrics metrics) {
+  public SendService(KeySetService keys, SenderAuthorizer senders, ExecutorService fanout,
+      int parallelism, SecureRandom random, Clock clock, EnclaveMetrics metrics) {
     if (parallelism < 1) {
       throw new IllegalArgumentException("parallelism must be at least 1");
     }
     this.keys = keys;
+    this.senders = java.util.Objects.requireNonNull(senders, "senders");
     this.fanout = fanout;
     this.parallelism = parallelism;
     this.random = random;
@@ -223,6 +225,11 @@ public final class SendService {
     byte[] policyBytes = decode("policy", p.policy(), SendPolicy.MAX_BYTES);
     byte[] enc = decode("enc", p.enc(), 64);
     byte[] ciphertext = decode("ciphertext", p.ciphertext(), EnclaveApi.MAX_SECRET_BYTES + 16);
+    // sender identity (issue 23, SenderAuthorizer): before the payload is opened or anything written
+    String sendId = sendId(enc, ciphertext);
+    byte[] payloadSha256 = payloadSha256(enc, ciphertext);
+    dev.keycast.protocol.sender.SenderKey sender =
+        senders.authorize(keySet, p.sender(), sha256(policyBytes), payloadSha256, sendId);
     byte[] secret = open(keySet, policyBytes, enc, ciphertext);
     boolean ok = false;
     try {
@@ -236,10 +243,11 @@ public final class SendService {
             "now (" + now + ") is outside the policy's window " + policy.notBefore() + ".."
                 + policy.notAfter());
       }
-      String sendId = sendId(enc, ciphertext);
+      // the receipt and every delivery name the signed sender (issue 23)
       ReceiptBuilder receipt = new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.SEND,
-          sha256(policyBytes), payloadSha256(enc, ciphertext));
-      FanOut f = new FanOut(policy, secret, sendId, false, List.of(), receipt, now);
+          sha256(policyBytes), payloadSha256, new Receipt.Sender(HexFormat.of().formatHex(sender.raw()),
+              Instant.ofEpochSecond(p.sender().timestamp())));
+      FanOut f = new FanOut(policy, secret, sendId, false, List.of(), receipt, now, sender);
       SealedSecret sealed = SealedSecret.seal(keySet, policy.secretId(), secret, policyBytes, random);
       JsonGenerator g = Json.mapper().getFactory().createGenerator(json);
       g.writeStartObject();
@@ -413,7 +421,7 @@ public final class SendService {
       Instant now = clock.instant();
       ReceiptBuilder receipt = new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.FORWARD,
           sha256(policyBytes), sha256(sealedBytes));
-      FanOut f = new FanOut(policy, secret, sendId, true, request.candidates(), receipt, now);
+      FanOut f = new FanOut(policy, secret, sendId, true, request.candidates(), receipt, now, null);
       f.decide();
 
       JsonGenerator g = Json.mapper().getFactory().createGenerator(json);
@@ -451,7 +459,8 @@ public final class SendService {
     private int eligibleCount;
 
     FanOut(SendPolicy policy, byte[] secret, String sendId, boolean late,
-        List<EnclaveApi.Candidate> candidates, ReceiptBuilder receipt, Instant now) throws ApiException {
+        List<EnclaveApi.Candidate> candidates, ReceiptBuilder receipt, Instant now,
+        dev.keycast.protocol.sender.SenderKey sender) throws ApiException {
       this.policy = policy;
       this.secret = secret;
       this.sendId = sendId;
@@ -466,8 +475,9 @@ public final class SendService {
       }
       try {
         // DeliveryMetadata is stricter than the policy format: whole seconds, 256 UTF-8 bytes.
-        this.template = DeliveryMetadata.of(policy.secretId(), policy.sender(), policy.notBefore(),
+        DeliveryMetadata md = DeliveryMetadata.of(policy.secretId(), policy.sender(), policy.notBefore(),
             policy.notAfter(), "0".repeat(64));
+        this.template = sender == null ? md : md.withSender(sender.raw());
       } catch (IllegalArgumentException e) {
         throw new ApiException(ErrorCode.INVALID_POLICY, "policy: " + e.getMessage());
       }

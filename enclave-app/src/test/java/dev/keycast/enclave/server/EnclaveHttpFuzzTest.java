@@ -35,8 +35,9 @@ class EnclaveHttpFuzzTest {
   private static final FakeKeySetService KEYS = new FakeKeySetService().ready();
   private static final HttpHarness.DeferredExecutor POOL = new HttpHarness.DeferredExecutor();
   private static final EnclaveMetrics METRICS = new EnclaveMetrics();
+  private static final SenderAuthorizer SENDERS = new SenderAuthorizer(KEYS, Clock.systemUTC());
   private static final EnclaveServices SERVICES = new EnclaveServices(KEYS, new AttestationService(ATTESTER, KEYS),
-      new SendService(KEYS, FANOUT, 1, new SecureRandom(), Clock.systemUTC(), METRICS),
+      SENDERS, new SendService(KEYS, SENDERS, FANOUT, 1, new SecureRandom(), Clock.systemUTC(), METRICS),
       new RecipientValidator(), METRICS, POOL);
 
   @FuzzTest

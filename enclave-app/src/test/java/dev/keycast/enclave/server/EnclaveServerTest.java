@@ -75,6 +75,7 @@ class EnclaveServerTest {
     attester = MockAttester.create(tmp.resolve("mock-state"));
     server = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, attester,
         new SecureRandom(), Clock.systemUTC(), 2, new EnclaveMetrics());
+    TestKit.establishSenders(server, keys.keySet.id());
     http = new TestKit.Http("http://127.0.0.1:" + ((TcpEndpoint) server.endpoint()).port());
     rsaListed = TestKit.rsa(2048);
     caKeys = TestKit.rsa(2048);
@@ -121,13 +122,16 @@ class EnclaveServerTest {
     HttpResponse<String> r = http.get("/v1/attestation?nonce=" + Base64Url.encode(nonce));
     assertThat(r.statusCode()).isEqualTo(200);
     EnclaveApi.AttestationResponse a = json(r, EnclaveApi.AttestationResponse.class);
-    assertThat(a.keyBundle()).isEqualTo(AttestationService.apiBundle(bundle));
+    // bundle version 4: the key set's bundle with the sender set in force (issue 23)
+    KeyBundle attested = server.services().senders().attested(bundle);
+    assertThat(attested.senderSet()).isPresent();
+    assertThat(a.keyBundle()).isEqualTo(AttestationService.apiBundle(attested));
     Path state = attester.stateDirectory();
     VerificationPolicy policy = VerificationPolicy.builder()
         .trustRoots(List.of(TrustRoot.fromPem("mock", Files.readAllBytes(state.resolve(MockAttester.ROOT_FILE)))))
         .expectedPcrs(ExpectedPcrs.parseJson(Files.readAllBytes(state.resolve(MockAttester.MEASUREMENTS_FILE))))
         .expectedNonce(nonce)
-        .expectedUserData(bundle.userData())
+        .expectedUserData(attested.userData())
         .expectedPublicKey(bundle.receivePublicKeySpki())
         .build();
     assertThat(AttestationVerifier.create(policy).verify(Base64Url.decode("d", a.document(), 1 << 20))).isNotNull();
@@ -287,6 +291,8 @@ class EnclaveServerTest {
     assertThat(http.post("/v1/send", new EnclaveApi.SendRequest(good, List.of())).statusCode()).isEqualTo(200);
     String first = null;
     for (EnclaveApi.SendPayload bad : List.of(wrongKey, flippedCt, flippedEnc, otherPolicy, truncatedEnc)) {
+      // signed by the sender (a host's changes fail the signature first: SenderIdentityTest)
+      bad = dev.keycast.protocol.sender.SendSigner.sign(bad, TestKit.SENDER, java.time.Instant.now());
       HttpResponse<String> r = http.post("/v1/send", new EnclaveApi.SendRequest(bad, List.of()));
       assertError(r, ErrorCode.DECRYPTION_FAILED);
       if (first == null) {

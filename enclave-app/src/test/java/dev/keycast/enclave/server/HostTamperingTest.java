@@ -81,6 +81,8 @@ class HostTamperingTest {
     Clock later = Clock.fixed(TestKit.NOW.plus(2, ChronoUnit.DAYS), ZoneOffset.UTC);
     serverAfterTheWindow = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, attester,
         new SecureRandom(), later, 2, new EnclaveMetrics());
+    TestKit.establishSenders(server, keys.keySet.id());
+    TestKit.establishSenders(serverAfterTheWindow, keys.keySet.id());
     httpAfterTheWindow = new TestKit.Http(
         "http://127.0.0.1:" + ((TcpEndpoint) serverAfterTheWindow.endpoint()).port());
 
@@ -183,8 +185,16 @@ class HostTamperingTest {
         original.recipients().anchors(), original.recipients().subject()),
         original.lateRecipients(), original.maxRecipients(), original.rsaContent());
     EnclaveApi.SendPayload tampered = new EnclaveApi.SendPayload(payload.version(), payload.suite(),
-        payload.keySetId(), Base64Url.encode(widened.toJson()), payload.enc(), payload.ciphertext());
-    HttpResponse<String> r = http.post("/v1/send", new EnclaveApi.SendRequest(tampered,
+        payload.keySetId(), Base64Url.encode(widened.toJson()), payload.enc(), payload.ciphertext(),
+        payload.sender());
+    HttpResponse<String> refused = http.post("/v1/send", new EnclaveApi.SendRequest(tampered,
+        List.of(TestKit.candidate(hostKey.getPublic()))));
+    // the sender's signature covers the policy (issue 23) ...
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(401);
+    assertThat(json(refused, ErrorBody.class).error()).isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID.code());
+    // ... and so does HPKE: even a sender's own signature over the rewritten policy does not open
+    HttpResponse<String> r = http.post("/v1/send", new EnclaveApi.SendRequest(
+        dev.keycast.protocol.sender.SendSigner.sign(tampered, TestKit.SENDER, java.time.Instant.now()),
         List.of(TestKit.candidate(hostKey.getPublic()))));
     assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
     assertThat(json(r, ErrorBody.class).error()).isEqualTo(ErrorCode.DECRYPTION_FAILED.code());
@@ -209,8 +219,17 @@ class HostTamperingTest {
     assertThat(CmsDeliveryFormat.AES_256_GCM.open((RSAPrivateKey) listed.getPrivate(), env).secret())
         .isEqualTo(secret);
 
-    HttpResponse<String> late = httpAfterTheWindow.post("/v1/send",
+    // the sender's signature of two days ago is outside the later enclave's window (issue 23) ...
+    HttpResponse<String> stale = httpAfterTheWindow.post("/v1/send",
         new EnclaveApi.SendRequest(payload, List.of(TestKit.candidate(listed.getPublic()))));
+    assertThat(stale.statusCode()).as(stale.body()).isEqualTo(401);
+    assertThat(json(stale, ErrorBody.class).error())
+        .isEqualTo(ErrorCode.SENDER_TIMESTAMP_OUT_OF_WINDOW.code());
+    // ... and a fresh signature does not stretch the policy's own window
+    EnclaveApi.SendPayload resigned = dev.keycast.protocol.sender.SendSigner.sign(payload, TestKit.SENDER,
+        TestKit.NOW.plus(2, ChronoUnit.DAYS));
+    HttpResponse<String> late = httpAfterTheWindow.post("/v1/send",
+        new EnclaveApi.SendRequest(resigned, List.of(TestKit.candidate(listed.getPublic()))));
     assertThat(late.statusCode()).as(late.body()).isEqualTo(422);
     assertThat(json(late, ErrorBody.class).error()).isEqualTo(ErrorCode.POLICY_NOT_VALID_NOW.code());
   }

@@ -41,6 +41,7 @@ class LargeSendTest {
     MockAttester attester = MockAttester.create(Files.createTempDirectory("large-send").resolve("state"));
     try (EnclaveServer server = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, attester,
         new SecureRandom(), Clock.systemUTC(), Runtime.getRuntime().availableProcessors(), new EnclaveMetrics())) {
+      TestKit.establishSenders(server, keys.keySet.id());
       // a fingerprint list of 10,000 would exceed the 256 KiB policy limit: select by anchor + subject
       KeyPairGenerator ec = KeyPairGenerator.getInstance("EC");
       ec.initialize(256);

@@ -75,7 +75,9 @@ public final class SendBenchMain {
     EnclaveApi.SendRequest request = new EnclaveApi.SendRequest(TestKit.payload(bundle, policy, secret), candidates);
     ExecutorService pool = Executors.newFixedThreadPool(workers);
     try {
-      SendService service = new SendService(keys, pool, workers, new SecureRandom(), Clock.systemUTC(),
+      SenderAuthorizer senders = new SenderAuthorizer(keys, Clock.systemUTC());
+      TestKit.establishSenders(senders, keys.keySet.id());
+      SendService service = new SendService(keys, senders, pool, workers, new SecureRandom(), Clock.systemUTC(),
           new EnclaveMetrics());
       for (int r = 0; r < runs; r++) {
         CountingStream out = new CountingStream();

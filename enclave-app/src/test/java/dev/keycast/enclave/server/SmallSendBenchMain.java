@@ -49,7 +49,9 @@ public final class SmallSendBenchMain {
     ExecutorService pool = Executors.newFixedThreadPool(2);
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     try {
-      SendService service = new SendService(keys, pool, 2, new SecureRandom(), Clock.systemUTC(),
+      SenderAuthorizer senders = new SenderAuthorizer(keys, Clock.systemUTC());
+      TestKit.establishSenders(senders, keys.keySet.id());
+      SendService service = new SendService(keys, senders, pool, 2, new SecureRandom(), Clock.systemUTC(),
           new EnclaveMetrics());
       ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
       int k = 0;

@@ -77,6 +77,7 @@ class StreamedSendHttpTest {
     MockAttester attester = MockAttester.create(Files.createTempDirectory("streamed-send").resolve("state"));
     try (EnclaveServer server = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, attester,
         new SecureRandom(), Clock.systemUTC(), 2, new EnclaveMetrics())) {
+      TestKit.establishSenders(server, keys.keySet.id());
       int port = ((TcpEndpoint) server.endpoint()).port();
       List<X25519PrivateKey> rs = List.of(TestKit.x25519(), TestKit.x25519(), TestKit.x25519());
       String ok = exchange(port, body(bundle, rs, "]}"));

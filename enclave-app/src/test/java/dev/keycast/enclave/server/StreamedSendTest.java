@@ -41,7 +41,9 @@ class StreamedSendTest {
     keys = new FakeKeySetService().ready();
     bundle = keys.keySet.bundle(FakeKeySetService.KMS_KEY_ID);
     pool = Executors.newFixedThreadPool(2);
-    service = new SendService(keys, pool, 2, new SecureRandom(), Clock.systemUTC(), new EnclaveMetrics());
+    SenderAuthorizer senders = new SenderAuthorizer(keys, Clock.systemUTC());
+    TestKit.establishSenders(senders, keys.keySet.id());
+    service = new SendService(keys, senders, pool, 2, new SecureRandom(), Clock.systemUTC(), new EnclaveMetrics());
     for (int i = 0; i < 3; i++) {
       RECIPIENTS.add(TestKit.x25519());
     }

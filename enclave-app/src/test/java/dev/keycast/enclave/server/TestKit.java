@@ -104,8 +104,42 @@ final class TestKit {
       throws Exception {
     HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, X25519PublicKey.fromRaw(bundle.receivePublicKey()),
         SendService.sendInfo(bundle.keySetId()), policyBytes, secret, RANDOM);
+    return dev.keycast.protocol.sender.SendSigner.sign(unsignedPayload(bundle, policyBytes, secret),
+        SENDER, java.time.Instant.now());
+  }
+
+  /** A sender's payload with no sender signature. */
+  static EnclaveApi.SendPayload unsignedPayload(KeyBundle bundle, byte[] policyBytes, byte[] secret)
+      throws Exception {
+    HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, X25519PublicKey.fromRaw(bundle.receivePublicKey()),
+        SendService.sendInfo(bundle.keySetId()), policyBytes, secret, RANDOM);
     return new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
         Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()));
+  }
+
+  /** The owner of the test key sets' sender set. */
+  static final dev.keycast.protocol.sender.SenderSigningKey OWNER =
+      dev.keycast.protocol.sender.SenderSigningKey.generate(RANDOM);
+  /** The one sender the test key sets admit; {@link #payload} signs as it. */
+  static final dev.keycast.protocol.sender.SenderSigningKey SENDER =
+      dev.keycast.protocol.sender.SenderSigningKey.generate(RANDOM);
+
+  /**
+   * Establishes the test sender set ({@link #OWNER}, {@link #SENDER}) for {@code keySetId}, as the
+   * owner does right after init.
+   */
+  static EnclaveApi.SenderSetView establishSenders(SenderAuthorizer senders, String keySetId)
+      throws ApiException {
+    senders.keySetCreated(keySetId);
+    return senders.genesis(new EnclaveApi.SenderGenesisRequest(
+        List.of(Base64Url.encode(OWNER.publicKey().raw())),
+        List.of(Base64Url.encode(SENDER.publicKey().raw()))));
+  }
+
+  /** {@link #establishSenders(SenderAuthorizer, String)} on a running server. */
+  static EnclaveApi.SenderSetView establishSenders(EnclaveServer server, String keySetId)
+      throws ApiException {
+    return establishSenders(server.services().senders(), keySetId);
   }
 
   /** A JDK HTTP/1.1 client against a {@code tcp://} server. */

@@ -100,6 +100,8 @@ public final class HostApiService implements AutoCloseable {
                 c.authorization())),
         Route.of("delivery", "GET", "/v1/deliveries/{}",
             (c, v) -> deliveries.delivery(v.get(0), c.authorization())),
+        // sender identity (issue 23): GET the sender set in force, POST an owner-signed change
+        Route.of("senders", HostRouter.ANY_METHOD, "/v1/senders", (c, v) -> control.senders(c.method(), c.body())),
         Route.of("receipt", "GET", "/v1/receipts/{}", (c, v) -> deliveries.receipt(v.get(0))));
   }
 

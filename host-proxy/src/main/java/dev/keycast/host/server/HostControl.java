@@ -32,4 +32,12 @@ public interface HostControl {
   default EnclaveApi.KeySetResponse rewrapKeySet(byte[] approval) throws ApiException, InterruptedException {
     throw new ApiException(dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host does not re-wrap key sets");
   }
+
+  /**
+   * {@code GET} / {@code POST /v1/senders} (issue 23, api.md section 2.3): the sender set in force,
+   * or an owner-signed change of it. A host without a sender-set keeper has no such route.
+   */
+  default HttpAnswer senders(String method, byte[] body) throws ApiException, InterruptedException {
+    throw new ApiException(dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host keeps no sender set");
+  }
 }

@@ -26,6 +26,9 @@ final class HostRouter {
    * One route: a metrics name, the allowed method, and a path pattern of {@code /}-separated
    * segments where {@code {}} matches any one segment (handed to the handler, in order).
    */
+  /** A route's method that lets its handler check the method itself (it answers method_not_allowed). */
+  static final String ANY_METHOD = "*";
+
   record Route(String name, String method, List<String> pattern, Handler handler) {
     Route {
       Objects.requireNonNull(name, "name");
@@ -107,7 +110,7 @@ final class HostRouter {
   }
 
   private static HttpAnswer run(HttpCall call, Route route, List<String> vars) {
-    if (!call.method().equals(route.method())) {
+    if (!route.method().equals(ANY_METHOD) && !call.method().equals(route.method())) {
       return HttpAnswer.error(ErrorCode.METHOD_NOT_ALLOWED, "use " + route.method());
     }
     try {

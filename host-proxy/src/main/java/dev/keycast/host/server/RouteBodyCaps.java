@@ -30,6 +30,7 @@ final class RouteBodyCaps {
     return switch (p) {
       case "/v1/sends" -> HostApi.MAX_REQUEST_BYTES;
       case "/v1/recipients", "/v1/recipients/challenge" -> REGISTER_CAP;
+      case "/v1/senders" -> dev.keycast.host.SenderSetKeeper.MAX_UPDATE_BYTES;
       default -> NO_BODY_CAP;
     };
   }

@@ -26,7 +26,43 @@ public final class EnclaveApi {
    * UTF8(keySetId)}.
    */
   public record SendPayload(
-      int version, String suite, String keySetId, String policy, String enc, String ciphertext) {}
+      int version, String suite, String keySetId, String policy, String enc, String ciphertext,
+      SenderSignature sender) {
+    /** A payload without a sender signature (which the enclave refuses: sender_required). */
+    public SendPayload(int version, String suite, String keySetId, String policy, String enc,
+        String ciphertext) {
+      this(version, suite, keySetId, policy, enc, ciphertext, null);
+    }
+
+    /** This payload signed as {@code sender} (wire-format.md section 8.3). */
+    public SendPayload withSender(SenderSignature sender) {
+      return new SendPayload(version, suite, keySetId, policy, enc, ciphertext, sender);
+    }
+  }
+
+  /**
+   * The sender's signature of a send (api.md section 1.1, wire-format.md section 8.3): {@code key}
+   * the raw Ed25519 public key (base64url, 32 bytes), {@code timestamp} Unix seconds,
+   * {@code signature} Ed25519 over the send statement (base64url, 64 bytes).
+   */
+  public record SenderSignature(String key, Long timestamp, String signature) {}
+
+  /**
+   * POST /v1/senders/genesis: the sender set of a key set created by init in this enclave process
+   * (api.md section 1.3): owner and sender keys, raw Ed25519, base64url.
+   */
+  public record SenderGenesisRequest(List<String> ownerKeys, List<String> senderKeys) {}
+
+  /** POST /v1/senders/restore: a sealed sender set the host stored (after unseal). */
+  public record SenderRestoreRequest(String sealedSenderSet) {}
+
+  /**
+   * The sender set in force: {@code version}, owners and senders as raw Ed25519 keys (base64url),
+   * their fingerprints, {@code sha256} (base64url) of its canonical encoding, and, after a change,
+   * {@code sealed_sender_set} for the host to store.
+   */
+  public record SenderSetView(long version, List<String> ownerKeys, List<String> senderKeys,
+      List<String> senderFingerprints, String sha256, String sealedSenderSet) {}
 
   /**
    * A candidate recipient attached by the host: its public key (SPKI DER) and, optionally, its
@@ -93,12 +129,24 @@ public final class EnclaveApi {
    * a client recomputes it rather than trusting this one.
    */
   public record KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey,
-      String kmsKeyId, String userData, KmsKeyCheck kmsKeyCheck) {
+      String kmsKeyId, String userData, KmsKeyCheck kmsKeyCheck, SenderSetRef senderSet) {
     /** A bundle without a KMS key check (bundle version 2). */
     public KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey, String kmsKeyId, String userData) {
-      this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, userData, null);
+      this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, userData, null, null);
+    }
+
+    /** A bundle without a sender set (bundle version 2 or 3). */
+    public KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey, String kmsKeyId,
+        String userData, KmsKeyCheck kmsKeyCheck) {
+      this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, userData, kmsKeyCheck, null);
     }
   }
+
+  /**
+   * The sender set in force, covered by {@code user_data} (bundle version 4, issue 23): its
+   * {@code version} and {@code sha256}, base64url SHA-256 of its canonical encoding.
+   */
+  public record SenderSetRef(Long version, String sha256) {}
 
   /**
    * The enclave's check of its own KMS key (kms-sealing.md section 6), covered by {@code user_data}

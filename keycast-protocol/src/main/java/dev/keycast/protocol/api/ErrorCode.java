@@ -36,6 +36,15 @@ public enum ErrorCode {
   IMAGE_APPROVAL_REFUSED(403, "image_approval_refused"),
   SUCCESSOR_KEY_REFUSED(422, "successor_key_refused"),
   OVERLOADED(503, "overloaded"),
+  SENDER_REQUIRED(401, "sender_required"),
+  SENDER_SIGNATURE_INVALID(401, "sender_signature_invalid"),
+  SENDER_TIMESTAMP_OUT_OF_WINDOW(401, "sender_timestamp_out_of_window"),
+  SENDER_UNKNOWN(403, "sender_unknown"),
+  SENDER_SET_MISSING(503, "sender_set_missing"),
+  SENDER_SET_INVALID(422, "sender_set_invalid"),
+  SENDER_SET_STALE(409, "sender_set_stale"),
+  SENDER_SET_GENESIS_REFUSED(409, "sender_set_genesis_refused"),
+  OWNER_SIGNATURE_INVALID(403, "owner_signature_invalid"),
   INTERNAL(500, "internal_error");
 
   private final int status;

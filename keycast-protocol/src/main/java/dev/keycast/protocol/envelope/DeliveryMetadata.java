@@ -25,6 +25,9 @@ import java.util.HexFormat;
  * @param notBefore first instant the delivery is valid (whole seconds, epoch >= 0)
  * @param notAfter last instant the delivery is valid (whole seconds, not before {@code notBefore})
  * @param recipientFingerprint the recipient key's fingerprint ({@link Fingerprints}), 64 hex
+ * @param senderKey version 2 only (issue 23): the raw Ed25519 key of the sender whose signed send
+ *     this delivery comes from, 64 lowercase hex; null in version 1. Version 2 appends its 32 bytes
+ *     to the version 1 layout (wire-format.md section 3.1).
  */
 public record DeliveryMetadata(
     int version,
@@ -32,23 +35,32 @@ public record DeliveryMetadata(
     String senderLabel,
     Instant notBefore,
     Instant notAfter,
-    String recipientFingerprint) {
+    String recipientFingerprint,
+    String senderKey) {
 
   /** The only metadata version defined so far. */
   public static final int VERSION_1 = 1;
+  /** Version 2: version 1 and the sender's key (issue 23). */
+  public static final int VERSION_2 = 2;
   /** Maximum length of {@link #secretId()} in characters (= bytes). */
   public static final int MAX_SECRET_ID_LENGTH = 128;
   /** Maximum length of {@link #senderLabel()} in UTF-8 bytes. */
   public static final int MAX_SENDER_LABEL_BYTES = 256;
   /** Maximum length of {@link #encode()}. */
   public static final int MAX_ENCODED_LENGTH = 1 + 1 + MAX_SECRET_ID_LENGTH + 2
-      + MAX_SENDER_LABEL_BYTES + 8 + 8 + 32;
+      + MAX_SENDER_LABEL_BYTES + 8 + 8 + 32 + 32;
   private static final int MIN_ENCODED_LENGTH = 1 + 1 + 1 + 2 + 8 + 8 + 32;
 
   /** Validates every field; throws {@link IllegalArgumentException} naming the bad one. */
   public DeliveryMetadata {
-    if (version != VERSION_1) {
+    if (version != VERSION_1 && version != VERSION_2) {
       throw new IllegalArgumentException("unsupported metadata version " + version);
+    }
+    if ((version == VERSION_2) != (senderKey != null)) {
+      throw new IllegalArgumentException("a sender key is in version 2 metadata, and only there");
+    }
+    if (senderKey != null && !Fingerprints.isWellFormed(senderKey)) {
+      throw new IllegalArgumentException("senderKey must be 64 lowercase hex characters");
     }
     checkSecretId(secretId);
     if (senderLabel == null) {
@@ -69,6 +81,26 @@ public record DeliveryMetadata(
     }
   }
 
+  /** A version-1 metadata record (no sender key). */
+  public DeliveryMetadata(int version, String secretId, String senderLabel, Instant notBefore,
+      Instant notAfter, String recipientFingerprint) {
+    this(version, secretId, senderLabel, notBefore, notAfter, recipientFingerprint, null);
+  }
+
+  /** This metadata naming the sender whose signed send it comes from (version 2). */
+  public DeliveryMetadata withSender(byte[] rawEd25519Key) {
+    if (rawEd25519Key == null || rawEd25519Key.length != 32) {
+      throw new IllegalArgumentException("a sender key is 32 bytes");
+    }
+    return new DeliveryMetadata(VERSION_2, secretId, senderLabel, notBefore, notAfter,
+        recipientFingerprint, HexFormat.of().formatHex(rawEd25519Key));
+  }
+
+  /** The sender's raw Ed25519 key (version 2), or null. */
+  public byte[] senderKeyBytes() {
+    return senderKey == null ? null : HexFormat.of().parseHex(senderKey);
+  }
+
   /** A version-1 metadata record. */
   public static DeliveryMetadata of(
       String secretId,
@@ -82,7 +114,8 @@ public record DeliveryMetadata(
 
   /** The same metadata for another recipient (a send fans out one metadata to many keys). */
   public DeliveryMetadata withRecipient(String fingerprint) {
-    return new DeliveryMetadata(version, secretId, senderLabel, notBefore, notAfter, fingerprint);
+    return new DeliveryMetadata(version, secretId, senderLabel, notBefore, notAfter, fingerprint,
+        senderKey);
   }
 
   /** The canonical binary encoding (deterministic: one encoding per value). */
@@ -95,7 +128,7 @@ public record DeliveryMetadata(
 
   /** Length of {@link #encode()} given the label's UTF-8 bytes. */
   int encodedLength(byte[] label) {
-    return 1 + 1 + secretId.length() + 2 + label.length + 8 + 8 + 32;
+    return 1 + 1 + secretId.length() + 2 + label.length + 8 + 8 + 32 + (senderKey == null ? 0 : 32);
   }
 
   /** UTF-8 of {@link #senderLabel()}, for {@link #encodeInto}. */
@@ -117,6 +150,12 @@ public record DeliveryMetadata(
       b.put((byte) ((Character.digit(recipientFingerprint.charAt(i), 16) << 4)
           | Character.digit(recipientFingerprint.charAt(i + 1), 16)));
     }
+    if (senderKey != null) {
+      for (int i = 0; i < 64; i += 2) {
+        b.put((byte) ((Character.digit(senderKey.charAt(i), 16) << 4)
+            | Character.digit(senderKey.charAt(i + 1), 16)));
+      }
+    }
   }
 
   /**
@@ -133,9 +172,10 @@ public record DeliveryMetadata(
     if (in.length < 1) {
       throw new MalformedInputException("truncated", "delivery metadata is empty");
     }
-    if ((in[0] & 0xff) != VERSION_1) {
+    int version = in[0] & 0xff;
+    if (version != VERSION_1 && version != VERSION_2) {
       throw new MalformedInputException(
-          "unsupported_version", "delivery metadata version " + (in[0] & 0xff) + " is not 1");
+          "unsupported_version", "delivery metadata version " + version + " is not 1 or 2");
     }
     if (in.length < MIN_ENCODED_LENGTH) {
       throw new MalformedInputException(
@@ -162,18 +202,25 @@ public record DeliveryMetadata(
     long na = b.getLong();
     byte[] fp = new byte[32];
     b.get(fp);
+    byte[] sender = null;
+    if (version == VERSION_2) {
+      need(b, 32);
+      sender = new byte[32];
+      b.get(sender);
+    }
     if (b.hasRemaining()) {
       throw new MalformedInputException(
           "malformed", "delivery metadata has " + b.remaining() + " trailing bytes");
     }
     try {
       return new DeliveryMetadata(
-          VERSION_1,
+          version,
           new String(id, StandardCharsets.US_ASCII),
           strictUtf8(label),
           Instant.ofEpochSecond(nb),
           Instant.ofEpochSecond(na),
-          HexFormat.of().formatHex(fp));
+          HexFormat.of().formatHex(fp),
+          sender == null ? null : HexFormat.of().formatHex(sender));
     } catch (IllegalArgumentException | java.time.DateTimeException e) {
       throw new MalformedInputException("malformed", "invalid delivery metadata: " + e.getMessage());
     }

@@ -31,14 +31,63 @@ import java.util.Objects;
  * </pre>
  *
  * A version 2 bundle says nothing about the key's policy: a client treats its key as not locked.
+ *
+ * <p>Version 4 adds the key set's sender set (issue 23; wire-format.md section 4.2): who may send
+ * through this key set, so a studio sees who else may send.
+ *
+ * <pre>
+ *   "keycast-key-bundle" || 0x04 || u8 len(id)=35 || id || receive public key (32)
+ *   || signing public key (32) || u16 len(kms) || KMS key id
+ *   || u8 has_kms_key_check (0x00 or 0x01) [|| u8 locked || SHA-256 of the key policy (32)]
+ *   || u64 sender-set version || SHA-256 of the sender set's canonical encoding (32)
+ * </pre>
  */
 public record KeyBundle(
     String keySetId, byte[] receivePublicKey, byte[] signingPublicKey, String kmsKeyId,
-    java.util.Optional<KmsKeyCheck> kmsKeyCheck) {
+    java.util.Optional<KmsKeyCheck> kmsKeyCheck, java.util.Optional<SenderSetRef> senderSet) {
   /** The encoding version of a bundle without a KMS key check. Version 1 had no KMS key id. */
   public static final int VERSION = 2;
   /** The encoding version of a bundle with a {@link KmsKeyCheck}. */
   public static final int VERSION_WITH_KMS_KEY_CHECK = 3;
+  /** The encoding version of a bundle with a {@link SenderSetRef}. */
+  public static final int VERSION_WITH_SENDER_SET = 4;
+  private static final int SENDER_SET_LENGTH = 8 + 32;
+
+  /**
+   * The sender set in force (issue 23): its version and the SHA-256 of its canonical encoding
+   * ({@code dev.keycast.protocol.sender.SenderSet#digest()}).
+   */
+  public record SenderSetRef(long version, byte[] sha256) {
+    public SenderSetRef {
+      if (version < 1) {
+        throw new IllegalArgumentException("sender-set version must be at least 1");
+      }
+      if (sha256 == null || sha256.length != 32) {
+        throw new IllegalArgumentException("sender-set digest must be 32 bytes");
+      }
+      sha256 = sha256.clone();
+    }
+
+    @Override
+    public byte[] sha256() {
+      return sha256.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof SenderSetRef r && r.version == version && Arrays.equals(r.sha256, sha256);
+    }
+
+    @Override
+    public int hashCode() {
+      return Long.hashCode(version) * 31 + Arrays.hashCode(sha256);
+    }
+
+    @Override
+    public String toString() {
+      return "SenderSetRef[version=" + version + ", sha256=" + HexFormat.of().formatHex(sha256) + "]";
+    }
+  }
   /** Longest KMS key id in bytes (KMS's own limit; the same as {@link SealedKeySet#MAX_KMS_KEY_ID}). */
   public static final int MAX_KMS_KEY_ID = SealedKeySet.MAX_KMS_KEY_ID;
 
@@ -69,6 +118,7 @@ public record KeyBundle(
           "KMS key id must be 1.." + MAX_KMS_KEY_ID + " printable ASCII characters");
     }
     Objects.requireNonNull(kmsKeyCheck, "kmsKeyCheck");
+    Objects.requireNonNull(senderSet, "senderSet");
     receivePublicKey = receivePublicKey.clone();
     signingPublicKey = signingPublicKey.clone();
   }
@@ -78,9 +128,28 @@ public record KeyBundle(
     this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, java.util.Optional.empty());
   }
 
-  /** This bundle with the enclave's check of its KMS key (version 3). */
+  /** A bundle without a sender set (version 2 or 3). */
+  public KeyBundle(String keySetId, byte[] receivePublicKey, byte[] signingPublicKey, String kmsKeyId,
+      java.util.Optional<KmsKeyCheck> kmsKeyCheck) {
+    this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, kmsKeyCheck, java.util.Optional.empty());
+  }
+
+  /** This bundle with the enclave's check of its KMS key (version 3, or 4 with a sender set). */
   public KeyBundle withKmsKeyCheck(KmsKeyCheck check) {
-    return new KeyBundle(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, java.util.Optional.of(check));
+    return new KeyBundle(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, java.util.Optional.of(check),
+        senderSet);
+  }
+
+  /** This bundle with the sender set in force (version 4). */
+  public KeyBundle withSenderSet(SenderSetRef ref) {
+    return new KeyBundle(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, kmsKeyCheck,
+        java.util.Optional.of(ref));
+  }
+
+  /** The encoding version of this bundle. */
+  public int version() {
+    return senderSet.isPresent() ? VERSION_WITH_SENDER_SET
+        : kmsKeyCheck.isPresent() ? VERSION_WITH_KMS_KEY_CHECK : VERSION;
   }
 
   /**
@@ -106,11 +175,13 @@ public record KeyBundle(
   public byte[] encode() {
     byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
     byte[] kms = kmsKeyId.getBytes(StandardCharsets.US_ASCII);
-    byte[] out = new byte[FIXED_LENGTH + kms.length + (kmsKeyCheck.isPresent() ? CHECK_LENGTH : 0)];
+    boolean v4 = senderSet.isPresent();
+    byte[] out = new byte[FIXED_LENGTH + kms.length + (kmsKeyCheck.isPresent() ? CHECK_LENGTH : 0)
+        + (v4 ? 1 + SENDER_SET_LENGTH : 0)];
     int p = 0;
     System.arraycopy(LABEL, 0, out, p, LABEL.length);
     p += LABEL.length;
-    out[p++] = (byte) (kmsKeyCheck.isPresent() ? VERSION_WITH_KMS_KEY_CHECK : VERSION);
+    out[p++] = (byte) version();
     out[p++] = (byte) id.length;
     System.arraycopy(id, 0, out, p, id.length);
     p += id.length;
@@ -122,9 +193,20 @@ public record KeyBundle(
     out[p++] = (byte) kms.length;
     System.arraycopy(kms, 0, out, p, kms.length);
     p += kms.length;
+    if (v4) {
+      out[p++] = (byte) (kmsKeyCheck.isPresent() ? 1 : 0);
+    }
     if (kmsKeyCheck.isPresent()) {
       out[p++] = (byte) (kmsKeyCheck.get().locked() ? 1 : 0);
       System.arraycopy(kmsKeyCheck.get().policySha256(), 0, out, p, 32);
+      p += 32;
+    }
+    if (v4) {
+      long v = senderSet.get().version();
+      for (int i = 7; i >= 0; i--) {
+        out[p++] = (byte) (v >>> (8 * i));
+      }
+      System.arraycopy(senderSet.get().sha256(), 0, out, p, 32);
     }
     return out;
   }
@@ -138,6 +220,9 @@ public record KeyBundle(
       throw new MalformedInputException("malformed", "not a key bundle: " + MalformedInputException.quote(encoded, 32));
     }
     int version = encoded[LABEL.length];
+    if (version == VERSION_WITH_SENDER_SET) {
+      return parseV4(encoded);
+    }
     if (version != VERSION && version != VERSION_WITH_KMS_KEY_CHECK) {
       throw new MalformedInputException("unsupported_version", "key bundle version " + (encoded[LABEL.length] & 0xff) + " is not supported");
     }
@@ -189,6 +274,51 @@ public record KeyBundle(
         new KmsKeyCheck(locked == 1, Arrays.copyOfRange(encoded, p + kmsLength + 1, p + kmsLength + 33)));
   }
 
+  /** Version 4: the version 3 layout with a presence byte for the KMS key check and the sender set. */
+  private static KeyBundle parseV4(byte[] encoded) throws MalformedInputException {
+    int max = MAX_ENCODED + 1 + CHECK_LENGTH + SENDER_SET_LENGTH;
+    if (encoded.length > max) {
+      throw new MalformedInputException("oversize", "key bundle must be at most " + max + " bytes, got " + encoded.length);
+    }
+    if (encoded.length < FIXED_LENGTH + 1 + 1 + SENDER_SET_LENGTH) {
+      throw new MalformedInputException("truncated", "version 4 key bundle too short: " + encoded.length + " bytes");
+    }
+    int p = FIXED_LENGTH - 2;
+    int kmsLength = ((encoded[p] & 0xff) << 8) | (encoded[p + 1] & 0xff);
+    int tail = p + 2 + kmsLength;
+    if (kmsLength < 1 || kmsLength > MAX_KMS_KEY_ID) {
+      throw new MalformedInputException("malformed", "version 4 key bundle: bad KMS key id length " + kmsLength);
+    }
+    if (tail + 1 + SENDER_SET_LENGTH > encoded.length) {
+      throw new MalformedInputException("truncated", "version 4 key bundle ends before its sender set");
+    }
+    int hasCheck = encoded[tail];
+    if (hasCheck != 0 && hasCheck != 1) {
+      throw new MalformedInputException("malformed", "KMS key check presence must be 0 or 1, got " + (hasCheck & 0xff));
+    }
+    int checkLength = hasCheck == 1 ? CHECK_LENGTH : 0;
+    int expected = tail + 1 + checkLength + SENDER_SET_LENGTH;
+    if (encoded.length != expected) {
+      throw new MalformedInputException(encoded.length < expected ? "truncated" : "malformed",
+          "version 4 key bundle must be " + expected + " bytes, got " + encoded.length);
+    }
+    // the version 2/3 body: rewrite the version byte and drop the presence byte and the sender set
+    byte[] body = new byte[tail + checkLength];
+    System.arraycopy(encoded, 0, body, 0, tail);
+    System.arraycopy(encoded, tail + 1, body, tail, checkLength);
+    body[LABEL.length] = (byte) (hasCheck == 1 ? VERSION_WITH_KMS_KEY_CHECK : VERSION);
+    KeyBundle base = parse(body);
+    int q = tail + 1 + checkLength;
+    long v = 0;
+    for (int i = 0; i < 8; i++) {
+      v = (v << 8) | (encoded[q + i] & 0xff);
+    }
+    if (v < 1) {
+      throw new MalformedInputException("malformed", "sender-set version must be at least 1");
+    }
+    return base.withSenderSet(new SenderSetRef(v, Arrays.copyOfRange(encoded, q + 8, q + 40)));
+  }
+
   /** True when the enclave attested that its KMS key is locked (version 3 with locked = 1). */
   public boolean kmsKeyLocked() {
     return kmsKeyCheck.map(KmsKeyCheck::locked).orElse(false);
@@ -231,7 +361,8 @@ public record KeyBundle(
         && Arrays.equals(receivePublicKey, b.receivePublicKey)
         && Arrays.equals(signingPublicKey, b.signingPublicKey)
         && kmsKeyId.equals(b.kmsKeyId)
-        && kmsKeyCheck.equals(b.kmsKeyCheck);
+        && kmsKeyCheck.equals(b.kmsKeyCheck)
+        && senderSet.equals(b.senderSet);
   }
 
   @Override
@@ -245,6 +376,7 @@ public record KeyBundle(
     return "KeyBundle[keySetId=" + keySetId
         + ", receivePublicKey=" + hex.formatHex(receivePublicKey)
         + ", signingPublicKey=" + hex.formatHex(signingPublicKey)
-        + ", kmsKeyId=" + kmsKeyId + kmsKeyCheck.map(c -> ", " + c).orElse("") + "]";
+        + ", kmsKeyId=" + kmsKeyId + kmsKeyCheck.map(c -> ", " + c).orElse("")
+        + senderSet.map(c -> ", " + c).orElse("") + "]";
   }
 }

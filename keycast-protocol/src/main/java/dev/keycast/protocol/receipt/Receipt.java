@@ -30,10 +30,27 @@ public record Receipt(
     byte[] policySha256,
     byte[] payloadSha256,
     List<Delivery> deliveries,
-    List<Skipped> skipped) {
+    List<Skipped> skipped,
+    Sender sender) {
 
-  /** Current (and only) receipt version. */
+  /** Receipt version without a sender. */
   public static final int VERSION = 1;
+  /** Receipt version 2: a send's receipt names its signed sender (issue 23, wire-format.md 5.1). */
+  public static final int VERSION_WITH_SENDER = 2;
+
+  /**
+   * Who signed the send (version 2): the sender's raw Ed25519 key as 64 lowercase hex, and the
+   * timestamp it signed (whole seconds).
+   */
+  public record Sender(String key, Instant signedAt) {
+    public Sender {
+      checkFingerprint(key); // the same syntax: 32 bytes, lowercase hex
+      Objects.requireNonNull(signedAt, "signedAt");
+      if (signedAt.getNano() != 0 || signedAt.getEpochSecond() < 0) {
+        throw new IllegalArgumentException("signedAt must be whole seconds after 1970");
+      }
+    }
+  }
   /** Largest number of deliveries plus skipped entries in one receipt. */
   public static final int MAX_ENTRIES = 1_000_000;
 
@@ -154,8 +171,9 @@ public record Receipt(
 
   /** Validates and copies. */
   public Receipt {
-    if (version != VERSION) {
-      throw new IllegalArgumentException("receipt version must be " + VERSION + ", got " + version);
+    if (version != (sender == null ? VERSION : VERSION_WITH_SENDER)) {
+      throw new IllegalArgumentException("receipt version must be " + VERSION + " (without a sender) or "
+          + VERSION_WITH_SENDER + " (with one), got " + version);
     }
     check(keySetId, KEY_SET_ID, "keySetId");
     check(sendId, ID, "sendId");
@@ -172,6 +190,12 @@ public record Receipt(
     if ((long) deliveries.size() + skipped.size() > MAX_ENTRIES) {
       throw new IllegalArgumentException("a receipt holds at most " + MAX_ENTRIES + " entries");
     }
+  }
+
+  /** A receipt without a sender (version 1). */
+  public Receipt(int version, String keySetId, String sendId, Kind kind, Instant issuedAt,
+      byte[] policySha256, byte[] payloadSha256, List<Delivery> deliveries, List<Skipped> skipped) {
+    this(version, keySetId, sendId, kind, issuedAt, policySha256, payloadSha256, deliveries, skipped, null);
   }
 
   /** A version-1 receipt. */
@@ -204,7 +228,8 @@ public record Receipt(
     return o instanceof Receipt r && version == r.version && keySetId.equals(r.keySetId)
         && sendId.equals(r.sendId) && kind == r.kind && issuedAt.equals(r.issuedAt)
         && Arrays.equals(policySha256, r.policySha256) && Arrays.equals(payloadSha256, r.payloadSha256)
-        && deliveries.equals(r.deliveries) && skipped.equals(r.skipped);
+        && deliveries.equals(r.deliveries) && skipped.equals(r.skipped)
+        && Objects.equals(sender, r.sender);
   }
 
   @Override

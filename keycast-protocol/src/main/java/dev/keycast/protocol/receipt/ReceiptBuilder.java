@@ -23,8 +23,14 @@ public final class ReceiptBuilder {
   /** Starts a receipt; the arguments are validated as by {@link Receipt}. */
   public ReceiptBuilder(String keySetId, String sendId, Receipt.Kind kind, byte[] policySha256,
       byte[] payloadSha256) {
-    this.header = Receipt.of(keySetId, sendId, kind, Instant.EPOCH, policySha256, payloadSha256, List.of(),
-        List.of());
+    this(keySetId, sendId, kind, policySha256, payloadSha256, null);
+  }
+
+  /** Starts a receipt that names the send's signed sender (version 2), or none (null). */
+  public ReceiptBuilder(String keySetId, String sendId, Receipt.Kind kind, byte[] policySha256,
+      byte[] payloadSha256, Receipt.Sender sender) {
+    this.header = new Receipt(sender == null ? Receipt.VERSION : Receipt.VERSION_WITH_SENDER, keySetId,
+        sendId, kind, Instant.EPOCH, policySha256, payloadSha256, List.of(), List.of(), sender);
   }
 
   /** Appends a delivery. @throws IllegalStateException beyond {@link Receipt#MAX_ENTRIES} entries */
@@ -79,7 +85,7 @@ public final class ReceiptBuilder {
     CborWriter payload = new CborWriter((int) size);
     ReceiptCodec.assemble(payload, header.keySetId(), header.sendId(), header.kind(), issuedAt.toEpochMilli(),
         header.policySha256Unsafe(), header.payloadSha256Unsafe(), deliveryCount, deliveries, skippedCount,
-        skipped);
+        skipped, header.sender());
     return payload;
   }
 

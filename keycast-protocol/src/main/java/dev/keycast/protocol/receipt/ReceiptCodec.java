@@ -17,9 +17,12 @@ final class ReceiptCodec {
   static final String K_PAYLOAD = "pay";
   static final String K_POLICY = "pol";
   static final String K_SKIPPED = "skp";
+  static final String K_SENDER = "snd";
+  static final String K_SIGNED_AT = "sts";
   static final String K_KIND = "kind";
   static final String K_SEND = "send";
   static final int MAP_SIZE = 9;
+  static final int MAP_SIZE_WITH_SENDER = 11;
 
   private static final int MIN_DELIVERY_BYTES = 1 + 34 + 2 + 2 + 34;
   private static final int MIN_SKIPPED_BYTES = 1 + 34 + 2 + 1;
@@ -37,7 +40,7 @@ final class ReceiptCodec {
       writeSkipped(skp, s);
     }
     assemble(w, r.keySetId(), r.sendId(), r.kind(), r.issuedAt().toEpochMilli(), r.policySha256Unsafe(),
-        r.payloadSha256Unsafe(), r.deliveries().size(), dlv, r.skipped().size(), skp);
+        r.payloadSha256Unsafe(), r.deliveries().size(), dlv, r.skipped().size(), skp, r.sender());
   }
 
   static void writeDelivery(CborWriter w, Receipt.Delivery d) {
@@ -53,15 +56,19 @@ final class ReceiptCodec {
   /** Writes the payload map around already-encoded delivery and skipped entries. */
   static void assemble(CborWriter w, String keySetId, String sendId, Receipt.Kind kind, long issuedAtMillis,
       byte[] policySha256, byte[] payloadSha256, int deliveryCount, CborWriter deliveries,
-      int skippedCount, CborWriter skipped) {
-    w.head(CborReader.MAJOR_MAP, MAP_SIZE);
-    w.text(K_VERSION).uint(Receipt.VERSION);
+      int skippedCount, CborWriter skipped, Receipt.Sender sender) {
+    w.head(CborReader.MAJOR_MAP, sender == null ? MAP_SIZE : MAP_SIZE_WITH_SENDER);
+    w.text(K_VERSION).uint(sender == null ? Receipt.VERSION : Receipt.VERSION_WITH_SENDER);
     w.text(K_KEY_SET).text(keySetId);
     w.text(K_DELIVERIES).head(CborReader.MAJOR_ARRAY, deliveryCount).raw(deliveries.array(), 0, deliveries.length());
     w.text(K_ISSUED_AT).uint(issuedAtMillis);
     w.text(K_PAYLOAD).bytes(payloadSha256);
     w.text(K_POLICY).bytes(policySha256);
     w.text(K_SKIPPED).head(CborReader.MAJOR_ARRAY, skippedCount).raw(skipped.array(), 0, skipped.length());
+    if (sender != null) {
+      w.text(K_SENDER).hexBytes(sender.key());
+      w.text(K_SIGNED_AT).uint(sender.signedAt().getEpochSecond());
+    }
     w.text(K_KIND).text(kind.wire());
     w.text(K_SEND).text(sendId);
   }
@@ -72,12 +79,15 @@ final class ReceiptCodec {
     long mapSize = r.readHead(CborReader.MAJOR_MAP, "receipt");
     r.readKey(K_VERSION, 16);
     long version = r.readHead(CborReader.MAJOR_UINT, "version");
-    if (version != Receipt.VERSION) {
+    if (version != Receipt.VERSION && version != Receipt.VERSION_WITH_SENDER) {
       throw new MalformedInputException("unsupported_version",
-          "receipt version " + version + " is not supported (expected " + Receipt.VERSION + ")");
+          "receipt version " + version + " is not supported (expected " + Receipt.VERSION + " or "
+              + Receipt.VERSION_WITH_SENDER + ")");
     }
-    if (mapSize != MAP_SIZE) {
-      throw new MalformedInputException("malformed", "receipt map has " + mapSize + " entries, expected " + MAP_SIZE);
+    boolean withSender = version == Receipt.VERSION_WITH_SENDER;
+    long expectedSize = withSender ? MAP_SIZE_WITH_SENDER : MAP_SIZE;
+    if (mapSize != expectedSize) {
+      throw new MalformedInputException("malformed", "receipt map has " + mapSize + " entries, expected " + expectedSize);
     }
     r.readKey(K_KEY_SET, 16);
     String keySetId = r.readText("key-set id", 0, 64);
@@ -121,6 +131,18 @@ final class ReceiptCodec {
       String message = r.readText("message", 0, 1024);
       skipped.add(valid(() -> new Receipt.Skipped(fp, reason, message)));
     }
+    Receipt.Sender sender = null;
+    if (withSender) {
+      r.readKey(K_SENDER, 16);
+      String key = hex32(r, "sender key");
+      r.readKey(K_SIGNED_AT, 16);
+      long sts = r.readHead(CborReader.MAJOR_UINT, "signed at");
+      if (sts < 0 || sts > 253402300799L) {
+        throw new MalformedInputException("malformed", "signed at is out of range");
+      }
+      sender = valid(() -> new Receipt.Sender(key, Instant.ofEpochSecond(sts)));
+    }
+    Receipt.Sender signedBy = sender;
     r.readKey(K_KIND, 16);
     String kindText = r.readText("kind", 0, 16);
     Receipt.Kind kind = Receipt.Kind.fromWire(kindText);
@@ -132,8 +154,8 @@ final class ReceiptCodec {
     if (!r.atEnd()) {
       throw new MalformedInputException("malformed", "trailing bytes after receipt at offset " + r.position());
     }
-    return valid(() -> new Receipt(Receipt.VERSION, keySetId, sendId, kind, Instant.ofEpochMilli(iat),
-        pol, pay, deliveries, skipped));
+    return valid(() -> new Receipt(signedBy == null ? Receipt.VERSION : Receipt.VERSION_WITH_SENDER,
+        keySetId, sendId, kind, Instant.ofEpochMilli(iat), pol, pay, deliveries, skipped, signedBy));
   }
 
   /** Reads a 32-byte byte string (at most 64 bytes before it is oversize) as 64 lowercase hex characters. */

@@ -27,8 +27,17 @@ class DeliveryMetadataTest {
     assertThat(e[1]).isEqualTo((byte) 7);
     assertThat(DeliveryMetadata.decode(e)).isEqualTo(m);
     DeliveryMetadata max = DeliveryMetadata.of("x".repeat(128), "\u00e9".repeat(128), T0, T0, FP);
-    assertThat(max.encode()).hasSize(DeliveryMetadata.MAX_ENCODED_LENGTH);
+    assertThat(max.encode()).hasSize(DeliveryMetadata.MAX_ENCODED_LENGTH - 32);
     assertThat(DeliveryMetadata.decode(max.encode())).isEqualTo(max);
+    // version 2 (issue 23) appends the sender's 32-byte Ed25519 key
+    byte[] sender = new byte[32];
+    java.util.Arrays.fill(sender, (byte) 0x5a);
+    DeliveryMetadata maxV2 = max.withSender(sender);
+    assertThat(maxV2.encode()).hasSize(DeliveryMetadata.MAX_ENCODED_LENGTH);
+    assertThat(maxV2.encode()[0]).isEqualTo((byte) 2);
+    assertThat(DeliveryMetadata.decode(maxV2.encode())).isEqualTo(maxV2);
+    assertThat(DeliveryMetadata.decode(maxV2.encode()).senderKeyBytes()).isEqualTo(sender);
+    assertThat(maxV2.withRecipient(FP).senderKey()).isEqualTo(maxV2.senderKey());
   }
 
   static Stream<Arguments> invalid() {
@@ -57,8 +66,10 @@ class DeliveryMetadataTest {
 
   static Stream<Arguments> badEncodings() {
     byte[] good = DeliveryMetadata.of("film-42", "label", T0, T1, FP).encode();
-    byte[] v2 = good.clone();
-    v2[0] = 2;
+    byte[] v3 = good.clone();
+    v3[0] = 3;
+    byte[] v2NoSender = good.clone(); // version 2 needs the 32-byte sender key after the fingerprint
+    v2NoSender[0] = 2;
     byte[] zeroId = good.clone();
     zeroId[1] = 0;
     byte[] badUtf8 = good.clone();
@@ -68,7 +79,8 @@ class DeliveryMetadataTest {
     java.nio.ByteBuffer.wrap(swapped).putLong(1 + 1 + 7 + 2 + 5, T1.getEpochSecond() + 1);
     return Stream.of(
         Arguments.of("empty", new byte[0], "truncated"),
-        Arguments.of("version 2", v2, "unsupported_version"),
+        Arguments.of("version 3", v3, "unsupported_version"),
+        Arguments.of("version 2 without its sender key", v2NoSender, "truncated"),
         Arguments.of("cut by one", Arrays.copyOf(good, good.length - 1), "truncated"),
         Arguments.of("trailing byte", Arrays.copyOf(good, good.length + 1), "malformed"),
         Arguments.of("zero-length secretId", zeroId, "malformed"),

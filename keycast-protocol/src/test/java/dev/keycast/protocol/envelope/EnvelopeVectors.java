@@ -205,7 +205,7 @@ final class EnvelopeVectors {
     write(dir, "suite-kem-flipped.unsupported_algorithm.fail", flip(env, 6));
     write(dir, "metadata-length-ffff.oversize.fail", set(set(env, 11, 0xff), 12, 0xff));
     write(dir, "metadata-length-plus-one.malformed.fail", set(env, 12, (env[12] & 0xff) + 1));
-    write(dir, "metadata-version-2.unsupported_version.fail", set(env, md, 2));
+    write(dir, "metadata-version-3.unsupported_version.fail", set(env, md, 3));
     write(dir, "altered-metadata-secret-id.decryption_failed.fail", flip(env, md + 2));
     write(dir, "altered-metadata-sender-label.decryption_failed.fail", flip(env, md + 2 + idLen + 2));
     write(dir, "altered-metadata-not-after.decryption_failed.fail", flip(env, notAfter + 7));

@@ -179,9 +179,12 @@ class KeySetTest {
     byte[] v1 = enc.clone();
     v1[18] = 1; // version 1 bundles had no KMS key id and are no longer accepted
     assertCode(() -> KeyBundle.parse(v1), "unsupported_version");
-    byte[] v4 = enc.clone();
+    byte[] v5 = enc.clone();
+    v5[18] = 5;
+    assertCode(() -> KeyBundle.parse(v5), "unsupported_version");
+    byte[] v4 = enc.clone(); // version 4 needs the presence byte and the 40-byte sender set
     v4[18] = 4;
-    assertCode(() -> KeyBundle.parse(v4), "unsupported_version");
+    assertCode(() -> KeyBundle.parse(v4), "truncated");
     byte[] v3 = enc.clone(); // version 3 needs the 33-byte KMS key check after the KMS key id
     v3[18] = 3;
     assertCode(() -> KeyBundle.parse(v3), "truncated");

@@ -26,7 +26,7 @@ public final class ReceiptVectors {
   private static final HexFormat HEX = HexFormat.of();
 
   enum Variant {
-    CANONICAL, VERSION_2, NON_SHORTEST_INT, INDEFINITE_ARRAY, UNSORTED_KEYS, TOO_MANY_ENTRIES,
+    CANONICAL, VERSION_3, NON_SHORTEST_INT, INDEFINITE_ARRAY, UNSORTED_KEYS, TOO_MANY_ENTRIES,
     SHORT_FINGERPRINT, UNKNOWN_KIND, EXTRA_KEY
   }
 
@@ -64,7 +64,7 @@ public final class ReceiptVectors {
     w.head(CborReader.MAJOR_MAP, v == Variant.EXTRA_KEY ? 10 : 9);
     w.text("v");
     switch (v) {
-      case VERSION_2 -> w.uint(2);
+      case VERSION_3 -> w.uint(3);
       case NON_SHORTEST_INT -> w.rawByte(0x18).rawByte(0x01);
       default -> w.uint(1);
     }
@@ -162,8 +162,8 @@ public final class ReceiptVectors {
         g);
     put(out, "oversize.fail", "golden padded to 64 MiB + 1", "malformed:oversize",
         Map.of("public-key", pk, "append-zeros", Integer.toString(ReceiptSigner.MAX_ENCODED + 1 - g.length)), g);
-    put(out, "unsupported-version.fail", "validly signed payload with v = 2", "malformed:unsupported_version", key,
-        signed(Variant.VERSION_2));
+    put(out, "unsupported-version.fail", "validly signed payload with v = 3", "malformed:unsupported_version", key,
+        signed(Variant.VERSION_3));
     put(out, "non-canonical-int.fail", "validly signed payload with v encoded as 0x1801", "malformed:non_canonical",
         key, signed(Variant.NON_SHORTEST_INT));
     put(out, "non-canonical-indefinite-array.fail", "validly signed payload with an indefinite-length dlv array",

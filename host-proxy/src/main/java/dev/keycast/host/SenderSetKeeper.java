@@ -1,0 +1,172 @@
+package dev.keycast.host;
+
+import dev.keycast.host.bridge.EnclaveClient;
+import dev.keycast.host.bridge.EnclaveException;
+import dev.keycast.host.bridge.EnclaveResponse;
+import dev.keycast.host.server.ApiException;
+import dev.keycast.host.server.HttpAnswer;
+import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.sender.SealedSenderSet;
+import dev.keycast.protocol.sender.SenderKey;
+import dev.keycast.protocol.sender.SenderSetUpdate;
+import io.netty.handler.codec.http.HttpMethod;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The host's part of sender identity (issue 23; api.md section 2.3): it keeps the sealed sender
+ * set the enclave hands out (a file; the host cannot forge or alter it, only withhold or roll it
+ * back, which the attested digest and the receipts expose), establishes the set right after the
+ * key set's init from the configured owner and sender keys, hands it back after an unseal, and
+ * relays owner-signed updates ({@code POST /v1/senders}) and the set in force ({@code GET
+ * /v1/senders}).
+ *
+ * <p>Hooks (for whoever restructures HostProxy / HostApiService): {@link #afterInit()} after the
+ * sealed key set is stored by init; {@link #afterUnseal()} after unseal and when adopting a running
+ * enclave; {@link #handle} from the public router for {@code /v1/senders}.
+ */
+public final class SenderSetKeeper {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SenderSetKeeper.class);
+  /** Largest owner statement relayed (a full sender set, base64url, and change). */
+  public static final int MAX_UPDATE_BYTES = 64 * 1024;
+
+  /**
+   * @param stateFile where the sealed sender set is kept, or null (the host keeps none: every send
+   *     is refused after a restart)
+   * @param genesisOwners owner keys of the set established at init (empty: none is established)
+   * @param genesisSenders sender keys of that set
+   */
+  public record Settings(Path stateFile, List<SenderKey> genesisOwners, List<SenderKey> genesisSenders) {
+    public Settings {
+      genesisOwners = List.copyOf(genesisOwners);
+      genesisSenders = List.copyOf(genesisSenders);
+      if (!genesisOwners.isEmpty() && stateFile == null) {
+        throw new IllegalArgumentException("genesis owner keys need a sender-state file");
+      }
+    }
+
+    public static Settings none() {
+      return new Settings(null, List.of(), List.of());
+    }
+  }
+
+  private final EnclaveClient enclave;
+  private final Settings settings;
+
+  public SenderSetKeeper(EnclaveClient enclave, Settings settings) {
+    this.enclave = Objects.requireNonNull(enclave, "enclave");
+    this.settings = Objects.requireNonNull(settings, "settings");
+  }
+
+  /** After init: establishes the configured set (genesis) and keeps its seal. */
+  public void afterInit() throws InterruptedException {
+    if (settings.genesisOwners().isEmpty()) {
+      LOG.warn("no sender owner key configured: no sender set is established and every send is refused");
+      return;
+    }
+    try {
+      EnclaveApi.SenderSetView v = enclave.post("/v1/senders/genesis", new EnclaveApi.SenderGenesisRequest(
+          settings.genesisOwners().stream().map(k -> Base64Url.encode(k.raw())).toList(),
+          settings.genesisSenders().stream().map(k -> Base64Url.encode(k.raw())).toList()),
+          EnclaveApi.SenderSetView.class);
+      keep(v);
+      LOG.info("sender set version {} established: {} owner(s), {} sender(s)", v.version(),
+          v.ownerKeys().size(), v.senderKeys().size());
+    } catch (EnclaveException | IOException e) {
+      LOG.error("the sender set could not be established: {}", e.getMessage());
+    }
+  }
+
+  /** After unseal (or on adopting a running enclave): hands the kept seal back. */
+  public void afterUnseal() throws InterruptedException {
+    if (settings.stateFile() == null || !Files.exists(settings.stateFile())) {
+      LOG.warn("no sealed sender set kept: every send is refused until one is restored");
+      return;
+    }
+    try {
+      byte[] sealed = Files.readAllBytes(settings.stateFile());
+      if (sealed.length > SealedSenderSet.MAX_ENCODED) {
+        throw new IOException("the kept sealed sender set is too large");
+      }
+      EnclaveApi.SenderSetView v = enclave.post("/v1/senders/restore",
+          new EnclaveApi.SenderRestoreRequest(Base64Url.encode(sealed)), EnclaveApi.SenderSetView.class);
+      LOG.info("sender set version {} restored", v.version());
+    } catch (EnclaveException | IOException e) {
+      LOG.error("the sender set could not be restored: {}", e.getMessage());
+    }
+  }
+
+  /** {@code GET} or {@code POST /v1/senders} of the public API. */
+  public HttpAnswer handle(String method, byte[] body) throws ApiException, InterruptedException {
+    try {
+      if ("GET".equals(method)) {
+        return HttpAnswer.json(200, publicView(check(enclave.get("/v1/senders"))));
+      }
+      if (!"POST".equals(method)) {
+        throw new ApiException(ErrorCode.METHOD_NOT_ALLOWED, "/v1/senders takes GET or POST");
+      }
+      if (body == null || body.length == 0 || body.length > MAX_UPDATE_BYTES) {
+        throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+            "expected an owner-signed sender-set update of 1.." + MAX_UPDATE_BYTES + " bytes");
+      }
+      SenderSetUpdate.Json update;
+      try {
+        update = Json.decode(body, MAX_UPDATE_BYTES, SenderSetUpdate.Json.class);
+      } catch (MalformedInputException e) {
+        throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
+      }
+      EnclaveApi.SenderSetView v = check(enclave.call(HttpMethod.POST, "/v1/senders/update", Json.encode(update)));
+      try {
+        keep(v);
+      } catch (IOException e) {
+        throw new ApiException(ErrorCode.STORE_UNAVAILABLE, "the new sealed sender set could not be kept");
+      }
+      return HttpAnswer.json(200, publicView(v));
+    } catch (EnclaveException e) {
+      throw new ApiException(e.code(), e.status(), e.getMessage());
+    }
+  }
+
+  private EnclaveApi.SenderSetView check(EnclaveResponse r) throws EnclaveException {
+    if (!r.ok()) {
+      throw r.toException();
+    }
+    return r.decode(EnclaveApi.SenderSetView.class, 1 << 20);
+  }
+
+  private static EnclaveApi.SenderSetView publicView(EnclaveApi.SenderSetView v) {
+    return new EnclaveApi.SenderSetView(v.version(), v.ownerKeys(), v.senderKeys(), v.senderFingerprints(),
+        v.sha256(), null);
+  }
+
+  /** Writes the seal atomically (temporary file, fsync, rename). */
+  private void keep(EnclaveApi.SenderSetView v) throws IOException {
+    if (settings.stateFile() == null || v.sealedSenderSet() == null) {
+      return;
+    }
+    byte[] sealed;
+    try {
+      sealed = Base64Url.decode("sealed_sender_set", v.sealedSenderSet(), SealedSenderSet.MAX_ENCODED);
+    } catch (MalformedInputException e) {
+      throw new IOException("the enclave returned a malformed sealed sender set");
+    }
+    Path file = settings.stateFile();
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      ch.write(java.nio.ByteBuffer.wrap(sealed));
+      ch.force(true);
+    }
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+}
