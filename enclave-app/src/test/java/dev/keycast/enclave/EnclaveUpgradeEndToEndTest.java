@@ -101,8 +101,16 @@ class EnclaveUpgradeEndToEndTest {
         byte[] secret = "content key".getBytes(StandardCharsets.UTF_8);
         HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, X25519PublicKey.fromRaw(bundle.receivePublicKey()),
             SendService.sendInfo(bundle.keySetId()), policy, secret, new SecureRandom());
-        EnclaveApi.SendPayload payload = new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
-            Base64Url.encode(policy), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()));
+        // the owner establishes the sender set right after init (issue 23); the studio signs its send
+        var owner = dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
+        var studio = dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
+        HttpResponse<String> genesis = post(old, "/v1/senders/genesis", new EnclaveApi.SenderGenesisRequest(
+            List.of(Base64Url.encode(owner.publicKey().raw())), List.of(Base64Url.encode(studio.publicKey().raw()))));
+        assertThat(genesis.statusCode()).as(genesis.body()).isEqualTo(200);
+        EnclaveApi.SendPayload payload = dev.keycast.protocol.sender.SendSigner.sign(
+            new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
+                Base64Url.encode(policy), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())),
+            studio, Instant.now());
         EnclaveApi.SendResponse s = json(post(old, "/v1/send", new EnclaveApi.SendRequest(payload, List.of(candidate(early)))),
             EnclaveApi.SendResponse.class);
 

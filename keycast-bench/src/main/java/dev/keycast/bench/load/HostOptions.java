@@ -18,6 +18,12 @@ import picocli.CommandLine.Option;
 
 /** Options every subcommand shares: where the host is and how its attestation is checked. */
 final class HostOptions {
+  @Option(names = "--sender-key", paramLabel = "FILE",
+      description = "The sender's Ed25519 private key (PEM, keycast sender keygen): every payload is"
+          + " signed when it is sealed. The enclave refuses unsigned sends; presealed payloads must be"
+          + " sent within its 300 s window.")
+  Path senderKey;
+
   @Option(names = "--host", required = true, paramLabel = "URL",
       description = "Host proxy base URL, e.g. http://127.0.0.1:8080")
   URI host;
@@ -62,8 +68,17 @@ final class HostOptions {
     } catch (MalformedInputException e) {
       throw new IOException(e.getMessage(), e);
     }
-    return SendSealer.attest(client,
+    SendSealer sealer = SendSealer.attest(client,
         new SendSealer.AttestationCheck(skipAttestation, pcrs, roots, allowDebug), random, err);
+    if (senderKey == null) {
+      err.println("load: no --sender-key: the sends are unsigned, and the enclave refuses them (api.md 2.3)");
+      return sealer;
+    }
+    try {
+      return sealer.signingWith(dev.keycast.protocol.sender.SenderKeyFiles.readPrivate(senderKey));
+    } catch (MalformedInputException e) {
+      throw new IOException("--sender-key " + senderKey + ": not a PEM Ed25519 private key (keycast sender keygen)", e);
+    }
   }
 
   static ExecutorService newExecutor() {

@@ -32,11 +32,26 @@ final class SendSealer {
   private final KeyBundle bundle;
   private final X25519PublicKey receiveKey;
   private final byte[] info;
+  private final dev.keycast.protocol.sender.SenderSigningKey sender;
 
   SendSealer(KeyBundle bundle) throws MalformedInputException {
+    this(bundle, X25519PublicKey.fromRaw(bundle.receivePublicKey()), null);
+  }
+
+  private SendSealer(KeyBundle bundle, X25519PublicKey receiveKey,
+      dev.keycast.protocol.sender.SenderSigningKey sender) {
     this.bundle = bundle;
-    this.receiveKey = X25519PublicKey.fromRaw(bundle.receivePublicKey());
+    this.receiveKey = receiveKey;
     this.info = ("keycast/v1/send\0" + bundle.keySetId()).getBytes(StandardCharsets.UTF_8);
+    this.sender = sender;
+  }
+
+  /**
+   * This sealer, signing every payload with {@code sender} at the instant it is sealed (api.md
+   * 2.3: the enclave refuses unsigned sends and signatures older than its window, 300 s).
+   */
+  SendSealer signingWith(dev.keycast.protocol.sender.SenderSigningKey sender) {
+    return new SendSealer(bundle, receiveKey, sender);
   }
 
   KeyBundle bundle() {
@@ -52,8 +67,16 @@ final class SendSealer {
     } catch (MalformedInputException e) {
       throw new IllegalStateException("attested receive key is unusable: " + e.getMessage(), e);
     }
-    return Json.encode(new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
-        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())));
+    EnclaveApi.SendPayload payload = new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
+        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()));
+    if (sender != null) {
+      try {
+        payload = dev.keycast.protocol.sender.SendSigner.sign(payload, sender, java.time.Instant.now());
+      } catch (MalformedInputException e) {
+        throw new IllegalStateException("a payload the load tool built does not decode", e);
+      }
+    }
+    return Json.encode(payload);
   }
 
   /** How the attestation is checked before anything is sealed. */
