@@ -6,7 +6,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
-import dev.keycast.enclave.attest.AttestationException;
+import dev.keycast.enclave.attest.AttesterException;
 import dev.keycast.enclave.attest.Attester;
 import dev.keycast.enclave.attest.EnclaveRandom;
 import dev.keycast.enclave.attest.IoctlNsmDevice;
@@ -288,12 +288,12 @@ public final class EnclaveMain implements Callable<Integer> {
     }
 
     @Override
-    public byte[] attest(byte[] userData, byte[] nonce, byte[] publicKey) throws AttestationException {
+    public byte[] attest(byte[] userData, byte[] nonce, byte[] publicKey) throws AttesterException {
       Attester a;
       try {
         a = delegate.join();
       } catch (CompletionException e) {
-        throw new AttestationException("the attester could not be created", e.getCause());
+        throw new AttesterException("the attester could not be created", e.getCause());
       }
       return a.attest(userData, nonce, publicKey);
     }

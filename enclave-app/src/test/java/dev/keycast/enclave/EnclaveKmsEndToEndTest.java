@@ -128,10 +128,8 @@ class EnclaveKmsEndToEndTest {
             new SendPolicy.RecipientSelector(List.of(early.publicKey().fingerprint(), late.publicKey().fingerprint()),
                 null, null), true, 10, null).toJson();
         byte[] secret = "content key".getBytes(StandardCharsets.UTF_8);
-        HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, X25519PublicKey.fromRaw(bundle.receivePublicKey()),
-            SendService.sendInfo(bundle.keySetId()), policy, secret, new SecureRandom());
-        EnclaveApi.SendPayload payload = new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
-            Base64Url.encode(policy), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()));
+        EnclaveApi.SendPayload payload = dev.keycast.protocol.send.SendPayloadSealer
+            .v1(bundle.keySetId(), bundle.receivePublicKey()).seal(policy, secret, new SecureRandom()).toApi();
         HttpResponse<String> sent = post(first, "/v1/send", new EnclaveApi.SendRequest(payload, List.of(candidate(early))));
         assertThat(sent.statusCode()).as(sent.body()).isEqualTo(200);
         EnclaveApi.SendResponse s = json(sent, EnclaveApi.SendResponse.class);

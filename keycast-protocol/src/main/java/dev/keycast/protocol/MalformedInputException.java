@@ -72,4 +72,17 @@ public class MalformedInputException extends Exception {
     String hex = HexFormat.of().formatHex(input, 0, n);
     return input.length > n ? hex + "..." : hex;
   }
+
+  /**
+   * A (non-secret) input text for an error message: in double quotes, cut to {@code max}
+   * characters (then {@code ...}), control characters shown as {@code ?}; {@code null} unquoted.
+   * The one quoting rule of Keycast's error messages.
+   */
+  public static String quote(String text, int max) {
+    if (text == null) {
+      return "null";
+    }
+    String shown = text.length() > max ? text.substring(0, max) + "..." : text;
+    return "\"" + shown.replaceAll("\\p{Cntrl}", "?") + "\"";
+  }
 }

@@ -15,9 +15,9 @@ public interface Attester {
    * {@value NsmClient#MAX_ATTESTATION_FIELD_BYTES} bytes).
    *
    * @throws IllegalArgumentException if a field is longer than the limit
-   * @throws AttestationException if the document cannot be produced
+   * @throws AttesterException if the document cannot be produced
    */
-  byte[] attest(byte[] userData, byte[] nonce, byte[] publicKey) throws AttestationException;
+  byte[] attest(byte[] userData, byte[] nonce, byte[] publicKey) throws AttesterException;
 
   /** True when the documents are signed by a local mock root, not by AWS Nitro hardware. */
   boolean isMock();

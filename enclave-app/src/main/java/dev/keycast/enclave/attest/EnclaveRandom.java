@@ -45,19 +45,19 @@ public final class EnclaveRandom {
   private EnclaveRandom() {}
 
   /** A DRBG seeded and reseeded from the NSM. Calls {@code GetRandom} at least twice now. */
-  public static SecureRandom seededFromNsm(NsmClient nsm) throws AttestationException {
+  public static SecureRandom seededFromNsm(NsmClient nsm) throws AttesterException {
     Objects.requireNonNull(nsm, "nsm");
     NsmEntropy entropy = new NsmEntropy(nsm);
     byte[] nonce;
     try {
       nonce = entropy.take(NONCE_BYTES);
     } catch (NsmDeviceException | NsmException | MalformedInputException e) {
-      throw new AttestationException("cannot seed the enclave DRBG from NSM GetRandom", e);
+      throw new AttesterException("cannot seed the enclave DRBG from NSM GetRandom", e);
     }
     try {
       return build(bits -> entropy.source(bits), nonce);
     } catch (IllegalStateException e) {
-      throw new AttestationException("cannot seed the enclave DRBG from NSM GetRandom", e.getCause());
+      throw new AttesterException("cannot seed the enclave DRBG from NSM GetRandom", e.getCause());
     }
   }
 

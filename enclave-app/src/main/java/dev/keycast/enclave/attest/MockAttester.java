@@ -107,7 +107,7 @@ public final class MockAttester implements Attester {
   }
 
   @Override
-  public byte[] attest(byte[] userData, byte[] nonce, byte[] publicKey) throws AttestationException {
+  public byte[] attest(byte[] userData, byte[] nonce, byte[] publicKey) throws AttesterException {
     check("user_data", userData);
     check("nonce", nonce);
     check("public_key", publicKey);
@@ -161,7 +161,7 @@ public final class MockAttester implements Attester {
       byte[] signature = signer.sign();
       return CoseSign1.encode(PROTECTED_ES384, EMPTY_MAP, payload, signature);
     } catch (IOException | GeneralSecurityException e) {
-      throw new AttestationException("the mock attester could not sign a document", e);
+      throw new AttesterException("the mock attester could not sign a document", e);
     }
   }
 

@@ -17,21 +17,21 @@ public final class NsmAttester implements Attester {
    * Creates the attester and checks the module answers (DescribeNSM), so a missing or broken NSM
    * fails at start rather than on the first request.
    */
-  public static NsmAttester create(NsmClient client) throws AttestationException {
+  public static NsmAttester create(NsmClient client) throws AttesterException {
     Objects.requireNonNull(client, "client");
     try {
       return new NsmAttester(client, client.describeNsm().moduleId());
     } catch (NsmDeviceException | NsmException | MalformedInputException e) {
-      throw new AttestationException("the NSM did not answer DescribeNSM", e);
+      throw new AttesterException("the NSM did not answer DescribeNSM", e);
     }
   }
 
   @Override
-  public byte[] attest(byte[] userData, byte[] nonce, byte[] publicKey) throws AttestationException {
+  public byte[] attest(byte[] userData, byte[] nonce, byte[] publicKey) throws AttesterException {
     try {
       return client.attestation(userData, nonce, publicKey);
     } catch (NsmDeviceException | NsmException | MalformedInputException e) {
-      throw new AttestationException("the NSM did not produce an attestation document", e);
+      throw new AttesterException("the NSM did not produce an attestation document", e);
     }
   }
 

@@ -1,6 +1,6 @@
 package dev.keycast.enclave.keyset;
 
-import dev.keycast.enclave.attest.AttestationException;
+import dev.keycast.enclave.attest.AttesterException;
 import dev.keycast.enclave.attest.Attester;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.kms.RecipientKeyPair;
@@ -383,7 +383,7 @@ public final class KmsKeySetService implements KeySetService {
     byte[] document;
     try {
       document = attester.attest(null, null, recipient.publicKeySpki());
-    } catch (AttestationException | RuntimeException e) {
+    } catch (AttesterException | RuntimeException e) {
       throw new KeySetException(
           ErrorCode.INTERNAL, "cannot obtain an attestation document for the KMS Recipient: " + e.getMessage());
     }

@@ -1,6 +1,6 @@
 package dev.keycast.enclave.server;
 
-import dev.keycast.enclave.attest.AttestationException;
+import dev.keycast.enclave.attest.AttesterException;
 import dev.keycast.enclave.attest.Attester;
 import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.protocol.Base64Url;
@@ -26,22 +26,22 @@ public final class AttestationService {
   }
 
   /** Attests the current key bundle with {@code nonce} (base64url, or null for none). */
-  public EnclaveApi.AttestationResponse attest(String nonceB64) throws ApiException {
-    KeyBundle bundle = keys.currentBundle().orElseThrow(ApiException::notReady);
+  public EnclaveApi.AttestationResponse attest(String nonceB64) throws EnclaveApiException {
+    KeyBundle bundle = keys.currentBundle().orElseThrow(EnclaveApiException::notReady);
     byte[] nonce = null;
     if (nonceB64 != null) {
       try {
         nonce = Base64Url.decode("nonce", nonceB64, EnclaveApi.MAX_NONCE_BYTES);
       } catch (MalformedInputException e) {
-        throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+        throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST,
             e.getMessage() + " (the nonce is at most " + EnclaveApi.MAX_NONCE_BYTES + " bytes)");
       }
     }
     try {
       byte[] doc = attester.attest(bundle.userData(), nonce, bundle.receivePublicKeySpki());
       return new EnclaveApi.AttestationResponse(Base64Url.encode(doc), apiBundle(bundle));
-    } catch (AttestationException e) {
-      throw new ApiException(ErrorCode.INTERNAL, "the attestation document could not be produced");
+    } catch (AttesterException e) {
+      throw new EnclaveApiException(ErrorCode.INTERNAL, "the attestation document could not be produced");
     }
   }
 

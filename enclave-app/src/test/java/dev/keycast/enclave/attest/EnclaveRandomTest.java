@@ -41,7 +41,7 @@ class EnclaveRandomTest {
     FakeNsmDevice device = new FakeNsmDevice();
     device.answer(new CborWriter().map(1).text("Error").text("InternalError").toByteArray());
     Throwable t = catchThrowable(() -> EnclaveRandom.seededFromNsm(new NsmClient(device)));
-    assertThat(t).isInstanceOf(AttestationException.class).hasCauseInstanceOf(NsmException.class);
+    assertThat(t).isInstanceOf(AttesterException.class).hasCauseInstanceOf(NsmException.class);
   }
 
   @Test
@@ -50,7 +50,7 @@ class EnclaveRandomTest {
     device.answer(randomResponse(1, 16)); // the nonce succeeds, the entropy input fails
     device.answer(new CborWriter().map(1).text("Error").text("InternalError").toByteArray());
     Throwable t = catchThrowable(() -> EnclaveRandom.seededFromNsm(new NsmClient(device)).nextBytes(new byte[8]));
-    assertThat(t).isInstanceOf(AttestationException.class).hasCauseInstanceOf(NsmException.class);
+    assertThat(t).isInstanceOf(AttesterException.class).hasCauseInstanceOf(NsmException.class);
   }
 
   @Test

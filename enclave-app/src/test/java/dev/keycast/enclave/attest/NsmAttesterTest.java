@@ -31,7 +31,7 @@ class NsmAttesterTest {
                 new CborWriter().map(1).text("Error").text("InvalidArgument").toByteArray());
     NsmAttester attester = NsmAttester.create(new NsmClient(device));
     Throwable t = catchThrowable(() -> attester.attest(null, null, null));
-    assertThat(t).isInstanceOf(AttestationException.class).hasCauseInstanceOf(NsmException.class);
+    assertThat(t).isInstanceOf(AttesterException.class).hasCauseInstanceOf(NsmException.class);
   }
 
   @Test
@@ -39,6 +39,6 @@ class NsmAttesterTest {
     FakeNsmDevice device = new FakeNsmDevice();
     device.failWith = new NsmDeviceException("cannot open /dev/nsm", 2);
     Throwable t = catchThrowable(() -> NsmAttester.create(new NsmClient(device)));
-    assertThat(t).isInstanceOf(AttestationException.class).hasCauseInstanceOf(NsmDeviceException.class);
+    assertThat(t).isInstanceOf(AttesterException.class).hasCauseInstanceOf(NsmDeviceException.class);
   }
 }

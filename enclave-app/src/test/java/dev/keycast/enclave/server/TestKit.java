@@ -102,10 +102,8 @@ final class TestKit {
   /** A sender's payload: {@code secret} sealed with HPKE to the bundle's receive key. */
   static EnclaveApi.SendPayload payload(KeyBundle bundle, byte[] policyBytes, byte[] secret)
       throws Exception {
-    HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, X25519PublicKey.fromRaw(bundle.receivePublicKey()),
-        SendService.sendInfo(bundle.keySetId()), policyBytes, secret, RANDOM);
-    return new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
-        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()));
+    return dev.keycast.protocol.send.SendPayloadSealer.v1(bundle.keySetId(), bundle.receivePublicKey())
+        .seal(policyBytes, secret, RANDOM).toApi();
   }
 
   /** A JDK HTTP/1.1 client against a {@code tcp://} server. */

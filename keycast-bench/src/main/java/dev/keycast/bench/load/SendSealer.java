@@ -10,33 +10,27 @@ import dev.keycast.protocol.attestation.ExpectedPcrs;
 import dev.keycast.protocol.attestation.TrustRoot;
 import dev.keycast.protocol.attestation.VerificationPolicy;
 import dev.keycast.protocol.attestation.VerifiedAttestation;
-import dev.keycast.protocol.hpke.Hpke;
-import dev.keycast.protocol.hpke.HpkeCiphertext;
-import dev.keycast.protocol.hpke.HpkeSuite;
-import dev.keycast.protocol.hpke.X25519PublicKey;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.policy.SendPolicy;
+import dev.keycast.protocol.send.SendPayloadSealer;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.Set;
 
 /**
- * Seals sends exactly as api.md 1.1 says: HPKE base mode in {@link HpkeSuite#KEYCAST_V1} to the
- * attested receive key, {@code info = "keycast/v1/send" || 0x00 || UTF8(key_set_id)}, {@code aad =}
- * the policy's exact JSON bytes. Built from {@code GET /v1/attestation} by {@link #attest}.
+ * Seals sends exactly as api.md 1.1 says, with the protocol's {@link SendPayloadSealer} (HPKE to the
+ * attested receive key, the policy's exact JSON bytes as associated data), after the attestation
+ * was checked. Built from {@code GET /v1/attestation} by {@link #attest}.
  */
 final class SendSealer {
   private final KeyBundle bundle;
-  private final X25519PublicKey receiveKey;
-  private final byte[] info;
+  private final SendPayloadSealer sealer;
 
   SendSealer(KeyBundle bundle) throws MalformedInputException {
     this.bundle = bundle;
-    this.receiveKey = X25519PublicKey.fromRaw(bundle.receivePublicKey());
-    this.info = ("keycast/v1/send\0" + bundle.keySetId()).getBytes(StandardCharsets.UTF_8);
+    this.sealer = SendPayloadSealer.v1(bundle.keySetId(), bundle.receivePublicKey());
   }
 
   KeyBundle bundle() {
@@ -45,15 +39,11 @@ final class SendSealer {
 
   /** The payload of {@code POST /v1/sends} for {@code policy} and {@code secret}, as JSON bytes. */
   byte[] seal(SendPolicy policy, byte[] secret, SecureRandom random) {
-    byte[] policyBytes = policy.toJson();
-    HpkeCiphertext c;
     try {
-      c = Hpke.seal(HpkeSuite.KEYCAST_V1, receiveKey, info, policyBytes, secret, random);
+      return Json.encode(sealer.seal(policy.toJson(), secret, random).toApi());
     } catch (MalformedInputException e) {
       throw new IllegalStateException("attested receive key is unusable: " + e.getMessage(), e);
     }
-    return Json.encode(new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
-        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())));
   }
 
   /** How the attestation is checked before anything is sealed. */

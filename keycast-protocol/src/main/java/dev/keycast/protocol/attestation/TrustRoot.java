@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -99,11 +98,7 @@ public record TrustRoot(String name, X509Certificate certificate, String sha256)
   }
 
   static byte[] sha256(byte[] data) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(data);
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("SHA-256 is required by the Java platform", e);
-    }
+    return dev.keycast.protocol.crypto.Sha256.digest(data);
   }
 
   /** Parses exactly one DER X.509 certificate; trailing bytes are rejected. */

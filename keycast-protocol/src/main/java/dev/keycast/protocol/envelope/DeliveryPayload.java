@@ -4,7 +4,6 @@ import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.MalformedInputException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 
 /**
@@ -164,12 +163,8 @@ public final class DeliveryPayload {
   }
 
   private static byte[] sha256(byte[] b, int off, int len) {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      md.update(b, off, len);
-      return md.digest();
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError(e);
-    }
+    MessageDigest md = dev.keycast.protocol.crypto.Sha256.newMessageDigest();
+    md.update(b, off, len);
+    return md.digest();
   }
 }

@@ -5,8 +5,6 @@ import dev.keycast.protocol.MalformedInputException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import javax.crypto.Cipher;
@@ -182,11 +180,7 @@ final class Bytes {
   }
 
   static byte[] sha256(byte[] data) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(data);
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("SHA-256 is required by the Java platform", e);
-    }
+    return dev.keycast.protocol.crypto.Sha256.digest(data);
   }
 
   /**

@@ -3,7 +3,6 @@ package dev.keycast.protocol.keyset;
 import dev.keycast.protocol.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
@@ -196,11 +195,7 @@ public record KeyBundle(
 
   /** SHA-256 of {@link #encode()} (32 bytes): the attestation document's {@code user_data}. */
   public byte[] userData() {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(encode());
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("SHA-256 is required by the Java platform", e);
-    }
+    return dev.keycast.protocol.crypto.Sha256.digest(encode());
   }
 
   /** True when {@code attestedUserData} equals {@link #userData()} (constant time). */

@@ -143,9 +143,6 @@ public record SendPolicy(
   }
 
   private static String quote(String s) {
-    if (s == null) {
-      return "null";
-    }
-    return "\"" + (s.length() > 40 ? s.substring(0, 40) + "..." : s) + "\"";
+    return MalformedInputException.quote(s, 40);
   }
 }
