@@ -15,6 +15,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,40 +45,6 @@ class SendAuthorizationTest {
     pool.shutdownNow();
   }
 
-  /** A pool that counts the per-candidate tasks it is given. */
-  static final class CountingPool extends java.util.concurrent.AbstractExecutorService {
-    final AtomicInteger tasks = new AtomicInteger();
-
-    @Override
-    public void execute(Runnable command) {
-      tasks.incrementAndGet();
-      pool.execute(command);
-    }
-
-    @Override
-    public void shutdown() {}
-
-    @Override
-    public List<Runnable> shutdownNow() {
-      return List.of();
-    }
-
-    @Override
-    public boolean isShutdown() {
-      return false;
-    }
-
-    @Override
-    public boolean isTerminated() {
-      return false;
-    }
-
-    @Override
-    public boolean awaitTermination(long timeout, java.util.concurrent.TimeUnit unit) {
-      return true;
-    }
-  }
-
   private static EnclaveApi.SendRequest request(int recipients) throws Exception {
     List<EnclaveApi.Candidate> candidates = new ArrayList<>();
     List<String> fps = new ArrayList<>();
@@ -92,7 +61,14 @@ class SendAuthorizationTest {
 
   @Test
   void refusedSendDeliversNothing() throws Exception {
-    CountingPool counting = new CountingPool();
+    AtomicInteger tasks = new AtomicInteger();
+    ThreadPoolExecutor counting = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>()) {
+      @Override
+      public void execute(Runnable command) {
+        tasks.incrementAndGet();
+        super.execute(command);
+      }
+    };
     List<SendAuthorization.Request> asked = new ArrayList<>();
     SendService service = new SendService(keys, new SendEngine(counting, 2, new SecureRandom(), new EnclaveMetrics()),
         r -> {
@@ -107,8 +83,9 @@ class SendAuthorizationTest {
       assertThat(r.keySetId()).isEqualTo(bundle.keySetId());
       assertThat(r.policy().maxRecipients()).isEqualTo(40);
     });
-    assertThat(counting.tasks).hasValue(0);
+    assertThat(tasks).hasValue(0);
     assertThat(out.size()).isZero();
+    counting.shutdownNow();
   }
 
   @Test
