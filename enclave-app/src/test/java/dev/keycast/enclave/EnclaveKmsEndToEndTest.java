@@ -2,8 +2,8 @@ package dev.keycast.enclave;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keycast.enclave.attest.MockAttester;
-import dev.keycast.enclave.attest.MockMeasurements;
+import dev.keycast.mock.nitro.MockAttester;
+import dev.keycast.mock.nitro.MockMeasurements;
 import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.server.EnclaveMetrics;
@@ -90,8 +90,8 @@ class EnclaveKmsEndToEndTest {
             .keyMetadata().arn();
       }
 
-      KeySetService firstKeys = EnclaveMain.kmsKeySetService(attester, new SecureRandom(), egress, tlsCert, Set.of(keyArn));
-      KeySetService secondKeys = EnclaveMain.kmsKeySetService(attester, new SecureRandom(), egress, tlsCert, Set.of());
+      KeySetService firstKeys = EnclaveLauncher.kmsKeySetService(attester, new SecureRandom(), () -> KmsConnector.trusting(egress, tlsCert), Set.of(keyArn));
+      KeySetService secondKeys = EnclaveLauncher.kmsKeySetService(attester, new SecureRandom(), () -> KmsConnector.trusting(egress, tlsCert), Set.of());
       try (EnclaveServer first = start(firstKeys, attester); EnclaveServer second = start(secondKeys, attester)) {
         HttpResponse<String> notReady = get(first, "/v1/ready");
         assertThat(notReady.statusCode()).isEqualTo(503);

@@ -14,8 +14,8 @@ import static dev.keycast.enclave.EnclaveKmsEndToEndTest.start;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.keycast.enclave.attest.MockAttester;
-import dev.keycast.enclave.attest.MockMeasurements;
+import dev.keycast.mock.nitro.MockAttester;
+import dev.keycast.mock.nitro.MockMeasurements;
 import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.server.EnclaveServer;
@@ -92,7 +92,7 @@ class KmsKeySubstitutionTest {
       assertThat(attackerArn).isNotEqualTo(realArn);
 
       // a fresh enclave of the genuine image, not pinned to a key (the ARN cannot be in the image)
-      KeySetService keys = EnclaveMain.kmsKeySetService(attester, new SecureRandom(), egress, tlsCert, Set.of());
+      KeySetService keys = EnclaveLauncher.kmsKeySetService(attester, new SecureRandom(), () -> KmsConnector.trusting(egress, tlsCert), Set.of());
       try (EnclaveServer enclave = start(keys, attester)) {
         HttpResponse<String> unseal = post(enclave, "/v1/keyset/unseal",
             new EnclaveApi.UnsealRequest(Base64Url.encode(forged), REGION, ADMIN));
@@ -124,7 +124,7 @@ class KmsKeySubstitutionTest {
       }
 
       // a pinned enclave (--kms-key-arn) refuses the forged key set before calling KMS
-      KeySetService pinned = EnclaveMain.kmsKeySetService(attester, new SecureRandom(), egress, tlsCert, Set.of(realArn));
+      KeySetService pinned = EnclaveLauncher.kmsKeySetService(attester, new SecureRandom(), () -> KmsConnector.trusting(egress, tlsCert), Set.of(realArn));
       try (EnclaveServer enclave = start(pinned, attester)) {
         HttpResponse<String> unseal = post(enclave, "/v1/keyset/unseal",
             new EnclaveApi.UnsealRequest(Base64Url.encode(forged), REGION, ADMIN));
@@ -133,7 +133,7 @@ class KmsKeySubstitutionTest {
       }
 
       // the honest path: init under the operator's key, and the bundle names it
-      KeySetService honestKeys = EnclaveMain.kmsKeySetService(attester, new SecureRandom(), egress, tlsCert, Set.of());
+      KeySetService honestKeys = EnclaveLauncher.kmsKeySetService(attester, new SecureRandom(), () -> KmsConnector.trusting(egress, tlsCert), Set.of());
       try (EnclaveServer enclave = start(honestKeys, attester)) {
         HttpResponse<String> init = post(enclave, "/v1/keyset/init", new EnclaveApi.InitRequest(realArn, REGION, PARENT));
         assertThat(init.statusCode()).as(init.body()).isEqualTo(200);

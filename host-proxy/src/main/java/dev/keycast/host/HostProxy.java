@@ -401,6 +401,30 @@ public final class HostProxy implements HostControl, AutoCloseable {
     }
   }
 
+  @Override
+  public EnclaveApi.KeySetResponse rewrapKeySet(byte[] approval) throws ApiException, InterruptedException {
+    dev.keycast.protocol.upgrade.ImageApproval.Document doc;
+    try {
+      doc = dev.keycast.protocol.Json.decode(approval, dev.keycast.protocol.upgrade.ImageApproval.MAX_ENCODED,
+          dev.keycast.protocol.upgrade.ImageApproval.Document.class);
+    } catch (dev.keycast.protocol.MalformedInputException e) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "the body must be an image approval (JSON): " + e.getMessage());
+    }
+    if (!readiness.ready()) {
+      throw new ApiException(ErrorCode.NOT_READY, "the enclave holds no key set yet (" + readiness.state() + ")");
+    }
+    try {
+      EnclaveApi.KeySetResponse r = enclave.post("/v1/keyset/rewrap",
+          new dev.keycast.protocol.upgrade.RewrapRequest(doc, credentials.credentials()), EnclaveApi.KeySetResponse.class);
+      LOG.info("key set {} re-wrapped under KMS key {} for a successor image", r.keyBundle().keySetId(), r.keyBundle().kmsKeyId());
+      return r;
+    } catch (EnclaveException e) {
+      throw new ApiException(e.code(), e.status(), e.getMessage());
+    } catch (IOException e) {
+      throw new ApiException(ErrorCode.KMS_ERROR, "no credentials: " + e.getMessage());
+    }
+  }
+
   private void refreshLoop() {
     while (!Thread.currentThread().isInterrupted()) {
       try {

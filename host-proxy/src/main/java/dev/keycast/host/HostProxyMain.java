@@ -86,6 +86,12 @@ public final class HostProxyMain implements Callable<Integer> {
       description = "on first boot (no sealed key set stored), create the key set with this KMS key")
   String initKmsKeyId;
 
+  @Option(names = "--import-sealed-key-set", paramLabel = "FILE",
+      description = "before starting, store this sealed key set as the store's first (the answer of"
+          + " POST /admin/keyset/rewrap, for a successor image; operations.md 6a); refused if the"
+          + " store already holds a different one")
+  java.nio.file.Path importSealedKeySet;
+
   @Option(names = "--credentials", description = "static or imds; default imds (static with --mock)")
   String credentialsMode;
 
@@ -173,6 +179,12 @@ public final class HostProxyMain implements Callable<Integer> {
     UploadLimits uploads = uploadLimits();
     CredentialsProvider creds = credentials();
     ArtefactStore artefacts = openStore();
+    if (importSealedKeySet != null) {
+      byte[] file = java.nio.file.Files.readAllBytes(importSealedKeySet);
+      KeySetImport.Outcome o = KeySetImport.importInto(artefacts, file);
+      LOG.info("--import-sealed-key-set {}: {}", importSealedKeySet,
+          o == KeySetImport.Outcome.IMPORTED ? "stored as key set version 1" : "already the store's key set");
+    }
     HostProxy proxy = new HostProxy(config, artefacts, store, creds, Clock.systemUTC(),
         uploads);
     CountDownLatch stopped = new CountDownLatch(1);

@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.keycast.enclave.attest.MockAttester;
+import dev.keycast.mock.nitro.MockAttester;
 import dev.keycast.enclave.server.EnclaveMetrics;
 import dev.keycast.enclave.server.EnclaveServer;
 import dev.keycast.host.HostTestSupport.Recipient;
@@ -272,6 +272,7 @@ class ErrorTableTest {
     Set<ErrorCode> explained = EnumSet.of(
         ErrorCode.POLICY_MISMATCH,  // enclave /v1/forward only, built by the host: EnclaveServerTest
         ErrorCode.KMS_ACCESS_DENIED, ErrorCode.KMS_UNAVAILABLE, ErrorCode.KMS_ERROR, // KmsKeySetServiceTest
+        ErrorCode.IMAGE_APPROVAL_REFUSED, ErrorCode.SUCCESSOR_KEY_REFUSED, // re-wrap: KeySetUpgradeTest, EnclaveUpgradeEndToEndTest
         ErrorCode.OVERLOADED,       // upload budget spent: SlowUploadsTest; full queue or pool wait: not driven
         ErrorCode.REQUEST_TIMEOUT,  // an upload slower than the minimum rate: SlowUploadsTest
         ErrorCode.SESSION_EXPIRED,  // needs the host's clock 15 min on: RecipientAuthAttacksTest

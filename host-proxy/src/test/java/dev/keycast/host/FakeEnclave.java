@@ -177,6 +177,9 @@ public final class FakeEnclave implements AutoCloseable {
               validate(Json.decode(body, 1 << 20, EnclaveApi.ValidateRequest.class));
           case "/v1/send" -> send(Json.decode(body, 256 << 20, EnclaveApi.SendRequest.class));
           case "/v1/forward" -> forward(Json.decode(body, 256 << 20, EnclaveApi.ForwardRequest.class));
+          case "/v1/keyset/rewrap" -> throw new Failure(
+              Json.decode(body, 1 << 20, dev.keycast.protocol.upgrade.RewrapRequest.class).credentials() == null
+                  ? ErrorCode.MALFORMED_REQUEST : ErrorCode.IMAGE_APPROVAL_REFUSED, "this fake enclave has no image approvers");
           default -> throw new Failure(ErrorCode.NOT_FOUND, "no such path");
         };
       } catch (Failure f) {

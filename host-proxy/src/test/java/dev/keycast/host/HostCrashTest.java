@@ -7,7 +7,7 @@ import static dev.keycast.host.HostTestSupport.policy;
 import static dev.keycast.host.HostTestSupport.post;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keycast.enclave.attest.MockAttester;
+import dev.keycast.mock.nitro.MockAttester;
 import dev.keycast.enclave.server.EnclaveMetrics;
 import dev.keycast.enclave.server.EnclaveServer;
 import dev.keycast.host.HostTestSupport.Recipient;

@@ -8,7 +8,7 @@ import static dev.keycast.host.HostTestSupport.post;
 import static dev.keycast.host.HostTestSupport.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keycast.enclave.attest.MockAttester;
+import dev.keycast.mock.nitro.MockAttester;
 import dev.keycast.enclave.keyset.KeySetException;
 import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.enclave.server.EnclaveMetrics;

@@ -28,8 +28,10 @@ import picocli.CommandLine.Spec;
       RecipientCommand.class,
       FetchCommand.class,
       ReceiptCommand.class,
+      KdmCommand.class,
       MeasurementsCommand.class,
       AttestationCommand.class,
+      ImageCommand.class,
       CommandLine.HelpCommand.class
     },
     footer = ExitCodes.HELP)

@@ -109,6 +109,11 @@ final class RecipientPrivateKey implements AutoCloseable {
     return fingerprint;
   }
 
+  /** The RSA private key (a screen's Security Manager key, for KDMs), or null for X25519. */
+  RSAPrivateCrtKey rsaPrivateKey() {
+    return rsa;
+  }
+
   /** The public key as a PEM {@code PUBLIC KEY} block. */
   String publicKeyPem() {
     return "-----BEGIN PUBLIC KEY-----\n"

@@ -222,9 +222,11 @@ class EnclaveMockImageIT {
     assertThat(output.lines().toList()).as("output of the enclave image under plain Docker").hasSize(1);
     assertThat(output).contains("/dev/nsm", "not inside a Nitro Enclave").doesNotContain("Exception", "\tat ");
     assertThat(docker.inspectImageCmd(enclaveImage).exec().getConfig().getEntrypoint())
-        .contains("vsock://ANY:5000").doesNotContain("--mock");
+        .contains("vsock://ANY:5000", "/opt/keycast/keycast-enclave.jar")
+        .doesNotContain("/opt/keycast/keycast-enclave-mock.jar");
     assertThat(docker.inspectImageCmd(mockImage).exec().getConfig().getEntrypoint())
-        .contains("--mock", "tcp://0.0.0.0:5000").doesNotContain("vsock://ANY:5000");
+        .contains("/opt/keycast/keycast-enclave-mock.jar", "tcp://0.0.0.0:5000")
+        .doesNotContain("vsock://ANY:5000");
     passed = true;
   }
 

@@ -118,12 +118,12 @@ class LocalStackIT {
     Path enclaveDir = Files.createDirectories(dir.resolve("enclave"));
     Path kmsDir = Files.createDirectories(dir.resolve("kms"));
     Path work = Files.createDirectories(dir.resolve("work"));
-    Path enclaveJar = repo.resolve("enclave-app/target/keycast-enclave.jar");
+    Path enclaveJar = repo.resolve("enclave-mock/target/keycast-enclave-mock.jar"); // dev tier
     Path hostJar = repo.resolve("host-proxy/target/keycast-host.jar");
     Path kmsJar = repo.resolve("mock-kms/target/keycast-mock-kms.jar");
 
     // 1. The enclave's mock identity (mock PKI, measurements.json): a first, short enclave run.
-    StackProcess init = start("enclave-init", enclaveJar, List.of("--mock", "--state", enclaveDir.toString(),
+    StackProcess init = start("enclave-init", enclaveJar, List.of("--state", enclaveDir.toString(),
         "--listen", "unix:" + dir.resolve("init.sock")), Map.of());
     Path measurements = enclaveDir.resolve("measurements.json");
     Path mockRoot = enclaveDir.resolve("mock-root.pem");
@@ -314,7 +314,7 @@ class LocalStackIT {
     Path egressSock = dir.resolve("egress.sock");
     Files.deleteIfExists(enclaveSock);
     Files.deleteIfExists(egressSock);
-    StackProcess enclave = start("enclave" + suffix, enclaveJar, List.of("--mock", "--state", enclaveDir.toString(),
+    StackProcess enclave = start("enclave" + suffix, enclaveJar, List.of("--state", enclaveDir.toString(),
         "--listen", "unix:" + enclaveSock, "--kms-egress", "unix:" + egressSock,
         "--kms-tls-cert", kmsCert.toString(), "--kms-key-arn", keyArn, "--workers", "2"), Map.of());
     enclave.awaitCondition("the enclave listening on " + enclaveSock, START, () -> Files.exists(enclaveSock));

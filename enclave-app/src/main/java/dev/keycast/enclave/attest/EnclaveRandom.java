@@ -1,5 +1,6 @@
 package dev.keycast.enclave.attest;
 
+import dev.keycast.protocol.attestation.AttesterException;
 import dev.keycast.protocol.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.security.NoSuchAlgorithmException;

@@ -1,5 +1,7 @@
 package dev.keycast.enclave.attest;
 
+import dev.keycast.protocol.attestation.AttesterException;
+import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.protocol.MalformedInputException;
 import java.util.Objects;
 

@@ -1,5 +1,6 @@
 package dev.keycast.enclave.attest;
 
+import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.cbor.CborReader;
 import dev.keycast.protocol.cbor.CborWriter;
@@ -28,7 +29,7 @@ public final class NsmClient {
    * The most bytes Keycast puts in each of user_data, nonce and public_key. The NSM accepts 1024,
    * but AWS's own verification text and some verifiers (Sui) reject more than 512.
    */
-  public static final int MAX_ATTESTATION_FIELD_BYTES = 512;
+  public static final int MAX_ATTESTATION_FIELD_BYTES = dev.keycast.protocol.attestation.Attester.MAX_FIELD_BYTES;
 
   /** The most bytes one GetRandom answer may carry (nsm-lib documents "up to 256"). */
   public static final int MAX_RANDOM_BYTES = 256;

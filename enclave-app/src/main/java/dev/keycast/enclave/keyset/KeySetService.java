@@ -1,8 +1,10 @@
 package dev.keycast.enclave.keyset;
 
 import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.keyset.KeySet;
+import dev.keycast.protocol.upgrade.ImageApproval;
 import java.util.Optional;
 
 /**
@@ -49,6 +51,18 @@ public interface KeySetService {
    */
   KeyBundle unseal(byte[] sealedKeySet, String region, EnclaveApi.AwsCredentials credentials)
       throws KeySetException;
+
+  /**
+   * Re-wraps the key set this enclave holds for a successor image under a new, locked KMS key, as
+   * a quorum of this image's approvers approved (kms-sealing.md section 7). The enclave keeps its
+   * key set and its KMS key; the answer is the key set sealed under the new key, for the successor.
+   *
+   * @throws KeySetException {@code IMAGE_APPROVAL_REFUSED}, {@code SUCCESSOR_KEY_REFUSED}, {@code
+   *     NOT_READY} or a KMS failure; an implementation without image approvers refuses every call
+   */
+  default Initialized rewrap(ImageApproval approval, EnclaveApi.AwsCredentials credentials) throws KeySetException {
+    throw new KeySetException(ErrorCode.IMAGE_APPROVAL_REFUSED, "this enclave does not re-wrap its key set");
+  }
 
   /** Replaces the credentials used for later KMS calls. */
   void updateCredentials(EnclaveApi.AwsCredentials credentials);

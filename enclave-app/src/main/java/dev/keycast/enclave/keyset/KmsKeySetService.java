@@ -1,7 +1,7 @@
 package dev.keycast.enclave.keyset;
 
-import dev.keycast.enclave.attest.AttesterException;
-import dev.keycast.enclave.attest.Attester;
+import dev.keycast.protocol.attestation.AttesterException;
+import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.kms.RecipientKeyPair;
 import dev.keycast.protocol.DecryptionFailedException;
@@ -13,6 +13,8 @@ import dev.keycast.protocol.keyset.KeySet;
 import dev.keycast.protocol.keyset.KmsKeyCheck;
 import dev.keycast.protocol.keyset.SealedKeySet;
 import dev.keycast.protocol.kms.KmsKeyLockVerdict;
+import dev.keycast.protocol.upgrade.ImageApproval;
+import dev.keycast.protocol.upgrade.ImageApprovers;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
@@ -75,6 +77,7 @@ public final class KmsKeySetService implements KeySetService {
   private final SecureRandom random;
   private final KmsConnector connector;
   private final Set<String> allowedKmsKeys;
+  private final ImageApprovers imageApprovers;
   private final Object lock = new Object();
   private volatile EnclaveApi.Readiness readiness =
       new EnclaveApi.Readiness(false, NOT_INITIALIZED, null, "no key set yet: waiting for init or unseal");
@@ -83,8 +86,9 @@ public final class KmsKeySetService implements KeySetService {
   private volatile EnclaveApi.AwsCredentials credentials;
   private volatile KmsKeyLockVerdict kmsKeyVerdict;
 
-  private KmsKeySetService(
-      Attester attester, SecureRandom random, KmsConnector connector, Set<String> allowedKmsKeys) {
+  private KmsKeySetService(Attester attester, SecureRandom random, KmsConnector connector,
+      Set<String> allowedKmsKeys, ImageApprovers imageApprovers) {
+    this.imageApprovers = Objects.requireNonNull(imageApprovers, "imageApprovers");
     this.attester = Objects.requireNonNull(attester, "attester");
     this.random = Objects.requireNonNull(random, "random");
     this.connector = Objects.requireNonNull(connector, "connector");
@@ -102,7 +106,7 @@ public final class KmsKeySetService implements KeySetService {
    * owns and closes the connector.
    */
   public static KmsKeySetService create(Attester attester, SecureRandom random, KmsConnector connector) {
-    return new KmsKeySetService(attester, random, connector, Set.of());
+    return new KmsKeySetService(attester, random, connector, Set.of(), ImageApprovers.NONE);
   }
 
   /**
@@ -117,7 +121,33 @@ public final class KmsKeySetService implements KeySetService {
     if (allowedKmsKeyArns.isEmpty()) {
       throw new IllegalArgumentException("pin at least one KMS key ARN, or use the 3-argument create");
     }
-    return new KmsKeySetService(attester, random, connector, allowedKmsKeyArns);
+    return new KmsKeySetService(attester, random, connector, allowedKmsKeyArns, ImageApprovers.NONE);
+  }
+
+  /**
+   * This service, accepting image approvals signed by a quorum of {@code approvers} for {@link
+   * #rewrap} (kms-sealing.md section 7). Call it before the first init or unseal; the approvers
+   * MUST come from the measured image (the enclave's fixed command line).
+   */
+  public KmsKeySetService withImageApprovers(ImageApprovers approvers) {
+    if (keySet != null) {
+      throw new IllegalStateException("image approvers are set before the key set is created or unsealed");
+    }
+    return new KmsKeySetService(attester, random, connector, allowedKmsKeys, approvers);
+  }
+
+  /**
+   * Re-wraps the key set this enclave holds for a successor image under a new locked KMS key
+   * (kms-sealing.md section 7; {@link KeySetUpgrade}). The enclave's own state does not change.
+   */
+  @Override
+  public Initialized rewrap(ImageApproval approval, EnclaveApi.AwsCredentials credentials) throws KeySetException {
+    checkCredentials(credentials);
+    KeySet held = keySet;
+    if (held == null) {
+      throw new KeySetException(ErrorCode.NOT_READY, "the enclave holds no key set to re-wrap: init or unseal first");
+    }
+    return new KeySetUpgrade(this, imageApprovers).rewrap(held, approval, credentials);
   }
 
   @Override
@@ -371,7 +401,7 @@ public final class KmsKeySetService implements KeySetService {
     }
   }
 
-  private RecipientKeyPair newRecipientKey() throws KeySetException {
+  RecipientKeyPair newRecipientKey() throws KeySetException {
     try {
       return RecipientKeyPair.generate(random);
     } catch (GeneralSecurityException e) {
@@ -379,7 +409,7 @@ public final class KmsKeySetService implements KeySetService {
     }
   }
 
-  private RecipientInfo recipientInfo(RecipientKeyPair recipient) throws KeySetException {
+  RecipientInfo recipientInfo(RecipientKeyPair recipient) throws KeySetException {
     byte[] document;
     try {
       document = attester.attest(null, null, recipient.publicKeySpki());
@@ -393,7 +423,7 @@ public final class KmsKeySetService implements KeySetService {
         .build();
   }
 
-  private KmsClient client(String region, EnclaveApi.AwsCredentials creds) throws KeySetException {
+  KmsClient client(String region, EnclaveApi.AwsCredentials creds) throws KeySetException {
     try {
       return connector.client(region, creds);
     } catch (IOException e) {
@@ -401,7 +431,7 @@ public final class KmsKeySetService implements KeySetService {
     }
   }
 
-  private static byte[] openRecipient(SdkBytes cms, RecipientKeyPair recipient, String operation)
+  static byte[] openRecipient(SdkBytes cms, RecipientKeyPair recipient, String operation)
       throws KeySetException {
     if (cms == null) {
       throw new KeySetException(ErrorCode.KMS_ERROR, "KMS " + operation + " returned no CiphertextForRecipient");
@@ -417,7 +447,7 @@ public final class KmsKeySetService implements KeySetService {
     }
   }
 
-  private static void requireNoPlaintext(SdkBytes plaintext, String operation) throws KeySetException {
+  static void requireNoPlaintext(SdkBytes plaintext, String operation) throws KeySetException {
     if (plaintext != null && plaintext.asByteArrayUnsafe().length > 0) {
       Arrays.fill(plaintext.asByteArrayUnsafe(), (byte) 0);
       throw new KeySetException(
@@ -430,7 +460,7 @@ public final class KmsKeySetService implements KeySetService {
     log.warn("key set {} failed: {} {}", what, e.code().code(), e.getMessage());
   }
 
-  private static void zero(byte[] b) {
+  static void zero(byte[] b) {
     if (b != null) {
       Arrays.fill(b, (byte) 0);
     }
@@ -453,7 +483,7 @@ public final class KmsKeySetService implements KeySetService {
     }
   }
 
-  private static void checkCredentials(EnclaveApi.AwsCredentials c) throws KeySetException {
+  static void checkCredentials(EnclaveApi.AwsCredentials c) throws KeySetException {
     if (c == null || blank(c.accessKeyId()) || blank(c.secretAccessKey())) {
       throw new KeySetException(
           ErrorCode.MALFORMED_REQUEST, "credentials need access_key_id and secret_access_key");
@@ -466,6 +496,14 @@ public final class KmsKeySetService implements KeySetService {
 
   private static boolean blank(String s) {
     return s == null || s.isBlank();
+  }
+
+  SecureRandom random() {
+    return random;
+  }
+
+  KmsConnector connector() {
+    return connector;
   }
 
   @Override

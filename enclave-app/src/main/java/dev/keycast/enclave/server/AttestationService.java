@@ -1,7 +1,7 @@
 package dev.keycast.enclave.server;
 
-import dev.keycast.enclave.attest.AttesterException;
-import dev.keycast.enclave.attest.Attester;
+import dev.keycast.protocol.attestation.AttesterException;
+import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.MalformedInputException;

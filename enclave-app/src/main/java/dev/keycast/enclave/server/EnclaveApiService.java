@@ -42,6 +42,7 @@ final class EnclaveApiService {
     ATTESTATION("GET", "/v1/attestation"),
     KEYSET_INIT("POST", "/v1/keyset/init"),
     KEYSET_UNSEAL("POST", "/v1/keyset/unseal"),
+    KEYSET_REWRAP("POST", "/v1/keyset/rewrap"),
     CREDENTIALS("POST", "/v1/credentials"),
     VALIDATE("POST", "/v1/recipients/validate"),
     SEND("POST", "/v1/send"),
@@ -175,6 +176,8 @@ final class EnclaveApiService {
           throw new EnclaveApiException(e.code(), e.getMessage());
         }
       }
+      case KEYSET_REWRAP -> Answer.json(200, KeySetRewrapRoute.answer(services.keys(),
+          decode(body, length, dev.keycast.protocol.upgrade.RewrapRequest.class)));
       case CREDENTIALS -> {
         EnclaveApi.CredentialsRequest r = decode(body, length, EnclaveApi.CredentialsRequest.class);
         require(r.credentials(), "credentials");

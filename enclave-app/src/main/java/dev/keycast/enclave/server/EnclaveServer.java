@@ -1,6 +1,6 @@
 package dev.keycast.enclave.server;
 
-import dev.keycast.enclave.attest.Attester;
+import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.transport.Endpoint;
 import dev.keycast.transport.EndpointServer;

@@ -1,5 +1,6 @@
 package dev.keycast.enclave.attest;
 
+import dev.keycast.protocol.attestation.AttesterException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 

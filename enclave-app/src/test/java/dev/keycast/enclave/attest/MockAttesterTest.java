@@ -1,5 +1,8 @@
 package dev.keycast.enclave.attest;
 
+import dev.keycast.mock.nitro.MockAttester;
+import dev.keycast.mock.nitro.MockMeasurements;
+import dev.keycast.protocol.attestation.Attester;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -163,7 +166,7 @@ class MockAttesterTest {
     byte[] real = java.util.Base64.getMimeDecoder().decode(Files.readString(vector).trim());
     Doc r = decode(real);
     MockAttester a = MockAttester.create(tmp.resolve("state"), measurements("x"), new MovableClock(T0));
-    byte[] max = new byte[NsmClient.MAX_ATTESTATION_FIELD_BYTES];
+    byte[] max = new byte[Attester.MAX_FIELD_BYTES];
     byte[] mock = a.attest(max, max, max);
     Doc d = decode(mock);
     // same COSE prefix (untagged array, protected {1:-35}, empty unprotected, bstr with 2-byte length)
@@ -353,7 +356,7 @@ class MockAttesterTest {
   @Test
   void fieldLimitsMatchTheNsmClient() throws Exception {
     MockAttester a = MockAttester.create(tmp.resolve("state"), measurements("c"), new MovableClock(T0));
-    byte[] max = new byte[NsmClient.MAX_ATTESTATION_FIELD_BYTES];
+    byte[] max = new byte[Attester.MAX_FIELD_BYTES];
     Doc d = decode(a.attest(max, max, max));
     assertThat((byte[]) d.map().get("public_key")).hasSize(512);
     assertThatThrownBy(() -> a.attest(null, new byte[513], null)).isInstanceOf(IllegalArgumentException.class);

@@ -5,8 +5,8 @@ import static dev.keycast.enclave.keyset.KmsWorld.REGION;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-import dev.keycast.enclave.attest.MockAttester;
-import dev.keycast.enclave.attest.MockMeasurements;
+import dev.keycast.mock.nitro.MockAttester;
+import dev.keycast.mock.nitro.MockMeasurements;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.kms.RecipientCms;
 import dev.keycast.enclave.kms.RecipientKeyPair;

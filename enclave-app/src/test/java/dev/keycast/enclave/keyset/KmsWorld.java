@@ -1,7 +1,7 @@
 package dev.keycast.enclave.keyset;
 
-import dev.keycast.enclave.attest.MockAttester;
-import dev.keycast.enclave.attest.MockMeasurements;
+import dev.keycast.mock.nitro.MockAttester;
+import dev.keycast.mock.nitro.MockMeasurements;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.kms.mock.MockKms;
 import dev.keycast.kms.mock.MockKmsConfig;

@@ -2,7 +2,7 @@ package dev.keycast.enclave.server;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.keycast.protocol.fuzz.HttpHarness;
-import dev.keycast.enclave.attest.MockAttester;
+import dev.keycast.mock.nitro.MockAttester;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -3,7 +3,7 @@ package dev.keycast.enclave.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.keycast.enclave.attest.MockAttester;
+import dev.keycast.mock.nitro.MockAttester;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorBody;

@@ -3,7 +3,7 @@ package dev.keycast.enclave.server;
 import static dev.keycast.enclave.server.TestKit.Http.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keycast.enclave.attest.MockAttester;
+import dev.keycast.mock.nitro.MockAttester;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorBody;

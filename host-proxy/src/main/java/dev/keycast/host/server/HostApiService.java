@@ -190,6 +190,10 @@ public final class HostApiService {
         route = "admin_init";
         answer = only(call.method(), "POST",
             () -> HttpAnswer.json(200, control.initKeySet(call.param("kms_key_id"))));
+      } else if (seg.length == 3 && seg[0].equals("admin") && seg[1].equals("keyset")
+          && seg[2].equals("rewrap")) {
+        route = "admin_rewrap";
+        answer = only(call.method(), "POST", () -> HttpAnswer.json(200, control.rewrapKeySet(call.body())));
       } else if (seg.length == 1 && seg[0].equals("metrics")) {
         route = "metrics";
         answer = only(call.method(), "GET", () -> HttpAnswer.text(200, METRICS_TYPE, metrics.render()));

@@ -23,4 +23,13 @@ public interface HostControl {
    * stores it durably before the host serves.
    */
   HostApi.Status initKeySet(String kmsKeyId) throws ApiException, InterruptedException;
+
+  /**
+   * {@code POST /admin/keyset/rewrap}: hands an image approval (JSON, kms-sealing.md section 7) to
+   * the enclave with the host's credentials and returns the key set re-wrapped for the successor
+   * image. The host stores nothing: the answer is for the successor's deployment.
+   */
+  default EnclaveApi.KeySetResponse rewrapKeySet(byte[] approval) throws ApiException, InterruptedException {
+    throw new ApiException(dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host does not re-wrap key sets");
+  }
 }

@@ -33,6 +33,8 @@ public enum ErrorCode {
   KMS_UNAVAILABLE(502, "kms_unavailable"),
   KMS_ERROR(502, "kms_error"),
   SEALED_KEY_SET_INVALID(422, "sealed_key_set_invalid"),
+  IMAGE_APPROVAL_REFUSED(403, "image_approval_refused"),
+  SUCCESSOR_KEY_REFUSED(422, "successor_key_refused"),
   OVERLOADED(503, "overloaded"),
   INTERNAL(500, "internal_error");
 

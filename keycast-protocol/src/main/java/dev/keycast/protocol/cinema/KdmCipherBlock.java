@@ -43,6 +43,11 @@ public record KdmCipherBlock(
     return contentKey.clone();
   }
 
+  /** Overwrites this block's copy of the content key with zeros (after use). */
+  public void wipe() {
+    java.util.Arrays.fill(contentKey, (byte) 0);
+  }
+
   /** The 138 bytes; the caller zeroizes them after encryption. */
   public byte[] encode() {
     if (signerThumbprint.length != 20 || contentKey.length != 16

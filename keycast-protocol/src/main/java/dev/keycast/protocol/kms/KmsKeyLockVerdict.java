@@ -213,15 +213,17 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
   }
 
   /** The PCR0 values a condition block requires (empty if it does not require one). */
-  private static Set<String> attestedImages(JsonNode condition) {
+  static Set<String> attestedImages(JsonNode condition) {
     Set<String> out = new TreeSet<>();
     if (condition == null || !condition.isObject()) {
       return out;
     }
     for (Iterator<Map.Entry<String, JsonNode>> ops = condition.fields(); ops.hasNext(); ) {
       Map.Entry<String, JsonNode> op = ops.next();
-      String operator = op.getKey().toLowerCase(Locale.ROOT);
-      if (!(operator.equals("stringequals") || operator.equals("stringequalsignorecase")) || !op.getValue().isObject()) {
+      // Operator names exactly as the IAM policy grammar spells them: a name in another case is not
+      // one this check can vouch for KMS evaluating as a condition (fuzzing finding Z4).
+      String operator = op.getKey();
+      if (!(operator.equals("StringEquals") || operator.equals("StringEqualsIgnoreCase")) || !op.getValue().isObject()) {
         continue;
       }
       for (Iterator<Map.Entry<String, JsonNode>> keys = op.getValue().fields(); keys.hasNext(); ) {
@@ -250,7 +252,7 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
     return out;
   }
 
-  private static List<String> strings(JsonNode n) {
+  static List<String> strings(JsonNode n) {
     if (n == null) {
       return null;
     }

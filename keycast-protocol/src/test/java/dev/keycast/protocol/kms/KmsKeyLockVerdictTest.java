@@ -87,4 +87,18 @@ class KmsKeyLockVerdictTest {
       assertThat(v.reasons()).as(p).isNotEmpty();
     }
   }
+
+  /** Fuzzing finding Z4: the operator name was compared case-insensitively. */
+  @Test
+  void aConditionOperatorSpelledInAnotherCaseDoesNotCountAsAttestation() throws Exception {
+    String locked = script();
+    assertThat(KmsKeyLockVerdict.evaluate(locked, List.of(), PLAIN_KEY).locked()).isTrue();
+    for (String spelling : List.of("StringEqualsIGnoreCase", "stringequalsignorecase", "STRINGEQUALS")) {
+      String evasive = locked.replace("\"StringEqualsIgnoreCase\": {", "\"" + spelling + "\": {");
+      assertThat(evasive).isNotEqualTo(locked);
+      KmsKeyLockVerdict v = KmsKeyLockVerdict.evaluate(evasive, List.of(), PLAIN_KEY);
+      assertThat(v.locked()).as(spelling).isFalse();
+      assertThat(v.reasons()).anyMatch(r -> r.contains("without a StringEquals(IgnoreCase) condition"));
+    }
+  }
 }

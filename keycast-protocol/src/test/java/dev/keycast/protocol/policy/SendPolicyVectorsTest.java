@@ -1,0 +1,91 @@
+package dev.keycast.protocol.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.envelope.DeliveryMetadata;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The send policy vectors of send-policy.md ({@code src/test-vectors/send-policy}): each file's
+ * name starts with what it expects ({@code ok-}, or the error code), and so does its {@code expect}
+ * member. Acceptance is what the enclave does before the fan-out: parse ({@link SendPolicy#parse}),
+ * build the {@link Eligibility} (anchors parse), and carry the window and sender in delivery
+ * metadata ({@link DeliveryMetadata#of}); any refusal is reported with its stable code.
+ */
+class SendPolicyVectorsTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Path DIR = Path.of(System.getProperty("keycast.vectors"), "send-policy");
+
+  static Stream<Path> vectors() throws IOException {
+    List<Path> files;
+    try (Stream<Path> s = Files.list(DIR)) {
+      files = s.filter(p -> p.toString().endsWith(".json")).sorted().toList();
+    }
+    assertThat(files).hasSizeGreaterThan(20);
+    return files.stream();
+  }
+
+  /** The enclave's acceptance of a policy: the code of its refusal, or "ok". */
+  static String accept(byte[] policyBytes, Eligibility[] out) {
+    try {
+      SendPolicy p = SendPolicy.parse(policyBytes);
+      Eligibility e = new Eligibility(p);
+      DeliveryMetadata.of(p.secretId(), p.sender(), p.notBefore(), p.notAfter(), "0".repeat(64));
+      out[0] = e;
+      return "ok";
+    } catch (MalformedInputException e) {
+      return e.code();
+    } catch (Eligibility.InvalidPolicyException | IllegalArgumentException e) {
+      return "invalid_policy";
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("vectors")
+  void vector(Path file) throws Exception {
+    JsonNode v = JSON.readTree(file.toFile());
+    String expect = v.get("expect").asText();
+    String name = file.getFileName().toString();
+    assertThat(name).as("file names start with the expectation").startsWith(expect + "-");
+    byte[] bytes = v.has("policy_text")
+        ? v.get("policy_text").asText().getBytes(StandardCharsets.UTF_8)
+        : JSON.writeValueAsBytes(v.get("policy"));
+    Eligibility[] eligibility = new Eligibility[1];
+    assertThat(accept(bytes, eligibility)).as(v.get("description").asText()).isEqualTo(expect);
+    if (!"ok".equals(expect)) {
+      return;
+    }
+    SendPolicy p = eligibility[0].policy();
+    JsonNode parsed = v.path("parsed");
+    if (parsed.has("rsa_content")) {
+      assertThat(p.rsaContent()).isEqualTo(parsed.get("rsa_content").asText());
+    }
+    if (parsed.has("late_recipients")) {
+      assertThat(p.lateRecipients()).isEqualTo(parsed.get("late_recipients").asBoolean());
+    }
+    if (parsed.has("max_recipients")) {
+      assertThat(p.maxRecipients()).isEqualTo(parsed.get("max_recipients").asInt());
+    }
+    if (parsed.has("sender")) {
+      assertThat(p.sender()).isEqualTo(parsed.get("sender").asText());
+    }
+    for (JsonNode d : v.path("decisions")) {
+      Eligibility.Decision decision = eligibility[0].decide(d.get("fingerprint").asText(), List.of(),
+          Instant.parse(d.get("now").asText()), d.get("late").asBoolean());
+      String got = decision.eligible() ? "eligible" : decision.reason();
+      assertThat(got).as("%s at %s late=%s", d.get("fingerprint").asText().substring(0, 8),
+          d.get("now").asText(), d.get("late").asBoolean()).isEqualTo(d.get("expect").asText());
+    }
+  }
+}
