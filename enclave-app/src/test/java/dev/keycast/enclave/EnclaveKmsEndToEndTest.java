@@ -8,7 +8,6 @@ import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.server.EnclaveMetrics;
 import dev.keycast.enclave.server.EnclaveServer;
-import dev.keycast.enclave.server.SendService;
 import dev.keycast.kms.mock.MockKms;
 import dev.keycast.kms.mock.MockKmsConfig;
 import dev.keycast.kms.mock.ProtocolRecipientVerifier;
@@ -17,11 +16,7 @@ import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.envelope.HpkeDeliveryFormat;
-import dev.keycast.protocol.hpke.Hpke;
-import dev.keycast.protocol.hpke.HpkeCiphertext;
-import dev.keycast.protocol.hpke.HpkeSuite;
 import dev.keycast.protocol.hpke.X25519PrivateKey;
-import dev.keycast.protocol.hpke.X25519PublicKey;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.policy.SendPolicy;
 import dev.keycast.protocol.receipt.ReceiptVerifier;
@@ -128,8 +123,6 @@ class EnclaveKmsEndToEndTest {
             new SendPolicy.RecipientSelector(List.of(early.publicKey().fingerprint(), late.publicKey().fingerprint()),
                 null, null), true, 10, null).toJson();
         byte[] secret = "content key".getBytes(StandardCharsets.UTF_8);
-        HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, X25519PublicKey.fromRaw(bundle.receivePublicKey()),
-            SendService.sendInfo(bundle.keySetId()), policy, secret, new SecureRandom());
         // the owner establishes the sender set right after init (issue 23), over the enclave's API
         var owner = dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
         var sender = dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
@@ -138,8 +131,8 @@ class EnclaveKmsEndToEndTest {
         assertThat(genesis.statusCode()).as(genesis.body()).isEqualTo(200);
         EnclaveApi.SenderSetView senders = json(genesis, EnclaveApi.SenderSetView.class);
         EnclaveApi.SendPayload payload = dev.keycast.protocol.sender.SendSigner.sign(
-            new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
-                Base64Url.encode(policy), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())),
+            dev.keycast.protocol.send.SendPayloadSealer.v1(bundle.keySetId(), bundle.receivePublicKey())
+                .seal(policy, secret, new SecureRandom()).toApi(),
             sender, Instant.now());
         HttpResponse<String> sent = post(first, "/v1/send", new EnclaveApi.SendRequest(payload, List.of(candidate(early))));
         assertThat(sent.statusCode()).as(sent.body()).isEqualTo(200);

@@ -99,8 +99,6 @@ class EnclaveUpgradeEndToEndTest {
             new SendPolicy.RecipientSelector(List.of(early.publicKey().fingerprint(), late.publicKey().fingerprint()),
                 null, null), true, 10, null).toJson();
         byte[] secret = "content key".getBytes(StandardCharsets.UTF_8);
-        HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, X25519PublicKey.fromRaw(bundle.receivePublicKey()),
-            SendService.sendInfo(bundle.keySetId()), policy, secret, new SecureRandom());
         // the owner establishes the sender set right after init (issue 23); the studio signs its send
         var owner = dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
         var studio = dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
@@ -108,8 +106,8 @@ class EnclaveUpgradeEndToEndTest {
             List.of(Base64Url.encode(owner.publicKey().raw())), List.of(Base64Url.encode(studio.publicKey().raw()))));
         assertThat(genesis.statusCode()).as(genesis.body()).isEqualTo(200);
         EnclaveApi.SendPayload payload = dev.keycast.protocol.sender.SendSigner.sign(
-            new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
-                Base64Url.encode(policy), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())),
+            dev.keycast.protocol.send.SendPayloadSealer.v1(bundle.keySetId(), bundle.receivePublicKey())
+                .seal(policy, secret, new SecureRandom()).toApi(),
             studio, Instant.now());
         EnclaveApi.SendResponse s = json(post(old, "/v1/send", new EnclaveApi.SendRequest(payload, List.of(candidate(early)))),
             EnclaveApi.SendResponse.class);

@@ -20,7 +20,6 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -324,11 +323,7 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
   }
 
   private static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new AssertionError(e);
-    }
+    return dev.keycast.protocol.crypto.Sha256.digest(b);
   }
 
   private static String toJson(Optional<AttestationDocument> parsed, VerifiedAttestation verified,

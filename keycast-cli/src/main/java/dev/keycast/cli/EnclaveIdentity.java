@@ -224,7 +224,7 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
 
   private static <T> T requireField(String field, T value) throws MalformedInputException {
     if (value == null) {
-      throw new MalformedInputException("malformed", field + " is missing (an enclave older than the"
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, field + " is missing (an enclave older than the"
           + " KMS-key binding, or a bundle file written before it)");
     }
     return value;
@@ -241,7 +241,7 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
     if (k.length == 44 && Arrays.equals(k, 0, 12, spkiPrefix, 0, 12)) {
       return Arrays.copyOfRange(k, 12, 44);
     }
-    throw new MalformedInputException("malformed", field + " must be a raw 32-byte key or its 44-byte SPKI, got "
+    throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, field + " must be a raw 32-byte key or its 44-byte SPKI, got "
         + k.length + " bytes");
   }
 

@@ -8,20 +8,18 @@ import dev.keycast.protocol.sender.SendSigner;
 import dev.keycast.protocol.sender.SenderSet;
 import dev.keycast.protocol.sender.SenderSigningKey;
 import dev.keycast.protocol.api.HostApi;
-import dev.keycast.protocol.hpke.Hpke;
-import dev.keycast.protocol.hpke.HpkeCiphertext;
-import dev.keycast.protocol.hpke.HpkeSuite;
-import dev.keycast.protocol.hpke.X25519PublicKey;
+import dev.keycast.protocol.crypto.Sha256;
 import dev.keycast.protocol.policy.SendPolicy;
 import dev.keycast.protocol.receipt.Receipt;
 import dev.keycast.protocol.receipt.ReceiptSignatureException;
 import dev.keycast.protocol.receipt.ReceiptSigner;
 import dev.keycast.protocol.receipt.ReceiptVerifier;
+import dev.keycast.protocol.send.SealedSendPayload;
+import dev.keycast.protocol.send.SendPayloadSealer;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
@@ -75,7 +73,6 @@ import picocli.CommandLine.Option;
     },
     footer = ExitCodes.HELP)
 final class SendCommand extends KeycastCommand {
-  static final byte[] SEND_INFO_LABEL = "keycast/v1/send".getBytes(StandardCharsets.US_ASCII);
   /** Default max_recipients when the policy selects by anchors. */
   static final int DEFAULT_MAX_WITH_ANCHORS = 100_000;
   private static final int MAX_RECIPIENTS_FILE = 96 * 1024 * 1024;
@@ -198,19 +195,16 @@ final class SendCommand extends KeycastCommand {
     byte[] ct;
     try {
       enclave = EnclaveIdentity.verifyEnclave(host, pins, random);
-      String keySetId = enclave.bundle().keySetId();
-      byte[] info = concat(SEND_INFO_LABEL, new byte[] {0}, keySetId.getBytes(StandardCharsets.UTF_8));
-      HpkeCiphertext sealed;
+      SealedSendPayload sealed;
       try {
-        sealed = Hpke.seal(HpkeSuite.KEYCAST_V1, X25519PublicKey.fromRaw(enclave.bundle().receivePublicKey()),
-            info, policyBytes, secret, random);
+        sealed = SendPayloadSealer.v1(enclave.bundle().keySetId(), enclave.bundle().receivePublicKey())
+            .seal(policyBytes, secret, random);
       } catch (MalformedInputException e) {
         throw CliException.verification("the attested receive key is unusable: " + e.getMessage());
       }
       enc = sealed.enc();
       ct = sealed.ciphertext();
-      payload = new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, keySetId, Base64Url.encode(policyBytes),
-          Base64Url.encode(enc), Base64Url.encode(ct));
+      payload = sealed.toApi();
       // sender identity (issue 23): only a sender the attested sender set admits is served
       SenderSet senders = SenderSets.verified(host, enclave.bundle());
       if (!senders.allowsSender(signer.publicKey())) {
@@ -529,11 +523,7 @@ final class SendCommand extends KeycastCommand {
   }
 
   static byte[] sha256(byte[] b) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(b);
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError(e);
-    }
+    return Sha256.digest(b);
   }
 
   static byte[] concat(byte[]... parts) {

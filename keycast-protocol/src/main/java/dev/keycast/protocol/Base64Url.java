@@ -32,22 +32,22 @@ public final class Base64Url {
    */
   public static byte[] decode(String field, String text, int maxBytes) throws MalformedInputException {
     if (text == null) {
-      throw new MalformedInputException("malformed_request", field + " is missing");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, field + " is missing");
     }
     long decodedLength = (long) text.length() * 3 / 4;
     if (decodedLength > maxBytes + 2L) {
       throw new MalformedInputException(
-          "oversize", field + " is longer than " + maxBytes + " bytes");
+          MalformedInputException.Kind.OVERSIZE, field + " is longer than " + maxBytes + " bytes");
     }
     byte[] out = decodeOrNull(text);
     if (out == null) {
       String shown = text.length() > 16 ? text.substring(0, 16) + "..." : text;
       throw new MalformedInputException(
-          "malformed_request", field + " is not base64url: \"" + shown + "\"");
+          MalformedInputException.Kind.MALFORMED_REQUEST, field + " is not base64url: \"" + shown + "\"");
     }
     if (out.length > maxBytes) {
       throw new MalformedInputException(
-          "oversize", field + " is longer than " + maxBytes + " bytes");
+          MalformedInputException.Kind.OVERSIZE, field + " is longer than " + maxBytes + " bytes");
     }
     return out;
   }

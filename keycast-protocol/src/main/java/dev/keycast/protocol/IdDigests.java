@@ -1,7 +1,6 @@
 package dev.keycast.protocol;
 
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
@@ -14,12 +13,7 @@ final class IdDigests {
 
   /** A SHA-256 digest that has absorbed {@code label || 0x00}. */
   static MessageDigest labelled(byte[] label) {
-    MessageDigest d;
-    try {
-      d = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("SHA-256 is required by the Java platform", e);
-    }
+    MessageDigest d = dev.keycast.protocol.crypto.Sha256.newMessageDigest();
     d.update(label);
     d.update((byte) 0);
     return d;

@@ -54,25 +54,25 @@ public final class Json {
   /** Parses {@code json} (at most {@code maxBytes} long) into {@code type}. */
   public static <T> T decode(byte[] json, int maxBytes, Class<T> type) throws MalformedInputException {
     if (json == null || json.length == 0) {
-      throw new MalformedInputException("malformed_request", "empty body; expected a JSON object");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "empty body; expected a JSON object");
     }
     if (json.length > maxBytes) {
       throw new MalformedInputException(
-          "oversize", "JSON body of " + json.length + " bytes exceeds the limit of " + maxBytes);
+          MalformedInputException.Kind.OVERSIZE, "JSON body of " + json.length + " bytes exceeds the limit of " + maxBytes);
     }
     try {
       T value = MAPPER.readValue(json, type);
       if (value == null) {
-        throw new MalformedInputException("malformed_request", "expected a JSON object, got null");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "expected a JSON object, got null");
       }
       return value;
     } catch (JsonProcessingException e) {
-      throw new MalformedInputException("malformed_request", "malformed JSON: " + summary(e));
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "malformed JSON: " + summary(e));
     } catch (IOException e) {
-      throw new MalformedInputException("malformed_request", "unreadable JSON body");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "unreadable JSON body");
     } catch (IllegalArgumentException e) {
       // record constructors validate their components and throw IllegalArgumentException
-      throw new MalformedInputException("malformed_request", e.getMessage());
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, e.getMessage());
     }
   }
 

@@ -132,12 +132,12 @@ public final class NsmClient {
         new CborWriter().map(1).text("DescribePCR").map(1).text("index").uint(index).toByteArray();
     Map<String, Object> body = call(request, "DescribePCR", Set.of("lock", "data"));
     if (!(body.get("lock") instanceof Boolean locked)) {
-      throw new MalformedInputException("malformed", "DescribePCR.lock is not a boolean");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "DescribePCR.lock is not a boolean");
     }
     byte[] data = bytesField(body, "data", 32, 64);
     if (data.length != 32 && data.length != 48 && data.length != 64) {
       throw new MalformedInputException(
-          "malformed", "DescribePCR.data is " + data.length + " bytes, not 32, 48 or 64");
+          MalformedInputException.Kind.MALFORMED, "DescribePCR.data is " + data.length + " bytes, not 32, 48 or 64");
     }
     return new PcrDescription(locked, data);
   }
@@ -158,14 +158,14 @@ public final class NsmClient {
                 "locked_pcrs",
                 "digest"));
     if (!(body.get("module_id") instanceof String moduleId) || moduleId.isEmpty() || moduleId.length() > 256) {
-      throw new MalformedInputException("malformed", "DescribeNSM.module_id is not a text of 1..256 characters");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "DescribeNSM.module_id is not a text of 1..256 characters");
     }
     if (!(body.get("digest") instanceof String digest)
         || !Set.of("SHA256", "SHA384", "SHA512").contains(digest)) {
-      throw new MalformedInputException("malformed", "DescribeNSM.digest is not SHA256, SHA384 or SHA512: " + body.get("digest"));
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "DescribeNSM.digest is not SHA256, SHA384 or SHA512: " + body.get("digest"));
     }
     if (!(body.get("locked_pcrs") instanceof List<?> locked)) {
-      throw new MalformedInputException("malformed", "DescribeNSM.locked_pcrs is not an array");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "DescribeNSM.locked_pcrs is not an array");
     }
     List<Integer> lockedPcrs = new ArrayList<>(locked.size());
     for (Object o : locked) {
@@ -196,34 +196,34 @@ public final class NsmClient {
     byte[] response = send(request);
     if (response.length > NsmDevice.MAX_RESPONSE_BYTES) {
       throw new MalformedInputException(
-          "oversize", "NSM response of " + response.length + " bytes exceeds " + NsmDevice.MAX_RESPONSE_BYTES);
+          MalformedInputException.Kind.OVERSIZE, "NSM response of " + response.length + " bytes exceeds " + NsmDevice.MAX_RESPONSE_BYTES);
     }
     Object top = CborReader.decode(response, CBOR_OPTIONS);
     if (!(top instanceof Map<?, ?> outer) || outer.size() != 1) {
       throw new MalformedInputException(
-          "malformed", "NSM response is not a one-entry map: " + MalformedInputException.quote(response, 32));
+          MalformedInputException.Kind.MALFORMED, "NSM response is not a one-entry map: " + MalformedInputException.quote(response, 32));
     }
     Map.Entry<?, ?> only = outer.entrySet().iterator().next();
     if ("Error".equals(only.getKey())) {
       if (!(only.getValue() instanceof String name)) {
-        throw new MalformedInputException("malformed", "NSM Error value is not a text string");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "NSM Error value is not a text string");
       }
       NsmErrorCode code =
           NsmErrorCode.fromWireName(name)
               .orElseThrow(
-                  () -> new MalformedInputException("malformed", "unknown NSM error code \"" + truncate(name) + "\""));
+                  () -> new MalformedInputException(MalformedInputException.Kind.MALFORMED, "unknown NSM error code \"" + truncate(name) + "\""));
       throw new NsmException(code, "in answer to " + variant);
     }
     if (!variant.equals(only.getKey())) {
       throw new MalformedInputException(
-          "malformed", "NSM answered variant \"" + truncate(String.valueOf(only.getKey())) + "\" to a " + variant + " request");
+          MalformedInputException.Kind.MALFORMED, "NSM answered variant \"" + truncate(String.valueOf(only.getKey())) + "\" to a " + variant + " request");
     }
     if (!(only.getValue() instanceof Map<?, ?> inner)) {
-      throw new MalformedInputException("malformed", "NSM " + variant + " answer is not a map");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "NSM " + variant + " answer is not a map");
     }
     if (!inner.keySet().equals(fields)) {
       throw new MalformedInputException(
-          "malformed", "NSM " + variant + " answer has fields " + inner.keySet() + ", expected " + fields);
+          MalformedInputException.Kind.MALFORMED, "NSM " + variant + " answer has fields " + inner.keySet() + ", expected " + fields);
     }
     @SuppressWarnings("unchecked")
     Map<String, Object> typed = (Map<String, Object>) inner;
@@ -240,11 +240,11 @@ public final class NsmClient {
   private static byte[] bytesField(Map<String, Object> body, String name, int min, int max)
       throws MalformedInputException {
     if (!(body.get(name) instanceof byte[] b)) {
-      throw new MalformedInputException("malformed", "NSM field " + name + " is not a byte string");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "NSM field " + name + " is not a byte string");
     }
     if (b.length < min || b.length > max) {
       throw new MalformedInputException(
-          b.length > max ? "oversize" : "malformed",
+          b.length > max ? MalformedInputException.Kind.OVERSIZE : MalformedInputException.Kind.MALFORMED,
           "NSM field " + name + " is " + b.length + " bytes, allowed " + min + ".." + max);
     }
     return b;
@@ -252,7 +252,7 @@ public final class NsmClient {
 
   private static int u16(Object o, String what) throws MalformedInputException {
     if (!(o instanceof Long l) || l < 0 || l > 0xFFFF) {
-      throw new MalformedInputException("malformed", what + " is not a u16: " + o);
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + " is not a u16: " + o);
     }
     return l.intValue();
   }

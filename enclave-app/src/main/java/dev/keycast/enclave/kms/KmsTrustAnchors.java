@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -73,7 +72,7 @@ final class KmsTrustAnchors {
     for (Certificate c : cf.generateCertificates(
         new ByteArrayInputStream(certificatesOnly.toString().getBytes(StandardCharsets.US_ASCII)))) {
       X509Certificate x = (X509Certificate) c;
-      seen.add(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(x.getEncoded())));
+      seen.add(HexFormat.of().formatHex(dev.keycast.protocol.crypto.Sha256.digest(x.getEncoded())));
       roots.add(x);
     }
     if (roots.size() != SHA256.size() || !seen.equals(new TreeSet<>(SHA256))) {

@@ -99,7 +99,7 @@ public final class RecipientCms {
       throws MalformedInputException {
     java.math.BigInteger v = version.getValue();
     if (v.signum() < 0 || v.compareTo(java.math.BigInteger.valueOf(5)) > 0) {
-      throw new MalformedInputException("malformed", what + " version is not a CMSVersion (0 to 5)");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + " version is not a CMSVersion (0 to 5)");
     }
     return v.intValue();
   }
@@ -135,22 +135,22 @@ public final class RecipientCms {
 
   private static Parsed parse(byte[] cms) throws MalformedInputException {
     if (cms == null || cms.length == 0) {
-      throw new MalformedInputException("truncated", "CiphertextForRecipient is empty");
+      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "CiphertextForRecipient is empty");
     }
     if (cms.length > MAX_BYTES) {
       throw new MalformedInputException(
-          "oversize", "CiphertextForRecipient is " + cms.length + " bytes, limit " + MAX_BYTES);
+          MalformedInputException.Kind.OVERSIZE, "CiphertextForRecipient is " + cms.length + " bytes, limit " + MAX_BYTES);
     }
     ContentInfo ci;
     CMSEnvelopedData ed;
     try {
       ci = ContentInfo.getInstance(org.bouncycastle.asn1.ASN1Primitive.fromByteArray(cms));
       if (ci == null) {
-        throw new MalformedInputException("malformed", "CiphertextForRecipient is not a CMS ContentInfo");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "CiphertextForRecipient is not a CMS ContentInfo");
       }
       if (!ENVELOPED_DATA.equals(ci.getContentType())) {
         throw new MalformedInputException(
-            "unsupported",
+            MalformedInputException.Kind.UNSUPPORTED,
             "CiphertextForRecipient content type is " + ci.getContentType() + ", not envelopedData");
       }
       ed = new CMSEnvelopedData(ci);
@@ -158,40 +158,40 @@ public final class RecipientCms {
       throw e;
     } catch (Exception e) { // IOException, CMSException, IllegalArgumentException, ClassCast...
       throw new MalformedInputException(
-          "malformed",
+          MalformedInputException.Kind.MALFORMED,
           "CiphertextForRecipient is not a CMS EnvelopedData ("
               + MalformedInputException.quote(cms, 8) + ")",
           e);
     }
     if (ed.getOriginatorInfo() != null) {
-      throw new MalformedInputException("unsupported", "CiphertextForRecipient has originatorInfo");
+      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED, "CiphertextForRecipient has originatorInfo");
     }
     AlgorithmIdentifier content = ed.getContentEncryptionAlgorithm();
     if (!AES256_CBC.equals(content.getAlgorithm())) {
       throw new MalformedInputException(
-          "unsupported",
+          MalformedInputException.Kind.UNSUPPORTED,
           "content encryption is " + content.getAlgorithm() + ", only aes256-CBC ("
               + AES256_CBC + ") is accepted");
     }
     try {
       byte[] iv = org.bouncycastle.asn1.ASN1OctetString.getInstance(content.getParameters()).getOctets();
       if (iv.length != 16) {
-        throw new MalformedInputException("malformed", "AES-256-CBC IV is " + iv.length + " bytes, not 16");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "AES-256-CBC IV is " + iv.length + " bytes, not 16");
       }
     } catch (MalformedInputException e) {
       throw e;
     } catch (RuntimeException e) {
-      throw new MalformedInputException("malformed", "AES-256-CBC parameters are not a 16-byte IV", e);
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "AES-256-CBC parameters are not a 16-byte IV", e);
     }
     Collection<RecipientInformation> recipients = ed.getRecipientInfos().getRecipients();
     if (recipients.size() != 1) {
       throw new MalformedInputException(
-          "unsupported", "CiphertextForRecipient has " + recipients.size() + " recipients, expected 1");
+          MalformedInputException.Kind.UNSUPPORTED, "CiphertextForRecipient has " + recipients.size() + " recipients, expected 1");
     }
     RecipientInformation ri = recipients.iterator().next();
     if (!(ri instanceof KeyTransRecipientInformation ktri)) {
       throw new MalformedInputException(
-          "unsupported",
+          MalformedInputException.Kind.UNSUPPORTED,
           "the recipient is a " + ri.getClass().getSimpleName() + ", not a KeyTransRecipientInfo");
     }
     checkOaepSha256(ktri.getKeyEncryptionAlgorithm());
@@ -206,7 +206,7 @@ public final class RecipientCms {
   private static void checkOaepSha256(AlgorithmIdentifier alg) throws MalformedInputException {
     if (!PKCSObjectIdentifiers.id_RSAES_OAEP.equals(alg.getAlgorithm())) {
       throw new MalformedInputException(
-          "unsupported",
+          MalformedInputException.Kind.UNSUPPORTED,
           "key encryption is " + alg.getAlgorithm() + ", only id-RSAES-OAEP ("
               + PKCSObjectIdentifiers.id_RSAES_OAEP + ") is accepted");
     }
@@ -214,10 +214,10 @@ public final class RecipientCms {
     try {
       p = RSAESOAEPparams.getInstance(alg.getParameters());
     } catch (RuntimeException e) {
-      throw new MalformedInputException("malformed", "RSAES-OAEP parameters do not parse", e);
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "RSAES-OAEP parameters do not parse", e);
     }
     if (p == null) {
-      throw new MalformedInputException("unsupported", "RSAES-OAEP without parameters means SHA-1");
+      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED, "RSAES-OAEP without parameters means SHA-1");
     }
     ASN1ObjectIdentifier hash = p.getHashAlgorithm().getAlgorithm();
     AlgorithmIdentifier mgf = p.getMaskGenAlgorithm();
@@ -225,19 +225,19 @@ public final class RecipientCms {
     try {
       mgfHash = AlgorithmIdentifier.getInstance(mgf.getParameters()).getAlgorithm();
     } catch (RuntimeException e) {
-      throw new MalformedInputException("malformed", "MGF1 parameters do not parse", e);
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "MGF1 parameters do not parse", e);
     }
     if (!NISTObjectIdentifiers.id_sha256.equals(hash)
         || !PKCSObjectIdentifiers.id_mgf1.equals(mgf.getAlgorithm())
         || !NISTObjectIdentifiers.id_sha256.equals(mgfHash)) {
       throw new MalformedInputException(
-          "unsupported",
+          MalformedInputException.Kind.UNSUPPORTED,
           "RSAES-OAEP must use SHA-256 and MGF1-SHA-256, found hash " + hash + ", mask "
               + mgf.getAlgorithm() + "(" + mgfHash + ")");
     }
     AlgorithmIdentifier label = p.getPSourceAlgorithm();
     if (!RSAESOAEPparams.DEFAULT_P_SOURCE_ALGORITHM.equals(label)) {
-      throw new MalformedInputException("unsupported", "RSAES-OAEP must use the empty default label");
+      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED, "RSAES-OAEP must use the empty default label");
     }
   }
 }

@@ -35,8 +35,8 @@ public final class AttestationService {
   }
 
   /** Attests the current key bundle with {@code nonce} (base64url, or null for none). */
-  public EnclaveApi.AttestationResponse attest(String nonceB64) throws ApiException {
-    KeyBundle bundle = keys.currentBundle().orElseThrow(ApiException::notReady);
+  public EnclaveApi.AttestationResponse attest(String nonceB64) throws EnclaveApiException {
+    KeyBundle bundle = keys.currentBundle().orElseThrow(EnclaveApiException::notReady);
     if (senders != null) {
       bundle = senders.attested(bundle);
     }
@@ -45,7 +45,7 @@ public final class AttestationService {
       try {
         nonce = Base64Url.decode("nonce", nonceB64, EnclaveApi.MAX_NONCE_BYTES);
       } catch (MalformedInputException e) {
-        throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+        throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST,
             e.getMessage() + " (the nonce is at most " + EnclaveApi.MAX_NONCE_BYTES + " bytes)");
       }
     }
@@ -53,7 +53,7 @@ public final class AttestationService {
       byte[] doc = attester.attest(bundle.userData(), nonce, bundle.receivePublicKeySpki());
       return new EnclaveApi.AttestationResponse(Base64Url.encode(doc), apiBundle(bundle));
     } catch (AttesterException e) {
-      throw new ApiException(ErrorCode.INTERNAL, "the attestation document could not be produced");
+      throw new EnclaveApiException(ErrorCode.INTERNAL, "the attestation document could not be produced");
     }
   }
 

@@ -1,17 +1,14 @@
 package dev.keycast.enclave.server;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import dev.keycast.enclave.keyset.KeySetException;
-import dev.keycast.protocol.Base64Url;
+import dev.keycast.enclave.server.EnclaveApiService.Answer;
+import dev.keycast.enclave.server.EnclaveApiService.Route;
 import dev.keycast.protocol.Json;
-import dev.keycast.protocol.MalformedInputException;
-import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorBody;
 import dev.keycast.protocol.api.ErrorCode;
-import dev.keycast.protocol.keyset.SealedKeySet;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -22,89 +19,59 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
-import java.util.List;
-import java.util.UUID;
+import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Routes the enclave API (api.md section 1), decodes and encodes JSON, and maps failures to
- * {@link ErrorBody} answers. Answers from memory (health, ready, metrics) are written on the event
- * loop; everything else runs on {@link EnclaveServices#requests()} and its answer is written back
- * on the channel's event loop. While a request runs the channel stops reading (back-pressure).
+ * The Netty side of the enclave API: takes a request off the connection, runs it on the right
+ * thread and writes its answer back; what a request means (routes, JSON, error mapping) is {@link
+ * EnclaveApiService}'s. Answers from memory (health, ready, metrics) are written on the event loop;
+ * everything else runs on {@link EnclaveServices#requests()} and its answer is written back on the
+ * channel's event loop. While a request runs the channel stops reading (back-pressure); pipelined
+ * requests wait, in order.
  *
  * <p>One instance per connection.
  */
 final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
   private static final Logger log = LoggerFactory.getLogger(EnclaveServerHandler.class);
-  /** Seconds a client should wait before retrying a 503. */
-  static final String RETRY_AFTER_SECONDS = "5";
   /** Pipelined requests held while one runs; more closes the connection. */
   static final int MAX_PIPELINED = 16;
+  /** Size of each piece of a streamed answer. */
+  static final int ANSWER_PIECE = 256 * 1024;
 
   private final EnclaveServices services;
+  private final EnclaveApiService api;
   /** Requests that arrived (pipelined) while one was in flight; answered in order. */
-  private final java.util.ArrayDeque<Object> pending = new java.util.ArrayDeque<>();
+  private final ArrayDeque<Object> pending = new ArrayDeque<>();
   private boolean inFlight;
 
-  EnclaveServerHandler(EnclaveServices services) {
+  EnclaveServerHandler(EnclaveServices services, EnclaveApiService api) {
     this.services = services;
+    this.api = api;
   }
 
-  /** The routes, with the path template that labels their metrics. */
-  private enum Route {
-    HEALTH(HttpMethod.GET, "/v1/health"),
-    READY(HttpMethod.GET, "/v1/ready"),
-    ATTESTATION(HttpMethod.GET, "/v1/attestation"),
-    KEYSET_INIT(HttpMethod.POST, "/v1/keyset/init"),
-    KEYSET_UNSEAL(HttpMethod.POST, "/v1/keyset/unseal"),
-    KEYSET_REWRAP(HttpMethod.POST, "/v1/keyset/rewrap"),
-    CREDENTIALS(HttpMethod.POST, "/v1/credentials"),
-    VALIDATE(HttpMethod.POST, "/v1/recipients/validate"),
-    SEND(HttpMethod.POST, "/v1/send"),
-    FORWARD(HttpMethod.POST, "/v1/forward"),
-    SENDERS(HttpMethod.GET, "/v1/senders"),
-    SENDERS_GENESIS(HttpMethod.POST, "/v1/senders/genesis"),
-    SENDERS_RESTORE(HttpMethod.POST, "/v1/senders/restore"),
-    SENDERS_UPDATE(HttpMethod.POST, "/v1/senders/update"),
-    METRICS(HttpMethod.GET, "/v1/metrics");
-
-    final HttpMethod method;
-    final String path;
-
-    Route(HttpMethod method, String path) {
-      this.method = method;
-      this.path = path;
-    }
-
-    static Route forPath(String path) {
-      for (Route r : values()) {
-        if (r.path.equals(path)) {
-          return r;
-        }
-      }
-      return null;
+  /** An answer ready to write: the service's head and its body as a buffer. */
+  private record Response(Answer head, ByteBuf body) {
+    static Response of(Answer a) {
+      return new Response(a, Unpooled.wrappedBuffer(a.body()));
     }
   }
 
-  /** A finished answer: status, body, content type and extra headers. */
-  private record Answer(HttpResponseStatus status, ByteBuf body, String contentType, boolean retryAfter) {
-    static Answer json(HttpResponseStatus status, Object value) {
-      return new Answer(status, Unpooled.wrappedBuffer(Json.encode(value)), JSON, false);
-    }
+  /** What runs off the event loop: an answer, its large body streamed into {@code out}. */
+  private interface Work {
+    Answer run(OutputStream out) throws EnclaveApiException, IOException;
   }
-
-  private static final String JSON = "application/json";
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
@@ -116,7 +83,7 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
         ctx.close();
         return;
       }
-      pending.add(io.netty.util.ReferenceCountUtil.retain(msg));
+      pending.add(ReferenceCountUtil.retain(msg));
       return;
     }
     if (msg instanceof SendBodyStream.StreamedRequest s) {
@@ -128,74 +95,59 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     }
     long start = System.nanoTime();
     if (req.decoderResult().isFailure()) {
-      Throwable cause = req.decoderResult().cause();
-      ErrorCode code = cause instanceof TooLongFrameException
-          ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.MALFORMED_REQUEST;
-      String message = cause instanceof TooLongFrameException
-          ? "request line or headers too long" : "malformed HTTP request";
+      boolean tooLong = req.decoderResult().cause() instanceof TooLongFrameException;
+      ErrorCode code = tooLong ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.MALFORMED_REQUEST;
       services.metrics().request("malformed", code.status(), System.nanoTime() - start);
-      ctx.writeAndFlush(error(ctx.alloc(), code, message, true)).addListener(ChannelFutureListener.CLOSE);
+      ctx.writeAndFlush(error(ctx.alloc(), code,
+              tooLong ? "request line or headers too long" : "malformed HTTP request", true))
+          .addListener(ChannelFutureListener.CLOSE);
       return;
     }
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     QueryStringDecoder uri = new QueryStringDecoder(req.uri());
-    Route route = Route.forPath(uri.path());
-    if (route == null) {
-      finish(ctx, "other", start, keepAlive,
-          errorAnswer(new ApiException(ErrorCode.NOT_FOUND, "no such path")));
+    Route route;
+    try {
+      route = EnclaveApiService.route(req.method().name(), uri.path());
+    } catch (EnclaveApiException e) {
+      Route known = Route.forPath(uri.path());
+      finish(ctx, known == null ? "other" : known.path, start, keepAlive, Response.of(EnclaveApiService.error(e)));
       return;
     }
-    if (!route.method.equals(req.method())) {
-      finish(ctx, route.path, start, keepAlive, errorAnswer(new ApiException(
-          ErrorCode.METHOD_NOT_ALLOWED, route.path + " takes " + route.method)));
+    if (route.fromMemory()) {
+      finish(ctx, route.path, start, keepAlive, Response.of(api.fromMemory(route)));
       return;
     }
-    switch (route) {
-      case HEALTH -> finish(ctx, route.path, start, keepAlive,
-          Answer.json(HttpResponseStatus.OK, java.util.Map.of("status", "ok")));
-      case READY -> {
-        EnclaveApi.Readiness r = services.keys().readiness();
-        Answer a = Answer.json(r.ready() ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE, r);
-        finish(ctx, route.path, start, keepAlive,
-            r.ready() ? a : new Answer(a.status(), a.body(), JSON, true));
-      }
-      case METRICS -> finish(ctx, route.path, start, keepAlive, new Answer(HttpResponseStatus.OK,
-          Unpooled.wrappedBuffer(services.metrics().render().getBytes(StandardCharsets.UTF_8)),
-          "text/plain; version=0.0.4; charset=utf-8", false));
-      default -> offload(ctx, route, uri, req.retain(), start, keepAlive);
-    }
+    offload(ctx, route, uri, req.retain(), start, keepAlive);
   }
 
-  private void offload(ChannelHandlerContext ctx, Route route, QueryStringDecoder uri,
-      FullHttpRequest req, long start, boolean keepAlive) {
+  private void offload(ChannelHandlerContext ctx, Route route, QueryStringDecoder uri, FullHttpRequest req,
+      long start, boolean keepAlive) {
     inFlight = true;
     ctx.channel().config().setAutoRead(false);
     try {
       services.requests().execute(() -> {
         // this task owns one reference to the request; it gives it up exactly once
-        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean released = new AtomicBoolean();
         Runnable free = () -> {
           if (released.compareAndSet(false, true)) {
             req.release();
           }
         };
-        Answer answer;
-        try {
-          answer = handle(ctx.alloc(), route, uri, req.content(), free);
-        } catch (ApiException e) {
-          answer = errorAnswer(e);
-        } catch (RuntimeException | IOException | Error e) {
-          answer = internal(e);
+        Response response;
+        try (ByteBufInputStream in = new ByteBufInputStream(req.content().duplicate())) {
+          int length = req.content().readableBytes();
+          response = run(ctx.alloc(), out -> api.handle(route, uri.parameters(), in, length, free, out));
+        } catch (IOException e) {
+          response = Response.of(EnclaveApiService.internal(e));
         } finally {
           free.run();
         }
-        Answer done = answer;
+        Response done = response;
         ctx.channel().eventLoop().execute(() -> finish(ctx, route.path, start, keepAlive, done));
       });
     } catch (RejectedExecutionException e) {
       req.release();
-      finish(ctx, route.path, start, keepAlive, errorAnswer(
-          new ApiException(ErrorCode.OVERLOADED, "the enclave is busy; retry later")));
+      finish(ctx, route.path, start, keepAlive, overloaded());
     }
   }
 
@@ -211,145 +163,57 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     inFlight = true;
     try {
       services.requests().execute(() -> {
-        Answer answer;
-        try {
-          answer = streamed(ctx.alloc(), out -> services.send().send(s.body(), out));
-        } catch (ApiException e) {
-          log.info("send refused: {} {}", e.code().code(), e.getMessage());
-          answer = errorAnswer(e);
-        } catch (BodyPipe.TooLargeException e) {
-          answer = errorAnswer(new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, e.getMessage()));
-        } catch (RuntimeException | IOException | Error e) {
-          if (s.body().consumedToEnd() || s.body().tooLarge()) {
-            answer = internal(e);
-          } else {
-            log.info("send body unreadable: {}: {}", e.getClass().getSimpleName(), e.getMessage(), e);
-            answer = errorAnswer(new ApiException(ErrorCode.MALFORMED_REQUEST, "request body unreadable"));
-          }
-        }
+        Response response = run(ctx.alloc(), out -> api.send(s.body(), out), s.body());
         if (!s.body().consumedToEnd() && !s.body().tooLarge()) {
           s.body().skipRest(); // an early answer: read the rest so the connection stays usable
         }
         boolean drained = s.body().consumedToEnd();
         s.body().close();
-        if (answer.status().code() != 200) {
+        if (response.head().status() != 200) {
           log.info("send refused after {} ms: {}{}", (System.nanoTime() - start) / 1_000_000,
-              answer.status(), drained ? "" : " (body not read to its end; closing)");
+              HttpResponseStatus.valueOf(response.head().status()),
+              drained ? "" : " (body not read to its end; closing)");
         }
-        Answer done = answer;
-        ctx.channel().eventLoop().execute(() -> finish(ctx, route, start, keepAlive && drained, done));
+        ctx.channel().eventLoop().execute(() -> finish(ctx, route, start, keepAlive && drained, response));
       });
     } catch (RejectedExecutionException e) {
       s.body().close();
-      finish(ctx, route, start, false, errorAnswer(
-          new ApiException(ErrorCode.OVERLOADED, "the enclave is busy; retry later")));
+      finish(ctx, route, start, false, overloaded());
     }
   }
 
-  /** Runs one request off the event loop. */
-  private Answer handle(ByteBufAllocator alloc, Route route, QueryStringDecoder uri, ByteBuf body,
-      Runnable freeBody) throws ApiException, IOException {
-    return switch (route) {
-      case ATTESTATION -> {
-        List<String> nonce = uri.parameters().get("nonce");
-        if (nonce != null && nonce.size() > 1) {
-          throw new ApiException(ErrorCode.MALFORMED_REQUEST, "nonce is given more than once");
-        }
-        yield Answer.json(HttpResponseStatus.OK,
-            services.attestation().attest(nonce == null ? null : nonce.getFirst()));
-      }
-      case KEYSET_INIT -> {
-        EnclaveApi.InitRequest r = decode(body, EnclaveApi.InitRequest.class);
-        require(r.kmsKeyId(), "kms_key_id");
-        require(r.region(), "region");
-        require(r.credentials(), "credentials");
-        try {
-          var done = services.keys().init(r.kmsKeyId(), r.region(), r.credentials());
-          log.info("key set {} initialized", done.bundle().keySetId());
-          services.senders().keySetCreated(done.bundle().keySetId()); // issue 23: genesis allowed
-          yield Answer.json(HttpResponseStatus.OK, new EnclaveApi.KeySetResponse(
-              Base64Url.encode(done.sealedKeySet()), AttestationService.apiBundle(done.bundle())));
-        } catch (KeySetException e) {
-          throw new ApiException(e.code(), e.getMessage());
-        }
-      }
-      case KEYSET_UNSEAL -> {
-        EnclaveApi.UnsealRequest r = decode(body, EnclaveApi.UnsealRequest.class);
-        require(r.region(), "region");
-        require(r.credentials(), "credentials");
-        byte[] sealed;
-        try {
-          sealed = Base64Url.decode("sealed_key_set", r.sealedKeySet(), SealedKeySet.MAX_ENCODED);
-        } catch (MalformedInputException e) {
-          throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
-        }
-        try {
-          var bundle = services.keys().unseal(sealed, r.region(), r.credentials());
-          log.info("key set {} unsealed", bundle.keySetId());
-          yield Answer.json(HttpResponseStatus.OK,
-              new EnclaveApi.KeySetResponse(null, AttestationService.apiBundle(bundle)));
-        } catch (KeySetException e) {
-          throw new ApiException(e.code(), e.getMessage());
-        }
-      }
-      case KEYSET_REWRAP -> Answer.json(HttpResponseStatus.OK, KeySetRewrapRoute.answer(services.keys(),
-          decode(body, dev.keycast.protocol.upgrade.RewrapRequest.class)));
-      case CREDENTIALS -> {
-        EnclaveApi.CredentialsRequest r = decode(body, EnclaveApi.CredentialsRequest.class);
-        require(r.credentials(), "credentials");
-        services.keys().updateCredentials(r.credentials());
-        yield new Answer(HttpResponseStatus.NO_CONTENT, Unpooled.EMPTY_BUFFER, null, false);
-      }
-      case VALIDATE -> Answer.json(HttpResponseStatus.OK,
-          services.recipients().validate(decode(body, EnclaveApi.ValidateRequest.class)));
-      case SEND -> {
-        if (!body.isReadable()) {
-          throw new ApiException(ErrorCode.MALFORMED_REQUEST, "empty body; expected a JSON object");
-        }
-        // read incrementally: candidates are decided and sealed chunk by chunk as they are parsed
-        yield streamed(alloc, out -> {
-          try (ByteBufInputStream in = new ByteBufInputStream(body.duplicate())) {
-            services.send().send(in, out);
-          }
-        });
-      }
-      case FORWARD -> {
-        EnclaveApi.ForwardRequest r = decode(body, EnclaveApi.ForwardRequest.class);
-        freeBody.run();
-        yield streamed(alloc, out -> services.send().forward(r, out));
-      }
-      // sender identity (issue 23): SenderAuthorizer
-      case SENDERS -> Answer.json(HttpResponseStatus.OK, services.senders().view());
-      case SENDERS_GENESIS -> Answer.json(HttpResponseStatus.OK,
-          services.senders().genesis(decode(body, EnclaveApi.SenderGenesisRequest.class)));
-      case SENDERS_RESTORE -> Answer.json(HttpResponseStatus.OK,
-          services.senders().restore(decode(body, EnclaveApi.SenderRestoreRequest.class)));
-      case SENDERS_UPDATE -> Answer.json(HttpResponseStatus.OK,
-          services.senders().update(decode(body, dev.keycast.protocol.sender.SenderSetUpdate.Json.class)));
-      case HEALTH, READY, METRICS -> throw new AssertionError("answered on the event loop");
-    };
+  private static Response overloaded() {
+    return Response.of(EnclaveApiService.error(ErrorCode.OVERLOADED, "the enclave is busy; retry later"));
   }
 
-  private interface JsonWriter {
-    void write(OutputStream out) throws ApiException, IOException;
+  /** {@link #run(ByteBufAllocator, Work, BodyPipe)} of an aggregated request. */
+  private static Response run(ByteBufAllocator alloc, Work work) {
+    return run(alloc, work, null);
   }
-
-  /** Size of each piece of a streamed answer. */
-  static final int ANSWER_PIECE = 256 * 1024;
 
   /**
-   * Collects an answer in pieces of {@link #ANSWER_PIECE} bytes (a composite buffer): a large
-   * answer is never copied into a bigger buffer as it grows, so it costs its own size, once.
+   * Runs {@code work} with an answer stream of {@link #ANSWER_PIECE}-byte pieces and turns every
+   * failure into an error answer (what was streamed is then discarded). A failure to read a
+   * streamed {@code body} that did not arrive whole is the client's: {@code malformed_request}.
    */
-  private static Answer streamed(ByteBufAllocator alloc, JsonWriter writer)
-      throws ApiException, IOException {
+  private static Response run(ByteBufAllocator alloc, Work work, BodyPipe body) {
     PiecesOutputStream out = new PiecesOutputStream(alloc);
     boolean ok = false;
     try {
-      writer.write(out);
-      Answer a = new Answer(HttpResponseStatus.OK, out.finish(), JSON, false);
-      ok = true;
-      return a;
+      Answer a = work.run(out);
+      Response r = a.body() == null ? new Response(a, out.finish()) : Response.of(a);
+      ok = a.body() == null;
+      return r;
+    } catch (EnclaveApiException e) {
+      return Response.of(EnclaveApiService.error(e));
+    } catch (BodyPipe.TooLargeException e) {
+      return Response.of(EnclaveApiService.error(ErrorCode.PAYLOAD_TOO_LARGE, e.getMessage()));
+    } catch (RuntimeException | IOException | Error e) {
+      if (body == null || body.consumedToEnd() || body.tooLarge()) {
+        return Response.of(EnclaveApiService.internal(e));
+      }
+      log.info("send body unreadable: {}: {}", e.getClass().getSimpleName(), e.getMessage(), e);
+      return Response.of(EnclaveApiService.error(ErrorCode.MALFORMED_REQUEST, "request body unreadable"));
     } finally {
       if (!ok) {
         out.discard();
@@ -357,10 +221,13 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     }
   }
 
-  /** An output stream into a composite buffer of fixed-size pieces. */
+  /**
+   * An output stream into a composite buffer of fixed-size pieces: a large answer is never copied
+   * into a bigger buffer as it grows, so it costs its own size, once.
+   */
   private static final class PiecesOutputStream extends OutputStream {
     private final ByteBufAllocator alloc;
-    private final io.netty.buffer.CompositeByteBuf answer;
+    private final CompositeByteBuf answer;
     private ByteBuf piece;
 
     PiecesOutputStream(ByteBufAllocator alloc) {
@@ -414,74 +281,19 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     }
   }
 
-  /** Decodes a JSON body with the shared mapper, straight from the request buffer. */
-  static <T> T decode(ByteBuf body, Class<T> type) throws ApiException {
-    if (!body.isReadable()) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "empty body; expected a JSON object");
-    }
-    try (ByteBufInputStream in = new ByteBufInputStream(body.duplicate())) {
-      T value = Json.mapper().readValue((java.io.InputStream) in, type);
-      if (value == null) {
-        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "expected a JSON object, got null");
-      }
-      return value;
-    } catch (JsonProcessingException e) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "malformed JSON: " + describe(e));
-    } catch (IOException e) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "unreadable JSON body");
-    } catch (IllegalArgumentException e) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, String.valueOf(e.getMessage()));
-    }
-  }
-
-  /**
-   * Says what is wrong with a body without quoting it: Jackson's own messages quote the offending
-   * token or value, and credentials bodies carry an AWS secret key and session token. Only the
-   * location, the JSON path and our records' own validation messages (which quote no input) appear.
-   */
-  static String describe(JsonProcessingException e) {
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    if (root instanceof IllegalArgumentException && root.getMessage() != null
-        && e instanceof com.fasterxml.jackson.databind.exc.ValueInstantiationException) {
-      String m = root.getMessage();
-      return m.length() > 200 ? m.substring(0, 200) + "..." : m;
-    }
-    String where = e.getLocation() == null ? ""
-        : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-    if (e instanceof com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException u) {
-      String name = String.valueOf(u.getPropertyName());
-      return "unknown field \"" + (name.length() > 64 ? name.substring(0, 64) + "..." : name) + "\"" + where;
-    }
-    if (e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()) {
-      StringBuilder path = new StringBuilder();
-      for (var ref : m.getPath()) {
-        path.append(ref.getFieldName() != null ? "." + ref.getFieldName() : "[" + ref.getIndex() + "]");
-      }
-      return "value of the wrong type or format at " + path.substring(1) + where;
-    }
-    return "syntax error" + where;
-  }
-
-  private static void require(Object value, String field) throws ApiException {
-    if (value == null) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, field + " is missing");
-    }
-  }
-
-  private void finish(ChannelHandlerContext ctx, String route, long start, boolean keepAlive, Answer a) {
-    FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, a.status(), a.body());
+  private void finish(ChannelHandlerContext ctx, String route, long start, boolean keepAlive, Response r) {
+    Answer a = r.head();
+    FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(a.status()),
+        r.body());
     if (a.contentType() != null) {
       res.headers().set(HttpHeaderNames.CONTENT_TYPE, a.contentType());
     }
-    res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, a.body().readableBytes());
+    res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, r.body().readableBytes());
     if (a.retryAfter()) {
-      res.headers().set(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS);
+      res.headers().set(HttpHeaderNames.RETRY_AFTER, EnclaveApiService.RETRY_AFTER_SECONDS);
     }
     HttpUtil.setKeepAlive(res, keepAlive);
-    services.metrics().request(route, a.status().code(), System.nanoTime() - start);
+    services.metrics().request(route, a.status(), System.nanoTime() - start);
     inFlight = false;
     var f = ctx.writeAndFlush(res);
     if (!keepAlive) {
@@ -492,7 +304,7 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
       try {
         channelRead0(ctx, next);
       } finally {
-        io.netty.util.ReferenceCountUtil.release(next);
+        ReferenceCountUtil.release(next);
       }
       return;
     }
@@ -506,21 +318,9 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
       if (r instanceof SendBodyStream.StreamedRequest s) {
         s.body().close();
       }
-      io.netty.util.ReferenceCountUtil.release(r);
+      ReferenceCountUtil.release(r);
     }
     super.channelInactive(ctx);
-  }
-
-  private static Answer errorAnswer(ApiException e) {
-    ErrorBody body = ErrorBody.of(e.code(), e.getMessage());
-    return new Answer(HttpResponseStatus.valueOf(e.code().status()),
-        Unpooled.wrappedBuffer(Json.encode(body)), JSON, e.code().status() == 503);
-  }
-
-  private static Answer internal(Throwable e) {
-    String id = UUID.randomUUID().toString();
-    log.error("internal error {}: {}", id, e.getClass().getName(), e);
-    return errorAnswer(new ApiException(ErrorCode.INTERNAL, "internal error; correlation id " + id));
   }
 
   /** A complete JSON error response, for handlers ahead of the router. */
@@ -528,7 +328,7 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     byte[] body = Json.encode(ErrorBody.of(code, message));
     FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
         HttpResponseStatus.valueOf(code.status()), alloc.buffer(body.length).writeBytes(body));
-    res.headers().set(HttpHeaderNames.CONTENT_TYPE, JSON);
+    res.headers().set(HttpHeaderNames.CONTENT_TYPE, EnclaveApiService.JSON);
     res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
     if (close) {
       res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);

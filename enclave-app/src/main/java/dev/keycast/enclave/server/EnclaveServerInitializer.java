@@ -27,10 +27,12 @@ public final class EnclaveServerInitializer extends ChannelInitializer<Channel> 
   public static final int MAX_HEADER_SIZE = 16 * 1024;
 
   private final EnclaveServices services;
+  private final EnclaveApiService api;
   private final Duration idleTimeout;
 
   public EnclaveServerInitializer(EnclaveServices services, Duration idleTimeout) {
     this.services = services;
+    this.api = new EnclaveApiService(services);
     this.idleTimeout = idleTimeout;
   }
 
@@ -44,7 +46,7 @@ public final class EnclaveServerInitializer extends ChannelInitializer<Channel> 
     p.addLast("keep-alive", new HttpServerKeepAliveHandler());
     p.addLast("send-stream", new SendBodyStream(EnclaveApi.MAX_REQUEST_BYTES));
     p.addLast("body-limit", new BodyLimit(EnclaveApi.MAX_REQUEST_BYTES));
-    p.addLast("router", new EnclaveServerHandler(services));
+    p.addLast("router", new EnclaveServerHandler(services, api));
   }
 
   /**

@@ -16,21 +16,21 @@ import dev.keycast.protocol.upgrade.RewrapRequest;
 final class KeySetRewrapRoute {
   private KeySetRewrapRoute() {}
 
-  static EnclaveApi.KeySetResponse answer(KeySetService keys, RewrapRequest r) throws ApiException {
+  static EnclaveApi.KeySetResponse answer(KeySetService keys, RewrapRequest r) throws EnclaveApiException {
     if (r.approval() == null || r.credentials() == null) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "approval and credentials are required");
+      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "approval and credentials are required");
     }
     ImageApproval approval;
     try {
       approval = ImageApproval.fromDocument(r.approval());
     } catch (MalformedInputException e) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "approval: " + e.getMessage());
+      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "approval: " + e.getMessage());
     }
     try {
       KeySetService.Initialized done = keys.rewrap(approval, r.credentials());
       return new EnclaveApi.KeySetResponse(Base64Url.encode(done.sealedKeySet()), AttestationService.apiBundle(done.bundle()));
     } catch (KeySetException e) {
-      throw new ApiException(e.code(), e.getMessage());
+      throw new EnclaveApiException(e.code(), e.getMessage());
     }
   }
 }

@@ -107,12 +107,12 @@ public final class RecipientValidator {
   }
 
   /** The answer of {@code POST /v1/recipients/validate}, in request order. */
-  public EnclaveApi.ValidateResponse validate(EnclaveApi.ValidateRequest request) throws ApiException {
+  public EnclaveApi.ValidateResponse validate(EnclaveApi.ValidateRequest request) throws EnclaveApiException {
     if (request.recipients() == null) {
-      throw new ApiException(dev.keycast.protocol.api.ErrorCode.MALFORMED_REQUEST, "recipients is missing");
+      throw new EnclaveApiException(dev.keycast.protocol.api.ErrorCode.MALFORMED_REQUEST, "recipients is missing");
     }
     if (request.recipients().size() > SendService.MAX_CANDIDATES) {
-      throw new ApiException(dev.keycast.protocol.api.ErrorCode.TOO_MANY_RECIPIENTS,
+      throw new EnclaveApiException(dev.keycast.protocol.api.ErrorCode.TOO_MANY_RECIPIENTS,
           request.recipients().size() + " recipients, limit " + SendService.MAX_CANDIDATES);
     }
     List<EnclaveApi.RecipientCheck> out = new ArrayList<>(request.recipients().size());

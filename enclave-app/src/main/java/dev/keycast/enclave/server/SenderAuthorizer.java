@@ -89,13 +89,13 @@ public final class SenderAuthorizer {
    * @return the sender's key, which the receipt and the deliveries name
    */
   public SenderKey authorize(KeySet keySet, EnclaveApi.SenderSignature s, byte[] policySha256,
-      byte[] payloadSha256, String sendId) throws ApiException {
+      byte[] payloadSha256, String sendId) throws EnclaveApiException {
     if (s == null) {
-      throw new ApiException(ErrorCode.SENDER_REQUIRED,
+      throw new EnclaveApiException(ErrorCode.SENDER_REQUIRED,
           "the send carries no sender signature; sign it with keycast send --sender-key");
     }
     if (s.key() == null || s.timestamp() == null || s.signature() == null) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "sender needs key, timestamp and signature");
+      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "sender needs key, timestamp and signature");
     }
     SenderKey key;
     byte[] signature;
@@ -103,26 +103,26 @@ public final class SenderAuthorizer {
       key = SenderKey.of("sender.key", Base64Url.decode("sender.key", s.key(), SenderKey.LENGTH));
       signature = Base64Url.decode("sender.signature", s.signature(), 64);
     } catch (MalformedInputException e) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
+      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
     }
     if (s.timestamp() < 0 || s.timestamp() > Instant.MAX.getEpochSecond()) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "sender.timestamp is out of range");
+      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "sender.timestamp is out of range");
     }
-    SenderSet set = current().orElseThrow(() -> new ApiException(ErrorCode.SENDER_SET_MISSING,
+    SenderSet set = current().orElseThrow(() -> new EnclaveApiException(ErrorCode.SENDER_SET_MISSING,
         "no sender set is established for key set " + keySet.id() + "; every send is refused"));
     if (!set.allowsSender(key)) {
-      throw new ApiException(ErrorCode.SENDER_UNKNOWN,
+      throw new EnclaveApiException(ErrorCode.SENDER_UNKNOWN,
           "sender " + key.fingerprint() + " is not in sender set version " + set.version());
     }
     Instant ts = Instant.ofEpochSecond(s.timestamp());
     SendStatement statement = new SendStatement(keySet.id(), policySha256, payloadSha256, sendId, ts, key);
     if (!statement.verifies(signature)) {
-      throw new ApiException(ErrorCode.SENDER_SIGNATURE_INVALID,
+      throw new EnclaveApiException(ErrorCode.SENDER_SIGNATURE_INVALID,
           "the sender signature does not verify over this send's statement");
     }
     Instant now = clock.instant();
     if (ts.isBefore(now.minus(MAX_AGE)) || ts.isAfter(now.plus(MAX_AHEAD))) {
-      throw new ApiException(ErrorCode.SENDER_TIMESTAMP_OUT_OF_WINDOW, "the signed timestamp " + ts
+      throw new EnclaveApiException(ErrorCode.SENDER_TIMESTAMP_OUT_OF_WINDOW, "the signed timestamp " + ts
           + " is outside the enclave's window (now " + now.getEpochSecond() + "s, -"
           + MAX_AGE.toSeconds() + "s..+" + MAX_AHEAD.toSeconds() + "s)");
     }
@@ -130,25 +130,25 @@ public final class SenderAuthorizer {
   }
 
   /** {@code POST /v1/senders/genesis}. */
-  public EnclaveApi.SenderSetView genesis(EnclaveApi.SenderGenesisRequest r) throws ApiException {
-    KeySet ks = keys.current().orElseThrow(ApiException::notReady);
+  public EnclaveApi.SenderSetView genesis(EnclaveApi.SenderGenesisRequest r) throws EnclaveApiException {
+    KeySet ks = keys.current().orElseThrow(EnclaveApiException::notReady);
     if (r == null || r.ownerKeys() == null) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "genesis needs owner_keys");
+      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "genesis needs owner_keys");
     }
     SenderSet set;
     try {
       set = new SenderSet(1, keyList("owner_keys", r.ownerKeys()),
           keyList("sender_keys", r.senderKeys() == null ? List.of() : r.senderKeys()));
     } catch (IllegalArgumentException e) {
-      throw new ApiException(ErrorCode.SENDER_SET_INVALID, e.getMessage());
+      throw new EnclaveApiException(ErrorCode.SENDER_SET_INVALID, e.getMessage());
     }
     synchronized (this) {
       if (!createdHere.contains(ks.id())) {
-        throw new ApiException(ErrorCode.SENDER_SET_GENESIS_REFUSED, "key set " + ks.id()
+        throw new EnclaveApiException(ErrorCode.SENDER_SET_GENESIS_REFUSED, "key set " + ks.id()
             + " was not created by this enclave process: restore its sealed sender set instead");
       }
       if (current().isPresent()) {
-        throw new ApiException(ErrorCode.SENDER_SET_GENESIS_REFUSED,
+        throw new EnclaveApiException(ErrorCode.SENDER_SET_GENESIS_REFUSED,
             "key set " + ks.id() + " already has a sender set: change it with an owner-signed update");
       }
       established = new Established(ks.id(), set);
@@ -158,22 +158,22 @@ public final class SenderAuthorizer {
   }
 
   /** {@code POST /v1/senders/restore}: a version not below the one in force (no rollback in a process). */
-  public EnclaveApi.SenderSetView restore(EnclaveApi.SenderRestoreRequest r) throws ApiException {
-    KeySet ks = keys.current().orElseThrow(ApiException::notReady);
+  public EnclaveApi.SenderSetView restore(EnclaveApi.SenderRestoreRequest r) throws EnclaveApiException {
+    KeySet ks = keys.current().orElseThrow(EnclaveApiException::notReady);
     if (r == null || r.sealedSenderSet() == null) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "restore needs sealed_sender_set");
+      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "restore needs sealed_sender_set");
     }
     SenderSet set;
     try {
       set = SealedSenderSet.open(ks, Base64Url.decode("sealed_sender_set", r.sealedSenderSet(),
           SealedSenderSet.MAX_ENCODED));
     } catch (MalformedInputException e) {
-      throw new ApiException(ErrorCode.SENDER_SET_INVALID, e.getMessage());
+      throw new EnclaveApiException(ErrorCode.SENDER_SET_INVALID, e.getMessage());
     }
     synchronized (this) {
       Optional<SenderSet> now = current();
       if (now.isPresent() && set.version() < now.get().version()) {
-        throw new ApiException(ErrorCode.SENDER_SET_STALE, "sender set version " + set.version()
+        throw new EnclaveApiException(ErrorCode.SENDER_SET_STALE, "sender set version " + set.version()
             + " is older than version " + now.get().version() + " in force");
       }
       established = new Established(ks.id(), set);
@@ -182,27 +182,27 @@ public final class SenderAuthorizer {
   }
 
   /** {@code POST /v1/senders/update}: an owner-signed statement with a higher version. */
-  public EnclaveApi.SenderSetView update(SenderSetUpdate.Json body) throws ApiException {
-    KeySet ks = keys.current().orElseThrow(ApiException::notReady);
+  public EnclaveApi.SenderSetView update(SenderSetUpdate.Json body) throws EnclaveApiException {
+    KeySet ks = keys.current().orElseThrow(EnclaveApiException::notReady);
     SenderSetUpdate u;
     try {
       u = SenderSetUpdate.fromJson(body);
     } catch (MalformedInputException e) {
-      throw new ApiException(ErrorCode.SENDER_SET_INVALID, e.getMessage());
+      throw new EnclaveApiException(ErrorCode.SENDER_SET_INVALID, e.getMessage());
     }
     synchronized (this) {
-      SenderSet now = current().orElseThrow(() -> new ApiException(ErrorCode.SENDER_SET_MISSING,
+      SenderSet now = current().orElseThrow(() -> new EnclaveApiException(ErrorCode.SENDER_SET_MISSING,
           "no sender set is established for key set " + ks.id()));
       if (!u.keySetId().equals(ks.id())) {
-        throw new ApiException(ErrorCode.WRONG_KEY_SET, "the statement is for key set "
+        throw new EnclaveApiException(ErrorCode.WRONG_KEY_SET, "the statement is for key set "
             + u.keySetId() + ", this enclave holds " + ks.id());
       }
       if (!now.hasOwner(u.owner()) || !u.signatureVerifies()) {
-        throw new ApiException(ErrorCode.OWNER_SIGNATURE_INVALID,
+        throw new EnclaveApiException(ErrorCode.OWNER_SIGNATURE_INVALID,
             "the statement is not signed by an owner of sender set version " + now.version());
       }
       if (u.senderSet().version() <= now.version()) {
-        throw new ApiException(ErrorCode.SENDER_SET_STALE, "sender set version "
+        throw new EnclaveApiException(ErrorCode.SENDER_SET_STALE, "sender set version "
             + u.senderSet().version() + " does not exceed version " + now.version() + " in force");
       }
       established = new Established(ks.id(), u.senderSet());
@@ -211,9 +211,9 @@ public final class SenderAuthorizer {
   }
 
   /** {@code GET /v1/senders}. */
-  public EnclaveApi.SenderSetView view() throws ApiException {
-    KeySet ks = keys.current().orElseThrow(ApiException::notReady);
-    SenderSet set = current().orElseThrow(() -> new ApiException(ErrorCode.SENDER_SET_MISSING,
+  public EnclaveApi.SenderSetView view() throws EnclaveApiException {
+    KeySet ks = keys.current().orElseThrow(EnclaveApiException::notReady);
+    SenderSet set = current().orElseThrow(() -> new EnclaveApiException(ErrorCode.SENDER_SET_MISSING,
         "no sender set is established for key set " + ks.id()));
     return view(ks, set, true);
   }

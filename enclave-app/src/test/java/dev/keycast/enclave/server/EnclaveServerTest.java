@@ -185,7 +185,7 @@ class EnclaveServerTest {
     Receipt receipt = ReceiptVerifier.verify(Base64Url.decode("receipt", s.receipt(), 1 << 24), bundle);
     assertThat(receipt.kind()).isEqualTo(Receipt.Kind.SEND);
     assertThat(receipt.sendId()).isEqualTo(s.sendId());
-    assertThat(receipt.policySha256()).isEqualTo(SendService.sha256(policyBytes));
+    assertThat(receipt.policySha256()).isEqualTo(dev.keycast.protocol.crypto.Sha256.digest(policyBytes));
     assertThat(receipt.payloadSha256()).isEqualTo(SendService.payloadSha256(enc, ct));
     assertThat(receipt.deliveries()).hasSize(3);
     for (int i = 0; i < 3; i++) {
@@ -193,7 +193,7 @@ class EnclaveServerTest {
       EnclaveApi.Delivery d = s.deliveries().get(i);
       assertThat(rd.recipientFingerprint()).isEqualTo(d.recipient());
       assertThat(rd.deliveryId()).isEqualTo(d.deliveryId());
-      assertThat(rd.envelopeSha256()).isEqualTo(SendService.sha256(Base64Url.decode("e", d.envelope(), 1 << 20)));
+      assertThat(rd.envelopeSha256()).isEqualTo(dev.keycast.protocol.crypto.Sha256.digest(Base64Url.decode("e", d.envelope(), 1 << 20)));
     }
     assertThat(receipt.skipped()).extracting(Receipt.Skipped::reasonCode).containsExactly(Eligibility.NOT_SELECTED);
 
@@ -245,7 +245,7 @@ class EnclaveServerTest {
     assertThat(f.skipped()).extracting(EnclaveApi.Skipped::reason).containsExactly(Eligibility.NOT_SELECTED);
     Receipt receipt = ReceiptVerifier.verify(Base64Url.decode("r", f.receipt(), 1 << 24), bundle);
     assertThat(receipt.kind()).isEqualTo(Receipt.Kind.FORWARD);
-    assertThat(receipt.payloadSha256()).isEqualTo(SendService.sha256(Base64Url.decode("s", s.sealedSecret(), 1 << 20)));
+    assertThat(receipt.payloadSha256()).isEqualTo(dev.keycast.protocol.crypto.Sha256.digest(Base64Url.decode("s", s.sealedSecret(), 1 << 20)));
 
     // another policy is policy_mismatch
     byte[] other = mixedPolicy(false, 10).toJson();

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
-import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -29,10 +28,10 @@ class RequestDecodingSecrecyTest {
       "{\"credentials\":{\"access_key_id\":\"AKIA\",\"expiration\":\"" + SECRET + "\"}}",
   })
   void malformedCredentialsAreNotEchoed(String body) {
-    assertThatThrownBy(() -> EnclaveServerHandler.decode(
-            Unpooled.wrappedBuffer(body.getBytes(StandardCharsets.UTF_8)),
+    assertThatThrownBy(() -> EnclaveApiService.decode(
+            body.getBytes(StandardCharsets.UTF_8),
             EnclaveApi.CredentialsRequest.class))
-        .isInstanceOfSatisfying(ApiException.class, e -> {
+        .isInstanceOfSatisfying(EnclaveApiException.class, e -> {
           assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_REQUEST);
           assertThat(e.getMessage()).startsWith("malformed JSON").doesNotContain("SECRET", "wJalr");
         });

@@ -62,6 +62,6 @@ class SendServiceIdsTest {
 
   @Test
   void sendInfoIsLabelZeroKeySetId() {
-    assertThat(SendService.sendInfo("ks-00")).isEqualTo(ascii("keycast/v1/send\u0000ks-00"));
+    assertThat(dev.keycast.protocol.send.SendPayloadParameters.info("ks-00")).isEqualTo(ascii("keycast/v1/send\u0000ks-00"));
   }
 }

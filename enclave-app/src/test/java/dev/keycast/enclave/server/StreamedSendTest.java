@@ -126,7 +126,7 @@ class StreamedSendTest {
   void candidatesBeforeThePayloadAreRefused() throws Exception {
     byte[] body = ("{\"candidates\":" + candidatesJson(candidates()) + ",\"payload\":" + payloadJson(10) + "}")
         .getBytes(StandardCharsets.UTF_8);
-    ApiException e = catchThrowableOfType(ApiException.class, () -> send(new ByteArrayInputStream(body)));
+    EnclaveApiException e = catchThrowableOfType(EnclaveApiException.class, () -> send(new ByteArrayInputStream(body)));
     assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_REQUEST);
     assertThat(e.getMessage()).contains("payload must come before candidates");
   }
@@ -143,7 +143,7 @@ class StreamedSendTest {
   void malformedJsonMidStreamFailsTheWholeSend() throws Exception {
     // more than one chunk of candidates, then garbage: the first chunk was already sealed
     List<EnclaveApi.Candidate> many = new ArrayList<>();
-    for (int i = 0; i < SendService.STREAM_CHUNK + 10; i++) {
+    for (int i = 0; i < SendEngine.CHUNK + 10; i++) {
       many.add(TestKit.candidate(RECIPIENTS.get(i % 2)));
     }
     String good = "{\"payload\":" + payloadJson(10) + ",\"candidates\":" + candidatesJson(many);
@@ -153,7 +153,7 @@ class StreamedSendTest {
         good + "}{", // trailing data
         good + ",\"extra\":1}"}) { // unknown member after the candidates
       ByteArrayOutputStream out = new ByteArrayOutputStream();
-      ApiException e = catchThrowableOfType(ApiException.class,
+      EnclaveApiException e = catchThrowableOfType(EnclaveApiException.class,
           () -> service.send(new ByteArrayInputStream(bad.getBytes(StandardCharsets.UTF_8)), out));
       assertThat(e).as(bad.substring(Math.max(0, bad.length() - 40))).isNotNull();
       assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_REQUEST);
@@ -163,21 +163,21 @@ class StreamedSendTest {
   @Test
   void anInvalidCandidateLateInTheBodyFailsTheWholeSend() throws Exception {
     List<EnclaveApi.Candidate> many = new ArrayList<>();
-    for (int i = 0; i < SendService.STREAM_CHUNK + 5; i++) {
+    for (int i = 0; i < SendEngine.CHUNK + 5; i++) {
       many.add(TestKit.candidate(RECIPIENTS.get(i % 2)));
     }
     many.add(new EnclaveApi.Candidate("AAAA", List.of()));
     String body = "{\"payload\":" + payloadJson(10) + ",\"candidates\":" + candidatesJson(many) + "}";
-    ApiException e = catchThrowableOfType(ApiException.class,
+    EnclaveApiException e = catchThrowableOfType(EnclaveApiException.class,
         () -> send(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))));
     assertThat(e.code()).isEqualTo(ErrorCode.INVALID_RECIPIENT);
-    assertThat(e.getMessage()).startsWith("candidates[" + (SendService.STREAM_CHUNK + 5) + "]");
+    assertThat(e.getMessage()).startsWith("candidates[" + (SendEngine.CHUNK + 5) + "]");
   }
 
   @Test
   void maxRecipientsIsEnforcedWhileStreaming() throws Exception {
     String body = "{\"payload\":" + payloadJson(1) + ",\"candidates\":" + candidatesJson(candidates()) + "}";
-    ApiException e = catchThrowableOfType(ApiException.class,
+    EnclaveApiException e = catchThrowableOfType(EnclaveApiException.class,
         () -> send(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))));
     assertThat(e.code()).isEqualTo(ErrorCode.TOO_MANY_RECIPIENTS);
   }
@@ -187,13 +187,13 @@ class StreamedSendTest {
     // a wrong key set is reported even though the candidates that follow are garbage
     String payload = payloadJson(10).replace(bundle.keySetId(), "ks-00000000000000000000000000000000");
     String body = "{\"payload\":" + payload + ",\"candidates\":[{\"key\":}";
-    ApiException e = catchThrowableOfType(ApiException.class,
+    EnclaveApiException e = catchThrowableOfType(EnclaveApiException.class,
         () -> send(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))));
     assertThat(e.code()).isEqualTo(ErrorCode.WRONG_KEY_SET);
-    ApiException dup = catchThrowableOfType(ApiException.class, () -> send(new ByteArrayInputStream(
+    EnclaveApiException dup = catchThrowableOfType(EnclaveApiException.class, () -> send(new ByteArrayInputStream(
         ("{\"payload\":" + payloadJson(10) + ",\"payload\":" + payloadJson(10) + "}").getBytes(StandardCharsets.UTF_8))));
     assertThat(dup.code()).isEqualTo(ErrorCode.MALFORMED_REQUEST);
-    ApiException notObject = catchThrowableOfType(ApiException.class,
+    EnclaveApiException notObject = catchThrowableOfType(EnclaveApiException.class,
         () -> send(new ByteArrayInputStream("[]".getBytes(StandardCharsets.UTF_8))));
     assertThat(notObject.code()).isEqualTo(ErrorCode.MALFORMED_REQUEST);
   }

@@ -4,11 +4,7 @@ import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.api.EnclaveApi;
-import dev.keycast.protocol.hpke.Hpke;
-import dev.keycast.protocol.hpke.HpkeCiphertext;
-import dev.keycast.protocol.hpke.HpkeSuite;
 import dev.keycast.protocol.hpke.X25519PrivateKey;
-import dev.keycast.protocol.hpke.X25519PublicKey;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.policy.SendPolicy;
 import java.math.BigInteger;
@@ -102,8 +98,6 @@ final class TestKit {
   /** A sender's payload: {@code secret} sealed with HPKE to the bundle's receive key. */
   static EnclaveApi.SendPayload payload(KeyBundle bundle, byte[] policyBytes, byte[] secret)
       throws Exception {
-    HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, X25519PublicKey.fromRaw(bundle.receivePublicKey()),
-        SendService.sendInfo(bundle.keySetId()), policyBytes, secret, RANDOM);
     return dev.keycast.protocol.sender.SendSigner.sign(unsignedPayload(bundle, policyBytes, secret),
         SENDER, java.time.Instant.now());
   }
@@ -111,10 +105,8 @@ final class TestKit {
   /** A sender's payload with no sender signature. */
   static EnclaveApi.SendPayload unsignedPayload(KeyBundle bundle, byte[] policyBytes, byte[] secret)
       throws Exception {
-    HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, X25519PublicKey.fromRaw(bundle.receivePublicKey()),
-        SendService.sendInfo(bundle.keySetId()), policyBytes, secret, RANDOM);
-    return new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
-        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()));
+    return dev.keycast.protocol.send.SendPayloadSealer.v1(bundle.keySetId(), bundle.receivePublicKey())
+        .seal(policyBytes, secret, RANDOM).toApi();
   }
 
   /** The owner of the test key sets' sender set. */
@@ -129,16 +121,23 @@ final class TestKit {
    * owner does right after init.
    */
   static EnclaveApi.SenderSetView establishSenders(SenderAuthorizer senders, String keySetId)
-      throws ApiException {
+      throws EnclaveApiException {
     senders.keySetCreated(keySetId);
     return senders.genesis(new EnclaveApi.SenderGenesisRequest(
         List.of(Base64Url.encode(OWNER.publicKey().raw())),
         List.of(Base64Url.encode(SENDER.publicKey().raw()))));
   }
 
+  /** A sender authorizer for {@code keys} with the test sender set established. */
+  static SenderAuthorizer sendersFor(FakeKeySetService keys) throws EnclaveApiException {
+    SenderAuthorizer senders = new SenderAuthorizer(keys, java.time.Clock.systemUTC());
+    establishSenders(senders, keys.keySet.id());
+    return senders;
+  }
+
   /** {@link #establishSenders(SenderAuthorizer, String)} on a running server. */
   static EnclaveApi.SenderSetView establishSenders(EnclaveServer server, String keySetId)
-      throws ApiException {
+      throws EnclaveApiException {
     return establishSenders(server.services().senders(), keySetId);
   }
 

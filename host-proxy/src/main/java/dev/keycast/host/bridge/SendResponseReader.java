@@ -69,7 +69,7 @@ public final class SendResponseReader {
     Objects.requireNonNull(json, "json");
     try (JsonParser p = MAPPER.getFactory().createParser(json)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
-        throw new MalformedInputException("malformed_request", "send answer is not a JSON object");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "send answer is not a JSON object");
       }
       String sendId = null;
       String secretId = null;
@@ -93,7 +93,7 @@ public final class SendResponseReader {
                 skipped.add(SKIPPED.readValue(p));
               }
             } else if (t != JsonToken.VALUE_NULL) {
-              throw new MalformedInputException("malformed_request", "skipped is not an array");
+              throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "skipped is not an array");
             }
           }
           case "deliveries" -> {
@@ -102,17 +102,17 @@ public final class SendResponseReader {
                 delivered.add(delivered(p));
               }
             } else if (t != JsonToken.VALUE_NULL) {
-              throw new MalformedInputException("malformed_request", "deliveries is not an array");
+              throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "deliveries is not an array");
             }
           }
-          default -> throw new MalformedInputException("malformed_request",
+          default -> throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
               "unknown member in the send answer: " + name);
         }
       }
       return new Names(new Header(sendId, secretId, receiptId, receipt, sealed,
           List.copyOf(skipped), delivered.size()), List.copyOf(delivered));
     } catch (IOException e) {
-      throw new MalformedInputException("malformed_request", "send answer does not parse: "
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "send answer does not parse: "
           + e.getClass().getSimpleName());
     }
   }
@@ -144,7 +144,7 @@ public final class SendResponseReader {
       return null;
     }
     if (t != JsonToken.VALUE_STRING) {
-      throw new MalformedInputException("malformed_request", name + " is not a string");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, name + " is not a string");
     }
     return p.getText();
   }

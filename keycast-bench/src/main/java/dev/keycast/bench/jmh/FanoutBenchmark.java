@@ -11,10 +11,11 @@ import dev.keycast.protocol.envelope.HpkeDeliveryFormat;
 import dev.keycast.protocol.envelope.RecipientKey;
 import dev.keycast.protocol.envelope.RecipientKeys;
 import dev.keycast.protocol.envelope.X25519RecipientKey;
-import dev.keycast.protocol.hpke.Hpke;
-import dev.keycast.protocol.hpke.HpkeCiphertext;
-import dev.keycast.protocol.hpke.HpkeSuite;
 import dev.keycast.protocol.hpke.X25519PrivateKey;
+import dev.keycast.protocol.send.SealedSendPayload;
+import dev.keycast.protocol.send.SendPayloadOpener;
+import dev.keycast.protocol.send.SendPayloadParameters;
+import dev.keycast.protocol.send.SendPayloadSealer;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
@@ -109,19 +110,16 @@ public class FanoutBenchmark {
     @Param({"java", "openssl"})
     String backend;
 
-    CryptoBackend crypto;
-    X25519PrivateKey receiveKey;
-    byte[] info;
+    SendPayloadOpener opener;
     byte[] policy;
-    HpkeCiphertext sealed;
+    SealedSendPayload sealed;
 
     @Setup(Level.Trial)
     public void setUp() throws MalformedInputException {
-      crypto = CryptoBackends.forSetting(backend);
       SecureRandom random = new SecureRandom();
-      receiveKey = X25519PrivateKey.generate(random);
-      String keySetId = "ks-0123456789abcdef0123456789abcdef";
-      info = ("keycast/v1/send\0" + keySetId).getBytes(StandardCharsets.UTF_8);
+      X25519PrivateKey receiveKey = X25519PrivateKey.generate(random);
+      SendPayloadParameters parameters = SendPayloadParameters.v1("ks-0123456789abcdef0123456789abcdef");
+      opener = SendPayloadOpener.create(parameters, CryptoBackends.forSetting(backend), receiveKey);
       // A policy with one fingerprint: the HPKE AAD of a small send (about 300 bytes).
       policy = ("{\"version\":1,\"secret_id\":\"film-2026-0042.cpl\",\"sender\":\"Example Studio\","
               + "\"not_before\":\"2026-01-01T00:00:00Z\",\"not_after\":\"2027-01-01T00:00:00Z\","
@@ -130,12 +128,12 @@ public class FanoutBenchmark {
           .getBytes(StandardCharsets.UTF_8);
       byte[] secret = new byte[32];
       random.nextBytes(secret);
-      sealed = Hpke.seal(HpkeSuite.KEYCAST_V1, receiveKey.publicKey(), info, policy, secret, random);
+      sealed = SendPayloadSealer.create(parameters, receiveKey.publicKey().toRaw()).seal(policy, secret, random);
     }
   }
 
   @Benchmark
   public byte[] hpkeOpenSendPayload(SendPayload p) throws DecryptionFailedException {
-    return Hpke.open(p.crypto, HpkeSuite.KEYCAST_V1, p.receiveKey, p.info, p.policy, p.sealed);
+    return p.opener.open(p.policy, p.sealed.enc(), p.sealed.ciphertext());
   }
 }

@@ -10,39 +10,33 @@ import dev.keycast.protocol.attestation.ExpectedPcrs;
 import dev.keycast.protocol.attestation.TrustRoot;
 import dev.keycast.protocol.attestation.VerificationPolicy;
 import dev.keycast.protocol.attestation.VerifiedAttestation;
-import dev.keycast.protocol.hpke.Hpke;
-import dev.keycast.protocol.hpke.HpkeCiphertext;
-import dev.keycast.protocol.hpke.HpkeSuite;
-import dev.keycast.protocol.hpke.X25519PublicKey;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.policy.SendPolicy;
+import dev.keycast.protocol.send.SendPayloadSealer;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.Set;
 
 /**
- * Seals sends exactly as api.md 1.1 says: HPKE base mode in {@link HpkeSuite#KEYCAST_V1} to the
- * attested receive key, {@code info = "keycast/v1/send" || 0x00 || UTF8(key_set_id)}, {@code aad =}
- * the policy's exact JSON bytes. Built from {@code GET /v1/attestation} by {@link #attest}.
+ * Seals sends exactly as api.md 1.1 says, with the protocol's {@link SendPayloadSealer} (HPKE to the
+ * attested receive key, the policy's exact JSON bytes as associated data), after the attestation
+ * was checked. Built from {@code GET /v1/attestation} by {@link #attest}.
  */
 final class SendSealer {
   private final KeyBundle bundle;
-  private final X25519PublicKey receiveKey;
-  private final byte[] info;
+  private final SendPayloadSealer sealer;
   private final dev.keycast.protocol.sender.SenderSigningKey sender;
 
   SendSealer(KeyBundle bundle) throws MalformedInputException {
-    this(bundle, X25519PublicKey.fromRaw(bundle.receivePublicKey()), null);
+    this(bundle, SendPayloadSealer.v1(bundle.keySetId(), bundle.receivePublicKey()), null);
   }
 
-  private SendSealer(KeyBundle bundle, X25519PublicKey receiveKey,
+  private SendSealer(KeyBundle bundle, SendPayloadSealer sealer,
       dev.keycast.protocol.sender.SenderSigningKey sender) {
     this.bundle = bundle;
-    this.receiveKey = receiveKey;
-    this.info = ("keycast/v1/send\0" + bundle.keySetId()).getBytes(StandardCharsets.UTF_8);
+    this.sealer = sealer;
     this.sender = sender;
   }
 
@@ -51,7 +45,7 @@ final class SendSealer {
    * 2.3: the enclave refuses unsigned sends and signatures older than its window, 300 s).
    */
   SendSealer signingWith(dev.keycast.protocol.sender.SenderSigningKey sender) {
-    return new SendSealer(bundle, receiveKey, sender);
+    return new SendSealer(bundle, sealer, sender);
   }
 
   KeyBundle bundle() {
@@ -60,23 +54,15 @@ final class SendSealer {
 
   /** The payload of {@code POST /v1/sends} for {@code policy} and {@code secret}, as JSON bytes. */
   byte[] seal(SendPolicy policy, byte[] secret, SecureRandom random) {
-    byte[] policyBytes = policy.toJson();
-    HpkeCiphertext c;
     try {
-      c = Hpke.seal(HpkeSuite.KEYCAST_V1, receiveKey, info, policyBytes, secret, random);
+      EnclaveApi.SendPayload payload = sealer.seal(policy.toJson(), secret, random).toApi();
+      if (sender != null) {
+        payload = dev.keycast.protocol.sender.SendSigner.sign(payload, sender, java.time.Instant.now());
+      }
+      return Json.encode(payload);
     } catch (MalformedInputException e) {
       throw new IllegalStateException("attested receive key is unusable: " + e.getMessage(), e);
     }
-    EnclaveApi.SendPayload payload = new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, bundle.keySetId(),
-        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()));
-    if (sender != null) {
-      try {
-        payload = dev.keycast.protocol.sender.SendSigner.sign(payload, sender, java.time.Instant.now());
-      } catch (MalformedInputException e) {
-        throw new IllegalStateException("a payload the load tool built does not decode", e);
-      }
-    }
-    return Json.encode(payload);
   }
 
   /** How the attestation is checked before anything is sealed. */

@@ -110,7 +110,7 @@ public final class RecipientProof {
   public static String openX25519(X25519PrivateKey key, Challenge challenge)
       throws DecryptionFailedException, MalformedInputException {
     if (challenge.enc() == null || challenge.sealedResponse() == null) {
-      throw new MalformedInputException("malformed", "the challenge has no sealed response");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "the challenge has no sealed response");
     }
     HpkeCiphertext sealed = new HpkeCiphertext(
         Base64Url.decode("enc", challenge.enc(), 64),

@@ -51,7 +51,7 @@ public final class AttestationParser {
   public static AttestationDocument parsePayload(byte[] payload) throws MalformedInputException {
     if (payload.length > CoseSign1.MAX_MESSAGE_BYTES) {
       throw new MalformedInputException(
-          "oversize", "attestation payload: " + payload.length + " bytes exceed the limit");
+          MalformedInputException.Kind.OVERSIZE, "attestation payload: " + payload.length + " bytes exceed the limit");
     }
     CborReader r = new CborReader(payload, AttestationParser.CBOR_OPTIONS);
     long n = r.readMapHeader("attestation payload", KNOWN.size());
@@ -68,16 +68,16 @@ public final class AttestationParser {
     for (long i = 0; n == CborReader.INDEFINITE ? !r.peekBreak() : i < n; i++) {
       if (i >= KNOWN.size()) {
         throw new MalformedInputException(
-            "oversize", "attestation payload: more than " + KNOWN.size() + " entries");
+            MalformedInputException.Kind.OVERSIZE, "attestation payload: more than " + KNOWN.size() + " entries");
       }
       String key = r.readText("attestation payload key", 1, 32);
       if (!KNOWN.contains(key)) {
         throw new MalformedInputException(
-            "malformed", "attestation payload: unknown key \"" + printable(key) + "\"");
+            MalformedInputException.Kind.MALFORMED, "attestation payload: unknown key \"" + printable(key) + "\"");
       }
       if (!seen.add(key)) {
         throw new MalformedInputException(
-            "malformed", "attestation payload: duplicate key \"" + key + "\"");
+            MalformedInputException.Kind.MALFORMED, "attestation payload: duplicate key \"" + key + "\"");
       }
       switch (key) {
         case "module_id" -> moduleId = r.readText("module_id", 1, MAX_MODULE_ID_BYTES);
@@ -85,13 +85,13 @@ public final class AttestationParser {
           digest = r.readText("digest", 1, 16);
           if (!DIGEST_SHA384.equals(digest)) {
             throw new MalformedInputException(
-                "malformed", "digest: \"" + printable(digest) + "\" is not \"SHA384\"");
+                MalformedInputException.Kind.MALFORMED, "digest: \"" + printable(digest) + "\" is not \"SHA384\"");
           }
         }
         case "timestamp" -> {
           timestamp = r.readUint("timestamp");
           if (timestamp == 0) {
-            throw new MalformedInputException("malformed", "timestamp: must be positive");
+            throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "timestamp: must be positive");
           }
         }
         case "pcrs" -> pcrs = readPcrs(r);
@@ -124,26 +124,26 @@ public final class AttestationParser {
     Map<Integer, byte[]> pcrs = new HashMap<>();
     for (long i = 0; n == CborReader.INDEFINITE ? !r.peekBreak() : i < n; i++) {
       if (i >= MAX_PCRS) {
-        throw new MalformedInputException("oversize", "pcrs: more than " + MAX_PCRS + " entries");
+        throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "pcrs: more than " + MAX_PCRS + " entries");
       }
       long index = r.readUint("pcrs index");
       if (index >= MAX_PCRS) {
-        throw new MalformedInputException("malformed", "pcrs: index " + index + " is not below 32");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "pcrs: index " + index + " is not below 32");
       }
       byte[] value = r.readBytes("PCR" + index, 32, 64);
       if (value.length != 32 && value.length != 48 && value.length != 64) {
         throw new MalformedInputException(
-            "malformed", "PCR" + index + ": length " + value.length + " is not 32, 48 or 64");
+            MalformedInputException.Kind.MALFORMED, "PCR" + index + ": length " + value.length + " is not 32, 48 or 64");
       }
       if (pcrs.put((int) index, value) != null) {
-        throw new MalformedInputException("malformed", "pcrs: duplicate index " + index);
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "pcrs: duplicate index " + index);
       }
     }
     if (n == CborReader.INDEFINITE) {
       r.readBreak("pcrs");
     }
     if (pcrs.isEmpty()) {
-      throw new MalformedInputException("malformed", "pcrs: at least one PCR is required");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "pcrs: at least one PCR is required");
     }
     return pcrs;
   }
@@ -154,7 +154,7 @@ public final class AttestationParser {
     for (long i = 0; n == CborReader.INDEFINITE ? !r.peekBreak() : i < n; i++) {
       if (i >= MAX_CABUNDLE_ENTRIES) {
         throw new MalformedInputException(
-            "oversize", "cabundle: more than " + MAX_CABUNDLE_ENTRIES + " entries");
+            MalformedInputException.Kind.OVERSIZE, "cabundle: more than " + MAX_CABUNDLE_ENTRIES + " entries");
       }
       out.add(r.readBytes("cabundle[" + i + "]", 1, MAX_CERTIFICATE_BYTES));
     }
@@ -162,7 +162,7 @@ public final class AttestationParser {
       r.readBreak("cabundle");
     }
     if (out.isEmpty()) {
-      throw new MalformedInputException("malformed", "cabundle: at least one certificate is required");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "cabundle: at least one certificate is required");
     }
     return out;
   }
@@ -177,7 +177,7 @@ public final class AttestationParser {
 
   private static void requirePresent(Object value, String key) throws MalformedInputException {
     if (value == null) {
-      throw new MalformedInputException("malformed", "attestation payload: missing \"" + key + "\"");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "attestation payload: missing \"" + key + "\"");
     }
   }
 

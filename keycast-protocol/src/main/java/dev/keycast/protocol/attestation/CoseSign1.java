@@ -101,23 +101,23 @@ public record CoseSign1(
    */
   public static CoseSign1 decode(byte[] message) throws MalformedInputException {
     if (message == null || message.length == 0) {
-      throw new MalformedInputException("truncated", "COSE_Sign1: empty input");
+      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "COSE_Sign1: empty input");
     }
     if (message.length > MAX_MESSAGE_BYTES) {
       throw new MalformedInputException(
-          "oversize",
+          MalformedInputException.Kind.OVERSIZE,
           "COSE_Sign1: " + message.length + " bytes exceed the limit of " + MAX_MESSAGE_BYTES);
     }
     CborReader r = new CborReader(message, AttestationParser.CBOR_OPTIONS);
     long tag = r.readOptionalTag("COSE_Sign1 tag");
     if (tag != -1 && tag != TAG) {
       throw new MalformedInputException(
-          "malformed", "COSE_Sign1: unexpected CBOR tag " + Long.toUnsignedString(tag) + " (expected 18 or none)");
+          MalformedInputException.Kind.MALFORMED, "COSE_Sign1: unexpected CBOR tag " + Long.toUnsignedString(tag) + " (expected 18 or none)");
     }
     long n = r.readArrayHeader("COSE_Sign1", 4);
     if (n != 4) {
       throw new MalformedInputException(
-          "malformed",
+          MalformedInputException.Kind.MALFORMED,
           "COSE_Sign1: expected a definite array of 4 elements, found "
               + (n == CborReader.INDEFINITE ? "an indefinite array" : n + " elements"));
     }
@@ -125,14 +125,14 @@ public record CoseSign1(
     int uStart = r.position();
     if (r.peekMajor("COSE_Sign1 unprotected header") != CborReader.MAJOR_MAP) {
       throw new MalformedInputException(
-          "malformed", "COSE_Sign1: unprotected header must be a map (found "
+          MalformedInputException.Kind.MALFORMED, "COSE_Sign1: unprotected header must be a map (found "
               + CborReader.majorName(r.peekMajor("COSE_Sign1 unprotected header"))
               + (r.peekNull() ? " null" : "") + ")");
     }
     r.skip("COSE_Sign1 unprotected header");
     byte[] unprot = java.util.Arrays.copyOfRange(message, uStart, r.position());
     if (r.peekNull()) {
-      throw new MalformedInputException("malformed", "COSE_Sign1: detached payload is not accepted");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "COSE_Sign1: detached payload is not accepted");
     }
     byte[] payload = r.readBytes("COSE_Sign1 payload", 1, MAX_MESSAGE_BYTES);
     byte[] sig = r.readBytes("COSE_Sign1 signature", 1, MAX_SIGNATURE_BYTES);
@@ -194,7 +194,7 @@ public record CoseSign1(
         long label = r.readInt("COSE protected header label");
         if (label == 1) {
           if (seen) {
-            throw new MalformedInputException("malformed", "COSE protected header: duplicate alg");
+            throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "COSE protected header: duplicate alg");
           }
           seen = true;
           int vm = r.peekMajor("COSE alg");
@@ -208,13 +208,13 @@ public record CoseSign1(
         }
         if (label == 2) {
           throw new MalformedInputException(
-              "malformed", "COSE protected header: critical headers (label 2) are not supported");
+              MalformedInputException.Kind.MALFORMED, "COSE protected header: critical headers (label 2) are not supported");
         }
       } else if (major == CborReader.MAJOR_TEXT) {
         r.readText("COSE protected header label", 0, 64);
       } else {
         throw new MalformedInputException(
-            "malformed", "COSE protected header: label must be an integer or text");
+            MalformedInputException.Kind.MALFORMED, "COSE protected header: label must be an integer or text");
       }
       r.skip("COSE protected header value");
     }

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -73,7 +72,7 @@ public record TrustRoot(String name, X509Certificate certificate, String sha256)
   /** Reads the first certificate of a PEM text (or a DER certificate). */
   public static TrustRoot fromPem(String name, byte[] pemOrDer) throws MalformedInputException {
     if (pemOrDer.length > MAX_PEM_BYTES) {
-      throw new MalformedInputException("oversize", "trust root: more than " + MAX_PEM_BYTES + " bytes");
+      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "trust root: more than " + MAX_PEM_BYTES + " bytes");
     }
     byte[] der;
     Matcher m = PEM.matcher(new String(pemOrDer, StandardCharsets.US_ASCII));
@@ -81,7 +80,7 @@ public record TrustRoot(String name, X509Certificate certificate, String sha256)
       try {
         der = Base64.getMimeDecoder().decode(m.group(1).replaceAll("\\s", ""));
       } catch (IllegalArgumentException e) {
-        throw new MalformedInputException("malformed", "trust root: bad base64 in PEM", e);
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "trust root: bad base64 in PEM", e);
       }
     } else {
       der = pemOrDer;
@@ -99,11 +98,7 @@ public record TrustRoot(String name, X509Certificate certificate, String sha256)
   }
 
   static byte[] sha256(byte[] data) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(data);
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("SHA-256 is required by the Java platform", e);
-    }
+    return dev.keycast.protocol.crypto.Sha256.digest(data);
   }
 
   /** Parses exactly one DER X.509 certificate; trailing bytes are rejected. */
@@ -114,14 +109,14 @@ public record TrustRoot(String name, X509Certificate certificate, String sha256)
       X509Certificate c = (X509Certificate) cf.generateCertificate(in);
       if (!MessageDigest.isEqual(c.getEncoded(), der)) {
         throw new MalformedInputException(
-            "malformed", what + ": not exactly one DER certificate (trailing or re-encoded bytes)");
+            MalformedInputException.Kind.MALFORMED, what + ": not exactly one DER certificate (trailing or re-encoded bytes)");
       }
       return c;
     } catch (MalformedInputException e) {
       throw e;
     } catch (Exception e) { // CertificateException and any runtime exception from the parser
       throw new MalformedInputException(
-          "malformed",
+          MalformedInputException.Kind.MALFORMED,
           what + ": not a DER X.509 certificate (" + MalformedInputException.quote(der, 16) + ")",
           e);
     }

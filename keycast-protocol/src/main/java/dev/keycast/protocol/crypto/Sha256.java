@@ -9,6 +9,9 @@ import org.bouncycastle.crypto.ExtendedDigest;
  * compression function the JIT replaces with SHA-NI / AVX2 intrinsics), so that BouncyCastle's
  * OAEP, MGF1, HMAC and HKDF run on the fast SHA-256. Same output as BouncyCastle's {@code
  * SHA256Digest}; not thread-safe (one per use, as BouncyCastle digests).
+ *
+ * <p>Also the one place the JDK's SHA-256 is set up: {@link #digest(byte[]...)} for a one-shot
+ * digest and {@link #newMessageDigest()} for an incremental one.
  */
 public final class Sha256 implements ExtendedDigest {
   private static final MessageDigest PROTOTYPE = prototype();
@@ -17,13 +20,25 @@ public final class Sha256 implements ExtendedDigest {
 
   /** A fresh SHA-256. */
   public Sha256() {
-    MessageDigest m;
+    this.md = newMessageDigest();
+  }
+
+  /** A fresh JDK SHA-256 {@link MessageDigest} (a clone of a prototype: no provider look-up). */
+  public static MessageDigest newMessageDigest() {
     try {
-      m = (MessageDigest) PROTOTYPE.clone();
+      return (MessageDigest) PROTOTYPE.clone();
     } catch (CloneNotSupportedException e) {
-      m = prototype();
+      return prototype();
     }
-    this.md = m;
+  }
+
+  /** SHA-256 of the concatenation of {@code parts}. */
+  public static byte[] digest(byte[]... parts) {
+    MessageDigest d = newMessageDigest();
+    for (byte[] p : parts) {
+      d.update(p);
+    }
+    return d.digest();
   }
 
   private static MessageDigest prototype() {

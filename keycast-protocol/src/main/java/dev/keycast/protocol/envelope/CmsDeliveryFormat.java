@@ -318,15 +318,15 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
       ci = ContentInfo.getInstance(ASN1Primitive.fromByteArray(envelope));
     } catch (IOException | RuntimeException e) {
       throw new MalformedInputException(
-          "malformed",
+          MalformedInputException.Kind.MALFORMED,
           "not a well-formed CMS ContentInfo: " + MalformedInputException.quote(envelope, 16));
     }
     if (ci == null) {
-      throw new MalformedInputException("malformed", "empty CMS ContentInfo");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "empty CMS ContentInfo");
     }
     if (!contentType.equals(ci.getContentType())) {
       throw new MalformedInputException(
-          "unsupported_algorithm",
+          MalformedInputException.Kind.UNSUPPORTED_ALGORITHM,
           "CMS content type " + ci.getContentType() + " is not " + contentType + " (" + id + ")");
     }
     RecipientInformationStore store;
@@ -342,22 +342,22 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
         cipherOid = d.getEncryptionAlgOID();
       }
     } catch (CMSException | RuntimeException e) {
-      throw new MalformedInputException("malformed", "bad CMS " + id + " structure");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad CMS " + id + " structure");
     }
     if (!contentCipher.getId().equals(cipherOid)) {
       throw new MalformedInputException(
-          "unsupported_algorithm", "content cipher " + cipherOid + " is not " + contentCipher);
+          MalformedInputException.Kind.UNSUPPORTED_ALGORITHM, "content cipher " + cipherOid + " is not " + contentCipher);
     }
     Collection<RecipientInformation> all = store.getRecipients();
     if (all.size() != 1) {
       throw new MalformedInputException(
-          "malformed", "a delivery has exactly one recipient, found " + all.size());
+          MalformedInputException.Kind.MALFORMED, "a delivery has exactly one recipient, found " + all.size());
     }
     RecipientInformation ri = all.iterator().next();
     if (!(ri instanceof KeyTransRecipientInformation)
         || !OAEP_SHA256.equals(ri.getKeyEncryptionAlgorithm())) {
       throw new MalformedInputException(
-          "unsupported_algorithm",
+          MalformedInputException.Kind.UNSUPPORTED_ALGORITHM,
           "recipient must use RSA-OAEP-SHA256/MGF1-SHA256, found "
               + ri.getKeyEncryptionAlgOID());
     }
@@ -370,11 +370,11 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
    */
   private static void checkOuterDerLength(byte[] e) throws MalformedInputException {
     if (e.length < 2) {
-      throw new MalformedInputException("truncated", "CMS envelope is " + e.length + " bytes");
+      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "CMS envelope is " + e.length + " bytes");
     }
     if (e[0] != 0x30) {
       throw new MalformedInputException(
-          "malformed", "not a CMS ContentInfo: " + MalformedInputException.quote(e, 16));
+          MalformedInputException.Kind.MALFORMED, "not a CMS ContentInfo: " + MalformedInputException.quote(e, 16));
     }
     int first = e[1] & 0xff;
     long length;
@@ -386,10 +386,10 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
       int n = first & 0x7f;
       if (n == 0 || n > 4) {
         throw new MalformedInputException(
-            "malformed", "CMS envelope must use a definite DER length: " + MalformedInputException.quote(e, 8));
+            MalformedInputException.Kind.MALFORMED, "CMS envelope must use a definite DER length: " + MalformedInputException.quote(e, 8));
       }
       if (e.length < 2 + n) {
-        throw new MalformedInputException("truncated", "CMS envelope header is truncated");
+        throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "CMS envelope header is truncated");
       }
       length = 0;
       for (int i = 0; i < n; i++) {
@@ -400,11 +400,11 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
     long total = header + length;
     if (total > e.length) {
       throw new MalformedInputException(
-          "truncated", "CMS envelope declares " + total + " bytes but has " + e.length);
+          MalformedInputException.Kind.TRUNCATED, "CMS envelope declares " + total + " bytes but has " + e.length);
     }
     if (total < e.length) {
       throw new MalformedInputException(
-          "malformed", "CMS envelope has " + (e.length - total) + " trailing bytes");
+          MalformedInputException.Kind.MALFORMED, "CMS envelope has " + (e.length - total) + " trailing bytes");
     }
   }
 

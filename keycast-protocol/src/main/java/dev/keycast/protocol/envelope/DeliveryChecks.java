@@ -23,11 +23,11 @@ final class DeliveryChecks {
   /** Common size check for {@link DeliveryFormat#open}, before anything is allocated. */
   static void checkEnvelopeLength(byte[] envelope) throws MalformedInputException {
     if (envelope == null) {
-      throw new MalformedInputException("malformed", "no envelope given");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "no envelope given");
     }
     if (envelope.length > DeliveryFormat.MAX_ENVELOPE_LENGTH) {
       throw new MalformedInputException(
-          "oversize", "envelope is " + envelope.length + " bytes, limit " + DeliveryFormat.MAX_ENVELOPE_LENGTH);
+          MalformedInputException.Kind.OVERSIZE, "envelope is " + envelope.length + " bytes, limit " + DeliveryFormat.MAX_ENVELOPE_LENGTH);
     }
   }
 }

@@ -167,25 +167,25 @@ public record DeliveryMetadata(
   public static DeliveryMetadata decode(byte[] in) throws MalformedInputException {
     if (in.length > MAX_ENCODED_LENGTH) {
       throw new MalformedInputException(
-          "oversize", "delivery metadata is " + in.length + " bytes, limit " + MAX_ENCODED_LENGTH);
+          MalformedInputException.Kind.OVERSIZE, "delivery metadata is " + in.length + " bytes, limit " + MAX_ENCODED_LENGTH);
     }
     if (in.length < 1) {
-      throw new MalformedInputException("truncated", "delivery metadata is empty");
+      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "delivery metadata is empty");
     }
     int version = in[0] & 0xff;
     if (version != VERSION_1 && version != VERSION_2) {
       throw new MalformedInputException(
-          "unsupported_version", "delivery metadata version " + version + " is not 1 or 2");
+          MalformedInputException.Kind.UNSUPPORTED_VERSION, "delivery metadata version " + version + " is not 1 or 2");
     }
     if (in.length < MIN_ENCODED_LENGTH) {
       throw new MalformedInputException(
-          "truncated", "delivery metadata is " + in.length + " bytes: " + MalformedInputException.quote(in, 16));
+          MalformedInputException.Kind.TRUNCATED, "delivery metadata is " + in.length + " bytes: " + MalformedInputException.quote(in, 16));
     }
     ByteBuffer b = ByteBuffer.wrap(in);
     b.get();
     int idLen = b.get() & 0xff;
     if (idLen < 1 || idLen > MAX_SECRET_ID_LENGTH) {
-      throw new MalformedInputException("malformed", "secretId length " + idLen + " not in 1..128");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "secretId length " + idLen + " not in 1..128");
     }
     need(b, idLen + 2);
     byte[] id = new byte[idLen];
@@ -193,7 +193,7 @@ public record DeliveryMetadata(
     int labelLen = b.getShort() & 0xffff;
     if (labelLen > MAX_SENDER_LABEL_BYTES) {
       throw new MalformedInputException(
-          "malformed", "senderLabel length " + labelLen + " exceeds 256");
+          MalformedInputException.Kind.MALFORMED, "senderLabel length " + labelLen + " exceeds 256");
     }
     need(b, labelLen + 8 + 8 + 32);
     byte[] label = new byte[labelLen];
@@ -210,7 +210,7 @@ public record DeliveryMetadata(
     }
     if (b.hasRemaining()) {
       throw new MalformedInputException(
-          "malformed", "delivery metadata has " + b.remaining() + " trailing bytes");
+          MalformedInputException.Kind.MALFORMED, "delivery metadata has " + b.remaining() + " trailing bytes");
     }
     try {
       return new DeliveryMetadata(
@@ -222,14 +222,14 @@ public record DeliveryMetadata(
           HexFormat.of().formatHex(fp),
           sender == null ? null : HexFormat.of().formatHex(sender));
     } catch (IllegalArgumentException | java.time.DateTimeException e) {
-      throw new MalformedInputException("malformed", "invalid delivery metadata: " + e.getMessage());
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "invalid delivery metadata: " + e.getMessage());
     }
   }
 
   private static void need(ByteBuffer b, int n) throws MalformedInputException {
     if (b.remaining() < n) {
       throw new MalformedInputException(
-          "truncated", "delivery metadata needs " + n + " more bytes, has " + b.remaining());
+          MalformedInputException.Kind.TRUNCATED, "delivery metadata needs " + n + " more bytes, has " + b.remaining());
     }
   }
 

@@ -4,7 +4,6 @@ import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.MalformedInputException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 
 /**
@@ -79,33 +78,33 @@ public final class DeliveryPayload {
       throws MalformedInputException, DecryptionFailedException {
     if (p.length > MAX_LENGTH) {
       throw new MalformedInputException(
-          "oversize", "delivery payload is " + p.length + " bytes, limit " + MAX_LENGTH);
+          MalformedInputException.Kind.OVERSIZE, "delivery payload is " + p.length + " bytes, limit " + MAX_LENGTH);
     }
     if (p.length < HEADER) {
       throw new MalformedInputException(
-          "truncated", "delivery payload is " + p.length + " bytes: " + MalformedInputException.quote(p, 8));
+          MalformedInputException.Kind.TRUNCATED, "delivery payload is " + p.length + " bytes: " + MalformedInputException.quote(p, 8));
     }
     if (!Arrays.equals(p, 0, 4, MAGIC, 0, 4)) {
       throw new MalformedInputException(
-          "malformed", "not a Keycast delivery payload (magic " + MalformedInputException.quote(p, 4) + ")");
+          MalformedInputException.Kind.MALFORMED, "not a Keycast delivery payload (magic " + MalformedInputException.quote(p, 4) + ")");
     }
     int version = p[4] & 0xff;
     if (version != VERSION_1) {
       throw new MalformedInputException(
-          "unsupported_version", "delivery payload version " + version + " is not 1");
+          MalformedInputException.Kind.UNSUPPORTED_VERSION, "delivery payload version " + version + " is not 1");
     }
     int integrity = p[5] & 0xff;
     if (integrity != INTEGRITY_NONE && integrity != INTEGRITY_SHA256) {
-      throw new MalformedInputException("malformed", "unknown payload integrity mode " + integrity);
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "unknown payload integrity mode " + integrity);
     }
     if (requiredIntegrity >= 0 && integrity != requiredIntegrity) {
       throw new MalformedInputException(
-          "malformed", "payload integrity mode " + integrity + " does not suit the content cipher");
+          MalformedInputException.Kind.MALFORMED, "payload integrity mode " + integrity + " does not suit the content cipher");
     }
     int end = p.length;
     if (integrity == INTEGRITY_SHA256) {
       if (p.length < HEADER + DIGEST) {
-        throw new MalformedInputException("truncated", "delivery payload lacks its SHA-256 trailer");
+        throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "delivery payload lacks its SHA-256 trailer");
       }
       end -= DIGEST;
       byte[] expected = sha256(p, 0, end);
@@ -116,10 +115,10 @@ public final class DeliveryPayload {
     ByteBuffer b = ByteBuffer.wrap(p, HEADER, end - HEADER);
     int mdLen = ((p[6] & 0xff) << 8) | (p[7] & 0xff);
     if (mdLen > DeliveryMetadata.MAX_ENCODED_LENGTH) {
-      throw new MalformedInputException("oversize", "metadata length " + mdLen + " exceeds limit");
+      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "metadata length " + mdLen + " exceeds limit");
     }
     if (b.remaining() < mdLen + 4) {
-      throw new MalformedInputException("truncated", "delivery payload truncated in metadata");
+      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "delivery payload truncated in metadata");
     }
     byte[] md = new byte[mdLen];
     b.get(md);
@@ -127,11 +126,11 @@ public final class DeliveryPayload {
     int secretLen = b.getInt();
     if (secretLen < 0 || secretLen > MAX_SECRET_LENGTH) {
       throw new MalformedInputException(
-          "oversize", "secret length " + Integer.toUnsignedString(secretLen) + " exceeds 65536");
+          MalformedInputException.Kind.OVERSIZE, "secret length " + Integer.toUnsignedString(secretLen) + " exceeds 65536");
     }
     if (b.remaining() != secretLen) {
       throw new MalformedInputException(
-          b.remaining() < secretLen ? "truncated" : "malformed",
+          b.remaining() < secretLen ? MalformedInputException.Kind.TRUNCATED : MalformedInputException.Kind.MALFORMED,
           "secret length " + secretLen + " but " + b.remaining() + " bytes follow");
     }
     byte[] secret = new byte[secretLen];
@@ -164,12 +163,8 @@ public final class DeliveryPayload {
   }
 
   private static byte[] sha256(byte[] b, int off, int len) {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      md.update(b, off, len);
-      return md.digest();
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError(e);
-    }
+    MessageDigest md = dev.keycast.protocol.crypto.Sha256.newMessageDigest();
+    md.update(b, off, len);
+    return md.digest();
   }
 }

@@ -128,19 +128,19 @@ public final class HpkeDeliveryFormat implements DeliveryFormat<X25519PrivateKey
     ByteBuffer b = ByteBuffer.wrap(envelope);
     if (envelope.length < 5) {
       throw new MalformedInputException(
-          "truncated", "HPKE delivery is " + envelope.length + " bytes");
+          MalformedInputException.Kind.TRUNCATED, "HPKE delivery is " + envelope.length + " bytes");
     }
     if (!Arrays.equals(envelope, 0, 4, MAGIC, 0, 4)) {
       throw new MalformedInputException(
-          "malformed", "not a Keycast HPKE delivery (magic " + MalformedInputException.quote(envelope, 4) + ")");
+          MalformedInputException.Kind.MALFORMED, "not a Keycast HPKE delivery (magic " + MalformedInputException.quote(envelope, 4) + ")");
     }
     int version = envelope[4] & 0xff;
     if (version != VERSION) {
       throw new MalformedInputException(
-          "unsupported_version", "HPKE delivery version " + version + " is not 1");
+          MalformedInputException.Kind.UNSUPPORTED_VERSION, "HPKE delivery version " + version + " is not 1");
     }
     if (envelope.length < HEADER) {
-      throw new MalformedInputException("truncated", "HPKE delivery header is truncated");
+      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "HPKE delivery header is truncated");
     }
     b.position(5);
     int kem = b.getShort() & 0xffff;
@@ -148,23 +148,23 @@ public final class HpkeDeliveryFormat implements DeliveryFormat<X25519PrivateKey
     int aead = b.getShort() & 0xffff;
     if (kem != SUITE.kemId() || kdf != SUITE.kdfId() || aead != SUITE.aeadId()) {
       throw new MalformedInputException(
-          "unsupported_algorithm",
+          MalformedInputException.Kind.UNSUPPORTED_ALGORITHM,
           String.format("HPKE suite kem=0x%04x kdf=0x%04x aead=0x%04x is not Keycast's v1 suite",
               kem, kdf, aead));
     }
     int mdLen = b.getShort() & 0xffff;
     if (mdLen > DeliveryMetadata.MAX_ENCODED_LENGTH) {
       throw new MalformedInputException(
-          "oversize", "metadata length " + mdLen + " exceeds " + DeliveryMetadata.MAX_ENCODED_LENGTH);
+          MalformedInputException.Kind.OVERSIZE, "metadata length " + mdLen + " exceeds " + DeliveryMetadata.MAX_ENCODED_LENGTH);
     }
     int ctLen = envelope.length - HEADER - mdLen - ENC;
     if (ctLen < TAG) {
       throw new MalformedInputException(
-          "truncated", "HPKE delivery of " + envelope.length + " bytes is truncated");
+          MalformedInputException.Kind.TRUNCATED, "HPKE delivery of " + envelope.length + " bytes is truncated");
     }
     if (ctLen > DeliveryPayload.MAX_SECRET_LENGTH + TAG) {
       throw new MalformedInputException(
-          "oversize", "HPKE delivery ciphertext of " + ctLen + " bytes exceeds the secret limit");
+          MalformedInputException.Kind.OVERSIZE, "HPKE delivery ciphertext of " + ctLen + " bytes exceeds the secret limit");
     }
     byte[] md = Arrays.copyOfRange(envelope, HEADER, HEADER + mdLen);
     DeliveryMetadata metadata = DeliveryMetadata.decode(md);

@@ -61,7 +61,7 @@ public final class RsaRecipientKey implements RecipientKey {
     checkKey(key);
     if (!chain.isEmpty()
         && !java.util.Arrays.equals(chain.getFirst().getPublicKey().getEncoded(), key.getEncoded())) {
-      throw new MalformedInputException("malformed", "leaf certificate does not carry the key");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "leaf certificate does not carry the key");
     }
     return new RsaRecipientKey(key, chain);
   }
@@ -79,11 +79,11 @@ public final class RsaRecipientKey implements RecipientKey {
     int bits = key.getModulus().bitLength();
     if (!ALLOWED_BITS.contains(bits)) {
       throw new MalformedInputException(
-          "unsupported_key", "RSA key is " + bits + " bits; only 2048, 3072 and 4096 are accepted");
+          MalformedInputException.Kind.UNSUPPORTED_KEY, "RSA key is " + bits + " bits; only 2048, 3072 and 4096 are accepted");
     }
     if (!F4.equals(key.getPublicExponent())) {
       throw new MalformedInputException(
-          "unsupported_key",
+          MalformedInputException.Kind.UNSUPPORTED_KEY,
           "RSA public exponent " + key.getPublicExponent() + " is not 65537");
     }
   }
@@ -102,10 +102,10 @@ public final class RsaRecipientKey implements RecipientKey {
     try {
       leafSpki = leaf.getSubjectPublicKeyInfo().getEncoded(org.bouncycastle.asn1.ASN1Encoding.DER);
     } catch (java.io.IOException | RuntimeException e) {
-      throw new MalformedInputException("malformed", "leaf certificate has no encodable key");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "leaf certificate has no encodable key");
     }
     if (!java.util.Arrays.equals(leafSpki, spki) && !sameKey(leafSpki)) {
-      throw new MalformedInputException("malformed", "leaf certificate does not carry the key");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "leaf certificate does not carry the key");
     }
     return new RsaRecipientKey(this,
         new IssuerAndSerialNumber(leaf.getIssuer(), leaf.getSerialNumber().getValue()));

@@ -102,7 +102,7 @@ public final class Hpke {
       return Dhkem.setupBaseS(backend, suite, recipient.rawView(), orEmpty(info), ikmE);
     } catch (InvalidKeyException e) {
       throw new MalformedInputException(
-          "malformed", "X25519 key agreement failed: recipient public key is a low-order point");
+          MalformedInputException.Kind.MALFORMED, "X25519 key agreement failed: recipient public key is a low-order point");
     }
   }
 

@@ -5,8 +5,6 @@ import dev.keycast.protocol.MalformedInputException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import javax.crypto.Cipher;
@@ -41,7 +39,7 @@ final class Bytes {
 
     private void need(int n, String field) throws MalformedInputException {
       if (n > in.length - pos) {
-        throw new MalformedInputException("truncated",
+        throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED,
             what + " truncated in " + field + " at offset " + pos + " (need " + n + " bytes, have " + (in.length - pos) + ")");
       }
     }
@@ -77,11 +75,11 @@ final class Bytes {
     String keySetId() throws MalformedInputException {
       int idLength = u8("key-set id length");
       if (idLength != 35) {
-        throw new MalformedInputException("malformed", "key-set id length must be 35, got " + idLength);
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "key-set id length must be 35, got " + idLength);
       }
       String id = ascii(idLength, "key-set id");
       if (!KeySet.isWellFormedId(id)) {
-        throw new MalformedInputException("malformed", "bad key-set id \"" + id + "\"");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad key-set id \"" + id + "\"");
       }
       return id;
     }
@@ -92,11 +90,11 @@ final class Bytes {
      */
     void requireRemaining(long length, String claim) throws MalformedInputException {
       if (remaining() < length) {
-        throw new MalformedInputException("truncated",
+        throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED,
             what + " ciphertext is " + remaining() + " bytes, " + claim + " " + length);
       }
       if (remaining() > length) {
-        throw new MalformedInputException("malformed", what + " has " + (remaining() - length) + " trailing bytes");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + " has " + (remaining() - length) + " trailing bytes");
       }
     }
 
@@ -105,7 +103,7 @@ final class Bytes {
       byte[] b = bytes(n, field);
       for (byte c : b) {
         if (c < 0x21 || c > 0x7e) {
-          throw new MalformedInputException("malformed",
+          throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
               what + " " + field + " is not printable ASCII: " + MalformedInputException.quote(b, 48));
         }
       }
@@ -120,20 +118,20 @@ final class Bytes {
   static Reader sealedHeader(byte[] sealed, String what, byte[] magic, int version, int maxEncoded)
       throws MalformedInputException {
     if (sealed == null) {
-      throw new MalformedInputException("truncated", what + " is null");
+      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, what + " is null");
     }
     if (sealed.length > maxEncoded) {
-      throw new MalformedInputException("oversize", what + " is " + sealed.length + " bytes, limit " + maxEncoded);
+      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, what + " is " + sealed.length + " bytes, limit " + maxEncoded);
     }
     Reader in = new Reader(sealed, what);
     byte[] m = in.bytes(magic.length, "magic");
     if (!Arrays.equals(m, magic)) {
-      throw new MalformedInputException("malformed", "not a " + what + " (magic "
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not a " + what + " (magic "
           + MalformedInputException.quote(m, 4) + ", expected " + HexFormat.of().formatHex(magic) + ")");
     }
     int v = in.u8("version");
     if (v != version) {
-      throw new MalformedInputException("unsupported_version",
+      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED_VERSION,
           what + " version " + v + " is not supported (expected " + version + ")");
     }
     return in;
@@ -182,11 +180,7 @@ final class Bytes {
   }
 
   static byte[] sha256(byte[] data) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(data);
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("SHA-256 is required by the Java platform", e);
-    }
+    return dev.keycast.protocol.crypto.Sha256.digest(data);
   }
 
   /**

@@ -3,7 +3,6 @@ package dev.keycast.protocol.keyset;
 import dev.keycast.protocol.MalformedInputException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
@@ -214,34 +213,34 @@ public record KeyBundle(
   /** Parses {@link #encode()}'s output. */
   public static KeyBundle parse(byte[] encoded) throws MalformedInputException {
     if (encoded == null || encoded.length < LABEL.length + 1) {
-      throw new MalformedInputException("truncated", "key bundle too short: " + MalformedInputException.quote(encoded, 32));
+      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "key bundle too short: " + MalformedInputException.quote(encoded, 32));
     }
     if (!Arrays.equals(encoded, 0, LABEL.length, LABEL, 0, LABEL.length)) {
-      throw new MalformedInputException("malformed", "not a key bundle: " + MalformedInputException.quote(encoded, 32));
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not a key bundle: " + MalformedInputException.quote(encoded, 32));
     }
     int version = encoded[LABEL.length];
     if (version == VERSION_WITH_SENDER_SET) {
       return parseV4(encoded);
     }
     if (version != VERSION && version != VERSION_WITH_KMS_KEY_CHECK) {
-      throw new MalformedInputException("unsupported_version", "key bundle version " + (encoded[LABEL.length] & 0xff) + " is not supported");
+      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED_VERSION, "key bundle version " + (encoded[LABEL.length] & 0xff) + " is not supported");
     }
     int check = version == VERSION_WITH_KMS_KEY_CHECK ? CHECK_LENGTH : 0;
     if (encoded.length > MAX_ENCODED + check) {
-      throw new MalformedInputException("oversize",
+      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE,
           "key bundle must be at most " + (MAX_ENCODED + check) + " bytes, got " + encoded.length);
     }
     if (encoded.length < FIXED_LENGTH + 1) {
-      throw new MalformedInputException("truncated",
+      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED,
           "key bundle must be at least " + (FIXED_LENGTH + 1) + " bytes, got " + encoded.length);
     }
     int p = LABEL.length + 1;
     if (encoded[p] != 35) {
-      throw new MalformedInputException("malformed", "key-set id length must be 35, got " + (encoded[p] & 0xff));
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "key-set id length must be 35, got " + (encoded[p] & 0xff));
     }
     String id = new String(encoded, p + 1, 35, StandardCharsets.US_ASCII);
     if (!KeySet.isWellFormedId(id)) {
-      throw new MalformedInputException("malformed", "bad key-set id: " + MalformedInputException.quote(Arrays.copyOfRange(encoded, p + 1, p + 36), 35));
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad key-set id: " + MalformedInputException.quote(Arrays.copyOfRange(encoded, p + 1, p + 36), 35));
     }
     p += 36;
     byte[] rpk = Arrays.copyOfRange(encoded, p, p + 32);
@@ -250,17 +249,17 @@ public record KeyBundle(
     int kmsLength = ((encoded[p] & 0xff) << 8) | (encoded[p + 1] & 0xff);
     p += 2;
     if (kmsLength < 1 || kmsLength > MAX_KMS_KEY_ID) {
-      throw new MalformedInputException("malformed",
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
           "KMS key id length " + kmsLength + " is outside 1.." + MAX_KMS_KEY_ID);
     }
     if (encoded.length != p + kmsLength + check) {
-      throw new MalformedInputException(encoded.length < p + kmsLength + check ? "truncated" : "malformed",
+      throw new MalformedInputException(encoded.length < p + kmsLength + check ? MalformedInputException.Kind.TRUNCATED : MalformedInputException.Kind.MALFORMED,
           "key bundle with a " + kmsLength + "-byte KMS key id must be " + (p + kmsLength + check)
               + " bytes, got " + encoded.length);
     }
     String kms = new String(encoded, p, kmsLength, StandardCharsets.US_ASCII);
     if (!isWellFormedKmsKeyId(kms)) {
-      throw new MalformedInputException("malformed", "KMS key id is not printable ASCII: "
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "KMS key id is not printable ASCII: "
           + MalformedInputException.quote(Arrays.copyOfRange(encoded, p, p + kmsLength), 64));
     }
     if (check == 0) {
@@ -268,7 +267,7 @@ public record KeyBundle(
     }
     int locked = encoded[p + kmsLength];
     if (locked != 0 && locked != 1) {
-      throw new MalformedInputException("malformed", "KMS key check must say 0 or 1, got " + (locked & 0xff));
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "KMS key check must say 0 or 1, got " + (locked & 0xff));
     }
     return new KeyBundle(id, rpk, spk, kms).withKmsKeyCheck(
         new KmsKeyCheck(locked == 1, Arrays.copyOfRange(encoded, p + kmsLength + 1, p + kmsLength + 33)));
@@ -278,28 +277,28 @@ public record KeyBundle(
   private static KeyBundle parseV4(byte[] encoded) throws MalformedInputException {
     int max = MAX_ENCODED + 1 + CHECK_LENGTH + SENDER_SET_LENGTH;
     if (encoded.length > max) {
-      throw new MalformedInputException("oversize", "key bundle must be at most " + max + " bytes, got " + encoded.length);
+      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "key bundle must be at most " + max + " bytes, got " + encoded.length);
     }
     if (encoded.length < FIXED_LENGTH + 1 + 1 + SENDER_SET_LENGTH) {
-      throw new MalformedInputException("truncated", "version 4 key bundle too short: " + encoded.length + " bytes");
+      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "version 4 key bundle too short: " + encoded.length + " bytes");
     }
     int p = FIXED_LENGTH - 2;
     int kmsLength = ((encoded[p] & 0xff) << 8) | (encoded[p + 1] & 0xff);
     int tail = p + 2 + kmsLength;
     if (kmsLength < 1 || kmsLength > MAX_KMS_KEY_ID) {
-      throw new MalformedInputException("malformed", "version 4 key bundle: bad KMS key id length " + kmsLength);
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "version 4 key bundle: bad KMS key id length " + kmsLength);
     }
     if (tail + 1 + SENDER_SET_LENGTH > encoded.length) {
-      throw new MalformedInputException("truncated", "version 4 key bundle ends before its sender set");
+      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "version 4 key bundle ends before its sender set");
     }
     int hasCheck = encoded[tail];
     if (hasCheck != 0 && hasCheck != 1) {
-      throw new MalformedInputException("malformed", "KMS key check presence must be 0 or 1, got " + (hasCheck & 0xff));
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "KMS key check presence must be 0 or 1, got " + (hasCheck & 0xff));
     }
     int checkLength = hasCheck == 1 ? CHECK_LENGTH : 0;
     int expected = tail + 1 + checkLength + SENDER_SET_LENGTH;
     if (encoded.length != expected) {
-      throw new MalformedInputException(encoded.length < expected ? "truncated" : "malformed",
+      throw new MalformedInputException(encoded.length < expected ? MalformedInputException.Kind.TRUNCATED : MalformedInputException.Kind.MALFORMED,
           "version 4 key bundle must be " + expected + " bytes, got " + encoded.length);
     }
     // the version 2/3 body: rewrite the version byte and drop the presence byte and the sender set
@@ -314,7 +313,7 @@ public record KeyBundle(
       v = (v << 8) | (encoded[q + i] & 0xff);
     }
     if (v < 1) {
-      throw new MalformedInputException("malformed", "sender-set version must be at least 1");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "sender-set version must be at least 1");
     }
     return base.withSenderSet(new SenderSetRef(v, Arrays.copyOfRange(encoded, q + 8, q + 40)));
   }
@@ -326,11 +325,7 @@ public record KeyBundle(
 
   /** SHA-256 of {@link #encode()} (32 bytes): the attestation document's {@code user_data}. */
   public byte[] userData() {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(encode());
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("SHA-256 is required by the Java platform", e);
-    }
+    return dev.keycast.protocol.crypto.Sha256.digest(encode());
   }
 
   /** True when {@code attestedUserData} equals {@link #userData()} (constant time). */

@@ -144,7 +144,7 @@ public final class SealedKeySet {
     String id = in.keySetId();
     int kmsLength = in.u16("KMS key id length");
     if (kmsLength < 1 || kmsLength > MAX_KMS_KEY_ID) {
-      throw new MalformedInputException("malformed",
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
           "KMS key id length " + kmsLength + " is outside 1.." + MAX_KMS_KEY_ID);
     }
     String kms = in.ascii(kmsLength, "KMS key id");
@@ -152,7 +152,7 @@ public final class SealedKeySet {
     byte[] spk = in.bytes(32, "signing public key");
     int edkLength = in.u16("encrypted data key length");
     if (edkLength < 1 || edkLength > MAX_ENCRYPTED_DATA_KEY) {
-      throw new MalformedInputException("malformed",
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
           "encrypted data key length " + edkLength + " is outside 1.." + MAX_ENCRYPTED_DATA_KEY);
     }
     byte[] edk = in.bytes(edkLength, "encrypted data key");

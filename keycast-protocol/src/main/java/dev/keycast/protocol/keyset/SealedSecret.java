@@ -112,17 +112,17 @@ public final class SealedSecret {
     String id = in.keySetId();
     int sidLength = in.u8("secret id length");
     if (sidLength < 1 || sidLength > MAX_SECRET_ID) {
-      throw new MalformedInputException("malformed", "secret id length " + sidLength + " is outside 1.." + MAX_SECRET_ID);
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "secret id length " + sidLength + " is outside 1.." + MAX_SECRET_ID);
     }
     String sid = in.ascii(sidLength, "secret id");
     if (!SecretIds.isWellFormed(sid)) {
-      throw new MalformedInputException("malformed", "bad secret id \"" + sid + "\"");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad secret id \"" + sid + "\"");
     }
     byte[] policyDigest = in.bytes(32, "policy digest");
     byte[] nonce = in.bytes(Bytes.NONCE_LENGTH, "nonce");
     long ctLength = in.u32("ciphertext length");
     if (ctLength < Bytes.TAG_LENGTH || ctLength > MAX_SECRET + Bytes.TAG_LENGTH) {
-      throw new MalformedInputException("malformed",
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
           "ciphertext length " + ctLength + " is outside " + Bytes.TAG_LENGTH + ".." + (MAX_SECRET + Bytes.TAG_LENGTH));
     }
     int headerLength = in.position();

@@ -78,7 +78,7 @@ public final class ParsedCertificate {
     this.tbsLength = (int) tbs[1];
     try {
       if (!c.getTBSCertificate().getSignature().equals(c.getSignatureAlgorithm())) {
-        throw new MalformedInputException("malformed",
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
             "certificate signature algorithm mismatch between tbsCertificate and certificate");
       }
       this.spki = spki(der, tbsOffset, tbsOffset + tbsLength);
@@ -102,7 +102,7 @@ public final class ParsedCertificate {
         } else {
           BigInteger len = bc.getPathLenConstraint();
           if (len != null && len.signum() < 0) {
-            throw new MalformedInputException("malformed", "negative pathLenConstraint");
+            throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "negative pathLenConstraint");
           }
           pathLength = len == null || len.bitLength() > 31 ? Integer.MAX_VALUE : len.intValue();
         }
@@ -140,11 +140,11 @@ public final class ParsedCertificate {
    */
   public static ParsedCertificate parse(byte[] der) throws MalformedInputException {
     if (der == null) {
-      throw new MalformedInputException("malformed", "no certificate given");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "no certificate given");
     }
     if (der.length > MAX_BYTES) {
       throw new MalformedInputException(
-          "oversize", "certificate is " + der.length + " bytes, limit " + MAX_BYTES);
+          MalformedInputException.Kind.OVERSIZE, "certificate is " + der.length + " bytes, limit " + MAX_BYTES);
     }
     return new ParsedCertificate(der);
   }
@@ -154,7 +154,7 @@ public final class ParsedCertificate {
     try {
       return parse(certificate.getEncoded());
     } catch (CertificateEncodingException e) {
-      throw new MalformedInputException("malformed", "certificate has no encoding");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "certificate has no encoding");
     }
   }
 
@@ -414,7 +414,7 @@ public final class ParsedCertificate {
 
   private static MalformedInputException notACertificate(byte[] der) {
     return new MalformedInputException(
-        "malformed", "not a DER X.509 certificate: " + MalformedInputException.quote(der, 16));
+        MalformedInputException.Kind.MALFORMED, "not a DER X.509 certificate: " + MalformedInputException.quote(der, 16));
   }
 
   @Override

@@ -125,10 +125,10 @@ public record SendPolicy(
       return Json.decode(policyBytes, MAX_BYTES, SendPolicy.class);
     } catch (MalformedInputException e) {
       if (e.getMessage() != null && e.getMessage().contains("unsupported policy version")) {
-        throw new MalformedInputException("unsupported_version", e.getMessage());
+        throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED_VERSION, e.getMessage());
       }
       throw new MalformedInputException(
-          e.code().equals("oversize") ? "oversize" : "invalid_policy", "policy: " + e.getMessage());
+          e.kind() == MalformedInputException.Kind.OVERSIZE ? MalformedInputException.Kind.OVERSIZE : MalformedInputException.Kind.INVALID_POLICY, "policy: " + e.getMessage());
     }
   }
 
@@ -143,9 +143,6 @@ public record SendPolicy(
   }
 
   private static String quote(String s) {
-    if (s == null) {
-      return "null";
-    }
-    return "\"" + (s.length() > 40 ? s.substring(0, 40) + "..." : s) + "\"";
+    return MalformedInputException.quote(s, 40);
   }
 }

@@ -80,27 +80,27 @@ final class ReceiptCodec {
     r.readKey(K_VERSION, 16);
     long version = r.readHead(CborReader.MAJOR_UINT, "version");
     if (version != Receipt.VERSION && version != Receipt.VERSION_WITH_SENDER) {
-      throw new MalformedInputException("unsupported_version",
+      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED_VERSION,
           "receipt version " + version + " is not supported (expected " + Receipt.VERSION + " or "
               + Receipt.VERSION_WITH_SENDER + ")");
     }
     boolean withSender = version == Receipt.VERSION_WITH_SENDER;
     long expectedSize = withSender ? MAP_SIZE_WITH_SENDER : MAP_SIZE;
     if (mapSize != expectedSize) {
-      throw new MalformedInputException("malformed", "receipt map has " + mapSize + " entries, expected " + expectedSize);
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "receipt map has " + mapSize + " entries, expected " + expectedSize);
     }
     r.readKey(K_KEY_SET, 16);
     String keySetId = r.readText("key-set id", 0, 64);
     r.readKey(K_DELIVERIES, 16);
     long nd = r.readHead(CborReader.MAJOR_ARRAY, "deliveries");
     if (nd > Receipt.MAX_ENTRIES) {
-      throw new MalformedInputException("oversize", "receipt has " + nd + " deliveries, limit " + Receipt.MAX_ENTRIES);
+      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "receipt has " + nd + " deliveries, limit " + Receipt.MAX_ENTRIES);
     }
     List<Receipt.Delivery> deliveries =
         new ArrayList<>((int) Math.min(nd, (end - r.position()) / MIN_DELIVERY_BYTES + 1));
     for (long i = 0; i < nd; i++) {
       if (r.readHead(CborReader.MAJOR_ARRAY, "delivery") != 4) {
-        throw new MalformedInputException("malformed", "delivery " + i + " must be an array of 4");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "delivery " + i + " must be an array of 4");
       }
       String fp = hex32(r, "recipient fingerprint");
       String format = r.readText("format id", 0, 64);
@@ -117,14 +117,14 @@ final class ReceiptCodec {
     r.readKey(K_SKIPPED, 16);
     long ns = r.readHead(CborReader.MAJOR_ARRAY, "skipped");
     if (nd + ns > Receipt.MAX_ENTRIES) {
-      throw new MalformedInputException("oversize",
+      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE,
           "receipt has " + (nd + ns) + " entries, limit " + Receipt.MAX_ENTRIES);
     }
     List<Receipt.Skipped> skipped =
         new ArrayList<>((int) Math.min(ns, (end - r.position()) / MIN_SKIPPED_BYTES + 1));
     for (long i = 0; i < ns; i++) {
       if (r.readHead(CborReader.MAJOR_ARRAY, "skipped entry") != 3) {
-        throw new MalformedInputException("malformed", "skipped entry " + i + " must be an array of 3");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "skipped entry " + i + " must be an array of 3");
       }
       String fp = hex32(r, "recipient fingerprint");
       String reason = r.readText("reason code", 0, 64);
@@ -138,7 +138,7 @@ final class ReceiptCodec {
       r.readKey(K_SIGNED_AT, 16);
       long sts = r.readHead(CborReader.MAJOR_UINT, "signed at");
       if (sts < 0 || sts > 253402300799L) {
-        throw new MalformedInputException("malformed", "signed at is out of range");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "signed at is out of range");
       }
       sender = valid(() -> new Receipt.Sender(key, Instant.ofEpochSecond(sts)));
     }
@@ -147,12 +147,12 @@ final class ReceiptCodec {
     String kindText = r.readText("kind", 0, 16);
     Receipt.Kind kind = Receipt.Kind.fromWire(kindText);
     if (kind == null) {
-      throw new MalformedInputException("malformed", "unknown receipt kind \"" + kindText + "\"");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "unknown receipt kind \"" + kindText + "\"");
     }
     r.readKey(K_SEND, 16);
     String sendId = r.readText("send id", 0, 128);
     if (!r.atEnd()) {
-      throw new MalformedInputException("malformed", "trailing bytes after receipt at offset " + r.position());
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "trailing bytes after receipt at offset " + r.position());
     }
     return valid(() -> new Receipt(signedBy == null ? Receipt.VERSION : Receipt.VERSION_WITH_SENDER,
         keySetId, sendId, kind, Instant.ofEpochMilli(iat), pol, pay, deliveries, skipped, signedBy));
@@ -162,7 +162,7 @@ final class ReceiptCodec {
   private static String hex32(CborReader r, String what) throws MalformedInputException {
     int[] span = r.readBytesRange(what, 0, 64);
     if (span[1] != 32) {
-      throw new MalformedInputException("malformed", what + ": expected 32 bytes, got " + span[1]);
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + ": expected 32 bytes, got " + span[1]);
     }
     return r.hex(span[0], 32);
   }
@@ -175,7 +175,7 @@ final class ReceiptCodec {
     try {
       return b.build();
     } catch (IllegalArgumentException | NullPointerException e) {
-      throw new MalformedInputException("malformed", "invalid receipt field: " + e.getMessage());
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "invalid receipt field: " + e.getMessage());
     }
   }
 }

@@ -35,7 +35,7 @@ public record SenderKey(byte[] raw) implements Comparable<SenderKey> {
     try {
       return new SenderKey(raw);
     } catch (IllegalArgumentException e) {
-      throw new MalformedInputException("malformed", field + ": " + e.getMessage());
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, field + ": " + e.getMessage());
     }
   }
 
@@ -43,7 +43,7 @@ public record SenderKey(byte[] raw) implements Comparable<SenderKey> {
   public static SenderKey fromSpki(byte[] der) throws MalformedInputException {
     if (der == null || der.length != SPKI_PREFIX.length + LENGTH
         || !Arrays.equals(der, 0, SPKI_PREFIX.length, SPKI_PREFIX, 0, SPKI_PREFIX.length)) {
-      throw new MalformedInputException("malformed", "not an Ed25519 SubjectPublicKeyInfo");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not an Ed25519 SubjectPublicKeyInfo");
     }
     return of("public key", Arrays.copyOfRange(der, SPKI_PREFIX.length, der.length));
   }

@@ -48,7 +48,7 @@ public final class SenderKeyFiles {
 
   private static String read(Path file) throws IOException, MalformedInputException {
     if (Files.size(file) > MAX_FILE) {
-      throw new MalformedInputException("oversize", file + " is larger than " + MAX_FILE + " bytes");
+      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, file + " is larger than " + MAX_FILE + " bytes");
     }
     return Files.readString(file, StandardCharsets.US_ASCII);
   }
@@ -64,12 +64,12 @@ public final class SenderKeyFiles {
     int b = text.indexOf(begin);
     int e = text.indexOf(end);
     if (b < 0 || e < b) {
-      throw new MalformedInputException("malformed", "expected a PEM " + type);
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected a PEM " + type);
     }
     try {
       return Base64.getMimeDecoder().decode(text.substring(b + begin.length(), e));
     } catch (IllegalArgumentException x) {
-      throw new MalformedInputException("malformed", "the PEM " + type + " is not base64");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "the PEM " + type + " is not base64");
     }
   }
 }

@@ -103,14 +103,14 @@ public record SenderSet(long version, List<SenderKey> owners, List<SenderKey> se
   /** Parses {@link #encode()}'s output; refuses any other encoding of the same value. */
   public static SenderSet parse(byte[] in) throws MalformedInputException {
     if (in == null || in.length > MAX_ENCODED) {
-      throw new MalformedInputException("oversize", "sender set must be at most " + MAX_ENCODED + " bytes");
+      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "sender set must be at most " + MAX_ENCODED + " bytes");
     }
     ByteBuffer b = ByteBuffer.wrap(in);
     need(b, LABEL.length + 1 + 8 + 1);
     byte[] label = new byte[LABEL.length];
     b.get(label);
     if (!Arrays.equals(label, LABEL) || b.get() != 0) {
-      throw new MalformedInputException("malformed", "not a sender set");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not a sender set");
     }
     long version = b.getLong();
     int nOwners = b.get() & 0xff;
@@ -119,16 +119,16 @@ public record SenderSet(long version, List<SenderKey> owners, List<SenderKey> se
     int nSenders = b.getShort() & 0xffff;
     List<SenderKey> senders = keys(b, nSenders, "sender");
     if (b.hasRemaining()) {
-      throw new MalformedInputException("malformed", "sender set has " + b.remaining() + " trailing bytes");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "sender set has " + b.remaining() + " trailing bytes");
     }
     SenderSet set;
     try {
       set = new SenderSet(version, owners, senders);
     } catch (IllegalArgumentException e) {
-      throw new MalformedInputException("malformed", "sender set: " + e.getMessage());
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "sender set: " + e.getMessage());
     }
     if (!set.owners.equals(owners) || !set.senders.equals(senders)) {
-      throw new MalformedInputException("malformed", "sender set keys are not in ascending order");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "sender set keys are not in ascending order");
     }
     return set;
   }
@@ -146,7 +146,7 @@ public record SenderSet(long version, List<SenderKey> owners, List<SenderKey> se
 
   private static void need(ByteBuffer b, int n) throws MalformedInputException {
     if (b.remaining() < n) {
-      throw new MalformedInputException("truncated", "sender set needs " + n + " more bytes, has " + b.remaining());
+      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "sender set needs " + n + " more bytes, has " + b.remaining());
     }
   }
 

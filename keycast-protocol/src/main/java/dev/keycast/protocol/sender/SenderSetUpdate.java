@@ -58,16 +58,16 @@ public record SenderSetUpdate(String keySetId, SenderSet senderSet, SenderKey ow
 
   public static SenderSetUpdate fromJson(Json j) throws MalformedInputException {
     if (j == null || j.keySetId() == null || j.senderSet() == null || j.owner() == null || j.signature() == null) {
-      throw new MalformedInputException("malformed", "a sender-set update needs key_set_id, sender_set, owner and signature");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "a sender-set update needs key_set_id, sender_set, owner and signature");
     }
     if (!KeySet.isWellFormedId(j.keySetId())) {
-      throw new MalformedInputException("malformed", "key_set_id must be ks- followed by 32 lowercase hex");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "key_set_id must be ks- followed by 32 lowercase hex");
     }
     SenderSet set = SenderSet.parse(Base64Url.decode("sender_set", j.senderSet(), SenderSet.MAX_ENCODED));
     SenderKey owner = SenderKey.of("owner", Base64Url.decode("owner", j.owner(), 32));
     byte[] sig = Base64Url.decode("signature", j.signature(), 64);
     if (sig.length != 64) {
-      throw new MalformedInputException("malformed", "signature must be 64 bytes");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "signature must be 64 bytes");
     }
     return new SenderSetUpdate(j.keySetId(), set, owner, sig);
   }

@@ -44,7 +44,7 @@ public final class SenderSigningKey implements AutoCloseable {
   public static SenderSigningKey fromPkcs8(byte[] der) throws MalformedInputException {
     if (der == null || der.length != PKCS8_PREFIX.length + 32
         || !Arrays.equals(der, 0, PKCS8_PREFIX.length, PKCS8_PREFIX, 0, PKCS8_PREFIX.length)) {
-      throw new MalformedInputException("malformed", "not an Ed25519 PKCS#8 private key");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not an Ed25519 PKCS#8 private key");
     }
     return new SenderSigningKey(Arrays.copyOfRange(der, PKCS8_PREFIX.length, der.length));
   }

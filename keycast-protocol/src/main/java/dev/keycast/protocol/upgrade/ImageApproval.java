@@ -128,19 +128,19 @@ public record ImageApproval(Statement statement, List<Signature> signatures) {
      */
     public static Statement parse(String text) throws MalformedInputException {
       if (text == null || text.length() > 2048) {
-        throw new MalformedInputException("malformed", "the approval statement is missing or longer than 2048 characters");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "the approval statement is missing or longer than 2048 characters");
       }
       String[] lines = text.split("\n", -1);
       String[] names = {null, "key-set-id", "kms-key-arn", "pcr0", "pcr3", "pcr8", "predecessor-pcr0"};
       if (lines.length != names.length + 1 || !lines[names.length].isEmpty() || !lines[0].equals(HEADER)) {
-        throw new MalformedInputException("malformed",
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
             "the approval statement must be the " + names.length + " LF-terminated lines of " + HEADER);
       }
       String[] values = new String[names.length];
       for (int i = 1; i < names.length; i++) {
         String prefix = names[i] + ": ";
         if (!lines[i].startsWith(prefix)) {
-          throw new MalformedInputException("malformed", "line " + (i + 1) + " of the approval statement must start with '" + prefix + "'");
+          throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "line " + (i + 1) + " of the approval statement must start with '" + prefix + "'");
         }
         values[i] = lines[i].substring(prefix.length());
       }
@@ -148,10 +148,10 @@ public record ImageApproval(Statement statement, List<Signature> signatures) {
       try {
         s = new Statement(values[1], values[2], values[3], optional(values[4]), optional(values[5]), values[6]);
       } catch (IllegalArgumentException e) {
-        throw new MalformedInputException("malformed", "approval statement: " + e.getMessage());
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "approval statement: " + e.getMessage());
       }
       if (!new String(s.encode(), StandardCharsets.US_ASCII).equals(text)) {
-        throw new MalformedInputException("malformed", "the approval statement is not in its one canonical form");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "the approval statement is not in its one canonical form");
       }
       return s;
     }
@@ -181,24 +181,24 @@ public record ImageApproval(Statement statement, List<Signature> signatures) {
   /** An approval from its JSON form. Signatures are not checked here. */
   public static ImageApproval fromDocument(Document d) throws MalformedInputException {
     if (d == null || d.statement() == null) {
-      throw new MalformedInputException("malformed", "the approval has no statement");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "the approval has no statement");
     }
     Statement s = Statement.parse(d.statement());
     List<SignatureDocument> sigs = d.signatures() == null ? List.of() : d.signatures();
     if (sigs.size() > MAX_SIGNATURES) {
-      throw new MalformedInputException("malformed", "an approval carries at most " + MAX_SIGNATURES + " signatures");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "an approval carries at most " + MAX_SIGNATURES + " signatures");
     }
     List<Signature> out = new ArrayList<>();
     for (SignatureDocument sd : sigs) {
       if (sd == null || sd.approver() == null || sd.signature() == null) {
-        throw new MalformedInputException("malformed", "each signature needs approver and signature");
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "each signature needs approver and signature");
       }
       byte[] approver = Base64Url.decode("approver", sd.approver(), 32);
       byte[] sig = Base64Url.decode("signature", sd.signature(), 64);
       try {
         out.add(new Signature(approver, sig));
       } catch (IllegalArgumentException e) {
-        throw new MalformedInputException("malformed", e.getMessage());
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, e.getMessage());
       }
     }
     return new ImageApproval(s, out);

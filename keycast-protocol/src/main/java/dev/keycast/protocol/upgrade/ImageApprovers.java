@@ -63,7 +63,7 @@ public record ImageApprovers(List<byte[]> approvers, int quorum) {
     try {
       return new ImageApprovers(raw, quorum != null ? quorum : (raw.isEmpty() ? 0 : 1));
     } catch (IllegalArgumentException e) {
-      throw new MalformedInputException("malformed", e.getMessage());
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, e.getMessage());
     }
   }
 
@@ -74,7 +74,7 @@ public record ImageApprovers(List<byte[]> approvers, int quorum) {
     }
     byte[] raw = Base64Url.decode("image approver", k, 32);
     if (raw.length != 32) {
-      throw new MalformedInputException("malformed", "an image approver is 32 bytes (raw Ed25519 public key), base64url or hex");
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "an image approver is 32 bytes (raw Ed25519 public key), base64url or hex");
     }
     return raw;
   }

@@ -6,10 +6,10 @@ import dev.keycast.protocol.api.ErrorCode;
  * A request failed with a stable {@link ErrorCode}; the message is safe to return to the host (it
  * never contains a secret, a private key or credentials). The HTTP status is the code's.
  */
-public final class ApiException extends Exception {
+public final class EnclaveApiException extends Exception {
   private final ErrorCode code;
 
-  public ApiException(ErrorCode code, String message) {
+  public EnclaveApiException(ErrorCode code, String message) {
     super(message, null, false, false);
     this.code = code;
   }
@@ -19,7 +19,7 @@ public final class ApiException extends Exception {
   }
 
   /** The enclave holds no key set yet (503 with Retry-After). */
-  static ApiException notReady() {
-    return new ApiException(ErrorCode.NOT_READY, "the enclave has no unsealed key set yet");
+  static EnclaveApiException notReady() {
+    return new EnclaveApiException(ErrorCode.NOT_READY, "the enclave has no unsealed key set yet");
   }
 }
