@@ -121,7 +121,9 @@ class LoadToolTest {
     java.util.Map<?, ?> summary = dev.keycast.protocol.Json.decode(Files.readAllBytes(dir.resolve("s.json")),
         1 << 20, java.util.Map.class);
     assertThat(((Number) summary.get("max_ms")).doubleValue()).as(o).isGreaterThanOrEqualTo(475 + 50);
-    assertThat(((Number) summary.get("late_starts")).longValue()).as(o).isEqualTo(19);
+    // every send after the first falls behind the one client; the first is on time unless the
+    // machine is so loaded that it too starts late (its grace is 5 ms), so 19 or 20
+    assertThat(((Number) summary.get("late_starts")).longValue()).as(o).isBetween(19L, 20L);
 
     // a warm-up is the start of the same schedule: 250 ms of it is 10 sends, not counted
     host.sendMillis = 0;
