@@ -10,7 +10,6 @@ import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.HostConfig;
 import dev.keycast.cli.KeycastCli;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
@@ -21,19 +20,14 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.SecureRandom;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.testcontainers.DockerClientFactory;
@@ -41,11 +35,6 @@ import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.output.OutputFrame;
 import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.images.builder.ImageFromDockerfile;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.kms.KmsClient;
 
 /**
  * Both targets of {@code Dockerfile.enclave}, built and run on a real Docker engine.
@@ -362,27 +351,9 @@ class EnclaveMockImageIT {
   }
 
   private String createKmsKey(int port, Path caCert, String policy) throws Exception {
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    try (InputStream in = Files.newInputStream(caCert)) {
-      int i = 0;
-      for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-        trust.setCertificateEntry("kms" + i++, c);
-      }
-    }
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    try (KmsClient kms = KmsClient.builder()
-        .endpointOverride(URI.create("https://127.0.0.1:" + port))
-        .region(Region.of(REGION))
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS_KEY, SECRET_KEY)))
-        .httpClient(UrlConnectionHttpClient.builder().tlsTrustManagersProvider(tmf::getTrustManagers).build())
-        .build()) {
-      // the locked policy takes away PutKeyPolicy from everyone: created past the lockout check on purpose
-      return kms.createKey(b -> b.policy(policy).bypassPolicyLockoutSafetyCheck(true)
-          .description("keycast docker it")).keyMetadata().arn();
-    }
+    return MockKmsKeys.createLocked(port, caCert, REGION, ACCESS_KEY, SECRET_KEY, policy, "keycast docker it");
   }
+
 
   private void run(List<String> cmd) throws Exception {
     Path log = dir.resolve("commands.log");

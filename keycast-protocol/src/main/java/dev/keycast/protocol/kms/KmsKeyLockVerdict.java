@@ -272,8 +272,11 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
     return out;
   }
 
-  /** IAM wildcard match ({@code *}, {@code ?}); both sides lower-case. */
-  static boolean glob(String pattern, String value) {
+  /**
+   * IAM wildcard match ({@code *} any run, {@code ?} one character), linear time; case-sensitive
+   * (callers lower-case both sides where IAM ignores case). The mock KMS uses it too.
+   */
+  public static boolean glob(String pattern, String value) {
     int pi = 0;
     int vi = 0;
     int star = -1;

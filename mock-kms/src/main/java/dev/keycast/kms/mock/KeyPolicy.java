@@ -3,6 +3,7 @@ package dev.keycast.kms.mock;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keycast.protocol.kms.KmsKeyLockVerdict;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -327,31 +328,10 @@ final class KeyPolicy {
     };
   }
 
-  /** IAM wildcard match: {@code *} any run, {@code ?} one character. */
+  /** IAM wildcard match ({@code *} any run, {@code ?} one character): the verdict's matcher. */
   static boolean glob(String pattern, String value, boolean ignoreCase) {
-    String p = ignoreCase ? pattern.toLowerCase(Locale.ROOT) : pattern;
-    String v = ignoreCase ? value.toLowerCase(Locale.ROOT) : value;
-    int pi = 0;
-    int vi = 0;
-    int star = -1;
-    int mark = 0;
-    while (vi < v.length()) {
-      if (pi < p.length() && (p.charAt(pi) == '?' || p.charAt(pi) == v.charAt(vi))) {
-        pi++;
-        vi++;
-      } else if (pi < p.length() && p.charAt(pi) == '*') {
-        star = pi++;
-        mark = vi;
-      } else if (star >= 0) {
-        pi = star + 1;
-        vi = ++mark;
-      } else {
-        return false;
-      }
-    }
-    while (pi < p.length() && p.charAt(pi) == '*') {
-      pi++;
-    }
-    return pi == p.length();
+    return ignoreCase
+        ? KmsKeyLockVerdict.glob(pattern.toLowerCase(Locale.ROOT), value.toLowerCase(Locale.ROOT))
+        : KmsKeyLockVerdict.glob(pattern, value);
   }
 }
