@@ -1,5 +1,6 @@
 package dev.keycast.protocol.api;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;
 import java.util.List;
 
@@ -67,10 +68,27 @@ public final class EnclaveApi {
   /**
    * A candidate recipient attached by the host: its public key (SPKI DER) and, optionally, its
    * certificate chain (DER, leaf first; the leaf's key must equal {@code key}).
+   *
+   * <p>A screen (a KDM send's candidate, wire-format.md section 9) also carries what the host
+   * keeps of its cinema: {@code utcOffset}, the offset its KDM's timestamps are written in
+   * ({@code +HH:MM} or {@code -HH:MM}; absent: {@code +00:00}), and {@code trustedDevices}, the
+   * base64 SHA-1 certificate thumbprints of its trusted devices (the formulations that name
+   * devices). Neither decides eligibility: both are the host's word (threat-model.md).
    */
-  public record Candidate(String key, List<String> chain) {
+  public record Candidate(String key, List<String> chain,
+      @JsonInclude(JsonInclude.Include.NON_NULL) String utcOffset,
+      @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> trustedDevices) {
+    /** Most trusted-device thumbprints one candidate may carry. */
+    public static final int MAX_TRUSTED_DEVICES = 64;
+
     public Candidate {
       chain = chain == null ? List.of() : List.copyOf(chain);
+      trustedDevices = trustedDevices == null ? List.of() : List.copyOf(trustedDevices);
+    }
+
+    /** A key recipient (no cinema data). */
+    public Candidate(String key, List<String> chain) {
+      this(key, chain, null, List.of());
     }
   }
 

@@ -1,9 +1,14 @@
 package dev.keycast.protocol.policy;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.SecretIds;
+import dev.keycast.protocol.cinema.CinemaException;
+import dev.keycast.protocol.cinema.ForensicMarkFlags;
+import dev.keycast.protocol.cinema.KdmFormulation;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +27,9 @@ import java.util.Map;
  * @param lateRecipients whether recipients that register after the send may receive it later
  * @param maxRecipients the most deliveries this secret may ever have (1..{@link #MAX_RECIPIENTS})
  * @param rsaContent content cipher of CMS deliveries: {@code aes-256-gcm} (default) or {@code aes-256-cbc}
+ * @param kdm present for a KDM send (wire-format.md section 9): the secret is a content-key set,
+ *     every delivery is an SMPTE ST 430-1 KDM to a screen, and {@code not_before}/{@code
+ *     not_after} are the KDMs' key window; absent for every other send
  */
 public record SendPolicy(
     int version,
@@ -32,7 +40,8 @@ public record SendPolicy(
     RecipientSelector recipients,
     boolean lateRecipients,
     int maxRecipients,
-    String rsaContent) {
+    String rsaContent,
+    KdmRules kdm) {
 
   public static final int VERSION = 1;
   /** Largest policy document accepted, in bytes (room for about 120,000 listed fingerprints). */
@@ -42,6 +51,13 @@ public record SendPolicy(
   public static final String CONTENT_AES_256_GCM = "aes-256-gcm";
   public static final String CONTENT_AES_256_CBC = "aes-256-cbc";
 
+
+  /** A policy without KDM rules (every send but a KDM send). */
+  public SendPolicy(int version, String secretId, String sender, Instant notBefore, Instant notAfter,
+      RecipientSelector recipients, boolean lateRecipients, int maxRecipients, String rsaContent) {
+    this(version, secretId, sender, notBefore, notAfter, recipients, lateRecipients, maxRecipients,
+        rsaContent, null);
+  }
 
   public SendPolicy {
     if (version != VERSION) {
@@ -88,18 +104,39 @@ public record SendPolicy(
    * @param fingerprints explicit recipient key fingerprints (lowercase hex SHA-256 of SPKI DER)
    * @param anchors trust-anchor certificates, base64 (standard or url) DER
    * @param subject required leaf subject attributes (keys such as CN, O, OU, C, L, ST, SERIALNUMBER); exact match
+   * @param thumbprints explicit certificate thumbprints: base64 (standard, padded, 28 characters)
+   *     SHA-1 of the leaf certificate's DER TBSCertificate, as SMPTE ST 430-2 names a certificate;
+   *     a recipient whose leaf has one of them is selected (a screen chosen by the studio)
    */
   public record RecipientSelector(
-      List<String> fingerprints, List<String> anchors, Map<String, String> subject) {
+      List<String> fingerprints, List<String> anchors, Map<String, String> subject,
+      @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> thumbprints) {
     public static final int MAX_FINGERPRINTS = MAX_RECIPIENTS;
     public static final int MAX_ANCHORS = 16;
+    /** Most certificate thumbprints one selector may list. */
+    public static final int MAX_THUMBPRINTS = 250_000;
+
+    /** A selector without certificate thumbprints. */
+    public RecipientSelector(List<String> fingerprints, List<String> anchors, Map<String, String> subject) {
+      this(fingerprints, anchors, subject, List.of());
+    }
 
     public RecipientSelector {
       fingerprints = fingerprints == null ? List.of() : List.copyOf(fingerprints);
       anchors = anchors == null ? List.of() : List.copyOf(anchors);
       subject = subject == null ? Map.of() : Map.copyOf(subject);
-      if (fingerprints.isEmpty() && anchors.isEmpty()) {
-        throw new IllegalArgumentException("recipients needs fingerprints or anchors");
+      thumbprints = thumbprints == null ? List.of() : List.copyOf(thumbprints);
+      if (fingerprints.isEmpty() && anchors.isEmpty() && thumbprints.isEmpty()) {
+        throw new IllegalArgumentException("recipients needs fingerprints, anchors or thumbprints");
+      }
+      if (thumbprints.size() > MAX_THUMBPRINTS) {
+        throw new IllegalArgumentException("more than " + MAX_THUMBPRINTS + " thumbprints");
+      }
+      for (String t : thumbprints) {
+        if (!isWellFormedThumbprint(t)) {
+          throw new IllegalArgumentException(
+              "thumbprint " + quote(t) + " is not base64 of 20 bytes (28 characters)");
+        }
       }
       if (fingerprints.size() > MAX_FINGERPRINTS) {
         throw new IllegalArgumentException("more than " + MAX_FINGERPRINTS + " fingerprints");
@@ -117,6 +154,94 @@ public record SendPolicy(
         throw new IllegalArgumentException("a subject selector needs at least one anchor");
       }
     }
+  }
+
+  /**
+   * What makes a send a KDM send (wire-format.md section 9): how its KDMs are formulated. The key
+   * window is the policy's {@code not_before}/{@code not_after}; the cap is {@code max_recipients}.
+   *
+   * @param formulation ISDCF formulation wire name ({@code modified-transitional-1} when absent)
+   * @param forensicMarkFlags ST 430-1 ForensicMarkFlag URIs (may be empty)
+   * @param contentAuthenticator base64 SHA-1 thumbprint of the CPL signer's certificate; required
+   *     by {@code dci-any} and {@code dci-specific}, refused by the others
+   * @param annotation the KDMs' AnnotationText; absent: the content title
+   */
+  public record KdmRules(
+      String formulation,
+      @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> forensicMarkFlags,
+      String contentAuthenticator,
+      String annotation) {
+    /** Most forensic-mark flags one KDM carries. */
+    public static final int MAX_FORENSIC_MARK_FLAGS = 8;
+    /** Longest annotation accepted, in characters. */
+    public static final int MAX_ANNOTATION = 256;
+
+    public KdmRules {
+      if (formulation == null) {
+        formulation = KdmFormulation.MODIFIED_TRANSITIONAL_1.wireName();
+      }
+      KdmFormulation f;
+      try {
+        f = KdmFormulation.parse(formulation);
+      } catch (CinemaException e) {
+        throw new IllegalArgumentException("kdm.formulation: " + e.getMessage());
+      }
+      forensicMarkFlags = forensicMarkFlags == null ? List.of() : List.copyOf(forensicMarkFlags);
+      if (forensicMarkFlags.size() > MAX_FORENSIC_MARK_FLAGS) {
+        throw new IllegalArgumentException("kdm.forensic_mark_flags: more than " + MAX_FORENSIC_MARK_FLAGS);
+      }
+      for (String flag : forensicMarkFlags) {
+        if (!ForensicMarkFlags.isKnown(flag)) {
+          throw new IllegalArgumentException("kdm.forensic_mark_flags: unknown flag " + quote(flag));
+        }
+      }
+      if (f.needsContentAuthenticator() != (contentAuthenticator != null)) {
+        throw new IllegalArgumentException(f.needsContentAuthenticator()
+            ? "kdm.content_authenticator is required by " + f.wireName()
+            : "kdm.content_authenticator is only allowed with dci-any and dci-specific");
+      }
+      if (contentAuthenticator != null && !isWellFormedThumbprint(contentAuthenticator)) {
+        throw new IllegalArgumentException("kdm.content_authenticator is not base64 of 20 bytes");
+      }
+      if (annotation != null && (annotation.isEmpty() || annotation.length() > MAX_ANNOTATION
+          || annotation.chars().anyMatch(Character::isISOControl))) {
+        throw new IllegalArgumentException("kdm.annotation must be 1 to " + MAX_ANNOTATION
+            + " characters without control characters");
+      }
+    }
+
+    /** The parsed formulation. */
+    public KdmFormulation parsedFormulation() {
+      try {
+        return KdmFormulation.parse(formulation);
+      } catch (CinemaException e) {
+        throw new IllegalStateException(e); // checked by the constructor
+      }
+    }
+  }
+
+  /** True when this is a KDM send. */
+  @JsonIgnore
+  public boolean isKdmSend() {
+    return kdm != null;
+  }
+
+  /**
+   * True when {@code t} is an ST 430-2 certificate thumbprint as policies carry it: standard
+   * base64 with padding of exactly 20 bytes (28 characters).
+   */
+  public static boolean isWellFormedThumbprint(String t) {
+    if (t == null || t.length() != 28 || !t.endsWith("=") || t.charAt(26) == '=') {
+      return false;
+    }
+    for (int i = 0; i < 27; i++) {
+      char c = t.charAt(i);
+      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/')) {
+        return false;
+      }
+    }
+    // the last character before the padding carries 2 bits: its low 4 bits must be zero
+    return "AEIMQUYcgkosw048".indexOf(t.charAt(26)) >= 0;
   }
 
   /** Parses and validates policy bytes exactly as they travel as HPKE associated data. */
