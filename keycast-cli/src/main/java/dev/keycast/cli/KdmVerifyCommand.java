@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
     versionProvider = KeycastCli.Version.class,
     sortOptions = false,
     description = {
-      "Verify a KDM (SMPTE ST 430-1): its XML signature (RSA-SHA256, exclusive C14N), its signer"
+      "Verify a KDM (SMPTE ST 430-1): its XML signature (RSA-SHA256, inclusive C14N with comments), its signer"
           + " chain (ST 430-2) up to --signer-root, its structure and window; with --screen-key,"
           + " decrypt every cipher block with the screen's private key and check it matches the"
           + " KDM's signer, CPL, key ids, key types and window. Prints what the KDM states (never a"

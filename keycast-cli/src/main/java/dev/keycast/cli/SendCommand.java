@@ -1,26 +1,18 @@
 package dev.keycast.cli;
 
-import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.EnclaveApi;
-import dev.keycast.protocol.sender.SendSigner;
-import dev.keycast.protocol.sender.SenderSet;
-import dev.keycast.protocol.sender.SenderSigningKey;
 import dev.keycast.protocol.api.HostApi;
 import dev.keycast.protocol.crypto.Sha256;
 import dev.keycast.protocol.policy.SendPolicy;
 import dev.keycast.protocol.receipt.Receipt;
 import dev.keycast.protocol.receipt.ReceiptSignatureException;
-import dev.keycast.protocol.receipt.ReceiptSigner;
 import dev.keycast.protocol.receipt.ReceiptVerifier;
-import dev.keycast.protocol.send.SealedSendPayload;
-import dev.keycast.protocol.send.SendPayloadSealer;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.SecureRandom;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -31,7 +23,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -177,69 +168,12 @@ final class SendCommand extends KeycastCommand {
           + ", in the future: the enclave only sends inside the window (use --not-before now)");
     }
     byte[] secret = readSecret();
-    SenderSigningKey signer;
-    try {
-      if (senderKey == null) {
-        throw CliException.usage("--sender-key is required: the enclave refuses unsigned sends"
-            + " (create one with 'keycast sender keygen' and have the key set's owner add it)");
-      }
-      signer = SenderSets.readPrivate(senderKey, "--sender-key");
-    } catch (CliException e) {
-      Arrays.fill(secret, (byte) 0);
-      throw e;
-    }
-    SecureRandom random = new SecureRandom();
-    EnclaveApi.SendPayload payload;
-    EnclaveIdentity enclave;
-    byte[] enc;
-    byte[] ct;
-    try {
-      enclave = EnclaveIdentity.verifyEnclave(host, pins, random);
-      SealedSendPayload sealed;
-      try {
-        sealed = SendPayloadSealer.v1(enclave.bundle().keySetId(), enclave.bundle().receivePublicKey())
-            .seal(policyBytes, secret, random);
-      } catch (MalformedInputException e) {
-        throw CliException.verification("the attested receive key is unusable: " + e.getMessage());
-      }
-      enc = sealed.enc();
-      ct = sealed.ciphertext();
-      payload = sealed.toApi();
-      // sender identity (issue 23): only a sender the attested sender set admits is served
-      SenderSet senders = SenderSets.verified(host, enclave.bundle());
-      if (!senders.allowsSender(signer.publicKey())) {
-        throw CliException.verification("your sender key " + signer.publicKey().fingerprint()
-            + " is not in the attested sender set version " + senders.version()
-            + ": ask the key set's owner to add it (keycast sender add)");
-      }
-      try {
-        payload = SendSigner.sign(payload, signer, Instant.now());
-      } catch (MalformedInputException e) {
-        throw new IllegalStateException("a payload this command built does not decode", e);
-      }
-    } finally {
-      Arrays.fill(secret, (byte) 0);
-      signer.destroy();
-    }
-
-    HostApi.SendResult result;
     boolean big = policy.recipients().fingerprints().size() >= 1000 || !policy.recipients().anchors().isEmpty();
-    try (Progress p = Progress.waiting(err(), "sending, waiting for the receipt", big)) {
-      result = host.send(payload);
-    }
-    if (result.receipt() == null || result.sendId() == null) {
-      throw HostException.unreachable("the host's send result lacks the receipt or the send id");
-    }
-    byte[] receiptBytes;
-    try {
-      receiptBytes = Base64Url.decode("receipt", result.receipt(), ReceiptSigner.MAX_ENCODED);
-    } catch (MalformedInputException e) {
-      throw CliException.verification("send " + result.sendId() + ": " + e.getMessage());
-    }
-    if (receiptOut != null) {
-      CliFiles.write(receiptOut, receiptBytes, false, true);
-    }
-    Receipt receipt = checkReceipt(receiptBytes, enclave, result, policy, policyBytes, enc, ct);
+    SignedSend.Outcome sent = SignedSend.send(host, pins, policyBytes, policy, secret, senderKey, receiptOut,
+        big, err());
+    EnclaveIdentity enclave = sent.enclave();
+    HostApi.SendResult result = sent.result();
+    Receipt receipt = sent.receipt();
 
     List<DeliveredTo> delivered = new ArrayList<>();
     Set<String> seen = new HashSet<>();
