@@ -262,9 +262,13 @@ public record SendPolicy(
     return Json.encode(this);
   }
 
-  /** True when {@code now} lies inside the validity window (inclusive). */
+  /**
+   * True when deliveries may be made at {@code now}: inside the validity window (inclusive); for a
+   * KDM send, whose window is the keys' window that KDMs are issued ahead of (a booking for next
+   * week), any time up to {@code not_after}.
+   */
   public boolean isValidAt(Instant now) {
-    return !now.isBefore(notBefore) && !now.isAfter(notAfter);
+    return (kdm != null || !now.isBefore(notBefore)) && !now.isAfter(notAfter);
   }
 
   private static String quote(String s) {

@@ -33,6 +33,23 @@ class SendPolicyTest {
   }
 
   @Test
+  void aKdmSendIsDeliverableAheadOfItsKeyWindowButNotAfterIt() throws Exception {
+    SendPolicy p = SendPolicy.parse(policy(",\"kdm\":{}").getBytes(StandardCharsets.UTF_8));
+    assertThat(p.isKdmSend()).isTrue();
+    assertThat(p.kdm().formulation()).isEqualTo("modified-transitional-1");
+    assertThat(p.isValidAt(Instant.parse("2025-12-01T00:00:00Z"))).isTrue();
+    assertThat(p.isValidAt(Instant.parse("2027-01-01T00:00:01Z"))).isFalse();
+    SendPolicy plain = SendPolicy.parse(policy("").getBytes(StandardCharsets.UTF_8));
+    assertThat(plain.isValidAt(Instant.parse("2025-12-01T00:00:00Z"))).isFalse();
+  }
+
+  @Test
+  void aPolicyWithoutKdmRulesOrThumbprintsWritesNeitherMember() throws Exception {
+    SendPolicy p = SendPolicy.parse(policy("").getBytes(StandardCharsets.UTF_8));
+    assertThat(new String(p.toJson(), StandardCharsets.UTF_8)).doesNotContain("kdm").doesNotContain("thumbprints");
+  }
+
+  @Test
   void roundTripsThroughJson() throws Exception {
     SendPolicy p = SendPolicy.parse(policy("").getBytes(StandardCharsets.UTF_8));
     assertThat(SendPolicy.parse(p.toJson())).isEqualTo(p);
