@@ -213,8 +213,7 @@ public final class KdmWriter {
     }
 
     sign(doc, root, signer);
-    dropCarriageReturns(doc, "X509Certificate");
-    dropCarriageReturns(doc, "SignatureValue");
+    dropCarriageReturns(root);
     return serialize(doc);
   }
 
@@ -286,24 +285,42 @@ public final class KdmWriter {
     }
   }
 
+  /**
+   * The parts of a signature that do not change from one KDM to the next: the algorithms, and the
+   * KeyInfo of the last signer (its whole chain); made once per writer (and signer), which saves
+   * a service lookup and a chain walk per KDM. The References are made anew for each KDM: signing
+   * stores their digests in them.
+   */
+  private DigestMethod sha256;
+  private CanonicalizationMethod c14n;
+  private SignatureMethod rsaSha256;
+  private KdmSigner keyInfoSigner;
+  private KeyInfo keyInfo;
+
   private void sign(Document doc, Element root, KdmSigner signer) throws CinemaException {
     try {
       XMLSignatureFactory f = signatures;
-      DigestMethod sha256 = f.newDigestMethod(DigestMethod.SHA256, null);
+      if (sha256 == null) {
+        sha256 = f.newDigestMethod(DigestMethod.SHA256, null);
+        c14n = f.newCanonicalizationMethod(CanonicalizationMethod.INCLUSIVE_WITH_COMMENTS,
+            (javax.xml.crypto.dsig.spec.C14NMethodParameterSpec) null);
+        rsaSha256 = f.newSignatureMethod(SignatureMethod.RSA_SHA256, null);
+      }
+      if (keyInfoSigner != signer) {
+        KeyInfoFactory kif = f.getKeyInfoFactory();
+        List<X509Data> data = new ArrayList<>();
+        for (int i = 0; i < signer.chain().size(); i++) {
+          X509Certificate c = signer.chain().get(i);
+          data.add(kif.newX509Data(List.of(kif.newX509IssuerSerial(signer.issuerNames().get(i), c.getSerialNumber()), c)));
+        }
+        keyInfo = kif.newKeyInfo(new ArrayList<>(data));
+        keyInfoSigner = signer;
+      }
       List<Reference> refs = List.of(
           f.newReference("#" + KdmXml.ID_PUBLIC, sha256),
           f.newReference("#" + KdmXml.ID_PRIVATE, sha256));
-      SignedInfo si = f.newSignedInfo(
-          f.newCanonicalizationMethod(CanonicalizationMethod.INCLUSIVE_WITH_COMMENTS, (javax.xml.crypto.dsig.spec.C14NMethodParameterSpec) null),
-          f.newSignatureMethod(SignatureMethod.RSA_SHA256, null), refs);
-      KeyInfoFactory kif = f.getKeyInfoFactory();
-      List<X509Data> data = new ArrayList<>();
-      for (int i = 0; i < signer.chain().size(); i++) {
-        X509Certificate c = signer.chain().get(i);
-        data.add(kif.newX509Data(List.of(kif.newX509IssuerSerial(signer.issuerNames().get(i), c.getSerialNumber()), c)));
-      }
-      KeyInfo ki = kif.newKeyInfo(new ArrayList<>(data));
-      XMLSignature sig = f.newXMLSignature(si, ki);
+      SignedInfo si = f.newSignedInfo(c14n, rsaSha256, refs);
+      XMLSignature sig = f.newXMLSignature(si, keyInfo);
       DOMSignContext ctx = new DOMSignContext(signer.privateKey(), root);
       ctx.setDefaultNamespacePrefix("ds");
       sig.sign(ctx);
@@ -314,13 +331,34 @@ public final class KdmWriter {
 
   /**
    * The JDK wraps base64 with CR LF, which serializes as "&amp;#13;". SignatureValue and KeyInfo
-   * lie outside the signed references, so their line ends may change after signing.
+   * lie outside the signed references, so their line ends may change after signing. They are
+   * found from the Signature element (the root's last child) rather than by searching the whole
+   * document.
    */
-  private static void dropCarriageReturns(Document doc, String dsLocalName) {
-    org.w3c.dom.NodeList list = doc.getElementsByTagNameNS(KdmXml.DS, dsLocalName);
-    for (int i = 0; i < list.getLength(); i++) {
-      Element e = (Element) list.item(i);
-      e.setTextContent(e.getTextContent().replace("\r", ""));
+  private static void dropCarriageReturns(Element root) {
+    Element signature = (Element) root.getLastChild();
+    for (org.w3c.dom.Node n = signature.getFirstChild(); n != null; n = n.getNextSibling()) {
+      if (!(n instanceof Element e) || !KdmXml.DS.equals(e.getNamespaceURI())) {
+        continue;
+      }
+      if ("SignatureValue".equals(e.getLocalName())) {
+        stripCr(e);
+      } else if ("KeyInfo".equals(e.getLocalName())) {
+        for (org.w3c.dom.Node d = e.getFirstChild(); d != null; d = d.getNextSibling()) {
+          for (org.w3c.dom.Node c = d.getFirstChild(); c != null; c = c.getNextSibling()) {
+            if (c instanceof Element ce && "X509Certificate".equals(ce.getLocalName())) {
+              stripCr(ce);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private static void stripCr(Element e) {
+    String text = e.getTextContent();
+    if (text.indexOf('\r') >= 0) {
+      e.setTextContent(text.replace("\r", ""));
     }
   }
 
