@@ -27,7 +27,13 @@ public final class ReceiptVectors {
 
   enum Variant {
     CANONICAL, VERSION_3, NON_SHORTEST_INT, INDEFINITE_ARRAY, UNSORTED_KEYS, TOO_MANY_ENTRIES,
-    SHORT_FINGERPRINT, UNKNOWN_KIND, EXTRA_KEY
+    SHORT_FINGERPRINT, UNKNOWN_KIND, EXTRA_KEY,
+    /** Version 2 (issue 23): the golden receipt of a signed send, with snd and sts. */
+    CANONICAL_V2,
+    /** Version 2 without sts. */
+    V2_WITHOUT_SIGNED_AT,
+    /** Version 1 carrying snd and sts. */
+    V1_WITH_SENDER
   }
 
   private ReceiptVectors() {}
@@ -57,15 +63,38 @@ public final class ReceiptVectors {
             "subject does not match the policy selector")));
   }
 
+  /** The sender of the golden version-2 receipt: sender seed 32 x 0x02 (SenderVectorsTest). */
+  static final String GOLDEN_SENDER_KEY = HEX.formatHex(senderPublicKey());
+  static final Instant GOLDEN_SIGNED_AT = Instant.parse("2026-12-07T00:00:00Z");
+
+  private static byte[] senderPublicKey() {
+    byte[] seed = new byte[32];
+    Arrays.fill(seed, (byte) 0x02);
+    byte[] pub = new byte[32];
+    org.bouncycastle.math.ec.rfc8032.Ed25519.generatePublicKey(seed, 0, pub, 0);
+    return pub;
+  }
+
+  /** The golden receipt of a signed send (version 2): the golden receipt naming its sender. */
+  public static Receipt goldenV2() {
+    Receipt r = golden();
+    return new Receipt(Receipt.VERSION_WITH_SENDER, r.keySetId(), r.sendId(), r.kind(), r.issuedAt(),
+        r.policySha256(), r.payloadSha256(), r.deliveries(), r.skipped(),
+        new Receipt.Sender(GOLDEN_SENDER_KEY, GOLDEN_SIGNED_AT));
+  }
+
   /** The golden payload, or a deliberately wrong variant of it, written without ReceiptCodec. */
   static byte[] payload(Variant v) {
     Receipt r = golden();
+    boolean sender = v == Variant.CANONICAL_V2 || v == Variant.V2_WITHOUT_SIGNED_AT || v == Variant.V1_WITH_SENDER;
     CborWriter w = new CborWriter(512);
-    w.head(CborReader.MAJOR_MAP, v == Variant.EXTRA_KEY ? 10 : 9);
+    int entries = v == Variant.EXTRA_KEY ? 10 : v == Variant.V2_WITHOUT_SIGNED_AT ? 10 : sender ? 11 : 9;
+    w.head(CborReader.MAJOR_MAP, entries);
     w.text("v");
     switch (v) {
       case VERSION_3 -> w.uint(3);
       case NON_SHORTEST_INT -> w.rawByte(0x18).rawByte(0x01);
+      case CANONICAL_V2, V2_WITHOUT_SIGNED_AT -> w.uint(2);
       default -> w.uint(1);
     }
     w.text("ks").text(r.keySetId());
@@ -101,6 +130,12 @@ public final class ReceiptVectors {
     w.text("skp").head(CborReader.MAJOR_ARRAY, 1);
     Receipt.Skipped s = r.skipped().get(0);
     w.head(CborReader.MAJOR_ARRAY, 3).bytes(HEX.parseHex(s.recipientFingerprint())).text(s.reasonCode()).text(s.message());
+    if (sender) {
+      w.text("snd").bytes(HEX.parseHex(GOLDEN_SENDER_KEY));
+      if (v != Variant.V2_WITHOUT_SIGNED_AT) {
+        w.text("sts").uint(GOLDEN_SIGNED_AT.getEpochSecond());
+      }
+    }
     w.text("kind").text(v == Variant.UNKNOWN_KIND ? "resend" : "send");
     w.text("send").text(r.sendId());
     if (v == Variant.EXTRA_KEY) {
@@ -138,6 +173,13 @@ public final class ReceiptVectors {
         "ok", key, g);
     byte[] untagged = Arrays.copyOfRange(g, 1, g.length);
     put(out, "golden-untagged.ok", "the golden receipt without tag 18", "ok", key, untagged);
+    put(out, "golden-v2-signed-send.ok", "ReceiptSigner.sign(ReceiptVectors.goldenV2()): version 2, the golden receipt"
+        + " naming sender key 32 x 0x02's public key and signed-at 2026-12-07T00:00:00Z", "ok", key,
+        ReceiptSigner.sign(goldenV2(), signingKey()));
+    put(out, "v2-without-signed-at.fail", "validly signed version-2 payload with snd but no sts", "malformed:malformed",
+        key, signed(Variant.V2_WITHOUT_SIGNED_AT));
+    put(out, "v1-with-sender.fail", "validly signed version-1 payload carrying snd and sts", "malformed:malformed",
+        key, signed(Variant.V1_WITH_SENDER));
     put(out, "empty.fail", "zero bytes", "malformed:truncated", key, new byte[0]);
     put(out, "truncated.fail", "cut in the middle of the payload", "malformed:truncated", key,
         Arrays.copyOf(g, g.length / 2));

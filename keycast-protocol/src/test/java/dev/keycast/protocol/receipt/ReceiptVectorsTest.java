@@ -27,7 +27,8 @@ class ReceiptVectorsTest {
     byte[] key = v.hex("public-key", null);
     String expect = v.expect();
     if (expect.equals("ok")) {
-      assertThat(ReceiptVerifier.verify(v.input(), key)).isEqualTo(ReceiptVectors.golden());
+      assertThat(ReceiptVerifier.verify(v.input(), key)).isEqualTo(v.name().startsWith("golden-v2")
+          ? ReceiptVectors.goldenV2() : ReceiptVectors.golden());
       return;
     }
     assertThat(v.name()).endsWith(".fail");
@@ -64,5 +65,8 @@ class ReceiptVectorsTest {
     CborWriter w = new CborWriter(16);
     ReceiptCodec.encode(ReceiptVectors.golden(), w);
     assertThat(w.toByteArray()).isEqualTo(ReceiptVectors.payload(ReceiptVectors.Variant.CANONICAL));
+    CborWriter w2 = new CborWriter(16);
+    ReceiptCodec.encode(ReceiptVectors.goldenV2(), w2);
+    assertThat(w2.toByteArray()).isEqualTo(ReceiptVectors.payload(ReceiptVectors.Variant.CANONICAL_V2));
   }
 }
