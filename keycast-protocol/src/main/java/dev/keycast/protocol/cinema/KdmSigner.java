@@ -17,12 +17,47 @@ public final class KdmSigner {
   private final List<X509Certificate> chain;
   private final byte[] leafThumbprint;
   private final List<String> issuerNames;
+  /** The key as the process's crypto backend holds it (OpenSSL signs twice as fast), or null. */
+  private final KdmSignatureProvider.BackendKey backendKey;
 
   private KdmSigner(PrivateKey privateKey, List<X509Certificate> chain, byte[] leafThumbprint) {
     this.privateKey = privateKey;
     this.chain = chain;
     this.leafThumbprint = leafThumbprint;
     this.issuerNames = chain.stream().map(c -> DcCertificates.rfc2253(c.getIssuerX500Principal())).toList();
+    this.backendKey = backendKey(privateKey, ((RSAPublicKey) chain.get(0).getPublicKey()).getModulus());
+  }
+
+  /**
+   * The key imported into the process's crypto backend, or null when the key is not extractable
+   * (then the JDK signs with {@link #privateKey()}). The PKCS #8 copy is zeroized at once.
+   */
+  private static KdmSignatureProvider.BackendKey backendKey(PrivateKey key, java.math.BigInteger modulus) {
+    byte[] pkcs8 = key.getEncoded();
+    if (pkcs8 == null) {
+      return null;
+    }
+    try {
+      return new KdmSignatureProvider.BackendKey(
+          dev.keycast.protocol.crypto.CryptoBackends.get().rsaSigningKey(pkcs8), modulus);
+    } finally {
+      java.util.Arrays.fill(pkcs8, (byte) 0);
+    }
+  }
+
+  /** The backend-held key the writer signs with, or null (see {@link #backendKey}). */
+  KdmSignatureProvider.BackendKey backendKey() {
+    return backendKey;
+  }
+
+  /**
+   * Drops the backend's copy of the private key (OpenSSL clears it); the JDK key object cannot be
+   * wiped. The signer must not sign afterwards.
+   */
+  public void destroy() {
+    if (backendKey != null) {
+      backendKey.key().destroy();
+    }
   }
 
   /** The RFC 2253 (OpenSSL style) issuer name of each certificate of the chain, leaf first. */

@@ -66,6 +66,7 @@ public final class KdmWriter {
   private final Transformer serializer;
   private final XMLSignatureFactory signatures;
   private final Cipher oaep;
+  private final KdmSignatureProvider provider = new KdmSignatureProvider();
 
   /**
    * A writer that keeps its XML factories for reuse: cheaper per KDM, but not thread-safe; use
@@ -321,7 +322,12 @@ public final class KdmWriter {
           f.newReference("#" + KdmXml.ID_PRIVATE, sha256));
       SignedInfo si = f.newSignedInfo(c14n, rsaSha256, refs);
       XMLSignature sig = f.newXMLSignature(si, keyInfo);
-      DOMSignContext ctx = new DOMSignContext(signer.privateKey(), root);
+      KdmSignatureProvider.BackendKey held = signer.backendKey();
+      DOMSignContext ctx = new DOMSignContext(held == null ? signer.privateKey() : held, root);
+      if (held != null) {
+        // only the RSA operation moves to the backend: the engine canonicalizes and digests
+        ctx.setProperty(KdmSignatureProvider.SIGNATURE_PROVIDER_PROPERTY, provider);
+      }
       ctx.setDefaultNamespacePrefix("ds");
       sig.sign(ctx);
     } catch (GeneralSecurityException | javax.xml.crypto.MarshalException | javax.xml.crypto.dsig.XMLSignatureException e) {

@@ -90,4 +90,12 @@ public interface CryptoBackend {
    */
   boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
       int offset, int length, byte[] signature);
+
+  /**
+   * Imports an RSA private key for RSASSA-PKCS1-v1_5 SHA-256 signatures (the KDM signer's key).
+   *
+   * @param pkcs8 PrivateKeyInfo DER (PKCS #8) of an RSA key; read, not kept (the caller zeroizes it)
+   * @throws IllegalArgumentException if it is not exactly the DER of an RSA private key
+   */
+  RsaSigningKey rsaSigningKey(byte[] pkcs8);
 }

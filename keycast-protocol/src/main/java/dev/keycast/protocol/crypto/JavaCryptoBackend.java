@@ -246,4 +246,58 @@ final class JavaCryptoBackend implements CryptoBackend {
       throw new IllegalStateException("the JDK lacks RSA/ECB/OAEPPadding", e);
     }
   }
+
+  @Override
+  public RsaSigningKey rsaSigningKey(byte[] pkcs8) {
+    java.security.PrivateKey key;
+    try {
+      key = java.security.KeyFactory.getInstance("RSA")
+          .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(pkcs8));
+    } catch (java.security.GeneralSecurityException | RuntimeException e) {
+      throw new IllegalArgumentException("not the PKCS #8 DER of an RSA private key");
+    }
+    if (!(key instanceof java.security.interfaces.RSAPrivateKey rsa)) {
+      throw new IllegalArgumentException("not the PKCS #8 DER of an RSA private key");
+    }
+    int bits = rsa.getModulus().bitLength();
+    return new RsaSigningKey() {
+      private volatile java.security.PrivateKey held = key;
+
+      @Override
+      public byte[] signSha256(byte[] message, int offset, int length) {
+        java.security.PrivateKey k = held;
+        if (k == null) {
+          throw new IllegalStateException("RSA signing key was destroyed");
+        }
+        try {
+          java.security.Signature s = java.security.Signature.getInstance("SHA256withRSA");
+          s.initSign(k);
+          s.update(message, offset, length);
+          return s.sign();
+        } catch (java.security.GeneralSecurityException e) {
+          throw new IllegalStateException("SHA256withRSA signing failed", e);
+        }
+      }
+
+      @Override
+      public int modulusBits() {
+        return bits;
+      }
+
+      @Override
+      public void destroy() {
+        held = null; // a JDK key object cannot be wiped
+      }
+
+      @Override
+      public boolean isDestroyed() {
+        return held == null;
+      }
+
+      @Override
+      public String toString() {
+        return "RsaSigningKey[java, " + bits + " bits]";
+      }
+    };
+  }
 }

@@ -81,6 +81,15 @@ final class LibCrypto {
   // int EVP_DigestVerify(EVP_MD_CTX *ctx, const unsigned char *sig, size_t siglen,
   //     const unsigned char *tbs, size_t tbslen)
   final MethodHandle evpDigestVerify;
+  // EVP_PKEY *d2i_AutoPrivateKey(EVP_PKEY **a, const unsigned char **pp, long length)
+  final MethodHandle d2iAutoPrivateKey;
+  // int EVP_DigestSignInit(EVP_MD_CTX *ctx, EVP_PKEY_CTX **pctx, const EVP_MD *type, ENGINE *e,
+  //     EVP_PKEY *pkey)
+  final MethodHandle evpDigestSignInit;
+  // int EVP_DigestSign(EVP_MD_CTX *ctx, unsigned char *sigret, size_t *siglen,
+  //     const unsigned char *tbs, size_t tbslen)
+  final MethodHandle evpDigestSign;
+  final MethodHandle evpPkeyGetBits; // int EVP_PKEY_get_bits(const EVP_PKEY *pkey)
   final long versionNumber; // OpenSSL_version_num()
   final String version; // OpenSSL_version(OPENSSL_VERSION)
 
@@ -137,6 +146,15 @@ final class LibCrypto {
     evpDigestVerify =
         handle(lib, "EVP_DigestVerify",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
+    d2iAutoPrivateKey =
+        handle(lib, "d2i_AutoPrivateKey", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+    evpDigestSignInit =
+        handle(lib, "EVP_DigestSignInit",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    evpDigestSign =
+        handle(lib, "EVP_DigestSign",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+    evpPkeyGetBits = handle(lib, "EVP_PKEY_get_bits", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     versionNumber =
         (long) handle(lib, "OpenSSL_version_num", FunctionDescriptor.of(JAVA_LONG)).invokeExact();
     MemorySegment v =

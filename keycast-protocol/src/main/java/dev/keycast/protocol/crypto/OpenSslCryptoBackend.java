@@ -433,6 +433,131 @@ final class OpenSslCryptoBackend implements CryptoBackend {
     }
   }
 
+  @Override
+  public RsaSigningKey rsaSigningKey(byte[] pkcs8) {
+    MemorySegment pkey;
+    int bits;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment der = arena.allocate(Math.max(1, pkcs8.length));
+      try {
+        MemorySegment.copy(pkcs8, 0, der, JAVA_BYTE, 0, pkcs8.length);
+        MemorySegment cursor = arena.allocate(ADDRESS); // d2i_AutoPrivateKey advances it
+        cursor.set(ADDRESS, 0, der);
+        pkey = (MemorySegment) lib.d2iAutoPrivateKey.invokeExact(MemorySegment.NULL, cursor, (long) pkcs8.length);
+        if (pkey.equals(MemorySegment.NULL)) {
+          clearErrors();
+          throw new IllegalArgumentException("not the PKCS #8 DER of an RSA private key");
+        }
+        if ((int) lib.evpPkeyGetBaseId.invokeExact(pkey) != LibCrypto.EVP_PKEY_RSA
+            || cursor.get(ADDRESS, 0).address() != der.address() + pkcs8.length) {
+          freePkey(pkey);
+          throw new IllegalArgumentException("not exactly the PKCS #8 DER of an RSA private key");
+        }
+        bits = (int) lib.evpPkeyGetBits.invokeExact(pkey);
+      } finally {
+        der.fill((byte) 0); // the private key's DER
+      }
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new IllegalStateException("libcrypto call failed", t);
+    }
+    return new RsaSigner(pkey, bits);
+  }
+
+  /**
+   * The openssl backend's RSA signing key: one EVP_PKEY, referenced per signature exactly as
+   * {@link Agreement} does, so {@link #destroy()} never frees a key in use (OpenSSL frees the
+   * private components with {@code BN_clear_free} when the last reference goes).
+   */
+  private final class RsaSigner implements RsaSigningKey {
+    private final int bits;
+    private final java.lang.ref.Cleaner.Cleanable freeKey;
+    private MemorySegment pkey; // guarded by this; null after destroy()
+
+    RsaSigner(MemorySegment pkey, int bits) {
+      this.pkey = pkey;
+      this.bits = bits;
+      this.freeKey = cleaner.register(this, new FreePkey(lib, pkey));
+    }
+
+    @Override
+    public byte[] signSha256(byte[] message, int offset, int length) {
+      java.util.Objects.checkFromIndexSize(offset, length, message.length);
+      MemorySegment own;
+      try {
+        synchronized (this) {
+          if (pkey == null) {
+            throw new IllegalStateException("RSA signing key was destroyed");
+          }
+          check((int) lib.evpPkeyUpRef.invokeExact(pkey), "EVP_PKEY_up_ref");
+          own = pkey;
+        }
+      } catch (RuntimeException | Error e) {
+        throw e;
+      } catch (Throwable t) {
+        throw new IllegalStateException("libcrypto call failed", t);
+      }
+      MemorySegment ctx = MemorySegment.NULL;
+      boolean ok = false;
+      try (Arena arena = Arena.ofConfined()) {
+        MemorySegment tbs = arena.allocate(Math.max(1, length));
+        MemorySegment.copy(message, offset, tbs, JAVA_BYTE, 0, length);
+        int max = (bits + 7) / 8;
+        MemorySegment sig = arena.allocate(max);
+        MemorySegment sigLen = arena.allocate(JAVA_LONG);
+        sigLen.set(JAVA_LONG, 0, max);
+        ctx = notNull((MemorySegment) lib.evpMdCtxNew.invokeExact(), "EVP_MD_CTX_new");
+        // RSA keys default to PKCS #1 v1.5 padding
+        check((int) lib.evpDigestSignInit.invokeExact(ctx, MemorySegment.NULL, lib.evpSha256, MemorySegment.NULL, own),
+            "EVP_DigestSignInit");
+        check((int) lib.evpDigestSign.invokeExact(ctx, sig, sigLen, tbs, (long) length), "EVP_DigestSign");
+        long n = sigLen.get(JAVA_LONG, 0);
+        if (n != max) {
+          throw new IllegalStateException("EVP_DigestSign returned " + n + " bytes, not " + max);
+        }
+        ok = true;
+        return sig.toArray(JAVA_BYTE);
+      } catch (RuntimeException | Error e) {
+        throw e;
+      } catch (Throwable t) {
+        throw new IllegalStateException("libcrypto call failed", t);
+      } finally {
+        freeMdCtx(ctx);
+        freePkey(own); // this call's reference
+        if (!ok) {
+          clearErrors();
+        }
+      }
+    }
+
+    @Override
+    public int modulusBits() {
+      return bits;
+    }
+
+    @Override
+    public void destroy() {
+      synchronized (this) {
+        if (pkey == null) {
+          return;
+        }
+        pkey = null;
+      }
+      freeKey.clean();
+    }
+
+    @Override
+    public synchronized boolean isDestroyed() {
+      return pkey == null;
+    }
+
+    @Override
+    public String toString() {
+      return "RsaSigningKey[openssl, " + bits + " bits]";
+    }
+  }
+
   /** The peer's import and the derive, with a held key ({@code own}, referenced by the caller). */
   private byte[] sharedSecretWith(MemorySegment own, byte[] peerPublicKey)
       throws InvalidKeyException {

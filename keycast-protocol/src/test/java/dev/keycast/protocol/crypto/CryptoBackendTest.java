@@ -315,6 +315,46 @@ class CryptoBackendTest {
         .isInstanceOf(IllegalArgumentException.class);
   }
 
+  /** PKCS #1 v1.5 is deterministic: the held key signs exactly as SunRsaSign, and verifies. */
+  @ParameterizedTest
+  @MethodSource("backends")
+  void rsaSigningKeySignsByteIdenticallyToTheJdk(String name) throws Exception {
+    CryptoBackend b = TestBackends.get(name);
+    for (KeyPair kp : new KeyPair[] {rsa2048, rsa3072}) {
+      byte[] pkcs8 = kp.getPrivate().getEncoded();
+      RsaSigningKey held = b.rsaSigningKey(pkcs8);
+      assertThat(held.modulusBits()).isEqualTo(((RSAPublicKey) kp.getPublic()).getModulus().bitLength());
+      for (int n : new int[] {0, 1, 1000, 5000}) {
+        byte[] message = new byte[n + 3];
+        new SecureRandom(new byte[] {(byte) n}).nextBytes(message);
+        java.security.Signature jdk = java.security.Signature.getInstance("SHA256withRSA");
+        jdk.initSign(kp.getPrivate());
+        jdk.update(message, 2, n);
+        byte[] expected = jdk.sign();
+        assertThat(held.signSha256(message, 2, n)).isEqualTo(expected);
+        jdk.initVerify(kp.getPublic());
+        jdk.update(message, 2, n);
+        assertThat(jdk.verify(expected)).isTrue();
+      }
+      held.destroy();
+      assertThat(held.isDestroyed()).isTrue();
+      assertThatThrownBy(() -> held.signSha256(new byte[1], 0, 1)).isInstanceOf(IllegalStateException.class);
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("backends")
+  void rsaSigningKeyRefusesWhatIsNotAnRsaPrivateKey(String name) throws Exception {
+    CryptoBackend b = TestBackends.get(name);
+    byte[] pkcs8 = rsa2048.getPrivate().getEncoded();
+    assertThatThrownBy(() -> b.rsaSigningKey(java.util.Arrays.copyOf(pkcs8, pkcs8.length - 1)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> b.rsaSigningKey(rsa2048.getPublic().getEncoded()))
+        .isInstanceOf(IllegalArgumentException.class);
+    byte[] ec = KeyPairGenerator.getInstance("EC").generateKeyPair().getPrivate().getEncoded();
+    assertThatThrownBy(() -> b.rsaSigningKey(ec)).isInstanceOf(IllegalArgumentException.class);
+  }
+
   /** Same seed, same bytes as SunJCE's RSA/ECB/OAEPPadding (SHA-256, MGF1-SHA-256). */
   @ParameterizedTest
   @MethodSource("backends")
