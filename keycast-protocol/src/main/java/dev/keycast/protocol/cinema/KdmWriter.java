@@ -308,13 +308,7 @@ public final class KdmWriter {
         rsaSha256 = f.newSignatureMethod(SignatureMethod.RSA_SHA256, null);
       }
       if (keyInfoSigner != signer) {
-        KeyInfoFactory kif = f.getKeyInfoFactory();
-        List<X509Data> data = new ArrayList<>();
-        for (int i = 0; i < signer.chain().size(); i++) {
-          X509Certificate c = signer.chain().get(i);
-          data.add(kif.newX509Data(List.of(kif.newX509IssuerSerial(signer.issuerNames().get(i), c.getSerialNumber()), c)));
-        }
-        keyInfo = kif.newKeyInfo(new ArrayList<>(data));
+        keyInfo = keyInfo(f.getKeyInfoFactory(), signer);
         keyInfoSigner = signer;
       }
       List<Reference> refs = List.of(
@@ -336,27 +330,41 @@ public final class KdmWriter {
   }
 
   /**
-   * The JDK wraps base64 with CR LF, which serializes as "&amp;#13;". SignatureValue and KeyInfo
-   * lie outside the signed references, so their line ends may change after signing. They are
-   * found from the Signature element (the root's last child) rather than by searching the whole
-   * document.
+   * The signer's KeyInfo: per certificate of the chain, leaf first, an X509Data with its
+   * X509IssuerSerial and its X509Certificate. The certificate elements are built here once, as
+   * base64 in 76-character lines ended by LF (the JDK's own marshalling ends them with CR LF,
+   * which serializes as "&amp;#13;" and had to be stripped from every KDM); the engine imports
+   * them into each document.
+   */
+  private KeyInfo keyInfo(KeyInfoFactory kif, KdmSigner signer) throws CinemaException {
+    Document holder = documents.newDocument();
+    Base64.Encoder mime = Base64.getMimeEncoder(76, new byte[] {'\n'});
+    List<X509Data> data = new ArrayList<>();
+    for (int i = 0; i < signer.chain().size(); i++) {
+      X509Certificate c = signer.chain().get(i);
+      Element cert = holder.createElementNS(KdmXml.DS, "ds:X509Certificate");
+      try {
+        cert.setTextContent(mime.encodeToString(c.getEncoded()));
+      } catch (java.security.cert.CertificateEncodingException e) {
+        throw new CinemaException("kdm_signing_failed", "a signer certificate cannot be encoded", e);
+      }
+      data.add(kif.newX509Data(List.of(kif.newX509IssuerSerial(signer.issuerNames().get(i), c.getSerialNumber()),
+          new javax.xml.crypto.dom.DOMStructure(cert))));
+    }
+    return kif.newKeyInfo(new ArrayList<>(data));
+  }
+
+  /**
+   * The JDK wraps base64 with CR LF, which serializes as "&amp;#13;". SignatureValue lies outside
+   * the signed references, so its line ends may change after signing. It is found from the
+   * Signature element (the root's last child) rather than by searching the whole document.
    */
   private static void dropCarriageReturns(Element root) {
     Element signature = (Element) root.getLastChild();
     for (org.w3c.dom.Node n = signature.getFirstChild(); n != null; n = n.getNextSibling()) {
-      if (!(n instanceof Element e) || !KdmXml.DS.equals(e.getNamespaceURI())) {
-        continue;
-      }
-      if ("SignatureValue".equals(e.getLocalName())) {
+      if (n instanceof Element e && KdmXml.DS.equals(e.getNamespaceURI())
+          && "SignatureValue".equals(e.getLocalName())) {
         stripCr(e);
-      } else if ("KeyInfo".equals(e.getLocalName())) {
-        for (org.w3c.dom.Node d = e.getFirstChild(); d != null; d = d.getNextSibling()) {
-          for (org.w3c.dom.Node c = d.getFirstChild(); c != null; c = c.getNextSibling()) {
-            if (c instanceof Element ce && "X509Certificate".equals(ce.getLocalName())) {
-              stripCr(ce);
-            }
-          }
-        }
       }
     }
   }
