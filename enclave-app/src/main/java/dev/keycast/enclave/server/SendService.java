@@ -230,10 +230,13 @@ public final class SendService {
       }
       authorization.authorize(new SendAuthorization.Request(Receipt.Kind.SEND, keySet.id(), sendId, policyBytes, policy));
       // the receipt and every delivery name the signed sender (issue 23)
+      Instant signedAt = Instant.ofEpochSecond(p.sender().timestamp());
       ReceiptBuilder receipt = new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.SEND,
           Sha256.digest(policyBytes), payloadSha256, new Receipt.Sender(
-              java.util.HexFormat.of().formatHex(sender.raw()), Instant.ofEpochSecond(p.sender().timestamp())));
-      SealedSecret sealed = SealedSecret.seal(keySet, policy.secretId(), secret, policyBytes, random);
+              java.util.HexFormat.of().formatHex(sender.raw()), signedAt));
+      // the sealed secret binds the sender too, so a later forward names it (wire-format.md 4.4)
+      SealedSecret sealed = SealedSecret.seal(keySet, policy.secretId(), secret, policyBytes, sender.raw(),
+          signedAt, random);
       JsonGenerator g = Json.mapper().getFactory().createGenerator(json);
       g.writeStartObject();
       g.writeStringField("send_id", sendId);
@@ -338,13 +341,20 @@ public final class SendService {
         throw new EnclaveApiException(ErrorCode.POLICY_MISMATCH, "the policy names another secret id");
       }
       authorization.authorize(new SendAuthorization.Request(Receipt.Kind.FORWARD, keySet.id(), sendId, policyBytes, policy));
-      ReceiptBuilder receipt = new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.FORWARD, policySha256,
-          Sha256.digest(sealedBytes));
+      // a version-2 sealed secret names the signed send's sender: the forward's receipt and
+      // deliveries name it too (a version-1 one, sealed before sender identity, names nobody)
+      byte[] senderRaw = sealed.senderKey();
+      dev.keycast.protocol.sender.SenderKey sender = senderRaw == null ? null
+          : new dev.keycast.protocol.sender.SenderKey(senderRaw);
+      ReceiptBuilder receipt = sender == null
+          ? new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.FORWARD, policySha256, Sha256.digest(sealedBytes))
+          : new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.FORWARD, policySha256, Sha256.digest(sealedBytes),
+              new Receipt.Sender(java.util.HexFormat.of().formatHex(senderRaw), sealed.senderSignedAt()));
       JsonGenerator g = Json.mapper().getFactory().createGenerator(json);
       g.writeStartObject();
       g.writeStringField("send_id", sendId);
       try (SendEngine.FanOut f = engine.start(new SendEngine.Job(Receipt.Kind.FORWARD, sendId, policy, secret,
-          receipt, clock.instant(), null), g)) { // forwards carry no sender yet (issue 23 note)
+          receipt, clock.instant(), sender), g)) {
         for (EnclaveApi.Candidate c : request.candidates()) {
           f.add(c);
         }

@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
@@ -27,19 +28,29 @@ import java.util.Objects;
  *   sealed = header || AES-256-GCM(storage key, nonce, aad = header, secret)
  * </pre>
  *
- * <p>The AAD is the whole header, so format version, key-set id, secret id and policy digest are
- * all bound to the ciphertext. {@link #open} also requires the caller's policy bytes to hash to the
- * header's digest.
+ * <p>Version 2 (issue 23) is the sealed secret of a signed send: after the policy digest the
+ * header carries the sender whose signature the enclave verified, {@code sender key (32, raw
+ * Ed25519) || u64 signed-at (Unix seconds)}, so a later forward names the same sender in its
+ * receipt and deliveries. The enclave seals every send as version 2; version 1 still opens.
+ *
+ * <p>The AAD is the whole header, so format version, key-set id, secret id, policy digest and
+ * sender are all bound to the ciphertext. {@link #open} also requires the caller's policy bytes to
+ * hash to the header's digest.
  */
 public final class SealedSecret {
-  /** Current (and only) format version. */
+  /** Format version without a sender. */
   public static final int VERSION = 1;
+  /** Format version of a signed send's secret: the header names the sender. */
+  public static final int VERSION_WITH_SENDER = 2;
+  /** Length of the sender key in a version-2 header. */
+  public static final int SENDER_KEY_LENGTH = 32;
   /** Largest secret accepted. */
   public static final int MAX_SECRET = 65536;
   /** Longest secret id. */
   public static final int MAX_SECRET_ID = SecretIds.MAX_LENGTH;
   /** Longest sealed secret accepted by {@link #parse}. */
-  public static final int MAX_ENCODED = 4 + 1 + 1 + 35 + 1 + MAX_SECRET_ID + 32 + 12 + 4 + MAX_SECRET + 16;
+  public static final int MAX_ENCODED = 4 + 1 + 1 + 35 + 1 + MAX_SECRET_ID + 32 + SENDER_KEY_LENGTH + 8 + 12 + 4
+      + MAX_SECRET + 16;
 
   static final byte[] MAGIC = "KCSS".getBytes(StandardCharsets.US_ASCII);
 
@@ -49,15 +60,21 @@ public final class SealedSecret {
   private final String secretId;
   private final byte[] policySha256;
   private final byte[] nonce;
+  private final int version;
+  private final byte[] senderKey; // null in version 1
+  private final Instant senderSignedAt; // null in version 1
 
   private SealedSecret(byte[] encoded, int headerLength, String keySetId, String secretId,
-      byte[] policySha256, byte[] nonce) {
+      byte[] policySha256, byte[] nonce, byte[] senderKey, Instant senderSignedAt) {
     this.encoded = encoded;
     this.headerLength = headerLength;
     this.keySetId = keySetId;
     this.secretId = secretId;
     this.policySha256 = policySha256;
     this.nonce = nonce;
+    this.version = senderKey == null ? VERSION : VERSION_WITH_SENDER;
+    this.senderKey = senderKey;
+    this.senderSignedAt = senderSignedAt;
   }
 
   /**
@@ -66,6 +83,23 @@ public final class SealedSecret {
    */
   public static SealedSecret seal(KeySet keySet, String secretId, byte[] secret, byte[] policyBytes,
       SecureRandom random) {
+    return seal(keySet, secretId, secret, policyBytes, null, null, random);
+  }
+
+  /**
+   * Seals the secret of a signed send (version 2): as {@link #seal(KeySet, String, byte[], byte[],
+   * SecureRandom)}, with the sender's raw Ed25519 key and the instant it signed (whole seconds)
+   * bound in the header; both null gives version 1.
+   */
+  public static SealedSecret seal(KeySet keySet, String secretId, byte[] secret, byte[] policyBytes,
+      byte[] senderKey, Instant signedAt, SecureRandom random) {
+    if ((senderKey == null) != (signedAt == null)) {
+      throw new IllegalArgumentException("a sender needs both its key and its signing instant");
+    }
+    if (senderKey != null && (senderKey.length != SENDER_KEY_LENGTH || signedAt.getNano() != 0
+        || signedAt.getEpochSecond() < 0)) {
+      throw new IllegalArgumentException("the sender is a 32-byte key and whole seconds after 1970");
+    }
     Objects.requireNonNull(keySet, "keySet");
     Objects.requireNonNull(secret, "secret");
     Objects.requireNonNull(policyBytes, "policyBytes");
@@ -79,23 +113,30 @@ public final class SealedSecret {
     byte[] nonce = new byte[Bytes.NONCE_LENGTH];
     random.nextBytes(nonce);
     byte[] policyDigest = Bytes.sha256(policyBytes);
-    byte[] header = header(keySet.id(), secretId, policyDigest, nonce, secret.length + Bytes.TAG_LENGTH);
+    byte[] sender = senderKey == null ? null : senderKey.clone();
+    byte[] header = header(keySet.id(), secretId, policyDigest, sender, signedAt, nonce,
+        secret.length + Bytes.TAG_LENGTH);
     byte[] key = keySet.storageKey();
     try {
       byte[] out = Bytes.sealAfterHeader(key, nonce, header, secret);
-      return new SealedSecret(out, header.length, keySet.id(), secretId, policyDigest, nonce);
+      return new SealedSecret(out, header.length, keySet.id(), secretId, policyDigest, nonce, sender, signedAt);
     } finally {
       Arrays.fill(key, (byte) 0);
     }
   }
 
-  private static byte[] header(String keySetId, String secretId, byte[] policyDigest, byte[] nonce,
-      int ciphertextLength) {
+  private static byte[] header(String keySetId, String secretId, byte[] policyDigest, byte[] senderKey,
+      Instant signedAt, byte[] nonce, int ciphertextLength) {
     byte[] sid = secretId.getBytes(StandardCharsets.US_ASCII);
-    ByteArrayOutputStream h = Bytes.headerStart(MAGIC, VERSION, keySetId, 96 + sid.length);
+    ByteArrayOutputStream h = Bytes.headerStart(MAGIC, senderKey == null ? VERSION : VERSION_WITH_SENDER,
+        keySetId, 136 + sid.length);
     Bytes.u8(h, sid.length);
     h.writeBytes(sid);
     h.writeBytes(policyDigest);
+    if (senderKey != null) {
+      h.writeBytes(senderKey);
+      h.writeBytes(java.nio.ByteBuffer.allocate(8).putLong(signedAt.getEpochSecond()).array());
+    }
     h.writeBytes(nonce);
     Bytes.u32(h, ciphertextLength);
     return h.toByteArray();
@@ -108,7 +149,10 @@ public final class SealedSecret {
    *     {@code unsupported_version}
    */
   public static SealedSecret parse(byte[] sealed) throws MalformedInputException {
-    Bytes.Reader in = Bytes.sealedHeader(sealed, "sealed secret", MAGIC, VERSION, MAX_ENCODED);
+    // the version byte decides the header's layout; sealedHeader refuses any but the one given
+    int version = sealed != null && sealed.length > MAGIC.length && sealed[MAGIC.length] == VERSION_WITH_SENDER
+        ? VERSION_WITH_SENDER : VERSION;
+    Bytes.Reader in = Bytes.sealedHeader(sealed, "sealed secret", MAGIC, version, MAX_ENCODED);
     String id = in.keySetId();
     int sidLength = in.u8("secret id length");
     if (sidLength < 1 || sidLength > MAX_SECRET_ID) {
@@ -119,6 +163,17 @@ public final class SealedSecret {
       throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad secret id \"" + sid + "\"");
     }
     byte[] policyDigest = in.bytes(32, "policy digest");
+    byte[] senderKey = null;
+    Instant signedAt = null;
+    if (version == VERSION_WITH_SENDER) {
+      senderKey = in.bytes(SENDER_KEY_LENGTH, "sender key");
+      long seconds = java.nio.ByteBuffer.wrap(in.bytes(8, "signed-at")).getLong();
+      if (seconds < 0 || seconds > 253_402_300_799L) { // 9999-12-31T23:59:59Z
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
+            "signed-at " + seconds + " is not an instant between 1970 and 9999");
+      }
+      signedAt = Instant.ofEpochSecond(seconds);
+    }
     byte[] nonce = in.bytes(Bytes.NONCE_LENGTH, "nonce");
     long ctLength = in.u32("ciphertext length");
     if (ctLength < Bytes.TAG_LENGTH || ctLength > MAX_SECRET + Bytes.TAG_LENGTH) {
@@ -127,7 +182,7 @@ public final class SealedSecret {
     }
     int headerLength = in.position();
     in.requireRemaining(ctLength, "header says");
-    return new SealedSecret(sealed.clone(), headerLength, id, sid, policyDigest, nonce);
+    return new SealedSecret(sealed.clone(), headerLength, id, sid, policyDigest, nonce, senderKey, signedAt);
   }
 
   /**
@@ -155,7 +210,17 @@ public final class SealedSecret {
   }
 
   public int version() {
-    return VERSION;
+    return version;
+  }
+
+  /** The raw Ed25519 key of the signed send's sender (a copy), or null in version 1. */
+  public byte[] senderKey() {
+    return senderKey == null ? null : senderKey.clone();
+  }
+
+  /** The instant the sender signed the send, or null in version 1. */
+  public Instant senderSignedAt() {
+    return senderSignedAt;
   }
 
   public String keySetId() {
@@ -178,7 +243,7 @@ public final class SealedSecret {
 
   @Override
   public String toString() {
-    return "SealedSecret[version=" + VERSION + ", keySetId=" + keySetId + ", secretId=" + secretId
+    return "SealedSecret[version=" + version + ", keySetId=" + keySetId + ", secretId=" + secretId
         + ", policySha256=" + HexFormat.of().formatHex(policySha256) + ", length=" + encoded.length + "]";
   }
 }

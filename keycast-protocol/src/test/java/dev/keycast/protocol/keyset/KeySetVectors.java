@@ -51,6 +51,22 @@ public final class KeySetVectors {
         new FixedRandom("keycast/vectors/secret/seal")).encode();
   }
 
+  /** The sender of the golden version-2 sealed secret: 32 bytes 0x5e (not a real key; the format only carries it). */
+  static final byte[] SENDER_KEY = filled(32, 0x5e);
+  static final java.time.Instant SENDER_SIGNED_AT = java.time.Instant.parse("2026-12-07T00:00:00Z");
+
+  private static byte[] filled(int n, int b) {
+    byte[] a = new byte[n];
+    Arrays.fill(a, (byte) b);
+    return a;
+  }
+
+  /** The golden sealed secret of a signed send (version 2, issue 23). */
+  public static byte[] goldenSealedSecretWithSender() {
+    return SealedSecret.seal(keySet(), SECRET_ID, SECRET, POLICY, SENDER_KEY, SENDER_SIGNED_AT,
+        new FixedRandom("keycast/vectors/secret/seal")).encode();
+  }
+
   /** Relative path (format/name) to file content. */
   public static Map<String, String> generate() {
     Map<String, String> out = new TreeMap<>();
@@ -149,6 +165,25 @@ public final class KeySetVectors {
     golden.put("secret", HEX.formatHex(SECRET));
     put(out, "secret/golden.ok", "SealedSecret.seal of the golden key set, nonce from FixedRandom(\"keycast/vectors/secret/seal\")",
         "ok", golden, g);
+    byte[] g2 = goldenSealedSecretWithSender();
+    Map<String, String> golden2 = new LinkedHashMap<>(golden);
+    golden2.put("sender-key", HEX.formatHex(SENDER_KEY));
+    golden2.put("sender-signed-at", SENDER_SIGNED_AT.toString());
+    put(out, "secret/golden-v2-sender.ok", "SealedSecret.seal with sender 32 x 0x5e signed at 2026-12-07T00:00:00Z"
+        + " (version 2), nonce from FixedRandom(\"keycast/vectors/secret/seal\")", "ok", golden2, g2);
+    int senderAt = polAt + 32;
+    put(out, "secret/v2-sender-key-altered.fail", "version 2, one bit of the sender key flipped",
+        "decryption_failed", Map.of(), flip(g2, senderAt + 7, 0x01));
+    put(out, "secret/v2-signed-at-altered.fail", "version 2, signed-at one second later",
+        "decryption_failed", Map.of(), flip(g2, senderAt + 32 + 7, 0x01));
+    byte[] stripped = new byte[g2.length - 40];
+    System.arraycopy(g2, 0, stripped, 0, senderAt);
+    System.arraycopy(g2, senderAt + 40, stripped, senderAt, g2.length - senderAt - 40);
+    stripped[4] = 1;
+    put(out, "secret/v2-sender-stripped.fail", "version 2 rewritten as version 1 without the sender",
+        "decryption_failed", Map.of(), stripped);
+    put(out, "secret/v2-signed-at-out-of-range.fail", "version 2, signed-at with its top bit set (negative)",
+        "malformed:malformed", Map.of(), flip(g2, senderAt + 32, 0x80));
     Map<String, String> d = Map.of();
     put(out, "secret/truncated-header.fail", "cut inside the policy digest", "malformed:truncated", d,
         Arrays.copyOf(g, polAt + 5));

@@ -68,6 +68,11 @@ class VectorsTest {
       assertThat(s.secretId()).isEqualTo(v.fields().get("secret-id"));
       assertThat(s.keySetId()).isEqualTo(ks.id());
       assertThat(s.open(ks, policy)).isEqualTo(v.hex("secret", null));
+      String sender = v.fields().get("sender-key");
+      assertThat(s.version()).isEqualTo(sender == null ? SealedSecret.VERSION : SealedSecret.VERSION_WITH_SENDER);
+      assertThat(s.senderKey() == null ? null : java.util.HexFormat.of().formatHex(s.senderKey())).isEqualTo(sender);
+      assertThat(s.senderSignedAt() == null ? null : s.senderSignedAt().toString())
+          .isEqualTo(v.fields().get("sender-signed-at"));
       return;
     }
     assertThat(v.name()).endsWith(".fail");
