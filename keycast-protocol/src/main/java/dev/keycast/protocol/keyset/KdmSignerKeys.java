@@ -141,6 +141,20 @@ public final class KdmSignerKeys {
     return out;
   }
 
+  /**
+   * Parses a signer chain (DER, leaf first) and validates it as an ST 430-2 signer chain at its
+   * latest {@code notBefore} (its structure, whatever the date): what a client checks of the chain
+   * an attested bundle names ({@code keycast kdm signer}, {@code send}). Whether it is valid now is
+   * the caller's check.
+   *
+   * @throws CinemaException a malformed certificate or a chain outside the profile (the check's code)
+   */
+  public static List<X509Certificate> validateChain(List<byte[]> der) throws CinemaException {
+    List<X509Certificate> chain = parseChain(der);
+    DcCertificateChainValidator.validate(DcCertificateChainValidator.Kind.SIGNER, chain, validationInstant(chain));
+    return chain;
+  }
+
   /** Decodes an RSA private key from PKCS #8 DER; zeroizes nothing (the caller owns {@code pkcs8}). */
   static PrivateKey decodePrivateKey(byte[] pkcs8) throws GeneralSecurityException {
     PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(pkcs8);
