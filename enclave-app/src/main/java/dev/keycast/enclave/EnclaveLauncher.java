@@ -213,6 +213,24 @@ public final class EnclaveLauncher {
     }
 
     @Override
+    public Unsealed unsealAndMigrate(byte[] sealedKeySet, String region,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+      return delegate.join().unsealAndMigrate(sealedKeySet, region, credentials);
+    }
+
+    @Override
+    public java.util.Optional<dev.keycast.protocol.cinema.KdmSigner> kdmSigner() {
+      KeySetService k = delegate.getNow(null);
+      return k == null ? java.util.Optional.empty() : k.kdmSigner();
+    }
+
+    @Override
+    public Initialized rewrap(dev.keycast.protocol.upgrade.ImageApproval approval,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+      return delegate.join().rewrap(approval, credentials);
+    }
+
+    @Override
     public void updateCredentials(dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) {
       delegate.join().updateCredentials(credentials);
     }

@@ -112,8 +112,11 @@ class EnclaveKmsEndToEndTest {
             Base64Url.decode("s", att.keyBundle().signingPublicKey(), 32), att.keyBundle().kmsKeyId())
             // the enclave checked its KMS key (the script's locked policy) and attests it (bundle version 3)
             .withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(att.keyBundle().kmsKeyCheck().locked(),
-                Base64Url.decode("p", att.keyBundle().kmsKeyCheck().policySha256(), 32)));
+                Base64Url.decode("p", att.keyBundle().kmsKeyCheck().policySha256(), 32)))
+            // and its KDM signer chain (bundle version 5, issue 24)
+            .withKdmSignerChain(KmsKeySubstitutionTest.signerChain(att.keyBundle()));
         assertThat(att.keyBundle().kmsKeyCheck().locked()).isTrue();
+        assertThat(att.keyBundle().kdmSignerChain()).hasSize(3);
         assertThat(Base64Url.encode(bundle.userData())).isEqualTo(att.keyBundle().userData());
 
         X25519PrivateKey early = X25519PrivateKey.generate(new SecureRandom());

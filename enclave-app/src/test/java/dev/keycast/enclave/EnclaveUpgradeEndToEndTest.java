@@ -135,6 +135,8 @@ class EnclaveUpgradeEndToEndTest {
         assertThat(nb.keySetId()).isEqualTo(bundle.keySetId());
         assertThat(nb.receivePublicKey()).isEqualTo(ks.keyBundle().receivePublicKey());
         assertThat(nb.signingPublicKey()).isEqualTo(ks.keyBundle().signingPublicKey());
+        // the successor attests the same KDM signer chain (issue 24): re-wrap seals the signer too
+        assertThat(nb.kdmSignerChain()).hasSize(3).isEqualTo(ks.keyBundle().kdmSignerChain());
         assertThat(nb.kmsKeyId()).isEqualTo(newKey);
         assertThat(nb.kmsKeyCheck().locked()).isTrue();
 

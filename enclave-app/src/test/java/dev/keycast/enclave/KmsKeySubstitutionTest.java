@@ -84,7 +84,7 @@ class KmsKeySubstitutionTest {
         GenerateDataKeyResponse dk = c.generateDataKey(b -> b.keyId(attackerArn).keySpec(DataKeySpec.AES_256)
             .encryptionContext(SealedKeySet.encryptionContext(hostKnown.id())));
         byte[] dataKey = dk.plaintext().asByteArray();
-        forged = SealedKeySet.seal(hostKnown, dataKey, dk.keyId(), dk.ciphertextBlob().asByteArray(),
+        forged = SealedKeySet.sealVersion1(hostKnown, dataKey, dk.keyId(), dk.ciphertextBlob().asByteArray(),
             new SecureRandom()).encode();
         java.util.Arrays.fill(dataKey, (byte) 0);
         assertThat(dk.keyId()).isEqualTo(attackerArn);
@@ -152,8 +152,21 @@ class KmsKeySubstitutionTest {
     KeyBundle bundle = new KeyBundle(b.keySetId(), Base64Url.decode("r", b.receivePublicKey(), 32),
         Base64Url.decode("s", b.signingPublicKey(), 32), kmsKeyId);
     // the enclave's check of its KMS key (bundle version 3), as it attested it
-    return b.kmsKeyCheck() == null ? bundle : bundle.withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(
-        b.kmsKeyCheck().locked(), Base64Url.decode("p", b.kmsKeyCheck().policySha256(), 32)));
+    if (b.kmsKeyCheck() != null) {
+      bundle = bundle.withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(
+          b.kmsKeyCheck().locked(), Base64Url.decode("p", b.kmsKeyCheck().policySha256(), 32)));
+    }
+    // and its KDM signer chain (bundle version 5)
+    return b.kdmSignerChain() == null ? bundle : bundle.withKdmSignerChain(signerChain(b));
+  }
+
+  /** The bundle's KDM signer chain, DER. */
+  static List<byte[]> signerChain(EnclaveApi.KeyBundle b) throws Exception {
+    List<byte[]> chain = new java.util.ArrayList<>();
+    for (String c : b.kdmSignerChain()) {
+      chain.add(Base64Url.decode("kdm_signer_chain", c, 8192));
+    }
+    return chain;
   }
 
   static AttestationVerifier verifier(MockAttester attester, byte[] nonce, KeyBundle bundle) throws Exception {

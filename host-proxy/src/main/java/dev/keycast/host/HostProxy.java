@@ -16,6 +16,7 @@ import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.host.store.StoreException;
 import dev.keycast.host.store.StoredKeySet;
 import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.keyset.SealedKeySet;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.EnclaveApi.AwsCredentials;
 import dev.keycast.protocol.api.ErrorCode;
@@ -234,7 +235,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
       stored.ifPresent(k -> sealedVersion = k.version());
       EnclaveResponse ready = enclave.get("/v1/ready");
       if (ready.ok()) {
-        adoptRunningEnclave(ready, stored.isPresent());
+        adoptRunningEnclave(ready, stored);
         return;
       }
       if (stored.isPresent()) {
@@ -294,10 +295,10 @@ public final class HostProxy implements HostControl, AutoCloseable {
     }
   }
 
-  private void adoptRunningEnclave(EnclaveResponse ready, boolean stored)
+  private void adoptRunningEnclave(EnclaveResponse ready, Optional<StoredKeySet> stored)
       throws EnclaveException, InterruptedException {
     EnclaveApi.Readiness r = ready.decode(EnclaveApi.Readiness.class, 64 * 1024);
-    if (!stored) {
+    if (stored.isEmpty()) {
       setState(false, "failed", r.keySetId(),
           "the enclave holds a key set that the store does not have");
       LOG.error("the enclave is already initialized but the store holds no sealed key set");
@@ -308,9 +309,74 @@ public final class HostProxy implements HostControl, AutoCloseable {
     EnclaveApi.AttestationResponse a = enclave.get("/v1/attestation?nonce="
         + Base64Url.encode(nonce)).decode(EnclaveApi.AttestationResponse.class, 1 << 20);
     bundle = a.keyBundle();
+    if (isVersion1(stored.get())) {
+      // a host that died before it stored the enclave's migration (issue 24): the enclave answers
+      // the same migrated key set again when asked to unseal the version 1 it already holds
+      try {
+        EnclaveApi.KeySetResponse again = enclave.post("/v1/keyset/unseal",
+            new EnclaveApi.UnsealRequest(Base64Url.encode(stored.get().bytes()), config.region(),
+                credentials.credentials()), EnclaveApi.KeySetResponse.class);
+        storeMigrated(stored.get(), again);
+      } catch (IOException e) {
+        LOG.warn("cannot ask the enclave for its migrated key set (no credentials: {})", e.getMessage());
+      }
+    }
     senders.afterUnseal(); // issue 23: an enclave that lost nothing keeps its set (same version)
     setState(true, "ready", r.keySetId(), null);
     LOG.info("the enclave already serves key set {}", r.keySetId());
+  }
+
+  private static boolean isVersion1(StoredKeySet k) {
+    try {
+      return SealedKeySet.parse(k.bytes()).version() == SealedKeySet.VERSION_1;
+    } catch (dev.keycast.protocol.MalformedInputException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Stores the sealed key set the enclave migrated (a version 1 key set it sealed again as version
+   * 2 with a KDM signer; wire-format.md 4.3) as the next version after {@code unsealed}. The host
+   * only checks that it parses and names the same key set: the enclave authenticates it at the next
+   * unseal. A failure to store is logged, not fatal: the enclave serves either way, and the next
+   * boot unseals the version 1 again and migrates it again (with a new signer).
+   */
+  private void storeMigrated(StoredKeySet unsealed, EnclaveApi.KeySetResponse r) throws InterruptedException {
+    if (r.sealedKeySet() == null) {
+      return;
+    }
+    byte[] migrated;
+    try {
+      migrated = Base64Url.decode("sealed_key_set", r.sealedKeySet(), SealedKeySet.MAX_ENCODED);
+      SealedKeySet next = SealedKeySet.parse(migrated);
+      SealedKeySet before = SealedKeySet.parse(unsealed.bytes());
+      if (!next.keySetId().equals(before.keySetId()) || next.version() <= before.version()) {
+        LOG.error("the enclave's migrated sealed key set names key set {} version {}, not a newer version of {};"
+            + " not stored", next.keySetId(), next.version(), before.keySetId());
+        return;
+      }
+    } catch (dev.keycast.protocol.MalformedInputException e) {
+      LOG.error("the enclave's migrated sealed key set does not parse ({}); not stored", e.getMessage());
+      return;
+    }
+    int version = unsealed.version() + 1;
+    for (int attempt = 0; attempt < 5; attempt++) {
+      try {
+        store.putSealedKeySet(version, migrated);
+        sealedVersion = version;
+        LOG.info("stored the migrated sealed key set (format version {}, with the KDM signer) as key-set version {}",
+            SealedKeySet.VERSION, version);
+        return;
+      } catch (StoreException e) {
+        if (e.code() == StoreException.Code.CONFLICT) {
+          LOG.warn("key-set version {} is already stored (another host stored the migration?)", version);
+          return;
+        }
+        LOG.warn("storing the migrated sealed key set failed ({}), attempt {}", e.code().id(), attempt + 1);
+        Thread.sleep(200L << attempt);
+      }
+    }
+    LOG.error("the migrated sealed key set could not be stored: the next boot migrates the version 1 key set again");
   }
 
   private void unseal(StoredKeySet k) throws InterruptedException {
@@ -324,6 +390,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
             EnclaveApi.KeySetResponse.class);
         lastSent = creds;
         bundle = r.keyBundle();
+        storeMigrated(k, r); // issue 24: a version 1 key set comes back migrated
         senders.afterUnseal(); // issue 23: hand back the sealed sender set
         setState(true, "ready", r.keyBundle().keySetId(), null);
         LOG.info("unsealed key set {} (version {})", r.keyBundle().keySetId(), k.version());

@@ -9,6 +9,7 @@ import dev.keycast.protocol.attestation.AttestationVerifier;
 import dev.keycast.protocol.attestation.TrustRoot;
 import dev.keycast.protocol.attestation.VerificationPolicy;
 import dev.keycast.protocol.attestation.VerifiedAttestation;
+import dev.keycast.protocol.keyset.KdmSignerKeys;
 import dev.keycast.protocol.keyset.KeyBundle;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
@@ -30,7 +31,9 @@ import java.util.List;
  * bundle names. The attested KMS key id must be one the caller pins (the deployment file's {@code
  * kms_key_arn} or {@code --expect-kms-key}; {@link AttestationOptions#pins()} requires one):
  * otherwise the key set may have been sealed by the host itself under a key without attestation
- * conditions (threat-model.md). All of this happens before any secret leaves the client.
+ * conditions (threat-model.md). The encoding also covers the key set's KDM signer chain (bundle
+ * version 5), which must moreover be an ST 430-2 signer chain. All of this happens before any
+ * secret leaves the client.
  *
  * <p>{@link #verifyStored} does the same for a bundle saved earlier ({@code attest --out-bundle}):
  * the file carries the attestation document, which is verified again, every time the file is used,
@@ -207,6 +210,25 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
             requireField("sender_set.version", b.senderSet().version()),
             Base64Url.decode("sender_set.sha256", requireField("sender_set.sha256", b.senderSet().sha256()), 32)));
       }
+      if (b.kdmSignerChain() != null) {
+        // issue 24: the KDM signer chain is part of the attested encoding (bundle version 5), and
+        // must be an ST 430-2 signer chain
+        if (b.kdmSignerChain().size() < 2 || b.kdmSignerChain().size() > KdmSignerKeys.MAX_CERTIFICATES) {
+          throw CliException.verification("key bundle: kdm_signer_chain must hold 2 to "
+              + KdmSignerKeys.MAX_CERTIFICATES + " certificates");
+        }
+        List<byte[]> chain = new ArrayList<>();
+        for (String c : b.kdmSignerChain()) {
+          chain.add(Base64Url.decode("kdm_signer_chain", c, KdmSignerKeys.MAX_CERTIFICATE_BYTES));
+        }
+        try {
+          KdmSignerKeys.validateChain(chain);
+        } catch (dev.keycast.protocol.cinema.CinemaException e) {
+          throw CliException.verification("key bundle: the KDM signer chain is not an ST 430-2 signer chain ("
+              + e.code() + ": " + e.getMessage() + ")");
+        }
+        bundle = bundle.withKdmSignerChain(chain);
+      }
       if (b.userData() != null) {
         byte[] given = Base64Url.decode("user_data", b.userData(), 64);
         if (!MessageDigest.isEqual(given, bundle.userData())) {
@@ -278,7 +300,8 @@ record EnclaveIdentity(KeyBundle bundle, VerifiedAttestation attestation, byte[]
     return new EnclaveApi.KeyBundle(bundle.keySetId(), Base64Url.encode(bundle.receivePublicKey()),
         Base64Url.encode(bundle.signingPublicKey()), bundle.kmsKeyId(), Base64Url.encode(bundle.userData()),
         bundle.kmsKeyCheck().map(c -> new EnclaveApi.KmsKeyCheck(c.locked(), Base64Url.encode(c.policySha256()))).orElse(null),
-        bundle.senderSet().map(r -> new EnclaveApi.SenderSetRef(r.version(), Base64Url.encode(r.sha256()))).orElse(null));
+        bundle.senderSet().map(r -> new EnclaveApi.SenderSetRef(r.version(), Base64Url.encode(r.sha256()))).orElse(null),
+        bundle.kdmSignerChain().isEmpty() ? null : bundle.kdmSignerChain().stream().map(Base64Url::encode).toList());
   }
 
   /** The measurements worth showing: PCR0, 1, 2, 3, 4 and 8, lowercase hex. */

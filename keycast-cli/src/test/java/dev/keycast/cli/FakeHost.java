@@ -86,6 +86,29 @@ final class FakeHost implements AutoCloseable {
   /** The host relays a sender set with one more sender than the enclave attests (a lie). */
   volatile boolean lieAboutSenders;
 
+  /** The enclave's KDM signer (issue 24), made once per JVM (three RSA keys each). */
+  static final class Signers {
+    static final dev.keycast.protocol.keyset.KdmSignerKeys SIGNER = make();
+    /** Another valid signer chain, for a host that swaps the chain it relays. */
+    static final dev.keycast.protocol.keyset.KdmSignerKeys OTHER = make();
+
+    private static dev.keycast.protocol.keyset.KdmSignerKeys make() {
+      try {
+        return dev.keycast.protocol.keyset.KdmSignerKeys.generate("ks-" + "0".repeat(32),
+            Instant.now().minus(Duration.ofDays(1)), 10, new SecureRandom());
+      } catch (dev.keycast.protocol.cinema.CinemaException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  /** The enclave attests a KDM signer chain (bundle version 5), as enclaves since issue 24 do. */
+  volatile boolean withKdmSigner = true;
+  /** The host relays another (valid) signer chain than the one the enclave attested (a lie). */
+  volatile boolean swapKdmSignerChain;
+  /** The host relays the attested chain with one bit of the leaf's signature flipped (a lie). */
+  volatile boolean alterKdmSignerChain;
+
   // knobs
   volatile byte[] pcr0Override;
   volatile boolean wrongNonce;
@@ -188,8 +211,9 @@ final class FakeHost implements AutoCloseable {
 
   KeyBundle bundle() {
     // Like the real enclave: the bundle carries its check of the KMS key (locked unless a test says not).
-    return keySet.bundle(sealedUnder).withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(!kmsKeyUnlocked, kmsPolicySha256))
+    KeyBundle b = keySet.bundle(sealedUnder).withKmsKeyCheck(new dev.keycast.protocol.keyset.KmsKeyCheck(!kmsKeyUnlocked, kmsPolicySha256))
         .withSenderSet(new KeyBundle.SenderSetRef(senders.version(), senders.digest()));
+    return withKdmSigner ? b.withKdmSignerChain(Signers.SIGNER.chainDer()) : b;
   }
 
   /** PEM of the attester's root, for --trust-root. */
@@ -350,7 +374,21 @@ final class FakeHost implements AutoCloseable {
             lieAboutKmsKey != null ? lieAboutKmsKey : b.kmsKeyId(), null,
             new EnclaveApi.KmsKeyCheck(lieThatTheKmsKeyIsLocked || !kmsKeyUnlocked, Base64Url.encode(kmsPolicySha256)),
             new EnclaveApi.SenderSetRef(b.senderSet().orElseThrow().version(),
-                Base64Url.encode(b.senderSet().orElseThrow().sha256())))));
+                Base64Url.encode(b.senderSet().orElseThrow().sha256())), relayedSignerChain(b))));
+  }
+
+  /** The signer chain as this host relays it: the attested one, unless a knob makes it lie. */
+  private List<String> relayedSignerChain(KeyBundle b) {
+    if (b.kdmSignerChain().isEmpty()) {
+      return null;
+    }
+    List<byte[]> chain = new ArrayList<>(swapKdmSignerChain ? Signers.OTHER.chainDer() : b.kdmSignerChain());
+    if (alterKdmSignerChain) {
+      byte[] leaf = chain.get(0).clone();
+      leaf[leaf.length - 5] ^= 0x01; // inside the leaf's signature value
+      chain.set(0, leaf);
+    }
+    return chain.stream().map(Base64Url::encode).toList();
   }
 
   private void register(HttpExchange ex) throws Exception {

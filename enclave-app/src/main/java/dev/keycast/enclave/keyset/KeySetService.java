@@ -2,6 +2,7 @@ package dev.keycast.enclave.keyset;
 
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.cinema.KdmSigner;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.keyset.KeySet;
 import dev.keycast.protocol.upgrade.ImageApproval;
@@ -53,6 +54,27 @@ public interface KeySetService {
       throws KeySetException;
 
   /**
+   * {@link #unseal}, and the sealed key set the host must store next when the enclave migrated it:
+   * a version 1 sealed key set (no KDM signer) is unsealed, given a freshly generated KDM signer
+   * and sealed again as version 2 under the same data key with a fresh nonce (wire-format.md 4.3).
+   * Unsealing the same key set again answers the same migrated bytes, so a host that lost the
+   * answer can ask again. Implementations without migration answer {@link #unseal}'s bundle alone.
+   */
+  default Unsealed unsealAndMigrate(byte[] sealedKeySet, String region, EnclaveApi.AwsCredentials credentials)
+      throws KeySetException {
+    return new Unsealed(unseal(sealedKeySet, region, credentials), java.util.Optional.empty());
+  }
+
+  /**
+   * The KDM signer of the key set held (issue 24): the ST 430-2 signer chain sealed in the key set
+   * and its leaf's private key, for {@code KdmWriter}. Empty while not ready, and for
+   * implementations without a signer.
+   */
+  default Optional<KdmSigner> kdmSigner() {
+    return Optional.empty();
+  }
+
+  /**
    * Re-wraps the key set this enclave holds for a successor image under a new, locked KMS key, as
    * a quorum of this image's approvers approved (kms-sealing.md section 7). The enclave keeps its
    * key set and its KMS key; the answer is the key set sealed under the new key, for the successor.
@@ -69,4 +91,20 @@ public interface KeySetService {
 
   /** Result of {@link #init}. */
   record Initialized(byte[] sealedKeySet, KeyBundle bundle) {}
+
+  /**
+   * Result of {@link #unsealAndMigrate}: the bundle, and the migrated sealed key set (version 2)
+   * when the enclave migrated a version 1 one.
+   */
+  record Unsealed(KeyBundle bundle, Optional<byte[]> migratedSealedKeySet) {
+    public Unsealed {
+      java.util.Objects.requireNonNull(bundle, "bundle");
+      migratedSealedKeySet = migratedSealedKeySet.map(byte[]::clone);
+    }
+
+    @Override
+    public Optional<byte[]> migratedSealedKeySet() {
+      return migratedSealedKeySet.map(byte[]::clone);
+    }
+  }
 }

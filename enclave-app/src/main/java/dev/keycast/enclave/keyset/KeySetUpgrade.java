@@ -3,6 +3,7 @@ package dev.keycast.enclave.keyset;
 import dev.keycast.enclave.kms.RecipientKeyPair;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.keyset.KdmSignerKeys;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.keyset.KeySet;
 import dev.keycast.protocol.keyset.KmsKeyCheck;
@@ -43,8 +44,8 @@ import software.amazon.awssdk.services.kms.model.ListGrantsResponse;
  *       approved PCR0 and the approved predecessor for GenerateDataKey, and pins the approved
  *       PCR3/PCR8 in every Decrypt statement ({@code successor_key_refused});
  *   <li>GenerateDataKey under the new key with this enclave's attestation as Recipient; the key set
- *       is sealed under that data key ({@link SealedKeySet#seal}, same key-set id and keys, so
- *       recipients, stored secrets and receipts carry over).
+ *       is sealed under that data key ({@link SealedKeySet#seal}, same key-set id, keys and KDM
+ *       signer, so recipients, stored secrets, receipts and the cinemas' trust in the signer carry over).
  * </ol>
  *
  * Nothing of this enclave's state changes: it keeps serving under its own key.
@@ -61,8 +62,8 @@ final class KeySetUpgrade {
     this.approvers = Objects.requireNonNull(approvers, "approvers");
   }
 
-  KeySetService.Initialized rewrap(KeySet keySet, ImageApproval approval, EnclaveApi.AwsCredentials credentials)
-      throws KeySetException {
+  KeySetService.Initialized rewrap(KeySet keySet, KdmSignerKeys signer, ImageApproval approval,
+      EnclaveApi.AwsCredentials credentials) throws KeySetException {
     ImageApproval.Statement approved;
     try {
       approved = approvers.verify(approval);
@@ -100,7 +101,8 @@ final class KeySetUpgrade {
       if (blob == null || blob.length < 1 || blob.length > SealedKeySet.MAX_ENCRYPTED_DATA_KEY) {
         throw new KeySetException(ErrorCode.KMS_ERROR, "KMS GenerateDataKey returned no usable CiphertextBlob");
       }
-      SealedKeySet sealed = SealedKeySet.seal(keySet, dataKey, arn, blob, service.random());
+      // the same key set and KDM signer (version 2), so the successor attests the same signer chain
+      SealedKeySet sealed = SealedKeySet.seal(keySet, signer, dataKey, arn, blob, service.random());
       KeyBundle bundle = sealed.bundle().withKmsKeyCheck(new KmsKeyCheck(true, verdict.policySha256()));
       log.info("key set {} re-wrapped for image {} under locked KMS key {} (approved by a quorum of {}) in {} ms",
           keySet.id(), approved.pcr0(), arn, approvers.quorum(), (System.nanoTime() - t0) / 1_000_000);

@@ -8,6 +8,10 @@ import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.cinema.CinemaException;
+import dev.keycast.protocol.cinema.DcCertificateIssuer;
+import dev.keycast.protocol.cinema.KdmSigner;
+import dev.keycast.protocol.keyset.KdmSignerKeys;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.keyset.KeySet;
 import dev.keycast.protocol.keyset.KmsKeyCheck;
@@ -18,6 +22,8 @@ import dev.keycast.protocol.upgrade.ImageApprovers;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -46,11 +52,15 @@ import software.amazon.awssdk.services.kms.model.RecipientInfo;
  *   <li><b>init</b>: generates a {@link KeySet} with the enclave DRBG, calls KMS GenerateDataKey
  *       (AES_256, encryption context {@link SealedKeySet#encryptionContext(String)}, Recipient = an
  *       attestation document carrying a fresh RSA-2048 key), opens CiphertextForRecipient here,
- *       seals the key set under the data key with the CiphertextBlob and the key ARN KMS answered,
- *       and keeps the key set.
+ *       seals the key set and a freshly generated KDM signer ({@link KdmSignerKeys}: an ST 430-2
+ *       root, intermediate and leaf, RSA-2048, 10 years) under the data key with the
+ *       CiphertextBlob and the key ARN KMS answered (sealed key set version 2), and keeps both.
  *   <li><b>unseal</b>: parses the sealed key set, calls KMS Decrypt (its CiphertextBlob, its
  *       encryption context, the KMS key id of its header, Recipient with a fresh RSA key), opens
- *       CiphertextForRecipient and unseals (AES-256-GCM over the whole header).
+ *       CiphertextForRecipient and unseals (AES-256-GCM over the whole header). A version 1 sealed
+ *       key set (no KDM signer) is migrated: the enclave generates a signer and seals key set and
+ *       signer again as version 2 under the same data key with a fresh nonce, for the host to store
+ *       ({@link #unsealAndMigrate}).
  * </ul>
  *
  * <p>Readiness: {@code not_initialized} until the first init/unseal, {@code unsealing} during one,
@@ -85,6 +95,10 @@ public final class KmsKeySetService implements KeySetService {
   private volatile KeyBundle bundle;
   private volatile EnclaveApi.AwsCredentials credentials;
   private volatile KmsKeyLockVerdict kmsKeyVerdict;
+  private volatile KdmSignerKeys signerKeys;
+  private volatile KdmSigner kdmSigner;
+  /** The version 2 sealed key set made from the version 1 one this enclave unsealed, or null. */
+  private volatile byte[] migrated;
 
   private KmsKeySetService(Attester attester, SecureRandom random, KmsConnector connector,
       Set<String> allowedKmsKeys, ImageApprovers imageApprovers) {
@@ -144,10 +158,10 @@ public final class KmsKeySetService implements KeySetService {
   public Initialized rewrap(ImageApproval approval, EnclaveApi.AwsCredentials credentials) throws KeySetException {
     checkCredentials(credentials);
     KeySet held = keySet;
-    if (held == null) {
+    if (held == null || signerKeys == null) {
       throw new KeySetException(ErrorCode.NOT_READY, "the enclave holds no key set to re-wrap: init or unseal first");
     }
-    return new KeySetUpgrade(this, imageApprovers).rewrap(held, approval, credentials);
+    return new KeySetUpgrade(this, imageApprovers).rewrap(held, signerKeys, approval, credentials);
   }
 
   @Override
@@ -163,6 +177,11 @@ public final class KmsKeySetService implements KeySetService {
   @Override
   public Optional<KeyBundle> currentBundle() {
     return Optional.ofNullable(bundle);
+  }
+
+  @Override
+  public Optional<KdmSigner> kdmSigner() {
+    return Optional.ofNullable(kdmSigner);
   }
 
   /**
@@ -192,6 +211,7 @@ public final class KmsKeySetService implements KeySetService {
       byte[] dataKey = null;
       KmsKeyLockVerdict verdict = null;
       try {
+        KdmSignerKeys signer = newSigner(fresh.id());
         Map<String, String> context = SealedKeySet.encryptionContext(fresh.id());
         GenerateDataKeyResponse r;
         try (RecipientKeyPair recipient = newRecipientKey();
@@ -217,13 +237,14 @@ public final class KmsKeySetService implements KeySetService {
         requireAllowed(sealedUnder);
         SealedKeySet sealed;
         try {
-          sealed = SealedKeySet.seal(fresh, dataKey, sealedUnder, blob, random);
+          sealed = SealedKeySet.seal(fresh, signer, dataKey, sealedUnder, blob, random);
         } catch (IllegalArgumentException e) {
           throw new KeySetException(ErrorCode.KMS_ERROR, "cannot seal under KMS key " + KmsErrors.shorten(sealedUnder) + ": " + e.getMessage());
         }
         // The attested bundle carries the verdict on the key (bundle version 3): senders refuse an
         // unlocked key unless told otherwise (kms-sealing.md section 6).
         KeyBundle freshBundle = sealed.bundle().withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
+        hold(signer);
         bundle = freshBundle;
         keySet = fresh;
         kmsKeyVerdict = verdict;
@@ -249,6 +270,12 @@ public final class KmsKeySetService implements KeySetService {
   @Override
   public KeyBundle unseal(byte[] sealedKeySet, String region, EnclaveApi.AwsCredentials credentials)
       throws KeySetException {
+    return unsealAndMigrate(sealedKeySet, region, credentials).bundle();
+  }
+
+  @Override
+  public Unsealed unsealAndMigrate(byte[] sealedKeySet, String region, EnclaveApi.AwsCredentials credentials)
+      throws KeySetException {
     checkRegion(region);
     checkCredentials(credentials);
     SealedKeySet sealed;
@@ -267,7 +294,7 @@ public final class KmsKeySetService implements KeySetService {
     synchronized (lock) {
       if (keySet != null) {
         if (keySet.id().equals(sealed.keySetId())) {
-          return bundle;
+          return new Unsealed(bundle, Optional.ofNullable(migrated));
         }
         throw new KeySetException(
             ErrorCode.ALREADY_INITIALIZED,
@@ -301,22 +328,48 @@ public final class KmsKeySetService implements KeySetService {
           dataKey = openRecipient(r.ciphertextForRecipient(), recipient, "Decrypt");
           verdict = judgeKey(kms, keyId);
         }
-        KeySet opened;
+        SealedKeySet.Unsealed unsealed;
         try {
-          opened = sealed.unseal(dataKey);
+          unsealed = sealed.open(dataKey);
         } catch (DecryptionFailedException e) {
           throw new KeySetException(
               ErrorCode.SEALED_KEY_SET_INVALID,
-              "sealed key set does not open: its header or ciphertext was altered, or it was sealed under another data key");
+              "sealed key set does not open: its header, signer chain or ciphertext was altered, or it was sealed"
+                  + " under another data key");
         }
-        // authenticated now: the header (with its KMS key id) was the AEAD's associated data
-        KeyBundle openedBundle = sealed.bundle().withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
+        KeySet opened = unsealed.keySet();
+        // authenticated now: the header (with its KMS key id and signer chain) was the AEAD's associated data
+        SealedKeySet held = sealed;
+        KdmSignerKeys signer;
+        byte[] resealed = null;
+        try {
+          if (unsealed.kdmSigner().isPresent()) {
+            signer = unsealed.kdmSigner().get();
+          } else {
+            // version 1: migrate to version 2 under the same data key, with a fresh nonce
+            signer = newSigner(opened.id());
+            held = SealedKeySet.seal(opened, signer, dataKey, sealed.kmsKeyId(), sealed.encryptedDataKey(), random);
+            resealed = held.encode();
+          }
+        } catch (KeySetException | RuntimeException e) {
+          opened.destroy();
+          throw e;
+        }
+        KeyBundle openedBundle = held.bundle().withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
+        hold(signer);
+        migrated = resealed;
         bundle = openedBundle;
         keySet = opened;
         kmsKeyVerdict = verdict;
         readiness = new EnclaveApi.Readiness(true, READY, opened.id(), null);
-        log.info("key set {} unsealed with KMS key {} in {} ms", opened.id(), keyId, (System.nanoTime() - t0) / 1_000_000);
-        return openedBundle;
+        if (resealed != null) {
+          log.info("key set {} unsealed with KMS key {} and migrated from sealed key set version 1 to {} (a new"
+              + " KDM signer; the host stores the migrated key set) in {} ms", opened.id(), keyId, SealedKeySet.VERSION,
+              (System.nanoTime() - t0) / 1_000_000);
+        } else {
+          log.info("key set {} unsealed with KMS key {} in {} ms", opened.id(), keyId, (System.nanoTime() - t0) / 1_000_000);
+        }
+        return new Unsealed(openedBundle, Optional.ofNullable(resealed));
       } catch (KeySetException e) {
         fail("unseal", e);
         throw e;
@@ -346,6 +399,28 @@ public final class KmsKeySetService implements KeySetService {
   }
 
   // ---- helpers ------------------------------------------------------------------------------
+
+  /** Years a generated KDM signer chain is valid (ST 430-2 chains Keycast issues: at most 10). */
+  static final int SIGNER_YEARS = DcCertificateIssuer.MAX_VALIDITY_YEARS;
+
+  /**
+   * A fresh KDM signer for key set {@code keySetId}, valid from the start of yesterday (UTC), so a
+   * KDM whose window starts today in any cinema's offset lies inside it, for {@link #SIGNER_YEARS}
+   * years. About half a second of CPU (three RSA-2048 keys): init and migration only.
+   */
+  private KdmSignerKeys newSigner(String keySetId) throws KeySetException {
+    Instant notBefore = Instant.now().truncatedTo(ChronoUnit.DAYS).minus(1, ChronoUnit.DAYS);
+    try {
+      return KdmSignerKeys.generate(keySetId, notBefore, SIGNER_YEARS, random);
+    } catch (CinemaException e) {
+      throw new KeySetException(ErrorCode.INTERNAL, "cannot issue the KDM signer chain: " + e.code());
+    }
+  }
+
+  private void hold(KdmSignerKeys signer) {
+    signerKeys = signer;
+    kdmSigner = signer.signer();
+  }
 
   /**
    * Reads the key's metadata, policy and grants from KMS over this enclave's own TLS connection and

@@ -58,14 +58,15 @@ public final class AttestationService {
   }
 
   /**
-   * The API form of a key bundle: raw 32-byte public keys, the KMS key id and the 32-byte {@code
-   * user_data} digest, base64url.
+   * The API form of a key bundle: raw 32-byte public keys, the KMS key id, the KDM signer chain
+   * (DER, leaf first) and the 32-byte {@code user_data} digest, base64url.
    */
   public static EnclaveApi.KeyBundle apiBundle(KeyBundle bundle) {
     return new EnclaveApi.KeyBundle(bundle.keySetId(), Base64Url.encode(bundle.receivePublicKey()),
         Base64Url.encode(bundle.signingPublicKey()), bundle.kmsKeyId(),
         Base64Url.encode(bundle.userData()),
         bundle.kmsKeyCheck().map(c -> new EnclaveApi.KmsKeyCheck(c.locked(), Base64Url.encode(c.policySha256()))).orElse(null),
-        bundle.senderSet().map(r -> new EnclaveApi.SenderSetRef(r.version(), Base64Url.encode(r.sha256()))).orElse(null));
+        bundle.senderSet().map(r -> new EnclaveApi.SenderSetRef(r.version(), Base64Url.encode(r.sha256()))).orElse(null),
+        bundle.kdmSignerChain().isEmpty() ? null : bundle.kdmSignerChain().stream().map(Base64Url::encode).toList());
   }
 }

@@ -174,9 +174,13 @@ final class EnclaveApiService {
           throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
         }
         try {
-          var bundle = services.keys().unseal(sealed, r.region(), r.credentials());
-          log.info("key set {} unsealed", bundle.keySetId());
-          yield Answer.json(200, new EnclaveApi.KeySetResponse(null, AttestationService.apiBundle(bundle)));
+          var unsealed = services.keys().unsealAndMigrate(sealed, r.region(), r.credentials());
+          log.info("key set {} unsealed{}", unsealed.bundle().keySetId(),
+              unsealed.migratedSealedKeySet().isPresent() ? " and migrated: the host stores the new sealed key set" : "");
+          // a migrated key set (wire-format.md 4.3) comes back for the host to store as its next version
+          yield Answer.json(200, new EnclaveApi.KeySetResponse(
+              unsealed.migratedSealedKeySet().map(Base64Url::encode).orElse(null),
+              AttestationService.apiBundle(unsealed.bundle())));
         } catch (KeySetException e) {
           throw new EnclaveApiException(e.code(), e.getMessage());
         }

@@ -156,9 +156,10 @@ class KmsKeySetServiceTest {
     int edkLen = spk + 32;
     int edk = edkLen + 2;
     int nonce = edk + parsed.encryptedDataKey().length;
-    int ct = nonce + 12;
+    int chain = nonce + 12; // sealed key set version 2: the KDM signer chain ends the header
+    int ct = chain + 1 + parsed.signerChain().stream().mapToInt(c -> 2 + c.length).sum();
     record Flip(String field, int offset, int xor, ErrorCode code, String message) {}
-    String notOpen = "sealed key set does not open: its header or ciphertext was altered";
+    String notOpen = "sealed key set does not open: its header, signer chain or ciphertext was altered";
     String kmsRefused = "sealed key set does not open: KMS Decrypt refused";
     String invalid = "sealed key set is invalid: ";
     List<Flip> flips = List.of(
@@ -174,6 +175,9 @@ class KmsKeySetServiceTest {
         new Flip("encrypted data key length", edkLen + 1, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
         new Flip("encrypted data key", edk + parsed.encryptedDataKey().length / 2, 1, ErrorCode.SEALED_KEY_SET_INVALID, kmsRefused),
         new Flip("nonce", nonce + 5, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
+        new Flip("signer chain length", chain, 0x10, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
+        new Flip("signer leaf certificate", chain + 3 + 300, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
+        new Flip("signer root certificate", ct - 10, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
         new Flip("ciphertext", ct, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
         new Flip("tag", good.length - 1, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen));
     for (Flip f : flips) {
@@ -218,7 +222,7 @@ class KmsKeySetServiceTest {
     String otherKey = world.createKey(world.policy);
     SealedKeySet real = SealedKeySet.parse(init.sealedKeySet());
     KeySet k = KeySet.generate(new SecureRandom());
-    byte[] swapped = SealedKeySet.seal(k, new byte[32], otherKey, real.encryptedDataKey(), new SecureRandom()).encode();
+    byte[] swapped = SealedKeySet.sealVersion1(k, new byte[32], otherKey, real.encryptedDataKey(), new SecureRandom()).encode();
     KeySetException w = catchThrowableOfType(KeySetException.class, () -> world.service().unseal(swapped, REGION, PARENT));
     assertThat(w.code()).isEqualTo(ErrorCode.KMS_ERROR);
     assertThat(w.getMessage()).startsWith("wrong KMS key: the encrypted data key was not made under " + otherKey);

@@ -144,10 +144,23 @@ public final class EnclaveApi {
    * The public half of the enclave's key set and the KMS key that protects it ({@code
    * kms_key_id}, the key ARN recorded in the sealed key set's header). {@code user_data} is the
    * SHA-256 of the canonical bundle encoding (wire-format.md 4.2), which covers every other field:
-   * a client recomputes it rather than trusting this one.
+   * a client recomputes it rather than trusting this one. {@code kdm_signer_chain} (bundle version
+   * 5, issue 24) is the key set's ST 430-2 KDM signer chain, base64url DER, leaf first; absent
+   * (null) before version 5.
    */
   public record KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey,
-      String kmsKeyId, String userData, KmsKeyCheck kmsKeyCheck, SenderSetRef senderSet) {
+      String kmsKeyId, String userData, KmsKeyCheck kmsKeyCheck, SenderSetRef senderSet,
+      List<String> kdmSignerChain) {
+    public KeyBundle {
+      kdmSignerChain = kdmSignerChain == null ? null : List.copyOf(kdmSignerChain);
+    }
+
+    /** A bundle without a KDM signer chain (bundle version 2, 3 or 4). */
+    public KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey, String kmsKeyId,
+        String userData, KmsKeyCheck kmsKeyCheck, SenderSetRef senderSet) {
+      this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, userData, kmsKeyCheck, senderSet, null);
+    }
+
     /** A bundle without a KMS key check (bundle version 2). */
     public KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey, String kmsKeyId, String userData) {
       this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, userData, null, null);
@@ -194,7 +207,10 @@ public final class EnclaveApi {
   /** POST /v1/credentials: refreshed credentials. */
   public record CredentialsRequest(AwsCredentials credentials) {}
 
-  /** Answer to init and unseal. {@code sealedKeySet} is present only after init. */
+  /**
+   * Answer to init and unseal. {@code sealedKeySet} is present after init, and after an unseal that
+   * migrated a version 1 sealed key set to version 2 (the host stores it as its next version).
+   */
   public record KeySetResponse(String sealedKeySet, KeyBundle keyBundle) {}
 
   /**

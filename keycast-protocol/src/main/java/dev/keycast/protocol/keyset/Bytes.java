@@ -117,6 +117,12 @@ final class Bytes {
    */
   static Reader sealedHeader(byte[] sealed, String what, byte[] magic, int version, int maxEncoded)
       throws MalformedInputException {
+    return sealedHeader(sealed, what, magic, version, version, maxEncoded);
+  }
+
+  /** {@link #sealedHeader(byte[], String, byte[], int, int)} accepting versions {@code min..max}. */
+  static Reader sealedHeader(byte[] sealed, String what, byte[] magic, int minVersion, int maxVersion,
+      int maxEncoded) throws MalformedInputException {
     if (sealed == null) {
       throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, what + " is null");
     }
@@ -130,9 +136,10 @@ final class Bytes {
           + MalformedInputException.quote(m, 4) + ", expected " + HexFormat.of().formatHex(magic) + ")");
     }
     int v = in.u8("version");
-    if (v != version) {
+    if (v < minVersion || v > maxVersion) {
       throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED_VERSION,
-          what + " version " + v + " is not supported (expected " + version + ")");
+          what + " version " + v + " is not supported (expected "
+              + (minVersion == maxVersion ? Integer.toString(maxVersion) : minVersion + ".." + maxVersion) + ")");
     }
     return in;
   }

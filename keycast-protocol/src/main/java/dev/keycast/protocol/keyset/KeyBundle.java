@@ -40,16 +40,30 @@ import java.util.Objects;
  *   || u8 has_kms_key_check (0x00 or 0x01) [|| u8 locked || SHA-256 of the key policy (32)]
  *   || u64 sender-set version || SHA-256 of the sender set's canonical encoding (32)
  * </pre>
+ *
+ * <p>Version 5 adds the key set's KDM signer chain (issue 24; wire-format.md section 4.2), so the
+ * attestation says which ST 430-2 chain signs the KDMs this enclave issues:
+ *
+ * <pre>
+ *   "keycast-key-bundle" || 0x05 || u8 len(id)=35 || id || receive public key (32)
+ *   || signing public key (32) || u16 len(kms) || KMS key id
+ *   || u8 has_kms_key_check [|| u8 locked || SHA-256 of the key policy (32)]
+ *   || u8 has_sender_set [|| u64 sender-set version || SHA-256 of the sender set (32)]
+ *   || u8 n (2..8) || n x (u16 len (1..4096) || certificate DER)   ; leaf first, at most 16384 DER bytes
+ * </pre>
  */
 public record KeyBundle(
     String keySetId, byte[] receivePublicKey, byte[] signingPublicKey, String kmsKeyId,
-    java.util.Optional<KmsKeyCheck> kmsKeyCheck, java.util.Optional<SenderSetRef> senderSet) {
+    java.util.Optional<KmsKeyCheck> kmsKeyCheck, java.util.Optional<SenderSetRef> senderSet,
+    java.util.List<byte[]> kdmSignerChain) {
   /** The encoding version of a bundle without a KMS key check. Version 1 had no KMS key id. */
   public static final int VERSION = 2;
   /** The encoding version of a bundle with a {@link KmsKeyCheck}. */
   public static final int VERSION_WITH_KMS_KEY_CHECK = 3;
   /** The encoding version of a bundle with a {@link SenderSetRef}. */
   public static final int VERSION_WITH_SENDER_SET = 4;
+  /** The encoding version of a bundle with a KDM signer chain. */
+  public static final int VERSION_WITH_KDM_SIGNER = 5;
   private static final int SENDER_SET_LENGTH = 8 + 32;
 
   /**
@@ -118,8 +132,35 @@ public record KeyBundle(
     }
     Objects.requireNonNull(kmsKeyCheck, "kmsKeyCheck");
     Objects.requireNonNull(senderSet, "senderSet");
+    Objects.requireNonNull(kdmSignerChain, "kdmSignerChain");
+    if (!kdmSignerChain.isEmpty()) {
+      checkSignerChain(kdmSignerChain);
+    }
     receivePublicKey = receivePublicKey.clone();
     signingPublicKey = signingPublicKey.clone();
+    kdmSignerChain = kdmSignerChain.stream().map(byte[]::clone).toList();
+  }
+
+  /** A bundle without a KDM signer chain (version 2, 3 or 4). */
+  public KeyBundle(String keySetId, byte[] receivePublicKey, byte[] signingPublicKey, String kmsKeyId,
+      java.util.Optional<KmsKeyCheck> kmsKeyCheck, java.util.Optional<SenderSetRef> senderSet) {
+    this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, kmsKeyCheck, senderSet, java.util.List.of());
+  }
+
+  private static void checkSignerChain(java.util.List<byte[]> chain) {
+    if (chain.size() < 2 || chain.size() > KdmSignerKeys.MAX_CERTIFICATES) {
+      throw new IllegalArgumentException("a KDM signer chain holds 2.." + KdmSignerKeys.MAX_CERTIFICATES + " certificates");
+    }
+    int total = 0;
+    for (byte[] c : chain) {
+      if (c == null || c.length < 1 || c.length > KdmSignerKeys.MAX_CERTIFICATE_BYTES) {
+        throw new IllegalArgumentException("a KDM signer certificate is 1.." + KdmSignerKeys.MAX_CERTIFICATE_BYTES + " bytes");
+      }
+      total += c.length;
+    }
+    if (total > KdmSignerKeys.MAX_CHAIN_BYTES) {
+      throw new IllegalArgumentException("a KDM signer chain is at most " + KdmSignerKeys.MAX_CHAIN_BYTES + " bytes");
+    }
   }
 
   /** A bundle without a KMS key check (version 2). */
@@ -136,18 +177,30 @@ public record KeyBundle(
   /** This bundle with the enclave's check of its KMS key (version 3, or 4 with a sender set). */
   public KeyBundle withKmsKeyCheck(KmsKeyCheck check) {
     return new KeyBundle(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, java.util.Optional.of(check),
-        senderSet);
+        senderSet, kdmSignerChain);
   }
 
   /** This bundle with the sender set in force (version 4). */
   public KeyBundle withSenderSet(SenderSetRef ref) {
     return new KeyBundle(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, kmsKeyCheck,
-        java.util.Optional.of(ref));
+        java.util.Optional.of(ref), kdmSignerChain);
+  }
+
+  /** This bundle with the key set's KDM signer chain (DER, leaf first; version 5). */
+  public KeyBundle withKdmSignerChain(java.util.List<byte[]> chain) {
+    return new KeyBundle(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, kmsKeyCheck, senderSet, chain);
+  }
+
+  /** The KDM signer chain (DER, leaf first; copies); empty for bundles before version 5. */
+  @Override
+  public java.util.List<byte[]> kdmSignerChain() {
+    return kdmSignerChain.stream().map(byte[]::clone).toList();
   }
 
   /** The encoding version of this bundle. */
   public int version() {
-    return senderSet.isPresent() ? VERSION_WITH_SENDER_SET
+    return !kdmSignerChain.isEmpty() ? VERSION_WITH_KDM_SIGNER
+        : senderSet.isPresent() ? VERSION_WITH_SENDER_SET
         : kmsKeyCheck.isPresent() ? VERSION_WITH_KMS_KEY_CHECK : VERSION;
   }
 
@@ -172,6 +225,9 @@ public record KeyBundle(
 
   /** The canonical, versioned encoding (see the class comment). */
   public byte[] encode() {
+    if (!kdmSignerChain.isEmpty()) {
+      return encodeV5();
+    }
     byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
     byte[] kms = kmsKeyId.getBytes(StandardCharsets.US_ASCII);
     boolean v4 = senderSet.isPresent();
@@ -210,6 +266,107 @@ public record KeyBundle(
     return out;
   }
 
+  /** Version 5: presence bytes for the KMS key check and the sender set, then the signer chain. */
+  private byte[] encodeV5() {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(FIXED_LENGTH + 2048 + 4096);
+    byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
+    byte[] kms = kmsKeyId.getBytes(StandardCharsets.US_ASCII);
+    out.writeBytes(LABEL);
+    Bytes.u8(out, VERSION_WITH_KDM_SIGNER);
+    Bytes.u8(out, id.length);
+    out.writeBytes(id);
+    out.writeBytes(receivePublicKey);
+    out.writeBytes(signingPublicKey);
+    Bytes.u16(out, kms.length);
+    out.writeBytes(kms);
+    Bytes.u8(out, kmsKeyCheck.isPresent() ? 1 : 0);
+    kmsKeyCheck.ifPresent(c -> {
+      Bytes.u8(out, c.locked() ? 1 : 0);
+      out.writeBytes(c.policySha256());
+    });
+    Bytes.u8(out, senderSet.isPresent() ? 1 : 0);
+    senderSet.ifPresent(r -> {
+      Bytes.u32(out, r.version() >>> 32);
+      Bytes.u32(out, r.version() & 0xffffffffL);
+      out.writeBytes(r.sha256());
+    });
+    Bytes.u8(out, kdmSignerChain.size());
+    for (byte[] c : kdmSignerChain) {
+      Bytes.u16(out, c.length);
+      out.writeBytes(c);
+    }
+    return out.toByteArray();
+  }
+
+  /** Longest version 5 encoding {@link #parse} accepts. */
+  public static final int MAX_ENCODED_WITH_KDM_SIGNER = MAX_ENCODED + 1 + CHECK_LENGTH + 1 + SENDER_SET_LENGTH
+      + 1 + KdmSignerKeys.MAX_CERTIFICATES * 2 + KdmSignerKeys.MAX_CHAIN_BYTES;
+
+  /** Parses a version 5 bundle (the caller checked label and version). */
+  private static KeyBundle parseV5(byte[] encoded) throws MalformedInputException {
+    if (encoded.length > MAX_ENCODED_WITH_KDM_SIGNER) {
+      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE,
+          "key bundle must be at most " + MAX_ENCODED_WITH_KDM_SIGNER + " bytes, got " + encoded.length);
+    }
+    Bytes.Reader in = new Bytes.Reader(encoded, "version 5 key bundle");
+    in.bytes(LABEL.length + 1, "label");
+    String id = in.keySetId();
+    byte[] rpk = in.bytes(32, "receive public key");
+    byte[] spk = in.bytes(32, "signing public key");
+    int kmsLength = in.u16("KMS key id length");
+    if (kmsLength < 1 || kmsLength > MAX_KMS_KEY_ID) {
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
+          "KMS key id length " + kmsLength + " is outside 1.." + MAX_KMS_KEY_ID);
+    }
+    String kms = in.ascii(kmsLength, "KMS key id");
+    java.util.Optional<KmsKeyCheck> check = java.util.Optional.empty();
+    if (presence(in, "KMS key check presence")) {
+      int locked = in.u8("KMS key check");
+      if (locked != 0 && locked != 1) {
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "KMS key check must say 0 or 1, got " + locked);
+      }
+      check = java.util.Optional.of(new KmsKeyCheck(locked == 1, in.bytes(32, "key policy digest")));
+    }
+    java.util.Optional<SenderSetRef> senders = java.util.Optional.empty();
+    if (presence(in, "sender set presence")) {
+      long v = (in.u32("sender-set version") << 32) | in.u32("sender-set version");
+      if (v < 1) {
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "sender-set version must be at least 1");
+      }
+      senders = java.util.Optional.of(new SenderSetRef(v, in.bytes(32, "sender-set digest")));
+    }
+    int n = in.u8("KDM signer chain length");
+    if (n < 2 || n > KdmSignerKeys.MAX_CERTIFICATES) {
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
+          "KDM signer chain of " + n + " certificates is outside 2.." + KdmSignerKeys.MAX_CERTIFICATES);
+    }
+    java.util.List<byte[]> chain = new java.util.ArrayList<>(n);
+    int total = 0;
+    for (int i = 0; i < n; i++) {
+      int len = in.u16("KDM signer certificate length");
+      total += len;
+      if (len < 1 || len > KdmSignerKeys.MAX_CERTIFICATE_BYTES || total > KdmSignerKeys.MAX_CHAIN_BYTES) {
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
+            "KDM signer certificate length " + len + " is outside 1.." + KdmSignerKeys.MAX_CERTIFICATE_BYTES
+                + " or the chain is longer than " + KdmSignerKeys.MAX_CHAIN_BYTES + " bytes");
+      }
+      chain.add(in.bytes(len, "KDM signer certificate"));
+    }
+    if (in.remaining() != 0) {
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
+          "version 5 key bundle has " + in.remaining() + " trailing bytes");
+    }
+    return new KeyBundle(id, rpk, spk, kms, check, senders, chain);
+  }
+
+  private static boolean presence(Bytes.Reader in, String field) throws MalformedInputException {
+    int b = in.u8(field);
+    if (b != 0 && b != 1) {
+      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, field + " must be 0 or 1, got " + b);
+    }
+    return b == 1;
+  }
+
   /** Parses {@link #encode()}'s output. */
   public static KeyBundle parse(byte[] encoded) throws MalformedInputException {
     if (encoded == null || encoded.length < LABEL.length + 1) {
@@ -219,6 +376,9 @@ public record KeyBundle(
       throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not a key bundle: " + MalformedInputException.quote(encoded, 32));
     }
     int version = encoded[LABEL.length];
+    if (version == VERSION_WITH_KDM_SIGNER) {
+      return parseV5(encoded);
+    }
     if (version == VERSION_WITH_SENDER_SET) {
       return parseV4(encoded);
     }
@@ -357,7 +517,20 @@ public record KeyBundle(
         && Arrays.equals(signingPublicKey, b.signingPublicKey)
         && kmsKeyId.equals(b.kmsKeyId)
         && kmsKeyCheck.equals(b.kmsKeyCheck)
-        && senderSet.equals(b.senderSet);
+        && senderSet.equals(b.senderSet)
+        && sameChain(kdmSignerChain, b.kdmSignerChain);
+  }
+
+  private static boolean sameChain(java.util.List<byte[]> a, java.util.List<byte[]> b) {
+    if (a.size() != b.size()) {
+      return false;
+    }
+    for (int i = 0; i < a.size(); i++) {
+      if (!Arrays.equals(a.get(i), b.get(i))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override
@@ -372,6 +545,7 @@ public record KeyBundle(
         + ", receivePublicKey=" + hex.formatHex(receivePublicKey)
         + ", signingPublicKey=" + hex.formatHex(signingPublicKey)
         + ", kmsKeyId=" + kmsKeyId + kmsKeyCheck.map(c -> ", " + c).orElse("")
-        + senderSet.map(c -> ", " + c).orElse("") + "]";
+        + senderSet.map(c -> ", " + c).orElse("")
+        + (kdmSignerChain.isEmpty() ? "" : ", kdmSignerChain=" + kdmSignerChain.size() + " certificates") + "]";
   }
 }

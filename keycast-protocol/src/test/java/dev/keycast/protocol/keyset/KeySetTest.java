@@ -179,9 +179,9 @@ class KeySetTest {
     byte[] v1 = enc.clone();
     v1[18] = 1; // version 1 bundles had no KMS key id and are no longer accepted
     assertCode(() -> KeyBundle.parse(v1), "unsupported_version");
-    byte[] v5 = enc.clone();
-    v5[18] = 5;
-    assertCode(() -> KeyBundle.parse(v5), "unsupported_version");
+    byte[] v6 = enc.clone();
+    v6[18] = 6;
+    assertCode(() -> KeyBundle.parse(v6), "unsupported_version");
     byte[] v4 = enc.clone(); // version 4 needs the presence byte and the 40-byte sender set
     v4[18] = 4;
     assertCode(() -> KeyBundle.parse(v4), "truncated");

@@ -42,7 +42,7 @@ public final class KeySetVectors {
   }
 
   public static byte[] goldenSealedKeySet() {
-    return SealedKeySet.seal(keySet(), DATA_KEY, KMS_KEY_ID, ENCRYPTED_DATA_KEY,
+    return SealedKeySet.sealVersion1(keySet(), DATA_KEY, KMS_KEY_ID, ENCRYPTED_DATA_KEY,
         new FixedRandom("keycast/vectors/keyset/seal")).encode();
   }
 
@@ -109,16 +109,16 @@ public final class KeySetVectors {
     put(out, "keyset/trailing-byte.fail", "one byte after the tag", "malformed:malformed", withKey,
         Arrays.copyOf(g, g.length + 1));
     put(out, "keyset/bad-magic.fail", "magic KCKT", "malformed:malformed", withKey, set(g, 3, 'T'));
-    put(out, "keyset/unsupported-version.fail", "version byte 2", "malformed:unsupported_version", withKey,
-        set(g, 4, 2));
+    put(out, "keyset/unsupported-version.fail", "version byte 3", "malformed:unsupported_version", withKey,
+        set(g, 4, 3));
     put(out, "keyset/bad-key-set-id.fail", "key-set id with an uppercase hex digit", "malformed:malformed",
         withKey, set(g, 9, 'A'));
     put(out, "keyset/kms-key-id-empty.fail", "KMS key id length 0", "malformed:malformed", withKey,
         set(set(g, kmsAt - 2, 0), kmsAt - 1, 0));
     put(out, "keyset/encrypted-data-key-too-long.fail", "encrypted data key length 6145", "malformed:malformed",
         withKey, set(set(g, edkAt - 2, 0x18), edkAt - 1, 0x01));
-    put(out, "keyset/oversize.fail", "golden padded to 16385 bytes", "malformed:oversize",
-        Map.of("data-key", dk, "append-zeros", Integer.toString(16385 - g.length)), g);
+    put(out, "keyset/oversize.fail", "golden padded to " + (SealedKeySet.MAX_ENCODED + 1) + " bytes", "malformed:oversize",
+        Map.of("data-key", dk, "append-zeros", Integer.toString(SealedKeySet.MAX_ENCODED + 1 - g.length)), g);
     put(out, "keyset/flipped-bit-header-key-set-id.fail", "a valid but different key-set id",
         "decryption_failed", withKey, set(g, 6 + 3, g[6 + 3] == '0' ? '1' : '0'));
     put(out, "keyset/flipped-bit-header-kms-key-id.fail", "one bit of the KMS key id flipped",

@@ -20,7 +20,7 @@ class SealedKeySetTest {
     rnd.nextBytes(dataKey);
     byte[] edk = new byte[200];
     rnd.nextBytes(edk);
-    byte[] sealed = SealedKeySet.seal(ks, dataKey, "alias/keycast", edk, rnd).encode();
+    byte[] sealed = SealedKeySet.sealVersion1(ks, dataKey, "alias/keycast", edk, rnd).encode();
 
     SealedKeySet parsed = SealedKeySet.parse(sealed);
     assertThat(parsed.version()).isEqualTo(1);
@@ -42,8 +42,8 @@ class SealedKeySetTest {
   void sealingTwiceUsesFreshNonces() {
     KeySet ks = KeySet.generate(rnd);
     byte[] dk = new byte[32];
-    byte[] a = SealedKeySet.seal(ks, dk, "k", new byte[] {1}, rnd).encode();
-    byte[] b = SealedKeySet.seal(ks, dk, "k", new byte[] {1}, rnd).encode();
+    byte[] a = SealedKeySet.sealVersion1(ks, dk, "k", new byte[] {1}, rnd).encode();
+    byte[] b = SealedKeySet.sealVersion1(ks, dk, "k", new byte[] {1}, rnd).encode();
     assertThat(a).isNotEqualTo(b);
   }
 
@@ -88,22 +88,22 @@ class SealedKeySetTest {
   @Test
   void sealRejectsBadArguments() {
     KeySet ks = KeySet.generate(rnd);
-    assertThatThrownBy(() -> SealedKeySet.seal(ks, new byte[16], "k", new byte[1], rnd))
+    assertThatThrownBy(() -> SealedKeySet.sealVersion1(ks, new byte[16], "k", new byte[1], rnd))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> SealedKeySet.seal(ks, new byte[32], "", new byte[1], rnd))
+    assertThatThrownBy(() -> SealedKeySet.sealVersion1(ks, new byte[32], "", new byte[1], rnd))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> SealedKeySet.seal(ks, new byte[32], "a b", new byte[1], rnd))
+    assertThatThrownBy(() -> SealedKeySet.sealVersion1(ks, new byte[32], "a b", new byte[1], rnd))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> SealedKeySet.seal(ks, new byte[32], "k", new byte[6145], rnd))
+    assertThatThrownBy(() -> SealedKeySet.sealVersion1(ks, new byte[32], "k", new byte[6145], rnd))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> SealedKeySet.seal(ks, new byte[32], "k", new byte[0], rnd))
+    assertThatThrownBy(() -> SealedKeySet.sealVersion1(ks, new byte[32], "k", new byte[0], rnd))
         .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void largestHeaderFitsTheCap() throws Exception {
     KeySet ks = KeySet.generate(rnd);
-    byte[] sealed = SealedKeySet.seal(ks, new byte[32], "k".repeat(2048), new byte[6144], rnd).encode();
+    byte[] sealed = SealedKeySet.sealVersion1(ks, new byte[32], "k".repeat(2048), new byte[6144], rnd).encode();
     assertThat(sealed.length).isLessThanOrEqualTo(SealedKeySet.MAX_ENCODED);
     assertThat(SealedKeySet.parse(sealed).unseal(new byte[32]).id()).isEqualTo(ks.id());
   }
