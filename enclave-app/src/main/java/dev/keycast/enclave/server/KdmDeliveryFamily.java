@@ -93,6 +93,9 @@ final class KdmDeliveryFamily {
     return new Send(signer, keys, rules, rules.parsedFormulation(), notBefore, notAfter, now);
   }
 
+  /** A candidate's chain: an accepted screen chain, or the reason it is refused. */
+  record Screen(ScreenCertificateChain chain, String skipReason, String message) {}
+
   /** What one screen gets: a KDM, or a skip with its reason. */
   record Issued(byte[] kdm, String skipReason, String message) {
     static Issued skip(String reason, String message) {
@@ -145,25 +148,32 @@ final class KdmDeliveryFamily {
     }
 
     /**
-     * Validates the screen chain (at the send's instant, then against the key window) and issues
-     * its KDM. The candidate is eligible and carries a chain whose leaf holds its key.
+     * Validates a candidate's chain as an ST 430-2 screen chain at the send's instant
+     * ({@link DcCertificateChainValidator}, kind SCREEN); a refusal is a skip with the check's code.
      */
-    Issued issue(EnclaveApi.Candidate c, List<ParsedCertificate> parsedChain) {
+    Screen screen(List<ParsedCertificate> parsedChain) {
       List<X509Certificate> chain = new ArrayList<>(parsedChain.size());
       try {
         for (ParsedCertificate p : parsedChain) {
           chain.add(p.toX509Certificate());
         }
       } catch (CertificateException | RuntimeException e) {
-        return Issued.skip(SCREEN_CERTIFICATE_MALFORMED, "the screen's chain holds a certificate the JDK cannot read");
+        return new Screen(null, SCREEN_CERTIFICATE_MALFORMED, "the screen's chain holds a certificate the JDK cannot read");
       }
-      ScreenCertificateChain screen;
       try {
-        screen = DcCertificateChainValidator.validateScreen(chain, now);
+        return new Screen(DcCertificateChainValidator.validateScreen(chain, now), null, null);
       } catch (CinemaException e) {
-        return Issued.skip(e.code(), e.getMessage());
+        return new Screen(null, e.code(), e.getMessage());
       }
-      for (X509Certificate cert : chain) {
+    }
+
+    /**
+     * Issues the KDM of an eligible screen whose chain {@link #screen} accepted: skipped when its
+     * certificates do not cover the key window, or its formulation needs trusted devices and the
+     * screen has none.
+     */
+    Issued issue(EnclaveApi.Candidate c, ScreenCertificateChain screen) {
+      for (X509Certificate cert : screen.chain()) {
         if (notBefore.isBefore(cert.getNotBefore().toInstant()) || notAfter.isAfter(cert.getNotAfter().toInstant())) {
           return Issued.skip(SCREEN_CERTIFICATE_WINDOW, "the key window " + notBefore + " to " + notAfter
               + " is not inside the screen's certificate validity " + cert.getNotBefore().toInstant() + " to "

@@ -268,7 +268,8 @@ final class SendEngine {
       try {
         parsed = validator.parse(c);
       } catch (RecipientValidator.InvalidRecipientException e) {
-        return new Outcome(null, null, e.getMessage(), null);
+        Outcome refusedScreen = kdmSend == null ? null : refusedScreenKey(c);
+        return refusedScreen != null ? refusedScreen : new Outcome(null, null, e.getMessage(), null);
       }
       String fp = parsed.key().fingerprint();
       if (kdmSend != null) {
@@ -283,9 +284,9 @@ final class SendEngine {
     }
 
     /**
-     * A KDM send's candidate (wire-format.md section 9.4): a screen with a chain, eligible under
-     * the policy, whose chain is an ST 430-2 screen chain at the send's instant and covers the key
-     * window, gets one KDM; anything else is skipped with the check's code.
+     * A KDM send's candidate (wire-format.md section 9.4): a screen with a chain that is an ST
+     * 430-2 screen chain at the send's instant, eligible under the policy, whose certificates
+     * cover the key window, gets one KDM; anything else is skipped with the check's code.
      */
     private Outcome kdmOutcome(EnclaveApi.Candidate c, RecipientValidator.Parsed parsed, String fp) {
       String invalid = kdmSend.checkCinemaData(c);
@@ -296,17 +297,54 @@ final class SendEngine {
         return new Outcome(fp, new Eligibility.Decision(false, KdmDeliveryFamily.NOT_A_SCREEN,
             "a KDM send delivers to screens: the candidate has no certificate chain"), null, null);
       }
+      // the ST 430-2 checks first: their codes say what a media block would refuse
+      KdmDeliveryFamily.Screen screen = kdmSend.screen(parsed.chain());
+      if (screen.chain() == null) {
+        return new Outcome(fp, new Eligibility.Decision(false, screen.skipReason(), screen.message()), null, null);
+      }
       Eligibility.Decision d = eligibility.decideParsed(fp, parsed.chain(), job.now(), job.late());
       if (!d.eligible()) {
         return new Outcome(fp, d, null, null);
       }
-      KdmDeliveryFamily.Issued issued = kdmSend.issue(c, parsed.chain());
+      KdmDeliveryFamily.Issued issued = kdmSend.issue(c, screen.chain());
       if (issued.kdm() == null) {
         return new Outcome(fp, new Eligibility.Decision(false, issued.skipReason(), issued.message()), null, null);
       }
       byte[] xml = issued.kdm();
       return new Outcome(fp, d, null, new Delivered(fp, KdmDeliveries.FORMAT_ID,
           SendService.deliveryId(job.sendId(), fp), xml, Sha256.digest(xml)));
+    }
+
+    /**
+     * A KDM send's screen whose key the recipient parser refuses (an RSA key of another size or
+     * exponent): when its chain is well formed and its leaf carries the key as given, it is a
+     * screen refused by the ST 430-2 checks, skipped with the check's code as any refused screen
+     * is; otherwise null (the candidate is invalid).
+     */
+    private Outcome refusedScreenKey(EnclaveApi.Candidate c) {
+      if (c == null || c.chain().isEmpty() || c.chain().size() > dev.keycast.protocol.envelope.RecipientKeys.MAX_CERTIFICATES) {
+        return null;
+      }
+      try {
+        byte[] spki = dev.keycast.protocol.Base64Url.decode("key", c.key(),
+            dev.keycast.protocol.envelope.RecipientKeys.MAX_INPUT_LENGTH);
+        List<dev.keycast.protocol.policy.ParsedCertificate> chain = new ArrayList<>(c.chain().size());
+        for (String der : c.chain()) {
+          chain.add(dev.keycast.protocol.policy.ParsedCertificate.parse(dev.keycast.protocol.Base64Url.decode(
+              "chain", der, RecipientValidator.MAX_CERTIFICATE_BYTES)));
+        }
+        if (!chain.getFirst().hasPublicKey(spki) || kdmSend.checkCinemaData(c) != null) {
+          return null;
+        }
+        KdmDeliveryFamily.Screen screen = kdmSend.screen(chain);
+        if (screen.chain() != null) {
+          return null; // a chain the ST 430-2 checks accept with a key the parser refuses: invalid
+        }
+        return new Outcome(dev.keycast.protocol.Fingerprints.ofSpki(spki),
+            new Eligibility.Decision(false, screen.skipReason(), screen.message()), null, null);
+      } catch (dev.keycast.protocol.MalformedInputException | RuntimeException e) {
+        return null;
+      }
     }
 
     private Delivered seal(RecipientKey key) {
