@@ -197,6 +197,11 @@ final class KdmDeliveryFamily {
       }
     }
 
+    /** The decoded content keys (tests check that {@link #close} zeroizes them). */
+    ContentKeySet keys() {
+      return keys;
+    }
+
     /** Zeroizes the decoded content keys. */
     @Override
     public void close() {
