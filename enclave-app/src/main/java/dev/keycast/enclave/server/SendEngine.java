@@ -30,8 +30,8 @@ import java.util.concurrent.FutureTask;
 import java.util.function.IntFunction;
 
 /**
- * The one fan-out engine of sends and forwards (api.md sections 1.1 and 1.2), and next of KDM
- * issuance: candidates arrive one at a time ({@link FanOut#add}); every {@link #CHUNK} of them is
+ * The one fan-out engine of sends and forwards (api.md sections 1.1 and 1.2), KDM sends included
+ * (wire-format.md section 9, {@link KdmDeliveryFamily}): candidates arrive one at a time ({@link FanOut#add}); every {@link #CHUNK} of them is
  * decided (eligibility from the sealed policy and the candidate's own key or chain) and, when
  * eligible, sealed by its {@link DeliveryFamily} on the fan-out pool, while the caller goes on
  * reading; results are then checked and written in candidate order. One path decides, skips,
