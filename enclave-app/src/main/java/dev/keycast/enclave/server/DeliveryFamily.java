@@ -10,8 +10,10 @@ import dev.keycast.protocol.policy.SendPolicy;
 import java.util.List;
 
 /**
- * One family of deliveries the {@link SendEngine} can make: CMS for RSA keys, HPKE for X25519 keys
- * (next, KDM for cinema certificates). A family says which {@link DeliveryFormat} seals to a
+ * One family of deliveries the {@link SendEngine} can make to a recipient key: CMS for RSA keys,
+ * HPKE for X25519 keys. (KDM sends, whose recipients are screens decided by their certificate
+ * chain and cinema data rather than by their key alone, are {@link KdmDeliveryFamily}: when the
+ * policy carries {@code kdm} it replaces these families for the whole fan-out.) A family says which {@link DeliveryFormat} seals to a
  * recipient key under the send's policy, or {@code null} when it does not deliver to that key. The
  * engine asks the families of a send in order and uses the first format it gets; a new family is a
  * new implementation added to {@link #forPolicy}, and nothing else in the engine changes.

@@ -62,6 +62,17 @@ public final class EnclaveServer implements AutoCloseable {
   public static EnclaveServer start(Endpoint listen, KeySetService keys, Attester attester,
       SecureRandom random, Clock clock, int workers, EnclaveMetrics metrics)
       throws IOException, InterruptedException {
+    // KDM sends wait for the key set's signer (KeySetService#kdmSigner, issue 24): refused until then
+    return start(listen, keys, attester, random, clock, workers, metrics, KdmSignerSource.unavailable());
+  }
+
+  /**
+   * {@link #start(Endpoint, KeySetService, Attester, SecureRandom, Clock, int, EnclaveMetrics)}
+   * with the source of the KDM signer that KDM sends sign with.
+   */
+  public static EnclaveServer start(Endpoint listen, KeySetService keys, Attester attester,
+      SecureRandom random, Clock clock, int workers, EnclaveMetrics metrics, KdmSignerSource kdmSigners)
+      throws IOException, InterruptedException {
     if (workers < 1) {
       throw new IllegalArgumentException("workers must be at least 1, got " + workers);
     }
@@ -75,7 +86,7 @@ public final class EnclaveServer implements AutoCloseable {
         keys,
         new AttestationService(attester, keys, senders),
         senders,
-        new SendService(keys, senders, fanout, workers, random, clock, metrics),
+        new SendService(keys, senders, fanout, workers, random, clock, metrics, kdmSigners),
         new RecipientValidator(),
         metrics,
         requests);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.Base64Variants;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.cinema.KdmDeliveries;
 import dev.keycast.protocol.crypto.Sha256;
 import dev.keycast.protocol.envelope.DeliveryFormat;
 import dev.keycast.protocol.envelope.DeliveryMetadata;
@@ -29,8 +30,8 @@ import java.util.concurrent.FutureTask;
 import java.util.function.IntFunction;
 
 /**
- * The one fan-out engine of sends and forwards (api.md sections 1.1 and 1.2), and next of KDM
- * issuance: candidates arrive one at a time ({@link FanOut#add}); every {@link #CHUNK} of them is
+ * The one fan-out engine of sends and forwards (api.md sections 1.1 and 1.2), KDM sends included
+ * (wire-format.md section 9, {@link KdmDeliveryFamily}): candidates arrive one at a time ({@link FanOut#add}); every {@link #CHUNK} of them is
  * decided (eligibility from the sealed policy and the candidate's own key or chain) and, when
  * eligible, sealed by its {@link DeliveryFamily} on the fan-out pool, while the caller goes on
  * reading; results are then checked and written in candidate order. One path decides, skips,
@@ -71,12 +72,21 @@ final class SendEngine {
   private final SecureRandom random;
   private final EnclaveMetrics metrics;
   private final RecipientValidator validator = new RecipientValidator();
+  /** KDM sends (wire-format.md section 9): the signer source and the per-thread KDM writers. */
+  private final KdmDeliveryFamily kdm;
+
+  /** An engine without a KDM signer: KDM sends are refused with {@code kdm_signer_unavailable}. */
+  SendEngine(ExecutorService pool, int parallelism, SecureRandom random, EnclaveMetrics metrics) {
+    this(pool, parallelism, random, metrics, KdmSignerSource.unavailable());
+  }
 
   /**
    * @param pool the worker pool for per-candidate work
    * @param parallelism how many tasks a chunk is split into (the pool's size)
+   * @param kdmSigners the key set's KDM signer, asked once per KDM send or forward
    */
-  SendEngine(ExecutorService pool, int parallelism, SecureRandom random, EnclaveMetrics metrics) {
+  SendEngine(ExecutorService pool, int parallelism, SecureRandom random, EnclaveMetrics metrics,
+      KdmSignerSource kdmSigners) {
     if (parallelism < 1) {
       throw new IllegalArgumentException("parallelism must be at least 1");
     }
@@ -84,6 +94,7 @@ final class SendEngine {
     this.parallelism = parallelism;
     this.random = random;
     this.metrics = metrics;
+    this.kdm = new KdmDeliveryFamily(kdmSigners, random);
   }
 
   /**
@@ -115,11 +126,18 @@ final class SendEngine {
    * Starts a fan-out that writes the {@code deliveries} array to {@code g} (the caller has written
    * the members before it and writes those after {@link FanOut#finish}).
    *
-   * @throws EnclaveApiException {@code invalid_policy} when the policy cannot drive a fan-out
+   * @throws EnclaveApiException {@code invalid_policy} when the policy cannot drive a fan-out; for
+   *     a KDM send also {@code kdm_signer_unavailable}, {@code kdm_signer_window} and {@code
+   *     invalid_content_keys} (wire-format.md section 9)
    */
   FanOut start(Job job, JsonGenerator g) throws EnclaveApiException, IOException {
     FanOut f = new FanOut(job, g);
-    g.writeArrayFieldStart("deliveries");
+    try {
+      g.writeArrayFieldStart("deliveries");
+    } catch (IOException | RuntimeException e) {
+      f.close(); // zeroizes a KDM send's decoded keys
+      throw e;
+    }
     return f;
   }
 
@@ -130,6 +148,8 @@ final class SendEngine {
     private final DeliveryMetadata template;
     private final List<DeliveryFamily> families;
     private final Eligibility eligibility;
+    /** A KDM send's issuance (decoded content keys, signer), or null for every other send. */
+    private final KdmDeliveryFamily.Send kdmSend;
     private final List<Receipt.Skipped> skipped = new ArrayList<>();
     private final Set<String> seen = new HashSet<>();
     private final TreeSet<String> delivered = new TreeSet<>();
@@ -158,6 +178,8 @@ final class SendEngine {
         throw new EnclaveApiException(ErrorCode.INVALID_POLICY, "policy: " + e.getMessage());
       }
       this.families = DeliveryFamily.forPolicy(policy);
+      // last: what it decodes is zeroized by close(), which the caller reaches once this returns
+      this.kdmSend = policy.isKdmSend() ? kdm.start(policy, job.secret(), job.now()) : null;
     }
 
     /** Takes the next candidate ({@code null} is an invalid one); starts a full chunk on the pool. */
@@ -246,15 +268,83 @@ final class SendEngine {
       try {
         parsed = validator.parse(c);
       } catch (RecipientValidator.InvalidRecipientException e) {
-        return new Outcome(null, null, e.getMessage(), null);
+        Outcome refusedScreen = kdmSend == null ? null : refusedScreenKey(c);
+        return refusedScreen != null ? refusedScreen : new Outcome(null, null, e.getMessage(), null);
       }
       String fp = parsed.key().fingerprint();
+      if (kdmSend != null) {
+        return kdmOutcome(c, parsed, fp);
+      }
       Eligibility.Decision d = eligibility.decideParsed(fp, parsed.chain(), job.now(), job.late());
       if (!d.eligible()) {
         return new Outcome(fp, d, null, null);
       }
       // the outcome waits for its chunk to be written: it keeps the envelope, not the key
       return new Outcome(fp, d, null, seal(parsed.key()));
+    }
+
+    /**
+     * A KDM send's candidate (wire-format.md section 9.4): a screen with a chain that is an ST
+     * 430-2 screen chain at the send's instant, eligible under the policy, whose certificates
+     * cover the key window, gets one KDM; anything else is skipped with the check's code.
+     */
+    private Outcome kdmOutcome(EnclaveApi.Candidate c, RecipientValidator.Parsed parsed, String fp) {
+      String invalid = kdmSend.checkCinemaData(c);
+      if (invalid != null) {
+        return new Outcome(null, null, invalid, null);
+      }
+      if (parsed.chain().isEmpty()) {
+        return new Outcome(fp, new Eligibility.Decision(false, KdmDeliveryFamily.NOT_A_SCREEN,
+            "a KDM send delivers to screens: the candidate has no certificate chain"), null, null);
+      }
+      // the ST 430-2 checks first: their codes say what a media block would refuse
+      KdmDeliveryFamily.Screen screen = kdmSend.screen(parsed.chain());
+      if (screen.chain() == null) {
+        return new Outcome(fp, new Eligibility.Decision(false, screen.skipReason(), screen.message()), null, null);
+      }
+      Eligibility.Decision d = eligibility.decideParsed(fp, parsed.chain(), job.now(), job.late());
+      if (!d.eligible()) {
+        return new Outcome(fp, d, null, null);
+      }
+      KdmDeliveryFamily.Issued issued = kdmSend.issue(c, screen.chain());
+      if (issued.kdm() == null) {
+        return new Outcome(fp, new Eligibility.Decision(false, issued.skipReason(), issued.message()), null, null);
+      }
+      byte[] xml = issued.kdm();
+      return new Outcome(fp, d, null, new Delivered(fp, KdmDeliveries.FORMAT_ID,
+          SendService.deliveryId(job.sendId(), fp), xml, Sha256.digest(xml)));
+    }
+
+    /**
+     * A KDM send's screen whose key the recipient parser refuses (an RSA key of another size or
+     * exponent): when its chain is well formed and its leaf carries the key as given, it is a
+     * screen refused by the ST 430-2 checks, skipped with the check's code as any refused screen
+     * is; otherwise null (the candidate is invalid).
+     */
+    private Outcome refusedScreenKey(EnclaveApi.Candidate c) {
+      if (c == null || c.chain().isEmpty() || c.chain().size() > dev.keycast.protocol.envelope.RecipientKeys.MAX_CERTIFICATES) {
+        return null;
+      }
+      try {
+        byte[] spki = dev.keycast.protocol.Base64Url.decode("key", c.key(),
+            dev.keycast.protocol.envelope.RecipientKeys.MAX_INPUT_LENGTH);
+        List<dev.keycast.protocol.policy.ParsedCertificate> chain = new ArrayList<>(c.chain().size());
+        for (String der : c.chain()) {
+          chain.add(dev.keycast.protocol.policy.ParsedCertificate.parse(dev.keycast.protocol.Base64Url.decode(
+              "chain", der, RecipientValidator.MAX_CERTIFICATE_BYTES)));
+        }
+        if (!chain.getFirst().hasPublicKey(spki) || kdmSend.checkCinemaData(c) != null) {
+          return null;
+        }
+        KdmDeliveryFamily.Screen screen = kdmSend.screen(chain);
+        if (screen.chain() != null) {
+          return null; // a chain the ST 430-2 checks accept with a key the parser refuses: invalid
+        }
+        return new Outcome(dev.keycast.protocol.Fingerprints.ofSpki(spki),
+            new Eligibility.Decision(false, screen.skipReason(), screen.message()), null, null);
+      } catch (dev.keycast.protocol.MalformedInputException | RuntimeException e) {
+        return null;
+      }
     }
 
     private Delivered seal(RecipientKey key) {
@@ -320,6 +410,9 @@ final class SendEngine {
     @Override
     public void close() {
       inFlight.forEach(x -> x.cancel(true));
+      if (kdmSend != null) {
+        kdmSend.close();
+      }
     }
   }
 

@@ -83,7 +83,17 @@ public final class SendService {
    */
   public SendService(KeySetService keys, SenderAuthorizer senders, java.util.concurrent.ExecutorService fanout,
       int parallelism, SecureRandom random, Clock clock, EnclaveMetrics metrics) {
-    this(keys, senders, new SendEngine(fanout, parallelism, random, metrics),
+    this(keys, senders, fanout, parallelism, random, clock, metrics, KdmSignerSource.unavailable());
+  }
+
+  /**
+   * As above, with the key set's KDM signer for KDM sends (wire-format.md section 9).
+   *
+   * @param kdmSigners asked once per KDM send or forward
+   */
+  public SendService(KeySetService keys, SenderAuthorizer senders, java.util.concurrent.ExecutorService fanout,
+      int parallelism, SecureRandom random, Clock clock, EnclaveMetrics metrics, KdmSignerSource kdmSigners) {
+    this(keys, senders, new SendEngine(fanout, parallelism, random, metrics, kdmSigners),
         SendAuthorization.SEALED_TO_ATTESTED_KEY, random, clock);
   }
 

@@ -45,6 +45,12 @@ public enum ErrorCode {
   SENDER_SET_STALE(409, "sender_set_stale"),
   SENDER_SET_GENESIS_REFUSED(409, "sender_set_genesis_refused"),
   OWNER_SIGNATURE_INVALID(403, "owner_signature_invalid"),
+  /** A KDM send whose secret is not a content-key set (wire-format.md section 9.1). */
+  INVALID_CONTENT_KEYS(422, "invalid_content_keys"),
+  /** A KDM send whose key window is outside the KDM signer chain's validity (section 9.4). */
+  KDM_SIGNER_WINDOW(422, "kdm_signer_window"),
+  /** The enclave has no KDM signer for the key set (section 9.4). */
+  KDM_SIGNER_UNAVAILABLE(503, "kdm_signer_unavailable"),
   INTERNAL(500, "internal_error");
 
   private final int status;

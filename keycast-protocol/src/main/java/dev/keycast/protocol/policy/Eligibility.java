@@ -25,6 +25,8 @@ import javax.security.auth.x500.X500Principal;
 public final class Eligibility {
   private final SendPolicy policy;
   private final Set<String> fingerprints;
+  /** ST 430-2 leaf thumbprints (base64 SHA-1 of the TBSCertificate) the policy selects. */
+  private final Set<String> thumbprints;
   private final List<ParsedCertificate> anchors;
   private final AnchorChainValidator chains;
   /** The anchors' SubjectPublicKeyInfo DER: a leaf certifying one of them is not a recipient. */
@@ -50,6 +52,7 @@ public final class Eligibility {
   public Eligibility(SendPolicy policy) throws InvalidPolicyException {
     this.policy = policy;
     this.fingerprints = new HashSet<>(policy.recipients().fingerprints());
+    this.thumbprints = new HashSet<>(policy.recipients().thumbprints());
     List<ParsedCertificate> anchors = new ArrayList<>();
     int i = 0;
     for (String b64 : policy.recipients().anchors()) {
@@ -110,8 +113,14 @@ public final class Eligibility {
     if (fingerprints.contains(fingerprint)) {
       return Decision.YES;
     }
+    // a leaf certificate chosen by its ST 430-2 thumbprint: selected as a listed fingerprint is
+    // (the thumbprint covers the whole TBSCertificate, the key included)
+    if (!thumbprints.isEmpty() && !chain.isEmpty() && thumbprints.contains(chain.getFirst().thumbprintBase64())) {
+      return Decision.YES;
+    }
     if (anchors.isEmpty() || chain.isEmpty()) {
-      return Decision.no(NOT_SELECTED, "fingerprint not listed by the policy");
+      return Decision.no(NOT_SELECTED, thumbprints.isEmpty() ? "fingerprint not listed by the policy"
+          : "neither the fingerprint nor the leaf certificate's thumbprint is listed by the policy");
     }
     if (!chains.isValid(chain, now)) {
       return Decision.no(CHAIN_INVALID, "certificate chain does not lead to a policy anchor");

@@ -199,6 +199,20 @@ public final class ParsedCertificate {
     return cert.getSerialNumber().getValue();
   }
 
+  /**
+   * The SMPTE ST 430-2 certificate thumbprint: base64 (standard, padded) of SHA-1 over the
+   * {@code tbsCertificate} DER as received (computed on each call).
+   */
+  public String thumbprintBase64() {
+    try {
+      java.security.MessageDigest sha1 = java.security.MessageDigest.getInstance("SHA-1");
+      sha1.update(der, tbsOffset, tbsLength);
+      return java.util.Base64.getEncoder().encodeToString(sha1.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-1 is a mandatory JDK algorithm", e);
+    }
+  }
+
   /** The subject as a JDK principal (built on each call). */
   public X500Principal subjectPrincipal() {
     return principal(cert.getSubject());

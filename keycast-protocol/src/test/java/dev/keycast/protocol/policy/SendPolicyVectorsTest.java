@@ -2,15 +2,21 @@ package dev.keycast.protocol.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.envelope.DeliveryMetadata;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -80,8 +86,29 @@ class SendPolicyVectorsTest {
     if (parsed.has("sender")) {
       assertThat(p.sender()).isEqualTo(parsed.get("sender").asText());
     }
+    if (parsed.has("thumbprints")) {
+      assertThat(p.recipients().thumbprints()).containsExactlyElementsOf(
+          JSON.convertValue(parsed.get("thumbprints"), new TypeReference<List<String>>() {}));
+    }
+    if (parsed.has("kdm")) {
+      JsonNode k = parsed.get("kdm");
+      assertThat(p.isKdmSend()).isTrue();
+      assertThat(p.kdm().formulation()).isEqualTo(k.get("formulation").asText());
+      assertThat(p.kdm().forensicMarkFlags()).containsExactlyElementsOf(
+          JSON.convertValue(k.get("forensic_mark_flags"), new TypeReference<List<String>>() {}));
+      assertThat(p.kdm().contentAuthenticator()).isEqualTo(k.path("content_authenticator").textValue());
+      assertThat(p.kdm().annotation()).isEqualTo(k.path("annotation").textValue());
+    } else {
+      assertThat(p.isKdmSend()).as("a policy without kdm is no KDM send").isFalse();
+    }
     for (JsonNode d : v.path("decisions")) {
-      Eligibility.Decision decision = eligibility[0].decide(d.get("fingerprint").asText(), List.of(),
+      // a decision's optional chain: base64 DER certificates, leaf first
+      List<X509Certificate> chain = new ArrayList<>();
+      for (JsonNode c : d.path("chain")) {
+        chain.add((X509Certificate) CertificateFactory.getInstance("X.509")
+            .generateCertificate(new ByteArrayInputStream(Base64.getDecoder().decode(c.asText()))));
+      }
+      Eligibility.Decision decision = eligibility[0].decide(d.get("fingerprint").asText(), chain,
           Instant.parse(d.get("now").asText()), d.get("late").asBoolean());
       String got = decision.eligible() ? "eligible" : decision.reason();
       assertThat(got).as("%s at %s late=%s", d.get("fingerprint").asText().substring(0, 8),
