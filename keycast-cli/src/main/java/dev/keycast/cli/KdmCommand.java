@@ -10,14 +10,14 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
     description = "Work with SMPTE ST 430-1 KDMs (Key Delivery Messages) for cinema screens.",
-    subcommands = {KdmVerifyCommand.class},
+    subcommands = {KdmVerifyCommand.class, KdmFetchCommand.class},
     footer = ExitCodes.HELP)
 final class KdmCommand implements java.util.concurrent.Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() {
-    spec.commandLine().getErr().println(spec.qualifiedName() + ": missing subcommand (try: verify)");
+    spec.commandLine().getErr().println(spec.qualifiedName() + ": missing subcommand (try: verify, fetch)");
     return ExitCodes.USAGE;
   }
 }
