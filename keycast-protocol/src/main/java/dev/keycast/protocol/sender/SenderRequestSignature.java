@@ -14,7 +14,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A host request signed by a sender (wire-format.md section 8.5, api.md section 2.4): the screen
+ * A host request signed by a sender (wire-format.md section 8.7, api.md section 2.4): the screen
  * and KDM routes of the host admit only requests signed by an Ed25519 key of the sender set in
  * force. The request carries
  *

@@ -10,7 +10,7 @@ import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The signed host request (wire-format.md section 8.5): what binds a signature to one request. */
+/** The signed host request (wire-format.md section 8.7): what binds a signature to one request. */
 class SenderRequestSignatureTest {
   static final SecureRandom RANDOM = new SecureRandom();
   static final SenderSigningKey SENDER = SenderSigningKey.generate(RANDOM);
