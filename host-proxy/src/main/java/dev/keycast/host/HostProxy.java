@@ -596,4 +596,10 @@ public final class HostProxy implements HostControl, AutoCloseable {
       throws ApiException, InterruptedException {
     return senders.handle(method, body);
   }
+
+  @Override
+  public java.util.List<dev.keycast.protocol.sender.SenderKey> senderKeys(boolean refresh)
+      throws InterruptedException {
+    return senders.allowedSenders(refresh);
+  }
 }

@@ -62,6 +62,17 @@ public final class SenderSetKeeper {
 
   private final EnclaveClient enclave;
   private final Settings settings;
+  /** How long a fetched sender list is used before it is fetched again. */
+  static final long SENDERS_TTL_NANOS = 10_000_000_000L;
+  /** A refresh asked for within this long of the last fetch answers the cached list. */
+  static final long SENDERS_REFRESH_NANOS = 1_000_000_000L;
+
+  private record CachedSenders(List<SenderKey> keys, long fetchedAtNanos) {}
+
+  private final java.util.concurrent.atomic.AtomicReference<CachedSenders> cachedSenders =
+      new java.util.concurrent.atomic.AtomicReference<>();
+  private final java.util.concurrent.locks.ReentrantLock fetchLock =
+      new java.util.concurrent.locks.ReentrantLock();
 
   public SenderSetKeeper(EnclaveClient enclave, Settings settings) {
     this.enclave = Objects.requireNonNull(enclave, "enclave");
@@ -106,6 +117,49 @@ public final class SenderSetKeeper {
     }
   }
 
+  /**
+   * The sender keys of the enclave's set in force (GET /v1/senders of the enclave), cached for
+   * {@link #SENDERS_TTL_NANOS}; empty when the enclave has no set or cannot be asked (fail
+   * closed: every signed request is then refused). {@code refresh} fetches again unless the
+   * cached list is younger than {@link #SENDERS_REFRESH_NANOS}.
+   */
+  public List<SenderKey> allowedSenders(boolean refresh) throws InterruptedException {
+    CachedSenders c = cachedSenders.get();
+    long limit = refresh ? SENDERS_REFRESH_NANOS : SENDERS_TTL_NANOS;
+    if (c != null && System.nanoTime() - c.fetchedAtNanos() < limit) {
+      return c.keys();
+    }
+    fetchLock.lockInterruptibly();
+    try {
+      c = cachedSenders.get();
+      if (c != null && System.nanoTime() - c.fetchedAtNanos() < limit) {
+        return c.keys();
+      }
+      List<SenderKey> keys;
+      try {
+        EnclaveApi.SenderSetView v = check(enclave.get("/v1/senders"));
+        List<String> raw = v.senderKeys() == null ? List.of() : v.senderKeys();
+        if (raw.size() > dev.keycast.protocol.sender.SenderSet.MAX_SENDERS) {
+          throw new IOException("the enclave's sender set is too large");
+        }
+        java.util.ArrayList<SenderKey> out = new java.util.ArrayList<>(raw.size());
+        for (String k : raw) {
+          out.add(SenderKey.of("sender_keys", Base64Url.decode("sender_keys", k, SenderKey.LENGTH)));
+        }
+        keys = List.copyOf(out);
+      } catch (EnclaveException | IOException | MalformedInputException e) {
+        LOG.warn("the enclave's sender set could not be read ({}): signed requests are refused",
+            e.getMessage());
+        cachedSenders.set(null);
+        return List.of();
+      }
+      cachedSenders.set(new CachedSenders(keys, System.nanoTime()));
+      return keys;
+    } finally {
+      fetchLock.unlock();
+    }
+  }
+
   /** {@code GET} or {@code POST /v1/senders} of the public API. */
   public HttpAnswer handle(String method, byte[] body) throws ApiException, InterruptedException {
     try {
@@ -126,6 +180,7 @@ public final class SenderSetKeeper {
         throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
       }
       EnclaveApi.SenderSetView v = check(enclave.call(HttpMethod.POST, "/v1/senders/update", Json.encode(update)));
+      cachedSenders.set(null); // the set changed: signed requests check the new one
       try {
         keep(v);
       } catch (IOException e) {

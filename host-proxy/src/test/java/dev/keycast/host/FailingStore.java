@@ -1,6 +1,8 @@
 package dev.keycast.host;
 
 import dev.keycast.host.store.ArtefactStore;
+import dev.keycast.host.store.CinemaRecord;
+import dev.keycast.host.store.ScreenRecord;
 import dev.keycast.host.store.ForwardCommit;
 import dev.keycast.host.store.ForwardRecord;
 import dev.keycast.host.store.ReceiptRecord;
@@ -52,6 +54,24 @@ final class FailingStore implements ArtefactStore {
   }
   @Override public long countRecipients() throws StoreException {
     return d.countRecipients();
+  }
+  @Override public CinemaRecord putCinema(CinemaRecord c) throws StoreException {
+    return d.putCinema(c);
+  }
+  @Override public Optional<CinemaRecord> getCinema(String n) throws StoreException {
+    return d.getCinema(n);
+  }
+  @Override public ScreenRecord putScreen(ScreenRecord s) throws StoreException {
+    return d.putScreen(s);
+  }
+  @Override public List<ScreenRecord> findScreens(Collection<String> t) throws StoreException {
+    return d.findScreens(t);
+  }
+  @Override public List<ScreenRecord> findScreensByFingerprint(Collection<String> f) throws StoreException {
+    return d.findScreensByFingerprint(f);
+  }
+  @Override public List<ScreenRecord> listScreens(String c, String a, int l) throws StoreException {
+    return d.listScreens(c, a, l);
   }
   @Override public SendCommit commitSend(SendRecord s) throws StoreException {
     maybeFail();

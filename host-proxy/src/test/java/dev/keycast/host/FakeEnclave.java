@@ -53,6 +53,11 @@ public final class FakeEnclave implements AutoCloseable {
   public volatile boolean answerAnotherSendId;
   /** Candidates of the last send request. */
   public volatile List<EnclaveApi.Candidate> lastCandidates = List.of();
+  /** Candidates of the last forward request. */
+  public volatile List<EnclaveApi.Candidate> lastForwardCandidates = List.of();
+  /** The sender keys GET /v1/senders answers (empty: no sender set, sender_set_missing). */
+  public volatile List<dev.keycast.protocol.sender.SenderKey> senders = List.of();
+  private volatile dev.keycast.protocol.cinema.KdmSigner kdmSigner;
   private final AtomicInteger concurrent = new AtomicInteger();
   private final AtomicInteger maxConcurrent = new AtomicInteger();
   private HttpServer server;
@@ -176,6 +181,7 @@ public final class FakeEnclave implements AutoCloseable {
           case "/v1/recipients/validate" ->
               validate(Json.decode(body, 1 << 20, EnclaveApi.ValidateRequest.class));
           case "/v1/send" -> send(Json.decode(body, 256 << 20, EnclaveApi.SendRequest.class));
+          case "/v1/senders" -> senderSet();
           case "/v1/forward" -> forward(Json.decode(body, 256 << 20, EnclaveApi.ForwardRequest.class));
           case "/v1/keyset/rewrap" -> throw new Failure(
               Json.decode(body, 1 << 20, dev.keycast.protocol.upgrade.RewrapRequest.class).credentials() == null
@@ -303,7 +309,31 @@ public final class FakeEnclave implements AutoCloseable {
         Base64Url.encode(receipt), Base64Url.encode(s.encode()), ds, List.of());
   }
 
+  private EnclaveApi.SenderSetView senderSet() throws Failure {
+    List<dev.keycast.protocol.sender.SenderKey> keys = senders;
+    if (keys.isEmpty()) {
+      throw new Failure(ErrorCode.SENDER_SET_MISSING, "no sender set");
+    }
+    return new EnclaveApi.SenderSetView(1, List.of(),
+        keys.stream().map(key -> Base64Url.encode(key.raw())).toList(),
+        keys.stream().map(dev.keycast.protocol.sender.SenderKey::fingerprint).toList(), null, null);
+  }
+
+  /** The fake's KDM signer chain (made on first use, valid from a day ago for 5 years). */
+  public synchronized dev.keycast.protocol.cinema.KdmSigner kdmSigner() throws Exception {
+    if (kdmSigner == null) {
+      Instant start = Instant.now().minus(java.time.Duration.ofDays(1));
+      var chain = dev.keycast.protocol.cinema.DcCertificateIssuer.issue(
+          new dev.keycast.protocol.cinema.DcCertificateIssuer.ChainNames("KEYCAST.TEST", "FAKE.ENCLAVE",
+              "ROOT", "CA", "CS", "FAKE.SIGNER"), start, 5, random);
+      kdmSigner = dev.keycast.protocol.cinema.KdmSigner.of(chain.leaf().getPrivate(), chain.chain(),
+          Instant.now());
+    }
+    return kdmSigner;
+  }
+
   private EnclaveApi.ForwardResponse forward(EnclaveApi.ForwardRequest r) throws Exception {
+    lastForwardCandidates = r.candidates();
     KeySet k = need();
     byte[] policyBytes = Base64Url.decode("policy", r.policy(), SendPolicy.MAX_BYTES);
     SealedSecret s = SealedSecret.parse(Base64Url.decode("sealed_secret", r.sealedSecret(), 1 << 20));
@@ -333,6 +363,9 @@ public final class FakeEnclave implements AutoCloseable {
     if (late && !policy.lateRecipients()) {
       return ds;
     }
+    if (policy.isKdmSend()) {
+      return deliverKdms(sendId, policy, candidates, secret, rb);
+    }
     for (EnclaveApi.Candidate c : candidates) {
       RecipientKey key = RecipientKeys.fromSpki(Base64Url.decode("key", c.key(), 1 << 16));
       if (!policy.recipients().fingerprints().contains(key.fingerprint())) {
@@ -347,6 +380,46 @@ public final class FakeEnclave implements AutoCloseable {
           .getBytes(StandardCharsets.UTF_8)));
       rb.add(new Receipt.Delivery(key.fingerprint(), f.id(), id, sha256(env)));
       ds.add(new EnclaveApi.Delivery(id, key.fingerprint(), f.id(), Base64Url.encode(env)));
+    }
+    return ds;
+  }
+
+  /**
+   * A KDM send's deliveries as the enclave makes them (wire-format.md section 9.4), simplified:
+   * each candidate's chain validated as a screen chain, one modified-transitional-1 KDM per screen
+   * that the policy lists by thumbprint or fingerprint (or any screen when it names anchors).
+   */
+  private List<EnclaveApi.Delivery> deliverKdms(String sendId, SendPolicy policy,
+      List<EnclaveApi.Candidate> candidates, byte[] secret, ReceiptBuilder rb) throws Exception {
+    var keys = dev.keycast.protocol.cinema.ContentKeySetCodec.decode(secret);
+    var cf = java.security.cert.CertificateFactory.getInstance("X.509");
+    List<EnclaveApi.Delivery> ds = new ArrayList<>();
+    for (EnclaveApi.Candidate c : candidates) {
+      List<java.security.cert.X509Certificate> chain = new ArrayList<>();
+      for (String der : c.chain()) {
+        chain.add((java.security.cert.X509Certificate) cf.generateCertificate(
+            new java.io.ByteArrayInputStream(Base64Url.decode("chain", der, 1 << 16))));
+      }
+      if (chain.isEmpty()) {
+        continue;
+      }
+      var screen = dev.keycast.protocol.cinema.DcCertificateChainValidator.validateScreen(chain, Instant.now());
+      String thumb = dev.keycast.protocol.cinema.DcCertificates.thumbprintBase64(screen.leaf());
+      String fp = RecipientKeys.fromSpki(screen.leaf().getPublicKey().getEncoded()).fingerprint();
+      if (!policy.recipients().thumbprints().contains(thumb)
+          && !policy.recipients().fingerprints().contains(fp) && policy.recipients().anchors().isEmpty()) {
+        continue;
+      }
+      java.time.ZoneOffset offset = java.time.ZoneOffset.of(c.utcOffset() == null ? "+00:00" : c.utcOffset());
+      byte[] kdm = dev.keycast.protocol.cinema.KdmWriter.write(kdmSigner(),
+          dev.keycast.protocol.cinema.KdmRequest.modifiedTransitional1(keys, screen,
+              policy.notBefore().atOffset(offset), policy.notAfter().atOffset(offset),
+              java.util.UUID.randomUUID(), Instant.now().truncatedTo(ChronoUnit.SECONDS).atOffset(offset)),
+          random);
+      String id = hex16(sha("keycast/v1/delivery-id", (sendId + "\0" + fp).getBytes(StandardCharsets.UTF_8)));
+      rb.add(new Receipt.Delivery(fp, dev.keycast.protocol.cinema.KdmDeliveries.FORMAT_ID, id, sha256(kdm)));
+      ds.add(new EnclaveApi.Delivery(id, fp, dev.keycast.protocol.cinema.KdmDeliveries.FORMAT_ID,
+          Base64Url.encode(kdm)));
     }
     return ds;
   }

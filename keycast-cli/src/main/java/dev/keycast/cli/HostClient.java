@@ -19,6 +19,8 @@ import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.regex.Pattern;
+import dev.keycast.protocol.sender.SenderRequestSignature;
+import dev.keycast.protocol.sender.SenderSigningKey;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 
@@ -84,6 +86,42 @@ final class HostClient {
   EnclaveApi.SenderSetView updateSenders(dev.keycast.protocol.sender.SenderSetUpdate.Json update)
       throws HostException {
     return postJson("/v1/senders", update, MAX_SENDER_SET_BYTES, EnclaveApi.SenderSetView.class);
+  }
+
+  /** Largest KDM zip read (the host answers at most 256 MiB of KDMs per zip). */
+  static final int MAX_KDM_ZIP_BYTES = 320 << 20;
+
+  /** POST /v1/screens, signed by {@code sender} (api.md section 2.4). */
+  HostApi.Screen registerScreen(HostApi.RegisterScreen body, SenderSigningKey sender) throws HostException {
+    String target = base.getRawPath() + "/v1/screens";
+    byte[] json = Json.encode(body);
+    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .header("Authorization", SenderRequestSignature.authorization(sender, "POST", target, json,
+            java.time.Instant.now()))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(json))
+        .build();
+    return decode("/v1/screens", exchange(req, MAX_SMALL_BYTES), MAX_SMALL_BYTES, HostApi.Screen.class);
+  }
+
+  /**
+   * GET {@code path} (a KDM zip route, path segments already encoded), signed by {@code sender}:
+   * the zip's bytes, at most {@link #MAX_KDM_ZIP_BYTES}.
+   */
+  byte[] kdmZip(String path, SenderSigningKey sender) throws HostException {
+    String target = base.getRawPath() + path;
+    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
+        .header("Accept", "application/zip")
+        .header("Authorization", SenderRequestSignature.authorization(sender, "GET", target, null,
+            java.time.Instant.now()))
+        .GET().build();
+    return exchange(req, MAX_KDM_ZIP_BYTES);
+  }
+
+  /** {@code s} as one URL path segment (UTF-8, percent-encoded; a space is {@code %20}). */
+  static String pathSegment(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
   }
 
   /** Largest sender-set answer read (1,024 senders with fingerprints, base64url). */
@@ -247,6 +285,9 @@ final class HostClient {
       case "too_many_recipients" -> "; raise --max-recipients or narrow the selection";
       case "proof_invalid" -> "; the --key must be the private key of the key registered";
       case "session_expired" -> "; run the command again for a new session";
+      case "sender_required", "sender_signature_invalid" -> "; pass --sender-key with your sender key";
+      case "sender_unknown" -> "; the key set's owner must admit your sender key (keycast sender add)";
+      case "sender_timestamp_out_of_window" -> "; check this machine's clock";
       default -> "";
     };
   }

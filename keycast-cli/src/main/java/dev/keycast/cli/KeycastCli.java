@@ -30,6 +30,7 @@ import picocli.CommandLine.Spec;
       FetchCommand.class,
       ReceiptCommand.class,
       KdmCommand.class,
+      ScreenCommand.class,
       MeasurementsCommand.class,
       AttestationCommand.class,
       ImageCommand.class,
@@ -43,7 +44,7 @@ public final class KeycastCli implements java.util.concurrent.Callable<Integer> 
   public Integer call() {
     CommandLine cl = spec.commandLine();
     cl.getErr().println(cl.getCommandSpec().qualifiedName()
-        + ": missing command (attest, send, recipient, fetch, receipt, measurements, attestation); see 'keycast --help'");
+        + ": missing command (attest, send, recipient, screen, kdm, fetch, receipt, measurements, attestation); see 'keycast --help'");
     return ExitCodes.USAGE;
   }
 

@@ -50,6 +50,8 @@ public final class HostApiService implements AutoCloseable {
   private final RecipientRegistry recipients;
   private final DeliveryQueries deliveries;
   private final LateForwarder late;
+  private final ScreenRegistry screens;
+  private final KdmArchives kdms;
   private final HostRouter publicRouter;
   private final HostRouter adminRouter;
 
@@ -73,6 +75,9 @@ public final class HostApiService implements AutoCloseable {
     this.late = new LateForwarder(store, this.enclave, stores, metrics, clock);
     this.recipients = new RecipientRegistry(store, this.enclave, stores, control, clock, auth, late);
     this.deliveries = new DeliveryQueries(store, stores, auth);
+    SenderRequestAuth senderAuth = new SenderRequestAuth(control, clock);
+    this.screens = new ScreenRegistry(store, stores, clock, senderAuth, late);
+    this.kdms = new KdmArchives(store, stores, senderAuth, screens);
     this.publicRouter = new HostRouter(publicRoutes(), metrics);
     this.adminRouter = new HostRouter(adminRoutes(), metrics);
   }
@@ -102,7 +107,15 @@ public final class HostApiService implements AutoCloseable {
             (c, v) -> deliveries.delivery(v.get(0), c.authorization())),
         // sender identity (issue 23): GET the sender set in force, POST an owner-signed change
         Route.of("senders", HostRouter.ANY_METHOD, "/v1/senders", (c, v) -> control.senders(c.method(), c.body())),
-        Route.of("receipt", "GET", "/v1/receipts/{}", (c, v) -> deliveries.receipt(v.get(0))));
+        Route.of("receipt", "GET", "/v1/receipts/{}", (c, v) -> deliveries.receipt(v.get(0))),
+        // KDM sends (issue 24, api.md section 2.4): screens and their KDMs, signed by a sender
+        Route.of("screens", HostRouter.ANY_METHOD, "/v1/screens", (c, v) -> switch (c.method()) {
+          case "POST" -> screens.register(c);
+          case "GET" -> screens.list(c);
+          default -> throw new ApiException(ErrorCode.METHOD_NOT_ALLOWED, "/v1/screens takes GET or POST");
+        }),
+        Route.of("screen_kdms", "GET", "/v1/screens/{}/kdms", (c, v) -> kdms.screenKdms(c, v.get(0))),
+        Route.of("cinema_kdms", "GET", "/v1/cinemas/{}/kdms", (c, v) -> kdms.cinemaKdms(c, v.get(0))));
   }
 
   /** The admin listener's routes. */

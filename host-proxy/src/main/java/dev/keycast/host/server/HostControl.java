@@ -40,4 +40,15 @@ public interface HostControl {
   default HttpAnswer senders(String method, byte[] body) throws ApiException, InterruptedException {
     throw new ApiException(dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host keeps no sender set");
   }
+
+  /**
+   * The sender keys the enclave's sender set in force admits (issue 23), for the routes a sender
+   * must sign (api.md section 2.4); empty when the host keeps no set or the enclave has none (every
+   * signed request is then refused). A cached copy may be answered; {@code refresh} asks for a
+   * fresh one unless the copy is very recent (a sender just added).
+   */
+  default java.util.List<dev.keycast.protocol.sender.SenderKey> senderKeys(boolean refresh)
+      throws InterruptedException {
+    return java.util.List.of();
+  }
 }

@@ -100,7 +100,7 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
       QueryStringDecoder q = new QueryStringDecoder(req.uri());
       call = new HttpCall(req.method().name(), q.path(), q.parameters(),
           ByteBufUtil.getBytes(req.content()),
-          req.headers().get(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION));
+          req.headers().get(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION), req.uri());
     } catch (RuntimeException e) {
       write(ctx, HttpAnswer.error(ErrorCode.MALFORMED_REQUEST, "malformed request line"), false);
       return;

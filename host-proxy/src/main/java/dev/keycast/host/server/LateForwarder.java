@@ -2,6 +2,8 @@ package dev.keycast.host.server;
 
 import dev.keycast.host.bridge.EnclaveException;
 import dev.keycast.host.store.ArtefactStore;
+import dev.keycast.host.store.CinemaRecord;
+import dev.keycast.host.store.ScreenRecord;
 import dev.keycast.host.store.ForwardCommit;
 import dev.keycast.host.store.ForwardRecord;
 import dev.keycast.host.store.ReceiptRecord;
@@ -45,6 +47,9 @@ final class LateForwarder implements AutoCloseable {
   static final int WORKERS = 2;
   /** Forward jobs waiting at most. */
   static final int CAPACITY = 256;
+  /** Queue keys of screen jobs start with this (recipient jobs are bare fingerprints). */
+  static final String SCREEN_KEY = "screen:";
+
   /** Recipients deferred at most (beyond, their next registration runs their forwards). */
   static final int MAX_DEFERRED = 10_000;
   /** How long a registration waits for its forwards before answering. */
@@ -93,6 +98,14 @@ final class LateForwarder implements AutoCloseable {
     }
   }
 
+  /**
+   * Queues the late KDM forwards of a just registered (or re-registered) screen, as {@link
+   * #onRegistered} does for a recipient; returns the deliveries made before the answer.
+   */
+  int onScreenRegistered(String thumbprint) throws InterruptedException {
+    return onRegistered(SCREEN_KEY + thumbprint);
+  }
+
   /** Recipients whose forwards wait for room in the queue. */
   int deferredCount() {
     return queue.deferredCount();
@@ -103,17 +116,44 @@ final class LateForwarder implements AutoCloseable {
     queue.close();
   }
 
-  /** The job of one recipient: its current registration, every open send offered. */
-  private int forwardTo(String fingerprint) throws ApiException, InterruptedException {
+  /**
+   * The job of one recipient or screen: its current registration, every open send that may admit
+   * it offered. A recipient is offered the open sends that are not KDM sends; a screen only the
+   * open KDM sends (a screen is never an ordinary recipient).
+   */
+  private int forwardTo(String key) throws ApiException, InterruptedException {
+    if (key.startsWith(SCREEN_KEY)) {
+      String thumbprint = key.substring(SCREEN_KEY.length());
+      List<ScreenRecord> found = stores.call("find_screens",
+          () -> store.findScreens(List.of(thumbprint)));
+      if (found.isEmpty()) {
+        return 0;
+      }
+      ScreenRecord s = found.get(0);
+      String offset = s.cinema() == null ? null : stores.call("get_cinema",
+          () -> store.getCinema(s.cinema())).map(CinemaRecord::utcOffset).orElse(CinemaRecord.UTC);
+      return forwardLate(s.fingerprint(), ScreenCandidates.of(s, offset),
+          p -> p.isKdmSend() && (p.recipients().thumbprints().contains(s.thumbprint())
+              || p.recipients().fingerprints().contains(s.fingerprint())
+              || !p.recipients().anchors().isEmpty()));
+    }
     List<RecipientRecord> found = stores.call("find_recipients",
-        () -> store.findRecipients(List.of(fingerprint)));
-    return found.isEmpty() ? 0 : forwardLate(found.get(0));
+        () -> store.findRecipients(List.of(key)));
+    if (found.isEmpty()) {
+      return 0;
+    }
+    RecipientRecord r = found.get(0);
+    boolean hasChain = StoredKey.hasChain(r.publicKeyOrChain());
+    return forwardLate(r.fingerprint(), StoredKey.candidate(r.publicKeyOrChain()),
+        p -> !p.isKdmSend() && mayAdmit(p, r.fingerprint(), hasChain));
   }
 
-  /** Offers every open sealed secret that may admit {@code r} to the enclave; returns deliveries made. */
-  private int forwardLate(RecipientRecord r) throws ApiException, InterruptedException {
-    boolean hasChain = StoredKey.hasChain(r.publicKeyOrChain());
-    Candidate candidate = StoredKey.candidate(r.publicKeyOrChain());
+  /**
+   * Offers every open sealed secret whose policy {@code mayAdmit} to the enclave with the one
+   * {@code candidate} (whose key has {@code fingerprint}); returns deliveries made.
+   */
+  private int forwardLate(String fingerprint, Candidate candidate,
+      java.util.function.Predicate<SendPolicy> mayAdmit) throws ApiException, InterruptedException {
     int made = 0;
     String after = null;
     Instant now = clock.instant();
@@ -123,8 +163,8 @@ final class LateForwarder implements AutoCloseable {
           () -> store.sealedSecretsOpenForLateRecipients(now, cursor, LATE_PAGE));
       for (StoredSend s : page) {
         SendPolicy p = policyOf(s);
-        if (p == null || !mayAdmit(p, r.fingerprint(), hasChain)
-            || stores.call("has_delivery", () -> store.hasDelivery(s.sendId(), r.fingerprint()))) {
+        if (p == null || !mayAdmit.test(p)
+            || stores.call("has_delivery", () -> store.hasDelivery(s.sendId(), fingerprint))) {
           continue;
         }
         // the enclave is stateless: the host counts earlier deliveries against max_recipients
@@ -146,13 +186,13 @@ final class LateForwarder implements AutoCloseable {
           }
           metrics.inc("keycast_host_forward_errors_total", "forwards the enclave refused",
               "code", e.code().code());
-          LOG.warn("forward of send {} to {} refused: {}", s.sendId(), r.fingerprint(),
+          LOG.warn("forward of send {} to {} refused: {}", s.sendId(), fingerprint,
               e.code().code());
           continue;
         }
         for (EnclaveApi.Delivery d : f.deliveries() == null ? List.<EnclaveApi.Delivery>of()
             : f.deliveries()) {
-          if (!d.recipient().equals(r.fingerprint())) {
+          if (!d.recipient().equals(fingerprint)) {
             continue;
           }
           ForwardRecord fr;
@@ -176,7 +216,7 @@ final class LateForwarder implements AutoCloseable {
     }
     if (made > 0) {
       metrics.add("keycast_host_late_deliveries_total", "deliveries made to late recipients", made);
-      LOG.info("recipient {} got {} late deliveries", r.fingerprint(), made);
+      LOG.info("recipient {} got {} late deliveries", fingerprint, made);
     }
     return made;
   }

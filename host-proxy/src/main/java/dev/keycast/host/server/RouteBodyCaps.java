@@ -13,6 +13,8 @@ final class RouteBodyCaps {
   static final long NO_BODY_CAP = 16 * 1024;
   /** {@code POST /v1/recipients}: a public key or a certificate chain, as JSON. */
   static final long REGISTER_CAP = HostApiService.MAX_REGISTER_BYTES;
+  /** {@code POST /v1/screens}: a screen's chain, names and trusted devices, as JSON. */
+  static final long SCREEN_CAP = ScreenRegistry.MAX_REGISTER_BYTES;
   /** {@code POST /admin/keyset/init}: parameters only. */
   static final long ADMIN_CAP = 64 * 1024;
 
@@ -31,6 +33,7 @@ final class RouteBodyCaps {
       case "/v1/sends" -> HostApi.MAX_REQUEST_BYTES;
       case "/v1/recipients", "/v1/recipients/challenge" -> REGISTER_CAP;
       case "/v1/senders" -> dev.keycast.host.SenderSetKeeper.MAX_UPDATE_BYTES;
+      case "/v1/screens" -> SCREEN_CAP;
       default -> NO_BODY_CAP;
     };
   }

@@ -5,6 +5,8 @@ import dev.keycast.host.bridge.EnclaveException;
 import dev.keycast.host.bridge.EnclaveResponse;
 import dev.keycast.host.bridge.SendResponseReader;
 import dev.keycast.host.store.ArtefactStore;
+import dev.keycast.host.store.CinemaRecord;
+import dev.keycast.host.store.ScreenRecord;
 import dev.keycast.host.store.Delivery;
 import dev.keycast.host.store.ReceiptRecord;
 import dev.keycast.host.store.RecipientRecord;
@@ -315,6 +317,11 @@ final class SendCoordinator {
     out.write(SEND_OPEN);
     out.write(payloadJson);
     out.write(CANDIDATES_OPEN);
+    if (policy.isKdmSend()) {
+      writeScreenCandidates(out, policy, attached);
+      out.write(SEND_CLOSE);
+      return attached.size();
+    }
     List<String> fps = policy.recipients().fingerprints();
     for (int i = 0; i < fps.size(); i += ArtefactStore.MAX_PAGE) {
       List<String> chunk = fps.subList(i, Math.min(fps.size(), i + ArtefactStore.MAX_PAGE));
@@ -360,4 +367,68 @@ final class SendCoordinator {
     StoredKey.writeCandidate(stored, scan, out);
   }
 
+  /**
+   * A KDM send's candidates (wire-format.md section 9.3): screens, never recipients. The screens
+   * whose leaf thumbprint the policy lists, those whose leaf key fingerprint it lists, and, when it
+   * names anchors, every screen (the enclave validates each chain and decides); each once (by
+   * key fingerprint, as deliveries are keyed), with its cinema's UTC offset.
+   */
+  private void writeScreenCandidates(OutputStream out, SendPolicy policy, Set<String> attached)
+      throws ApiException, IOException {
+    java.util.Map<String, String> offsets = new java.util.HashMap<>();
+    List<String> thumbs = policy.recipients().thumbprints();
+    for (int i = 0; i < thumbs.size(); i += ArtefactStore.MAX_PAGE) {
+      List<String> chunk = thumbs.subList(i, Math.min(thumbs.size(), i + ArtefactStore.MAX_PAGE));
+      for (ScreenRecord s : stores.call("find_screens", () -> store.findScreens(chunk))) {
+        attachScreen(out, attached, s, offsets);
+      }
+    }
+    List<String> fps = policy.recipients().fingerprints();
+    for (int i = 0; i < fps.size(); i += ArtefactStore.MAX_PAGE) {
+      List<String> chunk = fps.subList(i, Math.min(fps.size(), i + ArtefactStore.MAX_PAGE));
+      for (ScreenRecord s : stores.call("find_screens_by_fingerprint",
+          () -> store.findScreensByFingerprint(chunk))) {
+        attachScreen(out, attached, s, offsets);
+      }
+    }
+    if (!policy.recipients().anchors().isEmpty()) {
+      String after = null;
+      while (true) {
+        String cursor = after;
+        List<ScreenRecord> page = stores.call("list_screens",
+            () -> store.listScreens(null, cursor, ArtefactStore.MAX_PAGE));
+        for (ScreenRecord s : page) {
+          attachScreen(out, attached, s, offsets);
+        }
+        if (page.size() < ArtefactStore.MAX_PAGE) {
+          break;
+        }
+        after = page.get(page.size() - 1).thumbprint();
+      }
+    }
+  }
+
+  private void attachScreen(OutputStream out, Set<String> attached, ScreenRecord s,
+      java.util.Map<String, String> offsets) throws ApiException, IOException {
+    if (!attached.add(s.fingerprint())) {
+      return;
+    }
+    if (attached.size() > HostApiService.MAX_CANDIDATES) {
+      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, "more than " + HostApiService.MAX_CANDIDATES
+          + " registered screens match the policy; one send carries at most " + HostApiService.MAX_CANDIDATES);
+    }
+    String offset = null;
+    if (s.cinema() != null) {
+      offset = offsets.get(s.cinema());
+      if (offset == null) {
+        offset = stores.call("get_cinema", () -> store.getCinema(s.cinema()))
+            .map(CinemaRecord::utcOffset).orElse(CinemaRecord.UTC);
+        offsets.put(s.cinema(), offset);
+      }
+    }
+    if (attached.size() > 1) {
+      out.write(',');
+    }
+    out.write(Json.encode(ScreenCandidates.of(s, offset)));
+  }
 }

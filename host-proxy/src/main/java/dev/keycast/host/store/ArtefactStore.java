@@ -64,6 +64,37 @@ public interface ArtefactStore extends AutoCloseable {
   /** Number of registered recipients. */
   long countRecipients() throws StoreException;
 
+  // ---- cinemas and screens (wire-format.md section 9.3; never recipients)
+
+  /** Creates a cinema or sets its offset (last write wins); returns the stored record. */
+  CinemaRecord putCinema(CinemaRecord cinema) throws StoreException;
+
+  /** A cinema by name. */
+  Optional<CinemaRecord> getCinema(String name) throws StoreException;
+
+  /**
+   * Registers a screen or replaces its registration (keyed by leaf thumbprint) whole; returns the
+   * stored record. Its cinema, when named, must have been put before. Deliveries already made are
+   * not touched.
+   *
+   * @throws StoreException {@code not_found} if the screen's cinema is not stored
+   */
+  ScreenRecord putScreen(ScreenRecord screen) throws StoreException;
+
+  /** The screens among {@code thumbprints} (at most 1000), in thumbprint order. */
+  List<ScreenRecord> findScreens(Collection<String> thumbprints) throws StoreException;
+
+  /** The screens whose leaf key has one of {@code fingerprints} (at most 1000), in thumbprint order. */
+  List<ScreenRecord> findScreensByFingerprint(Collection<String> fingerprints) throws StoreException;
+
+  /**
+   * Screens after {@code afterThumbprint} in the store's key order (SQLite: the thumbprint; S3: its
+   * base64url form), which pages every screen exactly once; only those of {@code cinema} when it
+   * is not null.
+   */
+  List<ScreenRecord> listScreens(String cinema, String afterThumbprint, int limit)
+      throws StoreException;
+
   // ---- sends
 
   /**

@@ -14,7 +14,12 @@ package dev.keycast.host.store;
  * open-sends/{sendId}                       payload hash hex (late-allowed sends only)
  * payload-hash/{hex}                        SEND MANIFEST: the commit point If-None-Match: *
  * sends/{sendId}/forwards/{fp}              FORWARD MANIFEST: commit point  If-None-Match: *
+ * cinemas/{hex(UTF-8 name)}                 cinema JSON (last write wins)
+ * screens/by-thumbprint/{thumb}             screen JSON (last write wins)
+ * screens/by-fingerprint/{fp}/{thumb}       empty (index; checked against the screen on read)
+ * screens/by-cinema/{hex(name)}/{thumb}     empty (index; checked against the screen on read)
  * </pre>
+ * where {@code thumb} is the screen's thumbprint in base64url without padding (27 characters).
  */
 final class S3Layout {
   /** Prefix of the sealed key sets. */
@@ -27,6 +32,31 @@ final class S3Layout {
   private static final String SENDS = "sends/";
 
   private S3Layout() {}
+
+  /** Prefix of the screens by thumbprint. */
+  static final String SCREENS = "screens/by-thumbprint/";
+
+  static String cinema(String name) {
+    return "cinemas/" + hexName(name);
+  }
+
+  static String screen(String thumbUrl) {
+    return SCREENS + thumbUrl;
+  }
+
+  /** Prefix of the screens whose leaf key has fingerprint {@code fp}. */
+  static String screensByFingerprint(String fp) {
+    return "screens/by-fingerprint/" + fp + "/";
+  }
+
+  /** Prefix of a cinema's screens. */
+  static String screensByCinema(String name) {
+    return "screens/by-cinema/" + hexName(name) + "/";
+  }
+
+  private static String hexName(String name) {
+    return java.util.HexFormat.of().formatHex(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
 
   static String keySet(int version) {
     return String.format("keysets/v%010d", version);

@@ -386,6 +386,168 @@ public final class SqliteArtefactStore implements ArtefactStore {
     return Math.min(limit, MAX_PAGE);
   }
 
+  // ------------------------------------------------------------------ cinemas and screens
+
+  private static final String SCREEN_COLUMNS =
+      "thumbprint, fingerprint, cinema, screen_name, chain, trusted_devices, registered_at";
+
+  @Override
+  public CinemaRecord putCinema(CinemaRecord cinema) throws StoreException {
+    Objects.requireNonNull(cinema, "cinema");
+    return write("put cinema", c -> {
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO cinemas VALUES (?, ?, ?)"
+          + " ON CONFLICT (name) DO UPDATE SET utc_offset = excluded.utc_offset,"
+          + " updated_at = excluded.updated_at")) {
+        ps.setString(1, cinema.name());
+        ps.setString(2, cinema.utcOffset());
+        ps.setLong(3, cinema.updatedAt().toEpochMilli());
+        ps.executeUpdate();
+      }
+      return cinema;
+    });
+  }
+
+  @Override
+  public Optional<CinemaRecord> getCinema(String name) throws StoreException {
+    CinemaRecord.checkName("cinema name", name);
+    return read(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT name, utc_offset, updated_at FROM cinemas WHERE name = ?")) {
+        ps.setString(1, name);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            return Optional.empty();
+          }
+          try {
+            return Optional.of(new CinemaRecord(rs.getString(1), rs.getString(2),
+                Instant.ofEpochMilli(rs.getLong(3))));
+          } catch (IllegalArgumentException e) {
+            throw new StoreException(StoreException.Code.STORE_CORRUPT, "cinema row: " + e.getMessage());
+          }
+        }
+      }
+    });
+  }
+
+  @Override
+  public ScreenRecord putScreen(ScreenRecord s) throws StoreException {
+    Objects.requireNonNull(s, "screen");
+    return write("put screen", c -> {
+      if (s.cinema() != null) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM cinemas WHERE name = ?")) {
+          ps.setString(1, s.cinema());
+          try (ResultSet rs = ps.executeQuery()) {
+            if (!rs.next()) {
+              throw new StoreException(StoreException.Code.NOT_FOUND, "cinema "
+                  + Checks.quote(s.cinema()) + " is not stored");
+            }
+          }
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO screens VALUES (?, ?, ?, ?, ?, ?, ?)"
+          + " ON CONFLICT (thumbprint) DO UPDATE SET fingerprint = excluded.fingerprint,"
+          + " cinema = excluded.cinema, screen_name = excluded.screen_name, chain = excluded.chain,"
+          + " trusted_devices = excluded.trusted_devices, registered_at = excluded.registered_at")) {
+        ps.setString(1, s.thumbprint());
+        ps.setString(2, s.fingerprint());
+        ps.setString(3, s.cinema());
+        ps.setString(4, s.screenName());
+        ps.setBytes(5, ScreenRecord.encodeChain(s.chain()));
+        ps.setString(6, String.join(",", s.trustedDevices()));
+        ps.setLong(7, s.registeredAt().toEpochMilli());
+        ps.executeUpdate();
+      }
+      return s;
+    });
+  }
+
+  @Override
+  public List<ScreenRecord> findScreens(Collection<String> thumbprints) throws StoreException {
+    return selectScreensIn("thumbprint", checkedSet(thumbprints, true));
+  }
+
+  @Override
+  public List<ScreenRecord> findScreensByFingerprint(Collection<String> fingerprints)
+      throws StoreException {
+    return selectScreensIn("fingerprint", checkedSet(fingerprints, false));
+  }
+
+  /** The distinct values (thumbprints or fingerprints, checked), at most a page of them. */
+  static TreeSet<String> checkedSet(Collection<String> values, boolean thumbprints) {
+    TreeSet<String> out = new TreeSet<>();
+    for (String v : values) {
+      if (thumbprints ? !dev.keycast.protocol.policy.SendPolicy.isWellFormedThumbprint(v)
+          : !dev.keycast.protocol.Fingerprints.isWellFormed(v)) {
+        throw new IllegalArgumentException((thumbprints ? "thumbprint" : "fingerprint")
+            + " is malformed: " + Checks.quote(String.valueOf(v)));
+      }
+      out.add(v);
+    }
+    if (out.size() > MAX_PAGE) {
+      throw new IllegalArgumentException("at most " + MAX_PAGE + " values per lookup");
+    }
+    return out;
+  }
+
+  private List<ScreenRecord> selectScreensIn(String column, TreeSet<String> values)
+      throws StoreException {
+    if (values.isEmpty()) {
+      return List.of();
+    }
+    return read(c -> {
+      String marks = String.join(",", java.util.Collections.nCopies(values.size(), "?"));
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + SCREEN_COLUMNS + " FROM screens"
+          + " WHERE " + column + " IN (" + marks + ") ORDER BY thumbprint")) {
+        int i = 1;
+        for (String v : values) {
+          ps.setString(i++, v);
+        }
+        return screens(ps);
+      }
+    });
+  }
+
+  @Override
+  public List<ScreenRecord> listScreens(String cinema, String afterThumbprint, int limit)
+      throws StoreException {
+    int n = page(limit);
+    if (cinema != null) {
+      CinemaRecord.checkName("cinema name", cinema);
+    }
+    return read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + SCREEN_COLUMNS + " FROM screens"
+          + " WHERE " + (cinema == null ? "" : "cinema = ? AND ") + "thumbprint > ?"
+          + " ORDER BY thumbprint LIMIT ?")) {
+        int i = 1;
+        if (cinema != null) {
+          ps.setString(i++, cinema);
+        }
+        ps.setString(i++, afterThumbprint == null ? "" : afterThumbprint);
+        ps.setInt(i, n);
+        return screens(ps);
+      }
+    });
+  }
+
+  private static List<ScreenRecord> screens(PreparedStatement ps) throws SQLException, StoreException {
+    List<ScreenRecord> out = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        String devices = rs.getString(6);
+        try {
+          out.add(new ScreenRecord(rs.getString(1), rs.getString(2), rs.getString(3),
+              rs.getString(4), ScreenRecord.decodeChain(rs.getBytes(5)),
+              devices.isEmpty() ? List.of() : List.of(devices.split(",", -1)),
+              Instant.ofEpochMilli(rs.getLong(7))));
+        } catch (IllegalArgumentException e) {
+          throw new StoreException(StoreException.Code.STORE_CORRUPT, "screen row "
+              + Checks.quote(rs.getString(1)) + ": " + e.getMessage());
+        }
+      }
+    }
+    return out;
+  }
+
   // ------------------------------------------------------------------ sends
 
   @Override

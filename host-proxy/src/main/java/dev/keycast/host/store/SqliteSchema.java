@@ -18,7 +18,7 @@ final class SqliteSchema {
   private SqliteSchema() {}
 
   /** The schema version this code writes; see {@link #MIGRATIONS}. */
-  static final int SCHEMA_VERSION = 4;
+  static final int SCHEMA_VERSION = 5;
 
   /**
    * Migration {@code i} brings the schema from version {@code i} to {@code i + 1}.
@@ -46,6 +46,10 @@ final class SqliteSchema {
    * <p>Version 4 stores each recipient's key in the form the enclave consumes, its candidate JSON
    * ({@link StoredKey}), instead of PEM, so that no send re-spells keys. The schema is unchanged;
    * the migration rewrites every {@code recipients.public_key} ({@link #rewriteStoredKeys}).
+   *
+   * <p>Version 5 adds cinemas and screens (KDM sends, wire-format.md section 9.3): {@code cinemas}
+   * (name, UTC offset) and {@code screens} keyed by leaf thumbprint, with indexes by leaf key
+   * fingerprint and by cinema. Nothing existing changes; a screen is never a recipient.
    */
   private static final List<List<String>> MIGRATIONS = List.of(List.of(
       """
@@ -136,7 +140,25 @@ final class SqliteSchema {
       "ALTER TABLE sends_v3 RENAME TO sends",
       "CREATE INDEX sends_open_late ON sends (send_id) WHERE late_allowed = 1"),
       // v3 -> v4: data only (rewriteStoredKeys)
-      List.of());
+      List.of(),
+      // v4 -> v5: cinemas and screens
+      List.of(
+      """
+      CREATE TABLE cinemas (
+        name       TEXT    PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),
+        utc_offset TEXT    NOT NULL CHECK (length(utc_offset) = 6),
+        updated_at INTEGER NOT NULL) WITHOUT ROWID""",
+      """
+      CREATE TABLE screens (
+        thumbprint      TEXT    PRIMARY KEY CHECK (length(thumbprint) = 28),
+        fingerprint     TEXT    NOT NULL CHECK (length(fingerprint) = 64),
+        cinema          TEXT    REFERENCES cinemas (name),
+        screen_name     TEXT    CHECK (screen_name IS NULL OR length(screen_name) BETWEEN 1 AND 64),
+        chain           BLOB    NOT NULL,
+        trusted_devices TEXT    NOT NULL,
+        registered_at   INTEGER NOT NULL) WITHOUT ROWID""",
+      "CREATE INDEX screens_by_fingerprint ON screens (fingerprint, thumbprint)",
+      "CREATE INDEX screens_by_cinema ON screens (cinema, thumbprint)"));
 
   /** The statements of migration {@code from} -> {@code from + 1} (tests build old databases). */
   static List<String> migration(int from) {

@@ -594,4 +594,88 @@ abstract class ArtefactStoreContract {
         .isEqualTo(StoreException.Code.STORE_UNAVAILABLE);
     store = null;
   }
+
+  // ------------------------------------------------------------------ cinemas and screens
+
+  static String thumbprint(String seed) {
+    try {
+      return java.util.Base64.getEncoder().encodeToString(
+          MessageDigest.getInstance("SHA-1").digest(bytes(seed)));
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  static ScreenRecord screen(String seed, String cinema, String keySeed) {
+    return new ScreenRecord(thumbprint(seed), fp(keySeed), cinema, "screen " + seed,
+        List.of(bytes("leaf-" + seed), bytes("root")), List.of(thumbprint("device-" + seed)), T0);
+  }
+
+  @Test
+  void screensAndCinemasRoundTripAndAreFoundByThumbprintFingerprintAndCinema() throws Exception {
+    store.putCinema(new CinemaRecord("Odeon Leicester Square", "+00:00", T0));
+    store.putCinema(new CinemaRecord("Kino Wien", "+01:00", T0));
+    ScreenRecord a = store.putScreen(screen("a", "Odeon Leicester Square", "key-a"));
+    ScreenRecord b = store.putScreen(screen("b", "Kino Wien", "key-b"));
+    ScreenRecord c = store.putScreen(screen("c", null, "key-c"));
+    store = reopen(store);
+    assertThat(store.getCinema("Kino Wien").orElseThrow().utcOffset()).isEqualTo("+01:00");
+    assertThat(store.getCinema("Nowhere")).isEmpty();
+    assertThat(store.findScreens(List.of(thumbprint("a"), thumbprint("c"), thumbprint("zz"))))
+        .containsExactlyInAnyOrder(a, c);
+    ScreenRecord back = store.findScreens(List.of(thumbprint("a"))).getFirst();
+    assertThat(back.chain()).containsExactly(bytes("leaf-a"), bytes("root"));
+    assertThat(back.trustedDevices()).containsExactly(thumbprint("device-a"));
+    assertThat(store.findScreensByFingerprint(List.of(fp("key-b"), fp("nobody")))).containsExactly(b);
+    assertThat(store.listScreens("Kino Wien", null, 10)).containsExactly(b);
+    assertThat(store.listScreens(null, null, 10)).containsExactlyInAnyOrder(a, b, c);
+    // a cinema's offset is set again (last write wins)
+    store.putCinema(new CinemaRecord("Kino Wien", "+02:00", T0.plusSeconds(1)));
+    assertThat(store.getCinema("Kino Wien").orElseThrow().utcOffset()).isEqualTo("+02:00");
+  }
+
+  @Test
+  void aScreenRegisteredAgainIsReplacedWholeAndLeavesItsOldCinemaAndKey() throws Exception {
+    store.putCinema(new CinemaRecord("One", "+00:00", T0));
+    store.putCinema(new CinemaRecord("Two", "-05:00", T0));
+    store.putScreen(screen("a", "One", "key-old"));
+    ScreenRecord moved = new ScreenRecord(thumbprint("a"), fp("key-new"), "Two", null,
+        List.of(bytes("leaf-a2"), bytes("root")), List.of(), T0.plusSeconds(5));
+    store.putScreen(moved);
+    assertThat(store.findScreens(List.of(thumbprint("a")))).containsExactly(moved);
+    assertThat(store.listScreens("One", null, 10)).isEmpty();
+    assertThat(store.listScreens("Two", null, 10)).containsExactly(moved);
+    assertThat(store.findScreensByFingerprint(List.of(fp("key-old")))).isEmpty();
+    assertThat(store.findScreensByFingerprint(List.of(fp("key-new")))).containsExactly(moved);
+  }
+
+  @Test
+  void aScreenOfAnUnknownCinemaIsRefused() throws Exception {
+    assertThat(code(() -> store.putScreen(screen("a", "Never Put", "key-a"))))
+        .isEqualTo(StoreException.Code.NOT_FOUND);
+    assertThat(store.listScreens(null, null, 10)).isEmpty();
+  }
+
+  @Test
+  void screenListingsPageEveryScreenOnce() throws Exception {
+    store.putCinema(new CinemaRecord("Multiplex", "+00:00", T0));
+    List<ScreenRecord> all = new ArrayList<>();
+    for (int i = 0; i < 25; i++) {
+      all.add(store.putScreen(screen("s" + i, i % 2 == 0 ? "Multiplex" : null, "k" + i)));
+    }
+    for (String cinema : new String[] {null, "Multiplex"}) {
+      List<ScreenRecord> seen = new ArrayList<>();
+      String after = null;
+      while (true) {
+        List<ScreenRecord> page = store.listScreens(cinema, after, 4);
+        seen.addAll(page);
+        if (page.size() < 4) {
+          break;
+        }
+        after = page.getLast().thumbprint();
+      }
+      assertThat(seen).containsExactlyInAnyOrderElementsOf(cinema == null ? all
+          : all.stream().filter(x -> "Multiplex".equals(x.cinema())).toList());
+    }
+  }
 }

@@ -311,6 +311,30 @@ class SqliteMigrationTest {
     return out;
   }
 
+  /** Version 4 -> 5 adds the cinema and screen tables; every earlier row stays as it was. */
+  @Test
+  void version4DatabaseGainsCinemasAndScreensAndKeepsItsRows() throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement()) {
+      createSchema(s, 4);
+      s.execute("INSERT INTO recipients VALUES ('" + fp("r1") + "', 'x25519', x'01', '{}', 0)");
+    }
+    assertThat(indexes()).doesNotContain("screens_by_fingerprint", "screens_by_cinema");
+    try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
+      assertThat(store.schemaVersion()).isEqualTo(5);
+      assertThat(store.findRecipients(List.of(fp("r1")))).hasSize(1);
+      store.putCinema(new CinemaRecord("Paris Rex", "+01:00", T0));
+      ScreenRecord screen = ArtefactStoreContract.screen("a", "Paris Rex", "key-a");
+      store.putScreen(screen);
+      assertThat(store.listScreens("Paris Rex", null, 10)).containsExactly(screen);
+    }
+    assertThat(indexes()).contains("screens_by_fingerprint", "screens_by_cinema");
+    try (SqliteArtefactStore again = SqliteArtefactStore.open(file())) {
+      assertThat(again.schemaVersion()).isEqualTo(5);
+      assertThat(again.findScreensByFingerprint(List.of(fp("key-a")))).hasSize(1);
+    }
+  }
+
   static List<String> sorted(String... ids) {
     List<String> out = new ArrayList<>(List.of(ids));
     out.sort(null);

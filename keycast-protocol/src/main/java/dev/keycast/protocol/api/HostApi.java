@@ -54,4 +54,28 @@ public final class HostApi {
   /** Admin GET /admin/status. */
   public record Status(
       String state, String keySetId, Integer sealedKeySetVersion, String enclave, String store) {}
+
+  /**
+   * {@code POST /v1/screens} (api.md section 2.4): a screen's ST 430-2 chain (base64 DER, standard
+   * or url alphabet, leaf first), its cinema and name (optional), the cinema's UTC offset
+   * ({@code +HH:MM}; optional: kept or {@code +00:00}) and its trusted-device thumbprints.
+   */
+  public record RegisterScreen(List<String> chain, String cinema, String screen, String utcOffset,
+      List<String> trustedDevices) {}
+
+  /**
+   * A registered screen as the host answers it.
+   *
+   * @param thumbprint base64 SHA-1 of the leaf's TBSCertificate (the screen's name in policies)
+   * @param thumbprintUrl the same in base64url without padding (the screen's name in paths)
+   * @param fingerprint SHA-256 of the leaf's SubjectPublicKeyInfo, hex (its deliveries' recipient)
+   * @param subject the leaf's subject (RFC 2253)
+   * @param lateDeliveries KDMs forwarded to it before the registration was answered (0 in lists)
+   */
+  public record Screen(String thumbprint, String thumbprintUrl, String fingerprint, String subject,
+      String cinema, String screen, String utcOffset, List<String> trustedDevices,
+      Instant registeredAt, int lateDeliveries) {}
+
+  /** {@code GET /v1/screens}: one page of screens and the cursor of the next (null at the end). */
+  public record ScreenPage(List<Screen> screens, String next) {}
 }

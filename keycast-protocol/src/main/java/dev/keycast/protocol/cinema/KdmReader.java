@@ -241,6 +241,42 @@ public final class KdmReader {
         cplId, title, authenticator, notBefore, notAfter, devices, keyIds, flags, chain, blocks);
   }
 
+  /**
+   * The public fields that name a KDM file (wire-format.md section 9.5), read WITHOUT verifying
+   * the signature, the signer chain or anything else: for naming files only, never for a
+   * decision. The input is capped at {@link #MAX_KDM_BYTES} and parsed as {@link #read} parses
+   * (no DOCTYPE, no entity, no external resource).
+   */
+  public record UnverifiedNames(UUID cplId, String contentTitle, OffsetDateTime notValidBefore,
+      OffsetDateTime notValidAfter) {}
+
+  /** {@link UnverifiedNames} of {@code kdm}; codes {@code kdm_too_large}, {@code kdm_malformed}. */
+  public static UnverifiedNames readUnverifiedNames(byte[] kdm) throws CinemaException {
+    if (kdm == null || kdm.length > MAX_KDM_BYTES) {
+      throw new CinemaException("kdm_too_large", "a KDM is at most " + MAX_KDM_BYTES + " bytes");
+    }
+    Element root = parse(kdm).getDocumentElement();
+    if (!is(root, KdmXml.ETM, "DCinemaSecurityMessage")) {
+      throw malformed("the root element is not an ST 430-3 DCinemaSecurityMessage");
+    }
+    Element pub = child(root, KdmXml.ETM, "AuthenticatedPublic");
+    Element req = child(child(pub, KdmXml.ETM, "RequiredExtensions"), KdmXml.KDM, "KDMRequiredExtensions");
+    return new UnverifiedNames(
+        uuid(text(child(req, KdmXml.KDM, "CompositionPlaylistId"))),
+        text(child(req, KdmXml.KDM, "ContentTitleText")),
+        KdmTimestamps.parse(text(child(req, KdmXml.KDM, "ContentKeysNotValidBefore"))),
+        KdmTimestamps.parse(text(child(req, KdmXml.KDM, "ContentKeysNotValidAfter"))));
+  }
+
+  private static Element child(Element parent, String ns, String local) throws CinemaException {
+    for (Element c : children(parent)) {
+      if (is(c, ns, local)) {
+        return c;
+      }
+    }
+    throw malformed(parent.getLocalName() + " has no " + local);
+  }
+
   private static KdmCipherBlock decrypt(PrivateKey key, byte[] ciphertext) throws CinemaException {
     byte[] plain = null;
     try {
