@@ -411,10 +411,23 @@ public final class KmsKeySetService implements KeySetService {
   private KdmSignerKeys newSigner(String keySetId) throws KeySetException {
     Instant notBefore = Instant.now().truncatedTo(ChronoUnit.DAYS).minus(1, ChronoUnit.DAYS);
     try {
-      return KdmSignerKeys.generate(keySetId, notBefore, SIGNER_YEARS, random);
+      return KdmSignerKeys.generate(keySetId, notBefore, signerYears(notBefore), random);
     } catch (CinemaException e) {
       throw new KeySetException(ErrorCode.INTERNAL, "cannot issue the KDM signer chain: " + e.code());
     }
+  }
+
+  /**
+   * {@link #SIGNER_YEARS}, or fewer when the chain would otherwise end in 2050 or later (ST 430-2
+   * certificates carry UTCTime, which ends with 2049): from 2040 a new signer gets the whole years
+   * left before 2050; from 2049 none is left and the issuer refuses.
+   */
+  static int signerYears(Instant notBefore) {
+    int years = SIGNER_YEARS;
+    while (years > 1 && notBefore.atOffset(java.time.ZoneOffset.UTC).plusYears(years).getYear() >= 2050) {
+      years--;
+    }
+    return years;
   }
 
   private void hold(KdmSignerKeys signer) {

@@ -62,8 +62,8 @@ public final class EnclaveServer implements AutoCloseable {
   public static EnclaveServer start(Endpoint listen, KeySetService keys, Attester attester,
       SecureRandom random, Clock clock, int workers, EnclaveMetrics metrics)
       throws IOException, InterruptedException {
-    // KDM sends wait for the key set's signer (KeySetService#kdmSigner, issue 24): refused until then
-    return start(listen, keys, attester, random, clock, workers, metrics, KdmSignerSource.unavailable());
+    // KDM sends sign with the key set's sealed signer (KeySetService#kdmSigner, issue 24)
+    return start(listen, keys, attester, random, clock, workers, metrics, KdmSignerSource.of(keys));
   }
 
   /**

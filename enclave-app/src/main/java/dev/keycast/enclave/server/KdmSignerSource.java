@@ -1,5 +1,6 @@
 package dev.keycast.enclave.server;
 
+import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.cinema.KdmSigner;
 
@@ -20,12 +21,26 @@ public interface KdmSignerSource {
 
   /**
    * A source that has no signer: every KDM send is refused with {@code kdm_signer_unavailable}
-   * (the production wiring until the key set carries its signer, {@code KeySetService#kdmSigner}).
+   * (for servers built without a key-set service's signer, such as tests of other families).
    */
   static KdmSignerSource unavailable() {
     return () -> {
-      throw new EnclaveApiException(ErrorCode.KDM_SIGNER_UNAVAILABLE,
-          "this enclave has no KDM signer for its key set; KDM sends are unavailable");
+      throw unavailableError();
     };
+  }
+
+  /**
+   * The production source: the signer sealed in the key set the service holds ({@link
+   * KeySetService#kdmSigner}), asked afresh for every fan-out so a re-initialized or migrated key
+   * set's signer is used at once; {@code kdm_signer_unavailable} while the service has none.
+   */
+  static KdmSignerSource of(KeySetService keys) {
+    java.util.Objects.requireNonNull(keys, "keys");
+    return () -> keys.kdmSigner().orElseThrow(KdmSignerSource::unavailableError);
+  }
+
+  private static EnclaveApiException unavailableError() {
+    return new EnclaveApiException(ErrorCode.KDM_SIGNER_UNAVAILABLE,
+        "this enclave has no KDM signer for its key set; KDM sends are unavailable");
   }
 }

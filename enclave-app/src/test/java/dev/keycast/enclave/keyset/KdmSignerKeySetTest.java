@@ -49,6 +49,21 @@ class KdmSignerKeySetTest {
   }
 
   @Test
+  void signerIssuedFrom2040StillEndsBefore2050() throws Exception {
+    // ST 430-2 validity is UTCTime: a ten-year chain issued in 2040 would end in 2050 and be refused
+    assertThat(KmsKeySetService.signerYears(Instant.parse("2026-12-06T00:00:00Z"))).isEqualTo(10);
+    assertThat(KmsKeySetService.signerYears(Instant.parse("2039-12-31T00:00:00Z"))).isEqualTo(10);
+    assertThat(KmsKeySetService.signerYears(Instant.parse("2040-01-01T00:00:00Z"))).isEqualTo(9);
+    assertThat(KmsKeySetService.signerYears(Instant.parse("2048-06-01T00:00:00Z"))).isEqualTo(1);
+    Instant in2045 = Instant.parse("2045-03-01T00:00:00Z");
+    String keySetId = world.service().init(world.keyArn, REGION, PARENT).bundle().keySetId();
+    KdmSignerKeys keys = KdmSignerKeys.generate(keySetId, in2045, KmsKeySetService.signerYears(in2045),
+        new SecureRandom());
+    assertThat(keys.chain().get(0).getNotAfter().toInstant().atOffset(ZoneOffset.UTC).getYear())
+        .isLessThan(2050);
+  }
+
+  @Test
   void initGeneratesASignerSealsItAndAttestsItsChain() throws Exception {
     KmsKeySetService first = world.service();
     assertThat(first.kdmSigner()).isEmpty();
