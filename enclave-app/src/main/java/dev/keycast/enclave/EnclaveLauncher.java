@@ -225,6 +225,18 @@ public final class EnclaveLauncher {
     }
 
     @Override
+    public byte[] kdmSignerCsr(String organization, String organizationalUnit, String entity)
+        throws KeySetException {
+      return delegate.join().kdmSignerCsr(organization, organizationalUnit, entity);
+    }
+
+    @Override
+    public Initialized importKdmSignerChain(java.util.List<byte[]> chainDer,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+      return delegate.join().importKdmSignerChain(chainDer, credentials);
+    }
+
+    @Override
     public Initialized rewrap(dev.keycast.protocol.upgrade.ImageApproval approval,
         dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
       return delegate.join().rewrap(approval, credentials);

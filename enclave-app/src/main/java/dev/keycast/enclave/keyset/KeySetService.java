@@ -75,6 +75,36 @@ public interface KeySetService {
   }
 
   /**
+   * A PKCS #10 request (DER) for the KDM signer leaf key of the key set held, for a distributor's
+   * own CA to certify (issue 24, wire-format.md section 4.6), subject O, OU and CN {@code
+   * CS.<entity>} as given (null: {@code Keycast}, the key-set id, {@code keycast-kdm-signer}). The
+   * key is the sealed leaf key, so the request is the same on every call and across restarts.
+   *
+   * @throws KeySetException {@code NOT_READY} without a key set, {@code MALFORMED_REQUEST} for a
+   *     name outside PrintableString, {@code KDM_SIGNER_UNAVAILABLE} without a signer
+   */
+  default byte[] kdmSignerCsr(String organization, String organizationalUnit, String entity) throws KeySetException {
+    throw new KeySetException(ErrorCode.KDM_SIGNER_UNAVAILABLE, "this enclave has no KDM signer");
+  }
+
+  /**
+   * Replaces the KDM signer chain with {@code chainDer} (leaf first), a chain a distributor's CA
+   * issued for the enclave's signer leaf key, after checking that it certifies exactly that key, is
+   * an ST 430-2 signer chain valid now and names the role CS (wire-format.md section 4.6). The key
+   * set is sealed again with the new chain under the same data key (KMS Decrypt of the held sealed
+   * key set's data key with {@code credentials}, a fresh nonce); {@link #kdmSigner()} and {@link
+   * #currentBundle()} switch to it.
+   *
+   * @return the re-sealed key set (for the host to store as its next version) and its bundle
+   * @throws KeySetException {@code KDM_SIGNER_CHAIN_KEY_MISMATCH}, {@code KDM_SIGNER_CHAIN_INVALID},
+   *     {@code NOT_READY} or a KMS failure; the signer in use is unchanged after any failure
+   */
+  default Initialized importKdmSignerChain(java.util.List<byte[]> chainDer, EnclaveApi.AwsCredentials credentials)
+      throws KeySetException {
+    throw new KeySetException(ErrorCode.KDM_SIGNER_UNAVAILABLE, "this enclave has no KDM signer");
+  }
+
+  /**
    * Re-wraps the key set this enclave holds for a successor image under a new, locked KMS key, as
    * a quorum of this image's approvers approved (kms-sealing.md section 7). The enclave keeps its
    * key set and its KMS key; the answer is the key set sealed under the new key, for the successor.

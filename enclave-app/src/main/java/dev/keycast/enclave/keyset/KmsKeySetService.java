@@ -99,6 +99,10 @@ public final class KmsKeySetService implements KeySetService {
   private volatile KdmSigner kdmSigner;
   /** The version 2 sealed key set made from the version 1 one this enclave unsealed, or null. */
   private volatile byte[] migrated;
+  /** The sealed key set whose keys are held (its data key is re-obtained to seal a new signer chain). */
+  private volatile SealedKeySet heldSealed;
+  /** The region of the KMS key of {@link #heldSealed}. */
+  private volatile String heldRegion;
 
   private KmsKeySetService(Attester attester, SecureRandom random, KmsConnector connector,
       Set<String> allowedKmsKeys, ImageApprovers imageApprovers) {
@@ -245,6 +249,8 @@ public final class KmsKeySetService implements KeySetService {
         // unlocked key unless told otherwise (kms-sealing.md section 6).
         KeyBundle freshBundle = sealed.bundle().withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
         hold(signer);
+        heldSealed = sealed;
+        heldRegion = region;
         bundle = freshBundle;
         keySet = fresh;
         kmsKeyVerdict = verdict;
@@ -357,6 +363,8 @@ public final class KmsKeySetService implements KeySetService {
         }
         KeyBundle openedBundle = held.bundle().withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
         hold(signer);
+        heldSealed = held;
+        heldRegion = region;
         migrated = resealed;
         bundle = openedBundle;
         keySet = opened;
@@ -377,6 +385,93 @@ public final class KmsKeySetService implements KeySetService {
         KeySetException k = new KeySetException(ErrorCode.INTERNAL, "unseal failed unexpectedly: " + e.getClass().getSimpleName());
         fail("unseal", k);
         throw k;
+      } finally {
+        zero(dataKey);
+      }
+    }
+  }
+
+  @Override
+  public byte[] kdmSignerCsr(String organization, String organizationalUnit, String entity) throws KeySetException {
+    KeySet held = keySet;
+    KdmSignerKeys signer = signerKeys;
+    if (held == null || signer == null) {
+      throw new KeySetException(ErrorCode.NOT_READY, "the enclave holds no key set: init or unseal first");
+    }
+    try {
+      return signer.leafCsr(held.id(), organization, organizationalUnit, entity);
+    } catch (CinemaException e) {
+      throw new KeySetException(ErrorCode.MALFORMED_REQUEST, e.code() + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * Imports a distributor-issued signer chain for the held leaf key (wire-format.md section 4.6):
+   * checks it ({@link KdmSignerKeys#withImportedChain}), obtains the held sealed key set's data key
+   * again with KMS Decrypt (its CiphertextBlob, encryption context and KMS key; Recipient with a
+   * fresh RSA key), seals the key set with the new signer under it with a fresh nonce, and only then
+   * switches the signer and the bundle (keeping the bundle's KMS key check).
+   */
+  @Override
+  public Initialized importKdmSignerChain(List<byte[]> chainDer, EnclaveApi.AwsCredentials credentials)
+      throws KeySetException {
+    checkCredentials(credentials);
+    synchronized (lock) {
+      KeySet held = keySet;
+      SealedKeySet sealed = heldSealed;
+      if (held == null || signerKeys == null || sealed == null) {
+        throw new KeySetException(ErrorCode.NOT_READY, "the enclave holds no key set: init or unseal first");
+      }
+      KdmSignerKeys next;
+      try {
+        next = signerKeys.withImportedChain(chainDer, Instant.now());
+      } catch (CinemaException e) {
+        ErrorCode code = "kdm_signer_chain_key_mismatch".equals(e.code())
+            ? ErrorCode.KDM_SIGNER_CHAIN_KEY_MISMATCH : ErrorCode.KDM_SIGNER_CHAIN_INVALID;
+        log.warn("KDM signer chain refused: {} {}", code.code(), e.code());
+        throw new KeySetException(code, e.code() + ": " + e.getMessage());
+      }
+      long t0 = System.nanoTime();
+      byte[] dataKey = null;
+      try {
+        String keyId = sealed.kmsKeyId();
+        requireAllowed(keyId);
+        try (RecipientKeyPair recipient = newRecipientKey(); KmsClient kms = client(heldRegion, credentials)) {
+          RecipientInfo info = recipientInfo(recipient);
+          long failuresBefore = connector.forwarderConnectFailures();
+          DecryptResponse r;
+          try {
+            r = kms.decrypt(b -> b.ciphertextBlob(SdkBytes.fromByteArray(sealed.encryptedDataKey()))
+                .encryptionContext(sealed.encryptionContext()).keyId(keyId).recipient(info));
+          } catch (SdkException e) {
+            throw KmsErrors.map("Decrypt", keyId, heldRegion, e, credentials,
+                connector.forwarderConnectFailures() > failuresBefore);
+          }
+          requireNoPlaintext(r.plaintext(), "Decrypt");
+          dataKey = openRecipient(r.ciphertextForRecipient(), recipient, "Decrypt");
+        }
+        // the data key must be the one of the held key set: opening the held bytes proves it
+        try {
+          sealed.open(dataKey).keySet().destroy();
+        } catch (DecryptionFailedException e) {
+          throw new KeySetException(ErrorCode.KMS_ERROR, "KMS Decrypt answered another data key than the held key set's");
+        }
+        SealedKeySet resealed = SealedKeySet.seal(held, next, dataKey, keyId, sealed.encryptedDataKey(), random);
+        KeyBundle old = bundle;
+        KeyBundle nextBundle = old.kmsKeyCheck().map(c -> resealed.bundle().withKmsKeyCheck(c))
+            .orElse(resealed.bundle());
+        byte[] encoded = resealed.encode();
+        hold(next);
+        heldSealed = resealed;
+        bundle = nextBundle;
+        if (migrated != null) {
+          migrated = encoded; // what a host still holding version 1 must store next
+        }
+        log.info("key set {}: imported a distributor's KDM signer chain ({} certificates, root {}) and sealed it"
+            + " again under the same data key in {} ms", held.id(), next.chain().size(),
+            next.chain().get(next.chain().size() - 1).getSubjectX500Principal().getName(),
+            (System.nanoTime() - t0) / 1_000_000);
+        return new Initialized(encoded, nextBundle);
       } finally {
         zero(dataKey);
       }

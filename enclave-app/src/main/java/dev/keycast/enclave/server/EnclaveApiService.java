@@ -43,6 +43,8 @@ final class EnclaveApiService {
     KEYSET_INIT("POST", "/v1/keyset/init"),
     KEYSET_UNSEAL("POST", "/v1/keyset/unseal"),
     KEYSET_REWRAP("POST", "/v1/keyset/rewrap"),
+    KDM_SIGNER_CSR("POST", "/v1/kdm-signer/csr"),
+    KDM_SIGNER_CHAIN("POST", "/v1/kdm-signer/chain"),
     CREDENTIALS("POST", "/v1/credentials"),
     VALIDATE("POST", "/v1/recipients/validate"),
     SEND("POST", "/v1/send"),
@@ -187,6 +189,12 @@ final class EnclaveApiService {
       }
       case KEYSET_REWRAP -> Answer.json(200, KeySetRewrapRoute.answer(services.keys(),
           decode(body, length, dev.keycast.protocol.upgrade.RewrapRequest.class)));
+      // a distributor's CA certifies the KDM signer leaf (issue 24, wire-format.md 4.6)
+      case KDM_SIGNER_CSR -> Answer.json(200, KdmSignerRoutes.csr(services.keys(), length == 0
+          ? new EnclaveApi.KdmSignerCsrRequest(null, null, null)
+          : decode(body, length, EnclaveApi.KdmSignerCsrRequest.class)));
+      case KDM_SIGNER_CHAIN -> Answer.json(200, KdmSignerRoutes.importChain(services.keys(),
+          decode(body, length, EnclaveApi.KdmSignerChainRequest.class)));
       case CREDENTIALS -> {
         EnclaveApi.CredentialsRequest r = decode(body, length, EnclaveApi.CredentialsRequest.class);
         require(r.credentials(), "credentials");

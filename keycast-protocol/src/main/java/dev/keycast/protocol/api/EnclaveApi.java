@@ -214,6 +214,32 @@ public final class EnclaveApi {
   public record KeySetResponse(String sealedKeySet, KeyBundle keyBundle) {}
 
   /**
+   * Answer to POST /v1/kdm-signer/csr (issue 24, wire-format.md section 4.6): a PKCS #10 request
+   * (DER, base64url) for the KDM signer leaf key the enclave holds, of key set {@code keySetId}.
+   */
+  public record KdmSignerCsrResponse(String keySetId, String csr) {}
+
+  /**
+   * POST /v1/kdm-signer/csr (optional body): the subject names to request, each 1..64
+   * PrintableString characters; absent members default to {@code Keycast}, the key-set id and
+   * {@code keycast-kdm-signer} (the CN is {@code CS.<entity>}).
+   */
+  public record KdmSignerCsrRequest(String organization, String organizationalUnit, String entity) {}
+
+  /**
+   * POST /v1/kdm-signer/chain (wire-format.md section 4.6): a signer chain issued by the
+   * distributor's CA for the enclave's signer key (DER certificates, base64url, leaf first, root
+   * last, 2..8) and the credentials for the KMS Decrypt of the re-seal. Answered with a {@link
+   * KeySetResponse} holding the re-sealed key set (the host stores it as its next version).
+   */
+  public record KdmSignerChainRequest(java.util.List<String> chain, AwsCredentials credentials) {
+    @Override
+    public String toString() {
+      return "KdmSignerChainRequest[certificates=" + (chain == null ? 0 : chain.size()) + "]";
+    }
+  }
+
+  /**
    * GET /v1/ready. {@code state} is {@code not_initialized}, {@code unsealing}, {@code ready} or
    * {@code failed}; {@code reason} says why it is not ready.
    */

@@ -51,6 +51,10 @@ public enum ErrorCode {
   KDM_SIGNER_WINDOW(422, "kdm_signer_window"),
   /** The enclave has no KDM signer for the key set (section 9.4). */
   KDM_SIGNER_UNAVAILABLE(503, "kdm_signer_unavailable"),
+  /** An imported KDM signer chain whose leaf does not certify the enclave's signer key (section 4.6). */
+  KDM_SIGNER_CHAIN_KEY_MISMATCH(422, "kdm_signer_chain_key_mismatch"),
+  /** An imported KDM signer chain outside the ST 430-2 signer profile, or not valid now (section 4.6). */
+  KDM_SIGNER_CHAIN_INVALID(422, "kdm_signer_chain_invalid"),
   INTERNAL(500, "internal_error");
 
   private final int status;

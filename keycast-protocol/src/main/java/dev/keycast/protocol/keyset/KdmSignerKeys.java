@@ -73,8 +73,8 @@ public final class KdmSignerKeys {
       throw new IllegalArgumentException("bad key-set id");
     }
     DcCertificateIssuer.IssuedChain issued = DcCertificateIssuer.issue(
-        new DcCertificateIssuer.ChainNames("Keycast", keySetId, "keycast-kdm-root", "keycast-kdm-ca", "CS",
-            "keycast-kdm-signer"),
+        new DcCertificateIssuer.ChainNames(ORGANIZATION, keySetId, "keycast-kdm-root", "keycast-kdm-ca", LEAF_ROLES,
+            LEAF_ENTITY),
         notBefore, years, random);
     List<byte[]> der = new ArrayList<>();
     for (X509Certificate c : issued.chain()) {
@@ -153,6 +153,65 @@ public final class KdmSignerKeys {
     List<X509Certificate> chain = parseChain(der);
     DcCertificateChainValidator.validate(DcCertificateChainValidator.Kind.SIGNER, chain, validationInstant(chain));
     return chain;
+  }
+
+  /** The ST 430-2 names a signer leaf of key set {@code keySetId} is requested and generated with. */
+  static final String ORGANIZATION = "Keycast";
+  static final String LEAF_ROLES = "CS";
+  static final String LEAF_ENTITY = "keycast-kdm-signer";
+
+  /**
+   * A PKCS #10 certificate signing request (DER) for this signer's leaf key, for a distributor's
+   * own CA (wire-format.md section 4.6): subject {@code O=<organization>, OU=<organizational
+   * unit>, CN=CS.<entity>, dnQualifier=<key digest>}, all PrintableString, SHA256withRSA signed by
+   * the leaf key (RSA PKCS #1 v1.5 is deterministic: the same names give the same request). ST
+   * 430-2 wants a leaf's O to be its issuer's, so a distributor names its CA's O here; null names
+   * default to {@code Keycast}, {@code keySetId} and {@code keycast-kdm-signer}.
+   *
+   * @throws CinemaException {@code certificate_name} for a name that is not 1..64 PrintableString
+   *     characters
+   */
+  public byte[] leafCsr(String keySetId, String organization, String organizationalUnit, String entity)
+      throws CinemaException {
+    if (!KeySet.isWellFormedId(keySetId)) {
+      throw new IllegalArgumentException("bad key-set id");
+    }
+    return DcCertificateIssuer.signerCsr(organization == null ? ORGANIZATION : organization,
+        organizationalUnit == null ? keySetId : organizationalUnit, LEAF_ROLES, entity == null ? LEAF_ENTITY : entity,
+        new java.security.KeyPair(chain.get(0).getPublicKey(), privateKeys.get(0)));
+  }
+
+  /**
+   * This signer's leaf key with {@code der}, a chain a distributor's CA issued for it (leaf first,
+   * root last; wire-format.md section 4.6). In order, each failing closed: 2..8 certificates of at
+   * most 4096 bytes each and 16384 in all, before parsing; each parses as X.509 DER; the leaf's
+   * SubjectPublicKeyInfo equals this signer's leaf's, compared in constant time ({@code
+   * kdm_signer_chain_key_mismatch}); the chain is an ST 430-2 signer chain valid at {@code now}
+   * ({@link DcCertificateChainValidator.Kind#SIGNER}, the validator's code); the leaf's CN names
+   * the role {@code CS} ({@code signer_certificate_role}). The result holds the leaf's private key
+   * only: the distributor keeps its CA keys, and the generated chain's CA keys are dropped.
+   *
+   * @throws CinemaException the check that failed, by its code
+   */
+  public KdmSignerKeys withImportedChain(List<byte[]> der, Instant now) throws CinemaException {
+    Objects.requireNonNull(now, "now");
+    List<X509Certificate> imported = parseChain(der);
+    byte[] mine = chain.get(0).getPublicKey().getEncoded();
+    byte[] theirs = imported.get(0).getPublicKey().getEncoded();
+    if (!java.security.MessageDigest.isEqual(mine, theirs)) {
+      throw new CinemaException("kdm_signer_chain_key_mismatch",
+          "the chain's leaf certifies another public key than the enclave's KDM signer key (ask for a new CSR)");
+    }
+    DcCertificateChainValidator.validate(DcCertificateChainValidator.Kind.SIGNER, imported, now);
+    if (!dev.keycast.protocol.cinema.DcCertificates.roles(imported.get(0)).contains(LEAF_ROLES)) {
+      throw new CinemaException("signer_certificate_role",
+          "the leaf's common name lacks the content signer role CS (roles are the words before the first '.')");
+    }
+    List<byte[]> copies = new ArrayList<>();
+    for (byte[] d : der) {
+      copies.add(d.clone());
+    }
+    return of(imported, copies, List.of(privateKeys.get(0)));
   }
 
   /** Decodes an RSA private key from PKCS #8 DER; zeroizes nothing (the caller owns {@code pkcs8}). */
