@@ -506,6 +506,100 @@ public final class HostProxy implements HostControl, AutoCloseable {
     }
   }
 
+  @Override
+  public dev.keycast.host.server.HttpAnswer kdmSignerCsr(String organization, String organizationalUnit,
+      String entity) throws ApiException, InterruptedException {
+    if (!readiness.ready()) {
+      throw new ApiException(ErrorCode.NOT_READY, "the enclave holds no key set yet (" + readiness.state() + ")");
+    }
+    try {
+      EnclaveApi.KdmSignerCsrResponse r = enclave.post("/v1/kdm-signer/csr",
+          new EnclaveApi.KdmSignerCsrRequest(organization, organizationalUnit, entity),
+          EnclaveApi.KdmSignerCsrResponse.class);
+      byte[] der = Base64Url.decode("csr", r.csr(), 16 * 1024);
+      return dev.keycast.host.server.HttpAnswer.text(200, "application/pkcs10",
+          dev.keycast.protocol.cinema.DcPem.encode("CERTIFICATE REQUEST", der));
+    } catch (EnclaveException e) {
+      throw new ApiException(e.code(), e.status(), e.getMessage());
+    } catch (dev.keycast.protocol.MalformedInputException e) {
+      throw new ApiException(ErrorCode.INTERNAL, "the enclave answered no usable CSR");
+    }
+  }
+
+  /**
+   * Relays a distributor-issued signer chain to the enclave and stores the key set it sealed again
+   * as the next key-set version (after the latest stored one, which must name the same key set).
+   * The enclave already signs with the new chain when storing fails: the answer then says so, and
+   * posting the chain again stores it (the enclave seals the same chain again).
+   */
+  @Override
+  public EnclaveApi.KeySetResponse importKdmSignerChain(byte[] pemChain) throws ApiException, InterruptedException {
+    java.util.List<String> chain = new java.util.ArrayList<>();
+    try {
+      for (byte[] der : dev.keycast.protocol.cinema.DcPem.parseCertificates(pemChain)) {
+        chain.add(Base64Url.encode(der));
+      }
+    } catch (dev.keycast.protocol.MalformedInputException e) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+          "the body must be the signer chain as PEM certificates, leaf first: " + e.getMessage());
+    }
+    if (!readiness.ready()) {
+      throw new ApiException(ErrorCode.NOT_READY, "the enclave holds no key set yet (" + readiness.state() + ")");
+    }
+    synchronized (lock) {
+      EnclaveApi.KeySetResponse r;
+      try {
+        r = enclave.post("/v1/kdm-signer/chain", new EnclaveApi.KdmSignerChainRequest(chain, credentials.credentials()),
+            EnclaveApi.KeySetResponse.class);
+      } catch (EnclaveException e) {
+        throw new ApiException(e.code(), e.status(), e.getMessage());
+      } catch (IOException e) {
+        throw new ApiException(ErrorCode.KMS_ERROR, "no credentials: " + e.getMessage());
+      }
+      bundle = r.keyBundle();
+      storeResealed(r);
+      LOG.info("key set {}: the enclave imported a KDM signer chain of {} certificates; stored as key-set version {}",
+          r.keyBundle().keySetId(), chain.size(), sealedVersion);
+      return r;
+    }
+  }
+
+  /** Stores the enclave's re-sealed key set as the version after the latest stored one. */
+  private void storeResealed(EnclaveApi.KeySetResponse r) throws ApiException, InterruptedException {
+    String retry = "the enclave signs with the imported chain, but the host could not store the re-sealed key set";
+    byte[] sealed;
+    try {
+      sealed = Base64Url.decode("sealed_key_set", r.sealedKeySet(), SealedKeySet.MAX_ENCODED);
+      SealedKeySet next = SealedKeySet.parse(sealed);
+      StoredKeySet latest = store.latestSealedKeySet()
+          .orElseThrow(() -> new ApiException(ErrorCode.STORE_UNAVAILABLE, retry + ": the store holds no key set"));
+      if (!next.keySetId().equals(SealedKeySet.parse(latest.bytes()).keySetId())) {
+        throw new ApiException(ErrorCode.INTERNAL, "the enclave re-sealed key set " + next.keySetId()
+            + ", not the stored one; not stored");
+      }
+      for (int attempt = 0; attempt < 5; attempt++) {
+        int version = latest.version() + 1;
+        try {
+          store.putSealedKeySet(version, sealed);
+          sealedVersion = version;
+          return;
+        } catch (StoreException e) {
+          LOG.warn("storing the re-sealed key set as version {} failed ({}), attempt {}", version, e.code().id(),
+              attempt + 1);
+          if (e.code() != StoreException.Code.CONFLICT) {
+            Thread.sleep(200L << attempt);
+          }
+          latest = store.latestSealedKeySet().orElse(latest);
+        }
+      }
+    } catch (dev.keycast.protocol.MalformedInputException e) {
+      throw new ApiException(ErrorCode.INTERNAL, "the enclave answered no usable sealed key set: " + e.getMessage());
+    } catch (StoreException e) {
+      throw new ApiException(ErrorCode.STORE_UNAVAILABLE, retry + " (" + e.code().id() + "): post the chain again");
+    }
+    throw new ApiException(ErrorCode.STORE_UNAVAILABLE, retry + ": post the chain again");
+  }
+
   private void refreshLoop() {
     while (!Thread.currentThread().isInterrupted()) {
       try {

@@ -127,6 +127,11 @@ public final class HostApiService implements AutoCloseable {
             (c, v) -> HttpAnswer.json(200, control.initKeySet(c.param("kms_key_id")))),
         Route.of("admin_rewrap", "POST", "/admin/keyset/rewrap",
             (c, v) -> HttpAnswer.json(200, control.rewrapKeySet(c.body()))),
+        // the KDM signer leaf certified by the distributor's own CA (issue 24, wire-format.md 4.6)
+        Route.of("admin_kdm_signer_csr", "POST", "/admin/kdm-signer/csr",
+            (c, v) -> control.kdmSignerCsr(c.param("organization"), c.param("organizational_unit"), c.param("entity"))),
+        Route.of("admin_kdm_signer_chain", "POST", "/admin/kdm-signer/chain",
+            (c, v) -> HttpAnswer.json(200, control.importKdmSignerChain(c.body()))),
         Route.of("metrics", "GET", "/metrics", (c, v) -> metricsText()));
   }
 

@@ -34,6 +34,25 @@ public interface HostControl {
   }
 
   /**
+   * {@code POST /admin/kdm-signer/csr} (issue 24, wire-format.md section 4.6): the enclave's PKCS
+   * #10 request for its KDM signer leaf key, as PEM, subject O/OU/CN entity as given (null: the
+   * enclave's defaults), for the distributor's CA.
+   */
+  default HttpAnswer kdmSignerCsr(String organization, String organizationalUnit, String entity)
+      throws ApiException, InterruptedException {
+    throw new ApiException(dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host has no KDM signer");
+  }
+
+  /**
+   * {@code POST /admin/kdm-signer/chain}: hands a signer chain (PEM, leaf first) the distributor's
+   * CA issued for that key to the enclave, which checks it and seals the key set again with it; the
+   * host stores that sealed key set as the next key-set version before answering.
+   */
+  default EnclaveApi.KeySetResponse importKdmSignerChain(byte[] pemChain) throws ApiException, InterruptedException {
+    throw new ApiException(dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host has no KDM signer");
+  }
+
+  /**
    * {@code GET} / {@code POST /v1/senders} (issue 23, api.md section 2.3): the sender set in force,
    * or an owner-signed change of it. A host without a sender-set keeper has no such route.
    */
