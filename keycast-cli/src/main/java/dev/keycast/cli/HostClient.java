@@ -119,6 +119,19 @@ final class HostClient {
     return exchange(req, MAX_KDM_ZIP_BYTES);
   }
 
+  /**
+   * POST {@code body} (of {@code contentType}) to an admin route {@code pathAndQuery} of this base
+   * (the host's admin listener) and read the answer, at most {@code max} bytes.
+   */
+  byte[] postAdmin(String pathAndQuery, byte[] body, String contentType, String accept, int max) throws HostException {
+    HttpRequest req = HttpRequest.newBuilder(base.resolve(base.getRawPath() + pathAndQuery)).timeout(timeout)
+        .header("Content-Type", contentType)
+        .header("Accept", accept)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+        .build();
+    return exchange(req, max);
+  }
+
   /** {@code s} as one URL path segment (UTF-8, percent-encoded; a space is {@code %20}). */
   static String pathSegment(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
@@ -288,6 +301,10 @@ final class HostClient {
       case "sender_required", "sender_signature_invalid" -> "; pass --sender-key with your sender key";
       case "sender_unknown" -> "; the key set's owner must admit your sender key (keycast sender add)";
       case "sender_timestamp_out_of_window" -> "; check this machine's clock";
+      case "kdm_signer_chain_key_mismatch" -> "; the chain must certify the key of the enclave's current CSR"
+          + " (keycast kdm signer-csr)";
+      case "kdm_signer_chain_invalid" -> "; the distributor's CA must issue an ST 430-2 signer chain (leaf first,"
+          + " root last, role CS, valid now)";
       default -> "";
     };
   }
