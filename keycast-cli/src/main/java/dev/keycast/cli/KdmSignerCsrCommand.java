@@ -100,7 +100,7 @@ final class KdmSignerCsrCommand extends KeycastCommand {
 
   private static void add(List<String> query, String name, String value) {
     if (value != null) {
-      query.add(name + "=" + URLEncoder.encode(value, StandardCharsets.UTF_8));
+      query.add(name + "=" + URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20"));
     }
   }
 }

@@ -96,7 +96,7 @@ class KdmSignerCsrImportCommandTest {
     Path out = dir.resolve("signer.csr");
     Cli.Run r = Cli.run("kdm", "signer-csr", "--admin", admin, "--out", out.toString(),
         "--organization", "DISTRIBUTOR.TEST", "--organizational-unit", "KDM DEPT").ok();
-    assertThat(requests).containsExactly("/admin/kdm-signer/csr?organization=DISTRIBUTOR.TEST&organizational_unit=KDM+DEPT");
+    assertThat(requests).containsExactly("/admin/kdm-signer/csr?organization=DISTRIBUTOR.TEST&organizational_unit=KDM%20DEPT");
     assertThat(r.out()).contains("CN=CS.keycast-kdm-signer")
         .contains(DcCertificates.publicKeyDigest(signer.chain().get(0).getPublicKey()));
     assertThat(Files.readString(out)).startsWith("-----BEGIN CERTIFICATE REQUEST-----");
