@@ -107,7 +107,9 @@ class ReceiptAndMeasurementsCommandTest {
         // and the genuine sender set (bundle version 4)
         .withSenderSet(new dev.keycast.protocol.keyset.KeyBundle.SenderSetRef(
             kb.get("sender_set").get("version").asLong(),
-            Base64Url.decode("sha256", kb.get("sender_set").get("sha256").asText(), 32)));
+            Base64Url.decode("sha256", kb.get("sender_set").get("sha256").asText(), 32)))
+        // and the genuine KDM signer chain (bundle version 5)
+        .withKdmSignerChain(kdmSignerChain(kb));
     kb.put("key_set_id", attacker.id());
     kb.put("receive_public_key", Base64Url.encode(attacker.receivePublicKey()));
     kb.put("signing_public_key", Base64Url.encode(attacker.signingPublicKey()));
@@ -223,5 +225,14 @@ class ReceiptAndMeasurementsCommandTest {
     long ms = (System.nanoTime() - t0) / 1_000_000;
     System.out.println("receipt verify --json of 100000 deliveries (" + cose.length + " bytes): " + ms + " ms");
     assertThat(Json.mapper().readTree(r.out()).get("deliveries")).hasSize(100_000);
+  }
+
+  private static java.util.List<byte[]> kdmSignerChain(com.fasterxml.jackson.databind.JsonNode keyBundle)
+      throws dev.keycast.protocol.MalformedInputException {
+    java.util.List<byte[]> chain = new java.util.ArrayList<>();
+    for (com.fasterxml.jackson.databind.JsonNode c : keyBundle.path("kdm_signer_chain")) {
+      chain.add(Base64Url.decode("kdm_signer_chain", c.asText(), 4096));
+    }
+    return chain;
   }
 }

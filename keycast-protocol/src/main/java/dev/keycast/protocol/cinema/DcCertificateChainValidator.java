@@ -167,7 +167,14 @@ public final class DcCertificateChainValidator {
       }
     }
     String dnq = DcCertificates.attributeValues(subject, BCStyle.DN_QUALIFIER).get(0);
-    if (!dnq.equals(DcCertificates.publicKeyDigest(rsa))) {
+    String keyDigest;
+    try {
+      keyDigest = DcCertificates.publicKeyDigest(rsa);
+    } catch (IllegalArgumentException e) {
+      // the JDK parsed a key whose encoding BouncyCastle cannot read back (fuzzing finding, ScreenChainFuzzTest)
+      throw new CinemaException(p + "_key_type", which + "'s public key is not a well-formed RSA SubjectPublicKeyInfo");
+    }
+    if (!dnq.equals(keyDigest)) {
       throw new CinemaException(p + "_dn_qualifier",
           which + "'s dnQualifier is not base64(SHA-1) of its PKCS #1 public key");
     }
