@@ -94,6 +94,11 @@ public final class KdmScreensCommand implements Callable<Integer> {
       description = "Concurrent registrations (default ${DEFAULT-VALUE}).")
   int registerConcurrency;
 
+  @Option(names = "--measure-pid", paramLabel = "NAME=PID",
+      description = "A local process (e.g. enclave=1234) whose CPU seconds during the send are reported"
+          + " (from /proc/PID/stat). Repeatable.")
+  Map<String, Integer> measurePids = new java.util.LinkedHashMap<>();
+
   @Option(names = "--check",
       description = "Afterwards fetch the first cinema's KDM zip (keycast kdm fetch) and verify one KDM with its screen's key.")
   boolean check;
@@ -173,9 +178,13 @@ public final class KdmScreensCommand implements Callable<Integer> {
         "--not-before", now.minus(1, ChronoUnit.HOURS).toString(), "--not-after", now.plus(7, ChronoUnit.DAYS).toString(),
         "--max-screens", Integer.toString(fleet.screens().size()), "--sender", "keycast-load kdm-screens",
         "--sender-key", host.senderKey.toString(), "--json"));
+    Map<String, Integer> pids = new java.util.LinkedHashMap<>(measurePids);
+    pids.put("load-tool", (int) ProcessHandle.current().pid());
+    Map<String, Double> cpuBefore = cpuSeconds(pids);
     long t0 = System.nanoTime();
     String json = cli(out, send.toArray(String[]::new));
     double seconds = (System.nanoTime() - t0) / 1e9;
+    Map<String, Double> cpuAfter = cpuSeconds(pids);
     SendReport report = parseSendReport(json, seconds);
     int n = fleet.screens().size();
     out.printf("one KDM send to %,d screens (%d keys): %.3f s wall (keycast kdm send: attestation, seal, sign,"
@@ -186,6 +195,13 @@ public final class KdmScreensCommand implements Callable<Integer> {
     }
     out.printf("RESULT send screens=%d keys=%d seconds=%.3f issued=%d refused=%d kdms_per_second=%.1f%n",
         n, keys, seconds, report.issued(), report.refused(), report.issued() / seconds);
+    StringBuilder cpu = new StringBuilder("RESULT cpu_seconds_during_send");
+    cpuAfter.forEach((name, after) -> {
+      Double before = cpuBefore.get(name);
+      cpu.append(' ').append(name).append('=')
+          .append(before == null || after < 0 || before < 0 ? "?" : String.format("%.2f", after - before));
+    });
+    out.println(cpu);
     out.flush();
     int status = report.issued() == n && report.refused() == 0 ? 0 : 1;
     if (check) {
@@ -276,6 +292,35 @@ public final class KdmScreensCommand implements Callable<Integer> {
     Map<String, Long> fails = new TreeMap<>();
     failures.forEach((k, v) -> fails.put(k, v.sum()));
     return new Registration(created.sum(), replaced.sum(), fails, (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** Linux USER_HZ: the unit of utime and stime in /proc/PID/stat (100 on every Linux ABI). */
+  static final double USER_HZ = 100.0;
+
+  /** Each process's user + system CPU seconds so far; -1 where /proc cannot tell. */
+  static Map<String, Double> cpuSeconds(Map<String, Integer> pids) {
+    Map<String, Double> out = new java.util.LinkedHashMap<>();
+    pids.forEach((name, pid) -> {
+      try {
+        out.put(name, cpuSecondsOfStat(Files.readString(Path.of("/proc", Integer.toString(pid), "stat"))));
+      } catch (IOException | RuntimeException e) {
+        out.put(name, -1.0);
+      }
+    });
+    return out;
+  }
+
+  /**
+   * utime + stime (fields 14 and 15) of a /proc/PID/stat line, in seconds; the command name (field
+   * 2, in parentheses) may hold spaces, so fields are counted after its closing parenthesis.
+   */
+  static double cpuSecondsOfStat(String stat) {
+    int close = stat.lastIndexOf(')');
+    if (close < 0) {
+      throw new IllegalArgumentException("not a /proc/PID/stat line");
+    }
+    String[] f = stat.substring(close + 1).strip().split(" +");
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / USER_HZ;
   }
 
   /** {@code n} content keys, one {@code UUID:TYPE:HEX} a line (the format of {@code kdm send --keys-file}). */

@@ -50,12 +50,14 @@ class KdmScreensCommandTest {
   void optionsParseWithDefaults() {
     KdmScreensCommand c = parse("kdm-screens", "--host", "http://127.0.0.1:8080", "--screens", "10000",
         "--expect-pcrs", "m.json", "--trust-root", "root.pem", "--sender-key", "studio.key.pem",
-        "--cache", "target/bench-screens-10000/screens.txt", "--check");
+        "--cache", "target/bench-screens-10000/screens.txt", "--check", "--measure-pid", "enclave=12",
+        "--measure-pid", "host=34");
     assertThat(c.screens).isEqualTo(10_000);
     assertThat(c.perCinema).isEqualTo(100);
     assertThat(c.keys).isEqualTo(4);
     assertThat(c.registerConcurrency).isEqualTo(16);
     assertThat(c.check).isTrue();
+    assertThat(c.measurePids).containsExactly(java.util.Map.entry("enclave", 12), java.util.Map.entry("host", 34));
     assertThat(c.cache).isEqualTo(Path.of("target/bench-screens-10000/screens.txt"));
     c.validate();
   }
@@ -141,6 +143,16 @@ class KdmScreensCommandTest {
     assertThat(keys).hasSize(4).allMatch(l -> line.matcher(l).matches());
     assertThat(keys.stream().map(l -> l.substring(37, 41))).containsExactly("MDIK", "MDAK", "MDSK", "MDEK");
     assertThat(keys.stream().map(l -> l.substring(42)).distinct()).hasSize(4);
+  }
+
+  @Test
+  void cpuSecondsAreUtimePlusStimeCountedAfterTheCommandName() {
+    // pid (comm with ") spaces") state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+    String stat = "4242 (java ) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 566 0 0 20 0 40 0 999 0 0\n";
+    assertThat(KdmScreensCommand.cpuSecondsOfStat(stat)).isEqualTo(18.0);
+    assertThat(KdmScreensCommand.cpuSeconds(java.util.Map.of("self", (int) ProcessHandle.current().pid())).get("self"))
+        .isGreaterThan(0.0);
+    assertThat(KdmScreensCommand.cpuSeconds(java.util.Map.of("gone", Integer.MAX_VALUE)).get("gone")).isEqualTo(-1.0);
   }
 
   @Test
