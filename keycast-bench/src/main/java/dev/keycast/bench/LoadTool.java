@@ -1,6 +1,7 @@
 package dev.keycast.bench;
 
 import dev.keycast.bench.load.BigSendCommand;
+import dev.keycast.bench.load.KdmScreensCommand;
 import dev.keycast.bench.load.RegisterCommand;
 import dev.keycast.bench.load.SendsCommand;
 import picocli.CommandLine;
@@ -15,11 +16,13 @@ import picocli.CommandLine.Command;
  *     --concurrency 64 --duration 60s --verify [--expect-pcrs pcrs.json | --insecure-skip-attestation]
  * java -cp keycast-bench.jar dev.keycast.bench.LoadTool big-send --host URL --recipients 10000 \
  *     --key-cache rsa-10k.txt
+ * java -cp keycast-bench.jar dev.keycast.bench.LoadTool kdm-screens --host URL --screens 10000 \
+ *     --cache screens.txt --expect-pcrs measurements.json --trust-root mock-root.pem --sender-key studio.key.pem
  * </pre>
  */
 @Command(name = "keycast-load", mixinStandardHelpOptions = true,
     description = "Load generator for the Keycast host API (api.md section 2).",
-    subcommands = {RegisterCommand.class, SendsCommand.class, BigSendCommand.class})
+    subcommands = {RegisterCommand.class, SendsCommand.class, BigSendCommand.class, KdmScreensCommand.class})
 public final class LoadTool implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

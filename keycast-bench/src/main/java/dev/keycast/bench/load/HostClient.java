@@ -3,6 +3,8 @@ package dev.keycast.bench.load;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.ErrorBody;
+import dev.keycast.protocol.sender.SenderRequestSignature;
+import dev.keycast.protocol.sender.SenderSigningKey;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -10,6 +12,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.Executor;
 
 /**
@@ -79,6 +82,22 @@ final class HostClient {
     }
     return exchange(HttpRequest.newBuilder(base.resolve(base.getPath() + path))
         .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
+  }
+
+  /**
+   * POST of a JSON body signed by a sender (api.md section 2.4: {@code Authorization: Keycast-Sender
+   * ...} over the method, the request target and the body).
+   */
+  Answer postSigned(String path, byte[] json, SenderSigningKey sender) throws IOException, InterruptedException {
+    String target = base.getPath() + path;
+    String authorization = SenderRequestSignature.authorization(sender, "POST", target, json, Instant.now());
+    if (plain != null) {
+      return plain.exchange("POST", target, json, authorization);
+    }
+    return exchange(HttpRequest.newBuilder(base.resolve(target))
+        .header("Content-Type", "application/json")
+        .header("Authorization", authorization)
         .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
   }
 

@@ -39,7 +39,16 @@ final class KeepAliveHttp implements AutoCloseable {
 
   /** One exchange: {@code method} {@code pathAndQuery} with an optional JSON body. */
   HostClient.Answer exchange(String method, String pathAndQuery, byte[] json) throws IOException {
-    byte[] request = request(method, pathAndQuery, json);
+    return exchange(method, pathAndQuery, json, null);
+  }
+
+  /** One exchange with an optional {@code Authorization} header value (one line, no CR/LF). */
+  HostClient.Answer exchange(String method, String pathAndQuery, byte[] json, String authorization)
+      throws IOException {
+    if (authorization != null && (authorization.indexOf('\r') >= 0 || authorization.indexOf('\n') >= 0)) {
+      throw new IllegalArgumentException("an Authorization header is one line");
+    }
+    byte[] request = request(method, pathAndQuery, json, authorization);
     Conn c = idle.poll();
     if (c != null) {
       try {
@@ -57,9 +66,12 @@ final class KeepAliveHttp implements AutoCloseable {
     }
   }
 
-  private byte[] request(String method, String pathAndQuery, byte[] json) {
+  private byte[] request(String method, String pathAndQuery, byte[] json, String authorization) {
     StringBuilder b = new StringBuilder(160).append(method).append(' ').append(pathAndQuery)
         .append(" HTTP/1.1\r\nHost: ").append(hostHeader).append("\r\n");
+    if (authorization != null) {
+      b.append("Authorization: ").append(authorization).append("\r\n");
+    }
     if (json != null) {
       b.append("Content-Type: application/json\r\nContent-Length: ").append(json.length)
           .append("\r\n");

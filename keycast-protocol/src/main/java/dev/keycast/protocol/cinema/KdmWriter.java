@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
-import java.security.spec.MGF1ParameterSpec;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
@@ -14,9 +13,6 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
-import javax.crypto.Cipher;
-import javax.crypto.spec.OAEPParameterSpec;
-import javax.crypto.spec.PSource;
 import javax.xml.XMLConstants;
 import javax.xml.crypto.dsig.CanonicalizationMethod;
 import javax.xml.crypto.dsig.DigestMethod;
@@ -65,7 +61,6 @@ public final class KdmWriter {
   private final javax.xml.parsers.DocumentBuilder documents;
   private final Transformer serializer;
   private final XMLSignatureFactory signatures;
-  private final Cipher oaep;
   private final KdmSignatureProvider provider = new KdmSignatureProvider();
 
   /**
@@ -84,9 +79,6 @@ public final class KdmWriter {
       serializer.setOutputProperty(OutputKeys.ENCODING, "UTF-8");
       serializer.setOutputProperty(OutputKeys.INDENT, "no");
       signatures = XMLSignatureFactory.getInstance("DOM");
-      oaep = Cipher.getInstance(KdmXml.OAEP_TRANSFORMATION);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("RSA-OAEP with SHA-1 is a mandatory JDK algorithm", e);
     } catch (ParserConfigurationException | javax.xml.transform.TransformerConfigurationException e) {
       throw new IllegalStateException("the JDK's XML machinery is unavailable", e);
     }
@@ -184,15 +176,17 @@ public final class KdmWriter {
     priv.setAttributeNS(null, "Id", KdmXml.ID_PRIVATE);
     priv.setIdAttributeNS(null, "Id", true);
     byte[] thumbprint = signer.leafThumbprint();
-    initOaep(request, random);
+    dev.keycast.protocol.crypto.CryptoBackend rsa = dev.keycast.protocol.crypto.CryptoBackends.get();
     for (ContentKey k : request.keys().keys()) {
       byte[] aes = k.key();
       byte[] block = new KdmCipherBlock(thumbprint, request.keys().cplId(), k.type(), k.keyId(), notBeforeText,
           notAfterText, aes).encode();
       byte[] ciphertext;
       try {
-        ciphertext = oaep.doFinal(block);
-      } catch (GeneralSecurityException e) {
+        // RSA-OAEP with SHA-1 and MGF1-SHA-1 (KdmXml.OAEP_TRANSFORMATION) on the process's crypto
+        // backend: the RSA public operation on libcrypto where it loads
+        ciphertext = rsa.rsaOaepSha1Encrypt(request.screen().publicKey(), block, random);
+      } catch (IllegalArgumentException e) {
         throw new IllegalStateException("RSA-OAEP encryption of a 138-byte block to an RSA-2048 key failed", e);
       } finally {
         Arrays.fill(block, (byte) 0);
@@ -275,15 +269,6 @@ public final class KdmWriter {
       throw new CinemaException(code, "a certificate thumbprint is base64 of 20 bytes (SHA-1)");
     }
     return Base64.getEncoder().encodeToString(raw);
-  }
-
-  private void initOaep(KdmRequest r, SecureRandom random) {
-    try {
-      oaep.init(Cipher.ENCRYPT_MODE, r.screen().publicKey(),
-          new OAEPParameterSpec("SHA-1", "MGF1", MGF1ParameterSpec.SHA1, PSource.PSpecified.DEFAULT), random);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("RSA-OAEP with SHA-1 is a mandatory JDK algorithm", e);
-    }
   }
 
   /**

@@ -32,6 +32,18 @@ public interface CryptoBackend {
   byte[] rsaOaepSha256Encrypt(RSAPublicKey key, byte[] message, SecureRandom random);
 
   /**
+   * RSAES-OAEP encryption (RFC 8017 section 7.1) with SHA-1, MGF1-SHA-1 and an empty label: the
+   * {@code EncryptedKey} of an SMPTE ST 430-1 KDM (its 138-byte cipher block). The seed (20 bytes)
+   * is the only draw from {@code random}.
+   *
+   * @param key the screen's RSA public key
+   * @param message at most {@code k - 42} bytes ({@code k} = modulus length in bytes)
+   * @return the ciphertext, {@code k} bytes
+   * @throws IllegalArgumentException if the message is too long for the key
+   */
+  byte[] rsaOaepSha1Encrypt(RSAPublicKey key, byte[] message, SecureRandom random);
+
+  /**
    * One X25519 exchange (RFC 7748 section 6.1): the public key {@code X25519(privateKey, 9)} and
    * the shared secret {@code X25519(privateKey, peerPublicKey)}.
    *

@@ -28,6 +28,8 @@ final class JavaCryptoBackend implements CryptoBackend {
 
   private static final OAEPParameterSpec OAEP_SHA256 =
       new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
+  private static final OAEPParameterSpec OAEP_SHA1 =
+      new OAEPParameterSpec("SHA-1", "MGF1", MGF1ParameterSpec.SHA1, PSource.PSpecified.DEFAULT);
   private static final ThreadLocal<Cipher> OAEP = ThreadLocal.withInitial(JavaCryptoBackend::oaep);
   private static final byte[] ZERO = new byte[32];
 
@@ -40,9 +42,18 @@ final class JavaCryptoBackend implements CryptoBackend {
 
   @Override
   public byte[] rsaOaepSha256Encrypt(RSAPublicKey key, byte[] message, SecureRandom random) {
+    return oaepEncrypt(OAEP_SHA256, key, message, random);
+  }
+
+  @Override
+  public byte[] rsaOaepSha1Encrypt(RSAPublicKey key, byte[] message, SecureRandom random) {
+    return oaepEncrypt(OAEP_SHA1, key, message, random);
+  }
+
+  private static byte[] oaepEncrypt(OAEPParameterSpec spec, RSAPublicKey key, byte[] message, SecureRandom random) {
     Cipher c = OAEP.get();
     try {
-      c.init(Cipher.ENCRYPT_MODE, key, OAEP_SHA256, random);
+      c.init(Cipher.ENCRYPT_MODE, key, spec, random);
       return c.doFinal(message);
     } catch (javax.crypto.IllegalBlockSizeException e) {
       throw new IllegalArgumentException("message too long for RSA-OAEP with this key", e);

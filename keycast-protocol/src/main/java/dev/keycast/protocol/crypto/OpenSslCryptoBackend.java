@@ -80,7 +80,19 @@ final class OpenSslCryptoBackend implements CryptoBackend {
 
   @Override
   public byte[] rsaOaepSha256Encrypt(RSAPublicKey key, byte[] message, SecureRandom random) {
-    Oaep o = oaep.get();
+    return oaepEncrypt(oaep.get(), key, message, random);
+  }
+
+  /**
+   * KDM cipher blocks: BouncyCastle's OAEP encoding with SHA-1 around the same raw RSA public
+   * operation on libcrypto (about a tenth of the JDK's {@code BigInteger} cost per block).
+   */
+  @Override
+  public byte[] rsaOaepSha1Encrypt(RSAPublicKey key, byte[] message, SecureRandom random) {
+    return oaepEncrypt(oaepSha1.get(), key, message, random);
+  }
+
+  private static byte[] oaepEncrypt(Oaep o, RSAPublicKey key, byte[] message, SecureRandom random) {
     o.engine.key(key);
     try {
       o.encoding.init(true, new ParametersWithRandom(RawRsaPublicEngine.PUBLIC, random));
@@ -104,13 +116,15 @@ final class OpenSslCryptoBackend implements CryptoBackend {
     final RawRsaPublicEngine engine;
     final OAEPEncoding encoding;
 
-    Oaep(OpenSslCryptoBackend backend) {
+    Oaep(OpenSslCryptoBackend backend, java.util.function.Supplier<org.bouncycastle.crypto.Digest> digest) {
       engine = new RawRsaPublicEngine(backend);
-      encoding = new OAEPEncoding(engine, new Sha256(), new Sha256(), null);
+      encoding = new OAEPEncoding(engine, digest.get(), digest.get(), null);
     }
   }
 
-  private final ThreadLocal<Oaep> oaep = ThreadLocal.withInitial(() -> new Oaep(this));
+  private final ThreadLocal<Oaep> oaep = ThreadLocal.withInitial(() -> new Oaep(this, Sha256::new));
+  private final ThreadLocal<Oaep> oaepSha1 =
+      ThreadLocal.withInitial(() -> new Oaep(this, org.bouncycastle.crypto.digests.SHA1Digest::new));
 
   /**
    * {@code input^e mod n} for a big-endian {@code input} smaller than {@code n}, as {@code k}

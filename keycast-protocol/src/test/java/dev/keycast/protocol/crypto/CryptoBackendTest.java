@@ -380,6 +380,31 @@ class CryptoBackendTest {
     }
   }
 
+  /**
+   * KDM cipher blocks: same seed, same bytes as SunJCE's RSA/ECB/OAEPWithSHA-1AndMGF1Padding (the
+   * transformation KdmReader and a media block decrypt with), and the block decrypts.
+   */
+  @ParameterizedTest
+  @MethodSource("backends")
+  void oaepSha1IsByteIdenticalToSunJceForFixedSeeds(String name) throws Exception {
+    CryptoBackend b = TestBackends.get(name);
+    Cipher sun = Cipher.getInstance("RSA/ECB/OAEPWithSHA-1AndMGF1Padding", "SunJCE");
+    RSAPublicKey pub = (RSAPublicKey) rsa2048.getPublic();
+    for (int seed = 0; seed < 20; seed++) {
+      byte[] msg = new byte[seed == 0 ? 138 : 1 + seed * 11 % 214];
+      new SecureRandom(new byte[] {(byte) seed, 9}).nextBytes(msg);
+      sun.init(Cipher.ENCRYPT_MODE, pub, seeded(seed));
+      byte[] expected = sun.doFinal(msg);
+      byte[] actual = b.rsaOaepSha1Encrypt(pub, msg, seeded(seed));
+      assertThat(actual).as("seed %d", seed).isEqualTo(expected);
+      Cipher dec = Cipher.getInstance("RSA/ECB/OAEPWithSHA-1AndMGF1Padding", "SunJCE");
+      dec.init(Cipher.DECRYPT_MODE, (RSAPrivateKey) rsa2048.getPrivate());
+      assertThat(dec.doFinal(actual)).isEqualTo(msg);
+    }
+    assertThatThrownBy(() -> b.rsaOaepSha1Encrypt(pub, new byte[256 - 41], new SecureRandom()))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
   @ParameterizedTest
   @MethodSource("backends")
   void oaepRejectsTooLongMessages(String name) {
