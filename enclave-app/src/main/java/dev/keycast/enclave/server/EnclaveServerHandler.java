@@ -62,14 +62,14 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
   }
 
   /** An answer ready to write: the service's head and its body as a buffer. */
-  private record Response(Answer head, ByteBuf body) {
+  record Response(Answer head, ByteBuf body) {
     static Response of(Answer a) {
       return new Response(a, Unpooled.wrappedBuffer(a.body()));
     }
   }
 
   /** What runs off the event loop: an answer, its large body streamed into {@code out}. */
-  private interface Work {
+  interface Work {
     Answer run(OutputStream out) throws EnclaveApiException, IOException;
   }
 
@@ -196,7 +196,7 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
    * failure into an error answer (what was streamed is then discarded). A failure to read a
    * streamed {@code body} that did not arrive whole is the client's: {@code malformed_request}.
    */
-  private static Response run(ByteBufAllocator alloc, Work work, BodyPipe body) {
+  static Response run(ByteBufAllocator alloc, Work work, BodyPipe body) {
     PiecesOutputStream out = new PiecesOutputStream(alloc);
     boolean ok = false;
     try {
@@ -208,6 +208,12 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
       return Response.of(EnclaveApiService.error(e));
     } catch (BodyPipe.TooLargeException e) {
       return Response.of(EnclaveApiService.error(ErrorCode.PAYLOAD_TOO_LARGE, e.getMessage()));
+    } catch (OutOfMemoryError e) {
+      // the enclave's memory (heap, or direct memory for the answer's pieces: a KDM send to many
+      // thousands of screens) is the enclave's limit, not the client's fault: never malformed_request
+      log.warn("out of memory while answering ({}): {}", e.getClass().getSimpleName(), e.getMessage());
+      return Response.of(EnclaveApiService.error(ErrorCode.OVERLOADED, "the enclave ran out of memory for this"
+          + " request's answer: split the send into smaller ones (fewer recipients or screens), or retry later"));
     } catch (RuntimeException | IOException | Error e) {
       if (body == null || body.consumedToEnd() || body.tooLarge()) {
         return Response.of(EnclaveApiService.internal(e));
