@@ -161,7 +161,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
     this.credentials = Objects.requireNonNull(credentials, "credentials");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.enclave = new EnclaveClient(config.enclaveClient(), workers);
-    this.senders = new SenderSetKeeper(enclave, senderSettings);
+    this.senders = new SenderSetKeeper(enclave, store, senderSettings);
     this.service = new HostApiService(store, enclave, metrics, this, clock, senderLimits);
     this.server = new HostServer(new HostServer.Settings(config.listen(), config.admin(),
         HostApi.MAX_REQUEST_BYTES, config.idleTimeout(), config.tlsCert(), config.tlsKey(),

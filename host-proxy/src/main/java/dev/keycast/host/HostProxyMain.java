@@ -95,12 +95,14 @@ public final class HostProxyMain implements Callable<Integer> {
   java.nio.file.Path importSealedKeySet;
 
   @Option(names = "--sender-state",
-      description = "file where the host keeps the enclave's sealed sender set (issue 23; api.md 2.3)")
+      description = "deprecated: the store keeps the enclave's sealed sender set (issue 23; api.md 2.3); "
+          + "this file, when it exists and the store holds no set, is imported on start, and it is "
+          + "still written")
   Path senderState;
 
   @Option(names = "--sender-owner-key",
       description = "PEM Ed25519 public key of a sender-set owner, established right after the key "
-          + "set's init (repeatable; needs --sender-state)")
+          + "set's init (repeatable)")
   List<Path> senderOwnerKeys = new java.util.ArrayList<>();
 
   @Option(names = "--sender-key",
