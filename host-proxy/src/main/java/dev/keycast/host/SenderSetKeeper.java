@@ -74,7 +74,13 @@ public final class SenderSetKeeper {
   /** A refresh asked for within this long of the last fetch answers the cached list. */
   static final long SENDERS_REFRESH_NANOS = 1_000_000_000L;
 
-  private record CachedSenders(List<SenderKey> keys, long fetchedAtNanos) {}
+  /** A fetched sender list; {@code failed}: the enclave could not be asked or has no set (kept 1 s). */
+  private record CachedSenders(List<SenderKey> keys, long fetchedAtNanos, boolean failed) {
+    boolean fresh(boolean refresh) {
+      long limit = refresh || failed ? SENDERS_REFRESH_NANOS : SENDERS_TTL_NANOS;
+      return System.nanoTime() - fetchedAtNanos < limit;
+    }
+  }
 
   private final java.util.concurrent.atomic.AtomicReference<CachedSenders> cachedSenders =
       new java.util.concurrent.atomic.AtomicReference<>();
@@ -177,14 +183,13 @@ public final class SenderSetKeeper {
    */
   public List<SenderKey> allowedSenders(boolean refresh) throws InterruptedException {
     CachedSenders c = cachedSenders.get();
-    long limit = refresh ? SENDERS_REFRESH_NANOS : SENDERS_TTL_NANOS;
-    if (c != null && System.nanoTime() - c.fetchedAtNanos() < limit) {
+    if (c != null && c.fresh(refresh)) {
       return c.keys();
     }
     fetchLock.lockInterruptibly();
     try {
       c = cachedSenders.get();
-      if (c != null && System.nanoTime() - c.fetchedAtNanos() < limit) {
+      if (c != null && c.fresh(refresh)) {
         return c.keys();
       }
       List<SenderKey> keys;
@@ -202,10 +207,12 @@ public final class SenderSetKeeper {
       } catch (EnclaveException | IOException | MalformedInputException e) {
         LOG.warn("the enclave's sender set could not be read ({}): signed requests are refused",
             e.getMessage());
-        cachedSenders.set(null);
+        // kept for a second: sends and signed requests while the enclave has no set (all refused)
+        // do not each ask the enclave again
+        cachedSenders.set(new CachedSenders(List.of(), System.nanoTime(), true));
         return List.of();
       }
-      cachedSenders.set(new CachedSenders(keys, System.nanoTime()));
+      cachedSenders.set(new CachedSenders(keys, System.nanoTime(), false));
       return keys;
     } finally {
       fetchLock.unlock();

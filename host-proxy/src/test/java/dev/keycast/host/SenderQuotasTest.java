@@ -53,8 +53,12 @@ class SenderQuotasTest {
   Recipient b;
 
   void start(SenderLimits limits) throws Exception {
+    start(limits, List.of(STUDIO.publicKey(), OTHER_STUDIO.publicKey()));
+  }
+
+  void start(SenderLimits limits, List<dev.keycast.protocol.sender.SenderKey> senders) throws Exception {
     enclave = new FakeEnclave().start();
-    enclave.senders = List.of(STUDIO.publicKey(), OTHER_STUDIO.publicKey());
+    enclave.senders = senders;
     store = SqliteArtefactStore.open(dir.resolve("quotas.db"));
     host = new HostProxy(HostTestSupport.config(enclave, "alias/k"), store, "test",
         new StaticCredentials("AKIDTEST", "secret-test", null), clock, UploadLimits.defaults(),
@@ -265,5 +269,18 @@ class SenderQuotasTest {
       assertSent(i == 0 ? forged : payload(STUDIO, a));
     }
     assertThat(refusals("signature_invalid") + refusals("rate")).isZero();
+  }
+
+  @Test
+  void aFloodWhileTheEnclaveHasNoSenderSetDoesNotAskItForOneEachTime() throws Exception {
+    start(new SenderLimits(60, 100, 0, 0), List.of()); // no set: the enclave refuses every send itself
+    int before = enclave.hits("/v1/senders");
+    long t0 = System.nanoTime();
+    for (int i = 0; i < 20; i++) {
+      send(payload(STUDIO, a)); // the fake accepts sends; the host neither counts nor refuses them
+    }
+    int seconds = (int) ((System.nanoTime() - t0) / 1_000_000_000L);
+    // at most one look-up per second of the flood (and one per cached list expiring), not two per send
+    assertThat(enclave.hits("/v1/senders") - before).isLessThanOrEqualTo(2 * (seconds + 2));
   }
 }

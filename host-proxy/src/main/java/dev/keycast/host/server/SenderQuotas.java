@@ -101,6 +101,10 @@ final class SenderQuotas {
         || !p.keySetId().equals(bundle.keySetId())) {
       return UNCOUNTED; // the enclave refuses it before it looks at the sender
     }
+    List<SenderKey> allowed = control.senderKeys(false);
+    if (allowed.isEmpty()) {
+      return UNCOUNTED; // no set readable: the enclave refuses every send (sender_set_missing)
+    }
     EnclaveApi.SenderSignature s = p.sender();
     if (s == null) {
       throw refused("required", ErrorCode.SENDER_REQUIRED,
@@ -120,12 +124,11 @@ final class SenderQuotas {
     if (s.timestamp() < 0 || s.timestamp() > Instant.MAX.getEpochSecond()) {
       throw refused("malformed", ErrorCode.MALFORMED_REQUEST, "sender.timestamp is out of range");
     }
-    List<SenderKey> allowed = control.senderKeys(false);
     if (!allowed.contains(key)) {
       allowed = control.senderKeys(true); // perhaps a sender just added (rate-limited refresh)
-    }
-    if (allowed.isEmpty()) {
-      return UNCOUNTED; // no set readable: the enclave refuses every send (sender_set_missing)
+      if (allowed.isEmpty()) {
+        return UNCOUNTED;
+      }
     }
     if (!allowed.contains(key)) {
       throw refused("unknown", ErrorCode.SENDER_UNKNOWN,

@@ -70,7 +70,7 @@ class StoredKeyMigrationTest {
       }
     }
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file)) {
-      assertThat(store.schemaVersion()).isEqualTo(4);
+      assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       RecipientRecord xr = store.findRecipients(List.of(x.fingerprint())).getFirst();
       RecipientRecord rr = store.findRecipients(List.of(rsa.fingerprint())).getFirst();
       assertThat(xr.publicKeyOrChain()).isEqualTo(StoredKey.encode(x));
@@ -83,7 +83,7 @@ class StoredKeyMigrationTest {
           .publicKeyOrChain()).isEqualTo(garbage);
     }
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file)) {
-      assertThat(store.schemaVersion()).isEqualTo(4);
+      assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
     }
   }
 
