@@ -109,7 +109,7 @@ public final class HostProxyMain implements Callable<Integer> {
       description = "PEM Ed25519 public key of a sender admitted by that first sender set (repeatable)")
   List<Path> senderKeys = new java.util.ArrayList<>();
 
-  @Option(names = "--sender-rate", defaultValue = "120000/min",
+  @Option(names = "--sender-rate", defaultValue = "600/min",
       description = "sends per sender (the verified key that signed them): N/min, N/s or off; a "
           + "faster sender is answered 429 sender_rate_limited with Retry-After; default ${DEFAULT-VALUE}")
   String senderRate;
@@ -119,7 +119,7 @@ public final class HostProxyMain implements Callable<Integer> {
           + "default ten seconds of --sender-rate")
   String senderBurst;
 
-  @Option(names = "--sender-max-in-flight", defaultValue = "256",
+  @Option(names = "--sender-max-in-flight", defaultValue = "32",
       description = "most sends of one sender worked on at once (N or off); more are answered 429 "
           + "sender_in_flight_limited; default ${DEFAULT-VALUE}")
   String senderMaxInFlight;

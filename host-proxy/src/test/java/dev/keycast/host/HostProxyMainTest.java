@@ -108,9 +108,9 @@ class HostProxyMainTest {
     String[] base = {"--store", "sqlite:/x", "--region", "eu-west-1"};
     dev.keycast.host.server.SenderLimits d = parse(Map.of(), base).senderLimits();
     assertThat(d).isEqualTo(dev.keycast.host.server.SenderLimits.defaults());
-    assertThat(d.sendsPerMinute()).isEqualTo(120_000);
-    assertThat(d.burst()).isEqualTo(20_000);
-    assertThat(d.maxInFlight()).isEqualTo(256);
+    assertThat(d.sendsPerMinute()).isEqualTo(600);
+    assertThat(d.burst()).isEqualTo(100);
+    assertThat(d.maxInFlight()).isEqualTo(32);
     assertThat(d.dailyDeliveries()).isZero();
     dev.keycast.host.server.SenderLimits s = parse(Map.of(), "--store", "sqlite:/x",
         "--sender-rate", "10/s", "--sender-burst", "5", "--sender-max-in-flight", "off",

@@ -14,13 +14,16 @@ package dev.keycast.host.server;
  */
 public record SenderLimits(long sendsPerMinute, long burst, int maxInFlight, long dailyDeliveries) {
   /**
-   * Default rate: 120,000 sends per minute, 2,000 per second, the small-sends performance target
-   * (performance.md section 3) from one sender, so the default never refuses the load the service
-   * is built for.
+   * Default rate: 600 sends per minute (10 a second, bursts of 100) per sender, generous for a
+   * studio's sends; the local stack that measures the service's capacity with one sender lifts it
+   * ({@code scripts/run-local}: {@code --sender-rate off}).
    */
-  public static final long DEFAULT_SENDS_PER_MINUTE = 120_000;
-  /** Default cap of sends in flight per sender: four times the load tool's 64 clients. */
-  public static final int DEFAULT_MAX_IN_FLIGHT = 256;
+  public static final long DEFAULT_SENDS_PER_MINUTE = 600;
+  /**
+   * Default cap of sends in flight per sender: half of the host's default enclave connections
+   * ({@code --max-enclave-connections} 64), so one sender leaves the other half to the others.
+   */
+  public static final int DEFAULT_MAX_IN_FLIGHT = 32;
   /** Largest value of any limit (far beyond what one host serves). */
   public static final long MAX_VALUE = 1_000_000_000_000L;
 
