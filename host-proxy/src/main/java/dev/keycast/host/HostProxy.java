@@ -11,6 +11,7 @@ import dev.keycast.host.server.HostApiService;
 import dev.keycast.host.server.HostControl;
 import dev.keycast.host.server.HostMetrics;
 import dev.keycast.host.server.HostServer;
+import dev.keycast.host.server.SenderLimits;
 import dev.keycast.host.server.UploadLimits;
 import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.host.store.StoreException;
@@ -139,18 +140,29 @@ public final class HostProxy implements HostControl, AutoCloseable {
     this(config, store, storeDescription, credentials, clock, uploads, SenderSetKeeper.Settings.none());
   }
 
-  /** A host proxy over an open store that keeps the key set's sealed sender set (issue 23). */
+  /**
+   * A host proxy over an open store that keeps the key set's sealed sender set (issue 23), with
+   * the default per-sender limits ({@link SenderLimits#defaults()}).
+   */
   public HostProxy(Config config, ArtefactStore store, String storeDescription,
       CredentialsProvider credentials, Clock clock, UploadLimits uploads,
       SenderSetKeeper.Settings senderSettings) {
+    this(config, store, storeDescription, credentials, clock, uploads, senderSettings,
+        SenderLimits.defaults());
+  }
+
+  /** A host proxy with its own per-sender limits of sends (issue 23, {@link SenderLimits}). */
+  public HostProxy(Config config, ArtefactStore store, String storeDescription,
+      CredentialsProvider credentials, Clock clock, UploadLimits uploads,
+      SenderSetKeeper.Settings senderSettings, SenderLimits senderLimits) {
     this.config = Objects.requireNonNull(config, "config");
     this.store = Objects.requireNonNull(store, "store");
     this.storeDescription = storeDescription;
     this.credentials = Objects.requireNonNull(credentials, "credentials");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.enclave = new EnclaveClient(config.enclaveClient(), workers);
-    this.senders = new SenderSetKeeper(enclave, senderSettings);
-    this.service = new HostApiService(store, enclave, metrics, this, clock);
+    this.senders = new SenderSetKeeper(enclave, store, senderSettings);
+    this.service = new HostApiService(store, enclave, metrics, this, clock, senderLimits);
     this.server = new HostServer(new HostServer.Settings(config.listen(), config.admin(),
         HostApi.MAX_REQUEST_BYTES, config.idleTimeout(), config.tlsCert(), config.tlsKey(),
         uploads),

@@ -6,6 +6,7 @@ import dev.keycast.host.egress.ImdsCredentials;
 import dev.keycast.host.egress.KmsEgress;
 import dev.keycast.host.egress.StaticCredentials;
 import dev.keycast.host.server.HostServer;
+import dev.keycast.host.server.SenderLimits;
 import dev.keycast.host.server.UploadLimits;
 import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.host.store.S3ArtefactStore;
@@ -94,17 +95,39 @@ public final class HostProxyMain implements Callable<Integer> {
   java.nio.file.Path importSealedKeySet;
 
   @Option(names = "--sender-state",
-      description = "file where the host keeps the enclave's sealed sender set (issue 23; api.md 2.3)")
+      description = "deprecated: the store keeps the enclave's sealed sender set (issue 23; api.md 2.3); "
+          + "this file, when it exists and the store holds no set, is imported on start, and it is "
+          + "still written")
   Path senderState;
 
   @Option(names = "--sender-owner-key",
       description = "PEM Ed25519 public key of a sender-set owner, established right after the key "
-          + "set's init (repeatable; needs --sender-state)")
+          + "set's init (repeatable)")
   List<Path> senderOwnerKeys = new java.util.ArrayList<>();
 
   @Option(names = "--sender-key",
       description = "PEM Ed25519 public key of a sender admitted by that first sender set (repeatable)")
   List<Path> senderKeys = new java.util.ArrayList<>();
+
+  @Option(names = "--sender-rate", defaultValue = "600/min",
+      description = "sends per sender (the verified key that signed them): N/min, N/s or off; a "
+          + "faster sender is answered 429 sender_rate_limited with Retry-After; default ${DEFAULT-VALUE}")
+  String senderRate;
+
+  @Option(names = "--sender-burst",
+      description = "sends a sender idle long enough may make at once (the rate's bucket size); "
+          + "default ten seconds of --sender-rate")
+  String senderBurst;
+
+  @Option(names = "--sender-max-in-flight", defaultValue = "32",
+      description = "most sends of one sender worked on at once (N or off); more are answered 429 "
+          + "sender_in_flight_limited; default ${DEFAULT-VALUE}")
+  String senderMaxInFlight;
+
+  @Option(names = "--sender-daily-deliveries", defaultValue = "off",
+      description = "most deliveries (recipients or screens) of one sender's sends per UTC day "
+          + "(N or off); past it sends are answered 429 sender_quota_exceeded; default ${DEFAULT-VALUE}")
+  String senderDailyDeliveries;
 
   @Option(names = "--credentials", description = "static or imds; default imds (static with --mock)")
   String credentialsMode;
@@ -191,6 +214,7 @@ public final class HostProxyMain implements Callable<Integer> {
   public Integer call() throws Exception {
     HostProxy.Config config = config();
     UploadLimits uploads = uploadLimits();
+    senderLimits(); // flags checked before the store is opened
     CredentialsProvider creds = credentials();
     ArtefactStore artefacts = openStore();
     if (importSealedKeySet != null) {
@@ -199,8 +223,9 @@ public final class HostProxyMain implements Callable<Integer> {
       LOG.info("--import-sealed-key-set {}: {}", importSealedKeySet,
           o == KeySetImport.Outcome.IMPORTED ? "stored as key set version 1" : "already the store's key set");
     }
+    SenderLimits limits = senderLimits();
     HostProxy proxy = new HostProxy(config, artefacts, store, creds, Clock.systemUTC(),
-        uploads, senderSettings());
+        uploads, senderSettings(), limits);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
@@ -277,6 +302,22 @@ public final class HostProxyMain implements Callable<Integer> {
     } catch (dev.keycast.protocol.MalformedInputException e) {
       throw new IllegalArgumentException("a sender key file is not a PEM Ed25519 public key: " + e.getMessage());
     }
+  }
+
+  /** The per-sender limits of the flags (issue 23; operations.md section 4a). */
+  SenderLimits senderLimits() {
+    long rate = SenderLimits.parseRate(senderRate);
+    long burst = senderBurst == null ? SenderLimits.defaultBurst(rate)
+        : SenderLimits.parseCount(senderBurst, "--sender-burst");
+    if (rate > 0 && burst < 1) {
+      throw new IllegalArgumentException("--sender-burst must be at least 1 with a --sender-rate");
+    }
+    long inFlight = SenderLimits.parseCount(senderMaxInFlight, "--sender-max-in-flight");
+    if (inFlight > 1_000_000) {
+      throw new IllegalArgumentException("--sender-max-in-flight must be at most 1000000 or off");
+    }
+    long daily = SenderLimits.parseCount(senderDailyDeliveries, "--sender-daily-deliveries");
+    return new SenderLimits(rate, rate == 0 ? 0 : burst, (int) inFlight, daily);
   }
 
   /** The upload limits of the flags. */

@@ -5,6 +5,9 @@ import dev.keycast.host.bridge.EnclaveException;
 import dev.keycast.host.bridge.EnclaveResponse;
 import dev.keycast.host.server.ApiException;
 import dev.keycast.host.server.HttpAnswer;
+import dev.keycast.host.store.ArtefactStore;
+import dev.keycast.host.store.StoreException;
+import dev.keycast.host.store.StoredSenderSet;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
@@ -25,11 +28,17 @@ import java.util.Objects;
 
 /**
  * The host's part of sender identity (issue 23; api.md section 2.3): it keeps the sealed sender
- * set the enclave hands out (a file; the host cannot forge or alter it, only withhold or roll it
+ * set the enclave hands out (in the artefact store, by version: {@link
+ * ArtefactStore#putSealedSenderSet}; the host cannot forge or alter it, only withhold or roll it
  * back, which the attested digest and the receipts expose), establishes the set right after the
  * key set's init from the configured owner and sender keys, hands it back after an unseal, and
  * relays owner-signed updates ({@code POST /v1/senders}) and the set in force ({@code GET
  * /v1/senders}).
+ *
+ * <p>The set used to be kept in a file ({@code --sender-state}, deprecated): when the store holds
+ * no sender set and the file exists, {@link #afterUnseal()} hands the file's set to the enclave and
+ * stores it under the version the enclave reports (the import). The file is still written beside
+ * the store when configured, so tooling that looks for it keeps working.
  *
  * <p>Hooks (for whoever restructures HostProxy / HostApiService): {@link #afterInit()} after the
  * sealed key set is stored by init; {@link #afterUnseal()} after unseal and when adopting a running
@@ -41,8 +50,8 @@ public final class SenderSetKeeper {
   public static final int MAX_UPDATE_BYTES = 64 * 1024;
 
   /**
-   * @param stateFile where the sealed sender set is kept, or null (the host keeps none: every send
-   *     is refused after a restart)
+   * @param stateFile a file where the sealed sender set was kept before the store kept it
+   *     (deprecated): imported into a store that holds none, and still written; or null
    * @param genesisOwners owner keys of the set established at init (empty: none is established)
    * @param genesisSenders sender keys of that set
    */
@@ -50,9 +59,6 @@ public final class SenderSetKeeper {
     public Settings {
       genesisOwners = List.copyOf(genesisOwners);
       genesisSenders = List.copyOf(genesisSenders);
-      if (!genesisOwners.isEmpty() && stateFile == null) {
-        throw new IllegalArgumentException("genesis owner keys need a sender-state file");
-      }
     }
 
     public static Settings none() {
@@ -61,21 +67,29 @@ public final class SenderSetKeeper {
   }
 
   private final EnclaveClient enclave;
+  private final ArtefactStore store;
   private final Settings settings;
   /** How long a fetched sender list is used before it is fetched again. */
   static final long SENDERS_TTL_NANOS = 10_000_000_000L;
   /** A refresh asked for within this long of the last fetch answers the cached list. */
   static final long SENDERS_REFRESH_NANOS = 1_000_000_000L;
 
-  private record CachedSenders(List<SenderKey> keys, long fetchedAtNanos) {}
+  /** A fetched sender list; {@code failed}: the enclave could not be asked or has no set (kept 1 s). */
+  private record CachedSenders(List<SenderKey> keys, long fetchedAtNanos, boolean failed) {
+    boolean fresh(boolean refresh) {
+      long limit = refresh || failed ? SENDERS_REFRESH_NANOS : SENDERS_TTL_NANOS;
+      return System.nanoTime() - fetchedAtNanos < limit;
+    }
+  }
 
   private final java.util.concurrent.atomic.AtomicReference<CachedSenders> cachedSenders =
       new java.util.concurrent.atomic.AtomicReference<>();
   private final java.util.concurrent.locks.ReentrantLock fetchLock =
       new java.util.concurrent.locks.ReentrantLock();
 
-  public SenderSetKeeper(EnclaveClient enclave, Settings settings) {
+  public SenderSetKeeper(EnclaveClient enclave, ArtefactStore store, Settings settings) {
     this.enclave = Objects.requireNonNull(enclave, "enclave");
+    this.store = Objects.requireNonNull(store, "store");
     this.settings = Objects.requireNonNull(settings, "settings");
   }
 
@@ -93,27 +107,71 @@ public final class SenderSetKeeper {
       keep(v);
       LOG.info("sender set version {} established: {} owner(s), {} sender(s)", v.version(),
           v.ownerKeys().size(), v.senderKeys().size());
-    } catch (EnclaveException | IOException e) {
+    } catch (EnclaveException | IOException | StoreException e) {
       LOG.error("the sender set could not be established: {}", e.getMessage());
     }
   }
 
-  /** After unseal (or on adopting a running enclave): hands the kept seal back. */
+  /**
+   * After unseal (or on adopting a running enclave): hands the stored seal of the highest version
+   * back; when the store holds none, imports the {@code --sender-state} file (the enclave checks
+   * it and reports its version, under which it is stored).
+   */
   public void afterUnseal() throws InterruptedException {
+    try {
+      java.util.Optional<StoredSenderSet> stored = store.latestSealedSenderSet();
+      if (stored.isPresent()) {
+        EnclaveApi.SenderSetView v = restore(stored.get().bytes());
+        LOG.info("sender set version {} restored from the store", v.version());
+        return;
+      }
+    } catch (StoreException e) {
+      LOG.error("the stored sender set could not be read ({}): every send is refused until one is restored",
+          e.getMessage());
+      return;
+    } catch (EnclaveException | IOException e) {
+      LOG.error("the sender set could not be restored: {}", e.getMessage());
+      return;
+    }
     if (settings.stateFile() == null || !Files.exists(settings.stateFile())) {
       LOG.warn("no sealed sender set kept: every send is refused until one is restored");
       return;
     }
     try {
-      byte[] sealed = Files.readAllBytes(settings.stateFile());
+      byte[] sealed;
+      try (java.io.InputStream in = Files.newInputStream(settings.stateFile())) {
+        sealed = in.readNBytes(SealedSenderSet.MAX_ENCODED + 1);
+      }
       if (sealed.length > SealedSenderSet.MAX_ENCODED) {
         throw new IOException("the kept sealed sender set is too large");
       }
-      EnclaveApi.SenderSetView v = enclave.post("/v1/senders/restore",
-          new EnclaveApi.SenderRestoreRequest(Base64Url.encode(sealed)), EnclaveApi.SenderSetView.class);
-      LOG.info("sender set version {} restored", v.version());
-    } catch (EnclaveException | IOException e) {
+      EnclaveApi.SenderSetView v = restore(sealed);
+      storeSeal(v.version(), sealed);
+      LOG.info("sender set version {} restored from {} and imported into the store (--sender-state"
+          + " is deprecated: the store keeps the set)", v.version(), settings.stateFile());
+    } catch (EnclaveException | IOException | StoreException e) {
       LOG.error("the sender set could not be restored: {}", e.getMessage());
+    }
+  }
+
+  private EnclaveApi.SenderSetView restore(byte[] sealed)
+      throws EnclaveException, IOException, InterruptedException {
+    return enclave.post("/v1/senders/restore",
+        new EnclaveApi.SenderRestoreRequest(Base64Url.encode(sealed)), EnclaveApi.SenderSetView.class);
+  }
+
+  /**
+   * Stores a seal under its version; a version already stored is kept as it is (the enclave seals
+   * one set to one byte string, and a rollback to a lower version never becomes the latest).
+   */
+  private void storeSeal(long version, byte[] sealed) throws StoreException {
+    try {
+      store.putSealedSenderSet(version, sealed);
+    } catch (StoreException e) {
+      if (e.code() != StoreException.Code.CONFLICT) {
+        throw e;
+      }
+      LOG.info("sender set version {} is already stored", version);
     }
   }
 
@@ -125,14 +183,13 @@ public final class SenderSetKeeper {
    */
   public List<SenderKey> allowedSenders(boolean refresh) throws InterruptedException {
     CachedSenders c = cachedSenders.get();
-    long limit = refresh ? SENDERS_REFRESH_NANOS : SENDERS_TTL_NANOS;
-    if (c != null && System.nanoTime() - c.fetchedAtNanos() < limit) {
+    if (c != null && c.fresh(refresh)) {
       return c.keys();
     }
     fetchLock.lockInterruptibly();
     try {
       c = cachedSenders.get();
-      if (c != null && System.nanoTime() - c.fetchedAtNanos() < limit) {
+      if (c != null && c.fresh(refresh)) {
         return c.keys();
       }
       List<SenderKey> keys;
@@ -150,10 +207,12 @@ public final class SenderSetKeeper {
       } catch (EnclaveException | IOException | MalformedInputException e) {
         LOG.warn("the enclave's sender set could not be read ({}): signed requests are refused",
             e.getMessage());
-        cachedSenders.set(null);
+        // kept for a second: sends and signed requests while the enclave has no set (all refused)
+        // do not each ask the enclave again
+        cachedSenders.set(new CachedSenders(List.of(), System.nanoTime(), true));
         return List.of();
       }
-      cachedSenders.set(new CachedSenders(keys, System.nanoTime()));
+      cachedSenders.set(new CachedSenders(keys, System.nanoTime(), false));
       return keys;
     } finally {
       fetchLock.unlock();
@@ -183,7 +242,7 @@ public final class SenderSetKeeper {
       cachedSenders.set(null); // the set changed: signed requests check the new one
       try {
         keep(v);
-      } catch (IOException e) {
+      } catch (IOException | StoreException e) {
         throw new ApiException(ErrorCode.STORE_UNAVAILABLE, "the new sealed sender set could not be kept");
       }
       return HttpAnswer.json(200, publicView(v));
@@ -204,9 +263,12 @@ public final class SenderSetKeeper {
         v.sha256(), null);
   }
 
-  /** Writes the seal atomically (temporary file, fsync, rename). */
-  private void keep(EnclaveApi.SenderSetView v) throws IOException {
-    if (settings.stateFile() == null || v.sealedSenderSet() == null) {
+  /**
+   * Keeps the seal: in the store under its version, then (when configured, deprecated) in the
+   * file, written atomically (temporary file, fsync, rename).
+   */
+  private void keep(EnclaveApi.SenderSetView v) throws IOException, StoreException {
+    if (v.sealedSenderSet() == null) {
       return;
     }
     byte[] sealed;
@@ -214,6 +276,10 @@ public final class SenderSetKeeper {
       sealed = Base64Url.decode("sealed_sender_set", v.sealedSenderSet(), SealedSenderSet.MAX_ENCODED);
     } catch (MalformedInputException e) {
       throw new IOException("the enclave returned a malformed sealed sender set");
+    }
+    storeSeal(v.version(), sealed);
+    if (settings.stateFile() == null) {
+      return;
     }
     Path file = settings.stateFile();
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");

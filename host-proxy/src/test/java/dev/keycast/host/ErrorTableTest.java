@@ -307,6 +307,8 @@ class ErrorTableTest {
         ErrorCode.REQUEST_TIMEOUT,  // an upload slower than the minimum rate: SlowUploadsTest
         ErrorCode.SESSION_EXPIRED,  // needs the host's clock 15 min on: RecipientAuthAttacksTest
         ErrorCode.SENDER_SET_MISSING, // a ready key set without a sender set: SenderIdentityTest
+        ErrorCode.SENDER_RATE_LIMITED, ErrorCode.SENDER_IN_FLIGHT_LIMITED, // per-sender limits, each
+        ErrorCode.SENDER_QUOTA_EXCEEDED, // on a host with its own limits: SenderQuotasTest
         ErrorCode.INVALID_CONTENT_KEYS, ErrorCode.KDM_SIGNER_WINDOW, ErrorCode.KDM_SIGNER_UNAVAILABLE, // KdmSendTest
         // distributor-CA signer import, needs the real key set service: KdmSignerImportTest, KdmSignerImportHostTest
         ErrorCode.KDM_SIGNER_CHAIN_KEY_MISMATCH, ErrorCode.KDM_SIGNER_CHAIN_INVALID,

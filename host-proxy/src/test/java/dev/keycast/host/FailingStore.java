@@ -13,6 +13,7 @@ import dev.keycast.host.store.StoreException;
 import dev.keycast.host.store.StoredDelivery;
 import dev.keycast.host.store.StoredKeySet;
 import dev.keycast.host.store.StoredSend;
+import dev.keycast.host.store.StoredSenderSet;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
@@ -39,6 +40,12 @@ final class FailingStore implements ArtefactStore {
   }
   @Override public Optional<StoredKeySet> latestSealedKeySet() throws StoreException {
     return d.latestSealedKeySet();
+  }
+  @Override public void putSealedSenderSet(long version, byte[] bytes) throws StoreException {
+    d.putSealedSenderSet(version, bytes);
+  }
+  @Override public Optional<StoredSenderSet> latestSealedSenderSet() throws StoreException {
+    return d.latestSealedSenderSet();
   }
   @Override public RecipientRecord putRecipient(RecipientRecord r) throws StoreException {
     return d.putRecipient(r);

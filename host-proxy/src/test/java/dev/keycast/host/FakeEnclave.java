@@ -55,6 +55,10 @@ public final class FakeEnclave implements AutoCloseable {
   public volatile List<EnclaveApi.Candidate> lastCandidates = List.of();
   /** Candidates of the last forward request. */
   public volatile List<EnclaveApi.Candidate> lastForwardCandidates = List.of();
+  /** When set, each /v1/send waits (after reading its body) until this latch opens. */
+  public volatile java.util.concurrent.CountDownLatch holdSends;
+  /** Sends waiting on {@link #holdSends}. */
+  public final AtomicInteger heldSends = new AtomicInteger();
   /** The sender keys GET /v1/senders answers (empty: no sender set, sender_set_missing). */
   public volatile List<dev.keycast.protocol.sender.SenderKey> senders = List.of();
   private volatile dev.keycast.protocol.cinema.KdmSigner kdmSigner;
@@ -145,6 +149,17 @@ public final class FakeEnclave implements AutoCloseable {
     try (ex) {
       hits.computeIfAbsent(path, k -> new AtomicInteger()).incrementAndGet();
       byte[] body = ex.getRequestBody().readAllBytes();
+      java.util.concurrent.CountDownLatch hold = holdSends;
+      if (hold != null && path.equals("/v1/send")) {
+        heldSends.incrementAndGet();
+        try {
+          hold.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } finally {
+          heldSends.decrementAndGet();
+        }
+      }
       int now = concurrent.incrementAndGet();
       maxConcurrent.accumulateAndGet(now, Math::max);
       try {

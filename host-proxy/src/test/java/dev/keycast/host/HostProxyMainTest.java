@@ -102,4 +102,33 @@ class HostProxyMainTest {
         "--store", "sqlite:/x", "--region", "eu-west-1", "--mock", "--access-key-id", "AKIDOPT");
     assertThat(((StaticCredentials) o.credentials()).credentials().accessKeyId()).isEqualTo("AKIDOPT");
   }
+
+  @Test
+  void senderLimitsHaveGenerousDefaultsAndRefuseNonsense() {
+    String[] base = {"--store", "sqlite:/x", "--region", "eu-west-1"};
+    dev.keycast.host.server.SenderLimits d = parse(Map.of(), base).senderLimits();
+    assertThat(d).isEqualTo(dev.keycast.host.server.SenderLimits.defaults());
+    assertThat(d.sendsPerMinute()).isEqualTo(600);
+    assertThat(d.burst()).isEqualTo(100);
+    assertThat(d.maxInFlight()).isEqualTo(32);
+    assertThat(d.dailyDeliveries()).isZero();
+    dev.keycast.host.server.SenderLimits s = parse(Map.of(), "--store", "sqlite:/x",
+        "--sender-rate", "10/s", "--sender-burst", "5", "--sender-max-in-flight", "off",
+        "--sender-daily-deliveries", "1000").senderLimits();
+    assertThat(s).isEqualTo(new dev.keycast.host.server.SenderLimits(600, 5, 0, 1000));
+    assertThat(parse(Map.of(), "--store", "sqlite:/x", "--sender-rate", "off",
+        "--sender-max-in-flight", "0").senderLimits().off()).isTrue();
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--sender-rate", "600")
+        .senderLimits()).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("N/min");
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--sender-rate", "-5/min")
+        .senderLimits()).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--sender-burst", "0")
+        .senderLimits()).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--sender-burst");
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--sender-daily-deliveries",
+        "many").senderLimits()).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("--sender-daily-deliveries");
+    String help = new CommandLine(new HostProxyMain(Map.of())).getUsageMessage();
+    assertThat(help).contains("--sender-rate", "--sender-burst", "--sender-max-in-flight",
+        "--sender-daily-deliveries", "sender_rate_limited");
+  }
 }

@@ -61,9 +61,21 @@ public final class HostApiService implements AutoCloseable {
     this(store, enclave, metrics, control, clock, RecipientAuth.withRandomSecret(clock));
   }
 
-  /** A service over its parts. */
+  /** A service over its parts, without per-sender limits. */
   public HostApiService(ArtefactStore store, EnclaveClient enclave, HostMetrics metrics,
       HostControl control, Clock clock, RecipientAuth auth) {
+    this(store, enclave, metrics, control, clock, auth, SenderLimits.none());
+  }
+
+  /** A service over its parts with per-sender limits of sends ({@link SenderQuotas}). */
+  public HostApiService(ArtefactStore store, EnclaveClient enclave, HostMetrics metrics,
+      HostControl control, Clock clock, SenderLimits senderLimits) {
+    this(store, enclave, metrics, control, clock, RecipientAuth.withRandomSecret(clock), senderLimits);
+  }
+
+  /** A service over its parts. */
+  public HostApiService(ArtefactStore store, EnclaveClient enclave, HostMetrics metrics,
+      HostControl control, Clock clock, RecipientAuth auth, SenderLimits senderLimits) {
     Objects.requireNonNull(store, "store");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(auth, "auth");
@@ -71,7 +83,8 @@ public final class HostApiService implements AutoCloseable {
     this.control = Objects.requireNonNull(control, "control");
     this.enclave = new EnclaveCalls(enclave, metrics);
     StoreCalls stores = new StoreCalls(metrics);
-    this.sends = new SendCoordinator(store, this.enclave, stores, metrics, control, clock);
+    this.sends = new SendCoordinator(store, this.enclave, stores, metrics, control, clock,
+        new SenderQuotas(senderLimits, control, metrics, clock));
     this.late = new LateForwarder(store, this.enclave, stores, metrics, clock);
     this.recipients = new RecipientRegistry(store, this.enclave, stores, control, clock, auth, late);
     this.deliveries = new DeliveryQueries(store, stores, auth);

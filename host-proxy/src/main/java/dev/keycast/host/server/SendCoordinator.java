@@ -69,15 +69,17 @@ final class SendCoordinator {
   private final HostMetrics metrics;
   private final HostControl control;
   private final Clock clock;
+  private final SenderQuotas quotas;
 
   SendCoordinator(ArtefactStore store, EnclaveCalls enclave, StoreCalls stores,
-      HostMetrics metrics, HostControl control, Clock clock) {
+      HostMetrics metrics, HostControl control, Clock clock, SenderQuotas quotas) {
     this.store = Objects.requireNonNull(store, "store");
     this.enclave = Objects.requireNonNull(enclave, "enclave");
     this.stores = Objects.requireNonNull(stores, "stores");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.control = Objects.requireNonNull(control, "control");
     this.clock = Objects.requireNonNull(clock, "clock");
+    this.quotas = Objects.requireNonNull(quotas, "quotas");
   }
 
   /** See {@link HostApiService#payloadHash}. */
@@ -123,23 +125,27 @@ final class SendCoordinator {
     if (existing.isPresent()) {
       return HttpAnswer.json(200, replay(existing.get()));
     }
-    SendPolicy policy;
-    try {
-      policy = SendPolicy.parse(policyBytes);
-    } catch (MalformedInputException e) {
-      throw new ApiException(e.code().equals("unsupported_version")
-          ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_POLICY, e.getMessage());
+    // per-sender limits (issue 23): the sender's signature checked here, then counted; a retry
+    // of a committed send (above) is answered without spending any
+    try (SenderQuotas.Permit permit = quotas.admit(p, policyBytes, enc, ciphertext, sendId)) {
+      SendPolicy policy;
+      try {
+        policy = SendPolicy.parse(policyBytes);
+      } catch (MalformedInputException e) {
+        throw new ApiException(e.code().equals("unsupported_version")
+            ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_POLICY, e.getMessage());
+      }
+      EnclaveResponse answer = streamSend(p, policy);
+      if (!answer.ok()) {
+        throw EnclaveCalls.unavailable(answer.toException());
+      }
+      return HttpAnswer.json(200, commit(sendId, hash, policyBytes, policy, answer.body(), permit));
     }
-    EnclaveResponse answer = streamSend(p, policy);
-    if (!answer.ok()) {
-      throw EnclaveCalls.unavailable(answer.toException());
-    }
-    return HttpAnswer.json(200, commit(sendId, hash, policyBytes, policy, answer.body()));
   }
 
   /** Commits the enclave's answer and returns the send's result (or a replay's). */
   private HostApi.SendResult commit(String expectedSendId, byte[] hash, byte[] policyBytes,
-      SendPolicy policy, byte[] answer) throws ApiException {
+      SendPolicy policy, byte[] answer, SenderQuotas.Permit permit) throws ApiException {
     Instant now = clock.instant();
     SendResponseReader.Names names;
     try {
@@ -161,6 +167,7 @@ final class SendCoordinator {
     if (c.replayed()) {
       return replay(c.send());
     }
+    permit.delivered(r.deliveryCount()); // the sender's daily quota (SenderQuotas)
     // DEBUG, not INFO: at small-send rates a line per send was a measurable share of the CPU
     // (performance.md section 3); keycast_host_request_seconds{route="sends"} and
     // keycast_host_send_deliveries count every send, and the store keeps every signed receipt.

@@ -40,6 +40,20 @@ public interface ArtefactStore extends AutoCloseable {
   /** The highest stored key-set version, if any. */
   Optional<StoredKeySet> latestSealedKeySet() throws StoreException;
 
+  // ---- sealed sender set (issue 23)
+
+  /**
+   * Stores a sealed sender-set version (compare-and-set on the version: it is written only if no
+   * sender set of that version is stored). Never overwrites; a lower version than the highest
+   * stored is stored beside it and never becomes {@link #latestSealedSenderSet()}.
+   *
+   * @throws StoreException {@code conflict} if that version is already stored (whatever its bytes)
+   */
+  void putSealedSenderSet(long version, byte[] bytes) throws StoreException;
+
+  /** The highest stored sender-set version, if any. */
+  Optional<StoredSenderSet> latestSealedSenderSet() throws StoreException;
+
   // ---- recipients
 
   /**

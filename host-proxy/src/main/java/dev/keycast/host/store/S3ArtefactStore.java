@@ -104,6 +104,39 @@ public final class S3ArtefactStore implements ArtefactStore {
     return Optional.empty();
   }
 
+  // ------------------------------------------------------------------ sender sets
+
+  @Override
+  public void putSealedSenderSet(long version, byte[] bytes) throws StoreException {
+    ensureOpen();
+    StoredSenderSet k = new StoredSenderSet(version, bytes);
+    if (!objects.put(S3Layout.senderSet(version), k.bytes(), true)) {
+      throw new StoreException(StoreException.Code.CONFLICT,
+          "sealed sender set version " + version + " already exists");
+    }
+  }
+
+  @Override
+  public Optional<StoredSenderSet> latestSealedSenderSet() throws StoreException {
+    ensureOpen();
+    // keys are zero-padded to 19 digits, so the listing's byte order is the version order
+    List<String> keys = objects.list(S3Layout.SENDER_SETS, null, Integer.MAX_VALUE);
+    for (int i = keys.size() - 1; i >= 0; i--) {
+      String key = keys.get(i);
+      long version;
+      try {
+        version = Long.parseLong(key.substring(S3Layout.SENDER_SETS.length()));
+      } catch (NumberFormatException e) {
+        continue; // not ours
+      }
+      Optional<byte[]> body = objects.get(key, StoredSenderSet.MAX_BYTES);
+      if (body.isPresent()) {
+        return Optional.of(S3RecordCodec.stored(key, () -> new StoredSenderSet(version, body.get())));
+      }
+    }
+    return Optional.empty();
+  }
+
   // ------------------------------------------------------------------ recipients
 
   @Override

@@ -5,6 +5,7 @@ package dev.keycast.host.store;
  * {@code [A-Za-z0-9_-]}, fingerprints hex):
  * <pre>
  * keysets/v{version, 10 digits}             sealed key set bytes            If-None-Match: *
+ * sendersets/v{version, 19 digits}          sealed sender set bytes         If-None-Match: *
  * recipients/{fp}                           recipient JSON                  If-None-Match: *
  * sends/{sendId}/ref                        payload hash hex                If-None-Match: *
  * sends/{sendId}/recipients/{fp}            delivery id                     If-None-Match: *
@@ -56,6 +57,13 @@ final class S3Layout {
 
   private static String hexName(String name) {
     return java.util.HexFormat.of().formatHex(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /** Prefix of the sealed sender sets. */
+  static final String SENDER_SETS = "sendersets/v";
+
+  static String senderSet(long version) {
+    return String.format("sendersets/v%019d", version);
   }
 
   static String keySet(int version) {

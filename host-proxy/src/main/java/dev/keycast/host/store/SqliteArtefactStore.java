@@ -294,6 +294,39 @@ public final class SqliteArtefactStore implements ArtefactStore {
     });
   }
 
+  // ------------------------------------------------------------------ sender sets
+
+  @Override
+  public void putSealedSenderSet(long version, byte[] bytes) throws StoreException {
+    StoredSenderSet k = new StoredSenderSet(version, bytes);
+    write("put sender set", c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "INSERT INTO sender_sets VALUES (?, ?, ?) ON CONFLICT (version) DO NOTHING")) {
+        ps.setLong(1, version);
+        ps.setBytes(2, k.bytes());
+        ps.setLong(3, System.currentTimeMillis());
+        if (ps.executeUpdate() == 0) {
+          throw new StoreException(StoreException.Code.CONFLICT,
+              "sealed sender set version " + version + " already exists");
+        }
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public Optional<StoredSenderSet> latestSealedSenderSet() throws StoreException {
+    return read(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+              "SELECT version, bytes FROM sender_sets ORDER BY version DESC LIMIT 1");
+          ResultSet rs = ps.executeQuery()) {
+        return rs.next()
+            ? Optional.of(new StoredSenderSet(rs.getLong(1), rs.getBytes(2)))
+            : Optional.empty();
+      }
+    });
+  }
+
   // ------------------------------------------------------------------ recipients
 
   @Override

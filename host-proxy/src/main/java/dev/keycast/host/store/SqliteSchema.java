@@ -18,7 +18,7 @@ final class SqliteSchema {
   private SqliteSchema() {}
 
   /** The schema version this code writes; see {@link #MIGRATIONS}. */
-  static final int SCHEMA_VERSION = 5;
+  static final int SCHEMA_VERSION = 6;
 
   /**
    * Migration {@code i} brings the schema from version {@code i} to {@code i + 1}.
@@ -50,6 +50,10 @@ final class SqliteSchema {
    * <p>Version 5 adds cinemas and screens (KDM sends, wire-format.md section 9.3): {@code cinemas}
    * (name, UTC offset) and {@code screens} keyed by leaf thumbprint, with indexes by leaf key
    * fingerprint and by cinema. Nothing existing changes; a screen is never a recipient.
+   *
+   * <p>Version 6 adds {@code sender_sets}: the enclave's sealed sender set (issue 23) by version,
+   * kept before in a file beside the store ({@code --sender-state}, imported on start when the
+   * store holds none). Nothing existing changes.
    */
   private static final List<List<String>> MIGRATIONS = List.of(List.of(
       """
@@ -158,7 +162,14 @@ final class SqliteSchema {
         trusted_devices TEXT    NOT NULL,
         registered_at   INTEGER NOT NULL) WITHOUT ROWID""",
       "CREATE INDEX screens_by_fingerprint ON screens (fingerprint, thumbprint)",
-      "CREATE INDEX screens_by_cinema ON screens (cinema, thumbprint)"));
+      "CREATE INDEX screens_by_cinema ON screens (cinema, thumbprint)"),
+      // v5 -> v6: sealed sender sets
+      List.of(
+      """
+      CREATE TABLE sender_sets (
+        version    INTEGER PRIMARY KEY CHECK (version >= 1),
+        bytes      BLOB    NOT NULL,
+        created_at INTEGER NOT NULL)"""));
 
   /** The statements of migration {@code from} -> {@code from + 1} (tests build old databases). */
   static List<String> migration(int from) {

@@ -159,6 +159,53 @@ abstract class ArtefactStoreContract {
     assertThat(store.latestSealedKeySet().orElseThrow().version()).isEqualTo(10);
   }
 
+  // ------------------------------------------------------------------ sender sets
+
+  /** A host rolling the sender set back (a lower version, or other bytes under a stored version) changes nothing. */
+  @Test
+  void aLowerSenderSetVersionNeverReplacesAHigherOne() throws Exception {
+    assertThat(store.latestSealedSenderSet()).isEmpty();
+    store.putSealedSenderSet(1, bytes("ss1"));
+    store.putSealedSenderSet(3, bytes("ss3"));
+    assertThat(store.latestSealedSenderSet()).contains(new StoredSenderSet(3, bytes("ss3")));
+    store.putSealedSenderSet(2, bytes("ss2")); // late writer of an older version
+    assertThat(store.latestSealedSenderSet()).contains(new StoredSenderSet(3, bytes("ss3")));
+    assertThat(code(() -> store.putSealedSenderSet(3, bytes("evil"))))
+        .isEqualTo(StoreException.Code.CONFLICT);
+    assertThat(code(() -> store.putSealedSenderSet(1, bytes("ss1"))))
+        .isEqualTo(StoreException.Code.CONFLICT);
+    store.putSealedSenderSet(10, bytes("ss10")); // numeric, not lexicographic, order
+    store = reopen(store);
+    assertThat(store.latestSealedSenderSet()).contains(new StoredSenderSet(10, bytes("ss10")));
+  }
+
+  @Test
+  void twoWritersOfOneSenderSetVersionCannotBothWin() throws Exception {
+    int writers = 8;
+    java.util.concurrent.atomic.AtomicInteger won = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger lost = new java.util.concurrent.atomic.AtomicInteger();
+    List<Thread> threads = new java.util.ArrayList<>();
+    for (int i = 0; i < writers; i++) {
+      byte[] mine = bytes("writer-" + i);
+      threads.add(Thread.ofVirtual().start(() -> {
+        try {
+          store.putSealedSenderSet(5, mine);
+          won.incrementAndGet();
+        } catch (StoreException e) {
+          if (e.code() == StoreException.Code.CONFLICT) {
+            lost.incrementAndGet();
+          }
+        }
+      }));
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    assertThat(won.get()).isEqualTo(1);
+    assertThat(lost.get()).isEqualTo(writers - 1);
+    assertThat(store.latestSealedSenderSet().orElseThrow().version()).isEqualTo(5);
+  }
+
   // ------------------------------------------------------------------ recipients
 
   @Test

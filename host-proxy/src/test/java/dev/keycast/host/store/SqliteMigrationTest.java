@@ -321,7 +321,7 @@ class SqliteMigrationTest {
     }
     assertThat(indexes()).doesNotContain("screens_by_fingerprint", "screens_by_cinema");
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
-      assertThat(store.schemaVersion()).isEqualTo(5);
+      assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       assertThat(store.findRecipients(List.of(fp("r1")))).hasSize(1);
       store.putCinema(new CinemaRecord("Paris Rex", "+01:00", T0));
       ScreenRecord screen = ArtefactStoreContract.screen("a", "Paris Rex", "key-a");
@@ -330,8 +330,29 @@ class SqliteMigrationTest {
     }
     assertThat(indexes()).contains("screens_by_fingerprint", "screens_by_cinema");
     try (SqliteArtefactStore again = SqliteArtefactStore.open(file())) {
-      assertThat(again.schemaVersion()).isEqualTo(5);
+      assertThat(again.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       assertThat(again.findScreensByFingerprint(List.of(fp("key-a")))).hasSize(1);
+    }
+  }
+
+  @Test
+  void version5DatabaseGainsSenderSetsAndKeepsItsRows() throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement()) {
+      createSchema(s, 5);
+      s.execute("INSERT INTO key_sets VALUES (1, x'0102', 0)");
+      s.execute("INSERT INTO recipients VALUES ('" + fp("r1") + "', 'x25519', x'01', '{}', 0)");
+    }
+    try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
+      assertThat(store.schemaVersion()).isEqualTo(6);
+      assertThat(store.latestSealedKeySet().orElseThrow().version()).isEqualTo(1);
+      assertThat(store.findRecipients(List.of(fp("r1")))).hasSize(1);
+      assertThat(store.latestSealedSenderSet()).isEmpty(); // the host then imports --sender-state
+      store.putSealedSenderSet(1, new byte[] {7});
+    }
+    try (SqliteArtefactStore again = SqliteArtefactStore.open(file())) {
+      assertThat(again.schemaVersion()).isEqualTo(6);
+      assertThat(again.latestSealedSenderSet().orElseThrow().bytes()).containsExactly(7);
     }
   }
 

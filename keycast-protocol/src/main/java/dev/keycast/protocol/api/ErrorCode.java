@@ -45,6 +45,12 @@ public enum ErrorCode {
   SENDER_SET_STALE(409, "sender_set_stale"),
   SENDER_SET_GENESIS_REFUSED(409, "sender_set_genesis_refused"),
   OWNER_SIGNATURE_INVALID(403, "owner_signature_invalid"),
+  /** Host: the sender's sends arrive faster than its rate allows (token bucket; Retry-After). */
+  SENDER_RATE_LIMITED(429, "sender_rate_limited"),
+  /** Host: the sender already has as many sends in flight as it may (Retry-After). */
+  SENDER_IN_FLIGHT_LIMITED(429, "sender_in_flight_limited"),
+  /** Host: the sender's deliveries of the UTC day reached its daily quota (Retry-After). */
+  SENDER_QUOTA_EXCEEDED(429, "sender_quota_exceeded"),
   /** A KDM send whose secret is not a content-key set (wire-format.md section 9.1). */
   INVALID_CONTENT_KEYS(422, "invalid_content_keys"),
   /** A KDM send whose key window is outside the KDM signer chain's validity (section 9.4). */
