@@ -314,8 +314,12 @@ public final class FakeEnclave implements AutoCloseable {
     }
     SendPolicy policy = SendPolicy.parse(policyBytes);
     String sendId = hex16(sha("keycast/v1/send-id", enc, ct));
+    // a signed send's receipt names its sender (version 2), as the enclave's does
+    Receipt.Sender sender = p.sender() == null ? null : new Receipt.Sender(
+        HexFormat.of().formatHex(Base64Url.decode("sender key", p.sender().key(), 32)),
+        Instant.ofEpochSecond(p.sender().timestamp()));
     ReceiptBuilder rb = new ReceiptBuilder(k.id(), sendId, Receipt.Kind.SEND,
-        sha256(policyBytes), sha256(concat(enc, ct)));
+        sha256(policyBytes), sha256(concat(enc, ct)), sender);
     List<EnclaveApi.Delivery> ds = deliver(k, sendId, policy, r.candidates(), secret, rb, false);
     SealedSecret s = SealedSecret.seal(k, policy.secretId(), secret, policyBytes, random);
     byte[] receipt = rb.sign(Instant.now().truncatedTo(ChronoUnit.MILLIS), k);

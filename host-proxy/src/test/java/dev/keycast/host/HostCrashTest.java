@@ -150,7 +150,7 @@ class HostCrashTest {
         awaitReady(base);
         assertThat(keys.unseals.get()).isEqualTo(1);
         for (HostApi.SendResult s : acked) {
-          assertThat(get(base + "/v1/receipts/" + s.receiptId()).statusCode()).isEqualTo(200);
+          assertThat(r.getAuthorized(base, "/v1/receipts/" + s.receiptId()).statusCode()).isEqualTo(200);
         }
       } finally {
         again.destroy();

@@ -106,7 +106,7 @@ class HostProxyTest {
     assertThat(new String(opened.secret(), StandardCharsets.UTF_8)).isEqualTo("the secret");
 
     // the receipt is served from the store
-    HostApi.ReceiptView rv = json(get(base(host) + "/v1/receipts/" + first.receiptId()),
+    HostApi.ReceiptView rv = json(a.getAuthorized(base(host), "/v1/receipts/" + first.receiptId()),
         HostApi.ReceiptView.class);
     assertThat(rv.receipt()).isEqualTo(first.receipt());
 
@@ -377,7 +377,7 @@ class HostProxyTest {
     assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
     assertThat(enclave.hits("/v1/keyset/unseal")).isEqualTo(1);
     assertThat(enclave.hits("/v1/keyset/init")).isEqualTo(1);
-    assertThat(get(base(host) + "/v1/receipts/" + sent.receiptId()).statusCode()).isEqualTo(200);
+    assertThat(a.getAuthorized(base(host), "/v1/receipts/" + sent.receiptId()).statusCode()).isEqualTo(200);
   }
 
   @Test

@@ -232,7 +232,8 @@ final class FetchCommand extends KeycastCommand {
    * forward to this key alone (api.md 1.2: send id + "-" + 8 bytes hex of SHA-256 over the delivered
    * fingerprint, taken as its hex text and as its 32 bytes).
    */
-  private String receiptCovering(HostClient host, HostApi.DeliverySummary s, String fp, byte[] envelope)
+  private String receiptCovering(HostClient host, RecipientPrivateKey pk, HostApi.DeliverySummary s, String fp,
+      byte[] envelope)
       throws HostException, CliException {
     String sendId = HostClient.segment(s.sendId());
     HexFormat hex = HexFormat.of();
@@ -243,7 +244,7 @@ final class FetchCommand extends KeycastCommand {
     for (String id : candidates) {
       Optional<Receipt> r = receipts.get(id);
       if (r == null) {
-        r = fetchReceipt(host, id);
+        r = fetchReceipt(host, pk, id);
         receipts.put(id, r);
       }
       if (r.isEmpty()) {
@@ -295,10 +296,12 @@ final class FetchCommand extends KeycastCommand {
     }
   }
 
-  private Optional<Receipt> fetchReceipt(HostClient host, String id) throws HostException, CliException {
+  private Optional<Receipt> fetchReceipt(HostClient host, RecipientPrivateKey pk, String id)
+      throws HostException, CliException {
     HostApi.ReceiptView v;
     try {
-      v = host.receipt(id);
+      // a receipt is answered to the recipients it names, with their session (api.md 2.2)
+      v = authorized(host, pk, t -> host.receipt(id, t));
     } catch (HostException e) {
       if ("not_found".equals(e.errorCode())) {
         return Optional.empty();
@@ -322,7 +325,7 @@ final class FetchCommand extends KeycastCommand {
     }
     byte[] envelope = authorized(host, pk, t -> host.envelope(id, t));
     coveringSender = null;
-    String receiptId = bundle == null ? null : receiptCovering(host, s, pk.fingerprint(), envelope);
+    String receiptId = bundle == null ? null : receiptCovering(host, pk, s, pk.fingerprint(), envelope);
     OpenedDelivery opened = pk.open(s.format(), envelope);
     byte[] secret = null;
     try {

@@ -188,9 +188,23 @@ final class HostClient {
     return exchange(get("/v1/deliveries/" + segment(deliveryId), sessionToken), MAX_ENVELOPE_BYTES);
   }
 
-  /** GET /v1/receipts/{id}. */
-  HostApi.ReceiptView receipt(String receiptId) throws HostException {
-    return getJson("/v1/receipts/" + segment(receiptId), MAX_RECEIPT_VIEW_BYTES, HostApi.ReceiptView.class);
+  /** GET /v1/receipts/{id} as a recipient the receipt names, with its session token. */
+  HostApi.ReceiptView receipt(String receiptId, String sessionToken) throws HostException {
+    String path = "/v1/receipts/" + segment(receiptId);
+    return decode(path, exchange(get(path, sessionToken), MAX_RECEIPT_VIEW_BYTES), MAX_RECEIPT_VIEW_BYTES,
+        HostApi.ReceiptView.class);
+  }
+
+  /** GET /v1/receipts/{id} as the receipt's sender: a request signed with its sender key. */
+  HostApi.ReceiptView receipt(String receiptId, SenderSigningKey sender) throws HostException {
+    String path = "/v1/receipts/" + segment(receiptId);
+    String target = base.getRawPath() + path;
+    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
+        .header("Accept", "application/json")
+        .header("Authorization", SenderRequestSignature.authorization(sender, "GET", target, null,
+            java.time.Instant.now()))
+        .GET().build();
+    return decode(path, exchange(req, MAX_RECEIPT_VIEW_BYTES), MAX_RECEIPT_VIEW_BYTES, HostApi.ReceiptView.class);
   }
 
   /** An id used in a path: the receipt/delivery id syntax, so nothing can escape the path. */

@@ -4,12 +4,18 @@ import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.HostApi;
 import dev.keycast.protocol.receipt.ReceiptSigner;
+import dev.keycast.protocol.sender.SenderSigningKey;
 import java.nio.file.Path;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code keycast receipt fetch}: GET /v1/receipts/{id} and save the COSE_Sign1 bytes. */
+/**
+ * {@code keycast receipt fetch}: GET /v1/receipts/{id} and save the COSE_Sign1 bytes. The host
+ * answers a receipt to its sender (a request signed with {@code --sender-key}) or to a recipient
+ * it names (a session made with {@code --key}), api.md 2.2.
+ */
 @Command(
     name = "fetch",
     mixinStandardHelpOptions = true,
@@ -27,6 +33,20 @@ final class ReceiptFetchCommand extends KeycastCommand {
   @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where to save the receipt.")
   Path outFile;
 
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  Who who;
+
+  /** Who asks: the sender of the send, or a recipient the receipt names. */
+  static final class Who {
+    @Option(names = "--sender-key", required = true, paramLabel = "FILE",
+        description = "The sender key that signed the send (PEM Ed25519, from 'keycast sender keygen').")
+    Path senderKey;
+
+    @Option(names = "--key", required = true, paramLabel = "PEM",
+        description = "A recipient's private key (PKCS#8 PEM) the receipt names: delivered to, or skipped.")
+    Path recipientKey;
+  }
+
   record Result(String receiptId, String sendId, String file, int bytes) {}
 
   @Override
@@ -35,7 +55,17 @@ final class ReceiptFetchCommand extends KeycastCommand {
       throw CliException.usage("--id: \"" + (id.length() > 40 ? id.substring(0, 40) + "..." : id)
           + "\" is not a receipt id (1..128 characters of [A-Za-z0-9._:-]; a send's receipt id is its send id)");
     }
-    HostApi.ReceiptView v = hostOptions.client().receipt(id);
+    HostClient host = hostOptions.client();
+    HostApi.ReceiptView v;
+    if (who.senderKey != null) {
+      try (SenderSigningKey key = SenderSets.readPrivate(who.senderKey, "--sender-key")) {
+        v = host.receipt(id, key);
+      }
+    } else {
+      try (RecipientPrivateKey pk = RecipientPrivateKey.load(who.recipientKey, "--key")) {
+        v = host.receipt(id, host.session(pk));
+      }
+    }
     byte[] cose;
     try {
       cose = Base64Url.decode("receipt", v.receipt(), ReceiptSigner.MAX_ENCODED);

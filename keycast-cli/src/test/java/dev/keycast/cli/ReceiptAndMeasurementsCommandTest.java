@@ -63,7 +63,7 @@ class ReceiptAndMeasurementsCommandTest {
   void fetchAndVerifyWithTheAttestedBundle() throws Exception {
     Path bundle = attestedBundle();
     Path receipt = tmp.resolve("r.cose");
-    Cli.run("receipt", "fetch", "--host", host.url(), "--id", sendId, "--out", receipt.toString()).ok();
+    Cli.run("receipt", "fetch", "--host", host.url(), "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--id", sendId, "--out", receipt.toString()).ok();
     Cli.Run v = verify(receipt, bundle).ok();
     assertThat(v.out()).contains("signature verified (Ed25519, key set " + host.keySet.id())
         .contains("bundle:       attestation verified again (measurements and KMS key " + FakeHost.KMS_KEY_ID)
@@ -137,7 +137,7 @@ class ReceiptAndMeasurementsCommandTest {
   @Test
   void tamperedReceiptAndWrongKeyFail() throws Exception {
     Path receipt = tmp.resolve("r.cose");
-    Cli.run("receipt", "fetch", "--host", host.url(), "--id", sendId, "--out", receipt.toString()).ok();
+    Cli.run("receipt", "fetch", "--host", host.url(), "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--id", sendId, "--out", receipt.toString()).ok();
     byte[] cose = Files.readAllBytes(receipt);
     Path bundle = attestedBundle();
     for (int i : new int[] {12, cose.length / 2, cose.length - 70, cose.length - 1}) {
@@ -154,9 +154,9 @@ class ReceiptAndMeasurementsCommandTest {
         .failsWith(ExitCodes.USAGE, "keycast receipt verify: --bundle is required");
     Cli.run("receipt", "verify", "--receipt", receipt.toString(), "--bundle", bundle.toString())
         .failsWith(ExitCodes.USAGE, "keycast receipt verify: --expect-pcrs is required");
-    Cli.run("receipt", "fetch", "--host", host.url(), "--id", "nope", "--out", tmp.resolve("x").toString())
+    Cli.run("receipt", "fetch", "--host", host.url(), "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--id", "nope", "--out", tmp.resolve("x").toString())
         .failsWith(ExitCodes.HOST_ERROR, "keycast receipt fetch: host answered 404 not_found: ");
-    Cli.run("receipt", "fetch", "--host", host.url(), "--id", "../admin", "--out", tmp.resolve("x").toString())
+    Cli.run("receipt", "fetch", "--host", host.url(), "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--id", "../admin", "--out", tmp.resolve("x").toString())
         .failsWith(ExitCodes.USAGE, "keycast receipt fetch: --id: \"../admin\" is not a receipt id");
   }
 

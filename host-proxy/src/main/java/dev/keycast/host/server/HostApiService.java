@@ -87,8 +87,8 @@ public final class HostApiService implements AutoCloseable {
         new SenderQuotas(senderLimits, control, metrics, clock));
     this.late = new LateForwarder(store, this.enclave, stores, metrics, clock);
     this.recipients = new RecipientRegistry(store, this.enclave, stores, control, clock, auth, late);
-    this.deliveries = new DeliveryQueries(store, stores, auth);
     SenderRequestAuth senderAuth = new SenderRequestAuth(control, clock);
+    this.deliveries = new DeliveryQueries(store, stores, auth, senderAuth, control);
     this.screens = new ScreenRegistry(store, stores, clock, senderAuth, late);
     this.kdms = new KdmArchives(store, stores, senderAuth, screens);
     this.publicRouter = new HostRouter(publicRoutes(), metrics);
@@ -120,7 +120,7 @@ public final class HostApiService implements AutoCloseable {
             (c, v) -> deliveries.delivery(v.get(0), c.authorization())),
         // sender identity (issue 23): GET the sender set in force, POST an owner-signed change
         Route.of("senders", HostRouter.ANY_METHOD, "/v1/senders", (c, v) -> control.senders(c.method(), c.body())),
-        Route.of("receipt", "GET", "/v1/receipts/{}", (c, v) -> deliveries.receipt(v.get(0))),
+        Route.of("receipt", "GET", "/v1/receipts/{}", (c, v) -> deliveries.receipt(v.get(0), c)),
         // KDM sends (issue 24, api.md section 2.4): screens and their KDMs, signed by a sender
         Route.of("screens", HostRouter.ANY_METHOD, "/v1/screens", (c, v) -> switch (c.method()) {
           case "POST" -> screens.register(c);

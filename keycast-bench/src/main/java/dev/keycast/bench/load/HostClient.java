@@ -85,6 +85,16 @@ final class HostClient {
         .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
   }
 
+  /** GET signed by a sender (api.md section 2.4), e.g. a send's receipt, answered to its sender only. */
+  Answer getSigned(String pathAndQuery, SenderSigningKey sender) throws IOException, InterruptedException {
+    String target = base.getPath() + pathAndQuery;
+    String authorization = SenderRequestSignature.authorization(sender, "GET", target, null, Instant.now());
+    if (plain != null) {
+      return plain.exchange("GET", target, null, authorization);
+    }
+    return exchange(HttpRequest.newBuilder(base.resolve(target)).header("Authorization", authorization).GET());
+  }
+
   /**
    * POST of a JSON body signed by a sender (api.md section 2.4: {@code Authorization: Keycast-Sender
    * ...} over the method, the request target and the body).

@@ -44,6 +44,11 @@ final class SendSealer {
    * This sealer, signing every payload with {@code sender} at the instant it is sealed (api.md
    * 2.3: the enclave refuses unsigned sends and signatures older than its window, 300 s).
    */
+  /** The sender that signs every payload, or null. */
+  dev.keycast.protocol.sender.SenderSigningKey sender() {
+    return sender;
+  }
+
   SendSealer signingWith(dev.keycast.protocol.sender.SenderSigningKey sender) {
     return new SendSealer(bundle, sealer, sender);
   }

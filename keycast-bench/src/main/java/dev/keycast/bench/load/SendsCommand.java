@@ -153,7 +153,7 @@ public final class SendsCommand implements Callable<Integer> {
         results.writeSamples(samples, start);
       }
       if (verify) {
-        s = s.withVerification(verifyAll(client, executor, results.acknowledged));
+        s = s.withVerification(verifyAll(client, executor, results.acknowledged, sealer.sender()));
       }
       out.print(s.render());
       out.flush();
@@ -233,7 +233,8 @@ public final class SendsCommand implements Callable<Integer> {
   }
 
   /** Returns the number of acknowledged sends whose receipt is not retrievable. */
-  private long verifyAll(HostClient client, ExecutorService executor, ConcurrentLinkedQueue<String[]> acked)
+  private long verifyAll(HostClient client, ExecutorService executor, ConcurrentLinkedQueue<String[]> acked,
+      dev.keycast.protocol.sender.SenderSigningKey sender)
       throws InterruptedException {
     LongAdder missing = new LongAdder();
     java.util.concurrent.Semaphore gate = new java.util.concurrent.Semaphore(concurrency);
@@ -242,7 +243,9 @@ public final class SendsCommand implements Callable<Integer> {
       gate.acquire();
       fs.add(executor.submit(() -> {
         try {
-          HostClient.Answer a = client.get("/v1/receipts/" + ids[0]);
+          // a receipt is answered to its sender: a request signed with the sender key of the sends
+          HostClient.Answer a = sender == null ? client.get("/v1/receipts/" + ids[0])
+              : client.getSigned("/v1/receipts/" + ids[0], sender);
           HostApi.ReceiptView v = a.status() == 200 ? a.as(HostApi.ReceiptView.class) : null;
           if (v == null || !ids[0].equals(v.receiptId()) || !ids[1].equals(v.sendId())
               || v.receipt() == null || v.receipt().isEmpty()) {
