@@ -37,11 +37,8 @@ import java.util.List;
  * checks; then sealing. Nothing is kept in the enclave.
  */
 public final class DkdmIngestRoute {
-  /**
-   * Largest request body: a 1 MiB DKDM and 16 roots of 4096 bytes, base64url, and the JSON around
-   * them.
-   */
-  public static final int MAX_BODY_BYTES = (KdmReader.MAX_KDM_BYTES + 16 * 4096) / 3 * 4 + 8192;
+  /** Largest request body ({@link EnclaveApi.DkdmIngestRequest#MAX_BODY_BYTES}). */
+  public static final int MAX_BODY_BYTES = EnclaveApi.DkdmIngestRequest.MAX_BODY_BYTES;
   /** Largest DER studio root certificate. */
   public static final int MAX_ROOT_BYTES = 4096;
 

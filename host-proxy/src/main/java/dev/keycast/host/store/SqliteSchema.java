@@ -18,7 +18,7 @@ final class SqliteSchema {
   private SqliteSchema() {}
 
   /** The schema version this code writes; see {@link #MIGRATIONS}. */
-  static final int SCHEMA_VERSION = 5;
+  static final int SCHEMA_VERSION = 6;
 
   /**
    * Migration {@code i} brings the schema from version {@code i} to {@code i + 1}.
@@ -50,6 +50,11 @@ final class SqliteSchema {
    * <p>Version 5 adds cinemas and screens (KDM sends, wire-format.md section 9.3): {@code cinemas}
    * (name, UTC offset) and {@code screens} keyed by leaf thumbprint, with indexes by leaf key
    * fingerprint and by cinema. Nothing existing changes; a screen is never a recipient.
+   *
+   * <p>Version 6 adds {@code dkdms} (issue 25, wire-format.md section 10.5): an ingested DKDM's
+   * sealed content keys and binding, keyed by the DKDM's message id, indexed by CPL id. Nothing
+   * existing changes. (Another branch adds sender-set storage as a version 6 of its own: the two
+   * are renumbered when merged.)
    */
   private static final List<List<String>> MIGRATIONS = List.of(List.of(
       """
@@ -158,7 +163,20 @@ final class SqliteSchema {
         trusted_devices TEXT    NOT NULL,
         registered_at   INTEGER NOT NULL) WITHOUT ROWID""",
       "CREATE INDEX screens_by_fingerprint ON screens (fingerprint, thumbprint)",
-      "CREATE INDEX screens_by_cinema ON screens (cinema, thumbprint)"));
+      "CREATE INDEX screens_by_cinema ON screens (cinema, thumbprint)"),
+      // v5 -> v6: ingested DKDMs
+      List.of(
+      """
+      CREATE TABLE dkdms (
+        message_id        TEXT    PRIMARY KEY CHECK (length(message_id) = 45),
+        cpl_id            TEXT    NOT NULL CHECK (length(cpl_id) = 45),
+        key_set_id        TEXT    NOT NULL,
+        not_valid_after   INTEGER NOT NULL,
+        signer_thumbprint TEXT    NOT NULL CHECK (length(signer_thumbprint) = 28),
+        sealed_keys       BLOB    NOT NULL,
+        binding           BLOB    NOT NULL,
+        ingested_at       INTEGER NOT NULL) WITHOUT ROWID""",
+      "CREATE INDEX dkdms_by_cpl ON dkdms (cpl_id, message_id)"));
 
   /** The statements of migration {@code from} -> {@code from + 1} (tests build old databases). */
   static List<String> migration(int from) {

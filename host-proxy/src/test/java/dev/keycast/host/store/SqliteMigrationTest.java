@@ -321,7 +321,7 @@ class SqliteMigrationTest {
     }
     assertThat(indexes()).doesNotContain("screens_by_fingerprint", "screens_by_cinema");
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
-      assertThat(store.schemaVersion()).isEqualTo(5);
+      assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       assertThat(store.findRecipients(List.of(fp("r1")))).hasSize(1);
       store.putCinema(new CinemaRecord("Paris Rex", "+01:00", T0));
       ScreenRecord screen = ArtefactStoreContract.screen("a", "Paris Rex", "key-a");
@@ -330,7 +330,7 @@ class SqliteMigrationTest {
     }
     assertThat(indexes()).contains("screens_by_fingerprint", "screens_by_cinema");
     try (SqliteArtefactStore again = SqliteArtefactStore.open(file())) {
-      assertThat(again.schemaVersion()).isEqualTo(5);
+      assertThat(again.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       assertThat(again.findScreensByFingerprint(List.of(fp("key-a")))).hasSize(1);
     }
   }

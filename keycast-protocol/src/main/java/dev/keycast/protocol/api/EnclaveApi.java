@@ -228,7 +228,13 @@ public final class EnclaveApi {
    * @param studioRoots base64url DER of 1 to 16 root certificates (at most 4096 bytes each)
    * @param sender the sender's key, timestamp and Ed25519 signature of the statement
    */
-  public record DkdmIngestRequest(String dkdm, java.util.List<String> studioRoots, SenderSignature sender) {}
+  public record DkdmIngestRequest(String dkdm, java.util.List<String> studioRoots, SenderSignature sender) {
+    /**
+     * Largest body of a DKDM ingest (host and enclave refuse a larger one before parsing it): a
+     * 1 MiB DKDM and 16 roots of 4096 bytes in base64url, and the JSON around them.
+     */
+    public static final int MAX_BODY_BYTES = ((1 << 20) + 16 * 4096) / 3 * 4 + 8192;
+  }
 
   /**
    * The answer to {@link DkdmIngestRequest}: what was ingested (never a key) and its sealed form,
