@@ -233,7 +233,7 @@ public final class EnclaveApi {
      * Largest body of a DKDM ingest (host and enclave refuse a larger one before parsing it): a
      * 1 MiB DKDM and 16 roots of 4096 bytes in base64url, and the JSON around them.
      */
-    public static final int MAX_BODY_BYTES = ((1 << 20) + 16 * 4096) / 3 * 4 + 8192;
+    public static final int MAX_BODY_BYTES = ((1 << 20) / 3 + 1) * 4 + 16 * ((4096 / 3 + 1) * 4) + 8192;
   }
 
   /**
