@@ -335,6 +335,30 @@ class SqliteMigrationTest {
     }
   }
 
+  /** Version 5 -> 6 adds the DKDM table (issue 25); the cinemas, screens and recipients stay. */
+  @Test
+  void version5DatabaseGainsDkdmsAndKeepsItsRows() throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement()) {
+      createSchema(s, 5);
+      s.execute("INSERT INTO recipients VALUES ('" + fp("r1") + "', 'x25519', x'01', '{}', 0)");
+      s.execute("INSERT INTO cinemas VALUES ('Paris Rex', '+01:00', 0)");
+    }
+    assertThat(indexes()).doesNotContain("dkdms_by_cpl");
+    DkdmRecord d = ArtefactStoreContract.dkdm("aaaaaaaa-0000-0000-0000-000000000001",
+        "11111111-2222-3333-4444-555555555555", "sealed");
+    try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
+      assertThat(store.schemaVersion()).isEqualTo(6);
+      assertThat(store.findRecipients(List.of(fp("r1")))).hasSize(1);
+      assertThat(store.getCinema("Paris Rex")).isPresent();
+      store.putDkdm(d);
+    }
+    assertThat(indexes()).contains("dkdms_by_cpl");
+    try (SqliteArtefactStore again = SqliteArtefactStore.open(file())) {
+      assertThat(again.findDkdms(d.cplId())).containsExactly(d);
+    }
+  }
+
   static List<String> sorted(String... ids) {
     List<String> out = new ArrayList<>(List.of(ids));
     out.sort(null);
