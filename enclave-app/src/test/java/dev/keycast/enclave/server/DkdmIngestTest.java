@@ -202,6 +202,29 @@ class DkdmIngestTest {
   }
 
   @Test
+  void aDkdmThatIsNotAKdmOrCarriesADoctypeIsRefusedAsMalformed() throws Exception {
+    List<X509Certificate> roots = List.of(studio.chain().get(2));
+    assertRefused(request("<DCinemaSecurityMessage/>".getBytes(StandardCharsets.UTF_8), roots),
+        ErrorCode.DKDM_MALFORMED);
+    byte[] xxe = ("<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+        + "<DCinemaSecurityMessage xmlns=\"http://www.smpte-ra.org/schemas/430-3/2006/ETM\">&x;"
+        + "</DCinemaSecurityMessage>").getBytes(StandardCharsets.UTF_8);
+    HttpResponse<String> r = http.post("/v1/dkdm/ingest", request(xxe, roots));
+    assertThat(r.statusCode()).isEqualTo(422);
+    assertThat(json(r, ErrorBody.class).error()).isEqualTo("dkdm_malformed");
+    assertThat(r.body()).doesNotContain("root:");
+  }
+
+  @Test
+  void anOversizedIngestIsRefusedBeforeItIsParsed() throws Exception {
+    byte[] big = new byte[EnclaveApi.DkdmIngestRequest.MAX_BODY_BYTES + 1];
+    java.util.Arrays.fill(big, (byte) ' ');
+    HttpResponse<String> r = http.post("/v1/dkdm/ingest", big);
+    assertThat(r.statusCode()).isEqualTo(413);
+    assertThat(json(r, ErrorBody.class).error()).isEqualTo("payload_too_large");
+  }
+
+  @Test
   void aHostThatAltersTheSealedDkdmCannotUseIt() throws Exception {
     DkdmTemplate.Spec spec = spec(NOW, NOW.plus(Duration.ofDays(5)), 2);
     byte[] dkdm = DkdmTemplate.build(dir(), spec, enclaveSigner.leaf(), enclaveSigner.leaf(), studio.chain(),
