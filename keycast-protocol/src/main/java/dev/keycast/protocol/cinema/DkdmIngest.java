@@ -42,6 +42,9 @@ public final class DkdmIngest {
   private static final Map<String, String> OPENSSL_KEYWORDS = Map.of("dnQualifier", "2.5.4.46",
       "DNQUALIFIER", "2.5.4.46");
 
+  private static final String BLOCK_MESSAGE = "a DKDM block does not decrypt with this enclave's key to the"
+      + " 138-byte block its KDM names (signer, CPL, key id and type, dates)";
+
   private DkdmIngest() {}
 
   /**
@@ -118,10 +121,14 @@ public final class DkdmIngest {
     if (c.startsWith("dkdm_")) {
       return e;
     }
+    if (c.equals("kdm_decryption_failed") || c.equals("kdm_cipher_block_mismatch")) {
+      // one code and one message whether OAEP decoding or the block's content failed: no
+      // padding oracle for whoever can get a DKDM signed (wire-format.md 10.3 step 8)
+      return new CinemaException("dkdm_block_malformed", BLOCK_MESSAGE);
+    }
     String code = switch (c) {
       case "kdm_signature_invalid", "kdm_signature_algorithm", "kdm_signature_references", "kdm_signer_mismatch" ->
           "dkdm_signature_invalid";
-      case "kdm_decryption_failed", "kdm_cipher_block_mismatch" -> "dkdm_block_malformed";
       default -> c.startsWith("signer_certificate_") || c.equals("kdm_signer_untrusted")
           ? "dkdm_signer_untrusted" : "dkdm_malformed";
     };
