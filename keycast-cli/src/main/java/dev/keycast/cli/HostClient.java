@@ -105,6 +105,26 @@ final class HostClient {
     return decode("/v1/screens", exchange(req, MAX_SMALL_BYTES), MAX_SMALL_BYTES, HostApi.Screen.class);
   }
 
+  /** GET /v1/ready: the readiness the host reports (its key-set id is the host's word, unverified). */
+  EnclaveApi.Readiness ready() throws HostException {
+    return getJson("/v1/ready", MAX_SMALL_BYTES, EnclaveApi.Readiness.class);
+  }
+
+  /** POST /v1/dkdms (issue 25, api.md section 2.5), the request signed by {@code sender}. */
+  EnclaveApi.DkdmIngestResponse ingestDkdm(EnclaveApi.DkdmIngestRequest body, SenderSigningKey sender)
+      throws HostException {
+    String target = base.getRawPath() + "/v1/dkdms";
+    byte[] json = Json.encode(body);
+    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .header("Authorization", SenderRequestSignature.authorization(sender, "POST", target, json,
+            java.time.Instant.now()))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(json))
+        .build();
+    return decode("/v1/dkdms", exchange(req, MAX_SMALL_BYTES), MAX_SMALL_BYTES, EnclaveApi.DkdmIngestResponse.class);
+  }
+
   /**
    * GET {@code path} (a KDM zip route, path segments already encoded), signed by {@code sender}:
    * the zip's bytes, at most {@link #MAX_KDM_ZIP_BYTES}.

@@ -30,6 +30,7 @@ import picocli.CommandLine.Spec;
       FetchCommand.class,
       ReceiptCommand.class,
       KdmCommand.class,
+      DkdmCommand.class,
       ScreenCommand.class,
       MeasurementsCommand.class,
       AttestationCommand.class,

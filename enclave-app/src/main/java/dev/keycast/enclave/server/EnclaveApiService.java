@@ -45,6 +45,7 @@ final class EnclaveApiService {
     KEYSET_REWRAP("POST", "/v1/keyset/rewrap"),
     KDM_SIGNER_CSR("POST", "/v1/kdm-signer/csr"),
     KDM_SIGNER_CHAIN("POST", "/v1/kdm-signer/chain"),
+    DKDM_INGEST("POST", "/v1/dkdm/ingest"),
     CREDENTIALS("POST", "/v1/credentials"),
     VALIDATE("POST", "/v1/recipients/validate"),
     SEND("POST", "/v1/send"),
@@ -195,6 +196,14 @@ final class EnclaveApiService {
           : decode(body, length, EnclaveApi.KdmSignerCsrRequest.class)));
       case KDM_SIGNER_CHAIN -> Answer.json(200, KdmSignerRoutes.importChain(services.keys(),
           decode(body, length, EnclaveApi.KdmSignerChainRequest.class)));
+      // a DKDM addressed to the enclave's certificate (issue 25, wire-format.md 10)
+      case DKDM_INGEST -> {
+        if (length > DkdmIngestRoute.MAX_BODY_BYTES) { // before the JSON is parsed
+          throw new EnclaveApiException(ErrorCode.PAYLOAD_TOO_LARGE,
+              "a DKDM ingest body is at most " + DkdmIngestRoute.MAX_BODY_BYTES + " bytes");
+        }
+        yield Answer.json(200, services.dkdms().ingest(decode(body, length, EnclaveApi.DkdmIngestRequest.class)));
+      }
       case CREDENTIALS -> {
         EnclaveApi.CredentialsRequest r = decode(body, length, EnclaveApi.CredentialsRequest.class);
         require(r.credentials(), "credentials");

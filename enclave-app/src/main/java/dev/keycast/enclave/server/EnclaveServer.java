@@ -89,7 +89,8 @@ public final class EnclaveServer implements AutoCloseable {
         new SendService(keys, senders, fanout, workers, random, clock, metrics, kdmSigners),
         new RecipientValidator(),
         metrics,
-        requests);
+        requests,
+        new DkdmIngestRoute(keys, senders, kdmSigners, random, clock));
     EventLoopGroup boss = Transports.newEventLoopGroup(1);
     EventLoopGroup io = Transports.newEventLoopGroup(Math.max(1, Runtime.getRuntime().availableProcessors()));
     try {

@@ -14,6 +14,7 @@ import java.util.concurrent.ExecutorService;
  * @param metrics counters and histograms
  * @param requests where requests that do more than answer from memory run (never the event
  *     loop); a bounded pool that rejects when full ({@code 503 overloaded})
+ * @param dkdms DKDM ingest (issue 25)
  */
 public record EnclaveServices(
     KeySetService keys,
@@ -22,4 +23,13 @@ public record EnclaveServices(
     SendService send,
     RecipientValidator recipients,
     EnclaveMetrics metrics,
-    ExecutorService requests) {}
+    ExecutorService requests,
+    DkdmIngestRoute dkdms) {
+
+  /** Services without a KDM signer source for DKDM ingest: every ingest is {@code kdm_signer_unavailable}. */
+  public EnclaveServices(KeySetService keys, AttestationService attestation, SenderAuthorizer senders,
+      SendService send, RecipientValidator recipients, EnclaveMetrics metrics, ExecutorService requests) {
+    this(keys, attestation, senders, send, recipients, metrics, requests, new DkdmIngestRoute(keys, senders,
+        KdmSignerSource.unavailable(), new java.security.SecureRandom(), java.time.Clock.systemUTC()));
+  }
+}

@@ -90,9 +90,38 @@ public final class SenderAuthorizer {
    */
   public SenderKey authorize(KeySet keySet, EnclaveApi.SenderSignature s, byte[] policySha256,
       byte[] payloadSha256, String sendId) throws EnclaveApiException {
+    return check(keySet, s, "send", (key, ts) ->
+        new SendStatement(keySet.id(), policySha256, payloadSha256, sendId, ts, key)::verifies);
+  }
+
+  /**
+   * Checks a DKDM ingest's sender signature (wire-format.md section 10.2) over {@code dkdm} and
+   * the studio roots it trusts, as {@link #authorize} checks a send's.
+   */
+  public SenderKey authorizeDkdm(KeySet keySet, EnclaveApi.SenderSignature s, byte[] dkdm, List<byte[]> rootsDer)
+      throws EnclaveApiException {
+    byte[] dkdmSha256 = dev.keycast.protocol.crypto.Sha256.digest(dkdm);
+    byte[] rootsSha256 = dev.keycast.protocol.sender.DkdmIngestStatement.rootsDigest(rootsDer);
+    return check(keySet, s, "DKDM ingest", (key, ts) ->
+        new dev.keycast.protocol.sender.DkdmIngestStatement(keySet.id(), dkdmSha256, rootsSha256, ts, key)::verifies);
+  }
+
+  /** A statement a sender signs, built from the signing key and timestamp. */
+  @FunctionalInterface
+  private interface Statement {
+    boolean verifies(byte[] signature);
+  }
+
+  @FunctionalInterface
+  private interface StatementOf {
+    Statement of(SenderKey key, Instant timestamp);
+  }
+
+  private SenderKey check(KeySet keySet, EnclaveApi.SenderSignature s, String what, StatementOf statementOf)
+      throws EnclaveApiException {
     if (s == null) {
       throw new EnclaveApiException(ErrorCode.SENDER_REQUIRED,
-          "the send carries no sender signature; sign it with keycast send --sender-key");
+          "the " + what + " carries no sender signature; sign it with --sender-key");
     }
     if (s.key() == null || s.timestamp() == null || s.signature() == null) {
       throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "sender needs key, timestamp and signature");
@@ -115,10 +144,9 @@ public final class SenderAuthorizer {
           "sender " + key.fingerprint() + " is not in sender set version " + set.version());
     }
     Instant ts = Instant.ofEpochSecond(s.timestamp());
-    SendStatement statement = new SendStatement(keySet.id(), policySha256, payloadSha256, sendId, ts, key);
-    if (!statement.verifies(signature)) {
+    if (!statementOf.of(key, ts).verifies(signature)) {
       throw new EnclaveApiException(ErrorCode.SENDER_SIGNATURE_INVALID,
-          "the sender signature does not verify over this send's statement");
+          "the sender signature does not verify over this " + what + "'s statement");
     }
     Instant now = clock.instant();
     if (ts.isBefore(now.minus(MAX_AGE)) || ts.isAfter(now.plus(MAX_AHEAD))) {

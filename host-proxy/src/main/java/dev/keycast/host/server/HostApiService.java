@@ -52,6 +52,7 @@ public final class HostApiService implements AutoCloseable {
   private final LateForwarder late;
   private final ScreenRegistry screens;
   private final KdmArchives kdms;
+  private final DkdmIngestRelay dkdms;
   private final HostRouter publicRouter;
   private final HostRouter adminRouter;
 
@@ -91,6 +92,7 @@ public final class HostApiService implements AutoCloseable {
     this.deliveries = new DeliveryQueries(store, stores, auth, senderAuth, control);
     this.screens = new ScreenRegistry(store, stores, clock, senderAuth, late);
     this.kdms = new KdmArchives(store, stores, senderAuth, screens);
+    this.dkdms = new DkdmIngestRelay(store, stores, this.enclave, senderAuth, clock);
     this.publicRouter = new HostRouter(publicRoutes(), metrics);
     this.adminRouter = new HostRouter(adminRoutes(), metrics);
   }
@@ -128,7 +130,9 @@ public final class HostApiService implements AutoCloseable {
           default -> throw new ApiException(ErrorCode.METHOD_NOT_ALLOWED, "/v1/screens takes GET or POST");
         }),
         Route.of("screen_kdms", "GET", "/v1/screens/{}/kdms", (c, v) -> kdms.screenKdms(c, v.get(0))),
-        Route.of("cinema_kdms", "GET", "/v1/cinemas/{}/kdms", (c, v) -> kdms.cinemaKdms(c, v.get(0))));
+        Route.of("cinema_kdms", "GET", "/v1/cinemas/{}/kdms", (c, v) -> kdms.cinemaKdms(c, v.get(0))),
+        // DKDMs in (issue 25, api.md section 2.5): sealed in the enclave, stored here
+        Route.of("dkdms", "POST", "/v1/dkdms", (c, v) -> dkdms.ingest(c)));
   }
 
   /** The admin listener's routes. */

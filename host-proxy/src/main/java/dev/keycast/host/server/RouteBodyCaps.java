@@ -34,6 +34,7 @@ final class RouteBodyCaps {
       case "/v1/recipients", "/v1/recipients/challenge" -> REGISTER_CAP;
       case "/v1/senders" -> dev.keycast.host.SenderSetKeeper.MAX_UPDATE_BYTES;
       case "/v1/screens" -> SCREEN_CAP;
+      case "/v1/dkdms" -> dev.keycast.protocol.api.EnclaveApi.DkdmIngestRequest.MAX_BODY_BYTES; // issue 25
       default -> NO_BODY_CAP;
     };
   }

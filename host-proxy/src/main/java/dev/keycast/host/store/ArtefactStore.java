@@ -109,6 +109,22 @@ public interface ArtefactStore extends AutoCloseable {
   List<ScreenRecord> listScreens(String cinema, String afterThumbprint, int limit)
       throws StoreException;
 
+  // ---- ingested DKDMs (issue 25, wire-format.md section 10.5)
+
+  /**
+   * Stores an ingested DKDM's sealed keys (keyed by its message id; the same DKDM again replaces
+   * the row whole). A store without DKDM storage refuses ({@code store_unavailable}): it never
+   * pretends to have kept them.
+   */
+  default DkdmRecord putDkdm(DkdmRecord dkdm) throws StoreException {
+    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no DKDMs");
+  }
+
+  /** The DKDMs ingested for {@code cplId} ({@code urn:uuid:...}), in message-id order (at most 1000). */
+  default java.util.List<DkdmRecord> findDkdms(String cplId) throws StoreException {
+    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no DKDMs");
+  }
+
   // ---- sends
 
   /**

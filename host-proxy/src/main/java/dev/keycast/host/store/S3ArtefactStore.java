@@ -224,6 +224,54 @@ public final class S3ArtefactStore implements ArtefactStore {
   }
 
   @Override
+  public DkdmRecord putDkdm(DkdmRecord d) throws StoreException {
+    ensureOpen();
+    ObjectNode n = codec.object();
+    n.put("messageId", d.messageId());
+    n.put("cplId", d.cplId());
+    n.put("keySetId", d.keySetId());
+    n.put("notValidAfter", d.notValidAfter().getEpochSecond());
+    n.put("signerThumbprint", d.signerThumbprint());
+    n.put("sealedContentKeys", S3RecordCodec.b64(d.sealedContentKeys()));
+    n.put("binding", S3RecordCodec.b64(d.binding()));
+    n.put("ingestedAt", d.ingestedAt().toEpochMilli());
+    objects.put(S3Layout.dkdmsOfCpl(uuidOf(d.cplId())) + uuidOf(d.messageId()), codec.encode(n), false);
+    return d;
+  }
+
+  @Override
+  public List<DkdmRecord> findDkdms(String cplId) throws StoreException {
+    ensureOpen();
+    if (cplId == null || !cplId.matches("urn:uuid:[0-9a-f-]{36}")) {
+      throw new IllegalArgumentException("a CPL id is urn:uuid: and a lowercase UUID");
+    }
+    String sub = S3Layout.dkdmsOfCpl(uuidOf(cplId));
+    List<DkdmRecord> out = new ArrayList<>();
+    for (String key : objects.list(sub, null, 1000)) {
+      Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
+      if (body.isEmpty()) {
+        continue;
+      }
+      JsonNode n = codec.decode(key, body.get());
+      DkdmRecord d = S3RecordCodec.stored(key, () -> new DkdmRecord(S3RecordCodec.text(key, n, "messageId"),
+          S3RecordCodec.text(key, n, "cplId"), S3RecordCodec.text(key, n, "keySetId"),
+          Instant.ofEpochSecond(S3RecordCodec.number(key, n, "notValidAfter")),
+          S3RecordCodec.text(key, n, "signerThumbprint"), S3RecordCodec.binary(key, n, "sealedContentKeys"),
+          S3RecordCodec.binary(key, n, "binding"), Instant.ofEpochMilli(S3RecordCodec.number(key, n, "ingestedAt"))));
+      if (!d.cplId().equals(cplId) || !key.endsWith("/" + uuidOf(d.messageId()))) {
+        throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another DKDM");
+      }
+      out.add(d);
+    }
+    out.sort(Comparator.comparing(DkdmRecord::messageId));
+    return out;
+  }
+
+  private static String uuidOf(String urn) {
+    return urn.substring("urn:uuid:".length());
+  }
+
+  @Override
   public Optional<CinemaRecord> getCinema(String name) throws StoreException {
     ensureOpen();
     CinemaRecord.checkName("cinema name", name);

@@ -19,6 +19,7 @@ package dev.keycast.host.store;
  * screens/by-thumbprint/{thumb}             screen JSON (last write wins)
  * screens/by-fingerprint/{fp}/{thumb}       empty (index; checked against the screen on read)
  * screens/by-cinema/{hex(name)}/{thumb}     empty (index; checked against the screen on read)
+ * dkdms/by-cpl/{cpl uuid}/{message uuid}    ingested DKDM JSON (issue 25; last write wins)
  * </pre>
  * where {@code thumb} is the screen's thumbprint in base64url without padding (27 characters).
  */
@@ -36,6 +37,11 @@ final class S3Layout {
 
   /** Prefix of the screens by thumbprint. */
   static final String SCREENS = "screens/by-thumbprint/";
+
+  /** Prefix of the DKDMs ingested for CPL {@code cplUuid} (lowercase UUID, no urn prefix). */
+  static String dkdmsOfCpl(String cplUuid) {
+    return "dkdms/by-cpl/" + cplUuid + "/";
+  }
 
   static String cinema(String name) {
     return "cinemas/" + hexName(name);

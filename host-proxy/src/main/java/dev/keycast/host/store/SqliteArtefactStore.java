@@ -441,6 +441,50 @@ public final class SqliteArtefactStore implements ArtefactStore {
   }
 
   @Override
+  public DkdmRecord putDkdm(DkdmRecord d) throws StoreException {
+    Objects.requireNonNull(d, "dkdm");
+    return write("put dkdm", c -> {
+      try (PreparedStatement ps = c.prepareStatement("INSERT OR REPLACE INTO dkdms VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+        ps.setString(1, d.messageId());
+        ps.setString(2, d.cplId());
+        ps.setString(3, d.keySetId());
+        ps.setLong(4, d.notValidAfter().getEpochSecond());
+        ps.setString(5, d.signerThumbprint());
+        ps.setBytes(6, d.sealedContentKeys());
+        ps.setBytes(7, d.binding());
+        ps.setLong(8, d.ingestedAt().toEpochMilli());
+        ps.executeUpdate();
+      }
+      return d;
+    });
+  }
+
+  @Override
+  public List<DkdmRecord> findDkdms(String cplId) throws StoreException {
+    Objects.requireNonNull(cplId, "cplId");
+    return read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT message_id, cpl_id, key_set_id, not_valid_after,"
+          + " signer_thumbprint, sealed_keys, binding, ingested_at FROM dkdms WHERE cpl_id = ?"
+          + " ORDER BY message_id LIMIT 1000")) {
+        ps.setString(1, cplId);
+        List<DkdmRecord> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            try {
+              out.add(new DkdmRecord(rs.getString(1), rs.getString(2), rs.getString(3),
+                  Instant.ofEpochSecond(rs.getLong(4)), rs.getString(5), rs.getBytes(6), rs.getBytes(7),
+                  Instant.ofEpochMilli(rs.getLong(8))));
+            } catch (IllegalArgumentException | NullPointerException e) {
+              throw new StoreException(StoreException.Code.STORE_CORRUPT, "a stored DKDM row does not decode");
+            }
+          }
+        }
+        return out;
+      }
+    });
+  }
+
+  @Override
   public Optional<CinemaRecord> getCinema(String name) throws StoreException {
     CinemaRecord.checkName("cinema name", name);
     return read(c -> {

@@ -18,7 +18,7 @@ final class SqliteSchema {
   private SqliteSchema() {}
 
   /** The schema version this code writes; see {@link #MIGRATIONS}. */
-  static final int SCHEMA_VERSION = 6;
+  static final int SCHEMA_VERSION = 7;
 
   /**
    * Migration {@code i} brings the schema from version {@code i} to {@code i + 1}.
@@ -54,6 +54,10 @@ final class SqliteSchema {
    * <p>Version 6 adds {@code sender_sets}: the enclave's sealed sender set (issue 23) by version,
    * kept before in a file beside the store ({@code --sender-state}, imported on start when the
    * store holds none). Nothing existing changes.
+   *
+   * <p>Version 7 adds {@code dkdms} (issue 25, wire-format.md section 10.5): an ingested DKDM's
+   * sealed content keys and binding, keyed by the DKDM's message id, indexed by CPL id. Nothing
+   * existing changes.
    */
   private static final List<List<String>> MIGRATIONS = List.of(List.of(
       """
@@ -169,7 +173,20 @@ final class SqliteSchema {
       CREATE TABLE sender_sets (
         version    INTEGER PRIMARY KEY CHECK (version >= 1),
         bytes      BLOB    NOT NULL,
-        created_at INTEGER NOT NULL)"""));
+        created_at INTEGER NOT NULL)"""),
+      // v6 -> v7: ingested DKDMs
+      List.of(
+      """
+      CREATE TABLE dkdms (
+        message_id        TEXT    PRIMARY KEY CHECK (length(message_id) = 45),
+        cpl_id            TEXT    NOT NULL CHECK (length(cpl_id) = 45),
+        key_set_id        TEXT    NOT NULL,
+        not_valid_after   INTEGER NOT NULL,
+        signer_thumbprint TEXT    NOT NULL CHECK (length(signer_thumbprint) = 28),
+        sealed_keys       BLOB    NOT NULL,
+        binding           BLOB    NOT NULL,
+        ingested_at       INTEGER NOT NULL) WITHOUT ROWID""",
+      "CREATE INDEX dkdms_by_cpl ON dkdms (cpl_id, message_id)"));
 
   /** The statements of migration {@code from} -> {@code from + 1} (tests build old databases). */
   static List<String> migration(int from) {

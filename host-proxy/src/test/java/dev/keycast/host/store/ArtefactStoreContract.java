@@ -653,6 +653,26 @@ abstract class ArtefactStoreContract {
     }
   }
 
+  static DkdmRecord dkdm(String message, String cpl, String sealedSeed) {
+    return new DkdmRecord("urn:uuid:" + message, "urn:uuid:" + cpl, "ks-0123456789abcdef0123456789abcdef",
+        Instant.parse("2027-01-01T00:00:00Z"), thumbprint("signer"), bytes(sealedSeed), bytes("binding-" + sealedSeed),
+        T0);
+  }
+
+  /** Ingested DKDMs (issue 25): stored whole, found by CPL in message-id order, replaced by the same message id. */
+  @Test
+  void dkdmsRoundTripAndAreFoundByCpl() throws Exception {
+    String cpl = "11111111-2222-3333-4444-555555555555";
+    DkdmRecord b = store.putDkdm(dkdm("bbbbbbbb-0000-0000-0000-000000000002", cpl, "sealed-b"));
+    DkdmRecord a = store.putDkdm(dkdm("aaaaaaaa-0000-0000-0000-000000000001", cpl, "sealed-a"));
+    store.putDkdm(dkdm("cccccccc-0000-0000-0000-000000000003", "99999999-2222-3333-4444-555555555555", "other"));
+    store = reopen(store);
+    assertThat(store.findDkdms("urn:uuid:" + cpl)).containsExactly(a, b);
+    DkdmRecord again = store.putDkdm(dkdm("aaaaaaaa-0000-0000-0000-000000000001", cpl, "sealed-a2"));
+    assertThat(store.findDkdms("urn:uuid:" + cpl)).containsExactly(again, b);
+    assertThat(store.findDkdms("urn:uuid:00000000-0000-0000-0000-000000000000")).isEmpty();
+  }
+
   static ScreenRecord screen(String seed, String cinema, String keySeed) {
     return new ScreenRecord(thumbprint(seed), fp(keySeed), cinema, "screen " + seed,
         List.of(bytes("leaf-" + seed), bytes("root")), List.of(thumbprint("device-" + seed)), T0);

@@ -344,15 +344,39 @@ class SqliteMigrationTest {
       s.execute("INSERT INTO recipients VALUES ('" + fp("r1") + "', 'x25519', x'01', '{}', 0)");
     }
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
-      assertThat(store.schemaVersion()).isEqualTo(6);
+      assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       assertThat(store.latestSealedKeySet().orElseThrow().version()).isEqualTo(1);
       assertThat(store.findRecipients(List.of(fp("r1")))).hasSize(1);
       assertThat(store.latestSealedSenderSet()).isEmpty(); // the host then imports --sender-state
       store.putSealedSenderSet(1, new byte[] {7});
     }
     try (SqliteArtefactStore again = SqliteArtefactStore.open(file())) {
-      assertThat(again.schemaVersion()).isEqualTo(6);
+      assertThat(again.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       assertThat(again.latestSealedSenderSet().orElseThrow().bytes()).containsExactly(7);
+    }
+  }
+
+  /** Version 6 -> 7 adds the DKDM table (issue 25); the cinemas, screens and recipients stay. */
+  @Test
+  void version6DatabaseGainsDkdmsAndKeepsItsRows() throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement()) {
+      createSchema(s, 6);
+      s.execute("INSERT INTO recipients VALUES ('" + fp("r1") + "', 'x25519', x'01', '{}', 0)");
+      s.execute("INSERT INTO cinemas VALUES ('Paris Rex', '+01:00', 0)");
+    }
+    assertThat(indexes()).doesNotContain("dkdms_by_cpl");
+    DkdmRecord d = ArtefactStoreContract.dkdm("aaaaaaaa-0000-0000-0000-000000000001",
+        "11111111-2222-3333-4444-555555555555", "sealed");
+    try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
+      assertThat(store.schemaVersion()).isEqualTo(7);
+      assertThat(store.findRecipients(List.of(fp("r1")))).hasSize(1);
+      assertThat(store.getCinema("Paris Rex")).isPresent();
+      store.putDkdm(d);
+    }
+    assertThat(indexes()).contains("dkdms_by_cpl");
+    try (SqliteArtefactStore again = SqliteArtefactStore.open(file())) {
+      assertThat(again.findDkdms(d.cplId())).containsExactly(d);
     }
   }
 

@@ -220,6 +220,32 @@ public final class EnclaveApi {
   public record KdmSignerCsrResponse(String keySetId, String csr) {}
 
   /**
+   * {@code POST /v1/dkdm/ingest} (issue 25, wire-format.md section 10): a DKDM and the studio
+   * roots its signer chain may end in, signed by a sender of the sealed sender set over a {@link
+   * dev.keycast.protocol.sender.DkdmIngestStatement}.
+   *
+   * @param dkdm base64url of the DKDM XML's exact bytes (at most 1 MiB decoded)
+   * @param studioRoots base64url DER of 1 to 16 root certificates (at most 4096 bytes each)
+   * @param sender the sender's key, timestamp and Ed25519 signature of the statement
+   */
+  public record DkdmIngestRequest(String dkdm, java.util.List<String> studioRoots, SenderSignature sender) {
+    /**
+     * Largest body of a DKDM ingest (host and enclave refuse a larger one before parsing it): a
+     * 1 MiB DKDM and 16 roots of 4096 bytes in base64url, and the JSON around them.
+     */
+    public static final int MAX_BODY_BYTES = ((1 << 20) / 3 + 1) * 4 + 16 * ((4096 / 3 + 1) * 4) + 8192;
+  }
+
+  /**
+   * The answer to {@link DkdmIngestRequest}: what was ingested (never a key) and its sealed form,
+   * for the host to store. {@code binding} is base64url of the exact {@link
+   * dev.keycast.protocol.cinema.DkdmBinding} bytes the keys are sealed with.
+   */
+  public record DkdmIngestResponse(String keySetId, String messageId, String cplId, String contentTitle,
+      int keyCount, String notValidBefore, String notValidAfter, String signerThumbprint,
+      String studioRootThumbprint, String sender, String secretId, String sealedContentKeys, String binding) {}
+
+  /**
    * POST /v1/kdm-signer/csr (optional body): the subject names to request, each 1..64
    * PrintableString characters; absent members default to {@code Keycast}, the key-set id and
    * {@code keycast-kdm-signer} (the CN is {@code CS.<entity>}).

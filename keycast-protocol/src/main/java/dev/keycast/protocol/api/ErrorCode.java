@@ -61,6 +61,18 @@ public enum ErrorCode {
   KDM_SIGNER_CHAIN_KEY_MISMATCH(422, "kdm_signer_chain_key_mismatch"),
   /** An imported KDM signer chain outside the ST 430-2 signer profile, or not valid now (section 4.6). */
   KDM_SIGNER_CHAIN_INVALID(422, "kdm_signer_chain_invalid"),
+  /** A DKDM that does not parse as an ST 430-1 KDM, or whose window is inconsistent (wire-format.md 10.3). */
+  DKDM_MALFORMED(422, "dkdm_malformed"),
+  /** A DKDM whose XML signature does not verify, or uses other algorithms or references (10.3). */
+  DKDM_SIGNATURE_INVALID(422, "dkdm_signature_invalid"),
+  /** A DKDM whose signer chain does not end in a studio root the sender trusted, or breaks ST 430-2 (10.3). */
+  DKDM_SIGNER_UNTRUSTED(422, "dkdm_signer_untrusted"),
+  /** A DKDM addressed to another certificate than the enclave's DKDM recipient certificate (10.3). */
+  DKDM_WRONG_RECIPIENT(422, "dkdm_wrong_recipient"),
+  /** A DKDM block that does not decrypt with the enclave's key to the 138-byte layout it must hold (10.3). */
+  DKDM_BLOCK_MALFORMED(422, "dkdm_block_malformed"),
+  /** A DKDM whose key window has ended (10.3). */
+  DKDM_WINDOW_PAST(422, "dkdm_window_past"),
   INTERNAL(500, "internal_error");
 
   private final int status;

@@ -69,6 +69,30 @@ public final class KdmReader {
    * null}, decrypts its blocks.
    */
   public static VerifiedKdm read(byte[] kdm, X509Certificate signerRoot, PrivateKey screenKey) throws CinemaException {
+    return read(kdm, List.of(signerRoot), screenKey, v -> { });
+  }
+
+  /**
+   * A check run on a KDM whose signature, signer chain and public fields verified, before any of
+   * its blocks is decrypted (a DKDM's recipient and window, wire-format.md section 10.3).
+   */
+  @FunctionalInterface
+  public interface BeforeDecryption {
+    /** Throws to refuse {@code verified} (its {@code blocks} are still empty). */
+    void check(VerifiedKdm verified) throws CinemaException;
+  }
+
+  /**
+   * As {@link #read(byte[], X509Certificate, PrivateKey)}, trusting a signer chain that ends in
+   * any of {@code trustedRoots} (compared whole, DER), and running {@code beforeDecryption} on the
+   * verified public fields before decrypting with {@code key}.
+   */
+  public static VerifiedKdm read(byte[] kdm, List<X509Certificate> trustedRoots, PrivateKey key,
+      BeforeDecryption beforeDecryption) throws CinemaException {
+    PrivateKey screenKey = key;
+    if (trustedRoots == null || trustedRoots.isEmpty()) {
+      throw new CinemaException("kdm_signer_untrusted", "no trusted signer root was given");
+    }
     if (kdm == null || kdm.length > MAX_KDM_BYTES) {
       throw new CinemaException("kdm_too_large", "a KDM is at most " + MAX_KDM_BYTES + " bytes");
     }
@@ -91,7 +115,7 @@ public final class KdmReader {
     pub.setIdAttributeNS(null, "Id", true);
     priv.setIdAttributeNS(null, "Id", true);
 
-    List<X509Certificate> chain = verifySignature(top.get(2), signerRoot);
+    List<X509Certificate> chain = verifySignature(top.get(2), trustedRoots);
 
     // AuthenticatedPublic
     List<Element> p = children(pub);
@@ -222,6 +246,8 @@ public final class KdmReader {
       }
     }
 
+    beforeDecryption.check(new VerifiedKdm(messageId, annotation, issueDate, recipientIssuer, recipientSerial,
+        recipientSubject, cplId, title, authenticator, notBefore, notAfter, devices, keyIds, flags, chain, List.of()));
     List<KdmCipherBlock> blocks = new ArrayList<>();
     if (screenKey != null) {
       byte[] thumb = DcCertificates.thumbprint(leaf);
@@ -294,7 +320,8 @@ public final class KdmReader {
     }
   }
 
-  private static List<X509Certificate> verifySignature(Element sigEl, X509Certificate signerRoot) throws CinemaException {
+  private static List<X509Certificate> verifySignature(Element sigEl, List<X509Certificate> trustedRoots)
+      throws CinemaException {
     XMLSignatureFactory f = XMLSignatureFactory.getInstance("DOM");
     DOMValidateContext ctx = new DOMValidateContext(new LeafKeySelector(), sigEl);
     ctx.setProperty("org.jcp.xml.dsig.secureValidation", Boolean.TRUE);
@@ -326,8 +353,13 @@ public final class KdmReader {
     List<X509Certificate> chain = keyInfoChain(sig.getKeyInfo());
     X509Certificate root = chain.get(chain.size() - 1);
     try {
-      if (!MessageDigest.isEqual(root.getEncoded(), signerRoot.getEncoded())) {
-        throw new CinemaException("kdm_signer_untrusted", "the KDM's signer chain does not end in the expected signer root");
+      byte[] presented = root.getEncoded();
+      boolean trusted = false;
+      for (X509Certificate r : trustedRoots) {
+        trusted |= MessageDigest.isEqual(presented, r.getEncoded()); // no early exit
+      }
+      if (!trusted) {
+        throw new CinemaException("kdm_signer_untrusted", "the KDM's signer chain does not end in a trusted signer root");
       }
     } catch (CertificateEncodingException e) {
       throw malformed("a certificate cannot be re-encoded");
