@@ -5,13 +5,12 @@ import static dev.keycast.host.HostTestSupport.base;
 import static dev.keycast.host.HostTestSupport.get;
 import static dev.keycast.host.HostTestSupport.json;
 import static dev.keycast.host.HostTestSupport.post;
+import static dev.keycast.host.RealEnclaveStack.decode;
+import static dev.keycast.host.RealEnclaveStack.resource;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keycast.enclave.keyset.KmsKeySetService;
 import dev.keycast.enclave.kms.KmsConnector;
-import dev.keycast.enclave.server.EnclaveMetrics;
-import dev.keycast.enclave.server.EnclaveServer;
-import dev.keycast.host.egress.StaticCredentials;
 import dev.keycast.host.store.SqliteArtefactStore;
 import dev.keycast.kms.mock.MockKms;
 import dev.keycast.kms.mock.MockKmsConfig;
@@ -23,20 +22,13 @@ import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorBody;
-import dev.keycast.protocol.attestation.AttestationVerifier;
-import dev.keycast.protocol.attestation.ExpectedPcrs;
-import dev.keycast.protocol.attestation.TrustRoot;
-import dev.keycast.protocol.attestation.VerificationPolicy;
 import dev.keycast.protocol.cinema.DcCertificateChainValidator;
 import dev.keycast.protocol.cinema.DcPem;
 import dev.keycast.protocol.cinema.KdmReader;
 import dev.keycast.protocol.cinema.KdmSigner;
 import dev.keycast.protocol.keyset.KdmSignerKeys;
-import dev.keycast.protocol.keyset.KeyBundle;
-import dev.keycast.protocol.keyset.KmsKeyCheck;
 import dev.keycast.protocol.keyset.SealedKeySet;
 import dev.keycast.transport.Endpoint;
-import java.io.InputStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -46,7 +38,6 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -64,12 +55,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(240)
 class KdmSignerImportHostTest {
-  static final String REGION = "us-east-1";
+  static final String REGION = RealEnclaveStack.REGION;
   static final String ACCOUNT = "111122223333";
   static final String ROLE_ARN = "arn:aws:iam::" + ACCOUNT + ":role/keycast-parent";
   static final EnclaveApi.AwsCredentials PARENT = new EnclaveApi.AwsCredentials(
       "ASIAPARENTTEMP000009", "parent-role-secret-for-migration-0000000", "session-token-migration-0123456789", null);
-  static final String GOLDEN = "/golden/sealed-key-set-v1/";
   static final Path DC_CERTS = Path.of("..", "scripts", "lib", "dc-certs.sh").toAbsolutePath().normalize();
 
   @TempDir Path dir;
@@ -81,7 +71,7 @@ class KdmSignerImportHostTest {
     try (World w = new World()) {
       List<byte[]> chain;
       X509Certificate oldRoot;
-      try (Stack stack = w.stack()) {
+      try (RealEnclaveStack stack = w.stack()) {
         assertThat(stack.store.latestSealedKeySet().orElseThrow().version()).isEqualTo(2); // migrated from v1
         oldRoot = stack.keys.kdmSigner().orElseThrow().root();
 
@@ -129,7 +119,7 @@ class KdmSignerImportHostTest {
       }
 
       // restart of host and enclave: version 3 unseals with the distributor's chain
-      try (Stack stack = w.stack()) {
+      try (RealEnclaveStack stack = w.stack()) {
         assertThat(stack.store.latestSealedKeySet().orElseThrow().version()).isEqualTo(3);
         assertThat(decode(stack.attestedBundle(w.attester).kdmSignerChain()))
             .zipSatisfy(chain, (a, b) -> assertThat(a).isEqualTo(b));
@@ -140,7 +130,7 @@ class KdmSignerImportHostTest {
 
   @Test
   void theAdminRoutesAreNotOnThePublicListener() throws Exception {
-    try (World w = new World(); Stack stack = w.stack()) {
+    try (World w = new World(); RealEnclaveStack stack = w.stack()) {
       HttpResponse<byte[]> r = post(base(stack.host) + "/admin/kdm-signer/csr", new byte[0]);
       assertThat(r.statusCode()).isEqualTo(404);
       HttpResponse<byte[]> bad = post(admin(stack.host) + "/admin/kdm-signer/chain", "not pem".getBytes());
@@ -209,84 +199,14 @@ class KdmSignerImportHostTest {
           kms.tlsCertificateFile().orElseThrow());
     }
 
-    Stack stack() throws Exception {
-      return new Stack(attester, connector, db);
+    RealEnclaveStack stack() throws Exception {
+      return new RealEnclaveStack(attester, connector, db, PARENT, dir.resolve("sender-set.bin"));
     }
 
     @Override
     public void close() throws Exception {
       connector.close();
       kms.close();
-    }
-  }
-
-  /** An enclave server with a fresh KmsKeySetService and a host on the SQLite file, ready. */
-  final class Stack implements AutoCloseable {
-    final KmsKeySetService keys;
-    final EnclaveServer enclave;
-    final SqliteArtefactStore store;
-    final HostProxy host;
-
-    Stack(MockAttester attester, KmsConnector connector, Path db) throws Exception {
-      keys = KmsKeySetService.create(attester, new SecureRandom(), connector);
-      enclave = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, attester, new SecureRandom(),
-          Clock.systemUTC(), 2, new EnclaveMetrics());
-      Endpoint ep = enclave.endpoint();
-      HostProxy.Config b = HostTestSupport.config(new FakeEnclave(), null);
-      HostProxy.Config cfg = new HostProxy.Config(ep, b.listen(), b.admin(), REGION, null, null, null, null, null,
-          null, null, dev.keycast.host.bridge.EnclaveClient.Settings.defaults(ep).withResponseTimeout(Duration.ofSeconds(60)),
-          b.shutdownGrace(), b.idleTimeout(), b.credentialsRefresh());
-      store = SqliteArtefactStore.open(db);
-      host = new HostProxy(cfg, store, "test",
-          new StaticCredentials(PARENT.accessKeyId(), PARENT.secretAccessKey(), PARENT.sessionToken()),
-          Clock.systemUTC(), dev.keycast.host.server.UploadLimits.defaults(),
-          HostTestSupport.senderSettings(dir.resolve("sender-set.bin")));
-      host.start();
-      assertThat(host.awaitReady(Duration.ofSeconds(120))).as("host ready: %s", host.status()).isTrue();
-    }
-
-    /** GET /v1/attestation through the host, verified: user_data is the bundle with its chain. */
-    EnclaveApi.KeyBundle attestedBundle(MockAttester attester) throws Exception {
-      byte[] nonce = new byte[16];
-      new SecureRandom().nextBytes(nonce);
-      EnclaveApi.AttestationResponse a = json(get(base(host) + "/v1/attestation?nonce=" + Base64Url.encode(nonce)),
-          EnclaveApi.AttestationResponse.class);
-      EnclaveApi.KeyBundle b = a.keyBundle();
-      KeyBundle bundle = new KeyBundle(b.keySetId(), Base64Url.decode("r", b.receivePublicKey(), 32),
-          Base64Url.decode("s", b.signingPublicKey(), 32), b.kmsKeyId())
-          .withKmsKeyCheck(new KmsKeyCheck(b.kmsKeyCheck().locked(), Base64Url.decode("p", b.kmsKeyCheck().policySha256(), 32)))
-          .withKdmSignerChain(decode(b.kdmSignerChain()));
-      Path state = attester.stateDirectory();
-      AttestationVerifier.create(VerificationPolicy.builder()
-          .trustRoots(List.of(TrustRoot.fromPem("mock", Files.readAllBytes(state.resolve(MockAttester.ROOT_FILE)))))
-          .expectedPcrs(ExpectedPcrs.parseJson(Files.readAllBytes(state.resolve(MockAttester.MEASUREMENTS_FILE))))
-          .expectedNonce(nonce)
-          .expectedUserData(bundle.userData())
-          .expectedPublicKey(bundle.receivePublicKeySpki())
-          .build()).verify(Base64Url.decode("document", a.document(), 1 << 20));
-      return b;
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-      host.shutdown();
-      enclave.close();
-    }
-  }
-
-  static List<byte[]> decode(List<String> chain) throws Exception {
-    assertThat(chain).as("kdm_signer_chain").isNotNull();
-    List<byte[]> out = new ArrayList<>();
-    for (String c : chain) {
-      out.add(Base64Url.decode("kdm_signer_chain", c, 8192));
-    }
-    return out;
-  }
-
-  static byte[] resource(String name) throws Exception {
-    try (InputStream in = KdmSignerImportHostTest.class.getResourceAsStream(GOLDEN + name)) {
-      assertThat(in).as(GOLDEN + name).isNotNull();
-      return in.readAllBytes();
     }
   }
 }

@@ -1,15 +1,13 @@
 package dev.keycast.host;
 
-import static dev.keycast.host.HostTestSupport.base;
 import static dev.keycast.host.HostTestSupport.get;
 import static dev.keycast.host.HostTestSupport.json;
+import static dev.keycast.host.RealEnclaveStack.decode;
+import static dev.keycast.host.RealEnclaveStack.resource;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keycast.enclave.keyset.KmsKeySetService;
 import dev.keycast.enclave.kms.KmsConnector;
-import dev.keycast.enclave.server.EnclaveMetrics;
-import dev.keycast.enclave.server.EnclaveServer;
-import dev.keycast.host.egress.StaticCredentials;
 import dev.keycast.host.store.SqliteArtefactStore;
 import dev.keycast.host.store.StoredKeySet;
 import dev.keycast.kms.mock.MockKms;
@@ -18,27 +16,17 @@ import dev.keycast.kms.mock.ProtocolRecipientVerifier;
 import dev.keycast.kms.mock.StaticCredential;
 import dev.keycast.mock.nitro.MockAttester;
 import dev.keycast.mock.nitro.MockMeasurements;
-import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.api.EnclaveApi;
-import dev.keycast.protocol.attestation.AttestationVerifier;
-import dev.keycast.protocol.attestation.ExpectedPcrs;
-import dev.keycast.protocol.attestation.TrustRoot;
-import dev.keycast.protocol.attestation.VerificationPolicy;
 import dev.keycast.protocol.cinema.DcCertificateChainValidator;
 import dev.keycast.protocol.keyset.KdmSignerKeys;
 import dev.keycast.protocol.keyset.KeyBundle;
-import dev.keycast.protocol.keyset.KmsKeyCheck;
 import dev.keycast.protocol.keyset.SealedKeySet;
 import dev.keycast.transport.Endpoint;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -54,12 +42,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(180)
 class KeySetMigrationTest {
-  static final String REGION = "us-east-1";
+  static final String REGION = RealEnclaveStack.REGION;
   static final String ACCOUNT = "111122223333";
   static final String ROLE_ARN = "arn:aws:iam::" + ACCOUNT + ":role/keycast-parent";
   static final EnclaveApi.AwsCredentials PARENT = new EnclaveApi.AwsCredentials(
       "ASIAPARENTTEMP000009", "parent-role-secret-for-migration-0000000", "session-token-migration-0123456789", null);
-  static final String GOLDEN = "/golden/sealed-key-set-v1/";
 
   @TempDir Path dir;
 
@@ -98,7 +85,7 @@ class KeySetMigrationTest {
 
       // first boot after the upgrade: the host unseals version 1, the enclave migrates it
       List<byte[]> chain;
-      try (Stack stack = new Stack(attester, connector, db)) {
+      try (RealEnclaveStack stack = new RealEnclaveStack(attester, connector, db, PARENT, dir.resolve("sender-set.bin"))) {
         StoredKeySet latest = stack.store.latestSealedKeySet().orElseThrow();
         assertThat(latest.version()).isEqualTo(2);
         SealedKeySet migrated = SealedKeySet.parse(latest.bytes());
@@ -118,81 +105,11 @@ class KeySetMigrationTest {
       }
 
       // restart of host and enclave: version 2 unseals, same signer, nothing more stored
-      try (Stack stack = new Stack(attester, connector, db)) {
+      try (RealEnclaveStack stack = new RealEnclaveStack(attester, connector, db, PARENT, dir.resolve("sender-set.bin"))) {
         assertThat(stack.store.latestSealedKeySet().orElseThrow().version()).isEqualTo(2);
         EnclaveApi.KeyBundle relayed = stack.attestedBundle(attester);
         assertThat(decode(relayed.kdmSignerChain())).zipSatisfy(chain, (a, b) -> assertThat(a).isEqualTo(b));
       }
-    }
-  }
-
-  /** An enclave server with a fresh KmsKeySetService and a host on the SQLite file, ready. */
-  final class Stack implements AutoCloseable {
-    final KmsKeySetService keys;
-    final EnclaveServer enclave;
-    final SqliteArtefactStore store;
-    final HostProxy host;
-
-    Stack(MockAttester attester, KmsConnector connector, Path db) throws Exception {
-      keys = KmsKeySetService.create(attester, new SecureRandom(), connector);
-      enclave = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, attester, new SecureRandom(),
-          Clock.systemUTC(), 2, new EnclaveMetrics());
-      Endpoint ep = enclave.endpoint();
-      HostProxy.Config b = HostTestSupport.config(new FakeEnclave(), null);
-      HostProxy.Config cfg = new HostProxy.Config(ep, b.listen(), b.admin(), REGION, null, null, null, null, null,
-          null, null, dev.keycast.host.bridge.EnclaveClient.Settings.defaults(ep).withResponseTimeout(Duration.ofSeconds(60)),
-          b.shutdownGrace(), b.idleTimeout(), b.credentialsRefresh());
-      store = SqliteArtefactStore.open(db);
-      host = new HostProxy(cfg, store, "test",
-          new StaticCredentials(PARENT.accessKeyId(), PARENT.secretAccessKey(), PARENT.sessionToken()),
-          Clock.systemUTC(), dev.keycast.host.server.UploadLimits.defaults(),
-          HostTestSupport.senderSettings(dir.resolve("sender-set.bin")));
-      host.start();
-      assertThat(host.awaitReady(Duration.ofSeconds(120))).as("host ready: %s", host.status()).isTrue();
-    }
-
-    /** GET /v1/attestation through the host, verified: user_data is the bundle with its chain. */
-    EnclaveApi.KeyBundle attestedBundle(MockAttester attester) throws Exception {
-      byte[] nonce = new byte[16];
-      new SecureRandom().nextBytes(nonce);
-      EnclaveApi.AttestationResponse a = json(get(base(host) + "/v1/attestation?nonce=" + Base64Url.encode(nonce)),
-          EnclaveApi.AttestationResponse.class);
-      EnclaveApi.KeyBundle b = a.keyBundle();
-      KeyBundle bundle = new KeyBundle(b.keySetId(), Base64Url.decode("r", b.receivePublicKey(), 32),
-          Base64Url.decode("s", b.signingPublicKey(), 32), b.kmsKeyId())
-          .withKmsKeyCheck(new KmsKeyCheck(b.kmsKeyCheck().locked(), Base64Url.decode("p", b.kmsKeyCheck().policySha256(), 32)))
-          .withKdmSignerChain(decode(b.kdmSignerChain()));
-      Path state = attester.stateDirectory();
-      AttestationVerifier.create(VerificationPolicy.builder()
-          .trustRoots(List.of(TrustRoot.fromPem("mock", Files.readAllBytes(state.resolve(MockAttester.ROOT_FILE)))))
-          .expectedPcrs(ExpectedPcrs.parseJson(Files.readAllBytes(state.resolve(MockAttester.MEASUREMENTS_FILE))))
-          .expectedNonce(nonce)
-          .expectedUserData(bundle.userData())
-          .expectedPublicKey(bundle.receivePublicKeySpki())
-          .build()).verify(Base64Url.decode("document", a.document(), 1 << 20));
-      return b;
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-      host.shutdown();
-      enclave.close();
-    }
-  }
-
-  static List<byte[]> decode(List<String> chain) throws Exception {
-    assertThat(chain).as("kdm_signer_chain").isNotNull();
-    List<byte[]> out = new ArrayList<>();
-    for (String c : chain) {
-      out.add(Base64Url.decode("kdm_signer_chain", c, 8192));
-    }
-    return out;
-  }
-
-  static byte[] resource(String name) throws Exception {
-    try (InputStream in = KeySetMigrationTest.class.getResourceAsStream(GOLDEN + name)) {
-      assertThat(in).as(GOLDEN + name).isNotNull();
-      return in.readAllBytes();
     }
   }
 }

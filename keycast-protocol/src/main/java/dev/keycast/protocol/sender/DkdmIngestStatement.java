@@ -27,7 +27,7 @@ import java.util.Objects;
  * signed with Ed25519 (RFC 8032, pure). The label separates it from every other Keycast signature.
  */
 public record DkdmIngestStatement(String keySetId, byte[] dkdmSha256, byte[] rootsSha256, Instant timestamp,
-    SenderKey sender) {
+    SenderKey sender) implements SenderStatement {
   static final byte[] LABEL = "keycast/v1/dkdm-ingest".getBytes(StandardCharsets.US_ASCII);
 
   public DkdmIngestStatement {
@@ -63,6 +63,7 @@ public record DkdmIngestStatement(String keySetId, byte[] dkdmSha256, byte[] roo
   }
 
   /** The exact bytes signed (see the class comment). */
+  @Override
   public byte[] signingInput() {
     byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
     return ByteBuffer.allocate(LABEL.length + 1 + 1 + id.length + 32 + 32 + 8 + 32)
@@ -70,18 +71,6 @@ public record DkdmIngestStatement(String keySetId, byte[] dkdmSha256, byte[] roo
         .put(dkdmSha256).put(rootsSha256).putLong(timestamp.getEpochSecond()).put(sender.raw()).array();
   }
 
-  /** The sender's signature over {@link #signingInput()}. */
-  public byte[] sign(SenderSigningKey key) {
-    if (!key.publicKey().equals(sender)) {
-      throw new IllegalArgumentException("the signing key is not the statement's sender");
-    }
-    return key.sign(signingInput());
-  }
-
-  /** True when {@code signature} is {@link #sender()}'s over {@link #signingInput()}. */
-  public boolean verifies(byte[] signature) {
-    return sender.verifies(signingInput(), signature);
-  }
 
   @Override
   public byte[] dkdmSha256() {

@@ -32,7 +32,7 @@ import java.util.Objects;
  * @param sender the signing key
  */
 public record SendStatement(String keySetId, byte[] policySha256, byte[] payloadSha256, String sendId,
-    Instant timestamp, SenderKey sender) {
+    Instant timestamp, SenderKey sender) implements SenderStatement {
   static final byte[] LABEL = "keycast/v1/send-statement".getBytes(StandardCharsets.US_ASCII);
 
   public SendStatement {
@@ -55,6 +55,7 @@ public record SendStatement(String keySetId, byte[] policySha256, byte[] payload
   }
 
   /** The exact bytes signed (see the class comment). */
+  @Override
   public byte[] signingInput() {
     byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
     return ByteBuffer.allocate(LABEL.length + 1 + 1 + id.length + 32 + 32 + 16 + 8 + 32)
@@ -63,18 +64,6 @@ public record SendStatement(String keySetId, byte[] policySha256, byte[] payload
         .putLong(timestamp.getEpochSecond()).put(sender.raw()).array();
   }
 
-  /** The sender's signature over {@link #signingInput()}; {@code key} must be {@link #sender()}'s. */
-  public byte[] sign(SenderSigningKey key) {
-    if (!key.publicKey().equals(sender)) {
-      throw new IllegalArgumentException("the signing key is not the statement's sender");
-    }
-    return key.sign(signingInput());
-  }
-
-  /** True when {@code signature} is {@link #sender()}'s over {@link #signingInput()}. */
-  public boolean verifies(byte[] signature) {
-    return sender.verifies(signingInput(), signature);
-  }
 
   @Override
   public byte[] policySha256() {
