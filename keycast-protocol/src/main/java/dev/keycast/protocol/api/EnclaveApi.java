@@ -246,6 +246,37 @@ public final class EnclaveApi {
       String studioRootThumbprint, String sender, String secretId, String sealedContentKeys, String binding) {}
 
   /**
+   * A studio's signed rules (wire-format.md section 11.1): base64url of the exact {@link
+   * dev.keycast.protocol.booking.StudioRules} bytes, the studio's raw Ed25519 key and its signature
+   * over the {@link dev.keycast.protocol.sender.RulesStatement}. Also the body of the host's
+   * {@code POST /v1/rules}.
+   */
+  public record SignedRules(String statement, String key, String signature) {}
+
+  /**
+   * POST /v1/kdm/book (wire-format.md section 11.5): the distributor's signed booking, the
+   * studio's signed rules, the ingested DKDM's sealed keys and binding as the host stored them,
+   * and the booked screens the host knows, as KDM-send candidates.
+   */
+  public record BookingRequest(String booking, SenderSignature sender, SignedRules rules,
+      String sealedContentKeys, String binding, List<Candidate> candidates) {
+    /** Most candidates one booking carries ({@link dev.keycast.protocol.booking.KdmBooking#MAX_SCREENS}). */
+    public static final int MAX_CANDIDATES = dev.keycast.protocol.booking.KdmBooking.MAX_SCREENS;
+
+    public BookingRequest {
+      candidates = candidates == null ? List.of() : List.copyOf(candidates);
+    }
+  }
+
+  /**
+   * What a booking's answer adds to a send answer (wire-format.md section 11.5): the booking id
+   * (the answer's {@code send_id}), the DKDM and rules it used, and the digests the receipt's
+   * payload digest covers.
+   */
+  public record BookingInfo(String bookingId, String cplId, String dkdmMessageId, String rulesSender,
+      String bookingSha256, String rulesSha256, String bindingSha256) {}
+
+  /**
    * POST /v1/kdm-signer/csr (optional body): the subject names to request, each 1..64
    * PrintableString characters; absent members default to {@code Keycast}, the key-set id and
    * {@code keycast-kdm-signer} (the CN is {@code CS.<entity>}).

@@ -73,6 +73,26 @@ public enum ErrorCode {
   DKDM_BLOCK_MALFORMED(422, "dkdm_block_malformed"),
   /** A DKDM whose key window has ended (10.3). */
   DKDM_WINDOW_PAST(422, "dkdm_window_past"),
+  /** A studio rules statement that does not parse or whose signature does not verify (wire-format.md 11.1). */
+  RULES_INVALID(422, "rules_invalid"),
+  /** Rules not signed by the sender who ingested the DKDM, or naming another CPL, key set or DKDM signer (11.1). */
+  RULES_DKDM_MISMATCH(403, "rules_dkdm_mismatch"),
+  /** No studio rules are stored for the booking's CPL (11.3). */
+  RULES_NOT_FOUND(404, "rules_not_found"),
+  /** No ingested DKDM for the booking's CPL covers the booking's window (11.3). */
+  DKDM_NOT_FOUND(404, "dkdm_not_found"),
+  /** A booking that does not parse, names no screen or too many, or whose window does not start before it ends (11.2). */
+  BOOKING_INVALID(422, "booking_invalid"),
+  /** A booking whose KDM window is not inside the DKDM's key window (11.4). */
+  BOOKING_OUTSIDE_DKDM_WINDOW(422, "booking_outside_dkdm_window"),
+  /** A booking whose KDM window ends after the studio rules' latest end (11.4). */
+  BOOKING_AFTER_LATEST_END(422, "booking_after_latest_end"),
+  /** A booking whose KDM window is longer than the studio rules allow (11.4). */
+  BOOKING_WINDOW_TOO_LONG(422, "booking_window_too_long"),
+  /** A booking whose KDM window has already ended (11.4). */
+  BOOKING_WINDOW_PAST(422, "booking_window_past"),
+  /** A booking naming more screens than the studio rules' cap (11.4). */
+  BOOKING_OVER_CAP(422, "booking_over_cap"),
   INTERNAL(500, "internal_error");
 
   private final int status;

@@ -48,6 +48,32 @@ public final class HostApi {
       List<EnclaveApi.Skipped> skipped,
       boolean replayed) {}
 
+  /**
+   * {@code POST /v1/bookings} (api.md section 2.6): base64url of the exact {@link
+   * dev.keycast.protocol.booking.KdmBooking} bytes and the distributor's sender signature.
+   */
+  public record BookingRequest(String booking, EnclaveApi.SenderSignature sender) {}
+
+  /**
+   * Answer to {@code POST /v1/bookings}: the booking's KDMs (stored as the send {@code bookingId},
+   * fetched with {@code GET /v1/screens/{t}/kdms} and {@code GET /v1/cinemas/{name}/kdms}), the
+   * screens refused with their reasons, and the booked thumbprints the host has no screen for.
+   */
+  public record BookingResult(
+      String bookingId,
+      String cplId,
+      String dkdmMessageId,
+      String receiptId,
+      String receipt,
+      List<DeliverySummary> delivered,
+      List<EnclaveApi.Skipped> skipped,
+      List<String> unknownScreens,
+      boolean replayed) {}
+
+  /** Answer to {@code POST /v1/rules}: what the host stored. */
+  public record RulesStored(String cplId, String dkdmSigner, String sender, String latestEnd,
+      long maxWindowSeconds, int maxScreens, String issuedAt) {}
+
   /** GET /v1/receipts/{id}. */
   public record ReceiptView(String receiptId, String sendId, String receipt) {}
 
