@@ -46,6 +46,7 @@ final class EnclaveApiService {
     KDM_SIGNER_CSR("POST", "/v1/kdm-signer/csr"),
     KDM_SIGNER_CHAIN("POST", "/v1/kdm-signer/chain"),
     DKDM_INGEST("POST", "/v1/dkdm/ingest"),
+    KDM_BOOK("POST", "/v1/kdm/book"),
     CREDENTIALS("POST", "/v1/credentials"),
     VALIDATE("POST", "/v1/recipients/validate"),
     SEND("POST", "/v1/send"),
@@ -203,6 +204,22 @@ final class EnclaveApiService {
               "a DKDM ingest body is at most " + DkdmIngestRoute.MAX_BODY_BYTES + " bytes");
         }
         yield Answer.json(200, services.dkdms().ingest(decode(body, length, EnclaveApi.DkdmIngestRequest.class)));
+      }
+      // KDMs booked from an ingested DKDM under the studio's rules (issue 25, wire-format.md 11)
+      case KDM_BOOK -> {
+        if (length > BookingRoute.MAX_BODY_BYTES) { // before the JSON is parsed
+          throw new EnclaveApiException(ErrorCode.PAYLOAD_TOO_LARGE,
+              "a booking body is at most " + BookingRoute.MAX_BODY_BYTES + " bytes");
+        }
+        EnclaveApi.BookingRequest r = decode(body, length, EnclaveApi.BookingRequest.class);
+        freeBody.run();
+        try {
+          services.send().book(r, out);
+        } catch (EnclaveApiException e) {
+          log.info("booking refused: {} {}", e.code().code(), e.getMessage());
+          throw e;
+        }
+        yield Answer.streamedJson();
       }
       case CREDENTIALS -> {
         EnclaveApi.CredentialsRequest r = decode(body, length, EnclaveApi.CredentialsRequest.class);

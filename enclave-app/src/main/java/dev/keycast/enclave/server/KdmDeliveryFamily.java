@@ -66,9 +66,17 @@ final class KdmDeliveryFamily {
    *     invalid_content_keys}
    */
   Send start(SendPolicy policy, byte[] secret, Instant now) throws EnclaveApiException {
+    return start(policy, null, secret, now);
+  }
+
+  /**
+   * As {@link #start(SendPolicy, byte[], Instant)}, with the KDMs' key window {@code window}
+   * instead of the policy's when it is not null (a booking).
+   */
+  Send start(SendPolicy policy, SendEngine.KdmWindow window, byte[] secret, Instant now) throws EnclaveApiException {
     SendPolicy.KdmRules rules = policy.kdm();
-    Instant notBefore = policy.notBefore().truncatedTo(ChronoUnit.SECONDS);
-    Instant notAfter = policy.notAfter().truncatedTo(ChronoUnit.SECONDS);
+    Instant notBefore = (window == null ? policy.notBefore() : window.notBefore()).truncatedTo(ChronoUnit.SECONDS);
+    Instant notAfter = (window == null ? policy.notAfter() : window.notAfter()).truncatedTo(ChronoUnit.SECONDS);
     if (!notBefore.isBefore(notAfter)) {
       throw new EnclaveApiException(ErrorCode.INVALID_POLICY,
           "policy: a KDM send's key window (not_before, not_after) must start before it ends");

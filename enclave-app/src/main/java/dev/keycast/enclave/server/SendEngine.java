@@ -110,11 +110,24 @@ final class SendEngine {
    * @param sender the signed sender the deliveries name (a send), or null (a forward)
    */
   record Job(Receipt.Kind kind, String sendId, SendPolicy policy, byte[] secret, ReceiptBuilder receipt,
-      Instant now, dev.keycast.protocol.sender.SenderKey sender) {
+      Instant now, dev.keycast.protocol.sender.SenderKey sender, KdmWindow kdmWindow) {
+    /** A job whose KDMs (if any) carry the policy's window as their key window. */
+    Job(Receipt.Kind kind, String sendId, SendPolicy policy, byte[] secret, ReceiptBuilder receipt,
+        Instant now, dev.keycast.protocol.sender.SenderKey sender) {
+      this(kind, sendId, policy, secret, receipt, now, sender, null);
+    }
+
     boolean late() {
       return kind == Receipt.Kind.FORWARD;
     }
   }
+
+  /**
+   * A KDM key window other than the policy's (a booking, wire-format.md section 11.5: KDMs are
+   * booked before their window opens, so the policy's window, inside which the request must be
+   * made, runs from the request to the booking's end, while the KDMs carry the booking's window).
+   */
+  record KdmWindow(Instant notBefore, Instant notAfter) {}
 
   /** The error of a request with more than {@link #MAX_CANDIDATES} candidates. */
   static EnclaveApiException tooManyCandidates() {
@@ -179,7 +192,7 @@ final class SendEngine {
       }
       this.families = DeliveryFamily.forPolicy(policy);
       // last: what it decodes is zeroized by close(), which the caller reaches once this returns
-      this.kdmSend = policy.isKdmSend() ? kdm.start(policy, job.secret(), job.now()) : null;
+      this.kdmSend = policy.isKdmSend() ? kdm.start(policy, job.kdmWindow(), job.secret(), job.now()) : null;
     }
 
     /** Takes the next candidate ({@code null} is an invalid one); starts a full chunk on the pool. */

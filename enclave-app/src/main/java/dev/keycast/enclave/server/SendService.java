@@ -74,6 +74,8 @@ public final class SendService {
   private final SenderAuthorizer senders;
   private final SecureRandom random;
   private final Clock clock;
+  /** Bookings of KDMs from ingested DKDMs (issue 25), on the same engine. */
+  private final BookingRoute bookings;
 
   /**
    * With today's authorization rule, {@link SendAuthorization#SEALED_TO_ATTESTED_KEY}.
@@ -105,6 +107,16 @@ public final class SendService {
     this.authorization = authorization;
     this.random = random;
     this.clock = clock;
+    this.bookings = new BookingRoute(keys, this.senders, engine, random, clock);
+  }
+
+  /**
+   * {@code POST /v1/kdm/book} (wire-format.md section 11): KDMs from an ingested DKDM, on this
+   * service's engine ({@link BookingRoute}). The caller MUST discard what was written when this
+   * throws.
+   */
+  public void book(EnclaveApi.BookingRequest request, OutputStream json) throws EnclaveApiException, IOException {
+    bookings.book(request, json);
   }
 
   /**

@@ -106,6 +106,30 @@ public final class SenderAuthorizer {
         new dev.keycast.protocol.sender.DkdmIngestStatement(keySet.id(), dkdmSha256, rootsSha256, ts, key)::verifies);
   }
 
+  /**
+   * Checks a KDM booking's sender signature (wire-format.md section 11.2) over the booking's exact
+   * bytes, as {@link #authorize} checks a send's.
+   */
+  public SenderKey authorizeBooking(KeySet keySet, EnclaveApi.SenderSignature s, byte[] booking)
+      throws EnclaveApiException {
+    byte[] bookingSha256 = dev.keycast.protocol.crypto.Sha256.digest(booking);
+    return check(keySet, s, "booking", (key, ts) ->
+        new dev.keycast.protocol.sender.BookingStatement(keySet.id(), bookingSha256, ts, key)::verifies);
+  }
+
+  /**
+   * Refuses a key that is not a sender of the set in force ({@code sender_set_missing}, {@code
+   * sender_unknown}): a studio whose rules are presented must still be a sender (section 11.3).
+   */
+  public void requireSender(KeySet keySet, SenderKey key, String what) throws EnclaveApiException {
+    SenderSet set = current().orElseThrow(() -> new EnclaveApiException(ErrorCode.SENDER_SET_MISSING,
+        "no sender set is established for key set " + keySet.id() + "; every " + what + " is refused"));
+    if (!set.allowsSender(key)) {
+      throw new EnclaveApiException(ErrorCode.SENDER_UNKNOWN,
+          "the " + what + "'s sender " + key.fingerprint() + " is not in sender set version " + set.version());
+    }
+  }
+
   /** A statement a sender signs, built from the signing key and timestamp. */
   @FunctionalInterface
   private interface Statement {

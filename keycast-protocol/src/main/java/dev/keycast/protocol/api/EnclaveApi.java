@@ -269,6 +269,22 @@ public final class EnclaveApi {
   }
 
   /**
+   * Answer to POST /v1/kdm/book: a send answer (the booking id is its {@code send_id}) with the
+   * policy the enclave derived from the rules and the booking (base64url of its exact bytes, which
+   * the receipt's policy digest covers) and {@link BookingInfo}.
+   */
+  public record BookingResponse(
+      String sendId,
+      String secretId,
+      String receiptId,
+      String receipt,
+      String sealedSecret,
+      String policy,
+      BookingInfo booking,
+      List<Delivery> deliveries,
+      List<Skipped> skipped) {}
+
+  /**
    * What a booking's answer adds to a send answer (wire-format.md section 11.5): the booking id
    * (the answer's {@code send_id}), the DKDM and rules it used, and the digests the receipt's
    * payload digest covers.
