@@ -27,6 +27,8 @@ public final class SendResponseReader {
   private static final ObjectMapper MAPPER = Json.mapper();
   private static final ObjectReader DELIVERY = MAPPER.readerFor(EnclaveApi.Delivery.class)
       .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectReader BOOKING = MAPPER.readerFor(EnclaveApi.BookingInfo.class)
+      .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
   private static final ObjectReader SKIPPED = MAPPER.readerFor(EnclaveApi.Skipped.class)
       .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
@@ -44,7 +46,15 @@ public final class SendResponseReader {
       String receipt,
       String sealedSecret,
       List<EnclaveApi.Skipped> skipped,
-      int deliveryCount) {}
+      int deliveryCount,
+      String policy,
+      EnclaveApi.BookingInfo booking) {
+    /** The header of a send or forward answer (no derived policy, no booking). */
+    public Header(String sendId, String secretId, String receiptId, String receipt, String sealedSecret,
+        List<EnclaveApi.Skipped> skipped, int deliveryCount) {
+      this(sendId, secretId, receiptId, receipt, sealedSecret, skipped, deliveryCount, null, null);
+    }
+  }
 
   /** One delivery of the answer without its envelope (what the send's result lists). */
   public record Delivered(String deliveryId, String recipient, String format) {}
@@ -76,6 +86,8 @@ public final class SendResponseReader {
       String receiptId = null;
       String receipt = null;
       String sealed = null;
+      String policy = null;
+      EnclaveApi.BookingInfo booking = null;
       List<EnclaveApi.Skipped> skipped = new ArrayList<>();
       List<Delivered> delivered = new ArrayList<>();
       while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -87,6 +99,9 @@ public final class SendResponseReader {
           case "receipt_id" -> receiptId = text(p, t, name);
           case "receipt" -> receipt = text(p, t, name);
           case "sealed_secret" -> sealed = text(p, t, name);
+          // a booking's answer (wire-format.md section 11.5): the derived policy and what it used
+          case "policy" -> policy = text(p, t, name);
+          case "booking" -> booking = t == JsonToken.START_OBJECT ? BOOKING.readValue(p) : null;
           case "skipped" -> {
             if (t == JsonToken.START_ARRAY) {
               while (p.nextToken() == JsonToken.START_OBJECT) {
@@ -110,7 +125,7 @@ public final class SendResponseReader {
         }
       }
       return new Names(new Header(sendId, secretId, receiptId, receipt, sealed,
-          List.copyOf(skipped), delivered.size()), List.copyOf(delivered));
+          List.copyOf(skipped), delivered.size(), policy, booking), List.copyOf(delivered));
     } catch (IOException e) {
       throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "send answer does not parse: "
           + e.getClass().getSimpleName());

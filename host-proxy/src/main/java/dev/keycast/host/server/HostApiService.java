@@ -53,6 +53,8 @@ public final class HostApiService implements AutoCloseable {
   private final ScreenRegistry screens;
   private final KdmArchives kdms;
   private final DkdmIngestRelay dkdms;
+  private final RulesRelay rules;
+  private final BookingCoordinator bookings;
   private final HostRouter publicRouter;
   private final HostRouter adminRouter;
 
@@ -93,6 +95,8 @@ public final class HostApiService implements AutoCloseable {
     this.screens = new ScreenRegistry(store, stores, clock, senderAuth, late);
     this.kdms = new KdmArchives(store, stores, senderAuth, screens);
     this.dkdms = new DkdmIngestRelay(store, stores, this.enclave, senderAuth, clock);
+    this.rules = new RulesRelay(store, stores, control, senderAuth, clock);
+    this.bookings = new BookingCoordinator(store, stores, this.enclave, this.sends, control, senderAuth);
     this.publicRouter = new HostRouter(publicRoutes(), metrics);
     this.adminRouter = new HostRouter(adminRoutes(), metrics);
   }
@@ -132,7 +136,10 @@ public final class HostApiService implements AutoCloseable {
         Route.of("screen_kdms", "GET", "/v1/screens/{}/kdms", (c, v) -> kdms.screenKdms(c, v.get(0))),
         Route.of("cinema_kdms", "GET", "/v1/cinemas/{}/kdms", (c, v) -> kdms.cinemaKdms(c, v.get(0))),
         // DKDMs in (issue 25, api.md section 2.5): sealed in the enclave, stored here
-        Route.of("dkdms", "POST", "/v1/dkdms", (c, v) -> dkdms.ingest(c)));
+        Route.of("dkdms", "POST", "/v1/dkdms", (c, v) -> dkdms.ingest(c)),
+        // the studio's rules and the distributor's bookings (issue 25, api.md section 2.6)
+        Route.of("rules", "POST", "/v1/rules", (c, v) -> rules.put(c)),
+        Route.of("bookings", "POST", "/v1/bookings", (c, v) -> bookings.book(c)));
   }
 
   /** The admin listener's routes. */

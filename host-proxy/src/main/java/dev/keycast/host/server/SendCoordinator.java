@@ -143,8 +143,11 @@ final class SendCoordinator {
     }
   }
 
-  /** Commits the enclave's answer and returns the send's result (or a replay's). */
-  private HostApi.SendResult commit(String expectedSendId, byte[] hash, byte[] policyBytes,
+  /**
+   * Commits the enclave's answer and returns the send's result (or a replay's). A booking
+   * ({@link BookingCoordinator}) commits through here too, with the policy the enclave derived.
+   */
+  HostApi.SendResult commit(String expectedSendId, byte[] hash, byte[] policyBytes,
       SendPolicy policy, byte[] answer, SenderQuotas.Permit permit) throws ApiException {
     Instant now = clock.instant();
     SendResponseReader.Names names;
@@ -241,7 +244,7 @@ final class SendCoordinator {
   }
 
   /** The original result of a committed send, rebuilt from its stored, signed receipt. */
-  private HostApi.SendResult replay(StoredSend s) throws ApiException {
+  HostApi.SendResult replay(StoredSend s) throws ApiException {
     ReceiptRecord rr = stores.call("get_receipt", () -> store.getReceipt(s.receiptId()))
         .orElseThrow(() -> new ApiException(ErrorCode.STORE_UNAVAILABLE,
             "the receipt of send " + s.sendId() + " is missing"));

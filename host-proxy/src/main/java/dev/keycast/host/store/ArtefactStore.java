@@ -125,6 +125,18 @@ public interface ArtefactStore extends AutoCloseable {
     throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no DKDMs");
   }
 
+  // ---- studio rules (issue 25, wire-format.md section 11.1)
+
+  /** Stores a studio's signed rules for their CPL, replacing earlier ones. */
+  default RulesRecord putRules(RulesRecord rules) throws StoreException {
+    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no studio rules");
+  }
+
+  /** The rules stored for {@code cplId} ({@code urn:uuid:...}), if any. */
+  default java.util.Optional<RulesRecord> getRules(String cplId) throws StoreException {
+    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no studio rules");
+  }
+
   // ---- sends
 
   /**

@@ -240,6 +240,40 @@ public final class S3ArtefactStore implements ArtefactStore {
   }
 
   @Override
+  public RulesRecord putRules(RulesRecord r) throws StoreException {
+    ensureOpen();
+    ObjectNode n = codec.object();
+    n.put("cplId", r.cplId());
+    n.put("statement", S3RecordCodec.b64(r.statement()));
+    n.put("key", S3RecordCodec.b64(r.key()));
+    n.put("signature", S3RecordCodec.b64(r.signature()));
+    n.put("storedAt", r.storedAt().toEpochMilli());
+    objects.put(S3Layout.rulesOfCpl(uuidOf(r.cplId())), codec.encode(n), false);
+    return r;
+  }
+
+  @Override
+  public Optional<RulesRecord> getRules(String cplId) throws StoreException {
+    ensureOpen();
+    if (cplId == null || !cplId.matches("urn:uuid:[0-9a-f-]{36}")) {
+      throw new IllegalArgumentException("a CPL id is urn:uuid: and a lowercase UUID");
+    }
+    String key = S3Layout.rulesOfCpl(uuidOf(cplId));
+    Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
+    if (body.isEmpty()) {
+      return Optional.empty();
+    }
+    JsonNode n = codec.decode(key, body.get());
+    RulesRecord r = S3RecordCodec.stored(key, () -> new RulesRecord(S3RecordCodec.text(key, n, "cplId"),
+        S3RecordCodec.binary(key, n, "statement"), S3RecordCodec.binary(key, n, "key"),
+        S3RecordCodec.binary(key, n, "signature"), Instant.ofEpochMilli(S3RecordCodec.number(key, n, "storedAt"))));
+    if (!r.cplId().equals(cplId)) {
+      throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another CPL");
+    }
+    return Optional.of(r);
+  }
+
+  @Override
   public List<DkdmRecord> findDkdms(String cplId) throws StoreException {
     ensureOpen();
     if (cplId == null || !cplId.matches("urn:uuid:[0-9a-f-]{36}")) {

@@ -20,6 +20,7 @@ package dev.keycast.host.store;
  * screens/by-fingerprint/{fp}/{thumb}       empty (index; checked against the screen on read)
  * screens/by-cinema/{hex(name)}/{thumb}     empty (index; checked against the screen on read)
  * dkdms/by-cpl/{cpl uuid}/{message uuid}    ingested DKDM JSON (issue 25; last write wins)
+ * rules/by-cpl/{cpl uuid}                    a studio's signed rules JSON (issue 25; last write wins)
  * </pre>
  * where {@code thumb} is the screen's thumbprint in base64url without padding (27 characters).
  */
@@ -37,6 +38,11 @@ final class S3Layout {
 
   /** Prefix of the screens by thumbprint. */
   static final String SCREENS = "screens/by-thumbprint/";
+
+  /** The studio rules of CPL {@code cplUuid} (lowercase UUID, no urn prefix). */
+  static String rulesOfCpl(String cplUuid) {
+    return "rules/by-cpl/" + cplUuid;
+  }
 
   /** Prefix of the DKDMs ingested for CPL {@code cplUuid} (lowercase UUID, no urn prefix). */
   static String dkdmsOfCpl(String cplUuid) {

@@ -485,6 +485,44 @@ public final class SqliteArtefactStore implements ArtefactStore {
   }
 
   @Override
+  public RulesRecord putRules(RulesRecord r) throws StoreException {
+    Objects.requireNonNull(r, "rules");
+    return write("put rules", c -> {
+      try (PreparedStatement ps = c.prepareStatement("INSERT OR REPLACE INTO studio_rules VALUES (?, ?, ?, ?, ?)")) {
+        ps.setString(1, r.cplId());
+        ps.setBytes(2, r.statement());
+        ps.setBytes(3, r.key());
+        ps.setBytes(4, r.signature());
+        ps.setLong(5, r.storedAt().toEpochMilli());
+        ps.executeUpdate();
+      }
+      return r;
+    });
+  }
+
+  @Override
+  public Optional<RulesRecord> getRules(String cplId) throws StoreException {
+    Objects.requireNonNull(cplId, "cplId");
+    return read(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT cpl_id, statement, key, signature, stored_at FROM studio_rules WHERE cpl_id = ?")) {
+        ps.setString(1, cplId);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            return Optional.empty();
+          }
+          try {
+            return Optional.of(new RulesRecord(rs.getString(1), rs.getBytes(2), rs.getBytes(3), rs.getBytes(4),
+                Instant.ofEpochMilli(rs.getLong(5))));
+          } catch (IllegalArgumentException | NullPointerException e) {
+            throw new StoreException(StoreException.Code.STORE_CORRUPT, "a stored rules row does not decode");
+          }
+        }
+      }
+    });
+  }
+
+  @Override
   public Optional<CinemaRecord> getCinema(String name) throws StoreException {
     CinemaRecord.checkName("cinema name", name);
     return read(c -> {

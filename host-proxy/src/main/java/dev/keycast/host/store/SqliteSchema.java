@@ -18,7 +18,7 @@ final class SqliteSchema {
   private SqliteSchema() {}
 
   /** The schema version this code writes; see {@link #MIGRATIONS}. */
-  static final int SCHEMA_VERSION = 7;
+  static final int SCHEMA_VERSION = 8;
 
   /**
    * Migration {@code i} brings the schema from version {@code i} to {@code i + 1}.
@@ -57,6 +57,10 @@ final class SqliteSchema {
    *
    * <p>Version 7 adds {@code dkdms} (issue 25, wire-format.md section 10.5): an ingested DKDM's
    * sealed content keys and binding, keyed by the DKDM's message id, indexed by CPL id. Nothing
+   * existing changes.
+   *
+   * <p>Version 8 adds {@code studio_rules} (issue 25, wire-format.md section 11.1): a studio's
+   * signed rules per CPL (statement, key, signature), the latest replacing the earlier. Nothing
    * existing changes.
    */
   private static final List<List<String>> MIGRATIONS = List.of(List.of(
@@ -186,7 +190,16 @@ final class SqliteSchema {
         sealed_keys       BLOB    NOT NULL,
         binding           BLOB    NOT NULL,
         ingested_at       INTEGER NOT NULL) WITHOUT ROWID""",
-      "CREATE INDEX dkdms_by_cpl ON dkdms (cpl_id, message_id)"));
+      "CREATE INDEX dkdms_by_cpl ON dkdms (cpl_id, message_id)"),
+      // v7 -> v8: studio rules
+      List.of(
+      """
+      CREATE TABLE studio_rules (
+        cpl_id     TEXT    PRIMARY KEY CHECK (length(cpl_id) = 45),
+        statement  BLOB    NOT NULL,
+        key        BLOB    NOT NULL CHECK (length(key) = 32),
+        signature  BLOB    NOT NULL CHECK (length(signature) = 64),
+        stored_at  INTEGER NOT NULL) WITHOUT ROWID"""));
 
   /** The statements of migration {@code from} -> {@code from + 1} (tests build old databases). */
   static List<String> migration(int from) {

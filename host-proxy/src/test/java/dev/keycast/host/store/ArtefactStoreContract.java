@@ -673,6 +673,22 @@ abstract class ArtefactStoreContract {
     assertThat(store.findDkdms("urn:uuid:00000000-0000-0000-0000-000000000000")).isEmpty();
   }
 
+  /** Studio rules (issue 25): stored whole per CPL, the latest replacing the earlier. */
+  @Test
+  void studioRulesRoundTripPerCplAndTheLatestReplaces() throws Exception {
+    String cpl = "urn:uuid:11111111-2222-3333-4444-555555555555";
+    byte[] key = new byte[32];
+    byte[] sig = new byte[64];
+    key[0] = 7;
+    sig[0] = 9;
+    RulesRecord first = store.putRules(new RulesRecord(cpl, bytes("rules-1"), key, sig, T0));
+    store = reopen(store);
+    assertThat(store.getRules(cpl)).contains(first);
+    RulesRecord second = store.putRules(new RulesRecord(cpl, bytes("rules-2"), key, sig, T0.plusSeconds(1)));
+    assertThat(store.getRules(cpl)).contains(second);
+    assertThat(store.getRules("urn:uuid:00000000-0000-0000-0000-000000000000")).isEmpty();
+  }
+
   static ScreenRecord screen(String seed, String cinema, String keySeed) {
     return new ScreenRecord(thumbprint(seed), fp(keySeed), cinema, "screen " + seed,
         List.of(bytes("leaf-" + seed), bytes("root")), List.of(thumbprint("device-" + seed)), T0);

@@ -369,7 +369,7 @@ class SqliteMigrationTest {
     DkdmRecord d = ArtefactStoreContract.dkdm("aaaaaaaa-0000-0000-0000-000000000001",
         "11111111-2222-3333-4444-555555555555", "sealed");
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
-      assertThat(store.schemaVersion()).isEqualTo(7);
+      assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       assertThat(store.findRecipients(List.of(fp("r1")))).hasSize(1);
       assertThat(store.getCinema("Paris Rex")).isPresent();
       store.putDkdm(d);

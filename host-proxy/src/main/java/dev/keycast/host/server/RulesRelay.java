@@ -1,0 +1,88 @@
+package dev.keycast.host.server;
+
+import dev.keycast.host.store.ArtefactStore;
+import dev.keycast.host.store.DkdmRecord;
+import dev.keycast.host.store.RulesRecord;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.api.HostApi;
+import dev.keycast.protocol.booking.StudioRules;
+import dev.keycast.protocol.sender.RulesStatement;
+import dev.keycast.protocol.sender.SenderKey;
+import java.time.Clock;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * {@code POST /v1/rules} (issue 25, api.md section 2.6): stores a studio's signed rules for a CPL
+ * whose DKDM was ingested. The host checks what it can to answer a mistake at once (the statement
+ * parses, its signature verifies under the key given, it is for this key set and names the signer
+ * of a DKDM ingested for the CPL), but decides nothing: the enclave verifies the rules again at
+ * every booking, including that they are signed by the sender who ingested the DKDM.
+ */
+final class RulesRelay {
+  /** Largest body: the statement in base64url and the key and signature. */
+  static final int MAX_BODY_BYTES = (StudioRules.MAX_ENCODED / 3 + 1) * 4 + 4096;
+
+  private final ArtefactStore store;
+  private final StoreCalls stores;
+  private final HostControl control;
+  private final SenderRequestAuth auth;
+  private final Clock clock;
+
+  RulesRelay(ArtefactStore store, StoreCalls stores, HostControl control, SenderRequestAuth auth, Clock clock) {
+    this.store = Objects.requireNonNull(store, "store");
+    this.stores = Objects.requireNonNull(stores, "stores");
+    this.control = Objects.requireNonNull(control, "control");
+    this.auth = Objects.requireNonNull(auth, "auth");
+    this.clock = Objects.requireNonNull(clock, "clock");
+  }
+
+  /** {@code POST /v1/rules}. */
+  HttpAnswer put(HttpCall call) throws ApiException, InterruptedException {
+    byte[] body = call.body();
+    if (body.length > MAX_BODY_BYTES) {
+      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "a rules statement body is at most " + MAX_BODY_BYTES
+          + " bytes, got " + body.length);
+    }
+    auth.require(call);
+    EnclaveApi.SignedRules r = Inputs.decode(body, EnclaveApi.SignedRules.class);
+    if (r.statement() == null || r.key() == null || r.signature() == null) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "rules need statement, key and signature");
+    }
+    byte[] statement = Inputs.b64("statement", r.statement(), StudioRules.MAX_ENCODED);
+    byte[] key = Inputs.b64("key", r.key(), SenderKey.LENGTH);
+    byte[] signature = Inputs.b64("signature", r.signature(), 64);
+    StudioRules rules;
+    SenderKey studio;
+    try {
+      rules = StudioRules.decode(statement);
+      studio = SenderKey.of("key", key);
+    } catch (MalformedInputException e) {
+      throw new ApiException(ErrorCode.RULES_INVALID, e.getMessage());
+    }
+    if (signature.length != 64 || !RulesStatement.of(statement, studio).verifies(signature)) {
+      throw new ApiException(ErrorCode.RULES_INVALID, "the rules' signature does not verify under the key given");
+    }
+    HostApiService.requireReady(control);
+    EnclaveApi.KeyBundle bundle = control.keyBundle();
+    if (bundle != null && !bundle.keySetId().equals(rules.keySetId())) {
+      throw new ApiException(ErrorCode.WRONG_KEY_SET, "the rules are for key set " + rules.keySetId()
+          + ", this host serves " + bundle.keySetId());
+    }
+    List<DkdmRecord> dkdms = stores.call("find_dkdms", () -> store.findDkdms(rules.cplId()));
+    if (dkdms.isEmpty()) {
+      throw new ApiException(ErrorCode.DKDM_NOT_FOUND, "no DKDM is ingested for CPL " + rules.cplId()
+          + "; ingest it first (keycast dkdm ingest)");
+    }
+    if (dkdms.stream().noneMatch(d -> d.signerThumbprint().equals(rules.dkdmSigner()))) {
+      throw new ApiException(ErrorCode.RULES_DKDM_MISMATCH, "no DKDM ingested for CPL " + rules.cplId()
+          + " is signed by " + rules.dkdmSigner());
+    }
+    RulesRecord record = new RulesRecord(rules.cplId(), statement, key, signature, clock.instant());
+    stores.call("put_rules", () -> store.putRules(record));
+    return HttpAnswer.json(201, new HostApi.RulesStored(rules.cplId(), rules.dkdmSigner(), studio.fingerprint(),
+        rules.latestEnd().toString(), rules.maxWindowSeconds(), rules.maxScreens(), rules.issuedAt().toString()));
+  }
+}
