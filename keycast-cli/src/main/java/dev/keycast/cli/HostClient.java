@@ -105,6 +105,31 @@ final class HostClient {
     return decode("/v1/screens", exchange(req, MAX_SMALL_BYTES), MAX_SMALL_BYTES, HostApi.Screen.class);
   }
 
+  /** POST {@code path} with a JSON body, signed by {@code sender} ({@code Authorization: Keycast-Sender}). */
+  <T> T postSigned(String path, Object body, SenderSigningKey sender, int max, Class<T> type) throws HostException {
+    String target = base.getRawPath() + path;
+    byte[] json = Json.encode(body);
+    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .header("Authorization", SenderRequestSignature.authorization(sender, "POST", target, json,
+            java.time.Instant.now()))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(json))
+        .build();
+    return decode(path, exchange(req, max), max, type);
+  }
+
+  /** GET {@code pathAndQuery} as JSON, signed by {@code sender}. */
+  <T> T getSigned(String pathAndQuery, SenderSigningKey sender, int max, Class<T> type) throws HostException {
+    String target = base.getRawPath() + pathAndQuery;
+    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
+        .header("Accept", "application/json")
+        .header("Authorization", SenderRequestSignature.authorization(sender, "GET", target, null,
+            java.time.Instant.now()))
+        .GET().build();
+    return decode(pathAndQuery, exchange(req, max), max, type);
+  }
+
   /** GET /v1/ready: the readiness the host reports (its key-set id is the host's word, unverified). */
   EnclaveApi.Readiness ready() throws HostException {
     return getJson("/v1/ready", MAX_SMALL_BYTES, EnclaveApi.Readiness.class);

@@ -288,7 +288,7 @@ final class KdmSendCommand extends KeycastCommand {
     }
   }
 
-  private static UUID uuid(String option, String v) throws CliException {
+  static UUID uuid(String option, String v) throws CliException {
     String s = v.strip();
     if (s.regionMatches(true, 0, "urn:uuid:", 0, 9)) {
       s = s.substring(9);
@@ -299,7 +299,7 @@ final class KdmSendCommand extends KeycastCommand {
     return UUID.fromString(s);
   }
 
-  private static String certificate(Path file) throws CliException {
+  static String certificate(Path file) throws CliException {
     byte[] bytes = CliFiles.read(file, "--screen-root", 64 * 1024);
     try {
       X509Certificate c = (X509Certificate) CertificateFactory.getInstance("X.509")

@@ -31,6 +31,7 @@ import picocli.CommandLine.Spec;
       ReceiptCommand.class,
       KdmCommand.class,
       DkdmCommand.class,
+      RulesCommand.class,
       ScreenCommand.class,
       MeasurementsCommand.class,
       AttestationCommand.class,
