@@ -84,9 +84,10 @@ public final class DkdmIngestRoute {
     List<X509Certificate> roots = parseRoots(rootsDer);
     KdmSigner recipient = signers.current();
 
+    List<DkdmIngest.Recipient> recipients = recipients(keySet, recipient, r.legacyKeys());
     DkdmIngest.Ingested in;
     try {
-      in = DkdmIngest.ingest(dkdm, roots, recipient, clock.instant());
+      in = DkdmIngest.ingest(dkdm, roots, recipients, clock.instant());
     } catch (CinemaException e) {
       throw new EnclaveApiException(code(e.code()), e.getMessage());
     }
@@ -111,6 +112,99 @@ public final class DkdmIngestRoute {
     }
   }
 
+  /**
+   * The certificates a DKDM may be addressed to: the enclave's own DKDM recipient certificate, then
+   * each legacy certificate the host presents with its sealed key (wire-format.md section 10.6),
+   * whose key is opened only when the DKDM names it; a sealed key that does not open with its
+   * certificate then fails the ingest ({@code decryption_failed}).
+   */
+  private static List<DkdmIngest.Recipient> recipients(KeySet keySet, KdmSigner own, List<EnclaveApi.LegacyDkdmKey> legacy)
+      throws EnclaveApiException {
+    if (legacy.size() > dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_KEYS) {
+      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "legacy_keys holds at most "
+          + dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_KEYS + " keys");
+    }
+    List<DkdmIngest.Recipient> out = new ArrayList<>();
+    out.add(DkdmIngest.Recipient.of(own));
+    for (int i = 0; i < legacy.size(); i++) {
+      EnclaveApi.LegacyDkdmKey k = legacy.get(i);
+      byte[] der;
+      byte[] sealed;
+      X509Certificate cert;
+      try {
+        der = Base64Url.decode("legacy_keys[" + i + "].certificate", k.certificate(),
+            dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_CERTIFICATE_BYTES);
+        sealed = Base64Url.decode("legacy_keys[" + i + "].sealed_key", k.sealedKey(), SealedSecret.MAX_ENCODED);
+        cert = dev.keycast.protocol.cinema.LegacyDkdmKeys.certificate(der);
+      } catch (MalformedInputException | CinemaException | NullPointerException e) {
+        throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "legacy_keys[" + i + "] is not a certificate and a"
+            + " sealed key");
+      }
+      out.add(new DkdmIngest.Recipient(cert, () -> {
+        try {
+          return dev.keycast.protocol.cinema.LegacyDkdmKeys.open(keySet, der, sealed);
+        } catch (dev.keycast.protocol.DecryptionFailedException e) {
+          throw new CinemaException("decryption_failed", "the legacy DKDM key the DKDM is addressed to does not open");
+        }
+      }));
+    }
+    return out;
+  }
+
+  /**
+   * {@code POST /v1/dkdm/key-import} (wire-format.md section 10.6): a distributor's existing DKDM
+   * certificate and its private key, HPKE-sealed to the attested receive key and signed by a
+   * sender, checked (an RSA key of 2048 to 4096 bits, the certificate's own) and sealed under the
+   * storage key bound to the certificate, for the host to keep and present with every ingest. The
+   * key is never answered, logged or kept in clear; its decrypted bytes are zeroized.
+   */
+  public EnclaveApi.DkdmKeyImportResponse importKey(EnclaveApi.DkdmKeyImportRequest r) throws EnclaveApiException {
+    KeySet keySet = keys.current().orElseThrow(EnclaveApiException::notReady);
+    if (r == null || r.certificate() == null || r.enc() == null || r.ciphertext() == null) {
+      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "a key import needs certificate, enc, ciphertext and sender");
+    }
+    byte[] der;
+    byte[] enc;
+    byte[] ciphertext;
+    try {
+      der = Base64Url.decode("certificate", r.certificate(), dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_CERTIFICATE_BYTES);
+      enc = Base64Url.decode("enc", r.enc(), 64);
+      ciphertext = Base64Url.decode("ciphertext", r.ciphertext(), dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_PKCS8_BYTES + 16);
+    } catch (MalformedInputException e) {
+      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
+    }
+    SenderKey sender = senders.authorizeKeyImport(keySet, r.sender(), dev.keycast.protocol.crypto.Sha256.digest(der),
+        dev.keycast.protocol.crypto.Sha256.digest(enc, ciphertext));
+    X509Certificate cert;
+    try {
+      cert = dev.keycast.protocol.cinema.LegacyDkdmKeys.certificate(der);
+    } catch (CinemaException e) {
+      throw new EnclaveApiException(ErrorCode.DKDM_KEY_INVALID, e.getMessage());
+    }
+    byte[] pkcs8;
+    try {
+      pkcs8 = dev.keycast.protocol.send.SendPayloadOpener.create(
+          dev.keycast.protocol.send.SendPayloadParameters.keyImportV1(keySet.id()), keySet.receiveKeyAgreement())
+          .open(dev.keycast.protocol.cinema.LegacyDkdmKeys.aad(der), enc, ciphertext);
+    } catch (dev.keycast.protocol.DecryptionFailedException e) {
+      throw new EnclaveApiException(ErrorCode.DECRYPTION_FAILED, dev.keycast.protocol.DecryptionFailedException.MESSAGE);
+    }
+    try {
+      dev.keycast.protocol.cinema.LegacyDkdmKeys.privateKey(pkcs8, cert);
+      SealedSecret sealed = dev.keycast.protocol.cinema.LegacyDkdmKeys.seal(keySet, der, pkcs8, sender.raw(),
+          java.time.Instant.ofEpochSecond(r.sender().timestamp()), random);
+      return new EnclaveApi.DkdmKeyImportResponse(keySet.id(), dev.keycast.protocol.cinema.DcCertificates.thumbprintBase64(cert),
+          cert.getSubjectX500Principal().getName(), cert.getIssuerX500Principal().getName(),
+          cert.getSerialNumber().toString(), cert.getNotAfter().toInstant().toString(), Base64Url.encode(der),
+          Base64Url.encode(sealed.encode()));
+    } catch (CinemaException e) {
+      throw new EnclaveApiException("dkdm_key_mismatch".equals(e.code()) ? ErrorCode.DKDM_KEY_MISMATCH
+          : ErrorCode.DKDM_KEY_INVALID, e.getMessage());
+    } finally {
+      Arrays.fill(pkcs8, (byte) 0);
+    }
+  }
+
   private static List<X509Certificate> parseRoots(List<byte[]> der) throws EnclaveApiException {
     List<X509Certificate> out = new ArrayList<>();
     try {
@@ -131,6 +225,7 @@ public final class DkdmIngestRoute {
       case "dkdm_wrong_recipient" -> ErrorCode.DKDM_WRONG_RECIPIENT;
       case "dkdm_block_malformed" -> ErrorCode.DKDM_BLOCK_MALFORMED;
       case "dkdm_window_past" -> ErrorCode.DKDM_WINDOW_PAST;
+      case "decryption_failed" -> ErrorCode.DECRYPTION_FAILED;
       default -> ErrorCode.DKDM_MALFORMED;
     };
   }

@@ -46,6 +46,7 @@ final class EnclaveApiService {
     KDM_SIGNER_CSR("POST", "/v1/kdm-signer/csr"),
     KDM_SIGNER_CHAIN("POST", "/v1/kdm-signer/chain"),
     DKDM_INGEST("POST", "/v1/dkdm/ingest"),
+    DKDM_KEY_IMPORT("POST", "/v1/dkdm/key-import"),
     KDM_BOOK("POST", "/v1/kdm/book"),
     CREDENTIALS("POST", "/v1/credentials"),
     VALIDATE("POST", "/v1/recipients/validate"),
@@ -205,6 +206,9 @@ final class EnclaveApiService {
         }
         yield Answer.json(200, services.dkdms().ingest(decode(body, length, EnclaveApi.DkdmIngestRequest.class)));
       }
+      // a distributor's legacy DKDM key, sealed to the enclave (issue 25, wire-format.md 10.6)
+      case DKDM_KEY_IMPORT -> Answer.json(200,
+          services.dkdms().importKey(decode(body, length, EnclaveApi.DkdmKeyImportRequest.class)));
       // KDMs booked from an ingested DKDM under the studio's rules (issue 25, wire-format.md 11)
       case KDM_BOOK -> {
         if (length > BookingRoute.MAX_BODY_BYTES) { // before the JSON is parsed

@@ -130,6 +130,16 @@ public final class SenderAuthorizer {
     }
   }
 
+  /**
+   * Checks a legacy DKDM key import's sender signature (wire-format.md section 10.6) over the
+   * certificate and the sealed key, as {@link #authorize} checks a send's.
+   */
+  public SenderKey authorizeKeyImport(KeySet keySet, EnclaveApi.SenderSignature s, byte[] certificateSha256,
+      byte[] payloadSha256) throws EnclaveApiException {
+    return check(keySet, s, "DKDM key import", (key, ts) -> new dev.keycast.protocol.sender.DkdmKeyImportStatement(
+        keySet.id(), certificateSha256, payloadSha256, ts, key)::verifies);
+  }
+
   /** A statement a sender signs, built from the signing key and timestamp. */
   @FunctionalInterface
   private interface Statement {

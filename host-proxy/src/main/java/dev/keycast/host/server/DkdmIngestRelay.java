@@ -9,7 +9,11 @@ import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.cinema.CinemaException;
 import dev.keycast.protocol.cinema.KdmTimestamps;
 import io.netty.handler.codec.http.HttpMethod;
+import dev.keycast.host.store.LegacyKeyRecord;
+import dev.keycast.protocol.Json;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -43,7 +47,15 @@ final class DkdmIngestRelay {
           + EnclaveApi.DkdmIngestRequest.MAX_BODY_BYTES + " bytes, got " + body.length);
     }
     auth.require(call);
-    EnclaveApi.DkdmIngestResponse a = EnclaveCalls.decode(enclave.call(HttpMethod.POST, "/v1/dkdm/ingest", body),
+    // the sender's request, with every legacy DKDM key this host keeps (wire-format.md 10.6): the
+    // enclave opens the one the DKDM is addressed to, if any
+    EnclaveApi.DkdmIngestRequest req = Inputs.decode(body, EnclaveApi.DkdmIngestRequest.class);
+    List<EnclaveApi.LegacyDkdmKey> legacy = new ArrayList<>();
+    for (LegacyKeyRecord k : stores.call("list_legacy_keys", store::listLegacyKeys)) {
+      legacy.add(new EnclaveApi.LegacyDkdmKey(Base64Url.encode(k.certificate()), Base64Url.encode(k.sealedKey())));
+    }
+    byte[] relayed = Json.encode(new EnclaveApi.DkdmIngestRequest(req.dkdm(), req.studioRoots(), req.sender(), legacy));
+    EnclaveApi.DkdmIngestResponse a = EnclaveCalls.decode(enclave.call(HttpMethod.POST, "/v1/dkdm/ingest", relayed),
         EnclaveApi.DkdmIngestResponse.class);
     DkdmRecord record;
     try {
@@ -57,4 +69,39 @@ final class DkdmIngestRelay {
     stores.call("put_dkdm", () -> store.putDkdm(record));
     return HttpAnswer.json(201, a);
   }
+
+  /**
+   * {@code POST /v1/dkdm-keys} (api.md section 2.5): a legacy DKDM key import, signed by a sender
+   * (the request, and inside it the import statement the enclave checks), relayed to the enclave's
+   * {@code /v1/dkdm/key-import}; the sealed key is stored before {@code 201}. At most {@link
+   * LegacyKeyRecord#MAX_KEYS} keys are kept ({@code 409 conflict} past that).
+   */
+  HttpAnswer importKey(HttpCall call) throws ApiException, InterruptedException {
+    byte[] body = call.body();
+    if (body.length > MAX_KEY_IMPORT_BYTES) {
+      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "a key import is at most " + MAX_KEY_IMPORT_BYTES + " bytes");
+    }
+    auth.require(call);
+    EnclaveApi.DkdmKeyImportResponse a = EnclaveCalls.decode(enclave.call(HttpMethod.POST, "/v1/dkdm/key-import",
+        body), EnclaveApi.DkdmKeyImportResponse.class);
+    LegacyKeyRecord record;
+    try {
+      byte[] der = Base64Url.decode("certificate", a.certificate(), 8192);
+      record = new LegacyKeyRecord(dev.keycast.protocol.cinema.LegacyDkdmKeys.secretId(der), der,
+          Base64Url.decode("sealed_key", a.sealedKey(), 16384), clock.instant());
+    } catch (MalformedInputException | IllegalArgumentException | NullPointerException e) {
+      throw new ApiException(ErrorCode.INTERNAL, "the enclave's key import answer does not decode");
+    }
+    List<LegacyKeyRecord> kept = stores.call("list_legacy_keys", store::listLegacyKeys);
+    if (kept.size() >= LegacyKeyRecord.MAX_KEYS && kept.stream().noneMatch(k -> k.id().equals(record.id()))) {
+      throw new ApiException(ErrorCode.ALREADY_INITIALIZED, "this host keeps " + LegacyKeyRecord.MAX_KEYS
+          + " legacy DKDM keys already");
+    }
+    stores.call("put_legacy_key", () -> store.putLegacyKey(record));
+    return HttpAnswer.json(201, new EnclaveApi.DkdmKeyImportResponse(a.keySetId(), a.thumbprint(), a.subject(),
+        a.issuer(), a.serialNumber(), a.notAfter(), a.certificate(), null));
+  }
+
+  /** Largest key import body: a certificate, an HPKE-sealed RSA-4096 key and a signature. */
+  static final int MAX_KEY_IMPORT_BYTES = 64 * 1024;
 }

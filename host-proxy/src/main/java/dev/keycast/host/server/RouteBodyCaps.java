@@ -36,6 +36,7 @@ final class RouteBodyCaps {
       case "/v1/screens" -> SCREEN_CAP;
       case "/v1/dkdms" -> dev.keycast.protocol.api.EnclaveApi.DkdmIngestRequest.MAX_BODY_BYTES; // issue 25
       case "/v1/rules" -> RulesRelay.MAX_BODY_BYTES;
+      case "/v1/dkdm-keys" -> DkdmIngestRelay.MAX_KEY_IMPORT_BYTES;
       case "/v1/bookings" -> BookingCoordinator.MAX_BODY_BYTES;
       default -> NO_BODY_CAP;
     };

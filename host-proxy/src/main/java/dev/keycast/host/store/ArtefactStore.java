@@ -137,6 +137,18 @@ public interface ArtefactStore extends AutoCloseable {
     throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no studio rules");
   }
 
+  // ---- imported legacy DKDM keys (issue 25, wire-format.md section 10.6)
+
+  /** Stores an imported legacy DKDM key (the same id again replaces it). */
+  default LegacyKeyRecord putLegacyKey(LegacyKeyRecord key) throws StoreException {
+    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no legacy DKDM keys");
+  }
+
+  /** Every imported legacy DKDM key, in id order (at most {@link LegacyKeyRecord#MAX_KEYS}). */
+  default List<LegacyKeyRecord> listLegacyKeys() throws StoreException {
+    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no legacy DKDM keys");
+  }
+
   // ---- sends
 
   /**

@@ -274,6 +274,40 @@ public final class S3ArtefactStore implements ArtefactStore {
   }
 
   @Override
+  public LegacyKeyRecord putLegacyKey(LegacyKeyRecord k) throws StoreException {
+    ensureOpen();
+    ObjectNode n = codec.object();
+    n.put("id", k.id());
+    n.put("certificate", S3RecordCodec.b64(k.certificate()));
+    n.put("sealedKey", S3RecordCodec.b64(k.sealedKey()));
+    n.put("importedAt", k.importedAt().toEpochMilli());
+    objects.put(S3Layout.LEGACY_KEYS + k.id(), codec.encode(n), false);
+    return k;
+  }
+
+  @Override
+  public List<LegacyKeyRecord> listLegacyKeys() throws StoreException {
+    ensureOpen();
+    List<LegacyKeyRecord> out = new ArrayList<>();
+    for (String key : objects.list(S3Layout.LEGACY_KEYS, null, LegacyKeyRecord.MAX_KEYS)) {
+      Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
+      if (body.isEmpty()) {
+        continue;
+      }
+      JsonNode n = codec.decode(key, body.get());
+      LegacyKeyRecord r = S3RecordCodec.stored(key, () -> new LegacyKeyRecord(S3RecordCodec.text(key, n, "id"),
+          S3RecordCodec.binary(key, n, "certificate"), S3RecordCodec.binary(key, n, "sealedKey"),
+          Instant.ofEpochMilli(S3RecordCodec.number(key, n, "importedAt"))));
+      if (!key.equals(S3Layout.LEGACY_KEYS + r.id())) {
+        throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another legacy key");
+      }
+      out.add(r);
+    }
+    out.sort(Comparator.comparing(LegacyKeyRecord::id));
+    return out;
+  }
+
+  @Override
   public List<DkdmRecord> findDkdms(String cplId) throws StoreException {
     ensureOpen();
     if (cplId == null || !cplId.matches("urn:uuid:[0-9a-f-]{36}")) {

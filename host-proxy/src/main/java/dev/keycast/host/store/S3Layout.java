@@ -21,6 +21,7 @@ package dev.keycast.host.store;
  * screens/by-cinema/{hex(name)}/{thumb}     empty (index; checked against the screen on read)
  * dkdms/by-cpl/{cpl uuid}/{message uuid}    ingested DKDM JSON (issue 25; last write wins)
  * rules/by-cpl/{cpl uuid}                    a studio's signed rules JSON (issue 25; last write wins)
+ * dkdm-keys/{id}                             an imported legacy DKDM key JSON (issue 25; sealed)
  * </pre>
  * where {@code thumb} is the screen's thumbprint in base64url without padding (27 characters).
  */
@@ -38,6 +39,9 @@ final class S3Layout {
 
   /** Prefix of the screens by thumbprint. */
   static final String SCREENS = "screens/by-thumbprint/";
+
+  /** Prefix of the imported legacy DKDM keys. */
+  static final String LEGACY_KEYS = "dkdm-keys/";
 
   /** The studio rules of CPL {@code cplUuid} (lowercase UUID, no urn prefix). */
   static String rulesOfCpl(String cplUuid) {

@@ -523,6 +523,42 @@ public final class SqliteArtefactStore implements ArtefactStore {
   }
 
   @Override
+  public LegacyKeyRecord putLegacyKey(LegacyKeyRecord k) throws StoreException {
+    Objects.requireNonNull(k, "key");
+    return write("put legacy key", c -> {
+      try (PreparedStatement ps = c.prepareStatement("INSERT OR REPLACE INTO dkdm_keys VALUES (?, ?, ?, ?)")) {
+        ps.setString(1, k.id());
+        ps.setBytes(2, k.certificate());
+        ps.setBytes(3, k.sealedKey());
+        ps.setLong(4, k.importedAt().toEpochMilli());
+        ps.executeUpdate();
+      }
+      return k;
+    });
+  }
+
+  @Override
+  public List<LegacyKeyRecord> listLegacyKeys() throws StoreException {
+    return read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, certificate, sealed_key, imported_at FROM dkdm_keys"
+          + " ORDER BY id LIMIT " + LegacyKeyRecord.MAX_KEYS)) {
+        List<LegacyKeyRecord> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            try {
+              out.add(new LegacyKeyRecord(rs.getString(1), rs.getBytes(2), rs.getBytes(3),
+                  Instant.ofEpochMilli(rs.getLong(4))));
+            } catch (IllegalArgumentException | NullPointerException e) {
+              throw new StoreException(StoreException.Code.STORE_CORRUPT, "a stored legacy key row does not decode");
+            }
+          }
+        }
+        return out;
+      }
+    });
+  }
+
+  @Override
   public Optional<CinemaRecord> getCinema(String name) throws StoreException {
     CinemaRecord.checkName("cinema name", name);
     return read(c -> {

@@ -18,7 +18,7 @@ final class SqliteSchema {
   private SqliteSchema() {}
 
   /** The schema version this code writes; see {@link #MIGRATIONS}. */
-  static final int SCHEMA_VERSION = 8;
+  static final int SCHEMA_VERSION = 9;
 
   /**
    * Migration {@code i} brings the schema from version {@code i} to {@code i + 1}.
@@ -62,6 +62,9 @@ final class SqliteSchema {
    * <p>Version 8 adds {@code studio_rules} (issue 25, wire-format.md section 11.1): a studio's
    * signed rules per CPL (statement, key, signature), the latest replacing the earlier. Nothing
    * existing changes.
+   *
+   * <p>Version 9 adds {@code dkdm_keys} (issue 25, wire-format.md section 10.6): imported legacy
+   * DKDM keys, sealed by the enclave, with their certificates. Nothing existing changes.
    */
   private static final List<List<String>> MIGRATIONS = List.of(List.of(
       """
@@ -199,7 +202,15 @@ final class SqliteSchema {
         statement  BLOB    NOT NULL,
         key        BLOB    NOT NULL CHECK (length(key) = 32),
         signature  BLOB    NOT NULL CHECK (length(signature) = 64),
-        stored_at  INTEGER NOT NULL) WITHOUT ROWID"""));
+        stored_at  INTEGER NOT NULL) WITHOUT ROWID"""),
+      // v8 -> v9: imported legacy DKDM keys
+      List.of(
+      """
+      CREATE TABLE dkdm_keys (
+        id          TEXT    PRIMARY KEY CHECK (length(id) = 41),
+        certificate BLOB    NOT NULL,
+        sealed_key  BLOB    NOT NULL,
+        imported_at INTEGER NOT NULL) WITHOUT ROWID"""));
 
   /** The statements of migration {@code from} -> {@code from + 1} (tests build old databases). */
   static List<String> migration(int from) {

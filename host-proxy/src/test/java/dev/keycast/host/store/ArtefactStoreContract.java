@@ -689,6 +689,19 @@ abstract class ArtefactStoreContract {
     assertThat(store.getRules("urn:uuid:00000000-0000-0000-0000-000000000000")).isEmpty();
   }
 
+  /** Imported legacy DKDM keys (issue 25): stored whole, listed in id order, replaced by the same id. */
+  @Test
+  void legacyDkdmKeysRoundTripAndAreListedInIdOrder() throws Exception {
+    LegacyKeyRecord b = store.putLegacyKey(new LegacyKeyRecord("dkdm-key-" + "b".repeat(32), bytes("cert-b"),
+        bytes("sealed-b"), T0));
+    LegacyKeyRecord a = store.putLegacyKey(new LegacyKeyRecord("dkdm-key-" + "a".repeat(32), bytes("cert-a"),
+        bytes("sealed-a"), T0));
+    store = reopen(store);
+    assertThat(store.listLegacyKeys()).containsExactly(a, b);
+    LegacyKeyRecord again = store.putLegacyKey(new LegacyKeyRecord(a.id(), bytes("cert-a"), bytes("sealed-a2"), T0));
+    assertThat(store.listLegacyKeys()).containsExactly(again, b);
+  }
+
   static ScreenRecord screen(String seed, String cinema, String keySeed) {
     return new ScreenRecord(thumbprint(seed), fp(keySeed), cinema, "screen " + seed,
         List.of(bytes("leaf-" + seed), bytes("root")), List.of(thumbprint("device-" + seed)), T0);

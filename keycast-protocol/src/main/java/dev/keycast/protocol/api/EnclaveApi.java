@@ -228,13 +228,44 @@ public final class EnclaveApi {
    * @param studioRoots base64url DER of 1 to 16 root certificates (at most 4096 bytes each)
    * @param sender the sender's key, timestamp and Ed25519 signature of the statement
    */
-  public record DkdmIngestRequest(String dkdm, java.util.List<String> studioRoots, SenderSignature sender) {
+  public record DkdmIngestRequest(String dkdm, java.util.List<String> studioRoots, SenderSignature sender,
+      @JsonInclude(JsonInclude.Include.NON_EMPTY) java.util.List<LegacyDkdmKey> legacyKeys) {
+    public DkdmIngestRequest {
+      legacyKeys = legacyKeys == null ? java.util.List.of() : java.util.List.copyOf(legacyKeys);
+    }
+
+    /** An ingest as a sender makes it (the host adds the legacy keys it keeps). */
+    public DkdmIngestRequest(String dkdm, java.util.List<String> studioRoots, SenderSignature sender) {
+      this(dkdm, studioRoots, sender, java.util.List.of());
+    }
+
     /**
      * Largest body of a DKDM ingest (host and enclave refuse a larger one before parsing it): a
      * 1 MiB DKDM and 16 roots of 4096 bytes in base64url, and the JSON around them.
      */
-    public static final int MAX_BODY_BYTES = ((1 << 20) / 3 + 1) * 4 + 16 * ((4096 / 3 + 1) * 4) + 8192;
+    public static final int MAX_BODY_BYTES = ((1 << 20) / 3 + 1) * 4 + 16 * ((4096 / 3 + 1) * 4) + 8192
+        + 16 * ((8192 / 3 + 1) * 4 + ((4096 + 512) / 3 + 1) * 4 + 64); // and 16 legacy keys (10.6)
   }
+
+  /**
+   * A legacy DKDM key as the host keeps it and presents it with every ingest (wire-format.md
+   * section 10.6): the certificate (base64url DER) and the key sealed under the key set's storage
+   * key, bound to that certificate. Not signed by the ingest's sender: only the enclave can have
+   * sealed it, and it opens only with its own certificate.
+   */
+  public record LegacyDkdmKey(String certificate, String sealedKey) {}
+
+  /**
+   * POST /v1/dkdm/key-import (wire-format.md section 10.6): a legacy DKDM certificate (base64url
+   * DER) and its PKCS #8 private key HPKE-sealed to the attested receive key ({@code enc}, {@code
+   * ciphertext}; info {@code "keycast/v1/dkdm-key-import" || 0x00 || key_set_id}, associated data
+   * {@link dev.keycast.protocol.cinema.LegacyDkdmKeys#aad}), signed by a sender.
+   */
+  public record DkdmKeyImportRequest(String certificate, String enc, String ciphertext, SenderSignature sender) {}
+
+  /** The answer to {@link DkdmKeyImportRequest}: the certificate's names and the sealed key, never the key. */
+  public record DkdmKeyImportResponse(String keySetId, String thumbprint, String subject, String issuer,
+      String serialNumber, String notAfter, String certificate, String sealedKey) {}
 
   /**
    * The answer to {@link DkdmIngestRequest}: what was ingested (never a key) and its sealed form,

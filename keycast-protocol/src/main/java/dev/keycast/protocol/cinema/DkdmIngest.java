@@ -65,14 +65,68 @@ public final class DkdmIngest {
    */
   public static Ingested ingest(byte[] dkdm, List<X509Certificate> studioRoots, KdmSigner recipient, Instant now)
       throws CinemaException {
+    return ingest(dkdm, studioRoots, recipient.leaf(), recipient.privateKey(), now);
+  }
+
+  /** A certificate a DKDM may be addressed to, and how to get its private key when it is. */
+  public record Recipient(X509Certificate certificate, KeySource key) {
+    /** The enclave's own DKDM recipient certificate: its KDM signer leaf and key. */
+    public static Recipient of(KdmSigner signer) {
+      return new Recipient(signer.leaf(), signer::privateKey);
+    }
+  }
+
+  /** Gives a recipient's private key (opened only for the recipient a DKDM names). */
+  @FunctionalInterface
+  public interface KeySource {
+    java.security.PrivateKey open() throws CinemaException;
+  }
+
+  /**
+   * Ingests {@code dkdm} addressed to one of {@code recipients} (the enclave's own certificate
+   * first, then imported legacy ones, wire-format.md section 10.6): the DKDM is verified first
+   * without decrypting, its {@code Recipient} picks the certificate (by serial number and issuer),
+   * and only that recipient's key is opened. None matches: {@code dkdm_wrong_recipient}.
+   */
+  public static Ingested ingest(byte[] dkdm, List<X509Certificate> studioRoots, List<Recipient> recipients,
+      Instant now) throws CinemaException {
     if (studioRoots == null || studioRoots.isEmpty() || studioRoots.size() > MAX_STUDIO_ROOTS) {
       throw new CinemaException("dkdm_signer_untrusted",
           "kdm_signer_untrusted: an ingest trusts 1 to " + MAX_STUDIO_ROOTS + " studio roots");
     }
-    X509Certificate me = recipient.leaf();
+    VerifiedKdm peek;
+    try {
+      peek = KdmReader.read(dkdm, studioRoots, null, v -> { });
+    } catch (CinemaException e) {
+      throw translate(e);
+    }
+    for (Recipient r : recipients) {
+      X509Certificate c = r.certificate();
+      if (peek.recipientSerialNumber().equals(c.getSerialNumber())
+          && sameName(peek.recipientIssuerName(), c.getIssuerX500Principal())) {
+        return ingest(dkdm, studioRoots, c, r.key().open(), now);
+      }
+    }
+    throw new CinemaException("dkdm_wrong_recipient", "the DKDM is addressed to issuer " + peek.recipientIssuerName()
+        + " serial " + peek.recipientSerialNumber() + ", neither to this enclave's certificate (keycast dkdm"
+        + " certificate) nor to an imported legacy DKDM certificate");
+  }
+
+  /**
+   * As {@link #ingest(byte[], List, KdmSigner, Instant)}, addressed to {@code recipient} and
+   * decrypted with {@code recipientKey} (an imported legacy DKDM certificate and its key,
+   * wire-format.md section 10.6).
+   */
+  public static Ingested ingest(byte[] dkdm, List<X509Certificate> studioRoots, X509Certificate recipient,
+      java.security.PrivateKey recipientKey, Instant now) throws CinemaException {
+    if (studioRoots == null || studioRoots.isEmpty() || studioRoots.size() > MAX_STUDIO_ROOTS) {
+      throw new CinemaException("dkdm_signer_untrusted",
+          "kdm_signer_untrusted: an ingest trusts 1 to " + MAX_STUDIO_ROOTS + " studio roots");
+    }
+    X509Certificate me = recipient;
     VerifiedKdm v;
     try {
-      v = KdmReader.read(dkdm, studioRoots, recipient.privateKey(), pre -> {
+      v = KdmReader.read(dkdm, studioRoots, recipientKey, pre -> {
         if (!pre.recipientSerialNumber().equals(me.getSerialNumber())
             || !sameName(pre.recipientIssuerName(), me.getIssuerX500Principal())) {
           throw new CinemaException("dkdm_wrong_recipient", "the DKDM is addressed to issuer "

@@ -26,8 +26,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 class BookingVectorsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Path DIR = Path.of(System.getProperty("keycast.vectors"), "booking");
-  private static final SenderKey STUDIO = key(1);
-  private static final SenderKey DISTRIBUTOR = key(2);
+  private static final SenderKey STUDIO = dev.keycast.protocol.sender.SenderSigningKey
+      .generate(new java.security.SecureRandom()).publicKey();
+  private static final SenderKey DISTRIBUTOR = dev.keycast.protocol.sender.SenderSigningKey
+      .generate(new java.security.SecureRandom()).publicKey();
 
   static Stream<Path> vectors() throws IOException {
     List<Path> files;
@@ -89,11 +91,5 @@ class BookingVectorsTest {
     } catch (MalformedInputException e) {
       return code;
     }
-  }
-
-  private static SenderKey key(int seed) {
-    byte[] raw = new byte[32];
-    raw[0] = (byte) seed;
-    return new SenderKey(raw);
   }
 }

@@ -94,4 +94,20 @@ class SendPayloadSealerTest {
         .isInstanceOfSatisfying(MalformedInputException.class,
             e -> assertThat(e.kind()).isEqualTo(MalformedInputException.Kind.MALFORMED));
   }
+
+  /** A legacy DKDM key import (wire-format.md 10.6) and a send never open as each other. */
+  @Test
+  void aKeyImportPayloadNeverOpensAsASendNorASendAsAKeyImport() throws Exception {
+    SendPayloadOpener sendOpener = opener(KEY_SET);
+    SendPayloadOpener importOpener = SendPayloadOpener.create(SendPayloadParameters.keyImportV1(KEY_SET),
+        CryptoBackends.get(), receiveKey);
+    SealedSendPayload imported = SendPayloadSealer.create(SendPayloadParameters.keyImportV1(KEY_SET),
+        receiveKey.publicKey().toRaw()).seal(POLICY, SECRET, RANDOM);
+    assertThat(importOpener.open(POLICY, imported.enc(), imported.ciphertext())).isEqualTo(SECRET);
+    assertThatThrownBy(() -> sendOpener.open(POLICY, imported.enc(), imported.ciphertext()))
+        .isInstanceOf(DecryptionFailedException.class);
+    SealedSendPayload sent = seal();
+    assertThatThrownBy(() -> importOpener.open(POLICY, sent.enc(), sent.ciphertext()))
+        .isInstanceOf(DecryptionFailedException.class);
+  }
 }
