@@ -140,6 +140,46 @@ class DkdmIngestHostTest {
     assertThat(store.findDkdms("urn:uuid:" + spec.cplId())).isEmpty();
   }
 
+  /** The adoption path through the host: a legacy key imported once, then DKDMs to the old certificate ingest. */
+  @Test
+  void aDkdmAddressedToAnImportedLegacyCertificateIngestsThroughTheHost() throws Exception {
+    DcCertificateIssuer.IssuedChain legacy = DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames(
+        "DISTRIBUTOR.TEST", "DCPOMATIC.TEST", "ROOT.DCPOMATIC.TEST", "CA.DCPOMATIC.TEST", "CS", "DCPOMATIC-DECRYPTION"),
+        Instant.now().minus(Duration.ofDays(30)), 1, RANDOM);
+    DkdmTemplate.Spec spec = spec(1);
+    byte[] dkdm = DkdmTemplate.build(next(), spec, legacy.leafCertificate(), legacy.leafCertificate(), studio.chain(),
+        studio.leaf().getPrivate());
+    HttpResponse<String> before = post(body(dkdm), true);
+    assertThat(before.statusCode()).as(before.body()).isEqualTo(422);
+    assertThat(before.body()).contains("dkdm_wrong_recipient");
+
+    byte[] der = legacy.leafCertificate().getEncoded();
+    var sealed = dev.keycast.protocol.send.SendPayloadSealer.create(
+        dev.keycast.protocol.send.SendPayloadParameters.keyImportV1(keySet.id()),
+        keySet.bundle("alias/k").receivePublicKey())
+        .seal(dev.keycast.protocol.cinema.LegacyDkdmKeys.aad(der), legacy.leaf().getPrivate().getEncoded(), RANDOM);
+    Instant ts = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    var sender = HostTestSupport.SENDER;
+    byte[] sig = new dev.keycast.protocol.sender.DkdmKeyImportStatement(keySet.id(),
+        dev.keycast.protocol.crypto.Sha256.digest(der),
+        dev.keycast.protocol.crypto.Sha256.digest(sealed.enc(), sealed.ciphertext()), ts, sender.publicKey()).sign(sender);
+    byte[] importBody = Json.encode(new EnclaveApi.DkdmKeyImportRequest(Base64Url.encode(der),
+        Base64Url.encode(sealed.enc()), Base64Url.encode(sealed.ciphertext()), new EnclaveApi.SenderSignature(
+            Base64Url.encode(sender.publicKey().raw()), ts.getEpochSecond(), Base64Url.encode(sig))));
+    HttpRequest req = HttpRequest.newBuilder(URI.create(base(host) + "/v1/dkdm-keys"))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(importBody))
+        .header("Authorization", SenderRequestSignature.authorization(sender, "POST", "/v1/dkdm-keys", importBody,
+            Instant.now())).build();
+    HttpResponse<String> imported = HostTestSupport.HTTP.send(req, HttpResponse.BodyHandlers.ofString());
+    assertThat(imported.statusCode()).as(imported.body()).isEqualTo(201);
+    assertThat(store.listLegacyKeys()).hasSize(1);
+    assertThat(imported.body()).doesNotContain(Base64Url.encode(legacy.leaf().getPrivate().getEncoded()));
+
+    HttpResponse<String> after = post(body(dkdm), true);
+    assertThat(after.statusCode()).as(after.body()).isEqualTo(201);
+    assertThat(store.findDkdms("urn:uuid:" + spec.cplId())).hasSize(1);
+  }
+
   byte[] body(byte[] dkdm) throws Exception {
     List<byte[]> roots = List.of(studio.chain().get(2).getEncoded());
     Instant ts = Instant.now().truncatedTo(ChronoUnit.SECONDS);
