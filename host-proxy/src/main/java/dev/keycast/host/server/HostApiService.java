@@ -53,6 +53,8 @@ public final class HostApiService implements AutoCloseable {
   private final ScreenRegistry screens;
   private final KdmArchives kdms;
   private final DkdmIngestRelay dkdms;
+  private final KdmMailer mailer;
+  private final KdmMail mail;
   private final HostRouter publicRouter;
   private final HostRouter adminRouter;
 
@@ -74,10 +76,20 @@ public final class HostApiService implements AutoCloseable {
     this(store, enclave, metrics, control, clock, RecipientAuth.withRandomSecret(clock), senderLimits);
   }
 
-  /** A service over its parts. */
+  /** A service over its parts, without KDM mail. */
   public HostApiService(ArtefactStore store, EnclaveClient enclave, HostMetrics metrics,
       HostControl control, Clock clock, RecipientAuth auth, SenderLimits senderLimits) {
+    this(store, enclave, metrics, control, clock, auth, senderLimits, MailSettings.none());
+  }
+
+  /**
+   * A service over its parts; with {@code mail} enabled, its KDM mail worker runs from now until
+   * {@link #close} (it first sends what an earlier run left queued).
+   */
+  public HostApiService(ArtefactStore store, EnclaveClient enclave, HostMetrics metrics,
+      HostControl control, Clock clock, RecipientAuth auth, SenderLimits senderLimits, MailSettings mail) {
     Objects.requireNonNull(store, "store");
+    Objects.requireNonNull(mail, "mail");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(auth, "auth");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -93,6 +105,12 @@ public final class HostApiService implements AutoCloseable {
     this.screens = new ScreenRegistry(store, stores, clock, senderAuth, late);
     this.kdms = new KdmArchives(store, stores, senderAuth, screens);
     this.dkdms = new DkdmIngestRelay(store, stores, this.enclave, senderAuth, clock);
+    this.mailer = mail.enabled()
+        ? new KdmMailer(store, mail, new dev.keycast.host.mail.SmtpTransport(mail.smtp()), clock, metrics) : null;
+    this.mail = new KdmMail(store, stores, senderAuth, control, mailer, clock);
+    if (mailer != null) {
+      mailer.start();
+    }
     this.publicRouter = new HostRouter(publicRoutes(), metrics);
     this.adminRouter = new HostRouter(adminRoutes(), metrics);
   }
@@ -132,7 +150,9 @@ public final class HostApiService implements AutoCloseable {
         Route.of("screen_kdms", "GET", "/v1/screens/{}/kdms", (c, v) -> kdms.screenKdms(c, v.get(0))),
         Route.of("cinema_kdms", "GET", "/v1/cinemas/{}/kdms", (c, v) -> kdms.cinemaKdms(c, v.get(0))),
         // DKDMs in (issue 25, api.md section 2.5): sealed in the enclave, stored here
-        Route.of("dkdms", "POST", "/v1/dkdms", (c, v) -> dkdms.ingest(c)));
+        Route.of("dkdms", "POST", "/v1/dkdms", (c, v) -> dkdms.ingest(c)),
+        // KDM mail (issue 25, api.md section 2.6): queued in the store's outbox, sent by the worker
+        Route.of("send_mail", HostRouter.ANY_METHOD, "/v1/sends/{}/mail", (c, v) -> mail.handle(c, v.get(0))));
   }
 
   /** The admin listener's routes. */
@@ -167,10 +187,16 @@ public final class HostApiService implements AutoCloseable {
     return adminRouter.handle(call);
   }
 
-  /** Stops the late-forward workers (forwards not yet made are made on a later registration). */
+  /**
+   * Stops the late-forward workers (forwards not yet made are made on a later registration) and the
+   * mail worker (queued mail stays queued for the next start).
+   */
   @Override
   public void close() {
     late.close();
+    if (mailer != null) {
+      mailer.close();
+    }
   }
 
   /**

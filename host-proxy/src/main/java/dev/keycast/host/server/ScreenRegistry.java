@@ -86,6 +86,17 @@ final class ScreenRegistry {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST,
           "utc_offset is the cinema's: give cinema with it");
     }
+    List<String> emails = null;
+    if (req.emails() != null) {
+      if (cinema == null) {
+        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "emails are the cinema's: give cinema with them");
+      }
+      try {
+        emails = CinemaRecord.checkEmails(req.emails());
+      } catch (IllegalArgumentException e) {
+        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "emails: " + e.getMessage());
+      }
+    }
     List<String> devices = req.trustedDevices() == null ? List.of() : req.trustedDevices();
     if (devices.size() > ScreenRecord.MAX_TRUSTED_DEVICES) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, "at most "
@@ -115,8 +126,10 @@ final class ScreenRegistry {
       Optional<CinemaRecord> existing = stores.call("get_cinema", () -> store.getCinema(cinema));
       offset = req.utcOffset() != null ? req.utcOffset()
           : existing.map(CinemaRecord::utcOffset).orElse(CinemaRecord.UTC);
-      if (existing.isEmpty() || !existing.get().utcOffset().equals(offset)) {
-        CinemaRecord c = new CinemaRecord(cinema, offset, now);
+      List<String> addresses = emails != null ? emails : existing.map(CinemaRecord::emails).orElse(List.of());
+      if (existing.isEmpty() || !existing.get().utcOffset().equals(offset)
+          || !existing.get().emails().equals(addresses)) {
+        CinemaRecord c = new CinemaRecord(cinema, offset, now, addresses);
         stores.call("put_cinema", () -> store.putCinema(c));
       }
     }

@@ -73,6 +73,8 @@ public enum ErrorCode {
   DKDM_BLOCK_MALFORMED(422, "dkdm_block_malformed"),
   /** A DKDM whose key window has ended (10.3). */
   DKDM_WINDOW_PAST(422, "dkdm_window_past"),
+  /** Host: KDM mail asked of a host started without {@code --smtp-host} (api.md 2.6). */
+  MAIL_NOT_CONFIGURED(503, "mail_not_configured"),
   INTERNAL(500, "internal_error");
 
   private final int status;
