@@ -203,7 +203,8 @@ public final class HostProxyMain implements Callable<Integer> {
       description = "SMTP port; default ${DEFAULT-VALUE}")
   int smtpPort;
 
-  @Option(names = "--smtp-from", paramLabel = "ADDR", description = "sender address of KDM mail (needed with --smtp-host)")
+  @Option(names = "--smtp-from", paramLabel = "ADDR",
+      description = "sender address of KDM mail (needed with --smtp-host)")
   String smtpFrom;
 
   @Option(names = "--smtp-starttls", negatable = true, defaultValue = "true", fallbackValue = "true",
@@ -376,7 +377,8 @@ public final class HostProxyMain implements Callable<Integer> {
         b = in.readNBytes(dev.keycast.host.mail.SmtpSettings.MAX_PASSWORD + 3);
       }
       password = new String(b, java.nio.charset.StandardCharsets.UTF_8).replaceAll("[\\r\\n]+$", "");
-      if (password.isEmpty() || password.indexOf('\n') >= 0 || password.length() > dev.keycast.host.mail.SmtpSettings.MAX_PASSWORD) {
+      if (password.isEmpty() || password.indexOf('\n') >= 0
+          || password.length() > dev.keycast.host.mail.SmtpSettings.MAX_PASSWORD) {
         throw new IllegalArgumentException("--smtp-password-file must hold one line of 1 to "
             + dev.keycast.host.mail.SmtpSettings.MAX_PASSWORD + " characters");
       }

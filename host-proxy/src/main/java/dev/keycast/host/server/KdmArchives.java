@@ -16,8 +16,9 @@ import java.util.Objects;
  * The KDM fetch routes (api.md section 2.4): {@code GET /v1/screens/{thumbprint}/kdms} and
  * {@code GET /v1/cinemas/{name}/kdms} answer a zip ({@code application/zip}) of every stored KDM
  * delivery ({@code smpte-kdm-v1}) of that screen or of every screen of that cinema, each file
- * named as wire-format.md section 9.5 says ({@link dev.keycast.protocol.cinema.KdmFileNames}; its fields are read from the
- * KDM unverified, for the name only). Signed by a sender like registration: release schedules are
+ * named as wire-format.md section 9.5 says ({@link KdmZip},
+ * {@link dev.keycast.protocol.cinema.KdmFileNames}; its fields are read from the KDM unverified,
+ * for the name only). Signed by a sender like registration: release schedules are
  * confidential. At most {@link #MAX_FILES} files and {@link #MAX_KDM_BYTES} bytes of KDMs per
  * answer ({@code payload_too_large} beyond: fetch per screen).
  */

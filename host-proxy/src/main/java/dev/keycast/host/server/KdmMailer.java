@@ -181,7 +181,7 @@ final class KdmMailer implements AutoCloseable {
     }
     store.updateMail(m.sent(clock.instant()));
     metrics.inc("keycast_host_kdm_mails_total", "KDM mail attempts by result", "result", "sent");
-    LOG.info("KDM mail {} of send {} to cinema {} sent ({} KDM bytes zipped, attempt {})", m.messageId(),
+    LOG.info("KDM mail {} of send {} to cinema {} sent (a zip of {} bytes, attempt {})", m.messageId(),
         m.sendId(), m.cinema(), mail.attachment().length, m.attempts() + 1);
   }
 
