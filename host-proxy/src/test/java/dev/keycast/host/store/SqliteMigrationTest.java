@@ -369,7 +369,7 @@ class SqliteMigrationTest {
     DkdmRecord d = ArtefactStoreContract.dkdm("aaaaaaaa-0000-0000-0000-000000000001",
         "11111111-2222-3333-4444-555555555555", "sealed");
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
-      assertThat(store.schemaVersion()).isEqualTo(7);
+      assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       assertThat(store.findRecipients(List.of(fp("r1")))).hasSize(1);
       assertThat(store.getCinema("Paris Rex")).isPresent();
       store.putDkdm(d);
@@ -377,6 +377,34 @@ class SqliteMigrationTest {
     assertThat(indexes()).contains("dkdms_by_cpl");
     try (SqliteArtefactStore again = SqliteArtefactStore.open(file())) {
       assertThat(again.findDkdms(d.cplId())).containsExactly(d);
+    }
+  }
+
+  /**
+   * Version 7 -> 8 gives cinemas their e-mail addresses (none for the old ones) and adds the KDM
+   * mail outbox (issue 25); the cinemas, screens and DKDMs stay.
+   */
+  @Test
+  void version7DatabaseGainsCinemaAddressesAndTheMailOutboxAndKeepsItsRows() throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement()) {
+      createSchema(s, 7);
+      s.execute("INSERT INTO cinemas VALUES ('Paris Rex', '+01:00', 0)");
+    }
+    assertThat(indexes()).doesNotContain("mail_outbox_due");
+    MailRecord m = ArtefactStoreContract.mail("send-1", "Paris Rex", T0);
+    try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
+      assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
+      CinemaRecord rex = store.getCinema("Paris Rex").orElseThrow();
+      assertThat(rex.utcOffset()).isEqualTo("+01:00");
+      assertThat(rex.emails()).isEmpty();
+      store.putCinema(rex.withEmails(List.of("kdm@rex.example"), T0));
+      store.queueMail(m);
+    }
+    assertThat(indexes()).contains("mail_outbox_due");
+    try (SqliteArtefactStore again = SqliteArtefactStore.open(file())) {
+      assertThat(again.getCinema("Paris Rex").orElseThrow().emails()).containsExactly("kdm@rex.example");
+      assertThat(again.mailsOfSend("send-1")).containsExactly(m);
     }
   }
 
