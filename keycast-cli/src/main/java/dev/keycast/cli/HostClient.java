@@ -105,6 +105,34 @@ final class HostClient {
     return decode("/v1/screens", exchange(req, MAX_SMALL_BYTES), MAX_SMALL_BYTES, HostApi.Screen.class);
   }
 
+  /**
+   * POST /v1/sends/{id}/mail (issue 25, api.md section 2.6), signed by {@code sender}: queues the
+   * send's KDM mail (one message per cinema, or to {@code body.cinema()} only); the host answers 202.
+   */
+  HostApi.MailStatus mailKdms(String sendId, HostApi.MailRequest body, SenderSigningKey sender) throws HostException {
+    String target = base.getRawPath() + "/v1/sends/" + pathSegment(sendId) + "/mail";
+    byte[] json = Json.encode(body);
+    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json")
+        .header("Authorization", SenderRequestSignature.authorization(sender, "POST", target, json,
+            java.time.Instant.now()))
+        .POST(HttpRequest.BodyPublishers.ofByteArray(json))
+        .build();
+    return decode("/v1/sends/{id}/mail", exchange(req, MAX_SMALL_BYTES), MAX_SMALL_BYTES, HostApi.MailStatus.class);
+  }
+
+  /** GET /v1/sends/{id}/mail, signed by {@code sender}: the state of every KDM mail of the send. */
+  HostApi.MailStatus kdmMailStatus(String sendId, SenderSigningKey sender) throws HostException {
+    String target = base.getRawPath() + "/v1/sends/" + pathSegment(sendId) + "/mail";
+    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
+        .header("Accept", "application/json")
+        .header("Authorization", SenderRequestSignature.authorization(sender, "GET", target, null,
+            java.time.Instant.now()))
+        .GET().build();
+    return decode("/v1/sends/{id}/mail", exchange(req, MAX_SMALL_BYTES), MAX_SMALL_BYTES, HostApi.MailStatus.class);
+  }
+
   /** GET /v1/ready: the readiness the host reports (its key-set id is the host's word, unverified). */
   EnclaveApi.Readiness ready() throws HostException {
     return getJson("/v1/ready", MAX_SMALL_BYTES, EnclaveApi.Readiness.class);
