@@ -125,8 +125,9 @@ class KdmMailHostTest {
 
   HostProxy startHost(MailSettings mail) throws Exception {
     HostProxy h = new HostProxy(HostTestSupport.config(enclave, "alias/k"),
-        SqliteArtefactStore.open(dir.resolve("mail.db")), "test", new StaticCredentials("AKIDTEST", "secret-test", null),
-        Clock.systemUTC(), UploadLimits.defaults(), SenderSetKeeper.Settings.none(), SenderLimits.defaults(), mail);
+        SqliteArtefactStore.open(dir.resolve("mail.db")), "test",
+        new StaticCredentials("AKIDTEST", "secret-test", null), Clock.systemUTC(), UploadLimits.defaults(),
+        SenderSetKeeper.Settings.none(), SenderLimits.defaults(), mail);
     h.start();
     assertThat(h.awaitReady(Duration.ofSeconds(10))).isTrue();
     return h;
@@ -134,7 +135,8 @@ class KdmMailHostTest {
 
   HttpResponse<byte[]> signed(SenderSigningKey key, String method, String target, byte[] body) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base(host) + target))
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofByteArray(body));
     b.header("Authorization", SenderRequestSignature.authorization(key, method, target, body, Instant.now()));
     return HostTestSupport.HTTP.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
   }
@@ -145,11 +147,15 @@ class KdmMailHostTest {
         emails));
     HttpResponse<byte[]> r = signed(HostTestSupport.SENDER, "POST", "/v1/screens", body);
     assertThat(r.statusCode()).as(text(r)).isIn(200, 201);
+    if (emails != null) {
+      assertThat(json(r, HostApi.Screen.class).emails()).isEqualTo(emails);
+    }
   }
 
   /** Kino Wien (+01:00, two addresses, screen A), Cinema Chicago (-06:00, screen B), screen C of no cinema. */
   SendPolicy registerAndPolicy() throws Exception {
-    register(screenA, "Kino Wien", "Saal 1", "+01:00", List.of("booking@kino-wien.example", "projection@kino-wien.example"));
+    register(screenA, "Kino Wien", "Saal 1", "+01:00",
+        List.of("booking@kino-wien.example", "projection@kino-wien.example"));
     register(screenB, "Cinema Chicago", "Screen 7", "-06:00", List.of("kdm@chicago-cinema.example"));
     register(screenC, null, null, null, null);
     return ScreensHostTest.kdmPolicy(List.of(), List.of(ScreensHostTest.thumbprint(screenA),

@@ -113,7 +113,8 @@ final class ScreenRegisterCommand extends KeycastCommand {
     } else {
       out().println("screen " + s.thumbprint() + " registered (url " + s.thumbprintUrl() + ", key "
           + s.fingerprint() + (s.cinema() == null ? "" : ", cinema " + s.cinema() + " " + s.utcOffset())
-          + (s.screen() == null ? "" : ", screen " + s.screen()) + ")"
+          + (s.screen() == null ? "" : ", screen " + s.screen())
+          + (s.emails() == null || s.emails().isEmpty() ? "" : ", KDM mail to " + String.join(", ", s.emails())) + ")"
           + (s.lateDeliveries() > 0 ? "; " + s.lateDeliveries() + " KDM(s) issued to it from earlier sends" : ""));
     }
     return ExitCodes.OK;

@@ -117,7 +117,8 @@ class ScreenAndKdmFetchCommandTest {
         HostApi.RegisterScreen r = Json.decode(body, 1 << 20, HostApi.RegisterScreen.class);
         lastRegistration = r;
         answer(ex, 201, Json.encode(new HostApi.Screen(DcCertificates.thumbprintBase64(screen.leaf()), "url",
-            "ab".repeat(32), "CN=x", r.cinema(), r.screen(), r.utcOffset(), r.trustedDevices(), Instant.now(), 0)),
+            "ab".repeat(32), "CN=x", r.cinema(), r.screen(), r.utcOffset(), r.trustedDevices(), Instant.now(), 0,
+            r.emails())),
             "application/json");
         return;
       }
@@ -209,9 +210,10 @@ class ScreenAndKdmFetchCommandTest {
 
   @Test
   void registerWithEmailsSendsTheCinemasAddressesAndRefusesABadOne() throws Exception {
-    Cli.run("screen", "register", "--host", base, "--chain", chainFile().toString(), "--cinema", "Kino Wien",
-        "--email", "booking@kino-wien.example", "--email", "projection@kino-wien.example",
+    Cli.Run r = Cli.run("screen", "register", "--host", base, "--chain", chainFile().toString(), "--cinema",
+        "Kino Wien", "--email", "booking@kino-wien.example", "--email", "projection@kino-wien.example",
         "--sender-key", FakeHost.senderKeyFile(dir).toString()).ok();
+    assertThat(r.out()).contains("KDM mail to booking@kino-wien.example, projection@kino-wien.example");
     assertThat(lastRegistration.emails()).containsExactly("booking@kino-wien.example", "projection@kino-wien.example");
     Cli.run("screen", "register", "--host", base, "--chain", chainFile().toString(), "--cinema", "Kino Wien",
         "--sender-key", FakeHost.senderKeyFile(dir).toString()).ok();

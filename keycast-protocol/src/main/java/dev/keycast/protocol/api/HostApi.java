@@ -112,7 +112,14 @@ public final class HostApi {
    */
   public record Screen(String thumbprint, String thumbprintUrl, String fingerprint, String subject,
       String cinema, String screen, String utcOffset, List<String> trustedDevices,
-      Instant registeredAt, int lateDeliveries) {}
+      Instant registeredAt, int lateDeliveries, List<String> emails) {
+    /** A screen answered without its cinema's e-mail addresses (listings). */
+    public Screen(String thumbprint, String thumbprintUrl, String fingerprint, String subject, String cinema,
+        String screen, String utcOffset, List<String> trustedDevices, Instant registeredAt, int lateDeliveries) {
+      this(thumbprint, thumbprintUrl, fingerprint, subject, cinema, screen, utcOffset, trustedDevices, registeredAt,
+          lateDeliveries, null);
+    }
+  }
 
   /** {@code GET /v1/screens}: one page of screens and the cursor of the next (null at the end). */
   public record ScreenPage(List<Screen> screens, String next) {}
