@@ -11,6 +11,8 @@ import dev.keycast.host.server.HostApiService;
 import dev.keycast.host.server.HostControl;
 import dev.keycast.host.server.HostMetrics;
 import dev.keycast.host.server.HostServer;
+import dev.keycast.host.server.MailSettings;
+import dev.keycast.host.server.RecipientAuth;
 import dev.keycast.host.server.SenderLimits;
 import dev.keycast.host.server.UploadLimits;
 import dev.keycast.host.store.ArtefactStore;
@@ -151,10 +153,18 @@ public final class HostProxy implements HostControl, AutoCloseable {
         SenderLimits.defaults());
   }
 
-  /** A host proxy with its own per-sender limits of sends (issue 23, {@link SenderLimits}). */
+  /** A host proxy with its own per-sender limits of sends (issue 23, {@link SenderLimits}), no KDM mail. */
   public HostProxy(Config config, ArtefactStore store, String storeDescription,
       CredentialsProvider credentials, Clock clock, UploadLimits uploads,
       SenderSetKeeper.Settings senderSettings, SenderLimits senderLimits) {
+    this(config, store, storeDescription, credentials, clock, uploads, senderSettings, senderLimits,
+        MailSettings.none());
+  }
+
+  /** A host proxy that e-mails KDMs as {@code mail} says (issue 25; {@link MailSettings#none()}: no mail). */
+  public HostProxy(Config config, ArtefactStore store, String storeDescription,
+      CredentialsProvider credentials, Clock clock, UploadLimits uploads,
+      SenderSetKeeper.Settings senderSettings, SenderLimits senderLimits, MailSettings mail) {
     this.config = Objects.requireNonNull(config, "config");
     this.store = Objects.requireNonNull(store, "store");
     this.storeDescription = storeDescription;
@@ -162,7 +172,8 @@ public final class HostProxy implements HostControl, AutoCloseable {
     this.clock = Objects.requireNonNull(clock, "clock");
     this.enclave = new EnclaveClient(config.enclaveClient(), workers);
     this.senders = new SenderSetKeeper(enclave, store, senderSettings);
-    this.service = new HostApiService(store, enclave, metrics, this, clock, senderLimits);
+    this.service = new HostApiService(store, enclave, metrics, this, clock,
+        RecipientAuth.withRandomSecret(clock), senderLimits, mail);
     this.server = new HostServer(new HostServer.Settings(config.listen(), config.admin(),
         HostApi.MAX_REQUEST_BYTES, config.idleTimeout(), config.tlsCert(), config.tlsKey(),
         uploads),

@@ -195,6 +195,39 @@ public final class HostProxyMain implements Callable<Integer> {
       description = "seconds between credential checks; default ${DEFAULT-VALUE}")
   int credentialsRefresh;
 
+  @Option(names = "--smtp-host", paramLabel = "HOST",
+      description = "SMTP server that KDM mail (keycast kdm mail) goes through; without it the host sends no mail")
+  String smtpHost;
+
+  @Option(names = "--smtp-port", defaultValue = "587", paramLabel = "PORT",
+      description = "SMTP port; default ${DEFAULT-VALUE}")
+  int smtpPort;
+
+  @Option(names = "--smtp-from", paramLabel = "ADDR",
+      description = "sender address of KDM mail (needed with --smtp-host)")
+  String smtpFrom;
+
+  @Option(names = "--smtp-starttls", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "require STARTTLS before anything is sent (--no-smtp-starttls: plain SMTP, local relays"
+          + " only); default ${DEFAULT-VALUE}")
+  boolean smtpStartTls;
+
+  @Option(names = "--smtp-user", paramLabel = "USER", description = "SMTP login, with --smtp-password-file")
+  String smtpUser;
+
+  @Option(names = "--smtp-password-file", paramLabel = "FILE",
+      description = "file holding the SMTP password (one line); never given on the command line")
+  Path smtpPasswordFile;
+
+  @Option(names = "--smtp-timeout", defaultValue = "30", paramLabel = "SECONDS",
+      description = "SMTP connect and read timeout in seconds; default ${DEFAULT-VALUE}")
+  int smtpTimeout;
+
+  @Option(names = "--mail-template", paramLabel = "FILE",
+      description = "KDM mail template (first line 'Subject: ...', then the body; placeholders in"
+          + " operations.md); default built in")
+  Path mailTemplate;
+
   private final Map<String, String> env;
 
   HostProxyMain(Map<String, String> env) {
@@ -215,6 +248,7 @@ public final class HostProxyMain implements Callable<Integer> {
     HostProxy.Config config = config();
     UploadLimits uploads = uploadLimits();
     senderLimits(); // flags checked before the store is opened
+    dev.keycast.host.server.MailSettings mail = mailSettings();
     CredentialsProvider creds = credentials();
     ArtefactStore artefacts = openStore();
     if (importSealedKeySet != null) {
@@ -225,7 +259,7 @@ public final class HostProxyMain implements Callable<Integer> {
     }
     SenderLimits limits = senderLimits();
     HostProxy proxy = new HostProxy(config, artefacts, store, creds, Clock.systemUTC(),
-        uploads, senderSettings(), limits);
+        uploads, senderSettings(), limits, mail);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
@@ -318,6 +352,44 @@ public final class HostProxyMain implements Callable<Integer> {
     }
     long daily = SenderLimits.parseCount(senderDailyDeliveries, "--sender-daily-deliveries");
     return new SenderLimits(rate, rate == 0 ? 0 : burst, (int) inFlight, daily);
+  }
+
+  /** The KDM mail settings of the flags (issue 25; operations.md): none without --smtp-host. */
+  dev.keycast.host.server.MailSettings mailSettings() throws java.io.IOException {
+    dev.keycast.host.mail.MailTemplate template = mailTemplate == null ? dev.keycast.host.mail.MailTemplate.DEFAULT
+        : dev.keycast.host.mail.MailTemplate.read(mailTemplate);
+    if (smtpHost == null) {
+      if (smtpFrom != null || smtpUser != null || smtpPasswordFile != null) {
+        throw new IllegalArgumentException("--smtp-from, --smtp-user and --smtp-password-file need --smtp-host");
+      }
+      return dev.keycast.host.server.MailSettings.of(null, template);
+    }
+    if (smtpFrom == null) {
+      throw new IllegalArgumentException("--smtp-host needs --smtp-from (the sender address of KDM mail)");
+    }
+    if (smtpTimeout < 1 || smtpTimeout > 600) {
+      throw new IllegalArgumentException("--smtp-timeout must be 1..600 seconds");
+    }
+    String password = null;
+    if (smtpPasswordFile != null) {
+      byte[] b;
+      try (java.io.InputStream in = java.nio.file.Files.newInputStream(smtpPasswordFile)) {
+        b = in.readNBytes(dev.keycast.host.mail.SmtpSettings.MAX_PASSWORD + 3);
+      }
+      password = new String(b, java.nio.charset.StandardCharsets.UTF_8).replaceAll("[\\r\\n]+$", "");
+      if (password.isEmpty() || password.indexOf('\n') >= 0
+          || password.length() > dev.keycast.host.mail.SmtpSettings.MAX_PASSWORD) {
+        throw new IllegalArgumentException("--smtp-password-file must hold one line of 1 to "
+            + dev.keycast.host.mail.SmtpSettings.MAX_PASSWORD + " characters");
+      }
+    }
+    dev.keycast.host.mail.SmtpSettings smtp = new dev.keycast.host.mail.SmtpSettings(smtpHost, smtpPort, smtpFrom,
+        smtpStartTls, smtpUser, password, Duration.ofSeconds(smtpTimeout));
+    if (!smtpStartTls && smtpUser != null) {
+      LOG.warn("KDM mail: SMTP login without STARTTLS (--no-smtp-starttls): the password crosses the network in clear");
+    }
+    LOG.info("KDM mail through {}", smtp);
+    return dev.keycast.host.server.MailSettings.of(smtp, template);
   }
 
   /** The upload limits of the flags. */

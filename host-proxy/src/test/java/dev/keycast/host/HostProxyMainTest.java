@@ -131,4 +131,39 @@ class HostProxyMainTest {
     assertThat(help).contains("--sender-rate", "--sender-burst", "--sender-max-in-flight",
         "--sender-daily-deliveries", "sender_rate_limited");
   }
+
+  @Test
+  void smtpOptionsTakeThePasswordFromAFileOnlyAndNeverShowIt() throws Exception {
+    String[] base = {"--store", "sqlite:/x", "--region", "eu-west-1"};
+    dev.keycast.host.server.MailSettings none = parse(Map.of(), base).mailSettings();
+    assertThat(none.enabled()).isFalse();
+    assertThat(none.template()).isEqualTo(dev.keycast.host.mail.MailTemplate.DEFAULT);
+
+    Path pw = Files.writeString(dir.resolve("smtp-password"), "s3cret-smtp-pw\n");
+    Path template = Files.writeString(dir.resolve("t.txt"), "Subject: KDMs {{title}}\n\nHi {{cinema}}\n");
+    dev.keycast.host.server.MailSettings m = parse(Map.of(), "--store", "sqlite:/x", "--smtp-host", "smtp.example.com",
+        "--smtp-from", "kdm@distributor.example", "--smtp-user", "relay", "--smtp-password-file", pw.toString(),
+        "--mail-template", template.toString()).mailSettings();
+    assertThat(m.enabled()).isTrue();
+    assertThat(m.smtp().port()).isEqualTo(587);
+    assertThat(m.smtp().startTls()).isTrue();
+    assertThat(m.smtp().password()).isEqualTo("s3cret-smtp-pw");
+    assertThat(m.smtp().toString()).doesNotContain("s3cret").contains("password=(set)");
+    assertThat(m.toString()).doesNotContain("s3cret");
+    assertThat(m.template().subject(Map.of("title", "Film"))).isEqualTo("KDMs Film");
+    assertThat(parse(Map.of(), "--store", "sqlite:/x", "--smtp-host", "relay.local", "--smtp-port", "25",
+        "--smtp-from", "kdm@distributor.example", "--no-smtp-starttls").mailSettings().smtp().startTls()).isFalse();
+
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--smtp-host", "smtp.example.com")
+        .mailSettings()).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--smtp-from");
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--smtp-from", "kdm@distributor.example")
+        .mailSettings()).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--smtp-host");
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--smtp-password", "pw"))
+        .isInstanceOf(CommandLine.UnmatchedArgumentException.class);
+    Path bad = Files.writeString(dir.resolve("bad.txt"), "Subject: {{nope}}\n\nbody\n");
+    assertThatThrownBy(() -> parse(Map.of(), "--store", "sqlite:/x", "--mail-template", bad.toString())
+        .mailSettings()).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("{{nope}}");
+    String help = new CommandLine(new HostProxyMain(Map.of())).getUsageMessage();
+    assertThat(help).contains("--smtp-host", "--smtp-password-file", "--mail-template");
+  }
 }

@@ -130,6 +130,20 @@ final class HostClient {
     return decode(pathAndQuery, exchange(req, max), max, type);
   }
 
+  /**
+   * POST /v1/sends/{id}/mail (issue 25, api.md section 2.7), signed by {@code sender}: queues the
+   * send's KDM mail (one message per cinema, or to {@code body.cinema()} only); the host answers 202.
+   */
+  HostApi.MailStatus mailKdms(String sendId, HostApi.MailRequest body, SenderSigningKey sender) throws HostException {
+    return postSigned("/v1/sends/" + pathSegment(sendId) + "/mail", body, sender, MAX_SMALL_BYTES,
+        HostApi.MailStatus.class);
+  }
+
+  /** GET /v1/sends/{id}/mail, signed by {@code sender}: the state of every KDM mail of the send. */
+  HostApi.MailStatus kdmMailStatus(String sendId, SenderSigningKey sender) throws HostException {
+    return getSigned("/v1/sends/" + pathSegment(sendId) + "/mail", sender, MAX_SMALL_BYTES, HostApi.MailStatus.class);
+  }
+
   /** GET /v1/ready: the readiness the host reports (its key-set id is the host's word, unverified). */
   EnclaveApi.Readiness ready() throws HostException {
     return getJson("/v1/ready", MAX_SMALL_BYTES, EnclaveApi.Readiness.class);

@@ -38,6 +38,14 @@ import picocli.CommandLine.Option;
 final class ScreenRegisterCommand extends KeycastCommand {
   /** Largest chain file read. */
   static final int MAX_CHAIN_FILE = 256 * 1024;
+  /** Most --email addresses (the host's cap). */
+  static final int MAX_EMAILS = 16;
+  /** Longest address. */
+  static final int MAX_EMAIL = 254;
+  /** An address as the host accepts it: dot-atom local part, a domain of two labels or more. */
+  static final java.util.regex.Pattern EMAIL = java.util.regex.Pattern.compile(
+      "[A-Za-z0-9!#$%&'*+=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+=?^_`{|}~-]+)*"
+          + "@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+");
 
   @Mixin HostOptions hostOptions;
 
@@ -59,6 +67,11 @@ final class ScreenRegisterCommand extends KeycastCommand {
       description = "A trusted device's certificate thumbprint (base64 SHA-1), for the formulations that name devices. Repeatable.")
   List<String> trustedDevices = new ArrayList<>();
 
+  @Option(names = "--email", paramLabel = "ADDR",
+      description = "An e-mail address of the cinema its KDMs are mailed to (keycast kdm mail; needs --cinema)."
+          + " Repeatable, at most 16; given, they replace the cinema's addresses, absent, they are kept.")
+  List<String> emails = new ArrayList<>();
+
   @Option(names = "--sender-key", required = true, paramLabel = "FILE",
       description = "Your PEM Ed25519 sender key (keycast sender keygen): the host admits only senders of the key set's sender set.")
   Path senderKey;
@@ -76,18 +89,32 @@ final class ScreenRegisterCommand extends KeycastCommand {
         throw CliException.usage("--trusted-device: \"" + t + "\" is not a base64 SHA-1 thumbprint (28 characters)");
       }
     }
+    if (!emails.isEmpty() && cinema == null) {
+      throw CliException.usage("--email is the cinema's: pass --cinema with it");
+    }
+    if (emails.size() > MAX_EMAILS) {
+      throw CliException.usage("--email: at most " + MAX_EMAILS + " addresses");
+    }
+    for (String e : emails) {
+      if (e.length() > MAX_EMAIL || !EMAIL.matcher(e).matches()) {
+        throw CliException.usage("--email: \"" + e + "\" is not an e-mail address (local@domain.tld, at most "
+            + MAX_EMAIL + " characters)");
+      }
+    }
     List<String> der = readChain(chain);
     HostClient host = hostOptions.client();
     HostApi.Screen s;
     try (SenderSigningKey key = SenderSets.readPrivate(senderKey, "--sender-key")) {
-      s = host.registerScreen(new HostApi.RegisterScreen(der, cinema, screen, utcOffset, trustedDevices), key);
+      s = host.registerScreen(new HostApi.RegisterScreen(der, cinema, screen, utcOffset, trustedDevices,
+          emails.isEmpty() ? null : emails), key);
     }
     if (json) {
       printJson(s);
     } else {
       out().println("screen " + s.thumbprint() + " registered (url " + s.thumbprintUrl() + ", key "
           + s.fingerprint() + (s.cinema() == null ? "" : ", cinema " + s.cinema() + " " + s.utcOffset())
-          + (s.screen() == null ? "" : ", screen " + s.screen()) + ")"
+          + (s.screen() == null ? "" : ", screen " + s.screen())
+          + (s.emails() == null || s.emails().isEmpty() ? "" : ", KDM mail to " + String.join(", ", s.emails())) + ")"
           + (s.lateDeliveries() > 0 ? "; " + s.lateDeliveries() + " KDM(s) issued to it from earlier sends" : ""));
     }
     return ExitCodes.OK;

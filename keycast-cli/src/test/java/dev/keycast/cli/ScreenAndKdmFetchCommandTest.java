@@ -53,6 +53,8 @@ class ScreenAndKdmFetchCommandTest {
   volatile HostApi.RegisterScreen lastRegistration;
   volatile ErrorBody refuseWith;
   volatile byte[] zip = new byte[0];
+  volatile ErrorBody mailRefusal;
+  volatile String lastMailCinema;
 
   @BeforeAll
   static void screen() {
@@ -94,11 +96,29 @@ class ScreenAndKdmFetchCommandTest {
         answer(ex, 400, Json.encode(refuseWith), "application/json");
         return;
       }
+      if (target.startsWith("/v1/sends/") && target.endsWith("/mail")) {
+        if (mailRefusal != null) {
+          answer(ex, 503, Json.encode(mailRefusal), "application/json");
+          return;
+        }
+        String cinema = ex.getRequestMethod().equals("POST")
+            ? Json.decode(body, 4096, HostApi.MailRequest.class).cinema() : null;
+        lastMailCinema = cinema;
+        HostApi.Mail kino = new HostApi.Mail("Kino Wien", "kdm-0123456789abcdef0123456789abcdef@keycast",
+            List.of("booking@kino-wien.example", "projection@kino-wien.example"),
+            ex.getRequestMethod().equals("POST") ? "queued" : "sent", ex.getRequestMethod().equals("POST") ? 0 : 2,
+            null, null, Instant.now());
+        answer(ex, ex.getRequestMethod().equals("POST") ? 202 : 200, Json.encode(new HostApi.MailStatus("send-1",
+            List.of(kino), ex.getRequestMethod().equals("POST")
+                ? List.of(new HostApi.MailSkipped("Cinema Chicago", "no_email")) : List.of())), "application/json");
+        return;
+      }
       if (ex.getRequestMethod().equals("POST") && target.equals("/v1/screens")) {
         HostApi.RegisterScreen r = Json.decode(body, 1 << 20, HostApi.RegisterScreen.class);
         lastRegistration = r;
         answer(ex, 201, Json.encode(new HostApi.Screen(DcCertificates.thumbprintBase64(screen.leaf()), "url",
-            "ab".repeat(32), "CN=x", r.cinema(), r.screen(), r.utcOffset(), r.trustedDevices(), Instant.now(), 0)),
+            "ab".repeat(32), "CN=x", r.cinema(), r.screen(), r.utcOffset(), r.trustedDevices(), Instant.now(), 0,
+            r.emails())),
             "application/json");
         return;
       }
@@ -186,6 +206,58 @@ class ScreenAndKdmFetchCommandTest {
         "--sender-key", FakeHost.senderKeyFile(dir).toString())
         .failsWith(ExitCodes.USAGE, "keycast screen register: --chain " + one + ": expected 2 to 8 certificates");
     assertThat(admitted).isEmpty();
+  }
+
+  @Test
+  void registerWithEmailsSendsTheCinemasAddressesAndRefusesABadOne() throws Exception {
+    Cli.Run r = Cli.run("screen", "register", "--host", base, "--chain", chainFile().toString(), "--cinema",
+        "Kino Wien", "--email", "booking@kino-wien.example", "--email", "projection@kino-wien.example",
+        "--sender-key", FakeHost.senderKeyFile(dir).toString()).ok();
+    assertThat(r.out()).contains("KDM mail to booking@kino-wien.example, projection@kino-wien.example");
+    assertThat(lastRegistration.emails()).containsExactly("booking@kino-wien.example", "projection@kino-wien.example");
+    Cli.run("screen", "register", "--host", base, "--chain", chainFile().toString(), "--cinema", "Kino Wien",
+        "--sender-key", FakeHost.senderKeyFile(dir).toString()).ok();
+    assertThat(lastRegistration.emails()).as("no --email: the cinema's addresses are kept").isNull();
+    admitted.clear();
+    Cli.run("screen", "register", "--host", base, "--chain", chainFile().toString(), "--cinema", "Kino Wien",
+        "--email", "booking@kino-wien.example\r\nBcc: spy@example.com",
+        "--sender-key", FakeHost.senderKeyFile(dir).toString())
+        .failsWith(ExitCodes.USAGE, "keycast screen register: --email:");
+    Cli.run("screen", "register", "--host", base, "--chain", chainFile().toString(),
+        "--email", "booking@kino-wien.example", "--sender-key", FakeHost.senderKeyFile(dir).toString())
+        .failsWith(ExitCodes.USAGE, "keycast screen register: --email is the cinema's");
+    assertThat(admitted).isEmpty();
+  }
+
+  // ------------------------------------------------------------------ kdm mail
+
+  @Test
+  void kdmMailPostsASignedRequestAndPrintsOneLinePerCinema() throws Exception {
+    Cli.Run r = Cli.run("kdm", "mail", "--host", base, "--send", "send-1",
+        "--sender-key", FakeHost.senderKeyFile(dir).toString()).ok();
+    assertThat(r.out()).contains("queued Kino Wien to booking@kino-wien.example, projection@kino-wien.example"
+        + " <kdm-0123456789abcdef0123456789abcdef@keycast>")
+        .contains("skipped Cinema Chicago: no e-mail address");
+    assertThat(admitted).containsExactly("POST /v1/sends/send-1/mail " + FakeHost.SENDER.publicKey().fingerprint());
+    assertThat(lastMailCinema).isNull();
+
+    Cli.run("kdm", "mail", "--host", base, "--send", "send-1", "--cinema", "Kino Wien",
+        "--sender-key", FakeHost.senderKeyFile(dir).toString()).ok();
+    assertThat(lastMailCinema).isEqualTo("Kino Wien");
+
+    Cli.Run st = Cli.run("kdm", "mail", "--host", base, "--send", "send-1", "--status",
+        "--sender-key", FakeHost.senderKeyFile(dir).toString()).ok();
+    assertThat(st.out()).startsWith("sent Kino Wien").contains("after 2 attempt(s)");
+    assertThat(admitted).last().asString().startsWith("GET /v1/sends/send-1/mail ");
+  }
+
+  @Test
+  void kdmMailOnAHostWithoutSmtpSaysSoOnOneLine() throws Exception {
+    mailRefusal = new ErrorBody("mail_not_configured", "this host sends no mail");
+    Cli.run("kdm", "mail", "--host", base, "--send", "send-1", "--sender-key", FakeHost.senderKeyFile(dir).toString())
+        .failsWith(ExitCodes.HOST_ERROR, "keycast kdm mail: host answered 503 mail_not_configured");
+    Cli.run("kdm", "mail", "--host", base, "--send", "../x", "--sender-key", FakeHost.senderKeyFile(dir).toString())
+        .failsWith(ExitCodes.USAGE, "keycast kdm mail: --send");
   }
 
   // ------------------------------------------------------------------ kdm fetch

@@ -150,6 +150,14 @@ final class DeliveryQueries {
    * absent rather than trusted for a decision).
    */
   private Receipt read(ReceiptRecord r) {
+    return verified(control, r);
+  }
+
+  /**
+   * The stored receipt as the enclave signed it, checked under the signing key of the key bundle
+   * {@code control} holds; null when it does not verify (or no bundle is known yet).
+   */
+  static Receipt verified(HostControl control, ReceiptRecord r) {
     try {
       EnclaveApi.KeyBundle b = control.keyBundle();
       if (b == null) {

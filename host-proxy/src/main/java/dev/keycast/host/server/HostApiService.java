@@ -55,6 +55,8 @@ public final class HostApiService implements AutoCloseable {
   private final DkdmIngestRelay dkdms;
   private final RulesRelay rules;
   private final BookingCoordinator bookings;
+  private final KdmMailer mailer;
+  private final KdmMail mail;
   private final HostRouter publicRouter;
   private final HostRouter adminRouter;
 
@@ -76,10 +78,20 @@ public final class HostApiService implements AutoCloseable {
     this(store, enclave, metrics, control, clock, RecipientAuth.withRandomSecret(clock), senderLimits);
   }
 
-  /** A service over its parts. */
+  /** A service over its parts, without KDM mail. */
   public HostApiService(ArtefactStore store, EnclaveClient enclave, HostMetrics metrics,
       HostControl control, Clock clock, RecipientAuth auth, SenderLimits senderLimits) {
+    this(store, enclave, metrics, control, clock, auth, senderLimits, MailSettings.none());
+  }
+
+  /**
+   * A service over its parts; with {@code mail} enabled, its KDM mail worker runs from now until
+   * {@link #close} (it first sends what an earlier run left queued).
+   */
+  public HostApiService(ArtefactStore store, EnclaveClient enclave, HostMetrics metrics,
+      HostControl control, Clock clock, RecipientAuth auth, SenderLimits senderLimits, MailSettings mail) {
     Objects.requireNonNull(store, "store");
+    Objects.requireNonNull(mail, "mail");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(auth, "auth");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -97,6 +109,12 @@ public final class HostApiService implements AutoCloseable {
     this.dkdms = new DkdmIngestRelay(store, stores, this.enclave, senderAuth, clock);
     this.rules = new RulesRelay(store, stores, control, senderAuth, clock);
     this.bookings = new BookingCoordinator(store, stores, this.enclave, this.sends, control, senderAuth);
+    this.mailer = mail.enabled()
+        ? new KdmMailer(store, mail, new dev.keycast.host.mail.SmtpTransport(mail.smtp()), clock, metrics) : null;
+    this.mail = new KdmMail(store, stores, senderAuth, control, mailer, clock);
+    if (mailer != null) {
+      mailer.start();
+    }
     this.publicRouter = new HostRouter(publicRoutes(), metrics);
     this.adminRouter = new HostRouter(adminRoutes(), metrics);
   }
@@ -140,7 +158,9 @@ public final class HostApiService implements AutoCloseable {
         Route.of("dkdm_keys", "POST", "/v1/dkdm-keys", (c, v) -> dkdms.importKey(c)),
         // the studio's rules and the distributor's bookings (issue 25, api.md section 2.6)
         Route.of("rules", "POST", "/v1/rules", (c, v) -> rules.put(c)),
-        Route.of("bookings", "POST", "/v1/bookings", (c, v) -> bookings.book(c)));
+        Route.of("bookings", "POST", "/v1/bookings", (c, v) -> bookings.book(c)),
+        // KDM mail (issue 25, api.md section 2.7): queued in the store's outbox, sent by the worker
+        Route.of("send_mail", HostRouter.ANY_METHOD, "/v1/sends/{}/mail", (c, v) -> mail.handle(c, v.get(0))));
   }
 
   /** The admin listener's routes. */
@@ -175,10 +195,16 @@ public final class HostApiService implements AutoCloseable {
     return adminRouter.handle(call);
   }
 
-  /** Stops the late-forward workers (forwards not yet made are made on a later registration). */
+  /**
+   * Stops the late-forward workers (forwards not yet made are made on a later registration) and the
+   * mail worker (queued mail stays queued for the next start).
+   */
   @Override
   public void close() {
     late.close();
+    if (mailer != null) {
+      mailer.close();
+    }
   }
 
   /**

@@ -86,6 +86,17 @@ final class ScreenRegistry {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST,
           "utc_offset is the cinema's: give cinema with it");
     }
+    List<String> emails = null;
+    if (req.emails() != null) {
+      if (cinema == null) {
+        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "emails are the cinema's: give cinema with them");
+      }
+      try {
+        emails = CinemaRecord.checkEmails(req.emails());
+      } catch (IllegalArgumentException e) {
+        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "emails: " + e.getMessage());
+      }
+    }
     List<String> devices = req.trustedDevices() == null ? List.of() : req.trustedDevices();
     if (devices.size() > ScreenRecord.MAX_TRUSTED_DEVICES) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, "at most "
@@ -111,12 +122,15 @@ final class ScreenRegistry {
       throw new ApiException(ErrorCode.INVALID_RECIPIENT, "the screen's leaf certificate: " + e.getMessage());
     }
     String offset = null;
+    List<String> addresses = null;
     if (cinema != null) {
       Optional<CinemaRecord> existing = stores.call("get_cinema", () -> store.getCinema(cinema));
       offset = req.utcOffset() != null ? req.utcOffset()
           : existing.map(CinemaRecord::utcOffset).orElse(CinemaRecord.UTC);
-      if (existing.isEmpty() || !existing.get().utcOffset().equals(offset)) {
-        CinemaRecord c = new CinemaRecord(cinema, offset, now);
+      addresses = emails != null ? emails : existing.map(CinemaRecord::emails).orElse(List.of());
+      if (existing.isEmpty() || !existing.get().utcOffset().equals(offset)
+          || !existing.get().emails().equals(addresses)) {
+        CinemaRecord c = new CinemaRecord(cinema, offset, now, addresses);
         stores.call("put_cinema", () -> store.putCinema(c));
       }
     }
@@ -124,7 +138,7 @@ final class ScreenRegistry {
     boolean existed = !stores.call("find_screens", () -> store.findScreens(List.of(thumbprint))).isEmpty();
     stores.call("put_screen", () -> store.putScreen(record));
     int made = late.onScreenRegistered(thumbprint);
-    return HttpAnswer.json(existed ? 200 : 201, view(record, offset, made));
+    return HttpAnswer.json(existed ? 200 : 201, view(record, offset, made, addresses));
   }
 
   /** {@code GET /v1/screens?cinema=&after=&limit=}. */
@@ -154,7 +168,7 @@ final class ScreenRegistry {
     java.util.Map<String, String> offsets = new java.util.HashMap<>();
     List<HostApi.Screen> out = new ArrayList<>(page.size());
     for (ScreenRecord s : page) {
-      out.add(view(s, offsetOf(s.cinema(), offsets), 0));
+      out.add(view(s, offsetOf(s.cinema(), offsets), 0, null));
     }
     String next = page.size() < limit || page.isEmpty() ? null : page.getLast().thumbprintUrl();
     return HttpAnswer.json(200, new HostApi.ScreenPage(out, next));
@@ -174,11 +188,11 @@ final class ScreenRegistry {
     return o;
   }
 
-  private static HostApi.Screen view(ScreenRecord s, String offset, int made) {
+  private static HostApi.Screen view(ScreenRecord s, String offset, int made, List<String> emails) {
     X509Certificate leaf = ScreenCandidates.leaf(s.chain().get(0));
     return new HostApi.Screen(s.thumbprint(), s.thumbprintUrl(), s.fingerprint(),
         DcCertificates.rfc2253(leaf.getSubjectX500Principal()), s.cinema(), s.screenName(), offset,
-        s.trustedDevices(), s.registeredAt(), made);
+        s.trustedDevices(), s.registeredAt(), made, emails);
   }
 
   private static String name(String what, String value) throws ApiException {

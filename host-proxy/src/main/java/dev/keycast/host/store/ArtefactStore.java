@@ -147,6 +147,30 @@ public interface ArtefactStore extends AutoCloseable {
   /** Every imported legacy DKDM key, in id order (at most {@link LegacyKeyRecord#MAX_KEYS}). */
   default List<LegacyKeyRecord> listLegacyKeys() throws StoreException {
     throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no legacy DKDM keys");
+  // ---- the KDM mail outbox (issue 25, storage.md)
+
+  /**
+   * Queues a KDM mail, keyed by (send, cinema): written when no message of that send to that
+   * cinema is stored, else nothing is written and the stored one is returned (first queue wins;
+   * the caller requeues a failed one with {@link #updateMail}). Durable when it returns.
+   */
+  default MailRecord queueMail(MailRecord mail) throws StoreException {
+    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no mail outbox");
+  }
+
+  /** Replaces a queued mail's state (by send and cinema); {@code not_found} when it is not stored. */
+  default void updateMail(MailRecord mail) throws StoreException {
+    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no mail outbox");
+  }
+
+  /** The mails of a send, in cinema order (at most {@value #MAX_PAGE}). */
+  default List<MailRecord> mailsOfSend(String sendId) throws StoreException {
+    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no mail outbox");
+  }
+
+  /** Queued mails due at {@code now} (next attempt not after it), earliest first, at most {@code limit}. */
+  default List<MailRecord> dueMails(Instant now, int limit) throws StoreException {
+    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no mail outbox");
   }
 
   // ---- sends

@@ -1,6 +1,8 @@
 package dev.keycast.host.store;
 
 import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -12,8 +14,17 @@ import java.util.regex.Pattern;
  * @param name 1 to {@value #MAX_NAME} characters, no control character and no {@code /}
  * @param utcOffset {@code +HH:MM} or {@code -HH:MM} (hours 00..14, minutes 00..59)
  * @param updatedAt when the cinema was created or its offset last set (millisecond precision)
+ * @param emails the addresses its KDMs are e-mailed to (issue 25; at most {@value #MAX_EMAILS}, each
+ *     {@link #isEmail} and at most {@value #MAX_EMAIL} characters, lowercase domain, no duplicate)
  */
-public record CinemaRecord(String name, String utcOffset, Instant updatedAt) {
+public record CinemaRecord(String name, String utcOffset, Instant updatedAt, List<String> emails) {
+  /** Most e-mail addresses of one cinema. */
+  public static final int MAX_EMAILS = 16;
+  /** Longest e-mail address, in characters (RFC 5321's path limit less the brackets). */
+  public static final int MAX_EMAIL = 254;
+  private static final Pattern EMAIL = Pattern.compile(
+      "[A-Za-z0-9!#$%&'*+=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+=?^_`{|}~-]+)*"
+          + "@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+");
   /** Longest cinema or screen name, in characters. */
   public static final int MAX_NAME = 64;
   /** The offset of a cinema that was given none. */
@@ -27,6 +38,47 @@ public record CinemaRecord(String name, String utcOffset, Instant updatedAt) {
           + Checks.quote(String.valueOf(utcOffset)));
     }
     updatedAt = Checks.millis(Objects.requireNonNull(updatedAt, "updatedAt"));
+    emails = checkEmails(emails == null ? List.of() : emails);
+  }
+
+  /** A cinema without e-mail addresses. */
+  public CinemaRecord(String name, String utcOffset, Instant updatedAt) {
+    this(name, utcOffset, updatedAt, List.of());
+  }
+
+  /** This cinema with other addresses (checked) and update time. */
+  public CinemaRecord withEmails(List<String> addresses, Instant at) {
+    return new CinemaRecord(name, utcOffset, at, addresses);
+  }
+
+  /**
+   * True for an address of the dot-atom form {@code local@domain} (RFC 5322 without quoted local
+   * parts or address literals), at most {@value #MAX_EMAIL} characters, whose domain has at least
+   * two labels: what an SMTP server of a cinema is sent to, with nothing a header could be broken by.
+   */
+  public static boolean isEmail(String s) {
+    return s != null && s.length() <= MAX_EMAIL && s.indexOf('@') <= 64 && EMAIL.matcher(s).matches();
+  }
+
+  /**
+   * The addresses checked ({@link #isEmail}, at most {@value #MAX_EMAILS}) with their domain in
+   * lowercase and duplicates dropped, in order.
+   */
+  public static List<String> checkEmails(List<String> addresses) {
+    Objects.requireNonNull(addresses, "emails");
+    if (addresses.size() > MAX_EMAILS) {
+      throw new IllegalArgumentException("a cinema has at most " + MAX_EMAILS + " e-mail addresses");
+    }
+    java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
+    for (String a : addresses) {
+      if (!isEmail(a)) {
+        throw new IllegalArgumentException("not an e-mail address (local@domain.tld, at most " + MAX_EMAIL
+            + " characters): " + Checks.quote(String.valueOf(a)));
+      }
+      int at = a.indexOf('@');
+      out.add(a.substring(0, at) + a.substring(at).toLowerCase(Locale.ROOT));
+    }
+    return List.copyOf(out);
   }
 
   /** True for {@code +HH:MM} / {@code -HH:MM} with hours 00..14 (and not beyond 14:00). */

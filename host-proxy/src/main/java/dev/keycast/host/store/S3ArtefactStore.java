@@ -215,12 +215,81 @@ public final class S3ArtefactStore implements ArtefactStore {
   @Override
   public CinemaRecord putCinema(CinemaRecord cinema) throws StoreException {
     ensureOpen();
-    ObjectNode n = codec.object();
-    n.put("name", cinema.name());
-    n.put("utcOffset", cinema.utcOffset());
-    n.put("updatedAt", cinema.updatedAt().toEpochMilli());
-    objects.put(S3Layout.cinema(cinema.name()), codec.encode(n), false);
+    objects.put(S3Layout.cinema(cinema.name()), codec.encode(codec.cinema(cinema)), false);
     return cinema;
+  }
+
+  // ------------------------------------------------------------------ mail outbox
+
+  @Override
+  public MailRecord queueMail(MailRecord m) throws StoreException {
+    ensureOpen();
+    String key = S3Layout.mail(m.sendId(), m.cinema());
+    if (objects.put(key, codec.encode(codec.mail(m)), true)) {
+      return m;
+    }
+    return readMail(key).orElseThrow(() -> new StoreException(StoreException.Code.STORE_UNAVAILABLE,
+        key + " exists and cannot be read"));
+  }
+
+  @Override
+  public void updateMail(MailRecord m) throws StoreException {
+    ensureOpen();
+    String key = S3Layout.mail(m.sendId(), m.cinema());
+    if (readMail(key).isEmpty()) {
+      throw new StoreException(StoreException.Code.NOT_FOUND, "no mail of send " + m.sendId() + " to cinema "
+          + Checks.quote(m.cinema()));
+    }
+    objects.put(key, codec.encode(codec.mail(m)), false);
+  }
+
+  @Override
+  public List<MailRecord> mailsOfSend(String sendId) throws StoreException {
+    ensureOpen();
+    Checks.id("send id", sendId);
+    List<MailRecord> out = new ArrayList<>();
+    for (String key : objects.list(S3Layout.mailsOfSend(sendId), null, MAX_PAGE)) {
+      readMail(key).ifPresent(out::add);
+    }
+    out.sort(Comparator.comparing(MailRecord::cinema));
+    return out;
+  }
+
+  /** Scans the outbox (S3 has no index by due time: the outbox holds one object per (send, cinema)). */
+  @Override
+  public List<MailRecord> dueMails(Instant now, int limit) throws StoreException {
+    ensureOpen();
+    int n = Math.min(Math.max(limit, 1), MAX_PAGE);
+    List<MailRecord> due = new ArrayList<>();
+    String after = null;
+    while (true) {
+      List<String> page = objects.list(S3Layout.MAIL, after, MAX_PAGE);
+      for (String key : page) {
+        Optional<MailRecord> m = readMail(key);
+        if (m.isPresent() && m.get().state() == MailRecord.State.QUEUED && !m.get().nextAttemptAt().isAfter(now)) {
+          due.add(m.get());
+        }
+      }
+      if (page.size() < MAX_PAGE) {
+        break;
+      }
+      after = page.getLast();
+    }
+    due.sort(Comparator.comparing(MailRecord::nextAttemptAt).thenComparing(MailRecord::sendId)
+        .thenComparing(MailRecord::cinema));
+    return List.copyOf(due.subList(0, Math.min(n, due.size())));
+  }
+
+  private Optional<MailRecord> readMail(String key) throws StoreException {
+    Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
+    if (body.isEmpty()) {
+      return Optional.empty();
+    }
+    MailRecord m = S3RecordCodec.mail(key, codec.decode(key, body.get()));
+    if (!key.equals(S3Layout.mail(m.sendId(), m.cinema()))) {
+      throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another mail");
+    }
+    return Optional.of(m);
   }
 
   @Override
@@ -349,9 +418,7 @@ public final class S3ArtefactStore implements ArtefactStore {
       return Optional.empty();
     }
     JsonNode n = codec.decode(key, body.get());
-    CinemaRecord c = S3RecordCodec.stored(key, () -> new CinemaRecord(S3RecordCodec.text(key, n, "name"),
-        S3RecordCodec.text(key, n, "utcOffset"),
-        Instant.ofEpochMilli(S3RecordCodec.number(key, n, "updatedAt"))));
+    CinemaRecord c = S3RecordCodec.cinema(key, n);
     if (!c.name().equals(name)) {
       throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another cinema");
     }

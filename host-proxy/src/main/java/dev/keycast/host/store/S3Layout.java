@@ -22,6 +22,7 @@ package dev.keycast.host.store;
  * dkdms/by-cpl/{cpl uuid}/{message uuid}    ingested DKDM JSON (issue 25; last write wins)
  * rules/by-cpl/{cpl uuid}                    a studio's signed rules JSON (issue 25; last write wins)
  * dkdm-keys/{id}                             an imported legacy DKDM key JSON (issue 25; sealed)
+ * mail/{sendId}/{hex(cinema)}               KDM mail outbox entry JSON      If-None-Match: * (queue)
  * </pre>
  * where {@code thumb} is the screen's thumbprint in base64url without padding (27 characters).
  */
@@ -51,6 +52,19 @@ final class S3Layout {
   /** Prefix of the DKDMs ingested for CPL {@code cplUuid} (lowercase UUID, no urn prefix). */
   static String dkdmsOfCpl(String cplUuid) {
     return "dkdms/by-cpl/" + cplUuid + "/";
+  }
+
+  /** Prefix of the whole mail outbox. */
+  static final String MAIL = "mail/";
+
+  /** Prefix of a send's mail outbox entries. */
+  static String mailsOfSend(String sendId) {
+    return MAIL + sendId + "/";
+  }
+
+  /** The mail outbox entry of a send to a cinema. */
+  static String mail(String sendId, String cinema) {
+    return mailsOfSend(sendId) + hexName(cinema);
   }
 
   static String cinema(String name) {

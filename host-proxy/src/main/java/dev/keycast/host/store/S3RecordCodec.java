@@ -190,6 +190,69 @@ final class S3RecordCodec {
     return Instant.ofEpochMilli(number(key, n, field));
   }
 
+  /** The strings of array {@code field} (absent: none), at most {@code max}. */
+  static java.util.List<String> texts(String key, JsonNode n, String field, int max) throws StoreException {
+    JsonNode v = n.get(field);
+    if (v == null || v.isNull()) {
+      return java.util.List.of();
+    }
+    if (!v.isArray() || v.size() > max) {
+      throw new StoreException(StoreException.Code.STORE_CORRUPT, key + ": " + field + " is not a list of at most "
+          + max);
+    }
+    java.util.List<String> out = new java.util.ArrayList<>(v.size());
+    for (JsonNode e : v) {
+      if (!e.isTextual()) {
+        throw new StoreException(StoreException.Code.STORE_CORRUPT, key + ": " + field + " holds a non-string");
+      }
+      out.add(e.asText());
+    }
+    return out;
+  }
+
+  /** A cinema as its S3 object holds it (its e-mail addresses since issue 25; absent: none). */
+  ObjectNode cinema(CinemaRecord c) {
+    ObjectNode n = object();
+    n.put("name", c.name());
+    n.put("utcOffset", c.utcOffset());
+    n.put("updatedAt", c.updatedAt().toEpochMilli());
+    c.emails().forEach(n.putArray("emails")::add);
+    return n;
+  }
+
+  static CinemaRecord cinema(String key, JsonNode n) throws StoreException {
+    return stored(key, () -> new CinemaRecord(text(key, n, "name"), text(key, n, "utcOffset"),
+        Instant.ofEpochMilli(number(key, n, "updatedAt")), texts(key, n, "emails", CinemaRecord.MAX_EMAILS)));
+  }
+
+  /** A mail outbox entry as its S3 object holds it. */
+  ObjectNode mail(MailRecord m) {
+    ObjectNode n = object();
+    n.put("sendId", m.sendId());
+    n.put("cinema", m.cinema());
+    n.put("messageId", m.messageId());
+    m.to().forEach(n.putArray("to")::add);
+    n.put("sender", m.sender());
+    n.put("state", m.state().wire());
+    n.put("attempts", m.attempts());
+    n.put("nextAttemptAt", m.nextAttemptAt().toEpochMilli());
+    if (m.lastError() != null) {
+      n.put("lastError", m.lastError());
+    }
+    n.put("queuedAt", m.queuedAt().toEpochMilli());
+    n.put("updatedAt", m.updatedAt().toEpochMilli());
+    return n;
+  }
+
+  static MailRecord mail(String key, JsonNode n) throws StoreException {
+    return stored(key, () -> new MailRecord(text(key, n, "sendId"), text(key, n, "cinema"),
+        text(key, n, "messageId"), texts(key, n, "to", CinemaRecord.MAX_EMAILS), text(key, n, "sender"),
+        MailRecord.State.ofWire(text(key, n, "state")), (int) number(key, n, "attempts"),
+        Instant.ofEpochMilli(number(key, n, "nextAttemptAt")),
+        n.hasNonNull("lastError") ? text(key, n, "lastError") : null,
+        Instant.ofEpochMilli(number(key, n, "queuedAt")), Instant.ofEpochMilli(number(key, n, "updatedAt"))));
+  }
+
   static String b64(byte[] b) {
     return java.util.Base64.getEncoder().encodeToString(b);
   }

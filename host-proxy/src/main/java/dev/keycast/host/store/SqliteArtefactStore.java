@@ -428,16 +428,132 @@ public final class SqliteArtefactStore implements ArtefactStore {
   public CinemaRecord putCinema(CinemaRecord cinema) throws StoreException {
     Objects.requireNonNull(cinema, "cinema");
     return write("put cinema", c -> {
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO cinemas VALUES (?, ?, ?)"
-          + " ON CONFLICT (name) DO UPDATE SET utc_offset = excluded.utc_offset,"
-          + " updated_at = excluded.updated_at")) {
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO cinemas (name, utc_offset, updated_at,"
+          + " emails) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET utc_offset = excluded.utc_offset,"
+          + " updated_at = excluded.updated_at, emails = excluded.emails")) {
         ps.setString(1, cinema.name());
         ps.setString(2, cinema.utcOffset());
         ps.setLong(3, cinema.updatedAt().toEpochMilli());
+        ps.setString(4, String.join("\n", cinema.emails()));
         ps.executeUpdate();
       }
       return cinema;
     });
+  }
+
+  private static List<String> lines(String s) {
+    if (s == null || s.isEmpty()) {
+      return List.of();
+    }
+    if (s.length() > CinemaRecord.MAX_EMAILS * (CinemaRecord.MAX_EMAIL + 1)) {
+      throw new IllegalArgumentException("address list too long");
+    }
+    return List.of(s.split("\n", -1));
+  }
+
+  // ------------------------------------------------------------------ mail outbox
+
+  private static final String MAIL_COLUMNS = "send_id, cinema, message_id, recipients, sender, state,"
+      + " attempts, next_attempt_at, last_error, queued_at, updated_at";
+
+  @Override
+  public MailRecord queueMail(MailRecord m) throws StoreException {
+    Objects.requireNonNull(m, "mail");
+    return write("queue mail", c -> {
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO mail_outbox (" + MAIL_COLUMNS
+          + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (send_id, cinema) DO NOTHING")) {
+        bindMail(ps, m);
+        if (ps.executeUpdate() == 1) {
+          return m;
+        }
+      }
+      return readMails(c, "send_id = ? AND cinema = ?", ps -> {
+        ps.setString(1, m.sendId());
+        ps.setString(2, m.cinema());
+      }, 1).getFirst();
+    });
+  }
+
+  @Override
+  public void updateMail(MailRecord m) throws StoreException {
+    Objects.requireNonNull(m, "mail");
+    write("update mail", c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE mail_outbox SET message_id = ?, recipients = ?,"
+          + " sender = ?, state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, queued_at = ?,"
+          + " updated_at = ? WHERE send_id = ? AND cinema = ?")) {
+        ps.setString(1, m.messageId());
+        ps.setString(2, String.join("\n", m.to()));
+        ps.setString(3, m.sender());
+        ps.setString(4, m.state().wire());
+        ps.setInt(5, m.attempts());
+        ps.setLong(6, m.nextAttemptAt().toEpochMilli());
+        ps.setString(7, m.lastError());
+        ps.setLong(8, m.queuedAt().toEpochMilli());
+        ps.setLong(9, m.updatedAt().toEpochMilli());
+        ps.setString(10, m.sendId());
+        ps.setString(11, m.cinema());
+        if (ps.executeUpdate() != 1) {
+          throw new StoreException(StoreException.Code.NOT_FOUND, "no mail of send " + m.sendId()
+              + " to cinema " + Checks.quote(m.cinema()));
+        }
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public List<MailRecord> mailsOfSend(String sendId) throws StoreException {
+    Checks.id("send id", sendId);
+    return read(c -> readMails(c, "send_id = ? ORDER BY cinema", ps -> ps.setString(1, sendId), MAX_PAGE));
+  }
+
+  @Override
+  public List<MailRecord> dueMails(Instant now, int limit) throws StoreException {
+    Objects.requireNonNull(now, "now");
+    int n = page(limit);
+    return read(c -> readMails(c, "state = 'queued' AND next_attempt_at <= ?"
+        + " ORDER BY next_attempt_at, send_id, cinema", ps -> ps.setLong(1, now.toEpochMilli()), n));
+  }
+
+  private interface Binder {
+    void bind(PreparedStatement ps) throws SQLException;
+  }
+
+  private static List<MailRecord> readMails(Connection c, String where, Binder binder, int limit)
+      throws SQLException, StoreException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT " + MAIL_COLUMNS + " FROM mail_outbox WHERE "
+        + where + " LIMIT " + limit)) {
+      binder.bind(ps);
+      List<MailRecord> out = new ArrayList<>();
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          try {
+            out.add(new MailRecord(rs.getString(1), rs.getString(2), rs.getString(3), lines(rs.getString(4)),
+                rs.getString(5), MailRecord.State.ofWire(rs.getString(6)), rs.getInt(7),
+                Instant.ofEpochMilli(rs.getLong(8)), rs.getString(9), Instant.ofEpochMilli(rs.getLong(10)),
+                Instant.ofEpochMilli(rs.getLong(11))));
+          } catch (IllegalArgumentException | NullPointerException e) {
+            throw new StoreException(StoreException.Code.STORE_CORRUPT, "a mail outbox row does not decode: "
+                + e.getMessage());
+          }
+        }
+      }
+      return out;
+    }
+  }
+
+  private static void bindMail(PreparedStatement ps, MailRecord m) throws SQLException {
+    ps.setString(1, m.sendId());
+    ps.setString(2, m.cinema());
+    ps.setString(3, m.messageId());
+    ps.setString(4, String.join("\n", m.to()));
+    ps.setString(5, m.sender());
+    ps.setString(6, m.state().wire());
+    ps.setInt(7, m.attempts());
+    ps.setLong(8, m.nextAttemptAt().toEpochMilli());
+    ps.setString(9, m.lastError());
+    ps.setLong(10, m.queuedAt().toEpochMilli());
+    ps.setLong(11, m.updatedAt().toEpochMilli());
   }
 
   @Override
@@ -563,7 +679,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
     CinemaRecord.checkName("cinema name", name);
     return read(c -> {
       try (PreparedStatement ps = c.prepareStatement(
-          "SELECT name, utc_offset, updated_at FROM cinemas WHERE name = ?")) {
+          "SELECT name, utc_offset, updated_at, emails FROM cinemas WHERE name = ?")) {
         ps.setString(1, name);
         try (ResultSet rs = ps.executeQuery()) {
           if (!rs.next()) {
@@ -571,7 +687,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
           }
           try {
             return Optional.of(new CinemaRecord(rs.getString(1), rs.getString(2),
-                Instant.ofEpochMilli(rs.getLong(3))));
+                Instant.ofEpochMilli(rs.getLong(3)), lines(rs.getString(4))));
           } catch (IllegalArgumentException e) {
             throw new StoreException(StoreException.Code.STORE_CORRUPT, "cinema row: " + e.getMessage());
           }

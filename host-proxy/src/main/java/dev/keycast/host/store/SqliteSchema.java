@@ -18,7 +18,7 @@ final class SqliteSchema {
   private SqliteSchema() {}
 
   /** The schema version this code writes; see {@link #MIGRATIONS}. */
-  static final int SCHEMA_VERSION = 9;
+  static final int SCHEMA_VERSION = 10;
 
   /**
    * Migration {@code i} brings the schema from version {@code i} to {@code i + 1}.
@@ -65,6 +65,11 @@ final class SqliteSchema {
    *
    * <p>Version 9 adds {@code dkdm_keys} (issue 25, wire-format.md section 10.6): imported legacy
    * DKDM keys, sealed by the enclave, with their certificates. Nothing existing changes.
+   *
+   * <p>Version 10 adds the KDM mail of issue 25: {@code cinemas.emails} (the cinema's addresses,
+   * one per line, empty for none) and {@code mail_outbox}, one row per (send, cinema) e-mail with
+   * its Message-ID, addresses, state and retry schedule, indexed by due time for the queued ones.
+   * Nothing existing changes; old cinemas have no address.
    */
   private static final List<List<String>> MIGRATIONS = List.of(List.of(
       """
@@ -210,7 +215,25 @@ final class SqliteSchema {
         id          TEXT    PRIMARY KEY CHECK (length(id) = 41),
         certificate BLOB    NOT NULL,
         sealed_key  BLOB    NOT NULL,
-        imported_at INTEGER NOT NULL) WITHOUT ROWID"""));
+        imported_at INTEGER NOT NULL) WITHOUT ROWID"""),
+      // v9 -> v10: cinema e-mail addresses and the KDM mail outbox
+      List.of(
+      "ALTER TABLE cinemas ADD COLUMN emails TEXT NOT NULL DEFAULT ''",
+      """
+      CREATE TABLE mail_outbox (
+        send_id         TEXT    NOT NULL,
+        cinema          TEXT    NOT NULL CHECK (length(cinema) BETWEEN 1 AND 64),
+        message_id      TEXT    NOT NULL,
+        recipients      TEXT    NOT NULL,
+        sender          TEXT    NOT NULL CHECK (length(sender) = 64),
+        state           TEXT    NOT NULL CHECK (state IN ('queued', 'sent', 'failed')),
+        attempts        INTEGER NOT NULL CHECK (attempts >= 0),
+        next_attempt_at INTEGER NOT NULL,
+        last_error      TEXT,
+        queued_at       INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        PRIMARY KEY (send_id, cinema)) WITHOUT ROWID""",
+      "CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at, send_id, cinema) WHERE state = 'queued'"));
 
   /** The statements of migration {@code from} -> {@code from + 1} (tests build old databases). */
   static List<String> migration(int from) {

@@ -730,6 +730,58 @@ abstract class ArtefactStoreContract {
     assertThat(store.getCinema("Kino Wien").orElseThrow().utcOffset()).isEqualTo("+02:00");
   }
 
+  /** A queued mail of {@code sendId} to {@code cinema} at {@code at}. */
+  static MailRecord mail(String sendId, String cinema, Instant at) {
+    return new MailRecord(sendId, cinema, "kdm-" + Math.abs((sendId + cinema).hashCode()) + "@keycast",
+        List.of("kdm@" + cinema.toLowerCase(java.util.Locale.ROOT).replace(' ', '-') + ".example"), "ab".repeat(32),
+        MailRecord.State.QUEUED, 0, at, null, at, at);
+  }
+
+  @Test
+  void aCinemasEmailAddressesRoundTripAndAreReplacedWithIt() throws Exception {
+    store.putCinema(new CinemaRecord("Kino Wien", "+01:00", T0, List.of("a@kino.example", "b@KINO.example")));
+    store = reopen(store);
+    CinemaRecord c = store.getCinema("Kino Wien").orElseThrow();
+    assertThat(c.emails()).containsExactly("a@kino.example", "b@kino.example");
+    store.putCinema(c.withEmails(List.of(), T0.plusSeconds(1)));
+    assertThat(store.getCinema("Kino Wien").orElseThrow().emails()).isEmpty();
+    assertThatThrownBy(() -> new CinemaRecord("X", "+00:00", T0, List.of("no-at-sign")))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new CinemaRecord("X", "+00:00", T0, List.of("a@b.example\r\nBcc: x@y.example")))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new CinemaRecord("X", "+00:00", T0,
+        java.util.stream.IntStream.range(0, 17).mapToObj(i -> "a" + i + "@b.example").toList()))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void theMailOutboxKeepsTheFirstQueueAndFindsDueMailsAfterAReopen() throws Exception {
+    MailRecord a = mail("send-1", "Kino Wien", T0);
+    MailRecord b = mail("send-1", "Cinema Chicago", T0.plusSeconds(10));
+    MailRecord other = mail("send-2", "Kino Wien", T0.plusSeconds(5));
+    assertThat(store.queueMail(a)).isEqualTo(a);
+    assertThat(store.queueMail(b)).isEqualTo(b);
+    assertThat(store.queueMail(other)).isEqualTo(other);
+    // the same (send, cinema) again: the stored one wins
+    assertThat(store.queueMail(mail("send-1", "Kino Wien", T0.plusSeconds(99)))).isEqualTo(a);
+    store = reopen(store);
+    assertThat(store.mailsOfSend("send-1")).containsExactly(b, a);
+    assertThat(store.dueMails(T0.plusSeconds(6), 10)).containsExactly(a, other);
+    assertThat(store.dueMails(T0.plusSeconds(60), 2)).containsExactly(a, other);
+
+    MailRecord failedOnce = a.attemptFailed("MailConnectException", T0.plusSeconds(30), T0.plusSeconds(1));
+    store.updateMail(failedOnce);
+    MailRecord sent = other.sent(T0.plusSeconds(6));
+    store.updateMail(sent);
+    store = reopen(store);
+    assertThat(store.dueMails(T0.plusSeconds(20), 10)).containsExactly(b);
+    assertThat(store.dueMails(T0.plusSeconds(30), 10)).containsExactly(b, failedOnce);
+    assertThat(store.mailsOfSend("send-2")).containsExactly(sent);
+    assertThat(store.mailsOfSend("send-3")).isEmpty();
+    assertThat(code(() -> store.updateMail(mail("send-3", "Nowhere", T0))))
+        .isEqualTo(StoreException.Code.NOT_FOUND);
+  }
+
   @Test
   void aScreenRegisteredAgainIsReplacedWholeAndLeavesItsOldCinemaAndKey() throws Exception {
     store.putCinema(new CinemaRecord("One", "+00:00", T0));

@@ -380,6 +380,34 @@ class SqliteMigrationTest {
     }
   }
 
+  /**
+   * Version 7 -> 10 (the mail migration is 9 -> 10) gives cinemas their e-mail addresses (none for the old ones) and adds the KDM
+   * mail outbox (issue 25); the cinemas, screens and DKDMs stay.
+   */
+  @Test
+  void version7DatabaseGainsCinemaAddressesAndTheMailOutboxAndKeepsItsRows() throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file());
+        Statement s = c.createStatement()) {
+      createSchema(s, 7);
+      s.execute("INSERT INTO cinemas VALUES ('Paris Rex', '+01:00', 0)");
+    }
+    assertThat(indexes()).doesNotContain("mail_outbox_due");
+    MailRecord m = ArtefactStoreContract.mail("send-1", "Paris Rex", T0);
+    try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
+      assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
+      CinemaRecord rex = store.getCinema("Paris Rex").orElseThrow();
+      assertThat(rex.utcOffset()).isEqualTo("+01:00");
+      assertThat(rex.emails()).isEmpty();
+      store.putCinema(rex.withEmails(List.of("kdm@rex.example"), T0));
+      store.queueMail(m);
+    }
+    assertThat(indexes()).contains("mail_outbox_due");
+    try (SqliteArtefactStore again = SqliteArtefactStore.open(file())) {
+      assertThat(again.getCinema("Paris Rex").orElseThrow().emails()).containsExactly("kdm@rex.example");
+      assertThat(again.mailsOfSend("send-1")).containsExactly(m);
+    }
+  }
+
   static List<String> sorted(String... ids) {
     List<String> out = new ArrayList<>(List.of(ids));
     out.sort(null);

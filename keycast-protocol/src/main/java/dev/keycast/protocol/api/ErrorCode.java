@@ -97,6 +97,8 @@ public enum ErrorCode {
   DKDM_KEY_INVALID(422, "dkdm_key_invalid"),
   /** A legacy DKDM key that is not the key of the certificate given with it (10.6). */
   DKDM_KEY_MISMATCH(422, "dkdm_key_mismatch"),
+  /** Host: KDM mail asked of a host started without {@code --smtp-host} (api.md 2.7). */
+  MAIL_NOT_CONFIGURED(503, "mail_not_configured"),
   INTERNAL(500, "internal_error");
 
   private final int status;

@@ -84,10 +84,48 @@ public final class HostApi {
   /**
    * {@code POST /v1/screens} (api.md section 2.4): a screen's ST 430-2 chain (base64 DER, standard
    * or url alphabet, leaf first), its cinema and name (optional), the cinema's UTC offset
-   * ({@code +HH:MM}; optional: kept or {@code +00:00}) and its trusted-device thumbprints.
+   * ({@code +HH:MM}; optional: kept or {@code +00:00}), its trusted-device thumbprints, and the
+   * cinema's e-mail addresses its KDMs are mailed to (issue 25; optional: null keeps the stored
+   * ones, a list replaces them).
    */
   public record RegisterScreen(List<String> chain, String cinema, String screen, String utcOffset,
-      List<String> trustedDevices) {}
+      List<String> trustedDevices, List<String> emails) {
+    /** A registration that leaves the cinema's e-mail addresses as they are. */
+    public RegisterScreen(List<String> chain, String cinema, String screen, String utcOffset,
+        List<String> trustedDevices) {
+      this(chain, cinema, screen, utcOffset, trustedDevices, null);
+    }
+  }
+
+  /**
+   * {@code POST /v1/sends/{id}/mail} (api.md section 2.7): e-mail the send's KDMs to one cinema, or
+   * (null) to every cinema with a screen the send issued a KDM to.
+   */
+  public record MailRequest(String cinema) {}
+
+  /**
+   * One KDM mail of a send: a message to one cinema's addresses with its KDMs zipped.
+   *
+   * @param cinema the cinema
+   * @param messageId the Message-ID every attempt carries (without angle brackets)
+   * @param to the addresses
+   * @param state {@code queued}, {@code sent} or {@code failed}
+   * @param attempts SMTP attempts so far
+   * @param nextAttemptAt when a queued message is next tried
+   * @param lastError the last SMTP failure, or null
+   * @param updatedAt when the state last changed
+   */
+  public record Mail(String cinema, String messageId, List<String> to, String state, int attempts,
+      Instant nextAttemptAt, String lastError, Instant updatedAt) {}
+
+  /** A cinema a mail request did not queue a message for, and why ({@code no_email}, {@code no_kdms}). */
+  public record MailSkipped(String cinema, String reason) {}
+
+  /**
+   * The answer of {@code POST} (202: what was queued) and {@code GET /v1/sends/{id}/mail} (200: every
+   * mail of the send); {@code skipped} is empty on GET.
+   */
+  public record MailStatus(String sendId, List<Mail> mails, List<MailSkipped> skipped) {}
 
   /**
    * A registered screen as the host answers it.
@@ -100,7 +138,14 @@ public final class HostApi {
    */
   public record Screen(String thumbprint, String thumbprintUrl, String fingerprint, String subject,
       String cinema, String screen, String utcOffset, List<String> trustedDevices,
-      Instant registeredAt, int lateDeliveries) {}
+      Instant registeredAt, int lateDeliveries, List<String> emails) {
+    /** A screen answered without its cinema's e-mail addresses (listings). */
+    public Screen(String thumbprint, String thumbprintUrl, String fingerprint, String subject, String cinema,
+        String screen, String utcOffset, List<String> trustedDevices, Instant registeredAt, int lateDeliveries) {
+      this(thumbprint, thumbprintUrl, fingerprint, subject, cinema, screen, utcOffset, trustedDevices, registeredAt,
+          lateDeliveries, null);
+    }
+  }
 
   /** {@code GET /v1/screens}: one page of screens and the cursor of the next (null at the end). */
   public record ScreenPage(List<Screen> screens, String next) {}

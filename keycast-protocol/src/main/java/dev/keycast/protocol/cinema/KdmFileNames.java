@@ -51,6 +51,22 @@ public final class KdmFileNames {
   }
 
   /**
+   * The name of a zip of one cinema's KDMs of one send (its e-mail attachment, issue 25):
+   * {@code <title>_<cinema>_<not-before>_<not-after>_<cpl-id>.zip}, the parts as in {@link #name}.
+   */
+  public static String zipName(String title, String cinema, OffsetDateTime notBefore, OffsetDateTime notAfter,
+      ZoneOffset offset, UUID cplId) {
+    Objects.requireNonNull(offset, "offset");
+    return part(title) + "_" + part(cinema == null ? NO_CINEMA : cinema) + "_"
+        + TIME.format(notBefore.withOffsetSameInstant(offset)) + "_"
+        + TIME.format(notAfter.withOffsetSameInstant(offset)) + "_"
+        + cplId.toString().toLowerCase(Locale.ROOT) + ZIP_SUFFIX;
+  }
+
+  /** The suffix of a cinema's KDM zip. */
+  public static final String ZIP_SUFFIX = ".zip";
+
+  /**
    * {@code name} with a counter before the suffix ({@code _2}, {@code _3}, ...): how a zip names a
    * second KDM whose fields give the same name (two sends of one CPL, screen and window).
    */

@@ -56,4 +56,16 @@ class KdmFileNamesTest {
     assertThatThrownBy(() -> KdmReader.readUnverifiedNames(new byte[KdmReader.MAX_KDM_BYTES + 1]))
         .isInstanceOfSatisfying(CinemaException.class, e -> assertThat(e.code()).isEqualTo("kdm_too_large"));
   }
+
+  @Test
+  void aCinemasZipIsNamedLikeItsKdmsWithoutTheScreen() {
+    OffsetDateTime nb = OffsetDateTime.of(2026, 12, 10, 9, 0, 0, 0, ZoneOffset.UTC);
+    String z = KdmFileNames.zipName("Le Film (2026) FTR", "Kino Wien", nb, nb.plusDays(14), ZoneOffset.ofHours(1), CPL);
+    assertThat(z).isEqualTo("Le-Film--2026--FTR_Kino-Wien_20261210T1000_20261224T1000_"
+        + "3a5f1d2c-8b4e-4c6a-9f0e-1b2c3d4e5f60.zip");
+    assertThat(KdmFileNames.isSafeFileName(z)).isTrue();
+    String traversal = KdmFileNames.zipName("../x", null, nb, nb, ZoneOffset.UTC, CPL);
+    assertThat(traversal).startsWith("-.-x_no-cinema_").doesNotContain("/");
+    assertThat(KdmFileNames.isSafeFileName(traversal)).isTrue();
+  }
 }
