@@ -147,6 +147,8 @@ public interface ArtefactStore extends AutoCloseable {
   /** Every imported legacy DKDM key, in id order (at most {@link LegacyKeyRecord#MAX_KEYS}). */
   default List<LegacyKeyRecord> listLegacyKeys() throws StoreException {
     throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no legacy DKDM keys");
+  }
+
   // ---- the KDM mail outbox (issue 25, storage.md)
 
   /**
