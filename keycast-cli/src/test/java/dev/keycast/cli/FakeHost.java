@@ -329,6 +329,8 @@ final class FakeHost implements AutoCloseable {
           ex.sendResponseHeaders(200, s.envelope().length);
           ex.getResponseBody().write(s.envelope());
         }
+      } else if (method.equals("POST") && path.equals("/v1/dkdm-keys")) {
+        dkdmKeyImport(ex);
       } else if (method.equals("GET") && seg.length == 3 && seg[1].equals("receipts")) {
         HostApi.ReceiptView v = receipts.get(seg[2]);
         if (v == null) {
@@ -635,6 +637,42 @@ final class FakeHost implements AutoCloseable {
   static byte[] sendInfo(String keySetId) {
     return SendCommand.concat("keycast/v1/send".getBytes(StandardCharsets.US_ASCII), new byte[] {0},
         keySetId.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Bodies of {@code POST /v1/dkdm-keys} as received, and the PKCS #8 keys they opened to. */
+  final List<byte[]> dkdmKeyImportBodies = new CopyOnWriteArrayList<>();
+  final List<byte[]> dkdmKeysOpened = new CopyOnWriteArrayList<>();
+
+  /**
+   * {@code POST /v1/dkdm-keys} as the host and enclave treat it (wire-format.md 10.6): the import
+   * statement must verify under a sender of the set, and the key opens only with this key set's
+   * receive key, the key-import info and the certificate's associated data.
+   */
+  private void dkdmKeyImport(HttpExchange ex) throws Exception {
+    byte[] body = ex.getRequestBody().readAllBytes();
+    dkdmKeyImportBodies.add(body);
+    EnclaveApi.DkdmKeyImportRequest r = Json.decode(body, 1 << 20, EnclaveApi.DkdmKeyImportRequest.class);
+    byte[] der = Base64Url.decode("certificate", r.certificate(), 8192);
+    byte[] enc = Base64Url.decode("enc", r.enc(), 64);
+    byte[] ct = Base64Url.decode("ciphertext", r.ciphertext(), 8192);
+    dev.keycast.protocol.sender.SenderKey who = dev.keycast.protocol.sender.SenderKey.of("key",
+        Base64Url.decode("key", r.sender().key(), 32));
+    boolean signed = senders.allowsSender(who) && new dev.keycast.protocol.sender.DkdmKeyImportStatement(keySet.id(),
+        dev.keycast.protocol.crypto.Sha256.digest(der), dev.keycast.protocol.crypto.Sha256.digest(enc, ct),
+        java.time.Instant.ofEpochSecond(r.sender().timestamp()), who)
+        .verifies(Base64Url.decode("signature", r.sender().signature(), 64));
+    if (!signed) {
+      json(ex, 403, new ErrorBody("sender_signature_invalid", "the import statement does not verify"));
+      return;
+    }
+    dkdmKeysOpened.add(dev.keycast.protocol.send.SendPayloadOpener.create(
+        dev.keycast.protocol.send.SendPayloadParameters.keyImportV1(keySet.id()), keySet.receiveKeyAgreement())
+        .open(dev.keycast.protocol.cinema.LegacyDkdmKeys.aad(der), enc, ct));
+    java.security.cert.X509Certificate c = dev.keycast.protocol.cinema.LegacyDkdmKeys.certificate(der);
+    json(ex, 201, new EnclaveApi.DkdmKeyImportResponse(keySet.id(),
+        dev.keycast.protocol.cinema.DcCertificates.thumbprintBase64(c), c.getSubjectX500Principal().getName(),
+        c.getIssuerX500Principal().getName(), c.getSerialNumber().toString(), c.getNotAfter().toInstant().toString(),
+        r.certificate(), null));
   }
 
   private static void json(HttpExchange ex, int status, Object body) throws IOException {
