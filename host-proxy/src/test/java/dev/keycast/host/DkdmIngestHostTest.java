@@ -113,6 +113,21 @@ class DkdmIngestHostTest {
     DkdmRecord row = stored.get(0);
     assertThat(row.messageId()).isEqualTo(a.messageId());
     assertThat(row.signerThumbprint()).isEqualTo(a.signerThumbprint());
+    // listed for the sender (GET /v1/dkdms?cpl=...), never with the sealed keys
+    String target = "/v1/dkdms?cpl=" + spec.cplId();
+    HttpResponse<String> listed = HostTestSupport.HTTP.send(HttpRequest.newBuilder(URI.create(base(host) + target))
+        .header("Authorization", SenderRequestSignature.authorization(HostTestSupport.SENDER, "GET", target, null,
+            Instant.now())).GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(listed.statusCode()).as(listed.body()).isEqualTo(200);
+    dev.keycast.protocol.api.HostApi.DkdmList list = Json.decode(listed.body().getBytes(), 1 << 20,
+        dev.keycast.protocol.api.HostApi.DkdmList.class);
+    assertThat(list.dkdms()).singleElement().satisfies(d -> {
+      assertThat(d.messageId()).isEqualTo(a.messageId());
+      assertThat(d.signerThumbprint()).isEqualTo(a.signerThumbprint());
+    });
+    assertThat(listed.body()).doesNotContain(a.sealedContentKeys());
+    assertThat(HostTestSupport.HTTP.send(HttpRequest.newBuilder(URI.create(base(host) + target)).GET().build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
     ContentKeySet opened = DkdmIngestRoute.open(keySet, row.sealedContentKeys(), row.binding());
     assertThat(opened.keys().get(0).key()).isEqualTo(spec.keys().get(0).aesKey());
     assertThat(opened.keys().get(1).key()).isEqualTo(spec.keys().get(1).aesKey());

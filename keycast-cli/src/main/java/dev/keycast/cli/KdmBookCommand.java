@@ -45,7 +45,8 @@ import picocli.CommandLine.Option;
     description = {
       "Book KDMs of --cpl from its ingested DKDM, under the studio's rules: for --screen THUMBPRINT..."
           + " in the window --not-before..--not-after, or for the rows of --bookings FILE (CSV lines"
-          + " THUMBPRINT,NOT_BEFORE,NOT_AFTER or CINEMA,SCREEN,NOT_BEFORE,NOT_AFTER; or a JSON array of"
+          + " THUMBPRINT[,NOT_BEFORE,NOT_AFTER] or CINEMA,SCREEN[,NOT_BEFORE,NOT_AFTER], rows without a window"
+          + " taking --not-before/--not-after; or a JSON array of"
           + " {\"thumbprint\"|\"cinema\"+\"screen\", \"not_before\", \"not_after\"}). Fetch the KDMs"
           + " with 'keycast kdm fetch'.",
       "Exits 0 when every booking was answered (rows may still be refused one by one: see each line);"
@@ -70,10 +71,11 @@ final class KdmBookCommand extends KeycastCommand {
   Path bookings;
 
   @Option(names = "--not-before", paramLabel = "TIME",
-      description = "Start of the KDM window for --screen: an instant 2026-01-31T12:00:00Z or a date (UTC).")
+      description = "Start of the KDM window for --screen and for bookings rows without one: an instant"
+          + " 2026-01-31T12:00:00Z or a date (UTC).")
   String notBefore;
 
-  @Option(names = "--not-after", paramLabel = "TIME", description = "End of the KDM window for --screen.")
+  @Option(names = "--not-after", paramLabel = "TIME", description = "End of the KDM window (as --not-before).")
   String notAfter;
 
   @Option(names = "--formulation", paramLabel = "NAME", defaultValue = "modified-transitional-1",
@@ -256,8 +258,8 @@ final class KdmBookCommand extends KeycastCommand {
       for (JsonNode n : array) {
         String where = "--bookings " + bookings + " [" + i++ + "]";
         rows.add(row(text(n, "thumbprint"), text(n, "cinema"), text(n, "screen"),
-            SendCommand.time(where + " not_before", required(n, "not_before", where)),
-            SendCommand.time(where + " not_after", required(n, "not_after", where)), known, where));
+            SendCommand.time(where + " not_before", windowOf(n, "not_before", notBefore, where)),
+            SendCommand.time(where + " not_after", windowOf(n, "not_after", notAfter, where)), known, where));
       }
     } else {
       int line = 0;
@@ -269,15 +271,24 @@ final class KdmBookCommand extends KeycastCommand {
         }
         String where = "--bookings " + bookings + " line " + line;
         String[] f = s.split(",", -1);
-        if (f.length == 3) {
+        if (f.length <= 2 && (notBefore == null || notAfter == null)) {
+          throw CliException.usage(where + ": a row without its window needs --not-before and --not-after");
+        }
+        if (f.length == 1) {
+          rows.add(row(f[0].strip(), null, null, SendCommand.time("--not-before", notBefore),
+              SendCommand.time("--not-after", notAfter), known, where));
+        } else if (f.length == 2) {
+          rows.add(row(null, f[0].strip(), f[1].strip(), SendCommand.time("--not-before", notBefore),
+              SendCommand.time("--not-after", notAfter), known, where));
+        } else if (f.length == 3) {
           rows.add(row(f[0].strip(), null, null, SendCommand.time(where, f[1].strip()),
               SendCommand.time(where, f[2].strip()), known, where));
         } else if (f.length == 4) {
           rows.add(row(null, f[0].strip(), f[1].strip(), SendCommand.time(where, f[2].strip()),
               SendCommand.time(where, f[3].strip()), known, where));
         } else {
-          throw CliException.usage(where + ": expected THUMBPRINT,NOT_BEFORE,NOT_AFTER or"
-              + " CINEMA,SCREEN,NOT_BEFORE,NOT_AFTER");
+          throw CliException.usage(where + ": expected THUMBPRINT[,NOT_BEFORE,NOT_AFTER] or"
+              + " CINEMA,SCREEN[,NOT_BEFORE,NOT_AFTER]");
         }
       }
     }
@@ -313,11 +324,12 @@ final class KdmBookCommand extends KeycastCommand {
     return v == null || v.isNull() ? null : v.asText();
   }
 
-  private static String required(JsonNode n, String field, String where) throws CliException {
+  /** The row's {@code field}, else {@code fallback} (the command's option), else a usage error. */
+  private static String windowOf(JsonNode n, String field, String fallback, String where) throws CliException {
     String v = text(n, field);
-    if (v == null) {
-      throw CliException.usage(where + ": " + field + " is missing");
+    if (v == null && fallback == null) {
+      throw CliException.usage(where + ": " + field + " is missing (or pass --not-before and --not-after)");
     }
-    return v;
+    return v == null ? fallback : v;
   }
 }

@@ -50,8 +50,9 @@ final class RulesSendCommand extends KeycastCommand {
   @Option(names = "--cpl", required = true, paramLabel = "UUID", description = "The CPL id (urn:uuid: prefix allowed).")
   String cpl;
 
-  @Option(names = "--dkdm-signer", required = true, paramLabel = "THUMBPRINT",
-      description = "The thumbprint of your DKDM's signer certificate ('keycast dkdm ingest' prints it as signer).")
+  @Option(names = "--dkdm-signer", paramLabel = "THUMBPRINT",
+      description = "The thumbprint of your DKDM's signer certificate ('keycast dkdm ingest' prints it as signer)."
+          + " Default: the signer of the DKDMs the host lists for --cpl, when they all have the same one.")
   String dkdmSigner;
 
   @Option(names = "--screen-root", paramLabel = "FILE",
@@ -83,10 +84,26 @@ final class RulesSendCommand extends KeycastCommand {
       description = "The PEM Ed25519 sender key that ingested the DKDM.")
   Path senderKey;
 
+  /** The one signer of the DKDMs the host lists for the CPL (GET /v1/dkdms?cpl=UUID). */
+  static String ingestedSigner(HostClient host, UUID cplId, SenderSigningKey key) throws CliException, HostException {
+    HostApi.DkdmList list = host.getSigned("/v1/dkdms?cpl=" + cplId, key, HostClient.MAX_SMALL_BYTES,
+        HostApi.DkdmList.class);
+    Set<String> signers = new java.util.TreeSet<>();
+    list.dkdms().forEach(d -> signers.add(d.signerThumbprint()));
+    if (signers.isEmpty()) {
+      throw CliException.usage("no DKDM is ingested for CPL " + cplId + ": ingest it first (keycast dkdm ingest)");
+    }
+    if (signers.size() > 1) {
+      throw CliException.usage("the DKDMs of CPL " + cplId + " have " + signers.size() + " signers " + signers
+          + ": choose one with --dkdm-signer");
+    }
+    return signers.iterator().next();
+  }
+
   @Override
   int run() throws CliException, HostException {
     UUID cplId = KdmSendCommand.uuid("--cpl", cpl);
-    if (!SendPolicy.isWellFormedThumbprint(dkdmSigner.strip())) {
+    if (dkdmSigner != null && !SendPolicy.isWellFormedThumbprint(dkdmSigner.strip())) {
       throw CliException.usage("--dkdm-signer is not a certificate thumbprint (base64 of 20 bytes, 28 characters)");
     }
     Set<String> thumbprints = new LinkedHashSet<>();
@@ -116,6 +133,11 @@ final class RulesSendCommand extends KeycastCommand {
     EnclaveIdentity id = EnclaveIdentity.verifyEnclave(hostOptions.client(), attestationOptions.pins(),
         new SecureRandom());
     StudioRules rules;
+    try (SenderSigningKey key = SenderSets.readPrivate(senderKey, "--sender-key")) {
+      if (dkdmSigner == null) {
+        dkdmSigner = ingestedSigner(hostOptions.client(), cplId, key);
+      }
+    }
     try {
       rules = new StudioRules(StudioRules.VERSION, id.bundle().keySetId(), "urn:uuid:" + cplId, dkdmSigner.strip(),
           new SendPolicy.RecipientSelector(null, roots, subjectMap, List.copyOf(thumbprints)), end, window, cap, now);

@@ -5,6 +5,7 @@ import dev.keycast.host.store.DkdmRecord;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.EnclaveApi;
+import dev.keycast.protocol.api.HostApi;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.cinema.CinemaException;
 import dev.keycast.protocol.cinema.KdmTimestamps;
@@ -100,6 +101,28 @@ final class DkdmIngestRelay {
     stores.call("put_legacy_key", () -> store.putLegacyKey(record));
     return HttpAnswer.json(201, new EnclaveApi.DkdmKeyImportResponse(a.keySetId(), a.thumbprint(), a.subject(),
         a.issuer(), a.serialNumber(), a.notAfter(), a.certificate(), null));
+  }
+
+  /**
+   * {@code GET /v1/dkdms?cpl=UUID} (api.md section 2.5, signed by a sender): the DKDMs ingested for
+   * a CPL as the host keeps them (message id, window end, signer thumbprint), never the sealed keys.
+   */
+  HttpAnswer list(HttpCall call) throws ApiException, InterruptedException {
+    auth.require(call);
+    String cpl = call.param("cpl");
+    if (cpl == null) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "cpl is missing (GET /v1/dkdms?cpl=UUID)");
+    }
+    String urn = cpl.startsWith("urn:uuid:") ? cpl : "urn:uuid:" + cpl;
+    if (!urn.matches("urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")) {
+      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "cpl must be a lowercase UUID (urn:uuid: prefix allowed)");
+    }
+    List<HostApi.DkdmSummary> out = new ArrayList<>();
+    for (DkdmRecord d : stores.call("find_dkdms", () -> store.findDkdms(urn))) {
+      out.add(new HostApi.DkdmSummary(d.messageId(), d.cplId(), d.keySetId(), d.notValidAfter().toString(),
+          d.signerThumbprint(), d.ingestedAt().toString()));
+    }
+    return HttpAnswer.json(200, new HostApi.DkdmList(out));
   }
 
   /** Largest key import body: a certificate, an HPKE-sealed RSA-4096 key and a signature. */

@@ -154,7 +154,11 @@ public final class HostApiService implements AutoCloseable {
         Route.of("screen_kdms", "GET", "/v1/screens/{}/kdms", (c, v) -> kdms.screenKdms(c, v.get(0))),
         Route.of("cinema_kdms", "GET", "/v1/cinemas/{}/kdms", (c, v) -> kdms.cinemaKdms(c, v.get(0))),
         // DKDMs in (issue 25, api.md section 2.5): sealed in the enclave, stored here
-        Route.of("dkdms", "POST", "/v1/dkdms", (c, v) -> dkdms.ingest(c)),
+        Route.of("dkdms", HostRouter.ANY_METHOD, "/v1/dkdms", (c, v) -> switch (c.method()) {
+          case "POST" -> dkdms.ingest(c);
+          case "GET" -> dkdms.list(c);
+          default -> throw new ApiException(ErrorCode.METHOD_NOT_ALLOWED, "/v1/dkdms takes GET or POST");
+        }),
         Route.of("dkdm_keys", "POST", "/v1/dkdm-keys", (c, v) -> dkdms.importKey(c)),
         // the studio's rules and the distributor's bookings (issue 25, api.md section 2.6)
         Route.of("rules", "POST", "/v1/rules", (c, v) -> rules.put(c)),

@@ -70,6 +70,17 @@ public final class HostApi {
       List<String> unknownScreens,
       boolean replayed) {}
 
+  /**
+   * One ingested DKDM as {@code GET /v1/dkdms?cpl=UUID} lists it (api.md section 2.5): the host's
+   * copies of the binding's fields, never the sealed keys. Convenience data: the enclave decides
+   * from the sealed binding.
+   */
+  public record DkdmSummary(String messageId, String cplId, String keySetId, String notValidAfter,
+      String signerThumbprint, String ingestedAt) {}
+
+  /** {@code GET /v1/dkdms?cpl=UUID}: the DKDMs ingested for a CPL, in message-id order. */
+  public record DkdmList(List<DkdmSummary> dkdms) {}
+
   /** Answer to {@code POST /v1/rules}: what the host stored. */
   public record RulesStored(String cplId, String dkdmSigner, String sender, String latestEnd,
       long maxWindowSeconds, int maxScreens, String issuedAt) {}
