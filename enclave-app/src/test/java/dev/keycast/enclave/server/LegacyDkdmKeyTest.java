@@ -63,6 +63,7 @@ class LegacyDkdmKeyTest {
   EnclaveServer server;
   TestKit.Http http;
   KdmSigner enclaveSigner;
+  DcCertificateIssuer.IssuedChain enclaveChain;
   DcCertificateIssuer.IssuedChain studio;
   DcCertificateIssuer.IssuedChain legacy;
   DcCertificateIssuer.IssuedChain otherLegacy;
@@ -74,7 +75,7 @@ class LegacyDkdmKeyTest {
     tmp = Files.createTempDirectory("legacy-dkdm-key-test");
     keys = new FakeKeySetService().ready();
     Instant from = NOW.minus(Duration.ofDays(30));
-    DcCertificateIssuer.IssuedChain enclaveChain = DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames(
+    enclaveChain = DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames(
         "Keycast", "KEYCAST.TEST", "keycast-kdm-root", "keycast-kdm-ca", "CS", "keycast-kdm-signer"), from, 1, RANDOM);
     enclaveSigner = KdmSigner.of(enclaveChain.leaf().getPrivate(), enclaveChain.chain(), NOW);
     studio = DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames("STUDIO.TEST", "MASTERING.STUDIO.TEST",
@@ -115,6 +116,53 @@ class LegacyDkdmKeyTest {
         Base64Url.decode("b", a.binding(), 4096));
     assertThat(opened.keys().get(0).key()).isEqualTo(spec.keys().get(0).aesKey());
     assertThat(opened.keys().get(1).key()).isEqualTo(spec.keys().get(1).aesKey());
+  }
+
+  @Test
+  void kdmsBookedFromADkdmIngestedWithALegacyKeyPassTheIndependentChecks() throws Exception {
+    EnclaveApi.DkdmKeyImportResponse imported = importKey(legacy, legacy.leaf().getPrivate());
+    DkdmTemplate.Spec spec = spec(2);
+    byte[] dkdm = DkdmTemplate.build(dir(), spec, legacy.leafCertificate(), legacy.leafCertificate(), studio.chain(),
+        studio.leaf().getPrivate());
+    HttpResponse<String> in = post(ingest(dkdm, List.of(new EnclaveApi.LegacyDkdmKey(imported.certificate(),
+        imported.sealedKey()))));
+    assertThat(in.statusCode()).as(in.body()).isEqualTo(200);
+    EnclaveApi.DkdmIngestResponse a = json(in, EnclaveApi.DkdmIngestResponse.class);
+
+    Instant from = NOW.minus(Duration.ofDays(30));
+    dev.keycast.protocol.cinema.TestScreens.Manufacturer maker = dev.keycast.protocol.cinema.TestScreens.manufacturer(
+        "MAKER.TEST", from, NOW.plus(Duration.ofDays(365)), true, RANDOM);
+    dev.keycast.protocol.cinema.TestScreens.Screen screen = dev.keycast.protocol.cinema.TestScreens.screen(maker,
+        dev.keycast.protocol.cinema.TestScreens.Spec.valid(from, NOW.plus(Duration.ofDays(300))), RANDOM);
+    byte[] rules = new dev.keycast.protocol.booking.StudioRules(1, keys.keySet.id(), a.cplId(), a.signerThumbprint(),
+        new dev.keycast.protocol.policy.SendPolicy.RecipientSelector(null,
+            List.of(Base64.getEncoder().encodeToString(maker.root().getEncoded())), java.util.Map.of()),
+        NOW.plus(Duration.ofDays(9)), Duration.ofDays(5).toSeconds(), 10, NOW).encode();
+    Instant nb = NOW.plus(Duration.ofDays(1));
+    Instant na = NOW.plus(Duration.ofDays(3));
+    byte[] booking = new dev.keycast.protocol.booking.KdmBooking(1, keys.keySet.id(), a.cplId(),
+        List.of(dev.keycast.protocol.cinema.DcCertificates.thumbprintBase64(screen.leaf())), nb, na, null).encode();
+    Instant ts = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    SenderSigningKey s = TestKit.SENDER;
+    List<String> chain = new ArrayList<>();
+    for (var c : screen.chain()) {
+      chain.add(Base64Url.encode(c.getEncoded()));
+    }
+    HttpResponse<String> r = http.post("/v1/kdm/book", new EnclaveApi.BookingRequest(Base64Url.encode(booking),
+        new EnclaveApi.SenderSignature(Base64Url.encode(s.publicKey().raw()), ts.getEpochSecond(), Base64Url.encode(
+            dev.keycast.protocol.sender.BookingStatement.of(keys.keySet.id(), booking, ts, s.publicKey()).sign(s))),
+        new EnclaveApi.SignedRules(Base64Url.encode(rules), Base64Url.encode(s.publicKey().raw()), Base64Url.encode(
+            dev.keycast.protocol.sender.RulesStatement.of(rules, s.publicKey()).sign(s))),
+        a.sealedContentKeys(), a.binding(), List.of(new EnclaveApi.Candidate(
+            Base64Url.encode(screen.leaf().getPublicKey().getEncoded()), chain))));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    EnclaveApi.BookingResponse b = json(r, EnclaveApi.BookingResponse.class);
+    assertThat(b.deliveries()).hasSize(1);
+    byte[] kdm = Base64Url.decode("envelope", b.deliveries().getFirst().envelope(), 1 << 22);
+    KdmChecks.check(dir(), kdm, enclaveChain.rootCertificate(), enclaveChain.leafCertificate(), screen.privateKey(),
+        dev.keycast.protocol.cinema.TestScreens.pem(List.of(), screen.privateKey()), BookingTest.keysOf(spec),
+        dev.keycast.protocol.cinema.KdmTimestamps.format(nb.atOffset(ZoneOffset.UTC)),
+        dev.keycast.protocol.cinema.KdmTimestamps.format(na.atOffset(ZoneOffset.UTC)));
   }
 
   @Test
