@@ -60,6 +60,9 @@ final class AnswerStream extends OutputStream {
   private ByteBuf piece;
   private boolean committed;
   private long sent;
+  /** Fails a waiting worker when the connection closes; removed when the answer ends. */
+  private final io.netty.util.concurrent.GenericFutureListener<io.netty.util.concurrent.Future<? super Void>>
+      onClose = f -> fail(new IOException("the connection closed"));
 
   // guarded by "this": the window, shared with the event loop's write completions
   private long unsent;
@@ -130,7 +133,7 @@ final class AnswerStream extends OutputStream {
     HttpUtil.setTransferEncodingChunked(head, true);
     HttpUtil.setKeepAlive(head, keepAlive);
     committed = true;
-    ctx.channel().closeFuture().addListener(f -> fail(new IOException("the connection closed")));
+    ctx.channel().closeFuture().addListener(onClose);
     ctx.writeAndFlush(head).addListener(f -> {
       if (!f.isSuccess()) {
         fail(f.cause());
@@ -198,6 +201,7 @@ final class AnswerStream extends OutputStream {
    * was not sent yet), to be written on the event loop when the answer ends.
    */
   ByteBuf finish() {
+    stopWatchingClose();
     ByteBuf rest = piece;
     piece = null;
     if (!committed) {
@@ -212,12 +216,20 @@ final class AnswerStream extends OutputStream {
 
   /** Releases what is held; idempotent with respect to what {@link #finish} handed over. */
   void discard() {
+    stopWatchingClose();
     if (piece != null) {
       piece.release();
       piece = null;
     }
     if (held.refCnt() > 0) {
       held.release();
+    }
+  }
+
+  /** A keep-alive connection carries many answers: each answer's close listener goes with it. */
+  private void stopWatchingClose() {
+    if (committed) {
+      ctx.channel().closeFuture().removeListener(onClose);
     }
   }
 

@@ -174,9 +174,9 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     try {
       services.requests().execute(() -> {
         Response response = run(new AnswerStream(ctx.alloc(), ctx, keepAlive), out -> api.send(s.body(), out), s.body());
-        if (!s.body().consumedToEnd() && !s.body().tooLarge()) {
+        if (!s.body().consumedToEnd() && !s.body().tooLarge() && !response.streamed()) {
           s.body().skipRest(); // an early answer: read the rest so the connection stays usable
-        }
+        } // (a streamed answer that failed closes the connection: its body is not read on)
         boolean drained = s.body().consumedToEnd();
         s.body().close();
         if (response.head().status() != 200) {
