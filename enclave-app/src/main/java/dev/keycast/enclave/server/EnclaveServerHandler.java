@@ -213,33 +213,33 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
    */
   static Response run(AnswerStream out, Work work, BodyPipe body) {
     boolean ok = false;
-    Answer failure;
+    Answer whole; // an answer with its body: a route's own (not streamed), or a whole's
     try {
       Answer a = work.run(out);
       if (a.body() == null) {
         ok = true;
         return new Response(a, out.finish(), out.committed());
       }
-      failure = out.committed() // a whole answer after a streamed one: a bug, never a mixed answer
+      whole = out.committed() // a whole answer after a streamed one: a bug, never a mixed answer
           ? EnclaveApiService.internal(new IllegalStateException("a whole answer after a streamed one"))
           : a;
     } catch (EnclaveApiException e) {
-      failure = EnclaveApiService.error(e);
+      whole = EnclaveApiService.error(e);
     } catch (BodyPipe.TooLargeException e) {
-      failure = EnclaveApiService.error(ErrorCode.PAYLOAD_TOO_LARGE, e.getMessage());
+      whole = EnclaveApiService.error(ErrorCode.PAYLOAD_TOO_LARGE, e.getMessage());
     } catch (OutOfMemoryError e) {
       // the enclave's memory (the heap; the answer itself is streamed, at most AnswerStream.WINDOW
       // of it in direct memory, unless it is held whole) is the enclave's limit, not the client's
       // fault: never malformed_request
       log.warn("out of memory while answering ({}): {}", e.getClass().getSimpleName(), e.getMessage());
-      failure = EnclaveApiService.error(ErrorCode.OVERLOADED, "the enclave ran out of memory for this"
+      whole = EnclaveApiService.error(ErrorCode.OVERLOADED, "the enclave ran out of memory for this"
           + " request's answer: split the send into smaller ones (fewer recipients or screens), or retry later");
     } catch (RuntimeException | IOException | Error e) {
       if (body == null || body.consumedToEnd() || body.tooLarge() || out.connectionFailed()) {
-        failure = EnclaveApiService.internal(e);
+        whole = EnclaveApiService.internal(e);
       } else {
         log.info("send body unreadable: {}: {}", e.getClass().getSimpleName(), e.getMessage(), e);
-        failure = EnclaveApiService.error(ErrorCode.MALFORMED_REQUEST, "request body unreadable");
+        whole = EnclaveApiService.error(ErrorCode.MALFORMED_REQUEST, "request body unreadable");
       }
     } finally {
       if (!ok) {
@@ -247,11 +247,11 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
       }
     }
     if (!out.committed()) {
-      return Response.of(failure);
+      return Response.of(whole);
     }
     log.warn("answer failed after {} bytes of it were streamed: {}; ended with the error in its trailers{}",
-        out.sentBytes(), failure.status(), out.connectionFailed() ? " (the connection failed: closed instead)" : "");
-    return new Response(failure, Unpooled.EMPTY_BUFFER, true);
+        out.sentBytes(), whole.status(), out.connectionFailed() ? " (the connection failed: closed instead)" : "");
+    return new Response(whole, Unpooled.EMPTY_BUFFER, true);
   }
 
   private void finish(ChannelHandlerContext ctx, String route, long start, boolean keepAlive, Response r) {
