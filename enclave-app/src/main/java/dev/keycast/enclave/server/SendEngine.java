@@ -56,14 +56,6 @@ final class SendEngine {
    */
   static final int CHUNK = 256;
   /**
-   * {@link #CHUNK} of a KDM send: a KDM is about 15 KB of XML (an envelope about 0.6 KB), so 256
-   * of them (3.8 MB, with their candidates) overflowed the survivor space at every young
-   * collection and filled the old generation with dead KDMs (the heap grew to its cap during a
-   * 10,000-screen send, issue 24); 64 keep a chunk near 1.3 MB, and still give every worker 32
-   * KDMs (tens of milliseconds) per chunk.
-   */
-  static final int KDM_CHUNK = 64;
-  /**
    * Candidates at most this many are decided and sealed on the calling thread: for a one-recipient
    * send the hand-off to the fan-out pool and back cost more than the work saved by it.
    */
@@ -200,7 +192,7 @@ final class SendEngine {
       }
       chunk.add(candidate);
       candidates++;
-      if (chunk.size() == (kdmSend == null ? CHUNK : KDM_CHUNK)) {
+      if (chunk.size() == CHUNK) {
         submitChunk();
       }
     }
