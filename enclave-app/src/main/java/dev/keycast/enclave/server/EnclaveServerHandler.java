@@ -8,13 +8,13 @@ import dev.keycast.protocol.api.ErrorCode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -61,8 +61,17 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     this.api = api;
   }
 
-  /** An answer ready to write: the service's head and its body as a buffer. */
-  record Response(Answer head, ByteBuf body) {
+  /**
+   * An answer ready to write: the service's head and its body as a buffer. A {@code streamed}
+   * answer ({@link AnswerStream}) already went out in part: {@code body} is its last chunk, or,
+   * when {@code head} is an error (a failure after the commit), nothing, and the error ends the
+   * answer in trailers ({@link AnswerStream#failLate}) or, when the connection failed, a close.
+   */
+  record Response(Answer head, ByteBuf body, boolean streamed) {
+    Response(Answer head, ByteBuf body) {
+      this(head, body, false);
+    }
+
     static Response of(Answer a) {
       return new Response(a, Unpooled.wrappedBuffer(a.body()));
     }
@@ -136,7 +145,8 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
         Response response;
         try (ByteBufInputStream in = new ByteBufInputStream(req.content().duplicate())) {
           int length = req.content().readableBytes();
-          response = run(ctx.alloc(), out -> api.handle(route, uri.parameters(), in, length, free, out));
+          response = run(new AnswerStream(ctx.alloc(), ctx, keepAlive),
+              out -> api.handle(route, uri.parameters(), in, length, free, out), null);
         } catch (IOException e) {
           response = Response.of(EnclaveApiService.internal(e));
         } finally {
@@ -163,10 +173,10 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     inFlight = true;
     try {
       services.requests().execute(() -> {
-        Response response = run(ctx.alloc(), out -> api.send(s.body(), out), s.body());
-        if (!s.body().consumedToEnd() && !s.body().tooLarge()) {
+        Response response = run(new AnswerStream(ctx.alloc(), ctx, keepAlive), out -> api.send(s.body(), out), s.body());
+        if (!s.body().consumedToEnd() && !s.body().tooLarge() && !response.streamed()) {
           s.body().skipRest(); // an early answer: read the rest so the connection stays usable
-        }
+        } // (a streamed answer that failed closes the connection: its body is not read on)
         boolean drained = s.body().consumedToEnd();
         s.body().close();
         if (response.head().status() != 200) {
@@ -186,109 +196,70 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     return Response.of(EnclaveApiService.error(ErrorCode.OVERLOADED, "the enclave is busy; retry later"));
   }
 
-  /** {@link #run(ByteBufAllocator, Work, BodyPipe)} of an aggregated request. */
-  private static Response run(ByteBufAllocator alloc, Work work) {
-    return run(alloc, work, null);
+  /**
+   * {@link #run(AnswerStream, Work, BodyPipe)} with an answer held whole in memory (no channel:
+   * tests).
+   */
+  static Response run(ByteBufAllocator alloc, Work work, BodyPipe body) {
+    return run(new AnswerStream(alloc, null, false), work, body);
   }
 
   /**
-   * Runs {@code work} with an answer stream of {@link #ANSWER_PIECE}-byte pieces and turns every
-   * failure into an error answer (what was streamed is then discarded). A failure to read a
-   * streamed {@code body} that did not arrive whole is the client's: {@code malformed_request}.
+   * Runs {@code work} with {@code out} as its answer stream ({@link AnswerStream}: pieces of {@link
+   * #ANSWER_PIECE} bytes, streamed to the connection once the answer outgrows one) and turns every
+   * failure into an error answer: what was held is then discarded; what was already streamed is
+   * ended by the error ({@link Response#streamed()}). A failure to read a streamed {@code body}
+   * that did not arrive whole is the client's: {@code malformed_request}.
    */
-  static Response run(ByteBufAllocator alloc, Work work, BodyPipe body) {
-    PiecesOutputStream out = new PiecesOutputStream(alloc);
+  static Response run(AnswerStream out, Work work, BodyPipe body) {
     boolean ok = false;
+    Answer whole; // an answer with its body: a route's own (not streamed), or a whole's
     try {
       Answer a = work.run(out);
-      Response r = a.body() == null ? new Response(a, out.finish()) : Response.of(a);
-      ok = a.body() == null;
-      return r;
-    } catch (EnclaveApiException e) {
-      return Response.of(EnclaveApiService.error(e));
-    } catch (BodyPipe.TooLargeException e) {
-      return Response.of(EnclaveApiService.error(ErrorCode.PAYLOAD_TOO_LARGE, e.getMessage()));
-    } catch (OutOfMemoryError e) {
-      // the enclave's memory (heap, or direct memory for the answer's pieces: a KDM send to many
-      // thousands of screens) is the enclave's limit, not the client's fault: never malformed_request
-      log.warn("out of memory while answering ({}): {}", e.getClass().getSimpleName(), e.getMessage());
-      return Response.of(EnclaveApiService.error(ErrorCode.OVERLOADED, "the enclave ran out of memory for this"
-          + " request's answer: split the send into smaller ones (fewer recipients or screens), or retry later"));
-    } catch (RuntimeException | IOException | Error e) {
-      if (body == null || body.consumedToEnd() || body.tooLarge()) {
-        return Response.of(EnclaveApiService.internal(e));
+      if (a.body() == null) {
+        ok = true;
+        return new Response(a, out.finish(), out.committed());
       }
-      log.info("send body unreadable: {}: {}", e.getClass().getSimpleName(), e.getMessage(), e);
-      return Response.of(EnclaveApiService.error(ErrorCode.MALFORMED_REQUEST, "request body unreadable"));
+      whole = out.committed() // a whole answer after a streamed one: a bug, never a mixed answer
+          ? EnclaveApiService.internal(new IllegalStateException("a whole answer after a streamed one"))
+          : a;
+    } catch (EnclaveApiException e) {
+      whole = EnclaveApiService.error(e);
+    } catch (BodyPipe.TooLargeException e) {
+      whole = EnclaveApiService.error(ErrorCode.PAYLOAD_TOO_LARGE, e.getMessage());
+    } catch (OutOfMemoryError e) {
+      // the enclave's memory (the heap; the answer itself is streamed, at most AnswerStream.WINDOW
+      // of it in direct memory, unless it is held whole) is the enclave's limit, not the client's
+      // fault: never malformed_request
+      log.warn("out of memory while answering ({}): {}", e.getClass().getSimpleName(), e.getMessage());
+      whole = EnclaveApiService.error(ErrorCode.OVERLOADED, "the enclave ran out of memory for this"
+          + " request's answer: split the send into smaller ones (fewer recipients or screens), or retry later");
+    } catch (RuntimeException | IOException | Error e) {
+      if (body == null || body.consumedToEnd() || body.tooLarge() || out.connectionFailed()) {
+        whole = EnclaveApiService.internal(e);
+      } else {
+        log.info("send body unreadable: {}: {}", e.getClass().getSimpleName(), e.getMessage(), e);
+        whole = EnclaveApiService.error(ErrorCode.MALFORMED_REQUEST, "request body unreadable");
+      }
     } finally {
       if (!ok) {
         out.discard();
       }
     }
-  }
-
-  /**
-   * An output stream into a composite buffer of fixed-size pieces: a large answer is never copied
-   * into a bigger buffer as it grows, so it costs its own size, once.
-   */
-  private static final class PiecesOutputStream extends OutputStream {
-    private final ByteBufAllocator alloc;
-    private final CompositeByteBuf answer;
-    private ByteBuf piece;
-
-    PiecesOutputStream(ByteBufAllocator alloc) {
-      this.alloc = alloc;
-      this.answer = alloc.compositeBuffer(Integer.MAX_VALUE);
+    if (!out.committed()) {
+      return Response.of(whole);
     }
-
-    @Override
-    public void write(int b) {
-      room().writeByte(b);
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) {
-      while (len > 0) {
-        ByteBuf p = room();
-        int n = Math.min(len, p.writableBytes());
-        p.writeBytes(b, off, n);
-        off += n;
-        len -= n;
-      }
-    }
-
-    private ByteBuf room() {
-      if (piece == null || !piece.isWritable()) {
-        if (piece != null) {
-          ByteBuf full = piece;
-          piece = null; // owned by the composite from here on
-          answer.addComponent(true, full);
-        }
-        piece = alloc.buffer(ANSWER_PIECE, ANSWER_PIECE);
-      }
-      return piece;
-    }
-
-    /** The whole answer; the stream is done. */
-    ByteBuf finish() {
-      if (piece != null) {
-        answer.addComponent(true, piece);
-        piece = null;
-      }
-      return answer;
-    }
-
-    void discard() {
-      if (piece != null) {
-        piece.release();
-        piece = null;
-      }
-      answer.release();
-    }
+    log.warn("answer failed after {} bytes of it were streamed: {}; ended with the error in its trailers{}",
+        out.sentBytes(), whole.status(), out.connectionFailed() ? " (the connection failed: closed instead)" : "");
+    return new Response(whole, Unpooled.EMPTY_BUFFER, true);
   }
 
   private void finish(ChannelHandlerContext ctx, String route, long start, boolean keepAlive, Response r) {
     Answer a = r.head();
+    if (r.streamed()) {
+      finishStreamed(ctx, route, start, keepAlive, r);
+      return;
+    }
     FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(a.status()),
         r.body());
     if (a.contentType() != null) {
@@ -305,6 +276,29 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     if (!keepAlive) {
       f.addListener(ChannelFutureListener.CLOSE);
     }
+    next(ctx);
+  }
+
+  /**
+   * Ends an answer whose head and first pieces were streamed ({@link AnswerStream}): its last
+   * chunk, or, for a request that failed after the commit, an empty last chunk with the error in
+   * the trailers and a close (the connection's state is no longer known to both sides).
+   */
+  private void finishStreamed(ChannelHandlerContext ctx, String route, long start, boolean keepAlive, Response r) {
+    Answer a = r.head();
+    services.metrics().request(route, a.status(), System.nanoTime() - start);
+    inFlight = false;
+    boolean failed = a.body() != null;
+    var f = ctx.writeAndFlush(failed ? AnswerStream.failLate(a) : new DefaultLastHttpContent(r.body()));
+    if (failed || !keepAlive) {
+      f.addListener(ChannelFutureListener.CLOSE);
+      return; // pipelined requests are dropped with the connection (channelInactive)
+    }
+    next(ctx);
+  }
+
+  /** Takes the next pipelined request, or reads again. */
+  private void next(ChannelHandlerContext ctx) {
     Object next = pending.poll();
     if (next != null) {
       try {

@@ -120,6 +120,11 @@ final class KdmDeliveryFamily {
     private final Instant notBefore;
     private final Instant notAfter;
     private final Instant now;
+    /** What this send's screen chains share: their CAs' own checks and signatures, done once. */
+    private final DcCertificateChainValidator.Memo memo;
+    /** The JDK form of the certificates above the leaves (a send's screens share a few CAs). */
+    private final java.util.concurrent.ConcurrentHashMap<java.nio.ByteBuffer, X509Certificate> authorities =
+        new java.util.concurrent.ConcurrentHashMap<>();
 
     private Send(KdmSigner signer, ContentKeySet keys, SendPolicy.KdmRules rules, KdmFormulation formulation,
         Instant notBefore, Instant notAfter, Instant now) {
@@ -130,6 +135,7 @@ final class KdmDeliveryFamily {
       this.notBefore = notBefore;
       this.notAfter = notAfter;
       this.now = now.truncatedTo(ChronoUnit.SECONDS);
+      this.memo = new DcCertificateChainValidator.Memo(this.now);
     }
 
     /**
@@ -162,17 +168,31 @@ final class KdmDeliveryFamily {
     Screen screen(List<ParsedCertificate> parsedChain) {
       List<X509Certificate> chain = new ArrayList<>(parsedChain.size());
       try {
-        for (ParsedCertificate p : parsedChain) {
-          chain.add(p.toX509Certificate());
+        for (int i = 0; i < parsedChain.size(); i++) {
+          chain.add(i == 0 ? parsedChain.get(i).toX509Certificate() : authority(parsedChain.get(i)));
         }
       } catch (CertificateException | RuntimeException e) {
         return new Screen(null, SCREEN_CERTIFICATE_MALFORMED, "the screen's chain holds a certificate the JDK cannot read");
       }
       try {
-        return new Screen(DcCertificateChainValidator.validateScreen(chain, now), null, null);
+        return new Screen(DcCertificateChainValidator.validateScreen(chain, now, memo), null, null);
       } catch (CinemaException e) {
         return new Screen(null, e.code(), e.getMessage());
       }
+    }
+
+    /** The JDK form of a certificate above a leaf, converted once per send (at most MAX_REMEMBERED kept). */
+    private X509Certificate authority(ParsedCertificate p) throws CertificateException {
+      java.nio.ByteBuffer der = java.nio.ByteBuffer.wrap(p.encoded());
+      X509Certificate known = authorities.get(der);
+      if (known != null) {
+        return known;
+      }
+      X509Certificate c = p.toX509Certificate();
+      if (authorities.size() < DcCertificateChainValidator.Memo.MAX_REMEMBERED) {
+        authorities.putIfAbsent(der, c);
+      }
+      return c;
     }
 
     /**

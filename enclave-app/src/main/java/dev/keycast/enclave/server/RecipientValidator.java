@@ -8,8 +8,10 @@ import dev.keycast.protocol.envelope.RecipientKeys;
 import dev.keycast.protocol.envelope.RsaRecipientKey;
 import dev.keycast.protocol.envelope.X25519RecipientKey;
 import dev.keycast.protocol.policy.ParsedCertificate;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Parses and checks one candidate recipient as the host attached it: {@code key} is base64url SPKI
@@ -49,6 +51,20 @@ public final class RecipientValidator {
 
   /** Parses and checks a candidate. */
   public Parsed parse(EnclaveApi.Candidate candidate) throws InvalidRecipientException {
+    return parse(candidate, null);
+  }
+
+  /** Most certificates above a leaf that {@link #parse(EnclaveApi.Candidate, Map)} keeps parsed. */
+  static final int MAX_AUTHORITIES = 4096;
+
+  /**
+   * {@link #parse(EnclaveApi.Candidate)} that parses each certificate above a leaf once per
+   * {@code authorities} (one send's: its candidates mostly share a few CAs; {@code null}: none).
+   * A certificate is kept by its exact DER, and a parsed certificate is immutable, so the outcome is
+   * the same as parsing it again; a leaf is always parsed.
+   */
+  Parsed parse(EnclaveApi.Candidate candidate, Map<ByteBuffer, ParsedCertificate> authorities)
+      throws InvalidRecipientException {
     if (candidate == null) {
       throw new InvalidRecipientException("candidate is null");
     }
@@ -76,7 +92,7 @@ public final class RecipientValidator {
         throw new InvalidRecipientException(e.getMessage());
       }
       try {
-        chain[i] = ParsedCertificate.parse(der);
+        chain[i] = i > 0 && authorities != null ? authority(der, authorities) : ParsedCertificate.parse(der);
       } catch (MalformedInputException | RuntimeException e) {
         throw new InvalidRecipientException("chain[" + i + "] is not a DER X.509 certificate");
       }
@@ -92,6 +108,20 @@ public final class RecipientValidator {
       }
     }
     return new Parsed(key, List.of(chain));
+  }
+
+  private static ParsedCertificate authority(byte[] der, Map<ByteBuffer, ParsedCertificate> authorities)
+      throws MalformedInputException {
+    ByteBuffer k = ByteBuffer.wrap(der);
+    ParsedCertificate known = authorities.get(k);
+    if (known != null) {
+      return known;
+    }
+    ParsedCertificate c = ParsedCertificate.parse(der);
+    if (authorities.size() < MAX_AUTHORITIES) {
+      authorities.putIfAbsent(k, c);
+    }
+    return c;
   }
 
   /**

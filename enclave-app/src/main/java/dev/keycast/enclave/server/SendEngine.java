@@ -166,6 +166,9 @@ final class SendEngine {
     private final List<Receipt.Skipped> skipped = new ArrayList<>();
     private final Set<String> seen = new HashSet<>();
     private final TreeSet<String> delivered = new TreeSet<>();
+    /** The certificates above the leaves, parsed once per send (RecipientValidator#parse). */
+    private final java.util.Map<java.nio.ByteBuffer, dev.keycast.protocol.policy.ParsedCertificate> authorities =
+        new java.util.concurrent.ConcurrentHashMap<>();
     private List<EnclaveApi.Candidate> chunk = new ArrayList<>(CHUNK);
     private List<Future<List<Outcome>>> inFlight = List.of();
     private int inFlightBase;
@@ -279,7 +282,7 @@ final class SendEngine {
     private Outcome outcome(EnclaveApi.Candidate c) {
       RecipientValidator.Parsed parsed;
       try {
-        parsed = validator.parse(c);
+        parsed = validator.parse(c, authorities);
       } catch (RecipientValidator.InvalidRecipientException e) {
         Outcome refusedScreen = kdmSend == null ? null : refusedScreenKey(c);
         return refusedScreen != null ? refusedScreen : new Outcome(null, null, e.getMessage(), null);

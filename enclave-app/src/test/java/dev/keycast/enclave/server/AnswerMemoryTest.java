@@ -8,9 +8,11 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 /**
- * An answer that does not fit the enclave's memory (a KDM send to 10,000 screens answers about
- * 150 MB of KDMs, built in direct-memory pieces) is the enclave's limit: the caller gets {@code 503
- * overloaded} with what to do, never {@code 400 malformed_request} blaming its request.
+ * An answer that does not fit the enclave's memory is the enclave's limit: the caller gets {@code
+ * 503 overloaded} with what to do, never {@code 400 malformed_request} blaming its request. Since
+ * answers stream ({@link AnswerStream}: a KDM send to 10,000 screens, about 150 MB, holds at most
+ * about 1 MiB of its answer) this is the heap running out before the answer's first piece left; a
+ * failure after that ends the streamed answer with the error in its trailers (AnswerStreamTest).
  */
 class AnswerMemoryTest {
   private static final EnclaveServerHandler.Work OUT_OF_DIRECT_MEMORY = out -> {

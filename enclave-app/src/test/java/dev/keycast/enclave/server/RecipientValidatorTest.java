@@ -51,6 +51,35 @@ class RecipientValidatorTest {
         .isEqualTo(((RSAPublicKey) leaf.getPublic()).getModulus());
   }
 
+  /**
+   * A send parses each CA above its leaves once: the same CA object serves the next candidate,
+   * while each leaf is parsed (and checked against its key) every time; a broken CA is refused as
+   * without the cache, and is not kept.
+   */
+  @Test
+  void aSendParsesEachCaOnceAndEveryLeaf() throws Exception {
+    var caCert = TestKit.cert("CN=Maker CA", ca.getPublic(), "CN=Maker CA", ca.getPrivate(), true);
+    var one = TestKit.cert("CN=Projector 1", leaf.getPublic(), "CN=Maker CA", ca.getPrivate(), false);
+    var two = TestKit.cert("CN=Projector 2", other.getPublic(), "CN=Maker CA", ca.getPrivate(), false);
+    java.util.Map<java.nio.ByteBuffer, dev.keycast.protocol.policy.ParsedCertificate> send =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    RecipientValidator v = new RecipientValidator();
+    var p1 = v.parse(TestKit.candidate(leaf.getPublic(), one, caCert), send);
+    var p2 = v.parse(TestKit.candidate(other.getPublic(), two, caCert), send);
+    assertThat(p2.chain().get(1)).isSameAs(p1.chain().get(1));
+    assertThat(p1.chain().getFirst().encoded()).isEqualTo(one.getEncoded());
+    assertThat(p2.chain().getFirst().encoded()).isEqualTo(two.getEncoded());
+    assertThat(send).hasSize(1);
+    // a leaf is never taken from the cache: a leaf whose key is not the candidate's is refused
+    assertThatThrownBy(() -> v.parse(TestKit.candidate(leaf.getPublic(), two, caCert), send))
+        .hasMessage("chain[0] (the leaf) does not carry the candidate's key");
+    byte[] cut = java.util.Arrays.copyOf(caCert.getEncoded(), caCert.getEncoded().length - 3);
+    assertThatThrownBy(() -> v.parse(new EnclaveApi.Candidate(Base64Url.encode(leaf.getPublic().getEncoded()),
+            List.of(Base64Url.encode(one.getEncoded()), Base64Url.encode(cut))), send))
+        .hasMessage("chain[1] is not a DER X.509 certificate");
+    assertThat(send).hasSize(1);
+  }
+
   @Test
   void aLeafWithAnotherKeyOrABrokenCertificateIsRefused() throws Exception {
     var cert = TestKit.cert("CN=Projector", other.getPublic(), "CN=Maker CA", ca.getPrivate(), false);

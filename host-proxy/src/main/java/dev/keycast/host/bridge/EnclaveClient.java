@@ -108,6 +108,8 @@ public final class EnclaveClient implements AutoCloseable {
   private static final AttributeKey<Boolean> USED = AttributeKey.valueOf("keycast.enclave.used");
   private static final AttributeKey<Boolean> REUSABLE =
       AttributeKey.valueOf("keycast.enclave.reusable");
+  /** Whether the head of the pending request's answer arrived (its body may still be coming). */
+  private static final AttributeKey<Boolean> STARTED = AttributeKey.valueOf("keycast.enclave.started");
 
   private final Settings settings;
   private final ConnectionPool pool;
@@ -124,6 +126,7 @@ public final class EnclaveClient implements AutoCloseable {
               protected void initChannel(Channel ch) {
                 ch.pipeline().addLast(
                     new HttpClientCodec(4096, 16 * 1024, 64 * 1024),
+                    new AnswerStarted(),
                     new HttpObjectAggregator(settings.maxResponseBytes()),
                     new ResponseHandler());
               }
@@ -235,6 +238,7 @@ public final class EnclaveClient implements AutoCloseable {
   private CompletableFuture<EnclaveResponse> expectAnswer(Channel ch, HttpMethod method, String path) {
     ch.attr(USED).set(true);
     ch.attr(REUSABLE).set(false);
+    ch.attr(STARTED).set(false);
     CompletableFuture<EnclaveResponse> answer = new CompletableFuture<>();
     ch.attr(PENDING).set(answer);
     ScheduledFuture<?> timeout = ch.eventLoop().schedule(() -> {
@@ -267,6 +271,8 @@ public final class EnclaveClient implements AutoCloseable {
   }
 
   static final String CLOSED = "the enclave closed the connection";
+  static final String CLOSED_MID_ANSWER = "the enclave closed the connection in the middle of its answer"
+      + " (nothing of it is used)";
 
   /**
    * Writes a request body as it is produced. May run twice for one request (a retry on a fresh
@@ -383,6 +389,45 @@ public final class EnclaveClient implements AutoCloseable {
     pool.close();
   }
 
+  /**
+   * Notes that an answer's head arrived, ahead of the aggregation: a connection that closes after
+   * it (a streamed answer cut off) is no stale keep-alive connection, and its request is not
+   * retried.
+   */
+  private static final class AnswerStarted extends io.netty.channel.ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof io.netty.handler.codec.http.HttpResponse) {
+        ctx.channel().attr(STARTED).set(true);
+      }
+      ctx.fireChannelRead(msg);
+    }
+  }
+
+  /**
+   * The answer of a whole {@code msg}: itself, or, for a streamed answer whose request failed
+   * after part of it was sent (api.md section 1, "Streamed answers"), the error its trailers
+   * carry (its partial body is dropped). Null when those trailers are malformed.
+   */
+  static EnclaveResponse answerOf(FullHttpResponse msg) {
+    String status = msg.trailingHeaders().get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_STATUS_TRAILER);
+    String error = msg.trailingHeaders().get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_TRAILER);
+    if (status == null && error == null) {
+      String type = msg.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
+      return new EnclaveResponse(msg.status().code(), type, ByteBufUtil.getBytes(msg.content()));
+    }
+    try {
+      int code = Integer.parseInt(status == null ? "" : status);
+      if (code < 400 || code > 599 || error == null) {
+        return null;
+      }
+      byte[] body = dev.keycast.protocol.Base64Url.decode("answer error", error, 64 * 1024);
+      return new EnclaveResponse(code, "application/json", body);
+    } catch (NumberFormatException | dev.keycast.protocol.MalformedInputException e) {
+      return null;
+    }
+  }
+
   /** Completes the pending answer of its channel. */
   private static final class ResponseHandler extends SimpleChannelInboundHandler<FullHttpResponse> {
     @Override
@@ -397,17 +442,23 @@ public final class EnclaveClient implements AutoCloseable {
             "malformed answer from the enclave: " + describe(msg.decoderResult().cause())));
         return;
       }
-      ctx.channel().attr(REUSABLE).set(HttpUtil.isKeepAlive(msg));
-      String type = msg.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
-      byte[] body = ByteBufUtil.getBytes(msg.content());
-      pending.complete(new EnclaveResponse(msg.status().code(), type, body));
+      EnclaveResponse answer = answerOf(msg);
+      if (answer == null) {
+        pending.completeExceptionally(EnclaveException.unavailable(
+            "malformed answer from the enclave: its error trailers do not read"));
+        ctx.close();
+        return;
+      }
+      // an answer ended by an error in its trailers: the enclave closes the connection
+      ctx.channel().attr(REUSABLE).set(HttpUtil.isKeepAlive(msg) && msg.trailingHeaders().isEmpty());
+      pending.complete(answer);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
       CompletableFuture<EnclaveResponse> pending = ctx.channel().attr(PENDING).get();
       if (pending != null) {
-        pending.completeExceptionally(EnclaveException.closedBeforeAnswer(CLOSED));
+        pending.completeExceptionally(closed(ctx, CLOSED));
       }
       super.channelInactive(ctx);
     }
@@ -417,10 +468,17 @@ public final class EnclaveClient implements AutoCloseable {
       CompletableFuture<EnclaveResponse> pending = ctx.channel().attr(PENDING).get();
       if (pending != null) {
         pending.completeExceptionally(cause instanceof IOException
-            ? EnclaveException.closedBeforeAnswer(CLOSED + ": " + describe(cause))
+            ? closed(ctx, CLOSED + ": " + describe(cause))
             : EnclaveException.unavailable("bad answer from the enclave: " + describe(cause)));
       }
       ctx.close();
+    }
+
+    /** A close before the answer's head may be a stale connection (retried); after it, never. */
+    private static EnclaveException closed(ChannelHandlerContext ctx, String message) {
+      return Boolean.TRUE.equals(ctx.channel().attr(STARTED).get())
+          ? EnclaveException.unavailable(CLOSED_MID_ANSWER)
+          : EnclaveException.closedBeforeAnswer(message);
     }
   }
 

@@ -18,6 +18,15 @@ public final class EnclaveApi {
   /** Largest secret a sender may send, in bytes. */
   public static final int MAX_SECRET_BYTES = 65536;
 
+  /**
+   * Trailer of a streamed ({@code Transfer-Encoding: chunked}) {@code 200} answer whose request
+   * failed after part of the answer was sent (api.md section 1, "Streamed answers"): the error's
+   * HTTP status. The answer is then that error, never a success; its body is unfinished JSON.
+   */
+  public static final String ANSWER_ERROR_STATUS_TRAILER = "Keycast-Error-Status";
+  /** Trailer beside {@link #ANSWER_ERROR_STATUS_TRAILER}: the error's JSON body, base64url without padding. */
+  public static final String ANSWER_ERROR_TRAILER = "Keycast-Error";
+
   /** HPKE suite name of {@link SendPayload#suite()} in protocol version 1. */
   public static final String SUITE_V1 = "DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM";
 

@@ -1,6 +1,7 @@
 package dev.keycast.protocol.cinema;
 
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.interfaces.RSAPublicKey;
 import java.security.cert.CertificateExpiredException;
@@ -9,6 +10,8 @@ import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1PrintableString;
@@ -64,23 +67,90 @@ public final class DcCertificateChainValidator {
 
   private DcCertificateChainValidator() {}
 
+  /**
+   * What the validations of many chains at one instant share (one KDM send's screens, which
+   * mostly hang under a few manufacturer CAs): the certificates above a leaf that passed every
+   * check of their own at that instant, and the links above a leaf (a certificate and its
+   * issuer, both as DER) whose signature verified and whose O names matched. A later chain with
+   * the same certificate or link skips only those repeated checks; a leaf is always checked in
+   * full, and so is every check that depends on a certificate's place in its chain (issuer name
+   * order, CA, key usage, path length, the leaf's role). Only passes are remembered, at most
+   * {@link #MAX_REMEMBERED} of each. Thread-safe.
+   */
+  public static final class Memo {
+    /** Most certificates, and most links, remembered. */
+    public static final int MAX_REMEMBERED = 4096;
+
+    private final Instant at;
+    private final Set<ByteBuffer> certificates = ConcurrentHashMap.newKeySet();
+    private final Set<Link> links = ConcurrentHashMap.newKeySet();
+
+    private record Link(ByteBuffer certificate, ByteBuffer issuer) {}
+
+    /** A memo for validations at {@code at} (a validation at another instant is refused). */
+    public Memo(Instant at) {
+      this.at = java.util.Objects.requireNonNull(at, "at");
+    }
+
+    private static ByteBuffer der(X509Certificate c) throws CinemaException {
+      try {
+        return ByteBuffer.wrap(c.getEncoded());
+      } catch (java.security.cert.CertificateEncodingException e) {
+        throw new CinemaException("certificate_encoding", "a certificate cannot be encoded");
+      }
+    }
+
+    private static <T> void remember(Set<T> set, T value) {
+      if (set.size() < MAX_REMEMBERED) {
+        set.add(value);
+      }
+    }
+  }
+
   /** Validates a screen's chain at {@code at}. */
   public static ScreenCertificateChain validateScreen(List<X509Certificate> chain, Instant at)
       throws CinemaException {
-    validate(Kind.SCREEN, chain, at);
+    return validateScreen(chain, at, null);
+  }
+
+  /**
+   * Validates a screen's chain at {@code at}, with what earlier validations of {@code memo}
+   * (at the same instant) established ({@code null}: none).
+   */
+  public static ScreenCertificateChain validateScreen(List<X509Certificate> chain, Instant at, Memo memo)
+      throws CinemaException {
+    validate(Kind.SCREEN, chain, at, memo);
     return new ScreenCertificateChain(chain);
   }
 
   /** Validates a chain of the given kind at {@code at}; returns normally if every check passes. */
   public static void validate(Kind kind, List<X509Certificate> chain, Instant at) throws CinemaException {
+    validate(kind, chain, at, null);
+  }
+
+  private static void validate(Kind kind, List<X509Certificate> chain, Instant at, Memo memo)
+      throws CinemaException {
+    if (memo != null && !memo.at.equals(at)) {
+      throw new IllegalArgumentException("the memo is for validations at " + memo.at + ", not " + at);
+    }
     String p = kind.prefix();
     if (chain == null || chain.size() < 2 || chain.size() > MAX_CHAIN_LENGTH) {
       throw new CinemaException(p + "_chain_length",
           "the chain must hold a leaf, its issuers and a self-signed root (2 to " + MAX_CHAIN_LENGTH
               + " certificates), leaf first");
     }
+    ByteBuffer[] der = new ByteBuffer[chain.size()];
     for (int i = 0; i < chain.size(); i++) {
+      if (memo != null && i > 0) {
+        der[i] = Memo.der(chain.get(i));
+        if (memo.certificates.contains(der[i])) {
+          continue; // passed these checks of its own at this instant (Memo)
+        }
+      }
       checkCertificate(p, chain.get(i), i, at);
+      if (memo != null && i > 0) {
+        Memo.remember(memo.certificates, der[i]);
+      }
     }
     for (int i = 0; i < chain.size(); i++) {
       X509Certificate cert = chain.get(i);
@@ -90,18 +160,24 @@ public final class DcCertificateChainValidator {
             "certificate " + i + " was not issued by " + (i + 1 < chain.size() ? "certificate " + (i + 1)
                 : "itself (the last certificate must be a self-signed root)"));
       }
-      try {
-        cert.verify(issuer.getPublicKey());
-      } catch (GeneralSecurityException e) {
-        throw new CinemaException(p + "_chain_signature",
-            "the signature of certificate " + i + " does not verify under its issuer's key");
-      }
-      X500Name subjectName = name(p, "certificate " + i + "'s subject", cert.getSubjectX500Principal().getEncoded());
-      X500Name issuerName = name(p, "certificate " + i + "'s issuer", cert.getIssuerX500Principal().getEncoded());
-      if (!DcCertificates.attributeValues(subjectName, BCStyle.O)
-          .equals(DcCertificates.attributeValues(issuerName, BCStyle.O))) {
-        throw new CinemaException(p + "_organization",
-            "certificate " + i + ": the subject's O differs from the issuer's O (ST 430-2 root name)");
+      Memo.Link link = memo != null && i > 0 ? new Memo.Link(der[i], i + 1 < chain.size() ? der[i + 1] : der[i]) : null;
+      if (link == null || !memo.links.contains(link)) {
+        try {
+          cert.verify(issuer.getPublicKey());
+        } catch (GeneralSecurityException e) {
+          throw new CinemaException(p + "_chain_signature",
+              "the signature of certificate " + i + " does not verify under its issuer's key");
+        }
+        X500Name subjectName = name(p, "certificate " + i + "'s subject", cert.getSubjectX500Principal().getEncoded());
+        X500Name issuerName = name(p, "certificate " + i + "'s issuer", cert.getIssuerX500Principal().getEncoded());
+        if (!DcCertificates.attributeValues(subjectName, BCStyle.O)
+            .equals(DcCertificates.attributeValues(issuerName, BCStyle.O))) {
+          throw new CinemaException(p + "_organization",
+              "certificate " + i + ": the subject's O differs from the issuer's O (ST 430-2 root name)");
+        }
+        if (link != null) {
+          Memo.remember(memo.links, link);
+        }
       }
       if (i == 0) {
         if (cert.getBasicConstraints() != -1) {

@@ -136,6 +136,53 @@ class DcCertificateChainValidatorTest {
         .isInstanceOfSatisfying(CinemaException.class, e -> assertThat(e.code()).isEqualTo("screen_certificate_chain_length"));
   }
 
+  /**
+   * A send's memo (one chain's CAs checked once): a leaf is still checked in full, so a forged or
+   * rule-breaking leaf under CAs the memo knows is refused as without it; the memo holds only
+   * passes, so a CA it refused stays refused; and it serves one instant only.
+   */
+  @Test
+  void aMemoSkipsOnlyTheCasAlreadyCheckedNeverALeaf() throws Exception {
+    DcCertificateChainValidator.Memo memo = new DcCertificateChainValidator.Memo(NOW);
+    TestScreens.Screen good = TestScreens.screen(maker, valid, RANDOM);
+    assertThat(DcCertificateChainValidator.validateScreen(good.chain(), NOW, memo).leaf()).isEqualTo(good.leaf());
+    assertThat(DcCertificateChainValidator.validateScreen(good.chain(), NOW, memo).leaf()).isEqualTo(good.leaf());
+
+    byte[] der = TestScreens.screen(maker, valid, RANDOM).leaf().getEncoded();
+    der[der.length - 1] ^= 1;
+    X509Certificate forged = (X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+        .generateCertificate(new java.io.ByteArrayInputStream(der));
+    assertThatThrownBy(() -> DcCertificateChainValidator.validateScreen(
+            List.of(forged, maker.intermediate(), maker.root()), NOW, memo))
+        .isInstanceOfSatisfying(CinemaException.class,
+            e -> assertThat(e.code()).isEqualTo("screen_certificate_chain_signature"));
+    for (var broken : oneBrokenRule().toList()) {
+      @SuppressWarnings("unchecked")
+      UnaryOperator<TestScreens.Spec> change = (UnaryOperator<TestScreens.Spec>) broken.get()[1];
+      TestScreens.Screen s = TestScreens.screen(maker, change.apply(valid), RANDOM);
+      assertThatThrownBy(() -> DcCertificateChainValidator.validateScreen(s.chain(), NOW, memo))
+          .as(String.valueOf(broken.get()[0]))
+          .isInstanceOfSatisfying(CinemaException.class, e -> assertThat(e.code()).isEqualTo(broken.get()[2]));
+    }
+
+    TestScreens.Manufacturer bad = TestScreens.manufacturer("DC2.SMPTE.TESTMAKER.COM", RegenerateKdmVectors.MAKER_FROM,
+        RegenerateKdmVectors.MAKER_TO, false, RANDOM);
+    TestScreens.Screen underBad = TestScreens.screen(bad, valid, RANDOM);
+    for (int i = 0; i < 2; i++) {
+      assertThatThrownBy(() -> DcCertificateChainValidator.validateScreen(underBad.chain(), NOW, memo))
+          .isInstanceOfSatisfying(CinemaException.class, e -> assertThat(e.code()).isEqualTo("screen_certificate_ca"));
+    }
+    // the known CAs with a foreign leaf: the link leaf -> intermediate is not one the memo holds
+    TestScreens.Screen foreign = TestScreens.screen(bad, valid, RANDOM);
+    assertThatThrownBy(() -> DcCertificateChainValidator.validateScreen(
+            List.of(foreign.leaf(), maker.intermediate(), maker.root()), NOW, memo))
+        .isInstanceOfSatisfying(CinemaException.class,
+            e -> assertThat(e.code()).isEqualTo("screen_certificate_chain_order"));
+    // a memo of one instant: an expired CA at a later instant is never excused by it
+    assertThatThrownBy(() -> DcCertificateChainValidator.validateScreen(good.chain(), NOW.plusSeconds(1), memo))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
   /** A KDM signer chain is not a screen: its leaf has no SM role. */
   @Test
   void theSignerChainIsNotAScreen() {
