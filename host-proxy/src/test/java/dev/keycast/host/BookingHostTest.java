@@ -170,7 +170,8 @@ class BookingHostTest {
     StudioRules signed = StudioRules.decode(row.statement());
     StudioRules widened = new StudioRules(1, signed.keySetId(), signed.cplId(), signed.dkdmSigner(), signed.screens(),
         signed.latestEnd(), signed.maxWindowSeconds(), 100, signed.issuedAt());
-    store.putRules(new RulesRecord(row.cplId(), widened.encode(), row.key(), row.signature(), row.storedAt()));
+    store.putRules(new RulesRecord(row.cplId(), widened.encode(), row.key(), row.signature(), row.signerCertificate(),
+        row.signerSignature(), row.storedAt()));
     HttpResponse<String> r = signed("POST", "/v1/bookings", booking(spec, List.of(thumb(screenA), thumb(screenB)), 1, 2));
     assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
     assertThat(error(r)).isEqualTo("rules_invalid");
@@ -201,8 +202,10 @@ class BookingHostTest {
         new SendPolicy.RecipientSelector(null, List.of(Base64.getEncoder().encodeToString(maker.root().getEncoded())),
             Map.of()), now.plus(Duration.ofDays(9)), Duration.ofDays(5).toSeconds(), maxScreens, now);
     byte[] bytes = rules.encode();
+    RulesStatement st = RulesStatement.of(bytes, SENDER.publicKey());
     return new EnclaveApi.SignedRules(Base64Url.encode(bytes), Base64Url.encode(SENDER.publicKey().raw()),
-        Base64Url.encode(RulesStatement.of(bytes, SENDER.publicKey()).sign(SENDER)));
+        Base64Url.encode(st.sign(SENDER)), Base64Url.encode(studio.chain().get(0).getEncoded()),
+        Base64Url.encode(st.signWithDkdmSigner(studio.leaf().getPrivate())));
   }
 
   byte[] booking(DkdmTemplate.Spec spec, List<String> screens, int fromDays, int toDays) {

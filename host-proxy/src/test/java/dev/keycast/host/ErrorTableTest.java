@@ -320,7 +320,7 @@ class ErrorTableTest {
         ErrorCode.DKDM_KEY_INVALID, ErrorCode.DKDM_KEY_MISMATCH, ErrorCode.RULES_INVALID, ErrorCode.RULES_DKDM_MISMATCH,
         ErrorCode.RULES_NOT_FOUND, ErrorCode.DKDM_NOT_FOUND, ErrorCode.BOOKING_INVALID,
         ErrorCode.BOOKING_OUTSIDE_DKDM_WINDOW, ErrorCode.BOOKING_AFTER_LATEST_END, ErrorCode.BOOKING_WINDOW_TOO_LONG,
-        ErrorCode.BOOKING_WINDOW_PAST, ErrorCode.BOOKING_OVER_CAP,
+        ErrorCode.BOOKING_WINDOW_PAST, ErrorCode.BOOKING_OVER_CAP, ErrorCode.BOOKING_KDM_NOT_ALLOWED,
         ErrorCode.MAIL_NOT_CONFIGURED, // a host without --smtp-host: KdmMailHostTest
         ErrorCode.INTERNAL);        // a bug by definition
     Set<ErrorCode> all = EnumSet.allOf(ErrorCode.class);

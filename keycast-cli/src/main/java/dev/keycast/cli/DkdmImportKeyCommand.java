@@ -75,17 +75,18 @@ final class DkdmImportKeyCommand extends KeycastCommand {
     } catch (CinemaException e) {
       throw CliException.usage("--certificate " + certificate + ": " + e.getMessage());
     }
-    byte[] pkcs8 = pkcs8(CliFiles.read(key, "--key", 64 * 1024));
+    byte[] pkcs8 = pkcs8(CliFiles.read(key, "--key", 64 * 1024), "--key " + key);
     try {
       LegacyDkdmKeys.privateKey(pkcs8, cert); // refused here, before anything leaves this machine
     } catch (CinemaException e) {
       Arrays.fill(pkcs8, (byte) 0);
       throw CliException.usage("--key " + key + ": " + e.getMessage());
     }
-    HostClient host = hostOptions.client();
-    EnclaveIdentity id = EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());
     EnclaveApi.DkdmKeyImportResponse a;
+    EnclaveIdentity id;
     try (SenderSigningKey sender = SenderSets.readPrivate(senderKey, "--sender-key")) {
+      HostClient host = hostOptions.client();
+      id = EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());
       SealedSendPayload sealed = SendPayloadSealer.create(SendPayloadParameters.keyImportV1(id.bundle().keySetId()),
           id.bundle().receivePublicKey()).seal(LegacyDkdmKeys.aad(der), pkcs8, new SecureRandom());
       Instant ts = Instant.ofEpochSecond(Instant.now().getEpochSecond());
@@ -123,7 +124,8 @@ final class DkdmImportKeyCommand extends KeycastCommand {
     }
   }
 
-  private byte[] pkcs8(byte[] pem) throws CliException {
+  /** The PKCS #8 DER of an unencrypted PEM private key (PKCS #8 or PKCS #1); {@code pem} is wiped. */
+  static byte[] pkcs8(byte[] pem, String what) throws CliException {
     try (PEMParser p = new PEMParser(new StringReader(new String(pem, StandardCharsets.US_ASCII)))) {
       Object o = p.readObject();
       if (o instanceof PEMKeyPair kp) {
@@ -132,10 +134,10 @@ final class DkdmImportKeyCommand extends KeycastCommand {
       if (o instanceof PrivateKeyInfo info) {
         return info.getEncoded();
       }
-      throw CliException.usage("--key " + key + ": not an unencrypted PEM private key (BEGIN PRIVATE KEY or"
+      throw CliException.usage(what + ": not an unencrypted PEM private key (BEGIN PRIVATE KEY or"
           + " BEGIN RSA PRIVATE KEY)");
     } catch (IOException e) {
-      throw CliException.usage("--key " + key + ": not a PEM private key");
+      throw CliException.usage(what + ": not a PEM private key");
     } finally {
       Arrays.fill(pem, (byte) 0);
     }

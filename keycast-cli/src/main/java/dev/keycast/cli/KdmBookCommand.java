@@ -78,8 +78,9 @@ final class KdmBookCommand extends KeycastCommand {
   @Option(names = "--not-after", paramLabel = "TIME", description = "End of the KDM window (as --not-before).")
   String notAfter;
 
-  @Option(names = "--formulation", paramLabel = "NAME", defaultValue = "modified-transitional-1",
-      description = "modified-transitional-1 (default), multiple-modified-transitional-1, dci-any or dci-specific.")
+  @Option(names = "--formulation", paramLabel = "NAME",
+      description = "Absent (default): the studio's rules' KDM options. Given, it must be theirs (with"
+          + " --content-authenticator): modified-transitional-1, multiple-modified-transitional-1, dci-any, dci-specific.")
   String formulation;
 
   @Option(names = "--content-authenticator", paramLabel = "THUMBPRINT",
@@ -100,11 +101,13 @@ final class KdmBookCommand extends KeycastCommand {
   @Override
   int run() throws CliException, HostException {
     UUID cplId = KdmSendCommand.uuid("--cpl", cpl);
-    SendPolicy.KdmRules kdm;
-    try {
-      kdm = new SendPolicy.KdmRules(formulation, null, contentAuthenticator, null);
-    } catch (IllegalArgumentException e) {
-      throw CliException.usage(e.getMessage());
+    SendPolicy.KdmRules kdm = null; // the studio's rules' options
+    if (formulation != null || contentAuthenticator != null) {
+      try {
+        kdm = new SendPolicy.KdmRules(formulation, null, contentAuthenticator, null);
+      } catch (IllegalArgumentException e) {
+        throw CliException.usage(e.getMessage());
+      }
     }
     HostClient host = hostOptions.client();
     EnclaveIdentity id = EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());

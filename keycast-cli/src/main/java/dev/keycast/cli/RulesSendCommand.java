@@ -50,10 +50,27 @@ final class RulesSendCommand extends KeycastCommand {
   @Option(names = "--cpl", required = true, paramLabel = "UUID", description = "The CPL id (urn:uuid: prefix allowed).")
   String cpl;
 
-  @Option(names = "--dkdm-signer", paramLabel = "THUMBPRINT",
-      description = "The thumbprint of your DKDM's signer certificate ('keycast dkdm ingest' prints it as signer)."
-          + " Default: the signer of the DKDMs the host lists for --cpl, when they all have the same one.")
-  String dkdmSigner;
+  @Option(names = "--dkdm-signer-certificate", required = true, paramLabel = "FILE",
+      description = "The certificate that signed your DKDM (PEM or DER): the rules are for DKDMs it signed.")
+  Path dkdmSignerCertificate;
+
+  @Option(names = "--dkdm-signer-key", required = true, paramLabel = "FILE",
+      description = "Its RSA private key (unencrypted PEM): it signs the rules too, so that only you can write"
+          + " rules for your DKDMs (not an operator, not a distributor holding the DKDM file).")
+  Path dkdmSignerKey;
+
+  @Option(names = "--formulation", paramLabel = "NAME",
+      description = "The KDMs' formulation: modified-transitional-1 (default), multiple-modified-transitional-1,"
+          + " dci-any or dci-specific. Bookings cannot change it.")
+  String formulation;
+
+  @Option(names = "--forensic-mark-flag", paramLabel = "URI",
+      description = "A ForensicMarkFlag every KDM carries (repeatable; default none: marking on). Bookings cannot change it.")
+  List<String> forensicMarkFlags = new ArrayList<>();
+
+  @Option(names = "--content-authenticator", paramLabel = "THUMBPRINT",
+      description = "dci-any and dci-specific: base64 SHA-1 thumbprint of the CPL signer's certificate.")
+  String contentAuthenticator;
 
   @Option(names = "--screen-root", paramLabel = "FILE",
       description = "A manufacturer root certificate (PEM or DER): screens whose chain ends at it. Repeatable (at most 16).")
@@ -84,27 +101,24 @@ final class RulesSendCommand extends KeycastCommand {
       description = "The PEM Ed25519 sender key that ingested the DKDM.")
   Path senderKey;
 
-  /** The one signer of the DKDMs the host lists for the CPL (GET /v1/dkdms?cpl=UUID). */
-  static String ingestedSigner(HostClient host, UUID cplId, SenderSigningKey key) throws CliException, HostException {
-    HostApi.DkdmList list = host.getSigned("/v1/dkdms?cpl=" + cplId, key, HostClient.MAX_SMALL_BYTES,
-        HostApi.DkdmList.class);
-    Set<String> signers = new java.util.TreeSet<>();
-    list.dkdms().forEach(d -> signers.add(d.signerThumbprint()));
-    if (signers.isEmpty()) {
-      throw CliException.usage("no DKDM is ingested for CPL " + cplId + ": ingest it first (keycast dkdm ingest)");
-    }
-    if (signers.size() > 1) {
-      throw CliException.usage("the DKDMs of CPL " + cplId + " have " + signers.size() + " signers " + signers
-          + ": choose one with --dkdm-signer");
-    }
-    return signers.iterator().next();
-  }
-
   @Override
   int run() throws CliException, HostException {
     UUID cplId = KdmSendCommand.uuid("--cpl", cpl);
-    if (dkdmSigner != null && !SendPolicy.isWellFormedThumbprint(dkdmSigner.strip())) {
-      throw CliException.usage("--dkdm-signer is not a certificate thumbprint (base64 of 20 bytes, 28 characters)");
+    java.security.cert.X509Certificate signerCert;
+    String dkdmSigner;
+    try {
+      signerCert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(new java.io.ByteArrayInputStream(java.util.Base64.getDecoder().decode(
+              KdmSendCommand.certificate(dkdmSignerCertificate))));
+      dkdmSigner = dev.keycast.protocol.cinema.DcCertificates.thumbprintBase64(signerCert);
+    } catch (java.security.cert.CertificateException | dev.keycast.protocol.cinema.CinemaException e) {
+      throw CliException.usage("--dkdm-signer-certificate " + dkdmSignerCertificate + ": not a certificate");
+    }
+    SendPolicy.KdmRules kdm;
+    try {
+      kdm = new SendPolicy.KdmRules(formulation, forensicMarkFlags, contentAuthenticator, null);
+    } catch (IllegalArgumentException e) {
+      throw CliException.usage(e.getMessage());
     }
     Set<String> thumbprints = new LinkedHashSet<>();
     for (String t : screens) {
@@ -133,24 +147,30 @@ final class RulesSendCommand extends KeycastCommand {
     EnclaveIdentity id = EnclaveIdentity.verifyEnclave(hostOptions.client(), attestationOptions.pins(),
         new SecureRandom());
     StudioRules rules;
-    try (SenderSigningKey key = SenderSets.readPrivate(senderKey, "--sender-key")) {
-      if (dkdmSigner == null) {
-        dkdmSigner = ingestedSigner(hostOptions.client(), cplId, key);
-      }
-    }
     try {
-      rules = new StudioRules(StudioRules.VERSION, id.bundle().keySetId(), "urn:uuid:" + cplId, dkdmSigner.strip(),
-          new SendPolicy.RecipientSelector(null, roots, subjectMap, List.copyOf(thumbprints)), end, window, cap, now);
+      rules = new StudioRules(StudioRules.VERSION, id.bundle().keySetId(), "urn:uuid:" + cplId, dkdmSigner,
+          new SendPolicy.RecipientSelector(null, roots, subjectMap, List.copyOf(thumbprints)), end, window, cap, now,
+          kdm);
     } catch (IllegalArgumentException e) {
       throw CliException.usage(e.getMessage());
     }
     byte[] statement = rules.encode();
     HostApi.RulesStored stored;
+    byte[] pkcs8 = DkdmImportKeyCommand.pkcs8(CliFiles.read(dkdmSignerKey, "--dkdm-signer-key", 64 * 1024),
+        "--dkdm-signer-key " + dkdmSignerKey);
     try (SenderSigningKey key = SenderSets.readPrivate(senderKey, "--sender-key")) {
-      byte[] sig = RulesStatement.of(statement, key.publicKey()).sign(key);
+      java.security.PrivateKey signerKey = dev.keycast.protocol.cinema.LegacyDkdmKeys.privateKey(pkcs8, signerCert);
+      RulesStatement st = RulesStatement.of(statement, key.publicKey());
       stored = hostOptions.client().postSigned("/v1/rules", new EnclaveApi.SignedRules(Base64Url.encode(statement),
-          Base64Url.encode(key.publicKey().raw()), Base64Url.encode(sig)), key, HostClient.MAX_SMALL_BYTES,
-          HostApi.RulesStored.class);
+          Base64Url.encode(key.publicKey().raw()), Base64Url.encode(st.sign(key)),
+          Base64Url.encode(signerCert.getEncoded()), Base64Url.encode(st.signWithDkdmSigner(signerKey))), key,
+          HostClient.MAX_SMALL_BYTES, HostApi.RulesStored.class);
+    } catch (dev.keycast.protocol.cinema.CinemaException e) {
+      throw CliException.usage("--dkdm-signer-key " + dkdmSignerKey + ": " + e.getMessage());
+    } catch (java.security.cert.CertificateEncodingException e) {
+      throw CliException.usage("--dkdm-signer-certificate: " + e.getMessage());
+    } finally {
+      java.util.Arrays.fill(pkcs8, (byte) 0);
     }
     if (json) {
       printJson(stored);
@@ -165,6 +185,8 @@ final class RulesSendCommand extends KeycastCommand {
     o.println("latest end:   " + stored.latestEnd());
     o.println("max window:   " + Duration.ofSeconds(stored.maxWindowSeconds()));
     o.println("max screens:  " + stored.maxScreens() + " per booking");
+    o.println("kdm options:  " + kdm.formulation() + (kdm.forensicMarkFlags().isEmpty() ? ", forensic marking on"
+        : ", forensic-mark flags " + kdm.forensicMarkFlags()));
     o.println("signed by:    " + stored.sender());
     return ExitCodes.OK;
   }

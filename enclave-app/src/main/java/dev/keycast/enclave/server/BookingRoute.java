@@ -45,9 +45,10 @@ import java.util.Set;
  *
  * <p>Order (section 11.5): sizes capped before decoding; (1) the distributor's signature over the
  * booking (a sender of the sealed set, inside the timestamp window); (2) the booking and the rules
- * parse, and the rules' signature verifies under the key given, which MUST still be a sender;
- * (3) the sealed keys' header names the sender who ingested the DKDM, and the rules MUST be signed
- * by that sender and name the binding's key set, CPL and DKDM signer; (4) the booking's window and
+ * parse, and the rules' signature verifies under the key given, which MUST still be a sender, and
+ * their second signature under the DKDM signer certificate they carry, whose thumbprint they name;
+ * (3) the rules name the binding's key set, CPL and DKDM signer (so only the holder of the studio's
+ * DKDM signing key can write rules for its DKDMs); (4) the booking's window and
  * size fit the DKDM and the rules; (5) the keys open with the binding ({@code decryption_failed}
  * alike for every cause); (6) every candidate is a screen the booking names (the host cannot add
  * one); (7) the fan-out under a policy whose recipients are the rules' screens, whose cap is the
@@ -57,6 +58,8 @@ import java.util.Set;
 public final class BookingRoute {
   /** Largest request body: the booking, the rules, the DKDM's sealed form and 5,000 candidates. */
   public static final int MAX_BODY_BYTES = 64 * 1024 * 1024;
+  /** Largest DKDM signer certificate presented with rules (DER). */
+  static final int MAX_SIGNER_CERTIFICATE_BYTES = 8192;
   private static final byte[] PAYLOAD_LABEL = "keycast/v1/booking-payload".getBytes(StandardCharsets.US_ASCII);
 
   private final KeySetService keys;
@@ -88,12 +91,15 @@ public final class BookingRoute {
           "a booking carries at most " + EnclaveApi.BookingRequest.MAX_CANDIDATES + " screens");
     }
     EnclaveApi.SignedRules signedRules = r.rules();
-    if (signedRules.statement() == null || signedRules.key() == null || signedRules.signature() == null) {
-      throw malformed("rules needs statement, key and signature");
+    if (signedRules.statement() == null || signedRules.key() == null || signedRules.signature() == null
+        || signedRules.signerCertificate() == null || signedRules.signerSignature() == null) {
+      throw malformed("rules needs statement, key, signature, signer_certificate and signer_signature");
     }
     byte[] bookingBytes = decode("booking", r.booking(), KdmBooking.MAX_ENCODED);
     byte[] rulesBytes = decode("rules.statement", signedRules.statement(), StudioRules.MAX_ENCODED);
     byte[] rulesSignature = decode("rules.signature", signedRules.signature(), 64);
+    byte[] signerDer = decode("rules.signer_certificate", signedRules.signerCertificate(), MAX_SIGNER_CERTIFICATE_BYTES);
+    byte[] signerSignature = decode("rules.signer_signature", signedRules.signerSignature(), 1024);
     byte[] sealedBytes = decode("sealed_content_keys", r.sealedContentKeys(), SealedSecret.MAX_ENCODED);
     byte[] bindingBytes = decode("binding", r.binding(), DkdmBinding.MAX_ENCODED);
     SenderKey studio;
@@ -121,11 +127,34 @@ public final class BookingRoute {
     } catch (MalformedInputException e) {
       throw new EnclaveApiException(ErrorCode.RULES_INVALID, e.getMessage());
     }
-    if (!RulesStatement.of(rulesBytes, studio).verifies(rulesSignature)) {
+    RulesStatement statement = RulesStatement.of(rulesBytes, studio);
+    if (!statement.verifies(rulesSignature)) {
       throw new EnclaveApiException(ErrorCode.RULES_INVALID,
           "the rules' signature does not verify under the key given with them");
     }
     senders.requireSender(keySet, studio, "rules statement");
+    // the rules are the DKDM signer's: signed with the key of the certificate they name
+    java.security.cert.X509Certificate signer;
+    try {
+      signer = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(new java.io.ByteArrayInputStream(signerDer));
+    } catch (java.security.cert.CertificateException | RuntimeException e) {
+      throw new EnclaveApiException(ErrorCode.RULES_INVALID, "rules.signer_certificate is not an X.509 DER certificate");
+    }
+    String signerThumbprint;
+    try {
+      signerThumbprint = dev.keycast.protocol.cinema.DcCertificates.thumbprintBase64(signer);
+    } catch (dev.keycast.protocol.cinema.CinemaException e) {
+      throw new EnclaveApiException(ErrorCode.RULES_INVALID, "rules.signer_certificate has no readable TBSCertificate");
+    }
+    if (!signerThumbprint.equals(rules.dkdmSigner())) {
+      throw new EnclaveApiException(ErrorCode.RULES_DKDM_MISMATCH, "the rules name DKDM signer " + rules.dkdmSigner()
+          + " but come with the certificate " + signerThumbprint);
+    }
+    if (!statement.verifiesDkdmSigner(signer, signerSignature)) {
+      throw new EnclaveApiException(ErrorCode.RULES_INVALID,
+          "the rules are not signed with the key of the DKDM signer they name");
+    }
 
     // (3) the rules are the studio's for this DKDM; (4) the booking fits them
     DkdmBinding binding;
@@ -136,10 +165,9 @@ public final class BookingRoute {
     } catch (MalformedInputException | RuntimeException e) {
       throw new EnclaveApiException(ErrorCode.DECRYPTION_FAILED, "the sealed DKDM keys do not open with this binding");
     }
-    byte[] ingestedBy = sealed.senderKey();
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
     try {
-      BookingChecks.rulesFitDkdm(rules, studio, binding, ingestedBy == null ? null : new SenderKey(ingestedBy));
+      BookingChecks.rulesFitDkdm(rules, binding);
       BookingChecks.bookingFits(booking, rules, binding, now);
     } catch (BookingException e) {
       throw new EnclaveApiException(e.code(), e.getMessage());
@@ -162,7 +190,7 @@ public final class BookingRoute {
     try {
       secret = ContentKeySetCodec.encode(contentKeys);
       SendPolicy policy = new SendPolicy(SendPolicy.VERSION, "booking:" + bookingId, "", now, booking.notAfter(),
-          rules.screens(), false, rules.maxScreens(), null, booking.kdm());
+          rules.screens(), false, rules.maxScreens(), null, booking.kdm() == null ? rules.kdm() : booking.kdm());
       byte[] policyBytes = policy.toJson();
       byte[] bookingSha256 = Sha256.digest(bookingBytes);
       byte[] rulesSha256 = Sha256.digest(rulesBytes);

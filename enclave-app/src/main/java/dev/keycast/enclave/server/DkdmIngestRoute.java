@@ -41,6 +41,8 @@ public final class DkdmIngestRoute {
   public static final int MAX_BODY_BYTES = EnclaveApi.DkdmIngestRequest.MAX_BODY_BYTES;
   /** Largest DER studio root certificate. */
   public static final int MAX_ROOT_BYTES = 4096;
+  /** Largest key import body (a certificate, an HPKE-sealed RSA-4096 key and a signature). */
+  public static final int MAX_KEY_IMPORT_BYTES = 64 * 1024;
 
   private final KeySetService keys;
   private final SenderAuthorizer senders;
@@ -84,7 +86,7 @@ public final class DkdmIngestRoute {
     List<X509Certificate> roots = parseRoots(rootsDer);
     KdmSigner recipient = signers.current();
 
-    List<DkdmIngest.Recipient> recipients = recipients(keySet, recipient, r.legacyKeys());
+    List<DkdmIngest.Recipient> recipients = recipients(keySet, recipient, r.legacyKeys(), sender);
     DkdmIngest.Ingested in;
     try {
       in = DkdmIngest.ingest(dkdm, roots, recipients, clock.instant());
@@ -115,11 +117,12 @@ public final class DkdmIngestRoute {
   /**
    * The certificates a DKDM may be addressed to: the enclave's own DKDM recipient certificate, then
    * each legacy certificate the host presents with its sealed key (wire-format.md section 10.6),
-   * whose key is opened only when the DKDM names it; a sealed key that does not open with its
-   * certificate then fails the ingest ({@code decryption_failed}).
+   * whose key is opened only when the DKDM names it, and only for the sender that imported it; a
+   * sealed key that does not open with its certificate, or was imported by another sender, then
+   * fails the ingest ({@code decryption_failed}).
    */
-  private static List<DkdmIngest.Recipient> recipients(KeySet keySet, KdmSigner own, List<EnclaveApi.LegacyDkdmKey> legacy)
-      throws EnclaveApiException {
+  private static List<DkdmIngest.Recipient> recipients(KeySet keySet, KdmSigner own, List<EnclaveApi.LegacyDkdmKey> legacy,
+      SenderKey ingester) throws EnclaveApiException {
     if (legacy.size() > dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_KEYS) {
       throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "legacy_keys holds at most "
           + dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_KEYS + " keys");
@@ -142,7 +145,8 @@ public final class DkdmIngestRoute {
       }
       out.add(new DkdmIngest.Recipient(cert, () -> {
         try {
-          return dev.keycast.protocol.cinema.LegacyDkdmKeys.open(keySet, der, sealed);
+          // a legacy key is its importer's: another sender's ingest cannot use it (wire-format.md 10.6)
+          return dev.keycast.protocol.cinema.LegacyDkdmKeys.open(keySet, der, sealed, ingester.raw());
         } catch (dev.keycast.protocol.DecryptionFailedException e) {
           throw new CinemaException("decryption_failed", "the legacy DKDM key the DKDM is addressed to does not open");
         }

@@ -207,8 +207,13 @@ final class EnclaveApiService {
         yield Answer.json(200, services.dkdms().ingest(decode(body, length, EnclaveApi.DkdmIngestRequest.class)));
       }
       // a distributor's legacy DKDM key, sealed to the enclave (issue 25, wire-format.md 10.6)
-      case DKDM_KEY_IMPORT -> Answer.json(200,
-          services.dkdms().importKey(decode(body, length, EnclaveApi.DkdmKeyImportRequest.class)));
+      case DKDM_KEY_IMPORT -> {
+        if (length > DkdmIngestRoute.MAX_KEY_IMPORT_BYTES) { // before the JSON is parsed
+          throw new EnclaveApiException(ErrorCode.PAYLOAD_TOO_LARGE,
+              "a key import body is at most " + DkdmIngestRoute.MAX_KEY_IMPORT_BYTES + " bytes");
+        }
+        yield Answer.json(200, services.dkdms().importKey(decode(body, length, EnclaveApi.DkdmKeyImportRequest.class)));
+      }
       // KDMs booked from an ingested DKDM under the studio's rules (issue 25, wire-format.md 11)
       case KDM_BOOK -> {
         if (length > BookingRoute.MAX_BODY_BYTES) { // before the JSON is parsed

@@ -247,19 +247,38 @@ class BookingTest {
     StudioRules widened = new StudioRules(1, signed.keySetId(), signed.cplId(), signed.dkdmSigner(), signed.screens(),
         NOW.plus(Duration.ofDays(19)), Duration.ofDays(19).toSeconds(), 100, signed.issuedAt());
     EnclaveApi.SignedRules tampered = new EnclaveApi.SignedRules(Base64Url.encode(widened.encode()), rules.key(),
-        rules.signature());
+        rules.signature(), rules.signerCertificate(), rules.signerSignature());
     assertRefused(book(booking(feature, List.of(screen1, screen2), NOW.plus(Duration.ofDays(1)),
         NOW.plus(Duration.ofDays(15))), DISTRIBUTOR, tampered, feature, List.of(screen1, screen2)),
         ErrorCode.RULES_INVALID);
   }
 
   @Test
-  void rulesSignedByTheDistributorInsteadOfTheStudioThatIngestedTheDkdmAreRefused() throws Exception {
-    // the distributor is a sender too, but the DKDM was ingested by the studio
-    EnclaveApi.SignedRules own = rules(DISTRIBUTOR, feature, anchorA(), NOW.plus(Duration.ofDays(19)),
-        Duration.ofDays(19), 100);
-    assertRefused(book(booking(feature, List.of(screen1), NOW.plus(Duration.ofDays(1)), NOW.plus(Duration.ofDays(2))),
-        DISTRIBUTOR, own, feature, List.of(screen1)), ErrorCode.RULES_DKDM_MISMATCH);
+  void aDistributorThatHoldsTheDkdmCannotWriteTheStudiosRules() throws Exception {
+    // the distributor is a sender and has the DKDM file: it ingests its own copy and signs wide rules
+    Ingested own = ingest(feature.spec(), DISTRIBUTOR);
+    StudioRules wide = new StudioRules(1, keys.keySet.id(), own.answer().cplId(), own.answer().signerThumbprint(),
+        anchorA(), NOW.plus(Duration.ofDays(19)), Duration.ofDays(19).toSeconds(), 100, NOW);
+    DcCertificateIssuer.IssuedChain fake = DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames("STUDIO.TEST",
+        "MASTERING.STUDIO.TEST", "ROOT.STUDIO.TEST", "CA.STUDIO.TEST", "CS", "DKDM-SIGNER.STUDIO.TEST"),
+        NOW.minus(Duration.ofDays(1)), 1, RANDOM);
+    byte[] booking = booking(own, List.of(screen1), NOW.plus(Duration.ofDays(1)), NOW.plus(Duration.ofDays(2)));
+    // with the studio's certificate but its own key: the signature does not verify
+    assertRefused(book(booking, DISTRIBUTOR, rules(DISTRIBUTOR, wide, studioChain.leafCertificate(),
+        fake.leaf().getPrivate()), own, List.of(screen1)), ErrorCode.RULES_INVALID);
+    // with a look-alike certificate of its own: not the DKDM's signer
+    assertRefused(book(booking, DISTRIBUTOR, rules(DISTRIBUTOR, wide, fake.leafCertificate(), fake.leaf().getPrivate()),
+        own, List.of(screen1)), ErrorCode.RULES_DKDM_MISMATCH);
+  }
+
+  @Test
+  void aBookingThatTurnsForensicMarkingOffIsRefused() throws Exception {
+    EnclaveApi.SignedRules rules = rules(STUDIO, feature, anchorA(), NOW.plus(Duration.ofDays(15)), Duration.ofDays(7), 10);
+    byte[] booking = new KdmBooking(1, keys.keySet.id(), feature.answer().cplId(),
+        List.of(DcCertificates.thumbprintBase64(screen1.leaf())), NOW.plus(Duration.ofDays(1)),
+        NOW.plus(Duration.ofDays(2)), new SendPolicy.KdmRules(null,
+            List.of(dev.keycast.protocol.cinema.ForensicMarkFlags.PICTURE_DISABLE), null, null)).encode();
+    assertRefused(book(booking, DISTRIBUTOR, rules, feature, List.of(screen1)), ErrorCode.BOOKING_KDM_NOT_ALLOWED);
   }
 
   @Test
@@ -294,8 +313,9 @@ class BookingTest {
     String later = KDM_TIME.format(NOW.plus(Duration.ofDays(50)).atOffset(ZoneOffset.ofHours(1)));
     String binding = new String(Base64Url.decode("b", feature.answer().binding(), 4096), StandardCharsets.UTF_8)
         .replace(feature.spec().notAfter(), later);
-    Ingested widened = new Ingested(feature.spec(), new EnclaveApi.DkdmIngestResponse(null, null, null, null, 0, null,
-        null, null, null, null, null, feature.answer().sealedContentKeys(),
+    Ingested widened = new Ingested(feature.spec(), new EnclaveApi.DkdmIngestResponse(null, null,
+        feature.answer().cplId(), null, 0, null, null, feature.answer().signerThumbprint(), null, null, null,
+        feature.answer().sealedContentKeys(),
         Base64Url.encode(binding.getBytes(StandardCharsets.UTF_8))));
     assertRefused(book(booking(feature, List.of(screen1), NOW.plus(Duration.ofDays(1)), NOW.plus(Duration.ofDays(30))),
         DISTRIBUTOR, rules, widened, List.of(screen1)), ErrorCode.DECRYPTION_FAILED);
@@ -311,6 +331,20 @@ class BookingTest {
   // ---- helpers
 
   long lastTimestamp;
+
+  /** Ingests the DKDM of {@code spec} again (its exact file is not kept: the same spec, made again), by {@code by}. */
+  Ingested ingest(DkdmTemplate.Spec spec, SenderSigningKey by) throws Exception {
+    byte[] dkdm = DkdmTemplate.build(tmp.resolve("dkdm-" + dirs.incrementAndGet()), spec, enclaveSigner.leaf(),
+        enclaveSigner.leaf(), studioChain.chain(), studioChain.leaf().getPrivate());
+    byte[] root = studioChain.chain().get(2).getEncoded();
+    Instant ts = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    byte[] sig = DkdmIngestStatement.of(keys.keySet.id(), dkdm, List.of(root), ts, by.publicKey()).sign(by);
+    HttpResponse<String> r = http.post("/v1/dkdm/ingest", new EnclaveApi.DkdmIngestRequest(Base64Url.encode(dkdm),
+        List.of(Base64Url.encode(root)), new EnclaveApi.SenderSignature(Base64Url.encode(by.publicKey().raw()),
+            ts.getEpochSecond(), Base64Url.encode(sig))));
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return new Ingested(spec, json(r, EnclaveApi.DkdmIngestResponse.class));
+  }
 
   Ingested ingest(Instant notBefore, Instant notAfter, int keyCount) throws Exception {
     List<DkdmTemplate.Key> ks = new ArrayList<>();
@@ -341,13 +375,19 @@ class BookingTest {
   }
 
   EnclaveApi.SignedRules rules(SenderSigningKey by, String cplId, String dkdmSigner, SendPolicy.RecipientSelector screens,
-      Instant latestEnd, Duration maxWindow, int maxScreens) {
-    StudioRules rules = new StudioRules(1, keys.keySet.id(), cplId, dkdmSigner, screens, latestEnd,
-        maxWindow.toSeconds(), maxScreens, NOW);
+      Instant latestEnd, Duration maxWindow, int maxScreens) throws Exception {
+    return rules(by, new StudioRules(1, keys.keySet.id(), cplId, dkdmSigner, screens, latestEnd, maxWindow.toSeconds(),
+        maxScreens, NOW), studioChain.leafCertificate(), studioChain.leaf().getPrivate());
+  }
+
+  /** Rules signed by sender {@code by} and, as the DKDM signer, with {@code signerKey} of {@code signer}. */
+  static EnclaveApi.SignedRules rules(SenderSigningKey by, StudioRules rules, java.security.cert.X509Certificate signer,
+      java.security.PrivateKey signerKey) throws Exception {
     byte[] bytes = rules.encode();
-    byte[] sig = RulesStatement.of(bytes, by.publicKey()).sign(by);
+    RulesStatement st = RulesStatement.of(bytes, by.publicKey());
     return new EnclaveApi.SignedRules(Base64Url.encode(bytes), Base64Url.encode(by.publicKey().raw()),
-        Base64Url.encode(sig));
+        Base64Url.encode(st.sign(by)), Base64Url.encode(signer.getEncoded()),
+        Base64Url.encode(st.signWithDkdmSigner(signerKey)));
   }
 
   byte[] booking(Ingested dkdm, List<TestScreens.Screen> screens, Instant notBefore, Instant notAfter) throws Exception {

@@ -56,6 +56,8 @@ import org.junit.jupiter.api.Timeout;
 class LegacyDkdmKeyTest {
   static final SecureRandom RANDOM = new SecureRandom();
   static final Instant NOW = TestKit.NOW;
+  /** Another admitted sender (another distributor). */
+  static final SenderSigningKey OTHER_SENDER = SenderSigningKey.generate(RANDOM);
   static final DateTimeFormatter KDM_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ssxxx");
 
   Path tmp;
@@ -87,7 +89,10 @@ class LegacyDkdmKeyTest {
         "ROOT.EASYDCP.TEST", "CA.EASYDCP.TEST", "CS", "EASYDCP-KDM"), from, 1, RANDOM);
     server = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, MockAttester.create(tmp.resolve("mock")),
         new SecureRandom(), Clock.systemUTC(), 2, new EnclaveMetrics(), () -> enclaveSigner);
-    TestKit.establishSenders(server, keys.keySet.id());
+    SenderAuthorizer senders = server.services().senders();
+    senders.keySetCreated(keys.keySet.id());
+    senders.genesis(new EnclaveApi.SenderGenesisRequest(List.of(Base64Url.encode(TestKit.OWNER.publicKey().raw())),
+        List.of(Base64Url.encode(TestKit.SENDER.publicKey().raw()), Base64Url.encode(OTHER_SENDER.publicKey().raw()))));
     http = new TestKit.Http("http://127.0.0.1:" + ((TcpEndpoint) server.endpoint()).port());
   }
 
@@ -151,8 +156,8 @@ class LegacyDkdmKeyTest {
     HttpResponse<String> r = http.post("/v1/kdm/book", new EnclaveApi.BookingRequest(Base64Url.encode(booking),
         new EnclaveApi.SenderSignature(Base64Url.encode(s.publicKey().raw()), ts.getEpochSecond(), Base64Url.encode(
             dev.keycast.protocol.sender.BookingStatement.of(keys.keySet.id(), booking, ts, s.publicKey()).sign(s))),
-        new EnclaveApi.SignedRules(Base64Url.encode(rules), Base64Url.encode(s.publicKey().raw()), Base64Url.encode(
-            dev.keycast.protocol.sender.RulesStatement.of(rules, s.publicKey()).sign(s))),
+        BookingTest.rules(s, dev.keycast.protocol.booking.StudioRules.decode(rules), studio.leafCertificate(),
+            studio.leaf().getPrivate()),
         a.sealedContentKeys(), a.binding(), List.of(new EnclaveApi.Candidate(
             Base64Url.encode(screen.leaf().getPublicKey().getEncoded()), chain))));
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
@@ -189,6 +194,17 @@ class LegacyDkdmKeyTest {
         studio.leaf().getPrivate());
     assertRefused(post(ingest(dkdm, List.of(new EnclaveApi.LegacyDkdmKey(
         Base64Url.encode(otherLegacy.leafCertificate().getEncoded()), imported.sealedKey())))), ErrorCode.DECRYPTION_FAILED);
+  }
+
+  @Test
+  void anotherSenderCannotUseADistributorsImportedLegacyKey() throws Exception {
+    EnclaveApi.DkdmKeyImportResponse imported = importKey(legacy, legacy.leaf().getPrivate());
+    byte[] dkdm = DkdmTemplate.build(dir(), spec(1), legacy.leafCertificate(), legacy.leafCertificate(), studio.chain(),
+        studio.leaf().getPrivate());
+    List<EnclaveApi.LegacyDkdmKey> kept = List.of(new EnclaveApi.LegacyDkdmKey(imported.certificate(),
+        imported.sealedKey()));
+    assertRefused(post(ingest(dkdm, kept, OTHER_SENDER)), ErrorCode.DECRYPTION_FAILED);
+    assertThat(post(ingest(dkdm, kept)).statusCode()).isEqualTo(200); // its importer's ingest works
   }
 
   @Test
@@ -239,12 +255,16 @@ class LegacyDkdmKeyTest {
   }
 
   EnclaveApi.DkdmIngestRequest ingest(byte[] dkdm, List<EnclaveApi.LegacyDkdmKey> legacyKeys) throws Exception {
+    return ingest(dkdm, legacyKeys, TestKit.SENDER);
+  }
+
+  EnclaveApi.DkdmIngestRequest ingest(byte[] dkdm, List<EnclaveApi.LegacyDkdmKey> legacyKeys, SenderSigningKey by)
+      throws Exception {
     byte[] root = studio.chain().get(2).getEncoded();
     Instant ts = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-    byte[] sig = DkdmIngestStatement.of(keys.keySet.id(), dkdm, List.of(root), ts, TestKit.SENDER.publicKey())
-        .sign(TestKit.SENDER);
+    byte[] sig = DkdmIngestStatement.of(keys.keySet.id(), dkdm, List.of(root), ts, by.publicKey()).sign(by);
     return new EnclaveApi.DkdmIngestRequest(Base64Url.encode(dkdm), List.of(Base64Url.encode(root)),
-        new EnclaveApi.SenderSignature(Base64Url.encode(TestKit.SENDER.publicKey().raw()), ts.getEpochSecond(),
+        new EnclaveApi.SenderSignature(Base64Url.encode(by.publicKey().raw()), ts.getEpochSecond(),
             Base64Url.encode(sig)), legacyKeys);
   }
 

@@ -115,7 +115,8 @@ final class BookingCoordinator {
     }
     EnclaveApi.BookingRequest request = new EnclaveApi.BookingRequest(req.booking(), sig,
         new EnclaveApi.SignedRules(Base64Url.encode(rules.statement()), Base64Url.encode(rules.key()),
-            Base64Url.encode(rules.signature())),
+            Base64Url.encode(rules.signature()), Base64Url.encode(rules.signerCertificate()),
+            Base64Url.encode(rules.signerSignature())),
         Base64Url.encode(dkdm.sealedContentKeys()), Base64Url.encode(dkdm.binding()), candidates);
     EnclaveResponse answer = enclave.call(HttpMethod.POST, "/v1/kdm/book", Json.encode(request));
     if (!answer.ok()) {

@@ -14,9 +14,12 @@ import java.util.Objects;
  * @param statement the {@code StudioRules} bytes
  * @param key the studio's raw Ed25519 public key (32 bytes)
  * @param signature the Ed25519 signature (64 bytes)
+ * @param signerCertificate the DKDM signer's certificate (DER, at most 8192 bytes)
+ * @param signerSignature the DKDM signer's RSA signature over the same statement (at most 1024 bytes)
  * @param storedAt when the host stored them
  */
-public record RulesRecord(String cplId, byte[] statement, byte[] key, byte[] signature, Instant storedAt) {
+public record RulesRecord(String cplId, byte[] statement, byte[] key, byte[] signature, byte[] signerCertificate,
+    byte[] signerSignature, Instant storedAt) {
   /** Longest statement kept ({@code StudioRules.MAX_ENCODED}). */
   public static final int MAX_STATEMENT_BYTES = 1 << 20;
 
@@ -32,9 +35,25 @@ public record RulesRecord(String cplId, byte[] statement, byte[] key, byte[] sig
     if (key == null || key.length != 32 || signature == null || signature.length != 64) {
       throw new IllegalArgumentException("a rules key is 32 bytes and its signature 64");
     }
+    if (signerCertificate == null || signerCertificate.length < 1 || signerCertificate.length > 8192
+        || signerSignature == null || signerSignature.length < 1 || signerSignature.length > 1024) {
+      throw new IllegalArgumentException("a rules signer certificate is 1..8192 bytes and its signature 1..1024");
+    }
     statement = statement.clone();
     key = key.clone();
     signature = signature.clone();
+    signerCertificate = signerCertificate.clone();
+    signerSignature = signerSignature.clone();
+  }
+
+  @Override
+  public byte[] signerCertificate() {
+    return signerCertificate.clone();
+  }
+
+  @Override
+  public byte[] signerSignature() {
+    return signerSignature.clone();
   }
 
   @Override
@@ -55,7 +74,9 @@ public record RulesRecord(String cplId, byte[] statement, byte[] key, byte[] sig
   @Override
   public boolean equals(Object o) {
     return o instanceof RulesRecord r && r.cplId.equals(cplId) && Arrays.equals(r.statement, statement)
-        && Arrays.equals(r.key, key) && Arrays.equals(r.signature, signature) && r.storedAt.equals(storedAt);
+        && Arrays.equals(r.key, key) && Arrays.equals(r.signature, signature)
+        && Arrays.equals(r.signerCertificate, signerCertificate) && Arrays.equals(r.signerSignature, signerSignature)
+        && r.storedAt.equals(storedAt);
   }
 
   @Override

@@ -316,6 +316,8 @@ public final class S3ArtefactStore implements ArtefactStore {
     n.put("statement", S3RecordCodec.b64(r.statement()));
     n.put("key", S3RecordCodec.b64(r.key()));
     n.put("signature", S3RecordCodec.b64(r.signature()));
+    n.put("signerCertificate", S3RecordCodec.b64(r.signerCertificate()));
+    n.put("signerSignature", S3RecordCodec.b64(r.signerSignature()));
     n.put("storedAt", r.storedAt().toEpochMilli());
     objects.put(S3Layout.rulesOfCpl(uuidOf(r.cplId())), codec.encode(n), false);
     return r;
@@ -335,7 +337,8 @@ public final class S3ArtefactStore implements ArtefactStore {
     JsonNode n = codec.decode(key, body.get());
     RulesRecord r = S3RecordCodec.stored(key, () -> new RulesRecord(S3RecordCodec.text(key, n, "cplId"),
         S3RecordCodec.binary(key, n, "statement"), S3RecordCodec.binary(key, n, "key"),
-        S3RecordCodec.binary(key, n, "signature"), Instant.ofEpochMilli(S3RecordCodec.number(key, n, "storedAt"))));
+        S3RecordCodec.binary(key, n, "signature"), S3RecordCodec.binary(key, n, "signerCertificate"),
+        S3RecordCodec.binary(key, n, "signerSignature"), Instant.ofEpochMilli(S3RecordCodec.number(key, n, "storedAt"))));
     if (!r.cplId().equals(cplId)) {
       throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another CPL");
     }

@@ -604,12 +604,14 @@ public final class SqliteArtefactStore implements ArtefactStore {
   public RulesRecord putRules(RulesRecord r) throws StoreException {
     Objects.requireNonNull(r, "rules");
     return write("put rules", c -> {
-      try (PreparedStatement ps = c.prepareStatement("INSERT OR REPLACE INTO studio_rules VALUES (?, ?, ?, ?, ?)")) {
+      try (PreparedStatement ps = c.prepareStatement("INSERT OR REPLACE INTO studio_rules VALUES (?, ?, ?, ?, ?, ?, ?)")) {
         ps.setString(1, r.cplId());
         ps.setBytes(2, r.statement());
         ps.setBytes(3, r.key());
         ps.setBytes(4, r.signature());
-        ps.setLong(5, r.storedAt().toEpochMilli());
+        ps.setBytes(5, r.signerCertificate());
+        ps.setBytes(6, r.signerSignature());
+        ps.setLong(7, r.storedAt().toEpochMilli());
         ps.executeUpdate();
       }
       return r;
@@ -621,7 +623,8 @@ public final class SqliteArtefactStore implements ArtefactStore {
     Objects.requireNonNull(cplId, "cplId");
     return read(c -> {
       try (PreparedStatement ps = c.prepareStatement(
-          "SELECT cpl_id, statement, key, signature, stored_at FROM studio_rules WHERE cpl_id = ?")) {
+          "SELECT cpl_id, statement, key, signature, signer_certificate, signer_signature, stored_at"
+          + " FROM studio_rules WHERE cpl_id = ?")) {
         ps.setString(1, cplId);
         try (ResultSet rs = ps.executeQuery()) {
           if (!rs.next()) {
@@ -629,7 +632,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
           }
           try {
             return Optional.of(new RulesRecord(rs.getString(1), rs.getBytes(2), rs.getBytes(3), rs.getBytes(4),
-                Instant.ofEpochMilli(rs.getLong(5))));
+                rs.getBytes(5), rs.getBytes(6), Instant.ofEpochMilli(rs.getLong(7))));
           } catch (IllegalArgumentException | NullPointerException e) {
             throw new StoreException(StoreException.Code.STORE_CORRUPT, "a stored rules row does not decode");
           }

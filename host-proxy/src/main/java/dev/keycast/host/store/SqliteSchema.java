@@ -60,7 +60,8 @@ final class SqliteSchema {
    * existing changes.
    *
    * <p>Version 8 adds {@code studio_rules} (issue 25, wire-format.md section 11.1): a studio's
-   * signed rules per CPL (statement, key, signature), the latest replacing the earlier. Nothing
+   * signed rules per CPL (statement, key, signature, the DKDM signer's certificate and signature),
+   * the latest replacing the earlier. Nothing
    * existing changes.
    *
    * <p>Version 9 adds {@code dkdm_keys} (issue 25, wire-format.md section 10.6): imported legacy
@@ -207,6 +208,8 @@ final class SqliteSchema {
         statement  BLOB    NOT NULL,
         key        BLOB    NOT NULL CHECK (length(key) = 32),
         signature  BLOB    NOT NULL CHECK (length(signature) = 64),
+        signer_certificate BLOB NOT NULL,
+        signer_signature   BLOB NOT NULL,
         stored_at  INTEGER NOT NULL) WITHOUT ROWID"""),
       // v8 -> v9: imported legacy DKDM keys
       List.of(

@@ -681,10 +681,12 @@ abstract class ArtefactStoreContract {
     byte[] sig = new byte[64];
     key[0] = 7;
     sig[0] = 9;
-    RulesRecord first = store.putRules(new RulesRecord(cpl, bytes("rules-1"), key, sig, T0));
+    RulesRecord first = store.putRules(new RulesRecord(cpl, bytes("rules-1"), key, sig, bytes("signer-cert"),
+        bytes("signer-sig"), T0));
     store = reopen(store);
     assertThat(store.getRules(cpl)).contains(first);
-    RulesRecord second = store.putRules(new RulesRecord(cpl, bytes("rules-2"), key, sig, T0.plusSeconds(1)));
+    RulesRecord second = store.putRules(new RulesRecord(cpl, bytes("rules-2"), key, sig, bytes("signer-cert"),
+        bytes("signer-sig"), T0.plusSeconds(1)));
     assertThat(store.getRules(cpl)).contains(second);
     assertThat(store.getRules("urn:uuid:00000000-0000-0000-0000-000000000000")).isEmpty();
   }

@@ -288,10 +288,12 @@ public final class EnclaveApi {
   /**
    * A studio's signed rules (wire-format.md section 11.1): base64url of the exact {@link
    * dev.keycast.protocol.booking.StudioRules} bytes, the studio's raw Ed25519 key and its signature
-   * over the {@link dev.keycast.protocol.sender.RulesStatement}. Also the body of the host's
+   * over the {@link dev.keycast.protocol.sender.RulesStatement}, and the DKDM signer's certificate
+   * (DER) with its RSA signature over the same statement. Also the body of the host's
    * {@code POST /v1/rules}.
    */
-  public record SignedRules(String statement, String key, String signature) {}
+  public record SignedRules(String statement, String key, String signature, String signerCertificate,
+      String signerSignature) {}
 
   /**
    * POST /v1/kdm/book (wire-format.md section 11.5): the distributor's signed booking, the

@@ -93,6 +93,8 @@ public enum ErrorCode {
   BOOKING_WINDOW_PAST(422, "booking_window_past"),
   /** A booking naming more screens than the studio rules' cap (11.4). */
   BOOKING_OVER_CAP(422, "booking_over_cap"),
+  /** A booking asking for KDM options (formulation, forensic marking) other than the studio's rules set (11.4). */
+  BOOKING_KDM_NOT_ALLOWED(422, "booking_kdm_not_allowed"),
   /** A legacy DKDM key or certificate that is not usable: not X.509, not RSA 2048-4096, not PKCS #8 (10.6). */
   DKDM_KEY_INVALID(422, "dkdm_key_invalid"),
   /** A legacy DKDM key that is not the key of the certificate given with it (10.6). */

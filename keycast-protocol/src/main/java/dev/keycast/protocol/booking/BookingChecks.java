@@ -4,8 +4,7 @@ import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.cinema.CinemaException;
 import dev.keycast.protocol.cinema.DkdmBinding;
 import dev.keycast.protocol.cinema.KdmTimestamps;
-import dev.keycast.protocol.sender.SenderKey;
-import java.security.MessageDigest;
+import dev.keycast.protocol.policy.SendPolicy;
 import java.time.Duration;
 import java.time.Instant;
 
@@ -19,19 +18,13 @@ public final class BookingChecks {
   private BookingChecks() {}
 
   /**
-   * Section 11.3: the rules are the studio's for this DKDM. They MUST be signed by the sender who
-   * ingested the DKDM ({@code dkdmSender}, from the sealed keys' authenticated header), and name
-   * the key set, the CPL and the DKDM signer of the binding.
+   * Section 11.3: the rules are for this DKDM: they name the binding's key set, CPL and DKDM signer
+   * (whose own key signed them: the caller checks that signature against the signer certificate
+   * whose thumbprint this compares).
    *
    * @throws BookingException {@code rules_dkdm_mismatch}
    */
-  public static void rulesFitDkdm(StudioRules rules, SenderKey rulesSigner, DkdmBinding binding,
-      SenderKey dkdmSender) throws BookingException {
-    if (dkdmSender == null || !MessageDigest.isEqual(rulesSigner.raw(), dkdmSender.raw())) {
-      throw new BookingException(ErrorCode.RULES_DKDM_MISMATCH, "the rules are signed by sender "
-          + rulesSigner.fingerprint() + ", not by the sender who ingested the DKDM"
-          + (dkdmSender == null ? "" : " (" + dkdmSender.fingerprint() + ")"));
-    }
+  public static void rulesFitDkdm(StudioRules rules, DkdmBinding binding) throws BookingException {
     if (!rules.keySetId().equals(binding.keySetId())) {
       throw new BookingException(ErrorCode.RULES_DKDM_MISMATCH, "the rules are for key set " + rules.keySetId()
           + ", the DKDM's keys are sealed to " + binding.keySetId());
@@ -51,7 +44,7 @@ public final class BookingChecks {
    *
    * @throws BookingException {@code booking_invalid} (another key set or CPL), {@code
    *     booking_outside_dkdm_window}, {@code booking_window_past}, {@code booking_after_latest_end},
-   *     {@code booking_window_too_long}, {@code booking_over_cap}
+   *     {@code booking_window_too_long}, {@code booking_kdm_not_allowed}, {@code booking_over_cap}
    */
   public static void bookingFits(KdmBooking booking, StudioRules rules, DkdmBinding binding, Instant now)
       throws BookingException {
@@ -84,6 +77,15 @@ public final class BookingChecks {
     if (length.compareTo(rules.maxWindow()) > 0) {
       throw new BookingException(ErrorCode.BOOKING_WINDOW_TOO_LONG, "the booking's window is " + length.toSeconds()
           + " s long; the studio allows at most " + rules.maxWindowSeconds() + " s");
+    }
+    SendPolicy.KdmRules asked = booking.kdm();
+    SendPolicy.KdmRules allowed = rules.kdm();
+    if (asked != null && (!asked.formulation().equals(allowed.formulation())
+        || !java.util.Set.copyOf(asked.forensicMarkFlags()).equals(java.util.Set.copyOf(allowed.forensicMarkFlags()))
+        || !java.util.Objects.equals(asked.contentAuthenticator(), allowed.contentAuthenticator()))) {
+      throw new BookingException(ErrorCode.BOOKING_KDM_NOT_ALLOWED, "the booking asks for " + asked.formulation()
+          + " with forensic-mark flags " + asked.forensicMarkFlags() + "; the studio's rules set " + allowed.formulation()
+          + " with " + allowed.forensicMarkFlags());
     }
     if (booking.screens().size() > rules.maxScreens()) {
       throw new BookingException(ErrorCode.BOOKING_OVER_CAP, "the booking names " + booking.screens().size()

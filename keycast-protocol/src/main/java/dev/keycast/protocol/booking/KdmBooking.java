@@ -17,12 +17,13 @@ import java.util.List;
  * <p>JSON, members in this order, snake_case: {@code version} (1), {@code key_set_id}, {@code
  * cpl_id}, {@code screens}, {@code not_before}, {@code not_after}, {@code kdm} (optional: the
  * formulation, forensic-mark flags, content authenticator and annotation of a send policy's
- * {@code kdm} member; default modified-transitional-1).
+ * {@code kdm} member; absent: the studio rules' options, which a present one must repeat).
  *
  * @param screens leaf certificate thumbprints (base64, 28 characters), 1..{@link #MAX_SCREENS}, distinct
  */
 public record KdmBooking(int version, String keySetId, String cplId, List<String> screens, Instant notBefore,
-    Instant notAfter, SendPolicy.KdmRules kdm) {
+    Instant notAfter, @com.fasterxml.jackson.annotation.JsonInclude(
+        com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL) SendPolicy.KdmRules kdm) {
   public static final int VERSION = 1;
   /** Most screens one booking names (a bigger distribution is booked in several). */
   public static final int MAX_SCREENS = 5_000;
@@ -56,9 +57,6 @@ public record KdmBooking(int version, String keySetId, String cplId, List<String
     StudioRules.wholeSeconds("not_after", notAfter);
     if (!notBefore.isBefore(notAfter)) {
       throw new IllegalArgumentException("not_before must be before not_after");
-    }
-    if (kdm == null) {
-      kdm = new SendPolicy.KdmRules(null, null, null, null);
     }
   }
 

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * cpl_id} ({@code urn:uuid:} and a lowercase UUID), {@code dkdm_signer} (base64 thumbprint of the
  * DKDM signer leaf the rules apply to), {@code screens} (a recipient selector as a send policy's:
  * anchors with an optional subject, and/or thumbprints, and/or fingerprints), {@code latest_end},
- * {@code max_window_seconds}, {@code max_screens}, {@code issued_at}.
+ * {@code max_window_seconds}, {@code max_screens}, {@code issued_at}, {@code kdm}.
  *
  * @param version {@link #VERSION}
  * @param keySetId the key set the rules are for
@@ -31,11 +31,14 @@ import java.util.regex.Pattern;
  * @param maxWindowSeconds no KDM window may be longer
  * @param maxScreens no booking may name more screens
  * @param issuedAt when the studio signed the rules (informational: a stateless enclave cannot tell
- *     newer rules from older ones, section 11.6)
+ *     newer rules from older ones, section 11.5)
+ * @param kdm the KDM options every KDM made under the rules carries (formulation, forensic-mark
+ *     flags, content authenticator; a send policy's {@code kdm} member): a booking may repeat them,
+ *     never change them. Absent: modified-transitional-1, no forensic-mark flag (marking on).
  */
 public record StudioRules(int version, String keySetId, String cplId, String dkdmSigner,
     SendPolicy.RecipientSelector screens, Instant latestEnd, long maxWindowSeconds, int maxScreens,
-    Instant issuedAt) {
+    Instant issuedAt, SendPolicy.KdmRules kdm) {
   public static final int VERSION = 1;
   /** Largest encoded rules accepted (room for about 30,000 thumbprints). */
   public static final int MAX_ENCODED = 1 << 20;
@@ -68,6 +71,15 @@ public record StudioRules(int version, String keySetId, String cplId, String dkd
     if (maxScreens < 1 || maxScreens > MAX_SCREENS) {
       throw new IllegalArgumentException("max_screens must be 1.." + MAX_SCREENS);
     }
+    if (kdm == null) {
+      kdm = new SendPolicy.KdmRules(null, null, null, null);
+    }
+  }
+
+  /** Rules with the default KDM options (modified-transitional-1, no forensic-mark flag). */
+  public StudioRules(int version, String keySetId, String cplId, String dkdmSigner, SendPolicy.RecipientSelector screens,
+      Instant latestEnd, long maxWindowSeconds, int maxScreens, Instant issuedAt) {
+    this(version, keySetId, cplId, dkdmSigner, screens, latestEnd, maxWindowSeconds, maxScreens, issuedAt, null);
   }
 
   static void wholeSeconds(String field, Instant t) {

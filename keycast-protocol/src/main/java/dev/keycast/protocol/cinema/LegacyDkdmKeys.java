@@ -103,6 +103,16 @@ public final class LegacyDkdmKeys {
    * not the certificate's, fails alike ({@link DecryptionFailedException}).
    */
   public static PrivateKey open(KeySet keySet, byte[] certificateDer, byte[] sealed) throws DecryptionFailedException {
+    return open(keySet, certificateDer, sealed, null);
+  }
+
+  /**
+   * As {@link #open(KeySet, byte[], byte[])}, and only when the key was imported by {@code
+   * importer} (raw Ed25519 key; the sealed form's authenticated header names the importer): a
+   * legacy key serves its own distributor's ingests, not another sender's. Null: any importer.
+   */
+  public static PrivateKey open(KeySet keySet, byte[] certificateDer, byte[] sealed, byte[] importer)
+      throws DecryptionFailedException {
     byte[] plain = null;
     try {
       SealedSecret s = SealedSecret.parse(sealed);
@@ -110,6 +120,9 @@ public final class LegacyDkdmKeys {
         throw new DecryptionFailedException();
       }
       plain = s.open(keySet, certificateDer);
+      if (importer != null && (s.senderKey() == null || !java.security.MessageDigest.isEqual(s.senderKey(), importer))) {
+        throw new DecryptionFailedException();
+      }
       return privateKey(plain, certificate(certificateDer));
     } catch (MalformedInputException | CinemaException e) {
       throw new DecryptionFailedException();
