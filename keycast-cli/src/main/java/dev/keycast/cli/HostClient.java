@@ -93,16 +93,7 @@ final class HostClient {
 
   /** POST /v1/screens, signed by {@code sender} (api.md section 2.4). */
   HostApi.Screen registerScreen(HostApi.RegisterScreen body, SenderSigningKey sender) throws HostException {
-    String target = base.getRawPath() + "/v1/screens";
-    byte[] json = Json.encode(body);
-    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json")
-        .header("Authorization", SenderRequestSignature.authorization(sender, "POST", target, json,
-            java.time.Instant.now()))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(json))
-        .build();
-    return decode("/v1/screens", exchange(req, MAX_SMALL_BYTES), MAX_SMALL_BYTES, HostApi.Screen.class);
+    return postSigned("/v1/screens", body, sender, MAX_SMALL_BYTES, HostApi.Screen.class);
   }
 
   /** POST {@code path} with a JSON body, signed by {@code sender} ({@code Authorization: Keycast-Sender}). */
@@ -152,17 +143,9 @@ final class HostClient {
   /** POST /v1/dkdms (issue 25, api.md section 2.5), the request signed by {@code sender}. */
   EnclaveApi.DkdmIngestResponse ingestDkdm(EnclaveApi.DkdmIngestRequest body, SenderSigningKey sender)
       throws HostException {
-    String target = base.getRawPath() + "/v1/dkdms";
-    byte[] json = Json.encode(body);
-    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json")
-        .header("Authorization", SenderRequestSignature.authorization(sender, "POST", target, json,
-            java.time.Instant.now()))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(json))
-        .build();
-    return decode("/v1/dkdms", exchange(req, MAX_SMALL_BYTES), MAX_SMALL_BYTES, EnclaveApi.DkdmIngestResponse.class);
+    return postSigned("/v1/dkdms", body, sender, MAX_SMALL_BYTES, EnclaveApi.DkdmIngestResponse.class);
   }
+
 
   /**
    * GET {@code path} (a KDM zip route, path segments already encoded), signed by {@code sender}:
