@@ -204,13 +204,13 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
 
   @Test
   void listDeliveriesIsAnIndexRangeScan() throws Exception {
-    List<String> plan = plan(SqliteArtefactStore.SQL_LIST_DELIVERIES, fp("a"), "", 10);
+    List<String> plan = plan(SqliteSendTables.SQL_LIST_DELIVERIES, fp("a"), "", 10);
     assertThat(plan).anySatisfy(line -> assertThat(line)
         .contains("SEARCH d USING INDEX deliveries_by_recipient (recipient_fp=? AND delivery_id>?)"));
     assertThat(plan).noneMatch(line -> line.contains("SCAN"));
     assertThat(plan).noneMatch(line -> line.contains("TEMP B-TREE")); // no sort: index order
 
-    List<String> open = plan(SqliteArtefactStore.SQL_OPEN_SENDS, "", 0L, 10);
+    List<String> open = plan(SqliteSendTables.SQL_OPEN_SENDS, "", 0L, 10);
     assertThat(open).anySatisfy(line -> assertThat(line).contains("sends_open_late"));
     assertThat(open).noneMatch(line -> line.contains("TEMP B-TREE"));
   }
