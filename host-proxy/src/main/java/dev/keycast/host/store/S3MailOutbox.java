@@ -1,14 +1,10 @@
 package dev.keycast.host.store;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.TreeSet;
 
 /**
  * The S3 store's mail outbox: one object per (send, cinema) KDM mail. The {@link S3ArtefactStore}
