@@ -1,5 +1,6 @@
 package dev.keycast.host.server;
 
+import dev.keycast.protocol.crypto.Sha256;
 import dev.keycast.host.bridge.EnclaveClient;
 import dev.keycast.host.bridge.EnclaveException;
 import dev.keycast.host.bridge.EnclaveResponse;
@@ -31,7 +32,6 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -85,12 +85,7 @@ final class SendCoordinator {
   /** See {@link HostApiService#payloadHash}. */
   static byte[] payloadHash(int version, String suite, String keySetId, byte[] policy,
       byte[] enc, byte[] ciphertext) {
-    MessageDigest md;
-    try {
-      md = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    MessageDigest md = Sha256.newMessageDigest();
     md.update(PAYLOAD_HASH_LABEL);
     md.update((byte) 0);
     md.update(ByteBuffer.allocate(4).putInt(version).array());
@@ -132,7 +127,7 @@ final class SendCoordinator {
       try {
         policy = SendPolicy.parse(policyBytes);
       } catch (MalformedInputException e) {
-        throw new ApiException(e.code().equals("unsupported_version")
+        throw new ApiException(e.kind() == MalformedInputException.Kind.UNSUPPORTED_VERSION
             ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_POLICY, e.getMessage());
       }
       EnclaveResponse answer = streamSend(p, policy);

@@ -70,9 +70,9 @@ final class Checks {
     return t == null ? null : t.truncatedTo(ChronoUnit.MILLIS);
   }
 
+  /** {@code s} quoted for an error message, at most 80 characters ({@link dev.keycast.protocol.MalformedInputException#quote(String, int)}). */
   static String quote(String s) {
-    String cut = s.length() > 80 ? s.substring(0, 80) + "..." : s;
-    return "\"" + cut.replaceAll("[^\\x20-\\x7e]", "?") + "\"";
+    return dev.keycast.protocol.MalformedInputException.quote(s, 80);
   }
 
   /** A page size: at least 1, at most {@link ArtefactStore#MAX_PAGE}. */
