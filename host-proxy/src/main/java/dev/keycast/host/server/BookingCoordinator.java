@@ -122,17 +122,19 @@ final class BookingCoordinator {
     if (!answer.ok()) {
       throw EnclaveCalls.unavailable(answer.toException());
     }
+    SendResponseReader.Names names;
     SendResponseReader.Header header;
     byte[] policyBytes;
     SendPolicy policy;
     try {
-      header = SendResponseReader.header(answer.body());
+      names = SendResponseReader.names(answer.body());
+      header = names.header();
       policyBytes = Base64Url.decode("policy", header.policy(), SendPolicy.MAX_BYTES);
       policy = SendPolicy.parse(policyBytes);
     } catch (MalformedInputException | NullPointerException e) {
       throw new ApiException(ErrorCode.INTERNAL, "the enclave's booking answer is unusable: " + e.getMessage());
     }
-    HostApi.SendResult r = sends.commit(bookingId, hash, policyBytes, policy, answer.body(), SenderQuotas.UNCOUNTED);
+    HostApi.SendResult r = sends.commit(bookingId, hash, policyBytes, policy, answer.body(), names, SenderQuotas.UNCOUNTED);
     return HttpAnswer.json(200, result(r, booking,
         header.booking() == null ? null : header.booking().dkdmMessageId(), unknown));
   }

@@ -144,7 +144,6 @@ final class SendCoordinator {
    */
   HostApi.SendResult commit(String expectedSendId, byte[] hash, byte[] policyBytes,
       SendPolicy policy, byte[] answer, SenderQuotas.Permit permit) throws ApiException {
-    Instant now = clock.instant();
     SendResponseReader.Names names;
     try {
       names = SendResponseReader.names(answer);
@@ -152,6 +151,14 @@ final class SendCoordinator {
       throw new ApiException(ErrorCode.INTERNAL, "the enclave's send answer is unusable: "
           + e.getMessage());
     }
+    return commit(expectedSendId, hash, policyBytes, policy, answer, names, permit);
+  }
+
+  /** {@link #commit(String, byte[], byte[], SendPolicy, byte[], SenderQuotas.Permit)} of an answer already read. */
+  HostApi.SendResult commit(String expectedSendId, byte[] hash, byte[] policyBytes,
+      SendPolicy policy, byte[] answer, SendResponseReader.Names names, SenderQuotas.Permit permit)
+      throws ApiException {
+    Instant now = clock.instant();
     SendResponseReader.Header r = names.header();
     if (!expectedSendId.equals(r.sendId())) {
       // the store keys sends by this id: one payload, one id (ArtefactStore.commitSend)
