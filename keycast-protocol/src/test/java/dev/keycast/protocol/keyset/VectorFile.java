@@ -11,7 +11,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * One test vector file: {@code # comment} lines, then {@code key: value} lines. {@code expect} is
@@ -52,15 +51,9 @@ public record VectorFile(String name, Map<String, String> fields) {
 
   /** Committed vector files under {@code vectors/<format>/} on the test class path, sorted by name. */
   public static List<VectorFile> load(String format) {
-    Path dir = directory(format);
-    try (Stream<Path> s = Files.list(dir)) {
-      return s.filter(p -> p.toString().endsWith(".ok") || p.toString().endsWith(".fail"))
-          .sorted()
-          .map(p -> parse(p.getFileName().toString(), read(p)))
-          .toList();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return dev.keycast.protocol.VectorDirs.files(directory(format), ".ok", ".fail").stream()
+        .map(p -> parse(p.getFileName().toString(), read(p)))
+        .toList();
   }
 
   public static Path directory(String format) {
