@@ -39,7 +39,7 @@ final class OpenSslSelfTest {
           + "1d2834e3ff28be519309c17fb61a73db20a55c9ad5aceede2712a12625c3dd700bd64b4dc08817862f57");
 
   // RSASSA-PKCS1-v1_5 with SHA-256 (openssl genrsa 2048; openssl dgst -sha256 -sign), the first
-  // vector of src/test/resources/vectors/rsa-pkcs1-verify/known-answers.ok.
+  // vector of src/test/resources/vectors/rsa-pkcs1-verify/ok-known-answers.ok.
   private static final byte[] SIG_SPKI = HEX.parseHex(
       "30820122300d06092a864886f70d01010105000382010f003082010a0282010100a9c738fd7f67caab26e6e7"
       + "823290647e3619e6655c9d5417b65ed9913093a144560dacd1d72805fcd8b1576a0b135d081f93a0471cb970"
