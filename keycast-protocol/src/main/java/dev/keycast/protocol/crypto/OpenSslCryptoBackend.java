@@ -26,13 +26,11 @@ import org.bouncycastle.crypto.encodings.OAEPEncoding;
  *       (384, 512) and {@code EVP_DigestVerify}, OpenSSL's default (PKCS #1 v1.5) padding.
  * </ul>
  *
- * <p>Every native buffer comes from a confined {@link Arena} closed before the call returns;
+ * <p>Every native buffer comes from a confined {@link java.lang.foreign.Arena} closed before the call returns;
  * buffers that held a private scalar, an OAEP-encoded block or a shared secret are zero-filled
  * first; every OpenSSL object is freed ({@code BN_clear_free} for the encoded block) and every
  * return code is checked. OpenSSL's per-thread error queue is cleared after a failure; its
  * strings are never read.
- */
-final class OpenSslCryptoBackend implements CryptoBackend {
  *
  * <p>The operations are in {@link OpenSslRsa} (with {@link RawRsaPublicEngine} and {@link
  * OpenSslRsaKeyCache}) and {@link OpenSslX25519}; the bindings and call helpers in {@link
