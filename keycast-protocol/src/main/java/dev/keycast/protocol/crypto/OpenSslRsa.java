@@ -165,38 +165,23 @@ final class OpenSslRsa {
   }
 
   /**
-   * The openssl backend's RSA signing key: one EVP_PKEY, referenced per signature exactly as
-   * {@link OpenSslX25519}'s held key does, so {@link #destroy()} never frees a key in use (OpenSSL frees the
+   * The openssl backend's RSA signing key: one EVP_PKEY, held as an {@link
+   * OpenSslHeldKey} (referenced per signature), so {@link #destroy()} never frees a key in use (OpenSSL frees the
    * private components with {@code BN_clear_free} when the last reference goes).
    */
   private final class RsaSigner implements RsaSigningKey {
     private final int bits;
-    private final java.lang.ref.Cleaner.Cleanable freeKey;
-    private MemorySegment pkey; // guarded by this; null after destroy()
+    private final OpenSslHeldKey key;
 
     RsaSigner(MemorySegment pkey, int bits) {
-      this.pkey = pkey;
       this.bits = bits;
-      this.freeKey = cleaner.register(this, new LibCrypto.FreePkey(lib, pkey));
+      this.key = new OpenSslHeldKey(lib, cleaner, this, pkey);
     }
 
     @Override
     public byte[] signSha256(byte[] message, int offset, int length) {
       java.util.Objects.checkFromIndexSize(offset, length, message.length);
-      MemorySegment own;
-      try {
-        synchronized (this) {
-          if (pkey == null) {
-            throw new IllegalStateException("RSA signing key was destroyed");
-          }
-          LibCrypto.check((int) lib.evpPkeyUpRef.invokeExact(pkey), "EVP_PKEY_up_ref");
-          own = pkey;
-        }
-      } catch (RuntimeException | Error e) {
-        throw e;
-      } catch (Throwable t) {
-        throw new IllegalStateException("libcrypto call failed", t);
-      }
+      MemorySegment own = key.acquire("RSA signing key");
       MemorySegment ctx = MemorySegment.NULL;
       boolean ok = false;
       try (Arena arena = Arena.ofConfined()) {
@@ -237,18 +222,12 @@ final class OpenSslRsa {
 
     @Override
     public void destroy() {
-      synchronized (this) {
-        if (pkey == null) {
-          return;
-        }
-        pkey = null;
-      }
-      freeKey.clean();
+      key.destroy();
     }
 
     @Override
-    public synchronized boolean isDestroyed() {
-      return pkey == null;
+    public boolean isDestroyed() {
+      return key.isDestroyed();
     }
 
     @Override

@@ -216,13 +216,11 @@ final class OpenSslX25519 {
    */
   private final class Agreement implements X25519KeyAgreement {
     private final byte[] publicKey;
-    private final java.lang.ref.Cleaner.Cleanable freeKey;
-    private MemorySegment pkey; // guarded by this; null after destroy()
+    private final OpenSslHeldKey key;
 
     Agreement(MemorySegment pkey, byte[] publicKey) {
-      this.pkey = pkey;
       this.publicKey = publicKey;
-      this.freeKey = cleaner.register(this, new LibCrypto.FreePkey(lib, pkey));
+      this.key = new OpenSslHeldKey(lib, cleaner, this, pkey);
     }
 
     @Override
@@ -233,20 +231,7 @@ final class OpenSslX25519 {
     @Override
     public byte[] sharedSecret(byte[] peerPublicKey) throws InvalidKeyException {
       JavaCryptoBackend.checkLength(peerPublicKey, "peer public");
-      MemorySegment own;
-      try {
-        synchronized (this) {
-          if (pkey == null) {
-            throw new IllegalStateException("X25519 key was destroyed");
-          }
-          LibCrypto.check((int) lib.evpPkeyUpRef.invokeExact(pkey), "EVP_PKEY_up_ref");
-          own = pkey;
-        }
-      } catch (RuntimeException | Error e) {
-        throw e;
-      } catch (Throwable t) {
-        throw new IllegalStateException("libcrypto call failed", t);
-      }
+      MemorySegment own = key.acquire("X25519 key");
       try {
         return sharedSecretWith(own, peerPublicKey);
       } finally {
@@ -256,18 +241,12 @@ final class OpenSslX25519 {
 
     @Override
     public void destroy() {
-      synchronized (this) {
-        if (pkey == null) {
-          return;
-        }
-        pkey = null;
-      }
-      freeKey.clean(); // drops the object's reference: freed now, or when the last call ends
+      key.destroy();
     }
 
     @Override
-    public synchronized boolean isDestroyed() {
-      return pkey == null;
+    public boolean isDestroyed() {
+      return key.isDestroyed();
     }
 
     @Override
