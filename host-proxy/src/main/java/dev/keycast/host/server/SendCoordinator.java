@@ -6,7 +6,6 @@ import dev.keycast.host.bridge.EnclaveException;
 import dev.keycast.host.bridge.EnclaveResponse;
 import dev.keycast.host.bridge.SendResponseReader;
 import dev.keycast.host.store.ArtefactStore;
-import dev.keycast.host.store.CinemaRecord;
 import dev.keycast.host.store.ScreenRecord;
 import dev.keycast.host.store.Delivery;
 import dev.keycast.host.store.ReceiptRecord;
@@ -387,7 +386,7 @@ final class SendCoordinator {
    */
   private void writeScreenCandidates(OutputStream out, SendPolicy policy, Set<String> attached)
       throws ApiException, IOException {
-    java.util.Map<String, String> offsets = new java.util.HashMap<>();
+    CinemaOffsets offsets = new CinemaOffsets(stores, store);
     List<String> thumbs = policy.recipients().thumbprints();
     for (int i = 0; i < thumbs.size(); i += ArtefactStore.MAX_PAGE) {
       List<String> chunk = thumbs.subList(i, Math.min(thumbs.size(), i + ArtefactStore.MAX_PAGE));
@@ -421,7 +420,7 @@ final class SendCoordinator {
   }
 
   private void attachScreen(OutputStream out, Set<String> attached, ScreenRecord s,
-      java.util.Map<String, String> offsets) throws ApiException, IOException {
+      CinemaOffsets offsets) throws ApiException, IOException {
     if (!attached.add(s.fingerprint())) {
       return;
     }
@@ -429,15 +428,7 @@ final class SendCoordinator {
       throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, "more than " + HostApiService.MAX_CANDIDATES
           + " registered screens match the policy; one send carries at most " + HostApiService.MAX_CANDIDATES);
     }
-    String offset = null;
-    if (s.cinema() != null) {
-      offset = offsets.get(s.cinema());
-      if (offset == null) {
-        offset = stores.call("get_cinema", () -> store.getCinema(s.cinema()))
-            .map(CinemaRecord::utcOffset).orElse(CinemaRecord.UTC);
-        offsets.put(s.cinema(), offset);
-      }
-    }
+    String offset = offsets.of(s);
     if (attached.size() > 1) {
       out.write(',');
     }

@@ -37,9 +37,7 @@ final class S3DkdmObjects {
   }
 
   List<DkdmRecord> findDkdms(String cplId) throws StoreException {
-    if (cplId == null || !cplId.matches("urn:uuid:[0-9a-f-]{36}")) {
-      throw new IllegalArgumentException("a CPL id is urn:uuid: and a lowercase UUID");
-    }
+    checkCplId(cplId);
     String sub = S3Layout.dkdmsOfCpl(uuidOf(cplId));
     List<DkdmRecord> out = new ArrayList<>();
     for (String key : objects.list(sub, null, 1000)) {
@@ -76,9 +74,7 @@ final class S3DkdmObjects {
   }
 
   Optional<RulesRecord> getRules(String cplId) throws StoreException {
-    if (cplId == null || !cplId.matches("urn:uuid:[0-9a-f-]{36}")) {
-      throw new IllegalArgumentException("a CPL id is urn:uuid: and a lowercase UUID");
-    }
+    checkCplId(cplId);
     String key = S3Layout.rulesOfCpl(uuidOf(cplId));
     Optional<byte[]> body = objects.get(key, S3Objects.MAX_SMALL_OBJECT);
     if (body.isEmpty()) {
@@ -123,6 +119,12 @@ final class S3DkdmObjects {
     }
     out.sort(Comparator.comparing(LegacyKeyRecord::id));
     return out;
+  }
+
+  private static void checkCplId(String cplId) {
+    if (cplId == null || !cplId.matches("urn:uuid:[0-9a-f-]{36}")) {
+      throw new IllegalArgumentException("a CPL id is urn:uuid: and a lowercase UUID");
+    }
   }
 
   private static String uuidOf(String urn) {
