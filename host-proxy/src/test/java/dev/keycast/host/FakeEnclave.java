@@ -164,7 +164,7 @@ public final class FakeEnclave implements AutoCloseable {
       maxConcurrent.accumulateAndGet(now, Math::max);
       try {
         if (delayMillis > 0) {
-          Thread.sleep(delayMillis);
+          Thread.sleep(delayMillis); // a deliberately slow enclave (the test's subject), not a wait
         }
       } finally {
         concurrent.decrementAndGet();

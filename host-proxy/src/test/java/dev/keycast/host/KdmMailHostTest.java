@@ -331,7 +331,9 @@ class KdmMailHostTest {
     smtp.start();
     host = startHost(mail());
     await().atMost(Duration.ofSeconds(30)).until(() -> smtp.getReceivedMessages().length == 2);
-    assertThat(mailTo(sent.sendId(), "Kino Wien").state()).isEqualTo("sent");
+    // the mailer marks the mail sent after the SMTP server took it: wait for that, as the test above does
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(
+        () -> assertThat(mailTo(sent.sendId(), "Kino Wien").state()).isEqualTo("sent"));
     assertThat(ScreensHostTest.unzip(attachment(only(smtp.getReceivedMessages(), "booking@kino-wien.example"))
         .getInputStream().readAllBytes())).hasSize(1);
   }

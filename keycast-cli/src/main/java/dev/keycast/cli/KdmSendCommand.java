@@ -20,7 +20,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -62,6 +61,7 @@ final class KdmSendCommand extends KeycastCommand {
 
   @Mixin HostOptions hostOptions;
   @Mixin AttestationOptions attestationOptions;
+  @Mixin ScreenSelectorOptions screenSelector;
 
   @Option(names = "--cpl", required = true, paramLabel = "UUID", description = "The CPL id (urn:uuid: prefix allowed).")
   String cpl;
@@ -77,19 +77,6 @@ final class KdmSendCommand extends KeycastCommand {
   @Option(names = "--keys-file", paramLabel = "FILE",
       description = "Content keys, one UUID:TYPE:HEX a line ('#' starts a comment; '-' reads stdin).")
   Path keysFile;
-
-  @Option(names = "--screen-root", paramLabel = "FILE",
-      description = "A manufacturer root certificate (PEM or DER): screens whose chain ends at it. Repeatable (at most 16).")
-  List<Path> screenRoots = new ArrayList<>();
-
-  @Option(names = "--subject", paramLabel = "ATTRS",
-      description = "With --screen-root: required leaf subject attributes, e.g. O=Manufacturer,OU=Site (exact match).")
-  String subject;
-
-  @Option(names = "--screen", paramLabel = "THUMBPRINT",
-      description = "A screen's certificate thumbprint (base64 SHA-1 of the leaf's TBSCertificate, as"
-          + " 'keycast screen register' prints it). Repeatable.")
-  List<String> screens = new ArrayList<>();
 
   @Option(names = "--not-before", required = true, paramLabel = "TIME",
       description = "Start of the key window: 'now', an instant 2026-01-31T12:00:00Z or a date 2026-01-31 (UTC).")
@@ -209,26 +196,10 @@ final class KdmSendCommand extends KeycastCommand {
   }
 
   private byte[] policyBytes(UUID cplId) throws CliException {
-    Set<String> thumbprints = new LinkedHashSet<>();
-    for (String t : screens) {
-      String v = t.strip();
-      if (!SendPolicy.isWellFormedThumbprint(v)) {
-        throw CliException.usage("--screen \"" + abbreviate(t) + "\" is not a certificate thumbprint (base64 of"
-            + " 20 bytes, 28 characters; 'keycast screen register' prints it)");
-      }
-      thumbprints.add(v);
-    }
-    List<String> roots = new ArrayList<>();
-    for (Path r : screenRoots) {
-      roots.add(certificate(r));
-    }
-    if (thumbprints.isEmpty() && roots.isEmpty()) {
-      throw CliException.usage("no screens: pass --screen-root FILE (a manufacturer root) or --screen THUMBPRINT");
-    }
-    Map<String, String> subjectMap = subject == null ? Map.of() : SendCommand.parseSubject(subject);
-    if (!subjectMap.isEmpty() && roots.isEmpty()) {
-      throw CliException.usage("--subject needs at least one --screen-root (it selects among a manufacturer's screens)");
-    }
+    ScreenSelectorOptions.Selection selected = screenSelector.selection();
+    List<String> roots = selected.roots();
+    Set<String> thumbprints = selected.thumbprints();
+    Map<String, String> subjectMap = selected.subject();
     Instant nb = SendCommand.time("--not-before", notBefore);
     Instant na = SendCommand.time("--not-after", notAfter);
     if (!na.isAfter(nb)) {
@@ -310,7 +281,7 @@ final class KdmSendCommand extends KeycastCommand {
     }
   }
 
-  private static String abbreviate(String v) {
+  static String abbreviate(String v) {
     return v.length() > 60 ? v.substring(0, 60) + "..." : v;
   }
 }

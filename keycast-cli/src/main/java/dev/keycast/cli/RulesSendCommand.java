@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -46,6 +45,7 @@ import picocli.CommandLine.Option;
 final class RulesSendCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
   @Mixin AttestationOptions attestationOptions;
+  @Mixin ScreenSelectorOptions screenSelector;
 
   @Option(names = "--cpl", required = true, paramLabel = "UUID", description = "The CPL id (urn:uuid: prefix allowed).")
   String cpl;
@@ -71,18 +71,6 @@ final class RulesSendCommand extends KeycastCommand {
   @Option(names = "--content-authenticator", paramLabel = "THUMBPRINT",
       description = "dci-any and dci-specific: base64 SHA-1 thumbprint of the CPL signer's certificate.")
   String contentAuthenticator;
-
-  @Option(names = "--screen-root", paramLabel = "FILE",
-      description = "A manufacturer root certificate (PEM or DER): screens whose chain ends at it. Repeatable (at most 16).")
-  List<Path> screenRoots = new ArrayList<>();
-
-  @Option(names = "--subject", paramLabel = "ATTRS",
-      description = "With --screen-root: required leaf subject attributes, e.g. O=Manufacturer,OU=Site (exact match).")
-  String subject;
-
-  @Option(names = "--screen", paramLabel = "THUMBPRINT",
-      description = "A screen's certificate thumbprint. Repeatable.")
-  List<String> screens = new ArrayList<>();
 
   @Option(names = "--latest-end", paramLabel = "TIME",
       description = "No KDM window may end later: an instant 2027-01-31T00:00:00Z or a date. Default: no bound but the DKDM's.")
@@ -120,24 +108,10 @@ final class RulesSendCommand extends KeycastCommand {
     } catch (IllegalArgumentException e) {
       throw CliException.usage(e.getMessage());
     }
-    Set<String> thumbprints = new LinkedHashSet<>();
-    for (String t : screens) {
-      if (!SendPolicy.isWellFormedThumbprint(t.strip())) {
-        throw CliException.usage("--screen \"" + t + "\" is not a certificate thumbprint (28 characters of base64)");
-      }
-      thumbprints.add(t.strip());
-    }
-    List<String> roots = new ArrayList<>();
-    for (Path r : screenRoots) {
-      roots.add(KdmSendCommand.certificate(r));
-    }
-    if (roots.isEmpty() && thumbprints.isEmpty()) {
-      throw CliException.usage("no screens: pass --screen-root FILE (a manufacturer root) or --screen THUMBPRINT");
-    }
-    Map<String, String> subjectMap = subject == null ? Map.of() : SendCommand.parseSubject(subject);
-    if (!subjectMap.isEmpty() && roots.isEmpty()) {
-      throw CliException.usage("--subject needs at least one --screen-root");
-    }
+    ScreenSelectorOptions.Selection selected = screenSelector.selection();
+    List<String> roots = selected.roots();
+    Set<String> thumbprints = selected.thumbprints();
+    Map<String, String> subjectMap = selected.subject();
     Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
     Instant end = latestEnd == null ? now.plusSeconds(StudioRules.MAX_WINDOW_SECONDS)
         : SendCommand.time("--latest-end", latestEnd);
@@ -180,7 +154,7 @@ final class RulesSendCommand extends KeycastCommand {
     o.println("rules:        stored for " + stored.cplId() + " (key set " + id.bundle().keySetId()
         + ", attestation verified)");
     o.println("dkdm signer:  " + stored.dkdmSigner());
-    o.println("screens:      " + roots.size() + " manufacturer root(s)" + (subjectMap.isEmpty() ? "" : " with " + subject)
+    o.println("screens:      " + roots.size() + " manufacturer root(s)" + (subjectMap.isEmpty() ? "" : " with " + screenSelector.subject)
         + ", " + thumbprints.size() + " thumbprint(s)");
     o.println("latest end:   " + stored.latestEnd());
     o.println("max window:   " + Duration.ofSeconds(stored.maxWindowSeconds()));

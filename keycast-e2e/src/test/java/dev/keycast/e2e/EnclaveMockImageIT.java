@@ -1,6 +1,7 @@
 package dev.keycast.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -22,6 +23,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.core.ConditionTimeoutException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -284,12 +287,9 @@ class EnclaveMockImageIT {
     }
   }
 
-  private void awaitFile(Path file) throws InterruptedException {
-    long deadline = System.nanoTime() + START.toNanos();
-    while (!Files.isRegularFile(file)) {
-      assertThat(System.nanoTime()).as("%s written by the mock container within %s", file, START).isLessThan(deadline);
-      Thread.sleep(200);
-    }
+  private void awaitFile(Path file) {
+    await(file + " written by the mock container within " + START).atMost(START).pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(200)).until(() -> Files.isRegularFile(file));
   }
 
   // ---- processes, KMS, CLI ----------------------------------------------------------------------
@@ -301,29 +301,31 @@ class EnclaveMockImageIT {
   }
 
   private JsonNode awaitReady(String host) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
-    String last = "no answer yet";
+    AtomicReference<String> last = new AtomicReference<>("no answer yet");
+    AtomicReference<JsonNode> ready = new AtomicReference<>();
     try (HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build()) {
-      while (true) {
+      await().atMost(Duration.ofSeconds(240)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(300)).until(() -> {
         for (StackProcess p : processes) {
           assertThat(p.isAlive()).as("%s exited while waiting for readiness:%n%s", p, logs()).isTrue();
         }
         try {
           HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(host + "/v1/ready"))
               .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
-          last = r.statusCode() + " " + r.body();
+          last.set(r.statusCode() + " " + r.body());
           if (r.statusCode() == 200) {
-            return JSON.readTree(r.body());
+            ready.set(JSON.readTree(r.body()));
+            return true;
           }
           assertThat(r.body()).as("the host's key set state%n%s", logs()).doesNotContain("\"state\":\"failed\"");
         } catch (IOException e) {
-          last = e.toString();
+          last.set(e.toString());
         }
-        assertThat(System.nanoTime()).as("host ready within 240 s; last answer: %s%n%s", last, logs())
-            .isLessThan(deadline);
-        Thread.sleep(300);
-      }
+        return false;
+      });
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError(String.format("host ready within 240 s; last answer: %s%n%s", last.get(), logs()), e);
     }
+    return ready.get();
   }
 
   private String logs() {

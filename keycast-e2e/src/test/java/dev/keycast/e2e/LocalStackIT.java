@@ -1,6 +1,7 @@
 package dev.keycast.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -24,6 +25,8 @@ import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.core.ConditionTimeoutException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -334,33 +337,36 @@ class LocalStackIT {
   /** Polls the host's /v1/ready until 200; fails fast on a failed state or a dead process. */
   private JsonNode awaitReady(String host) throws Exception {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    long deadline = System.nanoTime() + READY.toNanos();
-    String last = "no answer yet";
-    while (true) {
-      for (StackProcess p : processes) {
-        if (!p.isAlive() && !stopped.contains(p)) {
-          throw new AssertionError(p + " exited while waiting for readiness\n" + logs());
+    AtomicReference<String> last = new AtomicReference<>("no answer yet");
+    AtomicReference<JsonNode> ready = new AtomicReference<>();
+    try {
+      await().atMost(READY).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(300)).until(() -> {
+        for (StackProcess p : processes) {
+          if (!p.isAlive() && !stopped.contains(p)) {
+            throw new AssertionError(p + " exited while waiting for readiness\n" + logs());
+          }
         }
-      }
-      try {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(host + "/v1/ready"))
-            .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
-        last = r.statusCode() + " " + r.body();
-        if (r.statusCode() == 200) {
-          return JSON.readTree(r.body());
+        try {
+          HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(host + "/v1/ready"))
+              .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+          last.set(r.statusCode() + " " + r.body());
+          if (r.statusCode() == 200) {
+            ready.set(JSON.readTree(r.body()));
+            return true;
+          }
+          if (r.body().contains("\"state\":\"failed\"")) {
+            throw new AssertionError("the host reports a failed key set: " + last.get() + "\n" + logs());
+          }
+        } catch (IOException e) {
+          last.set(e.toString());
         }
-        if (r.body().contains("\"state\":\"failed\"")) {
-          throw new AssertionError("the host reports a failed key set: " + last + "\n" + logs());
-        }
-      } catch (IOException e) {
-        last = e.toString();
-      }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("the host at " + host + " was not ready within " + READY.toSeconds()
-            + " s; last answer: " + last + "\n" + logs());
-      }
-      Thread.sleep(300);
+        return false;
+      });
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError("the host at " + host + " was not ready within " + READY.toSeconds()
+          + " s; last answer: " + last.get() + "\n" + logs(), e);
     }
+    return ready.get();
   }
 
   private String logs() {

@@ -1,10 +1,12 @@
 package dev.keycast.e2e;
 
+import static org.awaitility.Awaitility.await;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.awaitility.core.ConditionTimeoutException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -86,17 +88,20 @@ final class StackProcess implements AutoCloseable {
    * {@code timeout} passes (a generous bound: the test machine may be a loaded 2-core box).
    */
   void awaitCondition(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (!process.isAlive()) {
-        throw new AssertionError(name + " exited (status " + process.exitValue() + ") before " + what
-            + "; last lines of " + log + ":\n" + tail(40));
-      }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(what + " did not happen within " + timeout.toSeconds() + " s; last lines of "
-            + log + ":\n" + tail(40));
-      }
-      Thread.sleep(200);
+    try {
+      await(what).atMost(timeout).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(200)).until(() -> {
+        if (condition.getAsBoolean()) {
+          return true;
+        }
+        if (!process.isAlive()) {
+          throw new AssertionError(name + " exited (status " + process.exitValue() + ") before " + what
+              + "; last lines of " + log + ":\n" + tail(40));
+        }
+        return false;
+      });
+    } catch (ConditionTimeoutException e) {
+      throw new AssertionError(what + " did not happen within " + timeout.toSeconds() + " s; last lines of "
+          + log + ":\n" + tail(40), e);
     }
   }
 

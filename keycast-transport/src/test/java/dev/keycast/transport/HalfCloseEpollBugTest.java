@@ -144,7 +144,7 @@ class HalfCloseEpollBugTest {
             new InetSocketAddress("127.0.0.1", ((TcpEndpoint) s.endpoint()).port()))) {
       c.write(ByteBuffer.wrap(new byte[] {1}));
       c.shutdownOutput();
-      Thread.sleep(300); // let the reply fill the kernel buffers: the server must wait for EPOLLOUT
+      Thread.sleep(300); // deliberately a client that does not read yet: the reply fills the kernel buffers and the server must wait for EPOLLOUT
       java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
       java.util.concurrent.ExecutorService ex = java.util.concurrent.Executors.newSingleThreadExecutor();
       try {
@@ -196,7 +196,7 @@ class HalfCloseEpollBugTest {
             new InetSocketAddress("127.0.0.1", ((TcpEndpoint) s.endpoint()).port()))) {
       c.write(ByteBuffer.wrap(new byte[] {1}));
       c.shutdownOutput();
-      Thread.sleep(300); // let the reply fill the kernel buffers: the server must wait for EPOLLOUT
+      Thread.sleep(300); // deliberately a client that does not read yet: the reply fills the kernel buffers and the server must wait for EPOLLOUT
       ByteBuffer in = ByteBuffer.allocate(1 << 16);
       long total = 0;
       try {

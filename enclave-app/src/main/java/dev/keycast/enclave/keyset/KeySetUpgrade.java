@@ -25,7 +25,6 @@ import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.DataKeySpec;
 import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
 import software.amazon.awssdk.services.kms.model.KeyMetadata;
-import software.amazon.awssdk.services.kms.model.ListGrantsResponse;
 
 /**
  * The upgrade path of a locked KMS key (kms-sealing.md section 7): the running enclave, which
@@ -52,7 +51,6 @@ import software.amazon.awssdk.services.kms.model.ListGrantsResponse;
  */
 final class KeySetUpgrade {
   private static final Logger log = LoggerFactory.getLogger(KeySetUpgrade.class);
-  private static final int MAX_GRANT_PAGES = 10;
 
   private final KmsKeySetService service;
   private final ImageApprovers approvers;
@@ -78,25 +76,26 @@ final class KeySetUpgrade {
     String region = approved.region();
     long t0 = System.nanoTime();
     byte[] dataKey = null;
-    try (RecipientKeyPair recipient = service.newRecipientKey();
-        KmsClient kms = service.client(region, credentials)) {
+    KmsDataKeys dataKeys = service.dataKeys();
+    try (RecipientKeyPair recipient = dataKeys.newRecipientKey();
+        KmsClient kms = dataKeys.client(region, credentials)) {
       KmsKeyLockVerdict verdict = admit(kms, arn, region, credentials, approved);
-      var info = service.recipientInfo(recipient);
-      long failuresBefore = service.connector().forwarderConnectFailures();
+      var info = dataKeys.recipientInfo(recipient);
+      long failuresBefore = dataKeys.connector().forwarderConnectFailures();
       GenerateDataKeyResponse r;
       try {
         r = kms.generateDataKey(b -> b.keyId(arn).keySpec(DataKeySpec.AES_256)
             .encryptionContext(SealedKeySet.encryptionContext(keySet.id())).recipient(info));
       } catch (SdkException e) {
         throw KmsErrors.map("GenerateDataKey", arn, region, e, credentials,
-            service.connector().forwarderConnectFailures() > failuresBefore);
+            dataKeys.connector().forwarderConnectFailures() > failuresBefore);
       }
-      KmsKeySetService.requireNoPlaintext(r.plaintext(), "GenerateDataKey");
+      KmsDataKeys.requireNoPlaintext(r.plaintext(), "GenerateDataKey");
       if (r.keyId() != null && !r.keyId().isEmpty() && !r.keyId().equals(arn)) {
         throw new KeySetException(ErrorCode.KMS_ERROR, "KMS GenerateDataKey answered for key "
             + KmsErrors.shorten(r.keyId()) + ", not the approved " + arn);
       }
-      dataKey = KmsKeySetService.openRecipient(r.ciphertextForRecipient(), recipient, "GenerateDataKey");
+      dataKey = KmsDataKeys.openRecipient(r.ciphertextForRecipient(), recipient, "GenerateDataKey");
       byte[] blob = r.ciphertextBlob() == null ? null : r.ciphertextBlob().asByteArrayUnsafe();
       if (blob == null || blob.length < 1 || blob.length > SealedKeySet.MAX_ENCRYPTED_DATA_KEY) {
         throw new KeySetException(ErrorCode.KMS_ERROR, "KMS GenerateDataKey returned no usable CiphertextBlob");
@@ -108,7 +107,7 @@ final class KeySetUpgrade {
           keySet.id(), approved.pcr0(), arn, approvers.quorum(), (System.nanoTime() - t0) / 1_000_000);
       return new KeySetService.Initialized(sealed.encode(), bundle);
     } finally {
-      KmsKeySetService.zero(dataKey);
+      KmsDataKeys.zero(dataKey);
     }
   }
 
@@ -120,22 +119,14 @@ final class KeySetUpgrade {
       EnclaveApi.AwsCredentials credentials, ImageApproval.Statement approved) throws KeySetException {
     KeyMetadata md;
     String policy;
-    List<KmsKeyLockVerdict.Grant> grants = new ArrayList<>();
+    List<KmsKeyLockVerdict.Grant> grants;
     try {
       md = kms.describeKey(b -> b.keyId(arn)).keyMetadata();
       policy = kms.getKeyPolicy(b -> b.keyId(arn).policyName("default")).policy();
-      String marker = null;
-      for (int page = 0; page < MAX_GRANT_PAGES; page++) {
-        String m = marker;
-        ListGrantsResponse r = kms.listGrants(b -> b.keyId(arn).limit(100).marker(m));
-        r.grants().forEach(g -> grants.add(new KmsKeyLockVerdict.Grant(g.grantId(), g.granteePrincipal(), g.operationsAsStrings())));
-        if (!Boolean.TRUE.equals(r.truncated())) {
-          break;
-        }
-        marker = r.nextMarker();
-        if (page == MAX_GRANT_PAGES - 1) {
-          grants.add(new KmsKeyLockVerdict.Grant("(more)", "(more grants)", List.of()));
-        }
+      KmsDataKeys.GrantList listed = KmsDataKeys.listGrants(kms, arn);
+      grants = listed.grants();
+      if (listed.more()) {
+        grants.add(new KmsKeyLockVerdict.Grant("(more)", "(more grants)", List.of()));
       }
     } catch (SdkException e) {
       KeySetException k = KmsErrors.map("DescribeKey/GetKeyPolicy/ListGrants", arn, region, e, credentials, false);

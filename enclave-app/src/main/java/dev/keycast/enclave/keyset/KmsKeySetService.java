@@ -1,6 +1,5 @@
 package dev.keycast.enclave.keyset;
 
-import dev.keycast.protocol.attestation.AttesterException;
 import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.kms.RecipientKeyPair;
@@ -19,13 +18,9 @@ import dev.keycast.protocol.keyset.SealedKeySet;
 import dev.keycast.protocol.kms.KmsKeyLockVerdict;
 import dev.keycast.protocol.upgrade.ImageApproval;
 import dev.keycast.protocol.upgrade.ImageApprovers;
-import java.io.IOException;
-import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -33,15 +28,10 @@ import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.kms.KmsClient;
 import software.amazon.awssdk.services.kms.model.DataKeySpec;
-import software.amazon.awssdk.services.kms.model.DecryptResponse;
 import software.amazon.awssdk.services.kms.model.GenerateDataKeyResponse;
-import software.amazon.awssdk.services.kms.model.KeyEncryptionMechanism;
-import software.amazon.awssdk.services.kms.model.KeyMetadata;
-import software.amazon.awssdk.services.kms.model.ListGrantsResponse;
 import software.amazon.awssdk.services.kms.model.RecipientInfo;
 
 /**
@@ -79,13 +69,11 @@ public final class KmsKeySetService implements KeySetService {
   public static final String READY = "ready";
   public static final String FAILED = "failed";
 
-  private static final int DATA_KEY_BYTES = 32;
-  /** At most this many ListGrants pages (of 100) are read; more grants is "not locked" anyway. */
-  private static final int MAX_GRANT_PAGES = 10;
 
   private final Attester attester;
   private final SecureRandom random;
   private final KmsConnector connector;
+  private final KmsDataKeys dataKeys;
   private final Set<String> allowedKmsKeys;
   private final ImageApprovers imageApprovers;
   private final Object lock = new Object();
@@ -110,6 +98,7 @@ public final class KmsKeySetService implements KeySetService {
     this.attester = Objects.requireNonNull(attester, "attester");
     this.random = Objects.requireNonNull(random, "random");
     this.connector = Objects.requireNonNull(connector, "connector");
+    this.dataKeys = new KmsDataKeys(attester, random, connector);
     this.allowedKmsKeys = Set.copyOf(allowedKmsKeys);
     if (this.allowedKmsKeys.isEmpty()) {
       log.warn("no KMS key is pinned: the enclave will use whatever KMS key the host names;"
@@ -218,9 +207,9 @@ public final class KmsKeySetService implements KeySetService {
         KdmSignerKeys signer = newSigner(fresh.id());
         Map<String, String> context = SealedKeySet.encryptionContext(fresh.id());
         GenerateDataKeyResponse r;
-        try (RecipientKeyPair recipient = newRecipientKey();
-            KmsClient kms = client(region, credentials)) {
-          RecipientInfo info = recipientInfo(recipient);
+        try (RecipientKeyPair recipient = dataKeys.newRecipientKey();
+            KmsClient kms = dataKeys.client(region, credentials)) {
+          RecipientInfo info = dataKeys.recipientInfo(recipient);
           long failuresBefore = connector.forwarderConnectFailures();
           try {
             r = kms.generateDataKey(
@@ -229,9 +218,9 @@ public final class KmsKeySetService implements KeySetService {
             throw KmsErrors.map("GenerateDataKey", kmsKeyId, region, e, credentials,
                 connector.forwarderConnectFailures() > failuresBefore);
           }
-          requireNoPlaintext(r.plaintext(), "GenerateDataKey");
-          dataKey = openRecipient(r.ciphertextForRecipient(), recipient, "GenerateDataKey");
-          verdict = judgeKey(kms, r.keyId() != null && !r.keyId().isEmpty() ? r.keyId() : kmsKeyId);
+          KmsDataKeys.requireNoPlaintext(r.plaintext(), "GenerateDataKey");
+          dataKey = KmsDataKeys.openRecipient(r.ciphertextForRecipient(), recipient, "GenerateDataKey");
+          verdict = KmsDataKeys.judgeKey(kms, r.keyId() != null && !r.keyId().isEmpty() ? r.keyId() : kmsKeyId);
         }
         byte[] blob = r.ciphertextBlob() == null ? null : r.ciphertextBlob().asByteArrayUnsafe();
         if (blob == null || blob.length < 1 || blob.length > SealedKeySet.MAX_ENCRYPTED_DATA_KEY) {
@@ -268,7 +257,7 @@ public final class KmsKeySetService implements KeySetService {
         fail("init", k);
         throw k;
       } finally {
-        zero(dataKey);
+        KmsDataKeys.zero(dataKey);
       }
     }
   }
@@ -315,25 +304,9 @@ public final class KmsKeySetService implements KeySetService {
       try {
         String keyId = sealed.kmsKeyId();
         requireAllowed(keyId);
-        try (RecipientKeyPair recipient = newRecipientKey();
-            KmsClient kms = client(region, credentials)) {
-          RecipientInfo info = recipientInfo(recipient);
-          long failuresBefore = connector.forwarderConnectFailures();
-          DecryptResponse r;
-          try {
-            r = kms.decrypt(
-                b -> b.ciphertextBlob(SdkBytes.fromByteArray(sealed.encryptedDataKey()))
-                    .encryptionContext(sealed.encryptionContext())
-                    .keyId(keyId)
-                    .recipient(info));
-          } catch (SdkException e) {
-            throw KmsErrors.map("Decrypt", keyId, region, e, credentials,
-                connector.forwarderConnectFailures() > failuresBefore);
-          }
-          requireNoPlaintext(r.plaintext(), "Decrypt");
-          dataKey = openRecipient(r.ciphertextForRecipient(), recipient, "Decrypt");
-          verdict = judgeKey(kms, keyId);
-        }
+        KmsDataKeys.Decrypted d = dataKeys.decrypt(sealed, keyId, region, credentials, true);
+        dataKey = d.dataKey();
+        verdict = d.verdict();
         SealedKeySet.Unsealed unsealed;
         try {
           unsealed = sealed.open(dataKey);
@@ -386,7 +359,7 @@ public final class KmsKeySetService implements KeySetService {
         fail("unseal", k);
         throw k;
       } finally {
-        zero(dataKey);
+        KmsDataKeys.zero(dataKey);
       }
     }
   }
@@ -436,20 +409,7 @@ public final class KmsKeySetService implements KeySetService {
       try {
         String keyId = sealed.kmsKeyId();
         requireAllowed(keyId);
-        try (RecipientKeyPair recipient = newRecipientKey(); KmsClient kms = client(heldRegion, credentials)) {
-          RecipientInfo info = recipientInfo(recipient);
-          long failuresBefore = connector.forwarderConnectFailures();
-          DecryptResponse r;
-          try {
-            r = kms.decrypt(b -> b.ciphertextBlob(SdkBytes.fromByteArray(sealed.encryptedDataKey()))
-                .encryptionContext(sealed.encryptionContext()).keyId(keyId).recipient(info));
-          } catch (SdkException e) {
-            throw KmsErrors.map("Decrypt", keyId, heldRegion, e, credentials,
-                connector.forwarderConnectFailures() > failuresBefore);
-          }
-          requireNoPlaintext(r.plaintext(), "Decrypt");
-          dataKey = openRecipient(r.ciphertextForRecipient(), recipient, "Decrypt");
-        }
+        dataKey = dataKeys.decrypt(sealed, keyId, heldRegion, credentials, false).dataKey();
         // the data key must be the one of the held key set: opening the held bytes proves it
         try {
           sealed.open(dataKey).keySet().destroy();
@@ -473,7 +433,7 @@ public final class KmsKeySetService implements KeySetService {
             (System.nanoTime() - t0) / 1_000_000);
         return new Initialized(encoded, nextBundle);
       } finally {
-        zero(dataKey);
+        KmsDataKeys.zero(dataKey);
       }
     }
   }
@@ -530,51 +490,6 @@ public final class KmsKeySetService implements KeySetService {
     kdmSigner = signer.signer();
   }
 
-  /**
-   * Reads the key's metadata, policy and grants from KMS over this enclave's own TLS connection and
-   * judges whether it is locked. A KMS refusal or failure to read any of them is "not locked" (with
-   * the reason), never an error of init or unseal: availability is the host's and the account's to
-   * take, the verdict only says what a sender may rely on.
-   */
-  private static KmsKeyLockVerdict judgeKey(KmsClient kms, String keyArn) {
-    KmsKeyLockVerdict verdict;
-    try {
-      KeyMetadata md = kms.describeKey(b -> b.keyId(keyArn)).keyMetadata();
-      String policy = kms.getKeyPolicy(b -> b.keyId(keyArn).policyName("default")).policy();
-      List<KmsKeyLockVerdict.Grant> grants = new ArrayList<>();
-      String marker = null;
-      for (int page = 0; page < MAX_GRANT_PAGES; page++) {
-        String m = marker;
-        ListGrantsResponse r = kms.listGrants(b -> b.keyId(keyArn).limit(100).marker(m));
-        r.grants().forEach(g -> grants.add(new KmsKeyLockVerdict.Grant(
-            g.grantId(), g.granteePrincipal(), g.operationsAsStrings())));
-        if (!Boolean.TRUE.equals(r.truncated())) {
-          break;
-        }
-        marker = r.nextMarker();
-        if (page == MAX_GRANT_PAGES - 1) {
-          grants.add(new KmsKeyLockVerdict.Grant("(more)", "(more than " + grants.size() + " grants)", List.of()));
-        }
-      }
-      verdict = KmsKeyLockVerdict.evaluate(policy, grants, new KmsKeyLockVerdict.KeyFacts(
-          md.originAsString(), md.keyManagerAsString(), !Boolean.FALSE.equals(md.multiRegion())));
-    } catch (SdkException e) {
-      String code = e instanceof software.amazon.awssdk.awscore.exception.AwsServiceException a && a.awsErrorDetails() != null
-          ? a.awsErrorDetails().errorCode() : e.getClass().getSimpleName();
-      verdict = new KmsKeyLockVerdict(false,
-          List.of("cannot read the key's metadata, policy or grants (" + code + "): the policy must let this enclave's"
-              + " role call DescribeKey, GetKeyPolicy and ListGrants"),
-          new byte[32], java.util.Set.of());
-    }
-    if (verdict.locked()) {
-      log.info("KMS key {} is locked: only images {} can obtain plaintext; policy sha256 {}", keyArn,
-          verdict.admittedImages(), java.util.HexFormat.of().formatHex(verdict.policySha256()));
-    } else {
-      log.warn("KMS key {} is NOT locked: {}", keyArn, String.join("; ", verdict.reasons()));
-    }
-    return verdict;
-  }
-
   private void requireAllowed(String kmsKeyArn) throws KeySetException {
     if (!allowedKmsKeys.isEmpty() && !allowedKmsKeys.contains(kmsKeyArn)) {
       throw new KeySetException(
@@ -584,69 +499,9 @@ public final class KmsKeySetService implements KeySetService {
     }
   }
 
-  RecipientKeyPair newRecipientKey() throws KeySetException {
-    try {
-      return RecipientKeyPair.generate(random);
-    } catch (GeneralSecurityException e) {
-      throw new KeySetException(ErrorCode.INTERNAL, "cannot generate the RSA-2048 Recipient key: " + e.getMessage());
-    }
-  }
-
-  RecipientInfo recipientInfo(RecipientKeyPair recipient) throws KeySetException {
-    byte[] document;
-    try {
-      document = attester.attest(null, null, recipient.publicKeySpki());
-    } catch (AttesterException | RuntimeException e) {
-      throw new KeySetException(
-          ErrorCode.INTERNAL, "cannot obtain an attestation document for the KMS Recipient: " + e.getMessage());
-    }
-    return RecipientInfo.builder()
-        .attestationDocument(SdkBytes.fromByteArrayUnsafe(document))
-        .keyEncryptionAlgorithm(KeyEncryptionMechanism.RSAES_OAEP_SHA_256)
-        .build();
-  }
-
-  KmsClient client(String region, EnclaveApi.AwsCredentials creds) throws KeySetException {
-    try {
-      return connector.client(region, creds);
-    } catch (IOException e) {
-      throw new KeySetException(ErrorCode.KMS_UNAVAILABLE, "cannot start the KMS egress forwarder: " + e.getMessage());
-    }
-  }
-
-  static byte[] openRecipient(SdkBytes cms, RecipientKeyPair recipient, String operation)
-      throws KeySetException {
-    if (cms == null) {
-      throw new KeySetException(ErrorCode.KMS_ERROR, "KMS " + operation + " returned no CiphertextForRecipient");
-    }
-    try {
-      return recipient.open(cms.asByteArrayUnsafe(), DATA_KEY_BYTES);
-    } catch (MalformedInputException e) {
-      throw new KeySetException(
-          ErrorCode.KMS_ERROR, "KMS " + operation + " returned a CiphertextForRecipient outside the profile: " + e.getMessage());
-    } catch (DecryptionFailedException e) {
-      throw new KeySetException(
-          ErrorCode.KMS_ERROR, "KMS " + operation + " returned a CiphertextForRecipient that the Recipient key does not open");
-    }
-  }
-
-  static void requireNoPlaintext(SdkBytes plaintext, String operation) throws KeySetException {
-    if (plaintext != null && plaintext.asByteArrayUnsafe().length > 0) {
-      Arrays.fill(plaintext.asByteArrayUnsafe(), (byte) 0);
-      throw new KeySetException(
-          ErrorCode.KMS_ERROR, "KMS " + operation + " returned the data key in Plaintext although a Recipient was sent");
-    }
-  }
-
   private void fail(String what, KeySetException e) {
     readiness = new EnclaveApi.Readiness(false, FAILED, null, e.getMessage());
     log.warn("key set {} failed: {} {}", what, e.code().code(), e.getMessage());
-  }
-
-  static void zero(byte[] b) {
-    if (b != null) {
-      Arrays.fill(b, (byte) 0);
-    }
   }
 
   private static void checkKeyId(String kmsKeyId) throws KeySetException {
@@ -685,8 +540,9 @@ public final class KmsKeySetService implements KeySetService {
     return random;
   }
 
-  KmsConnector connector() {
-    return connector;
+  /** The KMS calls for data keys (also {@link KeySetUpgrade}'s). */
+  KmsDataKeys dataKeys() {
+    return dataKeys;
   }
 
   @Override

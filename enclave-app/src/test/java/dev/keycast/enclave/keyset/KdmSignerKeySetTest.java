@@ -142,11 +142,11 @@ class KdmSignerKeySetTest {
   static byte[] sealVersion1UnderKms() throws Exception {
     KmsKeySetService svc = world.service();
     KeySet ks = KeySet.generate(new SecureRandom());
-    try (RecipientKeyPair recipient = svc.newRecipientKey(); KmsClient kms = svc.client(REGION, PARENT)) {
-      var info = svc.recipientInfo(recipient);
+    try (RecipientKeyPair recipient = svc.dataKeys().newRecipientKey(); KmsClient kms = svc.dataKeys().client(REGION, PARENT)) {
+      var info = svc.dataKeys().recipientInfo(recipient);
       GenerateDataKeyResponse r = kms.generateDataKey(b -> b.keyId(world.keyArn).keySpec(DataKeySpec.AES_256)
           .encryptionContext(SealedKeySet.encryptionContext(ks.id())).recipient(info));
-      byte[] dataKey = KmsKeySetService.openRecipient(r.ciphertextForRecipient(), recipient, "GenerateDataKey");
+      byte[] dataKey = KmsDataKeys.openRecipient(r.ciphertextForRecipient(), recipient, "GenerateDataKey");
       try {
         return SealedKeySet.sealVersion1(ks, dataKey, r.keyId(), r.ciphertextBlob().asByteArray(), new SecureRandom())
             .encode();

@@ -53,7 +53,7 @@ class StreamedSendHttpTest {
         out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
         if (i % 700 == 0) {
           out.flush();
-          Thread.sleep(1);
+          Thread.sleep(1); // deliberate pacing (the body must reach the server in many reads), not a wait
         }
       }
       out.write("0\r\n\r\nGET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"

@@ -3,7 +3,6 @@ package dev.keycast.host.server;
 import dev.keycast.host.bridge.EnclaveResponse;
 import dev.keycast.host.bridge.SendResponseReader;
 import dev.keycast.host.store.ArtefactStore;
-import dev.keycast.host.store.CinemaRecord;
 import dev.keycast.host.store.DkdmRecord;
 import dev.keycast.host.store.RulesRecord;
 import dev.keycast.host.store.ScreenRecord;
@@ -25,10 +24,8 @@ import io.netty.handler.codec.http.HttpMethod;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -122,17 +119,19 @@ final class BookingCoordinator {
     if (!answer.ok()) {
       throw EnclaveCalls.unavailable(answer.toException());
     }
+    SendResponseReader.Names names;
     SendResponseReader.Header header;
     byte[] policyBytes;
     SendPolicy policy;
     try {
-      header = SendResponseReader.header(answer.body());
+      names = SendResponseReader.names(answer.body());
+      header = names.header();
       policyBytes = Base64Url.decode("policy", header.policy(), SendPolicy.MAX_BYTES);
       policy = SendPolicy.parse(policyBytes);
     } catch (MalformedInputException | NullPointerException e) {
       throw new ApiException(ErrorCode.INTERNAL, "the enclave's booking answer is unusable: " + e.getMessage());
     }
-    HostApi.SendResult r = sends.commit(bookingId, hash, policyBytes, policy, answer.body(), SenderQuotas.UNCOUNTED);
+    HostApi.SendResult r = sends.commit(bookingId, hash, policyBytes, policy, answer.body(), names, SenderQuotas.UNCOUNTED);
     return HttpAnswer.json(200, result(r, booking,
         header.booking() == null ? null : header.booking().dkdmMessageId(), unknown));
   }
@@ -178,7 +177,7 @@ final class BookingCoordinator {
   private List<String> candidates(KdmBooking booking, List<EnclaveApi.Candidate> out)
       throws ApiException, InterruptedException {
     Set<String> found = new HashSet<>();
-    Map<String, String> offsets = new HashMap<>();
+    CinemaOffsets offsets = new CinemaOffsets(stores, store);
     List<String> thumbs = booking.screens();
     for (int i = 0; i < thumbs.size(); i += ArtefactStore.MAX_PAGE) {
       List<String> chunk = thumbs.subList(i, Math.min(thumbs.size(), i + ArtefactStore.MAX_PAGE));
@@ -186,16 +185,7 @@ final class BookingCoordinator {
         if (!found.add(s.thumbprint())) {
           continue;
         }
-        String offset = null;
-        if (s.cinema() != null) {
-          offset = offsets.get(s.cinema());
-          if (offset == null) {
-            offset = stores.call("get_cinema", () -> store.getCinema(s.cinema()))
-                .map(CinemaRecord::utcOffset).orElse(CinemaRecord.UTC);
-            offsets.put(s.cinema(), offset);
-          }
-        }
-        out.add(ScreenCandidates.of(s, offset));
+        out.add(ScreenCandidates.of(s, offsets.of(s)));
       }
     }
     List<String> unknown = new ArrayList<>();

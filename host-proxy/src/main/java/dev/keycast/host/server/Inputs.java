@@ -20,7 +20,7 @@ final class Inputs {
     try {
       return Json.decode(body, HostApi.MAX_REQUEST_BYTES, type);
     } catch (MalformedInputException e) {
-      throw new ApiException(e.code().equals("oversize") ? ErrorCode.PAYLOAD_TOO_LARGE
+      throw new ApiException(e.kind() == MalformedInputException.Kind.OVERSIZE ? ErrorCode.PAYLOAD_TOO_LARGE
           : ErrorCode.MALFORMED_REQUEST, e.getMessage());
     }
   }
@@ -56,9 +56,8 @@ final class Inputs {
     }
   }
 
-  /** {@code s} quoted for an error message: at most 80 characters, printable ASCII only. */
+  /** {@code s} quoted for an error message, at most 80 characters ({@link MalformedInputException#quote(String, int)}). */
   static String quote(String s) {
-    String cut = s.length() > 80 ? s.substring(0, 80) + "..." : s;
-    return "\"" + cut.replaceAll("[^\\x20-\\x7e]", "?") + "\"";
+    return MalformedInputException.quote(s, 80);
   }
 }

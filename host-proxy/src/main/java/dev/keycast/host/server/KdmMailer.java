@@ -1,5 +1,6 @@
 package dev.keycast.host.server;
 
+import dev.keycast.protocol.crypto.Sha256;
 import dev.keycast.host.mail.MailTransport;
 import dev.keycast.host.mail.OutgoingMail;
 import dev.keycast.host.store.ArtefactStore;
@@ -14,8 +15,6 @@ import dev.keycast.protocol.cinema.KdmDeliveries;
 import dev.keycast.protocol.cinema.KdmFileNames;
 import dev.keycast.protocol.cinema.KdmReader;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -76,17 +75,9 @@ final class KdmMailer implements AutoCloseable {
    * sendId || 0x00 || UTF-8(cinema)}) {@code @keycast}; the same for every attempt and request.
    */
   static String messageId(String sendId, String cinema) {
-    try {
-      MessageDigest d = MessageDigest.getInstance("SHA-256");
-      d.update("keycast/v1/kdm-mail".getBytes(StandardCharsets.US_ASCII));
-      d.update((byte) 0);
-      d.update(sendId.getBytes(StandardCharsets.US_ASCII));
-      d.update((byte) 0);
-      d.update(cinema.getBytes(StandardCharsets.UTF_8));
-      return "kdm-" + HexFormat.of().formatHex(d.digest(), 0, 16) + "@keycast";
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    byte[] digest = Sha256.digest("keycast/v1/kdm-mail".getBytes(StandardCharsets.US_ASCII), new byte[1],
+        sendId.getBytes(StandardCharsets.US_ASCII), new byte[1], cinema.getBytes(StandardCharsets.UTF_8));
+    return "kdm-" + HexFormat.of().formatHex(digest, 0, 16) + "@keycast";
   }
 
   /** Starts the worker thread (it first sends what an earlier run left queued). */

@@ -1,11 +1,11 @@
 package dev.keycast.host.server;
 
+import dev.keycast.protocol.crypto.Sha256;
 import dev.keycast.host.bridge.EnclaveClient;
 import dev.keycast.host.bridge.EnclaveException;
 import dev.keycast.host.bridge.EnclaveResponse;
 import dev.keycast.host.bridge.SendResponseReader;
 import dev.keycast.host.store.ArtefactStore;
-import dev.keycast.host.store.CinemaRecord;
 import dev.keycast.host.store.ScreenRecord;
 import dev.keycast.host.store.Delivery;
 import dev.keycast.host.store.ReceiptRecord;
@@ -31,7 +31,6 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -85,12 +84,7 @@ final class SendCoordinator {
   /** See {@link HostApiService#payloadHash}. */
   static byte[] payloadHash(int version, String suite, String keySetId, byte[] policy,
       byte[] enc, byte[] ciphertext) {
-    MessageDigest md;
-    try {
-      md = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    MessageDigest md = Sha256.newMessageDigest();
     md.update(PAYLOAD_HASH_LABEL);
     md.update((byte) 0);
     md.update(ByteBuffer.allocate(4).putInt(version).array());
@@ -132,7 +126,7 @@ final class SendCoordinator {
       try {
         policy = SendPolicy.parse(policyBytes);
       } catch (MalformedInputException e) {
-        throw new ApiException(e.code().equals("unsupported_version")
+        throw new ApiException(e.kind() == MalformedInputException.Kind.UNSUPPORTED_VERSION
             ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_POLICY, e.getMessage());
       }
       EnclaveResponse answer = streamSend(p, policy);
@@ -149,7 +143,6 @@ final class SendCoordinator {
    */
   HostApi.SendResult commit(String expectedSendId, byte[] hash, byte[] policyBytes,
       SendPolicy policy, byte[] answer, SenderQuotas.Permit permit) throws ApiException {
-    Instant now = clock.instant();
     SendResponseReader.Names names;
     try {
       names = SendResponseReader.names(answer);
@@ -157,6 +150,14 @@ final class SendCoordinator {
       throw new ApiException(ErrorCode.INTERNAL, "the enclave's send answer is unusable: "
           + e.getMessage());
     }
+    return commit(expectedSendId, hash, policyBytes, policy, answer, names, permit);
+  }
+
+  /** {@link #commit(String, byte[], byte[], SendPolicy, byte[], SenderQuotas.Permit)} of an answer already read. */
+  HostApi.SendResult commit(String expectedSendId, byte[] hash, byte[] policyBytes,
+      SendPolicy policy, byte[] answer, SendResponseReader.Names names, SenderQuotas.Permit permit)
+      throws ApiException {
+    Instant now = clock.instant();
     SendResponseReader.Header r = names.header();
     if (!expectedSendId.equals(r.sendId())) {
       // the store keys sends by this id: one payload, one id (ArtefactStore.commitSend)
@@ -385,7 +386,7 @@ final class SendCoordinator {
    */
   private void writeScreenCandidates(OutputStream out, SendPolicy policy, Set<String> attached)
       throws ApiException, IOException {
-    java.util.Map<String, String> offsets = new java.util.HashMap<>();
+    CinemaOffsets offsets = new CinemaOffsets(stores, store);
     List<String> thumbs = policy.recipients().thumbprints();
     for (int i = 0; i < thumbs.size(); i += ArtefactStore.MAX_PAGE) {
       List<String> chunk = thumbs.subList(i, Math.min(thumbs.size(), i + ArtefactStore.MAX_PAGE));
@@ -419,7 +420,7 @@ final class SendCoordinator {
   }
 
   private void attachScreen(OutputStream out, Set<String> attached, ScreenRecord s,
-      java.util.Map<String, String> offsets) throws ApiException, IOException {
+      CinemaOffsets offsets) throws ApiException, IOException {
     if (!attached.add(s.fingerprint())) {
       return;
     }
@@ -427,15 +428,7 @@ final class SendCoordinator {
       throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, "more than " + HostApiService.MAX_CANDIDATES
           + " registered screens match the policy; one send carries at most " + HostApiService.MAX_CANDIDATES);
     }
-    String offset = null;
-    if (s.cinema() != null) {
-      offset = offsets.get(s.cinema());
-      if (offset == null) {
-        offset = stores.call("get_cinema", () -> store.getCinema(s.cinema()))
-            .map(CinemaRecord::utcOffset).orElse(CinemaRecord.UTC);
-        offsets.put(s.cinema(), offset);
-      }
-    }
+    String offset = offsets.of(s);
     if (attached.size() > 1) {
       out.write(',');
     }

@@ -70,8 +70,33 @@ final class Checks {
     return t == null ? null : t.truncatedTo(ChronoUnit.MILLIS);
   }
 
+  /** {@code s} quoted for an error message, at most 80 characters ({@link dev.keycast.protocol.MalformedInputException#quote(String, int)}). */
   static String quote(String s) {
-    String cut = s.length() > 80 ? s.substring(0, 80) + "..." : s;
-    return "\"" + cut.replaceAll("[^\\x20-\\x7e]", "?") + "\"";
+    return dev.keycast.protocol.MalformedInputException.quote(s, 80);
+  }
+
+  /** A page size: at least 1, at most {@link ArtefactStore#MAX_PAGE}. */
+  static int page(int limit) {
+    if (limit < 1) {
+      throw new IllegalArgumentException("limit must be >= 1: " + limit);
+    }
+    return Math.min(limit, ArtefactStore.MAX_PAGE);
+  }
+
+  /** The distinct values (thumbprints or fingerprints, checked), at most a page of them. */
+  static java.util.TreeSet<String> valueSet(java.util.Collection<String> values, boolean thumbprints) {
+    java.util.TreeSet<String> out = new java.util.TreeSet<>();
+    for (String v : values) {
+      if (thumbprints ? !dev.keycast.protocol.policy.SendPolicy.isWellFormedThumbprint(v)
+          : !Fingerprints.isWellFormed(v)) {
+        throw new IllegalArgumentException((thumbprints ? "thumbprint" : "fingerprint")
+            + " is malformed: " + quote(String.valueOf(v)));
+      }
+      out.add(v);
+    }
+    if (out.size() > ArtefactStore.MAX_PAGE) {
+      throw new IllegalArgumentException("at most " + ArtefactStore.MAX_PAGE + " values per lookup");
+    }
+    return out;
   }
 }

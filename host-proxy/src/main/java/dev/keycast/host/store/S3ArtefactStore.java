@@ -23,16 +23,22 @@ import software.amazon.awssdk.services.s3.S3Client;
  * This class holds the store's operations; its parts are the {@link S3Layout} (which key holds
  * what), the {@link S3RecordCodec} (each record as a JSON object, and back), the
  * {@link S3CommitProtocol} (a manifest written last with a conditional put is the commit; readers
- * return only what a manifest names) and the {@link S3Objects} (requests, batches, error codes).
+ * return only what a manifest names), the {@link S3Objects} (requests, batches, error codes), and
+ * the objects of each kind of record apart from sends: {@link S3SealedSets}, {@link S3ScreenObjects}
+ * (cinemas, screens), {@link S3MailOutbox} and {@link S3DkdmObjects} (DKDMs, studio rules, legacy
+ * DKDM keys).
  */
 public final class S3ArtefactStore implements ArtefactStore {
 
-  static final int MAX_SMALL_OBJECT = 4 << 20;
   private static final int MAX_RECEIPT_OBJECT = (Checks.MAX_RECEIPT / 3 + 1) * 4 + (1 << 16);
 
   private final S3Objects objects;
   private final S3RecordCodec codec = new S3RecordCodec();
   private final S3CommitProtocol commits;
+  private final S3SealedSets sealedSets;
+  private final S3ScreenObjects screens;
+  private final S3MailOutbox mails;
+  private final S3DkdmObjects dkdms;
   private volatile boolean closed;
 
   /**
@@ -45,6 +51,10 @@ public final class S3ArtefactStore implements ArtefactStore {
       int parallelism) {
     this.objects = new S3Objects(s3, ownsClient, bucket, keyPrefix, parallelism);
     this.commits = new S3CommitProtocol(objects, codec);
+    this.sealedSets = new S3SealedSets(objects);
+    this.screens = new S3ScreenObjects(objects, codec);
+    this.mails = new S3MailOutbox(objects, codec);
+    this.dkdms = new S3DkdmObjects(objects, codec);
   }
 
   /**
@@ -72,69 +82,30 @@ public final class S3ArtefactStore implements ArtefactStore {
     }
   }
 
-  // ------------------------------------------------------------------ key sets
+  // ------------------------------------------------------------------ key sets and sender sets
 
   @Override
   public void putSealedKeySet(int version, byte[] bytes) throws StoreException {
     ensureOpen();
-    StoredKeySet k = new StoredKeySet(version, bytes);
-    if (!objects.put(S3Layout.keySet(version), k.bytes(), true)) {
-      throw new StoreException(StoreException.Code.CONFLICT,
-          "sealed key set version " + version + " already exists");
-    }
+    sealedSets.putKeySet(new StoredKeySet(version, bytes));
   }
 
   @Override
   public Optional<StoredKeySet> latestSealedKeySet() throws StoreException {
     ensureOpen();
-    List<String> keys = objects.list(S3Layout.KEY_SETS, null, Integer.MAX_VALUE);
-    for (int i = keys.size() - 1; i >= 0; i--) {
-      String key = keys.get(i);
-      int version;
-      try {
-        version = Integer.parseInt(key.substring(S3Layout.KEY_SETS.length()));
-      } catch (NumberFormatException e) {
-        continue; // not ours
-      }
-      Optional<byte[]> body = objects.get(key, Checks.MAX_KEY_SET);
-      if (body.isPresent()) {
-        return Optional.of(S3RecordCodec.stored(key, () -> new StoredKeySet(version, body.get())));
-      }
-    }
-    return Optional.empty();
+    return sealedSets.latestKeySet();
   }
-
-  // ------------------------------------------------------------------ sender sets
 
   @Override
   public void putSealedSenderSet(long version, byte[] bytes) throws StoreException {
     ensureOpen();
-    StoredSenderSet k = new StoredSenderSet(version, bytes);
-    if (!objects.put(S3Layout.senderSet(version), k.bytes(), true)) {
-      throw new StoreException(StoreException.Code.CONFLICT,
-          "sealed sender set version " + version + " already exists");
-    }
+    sealedSets.putSenderSet(new StoredSenderSet(version, bytes));
   }
 
   @Override
   public Optional<StoredSenderSet> latestSealedSenderSet() throws StoreException {
     ensureOpen();
-    // keys are zero-padded to 19 digits, so the listing's byte order is the version order
-    List<String> keys = objects.list(S3Layout.SENDER_SETS, null, Integer.MAX_VALUE);
-    for (int i = keys.size() - 1; i >= 0; i--) {
-      String key = keys.get(i);
-      long version;
-      try {
-        version = Long.parseLong(key.substring(S3Layout.SENDER_SETS.length()));
-      } catch (NumberFormatException e) {
-        continue; // not ours
-      }
-      Optional<byte[]> body = objects.get(key, StoredSenderSet.MAX_BYTES);
-      if (body.isPresent()) {
-        return Optional.of(S3RecordCodec.stored(key, () -> new StoredSenderSet(version, body.get())));
-      }
-    }
-    return Optional.empty();
+    return sealedSets.latestSenderSet();
   }
 
   // ------------------------------------------------------------------ recipients
@@ -158,7 +129,7 @@ public final class S3ArtefactStore implements ArtefactStore {
 
   private Optional<RecipientRecord> getRecipient(String fp) throws StoreException {
     String key = S3Layout.recipient(fp);
-    Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
+    Optional<byte[]> body = objects.get(key, S3Objects.MAX_SMALL_OBJECT);
     return body.isEmpty() ? Optional.empty() : Optional.of(codec.recipient(key, body.get(), fp));
   }
 
@@ -192,7 +163,7 @@ public final class S3ArtefactStore implements ArtefactStore {
   public List<RecipientRecord> listRecipients(String afterFingerprint, int limit)
       throws StoreException {
     ensureOpen();
-    int n = SqliteArtefactStore.page(limit);
+    int n = Checks.page(limit);
     List<String> fps = new ArrayList<>();
     for (String key : objects.list(S3Layout.RECIPIENTS,
         afterFingerprint == null ? null : S3Layout.recipient(afterFingerprint), n)) {
@@ -210,376 +181,109 @@ public final class S3ArtefactStore implements ArtefactStore {
     return objects.count(S3Layout.RECIPIENTS);
   }
 
-  // ------------------------------------------------------------------ cinemas and screens
+  // ------------------------------------------------------------------ cinemas, screens, mail outbox, DKDMs
 
   @Override
   public CinemaRecord putCinema(CinemaRecord cinema) throws StoreException {
     ensureOpen();
-    objects.put(S3Layout.cinema(cinema.name()), codec.encode(codec.cinema(cinema)), false);
-    return cinema;
-  }
-
-  // ------------------------------------------------------------------ mail outbox
-
-  @Override
-  public MailRecord queueMail(MailRecord m) throws StoreException {
-    ensureOpen();
-    String key = S3Layout.mail(m.sendId(), m.cinema());
-    if (objects.put(key, codec.encode(codec.mail(m)), true)) {
-      return m;
-    }
-    return readMail(key).orElseThrow(() -> new StoreException(StoreException.Code.STORE_UNAVAILABLE,
-        key + " exists and cannot be read"));
-  }
-
-  @Override
-  public void updateMail(MailRecord m) throws StoreException {
-    ensureOpen();
-    String key = S3Layout.mail(m.sendId(), m.cinema());
-    if (readMail(key).isEmpty()) {
-      throw new StoreException(StoreException.Code.NOT_FOUND, "no mail of send " + m.sendId() + " to cinema "
-          + Checks.quote(m.cinema()));
-    }
-    objects.put(key, codec.encode(codec.mail(m)), false);
-  }
-
-  @Override
-  public List<MailRecord> mailsOfSend(String sendId) throws StoreException {
-    ensureOpen();
-    Checks.id("send id", sendId);
-    List<MailRecord> out = new ArrayList<>();
-    for (String key : objects.list(S3Layout.mailsOfSend(sendId), null, MAX_PAGE)) {
-      readMail(key).ifPresent(out::add);
-    }
-    out.sort(Comparator.comparing(MailRecord::cinema));
-    return out;
-  }
-
-  /** Scans the outbox (S3 has no index by due time: the outbox holds one object per (send, cinema)). */
-  @Override
-  public List<MailRecord> dueMails(Instant now, int limit) throws StoreException {
-    ensureOpen();
-    int n = Math.min(Math.max(limit, 1), MAX_PAGE);
-    List<MailRecord> due = new ArrayList<>();
-    String after = null;
-    while (true) {
-      List<String> page = objects.list(S3Layout.MAIL, after, MAX_PAGE);
-      for (String key : page) {
-        Optional<MailRecord> m = readMail(key);
-        if (m.isPresent() && m.get().state() == MailRecord.State.QUEUED && !m.get().nextAttemptAt().isAfter(now)) {
-          due.add(m.get());
-        }
-      }
-      if (page.size() < MAX_PAGE) {
-        break;
-      }
-      after = page.getLast();
-    }
-    due.sort(Comparator.comparing(MailRecord::nextAttemptAt).thenComparing(MailRecord::sendId)
-        .thenComparing(MailRecord::cinema));
-    return List.copyOf(due.subList(0, Math.min(n, due.size())));
-  }
-
-  private Optional<MailRecord> readMail(String key) throws StoreException {
-    Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
-    if (body.isEmpty()) {
-      return Optional.empty();
-    }
-    MailRecord m = S3RecordCodec.mail(key, codec.decode(key, body.get()));
-    if (!key.equals(S3Layout.mail(m.sendId(), m.cinema()))) {
-      throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another mail");
-    }
-    return Optional.of(m);
-  }
-
-  @Override
-  public DkdmRecord putDkdm(DkdmRecord d) throws StoreException {
-    ensureOpen();
-    ObjectNode n = codec.object();
-    n.put("messageId", d.messageId());
-    n.put("cplId", d.cplId());
-    n.put("keySetId", d.keySetId());
-    n.put("notValidAfter", d.notValidAfter().getEpochSecond());
-    n.put("signerThumbprint", d.signerThumbprint());
-    n.put("sealedContentKeys", S3RecordCodec.b64(d.sealedContentKeys()));
-    n.put("binding", S3RecordCodec.b64(d.binding()));
-    n.put("ingestedAt", d.ingestedAt().toEpochMilli());
-    objects.put(S3Layout.dkdmsOfCpl(uuidOf(d.cplId())) + uuidOf(d.messageId()), codec.encode(n), false);
-    return d;
-  }
-
-  @Override
-  public RulesRecord putRules(RulesRecord r) throws StoreException {
-    ensureOpen();
-    ObjectNode n = codec.object();
-    n.put("cplId", r.cplId());
-    n.put("statement", S3RecordCodec.b64(r.statement()));
-    n.put("key", S3RecordCodec.b64(r.key()));
-    n.put("signature", S3RecordCodec.b64(r.signature()));
-    n.put("signerCertificate", S3RecordCodec.b64(r.signerCertificate()));
-    n.put("signerSignature", S3RecordCodec.b64(r.signerSignature()));
-    n.put("storedAt", r.storedAt().toEpochMilli());
-    objects.put(S3Layout.rulesOfCpl(uuidOf(r.cplId())), codec.encode(n), false);
-    return r;
-  }
-
-  @Override
-  public Optional<RulesRecord> getRules(String cplId) throws StoreException {
-    ensureOpen();
-    if (cplId == null || !cplId.matches("urn:uuid:[0-9a-f-]{36}")) {
-      throw new IllegalArgumentException("a CPL id is urn:uuid: and a lowercase UUID");
-    }
-    String key = S3Layout.rulesOfCpl(uuidOf(cplId));
-    Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
-    if (body.isEmpty()) {
-      return Optional.empty();
-    }
-    JsonNode n = codec.decode(key, body.get());
-    RulesRecord r = S3RecordCodec.stored(key, () -> new RulesRecord(S3RecordCodec.text(key, n, "cplId"),
-        S3RecordCodec.binary(key, n, "statement"), S3RecordCodec.binary(key, n, "key"),
-        S3RecordCodec.binary(key, n, "signature"), S3RecordCodec.binary(key, n, "signerCertificate"),
-        S3RecordCodec.binary(key, n, "signerSignature"), Instant.ofEpochMilli(S3RecordCodec.number(key, n, "storedAt"))));
-    if (!r.cplId().equals(cplId)) {
-      throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another CPL");
-    }
-    return Optional.of(r);
-  }
-
-  @Override
-  public LegacyKeyRecord putLegacyKey(LegacyKeyRecord k) throws StoreException {
-    ensureOpen();
-    ObjectNode n = codec.object();
-    n.put("id", k.id());
-    n.put("certificate", S3RecordCodec.b64(k.certificate()));
-    n.put("sealedKey", S3RecordCodec.b64(k.sealedKey()));
-    n.put("importedAt", k.importedAt().toEpochMilli());
-    objects.put(S3Layout.LEGACY_KEYS + k.id(), codec.encode(n), false);
-    return k;
-  }
-
-  @Override
-  public List<LegacyKeyRecord> listLegacyKeys() throws StoreException {
-    ensureOpen();
-    List<LegacyKeyRecord> out = new ArrayList<>();
-    for (String key : objects.list(S3Layout.LEGACY_KEYS, null, LegacyKeyRecord.MAX_KEYS)) {
-      Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
-      if (body.isEmpty()) {
-        continue;
-      }
-      JsonNode n = codec.decode(key, body.get());
-      LegacyKeyRecord r = S3RecordCodec.stored(key, () -> new LegacyKeyRecord(S3RecordCodec.text(key, n, "id"),
-          S3RecordCodec.binary(key, n, "certificate"), S3RecordCodec.binary(key, n, "sealedKey"),
-          Instant.ofEpochMilli(S3RecordCodec.number(key, n, "importedAt"))));
-      if (!key.equals(S3Layout.LEGACY_KEYS + r.id())) {
-        throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another legacy key");
-      }
-      out.add(r);
-    }
-    out.sort(Comparator.comparing(LegacyKeyRecord::id));
-    return out;
-  }
-
-  @Override
-  public List<DkdmRecord> findDkdms(String cplId) throws StoreException {
-    ensureOpen();
-    if (cplId == null || !cplId.matches("urn:uuid:[0-9a-f-]{36}")) {
-      throw new IllegalArgumentException("a CPL id is urn:uuid: and a lowercase UUID");
-    }
-    String sub = S3Layout.dkdmsOfCpl(uuidOf(cplId));
-    List<DkdmRecord> out = new ArrayList<>();
-    for (String key : objects.list(sub, null, 1000)) {
-      Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
-      if (body.isEmpty()) {
-        continue;
-      }
-      JsonNode n = codec.decode(key, body.get());
-      DkdmRecord d = S3RecordCodec.stored(key, () -> new DkdmRecord(S3RecordCodec.text(key, n, "messageId"),
-          S3RecordCodec.text(key, n, "cplId"), S3RecordCodec.text(key, n, "keySetId"),
-          Instant.ofEpochSecond(S3RecordCodec.number(key, n, "notValidAfter")),
-          S3RecordCodec.text(key, n, "signerThumbprint"), S3RecordCodec.binary(key, n, "sealedContentKeys"),
-          S3RecordCodec.binary(key, n, "binding"), Instant.ofEpochMilli(S3RecordCodec.number(key, n, "ingestedAt"))));
-      if (!d.cplId().equals(cplId) || !key.endsWith("/" + uuidOf(d.messageId()))) {
-        throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another DKDM");
-      }
-      out.add(d);
-    }
-    out.sort(Comparator.comparing(DkdmRecord::messageId));
-    return out;
-  }
-
-  private static String uuidOf(String urn) {
-    return urn.substring("urn:uuid:".length());
+    return screens.putCinema(cinema);
   }
 
   @Override
   public Optional<CinemaRecord> getCinema(String name) throws StoreException {
     ensureOpen();
-    CinemaRecord.checkName("cinema name", name);
-    String key = S3Layout.cinema(name);
-    Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
-    if (body.isEmpty()) {
-      return Optional.empty();
-    }
-    JsonNode n = codec.decode(key, body.get());
-    CinemaRecord c = S3RecordCodec.cinema(key, n);
-    if (!c.name().equals(name)) {
-      throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another cinema");
-    }
-    return Optional.of(c);
+    return screens.getCinema(name);
   }
 
   @Override
   public ScreenRecord putScreen(ScreenRecord s) throws StoreException {
     ensureOpen();
-    if (s.cinema() != null && getCinema(s.cinema()).isEmpty()) {
-      throw new StoreException(StoreException.Code.NOT_FOUND, "cinema " + Checks.quote(s.cinema())
-          + " is not stored");
-    }
-    String thumb = s.thumbprintUrl();
-    // the indexes first: a screen object is only ever found through an index that names it, and a
-    // stale index entry (a replaced screen's old key or cinema) is filtered out on read
-    objects.put(S3Layout.screensByFingerprint(s.fingerprint()) + thumb, new byte[0], false);
-    if (s.cinema() != null) {
-      objects.put(S3Layout.screensByCinema(s.cinema()) + thumb, new byte[0], false);
-    }
-    ObjectNode n = codec.object();
-    n.put("thumbprint", s.thumbprint());
-    n.put("fingerprint", s.fingerprint());
-    if (s.cinema() != null) {
-      n.put("cinema", s.cinema());
-    }
-    if (s.screenName() != null) {
-      n.put("screenName", s.screenName());
-    }
-    var chain = n.putArray("chain");
-    s.chain().forEach(c -> chain.add(S3RecordCodec.b64(c)));
-    var devices = n.putArray("trustedDevices");
-    s.trustedDevices().forEach(devices::add);
-    n.put("registeredAt", s.registeredAt().toEpochMilli());
-    objects.put(S3Layout.screen(thumb), codec.encode(n), false);
-    return s;
-  }
-
-  private Optional<ScreenRecord> getScreen(String thumbUrl) throws StoreException {
-    String key = S3Layout.screen(thumbUrl);
-    Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
-    if (body.isEmpty()) {
-      return Optional.empty();
-    }
-    JsonNode n = codec.decode(key, body.get());
-    ScreenRecord s = S3RecordCodec.stored(key, () -> {
-      List<byte[]> chain = new ArrayList<>();
-      JsonNode c = n.get("chain");
-      if (c == null || !c.isArray() || c.size() > ScreenRecord.MAX_CHAIN) {
-        throw new StoreException(StoreException.Code.STORE_CORRUPT, key + ": bad chain");
-      }
-      for (JsonNode der : c) {
-        chain.add(java.util.Base64.getDecoder().decode(der.asText()));
-      }
-      List<String> devices = new ArrayList<>();
-      JsonNode d = n.get("trustedDevices");
-      if (d != null && d.isArray() && d.size() <= ScreenRecord.MAX_TRUSTED_DEVICES) {
-        d.forEach(x -> devices.add(x.asText()));
-      }
-      return new ScreenRecord(S3RecordCodec.text(key, n, "thumbprint"),
-          S3RecordCodec.text(key, n, "fingerprint"),
-          n.hasNonNull("cinema") ? n.get("cinema").asText() : null,
-          n.hasNonNull("screenName") ? n.get("screenName").asText() : null, chain, devices,
-          Instant.ofEpochMilli(S3RecordCodec.number(key, n, "registeredAt")));
-    });
-    if (!s.thumbprintUrl().equals(thumbUrl)) {
-      throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another screen");
-    }
-    return Optional.of(s);
-  }
-
-  private List<ScreenRecord> fetchScreens(Collection<String> thumbUrls) throws StoreException {
-    S3Objects.Batch<Optional<ScreenRecord>> batch = objects.batch();
-    for (String t : thumbUrls) {
-      batch.submit(() -> getScreen(t));
-    }
-    List<ScreenRecord> out = new ArrayList<>();
-    for (Optional<ScreenRecord> r : batch.await()) {
-      r.ifPresent(out::add);
-    }
-    return out;
+    return screens.putScreen(s);
   }
 
   @Override
   public List<ScreenRecord> findScreens(Collection<String> thumbprints) throws StoreException {
     ensureOpen();
-    List<String> urls = new ArrayList<>();
-    for (String t : SqliteArtefactStore.checkedSet(thumbprints, true)) {
-      urls.add(ScreenRecord.toUrl(t));
-    }
-    List<ScreenRecord> out = new ArrayList<>(fetchScreens(urls));
-    out.sort(Comparator.comparing(ScreenRecord::thumbprint));
-    return out;
+    return screens.findScreens(thumbprints);
   }
 
   @Override
-  public List<ScreenRecord> findScreensByFingerprint(Collection<String> fingerprints)
-      throws StoreException {
+  public List<ScreenRecord> findScreensByFingerprint(Collection<String> fingerprints) throws StoreException {
     ensureOpen();
-    TreeSet<String> urls = new TreeSet<>();
-    var fps = SqliteArtefactStore.checkedSet(fingerprints, false);
-    for (String fp : fps) {
-      String sub = S3Layout.screensByFingerprint(fp);
-      // one key has few certificates (re-issued leaves): a bounded listing
-      for (String key : objects.list(sub, null, ScreenRecord.MAX_CHAIN * 16)) {
-        String t = key.substring(sub.length());
-        if (ScreenRecord.fromUrl(t) != null) {
-          urls.add(t);
-        }
-      }
-    }
-    List<ScreenRecord> out = new ArrayList<>();
-    for (ScreenRecord s : fetchScreens(urls)) {
-      if (fps.contains(s.fingerprint())) {
-        out.add(s);
-      }
-    }
-    out.sort(Comparator.comparing(ScreenRecord::thumbprint));
-    return out;
+    return screens.findScreensByFingerprint(fingerprints);
   }
 
   @Override
-  public List<ScreenRecord> listScreens(String cinema, String afterThumbprint, int limit)
-      throws StoreException {
+  public List<ScreenRecord> listScreens(String cinema, String afterThumbprint, int limit) throws StoreException {
     ensureOpen();
-    int n = SqliteArtefactStore.page(limit);
-    String sub = cinema == null ? S3Layout.SCREENS
-        : S3Layout.screensByCinema(CinemaRecord.checkName("cinema name", cinema));
-    List<ScreenRecord> out = new ArrayList<>();
-    String after = afterThumbprint == null ? null : sub + ScreenRecord.toUrl(afterThumbprint);
-    while (out.size() < n) {
-      List<String> keys = objects.list(sub, after, n - out.size());
-      if (keys.isEmpty()) {
-        break;
-      }
-      List<String> urls = new ArrayList<>();
-      for (String key : keys) {
-        String t = key.substring(sub.length());
-        if (ScreenRecord.fromUrl(t) != null) {
-          urls.add(t);
-        }
-      }
-      for (ScreenRecord s : fetchScreens(urls)) {
-        if (cinema == null || cinema.equals(s.cinema())) {
-          out.add(s);
-        }
-      }
-      after = keys.getLast();
-    }
-    out.sort(Comparator.comparing(ScreenRecord::thumbprintUrl));
-    return out;
+    return screens.listScreens(cinema, afterThumbprint, limit);
+  }
+
+  @Override
+  public MailRecord queueMail(MailRecord m) throws StoreException {
+    ensureOpen();
+    return mails.queueMail(m);
+  }
+
+  @Override
+  public void updateMail(MailRecord m) throws StoreException {
+    ensureOpen();
+    mails.updateMail(m);
+  }
+
+  @Override
+  public List<MailRecord> mailsOfSend(String sendId) throws StoreException {
+    ensureOpen();
+    return mails.mailsOfSend(sendId);
+  }
+
+  @Override
+  public List<MailRecord> dueMails(Instant now, int limit) throws StoreException {
+    ensureOpen();
+    return mails.dueMails(now, limit);
+  }
+
+  @Override
+  public DkdmRecord putDkdm(DkdmRecord d) throws StoreException {
+    ensureOpen();
+    return dkdms.putDkdm(d);
+  }
+
+  @Override
+  public List<DkdmRecord> findDkdms(String cplId) throws StoreException {
+    ensureOpen();
+    return dkdms.findDkdms(cplId);
+  }
+
+  @Override
+  public RulesRecord putRules(RulesRecord r) throws StoreException {
+    ensureOpen();
+    return dkdms.putRules(r);
+  }
+
+  @Override
+  public Optional<RulesRecord> getRules(String cplId) throws StoreException {
+    ensureOpen();
+    return dkdms.getRules(cplId);
+  }
+
+  @Override
+  public LegacyKeyRecord putLegacyKey(LegacyKeyRecord k) throws StoreException {
+    ensureOpen();
+    return dkdms.putLegacyKey(k);
+  }
+
+  @Override
+  public List<LegacyKeyRecord> listLegacyKeys() throws StoreException {
+    ensureOpen();
+    return dkdms.listLegacyKeys();
   }
 
   // ------------------------------------------------------------------ sends
 
   private Optional<StoredSend> readManifest(String payloadHashHex) throws StoreException {
     String key = S3Layout.manifest(payloadHashHex);
-    Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
+    Optional<byte[]> body = objects.get(key, S3Objects.MAX_SMALL_OBJECT);
     if (body.isEmpty()) {
       return Optional.empty();
     }
@@ -726,7 +430,7 @@ public final class S3ArtefactStore implements ArtefactStore {
       S3Objects.Batch<Optional<ReceiptRecord>> batch = objects.batch();
       for (String key : keys) {
         batch.submit(() -> {
-          Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
+          Optional<byte[]> body = objects.get(key, S3Objects.MAX_SMALL_OBJECT);
           if (body.isEmpty()) {
             return Optional.empty();
           }
@@ -748,7 +452,7 @@ public final class S3ArtefactStore implements ArtefactStore {
     ensureOpen();
     Checks.id("delivery id", deliveryId);
     String key = S3Layout.delivery(deliveryId);
-    Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
+    Optional<byte[]> body = objects.get(key, S3Objects.MAX_SMALL_OBJECT);
     if (body.isEmpty()) {
       return Optional.empty();
     }
@@ -764,7 +468,7 @@ public final class S3ArtefactStore implements ArtefactStore {
       int limit) throws StoreException {
     ensureOpen();
     Checks.fingerprint(recipientFingerprint);
-    int n = SqliteArtefactStore.page(limit);
+    int n = Checks.page(limit);
     String sub = S3Layout.byRecipient(recipientFingerprint);
     List<StoredDelivery> out = new ArrayList<>();
     String after = afterDeliveryId == null ? null : sub + afterDeliveryId;
@@ -795,7 +499,7 @@ public final class S3ArtefactStore implements ArtefactStore {
       int limit) throws StoreException {
     ensureOpen();
     Objects.requireNonNull(now, "now");
-    int n = SqliteArtefactStore.page(limit);
+    int n = Checks.page(limit);
     List<StoredSend> out = new ArrayList<>();
     String after = afterSendId == null ? null : S3Layout.openSend(afterSendId);
     while (out.size() < n) {
@@ -865,7 +569,7 @@ public final class S3ArtefactStore implements ArtefactStore {
 
   private Optional<String> forwardReceipt(String sendId, String fp) throws StoreException {
     String key = S3Layout.forward(sendId, fp);
-    Optional<byte[]> body = objects.get(key, MAX_SMALL_OBJECT);
+    Optional<byte[]> body = objects.get(key, S3Objects.MAX_SMALL_OBJECT);
     if (body.isEmpty()) {
       return Optional.empty();
     }

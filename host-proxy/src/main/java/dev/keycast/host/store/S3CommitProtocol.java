@@ -37,7 +37,7 @@ final class S3CommitProtocol {
     if (token.equals(committed.get(cacheKey))) {
       return true;
     }
-    Optional<byte[]> body = objects.get(key, S3ArtefactStore.MAX_SMALL_OBJECT);
+    Optional<byte[]> body = objects.get(key, S3Objects.MAX_SMALL_OBJECT);
     if (body.isEmpty()) {
       return false;
     }

@@ -37,6 +37,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * mapping of S3 failures to {@link StoreException} codes. Knows no layout and no record format.
  */
 final class S3Objects implements AutoCloseable {
+  /** The largest object of a small record (everything but a receipt) a read accepts. */
+  static final int MAX_SMALL_OBJECT = 4 << 20;
   private static final String WRITE_ID = "keycast-write-id";
 
   private final S3Client s3;

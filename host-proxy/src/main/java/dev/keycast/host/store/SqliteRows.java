@@ -183,4 +183,14 @@ final class SqliteRows {
     }
   }
 
+  /** A newline-joined list of addresses (a cinema's or a mail's), capped before it is split. */
+  static List<String> lines(String s) {
+    if (s == null || s.isEmpty()) {
+      return List.of();
+    }
+    if (s.length() > CinemaRecord.MAX_EMAILS * (CinemaRecord.MAX_EMAIL + 1)) {
+      throw new IllegalArgumentException("address list too long");
+    }
+    return List.of(s.split("\n", -1));
+  }
 }

@@ -204,7 +204,7 @@ class HostRelayTest {
         got.update(buf, 0, n);
         read += n;
         if (read % (4 << 20) < n) {
-          Thread.sleep(20); // a slow reader
+          Thread.sleep(20); // a deliberately slow reader (the test's subject), not a wait
         }
       }
       assertThat(got.digest()).isEqualTo(MessageDigest.getInstance("SHA-256").digest(expected));

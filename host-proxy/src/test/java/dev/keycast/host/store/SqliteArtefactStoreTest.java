@@ -1,6 +1,7 @@
 package dev.keycast.host.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -8,8 +9,10 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -146,7 +149,7 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
     // restart past 64 frames; up to 4 x 64 frames the writer does not wait for readers
     SqliteArtefactStore sqlite = reopenRestartingPast(64);
     store.commitSend(send(meta("pin-0", "pin-0", false, null), generated("pin-0", 2)));
-    int committed = 1;
+    AtomicInteger committed = new AtomicInteger(1);
     try (Connection reader = DriverManager.getConnection("jdbc:sqlite:" + file());
         Statement s = reader.createStatement()) {
       // an open read transaction on the current snapshot: no checkpoint may copy past it, and no
@@ -157,29 +160,29 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
         assertThat(rs.getInt(1)).isEqualTo(1);
       }
       Path wal = dir.resolve("keycast.db-wal");
-      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
       // write until the log is past the threshold and a passive checkpoint has asked for a
-      // restart, but not yet 4 x past it (where the writer would wait for this reader)
-      while (java.nio.file.Files.size(wal) < 2L * 64 * 4120 && System.nanoTime() < deadline) {
-        String id = "pin-" + committed++;
-        store.commitSend(send(meta(id, id, false, null), generated(id, 2)));
-        Thread.sleep(5); // let the checkpointer poll (every 50 ms)
-      }
+      // restart, but not yet 4 x past it (where the writer would wait for this reader); a send
+      // a poll, so the checkpointer (every 50 ms) polls in between
+      await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5))
+          .until(() -> java.nio.file.Files.size(wal) >= 2L * 64 * 4120 || !commitPin(committed));
       assertThat(java.nio.file.Files.size(wal)).isGreaterThanOrEqualTo(2L * 64 * 4120);
       assertThat(sqlite.restartCheckpoints()).isZero();
       s.execute("COMMIT");
     }
     // the reader is gone: a later group's attempt finishes the restart
-    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-    while (sqlite.restartCheckpoints() == 0 && System.nanoTime() < deadline) {
-      String id = "pin-" + committed++;
-      store.commitSend(send(meta(id, id, false, null), generated(id, 2)));
-      Thread.sleep(5);
-    }
+    await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5))
+        .until(() -> sqlite.restartCheckpoints() > 0 || !commitPin(committed));
     assertThat(sqlite.restartCheckpoints()).isPositive();
-    for (int i = 0; i < committed; i++) {
+    for (int i = 0; i < committed.get(); i++) {
       assertThat(store.getSend("pin-" + i)).as("pin-%d", i).isPresent();
     }
+  }
+
+  /** Commits the next send "pin-N"; always true (a step of an await condition). */
+  private boolean commitPin(AtomicInteger committed) throws StoreException {
+    String id = "pin-" + committed.getAndIncrement();
+    store.commitSend(send(meta(id, id, false, null), generated(id, 2)));
+    return true;
   }
 
   @Test
@@ -204,13 +207,13 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
 
   @Test
   void listDeliveriesIsAnIndexRangeScan() throws Exception {
-    List<String> plan = plan(SqliteArtefactStore.SQL_LIST_DELIVERIES, fp("a"), "", 10);
+    List<String> plan = plan(SqliteSendTables.SQL_LIST_DELIVERIES, fp("a"), "", 10);
     assertThat(plan).anySatisfy(line -> assertThat(line)
         .contains("SEARCH d USING INDEX deliveries_by_recipient (recipient_fp=? AND delivery_id>?)"));
     assertThat(plan).noneMatch(line -> line.contains("SCAN"));
     assertThat(plan).noneMatch(line -> line.contains("TEMP B-TREE")); // no sort: index order
 
-    List<String> open = plan(SqliteArtefactStore.SQL_OPEN_SENDS, "", 0L, 10);
+    List<String> open = plan(SqliteSendTables.SQL_OPEN_SENDS, "", 0L, 10);
     assertThat(open).anySatisfy(line -> assertThat(line).contains("sends_open_late"));
     assertThat(open).noneMatch(line -> line.contains("TEMP B-TREE"));
   }

@@ -133,7 +133,7 @@ final class FakeHost implements AutoCloseable {
         int n = sends.incrementAndGet();
         if (sendMillis > 0) {
           try {
-            Thread.sleep(sendMillis);
+            Thread.sleep(sendMillis); // a deliberately slow host (the test's subject), not a wait
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
           }

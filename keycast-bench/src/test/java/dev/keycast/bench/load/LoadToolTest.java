@@ -88,7 +88,7 @@ class LoadToolTest {
         host.receipts.keySet().stream().findFirst().ifPresent(k -> host.receipts.put(k + "x", "y"));
         host.receipts.entrySet().removeIf(e -> e.getKey().hashCode() % 2 == 0 && !e.getKey().endsWith("x"));
         try {
-          Thread.sleep(5);
+          Thread.sleep(5); // paces the tampering thread (it runs for the whole load), not a wait
         } catch (InterruptedException e) {
           return;
         }

@@ -12,9 +12,10 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 /**
- * Downcall handles into OpenSSL 3's {@code libcrypto.so.3}, looked up once. Only the functions
- * the {@code openssl} backend calls; every one is part of OpenSSL 3.0's public, non-deprecated
- * API. Immutable.
+ * Downcall handles into OpenSSL 3's {@code libcrypto.so.3}, looked up once, and the helpers of
+ * every call into it (freeing, return-code checks, the error queue, {@code OSSL_PARAM} layout).
+ * Only the functions the {@code openssl} backend calls; every one is part of OpenSSL 3.0's public,
+ * non-deprecated API. Immutable.
  */
 final class LibCrypto {
   /** The shared library's SONAME (OpenSSL 3.x; the enclave image's {@code libcrypto3}). */
@@ -188,6 +189,107 @@ final class LibCrypto {
           LIBRARY + " reports version 0x" + Long.toHexString(c.versionNumber) + ", not OpenSSL 3");
     }
     return c;
+  }
+
+  // ------------------------------------------------------------------ memory and call helpers
+
+  /** sizeof(OSSL_PARAM) on LP64: key, data_type (padded), data, data_size, return_size. */
+  static final long OSSL_PARAM_SIZE = 40;
+
+  /** Fills OSSL_PARAM {@code index} of {@code params} with a 32-byte octet string. */
+  static void octetStringParam(
+      MemorySegment params, int index, MemorySegment name, MemorySegment value) {
+    long at = index * OSSL_PARAM_SIZE;
+    params.set(ADDRESS, at, name);
+    params.set(java.lang.foreign.ValueLayout.JAVA_INT, at + 8, LibCrypto.OSSL_PARAM_OCTET_STRING);
+    params.set(ADDRESS, at + 16, value);
+    params.set(JAVA_LONG, at + 24, value.byteSize());
+    params.set(JAVA_LONG, at + 32, -1L); // OSSL_PARAM_UNMODIFIED
+  }
+
+  void freeMdCtx(MemorySegment ctx) {
+    try {
+      evpMdCtxFree.invokeExact(ctx); // NULL is a no-op
+    } catch (Throwable t) {
+      throw new IllegalStateException("EVP_MD_CTX_free failed", t);
+    }
+  }
+
+  MemorySegment bin2bn(MemorySegment bytes, int length) throws Throwable {
+    return notNull(
+        (MemorySegment) bnBin2bn.invokeExact(bytes, length, MemorySegment.NULL), "BN_bin2bn");
+  }
+
+  /** Frees the BIGNUMs and contexts of one RSA public-key operation (the encoded block cleared). */
+  void freeRsaOperands(
+      MemorySegment r, MemorySegment x, MemorySegment e, MemorySegment n, MemorySegment ctx,
+      MemorySegment mont) {
+    // each *_free accepts NULL
+    try {
+      bnFree.invokeExact(r); // the ciphertext: public
+      bnClearFree.invokeExact(x); // the encoded block: cleared
+      bnFree.invokeExact(e);
+      bnFree.invokeExact(n);
+      bnCtxFree.invokeExact(ctx);
+      bnMontCtxFree.invokeExact(mont);
+    } catch (Throwable t) {
+      throw new IllegalStateException("libcrypto free failed", t);
+    }
+  }
+
+  void freePkey(MemorySegment pkey) {
+    try {
+      evpPkeyFree.invokeExact(pkey); // NULL is a no-op
+    } catch (Throwable t) {
+      throw new IllegalStateException("EVP_PKEY_free failed", t);
+    }
+  }
+
+  void freeCtx(MemorySegment ctx) {
+    try {
+      evpPkeyCtxFree.invokeExact(ctx); // NULL is a no-op
+    } catch (Throwable t) {
+      throw new IllegalStateException("EVP_PKEY_CTX_free failed", t);
+    }
+  }
+
+  void clearErrors() {
+    try {
+      errClearError.invokeExact();
+    } catch (Throwable t) {
+      throw new IllegalStateException("ERR_clear_error failed", t);
+    }
+  }
+
+  static MemorySegment notNull(MemorySegment p, String function) {
+    if (p.equals(MemorySegment.NULL)) {
+      throw new IllegalStateException(function + " failed");
+    }
+    return p;
+  }
+
+  static void check(int rc, String function) {
+    if (rc != 1) {
+      throw new IllegalStateException(function + " failed");
+    }
+  }
+
+  static void checkLength(MemorySegment len, String function) {
+    if (len.get(JAVA_LONG, 0) != 32L) {
+      throw new IllegalStateException(function + " returned " + len.get(JAVA_LONG, 0) + " bytes");
+    }
+  }
+
+  /** Frees an EVP_PKEY; the cleaning action of a held key (holds no reference to it). */
+  record FreePkey(LibCrypto lib, MemorySegment pkey) implements Runnable {
+    @Override
+    public void run() {
+      try {
+        lib.evpPkeyFree.invokeExact(pkey);
+      } catch (Throwable t) {
+        throw new IllegalStateException("EVP_PKEY_free failed", t);
+      }
+    }
   }
 
   private static MethodHandle handle(SymbolLookup lib, String name, FunctionDescriptor d) {

@@ -33,6 +33,7 @@ class VectorFilesTest {
       doc = in.readAllBytes();
     }
     assertThat(file).endsWith(expected.equals("OK") ? ".ok" : ".fail");
+    assertThat(file).as("file names start with the expectation").startsWith(expected.toLowerCase(java.util.Locale.ROOT) + "-");
     AttestationVerifier v = AttestationVerifier.create(VerificationPolicy.builder()
         .validationTime(ValidationTime.at(Vectors.PRODUCTION_TIME, ValidationTime.DEFAULT_MAX_AGE)).build());
     try {

@@ -1,16 +1,14 @@
 package dev.keycast.protocol.booking;
 
+import dev.keycast.protocol.VectorDirs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.cinema.DkdmBinding;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,15 +22,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class BookingVectorsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Path DIR = Path.of(System.getProperty("keycast.vectors"), "booking");
 
-  static Stream<Path> vectors() throws IOException {
-    List<Path> files;
-    try (Stream<Path> s = Files.list(DIR)) {
-      files = s.filter(p -> p.toString().endsWith(".json")).sorted().toList();
-    }
-    assertThat(files).hasSizeGreaterThan(30);
-    return files.stream();
+  static Stream<Path> vectors() {
+    return VectorDirs.json("booking", 30);
   }
 
   @ParameterizedTest(name = "{0}")

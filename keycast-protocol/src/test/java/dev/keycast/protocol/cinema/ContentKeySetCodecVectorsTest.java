@@ -1,12 +1,11 @@
 package dev.keycast.protocol.cinema;
 
+import dev.keycast.protocol.VectorDirs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -23,15 +22,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ContentKeySetCodecVectorsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Path DIR = Path.of(System.getProperty("keycast.vectors"), "content-key-set");
 
-  static Stream<Path> vectors() throws IOException {
-    List<Path> files;
-    try (Stream<Path> s = Files.list(DIR)) {
-      files = s.filter(p -> p.toString().endsWith(".json")).sorted().toList();
-    }
-    assertThat(files).hasSizeGreaterThan(15);
-    return files.stream();
+  static Stream<Path> vectors() {
+    return VectorDirs.json("content-key-set", 15);
   }
 
   @ParameterizedTest(name = "{0}")

@@ -70,7 +70,7 @@ class CryptoBackendTest {
   @Test
   void opensslSelfTestPasses() {
     OpenSslCryptoBackend b = (OpenSslCryptoBackend) TestBackends.get("openssl");
-    OpenSslCryptoBackend.SelfTest.run(b); // throws on any mismatch
+    OpenSslSelfTest.run(b); // throws on any mismatch
     assertThat(b.version()).startsWith("OpenSSL 3.");
   }
 
@@ -452,7 +452,7 @@ class CryptoBackendTest {
   /** RSASSA-PKCS1-v1_5 known answers (OpenSSL CLI, src/test/resources/vectors/rsa-pkcs1-verify). */
   static java.util.List<org.junit.jupiter.params.provider.Arguments> rsaPkcs1KnownAnswers() throws Exception {
     java.util.List<org.junit.jupiter.params.provider.Arguments> out = new java.util.ArrayList<>();
-    try (var in = CryptoBackendTest.class.getResourceAsStream("/vectors/rsa-pkcs1-verify/known-answers.ok")) {
+    try (var in = CryptoBackendTest.class.getResourceAsStream("/vectors/rsa-pkcs1-verify/ok-known-answers.ok")) {
       for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).split("\n")) {
         if (line.isBlank() || line.startsWith("#")) {
           continue;

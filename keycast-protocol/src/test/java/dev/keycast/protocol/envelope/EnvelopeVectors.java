@@ -148,38 +148,38 @@ final class EnvelopeVectors {
     int ivAt = indexOf(env, iv);
     int contentAt = indexOf(env, content);
 
-    write(dir, "empty.truncated.fail", new byte[0]);
-    write(dir, "not-der.malformed.fail", "hello, openssl".getBytes(StandardCharsets.US_ASCII));
-    write(dir, "truncated-last-byte.truncated.fail", Arrays.copyOf(env, env.length - 1));
-    write(dir, "truncated-half.truncated.fail", Arrays.copyOf(env, env.length / 2));
-    write(dir, "trailing-byte.malformed.fail", Arrays.copyOf(env, env.length + 1));
-    write(dir, "flipped-encrypted-key.decryption_failed.fail", flip(env, ekAt + ek.length / 2));
-    write(dir, "flipped-iv.decryption_failed.fail", flip(env, ivAt));
-    write(dir, "flipped-content-first-byte.decryption_failed.fail", flip(env, contentAt));
+    write(dir, "truncated-empty.fail", new byte[0]);
+    write(dir, "malformed-not-der.fail", "hello, openssl".getBytes(StandardCharsets.US_ASCII));
+    write(dir, "truncated-truncated-last-byte.fail", Arrays.copyOf(env, env.length - 1));
+    write(dir, "truncated-truncated-half.fail", Arrays.copyOf(env, env.length / 2));
+    write(dir, "malformed-trailing-byte.fail", Arrays.copyOf(env, env.length + 1));
+    write(dir, "decryption_failed-flipped-encrypted-key.fail", flip(env, ekAt + ek.length / 2));
+    write(dir, "decryption_failed-flipped-iv.fail", flip(env, ivAt));
+    write(dir, "decryption_failed-flipped-content-first-byte.fail", flip(env, contentAt));
     // payload bytes 10.. are the secretId inside the metadata
-    write(dir, "altered-metadata-secret-id.decryption_failed.fail", flip(env, contentAt + 10));
-    write(dir, "flipped-content-last-byte.decryption_failed.fail", flip(env, contentAt + content.length - 1));
+    write(dir, "decryption_failed-altered-metadata-secret-id.fail", flip(env, contentAt + 10));
+    write(dir, "decryption_failed-flipped-content-last-byte.fail", flip(env, contentAt + content.length - 1));
     if (mac != null) {
-      write(dir, "flipped-mac.decryption_failed.fail", flip(env, indexOf(env, mac) + mac.length - 1));
+      write(dir, "decryption_failed-flipped-mac.fail", flip(env, indexOf(env, mac) + mac.length - 1));
     }
     RsaRecipientKey k = TestKeys.rsaRecipient(2048);
-    write(dir, "payload-version-2.unsupported_version.fail",
+    write(dir, "unsupported_version-payload-version-2.fail",
         format.sealPayload(k, DeliveryPayload.encode(2, e.metadataFor(k), e.secret(), format.payloadIntegrity()),
             randomFor(dir + "v2")));
-    write(dir, "metadata-for-other-recipient.decryption_failed.fail",
+    write(dir, "decryption_failed-metadata-for-other-recipient.fail",
         format.sealPayload(k, DeliveryPayload.encode(e.metadataFor(TestKeys.rsaRecipient(3072)), e.secret(),
             format.payloadIntegrity()), randomFor(dir + "other")));
     // CBC: a payload without a valid SHA-256 trailer is unauthenticated -> decryption failure;
     // GCM: an authenticated payload that declares the wrong mode -> malformed.
     write(dir, format == CmsDeliveryFormat.AES_256_CBC
-            ? "wrong-payload-integrity-mode.decryption_failed.fail"
-            : "wrong-payload-integrity-mode.malformed.fail",
+            ? "decryption_failed-wrong-payload-integrity-mode.fail"
+            : "malformed-wrong-payload-integrity-mode.fail",
         format.sealPayload(k, DeliveryPayload.encode(e.metadataFor(k), e.secret(),
             1 - format.payloadIntegrity()), randomFor(dir + "integrity")));
-    write(dir, "pkcs1v15-key-transport.unsupported_algorithm.fail",
+    write(dir, "unsupported_algorithm-pkcs1v15-key-transport.fail",
         format.sealPayload(k, DeliveryPayload.encode(e.metadataFor(k), e.secret(), format.payloadIntegrity()),
             randomFor(dir + "pkcs1"), new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE)));
-    write(dir, "other-content-type.unsupported_algorithm.fail", otherCipher);
+    write(dir, "unsupported_algorithm-other-content-type.fail", otherCipher);
   }
 
   private static void writeHpkeNegatives(Path dir, byte[] env, Expected e) throws Exception {
@@ -192,27 +192,27 @@ final class EnvelopeVectors {
     int labelLen = ((env[md + 2 + idLen] & 0xff) << 8) | (env[md + 3 + idLen] & 0xff);
     int notAfter = md + 2 + idLen + 2 + labelLen + 8;
     int fingerprint = notAfter + 8;
-    write(dir, "empty.truncated.fail", new byte[0]);
-    write(dir, "truncated-3-bytes.truncated.fail", Arrays.copyOf(env, 3));
-    write(dir, "truncated-header.truncated.fail", Arrays.copyOf(env, 12));
-    write(dir, "truncated-in-enc.truncated.fail", Arrays.copyOf(env, enc + 16));
-    write(dir, "truncated-below-tag.truncated.fail", Arrays.copyOf(env, ct + 15));
-    write(dir, "truncated-last-byte.decryption_failed.fail", Arrays.copyOf(env, env.length - 1));
-    write(dir, "trailing-byte.decryption_failed.fail", Arrays.copyOf(env, env.length + 1));
-    write(dir, "bad-magic.malformed.fail", flip(env, 0));
-    write(dir, "version-2.unsupported_version.fail", set(env, 4, 2));
-    write(dir, "suite-aes128gcm.unsupported_algorithm.fail", set(env, 10, 1));
-    write(dir, "suite-kem-flipped.unsupported_algorithm.fail", flip(env, 6));
-    write(dir, "metadata-length-ffff.oversize.fail", set(set(env, 11, 0xff), 12, 0xff));
-    write(dir, "metadata-length-plus-one.malformed.fail", set(env, 12, (env[12] & 0xff) + 1));
-    write(dir, "metadata-version-3.unsupported_version.fail", set(env, md, 3));
-    write(dir, "altered-metadata-secret-id.decryption_failed.fail", flip(env, md + 2));
-    write(dir, "altered-metadata-sender-label.decryption_failed.fail", flip(env, md + 2 + idLen + 2));
-    write(dir, "altered-metadata-not-after.decryption_failed.fail", flip(env, notAfter + 7));
-    write(dir, "altered-metadata-fingerprint.decryption_failed.fail", flip(env, fingerprint + 31));
-    write(dir, "flipped-enc.decryption_failed.fail", flip(env, enc + 5));
-    write(dir, "flipped-ciphertext.decryption_failed.fail", flip(env, ct));
-    write(dir, "flipped-tag.decryption_failed.fail", flip(env, env.length - 1));
+    write(dir, "truncated-empty.fail", new byte[0]);
+    write(dir, "truncated-truncated-3-bytes.fail", Arrays.copyOf(env, 3));
+    write(dir, "truncated-truncated-header.fail", Arrays.copyOf(env, 12));
+    write(dir, "truncated-truncated-in-enc.fail", Arrays.copyOf(env, enc + 16));
+    write(dir, "truncated-truncated-below-tag.fail", Arrays.copyOf(env, ct + 15));
+    write(dir, "decryption_failed-truncated-last-byte.fail", Arrays.copyOf(env, env.length - 1));
+    write(dir, "decryption_failed-trailing-byte.fail", Arrays.copyOf(env, env.length + 1));
+    write(dir, "malformed-bad-magic.fail", flip(env, 0));
+    write(dir, "unsupported_version-version-2.fail", set(env, 4, 2));
+    write(dir, "unsupported_algorithm-suite-aes128gcm.fail", set(env, 10, 1));
+    write(dir, "unsupported_algorithm-suite-kem-flipped.fail", flip(env, 6));
+    write(dir, "oversize-metadata-length-ffff.fail", set(set(env, 11, 0xff), 12, 0xff));
+    write(dir, "malformed-metadata-length-plus-one.fail", set(env, 12, (env[12] & 0xff) + 1));
+    write(dir, "unsupported_version-metadata-version-3.fail", set(env, md, 3));
+    write(dir, "decryption_failed-altered-metadata-secret-id.fail", flip(env, md + 2));
+    write(dir, "decryption_failed-altered-metadata-sender-label.fail", flip(env, md + 2 + idLen + 2));
+    write(dir, "decryption_failed-altered-metadata-not-after.fail", flip(env, notAfter + 7));
+    write(dir, "decryption_failed-altered-metadata-fingerprint.fail", flip(env, fingerprint + 31));
+    write(dir, "decryption_failed-flipped-enc.fail", flip(env, enc + 5));
+    write(dir, "decryption_failed-flipped-ciphertext.fail", flip(env, ct));
+    write(dir, "decryption_failed-flipped-tag.fail", flip(env, env.length - 1));
   }
 
   private static void write(Path dir, String name, byte[] b) throws IOException {

@@ -112,7 +112,7 @@ class KeySetTest {
         .isFalse();
     // pinned: the same digest the golden sealed-key-set vector records
     assertThat(HEX.formatHex(b.userData()))
-        .isEqualTo(VectorFile.load("keyset").stream().filter(v -> v.name().equals("golden.ok"))
+        .isEqualTo(VectorFile.load("keyset").stream().filter(v -> v.name().equals("ok-golden.ok"))
             .findFirst().orElseThrow().fields().get("user-data"));
   }
 

@@ -238,7 +238,7 @@ public final class KeySetVectors {
 
   static void put(Map<String, String> out, String path, String comment, String expect,
       Map<String, String> extra, byte[] input) {
-    out.put(path, VectorFile.render(comment, expect, new TreeMap<>(extra), input));
+    out.put(VectorFile.expectName(path, expect), VectorFile.render(comment, expect, new TreeMap<>(extra), input));
   }
 
   /** Writes the vectors under {@code args[0]} (the {@code src/test/resources/vectors} directory). */

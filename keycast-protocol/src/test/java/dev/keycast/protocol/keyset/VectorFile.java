@@ -11,7 +11,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * One test vector file: {@code # comment} lines, then {@code key: value} lines. {@code expect} is
@@ -52,15 +51,27 @@ public record VectorFile(String name, Map<String, String> fields) {
 
   /** Committed vector files under {@code vectors/<format>/} on the test class path, sorted by name. */
   public static List<VectorFile> load(String format) {
-    Path dir = directory(format);
-    try (Stream<Path> s = Files.list(dir)) {
-      return s.filter(p -> p.toString().endsWith(".ok") || p.toString().endsWith(".fail"))
-          .sorted()
-          .map(p -> parse(p.getFileName().toString(), read(p)))
-          .toList();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    List<VectorFile> files = dev.keycast.protocol.VectorDirs.files(directory(format), ".ok", ".fail").stream()
+        .map(p -> parse(p.getFileName().toString(), read(p)))
+        .toList();
+    for (VectorFile f : files) {
+      if (!f.name().startsWith(code(f.expect()) + "-")) {
+        throw new IllegalStateException("vectors/" + format + "/" + f.name() + " does not start with its expectation "
+            + code(f.expect()) + "-");
+      }
     }
+    return files;
+  }
+
+  /** What a vector's file name starts with: {@code ok}, or the error code ({@code malformed:truncated}: {@code truncated}). */
+  public static String code(String expect) {
+    return expect.startsWith("malformed:") ? expect.substring("malformed:".length()) : expect;
+  }
+
+  /** {@code [dir/]<what>.<ext>} named by its expectation, age-style: {@code [dir/]<code>-<what>.<ext>}. */
+  public static String expectName(String path, String expect) {
+    int slash = path.lastIndexOf('/');
+    return path.substring(0, slash + 1) + code(expect) + "-" + path.substring(slash + 1);
   }
 
   public static Path directory(String format) {

@@ -114,8 +114,8 @@ class VectorsTest {
   void everyFailureKindIsCovered() {
     Set<String> names = Stream.concat(keysetVectors().stream(), secretVectors().stream())
         .map(VectorFile::name).collect(Collectors.toSet());
-    assertThat(names).contains("truncated-header.fail", "flipped-bit-tag.fail",
-        "flipped-bit-ciphertext.fail", "unsupported-version.fail", "oversize.fail",
-        "header-receive-key-swapped.fail", "wrong-data-key.fail", "wrong-policy.fail");
+    assertThat(names).contains("truncated-truncated-header.fail", "decryption_failed-flipped-bit-tag.fail",
+        "decryption_failed-flipped-bit-ciphertext.fail", "unsupported_version-unsupported-version.fail", "oversize-oversize.fail",
+        "decryption_failed-header-receive-key-swapped.fail", "decryption_failed-wrong-data-key.fail", "decryption_failed-wrong-policy.fail");
   }
 }

@@ -1,5 +1,6 @@
 package dev.keycast.protocol.policy;
 
+import dev.keycast.protocol.VectorDirs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.core.type.TypeReference;
@@ -8,9 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.envelope.DeliveryMetadata;
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -31,15 +30,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class SendPolicyVectorsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Path DIR = Path.of(System.getProperty("keycast.vectors"), "send-policy");
 
-  static Stream<Path> vectors() throws IOException {
-    List<Path> files;
-    try (Stream<Path> s = Files.list(DIR)) {
-      files = s.filter(p -> p.toString().endsWith(".json")).sorted().toList();
-    }
-    assertThat(files).hasSizeGreaterThan(20);
-    return files.stream();
+  static Stream<Path> vectors() {
+    return VectorDirs.json("send-policy", 20);
   }
 
   /** The enclave's acceptance of a policy: the code of its refusal, or "ok". */

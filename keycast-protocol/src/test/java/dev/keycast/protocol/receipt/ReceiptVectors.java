@@ -251,7 +251,7 @@ public final class ReceiptVectors {
 
   static void put(Map<String, String> out, String name, String comment, String expect, Map<String, String> extra,
       byte[] input) {
-    out.put("receipt/" + name, VectorFile.render(comment, expect, new TreeMap<>(extra), input));
+    out.put("receipt/" + VectorFile.expectName(name, expect), VectorFile.render(comment, expect, new TreeMap<>(extra), input));
   }
 
   /** Writes the vectors under {@code args[0]} (the {@code src/test/resources/vectors} directory). */

@@ -27,7 +27,7 @@ class ReceiptVectorsTest {
     byte[] key = v.hex("public-key", null);
     String expect = v.expect();
     if (expect.equals("ok")) {
-      assertThat(ReceiptVerifier.verify(v.input(), key)).isEqualTo(v.name().startsWith("golden-v2")
+      assertThat(ReceiptVerifier.verify(v.input(), key)).isEqualTo(v.name().startsWith("ok-golden-v2")
           ? ReceiptVectors.goldenV2() : ReceiptVectors.golden());
       return;
     }

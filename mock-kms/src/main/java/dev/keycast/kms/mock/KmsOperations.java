@@ -1,5 +1,12 @@
 package dev.keycast.kms.mock;
 
+import static dev.keycast.kms.mock.KmsRequestFields.blob;
+import static dev.keycast.kms.mock.KmsRequestFields.checkAlgorithm;
+import static dev.keycast.kms.mock.KmsRequestFields.encryptionContext;
+import static dev.keycast.kms.mock.KmsRequestFields.intIn;
+import static dev.keycast.kms.mock.KmsRequestFields.optText;
+import static dev.keycast.kms.mock.KmsRequestFields.requiredText;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -8,22 +15,19 @@ import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.HashMap;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
 /**
  * The KMS operations, independent of HTTP: each takes the authenticated caller and the decoded
- * JSON request and returns the JSON response or throws a {@link KmsException}.
+ * JSON request and returns the JSON response or throws a {@link KmsException}. Keys, data keys and
+ * random bytes are here; grants in {@link KmsGrantOperations}, key resolution and authorization in
+ * {@link KmsAccessControl}, request fields in {@link KmsRequestFields}.
  */
 final class KmsOperations {
   static final int MAX_PLAINTEXT = 4096;
-  static final int MAX_CONTEXT_ENTRIES = 64;
 
   private final KeyStore keys;
   private final RecipientAttestationVerifier verifier;
@@ -32,7 +36,8 @@ final class KmsOperations {
   private final String region;
   private final String accountId;
   private final Clock clock;
-  private final IamPolicies iam;
+  private final KmsAccessControl access;
+  private final KmsGrantOperations grants;
 
   KmsOperations(
       KeyStore keys,
@@ -43,7 +48,6 @@ final class KmsOperations {
       String accountId,
       Clock clock,
       IamPolicies iam) {
-    this.iam = iam;
     this.keys = keys;
     this.verifier = verifier;
     this.json = json;
@@ -51,6 +55,8 @@ final class KmsOperations {
     this.region = region;
     this.accountId = accountId;
     this.clock = clock;
+    this.access = new KmsAccessControl(keys, json, region, accountId, iam);
+    this.grants = new KmsGrantOperations(keys, json, random, accountId, clock, access);
   }
 
   /** One authenticated call; {@code note} collects what the access log line should say. */
@@ -72,10 +78,10 @@ final class KmsOperations {
       case "Encrypt" -> encrypt(caller, req, note);
       case "Decrypt" -> decrypt(caller, req, note);
       case "GenerateRandom" -> generateRandom(caller, req, note);
-      case "CreateGrant" -> createGrant(caller, req, note);
-      case "ListGrants" -> listGrants(caller, req, note);
-      case "RetireGrant" -> retireGrant(caller, req, note);
-      case "RevokeGrant" -> revokeGrant(caller, req, note);
+      case "CreateGrant" -> grants.createGrant(caller, req, note);
+      case "ListGrants" -> grants.listGrants(caller, req, note);
+      case "RetireGrant" -> grants.retireGrant(caller, req, note);
+      case "RevokeGrant" -> grants.revokeGrant(caller, req, note);
       default -> throw KmsException.unknownOperation("Operation is not supported by the mock KMS: " + op);
     };
   }
@@ -97,7 +103,7 @@ final class KmsOperations {
     }
     String policy = optText(req, "Policy").orElse(KeyPolicy.defaultPolicy(accountId));
     KeyPolicy parsed = KeyPolicy.parse(policy, json);
-    requireLockoutSafe(caller, parsed, "arn:aws:kms:" + region + ":" + accountId + ":key/*", req, note);
+    access.requireLockoutSafe(caller, parsed, "arn:aws:kms:" + region + ":" + accountId + ":key/*", req, note);
     KeyStore.KeyMetadata md = keys.create(region, accountId, description, policy, clock.millis());
     note.put("key", md.keyId());
     ObjectNode out = json.createObjectNode();
@@ -107,8 +113,8 @@ final class KmsOperations {
 
   private ObjectNode describeKey(StaticCredential caller, JsonNode req, Map<String, String> note)
       throws KmsException {
-    KeyStore.KeyMetadata md = resolve(req, note);
-    authorize(caller, "kms:DescribeKey", md, Map.of(), Optional.empty(), req);
+    KeyStore.KeyMetadata md = access.resolve(req, note);
+    access.authorize(caller, "kms:DescribeKey", md, Map.of(), Optional.empty(), req);
     ObjectNode out = json.createObjectNode();
     out.set("KeyMetadata", metadata(md));
     return out;
@@ -139,22 +145,22 @@ final class KmsOperations {
 
   private ObjectNode putKeyPolicy(StaticCredential caller, JsonNode req, Map<String, String> note)
       throws KmsException, IOException {
-    KeyStore.KeyMetadata md = resolve(req, note);
-    authorize(caller, "kms:PutKeyPolicy", md, Map.of(), Optional.empty());
+    KeyStore.KeyMetadata md = access.resolve(req, note);
+    access.authorize(caller, "kms:PutKeyPolicy", md, Map.of(), Optional.empty());
     String name = optText(req, "PolicyName").orElse("default");
     if (!name.equals("default")) {
       throw KmsException.validation("PolicyName must be 'default'");
     }
     String policy = requiredText(req, "Policy");
-    requireLockoutSafe(caller, KeyPolicy.parse(policy, json), md.arn(), req, note);
+    access.requireLockoutSafe(caller, KeyPolicy.parse(policy, json), md.arn(), req, note);
     keys.update(new KeyStore.KeyMetadata(md.keyId(), md.arn(), md.creationDateMillis(), md.description(), md.enabled(), policy));
     return json.createObjectNode();
   }
 
   private ObjectNode getKeyPolicy(StaticCredential caller, JsonNode req, Map<String, String> note)
       throws KmsException {
-    KeyStore.KeyMetadata md = resolve(req, note);
-    authorize(caller, "kms:GetKeyPolicy", md, Map.of(), Optional.empty());
+    KeyStore.KeyMetadata md = access.resolve(req, note);
+    access.authorize(caller, "kms:GetKeyPolicy", md, Map.of(), Optional.empty());
     String name = optText(req, "PolicyName").orElse("default");
     if (!name.equals("default")) {
       throw KmsException.notFound("No such policy: " + name);
@@ -167,8 +173,8 @@ final class KmsOperations {
 
   private ObjectNode setEnabled(StaticCredential caller, JsonNode req, Map<String, String> note, boolean enabled)
       throws KmsException, IOException {
-    KeyStore.KeyMetadata md = resolve(req, note);
-    authorize(caller, enabled ? "kms:EnableKey" : "kms:DisableKey", md, Map.of(), Optional.empty());
+    KeyStore.KeyMetadata md = access.resolve(req, note);
+    access.authorize(caller, enabled ? "kms:EnableKey" : "kms:DisableKey", md, Map.of(), Optional.empty());
     keys.update(new KeyStore.KeyMetadata(md.keyId(), md.arn(), md.creationDateMillis(), md.description(), enabled, md.policy()));
     return json.createObjectNode();
   }
@@ -176,13 +182,13 @@ final class KmsOperations {
   /** GenerateDataKey, or GenerateDataKeyWithoutPlaintext ({@code withPlaintext} false: no Recipient, no plaintext). */
   private ObjectNode generateDataKey(StaticCredential caller, JsonNode req, Map<String, String> note, boolean withPlaintext)
       throws KmsException {
-    KeyStore.KeyMetadata md = resolve(req, note);
+    KeyStore.KeyMetadata md = access.resolve(req, note);
     Map<String, String> ctx = encryptionContext(req);
     if (!withPlaintext && req.has("Recipient")) {
       throw KmsException.validation("GenerateDataKeyWithoutPlaintext takes no Recipient");
     }
     Recipient recipient = recipient(req, note);
-    authorize(caller, withPlaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext", md, ctx,
+    access.authorize(caller, withPlaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext", md, ctx,
         recipient.verified(), req);
     requireEnabled(md);
     recipient.requireValidIfPresent();
@@ -221,9 +227,9 @@ final class KmsOperations {
 
   private ObjectNode encrypt(StaticCredential caller, JsonNode req, Map<String, String> note)
       throws KmsException {
-    KeyStore.KeyMetadata md = resolve(req, note);
+    KeyStore.KeyMetadata md = access.resolve(req, note);
     Map<String, String> ctx = encryptionContext(req);
-    authorize(caller, "kms:Encrypt", md, ctx, Optional.empty(), req);
+    access.authorize(caller, "kms:Encrypt", md, ctx, Optional.empty(), req);
     requireEnabled(md);
     checkAlgorithm(req);
     byte[] plaintext = blob(req, "Plaintext", true);
@@ -252,7 +258,7 @@ final class KmsOperations {
         keys.find(blobKey).orElseThrow(KmsException::invalidCiphertext);
     note.put("key", md.keyId());
     if (req.has("KeyId")) {
-      KeyStore.KeyMetadata named = resolve(req, new HashMap<>());
+      KeyStore.KeyMetadata named = access.resolve(req, new HashMap<>());
       if (!named.keyId().equals(md.keyId())) {
         throw KmsException.incorrectKey(
             "The key ID in the request does not identify a KMS key that can perform this operation.");
@@ -261,7 +267,7 @@ final class KmsOperations {
     checkAlgorithm(req);
     Map<String, String> ctx = encryptionContext(req);
     Recipient recipient = recipient(req, note);
-    authorize(caller, "kms:Decrypt", md, ctx, recipient.verified(), req);
+    access.authorize(caller, "kms:Decrypt", md, ctx, recipient.verified(), req);
     requireEnabled(md);
     recipient.requireValidIfPresent();
     byte[] km = keys.material(md.keyId());
@@ -342,340 +348,10 @@ final class KmsOperations {
     }
   }
 
-  /** Which kind of permission let a request through. */
-  private record Authorized(Optional<Grant> grant) {}
-
-  private Authorized authorize(
-      StaticCredential caller, String action, KeyStore.KeyMetadata md, Map<String, String> ctx,
-      Optional<VerifiedRecipient> recipient) throws KmsException {
-    return authorize(caller, action, md, ctx, recipient, json.createObjectNode());
-  }
-
-  /**
-   * Authorizes as AWS KMS does for a principal of the key's account: an explicit Deny in the key
-   * policy or the caller's IAM policy refuses; otherwise the key policy naming the caller allows,
-   * the key policy naming the account root allows when the caller's IAM policy allows too, and a
-   * grant for the caller allows its operations (within its encryption context constraints).
-   */
-  private Authorized authorize(
-      StaticCredential caller, String action, KeyStore.KeyMetadata md, Map<String, String> ctx,
-      Optional<VerifiedRecipient> recipient, JsonNode req) throws KmsException {
-    checkGrantTokens(req);
-    Map<String, String> conditions = conditionContext(caller, ctx, recipient);
-    String principal = caller.principalArn();
-    KeyPolicy.Evaluation key = KeyPolicy.parse(md.policy(), json).evaluate(principal, accountId, action, md.arn(), conditions);
-    Optional<KeyPolicy> identity = iam.policyOf(principal, json);
-    KeyPolicy.Evaluation id =
-        identity.isPresent()
-            ? identity.get().evaluate(principal, accountId, action, md.arn(), conditions)
-            : new KeyPolicy.Evaluation(false, false, false);
-    if (!key.explicitDeny() && !id.explicitDeny()) {
-      if (key.allowsCaller() || (key.allowsCallerAccount() && id.allowsCaller())) {
-        return new Authorized(Optional.empty());
-      }
-      for (Grant g : keys.grants(md.keyId())) {
-        if (g.allows(principal, action, ctx)) {
-          return new Authorized(Optional.of(g));
-        }
-      }
-    }
-    throw KmsException.accessDenied(
-        "User: " + principal + " is not authorized to perform: " + action + " on resource: " + md.arn()
-            + (key.explicitDeny() || id.explicitDeny()
-                ? " with an explicit deny"
-                : " because no resource-based policy allows the " + action + " action"));
-  }
-
-  private Map<String, String> conditionContext(
-      StaticCredential caller, Map<String, String> ctx, Optional<VerifiedRecipient> recipient) {
-    Map<String, String> conditions = new HashMap<>();
-    ctx.forEach((k, v) -> conditions.put("kms:encryptioncontext:" + k.toLowerCase(Locale.ROOT), v));
-    String[] arn = caller.principalArn().split(":", -1);
-    if (arn.length >= 5) {
-      conditions.put("kms:calleraccount", arn[4]);
-    }
-    conditions.put("aws:principalarn", caller.principalArn());
-    recipient.ifPresent(
-        r -> {
-          r.pcrHex(0).ifPresent(h -> conditions.put("kms:recipientattestation:imagesha384", h));
-          for (int i = 0; i < 32; i++) {
-            int idx = i;
-            r.pcrHex(i).ifPresent(h -> conditions.put("kms:recipientattestation:pcr" + idx, h));
-          }
-        });
-    return conditions;
-  }
-
-  /**
-   * The key policy lockout safety check of CreateKey and PutKeyPolicy: unless the request sets
-   * {@code BypassPolicyLockoutSafetyCheck}, the new policy must allow the caller a later
-   * PutKeyPolicy (through the key policy, or through the account root and the caller's IAM policy).
-   */
-  private void requireLockoutSafe(
-      StaticCredential caller, KeyPolicy policy, String keyArn, JsonNode req, Map<String, String> note)
-      throws KmsException {
-    JsonNode bypass = req.get("BypassPolicyLockoutSafetyCheck");
-    if (bypass != null && !bypass.isNull() && !bypass.isBoolean()) {
-      throw KmsException.serialization("BypassPolicyLockoutSafetyCheck must be a boolean");
-    }
-    if (bypass != null && bypass.asBoolean(false)) {
-      note.put("lockout-check", "bypassed");
-      return;
-    }
-    String principal = caller.principalArn();
-    Map<String, String> conditions = conditionContext(caller, Map.of(), Optional.empty());
-    KeyPolicy.Evaluation key = policy.evaluate(principal, accountId, "kms:PutKeyPolicy", keyArn, conditions);
-    Optional<KeyPolicy> identity = iam.policyOf(principal, json);
-    boolean idAllows = identity.isPresent()
-        && identity.get().evaluate(principal, accountId, "kms:PutKeyPolicy", keyArn, conditions).allowsCaller();
-    boolean idDenies = identity.isPresent()
-        && identity.get().evaluate(principal, accountId, "kms:PutKeyPolicy", keyArn, conditions).explicitDeny();
-    if (key.explicitDeny() || idDenies || !(key.allowsCaller() || (key.allowsCallerAccount() && idAllows))) {
-      throw KmsException.malformedPolicy(
-          "The new key policy will not allow you to update the key policy in the future.");
-    }
-  }
-
-  /** Every grant token must be one this KMS issued (KMS: InvalidGrantTokenException otherwise). */
-  private void checkGrantTokens(JsonNode req) throws KmsException {
-    JsonNode tokens = req.get("GrantTokens");
-    if (tokens == null || tokens.isNull()) {
-      return;
-    }
-    if (!tokens.isArray() || tokens.size() > 10) {
-      throw KmsException.validation("GrantTokens must be a list of at most 10 grant tokens");
-    }
-    for (JsonNode t : tokens) {
-      if (!t.isTextual() || GrantTokens.grantIdOf(t.asText()).isEmpty()) {
-        throw KmsException.invalidGrantToken();
-      }
-    }
-  }
-
-  // ---- grants -------------------------------------------------------------------------------
-
-  private ObjectNode createGrant(StaticCredential caller, JsonNode req, Map<String, String> note)
-      throws KmsException, IOException {
-    KeyStore.KeyMetadata md = resolve(req, note);
-    String grantee = requiredText(req, "GranteePrincipal");
-    Optional<String> retiring = optText(req, "RetiringPrincipal");
-    for (String p : retiring.isPresent() ? List.of(grantee, retiring.get()) : List.of(grantee)) {
-      if (p.length() > 256 || !(p.startsWith("arn:aws:iam::") || p.startsWith("arn:aws:sts::"))) {
-        throw KmsException.validation("Invalid principal: " + shorten(p));
-      }
-    }
-    JsonNode opsNode = req.get("Operations");
-    if (opsNode == null || !opsNode.isArray() || opsNode.isEmpty() || opsNode.size() > Grant.OPERATIONS.size()) {
-      throw KmsException.validation("Operations must be a non-empty list of grant operations");
-    }
-    List<String> ops = new java.util.ArrayList<>();
-    for (JsonNode o : opsNode) {
-      if (!o.isTextual() || !Grant.OPERATIONS.contains(o.asText())) {
-        throw KmsException.validation("Operations holds a value that is not a grant operation: " + shorten(o.asText()));
-      }
-      if (!ops.contains(o.asText())) {
-        ops.add(o.asText());
-      }
-    }
-    Map<String, String> subset = Map.of();
-    Map<String, String> equals = Map.of();
-    JsonNode constraints = req.get("Constraints");
-    if (constraints != null && !constraints.isNull()) {
-      if (!constraints.isObject()) {
-        throw KmsException.serialization("Constraints must be an object");
-      }
-      subset = contextMap(constraints, "EncryptionContextSubset");
-      equals = contextMap(constraints, "EncryptionContextEquals");
-    }
-    String name = optText(req, "Name").orElse("");
-    if (name.length() > 256) {
-      throw KmsException.validation("Name is longer than 256 characters");
-    }
-    Authorized via = authorize(caller, "kms:CreateGrant", md, Map.of(), Optional.empty(), req);
-    if (via.grant().isPresent()) {
-      // A grant that includes CreateGrant lets its grantee grant at most its own operations.
-      Grant parent = via.grant().get();
-      if (!parent.operations().containsAll(ops)) {
-        throw KmsException.accessDenied("User: " + caller.principalArn()
-            + " is not authorized to perform: kms:CreateGrant with operations beyond its own grant");
-      }
-      subset = subset.isEmpty() ? parent.encryptionContextSubset() : subset;
-      equals = equals.isEmpty() ? parent.encryptionContextEquals() : equals;
-    }
-    if (req.path("DryRun").asBoolean(false)) {
-      throw new KmsException("DryRunOperationException", 412, "The request would have succeeded, but the DryRun option is set.");
-    }
-    byte[] idBytes = new byte[32];
-    random.nextBytes(idBytes);
-    String grantId = java.util.HexFormat.of().formatHex(idBytes);
-    Grant g = new Grant(grantId, md.keyId(), name, grantee, retiring, ops, subset, equals,
-        "arn:aws:iam::" + accountId + ":root", clock.millis());
-    keys.addGrant(g);
-    note.put("grant", grantId.substring(0, 12) + "... to " + grantee + " " + ops);
-    ObjectNode out = json.createObjectNode();
-    out.put("GrantToken", GrantTokens.issue(md.keyId(), grantId, random));
-    out.put("GrantId", grantId);
-    return out;
-  }
-
-  private static Map<String, String> contextMap(JsonNode constraints, String field) throws KmsException {
-    JsonNode n = constraints.get(field);
-    Map<String, String> m = new java.util.TreeMap<>();
-    if (n == null || n.isNull()) {
-      return m;
-    }
-    if (!n.isObject() || n.size() > MAX_CONTEXT_ENTRIES) {
-      throw KmsException.validation(field + " must be a map of at most " + MAX_CONTEXT_ENTRIES + " strings");
-    }
-    for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
-      if (!e.getValue().isTextual()) {
-        throw KmsException.validation(field + " values must be strings");
-      }
-      m.put(e.getKey(), e.getValue().asText());
-    }
-    return m;
-  }
-
-  private ObjectNode listGrants(StaticCredential caller, JsonNode req, Map<String, String> note)
-      throws KmsException {
-    KeyStore.KeyMetadata md = resolve(req, note);
-    authorize(caller, "kms:ListGrants", md, Map.of(), Optional.empty(), req);
-    int limit = req.has("Limit") ? intIn(req, "Limit", 1, 100) : 50;
-    Optional<String> onlyId = optText(req, "GrantId");
-    Optional<String> onlyGrantee = optText(req, "GranteePrincipal");
-    List<Grant> all =
-        keys.grants(md.keyId()).stream()
-            .filter(g -> onlyId.isEmpty() || g.grantId().equals(onlyId.get()))
-            .filter(g -> onlyGrantee.isEmpty() || g.granteePrincipal().equals(onlyGrantee.get()))
-            .toList();
-    int start = 0;
-    Optional<String> marker = optText(req, "Marker");
-    if (marker.isPresent()) {
-      start = -1;
-      for (int i = 0; i < all.size(); i++) {
-        if (all.get(i).grantId().equals(marker.get())) {
-          start = i + 1;
-        }
-      }
-      if (start < 0) {
-        throw KmsException.validation("Marker is not valid");
-      }
-    }
-    int end = Math.min(all.size(), start + limit);
-    ObjectNode out = json.createObjectNode();
-    ArrayNode arr = out.putArray("Grants");
-    for (Grant g : all.subList(start, end)) {
-      ObjectNode n = arr.addObject();
-      n.put("KeyId", md.arn());
-      n.put("GrantId", g.grantId());
-      if (!g.name().isEmpty()) {
-        n.put("Name", g.name());
-      }
-      n.put("CreationDate", g.creationDateMillis() / 1000.0);
-      n.put("GranteePrincipal", g.granteePrincipal());
-      g.retiringPrincipal().ifPresent(r -> n.put("RetiringPrincipal", r));
-      n.put("IssuingAccount", g.issuingAccount());
-      ArrayNode ops = n.putArray("Operations");
-      g.operations().forEach(ops::add);
-      if (!g.encryptionContextSubset().isEmpty() || !g.encryptionContextEquals().isEmpty()) {
-        ObjectNode c = n.putObject("Constraints");
-        if (!g.encryptionContextSubset().isEmpty()) {
-          ObjectNode sub = c.putObject("EncryptionContextSubset");
-          g.encryptionContextSubset().forEach(sub::put);
-        }
-        if (!g.encryptionContextEquals().isEmpty()) {
-          ObjectNode eq = c.putObject("EncryptionContextEquals");
-          g.encryptionContextEquals().forEach(eq::put);
-        }
-      }
-    }
-    out.put("Truncated", end < all.size());
-    if (end < all.size()) {
-      out.put("NextMarker", all.get(end - 1).grantId());
-    }
-    return out;
-  }
-
-  /**
-   * RetireGrant: by grant token, or by key and grant id. Allowed to the grant's retiring principal,
-   * to its grantee when the grant includes RetireGrant, and to the account (its root user).
-   */
-  private ObjectNode retireGrant(StaticCredential caller, JsonNode req, Map<String, String> note)
-      throws KmsException, IOException {
-    String keyId;
-    String grantId;
-    Optional<String> token = optText(req, "GrantToken");
-    if (token.isPresent()) {
-      GrantTokens.Parsed p = GrantTokens.grantIdOf(token.get()).orElseThrow(KmsException::invalidGrantToken);
-      keyId = p.keyId();
-      grantId = p.grantId();
-    } else {
-      keyId = resolve(req, note).keyId();
-      grantId = requiredText(req, "GrantId");
-    }
-    note.put("key", keyId);
-    String k = keyId;
-    String gid = grantId;
-    Grant g = keys.grants(keyId).stream().filter(x -> x.grantId().equals(gid)).findFirst()
-        .orElseThrow(() -> KmsException.notFound("Grant ID " + shorten(gid) + " not found for key " + k));
-    String principal = caller.principalArn();
-    boolean allowed = g.retiringPrincipal().map(principal::equals).orElse(false)
-        || (g.granteePrincipal().equals(principal) && g.operations().contains("RetireGrant"))
-        || principal.equals("arn:aws:iam::" + accountId + ":root");
-    if (!allowed) {
-      throw KmsException.accessDenied("User: " + principal + " is not authorized to perform: kms:RetireGrant");
-    }
-    keys.removeGrant(keyId, grantId);
-    note.put("grant", "retired " + grantId.substring(0, Math.min(12, grantId.length())));
-    return json.createObjectNode();
-  }
-
-  private ObjectNode revokeGrant(StaticCredential caller, JsonNode req, Map<String, String> note)
-      throws KmsException, IOException {
-    KeyStore.KeyMetadata md = resolve(req, note);
-    String grantId = requiredText(req, "GrantId");
-    authorize(caller, "kms:RevokeGrant", md, Map.of(), Optional.empty(), req);
-    if (!keys.removeGrant(md.keyId(), grantId)) {
-      throw KmsException.notFound("Grant ID " + shorten(grantId) + " not found for key " + md.arn());
-    }
-    note.put("grant", "revoked " + grantId.substring(0, Math.min(12, grantId.length())));
-    return json.createObjectNode();
-  }
-
   private static void requireEnabled(KeyStore.KeyMetadata md) throws KmsException {
     if (!md.enabled()) {
       throw KmsException.disabled(md.arn() + " is disabled.");
     }
-  }
-
-  private static void checkAlgorithm(JsonNode req) throws KmsException {
-    String alg = optText(req, "EncryptionAlgorithm").orElse("SYMMETRIC_DEFAULT");
-    if (!alg.equals("SYMMETRIC_DEFAULT")) {
-      throw KmsException.validation("EncryptionAlgorithm must be SYMMETRIC_DEFAULT for a symmetric key");
-    }
-  }
-
-  private KeyStore.KeyMetadata resolve(JsonNode req, Map<String, String> note) throws KmsException {
-    String id = requiredText(req, "KeyId");
-    String uuid = id;
-    String prefix = "arn:aws:kms:" + region + ":" + accountId + ":key/";
-    if (id.startsWith("arn:")) {
-      if (!id.startsWith(prefix)) {
-        throw KmsException.notFound("Invalid arn " + id);
-      }
-      uuid = id.substring(prefix.length());
-    } else if (id.startsWith("alias/")) {
-      throw KmsException.notFound("Alias " + id + " is not found (the mock KMS has no aliases).");
-    }
-    if (!KeyStore.KEY_ID.matcher(uuid).matches()) {
-      throw KmsException.notFound("Invalid keyId " + shorten(id));
-    }
-    String u = uuid;
-    KeyStore.KeyMetadata md =
-        keys.find(uuid).orElseThrow(() -> KmsException.notFound("Key '" + prefix + u + "' does not exist"));
-    note.put("key", md.keyId());
-    return md;
   }
 
   private ObjectNode metadata(KeyStore.KeyMetadata md) {
@@ -697,76 +373,4 @@ final class KmsOperations {
     return m;
   }
 
-  private static Map<String, String> encryptionContext(JsonNode req) throws KmsException {
-    JsonNode c = req.get("EncryptionContext");
-    Map<String, String> out = new LinkedHashMap<>();
-    if (c == null || c.isNull()) {
-      return out;
-    }
-    if (!c.isObject() || c.size() > MAX_CONTEXT_ENTRIES) {
-      throw KmsException.validation("EncryptionContext must be a map of at most " + MAX_CONTEXT_ENTRIES + " strings");
-    }
-    for (Iterator<Map.Entry<String, JsonNode>> it = c.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
-      if (!e.getValue().isTextual() || e.getKey().isEmpty() || e.getKey().length() > 2048
-          || e.getValue().asText().length() > 2048) {
-        throw KmsException.validation("EncryptionContext entries must be non-empty strings of at most 2048 characters");
-      }
-      out.put(e.getKey(), e.getValue().asText());
-    }
-    return out;
-  }
-
-  private static Optional<String> optText(JsonNode n, String f) throws KmsException {
-    JsonNode v = n.get(f);
-    if (v == null || v.isNull()) {
-      return Optional.empty();
-    }
-    if (!v.isTextual()) {
-      throw KmsException.serialization(f + " must be a string");
-    }
-    return Optional.of(v.asText());
-  }
-
-  private static String requiredText(JsonNode n, String f) throws KmsException {
-    return optText(n, f)
-        .filter(s -> !s.isEmpty())
-        .orElseThrow(() -> KmsException.validation("1 validation error detected: Value null at '" + f
-            + "' failed to satisfy constraint: Member must not be null"));
-  }
-
-  private static int intIn(JsonNode n, String f, int min, int max) throws KmsException {
-    JsonNode v = n.get(f);
-    if (v == null || !v.canConvertToInt() || !v.isIntegralNumber()) {
-      throw KmsException.validation(f + " must be an integer from " + min + " to " + max);
-    }
-    int i = v.intValue();
-    if (i < min || i > max) {
-      throw KmsException.validation(f + " must be from " + min + " to " + max + ", got " + i);
-    }
-    return i;
-  }
-
-  private static byte[] blob(JsonNode n, String f, boolean required) throws KmsException {
-    JsonNode v = n.get(f);
-    if (v == null || v.isNull()) {
-      if (required) {
-        throw KmsException.validation("1 validation error detected: Value null at '" + f
-            + "' failed to satisfy constraint: Member must not be null");
-      }
-      return new byte[0];
-    }
-    if (!v.isTextual()) {
-      throw KmsException.serialization(f + " must be a base64 string");
-    }
-    try {
-      return Base64.getDecoder().decode(v.asText());
-    } catch (IllegalArgumentException e) {
-      throw KmsException.serialization(f + " is not valid base64");
-    }
-  }
-
-  private static String shorten(String s) {
-    return s.length() > 80 ? s.substring(0, 80) + "..." : s;
-  }
 }
