@@ -1,7 +1,7 @@
 package dev.keycast.enclave.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keycast.mock.nitro.MockAttester;
 import dev.keycast.protocol.Json;
@@ -104,7 +104,7 @@ class StreamedSendHttpTest {
     pipe.offer(Unpooled.wrappedBuffer(new byte[6]));
     pipe.offer(Unpooled.wrappedBuffer(new byte[5])); // 11 > 10
     assertThat(pipe.tooLarge()).isTrue();
-    catchThrowableOfType(BodyPipe.TooLargeException.class, () -> pipe.read(new byte[4], 0, 4));
+    assertThatThrownBy(() -> pipe.read(new byte[4], 0, 4)).isInstanceOf(BodyPipe.TooLargeException.class);
 
     BodyPipe big = new BodyPipe(ch, Long.MAX_VALUE);
     big.offer(Unpooled.wrappedBuffer(new byte[BodyPipe.HIGH_WATER + 1]));
