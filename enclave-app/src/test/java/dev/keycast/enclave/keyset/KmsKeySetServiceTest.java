@@ -308,7 +308,10 @@ class KmsKeySetServiceTest {
       Duration took = KmsWorld.elapsedSince(t0);
       assertThat(e.code()).isEqualTo(ErrorCode.KMS_UNAVAILABLE);
       assertThat(e.getMessage()).containsAnyOf("timed out", "unreachable");
-      assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(1900)).isLessThan(Duration.ofSeconds(8));
+      // The lower bound shows the read timeout was waited for; the upper one only that the init
+      // ended (a KMS that never answers must not hang it): wide, since a loaded 2-core machine
+      // took 9.8-12.9 s here (init generates keys besides the 2 s waits).
+      assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(1900)).isLessThan(Duration.ofSeconds(60));
       assertThat(svc.readiness().reason()).isEqualTo(e.getMessage());
     }
   }
