@@ -54,7 +54,7 @@ class ImageCommandTest {
     String ka = publicKey(alice);
     String kb = publicKey(bob);
     Cli.Run ok = Cli.run("image", "verify", "--approval", approval.toString(), "--successor", newFile.toString(),
-        "--approver", ka, "--approver", kb, "--quorum", "2", "--key-set-id", KEY_SET).ok();
+        "--approver=" + ka, "--approver=" + kb, "--quorum", "2", "--key-set-id", KEY_SET).ok();
     assertThat(ok.out()).contains("approved").contains(NEW_ARN);
     // the enclave's own check accepts it with the same keys (what --image-approver takes)
     assertThat(ImageApprovers.parse(List.of(ka, kb), 2).verify(a).keySetId()).isEqualTo(KEY_SET);
@@ -76,7 +76,7 @@ class ImageCommandTest {
     Cli.run("image", "approve", "--successor", newFile.toString(), "--predecessor", oldFile.toString(),
         "--key-set-id", KEY_SET, "--signing-key", bob.toString(), "--out", approval.toString()).ok();
     Cli.run("image", "verify", "--approval", approval.toString(), "--successor", newFile.toString(),
-        "--approver", publicKey(alice)).failsWith(ExitCodes.VERIFICATION_FAILED, "keycast image verify: the image approval is signed by 0");
+        "--approver=" + publicKey(alice)).failsWith(ExitCodes.VERIFICATION_FAILED, "keycast image verify: the image approval is signed by 0");
   }
 
   @Test
@@ -86,10 +86,10 @@ class ImageCommandTest {
         "--key-set-id", KEY_SET, "--signing-key", alice.toString(), "--out", approval.toString()).ok();
     Path hosts = deployment("hosts.json", "2", NEW_ARN);
     Cli.run("image", "verify", "--approval", approval.toString(), "--successor", hosts.toString(),
-        "--approver", publicKey(alice)).failsWith(ExitCodes.VERIFICATION_FAILED, "keycast image verify: the approval names image PCR0");
+        "--approver=" + publicKey(alice)).failsWith(ExitCodes.VERIFICATION_FAILED, "keycast image verify: the approval names image PCR0");
     Path otherKey = deployment("other-key.json", "1", NEW_ARN.replace("2222-2222-2222-2222", "3333-3333-3333-3333"));
     Cli.run("image", "verify", "--approval", approval.toString(), "--successor", otherKey.toString(),
-        "--approver", publicKey(alice)).failsWith(ExitCodes.VERIFICATION_FAILED, "keycast image verify: the approval names KMS key");
+        "--approver=" + publicKey(alice)).failsWith(ExitCodes.VERIFICATION_FAILED, "keycast image verify: the approval names KMS key");
   }
 
   @Test
