@@ -40,7 +40,7 @@ public final class SendPayloadOpener {
   public static SendPayloadOpener create(SendPayloadParameters parameters, X25519KeyAgreement receiveKey) {
     Objects.requireNonNull(receiveKey, "receiveKey");
     return new SendPayloadOpener(parameters,
-        (suite, info, aad, sealed) -> Hpke.open(suite, receiveKey, info, aad, sealed));
+        (suite, info, aad, sealedPayload) -> Hpke.open(suite, receiveKey, info, aad, sealedPayload));
   }
 
   /** An opener with a private key object on {@code backend} (tests, benchmarks, fakes). */
@@ -49,7 +49,7 @@ public final class SendPayloadOpener {
     Objects.requireNonNull(backend, "backend");
     Objects.requireNonNull(receiveKey, "receiveKey");
     return new SendPayloadOpener(parameters,
-        (suite, info, aad, sealed) -> Hpke.open(backend, suite, receiveKey, info, aad, sealed));
+        (suite, info, aad, sealedPayload) -> Hpke.open(backend, suite, receiveKey, info, aad, sealedPayload));
   }
 
   public SendPayloadParameters parameters() {
