@@ -271,9 +271,15 @@ public final class DcCertificateChainValidator {
     for (RDN rdn : name.getRDNs()) {
       for (AttributeTypeAndValue atv : rdn.getTypesAndValues()) {
         ASN1Encodable v = atv.getValue();
-        if (!(v instanceof ASN1PrintableString)) {
+        if (!(v instanceof ASN1PrintableString ps)) {
           throw new CinemaException(p + "_string_encoding",
               what + " has an attribute that is not a PrintableString (ST 430-2 names are PrintableString only)");
+        }
+        // The tag alone is not enough: a decoder keeps whatever bytes follow it, and a control
+        // character or '<' would reach the KDM's signed X509SubjectName/X509IssuerName.
+        if (!ASN1PrintableString.isPrintableString(ps.getString())) {
+          throw new CinemaException(p + "_string_encoding",
+              what + " has a PrintableString holding a character PrintableString does not allow");
         }
       }
     }

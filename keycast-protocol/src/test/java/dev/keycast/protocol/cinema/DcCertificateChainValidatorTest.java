@@ -68,6 +68,13 @@ class DcCertificateChainValidatorTest {
             s -> s.withKey(2048, BigInteger.valueOf(3)), "screen_certificate_rsa_exponent"),
         Arguments.of("UTF8String names", (UnaryOperator<TestScreens.Spec>)
             TestScreens.Spec::withUtf8Names, "screen_certificate_string_encoding"),
+        // Attack: a PrintableString tag over characters PrintableString does not allow (a control
+        // character, '<'), which would reach the KDM's signed X509SubjectName as text that is not
+        // XML (security review, 2026-12-07).
+        Arguments.of("PrintableString holding a control character", (UnaryOperator<TestScreens.Spec>)
+            s -> s.withCommonName("SM.IMB\u0001-1.DC.TESTMAKER.SMPTE"), "screen_certificate_string_encoding"),
+        Arguments.of("PrintableString holding '<'", (UnaryOperator<TestScreens.Spec>)
+            s -> s.withCommonName("SM.IMB<x/>-1.DC.TESTMAKER.SMPTE"), "screen_certificate_string_encoding"),
         Arguments.of("dnQualifier not the key digest", (UnaryOperator<TestScreens.Spec>)
             TestScreens.Spec::withWrongDnQualifier, "screen_certificate_dn_qualifier"),
         Arguments.of("sha1WithRSA", (UnaryOperator<TestScreens.Spec>)
