@@ -26,9 +26,10 @@ public record ContentKeySet(UUID cplId, String contentTitle, List<ContentKey> ke
       throw new CinemaException("content_key_set_cpl_id", "a content key set needs its CPL id (a UUID)");
     }
     if (contentTitle == null || contentTitle.isBlank() || contentTitle.length() > MAX_TITLE_LENGTH
-        || contentTitle.chars().anyMatch(Character::isISOControl)) {
+        || !KdmText.isWritable(contentTitle)) {
       throw new CinemaException("content_key_set_title",
-          "the content title must be 1 to " + MAX_TITLE_LENGTH + " characters, not blank, without control characters");
+          "the content title must be 1 to " + MAX_TITLE_LENGTH
+              + " characters, not blank, without control characters or characters XML does not allow");
     }
     if (keys == null || keys.isEmpty() || keys.size() > MAX_KEYS) {
       throw new CinemaException("content_key_set_key_count", "a content key set holds 1 to " + MAX_KEYS + " keys");

@@ -204,9 +204,9 @@ public record SendPolicy(
         throw new IllegalArgumentException("kdm.content_authenticator is not base64 of 20 bytes");
       }
       if (annotation != null && (annotation.isEmpty() || annotation.length() > MAX_ANNOTATION
-          || annotation.chars().anyMatch(Character::isISOControl))) {
+          || !dev.keycast.protocol.cinema.KdmText.isWritable(annotation))) {
         throw new IllegalArgumentException("kdm.annotation must be 1 to " + MAX_ANNOTATION
-            + " characters without control characters");
+            + " characters without control characters or characters XML does not allow");
       }
     }
 

@@ -39,6 +39,21 @@ class ContentKeySetTest {
     refused(() -> ContentKeySet.of(CPL, " ", List.of(k)), "content_key_set_title");
     refused(() -> ContentKeySet.of(CPL, "a\nb", List.of(k)), "content_key_set_title");
     refused(() -> ContentKeySet.of(CPL, "x".repeat(257), List.of(k)), "content_key_set_title");
+  }
+
+  /**
+   * Attack (security review, 2026-12-07): a title holding characters XML 1.0 does not allow would
+   * be signed into KDMs no media block can parse. A title outside the BMP stays allowed.
+   */
+  @Test
+  void aTitleXmlCannotCarryIsRefused() throws Exception {
+    ContentKey k = key();
+    refused(() -> ContentKeySet.of(CPL, "Title \uFFFE", List.of(k)), "content_key_set_title");
+    refused(() -> ContentKeySet.of(CPL, "Title \uFFFF", List.of(k)), "content_key_set_title");
+    refused(() -> ContentKeySet.of(CPL, "Title \uD800", List.of(k)), "content_key_set_title");
+    refused(() -> ContentKeySet.of(CPL, "Title \uDC00 x", List.of(k)), "content_key_set_title");
+    assertThat(ContentKeySet.of(CPL, "Title \uD83C\uDFAC \uFFFD", List.of(k)).contentTitle())
+        .isEqualTo("Title \uD83C\uDFAC \uFFFD");
     refused(() -> ContentKeySet.of(CPL, "T", List.of()), "content_key_set_key_count");
     List<ContentKey> many = new ArrayList<>();
     for (int i = 0; i < 257; i++) {
