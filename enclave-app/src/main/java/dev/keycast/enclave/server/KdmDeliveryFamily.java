@@ -32,8 +32,8 @@ import java.util.regex.Pattern;
  * ({@code smpte-kdm-v1}, the envelope is the KDM's UTF-8 XML), signed by the key set's KDM signer.
  *
  * <p>One instance lives as long as the engine: it holds the signer source and one {@link
- * KdmWriter} per thread that issues KDMs (a writer is not thread-safe; its XML factories are
- * reused across KDMs). A fan-out gets its own {@link Send} ({@link #start}), which holds the
+ * KdmWriter} per thread that issues KDMs (a writer is not thread-safe; its buffers and the
+ * signer's KeyInfo are reused across KDMs). A fan-out gets its own {@link Send} ({@link #start}), which holds the
  * decoded content keys and zeroizes them when closed. Thread-safe.
  */
 final class KdmDeliveryFamily {

@@ -1,5 +1,6 @@
 package dev.keycast.protocol.cinema;
 
+import dev.keycast.protocol.crypto.RsaSigningKey;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.RSAPrivateCrtKey;
@@ -18,35 +19,34 @@ public final class KdmSigner {
   private final byte[] leafThumbprint;
   private final List<String> issuerNames;
   /** The key as the process's crypto backend holds it (OpenSSL signs twice as fast), or null. */
-  private final KdmSignatureProvider.BackendKey backendKey;
+  private final RsaSigningKey backendKey;
 
   private KdmSigner(PrivateKey privateKey, List<X509Certificate> chain, byte[] leafThumbprint) {
     this.privateKey = privateKey;
     this.chain = chain;
     this.leafThumbprint = leafThumbprint;
     this.issuerNames = chain.stream().map(c -> DcCertificates.rfc2253(c.getIssuerX500Principal())).toList();
-    this.backendKey = backendKey(privateKey, ((RSAPublicKey) chain.get(0).getPublicKey()).getModulus());
+    this.backendKey = backendKey(privateKey);
   }
 
   /**
    * The key imported into the process's crypto backend, or null when the key is not extractable
    * (then the JDK signs with {@link #privateKey()}). The PKCS #8 copy is zeroized at once.
    */
-  private static KdmSignatureProvider.BackendKey backendKey(PrivateKey key, java.math.BigInteger modulus) {
+  private static RsaSigningKey backendKey(PrivateKey key) {
     byte[] pkcs8 = key.getEncoded();
     if (pkcs8 == null) {
       return null;
     }
     try {
-      return new KdmSignatureProvider.BackendKey(
-          dev.keycast.protocol.crypto.CryptoBackends.get().rsaSigningKey(pkcs8), modulus);
+      return dev.keycast.protocol.crypto.CryptoBackends.get().rsaSigningKey(pkcs8);
     } finally {
       java.util.Arrays.fill(pkcs8, (byte) 0);
     }
   }
 
   /** The backend-held key the writer signs with, or null (see {@link #backendKey}). */
-  KdmSignatureProvider.BackendKey backendKey() {
+  RsaSigningKey backendKey() {
     return backendKey;
   }
 
@@ -56,7 +56,7 @@ public final class KdmSigner {
    */
   public void destroy() {
     if (backendKey != null) {
-      backendKey.key().destroy();
+      backendKey.destroy();
     }
   }
 

@@ -1,9 +1,14 @@
 package dev.keycast.protocol.cinema;
 
-import java.io.ByteArrayOutputStream;
+import dev.keycast.protocol.crypto.CryptoBackend;
+import dev.keycast.protocol.crypto.CryptoBackends;
+import dev.keycast.protocol.crypto.RsaSigningKey;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -13,28 +18,6 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
-import javax.xml.XMLConstants;
-import javax.xml.crypto.dsig.CanonicalizationMethod;
-import javax.xml.crypto.dsig.DigestMethod;
-import javax.xml.crypto.dsig.Reference;
-import javax.xml.crypto.dsig.SignatureMethod;
-import javax.xml.crypto.dsig.SignedInfo;
-import javax.xml.crypto.dsig.XMLSignature;
-import javax.xml.crypto.dsig.XMLSignatureFactory;
-import javax.xml.crypto.dsig.dom.DOMSignContext;
-import javax.xml.crypto.dsig.keyinfo.KeyInfo;
-import javax.xml.crypto.dsig.keyinfo.KeyInfoFactory;
-import javax.xml.crypto.dsig.keyinfo.X509Data;
-import javax.xml.parsers.DocumentBuilderFactory;
-import javax.xml.parsers.ParserConfigurationException;
-import javax.xml.transform.OutputKeys;
-import javax.xml.transform.Transformer;
-import javax.xml.transform.TransformerException;
-import javax.xml.transform.TransformerFactory;
-import javax.xml.transform.dom.DOMSource;
-import javax.xml.transform.stream.StreamResult;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
 
 /**
  * Writes one SMPTE ST 430-1 KDM for one (CPL, screen), signed by a {@link KdmSigner}.
@@ -46,11 +29,25 @@ import org.w3c.dom.Element;
  * (no transforms), canonicalized with inclusive C14N with comments; KeyInfo carries the whole
  * signer chain, leaf first, each as X509IssuerSerial and X509Certificate.
  *
+ * <p>How: a KDM's shape is fixed and Keycast writes all of it, so the writer emits the bytes
+ * directly ({@link KdmXmlBuffer}): no DOM, no XML signature engine, no serializer. The signed
+ * parts are written in their canonical form already (character data escaped as C14N escapes it,
+ * no comments, no whitespace between elements); what differs in the canonical form of a signed
+ * element is known and fixed: its start tag carries the three namespace declarations in scope
+ * (inclusive C14N renders them on the apex of a document subset), and empty elements are written
+ * {@code <a/>} in the document but {@code <a></a>} when canonical. The two reference digests are
+ * SHA-256 over those canonical bytes, the canonical SignedInfo is built the same way and signed
+ * with the signer's backend-held key ({@link RsaSigningKey}: OpenSSL where it loads). The bytes are
+ * those the earlier DOM writer made (JDK {@code javax.xml.crypto.dsig}, Santuario's C14N and the
+ * JDK's {@code Transformer}), byte for byte: {@code KdmWriterEquivalenceTest} keeps that writer as
+ * the reference, and xmlsec1 verifies what this one writes ({@code KdmWriterTest}).
+ *
  * <p>Refusals: a window whose start is not before its end, or that is not inside the validity of
  * every certificate of the screen's chain and of the signer's chain; a formulation whose trusted
  * devices or content authenticator are missing or present against its rule; malformed thumbprints
- * or forensic-mark flags. Given the same inputs and the same {@code random} output, the bytes are
- * the same (RSA-OAEP consumes randomness; PKCS #1 v1.5 signatures do not).
+ * or forensic-mark flags; a content title or annotation with a lone surrogate. Given the same inputs
+ * and the same {@code random} output, the bytes are the same (RSA-OAEP consumes randomness; PKCS #1
+ * v1.5 signatures do not).
  */
 public final class KdmWriter {
   /** At most this many trusted-device thumbprints per KDM. */
@@ -58,29 +55,45 @@ public final class KdmWriter {
   /** The longest AnnotationText accepted. */
   public static final int MAX_ANNOTATION_LENGTH = 256;
 
-  private final javax.xml.parsers.DocumentBuilder documents;
-  private final Transformer serializer;
-  private final XMLSignatureFactory signatures;
-  private final KdmSignatureProvider provider = new KdmSignatureProvider();
+  private static final String DECLARATIONS = " xmlns=\"" + KdmXml.ETM + "\" xmlns:ds=\"" + KdmXml.DS
+      + "\" xmlns:enc=\"" + KdmXml.ENC + "\"";
+  private static final String HEAD = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><DCinemaSecurityMessage"
+      + DECLARATIONS + ">";
+  private static final String PUBLIC = "AuthenticatedPublic Id=\"" + KdmXml.ID_PUBLIC + "\"";
+  private static final String PRIVATE = "AuthenticatedPrivate Id=\"" + KdmXml.ID_PRIVATE + "\"";
+  private static final String C14N_WITH_COMMENTS = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
+  private static final String RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+  private static final String SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256";
 
-  /**
-   * A writer that keeps its XML factories for reuse: cheaper per KDM, but not thread-safe; use
-   * one per thread.
-   */
+  /** The document's and the canonical form of the fixed parts, as bytes once per writer. */
+  private final byte[] publicDocument = ascii("<" + PUBLIC + ">");
+  private final byte[] publicCanonical = ascii("<AuthenticatedPublic" + DECLARATIONS + " Id=\"" + KdmXml.ID_PUBLIC + "\">");
+  private final byte[] publicEndDocument = ascii("<NonCriticalExtensions/></AuthenticatedPublic>");
+  private final byte[] publicEndCanonical = ascii("<NonCriticalExtensions></NonCriticalExtensions></AuthenticatedPublic>");
+  private final byte[] privateDocument = ascii("<" + PRIVATE + ">");
+  private final byte[] privateCanonical = ascii("<AuthenticatedPrivate" + DECLARATIONS + " Id=\"" + KdmXml.ID_PRIVATE + "\">");
+  private final byte[] encryptedKeyDocument = ascii(encryptedKeyHead(false));
+  private final byte[] encryptedKeyCanonical = ascii(encryptedKeyHead(true));
+  private final byte[] encryptedKeyEnd = ascii("</enc:CipherValue></enc:CipherData></enc:EncryptedKey>");
+  private final byte[] privateEnd = ascii("</AuthenticatedPrivate>");
+
+  private final KdmXmlBuffer out = new KdmXmlBuffer(16384);
+  private final KdmXmlBuffer signedInfo = new KdmXmlBuffer(1024);
+  private final MessageDigest sha256;
+  private final Base64.Encoder base64 = Base64.getEncoder();
+  private final Base64.Encoder mime = Base64.getMimeEncoder(76, new byte[] {'\n'});
+
+  /** The parts made from the last signer: its Signer element and its KeyInfo (the whole chain). */
+  private KdmSigner partsSigner;
+  private byte[] signerElement;
+  private byte[] keyInfo;
+
+  /** A writer that keeps its buffers for reuse: not thread-safe; use one per thread. */
   public KdmWriter() {
     try {
-      DocumentBuilderFactory dbf = DocumentBuilderFactory.newInstance();
-      dbf.setNamespaceAware(true);
-      dbf.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-      documents = dbf.newDocumentBuilder();
-      TransformerFactory tf = TransformerFactory.newInstance();
-      tf.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-      serializer = tf.newTransformer();
-      serializer.setOutputProperty(OutputKeys.ENCODING, "UTF-8");
-      serializer.setOutputProperty(OutputKeys.INDENT, "no");
-      signatures = XMLSignatureFactory.getInstance("DOM");
-    } catch (ParserConfigurationException | javax.xml.transform.TransformerConfigurationException e) {
-      throw new IllegalStateException("the JDK's XML machinery is unavailable", e);
+      sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
     }
   }
 
@@ -111,72 +124,73 @@ public final class KdmWriter {
             "forensic-mark flags are the ST 430-1 picture-disable, audio-disable and audio-disable-above-channel-N URIs");
       }
     }
-    String annotation = request.annotationText() == null ? request.keys().contentTitle() : request.annotationText();
+    String title = request.keys().contentTitle();
+    String annotation = request.annotationText() == null ? title : request.annotationText();
     if (annotation.isEmpty() || annotation.length() > MAX_ANNOTATION_LENGTH
-        || annotation.chars().anyMatch(Character::isISOControl)) {
+        || annotation.chars().anyMatch(Character::isISOControl) || KdmXmlBuffer.hasLoneSurrogate(annotation)) {
       throw new CinemaException("kdm_annotation", "the annotation text must be 1 to " + MAX_ANNOTATION_LENGTH
           + " characters without control characters");
     }
+    if (KdmXmlBuffer.hasLoneSurrogate(title)) {
+      throw new CinemaException("kdm_content_title", "the content title holds a lone surrogate (no UTF-8 form)");
+    }
+    prepareSigner(signer);
 
-    Document doc = documents.newDocument();
-    doc.setXmlStandalone(true);
-    Element root = doc.createElementNS(KdmXml.ETM, "DCinemaSecurityMessage");
-    doc.appendChild(root);
-    root.setAttributeNS(KdmXml.XMLNS, "xmlns", KdmXml.ETM);
-    root.setAttributeNS(KdmXml.XMLNS, "xmlns:ds", KdmXml.DS);
-    root.setAttributeNS(KdmXml.XMLNS, "xmlns:enc", KdmXml.ENC);
-
-    Element pub = etm(doc, root, "AuthenticatedPublic", null);
-    pub.setAttributeNS(null, "Id", KdmXml.ID_PUBLIC);
-    pub.setIdAttributeNS(null, "Id", true);
-    etm(doc, pub, "MessageId", "urn:uuid:" + request.messageId());
-    etm(doc, pub, "MessageType", KdmXml.MESSAGE_TYPE);
-    etm(doc, pub, "AnnotationText", annotation);
-    etm(doc, pub, "IssueDate", issueDateText);
-    Element signerEl = etm(doc, pub, "Signer", null);
-    issuerSerial(doc, signerEl, signer.issuerNames().get(0), signer.leaf());
-    Element required = etm(doc, pub, "RequiredExtensions", null);
-    Element ext = doc.createElementNS(KdmXml.KDM, "KDMRequiredExtensions");
-    ext.setAttributeNS(KdmXml.XMLNS, "xmlns", KdmXml.KDM);
-    required.appendChild(ext);
-    Element recipient = kdm(doc, ext, "Recipient", null);
-    Element ris = kdm(doc, recipient, "X509IssuerSerial", null);
-    issuerSerial(doc, ris, request.screen().leafIssuerName(), request.screen().leaf());
-    kdm(doc, recipient, "X509SubjectName", request.screen().leafSubjectName());
-    kdm(doc, ext, "CompositionPlaylistId", "urn:uuid:" + request.keys().cplId());
-    kdm(doc, ext, "ContentTitleText", request.keys().contentTitle());
+    KdmXmlBuffer o = out;
+    o.reset();
+    o.markup(HEAD).raw(publicDocument);
+    int publicStart = o.length();
+    element(o, "MessageId", "urn:uuid:" + request.messageId());
+    element(o, "MessageType", KdmXml.MESSAGE_TYPE);
+    o.markup("<AnnotationText>").text(annotation).markup("</AnnotationText>");
+    element(o, "IssueDate", issueDateText);
+    o.raw(signerElement);
+    o.markup("<RequiredExtensions><KDMRequiredExtensions xmlns=\"").markup(KdmXml.KDM).markup("\"><Recipient><X509IssuerSerial>");
+    issuerSerial(o, request.screen().leafIssuerName(), request.screen().leaf());
+    o.markup("</X509IssuerSerial><X509SubjectName>").text(request.screen().leafSubjectName())
+        .markup("</X509SubjectName></Recipient>");
+    element(o, "CompositionPlaylistId", "urn:uuid:" + request.keys().cplId());
+    o.markup("<ContentTitleText>").text(title).markup("</ContentTitleText>");
     if (authenticator != null) {
-      kdm(doc, ext, "ContentAuthenticator", authenticator);
+      element(o, "ContentAuthenticator", authenticator);
     }
-    kdm(doc, ext, "ContentKeysNotValidBefore", notBeforeText);
-    kdm(doc, ext, "ContentKeysNotValidAfter", notAfterText);
-    Element adi = kdm(doc, ext, "AuthorizedDeviceInfo", null);
-    kdm(doc, adi, "DeviceListIdentifier", "urn:uuid:" + UUID.nameUUIDFromBytes(
+    element(o, "ContentKeysNotValidBefore", notBeforeText);
+    element(o, "ContentKeysNotValidAfter", notAfterText);
+    o.markup("<AuthorizedDeviceInfo>");
+    element(o, "DeviceListIdentifier", "urn:uuid:" + UUID.nameUUIDFromBytes(
         ("keycast-device-list:" + request.messageId()).getBytes(StandardCharsets.UTF_8)));
-    Element dl = kdm(doc, adi, "DeviceList", null);
+    o.markup("<DeviceList>");
     for (String d : devices) {
-      kdm(doc, dl, "CertificateThumbprint", d);
+      element(o, "CertificateThumbprint", d);
     }
-    Element kil = kdm(doc, ext, "KeyIdList", null);
+    o.markup("</DeviceList></AuthorizedDeviceInfo><KeyIdList>");
     for (ContentKey k : request.keys().keys()) {
-      Element tk = kdm(doc, kil, "TypedKeyId", null);
-      Element type = kdm(doc, tk, "KeyType", k.type().name());
-      type.setAttributeNS(null, "scope", KdmXml.scope(k.type()));
-      kdm(doc, tk, "KeyId", "urn:uuid:" + k.keyId());
+      o.markup("<TypedKeyId><KeyType scope=\"").markup(KdmXml.scope(k.type())).markup("\">").markup(k.type().name())
+          .markup("</KeyType>");
+      element(o, "KeyId", "urn:uuid:" + k.keyId());
+      o.markup("</TypedKeyId>");
     }
+    o.markup("</KeyIdList>");
     if (!request.forensicMarkFlags().isEmpty()) {
-      Element fl = kdm(doc, ext, "ForensicMarkFlagList", null);
+      o.markup("<ForensicMarkFlagList>");
       for (String flag : request.forensicMarkFlags()) {
-        kdm(doc, fl, "ForensicMarkFlag", flag);
+        o.markup("<ForensicMarkFlag>").text(flag).markup("</ForensicMarkFlag>");
       }
+      o.markup("</ForensicMarkFlagList>");
     }
-    etm(doc, pub, "NonCriticalExtensions", null);
+    o.markup("</KDMRequiredExtensions></RequiredExtensions>");
+    MessageDigest md = sha256;
+    md.reset();
+    md.update(publicCanonical);
+    md.update(o.array(), publicStart, o.length() - publicStart);
+    md.update(publicEndCanonical);
+    byte[] publicDigest = md.digest();
+    o.raw(publicEndDocument);
 
-    Element priv = etm(doc, root, "AuthenticatedPrivate", null);
-    priv.setAttributeNS(null, "Id", KdmXml.ID_PRIVATE);
-    priv.setIdAttributeNS(null, "Id", true);
+    o.raw(privateDocument);
+    md.update(privateCanonical);
     byte[] thumbprint = signer.leafThumbprint();
-    dev.keycast.protocol.crypto.CryptoBackend rsa = dev.keycast.protocol.crypto.CryptoBackends.get();
+    CryptoBackend rsa = CryptoBackends.get();
     for (ContentKey k : request.keys().keys()) {
       byte[] aes = k.key();
       byte[] block = new KdmCipherBlock(thumbprint, request.keys().cplId(), k.type(), k.keyId(), notBeforeText,
@@ -192,24 +206,119 @@ public final class KdmWriter {
         Arrays.fill(block, (byte) 0);
         Arrays.fill(aes, (byte) 0);
       }
-      Element ek = doc.createElementNS(KdmXml.ENC, "enc:EncryptedKey");
-      priv.appendChild(ek);
-      Element em = doc.createElementNS(KdmXml.ENC, "enc:EncryptionMethod");
-      em.setAttributeNS(null, "Algorithm", KdmXml.RSA_OAEP_MGF1P);
-      ek.appendChild(em);
-      Element dm = doc.createElementNS(KdmXml.DS, "ds:DigestMethod");
-      dm.setAttributeNS(null, "Algorithm", KdmXml.SHA1);
-      em.appendChild(dm);
-      Element cd = doc.createElementNS(KdmXml.ENC, "enc:CipherData");
-      ek.appendChild(cd);
-      Element cv = doc.createElementNS(KdmXml.ENC, "enc:CipherValue");
-      cv.setTextContent(Base64.getEncoder().encodeToString(ciphertext));
-      cd.appendChild(cv);
+      byte[] value = base64.encode(ciphertext);
+      o.raw(encryptedKeyDocument).raw(value).raw(encryptedKeyEnd);
+      md.update(encryptedKeyCanonical);
+      md.update(value);
+      md.update(encryptedKeyEnd);
     }
+    o.raw(privateEnd);
+    md.update(privateEnd);
+    byte[] privateDigest = md.digest();
 
-    sign(doc, root, signer);
-    dropCarriageReturns(root);
-    return serialize(doc);
+    KdmXmlBuffer si = signedInfo;
+    si.reset();
+    si.markup("<ds:SignedInfo").markup(DECLARATIONS).markup(">");
+    signedInfoBody(si, base64.encodeToString(publicDigest), base64.encodeToString(privateDigest), true);
+    si.markup("</ds:SignedInfo>");
+    byte[] signature = sign(signer, si);
+
+    o.markup("<ds:Signature><ds:SignedInfo>");
+    signedInfoBody(o, base64.encodeToString(publicDigest), base64.encodeToString(privateDigest), false);
+    o.markup("</ds:SignedInfo><ds:SignatureValue>").raw(mime.encode(signature)).markup("</ds:SignatureValue>")
+        .raw(keyInfo).markup("</ds:Signature></DCinemaSecurityMessage>\n");
+    return o.toByteArray();
+  }
+
+  /** The RSA-SHA256 signature of the canonical SignedInfo, by the backend-held key (or the JDK's). */
+  private static byte[] sign(KdmSigner signer, KdmXmlBuffer canonicalSignedInfo) throws CinemaException {
+    RsaSigningKey held = signer.backendKey();
+    try {
+      if (held != null) {
+        return held.signSha256(canonicalSignedInfo.array(), 0, canonicalSignedInfo.length());
+      }
+      Signature s = Signature.getInstance("SHA256withRSA");
+      s.initSign(signer.privateKey());
+      s.update(canonicalSignedInfo.array(), 0, canonicalSignedInfo.length());
+      return s.sign();
+    } catch (GeneralSecurityException | IllegalStateException e) {
+      throw new CinemaException("kdm_signing_failed", "signing the KDM failed", e);
+    }
+  }
+
+  /**
+   * SignedInfo's children: the algorithms and the two references. Canonical, its empty elements
+   * are written with end tags; in the document, as {@code <a/>}.
+   */
+  private static void signedInfoBody(KdmXmlBuffer b, String publicDigest, String privateDigest, boolean canonical) {
+    empty(b, "ds:CanonicalizationMethod", C14N_WITH_COMMENTS, canonical);
+    empty(b, "ds:SignatureMethod", RSA_SHA256, canonical);
+    for (int i = 0; i < 2; i++) {
+      b.markup("<ds:Reference URI=\"#").markup(i == 0 ? KdmXml.ID_PUBLIC : KdmXml.ID_PRIVATE).markup("\">");
+      empty(b, "ds:DigestMethod", SHA256, canonical);
+      b.markup("<ds:DigestValue>").markup(i == 0 ? publicDigest : privateDigest).markup("</ds:DigestValue></ds:Reference>");
+    }
+  }
+
+  private static String encryptedKeyHead(boolean canonical) {
+    KdmXmlBuffer b = new KdmXmlBuffer(256);
+    b.markup("<enc:EncryptedKey><enc:EncryptionMethod Algorithm=\"").markup(KdmXml.RSA_OAEP_MGF1P).markup("\">");
+    empty(b, "ds:DigestMethod", KdmXml.SHA1, canonical);
+    b.markup("</enc:EncryptionMethod><enc:CipherData><enc:CipherValue>");
+    return new String(b.toByteArray(), StandardCharsets.US_ASCII);
+  }
+
+  /** An element with one Algorithm attribute and no content. */
+  private static void empty(KdmXmlBuffer b, String name, String algorithm, boolean canonical) {
+    b.markup("<").markup(name).markup(" Algorithm=\"").markup(algorithm).markup(canonical ? "\"></" + name + ">" : "\"/>");
+  }
+
+  /**
+   * The Signer element and the KeyInfo of {@code signer}, made once per writer and signer. KeyInfo:
+   * per certificate of the chain, leaf first, an X509Data with its X509IssuerSerial and its
+   * X509Certificate as base64 in 76-character lines ended by LF (none after the last).
+   */
+  private void prepareSigner(KdmSigner signer) throws CinemaException {
+    if (partsSigner == signer) {
+      return;
+    }
+    KdmXmlBuffer b = new KdmXmlBuffer(512);
+    b.markup("<Signer>");
+    issuerSerial(b, signer.issuerNames().get(0), signer.leaf());
+    b.markup("</Signer>");
+    byte[] signerBytes = b.toByteArray();
+    b = new KdmXmlBuffer(4096 * signer.chain().size());
+    b.markup("<ds:KeyInfo>");
+    for (int i = 0; i < signer.chain().size(); i++) {
+      X509Certificate c = signer.chain().get(i);
+      b.markup("<ds:X509Data><ds:X509IssuerSerial>");
+      issuerSerial(b, signer.issuerNames().get(i), c);
+      b.markup("</ds:X509IssuerSerial><ds:X509Certificate>");
+      try {
+        b.raw(mime.encode(c.getEncoded()));
+      } catch (java.security.cert.CertificateEncodingException e) {
+        throw new CinemaException("kdm_signing_failed", "a signer certificate cannot be encoded", e);
+      }
+      b.markup("</ds:X509Certificate></ds:X509Data>");
+    }
+    b.markup("</ds:KeyInfo>");
+    keyInfo = b.toByteArray();
+    signerElement = signerBytes;
+    partsSigner = signer;
+  }
+
+  private static void issuerSerial(KdmXmlBuffer b, String issuerName, X509Certificate cert) {
+    b.markup("<ds:X509IssuerName>").text(issuerName).markup("</ds:X509IssuerName><ds:X509SerialNumber>")
+        .markup(cert.getSerialNumber().toString()).markup("</ds:X509SerialNumber>");
+  }
+
+  /** An element of the default namespace in scope whose content is ASCII that needs no escaping. */
+  private static void element(KdmXmlBuffer b, String name, String content) {
+    b.markup("<").markup(name).markup(">").markup(content).markup("</").markup(name).markup(">");
+  }
+
+  private static byte[] ascii(String s) {
+    return new KdmXmlBuffer(s.length()).markup(s).toByteArray();
   }
 
   private static void checkInside(String code, String what, List<X509Certificate> chain, Instant from, Instant to)
@@ -269,132 +378,5 @@ public final class KdmWriter {
       throw new CinemaException(code, "a certificate thumbprint is base64 of 20 bytes (SHA-1)");
     }
     return Base64.getEncoder().encodeToString(raw);
-  }
-
-  /**
-   * The parts of a signature that do not change from one KDM to the next: the algorithms, and the
-   * KeyInfo of the last signer (its whole chain); made once per writer (and signer), which saves
-   * a service lookup and a chain walk per KDM. The References are made anew for each KDM: signing
-   * stores their digests in them.
-   */
-  private DigestMethod sha256;
-  private CanonicalizationMethod c14n;
-  private SignatureMethod rsaSha256;
-  private KdmSigner keyInfoSigner;
-  private KeyInfo keyInfo;
-
-  private void sign(Document doc, Element root, KdmSigner signer) throws CinemaException {
-    try {
-      XMLSignatureFactory f = signatures;
-      if (sha256 == null) {
-        sha256 = f.newDigestMethod(DigestMethod.SHA256, null);
-        c14n = f.newCanonicalizationMethod(CanonicalizationMethod.INCLUSIVE_WITH_COMMENTS,
-            (javax.xml.crypto.dsig.spec.C14NMethodParameterSpec) null);
-        rsaSha256 = f.newSignatureMethod(SignatureMethod.RSA_SHA256, null);
-      }
-      if (keyInfoSigner != signer) {
-        keyInfo = keyInfo(f.getKeyInfoFactory(), signer);
-        keyInfoSigner = signer;
-      }
-      List<Reference> refs = List.of(
-          f.newReference("#" + KdmXml.ID_PUBLIC, sha256),
-          f.newReference("#" + KdmXml.ID_PRIVATE, sha256));
-      SignedInfo si = f.newSignedInfo(c14n, rsaSha256, refs);
-      XMLSignature sig = f.newXMLSignature(si, keyInfo);
-      KdmSignatureProvider.BackendKey held = signer.backendKey();
-      DOMSignContext ctx = new DOMSignContext(held == null ? signer.privateKey() : held, root);
-      if (held != null) {
-        // only the RSA operation moves to the backend: the engine canonicalizes and digests
-        ctx.setProperty(KdmSignatureProvider.SIGNATURE_PROVIDER_PROPERTY, provider);
-      }
-      ctx.setDefaultNamespacePrefix("ds");
-      sig.sign(ctx);
-    } catch (GeneralSecurityException | javax.xml.crypto.MarshalException | javax.xml.crypto.dsig.XMLSignatureException e) {
-      throw new CinemaException("kdm_signing_failed", "signing the KDM failed", e);
-    }
-  }
-
-  /**
-   * The signer's KeyInfo: per certificate of the chain, leaf first, an X509Data with its
-   * X509IssuerSerial and its X509Certificate. The certificate elements are built here once, as
-   * base64 in 76-character lines ended by LF (the JDK's own marshalling ends them with CR LF,
-   * which serializes as "&amp;#13;" and had to be stripped from every KDM); the engine imports
-   * them into each document.
-   */
-  private KeyInfo keyInfo(KeyInfoFactory kif, KdmSigner signer) throws CinemaException {
-    Document holder = documents.newDocument();
-    Base64.Encoder mime = Base64.getMimeEncoder(76, new byte[] {'\n'});
-    List<X509Data> data = new ArrayList<>();
-    for (int i = 0; i < signer.chain().size(); i++) {
-      X509Certificate c = signer.chain().get(i);
-      Element cert = holder.createElementNS(KdmXml.DS, "ds:X509Certificate");
-      try {
-        cert.setTextContent(mime.encodeToString(c.getEncoded()));
-      } catch (java.security.cert.CertificateEncodingException e) {
-        throw new CinemaException("kdm_signing_failed", "a signer certificate cannot be encoded", e);
-      }
-      data.add(kif.newX509Data(List.of(kif.newX509IssuerSerial(signer.issuerNames().get(i), c.getSerialNumber()),
-          new javax.xml.crypto.dom.DOMStructure(cert))));
-    }
-    return kif.newKeyInfo(new ArrayList<>(data));
-  }
-
-  /**
-   * The JDK wraps base64 with CR LF, which serializes as "&amp;#13;". SignatureValue lies outside
-   * the signed references, so its line ends may change after signing. It is found from the
-   * Signature element (the root's last child) rather than by searching the whole document.
-   */
-  private static void dropCarriageReturns(Element root) {
-    Element signature = (Element) root.getLastChild();
-    for (org.w3c.dom.Node n = signature.getFirstChild(); n != null; n = n.getNextSibling()) {
-      if (n instanceof Element e && KdmXml.DS.equals(e.getNamespaceURI())
-          && "SignatureValue".equals(e.getLocalName())) {
-        stripCr(e);
-      }
-    }
-  }
-
-  private static void stripCr(Element e) {
-    String text = e.getTextContent();
-    if (text.indexOf('\r') >= 0) {
-      e.setTextContent(text.replace("\r", ""));
-    }
-  }
-
-  private static void issuerSerial(Document doc, Element parent, String issuerName, X509Certificate cert) {
-    Element name = doc.createElementNS(KdmXml.DS, "ds:X509IssuerName");
-    name.setTextContent(issuerName);
-    parent.appendChild(name);
-    Element serial = doc.createElementNS(KdmXml.DS, "ds:X509SerialNumber");
-    serial.setTextContent(cert.getSerialNumber().toString());
-    parent.appendChild(serial);
-  }
-
-  private static Element etm(Document doc, Element parent, String local, String text) {
-    return child(doc, parent, KdmXml.ETM, local, text);
-  }
-
-  private static Element kdm(Document doc, Element parent, String local, String text) {
-    return child(doc, parent, KdmXml.KDM, local, text);
-  }
-
-  private static Element child(Document doc, Element parent, String ns, String local, String text) {
-    Element e = doc.createElementNS(ns, local);
-    if (text != null) {
-      e.setTextContent(text);
-    }
-    parent.appendChild(e);
-    return e;
-  }
-
-  private byte[] serialize(Document doc) {
-    try {
-      ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
-      serializer.transform(new DOMSource(doc), new StreamResult(out));
-      out.write('\n');
-      return out.toByteArray();
-    } catch (TransformerException e) {
-      throw new IllegalStateException("serializing the KDM failed", e);
-    }
   }
 }
