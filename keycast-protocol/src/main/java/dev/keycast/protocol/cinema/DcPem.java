@@ -63,7 +63,9 @@ public final class DcPem {
         throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
             "more than " + KdmSignerKeys.MAX_CERTIFICATES + " certificates");
       }
-      int end = text.indexOf(END, begin);
+      // The END line is looked for after the BEGIN line: "-----BEGIN CERTIFICATE-----END CERTIFICATE-----"
+      // holds an END that overlaps the BEGIN (fuzzing.md Z8).
+      int end = text.indexOf(END, begin + BEGIN.length());
       if (end < 0) {
         throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
             "certificate " + out.size() + " has no END CERTIFICATE line");

@@ -64,4 +64,17 @@ class DcPemTest {
         + "-----END CERTIFICATE-----";
     assertThat(DcPem.parseCertificates(atCap.getBytes(StandardCharsets.US_ASCII)).get(0)).hasSize(4096);
   }
+
+  /**
+   * Fuzzing finding Z8: an END line overlapping the BEGIN line's last dashes was taken as the
+   * block's end, and the block's text was cut from after the BEGIN line to before it: an untyped
+   * {@code StringIndexOutOfBoundsException} out of the parser (the host's admin relay of a signer
+   * chain would have answered 500).
+   */
+  @Test
+  void anEndLineOverlappingTheBeginLineIsNoBlockEnd() {
+    assertThatThrownBy(() -> DcPem.parseCertificates(
+        "-----BEGIN CERTIFICATE-----END CERTIFICATE-----".getBytes(StandardCharsets.US_ASCII)))
+        .isInstanceOf(MalformedInputException.class).hasMessageContaining("no END");
+  }
 }
