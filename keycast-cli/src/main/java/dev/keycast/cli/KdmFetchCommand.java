@@ -28,8 +28,8 @@ import picocli.CommandLine.Option;
  * signed by the caller's sender key, and writes its files into a directory, one output line per
  * file. The host is not trusted with the names: every name must be a plain file name
  * ({@link KdmFileNames#isSafeFileName}); any other (a path, {@code ..}, a hidden file), a duplicate,
- * a file larger than a KDM can be, or more files than a zip may hold refuses the whole zip before
- * anything is written.
+ * a file larger than a KDM can be, more files than a zip may hold, or more bytes of KDMs in all than
+ * the host ever puts in one zip refuses the whole zip before anything is written.
  */
 @Command(
     name = "fetch",
@@ -46,6 +46,12 @@ import picocli.CommandLine.Option;
 final class KdmFetchCommand extends KeycastCommand {
   /** Most files one zip may hold. */
   static final int MAX_FILES = 20_000;
+  /**
+   * Most bytes of KDMs (inflated) one zip may hold: what the host puts in one zip at most (its
+   * {@code KdmZip.MAX_KDM_BYTES}). Without it, 20,000 entries of 1 MiB of zeros, a few MiB of
+   * deflated zip, would inflate to 20 GiB in memory (fuzzing.md Z7).
+   */
+  static final long MAX_TOTAL_BYTES = 256L << 20;
 
   @Mixin HostOptions hostOptions;
 
@@ -129,7 +135,13 @@ final class KdmFetchCommand extends KeycastCommand {
    * entry, no duplicate, each at most a KDM's size, at most {@link #MAX_FILES}.
    */
   static Map<String, byte[]> unzip(byte[] zip) throws CliException {
+    return unzip(zip, MAX_TOTAL_BYTES);
+  }
+
+  /** As {@link #unzip(byte[])}, with at most {@code maxTotalBytes} of KDMs in all (tests use less). */
+  static Map<String, byte[]> unzip(byte[] zip, long maxTotalBytes) throws CliException {
     Map<String, byte[]> out = new LinkedHashMap<>();
+    long total = 0;
     try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
       for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
         String name = e.getName();
@@ -143,11 +155,18 @@ final class KdmFetchCommand extends KeycastCommand {
         if (out.size() >= MAX_FILES) {
           throw CliException.verification("the host's zip holds more than " + MAX_FILES + " files: nothing was written");
         }
-        byte[] body = readCapped(in, KdmReader.MAX_KDM_BYTES);
+        // Read at most what is left of the total (and one byte more), so the cap comes before the allocation.
+        int room = (int) Math.min(KdmReader.MAX_KDM_BYTES, maxTotalBytes - total);
+        byte[] body = readCapped(in, room);
+        if (body == null && room < KdmReader.MAX_KDM_BYTES) {
+          throw CliException.verification("the host's zip holds more than " + maxTotalBytes
+              + " bytes of KDMs in all (more than the host puts in one zip): nothing was written");
+        }
         if (body == null) {
           throw CliException.verification("the host's zip holds " + name + ", larger than a KDM ("
               + KdmReader.MAX_KDM_BYTES + " bytes): nothing was written");
         }
+        total += body.length;
         out.put(name, body);
       }
     } catch (ZipException e) {

@@ -64,26 +64,10 @@ final class KdmSignerCsrCommand extends KeycastCommand {
     add(query, "entity", entity);
     String path = "/admin/kdm-signer/csr" + (query.isEmpty() ? "" : "?" + String.join("&", query));
     byte[] pem = admin.postAdmin(path, new byte[0], "application/octet-stream", "application/pkcs10", 64 * 1024);
-    String text = new String(pem, StandardCharsets.US_ASCII);
-    String subject;
-    String dnq;
-    try {
-      String b64 = text.replace("-----BEGIN CERTIFICATE REQUEST-----", "")
-          .replace("-----END CERTIFICATE REQUEST-----", "");
-      JcaPKCS10CertificationRequest csr = new JcaPKCS10CertificationRequest(Base64.getMimeDecoder().decode(b64.strip()));
-      if (!text.startsWith("-----BEGIN CERTIFICATE REQUEST-----")
-          || !csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(csr.getPublicKey()))) {
-        throw CliException.verification("the host answered a certificate request whose signature does not verify");
-      }
-      subject = DcCertificates.rfc2253(new javax.security.auth.x500.X500Principal(csr.getSubject().getEncoded()));
-      dnq = DcCertificates.publicKeyDigest(csr.getPublicKey());
-      pem = DcPem.encode("CERTIFICATE REQUEST", csr.getEncoded()).getBytes(StandardCharsets.US_ASCII);
-    } catch (CliException e) {
-      throw e;
-    } catch (Exception e) {
-      throw CliException.verification("the host answered no PKCS #10 certificate request ("
-          + e.getClass().getSimpleName() + ")");
-    }
+    Csr csr = readCsr(pem);
+    String subject = csr.subject();
+    String dnq = csr.dnQualifier();
+    pem = csr.pem();
     CliFiles.write(out, pem, false, true);
     if (json) {
       printJson(new Result(out.toString(), subject, dnq));
@@ -96,6 +80,35 @@ final class KdmSignerCsrCommand extends KeycastCommand {
     o.println("next:         have the distributor's CA issue the signer certificate, then");
     o.println("              keycast kdm signer-import --admin " + adminOptions.admin + " --chain CHAIN.pem");
     return ExitCodes.OK;
+  }
+
+  /** A request the host answered, checked: its subject, its key's dnQualifier and its PEM re-encoded. */
+  record Csr(String subject, String dnQualifier, byte[] pem) {}
+
+  /**
+   * The host's answer as a PKCS #10 request whose signature verifies under the key it names
+   * ({@link ExitCodes#VERIFICATION_FAILED} otherwise, whatever the parser met).
+   */
+  static Csr readCsr(byte[] pem) throws CliException {
+    String text = new String(pem, StandardCharsets.US_ASCII);
+    try {
+      String b64 = text.replace("-----BEGIN CERTIFICATE REQUEST-----", "")
+          .replace("-----END CERTIFICATE REQUEST-----", "");
+      JcaPKCS10CertificationRequest csr = new JcaPKCS10CertificationRequest(Base64.getMimeDecoder().decode(b64.strip()));
+      if (!text.startsWith("-----BEGIN CERTIFICATE REQUEST-----")
+          || !csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(csr.getPublicKey()))) {
+        throw CliException.verification("the host answered a certificate request whose signature does not verify");
+      }
+      String subject = DcCertificates.rfc2253(new javax.security.auth.x500.X500Principal(csr.getSubject().getEncoded()));
+      String dnq = DcCertificates.publicKeyDigest(csr.getPublicKey());
+      return new Csr(subject, dnq,
+          DcPem.encode("CERTIFICATE REQUEST", csr.getEncoded()).getBytes(StandardCharsets.US_ASCII));
+    } catch (CliException e) {
+      throw e;
+    } catch (Exception e) {
+      throw CliException.verification("the host answered no PKCS #10 certificate request ("
+          + e.getClass().getSimpleName() + ")");
+    }
   }
 
   private static void add(List<String> query, String name, String value) {

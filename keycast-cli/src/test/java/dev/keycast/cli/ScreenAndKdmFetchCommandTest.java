@@ -321,6 +321,27 @@ class ScreenAndKdmFetchCommandTest {
     assertThat(out).doesNotExist();
   }
 
+  /**
+   * Fuzzing finding Z7: a host answering a zip of 257 deflated megabytes of zeros (about 260 KB on
+   * the wire) made the CLI inflate all of it into memory; 20,000 such entries would be 20 GiB. Only
+   * what the host ever sends, 256 MiB of KDMs, is read.
+   */
+  @Test
+  void hostSendingAZipBombIsRefusedBeforeItIsInflatedAndNothingIsWritten() throws Exception {
+    Map<String, byte[]> files = new LinkedHashMap<>();
+    byte[] zeros = new byte[dev.keycast.protocol.cinema.KdmReader.MAX_KDM_BYTES];
+    for (int i = 0; i < 257; i++) {
+      files.put("bomb-" + i + ".kdm.xml", zeros);
+    }
+    zip = zipOf(files);
+    assertThat(zip.length).isLessThan(2 << 20);
+    Path out = dir.resolve("kdms");
+    Cli.run("kdm", "fetch", "--host", base, "--cinema", "C", "--out-dir", out.toString(),
+        "--sender-key", FakeHost.senderKeyFile(dir).toString())
+        .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast kdm fetch: the host's zip holds more than 268435456 bytes of KDMs in all");
+    assertThat(out).doesNotExist();
+  }
+
   @Test
   void fetchUsageErrorsSayWhatToFix() throws Exception {
     String key = FakeHost.senderKeyFile(dir).toString();

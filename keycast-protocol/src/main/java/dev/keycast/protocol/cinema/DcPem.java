@@ -63,7 +63,9 @@ public final class DcPem {
         throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
             "more than " + KdmSignerKeys.MAX_CERTIFICATES + " certificates");
       }
-      int end = text.indexOf(END, begin);
+      // The END line is looked for after the BEGIN line: "-----BEGIN CERTIFICATE-----END CERTIFICATE-----"
+      // holds an END that overlaps the BEGIN (fuzzing.md Z8).
+      int end = text.indexOf(END, begin + BEGIN.length());
       if (end < 0) {
         throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
             "certificate " + out.size() + " has no END CERTIFICATE line");
@@ -73,12 +75,20 @@ public final class DcPem {
         throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
             "certificate " + out.size() + " is longer than " + KdmSignerKeys.MAX_CERTIFICATE_BYTES + " bytes");
       }
+      byte[] der;
       try {
-        out.add(Base64.getMimeDecoder().decode(body.strip()));
+        der = Base64.getMimeDecoder().decode(body.strip());
       } catch (IllegalArgumentException e) {
         throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
             "certificate " + out.size() + " is not base64");
       }
+      // The character cap leaves room for line breaks: a block without them decodes to up to
+      // 4,227 bytes, so the byte cap is checked on the DER as well (fuzzing.md Z6).
+      if (der.length > KdmSignerKeys.MAX_CERTIFICATE_BYTES) {
+        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
+            "certificate " + out.size() + " is longer than " + KdmSignerKeys.MAX_CERTIFICATE_BYTES + " bytes");
+      }
+      out.add(der);
       at = end + END.length();
     }
     if (out.isEmpty()) {

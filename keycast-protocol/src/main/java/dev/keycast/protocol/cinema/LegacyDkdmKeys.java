@@ -89,7 +89,31 @@ public final class LegacyDkdmKeys {
         || !crt.getPublicExponent().equals(pub.getPublicExponent())) {
       throw new CinemaException("dkdm_key_mismatch", "the legacy key is not the key of the certificate given");
     }
+    if (!consistent(crt)) {
+      // Same modulus and exponent, but private parameters that do not belong to them: the JDK then
+      // refuses every private-key operation, so the key would be sealed and fail at every ingest
+      // (fuzzing.md Z9).
+      throw new CinemaException("dkdm_key_invalid", "the legacy key's private parameters do not belong to its modulus");
+    }
     return k;
+  }
+
+  /** p q = n, d inverts e modulo p - 1 and q - 1, and the CRT exponents and coefficient follow from them. */
+  private static boolean consistent(RSAPrivateCrtKey k) {
+    java.math.BigInteger one = java.math.BigInteger.ONE;
+    java.math.BigInteger p = k.getPrimeP();
+    java.math.BigInteger q = k.getPrimeQ();
+    java.math.BigInteger d = k.getPrivateExponent();
+    java.math.BigInteger e = k.getPublicExponent();
+    try {
+      return p.compareTo(one) > 0 && q.compareTo(one) > 0 && p.multiply(q).equals(k.getModulus())
+          && e.multiply(d).mod(p.subtract(one)).equals(one) && e.multiply(d).mod(q.subtract(one)).equals(one)
+          && k.getPrimeExponentP().equals(d.mod(p.subtract(one)))
+          && k.getPrimeExponentQ().equals(d.mod(q.subtract(one)))
+          && k.getCrtCoefficient().equals(q.modInverse(p));
+    } catch (ArithmeticException notInvertible) {
+      return false;
+    }
   }
 
   /** Seals {@code pkcs8} (checked by the caller) for the host to keep, bound to {@code certificateDer}. */

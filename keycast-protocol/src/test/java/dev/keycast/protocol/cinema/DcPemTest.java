@@ -49,4 +49,32 @@ class DcPemTest {
     assertThatThrownBy(() -> DcPem.parseCertificates("no pem here".getBytes(StandardCharsets.US_ASCII)))
         .isInstanceOf(MalformedInputException.class).hasMessageContaining("no -----BEGIN");
   }
+
+  /**
+   * Fuzzing finding Z6: the character cap of a block allows for line breaks, so a block written on
+   * one line passed it and decoded to more than the 4,096 bytes the method promises.
+   */
+  @Test
+  void aBlockWithoutLineBreaksCannotExceedTheByteCap() throws Exception {
+    String oneLine = "-----BEGIN CERTIFICATE-----" + java.util.Base64.getEncoder().encodeToString(new byte[4227])
+        + "-----END CERTIFICATE-----";
+    assertThatThrownBy(() -> DcPem.parseCertificates(oneLine.getBytes(StandardCharsets.US_ASCII)))
+        .isInstanceOf(MalformedInputException.class).hasMessageContaining("longer than 4096");
+    String atCap = "-----BEGIN CERTIFICATE-----" + java.util.Base64.getEncoder().encodeToString(new byte[4096])
+        + "-----END CERTIFICATE-----";
+    assertThat(DcPem.parseCertificates(atCap.getBytes(StandardCharsets.US_ASCII)).get(0)).hasSize(4096);
+  }
+
+  /**
+   * Fuzzing finding Z8: an END line overlapping the BEGIN line's last dashes was taken as the
+   * block's end, and the block's text was cut from after the BEGIN line to before it: an untyped
+   * {@code StringIndexOutOfBoundsException} out of the parser (the host's admin relay of a signer
+   * chain would have answered 500).
+   */
+  @Test
+  void anEndLineOverlappingTheBeginLineIsNoBlockEnd() {
+    assertThatThrownBy(() -> DcPem.parseCertificates(
+        "-----BEGIN CERTIFICATE-----END CERTIFICATE-----".getBytes(StandardCharsets.US_ASCII)))
+        .isInstanceOf(MalformedInputException.class).hasMessageContaining("no END");
+  }
 }

@@ -39,6 +39,48 @@ class ReceiptTest {
         .isInstanceOf(ReceiptSignatureException.class);
   }
 
+  /**
+   * Mutation test (testing.md 2.3): without the 32-byte length check, Ed25519 reads only the first
+   * 32 bytes of the key, so a 33-byte "key" that starts with the signer's would verify.
+   */
+  @Test
+  void aSigningKeyLongerThan32BytesIsRefusedEvenWhenItStartsWithTheSignersKey() throws Exception {
+    KeySet ks = KeySet.generate(new SecureRandom());
+    Receipt r = Receipt.of(ks.id(), "send-1", Receipt.Kind.SEND, Instant.now(), new byte[32], new byte[32],
+        List.of(), List.of());
+    byte[] cose = ReceiptSigner.sign(r, ks);
+    byte[] longer = Arrays.copyOf(ks.signingPublicKey(), 33);
+    assertThatThrownBy(() -> ReceiptVerifier.verify(cose, longer)).isInstanceOf(ReceiptSignatureException.class);
+  }
+
+  /** Mutation test (testing.md 2.3): the send id's syntax is checked when a receipt is made. */
+  @Test
+  void aReceiptWithAMalformedSendIdIsRefused() {
+    String ks = ReceiptVectors.golden().keySetId();
+    for (String bad : List.of("", "x".repeat(129))) {
+      assertThatThrownBy(() -> Receipt.of(ks, bad, Receipt.Kind.SEND, Instant.EPOCH, new byte[32], new byte[32],
+          List.of(), List.of())).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sendId");
+    }
+  }
+
+  /** Mutation test (testing.md 2.3): receipts that differ are not equal (equals is what verifiers compare). */
+  @Test
+  void receiptsThatDifferAreNotEqual() {
+    Receipt g = ReceiptVectors.golden();
+    Receipt other = Receipt.of(g.keySetId(), g.sendId() + "x", g.kind(), g.issuedAt(), g.policySha256(),
+        g.payloadSha256(), g.deliveries(), g.skipped());
+    assertThat(g).isNotEqualTo(other).isNotEqualTo("receipt").isEqualTo(ReceiptVectors.golden());
+  }
+
+  /** Mutation test (testing.md 2.3): the builder's add returns the builder (callers chain it). */
+  @Test
+  void theBuilderReturnsItselfFromAdd() {
+    Receipt g = ReceiptVectors.golden();
+    ReceiptBuilder b = new ReceiptBuilder(g.keySetId(), g.sendId(), g.kind(), g.policySha256(), g.payloadSha256());
+    assertThat(b.add(g.deliveries().get(0))).isSameAs(b);
+    assertThat(b.add(g.skipped().get(0))).isSameAs(b);
+  }
+
   @Test
   void coseLayoutAndSignatureCheckOutWithTheJdkAndJackson() throws Exception {
     byte[] cose = ReceiptVectors.goldenCose();
