@@ -41,8 +41,9 @@ public final class EnclaveLauncher {
   /** Builds the key set service (KMS sealing through the egress pipe). */
   @FunctionalInterface
   public interface KeySetServiceFactory {
-    KeySetService create(Attester attester, SecureRandom random, KmsConnectorSource kms,
-        Set<String> kmsKeyArns) throws Exception;
+    KeySetService create(
+        Attester attester, SecureRandom random, KmsConnectorSource kms, Set<String> kmsKeyArns)
+        throws Exception;
   }
 
   /** Opens the KMS connector: the Amazon roots in production, a named CA in mock mode. */
@@ -62,8 +63,14 @@ public final class EnclaveLauncher {
    * @param mock true when the attester is a mock (reported on every status line)
    * @param imageApprovers who may approve a successor image (kms-sealing.md section 7)
    */
-  public record Settings(Endpoint listen, KmsConnectorSource kms, Set<String> kmsKeyArns, int workers,
-      Endpoint logTarget, boolean mock, ImageApprovers imageApprovers) {
+  public record Settings(
+      Endpoint listen,
+      KmsConnectorSource kms,
+      Set<String> kmsKeyArns,
+      int workers,
+      Endpoint logTarget,
+      boolean mock,
+      ImageApprovers imageApprovers) {
     public Settings {
       kmsKeyArns = Set.copyOf(kmsKeyArns);
       if (imageApprovers == null) {
@@ -79,12 +86,14 @@ public final class EnclaveLauncher {
    * The production key set service: {@link dev.keycast.enclave.keyset.KmsKeySetService} over the
    * given connector, sealing only under the pinned KMS keys when there are any.
    */
-  public static KeySetService kmsKeySetService(Attester attester, SecureRandom random,
-      KmsConnectorSource kms, Set<String> kmsKeyArns) throws Exception {
+  public static KeySetService kmsKeySetService(
+      Attester attester, SecureRandom random, KmsConnectorSource kms, Set<String> kmsKeyArns)
+      throws Exception {
     KmsConnector connector = kms.open();
     return kmsKeyArns.isEmpty()
         ? dev.keycast.enclave.keyset.KmsKeySetService.create(attester, random, connector)
-        : dev.keycast.enclave.keyset.KmsKeySetService.create(attester, random, connector, kmsKeyArns);
+        : dev.keycast.enclave.keyset.KmsKeySetService.create(
+            attester, random, connector, kmsKeyArns);
   }
 
   private final CountDownLatch stopped = new CountDownLatch(1);
@@ -104,37 +113,58 @@ public final class EnclaveLauncher {
    * @param random the enclave DRBG
    * @param unavailable non-null: why no key set service can work (e.g. no loopback interface)
    */
-  public static EnclaveLauncher start(Settings settings, CompletableFuture<Attester> attesterReady,
-      SecureRandom random, String unavailable, KeySetServiceFactory keySets) throws Exception {
+  public static EnclaveLauncher start(
+      Settings settings,
+      CompletableFuture<Attester> attesterReady,
+      SecureRandom random,
+      String unavailable,
+      KeySetServiceFactory keySets)
+      throws Exception {
     EnclaveMetrics metrics = new EnclaveMetrics();
     LogShippingAppender shipping = configureLogging(metrics, settings.logTarget());
-    CompletableFuture<KeySetService> keysReady = attesterReady.handle((attester, failure) -> {
-      if (failure != null) {
-        log.error("the attester could not be created: {}", failure.getMessage());
-        return new UnavailableKeySetService("no attester: " + failure.getMessage());
-      }
-      if (unavailable != null) {
-        return new UnavailableKeySetService(unavailable);
-      }
-      try {
-        KeySetService k = keySets.create(attester, random, settings.kms(), settings.kmsKeyArns());
-        if (k instanceof dev.keycast.enclave.keyset.KmsKeySetService kms && !settings.imageApprovers().isEmpty()) {
-          k = kms.withImageApprovers(settings.imageApprovers());
-        }
-        log.info("key set service ready ({})", attester.describe());
-        return k;
-      } catch (Exception e) {
-        log.error("the key set service could not be created ({}); serving as not ready", e.getMessage());
-        return new UnavailableKeySetService(e.getMessage());
-      }
-    });
-    EnclaveServer server = EnclaveServer.start(settings.listen(), new DeferredKeySetService(keysReady),
-        new DeferredAttester(attesterReady, settings.mock()), random, Clock.systemUTC(),
-        settings.workers(), metrics);
-    log.info("serving on {} ({} attester; {} workers)", server.endpoint(),
-        settings.mock() ? "MOCK" : "NSM", settings.workers());
+    CompletableFuture<KeySetService> keysReady =
+        attesterReady.handle(
+            (attester, failure) -> {
+              if (failure != null) {
+                log.error("the attester could not be created: {}", failure.getMessage());
+                return new UnavailableKeySetService("no attester: " + failure.getMessage());
+              }
+              if (unavailable != null) {
+                return new UnavailableKeySetService(unavailable);
+              }
+              try {
+                KeySetService k =
+                    keySets.create(attester, random, settings.kms(), settings.kmsKeyArns());
+                if (k instanceof dev.keycast.enclave.keyset.KmsKeySetService kms
+                    && !settings.imageApprovers().isEmpty()) {
+                  k = kms.withImageApprovers(settings.imageApprovers());
+                }
+                log.info("key set service ready ({})", attester.describe());
+                return k;
+              } catch (Exception e) {
+                log.error(
+                    "the key set service could not be created ({}); serving as not ready",
+                    e.getMessage());
+                return new UnavailableKeySetService(e.getMessage());
+              }
+            });
+    EnclaveServer server =
+        EnclaveServer.start(
+            settings.listen(),
+            new DeferredKeySetService(keysReady),
+            new DeferredAttester(attesterReady, settings.mock()),
+            random,
+            Clock.systemUTC(),
+            settings.workers(),
+            metrics);
+    log.info(
+        "serving on {} ({} attester; {} workers)",
+        server.endpoint(),
+        settings.mock() ? "MOCK" : "NSM",
+        settings.workers());
     // Chooses the RSA/X25519 backend now (libcrypto load + known-answer self-test) rather than on
-    // the first send, and says which one serves: "openssl" or "java" (keycast.crypto=auto|openssl|java).
+    // the first send, and says which one serves: "openssl" or "java"
+    // (keycast.crypto=auto|openssl|java).
     log.info("crypto backend: {}", CryptoBackends.description());
     return new EnclaveLauncher(server, shipping);
   }
@@ -184,8 +214,10 @@ public final class EnclaveLauncher {
     @Override
     public dev.keycast.protocol.api.EnclaveApi.Readiness readiness() {
       KeySetService k = delegate.getNow(null);
-      return k != null ? k.readiness()
-          : new dev.keycast.protocol.api.EnclaveApi.Readiness(false, "starting", null, "starting up");
+      return k != null
+          ? k.readiness()
+          : new dev.keycast.protocol.api.EnclaveApi.Readiness(
+              false, "starting", null, "starting up");
     }
 
     @Override
@@ -201,20 +233,29 @@ public final class EnclaveLauncher {
     }
 
     @Override
-    public Initialized init(String kmsKeyId, String region,
-        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+    public Initialized init(
+        String kmsKeyId,
+        String region,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials)
+        throws KeySetException {
       return delegate.join().init(kmsKeyId, region, credentials);
     }
 
     @Override
-    public dev.keycast.protocol.keyset.KeyBundle unseal(byte[] sealedKeySet, String region,
-        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+    public dev.keycast.protocol.keyset.KeyBundle unseal(
+        byte[] sealedKeySet,
+        String region,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials)
+        throws KeySetException {
       return delegate.join().unseal(sealedKeySet, region, credentials);
     }
 
     @Override
-    public Unsealed unsealAndMigrate(byte[] sealedKeySet, String region,
-        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+    public Unsealed unsealAndMigrate(
+        byte[] sealedKeySet,
+        String region,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials)
+        throws KeySetException {
       return delegate.join().unsealAndMigrate(sealedKeySet, region, credentials);
     }
 
@@ -231,14 +272,18 @@ public final class EnclaveLauncher {
     }
 
     @Override
-    public Initialized importKdmSignerChain(java.util.List<byte[]> chainDer,
-        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+    public Initialized importKdmSignerChain(
+        java.util.List<byte[]> chainDer,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials)
+        throws KeySetException {
       return delegate.join().importKdmSignerChain(chainDer, credentials);
     }
 
     @Override
-    public Initialized rewrap(dev.keycast.protocol.upgrade.ImageApproval approval,
-        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+    public Initialized rewrap(
+        dev.keycast.protocol.upgrade.ImageApproval approval,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials)
+        throws KeySetException {
       return delegate.join().rewrap(approval, credentials);
     }
 
@@ -277,7 +322,9 @@ public final class EnclaveLauncher {
     @Override
     public String describe() {
       Attester a = delegate.getNow(null);
-      return a != null ? a.describe() : (mock ? "MOCK attester (starting)" : "NSM attester (starting)");
+      return a != null
+          ? a.describe()
+          : (mock ? "MOCK attester (starting)" : "NSM attester (starting)");
     }
   }
 
@@ -305,14 +352,20 @@ public final class EnclaveLauncher {
     }
 
     @Override
-    public Initialized init(String kmsKeyId, String region,
-        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+    public Initialized init(
+        String kmsKeyId,
+        String region,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials)
+        throws KeySetException {
       throw new KeySetException(dev.keycast.protocol.api.ErrorCode.KMS_UNAVAILABLE, reason);
     }
 
     @Override
-    public dev.keycast.protocol.keyset.KeyBundle unseal(byte[] sealedKeySet, String region,
-        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials) throws KeySetException {
+    public dev.keycast.protocol.keyset.KeyBundle unseal(
+        byte[] sealedKeySet,
+        String region,
+        dev.keycast.protocol.api.EnclaveApi.AwsCredentials credentials)
+        throws KeySetException {
       throw new KeySetException(dev.keycast.protocol.api.ErrorCode.KMS_UNAVAILABLE, reason);
     }
 
@@ -349,5 +402,4 @@ public final class EnclaveLauncher {
     metrics.counter("log_lines_dropped_total", shipping::dropped);
     return shipping;
   }
-
 }

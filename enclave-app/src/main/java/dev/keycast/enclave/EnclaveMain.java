@@ -34,7 +34,9 @@ import picocli.CommandLine.Spec;
  * {@code /v1/keyset/unseal}. SIGTERM stops accepting, lets running requests finish (10 s) and
  * exits.
  */
-@Command(name = "keycast-enclave", mixinStandardHelpOptions = true,
+@Command(
+    name = "keycast-enclave",
+    mixinStandardHelpOptions = true,
     description = "Keycast enclave server (HTTP API over vsock://, unix: or tcp://).")
 public final class EnclaveMain implements Callable<Integer> {
   private static final org.slf4j.Logger log = LoggerFactory.getLogger(EnclaveMain.class);
@@ -43,7 +45,9 @@ public final class EnclaveMain implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--log-port", defaultValue = "5001",
+  @Option(
+      names = "--log-port",
+      defaultValue = "5001",
       description = "ship logs to vsock://3:PORT (default ${DEFAULT-VALUE})")
   int logPort;
 
@@ -61,19 +65,23 @@ public final class EnclaveMain implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    dev.keycast.protocol.upgrade.ImageApprovers approvers = server.imageApprovers(spec.commandLine());
+    dev.keycast.protocol.upgrade.ImageApprovers approvers =
+        server.imageApprovers(spec.commandLine());
     Endpoint endpoint = Endpoint.parse(server.listen());
     Endpoint egress = Endpoint.parse(server.kmsEgress());
     NsmClient nsm;
     try {
       nsm = new NsmClient(IoctlNsmDevice.open());
     } catch (NsmDeviceException e) { // no NSM: not an enclave, fail now with one line
-      System.err.println("keycast-enclave: not inside a Nitro Enclave (" + e.getMessage()
-          + "): this image runs only as an EIF under nitro-cli; on plain Docker or a local machine"
-          + " use the mock image or jar (keycast-enclave-mock.jar, Dockerfile.enclave target mock)");
+      System.err.println(
+          "keycast-enclave: not inside a Nitro Enclave ("
+              + e.getMessage()
+              + "): this image runs only as an EIF under nitro-cli; on plain Docker or a local machine"
+              + " use the mock image or jar (keycast-enclave-mock.jar, Dockerfile.enclave target mock)");
       return 1;
     }
-    CompletableFuture<Attester> attester = CompletableFuture.completedFuture(NsmAttester.create(nsm));
+    CompletableFuture<Attester> attester =
+        CompletableFuture.completedFuture(NsmAttester.create(nsm));
     SecureRandom random = EnclaveRandom.seededFromNsm(nsm);
     // A Nitro Enclave boots with lo down and the image has no shell: bring it up here, before
     // the KMS connector's in-process pipe listens on 127.0.0.1. Without it no KMS call can work,
@@ -85,9 +93,15 @@ public final class EnclaveMain implements Callable<Integer> {
       log.error("{}; KMS is unreachable, the key set service will not start", e.getMessage());
       noLoopback = e.getMessage();
     }
-    EnclaveLauncher.Settings settings = new EnclaveLauncher.Settings(endpoint,
-        () -> KmsConnector.production(egress), server.kmsKeyArns(), server.workers(),
-        new VsockEndpoint(VsockEndpoint.CID_NITRO_PARENT, logPort), false, approvers);
+    EnclaveLauncher.Settings settings =
+        new EnclaveLauncher.Settings(
+            endpoint,
+            () -> KmsConnector.production(egress),
+            server.kmsKeyArns(),
+            server.workers(),
+            new VsockEndpoint(VsockEndpoint.CID_NITRO_PARENT, logPort),
+            false,
+            approvers);
     launcher = EnclaveLauncher.start(settings, attester, random, noLoopback, keySets);
     return launcher.serveUntilStopped(started);
   }

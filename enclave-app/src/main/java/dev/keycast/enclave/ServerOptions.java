@@ -13,26 +13,36 @@ import picocli.CommandLine.Option;
  * EnclaveMain} and the dev-tier mock launcher.
  */
 public final class ServerOptions {
-  @Option(names = "--listen", required = true,
+  @Option(
+      names = "--listen",
+      required = true,
       description = "vsock://ANY:5000, unix:/path or tcp://host:port")
   String listen;
 
-  @Option(names = "--kms-egress", defaultValue = KmsConnector.DEFAULT_EGRESS,
-      description = "where the host pipes the enclave's TLS connections to KMS (default ${DEFAULT-VALUE})")
+  @Option(
+      names = "--kms-egress",
+      defaultValue = KmsConnector.DEFAULT_EGRESS,
+      description =
+          "where the host pipes the enclave's TLS connections to KMS (default ${DEFAULT-VALUE})")
   String kmsEgress;
 
-  @Option(names = "--kms-key-arn", description = "pin the KMS key(s) the key set may be sealed under (repeatable)")
+  @Option(
+      names = "--kms-key-arn",
+      description = "pin the KMS key(s) the key set may be sealed under (repeatable)")
   List<String> kmsKeyArns;
 
   @Option(names = "--workers", description = "fan-out threads (default: the number of cores)")
   Integer workers;
 
-  @Option(names = "--image-approver",
-      description = "an Ed25519 public key (base64url or hex, raw 32 bytes) that may approve a successor image"
-          + " (repeatable; part of the measured command line; kms-sealing.md section 7)")
+  @Option(
+      names = "--image-approver",
+      description =
+          "an Ed25519 public key (base64url or hex, raw 32 bytes) that may approve a successor image"
+              + " (repeatable; part of the measured command line; kms-sealing.md section 7)")
   List<String> imageApprovers;
 
-  @Option(names = "--image-approval-quorum",
+  @Option(
+      names = "--image-approval-quorum",
       description = "how many --image-approver keys must sign an image approval (default 1)")
   Integer imageApprovalQuorum;
 
@@ -59,7 +69,8 @@ public final class ServerOptions {
    */
   public ImageApprovers imageApprovers(CommandLine cmd) {
     try {
-      return ImageApprovers.parse(imageApprovers == null ? List.of() : imageApprovers, imageApprovalQuorum);
+      return ImageApprovers.parse(
+          imageApprovers == null ? List.of() : imageApprovers, imageApprovalQuorum);
     } catch (MalformedInputException e) {
       throw new CommandLine.ParameterException(cmd, "--image-approver: " + e.getMessage());
     }

@@ -20,21 +20,26 @@ class EnclaveMainTest {
   @Test
   void theProductionCommandHasNoMockMode() {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    assertThat(run(err, "--mock", "--listen", "tcp://127.0.0.1:0", "--state", "/tmp/x")).isNotZero();
+    assertThat(run(err, "--mock", "--listen", "tcp://127.0.0.1:0", "--state", "/tmp/x"))
+        .isNotZero();
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unknown option").contains("--mock");
   }
 
   @Test
   void theProductionCommandTrustsNoKmsCertificateButAmazons() {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    assertThat(run(err, "--listen", "tcp://127.0.0.1:0", "--kms-tls-cert", "/tmp/x.pem")).isNotZero();
-    assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unknown option").contains("--kms-tls-cert");
+    assertThat(run(err, "--listen", "tcp://127.0.0.1:0", "--kms-tls-cert", "/tmp/x.pem"))
+        .isNotZero();
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .contains("Unknown option")
+        .contains("--kms-tls-cert");
   }
 
   @Test
   void aMalformedImageApproverStopsTheEnclaveBeforeItServes() {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    assertThat(run(err, "--listen", "tcp://127.0.0.1:0", "--image-approver", "not-a-key")).isNotZero();
+    assertThat(run(err, "--listen", "tcp://127.0.0.1:0", "--image-approver", "not-a-key"))
+        .isNotZero();
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("--image-approver");
   }
 
@@ -42,7 +47,15 @@ class EnclaveMainTest {
   void aQuorumLargerThanTheApproversIsRefused() {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     String key = "ab".repeat(32);
-    assertThat(run(err, "--listen", "tcp://127.0.0.1:0", "--image-approver", key, "--image-approval-quorum", "2"))
+    assertThat(
+            run(
+                err,
+                "--listen",
+                "tcp://127.0.0.1:0",
+                "--image-approver",
+                key,
+                "--image-approval-quorum",
+                "2"))
         .isNotZero();
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("--image-approver");
   }

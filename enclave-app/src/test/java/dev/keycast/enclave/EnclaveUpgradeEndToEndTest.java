@@ -11,21 +11,17 @@ import static dev.keycast.enclave.EnclaveKmsEndToEndTest.start;
 import static dev.keycast.enclave.EnclaveKmsEndToEndTest.startKms;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keycast.mock.nitro.MockAttester;
-import dev.keycast.mock.nitro.MockMeasurements;
 import dev.keycast.enclave.keyset.KmsKeySetService;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.server.EnclaveServer;
-import dev.keycast.enclave.server.SendService;
 import dev.keycast.kms.mock.MockKms;
+import dev.keycast.mock.nitro.MockAttester;
+import dev.keycast.mock.nitro.MockMeasurements;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorBody;
-import dev.keycast.protocol.hpke.Hpke;
-import dev.keycast.protocol.hpke.HpkeCiphertext;
-import dev.keycast.protocol.hpke.HpkeSuite;
+import dev.keycast.protocol.envelope.HpkeDeliveryFormat;
 import dev.keycast.protocol.hpke.X25519PrivateKey;
-import dev.keycast.protocol.hpke.X25519PublicKey;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.keyset.KmsKeyCheck;
 import dev.keycast.protocol.policy.SendPolicy;
@@ -33,7 +29,6 @@ import dev.keycast.protocol.receipt.ReceiptVerifier;
 import dev.keycast.protocol.upgrade.ImageApproval;
 import dev.keycast.protocol.upgrade.ImageApprovers;
 import dev.keycast.protocol.upgrade.RewrapRequest;
-import dev.keycast.protocol.envelope.HpkeDeliveryFormat;
 import dev.keycast.transport.Endpoint;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -77,59 +72,118 @@ class EnclaveUpgradeEndToEndTest {
       Path tlsCert = kms.tlsCertificateFile().orElseThrow();
       String oldKey;
       String newKey;
-      try (KmsConnector admin = KmsConnector.trusting(egress, tlsCert); KmsClient c = admin.client(REGION, ADMIN)) {
+      try (KmsConnector admin = KmsConnector.trusting(egress, tlsCert);
+          KmsClient c = admin.client(REGION, ADMIN)) {
         String p1 = policy("--pcr0", oldPcr0);
         String p2 = policy("--pcr0", newPcr0, "--predecessor-pcr0", oldPcr0);
-        oldKey = c.createKey(b -> b.policy(p1).bypassPolicyLockoutSafetyCheck(true)).keyMetadata().arn();
-        newKey = c.createKey(b -> b.policy(p2).bypassPolicyLockoutSafetyCheck(true)).keyMetadata().arn();
+        oldKey =
+            c.createKey(b -> b.policy(p1).bypassPolicyLockoutSafetyCheck(true)).keyMetadata().arn();
+        newKey =
+            c.createKey(b -> b.policy(p2).bypassPolicyLockoutSafetyCheck(true)).keyMetadata().arn();
       }
-      KmsKeySetService oldKeys = ((KmsKeySetService) EnclaveLauncher.kmsKeySetService(oldImage, new SecureRandom(), () -> KmsConnector.trusting(egress, tlsCert), Set.of(oldKey))).withImageApprovers(
-              new ImageApprovers(List.of(ImageApprovers.rawPublicKey(approver.getPublic())), 1));
-      var newKeys = EnclaveLauncher.kmsKeySetService(newImage, new SecureRandom(), () -> KmsConnector.trusting(egress, tlsCert), Set.of(newKey));
-      try (EnclaveServer old = start(oldKeys, oldImage); EnclaveServer next = start(newKeys, newImage)) {
-        EnclaveApi.KeySetResponse ks = json(post(old, "/v1/keyset/init", new EnclaveApi.InitRequest(oldKey, REGION, PARENT)),
-            EnclaveApi.KeySetResponse.class);
+      KmsKeySetService oldKeys =
+          ((KmsKeySetService)
+                  EnclaveLauncher.kmsKeySetService(
+                      oldImage,
+                      new SecureRandom(),
+                      () -> KmsConnector.trusting(egress, tlsCert),
+                      Set.of(oldKey)))
+              .withImageApprovers(
+                  new ImageApprovers(
+                      List.of(ImageApprovers.rawPublicKey(approver.getPublic())), 1));
+      var newKeys =
+          EnclaveLauncher.kmsKeySetService(
+              newImage,
+              new SecureRandom(),
+              () -> KmsConnector.trusting(egress, tlsCert),
+              Set.of(newKey));
+      try (EnclaveServer old = start(oldKeys, oldImage);
+          EnclaveServer next = start(newKeys, newImage)) {
+        EnclaveApi.KeySetResponse ks =
+            json(
+                post(old, "/v1/keyset/init", new EnclaveApi.InitRequest(oldKey, REGION, PARENT)),
+                EnclaveApi.KeySetResponse.class);
         KeyBundle bundle = bundle(ks.keyBundle());
 
         // a secret sent to the old image, stored sealed by the host, with a late recipient allowed
         X25519PrivateKey early = X25519PrivateKey.generate(new SecureRandom());
         X25519PrivateKey late = X25519PrivateKey.generate(new SecureRandom());
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        byte[] policy = new SendPolicy(1, "key-1", "Studio", now.minusSeconds(60), now.plusSeconds(3600),
-            new SendPolicy.RecipientSelector(List.of(early.publicKey().fingerprint(), late.publicKey().fingerprint()),
-                null, null), true, 10, null).toJson();
+        byte[] policy =
+            new SendPolicy(
+                    1,
+                    "key-1",
+                    "Studio",
+                    now.minusSeconds(60),
+                    now.plusSeconds(3600),
+                    new SendPolicy.RecipientSelector(
+                        List.of(early.publicKey().fingerprint(), late.publicKey().fingerprint()),
+                        null,
+                        null),
+                    true,
+                    10,
+                    null)
+                .toJson();
         byte[] secret = "content key".getBytes(StandardCharsets.UTF_8);
-        // the owner establishes the sender set right after init (issue 23); the studio signs its send
+        // the owner establishes the sender set right after init (issue 23); the studio signs its
+        // send
         var owner = dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
         var studio = dev.keycast.protocol.sender.SenderSigningKey.generate(new SecureRandom());
-        HttpResponse<String> genesis = post(old, "/v1/senders/genesis", new EnclaveApi.SenderGenesisRequest(
-            List.of(Base64Url.encode(owner.publicKey().raw())), List.of(Base64Url.encode(studio.publicKey().raw()))));
+        HttpResponse<String> genesis =
+            post(
+                old,
+                "/v1/senders/genesis",
+                new EnclaveApi.SenderGenesisRequest(
+                    List.of(Base64Url.encode(owner.publicKey().raw())),
+                    List.of(Base64Url.encode(studio.publicKey().raw()))));
         assertThat(genesis.statusCode()).as(genesis.body()).isEqualTo(200);
-        EnclaveApi.SendPayload payload = dev.keycast.protocol.sender.SendSigner.sign(
-            dev.keycast.protocol.send.SendPayloadSealer.v1(bundle.keySetId(), bundle.receivePublicKey())
-                .seal(policy, secret, new SecureRandom()).toApi(),
-            studio, Instant.now());
-        EnclaveApi.SendResponse s = json(post(old, "/v1/send", new EnclaveApi.SendRequest(payload, List.of(candidate(early)))),
-            EnclaveApi.SendResponse.class);
+        EnclaveApi.SendPayload payload =
+            dev.keycast.protocol.sender.SendSigner.sign(
+                dev.keycast.protocol.send.SendPayloadSealer.v1(
+                        bundle.keySetId(), bundle.receivePublicKey())
+                    .seal(policy, secret, new SecureRandom())
+                    .toApi(),
+                studio,
+                Instant.now());
+        EnclaveApi.SendResponse s =
+            json(
+                post(
+                    old,
+                    "/v1/send",
+                    new EnclaveApi.SendRequest(payload, List.of(candidate(early)))),
+                EnclaveApi.SendResponse.class);
 
-        ImageApproval.Statement statement = new ImageApproval.Statement(bundle.keySetId(), newKey, newPcr0,
-            Optional.empty(), Optional.empty(), oldPcr0);
+        ImageApproval.Statement statement =
+            new ImageApproval.Statement(
+                bundle.keySetId(), newKey, newPcr0, Optional.empty(), Optional.empty(), oldPcr0);
         // the host's own unsigned approval is refused with a stable code
-        HttpResponse<String> unsigned = post(old, "/v1/keyset/rewrap",
-            new RewrapRequest(new ImageApproval(statement, List.of()).document(), PARENT));
+        HttpResponse<String> unsigned =
+            post(
+                old,
+                "/v1/keyset/rewrap",
+                new RewrapRequest(new ImageApproval(statement, List.of()).document(), PARENT));
         assertThat(unsigned.statusCode()).isEqualTo(403);
         assertThat(json(unsigned, ErrorBody.class).error()).isEqualTo("image_approval_refused");
 
-        ImageApproval approval = new ImageApproval(statement,
-            List.of(ImageApprovers.sign(statement, approver.getPrivate(), approver.getPublic())));
-        HttpResponse<String> rewrap = post(old, "/v1/keyset/rewrap", new RewrapRequest(approval.document(), PARENT));
+        ImageApproval approval =
+            new ImageApproval(
+                statement,
+                List.of(
+                    ImageApprovers.sign(statement, approver.getPrivate(), approver.getPublic())));
+        HttpResponse<String> rewrap =
+            post(old, "/v1/keyset/rewrap", new RewrapRequest(approval.document(), PARENT));
         assertThat(rewrap.statusCode()).as(rewrap.body()).isEqualTo(200);
-        assertThat(rewrap.body()).doesNotContain(PARENT.secretAccessKey()).doesNotContain(PARENT.sessionToken());
+        assertThat(rewrap.body())
+            .doesNotContain(PARENT.secretAccessKey())
+            .doesNotContain(PARENT.sessionToken());
         EnclaveApi.KeySetResponse rewrapped = json(rewrap, EnclaveApi.KeySetResponse.class);
         assertThat(rewrapped.keyBundle().kmsKeyId()).isEqualTo(newKey);
 
-        HttpResponse<String> unseal = post(next, "/v1/keyset/unseal",
-            new EnclaveApi.UnsealRequest(rewrapped.sealedKeySet(), REGION, PARENT));
+        HttpResponse<String> unseal =
+            post(
+                next,
+                "/v1/keyset/unseal",
+                new EnclaveApi.UnsealRequest(rewrapped.sealedKeySet(), REGION, PARENT));
         assertThat(unseal.statusCode()).as(unseal.body()).isEqualTo(200);
         EnclaveApi.KeyBundle nb = json(unseal, EnclaveApi.KeySetResponse.class).keyBundle();
         assertThat(nb.keySetId()).isEqualTo(bundle.keySetId());
@@ -140,13 +194,27 @@ class EnclaveUpgradeEndToEndTest {
         assertThat(nb.kmsKeyId()).isEqualTo(newKey);
         assertThat(nb.kmsKeyCheck().locked()).isTrue();
 
-        HttpResponse<String> fwd = post(next, "/v1/forward", new EnclaveApi.ForwardRequest(s.sendId(),
-            Base64Url.encode(policy), s.sealedSecret(), List.of(candidate(late))));
+        HttpResponse<String> fwd =
+            post(
+                next,
+                "/v1/forward",
+                new EnclaveApi.ForwardRequest(
+                    s.sendId(),
+                    Base64Url.encode(policy),
+                    s.sealedSecret(),
+                    List.of(candidate(late))));
         assertThat(fwd.statusCode()).as(fwd.body()).isEqualTo(200);
         EnclaveApi.ForwardResponse f = json(fwd, EnclaveApi.ForwardResponse.class);
-        assertThat(HpkeDeliveryFormat.INSTANCE.open(late,
-            Base64Url.decode("e", f.deliveries().getFirst().envelope(), 1 << 20)).secret()).isEqualTo(secret);
-        assertThat(ReceiptVerifier.verify(Base64Url.decode("r", f.receipt(), 1 << 20), bundle(nb)).deliveries()).hasSize(1);
+        assertThat(
+                HpkeDeliveryFormat.INSTANCE
+                    .open(
+                        late, Base64Url.decode("e", f.deliveries().getFirst().envelope(), 1 << 20))
+                    .secret())
+            .isEqualTo(secret);
+        assertThat(
+                ReceiptVerifier.verify(Base64Url.decode("r", f.receipt(), 1 << 20), bundle(nb))
+                    .deliveries())
+            .hasSize(1);
       }
     }
   }
@@ -154,18 +222,26 @@ class EnclaveUpgradeEndToEndTest {
   private MockAttester image(String content) throws Exception {
     Path app = tmp.resolve(content.replace(' ', '-') + ".jar");
     Files.writeString(app, content);
-    return MockAttester.create(tmp.resolve("attester"), MockMeasurements.of(List.of(app), "rt"), Clock.systemUTC());
+    return MockAttester.create(
+        tmp.resolve("attester"), MockMeasurements.of(List.of(app), "rt"), Clock.systemUTC());
   }
 
   private static KeyBundle bundle(EnclaveApi.KeyBundle b) throws Exception {
-    return new KeyBundle(b.keySetId(), Base64Url.decode("r", b.receivePublicKey(), 32),
-        Base64Url.decode("s", b.signingPublicKey(), 32), b.kmsKeyId())
-        .withKmsKeyCheck(new KmsKeyCheck(b.kmsKeyCheck().locked(), Base64Url.decode("p", b.kmsKeyCheck().policySha256(), 32)));
+    return new KeyBundle(
+            b.keySetId(),
+            Base64Url.decode("r", b.receivePublicKey(), 32),
+            Base64Url.decode("s", b.signingPublicKey(), 32),
+            b.kmsKeyId())
+        .withKmsKeyCheck(
+            new KmsKeyCheck(
+                b.kmsKeyCheck().locked(),
+                Base64Url.decode("p", b.kmsKeyCheck().policySha256(), 32)));
   }
 
   private static String policy(String... args) throws Exception {
     Path script = Path.of(System.getProperty("keycast.repo.root"), "scripts", "kms-key-policy");
-    List<String> cmd = new java.util.ArrayList<>(List.of("bash", script.toString(), "--role-arn", ROLE_ARN));
+    List<String> cmd =
+        new java.util.ArrayList<>(List.of("bash", script.toString(), "--role-arn", ROLE_ARN));
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -25,7 +25,8 @@ class ProductionJarIT {
   private static List<String> keycastClasses() throws IOException {
     List<String> names = new ArrayList<>();
     try (JarFile jar = new JarFile(JAR.toFile())) {
-      jar.stream().map(JarEntry::getName)
+      jar.stream()
+          .map(JarEntry::getName)
           .filter(n -> n.startsWith("dev/keycast/") && n.endsWith(".class"))
           .forEach(names::add);
     }
@@ -33,7 +34,8 @@ class ProductionJarIT {
   }
 
   private static String constantsOf(String entry) throws IOException {
-    try (JarFile jar = new JarFile(JAR.toFile()); InputStream in = jar.getInputStream(jar.getEntry(entry))) {
+    try (JarFile jar = new JarFile(JAR.toFile());
+        InputStream in = jar.getInputStream(jar.getEntry(entry))) {
       return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
     }
   }
@@ -42,7 +44,9 @@ class ProductionJarIT {
   void theShippedJarIsTheProductionEnclave() throws Exception {
     assertThat(Files.isRegularFile(JAR)).as("run after package: %s", JAR.toAbsolutePath()).isTrue();
     assertThat(keycastClasses())
-        .contains("dev/keycast/enclave/EnclaveMain.class", "dev/keycast/enclave/attest/NsmAttester.class",
+        .contains(
+            "dev/keycast/enclave/EnclaveMain.class",
+            "dev/keycast/enclave/attest/NsmAttester.class",
             "dev/keycast/protocol/attestation/Attester.class")
         .hasSizeGreaterThan(100);
     try (JarFile jar = new JarFile(JAR.toFile())) {
@@ -65,7 +69,8 @@ class ProductionJarIT {
     List<String> offenders = new ArrayList<>();
     for (String entry : keycastClasses()) {
       String constants = constantsOf(entry);
-      if (constants.contains("dev/keycast/mock/") || constants.contains("MockAttester")
+      if (constants.contains("dev/keycast/mock/")
+          || constants.contains("MockAttester")
           || constants.contains("NOT AN ENCLAVE")) {
         offenders.add(entry);
       }

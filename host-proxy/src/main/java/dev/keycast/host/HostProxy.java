@@ -104,8 +104,10 @@ public final class HostProxy implements HostControl, AutoCloseable {
   private final EventLoopGroup boss = Transports.newEventLoopGroup(1);
   private final EventLoopGroup workers = Transports.newEventLoopGroup(0);
   private final EnclaveClient enclave;
+
   /** Sender identity (issue 23): the sealed sender set, its genesis, restore and updates. */
   private final SenderSetKeeper senders;
+
   private final HostServer server;
   private final HostApiService service;
   private final EnclaveLogListener logListener = new EnclaveLogListener();
@@ -118,40 +120,89 @@ public final class HostProxy implements HostControl, AutoCloseable {
   private final KeySetKeeper keySet;
 
   /** A host proxy over an open store (which it closes on shutdown), default upload limits. */
-  public HostProxy(Config config, ArtefactStore store, String storeDescription,
-      CredentialsProvider credentials, Clock clock) {
+  public HostProxy(
+      Config config,
+      ArtefactStore store,
+      String storeDescription,
+      CredentialsProvider credentials,
+      Clock clock) {
     this(config, store, storeDescription, credentials, clock, UploadLimits.defaults());
   }
 
   /** A host proxy over an open store (which it closes on shutdown). */
-  public HostProxy(Config config, ArtefactStore store, String storeDescription,
-      CredentialsProvider credentials, Clock clock, UploadLimits uploads) {
-    this(config, store, storeDescription, credentials, clock, uploads, SenderSetKeeper.Settings.none());
+  public HostProxy(
+      Config config,
+      ArtefactStore store,
+      String storeDescription,
+      CredentialsProvider credentials,
+      Clock clock,
+      UploadLimits uploads) {
+    this(
+        config,
+        store,
+        storeDescription,
+        credentials,
+        clock,
+        uploads,
+        SenderSetKeeper.Settings.none());
   }
 
   /**
    * A host proxy over an open store that keeps the key set's sealed sender set (issue 23), with
    * the default per-sender limits ({@link SenderLimits#defaults()}).
    */
-  public HostProxy(Config config, ArtefactStore store, String storeDescription,
-      CredentialsProvider credentials, Clock clock, UploadLimits uploads,
+  public HostProxy(
+      Config config,
+      ArtefactStore store,
+      String storeDescription,
+      CredentialsProvider credentials,
+      Clock clock,
+      UploadLimits uploads,
       SenderSetKeeper.Settings senderSettings) {
-    this(config, store, storeDescription, credentials, clock, uploads, senderSettings,
+    this(
+        config,
+        store,
+        storeDescription,
+        credentials,
+        clock,
+        uploads,
+        senderSettings,
         SenderLimits.defaults());
   }
 
   /** A host proxy with its own per-sender limits of sends (issue 23, {@link SenderLimits}), no KDM mail. */
-  public HostProxy(Config config, ArtefactStore store, String storeDescription,
-      CredentialsProvider credentials, Clock clock, UploadLimits uploads,
-      SenderSetKeeper.Settings senderSettings, SenderLimits senderLimits) {
-    this(config, store, storeDescription, credentials, clock, uploads, senderSettings, senderLimits,
+  public HostProxy(
+      Config config,
+      ArtefactStore store,
+      String storeDescription,
+      CredentialsProvider credentials,
+      Clock clock,
+      UploadLimits uploads,
+      SenderSetKeeper.Settings senderSettings,
+      SenderLimits senderLimits) {
+    this(
+        config,
+        store,
+        storeDescription,
+        credentials,
+        clock,
+        uploads,
+        senderSettings,
+        senderLimits,
         MailSettings.none());
   }
 
   /** A host proxy that e-mails KDMs as {@code mail} says (issue 25; {@link MailSettings#none()}: no mail). */
-  public HostProxy(Config config, ArtefactStore store, String storeDescription,
-      CredentialsProvider credentials, Clock clock, UploadLimits uploads,
-      SenderSetKeeper.Settings senderSettings, SenderLimits senderLimits, MailSettings mail) {
+  public HostProxy(
+      Config config,
+      ArtefactStore store,
+      String storeDescription,
+      CredentialsProvider credentials,
+      Clock clock,
+      UploadLimits uploads,
+      SenderSetKeeper.Settings senderSettings,
+      SenderLimits senderLimits,
+      MailSettings mail) {
     this.config = Objects.requireNonNull(config, "config");
     this.store = Objects.requireNonNull(store, "store");
     this.storeDescription = storeDescription;
@@ -160,43 +211,94 @@ public final class HostProxy implements HostControl, AutoCloseable {
     this.enclave = new EnclaveClient(config.enclaveClient(), workers);
     this.senders = new SenderSetKeeper(enclave, store, senderSettings);
     this.keySet = new KeySetKeeper(config, store, credentials, enclave, senders);
-    this.service = new HostApiService(store, enclave, metrics, this, clock,
-        RecipientAuth.withRandomSecret(clock), senderLimits, mail);
-    this.server = new HostServer(new HostServer.Settings(config.listen(), config.admin(),
-        HostApi.MAX_REQUEST_BYTES, config.idleTimeout(), config.tlsCert(), config.tlsKey(),
-        uploads),
-        service);
-    metrics.gauge("keycast_host_in_flight_requests", "gauge", "requests in flight", server::inFlight);
-    metrics.gauge("keycast_host_enclave_requests_total", "counter", "requests sent to the enclave",
+    this.service =
+        new HostApiService(
+            store,
+            enclave,
+            metrics,
+            this,
+            clock,
+            RecipientAuth.withRandomSecret(clock),
+            senderLimits,
+            mail);
+    this.server =
+        new HostServer(
+            new HostServer.Settings(
+                config.listen(),
+                config.admin(),
+                HostApi.MAX_REQUEST_BYTES,
+                config.idleTimeout(),
+                config.tlsCert(),
+                config.tlsKey(),
+                uploads),
+            service);
+    metrics.gauge(
+        "keycast_host_in_flight_requests", "gauge", "requests in flight", server::inFlight);
+    metrics.gauge(
+        "keycast_host_enclave_requests_total",
+        "counter",
+        "requests sent to the enclave",
         enclave::requestCount);
-    metrics.gauge("keycast_host_enclave_transport_errors_total", "counter",
-        "enclave requests that got no answer", enclave::transportErrorCount);
-    metrics.gauge("keycast_host_enclave_log_lines_total", "counter", "enclave log lines written",
+    metrics.gauge(
+        "keycast_host_enclave_transport_errors_total",
+        "counter",
+        "enclave requests that got no answer",
+        enclave::transportErrorCount);
+    metrics.gauge(
+        "keycast_host_enclave_log_lines_total",
+        "counter",
+        "enclave log lines written",
         logListener::lines);
-    metrics.gauge("keycast_host_enclave_log_dropped_total", "counter",
-        "enclave log lines dropped (too long)", logListener::dropped);
-    metrics.gauge("keycast_host_ready", "gauge", "1 when the host serves sends",
+    metrics.gauge(
+        "keycast_host_enclave_log_dropped_total",
+        "counter",
+        "enclave log lines dropped (too long)",
+        logListener::dropped);
+    metrics.gauge(
+        "keycast_host_ready",
+        "gauge",
+        "1 when the host serves sends",
         () -> keySet.readiness().ready() ? 1 : 0);
   }
 
   /** Binds every listener and starts the boot sequence in the background. */
   public void start() throws IOException, InterruptedException {
     if (config.kmsEgressListen() != null) {
-      egress = new KmsEgress(config.kmsEgressListen(), config.kmsTarget(), config.region(),
-          config.kmsExtraAllowed(), 256);
+      egress =
+          new KmsEgress(
+              config.kmsEgressListen(),
+              config.kmsTarget(),
+              config.region(),
+              config.kmsExtraAllowed(),
+              256);
       Endpoint bound = egress.start(boss, workers);
       egressBound = bound;
       KmsEgress e = egress;
-      metrics.gauge("keycast_host_kms_egress_connections_total", "counter",
-          "KMS egress connections accepted", () -> e.stats().accepted());
-      metrics.gauge("keycast_host_kms_egress_active", "gauge", "KMS egress connections open",
+      metrics.gauge(
+          "keycast_host_kms_egress_connections_total",
+          "counter",
+          "KMS egress connections accepted",
+          () -> e.stats().accepted());
+      metrics.gauge(
+          "keycast_host_kms_egress_active",
+          "gauge",
+          "KMS egress connections open",
           () -> e.stats().active());
-      metrics.gauge("keycast_host_kms_egress_connect_failures_total", "counter",
-          "KMS egress connects that failed", () -> e.stats().connectFailures());
-      metrics.gauge("keycast_host_kms_egress_upstream_bytes_total", "counter",
-          "bytes from the enclave to KMS", () -> e.stats().bytesUpstream());
-      metrics.gauge("keycast_host_kms_egress_downstream_bytes_total", "counter",
-          "bytes from KMS to the enclave", () -> e.stats().bytesDownstream());
+      metrics.gauge(
+          "keycast_host_kms_egress_connect_failures_total",
+          "counter",
+          "KMS egress connects that failed",
+          () -> e.stats().connectFailures());
+      metrics.gauge(
+          "keycast_host_kms_egress_upstream_bytes_total",
+          "counter",
+          "bytes from the enclave to KMS",
+          () -> e.stats().bytesUpstream());
+      metrics.gauge(
+          "keycast_host_kms_egress_downstream_bytes_total",
+          "counter",
+          "bytes from KMS to the enclave",
+          () -> e.stats().bytesDownstream());
       LOG.info("KMS egress {} -> {}", bound, egress.target());
     }
     if (config.enclaveLogListen() != null) {
@@ -246,21 +348,23 @@ public final class HostProxy implements HostControl, AutoCloseable {
   }
 
   @Override
-  public EnclaveApi.KeySetResponse rewrapKeySet(byte[] approval) throws ApiException, InterruptedException {
+  public EnclaveApi.KeySetResponse rewrapKeySet(byte[] approval)
+      throws ApiException, InterruptedException {
     return keySet.rewrapKeySet(approval);
   }
 
   @Override
-  public dev.keycast.host.server.HttpAnswer kdmSignerCsr(String organization, String organizationalUnit,
-      String entity) throws ApiException, InterruptedException {
+  public dev.keycast.host.server.HttpAnswer kdmSignerCsr(
+      String organization, String organizationalUnit, String entity)
+      throws ApiException, InterruptedException {
     return keySet.kdmSignerCsr(organization, organizationalUnit, entity);
   }
 
   @Override
-  public EnclaveApi.KeySetResponse importKdmSignerChain(byte[] pemChain) throws ApiException, InterruptedException {
+  public EnclaveApi.KeySetResponse importKdmSignerChain(byte[] pemChain)
+      throws ApiException, InterruptedException {
     return keySet.importKdmSignerChain(pemChain);
   }
-
 
   @Override
   public EnclaveApi.Readiness readiness() {
@@ -275,7 +379,11 @@ public final class HostProxy implements HostControl, AutoCloseable {
   @Override
   public HostApi.Status status() {
     EnclaveApi.Readiness r = keySet.readiness();
-    return new HostApi.Status(r.state(), r.keySetId(), keySet.sealedVersion(), config.enclave().toString(),
+    return new HostApi.Status(
+        r.state(),
+        r.keySetId(),
+        keySet.sealedVersion(),
+        config.enclave().toString(),
         storeDescription);
   }
 
@@ -283,7 +391,8 @@ public final class HostProxy implements HostControl, AutoCloseable {
 
   /** Stops accepting, drains requests in flight for the configured grace, closes everything. */
   public void shutdown() throws InterruptedException {
-    LOG.info("shutting down: draining requests in flight for at most {} s",
+    LOG.info(
+        "shutting down: draining requests in flight for at most {} s",
         config.shutdownGrace().toSeconds());
     if (bootThread != null) {
       bootThread.interrupt();

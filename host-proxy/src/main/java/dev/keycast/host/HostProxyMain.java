@@ -38,194 +38,299 @@ import software.amazon.awssdk.regions.Region;
  * Command line of the host proxy ({@code java -jar keycast-host.jar ...}). Runs until SIGTERM or
  * SIGINT, then drains requests in flight for {@code --shutdown-grace} seconds.
  */
-@Command(name = "keycast-host", mixinStandardHelpOptions = true,
-    description = {"Keycast host proxy: public API, bridge to the enclave, artefact store, KMS egress.",
-        "'keycast-host relay --help': the raw relay (tcp:// or unix: to a fixed target)."})
+@Command(
+    name = "keycast-host",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Keycast host proxy: public API, bridge to the enclave, artefact store, KMS egress.",
+      "'keycast-host relay --help': the raw relay (tcp:// or unix: to a fixed target)."
+    })
 public final class HostProxyMain implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(HostProxyMain.class);
 
-  @Option(names = "--enclave", defaultValue = "vsock://16:5000",
-      description = "enclave API address (vsock://CID:PORT, unix:PATH, tcp://HOST:PORT); default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--enclave",
+      defaultValue = "vsock://16:5000",
+      description =
+          "enclave API address (vsock://CID:PORT, unix:PATH, tcp://HOST:PORT); default ${DEFAULT-VALUE}")
   String enclave;
 
-  @Option(names = "--listen", defaultValue = "tcp://0.0.0.0:8443",
+  @Option(
+      names = "--listen",
+      defaultValue = "tcp://0.0.0.0:8443",
       description = "public API address; default ${DEFAULT-VALUE}")
   String listen;
 
-  @Option(names = "--admin", defaultValue = "tcp://127.0.0.1:8444",
-      description = "admin API address, loopback or unix: only ('none' to disable); default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--admin",
+      defaultValue = "tcp://127.0.0.1:8444",
+      description =
+          "admin API address, loopback or unix: only ('none' to disable); default ${DEFAULT-VALUE}")
   String admin;
 
-  @Option(names = "--store", required = true,
+  @Option(
+      names = "--store",
+      required = true,
       description = "sqlite:/path/to/keycast.db or s3://bucket/prefix")
   String store;
 
-  @Option(names = "--s3-endpoint", description = "S3 endpoint URL (S3-compatible servers); default AWS")
+  @Option(
+      names = "--s3-endpoint",
+      description = "S3 endpoint URL (S3-compatible servers); default AWS")
   URI s3Endpoint;
 
   @Option(names = "--s3-region", description = "S3 region; default --region")
   String s3Region;
 
-  @Option(names = "--sqlite-max-pages", defaultValue = "0",
+  @Option(
+      names = "--sqlite-max-pages",
+      defaultValue = "0",
       description = "cap of the SQLite database in pages (0: none)")
   long sqliteMaxPages;
 
   @Option(names = "--region", description = "AWS region (default: env AWS_REGION)")
   String region;
 
-  @Option(names = "--kms-egress-listen", defaultValue = "vsock://ANY:8000",
-      description = "where the enclave's KMS traffic arrives ('none' to disable); default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--kms-egress-listen",
+      defaultValue = "vsock://ANY:8000",
+      description =
+          "where the enclave's KMS traffic arrives ('none' to disable); default ${DEFAULT-VALUE}")
   String kmsEgressListen;
 
-  @Option(names = "--kms-target",
-      description = "where KMS traffic goes: HOST:PORT or an address; default kms.REGION.amazonaws.com:443")
+  @Option(
+      names = "--kms-target",
+      description =
+          "where KMS traffic goes: HOST:PORT or an address; default kms.REGION.amazonaws.com:443")
   String kmsTarget;
 
-  @Option(names = "--mock", description = "mock mode: allow a --kms-target other than AWS KMS; default credentials static")
+  @Option(
+      names = "--mock",
+      description =
+          "mock mode: allow a --kms-target other than AWS KMS; default credentials static")
   boolean mock;
 
-  @Option(names = "--init-kms-key-id",
-      description = "on first boot (no sealed key set stored), create the key set with this KMS key")
+  @Option(
+      names = "--init-kms-key-id",
+      description =
+          "on first boot (no sealed key set stored), create the key set with this KMS key")
   String initKmsKeyId;
 
-  @Option(names = "--import-sealed-key-set", paramLabel = "FILE",
-      description = "before starting, store this sealed key set as the store's first (the answer of"
-          + " POST /admin/keyset/rewrap, for a successor image; operations.md 6a); refused if the"
-          + " store already holds a different one")
+  @Option(
+      names = "--import-sealed-key-set",
+      paramLabel = "FILE",
+      description =
+          "before starting, store this sealed key set as the store's first (the answer of"
+              + " POST /admin/keyset/rewrap, for a successor image; operations.md 6a); refused if the"
+              + " store already holds a different one")
   java.nio.file.Path importSealedKeySet;
 
-  @Option(names = "--sender-state",
-      description = "deprecated: the store keeps the enclave's sealed sender set (issue 23; api.md 2.3); "
-          + "this file, when it exists and the store holds no set, is imported on start, and it is "
-          + "still written")
+  @Option(
+      names = "--sender-state",
+      description =
+          "deprecated: the store keeps the enclave's sealed sender set (issue 23; api.md 2.3); "
+              + "this file, when it exists and the store holds no set, is imported on start, and it is "
+              + "still written")
   Path senderState;
 
-  @Option(names = "--sender-owner-key",
-      description = "PEM Ed25519 public key of a sender-set owner, established right after the key "
-          + "set's init (repeatable)")
+  @Option(
+      names = "--sender-owner-key",
+      description =
+          "PEM Ed25519 public key of a sender-set owner, established right after the key "
+              + "set's init (repeatable)")
   List<Path> senderOwnerKeys = new java.util.ArrayList<>();
 
-  @Option(names = "--sender-key",
-      description = "PEM Ed25519 public key of a sender admitted by that first sender set (repeatable)")
+  @Option(
+      names = "--sender-key",
+      description =
+          "PEM Ed25519 public key of a sender admitted by that first sender set (repeatable)")
   List<Path> senderKeys = new java.util.ArrayList<>();
 
-  @Option(names = "--sender-rate", defaultValue = "600/min",
-      description = "sends per sender (the verified key that signed them): N/min, N/s or off; a "
-          + "faster sender is answered 429 sender_rate_limited with Retry-After; default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--sender-rate",
+      defaultValue = "600/min",
+      description =
+          "sends per sender (the verified key that signed them): N/min, N/s or off; a "
+              + "faster sender is answered 429 sender_rate_limited with Retry-After; default ${DEFAULT-VALUE}")
   String senderRate;
 
-  @Option(names = "--sender-burst",
-      description = "sends a sender idle long enough may make at once (the rate's bucket size); "
-          + "default ten seconds of --sender-rate")
+  @Option(
+      names = "--sender-burst",
+      description =
+          "sends a sender idle long enough may make at once (the rate's bucket size); "
+              + "default ten seconds of --sender-rate")
   String senderBurst;
 
-  @Option(names = "--sender-max-in-flight", defaultValue = "32",
-      description = "most sends of one sender worked on at once (N or off); more are answered 429 "
-          + "sender_in_flight_limited; default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--sender-max-in-flight",
+      defaultValue = "32",
+      description =
+          "most sends of one sender worked on at once (N or off); more are answered 429 "
+              + "sender_in_flight_limited; default ${DEFAULT-VALUE}")
   String senderMaxInFlight;
 
-  @Option(names = "--sender-daily-deliveries", defaultValue = "off",
-      description = "most deliveries (recipients or screens) of one sender's sends per UTC day "
-          + "(N or off); past it sends are answered 429 sender_quota_exceeded; default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--sender-daily-deliveries",
+      defaultValue = "off",
+      description =
+          "most deliveries (recipients or screens) of one sender's sends per UTC day "
+              + "(N or off); past it sends are answered 429 sender_quota_exceeded; default ${DEFAULT-VALUE}")
   String senderDailyDeliveries;
 
-  @Option(names = "--credentials", description = "static or imds; default imds (static with --mock)")
+  @Option(
+      names = "--credentials",
+      description = "static or imds; default imds (static with --mock)")
   String credentialsMode;
 
-  @Option(names = "--access-key-id", description = "static credentials (default env AWS_ACCESS_KEY_ID)")
+  @Option(
+      names = "--access-key-id",
+      description = "static credentials (default env AWS_ACCESS_KEY_ID)")
   String accessKeyId;
 
-  @Option(names = "--secret-access-key",
+  @Option(
+      names = "--secret-access-key",
       description = "static credentials (prefer env AWS_SECRET_ACCESS_KEY or --credentials-file)")
   String secretAccessKey;
 
-  @Option(names = "--session-token", description = "static credentials (default env AWS_SESSION_TOKEN)")
+  @Option(
+      names = "--session-token",
+      description = "static credentials (default env AWS_SESSION_TOKEN)")
   String sessionToken;
 
-  @Option(names = "--credentials-file",
-      description = "properties file with aws_access_key_id, aws_secret_access_key, aws_session_token")
+  @Option(
+      names = "--credentials-file",
+      description =
+          "properties file with aws_access_key_id, aws_secret_access_key, aws_session_token")
   Path credentialsFile;
 
-  @Option(names = "--imds-endpoint", defaultValue = "http://169.254.169.254",
+  @Option(
+      names = "--imds-endpoint",
+      defaultValue = "http://169.254.169.254",
       description = "instance metadata service; default ${DEFAULT-VALUE}")
   URI imdsEndpoint;
 
   @Option(names = "--tls-cert", description = "PEM certificate chain of the public listener")
   Path tlsCert;
 
-  @Option(names = "--plain-http", description = "serve the public API as plain HTTP on a "
-      + "non-loopback --listen (only behind a TLS terminator or on a private network); without "
-      + "it such a listener needs --tls-cert and --tls-key")
+  @Option(
+      names = "--plain-http",
+      description =
+          "serve the public API as plain HTTP on a "
+              + "non-loopback --listen (only behind a TLS terminator or on a private network); without "
+              + "it such a listener needs --tls-cert and --tls-key")
   boolean plainHttp;
 
   @Option(names = "--tls-key", description = "PEM PKCS#8 private key of --tls-cert")
   Path tlsKey;
 
-  @Option(names = "--enclave-log-listen", defaultValue = "vsock://ANY:5001",
-      description = "where the enclave's log stream arrives ('none' to disable); default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--enclave-log-listen",
+      defaultValue = "vsock://ANY:5001",
+      description =
+          "where the enclave's log stream arrives ('none' to disable); default ${DEFAULT-VALUE}")
   String enclaveLogListen;
 
-  @Option(names = "--max-enclave-connections", defaultValue = "64",
+  @Option(
+      names = "--max-enclave-connections",
+      defaultValue = "64",
       description = "most open connections to the enclave; default ${DEFAULT-VALUE}")
   int maxEnclaveConnections;
 
-  @Option(names = "--enclave-timeout", defaultValue = "300",
+  @Option(
+      names = "--enclave-timeout",
+      defaultValue = "300",
       description = "seconds an enclave request may take; default ${DEFAULT-VALUE}")
   int enclaveTimeout;
 
-  @Option(names = "--shutdown-grace", defaultValue = "30",
+  @Option(
+      names = "--shutdown-grace",
+      defaultValue = "30",
       description = "seconds to drain requests in flight on SIGTERM; default ${DEFAULT-VALUE}")
   int shutdownGrace;
 
-  @Option(names = "--idle-timeout", defaultValue = "60",
+  @Option(
+      names = "--idle-timeout",
+      defaultValue = "60",
       description = "seconds before an idle client connection is closed; default ${DEFAULT-VALUE}")
   int idleTimeout;
 
-  @Option(names = "--max-upload-mib-in-flight", defaultValue = "256",
-      description = "MiB of request bodies held at once across all connections; a request that "
-          + "does not fit is answered 503 overloaded; default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--max-upload-mib-in-flight",
+      defaultValue = "256",
+      description =
+          "MiB of request bodies held at once across all connections; a request that "
+              + "does not fit is answered 503 overloaded; default ${DEFAULT-VALUE}")
   long maxUploadMibInFlight;
 
-  @Option(names = "--min-upload-kib-per-second", defaultValue = "16",
-      description = "slowest accepted upload (KiB/s, averaged, enforced 10 s after the request "
-          + "head); a slower body is answered 408 request_timeout; default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--min-upload-kib-per-second",
+      defaultValue = "16",
+      description =
+          "slowest accepted upload (KiB/s, averaged, enforced 10 s after the request "
+              + "head); a slower body is answered 408 request_timeout; default ${DEFAULT-VALUE}")
   long minUploadKibPerSecond;
 
-  @Option(names = "--credentials-refresh", defaultValue = "60",
+  @Option(
+      names = "--credentials-refresh",
+      defaultValue = "60",
       description = "seconds between credential checks; default ${DEFAULT-VALUE}")
   int credentialsRefresh;
 
-  @Option(names = "--smtp-host", paramLabel = "HOST",
-      description = "SMTP server that KDM mail (keycast kdm mail) goes through; without it the host sends no mail")
+  @Option(
+      names = "--smtp-host",
+      paramLabel = "HOST",
+      description =
+          "SMTP server that KDM mail (keycast kdm mail) goes through; without it the host sends no mail")
   String smtpHost;
 
-  @Option(names = "--smtp-port", defaultValue = "587", paramLabel = "PORT",
+  @Option(
+      names = "--smtp-port",
+      defaultValue = "587",
+      paramLabel = "PORT",
       description = "SMTP port; default ${DEFAULT-VALUE}")
   int smtpPort;
 
-  @Option(names = "--smtp-from", paramLabel = "ADDR",
+  @Option(
+      names = "--smtp-from",
+      paramLabel = "ADDR",
       description = "sender address of KDM mail (needed with --smtp-host)")
   String smtpFrom;
 
-  @Option(names = "--smtp-starttls", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "require STARTTLS before anything is sent (--no-smtp-starttls: plain SMTP, local relays"
-          + " only); default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--smtp-starttls",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description =
+          "require STARTTLS before anything is sent (--no-smtp-starttls: plain SMTP, local relays"
+              + " only); default ${DEFAULT-VALUE}")
   boolean smtpStartTls;
 
-  @Option(names = "--smtp-user", paramLabel = "USER", description = "SMTP login, with --smtp-password-file")
+  @Option(
+      names = "--smtp-user",
+      paramLabel = "USER",
+      description = "SMTP login, with --smtp-password-file")
   String smtpUser;
 
-  @Option(names = "--smtp-password-file", paramLabel = "FILE",
+  @Option(
+      names = "--smtp-password-file",
+      paramLabel = "FILE",
       description = "file holding the SMTP password (one line); never given on the command line")
   Path smtpPasswordFile;
 
-  @Option(names = "--smtp-timeout", defaultValue = "30", paramLabel = "SECONDS",
+  @Option(
+      names = "--smtp-timeout",
+      defaultValue = "30",
+      paramLabel = "SECONDS",
       description = "SMTP connect and read timeout in seconds; default ${DEFAULT-VALUE}")
   int smtpTimeout;
 
-  @Option(names = "--mail-template", paramLabel = "FILE",
-      description = "KDM mail template (first line 'Subject: ...', then the body; placeholders in"
-          + " operations.md); default built in")
+  @Option(
+      names = "--mail-template",
+      paramLabel = "FILE",
+      description =
+          "KDM mail template (first line 'Subject: ...', then the body; placeholders in"
+              + " operations.md); default built in")
   Path mailTemplate;
 
   private final Map<String, String> env;
@@ -254,22 +359,39 @@ public final class HostProxyMain implements Callable<Integer> {
     if (importSealedKeySet != null) {
       byte[] file = java.nio.file.Files.readAllBytes(importSealedKeySet);
       KeySetImport.Outcome o = KeySetImport.importInto(artefacts, file);
-      LOG.info("--import-sealed-key-set {}: {}", importSealedKeySet,
-          o == KeySetImport.Outcome.IMPORTED ? "stored as key set version 1" : "already the store's key set");
+      LOG.info(
+          "--import-sealed-key-set {}: {}",
+          importSealedKeySet,
+          o == KeySetImport.Outcome.IMPORTED
+              ? "stored as key set version 1"
+              : "already the store's key set");
     }
     SenderLimits limits = senderLimits();
-    HostProxy proxy = new HostProxy(config, artefacts, store, creds, Clock.systemUTC(),
-        uploads, senderSettings(), limits, mail);
+    HostProxy proxy =
+        new HostProxy(
+            config,
+            artefacts,
+            store,
+            creds,
+            Clock.systemUTC(),
+            uploads,
+            senderSettings(),
+            limits,
+            mail);
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        proxy.shutdown();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } finally {
-        stopped.countDown();
-      }
-    }, "keycast-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    proxy.shutdown();
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  } finally {
+                    stopped.countDown();
+                  }
+                },
+                "keycast-shutdown"));
     proxy.start();
     stopped.await();
     return 0;
@@ -278,7 +400,8 @@ public final class HostProxyMain implements Callable<Integer> {
   HostProxy.Config config() {
     String reg = region != null ? region : env.get("AWS_REGION");
     if (reg == null || reg.isBlank()) {
-      throw new CommandLine.ParameterException(new CommandLine(this), "--region is required (or env AWS_REGION)");
+      throw new CommandLine.ParameterException(
+          new CommandLine(this), "--region is required (or env AWS_REGION)");
     }
     Endpoint adminEp = none(admin) ? null : Endpoint.parse(admin);
     if (adminEp != null) {
@@ -289,32 +412,53 @@ public final class HostProxyMain implements Callable<Integer> {
     Endpoint extra = null;
     if (!KmsEgress.allowlist(reg).contains(target)) {
       if (!mock) {
-        throw new IllegalArgumentException("--kms-target " + target
-            + " is not the KMS endpoint of " + reg + " (allowed only with --mock)");
+        throw new IllegalArgumentException(
+            "--kms-target "
+                + target
+                + " is not the KMS endpoint of "
+                + reg
+                + " (allowed only with --mock)");
       }
       extra = target;
       LOG.warn("mock mode: KMS egress goes to {}, not AWS KMS", target);
     }
-    EnclaveClient.Settings es = EnclaveClient.Settings.defaults(Endpoint.parse(enclave))
-        .withMaxConnections(maxEnclaveConnections)
-        .withResponseTimeout(Duration.ofSeconds(enclaveTimeout));
+    EnclaveClient.Settings es =
+        EnclaveClient.Settings.defaults(Endpoint.parse(enclave))
+            .withMaxConnections(maxEnclaveConnections)
+            .withResponseTimeout(Duration.ofSeconds(enclaveTimeout));
     Endpoint listenEp = Endpoint.parse(listen);
     if (plainHttp && tlsCert != null) {
       throw new IllegalArgumentException("--plain-http and --tls-cert exclude each other");
     }
     if (tlsCert == null && !HostServer.isLocal(listenEp)) {
       if (!plainHttp) {
-        throw new IllegalArgumentException("--listen " + listenEp + " is reachable from other "
-            + "machines: give --tls-cert and --tls-key, or --plain-http when a TLS terminator in "
-            + "front of this host encrypts the traffic");
+        throw new IllegalArgumentException(
+            "--listen "
+                + listenEp
+                + " is reachable from other "
+                + "machines: give --tls-cert and --tls-key, or --plain-http when a TLS terminator in "
+                + "front of this host encrypts the traffic");
       }
-      LOG.warn("the public API is plain HTTP on {} (--plain-http): only behind a TLS terminator "
-          + "or on a private network", listenEp);
+      LOG.warn(
+          "the public API is plain HTTP on {} (--plain-http): only behind a TLS terminator "
+              + "or on a private network",
+          listenEp);
     }
-    return new HostProxy.Config(Endpoint.parse(enclave), listenEp, adminEp, reg,
-        initKmsKeyId, tlsCert, tlsKey, egressListen, target, extra,
-        none(enclaveLogListen) ? null : Endpoint.parse(enclaveLogListen), es,
-        Duration.ofSeconds(shutdownGrace), Duration.ofSeconds(idleTimeout),
+    return new HostProxy.Config(
+        Endpoint.parse(enclave),
+        listenEp,
+        adminEp,
+        reg,
+        initKmsKeyId,
+        tlsCert,
+        tlsKey,
+        egressListen,
+        target,
+        extra,
+        none(enclaveLogListen) ? null : Endpoint.parse(enclaveLogListen),
+        es,
+        Duration.ofSeconds(shutdownGrace),
+        Duration.ofSeconds(idleTimeout),
         Duration.ofSeconds(credentialsRefresh));
   }
 
@@ -334,15 +478,18 @@ public final class HostProxyMain implements Callable<Integer> {
       }
       return new dev.keycast.host.SenderSetKeeper.Settings(senderState, owners, senders);
     } catch (dev.keycast.protocol.MalformedInputException e) {
-      throw new IllegalArgumentException("a sender key file is not a PEM Ed25519 public key: " + e.getMessage());
+      throw new IllegalArgumentException(
+          "a sender key file is not a PEM Ed25519 public key: " + e.getMessage());
     }
   }
 
   /** The per-sender limits of the flags (issue 23; operations.md section 4a). */
   SenderLimits senderLimits() {
     long rate = SenderLimits.parseRate(senderRate);
-    long burst = senderBurst == null ? SenderLimits.defaultBurst(rate)
-        : SenderLimits.parseCount(senderBurst, "--sender-burst");
+    long burst =
+        senderBurst == null
+            ? SenderLimits.defaultBurst(rate)
+            : SenderLimits.parseCount(senderBurst, "--sender-burst");
     if (rate > 0 && burst < 1) {
       throw new IllegalArgumentException("--sender-burst must be at least 1 with a --sender-rate");
     }
@@ -356,16 +503,20 @@ public final class HostProxyMain implements Callable<Integer> {
 
   /** The KDM mail settings of the flags (issue 25; operations.md): none without --smtp-host. */
   dev.keycast.host.server.MailSettings mailSettings() throws java.io.IOException {
-    dev.keycast.host.mail.MailTemplate template = mailTemplate == null ? dev.keycast.host.mail.MailTemplate.DEFAULT
-        : dev.keycast.host.mail.MailTemplate.read(mailTemplate);
+    dev.keycast.host.mail.MailTemplate template =
+        mailTemplate == null
+            ? dev.keycast.host.mail.MailTemplate.DEFAULT
+            : dev.keycast.host.mail.MailTemplate.read(mailTemplate);
     if (smtpHost == null) {
       if (smtpFrom != null || smtpUser != null || smtpPasswordFile != null) {
-        throw new IllegalArgumentException("--smtp-from, --smtp-user and --smtp-password-file need --smtp-host");
+        throw new IllegalArgumentException(
+            "--smtp-from, --smtp-user and --smtp-password-file need --smtp-host");
       }
       return dev.keycast.host.server.MailSettings.of(null, template);
     }
     if (smtpFrom == null) {
-      throw new IllegalArgumentException("--smtp-host needs --smtp-from (the sender address of KDM mail)");
+      throw new IllegalArgumentException(
+          "--smtp-host needs --smtp-from (the sender address of KDM mail)");
     }
     if (smtpTimeout < 1 || smtpTimeout > 600) {
       throw new IllegalArgumentException("--smtp-timeout must be 1..600 seconds");
@@ -376,17 +527,29 @@ public final class HostProxyMain implements Callable<Integer> {
       try (java.io.InputStream in = java.nio.file.Files.newInputStream(smtpPasswordFile)) {
         b = in.readNBytes(dev.keycast.host.mail.SmtpSettings.MAX_PASSWORD + 3);
       }
-      password = new String(b, java.nio.charset.StandardCharsets.UTF_8).replaceAll("[\\r\\n]+$", "");
-      if (password.isEmpty() || password.indexOf('\n') >= 0
+      password =
+          new String(b, java.nio.charset.StandardCharsets.UTF_8).replaceAll("[\\r\\n]+$", "");
+      if (password.isEmpty()
+          || password.indexOf('\n') >= 0
           || password.length() > dev.keycast.host.mail.SmtpSettings.MAX_PASSWORD) {
-        throw new IllegalArgumentException("--smtp-password-file must hold one line of 1 to "
-            + dev.keycast.host.mail.SmtpSettings.MAX_PASSWORD + " characters");
+        throw new IllegalArgumentException(
+            "--smtp-password-file must hold one line of 1 to "
+                + dev.keycast.host.mail.SmtpSettings.MAX_PASSWORD
+                + " characters");
       }
     }
-    dev.keycast.host.mail.SmtpSettings smtp = new dev.keycast.host.mail.SmtpSettings(smtpHost, smtpPort, smtpFrom,
-        smtpStartTls, smtpUser, password, Duration.ofSeconds(smtpTimeout));
+    dev.keycast.host.mail.SmtpSettings smtp =
+        new dev.keycast.host.mail.SmtpSettings(
+            smtpHost,
+            smtpPort,
+            smtpFrom,
+            smtpStartTls,
+            smtpUser,
+            password,
+            Duration.ofSeconds(smtpTimeout));
     if (!smtpStartTls && smtpUser != null) {
-      LOG.warn("KDM mail: SMTP login without STARTTLS (--no-smtp-starttls): the password crosses the network in clear");
+      LOG.warn(
+          "KDM mail: SMTP login without STARTTLS (--no-smtp-starttls): the password crosses the network in clear");
     }
     LOG.info("KDM mail through {}", smtp);
     return dev.keycast.host.server.MailSettings.of(smtp, template);
@@ -395,16 +558,18 @@ public final class HostProxyMain implements Callable<Integer> {
   /** The upload limits of the flags. */
   UploadLimits uploadLimits() {
     if (maxUploadMibInFlight < 64 || maxUploadMibInFlight > 1L << 20) {
-      throw new IllegalArgumentException("--max-upload-mib-in-flight must be 64 (one largest "
-          + "request) to 1048576, not " + maxUploadMibInFlight);
+      throw new IllegalArgumentException(
+          "--max-upload-mib-in-flight must be 64 (one largest "
+              + "request) to 1048576, not "
+              + maxUploadMibInFlight);
     }
     if (minUploadKibPerSecond < 1 || minUploadKibPerSecond > 1L << 20) {
-      throw new IllegalArgumentException("--min-upload-kib-per-second must be 1 to 1048576, not "
-          + minUploadKibPerSecond);
+      throw new IllegalArgumentException(
+          "--min-upload-kib-per-second must be 1 to 1048576, not " + minUploadKibPerSecond);
     }
     UploadLimits d = UploadLimits.defaults();
-    return new UploadLimits(maxUploadMibInFlight << 20, minUploadKibPerSecond << 10, d.grace(),
-        d.checkEvery());
+    return new UploadLimits(
+        maxUploadMibInFlight << 20, minUploadKibPerSecond << 10, d.grace(), d.checkEvery());
   }
 
   private static boolean none(String s) {
@@ -453,8 +618,8 @@ public final class HostProxyMain implements Callable<Integer> {
   ArtefactStore openStore() throws StoreException {
     if (store.startsWith("sqlite:")) {
       Path file = Path.of(store.substring("sqlite:".length()));
-      return SqliteArtefactStore.open(file,
-          SqliteArtefactStore.Options.defaults().withMaxPageCount(sqliteMaxPages));
+      return SqliteArtefactStore.open(
+          file, SqliteArtefactStore.Options.defaults().withMaxPageCount(sqliteMaxPages));
     }
     if (store.startsWith("s3://")) {
       String rest = store.substring("s3://".length());
@@ -466,11 +631,18 @@ public final class HostProxyMain implements Callable<Integer> {
       }
       String reg = s3Region != null ? s3Region : region != null ? region : env.get("AWS_REGION");
       int parallelism = 32;
-      return new S3ArtefactStore(S3ArtefactStore.client(s3Endpoint,
-          Region.of(reg == null ? "us-east-1" : reg), DefaultCredentialsProvider.builder().build(),
-          parallelism), true, bucket, prefix, parallelism);
+      return new S3ArtefactStore(
+          S3ArtefactStore.client(
+              s3Endpoint,
+              Region.of(reg == null ? "us-east-1" : reg),
+              DefaultCredentialsProvider.builder().build(),
+              parallelism),
+          true,
+          bucket,
+          prefix,
+          parallelism);
     }
-    throw new IllegalArgumentException("--store must be sqlite:/path or s3://bucket/prefix, not "
-        + store);
+    throw new IllegalArgumentException(
+        "--store must be sqlite:/path or s3://bucket/prefix, not " + store);
   }
 }

@@ -29,7 +29,10 @@ public final class KeySetImport {
   private KeySetImport() {}
 
   /** What the import did. */
-  public enum Outcome { IMPORTED, ALREADY_PRESENT }
+  public enum Outcome {
+    IMPORTED,
+    ALREADY_PRESENT
+  }
 
   /**
    * Imports the sealed key set in {@code file}: the JSON answer of {@code POST
@@ -40,21 +43,25 @@ public final class KeySetImport {
    */
   public static Outcome importInto(ArtefactStore store, byte[] file) throws StoreException {
     if (file.length > MAX_FILE_BYTES) {
-      throw new IllegalArgumentException("--import-sealed-key-set: the file is over " + MAX_FILE_BYTES + " bytes");
+      throw new IllegalArgumentException(
+          "--import-sealed-key-set: the file is over " + MAX_FILE_BYTES + " bytes");
     }
     byte[] sealed = sealedBytes(file);
     try {
       SealedKeySet.parse(sealed);
     } catch (MalformedInputException e) {
-      throw new IllegalArgumentException("--import-sealed-key-set: not a sealed key set (" + e.getMessage() + ")");
+      throw new IllegalArgumentException(
+          "--import-sealed-key-set: not a sealed key set (" + e.getMessage() + ")");
     }
     Optional<StoredKeySet> present = store.latestSealedKeySet();
     if (present.isPresent()) {
       if (MessageDigest.isEqual(present.get().bytes(), sealed)) {
         return Outcome.ALREADY_PRESENT;
       }
-      throw new IllegalArgumentException("--import-sealed-key-set: the store already holds key set version "
-          + present.get().version() + ", a different one; import only into a fresh store");
+      throw new IllegalArgumentException(
+          "--import-sealed-key-set: the store already holds key set version "
+              + present.get().version()
+              + ", a different one; import only into a fresh store");
     }
     store.putSealedKeySet(1, sealed);
     return Outcome.IMPORTED;
@@ -67,12 +74,14 @@ public final class KeySetImport {
         JsonNode n = new ObjectMapper().readTree(text);
         JsonNode s = n.get("sealed_key_set");
         if (s == null || !s.isTextual()) {
-          throw new IllegalArgumentException("--import-sealed-key-set: the JSON has no \"sealed_key_set\" string"
-              + " (give the answer of POST /admin/keyset/rewrap)");
+          throw new IllegalArgumentException(
+              "--import-sealed-key-set: the JSON has no \"sealed_key_set\" string"
+                  + " (give the answer of POST /admin/keyset/rewrap)");
         }
         return decode(s.asText());
       } catch (IOException e) {
-        throw new IllegalArgumentException("--import-sealed-key-set: the file starts with '{' but is not JSON");
+        throw new IllegalArgumentException(
+            "--import-sealed-key-set: the file starts with '{' but is not JSON");
       }
     }
     if (text.matches("[A-Za-z0-9_-]+=*")) {
@@ -85,7 +94,8 @@ public final class KeySetImport {
     try {
       return Base64Url.decode("sealed_key_set", b64, MAX_FILE_BYTES);
     } catch (MalformedInputException e) {
-      throw new IllegalArgumentException("--import-sealed-key-set: bad base64url in sealed_key_set");
+      throw new IllegalArgumentException(
+          "--import-sealed-key-set: bad base64url in sealed_key_set");
     }
   }
 }

@@ -10,10 +10,10 @@ import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.host.store.StoreException;
 import dev.keycast.host.store.StoredKeySet;
 import dev.keycast.protocol.Base64Url;
-import dev.keycast.protocol.keyset.SealedKeySet;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.EnclaveApi.AwsCredentials;
 import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.keyset.SealedKeySet;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.Objects;
@@ -41,13 +41,18 @@ final class KeySetKeeper {
 
   private final Object lock = new Object();
   private volatile EnclaveApi.Readiness readiness =
-      new EnclaveApi.Readiness(false, "waiting_for_enclave", null, "the enclave has not answered yet");
+      new EnclaveApi.Readiness(
+          false, "waiting_for_enclave", null, "the enclave has not answered yet");
   private volatile EnclaveApi.KeyBundle bundle;
   private volatile Integer sealedVersion;
   private volatile AwsCredentials lastSent;
 
-  KeySetKeeper(HostProxy.Config config, ArtefactStore store, CredentialsProvider credentials,
-      EnclaveClient enclave, SenderSetKeeper senders) {
+  KeySetKeeper(
+      HostProxy.Config config,
+      ArtefactStore store,
+      CredentialsProvider credentials,
+      EnclaveClient enclave,
+      SenderSetKeeper senders) {
     this.config = config;
     this.store = store;
     this.credentials = credentials;
@@ -92,10 +97,16 @@ final class KeySetKeeper {
             break;
           } catch (ApiException e) {
             ErrorCode c = e.code();
-            boolean transient_ = c == ErrorCode.KMS_UNAVAILABLE || c == ErrorCode.ENCLAVE_UNAVAILABLE
-                || c == ErrorCode.OVERLOADED || c == ErrorCode.NOT_READY
-                || c == ErrorCode.STORE_UNAVAILABLE;
-            LOG.error("key-set init failed ({}): {}{}", c.code(), e.getMessage(),
+            boolean transient_ =
+                c == ErrorCode.KMS_UNAVAILABLE
+                    || c == ErrorCode.ENCLAVE_UNAVAILABLE
+                    || c == ErrorCode.OVERLOADED
+                    || c == ErrorCode.NOT_READY
+                    || c == ErrorCode.STORE_UNAVAILABLE;
+            LOG.error(
+                "key-set init failed ({}): {}{}",
+                c.code(),
+                e.getMessage(),
                 transient_ ? "; retrying in " + delay + " ms" : "");
             if (!transient_ || store.latestSealedKeySet().isPresent()) {
               break;
@@ -105,9 +116,13 @@ final class KeySetKeeper {
           }
         }
       } else {
-        setState(false, "not_initialized", null,
+        setState(
+            false,
+            "not_initialized",
+            null,
             "no sealed key set stored; POST /admin/keyset/init or start with --init-kms-key-id");
-        LOG.warn("no sealed key set stored and no --init-kms-key-id: waiting for POST /admin/keyset/init");
+        LOG.warn(
+            "no sealed key set stored and no --init-kms-key-id: waiting for POST /admin/keyset/init");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -142,26 +157,37 @@ final class KeySetKeeper {
       throws EnclaveException, InterruptedException {
     EnclaveApi.Readiness r = ready.decode(EnclaveApi.Readiness.class, 64 * 1024);
     if (stored.isEmpty()) {
-      setState(false, "failed", r.keySetId(),
+      setState(
+          false,
+          "failed",
+          r.keySetId(),
           "the enclave holds a key set that the store does not have");
       LOG.error("the enclave is already initialized but the store holds no sealed key set");
       return;
     }
     byte[] nonce = new byte[16];
     new SecureRandom().nextBytes(nonce);
-    EnclaveApi.AttestationResponse a = enclave.get("/v1/attestation?nonce="
-        + Base64Url.encode(nonce)).decode(EnclaveApi.AttestationResponse.class, 1 << 20);
+    EnclaveApi.AttestationResponse a =
+        enclave
+            .get("/v1/attestation?nonce=" + Base64Url.encode(nonce))
+            .decode(EnclaveApi.AttestationResponse.class, 1 << 20);
     bundle = a.keyBundle();
     if (isVersion1(stored.get())) {
       // a host that died before it stored the enclave's migration (issue 24): the enclave answers
       // the same migrated key set again when asked to unseal the version 1 it already holds
       try {
-        EnclaveApi.KeySetResponse again = enclave.post("/v1/keyset/unseal",
-            new EnclaveApi.UnsealRequest(Base64Url.encode(stored.get().bytes()), config.region(),
-                credentials.credentials()), EnclaveApi.KeySetResponse.class);
+        EnclaveApi.KeySetResponse again =
+            enclave.post(
+                "/v1/keyset/unseal",
+                new EnclaveApi.UnsealRequest(
+                    Base64Url.encode(stored.get().bytes()),
+                    config.region(),
+                    credentials.credentials()),
+                EnclaveApi.KeySetResponse.class);
         storeMigrated(stored.get(), again);
       } catch (IOException e) {
-        LOG.warn("cannot ask the enclave for its migrated key set (no credentials: {})", e.getMessage());
+        LOG.warn(
+            "cannot ask the enclave for its migrated key set (no credentials: {})", e.getMessage());
       }
     }
     senders.afterUnseal(); // issue 23: an enclave that lost nothing keeps its set (same version)
@@ -184,7 +210,8 @@ final class KeySetKeeper {
    * unseal. A failure to store is logged, not fatal: the enclave serves either way, and the next
    * boot unseals the version 1 again and migrates it again (with a new signer).
    */
-  private void storeMigrated(StoredKeySet unsealed, EnclaveApi.KeySetResponse r) throws InterruptedException {
+  private void storeMigrated(StoredKeySet unsealed, EnclaveApi.KeySetResponse r)
+      throws InterruptedException {
     if (r.sealedKeySet() == null) {
       return;
     }
@@ -194,12 +221,17 @@ final class KeySetKeeper {
       SealedKeySet next = SealedKeySet.parse(migrated);
       SealedKeySet before = SealedKeySet.parse(unsealed.bytes());
       if (!next.keySetId().equals(before.keySetId()) || next.version() <= before.version()) {
-        LOG.error("the enclave's migrated sealed key set names key set {} version {}, not a newer version of {};"
-            + " not stored", next.keySetId(), next.version(), before.keySetId());
+        LOG.error(
+            "the enclave's migrated sealed key set names key set {} version {}, not a newer version of {};"
+                + " not stored",
+            next.keySetId(),
+            next.version(),
+            before.keySetId());
         return;
       }
     } catch (dev.keycast.protocol.MalformedInputException e) {
-      LOG.error("the enclave's migrated sealed key set does not parse ({}); not stored", e.getMessage());
+      LOG.error(
+          "the enclave's migrated sealed key set does not parse ({}); not stored", e.getMessage());
       return;
     }
     int version = unsealed.version() + 1;
@@ -207,19 +239,26 @@ final class KeySetKeeper {
       try {
         store.putSealedKeySet(version, migrated);
         sealedVersion = version;
-        LOG.info("stored the migrated sealed key set (format version {}, with the KDM signer) as key-set version {}",
-            SealedKeySet.VERSION, version);
+        LOG.info(
+            "stored the migrated sealed key set (format version {}, with the KDM signer) as key-set version {}",
+            SealedKeySet.VERSION,
+            version);
         return;
       } catch (StoreException e) {
         if (e.code() == StoreException.Code.CONFLICT) {
-          LOG.warn("key-set version {} is already stored (another host stored the migration?)", version);
+          LOG.warn(
+              "key-set version {} is already stored (another host stored the migration?)", version);
           return;
         }
-        LOG.warn("storing the migrated sealed key set failed ({}), attempt {}", e.code().id(), attempt + 1);
+        LOG.warn(
+            "storing the migrated sealed key set failed ({}), attempt {}",
+            e.code().id(),
+            attempt + 1);
         Thread.sleep(200L << attempt);
       }
     }
-    LOG.error("the migrated sealed key set could not be stored: the next boot migrates the version 1 key set again");
+    LOG.error(
+        "the migrated sealed key set could not be stored: the next boot migrates the version 1 key set again");
   }
 
   private void unseal(StoredKeySet k) throws InterruptedException {
@@ -228,9 +267,11 @@ final class KeySetKeeper {
       setState(false, "unsealing", null, null);
       try {
         AwsCredentials creds = credentials.credentials();
-        EnclaveApi.KeySetResponse r = enclave.post("/v1/keyset/unseal",
-            new EnclaveApi.UnsealRequest(Base64Url.encode(k.bytes()), config.region(), creds),
-            EnclaveApi.KeySetResponse.class);
+        EnclaveApi.KeySetResponse r =
+            enclave.post(
+                "/v1/keyset/unseal",
+                new EnclaveApi.UnsealRequest(Base64Url.encode(k.bytes()), config.region(), creds),
+                EnclaveApi.KeySetResponse.class);
         lastSent = creds;
         bundle = r.keyBundle();
         storeMigrated(k, r); // issue 24: a version 1 key set comes back migrated
@@ -239,9 +280,14 @@ final class KeySetKeeper {
         LOG.info("unsealed key set {} (version {})", r.keyBundle().keySetId(), k.version());
         return;
       } catch (EnclaveException e) {
-        boolean transient_ = e.isUnavailable() || e.code() == ErrorCode.KMS_UNAVAILABLE
-            || e.code() == ErrorCode.NOT_READY;
-        setState(false, transient_ ? "unsealing" : "failed", null,
+        boolean transient_ =
+            e.isUnavailable()
+                || e.code() == ErrorCode.KMS_UNAVAILABLE
+                || e.code() == ErrorCode.NOT_READY;
+        setState(
+            false,
+            transient_ ? "unsealing" : "failed",
+            null,
             e.code().code() + ": " + e.getMessage());
         LOG.warn("unseal failed ({}); retrying in {} ms", e.code().code(), delay);
       } catch (IOException e) {
@@ -257,7 +303,8 @@ final class KeySetKeeper {
   EnclaveApi.Readiness initKeySet(String kmsKeyId) throws ApiException, InterruptedException {
     String keyId = kmsKeyId != null ? kmsKeyId : config.initKmsKeyId();
     if (keyId == null || keyId.isBlank()) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST,
           "no KMS key id: pass ?kms_key_id= or start with --init-kms-key-id");
     }
     synchronized (lock) {
@@ -277,11 +324,17 @@ final class KeySetKeeper {
       AwsCredentials creds;
       try {
         creds = credentials.credentials();
-        r = enclave.post("/v1/keyset/init", new EnclaveApi.InitRequest(keyId, config.region(), creds),
-            EnclaveApi.KeySetResponse.class);
+        r =
+            enclave.post(
+                "/v1/keyset/init",
+                new EnclaveApi.InitRequest(keyId, config.region(), creds),
+                EnclaveApi.KeySetResponse.class);
       } catch (EnclaveException e) {
-        setState(false, e.code() == ErrorCode.ALREADY_INITIALIZED ? "failed" : "not_initialized",
-            null, e.code().code() + ": " + e.getMessage());
+        setState(
+            false,
+            e.code() == ErrorCode.ALREADY_INITIALIZED ? "failed" : "not_initialized",
+            null,
+            e.code().code() + ": " + e.getMessage());
         throw new ApiException(e.code(), e.status(), e.getMessage());
       } catch (IOException e) {
         setState(false, "not_initialized", null, "credentials: " + e.getMessage());
@@ -309,11 +362,17 @@ final class KeySetKeeper {
         }
       }
       if (last != null) {
-        setState(false, "failed", r.keyBundle().keySetId(),
+        setState(
+            false,
+            "failed",
+            r.keyBundle().keySetId(),
             "the sealed key set could not be stored: " + last.code().id());
         LOG.error("the sealed key set could not be stored ({}); not serving", last.code().id());
-        throw new ApiException(last.code() == StoreException.Code.STORE_FULL ? ErrorCode.STORE_FULL
-            : ErrorCode.STORE_UNAVAILABLE, "the sealed key set could not be stored");
+        throw new ApiException(
+            last.code() == StoreException.Code.STORE_FULL
+                ? ErrorCode.STORE_FULL
+                : ErrorCode.STORE_UNAVAILABLE,
+            "the sealed key set could not be stored");
       }
       lastSent = creds;
       sealedVersion = 1;
@@ -325,21 +384,34 @@ final class KeySetKeeper {
     }
   }
 
-  EnclaveApi.KeySetResponse rewrapKeySet(byte[] approval) throws ApiException, InterruptedException {
+  EnclaveApi.KeySetResponse rewrapKeySet(byte[] approval)
+      throws ApiException, InterruptedException {
     dev.keycast.protocol.upgrade.ImageApproval.Document doc;
     try {
-      doc = dev.keycast.protocol.Json.decode(approval, dev.keycast.protocol.upgrade.ImageApproval.MAX_ENCODED,
-          dev.keycast.protocol.upgrade.ImageApproval.Document.class);
+      doc =
+          dev.keycast.protocol.Json.decode(
+              approval,
+              dev.keycast.protocol.upgrade.ImageApproval.MAX_ENCODED,
+              dev.keycast.protocol.upgrade.ImageApproval.Document.class);
     } catch (dev.keycast.protocol.MalformedInputException e) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "the body must be an image approval (JSON): " + e.getMessage());
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST,
+          "the body must be an image approval (JSON): " + e.getMessage());
     }
     if (!readiness.ready()) {
-      throw new ApiException(ErrorCode.NOT_READY, "the enclave holds no key set yet (" + readiness.state() + ")");
+      throw new ApiException(
+          ErrorCode.NOT_READY, "the enclave holds no key set yet (" + readiness.state() + ")");
     }
     try {
-      EnclaveApi.KeySetResponse r = enclave.post("/v1/keyset/rewrap",
-          new dev.keycast.protocol.upgrade.RewrapRequest(doc, credentials.credentials()), EnclaveApi.KeySetResponse.class);
-      LOG.info("key set {} re-wrapped under KMS key {} for a successor image", r.keyBundle().keySetId(), r.keyBundle().kmsKeyId());
+      EnclaveApi.KeySetResponse r =
+          enclave.post(
+              "/v1/keyset/rewrap",
+              new dev.keycast.protocol.upgrade.RewrapRequest(doc, credentials.credentials()),
+              EnclaveApi.KeySetResponse.class);
+      LOG.info(
+          "key set {} re-wrapped under KMS key {} for a successor image",
+          r.keyBundle().keySetId(),
+          r.keyBundle().kmsKeyId());
       return r;
     } catch (EnclaveException e) {
       throw new ApiException(e.code(), e.status(), e.getMessage());
@@ -348,17 +420,23 @@ final class KeySetKeeper {
     }
   }
 
-  dev.keycast.host.server.HttpAnswer kdmSignerCsr(String organization, String organizationalUnit,
-      String entity) throws ApiException, InterruptedException {
+  dev.keycast.host.server.HttpAnswer kdmSignerCsr(
+      String organization, String organizationalUnit, String entity)
+      throws ApiException, InterruptedException {
     if (!readiness.ready()) {
-      throw new ApiException(ErrorCode.NOT_READY, "the enclave holds no key set yet (" + readiness.state() + ")");
+      throw new ApiException(
+          ErrorCode.NOT_READY, "the enclave holds no key set yet (" + readiness.state() + ")");
     }
     try {
-      EnclaveApi.KdmSignerCsrResponse r = enclave.post("/v1/kdm-signer/csr",
-          new EnclaveApi.KdmSignerCsrRequest(organization, organizationalUnit, entity),
-          EnclaveApi.KdmSignerCsrResponse.class);
+      EnclaveApi.KdmSignerCsrResponse r =
+          enclave.post(
+              "/v1/kdm-signer/csr",
+              new EnclaveApi.KdmSignerCsrRequest(organization, organizationalUnit, entity),
+              EnclaveApi.KdmSignerCsrResponse.class);
       byte[] der = Base64Url.decode("csr", r.csr(), 16 * 1024);
-      return dev.keycast.host.server.HttpAnswer.text(200, "application/pkcs10",
+      return dev.keycast.host.server.HttpAnswer.text(
+          200,
+          "application/pkcs10",
           dev.keycast.protocol.cinema.DcPem.encode("CERTIFICATE REQUEST", der));
     } catch (EnclaveException e) {
       throw new ApiException(e.code(), e.status(), e.getMessage());
@@ -373,24 +451,30 @@ final class KeySetKeeper {
    * The enclave already signs with the new chain when storing fails: the answer then says so, and
    * posting the chain again stores it (the enclave seals the same chain again).
    */
-  EnclaveApi.KeySetResponse importKdmSignerChain(byte[] pemChain) throws ApiException, InterruptedException {
+  EnclaveApi.KeySetResponse importKdmSignerChain(byte[] pemChain)
+      throws ApiException, InterruptedException {
     java.util.List<String> chain = new java.util.ArrayList<>();
     try {
       for (byte[] der : dev.keycast.protocol.cinema.DcPem.parseCertificates(pemChain)) {
         chain.add(Base64Url.encode(der));
       }
     } catch (dev.keycast.protocol.MalformedInputException e) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST,
           "the body must be the signer chain as PEM certificates, leaf first: " + e.getMessage());
     }
     if (!readiness.ready()) {
-      throw new ApiException(ErrorCode.NOT_READY, "the enclave holds no key set yet (" + readiness.state() + ")");
+      throw new ApiException(
+          ErrorCode.NOT_READY, "the enclave holds no key set yet (" + readiness.state() + ")");
     }
     synchronized (lock) {
       EnclaveApi.KeySetResponse r;
       try {
-        r = enclave.post("/v1/kdm-signer/chain", new EnclaveApi.KdmSignerChainRequest(chain, credentials.credentials()),
-            EnclaveApi.KeySetResponse.class);
+        r =
+            enclave.post(
+                "/v1/kdm-signer/chain",
+                new EnclaveApi.KdmSignerChainRequest(chain, credentials.credentials()),
+                EnclaveApi.KeySetResponse.class);
       } catch (EnclaveException e) {
         throw new ApiException(e.code(), e.status(), e.getMessage());
       } catch (IOException e) {
@@ -398,24 +482,37 @@ final class KeySetKeeper {
       }
       bundle = r.keyBundle();
       storeResealed(r);
-      LOG.info("key set {}: the enclave imported a KDM signer chain of {} certificates; stored as key-set version {}",
-          r.keyBundle().keySetId(), chain.size(), sealedVersion);
+      LOG.info(
+          "key set {}: the enclave imported a KDM signer chain of {} certificates; stored as key-set version {}",
+          r.keyBundle().keySetId(),
+          chain.size(),
+          sealedVersion);
       return r;
     }
   }
 
   /** Stores the enclave's re-sealed key set as the version after the latest stored one. */
-  private void storeResealed(EnclaveApi.KeySetResponse r) throws ApiException, InterruptedException {
-    String retry = "the enclave signs with the imported chain, but the host could not store the re-sealed key set";
+  private void storeResealed(EnclaveApi.KeySetResponse r)
+      throws ApiException, InterruptedException {
+    String retry =
+        "the enclave signs with the imported chain, but the host could not store the re-sealed key set";
     byte[] sealed;
     try {
       sealed = Base64Url.decode("sealed_key_set", r.sealedKeySet(), SealedKeySet.MAX_ENCODED);
       SealedKeySet next = SealedKeySet.parse(sealed);
-      StoredKeySet latest = store.latestSealedKeySet()
-          .orElseThrow(() -> new ApiException(ErrorCode.STORE_UNAVAILABLE, retry + ": the store holds no key set"));
+      StoredKeySet latest =
+          store
+              .latestSealedKeySet()
+              .orElseThrow(
+                  () ->
+                      new ApiException(
+                          ErrorCode.STORE_UNAVAILABLE, retry + ": the store holds no key set"));
       if (!next.keySetId().equals(SealedKeySet.parse(latest.bytes()).keySetId())) {
-        throw new ApiException(ErrorCode.INTERNAL, "the enclave re-sealed key set " + next.keySetId()
-            + ", not the stored one; not stored");
+        throw new ApiException(
+            ErrorCode.INTERNAL,
+            "the enclave re-sealed key set "
+                + next.keySetId()
+                + ", not the stored one; not stored");
       }
       for (int attempt = 0; attempt < 5; attempt++) {
         int version = latest.version() + 1;
@@ -424,7 +521,10 @@ final class KeySetKeeper {
           sealedVersion = version;
           return;
         } catch (StoreException e) {
-          LOG.warn("storing the re-sealed key set as version {} failed ({}), attempt {}", version, e.code().id(),
+          LOG.warn(
+              "storing the re-sealed key set as version {} failed ({}), attempt {}",
+              version,
+              e.code().id(),
               attempt + 1);
           if (e.code() != StoreException.Code.CONFLICT) {
             Thread.sleep(200L << attempt);
@@ -433,9 +533,11 @@ final class KeySetKeeper {
         }
       }
     } catch (dev.keycast.protocol.MalformedInputException e) {
-      throw new ApiException(ErrorCode.INTERNAL, "the enclave answered no usable sealed key set: " + e.getMessage());
+      throw new ApiException(
+          ErrorCode.INTERNAL, "the enclave answered no usable sealed key set: " + e.getMessage());
     } catch (StoreException e) {
-      throw new ApiException(ErrorCode.STORE_UNAVAILABLE, retry + " (" + e.code().id() + "): post the chain again");
+      throw new ApiException(
+          ErrorCode.STORE_UNAVAILABLE, retry + " (" + e.code().id() + "): post the chain again");
     }
     throw new ApiException(ErrorCode.STORE_UNAVAILABLE, retry + ": post the chain again");
   }
@@ -450,9 +552,12 @@ final class KeySetKeeper {
         }
         AwsCredentials c = credentials.credentials();
         AwsCredentials sent = lastSent;
-        if (sent == null || !Objects.equals(c.accessKeyId(), sent.accessKeyId())
+        if (sent == null
+            || !Objects.equals(c.accessKeyId(), sent.accessKeyId())
             || !Objects.equals(c.expiration(), sent.expiration())) {
-          enclave.call(io.netty.handler.codec.http.HttpMethod.POST, "/v1/credentials",
+          enclave.call(
+              io.netty.handler.codec.http.HttpMethod.POST,
+              "/v1/credentials",
               dev.keycast.protocol.Json.encode(new EnclaveApi.CredentialsRequest(c)));
           lastSent = c;
           LOG.info("handed refreshed credentials ({}) to the enclave", c.accessKeyId());

@@ -45,7 +45,9 @@ import java.util.Objects;
  * enclave; {@link #handle} from the public router for {@code /v1/senders}.
  */
 public final class SenderSetKeeper {
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SenderSetKeeper.class);
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(SenderSetKeeper.class);
+
   /** Largest owner statement relayed (a full sender set, base64url, and change). */
   public static final int MAX_UPDATE_BYTES = 64 * 1024;
 
@@ -55,7 +57,8 @@ public final class SenderSetKeeper {
    * @param genesisOwners owner keys of the set established at init (empty: none is established)
    * @param genesisSenders sender keys of that set
    */
-  public record Settings(Path stateFile, List<SenderKey> genesisOwners, List<SenderKey> genesisSenders) {
+  public record Settings(
+      Path stateFile, List<SenderKey> genesisOwners, List<SenderKey> genesisSenders) {
     public Settings {
       genesisOwners = List.copyOf(genesisOwners);
       genesisSenders = List.copyOf(genesisSenders);
@@ -69,8 +72,10 @@ public final class SenderSetKeeper {
   private final EnclaveClient enclave;
   private final ArtefactStore store;
   private final Settings settings;
+
   /** How long a fetched sender list is used before it is fetched again. */
   static final long SENDERS_TTL_NANOS = 10_000_000_000L;
+
   /** A refresh asked for within this long of the last fetch answers the cached list. */
   static final long SENDERS_REFRESH_NANOS = 1_000_000_000L;
 
@@ -96,17 +101,24 @@ public final class SenderSetKeeper {
   /** After init: establishes the configured set (genesis) and keeps its seal. */
   public void afterInit() throws InterruptedException {
     if (settings.genesisOwners().isEmpty()) {
-      LOG.warn("no sender owner key configured: no sender set is established and every send is refused");
+      LOG.warn(
+          "no sender owner key configured: no sender set is established and every send is refused");
       return;
     }
     try {
-      EnclaveApi.SenderSetView v = enclave.post("/v1/senders/genesis", new EnclaveApi.SenderGenesisRequest(
-          settings.genesisOwners().stream().map(k -> Base64Url.encode(k.raw())).toList(),
-          settings.genesisSenders().stream().map(k -> Base64Url.encode(k.raw())).toList()),
-          EnclaveApi.SenderSetView.class);
+      EnclaveApi.SenderSetView v =
+          enclave.post(
+              "/v1/senders/genesis",
+              new EnclaveApi.SenderGenesisRequest(
+                  settings.genesisOwners().stream().map(k -> Base64Url.encode(k.raw())).toList(),
+                  settings.genesisSenders().stream().map(k -> Base64Url.encode(k.raw())).toList()),
+              EnclaveApi.SenderSetView.class);
       keep(v);
-      LOG.info("sender set version {} established: {} owner(s), {} sender(s)", v.version(),
-          v.ownerKeys().size(), v.senderKeys().size());
+      LOG.info(
+          "sender set version {} established: {} owner(s), {} sender(s)",
+          v.version(),
+          v.ownerKeys().size(),
+          v.senderKeys().size());
     } catch (EnclaveException | IOException | StoreException e) {
       LOG.error("the sender set could not be established: {}", e.getMessage());
     }
@@ -126,7 +138,8 @@ public final class SenderSetKeeper {
         return;
       }
     } catch (StoreException e) {
-      LOG.error("the stored sender set could not be read ({}): every send is refused until one is restored",
+      LOG.error(
+          "the stored sender set could not be read ({}): every send is refused until one is restored",
           e.getMessage());
       return;
     } catch (EnclaveException | IOException e) {
@@ -147,8 +160,11 @@ public final class SenderSetKeeper {
       }
       EnclaveApi.SenderSetView v = restore(sealed);
       storeSeal(v.version(), sealed);
-      LOG.info("sender set version {} restored from {} and imported into the store (--sender-state"
-          + " is deprecated: the store keeps the set)", v.version(), settings.stateFile());
+      LOG.info(
+          "sender set version {} restored from {} and imported into the store (--sender-state"
+              + " is deprecated: the store keeps the set)",
+          v.version(),
+          settings.stateFile());
     } catch (EnclaveException | IOException | StoreException e) {
       LOG.error("the sender set could not be restored: {}", e.getMessage());
     }
@@ -156,8 +172,10 @@ public final class SenderSetKeeper {
 
   private EnclaveApi.SenderSetView restore(byte[] sealed)
       throws EnclaveException, IOException, InterruptedException {
-    return enclave.post("/v1/senders/restore",
-        new EnclaveApi.SenderRestoreRequest(Base64Url.encode(sealed)), EnclaveApi.SenderSetView.class);
+    return enclave.post(
+        "/v1/senders/restore",
+        new EnclaveApi.SenderRestoreRequest(Base64Url.encode(sealed)),
+        EnclaveApi.SenderSetView.class);
   }
 
   /**
@@ -201,11 +219,13 @@ public final class SenderSetKeeper {
         }
         java.util.ArrayList<SenderKey> out = new java.util.ArrayList<>(raw.size());
         for (String k : raw) {
-          out.add(SenderKey.of("sender_keys", Base64Url.decode("sender_keys", k, SenderKey.LENGTH)));
+          out.add(
+              SenderKey.of("sender_keys", Base64Url.decode("sender_keys", k, SenderKey.LENGTH)));
         }
         keys = List.copyOf(out);
       } catch (EnclaveException | IOException | MalformedInputException e) {
-        LOG.warn("the enclave's sender set could not be read ({}): signed requests are refused",
+        LOG.warn(
+            "the enclave's sender set could not be read ({}): signed requests are refused",
             e.getMessage());
         // kept for a second: sends and signed requests while the enclave has no set (all refused)
         // do not each ask the enclave again
@@ -229,7 +249,8 @@ public final class SenderSetKeeper {
         throw new ApiException(ErrorCode.METHOD_NOT_ALLOWED, "/v1/senders takes GET or POST");
       }
       if (body == null || body.length == 0 || body.length > MAX_UPDATE_BYTES) {
-        throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+        throw new ApiException(
+            ErrorCode.MALFORMED_REQUEST,
             "expected an owner-signed sender-set update of 1.." + MAX_UPDATE_BYTES + " bytes");
       }
       SenderSetUpdate.Json update;
@@ -238,12 +259,14 @@ public final class SenderSetKeeper {
       } catch (MalformedInputException e) {
         throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
       }
-      EnclaveApi.SenderSetView v = check(enclave.call(HttpMethod.POST, "/v1/senders/update", Json.encode(update)));
+      EnclaveApi.SenderSetView v =
+          check(enclave.call(HttpMethod.POST, "/v1/senders/update", Json.encode(update)));
       cachedSenders.set(null); // the set changed: signed requests check the new one
       try {
         keep(v);
       } catch (IOException | StoreException e) {
-        throw new ApiException(ErrorCode.STORE_UNAVAILABLE, "the new sealed sender set could not be kept");
+        throw new ApiException(
+            ErrorCode.STORE_UNAVAILABLE, "the new sealed sender set could not be kept");
       }
       return HttpAnswer.json(200, publicView(v));
     } catch (EnclaveException e) {
@@ -259,8 +282,8 @@ public final class SenderSetKeeper {
   }
 
   private static EnclaveApi.SenderSetView publicView(EnclaveApi.SenderSetView v) {
-    return new EnclaveApi.SenderSetView(v.version(), v.ownerKeys(), v.senderKeys(), v.senderFingerprints(),
-        v.sha256(), null);
+    return new EnclaveApi.SenderSetView(
+        v.version(), v.ownerKeys(), v.senderKeys(), v.senderFingerprints(), v.sha256(), null);
   }
 
   /**
@@ -273,7 +296,8 @@ public final class SenderSetKeeper {
     }
     byte[] sealed;
     try {
-      sealed = Base64Url.decode("sealed_sender_set", v.sealedSenderSet(), SealedSenderSet.MAX_ENCODED);
+      sealed =
+          Base64Url.decode("sealed_sender_set", v.sealedSenderSet(), SealedSenderSet.MAX_ENCODED);
     } catch (MalformedInputException e) {
       throw new IOException("the enclave returned a malformed sealed sender set");
     }
@@ -283,8 +307,12 @@ public final class SenderSetKeeper {
     }
     Path file = settings.stateFile();
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING)) {
+    try (FileChannel ch =
+        FileChannel.open(
+            tmp,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
       ch.write(java.nio.ByteBuffer.wrap(sealed));
       ch.force(true);
     }

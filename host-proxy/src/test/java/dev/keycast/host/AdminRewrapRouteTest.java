@@ -44,12 +44,19 @@ class AdminRewrapRouteTest {
   }
 
   @Test
-  void theHostRelaysTheApprovalAndAnswersTheEnclavesRefusalWithoutStoringAnything() throws Exception {
-    ImageApproval.Statement s = new ImageApproval.Statement(enclave.keySet().id(),
-        "arn:aws:kms:us-east-1:111122223333:key/22222222-2222-2222-2222-222222222222", "1".repeat(96),
-        Optional.empty(), Optional.empty(), "0".repeat(96));
+  void theHostRelaysTheApprovalAndAnswersTheEnclavesRefusalWithoutStoringAnything()
+      throws Exception {
+    ImageApproval.Statement s =
+        new ImageApproval.Statement(
+            enclave.keySet().id(),
+            "arn:aws:kms:us-east-1:111122223333:key/22222222-2222-2222-2222-222222222222",
+            "1".repeat(96),
+            Optional.empty(),
+            Optional.empty(),
+            "0".repeat(96));
     int versionBefore = sqlite.latestSealedKeySet().orElseThrow().version();
-    HttpResponse<byte[]> r = post(admin(host) + "/admin/keyset/rewrap", new ImageApproval(s, List.of()).encode());
+    HttpResponse<byte[]> r =
+        post(admin(host) + "/admin/keyset/rewrap", new ImageApproval(s, List.of()).encode());
     assertThat(r.statusCode()).isEqualTo(403);
     assertThat(json(r, ErrorBody.class).error()).isEqualTo("image_approval_refused");
     assertThat(enclave.hits("/v1/keyset/rewrap")).isEqualTo(1);
@@ -58,7 +65,8 @@ class AdminRewrapRouteTest {
 
   @Test
   void aBodyThatIsNotAnApprovalIsAMalformedRequestThatNeverReachesTheEnclave() throws Exception {
-    HttpResponse<byte[]> r = post(admin(host) + "/admin/keyset/rewrap", "{\"statement\": 1, \"x\": 2}".getBytes());
+    HttpResponse<byte[]> r =
+        post(admin(host) + "/admin/keyset/rewrap", "{\"statement\": 1, \"x\": 2}".getBytes());
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(json(r, ErrorBody.class).error()).isEqualTo("malformed_request");
     assertThat(enclave.hits("/v1/keyset/rewrap")).isZero();

@@ -86,27 +86,80 @@ class BookingHostTest {
     dir = Files.createTempDirectory("keycast-booking-host");
     Instant now = Instant.now();
     Instant from = now.minus(Duration.ofDays(30));
-    enclaveChain = DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames(
-        "Keycast", "KEYCAST.TEST", "keycast-kdm-root", "keycast-kdm-ca", "CS", "keycast-kdm-signer"), from, 1, RANDOM);
+    enclaveChain =
+        DcCertificateIssuer.issue(
+            new DcCertificateIssuer.ChainNames(
+                "Keycast",
+                "KEYCAST.TEST",
+                "keycast-kdm-root",
+                "keycast-kdm-ca",
+                "CS",
+                "keycast-kdm-signer"),
+            from,
+            1,
+            RANDOM);
     enclaveSigner = KdmSigner.of(enclaveChain.leaf().getPrivate(), enclaveChain.chain(), now);
-    studio = DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames("STUDIO.TEST", "MASTERING.STUDIO.TEST",
-        "ROOT.STUDIO.TEST", "CA.STUDIO.TEST", "CS", "DKDM-SIGNER.STUDIO.TEST"), from, 1, RANDOM);
-    maker = TestScreens.manufacturer("DC2.SMPTE.TESTMAKER.COM", from, now.plus(Duration.ofDays(400)), true, RANDOM);
+    studio =
+        DcCertificateIssuer.issue(
+            new DcCertificateIssuer.ChainNames(
+                "STUDIO.TEST",
+                "MASTERING.STUDIO.TEST",
+                "ROOT.STUDIO.TEST",
+                "CA.STUDIO.TEST",
+                "CS",
+                "DKDM-SIGNER.STUDIO.TEST"),
+            from,
+            1,
+            RANDOM);
+    maker =
+        TestScreens.manufacturer(
+            "DC2.SMPTE.TESTMAKER.COM", from, now.plus(Duration.ofDays(400)), true, RANDOM);
     TestScreens.Spec valid = TestScreens.Spec.valid(from, now.plus(Duration.ofDays(300)));
     screenA = TestScreens.screen(maker, valid, RANDOM);
-    screenB = TestScreens.screen(maker, valid.withCommonName("LE SPB MD FM SM.IMB-000002.DC.TESTMAKER.SMPTE"), RANDOM);
+    screenB =
+        TestScreens.screen(
+            maker, valid.withCommonName("LE SPB MD FM SM.IMB-000002.DC.TESTMAKER.SMPTE"), RANDOM);
     keys = new InMemoryKeySets();
-    enclave = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, MockAttester.create(dir.resolve("pki")),
-        new SecureRandom(), Clock.systemUTC(), 2, new EnclaveMetrics(), () -> enclaveSigner);
+    enclave =
+        EnclaveServer.start(
+            Endpoint.parse("tcp://127.0.0.1:0"),
+            keys,
+            MockAttester.create(dir.resolve("pki")),
+            new SecureRandom(),
+            Clock.systemUTC(),
+            2,
+            new EnclaveMetrics(),
+            () -> enclaveSigner);
     store = SqliteArtefactStore.open(dir.resolve("store.db"));
     Endpoint ep = enclave.endpoint();
     HostProxy.Config c = HostTestSupport.config(new FakeEnclave(), "alias/k");
-    HostProxy.Config cfg = new HostProxy.Config(ep, c.listen(), c.admin(), c.region(), "alias/k",
-        null, null, null, null, null, null,
-        dev.keycast.host.bridge.EnclaveClient.Settings.defaults(ep).withResponseTimeout(Duration.ofSeconds(20)),
-        c.shutdownGrace(), c.idleTimeout(), c.credentialsRefresh());
-    host = new HostProxy(cfg, store, "test", new StaticCredentials("AKID", "s", null), Clock.systemUTC(),
-        dev.keycast.host.server.UploadLimits.defaults(), HostTestSupport.senderSettings(dir.resolve("senders")));
+    HostProxy.Config cfg =
+        new HostProxy.Config(
+            ep,
+            c.listen(),
+            c.admin(),
+            c.region(),
+            "alias/k",
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            dev.keycast.host.bridge.EnclaveClient.Settings.defaults(ep)
+                .withResponseTimeout(Duration.ofSeconds(20)),
+            c.shutdownGrace(),
+            c.idleTimeout(),
+            c.credentialsRefresh());
+    host =
+        new HostProxy(
+            cfg,
+            store,
+            "test",
+            new StaticCredentials("AKID", "s", null),
+            Clock.systemUTC(),
+            dev.keycast.host.server.UploadLimits.defaults(),
+            HostTestSupport.senderSettings(dir.resolve("senders")));
     host.start();
     assertThat(host.awaitReady(Duration.ofSeconds(20))).isTrue();
     keySet = keys.current().orElseThrow();
@@ -125,16 +178,26 @@ class BookingHostTest {
   }
 
   @Test
-  void aStudiosRulesAndADistributorsBookingGiveKdmsThatAreStoredAndFetchedPerScreen() throws Exception {
+  void aStudiosRulesAndADistributorsBookingGiveKdmsThatAreStoredAndFetchedPerScreen()
+      throws Exception {
     DkdmTemplate.Spec spec = ingest();
     HttpResponse<String> rules = signed("POST", "/v1/rules", Json.encode(rules(spec, 10)));
     assertThat(rules.statusCode()).as(rules.body()).isEqualTo(201);
-    String unknown = DcCertificates.thumbprintBase64(TestScreens.screen(maker, TestScreens.Spec.valid(
-        Instant.now().minus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(90))), RANDOM).leaf());
+    String unknown =
+        DcCertificates.thumbprintBase64(
+            TestScreens.screen(
+                    maker,
+                    TestScreens.Spec.valid(
+                        Instant.now().minus(Duration.ofDays(1)),
+                        Instant.now().plus(Duration.ofDays(90))),
+                    RANDOM)
+                .leaf());
     byte[] body = booking(spec, List.of(thumb(screenA), thumb(screenB), unknown), 1, 3);
     HttpResponse<String> r = signed("POST", "/v1/bookings", body);
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-    HostApi.BookingResult b = Json.decode(r.body().getBytes(StandardCharsets.UTF_8), 1 << 24, HostApi.BookingResult.class);
+    HostApi.BookingResult b =
+        Json.decode(
+            r.body().getBytes(StandardCharsets.UTF_8), 1 << 24, HostApi.BookingResult.class);
     assertThat(b.delivered()).hasSize(2);
     assertThat(b.unknownScreens()).containsExactly(unknown);
     assertThat(b.replayed()).isFalse();
@@ -142,20 +205,24 @@ class BookingHostTest {
 
     // each screen fetches its KDM, which opens with its own key and carries the cinema's offset
     for (TestScreens.Screen s : List.of(screenA, screenB)) {
-      HttpResponse<byte[]> z = signedBytes("GET", "/v1/screens/"
-          + Base64Url.encode(Base64.getDecoder().decode(thumb(s))) + "/kdms");
+      HttpResponse<byte[]> z =
+          signedBytes(
+              "GET",
+              "/v1/screens/" + Base64Url.encode(Base64.getDecoder().decode(thumb(s))) + "/kdms");
       assertThat(z.statusCode()).isEqualTo(200);
       byte[] kdm = onlyKdmIn(z.body());
       VerifiedKdm v = KdmReader.read(kdm, enclaveChain.rootCertificate(), s.privateKey());
       assertThat(v.cplId()).isEqualTo(spec.cplId());
-      assertThat(v.notValidBefore().getOffset()).isEqualTo(s == screenB ? ZoneOffset.ofHours(1) : ZoneOffset.UTC);
+      assertThat(v.notValidBefore().getOffset())
+          .isEqualTo(s == screenB ? ZoneOffset.ofHours(1) : ZoneOffset.UTC);
     }
 
     // the same signed booking again: answered from the store, nothing issued twice
     HttpResponse<String> again = signed("POST", "/v1/bookings", body);
     assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
-    HostApi.BookingResult replay = Json.decode(again.body().getBytes(StandardCharsets.UTF_8), 1 << 24,
-        HostApi.BookingResult.class);
+    HostApi.BookingResult replay =
+        Json.decode(
+            again.body().getBytes(StandardCharsets.UTF_8), 1 << 24, HostApi.BookingResult.class);
     assertThat(replay.replayed()).isTrue();
     assertThat(replay.bookingId()).isEqualTo(b.bookingId());
     assertThat(replay.receipt()).isEqualTo(b.receipt());
@@ -164,15 +231,34 @@ class BookingHostTest {
   @Test
   void aHostWhoseStoreWidensTheStudiosRulesCannotBookPastThem() throws Exception {
     DkdmTemplate.Spec spec = ingest();
-    assertThat(signed("POST", "/v1/rules", Json.encode(rules(spec, 1))).statusCode()).isEqualTo(201);
+    assertThat(signed("POST", "/v1/rules", Json.encode(rules(spec, 1))).statusCode())
+        .isEqualTo(201);
     // the operator edits the stored statement: cap 1 becomes 100 (the signature stays the studio's)
     RulesRecord row = store.getRules("urn:uuid:" + spec.cplId()).orElseThrow();
     StudioRules signed = StudioRules.decode(row.statement());
-    StudioRules widened = new StudioRules(1, signed.keySetId(), signed.cplId(), signed.dkdmSigner(), signed.screens(),
-        signed.latestEnd(), signed.maxWindowSeconds(), 100, signed.issuedAt());
-    store.putRules(new RulesRecord(row.cplId(), widened.encode(), row.key(), row.signature(), row.signerCertificate(),
-        row.signerSignature(), row.storedAt()));
-    HttpResponse<String> r = signed("POST", "/v1/bookings", booking(spec, List.of(thumb(screenA), thumb(screenB)), 1, 2));
+    StudioRules widened =
+        new StudioRules(
+            1,
+            signed.keySetId(),
+            signed.cplId(),
+            signed.dkdmSigner(),
+            signed.screens(),
+            signed.latestEnd(),
+            signed.maxWindowSeconds(),
+            100,
+            signed.issuedAt());
+    store.putRules(
+        new RulesRecord(
+            row.cplId(),
+            widened.encode(),
+            row.key(),
+            row.signature(),
+            row.signerCertificate(),
+            row.signerSignature(),
+            row.storedAt()));
+    HttpResponse<String> r =
+        signed(
+            "POST", "/v1/bookings", booking(spec, List.of(thumb(screenA), thumb(screenB)), 1, 2));
     assertThat(r.statusCode()).as(r.body()).isEqualTo(422);
     assertThat(error(r)).isEqualTo("rules_invalid");
   }
@@ -180,11 +266,13 @@ class BookingHostTest {
   @Test
   void aBookingWithoutStoredRulesIsRefusedAndRulesForAnUningestedCplAreRefused() throws Exception {
     DkdmTemplate.Spec spec = ingest();
-    HttpResponse<String> r = signed("POST", "/v1/bookings", booking(spec, List.of(thumb(screenA)), 1, 2));
+    HttpResponse<String> r =
+        signed("POST", "/v1/bookings", booking(spec, List.of(thumb(screenA)), 1, 2));
     assertThat(r.statusCode()).as(r.body()).isEqualTo(404);
     assertThat(error(r)).isEqualTo("rules_not_found");
-    DkdmTemplate.Spec never = new DkdmTemplate.Spec(UUID.randomUUID(), "Never Ingested", spec.notBefore(),
-        spec.notAfter(), spec.keys());
+    DkdmTemplate.Spec never =
+        new DkdmTemplate.Spec(
+            UUID.randomUUID(), "Never Ingested", spec.notBefore(), spec.notAfter(), spec.keys());
     HttpResponse<String> rules = signed("POST", "/v1/rules", Json.encode(rules(never, 10)));
     assertThat(rules.statusCode()).as(rules.body()).isEqualTo(404);
     assertThat(error(rules)).isEqualTo("dkdm_not_found");
@@ -198,23 +286,50 @@ class BookingHostTest {
 
   EnclaveApi.SignedRules rules(DkdmTemplate.Spec spec, int maxScreens) throws Exception {
     Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-    StudioRules rules = new StudioRules(1, keySet.id(), "urn:uuid:" + spec.cplId(), signerThumbprint(),
-        new SendPolicy.RecipientSelector(null, List.of(Base64.getEncoder().encodeToString(maker.root().getEncoded())),
-            Map.of()), now.plus(Duration.ofDays(9)), Duration.ofDays(5).toSeconds(), maxScreens, now);
+    StudioRules rules =
+        new StudioRules(
+            1,
+            keySet.id(),
+            "urn:uuid:" + spec.cplId(),
+            signerThumbprint(),
+            new SendPolicy.RecipientSelector(
+                null,
+                List.of(Base64.getEncoder().encodeToString(maker.root().getEncoded())),
+                Map.of()),
+            now.plus(Duration.ofDays(9)),
+            Duration.ofDays(5).toSeconds(),
+            maxScreens,
+            now);
     byte[] bytes = rules.encode();
     RulesStatement st = RulesStatement.of(bytes, SENDER.publicKey());
-    return new EnclaveApi.SignedRules(Base64Url.encode(bytes), Base64Url.encode(SENDER.publicKey().raw()),
-        Base64Url.encode(st.sign(SENDER)), Base64Url.encode(studio.chain().get(0).getEncoded()),
+    return new EnclaveApi.SignedRules(
+        Base64Url.encode(bytes),
+        Base64Url.encode(SENDER.publicKey().raw()),
+        Base64Url.encode(st.sign(SENDER)),
+        Base64Url.encode(studio.chain().get(0).getEncoded()),
         Base64Url.encode(st.signWithDkdmSigner(studio.leaf().getPrivate())));
   }
 
   byte[] booking(DkdmTemplate.Spec spec, List<String> screens, int fromDays, int toDays) {
     Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-    byte[] booking = new KdmBooking(1, keySet.id(), "urn:uuid:" + spec.cplId(), screens,
-        now.plus(Duration.ofDays(fromDays)), now.plus(Duration.ofDays(toDays)), null).encode();
+    byte[] booking =
+        new KdmBooking(
+                1,
+                keySet.id(),
+                "urn:uuid:" + spec.cplId(),
+                screens,
+                now.plus(Duration.ofDays(fromDays)),
+                now.plus(Duration.ofDays(toDays)),
+                null)
+            .encode();
     byte[] sig = BookingStatement.of(keySet.id(), booking, now, SENDER.publicKey()).sign(SENDER);
-    return Json.encode(new HostApi.BookingRequest(Base64Url.encode(booking), new EnclaveApi.SenderSignature(
-        Base64Url.encode(SENDER.publicKey().raw()), now.getEpochSecond(), Base64Url.encode(sig))));
+    return Json.encode(
+        new HostApi.BookingRequest(
+            Base64Url.encode(booking),
+            new EnclaveApi.SenderSignature(
+                Base64Url.encode(SENDER.publicKey().raw()),
+                now.getEpochSecond(),
+                Base64Url.encode(sig))));
   }
 
   DkdmTemplate.Spec ingest() throws Exception {
@@ -225,16 +340,37 @@ class BookingHostTest {
       ks.add(new DkdmTemplate.Key(i == 0 ? "MDIK" : "MDAK", UUID.randomUUID(), k));
     }
     Instant now = Instant.now();
-    DkdmTemplate.Spec spec = new DkdmTemplate.Spec(UUID.randomUUID(), "Booked Host Feature",
-        KDM_TIME.format(now.atOffset(ZoneOffset.UTC)), KDM_TIME.format(now.plus(Duration.ofDays(10)).atOffset(ZoneOffset.UTC)), ks);
-    byte[] dkdm = DkdmTemplate.build(dir.resolve("dkdm-" + (++dirs)), spec, enclaveSigner.leaf(), enclaveSigner.leaf(),
-        studio.chain(), studio.leaf().getPrivate());
+    DkdmTemplate.Spec spec =
+        new DkdmTemplate.Spec(
+            UUID.randomUUID(),
+            "Booked Host Feature",
+            KDM_TIME.format(now.atOffset(ZoneOffset.UTC)),
+            KDM_TIME.format(now.plus(Duration.ofDays(10)).atOffset(ZoneOffset.UTC)),
+            ks);
+    byte[] dkdm =
+        DkdmTemplate.build(
+            dir.resolve("dkdm-" + (++dirs)),
+            spec,
+            enclaveSigner.leaf(),
+            enclaveSigner.leaf(),
+            studio.chain(),
+            studio.leaf().getPrivate());
     List<byte[]> roots = List.of(studio.chain().get(2).getEncoded());
     Instant ts = now.truncatedTo(ChronoUnit.SECONDS);
-    byte[] sig = DkdmIngestStatement.of(keySet.id(), dkdm, roots, ts, SENDER.publicKey()).sign(SENDER);
-    HttpResponse<String> r = signed("POST", "/v1/dkdms", Json.encode(new EnclaveApi.DkdmIngestRequest(
-        Base64Url.encode(dkdm), roots.stream().map(Base64Url::encode).toList(), new EnclaveApi.SenderSignature(
-            Base64Url.encode(SENDER.publicKey().raw()), ts.getEpochSecond(), Base64Url.encode(sig)))));
+    byte[] sig =
+        DkdmIngestStatement.of(keySet.id(), dkdm, roots, ts, SENDER.publicKey()).sign(SENDER);
+    HttpResponse<String> r =
+        signed(
+            "POST",
+            "/v1/dkdms",
+            Json.encode(
+                new EnclaveApi.DkdmIngestRequest(
+                    Base64Url.encode(dkdm),
+                    roots.stream().map(Base64Url::encode).toList(),
+                    new EnclaveApi.SenderSignature(
+                        Base64Url.encode(SENDER.publicKey().raw()),
+                        ts.getEpochSecond(),
+                        Base64Url.encode(sig)))));
     assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
     return spec;
   }
@@ -244,8 +380,11 @@ class BookingHostTest {
     for (var cert : s.chain()) {
       chain.add(Base64.getEncoder().encodeToString(cert.getEncoded()));
     }
-    HttpResponse<String> r = signed("POST", "/v1/screens", Json.encode(new HostApi.RegisterScreen(chain, cinema, name,
-        offset, List.of())));
+    HttpResponse<String> r =
+        signed(
+            "POST",
+            "/v1/screens",
+            Json.encode(new HostApi.RegisterScreen(chain, cinema, name, offset, List.of())));
     assertThat(r.statusCode()).as(r.body()).isIn(200, 201);
   }
 
@@ -268,18 +407,27 @@ class BookingHostTest {
   }
 
   HttpResponse<String> signed(String method, String target, byte[] body) throws Exception {
-    return HostTestSupport.HTTP.send(request(method, target, body), HttpResponse.BodyHandlers.ofString());
+    return HostTestSupport.HTTP.send(
+        request(method, target, body), HttpResponse.BodyHandlers.ofString());
   }
 
   HttpResponse<byte[]> signedBytes(String method, String target) throws Exception {
-    return HostTestSupport.HTTP.send(request(method, target, null), HttpResponse.BodyHandlers.ofByteArray());
+    return HostTestSupport.HTTP.send(
+        request(method, target, null), HttpResponse.BodyHandlers.ofByteArray());
   }
 
   HttpRequest request(String method, String target, byte[] body) {
     byte[] b = body == null ? new byte[0] : body;
-    return HttpRequest.newBuilder(URI.create(base(host) + target)).header("Content-Type", "application/json")
-        .header("Authorization", SenderRequestSignature.authorization(SENDER, method, target, b, Instant.now()))
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(b))
+    return HttpRequest.newBuilder(URI.create(base(host) + target))
+        .header("Content-Type", "application/json")
+        .header(
+            "Authorization",
+            SenderRequestSignature.authorization(SENDER, method, target, b, Instant.now()))
+        .method(
+            method,
+            body == null
+                ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofByteArray(b))
         .build();
   }
 }

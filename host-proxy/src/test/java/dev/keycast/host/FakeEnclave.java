@@ -49,25 +49,34 @@ public final class FakeEnclave implements AutoCloseable {
   private final Map<String, AtomicInteger> answered = new ConcurrentHashMap<>();
   private volatile KeySet keySet;
   private volatile long delayMillis;
+
   /** When set, send answers name another send id than the payload's (an enclave bug). */
   public volatile boolean answerAnotherSendId;
+
   /** Candidates of the last send request. */
   public volatile List<EnclaveApi.Candidate> lastCandidates = List.of();
+
   /** Candidates of the last forward request. */
   public volatile List<EnclaveApi.Candidate> lastForwardCandidates = List.of();
+
   /** When set, each /v1/send waits (after reading its body) until this latch opens. */
   public volatile java.util.concurrent.CountDownLatch holdSends;
+
   /** Sends waiting on {@link #holdSends}. */
   public final AtomicInteger heldSends = new AtomicInteger();
+
   /** The sender keys GET /v1/senders answers (empty: no sender set, sender_set_missing). */
   public volatile List<dev.keycast.protocol.sender.SenderKey> senders = List.of();
+
   private volatile dev.keycast.protocol.cinema.KdmSigner kdmSigner;
   private final AtomicInteger concurrent = new AtomicInteger();
   private final AtomicInteger maxConcurrent = new AtomicInteger();
   private HttpServer server;
   private int port;
+
   /** Credentials requests seen. */
-  public final List<EnclaveApi.AwsCredentials> credentials = new java.util.concurrent.CopyOnWriteArrayList<>();
+  public final List<EnclaveApi.AwsCredentials> credentials =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /** Starts on an ephemeral port. */
   public FakeEnclave start() throws IOException {
@@ -172,37 +181,47 @@ public final class FakeEnclave implements AutoCloseable {
       Object answer;
       int status = 200;
       try {
-        answer = switch (path) {
-          case "/v1/health" -> Map.of("status", "ok");
-          case "/v1/ready" -> {
-            KeySet k = keySet;
-            if (k == null) {
-              status = 503;
-              yield new EnclaveApi.Readiness(false, "not_initialized", null, "no key set");
-            }
-            yield new EnclaveApi.Readiness(true, "ready", k.id(), null);
-          }
-          case "/v1/attestation" -> new EnclaveApi.AttestationResponse(
-              Base64Url.encode("fake-document".getBytes(StandardCharsets.UTF_8)), bundle(need()));
-          case "/v1/keyset/init" -> init(Json.decode(body, 1 << 20, EnclaveApi.InitRequest.class));
-          case "/v1/keyset/unseal" ->
-              unseal(Json.decode(body, 1 << 20, EnclaveApi.UnsealRequest.class));
-          case "/v1/credentials" -> {
-            credentials.add(Json.decode(body, 1 << 20, EnclaveApi.CredentialsRequest.class)
-                .credentials());
-            status = 204;
-            yield null;
-          }
-          case "/v1/recipients/validate" ->
-              validate(Json.decode(body, 1 << 20, EnclaveApi.ValidateRequest.class));
-          case "/v1/send" -> send(Json.decode(body, 256 << 20, EnclaveApi.SendRequest.class));
-          case "/v1/senders" -> senderSet();
-          case "/v1/forward" -> forward(Json.decode(body, 256 << 20, EnclaveApi.ForwardRequest.class));
-          case "/v1/keyset/rewrap" -> throw new Failure(
-              Json.decode(body, 1 << 20, dev.keycast.protocol.upgrade.RewrapRequest.class).credentials() == null
-                  ? ErrorCode.MALFORMED_REQUEST : ErrorCode.IMAGE_APPROVAL_REFUSED, "this fake enclave has no image approvers");
-          default -> throw new Failure(ErrorCode.NOT_FOUND, "no such path");
-        };
+        answer =
+            switch (path) {
+              case "/v1/health" -> Map.of("status", "ok");
+              case "/v1/ready" -> {
+                KeySet k = keySet;
+                if (k == null) {
+                  status = 503;
+                  yield new EnclaveApi.Readiness(false, "not_initialized", null, "no key set");
+                }
+                yield new EnclaveApi.Readiness(true, "ready", k.id(), null);
+              }
+              case "/v1/attestation" ->
+                  new EnclaveApi.AttestationResponse(
+                      Base64Url.encode("fake-document".getBytes(StandardCharsets.UTF_8)),
+                      bundle(need()));
+              case "/v1/keyset/init" ->
+                  init(Json.decode(body, 1 << 20, EnclaveApi.InitRequest.class));
+              case "/v1/keyset/unseal" ->
+                  unseal(Json.decode(body, 1 << 20, EnclaveApi.UnsealRequest.class));
+              case "/v1/credentials" -> {
+                credentials.add(
+                    Json.decode(body, 1 << 20, EnclaveApi.CredentialsRequest.class).credentials());
+                status = 204;
+                yield null;
+              }
+              case "/v1/recipients/validate" ->
+                  validate(Json.decode(body, 1 << 20, EnclaveApi.ValidateRequest.class));
+              case "/v1/send" -> send(Json.decode(body, 256 << 20, EnclaveApi.SendRequest.class));
+              case "/v1/senders" -> senderSet();
+              case "/v1/forward" ->
+                  forward(Json.decode(body, 256 << 20, EnclaveApi.ForwardRequest.class));
+              case "/v1/keyset/rewrap" ->
+                  throw new Failure(
+                      Json.decode(body, 1 << 20, dev.keycast.protocol.upgrade.RewrapRequest.class)
+                                  .credentials()
+                              == null
+                          ? ErrorCode.MALFORMED_REQUEST
+                          : ErrorCode.IMAGE_APPROVAL_REFUSED,
+                      "this fake enclave has no image approvers");
+              default -> throw new Failure(ErrorCode.NOT_FOUND, "no such path");
+            };
       } catch (Failure f) {
         status = f.code.status();
         answer = ErrorBody.of(f.code, f.getMessage());
@@ -245,8 +264,12 @@ public final class FakeEnclave implements AutoCloseable {
 
   private static EnclaveApi.KeyBundle bundle(KeySet k) {
     dev.keycast.protocol.keyset.KeyBundle b = k.bundle(KMS_KEY_ID);
-    return new EnclaveApi.KeyBundle(k.id(), Base64Url.encode(k.receivePublicKey()),
-        Base64Url.encode(k.signingPublicKey()), KMS_KEY_ID, Base64Url.encode(b.userData()));
+    return new EnclaveApi.KeyBundle(
+        k.id(),
+        Base64Url.encode(k.receivePublicKey()),
+        Base64Url.encode(k.signingPublicKey()),
+        KMS_KEY_ID,
+        Base64Url.encode(b.userData()));
   }
 
   /** Init requests to fail with kms_unavailable before one succeeds. */
@@ -286,10 +309,17 @@ public final class FakeEnclave implements AutoCloseable {
     for (EnclaveApi.Candidate c : r.recipients()) {
       try {
         RecipientKey k = RecipientKeys.fromSpki(Base64Url.decode("key", c.key(), 1 << 16));
-        out.add(new EnclaveApi.RecipientCheck(k.fingerprint(),
-            k instanceof dev.keycast.protocol.envelope.RsaRecipientKey rsa ? "rsa-" + rsa.bits() : "x25519", true, null));
+        out.add(
+            new EnclaveApi.RecipientCheck(
+                k.fingerprint(),
+                k instanceof dev.keycast.protocol.envelope.RsaRecipientKey rsa
+                    ? "rsa-" + rsa.bits()
+                    : "x25519",
+                true,
+                null));
       } catch (Exception e) {
-        out.add(new EnclaveApi.RecipientCheck(null, null, false, "unusable key: " + e.getMessage()));
+        out.add(
+            new EnclaveApi.RecipientCheck(null, null, false, "unusable key: " + e.getMessage()));
       }
     }
     return new EnclaveApi.ValidateResponse(out);
@@ -307,25 +337,45 @@ public final class FakeEnclave implements AutoCloseable {
     byte[] ct = Base64Url.decode("ciphertext", p.ciphertext(), 1 << 20);
     byte[] secret;
     try {
-      secret = Hpke.open(HpkeSuite.KEYCAST_V1, X25519PrivateKey.fromRaw(k.receivePrivateKey()),
-          info(k.id()), policyBytes, new HpkeCiphertext(enc, ct));
+      secret =
+          Hpke.open(
+              HpkeSuite.KEYCAST_V1,
+              X25519PrivateKey.fromRaw(k.receivePrivateKey()),
+              info(k.id()),
+              policyBytes,
+              new HpkeCiphertext(enc, ct));
     } catch (dev.keycast.protocol.DecryptionFailedException e) {
       throw new Failure(ErrorCode.DECRYPTION_FAILED, "decryption failed");
     }
     SendPolicy policy = SendPolicy.parse(policyBytes);
     String sendId = hex16(sha("keycast/v1/send-id", enc, ct));
     // a signed send's receipt names its sender (version 2), as the enclave's does
-    Receipt.Sender sender = p.sender() == null ? null : new Receipt.Sender(
-        HexFormat.of().formatHex(Base64Url.decode("sender key", p.sender().key(), 32)),
-        Instant.ofEpochSecond(p.sender().timestamp()));
-    ReceiptBuilder rb = new ReceiptBuilder(k.id(), sendId, Receipt.Kind.SEND,
-        sha256(policyBytes), sha256(concat(enc, ct)), sender);
+    Receipt.Sender sender =
+        p.sender() == null
+            ? null
+            : new Receipt.Sender(
+                HexFormat.of().formatHex(Base64Url.decode("sender key", p.sender().key(), 32)),
+                Instant.ofEpochSecond(p.sender().timestamp()));
+    ReceiptBuilder rb =
+        new ReceiptBuilder(
+            k.id(),
+            sendId,
+            Receipt.Kind.SEND,
+            sha256(policyBytes),
+            sha256(concat(enc, ct)),
+            sender);
     List<EnclaveApi.Delivery> ds = deliver(k, sendId, policy, r.candidates(), secret, rb, false);
     SealedSecret s = SealedSecret.seal(k, policy.secretId(), secret, policyBytes, random);
     byte[] receipt = rb.sign(Instant.now().truncatedTo(ChronoUnit.MILLIS), k);
     String answered = answerAnotherSendId ? "0".repeat(32) : sendId;
-    return new EnclaveApi.SendResponse(answered, policy.secretId(), answered,
-        Base64Url.encode(receipt), Base64Url.encode(s.encode()), ds, List.of());
+    return new EnclaveApi.SendResponse(
+        answered,
+        policy.secretId(),
+        answered,
+        Base64Url.encode(receipt),
+        Base64Url.encode(s.encode()),
+        ds,
+        List.of());
   }
 
   private EnclaveApi.SenderSetView senderSet() throws Failure {
@@ -333,20 +383,29 @@ public final class FakeEnclave implements AutoCloseable {
     if (keys.isEmpty()) {
       throw new Failure(ErrorCode.SENDER_SET_MISSING, "no sender set");
     }
-    return new EnclaveApi.SenderSetView(1, List.of(),
+    return new EnclaveApi.SenderSetView(
+        1,
+        List.of(),
         keys.stream().map(key -> Base64Url.encode(key.raw())).toList(),
-        keys.stream().map(dev.keycast.protocol.sender.SenderKey::fingerprint).toList(), null, null);
+        keys.stream().map(dev.keycast.protocol.sender.SenderKey::fingerprint).toList(),
+        null,
+        null);
   }
 
   /** The fake's KDM signer chain (made on first use, valid from a day ago for 5 years). */
   public synchronized dev.keycast.protocol.cinema.KdmSigner kdmSigner() throws Exception {
     if (kdmSigner == null) {
       Instant start = Instant.now().minus(java.time.Duration.ofDays(1));
-      var chain = dev.keycast.protocol.cinema.DcCertificateIssuer.issue(
-          new dev.keycast.protocol.cinema.DcCertificateIssuer.ChainNames("KEYCAST.TEST", "FAKE.ENCLAVE",
-              "ROOT", "CA", "CS", "FAKE.SIGNER"), start, 5, random);
-      kdmSigner = dev.keycast.protocol.cinema.KdmSigner.of(chain.leaf().getPrivate(), chain.chain(),
-          Instant.now());
+      var chain =
+          dev.keycast.protocol.cinema.DcCertificateIssuer.issue(
+              new dev.keycast.protocol.cinema.DcCertificateIssuer.ChainNames(
+                  "KEYCAST.TEST", "FAKE.ENCLAVE", "ROOT", "CA", "CS", "FAKE.SIGNER"),
+              start,
+              5,
+              random);
+      kdmSigner =
+          dev.keycast.protocol.cinema.KdmSigner.of(
+              chain.leaf().getPrivate(), chain.chain(), Instant.now());
     }
     return kdmSigner;
   }
@@ -355,7 +414,8 @@ public final class FakeEnclave implements AutoCloseable {
     lastForwardCandidates = r.candidates();
     KeySet k = need();
     byte[] policyBytes = Base64Url.decode("policy", r.policy(), SendPolicy.MAX_BYTES);
-    SealedSecret s = SealedSecret.parse(Base64Url.decode("sealed_secret", r.sealedSecret(), 1 << 20));
+    SealedSecret s =
+        SealedSecret.parse(Base64Url.decode("sealed_secret", r.sealedSecret(), 1 << 20));
     byte[] secret;
     try {
       secret = s.open(k, policyBytes);
@@ -363,20 +423,30 @@ public final class FakeEnclave implements AutoCloseable {
       throw new Failure(ErrorCode.POLICY_MISMATCH, "policy mismatch");
     }
     SendPolicy policy = SendPolicy.parse(policyBytes);
-    ReceiptBuilder rb = new ReceiptBuilder(k.id(), r.sendId(), Receipt.Kind.FORWARD,
-        sha256(policyBytes), new byte[32]);
+    ReceiptBuilder rb =
+        new ReceiptBuilder(
+            k.id(), r.sendId(), Receipt.Kind.FORWARD, sha256(policyBytes), new byte[32]);
     List<EnclaveApi.Delivery> ds = deliver(k, r.sendId(), policy, r.candidates(), secret, rb, true);
     TreeSet<String> fps = new TreeSet<>();
     ds.forEach(d -> fps.add(d.recipient()));
-    String receiptId = r.sendId() + "-" + HexFormat.of().formatHex(
-        sha256(String.join("", fps).getBytes(StandardCharsets.UTF_8)), 0, 8);
+    String receiptId =
+        r.sendId()
+            + "-"
+            + HexFormat.of()
+                .formatHex(sha256(String.join("", fps).getBytes(StandardCharsets.UTF_8)), 0, 8);
     byte[] receipt = rb.sign(Instant.now().truncatedTo(ChronoUnit.MILLIS), k);
-    return new EnclaveApi.ForwardResponse(r.sendId(), receiptId, Base64Url.encode(receipt), ds,
-        List.of());
+    return new EnclaveApi.ForwardResponse(
+        r.sendId(), receiptId, Base64Url.encode(receipt), ds, List.of());
   }
 
-  private List<EnclaveApi.Delivery> deliver(KeySet k, String sendId, SendPolicy policy,
-      List<EnclaveApi.Candidate> candidates, byte[] secret, ReceiptBuilder rb, boolean late)
+  private List<EnclaveApi.Delivery> deliver(
+      KeySet k,
+      String sendId,
+      SendPolicy policy,
+      List<EnclaveApi.Candidate> candidates,
+      byte[] secret,
+      ReceiptBuilder rb,
+      boolean late)
       throws Exception {
     List<EnclaveApi.Delivery> ds = new ArrayList<>();
     if (late && !policy.lateRecipients()) {
@@ -391,12 +461,20 @@ public final class FakeEnclave implements AutoCloseable {
         continue;
       }
       DeliveryFormat<?> f = DeliveryFormats.defaultFor(key);
-      DeliveryMetadata m = new DeliveryMetadata(DeliveryMetadata.VERSION_1, policy.secretId(),
-          policy.sender(), policy.notBefore().truncatedTo(ChronoUnit.SECONDS),
-          policy.notAfter().truncatedTo(ChronoUnit.SECONDS), key.fingerprint());
+      DeliveryMetadata m =
+          new DeliveryMetadata(
+              DeliveryMetadata.VERSION_1,
+              policy.secretId(),
+              policy.sender(),
+              policy.notBefore().truncatedTo(ChronoUnit.SECONDS),
+              policy.notAfter().truncatedTo(ChronoUnit.SECONDS),
+              key.fingerprint());
       byte[] env = f.seal(key, m, secret, random);
-      String id = hex16(sha("keycast/v1/delivery-id", (sendId + "\0" + key.fingerprint())
-          .getBytes(StandardCharsets.UTF_8)));
+      String id =
+          hex16(
+              sha(
+                  "keycast/v1/delivery-id",
+                  (sendId + "\0" + key.fingerprint()).getBytes(StandardCharsets.UTF_8)));
       rb.add(new Receipt.Delivery(key.fingerprint(), f.id(), id, sha256(env)));
       ds.add(new EnclaveApi.Delivery(id, key.fingerprint(), f.id(), Base64Url.encode(env)));
     }
@@ -408,44 +486,68 @@ public final class FakeEnclave implements AutoCloseable {
    * each candidate's chain validated as a screen chain, one modified-transitional-1 KDM per screen
    * that the policy lists by thumbprint or fingerprint (or any screen when it names anchors).
    */
-  private List<EnclaveApi.Delivery> deliverKdms(String sendId, SendPolicy policy,
-      List<EnclaveApi.Candidate> candidates, byte[] secret, ReceiptBuilder rb) throws Exception {
+  private List<EnclaveApi.Delivery> deliverKdms(
+      String sendId,
+      SendPolicy policy,
+      List<EnclaveApi.Candidate> candidates,
+      byte[] secret,
+      ReceiptBuilder rb)
+      throws Exception {
     var keys = dev.keycast.protocol.cinema.ContentKeySetCodec.decode(secret);
     var cf = java.security.cert.CertificateFactory.getInstance("X.509");
     List<EnclaveApi.Delivery> ds = new ArrayList<>();
     for (EnclaveApi.Candidate c : candidates) {
       List<java.security.cert.X509Certificate> chain = new ArrayList<>();
       for (String der : c.chain()) {
-        chain.add((java.security.cert.X509Certificate) cf.generateCertificate(
-            new java.io.ByteArrayInputStream(Base64Url.decode("chain", der, 1 << 16))));
+        chain.add(
+            (java.security.cert.X509Certificate)
+                cf.generateCertificate(
+                    new java.io.ByteArrayInputStream(Base64Url.decode("chain", der, 1 << 16))));
       }
       if (chain.isEmpty()) {
         continue;
       }
-      var screen = dev.keycast.protocol.cinema.DcCertificateChainValidator.validateScreen(chain, Instant.now());
+      var screen =
+          dev.keycast.protocol.cinema.DcCertificateChainValidator.validateScreen(
+              chain, Instant.now());
       String thumb = dev.keycast.protocol.cinema.DcCertificates.thumbprintBase64(screen.leaf());
       String fp = RecipientKeys.fromSpki(screen.leaf().getPublicKey().getEncoded()).fingerprint();
       if (!policy.recipients().thumbprints().contains(thumb)
-          && !policy.recipients().fingerprints().contains(fp) && policy.recipients().anchors().isEmpty()) {
+          && !policy.recipients().fingerprints().contains(fp)
+          && policy.recipients().anchors().isEmpty()) {
         continue;
       }
-      java.time.ZoneOffset offset = java.time.ZoneOffset.of(c.utcOffset() == null ? "+00:00" : c.utcOffset());
-      byte[] kdm = dev.keycast.protocol.cinema.KdmWriter.write(kdmSigner(),
-          dev.keycast.protocol.cinema.KdmRequest.modifiedTransitional1(keys, screen,
-              policy.notBefore().atOffset(offset), policy.notAfter().atOffset(offset),
-              java.util.UUID.randomUUID(), Instant.now().truncatedTo(ChronoUnit.SECONDS).atOffset(offset)),
-          random);
-      String id = hex16(sha("keycast/v1/delivery-id", (sendId + "\0" + fp).getBytes(StandardCharsets.UTF_8)));
-      rb.add(new Receipt.Delivery(fp, dev.keycast.protocol.cinema.KdmDeliveries.FORMAT_ID, id, sha256(kdm)));
-      ds.add(new EnclaveApi.Delivery(id, fp, dev.keycast.protocol.cinema.KdmDeliveries.FORMAT_ID,
-          Base64Url.encode(kdm)));
+      java.time.ZoneOffset offset =
+          java.time.ZoneOffset.of(c.utcOffset() == null ? "+00:00" : c.utcOffset());
+      byte[] kdm =
+          dev.keycast.protocol.cinema.KdmWriter.write(
+              kdmSigner(),
+              dev.keycast.protocol.cinema.KdmRequest.modifiedTransitional1(
+                  keys,
+                  screen,
+                  policy.notBefore().atOffset(offset),
+                  policy.notAfter().atOffset(offset),
+                  java.util.UUID.randomUUID(),
+                  Instant.now().truncatedTo(ChronoUnit.SECONDS).atOffset(offset)),
+              random);
+      String id =
+          hex16(
+              sha("keycast/v1/delivery-id", (sendId + "\0" + fp).getBytes(StandardCharsets.UTF_8)));
+      rb.add(
+          new Receipt.Delivery(
+              fp, dev.keycast.protocol.cinema.KdmDeliveries.FORMAT_ID, id, sha256(kdm)));
+      ds.add(
+          new EnclaveApi.Delivery(
+              id, fp, dev.keycast.protocol.cinema.KdmDeliveries.FORMAT_ID, Base64Url.encode(kdm)));
     }
     return ds;
   }
 
   /** HPKE info of a send to key set {@code keySetId}. */
   public static byte[] info(String keySetId) {
-    return concat("keycast/v1/send".getBytes(StandardCharsets.UTF_8), new byte[] {0},
+    return concat(
+        "keycast/v1/send".getBytes(StandardCharsets.UTF_8),
+        new byte[] {0},
         keySetId.getBytes(StandardCharsets.UTF_8));
   }
 

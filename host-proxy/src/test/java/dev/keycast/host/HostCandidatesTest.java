@@ -34,54 +34,83 @@ class HostCandidatesTest {
 
   private static SendPolicy policy(List<String> fps, List<String> anchors) {
     Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-    return new SendPolicy(1, "cand-" + System.nanoTime(), "t", now.minusSeconds(5),
-        now.plusSeconds(3600), new SendPolicy.RecipientSelector(fps, anchors, null), false, 10, null);
+    return new SendPolicy(
+        1,
+        "cand-" + System.nanoTime(),
+        "t",
+        now.minusSeconds(5),
+        now.plusSeconds(3600),
+        new SendPolicy.RecipientSelector(fps, anchors, null),
+        false,
+        10,
+        null);
   }
 
   @Test
   void anchorsAttachEveryRecipientWithAChainAndFingerprintsTheListedOnes() throws Exception {
     KeyPair caKey = TestCerts.keyPair("RSA", 2048);
-    X509Certificate ca = TestCerts.certificate("CN=Test CA", caKey.getPublic(), "CN=Test CA",
-        caKey.getPrivate(), true, null);
+    X509Certificate ca =
+        TestCerts.certificate(
+            "CN=Test CA", caKey.getPublic(), "CN=Test CA", caKey.getPrivate(), true, null);
     KeyPair leafKey = TestCerts.keyPair("RSA", 2048);
-    X509Certificate leaf = TestCerts.certificate("CN=projector-1", leafKey.getPublic(), "CN=Test CA",
-        caKey.getPrivate(), false, null);
-    String chainPem = TestCerts.pem("CERTIFICATE", leaf.getEncoded())
-        + TestCerts.pem("CERTIFICATE", ca.getEncoded());
+    X509Certificate leaf =
+        TestCerts.certificate(
+            "CN=projector-1", leafKey.getPublic(), "CN=Test CA", caKey.getPrivate(), false, null);
+    String chainPem =
+        TestCerts.pem("CERTIFICATE", leaf.getEncoded())
+            + TestCerts.pem("CERTIFICATE", ca.getEncoded());
     String leafFp = Fingerprints.ofSpki(leafKey.getPublic().getEncoded());
 
     try (FakeEnclave enclave = new FakeEnclave().start()) {
-      HostProxy host = HostTestSupport.start(enclave, SqliteArtefactStore.open(dir.resolve("c.db")),
-          "alias/k");
+      HostProxy host =
+          HostTestSupport.start(enclave, SqliteArtefactStore.open(dir.resolve("c.db")), "alias/k");
       try {
         assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
         Recipient x = Recipient.generate();
-        assertThat(post(base(host) + "/v1/recipients", x.registration(base(host))).statusCode()).isEqualTo(201);
-        HttpResponse<byte[]> reg = post(base(host) + "/v1/recipients",
-            HostTestSupport.rsaRegistration(base(host), chainPem, leafKey.getPrivate(),
-                Map.of("site", "hall 1")));
+        assertThat(post(base(host) + "/v1/recipients", x.registration(base(host))).statusCode())
+            .isEqualTo(201);
+        HttpResponse<byte[]> reg =
+            post(
+                base(host) + "/v1/recipients",
+                HostTestSupport.rsaRegistration(
+                    base(host), chainPem, leafKey.getPrivate(), Map.of("site", "hall 1")));
         assertThat(reg.statusCode()).as(text(reg)).isEqualTo(201);
         HostApi.Recipient rsa = json(reg, HostApi.Recipient.class);
         assertThat(rsa.fingerprint()).isEqualTo(leafFp);
         assertThat(rsa.kind()).isEqualTo("rsa");
 
         String anchor = Base64.getEncoder().encodeToString(ca.getEncoded());
-        post(base(host) + "/v1/sends", Json.encode(payload(enclave.keySet(),
-            policy(List.of(), List.of(anchor)), new byte[] {1})));
+        post(
+            base(host) + "/v1/sends",
+            Json.encode(
+                payload(enclave.keySet(), policy(List.of(), List.of(anchor)), new byte[] {1})));
         List<EnclaveApi.Candidate> c = enclave.lastCandidates;
         assertThat(c).hasSize(1);
         assertThat(c.get(0).key()).isEqualTo(Base64Url.encode(leafKey.getPublic().getEncoded()));
-        assertThat(c.get(0).chain()).containsExactly(Base64Url.encode(leaf.getEncoded()),
-            Base64Url.encode(ca.getEncoded()));
+        assertThat(c.get(0).chain())
+            .containsExactly(
+                Base64Url.encode(leaf.getEncoded()), Base64Url.encode(ca.getEncoded()));
 
-        post(base(host) + "/v1/sends", Json.encode(payload(enclave.keySet(),
-            policy(List.of(x.fingerprint()), List.of(anchor)), new byte[] {2})));
-        assertThat(enclave.lastCandidates).extracting(EnclaveApi.Candidate::key)
-            .containsExactlyInAnyOrder(x.spki(), Base64Url.encode(leafKey.getPublic().getEncoded()));
+        post(
+            base(host) + "/v1/sends",
+            Json.encode(
+                payload(
+                    enclave.keySet(),
+                    policy(List.of(x.fingerprint()), List.of(anchor)),
+                    new byte[] {2})));
+        assertThat(enclave.lastCandidates)
+            .extracting(EnclaveApi.Candidate::key)
+            .containsExactlyInAnyOrder(
+                x.spki(), Base64Url.encode(leafKey.getPublic().getEncoded()));
 
         // an unregistered fingerprint attaches nothing; the host never decides eligibility itself
-        post(base(host) + "/v1/sends", Json.encode(payload(enclave.keySet(),
-            policy(List.of(Recipient.generate().fingerprint()), List.of()), new byte[] {3})));
+        post(
+            base(host) + "/v1/sends",
+            Json.encode(
+                payload(
+                    enclave.keySet(),
+                    policy(List.of(Recipient.generate().fingerprint()), List.of()),
+                    new byte[] {3})));
         assertThat(enclave.lastCandidates).isEmpty();
       } finally {
         host.shutdown();

@@ -7,22 +7,22 @@ import static dev.keycast.host.HostTestSupport.policy;
 import static dev.keycast.host.HostTestSupport.post;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keycast.mock.nitro.MockAttester;
 import dev.keycast.enclave.server.EnclaveMetrics;
 import dev.keycast.enclave.server.EnclaveServer;
 import dev.keycast.host.HostTestSupport.Recipient;
-import dev.keycast.transport.Endpoint;
-import java.security.SecureRandom;
-import java.time.Clock;
 import dev.keycast.host.store.SqliteArtefactStore;
 import dev.keycast.host.store.StoredDelivery;
+import dev.keycast.mock.nitro.MockAttester;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.api.HostApi;
 import dev.keycast.protocol.envelope.HpkeDeliveryFormat;
+import dev.keycast.transport.Endpoint;
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -48,41 +48,67 @@ class HostCrashTest {
     }
   }
 
-  private Process startHost(String enclave, Path db, int port, String logName)
-      throws Exception {
-    List<String> cmd = new java.util.ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "--enable-native-access=ALL-UNNAMED",
-        "-cp", System.getProperty("java.class.path"),
-        HostProxyMain.class.getName(),
-        "--enclave", enclave,
-        "--listen", "tcp://127.0.0.1:" + port,
-        "--admin", "none",
-        "--store", "sqlite:" + db,
-        "--region", "eu-west-1",
-        "--kms-egress-listen", "none",
-        "--enclave-log-listen", "none",
-        "--mock", "--credentials", "static",
-        "--access-key-id", "AKIDTEST", "--secret-access-key", "not-a-secret",
-        "--init-kms-key-id", "alias/crash"));
+  private Process startHost(String enclave, Path db, int port, String logName) throws Exception {
+    List<String> cmd =
+        new java.util.ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path"),
+                HostProxyMain.class.getName(),
+                "--enclave",
+                enclave,
+                "--listen",
+                "tcp://127.0.0.1:" + port,
+                "--admin",
+                "none",
+                "--store",
+                "sqlite:" + db,
+                "--region",
+                "eu-west-1",
+                "--kms-egress-listen",
+                "none",
+                "--enclave-log-listen",
+                "none",
+                "--mock",
+                "--credentials",
+                "static",
+                "--access-key-id",
+                "AKIDTEST",
+                "--secret-access-key",
+                "not-a-secret",
+                "--init-kms-key-id",
+                "alias/crash"));
     cmd.addAll(HostTestSupport.senderFlags(dir)); // issue 23: the sender set, kept across the kill
-    return new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(dir.resolve(logName).toFile()).start();
+    return new ProcessBuilder(cmd)
+        .redirectErrorStream(true)
+        .redirectOutput(dir.resolve(logName).toFile())
+        .start();
   }
 
   private static void awaitReady(String base) {
     // an IOException means not listening yet; Awaitility retries it like a false
-    org.awaitility.Awaitility.await().alias("host ready").atMost(java.time.Duration.ofSeconds(30))
-        .pollInterval(java.time.Duration.ofMillis(50)).ignoreExceptionsInstanceOf(java.io.IOException.class)
+    org.awaitility.Awaitility.await()
+        .alias("host ready")
+        .atMost(java.time.Duration.ofSeconds(30))
+        .pollInterval(java.time.Duration.ofMillis(50))
+        .ignoreExceptionsInstanceOf(java.io.IOException.class)
         .until(() -> get(base + "/v1/ready").statusCode() == 200);
   }
 
   @Test
   void everyAcknowledgedSendSurvivesSigkill() throws Exception {
     InMemoryKeySets keys = new InMemoryKeySets();
-    try (EnclaveServer enclave = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys,
-        MockAttester.create(dir.resolve("pki")), new SecureRandom(), Clock.systemUTC(), 2,
-        new EnclaveMetrics())) {
+    try (EnclaveServer enclave =
+        EnclaveServer.start(
+            Endpoint.parse("tcp://127.0.0.1:0"),
+            keys,
+            MockAttester.create(dir.resolve("pki")),
+            new SecureRandom(),
+            Clock.systemUTC(),
+            2,
+            new EnclaveMetrics())) {
       String enclaveAddress = enclave.endpoint().toString();
       Path db = dir.resolve("crash.db");
       int port = freePort();
@@ -100,26 +126,32 @@ class HostCrashTest {
         ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor();
         for (int t = 0; t < 4; t++) {
           int thread = t;
-          senders.submit(() -> {
-            for (int i = 0; !stop.get(); i++) {
-              try {
-                byte[] body = Json.encode(payload(keys.current().orElseThrow(),
-                    policy("c" + thread + "-" + i, List.of(r.fingerprint()), false),
-                    ("secret " + thread + "-" + i).getBytes(StandardCharsets.UTF_8)));
-                HttpResponse<byte[]> resp = post(base + "/v1/sends", body);
-                if (resp.statusCode() == 200) {
-                  HostApi.SendResult s = json(resp, HostApi.SendResult.class);
-                  ok.put(s.sendId(), s);
+          senders.submit(
+              () -> {
+                for (int i = 0; !stop.get(); i++) {
+                  try {
+                    byte[] body =
+                        Json.encode(
+                            payload(
+                                keys.current().orElseThrow(),
+                                policy("c" + thread + "-" + i, List.of(r.fingerprint()), false),
+                                ("secret " + thread + "-" + i).getBytes(StandardCharsets.UTF_8)));
+                    HttpResponse<byte[]> resp = post(base + "/v1/sends", body);
+                    if (resp.statusCode() == 200) {
+                      HostApi.SendResult s = json(resp, HostApi.SendResult.class);
+                      ok.put(s.sendId(), s);
+                    }
+                  } catch (Exception killed) {
+                    // the host died under this request: not acknowledged
+                  }
                 }
-              } catch (Exception killed) {
-                // the host died under this request: not acknowledged
-              }
-            }
-            return null;
-          });
+                return null;
+              });
         }
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
-            .pollInterval(java.time.Duration.ofMillis(5)).until(() -> ok.size() >= 20);
+        org.awaitility.Awaitility.await()
+            .atMost(java.time.Duration.ofSeconds(20))
+            .pollInterval(java.time.Duration.ofMillis(5))
+            .until(() -> ok.size() >= 20);
         host.destroyForcibly(); // SIGKILL on Linux
         host.waitFor(10, TimeUnit.SECONDS);
         stop.set(true);
@@ -138,7 +170,8 @@ class HostCrashTest {
           assertThat(store.getReceipt(s.receiptId())).isPresent();
           assertThat(s.delivered()).hasSize(1);
           StoredDelivery d = store.getDelivery(s.delivered().get(0).deliveryId()).orElseThrow();
-          byte[] secret = HpkeDeliveryFormat.INSTANCE.open(r.key(), d.delivery().envelope()).secret();
+          byte[] secret =
+              HpkeDeliveryFormat.INSTANCE.open(r.key(), d.delivery().envelope()).secret();
           assertThat(new String(secret, StandardCharsets.UTF_8)).startsWith("secret ");
         }
       }
@@ -150,7 +183,8 @@ class HostCrashTest {
         awaitReady(base);
         assertThat(keys.unseals.get()).isEqualTo(1);
         for (HostApi.SendResult s : acked) {
-          assertThat(r.getAuthorized(base, "/v1/receipts/" + s.receiptId()).statusCode()).isEqualTo(200);
+          assertThat(r.getAuthorized(base, "/v1/receipts/" + s.receiptId()).statusCode())
+              .isEqualTo(200);
         }
       } finally {
         again.destroy();

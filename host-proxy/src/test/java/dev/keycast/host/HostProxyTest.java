@@ -64,8 +64,11 @@ class HostProxyTest {
   }
 
   private byte[] sendBody(List<String> fps, boolean late, String secret) throws Exception {
-    return Json.encode(payload(enclave.keySet(), policy("s-" + System.nanoTime(), fps, late),
-        secret.getBytes(StandardCharsets.UTF_8)));
+    return Json.encode(
+        payload(
+            enclave.keySet(),
+            policy("s-" + System.nanoTime(), fps, late),
+            secret.getBytes(StandardCharsets.UTF_8)));
   }
 
   @Test
@@ -96,18 +99,22 @@ class HostProxyTest {
     assertThat(first.delivered()).hasSize(2);
 
     // the recipient lists and downloads its delivery from the store, and it decrypts
-    HostApi.DeliveryPage page = json(a.getAuthorized(base(host), "/v1/recipients/" + a.fingerprint()
-        + "/deliveries"), HostApi.DeliveryPage.class);
+    HostApi.DeliveryPage page =
+        json(
+            a.getAuthorized(base(host), "/v1/recipients/" + a.fingerprint() + "/deliveries"),
+            HostApi.DeliveryPage.class);
     assertThat(page.deliveries()).hasSize(1);
-    HttpResponse<byte[]> env = a.getAuthorized(base(host), "/v1/deliveries/"
-        + page.deliveries().get(0).deliveryId());
+    HttpResponse<byte[]> env =
+        a.getAuthorized(base(host), "/v1/deliveries/" + page.deliveries().get(0).deliveryId());
     assertThat(env.headers().firstValue("content-type")).hasValue(HostApiService.HPKE_TYPE);
     OpenedDelivery opened = HpkeDeliveryFormat.INSTANCE.open(a.key(), env.body());
     assertThat(new String(opened.secret(), StandardCharsets.UTF_8)).isEqualTo("the secret");
 
     // the receipt is served from the store
-    HostApi.ReceiptView rv = json(a.getAuthorized(base(host), "/v1/receipts/" + first.receiptId()),
-        HostApi.ReceiptView.class);
+    HostApi.ReceiptView rv =
+        json(
+            a.getAuthorized(base(host), "/v1/receipts/" + first.receiptId()),
+            HostApi.ReceiptView.class);
     assertThat(rv.receipt()).isEqualTo(first.receipt());
 
     // a retried identical payload returns the original, and the enclave sees no second send
@@ -117,7 +124,8 @@ class HostProxyTest {
     assertThat(second.replayed()).isTrue();
     assertThat(second.receiptId()).isEqualTo(first.receiptId());
     assertThat(second.receipt()).isEqualTo(first.receipt());
-    assertThat(second.delivered()).extracting(HostApi.DeliverySummary::deliveryId)
+    assertThat(second.delivered())
+        .extracting(HostApi.DeliverySummary::deliveryId)
         .containsExactlyInAnyOrderElementsOf(
             first.delivered().stream().map(HostApi.DeliverySummary::deliveryId).toList());
     assertThat(enclave.hits("/v1/send")).isEqualTo(1);
@@ -131,17 +139,27 @@ class HostProxyTest {
     // same enc and ciphertext (so the same send id), another policy: another payload hash, so the
     // host asks the enclave, which cannot open it
     EnclaveApi.SendPayload p = Json.decode(body, body.length, EnclaveApi.SendPayload.class);
-    EnclaveApi.SendPayload other = new EnclaveApi.SendPayload(p.version(), p.suite(), p.keySetId(),
-        Base64Url.encode(policy("s-other", List.of(a.fingerprint()), false).toJson()), p.enc(),
-        p.ciphertext());
+    EnclaveApi.SendPayload other =
+        new EnclaveApi.SendPayload(
+            p.version(),
+            p.suite(),
+            p.keySetId(),
+            Base64Url.encode(policy("s-other", List.of(a.fingerprint()), false).toJson()),
+            p.enc(),
+            p.ciphertext());
     HttpResponse<byte[]> r = post(base(host) + "/v1/sends", Json.encode(other));
     assertThat(r.statusCode()).as(text(r)).isEqualTo(400);
     assertThat(json(r, ErrorBody.class).error()).isEqualTo("decryption_failed");
     assertThat(enclave.hits("/v1/send")).isEqualTo(2);
     assertThat(sqlite.getSend(first.sendId()).orElseThrow().metadata().payloadHash())
-        .isEqualTo(HostApiService.payloadHash(p.version(), p.suite(), p.keySetId(),
-            Base64Url.decode("policy", p.policy(), 1 << 20), Base64Url.decode("enc", p.enc(), 64),
-            Base64Url.decode("ciphertext", p.ciphertext(), 1 << 20)));
+        .isEqualTo(
+            HostApiService.payloadHash(
+                p.version(),
+                p.suite(),
+                p.keySetId(),
+                Base64Url.decode("policy", p.policy(), 1 << 20),
+                Base64Url.decode("enc", p.enc(), 64),
+                Base64Url.decode("ciphertext", p.ciphertext(), 1 << 20)));
   }
 
   @Test
@@ -200,13 +218,17 @@ class HostProxyTest {
   @Test
   void oversizedRequestIsRefusedBeforeTheEnclave() throws Exception {
     int sendsBefore = enclave.hits("/v1/send");
-    dev.keycast.transport.TcpEndpoint ep = (dev.keycast.transport.TcpEndpoint) host.publicEndpoint();
+    dev.keycast.transport.TcpEndpoint ep =
+        (dev.keycast.transport.TcpEndpoint) host.publicEndpoint();
     try (Socket s = new Socket("127.0.0.1", ep.port())) {
       s.setSoTimeout(5000);
       OutputStream out = s.getOutputStream();
-      out.write(("POST /v1/sends HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-          + "Content-Length: " + (HostApi.MAX_REQUEST_BYTES + 1) + "\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("POST /v1/sends HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  + "Content-Length: "
+                  + (HostApi.MAX_REQUEST_BYTES + 1)
+                  + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       out.flush();
       InputStream in = s.getInputStream();
       String answer = new String(in.readNBytes(512), StandardCharsets.US_ASCII);
@@ -228,13 +250,18 @@ class HostProxyTest {
     assertThat(r.statusCode()).as(text(r)).isEqualTo(201);
     assertThat(json(r, HostApi.Recipient.class).lateDeliveries()).isEqualTo(1);
     assertThat(enclave.hits("/v1/forward")).isEqualTo(1);
-    HostApi.DeliveryPage page = json(late.getAuthorized(base(host), "/v1/recipients/" + late.fingerprint()
-        + "/deliveries"), HostApi.DeliveryPage.class);
+    HostApi.DeliveryPage page =
+        json(
+            late.getAuthorized(base(host), "/v1/recipients/" + late.fingerprint() + "/deliveries"),
+            HostApi.DeliveryPage.class);
     assertThat(page.deliveries()).hasSize(1);
-    byte[] env = late.getAuthorized(base(host), "/v1/deliveries/"
-        + page.deliveries().get(0).deliveryId()).body();
-    assertThat(new String(HpkeDeliveryFormat.INSTANCE.open(late.key(), env).secret(),
-        StandardCharsets.UTF_8)).isEqualTo("later");
+    byte[] env =
+        late.getAuthorized(base(host), "/v1/deliveries/" + page.deliveries().get(0).deliveryId())
+            .body();
+    assertThat(
+            new String(
+                HpkeDeliveryFormat.INSTANCE.open(late.key(), env).secret(), StandardCharsets.UTF_8))
+        .isEqualTo("later");
 
     // registering again is a 200 and forwards nothing twice
     HttpResponse<byte[]> again = post(base(host) + "/v1/recipients", late.registration(base(host)));
@@ -255,24 +282,34 @@ class HostProxyTest {
     }
     dev.keycast.protocol.policy.SendPolicy big = policy("big", fps, true);
     assertThat(big.toJson().length).isGreaterThan(1 << 20);
-    HttpResponse<byte[]> r = post(base(host) + "/v1/sends",
-        Json.encode(payload(enclave.keySet(), big, new byte[] {5})));
+    HttpResponse<byte[]> r =
+        post(base(host) + "/v1/sends", Json.encode(payload(enclave.keySet(), big, new byte[] {5})));
     assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
     String sendId = json(r, HostApi.SendResult.class).sendId();
-    assertThat(sqlite.getSend(sendId).orElseThrow().metadata().policyJson()).isEqualTo(big.toJson());
+    assertThat(sqlite.getSend(sendId).orElseThrow().metadata().policyJson())
+        .isEqualTo(big.toJson());
   }
 
   @Test
   void lateForwardsStopAtMaxRecipients() throws Exception {
     Recipient early = register();
     Recipient late = Recipient.generate();
-    java.time.Instant now = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-    dev.keycast.protocol.policy.SendPolicy one = new dev.keycast.protocol.policy.SendPolicy(1,
-        "one", "t", now.minusSeconds(5), now.plusSeconds(3600),
-        new dev.keycast.protocol.policy.SendPolicy.RecipientSelector(
-            List.of(early.fingerprint(), late.fingerprint()), null, null), true, 1, null);
-    HttpResponse<byte[]> sent = post(base(host) + "/v1/sends",
-        Json.encode(payload(enclave.keySet(), one, new byte[] {9})));
+    java.time.Instant now =
+        java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    dev.keycast.protocol.policy.SendPolicy one =
+        new dev.keycast.protocol.policy.SendPolicy(
+            1,
+            "one",
+            "t",
+            now.minusSeconds(5),
+            now.plusSeconds(3600),
+            new dev.keycast.protocol.policy.SendPolicy.RecipientSelector(
+                List.of(early.fingerprint(), late.fingerprint()), null, null),
+            true,
+            1,
+            null);
+    HttpResponse<byte[]> sent =
+        post(base(host) + "/v1/sends", Json.encode(payload(enclave.keySet(), one, new byte[] {9})));
     assertThat(sent.statusCode()).isEqualTo(200);
     HttpResponse<byte[]> r = post(base(host) + "/v1/recipients", late.registration(base(host)));
     assertThat(r.statusCode()).isEqualTo(201);
@@ -286,16 +323,29 @@ class HostProxyTest {
     assertThat(r.statusCode()).isEqualTo(400);
     assertThat(json(r, ErrorBody.class).error()).isEqualTo("malformed_request");
 
-    EnclaveApi.SendPayload p = payload(enclave.keySet(), policy("x", List.of(
-        Recipient.generate().fingerprint()), false), new byte[] {1});
-    byte[] badPolicy = Json.encode(new EnclaveApi.SendPayload(p.version(), p.suite(), p.keySetId(),
-        Base64Url.encode("{\"version\":1}".getBytes()), p.enc(), p.ciphertext()));
+    EnclaveApi.SendPayload p =
+        payload(
+            enclave.keySet(),
+            policy("x", List.of(Recipient.generate().fingerprint()), false),
+            new byte[] {1});
+    byte[] badPolicy =
+        Json.encode(
+            new EnclaveApi.SendPayload(
+                p.version(),
+                p.suite(),
+                p.keySetId(),
+                Base64Url.encode("{\"version\":1}".getBytes()),
+                p.enc(),
+                p.ciphertext()));
     r = post(base(host) + "/v1/sends", badPolicy);
     assertThat(r.statusCode()).isEqualTo(422);
     assertThat(json(r, ErrorBody.class).error()).isEqualTo("invalid_policy");
 
-    r = post(base(host) + "/v1/recipients",
-        Json.encode(new HostApi.RegisterRecipient(Base64Url.encode(new byte[40]), null, null, null)));
+    r =
+        post(
+            base(host) + "/v1/recipients",
+            Json.encode(
+                new HostApi.RegisterRecipient(Base64Url.encode(new byte[40]), null, null, null)));
     assertThat(r.statusCode()).isEqualTo(422);
     assertThat(json(r, ErrorBody.class).error()).isEqualTo("invalid_recipient");
 
@@ -329,13 +379,16 @@ class HostProxyTest {
 
   @Test
   void keepAliveServesManyRequestsOnOneConnection() throws Exception {
-    dev.keycast.transport.TcpEndpoint ep = (dev.keycast.transport.TcpEndpoint) host.publicEndpoint();
+    dev.keycast.transport.TcpEndpoint ep =
+        (dev.keycast.transport.TcpEndpoint) host.publicEndpoint();
     try (Socket s = new Socket("127.0.0.1", ep.port())) {
       s.setSoTimeout(5000);
       OutputStream out = s.getOutputStream();
       // two pipelined requests: answered in order on the same connection
-      out.write(("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/ready HTTP/1.1\r\nHost: x\r\n"
-          + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/ready HTTP/1.1\r\nHost: x\r\n"
+                  + "Connection: close\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       out.flush();
       String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
       int first = all.indexOf("{\"status\":\"ok\"}");
@@ -351,15 +404,18 @@ class HostProxyTest {
     enclave.restart();
     SqliteArtefactStore fresh = SqliteArtefactStore.open(dir.resolve("fresh.db"));
     host = HostTestSupport.start(enclave, fresh, null);
-    EnclaveApi.Readiness r = org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
-        .pollInterval(java.time.Duration.ofMillis(20))
-        .until(() -> json(get(base(host) + "/v1/ready"), EnclaveApi.Readiness.class),
-            x -> x.state().equals("not_initialized"));
+    EnclaveApi.Readiness r =
+        org.awaitility.Awaitility.await()
+            .atMost(java.time.Duration.ofSeconds(10))
+            .pollInterval(java.time.Duration.ofMillis(20))
+            .until(
+                () -> json(get(base(host) + "/v1/ready"), EnclaveApi.Readiness.class),
+                x -> x.state().equals("not_initialized"));
     assertThat(r.state()).isEqualTo("not_initialized");
     HttpResponse<byte[]> send = post(base(host) + "/v1/sends", "{}".getBytes());
     assertThat(send.statusCode()).isIn(400, 503);
-    HttpResponse<byte[]> init = post(admin(host) + "/admin/keyset/init?kms_key_id=alias/k",
-        new byte[0]);
+    HttpResponse<byte[]> init =
+        post(admin(host) + "/admin/keyset/init?kms_key_id=alias/k", new byte[0]);
     assertThat(init.statusCode()).as(text(init)).isEqualTo(200);
     assertThat(json(get(base(host) + "/v1/ready"), EnclaveApi.Readiness.class).ready()).isTrue();
     assertThat(fresh.latestSealedKeySet()).isPresent();
@@ -368,8 +424,10 @@ class HostProxyTest {
   @Test
   void restartUnsealsTheStoredKeySetAndServesStoredArtefacts() throws Exception {
     Recipient a = register();
-    HostApi.SendResult sent = json(post(base(host) + "/v1/sends",
-        sendBody(List.of(a.fingerprint()), false, "persist")), HostApi.SendResult.class);
+    HostApi.SendResult sent =
+        json(
+            post(base(host) + "/v1/sends", sendBody(List.of(a.fingerprint()), false, "persist")),
+            HostApi.SendResult.class);
     host.shutdown();
     enclave.restart();
     SqliteArtefactStore reopened = SqliteArtefactStore.open(dir.resolve("k.db"));
@@ -377,19 +435,24 @@ class HostProxyTest {
     assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
     assertThat(enclave.hits("/v1/keyset/unseal")).isEqualTo(1);
     assertThat(enclave.hits("/v1/keyset/init")).isEqualTo(1);
-    assertThat(a.getAuthorized(base(host), "/v1/receipts/" + sent.receiptId()).statusCode()).isEqualTo(200);
+    assertThat(a.getAuthorized(base(host), "/v1/receipts/" + sent.receiptId()).statusCode())
+        .isEqualTo(200);
   }
 
   @Test
   void adminRefusesNonLoopbackAddresses() {
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.keycast.host.server.HostServer
-        .requireLocal(dev.keycast.transport.Endpoint.parse("tcp://0.0.0.0:8444")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("loopback");
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.keycast.host.server.HostServer
-        .requireLocal(dev.keycast.transport.Endpoint.parse("vsock://3:8444")))
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                dev.keycast.host.server.HostServer.requireLocal(
+                    dev.keycast.transport.Endpoint.parse("tcp://0.0.0.0:8444")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("loopback");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                dev.keycast.host.server.HostServer.requireLocal(
+                    dev.keycast.transport.Endpoint.parse("vsock://3:8444")))
         .isInstanceOf(IllegalArgumentException.class);
     dev.keycast.host.server.HostServer.requireLocal(
         dev.keycast.transport.Endpoint.parse("tcp://127.0.0.1:8444"));
   }
-
 }

@@ -31,17 +31,34 @@ import java.util.Map;
 /** Helpers shared by the host's integration tests: start a host, build sends, call the API. */
 final class HostTestSupport {
   static final SecureRandom RANDOM = new SecureRandom();
-  static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5)).build();
+  static final HttpClient HTTP =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
 
   private HostTestSupport() {}
 
   static HostProxy.Config config(FakeEnclave enclave, String initKey) {
-    EnclaveClient.Settings es = EnclaveClient.Settings.defaults(Endpoint.parse(enclave.endpoint()))
-        .withResponseTimeout(Duration.ofSeconds(20));
-    return new HostProxy.Config(Endpoint.parse(enclave.endpoint()), new TcpEndpoint("127.0.0.1", 0),
-        new TcpEndpoint("127.0.0.1", 0), "eu-west-1", initKey, null, null, null, null, null, null,
-        es, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofMillis(200));
+    EnclaveClient.Settings es =
+        EnclaveClient.Settings.defaults(Endpoint.parse(enclave.endpoint()))
+            .withResponseTimeout(Duration.ofSeconds(20));
+    return new HostProxy.Config(
+        Endpoint.parse(enclave.endpoint()),
+        new TcpEndpoint("127.0.0.1", 0),
+        new TcpEndpoint("127.0.0.1", 0),
+        "eu-west-1",
+        initKey,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        es,
+        Duration.ofSeconds(5),
+        Duration.ofSeconds(30),
+        Duration.ofMillis(200));
   }
 
   static HostProxy start(FakeEnclave enclave, ArtefactStore store, String initKey)
@@ -50,10 +67,17 @@ final class HostTestSupport {
   }
 
   /** A started host with its own upload limits. */
-  static HostProxy start(FakeEnclave enclave, ArtefactStore store, String initKey,
-      UploadLimits limits) throws Exception {
-    HostProxy h = new HostProxy(config(enclave, initKey), store, "test",
-        new StaticCredentials("AKIDTEST", "secret-test", null), Clock.systemUTC(), limits);
+  static HostProxy start(
+      FakeEnclave enclave, ArtefactStore store, String initKey, UploadLimits limits)
+      throws Exception {
+    HostProxy h =
+        new HostProxy(
+            config(enclave, initKey),
+            store,
+            "test",
+            new StaticCredentials("AKIDTEST", "secret-test", null),
+            Clock.systemUTC(),
+            limits);
     h.start();
     return h;
   }
@@ -79,21 +103,27 @@ final class HostTestSupport {
   }
 
   static HttpResponse<byte[]> get(String url) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create(url)).GET().build(),
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(url)).GET().build(),
         HttpResponse.BodyHandlers.ofByteArray());
   }
 
   /** GET with {@code Authorization: Bearer <sessionToken>}. */
   static HttpResponse<byte[]> get(String url, String sessionToken) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create(url))
-            .header("Authorization", "Bearer " + sessionToken).GET().build(),
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(url))
+            .header("Authorization", "Bearer " + sessionToken)
+            .GET()
+            .build(),
         HttpResponse.BodyHandlers.ofByteArray());
   }
 
   static HttpResponse<byte[]> post(String url, byte[] body) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create(url))
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(url))
             .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .build(),
         HttpResponse.BodyHandlers.ofByteArray());
   }
 
@@ -109,24 +139,34 @@ final class HostTestSupport {
    * A registration body for an RSA key or chain ({@code keyOrChain}, PEM) with a fresh proof by
    * {@code privateKey} from the host at {@code base}.
    */
-  static byte[] rsaRegistration(String base, String keyOrChain, java.security.PrivateKey privateKey,
-      Map<String, String> labels) throws Exception {
-    HttpResponse<byte[]> r = post(base + "/v1/recipients/challenge",
-        Json.encode(new RecipientProof.ChallengeRequest(keyOrChain)));
+  static byte[] rsaRegistration(
+      String base,
+      String keyOrChain,
+      java.security.PrivateKey privateKey,
+      Map<String, String> labels)
+      throws Exception {
+    HttpResponse<byte[]> r =
+        post(
+            base + "/v1/recipients/challenge",
+            Json.encode(new RecipientProof.ChallengeRequest(keyOrChain)));
     if (r.statusCode() != 200) {
       throw new AssertionError("challenge answered " + r.statusCode() + ": " + text(r));
     }
     RecipientProof.Challenge c = json(r, RecipientProof.Challenge.class);
-    return Json.encode(new dev.keycast.protocol.api.HostApi.RegisterRecipient(keyOrChain, labels,
-        c.token(), RecipientProof.signRsa(privateKey, c.token(), c.fingerprint())));
+    return Json.encode(
+        new dev.keycast.protocol.api.HostApi.RegisterRecipient(
+            keyOrChain,
+            labels,
+            c.token(),
+            RecipientProof.signRsa(privateKey, c.token(), c.fingerprint())));
   }
 
   /** An X25519 recipient. */
   record Recipient(X25519PrivateKey key, String fingerprint, String spki) {
     static Recipient generate() {
       X25519PrivateKey k = X25519PrivateKey.generate(RANDOM);
-      return new Recipient(k, k.publicKey().fingerprint(),
-          Base64Url.encode(k.publicKey().toSpkiDer()));
+      return new Recipient(
+          k, k.publicKey().fingerprint(), Base64Url.encode(k.publicKey().toSpkiDer()));
     }
 
     /** A registration body with a fresh proof of possession from the host at {@code base}. */
@@ -137,14 +177,17 @@ final class HostTestSupport {
     /** A registration body with these labels and a fresh proof from the host at {@code base}. */
     byte[] registration(String base, Map<String, String> labels) throws Exception {
       RecipientProof.Challenge c = challenge(base);
-      return Json.encode(new dev.keycast.protocol.api.HostApi.RegisterRecipient(spki, labels,
-          c.token(), RecipientProof.openX25519(key, c)));
+      return Json.encode(
+          new dev.keycast.protocol.api.HostApi.RegisterRecipient(
+              spki, labels, c.token(), RecipientProof.openX25519(key, c)));
     }
 
     /** A challenge of the host at {@code base} for this key. */
     RecipientProof.Challenge challenge(String base) throws Exception {
-      HttpResponse<byte[]> r = post(base + "/v1/recipients/challenge",
-          Json.encode(new RecipientProof.ChallengeRequest(spki)));
+      HttpResponse<byte[]> r =
+          post(
+              base + "/v1/recipients/challenge",
+              Json.encode(new RecipientProof.ChallengeRequest(spki)));
       if (r.statusCode() != 200) {
         throw new AssertionError("challenge answered " + r.statusCode() + ": " + text(r));
       }
@@ -154,8 +197,11 @@ final class HostTestSupport {
     /** A session token of the host at {@code base} for this key. */
     String session(String base) throws Exception {
       RecipientProof.Challenge c = challenge(base);
-      HttpResponse<byte[]> r = post(base + "/v1/recipients/" + fingerprint + "/sessions",
-          Json.encode(new RecipientProof.SessionRequest(c.token(), RecipientProof.openX25519(key, c))));
+      HttpResponse<byte[]> r =
+          post(
+              base + "/v1/recipients/" + fingerprint + "/sessions",
+              Json.encode(
+                  new RecipientProof.SessionRequest(c.token(), RecipientProof.openX25519(key, c))));
       if (r.statusCode() != 200) {
         throw new AssertionError("session answered " + r.statusCode() + ": " + text(r));
       }
@@ -170,24 +216,43 @@ final class HostTestSupport {
 
   static SendPolicy policy(String secretId, List<String> fingerprints, boolean late) {
     Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-    return new SendPolicy(SendPolicy.VERSION, secretId, "tests", now.minusSeconds(60),
-        now.plus(Duration.ofDays(1)), new SendPolicy.RecipientSelector(fingerprints, null, null),
-        late, 1000, null);
+    return new SendPolicy(
+        SendPolicy.VERSION,
+        secretId,
+        "tests",
+        now.minusSeconds(60),
+        now.plus(Duration.ofDays(1)),
+        new SendPolicy.RecipientSelector(fingerprints, null, null),
+        late,
+        1000,
+        null);
   }
 
   /** A sender's payload sealing {@code secret} to the enclave's current key set. */
   static EnclaveApi.SendPayload payload(KeySet keySet, SendPolicy policy, byte[] secret)
       throws Exception {
     byte[] policyBytes = policy.toJson();
-    HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, keySet.receivePublicKey(),
-        FakeEnclave.info(keySet.id()), policyBytes, secret);
-    return signed(new EnclaveApi.SendPayload(1, EnclaveApi.SUITE_V1, keySet.id(),
-        Base64Url.encode(policyBytes), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())));
+    HpkeCiphertext c =
+        Hpke.seal(
+            HpkeSuite.KEYCAST_V1,
+            keySet.receivePublicKey(),
+            FakeEnclave.info(keySet.id()),
+            policyBytes,
+            secret);
+    return signed(
+        new EnclaveApi.SendPayload(
+            1,
+            EnclaveApi.SUITE_V1,
+            keySet.id(),
+            Base64Url.encode(policyBytes),
+            Base64Url.encode(c.enc()),
+            Base64Url.encode(c.ciphertext())));
   }
 
   /** The owner of the sender sets of the tests that run a real enclave (issue 23). */
   static final dev.keycast.protocol.sender.SenderSigningKey OWNER =
       dev.keycast.protocol.sender.SenderSigningKey.generate(new java.security.SecureRandom());
+
   /** The sender those sets admit; {@link #payload} signs as it. */
   static final dev.keycast.protocol.sender.SenderSigningKey SENDER =
       dev.keycast.protocol.sender.SenderSigningKey.generate(new java.security.SecureRandom());
@@ -199,17 +264,26 @@ final class HostTestSupport {
 
   /** A host's sender-set settings: {@link #OWNER} and {@link #SENDER}, the seal kept in {@code file}. */
   static SenderSetKeeper.Settings senderSettings(java.nio.file.Path file) {
-    return new SenderSetKeeper.Settings(file, java.util.List.of(OWNER.publicKey()),
-        java.util.List.of(SENDER.publicKey()));
+    return new SenderSetKeeper.Settings(
+        file, java.util.List.of(OWNER.publicKey()), java.util.List.of(SENDER.publicKey()));
   }
 
   /** Writes the PEM public keys of {@link #OWNER} and {@link #SENDER} into {@code dir} (host flags). */
   static java.util.List<String> senderFlags(java.nio.file.Path dir) throws java.io.IOException {
-    java.nio.file.Path owner = java.nio.file.Files.writeString(dir.resolve("owner.pub.pem"),
-        dev.keycast.protocol.sender.SenderKeyFiles.publicPem(OWNER.publicKey()));
-    java.nio.file.Path sender = java.nio.file.Files.writeString(dir.resolve("sender.pub.pem"),
-        dev.keycast.protocol.sender.SenderKeyFiles.publicPem(SENDER.publicKey()));
-    return java.util.List.of("--sender-state", dir.resolve("sender-set.bin").toString(),
-        "--sender-owner-key", owner.toString(), "--sender-key", sender.toString());
+    java.nio.file.Path owner =
+        java.nio.file.Files.writeString(
+            dir.resolve("owner.pub.pem"),
+            dev.keycast.protocol.sender.SenderKeyFiles.publicPem(OWNER.publicKey()));
+    java.nio.file.Path sender =
+        java.nio.file.Files.writeString(
+            dir.resolve("sender.pub.pem"),
+            dev.keycast.protocol.sender.SenderKeyFiles.publicPem(SENDER.publicKey()));
+    return java.util.List.of(
+        "--sender-state",
+        dir.resolve("sender-set.bin").toString(),
+        "--sender-owner-key",
+        owner.toString(),
+        "--sender-key",
+        sender.toString());
   }
 }

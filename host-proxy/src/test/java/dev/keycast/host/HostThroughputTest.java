@@ -36,20 +36,26 @@ class HostThroughputTest {
         ExecutorService pool = Executors.newFixedThreadPool(8);
         List<Future<Recipient>> regs = new ArrayList<>();
         for (int i = 0; i < 2000; i++) {
-          regs.add(pool.submit(() -> {
-            Recipient r = Recipient.generate();
-            assertThat(post(base(host) + "/v1/recipients", r.registration(base(host))).statusCode())
-                .isEqualTo(201);
-            return r;
-          }));
+          regs.add(
+              pool.submit(
+                  () -> {
+                    Recipient r = Recipient.generate();
+                    assertThat(
+                            post(base(host) + "/v1/recipients", r.registration(base(host)))
+                                .statusCode())
+                        .isEqualTo(201);
+                    return r;
+                  }));
         }
         List<String> fps = new ArrayList<>();
         for (Future<Recipient> f : regs) {
           fps.add(f.get().fingerprint());
         }
         long t0 = System.nanoTime();
-        HttpResponse<byte[]> r = post(base(host) + "/v1/sends",
-            Json.encode(payload(enclave.keySet(), policy("fan", fps, false), new byte[] {1})));
+        HttpResponse<byte[]> r =
+            post(
+                base(host) + "/v1/sends",
+                Json.encode(payload(enclave.keySet(), policy("fan", fps, false), new byte[] {1})));
         long fanMs = (System.nanoTime() - t0) / 1_000_000;
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(json(r, HostApi.SendResult.class).delivered()).hasSize(2000);
@@ -57,17 +63,22 @@ class HostThroughputTest {
         List<Future<Integer>> sends = new ArrayList<>();
         long t1 = System.nanoTime();
         for (int i = 0; i < 200; i++) {
-          byte[] body = Json.encode(payload(enclave.keySet(),
-              policy("small-" + i, fps.subList(i, i + 1), false), new byte[] {2}));
+          byte[] body =
+              Json.encode(
+                  payload(
+                      enclave.keySet(),
+                      policy("small-" + i, fps.subList(i, i + 1), false),
+                      new byte[] {2}));
           sends.add(pool.submit(() -> post(base(host) + "/v1/sends", body).statusCode()));
         }
         for (Future<Integer> f : sends) {
           assertThat(f.get()).isEqualTo(200);
         }
         long burstMs = (System.nanoTime() - t1) / 1_000_000;
-        System.out.printf("host throughput: 2000-recipient send %d ms (fake enclave, SQLite); "
-            + "200 one-recipient sends from 8 clients %d ms (%.0f/s)%n", fanMs, burstMs,
-            200_000.0 / Math.max(1, burstMs));
+        System.out.printf(
+            "host throughput: 2000-recipient send %d ms (fake enclave, SQLite); "
+                + "200 one-recipient sends from 8 clients %d ms (%.0f/s)%n",
+            fanMs, burstMs, 200_000.0 / Math.max(1, burstMs));
         pool.shutdown();
       } finally {
         host.shutdown();

@@ -29,8 +29,14 @@ class HostTlsTest {
   @Test
   void servesHttpsWithTheConfiguredCertificate() throws Exception {
     KeyPair kp = TestCerts.keyPair("EC", 256);
-    X509Certificate cert = TestCerts.certificate("CN=keycast-host", kp.getPublic(), "CN=keycast-host",
-        kp.getPrivate(), false, "127.0.0.1");
+    X509Certificate cert =
+        TestCerts.certificate(
+            "CN=keycast-host",
+            kp.getPublic(),
+            "CN=keycast-host",
+            kp.getPrivate(),
+            false,
+            "127.0.0.1");
     Path certFile = dir.resolve("host.crt");
     Path keyFile = dir.resolve("host.key");
     Files.writeString(certFile, TestCerts.pem("CERTIFICATE", cert.getEncoded()));
@@ -38,11 +44,30 @@ class HostTlsTest {
 
     try (FakeEnclave enclave = new FakeEnclave().start()) {
       HostProxy.Config b = HostTestSupport.config(enclave, "alias/k");
-      HostProxy.Config tls = new HostProxy.Config(b.enclave(), b.listen(), b.admin(), b.region(),
-          b.initKmsKeyId(), certFile, keyFile, null, null, null, null, b.enclaveClient(),
-          b.shutdownGrace(), b.idleTimeout(), b.credentialsRefresh());
-      HostProxy host = new HostProxy(tls, SqliteArtefactStore.open(dir.resolve("t.db")), "test",
-          new StaticCredentials("AKID", "s", null), Clock.systemUTC());
+      HostProxy.Config tls =
+          new HostProxy.Config(
+              b.enclave(),
+              b.listen(),
+              b.admin(),
+              b.region(),
+              b.initKmsKeyId(),
+              certFile,
+              keyFile,
+              null,
+              null,
+              null,
+              null,
+              b.enclaveClient(),
+              b.shutdownGrace(),
+              b.idleTimeout(),
+              b.credentialsRefresh());
+      HostProxy host =
+          new HostProxy(
+              tls,
+              SqliteArtefactStore.open(dir.resolve("t.db")),
+              "test",
+              new StaticCredentials("AKID", "s", null),
+              Clock.systemUTC());
       host.start();
       try {
         int port = ((TcpEndpoint) host.publicEndpoint()).port();
@@ -54,11 +79,17 @@ class HostTlsTest {
         tmf.init(trust);
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(null, tmf.getTrustManagers(), null);
-        HttpClient https = HttpClient.newBuilder().sslContext(ctx)
-            .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
-        HttpResponse<String> r = https.send(HttpRequest.newBuilder(
-            URI.create("https://127.0.0.1:" + port + "/v1/health")).build(),
-            HttpResponse.BodyHandlers.ofString());
+        HttpClient https =
+            HttpClient.newBuilder()
+                .sslContext(ctx)
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5))
+                .build();
+        HttpResponse<String> r =
+            https.send(
+                HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + "/v1/health"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).contains("ok");
         // plain HTTP is not served on the TLS port

@@ -23,7 +23,8 @@ final class InMemoryKeySets implements KeySetService {
   @Override
   public EnclaveApi.Readiness readiness() {
     KeySet k = current.get();
-    return k == null ? new EnclaveApi.Readiness(false, "not_initialized", null, "no key set")
+    return k == null
+        ? new EnclaveApi.Readiness(false, "not_initialized", null, "no key set")
         : new EnclaveApi.Readiness(true, "ready", k.id(), null);
   }
 
@@ -54,7 +55,8 @@ final class InMemoryKeySets implements KeySetService {
   }
 
   /** Unseal calls so far. */
-  final java.util.concurrent.atomic.AtomicInteger unseals = new java.util.concurrent.atomic.AtomicInteger();
+  final java.util.concurrent.atomic.AtomicInteger unseals =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   @Override
   public KeyBundle unseal(byte[] s, String region, EnclaveApi.AwsCredentials c)

@@ -24,13 +24,17 @@ class KeySetImportTest {
   void theRewrapAnswerIsStoredAsTheFreshStoresFirstKeySet() throws Exception {
     byte[] sealed = KeySetVectors.goldenSealedKeySet();
     try (SqliteArtefactStore store = SqliteArtefactStore.open(tmp.resolve("k.db"))) {
-      assertThat(KeySetImport.importInto(store, adminAnswer(sealed))).isEqualTo(KeySetImport.Outcome.IMPORTED);
-      assertThat(store.latestSealedKeySet()).hasValueSatisfying(k -> {
-        assertThat(k.version()).isEqualTo(1);
-        assertThat(k.bytes()).isEqualTo(sealed);
-      });
+      assertThat(KeySetImport.importInto(store, adminAnswer(sealed)))
+          .isEqualTo(KeySetImport.Outcome.IMPORTED);
+      assertThat(store.latestSealedKeySet())
+          .hasValueSatisfying(
+              k -> {
+                assertThat(k.version()).isEqualTo(1);
+                assertThat(k.bytes()).isEqualTo(sealed);
+              });
       // a restart with the same flag is harmless
-      assertThat(KeySetImport.importInto(store, adminAnswer(sealed))).isEqualTo(KeySetImport.Outcome.ALREADY_PRESENT);
+      assertThat(KeySetImport.importInto(store, adminAnswer(sealed)))
+          .isEqualTo(KeySetImport.Outcome.ALREADY_PRESENT);
     }
   }
 
@@ -40,7 +44,8 @@ class KeySetImportTest {
     try (SqliteArtefactStore a = SqliteArtefactStore.open(tmp.resolve("a.db"));
         SqliteArtefactStore b = SqliteArtefactStore.open(tmp.resolve("b.db"))) {
       KeySetImport.importInto(a, sealed);
-      KeySetImport.importInto(b, (Base64Url.encode(sealed) + "\n").getBytes(StandardCharsets.US_ASCII));
+      KeySetImport.importInto(
+          b, (Base64Url.encode(sealed) + "\n").getBytes(StandardCharsets.US_ASCII));
       assertThat(a.latestSealedKeySet().orElseThrow().bytes()).isEqualTo(sealed);
       assertThat(b.latestSealedKeySet().orElseThrow().bytes()).isEqualTo(sealed);
     }
@@ -54,7 +59,8 @@ class KeySetImportTest {
     try (SqliteArtefactStore store = SqliteArtefactStore.open(tmp.resolve("k.db"))) {
       store.putSealedKeySet(1, other);
       assertThatThrownBy(() -> KeySetImport.importInto(store, adminAnswer(sealed)))
-          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("already holds key set version 1");
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("already holds key set version 1");
       assertThat(store.latestSealedKeySet().orElseThrow().bytes()).isEqualTo(other);
     }
   }
@@ -62,9 +68,13 @@ class KeySetImportTest {
   @Test
   void aFileThatIsNotASealedKeySetIsRefusedWithOneLine() throws Exception {
     try (SqliteArtefactStore store = SqliteArtefactStore.open(tmp.resolve("k.db"))) {
-      assertThatThrownBy(() -> KeySetImport.importInto(store, "{\"key_bundle\":{}}".getBytes(StandardCharsets.UTF_8)))
+      assertThatThrownBy(
+              () ->
+                  KeySetImport.importInto(
+                      store, "{\"key_bundle\":{}}".getBytes(StandardCharsets.UTF_8)))
           .hasMessageContaining("no \"sealed_key_set\"");
-      assertThatThrownBy(() -> KeySetImport.importInto(store, "hello world".getBytes(StandardCharsets.UTF_8)))
+      assertThatThrownBy(
+              () -> KeySetImport.importInto(store, "hello world".getBytes(StandardCharsets.UTF_8)))
           .hasMessageContaining("not a sealed key set");
       assertThat(store.latestSealedKeySet()).isEmpty();
     }

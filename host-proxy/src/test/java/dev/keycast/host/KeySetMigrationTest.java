@@ -1,7 +1,5 @@
 package dev.keycast.host;
 
-import static dev.keycast.host.HostTestSupport.get;
-import static dev.keycast.host.HostTestSupport.json;
 import static dev.keycast.host.RealEnclaveStack.decode;
 import static dev.keycast.host.RealEnclaveStack.resource;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -19,7 +17,6 @@ import dev.keycast.mock.nitro.MockMeasurements;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.cinema.DcCertificateChainValidator;
 import dev.keycast.protocol.keyset.KdmSignerKeys;
-import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.keyset.SealedKeySet;
 import dev.keycast.transport.Endpoint;
 import java.nio.charset.StandardCharsets;
@@ -45,8 +42,12 @@ class KeySetMigrationTest {
   static final String REGION = RealEnclaveStack.REGION;
   static final String ACCOUNT = "111122223333";
   static final String ROLE_ARN = "arn:aws:iam::" + ACCOUNT + ":role/keycast-parent";
-  static final EnclaveApi.AwsCredentials PARENT = new EnclaveApi.AwsCredentials(
-      "ASIAPARENTTEMP000009", "parent-role-secret-for-migration-0000000", "session-token-migration-0123456789", null);
+  static final EnclaveApi.AwsCredentials PARENT =
+      new EnclaveApi.AwsCredentials(
+          "ASIAPARENTTEMP000009",
+          "parent-role-secret-for-migration-0000000",
+          "session-token-migration-0123456789",
+          null);
 
   @TempDir Path dir;
 
@@ -67,25 +68,40 @@ class KeySetMigrationTest {
     }
     Path app = dir.resolve("app.jar");
     Files.writeString(app, "the enclave image");
-    MockAttester attester = MockAttester.create(dir.resolve("attester"), MockMeasurements.of(List.of(app), "rt"),
-        Clock.systemUTC());
+    MockAttester attester =
+        MockAttester.create(
+            dir.resolve("attester"), MockMeasurements.of(List.of(app), "rt"), Clock.systemUTC());
     Path db = dir.resolve("host.db");
     try (SqliteArtefactStore seed = SqliteArtefactStore.open(db)) {
       seed.putSealedKeySet(1, v1);
     }
-    try (MockKms kms = MockKms.start(MockKmsConfig.builder()
-        .stateDirectory(dir.resolve("kms")).region(REGION).accountId(ACCOUNT)
-        .addCredential(StaticCredential.withSessionToken(PARENT.accessKeyId(), PARENT.secretAccessKey(),
-            PARENT.sessionToken(), ROLE_ARN))
-        .recipientVerifier(ProtocolRecipientVerifier.trusting(
-            List.of(attester.stateDirectory().resolve(MockAttester.ROOT_FILE)), Clock.systemUTC()))
-        .tls(true).build());
-        KmsConnector connector = KmsConnector.trusting(Endpoint.parse("tcp://127.0.0.1:" + kms.port()),
-            kms.tlsCertificateFile().orElseThrow())) {
+    try (MockKms kms =
+            MockKms.start(
+                MockKmsConfig.builder()
+                    .stateDirectory(dir.resolve("kms"))
+                    .region(REGION)
+                    .accountId(ACCOUNT)
+                    .addCredential(
+                        StaticCredential.withSessionToken(
+                            PARENT.accessKeyId(),
+                            PARENT.secretAccessKey(),
+                            PARENT.sessionToken(),
+                            ROLE_ARN))
+                    .recipientVerifier(
+                        ProtocolRecipientVerifier.trusting(
+                            List.of(attester.stateDirectory().resolve(MockAttester.ROOT_FILE)),
+                            Clock.systemUTC()))
+                    .tls(true)
+                    .build());
+        KmsConnector connector =
+            KmsConnector.trusting(
+                Endpoint.parse("tcp://127.0.0.1:" + kms.port()),
+                kms.tlsCertificateFile().orElseThrow())) {
 
       // first boot after the upgrade: the host unseals version 1, the enclave migrates it
       List<byte[]> chain;
-      try (RealEnclaveStack stack = new RealEnclaveStack(attester, connector, db, PARENT, dir.resolve("sender-set.bin"))) {
+      try (RealEnclaveStack stack =
+          new RealEnclaveStack(attester, connector, db, PARENT, dir.resolve("sender-set.bin"))) {
         StoredKeySet latest = stack.store.latestSealedKeySet().orElseThrow();
         assertThat(latest.version()).isEqualTo(2);
         SealedKeySet migrated = SealedKeySet.parse(latest.bytes());
@@ -95,20 +111,26 @@ class KeySetMigrationTest {
         assertThat(migrated.kmsKeyId()).isEqualTo(keyArn);
         chain = migrated.signerChain();
         assertThat(chain).hasSize(3);
-        DcCertificateChainValidator.validate(DcCertificateChainValidator.Kind.SIGNER,
-            KdmSignerKeys.parseChain(chain), Instant.now());
+        DcCertificateChainValidator.validate(
+            DcCertificateChainValidator.Kind.SIGNER,
+            KdmSignerKeys.parseChain(chain),
+            Instant.now());
         // the attestation the host relays carries the chain, bound into user_data
         EnclaveApi.KeyBundle relayed = stack.attestedBundle(attester);
         assertThat(relayed.keySetId()).isEqualTo(keySetId);
-        assertThat(decode(relayed.kdmSignerChain())).zipSatisfy(chain, (a, b) -> assertThat(a).isEqualTo(b));
-        assertThat(stack.keys.kdmSigner().orElseThrow().leaf().getEncoded()).isEqualTo(chain.get(0));
+        assertThat(decode(relayed.kdmSignerChain()))
+            .zipSatisfy(chain, (a, b) -> assertThat(a).isEqualTo(b));
+        assertThat(stack.keys.kdmSigner().orElseThrow().leaf().getEncoded())
+            .isEqualTo(chain.get(0));
       }
 
       // restart of host and enclave: version 2 unseals, same signer, nothing more stored
-      try (RealEnclaveStack stack = new RealEnclaveStack(attester, connector, db, PARENT, dir.resolve("sender-set.bin"))) {
+      try (RealEnclaveStack stack =
+          new RealEnclaveStack(attester, connector, db, PARENT, dir.resolve("sender-set.bin"))) {
         assertThat(stack.store.latestSealedKeySet().orElseThrow().version()).isEqualTo(2);
         EnclaveApi.KeyBundle relayed = stack.attestedBundle(attester);
-        assertThat(decode(relayed.kdmSignerChain())).zipSatisfy(chain, (a, b) -> assertThat(a).isEqualTo(b));
+        assertThat(decode(relayed.kdmSignerChain()))
+            .zipSatisfy(chain, (a, b) -> assertThat(a).isEqualTo(b));
       }
     }
   }

@@ -37,6 +37,7 @@ import java.util.List;
  */
 final class RealEnclaveStack implements AutoCloseable {
   static final String REGION = "us-east-1";
+
   /** The golden version 1 sealed key set and the mock KMS state that opens it. */
   static final String GOLDEN = "/golden/sealed-key-set-v1/";
 
@@ -45,44 +46,95 @@ final class RealEnclaveStack implements AutoCloseable {
   final SqliteArtefactStore store;
   final HostProxy host;
 
-  RealEnclaveStack(MockAttester attester, KmsConnector connector, Path db, EnclaveApi.AwsCredentials parent,
-      Path senderSetFile) throws Exception {
+  RealEnclaveStack(
+      MockAttester attester,
+      KmsConnector connector,
+      Path db,
+      EnclaveApi.AwsCredentials parent,
+      Path senderSetFile)
+      throws Exception {
     keys = KmsKeySetService.create(attester, new SecureRandom(), connector);
-    enclave = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, attester, new SecureRandom(),
-        Clock.systemUTC(), 2, new EnclaveMetrics());
+    enclave =
+        EnclaveServer.start(
+            Endpoint.parse("tcp://127.0.0.1:0"),
+            keys,
+            attester,
+            new SecureRandom(),
+            Clock.systemUTC(),
+            2,
+            new EnclaveMetrics());
     Endpoint ep = enclave.endpoint();
     HostProxy.Config b = HostTestSupport.config(new FakeEnclave(), null);
-    HostProxy.Config cfg = new HostProxy.Config(ep, b.listen(), b.admin(), REGION, null, null, null, null, null,
-        null, null, dev.keycast.host.bridge.EnclaveClient.Settings.defaults(ep).withResponseTimeout(Duration.ofSeconds(60)),
-        b.shutdownGrace(), b.idleTimeout(), b.credentialsRefresh());
+    HostProxy.Config cfg =
+        new HostProxy.Config(
+            ep,
+            b.listen(),
+            b.admin(),
+            REGION,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            dev.keycast.host.bridge.EnclaveClient.Settings.defaults(ep)
+                .withResponseTimeout(Duration.ofSeconds(60)),
+            b.shutdownGrace(),
+            b.idleTimeout(),
+            b.credentialsRefresh());
     store = SqliteArtefactStore.open(db);
-    host = new HostProxy(cfg, store, "test",
-        new StaticCredentials(parent.accessKeyId(), parent.secretAccessKey(), parent.sessionToken()),
-        Clock.systemUTC(), dev.keycast.host.server.UploadLimits.defaults(),
-        HostTestSupport.senderSettings(senderSetFile));
+    host =
+        new HostProxy(
+            cfg,
+            store,
+            "test",
+            new StaticCredentials(
+                parent.accessKeyId(), parent.secretAccessKey(), parent.sessionToken()),
+            Clock.systemUTC(),
+            dev.keycast.host.server.UploadLimits.defaults(),
+            HostTestSupport.senderSettings(senderSetFile));
     host.start();
-    assertThat(host.awaitReady(Duration.ofSeconds(120))).as("host ready: %s", host.status()).isTrue();
+    assertThat(host.awaitReady(Duration.ofSeconds(120)))
+        .as("host ready: %s", host.status())
+        .isTrue();
   }
 
   /** GET /v1/attestation through the host, verified: user_data is the bundle with its chain. */
   EnclaveApi.KeyBundle attestedBundle(MockAttester attester) throws Exception {
     byte[] nonce = new byte[16];
     new SecureRandom().nextBytes(nonce);
-    EnclaveApi.AttestationResponse a = json(get(base(host) + "/v1/attestation?nonce=" + Base64Url.encode(nonce)),
-        EnclaveApi.AttestationResponse.class);
+    EnclaveApi.AttestationResponse a =
+        json(
+            get(base(host) + "/v1/attestation?nonce=" + Base64Url.encode(nonce)),
+            EnclaveApi.AttestationResponse.class);
     EnclaveApi.KeyBundle b = a.keyBundle();
-    KeyBundle bundle = new KeyBundle(b.keySetId(), Base64Url.decode("r", b.receivePublicKey(), 32),
-        Base64Url.decode("s", b.signingPublicKey(), 32), b.kmsKeyId())
-        .withKmsKeyCheck(new KmsKeyCheck(b.kmsKeyCheck().locked(), Base64Url.decode("p", b.kmsKeyCheck().policySha256(), 32)))
-        .withKdmSignerChain(decode(b.kdmSignerChain()));
+    KeyBundle bundle =
+        new KeyBundle(
+                b.keySetId(),
+                Base64Url.decode("r", b.receivePublicKey(), 32),
+                Base64Url.decode("s", b.signingPublicKey(), 32),
+                b.kmsKeyId())
+            .withKmsKeyCheck(
+                new KmsKeyCheck(
+                    b.kmsKeyCheck().locked(),
+                    Base64Url.decode("p", b.kmsKeyCheck().policySha256(), 32)))
+            .withKdmSignerChain(decode(b.kdmSignerChain()));
     Path state = attester.stateDirectory();
-    AttestationVerifier.create(VerificationPolicy.builder()
-        .trustRoots(List.of(TrustRoot.fromPem("mock", Files.readAllBytes(state.resolve(MockAttester.ROOT_FILE)))))
-        .expectedPcrs(ExpectedPcrs.parseJson(Files.readAllBytes(state.resolve(MockAttester.MEASUREMENTS_FILE))))
-        .expectedNonce(nonce)
-        .expectedUserData(bundle.userData())
-        .expectedPublicKey(bundle.receivePublicKeySpki())
-        .build()).verify(Base64Url.decode("document", a.document(), 1 << 20));
+    AttestationVerifier.create(
+            VerificationPolicy.builder()
+                .trustRoots(
+                    List.of(
+                        TrustRoot.fromPem(
+                            "mock", Files.readAllBytes(state.resolve(MockAttester.ROOT_FILE)))))
+                .expectedPcrs(
+                    ExpectedPcrs.parseJson(
+                        Files.readAllBytes(state.resolve(MockAttester.MEASUREMENTS_FILE))))
+                .expectedNonce(nonce)
+                .expectedUserData(bundle.userData())
+                .expectedPublicKey(bundle.receivePublicKeySpki())
+                .build())
+        .verify(Base64Url.decode("document", a.document(), 1 << 20));
     return b;
   }
 

@@ -42,7 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ReceiptAccessTest {
   private static final HttpClient HTTP = HttpClient.newHttpClient();
-  private static final SenderSigningKey OTHER_SENDER = SenderSigningKey.generate(new SecureRandom());
+  private static final SenderSigningKey OTHER_SENDER =
+      SenderSigningKey.generate(new SecureRandom());
   private static final SenderSigningKey OUTSIDER = SenderSigningKey.generate(new SecureRandom());
 
   @TempDir Path dir;
@@ -53,9 +54,13 @@ class ReceiptAccessTest {
   void setUp() throws Exception {
     enclave = new FakeEnclave().start();
     enclave.senders = List.of(HostTestSupport.SENDER.publicKey(), OTHER_SENDER.publicKey());
-    host = new HostProxy(HostTestSupport.config(enclave, "alias/keycast-test"),
-        SqliteArtefactStore.open(dir.resolve("receipts.db")), "test",
-        new StaticCredentials("AKIDTEST", "secret-test", null), Clock.systemUTC());
+    host =
+        new HostProxy(
+            HostTestSupport.config(enclave, "alias/keycast-test"),
+            SqliteArtefactStore.open(dir.resolve("receipts.db")),
+            "test",
+            new StaticCredentials("AKIDTEST", "secret-test", null),
+            Clock.systemUTC());
     host.start();
     assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
   }
@@ -74,17 +79,28 @@ class ReceiptAccessTest {
 
   /** A send signed by {@link HostTestSupport#SENDER} delivering to {@code to}; its receipt id. */
   private String sendTo(Recipient to) throws Exception {
-    HttpResponse<byte[]> r = post(base(host) + "/v1/sends", Json.encode(HostTestSupport.signed(
-        payload(enclave.keySet(), policy("r-" + System.nanoTime(), List.of(to.fingerprint()), false),
-            "s".getBytes(StandardCharsets.UTF_8)))));
+    HttpResponse<byte[]> r =
+        post(
+            base(host) + "/v1/sends",
+            Json.encode(
+                HostTestSupport.signed(
+                    payload(
+                        enclave.keySet(),
+                        policy("r-" + System.nanoTime(), List.of(to.fingerprint()), false),
+                        "s".getBytes(StandardCharsets.UTF_8)))));
     assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
     return json(r, HostApi.SendResult.class).receiptId();
   }
 
   private HttpResponse<byte[]> getSignedBy(SenderSigningKey key, String path) throws Exception {
-    String authorization = SenderRequestSignature.authorization(key, "GET", path, null, Instant.now());
-    return HTTP.send(HttpRequest.newBuilder(URI.create(base(host) + path)).header("Authorization", authorization)
-        .GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    String authorization =
+        SenderRequestSignature.authorization(key, "GET", path, null, Instant.now());
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(base(host) + path))
+            .header("Authorization", authorization)
+            .GET()
+            .build(),
+        HttpResponse.BodyHandlers.ofByteArray());
   }
 
   private static String error(HttpResponse<byte[]> r) throws Exception {

@@ -71,8 +71,13 @@ class RecipientAuthAttacksTest {
   void setUp() throws Exception {
     enclave = new FakeEnclave().start();
     sqlite = SqliteArtefactStore.open(dir.resolve("auth.db"));
-    host = new HostProxy(HostTestSupport.config(enclave, "alias/keycast-test"), sqlite, "test",
-        new StaticCredentials("AKIDTEST", "secret-test", null), clock);
+    host =
+        new HostProxy(
+            HostTestSupport.config(enclave, "alias/keycast-test"),
+            sqlite,
+            "test",
+            new StaticCredentials("AKIDTEST", "secret-test", null),
+            clock);
     host.start();
     assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
   }
@@ -100,25 +105,43 @@ class RecipientAuthAttacksTest {
   /** A send delivering to {@code to}; returns its delivery ids. */
   private List<String> sendTo(Recipient... to) throws Exception {
     List<String> fps = java.util.Arrays.stream(to).map(Recipient::fingerprint).toList();
-    HttpResponse<byte[]> r = post(base() + "/v1/sends", Json.encode(payload(enclave.keySet(),
-        policy("s-" + System.nanoTime(), fps, false), "s".getBytes(StandardCharsets.UTF_8))));
+    HttpResponse<byte[]> r =
+        post(
+            base() + "/v1/sends",
+            Json.encode(
+                payload(
+                    enclave.keySet(),
+                    policy("s-" + System.nanoTime(), fps, false),
+                    "s".getBytes(StandardCharsets.UTF_8))));
     assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
     return json(r, HostApi.SendResult.class).delivered().stream()
-        .map(HostApi.DeliverySummary::deliveryId).toList();
+        .map(HostApi.DeliverySummary::deliveryId)
+        .toList();
   }
 
   @Test
   void registrationSquattingWithoutThePrivateKeyIsRefusedAndStoresNothing() throws Exception {
     Recipient victim = Recipient.generate();
     // no proof at all
-    HttpResponse<byte[]> r = post(base() + "/v1/recipients", Json.encode(
-        new HostApi.RegisterRecipient(victim.spki(), Map.of("name", "squatter"), null, null)));
+    HttpResponse<byte[]> r =
+        post(
+            base() + "/v1/recipients",
+            Json.encode(
+                new HostApi.RegisterRecipient(
+                    victim.spki(), Map.of("name", "squatter"), null, null)));
     assertThat(r.statusCode()).isEqualTo(401);
     assertThat(error(r)).isEqualTo("proof_required");
     // a challenge for the victim's key, answered with a guess (the attacker cannot open it)
     RecipientProof.Challenge c = victim.challenge(base());
-    r = post(base() + "/v1/recipients", Json.encode(new HostApi.RegisterRecipient(victim.spki(),
-        Map.of("name", "squatter"), c.token(), dev.keycast.protocol.Base64Url.encode(new byte[32]))));
+    r =
+        post(
+            base() + "/v1/recipients",
+            Json.encode(
+                new HostApi.RegisterRecipient(
+                    victim.spki(),
+                    Map.of("name", "squatter"),
+                    c.token(),
+                    dev.keycast.protocol.Base64Url.encode(new byte[32]))));
     assertThat(r.statusCode()).isEqualTo(401);
     assertThat(error(r)).isEqualTo("proof_invalid");
     assertThat(sqlite.findRecipients(List.of(victim.fingerprint()))).isEmpty();
@@ -131,14 +154,17 @@ class RecipientAuthAttacksTest {
     KeyPair attacker = TestCerts.keyPair("RSA", 2048);
     String victimPem = TestCerts.pem("PUBLIC KEY", victim.getPublic().getEncoded());
     // the attacker signs the victim's challenge with its own key
-    byte[] forged = HostTestSupport.rsaRegistration(base(), victimPem, attacker.getPrivate(), Map.of());
+    byte[] forged =
+        HostTestSupport.rsaRegistration(base(), victimPem, attacker.getPrivate(), Map.of());
     HttpResponse<byte[]> r = post(base() + "/v1/recipients", forged);
     assertThat(r.statusCode()).isEqualTo(401);
     assertThat(error(r)).isEqualTo("proof_invalid");
     assertThat(sqlite.countRecipients()).isZero();
     // the owner's own signature registers
-    r = post(base() + "/v1/recipients",
-        HostTestSupport.rsaRegistration(base(), victimPem, victim.getPrivate(), Map.of()));
+    r =
+        post(
+            base() + "/v1/recipients",
+            HostTestSupport.rsaRegistration(base(), victimPem, victim.getPrivate(), Map.of()));
     assertThat(r.statusCode()).as(text(r)).isEqualTo(201);
   }
 
@@ -161,16 +187,21 @@ class RecipientAuthAttacksTest {
     // the attacker proves possession of its own key, then presents that proof for the victim's key
     RecipientProof.Challenge own = attacker.challenge(base());
     String proof = RecipientProof.openX25519(attacker.key(), own);
-    HttpResponse<byte[]> r = post(base() + "/v1/recipients", Json.encode(
-        new HostApi.RegisterRecipient(victim.spki(), Map.of(), own.token(), proof)));
+    HttpResponse<byte[]> r =
+        post(
+            base() + "/v1/recipients",
+            Json.encode(
+                new HostApi.RegisterRecipient(victim.spki(), Map.of(), own.token(), proof)));
     assertThat(r.statusCode()).isEqualTo(401);
     assertThat(error(r)).isEqualTo("proof_invalid");
     assertThat(sqlite.countRecipients()).isZero();
     // nor does a registration proof open a session of another registered recipient
     register();
     Recipient registered = register();
-    r = post(base() + "/v1/recipients/" + registered.fingerprint() + "/sessions",
-        Json.encode(new RecipientProof.SessionRequest(own.token(), proof)));
+    r =
+        post(
+            base() + "/v1/recipients/" + registered.fingerprint() + "/sessions",
+            Json.encode(new RecipientProof.SessionRequest(own.token(), proof)));
     assertThat(r.statusCode()).isEqualTo(401);
     assertThat(error(r)).isEqualTo("proof_invalid");
   }
@@ -181,8 +212,8 @@ class RecipientAuthAttacksTest {
     Recipient b = register();
     sendTo(a, b);
     String tokenOfA = a.session(base());
-    HttpResponse<byte[]> r = get(base() + "/v1/recipients/" + b.fingerprint() + "/deliveries",
-        tokenOfA);
+    HttpResponse<byte[]> r =
+        get(base() + "/v1/recipients/" + b.fingerprint() + "/deliveries", tokenOfA);
     assertThat(r.statusCode()).isEqualTo(403);
     assertThat(error(r)).isEqualTo("forbidden");
     r = get(base() + "/v1/recipients/" + b.fingerprint(), tokenOfA);
@@ -190,7 +221,8 @@ class RecipientAuthAttacksTest {
     // its own listing works with the same token
     r = get(base() + "/v1/recipients/" + a.fingerprint() + "/deliveries", tokenOfA);
     assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
-    assertThat(json(r, HostApi.DeliveryPage.class).deliveries()).hasSize(1)
+    assertThat(json(r, HostApi.DeliveryPage.class).deliveries())
+        .hasSize(1)
         .allMatch(d -> d.recipient().equals(a.fingerprint()));
   }
 
@@ -210,8 +242,11 @@ class RecipientAuthAttacksTest {
   void aCrawlByFingerprintWithoutATokenLearnsNothing() throws Exception {
     Recipient a = register();
     List<String> ids = sendTo(a);
-    for (String path : List.of("/v1/recipients/" + a.fingerprint(),
-        "/v1/recipients/" + a.fingerprint() + "/deliveries", "/v1/deliveries/" + ids.get(0))) {
+    for (String path :
+        List.of(
+            "/v1/recipients/" + a.fingerprint(),
+            "/v1/recipients/" + a.fingerprint() + "/deliveries",
+            "/v1/deliveries/" + ids.get(0))) {
       HttpResponse<byte[]> r = get(base() + path);
       assertThat(r.statusCode()).as(path).isEqualTo(401);
       assertThat(error(r)).isEqualTo("session_required");
@@ -246,14 +281,18 @@ class RecipientAuthAttacksTest {
   @Test
   void theOwnerReplacesItsRegistrationAndNobodyElseCan() throws Exception {
     Recipient a = register();
-    HttpResponse<byte[]> r = post(base() + "/v1/recipients",
-        a.registration(base(), Map.of("site", "hall 2")));
+    HttpResponse<byte[]> r =
+        post(base() + "/v1/recipients", a.registration(base(), Map.of("site", "hall 2")));
     assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
-    assertThat(json(r, HostApi.Recipient.class).labels()).containsExactly(Map.entry("site", "hall 2"));
+    assertThat(json(r, HostApi.Recipient.class).labels())
+        .containsExactly(Map.entry("site", "hall 2"));
     assertThat(sqlite.findRecipients(List.of(a.fingerprint())).get(0).labels())
         .containsExactly(Map.entry("site", "hall 2"));
-    r = post(base() + "/v1/recipients", Json.encode(new HostApi.RegisterRecipient(a.spki(),
-        Map.of("site", "squatted"), null, null)));
+    r =
+        post(
+            base() + "/v1/recipients",
+            Json.encode(
+                new HostApi.RegisterRecipient(a.spki(), Map.of("site", "squatted"), null, null)));
     assertThat(error(r)).isEqualTo("proof_required");
     assertThat(sqlite.findRecipients(List.of(a.fingerprint())).get(0).labels())
         .containsExactly(Map.entry("site", "hall 2"));

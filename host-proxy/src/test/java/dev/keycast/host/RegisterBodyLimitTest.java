@@ -30,8 +30,9 @@ class RegisterBodyLimitTest {
   @BeforeEach
   void setUp() throws Exception {
     enclave = new FakeEnclave().start();
-    host = HostTestSupport.start(enclave, SqliteArtefactStore.open(dir.resolve("k.db")),
-        "alias/keycast-test");
+    host =
+        HostTestSupport.start(
+            enclave, SqliteArtefactStore.open(dir.resolve("k.db")), "alias/keycast-test");
     assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
   }
 
@@ -47,14 +48,16 @@ class RegisterBodyLimitTest {
       b.append(i == 0 ? "" : ",").append("\"l").append(i).append("\":\"\"");
     }
     b.append("}}");
-    HttpResponse<byte[]> r = post(base(host) + "/v1/recipients", b.toString().getBytes(StandardCharsets.UTF_8));
+    HttpResponse<byte[]> r =
+        post(base(host) + "/v1/recipients", b.toString().getBytes(StandardCharsets.UTF_8));
     assertThat(r.statusCode()).as(text(r)).isEqualTo(413);
     assertThat(text(r)).contains("payload_too_large");
   }
 
   @Test
   void ordinaryRegistrationStillWorks() throws Exception {
-    HttpResponse<byte[]> r = post(base(host) + "/v1/recipients", Recipient.generate().registration(base(host)));
+    HttpResponse<byte[]> r =
+        post(base(host) + "/v1/recipients", Recipient.generate().registration(base(host)));
     assertThat(r.statusCode()).as(text(r)).isEqualTo(201);
   }
 }

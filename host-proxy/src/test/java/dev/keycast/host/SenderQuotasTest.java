@@ -56,13 +56,21 @@ class SenderQuotasTest {
     start(limits, List.of(STUDIO.publicKey(), OTHER_STUDIO.publicKey()));
   }
 
-  void start(SenderLimits limits, List<dev.keycast.protocol.sender.SenderKey> senders) throws Exception {
+  void start(SenderLimits limits, List<dev.keycast.protocol.sender.SenderKey> senders)
+      throws Exception {
     enclave = new FakeEnclave().start();
     enclave.senders = senders;
     store = SqliteArtefactStore.open(dir.resolve("quotas.db"));
-    host = new HostProxy(HostTestSupport.config(enclave, "alias/k"), store, "test",
-        new StaticCredentials("AKIDTEST", "secret-test", null), clock, UploadLimits.defaults(),
-        SenderSetKeeper.Settings.none(), limits);
+    host =
+        new HostProxy(
+            HostTestSupport.config(enclave, "alias/k"),
+            store,
+            "test",
+            new StaticCredentials("AKIDTEST", "secret-test", null),
+            clock,
+            UploadLimits.defaults(),
+            SenderSetKeeper.Settings.none(),
+            limits);
     host.start();
     assertThat(host.awaitReady(Duration.ofSeconds(10))).isTrue();
     a = register();
@@ -87,10 +95,13 @@ class SenderQuotasTest {
     for (Recipient r : to) {
       fps.add(r.fingerprint());
     }
-    EnclaveApi.SendPayload p = HostTestSupport.payload(enclave.keySet(),
-        HostTestSupport.policy("quota-" + System.nanoTime(), fps, false),
-        "secret".getBytes(StandardCharsets.UTF_8));
-    return SendSigner.sign(p.withSender(null), key, clock.instant().truncatedTo(ChronoUnit.SECONDS));
+    EnclaveApi.SendPayload p =
+        HostTestSupport.payload(
+            enclave.keySet(),
+            HostTestSupport.policy("quota-" + System.nanoTime(), fps, false),
+            "secret".getBytes(StandardCharsets.UTF_8));
+    return SendSigner.sign(
+        p.withSender(null), key, clock.instant().truncatedTo(ChronoUnit.SECONDS));
   }
 
   HttpResponse<byte[]> send(EnclaveApi.SendPayload p) throws Exception {
@@ -114,16 +125,25 @@ class SenderQuotasTest {
       long retry = Long.parseLong(r.headers().firstValue("Retry-After").orElseThrow());
       assertThat(retry).isBetween(1L, 86_400L);
     }
-    assertThat(enclave.hits("/v1/send")).as("sends that reached the enclave").isEqualTo(sendsBefore);
-    assertThat(store.getSend(SendIds.of(Base64Url.decode("enc", p.enc(), 64),
-        Base64Url.decode("ct", p.ciphertext(), 1 << 20)))).isEmpty();
+    assertThat(enclave.hits("/v1/send"))
+        .as("sends that reached the enclave")
+        .isEqualTo(sendsBefore);
+    assertThat(
+            store.getSend(
+                SendIds.of(
+                    Base64Url.decode("enc", p.enc(), 64),
+                    Base64Url.decode("ct", p.ciphertext(), 1 << 20))))
+        .isEmpty();
   }
 
   long refusals(String reason) throws Exception {
     String metrics = text(HostTestSupport.get(base(host) + "/metrics"));
     String prefix = "keycast_host_sender_refusals_total{reason=\"" + reason + "\"} ";
-    return metrics.lines().filter(l -> l.startsWith(prefix))
-        .mapToLong(l -> (long) Double.parseDouble(l.substring(prefix.length()))).sum();
+    return metrics
+        .lines()
+        .filter(l -> l.startsWith(prefix))
+        .mapToLong(l -> (long) Double.parseDouble(l.substring(prefix.length())))
+        .sum();
   }
 
   @Test
@@ -138,7 +158,8 @@ class SenderQuotasTest {
     assertThat(refusals("rate")).isEqualTo(5);
     // the metrics name reasons, never the key that was refused
     String metrics = text(HostTestSupport.get(base(host) + "/metrics"));
-    assertThat(metrics).doesNotContain(STUDIO.publicKey().fingerprint())
+    assertThat(metrics)
+        .doesNotContain(STUDIO.publicKey().fingerprint())
         .doesNotContain(Base64Url.encode(STUDIO.publicKey().raw()));
     clock.advance(Duration.ofSeconds(1)); // one token back
     assertSent(payload(STUDIO, a));
@@ -163,8 +184,12 @@ class SenderQuotasTest {
     for (int i = 0; i < 10; i++) {
       // the studio's public key, a signature the attacker made: garbage over the statement
       EnclaveApi.SendPayload own = payload(attacker, a);
-      EnclaveApi.SendPayload forged = own.withSender(new EnclaveApi.SenderSignature(
-          Base64Url.encode(STUDIO.publicKey().raw()), own.sender().timestamp(), own.sender().signature()));
+      EnclaveApi.SendPayload forged =
+          own.withSender(
+              new EnclaveApi.SenderSignature(
+                  Base64Url.encode(STUDIO.publicKey().raw()),
+                  own.sender().timestamp(),
+                  own.sender().signature()));
       assertRefused(forged, ErrorCode.SENDER_SIGNATURE_INVALID);
       // and a real signature of the studio lifted onto another payload
       EnclaveApi.SendPayload lifted = payload(attacker, a).withSender(payload(STUDIO, a).sender());
@@ -181,7 +206,8 @@ class SenderQuotasTest {
     start(new SenderLimits(60, 1, 0, 0));
     for (int i = 0; i < 5; i++) {
       // fresh keys, validly signed: each would get a full bucket if strangers were counted
-      assertRefused(payload(SenderSigningKey.generate(HostTestSupport.RANDOM), a), ErrorCode.SENDER_UNKNOWN);
+      assertRefused(
+          payload(SenderSigningKey.generate(HostTestSupport.RANDOM), a), ErrorCode.SENDER_UNKNOWN);
     }
     assertThat(refusals("unknown")).isEqualTo(5);
   }
@@ -208,26 +234,30 @@ class SenderQuotasTest {
     try {
       for (int i = 0; i < 2; i++) {
         EnclaveApi.SendPayload p = payload(STUDIO, a);
-        held.add(CompletableFuture.supplyAsync(() -> {
-          try {
-            return send(p);
-          } catch (Exception e) {
-            throw new java.util.concurrent.CompletionException(e);
-          }
-        }));
+        held.add(
+            CompletableFuture.supplyAsync(
+                () -> {
+                  try {
+                    return send(p);
+                  } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                  }
+                }));
       }
       await().atMost(Duration.ofSeconds(10)).until(() -> enclave.heldSends.get() == 2);
       assertRefused(payload(STUDIO, a), ErrorCode.SENDER_IN_FLIGHT_LIMITED);
       assertThat(refusals("in_flight")).isEqualTo(1);
       // another sender is not held back by the first one's sends
       EnclaveApi.SendPayload other = payload(OTHER_STUDIO, b);
-      held.add(CompletableFuture.supplyAsync(() -> {
-        try {
-          return send(other);
-        } catch (Exception e) {
-          throw new java.util.concurrent.CompletionException(e);
-        }
-      }));
+      held.add(
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return send(other);
+                } catch (Exception e) {
+                  throw new java.util.concurrent.CompletionException(e);
+                }
+              }));
       await().atMost(Duration.ofSeconds(10)).until(() -> enclave.heldSends.get() == 3);
     } finally {
       enclave.holdSends = null;
@@ -245,7 +275,7 @@ class SenderQuotasTest {
   void aSenderPastItsDailyQuotaIsRefusedUntilTheNextUtcDay() throws Exception {
     start(new SenderLimits(0, 0, 0, 3));
     assertSent(payload(STUDIO, a, b)); // 2 deliveries
-    assertSent(payload(STUDIO, a));    // 3: the quota is reached
+    assertSent(payload(STUDIO, a)); // 3: the quota is reached
     HttpResponse<byte[]> r = send(payload(STUDIO, b));
     assertThat(r.statusCode()).as(text(r)).isEqualTo(429);
     long retry = Long.parseLong(r.headers().firstValue("Retry-After").orElseThrow());
@@ -263,8 +293,12 @@ class SenderQuotasTest {
     start(SenderLimits.none());
     EnclaveApi.SendPayload own = payload(OTHER_STUDIO, a);
     // the enclave (here the fake, which does not check senders) is the only judge then
-    EnclaveApi.SendPayload forged = own.withSender(new EnclaveApi.SenderSignature(
-        Base64Url.encode(STUDIO.publicKey().raw()), own.sender().timestamp(), own.sender().signature()));
+    EnclaveApi.SendPayload forged =
+        own.withSender(
+            new EnclaveApi.SenderSignature(
+                Base64Url.encode(STUDIO.publicKey().raw()),
+                own.sender().timestamp(),
+                own.sender().signature()));
     for (int i = 0; i < 5; i++) {
       assertSent(i == 0 ? forged : payload(STUDIO, a));
     }
@@ -273,14 +307,17 @@ class SenderQuotasTest {
 
   @Test
   void aFloodWhileTheEnclaveHasNoSenderSetDoesNotAskItForOneEachTime() throws Exception {
-    start(new SenderLimits(60, 100, 0, 0), List.of()); // no set: the enclave refuses every send itself
+    start(
+        new SenderLimits(60, 100, 0, 0),
+        List.of()); // no set: the enclave refuses every send itself
     int before = enclave.hits("/v1/senders");
     long t0 = System.nanoTime();
     for (int i = 0; i < 20; i++) {
       send(payload(STUDIO, a)); // the fake accepts sends; the host neither counts nor refuses them
     }
     int seconds = (int) ((System.nanoTime() - t0) / 1_000_000_000L);
-    // at most one look-up per second of the flood (and one per cached list expiring), not two per send
+    // at most one look-up per second of the flood (and one per cached list expiring), not two per
+    // send
     assertThat(enclave.hits("/v1/senders") - before).isLessThanOrEqualTo(2 * (seconds + 2));
   }
 }

@@ -73,8 +73,15 @@ class SenderSetStoreTest {
       enclave.close();
       keys.forget();
     }
-    enclave = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, attester,
-        new SecureRandom(), Clock.systemUTC(), 2, new EnclaveMetrics());
+    enclave =
+        EnclaveServer.start(
+            Endpoint.parse("tcp://127.0.0.1:0"),
+            keys,
+            attester,
+            new SecureRandom(),
+            Clock.systemUTC(),
+            2,
+            new EnclaveMetrics());
   }
 
   /** Stops host and enclave, then starts a new enclave process and a host with {@code senders}. */
@@ -88,11 +95,32 @@ class SenderSetStoreTest {
   void startHost(ArtefactStore store, SenderSetKeeper.Settings senders) throws Exception {
     Endpoint ep = enclave.endpoint();
     HostProxy.Config b = HostTestSupport.config(new FakeEnclave(), "alias/k");
-    HostProxy.Config cfg = new HostProxy.Config(ep, b.listen(), b.admin(), b.region(), "alias/k",
-        null, null, null, null, null, null, dev.keycast.host.bridge.EnclaveClient.Settings.defaults(ep),
-        b.shutdownGrace(), b.idleTimeout(), b.credentialsRefresh());
-    host = new HostProxy(cfg, store, "test", new StaticCredentials("AKID", "s", null), Clock.systemUTC(),
-        dev.keycast.host.server.UploadLimits.defaults(), senders);
+    HostProxy.Config cfg =
+        new HostProxy.Config(
+            ep,
+            b.listen(),
+            b.admin(),
+            b.region(),
+            "alias/k",
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            dev.keycast.host.bridge.EnclaveClient.Settings.defaults(ep),
+            b.shutdownGrace(),
+            b.idleTimeout(),
+            b.credentialsRefresh());
+    host =
+        new HostProxy(
+            cfg,
+            store,
+            "test",
+            new StaticCredentials("AKID", "s", null),
+            Clock.systemUTC(),
+            dev.keycast.host.server.UploadLimits.defaults(),
+            senders);
     host.start();
     assertThat(host.awaitReady(Duration.ofSeconds(20))).isTrue();
   }
@@ -116,9 +144,15 @@ class SenderSetStoreTest {
     Recipient a = Recipient.generate();
     HttpResponse<byte[]> reg = post(base(host) + "/v1/recipients", a.registration(base(host)));
     assertThat(reg.statusCode()).as(text(reg)).isEqualTo(201);
-    HttpResponse<byte[]> r = post(base(host) + "/v1/sends", Json.encode(HostTestSupport.payload(k,
-        HostTestSupport.policy("store-" + System.nanoTime(), List.of(a.fingerprint()), false),
-        "secret".getBytes(StandardCharsets.UTF_8))));
+    HttpResponse<byte[]> r =
+        post(
+            base(host) + "/v1/sends",
+            Json.encode(
+                HostTestSupport.payload(
+                    k,
+                    HostTestSupport.policy(
+                        "store-" + System.nanoTime(), List.of(a.fingerprint()), false),
+                    "secret".getBytes(StandardCharsets.UTF_8))));
     return r.statusCode();
   }
 
@@ -134,7 +168,8 @@ class SenderSetStoreTest {
     startHost(store(), genesis(null)); // no file at all: the store keeps the set
     assertThat(sendStatus()).isEqualTo(200);
     restart(nothing());
-    assertThat(senders().senderFingerprints()).containsExactly(HostTestSupport.SENDER.publicKey().fingerprint());
+    assertThat(senders().senderFingerprints())
+        .containsExactly(HostTestSupport.SENDER.publicKey().fingerprint());
     assertThat(sendStatus()).isEqualTo(200);
   }
 
@@ -166,7 +201,8 @@ class SenderSetStoreTest {
     SenderSigningKey second = SenderSigningKey.generate(new SecureRandom());
     KeySet k = keys.current().orElseThrow();
     SenderSet now = enclave.services().senders().current().orElseThrow();
-    SenderSetUpdate u = SenderSetUpdate.sign(k.id(), now.withSender(second.publicKey()), HostTestSupport.OWNER);
+    SenderSetUpdate u =
+        SenderSetUpdate.sign(k.id(), now.withSender(second.publicKey()), HostTestSupport.OWNER);
     HttpResponse<byte[]> r = post(base(host) + "/v1/senders", Json.encode(u.toJson()));
     assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
     restart(nothing());

@@ -62,8 +62,9 @@ class SlowUploadsTest {
 
   private void start(UploadLimits limits) throws Exception {
     enclave = new FakeEnclave().start();
-    host = HostTestSupport.start(enclave, SqliteArtefactStore.open(dir.resolve("k.db")), "alias/k",
-        limits);
+    host =
+        HostTestSupport.start(
+            enclave, SqliteArtefactStore.open(dir.resolve("k.db")), "alias/k", limits);
     assertThat(host.awaitReady(Duration.ofSeconds(20))).isTrue();
   }
 
@@ -77,12 +78,13 @@ class SlowUploadsTest {
       ByteBufAllocatorMetric m = p.metric();
       return m.usedDirectMemory() + m.usedHeapMemory();
     }
-    throw new AssertionError("the default allocator reports no metrics: "
-        + ByteBufAllocator.DEFAULT.getClass());
+    throw new AssertionError(
+        "the default allocator reports no metrics: " + ByteBufAllocator.DEFAULT.getClass());
   }
 
   private long metric(String name) throws Exception {
-    Matcher m = Pattern.compile("(?m)^" + name + " (\\d+)").matcher(text(get(base(host) + "/metrics")));
+    Matcher m =
+        Pattern.compile("(?m)^" + name + " (\\d+)").matcher(text(get(base(host) + "/metrics")));
     assertThat(m.find()).as(name).isTrue();
     return Long.parseLong(m.group(1));
   }
@@ -92,8 +94,12 @@ class SlowUploadsTest {
     try (Socket s = new Socket("127.0.0.1", port())) {
       s.setSoTimeout(60_000);
       OutputStream out = s.getOutputStream();
-      out.write(("POST /v1/sends HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-          + "Content-Length: " + declared + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("POST /v1/sends HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  + "Content-Length: "
+                  + declared
+                  + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       try {
         byte[] piece = new byte[64 << 10];
         for (int n = 0; n < sent; n += piece.length) {
@@ -112,7 +118,9 @@ class SlowUploadsTest {
       String status = new String(head, StandardCharsets.US_ASCII).substring(9, 12);
       String rest = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       if (status.equals("503")) {
-        assertThat(rest).contains("\"error\":\"overloaded\"").containsIgnoringCase("retry-after: 1");
+        assertThat(rest)
+            .contains("\"error\":\"overloaded\"")
+            .containsIgnoringCase("retry-after: 1");
       } else if (status.equals("408")) {
         assertThat(rest).contains("\"error\":\"request_timeout\"");
       }
@@ -128,12 +136,17 @@ class SlowUploadsTest {
     long before = nettyBytesInUse();
     AtomicLong peak = new AtomicLong(before);
     AtomicBoolean sampling = new AtomicBoolean(true);
-    Thread sampler = Thread.ofPlatform().daemon().start(() -> {
-      while (sampling.get()) {
-        peak.accumulateAndGet(nettyBytesInUse(), Math::max);
-        java.util.concurrent.locks.LockSupport.parkNanos(2_000_000); // a sample every 2 ms
-      }
-    });
+    Thread sampler =
+        Thread.ofPlatform()
+            .daemon()
+            .start(
+                () -> {
+                  while (sampling.get()) {
+                    peak.accumulateAndGet(nettyBytesInUse(), Math::max);
+                    java.util.concurrent.locks.LockSupport.parkNanos(
+                        2_000_000); // a sample every 2 ms
+                  }
+                });
     Map<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
     try (ExecutorService clients = Executors.newVirtualThreadPerTaskExecutor()) {
       List<Future<String>> all = new ArrayList<>();
@@ -148,9 +161,15 @@ class SlowUploadsTest {
       sampler.join();
     }
     long grew = peak.get() - before;
-    System.err.printf("300 slow uploads of %d of %d declared bytes: outcomes %s; Netty buffers "
-        + "grew by at most %.1f MiB (budget %d MiB); budget peak %d bytes%n", SENT, DECLARED,
-        outcomes, grew / 1048576.0, BUDGET >> 20, metric("keycast_host_upload_bytes_in_flight_peak"));
+    System.err.printf(
+        "300 slow uploads of %d of %d declared bytes: outcomes %s; Netty buffers "
+            + "grew by at most %.1f MiB (budget %d MiB); budget peak %d bytes%n",
+        SENT,
+        DECLARED,
+        outcomes,
+        grew / 1048576.0,
+        BUDGET >> 20,
+        metric("keycast_host_upload_bytes_in_flight_peak"));
     // the budget admitted at most BUDGET / DECLARED uploads at once; the others were refused at
     // their head, and every admitted one was cut off for its rate
     assertThat(outcomes.keySet()).containsAnyOf("503").contains("408").doesNotContain("200", "400");
@@ -158,14 +177,23 @@ class SlowUploadsTest {
     assertThat(metric("keycast_host_upload_bytes_in_flight_peak")).isLessThanOrEqualTo(BUDGET);
     // without the budget 256 connections would hold 2 MiB each (512 MiB)
     assertThat(grew).isLessThan(BUDGET + (32L << 20));
-    await().atMost(Duration.ofSeconds(10)).until(() -> metric("keycast_host_upload_bytes_in_flight") == 0);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> metric("keycast_host_upload_bytes_in_flight") == 0);
     assertThat(metric("keycast_host_slow_uploads_total")).isEqualTo(outcomes.get("408").get());
 
     // the host still serves an honest send afterwards, and nothing of the refused ones was stored
     Recipient a = Recipient.generate();
-    assertThat(post(base(host) + "/v1/recipients", a.registration(base(host))).statusCode()).isEqualTo(201);
-    HttpResponse<byte[]> ok = post(base(host) + "/v1/sends", Json.encode(payload(enclave.keySet(),
-        policy("after-the-flood", List.of(a.fingerprint()), false), new byte[] {1})));
+    assertThat(post(base(host) + "/v1/recipients", a.registration(base(host))).statusCode())
+        .isEqualTo(201);
+    HttpResponse<byte[]> ok =
+        post(
+            base(host) + "/v1/sends",
+            Json.encode(
+                payload(
+                    enclave.keySet(),
+                    policy("after-the-flood", List.of(a.fingerprint()), false),
+                    new byte[] {1})));
     assertThat(ok.statusCode()).as(text(ok)).isEqualTo(200);
     assertThat(enclave.hits("/v1/send")).isEqualTo(1);
   }
@@ -176,16 +204,22 @@ class SlowUploadsTest {
     // a registration is a key or a chain: 1 MiB at most, refused before any of the body is read
     try (Socket s = new Socket("127.0.0.1", port())) {
       s.setSoTimeout(10_000);
-      s.getOutputStream().write(("POST /v1/recipients HTTP/1.1\r\nHost: x\r\nContent-Length: "
-          + (2 << 20) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream()
+          .write(
+              ("POST /v1/recipients HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                      + (2 << 20)
+                      + "\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
       String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertThat(answer).startsWith("HTTP/1.1 413").contains("\"error\":\"payload_too_large\"");
     }
     // a GET carries no body worth parking
     try (Socket s = new Socket("127.0.0.1", port())) {
       s.setSoTimeout(10_000);
-      s.getOutputStream().write(("GET /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: "
-          + (1 << 20) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream()
+          .write(
+              ("GET /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: " + (1 << 20) + "\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
       String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertThat(answer).startsWith("HTTP/1.1 413").contains("\"error\":\"payload_too_large\"");
     }
@@ -198,13 +232,15 @@ class SlowUploadsTest {
     try (Socket s = new Socket("127.0.0.1", port())) {
       s.setSoTimeout(10_000);
       OutputStream out = s.getOutputStream();
-      out.write("POST /v1/recipients HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-          .getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          "POST /v1/recipients HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+              .getBytes(StandardCharsets.US_ASCII));
       byte[] chunk = new byte[256 << 10];
       String answer;
       try {
         for (int i = 0; i < 8; i++) {
-          out.write((Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+          out.write(
+              (Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
           out.write(chunk);
           out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
         }
@@ -214,7 +250,9 @@ class SlowUploadsTest {
       answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertThat(answer).startsWith("HTTP/1.1 413").contains("\"error\":\"payload_too_large\"");
     }
-    await().atMost(Duration.ofSeconds(10)).until(() -> metric("keycast_host_upload_bytes_in_flight") == 0);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> metric("keycast_host_upload_bytes_in_flight") == 0);
   }
 
   @Test
@@ -222,14 +260,25 @@ class SlowUploadsTest {
     start(UploadLimits.defaults());
     Recipient a = Recipient.generate();
     for (int i = 0; i < 20; i++) {
-      assertThat(post(base(host) + "/v1/recipients", Recipient.generate().registration(base(host))).statusCode())
+      assertThat(
+              post(base(host) + "/v1/recipients", Recipient.generate().registration(base(host)))
+                  .statusCode())
           .isEqualTo(201);
     }
-    assertThat(post(base(host) + "/v1/recipients", a.registration(base(host))).statusCode()).isEqualTo(201);
-    HttpResponse<byte[]> ok = post(base(host) + "/v1/sends", Json.encode(payload(enclave.keySet(),
-        policy("budget", List.of(a.fingerprint()), false), new byte[] {1})));
+    assertThat(post(base(host) + "/v1/recipients", a.registration(base(host))).statusCode())
+        .isEqualTo(201);
+    HttpResponse<byte[]> ok =
+        post(
+            base(host) + "/v1/sends",
+            Json.encode(
+                payload(
+                    enclave.keySet(),
+                    policy("budget", List.of(a.fingerprint()), false),
+                    new byte[] {1})));
     assertThat(ok.statusCode()).as(text(ok)).isEqualTo(200);
-    await().atMost(Duration.ofSeconds(10)).until(() -> metric("keycast_host_upload_bytes_in_flight") == 0);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> metric("keycast_host_upload_bytes_in_flight") == 0);
     assertThat(metric("keycast_host_upload_bytes_in_flight_peak")).isPositive();
   }
 }

@@ -29,25 +29,37 @@ final class TestCerts {
   }
 
   /** A certificate for {@code subject} signed by {@code issuerKey}; {@code ip} adds an IP SAN. */
-  static X509Certificate certificate(String subject, PublicKey key, String issuer,
-      PrivateKey issuerKey, boolean ca, String ip) throws Exception {
+  static X509Certificate certificate(
+      String subject, PublicKey key, String issuer, PrivateKey issuerKey, boolean ca, String ip)
+      throws Exception {
     Instant now = Instant.now();
-    JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(new X500Name(issuer),
-        BigInteger.valueOf(System.nanoTime()), Date.from(now.minusSeconds(3600)),
-        Date.from(now.plusSeconds(86400)), new X500Name(subject), key);
+    JcaX509v3CertificateBuilder b =
+        new JcaX509v3CertificateBuilder(
+            new X500Name(issuer),
+            BigInteger.valueOf(System.nanoTime()),
+            Date.from(now.minusSeconds(3600)),
+            Date.from(now.plusSeconds(86400)),
+            new X500Name(subject),
+            key);
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
     if (ip != null) {
-      b.addExtension(Extension.subjectAlternativeName, false,
+      b.addExtension(
+          Extension.subjectAlternativeName,
+          false,
           new GeneralNames(new GeneralName(GeneralName.iPAddress, ip)));
     }
     String alg = issuerKey.getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA";
-    return new JcaX509CertificateConverter().getCertificate(
-        b.build(new JcaContentSignerBuilder(alg).build(issuerKey)));
+    return new JcaX509CertificateConverter()
+        .getCertificate(b.build(new JcaContentSignerBuilder(alg).build(issuerKey)));
   }
 
   static String pem(String type, byte[] der) {
-    return "-----BEGIN " + type + "-----\n"
+    return "-----BEGIN "
+        + type
+        + "-----\n"
         + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-        + "\n-----END " + type + "-----\n";
+        + "\n-----END "
+        + type
+        + "-----\n";
   }
 }

@@ -49,19 +49,29 @@ public final class CpuRate {
     KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
     g.initialize(2048, random);
     RecipientKey rsa = RecipientKeys.parse(g.generateKeyPair().getPublic().getEncoded());
-    RSAPublicKey rsaPub = (RSAPublicKey) java.security.KeyFactory.getInstance("RSA")
-        .generatePublic(new java.security.spec.X509EncodedKeySpec(rsa.spkiDer()));
+    RSAPublicKey rsaPub =
+        (RSAPublicKey)
+            java.security.KeyFactory.getInstance("RSA")
+                .generatePublic(new java.security.spec.X509EncodedKeySpec(rsa.spkiDer()));
     X25519RecipientKey x = new X25519RecipientKey(X25519PrivateKey.generate(random).publicKey());
     byte[] xPeer = x.publicKey().toRaw();
-    DeliveryMetadata m = DeliveryMetadata.of("film-2026-0042.cpl:reel-1",
-        "Example Studio distribution", Instant.parse("2026-01-01T00:00:00Z"),
-        Instant.parse("2027-01-01T00:00:00Z"), rsa.fingerprint());
+    DeliveryMetadata m =
+        DeliveryMetadata.of(
+            "film-2026-0042.cpl:reel-1",
+            "Example Studio distribution",
+            Instant.parse("2026-01-01T00:00:00Z"),
+            Instant.parse("2027-01-01T00:00:00Z"),
+            rsa.fingerprint());
     DeliveryMetadata mx = m.withRecipient(x.fingerprint());
     List<String> names = List.of("java", "openssl");
     ThreadMXBean mx2 = ManagementFactory.getThreadMXBean();
     System.out.printf("%-34s %-8s %s%n", "operation", "backend", "ops per CPU-second (per round)");
-    String[] ops = {"FanoutBenchmark.cmsAes256Gcm", "FanoutBenchmark.hpkeX25519",
-        "PrimitiveBenchmark.rsaOaepBackend", "PrimitiveBenchmark.x25519EphemeralAndDhBackend"};
+    String[] ops = {
+      "FanoutBenchmark.cmsAes256Gcm",
+      "FanoutBenchmark.hpkeX25519",
+      "PrimitiveBenchmark.rsaOaepBackend",
+      "PrimitiveBenchmark.x25519EphemeralAndDhBackend"
+    };
     double[][][] results = new double[ops.length][names.size()][rounds];
     for (int round = -1; round < rounds; round++) { // round -1 = warm-up
       for (int o = 0; o < ops.length; o++) {
@@ -69,18 +79,20 @@ public final class CpuRate {
           CryptoBackend crypto = CryptoBackends.forSetting(names.get(b));
           CmsDeliveryFormat cms = CmsDeliveryFormat.AES_256_GCM.withBackend(crypto);
           HpkeDeliveryFormat hpke = HpkeDeliveryFormat.INSTANCE.withBackend(crypto);
-          Op op = switch (o) {
-            case 0 -> () -> cms.seal(rsa, m, secret, random);
-            case 1 -> () -> hpke.seal(x, mx, secret, random);
-            case 2 -> () -> crypto.rsaOaepSha256Encrypt(rsaPub, secret, random);
-            default -> () -> {
-              byte[] eph = new byte[32];
-              random.nextBytes(eph);
-              X25519Exchange e = crypto.x25519(eph, xPeer);
-              e.destroy();
-              return e;
-            };
-          };
+          Op op =
+              switch (o) {
+                case 0 -> () -> cms.seal(rsa, m, secret, random);
+                case 1 -> () -> hpke.seal(x, mx, secret, random);
+                case 2 -> () -> crypto.rsaOaepSha256Encrypt(rsaPub, secret, random);
+                default ->
+                    () -> {
+                      byte[] eph = new byte[32];
+                      random.nextBytes(eph);
+                      X25519Exchange e = crypto.x25519(eph, xPeer);
+                      e.destroy();
+                      return e;
+                    };
+              };
           double budget = round < 0 ? 2.0 : seconds;
           long start = mx2.getCurrentThreadCpuTime();
           long n = 0;
@@ -110,8 +122,9 @@ public final class CpuRate {
           sb.append(String.format(" %,.0f", r));
           sum += r;
         }
-        System.out.printf("%-46s %-8s mean %,.0f (%s)%n", ops[o], names.get(b), sum / rounds,
-            sb.toString().trim());
+        System.out.printf(
+            "%-46s %-8s mean %,.0f (%s)%n",
+            ops[o], names.get(b), sum / rounds, sb.toString().trim());
       }
     }
   }

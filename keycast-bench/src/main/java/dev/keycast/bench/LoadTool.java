@@ -20,9 +20,16 @@ import picocli.CommandLine.Command;
  *     --cache screens.txt --expect-pcrs measurements.json --trust-root mock-root.pem --sender-key studio.key.pem
  * </pre>
  */
-@Command(name = "keycast-load", mixinStandardHelpOptions = true,
+@Command(
+    name = "keycast-load",
+    mixinStandardHelpOptions = true,
     description = "Load generator for the Keycast host API (api.md section 2).",
-    subcommands = {RegisterCommand.class, SendsCommand.class, BigSendCommand.class, KdmScreensCommand.class})
+    subcommands = {
+      RegisterCommand.class,
+      SendsCommand.class,
+      BigSendCommand.class,
+      KdmScreensCommand.class
+    })
 public final class LoadTool implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -32,24 +32,41 @@ final class AttestCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
   @Mixin AttestationOptions attestationOptions;
 
-  @Option(names = "--out-document", paramLabel = "FILE",
+  @Option(
+      names = "--out-document",
+      paramLabel = "FILE",
       description = "Also save the raw attestation document (CBOR) here, for auditors.")
   Path outDocument;
 
-  @Option(names = "--out-bundle", paramLabel = "FILE",
-      description = "Also save the attested key bundle and its attestation document (JSON) here;"
-          + " 'keycast receipt verify --bundle' and 'keycast fetch --bundle' read it and verify the document again.")
+  @Option(
+      names = "--out-bundle",
+      paramLabel = "FILE",
+      description =
+          "Also save the attested key bundle and its attestation document (JSON) here;"
+              + " 'keycast receipt verify --bundle' and 'keycast fetch --bundle' read it and verify the document again.")
   Path outBundle;
 
   /** The JSON output. */
-  record Result(boolean verified, String host, String keySetId, String kmsKeyId, String receiveKeyFingerprint,
-      EnclaveApi.KeyBundle keyBundle, String moduleId, Instant timestamp, Map<String, String> pcrs,
-      String trustRoot, String trustRootSha256, List<String> warnings, String attestationDocument) {}
+  record Result(
+      boolean verified,
+      String host,
+      String keySetId,
+      String kmsKeyId,
+      String receiveKeyFingerprint,
+      EnclaveApi.KeyBundle keyBundle,
+      String moduleId,
+      Instant timestamp,
+      Map<String, String> pcrs,
+      String trustRoot,
+      String trustRootSha256,
+      List<String> warnings,
+      String attestationDocument) {}
 
   @Override
   int run() throws CliException, HostException {
     HostClient host = hostOptions.client();
-    EnclaveIdentity id = EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());
+    EnclaveIdentity id =
+        EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());
     if (outDocument != null) {
       CliFiles.write(outDocument, id.document(), false, true);
     }
@@ -59,15 +76,30 @@ final class AttestCommand extends KeycastCommand {
     String receiveFp = Fingerprints.ofSpki(id.bundle().receivePublicKeySpki());
     var doc = id.attestation().document();
     if (json) {
-      printJson(new Result(true, host.base().toString(), id.bundle().keySetId(), id.bundle().kmsKeyId(),
-          receiveFp, id.bundleJson(),
-          doc.moduleId(), doc.timestamp(), id.measurements(), id.attestation().trustRoot().name(),
-          id.attestation().trustRoot().sha256(), id.warnings(), id.bundleFile().attestationDocument()));
+      printJson(
+          new Result(
+              true,
+              host.base().toString(),
+              id.bundle().keySetId(),
+              id.bundle().kmsKeyId(),
+              receiveFp,
+              id.bundleJson(),
+              doc.moduleId(),
+              doc.timestamp(),
+              id.measurements(),
+              id.attestation().trustRoot().name(),
+              id.attestation().trustRoot().sha256(),
+              id.warnings(),
+              id.bundleFile().attestationDocument()));
       return ExitCodes.OK;
     }
     var out = out();
-    out.println("enclave:      verified (root " + id.attestation().trustRoot().name() + ", sha256 "
-        + id.attestation().trustRoot().sha256() + ")");
+    out.println(
+        "enclave:      verified (root "
+            + id.attestation().trustRoot().name()
+            + ", sha256 "
+            + id.attestation().trustRoot().sha256()
+            + ")");
     out.println("key set:      " + id.bundle().keySetId());
     out.println("kms key:      " + id.bundle().kmsKeyId() + " (as pinned)");
     out.println("receive key:  " + receiveFp + " (X25519, fingerprint)");

@@ -22,34 +22,55 @@ import picocli.CommandLine.Option;
  * only repeat it (a flag cannot widen a published pin).
  */
 final class AttestationOptions {
-  @Option(names = "--expect-pcrs", paramLabel = "FILE", order = -19,
-      description = "The published deployment file: the measurements of the enclave image you trust"
-          + " (nitro-cli build output or Keycast {\"version\":1,\"allowed\":[...]}) and, in its"
-          + " \"kms_key_arn\" member, the KMS key that protects the enclave's keys. Required.")
+  @Option(
+      names = "--expect-pcrs",
+      paramLabel = "FILE",
+      order = -19,
+      description =
+          "The published deployment file: the measurements of the enclave image you trust"
+              + " (nitro-cli build output or Keycast {\"version\":1,\"allowed\":[...]}) and, in its"
+              + " \"kms_key_arn\" member, the KMS key that protects the enclave's keys. Required.")
   Path expectPcrs;
 
-  @Option(names = "--expect-kms-key", paramLabel = "ARN", order = -185,
-      description = "The ARN of the KMS key the operator published beside the measurements (its key"
-          + " policy releases the enclave's keys only to the measured image), when the --expect-pcrs"
-          + " file does not name it (\"kms_key_arn\"). One of the two is required: an enclave whose"
-          + " key set is protected by any other KMS key is refused. Repeatable (any of them).")
+  @Option(
+      names = "--expect-kms-key",
+      paramLabel = "ARN",
+      order = -185,
+      description =
+          "The ARN of the KMS key the operator published beside the measurements (its key"
+              + " policy releases the enclave's keys only to the measured image), when the --expect-pcrs"
+              + " file does not name it (\"kms_key_arn\"). One of the two is required: an enclave whose"
+              + " key set is protected by any other KMS key is refused. Repeatable (any of them).")
   List<String> expectKmsKeys = new ArrayList<>();
 
-  @Option(names = "--allow-unlocked-kms-key", order = -184,
-      description = "Accept an enclave whose KMS key is not locked (its policy or grants let someone other"
-          + " than the attested enclave decrypt, or the enclave could not check). Warns on every use.")
+  @Option(
+      names = "--allow-unlocked-kms-key",
+      order = -184,
+      description =
+          "Accept an enclave whose KMS key is not locked (its policy or grants let someone other"
+              + " than the attested enclave decrypt, or the enclave could not check). Warns on every use.")
   boolean allowUnlockedKmsKey;
 
-  @Option(names = "--trust-root", paramLabel = "PEM", order = -18,
-      description = "Also trust this attestation root certificate, e.g. a mock enclave's root (prints"
-          + " a warning; documents it signs prove nothing about AWS hardware). Repeatable.")
+  @Option(
+      names = "--trust-root",
+      paramLabel = "PEM",
+      order = -18,
+      description =
+          "Also trust this attestation root certificate, e.g. a mock enclave's root (prints"
+              + " a warning; documents it signs prove nothing about AWS hardware). Repeatable.")
   List<Path> trustRoots = new ArrayList<>();
 
-  @Option(names = "--allow-debug", order = -17,
+  @Option(
+      names = "--allow-debug",
+      order = -17,
       description = "Accept a debug-mode enclave (PCR0 all zeros). Never for production secrets.")
   boolean allowDebug;
 
-  @Option(names = "--max-age", paramLabel = "DURATION", defaultValue = "5m", order = -16,
+  @Option(
+      names = "--max-age",
+      paramLabel = "DURATION",
+      defaultValue = "5m",
+      order = -16,
       description = "Maximum age of the attestation document. Default: ${DEFAULT-VALUE}.")
   String maxAge;
 
@@ -58,7 +79,8 @@ final class AttestationOptions {
    * whether it accepts a KMS key the enclave did not attest as locked ({@code
    * --allow-unlocked-kms-key}).
    */
-  record Pins(VerificationPolicy policy, java.util.Set<String> kmsKeys, boolean allowUnlockedKmsKey) {
+  record Pins(
+      VerificationPolicy policy, java.util.Set<String> kmsKeys, boolean allowUnlockedKmsKey) {
     Pins {
       if (kmsKeys.isEmpty()) {
         throw new IllegalArgumentException("a KMS key pin is required");
@@ -78,8 +100,9 @@ final class AttestationOptions {
    */
   Pins pins() throws CliException {
     if (expectPcrs == null) {
-      throw CliException.usage("--expect-pcrs is required: pass the deployment file the operator"
-          + " published (the measurements and the KMS key ARN of the enclave you trust)");
+      throw CliException.usage(
+          "--expect-pcrs is required: pass the deployment file the operator"
+              + " published (the measurements and the KMS key ARN of the enclave you trust)");
     }
     byte[] file = CliFiles.read(expectPcrs, "--expect-pcrs", ExpectedPcrs.MAX_FILE_BYTES);
     ExpectedPcrs pcrs;
@@ -92,25 +115,40 @@ final class AttestationOptions {
     }
     for (String arn : expectKmsKeys) {
       if (!dev.keycast.protocol.keyset.KeyBundle.isWellFormedKmsKeyId(arn)) {
-        throw CliException.usage("--expect-kms-key " + arn + ": a KMS key ARN is 1..2048 printable ASCII characters");
+        throw CliException.usage(
+            "--expect-kms-key " + arn + ": a KMS key ARN is 1..2048 printable ASCII characters");
       }
       if (published != null && !published.equals(arn)) {
-        throw CliException.usage("--expect-kms-key " + arn + " contradicts the KMS key " + published + " that --expect-pcrs "
-            + expectPcrs + " pins: drop --expect-kms-key or fix the deployment file");
+        throw CliException.usage(
+            "--expect-kms-key "
+                + arn
+                + " contradicts the KMS key "
+                + published
+                + " that --expect-pcrs "
+                + expectPcrs
+                + " pins: drop --expect-kms-key or fix the deployment file");
       }
     }
-    java.util.Set<String> kms = published != null ? java.util.Set.of(published) : java.util.Set.copyOf(expectKmsKeys);
+    java.util.Set<String> kms =
+        published != null ? java.util.Set.of(published) : java.util.Set.copyOf(expectKmsKeys);
     if (kms.isEmpty()) {
-      throw CliException.usage("no KMS key pin: --expect-pcrs " + expectPcrs + " names no \"" + KMS_KEY_ARN_MEMBER
-          + "\"; pass --expect-kms-key ARN (the ARN the operator published beside the measurements)");
+      throw CliException.usage(
+          "no KMS key pin: --expect-pcrs "
+              + expectPcrs
+              + " names no \""
+              + KMS_KEY_ARN_MEMBER
+              + "\"; pass --expect-kms-key ARN (the ARN the operator published beside the measurements)");
     }
-    VerificationPolicy.Builder b = VerificationPolicy.builder()
-        .validationTime(ValidationTime.now(Durations.parse("--max-age", maxAge)))
-        .allowDebug(allowDebug)
-        .expectedPcrs(pcrs);
+    VerificationPolicy.Builder b =
+        VerificationPolicy.builder()
+            .validationTime(ValidationTime.now(Durations.parse("--max-age", maxAge)))
+            .allowDebug(allowDebug)
+            .expectedPcrs(pcrs);
     for (Path p : trustRoots) {
       try {
-        b.addTrustRoot(TrustRoot.fromPem(p.getFileName().toString(), CliFiles.read(p, "--trust-root", 64 * 1024)));
+        b.addTrustRoot(
+            TrustRoot.fromPem(
+                p.getFileName().toString(), CliFiles.read(p, "--trust-root", 64 * 1024)));
       } catch (MalformedInputException e) {
         throw CliException.usage("--trust-root " + p + ": " + e.getMessage());
       }

@@ -33,7 +33,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -59,31 +58,49 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--document", required = true, paramLabel = "FILE",
-      description = "The attestation document: raw CBOR (COSE_Sign1) or base64 of it ('-' for stdin).")
+  @Option(
+      names = "--document",
+      required = true,
+      paramLabel = "FILE",
+      description =
+          "The attestation document: raw CBOR (COSE_Sign1) or base64 of it ('-' for stdin).")
   String document;
 
-  @Option(names = "--at", paramLabel = "INSTANT",
-      description = "Validate at this ISO-8601 instant (e.g. 2024-09-07T14:37:39Z) instead of now;"
-          + " 'document' validates at the document's own timestamp without a freshness check (audit).")
+  @Option(
+      names = "--at",
+      paramLabel = "INSTANT",
+      description =
+          "Validate at this ISO-8601 instant (e.g. 2024-09-07T14:37:39Z) instead of now;"
+              + " 'document' validates at the document's own timestamp without a freshness check (audit).")
   String at;
 
-  @Option(names = "--max-age", paramLabel = "DURATION", defaultValue = "5m",
-      description = "Maximum document age: 30s, 5m, 2h, 1d or ISO-8601 (PT5M). Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--max-age",
+      paramLabel = "DURATION",
+      defaultValue = "5m",
+      description =
+          "Maximum document age: 30s, 5m, 2h, 1d or ISO-8601 (PT5M). Default: ${DEFAULT-VALUE}.")
   String maxAge;
 
-  @Option(names = "--expect-pcrs", paramLabel = "FILE",
-      description = "Allowed PCR sets: Keycast JSON {\"version\":1,\"allowed\":[{\"PCR0\":...}]} or"
-          + " nitro-cli build output {\"Measurements\":{...}}. Without it PCRs are printed, not checked.")
+  @Option(
+      names = "--expect-pcrs",
+      paramLabel = "FILE",
+      description =
+          "Allowed PCR sets: Keycast JSON {\"version\":1,\"allowed\":[{\"PCR0\":...}]} or"
+              + " nitro-cli build output {\"Measurements\":{...}}. Without it PCRs are printed, not checked.")
   Path expectPcrs;
 
-  @Option(names = "--allow-debug",
+  @Option(
+      names = "--allow-debug",
       description = "Accept debug-mode documents (PCR0 all zeros). Never for production secrets.")
   boolean allowDebug;
 
-  @Option(names = "--trust-root", paramLabel = "PEM",
-      description = "Also trust this root certificate (PEM or DER file), e.g. a mock-enclave root."
-          + " Prints a warning. Repeatable.")
+  @Option(
+      names = "--trust-root",
+      paramLabel = "PEM",
+      description =
+          "Also trust this root certificate (PEM or DER file), e.g. a mock-enclave root."
+              + " Prints a warning. Repeatable.")
   List<Path> trustRoots = new ArrayList<>();
 
   @Option(names = "--nonce", paramLabel = "HEX", description = "Require this nonce (hex).")
@@ -92,7 +109,10 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
   @Option(names = "--user-data", paramLabel = "HEX", description = "Require this user_data (hex).")
   String userData;
 
-  @Option(names = "--public-key", paramLabel = "HEX", description = "Require this public_key (hex).")
+  @Option(
+      names = "--public-key",
+      paramLabel = "HEX",
+      description = "Require this public_key (hex).")
   String publicKey;
 
   @Option(names = "--json", description = "Print the decoded document and the result as JSON.")
@@ -148,17 +168,26 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
     List<String> warnings = new ArrayList<>();
     for (TrustRoot r : policy.trustRoots()) {
       if (!r.isAws()) {
-        warnings.add("trusting a non-AWS root " + r.name() + " (sha256 " + r.sha256()
-            + "): documents it signs prove nothing about AWS Nitro hardware");
+        warnings.add(
+            "trusting a non-AWS root "
+                + r.name()
+                + " (sha256 "
+                + r.sha256()
+                + "): documents it signs prove nothing about AWS Nitro hardware");
       }
     }
     if (verified != null) {
       for (Warning w : verified.warnings()) {
         switch (w) {
-          case PCRS_NOT_CHECKED -> warnings.add("PCRs not checked (no --expect-pcrs): any enclave image is accepted");
-          case DEBUG_MODE -> warnings.add("debug-mode enclave (PCR0 all zeros) accepted because of --allow-debug");
-          case FRESHNESS_NOT_CHECKED -> warnings.add("validated at the document timestamp: freshness not checked");
-          case NON_AWS_ROOT -> warnings.add("the document chains to the non-AWS root " + verified.trustRoot().name());
+          case PCRS_NOT_CHECKED ->
+              warnings.add("PCRs not checked (no --expect-pcrs): any enclave image is accepted");
+          case DEBUG_MODE ->
+              warnings.add("debug-mode enclave (PCR0 all zeros) accepted because of --allow-debug");
+          case FRESHNESS_NOT_CHECKED ->
+              warnings.add("validated at the document timestamp: freshness not checked");
+          case NON_AWS_ROOT ->
+              warnings.add(
+                  "the document chains to the non-AWS root " + verified.trustRoot().name());
         }
       }
     }
@@ -171,8 +200,14 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
         out.println("WARNING: " + w);
       }
       if (verified != null) {
-        out.println("verified:    OK (root " + verified.trustRoot().name() + ", sha256 "
-            + verified.trustRoot().sha256() + ", at " + verified.validatedAt() + ")");
+        out.println(
+            "verified:    OK (root "
+                + verified.trustRoot().name()
+                + ", sha256 "
+                + verified.trustRoot().sha256()
+                + ", at "
+                + verified.validatedAt()
+                + ")");
       }
     }
     out.flush();
@@ -195,19 +230,24 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
       try {
         b.validationTime(ValidationTime.at(Instant.parse(at), age));
       } catch (DateTimeParseException e) {
-        throw new UsageProblem("--at: \"" + at + "\" is not an ISO-8601 instant (e.g. 2024-09-07T14:37:39Z) or 'document'");
+        throw new UsageProblem(
+            "--at: \""
+                + at
+                + "\" is not an ISO-8601 instant (e.g. 2024-09-07T14:37:39Z) or 'document'");
       }
     }
     for (Path p : trustRoots) {
       try {
-        b.addTrustRoot(TrustRoot.fromPem(p.getFileName().toString(), readFile(p.toString(), 64 * 1024)));
+        b.addTrustRoot(
+            TrustRoot.fromPem(p.getFileName().toString(), readFile(p.toString(), 64 * 1024)));
       } catch (MalformedInputException e) {
         throw new UsageProblem("--trust-root " + p + ": " + e.getMessage());
       }
     }
     if (expectPcrs != null) {
       try {
-        b.expectedPcrs(ExpectedPcrs.parseJson(readFile(expectPcrs.toString(), ExpectedPcrs.MAX_FILE_BYTES)));
+        b.expectedPcrs(
+            ExpectedPcrs.parseJson(readFile(expectPcrs.toString(), ExpectedPcrs.MAX_FILE_BYTES)));
       } catch (MalformedInputException e) {
         throw new UsageProblem("--expect-pcrs " + expectPcrs + ": " + e.getMessage());
       }
@@ -226,9 +266,13 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
   }
 
   private static byte[] hex(String option, String value) throws UsageProblem {
-    if (value.length() > 2 * AttestationParser.MAX_FIELD_BYTES || !value.matches("([0-9a-fA-F]{2})*")) {
-      throw new UsageProblem(option + ": expected an even number of hex digits (at most "
-          + AttestationParser.MAX_FIELD_BYTES + " bytes)");
+    if (value.length() > 2 * AttestationParser.MAX_FIELD_BYTES
+        || !value.matches("([0-9a-fA-F]{2})*")) {
+      throw new UsageProblem(
+          option
+              + ": expected an even number of hex digits (at most "
+              + AttestationParser.MAX_FIELD_BYTES
+              + " bytes)");
     }
     return HexFormat.of().parseHex(value.toLowerCase(Locale.ROOT));
   }
@@ -249,7 +293,8 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
       }
       return data;
     } catch (IOException e) {
-      throw new IoProblem("cannot read " + name + ": " + e.getClass().getSimpleName() + " " + e.getMessage());
+      throw new IoProblem(
+          "cannot read " + name + ": " + e.getClass().getSimpleName() + " " + e.getMessage());
     }
   }
 
@@ -262,7 +307,8 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
     if (data.length > 0 && ((data[0] & 0xff) == 0x84 || (data[0] & 0xff) == 0xd2)) {
       return data;
     }
-    String text = new String(data, java.nio.charset.StandardCharsets.US_ASCII).replaceAll("\\s", "");
+    String text =
+        new String(data, java.nio.charset.StandardCharsets.US_ASCII).replaceAll("\\s", "");
     try {
       return text.indexOf('-') >= 0 || text.indexOf('_') >= 0
           ? Base64.getUrlDecoder().decode(text)
@@ -309,14 +355,21 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
       return "unparseable (" + der.length + " bytes, sha256 " + sha + ")";
     }
     X509Certificate x = c.get();
-    return x.getSubjectX500Principal().getName() + "; valid " + x.getNotBefore().toInstant() + " .. "
-        + x.getNotAfter().toInstant() + "; sha256 " + sha;
+    return x.getSubjectX500Principal().getName()
+        + "; valid "
+        + x.getNotBefore().toInstant()
+        + " .. "
+        + x.getNotAfter().toInstant()
+        + "; sha256 "
+        + sha;
   }
 
   private static Optional<X509Certificate> certificate(byte[] der) {
     try {
-      return Optional.of((X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(new java.io.ByteArrayInputStream(der)));
+      return Optional.of(
+          (X509Certificate)
+              CertificateFactory.getInstance("X.509")
+                  .generateCertificate(new java.io.ByteArrayInputStream(der)));
     } catch (Exception e) {
       return Optional.empty();
     }
@@ -326,8 +379,11 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
     return dev.keycast.protocol.crypto.Sha256.digest(b);
   }
 
-  private static String toJson(Optional<AttestationDocument> parsed, VerifiedAttestation verified,
-      AttestationException failure, List<String> warnings) {
+  private static String toJson(
+      Optional<AttestationDocument> parsed,
+      VerifiedAttestation verified,
+      AttestationException failure,
+      List<String> warnings) {
     ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode root = mapper.createObjectNode();
     root.put("verified", verified != null);
@@ -342,33 +398,41 @@ public final class AttestationVerifyCommand implements Callable<Integer> {
     }
     ArrayNode w = root.putArray("warnings");
     warnings.forEach(w::add);
-    parsed.ifPresent(d -> {
-      HexFormat hex = HexFormat.of();
-      ObjectNode doc = root.putObject("document");
-      doc.put("moduleId", d.moduleId());
-      doc.put("timestamp", d.timestamp().toString());
-      doc.put("timestampMillis", d.timestampMillis());
-      doc.put("digest", d.digest());
-      ObjectNode pcrs = doc.putObject("pcrs");
-      d.pcrs().forEach((k, v) -> pcrs.put(Integer.toString(k), hex.formatHex(v)));
-      d.publicKey().ifPresentOrElse(v -> doc.put("publicKey", hex.formatHex(v)), () -> doc.putNull("publicKey"));
-      d.userData().ifPresentOrElse(v -> doc.put("userData", hex.formatHex(v)), () -> doc.putNull("userData"));
-      d.nonce().ifPresentOrElse(v -> doc.put("nonce", hex.formatHex(v)), () -> doc.putNull("nonce"));
-      ArrayNode chain = doc.putArray("chain");
-      List<byte[]> all = new ArrayList<>();
-      all.add(d.certificate());
-      all.addAll(d.cabundle());
-      for (int i = 0; i < all.size(); i++) {
-        ObjectNode c = chain.addObject();
-        c.put("field", i == 0 ? "certificate" : "cabundle[" + (i - 1) + "]");
-        c.put("sha256", hex.formatHex(sha256(all.get(i))));
-        certificate(all.get(i)).ifPresent(x -> {
-          c.put("subject", x.getSubjectX500Principal().getName());
-          c.put("notBefore", x.getNotBefore().toInstant().toString());
-          c.put("notAfter", x.getNotAfter().toInstant().toString());
+    parsed.ifPresent(
+        d -> {
+          HexFormat hex = HexFormat.of();
+          ObjectNode doc = root.putObject("document");
+          doc.put("moduleId", d.moduleId());
+          doc.put("timestamp", d.timestamp().toString());
+          doc.put("timestampMillis", d.timestampMillis());
+          doc.put("digest", d.digest());
+          ObjectNode pcrs = doc.putObject("pcrs");
+          d.pcrs().forEach((k, v) -> pcrs.put(Integer.toString(k), hex.formatHex(v)));
+          d.publicKey()
+              .ifPresentOrElse(
+                  v -> doc.put("publicKey", hex.formatHex(v)), () -> doc.putNull("publicKey"));
+          d.userData()
+              .ifPresentOrElse(
+                  v -> doc.put("userData", hex.formatHex(v)), () -> doc.putNull("userData"));
+          d.nonce()
+              .ifPresentOrElse(v -> doc.put("nonce", hex.formatHex(v)), () -> doc.putNull("nonce"));
+          ArrayNode chain = doc.putArray("chain");
+          List<byte[]> all = new ArrayList<>();
+          all.add(d.certificate());
+          all.addAll(d.cabundle());
+          for (int i = 0; i < all.size(); i++) {
+            ObjectNode c = chain.addObject();
+            c.put("field", i == 0 ? "certificate" : "cabundle[" + (i - 1) + "]");
+            c.put("sha256", hex.formatHex(sha256(all.get(i))));
+            certificate(all.get(i))
+                .ifPresent(
+                    x -> {
+                      c.put("subject", x.getSubjectX500Principal().getName());
+                      c.put("notBefore", x.getNotBefore().toInstant().toString());
+                      c.put("notAfter", x.getNotAfter().toInstant().toString());
+                    });
+          }
         });
-      }
-    });
     try {
       return mapper.writeValueAsString(root);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -17,7 +17,8 @@ import java.util.Set;
 
 /** File reading with caps, and writing of private files (mode 0600, created atomically). */
 final class CliFiles {
-  private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+  private static final Set<PosixFilePermission> OWNER_ONLY =
+      PosixFilePermissions.fromString("rw-------");
 
   private CliFiles() {}
 
@@ -35,8 +36,14 @@ final class CliFiles {
     } catch (AccessDeniedException e) {
       throw CliException.io(option + " " + path + ": permission denied");
     } catch (IOException e) {
-      throw CliException.io(option + " " + path + ": cannot read (" + e.getClass().getSimpleName()
-          + (e.getMessage() == null ? "" : " " + e.getMessage()) + ")");
+      throw CliException.io(
+          option
+              + " "
+              + path
+              + ": cannot read ("
+              + e.getClass().getSimpleName()
+              + (e.getMessage() == null ? "" : " " + e.getMessage())
+              + ")");
     }
   }
 
@@ -47,7 +54,13 @@ final class CliFiles {
     } catch (FileAlreadyExistsException e) {
       throw CliException.io(option + " " + dir + ": exists and is not a directory");
     } catch (IOException e) {
-      throw CliException.io(option + " " + dir + ": cannot create the directory (" + e.getClass().getSimpleName() + ")");
+      throw CliException.io(
+          option
+              + " "
+              + dir
+              + ": cannot create the directory ("
+              + e.getClass().getSimpleName()
+              + ")");
     }
   }
 
@@ -56,21 +69,25 @@ final class CliFiles {
    * created with {@code privateFile ? 0600 : 0644}, then moved into place atomically. Refuses to
    * replace an existing file unless {@code replace}.
    */
-  static void write(Path target, byte[] data, boolean privateFile, boolean replace) throws CliException {
+  static void write(Path target, byte[] data, boolean privateFile, boolean replace)
+      throws CliException {
     Path dir = target.toAbsolutePath().getParent();
     if (!replace && Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       throw CliException.io(target + " already exists: remove it or choose another name");
     }
     Path tmp = null;
     try {
-      FileAttribute<Set<PosixFilePermission>> perms = PosixFilePermissions.asFileAttribute(
-          privateFile ? OWNER_ONLY : PosixFilePermissions.fromString("rw-r--r--"));
+      FileAttribute<Set<PosixFilePermission>> perms =
+          PosixFilePermissions.asFileAttribute(
+              privateFile ? OWNER_ONLY : PosixFilePermissions.fromString("rw-r--r--"));
       tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp", perms);
-      try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.WRITE, StandardOpenOption.SYNC)) {
+      try (OutputStream out =
+          Files.newOutputStream(tmp, StandardOpenOption.WRITE, StandardOpenOption.SYNC)) {
         out.write(data);
       }
       if (replace) {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+            tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } else {
         // a hard link fails if the target appeared meanwhile: never clobber
         Files.createLink(target, tmp);
@@ -82,8 +99,12 @@ final class CliFiles {
     } catch (UnsupportedOperationException e) {
       throw CliException.io(target + ": the file system does not support POSIX permissions");
     } catch (IOException e) {
-      throw CliException.io(target + ": cannot write (" + e.getClass().getSimpleName()
-          + (e.getMessage() == null ? "" : " " + e.getMessage()) + ")");
+      throw CliException.io(
+          target
+              + ": cannot write ("
+              + e.getClass().getSimpleName()
+              + (e.getMessage() == null ? "" : " " + e.getMessage())
+              + ")");
     } finally {
       if (tmp != null) {
         try {

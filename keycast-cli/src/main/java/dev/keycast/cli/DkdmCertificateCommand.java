@@ -37,7 +37,10 @@ final class DkdmCertificateCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
   @Mixin AttestationOptions attestationOptions;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE",
       description = "Where to write the certificate (PEM; replaced if it exists).")
   Path out;
 
@@ -45,17 +48,29 @@ final class DkdmCertificateCommand extends KeycastCommand {
   boolean wholeChain;
 
   /** The JSON output. */
-  record Result(boolean verified, String keySetId, String out, String subject, String issuer, String serialNumber,
-      Instant notBefore, Instant notAfter, String thumbprint, int certificates, List<String> warnings) {}
+  record Result(
+      boolean verified,
+      String keySetId,
+      String out,
+      String subject,
+      String issuer,
+      String serialNumber,
+      Instant notBefore,
+      Instant notAfter,
+      String thumbprint,
+      int certificates,
+      List<String> warnings) {}
 
   @Override
   int run() throws CliException, HostException {
-    EnclaveIdentity id = EnclaveIdentity.verifyEnclave(hostOptions.client(), attestationOptions.pins(),
-        new SecureRandom());
+    EnclaveIdentity id =
+        EnclaveIdentity.verifyEnclave(
+            hostOptions.client(), attestationOptions.pins(), new SecureRandom());
     List<byte[]> der = id.bundle().kdmSignerChain();
     if (der.isEmpty()) {
-      throw CliException.verification("the enclave's attested key bundle carries no KDM signer chain, so it has no"
-          + " DKDM recipient certificate: upgrade the enclave and restart its host");
+      throw CliException.verification(
+          "the enclave's attested key bundle carries no KDM signer chain, so it has no"
+              + " DKDM recipient certificate: upgrade the enclave and restart its host");
     }
     X509Certificate leaf;
     String thumbprint;
@@ -63,25 +78,46 @@ final class DkdmCertificateCommand extends KeycastCommand {
       leaf = KdmSignerKeys.validateChain(der).get(0);
       thumbprint = DcCertificates.thumbprintBase64(leaf);
     } catch (CinemaException e) {
-      throw CliException.verification("the attested KDM signer chain is not an ST 430-2 chain (" + e.code() + ": "
-          + e.getMessage() + ")");
+      throw CliException.verification(
+          "the attested KDM signer chain is not an ST 430-2 chain ("
+              + e.code()
+              + ": "
+              + e.getMessage()
+              + ")");
     }
     List<byte[]> written = wholeChain ? der : List.of(der.get(0));
-    CliFiles.write(out, DcPem.certificates(written).getBytes(StandardCharsets.US_ASCII), false, true);
+    CliFiles.write(
+        out, DcPem.certificates(written).getBytes(StandardCharsets.US_ASCII), false, true);
     List<String> warnings = new ArrayList<>(id.warnings());
     Instant now = Instant.now();
-    if (now.isAfter(leaf.getNotAfter().toInstant()) || now.isBefore(leaf.getNotBefore().toInstant())) {
-      warnings.add("the certificate is not valid now (" + leaf.getNotBefore().toInstant() + " to "
-          + leaf.getNotAfter().toInstant() + "): DKDMs addressed to it cannot be ingested");
+    if (now.isAfter(leaf.getNotAfter().toInstant())
+        || now.isBefore(leaf.getNotBefore().toInstant())) {
+      warnings.add(
+          "the certificate is not valid now ("
+              + leaf.getNotBefore().toInstant()
+              + " to "
+              + leaf.getNotAfter().toInstant()
+              + "): DKDMs addressed to it cannot be ingested");
     }
-    warnings.add("a DKDM names this certificate's issuer and serial: after 'keycast kdm signer-import' it changes,"
-        + " and DKDMs must be addressed to the new one");
+    warnings.add(
+        "a DKDM names this certificate's issuer and serial: after 'keycast kdm signer-import' it changes,"
+            + " and DKDMs must be addressed to the new one");
     String subject = DcCertificates.rfc2253(leaf.getSubjectX500Principal());
     String issuer = DcCertificates.rfc2253(leaf.getIssuerX500Principal());
     if (json) {
-      printJson(new Result(true, id.bundle().keySetId(), out.toString(), subject, issuer,
-          leaf.getSerialNumber().toString(), leaf.getNotBefore().toInstant(), leaf.getNotAfter().toInstant(),
-          thumbprint, written.size(), warnings));
+      printJson(
+          new Result(
+              true,
+              id.bundle().keySetId(),
+              out.toString(),
+              subject,
+              issuer,
+              leaf.getSerialNumber().toString(),
+              leaf.getNotBefore().toInstant(),
+              leaf.getNotAfter().toInstant(),
+              thumbprint,
+              written.size(),
+              warnings));
       return ExitCodes.OK;
     }
     var o = out();
@@ -89,10 +125,21 @@ final class DkdmCertificateCommand extends KeycastCommand {
     o.println("key set:     " + id.bundle().keySetId());
     o.println("certificate: " + subject);
     o.println("  issuer     " + issuer + ", serial " + leaf.getSerialNumber());
-    o.println("  valid      " + leaf.getNotBefore().toInstant() + " to " + leaf.getNotAfter().toInstant()
-        + ", thumbprint " + thumbprint);
-    o.println("written:     " + out + " (" + written.size() + " certificate" + (written.size() == 1 ? "" : "s")
-        + ", PEM)");
+    o.println(
+        "  valid      "
+            + leaf.getNotBefore().toInstant()
+            + " to "
+            + leaf.getNotAfter().toInstant()
+            + ", thumbprint "
+            + thumbprint);
+    o.println(
+        "written:     "
+            + out
+            + " ("
+            + written.size()
+            + " certificate"
+            + (written.size() == 1 ? "" : "s")
+            + ", PEM)");
     for (String w : warnings) {
       o.println("NOTE: " + w);
     }

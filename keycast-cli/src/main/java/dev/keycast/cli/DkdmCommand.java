@@ -9,15 +9,23 @@ import picocli.CommandLine.Spec;
     name = "dkdm",
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
-    description = "Distribution KDMs (DKDMs): the certificate mastering houses address them to, and their ingest.",
-    subcommands = {DkdmCertificateCommand.class, DkdmIngestCommand.class, DkdmImportKeyCommand.class},
+    description =
+        "Distribution KDMs (DKDMs): the certificate mastering houses address them to, and their ingest.",
+    subcommands = {
+      DkdmCertificateCommand.class,
+      DkdmIngestCommand.class,
+      DkdmImportKeyCommand.class
+    },
     footer = ExitCodes.HELP)
 final class DkdmCommand implements java.util.concurrent.Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() {
-    spec.commandLine().getErr().println(spec.qualifiedName() + ": missing subcommand (try: certificate, ingest, import-key)");
+    spec.commandLine()
+        .getErr()
+        .println(
+            spec.qualifiedName() + ": missing subcommand (try: certificate, ingest, import-key)");
     return ExitCodes.USAGE;
   }
 }

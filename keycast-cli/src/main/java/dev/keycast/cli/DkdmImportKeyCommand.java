@@ -53,15 +53,24 @@ final class DkdmImportKeyCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
   @Mixin AttestationOptions attestationOptions;
 
-  @Option(names = "--certificate", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--certificate",
+      required = true,
+      paramLabel = "FILE",
       description = "The DKDM certificate your DKDMs are addressed to (PEM or DER).")
   Path certificate;
 
-  @Option(names = "--key", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--key",
+      required = true,
+      paramLabel = "FILE",
       description = "Its RSA private key (PEM, unencrypted; e.g. DCP-o-matic's decryption key).")
   Path key;
 
-  @Option(names = "--sender-key", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--sender-key",
+      required = true,
+      paramLabel = "FILE",
       description = "Your PEM Ed25519 sender key (a sender of the key set's sender set).")
   Path senderKey;
 
@@ -87,15 +96,34 @@ final class DkdmImportKeyCommand extends KeycastCommand {
     try (SenderSigningKey sender = SenderSets.readPrivate(senderKey, "--sender-key")) {
       HostClient host = hostOptions.client();
       id = EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());
-      SealedSendPayload sealed = SendPayloadSealer.create(SendPayloadParameters.keyImportV1(id.bundle().keySetId()),
-          id.bundle().receivePublicKey()).seal(LegacyDkdmKeys.aad(der), pkcs8, new SecureRandom());
+      SealedSendPayload sealed =
+          SendPayloadSealer.create(
+                  SendPayloadParameters.keyImportV1(id.bundle().keySetId()),
+                  id.bundle().receivePublicKey())
+              .seal(LegacyDkdmKeys.aad(der), pkcs8, new SecureRandom());
       Instant ts = Instant.ofEpochSecond(Instant.now().getEpochSecond());
-      byte[] sig = new DkdmKeyImportStatement(id.bundle().keySetId(), Sha256.digest(der),
-          Sha256.digest(sealed.enc(), sealed.ciphertext()), ts, sender.publicKey()).sign(sender);
-      a = host.postSigned("/v1/dkdm-keys", new EnclaveApi.DkdmKeyImportRequest(Base64Url.encode(der),
-          Base64Url.encode(sealed.enc()), Base64Url.encode(sealed.ciphertext()),
-          new EnclaveApi.SenderSignature(Base64Url.encode(sender.publicKey().raw()), ts.getEpochSecond(),
-              Base64Url.encode(sig))), sender, HostClient.MAX_SMALL_BYTES, EnclaveApi.DkdmKeyImportResponse.class);
+      byte[] sig =
+          new DkdmKeyImportStatement(
+                  id.bundle().keySetId(),
+                  Sha256.digest(der),
+                  Sha256.digest(sealed.enc(), sealed.ciphertext()),
+                  ts,
+                  sender.publicKey())
+              .sign(sender);
+      a =
+          host.postSigned(
+              "/v1/dkdm-keys",
+              new EnclaveApi.DkdmKeyImportRequest(
+                  Base64Url.encode(der),
+                  Base64Url.encode(sealed.enc()),
+                  Base64Url.encode(sealed.ciphertext()),
+                  new EnclaveApi.SenderSignature(
+                      Base64Url.encode(sender.publicKey().raw()),
+                      ts.getEpochSecond(),
+                      Base64Url.encode(sig))),
+              sender,
+              HostClient.MAX_SMALL_BYTES,
+              EnclaveApi.DkdmKeyImportResponse.class);
     } catch (MalformedInputException e) {
       throw CliException.verification("the attested receive key is unusable: " + e.getMessage());
     } finally {
@@ -106,9 +134,20 @@ final class DkdmImportKeyCommand extends KeycastCommand {
       return ExitCodes.OK;
     }
     var o = out();
-    o.println("imported:   " + a.subject() + " (serial " + a.serialNumber() + ", thumbprint " + a.thumbprint() + ")");
-    o.println("enclave:    key set " + a.keySetId() + ", attestation verified; the key was sealed to it here");
-    o.println("kept:       sealed by the enclave, stored by the host; DKDMs addressed to this certificate now ingest");
+    o.println(
+        "imported:   "
+            + a.subject()
+            + " (serial "
+            + a.serialNumber()
+            + ", thumbprint "
+            + a.thumbprint()
+            + ")");
+    o.println(
+        "enclave:    key set "
+            + a.keySetId()
+            + ", attestation verified; the key was sealed to it here");
+    o.println(
+        "kept:       sealed by the enclave, stored by the host; DKDMs addressed to this certificate now ingest");
     return ExitCodes.OK;
   }
 
@@ -116,7 +155,8 @@ final class DkdmImportKeyCommand extends KeycastCommand {
     try {
       List<byte[]> pem = DcPem.parseCertificates(bytes);
       if (pem.size() != 1) {
-        throw CliException.usage("--certificate " + certificate + ": one certificate expected, found " + pem.size());
+        throw CliException.usage(
+            "--certificate " + certificate + ": one certificate expected, found " + pem.size());
       }
       return pem.getFirst();
     } catch (MalformedInputException e) {
@@ -126,7 +166,8 @@ final class DkdmImportKeyCommand extends KeycastCommand {
 
   /** The PKCS #8 DER of an unencrypted PEM private key (PKCS #8 or PKCS #1); {@code pem} is wiped. */
   static byte[] pkcs8(byte[] pem, String what) throws CliException {
-    try (PEMParser p = new PEMParser(new StringReader(new String(pem, StandardCharsets.US_ASCII)))) {
+    try (PEMParser p =
+        new PEMParser(new StringReader(new String(pem, StandardCharsets.US_ASCII)))) {
       Object o = p.readObject();
       if (o instanceof PEMKeyPair kp) {
         return kp.getPrivateKeyInfo().getEncoded();
@@ -134,8 +175,10 @@ final class DkdmImportKeyCommand extends KeycastCommand {
       if (o instanceof PrivateKeyInfo info) {
         return info.getEncoded();
       }
-      throw CliException.usage(what + ": not an unencrypted PEM private key (BEGIN PRIVATE KEY or"
-          + " BEGIN RSA PRIVATE KEY)");
+      throw CliException.usage(
+          what
+              + ": not an unencrypted PEM private key (BEGIN PRIVATE KEY or"
+              + " BEGIN RSA PRIVATE KEY)");
     } catch (IOException e) {
       throw CliException.usage(what + ": not a PEM private key");
     } finally {

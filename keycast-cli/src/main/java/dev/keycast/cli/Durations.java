@@ -16,18 +16,20 @@ final class Durations {
     Duration d;
     if (m.matches()) {
       long n = Long.parseLong(m.group(1));
-      d = switch (m.group(2)) {
-        case "ms" -> Duration.ofMillis(n);
-        case "s" -> Duration.ofSeconds(n);
-        case "m" -> Duration.ofMinutes(n);
-        case "h" -> Duration.ofHours(n);
-        default -> Duration.ofDays(n);
-      };
+      d =
+          switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofDays(n);
+          };
     } else {
       try {
         d = Duration.parse(s);
       } catch (DateTimeParseException e) {
-        throw CliException.usage(option + ": \"" + s + "\" is not a duration (30s, 5m, 2h, 7d or PT5M)");
+        throw CliException.usage(
+            option + ": \"" + s + "\" is not a duration (30s, 5m, 2h, 7d or PT5M)");
       }
     }
     if (d.isNegative() || d.isZero()) {

@@ -2,28 +2,28 @@ package dev.keycast.cli;
 
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.DecryptionFailedException;
+import dev.keycast.protocol.Json;
+import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.api.HostApi;
+import dev.keycast.protocol.envelope.DeliveryMetadata;
+import dev.keycast.protocol.envelope.OpenedDelivery;
 import dev.keycast.protocol.keyset.KeyBundle;
 import dev.keycast.protocol.receipt.Receipt;
 import dev.keycast.protocol.receipt.ReceiptSignatureException;
 import dev.keycast.protocol.receipt.ReceiptSigner;
 import dev.keycast.protocol.receipt.ReceiptVerifier;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.Optional;
-import dev.keycast.protocol.Json;
-import dev.keycast.protocol.MalformedInputException;
-import dev.keycast.protocol.api.HostApi;
-import dev.keycast.protocol.envelope.DeliveryMetadata;
-import dev.keycast.protocol.envelope.OpenedDelivery;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -51,37 +51,63 @@ final class FetchCommand extends KeycastCommand {
 
   @Mixin HostOptions hostOptions;
 
-  @Option(names = "--key", required = true, paramLabel = "PEM",
+  @Option(
+      names = "--key",
+      required = true,
+      paramLabel = "PEM",
       description = "Your private key (NAME.key.pem from 'keycast recipient keygen', PKCS#8 PEM).")
   Path key;
 
-  @Option(names = "--out-dir", required = true, paramLabel = "DIR",
+  @Option(
+      names = "--out-dir",
+      required = true,
+      paramLabel = "DIR",
       description = "Where to write the files (created if needed).")
   Path outDir;
 
-  @Option(names = {"--bundle", "--trust-receipts-from"}, paramLabel = "FILE",
-      description = "Also require each delivery to be listed, with its envelope's SHA-256, in a receipt"
-          + " signed by this attested key bundle ('keycast attest --out-bundle'): proves the enclave, not"
-          + " the host, made it. The bundle's attestation document is verified again: needs"
-          + " --expect-pcrs (measurements and KMS key).")
+  @Option(
+      names = {"--bundle", "--trust-receipts-from"},
+      paramLabel = "FILE",
+      description =
+          "Also require each delivery to be listed, with its envelope's SHA-256, in a receipt"
+              + " signed by this attested key bundle ('keycast attest --out-bundle'): proves the enclave, not"
+              + " the host, made it. The bundle's attestation document is verified again: needs"
+              + " --expect-pcrs (measurements and KMS key).")
   Path bundleFile;
 
   @Mixin AttestationOptions attestationOptions;
 
-  @Option(names = "--expect-sender", paramLabel = "FP|PEM",
-      description = "Accept only deliveries whose receipt names this sender (its fingerprint, or its PEM"
-          + " public key file from 'keycast sender keygen'). Repeatable. Needs --bundle.")
+  @Option(
+      names = "--expect-sender",
+      paramLabel = "FP|PEM",
+      description =
+          "Accept only deliveries whose receipt names this sender (its fingerprint, or its PEM"
+              + " public key file from 'keycast sender keygen'). Repeatable. Needs --bundle.")
   List<String> expectSenders = new ArrayList<>();
 
-  @Option(names = "--no-receipt-check",
-      description = "Open deliveries that no receipt signed by the enclave covers (without --bundle):"
-          + " the host could have made them itself, with any sender, for any key.")
+  @Option(
+      names = "--no-receipt-check",
+      description =
+          "Open deliveries that no receipt signed by the enclave covers (without --bundle):"
+              + " the host could have made them itself, with any sender, for any key.")
   boolean noReceiptCheck;
 
   /** What the {@code ID.json} file holds. */
-  record DeliveryFile(String deliveryId, String sendId, String secretId, String sender, Instant notBefore,
-      Instant notAfter, String recipient, String format, Instant createdAt, Instant fetchedAt,
-      String envelopeSha256, int secretBytes, String receiptId, String senderKey) {}
+  record DeliveryFile(
+      String deliveryId,
+      String sendId,
+      String secretId,
+      String sender,
+      Instant notBefore,
+      Instant notAfter,
+      String recipient,
+      String format,
+      Instant createdAt,
+      Instant fetchedAt,
+      String envelopeSha256,
+      int secretBytes,
+      String receiptId,
+      String senderKey) {}
 
   /** Fingerprints of the senders --expect-sender admits. */
   private final java.util.Set<String> expected = new java.util.HashSet<>();
@@ -91,10 +117,16 @@ final class FetchCommand extends KeycastCommand {
   private final Map<String, Optional<Receipt>> receipts = new HashMap<>();
 
   /** One line of the output. */
-  record Fetched(String deliveryId, String secretId, String sender, String status, String secretFile) {}
+  record Fetched(
+      String deliveryId, String secretId, String sender, String status, String secretFile) {}
 
   /** The JSON output. */
-  record Result(String fingerprint, int listed, int fetched, int alreadyFetched, int failed,
+  record Result(
+      String fingerprint,
+      int listed,
+      int fetched,
+      int alreadyFetched,
+      int failed,
       List<Fetched> deliveries) {}
 
   @Override
@@ -106,20 +138,27 @@ final class FetchCommand extends KeycastCommand {
     int already = 0;
     String fp;
     for (String e : expectSenders) {
-      expected.add(e.matches("[0-9a-f]{64}") ? e : SenderSets.readPublic(Path.of(e), "--expect-sender").fingerprint());
+      expected.add(
+          e.matches("[0-9a-f]{64}")
+              ? e
+              : SenderSets.readPublic(Path.of(e), "--expect-sender").fingerprint());
     }
     if (bundleFile != null) {
       if (noReceiptCheck) {
         throw CliException.usage("--no-receipt-check and --bundle exclude each other");
       }
       bundle = EnclaveIdentity.verifyStored(bundleFile, "--bundle", attestationOptions.pins());
-    } else if (attestationOptions.expectPcrs != null || !attestationOptions.expectKmsKeys.isEmpty()) {
-      throw CliException.usage("--expect-pcrs and --expect-kms-key check the --bundle file: pass --bundle too");
+    } else if (attestationOptions.expectPcrs != null
+        || !attestationOptions.expectKmsKeys.isEmpty()) {
+      throw CliException.usage(
+          "--expect-pcrs and --expect-kms-key check the --bundle file: pass --bundle too");
     } else if (!expected.isEmpty()) {
-      throw CliException.usage("--expect-sender checks the sender each receipt names: pass --bundle too");
+      throw CliException.usage(
+          "--expect-sender checks the sender each receipt names: pass --bundle too");
     } else if (!noReceiptCheck) {
-      throw CliException.usage("pass --bundle FILE ('keycast attest --out-bundle') so that only deliveries"
-          + " the enclave's receipts cover are opened, or --no-receipt-check to open any");
+      throw CliException.usage(
+          "pass --bundle FILE ('keycast attest --out-bundle') so that only deliveries"
+              + " the enclave's receipts cover are opened, or --no-receipt-check to open any");
     }
     try (RecipientPrivateKey pk = RecipientPrivateKey.load(key, "--key")) {
       fp = pk.fingerprint();
@@ -136,7 +175,9 @@ final class FetchCommand extends KeycastCommand {
           }
           if (Files.exists(outDir.resolve(id + ".secret"))) {
             already++;
-            rows.add(new Fetched(id, null, null, "already_fetched", outDir.resolve(id + ".secret").toString()));
+            rows.add(
+                new Fetched(
+                    id, null, null, "already_fetched", outDir.resolve(id + ".secret").toString()));
             continue;
           }
           try {
@@ -159,20 +200,40 @@ final class FetchCommand extends KeycastCommand {
         printJson(new Result(fp, all.size(), fetched, already, failures.size(), rows));
       } else {
         out().println("recipient:    " + fp + " (" + pk.kind() + ")");
-        out().println("deliveries:   " + all.size() + " listed, " + fetched + " fetched, " + already
-            + " already fetched, " + failures.size() + " failed");
+        out()
+            .println(
+                "deliveries:   "
+                    + all.size()
+                    + " listed, "
+                    + fetched
+                    + " fetched, "
+                    + already
+                    + " already fetched, "
+                    + failures.size()
+                    + " failed");
         for (Fetched r : rows) {
           if (r.status().equals("fetched")) {
-            out().println("  " + r.deliveryId() + "  " + r.secretId() + (r.sender() == null || r.sender().isEmpty()
-                ? "" : " from " + r.sender()) + "  -> " + r.secretFile());
+            out()
+                .println(
+                    "  "
+                        + r.deliveryId()
+                        + "  "
+                        + r.secretId()
+                        + (r.sender() == null || r.sender().isEmpty() ? "" : " from " + r.sender())
+                        + "  -> "
+                        + r.secretFile());
           }
         }
       }
     }
     if (!failures.isEmpty()) {
-      throw CliException.verification(failures.size() + " of " + (failures.size() + fetched + already)
-          + " deliveries could not be opened: " + String.join("; ", failures.subList(0, Math.min(5, failures.size())))
-          + (failures.size() > 5 ? "; ..." : ""));
+      throw CliException.verification(
+          failures.size()
+              + " of "
+              + (failures.size() + fetched + already)
+              + " deliveries could not be opened: "
+              + String.join("; ", failures.subList(0, Math.min(5, failures.size())))
+              + (failures.size() > 5 ? "; ..." : ""));
     }
     return ExitCodes.OK;
   }
@@ -215,11 +276,15 @@ final class FetchCommand extends KeycastCommand {
           all.addAll(page.deliveries());
         }
         p.update(all.size());
-        if (page.next() == null || page.next().isEmpty() || page.deliveries() == null || page.deliveries().isEmpty()) {
+        if (page.next() == null
+            || page.next().isEmpty()
+            || page.deliveries() == null
+            || page.deliveries().isEmpty()) {
           return all;
         }
         if (page.next().equals(after)) {
-          throw HostException.unreachable("the host's delivery listing does not advance (next = " + after + ")");
+          throw HostException.unreachable(
+              "the host's delivery listing does not advance (next = " + after + ")");
         }
         after = page.next();
       }
@@ -232,14 +297,23 @@ final class FetchCommand extends KeycastCommand {
    * forward to this key alone (api.md 1.2: send id + "-" + 8 bytes hex of SHA-256 over the delivered
    * fingerprint, taken as its hex text and as its 32 bytes).
    */
-  private String receiptCovering(HostClient host, RecipientPrivateKey pk, HostApi.DeliverySummary s, String fp,
+  private String receiptCovering(
+      HostClient host,
+      RecipientPrivateKey pk,
+      HostApi.DeliverySummary s,
+      String fp,
       byte[] envelope)
       throws HostException, CliException {
     String sendId = HostClient.segment(s.sendId());
     HexFormat hex = HexFormat.of();
-    List<String> candidates = List.of(sendId,
-        sendId + "-" + hex.formatHex(Arrays.copyOf(SendCommand.sha256(fp.getBytes(StandardCharsets.US_ASCII)), 8)),
-        sendId + "-" + hex.formatHex(Arrays.copyOf(SendCommand.sha256(hex.parseHex(fp)), 8)));
+    List<String> candidates =
+        List.of(
+            sendId,
+            sendId
+                + "-"
+                + hex.formatHex(
+                    Arrays.copyOf(SendCommand.sha256(fp.getBytes(StandardCharsets.US_ASCII)), 8)),
+            sendId + "-" + hex.formatHex(Arrays.copyOf(SendCommand.sha256(hex.parseHex(fp)), 8)));
     byte[] digest = SendCommand.sha256(envelope);
     for (String id : candidates) {
       Optional<Receipt> r = receipts.get(id);
@@ -253,15 +327,20 @@ final class FetchCommand extends KeycastCommand {
       for (Receipt.Delivery d : r.get().deliveries()) {
         if (d.deliveryId().equals(s.deliveryId()) && d.recipientFingerprint().equals(fp)) {
           if (!MessageDigest.isEqual(d.envelopeSha256(), digest)) {
-            throw CliException.verification("the envelope differs from the one receipt " + id + " lists (altered by the host?)");
+            throw CliException.verification(
+                "the envelope differs from the one receipt "
+                    + id
+                    + " lists (altered by the host?)");
           }
           coveringSender = r.get().sender();
           return id;
         }
       }
     }
-    throw CliException.verification("no receipt signed by key set " + bundle.keySetId()
-        + " lists this delivery (made by the host, not the enclave?)");
+    throw CliException.verification(
+        "no receipt signed by key set "
+            + bundle.keySetId()
+            + " lists this delivery (made by the host, not the enclave?)");
   }
 
   /** The sender the receipt found by the last {@link #receiptCovering} names, or null. */
@@ -272,25 +351,32 @@ final class FetchCommand extends KeycastCommand {
    * expected ones, and the delivery's own metadata names the same key.
    */
   private void checkSender(String id, DeliveryMetadata md) throws CliException {
-    if (coveringSender != null && (md.senderKey() == null || !md.senderKey().equals(coveringSender.key()))) {
+    if (coveringSender != null
+        && (md.senderKey() == null || !md.senderKey().equals(coveringSender.key()))) {
       throw CliException.verification("delivery " + id + " names another sender than its receipt");
     }
     if (expected.isEmpty()) {
       return;
     }
     if (coveringSender == null) {
-      throw CliException.verification("delivery " + id + ": its receipt names no sender (not from a signed send)");
+      throw CliException.verification(
+          "delivery " + id + ": its receipt names no sender (not from a signed send)");
     }
     String senderFp = senderFingerprint(coveringSender.key());
     if (!expected.contains(senderFp)) {
-      throw CliException.verification("delivery " + id + " comes from sender " + senderFp
-          + ", not from an expected sender (--expect-sender)");
+      throw CliException.verification(
+          "delivery "
+              + id
+              + " comes from sender "
+              + senderFp
+              + ", not from an expected sender (--expect-sender)");
     }
   }
 
   private static String senderFingerprint(String rawHex) throws CliException {
     try {
-      return new dev.keycast.protocol.sender.SenderKey(HexFormat.of().parseHex(rawHex)).fingerprint();
+      return new dev.keycast.protocol.sender.SenderKey(HexFormat.of().parseHex(rawHex))
+          .fingerprint();
     } catch (IllegalArgumentException e) {
       throw CliException.verification("the receipt names a malformed sender key");
     }
@@ -309,11 +395,17 @@ final class FetchCommand extends KeycastCommand {
       throw e;
     }
     try {
-      return Optional.of(ReceiptVerifier.verify(
-          Base64Url.decode("receipt", v.receipt(), ReceiptSigner.MAX_ENCODED), bundle));
+      return Optional.of(
+          ReceiptVerifier.verify(
+              Base64Url.decode("receipt", v.receipt(), ReceiptSigner.MAX_ENCODED), bundle));
     } catch (MalformedInputException | ReceiptSignatureException e) {
-      throw CliException.verification("receipt " + id + " does not verify with key set "
-          + bundle.keySetId() + ": " + e.getMessage());
+      throw CliException.verification(
+          "receipt "
+              + id
+              + " does not verify with key set "
+              + bundle.keySetId()
+              + ": "
+              + e.getMessage());
     }
   }
 
@@ -321,11 +413,13 @@ final class FetchCommand extends KeycastCommand {
       throws HostException, CliException, MalformedInputException, DecryptionFailedException {
     String id = HostClient.segment(s.deliveryId());
     if (id.startsWith(".")) {
-      throw CliException.verification("refusing delivery id \"" + id + "\": it would be a hidden file");
+      throw CliException.verification(
+          "refusing delivery id \"" + id + "\": it would be a hidden file");
     }
     byte[] envelope = authorized(host, pk, t -> host.envelope(id, t));
     coveringSender = null;
-    String receiptId = bundle == null ? null : receiptCovering(host, pk, s, pk.fingerprint(), envelope);
+    String receiptId =
+        bundle == null ? null : receiptCovering(host, pk, s, pk.fingerprint(), envelope);
     OpenedDelivery opened = pk.open(s.format(), envelope);
     byte[] secret = null;
     try {
@@ -335,10 +429,22 @@ final class FetchCommand extends KeycastCommand {
       }
       checkSender(id, md);
       secret = opened.secret();
-      DeliveryFile file = new DeliveryFile(id, s.sendId(), md.secretId(), md.senderLabel(), md.notBefore(),
-          md.notAfter(), md.recipientFingerprint(), s.format(), s.createdAt(), Instant.now(),
-          HexFormat.of().formatHex(SendCommand.sha256(envelope)), secret.length, receiptId,
-          md.senderKey() == null ? null : senderFingerprint(md.senderKey()));
+      DeliveryFile file =
+          new DeliveryFile(
+              id,
+              s.sendId(),
+              md.secretId(),
+              md.senderLabel(),
+              md.notBefore(),
+              md.notAfter(),
+              md.recipientFingerprint(),
+              s.format(),
+              s.createdAt(),
+              Instant.now(),
+              HexFormat.of().formatHex(SendCommand.sha256(envelope)),
+              secret.length,
+              receiptId,
+              md.senderKey() == null ? null : senderFingerprint(md.senderKey()));
       CliFiles.write(outDir.resolve(id + ".env"), envelope, false, true);
       CliFiles.write(outDir.resolve(id + ".json"), Json.encode(file), true, true);
       Path secretFile = outDir.resolve(id + ".secret");

@@ -6,6 +6,8 @@ import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorBody;
 import dev.keycast.protocol.api.HostApi;
 import dev.keycast.protocol.api.RecipientProof;
+import dev.keycast.protocol.sender.SenderRequestSignature;
+import dev.keycast.protocol.sender.SenderSigningKey;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -19,8 +21,6 @@ import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.regex.Pattern;
-import dev.keycast.protocol.sender.SenderRequestSignature;
-import dev.keycast.protocol.sender.SenderSigningKey;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 
@@ -32,14 +32,19 @@ import javax.net.ssl.SSLException;
 final class HostClient {
   /** Largest attestation answer read. */
   static final int MAX_ATTESTATION_BYTES = 256 * 1024;
+
   /** Largest send result read: a 64 MiB receipt in base64url plus the delivery list. */
   static final int MAX_SEND_RESULT_BYTES = Json.MAX_STRING_LENGTH + 64 * 1024 * 1024;
+
   /** Largest small JSON answer (recipient, delivery page, error). */
   static final int MAX_SMALL_BYTES = 8 * 1024 * 1024;
+
   /** Largest receipt view read. */
   static final int MAX_RECEIPT_VIEW_BYTES = Json.MAX_STRING_LENGTH;
+
   /** Largest envelope read (the formats' own cap). */
   static final int MAX_ENVELOPE_BYTES = 1 << 20;
+
   private static final int MAX_ERROR_BYTES = 64 * 1024;
 
   private static final Pattern SESSION_TOKEN = Pattern.compile("[A-Za-z0-9_-]{1,256}");
@@ -52,10 +57,11 @@ final class HostClient {
   HostClient(URI base, Duration timeout, SSLContext ssl) {
     this.base = base;
     this.timeout = timeout;
-    HttpClient.Builder b = HttpClient.newBuilder()
-        .version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(15))
-        .followRedirects(HttpClient.Redirect.NEVER);
+    HttpClient.Builder b =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(15))
+            .followRedirects(HttpClient.Redirect.NEVER);
     if (ssl != null) {
       b.sslContext(ssl);
     }
@@ -68,8 +74,10 @@ final class HostClient {
 
   /** GET /v1/attestation?nonce=... */
   EnclaveApi.AttestationResponse attestation(String nonceB64) throws HostException {
-    return getJson("/v1/attestation?nonce=" + URLEncoder.encode(nonceB64, StandardCharsets.US_ASCII),
-        MAX_ATTESTATION_BYTES, EnclaveApi.AttestationResponse.class);
+    return getJson(
+        "/v1/attestation?nonce=" + URLEncoder.encode(nonceB64, StandardCharsets.US_ASCII),
+        MAX_ATTESTATION_BYTES,
+        EnclaveApi.AttestationResponse.class);
   }
 
   /** POST /v1/sends. */
@@ -92,32 +100,44 @@ final class HostClient {
   static final int MAX_KDM_ZIP_BYTES = 320 << 20;
 
   /** POST /v1/screens, signed by {@code sender} (api.md section 2.4). */
-  HostApi.Screen registerScreen(HostApi.RegisterScreen body, SenderSigningKey sender) throws HostException {
+  HostApi.Screen registerScreen(HostApi.RegisterScreen body, SenderSigningKey sender)
+      throws HostException {
     return postSigned("/v1/screens", body, sender, MAX_SMALL_BYTES, HostApi.Screen.class);
   }
 
   /** POST {@code path} with a JSON body, signed by {@code sender} ({@code Authorization: Keycast-Sender}). */
-  <T> T postSigned(String path, Object body, SenderSigningKey sender, int max, Class<T> type) throws HostException {
+  <T> T postSigned(String path, Object body, SenderSigningKey sender, int max, Class<T> type)
+      throws HostException {
     String target = base.getRawPath() + path;
     byte[] json = Json.encode(body);
-    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json")
-        .header("Authorization", SenderRequestSignature.authorization(sender, "POST", target, json,
-            java.time.Instant.now()))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(json))
-        .build();
+    HttpRequest req =
+        HttpRequest.newBuilder(base.resolve(target))
+            .timeout(timeout)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .header(
+                "Authorization",
+                SenderRequestSignature.authorization(
+                    sender, "POST", target, json, java.time.Instant.now()))
+            .POST(HttpRequest.BodyPublishers.ofByteArray(json))
+            .build();
     return decode(path, exchange(req, max), max, type);
   }
 
   /** GET {@code pathAndQuery} as JSON, signed by {@code sender}. */
-  <T> T getSigned(String pathAndQuery, SenderSigningKey sender, int max, Class<T> type) throws HostException {
+  <T> T getSigned(String pathAndQuery, SenderSigningKey sender, int max, Class<T> type)
+      throws HostException {
     String target = base.getRawPath() + pathAndQuery;
-    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
-        .header("Accept", "application/json")
-        .header("Authorization", SenderRequestSignature.authorization(sender, "GET", target, null,
-            java.time.Instant.now()))
-        .GET().build();
+    HttpRequest req =
+        HttpRequest.newBuilder(base.resolve(target))
+            .timeout(timeout)
+            .header("Accept", "application/json")
+            .header(
+                "Authorization",
+                SenderRequestSignature.authorization(
+                    sender, "GET", target, null, java.time.Instant.now()))
+            .GET()
+            .build();
     return decode(pathAndQuery, exchange(req, max), max, type);
   }
 
@@ -125,14 +145,23 @@ final class HostClient {
    * POST /v1/sends/{id}/mail (issue 25, api.md section 2.7), signed by {@code sender}: queues the
    * send's KDM mail (one message per cinema, or to {@code body.cinema()} only); the host answers 202.
    */
-  HostApi.MailStatus mailKdms(String sendId, HostApi.MailRequest body, SenderSigningKey sender) throws HostException {
-    return postSigned("/v1/sends/" + pathSegment(sendId) + "/mail", body, sender, MAX_SMALL_BYTES,
+  HostApi.MailStatus mailKdms(String sendId, HostApi.MailRequest body, SenderSigningKey sender)
+      throws HostException {
+    return postSigned(
+        "/v1/sends/" + pathSegment(sendId) + "/mail",
+        body,
+        sender,
+        MAX_SMALL_BYTES,
         HostApi.MailStatus.class);
   }
 
   /** GET /v1/sends/{id}/mail, signed by {@code sender}: the state of every KDM mail of the send. */
   HostApi.MailStatus kdmMailStatus(String sendId, SenderSigningKey sender) throws HostException {
-    return getSigned("/v1/sends/" + pathSegment(sendId) + "/mail", sender, MAX_SMALL_BYTES, HostApi.MailStatus.class);
+    return getSigned(
+        "/v1/sends/" + pathSegment(sendId) + "/mail",
+        sender,
+        MAX_SMALL_BYTES,
+        HostApi.MailStatus.class);
   }
 
   /** GET /v1/ready: the readiness the host reports (its key-set id is the host's word, unverified). */
@@ -141,11 +170,11 @@ final class HostClient {
   }
 
   /** POST /v1/dkdms (issue 25, api.md section 2.5), the request signed by {@code sender}. */
-  EnclaveApi.DkdmIngestResponse ingestDkdm(EnclaveApi.DkdmIngestRequest body, SenderSigningKey sender)
-      throws HostException {
-    return postSigned("/v1/dkdms", body, sender, MAX_SMALL_BYTES, EnclaveApi.DkdmIngestResponse.class);
+  EnclaveApi.DkdmIngestResponse ingestDkdm(
+      EnclaveApi.DkdmIngestRequest body, SenderSigningKey sender) throws HostException {
+    return postSigned(
+        "/v1/dkdms", body, sender, MAX_SMALL_BYTES, EnclaveApi.DkdmIngestResponse.class);
   }
-
 
   /**
    * GET {@code path} (a KDM zip route, path segments already encoded), signed by {@code sender}:
@@ -153,11 +182,16 @@ final class HostClient {
    */
   byte[] kdmZip(String path, SenderSigningKey sender) throws HostException {
     String target = base.getRawPath() + path;
-    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
-        .header("Accept", "application/zip")
-        .header("Authorization", SenderRequestSignature.authorization(sender, "GET", target, null,
-            java.time.Instant.now()))
-        .GET().build();
+    HttpRequest req =
+        HttpRequest.newBuilder(base.resolve(target))
+            .timeout(timeout)
+            .header("Accept", "application/zip")
+            .header(
+                "Authorization",
+                SenderRequestSignature.authorization(
+                    sender, "GET", target, null, java.time.Instant.now()))
+            .GET()
+            .build();
     return exchange(req, MAX_KDM_ZIP_BYTES);
   }
 
@@ -165,12 +199,15 @@ final class HostClient {
    * POST {@code body} (of {@code contentType}) to an admin route {@code pathAndQuery} of this base
    * (the host's admin listener) and read the answer, at most {@code max} bytes.
    */
-  byte[] postAdmin(String pathAndQuery, byte[] body, String contentType, String accept, int max) throws HostException {
-    HttpRequest req = HttpRequest.newBuilder(base.resolve(base.getRawPath() + pathAndQuery)).timeout(timeout)
-        .header("Content-Type", contentType)
-        .header("Accept", accept)
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-        .build();
+  byte[] postAdmin(String pathAndQuery, byte[] body, String contentType, String accept, int max)
+      throws HostException {
+    HttpRequest req =
+        HttpRequest.newBuilder(base.resolve(base.getRawPath() + pathAndQuery))
+            .timeout(timeout)
+            .header("Content-Type", contentType)
+            .header("Accept", accept)
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .build();
     return exchange(req, max);
   }
 
@@ -189,8 +226,11 @@ final class HostClient {
 
   /** POST /v1/recipients/challenge. */
   RecipientProof.Challenge challenge(String key) throws HostException {
-    return postJson("/v1/recipients/challenge", new RecipientProof.ChallengeRequest(key),
-        MAX_SMALL_BYTES, RecipientProof.Challenge.class);
+    return postJson(
+        "/v1/recipients/challenge",
+        new RecipientProof.ChallengeRequest(key),
+        MAX_SMALL_BYTES,
+        RecipientProof.Challenge.class);
   }
 
   /**
@@ -199,12 +239,16 @@ final class HostClient {
    */
   String session(RecipientPrivateKey key) throws HostException, CliException {
     RecipientProof.Challenge c = challenge(key.publicKeyPem());
-    RecipientProof.Session s = postJson("/v1/recipients/" + segment(key.fingerprint()) + "/sessions",
-        new RecipientProof.SessionRequest(c.token(), key.prove(c)), MAX_SMALL_BYTES,
-        RecipientProof.Session.class);
+    RecipientProof.Session s =
+        postJson(
+            "/v1/recipients/" + segment(key.fingerprint()) + "/sessions",
+            new RecipientProof.SessionRequest(c.token(), key.prove(c)),
+            MAX_SMALL_BYTES,
+            RecipientProof.Session.class);
     if (s.sessionToken() == null || s.sessionToken().isEmpty()) {
-      throw HostException.unreachable(where("/v1/recipients/" + key.fingerprint() + "/sessions")
-          + " answered no session token");
+      throw HostException.unreachable(
+          where("/v1/recipients/" + key.fingerprint() + "/sessions")
+              + " answered no session token");
     }
     return s.sessionToken();
   }
@@ -212,7 +256,10 @@ final class HostClient {
   /** GET /v1/recipients/{fingerprint} with a session token of that recipient. */
   HostApi.Recipient recipient(String fingerprint, String sessionToken) throws HostException {
     String path = "/v1/recipients/" + segment(fingerprint);
-    return decode(path, exchange(get(path, sessionToken), MAX_SMALL_BYTES), MAX_SMALL_BYTES,
+    return decode(
+        path,
+        exchange(get(path, sessionToken), MAX_SMALL_BYTES),
+        MAX_SMALL_BYTES,
         HostApi.Recipient.class);
   }
 
@@ -221,7 +268,10 @@ final class HostClient {
       throws HostException {
     String q = "?limit=" + limit + (after == null ? "" : "&after=" + segment(after));
     String path = "/v1/recipients/" + segment(fingerprint) + "/deliveries" + q;
-    return decode(path, exchange(get(path, sessionToken), MAX_SMALL_BYTES), MAX_SMALL_BYTES,
+    return decode(
+        path,
+        exchange(get(path, sessionToken), MAX_SMALL_BYTES),
+        MAX_SMALL_BYTES,
         HostApi.DeliveryPage.class);
   }
 
@@ -233,7 +283,10 @@ final class HostClient {
   /** GET /v1/receipts/{id} as a recipient the receipt names, with its session token. */
   HostApi.ReceiptView receipt(String receiptId, String sessionToken) throws HostException {
     String path = "/v1/receipts/" + segment(receiptId);
-    return decode(path, exchange(get(path, sessionToken), MAX_RECEIPT_VIEW_BYTES), MAX_RECEIPT_VIEW_BYTES,
+    return decode(
+        path,
+        exchange(get(path, sessionToken), MAX_RECEIPT_VIEW_BYTES),
+        MAX_RECEIPT_VIEW_BYTES,
         HostApi.ReceiptView.class);
   }
 
@@ -241,19 +294,30 @@ final class HostClient {
   HostApi.ReceiptView receipt(String receiptId, SenderSigningKey sender) throws HostException {
     String path = "/v1/receipts/" + segment(receiptId);
     String target = base.getRawPath() + path;
-    HttpRequest req = HttpRequest.newBuilder(base.resolve(target)).timeout(timeout)
-        .header("Accept", "application/json")
-        .header("Authorization", SenderRequestSignature.authorization(sender, "GET", target, null,
-            java.time.Instant.now()))
-        .GET().build();
-    return decode(path, exchange(req, MAX_RECEIPT_VIEW_BYTES), MAX_RECEIPT_VIEW_BYTES, HostApi.ReceiptView.class);
+    HttpRequest req =
+        HttpRequest.newBuilder(base.resolve(target))
+            .timeout(timeout)
+            .header("Accept", "application/json")
+            .header(
+                "Authorization",
+                SenderRequestSignature.authorization(
+                    sender, "GET", target, null, java.time.Instant.now()))
+            .GET()
+            .build();
+    return decode(
+        path,
+        exchange(req, MAX_RECEIPT_VIEW_BYTES),
+        MAX_RECEIPT_VIEW_BYTES,
+        HostApi.ReceiptView.class);
   }
 
   /** An id used in a path: the receipt/delivery id syntax, so nothing can escape the path. */
   static String segment(String id) throws HostException {
     if (id == null || !PATH_SEGMENT.matcher(id).matches()) {
-      throw HostException.unreachable("refusing to use \"" + abbreviate(String.valueOf(id))
-          + "\" in a URL: ids are 1..128 characters of [A-Za-z0-9._:-]");
+      throw HostException.unreachable(
+          "refusing to use \""
+              + abbreviate(String.valueOf(id))
+              + "\" in a URL: ids are 1..128 characters of [A-Za-z0-9._:-]");
     }
     return id;
   }
@@ -263,33 +327,45 @@ final class HostClient {
   }
 
   private <T> T postJson(String path, Object body, int max, Class<T> type) throws HostException {
-    HttpRequest req = HttpRequest.newBuilder(base.resolve(base.getRawPath() + path))
-        .timeout(timeout)
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(Json.encode(body)))
-        .build();
+    HttpRequest req =
+        HttpRequest.newBuilder(base.resolve(base.getRawPath() + path))
+            .timeout(timeout)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(Json.encode(body)))
+            .build();
     return decode(path, exchange(req, max), max, type);
   }
 
   private HttpRequest get(String path) {
-    return HttpRequest.newBuilder(base.resolve(base.getRawPath() + path)).timeout(timeout).GET().build();
+    return HttpRequest.newBuilder(base.resolve(base.getRawPath() + path))
+        .timeout(timeout)
+        .GET()
+        .build();
   }
 
   private HttpRequest get(String path, String sessionToken) throws HostException {
     if (sessionToken == null || !SESSION_TOKEN.matcher(sessionToken).matches()) {
-      throw HostException.unreachable("the host's session token is not 1..256 base64url characters");
+      throw HostException.unreachable(
+          "the host's session token is not 1..256 base64url characters");
     }
-    return HttpRequest.newBuilder(base.resolve(base.getRawPath() + path)).timeout(timeout)
-        .header("Authorization", "Bearer " + sessionToken).GET().build();
+    return HttpRequest.newBuilder(base.resolve(base.getRawPath() + path))
+        .timeout(timeout)
+        .header("Authorization", "Bearer " + sessionToken)
+        .GET()
+        .build();
   }
 
   private <T> T decode(String path, byte[] body, int max, Class<T> type) throws HostException {
     try {
       return Json.decode(body, max, type);
     } catch (MalformedInputException e) {
-      throw HostException.unreachable(where(path) + " answered a body that is not a Keycast "
-          + type.getSimpleName() + ": " + e.getMessage());
+      throw HostException.unreachable(
+          where(path)
+              + " answered a body that is not a Keycast "
+              + type.getSimpleName()
+              + ": "
+              + e.getMessage());
     }
   }
 
@@ -300,18 +376,29 @@ final class HostClient {
     } catch (HttpConnectTimeoutException e) {
       throw HostException.unreachable("cannot reach " + base + ": connection timed out");
     } catch (HttpTimeoutException e) {
-      throw HostException.unreachable(where(req.uri().getRawPath()) + " did not answer within " + timeout
-          + " (raise --timeout)");
+      throw HostException.unreachable(
+          where(req.uri().getRawPath())
+              + " did not answer within "
+              + timeout
+              + " (raise --timeout)");
     } catch (ConnectException e) {
       throw HostException.unreachable("cannot reach " + base + ": connection refused");
     } catch (javax.net.ssl.SSLHandshakeException e) {
-      throw HostException.unreachable("TLS handshake with " + base + " failed: its certificate is not"
-          + " trusted or does not name the host (pass --ca-cert PEM for a private CA)");
+      throw HostException.unreachable(
+          "TLS handshake with "
+              + base
+              + " failed: its certificate is not"
+              + " trusted or does not name the host (pass --ca-cert PEM for a private CA)");
     } catch (SSLException e) {
-      throw HostException.unreachable("TLS with " + base + " failed (" + e.getClass().getSimpleName() + ")");
+      throw HostException.unreachable(
+          "TLS with " + base + " failed (" + e.getClass().getSimpleName() + ")");
     } catch (IOException e) {
-      throw HostException.unreachable("cannot reach " + base + ": " + e.getClass().getSimpleName()
-          + (e.getMessage() == null ? "" : " " + e.getMessage()));
+      throw HostException.unreachable(
+          "cannot reach "
+              + base
+              + ": "
+              + e.getClass().getSimpleName()
+              + (e.getMessage() == null ? "" : " " + e.getMessage()));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw HostException.unreachable("interrupted while waiting for " + base);
@@ -321,7 +408,8 @@ final class HostClient {
       if (status / 100 == 2) {
         byte[] body = in.readNBytes(max + 1);
         if (body.length > max) {
-          throw HostException.unreachable(where(req.uri().getRawPath()) + " answered more than " + max + " bytes");
+          throw HostException.unreachable(
+              where(req.uri().getRawPath()) + " answered more than " + max + " bytes");
         }
         return body;
       }
@@ -333,41 +421,69 @@ final class HostClient {
         error = null;
       }
       if (error == null || error.error() == null) {
-        throw HostException.unreachable(where(req.uri().getRawPath()) + " answered HTTP " + status
-            + " without a Keycast error body (is " + base + " a Keycast host proxy?)");
+        throw HostException.unreachable(
+            where(req.uri().getRawPath())
+                + " answered HTTP "
+                + status
+                + " without a Keycast error body (is "
+                + base
+                + " a Keycast host proxy?)");
       }
-      String retry = resp.headers().firstValue("Retry-After").map(v -> " (retry after " + v + " s)").orElse("");
-      throw HostException.answered(status, error.error(), "host answered " + status + " "
-          + error.error() + ": " + (error.message() == null ? "" : error.message()) + retry
-          + hint(error.error()));
+      String retry =
+          resp.headers()
+              .firstValue("Retry-After")
+              .map(v -> " (retry after " + v + " s)")
+              .orElse("");
+      throw HostException.answered(
+          status,
+          error.error(),
+          "host answered "
+              + status
+              + " "
+              + error.error()
+              + ": "
+              + (error.message() == null ? "" : error.message())
+              + retry
+              + hint(error.error()));
     } catch (IOException e) {
-      throw HostException.unreachable(where(req.uri().getRawPath()) + ": answer cut short ("
-          + e.getClass().getSimpleName() + ")");
+      throw HostException.unreachable(
+          where(req.uri().getRawPath())
+              + ": answer cut short ("
+              + e.getClass().getSimpleName()
+              + ")");
     }
   }
 
   private static String hint(String code) {
     return switch (code) {
       case "not_ready" -> "; the enclave has not unsealed its key set yet: retry in a moment";
-      case "wrong_key_set" -> "; the enclave's key set changed since attestation: run the command again";
+      case "wrong_key_set" ->
+          "; the enclave's key set changed since attestation: run the command again";
       case "policy_not_valid_now" -> "; check --not-before/--not-after against the current time";
       case "too_many_recipients" -> "; raise --max-recipients or narrow the selection";
       case "proof_invalid" -> "; the --key must be the private key of the key registered";
       case "session_expired" -> "; run the command again for a new session";
-      case "sender_required", "sender_signature_invalid" -> "; pass --sender-key with your sender key";
-      case "sender_unknown" -> "; the key set's owner must admit your sender key (keycast sender add)";
+      case "sender_required", "sender_signature_invalid" ->
+          "; pass --sender-key with your sender key";
+      case "sender_unknown" ->
+          "; the key set's owner must admit your sender key (keycast sender add)";
       case "sender_timestamp_out_of_window" -> "; check this machine's clock";
-      case "kdm_signer_chain_key_mismatch" -> "; the chain must certify the key of the enclave's current CSR"
-          + " (keycast kdm signer-csr)";
-      case "kdm_signer_chain_invalid" -> "; the distributor's CA must issue an ST 430-2 signer chain (leaf first,"
-          + " root last, role CS, valid now)";
+      case "kdm_signer_chain_key_mismatch" ->
+          "; the chain must certify the key of the enclave's current CSR"
+              + " (keycast kdm signer-csr)";
+      case "kdm_signer_chain_invalid" ->
+          "; the distributor's CA must issue an ST 430-2 signer chain (leaf first,"
+              + " root last, role CS, valid now)";
       default -> "";
     };
   }
 
   private String where(String path) {
     int q = path.indexOf('?');
-    return base.getScheme() + "://" + base.getRawAuthority() + (q < 0 ? path : path.substring(0, q));
+    return base.getScheme()
+        + "://"
+        + base.getRawAuthority()
+        + (q < 0 ? path : path.substring(0, q));
   }
 
   private static String abbreviate(String s) {

@@ -9,7 +9,8 @@ import picocli.CommandLine.Spec;
     name = "image",
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
-    description = "Approve a successor enclave image and its new locked KMS key, or check such an approval.",
+    description =
+        "Approve a successor enclave image and its new locked KMS key, or check such an approval.",
     subcommands = {ImageApproveCommand.class, ImageVerifyCommand.class},
     footer = ExitCodes.HELP)
 final class ImageCommand implements java.util.concurrent.Callable<Integer> {
@@ -17,7 +18,9 @@ final class ImageCommand implements java.util.concurrent.Callable<Integer> {
 
   @Override
   public Integer call() {
-    spec.commandLine().getErr().println(spec.qualifiedName() + ": missing subcommand (try: approve, verify)");
+    spec.commandLine()
+        .getErr()
+        .println(spec.qualifiedName() + ": missing subcommand (try: approve, verify)");
     return ExitCodes.USAGE;
   }
 }

@@ -61,42 +61,77 @@ final class KdmBookCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
   @Mixin AttestationOptions attestationOptions;
 
-  @Option(names = "--cpl", required = true, paramLabel = "UUID", description = "The CPL id (urn:uuid: prefix allowed).")
+  @Option(
+      names = "--cpl",
+      required = true,
+      paramLabel = "UUID",
+      description = "The CPL id (urn:uuid: prefix allowed).")
   String cpl;
 
-  @Option(names = "--screen", paramLabel = "THUMBPRINT", description = "A screen to book, by thumbprint. Repeatable.")
+  @Option(
+      names = "--screen",
+      paramLabel = "THUMBPRINT",
+      description = "A screen to book, by thumbprint. Repeatable.")
   List<String> screens = new ArrayList<>();
 
-  @Option(names = "--bookings", paramLabel = "FILE", description = "Bookings in bulk, CSV or JSON (see above).")
+  @Option(
+      names = "--bookings",
+      paramLabel = "FILE",
+      description = "Bookings in bulk, CSV or JSON (see above).")
   Path bookings;
 
-  @Option(names = "--not-before", paramLabel = "TIME",
-      description = "Start of the KDM window for --screen and for bookings rows without one: an instant"
-          + " 2026-01-31T12:00:00Z or a date (UTC).")
+  @Option(
+      names = "--not-before",
+      paramLabel = "TIME",
+      description =
+          "Start of the KDM window for --screen and for bookings rows without one: an instant"
+              + " 2026-01-31T12:00:00Z or a date (UTC).")
   String notBefore;
 
-  @Option(names = "--not-after", paramLabel = "TIME", description = "End of the KDM window (as --not-before).")
+  @Option(
+      names = "--not-after",
+      paramLabel = "TIME",
+      description = "End of the KDM window (as --not-before).")
   String notAfter;
 
-  @Option(names = "--formulation", paramLabel = "NAME",
-      description = "Absent (default): the studio's rules' KDM options. Given, it must be theirs (with"
-          + " --content-authenticator): modified-transitional-1, multiple-modified-transitional-1, dci-any, dci-specific.")
+  @Option(
+      names = "--formulation",
+      paramLabel = "NAME",
+      description =
+          "Absent (default): the studio's rules' KDM options. Given, it must be theirs (with"
+              + " --content-authenticator): modified-transitional-1, multiple-modified-transitional-1, dci-any, dci-specific.")
   String formulation;
 
-  @Option(names = "--content-authenticator", paramLabel = "THUMBPRINT",
-      description = "dci-any and dci-specific: base64 SHA-1 thumbprint of the CPL signer's certificate.")
+  @Option(
+      names = "--content-authenticator",
+      paramLabel = "THUMBPRINT",
+      description =
+          "dci-any and dci-specific: base64 SHA-1 thumbprint of the CPL signer's certificate.")
   String contentAuthenticator;
 
-  @Option(names = "--sender-key", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--sender-key",
+      required = true,
+      paramLabel = "FILE",
       description = "Your PEM Ed25519 sender key (a sender of the key set's sender set).")
   Path senderKey;
 
   /** One row to book. */
-  record Row(String thumbprint, String cinema, String screen, Instant notBefore, Instant notAfter) {}
+  record Row(
+      String thumbprint, String cinema, String screen, Instant notBefore, Instant notAfter) {}
 
   /** One row's answer, as printed. */
-  record Outcome(String thumbprint, String cinema, String screen, Instant notBefore, Instant notAfter,
-      String bookingId, String result, String deliveryId, String reason, String message) {}
+  record Outcome(
+      String thumbprint,
+      String cinema,
+      String screen,
+      Instant notBefore,
+      Instant notAfter,
+      String bookingId,
+      String result,
+      String deliveryId,
+      String reason,
+      String message) {}
 
   @Override
   int run() throws CliException, HostException {
@@ -110,7 +145,8 @@ final class KdmBookCommand extends KeycastCommand {
       }
     }
     HostClient host = hostOptions.client();
-    EnclaveIdentity id = EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());
+    EnclaveIdentity id =
+        EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());
     List<Outcome> outcomes = new ArrayList<>();
     boolean refusedWhole = false;
     try (SenderSigningKey key = SenderSets.readPrivate(senderKey, "--sender-key")) {
@@ -118,7 +154,9 @@ final class KdmBookCommand extends KeycastCommand {
       List<Row> rows = rows(known);
       Map<List<Instant>, List<Row>> byWindow = new LinkedHashMap<>();
       for (Row r : rows) {
-        byWindow.computeIfAbsent(List.of(r.notBefore(), r.notAfter()), w -> new ArrayList<>()).add(r);
+        byWindow
+            .computeIfAbsent(List.of(r.notBefore(), r.notAfter()), w -> new ArrayList<>())
+            .add(r);
       }
       for (Map.Entry<List<Instant>, List<Row>> w : byWindow.entrySet()) {
         List<Row> group = w.getValue();
@@ -133,63 +171,129 @@ final class KdmBookCommand extends KeycastCommand {
     } else {
       var o = out();
       for (Outcome x : outcomes) {
-        String who = x.thumbprint() + (x.cinema() == null ? "" : " (" + x.cinema() + " / " + x.screen() + ")");
-        String what = "issued".equals(x.result()) ? "issued  " + x.deliveryId()
-            : "refused " + x.reason() + ": " + x.message();
-        o.println((x.bookingId() == null ? "-" : x.bookingId()) + "  " + who + "  " + x.notBefore() + ".."
-            + x.notAfter() + "  " + what);
+        String who =
+            x.thumbprint()
+                + (x.cinema() == null ? "" : " (" + x.cinema() + " / " + x.screen() + ")");
+        String what =
+            "issued".equals(x.result())
+                ? "issued  " + x.deliveryId()
+                : "refused " + x.reason() + ": " + x.message();
+        o.println(
+            (x.bookingId() == null ? "-" : x.bookingId())
+                + "  "
+                + who
+                + "  "
+                + x.notBefore()
+                + ".."
+                + x.notAfter()
+                + "  "
+                + what);
       }
       long issued = outcomes.stream().filter(x -> "issued".equals(x.result())).count();
-      o.println("booked: " + issued + " KDM" + (issued == 1 ? "" : "s") + " issued, " + (outcomes.size() - issued)
-          + " refused (key set " + id.bundle().keySetId() + ", attestation and receipts verified)");
+      o.println(
+          "booked: "
+              + issued
+              + " KDM"
+              + (issued == 1 ? "" : "s")
+              + " issued, "
+              + (outcomes.size() - issued)
+              + " refused (key set "
+              + id.bundle().keySetId()
+              + ", attestation and receipts verified)");
     }
     return refusedWhole ? ExitCodes.HOST_ERROR : ExitCodes.OK;
   }
 
   /** Books one group (one window); returns true when the booking was refused as a whole. */
-  private boolean book(HostClient host, EnclaveIdentity id, SenderSigningKey key, UUID cplId, SendPolicy.KdmRules kdm,
-      List<Row> part, Map<String, HostApi.Screen> known, List<Outcome> outcomes) throws CliException, HostException {
+  private boolean book(
+      HostClient host,
+      EnclaveIdentity id,
+      SenderSigningKey key,
+      UUID cplId,
+      SendPolicy.KdmRules kdm,
+      List<Row> part,
+      Map<String, HostApi.Screen> known,
+      List<Outcome> outcomes)
+      throws CliException, HostException {
     Row first = part.getFirst();
     byte[] booking;
     try {
-      booking = new KdmBooking(KdmBooking.VERSION, id.bundle().keySetId(), "urn:uuid:" + cplId,
-          part.stream().map(Row::thumbprint).toList(), first.notBefore(), first.notAfter(), kdm).encode();
+      booking =
+          new KdmBooking(
+                  KdmBooking.VERSION,
+                  id.bundle().keySetId(),
+                  "urn:uuid:" + cplId,
+                  part.stream().map(Row::thumbprint).toList(),
+                  first.notBefore(),
+                  first.notAfter(),
+                  kdm)
+              .encode();
     } catch (IllegalArgumentException e) {
-      throw CliException.usage("booking " + first.notBefore() + ".." + first.notAfter() + ": " + e.getMessage());
+      throw CliException.usage(
+          "booking " + first.notBefore() + ".." + first.notAfter() + ": " + e.getMessage());
     }
     Instant ts = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-    BookingStatement statement = BookingStatement.of(id.bundle().keySetId(), booking, ts, key.publicKey());
+    BookingStatement statement =
+        BookingStatement.of(id.bundle().keySetId(), booking, ts, key.publicKey());
     byte[] sig = statement.sign(key);
     HostApi.BookingResult r;
     try {
-      r = host.postSigned("/v1/bookings", new HostApi.BookingRequest(Base64Url.encode(booking),
-          new EnclaveApi.SenderSignature(Base64Url.encode(key.publicKey().raw()), ts.getEpochSecond(),
-              Base64Url.encode(sig))), key, HostClient.MAX_SEND_RESULT_BYTES, HostApi.BookingResult.class);
+      r =
+          host.postSigned(
+              "/v1/bookings",
+              new HostApi.BookingRequest(
+                  Base64Url.encode(booking),
+                  new EnclaveApi.SenderSignature(
+                      Base64Url.encode(key.publicKey().raw()),
+                      ts.getEpochSecond(),
+                      Base64Url.encode(sig))),
+              key,
+              HostClient.MAX_SEND_RESULT_BYTES,
+              HostApi.BookingResult.class);
     } catch (HostException e) {
       if (e.errorCode() == null || e.status() >= 500) {
         throw e;
       }
       for (Row row : part) {
-        outcomes.add(new Outcome(row.thumbprint(), row.cinema(), row.screen(), row.notBefore(), row.notAfter(), null,
-            "refused", null, e.errorCode(), e.getMessage()));
+        outcomes.add(
+            new Outcome(
+                row.thumbprint(),
+                row.cinema(),
+                row.screen(),
+                row.notBefore(),
+                row.notAfter(),
+                null,
+                "refused",
+                null,
+                e.errorCode(),
+                e.getMessage()));
       }
       return true;
     }
     if (!statement.bookingId().equals(r.bookingId())) {
-      throw CliException.verification("the host answered booking " + r.bookingId() + " for booking "
-          + statement.bookingId());
+      throw CliException.verification(
+          "the host answered booking " + r.bookingId() + " for booking " + statement.bookingId());
     }
     Receipt receipt;
     try {
-      receipt = ReceiptVerifier.verify(Base64Url.decode("receipt", r.receipt(), HostClient.MAX_RECEIPT_VIEW_BYTES),
-          id.bundle());
+      receipt =
+          ReceiptVerifier.verify(
+              Base64Url.decode("receipt", r.receipt(), HostClient.MAX_RECEIPT_VIEW_BYTES),
+              id.bundle());
     } catch (Exception e) {
-      throw CliException.verification("booking " + r.bookingId() + ": the receipt does not verify under the attested"
-          + " key bundle (" + e.getMessage() + ")");
+      throw CliException.verification(
+          "booking "
+              + r.bookingId()
+              + ": the receipt does not verify under the attested"
+              + " key bundle ("
+              + e.getMessage()
+              + ")");
     }
-    if (!receipt.sendId().equals(r.bookingId()) || receipt.sender() == null
+    if (!receipt.sendId().equals(r.bookingId())
+        || receipt.sender() == null
         || !receipt.sender().key().equals(HexFormat.of().formatHex(key.publicKey().raw()))) {
-      throw CliException.verification("booking " + r.bookingId() + ": the receipt is not this booking's");
+      throw CliException.verification(
+          "booking " + r.bookingId() + ": the receipt is not this booking's");
     }
     Map<String, Receipt.Delivery> delivered = new HashMap<>();
     for (Receipt.Delivery d : receipt.deliveries()) {
@@ -204,27 +308,64 @@ final class KdmBookCommand extends KeycastCommand {
       Receipt.Delivery d = s == null ? null : delivered.get(s.fingerprint());
       Receipt.Skipped k = s == null ? null : skipped.get(s.fingerprint());
       if (d != null) {
-        outcomes.add(new Outcome(row.thumbprint(), row.cinema(), row.screen(), row.notBefore(), row.notAfter(),
-            r.bookingId(), "issued", d.deliveryId(), null, null));
+        outcomes.add(
+            new Outcome(
+                row.thumbprint(),
+                row.cinema(),
+                row.screen(),
+                row.notBefore(),
+                row.notAfter(),
+                r.bookingId(),
+                "issued",
+                d.deliveryId(),
+                null,
+                null));
       } else if (k != null) {
-        outcomes.add(new Outcome(row.thumbprint(), row.cinema(), row.screen(), row.notBefore(), row.notAfter(),
-            r.bookingId(), "refused", null, k.reasonCode(), k.message()));
+        outcomes.add(
+            new Outcome(
+                row.thumbprint(),
+                row.cinema(),
+                row.screen(),
+                row.notBefore(),
+                row.notAfter(),
+                r.bookingId(),
+                "refused",
+                null,
+                k.reasonCode(),
+                k.message()));
       } else {
-        outcomes.add(new Outcome(row.thumbprint(), row.cinema(), row.screen(), row.notBefore(), row.notAfter(),
-            r.bookingId(), "refused", null, "unknown_screen", "the host has no registered screen with this thumbprint"));
+        outcomes.add(
+            new Outcome(
+                row.thumbprint(),
+                row.cinema(),
+                row.screen(),
+                row.notBefore(),
+                row.notAfter(),
+                r.bookingId(),
+                "refused",
+                null,
+                "unknown_screen",
+                "the host has no registered screen with this thumbprint"));
       }
     }
     return false;
   }
 
   /** Every registered screen, by thumbprint (GET /v1/screens, paged). */
-  private static Map<String, HostApi.Screen> screens(HostClient host, SenderSigningKey key) throws HostException {
+  private static Map<String, HostApi.Screen> screens(HostClient host, SenderSigningKey key)
+      throws HostException {
     Map<String, HostApi.Screen> out = new HashMap<>();
     String next = null;
     do {
-      HostApi.ScreenPage page = host.getSigned("/v1/screens" + (next == null ? "" : "?after="
-          + java.net.URLEncoder.encode(next, StandardCharsets.UTF_8)), key, HostClient.MAX_SMALL_BYTES,
-          HostApi.ScreenPage.class);
+      HostApi.ScreenPage page =
+          host.getSigned(
+              "/v1/screens"
+                  + (next == null
+                      ? ""
+                      : "?after=" + java.net.URLEncoder.encode(next, StandardCharsets.UTF_8)),
+              key,
+              HostClient.MAX_SMALL_BYTES,
+              HostApi.ScreenPage.class);
       for (HostApi.Screen s : page.screens()) {
         out.put(s.thumbprint(), s);
       }
@@ -235,7 +376,8 @@ final class KdmBookCommand extends KeycastCommand {
 
   private List<Row> rows(Map<String, HostApi.Screen> known) throws CliException {
     if ((bookings == null) == screens.isEmpty()) {
-      throw CliException.usage("pass either --screen THUMBPRINT... (with --not-before and --not-after) or --bookings FILE");
+      throw CliException.usage(
+          "pass either --screen THUMBPRINT... (with --not-before and --not-after) or --bookings FILE");
     }
     List<Row> rows = new ArrayList<>();
     if (bookings == null) {
@@ -249,7 +391,9 @@ final class KdmBookCommand extends KeycastCommand {
       }
       return rows;
     }
-    String text = new String(CliFiles.read(bookings, "--bookings", MAX_BOOKINGS_FILE), StandardCharsets.UTF_8).strip();
+    String text =
+        new String(CliFiles.read(bookings, "--bookings", MAX_BOOKINGS_FILE), StandardCharsets.UTF_8)
+            .strip();
     if (text.startsWith("[")) {
       JsonNode array;
       try {
@@ -260,9 +404,16 @@ final class KdmBookCommand extends KeycastCommand {
       int i = 0;
       for (JsonNode n : array) {
         String where = "--bookings " + bookings + " [" + i++ + "]";
-        rows.add(row(text(n, "thumbprint"), text(n, "cinema"), text(n, "screen"),
-            SendCommand.time(where + " not_before", windowOf(n, "not_before", notBefore, where)),
-            SendCommand.time(where + " not_after", windowOf(n, "not_after", notAfter, where)), known, where));
+        rows.add(
+            row(
+                text(n, "thumbprint"),
+                text(n, "cinema"),
+                text(n, "screen"),
+                SendCommand.time(
+                    where + " not_before", windowOf(n, "not_before", notBefore, where)),
+                SendCommand.time(where + " not_after", windowOf(n, "not_after", notAfter, where)),
+                known,
+                where));
       }
     } else {
       int line = 0;
@@ -275,23 +426,54 @@ final class KdmBookCommand extends KeycastCommand {
         String where = "--bookings " + bookings + " line " + line;
         String[] f = s.split(",", -1);
         if (f.length <= 2 && (notBefore == null || notAfter == null)) {
-          throw CliException.usage(where + ": a row without its window needs --not-before and --not-after");
+          throw CliException.usage(
+              where + ": a row without its window needs --not-before and --not-after");
         }
         if (f.length == 1) {
-          rows.add(row(f[0].strip(), null, null, SendCommand.time("--not-before", notBefore),
-              SendCommand.time("--not-after", notAfter), known, where));
+          rows.add(
+              row(
+                  f[0].strip(),
+                  null,
+                  null,
+                  SendCommand.time("--not-before", notBefore),
+                  SendCommand.time("--not-after", notAfter),
+                  known,
+                  where));
         } else if (f.length == 2) {
-          rows.add(row(null, f[0].strip(), f[1].strip(), SendCommand.time("--not-before", notBefore),
-              SendCommand.time("--not-after", notAfter), known, where));
+          rows.add(
+              row(
+                  null,
+                  f[0].strip(),
+                  f[1].strip(),
+                  SendCommand.time("--not-before", notBefore),
+                  SendCommand.time("--not-after", notAfter),
+                  known,
+                  where));
         } else if (f.length == 3) {
-          rows.add(row(f[0].strip(), null, null, SendCommand.time(where, f[1].strip()),
-              SendCommand.time(where, f[2].strip()), known, where));
+          rows.add(
+              row(
+                  f[0].strip(),
+                  null,
+                  null,
+                  SendCommand.time(where, f[1].strip()),
+                  SendCommand.time(where, f[2].strip()),
+                  known,
+                  where));
         } else if (f.length == 4) {
-          rows.add(row(null, f[0].strip(), f[1].strip(), SendCommand.time(where, f[2].strip()),
-              SendCommand.time(where, f[3].strip()), known, where));
+          rows.add(
+              row(
+                  null,
+                  f[0].strip(),
+                  f[1].strip(),
+                  SendCommand.time(where, f[2].strip()),
+                  SendCommand.time(where, f[3].strip()),
+                  known,
+                  where));
         } else {
-          throw CliException.usage(where + ": expected THUMBPRINT[,NOT_BEFORE,NOT_AFTER] or"
-              + " CINEMA,SCREEN[,NOT_BEFORE,NOT_AFTER]");
+          throw CliException.usage(
+              where
+                  + ": expected THUMBPRINT[,NOT_BEFORE,NOT_AFTER] or"
+                  + " CINEMA,SCREEN[,NOT_BEFORE,NOT_AFTER]");
         }
       }
     }
@@ -302,8 +484,15 @@ final class KdmBookCommand extends KeycastCommand {
   }
 
   /** A row by thumbprint, or by cinema and screen name resolved among {@code known}. */
-  private static Row row(String thumbprint, String cinema, String screen, Instant nb, Instant na,
-      Map<String, HostApi.Screen> known, String where) throws CliException {
+  private static Row row(
+      String thumbprint,
+      String cinema,
+      String screen,
+      Instant nb,
+      Instant na,
+      Map<String, HostApi.Screen> known,
+      String where)
+      throws CliException {
     if (thumbprint == null || thumbprint.isEmpty()) {
       if (cinema == null || screen == null) {
         throw CliException.usage(where + ": name a screen by thumbprint, or by cinema and screen");
@@ -313,13 +502,19 @@ final class KdmBookCommand extends KeycastCommand {
           return new Row(s.thumbprint(), cinema, screen, nb, na);
         }
       }
-      throw CliException.usage(where + ": the host has no screen \"" + screen + "\" in cinema \"" + cinema + "\"");
+      throw CliException.usage(
+          where + ": the host has no screen \"" + screen + "\" in cinema \"" + cinema + "\"");
     }
     if (!SendPolicy.isWellFormedThumbprint(thumbprint)) {
-      throw CliException.usage(where + ": \"" + thumbprint + "\" is not a certificate thumbprint (28 characters of base64)");
+      throw CliException.usage(
+          where
+              + ": \""
+              + thumbprint
+              + "\" is not a certificate thumbprint (28 characters of base64)");
     }
     HostApi.Screen s = known.get(thumbprint);
-    return new Row(thumbprint, s == null ? null : s.cinema(), s == null ? null : s.screen(), nb, na);
+    return new Row(
+        thumbprint, s == null ? null : s.cinema(), s == null ? null : s.screen(), nb, na);
   }
 
   private static String text(JsonNode n, String field) {
@@ -328,10 +523,12 @@ final class KdmBookCommand extends KeycastCommand {
   }
 
   /** The row's {@code field}, else {@code fallback} (the command's option), else a usage error. */
-  private static String windowOf(JsonNode n, String field, String fallback, String where) throws CliException {
+  private static String windowOf(JsonNode n, String field, String fallback, String where)
+      throws CliException {
     String v = text(n, field);
     if (v == null && fallback == null) {
-      throw CliException.usage(where + ": " + field + " is missing (or pass --not-before and --not-after)");
+      throw CliException.usage(
+          where + ": " + field + " is missing (or pass --not-before and --not-after)");
     }
     return v == null ? fallback : v;
   }

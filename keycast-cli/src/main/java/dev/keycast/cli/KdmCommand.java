@@ -10,16 +10,27 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
     description = "Work with SMPTE ST 430-1 KDMs (Key Delivery Messages) for cinema screens.",
-    subcommands = {KdmSendCommand.class, KdmBookCommand.class, KdmFetchCommand.class, KdmMailCommand.class,
-        KdmSignerCommand.class, KdmSignerCsrCommand.class, KdmSignerImportCommand.class, KdmVerifyCommand.class},
+    subcommands = {
+      KdmSendCommand.class,
+      KdmBookCommand.class,
+      KdmFetchCommand.class,
+      KdmMailCommand.class,
+      KdmSignerCommand.class,
+      KdmSignerCsrCommand.class,
+      KdmSignerImportCommand.class,
+      KdmVerifyCommand.class
+    },
     footer = ExitCodes.HELP)
 final class KdmCommand implements java.util.concurrent.Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() {
-    spec.commandLine().getErr().println(spec.qualifiedName()
-        + ": missing subcommand (try: send, book, fetch, mail, signer, signer-csr, signer-import, verify)");
+    spec.commandLine()
+        .getErr()
+        .println(
+            spec.qualifiedName()
+                + ": missing subcommand (try: send, book, fetch, mail, signer, signer-csr, signer-import, verify)");
     return ExitCodes.USAGE;
   }
 }

@@ -46,6 +46,7 @@ import picocli.CommandLine.Option;
 final class KdmFetchCommand extends KeycastCommand {
   /** Most files one zip may hold. */
   static final int MAX_FILES = 20_000;
+
   /**
    * Most bytes of KDMs (inflated) one zip may hold: what the host puts in one zip at most (its
    * {@code KdmZip.MAX_KDM_BYTES}). Without it, 20,000 entries of 1 MiB of zeros, a few MiB of
@@ -56,23 +57,38 @@ final class KdmFetchCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
 
   static final class Which {
-    @Option(names = "--screen", required = true, paramLabel = "THUMBPRINT",
-        description = "The screen's certificate thumbprint (base64 SHA-1 of its leaf, or the same in base64url).")
+    @Option(
+        names = "--screen",
+        required = true,
+        paramLabel = "THUMBPRINT",
+        description =
+            "The screen's certificate thumbprint (base64 SHA-1 of its leaf, or the same in base64url).")
     String screen;
 
-    @Option(names = "--cinema", required = true, paramLabel = "NAME", description = "Every screen of this cinema.")
+    @Option(
+        names = "--cinema",
+        required = true,
+        paramLabel = "NAME",
+        description = "Every screen of this cinema.")
     String cinema;
   }
 
   @ArgGroup(exclusive = true, multiplicity = "1")
   Which which;
 
-  @Option(names = "--out-dir", required = true, paramLabel = "DIR",
+  @Option(
+      names = "--out-dir",
+      required = true,
+      paramLabel = "DIR",
       description = "Where to write the KDM files (created if missing).")
   Path outDir;
 
-  @Option(names = "--sender-key", required = true, paramLabel = "FILE",
-      description = "Your PEM Ed25519 sender key (keycast sender keygen): the host admits only senders of the key set's sender set.")
+  @Option(
+      names = "--sender-key",
+      required = true,
+      paramLabel = "FILE",
+      description =
+          "Your PEM Ed25519 sender key (keycast sender keygen): the host admits only senders of the key set's sender set.")
   Path senderKey;
 
   @Override
@@ -126,8 +142,11 @@ final class KdmFetchCommand extends KeycastCommand {
         return t;
       }
     }
-    throw CliException.usage("--screen: \"" + t + "\" is not a certificate thumbprint (base64 SHA-1, 28"
-        + " characters, or base64url, 27)");
+    throw CliException.usage(
+        "--screen: \""
+            + t
+            + "\" is not a certificate thumbprint (base64 SHA-1, 28"
+            + " characters, or base64url, 27)");
   }
 
   /**
@@ -146,25 +165,36 @@ final class KdmFetchCommand extends KeycastCommand {
       for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
         String name = e.getName();
         if (!KdmFileNames.isSafeFileName(name)) {
-          throw CliException.verification("the host's zip names a file \"" + printable(name)
-              + "\" that is not a plain file name (a path or hidden file): nothing was written");
+          throw CliException.verification(
+              "the host's zip names a file \""
+                  + printable(name)
+                  + "\" that is not a plain file name (a path or hidden file): nothing was written");
         }
         if (out.containsKey(name)) {
-          throw CliException.verification("the host's zip holds " + name + " twice: nothing was written");
+          throw CliException.verification(
+              "the host's zip holds " + name + " twice: nothing was written");
         }
         if (out.size() >= MAX_FILES) {
-          throw CliException.verification("the host's zip holds more than " + MAX_FILES + " files: nothing was written");
+          throw CliException.verification(
+              "the host's zip holds more than " + MAX_FILES + " files: nothing was written");
         }
-        // Read at most what is left of the total (and one byte more), so the cap comes before the allocation.
+        // Read at most what is left of the total (and one byte more), so the cap comes before the
+        // allocation.
         int room = (int) Math.min(KdmReader.MAX_KDM_BYTES, maxTotalBytes - total);
         byte[] body = readCapped(in, room);
         if (body == null && room < KdmReader.MAX_KDM_BYTES) {
-          throw CliException.verification("the host's zip holds more than " + maxTotalBytes
-              + " bytes of KDMs in all (more than the host puts in one zip): nothing was written");
+          throw CliException.verification(
+              "the host's zip holds more than "
+                  + maxTotalBytes
+                  + " bytes of KDMs in all (more than the host puts in one zip): nothing was written");
         }
         if (body == null) {
-          throw CliException.verification("the host's zip holds " + name + ", larger than a KDM ("
-              + KdmReader.MAX_KDM_BYTES + " bytes): nothing was written");
+          throw CliException.verification(
+              "the host's zip holds "
+                  + name
+                  + ", larger than a KDM ("
+                  + KdmReader.MAX_KDM_BYTES
+                  + " bytes): nothing was written");
         }
         total += body.length;
         out.put(name, body);
@@ -172,8 +202,10 @@ final class KdmFetchCommand extends KeycastCommand {
     } catch (ZipException e) {
       throw CliException.verification("the host's answer is not a valid zip: nothing was written");
     } catch (IOException e) {
-      throw CliException.verification("the host's zip cannot be read (" + e.getClass().getSimpleName()
-          + "): nothing was written");
+      throw CliException.verification(
+          "the host's zip cannot be read ("
+              + e.getClass().getSimpleName()
+              + "): nothing was written");
     }
     return out;
   }

@@ -29,7 +29,10 @@ import picocli.CommandLine.Option;
 final class KdmMailCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
 
-  @Option(names = "--send", required = true, paramLabel = "SEND_ID",
+  @Option(
+      names = "--send",
+      required = true,
+      paramLabel = "SEND_ID",
       description = "The KDM send (its id, as keycast kdm send printed it).")
   String sendId;
 
@@ -39,7 +42,10 @@ final class KdmMailCommand extends KeycastCommand {
   @Option(names = "--status", description = "Print the state of the send's mails; queue nothing.")
   boolean status;
 
-  @Option(names = "--sender-key", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--sender-key",
+      required = true,
+      paramLabel = "FILE",
       description = "Your PEM Ed25519 sender key: the send's own sender key.")
   Path senderKey;
 
@@ -57,20 +63,38 @@ final class KdmMailCommand extends KeycastCommand {
     HostClient host = hostOptions.client();
     HostApi.MailStatus s;
     try (SenderSigningKey key = SenderSets.readPrivate(senderKey, "--sender-key")) {
-      s = status ? host.kdmMailStatus(sendId, key) : host.mailKdms(sendId, new HostApi.MailRequest(cinema), key);
+      s =
+          status
+              ? host.kdmMailStatus(sendId, key)
+              : host.mailKdms(sendId, new HostApi.MailRequest(cinema), key);
     }
     if (json) {
       printJson(s);
       return ExitCodes.OK;
     }
     for (HostApi.Mail m : s.mails()) {
-      out().println(m.state() + " " + m.cinema() + " to " + String.join(", ", m.to()) + " <" + m.messageId() + ">"
-          + (m.attempts() > 0 ? " after " + m.attempts() + " attempt(s)" : "")
-          + (m.lastError() == null ? "" : " (last error: " + m.lastError() + ")"));
+      out()
+          .println(
+              m.state()
+                  + " "
+                  + m.cinema()
+                  + " to "
+                  + String.join(", ", m.to())
+                  + " <"
+                  + m.messageId()
+                  + ">"
+                  + (m.attempts() > 0 ? " after " + m.attempts() + " attempt(s)" : "")
+                  + (m.lastError() == null ? "" : " (last error: " + m.lastError() + ")"));
     }
     for (HostApi.MailSkipped k : s.skipped()) {
-      out().println("skipped " + k.cinema() + ": " + (k.reason().equals("no_email")
-          ? "no e-mail address (keycast screen register --cinema ... --email ADDR)" : k.reason()));
+      out()
+          .println(
+              "skipped "
+                  + k.cinema()
+                  + ": "
+                  + (k.reason().equals("no_email")
+                      ? "no e-mail address (keycast screen register --cinema ... --email ADDR)"
+                      : k.reason()));
     }
     if (s.mails().isEmpty() && s.skipped().isEmpty()) {
       out().println("no mail" + (status ? " of send " + sendId : ""));

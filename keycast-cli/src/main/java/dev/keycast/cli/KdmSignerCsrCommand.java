@@ -36,19 +36,28 @@ import picocli.CommandLine.Option;
 final class KdmSignerCsrCommand extends KeycastCommand {
   @Mixin AdminOptions adminOptions;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE",
       description = "Where to write the request (PEM CERTIFICATE REQUEST; replaced if it exists).")
   Path out;
 
-  @Option(names = "--organization", paramLabel = "O",
+  @Option(
+      names = "--organization",
+      paramLabel = "O",
       description = "The subject's O (the distributor CA's O). Default: Keycast.")
   String organization;
 
-  @Option(names = "--organizational-unit", paramLabel = "OU",
+  @Option(
+      names = "--organizational-unit",
+      paramLabel = "OU",
       description = "The subject's OU. Default: the key-set id.")
   String organizationalUnit;
 
-  @Option(names = "--entity", paramLabel = "NAME",
+  @Option(
+      names = "--entity",
+      paramLabel = "NAME",
       description = "The subject's CN after the role: CN=CS.NAME. Default: keycast-kdm-signer.")
   String entity;
 
@@ -63,7 +72,9 @@ final class KdmSignerCsrCommand extends KeycastCommand {
     add(query, "organizational_unit", organizationalUnit);
     add(query, "entity", entity);
     String path = "/admin/kdm-signer/csr" + (query.isEmpty() ? "" : "?" + String.join("&", query));
-    byte[] pem = admin.postAdmin(path, new byte[0], "application/octet-stream", "application/pkcs10", 64 * 1024);
+    byte[] pem =
+        admin.postAdmin(
+            path, new byte[0], "application/octet-stream", "application/pkcs10", 64 * 1024);
     Csr csr = readCsr(pem);
     String subject = csr.subject();
     String dnq = csr.dnQualifier();
@@ -78,7 +89,10 @@ final class KdmSignerCsrCommand extends KeycastCommand {
     o.println("subject:      " + subject);
     o.println("key digest:   " + dnq + " (the dnQualifier; the issued leaf must carry this key)");
     o.println("next:         have the distributor's CA issue the signer certificate, then");
-    o.println("              keycast kdm signer-import --admin " + adminOptions.admin + " --chain CHAIN.pem");
+    o.println(
+        "              keycast kdm signer-import --admin "
+            + adminOptions.admin
+            + " --chain CHAIN.pem");
     return ExitCodes.OK;
   }
 
@@ -92,22 +106,33 @@ final class KdmSignerCsrCommand extends KeycastCommand {
   static Csr readCsr(byte[] pem) throws CliException {
     String text = new String(pem, StandardCharsets.US_ASCII);
     try {
-      String b64 = text.replace("-----BEGIN CERTIFICATE REQUEST-----", "")
-          .replace("-----END CERTIFICATE REQUEST-----", "");
-      JcaPKCS10CertificationRequest csr = new JcaPKCS10CertificationRequest(Base64.getMimeDecoder().decode(b64.strip()));
+      String b64 =
+          text.replace("-----BEGIN CERTIFICATE REQUEST-----", "")
+              .replace("-----END CERTIFICATE REQUEST-----", "");
+      JcaPKCS10CertificationRequest csr =
+          new JcaPKCS10CertificationRequest(Base64.getMimeDecoder().decode(b64.strip()));
       if (!text.startsWith("-----BEGIN CERTIFICATE REQUEST-----")
-          || !csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(csr.getPublicKey()))) {
-        throw CliException.verification("the host answered a certificate request whose signature does not verify");
+          || !csr.isSignatureValid(
+              new JcaContentVerifierProviderBuilder().build(csr.getPublicKey()))) {
+        throw CliException.verification(
+            "the host answered a certificate request whose signature does not verify");
       }
-      String subject = DcCertificates.rfc2253(new javax.security.auth.x500.X500Principal(csr.getSubject().getEncoded()));
+      String subject =
+          DcCertificates.rfc2253(
+              new javax.security.auth.x500.X500Principal(csr.getSubject().getEncoded()));
       String dnq = DcCertificates.publicKeyDigest(csr.getPublicKey());
-      return new Csr(subject, dnq,
-          DcPem.encode("CERTIFICATE REQUEST", csr.getEncoded()).getBytes(StandardCharsets.US_ASCII));
+      return new Csr(
+          subject,
+          dnq,
+          DcPem.encode("CERTIFICATE REQUEST", csr.getEncoded())
+              .getBytes(StandardCharsets.US_ASCII));
     } catch (CliException e) {
       throw e;
     } catch (Exception e) {
-      throw CliException.verification("the host answered no PKCS #10 certificate request ("
-          + e.getClass().getSimpleName() + ")");
+      throw CliException.verification(
+          "the host answered no PKCS #10 certificate request ("
+              + e.getClass().getSimpleName()
+              + ")");
     }
   }
 

@@ -37,7 +37,10 @@ import picocli.CommandLine.Option;
 final class KdmSignerImportCommand extends KeycastCommand {
   @Mixin AdminOptions adminOptions;
 
-  @Option(names = "--chain", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--chain",
+      required = true,
+      paramLabel = "FILE",
       description = "The signer chain: PEM certificates, leaf first, root last (2 to 8).")
   Path chain;
 
@@ -53,21 +56,39 @@ final class KdmSignerImportCommand extends KeycastCommand {
     } catch (MalformedInputException e) {
       throw CliException.usage("--chain " + chain + ": " + e.getMessage());
     } catch (CinemaException e) {
-      throw CliException.verification("--chain " + chain + " is not an ST 430-2 signer chain (" + e.code() + ": "
-          + e.getMessage() + ")");
+      throw CliException.verification(
+          "--chain "
+              + chain
+              + " is not an ST 430-2 signer chain ("
+              + e.code()
+              + ": "
+              + e.getMessage()
+              + ")");
     }
-    byte[] answer = adminOptions.client().postAdmin("/admin/kdm-signer/chain", pem, "application/x-pem-file",
-        "application/json", HostClient.MAX_SMALL_BYTES);
+    byte[] answer =
+        adminOptions
+            .client()
+            .postAdmin(
+                "/admin/kdm-signer/chain",
+                pem,
+                "application/x-pem-file",
+                "application/json",
+                HostClient.MAX_SMALL_BYTES);
     EnclaveApi.KeySetResponse r;
     try {
       r = Json.decode(answer, HostClient.MAX_SMALL_BYTES, EnclaveApi.KeySetResponse.class);
       List<String> got = r.keyBundle().kdmSignerChain();
-      if (got == null || got.isEmpty() || !java.util.Arrays.equals(
-          Base64Url.decode("kdm_signer_chain", got.get(0), KdmSignerKeys.MAX_CERTIFICATE_BYTES),
-          certs.get(0).getEncoded())) {
-        throw CliException.verification("the host answered a key bundle without the imported chain");
+      if (got == null
+          || got.isEmpty()
+          || !java.util.Arrays.equals(
+              Base64Url.decode("kdm_signer_chain", got.get(0), KdmSignerKeys.MAX_CERTIFICATE_BYTES),
+              certs.get(0).getEncoded())) {
+        throw CliException.verification(
+            "the host answered a key bundle without the imported chain");
       }
-    } catch (MalformedInputException | java.security.cert.CertificateEncodingException | NullPointerException e) {
+    } catch (MalformedInputException
+        | java.security.cert.CertificateEncodingException
+        | NullPointerException e) {
       throw CliException.verification("the host answered no key set response");
     }
     X509Certificate root = certs.get(certs.size() - 1);
@@ -84,10 +105,12 @@ final class KdmSignerImportCommand extends KeycastCommand {
       return ExitCodes.OK;
     }
     var o = out();
-    o.println("imported:     " + certs.size() + " certificates for key set " + r.keyBundle().keySetId());
+    o.println(
+        "imported:     " + certs.size() + " certificates for key set " + r.keyBundle().keySetId());
     o.println("leaf:         " + leaf);
     o.println("root:         " + rootName + " (thumbprint " + rootThumbprint + ")");
-    o.println("next:         keycast kdm signer --host URL <pins> --out FILE   (the attested chain for cinemas)");
+    o.println(
+        "next:         keycast kdm signer --host URL <pins> --out FILE   (the attested chain for cinemas)");
     return ExitCodes.OK;
   }
 }

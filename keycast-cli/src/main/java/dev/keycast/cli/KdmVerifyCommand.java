@@ -37,16 +37,26 @@ import picocli.CommandLine.Option;
     },
     footer = ExitCodes.HELP)
 final class KdmVerifyCommand extends KeycastCommand {
-  @Option(names = "--kdm", required = true, paramLabel = "FILE", description = "The KDM XML file ('-' for stdin).")
+  @Option(
+      names = "--kdm",
+      required = true,
+      paramLabel = "FILE",
+      description = "The KDM XML file ('-' for stdin).")
   Path kdm;
 
-  @Option(names = "--signer-root", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--signer-root",
+      required = true,
+      paramLabel = "FILE",
       description = "PEM certificate of the root the KDM signer's chain must end at.")
   Path signerRoot;
 
-  @Option(names = "--screen-key", paramLabel = "FILE",
-      description = "The screen's RSA private key (PEM, PKCS#8 or PKCS#1): decrypt and check every"
-          + " cipher block.")
+  @Option(
+      names = "--screen-key",
+      paramLabel = "FILE",
+      description =
+          "The screen's RSA private key (PEM, PKCS#8 or PKCS#1): decrypt and check every"
+              + " cipher block.")
   Path screenKey;
 
   private final Clock clock;
@@ -61,11 +71,25 @@ final class KdmVerifyCommand extends KeycastCommand {
 
   record Key(String type, String id) {}
 
-  record Result(boolean verified, String messageId, String annotation, String issueDate,
-      String contentTitle, String cplId, String formulation, String notValidBefore,
-      String notValidAfter, boolean validNow, String recipientSubject, String recipientIssuer,
-      String recipientSerial, List<String> deviceList, List<Key> keys, List<String> signerChain,
-      String signerThumbprint, Integer blocksDecrypted) {}
+  record Result(
+      boolean verified,
+      String messageId,
+      String annotation,
+      String issueDate,
+      String contentTitle,
+      String cplId,
+      String formulation,
+      String notValidBefore,
+      String notValidAfter,
+      boolean validNow,
+      String recipientSubject,
+      String recipientIssuer,
+      String recipientSerial,
+      List<String> deviceList,
+      List<Key> keys,
+      List<String> signerChain,
+      String signerThumbprint,
+      Integer blocksDecrypted) {}
 
   @Override
   int run() throws CliException {
@@ -77,16 +101,20 @@ final class KdmVerifyCommand extends KeycastCommand {
     } else {
       try (RecipientPrivateKey key = RecipientPrivateKey.load(screenKey, "--screen-key")) {
         if (key.rsaPrivateKey() == null) {
-          throw CliException.usage("--screen-key " + screenKey + ": a screen key is RSA (ST 430-2), this one is X25519");
+          throw CliException.usage(
+              "--screen-key " + screenKey + ": a screen key is RSA (ST 430-2), this one is X25519");
         }
         k = verify(xml, root, key.rsaPrivateKey());
       }
     }
     OffsetDateTime now = OffsetDateTime.now(clock);
     boolean validNow = !now.isBefore(k.notValidBefore()) && !now.isAfter(k.notValidAfter());
-    List<Key> keys = k.keyIds().stream().map(t -> new Key(t.type().name(), t.keyId().toString())).toList();
-    List<String> chain = k.signerChain().stream()
-        .map(c -> DcCertificates.rfc2253(c.getSubjectX500Principal())).toList();
+    List<Key> keys =
+        k.keyIds().stream().map(t -> new Key(t.type().name(), t.keyId().toString())).toList();
+    List<String> chain =
+        k.signerChain().stream()
+            .map(c -> DcCertificates.rfc2253(c.getSubjectX500Principal()))
+            .toList();
     String thumbprint;
     try {
       thumbprint = DcCertificates.thumbprintBase64(k.signerChain().getFirst());
@@ -97,21 +125,44 @@ final class KdmVerifyCommand extends KeycastCommand {
     for (KdmCipherBlock b : k.blocks()) {
       b.wipe();
     }
-    Result r = new Result(true, k.messageId().toString(), k.annotationText(), k.issueDate().toString(),
-        k.contentTitle(), k.cplId().toString(), k.formulation().name(), k.notValidBefore().toString(),
-        k.notValidAfter().toString(), validNow, k.recipientSubjectName(), k.recipientIssuerName(),
-        k.recipientSerialNumber().toString(), k.deviceList(), keys, chain, thumbprint, decrypted);
+    Result r =
+        new Result(
+            true,
+            k.messageId().toString(),
+            k.annotationText(),
+            k.issueDate().toString(),
+            k.contentTitle(),
+            k.cplId().toString(),
+            k.formulation().name(),
+            k.notValidBefore().toString(),
+            k.notValidAfter().toString(),
+            validNow,
+            k.recipientSubjectName(),
+            k.recipientIssuerName(),
+            k.recipientSerialNumber().toString(),
+            k.deviceList(),
+            keys,
+            chain,
+            thumbprint,
+            decrypted);
     if (json) {
       printJson(r);
       return ExitCodes.OK;
     }
     var out = out();
-    out.println("kdm:          signature verified (signer chain of " + chain.size() + " to the given root)");
+    out.println(
+        "kdm:          signature verified (signer chain of "
+            + chain.size()
+            + " to the given root)");
     out.println("message id:   " + r.messageId());
     out.println("title:        " + r.contentTitle() + " (CPL " + r.cplId() + ")");
     out.println("formulation:  " + r.formulation());
-    out.println("window:       " + r.notValidBefore() + " .. " + r.notValidAfter()
-        + (validNow ? " (valid now)" : " (NOT valid now: " + now + ")"));
+    out.println(
+        "window:       "
+            + r.notValidBefore()
+            + " .. "
+            + r.notValidAfter()
+            + (validNow ? " (valid now)" : " (NOT valid now: " + now + ")"));
     out.println("recipient:    " + r.recipientSubject());
     out.println("  issuer:     " + r.recipientIssuer() + ", serial " + r.recipientSerial());
     out.println("devices:      " + String.join(", ", r.deviceList()));
@@ -120,9 +171,12 @@ final class KdmVerifyCommand extends KeycastCommand {
     for (Key key : keys) {
       out.println("  " + key.type() + "  " + key.id());
     }
-    out.println(decrypted == null
-        ? "blocks:       not decrypted (give --screen-key to check them)"
-        : "blocks:       " + decrypted + " decrypted with the screen key, each matching the KDM");
+    out.println(
+        decrypted == null
+            ? "blocks:       not decrypted (give --screen-key to check them)"
+            : "blocks:       "
+                + decrypted
+                + " decrypted with the screen key, each matching the KDM");
     return ExitCodes.OK;
   }
 
@@ -139,9 +193,11 @@ final class KdmVerifyCommand extends KeycastCommand {
     byte[] bytes = CliFiles.read(pem, "--signer-root", 256 * 1024);
     try {
       Collection<? extends Certificate> certs =
-          CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(bytes));
+          CertificateFactory.getInstance("X.509")
+              .generateCertificates(new ByteArrayInputStream(bytes));
       if (certs.size() != 1) {
-        throw CliException.usage("--signer-root " + pem + ": want exactly one PEM certificate, found " + certs.size());
+        throw CliException.usage(
+            "--signer-root " + pem + ": want exactly one PEM certificate, found " + certs.size());
       }
       return (X509Certificate) certs.iterator().next();
     } catch (CertificateException e) {

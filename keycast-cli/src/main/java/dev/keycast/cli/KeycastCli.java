@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
     name = "keycast",
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
-    description = "Keycast client: verify the enclave, send secrets, fetch deliveries, audit receipts.",
+    description =
+        "Keycast client: verify the enclave, send secrets, fetch deliveries, audit receipts.",
     subcommands = {
       AttestCommand.class,
       SendCommand.class,
@@ -45,8 +46,10 @@ public final class KeycastCli implements java.util.concurrent.Callable<Integer> 
   @Override
   public Integer call() {
     CommandLine cl = spec.commandLine();
-    cl.getErr().println(cl.getCommandSpec().qualifiedName()
-        + ": missing command (attest, send, recipient, screen, kdm, fetch, receipt, measurements, attestation); see 'keycast --help'");
+    cl.getErr()
+        .println(
+            cl.getCommandSpec().qualifiedName()
+                + ": missing command (attest, send, recipient, screen, kdm, fetch, receipt, measurements, attestation); see 'keycast --help'");
     return ExitCodes.USAGE;
   }
 
@@ -67,8 +70,10 @@ public final class KeycastCli implements java.util.concurrent.Callable<Integer> 
         (ex, commandLine, parseResult) -> {
           commandLine
               .getErr()
-              .println(commandLine.getCommandSpec().qualifiedName() + ": internal error (a bug, please report it): "
-                  + ex.getClass().getName());
+              .println(
+                  commandLine.getCommandSpec().qualifiedName()
+                      + ": internal error (a bug, please report it): "
+                      + ex.getClass().getName());
           return ExitCodes.INTERNAL;
         });
     return cl;
@@ -82,7 +87,8 @@ public final class KeycastCli implements java.util.concurrent.Callable<Integer> 
     CommandLine cl = ex.getCommandLine();
     String name = cl.getCommandSpec().qualifiedName();
     String message;
-    if (ex instanceof CommandLine.MissingParameterException missing && !missing.getMissing().isEmpty()
+    if (ex instanceof CommandLine.MissingParameterException missing
+        && !missing.getMissing().isEmpty()
         && (ex.getMessage() == null || !ex.getMessage().startsWith("Missing required parameter"))) {
       List<String> parts = new ArrayList<>();
       CommandLine.Model.ArgGroupSpec group = missing.getMissing().getFirst().group();
@@ -92,17 +98,20 @@ public final class KeycastCli implements java.util.concurrent.Callable<Integer> 
           names.add(a instanceof CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel());
         }
         parts.add("pass one of " + String.join(", ", names));
-      } else for (CommandLine.Model.ArgSpec a : missing.getMissing()) {
-        String what = a instanceof CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel();
-        String[] d = a.description();
-        String hint = d.length == 0 ? "" : firstSentence(d[0]);
-        parts.add(what + " is required" + (hint.isEmpty() ? "" : " (" + hint + ")"));
-      }
+      } else
+        for (CommandLine.Model.ArgSpec a : missing.getMissing()) {
+          String what =
+              a instanceof CommandLine.Model.OptionSpec o ? o.longestName() : a.paramLabel();
+          String[] d = a.description();
+          String hint = d.length == 0 ? "" : firstSentence(d[0]);
+          parts.add(what + " is required" + (hint.isEmpty() ? "" : " (" + hint + ")"));
+        }
       message = String.join("; ", parts);
     } else {
       message = ex.getMessage() == null ? "bad command line" : ex.getMessage();
     }
-    cl.getErr().println(name + ": " + KeycastCommand.oneLine(message) + "; see '" + name + " --help'");
+    cl.getErr()
+        .println(name + ": " + KeycastCommand.oneLine(message) + "; see '" + name + " --help'");
     cl.getErr().flush();
     return ExitCodes.USAGE;
   }

@@ -15,7 +15,9 @@ import picocli.CommandLine.Spec;
 abstract class KeycastCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--json", description = "Print one JSON object on stdout (for scripts) instead of text.")
+  @Option(
+      names = "--json",
+      description = "Print one JSON object on stdout (for scripts) instead of text.")
   boolean json;
 
   /** Does the work; returns an exit code (usually {@link ExitCodes#OK}). */

@@ -17,7 +17,9 @@ final class MeasurementsCommand implements java.util.concurrent.Callable<Integer
 
   @Override
   public Integer call() {
-    spec.commandLine().getErr().println(spec.qualifiedName() + ": missing subcommand (try: show, compare)");
+    spec.commandLine()
+        .getErr()
+        .println(spec.qualifiedName() + ": missing subcommand (try: show, compare)");
     return ExitCodes.USAGE;
   }
 }

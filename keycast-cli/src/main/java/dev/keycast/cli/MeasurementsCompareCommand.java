@@ -29,11 +29,19 @@ import picocli.CommandLine.Option;
     },
     footer = ExitCodes.HELP)
 final class MeasurementsCompareCommand extends KeycastCommand {
-  @Option(names = "--expected", required = true, paramLabel = "FILE", description = "The measurements.json file.")
+  @Option(
+      names = "--expected",
+      required = true,
+      paramLabel = "FILE",
+      description = "The measurements.json file.")
   Path expected;
 
-  @Option(names = "--document", required = true, paramLabel = "FILE",
-      description = "The attestation document: raw CBOR or base64 ('keycast attest --out-document').")
+  @Option(
+      names = "--document",
+      required = true,
+      paramLabel = "FILE",
+      description =
+          "The attestation document: raw CBOR or base64 ('keycast attest --out-document').")
   Path document;
 
   record PcrComparison(String pcr, String expected, String actual, boolean match) {}
@@ -45,12 +53,14 @@ final class MeasurementsCompareCommand extends KeycastCommand {
   @Override
   int run() throws CliException {
     ExpectedPcrs pcrs = MeasurementsShowCommand.read(expected, "--expected");
-    byte[] raw = AttestationVerifyCommand.decodeInput(CliFiles.read(document, "--document", 64 * 1024));
+    byte[] raw =
+        AttestationVerifyCommand.decodeInput(CliFiles.read(document, "--document", 64 * 1024));
     AttestationDocument doc;
     try {
       doc = AttestationParser.parse(raw);
     } catch (MalformedInputException e) {
-      throw CliException.usage("--document " + document + ": not an attestation document: " + e.getMessage());
+      throw CliException.usage(
+          "--document " + document + ": not an attestation document: " + e.getMessage());
     }
     HexFormat hex = HexFormat.of();
     List<SetComparison> sets = new ArrayList<>();
@@ -63,8 +73,12 @@ final class MeasurementsCompareCommand extends KeycastCommand {
         Optional<byte[]> actual = doc.pcr(e.getKey());
         boolean eq = actual.isPresent() && MessageDigest.isEqual(actual.get(), e.getValue());
         all &= eq;
-        rows.add(new PcrComparison("PCR" + e.getKey(), hex.formatHex(e.getValue()),
-            actual.map(hex::formatHex).orElse(null), eq));
+        rows.add(
+            new PcrComparison(
+                "PCR" + e.getKey(),
+                hex.formatHex(e.getValue()),
+                actual.map(hex::formatHex).orElse(null),
+                eq));
       }
       if (all && matching == null) {
         matching = i;
@@ -85,8 +99,11 @@ final class MeasurementsCompareCommand extends KeycastCommand {
       }
     }
     if (matching == null) {
-      throw CliException.verification("the document's PCRs match none of the " + sets.size()
-          + " allowed set(s) in " + expected);
+      throw CliException.verification(
+          "the document's PCRs match none of the "
+              + sets.size()
+              + " allowed set(s) in "
+              + expected);
     }
     return ExitCodes.OK;
   }

@@ -18,12 +18,17 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
     sortOptions = false,
-    description = "Check and print an expected-PCRs file (nitro-cli build output or Keycast"
-        + " {\"version\":1,\"allowed\":[...]}): the KMS key it pins (\"kms_key_arn\"), if any, and one"
-        + " block per allowed set.",
+    description =
+        "Check and print an expected-PCRs file (nitro-cli build output or Keycast"
+            + " {\"version\":1,\"allowed\":[...]}): the KMS key it pins (\"kms_key_arn\"), if any, and one"
+            + " block per allowed set.",
     footer = ExitCodes.HELP)
 final class MeasurementsShowCommand extends KeycastCommand {
-  @Option(names = "--file", required = true, paramLabel = "FILE", description = "The measurements.json file.")
+  @Option(
+      names = "--file",
+      required = true,
+      paramLabel = "FILE",
+      description = "The measurements.json file.")
   Path file;
 
   record Result(List<Map<String, String>> allowed, String kmsKeyArn) {}
@@ -33,7 +38,9 @@ final class MeasurementsShowCommand extends KeycastCommand {
     ExpectedPcrs pcrs = read(file, "--file");
     String kms;
     try {
-      kms = ExpectedPcrs.kmsKeyArn(CliFiles.read(file, "--file", ExpectedPcrs.MAX_FILE_BYTES)).orElse(null);
+      kms =
+          ExpectedPcrs.kmsKeyArn(CliFiles.read(file, "--file", ExpectedPcrs.MAX_FILE_BYTES))
+              .orElse(null);
     } catch (MalformedInputException e) {
       throw CliException.usage("--file " + file + ": " + e.getMessage());
     }
@@ -42,8 +49,12 @@ final class MeasurementsShowCommand extends KeycastCommand {
       printJson(new Result(sets, kms));
       return ExitCodes.OK;
     }
-    out().println("kms key:      " + (kms == null
-        ? "(none: senders must pass --expect-kms-key with this file)" : kms + " (a deployment file: pins both)"));
+    out()
+        .println(
+            "kms key:      "
+                + (kms == null
+                    ? "(none: senders must pass --expect-kms-key with this file)"
+                    : kms + " (a deployment file: pins both)"));
     for (int i = 0; i < sets.size(); i++) {
       out().println("allowed set " + i + ":");
       sets.get(i).forEach((k, v) -> out().printf("  %-6s %s%n", k, v));

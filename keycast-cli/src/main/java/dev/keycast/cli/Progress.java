@@ -48,23 +48,30 @@ final class Progress implements AutoCloseable {
   static Progress waiting(PrintWriter err, String label, boolean worth) {
     Progress p = new Progress(interactive() && worth ? err : null, label, 0);
     if (p.err != null) {
-      Thread.ofVirtual().start(() -> {
-        while (true) {
-          synchronized (p) {
-            if (p.closed) {
-              return;
-            }
-            p.drawn = true;
-            p.err.print("\r" + label + " " + (System.nanoTime() - p.started) / 1_000_000_000L + "s\u001b[K");
-            p.err.flush();
-          }
-          try {
-            Thread.sleep(250);
-          } catch (InterruptedException e) {
-            return;
-          }
-        }
-      });
+      Thread.ofVirtual()
+          .start(
+              () -> {
+                while (true) {
+                  synchronized (p) {
+                    if (p.closed) {
+                      return;
+                    }
+                    p.drawn = true;
+                    p.err.print(
+                        "\r"
+                            + label
+                            + " "
+                            + (System.nanoTime() - p.started) / 1_000_000_000L
+                            + "s\u001b[K");
+                    p.err.flush();
+                  }
+                  try {
+                    Thread.sleep(250);
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                }
+              });
     }
     return p;
   }
@@ -84,8 +91,18 @@ final class Progress implements AutoCloseable {
     String line;
     if (total > 0) {
       int filled = (int) Math.min(WIDTH, done * WIDTH / total);
-      line = label + " [" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] " + done + "/" + total
-          + " " + secs + "s";
+      line =
+          label
+              + " ["
+              + "#".repeat(filled)
+              + ".".repeat(WIDTH - filled)
+              + "] "
+              + done
+              + "/"
+              + total
+              + " "
+              + secs
+              + "s";
     } else {
       line = label + " " + done + " " + secs + "s";
     }

@@ -17,7 +17,9 @@ final class ReceiptCommand implements java.util.concurrent.Callable<Integer> {
 
   @Override
   public Integer call() {
-    spec.commandLine().getErr().println(spec.qualifiedName() + ": missing subcommand (try: verify, fetch)");
+    spec.commandLine()
+        .getErr()
+        .println(spec.qualifiedName() + ": missing subcommand (try: verify, fetch)");
     return ExitCodes.USAGE;
   }
 }

@@ -21,8 +21,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
     sortOptions = false,
-    description = "Download a receipt (a send's receipt id is its send id) and save the raw COSE_Sign1;"
-        + " check it with 'keycast receipt verify'.",
+    description =
+        "Download a receipt (a send's receipt id is its send id) and save the raw COSE_Sign1;"
+            + " check it with 'keycast receipt verify'.",
     footer = ExitCodes.HELP)
 final class ReceiptFetchCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
@@ -30,7 +31,11 @@ final class ReceiptFetchCommand extends KeycastCommand {
   @Option(names = "--id", required = true, paramLabel = "ID", description = "The receipt id.")
   String id;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where to save the receipt.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE",
+      description = "Where to save the receipt.")
   Path outFile;
 
   @ArgGroup(exclusive = true, multiplicity = "1")
@@ -38,12 +43,20 @@ final class ReceiptFetchCommand extends KeycastCommand {
 
   /** Who asks: the sender of the send, or a recipient the receipt names. */
   static final class Who {
-    @Option(names = "--sender-key", required = true, paramLabel = "FILE",
-        description = "The sender key that signed the send (PEM Ed25519, from 'keycast sender keygen').")
+    @Option(
+        names = "--sender-key",
+        required = true,
+        paramLabel = "FILE",
+        description =
+            "The sender key that signed the send (PEM Ed25519, from 'keycast sender keygen').")
     Path senderKey;
 
-    @Option(names = "--key", required = true, paramLabel = "PEM",
-        description = "A recipient's private key (PKCS#8 PEM) the receipt names: delivered to, or skipped.")
+    @Option(
+        names = "--key",
+        required = true,
+        paramLabel = "PEM",
+        description =
+            "A recipient's private key (PKCS#8 PEM) the receipt names: delivered to, or skipped.")
     Path recipientKey;
   }
 
@@ -52,8 +65,10 @@ final class ReceiptFetchCommand extends KeycastCommand {
   @Override
   int run() throws CliException, HostException {
     if (!id.matches("[A-Za-z0-9._:-]{1,128}")) {
-      throw CliException.usage("--id: \"" + (id.length() > 40 ? id.substring(0, 40) + "..." : id)
-          + "\" is not a receipt id (1..128 characters of [A-Za-z0-9._:-]; a send's receipt id is its send id)");
+      throw CliException.usage(
+          "--id: \""
+              + (id.length() > 40 ? id.substring(0, 40) + "..." : id)
+              + "\" is not a receipt id (1..128 characters of [A-Za-z0-9._:-]; a send's receipt id is its send id)");
     }
     HostClient host = hostOptions.client();
     HostApi.ReceiptView v;
@@ -70,15 +85,29 @@ final class ReceiptFetchCommand extends KeycastCommand {
     try {
       cose = Base64Url.decode("receipt", v.receipt(), ReceiptSigner.MAX_ENCODED);
     } catch (MalformedInputException e) {
-      throw HostException.unreachable("the host's receipt view is not base64url: " + e.getMessage());
+      throw HostException.unreachable(
+          "the host's receipt view is not base64url: " + e.getMessage());
     }
     CliFiles.write(outFile, cose, false, true);
     if (json) {
       printJson(new Result(v.receiptId(), v.sendId(), outFile.toString(), cose.length));
     } else {
-      out().println("receipt:      " + v.receiptId() + " (send " + v.sendId() + "), " + cose.length + " bytes");
-      out().println("saved to:     " + outFile + " (not yet verified: run keycast receipt verify --receipt "
-          + outFile + " --bundle BUNDLE)");
+      out()
+          .println(
+              "receipt:      "
+                  + v.receiptId()
+                  + " (send "
+                  + v.sendId()
+                  + "), "
+                  + cose.length
+                  + " bytes");
+      out()
+          .println(
+              "saved to:     "
+                  + outFile
+                  + " (not yet verified: run keycast receipt verify --receipt "
+                  + outFile
+                  + " --bundle BUNDLE)");
     }
     return ExitCodes.OK;
   }

@@ -32,14 +32,21 @@ import picocli.CommandLine.Option;
     },
     footer = ExitCodes.HELP)
 final class ReceiptVerifyCommand extends KeycastCommand {
-  @Option(names = "--receipt", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--receipt",
+      required = true,
+      paramLabel = "FILE",
       description = "The receipt: raw COSE_Sign1 bytes or base64/base64url text ('-' for stdin).")
   Path receiptFile;
 
-  @Option(names = "--bundle", required = true, paramLabel = "FILE",
-      description = "The attested key bundle ('keycast attest --out-bundle FILE', or the output of"
-          + " 'keycast attest --json'); its attestation document is verified again, and the receipt must"
-          + " name its key set.")
+  @Option(
+      names = "--bundle",
+      required = true,
+      paramLabel = "FILE",
+      description =
+          "The attested key bundle ('keycast attest --out-bundle FILE', or the output of"
+              + " 'keycast attest --json'); its attestation document is verified again, and the receipt must"
+              + " name its key set.")
   Path bundle;
 
   @Mixin AttestationOptions attestationOptions;
@@ -49,43 +56,84 @@ final class ReceiptVerifyCommand extends KeycastCommand {
   record SkippedEntry(String recipient, String reason, String message) {}
 
   /** The JSON output. */
-  record Result(boolean verified, String keySetId, String sendId, String kind, Instant issuedAt,
-      String policySha256, String payloadSha256, List<DeliveryEntry> deliveries, List<SkippedEntry> skipped) {}
+  record Result(
+      boolean verified,
+      String keySetId,
+      String sendId,
+      String kind,
+      Instant issuedAt,
+      String policySha256,
+      String payloadSha256,
+      List<DeliveryEntry> deliveries,
+      List<SkippedEntry> skipped) {}
 
   @Override
   int run() throws CliException {
     AttestationOptions.Pins pins = attestationOptions.pins();
-    byte[] cose = decodeReceipt(CliFiles.read(receiptFile, "--receipt", 2 * ReceiptSigner.MAX_ENCODED));
+    byte[] cose =
+        decodeReceipt(CliFiles.read(receiptFile, "--receipt", 2 * ReceiptSigner.MAX_ENCODED));
     KeyBundle attested = EnclaveIdentity.verifyStored(bundle, "--bundle", pins);
     Receipt r;
     try {
       r = ReceiptVerifier.verify(cose, attested);
     } catch (ReceiptSignatureException e) {
-      throw CliException.verification("signature: " + e.getMessage()
-          + " (not signed by this key set's signing key, or altered)");
+      throw CliException.verification(
+          "signature: "
+              + e.getMessage()
+              + " (not signed by this key set's signing key, or altered)");
     } catch (MalformedInputException e) {
       throw CliException.verification(e.code() + ": " + e.getMessage());
     }
     HexFormat hex = HexFormat.of();
-    List<DeliveryEntry> d = r.deliveries().stream().map(x -> new DeliveryEntry(x.recipientFingerprint(),
-        x.formatId(), x.deliveryId(), hex.formatHex(x.envelopeSha256()))).toList();
-    List<SkippedEntry> s = r.skipped().stream()
-        .map(x -> new SkippedEntry(x.recipientFingerprint(), x.reasonCode(), x.message())).toList();
+    List<DeliveryEntry> d =
+        r.deliveries().stream()
+            .map(
+                x ->
+                    new DeliveryEntry(
+                        x.recipientFingerprint(),
+                        x.formatId(),
+                        x.deliveryId(),
+                        hex.formatHex(x.envelopeSha256())))
+            .toList();
+    List<SkippedEntry> s =
+        r.skipped().stream()
+            .map(x -> new SkippedEntry(x.recipientFingerprint(), x.reasonCode(), x.message()))
+            .toList();
     if (json) {
-      printJson(new Result(true, r.keySetId(), r.sendId(), r.kind().wire(), r.issuedAt(),
-          hex.formatHex(r.policySha256()), hex.formatHex(r.payloadSha256()), d, s));
+      printJson(
+          new Result(
+              true,
+              r.keySetId(),
+              r.sendId(),
+              r.kind().wire(),
+              r.issuedAt(),
+              hex.formatHex(r.policySha256()),
+              hex.formatHex(r.payloadSha256()),
+              d,
+              s));
       return ExitCodes.OK;
     }
     var out = out();
     out.println("receipt:      signature verified (Ed25519, key set " + r.keySetId() + ")");
-    out.println("bundle:       attestation verified again (measurements and KMS key " + attested.kmsKeyId() + " as pinned)");
+    out.println(
+        "bundle:       attestation verified again (measurements and KMS key "
+            + attested.kmsKeyId()
+            + " as pinned)");
     out.println("send:         " + r.sendId() + " (" + r.kind().wire() + ")");
     out.println("issued at:    " + r.issuedAt());
     out.println("policy:       sha256 " + hex.formatHex(r.policySha256()));
     out.println("payload:      sha256 " + hex.formatHex(r.payloadSha256()));
     out.println("delivered:    " + d.size());
     for (DeliveryEntry e : d) {
-      out.println("  " + e.recipient() + "  " + e.format() + "  " + e.deliveryId() + "  envelope sha256 " + e.envelopeSha256());
+      out.println(
+          "  "
+              + e.recipient()
+              + "  "
+              + e.format()
+              + "  "
+              + e.deliveryId()
+              + "  envelope sha256 "
+              + e.envelopeSha256());
     }
     out.println("skipped:      " + s.size());
     for (SkippedEntry e : s) {
@@ -103,7 +151,8 @@ final class ReceiptVerifyCommand extends KeycastCommand {
     try {
       return Base64.getUrlDecoder().decode(text.replace('+', '-').replace('/', '_'));
     } catch (IllegalArgumentException e) {
-      throw CliException.verification("malformed: the receipt is neither COSE_Sign1 bytes nor base64 of them");
+      throw CliException.verification(
+          "malformed: the receipt is neither COSE_Sign1 bytes nor base64 of them");
     }
   }
 }

@@ -10,8 +10,13 @@ import picocli.CommandLine.Spec;
     name = "recipient",
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
-    description = "Create a recipient key pair, register its public key with a host, look a recipient up.",
-    subcommands = {RecipientKeygenCommand.class, RecipientRegisterCommand.class, RecipientShowCommand.class},
+    description =
+        "Create a recipient key pair, register its public key with a host, look a recipient up.",
+    subcommands = {
+      RecipientKeygenCommand.class,
+      RecipientRegisterCommand.class,
+      RecipientShowCommand.class
+    },
     footer = ExitCodes.HELP)
 final class RecipientCommand implements java.util.concurrent.Callable<Integer> {
   @Spec CommandSpec spec;
@@ -19,7 +24,8 @@ final class RecipientCommand implements java.util.concurrent.Callable<Integer> {
   @Override
   public Integer call() {
     CommandLine cl = spec.commandLine();
-    cl.getErr().println(spec.qualifiedName() + ": missing subcommand (try: keygen, register, show)");
+    cl.getErr()
+        .println(spec.qualifiedName() + ": missing subcommand (try: keygen, register, show)");
     return ExitCodes.USAGE;
   }
 }

@@ -32,17 +32,27 @@ import picocli.CommandLine.Option;
     },
     footer = ExitCodes.HELP)
 final class RecipientKeygenCommand extends KeycastCommand {
-  private static final byte[] X25519_PKCS8_PREFIX = HexFormat.of().parseHex("302e020100300506032b656e04220420");
+  private static final byte[] X25519_PKCS8_PREFIX =
+      HexFormat.of().parseHex("302e020100300506032b656e04220420");
 
-  @Option(names = "--type", required = true, paramLabel = "TYPE",
+  @Option(
+      names = "--type",
+      required = true,
+      paramLabel = "TYPE",
       description = "The key type: rsa-2048, rsa-3072, rsa-4096 or x25519.")
   String type;
 
-  @Option(names = "--out-dir", required = true, paramLabel = "DIR",
+  @Option(
+      names = "--out-dir",
+      required = true,
+      paramLabel = "DIR",
       description = "The directory to write the two files into (created if needed).")
   Path outDir;
 
-  @Option(names = "--name", paramLabel = "NAME", defaultValue = "recipient",
+  @Option(
+      names = "--name",
+      paramLabel = "NAME",
+      defaultValue = "recipient",
       description = "Base name of the files. Default: ${DEFAULT-VALUE}.")
   String name;
 
@@ -52,7 +62,10 @@ final class RecipientKeygenCommand extends KeycastCommand {
   @Override
   int run() throws CliException {
     if (!name.matches("[A-Za-z0-9._-]{1,100}") || name.startsWith(".")) {
-      throw CliException.usage("--name: \"" + name + "\" must be 1..100 characters of [A-Za-z0-9._-], not starting with '.'");
+      throw CliException.usage(
+          "--name: \""
+              + name
+              + "\" must be 1..100 characters of [A-Za-z0-9._-], not starting with '.'");
     }
     Path keyFile = outDir.resolve(name + ".key.pem");
     Path pubFile = outDir.resolve(name + ".pub.pem");
@@ -85,7 +98,9 @@ final class RecipientKeygenCommand extends KeycastCommand {
         spki = k.publicKey().toSpkiDer();
         k.destroy();
       }
-      default -> throw CliException.usage("--type: \"" + type + "\" is not one of rsa-2048, rsa-3072, rsa-4096, x25519");
+      default ->
+          throw CliException.usage(
+              "--type: \"" + type + "\" is not one of rsa-2048, rsa-3072, rsa-4096, x25519");
     }
     String fp = Fingerprints.ofSpki(spki);
     byte[] keyPem = pem("PRIVATE KEY", pkcs8);
@@ -102,7 +117,13 @@ final class RecipientKeygenCommand extends KeycastCommand {
     } else {
       out().println("fingerprint:  " + fp);
       out().println("private key:  " + keyFile + " (keep it secret; mode 0600)");
-      out().println("public key:   " + pubFile + " (register it: keycast recipient register --key " + pubFile + ")");
+      out()
+          .println(
+              "public key:   "
+                  + pubFile
+                  + " (register it: keycast recipient register --key "
+                  + pubFile
+                  + ")");
     }
     return ExitCodes.OK;
   }

@@ -32,16 +32,17 @@ import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
  * deliveries, X25519 keys HPKE deliveries.
  */
 final class RecipientPrivateKey implements AutoCloseable {
-  private static final Pattern PEM = Pattern.compile(
-      "-----BEGIN ([A-Z ]{1,40})-----\\r?\\n([A-Za-z0-9+/=\\r\\n]+?)-----END \\1-----");
+  private static final Pattern PEM =
+      Pattern.compile(
+          "-----BEGIN ([A-Z ]{1,40})-----\\r?\\n([A-Za-z0-9+/=\\r\\n]+?)-----END \\1-----");
 
   private final RSAPrivateCrtKey rsa;
   private final X25519PrivateKey x25519;
   private final String fingerprint;
   private final byte[] spki;
 
-  private RecipientPrivateKey(RSAPrivateCrtKey rsa, X25519PrivateKey x25519, String fingerprint,
-      byte[] spki) {
+  private RecipientPrivateKey(
+      RSAPrivateCrtKey rsa, X25519PrivateKey x25519, String fingerprint, byte[] spki) {
     this.rsa = rsa;
     this.x25519 = x25519;
     this.fingerprint = fingerprint;
@@ -64,24 +65,45 @@ final class RecipientPrivateKey implements AutoCloseable {
       } catch (IllegalArgumentException e) {
         throw CliException.usage(option + " " + file + ": bad base64 in the PEM");
       }
-      PrivateKeyInfo info = switch (label) {
-        case "PRIVATE KEY" -> PrivateKeyInfo.getInstance(der);
-        case "RSA PRIVATE KEY" -> new PrivateKeyInfo(
-            new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE),
-            org.bouncycastle.asn1.pkcs.RSAPrivateKey.getInstance(der));
-        case "ENCRYPTED PRIVATE KEY" -> throw CliException.usage(option + " " + file
-            + ": the key is encrypted; decrypt it first: openssl pkey -in KEY -out PLAIN.pem");
-        case "PUBLIC KEY", "CERTIFICATE" -> throw CliException.usage(option + " " + file + ": is a "
-            + "public key or certificate; pass your private key (NAME.key.pem), PKCS#8 PEM");
-        default -> throw CliException.usage(option + " " + file + ": PEM \"" + label
-            + "\" is not a private key (want PRIVATE KEY)");
-      };
-      if (info.getPrivateKeyAlgorithm().getAlgorithm().equals(PKCSObjectIdentifiers.rsaEncryption)) {
+      PrivateKeyInfo info =
+          switch (label) {
+            case "PRIVATE KEY" -> PrivateKeyInfo.getInstance(der);
+            case "RSA PRIVATE KEY" ->
+                new PrivateKeyInfo(
+                    new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE),
+                    org.bouncycastle.asn1.pkcs.RSAPrivateKey.getInstance(der));
+            case "ENCRYPTED PRIVATE KEY" ->
+                throw CliException.usage(
+                    option
+                        + " "
+                        + file
+                        + ": the key is encrypted; decrypt it first: openssl pkey -in KEY -out PLAIN.pem");
+            case "PUBLIC KEY", "CERTIFICATE" ->
+                throw CliException.usage(
+                    option
+                        + " "
+                        + file
+                        + ": is a "
+                        + "public key or certificate; pass your private key (NAME.key.pem), PKCS#8 PEM");
+            default ->
+                throw CliException.usage(
+                    option
+                        + " "
+                        + file
+                        + ": PEM \""
+                        + label
+                        + "\" is not a private key (want PRIVATE KEY)");
+          };
+      if (info.getPrivateKeyAlgorithm()
+          .getAlgorithm()
+          .equals(PKCSObjectIdentifiers.rsaEncryption)) {
         byte[] pkcs8 = info.getEncoded();
         try {
           KeyFactory kf = KeyFactory.getInstance("RSA");
-          RSAPrivateCrtKey k = (RSAPrivateCrtKey) kf.generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
-          java.security.PublicKey pub = kf.generatePublic(new RSAPublicKeySpec(k.getModulus(), k.getPublicExponent()));
+          RSAPrivateCrtKey k =
+              (RSAPrivateCrtKey) kf.generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
+          java.security.PublicKey pub =
+              kf.generatePublic(new RSAPublicKeySpec(k.getModulus(), k.getPublicExponent()));
           return new RecipientPrivateKey(k, null, Fingerprints.of(pub), pub.getEncoded());
         } finally {
           Arrays.fill(pkcs8, (byte) 0);
@@ -89,13 +111,22 @@ final class RecipientPrivateKey implements AutoCloseable {
       }
       if (info.getPrivateKeyAlgorithm().getAlgorithm().equals(EdECObjectIdentifiers.id_X25519)) {
         X25519PrivateKey k = X25519PrivateKey.fromPkcs8(der);
-        return new RecipientPrivateKey(null, k, k.publicKey().fingerprint(), k.publicKey().toSpkiDer());
+        return new RecipientPrivateKey(
+            null, k, k.publicKey().fingerprint(), k.publicKey().toSpkiDer());
       }
-      throw CliException.usage(option + " " + file + ": unsupported key algorithm "
-          + info.getPrivateKeyAlgorithm().getAlgorithm().getId() + " (want RSA or X25519)");
+      throw CliException.usage(
+          option
+              + " "
+              + file
+              + ": unsupported key algorithm "
+              + info.getPrivateKeyAlgorithm().getAlgorithm().getId()
+              + " (want RSA or X25519)");
     } catch (MalformedInputException e) {
       throw CliException.usage(option + " " + file + ": " + e.getMessage());
-    } catch (GeneralSecurityException | java.io.IOException | IllegalArgumentException | ClassCastException e) {
+    } catch (GeneralSecurityException
+        | java.io.IOException
+        | IllegalArgumentException
+        | ClassCastException e) {
       throw CliException.usage(option + " " + file + ": not a readable RSA or X25519 private key");
     } finally {
       if (der != null) {
@@ -129,8 +160,8 @@ final class RecipientPrivateKey implements AutoCloseable {
    */
   String prove(dev.keycast.protocol.api.RecipientProof.Challenge challenge) throws CliException {
     if (challenge.token() == null || !fingerprint.equals(challenge.fingerprint())) {
-      throw CliException.verification("the host's challenge is for key " + challenge.fingerprint()
-          + ", not " + fingerprint);
+      throw CliException.verification(
+          "the host's challenge is for key " + challenge.fingerprint() + ", not " + fingerprint);
     }
     if (rsa != null) {
       return dev.keycast.protocol.api.RecipientProof.signRsa(rsa, challenge.token(), fingerprint);
@@ -153,9 +184,16 @@ final class RecipientPrivateKey implements AutoCloseable {
    */
   OpenedDelivery open(String formatId, byte[] envelope)
       throws CliException, MalformedInputException, DecryptionFailedException {
-    DeliveryFormat<?> f = DeliveryFormats.byId(formatId).orElseThrow(() -> CliException.verification(
-        "unknown delivery format \"" + formatId + "\" (this keycast knows "
-            + DeliveryFormats.ALL.stream().map(DeliveryFormat::id).toList() + ")"));
+    DeliveryFormat<?> f =
+        DeliveryFormats.byId(formatId)
+            .orElseThrow(
+                () ->
+                    CliException.verification(
+                        "unknown delivery format \""
+                            + formatId
+                            + "\" (this keycast knows "
+                            + DeliveryFormats.ALL.stream().map(DeliveryFormat::id).toList()
+                            + ")"));
     if (rsa != null && f instanceof CmsDeliveryFormat cms) {
       return cms.open(rsa, envelope);
     }

@@ -36,15 +36,24 @@ import picocli.CommandLine.Option;
 final class RecipientRegisterCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
 
-  @Option(names = "--key", required = true, paramLabel = "PEM",
+  @Option(
+      names = "--key",
+      required = true,
+      paramLabel = "PEM",
       description = "Your private key (NAME.key.pem from 'keycast recipient keygen', PKCS#8 PEM).")
   Path key;
 
-  @Option(names = "--chain", paramLabel = "PEM",
-      description = "A certificate chain for the key, PEM, leaf first (registered instead of the bare key).")
+  @Option(
+      names = "--chain",
+      paramLabel = "PEM",
+      description =
+          "A certificate chain for the key, PEM, leaf first (registered instead of the bare key).")
   Path chain;
 
-  @Option(names = "--label", paramLabel = "K=V", description = "A label, e.g. --label site=paris. Repeatable.")
+  @Option(
+      names = "--label",
+      paramLabel = "K=V",
+      description = "A label, e.g. --label site=paris. Repeatable.")
   List<String> labels = new ArrayList<>();
 
   @Override
@@ -69,17 +78,25 @@ final class RecipientRegisterCommand extends KeycastCommand {
           throw CliException.usage("--chain " + chain + ": " + e.getMessage());
         }
         if (!parsed.fingerprint().equals(pk.fingerprint())) {
-          throw CliException.usage("--chain " + chain + ": its leaf certifies key " + parsed.fingerprint()
-              + ", not the --key's " + pk.fingerprint());
+          throw CliException.usage(
+              "--chain "
+                  + chain
+                  + ": its leaf certifies key "
+                  + parsed.fingerprint()
+                  + ", not the --key's "
+                  + pk.fingerprint());
         }
         registered = new String(bytes, StandardCharsets.US_ASCII);
       }
       RecipientProof.Challenge c = host.challenge(registered);
-      HostApi.Recipient r = host.register(new HostApi.RegisterRecipient(registered, map, c.token(),
-          pk.prove(c)));
+      HostApi.Recipient r =
+          host.register(new HostApi.RegisterRecipient(registered, map, c.token(), pk.prove(c)));
       if (!pk.fingerprint().equals(r.fingerprint())) {
-        throw CliException.verification("the host registered fingerprint " + r.fingerprint()
-            + " but the key's fingerprint is " + pk.fingerprint());
+        throw CliException.verification(
+            "the host registered fingerprint "
+                + r.fingerprint()
+                + " but the key's fingerprint is "
+                + pk.fingerprint());
       }
       if (json) {
         printJson(r);

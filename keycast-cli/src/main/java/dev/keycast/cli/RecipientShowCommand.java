@@ -14,17 +14,23 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
     sortOptions = false,
-    description = "Show your registration: key kind, labels, registration time (needs your private key: the"
-        + " host shows a recipient only to its key's owner).",
+    description =
+        "Show your registration: key kind, labels, registration time (needs your private key: the"
+            + " host shows a recipient only to its key's owner).",
     footer = ExitCodes.HELP)
 final class RecipientShowCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
 
-  @Option(names = "--key", required = true, paramLabel = "PEM",
+  @Option(
+      names = "--key",
+      required = true,
+      paramLabel = "PEM",
       description = "Your private key (NAME.key.pem, PKCS#8 PEM).")
   java.nio.file.Path key;
 
-  @Option(names = "--fingerprint", paramLabel = "FP",
+  @Option(
+      names = "--fingerprint",
+      paramLabel = "FP",
       description = "Also check that the key's fingerprint is this one (64 hex).")
   String fingerprint;
 
@@ -35,10 +41,12 @@ final class RecipientShowCommand extends KeycastCommand {
       if (fingerprint != null) {
         String fp = fingerprint.strip().toLowerCase(Locale.ROOT);
         if (!Fingerprints.isWellFormed(fp)) {
-          throw CliException.usage("--fingerprint: \"" + fingerprint + "\" is not 64 hex characters");
+          throw CliException.usage(
+              "--fingerprint: \"" + fingerprint + "\" is not 64 hex characters");
         }
         if (!fp.equals(pk.fingerprint())) {
-          throw CliException.usage("--fingerprint " + fp + " is not the --key's fingerprint " + pk.fingerprint());
+          throw CliException.usage(
+              "--fingerprint " + fp + " is not the --key's fingerprint " + pk.fingerprint());
         }
       }
       HostClient host = hostOptions.client();

@@ -9,7 +9,8 @@ import picocli.CommandLine.Spec;
     name = "rules",
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
-    description = "A studio's rules for a CPL: which screens, which windows, how many (wire-format.md section 11).",
+    description =
+        "A studio's rules for a CPL: which screens, which windows, how many (wire-format.md section 11).",
     subcommands = {RulesSendCommand.class},
     footer = ExitCodes.HELP)
 final class RulesCommand implements java.util.concurrent.Callable<Integer> {

@@ -9,7 +9,8 @@ import picocli.CommandLine.Spec;
     name = "screen",
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
-    description = "Register the cinema screens KDM sends may select (their ST 430-2 certificate chains).",
+    description =
+        "Register the cinema screens KDM sends may select (their ST 430-2 certificate chains).",
     subcommands = {ScreenRegisterCommand.class},
     footer = ExitCodes.HELP)
 final class ScreenCommand implements java.util.concurrent.Callable<Integer> {
@@ -17,7 +18,9 @@ final class ScreenCommand implements java.util.concurrent.Callable<Integer> {
 
   @Override
   public Integer call() {
-    spec.commandLine().getErr().println(spec.qualifiedName() + ": missing subcommand (try: register)");
+    spec.commandLine()
+        .getErr()
+        .println(spec.qualifiedName() + ": missing subcommand (try: register)");
     return ExitCodes.USAGE;
   }
 }

@@ -15,17 +15,26 @@ import picocli.CommandLine.Option;
  * send} and {@code rules send}.
  */
 final class ScreenSelectorOptions {
-  @Option(names = "--screen-root", paramLabel = "FILE",
-      description = "A manufacturer root certificate (PEM or DER): screens whose chain ends at it. Repeatable (at most 16).")
+  @Option(
+      names = "--screen-root",
+      paramLabel = "FILE",
+      description =
+          "A manufacturer root certificate (PEM or DER): screens whose chain ends at it. Repeatable (at most 16).")
   List<Path> screenRoots = new ArrayList<>();
 
-  @Option(names = "--subject", paramLabel = "ATTRS",
-      description = "With --screen-root: required leaf subject attributes, e.g. O=Manufacturer,OU=Site (exact match).")
+  @Option(
+      names = "--subject",
+      paramLabel = "ATTRS",
+      description =
+          "With --screen-root: required leaf subject attributes, e.g. O=Manufacturer,OU=Site (exact match).")
   String subject;
 
-  @Option(names = "--screen", paramLabel = "THUMBPRINT",
-      description = "A screen's certificate thumbprint (base64 SHA-1 of the leaf's TBSCertificate, as"
-          + " 'keycast screen register' prints it). Repeatable.")
+  @Option(
+      names = "--screen",
+      paramLabel = "THUMBPRINT",
+      description =
+          "A screen's certificate thumbprint (base64 SHA-1 of the leaf's TBSCertificate, as"
+              + " 'keycast screen register' prints it). Repeatable.")
   List<String> screens = new ArrayList<>();
 
   /** The screens selected: roots (base64 DER), subject attributes, thumbprints. */
@@ -42,8 +51,11 @@ final class ScreenSelectorOptions {
     for (String t : screens) {
       String v = t.strip();
       if (!SendPolicy.isWellFormedThumbprint(v)) {
-        throw CliException.usage("--screen \"" + KdmSendCommand.abbreviate(t) + "\" is not a certificate thumbprint"
-            + " (base64 of 20 bytes, 28 characters; 'keycast screen register' prints it)");
+        throw CliException.usage(
+            "--screen \""
+                + KdmSendCommand.abbreviate(t)
+                + "\" is not a certificate thumbprint"
+                + " (base64 of 20 bytes, 28 characters; 'keycast screen register' prints it)");
       }
       thumbprints.add(v);
     }
@@ -52,11 +64,13 @@ final class ScreenSelectorOptions {
       roots.add(KdmSendCommand.certificate(r));
     }
     if (thumbprints.isEmpty() && roots.isEmpty()) {
-      throw CliException.usage("no screens: pass --screen-root FILE (a manufacturer root) or --screen THUMBPRINT");
+      throw CliException.usage(
+          "no screens: pass --screen-root FILE (a manufacturer root) or --screen THUMBPRINT");
     }
     Map<String, String> subjectMap = subject == null ? Map.of() : SendCommand.parseSubject(subject);
     if (!subjectMap.isEmpty() && roots.isEmpty()) {
-      throw CliException.usage("--subject needs at least one --screen-root (it selects among a manufacturer's screens)");
+      throw CliException.usage(
+          "--subject needs at least one --screen-root (it selects among a manufacturer's screens)");
     }
     return new Selection(roots, subjectMap, thumbprints);
   }

@@ -19,11 +19,17 @@ abstract class SenderChangeCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
   @Mixin AttestationOptions attestationOptions;
 
-  @Option(names = "--owner-key", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--owner-key",
+      required = true,
+      paramLabel = "FILE",
       description = "The owner's PEM Ed25519 private key (keycast sender keygen).")
   Path ownerKey;
 
-  @Option(names = "--sender", required = true, paramLabel = "PEM|FP",
+  @Option(
+      names = "--sender",
+      required = true,
+      paramLabel = "PEM|FP",
       description = "The sender: its PEM public key file, or (remove) its fingerprint.")
   String sender;
 
@@ -37,11 +43,15 @@ abstract class SenderChangeCommand extends KeycastCommand {
   int run() throws CliException, HostException {
     HostClient host = hostOptions.client();
     try (SenderSigningKey owner = SenderSets.readPrivate(ownerKey, "--owner-key")) {
-      EnclaveIdentity id = EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());
+      EnclaveIdentity id =
+          EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());
       SenderSet current = SenderSets.verified(host, id.bundle());
       if (!current.hasOwner(owner.publicKey())) {
-        throw CliException.usage("--owner-key: " + owner.publicKey().fingerprint()
-            + " is not an owner of sender set version " + current.version());
+        throw CliException.usage(
+            "--owner-key: "
+                + owner.publicKey().fingerprint()
+                + " is not an owner of sender set version "
+                + current.version());
       }
       SenderKey key = SenderSets.parseSender(sender, current, "--sender");
       SenderSet next;
@@ -50,25 +60,44 @@ abstract class SenderChangeCommand extends KeycastCommand {
       } catch (IllegalArgumentException e) {
         throw CliException.usage("--sender: " + e.getMessage());
       }
-      EnclaveApi.SenderSetView v = host.updateSenders(
-          SenderSetUpdate.sign(id.bundle().keySetId(), next, owner).toJson());
+      EnclaveApi.SenderSetView v =
+          host.updateSenders(SenderSetUpdate.sign(id.bundle().keySetId(), next, owner).toJson());
       if (v.version() != next.version()) {
-        throw HostException.unreachable("the host answered sender set version " + v.version()
-            + ", not the signed version " + next.version());
+        throw HostException.unreachable(
+            "the host answered sender set version "
+                + v.version()
+                + ", not the signed version "
+                + next.version());
       }
       String digest = java.util.HexFormat.of().formatHex(next.digest());
       if (json) {
-        printJson(new Result(id.bundle().keySetId(), next.version(), digest, key.fingerprint(), next.senders().size()));
+        printJson(
+            new Result(
+                id.bundle().keySetId(),
+                next.version(),
+                digest,
+                key.fingerprint(),
+                next.senders().size()));
       } else {
         out().println(verb() + ":        " + key.fingerprint());
-        out().println("sender set:   version " + next.version() + ", sha256 " + digest + ", "
-            + next.senders().size() + " sender(s)");
+        out()
+            .println(
+                "sender set:   version "
+                    + next.version()
+                    + ", sha256 "
+                    + digest
+                    + ", "
+                    + next.senders().size()
+                    + " sender(s)");
       }
     }
     return ExitCodes.OK;
   }
 
-  @Command(name = "add", mixinStandardHelpOptions = true, versionProvider = KeycastCli.Version.class,
+  @Command(
+      name = "add",
+      mixinStandardHelpOptions = true,
+      versionProvider = KeycastCli.Version.class,
       description = "Admit a sender: sign the attested sender set plus this key with an owner key.",
       footer = ExitCodes.HELP)
   static final class Add extends SenderChangeCommand {
@@ -83,8 +112,12 @@ abstract class SenderChangeCommand extends KeycastCommand {
     }
   }
 
-  @Command(name = "remove", mixinStandardHelpOptions = true, versionProvider = KeycastCli.Version.class,
-      description = "Remove a sender: sign the attested sender set minus this key with an owner key.",
+  @Command(
+      name = "remove",
+      mixinStandardHelpOptions = true,
+      versionProvider = KeycastCli.Version.class,
+      description =
+          "Remove a sender: sign the attested sender set minus this key with an owner key.",
       footer = ExitCodes.HELP)
   static final class Remove extends SenderChangeCommand {
     @Override

@@ -10,10 +10,15 @@ import picocli.CommandLine.Spec;
     name = "sender",
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
-    description = "Create a sender (or owner) key pair, show the enclave's sender set, add or remove a"
-        + " sender with an owner key.",
-    subcommands = {SenderKeygenCommand.class, SenderShowCommand.class, SenderChangeCommand.Add.class,
-        SenderChangeCommand.Remove.class},
+    description =
+        "Create a sender (or owner) key pair, show the enclave's sender set, add or remove a"
+            + " sender with an owner key.",
+    subcommands = {
+      SenderKeygenCommand.class,
+      SenderShowCommand.class,
+      SenderChangeCommand.Add.class,
+      SenderChangeCommand.Remove.class
+    },
     footer = ExitCodes.HELP)
 final class SenderCommand implements java.util.concurrent.Callable<Integer> {
   @Spec CommandSpec spec;
@@ -21,7 +26,8 @@ final class SenderCommand implements java.util.concurrent.Callable<Integer> {
   @Override
   public Integer call() {
     CommandLine cl = spec.commandLine();
-    cl.getErr().println(spec.qualifiedName() + ": missing subcommand (try: keygen, show, add, remove)");
+    cl.getErr()
+        .println(spec.qualifiedName() + ": missing subcommand (try: keygen, show, add, remove)");
     return ExitCodes.USAGE;
   }
 }

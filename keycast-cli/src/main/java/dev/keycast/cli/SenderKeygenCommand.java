@@ -15,15 +15,22 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
     sortOptions = false,
-    description = "Generate an Ed25519 sender (or owner) key pair: DIR/NAME.key.pem (PKCS#8, mode 0600;"
-        + " openssl reads it) and DIR/NAME.pub.pem (the public key the owner admits). Prints its fingerprint.",
+    description =
+        "Generate an Ed25519 sender (or owner) key pair: DIR/NAME.key.pem (PKCS#8, mode 0600;"
+            + " openssl reads it) and DIR/NAME.pub.pem (the public key the owner admits). Prints its fingerprint.",
     footer = ExitCodes.HELP)
 final class SenderKeygenCommand extends KeycastCommand {
-  @Option(names = "--out-dir", required = true, paramLabel = "DIR",
+  @Option(
+      names = "--out-dir",
+      required = true,
+      paramLabel = "DIR",
       description = "The directory to write the two files into (created if needed).")
   Path outDir;
 
-  @Option(names = "--name", paramLabel = "NAME", defaultValue = "sender",
+  @Option(
+      names = "--name",
+      paramLabel = "NAME",
+      defaultValue = "sender",
       description = "Base name of the files. Default: ${DEFAULT-VALUE}.")
   String name;
 
@@ -32,7 +39,10 @@ final class SenderKeygenCommand extends KeycastCommand {
   @Override
   int run() throws CliException {
     if (!name.matches("[A-Za-z0-9._-]{1,100}") || name.startsWith(".")) {
-      throw CliException.usage("--name: \"" + name + "\" must be 1..100 characters of [A-Za-z0-9._-], not starting with '.'");
+      throw CliException.usage(
+          "--name: \""
+              + name
+              + "\" must be 1..100 characters of [A-Za-z0-9._-], not starting with '.'");
     }
     Path keyFile = outDir.resolve(name + ".key.pem");
     Path pubFile = outDir.resolve(name + ".pub.pem");
@@ -46,8 +56,11 @@ final class SenderKeygenCommand extends KeycastCommand {
       try {
         CliFiles.ensureDirectory(outDir, "--out-dir");
         CliFiles.write(keyFile, keyPem, true, false);
-        CliFiles.write(pubFile, SenderKeyFiles.publicPem(k.publicKey()).getBytes(StandardCharsets.US_ASCII),
-            false, false);
+        CliFiles.write(
+            pubFile,
+            SenderKeyFiles.publicPem(k.publicKey()).getBytes(StandardCharsets.US_ASCII),
+            false,
+            false);
       } finally {
         Arrays.fill(keyPem, (byte) 0);
       }

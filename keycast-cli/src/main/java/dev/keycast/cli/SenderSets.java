@@ -22,19 +22,31 @@ final class SenderSets {
    * The set in force: the host's copy, rebuilt and accepted only when its version and SHA-256 are
    * the ones the attested bundle (version 4) carries.
    */
-  static SenderSet verified(HostClient host, KeyBundle attested) throws CliException, HostException {
-    KeyBundle.SenderSetRef ref = attested.senderSet().orElseThrow(() -> CliException.verification(
-        "the enclave attests no sender set: its owner has not established one, so it refuses every send"));
+  static SenderSet verified(HostClient host, KeyBundle attested)
+      throws CliException, HostException {
+    KeyBundle.SenderSetRef ref =
+        attested
+            .senderSet()
+            .orElseThrow(
+                () ->
+                    CliException.verification(
+                        "the enclave attests no sender set: its owner has not established one, so it refuses every send"));
     EnclaveApi.SenderSetView v = host.senders();
     SenderSet set;
     try {
-      set = new SenderSet(v.version(), keys("owner_keys", v.ownerKeys()), keys("sender_keys", v.senderKeys()));
+      set =
+          new SenderSet(
+              v.version(), keys("owner_keys", v.ownerKeys()), keys("sender_keys", v.senderKeys()));
     } catch (IllegalArgumentException | NullPointerException e) {
       throw CliException.verification("the host's sender set is malformed: " + e.getMessage());
     }
     if (set.version() != ref.version() || !MessageDigest.isEqual(set.digest(), ref.sha256())) {
-      throw CliException.verification("the host's sender set (version " + set.version()
-          + ") is not the one the enclave attests (version " + ref.version() + "): do not trust it");
+      throw CliException.verification(
+          "the host's sender set (version "
+              + set.version()
+              + ") is not the one the enclave attests (version "
+              + ref.version()
+              + "): do not trust it");
     }
     return set;
   }
@@ -57,7 +69,8 @@ final class SenderSets {
     } catch (IOException e) {
       throw CliException.io(option + ": cannot read " + file + ": " + e.getMessage());
     } catch (MalformedInputException e) {
-      throw CliException.usage(option + ": " + file + " is not a PEM Ed25519 private key (keycast sender keygen)");
+      throw CliException.usage(
+          option + ": " + file + " is not a PEM Ed25519 private key (keycast sender keygen)");
     }
   }
 
@@ -67,7 +80,8 @@ final class SenderSets {
     } catch (IOException e) {
       throw CliException.io(option + ": cannot read " + file + ": " + e.getMessage());
     } catch (MalformedInputException e) {
-      throw CliException.usage(option + ": " + file + " is not a PEM Ed25519 public key (keycast sender keygen)");
+      throw CliException.usage(
+          option + ": " + file + " is not a PEM Ed25519 public key (keycast sender keygen)");
     }
   }
 
@@ -79,7 +93,8 @@ final class SenderSets {
           return k;
         }
       }
-      throw CliException.usage(option + ": no sender " + value + " in sender set version " + set.version());
+      throw CliException.usage(
+          option + ": no sender " + value + " in sender set version " + set.version());
     }
     return readPublic(Path.of(value), option);
   }

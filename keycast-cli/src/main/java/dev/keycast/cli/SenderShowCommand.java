@@ -12,19 +12,22 @@ import picocli.CommandLine.Mixin;
     name = "show",
     mixinStandardHelpOptions = true,
     versionProvider = KeycastCli.Version.class,
-    description = "Verify the enclave's attestation, then show who may send through its key set: the"
-        + " host's copy of the sender set, accepted only if its digest is the attested one.",
+    description =
+        "Verify the enclave's attestation, then show who may send through its key set: the"
+            + " host's copy of the sender set, accepted only if its digest is the attested one.",
     footer = ExitCodes.HELP)
 final class SenderShowCommand extends KeycastCommand {
   @Mixin HostOptions hostOptions;
   @Mixin AttestationOptions attestationOptions;
 
-  record Result(String keySetId, long version, String sha256, List<String> owners, List<String> senders) {}
+  record Result(
+      String keySetId, long version, String sha256, List<String> owners, List<String> senders) {}
 
   @Override
   int run() throws CliException, HostException {
     HostClient host = hostOptions.client();
-    EnclaveIdentity id = EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());
+    EnclaveIdentity id =
+        EnclaveIdentity.verifyEnclave(host, attestationOptions.pins(), new SecureRandom());
     SenderSet set = SenderSets.verified(host, id.bundle());
     List<String> owners = set.owners().stream().map(SenderKey::fingerprint).toList();
     List<String> senders = set.senders().stream().map(SenderKey::fingerprint).toList();

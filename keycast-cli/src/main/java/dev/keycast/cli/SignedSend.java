@@ -26,7 +26,8 @@ import java.util.Arrays;
  */
 final class SignedSend {
   /** What came back: the verified enclave, the host's result, the receipt's bytes, the verified receipt. */
-  record Outcome(EnclaveIdentity enclave, HostApi.SendResult result, byte[] receiptBytes, Receipt receipt) {}
+  record Outcome(
+      EnclaveIdentity enclave, HostApi.SendResult result, byte[] receiptBytes, Receipt receipt) {}
 
   private SignedSend() {}
 
@@ -36,14 +37,23 @@ final class SignedSend {
    *
    * @param big whether to show a progress line while the host works (a large fan-out)
    */
-  static Outcome send(HostClient host, AttestationOptions.Pins pins, byte[] policyBytes, SendPolicy policy,
-      byte[] secret, Path senderKey, Path receiptOut, boolean big, PrintWriter err)
+  static Outcome send(
+      HostClient host,
+      AttestationOptions.Pins pins,
+      byte[] policyBytes,
+      SendPolicy policy,
+      byte[] secret,
+      Path senderKey,
+      Path receiptOut,
+      boolean big,
+      PrintWriter err)
       throws CliException, HostException {
     SenderSigningKey signer;
     try {
       if (senderKey == null) {
-        throw CliException.usage("--sender-key is required: the enclave refuses unsigned sends"
-            + " (create one with 'keycast sender keygen' and have the key set's owner add it)");
+        throw CliException.usage(
+            "--sender-key is required: the enclave refuses unsigned sends"
+                + " (create one with 'keycast sender keygen' and have the key set's owner add it)");
       }
       signer = SenderSets.readPrivate(senderKey, "--sender-key");
     } catch (CliException e) {
@@ -59,8 +69,9 @@ final class SignedSend {
       enclave = EnclaveIdentity.verifyEnclave(host, pins, random);
       SealedSendPayload sealed;
       try {
-        sealed = SendPayloadSealer.v1(enclave.bundle().keySetId(), enclave.bundle().receivePublicKey())
-            .seal(policyBytes, secret, random);
+        sealed =
+            SendPayloadSealer.v1(enclave.bundle().keySetId(), enclave.bundle().receivePublicKey())
+                .seal(policyBytes, secret, random);
       } catch (MalformedInputException e) {
         throw CliException.verification("the attested receive key is unusable: " + e.getMessage());
       }
@@ -70,9 +81,12 @@ final class SignedSend {
       // sender identity (issue 23): only a sender the attested sender set admits is served
       SenderSet senders = SenderSets.verified(host, enclave.bundle());
       if (!senders.allowsSender(signer.publicKey())) {
-        throw CliException.verification("your sender key " + signer.publicKey().fingerprint()
-            + " is not in the attested sender set version " + senders.version()
-            + ": ask the key set's owner to add it (keycast sender add)");
+        throw CliException.verification(
+            "your sender key "
+                + signer.publicKey().fingerprint()
+                + " is not in the attested sender set version "
+                + senders.version()
+                + ": ask the key set's owner to add it (keycast sender add)");
       }
       try {
         payload = SendSigner.sign(payload, signer, Instant.now());
@@ -100,7 +114,8 @@ final class SignedSend {
     if (receiptOut != null) {
       CliFiles.write(receiptOut, receiptBytes, false, true);
     }
-    Receipt receipt = SendCommand.checkReceipt(receiptBytes, enclave, result, policy, policyBytes, enc, ct);
+    Receipt receipt =
+        SendCommand.checkReceipt(receiptBytes, enclave, result, policy, policyBytes, enc, ct);
     return new Outcome(enclave, result, receiptBytes, receipt);
   }
 }

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.keycast.protocol.attestation.AttestationParser;
 import dev.keycast.protocol.attestation.AttestationDocument;
+import dev.keycast.protocol.attestation.AttestationParser;
 import dev.keycast.protocol.attestation.TestAttester;
 import dev.keycast.protocol.attestation.Vectors;
 import java.io.PrintWriter;
@@ -32,7 +32,9 @@ class AttestationVerifyCommandTest {
   static Run run(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int exit = KeycastCli.newCommandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
+    int exit =
+        KeycastCli.newCommandLine(new PrintWriter(out, true), new PrintWriter(err, true))
+            .execute(args);
     return new Run(exit, out.toString(), err.toString());
   }
 
@@ -52,7 +54,14 @@ class AttestationVerifyCommandTest {
 
   @Test
   void productionVerifiesAtItsTimestamp() {
-    Run r = run("attestation", "verify", "--document", vector("nitrite-production.b64"), "--at", PROD_AT);
+    Run r =
+        run(
+            "attestation",
+            "verify",
+            "--document",
+            vector("nitrite-production.b64"),
+            "--at",
+            PROD_AT);
     assertThat(r.exit()).as(r.err()).isEqualTo(0);
     assertThat(r.err()).isEmpty();
     assertThat(r.out())
@@ -78,33 +87,65 @@ class AttestationVerifyCommandTest {
     assertThat(r.exit()).isEqualTo(ExitCodes.VERIFICATION_FAILED);
     assertThat(lines(r.err())).hasSize(1);
     assertThat(r.err()).startsWith("attestation verify: EXPIRED: ");
-    assertThat(r.out()).contains("module_id:");  // still printed for the operator
+    assertThat(r.out()).contains("module_id:"); // still printed for the operator
   }
 
   @Test
   void tooOldWithMaxAge() {
-    Run r = run("attestation", "verify", "--document", vector("nitrite-production.b64"),
-        "--at", "2024-09-07T14:47:39.545Z", "--max-age", "5m");
+    Run r =
+        run(
+            "attestation",
+            "verify",
+            "--document",
+            vector("nitrite-production.b64"),
+            "--at",
+            "2024-09-07T14:47:39.545Z",
+            "--max-age",
+            "5m");
     assertThat(r.err()).startsWith("attestation verify: TOO_OLD: ");
-    Run ok = run("attestation", "verify", "--document", vector("nitrite-production.b64"),
-        "--at", "2024-09-07T14:47:39.545Z", "--max-age", "PT15M");
+    Run ok =
+        run(
+            "attestation",
+            "verify",
+            "--document",
+            vector("nitrite-production.b64"),
+            "--at",
+            "2024-09-07T14:47:39.545Z",
+            "--max-age",
+            "PT15M");
     assertThat(ok.exit()).as(ok.err()).isEqualTo(0);
   }
 
   @Test
   void auditModeAtDocumentTimestamp() {
-    Run r = run("attestation", "verify", "--document", vector("nitrite-production.b64"), "--at", "document");
+    Run r =
+        run(
+            "attestation",
+            "verify",
+            "--document",
+            vector("nitrite-production.b64"),
+            "--at",
+            "document");
     assertThat(r.exit()).as(r.err()).isEqualTo(0);
     assertThat(r.out()).contains("WARNING: validated at the document timestamp");
   }
 
   @Test
   void debugDocumentNeedsAllowDebug() {
-    Run r = run("attestation", "verify", "--document", vector("nitrite-debug.b64"), "--at", DEBUG_AT);
+    Run r =
+        run("attestation", "verify", "--document", vector("nitrite-debug.b64"), "--at", DEBUG_AT);
     assertThat(r.exit()).isEqualTo(1);
     assertThat(lines(r.err())).hasSize(1);
     assertThat(r.err()).startsWith("attestation verify: DEBUG_MODE: PCR0 is all zeros");
-    Run ok = run("attestation", "verify", "--document", vector("nitrite-debug.b64"), "--at", DEBUG_AT, "--allow-debug");
+    Run ok =
+        run(
+            "attestation",
+            "verify",
+            "--document",
+            vector("nitrite-debug.b64"),
+            "--at",
+            DEBUG_AT,
+            "--allow-debug");
     assertThat(ok.exit()).as(ok.err()).isEqualTo(0);
     assertThat(ok.out()).contains("WARNING: debug-mode enclave");
   }
@@ -120,53 +161,105 @@ class AttestationVerifyCommandTest {
   void expectedPcrsAndNonce() throws Exception {
     AttestationDocument d = AttestationParser.parse(Vectors.production());
     HexFormat hex = HexFormat.of();
-    String nitroCli = """
+    String nitroCli =
+        """
         {"Measurements":{"HashAlgorithm":"Sha384 { ... }","PCR0":"%s","PCR1":"%s","PCR2":"%s"}}"""
-        .formatted(hex.formatHex(d.pcr(0).orElseThrow()), hex.formatHex(d.pcr(1).orElseThrow()),
-            hex.formatHex(d.pcr(2).orElseThrow()));
+            .formatted(
+                hex.formatHex(d.pcr(0).orElseThrow()),
+                hex.formatHex(d.pcr(1).orElseThrow()),
+                hex.formatHex(d.pcr(2).orElseThrow()));
     Path good = write("good.json", nitroCli.getBytes(StandardCharsets.UTF_8));
     String nonce = hex.formatHex(d.nonce().orElseThrow());
-    Run ok = run("attestation", "verify", "--document", vector("nitrite-production.b64"), "--at", PROD_AT,
-        "--expect-pcrs", good.toString(), "--nonce", nonce);
+    Run ok =
+        run(
+            "attestation",
+            "verify",
+            "--document",
+            vector("nitrite-production.b64"),
+            "--at",
+            PROD_AT,
+            "--expect-pcrs",
+            good.toString(),
+            "--nonce",
+            nonce);
     assertThat(ok.exit()).as(ok.err()).isEqualTo(0);
     assertThat(ok.out()).doesNotContain("PCRs not checked");
 
-    String wrongJson = "{\"version\":1,\"allowed\":[{\"PCR0\":\"" + "00".repeat(48) + "\",\"PCR1\":\""
-        + hex.formatHex(d.pcr(1).orElseThrow()) + "\",\"PCR2\":\"" + hex.formatHex(d.pcr(2).orElseThrow()) + "\"}]}";
+    String wrongJson =
+        "{\"version\":1,\"allowed\":[{\"PCR0\":\""
+            + "00".repeat(48)
+            + "\",\"PCR1\":\""
+            + hex.formatHex(d.pcr(1).orElseThrow())
+            + "\",\"PCR2\":\""
+            + hex.formatHex(d.pcr(2).orElseThrow())
+            + "\"}]}";
     Path wrong = write("wrong.json", wrongJson.getBytes(StandardCharsets.UTF_8));
-    Run bad = run("attestation", "verify", "--document", vector("nitrite-production.b64"), "--at", PROD_AT,
-        "--expect-pcrs", wrong.toString());
+    Run bad =
+        run(
+            "attestation",
+            "verify",
+            "--document",
+            vector("nitrite-production.b64"),
+            "--at",
+            PROD_AT,
+            "--expect-pcrs",
+            wrong.toString());
     assertThat(bad.exit()).isEqualTo(1);
     assertThat(lines(bad.err())).hasSize(1);
-    assertThat(bad.err()).startsWith("attestation verify: PCR_MISMATCH: PCRs match none of 1 allowed set(s): PCR0 is "
-        + hex.formatHex(d.pcr(0).orElseThrow()));
+    assertThat(bad.err())
+        .startsWith(
+            "attestation verify: PCR_MISMATCH: PCRs match none of 1 allowed set(s): PCR0 is "
+                + hex.formatHex(d.pcr(0).orElseThrow()));
 
-    Run badNonce = run("attestation", "verify", "--document", vector("nitrite-production.b64"), "--at", PROD_AT,
-        "--nonce", "00ff");
+    Run badNonce =
+        run(
+            "attestation",
+            "verify",
+            "--document",
+            vector("nitrite-production.b64"),
+            "--at",
+            PROD_AT,
+            "--nonce",
+            "00ff");
     assertThat(badNonce.exit()).isEqualTo(1);
     assertThat(badNonce.err()).startsWith("attestation verify: NONCE_MISMATCH: ");
   }
 
   @Test
   void mockRootMustBeTrustedExplicitlyAndWarns() throws Exception {
-    TestAttester mock = new TestAttester(Instant.now().minus(Duration.ofHours(1)), Duration.ofHours(3));
-    Path doc = write("mock.b64", Base64.getEncoder().encode(mock.doc(Instant.now().minusSeconds(5)).encode()));
+    TestAttester mock =
+        new TestAttester(Instant.now().minus(Duration.ofHours(1)), Duration.ofHours(3));
+    Path doc =
+        write(
+            "mock.b64",
+            Base64.getEncoder().encode(mock.doc(Instant.now().minusSeconds(5)).encode()));
     Run untrusted = run("attestation", "verify", "--document", doc.toString());
     assertThat(untrusted.exit()).isEqualTo(1);
     assertThat(untrusted.err()).startsWith("attestation verify: UNTRUSTED_ROOT: ");
 
-    String pem = "-----BEGIN CERTIFICATE-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(mock.root().getEncoded())
-        + "\n-----END CERTIFICATE-----\n";
+    String pem =
+        "-----BEGIN CERTIFICATE-----\n"
+            + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                .encodeToString(mock.root().getEncoded())
+            + "\n-----END CERTIFICATE-----\n";
     Path root = write("mock-root.pem", pem.getBytes(StandardCharsets.US_ASCII));
-    Run ok = run("attestation", "verify", "--document", doc.toString(), "--trust-root", root.toString());
+    Run ok =
+        run("attestation", "verify", "--document", doc.toString(), "--trust-root", root.toString());
     assertThat(ok.exit()).as(ok.err()).isEqualTo(0);
     assertThat(ok.out()).contains("WARNING: trusting a non-AWS root mock-root.pem");
   }
 
   @Test
   void jsonOutput() throws Exception {
-    Run r = run("attestation", "verify", "--document", vector("nitrite-production.b64"), "--at", PROD_AT, "--json");
+    Run r =
+        run(
+            "attestation",
+            "verify",
+            "--document",
+            vector("nitrite-production.b64"),
+            "--at",
+            PROD_AT,
+            "--json");
     assertThat(r.exit()).isEqualTo(0);
     JsonNode j = new ObjectMapper().readTree(r.out());
     assertThat(j.get("verified").asBoolean()).isTrue();
@@ -176,7 +269,8 @@ class AttestationVerifyCommandTest {
     assertThat(j.at("/document/chain").size()).isEqualTo(5);
     assertThat(j.at("/document/chain/1/subject").asText()).contains("CN=aws.nitro-enclaves");
 
-    Run bad = run("attestation", "verify", "--document", vector("nitrite-production.b64"), "--json");
+    Run bad =
+        run("attestation", "verify", "--document", vector("nitrite-production.b64"), "--json");
     assertThat(bad.exit()).isEqualTo(1);
     JsonNode jb = new ObjectMapper().readTree(bad.out());
     assertThat(jb.get("verified").asBoolean()).isFalse();
@@ -201,14 +295,45 @@ class AttestationVerifyCommandTest {
   @Test
   void usageAndIoErrors() throws Exception {
     assertThat(run("attestation", "verify").exit()).isEqualTo(ExitCodes.USAGE);
-    assertThat(run("attestation", "verify", "--document", vector("nitrite-production.b64"), "--at", "yesterday").exit())
+    assertThat(
+            run(
+                    "attestation",
+                    "verify",
+                    "--document",
+                    vector("nitrite-production.b64"),
+                    "--at",
+                    "yesterday")
+                .exit())
         .isEqualTo(ExitCodes.USAGE);
-    assertThat(run("attestation", "verify", "--document", vector("nitrite-production.b64"), "--max-age", "soon").exit())
+    assertThat(
+            run(
+                    "attestation",
+                    "verify",
+                    "--document",
+                    vector("nitrite-production.b64"),
+                    "--max-age",
+                    "soon")
+                .exit())
         .isEqualTo(ExitCodes.USAGE);
-    assertThat(run("attestation", "verify", "--document", vector("nitrite-production.b64"), "--nonce", "xyz").exit())
+    assertThat(
+            run(
+                    "attestation",
+                    "verify",
+                    "--document",
+                    vector("nitrite-production.b64"),
+                    "--nonce",
+                    "xyz")
+                .exit())
         .isEqualTo(ExitCodes.USAGE);
     Path badPcrs = write("bad.json", "{\"version\":2}".getBytes(StandardCharsets.UTF_8));
-    Run r = run("attestation", "verify", "--document", vector("nitrite-production.b64"), "--expect-pcrs", badPcrs.toString());
+    Run r =
+        run(
+            "attestation",
+            "verify",
+            "--document",
+            vector("nitrite-production.b64"),
+            "--expect-pcrs",
+            badPcrs.toString());
     assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
     assertThat(r.err()).contains("version 2 is not supported");
     Run io = run("attestation", "verify", "--document", tmp.resolve("missing.b64").toString());
@@ -223,6 +348,9 @@ class AttestationVerifyCommandTest {
   void helpDocumentsExitCodes() {
     Run r = run("attestation", "verify", "--help");
     assertThat(r.exit()).isEqualTo(0);
-    assertThat(r.out()).contains("Exit codes:").contains("1   verification failed").contains("--expect-pcrs=FILE");
+    assertThat(r.out())
+        .contains("Exit codes:")
+        .contains("1   verification failed")
+        .contains("--expect-pcrs=FILE");
   }
 }

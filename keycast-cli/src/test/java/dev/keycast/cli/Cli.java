@@ -28,7 +28,9 @@ final class Cli {
   static Run run(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int exit = KeycastCli.newCommandLine(new PrintWriter(out, true), new PrintWriter(err, true)).execute(args);
+    int exit =
+        KeycastCli.newCommandLine(new PrintWriter(out, true), new PrintWriter(err, true))
+            .execute(args);
     return new Run(exit, out.toString(), err.toString());
   }
 }

@@ -63,8 +63,19 @@ class DkdmCommandTest {
   Cli.Run certificate(Path out, String... extra) throws Exception {
     Path pcrs = Files.writeString(tmp.resolve("measurements.json"), FakeHost.measurementsJson());
     Path root = Files.writeString(tmp.resolve("mock-root.pem"), host.rootPem());
-    List<String> a = new ArrayList<>(List.of("dkdm", "certificate", "--host", host.url(), "--expect-pcrs",
-        pcrs.toString(), "--trust-root", root.toString(), "--out", out.toString()));
+    List<String> a =
+        new ArrayList<>(
+            List.of(
+                "dkdm",
+                "certificate",
+                "--host",
+                host.url(),
+                "--expect-pcrs",
+                pcrs.toString(),
+                "--trust-root",
+                root.toString(),
+                "--out",
+                out.toString()));
     a.addAll(List.of(extra));
     return Cli.run(a.toArray(String[]::new));
   }
@@ -73,11 +84,15 @@ class DkdmCommandTest {
   void writesTheAttestedSignerLeafAsTheDkdmRecipientCertificate() throws Exception {
     Path out = tmp.resolve("dkdm-recipient.pem");
     Cli.Run r = certificate(out).ok();
-    X509Certificate leaf = (X509Certificate) CertificateFactory.getInstance("X.509")
-        .generateCertificate(new ByteArrayInputStream(Files.readAllBytes(out)));
+    X509Certificate leaf =
+        (X509Certificate)
+            CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(Files.readAllBytes(out)));
     assertThat(leaf.getEncoded()).isEqualTo(FakeHost.Signers.SIGNER.chainDer().get(0));
     assertThat(DcPem.parseCertificates(Files.readAllBytes(out))).hasSize(1);
-    assertThat(r.out()).contains("CN=CS.keycast-kdm-signer").contains("serial " + leaf.getSerialNumber());
+    assertThat(r.out())
+        .contains("CN=CS.keycast-kdm-signer")
+        .contains("serial " + leaf.getSerialNumber());
     Path chain = tmp.resolve("chain.pem");
     certificate(chain, "--chain").ok();
     assertThat(DcPem.parseCertificates(Files.readAllBytes(chain))).hasSize(3);
@@ -103,20 +118,28 @@ class DkdmCommandTest {
       }
       SenderKey who;
       try {
-        who = SenderRequestSignature.verify(ex.getRequestHeaders().getFirst("Authorization"), ex.getRequestMethod(),
-            target, body, Instant.now(), List.of(FakeHost.SENDER.publicKey()));
+        who =
+            SenderRequestSignature.verify(
+                ex.getRequestHeaders().getFirst("Authorization"),
+                ex.getRequestMethod(),
+                target,
+                body,
+                Instant.now(),
+                List.of(FakeHost.SENDER.publicKey()));
       } catch (SenderRequestSignature.Refused e) {
         answer(ex, e.code().status(), Json.encode(new ErrorBody(e.code().code(), e.getMessage())));
         return;
       }
-      EnclaveApi.DkdmIngestRequest r = Json.decode(body, 1 << 22, EnclaveApi.DkdmIngestRequest.class);
+      EnclaveApi.DkdmIngestRequest r =
+          Json.decode(body, 1 << 22, EnclaveApi.DkdmIngestRequest.class);
       byte[] dkdm = Base64Url.decode("dkdm", r.dkdm(), 1 << 20);
       List<byte[]> roots = new ArrayList<>();
       for (String s : r.studioRoots()) {
         roots.add(Base64Url.decode("root", s, 4096));
       }
-      DkdmIngestStatement st = DkdmIngestStatement.of(KEY_SET, dkdm, roots, Instant.ofEpochSecond(r.sender().timestamp()),
-          who);
+      DkdmIngestStatement st =
+          DkdmIngestStatement.of(
+              KEY_SET, dkdm, roots, Instant.ofEpochSecond(r.sender().timestamp()), who);
       if (st.verifies(Base64Url.decode("sig", r.sender().signature(), 64))) {
         verifiedStatements.add(new String(dkdm, StandardCharsets.UTF_8) + "|" + roots.size());
       }
@@ -124,10 +147,24 @@ class DkdmCommandTest {
         answer(ex, 422, Json.encode(refuseWith));
         return;
       }
-      answer(ex, 201, Json.encode(new EnclaveApi.DkdmIngestResponse(KEY_SET, "urn:uuid:" + "1".repeat(8)
-          + "-1111-1111-1111-111111111111", "urn:uuid:22222222-2222-2222-2222-222222222222", "Feature", 3,
-          "2026-12-01T00:00:00+00:00", "2027-01-01T00:00:00+00:00", "c2lnbmVy", "cm9vdA==", who.fingerprint(),
-          "dkdm-22222222-2222-2222-2222-222222222222", "c2VhbGVk", "YmluZGluZw")));
+      answer(
+          ex,
+          201,
+          Json.encode(
+              new EnclaveApi.DkdmIngestResponse(
+                  KEY_SET,
+                  "urn:uuid:" + "1".repeat(8) + "-1111-1111-1111-111111111111",
+                  "urn:uuid:22222222-2222-2222-2222-222222222222",
+                  "Feature",
+                  3,
+                  "2026-12-01T00:00:00+00:00",
+                  "2027-01-01T00:00:00+00:00",
+                  "c2lnbmVy",
+                  "cm9vdA==",
+                  who.fingerprint(),
+                  "dkdm-22222222-2222-2222-2222-222222222222",
+                  "c2VhbGVk",
+                  "YmluZGluZw")));
     } catch (Exception e) {
       answer(ex, 500, Json.encode(new ErrorBody("internal_error", String.valueOf(e))));
     }
@@ -140,38 +177,92 @@ class DkdmCommandTest {
   }
 
   Path rootsFile() throws Exception {
-    return Files.writeString(tmp.resolve("studio-roots.pem"), DcPem.certificates(List.of(
-        FakeHost.Signers.OTHER.chainDer().get(2), FakeHost.Signers.SIGNER.chainDer().get(2))));
+    return Files.writeString(
+        tmp.resolve("studio-roots.pem"),
+        DcPem.certificates(
+            List.of(
+                FakeHost.Signers.OTHER.chainDer().get(2),
+                FakeHost.Signers.SIGNER.chainDer().get(2))));
   }
 
   @Test
   void ingestSignsTheRequestAndTheStatementOverTheDkdmAndEveryRoot() throws Exception {
-    Path dkdm = Files.writeString(tmp.resolve("film.dkdm.xml"), "<DCinemaSecurityMessage>stand-in</DCinemaSecurityMessage>");
-    Cli.Run r = Cli.run("dkdm", "ingest", "--host", standInUrl, "--dkdm", dkdm.toString(), "--studio-root",
-        rootsFile().toString(), "--sender-key", FakeHost.senderKeyFile(tmp).toString()).ok();
-    assertThat(verifiedStatements).containsExactly("<DCinemaSecurityMessage>stand-in</DCinemaSecurityMessage>|2");
-    assertThat(r.out()).contains("cpl:       urn:uuid:22222222-2222-2222-2222-222222222222 \"Feature\", 3 keys")
+    Path dkdm =
+        Files.writeString(
+            tmp.resolve("film.dkdm.xml"),
+            "<DCinemaSecurityMessage>stand-in</DCinemaSecurityMessage>");
+    Cli.Run r =
+        Cli.run(
+                "dkdm",
+                "ingest",
+                "--host",
+                standInUrl,
+                "--dkdm",
+                dkdm.toString(),
+                "--studio-root",
+                rootsFile().toString(),
+                "--sender-key",
+                FakeHost.senderKeyFile(tmp).toString())
+            .ok();
+    assertThat(verifiedStatements)
+        .containsExactly("<DCinemaSecurityMessage>stand-in</DCinemaSecurityMessage>|2");
+    assertThat(r.out())
+        .contains("cpl:       urn:uuid:22222222-2222-2222-2222-222222222222 \"Feature\", 3 keys")
         .contains("window:    2026-12-01T00:00:00+00:00 to 2027-01-01T00:00:00+00:00");
-    String json = Cli.run("dkdm", "ingest", "--host", standInUrl, "--dkdm", dkdm.toString(), "--studio-root",
-        rootsFile().toString(), "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--json").ok().out();
+    String json =
+        Cli.run(
+                "dkdm",
+                "ingest",
+                "--host",
+                standInUrl,
+                "--dkdm",
+                dkdm.toString(),
+                "--studio-root",
+                rootsFile().toString(),
+                "--sender-key",
+                FakeHost.senderKeyFile(tmp).toString(),
+                "--json")
+            .ok()
+            .out();
     assertThat(json).contains("\"key_count\":3").doesNotContain("sealed_content_keys\":\"");
   }
 
   @Test
   void aRefusedDkdmExitsWithTheEnclavesCodeOnOneLine() throws Exception {
-    refuseWith = new ErrorBody("dkdm_wrong_recipient", "the DKDM is addressed to another certificate");
+    refuseWith =
+        new ErrorBody("dkdm_wrong_recipient", "the DKDM is addressed to another certificate");
     Path dkdm = Files.writeString(tmp.resolve("film.dkdm.xml"), "<x/>");
-    Cli.run("dkdm", "ingest", "--host", standInUrl, "--dkdm", dkdm.toString(), "--studio-root",
-        rootsFile().toString(), "--sender-key", FakeHost.senderKeyFile(tmp).toString())
-        .failsWith(ExitCodes.HOST_ERROR, "keycast dkdm ingest: host answered 422 dkdm_wrong_recipient");
+    Cli.run(
+            "dkdm",
+            "ingest",
+            "--host",
+            standInUrl,
+            "--dkdm",
+            dkdm.toString(),
+            "--studio-root",
+            rootsFile().toString(),
+            "--sender-key",
+            FakeHost.senderKeyFile(tmp).toString())
+        .failsWith(
+            ExitCodes.HOST_ERROR, "keycast dkdm ingest: host answered 422 dkdm_wrong_recipient");
   }
 
   @Test
   void aStudioRootFileThatIsNotPemIsAUsageError() throws Exception {
     Path dkdm = Files.writeString(tmp.resolve("film.dkdm.xml"), "<x/>");
     Path bad = Files.writeString(tmp.resolve("root.txt"), "not a certificate");
-    Cli.run("dkdm", "ingest", "--host", standInUrl, "--dkdm", dkdm.toString(), "--studio-root", bad.toString(),
-        "--sender-key", FakeHost.senderKeyFile(tmp).toString()).failsWith(ExitCodes.USAGE, "keycast dkdm ingest: --studio-root");
+    Cli.run(
+            "dkdm",
+            "ingest",
+            "--host",
+            standInUrl,
+            "--dkdm",
+            dkdm.toString(),
+            "--studio-root",
+            bad.toString(),
+            "--sender-key",
+            FakeHost.senderKeyFile(tmp).toString())
+        .failsWith(ExitCodes.USAGE, "keycast dkdm ingest: --studio-root");
     assertThat(verifiedStatements).isEmpty();
   }
 }

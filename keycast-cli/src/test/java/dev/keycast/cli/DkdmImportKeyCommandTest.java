@@ -34,10 +34,30 @@ class DkdmImportKeyCommandTest {
   static void chains() throws Exception {
     SecureRandom random = new SecureRandom();
     Instant from = Instant.now().minus(Duration.ofDays(1));
-    legacy = DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames("DISTRIBUTOR.TEST", "DCPOMATIC.TEST",
-        "ROOT.DCPOMATIC.TEST", "CA.DCPOMATIC.TEST", "CS", "DCPOMATIC-DECRYPTION"), from, 1, random);
-    other = DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames("OTHER.TEST", "EASYDCP.TEST",
-        "ROOT.EASYDCP.TEST", "CA.EASYDCP.TEST", "CS", "EASYDCP-KDM"), from, 1, random);
+    legacy =
+        DcCertificateIssuer.issue(
+            new DcCertificateIssuer.ChainNames(
+                "DISTRIBUTOR.TEST",
+                "DCPOMATIC.TEST",
+                "ROOT.DCPOMATIC.TEST",
+                "CA.DCPOMATIC.TEST",
+                "CS",
+                "DCPOMATIC-DECRYPTION"),
+            from,
+            1,
+            random);
+    other =
+        DcCertificateIssuer.issue(
+            new DcCertificateIssuer.ChainNames(
+                "OTHER.TEST",
+                "EASYDCP.TEST",
+                "ROOT.EASYDCP.TEST",
+                "CA.EASYDCP.TEST",
+                "CS",
+                "EASYDCP-KDM"),
+            from,
+            1,
+            random);
   }
 
   @BeforeEach
@@ -50,16 +70,35 @@ class DkdmImportKeyCommandTest {
     host.close();
   }
 
-  Cli.Run importKey(DcCertificateIssuer.IssuedChain certOf, DcCertificateIssuer.IssuedChain keyOf) throws Exception {
+  Cli.Run importKey(DcCertificateIssuer.IssuedChain certOf, DcCertificateIssuer.IssuedChain keyOf)
+      throws Exception {
     Path pcrs = Files.writeString(tmp.resolve("measurements.json"), FakeHost.measurementsJson());
     Path root = Files.writeString(tmp.resolve("mock-root.pem"), host.rootPem());
-    Path cert = Files.writeString(tmp.resolve("legacy.pem"), DcPem.certificates(List.of(
-        certOf.leafCertificate().getEncoded())));
-    Path key = Files.writeString(tmp.resolve("legacy.key"), "-----BEGIN PRIVATE KEY-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
-            .encodeToString(keyOf.leaf().getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n");
-    return Cli.run("dkdm", "import-key", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root",
-        root.toString(), "--certificate", cert.toString(), "--key", key.toString(), "--sender-key",
+    Path cert =
+        Files.writeString(
+            tmp.resolve("legacy.pem"),
+            DcPem.certificates(List.of(certOf.leafCertificate().getEncoded())));
+    Path key =
+        Files.writeString(
+            tmp.resolve("legacy.key"),
+            "-----BEGIN PRIVATE KEY-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                    .encodeToString(keyOf.leaf().getPrivate().getEncoded())
+                + "\n-----END PRIVATE KEY-----\n");
+    return Cli.run(
+        "dkdm",
+        "import-key",
+        "--host",
+        host.url(),
+        "--expect-pcrs",
+        pcrs.toString(),
+        "--trust-root",
+        root.toString(),
+        "--certificate",
+        cert.toString(),
+        "--key",
+        key.toString(),
+        "--sender-key",
         FakeHost.senderKeyFile(tmp).toString());
   }
 
@@ -70,7 +109,8 @@ class DkdmImportKeyCommandTest {
     byte[] pkcs8 = legacy.leaf().getPrivate().getEncoded();
     assertThat(host.dkdmKeysOpened).singleElement().isEqualTo(pkcs8);
     String body = new String(host.dkdmKeyImportBodies.getFirst(), StandardCharsets.UTF_8);
-    assertThat(body).doesNotContain(dev.keycast.protocol.Base64Url.encode(pkcs8))
+    assertThat(body)
+        .doesNotContain(dev.keycast.protocol.Base64Url.encode(pkcs8))
         .doesNotContain(Base64.getEncoder().encodeToString(pkcs8));
     assertThat(r.out()).doesNotContain(Base64.getEncoder().encodeToString(pkcs8).substring(0, 40));
   }
@@ -80,6 +120,7 @@ class DkdmImportKeyCommandTest {
     Cli.Run r = importKey(legacy, other);
     assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
     assertThat(r.err()).contains("not the key of the certificate");
-    assertThat(host.requests).noneMatch(q -> q.contains("/v1/dkdm-keys") || q.contains("/v1/attestation"));
+    assertThat(host.requests)
+        .noneMatch(q -> q.contains("/v1/dkdm-keys") || q.contains("/v1/attestation"));
   }
 }

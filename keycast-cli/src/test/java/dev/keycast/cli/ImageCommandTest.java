@@ -21,8 +21,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ImageCommandTest {
   static final String KEY_SET = "ks-" + "a".repeat(32);
-  static final String OLD_ARN = "arn:aws:kms:us-east-1:111122223333:key/11111111-1111-1111-1111-111111111111";
-  static final String NEW_ARN = "arn:aws:kms:us-east-1:111122223333:key/22222222-2222-2222-2222-222222222222";
+  static final String OLD_ARN =
+      "arn:aws:kms:us-east-1:111122223333:key/11111111-1111-1111-1111-111111111111";
+  static final String NEW_ARN =
+      "arn:aws:kms:us-east-1:111122223333:key/22222222-2222-2222-2222-222222222222";
   @TempDir Path tmp;
   Path oldFile;
   Path newFile;
@@ -40,11 +42,37 @@ class ImageCommandTest {
   @Test
   void twoApproversCoSignAndAStudioThatPinnedBothVerifiesTheSuccessor() throws Exception {
     Path approval = tmp.resolve("approval.json");
-    Cli.run("image", "approve", "--successor", newFile.toString(), "--predecessor", oldFile.toString(),
-        "--key-set-id", KEY_SET, "--signing-key", alice.toString(), "--out", approval.toString()).ok();
-    Cli.run("image", "approve", "--successor", newFile.toString(), "--predecessor", oldFile.toString(),
-        "--key-set-id", KEY_SET, "--signing-key", bob.toString(), "--add-to", approval.toString(),
-        "--out", approval.toString(), "--force").ok();
+    Cli.run(
+            "image",
+            "approve",
+            "--successor",
+            newFile.toString(),
+            "--predecessor",
+            oldFile.toString(),
+            "--key-set-id",
+            KEY_SET,
+            "--signing-key",
+            alice.toString(),
+            "--out",
+            approval.toString())
+        .ok();
+    Cli.run(
+            "image",
+            "approve",
+            "--successor",
+            newFile.toString(),
+            "--predecessor",
+            oldFile.toString(),
+            "--key-set-id",
+            KEY_SET,
+            "--signing-key",
+            bob.toString(),
+            "--add-to",
+            approval.toString(),
+            "--out",
+            approval.toString(),
+            "--force")
+        .ok();
     ImageApproval a = ImageApproval.parse(Files.readAllBytes(approval));
     assertThat(a.signatures()).hasSize(2);
     assertThat(a.statement().pcr0()).isEqualTo("1".repeat(96));
@@ -53,8 +81,21 @@ class ImageCommandTest {
 
     String ka = publicKey(alice);
     String kb = publicKey(bob);
-    Cli.Run ok = Cli.run("image", "verify", "--approval", approval.toString(), "--successor", newFile.toString(),
-        "--approver=" + ka, "--approver=" + kb, "--quorum", "2", "--key-set-id", KEY_SET).ok();
+    Cli.Run ok =
+        Cli.run(
+                "image",
+                "verify",
+                "--approval",
+                approval.toString(),
+                "--successor",
+                newFile.toString(),
+                "--approver=" + ka,
+                "--approver=" + kb,
+                "--quorum",
+                "2",
+                "--key-set-id",
+                KEY_SET)
+            .ok();
     assertThat(ok.out()).contains("approved").contains(NEW_ARN);
     // the enclave's own check accepts it with the same keys (what --image-approver takes)
     assertThat(ImageApprovers.parse(List.of(ka, kb), 2).verify(a).keySetId()).isEqualTo(KEY_SET);
@@ -66,49 +107,144 @@ class ImageCommandTest {
     Files.write(sig, a.signatures().getFirst().signature());
     Path pub = tmp.resolve("alice.pub.pem");
     openssl("pkey", "-in", alice.toString(), "-pubout", "-out", pub.toString());
-    assertThat(openssl("pkeyutl", "-verify", "-pubin", "-inkey", pub.toString(), "-rawin", "-in", statement.toString(),
-        "-sigfile", sig.toString())).contains("Signature Verified Successfully");
+    assertThat(
+            openssl(
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                pub.toString(),
+                "-rawin",
+                "-in",
+                statement.toString(),
+                "-sigfile",
+                sig.toString()))
+        .contains("Signature Verified Successfully");
   }
 
   @Test
   void aStudioRefusesAnApprovalSignedOnlyByAnApproverItDoesNotTrust() throws Exception {
     Path approval = tmp.resolve("approval.json");
-    Cli.run("image", "approve", "--successor", newFile.toString(), "--predecessor", oldFile.toString(),
-        "--key-set-id", KEY_SET, "--signing-key", bob.toString(), "--out", approval.toString()).ok();
-    Cli.run("image", "verify", "--approval", approval.toString(), "--successor", newFile.toString(),
-        "--approver=" + publicKey(alice)).failsWith(ExitCodes.VERIFICATION_FAILED, "keycast image verify: the image approval is signed by 0");
+    Cli.run(
+            "image",
+            "approve",
+            "--successor",
+            newFile.toString(),
+            "--predecessor",
+            oldFile.toString(),
+            "--key-set-id",
+            KEY_SET,
+            "--signing-key",
+            bob.toString(),
+            "--out",
+            approval.toString())
+        .ok();
+    Cli.run(
+            "image",
+            "verify",
+            "--approval",
+            approval.toString(),
+            "--successor",
+            newFile.toString(),
+            "--approver=" + publicKey(alice))
+        .failsWith(
+            ExitCodes.VERIFICATION_FAILED,
+            "keycast image verify: the image approval is signed by 0");
   }
 
   @Test
-  void aStudioRefusesAnApprovalForAnotherImageThanTheDeploymentFileItIsAskedToPin() throws Exception {
+  void aStudioRefusesAnApprovalForAnotherImageThanTheDeploymentFileItIsAskedToPin()
+      throws Exception {
     Path approval = tmp.resolve("approval.json");
-    Cli.run("image", "approve", "--successor", newFile.toString(), "--predecessor", oldFile.toString(),
-        "--key-set-id", KEY_SET, "--signing-key", alice.toString(), "--out", approval.toString()).ok();
+    Cli.run(
+            "image",
+            "approve",
+            "--successor",
+            newFile.toString(),
+            "--predecessor",
+            oldFile.toString(),
+            "--key-set-id",
+            KEY_SET,
+            "--signing-key",
+            alice.toString(),
+            "--out",
+            approval.toString())
+        .ok();
     Path hosts = deployment("hosts.json", "2", NEW_ARN);
-    Cli.run("image", "verify", "--approval", approval.toString(), "--successor", hosts.toString(),
-        "--approver=" + publicKey(alice)).failsWith(ExitCodes.VERIFICATION_FAILED, "keycast image verify: the approval names image PCR0");
-    Path otherKey = deployment("other-key.json", "1", NEW_ARN.replace("2222-2222-2222-2222", "3333-3333-3333-3333"));
-    Cli.run("image", "verify", "--approval", approval.toString(), "--successor", otherKey.toString(),
-        "--approver=" + publicKey(alice)).failsWith(ExitCodes.VERIFICATION_FAILED, "keycast image verify: the approval names KMS key");
+    Cli.run(
+            "image",
+            "verify",
+            "--approval",
+            approval.toString(),
+            "--successor",
+            hosts.toString(),
+            "--approver=" + publicKey(alice))
+        .failsWith(
+            ExitCodes.VERIFICATION_FAILED, "keycast image verify: the approval names image PCR0");
+    Path otherKey =
+        deployment(
+            "other-key.json", "1", NEW_ARN.replace("2222-2222-2222-2222", "3333-3333-3333-3333"));
+    Cli.run(
+            "image",
+            "verify",
+            "--approval",
+            approval.toString(),
+            "--successor",
+            otherKey.toString(),
+            "--approver=" + publicKey(alice))
+        .failsWith(
+            ExitCodes.VERIFICATION_FAILED, "keycast image verify: the approval names KMS key");
   }
 
   @Test
   void approvingASuccessorWithoutANewKmsKeyIsAUsageError() throws Exception {
     Path sameKey = deployment("same.json", "1", OLD_ARN);
-    Cli.run("image", "approve", "--successor", sameKey.toString(), "--predecessor", oldFile.toString(),
-        "--key-set-id", KEY_SET, "--signing-key", alice.toString(), "--out", tmp.resolve("a.json").toString())
+    Cli.run(
+            "image",
+            "approve",
+            "--successor",
+            sameKey.toString(),
+            "--predecessor",
+            oldFile.toString(),
+            "--key-set-id",
+            KEY_SET,
+            "--signing-key",
+            alice.toString(),
+            "--out",
+            tmp.resolve("a.json").toString())
         .failsWith(ExitCodes.USAGE, "keycast image approve: --successor names the same KMS key");
-    Files.writeString(tmp.resolve("not-ed25519.pem"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
-    Cli.run("image", "approve", "--successor", newFile.toString(), "--predecessor", oldFile.toString(),
-        "--key-set-id", KEY_SET, "--signing-key", tmp.resolve("not-ed25519.pem").toString(),
-        "--out", tmp.resolve("b.json").toString())
+    Files.writeString(
+        tmp.resolve("not-ed25519.pem"),
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+    Cli.run(
+            "image",
+            "approve",
+            "--successor",
+            newFile.toString(),
+            "--predecessor",
+            oldFile.toString(),
+            "--key-set-id",
+            KEY_SET,
+            "--signing-key",
+            tmp.resolve("not-ed25519.pem").toString(),
+            "--out",
+            tmp.resolve("b.json").toString())
         .failsWith(ExitCodes.USAGE, "keycast image approve: --signing-key");
   }
 
   private Path deployment(String name, String pcr0Digit, String arn) throws Exception {
     Path f = tmp.resolve(name);
-    Files.writeString(f, "{\"Measurements\":{\"HashAlgorithm\":\"Sha384 { ... }\",\"PCR0\":\"" + pcr0Digit.repeat(96)
-        + "\",\"PCR1\":\"" + "a".repeat(96) + "\",\"PCR2\":\"" + "b".repeat(96) + "\"},\"kms_key_arn\":\"" + arn + "\"}");
+    Files.writeString(
+        f,
+        "{\"Measurements\":{\"HashAlgorithm\":\"Sha384 { ... }\",\"PCR0\":\""
+            + pcr0Digit.repeat(96)
+            + "\",\"PCR1\":\""
+            + "a".repeat(96)
+            + "\",\"PCR2\":\""
+            + "b".repeat(96)
+            + "\"},\"kms_key_arn\":\""
+            + arn
+            + "\"}");
     return f;
   }
 

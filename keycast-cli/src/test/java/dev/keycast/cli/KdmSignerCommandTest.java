@@ -46,16 +46,28 @@ class KdmSignerCommandTest {
   }
 
   Cli.Run signer(String... extra) {
-    List<String> a = new ArrayList<>(List.of("kdm", "signer", "--host", host.url(), "--expect-pcrs", pcrs.toString(),
-        "--trust-root", root.toString(), "--out", out.toString()));
+    List<String> a =
+        new ArrayList<>(
+            List.of(
+                "kdm",
+                "signer",
+                "--host",
+                host.url(),
+                "--expect-pcrs",
+                pcrs.toString(),
+                "--trust-root",
+                root.toString(),
+                "--out",
+                out.toString()));
     a.addAll(List.of(extra));
     return Cli.run(a.toArray(String[]::new));
   }
 
   static List<X509Certificate> pem(Path file) throws Exception {
     List<X509Certificate> out = new ArrayList<>();
-    for (var c : CertificateFactory.getInstance("X.509").generateCertificates(
-        new ByteArrayInputStream(Files.readAllBytes(file)))) {
+    for (var c :
+        CertificateFactory.getInstance("X.509")
+            .generateCertificates(new ByteArrayInputStream(Files.readAllBytes(file)))) {
       out.add((X509Certificate) c);
     }
     return out;
@@ -64,8 +76,10 @@ class KdmSignerCommandTest {
   @Test
   void writesTheAttestedSignerChainAsPemLeafFirst() throws Exception {
     Cli.Run r = signer().ok();
-    assertThat(r.out()).contains("signer chain: 3 certificates written to " + out)
-        .contains("leaf  ").contains("CN=CS.keycast-kdm-signer");
+    assertThat(r.out())
+        .contains("signer chain: 3 certificates written to " + out)
+        .contains("leaf  ")
+        .contains("CN=CS.keycast-kdm-signer");
     List<X509Certificate> chain = pem(out);
     List<byte[]> attested = FakeHost.Signers.SIGNER.chainDer();
     assertThat(chain).hasSize(3);
@@ -87,20 +101,32 @@ class KdmSignerCommandTest {
   @Test
   void refusesAnAttestationThatDoesNotVerifyAndWritesNothing() {
     host.pcr0Override = TestAttester.pcrValue(0x42);
-    signer().failsWith(ExitCodes.VERIFICATION_FAILED, "keycast kdm signer: attestation PCR_MISMATCH: ");
+    signer()
+        .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast kdm signer: attestation PCR_MISMATCH: ");
     assertThat(out).doesNotExist();
   }
 
   @Test
   void refusesABundleWithoutASignerChain() {
     host.withKdmSigner = false;
-    signer().failsWith(ExitCodes.VERIFICATION_FAILED, "keycast kdm signer: the enclave's attested key bundle carries no KDM signer chain");
+    signer()
+        .failsWith(
+            ExitCodes.VERIFICATION_FAILED,
+            "keycast kdm signer: the enclave's attested key bundle carries no KDM signer chain");
     assertThat(out).doesNotExist();
   }
 
   @Test
   void requiresOutAndPins() {
-    Cli.run("kdm", "signer", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString())
+    Cli.run(
+            "kdm",
+            "signer",
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--trust-root",
+            root.toString())
         .failsWith(ExitCodes.USAGE, "keycast kdm signer: --out is required");
     assertThat(Cli.run("kdm").exit()).isEqualTo(ExitCodes.USAGE);
   }
@@ -108,14 +134,39 @@ class KdmSignerCommandTest {
   @Test
   void hostSwapsTheSignerChainInTheBundleItRelays() throws Exception {
     host.swapKdmSignerChain = true;
-    signer().failsWith(ExitCodes.VERIFICATION_FAILED, "keycast kdm signer: attestation USER_DATA_MISMATCH: ");
+    signer()
+        .failsWith(
+            ExitCodes.VERIFICATION_FAILED, "keycast kdm signer: attestation USER_DATA_MISMATCH: ");
     assertThat(out).doesNotExist();
-    Cli.run("attest", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString())
-        .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast attest: attestation USER_DATA_MISMATCH: ");
+    Cli.run(
+            "attest",
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--trust-root",
+            root.toString())
+        .failsWith(
+            ExitCodes.VERIFICATION_FAILED, "keycast attest: attestation USER_DATA_MISMATCH: ");
     Path secret = Files.writeString(tmp.resolve("s.bin"), "x");
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
-        "--secret-file", secret.toString(), "--secret-id", "s-1", "--sender", "Studio",
-        "--recipient", "ab".repeat(32), "--sender-key", FakeHost.senderKeyFile(tmp).toString())
+    Cli.run(
+            "send",
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--trust-root",
+            root.toString(),
+            "--secret-file",
+            secret.toString(),
+            "--secret-id",
+            "s-1",
+            "--sender",
+            "Studio",
+            "--recipient",
+            "ab".repeat(32),
+            "--sender-key",
+            FakeHost.senderKeyFile(tmp).toString())
         .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast send: attestation USER_DATA_MISMATCH: ");
     assertThat(host.sendPayloads).isEmpty();
   }
@@ -148,8 +199,18 @@ class KdmSignerCommandTest {
     Files.writeString(leaf, pemOf(chain.get(0)));
     Files.writeString(ca, pemOf(chain.get(1)));
     Files.writeString(rootPem, pemOf(chain.get(2)));
-    Process p = new ProcessBuilder("openssl", "verify", "-x509_strict", "-CAfile", rootPem.toString(),
-        "-untrusted", ca.toString(), leaf.toString()).redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(
+                "openssl",
+                "verify",
+                "-x509_strict",
+                "-CAfile",
+                rootPem.toString(),
+                "-untrusted",
+                ca.toString(),
+                leaf.toString())
+            .redirectErrorStream(true)
+            .start();
     String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(output).isZero();
@@ -158,7 +219,8 @@ class KdmSignerCommandTest {
 
   static String pemOf(X509Certificate c) throws Exception {
     return "-----BEGIN CERTIFICATE-----\n"
-        + java.util.Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(c.getEncoded())
+        + java.util.Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+            .encodeToString(c.getEncoded())
         + "\n-----END CERTIFICATE-----\n";
   }
 }

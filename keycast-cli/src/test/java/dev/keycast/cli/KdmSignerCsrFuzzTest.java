@@ -30,36 +30,49 @@ import org.bouncycastle.asn1.pkcs.CertificationRequest;
  */
 class KdmSignerCsrFuzzTest {
   private static final long ALLOCATION_PER_BYTE = 512;
-  private static final Map<String, String> JDK_SIGNATURES = Map.of(
-      "1.2.840.113549.1.1.5", "SHA1withRSA",
-      "1.2.840.113549.1.1.11", "SHA256withRSA",
-      "1.2.840.113549.1.1.12", "SHA384withRSA",
-      "1.2.840.113549.1.1.13", "SHA512withRSA",
-      "1.2.840.10045.4.3.2", "SHA256withECDSA",
-      "1.2.840.10045.4.3.3", "SHA384withECDSA");
+  private static final Map<String, String> JDK_SIGNATURES =
+      Map.of(
+          "1.2.840.113549.1.1.5", "SHA1withRSA",
+          "1.2.840.113549.1.1.11", "SHA256withRSA",
+          "1.2.840.113549.1.1.12", "SHA384withRSA",
+          "1.2.840.113549.1.1.13", "SHA512withRSA",
+          "1.2.840.10045.4.3.2", "SHA256withECDSA",
+          "1.2.840.10045.4.3.3", "SHA384withECDSA");
 
   @FuzzTest
   void readCsr(byte[] input) throws Exception {
-    Outcome<KdmSignerCsrCommand.Csr> out = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> KdmSignerCsrCommand.readCsr(input), CliException.class);
+    Outcome<KdmSignerCsrCommand.Csr> out =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> KdmSignerCsrCommand.readCsr(input),
+            CliException.class);
     if (!out.ok()) {
       assertThat(((CliException) out.error()).exitCode()).isEqualTo(ExitCodes.VERIFICATION_FAILED);
       return;
     }
     KdmSignerCsrCommand.Csr csr = out.value();
     String pem = new String(csr.pem(), StandardCharsets.US_ASCII);
-    byte[] der = Base64.getMimeDecoder().decode(pem.replace("-----BEGIN CERTIFICATE REQUEST-----", "")
-        .replace("-----END CERTIFICATE REQUEST-----", "").strip());
+    byte[] der =
+        Base64.getMimeDecoder()
+            .decode(
+                pem.replace("-----BEGIN CERTIFICATE REQUEST-----", "")
+                    .replace("-----END CERTIFICATE REQUEST-----", "")
+                    .strip());
     CertificationRequest req = CertificationRequest.getInstance(der);
     String alg = JDK_SIGNATURES.get(req.getSignatureAlgorithm().getAlgorithm().getId());
     if (alg != null) {
-      byte[] spki = req.getCertificationRequestInfo().getSubjectPublicKeyInfo().getEncoded(ASN1Encoding.DER);
-      PublicKey key = KeyFactory.getInstance(alg.endsWith("RSA") ? "RSA" : "EC")
-          .generatePublic(new X509EncodedKeySpec(spki));
+      byte[] spki =
+          req.getCertificationRequestInfo().getSubjectPublicKeyInfo().getEncoded(ASN1Encoding.DER);
+      PublicKey key =
+          KeyFactory.getInstance(alg.endsWith("RSA") ? "RSA" : "EC")
+              .generatePublic(new X509EncodedKeySpec(spki));
       Signature v = Signature.getInstance(alg);
       v.initVerify(key);
       v.update(req.getCertificationRequestInfo().getEncoded(ASN1Encoding.DER));
-      assertThat(v.verify(req.getSignature().getOctets())).as("the JDK verifies what the CLI accepted").isTrue();
+      assertThat(v.verify(req.getSignature().getOctets()))
+          .as("the JDK verifies what the CLI accepted")
+          .isTrue();
     }
     KdmSignerCsrCommand.Csr again = KdmSignerCsrCommand.readCsr(csr.pem());
     assertThat(again.subject()).isEqualTo(csr.subject());

@@ -49,39 +49,73 @@ class KdmSignerCsrImportCommandTest {
 
   @BeforeEach
   void start() throws Exception {
-    signer = KdmSignerKeys.generate("ks-0123456789abcdef0123456789abcdef", Instant.now().minus(Duration.ofDays(1)), 1,
-        RANDOM);
+    signer =
+        KdmSignerKeys.generate(
+            "ks-0123456789abcdef0123456789abcdef",
+            Instant.now().minus(Duration.ofDays(1)),
+            1,
+            RANDOM);
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.createContext("/admin/kdm-signer/csr", ex -> {
-      requests.add(ex.getRequestURI().toString());
-      ex.getRequestBody().readAllBytes();
-      try {
-        byte[] der = signer.leafCsr("ks-0123456789abcdef0123456789abcdef", "DISTRIBUTOR.TEST", null, null);
-        answer(ex, 200, "application/pkcs10", DcPem.encode("CERTIFICATE REQUEST", der).getBytes(StandardCharsets.US_ASCII));
-      } catch (Exception e) {
-        answer(ex, 500, "text/plain", new byte[0]);
-      }
-    });
-    server.createContext("/admin/kdm-signer/chain", ex -> {
-      requests.add(ex.getRequestURI().toString());
-      byte[] body = ex.getRequestBody().readAllBytes();
-      bodies.add(body);
-      if (chainStatus != 200) {
-        answer(ex, chainStatus, "application/json", Json.encode(new ErrorBody("kdm_signer_chain_key_mismatch",
-            "kdm_signer_chain_key_mismatch: the chain's leaf certifies another public key")));
-        return;
-      }
-      try {
-        List<String> chain = new ArrayList<>();
-        for (byte[] c : DcPem.parseCertificates(body)) {
-          chain.add(Base64Url.encode(c));
-        }
-        answer(ex, 200, "application/json", Json.encode(new EnclaveApi.KeySetResponse("AAAA",
-            new EnclaveApi.KeyBundle("ks-0123456789abcdef0123456789abcdef", "r", "s", "arn", "u", null, null, chain))));
-      } catch (Exception e) {
-        answer(ex, 500, "text/plain", new byte[0]);
-      }
-    });
+    server.createContext(
+        "/admin/kdm-signer/csr",
+        ex -> {
+          requests.add(ex.getRequestURI().toString());
+          ex.getRequestBody().readAllBytes();
+          try {
+            byte[] der =
+                signer.leafCsr(
+                    "ks-0123456789abcdef0123456789abcdef", "DISTRIBUTOR.TEST", null, null);
+            answer(
+                ex,
+                200,
+                "application/pkcs10",
+                DcPem.encode("CERTIFICATE REQUEST", der).getBytes(StandardCharsets.US_ASCII));
+          } catch (Exception e) {
+            answer(ex, 500, "text/plain", new byte[0]);
+          }
+        });
+    server.createContext(
+        "/admin/kdm-signer/chain",
+        ex -> {
+          requests.add(ex.getRequestURI().toString());
+          byte[] body = ex.getRequestBody().readAllBytes();
+          bodies.add(body);
+          if (chainStatus != 200) {
+            answer(
+                ex,
+                chainStatus,
+                "application/json",
+                Json.encode(
+                    new ErrorBody(
+                        "kdm_signer_chain_key_mismatch",
+                        "kdm_signer_chain_key_mismatch: the chain's leaf certifies another public key")));
+            return;
+          }
+          try {
+            List<String> chain = new ArrayList<>();
+            for (byte[] c : DcPem.parseCertificates(body)) {
+              chain.add(Base64Url.encode(c));
+            }
+            answer(
+                ex,
+                200,
+                "application/json",
+                Json.encode(
+                    new EnclaveApi.KeySetResponse(
+                        "AAAA",
+                        new EnclaveApi.KeyBundle(
+                            "ks-0123456789abcdef0123456789abcdef",
+                            "r",
+                            "s",
+                            "arn",
+                            "u",
+                            null,
+                            null,
+                            chain))));
+          } catch (Exception e) {
+            answer(ex, 500, "text/plain", new byte[0]);
+          }
+        });
     server.start();
     admin = "http://127.0.0.1:" + server.getAddress().getPort();
   }
@@ -94,14 +128,30 @@ class KdmSignerCsrImportCommandTest {
   @Test
   void signerCsrWritesTheEnclavesRequestAsPemThatOpensslVerifies() throws Exception {
     Path out = dir.resolve("signer.csr");
-    Cli.Run r = Cli.run("kdm", "signer-csr", "--admin", admin, "--out", out.toString(),
-        "--organization", "DISTRIBUTOR.TEST", "--organizational-unit", "KDM DEPT").ok();
-    assertThat(requests).containsExactly("/admin/kdm-signer/csr?organization=DISTRIBUTOR.TEST&organizational_unit=KDM%20DEPT");
-    assertThat(r.out()).contains("CN=CS.keycast-kdm-signer")
+    Cli.Run r =
+        Cli.run(
+                "kdm",
+                "signer-csr",
+                "--admin",
+                admin,
+                "--out",
+                out.toString(),
+                "--organization",
+                "DISTRIBUTOR.TEST",
+                "--organizational-unit",
+                "KDM DEPT")
+            .ok();
+    assertThat(requests)
+        .containsExactly(
+            "/admin/kdm-signer/csr?organization=DISTRIBUTOR.TEST&organizational_unit=KDM%20DEPT");
+    assertThat(r.out())
+        .contains("CN=CS.keycast-kdm-signer")
         .contains(DcCertificates.publicKeyDigest(signer.chain().get(0).getPublicKey()));
     assertThat(Files.readString(out)).startsWith("-----BEGIN CERTIFICATE REQUEST-----");
-    Process p = new ProcessBuilder("openssl", "req", "-in", out.toString(), "-verify", "-noout")
-        .redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder("openssl", "req", "-in", out.toString(), "-verify", "-noout")
+            .redirectErrorStream(true)
+            .start();
     String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(said).isZero();
@@ -111,10 +161,14 @@ class KdmSignerCsrImportCommandTest {
   void signerImportPostsThePemChainAndNamesTheRoot() throws Exception {
     List<X509Certificate> chain = distributorChain();
     Path file = dir.resolve("chain.pem");
-    Files.writeString(file, "subject=ignored text between blocks\n" + DcPem.certificates(der(chain)));
+    Files.writeString(
+        file, "subject=ignored text between blocks\n" + DcPem.certificates(der(chain)));
     Cli.Run r = Cli.run("kdm", "signer-import", "--admin", admin, "--chain", file.toString()).ok();
-    assertThat(DcPem.parseCertificates(bodies.get(0))).zipSatisfy(der(chain), (a, b) -> assertThat(a).isEqualTo(b));
-    assertThat(r.out()).contains(DcCertificates.thumbprintBase64(chain.get(2))).contains("3 certificates");
+    assertThat(DcPem.parseCertificates(bodies.get(0)))
+        .zipSatisfy(der(chain), (a, b) -> assertThat(a).isEqualTo(b));
+    assertThat(r.out())
+        .contains(DcCertificates.thumbprintBase64(chain.get(2)))
+        .contains("3 certificates");
   }
 
   @Test
@@ -122,8 +176,11 @@ class KdmSignerCsrImportCommandTest {
     chainStatus = 422;
     Path file = dir.resolve("chain.pem");
     Files.writeString(file, DcPem.certificates(der(distributorChain())));
-    Cli.Run r = Cli.run("kdm", "signer-import", "--admin", admin, "--chain", file.toString())
-        .failsWith(ExitCodes.HOST_ERROR, "keycast kdm signer-import: host answered 422 kdm_signer_chain_key_mismatch");
+    Cli.Run r =
+        Cli.run("kdm", "signer-import", "--admin", admin, "--chain", file.toString())
+            .failsWith(
+                ExitCodes.HOST_ERROR,
+                "keycast kdm signer-import: host answered 422 kdm_signer_chain_key_mismatch");
     assertThat(r.err()).contains("keycast kdm signer-csr");
   }
 
@@ -137,10 +194,20 @@ class KdmSignerCsrImportCommandTest {
   }
 
   List<X509Certificate> distributorChain() throws Exception {
-    return DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames("DISTRIBUTOR.TEST", "KDM",
-            "ROOT.DISTRIBUTOR.TEST", "CA.DISTRIBUTOR.TEST", "CS", "keycast-kdm-signer"),
-        DcCertificateIssuer.newRsa2048(RANDOM), DcCertificateIssuer.newRsa2048(RANDOM),
-        new KeyPair(signer.chain().get(0).getPublicKey(), null), Instant.now().minus(Duration.ofDays(1)), 1, RANDOM)
+    return DcCertificateIssuer.issue(
+            new DcCertificateIssuer.ChainNames(
+                "DISTRIBUTOR.TEST",
+                "KDM",
+                "ROOT.DISTRIBUTOR.TEST",
+                "CA.DISTRIBUTOR.TEST",
+                "CS",
+                "keycast-kdm-signer"),
+            DcCertificateIssuer.newRsa2048(RANDOM),
+            DcCertificateIssuer.newRsa2048(RANDOM),
+            new KeyPair(signer.chain().get(0).getPublicKey(), null),
+            Instant.now().minus(Duration.ofDays(1)),
+            1,
+            RANDOM)
         .chain();
   }
 

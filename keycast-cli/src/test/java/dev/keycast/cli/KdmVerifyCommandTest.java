@@ -24,7 +24,10 @@ import org.junit.jupiter.api.io.TempDir;
 class KdmVerifyCommandTest {
   /** The golden KDM's three content keys (KdmFixtures.keys()): never printed. */
   private static final String[] CONTENT_KEYS = {
-    "000102030405060708090a0b0c0d0e0f", "f0e0d0c0b0a090807060504030201000", "aabbccddeeff00112233445566778899"};
+    "000102030405060708090a0b0c0d0e0f",
+    "f0e0d0c0b0a090807060504030201000",
+    "aabbccddeeff00112233445566778899"
+  };
 
   @TempDir Path tmp;
   Path kdm;
@@ -41,7 +44,8 @@ class KdmVerifyCommandTest {
 
   /** The last PEM certificate of a chain file (leaf first): its root. */
   private static String lastCertificate(String chain) {
-    Matcher m = Pattern.compile("-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----").matcher(chain);
+    Matcher m =
+        Pattern.compile("-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----").matcher(chain);
     String last = null;
     while (m.find()) {
       last = m.group();
@@ -53,15 +57,29 @@ class KdmVerifyCommandTest {
   @BeforeEach
   void files() throws IOException {
     kdm = Files.writeString(tmp.resolve("kdm.xml"), resource("expect-mt1-kdm.xml"));
-    signerRoot = Files.writeString(tmp.resolve("signer-root.pem"), lastCertificate(resource("signer-chain.pem")));
+    signerRoot =
+        Files.writeString(
+            tmp.resolve("signer-root.pem"), lastCertificate(resource("signer-chain.pem")));
     screenKey = Files.writeString(tmp.resolve("screen-key.pem"), resource("screen-key.pem"));
-    screenRoot = Files.writeString(tmp.resolve("screen-root.pem"), lastCertificate(resource("screen-chain.pem")));
+    screenRoot =
+        Files.writeString(
+            tmp.resolve("screen-root.pem"), lastCertificate(resource("screen-chain.pem")));
   }
 
   @Test
   void aCinemaVerifiesTheKdmAndDecryptsEveryBlockWithItsScreenKey() throws Exception {
-    Cli.Run r = Cli.run("kdm", "verify", "--kdm", kdm.toString(), "--signer-root", signerRoot.toString(),
-        "--screen-key", screenKey.toString(), "--json").ok();
+    Cli.Run r =
+        Cli.run(
+                "kdm",
+                "verify",
+                "--kdm",
+                kdm.toString(),
+                "--signer-root",
+                signerRoot.toString(),
+                "--screen-key",
+                screenKey.toString(),
+                "--json")
+            .ok();
     JsonNode j = new ObjectMapper().readTree(r.out());
     assertThat(j.path("verified").asBoolean()).isTrue();
     assertThat(j.path("blocks_decrypted").asInt()).isEqualTo(3);
@@ -77,7 +95,9 @@ class KdmVerifyCommandTest {
 
   @Test
   void withoutTheScreenKeyTheSignatureIsStillVerifiedAndBlocksAreNotOpened() {
-    Cli.Run r = Cli.run("kdm", "verify", "--kdm", kdm.toString(), "--signer-root", signerRoot.toString()).ok();
+    Cli.Run r =
+        Cli.run("kdm", "verify", "--kdm", kdm.toString(), "--signer-root", signerRoot.toString())
+            .ok();
     assertThat(r.out()).contains("signature verified", "not decrypted", "MDAK", "MDSK");
   }
 
@@ -101,10 +121,21 @@ class KdmVerifyCommandTest {
     KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
     g.initialize(2048);
     byte[] pkcs8 = g.generateKeyPair().getPrivate().getEncoded();
-    Path other = Files.writeString(tmp.resolve("other.pem"), "-----BEGIN PRIVATE KEY-----\n"
-        + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(pkcs8) + "\n-----END PRIVATE KEY-----\n");
-    Cli.run("kdm", "verify", "--kdm", kdm.toString(), "--signer-root", signerRoot.toString(),
-        "--screen-key", other.toString())
+    Path other =
+        Files.writeString(
+            tmp.resolve("other.pem"),
+            "-----BEGIN PRIVATE KEY-----\n"
+                + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(pkcs8)
+                + "\n-----END PRIVATE KEY-----\n");
+    Cli.run(
+            "kdm",
+            "verify",
+            "--kdm",
+            kdm.toString(),
+            "--signer-root",
+            signerRoot.toString(),
+            "--screen-key",
+            other.toString())
         .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast kdm verify: kdm_decryption_failed");
   }
 

@@ -32,14 +32,20 @@ import java.util.zip.ZipOutputStream;
  */
 class KdmZipFuzzTest {
   private static final long ALLOCATION_PER_BYTE = 4096;
+
   /** The total cap of this target: 4 MiB, four KDMs at their largest. */
   static final long MAX_TOTAL = 4L << 20;
+
   private static final Path OUT = Path.of("/keycast-out");
 
   @FuzzTest
   void unzip(byte[] input) throws IOException {
-    Outcome<Map<String, byte[]>> out = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> KdmFetchCommand.unzip(input, MAX_TOTAL), CliException.class);
+    Outcome<Map<String, byte[]>> out =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> KdmFetchCommand.unzip(input, MAX_TOTAL),
+            CliException.class);
     if (!out.ok()) {
       CliException e = (CliException) out.error();
       assertThat(e.exitCode()).isEqualTo(ExitCodes.VERIFICATION_FAILED);
@@ -62,7 +68,8 @@ class KdmZipFuzzTest {
     try {
       again = KdmFetchCommand.unzip(zip(files), MAX_TOTAL);
     } catch (CliException e) {
-      throw new AssertionError("the files of an accepted zip, zipped again, are refused: " + e.getMessage(), e);
+      throw new AssertionError(
+          "the files of an accepted zip, zipped again, are refused: " + e.getMessage(), e);
     }
     assertThat(new ArrayList<>(again.keySet())).isEqualTo(new ArrayList<>(files.keySet()));
     files.forEach((k, v) -> assertThat(again.get(k)).isEqualTo(v));

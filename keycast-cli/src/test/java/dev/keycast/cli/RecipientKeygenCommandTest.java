@@ -26,11 +26,24 @@ class RecipientKeygenCommandTest {
   @ParameterizedTest
   @ValueSource(strings = {"rsa-2048", "rsa-3072", "x25519"})
   void writesLoadableKeyPair(String type) throws Exception {
-    Cli.Run r = Cli.run("recipient", "keygen", "--type", type, "--out-dir", tmp.resolve("k").toString(), "--name", "p1").ok();
+    Cli.Run r =
+        Cli.run(
+                "recipient",
+                "keygen",
+                "--type",
+                type,
+                "--out-dir",
+                tmp.resolve("k").toString(),
+                "--name",
+                "p1")
+            .ok();
     Path key = tmp.resolve("k/p1.key.pem");
     Path pub = tmp.resolve("k/p1.pub.pem");
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).isEqualTo("rw-------");
-    assertThat(Files.readString(key)).startsWith("-----BEGIN PRIVATE KEY-----\n").endsWith("-----END PRIVATE KEY-----\n");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key)))
+        .isEqualTo("rw-------");
+    assertThat(Files.readString(key))
+        .startsWith("-----BEGIN PRIVATE KEY-----\n")
+        .endsWith("-----END PRIVATE KEY-----\n");
     RecipientKey pk = RecipientKeys.parse(Files.readAllBytes(pub));
     assertThat(r.out()).contains("fingerprint:  " + pk.fingerprint());
     if (type.equals("x25519")) {
@@ -49,8 +62,10 @@ class RecipientKeygenCommandTest {
   void opensslReadsTheKeysAndAgreesOnThePublicKey(String type) throws Exception {
     assumeTrue(openssl(), "openssl not installed");
     Cli.run("recipient", "keygen", "--type", type, "--out-dir", tmp.toString(), "--name", "o").ok();
-    Process p = new ProcessBuilder("openssl", "pkey", "-in", tmp.resolve("o.key.pem").toString(), "-pubout")
-        .redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder("openssl", "pkey", "-in", tmp.resolve("o.key.pem").toString(), "-pubout")
+            .redirectErrorStream(true)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(out).isZero();
@@ -59,13 +74,17 @@ class RecipientKeygenCommandTest {
 
   @Test
   void jsonAndRefusesToOverwrite() throws Exception {
-    Cli.Run r = Cli.run("recipient", "keygen", "--type", "x25519", "--out-dir", tmp.toString(), "--json").ok();
+    Cli.Run r =
+        Cli.run("recipient", "keygen", "--type", "x25519", "--out-dir", tmp.toString(), "--json")
+            .ok();
     JsonNode j = Json.mapper().readTree(r.out());
     assertThat(j.get("fingerprint").asText()).hasSize(64);
     assertThat(j.get("private_key").asText()).endsWith("recipient.key.pem");
     String before = Files.readString(tmp.resolve("recipient.key.pem"));
     Cli.run("recipient", "keygen", "--type", "x25519", "--out-dir", tmp.toString())
-        .failsWith(ExitCodes.IO, "keycast recipient keygen: " + tmp.resolve("recipient.key.pem") + " already exists");
+        .failsWith(
+            ExitCodes.IO,
+            "keycast recipient keygen: " + tmp.resolve("recipient.key.pem") + " already exists");
     assertThat(Files.readString(tmp.resolve("recipient.key.pem"))).isEqualTo(before);
   }
 
@@ -73,10 +92,20 @@ class RecipientKeygenCommandTest {
   void usageErrors() {
     Cli.run("recipient", "keygen", "--type", "ed25519", "--out-dir", tmp.toString())
         .failsWith(ExitCodes.USAGE, "keycast recipient keygen: --type: \"ed25519\" is not one of");
-    Cli.run("recipient", "keygen", "--type", "x25519", "--out-dir", tmp.toString(), "--name", "../evil")
+    Cli.run(
+            "recipient",
+            "keygen",
+            "--type",
+            "x25519",
+            "--out-dir",
+            tmp.toString(),
+            "--name",
+            "../evil")
         .failsWith(ExitCodes.USAGE, "keycast recipient keygen: --name: ");
     Cli.run("recipient", "keygen", "--out-dir", tmp.toString())
-        .failsWith(ExitCodes.USAGE, "keycast recipient keygen: --type is required (the key type: rsa-2048");
+        .failsWith(
+            ExitCodes.USAGE,
+            "keycast recipient keygen: --type is required (the key type: rsa-2048");
     Cli.run("recipient").failsWith(ExitCodes.USAGE, "keycast recipient: missing subcommand");
   }
 

@@ -61,23 +61,61 @@ class SendCommandTest {
   }
 
   String keygen(String type, String name) throws Exception {
-    Cli.Run r = Cli.run("recipient", "keygen", "--type", type, "--out-dir", tmp.resolve("keys").toString(),
-        "--name", name, "--json").ok();
+    Cli.Run r =
+        Cli.run(
+                "recipient",
+                "keygen",
+                "--type",
+                type,
+                "--out-dir",
+                tmp.resolve("keys").toString(),
+                "--name",
+                name,
+                "--json")
+            .ok();
     return Json.mapper().readTree(r.out()).get("fingerprint").asText();
   }
 
   String register(String type, String name) throws Exception {
     String fp = keygen(type, name);
-    Cli.run("recipient", "register", "--host", host.url(), "--key", tmp.resolve("keys/" + name + ".key.pem").toString(),
-        "--label", "site=paris").ok();
+    Cli.run(
+            "recipient",
+            "register",
+            "--host",
+            host.url(),
+            "--key",
+            tmp.resolve("keys/" + name + ".key.pem").toString(),
+            "--label",
+            "site=paris")
+        .ok();
     return fp;
   }
 
   List<String> sendArgs(String... extra) {
-    List<String> a = new ArrayList<>(List.of("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(),
-        "--trust-root", root.toString(), "--secret-file", secretFile.toString(), "--secret-id", "reel-1",
-        "--sender", "Studio A", "--recipient", fpX, "--recipient", fpRsa, "--recipient", fpUnregistered,
-        "--sender-key", senderKeyFile().toString()));
+    List<String> a =
+        new ArrayList<>(
+            List.of(
+                "send",
+                "--host",
+                host.url(),
+                "--expect-pcrs",
+                pcrs.toString(),
+                "--trust-root",
+                root.toString(),
+                "--secret-file",
+                secretFile.toString(),
+                "--secret-id",
+                "reel-1",
+                "--sender",
+                "Studio A",
+                "--recipient",
+                fpX,
+                "--recipient",
+                fpRsa,
+                "--recipient",
+                fpUnregistered,
+                "--sender-key",
+                senderKeyFile().toString()));
     a.addAll(List.of(extra));
     return a;
   }
@@ -102,16 +140,30 @@ class SendCommandTest {
     EnclaveApi.SendPayload p = host.sendPayloads.getFirst();
     byte[] policyBytes = Base64Url.decode("policy", p.policy(), SendPolicy.MAX_BYTES);
     assertThat(host.openedPolicies.getFirst()).isEqualTo(policyBytes);
-    HpkeCiphertext ct = new HpkeCiphertext(Base64Url.decode("enc", p.enc(), 32),
-        Base64Url.decode("ct", p.ciphertext(), 1000));
+    HpkeCiphertext ct =
+        new HpkeCiphertext(
+            Base64Url.decode("enc", p.enc(), 32), Base64Url.decode("ct", p.ciphertext(), 1000));
     byte[] raw = host.keySet.receivePrivateKey();
     X25519PrivateKey sk = X25519PrivateKey.fromRaw(raw);
-    assertThat(Hpke.open(HpkeSuite.KEYCAST_V1, sk, FakeHost.sendInfo(host.keySet.id()), policyBytes, ct)).isEqualTo(SECRET);
+    assertThat(
+            Hpke.open(
+                HpkeSuite.KEYCAST_V1, sk, FakeHost.sendInfo(host.keySet.id()), policyBytes, ct))
+        .isEqualTo(SECRET);
     byte[] altered = policyBytes.clone();
     altered[altered.length - 2] ^= 1;
-    assertThatThrownBy(() -> Hpke.open(HpkeSuite.KEYCAST_V1, sk, FakeHost.sendInfo(host.keySet.id()), altered, ct))
+    assertThatThrownBy(
+            () ->
+                Hpke.open(
+                    HpkeSuite.KEYCAST_V1, sk, FakeHost.sendInfo(host.keySet.id()), altered, ct))
         .isInstanceOf(DecryptionFailedException.class);
-    assertThatThrownBy(() -> Hpke.open(HpkeSuite.KEYCAST_V1, sk, FakeHost.sendInfo("ks-" + "0".repeat(32)), policyBytes, ct))
+    assertThatThrownBy(
+            () ->
+                Hpke.open(
+                    HpkeSuite.KEYCAST_V1,
+                    sk,
+                    FakeHost.sendInfo("ks-" + "0".repeat(32)),
+                    policyBytes,
+                    ct))
         .isInstanceOf(DecryptionFailedException.class);
 
     SendPolicy policy = SendPolicy.parse(policyBytes);
@@ -120,7 +172,8 @@ class SendCommandTest {
     assertThat(policy.recipients().fingerprints()).containsExactly(fpX, fpRsa, fpUnregistered);
     assertThat(policy.maxRecipients()).isEqualTo(3);
     assertThat(policy.lateRecipients()).isFalse();
-    assertThat(Duration.between(policy.notBefore(), policy.notAfter())).isEqualTo(Duration.ofDays(30));
+    assertThat(Duration.between(policy.notBefore(), policy.notAfter()))
+        .isEqualTo(Duration.ofDays(30));
     assertThat(p.keySetId()).isEqualTo(host.keySet.id());
     assertThat(p.suite()).isEqualTo(EnclaveApi.SUITE_V1);
 
@@ -137,8 +190,19 @@ class SendCommandTest {
 
   @Test
   void jsonOutputAndWindowOptions() throws Exception {
-    Cli.Run r = send("--json", "--not-before", "now", "--valid-for", "2h", "--late-recipients",
-        "--max-recipients", "10", "--rsa-content", "aes-256-cbc").ok();
+    Cli.Run r =
+        send(
+                "--json",
+                "--not-before",
+                "now",
+                "--valid-for",
+                "2h",
+                "--late-recipients",
+                "--max-recipients",
+                "10",
+                "--rsa-content",
+                "aes-256-cbc")
+            .ok();
     JsonNode j = Json.mapper().readTree(r.out());
     assertThat(j.get("delivered")).hasSize(2);
     assertThat(j.get("not_registered").get(0).asText()).isEqualTo(fpUnregistered);
@@ -147,24 +211,57 @@ class SendCommandTest {
     SendPolicy policy = SendPolicy.parse(host.openedPolicies.getFirst());
     assertThat(policy.maxRecipients()).isEqualTo(10);
     assertThat(policy.rsaContent()).isEqualTo("aes-256-cbc");
-    assertThat(Duration.between(policy.notBefore(), policy.notAfter())).isEqualTo(Duration.ofHours(2));
+    assertThat(Duration.between(policy.notBefore(), policy.notAfter()))
+        .isEqualTo(Duration.ofHours(2));
     assertThat(r.out()).contains("cms-aes256cbc-v1");
   }
 
   @Test
   void policyFileIsSentByteForByte() throws Exception {
     Instant nb = Instant.now().minusSeconds(10).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-    String text = "{ \"version\": 1, \"secret_id\": \"kdm-7\", \"sender\": \"S\", \"not_before\": \"" + nb
-        + "\", \"not_after\": \"" + nb.plus(Duration.ofDays(1)) + "\", \"recipients\": {\"fingerprints\": [\""
-        + fpX + "\"]}, \"late_recipients\": false, \"max_recipients\": 1 }\n";
+    String text =
+        "{ \"version\": 1, \"secret_id\": \"kdm-7\", \"sender\": \"S\", \"not_before\": \""
+            + nb
+            + "\", \"not_after\": \""
+            + nb.plus(Duration.ofDays(1))
+            + "\", \"recipients\": {\"fingerprints\": [\""
+            + fpX
+            + "\"]}, \"late_recipients\": false, \"max_recipients\": 1 }\n";
     Path policy = Files.writeString(tmp.resolve("policy.json"), text);
-    Cli.run("send", "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
-        "--secret-hex", "00ff10", "--policy", policy.toString()).ok();
+    Cli.run(
+            "send",
+            "--sender-key",
+            FakeHost.senderKeyFile(tmp).toString(),
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--trust-root",
+            root.toString(),
+            "--secret-hex",
+            "00ff10",
+            "--policy",
+            policy.toString())
+        .ok();
     assertThat(host.openedPolicies.getFirst()).isEqualTo(text.getBytes(StandardCharsets.UTF_8));
     assertThat(host.openedSecrets.getFirst()).isEqualTo(new byte[] {0, (byte) 0xff, 0x10});
 
-    Cli.run("send", "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
-        "--secret-hex", "00", "--policy", policy.toString(), "--secret-id", "x")
+    Cli.run(
+            "send",
+            "--sender-key",
+            FakeHost.senderKeyFile(tmp).toString(),
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--trust-root",
+            root.toString(),
+            "--secret-hex",
+            "00",
+            "--policy",
+            policy.toString(),
+            "--secret-id",
+            "x")
         .failsWith(ExitCodes.USAGE, "keycast send: --policy replaces ");
   }
 
@@ -189,23 +286,31 @@ class SendCommandTest {
     int i = a.indexOf("--trust-root");
     a.remove(i);
     a.remove(i);
-    Cli.run(a.toArray(String[]::new)).failsWith(ExitCodes.VERIFICATION_FAILED, "keycast send: attestation UNTRUSTED_ROOT: ");
+    Cli.run(a.toArray(String[]::new))
+        .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast send: attestation UNTRUSTED_ROOT: ");
     assertThat(host.sendPayloads).isEmpty();
   }
 
   @Test
   void refusesABundleTheEnclaveDidNotAttest() {
     host.foreignSigningKeyInBundle = true;
-    send().failsWith(ExitCodes.VERIFICATION_FAILED, "keycast send: attestation USER_DATA_MISMATCH: ");
+    send()
+        .failsWith(ExitCodes.VERIFICATION_FAILED, "keycast send: attestation USER_DATA_MISMATCH: ");
     assertThat(host.sendPayloads).isEmpty();
   }
 
   @Test
   void refusesAKeySetProtectedByAnotherKmsKeyAndSendsNothing() {
     host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
-    send("--expect-kms-key", FakeHost.KMS_KEY_ID).failsWith(ExitCodes.VERIFICATION_FAILED,
-        "keycast send: the enclave's key set " + host.keySet.id() + " is protected by KMS key "
-            + FakeHost.ATTACKER_KMS_KEY_ID + ", not by the pinned KMS key " + FakeHost.KMS_KEY_ID);
+    send("--expect-kms-key", FakeHost.KMS_KEY_ID)
+        .failsWith(
+            ExitCodes.VERIFICATION_FAILED,
+            "keycast send: the enclave's key set "
+                + host.keySet.id()
+                + " is protected by KMS key "
+                + FakeHost.ATTACKER_KMS_KEY_ID
+                + ", not by the pinned KMS key "
+                + FakeHost.KMS_KEY_ID);
     assertThat(host.sendPayloads).isEmpty();
     assertThat(host.requests).noneMatch(q -> q.startsWith("POST /v1/sends"));
   }
@@ -213,8 +318,10 @@ class SendCommandTest {
   @Test
   void refusesAnUnlockedKmsKeyAndSendsNothingUnlessAllowed() {
     host.kmsKeyUnlocked = true;
-    send("--expect-kms-key", FakeHost.KMS_KEY_ID).failsWith(ExitCodes.VERIFICATION_FAILED,
-        "keycast send: the enclave's KMS key " + FakeHost.KMS_KEY_ID + " is not locked");
+    send("--expect-kms-key", FakeHost.KMS_KEY_ID)
+        .failsWith(
+            ExitCodes.VERIFICATION_FAILED,
+            "keycast send: the enclave's KMS key " + FakeHost.KMS_KEY_ID + " is not locked");
     assertThat(host.sendPayloads).isEmpty();
     assertThat(host.requests).noneMatch(q -> q.startsWith("POST /v1/sends"));
     send("--expect-kms-key", FakeHost.KMS_KEY_ID, "--allow-unlocked-kms-key").ok();
@@ -225,9 +332,16 @@ class SendCommandTest {
   void kmsKeySubstitutionIsRefusedByThePublishedDeploymentFileAloneBeforeAnythingIsSent() {
     // the sender passes only --expect-pcrs, the file the operator published (PCRs + kms_key_arn)
     host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
-    Cli.Run r = send().failsWith(ExitCodes.VERIFICATION_FAILED,
-        "keycast send: the enclave's key set " + host.keySet.id() + " is protected by KMS key "
-            + FakeHost.ATTACKER_KMS_KEY_ID + ", not by the pinned KMS key " + FakeHost.KMS_KEY_ID);
+    Cli.Run r =
+        send()
+            .failsWith(
+                ExitCodes.VERIFICATION_FAILED,
+                "keycast send: the enclave's key set "
+                    + host.keySet.id()
+                    + " is protected by KMS key "
+                    + FakeHost.ATTACKER_KMS_KEY_ID
+                    + ", not by the pinned KMS key "
+                    + FakeHost.KMS_KEY_ID);
     assertThat(r.out()).isEmpty();
     assertThat(host.sendPayloads).isEmpty();
     assertThat(host.requests).noneMatch(q -> q.startsWith("POST /v1/sends"));
@@ -238,10 +352,16 @@ class SendCommandTest {
     // measurements without a KMS key and no --expect-kms-key: refused before the host is contacted
     Files.writeString(pcrs, FakeHost.pcrsOnlyJson());
     host.sealedUnder = FakeHost.ATTACKER_KMS_KEY_ID;
-    Cli.Run r = send().failsWith(ExitCodes.USAGE, "keycast send: no KMS key pin: --expect-pcrs " + pcrs
-        + " names no \"kms_key_arn\"; pass --expect-kms-key ARN");
+    Cli.Run r =
+        send()
+            .failsWith(
+                ExitCodes.USAGE,
+                "keycast send: no KMS key pin: --expect-pcrs "
+                    + pcrs
+                    + " names no \"kms_key_arn\"; pass --expect-kms-key ARN");
     assertThat(r.out()).isEmpty();
-    assertThat(host.requests).noneMatch(q -> q.startsWith("GET /v1/attestation") || q.startsWith("POST /v1/sends"));
+    assertThat(host.requests)
+        .noneMatch(q -> q.startsWith("GET /v1/attestation") || q.startsWith("POST /v1/sends"));
     assertThat(host.sendPayloads).isEmpty();
   }
 
@@ -284,58 +404,183 @@ class SendCommandTest {
     var view = host.receipts.values().iterator().next();
     byte[] cose = Base64Url.decode("r", view.receipt(), 1 << 20);
     var identity = new EnclaveIdentity(host.bundle(), null, new byte[0], new byte[0]);
-    var result = new dev.keycast.protocol.api.HostApi.SendResult(view.sendId(), "reel-1", view.receiptId(),
-        view.receipt(), List.of(), List.of(), false);
+    var result =
+        new dev.keycast.protocol.api.HostApi.SendResult(
+            view.sendId(), "reel-1", view.receiptId(), view.receipt(), List.of(), List.of(), false);
     byte[] enc = Base64Url.decode("enc", p.enc(), 32);
     byte[] ct = Base64Url.decode("ct", p.ciphertext(), 1000);
     SendPolicy policy = SendPolicy.parse(policyBytes);
-    assertThat(SendCommand.checkReceipt(cose, identity, result, policy, policyBytes, enc, ct).sendId()).isEqualTo(view.sendId());
+    assertThat(
+            SendCommand.checkReceipt(cose, identity, result, policy, policyBytes, enc, ct).sendId())
+        .isEqualTo(view.sendId());
     byte[] otherCt = ct.clone();
     otherCt[0] ^= 1;
-    assertThatThrownBy(() -> SendCommand.checkReceipt(cose, identity, result, policy, policyBytes, enc, otherCt))
-        .isInstanceOf(CliException.class).hasMessageContaining("covers another payload");
-    var lying = new dev.keycast.protocol.api.HostApi.SendResult(view.sendId(), "reel-1", view.receiptId(), view.receipt(),
-        List.of(new dev.keycast.protocol.api.HostApi.DeliverySummary("feedface", view.sendId(), fpUnregistered,
-            "hpke-x25519-v1", Instant.now())), List.of(), false);
-    assertThatThrownBy(() -> SendCommand.checkReceipt(cose, identity, lying, policy, policyBytes, enc, ct))
-        .isInstanceOf(CliException.class).hasMessageContaining("which the signed receipt does not contain");
-    var wrongId = new dev.keycast.protocol.api.HostApi.SendResult("0".repeat(32), "reel-1", view.receiptId(),
-        view.receipt(), List.of(), List.of(), false);
-    assertThatThrownBy(() -> SendCommand.checkReceipt(cose, identity, wrongId, policy, policyBytes, enc, ct))
-        .isInstanceOf(CliException.class).hasMessageContaining("send id mismatch");
+    assertThatThrownBy(
+            () ->
+                SendCommand.checkReceipt(cose, identity, result, policy, policyBytes, enc, otherCt))
+        .isInstanceOf(CliException.class)
+        .hasMessageContaining("covers another payload");
+    var lying =
+        new dev.keycast.protocol.api.HostApi.SendResult(
+            view.sendId(),
+            "reel-1",
+            view.receiptId(),
+            view.receipt(),
+            List.of(
+                new dev.keycast.protocol.api.HostApi.DeliverySummary(
+                    "feedface", view.sendId(), fpUnregistered, "hpke-x25519-v1", Instant.now())),
+            List.of(),
+            false);
+    assertThatThrownBy(
+            () -> SendCommand.checkReceipt(cose, identity, lying, policy, policyBytes, enc, ct))
+        .isInstanceOf(CliException.class)
+        .hasMessageContaining("which the signed receipt does not contain");
+    var wrongId =
+        new dev.keycast.protocol.api.HostApi.SendResult(
+            "0".repeat(32),
+            "reel-1",
+            view.receiptId(),
+            view.receipt(),
+            List.of(),
+            List.of(),
+            false);
+    assertThatThrownBy(
+            () -> SendCommand.checkReceipt(cose, identity, wrongId, policy, policyBytes, enc, ct))
+        .isInstanceOf(CliException.class)
+        .hasMessageContaining("send id mismatch");
   }
 
   @Test
   void hostErrorsPrintTheServersCodeAndMessage() {
-    host.errors.put("POST /v1/sends", new ErrorBody("too_many_recipients", "4 eligible, max_recipients 3"));
-    Cli.Run r = send().failsWith(ExitCodes.HOST_ERROR,
-        "keycast send: host answered 422 too_many_recipients: 4 eligible, max_recipients 3");
+    host.errors.put(
+        "POST /v1/sends", new ErrorBody("too_many_recipients", "4 eligible, max_recipients 3"));
+    Cli.Run r =
+        send()
+            .failsWith(
+                ExitCodes.HOST_ERROR,
+                "keycast send: host answered 422 too_many_recipients: 4 eligible, max_recipients 3");
     assertThat(r.err()).contains("raise --max-recipients");
   }
 
   @Test
   void oneLineUsageErrors() {
-    Cli.run("send", "--host", host.url(), "--secret-id", "a", "--recipient", fpX, "--secret-hex", "00")
-        .failsWith(ExitCodes.USAGE,
+    Cli.run(
+            "send",
+            "--host",
+            host.url(),
+            "--secret-id",
+            "a",
+            "--recipient",
+            fpX,
+            "--secret-hex",
+            "00")
+        .failsWith(
+            ExitCodes.USAGE,
             "keycast send: --expect-pcrs is required: pass the deployment file the operator published");
-    Cli.run("send", "--expect-pcrs", pcrs.toString()).failsWith(ExitCodes.USAGE, "keycast send: --host is required");
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--secret-hex", "00", "--recipient", fpX)
+    Cli.run("send", "--expect-pcrs", pcrs.toString())
+        .failsWith(ExitCodes.USAGE, "keycast send: --host is required");
+    Cli.run(
+            "send",
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--secret-hex",
+            "00",
+            "--recipient",
+            fpX)
         .failsWith(ExitCodes.USAGE, "keycast send: --secret-id is required");
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--secret-id", "a", "--recipient", fpX)
+    Cli.run(
+            "send",
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--secret-id",
+            "a",
+            "--recipient",
+            fpX)
         .failsWith(ExitCodes.USAGE, "keycast send: the secret is required");
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--secret-id", "a", "--secret-hex", "00")
+    Cli.run(
+            "send",
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--secret-id",
+            "a",
+            "--secret-hex",
+            "00")
         .failsWith(ExitCodes.USAGE, "keycast send: no recipients");
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--secret-id", "a b", "--secret-hex", "00",
-        "--recipient", fpX).failsWith(ExitCodes.USAGE, "keycast send: policy: secret_id must be");
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--secret-id", "a", "--secret-hex", "00",
-        "--recipient", "abc").failsWith(ExitCodes.USAGE, "keycast send: --recipient: \"abc\" is not a key fingerprint");
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--secret-id", "a", "--secret-hex", "00",
-        "--recipient", fpX, "--not-after", "2001-01-01").failsWith(ExitCodes.USAGE, "keycast send: --not-after ");
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--secret-id", "a", "--secret-hex", "00",
-        "--recipient", fpX, "--bogus").failsWith(ExitCodes.USAGE, "keycast send: Unknown option: '--bogus'");
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--secret-id", "a",
-        "--secret-file", tmp.resolve("nope").toString(), "--recipient", fpX)
-        .failsWith(ExitCodes.IO, "keycast send: --secret-file " + tmp.resolve("nope") + ": no such file");
+    Cli.run(
+            "send",
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--secret-id",
+            "a b",
+            "--secret-hex",
+            "00",
+            "--recipient",
+            fpX)
+        .failsWith(ExitCodes.USAGE, "keycast send: policy: secret_id must be");
+    Cli.run(
+            "send",
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--secret-id",
+            "a",
+            "--secret-hex",
+            "00",
+            "--recipient",
+            "abc")
+        .failsWith(ExitCodes.USAGE, "keycast send: --recipient: \"abc\" is not a key fingerprint");
+    Cli.run(
+            "send",
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--secret-id",
+            "a",
+            "--secret-hex",
+            "00",
+            "--recipient",
+            fpX,
+            "--not-after",
+            "2001-01-01")
+        .failsWith(ExitCodes.USAGE, "keycast send: --not-after ");
+    Cli.run(
+            "send",
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--secret-id",
+            "a",
+            "--secret-hex",
+            "00",
+            "--recipient",
+            fpX,
+            "--bogus")
+        .failsWith(ExitCodes.USAGE, "keycast send: Unknown option: '--bogus'");
+    Cli.run(
+            "send",
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--secret-id",
+            "a",
+            "--secret-file",
+            tmp.resolve("nope").toString(),
+            "--recipient",
+            fpX)
+        .failsWith(
+            ExitCodes.IO, "keycast send: --secret-file " + tmp.resolve("nope") + ": no such file");
     StringBuilder many = new StringBuilder();
     // more fingerprints than fit in a policy of SendPolicy.MAX_BYTES (about 67 bytes each)
     for (int i = 0; i < SendPolicy.MAX_BYTES / 60; i++) {
@@ -347,21 +592,55 @@ class SendCommandTest {
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
-    Cli.run("send", "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--secret-id", "a", "--secret-hex", "00",
-        "--recipients-file", big.toString()).failsWith(ExitCodes.USAGE, "keycast send: the policy is ");
+    Cli.run(
+            "send",
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--secret-id",
+            "a",
+            "--secret-hex",
+            "00",
+            "--recipients-file",
+            big.toString())
+        .failsWith(ExitCodes.USAGE, "keycast send: the policy is ");
     assertThat(host.sendPayloads).isEmpty();
   }
 
   @Test
   void recipientsFileAnchorsAndSubject() throws Exception {
-    Path list = Files.writeString(tmp.resolve("fps.txt"), "# projectors\n" + fpX.toUpperCase() + "  # screen 1\n\n" + fpRsa + "\n");
-    Cli.run("send", "--sender-key", FakeHost.senderKeyFile(tmp).toString(), "--host", host.url(), "--expect-pcrs", pcrs.toString(), "--trust-root", root.toString(),
-        "--secret-hex", "0102", "--secret-id", "k", "--recipients-file", list.toString(), "--anchor", root.toString(),
-        "--subject", "O=Keycast Test,OU=Screens\\, east").ok();
+    Path list =
+        Files.writeString(
+            tmp.resolve("fps.txt"),
+            "# projectors\n" + fpX.toUpperCase() + "  # screen 1\n\n" + fpRsa + "\n");
+    Cli.run(
+            "send",
+            "--sender-key",
+            FakeHost.senderKeyFile(tmp).toString(),
+            "--host",
+            host.url(),
+            "--expect-pcrs",
+            pcrs.toString(),
+            "--trust-root",
+            root.toString(),
+            "--secret-hex",
+            "0102",
+            "--secret-id",
+            "k",
+            "--recipients-file",
+            list.toString(),
+            "--anchor",
+            root.toString(),
+            "--subject",
+            "O=Keycast Test,OU=Screens\\, east")
+        .ok();
     SendPolicy policy = SendPolicy.parse(host.openedPolicies.getFirst());
     assertThat(policy.recipients().fingerprints()).containsExactly(fpX, fpRsa);
     assertThat(policy.recipients().anchors()).hasSize(1);
-    assertThat(policy.recipients().subject()).containsEntry("O", "Keycast Test").containsEntry("OU", "Screens, east");
+    assertThat(policy.recipients().subject())
+        .containsEntry("O", "Keycast Test")
+        .containsEntry("OU", "Screens, east");
     assertThat(policy.maxRecipients()).isEqualTo(SendCommand.DEFAULT_MAX_WITH_ANCHORS);
   }
 

@@ -23,8 +23,15 @@ final class MockKmsKeys {
    * only {@code caCert} for its TLS, and returns its ARN. The locked policy takes PutKeyPolicy away
    * from everyone, so the key is created past the lockout safety check on purpose.
    */
-  static String createLocked(int port, Path caCert, String region, String accessKey, String secretKey,
-      String policy, String description) throws Exception {
+  static String createLocked(
+      int port,
+      Path caCert,
+      String region,
+      String accessKey,
+      String secretKey,
+      String policy,
+      String description)
+      throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     try (InputStream in = Files.newInputStream(caCert)) {
@@ -33,16 +40,24 @@ final class MockKmsKeys {
         trust.setCertificateEntry("kms" + i++, c);
       }
     }
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
-    try (KmsClient kms = KmsClient.builder()
-        .endpointOverride(URI.create("https://127.0.0.1:" + port))
-        .region(Region.of(region))
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
-        .httpClient(UrlConnectionHttpClient.builder().tlsTrustManagersProvider(tmf::getTrustManagers).build())
-        .build()) {
-      return kms.createKey(b -> b.policy(policy).bypassPolicyLockoutSafetyCheck(true).description(description))
-          .keyMetadata().arn();
+    try (KmsClient kms =
+        KmsClient.builder()
+            .endpointOverride(URI.create("https://127.0.0.1:" + port))
+            .region(Region.of(region))
+            .credentialsProvider(
+                StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)))
+            .httpClient(
+                UrlConnectionHttpClient.builder()
+                    .tlsTrustManagersProvider(tmf::getTrustManagers)
+                    .build())
+            .build()) {
+      return kms.createKey(
+              b -> b.policy(policy).bypassPolicyLockoutSafetyCheck(true).description(description))
+          .keyMetadata()
+          .arn();
     }
   }
 }

@@ -1,17 +1,18 @@
 package dev.keycast.e2e;
 
 import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.awaitility.core.ConditionTimeoutException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * One Keycast process (mock KMS, enclave, host proxy) started from its shaded jar with the JDK that
@@ -30,23 +31,32 @@ final class StackProcess implements AutoCloseable {
 
   /** The {@code java} binary of this JVM (JDK 25 under the build). */
   static String javaBinary() {
-    return ProcessHandle.current().info().command()
-        .orElseThrow(() -> new IllegalStateException("cannot tell which java binary runs the tests"));
+    return ProcessHandle.current()
+        .info()
+        .command()
+        .orElseThrow(
+            () -> new IllegalStateException("cannot tell which java binary runs the tests"));
   }
 
   /** Starts {@code java -jar jar args...}, appending to {@code log}. */
-  static StackProcess start(String name, Path jar, List<String> args, Map<String, String> env, Path log)
+  static StackProcess start(
+      String name, Path jar, List<String> args, Map<String, String> env, Path log)
       throws IOException {
     if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(name + ": " + jar + " does not exist: run the e2e tests in 'verify'"
-          + " (./mvnw verify -pl keycast-e2e -am) so that 'package' builds the shaded jars first");
+      throw new IllegalStateException(
+          name
+              + ": "
+              + jar
+              + " does not exist: run the e2e tests in 'verify'"
+              + " (./mvnw verify -pl keycast-e2e -am) so that 'package' builds the shaded jars first");
     }
     List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-jar", jar.toString()));
     cmd.addAll(args);
-    ProcessBuilder pb = new ProcessBuilder(cmd)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
     pb.environment().putAll(env);
     // The header names the command line with credential values redacted: the logs are checked for
     // secrets (LocalStackIT), and this line is the harness's, not the product's.
@@ -56,8 +66,12 @@ final class StackProcess implements AutoCloseable {
         shown.set(i, "<redacted>");
       }
     }
-    Files.writeString(log, "=== " + String.join(" ", shown) + "\n", StandardCharsets.UTF_8,
-        java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    Files.writeString(
+        log,
+        "=== " + String.join(" ", shown) + "\n",
+        StandardCharsets.UTF_8,
+        java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.APPEND);
     return new StackProcess(name, pb.start(), log);
   }
 
@@ -87,21 +101,42 @@ final class StackProcess implements AutoCloseable {
    * Polls {@code condition} until it holds, failing with the log tail when this process exits or
    * {@code timeout} passes (a generous bound: the test machine may be a loaded 2-core box).
    */
-  void awaitCondition(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+  void awaitCondition(String what, Duration timeout, BooleanSupplier condition)
+      throws InterruptedException {
     try {
-      await(what).atMost(timeout).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(200)).until(() -> {
-        if (condition.getAsBoolean()) {
-          return true;
-        }
-        if (!process.isAlive()) {
-          throw new AssertionError(name + " exited (status " + process.exitValue() + ") before " + what
-              + "; last lines of " + log + ":\n" + tail(40));
-        }
-        return false;
-      });
+      await(what)
+          .atMost(timeout)
+          .pollDelay(Duration.ZERO)
+          .pollInterval(Duration.ofMillis(200))
+          .until(
+              () -> {
+                if (condition.getAsBoolean()) {
+                  return true;
+                }
+                if (!process.isAlive()) {
+                  throw new AssertionError(
+                      name
+                          + " exited (status "
+                          + process.exitValue()
+                          + ") before "
+                          + what
+                          + "; last lines of "
+                          + log
+                          + ":\n"
+                          + tail(40));
+                }
+                return false;
+              });
     } catch (ConditionTimeoutException e) {
-      throw new AssertionError(what + " did not happen within " + timeout.toSeconds() + " s; last lines of "
-          + log + ":\n" + tail(40), e);
+      throw new AssertionError(
+          what
+              + " did not happen within "
+              + timeout.toSeconds()
+              + " s; last lines of "
+              + log
+              + ":\n"
+              + tail(40),
+          e);
     }
   }
 

@@ -6,6 +6,7 @@ import java.util.Base64;
 /** base64url without padding, the byte encoding of every Keycast JSON API. Decoding is capped. */
 public final class Base64Url {
   private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
+
   /** The value of each base64url character, -1 for every other ASCII character. */
   private static final byte[] VALUE = new byte[128];
 
@@ -30,9 +31,11 @@ public final class Base64Url {
    * one character), with the same result, but reads the characters of {@code text} directly
    * instead of copying them into a byte array first.
    */
-  public static byte[] decode(String field, String text, int maxBytes) throws MalformedInputException {
+  public static byte[] decode(String field, String text, int maxBytes)
+      throws MalformedInputException {
     if (text == null) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, field + " is missing");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED_REQUEST, field + " is missing");
     }
     long decodedLength = (long) text.length() * 3 / 4;
     if (decodedLength > maxBytes + 2L) {
@@ -43,7 +46,8 @@ public final class Base64Url {
     if (out == null) {
       String shown = text.length() > 16 ? text.substring(0, 16) + "..." : text;
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED_REQUEST, field + " is not base64url: \"" + shown + "\"");
+          MalformedInputException.Kind.MALFORMED_REQUEST,
+          field + " is not base64url: \"" + shown + "\"");
     }
     if (out.length > maxBytes) {
       throw new MalformedInputException(
@@ -68,8 +72,11 @@ public final class Base64Url {
     byte[] out = new byte[whole / 4 * 3 + (tail == 0 ? 0 : tail - 1)];
     int o = 0;
     for (int i = 0; i < whole; i += 4) {
-      int bits = value(text.charAt(i)) << 18 | value(text.charAt(i + 1)) << 12
-          | value(text.charAt(i + 2)) << 6 | value(text.charAt(i + 3));
+      int bits =
+          value(text.charAt(i)) << 18
+              | value(text.charAt(i + 1)) << 12
+              | value(text.charAt(i + 2)) << 6
+              | value(text.charAt(i + 3));
       if (bits < 0) {
         return null;
       }
@@ -78,8 +85,10 @@ public final class Base64Url {
       out[o++] = (byte) bits;
     }
     if (tail > 0) {
-      int bits = value(text.charAt(whole)) << 18 | value(text.charAt(whole + 1)) << 12
-          | (tail == 3 ? value(text.charAt(whole + 2)) << 6 : 0);
+      int bits =
+          value(text.charAt(whole)) << 18
+              | value(text.charAt(whole + 1)) << 12
+              | (tail == 3 ? value(text.charAt(whole + 2)) << 6 : 0);
       if (bits < 0) {
         return null;
       }

@@ -29,7 +29,8 @@ public final class DeliveryIds {
 
   /** True when {@code deliveryId} is {@link #of}{@code (sendId, fingerprint)}. */
   public static boolean matches(String deliveryId, String sendId, String fingerprint) {
-    return deliveryId != null && deliveryId.length() == 32
+    return deliveryId != null
+        && deliveryId.length() == 32
         && deliveryId.equals(of(sendId, fingerprint));
   }
 }

@@ -7,6 +7,7 @@ package dev.keycast.protocol;
 public final class SecretIds {
   /** Longest secret id, in characters (= bytes: the alphabet is ASCII). */
   public static final int MAX_LENGTH = 128;
+
   /** The rule, as error messages state it. */
   public static final String RULE = "1..128 characters of [A-Za-z0-9._:-]";
 

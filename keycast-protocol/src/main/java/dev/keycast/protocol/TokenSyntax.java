@@ -52,8 +52,11 @@ public final class TokenSyntax {
         i += 2;
       }
       if (from < 0x21 || to > 0x7e || to < from) {
-        throw new IllegalArgumentException("character set \"" + set + "\" is not a list of "
-            + "printable ASCII characters and ascending ranges");
+        throw new IllegalArgumentException(
+            "character set \""
+                + set
+                + "\" is not a list of "
+                + "printable ASCII characters and ascending ranges");
       }
       for (char c = from; c <= to; c++) {
         if (c < 64) {

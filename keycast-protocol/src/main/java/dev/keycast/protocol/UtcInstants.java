@@ -25,9 +25,15 @@ final class UtcInstants {
   /** The instant {@code s} spells in the common form, or null when it is not in that form. */
   static Instant parseOrNull(String s) {
     int n = s.length();
-    if (n < 20 || n > 30 || n == 21 || s.charAt(n - 1) != 'Z'
-        || s.charAt(4) != '-' || s.charAt(7) != '-' || s.charAt(10) != 'T'
-        || s.charAt(13) != ':' || s.charAt(16) != ':') {
+    if (n < 20
+        || n > 30
+        || n == 21
+        || s.charAt(n - 1) != 'Z'
+        || s.charAt(4) != '-'
+        || s.charAt(7) != '-'
+        || s.charAt(10) != 'T'
+        || s.charAt(13) != ':'
+        || s.charAt(16) != ':') {
       return null;
     }
     int year = digits(s, 0, 4);
@@ -36,8 +42,15 @@ final class UtcInstants {
     int hour = digits(s, 11, 13);
     int minute = digits(s, 14, 16);
     int second = digits(s, 17, 19);
-    if (year < 0 || month < 0 || day < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59
-        || second < 0 || second > 59) {
+    if (year < 0
+        || month < 0
+        || day < 0
+        || hour < 0
+        || hour > 23
+        || minute < 0
+        || minute > 59
+        || second < 0
+        || second > 59) {
       return null;
     }
     int nanos = 0;

@@ -12,9 +12,41 @@ import org.junit.jupiter.params.provider.ValueSource;
 class Base64UrlTest {
 
   @ParameterizedTest
-  @ValueSource(strings = {"", "AA", "AAA", "AAAA", "AA==", "AAA=", "_-8", "_-8=", "SGVsbG8", "SGVsbG8=",
-      "A", "A=", "A==", "AA=", "AAA==", "AAAA=", "=", "==", "===", "AA=A", "A=AA", "AA==AAAA",
-      "+/8=", "AA A", "AA\n", "AAé=", "AAAA====", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy", "AB==", "ABC="})
+  @ValueSource(
+      strings = {
+        "",
+        "AA",
+        "AAA",
+        "AAAA",
+        "AA==",
+        "AAA=",
+        "_-8",
+        "_-8=",
+        "SGVsbG8",
+        "SGVsbG8=",
+        "A",
+        "A=",
+        "A==",
+        "AA=",
+        "AAA==",
+        "AAAA=",
+        "=",
+        "==",
+        "===",
+        "AA=A",
+        "A=AA",
+        "AA==AAAA",
+        "+/8=",
+        "AA A",
+        "AA\n",
+        "AAé=",
+        "AAAA====",
+        "Zm9vYg",
+        "Zm9vYmE",
+        "Zm9vYmFy",
+        "AB==",
+        "ABC="
+      })
   void sameAsTheJdkOnEdgeCases(String text) {
     check(text);
   }
@@ -30,8 +62,11 @@ class Base64UrlTest {
       int len = r.nextInt(12);
       for (int i = 0; i < len; i++) {
         // mostly valid characters, so that many inputs decode
-        b.append(r.nextInt(4) == 0 ? chars.charAt(r.nextInt(chars.length()))
-            : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".charAt(r.nextInt(64)));
+        b.append(
+            r.nextInt(4) == 0
+                ? chars.charAt(r.nextInt(chars.length()))
+                : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                    .charAt(r.nextInt(64)));
       }
       if (r.nextBoolean()) {
         b.append("==", 0, r.nextInt(3));
@@ -55,7 +90,8 @@ class Base64UrlTest {
       assertThat(Base64Url.decode("f", four, max)).hasSize(4);
     } else {
       assertThatThrownBy(() -> Base64Url.decode("f", four, max))
-          .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("oversize"));
+          .isInstanceOfSatisfying(
+              MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("oversize"));
     }
   }
 

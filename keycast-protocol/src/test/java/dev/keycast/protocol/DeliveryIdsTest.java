@@ -28,7 +28,8 @@ class DeliveryIdsTest {
 
   @Test
   void knownAnswer() {
-    // computed once with: printf 'keycast/v1/delivery-id\0%s\0%s' SEND FP_A | sha256sum | cut -c1-32
+    // computed once with: printf 'keycast/v1/delivery-id\0%s\0%s' SEND FP_A | sha256sum | cut
+    // -c1-32
     assertThat(DeliveryIds.of(SEND, FP_A)).isEqualTo(KNOWN);
   }
 

@@ -26,7 +26,8 @@ class SendIdsTest {
     d.update((byte) 0);
     d.update(ENC);
     d.update(CT);
-    assertThat(SendIds.of(ENC, CT)).isEqualTo(HexFormat.of().formatHex(d.digest(), 0, 16))
+    assertThat(SendIds.of(ENC, CT))
+        .isEqualTo(HexFormat.of().formatHex(d.digest(), 0, 16))
         .hasSize(32);
   }
 

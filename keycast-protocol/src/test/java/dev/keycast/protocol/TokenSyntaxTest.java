@@ -12,21 +12,28 @@ import org.junit.jupiter.params.provider.CsvSource;
 class TokenSyntaxTest {
   /** Every syntax the code base checks with a TokenSyntax, as set, min, max. */
   @ParameterizedTest(name = "[{0}]'{'{1},{2}'}'")
-  @CsvSource(delimiter = ' ', value = {
-      "0-9a-f 64 64",
-      "0-9a-f 32 32",
-      "A-Za-z0-9_- 1 128",
-      "A-Za-z0-9_- 0 128",
-      "a-z0-9._- 1 64",
-      "A-Za-z0-9._:- 1 128"})
+  @CsvSource(
+      delimiter = ' ',
+      value = {
+        "0-9a-f 64 64",
+        "0-9a-f 32 32",
+        "A-Za-z0-9_- 1 128",
+        "A-Za-z0-9_- 0 128",
+        "a-z0-9._- 1 64",
+        "A-Za-z0-9._:- 1 128"
+      })
   void agreesWithTheRegularExpressionOnRandomInputs(String set, int min, int max) {
     TokenSyntax syntax = TokenSyntax.of(set, min, max);
     Pattern regex = Pattern.compile(syntax.pattern());
     // an alphabet around the set's edges: neighbours of each range, non-ASCII look-alikes
-    String alphabet = "09afAFzZ:;@[`{/.-_ \t\u00e9\u0660\uff10\u212a" + "0123456789abcdefghijklmnop";
-    String members = alphabet.chars().filter(c -> syntax.allows((char) c))
-        .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append)
-        .toString();
+    String alphabet =
+        "09afAFzZ:;@[`{/.-_ \t\u00e9\u0660\uff10\u212a" + "0123456789abcdefghijklmnop";
+    String members =
+        alphabet
+            .chars()
+            .filter(c -> syntax.allows((char) c))
+            .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append)
+            .toString();
     Random random = new Random(42);
     int accepted = 0;
     for (int i = 0; i < 20_000; i++) {
@@ -49,14 +56,15 @@ class TokenSyntaxTest {
             b.setLength(length - 1);
           }
         }
-        default -> { }
+        default -> {}
       }
       String s = b.toString();
       boolean expected = regex.matcher(s).matches();
       assertThat(syntax.matches(s)).as("%s on \"%s\"", syntax, s).isEqualTo(expected);
       accepted += expected ? 1 : 0;
     }
-    assertThat(accepted).as("inputs the syntax accepted (the test must see both answers)")
+    assertThat(accepted)
+        .as("inputs the syntax accepted (the test must see both answers)")
         .isBetween(100, 19_900);
   }
 
@@ -95,13 +103,15 @@ class TokenSyntaxTest {
   @Test
   void rejectsMalformedSets() {
     assertThatThrownBy(() -> TokenSyntax.of("z-a", 1, 2))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("\"z-a\"");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("\"z-a\"");
     assertThatThrownBy(() -> TokenSyntax.of("a\u00e9", 1, 2))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> TokenSyntax.of("a b", 1, 2))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> TokenSyntax.of("", 1, 2)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> TokenSyntax.of("a", 3, 2)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> TokenSyntax.of("a", 3, 2))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> TokenSyntax.of("a", -1, 2))
         .isInstanceOf(IllegalArgumentException.class);
   }

@@ -76,7 +76,8 @@ public sealed interface Endpoint permits VsockEndpoint, UnixEndpoint, TcpEndpoin
 
   private static UnixEndpoint parseUnix(String text, String rest) {
     if (rest.isEmpty()) {
-      throw new EndpointSyntaxException(text, "empty path (expected unix:/abs/path or unix:rel/path)");
+      throw new EndpointSyntaxException(
+          text, "empty path (expected unix:/abs/path or unix:rel/path)");
     }
     if (rest.startsWith("//")) {
       throw new EndpointSyntaxException(
@@ -85,7 +86,10 @@ public sealed interface Endpoint permits VsockEndpoint, UnixEndpoint, TcpEndpoin
     int bytes = rest.getBytes(StandardCharsets.UTF_8).length;
     if (bytes > UnixEndpoint.MAX_PATH_BYTES) {
       throw new EndpointSyntaxException(
-          text, "path is " + bytes + " bytes; a socket path holds at most "
+          text,
+          "path is "
+              + bytes
+              + " bytes; a socket path holds at most "
               + UnixEndpoint.MAX_PATH_BYTES);
     }
     try {
@@ -176,8 +180,12 @@ public sealed interface Endpoint permits VsockEndpoint, UnixEndpoint, TcpEndpoin
       }
       for (int i = 0; i < label.length(); i++) {
         char c = label.charAt(i);
-        boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-            || c == '-' || c == '_';
+        boolean ok =
+            (c >= 'a' && c <= 'z')
+                || (c >= 'A' && c <= 'Z')
+                || (c >= '0' && c <= '9')
+                || c == '-'
+                || c == '_';
         if (!ok) {
           return false;
         }

@@ -124,8 +124,7 @@ public final class L4Pipe implements AutoCloseable {
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel ch) {
-                ch.pipeline()
-                    .addLast(idleHandler(), new FrontendHandler());
+                ch.pipeline().addLast(idleHandler(), new FrontendHandler());
               }
             },
             Map.of(

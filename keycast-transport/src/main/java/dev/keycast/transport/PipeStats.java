@@ -77,8 +77,20 @@ public final class PipeStats {
 
   @Override
   public String toString() {
-    return "PipeStats[accepted=" + accepted() + ", rejected=" + rejected() + ", active=" + active()
-        + ", connectFailures=" + connectFailures() + ", idleTimeouts=" + idleTimeouts()
-        + ", up=" + bytesUpstream() + ", down=" + bytesDownstream() + "]";
+    return "PipeStats[accepted="
+        + accepted()
+        + ", rejected="
+        + rejected()
+        + ", active="
+        + active()
+        + ", connectFailures="
+        + connectFailures()
+        + ", idleTimeouts="
+        + idleTimeouts()
+        + ", up="
+        + bytesUpstream()
+        + ", down="
+        + bytesDownstream()
+        + "]";
   }
 }

@@ -138,7 +138,8 @@ public final class Transports {
    * A client bootstrap for {@code endpoint} on {@code group}: channel type, remote address and
    * connect timeout set; the caller sets the handler and options and calls {@code connect()}.
    */
-  public static Bootstrap bootstrap(Endpoint endpoint, EventLoopGroup group, Duration connectTimeout) {
+  public static Bootstrap bootstrap(
+      Endpoint endpoint, EventLoopGroup group, Duration connectTimeout) {
     Bootstrap b = new Bootstrap().group(group).remoteAddress(socketAddress(endpoint));
     switch (endpoint) {
       case TcpEndpoint t -> b.channel(EpollSocketChannel.class);

@@ -22,7 +22,8 @@ public record UnixEndpoint(Path path) implements Endpoint {
       throw new EndpointSyntaxException("unix:", "empty path");
     }
     if (s.getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
-      throw new EndpointSyntaxException("unix:" + s, "path longer than " + MAX_PATH_BYTES + " bytes");
+      throw new EndpointSyntaxException(
+          "unix:" + s, "path longer than " + MAX_PATH_BYTES + " bytes");
     }
   }
 

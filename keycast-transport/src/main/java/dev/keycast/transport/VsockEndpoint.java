@@ -14,12 +14,16 @@ package dev.keycast.transport;
 public record VsockEndpoint(int cid, int port) implements Endpoint {
   /** {@code VMADDR_CID_ANY}: bind on every CID of this machine. */
   public static final int CID_ANY = -1;
+
   /** {@code VMADDR_CID_LOCAL}: loopback (needs the vsock_loopback module). */
   public static final int CID_LOCAL = 1;
+
   /** {@code VMADDR_CID_HOST}. */
   public static final int CID_HOST = 2;
+
   /** The parent EC2 instance, as seen from inside a Nitro Enclave. */
   public static final int CID_NITRO_PARENT = 3;
+
   /** {@code VMADDR_PORT_ANY}: let the kernel choose a port when binding. */
   public static final int PORT_ANY = -1;
 
@@ -30,7 +34,9 @@ public record VsockEndpoint(int cid, int port) implements Endpoint {
 
   @Override
   public String toString() {
-    return "vsock://" + (cid == CID_ANY ? "ANY" : Integer.toUnsignedString(cid)) + ":"
+    return "vsock://"
+        + (cid == CID_ANY ? "ANY" : Integer.toUnsignedString(cid))
+        + ":"
         + Integer.toUnsignedString(port);
   }
 }

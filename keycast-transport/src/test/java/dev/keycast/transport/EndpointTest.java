@@ -44,7 +44,8 @@ class EndpointTest {
     assertThat(((VsockEndpoint) Endpoint.parse("vsock://ANY:1")).isAnyCid()).isTrue();
     assertThat(Endpoint.parse("vsock://3:8000")).isEqualTo(new VsockEndpoint(3, 8000));
     assertThat(Endpoint.parse("vsock://3:4294967295")).isEqualTo(new VsockEndpoint(3, -1));
-    assertThat(Endpoint.parse("unix:/tmp/a.sock")).isEqualTo(new UnixEndpoint(Path.of("/tmp/a.sock")));
+    assertThat(Endpoint.parse("unix:/tmp/a.sock"))
+        .isEqualTo(new UnixEndpoint(Path.of("/tmp/a.sock")));
     assertThat(Endpoint.parse("unix:a/b")).isEqualTo(new UnixEndpoint(Path.of("a/b")));
     assertThat(Endpoint.parse("tcp://[::1]:443")).isEqualTo(new TcpEndpoint("::1", 443));
     assertThat(Endpoint.parse("tcp://10.0.0.1:1")).isEqualTo(new TcpEndpoint("10.0.0.1", 1));
@@ -142,7 +143,8 @@ class EndpointTest {
 
   @Test
   void recordsValidateDirectConstruction() {
-    assertThatThrownBy(() -> new TcpEndpoint("h", 65536)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new TcpEndpoint("h", 65536))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> new TcpEndpoint("", 1)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> new UnixEndpoint(Path.of("/" + "x".repeat(200))))
         .isInstanceOf(IllegalArgumentException.class);

@@ -70,8 +70,12 @@ class HalfCloseEpollBugTest {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
       if (evt instanceof ChannelInputShutdownEvent) {
-        Runnable reply = () -> ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[SIZE]))
-            .addListener((ChannelFutureListener) f -> ((DuplexChannel) ctx.channel()).shutdownOutput());
+        Runnable reply =
+            () ->
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[SIZE]))
+                    .addListener(
+                        (ChannelFutureListener)
+                            f -> ((DuplexChannel) ctx.channel()).shutdownOutput());
         if (workaround) {
           Transports.reRegister(ctx.channel()).addListener(f -> reply.run());
         } else {
@@ -117,50 +121,68 @@ class HalfCloseEpollBugTest {
       if (!(evt instanceof ChannelInputShutdownEvent)) {
         return;
       }
-      Runnable reply = () -> ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[SIZE]))
-          .addListener((ChannelFutureListener) f -> ((DuplexChannel) ctx.channel()).shutdownOutput());
+      Runnable reply =
+          () ->
+              ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[SIZE]))
+                  .addListener(
+                      (ChannelFutureListener)
+                          f -> ((DuplexChannel) ctx.channel()).shutdownOutput());
       switch (order) {
         case NONE -> ctx.executor().execute(reply);
-        case REREGISTER_THEN_REPLY -> Transports.reRegister(ctx.channel()).addListener(f -> reply.run());
+        case REREGISTER_THEN_REPLY ->
+            Transports.reRegister(ctx.channel()).addListener(f -> reply.run());
         case REPLY_THEN_REREGISTER -> {
           reply.run();
           Transports.reRegister(ctx.channel());
         }
-        case REREGISTER_THEN_REPLY_LATER -> Transports.reRegister(ctx.channel())
-            .addListener(f -> ctx.executor().schedule(reply, 100, TimeUnit.MILLISECONDS));
+        case REREGISTER_THEN_REPLY_LATER ->
+            Transports.reRegister(ctx.channel())
+                .addListener(f -> ctx.executor().schedule(reply, 100, TimeUnit.MILLISECONDS));
       }
     }
   }
 
   /** Bytes of the reply the client gets, reading until EOF, reset, or 15 s without EOF. */
   static long replyBytes(Order order) throws Exception {
-    return replyBytes(order, Map.of(ChannelOption.ALLOW_HALF_CLOSURE, true, ChannelOption.AUTO_READ, false));
+    return replyBytes(
+        order, Map.of(ChannelOption.ALLOW_HALF_CLOSURE, true, ChannelOption.AUTO_READ, false));
   }
 
   static long replyBytes(Order order, Map<ChannelOption<?>, Object> childOptions) throws Exception {
-    try (EndpointServer s = Transports.bind(Endpoint.parse("tcp://127.0.0.1:0"), boss, workers,
-        new OrderedReply(order), childOptions);
-        SocketChannel c = SocketChannel.open(
-            new InetSocketAddress("127.0.0.1", ((TcpEndpoint) s.endpoint()).port()))) {
+    try (EndpointServer s =
+            Transports.bind(
+                Endpoint.parse("tcp://127.0.0.1:0"),
+                boss,
+                workers,
+                new OrderedReply(order),
+                childOptions);
+        SocketChannel c =
+            SocketChannel.open(
+                new InetSocketAddress("127.0.0.1", ((TcpEndpoint) s.endpoint()).port()))) {
       c.write(ByteBuffer.wrap(new byte[] {1}));
       c.shutdownOutput();
-      Thread.sleep(300); // deliberately a client that does not read yet: the reply fills the kernel buffers and the server must wait for EPOLLOUT
+      Thread.sleep(
+          300); // deliberately a client that does not read yet: the reply fills the kernel buffers
+      // and the server must wait for EPOLLOUT
       java.util.concurrent.atomic.AtomicLong total = new java.util.concurrent.atomic.AtomicLong();
-      java.util.concurrent.ExecutorService ex = java.util.concurrent.Executors.newSingleThreadExecutor();
+      java.util.concurrent.ExecutorService ex =
+          java.util.concurrent.Executors.newSingleThreadExecutor();
       try {
-        java.util.concurrent.Future<?> reader = ex.submit(() -> {
-          ByteBuffer in = ByteBuffer.allocate(1 << 16);
-          try {
-            int n;
-            while ((n = c.read(in)) >= 0) {
-              total.addAndGet(n);
-              in.clear();
-            }
-          } catch (java.io.IOException reset) {
-            // the server gave up (or the test closed the socket after the timeout)
-          }
-          return null;
-        });
+        java.util.concurrent.Future<?> reader =
+            ex.submit(
+                () -> {
+                  ByteBuffer in = ByteBuffer.allocate(1 << 16);
+                  try {
+                    int n;
+                    while ((n = c.read(in)) >= 0) {
+                      total.addAndGet(n);
+                      in.clear();
+                    }
+                  } catch (java.io.IOException reset) {
+                    // the server gave up (or the test closed the socket after the timeout)
+                  }
+                  return null;
+                });
         try {
           reader.get(15, TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException stalled) {
@@ -190,13 +212,21 @@ class HalfCloseEpollBugTest {
   }
 
   static long replyBytes(boolean workaround) throws Exception {
-    try (EndpointServer s = Transports.bind(Endpoint.parse("tcp://127.0.0.1:0"), boss, workers,
-        new BigReplyAfterEof(workaround), Map.of(ChannelOption.ALLOW_HALF_CLOSURE, true, ChannelOption.AUTO_READ, false));
-        SocketChannel c = SocketChannel.open(
-            new InetSocketAddress("127.0.0.1", ((TcpEndpoint) s.endpoint()).port()))) {
+    try (EndpointServer s =
+            Transports.bind(
+                Endpoint.parse("tcp://127.0.0.1:0"),
+                boss,
+                workers,
+                new BigReplyAfterEof(workaround),
+                Map.of(ChannelOption.ALLOW_HALF_CLOSURE, true, ChannelOption.AUTO_READ, false));
+        SocketChannel c =
+            SocketChannel.open(
+                new InetSocketAddress("127.0.0.1", ((TcpEndpoint) s.endpoint()).port()))) {
       c.write(ByteBuffer.wrap(new byte[] {1}));
       c.shutdownOutput();
-      Thread.sleep(300); // deliberately a client that does not read yet: the reply fills the kernel buffers and the server must wait for EPOLLOUT
+      Thread.sleep(
+          300); // deliberately a client that does not read yet: the reply fills the kernel buffers
+      // and the server must wait for EPOLLOUT
       ByteBuffer in = ByteBuffer.allocate(1 << 16);
       long total = 0;
       try {
@@ -224,8 +254,17 @@ class HalfCloseEpollBugTest {
     // times without filling the socket, Netty clears EPOLLOUT and reschedules the flush. After the
     // re-armed EPOLLRDHUP was consumed, that clear empties the interest set (EPOLL_CTL_DEL) and the
     // rescheduled flush's EPOLL_CTL_MOD fails. A spin count of 1 makes every partial write do it.
-    assertThat(replyBytes(Order.REREGISTER_THEN_REPLY, Map.of(ChannelOption.ALLOW_HALF_CLOSURE, true,
-        ChannelOption.AUTO_READ, false, ChannelOption.WRITE_SPIN_COUNT, 1))).isEqualTo(SIZE);
+    assertThat(
+            replyBytes(
+                Order.REREGISTER_THEN_REPLY,
+                Map.of(
+                    ChannelOption.ALLOW_HALF_CLOSURE,
+                    true,
+                    ChannelOption.AUTO_READ,
+                    false,
+                    ChannelOption.WRITE_SPIN_COUNT,
+                    1)))
+        .isEqualTo(SIZE);
   }
 
   @Test

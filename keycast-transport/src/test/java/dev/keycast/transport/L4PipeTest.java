@@ -59,7 +59,11 @@ class L4PipeTest {
   }
 
   static EndpointServer backend(Endpoint e, ChannelHandler h) throws Exception {
-    return Transports.bind(e, boss, workers, h,
+    return Transports.bind(
+        e,
+        boss,
+        workers,
+        h,
         Map.of(ChannelOption.AUTO_READ, false, ChannelOption.ALLOW_HALF_CLOSURE, true));
   }
 
@@ -83,23 +87,25 @@ class L4PipeTest {
       MessageDigest sent = MessageDigest.getInstance("SHA-256");
       ExecutorService ex = Executors.newSingleThreadExecutor();
       try {
-        Future<?> writer = ex.submit(() -> {
-          Random r = new Random(seed);
-          byte[] chunk = new byte[32 * 1024];
-          long left = size;
-          while (left > 0) {
-            int n = (int) Math.min(chunk.length, left);
-            r.nextBytes(chunk);
-            sent.update(chunk, 0, n);
-            ByteBuffer b = ByteBuffer.wrap(chunk, 0, n);
-            while (b.hasRemaining()) {
-              c.write(b);
-            }
-            left -= n;
-          }
-          c.shutdownOutput();
-          return null;
-        });
+        Future<?> writer =
+            ex.submit(
+                () -> {
+                  Random r = new Random(seed);
+                  byte[] chunk = new byte[32 * 1024];
+                  long left = size;
+                  while (left > 0) {
+                    int n = (int) Math.min(chunk.length, left);
+                    r.nextBytes(chunk);
+                    sent.update(chunk, 0, n);
+                    ByteBuffer b = ByteBuffer.wrap(chunk, 0, n);
+                    while (b.hasRemaining()) {
+                      c.write(b);
+                    }
+                    left -= n;
+                  }
+                  c.shutdownOutput();
+                  return null;
+                });
         MessageDigest got = MessageDigest.getInstance("SHA-256");
         ByteBuffer in = ByteBuffer.allocate(64 * 1024);
         long total = 0;
@@ -119,25 +125,41 @@ class L4PipeTest {
   }
 
   static void awaitTrue(java.util.function.BooleanSupplier cond, Duration max) {
-    org.awaitility.Awaitility.await().atMost(max).pollInterval(Duration.ofMillis(20))
+    org.awaitility.Awaitility.await()
+        .atMost(max)
+        .pollInterval(Duration.ofMillis(20))
         .until(cond::getAsBoolean);
   }
 
   @Test
   void targetOutsideTheAllowlistIsRejectedAtConstruction() {
     Endpoint kms = Endpoint.parse("tcp://kms.us-east-1.amazonaws.com:443");
-    L4Pipe.Config cfg = new L4Pipe.Config(Endpoint.parse("vsock://ANY:8000"),
-        Endpoint.parse("tcp://evil.example:443"), CONNECT, IDLE, 10);
+    L4Pipe.Config cfg =
+        new L4Pipe.Config(
+            Endpoint.parse("vsock://ANY:8000"),
+            Endpoint.parse("tcp://evil.example:443"),
+            CONNECT,
+            IDLE,
+            10);
     assertThatThrownBy(() -> new L4Pipe(cfg, Set.of(kms)))
         .isInstanceOf(L4Pipe.TargetNotAllowedException.class)
         .hasMessageContaining("tcp://evil.example:443");
     // the port must match too
-    L4Pipe.Config port80 = new L4Pipe.Config(Endpoint.parse("vsock://ANY:8000"),
-        Endpoint.parse("tcp://kms.us-east-1.amazonaws.com:80"), CONNECT, IDLE, 10);
+    L4Pipe.Config port80 =
+        new L4Pipe.Config(
+            Endpoint.parse("vsock://ANY:8000"),
+            Endpoint.parse("tcp://kms.us-east-1.amazonaws.com:80"),
+            CONNECT,
+            IDLE,
+            10);
     assertThatThrownBy(() -> new L4Pipe(port80, Set.of(kms)))
         .isInstanceOf(L4Pipe.TargetNotAllowedException.class);
-    assertThat(new L4Pipe(new L4Pipe.Config(Endpoint.parse("vsock://ANY:8000"), kms, CONNECT, IDLE, 10),
-        Set.of(kms)).boundEndpoint()).isNull();
+    assertThat(
+            new L4Pipe(
+                    new L4Pipe.Config(Endpoint.parse("vsock://ANY:8000"), kms, CONNECT, IDLE, 10),
+                    Set.of(kms))
+                .boundEndpoint())
+        .isNull();
     assertThatThrownBy(() -> new L4Pipe.Config(kms, kms, CONNECT, IDLE, 0))
         .isInstanceOf(IllegalArgumentException.class);
   }
@@ -160,10 +182,12 @@ class L4PipeTest {
 
   @Test
   void unixToTcpAndTcpToUnix() throws Exception {
-    try (EndpointServer echoUnix = backend(new UnixEndpoint(tmp.resolve("echo.sock")), new EchoHandler());
+    try (EndpointServer echoUnix =
+            backend(new UnixEndpoint(tmp.resolve("echo.sock")), new EchoHandler());
         L4Pipe tcpToUnix = pipe(Endpoint.parse("tcp://127.0.0.1:0"), echoUnix.endpoint(), IDLE, 4);
         EndpointServer echoTcp = backend(Endpoint.parse("tcp://[::1]:0"), new EchoHandler());
-        L4Pipe unixToTcp = pipe(new UnixEndpoint(tmp.resolve("pipe.sock")), echoTcp.endpoint(), IDLE, 4)) {
+        L4Pipe unixToTcp =
+            pipe(new UnixEndpoint(tmp.resolve("pipe.sock")), echoTcp.endpoint(), IDLE, 4)) {
       echoTransfer(tcpToUnix.boundEndpoint(), 3 << 20, 1);
       echoTransfer(unixToTcp.boundEndpoint(), 3 << 20, 2);
       assertThat(tcpToUnix.stats().bytesDownstream()).isEqualTo(3 << 20);
@@ -181,10 +205,12 @@ class L4PipeTest {
         List<Future<?>> all = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
           long seed = i;
-          all.add(ex.submit(() -> {
-            echoTransfer(p.boundEndpoint(), 256 * 1024 + seed * 1013, seed);
-            return null;
-          }));
+          all.add(
+              ex.submit(
+                  () -> {
+                    echoTransfer(p.boundEndpoint(), 256 * 1024 + seed * 1013, seed);
+                    return null;
+                  }));
         }
         for (Future<?> f : all) {
           f.get(90, TimeUnit.SECONDS);
@@ -211,12 +237,18 @@ class L4PipeTest {
       s.bind(new InetSocketAddress("127.0.0.1", 0));
       deadPort = ((InetSocketAddress) s.getLocalAddress()).getPort();
     }
-    try (L4Pipe p = pipe(Endpoint.parse("tcp://127.0.0.1:0"), new TcpEndpoint("127.0.0.1", deadPort), IDLE, 4);
+    try (L4Pipe p =
+            pipe(
+                Endpoint.parse("tcp://127.0.0.1:0"),
+                new TcpEndpoint("127.0.0.1", deadPort),
+                IDLE,
+                4);
         SocketChannel c = SocketChannel.open(jdk(p.boundEndpoint()))) {
       c.socket().setSoTimeout(10_000);
       int r = readOrReset(c);
       assertThat(r).isEqualTo(-1);
-      awaitTrue(() -> p.stats().connectFailures() == 1 && p.stats().active() == 0, Duration.ofSeconds(5));
+      awaitTrue(
+          () -> p.stats().connectFailures() == 1 && p.stats().active() == 0, Duration.ofSeconds(5));
     }
   }
 
@@ -264,7 +296,8 @@ class L4PipeTest {
   @Test
   void idleConnectionsAreClosed() throws Exception {
     try (EndpointServer echo = backend(Endpoint.parse("tcp://127.0.0.1:0"), new EchoHandler());
-        L4Pipe p = pipe(Endpoint.parse("tcp://127.0.0.1:0"), echo.endpoint(), Duration.ofMillis(300), 2);
+        L4Pipe p =
+            pipe(Endpoint.parse("tcp://127.0.0.1:0"), echo.endpoint(), Duration.ofMillis(300), 2);
         SocketChannel c = SocketChannel.open(jdk(p.boundEndpoint()))) {
       assertThat(TransportsTest.roundTrip(c, "x")).isEqualTo("x");
       assertThat(readOrReset(c)).isEqualTo(-1); // returns once the pipe closes the idle pair
@@ -275,33 +308,40 @@ class L4PipeTest {
   @Test
   void slowConsumerDoesNotMakeThePipeBuffer() throws Exception {
     // The backend accepts but never reads: everything the pipe forwards stays in kernel buffers.
-    try (EndpointServer sink = backend(Endpoint.parse("tcp://127.0.0.1:0"), new ChannelInboundHandlerAdapter());
+    try (EndpointServer sink =
+            backend(Endpoint.parse("tcp://127.0.0.1:0"), new ChannelInboundHandlerAdapter());
         // idle timeout: the only way out once the client half-closes towards a stalled target
-        L4Pipe p = pipe(Endpoint.parse("tcp://127.0.0.1:0"), sink.endpoint(), Duration.ofSeconds(5), 2);
+        L4Pipe p =
+            pipe(Endpoint.parse("tcp://127.0.0.1:0"), sink.endpoint(), Duration.ofSeconds(5), 2);
         SocketChannel c = SocketChannel.open(jdk(p.boundEndpoint()))) {
       long size = 64L << 20;
       ExecutorService ex = Executors.newSingleThreadExecutor();
       try {
-        Future<?> writer = ex.submit(() -> {
-          ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
-          for (long sent = 0; sent < size; sent += chunk.capacity()) {
-            chunk.clear();
-            while (chunk.hasRemaining()) {
-              c.write(chunk);
-            }
-          }
-          return null;
-        });
+        Future<?> writer =
+            ex.submit(
+                () -> {
+                  ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
+                  for (long sent = 0; sent < size; sent += chunk.capacity()) {
+                    chunk.clear();
+                    while (chunk.hasRemaining()) {
+                      c.write(chunk);
+                    }
+                  }
+                  return null;
+                });
         // wait until the forwarded count stops growing: every buffer on the way is full
         long[] last = {-1};
         int[] stable = {0};
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60))
-            .pollInterval(Duration.ofMillis(200)).until(() -> {
-              long now = p.stats().bytesUpstream();
-              stable[0] = now == last[0] ? stable[0] + 1 : 0;
-              last[0] = now;
-              return stable[0] >= 5;
-            });
+        org.awaitility.Awaitility.await()
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(200))
+            .until(
+                () -> {
+                  long now = p.stats().bytesUpstream();
+                  stable[0] = now == last[0] ? stable[0] + 1 : 0;
+                  last[0] = now;
+                  return stable[0] >= 5;
+                });
         assertThat(writer.isDone()).as("the client is blocked by back-pressure").isFalse();
         assertThat(p.stats().bytesUpstream()).isLessThan(size);
         // the pipe itself holds at most one read buffer for this one direction
@@ -352,6 +392,7 @@ class L4PipeTest {
       }
     }
 
-    static final io.netty.util.AttributeKey<Integer> COUNT = io.netty.util.AttributeKey.valueOf("count");
+    static final io.netty.util.AttributeKey<Integer> COUNT =
+        io.netty.util.AttributeKey.valueOf("count");
   }
 }

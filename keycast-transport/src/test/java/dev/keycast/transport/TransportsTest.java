@@ -55,7 +55,10 @@ class TransportsTest {
 
   static EndpointServer echoServer(Endpoint e) throws Exception {
     return Transports.bind(
-        e, boss, workers, new EchoHandler(),
+        e,
+        boss,
+        workers,
+        new EchoHandler(),
         Map.of(ChannelOption.AUTO_READ, false, ChannelOption.ALLOW_HALF_CLOSURE, true));
   }
 
@@ -67,7 +70,8 @@ class TransportsTest {
       assertThat(bound.port()).isBetween(1, 65535);
       assertThat(s.channel().isActive()).isTrue();
       // a plain JDK client reaches that port
-      try (SocketChannel c = SocketChannel.open(new java.net.InetSocketAddress("127.0.0.1", bound.port()))) {
+      try (SocketChannel c =
+          SocketChannel.open(new java.net.InetSocketAddress("127.0.0.1", bound.port()))) {
         assertThat(roundTrip(c, "ping")).isEqualTo("ping");
       }
     }
@@ -124,7 +128,10 @@ class TransportsTest {
 
   @Test
   void echoOverTcpAndUnixThroughBothBootstraps() throws Exception {
-    for (Endpoint e : new Endpoint[] {Endpoint.parse("tcp://127.0.0.1:0"), new UnixEndpoint(tmp.resolve("e.sock"))}) {
+    for (Endpoint e :
+        new Endpoint[] {
+          Endpoint.parse("tcp://127.0.0.1:0"), new UnixEndpoint(tmp.resolve("e.sock"))
+        }) {
       try (EndpointServer s = echoServer(e)) {
         Channel c = connectEcho(s.endpoint());
         if (e instanceof UnixEndpoint) {
@@ -141,13 +148,21 @@ class TransportsTest {
       probe.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
       int port = ((java.net.InetSocketAddress) probe.getLocalAddress()).getPort();
       probe.close();
-      ChannelFuture f = Transports.connect(new TcpEndpoint("127.0.0.1", port), workers,
-          new io.netty.channel.ChannelInboundHandlerAdapter(), Duration.ofSeconds(5));
+      ChannelFuture f =
+          Transports.connect(
+              new TcpEndpoint("127.0.0.1", port),
+              workers,
+              new io.netty.channel.ChannelInboundHandlerAdapter(),
+              Duration.ofSeconds(5));
       assertThat(f.await(10, TimeUnit.SECONDS)).isTrue();
       assertThat(f.cause()).isInstanceOf(ConnectException.class);
     }
-    ChannelFuture f = Transports.connect(new UnixEndpoint(tmp.resolve("none.sock")), workers,
-        new io.netty.channel.ChannelInboundHandlerAdapter(), Duration.ofSeconds(5));
+    ChannelFuture f =
+        Transports.connect(
+            new UnixEndpoint(tmp.resolve("none.sock")),
+            workers,
+            new io.netty.channel.ChannelInboundHandlerAdapter(),
+            Duration.ofSeconds(5));
     assertThat(f.await(10, TimeUnit.SECONDS)).isTrue();
     assertThat(f.cause()).isInstanceOf(IOException.class);
   }
@@ -172,19 +187,22 @@ class TransportsTest {
     String msg = "hello over " + e;
     ChannelFuture f =
         Transports.connect(
-            e, workers,
+            e,
+            workers,
             new ChannelInitializer<Channel>() {
               @Override
               protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(new SimpleChannelInboundHandler<ByteBuf>() {
-                  @Override
-                  protected void channelRead0(ChannelHandlerContext ctx, ByteBuf b) {
-                    acc.append(b.toString(StandardCharsets.UTF_8));
-                    if (acc.length() >= msg.length()) {
-                      got.complete(acc.toString());
-                    }
-                  }
-                });
+                ch.pipeline()
+                    .addLast(
+                        new SimpleChannelInboundHandler<ByteBuf>() {
+                          @Override
+                          protected void channelRead0(ChannelHandlerContext ctx, ByteBuf b) {
+                            acc.append(b.toString(StandardCharsets.UTF_8));
+                            if (acc.length() >= msg.length()) {
+                              got.complete(acc.toString());
+                            }
+                          }
+                        });
               }
             },
             Duration.ofSeconds(5));

@@ -1,7 +1,7 @@
 package dev.keycast.enclave.attest;
 
-import dev.keycast.protocol.attestation.AttesterException;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.attestation.AttesterException;
 import java.nio.charset.StandardCharsets;
 import java.security.NoSuchAlgorithmException;
 import java.security.Provider;
@@ -123,9 +123,14 @@ public final class EnclaveRandom {
     private static final long serialVersionUID = 1L;
 
     EnclaveSecureRandom(ChunkingSpi spi) {
-      super(spi, new Provider("KeycastEnclaveDrbg", "1", "SP 800-90A Hash_DRBG (BouncyCastle) seeded from the NSM or the OS") {
-        private static final long serialVersionUID = 1L;
-      });
+      super(
+          spi,
+          new Provider(
+              "KeycastEnclaveDrbg",
+              "1",
+              "SP 800-90A Hash_DRBG (BouncyCastle) seeded from the NSM or the OS") {
+            private static final long serialVersionUID = 1L;
+          });
     }
 
     @Override
@@ -210,7 +215,8 @@ public final class EnclaveRandom {
           try {
             return take((bits + 7) / 8);
           } catch (NsmDeviceException | NsmException | MalformedInputException e) {
-            throw new IllegalStateException("NSM GetRandom failed while (re)seeding the enclave DRBG", e);
+            throw new IllegalStateException(
+                "NSM GetRandom failed while (re)seeding the enclave DRBG", e);
           }
         }
 

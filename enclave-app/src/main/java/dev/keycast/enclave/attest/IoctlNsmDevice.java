@@ -61,7 +61,8 @@ public final class IoctlNsmDevice implements NsmDevice, AutoCloseable {
     } catch (NsmDeviceException e) {
       throw e;
     } catch (Throwable t) {
-      throw new NsmDeviceException("cannot call open(2) for " + path + ": " + t, NsmDeviceException.NO_ERRNO);
+      throw new NsmDeviceException(
+          "cannot call open(2) for " + path + ": " + t, NsmDeviceException.NO_ERRNO);
     }
   }
 
@@ -69,7 +70,8 @@ public final class IoctlNsmDevice implements NsmDevice, AutoCloseable {
   public byte[] call(byte[] cborRequest) throws NsmDeviceException {
     if (cborRequest.length == 0 || cborRequest.length > MAX_REQUEST_BYTES) {
       throw new NsmDeviceException(
-          "request of " + cborRequest.length + " bytes is outside 1.." + MAX_REQUEST_BYTES, NsmDeviceException.NO_ERRNO);
+          "request of " + cborRequest.length + " bytes is outside 1.." + MAX_REQUEST_BYTES,
+          NsmDeviceException.NO_ERRNO);
     }
     synchronized (lock) {
       if (fd < 0) {
@@ -92,18 +94,21 @@ public final class IoctlNsmDevice implements NsmDevice, AutoCloseable {
           }
         }
         if (rc < 0) {
-          throw new NsmDeviceException("ioctl(NSM_IOCTL_RAW) on " + path + " failed", Libc.errno(state));
+          throw new NsmDeviceException(
+              "ioctl(NSM_IOCTL_RAW) on " + path + " failed", Libc.errno(state));
         }
         long len = raw.get(JAVA_LONG, 24);
         if (len <= 0 || len > MAX_RESPONSE_BYTES) {
           throw new NsmDeviceException(
-              "NSM answered " + len + " bytes; the buffer holds " + MAX_RESPONSE_BYTES, NsmDeviceException.NO_ERRNO);
+              "NSM answered " + len + " bytes; the buffer holds " + MAX_RESPONSE_BYTES,
+              NsmDeviceException.NO_ERRNO);
         }
         return response.asSlice(0, len).toArray(JAVA_BYTE);
       } catch (NsmDeviceException e) {
         throw e;
       } catch (Throwable t) {
-        throw new NsmDeviceException("cannot call ioctl(2) on " + path + ": " + t, NsmDeviceException.NO_ERRNO);
+        throw new NsmDeviceException(
+            "cannot call ioctl(2) on " + path + ": " + t, NsmDeviceException.NO_ERRNO);
       }
     }
   }

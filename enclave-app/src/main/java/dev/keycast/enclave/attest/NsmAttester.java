@@ -1,8 +1,8 @@
 package dev.keycast.enclave.attest;
 
-import dev.keycast.protocol.attestation.AttesterException;
-import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.attestation.Attester;
+import dev.keycast.protocol.attestation.AttesterException;
 import java.util.Objects;
 
 /** The real {@link Attester}: asks the Nitro Secure Module through an {@link NsmClient}. */

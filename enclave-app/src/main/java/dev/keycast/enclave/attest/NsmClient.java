@@ -1,6 +1,5 @@
 package dev.keycast.enclave.attest;
 
-import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.cbor.CborReader;
 import dev.keycast.protocol.cbor.CborWriter;
@@ -29,7 +28,8 @@ public final class NsmClient {
    * The most bytes Keycast puts in each of user_data, nonce and public_key. The NSM accepts 1024,
    * but AWS's own verification text and some verifiers (Sui) reject more than 512.
    */
-  public static final int MAX_ATTESTATION_FIELD_BYTES = dev.keycast.protocol.attestation.Attester.MAX_FIELD_BYTES;
+  public static final int MAX_ATTESTATION_FIELD_BYTES =
+      dev.keycast.protocol.attestation.Attester.MAX_FIELD_BYTES;
 
   /** The most bytes one GetRandom answer may carry (nsm-lib documents "up to 256"). */
   public static final int MAX_RANDOM_BYTES = 256;
@@ -69,7 +69,11 @@ public final class NsmClient {
 
     @Override
     public String toString() {
-      return "PcrDescription[locked=" + locked + ", data=" + java.util.HexFormat.of().formatHex(data) + "]";
+      return "PcrDescription[locked="
+          + locked
+          + ", data="
+          + java.util.HexFormat.of().formatHex(data)
+          + "]";
     }
   }
 
@@ -132,18 +136,21 @@ public final class NsmClient {
         new CborWriter().map(1).text("DescribePCR").map(1).text("index").uint(index).toByteArray();
     Map<String, Object> body = call(request, "DescribePCR", Set.of("lock", "data"));
     if (!(body.get("lock") instanceof Boolean locked)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "DescribePCR.lock is not a boolean");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "DescribePCR.lock is not a boolean");
     }
     byte[] data = bytesField(body, "data", 32, 64);
     if (data.length != 32 && data.length != 48 && data.length != 64) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "DescribePCR.data is " + data.length + " bytes, not 32, 48 or 64");
+          MalformedInputException.Kind.MALFORMED,
+          "DescribePCR.data is " + data.length + " bytes, not 32, 48 or 64");
     }
     return new PcrDescription(locked, data);
   }
 
   /** Describes the module: version, module id, PCR count, locked PCRs, digest. */
-  public NsmDescription describeNsm() throws NsmDeviceException, NsmException, MalformedInputException {
+  public NsmDescription describeNsm()
+      throws NsmDeviceException, NsmException, MalformedInputException {
     byte[] request = new CborWriter().text("DescribeNSM").toByteArray();
     Map<String, Object> body =
         call(
@@ -157,15 +164,22 @@ public final class NsmClient {
                 "max_pcrs",
                 "locked_pcrs",
                 "digest"));
-    if (!(body.get("module_id") instanceof String moduleId) || moduleId.isEmpty() || moduleId.length() > 256) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "DescribeNSM.module_id is not a text of 1..256 characters");
+    if (!(body.get("module_id") instanceof String moduleId)
+        || moduleId.isEmpty()
+        || moduleId.length() > 256) {
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "DescribeNSM.module_id is not a text of 1..256 characters");
     }
     if (!(body.get("digest") instanceof String digest)
         || !Set.of("SHA256", "SHA384", "SHA512").contains(digest)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "DescribeNSM.digest is not SHA256, SHA384 or SHA512: " + body.get("digest"));
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "DescribeNSM.digest is not SHA256, SHA384 or SHA512: " + body.get("digest"));
     }
     if (!(body.get("locked_pcrs") instanceof List<?> locked)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "DescribeNSM.locked_pcrs is not an array");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "DescribeNSM.locked_pcrs is not an array");
     }
     List<Integer> lockedPcrs = new ArrayList<>(locked.size());
     for (Object o : locked) {
@@ -186,7 +200,11 @@ public final class NsmClient {
     if (request.length > NsmDevice.MAX_REQUEST_BYTES) {
       throw new NsmException(
           NsmErrorCode.INPUT_TOO_LARGE,
-          "request of " + request.length + " bytes exceeds " + NsmDevice.MAX_REQUEST_BYTES + " (not sent)");
+          "request of "
+              + request.length
+              + " bytes exceeds "
+              + NsmDevice.MAX_REQUEST_BYTES
+              + " (not sent)");
     }
     return device.call(request);
   }
@@ -196,34 +214,47 @@ public final class NsmClient {
     byte[] response = send(request);
     if (response.length > NsmDevice.MAX_RESPONSE_BYTES) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "NSM response of " + response.length + " bytes exceeds " + NsmDevice.MAX_RESPONSE_BYTES);
+          MalformedInputException.Kind.OVERSIZE,
+          "NSM response of " + response.length + " bytes exceeds " + NsmDevice.MAX_RESPONSE_BYTES);
     }
     Object top = CborReader.decode(response, CBOR_OPTIONS);
     if (!(top instanceof Map<?, ?> outer) || outer.size() != 1) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "NSM response is not a one-entry map: " + MalformedInputException.quote(response, 32));
+          MalformedInputException.Kind.MALFORMED,
+          "NSM response is not a one-entry map: " + MalformedInputException.quote(response, 32));
     }
     Map.Entry<?, ?> only = outer.entrySet().iterator().next();
     if ("Error".equals(only.getKey())) {
       if (!(only.getValue() instanceof String name)) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "NSM Error value is not a text string");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "NSM Error value is not a text string");
       }
       NsmErrorCode code =
           NsmErrorCode.fromWireName(name)
               .orElseThrow(
-                  () -> new MalformedInputException(MalformedInputException.Kind.MALFORMED, "unknown NSM error code \"" + truncate(name) + "\""));
+                  () ->
+                      new MalformedInputException(
+                          MalformedInputException.Kind.MALFORMED,
+                          "unknown NSM error code \"" + truncate(name) + "\""));
       throw new NsmException(code, "in answer to " + variant);
     }
     if (!variant.equals(only.getKey())) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "NSM answered variant \"" + truncate(String.valueOf(only.getKey())) + "\" to a " + variant + " request");
+          MalformedInputException.Kind.MALFORMED,
+          "NSM answered variant \""
+              + truncate(String.valueOf(only.getKey()))
+              + "\" to a "
+              + variant
+              + " request");
     }
     if (!(only.getValue() instanceof Map<?, ?> inner)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "NSM " + variant + " answer is not a map");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "NSM " + variant + " answer is not a map");
     }
     if (!inner.keySet().equals(fields)) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "NSM " + variant + " answer has fields " + inner.keySet() + ", expected " + fields);
+          MalformedInputException.Kind.MALFORMED,
+          "NSM " + variant + " answer has fields " + inner.keySet() + ", expected " + fields);
     }
     @SuppressWarnings("unchecked")
     Map<String, Object> typed = (Map<String, Object>) inner;
@@ -233,18 +264,26 @@ public final class NsmClient {
   private static void checkAttestationField(String name, byte[] value) {
     if (value != null && value.length > MAX_ATTESTATION_FIELD_BYTES) {
       throw new IllegalArgumentException(
-          name + " is " + value.length + " bytes; at most " + MAX_ATTESTATION_FIELD_BYTES + " allowed");
+          name
+              + " is "
+              + value.length
+              + " bytes; at most "
+              + MAX_ATTESTATION_FIELD_BYTES
+              + " allowed");
     }
   }
 
   private static byte[] bytesField(Map<String, Object> body, String name, int min, int max)
       throws MalformedInputException {
     if (!(body.get(name) instanceof byte[] b)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "NSM field " + name + " is not a byte string");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "NSM field " + name + " is not a byte string");
     }
     if (b.length < min || b.length > max) {
       throw new MalformedInputException(
-          b.length > max ? MalformedInputException.Kind.OVERSIZE : MalformedInputException.Kind.MALFORMED,
+          b.length > max
+              ? MalformedInputException.Kind.OVERSIZE
+              : MalformedInputException.Kind.MALFORMED,
           "NSM field " + name + " is " + b.length + " bytes, allowed " + min + ".." + max);
     }
     return b;
@@ -252,7 +291,8 @@ public final class NsmClient {
 
   private static int u16(Object o, String what) throws MalformedInputException {
     if (!(o instanceof Long l) || l < 0 || l > 0xFFFF) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + " is not a u16: " + o);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, what + " is not a u16: " + o);
     }
     return l.intValue();
   }

@@ -13,7 +13,8 @@ public final class NsmDeviceException extends IOException {
   private final int errno;
 
   public NsmDeviceException(String message, int errno) {
-    super(errno == NO_ERRNO ? message : message + " (errno " + errno + " " + errnoName(errno) + ")");
+    super(
+        errno == NO_ERRNO ? message : message + " (errno " + errno + " " + errnoName(errno) + ")");
     this.errno = errno;
   }
 

@@ -60,7 +60,8 @@ public interface KeySetService {
    * Unsealing the same key set again answers the same migrated bytes, so a host that lost the
    * answer can ask again. Implementations without migration answer {@link #unseal}'s bundle alone.
    */
-  default Unsealed unsealAndMigrate(byte[] sealedKeySet, String region, EnclaveApi.AwsCredentials credentials)
+  default Unsealed unsealAndMigrate(
+      byte[] sealedKeySet, String region, EnclaveApi.AwsCredentials credentials)
       throws KeySetException {
     return new Unsealed(unseal(sealedKeySet, region, credentials), java.util.Optional.empty());
   }
@@ -83,7 +84,8 @@ public interface KeySetService {
    * @throws KeySetException {@code NOT_READY} without a key set, {@code MALFORMED_REQUEST} for a
    *     name outside PrintableString, {@code KDM_SIGNER_UNAVAILABLE} without a signer
    */
-  default byte[] kdmSignerCsr(String organization, String organizationalUnit, String entity) throws KeySetException {
+  default byte[] kdmSignerCsr(String organization, String organizationalUnit, String entity)
+      throws KeySetException {
     throw new KeySetException(ErrorCode.KDM_SIGNER_UNAVAILABLE, "this enclave has no KDM signer");
   }
 
@@ -99,7 +101,8 @@ public interface KeySetService {
    * @throws KeySetException {@code KDM_SIGNER_CHAIN_KEY_MISMATCH}, {@code KDM_SIGNER_CHAIN_INVALID},
    *     {@code NOT_READY} or a KMS failure; the signer in use is unchanged after any failure
    */
-  default Initialized importKdmSignerChain(java.util.List<byte[]> chainDer, EnclaveApi.AwsCredentials credentials)
+  default Initialized importKdmSignerChain(
+      java.util.List<byte[]> chainDer, EnclaveApi.AwsCredentials credentials)
       throws KeySetException {
     throw new KeySetException(ErrorCode.KDM_SIGNER_UNAVAILABLE, "this enclave has no KDM signer");
   }
@@ -112,8 +115,10 @@ public interface KeySetService {
    * @throws KeySetException {@code IMAGE_APPROVAL_REFUSED}, {@code SUCCESSOR_KEY_REFUSED}, {@code
    *     NOT_READY} or a KMS failure; an implementation without image approvers refuses every call
    */
-  default Initialized rewrap(ImageApproval approval, EnclaveApi.AwsCredentials credentials) throws KeySetException {
-    throw new KeySetException(ErrorCode.IMAGE_APPROVAL_REFUSED, "this enclave does not re-wrap its key set");
+  default Initialized rewrap(ImageApproval approval, EnclaveApi.AwsCredentials credentials)
+      throws KeySetException {
+    throw new KeySetException(
+        ErrorCode.IMAGE_APPROVAL_REFUSED, "this enclave does not re-wrap its key set");
   }
 
   /** Replaces the credentials used for later KMS calls. */

@@ -60,8 +60,12 @@ final class KeySetUpgrade {
     this.approvers = Objects.requireNonNull(approvers, "approvers");
   }
 
-  KeySetService.Initialized rewrap(KeySet keySet, KdmSignerKeys signer, ImageApproval approval,
-      EnclaveApi.AwsCredentials credentials) throws KeySetException {
+  KeySetService.Initialized rewrap(
+      KeySet keySet,
+      KdmSignerKeys signer,
+      ImageApproval approval,
+      EnclaveApi.AwsCredentials credentials)
+      throws KeySetException {
     ImageApproval.Statement approved;
     try {
       approved = approvers.verify(approval);
@@ -69,8 +73,12 @@ final class KeySetUpgrade {
       throw refused(ErrorCode.IMAGE_APPROVAL_REFUSED, e.getMessage());
     }
     if (!approved.keySetId().equals(keySet.id())) {
-      throw refused(ErrorCode.IMAGE_APPROVAL_REFUSED, "the image approval is for key set " + approved.keySetId()
-          + ", this enclave holds " + keySet.id());
+      throw refused(
+          ErrorCode.IMAGE_APPROVAL_REFUSED,
+          "the image approval is for key set "
+              + approved.keySetId()
+              + ", this enclave holds "
+              + keySet.id());
     }
     String arn = approved.kmsKeyArn();
     String region = approved.region();
@@ -84,27 +92,48 @@ final class KeySetUpgrade {
       long failuresBefore = dataKeys.connector().forwarderConnectFailures();
       GenerateDataKeyResponse r;
       try {
-        r = kms.generateDataKey(b -> b.keyId(arn).keySpec(DataKeySpec.AES_256)
-            .encryptionContext(SealedKeySet.encryptionContext(keySet.id())).recipient(info));
+        r =
+            kms.generateDataKey(
+                b ->
+                    b.keyId(arn)
+                        .keySpec(DataKeySpec.AES_256)
+                        .encryptionContext(SealedKeySet.encryptionContext(keySet.id()))
+                        .recipient(info));
       } catch (SdkException e) {
-        throw KmsErrors.map("GenerateDataKey", arn, region, e, credentials,
+        throw KmsErrors.map(
+            "GenerateDataKey",
+            arn,
+            region,
+            e,
+            credentials,
             dataKeys.connector().forwarderConnectFailures() > failuresBefore);
       }
       KmsDataKeys.requireNoPlaintext(r.plaintext(), "GenerateDataKey");
       if (r.keyId() != null && !r.keyId().isEmpty() && !r.keyId().equals(arn)) {
-        throw new KeySetException(ErrorCode.KMS_ERROR, "KMS GenerateDataKey answered for key "
-            + KmsErrors.shorten(r.keyId()) + ", not the approved " + arn);
+        throw new KeySetException(
+            ErrorCode.KMS_ERROR,
+            "KMS GenerateDataKey answered for key "
+                + KmsErrors.shorten(r.keyId())
+                + ", not the approved "
+                + arn);
       }
       dataKey = KmsDataKeys.openRecipient(r.ciphertextForRecipient(), recipient, "GenerateDataKey");
       byte[] blob = r.ciphertextBlob() == null ? null : r.ciphertextBlob().asByteArrayUnsafe();
       if (blob == null || blob.length < 1 || blob.length > SealedKeySet.MAX_ENCRYPTED_DATA_KEY) {
-        throw new KeySetException(ErrorCode.KMS_ERROR, "KMS GenerateDataKey returned no usable CiphertextBlob");
+        throw new KeySetException(
+            ErrorCode.KMS_ERROR, "KMS GenerateDataKey returned no usable CiphertextBlob");
       }
       // the same key set and KDM signer (version 2), so the successor attests the same signer chain
       SealedKeySet sealed = SealedKeySet.seal(keySet, signer, dataKey, arn, blob, service.random());
-      KeyBundle bundle = sealed.bundle().withKmsKeyCheck(new KmsKeyCheck(true, verdict.policySha256()));
-      log.info("key set {} re-wrapped for image {} under locked KMS key {} (approved by a quorum of {}) in {} ms",
-          keySet.id(), approved.pcr0(), arn, approvers.quorum(), (System.nanoTime() - t0) / 1_000_000);
+      KeyBundle bundle =
+          sealed.bundle().withKmsKeyCheck(new KmsKeyCheck(true, verdict.policySha256()));
+      log.info(
+          "key set {} re-wrapped for image {} under locked KMS key {} (approved by a quorum of {}) in {} ms",
+          keySet.id(),
+          approved.pcr0(),
+          arn,
+          approvers.quorum(),
+          (System.nanoTime() - t0) / 1_000_000);
       return new KeySetService.Initialized(sealed.encode(), bundle);
     } finally {
       KmsDataKeys.zero(dataKey);
@@ -115,8 +144,13 @@ final class KeySetUpgrade {
    * Reads the new key from KMS and refuses it unless it is the approved ARN, locked, and admits
    * exactly what the approval names. Returns the verdict (locked).
    */
-  private static KmsKeyLockVerdict admit(KmsClient kms, String arn, String region,
-      EnclaveApi.AwsCredentials credentials, ImageApproval.Statement approved) throws KeySetException {
+  private static KmsKeyLockVerdict admit(
+      KmsClient kms,
+      String arn,
+      String region,
+      EnclaveApi.AwsCredentials credentials,
+      ImageApproval.Statement approved)
+      throws KeySetException {
     KeyMetadata md;
     String policy;
     List<KmsKeyLockVerdict.Grant> grants;
@@ -129,44 +163,76 @@ final class KeySetUpgrade {
         grants.add(new KmsKeyLockVerdict.Grant("(more)", "(more grants)", List.of()));
       }
     } catch (SdkException e) {
-      KeySetException k = KmsErrors.map("DescribeKey/GetKeyPolicy/ListGrants", arn, region, e, credentials, false);
-      throw refused(ErrorCode.SUCCESSOR_KEY_REFUSED, "cannot read the new KMS key, so it is refused: " + k.getMessage());
+      KeySetException k =
+          KmsErrors.map("DescribeKey/GetKeyPolicy/ListGrants", arn, region, e, credentials, false);
+      throw refused(
+          ErrorCode.SUCCESSOR_KEY_REFUSED,
+          "cannot read the new KMS key, so it is refused: " + k.getMessage());
     }
     if (md == null || !arn.equals(md.arn())) {
-      throw refused(ErrorCode.SUCCESSOR_KEY_REFUSED, "KMS describes " + (md == null ? "nothing" : KmsErrors.shorten(md.arn()))
-          + " for the approved key " + arn);
+      throw refused(
+          ErrorCode.SUCCESSOR_KEY_REFUSED,
+          "KMS describes "
+              + (md == null ? "nothing" : KmsErrors.shorten(md.arn()))
+              + " for the approved key "
+              + arn);
     }
-    KmsKeyLockVerdict verdict = KmsKeyLockVerdict.evaluate(policy, grants, new KmsKeyLockVerdict.KeyFacts(
-        md.originAsString(), md.keyManagerAsString(), !Boolean.FALSE.equals(md.multiRegion())));
+    KmsKeyLockVerdict verdict =
+        KmsKeyLockVerdict.evaluate(
+            policy,
+            grants,
+            new KmsKeyLockVerdict.KeyFacts(
+                md.originAsString(),
+                md.keyManagerAsString(),
+                !Boolean.FALSE.equals(md.multiRegion())));
     if (!verdict.locked()) {
-      throw refused(ErrorCode.SUCCESSOR_KEY_REFUSED, "the new KMS key " + arn + " is not locked: "
-          + String.join("; ", verdict.reasons()));
+      throw refused(
+          ErrorCode.SUCCESSOR_KEY_REFUSED,
+          "the new KMS key " + arn + " is not locked: " + String.join("; ", verdict.reasons()));
     }
     KmsKeyAdmission admission = KmsKeyAdmission.of(policy);
     List<String> why = new ArrayList<>();
     if (!admission.decryptImages().equals(Set.of(approved.pcr0()))) {
-      why.add("its policy lets images " + admission.decryptImages() + " Decrypt, not only the approved " + approved.pcr0());
+      why.add(
+          "its policy lets images "
+              + admission.decryptImages()
+              + " Decrypt, not only the approved "
+              + approved.pcr0());
     }
-    if (!Set.of(approved.pcr0(), approved.predecessorPcr0()).containsAll(admission.generateImages())) {
-      why.add("its policy lets images " + admission.generateImages() + " GenerateDataKey, more than the approved image and its predecessor");
+    if (!Set.of(approved.pcr0(), approved.predecessorPcr0())
+        .containsAll(admission.generateImages())) {
+      why.add(
+          "its policy lets images "
+              + admission.generateImages()
+              + " GenerateDataKey, more than the approved image and its predecessor");
     }
     pinned(approved.pcr3(), admission.decryptPcr3(), "PCR3", why);
     pinned(approved.pcr8(), admission.decryptPcr8(), "PCR8", why);
     if (!why.isEmpty()) {
-      throw refused(ErrorCode.SUCCESSOR_KEY_REFUSED, "the new KMS key " + arn + " does not admit exactly the approved image: "
-          + String.join("; ", why));
+      throw refused(
+          ErrorCode.SUCCESSOR_KEY_REFUSED,
+          "the new KMS key "
+              + arn
+              + " does not admit exactly the approved image: "
+              + String.join("; ", why));
     }
     return verdict;
   }
 
-  private static void pinned(Optional<String> value, List<Set<String>> perStatement, String register, List<String> why) {
+  private static void pinned(
+      Optional<String> value, List<Set<String>> perStatement, String register, List<String> why) {
     if (value.isEmpty()) {
       return;
     }
     for (Set<String> s : perStatement) {
       if (!s.equals(Set.of(value.get()))) {
-        why.add("a Decrypt statement of its policy requires " + register + " " + (s.isEmpty() ? "nothing" : s)
-            + ", not the approved " + value.get());
+        why.add(
+            "a Decrypt statement of its policy requires "
+                + register
+                + " "
+                + (s.isEmpty() ? "nothing" : s)
+                + ", not the approved "
+                + value.get());
       }
     }
   }

@@ -39,6 +39,7 @@ final class KmsDataKeys {
   private static final Logger log = LoggerFactory.getLogger(KmsKeySetService.class);
 
   static final int DATA_KEY_BYTES = 32;
+
   /** At most this many ListGrants pages (of 100) are read; more grants is "not locked" anyway. */
   static final int MAX_GRANT_PAGES = 10;
 
@@ -60,17 +61,33 @@ final class KmsDataKeys {
    * key {@code keyId}, Recipient with a fresh RSA key); with {@code judge}, the verdict on the key
    * read over the same connection. The caller zeroizes the data key.
    */
-  Decrypted decrypt(SealedKeySet sealed, String keyId, String region, EnclaveApi.AwsCredentials credentials,
-      boolean judge) throws KeySetException {
-    try (RecipientKeyPair recipient = newRecipientKey(); KmsClient kms = client(region, credentials)) {
+  Decrypted decrypt(
+      SealedKeySet sealed,
+      String keyId,
+      String region,
+      EnclaveApi.AwsCredentials credentials,
+      boolean judge)
+      throws KeySetException {
+    try (RecipientKeyPair recipient = newRecipientKey();
+        KmsClient kms = client(region, credentials)) {
       RecipientInfo info = recipientInfo(recipient);
       long failuresBefore = connector.forwarderConnectFailures();
       DecryptResponse r;
       try {
-        r = kms.decrypt(b -> b.ciphertextBlob(SdkBytes.fromByteArray(sealed.encryptedDataKey()))
-            .encryptionContext(sealed.encryptionContext()).keyId(keyId).recipient(info));
+        r =
+            kms.decrypt(
+                b ->
+                    b.ciphertextBlob(SdkBytes.fromByteArray(sealed.encryptedDataKey()))
+                        .encryptionContext(sealed.encryptionContext())
+                        .keyId(keyId)
+                        .recipient(info));
       } catch (SdkException e) {
-        throw KmsErrors.map("Decrypt", keyId, region, e, credentials,
+        throw KmsErrors.map(
+            "Decrypt",
+            keyId,
+            region,
+            e,
+            credentials,
             connector.forwarderConnectFailures() > failuresBefore);
       }
       requireNoPlaintext(r.plaintext(), "Decrypt");
@@ -88,7 +105,8 @@ final class KmsDataKeys {
     try {
       return RecipientKeyPair.generate(random);
     } catch (GeneralSecurityException e) {
-      throw new KeySetException(ErrorCode.INTERNAL, "cannot generate the RSA-2048 Recipient key: " + e.getMessage());
+      throw new KeySetException(
+          ErrorCode.INTERNAL, "cannot generate the RSA-2048 Recipient key: " + e.getMessage());
     }
   }
 
@@ -98,7 +116,8 @@ final class KmsDataKeys {
       document = attester.attest(null, null, recipient.publicKeySpki());
     } catch (AttesterException | RuntimeException e) {
       throw new KeySetException(
-          ErrorCode.INTERNAL, "cannot obtain an attestation document for the KMS Recipient: " + e.getMessage());
+          ErrorCode.INTERNAL,
+          "cannot obtain an attestation document for the KMS Recipient: " + e.getMessage());
     }
     return RecipientInfo.builder()
         .attestationDocument(SdkBytes.fromByteArrayUnsafe(document))
@@ -110,7 +129,8 @@ final class KmsDataKeys {
     try {
       return connector.client(region, creds);
     } catch (IOException e) {
-      throw new KeySetException(ErrorCode.KMS_UNAVAILABLE, "cannot start the KMS egress forwarder: " + e.getMessage());
+      throw new KeySetException(
+          ErrorCode.KMS_UNAVAILABLE, "cannot start the KMS egress forwarder: " + e.getMessage());
     }
   }
 
@@ -121,16 +141,24 @@ final class KmsDataKeys {
   static byte[] openRecipient(SdkBytes cms, RecipientKeyPair recipient, String operation)
       throws KeySetException {
     if (cms == null) {
-      throw new KeySetException(ErrorCode.KMS_ERROR, "KMS " + operation + " returned no CiphertextForRecipient");
+      throw new KeySetException(
+          ErrorCode.KMS_ERROR, "KMS " + operation + " returned no CiphertextForRecipient");
     }
     try {
       return recipient.open(cms.asByteArrayUnsafe(), DATA_KEY_BYTES);
     } catch (MalformedInputException e) {
       throw new KeySetException(
-          ErrorCode.KMS_ERROR, "KMS " + operation + " returned a CiphertextForRecipient outside the profile: " + e.getMessage());
+          ErrorCode.KMS_ERROR,
+          "KMS "
+              + operation
+              + " returned a CiphertextForRecipient outside the profile: "
+              + e.getMessage());
     } catch (DecryptionFailedException e) {
       throw new KeySetException(
-          ErrorCode.KMS_ERROR, "KMS " + operation + " returned a CiphertextForRecipient that the Recipient key does not open");
+          ErrorCode.KMS_ERROR,
+          "KMS "
+              + operation
+              + " returned a CiphertextForRecipient that the Recipient key does not open");
     }
   }
 
@@ -138,7 +166,8 @@ final class KmsDataKeys {
     if (plaintext != null && plaintext.asByteArrayUnsafe().length > 0) {
       Arrays.fill(plaintext.asByteArrayUnsafe(), (byte) 0);
       throw new KeySetException(
-          ErrorCode.KMS_ERROR, "KMS " + operation + " returned the data key in Plaintext although a Recipient was sent");
+          ErrorCode.KMS_ERROR,
+          "KMS " + operation + " returned the data key in Plaintext although a Recipient was sent");
     }
   }
 
@@ -158,8 +187,12 @@ final class KmsDataKeys {
     for (int page = 0; page < MAX_GRANT_PAGES; page++) {
       String m = marker;
       ListGrantsResponse r = kms.listGrants(b -> b.keyId(keyArn).limit(100).marker(m));
-      r.grants().forEach(g -> grants.add(new KmsKeyLockVerdict.Grant(
-          g.grantId(), g.granteePrincipal(), g.operationsAsStrings())));
+      r.grants()
+          .forEach(
+              g ->
+                  grants.add(
+                      new KmsKeyLockVerdict.Grant(
+                          g.grantId(), g.granteePrincipal(), g.operationsAsStrings())));
       if (!Boolean.TRUE.equals(r.truncated())) {
         break;
       }
@@ -185,21 +218,41 @@ final class KmsDataKeys {
       GrantList listed = listGrants(kms, keyArn);
       List<KmsKeyLockVerdict.Grant> grants = listed.grants();
       if (listed.more()) {
-        grants.add(new KmsKeyLockVerdict.Grant("(more)", "(more than " + grants.size() + " grants)", List.of()));
+        grants.add(
+            new KmsKeyLockVerdict.Grant(
+                "(more)", "(more than " + grants.size() + " grants)", List.of()));
       }
-      verdict = KmsKeyLockVerdict.evaluate(policy, grants, new KmsKeyLockVerdict.KeyFacts(
-          md.originAsString(), md.keyManagerAsString(), !Boolean.FALSE.equals(md.multiRegion())));
+      verdict =
+          KmsKeyLockVerdict.evaluate(
+              policy,
+              grants,
+              new KmsKeyLockVerdict.KeyFacts(
+                  md.originAsString(),
+                  md.keyManagerAsString(),
+                  !Boolean.FALSE.equals(md.multiRegion())));
     } catch (SdkException e) {
-      String code = e instanceof software.amazon.awssdk.awscore.exception.AwsServiceException a && a.awsErrorDetails() != null
-          ? a.awsErrorDetails().errorCode() : e.getClass().getSimpleName();
-      verdict = new KmsKeyLockVerdict(false,
-          List.of("cannot read the key's metadata, policy or grants (" + code + "): the policy must let this enclave's"
-              + " role call DescribeKey, GetKeyPolicy and ListGrants"),
-          new byte[32], java.util.Set.of());
+      String code =
+          e instanceof software.amazon.awssdk.awscore.exception.AwsServiceException a
+                  && a.awsErrorDetails() != null
+              ? a.awsErrorDetails().errorCode()
+              : e.getClass().getSimpleName();
+      verdict =
+          new KmsKeyLockVerdict(
+              false,
+              List.of(
+                  "cannot read the key's metadata, policy or grants ("
+                      + code
+                      + "): the policy must let this enclave's"
+                      + " role call DescribeKey, GetKeyPolicy and ListGrants"),
+              new byte[32],
+              java.util.Set.of());
     }
     if (verdict.locked()) {
-      log.info("KMS key {} is locked: only images {} can obtain plaintext; policy sha256 {}", keyArn,
-          verdict.admittedImages(), java.util.HexFormat.of().formatHex(verdict.policySha256()));
+      log.info(
+          "KMS key {} is locked: only images {} can obtain plaintext; policy sha256 {}",
+          keyArn,
+          verdict.admittedImages(),
+          java.util.HexFormat.of().formatHex(verdict.policySha256()));
     } else {
       log.warn("KMS key {} is NOT locked: {}", keyArn, String.join("; ", verdict.reasons()));
     }

@@ -8,11 +8,11 @@ import java.net.SocketTimeoutException;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
 import javax.net.ssl.SSLPeerUnverifiedException;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException;
 import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
-import software.amazon.awssdk.awscore.exception.AwsServiceException;
 
 /**
  * Maps AWS SDK failures of one KMS call to a {@link KeySetException} with a distinct code and a
@@ -27,7 +27,11 @@ final class KmsErrors {
 
   /** What was being done, for messages: "GenerateDataKey", "Decrypt". */
   static KeySetException map(
-      String operation, String keyId, String region, SdkException e, EnclaveApi.AwsCredentials creds,
+      String operation,
+      String keyId,
+      String region,
+      SdkException e,
+      EnclaveApi.AwsCredentials creds,
       boolean forwarderConnectFailed) {
     if (e instanceof AwsServiceException s) {
       String code = s.awsErrorDetails() == null ? null : s.awsErrorDetails().errorCode();
@@ -35,32 +39,55 @@ final class KmsErrors {
       String detail = code + (kmsMessage == null ? "" : " (" + scrub(kmsMessage, creds) + ")");
       return switch (code == null ? "" : code) {
         case "AccessDeniedException" ->
-            new KeySetException(ErrorCode.KMS_ACCESS_DENIED, "KMS denied " + operation + ": " + detail);
-        case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException",
-            "IncompleteSignatureException", "MissingAuthenticationTokenException",
-            "InvalidClientTokenId", "SignatureDoesNotMatch" ->
             new KeySetException(
-                ErrorCode.KMS_ACCESS_DENIED, "KMS rejected the credentials for " + operation + ": " + detail);
+                ErrorCode.KMS_ACCESS_DENIED, "KMS denied " + operation + ": " + detail);
+        case "UnrecognizedClientException",
+            "InvalidSignatureException",
+            "ExpiredTokenException",
+            "IncompleteSignatureException",
+            "MissingAuthenticationTokenException",
+            "InvalidClientTokenId",
+            "SignatureDoesNotMatch" ->
+            new KeySetException(
+                ErrorCode.KMS_ACCESS_DENIED,
+                "KMS rejected the credentials for " + operation + ": " + detail);
         case "InvalidCiphertextException" ->
             new KeySetException(
                 ErrorCode.SEALED_KEY_SET_INVALID,
-                "sealed key set does not open: KMS " + operation
+                "sealed key set does not open: KMS "
+                    + operation
                     + " refused its encrypted data key or key-set id (InvalidCiphertextException)");
         case "NotFoundException" ->
             new KeySetException(
                 ErrorCode.KMS_ERROR,
-                "KMS key " + shorten(keyId) + " was not found in " + region + " (" + operation + "): " + detail);
+                "KMS key "
+                    + shorten(keyId)
+                    + " was not found in "
+                    + region
+                    + " ("
+                    + operation
+                    + "): "
+                    + detail);
         case "IncorrectKeyException" ->
             new KeySetException(
                 ErrorCode.KMS_ERROR,
-                "wrong KMS key: the encrypted data key was not made under " + shorten(keyId) + " ("
-                    + operation + "): " + detail);
+                "wrong KMS key: the encrypted data key was not made under "
+                    + shorten(keyId)
+                    + " ("
+                    + operation
+                    + "): "
+                    + detail);
         case "DisabledException", "KMSInvalidStateException", "KeyUnavailableException" ->
             new KeySetException(
-                ErrorCode.KMS_ERROR, "KMS key " + shorten(keyId) + " cannot be used now (" + operation + "): " + detail);
-        case "ThrottlingException", "LimitExceededException", "DependencyTimeoutException",
-            "ServiceUnavailableException", "KMSInternalException" ->
-            new KeySetException(ErrorCode.KMS_UNAVAILABLE, "KMS " + operation + " failed, retry later: " + detail);
+                ErrorCode.KMS_ERROR,
+                "KMS key " + shorten(keyId) + " cannot be used now (" + operation + "): " + detail);
+        case "ThrottlingException",
+            "LimitExceededException",
+            "DependencyTimeoutException",
+            "ServiceUnavailableException",
+            "KMSInternalException" ->
+            new KeySetException(
+                ErrorCode.KMS_UNAVAILABLE, "KMS " + operation + " failed, retry later: " + detail);
         default ->
             new KeySetException(
                 ErrorCode.KMS_ERROR,
@@ -75,19 +102,29 @@ final class KmsErrors {
       if (isCertificateFailure(e)) {
         return new KeySetException(
             ErrorCode.KMS_ERROR,
-            "TLS to kms." + region + ".amazonaws.com failed: the server certificate is not trusted or not"
-                + " issued for that name (" + rootCauseName(e) + ")");
+            "TLS to kms."
+                + region
+                + ".amazonaws.com failed: the server certificate is not trusted or not"
+                + " issued for that name ("
+                + rootCauseName(e)
+                + ")");
       }
-      if (forwarderConnectFailed || hasCause(e, ConnectException.class)
-          || hasCause(e, SocketTimeoutException.class) || hasCause(e, IOException.class)) {
+      if (forwarderConnectFailed
+          || hasCause(e, ConnectException.class)
+          || hasCause(e, SocketTimeoutException.class)
+          || hasCause(e, IOException.class)) {
         return new KeySetException(
             ErrorCode.KMS_UNAVAILABLE,
-            "KMS is unreachable for " + operation + " through the KMS egress endpoint"
+            "KMS is unreachable for "
+                + operation
+                + " through the KMS egress endpoint"
                 + (forwarderConnectFailed ? " (the egress endpoint refused or did not answer)" : "")
-                + ": " + rootCauseName(e));
+                + ": "
+                + rootCauseName(e));
       }
     }
-    return new KeySetException(ErrorCode.KMS_ERROR, "KMS " + operation + " failed: " + rootCauseName(e));
+    return new KeySetException(
+        ErrorCode.KMS_ERROR, "KMS " + operation + " failed: " + rootCauseName(e));
   }
 
   private static boolean isCertificateFailure(Throwable e) {
@@ -132,7 +169,8 @@ final class KmsErrors {
   static String scrub(String message, EnclaveApi.AwsCredentials creds) {
     String m = message;
     if (creds != null) {
-      for (String secret : new String[] {creds.secretAccessKey(), creds.sessionToken(), creds.accessKeyId()}) {
+      for (String secret :
+          new String[] {creds.secretAccessKey(), creds.sessionToken(), creds.accessKeyId()}) {
         if (secret != null && secret.length() >= 4) {
           m = m.replace(secret, "<redacted>");
         }

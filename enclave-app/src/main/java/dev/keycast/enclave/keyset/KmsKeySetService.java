@@ -1,12 +1,12 @@
 package dev.keycast.enclave.keyset;
 
-import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.kms.RecipientKeyPair;
 import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.protocol.cinema.CinemaException;
 import dev.keycast.protocol.cinema.DcCertificateIssuer;
 import dev.keycast.protocol.cinema.KdmSigner;
@@ -65,10 +65,10 @@ public final class KmsKeySetService implements KeySetService {
 
   /** Readiness states (api.md, {@code GET /v1/ready}). */
   public static final String NOT_INITIALIZED = "not_initialized";
+
   public static final String UNSEALING = "unsealing";
   public static final String READY = "ready";
   public static final String FAILED = "failed";
-
 
   private final Attester attester;
   private final SecureRandom random;
@@ -78,22 +78,30 @@ public final class KmsKeySetService implements KeySetService {
   private final ImageApprovers imageApprovers;
   private final Object lock = new Object();
   private volatile EnclaveApi.Readiness readiness =
-      new EnclaveApi.Readiness(false, NOT_INITIALIZED, null, "no key set yet: waiting for init or unseal");
+      new EnclaveApi.Readiness(
+          false, NOT_INITIALIZED, null, "no key set yet: waiting for init or unseal");
   private volatile KeySet keySet;
   private volatile KeyBundle bundle;
   private volatile EnclaveApi.AwsCredentials credentials;
   private volatile KmsKeyLockVerdict kmsKeyVerdict;
   private volatile KdmSignerKeys signerKeys;
   private volatile KdmSigner kdmSigner;
+
   /** The version 2 sealed key set made from the version 1 one this enclave unsealed, or null. */
   private volatile byte[] migrated;
+
   /** The sealed key set whose keys are held (its data key is re-obtained to seal a new signer chain). */
   private volatile SealedKeySet heldSealed;
+
   /** The region of the KMS key of {@link #heldSealed}. */
   private volatile String heldRegion;
 
-  private KmsKeySetService(Attester attester, SecureRandom random, KmsConnector connector,
-      Set<String> allowedKmsKeys, ImageApprovers imageApprovers) {
+  private KmsKeySetService(
+      Attester attester,
+      SecureRandom random,
+      KmsConnector connector,
+      Set<String> allowedKmsKeys,
+      ImageApprovers imageApprovers) {
     this.imageApprovers = Objects.requireNonNull(imageApprovers, "imageApprovers");
     this.attester = Objects.requireNonNull(attester, "attester");
     this.random = Objects.requireNonNull(random, "random");
@@ -101,9 +109,10 @@ public final class KmsKeySetService implements KeySetService {
     this.dataKeys = new KmsDataKeys(attester, random, connector);
     this.allowedKmsKeys = Set.copyOf(allowedKmsKeys);
     if (this.allowedKmsKeys.isEmpty()) {
-      log.warn("no KMS key is pinned: the enclave will use whatever KMS key the host names;"
-          + " its attested key bundle names that key, senders check it with --expect-kms-key"
-          + " (kms-sealing.md section 5)");
+      log.warn(
+          "no KMS key is pinned: the enclave will use whatever KMS key the host names;"
+              + " its attested key bundle names that key, senders check it with --expect-kms-key"
+              + " (kms-sealing.md section 5)");
     }
   }
 
@@ -112,7 +121,8 @@ public final class KmsKeySetService implements KeySetService {
    * DRBG) and reaches KMS through {@code connector}; it uses any KMS key the host names. The caller
    * owns and closes the connector.
    */
-  public static KmsKeySetService create(Attester attester, SecureRandom random, KmsConnector connector) {
+  public static KmsKeySetService create(
+      Attester attester, SecureRandom random, KmsConnector connector) {
     return new KmsKeySetService(attester, random, connector, Set.of(), ImageApprovers.NONE);
   }
 
@@ -124,11 +134,16 @@ public final class KmsKeySetService implements KeySetService {
    * from substituting a key set sealed under a key it controls (kms-sealing.md section 5).
    */
   public static KmsKeySetService create(
-      Attester attester, SecureRandom random, KmsConnector connector, Set<String> allowedKmsKeyArns) {
+      Attester attester,
+      SecureRandom random,
+      KmsConnector connector,
+      Set<String> allowedKmsKeyArns) {
     if (allowedKmsKeyArns.isEmpty()) {
-      throw new IllegalArgumentException("pin at least one KMS key ARN, or use the 3-argument create");
+      throw new IllegalArgumentException(
+          "pin at least one KMS key ARN, or use the 3-argument create");
     }
-    return new KmsKeySetService(attester, random, connector, allowedKmsKeyArns, ImageApprovers.NONE);
+    return new KmsKeySetService(
+        attester, random, connector, allowedKmsKeyArns, ImageApprovers.NONE);
   }
 
   /**
@@ -138,7 +153,8 @@ public final class KmsKeySetService implements KeySetService {
    */
   public KmsKeySetService withImageApprovers(ImageApprovers approvers) {
     if (keySet != null) {
-      throw new IllegalStateException("image approvers are set before the key set is created or unsealed");
+      throw new IllegalStateException(
+          "image approvers are set before the key set is created or unsealed");
     }
     return new KmsKeySetService(attester, random, connector, allowedKmsKeys, approvers);
   }
@@ -148,11 +164,13 @@ public final class KmsKeySetService implements KeySetService {
    * (kms-sealing.md section 7; {@link KeySetUpgrade}). The enclave's own state does not change.
    */
   @Override
-  public Initialized rewrap(ImageApproval approval, EnclaveApi.AwsCredentials credentials) throws KeySetException {
+  public Initialized rewrap(ImageApproval approval, EnclaveApi.AwsCredentials credentials)
+      throws KeySetException {
     checkCredentials(credentials);
     KeySet held = keySet;
     if (held == null || signerKeys == null) {
-      throw new KeySetException(ErrorCode.NOT_READY, "the enclave holds no key set to re-wrap: init or unseal first");
+      throw new KeySetException(
+          ErrorCode.NOT_READY, "the enclave holds no key set to re-wrap: init or unseal first");
     }
     return new KeySetUpgrade(this, imageApprovers).rewrap(held, signerKeys, approval, credentials);
   }
@@ -198,7 +216,9 @@ public final class KmsKeySetService implements KeySetService {
             ErrorCode.ALREADY_INITIALIZED, "the enclave already holds key set " + keySet.id());
       }
       this.credentials = credentials;
-      readiness = new EnclaveApi.Readiness(false, UNSEALING, null, "creating a new key set (KMS GenerateDataKey)");
+      readiness =
+          new EnclaveApi.Readiness(
+              false, UNSEALING, null, "creating a new key set (KMS GenerateDataKey)");
       long t0 = System.nanoTime();
       KeySet fresh = KeySet.generate(random);
       byte[] dataKey = null;
@@ -212,19 +232,33 @@ public final class KmsKeySetService implements KeySetService {
           RecipientInfo info = dataKeys.recipientInfo(recipient);
           long failuresBefore = connector.forwarderConnectFailures();
           try {
-            r = kms.generateDataKey(
-                b -> b.keyId(kmsKeyId).keySpec(DataKeySpec.AES_256).encryptionContext(context).recipient(info));
+            r =
+                kms.generateDataKey(
+                    b ->
+                        b.keyId(kmsKeyId)
+                            .keySpec(DataKeySpec.AES_256)
+                            .encryptionContext(context)
+                            .recipient(info));
           } catch (SdkException e) {
-            throw KmsErrors.map("GenerateDataKey", kmsKeyId, region, e, credentials,
+            throw KmsErrors.map(
+                "GenerateDataKey",
+                kmsKeyId,
+                region,
+                e,
+                credentials,
                 connector.forwarderConnectFailures() > failuresBefore);
           }
           KmsDataKeys.requireNoPlaintext(r.plaintext(), "GenerateDataKey");
-          dataKey = KmsDataKeys.openRecipient(r.ciphertextForRecipient(), recipient, "GenerateDataKey");
-          verdict = KmsDataKeys.judgeKey(kms, r.keyId() != null && !r.keyId().isEmpty() ? r.keyId() : kmsKeyId);
+          dataKey =
+              KmsDataKeys.openRecipient(r.ciphertextForRecipient(), recipient, "GenerateDataKey");
+          verdict =
+              KmsDataKeys.judgeKey(
+                  kms, r.keyId() != null && !r.keyId().isEmpty() ? r.keyId() : kmsKeyId);
         }
         byte[] blob = r.ciphertextBlob() == null ? null : r.ciphertextBlob().asByteArrayUnsafe();
         if (blob == null || blob.length < 1 || blob.length > SealedKeySet.MAX_ENCRYPTED_DATA_KEY) {
-          throw new KeySetException(ErrorCode.KMS_ERROR, "KMS GenerateDataKey returned no usable CiphertextBlob");
+          throw new KeySetException(
+              ErrorCode.KMS_ERROR, "KMS GenerateDataKey returned no usable CiphertextBlob");
         }
         String sealedUnder = r.keyId() != null && !r.keyId().isEmpty() ? r.keyId() : kmsKeyId;
         requireAllowed(sealedUnder);
@@ -232,11 +266,19 @@ public final class KmsKeySetService implements KeySetService {
         try {
           sealed = SealedKeySet.seal(fresh, signer, dataKey, sealedUnder, blob, random);
         } catch (IllegalArgumentException e) {
-          throw new KeySetException(ErrorCode.KMS_ERROR, "cannot seal under KMS key " + KmsErrors.shorten(sealedUnder) + ": " + e.getMessage());
+          throw new KeySetException(
+              ErrorCode.KMS_ERROR,
+              "cannot seal under KMS key "
+                  + KmsErrors.shorten(sealedUnder)
+                  + ": "
+                  + e.getMessage());
         }
         // The attested bundle carries the verdict on the key (bundle version 3): senders refuse an
         // unlocked key unless told otherwise (kms-sealing.md section 6).
-        KeyBundle freshBundle = sealed.bundle().withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
+        KeyBundle freshBundle =
+            sealed
+                .bundle()
+                .withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
         hold(signer);
         heldSealed = sealed;
         heldRegion = region;
@@ -244,8 +286,12 @@ public final class KmsKeySetService implements KeySetService {
         keySet = fresh;
         kmsKeyVerdict = verdict;
         readiness = new EnclaveApi.Readiness(true, READY, fresh.id(), null);
-        log.info("key set {} created and sealed under KMS key {} (sealed key set {} bytes) in {} ms",
-            fresh.id(), sealedUnder, sealed.encode().length, (System.nanoTime() - t0) / 1_000_000);
+        log.info(
+            "key set {} created and sealed under KMS key {} (sealed key set {} bytes) in {} ms",
+            fresh.id(),
+            sealedUnder,
+            sealed.encode().length,
+            (System.nanoTime() - t0) / 1_000_000);
         return new Initialized(sealed.encode(), freshBundle);
       } catch (KeySetException e) {
         fresh.destroy();
@@ -253,7 +299,9 @@ public final class KmsKeySetService implements KeySetService {
         throw e;
       } catch (RuntimeException e) {
         fresh.destroy();
-        KeySetException k = new KeySetException(ErrorCode.INTERNAL, "init failed unexpectedly: " + e.getClass().getSimpleName());
+        KeySetException k =
+            new KeySetException(
+                ErrorCode.INTERNAL, "init failed unexpectedly: " + e.getClass().getSimpleName());
         fail("init", k);
         throw k;
       } finally {
@@ -269,7 +317,8 @@ public final class KmsKeySetService implements KeySetService {
   }
 
   @Override
-  public Unsealed unsealAndMigrate(byte[] sealedKeySet, String region, EnclaveApi.AwsCredentials credentials)
+  public Unsealed unsealAndMigrate(
+      byte[] sealedKeySet, String region, EnclaveApi.AwsCredentials credentials)
       throws KeySetException {
     checkRegion(region);
     checkCredentials(credentials);
@@ -277,8 +326,11 @@ public final class KmsKeySetService implements KeySetService {
     try {
       sealed = SealedKeySet.parse(sealedKeySet);
     } catch (MalformedInputException e) {
-      KeySetException k = new KeySetException(
-          ErrorCode.SEALED_KEY_SET_INVALID, "sealed key set is invalid: " + e.getMessage() + " [" + e.code() + "]", e);
+      KeySetException k =
+          new KeySetException(
+              ErrorCode.SEALED_KEY_SET_INVALID,
+              "sealed key set is invalid: " + e.getMessage() + " [" + e.code() + "]",
+              e);
       synchronized (lock) {
         if (keySet == null) {
           fail("unseal", k);
@@ -296,8 +348,12 @@ public final class KmsKeySetService implements KeySetService {
             "the enclave already holds key set " + keySet.id() + ", not " + sealed.keySetId());
       }
       this.credentials = credentials;
-      readiness = new EnclaveApi.Readiness(
-          false, UNSEALING, sealed.keySetId(), "unsealing key set " + sealed.keySetId() + " (KMS Decrypt)");
+      readiness =
+          new EnclaveApi.Readiness(
+              false,
+              UNSEALING,
+              sealed.keySetId(),
+              "unsealing key set " + sealed.keySetId() + " (KMS Decrypt)");
       long t0 = System.nanoTime();
       byte[] dataKey = null;
       KmsKeyLockVerdict verdict = null;
@@ -317,7 +373,8 @@ public final class KmsKeySetService implements KeySetService {
                   + " under another data key");
         }
         KeySet opened = unsealed.keySet();
-        // authenticated now: the header (with its KMS key id and signer chain) was the AEAD's associated data
+        // authenticated now: the header (with its KMS key id and signer chain) was the AEAD's
+        // associated data
         SealedKeySet held = sealed;
         KdmSignerKeys signer;
         byte[] resealed = null;
@@ -327,14 +384,18 @@ public final class KmsKeySetService implements KeySetService {
           } else {
             // version 1: migrate to version 2 under the same data key, with a fresh nonce
             signer = newSigner(opened.id());
-            held = SealedKeySet.seal(opened, signer, dataKey, sealed.kmsKeyId(), sealed.encryptedDataKey(), random);
+            held =
+                SealedKeySet.seal(
+                    opened, signer, dataKey, sealed.kmsKeyId(), sealed.encryptedDataKey(), random);
             resealed = held.encode();
           }
         } catch (KeySetException | RuntimeException e) {
           opened.destroy();
           throw e;
         }
-        KeyBundle openedBundle = held.bundle().withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
+        KeyBundle openedBundle =
+            held.bundle()
+                .withKmsKeyCheck(new KmsKeyCheck(verdict.locked(), verdict.policySha256()));
         hold(signer);
         heldSealed = held;
         heldRegion = region;
@@ -344,18 +405,28 @@ public final class KmsKeySetService implements KeySetService {
         kmsKeyVerdict = verdict;
         readiness = new EnclaveApi.Readiness(true, READY, opened.id(), null);
         if (resealed != null) {
-          log.info("key set {} unsealed with KMS key {} and migrated from sealed key set version 1 to {} (a new"
-              + " KDM signer; the host stores the migrated key set) in {} ms", opened.id(), keyId, SealedKeySet.VERSION,
+          log.info(
+              "key set {} unsealed with KMS key {} and migrated from sealed key set version 1 to {} (a new"
+                  + " KDM signer; the host stores the migrated key set) in {} ms",
+              opened.id(),
+              keyId,
+              SealedKeySet.VERSION,
               (System.nanoTime() - t0) / 1_000_000);
         } else {
-          log.info("key set {} unsealed with KMS key {} in {} ms", opened.id(), keyId, (System.nanoTime() - t0) / 1_000_000);
+          log.info(
+              "key set {} unsealed with KMS key {} in {} ms",
+              opened.id(),
+              keyId,
+              (System.nanoTime() - t0) / 1_000_000);
         }
         return new Unsealed(openedBundle, Optional.ofNullable(resealed));
       } catch (KeySetException e) {
         fail("unseal", e);
         throw e;
       } catch (RuntimeException e) {
-        KeySetException k = new KeySetException(ErrorCode.INTERNAL, "unseal failed unexpectedly: " + e.getClass().getSimpleName());
+        KeySetException k =
+            new KeySetException(
+                ErrorCode.INTERNAL, "unseal failed unexpectedly: " + e.getClass().getSimpleName());
         fail("unseal", k);
         throw k;
       } finally {
@@ -365,11 +436,13 @@ public final class KmsKeySetService implements KeySetService {
   }
 
   @Override
-  public byte[] kdmSignerCsr(String organization, String organizationalUnit, String entity) throws KeySetException {
+  public byte[] kdmSignerCsr(String organization, String organizationalUnit, String entity)
+      throws KeySetException {
     KeySet held = keySet;
     KdmSignerKeys signer = signerKeys;
     if (held == null || signer == null) {
-      throw new KeySetException(ErrorCode.NOT_READY, "the enclave holds no key set: init or unseal first");
+      throw new KeySetException(
+          ErrorCode.NOT_READY, "the enclave holds no key set: init or unseal first");
     }
     try {
       return signer.leafCsr(held.id(), organization, organizationalUnit, entity);
@@ -386,21 +459,24 @@ public final class KmsKeySetService implements KeySetService {
    * switches the signer and the bundle (keeping the bundle's KMS key check).
    */
   @Override
-  public Initialized importKdmSignerChain(List<byte[]> chainDer, EnclaveApi.AwsCredentials credentials)
-      throws KeySetException {
+  public Initialized importKdmSignerChain(
+      List<byte[]> chainDer, EnclaveApi.AwsCredentials credentials) throws KeySetException {
     checkCredentials(credentials);
     synchronized (lock) {
       KeySet held = keySet;
       SealedKeySet sealed = heldSealed;
       if (held == null || signerKeys == null || sealed == null) {
-        throw new KeySetException(ErrorCode.NOT_READY, "the enclave holds no key set: init or unseal first");
+        throw new KeySetException(
+            ErrorCode.NOT_READY, "the enclave holds no key set: init or unseal first");
       }
       KdmSignerKeys next;
       try {
         next = signerKeys.withImportedChain(chainDer, Instant.now());
       } catch (CinemaException e) {
-        ErrorCode code = "kdm_signer_chain_key_mismatch".equals(e.code())
-            ? ErrorCode.KDM_SIGNER_CHAIN_KEY_MISMATCH : ErrorCode.KDM_SIGNER_CHAIN_INVALID;
+        ErrorCode code =
+            "kdm_signer_chain_key_mismatch".equals(e.code())
+                ? ErrorCode.KDM_SIGNER_CHAIN_KEY_MISMATCH
+                : ErrorCode.KDM_SIGNER_CHAIN_INVALID;
         log.warn("KDM signer chain refused: {} {}", code.code(), e.code());
         throw new KeySetException(code, e.code() + ": " + e.getMessage());
       }
@@ -414,12 +490,16 @@ public final class KmsKeySetService implements KeySetService {
         try {
           sealed.open(dataKey).keySet().destroy();
         } catch (DecryptionFailedException e) {
-          throw new KeySetException(ErrorCode.KMS_ERROR, "KMS Decrypt answered another data key than the held key set's");
+          throw new KeySetException(
+              ErrorCode.KMS_ERROR, "KMS Decrypt answered another data key than the held key set's");
         }
-        SealedKeySet resealed = SealedKeySet.seal(held, next, dataKey, keyId, sealed.encryptedDataKey(), random);
+        SealedKeySet resealed =
+            SealedKeySet.seal(held, next, dataKey, keyId, sealed.encryptedDataKey(), random);
         KeyBundle old = bundle;
-        KeyBundle nextBundle = old.kmsKeyCheck().map(c -> resealed.bundle().withKmsKeyCheck(c))
-            .orElse(resealed.bundle());
+        KeyBundle nextBundle =
+            old.kmsKeyCheck()
+                .map(c -> resealed.bundle().withKmsKeyCheck(c))
+                .orElse(resealed.bundle());
         byte[] encoded = resealed.encode();
         hold(next);
         heldSealed = resealed;
@@ -427,8 +507,11 @@ public final class KmsKeySetService implements KeySetService {
         if (migrated != null) {
           migrated = encoded; // what a host still holding version 1 must store next
         }
-        log.info("key set {}: imported a distributor's KDM signer chain ({} certificates, root {}) and sealed it"
-            + " again under the same data key in {} ms", held.id(), next.chain().size(),
+        log.info(
+            "key set {}: imported a distributor's KDM signer chain ({} certificates, root {}) and sealed it"
+                + " again under the same data key in {} ms",
+            held.id(),
+            next.chain().size(),
             next.chain().get(next.chain().size() - 1).getSubjectX500Principal().getName(),
             (System.nanoTime() - t0) / 1_000_000);
         return new Initialized(encoded, nextBundle);
@@ -468,7 +551,8 @@ public final class KmsKeySetService implements KeySetService {
     try {
       return KdmSignerKeys.generate(keySetId, notBefore, signerYears(notBefore), random);
     } catch (CinemaException e) {
-      throw new KeySetException(ErrorCode.INTERNAL, "cannot issue the KDM signer chain: " + e.code());
+      throw new KeySetException(
+          ErrorCode.INTERNAL, "cannot issue the KDM signer chain: " + e.code());
     }
   }
 
@@ -479,7 +563,8 @@ public final class KmsKeySetService implements KeySetService {
    */
   static int signerYears(Instant notBefore) {
     int years = SIGNER_YEARS;
-    while (years > 1 && notBefore.atOffset(java.time.ZoneOffset.UTC).plusYears(years).getYear() >= 2050) {
+    while (years > 1
+        && notBefore.atOffset(java.time.ZoneOffset.UTC).plusYears(years).getYear() >= 2050) {
       years--;
     }
     return years;
@@ -494,7 +579,9 @@ public final class KmsKeySetService implements KeySetService {
     if (!allowedKmsKeys.isEmpty() && !allowedKmsKeys.contains(kmsKeyArn)) {
       throw new KeySetException(
           ErrorCode.KMS_ERROR,
-          "KMS key " + KmsErrors.shorten(kmsKeyArn) + " is not the KMS key this enclave is pinned to "
+          "KMS key "
+              + KmsErrors.shorten(kmsKeyArn)
+              + " is not the KMS key this enclave is pinned to "
               + allowedKmsKeys);
     }
   }
@@ -505,7 +592,9 @@ public final class KmsKeySetService implements KeySetService {
   }
 
   private static void checkKeyId(String kmsKeyId) throws KeySetException {
-    if (kmsKeyId == null || kmsKeyId.isEmpty() || kmsKeyId.length() > SealedKeySet.MAX_KMS_KEY_ID
+    if (kmsKeyId == null
+        || kmsKeyId.isEmpty()
+        || kmsKeyId.length() > SealedKeySet.MAX_KMS_KEY_ID
         || !kmsKeyId.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
       throw new KeySetException(
           ErrorCode.MALFORMED_REQUEST,
@@ -526,9 +615,11 @@ public final class KmsKeySetService implements KeySetService {
       throw new KeySetException(
           ErrorCode.MALFORMED_REQUEST, "credentials need access_key_id and secret_access_key");
     }
-    if (c.accessKeyId().length() > 128 || c.secretAccessKey().length() > 256
+    if (c.accessKeyId().length() > 128
+        || c.secretAccessKey().length() > 256
         || (c.sessionToken() != null && c.sessionToken().length() > 8192)) {
-      throw new KeySetException(ErrorCode.MALFORMED_REQUEST, "credentials are longer than AWS issues");
+      throw new KeySetException(
+          ErrorCode.MALFORMED_REQUEST, "credentials are longer than AWS issues");
     }
   }
 

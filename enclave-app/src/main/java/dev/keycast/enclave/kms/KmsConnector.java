@@ -115,8 +115,13 @@ public final class KmsConnector implements AutoCloseable {
   public static KmsConnector production(Endpoint egress, Options options)
       throws GeneralSecurityException {
     List<X509Certificate> roots = KmsTrustAnchors.amazonTrustServices();
-    return new KmsConnector(egress, sslContext(roots), "exactly the " + roots.size()
-        + " Amazon Trust Services roots of the image (Amazon Root CA 1-4, Starfield Services Root CA - G2)", options);
+    return new KmsConnector(
+        egress,
+        sslContext(roots),
+        "exactly the "
+            + roots.size()
+            + " Amazon Trust Services roots of the image (Amazon Root CA 1-4, Starfield Services Root CA - G2)",
+        options);
   }
 
   /**
@@ -129,18 +134,26 @@ public final class KmsConnector implements AutoCloseable {
   }
 
   /** Mock-enclave mode with explicit certificates and timeouts. */
-  public static KmsConnector trusting(Endpoint egress, List<X509Certificate> trusted, Options options)
+  public static KmsConnector trusting(
+      Endpoint egress, List<X509Certificate> trusted, Options options)
       throws GeneralSecurityException {
     if (trusted.isEmpty()) {
       throw new IllegalArgumentException("at least one trusted certificate is required");
     }
     return new KmsConnector(
-        egress, sslContext(trusted), "exactly " + trusted.size() + " pinned certificate(s) ("
-            + trusted.getFirst().getSubjectX500Principal().getName() + ")", options);
+        egress,
+        sslContext(trusted),
+        "exactly "
+            + trusted.size()
+            + " pinned certificate(s) ("
+            + trusted.getFirst().getSubjectX500Principal().getName()
+            + ")",
+        options);
   }
 
   /** A TLS context whose only trust anchors are {@code trusted} (PKIX, no revocation look-ups). */
-  private static SSLContext sslContext(List<X509Certificate> trusted) throws GeneralSecurityException {
+  private static SSLContext sslContext(List<X509Certificate> trusted)
+      throws GeneralSecurityException {
     KeyStore ks = KeyStore.getInstance("PKCS12");
     try {
       ks.load(null, null);
@@ -158,7 +171,8 @@ public final class KmsConnector implements AutoCloseable {
   }
 
   /** Reads every certificate of a PEM file. */
-  public static List<X509Certificate> readPem(Path pemFile) throws IOException, GeneralSecurityException {
+  public static List<X509Certificate> readPem(Path pemFile)
+      throws IOException, GeneralSecurityException {
     if (Files.size(pemFile) > 256 * 1024) {
       throw new IOException(pemFile + " is larger than 256 KiB: not a certificate file");
     }
@@ -212,7 +226,9 @@ public final class KmsConnector implements AutoCloseable {
         credentials.sessionToken() == null || credentials.sessionToken().isEmpty()
             ? AwsBasicCredentials.create(credentials.accessKeyId(), credentials.secretAccessKey())
             : AwsSessionCredentials.create(
-                credentials.accessKeyId(), credentials.secretAccessKey(), credentials.sessionToken());
+                credentials.accessKeyId(),
+                credentials.secretAccessKey(),
+                credentials.sessionToken());
     InetAddress loopback;
     try {
       loopback = InetAddress.getByAddress(host, new byte[] {127, 0, 0, 1});
@@ -225,7 +241,8 @@ public final class KmsConnector implements AutoCloseable {
             .dnsResolver(
                 name -> {
                   if (!host.equalsIgnoreCase(name)) {
-                    throw new UnknownHostException("no DNS in the enclave; only " + host + " is known");
+                    throw new UnknownHostException(
+                        "no DNS in the enclave; only " + host + " is known");
                   }
                   return new InetAddress[] {loopback};
                 })
@@ -241,7 +258,10 @@ public final class KmsConnector implements AutoCloseable {
         .httpClient(http.build())
         .overrideConfiguration(
             o ->
-                o.retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(options.maxAttempts()).build())
+                o.retryStrategy(
+                        AwsRetryStrategy.standardRetryStrategy().toBuilder()
+                            .maxAttempts(options.maxAttempts())
+                            .build())
                     .apiCallAttemptTimeout(options.attemptTimeout())
                     .apiCallTimeout(options.callTimeout()))
         .build();
@@ -289,8 +309,11 @@ public final class KmsConnector implements AutoCloseable {
       }
       group = g;
       pipe = p;
-      log.info("KMS egress: {} -> {} (TLS to kms.<region>.amazonaws.com terminates in this process; trust: {})",
-          pipeAddress, egress, trustDescription);
+      log.info(
+          "KMS egress: {} -> {} (TLS to kms.<region>.amazonaws.com terminates in this process; trust: {})",
+          pipeAddress,
+          egress,
+          trustDescription);
       return pipeAddress;
     }
   }
@@ -314,7 +337,9 @@ public final class KmsConnector implements AutoCloseable {
   static void checkRegion(String region) {
     if (region == null || region.length() > 32 || !REGION.matcher(region).matches()) {
       throw new IllegalArgumentException(
-          "not a region name: \"" + (region == null ? "null" : region.substring(0, Math.min(region.length(), 32))) + "\"");
+          "not a region name: \""
+              + (region == null ? "null" : region.substring(0, Math.min(region.length(), 32)))
+              + "\"");
     }
   }
 

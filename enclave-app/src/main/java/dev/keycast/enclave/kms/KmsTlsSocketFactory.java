@@ -35,7 +35,8 @@ final class KmsTlsSocketFactory extends SSLConnectionSocketFactory {
    * @param kmsHost {@code kms.<region>.amazonaws.com}
    * @param forwarder the loopback address of the forwarder, resolved at each connect
    */
-  KmsTlsSocketFactory(SSLContext sslContext, String kmsHost, Supplier<InetSocketAddress> forwarder) {
+  KmsTlsSocketFactory(
+      SSLContext sslContext, String kmsHost, Supplier<InetSocketAddress> forwarder) {
     super(sslContext, PROTOCOLS, null, new DefaultHostnameVerifier());
     this.kmsHost = kmsHost;
     this.forwarder = forwarder;
@@ -51,11 +52,16 @@ final class KmsTlsSocketFactory extends SSLConnectionSocketFactory {
       HttpContext context)
       throws IOException {
     if (!kmsHost.equalsIgnoreCase(host.getHostName())) {
-      throw new IOException("the enclave's KMS client connects only to " + kmsHost + ", not to " + host.getHostName());
+      throw new IOException(
+          "the enclave's KMS client connects only to "
+              + kmsHost
+              + ", not to "
+              + host.getHostName());
     }
     // super connects the plain socket to the forwarder, then createLayeredSocket(sock,
     // host.getHostName(), ...) does the handshake with SNI and verifies the KMS host name.
-    return super.connectSocket(connectTimeout, socket, host, forwarder.get(), localAddress, context);
+    return super.connectSocket(
+        connectTimeout, socket, host, forwarder.get(), localAddress, context);
   }
 
   @Override

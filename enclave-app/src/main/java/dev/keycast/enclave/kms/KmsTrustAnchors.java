@@ -31,12 +31,15 @@ final class KmsTrustAnchors {
   static final String RESOURCE = "amazon-trust-services-roots.pem";
 
   /** SHA-256 of the DER of each root (the fingerprints amazontrust.com publishes). */
-  static final Set<String> SHA256 = Set.of(
-      "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e", // Amazon Root CA 1
-      "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4", // Amazon Root CA 2
-      "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4", // Amazon Root CA 3
-      "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092", // Amazon Root CA 4
-      "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5"); // Starfield Services Root CA - G2
+  static final Set<String> SHA256 =
+      Set.of(
+          "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e", // Amazon Root CA 1
+          "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4", // Amazon Root CA 2
+          "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4", // Amazon Root CA 3
+          "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092", // Amazon Root CA 4
+          "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5"); // Starfield Services
+
+  // Root CA - G2
 
   private static final int MAX_RESOURCE_BYTES = 64 * 1024;
 
@@ -51,14 +54,17 @@ final class KmsTrustAnchors {
     byte[] pem;
     try (InputStream in = KmsTrustAnchors.class.getResourceAsStream(RESOURCE)) {
       if (in == null) {
-        throw new GeneralSecurityException("the KMS trust anchors resource " + RESOURCE + " is missing");
+        throw new GeneralSecurityException(
+            "the KMS trust anchors resource " + RESOURCE + " is missing");
       }
       pem = in.readNBytes(MAX_RESOURCE_BYTES + 1);
     } catch (IOException e) {
-      throw new GeneralSecurityException("cannot read the KMS trust anchors resource " + RESOURCE, e);
+      throw new GeneralSecurityException(
+          "cannot read the KMS trust anchors resource " + RESOURCE, e);
     }
     if (pem.length > MAX_RESOURCE_BYTES) {
-      throw new GeneralSecurityException("the KMS trust anchors resource " + RESOURCE + " is too large");
+      throw new GeneralSecurityException(
+          "the KMS trust anchors resource " + RESOURCE + " is too large");
     }
     StringBuilder certificatesOnly = new StringBuilder();
     for (String line : new String(pem, StandardCharsets.US_ASCII).split("\n")) {
@@ -69,15 +75,21 @@ final class KmsTrustAnchors {
     List<X509Certificate> roots = new ArrayList<>();
     Set<String> seen = new TreeSet<>();
     CertificateFactory cf = CertificateFactory.getInstance("X.509");
-    for (Certificate c : cf.generateCertificates(
-        new ByteArrayInputStream(certificatesOnly.toString().getBytes(StandardCharsets.US_ASCII)))) {
+    for (Certificate c :
+        cf.generateCertificates(
+            new ByteArrayInputStream(
+                certificatesOnly.toString().getBytes(StandardCharsets.US_ASCII)))) {
       X509Certificate x = (X509Certificate) c;
       seen.add(HexFormat.of().formatHex(dev.keycast.protocol.crypto.Sha256.digest(x.getEncoded())));
       roots.add(x);
     }
     if (roots.size() != SHA256.size() || !seen.equals(new TreeSet<>(SHA256))) {
-      throw new GeneralSecurityException("the KMS trust anchors resource " + RESOURCE
-          + " does not hold exactly the pinned Amazon Trust Services roots (found SHA-256 " + seen + ")");
+      throw new GeneralSecurityException(
+          "the KMS trust anchors resource "
+              + RESOURCE
+              + " does not hold exactly the pinned Amazon Trust Services roots (found SHA-256 "
+              + seen
+              + ")");
     }
     return List.copyOf(roots);
   }

@@ -99,7 +99,8 @@ public final class RecipientCms {
       throws MalformedInputException {
     java.math.BigInteger v = version.getValue();
     if (v.signum() < 0 || v.compareTo(java.math.BigInteger.valueOf(5)) > 0) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + " version is not a CMSVersion (0 to 5)");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, what + " version is not a CMSVersion (0 to 5)");
     }
     return v.intValue();
   }
@@ -135,23 +136,29 @@ public final class RecipientCms {
 
   private static Parsed parse(byte[] cms) throws MalformedInputException {
     if (cms == null || cms.length == 0) {
-      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "CiphertextForRecipient is empty");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.TRUNCATED, "CiphertextForRecipient is empty");
     }
     if (cms.length > MAX_BYTES) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "CiphertextForRecipient is " + cms.length + " bytes, limit " + MAX_BYTES);
+          MalformedInputException.Kind.OVERSIZE,
+          "CiphertextForRecipient is " + cms.length + " bytes, limit " + MAX_BYTES);
     }
     ContentInfo ci;
     CMSEnvelopedData ed;
     try {
       ci = ContentInfo.getInstance(org.bouncycastle.asn1.ASN1Primitive.fromByteArray(cms));
       if (ci == null) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "CiphertextForRecipient is not a CMS ContentInfo");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
+            "CiphertextForRecipient is not a CMS ContentInfo");
       }
       if (!ENVELOPED_DATA.equals(ci.getContentType())) {
         throw new MalformedInputException(
             MalformedInputException.Kind.UNSUPPORTED,
-            "CiphertextForRecipient content type is " + ci.getContentType() + ", not envelopedData");
+            "CiphertextForRecipient content type is "
+                + ci.getContentType()
+                + ", not envelopedData");
       }
       ed = new CMSEnvelopedData(ci);
     } catch (MalformedInputException e) {
@@ -160,33 +167,43 @@ public final class RecipientCms {
       throw new MalformedInputException(
           MalformedInputException.Kind.MALFORMED,
           "CiphertextForRecipient is not a CMS EnvelopedData ("
-              + MalformedInputException.quote(cms, 8) + ")",
+              + MalformedInputException.quote(cms, 8)
+              + ")",
           e);
     }
     if (ed.getOriginatorInfo() != null) {
-      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED, "CiphertextForRecipient has originatorInfo");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.UNSUPPORTED, "CiphertextForRecipient has originatorInfo");
     }
     AlgorithmIdentifier content = ed.getContentEncryptionAlgorithm();
     if (!AES256_CBC.equals(content.getAlgorithm())) {
       throw new MalformedInputException(
           MalformedInputException.Kind.UNSUPPORTED,
-          "content encryption is " + content.getAlgorithm() + ", only aes256-CBC ("
-              + AES256_CBC + ") is accepted");
+          "content encryption is "
+              + content.getAlgorithm()
+              + ", only aes256-CBC ("
+              + AES256_CBC
+              + ") is accepted");
     }
     try {
-      byte[] iv = org.bouncycastle.asn1.ASN1OctetString.getInstance(content.getParameters()).getOctets();
+      byte[] iv =
+          org.bouncycastle.asn1.ASN1OctetString.getInstance(content.getParameters()).getOctets();
       if (iv.length != 16) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "AES-256-CBC IV is " + iv.length + " bytes, not 16");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
+            "AES-256-CBC IV is " + iv.length + " bytes, not 16");
       }
     } catch (MalformedInputException e) {
       throw e;
     } catch (RuntimeException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "AES-256-CBC parameters are not a 16-byte IV", e);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "AES-256-CBC parameters are not a 16-byte IV", e);
     }
     Collection<RecipientInformation> recipients = ed.getRecipientInfos().getRecipients();
     if (recipients.size() != 1) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.UNSUPPORTED, "CiphertextForRecipient has " + recipients.size() + " recipients, expected 1");
+          MalformedInputException.Kind.UNSUPPORTED,
+          "CiphertextForRecipient has " + recipients.size() + " recipients, expected 1");
     }
     RecipientInformation ri = recipients.iterator().next();
     if (!(ri instanceof KeyTransRecipientInformation ktri)) {
@@ -196,7 +213,8 @@ public final class RecipientCms {
     }
     checkOaepSha256(ktri.getKeyEncryptionAlgorithm());
     // the versions are checked here, so that open and inspect refuse the same messages
-    org.bouncycastle.asn1.cms.EnvelopedData asn1 = org.bouncycastle.asn1.cms.EnvelopedData.getInstance(ci.getContent());
+    org.bouncycastle.asn1.cms.EnvelopedData asn1 =
+        org.bouncycastle.asn1.cms.EnvelopedData.getInstance(ci.getContent());
     cmsVersion(asn1.getVersion(), "EnvelopedData");
     cmsVersion(keyTransRecipientInfo(asn1).getVersion(), "KeyTransRecipientInfo");
     return new Parsed(ci, ktri);
@@ -207,17 +225,22 @@ public final class RecipientCms {
     if (!PKCSObjectIdentifiers.id_RSAES_OAEP.equals(alg.getAlgorithm())) {
       throw new MalformedInputException(
           MalformedInputException.Kind.UNSUPPORTED,
-          "key encryption is " + alg.getAlgorithm() + ", only id-RSAES-OAEP ("
-              + PKCSObjectIdentifiers.id_RSAES_OAEP + ") is accepted");
+          "key encryption is "
+              + alg.getAlgorithm()
+              + ", only id-RSAES-OAEP ("
+              + PKCSObjectIdentifiers.id_RSAES_OAEP
+              + ") is accepted");
     }
     RSAESOAEPparams p;
     try {
       p = RSAESOAEPparams.getInstance(alg.getParameters());
     } catch (RuntimeException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "RSAES-OAEP parameters do not parse", e);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "RSAES-OAEP parameters do not parse", e);
     }
     if (p == null) {
-      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED, "RSAES-OAEP without parameters means SHA-1");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.UNSUPPORTED, "RSAES-OAEP without parameters means SHA-1");
     }
     ASN1ObjectIdentifier hash = p.getHashAlgorithm().getAlgorithm();
     AlgorithmIdentifier mgf = p.getMaskGenAlgorithm();
@@ -225,19 +248,26 @@ public final class RecipientCms {
     try {
       mgfHash = AlgorithmIdentifier.getInstance(mgf.getParameters()).getAlgorithm();
     } catch (RuntimeException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "MGF1 parameters do not parse", e);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "MGF1 parameters do not parse", e);
     }
     if (!NISTObjectIdentifiers.id_sha256.equals(hash)
         || !PKCSObjectIdentifiers.id_mgf1.equals(mgf.getAlgorithm())
         || !NISTObjectIdentifiers.id_sha256.equals(mgfHash)) {
       throw new MalformedInputException(
           MalformedInputException.Kind.UNSUPPORTED,
-          "RSAES-OAEP must use SHA-256 and MGF1-SHA-256, found hash " + hash + ", mask "
-              + mgf.getAlgorithm() + "(" + mgfHash + ")");
+          "RSAES-OAEP must use SHA-256 and MGF1-SHA-256, found hash "
+              + hash
+              + ", mask "
+              + mgf.getAlgorithm()
+              + "("
+              + mgfHash
+              + ")");
     }
     AlgorithmIdentifier label = p.getPSourceAlgorithm();
     if (!RSAESOAEPparams.DEFAULT_P_SOURCE_ALGORITHM.equals(label)) {
-      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED, "RSAES-OAEP must use the empty default label");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.UNSUPPORTED, "RSAES-OAEP must use the empty default label");
     }
   }
 }

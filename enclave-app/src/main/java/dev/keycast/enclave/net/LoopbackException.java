@@ -39,7 +39,10 @@ public final class LoopbackException extends IOException {
   }
 
   private static String message(String operation, int errno, String detail) {
-    StringBuilder sb = new StringBuilder("cannot bring up the loopback interface: ").append(operation).append(" failed");
+    StringBuilder sb =
+        new StringBuilder("cannot bring up the loopback interface: ")
+            .append(operation)
+            .append(" failed");
     if (errno != NO_ERRNO) {
       sb.append(" (errno ").append(errno).append(' ').append(errnoName(errno)).append(')');
     }

@@ -112,11 +112,14 @@ public final class LoopbackInterface {
           MemoryLayout.sequenceLayout(IFNAMSIZ, JAVA_BYTE).withName("ifr_name"),
           IFRU.withName("ifr_ifru"));
 
-  static final long FLAGS_OFFSET = IFREQ.byteOffset(groupElement("ifr_ifru"), groupElement("ifru_flags"));
+  static final long FLAGS_OFFSET =
+      IFREQ.byteOffset(groupElement("ifr_ifru"), groupElement("ifru_flags"));
   static final long FAMILY_OFFSET =
-      IFREQ.byteOffset(groupElement("ifr_ifru"), groupElement("ifru_addr"), groupElement("sin_family"));
+      IFREQ.byteOffset(
+          groupElement("ifr_ifru"), groupElement("ifru_addr"), groupElement("sin_family"));
   static final long ADDR_OFFSET =
-      IFREQ.byteOffset(groupElement("ifr_ifru"), groupElement("ifru_addr"), groupElement("sin_addr"));
+      IFREQ.byteOffset(
+          groupElement("ifr_ifru"), groupElement("ifru_addr"), groupElement("sin_addr"));
 
   private static final Pattern INTERFACE_NAME = Pattern.compile("[A-Za-z0-9._-]{1,15}");
   private static final byte[] LOOPBACK_ADDRESS = {127, 0, 0, 1};
@@ -132,11 +135,17 @@ public final class LoopbackInterface {
    *     already had an IPv4 address, usually the one the kernel gives {@code lo} when it comes up)
    * @param address the interface's IPv4 address afterwards
    */
-  public record Outcome(String name, boolean linkBroughtUp, boolean addressAssigned, Inet4Address address) {
+  public record Outcome(
+      String name, boolean linkBroughtUp, boolean addressAssigned, Inet4Address address) {
     /** One log line: e.g. {@code lo: brought up; 127.0.0.1 (assigned by the kernel); TCP on 127.0.0.1 works}. */
     public String describe() {
-      return name + ": " + (linkBroughtUp ? "brought up" : "already up") + "; "
-          + address.getHostAddress() + (addressAssigned ? "/8 (assigned by this process)"
+      return name
+          + ": "
+          + (linkBroughtUp ? "brought up" : "already up")
+          + "; "
+          + address.getHostAddress()
+          + (addressAssigned
+              ? "/8 (assigned by this process)"
               : linkBroughtUp ? " (assigned by the kernel)" : " (already present)")
           + "; TCP on 127.0.0.1 works";
     }
@@ -160,8 +169,12 @@ public final class LoopbackInterface {
   /** Steps 1 and 2 of the class comment on interface {@code name} (no TCP check). */
   static Outcome configure(String name) throws LoopbackException {
     if (name == null || !INTERFACE_NAME.matcher(name).matches()) {
-      throw new LoopbackException("checking the interface name", LoopbackException.NO_ERRNO,
-          "not an interface name: \"" + (name == null ? "null" : name.substring(0, Math.min(name.length(), 32))) + "\"");
+      throw new LoopbackException(
+          "checking the interface name",
+          LoopbackException.NO_ERRNO,
+          "not an interface name: \""
+              + (name == null ? "null" : name.substring(0, Math.min(name.length(), 32)))
+              + "\"");
     }
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment state = arena.allocate(Libc.CAPTURE_LAYOUT);
@@ -177,8 +190,12 @@ public final class LoopbackInterface {
         ioctl(state, fd, SIOCGIFFLAGS, "SIOCGIFFLAGS", name, ifr);
         int flags = ifr.get(JAVA_SHORT, FLAGS_OFFSET) & 0xffff;
         if ((flags & IFF_LOOPBACK) == 0) {
-          throw new LoopbackException("ioctl(SIOCGIFFLAGS, \"" + name + "\")", LoopbackException.NO_ERRNO,
-              "the interface is not a loopback interface (flags 0x" + Integer.toHexString(flags) + ")");
+          throw new LoopbackException(
+              "ioctl(SIOCGIFFLAGS, \"" + name + "\")",
+              LoopbackException.NO_ERRNO,
+              "the interface is not a loopback interface (flags 0x"
+                  + Integer.toHexString(flags)
+                  + ")");
         }
         boolean broughtUp = false;
         if ((flags & IFF_UP) == 0) {
@@ -197,13 +214,15 @@ public final class LoopbackInterface {
             throw new LoopbackException(op("SIOCGIFADDR", name), errno, null);
           }
           setAddress(state, fd, ifr, cname, SIOCSIFADDR, "SIOCSIFADDR", name, LOOPBACK_ADDRESS);
-          setAddress(state, fd, ifr, cname, SIOCSIFNETMASK, "SIOCSIFNETMASK", name, LOOPBACK_NETMASK);
+          setAddress(
+              state, fd, ifr, cname, SIOCSIFNETMASK, "SIOCSIFNETMASK", name, LOOPBACK_NETMASK);
           request(ifr, cname);
           ioctl(state, fd, SIOCGIFADDR, "SIOCGIFADDR", name, ifr);
           assigned = true;
         }
         byte[] address = ifr.asSlice(ADDR_OFFSET, 4).toArray(JAVA_BYTE);
-        return new Outcome(name, broughtUp, assigned, (Inet4Address) InetAddress.getByAddress(address));
+        return new Outcome(
+            name, broughtUp, assigned, (Inet4Address) InetAddress.getByAddress(address));
       } finally {
         int ignored = (int) Libc.CLOSE.invokeExact(fd);
       }
@@ -241,7 +260,8 @@ public final class LoopbackInterface {
         }
       }
     } catch (IOException e) {
-      throw new LoopbackException("a TCP round trip on 127.0.0.1", LoopbackException.NO_ERRNO, e.toString(), e);
+      throw new LoopbackException(
+          "a TCP round trip on 127.0.0.1", LoopbackException.NO_ERRNO, e.toString(), e);
     }
   }
 
@@ -255,16 +275,25 @@ public final class LoopbackInterface {
     MemorySegment.copy(cname, 0, ifr, JAVA_BYTE, 0, cname.length);
   }
 
-  private static void setAddress(MemorySegment state, int fd, MemorySegment ifr, byte[] cname, long request,
-      String requestName, String name, byte[] address) throws Throwable {
+  private static void setAddress(
+      MemorySegment state,
+      int fd,
+      MemorySegment ifr,
+      byte[] cname,
+      long request,
+      String requestName,
+      String name,
+      byte[] address)
+      throws Throwable {
     request(ifr, cname);
     ifr.set(JAVA_SHORT, FAMILY_OFFSET, (short) AF_INET);
     MemorySegment.copy(address, 0, ifr, JAVA_BYTE, ADDR_OFFSET, 4);
     ioctl(state, fd, request, requestName, name, ifr);
   }
 
-  private static void ioctl(MemorySegment state, int fd, long request, String requestName, String name,
-      MemorySegment ifr) throws Throwable {
+  private static void ioctl(
+      MemorySegment state, int fd, long request, String requestName, String name, MemorySegment ifr)
+      throws Throwable {
     int rc = (int) Libc.IOCTL.invokeExact(state, fd, request, ifr);
     if (rc < 0) {
       throw new LoopbackException(op(requestName, name), Libc.errno(state), null);
@@ -274,5 +303,4 @@ public final class LoopbackInterface {
   private static String op(String requestName, String name) {
     return "ioctl(" + requestName + ", \"" + name + "\")";
   }
-
 }

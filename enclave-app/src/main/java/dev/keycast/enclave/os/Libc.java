@@ -29,10 +29,13 @@ public final class Libc {
 
   /** {@code int open(const char *path, int flags)} (no variadic mode), errno captured. */
   public static final MethodHandle OPEN;
+
   /** {@code int socket(int domain, int type, int protocol)}, errno captured. */
   public static final MethodHandle SOCKET;
+
   /** {@code int ioctl(int fd, unsigned long request, void *arg)}, errno captured. */
   public static final MethodHandle IOCTL;
+
   /** {@code int close(int fd)}. */
   public static final MethodHandle CLOSE;
 
@@ -41,14 +44,27 @@ public final class Libc {
     SymbolLookup libc = linker.defaultLookup();
     Linker.Option errno = Linker.Option.captureCallState("errno");
     // open(const char *path, int flags, ...): no variadic argument passed
-    OPEN = linker.downcallHandle(libc.find("open").orElseThrow(),
-        FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2), errno);
-    SOCKET = linker.downcallHandle(libc.find("socket").orElseThrow(),
-        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), errno);
+    OPEN =
+        linker.downcallHandle(
+            libc.find("open").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+            Linker.Option.firstVariadicArg(2),
+            errno);
+    SOCKET =
+        linker.downcallHandle(
+            libc.find("socket").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+            errno);
     // ioctl(int fd, unsigned long request, ...): the pointer is the variadic argument
-    IOCTL = linker.downcallHandle(libc.find("ioctl").orElseThrow(),
-        FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2), errno);
-    CLOSE = linker.downcallHandle(libc.find("close").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    IOCTL =
+        linker.downcallHandle(
+            libc.find("ioctl").orElseThrow(),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
+            Linker.Option.firstVariadicArg(2),
+            errno);
+    CLOSE =
+        linker.downcallHandle(
+            libc.find("close").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
   }
 
   /** The errno that the call which wrote {@code state} captured. */

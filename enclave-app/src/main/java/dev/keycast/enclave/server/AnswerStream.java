@@ -46,22 +46,30 @@ import java.io.OutputStream;
 final class AnswerStream extends OutputStream {
   /** Most answer bytes written to the channel and not yet taken by it before the worker waits. */
   static final int WINDOW = 1 << 20;
+
   /** Longest wait for the connection to take earlier pieces before the answer fails. */
   static final long STALL_MILLIS = 300_000;
+
   /** Longest error body sent in a trailer; a longer one is cut to its code (never happens: messages are short). */
   static final int MAX_TRAILER_BODY = 4096;
 
   private final ByteBufAllocator alloc;
+
   /** Null: hold the whole answer (never commit). */
   private final ChannelHandlerContext ctx;
+
   private final boolean keepAlive;
+
   /** Without a channel, the whole answer (with one, the answer before a commit is {@link #piece}). */
   private final CompositeByteBuf held;
+
   private ByteBuf piece;
   private boolean committed;
   private long sent;
+
   /** Fails a waiting worker when the connection closes; removed when the answer ends. */
-  private final io.netty.util.concurrent.GenericFutureListener<io.netty.util.concurrent.Future<? super Void>>
+  private final io.netty.util.concurrent.GenericFutureListener<
+          io.netty.util.concurrent.Future<? super Void>>
       onClose = f -> fail(new IOException("the connection closed"));
 
   // guarded by "this": the window, shared with the event loop's write completions
@@ -134,11 +142,13 @@ final class AnswerStream extends OutputStream {
     HttpUtil.setKeepAlive(head, keepAlive);
     committed = true;
     ctx.channel().closeFuture().addListener(onClose);
-    ctx.writeAndFlush(head).addListener(f -> {
-      if (!f.isSuccess()) {
-        fail(f.cause());
-      }
-    });
+    ctx.writeAndFlush(head)
+        .addListener(
+            f -> {
+              if (!f.isSuccess()) {
+                fail(f.cause());
+              }
+            });
   }
 
   /** Writes one piece (the stream gives up its reference), first waiting for the window. */
@@ -154,15 +164,17 @@ final class AnswerStream extends OutputStream {
       unsent += n;
     }
     sent += n;
-    ctx.writeAndFlush(new DefaultHttpContent(b)).addListener(f -> {
-      synchronized (this) {
-        unsent -= n;
-        if (!f.isSuccess() && broken == null) {
-          broken = f.cause() == null ? new IOException("write failed") : f.cause();
-        }
-        notifyAll();
-      }
-    });
+    ctx.writeAndFlush(new DefaultHttpContent(b))
+        .addListener(
+            f -> {
+              synchronized (this) {
+                unsent -= n;
+                if (!f.isSuccess() && broken == null) {
+                  broken = f.cause() == null ? new IOException("write failed") : f.cause();
+                }
+                notifyAll();
+              }
+            });
   }
 
   private synchronized void fail(Throwable cause) {
@@ -187,7 +199,8 @@ final class AnswerStream extends OutputStream {
       }
     }
     if (broken != null) {
-      throw new IOException("the connection failed while the answer was streamed: " + broken.getMessage(), broken);
+      throw new IOException(
+          "the connection failed while the answer was streamed: " + broken.getMessage(), broken);
     }
   }
 
@@ -241,10 +254,14 @@ final class AnswerStream extends OutputStream {
     DefaultLastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
     byte[] body = error.body();
     if (body == null || body.length > MAX_TRAILER_BODY) {
-      body = EnclaveApiService.error(dev.keycast.protocol.api.ErrorCode.INTERNAL,
-          "the request failed after its answer was partly sent").body();
+      body =
+          EnclaveApiService.error(
+                  dev.keycast.protocol.api.ErrorCode.INTERNAL,
+                  "the request failed after its answer was partly sent")
+              .body();
     }
-    last.trailingHeaders().set(EnclaveApi.ANSWER_ERROR_STATUS_TRAILER, Integer.toString(error.status()));
+    last.trailingHeaders()
+        .set(EnclaveApi.ANSWER_ERROR_STATUS_TRAILER, Integer.toString(error.status()));
     last.trailingHeaders().set(EnclaveApi.ANSWER_ERROR_TRAILER, Base64Url.encode(body));
     return last;
   }

@@ -1,12 +1,12 @@
 package dev.keycast.enclave.server;
 
-import dev.keycast.protocol.attestation.AttesterException;
-import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.enclave.keyset.KeySetService;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.attestation.Attester;
+import dev.keycast.protocol.attestation.AttesterException;
 import dev.keycast.protocol.keyset.KeyBundle;
 
 /**
@@ -45,7 +45,8 @@ public final class AttestationService {
       try {
         nonce = Base64Url.decode("nonce", nonceB64, EnclaveApi.MAX_NONCE_BYTES);
       } catch (MalformedInputException e) {
-        throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST,
+        throw new EnclaveApiException(
+            ErrorCode.MALFORMED_REQUEST,
             e.getMessage() + " (the nonce is at most " + EnclaveApi.MAX_NONCE_BYTES + " bytes)");
       }
     }
@@ -53,7 +54,8 @@ public final class AttestationService {
       byte[] doc = attester.attest(bundle.userData(), nonce, bundle.receivePublicKeySpki());
       return new EnclaveApi.AttestationResponse(Base64Url.encode(doc), apiBundle(bundle));
     } catch (AttesterException e) {
-      throw new EnclaveApiException(ErrorCode.INTERNAL, "the attestation document could not be produced");
+      throw new EnclaveApiException(
+          ErrorCode.INTERNAL, "the attestation document could not be produced");
     }
   }
 
@@ -62,11 +64,22 @@ public final class AttestationService {
    * (DER, leaf first) and the 32-byte {@code user_data} digest, base64url.
    */
   public static EnclaveApi.KeyBundle apiBundle(KeyBundle bundle) {
-    return new EnclaveApi.KeyBundle(bundle.keySetId(), Base64Url.encode(bundle.receivePublicKey()),
-        Base64Url.encode(bundle.signingPublicKey()), bundle.kmsKeyId(),
+    return new EnclaveApi.KeyBundle(
+        bundle.keySetId(),
+        Base64Url.encode(bundle.receivePublicKey()),
+        Base64Url.encode(bundle.signingPublicKey()),
+        bundle.kmsKeyId(),
         Base64Url.encode(bundle.userData()),
-        bundle.kmsKeyCheck().map(c -> new EnclaveApi.KmsKeyCheck(c.locked(), Base64Url.encode(c.policySha256()))).orElse(null),
-        bundle.senderSet().map(r -> new EnclaveApi.SenderSetRef(r.version(), Base64Url.encode(r.sha256()))).orElse(null),
-        bundle.kdmSignerChain().isEmpty() ? null : bundle.kdmSignerChain().stream().map(Base64Url::encode).toList());
+        bundle
+            .kmsKeyCheck()
+            .map(c -> new EnclaveApi.KmsKeyCheck(c.locked(), Base64Url.encode(c.policySha256())))
+            .orElse(null),
+        bundle
+            .senderSet()
+            .map(r -> new EnclaveApi.SenderSetRef(r.version(), Base64Url.encode(r.sha256())))
+            .orElse(null),
+        bundle.kdmSignerChain().isEmpty()
+            ? null
+            : bundle.kdmSignerChain().stream().map(Base64Url::encode).toList());
   }
 }

@@ -18,8 +18,10 @@ import java.util.ArrayDeque;
 final class BodyPipe extends InputStream {
   /** Buffered bytes above which the channel stops reading. */
   static final int HIGH_WATER = 1 << 20;
+
   /** Buffered bytes below which a stopped channel reads again. */
   static final int LOW_WATER = 256 * 1024;
+
   /** Longest wait for the next piece of body before the read fails. */
   static final long STALL_MILLIS = 300_000;
 
@@ -32,8 +34,10 @@ final class BodyPipe extends InputStream {
 
   private final Channel channel;
   private final long maxBytes;
+
   /** Pieces copied off the event loop's buffers (which are released at once, on the event loop). */
   private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
+
   private byte[] current;
   private int currentPos;
   private long buffered;

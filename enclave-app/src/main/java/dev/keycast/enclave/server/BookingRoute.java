@@ -58,9 +58,12 @@ import java.util.Set;
 public final class BookingRoute {
   /** Largest request body: the booking, the rules, the DKDM's sealed form and 5,000 candidates. */
   public static final int MAX_BODY_BYTES = 64 * 1024 * 1024;
+
   /** Largest DKDM signer certificate presented with rules (DER). */
   static final int MAX_SIGNER_CERTIFICATE_BYTES = 8192;
-  private static final byte[] PAYLOAD_LABEL = "keycast/v1/booking-payload".getBytes(StandardCharsets.US_ASCII);
+
+  private static final byte[] PAYLOAD_LABEL =
+      "keycast/v1/booking-payload".getBytes(StandardCharsets.US_ASCII);
 
   private final KeySetService keys;
   private final SenderAuthorizer senders;
@@ -68,7 +71,12 @@ public final class BookingRoute {
   private final SecureRandom random;
   private final Clock clock;
 
-  BookingRoute(KeySetService keys, SenderAuthorizer senders, SendEngine engine, SecureRandom random, Clock clock) {
+  BookingRoute(
+      KeySetService keys,
+      SenderAuthorizer senders,
+      SendEngine engine,
+      SecureRandom random,
+      Clock clock) {
     this.keys = keys;
     this.senders = senders;
     this.engine = engine;
@@ -80,27 +88,41 @@ public final class BookingRoute {
    * Books; writes a send answer with {@code policy} and {@code booking} members to {@code json}.
    * The caller MUST discard what was written when this throws.
    */
-  public void book(EnclaveApi.BookingRequest r, OutputStream json) throws EnclaveApiException, IOException {
+  public void book(EnclaveApi.BookingRequest r, OutputStream json)
+      throws EnclaveApiException, IOException {
     KeySet keySet = keys.current().orElseThrow(EnclaveApiException::notReady);
-    if (r == null || r.booking() == null || r.rules() == null || r.sealedContentKeys() == null
+    if (r == null
+        || r.booking() == null
+        || r.rules() == null
+        || r.sealedContentKeys() == null
         || r.binding() == null) {
       throw malformed("a booking needs booking, sender, rules, sealed_content_keys and binding");
     }
     if (r.candidates().size() > EnclaveApi.BookingRequest.MAX_CANDIDATES) {
-      throw new EnclaveApiException(ErrorCode.TOO_MANY_RECIPIENTS,
+      throw new EnclaveApiException(
+          ErrorCode.TOO_MANY_RECIPIENTS,
           "a booking carries at most " + EnclaveApi.BookingRequest.MAX_CANDIDATES + " screens");
     }
     EnclaveApi.SignedRules signedRules = r.rules();
-    if (signedRules.statement() == null || signedRules.key() == null || signedRules.signature() == null
-        || signedRules.signerCertificate() == null || signedRules.signerSignature() == null) {
-      throw malformed("rules needs statement, key, signature, signer_certificate and signer_signature");
+    if (signedRules.statement() == null
+        || signedRules.key() == null
+        || signedRules.signature() == null
+        || signedRules.signerCertificate() == null
+        || signedRules.signerSignature() == null) {
+      throw malformed(
+          "rules needs statement, key, signature, signer_certificate and signer_signature");
     }
     byte[] bookingBytes = decode("booking", r.booking(), KdmBooking.MAX_ENCODED);
     byte[] rulesBytes = decode("rules.statement", signedRules.statement(), StudioRules.MAX_ENCODED);
     byte[] rulesSignature = decode("rules.signature", signedRules.signature(), 64);
-    byte[] signerDer = decode("rules.signer_certificate", signedRules.signerCertificate(), MAX_SIGNER_CERTIFICATE_BYTES);
+    byte[] signerDer =
+        decode(
+            "rules.signer_certificate",
+            signedRules.signerCertificate(),
+            MAX_SIGNER_CERTIFICATE_BYTES);
     byte[] signerSignature = decode("rules.signer_signature", signedRules.signerSignature(), 1024);
-    byte[] sealedBytes = decode("sealed_content_keys", r.sealedContentKeys(), SealedSecret.MAX_ENCODED);
+    byte[] sealedBytes =
+        decode("sealed_content_keys", r.sealedContentKeys(), SealedSecret.MAX_ENCODED);
     byte[] bindingBytes = decode("binding", r.binding(), DkdmBinding.MAX_ENCODED);
     SenderKey studio;
     try {
@@ -112,7 +134,9 @@ public final class BookingRoute {
     // (1) the distributor
     SenderKey booker = senders.authorizeBooking(keySet, r.sender(), bookingBytes);
     Instant signedAt = Instant.ofEpochSecond(r.sender().timestamp());
-    String bookingId = new BookingStatement(keySet.id(), Sha256.digest(bookingBytes), signedAt, booker).bookingId();
+    String bookingId =
+        new BookingStatement(keySet.id(), Sha256.digest(bookingBytes), signedAt, booker)
+            .bookingId();
     KdmBooking booking;
     try {
       booking = KdmBooking.decode(bookingBytes);
@@ -129,30 +153,40 @@ public final class BookingRoute {
     }
     RulesStatement statement = RulesStatement.of(rulesBytes, studio);
     if (!statement.verifies(rulesSignature)) {
-      throw new EnclaveApiException(ErrorCode.RULES_INVALID,
+      throw new EnclaveApiException(
+          ErrorCode.RULES_INVALID,
           "the rules' signature does not verify under the key given with them");
     }
     senders.requireSender(keySet, studio, "rules statement");
     // the rules are the DKDM signer's: signed with the key of the certificate they name
     java.security.cert.X509Certificate signer;
     try {
-      signer = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
-          .generateCertificate(new java.io.ByteArrayInputStream(signerDer));
+      signer =
+          (java.security.cert.X509Certificate)
+              java.security.cert.CertificateFactory.getInstance("X.509")
+                  .generateCertificate(new java.io.ByteArrayInputStream(signerDer));
     } catch (java.security.cert.CertificateException | RuntimeException e) {
-      throw new EnclaveApiException(ErrorCode.RULES_INVALID, "rules.signer_certificate is not an X.509 DER certificate");
+      throw new EnclaveApiException(
+          ErrorCode.RULES_INVALID, "rules.signer_certificate is not an X.509 DER certificate");
     }
     String signerThumbprint;
     try {
       signerThumbprint = dev.keycast.protocol.cinema.DcCertificates.thumbprintBase64(signer);
     } catch (dev.keycast.protocol.cinema.CinemaException e) {
-      throw new EnclaveApiException(ErrorCode.RULES_INVALID, "rules.signer_certificate has no readable TBSCertificate");
+      throw new EnclaveApiException(
+          ErrorCode.RULES_INVALID, "rules.signer_certificate has no readable TBSCertificate");
     }
     if (!signerThumbprint.equals(rules.dkdmSigner())) {
-      throw new EnclaveApiException(ErrorCode.RULES_DKDM_MISMATCH, "the rules name DKDM signer " + rules.dkdmSigner()
-          + " but come with the certificate " + signerThumbprint);
+      throw new EnclaveApiException(
+          ErrorCode.RULES_DKDM_MISMATCH,
+          "the rules name DKDM signer "
+              + rules.dkdmSigner()
+              + " but come with the certificate "
+              + signerThumbprint);
     }
     if (!statement.verifiesDkdmSigner(signer, signerSignature)) {
-      throw new EnclaveApiException(ErrorCode.RULES_INVALID,
+      throw new EnclaveApiException(
+          ErrorCode.RULES_INVALID,
           "the rules are not signed with the key of the DKDM signer they name");
     }
 
@@ -163,7 +197,8 @@ public final class BookingRoute {
       binding = DkdmBinding.decode(bindingBytes);
       sealed = SealedSecret.parse(sealedBytes);
     } catch (MalformedInputException | RuntimeException e) {
-      throw new EnclaveApiException(ErrorCode.DECRYPTION_FAILED, "the sealed DKDM keys do not open with this binding");
+      throw new EnclaveApiException(
+          ErrorCode.DECRYPTION_FAILED, "the sealed DKDM keys do not open with this binding");
     }
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
     try {
@@ -178,9 +213,15 @@ public final class BookingRoute {
     for (int i = 0; i < r.candidates().size(); i++) {
       String thumbprint = leafThumbprint(r.candidates().get(i));
       if (thumbprint == null || !booked.contains(thumbprint)) {
-        throw new EnclaveApiException(ErrorCode.INVALID_RECIPIENT, "candidates[" + i + "] is "
-            + (thumbprint == null ? "not a screen with a readable chain" : "screen " + thumbprint)
-            + ", which the booking does not name");
+        throw new EnclaveApiException(
+            ErrorCode.INVALID_RECIPIENT,
+            "candidates["
+                + i
+                + "] is "
+                + (thumbprint == null
+                    ? "not a screen with a readable chain"
+                    : "screen " + thumbprint)
+                + ", which the booking does not name");
       }
     }
 
@@ -189,17 +230,33 @@ public final class BookingRoute {
     byte[] secret = null;
     try {
       secret = ContentKeySetCodec.encode(contentKeys);
-      SendPolicy policy = new SendPolicy(SendPolicy.VERSION, "booking:" + bookingId, "", now, booking.notAfter(),
-          rules.screens(), false, rules.maxScreens(), null, booking.kdm() == null ? rules.kdm() : booking.kdm());
+      SendPolicy policy =
+          new SendPolicy(
+              SendPolicy.VERSION,
+              "booking:" + bookingId,
+              "",
+              now,
+              booking.notAfter(),
+              rules.screens(),
+              false,
+              rules.maxScreens(),
+              null,
+              booking.kdm() == null ? rules.kdm() : booking.kdm());
       byte[] policyBytes = policy.toJson();
       byte[] bookingSha256 = Sha256.digest(bookingBytes);
       byte[] rulesSha256 = Sha256.digest(rulesBytes);
       byte[] bindingSha256 = Sha256.digest(bindingBytes);
-      ReceiptBuilder receipt = new ReceiptBuilder(keySet.id(), bookingId, Receipt.Kind.SEND,
-          Sha256.digest(policyBytes), payloadSha256(bookingSha256, rulesSha256, bindingSha256),
-          new Receipt.Sender(HexFormat.of().formatHex(booker.raw()), signedAt));
-      SealedSecret resealed = SealedSecret.seal(keySet, policy.secretId(), secret, policyBytes, booker.raw(),
-          signedAt, random);
+      ReceiptBuilder receipt =
+          new ReceiptBuilder(
+              keySet.id(),
+              bookingId,
+              Receipt.Kind.SEND,
+              Sha256.digest(policyBytes),
+              payloadSha256(bookingSha256, rulesSha256, bindingSha256),
+              new Receipt.Sender(HexFormat.of().formatHex(booker.raw()), signedAt));
+      SealedSecret resealed =
+          SealedSecret.seal(
+              keySet, policy.secretId(), secret, policyBytes, booker.raw(), signedAt, random);
       JsonGenerator g = Json.mapper().getFactory().createGenerator(json);
       g.writeStartObject();
       g.writeStringField("send_id", bookingId);
@@ -208,11 +265,28 @@ public final class BookingRoute {
       g.writeStringField("sealed_secret", Base64Url.encode(resealed.encode()));
       g.writeStringField("policy", Base64Url.encode(policyBytes));
       g.writeFieldName("booking");
-      g.writeObject(new EnclaveApi.BookingInfo(bookingId, binding.cplId(), binding.messageId(), studio.fingerprint(),
-          Base64Url.encode(bookingSha256), Base64Url.encode(rulesSha256), Base64Url.encode(bindingSha256)));
+      g.writeObject(
+          new EnclaveApi.BookingInfo(
+              bookingId,
+              binding.cplId(),
+              binding.messageId(),
+              studio.fingerprint(),
+              Base64Url.encode(bookingSha256),
+              Base64Url.encode(rulesSha256),
+              Base64Url.encode(bindingSha256)));
       // (7) the fan-out: the rules decide which booked screens get a KDM
-      try (SendEngine.FanOut f = engine.start(new SendEngine.Job(Receipt.Kind.SEND, bookingId, policy, secret,
-          receipt, now, booker, new SendEngine.KdmWindow(booking.notBefore(), booking.notAfter())), g)) {
+      try (SendEngine.FanOut f =
+          engine.start(
+              new SendEngine.Job(
+                  Receipt.Kind.SEND,
+                  bookingId,
+                  policy,
+                  secret,
+                  receipt,
+                  now,
+                  booker,
+                  new SendEngine.KdmWindow(booking.notBefore(), booking.notAfter())),
+              g)) {
         for (EnclaveApi.Candidate c : r.candidates()) {
           f.add(c);
         }
@@ -237,7 +311,8 @@ public final class BookingRoute {
    * SHA-256(binding), each over the exact bytes: the receipt names the booking, the rules and the
    * DKDM (whose binding holds the DKDM's own SHA-256).
    */
-  public static byte[] payloadSha256(byte[] bookingSha256, byte[] rulesSha256, byte[] bindingSha256) {
+  public static byte[] payloadSha256(
+      byte[] bookingSha256, byte[] rulesSha256, byte[] bindingSha256) {
     return Sha256.digest(PAYLOAD_LABEL, new byte[] {0}, bookingSha256, rulesSha256, bindingSha256);
   }
 
@@ -247,8 +322,10 @@ public final class BookingRoute {
       return null;
     }
     try {
-      return ParsedCertificate.parse(Base64Url.decode("chain[0]", c.chain().getFirst(),
-          RecipientValidator.MAX_CERTIFICATE_BYTES)).thumbprintBase64();
+      return ParsedCertificate.parse(
+              Base64Url.decode(
+                  "chain[0]", c.chain().getFirst(), RecipientValidator.MAX_CERTIFICATE_BYTES))
+          .thumbprintBase64();
     } catch (MalformedInputException | RuntimeException e) {
       return null;
     }

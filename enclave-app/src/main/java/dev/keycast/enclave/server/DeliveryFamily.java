@@ -26,8 +26,10 @@ interface DeliveryFamily {
   /** RSA keys: CMS with the policy's content cipher ({@code rsa_content}). */
   record Cms(CmsDeliveryFormat format) implements DeliveryFamily {
     static Cms forPolicy(SendPolicy policy) {
-      return new Cms(SendPolicy.CONTENT_AES_256_CBC.equals(policy.rsaContent())
-          ? CmsDeliveryFormat.AES_256_CBC : CmsDeliveryFormat.AES_256_GCM);
+      return new Cms(
+          SendPolicy.CONTENT_AES_256_CBC.equals(policy.rsaContent())
+              ? CmsDeliveryFormat.AES_256_CBC
+              : CmsDeliveryFormat.AES_256_GCM);
     }
 
     @Override

@@ -39,8 +39,10 @@ import java.util.List;
 public final class DkdmIngestRoute {
   /** Largest request body ({@link EnclaveApi.DkdmIngestRequest#MAX_BODY_BYTES}). */
   public static final int MAX_BODY_BYTES = EnclaveApi.DkdmIngestRequest.MAX_BODY_BYTES;
+
   /** Largest DER studio root certificate. */
   public static final int MAX_ROOT_BYTES = 4096;
+
   /** Largest key import body (a certificate, an HPKE-sealed RSA-4096 key and a signature). */
   public static final int MAX_KEY_IMPORT_BYTES = 64 * 1024;
 
@@ -50,7 +52,11 @@ public final class DkdmIngestRoute {
   private final SecureRandom random;
   private final Clock clock;
 
-  public DkdmIngestRoute(KeySetService keys, SenderAuthorizer senders, KdmSignerSource signers, SecureRandom random,
+  public DkdmIngestRoute(
+      KeySetService keys,
+      SenderAuthorizer senders,
+      KdmSignerSource signers,
+      SecureRandom random,
       Clock clock) {
     this.keys = keys;
     this.senders = senders;
@@ -60,15 +66,19 @@ public final class DkdmIngestRoute {
   }
 
   /** Ingests one DKDM; see the class comment. */
-  public EnclaveApi.DkdmIngestResponse ingest(EnclaveApi.DkdmIngestRequest r) throws EnclaveApiException {
+  public EnclaveApi.DkdmIngestResponse ingest(EnclaveApi.DkdmIngestRequest r)
+      throws EnclaveApiException {
     KeySet keySet = keys.current().orElseThrow(EnclaveApiException::notReady);
     if (r == null || r.dkdm() == null || r.studioRoots() == null || r.sender() == null) {
-      throw new EnclaveApiException(r != null && r.dkdm() != null && r.studioRoots() != null
-          ? ErrorCode.SENDER_REQUIRED : ErrorCode.MALFORMED_REQUEST,
+      throw new EnclaveApiException(
+          r != null && r.dkdm() != null && r.studioRoots() != null
+              ? ErrorCode.SENDER_REQUIRED
+              : ErrorCode.MALFORMED_REQUEST,
           "a DKDM ingest needs dkdm, studio_roots and a sender signature (keycast dkdm ingest --sender-key)");
     }
     if (r.studioRoots().isEmpty() || r.studioRoots().size() > DkdmIngest.MAX_STUDIO_ROOTS) {
-      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST,
+      throw new EnclaveApiException(
+          ErrorCode.MALFORMED_REQUEST,
           "studio_roots holds 1 to " + DkdmIngest.MAX_STUDIO_ROOTS + " certificates");
     }
     byte[] dkdm;
@@ -76,11 +86,18 @@ public final class DkdmIngestRoute {
     try {
       dkdm = Base64Url.decode("dkdm", r.dkdm(), KdmReader.MAX_KDM_BYTES);
       for (int i = 0; i < r.studioRoots().size(); i++) {
-        rootsDer.add(Base64Url.decode("studio_roots[" + i + "]", r.studioRoots().get(i), MAX_ROOT_BYTES));
+        rootsDer.add(
+            Base64Url.decode("studio_roots[" + i + "]", r.studioRoots().get(i), MAX_ROOT_BYTES));
       }
     } catch (MalformedInputException e) {
-      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage()
-          + " (a DKDM is at most " + KdmReader.MAX_KDM_BYTES + " bytes, a root " + MAX_ROOT_BYTES + " bytes of DER)");
+      throw new EnclaveApiException(
+          ErrorCode.MALFORMED_REQUEST,
+          e.getMessage()
+              + " (a DKDM is at most "
+              + KdmReader.MAX_KDM_BYTES
+              + " bytes, a root "
+              + MAX_ROOT_BYTES
+              + " bytes of DER)");
     }
     SenderKey sender = senders.authorizeDkdm(keySet, r.sender(), dkdm, rootsDer);
     List<X509Certificate> roots = parseRoots(rootsDer);
@@ -98,12 +115,29 @@ public final class DkdmIngestRoute {
       DkdmBinding binding = DkdmBinding.of(keySet.id(), in, dkdm);
       byte[] bindingBytes = binding.encode();
       plain = ContentKeySetCodec.encode(in.contentKeys());
-      SealedSecret sealed = SealedSecret.seal(keySet, binding.secretId(), plain, bindingBytes, sender.raw(),
-          java.time.Instant.ofEpochSecond(r.sender().timestamp()), random);
-      return new EnclaveApi.DkdmIngestResponse(keySet.id(), binding.messageId(), binding.cplId(),
-          binding.contentTitle(), binding.keyCount(), binding.notValidBefore(), binding.notValidAfter(),
-          binding.signerThumbprint(), binding.studioRootThumbprint(), sender.fingerprint(), binding.secretId(),
-          Base64Url.encode(sealed.encode()), Base64Url.encode(bindingBytes));
+      SealedSecret sealed =
+          SealedSecret.seal(
+              keySet,
+              binding.secretId(),
+              plain,
+              bindingBytes,
+              sender.raw(),
+              java.time.Instant.ofEpochSecond(r.sender().timestamp()),
+              random);
+      return new EnclaveApi.DkdmIngestResponse(
+          keySet.id(),
+          binding.messageId(),
+          binding.cplId(),
+          binding.contentTitle(),
+          binding.keyCount(),
+          binding.notValidBefore(),
+          binding.notValidAfter(),
+          binding.signerThumbprint(),
+          binding.studioRootThumbprint(),
+          sender.fingerprint(),
+          binding.secretId(),
+          Base64Url.encode(sealed.encode()),
+          Base64Url.encode(bindingBytes));
     } catch (CinemaException e) {
       throw new EnclaveApiException(ErrorCode.DKDM_MALFORMED, e.code() + ": " + e.getMessage());
     } finally {
@@ -121,11 +155,15 @@ public final class DkdmIngestRoute {
    * sealed key that does not open with its certificate, or was imported by another sender, then
    * fails the ingest ({@code decryption_failed}).
    */
-  private static List<DkdmIngest.Recipient> recipients(KeySet keySet, KdmSigner own, List<EnclaveApi.LegacyDkdmKey> legacy,
-      SenderKey ingester) throws EnclaveApiException {
+  private static List<DkdmIngest.Recipient> recipients(
+      KeySet keySet, KdmSigner own, List<EnclaveApi.LegacyDkdmKey> legacy, SenderKey ingester)
+      throws EnclaveApiException {
     if (legacy.size() > dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_KEYS) {
-      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "legacy_keys holds at most "
-          + dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_KEYS + " keys");
+      throw new EnclaveApiException(
+          ErrorCode.MALFORMED_REQUEST,
+          "legacy_keys holds at most "
+              + dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_KEYS
+              + " keys");
     }
     List<DkdmIngest.Recipient> out = new ArrayList<>();
     out.add(DkdmIngest.Recipient.of(own));
@@ -135,22 +173,35 @@ public final class DkdmIngestRoute {
       byte[] sealed;
       X509Certificate cert;
       try {
-        der = Base64Url.decode("legacy_keys[" + i + "].certificate", k.certificate(),
-            dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_CERTIFICATE_BYTES);
-        sealed = Base64Url.decode("legacy_keys[" + i + "].sealed_key", k.sealedKey(), SealedSecret.MAX_ENCODED);
+        der =
+            Base64Url.decode(
+                "legacy_keys[" + i + "].certificate",
+                k.certificate(),
+                dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_CERTIFICATE_BYTES);
+        sealed =
+            Base64Url.decode(
+                "legacy_keys[" + i + "].sealed_key", k.sealedKey(), SealedSecret.MAX_ENCODED);
         cert = dev.keycast.protocol.cinema.LegacyDkdmKeys.certificate(der);
       } catch (MalformedInputException | CinemaException | NullPointerException e) {
-        throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "legacy_keys[" + i + "] is not a certificate and a"
-            + " sealed key");
+        throw new EnclaveApiException(
+            ErrorCode.MALFORMED_REQUEST,
+            "legacy_keys[" + i + "] is not a certificate and a" + " sealed key");
       }
-      out.add(new DkdmIngest.Recipient(cert, () -> {
-        try {
-          // a legacy key is its importer's: another sender's ingest cannot use it (wire-format.md 10.6)
-          return dev.keycast.protocol.cinema.LegacyDkdmKeys.open(keySet, der, sealed, ingester.raw());
-        } catch (dev.keycast.protocol.DecryptionFailedException e) {
-          throw new CinemaException("decryption_failed", "the legacy DKDM key the DKDM is addressed to does not open");
-        }
-      }));
+      out.add(
+          new DkdmIngest.Recipient(
+              cert,
+              () -> {
+                try {
+                  // a legacy key is its importer's: another sender's ingest cannot use it
+                  // (wire-format.md 10.6)
+                  return dev.keycast.protocol.cinema.LegacyDkdmKeys.open(
+                      keySet, der, sealed, ingester.raw());
+                } catch (dev.keycast.protocol.DecryptionFailedException e) {
+                  throw new CinemaException(
+                      "decryption_failed",
+                      "the legacy DKDM key the DKDM is addressed to does not open");
+                }
+              }));
     }
     return out;
   }
@@ -162,23 +213,38 @@ public final class DkdmIngestRoute {
    * storage key bound to the certificate, for the host to keep and present with every ingest. The
    * key is never answered, logged or kept in clear; its decrypted bytes are zeroized.
    */
-  public EnclaveApi.DkdmKeyImportResponse importKey(EnclaveApi.DkdmKeyImportRequest r) throws EnclaveApiException {
+  public EnclaveApi.DkdmKeyImportResponse importKey(EnclaveApi.DkdmKeyImportRequest r)
+      throws EnclaveApiException {
     KeySet keySet = keys.current().orElseThrow(EnclaveApiException::notReady);
     if (r == null || r.certificate() == null || r.enc() == null || r.ciphertext() == null) {
-      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "a key import needs certificate, enc, ciphertext and sender");
+      throw new EnclaveApiException(
+          ErrorCode.MALFORMED_REQUEST,
+          "a key import needs certificate, enc, ciphertext and sender");
     }
     byte[] der;
     byte[] enc;
     byte[] ciphertext;
     try {
-      der = Base64Url.decode("certificate", r.certificate(), dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_CERTIFICATE_BYTES);
+      der =
+          Base64Url.decode(
+              "certificate",
+              r.certificate(),
+              dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_CERTIFICATE_BYTES);
       enc = Base64Url.decode("enc", r.enc(), 64);
-      ciphertext = Base64Url.decode("ciphertext", r.ciphertext(), dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_PKCS8_BYTES + 16);
+      ciphertext =
+          Base64Url.decode(
+              "ciphertext",
+              r.ciphertext(),
+              dev.keycast.protocol.cinema.LegacyDkdmKeys.MAX_PKCS8_BYTES + 16);
     } catch (MalformedInputException e) {
       throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
     }
-    SenderKey sender = senders.authorizeKeyImport(keySet, r.sender(), dev.keycast.protocol.crypto.Sha256.digest(der),
-        dev.keycast.protocol.crypto.Sha256.digest(enc, ciphertext));
+    SenderKey sender =
+        senders.authorizeKeyImport(
+            keySet,
+            r.sender(),
+            dev.keycast.protocol.crypto.Sha256.digest(der),
+            dev.keycast.protocol.crypto.Sha256.digest(enc, ciphertext));
     X509Certificate cert;
     try {
       cert = dev.keycast.protocol.cinema.LegacyDkdmKeys.certificate(der);
@@ -187,23 +253,40 @@ public final class DkdmIngestRoute {
     }
     byte[] pkcs8;
     try {
-      pkcs8 = dev.keycast.protocol.send.SendPayloadOpener.create(
-          dev.keycast.protocol.send.SendPayloadParameters.keyImportV1(keySet.id()), keySet.receiveKeyAgreement())
-          .open(dev.keycast.protocol.cinema.LegacyDkdmKeys.aad(der), enc, ciphertext);
+      pkcs8 =
+          dev.keycast.protocol.send.SendPayloadOpener.create(
+                  dev.keycast.protocol.send.SendPayloadParameters.keyImportV1(keySet.id()),
+                  keySet.receiveKeyAgreement())
+              .open(dev.keycast.protocol.cinema.LegacyDkdmKeys.aad(der), enc, ciphertext);
     } catch (dev.keycast.protocol.DecryptionFailedException e) {
-      throw new EnclaveApiException(ErrorCode.DECRYPTION_FAILED, dev.keycast.protocol.DecryptionFailedException.MESSAGE);
+      throw new EnclaveApiException(
+          ErrorCode.DECRYPTION_FAILED, dev.keycast.protocol.DecryptionFailedException.MESSAGE);
     }
     try {
       dev.keycast.protocol.cinema.LegacyDkdmKeys.privateKey(pkcs8, cert);
-      SealedSecret sealed = dev.keycast.protocol.cinema.LegacyDkdmKeys.seal(keySet, der, pkcs8, sender.raw(),
-          java.time.Instant.ofEpochSecond(r.sender().timestamp()), random);
-      return new EnclaveApi.DkdmKeyImportResponse(keySet.id(), dev.keycast.protocol.cinema.DcCertificates.thumbprintBase64(cert),
-          cert.getSubjectX500Principal().getName(), cert.getIssuerX500Principal().getName(),
-          cert.getSerialNumber().toString(), cert.getNotAfter().toInstant().toString(), Base64Url.encode(der),
+      SealedSecret sealed =
+          dev.keycast.protocol.cinema.LegacyDkdmKeys.seal(
+              keySet,
+              der,
+              pkcs8,
+              sender.raw(),
+              java.time.Instant.ofEpochSecond(r.sender().timestamp()),
+              random);
+      return new EnclaveApi.DkdmKeyImportResponse(
+          keySet.id(),
+          dev.keycast.protocol.cinema.DcCertificates.thumbprintBase64(cert),
+          cert.getSubjectX500Principal().getName(),
+          cert.getIssuerX500Principal().getName(),
+          cert.getSerialNumber().toString(),
+          cert.getNotAfter().toInstant().toString(),
+          Base64Url.encode(der),
           Base64Url.encode(sealed.encode()));
     } catch (CinemaException e) {
-      throw new EnclaveApiException("dkdm_key_mismatch".equals(e.code()) ? ErrorCode.DKDM_KEY_MISMATCH
-          : ErrorCode.DKDM_KEY_INVALID, e.getMessage());
+      throw new EnclaveApiException(
+          "dkdm_key_mismatch".equals(e.code())
+              ? ErrorCode.DKDM_KEY_MISMATCH
+              : ErrorCode.DKDM_KEY_INVALID,
+          e.getMessage());
     } finally {
       Arrays.fill(pkcs8, (byte) 0);
     }
@@ -217,7 +300,8 @@ public final class DkdmIngestRoute {
         out.add((X509Certificate) f.generateCertificate(new ByteArrayInputStream(d)));
       }
     } catch (CertificateException | ClassCastException e) {
-      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "a studio root is not an X.509 DER certificate");
+      throw new EnclaveApiException(
+          ErrorCode.MALFORMED_REQUEST, "a studio root is not an X.509 DER certificate");
     }
     return out;
   }
@@ -240,8 +324,8 @@ public final class DkdmIngestRoute {
    * dkdm-<CPL>} id, this key set) and authenticate under the storage key with the binding's digest.
    * Any altered byte of either fails alike ({@code decryption_failed}). The caller zeroizes the keys.
    */
-  public static dev.keycast.protocol.cinema.ContentKeySet open(KeySet keySet, byte[] sealed, byte[] bindingBytes)
-      throws EnclaveApiException {
+  public static dev.keycast.protocol.cinema.ContentKeySet open(
+      KeySet keySet, byte[] sealed, byte[] bindingBytes) throws EnclaveApiException {
     byte[] plain = null;
     try {
       DkdmBinding binding = DkdmBinding.decode(bindingBytes);
@@ -251,13 +335,17 @@ public final class DkdmIngestRoute {
       }
       plain = s.open(keySet, bindingBytes);
       dev.keycast.protocol.cinema.ContentKeySet keys = ContentKeySetCodec.decode(plain);
-      if (!("urn:uuid:" + keys.cplId()).equals(binding.cplId()) || keys.keys().size() != binding.keyCount()) {
+      if (!("urn:uuid:" + keys.cplId()).equals(binding.cplId())
+          || keys.keys().size() != binding.keyCount()) {
         keys.keys().forEach(ContentKey::zeroize);
         throw new dev.keycast.protocol.DecryptionFailedException();
       }
       return keys;
-    } catch (MalformedInputException | CinemaException | dev.keycast.protocol.DecryptionFailedException e) {
-      throw new EnclaveApiException(ErrorCode.DECRYPTION_FAILED, "the sealed DKDM keys do not open with this binding");
+    } catch (MalformedInputException
+        | CinemaException
+        | dev.keycast.protocol.DecryptionFailedException e) {
+      throw new EnclaveApiException(
+          ErrorCode.DECRYPTION_FAILED, "the sealed DKDM keys do not open with this binding");
     } finally {
       if (plain != null) {
         Arrays.fill(plain, (byte) 0);

@@ -115,7 +115,8 @@ final class EnclaveApiService {
       throw new EnclaveApiException(ErrorCode.NOT_FOUND, "no such path");
     }
     if (!route.method.equals(method)) {
-      throw new EnclaveApiException(ErrorCode.METHOD_NOT_ALLOWED, route.path + " takes " + route.method);
+      throw new EnclaveApiException(
+          ErrorCode.METHOD_NOT_ALLOWED, route.path + " takes " + route.method);
     }
     return route;
   }
@@ -128,8 +129,12 @@ final class EnclaveApiService {
         EnclaveApi.Readiness r = services.keys().readiness();
         yield r.ready() ? Answer.json(200, r) : new Answer(503, JSON, true, Json.encode(r));
       }
-      case METRICS -> new Answer(200, "text/plain; version=0.0.4; charset=utf-8", false,
-          services.metrics().render().getBytes(StandardCharsets.UTF_8));
+      case METRICS ->
+          new Answer(
+              200,
+              "text/plain; version=0.0.4; charset=utf-8",
+              false,
+              services.metrics().render().getBytes(StandardCharsets.UTF_8));
       default -> throw new IllegalArgumentException(route + " is not answered from memory");
     };
   }
@@ -143,15 +148,23 @@ final class EnclaveApiService {
    * @param out where a large answer is streamed ({@link Answer#body()} is then {@code null}); the
    *     caller discards what was written when this throws
    */
-  Answer handle(Route route, Map<String, List<String>> query, InputStream body, int length, Runnable freeBody,
-      OutputStream out) throws EnclaveApiException, IOException {
+  Answer handle(
+      Route route,
+      Map<String, List<String>> query,
+      InputStream body,
+      int length,
+      Runnable freeBody,
+      OutputStream out)
+      throws EnclaveApiException, IOException {
     return switch (route) {
       case ATTESTATION -> {
         List<String> nonce = query.get("nonce");
         if (nonce != null && nonce.size() > 1) {
-          throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "nonce is given more than once");
+          throw new EnclaveApiException(
+              ErrorCode.MALFORMED_REQUEST, "nonce is given more than once");
         }
-        yield Answer.json(200, services.attestation().attest(nonce == null ? null : nonce.getFirst()));
+        yield Answer.json(
+            200, services.attestation().attest(nonce == null ? null : nonce.getFirst()));
       }
       case KEYSET_INIT -> {
         EnclaveApi.InitRequest r = decode(body, length, EnclaveApi.InitRequest.class);
@@ -162,8 +175,11 @@ final class EnclaveApiService {
           var done = services.keys().init(r.kmsKeyId(), r.region(), r.credentials());
           log.info("key set {} initialized", done.bundle().keySetId());
           services.senders().keySetCreated(done.bundle().keySetId()); // issue 23: genesis allowed
-          yield Answer.json(200, new EnclaveApi.KeySetResponse(
-              Base64Url.encode(done.sealedKeySet()), AttestationService.apiBundle(done.bundle())));
+          yield Answer.json(
+              200,
+              new EnclaveApi.KeySetResponse(
+                  Base64Url.encode(done.sealedKeySet()),
+                  AttestationService.apiBundle(done.bundle())));
         } catch (KeySetException e) {
           throw new EnclaveApiException(e.code(), e.getMessage());
         }
@@ -180,44 +196,71 @@ final class EnclaveApiService {
         }
         try {
           var unsealed = services.keys().unsealAndMigrate(sealed, r.region(), r.credentials());
-          log.info("key set {} unsealed{}", unsealed.bundle().keySetId(),
-              unsealed.migratedSealedKeySet().isPresent() ? " and migrated: the host stores the new sealed key set" : "");
-          // a migrated key set (wire-format.md 4.3) comes back for the host to store as its next version
-          yield Answer.json(200, new EnclaveApi.KeySetResponse(
-              unsealed.migratedSealedKeySet().map(Base64Url::encode).orElse(null),
-              AttestationService.apiBundle(unsealed.bundle())));
+          log.info(
+              "key set {} unsealed{}",
+              unsealed.bundle().keySetId(),
+              unsealed.migratedSealedKeySet().isPresent()
+                  ? " and migrated: the host stores the new sealed key set"
+                  : "");
+          // a migrated key set (wire-format.md 4.3) comes back for the host to store as its next
+          // version
+          yield Answer.json(
+              200,
+              new EnclaveApi.KeySetResponse(
+                  unsealed.migratedSealedKeySet().map(Base64Url::encode).orElse(null),
+                  AttestationService.apiBundle(unsealed.bundle())));
         } catch (KeySetException e) {
           throw new EnclaveApiException(e.code(), e.getMessage());
         }
       }
-      case KEYSET_REWRAP -> Answer.json(200, KeySetRewrapRoute.answer(services.keys(),
-          decode(body, length, dev.keycast.protocol.upgrade.RewrapRequest.class)));
+      case KEYSET_REWRAP ->
+          Answer.json(
+              200,
+              KeySetRewrapRoute.answer(
+                  services.keys(),
+                  decode(body, length, dev.keycast.protocol.upgrade.RewrapRequest.class)));
       // a distributor's CA certifies the KDM signer leaf (issue 24, wire-format.md 4.6)
-      case KDM_SIGNER_CSR -> Answer.json(200, KdmSignerRoutes.csr(services.keys(), length == 0
-          ? new EnclaveApi.KdmSignerCsrRequest(null, null, null)
-          : decode(body, length, EnclaveApi.KdmSignerCsrRequest.class)));
-      case KDM_SIGNER_CHAIN -> Answer.json(200, KdmSignerRoutes.importChain(services.keys(),
-          decode(body, length, EnclaveApi.KdmSignerChainRequest.class)));
+      case KDM_SIGNER_CSR ->
+          Answer.json(
+              200,
+              KdmSignerRoutes.csr(
+                  services.keys(),
+                  length == 0
+                      ? new EnclaveApi.KdmSignerCsrRequest(null, null, null)
+                      : decode(body, length, EnclaveApi.KdmSignerCsrRequest.class)));
+      case KDM_SIGNER_CHAIN ->
+          Answer.json(
+              200,
+              KdmSignerRoutes.importChain(
+                  services.keys(), decode(body, length, EnclaveApi.KdmSignerChainRequest.class)));
       // a DKDM addressed to the enclave's certificate (issue 25, wire-format.md 10)
       case DKDM_INGEST -> {
         if (length > DkdmIngestRoute.MAX_BODY_BYTES) { // before the JSON is parsed
-          throw new EnclaveApiException(ErrorCode.PAYLOAD_TOO_LARGE,
+          throw new EnclaveApiException(
+              ErrorCode.PAYLOAD_TOO_LARGE,
               "a DKDM ingest body is at most " + DkdmIngestRoute.MAX_BODY_BYTES + " bytes");
         }
-        yield Answer.json(200, services.dkdms().ingest(decode(body, length, EnclaveApi.DkdmIngestRequest.class)));
+        yield Answer.json(
+            200, services.dkdms().ingest(decode(body, length, EnclaveApi.DkdmIngestRequest.class)));
       }
       // a distributor's legacy DKDM key, sealed to the enclave (issue 25, wire-format.md 10.6)
       case DKDM_KEY_IMPORT -> {
         if (length > DkdmIngestRoute.MAX_KEY_IMPORT_BYTES) { // before the JSON is parsed
-          throw new EnclaveApiException(ErrorCode.PAYLOAD_TOO_LARGE,
+          throw new EnclaveApiException(
+              ErrorCode.PAYLOAD_TOO_LARGE,
               "a key import body is at most " + DkdmIngestRoute.MAX_KEY_IMPORT_BYTES + " bytes");
         }
-        yield Answer.json(200, services.dkdms().importKey(decode(body, length, EnclaveApi.DkdmKeyImportRequest.class)));
+        yield Answer.json(
+            200,
+            services
+                .dkdms()
+                .importKey(decode(body, length, EnclaveApi.DkdmKeyImportRequest.class)));
       }
       // KDMs booked from an ingested DKDM under the studio's rules (issue 25, wire-format.md 11)
       case KDM_BOOK -> {
         if (length > BookingRoute.MAX_BODY_BYTES) { // before the JSON is parsed
-          throw new EnclaveApiException(ErrorCode.PAYLOAD_TOO_LARGE,
+          throw new EnclaveApiException(
+              ErrorCode.PAYLOAD_TOO_LARGE,
               "a booking body is at most " + BookingRoute.MAX_BODY_BYTES + " bytes");
         }
         EnclaveApi.BookingRequest r = decode(body, length, EnclaveApi.BookingRequest.class);
@@ -236,8 +279,12 @@ final class EnclaveApiService {
         services.keys().updateCredentials(r.credentials());
         yield new Answer(204, null, false, new byte[0]);
       }
-      case VALIDATE -> Answer.json(200,
-          services.recipients().validate(decode(body, length, EnclaveApi.ValidateRequest.class)));
+      case VALIDATE ->
+          Answer.json(
+              200,
+              services
+                  .recipients()
+                  .validate(decode(body, length, EnclaveApi.ValidateRequest.class)));
       case FORWARD -> {
         EnclaveApi.ForwardRequest r = decode(body, length, EnclaveApi.ForwardRequest.class);
         freeBody.run();
@@ -245,15 +292,30 @@ final class EnclaveApiService {
         yield Answer.streamedJson();
       }
       // POST /v1/send never arrives aggregated: SendBodyStream takes it out of the aggregation
-      case SEND -> throw new IllegalStateException("POST /v1/send arrived aggregated; it is streamed");
+      case SEND ->
+          throw new IllegalStateException("POST /v1/send arrived aggregated; it is streamed");
       // sender identity (issue 23, SenderAuthorizer)
       case SENDERS -> Answer.json(200, services.senders().view());
-      case SENDERS_GENESIS -> Answer.json(200,
-          services.senders().genesis(decode(body, length, EnclaveApi.SenderGenesisRequest.class)));
-      case SENDERS_RESTORE -> Answer.json(200,
-          services.senders().restore(decode(body, length, EnclaveApi.SenderRestoreRequest.class)));
-      case SENDERS_UPDATE -> Answer.json(200,
-          services.senders().update(decode(body, length, dev.keycast.protocol.sender.SenderSetUpdate.Json.class)));
+      case SENDERS_GENESIS ->
+          Answer.json(
+              200,
+              services
+                  .senders()
+                  .genesis(decode(body, length, EnclaveApi.SenderGenesisRequest.class)));
+      case SENDERS_RESTORE ->
+          Answer.json(
+              200,
+              services
+                  .senders()
+                  .restore(decode(body, length, EnclaveApi.SenderRestoreRequest.class)));
+      case SENDERS_UPDATE ->
+          Answer.json(
+              200,
+              services
+                  .senders()
+                  .update(
+                      decode(
+                          body, length, dev.keycast.protocol.sender.SenderSetUpdate.Json.class)));
       case HEALTH, READY, METRICS -> fromMemory(route);
     };
   }
@@ -274,7 +336,10 @@ final class EnclaveApiService {
 
   /** The answer of a failed request. */
   static Answer error(EnclaveApiException e) {
-    return new Answer(e.code().status(), JSON, e.code().status() == 503,
+    return new Answer(
+        e.code().status(),
+        JSON,
+        e.code().status() == 503,
         Json.encode(ErrorBody.of(e.code(), e.getMessage())));
   }
 
@@ -298,12 +363,14 @@ final class EnclaveApiService {
   /** Decodes a JSON body of {@code length} bytes with the shared mapper. */
   static <T> T decode(InputStream body, int length, Class<T> type) throws EnclaveApiException {
     if (length == 0) {
-      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "empty body; expected a JSON object");
+      throw new EnclaveApiException(
+          ErrorCode.MALFORMED_REQUEST, "empty body; expected a JSON object");
     }
     try {
       T value = Json.mapper().readValue(body, type);
       if (value == null) {
-        throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "expected a JSON object, got null");
+        throw new EnclaveApiException(
+            ErrorCode.MALFORMED_REQUEST, "expected a JSON object, got null");
       }
       return value;
     } catch (JsonProcessingException e) {
@@ -325,20 +392,29 @@ final class EnclaveApiService {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    if (root instanceof IllegalArgumentException && root.getMessage() != null
+    if (root instanceof IllegalArgumentException
+        && root.getMessage() != null
         && e instanceof ValueInstantiationException) {
       String m = root.getMessage();
       return m.length() > 200 ? m.substring(0, 200) + "..." : m;
     }
-    String where = e.getLocation() == null ? ""
-        : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+    String where =
+        e.getLocation() == null
+            ? ""
+            : " at line "
+                + e.getLocation().getLineNr()
+                + ", column "
+                + e.getLocation().getColumnNr();
     if (e instanceof UnrecognizedPropertyException u) {
-      return "unknown field " + MalformedInputException.quote(String.valueOf(u.getPropertyName()), 64) + where;
+      return "unknown field "
+          + MalformedInputException.quote(String.valueOf(u.getPropertyName()), 64)
+          + where;
     }
     if (e instanceof JsonMappingException m && !m.getPath().isEmpty()) {
       StringBuilder path = new StringBuilder();
       for (var ref : m.getPath()) {
-        path.append(ref.getFieldName() != null ? "." + ref.getFieldName() : "[" + ref.getIndex() + "]");
+        path.append(
+            ref.getFieldName() != null ? "." + ref.getFieldName() : "[" + ref.getIndex() + "]");
       }
       return "value of the wrong type or format at " + path.substring(1) + where;
     }

@@ -59,32 +59,60 @@ public final class EnclaveMetrics {
   /** The Prometheus text exposition. */
   public String render() {
     StringBuilder b = new StringBuilder(4096);
-    b.append("# HELP keycast_enclave_requests_total HTTP requests answered, by route and status.\n");
+    b.append(
+        "# HELP keycast_enclave_requests_total HTTP requests answered, by route and status.\n");
     b.append("# TYPE keycast_enclave_requests_total counter\n");
-    new TreeMap<>(requests).forEach((k, v) -> {
-      int z = k.indexOf('\0');
-      b.append("keycast_enclave_requests_total{route=\"").append(k, 0, z)
-          .append("\",status=\"").append(k.substring(z + 1)).append("\"} ").append(v.sum()).append('\n');
-    });
+    new TreeMap<>(requests)
+        .forEach(
+            (k, v) -> {
+              int z = k.indexOf('\0');
+              b.append("keycast_enclave_requests_total{route=\"")
+                  .append(k, 0, z)
+                  .append("\",status=\"")
+                  .append(k.substring(z + 1))
+                  .append("\"} ")
+                  .append(v.sum())
+                  .append('\n');
+            });
     b.append("# HELP keycast_enclave_request_seconds Request latency, by route.\n");
     b.append("# TYPE keycast_enclave_request_seconds histogram\n");
-    new TreeMap<>(latency).forEach((route, h) ->
-        h.render(b, "keycast_enclave_request_seconds", "route=\"" + route + "\","));
+    new TreeMap<>(latency)
+        .forEach(
+            (route, h) ->
+                h.render(b, "keycast_enclave_request_seconds", "route=\"" + route + "\","));
     b.append("# HELP keycast_enclave_deliveries_total Envelopes produced, by delivery format.\n");
     b.append("# TYPE keycast_enclave_deliveries_total counter\n");
-    new TreeMap<>(deliveries).forEach((f, v) ->
-        b.append("keycast_enclave_deliveries_total{format=\"").append(f).append("\"} ").append(v.sum()).append('\n'));
+    new TreeMap<>(deliveries)
+        .forEach(
+            (f, v) ->
+                b.append("keycast_enclave_deliveries_total{format=\"")
+                    .append(f)
+                    .append("\"} ")
+                    .append(v.sum())
+                    .append('\n'));
     b.append("# HELP keycast_enclave_skipped_total Candidates not delivered to, by reason.\n");
     b.append("# TYPE keycast_enclave_skipped_total counter\n");
-    new TreeMap<>(skipped).forEach((r, v) ->
-        b.append("keycast_enclave_skipped_total{reason=\"").append(r).append("\"} ").append(v.sum()).append('\n'));
+    new TreeMap<>(skipped)
+        .forEach(
+            (r, v) ->
+                b.append("keycast_enclave_skipped_total{reason=\"")
+                    .append(r)
+                    .append("\"} ")
+                    .append(v.sum())
+                    .append('\n'));
     b.append("# HELP keycast_enclave_fanout_recipients Eligible recipients per send or forward.\n");
     b.append("# TYPE keycast_enclave_fanout_recipients histogram\n");
     fanout.render(b, "keycast_enclave_fanout_recipients", "");
-    new TreeMap<>(gauges).forEach((name, v) -> {
-      b.append("# TYPE keycast_enclave_").append(name).append(" counter\n");
-      b.append("keycast_enclave_").append(name).append(' ').append(v.getAsLong()).append('\n');
-    });
+    new TreeMap<>(gauges)
+        .forEach(
+            (name, v) -> {
+              b.append("# TYPE keycast_enclave_").append(name).append(" counter\n");
+              b.append("keycast_enclave_")
+                  .append(name)
+                  .append(' ')
+                  .append(v.getAsLong())
+                  .append('\n');
+            });
     return b.toString();
   }
 
@@ -93,7 +121,8 @@ public final class EnclaveMetrics {
     private final double[] bounds;
     private final AtomicLongArray counts;
     private final LongAdder count = new LongAdder();
-    private final java.util.concurrent.atomic.DoubleAdder sum = new java.util.concurrent.atomic.DoubleAdder();
+    private final java.util.concurrent.atomic.DoubleAdder sum =
+        new java.util.concurrent.atomic.DoubleAdder();
 
     Histogram(double[] bounds) {
       this.bounds = bounds;
@@ -115,10 +144,21 @@ public final class EnclaveMetrics {
       long cumulative = 0;
       for (int i = 0; i < bounds.length; i++) {
         cumulative += counts.get(i);
-        b.append(name).append("_bucket{").append(labels).append("le=\"").append(format(bounds[i]))
-            .append("\"} ").append(cumulative).append('\n');
+        b.append(name)
+            .append("_bucket{")
+            .append(labels)
+            .append("le=\"")
+            .append(format(bounds[i]))
+            .append("\"} ")
+            .append(cumulative)
+            .append('\n');
       }
-      b.append(name).append("_bucket{").append(labels).append("le=\"+Inf\"} ").append(count.sum()).append('\n');
+      b.append(name)
+          .append("_bucket{")
+          .append(labels)
+          .append("le=\"+Inf\"} ")
+          .append(count.sum())
+          .append('\n');
       String l = labels.isEmpty() ? "" : "{" + labels.substring(0, labels.length() - 1) + "}";
       b.append(name).append("_sum").append(l).append(' ').append(sum.sum()).append('\n');
       b.append(name).append("_count").append(l).append(' ').append(count.sum()).append('\n');

@@ -1,7 +1,7 @@
 package dev.keycast.enclave.server;
 
-import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.enclave.keyset.KeySetService;
+import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.transport.Endpoint;
 import dev.keycast.transport.EndpointServer;
 import dev.keycast.transport.TcpEndpoint;
@@ -33,6 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class EnclaveServer implements AutoCloseable {
   /** Connections idle this long (no request in flight) are closed. */
   public static final Duration IDLE_TIMEOUT = Duration.ofSeconds(120);
+
   /** Requests queued beyond the running ones before the server answers 503 overloaded. */
   public static final int REQUEST_QUEUE = 256;
 
@@ -43,8 +44,13 @@ public final class EnclaveServer implements AutoCloseable {
   private final EndpointServer server;
   private final EnclaveServices services;
 
-  private EnclaveServer(EventLoopGroup boss, EventLoopGroup io, ExecutorService requests,
-      ExecutorService fanout, EndpointServer server, EnclaveServices services) {
+  private EnclaveServer(
+      EventLoopGroup boss,
+      EventLoopGroup io,
+      ExecutorService requests,
+      ExecutorService fanout,
+      EndpointServer server,
+      EnclaveServices services) {
     this.boss = boss;
     this.io = io;
     this.requests = requests;
@@ -59,8 +65,14 @@ public final class EnclaveServer implements AutoCloseable {
    * @param workers fan-out threads (use the number of cores)
    * @throws IOException if the bind fails (everything started is stopped again)
    */
-  public static EnclaveServer start(Endpoint listen, KeySetService keys, Attester attester,
-      SecureRandom random, Clock clock, int workers, EnclaveMetrics metrics)
+  public static EnclaveServer start(
+      Endpoint listen,
+      KeySetService keys,
+      Attester attester,
+      SecureRandom random,
+      Clock clock,
+      int workers,
+      EnclaveMetrics metrics)
       throws IOException, InterruptedException {
     // KDM sends sign with the key set's sealed signer (KeySetService#kdmSigner, issue 24)
     return start(listen, keys, attester, random, clock, workers, metrics, KdmSignerSource.of(keys));
@@ -70,33 +82,52 @@ public final class EnclaveServer implements AutoCloseable {
    * {@link #start(Endpoint, KeySetService, Attester, SecureRandom, Clock, int, EnclaveMetrics)}
    * with the source of the KDM signer that KDM sends sign with.
    */
-  public static EnclaveServer start(Endpoint listen, KeySetService keys, Attester attester,
-      SecureRandom random, Clock clock, int workers, EnclaveMetrics metrics, KdmSignerSource kdmSigners)
+  public static EnclaveServer start(
+      Endpoint listen,
+      KeySetService keys,
+      Attester attester,
+      SecureRandom random,
+      Clock clock,
+      int workers,
+      EnclaveMetrics metrics,
+      KdmSignerSource kdmSigners)
       throws IOException, InterruptedException {
     if (workers < 1) {
       throw new IllegalArgumentException("workers must be at least 1, got " + workers);
     }
     ExecutorService fanout = Executors.newFixedThreadPool(workers, named("keycast-fanout"));
     int requestThreads = Math.max(4, workers);
-    ExecutorService requests = new ThreadPoolExecutor(requestThreads, requestThreads, 60,
-        TimeUnit.SECONDS, new ArrayBlockingQueue<>(REQUEST_QUEUE), named("keycast-request"),
-        new ThreadPoolExecutor.AbortPolicy());
+    ExecutorService requests =
+        new ThreadPoolExecutor(
+            requestThreads,
+            requestThreads,
+            60,
+            TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(REQUEST_QUEUE),
+            named("keycast-request"),
+            new ThreadPoolExecutor.AbortPolicy());
     SenderAuthorizer senders = new SenderAuthorizer(keys, clock);
-    EnclaveServices services = new EnclaveServices(
-        keys,
-        new AttestationService(attester, keys, senders),
-        senders,
-        new SendService(keys, senders, fanout, workers, random, clock, metrics, kdmSigners),
-        new RecipientValidator(),
-        metrics,
-        requests,
-        new DkdmIngestRoute(keys, senders, kdmSigners, random, clock));
+    EnclaveServices services =
+        new EnclaveServices(
+            keys,
+            new AttestationService(attester, keys, senders),
+            senders,
+            new SendService(keys, senders, fanout, workers, random, clock, metrics, kdmSigners),
+            new RecipientValidator(),
+            metrics,
+            requests,
+            new DkdmIngestRoute(keys, senders, kdmSigners, random, clock));
     EventLoopGroup boss = Transports.newEventLoopGroup(1);
-    EventLoopGroup io = Transports.newEventLoopGroup(Math.max(1, Runtime.getRuntime().availableProcessors()));
+    EventLoopGroup io =
+        Transports.newEventLoopGroup(Math.max(1, Runtime.getRuntime().availableProcessors()));
     try {
-      EndpointServer server = Transports.bind(listen, boss, io,
-          new EnclaveServerInitializer(services, IDLE_TIMEOUT),
-          listen instanceof TcpEndpoint ? Map.of(ChannelOption.TCP_NODELAY, true) : Map.of());
+      EndpointServer server =
+          Transports.bind(
+              listen,
+              boss,
+              io,
+              new EnclaveServerInitializer(services, IDLE_TIMEOUT),
+              listen instanceof TcpEndpoint ? Map.of(ChannelOption.TCP_NODELAY, true) : Map.of());
       return new EnclaveServer(boss, io, requests, fanout, server, services);
     } catch (IOException | InterruptedException | RuntimeException e) {
       boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);

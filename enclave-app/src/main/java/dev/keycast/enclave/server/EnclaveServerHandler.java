@@ -45,15 +45,19 @@ import org.slf4j.LoggerFactory;
  */
 final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
   private static final Logger log = LoggerFactory.getLogger(EnclaveServerHandler.class);
+
   /** Pipelined requests held while one runs; more closes the connection. */
   static final int MAX_PIPELINED = 16;
+
   /** Size of each piece of a streamed answer. */
   static final int ANSWER_PIECE = 256 * 1024;
 
   private final EnclaveServices services;
   private final EnclaveApiService api;
+
   /** Requests that arrived (pipelined) while one was in flight; answered in order. */
   private final ArrayDeque<Object> pending = new ArrayDeque<>();
+
   private boolean inFlight;
 
   EnclaveServerHandler(EnclaveServices services, EnclaveApiService api) {
@@ -107,8 +111,12 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
       boolean tooLong = req.decoderResult().cause() instanceof TooLongFrameException;
       ErrorCode code = tooLong ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.MALFORMED_REQUEST;
       services.metrics().request("malformed", code.status(), System.nanoTime() - start);
-      ctx.writeAndFlush(error(ctx.alloc(), code,
-              tooLong ? "request line or headers too long" : "malformed HTTP request", true))
+      ctx.writeAndFlush(
+              error(
+                  ctx.alloc(),
+                  code,
+                  tooLong ? "request line or headers too long" : "malformed HTTP request",
+                  true))
           .addListener(ChannelFutureListener.CLOSE);
       return;
     }
@@ -119,7 +127,12 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
       route = EnclaveApiService.route(req.method().name(), uri.path());
     } catch (EnclaveApiException e) {
       Route known = Route.forPath(uri.path());
-      finish(ctx, known == null ? "other" : known.path, start, keepAlive, Response.of(EnclaveApiService.error(e)));
+      finish(
+          ctx,
+          known == null ? "other" : known.path,
+          start,
+          keepAlive,
+          Response.of(EnclaveApiService.error(e)));
       return;
     }
     if (route.fromMemory()) {
@@ -129,32 +142,46 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     offload(ctx, route, uri, req.retain(), start, keepAlive);
   }
 
-  private void offload(ChannelHandlerContext ctx, Route route, QueryStringDecoder uri, FullHttpRequest req,
-      long start, boolean keepAlive) {
+  private void offload(
+      ChannelHandlerContext ctx,
+      Route route,
+      QueryStringDecoder uri,
+      FullHttpRequest req,
+      long start,
+      boolean keepAlive) {
     inFlight = true;
     ctx.channel().config().setAutoRead(false);
     try {
-      services.requests().execute(() -> {
-        // this task owns one reference to the request; it gives it up exactly once
-        AtomicBoolean released = new AtomicBoolean();
-        Runnable free = () -> {
-          if (released.compareAndSet(false, true)) {
-            req.release();
-          }
-        };
-        Response response;
-        try (ByteBufInputStream in = new ByteBufInputStream(req.content().duplicate())) {
-          int length = req.content().readableBytes();
-          response = run(new AnswerStream(ctx.alloc(), ctx, keepAlive),
-              out -> api.handle(route, uri.parameters(), in, length, free, out), null);
-        } catch (IOException e) {
-          response = Response.of(EnclaveApiService.internal(e));
-        } finally {
-          free.run();
-        }
-        Response done = response;
-        ctx.channel().eventLoop().execute(() -> finish(ctx, route.path, start, keepAlive, done));
-      });
+      services
+          .requests()
+          .execute(
+              () -> {
+                // this task owns one reference to the request; it gives it up exactly once
+                AtomicBoolean released = new AtomicBoolean();
+                Runnable free =
+                    () -> {
+                      if (released.compareAndSet(false, true)) {
+                        req.release();
+                      }
+                    };
+                Response response;
+                try (ByteBufInputStream in = new ByteBufInputStream(req.content().duplicate())) {
+                  int length = req.content().readableBytes();
+                  response =
+                      run(
+                          new AnswerStream(ctx.alloc(), ctx, keepAlive),
+                          out -> api.handle(route, uri.parameters(), in, length, free, out),
+                          null);
+                } catch (IOException e) {
+                  response = Response.of(EnclaveApiService.internal(e));
+                } finally {
+                  free.run();
+                }
+                Response done = response;
+                ctx.channel()
+                    .eventLoop()
+                    .execute(() -> finish(ctx, route.path, start, keepAlive, done));
+              });
     } catch (RejectedExecutionException e) {
       req.release();
       finish(ctx, route.path, start, keepAlive, overloaded());
@@ -172,20 +199,32 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     boolean keepAlive = HttpUtil.isKeepAlive(s.head());
     inFlight = true;
     try {
-      services.requests().execute(() -> {
-        Response response = run(new AnswerStream(ctx.alloc(), ctx, keepAlive), out -> api.send(s.body(), out), s.body());
-        if (!s.body().consumedToEnd() && !s.body().tooLarge() && !response.streamed()) {
-          s.body().skipRest(); // an early answer: read the rest so the connection stays usable
-        } // (a streamed answer that failed closes the connection: its body is not read on)
-        boolean drained = s.body().consumedToEnd();
-        s.body().close();
-        if (response.head().status() != 200) {
-          log.info("send refused after {} ms: {}{}", (System.nanoTime() - start) / 1_000_000,
-              HttpResponseStatus.valueOf(response.head().status()),
-              drained ? "" : " (body not read to its end; closing)");
-        }
-        ctx.channel().eventLoop().execute(() -> finish(ctx, route, start, keepAlive && drained, response));
-      });
+      services
+          .requests()
+          .execute(
+              () -> {
+                Response response =
+                    run(
+                        new AnswerStream(ctx.alloc(), ctx, keepAlive),
+                        out -> api.send(s.body(), out),
+                        s.body());
+                if (!s.body().consumedToEnd() && !s.body().tooLarge() && !response.streamed()) {
+                  s.body()
+                      .skipRest(); // an early answer: read the rest so the connection stays usable
+                } // (a streamed answer that failed closes the connection: its body is not read on)
+                boolean drained = s.body().consumedToEnd();
+                s.body().close();
+                if (response.head().status() != 200) {
+                  log.info(
+                      "send refused after {} ms: {}{}",
+                      (System.nanoTime() - start) / 1_000_000,
+                      HttpResponseStatus.valueOf(response.head().status()),
+                      drained ? "" : " (body not read to its end; closing)");
+                }
+                ctx.channel()
+                    .eventLoop()
+                    .execute(() -> finish(ctx, route, start, keepAlive && drained, response));
+              });
     } catch (RejectedExecutionException e) {
       s.body().close();
       finish(ctx, route, start, false, overloaded());
@@ -193,7 +232,8 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
   }
 
   private static Response overloaded() {
-    return Response.of(EnclaveApiService.error(ErrorCode.OVERLOADED, "the enclave is busy; retry later"));
+    return Response.of(
+        EnclaveApiService.error(ErrorCode.OVERLOADED, "the enclave is busy; retry later"));
   }
 
   /**
@@ -220,9 +260,11 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
         ok = true;
         return new Response(a, out.finish(), out.committed());
       }
-      whole = out.committed() // a whole answer after a streamed one: a bug, never a mixed answer
-          ? EnclaveApiService.internal(new IllegalStateException("a whole answer after a streamed one"))
-          : a;
+      whole =
+          out.committed() // a whole answer after a streamed one: a bug, never a mixed answer
+              ? EnclaveApiService.internal(
+                  new IllegalStateException("a whole answer after a streamed one"))
+              : a;
     } catch (EnclaveApiException e) {
       whole = EnclaveApiService.error(e);
     } catch (BodyPipe.TooLargeException e) {
@@ -231,9 +273,13 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
       // the enclave's memory (the heap; the answer itself is streamed, at most AnswerStream.WINDOW
       // of it in direct memory, unless it is held whole) is the enclave's limit, not the client's
       // fault: never malformed_request
-      log.warn("out of memory while answering ({}): {}", e.getClass().getSimpleName(), e.getMessage());
-      whole = EnclaveApiService.error(ErrorCode.OVERLOADED, "the enclave ran out of memory for this"
-          + " request's answer: split the send into smaller ones (fewer recipients or screens), or retry later");
+      log.warn(
+          "out of memory while answering ({}): {}", e.getClass().getSimpleName(), e.getMessage());
+      whole =
+          EnclaveApiService.error(
+              ErrorCode.OVERLOADED,
+              "the enclave ran out of memory for this"
+                  + " request's answer: split the send into smaller ones (fewer recipients or screens), or retry later");
     } catch (RuntimeException | IOException | Error e) {
       if (body == null || body.consumedToEnd() || body.tooLarge() || out.connectionFailed()) {
         whole = EnclaveApiService.internal(e);
@@ -249,19 +295,24 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
     if (!out.committed()) {
       return Response.of(whole);
     }
-    log.warn("answer failed after {} bytes of it were streamed: {}; ended with the error in its trailers{}",
-        out.sentBytes(), whole.status(), out.connectionFailed() ? " (the connection failed: closed instead)" : "");
+    log.warn(
+        "answer failed after {} bytes of it were streamed: {}; ended with the error in its trailers{}",
+        out.sentBytes(),
+        whole.status(),
+        out.connectionFailed() ? " (the connection failed: closed instead)" : "");
     return new Response(whole, Unpooled.EMPTY_BUFFER, true);
   }
 
-  private void finish(ChannelHandlerContext ctx, String route, long start, boolean keepAlive, Response r) {
+  private void finish(
+      ChannelHandlerContext ctx, String route, long start, boolean keepAlive, Response r) {
     Answer a = r.head();
     if (r.streamed()) {
       finishStreamed(ctx, route, start, keepAlive, r);
       return;
     }
-    FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(a.status()),
-        r.body());
+    FullHttpResponse res =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(a.status()), r.body());
     if (a.contentType() != null) {
       res.headers().set(HttpHeaderNames.CONTENT_TYPE, a.contentType());
     }
@@ -284,12 +335,14 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
    * chunk, or, for a request that failed after the commit, an empty last chunk with the error in
    * the trailers and a close (the connection's state is no longer known to both sides).
    */
-  private void finishStreamed(ChannelHandlerContext ctx, String route, long start, boolean keepAlive, Response r) {
+  private void finishStreamed(
+      ChannelHandlerContext ctx, String route, long start, boolean keepAlive, Response r) {
     Answer a = r.head();
     services.metrics().request(route, a.status(), System.nanoTime() - start);
     inFlight = false;
     boolean failed = a.body() != null;
-    var f = ctx.writeAndFlush(failed ? AnswerStream.failLate(a) : new DefaultLastHttpContent(r.body()));
+    var f =
+        ctx.writeAndFlush(failed ? AnswerStream.failLate(a) : new DefaultLastHttpContent(r.body()));
     if (failed || !keepAlive) {
       f.addListener(ChannelFutureListener.CLOSE);
       return; // pipelined requests are dropped with the connection (channelInactive)
@@ -324,10 +377,14 @@ final class EnclaveServerHandler extends SimpleChannelInboundHandler<Object> {
   }
 
   /** A complete JSON error response, for handlers ahead of the router. */
-  static FullHttpResponse error(ByteBufAllocator alloc, ErrorCode code, String message, boolean close) {
+  static FullHttpResponse error(
+      ByteBufAllocator alloc, ErrorCode code, String message, boolean close) {
     byte[] body = Json.encode(ErrorBody.of(code, message));
-    FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        HttpResponseStatus.valueOf(code.status()), alloc.buffer(body.length).writeBytes(body));
+    FullHttpResponse res =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.valueOf(code.status()),
+            alloc.buffer(body.length).writeBytes(body));
     res.headers().set(HttpHeaderNames.CONTENT_TYPE, EnclaveApiService.JSON);
     res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
     if (close) {

@@ -7,8 +7,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 public final class EnclaveServerInitializer extends ChannelInitializer<Channel> {
   /** Longest request line accepted; longer is {@code 413 payload_too_large} and a close. */
   public static final int MAX_INITIAL_LINE = 8 * 1024;
+
   /** Largest header block accepted; larger is {@code 413 payload_too_large} and a close. */
   public static final int MAX_HEADER_SIZE = 16 * 1024;
 
@@ -40,9 +41,12 @@ public final class EnclaveServerInitializer extends ChannelInitializer<Channel> 
   protected void initChannel(Channel ch) {
     ChannelPipeline p = ch.pipeline();
     p.addLast("idle", new IdleStateHandler(0, 0, idleTimeout.toMillis(), TimeUnit.MILLISECONDS));
-    p.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
-        .setMaxInitialLineLength(MAX_INITIAL_LINE)
-        .setMaxHeaderSize(MAX_HEADER_SIZE)));
+    p.addLast(
+        "http",
+        new HttpServerCodec(
+            new HttpDecoderConfig()
+                .setMaxInitialLineLength(MAX_INITIAL_LINE)
+                .setMaxHeaderSize(MAX_HEADER_SIZE)));
     p.addLast("keep-alive", new HttpServerKeepAliveHandler());
     p.addLast("send-stream", new SendBodyStream(EnclaveApi.MAX_REQUEST_BYTES));
     p.addLast("body-limit", new BodyLimit(EnclaveApi.MAX_REQUEST_BYTES));
@@ -66,23 +70,31 @@ public final class EnclaveServerInitializer extends ChannelInitializer<Channel> 
      * payload_too_large} with one (found by EnclaveHttpFuzzTest).
      */
     @Override
-    protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+    protected Object newContinueResponse(
+        HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
       Object answer = super.newContinueResponse(start, maxContentLength, pipeline);
       if (answer instanceof FullHttpResponse r && r.status().code() >= 400) {
         boolean tooLarge = r.status().code() == 413;
         r.release();
-        return EnclaveServerHandler.error(pipeline.channel().alloc(),
+        return EnclaveServerHandler.error(
+            pipeline.channel().alloc(),
             tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.MALFORMED_REQUEST,
-            tooLarge ? "request body exceeds " + EnclaveApi.MAX_REQUEST_BYTES + " bytes"
-                : "unsupported Expect header; only 100-continue is supported", true);
+            tooLarge
+                ? "request body exceeds " + EnclaveApi.MAX_REQUEST_BYTES + " bytes"
+                : "unsupported Expect header; only 100-continue is supported",
+            true);
       }
       return answer;
     }
 
     @Override
     protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-      ctx.writeAndFlush(EnclaveServerHandler.error(ctx.alloc(), ErrorCode.PAYLOAD_TOO_LARGE,
-              "request body exceeds " + EnclaveApi.MAX_REQUEST_BYTES + " bytes", true))
+      ctx.writeAndFlush(
+              EnclaveServerHandler.error(
+                  ctx.alloc(),
+                  ErrorCode.PAYLOAD_TOO_LARGE,
+                  "request body exceeds " + EnclaveApi.MAX_REQUEST_BYTES + " bytes",
+                  true))
           .addListener(ChannelFutureListener.CLOSE);
     }
   }

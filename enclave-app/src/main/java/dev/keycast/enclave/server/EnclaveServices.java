@@ -27,9 +27,27 @@ public record EnclaveServices(
     DkdmIngestRoute dkdms) {
 
   /** Services without a KDM signer source for DKDM ingest: every ingest is {@code kdm_signer_unavailable}. */
-  public EnclaveServices(KeySetService keys, AttestationService attestation, SenderAuthorizer senders,
-      SendService send, RecipientValidator recipients, EnclaveMetrics metrics, ExecutorService requests) {
-    this(keys, attestation, senders, send, recipients, metrics, requests, new DkdmIngestRoute(keys, senders,
-        KdmSignerSource.unavailable(), new java.security.SecureRandom(), java.time.Clock.systemUTC()));
+  public EnclaveServices(
+      KeySetService keys,
+      AttestationService attestation,
+      SenderAuthorizer senders,
+      SendService send,
+      RecipientValidator recipients,
+      EnclaveMetrics metrics,
+      ExecutorService requests) {
+    this(
+        keys,
+        attestation,
+        senders,
+        send,
+        recipients,
+        metrics,
+        requests,
+        new DkdmIngestRoute(
+            keys,
+            senders,
+            KdmSignerSource.unavailable(),
+            new java.security.SecureRandom(),
+            java.time.Clock.systemUTC()));
   }
 }

@@ -39,8 +39,10 @@ import java.util.regex.Pattern;
 final class KdmDeliveryFamily {
   /** Skip reason: the candidate has no certificate chain, so it is no screen. */
   static final String NOT_A_SCREEN = "not_a_screen";
+
   /** Skip reason: the screen's certificates do not cover the key window. */
   static final String SCREEN_CERTIFICATE_WINDOW = "screen_certificate_window";
+
   /** Skip reason: the screen's chain is not one the JDK can read (BouncyCastle could). */
   static final String SCREEN_CERTIFICATE_MALFORMED = "screen_certificate_malformed";
 
@@ -49,6 +51,7 @@ final class KdmDeliveryFamily {
 
   private final KdmSignerSource signers;
   private final SecureRandom random;
+
   /** One writer per thread that issues KDMs (pool workers, and the caller for tiny sends). */
   private final ThreadLocal<KdmWriter> writers = ThreadLocal.withInitial(KdmWriter::new);
 
@@ -73,20 +76,33 @@ final class KdmDeliveryFamily {
    * As {@link #start(SendPolicy, byte[], Instant)}, with the KDMs' key window {@code window}
    * instead of the policy's when it is not null (a booking).
    */
-  Send start(SendPolicy policy, SendEngine.KdmWindow window, byte[] secret, Instant now) throws EnclaveApiException {
+  Send start(SendPolicy policy, SendEngine.KdmWindow window, byte[] secret, Instant now)
+      throws EnclaveApiException {
     SendPolicy.KdmRules rules = policy.kdm();
-    Instant notBefore = (window == null ? policy.notBefore() : window.notBefore()).truncatedTo(ChronoUnit.SECONDS);
-    Instant notAfter = (window == null ? policy.notAfter() : window.notAfter()).truncatedTo(ChronoUnit.SECONDS);
+    Instant notBefore =
+        (window == null ? policy.notBefore() : window.notBefore()).truncatedTo(ChronoUnit.SECONDS);
+    Instant notAfter =
+        (window == null ? policy.notAfter() : window.notAfter()).truncatedTo(ChronoUnit.SECONDS);
     if (!notBefore.isBefore(notAfter)) {
-      throw new EnclaveApiException(ErrorCode.INVALID_POLICY,
+      throw new EnclaveApiException(
+          ErrorCode.INVALID_POLICY,
           "policy: a KDM send's key window (not_before, not_after) must start before it ends");
     }
     KdmSigner signer = signers.current();
     for (X509Certificate c : signer.chain()) {
-      if (notBefore.isBefore(c.getNotBefore().toInstant()) || notAfter.isAfter(c.getNotAfter().toInstant())) {
-        throw new EnclaveApiException(ErrorCode.KDM_SIGNER_WINDOW, "the key window " + notBefore + " to "
-            + notAfter + " is not inside the KDM signer chain's validity (a certificate of it is valid "
-            + c.getNotBefore().toInstant() + " to " + c.getNotAfter().toInstant() + ")");
+      if (notBefore.isBefore(c.getNotBefore().toInstant())
+          || notAfter.isAfter(c.getNotAfter().toInstant())) {
+        throw new EnclaveApiException(
+            ErrorCode.KDM_SIGNER_WINDOW,
+            "the key window "
+                + notBefore
+                + " to "
+                + notAfter
+                + " is not inside the KDM signer chain's validity (a certificate of it is valid "
+                + c.getNotBefore().toInstant()
+                + " to "
+                + c.getNotAfter().toInstant()
+                + ")");
       }
     }
     ContentKeySet keys;
@@ -94,9 +110,13 @@ final class KdmDeliveryFamily {
       keys = ContentKeySetCodec.decode(secret);
     } catch (CinemaException e) {
       // the codec's messages never carry key bytes (ContentKeySetCodec)
-      throw new EnclaveApiException(ErrorCode.INVALID_CONTENT_KEYS,
-          "a KDM send's secret must be a content-key set (wire-format.md section 9.1): " + e.getMessage()
-              + " [" + e.code() + "]");
+      throw new EnclaveApiException(
+          ErrorCode.INVALID_CONTENT_KEYS,
+          "a KDM send's secret must be a content-key set (wire-format.md section 9.1): "
+              + e.getMessage()
+              + " ["
+              + e.code()
+              + "]");
     }
     return new Send(signer, keys, rules, rules.parsedFormulation(), notBefore, notAfter, now);
   }
@@ -120,14 +140,22 @@ final class KdmDeliveryFamily {
     private final Instant notBefore;
     private final Instant notAfter;
     private final Instant now;
+
     /** What this send's screen chains share: their CAs' own checks and signatures, done once. */
     private final DcCertificateChainValidator.Memo memo;
-    /** The JDK form of the certificates above the leaves (a send's screens share a few CAs). */
-    private final java.util.concurrent.ConcurrentHashMap<java.nio.ByteBuffer, X509Certificate> authorities =
-        new java.util.concurrent.ConcurrentHashMap<>();
 
-    private Send(KdmSigner signer, ContentKeySet keys, SendPolicy.KdmRules rules, KdmFormulation formulation,
-        Instant notBefore, Instant notAfter, Instant now) {
+    /** The JDK form of the certificates above the leaves (a send's screens share a few CAs). */
+    private final java.util.concurrent.ConcurrentHashMap<java.nio.ByteBuffer, X509Certificate>
+        authorities = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Send(
+        KdmSigner signer,
+        ContentKeySet keys,
+        SendPolicy.KdmRules rules,
+        KdmFormulation formulation,
+        Instant notBefore,
+        Instant notAfter,
+        Instant now) {
       this.signer = signer;
       this.keys = keys;
       this.rules = rules;
@@ -149,12 +177,15 @@ final class KdmDeliveryFamily {
             + dev.keycast.protocol.MalformedInputException.quote(c.utcOffset(), 16);
       }
       if (c.trustedDevices().size() > EnclaveApi.Candidate.MAX_TRUSTED_DEVICES) {
-        return "trusted_devices has " + c.trustedDevices().size() + " thumbprints, limit "
+        return "trusted_devices has "
+            + c.trustedDevices().size()
+            + " thumbprints, limit "
             + EnclaveApi.Candidate.MAX_TRUSTED_DEVICES;
       }
       for (String t : c.trustedDevices()) {
         if (!SendPolicy.isWellFormedThumbprint(t)) {
-          return "trusted_devices holds " + dev.keycast.protocol.MalformedInputException.quote(t, 40)
+          return "trusted_devices holds "
+              + dev.keycast.protocol.MalformedInputException.quote(t, 40)
               + ", not base64 of 20 bytes (28 characters)";
         }
       }
@@ -169,10 +200,14 @@ final class KdmDeliveryFamily {
       List<X509Certificate> chain = new ArrayList<>(parsedChain.size());
       try {
         for (int i = 0; i < parsedChain.size(); i++) {
-          chain.add(i == 0 ? parsedChain.get(i).toX509Certificate() : authority(parsedChain.get(i)));
+          chain.add(
+              i == 0 ? parsedChain.get(i).toX509Certificate() : authority(parsedChain.get(i)));
         }
       } catch (CertificateException | RuntimeException e) {
-        return new Screen(null, SCREEN_CERTIFICATE_MALFORMED, "the screen's chain holds a certificate the JDK cannot read");
+        return new Screen(
+            null,
+            SCREEN_CERTIFICATE_MALFORMED,
+            "the screen's chain holds a certificate the JDK cannot read");
       }
       try {
         return new Screen(DcCertificateChainValidator.validateScreen(chain, now, memo), null, null);
@@ -202,22 +237,41 @@ final class KdmDeliveryFamily {
      */
     Issued issue(EnclaveApi.Candidate c, ScreenCertificateChain screen) {
       for (X509Certificate cert : screen.chain()) {
-        if (notBefore.isBefore(cert.getNotBefore().toInstant()) || notAfter.isAfter(cert.getNotAfter().toInstant())) {
-          return Issued.skip(SCREEN_CERTIFICATE_WINDOW, "the key window " + notBefore + " to " + notAfter
-              + " is not inside the screen's certificate validity " + cert.getNotBefore().toInstant() + " to "
-              + cert.getNotAfter().toInstant());
+        if (notBefore.isBefore(cert.getNotBefore().toInstant())
+            || notAfter.isAfter(cert.getNotAfter().toInstant())) {
+          return Issued.skip(
+              SCREEN_CERTIFICATE_WINDOW,
+              "the key window "
+                  + notBefore
+                  + " to "
+                  + notAfter
+                  + " is not inside the screen's certificate validity "
+                  + cert.getNotBefore().toInstant()
+                  + " to "
+                  + cert.getNotAfter().toInstant());
         }
       }
       List<String> devices = formulation.needsTrustedDevices() ? c.trustedDevices() : List.of();
       if (formulation.needsTrustedDevices() && devices.isEmpty()) {
-        return Issued.skip("kdm_trusted_devices", formulation.wireName()
-            + " names the screen's trusted devices, and the screen has none registered");
+        return Issued.skip(
+            "kdm_trusted_devices",
+            formulation.wireName()
+                + " names the screen's trusted devices, and the screen has none registered");
       }
       ZoneOffset offset = c.utcOffset() == null ? ZoneOffset.UTC : parseOffset(c.utcOffset());
-      KdmRequest request = new KdmRequest(keys, screen,
-          OffsetDateTime.ofInstant(notBefore, offset), OffsetDateTime.ofInstant(notAfter, offset),
-          formulation, devices, rules.contentAuthenticator(), rules.forensicMarkFlags(), messageId(),
-          OffsetDateTime.ofInstant(now, offset), rules.annotation());
+      KdmRequest request =
+          new KdmRequest(
+              keys,
+              screen,
+              OffsetDateTime.ofInstant(notBefore, offset),
+              OffsetDateTime.ofInstant(notAfter, offset),
+              formulation,
+              devices,
+              rules.contentAuthenticator(),
+              rules.forensicMarkFlags(),
+              messageId(),
+              OffsetDateTime.ofInstant(now, offset),
+              rules.annotation());
       try {
         return new Issued(writers.get().issue(signer, request, random), null, null);
       } catch (CinemaException e) {

@@ -30,35 +30,50 @@ final class KdmSignerRoutes {
     }
   }
 
-  static EnclaveApi.KeySetResponse importChain(KeySetService keys, EnclaveApi.KdmSignerChainRequest r)
-      throws EnclaveApiException {
+  static EnclaveApi.KeySetResponse importChain(
+      KeySetService keys, EnclaveApi.KdmSignerChainRequest r) throws EnclaveApiException {
     if (r.chain() == null || r.credentials() == null) {
-      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "chain and credentials are required");
+      throw new EnclaveApiException(
+          ErrorCode.MALFORMED_REQUEST, "chain and credentials are required");
     }
     // caps before decoding: the certificate count, then each certificate's size, then the total
     if (r.chain().size() < 2 || r.chain().size() > KdmSignerKeys.MAX_CERTIFICATES) {
-      throw new EnclaveApiException(ErrorCode.KDM_SIGNER_CHAIN_INVALID, "signer_certificate_chain_length: a signer"
-          + " chain holds 2 to " + KdmSignerKeys.MAX_CERTIFICATES + " certificates, leaf first");
+      throw new EnclaveApiException(
+          ErrorCode.KDM_SIGNER_CHAIN_INVALID,
+          "signer_certificate_chain_length: a signer"
+              + " chain holds 2 to "
+              + KdmSignerKeys.MAX_CERTIFICATES
+              + " certificates, leaf first");
     }
     List<byte[]> der = new ArrayList<>(r.chain().size());
     int total = 0;
     for (int i = 0; i < r.chain().size(); i++) {
       try {
-        byte[] c = Base64Url.decode("chain[" + i + "]", r.chain().get(i), KdmSignerKeys.MAX_CERTIFICATE_BYTES);
+        byte[] c =
+            Base64Url.decode(
+                "chain[" + i + "]", r.chain().get(i), KdmSignerKeys.MAX_CERTIFICATE_BYTES);
         total += c.length;
         der.add(c);
       } catch (MalformedInputException e) {
-        throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage()
-            + " (each certificate is base64url DER of at most " + KdmSignerKeys.MAX_CERTIFICATE_BYTES + " bytes)");
+        throw new EnclaveApiException(
+            ErrorCode.MALFORMED_REQUEST,
+            e.getMessage()
+                + " (each certificate is base64url DER of at most "
+                + KdmSignerKeys.MAX_CERTIFICATE_BYTES
+                + " bytes)");
       }
       if (total > KdmSignerKeys.MAX_CHAIN_BYTES) {
-        throw new EnclaveApiException(ErrorCode.KDM_SIGNER_CHAIN_INVALID,
-            "signer_certificate_size: a signer chain is at most " + KdmSignerKeys.MAX_CHAIN_BYTES + " bytes of DER");
+        throw new EnclaveApiException(
+            ErrorCode.KDM_SIGNER_CHAIN_INVALID,
+            "signer_certificate_size: a signer chain is at most "
+                + KdmSignerKeys.MAX_CHAIN_BYTES
+                + " bytes of DER");
       }
     }
     try {
       KeySetService.Initialized done = keys.importKdmSignerChain(der, r.credentials());
-      return new EnclaveApi.KeySetResponse(Base64Url.encode(done.sealedKeySet()), AttestationService.apiBundle(done.bundle()));
+      return new EnclaveApi.KeySetResponse(
+          Base64Url.encode(done.sealedKeySet()), AttestationService.apiBundle(done.bundle()));
     } catch (KeySetException e) {
       throw new EnclaveApiException(e.code(), e.getMessage());
     }

@@ -40,7 +40,8 @@ public interface KdmSignerSource {
   }
 
   private static EnclaveApiException unavailableError() {
-    return new EnclaveApiException(ErrorCode.KDM_SIGNER_UNAVAILABLE,
+    return new EnclaveApiException(
+        ErrorCode.KDM_SIGNER_UNAVAILABLE,
         "this enclave has no KDM signer for its key set; KDM sends are unavailable");
   }
 }

@@ -16,9 +16,11 @@ import dev.keycast.protocol.upgrade.RewrapRequest;
 final class KeySetRewrapRoute {
   private KeySetRewrapRoute() {}
 
-  static EnclaveApi.KeySetResponse answer(KeySetService keys, RewrapRequest r) throws EnclaveApiException {
+  static EnclaveApi.KeySetResponse answer(KeySetService keys, RewrapRequest r)
+      throws EnclaveApiException {
     if (r.approval() == null || r.credentials() == null) {
-      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "approval and credentials are required");
+      throw new EnclaveApiException(
+          ErrorCode.MALFORMED_REQUEST, "approval and credentials are required");
     }
     ImageApproval approval;
     try {
@@ -28,7 +30,8 @@ final class KeySetRewrapRoute {
     }
     try {
       KeySetService.Initialized done = keys.rewrap(approval, r.credentials());
-      return new EnclaveApi.KeySetResponse(Base64Url.encode(done.sealedKeySet()), AttestationService.apiBundle(done.bundle()));
+      return new EnclaveApi.KeySetResponse(
+          Base64Url.encode(done.sealedKeySet()), AttestationService.apiBundle(done.bundle()));
     } catch (KeySetException e) {
       throw new EnclaveApiException(e.code(), e.getMessage());
     }

@@ -95,8 +95,7 @@ public final class LogShippingAppender extends AppenderBase<ILoggingEvent> {
 
   @Override
   protected void append(ILoggingEvent event) {
-    if (event.getLoggerName().startsWith("io.netty")
-        || Thread.currentThread() == shipper) {
+    if (event.getLoggerName().startsWith("io.netty") || Thread.currentThread() == shipper) {
       return;
     }
     if (!queue.offer(encode(event))) {
@@ -115,7 +114,8 @@ public final class LogShippingAppender extends AppenderBase<ILoggingEvent> {
       g.writeStringField("msg", cap(e.getFormattedMessage()));
       IThrowableProxy t = e.getThrowableProxy();
       if (t != null) {
-        g.writeStringField("error", cap(t.getClassName() + (t.getMessage() == null ? "" : ": " + t.getMessage())));
+        g.writeStringField(
+            "error", cap(t.getClassName() + (t.getMessage() == null ? "" : ": " + t.getMessage())));
       }
       g.writeEndObject();
     } catch (IOException ex) {
@@ -174,8 +174,10 @@ public final class LogShippingAppender extends AppenderBase<ILoggingEvent> {
   }
 
   private Channel connect() throws InterruptedException {
-    ChannelFuture f = Transports.connect(endpoint, group, new ChannelInboundHandlerAdapter(),
-        Duration.ofSeconds(2)).await();
+    ChannelFuture f =
+        Transports.connect(
+                endpoint, group, new ChannelInboundHandlerAdapter(), Duration.ofSeconds(2))
+            .await();
     return f.isSuccess() ? f.channel() : null;
   }
 }

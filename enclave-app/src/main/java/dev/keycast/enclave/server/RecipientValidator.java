@@ -70,7 +70,9 @@ public final class RecipientValidator {
     }
     if (candidate.chain().size() > RecipientKeys.MAX_CERTIFICATES) {
       throw new InvalidRecipientException(
-          "chain has " + candidate.chain().size() + " certificates, limit "
+          "chain has "
+              + candidate.chain().size()
+              + " certificates, limit "
               + RecipientKeys.MAX_CERTIFICATES);
     }
     RecipientKey key;
@@ -92,7 +94,10 @@ public final class RecipientValidator {
         throw new InvalidRecipientException(e.getMessage());
       }
       try {
-        chain[i] = i > 0 && authorities != null ? authority(der, authorities) : ParsedCertificate.parse(der);
+        chain[i] =
+            i > 0 && authorities != null
+                ? authority(der, authorities)
+                : ParsedCertificate.parse(der);
       } catch (MalformedInputException | RuntimeException e) {
         throw new InvalidRecipientException("chain[" + i + "] is not a DER X.509 certificate");
       }
@@ -110,8 +115,8 @@ public final class RecipientValidator {
     return new Parsed(key, List.of(chain));
   }
 
-  private static ParsedCertificate authority(byte[] der, Map<ByteBuffer, ParsedCertificate> authorities)
-      throws MalformedInputException {
+  private static ParsedCertificate authority(
+      byte[] der, Map<ByteBuffer, ParsedCertificate> authorities) throws MalformedInputException {
     ByteBuffer k = ByteBuffer.wrap(der);
     ParsedCertificate known = authorities.get(k);
     if (known != null) {
@@ -137,12 +142,15 @@ public final class RecipientValidator {
   }
 
   /** The answer of {@code POST /v1/recipients/validate}, in request order. */
-  public EnclaveApi.ValidateResponse validate(EnclaveApi.ValidateRequest request) throws EnclaveApiException {
+  public EnclaveApi.ValidateResponse validate(EnclaveApi.ValidateRequest request)
+      throws EnclaveApiException {
     if (request.recipients() == null) {
-      throw new EnclaveApiException(dev.keycast.protocol.api.ErrorCode.MALFORMED_REQUEST, "recipients is missing");
+      throw new EnclaveApiException(
+          dev.keycast.protocol.api.ErrorCode.MALFORMED_REQUEST, "recipients is missing");
     }
     if (request.recipients().size() > SendService.MAX_CANDIDATES) {
-      throw new EnclaveApiException(dev.keycast.protocol.api.ErrorCode.TOO_MANY_RECIPIENTS,
+      throw new EnclaveApiException(
+          dev.keycast.protocol.api.ErrorCode.TOO_MANY_RECIPIENTS,
           request.recipients().size() + " recipients, limit " + SendService.MAX_CANDIDATES);
     }
     List<EnclaveApi.RecipientCheck> out = new ArrayList<>(request.recipients().size());

@@ -26,7 +26,8 @@ interface SendAuthorization {
    *     of the payload, or hash to the sealed secret's policy digest); not to be changed
    * @param policy the parsed policy
    */
-  record Request(Receipt.Kind kind, String keySetId, String sendId, byte[] policyBytes, SendPolicy policy) {}
+  record Request(
+      Receipt.Kind kind, String keySetId, String sendId, byte[] policyBytes, SendPolicy policy) {}
 
   /** Returns when {@code request} may fan out; throws to refuse it. */
   void authorize(Request request) throws EnclaveApiException;

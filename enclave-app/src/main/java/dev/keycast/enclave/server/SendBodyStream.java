@@ -31,8 +31,10 @@ final class SendBodyStream extends ChannelInboundHandlerAdapter {
   record StreamedRequest(HttpRequest head, BodyPipe body) {}
 
   private final long maxBytes;
+
   /** The body being received, or null. */
   private BodyPipe pipe;
+
   /** Content of a refused request, dropped until its last piece. */
   private boolean discarding;
 
@@ -63,18 +65,26 @@ final class SendBodyStream extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    if (msg instanceof HttpRequest r && !(msg instanceof FullHttpRequest)
-        && r.decoderResult().isSuccess() && HttpMethod.POST.equals(r.method()) && isSendPath(r.uri())) {
+    if (msg instanceof HttpRequest r
+        && !(msg instanceof FullHttpRequest)
+        && r.decoderResult().isSuccess()
+        && HttpMethod.POST.equals(r.method())
+        && isSendPath(r.uri())) {
       if (HttpUtil.getContentLength(r, -1L) > maxBytes) {
         ReferenceCountUtil.release(msg);
         discarding = !(msg instanceof LastHttpContent);
-        ctx.writeAndFlush(EnclaveServerHandler.error(ctx.alloc(), ErrorCode.PAYLOAD_TOO_LARGE,
-                "request body exceeds " + maxBytes + " bytes", true))
+        ctx.writeAndFlush(
+                EnclaveServerHandler.error(
+                    ctx.alloc(),
+                    ErrorCode.PAYLOAD_TOO_LARGE,
+                    "request body exceeds " + maxBytes + " bytes",
+                    true))
             .addListener(ChannelFutureListener.CLOSE);
         return;
       }
       if (HttpUtil.is100ContinueExpected(r)) {
-        ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+        ctx.writeAndFlush(
+            new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         r.headers().remove(io.netty.handler.codec.http.HttpHeaderNames.EXPECT);
       }
       pipe = new BodyPipe(ctx.channel(), maxBytes);

@@ -47,6 +47,7 @@ import java.util.function.IntFunction;
 final class SendEngine {
   /** Most candidates one request may carry (a receipt must stay under 64 MiB). */
   static final int MAX_CANDIDATES = 250_000;
+
   /**
    * Candidates decided and sealed per chunk: small enough that what two chunks in flight keep
    * alive across a young collection (candidate JSON strings, envelopes, about 1.5 MiB per chunk)
@@ -55,6 +56,7 @@ final class SendEngine {
    * 10,000-recipient send), large enough to keep every worker busy.
    */
   static final int CHUNK = 256;
+
   /**
    * Candidates at most this many are decided and sealed on the calling thread: for a one-recipient
    * send the hand-off to the fan-out pool and back cost more than the work saved by it.
@@ -72,6 +74,7 @@ final class SendEngine {
   private final SecureRandom random;
   private final EnclaveMetrics metrics;
   private final RecipientValidator validator = new RecipientValidator();
+
   /** KDM sends (wire-format.md section 9): the signer source and the per-thread KDM writers. */
   private final KdmDeliveryFamily kdm;
 
@@ -85,7 +88,11 @@ final class SendEngine {
    * @param parallelism how many tasks a chunk is split into (the pool's size)
    * @param kdmSigners the key set's KDM signer, asked once per KDM send or forward
    */
-  SendEngine(ExecutorService pool, int parallelism, SecureRandom random, EnclaveMetrics metrics,
+  SendEngine(
+      ExecutorService pool,
+      int parallelism,
+      SecureRandom random,
+      EnclaveMetrics metrics,
       KdmSignerSource kdmSigners) {
     if (parallelism < 1) {
       throw new IllegalArgumentException("parallelism must be at least 1");
@@ -109,11 +116,24 @@ final class SendEngine {
    * @param now the instant eligibility is decided at
    * @param sender the signed sender the deliveries name (a send), or null (a forward)
    */
-  record Job(Receipt.Kind kind, String sendId, SendPolicy policy, byte[] secret, ReceiptBuilder receipt,
-      Instant now, dev.keycast.protocol.sender.SenderKey sender, KdmWindow kdmWindow) {
+  record Job(
+      Receipt.Kind kind,
+      String sendId,
+      SendPolicy policy,
+      byte[] secret,
+      ReceiptBuilder receipt,
+      Instant now,
+      dev.keycast.protocol.sender.SenderKey sender,
+      KdmWindow kdmWindow) {
     /** A job whose KDMs (if any) carry the policy's window as their key window. */
-    Job(Receipt.Kind kind, String sendId, SendPolicy policy, byte[] secret, ReceiptBuilder receipt,
-        Instant now, dev.keycast.protocol.sender.SenderKey sender) {
+    Job(
+        Receipt.Kind kind,
+        String sendId,
+        SendPolicy policy,
+        byte[] secret,
+        ReceiptBuilder receipt,
+        Instant now,
+        dev.keycast.protocol.sender.SenderKey sender) {
       this(kind, sendId, policy, secret, receipt, now, sender, null);
     }
 
@@ -131,7 +151,8 @@ final class SendEngine {
 
   /** The error of a request with more than {@link #MAX_CANDIDATES} candidates. */
   static EnclaveApiException tooManyCandidates() {
-    return new EnclaveApiException(ErrorCode.TOO_MANY_RECIPIENTS,
+    return new EnclaveApiException(
+        ErrorCode.TOO_MANY_RECIPIENTS,
         "more than " + MAX_CANDIDATES + " candidates exceed the service's limit");
   }
 
@@ -161,14 +182,18 @@ final class SendEngine {
     private final DeliveryMetadata template;
     private final List<DeliveryFamily> families;
     private final Eligibility eligibility;
+
     /** A KDM send's issuance (decoded content keys, signer), or null for every other send. */
     private final KdmDeliveryFamily.Send kdmSend;
+
     private final List<Receipt.Skipped> skipped = new ArrayList<>();
     private final Set<String> seen = new HashSet<>();
     private final TreeSet<String> delivered = new TreeSet<>();
+
     /** The certificates above the leaves, parsed once per send (RecipientValidator#parse). */
-    private final java.util.Map<java.nio.ByteBuffer, dev.keycast.protocol.policy.ParsedCertificate> authorities =
-        new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<java.nio.ByteBuffer, dev.keycast.protocol.policy.ParsedCertificate>
+        authorities = new java.util.concurrent.ConcurrentHashMap<>();
+
     private List<EnclaveApi.Candidate> chunk = new ArrayList<>(CHUNK);
     private List<Future<List<Outcome>>> inFlight = List.of();
     private int inFlightBase;
@@ -186,8 +211,13 @@ final class SendEngine {
       }
       try {
         // DeliveryMetadata is stricter than the policy format: whole seconds, 256 UTF-8 bytes.
-        DeliveryMetadata md = DeliveryMetadata.of(policy.secretId(), policy.sender(), policy.notBefore(),
-            policy.notAfter(), "0".repeat(64));
+        DeliveryMetadata md =
+            DeliveryMetadata.of(
+                policy.secretId(),
+                policy.sender(),
+                policy.notBefore(),
+                policy.notAfter(),
+                "0".repeat(64));
         // sender identity (issue 23): deliveries of a signed send name the sender, authenticated
         this.template = job.sender() == null ? md : md.withSender(job.sender().raw());
       } catch (IllegalArgumentException e) {
@@ -195,7 +225,8 @@ final class SendEngine {
       }
       this.families = DeliveryFamily.forPolicy(policy);
       // last: what it decodes is zeroized by close(), which the caller reaches once this returns
-      this.kdmSend = policy.isKdmSend() ? kdm.start(policy, job.kdmWindow(), job.secret(), job.now()) : null;
+      this.kdmSend =
+          policy.isKdmSend() ? kdm.start(policy, job.kdmWindow(), job.secret(), job.now()) : null;
     }
 
     /** Takes the next candidate ({@code null} is an invalid one); starts a full chunk on the pool. */
@@ -285,7 +316,9 @@ final class SendEngine {
         parsed = validator.parse(c, authorities);
       } catch (RecipientValidator.InvalidRecipientException e) {
         Outcome refusedScreen = kdmSend == null ? null : refusedScreenKey(c);
-        return refusedScreen != null ? refusedScreen : new Outcome(null, null, e.getMessage(), null);
+        return refusedScreen != null
+            ? refusedScreen
+            : new Outcome(null, null, e.getMessage(), null);
       }
       String fp = parsed.key().fingerprint();
       if (kdmSend != null) {
@@ -304,19 +337,27 @@ final class SendEngine {
      * 430-2 screen chain at the send's instant, eligible under the policy, whose certificates
      * cover the key window, gets one KDM; anything else is skipped with the check's code.
      */
-    private Outcome kdmOutcome(EnclaveApi.Candidate c, RecipientValidator.Parsed parsed, String fp) {
+    private Outcome kdmOutcome(
+        EnclaveApi.Candidate c, RecipientValidator.Parsed parsed, String fp) {
       String invalid = kdmSend.checkCinemaData(c);
       if (invalid != null) {
         return new Outcome(null, null, invalid, null);
       }
       if (parsed.chain().isEmpty()) {
-        return new Outcome(fp, new Eligibility.Decision(false, KdmDeliveryFamily.NOT_A_SCREEN,
-            "a KDM send delivers to screens: the candidate has no certificate chain"), null, null);
+        return new Outcome(
+            fp,
+            new Eligibility.Decision(
+                false,
+                KdmDeliveryFamily.NOT_A_SCREEN,
+                "a KDM send delivers to screens: the candidate has no certificate chain"),
+            null,
+            null);
       }
       // the ST 430-2 checks first: their codes say what a media block would refuse
       KdmDeliveryFamily.Screen screen = kdmSend.screen(parsed.chain());
       if (screen.chain() == null) {
-        return new Outcome(fp, new Eligibility.Decision(false, screen.skipReason(), screen.message()), null, null);
+        return new Outcome(
+            fp, new Eligibility.Decision(false, screen.skipReason(), screen.message()), null, null);
       }
       Eligibility.Decision d = eligibility.decideParsed(fp, parsed.chain(), job.now(), job.late());
       if (!d.eligible()) {
@@ -324,11 +365,20 @@ final class SendEngine {
       }
       KdmDeliveryFamily.Issued issued = kdmSend.issue(c, screen.chain());
       if (issued.kdm() == null) {
-        return new Outcome(fp, new Eligibility.Decision(false, issued.skipReason(), issued.message()), null, null);
+        return new Outcome(
+            fp, new Eligibility.Decision(false, issued.skipReason(), issued.message()), null, null);
       }
       byte[] xml = issued.kdm();
-      return new Outcome(fp, d, null, new Delivered(fp, KdmDeliveries.FORMAT_ID,
-          SendService.deliveryId(job.sendId(), fp), xml, Sha256.digest(xml)));
+      return new Outcome(
+          fp,
+          d,
+          null,
+          new Delivered(
+              fp,
+              KdmDeliveries.FORMAT_ID,
+              SendService.deliveryId(job.sendId(), fp),
+              xml,
+              Sha256.digest(xml)));
     }
 
     /**
@@ -338,16 +388,22 @@ final class SendEngine {
      * is; otherwise null (the candidate is invalid).
      */
     private Outcome refusedScreenKey(EnclaveApi.Candidate c) {
-      if (c == null || c.chain().isEmpty() || c.chain().size() > dev.keycast.protocol.envelope.RecipientKeys.MAX_CERTIFICATES) {
+      if (c == null
+          || c.chain().isEmpty()
+          || c.chain().size() > dev.keycast.protocol.envelope.RecipientKeys.MAX_CERTIFICATES) {
         return null;
       }
       try {
-        byte[] spki = dev.keycast.protocol.Base64Url.decode("key", c.key(),
-            dev.keycast.protocol.envelope.RecipientKeys.MAX_INPUT_LENGTH);
-        List<dev.keycast.protocol.policy.ParsedCertificate> chain = new ArrayList<>(c.chain().size());
+        byte[] spki =
+            dev.keycast.protocol.Base64Url.decode(
+                "key", c.key(), dev.keycast.protocol.envelope.RecipientKeys.MAX_INPUT_LENGTH);
+        List<dev.keycast.protocol.policy.ParsedCertificate> chain =
+            new ArrayList<>(c.chain().size());
         for (String der : c.chain()) {
-          chain.add(dev.keycast.protocol.policy.ParsedCertificate.parse(dev.keycast.protocol.Base64Url.decode(
-              "chain", der, RecipientValidator.MAX_CERTIFICATE_BYTES)));
+          chain.add(
+              dev.keycast.protocol.policy.ParsedCertificate.parse(
+                  dev.keycast.protocol.Base64Url.decode(
+                      "chain", der, RecipientValidator.MAX_CERTIFICATE_BYTES)));
         }
         if (!chain.getFirst().hasPublicKey(spki) || kdmSend.checkCinemaData(c) != null) {
           return null;
@@ -356,8 +412,11 @@ final class SendEngine {
         if (screen.chain() != null) {
           return null; // a chain the ST 430-2 checks accept with a key the parser refuses: invalid
         }
-        return new Outcome(dev.keycast.protocol.Fingerprints.ofSpki(spki),
-            new Eligibility.Decision(false, screen.skipReason(), screen.message()), null, null);
+        return new Outcome(
+            dev.keycast.protocol.Fingerprints.ofSpki(spki),
+            new Eligibility.Decision(false, screen.skipReason(), screen.message()),
+            null,
+            null);
       } catch (dev.keycast.protocol.MalformedInputException | RuntimeException e) {
         return null;
       }
@@ -369,7 +428,11 @@ final class SendEngine {
       byte[] envelope = format.seal(key, template.withRecipient(fp), job.secret(), random);
       // the digest runs here, on the pool; the base64url text is written straight into the
       // answer's buffer by the coordinating thread (no String per envelope)
-      return new Delivered(fp, format.id(), SendService.deliveryId(job.sendId(), fp), envelope,
+      return new Delivered(
+          fp,
+          format.id(),
+          SendService.deliveryId(job.sendId(), fp),
+          envelope,
           Sha256.digest(envelope));
     }
 
@@ -389,7 +452,8 @@ final class SendEngine {
      */
     private void accept(int index, Outcome o) throws EnclaveApiException, IOException {
       if (o.invalid() != null) {
-        throw new EnclaveApiException(ErrorCode.INVALID_RECIPIENT, "candidates[" + index + "]: " + o.invalid());
+        throw new EnclaveApiException(
+            ErrorCode.INVALID_RECIPIENT, "candidates[" + index + "]: " + o.invalid());
       }
       if (!seen.add(o.fingerprint())) {
         return; // a repeated recipient is delivered once
@@ -397,7 +461,8 @@ final class SendEngine {
       Delivered d = o.delivered();
       if (d == null) {
         Eligibility.Decision decision = o.decision();
-        Receipt.Skipped s = new Receipt.Skipped(o.fingerprint(), decision.reason(), truncate(decision.message()));
+        Receipt.Skipped s =
+            new Receipt.Skipped(o.fingerprint(), decision.reason(), truncate(decision.message()));
         skipped.add(s);
         job.receipt().add(s);
         metrics.skipped(s.reasonCode());
@@ -405,13 +470,20 @@ final class SendEngine {
       }
       int max = job.policy().maxRecipients();
       if (++eligibleCount > max) {
-        throw new EnclaveApiException(ErrorCode.TOO_MANY_RECIPIENTS,
-            "more than " + max + " eligible recipients exceed the policy's max_recipients of " + max);
+        throw new EnclaveApiException(
+            ErrorCode.TOO_MANY_RECIPIENTS,
+            "more than "
+                + max
+                + " eligible recipients exceed the policy's max_recipients of "
+                + max);
       }
       if (job.late()) {
         delivered.add(d.fingerprint()); // a forward's receipt id covers them
       }
-      job.receipt().add(new Receipt.Delivery(d.fingerprint(), d.formatId(), d.deliveryId(), d.envelopeSha256()));
+      job.receipt()
+          .add(
+              new Receipt.Delivery(
+                  d.fingerprint(), d.formatId(), d.deliveryId(), d.envelopeSha256()));
       g.writeStartObject();
       g.writeStringField("delivery_id", d.deliveryId());
       g.writeStringField("recipient", d.fingerprint());
@@ -436,11 +508,15 @@ final class SendEngine {
    * One candidate's result: invalid (a message), skipped (a negative decision) or delivered (an
    * envelope).
    */
-  private record Outcome(String fingerprint, Eligibility.Decision decision, String invalid,
-      Delivered delivered) {}
+  private record Outcome(
+      String fingerprint, Eligibility.Decision decision, String invalid, Delivered delivered) {}
 
   /** One sealed delivery: the envelope's bytes, with its SHA-256 for the receipt. */
-  private record Delivered(String fingerprint, String formatId, String deliveryId, byte[] envelope,
+  private record Delivered(
+      String fingerprint,
+      String formatId,
+      String deliveryId,
+      byte[] envelope,
       byte[] envelopeSha256) {}
 
   private static String truncate(String message) {
@@ -455,13 +531,14 @@ final class SendEngine {
     for (int t = 0; t < tasks; t++) {
       int a = (int) ((long) n * t / tasks);
       int b = (int) ((long) n * (t + 1) / tasks);
-      Callable<List<T>> slice = () -> {
-        List<T> out = new ArrayList<>(b - a);
-        for (int i = a; i < b; i++) {
-          out.add(work.apply(i));
-        }
-        return out;
-      };
+      Callable<List<T>> slice =
+          () -> {
+            List<T> out = new ArrayList<>(b - a);
+            for (int i = a; i < b; i++) {
+              out.add(work.apply(i));
+            }
+            return out;
+          };
       if (n <= INLINE_MAX) {
         // a send to a few recipients: run here, with the pool's failure semantics (the task's
         // exception surfaces from get()), and skip the hand-off to a pool thread and back

@@ -54,26 +54,36 @@ import java.util.List;
  */
 public final class SendService {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SendService.class);
+
   /** Most candidates one request may carry (a receipt must stay under 64 MiB). */
   public static final int MAX_CANDIDATES = SendEngine.MAX_CANDIDATES;
+
   /** A send that took at least this long is logged at INFO; a faster, small one at DEBUG. */
   static final long SLOW_SEND_MILLIS = 1_000;
+
   /** A send with at least this many candidates is logged at INFO however fast it was. */
   static final int LARGE_SEND_CANDIDATES = 1_000;
 
   private static final TokenSyntax SEND_ID = TokenSyntax.of("0-9a-f", 32, 32);
-  private static final ObjectReader PAYLOAD = Json.mapper().readerFor(EnclaveApi.SendPayload.class)
-      .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-  private static final ObjectReader CANDIDATE = Json.mapper().readerFor(EnclaveApi.Candidate.class)
-      .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectReader PAYLOAD =
+      Json.mapper()
+          .readerFor(EnclaveApi.SendPayload.class)
+          .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectReader CANDIDATE =
+      Json.mapper()
+          .readerFor(EnclaveApi.Candidate.class)
+          .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private final KeySetService keys;
   private final SendEngine engine;
   private final SendAuthorization authorization;
+
   /** Sender identity (issue 23): the signed sender, checked before the payload is opened. */
   private final SenderAuthorizer senders;
+
   private final SecureRandom random;
   private final Clock clock;
+
   /** Bookings of KDMs from ingested DKDMs (issue 25), on the same engine. */
   private final BookingRoute bookings;
 
@@ -83,8 +93,14 @@ public final class SendService {
    * @param fanout the worker pool for per-candidate work
    * @param parallelism how many tasks a chunk is split into (the pool's size)
    */
-  public SendService(KeySetService keys, SenderAuthorizer senders, java.util.concurrent.ExecutorService fanout,
-      int parallelism, SecureRandom random, Clock clock, EnclaveMetrics metrics) {
+  public SendService(
+      KeySetService keys,
+      SenderAuthorizer senders,
+      java.util.concurrent.ExecutorService fanout,
+      int parallelism,
+      SecureRandom random,
+      Clock clock,
+      EnclaveMetrics metrics) {
     this(keys, senders, fanout, parallelism, random, clock, metrics, KdmSignerSource.unavailable());
   }
 
@@ -93,14 +109,31 @@ public final class SendService {
    *
    * @param kdmSigners asked once per KDM send or forward
    */
-  public SendService(KeySetService keys, SenderAuthorizer senders, java.util.concurrent.ExecutorService fanout,
-      int parallelism, SecureRandom random, Clock clock, EnclaveMetrics metrics, KdmSignerSource kdmSigners) {
-    this(keys, senders, new SendEngine(fanout, parallelism, random, metrics, kdmSigners),
-        SendAuthorization.SEALED_TO_ATTESTED_KEY, random, clock);
+  public SendService(
+      KeySetService keys,
+      SenderAuthorizer senders,
+      java.util.concurrent.ExecutorService fanout,
+      int parallelism,
+      SecureRandom random,
+      Clock clock,
+      EnclaveMetrics metrics,
+      KdmSignerSource kdmSigners) {
+    this(
+        keys,
+        senders,
+        new SendEngine(fanout, parallelism, random, metrics, kdmSigners),
+        SendAuthorization.SEALED_TO_ATTESTED_KEY,
+        random,
+        clock);
   }
 
-  SendService(KeySetService keys, SenderAuthorizer senders, SendEngine engine, SendAuthorization authorization,
-      SecureRandom random, Clock clock) {
+  SendService(
+      KeySetService keys,
+      SenderAuthorizer senders,
+      SendEngine engine,
+      SendAuthorization authorization,
+      SecureRandom random,
+      Clock clock) {
     this.keys = keys;
     this.senders = java.util.Objects.requireNonNull(senders, "senders");
     this.engine = engine;
@@ -115,7 +148,8 @@ public final class SendService {
    * service's engine ({@link BookingRoute}). The caller MUST discard what was written when this
    * throws.
    */
-  public void book(EnclaveApi.BookingRequest request, OutputStream json) throws EnclaveApiException, IOException {
+  public void book(EnclaveApi.BookingRequest request, OutputStream json)
+      throws EnclaveApiException, IOException {
     bookings.book(request, json);
   }
 
@@ -123,7 +157,8 @@ public final class SendService {
    * {@code POST /v1/send} of an already decoded request (tests and benchmarks): encodes it and
    * streams it through {@link #send(InputStream, OutputStream)}.
    */
-  public void send(EnclaveApi.SendRequest request, OutputStream json) throws EnclaveApiException, IOException {
+  public void send(EnclaveApi.SendRequest request, OutputStream json)
+      throws EnclaveApiException, IOException {
     send(new ByteArrayInputStream(Json.encode(request)), json);
   }
 
@@ -138,7 +173,8 @@ public final class SendService {
     KeySet keySet = keys.current().orElseThrow(EnclaveApiException::notReady);
     OpenedSend send = null;
     try (JsonParser p = Json.mapper().getFactory().createParser(body)) {
-      p.disable(JsonParser.Feature.AUTO_CLOSE_SOURCE); // the caller owns the body (and may drain it)
+      p.disable(
+          JsonParser.Feature.AUTO_CLOSE_SOURCE); // the caller owns the body (and may drain it)
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw malformed("expected a JSON object");
       }
@@ -170,7 +206,9 @@ public final class SendService {
               throw malformed("candidates is not an array");
             }
           }
-          default -> throw malformed("unknown field " + MalformedInputException.quote(name, 64) + where(p));
+          default ->
+              throw malformed(
+                  "unknown field " + MalformedInputException.quote(name, 64) + where(p));
         }
       }
       if (t != JsonToken.END_OBJECT || p.nextToken() != null) {
@@ -192,8 +230,14 @@ public final class SendService {
   }
 
   /** A send whose payload was opened: its secret, fan-out and answer. */
-  private record OpenedSend(String sendId, byte[] secret, SendEngine.FanOut fanOut, ReceiptBuilder receipt,
-      JsonGenerator g, long started) implements AutoCloseable {
+  private record OpenedSend(
+      String sendId,
+      byte[] secret,
+      SendEngine.FanOut fanOut,
+      ReceiptBuilder receipt,
+      JsonGenerator g,
+      long started)
+      implements AutoCloseable {
     @Override
     public void close() {
       fanOut.close();
@@ -208,24 +252,35 @@ public final class SendService {
       throw malformed("payload is missing");
     }
     if (p.version() != 1) {
-      throw new EnclaveApiException(ErrorCode.UNSUPPORTED_VERSION,
+      throw new EnclaveApiException(
+          ErrorCode.UNSUPPORTED_VERSION,
           "payload version " + p.version() + " is not supported (expected 1)");
     }
     if (!EnclaveApi.SUITE_V1.equals(p.suite())) {
-      throw new EnclaveApiException(ErrorCode.UNSUPPORTED_VERSION, "suite " + MalformedInputException.quote(p.suite(), 64)
-          + " is not supported (expected " + EnclaveApi.SUITE_V1 + ")");
+      throw new EnclaveApiException(
+          ErrorCode.UNSUPPORTED_VERSION,
+          "suite "
+              + MalformedInputException.quote(p.suite(), 64)
+              + " is not supported (expected "
+              + EnclaveApi.SUITE_V1
+              + ")");
     }
     if (p.keySetId() == null) {
       throw malformed("key_set_id is missing");
     }
     if (!p.keySetId().equals(keySet.id())) {
-      throw new EnclaveApiException(ErrorCode.WRONG_KEY_SET, "payload is sealed to key set "
-          + MalformedInputException.quote(p.keySetId(), 64) + ", this enclave holds " + keySet.id());
+      throw new EnclaveApiException(
+          ErrorCode.WRONG_KEY_SET,
+          "payload is sealed to key set "
+              + MalformedInputException.quote(p.keySetId(), 64)
+              + ", this enclave holds "
+              + keySet.id());
     }
     byte[] policyBytes = decode("policy", p.policy(), SendPolicy.MAX_BYTES);
     byte[] enc = decode("enc", p.enc(), 64);
     byte[] ciphertext = decode("ciphertext", p.ciphertext(), EnclaveApi.MAX_SECRET_BYTES + 16);
-    // sender identity (issue 23, SenderAuthorizer): before the payload is opened or anything written
+    // sender identity (issue 23, SenderAuthorizer): before the payload is opened or anything
+    // written
     String sendId = sendId(enc, ciphertext);
     byte[] payloadSha256 = payloadSha256(enc, ciphertext);
     dev.keycast.protocol.sender.SenderKey sender =
@@ -234,8 +289,10 @@ public final class SendService {
     try {
       // the receive key as the backend holds it for the key set's life (with OpenSSL one EVP_PKEY
       // imported once): only the decapsulation's Diffie-Hellman is computed per send
-      secret = SendPayloadOpener.create(SendPayloadParameters.v1(keySet.id()), keySet.receiveKeyAgreement())
-          .open(policyBytes, enc, ciphertext);
+      secret =
+          SendPayloadOpener.create(
+                  SendPayloadParameters.v1(keySet.id()), keySet.receiveKeyAgreement())
+              .open(policyBytes, enc, ciphertext);
     } catch (DecryptionFailedException e) {
       throw new EnclaveApiException(ErrorCode.DECRYPTION_FAILED, DecryptionFailedException.MESSAGE);
     }
@@ -247,26 +304,42 @@ public final class SendService {
       SendPolicy policy = parsePolicy(policyBytes);
       Instant now = clock.instant();
       if (!policy.isValidAt(now)) {
-        throw new EnclaveApiException(ErrorCode.POLICY_NOT_VALID_NOW, "now (" + now + ") is outside the policy's window "
-            + policy.notBefore() + ".." + policy.notAfter());
+        throw new EnclaveApiException(
+            ErrorCode.POLICY_NOT_VALID_NOW,
+            "now ("
+                + now
+                + ") is outside the policy's window "
+                + policy.notBefore()
+                + ".."
+                + policy.notAfter());
       }
-      authorization.authorize(new SendAuthorization.Request(Receipt.Kind.SEND, keySet.id(), sendId, policyBytes, policy));
+      authorization.authorize(
+          new SendAuthorization.Request(
+              Receipt.Kind.SEND, keySet.id(), sendId, policyBytes, policy));
       // the receipt and every delivery name the signed sender (issue 23)
       Instant signedAt = Instant.ofEpochSecond(p.sender().timestamp());
-      ReceiptBuilder receipt = new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.SEND,
-          Sha256.digest(policyBytes), payloadSha256, new Receipt.Sender(
-              java.util.HexFormat.of().formatHex(sender.raw()), signedAt));
+      ReceiptBuilder receipt =
+          new ReceiptBuilder(
+              keySet.id(),
+              sendId,
+              Receipt.Kind.SEND,
+              Sha256.digest(policyBytes),
+              payloadSha256,
+              new Receipt.Sender(java.util.HexFormat.of().formatHex(sender.raw()), signedAt));
       // the sealed secret binds the sender too, so a later forward names it (wire-format.md 4.4)
-      SealedSecret sealed = SealedSecret.seal(keySet, policy.secretId(), secret, policyBytes, sender.raw(),
-          signedAt, random);
+      SealedSecret sealed =
+          SealedSecret.seal(
+              keySet, policy.secretId(), secret, policyBytes, sender.raw(), signedAt, random);
       JsonGenerator g = Json.mapper().getFactory().createGenerator(json);
       g.writeStartObject();
       g.writeStringField("send_id", sendId);
       g.writeStringField("secret_id", policy.secretId());
       g.writeStringField("receipt_id", sendId);
       g.writeStringField("sealed_secret", Base64Url.encode(sealed.encode()));
-      SendEngine.FanOut fanOut = engine.start(new SendEngine.Job(Receipt.Kind.SEND, sendId, policy, secret,
-          receipt, now, sender), g);
+      SendEngine.FanOut fanOut =
+          engine.start(
+              new SendEngine.Job(Receipt.Kind.SEND, sendId, policy, secret, receipt, now, sender),
+              g);
       ok = true;
       return new OpenedSend(sendId, secret, fanOut, receipt, g, System.nanoTime());
     } finally {
@@ -277,7 +350,8 @@ public final class SendService {
   }
 
   /** Feeds the candidates array (the parser is on its START_ARRAY) to the fan-out. */
-  private static void readCandidates(JsonParser p, SendEngine.FanOut fanOut) throws EnclaveApiException, IOException {
+  private static void readCandidates(JsonParser p, SendEngine.FanOut fanOut)
+      throws EnclaveApiException, IOException {
     JsonToken t;
     while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
       if (t == null) {
@@ -308,11 +382,23 @@ public final class SendService {
     // a large one (LARGE_SEND_CANDIDATES or more) still log at INFO.
     long decideMillis = (t1 - s.started()) / 1_000_000;
     long signMillis = (System.nanoTime() - t1) / 1_000_000;
-    boolean notable = decideMillis + signMillis >= SLOW_SEND_MILLIS || f.candidates() >= LARGE_SEND_CANDIDATES;
+    boolean notable =
+        decideMillis + signMillis >= SLOW_SEND_MILLIS || f.candidates() >= LARGE_SEND_CANDIDATES;
     if (notable || log.isDebugEnabled()) {
-      String line = "send " + s.sendId() + ": " + f.candidates() + " candidates, " + f.deliveredCount()
-          + " delivered, " + f.skippedCount() + " skipped; read, decide and deliver " + decideMillis
-          + " ms, sign " + signMillis + " ms";
+      String line =
+          "send "
+              + s.sendId()
+              + ": "
+              + f.candidates()
+              + " candidates, "
+              + f.deliveredCount()
+              + " delivered, "
+              + f.skippedCount()
+              + " skipped; read, decide and deliver "
+              + decideMillis
+              + " ms, sign "
+              + signMillis
+              + " ms";
       if (notable) {
         log.info(line);
       } else {
@@ -325,11 +411,14 @@ public final class SendService {
    * {@code POST /v1/forward}: writes a {@link EnclaveApi.ForwardResponse} as JSON to {@code json};
    * the caller MUST discard what was written when this throws.
    */
-  public void forward(EnclaveApi.ForwardRequest request, OutputStream json) throws EnclaveApiException, IOException {
+  public void forward(EnclaveApi.ForwardRequest request, OutputStream json)
+      throws EnclaveApiException, IOException {
     KeySet keySet = keys.current().orElseThrow(EnclaveApiException::notReady);
     String sendId = request.sendId();
     if (!SEND_ID.matches(sendId)) {
-      throw malformed("send_id must be 32 lowercase hex characters, got " + MalformedInputException.quote(sendId, 64));
+      throw malformed(
+          "send_id must be 32 lowercase hex characters, got "
+              + MalformedInputException.quote(sendId, 64));
     }
     byte[] policyBytes = decode("policy", request.policy(), SendPolicy.MAX_BYTES);
     byte[] sealedBytes = decode("sealed_secret", request.sealedSecret(), SealedSecret.MAX_ENCODED);
@@ -340,16 +429,25 @@ public final class SendService {
     try {
       sealed = SealedSecret.parse(sealedBytes);
     } catch (MalformedInputException e) {
-      throw new EnclaveApiException(e.kind() == MalformedInputException.Kind.UNSUPPORTED_VERSION
-          ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.MALFORMED_REQUEST, "sealed_secret: " + e.getMessage());
+      throw new EnclaveApiException(
+          e.kind() == MalformedInputException.Kind.UNSUPPORTED_VERSION
+              ? ErrorCode.UNSUPPORTED_VERSION
+              : ErrorCode.MALFORMED_REQUEST,
+          "sealed_secret: " + e.getMessage());
     }
     if (!sealed.keySetId().equals(keySet.id())) {
-      throw new EnclaveApiException(ErrorCode.WRONG_KEY_SET,
-          "sealed secret belongs to key set " + sealed.keySetId() + ", this enclave holds " + keySet.id());
+      throw new EnclaveApiException(
+          ErrorCode.WRONG_KEY_SET,
+          "sealed secret belongs to key set "
+              + sealed.keySetId()
+              + ", this enclave holds "
+              + keySet.id());
     }
     byte[] policySha256 = Sha256.digest(policyBytes);
     if (!MessageDigest.isEqual(policySha256, sealed.policySha256())) {
-      throw new EnclaveApiException(ErrorCode.POLICY_MISMATCH, "the policy presented is not the one the secret was sealed with");
+      throw new EnclaveApiException(
+          ErrorCode.POLICY_MISMATCH,
+          "the policy presented is not the one the secret was sealed with");
     }
     byte[] secret;
     try {
@@ -360,23 +458,41 @@ public final class SendService {
     try {
       SendPolicy policy = parsePolicy(policyBytes);
       if (!policy.secretId().equals(sealed.secretId())) {
-        throw new EnclaveApiException(ErrorCode.POLICY_MISMATCH, "the policy names another secret id");
+        throw new EnclaveApiException(
+            ErrorCode.POLICY_MISMATCH, "the policy names another secret id");
       }
-      authorization.authorize(new SendAuthorization.Request(Receipt.Kind.FORWARD, keySet.id(), sendId, policyBytes, policy));
+      authorization.authorize(
+          new SendAuthorization.Request(
+              Receipt.Kind.FORWARD, keySet.id(), sendId, policyBytes, policy));
       // a version-2 sealed secret names the signed send's sender: the forward's receipt and
       // deliveries name it too (a version-1 one, sealed before sender identity, names nobody)
       byte[] senderRaw = sealed.senderKey();
-      dev.keycast.protocol.sender.SenderKey sender = senderRaw == null ? null
-          : new dev.keycast.protocol.sender.SenderKey(senderRaw);
-      ReceiptBuilder receipt = sender == null
-          ? new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.FORWARD, policySha256, Sha256.digest(sealedBytes))
-          : new ReceiptBuilder(keySet.id(), sendId, Receipt.Kind.FORWARD, policySha256, Sha256.digest(sealedBytes),
-              new Receipt.Sender(java.util.HexFormat.of().formatHex(senderRaw), sealed.senderSignedAt()));
+      dev.keycast.protocol.sender.SenderKey sender =
+          senderRaw == null ? null : new dev.keycast.protocol.sender.SenderKey(senderRaw);
+      ReceiptBuilder receipt =
+          sender == null
+              ? new ReceiptBuilder(
+                  keySet.id(),
+                  sendId,
+                  Receipt.Kind.FORWARD,
+                  policySha256,
+                  Sha256.digest(sealedBytes))
+              : new ReceiptBuilder(
+                  keySet.id(),
+                  sendId,
+                  Receipt.Kind.FORWARD,
+                  policySha256,
+                  Sha256.digest(sealedBytes),
+                  new Receipt.Sender(
+                      java.util.HexFormat.of().formatHex(senderRaw), sealed.senderSignedAt()));
       JsonGenerator g = Json.mapper().getFactory().createGenerator(json);
       g.writeStartObject();
       g.writeStringField("send_id", sendId);
-      try (SendEngine.FanOut f = engine.start(new SendEngine.Job(Receipt.Kind.FORWARD, sendId, policy, secret,
-          receipt, clock.instant(), sender), g)) {
+      try (SendEngine.FanOut f =
+          engine.start(
+              new SendEngine.Job(
+                  Receipt.Kind.FORWARD, sendId, policy, secret, receipt, clock.instant(), sender),
+              g)) {
         for (EnclaveApi.Candidate c : request.candidates()) {
           f.add(c);
         }
@@ -386,8 +502,12 @@ public final class SendService {
         g.writeStringField("receipt", Base64Url.encode(receipt.sign(clock.instant(), keySet)));
         g.writeEndObject();
         g.flush();
-        log.info("forward of send {}: {} candidates, {} delivered, {} skipped",
-            sendId, f.candidates(), f.deliveredCount(), f.skippedCount());
+        log.info(
+            "forward of send {}: {} candidates, {} delivered, {} skipped",
+            sendId,
+            f.candidates(),
+            f.deliveredCount(),
+            f.skippedCount());
       }
     } finally {
       Arrays.fill(secret, (byte) 0);
@@ -398,8 +518,11 @@ public final class SendService {
     try {
       return SendPolicy.parse(policyBytes);
     } catch (MalformedInputException e) {
-      throw new EnclaveApiException(e.kind() == MalformedInputException.Kind.UNSUPPORTED_VERSION
-          ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_POLICY, e.getMessage());
+      throw new EnclaveApiException(
+          e.kind() == MalformedInputException.Kind.UNSUPPORTED_VERSION
+              ? ErrorCode.UNSUPPORTED_VERSION
+              : ErrorCode.INVALID_POLICY,
+          e.getMessage());
     }
   }
 

@@ -37,13 +37,16 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class SenderAuthorizer {
   /** How far in the past a send's signed timestamp may lie. */
   public static final Duration MAX_AGE = Duration.ofMinutes(5);
+
   /** How far in the future a send's signed timestamp may lie (clock skew). */
   public static final Duration MAX_AHEAD = Duration.ofMinutes(1);
 
   private final KeySetService keys;
   private final Clock clock;
+
   /** The set in force and the key set it belongs to; null until established. */
   private volatile Established established;
+
   /** Key sets created by init in this process: the only ones a genesis may establish a set for. */
   private final Set<String> createdHere = ConcurrentHashMap.newKeySet();
 
@@ -73,13 +76,15 @@ public final class SenderAuthorizer {
   }
 
   /** {@code bundle} with the sender set in force, if any (bundle version 4; the attested digest). */
-  public dev.keycast.protocol.keyset.KeyBundle attested(dev.keycast.protocol.keyset.KeyBundle bundle) {
+  public dev.keycast.protocol.keyset.KeyBundle attested(
+      dev.keycast.protocol.keyset.KeyBundle bundle) {
     Established e = established;
     if (e == null || !e.keySetId().equals(bundle.keySetId())) {
       return bundle;
     }
-    return bundle.withSenderSet(new dev.keycast.protocol.keyset.KeyBundle.SenderSetRef(
-        e.set().version(), e.set().digest()));
+    return bundle.withSenderSet(
+        new dev.keycast.protocol.keyset.KeyBundle.SenderSetRef(
+            e.set().version(), e.set().digest()));
   }
 
   /**
@@ -88,22 +93,38 @@ public final class SenderAuthorizer {
    *
    * @return the sender's key, which the receipt and the deliveries name
    */
-  public SenderKey authorize(KeySet keySet, EnclaveApi.SenderSignature s, byte[] policySha256,
-      byte[] payloadSha256, String sendId) throws EnclaveApiException {
-    return check(keySet, s, "send", (key, ts) ->
-        new SendStatement(keySet.id(), policySha256, payloadSha256, sendId, ts, key)::verifies);
+  public SenderKey authorize(
+      KeySet keySet,
+      EnclaveApi.SenderSignature s,
+      byte[] policySha256,
+      byte[] payloadSha256,
+      String sendId)
+      throws EnclaveApiException {
+    return check(
+        keySet,
+        s,
+        "send",
+        (key, ts) ->
+            new SendStatement(keySet.id(), policySha256, payloadSha256, sendId, ts, key)::verifies);
   }
 
   /**
    * Checks a DKDM ingest's sender signature (wire-format.md section 10.2) over {@code dkdm} and
    * the studio roots it trusts, as {@link #authorize} checks a send's.
    */
-  public SenderKey authorizeDkdm(KeySet keySet, EnclaveApi.SenderSignature s, byte[] dkdm, List<byte[]> rootsDer)
+  public SenderKey authorizeDkdm(
+      KeySet keySet, EnclaveApi.SenderSignature s, byte[] dkdm, List<byte[]> rootsDer)
       throws EnclaveApiException {
     byte[] dkdmSha256 = dev.keycast.protocol.crypto.Sha256.digest(dkdm);
     byte[] rootsSha256 = dev.keycast.protocol.sender.DkdmIngestStatement.rootsDigest(rootsDer);
-    return check(keySet, s, "DKDM ingest", (key, ts) ->
-        new dev.keycast.protocol.sender.DkdmIngestStatement(keySet.id(), dkdmSha256, rootsSha256, ts, key)::verifies);
+    return check(
+        keySet,
+        s,
+        "DKDM ingest",
+        (key, ts) ->
+            new dev.keycast.protocol.sender.DkdmIngestStatement(
+                    keySet.id(), dkdmSha256, rootsSha256, ts, key)
+                ::verifies);
   }
 
   /**
@@ -113,8 +134,13 @@ public final class SenderAuthorizer {
   public SenderKey authorizeBooking(KeySet keySet, EnclaveApi.SenderSignature s, byte[] booking)
       throws EnclaveApiException {
     byte[] bookingSha256 = dev.keycast.protocol.crypto.Sha256.digest(booking);
-    return check(keySet, s, "booking", (key, ts) ->
-        new dev.keycast.protocol.sender.BookingStatement(keySet.id(), bookingSha256, ts, key)::verifies);
+    return check(
+        keySet,
+        s,
+        "booking",
+        (key, ts) ->
+            new dev.keycast.protocol.sender.BookingStatement(keySet.id(), bookingSha256, ts, key)
+                ::verifies);
   }
 
   /**
@@ -122,11 +148,26 @@ public final class SenderAuthorizer {
    * sender_unknown}): a studio whose rules are presented must still be a sender (section 11.3).
    */
   public void requireSender(KeySet keySet, SenderKey key, String what) throws EnclaveApiException {
-    SenderSet set = current().orElseThrow(() -> new EnclaveApiException(ErrorCode.SENDER_SET_MISSING,
-        "no sender set is established for key set " + keySet.id() + "; every " + what + " is refused"));
+    SenderSet set =
+        current()
+            .orElseThrow(
+                () ->
+                    new EnclaveApiException(
+                        ErrorCode.SENDER_SET_MISSING,
+                        "no sender set is established for key set "
+                            + keySet.id()
+                            + "; every "
+                            + what
+                            + " is refused"));
     if (!set.allowsSender(key)) {
-      throw new EnclaveApiException(ErrorCode.SENDER_UNKNOWN,
-          "the " + what + "'s sender " + key.fingerprint() + " is not in sender set version " + set.version());
+      throw new EnclaveApiException(
+          ErrorCode.SENDER_UNKNOWN,
+          "the "
+              + what
+              + "'s sender "
+              + key.fingerprint()
+              + " is not in sender set version "
+              + set.version());
     }
   }
 
@@ -134,10 +175,17 @@ public final class SenderAuthorizer {
    * Checks a legacy DKDM key import's sender signature (wire-format.md section 10.6) over the
    * certificate and the sealed key, as {@link #authorize} checks a send's.
    */
-  public SenderKey authorizeKeyImport(KeySet keySet, EnclaveApi.SenderSignature s, byte[] certificateSha256,
-      byte[] payloadSha256) throws EnclaveApiException {
-    return check(keySet, s, "DKDM key import", (key, ts) -> new dev.keycast.protocol.sender.DkdmKeyImportStatement(
-        keySet.id(), certificateSha256, payloadSha256, ts, key)::verifies);
+  public SenderKey authorizeKeyImport(
+      KeySet keySet, EnclaveApi.SenderSignature s, byte[] certificateSha256, byte[] payloadSha256)
+      throws EnclaveApiException {
+    return check(
+        keySet,
+        s,
+        "DKDM key import",
+        (key, ts) ->
+            new dev.keycast.protocol.sender.DkdmKeyImportStatement(
+                    keySet.id(), certificateSha256, payloadSha256, ts, key)
+                ::verifies);
   }
 
   /** A statement a sender signs, built from the signing key and timestamp. */
@@ -151,14 +199,17 @@ public final class SenderAuthorizer {
     Statement of(SenderKey key, Instant timestamp);
   }
 
-  private SenderKey check(KeySet keySet, EnclaveApi.SenderSignature s, String what, StatementOf statementOf)
+  private SenderKey check(
+      KeySet keySet, EnclaveApi.SenderSignature s, String what, StatementOf statementOf)
       throws EnclaveApiException {
     if (s == null) {
-      throw new EnclaveApiException(ErrorCode.SENDER_REQUIRED,
+      throw new EnclaveApiException(
+          ErrorCode.SENDER_REQUIRED,
           "the " + what + " carries no sender signature; sign it with --sender-key");
     }
     if (s.key() == null || s.timestamp() == null || s.signature() == null) {
-      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "sender needs key, timestamp and signature");
+      throw new EnclaveApiException(
+          ErrorCode.MALFORMED_REQUEST, "sender needs key, timestamp and signature");
     }
     SenderKey key;
     byte[] signature;
@@ -169,49 +220,77 @@ public final class SenderAuthorizer {
       throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
     }
     if (s.timestamp() < 0 || s.timestamp() > Instant.MAX.getEpochSecond()) {
-      throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "sender.timestamp is out of range");
+      throw new EnclaveApiException(
+          ErrorCode.MALFORMED_REQUEST, "sender.timestamp is out of range");
     }
-    SenderSet set = current().orElseThrow(() -> new EnclaveApiException(ErrorCode.SENDER_SET_MISSING,
-        "no sender set is established for key set " + keySet.id() + "; every send is refused"));
+    SenderSet set =
+        current()
+            .orElseThrow(
+                () ->
+                    new EnclaveApiException(
+                        ErrorCode.SENDER_SET_MISSING,
+                        "no sender set is established for key set "
+                            + keySet.id()
+                            + "; every send is refused"));
     if (!set.allowsSender(key)) {
-      throw new EnclaveApiException(ErrorCode.SENDER_UNKNOWN,
+      throw new EnclaveApiException(
+          ErrorCode.SENDER_UNKNOWN,
           "sender " + key.fingerprint() + " is not in sender set version " + set.version());
     }
     Instant ts = Instant.ofEpochSecond(s.timestamp());
     if (!statementOf.of(key, ts).verifies(signature)) {
-      throw new EnclaveApiException(ErrorCode.SENDER_SIGNATURE_INVALID,
+      throw new EnclaveApiException(
+          ErrorCode.SENDER_SIGNATURE_INVALID,
           "the sender signature does not verify over this " + what + "'s statement");
     }
     Instant now = clock.instant();
     if (ts.isBefore(now.minus(MAX_AGE)) || ts.isAfter(now.plus(MAX_AHEAD))) {
-      throw new EnclaveApiException(ErrorCode.SENDER_TIMESTAMP_OUT_OF_WINDOW, "the signed timestamp " + ts
-          + " is outside the enclave's window (now " + now.getEpochSecond() + "s, -"
-          + MAX_AGE.toSeconds() + "s..+" + MAX_AHEAD.toSeconds() + "s)");
+      throw new EnclaveApiException(
+          ErrorCode.SENDER_TIMESTAMP_OUT_OF_WINDOW,
+          "the signed timestamp "
+              + ts
+              + " is outside the enclave's window (now "
+              + now.getEpochSecond()
+              + "s, -"
+              + MAX_AGE.toSeconds()
+              + "s..+"
+              + MAX_AHEAD.toSeconds()
+              + "s)");
     }
     return key;
   }
 
   /** {@code POST /v1/senders/genesis}. */
-  public EnclaveApi.SenderSetView genesis(EnclaveApi.SenderGenesisRequest r) throws EnclaveApiException {
+  public EnclaveApi.SenderSetView genesis(EnclaveApi.SenderGenesisRequest r)
+      throws EnclaveApiException {
     KeySet ks = keys.current().orElseThrow(EnclaveApiException::notReady);
     if (r == null || r.ownerKeys() == null) {
       throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "genesis needs owner_keys");
     }
     SenderSet set;
     try {
-      set = new SenderSet(1, keyList("owner_keys", r.ownerKeys()),
-          keyList("sender_keys", r.senderKeys() == null ? List.of() : r.senderKeys()));
+      set =
+          new SenderSet(
+              1,
+              keyList("owner_keys", r.ownerKeys()),
+              keyList("sender_keys", r.senderKeys() == null ? List.of() : r.senderKeys()));
     } catch (IllegalArgumentException e) {
       throw new EnclaveApiException(ErrorCode.SENDER_SET_INVALID, e.getMessage());
     }
     synchronized (this) {
       if (!createdHere.contains(ks.id())) {
-        throw new EnclaveApiException(ErrorCode.SENDER_SET_GENESIS_REFUSED, "key set " + ks.id()
-            + " was not created by this enclave process: restore its sealed sender set instead");
+        throw new EnclaveApiException(
+            ErrorCode.SENDER_SET_GENESIS_REFUSED,
+            "key set "
+                + ks.id()
+                + " was not created by this enclave process: restore its sealed sender set instead");
       }
       if (current().isPresent()) {
-        throw new EnclaveApiException(ErrorCode.SENDER_SET_GENESIS_REFUSED,
-            "key set " + ks.id() + " already has a sender set: change it with an owner-signed update");
+        throw new EnclaveApiException(
+            ErrorCode.SENDER_SET_GENESIS_REFUSED,
+            "key set "
+                + ks.id()
+                + " already has a sender set: change it with an owner-signed update");
       }
       established = new Established(ks.id(), set);
       createdHere.remove(ks.id());
@@ -220,23 +299,32 @@ public final class SenderAuthorizer {
   }
 
   /** {@code POST /v1/senders/restore}: a version not below the one in force (no rollback in a process). */
-  public EnclaveApi.SenderSetView restore(EnclaveApi.SenderRestoreRequest r) throws EnclaveApiException {
+  public EnclaveApi.SenderSetView restore(EnclaveApi.SenderRestoreRequest r)
+      throws EnclaveApiException {
     KeySet ks = keys.current().orElseThrow(EnclaveApiException::notReady);
     if (r == null || r.sealedSenderSet() == null) {
       throw new EnclaveApiException(ErrorCode.MALFORMED_REQUEST, "restore needs sealed_sender_set");
     }
     SenderSet set;
     try {
-      set = SealedSenderSet.open(ks, Base64Url.decode("sealed_sender_set", r.sealedSenderSet(),
-          SealedSenderSet.MAX_ENCODED));
+      set =
+          SealedSenderSet.open(
+              ks,
+              Base64Url.decode(
+                  "sealed_sender_set", r.sealedSenderSet(), SealedSenderSet.MAX_ENCODED));
     } catch (MalformedInputException e) {
       throw new EnclaveApiException(ErrorCode.SENDER_SET_INVALID, e.getMessage());
     }
     synchronized (this) {
       Optional<SenderSet> now = current();
       if (now.isPresent() && set.version() < now.get().version()) {
-        throw new EnclaveApiException(ErrorCode.SENDER_SET_STALE, "sender set version " + set.version()
-            + " is older than version " + now.get().version() + " in force");
+        throw new EnclaveApiException(
+            ErrorCode.SENDER_SET_STALE,
+            "sender set version "
+                + set.version()
+                + " is older than version "
+                + now.get().version()
+                + " in force");
       }
       established = new Established(ks.id(), set);
     }
@@ -253,19 +341,31 @@ public final class SenderAuthorizer {
       throw new EnclaveApiException(ErrorCode.SENDER_SET_INVALID, e.getMessage());
     }
     synchronized (this) {
-      SenderSet now = current().orElseThrow(() -> new EnclaveApiException(ErrorCode.SENDER_SET_MISSING,
-          "no sender set is established for key set " + ks.id()));
+      SenderSet now =
+          current()
+              .orElseThrow(
+                  () ->
+                      new EnclaveApiException(
+                          ErrorCode.SENDER_SET_MISSING,
+                          "no sender set is established for key set " + ks.id()));
       if (!u.keySetId().equals(ks.id())) {
-        throw new EnclaveApiException(ErrorCode.WRONG_KEY_SET, "the statement is for key set "
-            + u.keySetId() + ", this enclave holds " + ks.id());
+        throw new EnclaveApiException(
+            ErrorCode.WRONG_KEY_SET,
+            "the statement is for key set " + u.keySetId() + ", this enclave holds " + ks.id());
       }
       if (!now.hasOwner(u.owner()) || !u.signatureVerifies()) {
-        throw new EnclaveApiException(ErrorCode.OWNER_SIGNATURE_INVALID,
+        throw new EnclaveApiException(
+            ErrorCode.OWNER_SIGNATURE_INVALID,
             "the statement is not signed by an owner of sender set version " + now.version());
       }
       if (u.senderSet().version() <= now.version()) {
-        throw new EnclaveApiException(ErrorCode.SENDER_SET_STALE, "sender set version "
-            + u.senderSet().version() + " does not exceed version " + now.version() + " in force");
+        throw new EnclaveApiException(
+            ErrorCode.SENDER_SET_STALE,
+            "sender set version "
+                + u.senderSet().version()
+                + " does not exceed version "
+                + now.version()
+                + " in force");
       }
       established = new Established(ks.id(), u.senderSet());
     }
@@ -275,13 +375,19 @@ public final class SenderAuthorizer {
   /** {@code GET /v1/senders}. */
   public EnclaveApi.SenderSetView view() throws EnclaveApiException {
     KeySet ks = keys.current().orElseThrow(EnclaveApiException::notReady);
-    SenderSet set = current().orElseThrow(() -> new EnclaveApiException(ErrorCode.SENDER_SET_MISSING,
-        "no sender set is established for key set " + ks.id()));
+    SenderSet set =
+        current()
+            .orElseThrow(
+                () ->
+                    new EnclaveApiException(
+                        ErrorCode.SENDER_SET_MISSING,
+                        "no sender set is established for key set " + ks.id()));
     return view(ks, set, true);
   }
 
   private static EnclaveApi.SenderSetView view(KeySet ks, SenderSet set, boolean sealed) {
-    return new EnclaveApi.SenderSetView(set.version(),
+    return new EnclaveApi.SenderSetView(
+        set.version(),
         set.owners().stream().map(k -> Base64Url.encode(k.raw())).toList(),
         set.senders().stream().map(k -> Base64Url.encode(k.raw())).toList(),
         set.senders().stream().map(SenderKey::fingerprint).toList(),
@@ -292,12 +398,15 @@ public final class SenderAuthorizer {
   private static List<SenderKey> keyList(String field, List<String> b64) {
     List<SenderKey> out = new ArrayList<>(b64.size());
     if (b64.size() > SenderSet.MAX_SENDERS) {
-      throw new IllegalArgumentException(field + " has more than " + SenderSet.MAX_SENDERS + " keys");
+      throw new IllegalArgumentException(
+          field + " has more than " + SenderSet.MAX_SENDERS + " keys");
     }
     for (int i = 0; i < b64.size(); i++) {
       try {
-        out.add(SenderKey.of(field + "[" + i + "]",
-            Base64Url.decode(field + "[" + i + "]", b64.get(i), SenderKey.LENGTH)));
+        out.add(
+            SenderKey.of(
+                field + "[" + i + "]",
+                Base64Url.decode(field + "[" + i + "]", b64.get(i), SenderKey.LENGTH)));
       } catch (MalformedInputException e) {
         throw new IllegalArgumentException(e.getMessage());
       }

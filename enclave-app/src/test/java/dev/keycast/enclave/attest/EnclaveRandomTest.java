@@ -1,9 +1,9 @@
 package dev.keycast.enclave.attest;
 
-import dev.keycast.protocol.attestation.AttesterException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.keycast.protocol.attestation.AttesterException;
 import dev.keycast.protocol.cbor.CborWriter;
 import java.security.SecureRandom;
 import java.util.Random;
@@ -26,7 +26,8 @@ class EnclaveRandomTest {
     int afterSeed = device.requests.size();
     // 16-byte nonce + 32-byte entropy input = 48 bytes = 3 calls of 16
     assertThat(afterSeed).isEqualTo(3);
-    assertThat(device.requests).allSatisfy(r -> assertThat(r).isEqualTo(new CborWriter().text("GetRandom").toByteArray()));
+    assertThat(device.requests)
+        .allSatisfy(r -> assertThat(r).isEqualTo(new CborWriter().text("GetRandom").toByteArray()));
     byte[] a = new byte[64];
     byte[] b = new byte[64];
     random.nextBytes(a);
@@ -50,7 +51,9 @@ class EnclaveRandomTest {
     FakeNsmDevice device = new FakeNsmDevice();
     device.answer(randomResponse(1, 16)); // the nonce succeeds, the entropy input fails
     device.answer(new CborWriter().map(1).text("Error").text("InternalError").toByteArray());
-    Throwable t = catchThrowable(() -> EnclaveRandom.seededFromNsm(new NsmClient(device)).nextBytes(new byte[8]));
+    Throwable t =
+        catchThrowable(
+            () -> EnclaveRandom.seededFromNsm(new NsmClient(device)).nextBytes(new byte[8]));
     assertThat(t).isInstanceOf(AttesterException.class).hasCauseInstanceOf(NsmException.class);
   }
 
@@ -66,7 +69,8 @@ class EnclaveRandomTest {
     random.nextBytes(big);
     byte[] lastChunk = java.util.Arrays.copyOfRange(big, big.length - 3, big.length);
     assertThat(lastChunk).isNotEqualTo(new byte[3]);
-    assertThat(java.util.Arrays.copyOfRange(big, 0, 32768)).isNotEqualTo(java.util.Arrays.copyOfRange(big, 32768, 65536));
+    assertThat(java.util.Arrays.copyOfRange(big, 0, 32768))
+        .isNotEqualTo(java.util.Arrays.copyOfRange(big, 32768, 65536));
     random.setSeed(new byte[] {1, 2, 3});
     assertThat(device.requests).hasSize(3);
     assertThat(random.getAlgorithm()).isEqualTo("Hash_DRBG/SHA-512");

@@ -66,7 +66,8 @@ class IoctlNsmDeviceTest {
       assertThat(client.getRandom()).isNotEmpty();
       assertThat(client.describePcr(0).data()).hasSize(48);
       byte[] nonce = client.getRandom();
-      byte[] doc = client.attestation(new byte[] {1, 2, 3}, java.util.Arrays.copyOf(nonce, 16), null);
+      byte[] doc =
+          client.attestation(new byte[] {1, 2, 3}, java.util.Arrays.copyOf(nonce, 16), null);
       assertThat(java.util.HexFormat.of().formatHex(doc)).startsWith("8444a1013822a0");
       Throwable t = catchThrowable(() -> client.describePcr(4000));
       assertThat(t).isInstanceOf(NsmException.class);

@@ -1,9 +1,9 @@
 package dev.keycast.enclave.attest;
 
-import dev.keycast.protocol.attestation.AttesterException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import dev.keycast.protocol.attestation.AttesterException;
 import dev.keycast.protocol.cbor.CborWriter;
 import org.junit.jupiter.api.Test;
 
@@ -40,6 +40,8 @@ class NsmAttesterTest {
     FakeNsmDevice device = new FakeNsmDevice();
     device.failWith = new NsmDeviceException("cannot open /dev/nsm", 2);
     Throwable t = catchThrowable(() -> NsmAttester.create(new NsmClient(device)));
-    assertThat(t).isInstanceOf(AttesterException.class).hasCauseInstanceOf(NsmDeviceException.class);
+    assertThat(t)
+        .isInstanceOf(AttesterException.class)
+        .hasCauseInstanceOf(NsmDeviceException.class);
   }
 }

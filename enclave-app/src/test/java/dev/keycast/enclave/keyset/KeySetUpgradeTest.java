@@ -75,7 +75,8 @@ class KeySetUpgradeTest {
 
   @Test
   void theSuccessorImageUnsealsTheRewrappedKeySetWithTheSameIdentity() throws Exception {
-    KeySetService.Initialized rewrapped = old.rewrap(approval(statement(newKeyArn, newPcr0), approver), PARENT);
+    KeySetService.Initialized rewrapped =
+        old.rewrap(approval(statement(newKeyArn, newPcr0), approver), PARENT);
 
     SealedKeySet header = SealedKeySet.parse(rewrapped.sealedKeySet());
     assertThat(header.kmsKeyId()).isEqualTo(newKeyArn);
@@ -89,39 +90,52 @@ class KeySetUpgradeTest {
     assertThat(nextBundle.signingPublicKey()).isEqualTo(oldBundle.signingPublicKey());
     assertThat(nextBundle.kmsKeyId()).isEqualTo(newKeyArn);
     assertThat(nextBundle.kmsKeyLocked()).isTrue();
-    assertThat(next.current().orElseThrow().storageKey()).isEqualTo(old.current().orElseThrow().storageKey());
-    assertThat(next.kmsKeyVerdict().orElseThrow().admittedImages()).containsExactlyInAnyOrder(newPcr0, oldPcr0);
+    assertThat(next.current().orElseThrow().storageKey())
+        .isEqualTo(old.current().orElseThrow().storageKey());
+    assertThat(next.kmsKeyVerdict().orElseThrow().admittedImages())
+        .containsExactlyInAnyOrder(newPcr0, oldPcr0);
 
     // the old enclave keeps serving under its own key, and the old sealed key set still opens there
     assertThat(old.currentBundle().orElseThrow().kmsKeyId()).isEqualTo(world.keyArn);
-    assertThat(world.service().unseal(oldSealed, REGION, PARENT).keySetId()).isEqualTo(oldBundle.keySetId());
+    assertThat(world.service().unseal(oldSealed, REGION, PARENT).keySetId())
+        .isEqualTo(oldBundle.keySetId());
   }
 
   @Test
   void theOldImageCannotDecryptUnderTheNewKey() throws Exception {
-    byte[] rewrapped = old.rewrap(approval(statement(newKeyArn, newPcr0), approver), PARENT).sealedKeySet();
+    byte[] rewrapped =
+        old.rewrap(approval(statement(newKeyArn, newPcr0), approver), PARENT).sealedKeySet();
     KmsKeySetService oldAgain = world.service();
     assertThatThrownBy(() -> oldAgain.unseal(rewrapped, REGION, PARENT))
-        .isInstanceOfSatisfying(KeySetException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.KMS_ACCESS_DENIED));
-    KmsKeySetService hosts = KmsKeySetService.create(hostImage, new SecureRandom(), world.connector);
+        .isInstanceOfSatisfying(
+            KeySetException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.KMS_ACCESS_DENIED));
+    KmsKeySetService hosts =
+        KmsKeySetService.create(hostImage, new SecureRandom(), world.connector);
     assertThatThrownBy(() -> hosts.unseal(rewrapped, REGION, PARENT))
-        .isInstanceOfSatisfying(KeySetException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.KMS_ACCESS_DENIED));
+        .isInstanceOfSatisfying(
+            KeySetException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.KMS_ACCESS_DENIED));
   }
 
   @Test
   void anUnsignedApprovalFromTheHostIsRefused() throws Exception {
     String hostKey = world.createKey(KmsWorld.keyPolicy(hostPcr0, "--predecessor-pcr0", oldPcr0));
-    refused(new ImageApproval(statement(hostKey, hostPcr0), List.of()), ErrorCode.IMAGE_APPROVAL_REFUSED);
+    refused(
+        new ImageApproval(statement(hostKey, hostPcr0), List.of()),
+        ErrorCode.IMAGE_APPROVAL_REFUSED);
   }
 
   @Test
   void anApprovalSignedByAKeyThatIsNotAnImageApproverIsRefused() throws Exception {
     String hostKey = world.createKey(KmsWorld.keyPolicy(hostPcr0, "--predecessor-pcr0", oldPcr0));
-    refused(approval(statement(hostKey, hostPcr0), otherApprover), ErrorCode.IMAGE_APPROVAL_REFUSED);
+    refused(
+        approval(statement(hostKey, hostPcr0), otherApprover), ErrorCode.IMAGE_APPROVAL_REFUSED);
   }
 
   @Test
-  void aGenuineApprovalWhoseStatementTheHostRewroteForItsOwnImageAndKeyIsRefused() throws Exception {
+  void aGenuineApprovalWhoseStatementTheHostRewroteForItsOwnImageAndKeyIsRefused()
+      throws Exception {
     String hostKey = world.createKey(KmsWorld.keyPolicy(hostPcr0, "--predecessor-pcr0", oldPcr0));
     ImageApproval genuine = approval(statement(newKeyArn, newPcr0), approver);
     ImageApproval rewritten = new ImageApproval(statement(hostKey, hostPcr0), genuine.signatures());
@@ -131,8 +145,9 @@ class KeySetUpgradeTest {
   @Test
   void anApprovalMadeForAnotherKeySetIsRefused() throws Exception {
     String otherKeySet = dev.keycast.protocol.keyset.KeySet.generate(new SecureRandom()).id();
-    ImageApproval.Statement s = new ImageApproval.Statement(otherKeySet, newKeyArn, newPcr0, Optional.empty(),
-        Optional.empty(), oldPcr0);
+    ImageApproval.Statement s =
+        new ImageApproval.Statement(
+            otherKeySet, newKeyArn, newPcr0, Optional.empty(), Optional.empty(), oldPcr0);
     assertThat(otherKeySet).isNotEqualTo(oldBundle.keySetId());
     refused(approval(s, approver), ErrorCode.IMAGE_APPROVAL_REFUSED);
   }
@@ -140,10 +155,13 @@ class KeySetUpgradeTest {
   @Test
   void aHostSubstitutedUnlockedKeyIsRefusedEvenWithAValidApproval() throws Exception {
     // The same admissions as the approved key, but the account may PutKeyPolicy: it could admit
-    // anything later (and would, after the re-wrap). The approver signed the ARN the host handed over.
+    // anything later (and would, after the re-wrap). The approver signed the ARN the host handed
+    // over.
     String locked = KmsWorld.keyPolicy(newPcr0, "--predecessor-pcr0", oldPcr0);
-    String unlocked = locked.replace("\"kms:RevokeGrant\"", "\"kms:RevokeGrant\", \"kms:PutKeyPolicy\"")
-        .replace("\"kms:CreateGrant\", \"kms:PutKeyPolicy\", ", "\"kms:CreateGrant\", ");
+    String unlocked =
+        locked
+            .replace("\"kms:RevokeGrant\"", "\"kms:RevokeGrant\", \"kms:PutKeyPolicy\"")
+            .replace("\"kms:CreateGrant\", \"kms:PutKeyPolicy\", ", "\"kms:CreateGrant\", ");
     assertThat(unlocked).isNotEqualTo(locked);
     String hostKey = world.createKey(unlocked);
     refused(approval(statement(hostKey, newPcr0), approver), ErrorCode.SUCCESSOR_KEY_REFUSED);
@@ -156,15 +174,31 @@ class KeySetUpgradeTest {
   @Test
   void aNewKeyThatAlsoLetsTheHostsImageDecryptIsRefused() throws Exception {
     // locked, admits the approved image and its predecessor as approved, and also lets the host's
-    // image Decrypt (an extra Allow, and the Decrypt Deny lists it): it would open the re-wrapped set
+    // image Decrypt (an extra Allow, and the Decrypt Deny lists it): it would open the re-wrapped
+    // set
     String locked = KmsWorld.keyPolicy(newPcr0, "--predecessor-pcr0", oldPcr0);
-    String hostDecrypts = locked
-        .replace("\"Statement\": [", "\"Statement\": [\n    {\"Sid\": \"HostDecrypts\", \"Effect\": \"Allow\", \"Principal\": {\"AWS\": \""
-            + KmsWorld.ROLE_ARN + "\"}, \"Action\": \"kms:Decrypt\", \"Resource\": \"*\", \"Condition\": {\"StringEqualsIgnoreCase\": "
-            + "{\"kms:RecipientAttestation:ImageSha384\": \"" + hostPcr0 + "\", \"kms:RecipientAttestation:PCR0\": \"" + hostPcr0 + "\"}}},")
-        .replace("{\"kms:RecipientAttestation:ImageSha384\": \"" + newPcr0 + "\"}",
-            "{\"kms:RecipientAttestation:ImageSha384\": [\"" + newPcr0 + "\", \"" + hostPcr0 + "\"]}");
-    assertThat(hostDecrypts).contains("HostDecrypts").contains("[\"" + newPcr0 + "\", \"" + hostPcr0 + "\"]");
+    String hostDecrypts =
+        locked
+            .replace(
+                "\"Statement\": [",
+                "\"Statement\": [\n    {\"Sid\": \"HostDecrypts\", \"Effect\": \"Allow\", \"Principal\": {\"AWS\": \""
+                    + KmsWorld.ROLE_ARN
+                    + "\"}, \"Action\": \"kms:Decrypt\", \"Resource\": \"*\", \"Condition\": {\"StringEqualsIgnoreCase\": "
+                    + "{\"kms:RecipientAttestation:ImageSha384\": \""
+                    + hostPcr0
+                    + "\", \"kms:RecipientAttestation:PCR0\": \""
+                    + hostPcr0
+                    + "\"}}},")
+            .replace(
+                "{\"kms:RecipientAttestation:ImageSha384\": \"" + newPcr0 + "\"}",
+                "{\"kms:RecipientAttestation:ImageSha384\": [\""
+                    + newPcr0
+                    + "\", \""
+                    + hostPcr0
+                    + "\"]}");
+    assertThat(hostDecrypts)
+        .contains("HostDecrypts")
+        .contains("[\"" + newPcr0 + "\", \"" + hostPcr0 + "\"]");
     String both = world.createKey(hostDecrypts);
     refused(approval(statement(both, newPcr0), approver), ErrorCode.SUCCESSOR_KEY_REFUSED);
   }
@@ -186,29 +220,38 @@ class KeySetUpgradeTest {
   @Test
   void anApprovalPinningPcr8RefusesAKeyThatDoesNotPinIt() throws Exception {
     String pcr8 = "8".repeat(96);
-    ImageApproval.Statement s = new ImageApproval.Statement(oldBundle.keySetId(), newKeyArn, newPcr0,
-        Optional.empty(), Optional.of(pcr8), oldPcr0);
+    ImageApproval.Statement s =
+        new ImageApproval.Statement(
+            oldBundle.keySetId(), newKeyArn, newPcr0, Optional.empty(), Optional.of(pcr8), oldPcr0);
     refused(approval(s, approver), ErrorCode.SUCCESSOR_KEY_REFUSED);
   }
 
   @Test
   void aQuorumOfTwoIsNotMetByOneApproverSigningTwice() throws Exception {
-    KmsKeySetService two = world.service().withImageApprovers(
-        new ImageApprovers(List.of(raw(approver), raw(otherApprover)), 2));
+    KmsKeySetService two =
+        world
+            .service()
+            .withImageApprovers(new ImageApprovers(List.of(raw(approver), raw(otherApprover)), 2));
     two.unseal(oldSealed, REGION, PARENT);
     ImageApproval.Statement s = statement(newKeyArn, newPcr0);
     ImageApproval twice = approval(s, approver, approver);
     assertThatThrownBy(() -> two.rewrap(twice, PARENT))
-        .isInstanceOfSatisfying(KeySetException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.IMAGE_APPROVAL_REFUSED));
-    assertThat(two.rewrap(approval(s, approver, otherApprover), PARENT).bundle().kmsKeyId()).isEqualTo(newKeyArn);
+        .isInstanceOfSatisfying(
+            KeySetException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.IMAGE_APPROVAL_REFUSED));
+    assertThat(two.rewrap(approval(s, approver, otherApprover), PARENT).bundle().kmsKeyId())
+        .isEqualTo(newKeyArn);
   }
 
   @Test
   void anEnclaveImageWithoutApproversNeverRewraps() throws Exception {
     KmsKeySetService plain = world.service();
     plain.unseal(oldSealed, REGION, PARENT);
-    assertThatThrownBy(() -> plain.rewrap(approval(statement(newKeyArn, newPcr0), approver), PARENT))
-        .isInstanceOfSatisfying(KeySetException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.IMAGE_APPROVAL_REFUSED));
+    assertThatThrownBy(
+            () -> plain.rewrap(approval(statement(newKeyArn, newPcr0), approver), PARENT))
+        .isInstanceOfSatisfying(
+            KeySetException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.IMAGE_APPROVAL_REFUSED));
   }
 
   // ---- helpers ------------------------------------------------------------------------------
@@ -219,10 +262,12 @@ class KeySetUpgradeTest {
   }
 
   private ImageApproval.Statement statement(String keyArn, String pcr0) {
-    return new ImageApproval.Statement(oldBundle.keySetId(), keyArn, pcr0, Optional.empty(), Optional.empty(), oldPcr0);
+    return new ImageApproval.Statement(
+        oldBundle.keySetId(), keyArn, pcr0, Optional.empty(), Optional.empty(), oldPcr0);
   }
 
-  private static ImageApproval approval(ImageApproval.Statement s, KeyPair... signers) throws Exception {
+  private static ImageApproval approval(ImageApproval.Statement s, KeyPair... signers)
+      throws Exception {
     ImageApproval a = new ImageApproval(s, List.of());
     for (KeyPair k : signers) {
       a = a.withSignature(ImageApprovers.sign(s, k.getPrivate(), k.getPublic()));
@@ -234,7 +279,10 @@ class KeySetUpgradeTest {
     Path app = tmp.resolve(content.replace(' ', '-') + ".jar");
     Files.writeString(app, content);
     // same mock root as the world's attester (the mock KMS trusts it), other measurements
-    return MockAttester.create(world.attester.stateDirectory(), MockMeasurements.of(List.of(app), "rt"), Clock.systemUTC());
+    return MockAttester.create(
+        world.attester.stateDirectory(),
+        MockMeasurements.of(List.of(app), "rt"),
+        Clock.systemUTC());
   }
 
   private static byte[] raw(KeyPair k) {

@@ -46,14 +46,18 @@ class KmsCredentialsNotLoggedTest {
     Map<String, Level> saved = new HashMap<>();
     Map<String, Level> levels =
         Map.of(
-            org.slf4j.Logger.ROOT_LOGGER_NAME, Level.DEBUG,
-            "dev.keycast", Level.DEBUG,
-            "software.amazon.awssdk", Level.INFO);
-    levels.forEach((name, level) -> {
-      Logger l = (Logger) LoggerFactory.getLogger(name);
-      saved.put(name, l.getLevel());
-      l.setLevel(level);
-    });
+            org.slf4j.Logger.ROOT_LOGGER_NAME,
+            Level.DEBUG,
+            "dev.keycast",
+            Level.DEBUG,
+            "software.amazon.awssdk",
+            Level.INFO);
+    levels.forEach(
+        (name, level) -> {
+          Logger l = (Logger) LoggerFactory.getLogger(name);
+          saved.put(name, l.getLevel());
+          l.setLevel(level);
+        });
     ListAppender<ILoggingEvent> captured = new ListAppender<>();
     captured.start();
     root.addAppender(captured);
@@ -64,23 +68,35 @@ class KmsCredentialsNotLoggedTest {
       world.service().unseal(sealed, REGION, PARENT);
 
       Files.writeString(tmp.resolve("other.jar"), "other image");
-      MockAttester other = MockAttester.create(world.attester.stateDirectory(),
-          MockMeasurements.of(List.of(tmp.resolve("other.jar")), "rt"), Clock.systemUTC());
+      MockAttester other =
+          MockAttester.create(
+              world.attester.stateDirectory(),
+              MockMeasurements.of(List.of(tmp.resolve("other.jar")), "rt"),
+              Clock.systemUTC());
       KmsKeySetService denied = KmsKeySetService.create(other, new SecureRandom(), world.connector);
-      KeySetException d = catchThrowableOfType(KeySetException.class, () -> denied.unseal(sealed, REGION, PARENT));
+      KeySetException d =
+          catchThrowableOfType(KeySetException.class, () -> denied.unseal(sealed, REGION, PARENT));
       assertThat(d.code()).isEqualTo(ErrorCode.KMS_ACCESS_DENIED);
       errors.add(d.getMessage());
       errors.add(denied.readiness().reason());
 
       byte[] bad = sealed.clone();
       bad[bad.length - 1] ^= 1;
-      KeySetException t = catchThrowableOfType(KeySetException.class, () -> world.service().unseal(bad, REGION, PARENT));
+      KeySetException t =
+          catchThrowableOfType(
+              KeySetException.class, () -> world.service().unseal(bad, REGION, PARENT));
       assertThat(t.code()).isEqualTo(ErrorCode.SEALED_KEY_SET_INVALID);
       errors.add(t.getMessage());
 
-      EnclaveApi.AwsCredentials wrongSecret = new EnclaveApi.AwsCredentials(
-          PARENT.accessKeyId(), "WrOnG-secret-0000000000000000000000000", PARENT.sessionToken(), null);
-      KeySetException w = catchThrowableOfType(KeySetException.class, () -> world.service().unseal(sealed, REGION, wrongSecret));
+      EnclaveApi.AwsCredentials wrongSecret =
+          new EnclaveApi.AwsCredentials(
+              PARENT.accessKeyId(),
+              "WrOnG-secret-0000000000000000000000000",
+              PARENT.sessionToken(),
+              null);
+      KeySetException w =
+          catchThrowableOfType(
+              KeySetException.class, () -> world.service().unseal(sealed, REGION, wrongSecret));
       assertThat(w.code()).isEqualTo(ErrorCode.KMS_ACCESS_DENIED);
       assertThat(w.getMessage()).startsWith("KMS rejected the credentials for Decrypt");
       errors.add(w.getMessage());
@@ -91,11 +107,15 @@ class KmsCredentialsNotLoggedTest {
     }
 
     assertThat(captured.list).isNotEmpty();
-    assertThat(captured.list).anyMatch(e -> e.getFormattedMessage().contains("unsealed with KMS key"));
+    assertThat(captured.list)
+        .anyMatch(e -> e.getFormattedMessage().contains("unsealed with KMS key"));
     List<String> secrets = List.of(PARENT.secretAccessKey(), PARENT.sessionToken(), "WrOnG-secret");
     for (ILoggingEvent e : captured.list) {
-      String text = e.getFormattedMessage()
-          + (e.getThrowableProxy() == null ? "" : ThrowableProxyUtil.asString(e.getThrowableProxy()));
+      String text =
+          e.getFormattedMessage()
+              + (e.getThrowableProxy() == null
+                  ? ""
+                  : ThrowableProxyUtil.asString(e.getThrowableProxy()));
       for (String s : secrets) {
         assertThat(text).as("log event of %s", e.getLoggerName()).doesNotContain(s);
       }
@@ -109,6 +129,8 @@ class KmsCredentialsNotLoggedTest {
       }
       assertThat(m).doesNotContain(PARENT.accessKeyId());
     }
-    assertThat(PARENT.toString()).doesNotContain(PARENT.secretAccessKey()).doesNotContain(PARENT.sessionToken());
+    assertThat(PARENT.toString())
+        .doesNotContain(PARENT.secretAccessKey())
+        .doesNotContain(PARENT.sessionToken());
   }
 }

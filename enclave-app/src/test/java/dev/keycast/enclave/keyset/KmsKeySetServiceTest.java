@@ -5,17 +5,13 @@ import static dev.keycast.enclave.keyset.KmsWorld.REGION;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
-import dev.keycast.mock.nitro.MockAttester;
-import dev.keycast.mock.nitro.MockMeasurements;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.enclave.kms.RecipientCms;
 import dev.keycast.enclave.kms.RecipientKeyPair;
-import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.services.kms.KmsClient;
-import software.amazon.awssdk.services.kms.model.KeyEncryptionMechanism;
-import software.amazon.awssdk.services.kms.model.RecipientInfo;
 import dev.keycast.kms.mock.MockKms;
 import dev.keycast.kms.mock.MockKmsConfig;
+import dev.keycast.mock.nitro.MockAttester;
+import dev.keycast.mock.nitro.MockMeasurements;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.keyset.KeyBundle;
@@ -37,6 +33,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.kms.KmsClient;
+import software.amazon.awssdk.services.kms.model.KeyEncryptionMechanism;
+import software.amazon.awssdk.services.kms.model.RecipientInfo;
 
 /**
  * DESIGN.md flows 1 and 2 end to end over real sockets: KmsKeySetService with the AWS SDK client,
@@ -73,7 +73,8 @@ class KmsKeySetServiceTest {
     assertThat(sealed.kmsKeyId()).isEqualTo(world.keyArn);
     // the bundle is the sealed key set's, plus the enclave's check of its KMS key (locked here)
     assertThat(init.bundle().kmsKeyLocked()).isTrue();
-    assertThat(sealed.bundle().withKmsKeyCheck(init.bundle().kmsKeyCheck().orElseThrow())).isEqualTo(init.bundle());
+    assertThat(sealed.bundle().withKmsKeyCheck(init.bundle().kmsKeyCheck().orElseThrow()))
+        .isEqualTo(init.bundle());
     // the bundle (and so the attested user_data) names the KMS key ARN KMS answered
     assertThat(init.bundle().kmsKeyId()).isEqualTo(world.keyArn);
     assertThat(first.currentBundle()).contains(init.bundle());
@@ -86,7 +87,8 @@ class KmsKeySetServiceTest {
     KeyBundle bundle = restarted.unseal(init.sealedKeySet(), REGION, PARENT);
     assertThat(bundle).isEqualTo(init.bundle());
     assertThat(restarted.currentBundle()).contains(bundle);
-    assertThat(restarted.readiness()).isEqualTo(new EnclaveApi.Readiness(true, "ready", bundle.keySetId(), null));
+    assertThat(restarted.readiness())
+        .isEqualTo(new EnclaveApi.Readiness(true, "ready", bundle.keySetId(), null));
     KeySet a = first.current().orElseThrow();
     KeySet b = restarted.current().orElseThrow();
     assertThat(b.storageKey()).isEqualTo(a.storageKey());
@@ -95,7 +97,9 @@ class KmsKeySetServiceTest {
 
     // Unsealing the same set again is idempotent; init on a ready enclave is refused.
     assertThat(restarted.unseal(init.sealedKeySet(), REGION, PARENT)).isEqualTo(bundle);
-    KeySetException again = catchThrowableOfType(KeySetException.class, () -> restarted.init(world.keyArn, REGION, PARENT));
+    KeySetException again =
+        catchThrowableOfType(
+            KeySetException.class, () -> restarted.init(world.keyArn, REGION, PARENT));
     assertThat(again.code()).isEqualTo(ErrorCode.ALREADY_INITIALIZED);
     assertThat(restarted.readiness().ready()).isTrue();
   }
@@ -106,8 +110,10 @@ class KmsKeySetServiceTest {
     // Another "process": its own attester instance (same image, same mock root), its own DRBG and
     // its own connector (own forwarder).
     MockAttester otherProcess =
-        MockAttester.create(world.attester.stateDirectory(), world.attester.measurements(), Clock.systemUTC());
-    try (KmsConnector c = KmsConnector.trusting(world.egress(), world.kms.tlsCertificateFile().orElseThrow())) {
+        MockAttester.create(
+            world.attester.stateDirectory(), world.attester.measurements(), Clock.systemUTC());
+    try (KmsConnector c =
+        KmsConnector.trusting(world.egress(), world.kms.tlsCertificateFile().orElseThrow())) {
       KmsKeySetService second = KmsKeySetService.create(otherProcess, new SecureRandom(), c);
       assertThat(second.unseal(init.sealedKeySet(), REGION, PARENT)).isEqualTo(init.bundle());
     }
@@ -120,10 +126,14 @@ class KmsKeySetServiceTest {
     Files.writeString(otherImage, "a modified enclave image");
     MockAttester modified =
         MockAttester.create(
-            world.attester.stateDirectory(), MockMeasurements.of(List.of(otherImage), "rt"), Clock.systemUTC());
+            world.attester.stateDirectory(),
+            MockMeasurements.of(List.of(otherImage), "rt"),
+            Clock.systemUTC());
     KmsKeySetService svc = KmsKeySetService.create(modified, new SecureRandom(), world.connector);
 
-    KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.unseal(init.sealedKeySet(), REGION, PARENT));
+    KeySetException e =
+        catchThrowableOfType(
+            KeySetException.class, () -> svc.unseal(init.sealedKeySet(), REGION, PARENT));
     assertThat(e.code()).isEqualTo(ErrorCode.KMS_ACCESS_DENIED);
     assertThat(e.getMessage()).startsWith("KMS denied Decrypt: AccessDeniedException");
     assertThat(svc.readiness().ready()).isFalse();
@@ -131,7 +141,8 @@ class KmsKeySetServiceTest {
     assertThat(svc.readiness().reason()).isEqualTo(e.getMessage());
     assertThat(svc.current()).isEmpty();
 
-    KeySetException g = catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
+    KeySetException g =
+        catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
     assertThat(g.code()).isEqualTo(ErrorCode.KMS_ACCESS_DENIED);
     assertThat(g.getMessage()).startsWith("KMS denied GenerateDataKey: AccessDeniedException");
     assertThat(svc.current()).isEmpty();
@@ -159,32 +170,63 @@ class KmsKeySetServiceTest {
     int chain = nonce + 12; // sealed key set version 2: the KDM signer chain ends the header
     int ct = chain + 1 + parsed.signerChain().stream().mapToInt(c -> 2 + c.length).sum();
     record Flip(String field, int offset, int xor, ErrorCode code, String message) {}
-    String notOpen = "sealed key set does not open: its header, signer chain or ciphertext was altered";
+    String notOpen =
+        "sealed key set does not open: its header, signer chain or ciphertext was altered";
     String kmsRefused = "sealed key set does not open: KMS Decrypt refused";
     String invalid = "sealed key set is invalid: ";
-    List<Flip> flips = List.of(
-        new Flip("magic", 0, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
-        new Flip("version", 4, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
-        new Flip("key-set id length", 5, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
-        new Flip("key-set id (to another hex digit)", 6 + 3 + 31, hexFlip(good[6 + 3 + 31]), ErrorCode.SEALED_KEY_SET_INVALID, kmsRefused),
-        new Flip("key-set id (to a non-hex character)", 6 + 3, 0x40, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
-        new Flip("KMS key id length", 42, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
-        new Flip("KMS key id", rpk - 1, hexFlip(good[rpk - 1]), ErrorCode.KMS_ERROR, "KMS key "),
-        new Flip("receive public key", rpk, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
-        new Flip("signing public key", spk + 31, 0x80, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
-        new Flip("encrypted data key length", edkLen + 1, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
-        new Flip("encrypted data key", edk + parsed.encryptedDataKey().length / 2, 1, ErrorCode.SEALED_KEY_SET_INVALID, kmsRefused),
-        new Flip("nonce", nonce + 5, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
-        new Flip("signer chain length", chain, 0x10, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
-        new Flip("signer leaf certificate", chain + 3 + 300, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
-        new Flip("signer root certificate", ct - 10, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
-        new Flip("ciphertext", ct, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
-        new Flip("tag", good.length - 1, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen));
+    List<Flip> flips =
+        List.of(
+            new Flip("magic", 0, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
+            new Flip("version", 4, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
+            new Flip("key-set id length", 5, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
+            new Flip(
+                "key-set id (to another hex digit)",
+                6 + 3 + 31,
+                hexFlip(good[6 + 3 + 31]),
+                ErrorCode.SEALED_KEY_SET_INVALID,
+                kmsRefused),
+            new Flip(
+                "key-set id (to a non-hex character)",
+                6 + 3,
+                0x40,
+                ErrorCode.SEALED_KEY_SET_INVALID,
+                invalid),
+            new Flip("KMS key id length", 42, 1, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
+            new Flip(
+                "KMS key id", rpk - 1, hexFlip(good[rpk - 1]), ErrorCode.KMS_ERROR, "KMS key "),
+            new Flip("receive public key", rpk, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
+            new Flip(
+                "signing public key", spk + 31, 0x80, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
+            new Flip(
+                "encrypted data key length",
+                edkLen + 1,
+                1,
+                ErrorCode.SEALED_KEY_SET_INVALID,
+                invalid),
+            new Flip(
+                "encrypted data key",
+                edk + parsed.encryptedDataKey().length / 2,
+                1,
+                ErrorCode.SEALED_KEY_SET_INVALID,
+                kmsRefused),
+            new Flip("nonce", nonce + 5, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
+            new Flip("signer chain length", chain, 0x10, ErrorCode.SEALED_KEY_SET_INVALID, invalid),
+            new Flip(
+                "signer leaf certificate",
+                chain + 3 + 300,
+                1,
+                ErrorCode.SEALED_KEY_SET_INVALID,
+                notOpen),
+            new Flip(
+                "signer root certificate", ct - 10, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
+            new Flip("ciphertext", ct, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen),
+            new Flip("tag", good.length - 1, 1, ErrorCode.SEALED_KEY_SET_INVALID, notOpen));
     for (Flip f : flips) {
       byte[] bad = good.clone();
       bad[f.offset()] ^= (byte) f.xor();
       KmsKeySetService svc = world.service();
-      KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.unseal(bad, REGION, PARENT));
+      KeySetException e =
+          catchThrowableOfType(KeySetException.class, () -> svc.unseal(bad, REGION, PARENT));
       assertThat(e).as(f.field()).isNotNull();
       assertThat(e.code()).as(f.field()).isEqualTo(f.code());
       assertThat(e.getMessage()).as(f.field()).startsWith(f.message());
@@ -192,14 +234,20 @@ class KmsKeySetServiceTest {
       assertThat(svc.current()).as(f.field()).isEmpty();
     }
     // Truncated and extended: the parser refuses them.
-    for (byte[] bad : List.of(java.util.Arrays.copyOf(good, good.length - 1), java.util.Arrays.copyOf(good, good.length + 1))) {
-      KeySetException e = catchThrowableOfType(KeySetException.class, () -> world.service().unseal(bad, REGION, PARENT));
+    for (byte[] bad :
+        List.of(
+            java.util.Arrays.copyOf(good, good.length - 1),
+            java.util.Arrays.copyOf(good, good.length + 1))) {
+      KeySetException e =
+          catchThrowableOfType(
+              KeySetException.class, () -> world.service().unseal(bad, REGION, PARENT));
       assertThat(e.code()).isEqualTo(ErrorCode.SEALED_KEY_SET_INVALID);
     }
     // The untouched sealed key set still opens.
     KeyBundle opened = world.service().unseal(good, REGION, PARENT);
     assertThat(opened.kmsKeyLocked()).isTrue();
-    assertThat(opened).isEqualTo(parsed.bundle().withKmsKeyCheck(opened.kmsKeyCheck().orElseThrow()));
+    assertThat(opened)
+        .isEqualTo(parsed.bundle().withKmsKeyCheck(opened.kmsKeyCheck().orElseThrow()));
   }
 
   /** An XOR that turns a lowercase hex digit into another one ('a' -> 'b', 'f' -> 'e', else ^1). */
@@ -210,8 +258,11 @@ class KmsKeySetServiceTest {
   @Test
   void wrongKmsKeysAreKmsErrors() throws Exception {
     KmsKeySetService svc = world.service();
-    String missing = world.keyArn.substring(0, world.keyArn.lastIndexOf('/') + 1) + "00000000-0000-4000-8000-000000000000";
-    KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.init(missing, REGION, PARENT));
+    String missing =
+        world.keyArn.substring(0, world.keyArn.lastIndexOf('/') + 1)
+            + "00000000-0000-4000-8000-000000000000";
+    KeySetException e =
+        catchThrowableOfType(KeySetException.class, () -> svc.init(missing, REGION, PARENT));
     assertThat(e.code()).isEqualTo(ErrorCode.KMS_ERROR);
     assertThat(e.getMessage()).contains("was not found in us-east-1").contains(missing);
     assertThat(svc.readiness().state()).isEqualTo("failed");
@@ -222,10 +273,16 @@ class KmsKeySetServiceTest {
     String otherKey = world.createKey(world.policy);
     SealedKeySet real = SealedKeySet.parse(init.sealedKeySet());
     KeySet k = KeySet.generate(new SecureRandom());
-    byte[] swapped = SealedKeySet.sealVersion1(k, new byte[32], otherKey, real.encryptedDataKey(), new SecureRandom()).encode();
-    KeySetException w = catchThrowableOfType(KeySetException.class, () -> world.service().unseal(swapped, REGION, PARENT));
+    byte[] swapped =
+        SealedKeySet.sealVersion1(
+                k, new byte[32], otherKey, real.encryptedDataKey(), new SecureRandom())
+            .encode();
+    KeySetException w =
+        catchThrowableOfType(
+            KeySetException.class, () -> world.service().unseal(swapped, REGION, PARENT));
     assertThat(w.code()).isEqualTo(ErrorCode.KMS_ERROR);
-    assertThat(w.getMessage()).startsWith("wrong KMS key: the encrypted data key was not made under " + otherKey);
+    assertThat(w.getMessage())
+        .startsWith("wrong KMS key: the encrypted data key was not made under " + otherKey);
   }
 
   /** The mock-mode shape of the host's egress: a unix socket piped to the (mock) KMS. */
@@ -233,14 +290,20 @@ class KmsKeySetServiceTest {
   void worksThroughAUnixSocketEgressLikeTheHosts() throws Exception {
     Endpoint hostEgress = Endpoint.parse("unix:" + tmp.resolve("kms-egress.sock"));
     EventLoopGroup group = Transports.newEventLoopGroup(1);
-    try (L4Pipe host = new L4Pipe(
-            new L4Pipe.Config(hostEgress, world.egress(), Duration.ofSeconds(2), Duration.ofMinutes(1), 8),
+    try (L4Pipe host =
+        new L4Pipe(
+            new L4Pipe.Config(
+                hostEgress, world.egress(), Duration.ofSeconds(2), Duration.ofMinutes(1), 8),
             Set.of(world.egress()))) {
       host.start(group, group);
-      try (KmsConnector c = KmsConnector.trusting(hostEgress, world.kms.tlsCertificateFile().orElseThrow())) {
+      try (KmsConnector c =
+          KmsConnector.trusting(hostEgress, world.kms.tlsCertificateFile().orElseThrow())) {
         KeySetService.Initialized init =
-            KmsKeySetService.create(world.attester, new SecureRandom(), c).init(world.keyArn, REGION, PARENT);
-        assertThat(KmsKeySetService.create(world.attester, new SecureRandom(), c).unseal(init.sealedKeySet(), REGION, PARENT))
+            KmsKeySetService.create(world.attester, new SecureRandom(), c)
+                .init(world.keyArn, REGION, PARENT);
+        assertThat(
+                KmsKeySetService.create(world.attester, new SecureRandom(), c)
+                    .unseal(init.sealedKeySet(), REGION, PARENT))
             .isEqualTo(init.bundle());
       }
       assertThat(host.stats().accepted()).isGreaterThanOrEqualTo(2);
@@ -253,20 +316,27 @@ class KmsKeySetServiceTest {
   @Test
   void aPinnedEnclaveRefusesOtherKmsKeys() throws Exception {
     String otherKey = world.createKey(world.policy);
-    KmsKeySetService pinned = KmsKeySetService.create(world.attester, new SecureRandom(), world.connector, Set.of(world.keyArn));
+    KmsKeySetService pinned =
+        KmsKeySetService.create(
+            world.attester, new SecureRandom(), world.connector, Set.of(world.keyArn));
     // A key set sealed under another key (for example one the host controls) is refused before KMS.
     byte[] foreign = world.service().init(otherKey, REGION, PARENT).sealedKeySet();
-    KeySetException e = catchThrowableOfType(KeySetException.class, () -> pinned.unseal(foreign, REGION, PARENT));
+    KeySetException e =
+        catchThrowableOfType(KeySetException.class, () -> pinned.unseal(foreign, REGION, PARENT));
     assertThat(e.code()).isEqualTo(ErrorCode.KMS_ERROR);
-    assertThat(e.getMessage()).startsWith("KMS key " + otherKey + " is not the KMS key this enclave is pinned to");
-    KeySetException i = catchThrowableOfType(KeySetException.class, () -> pinned.init(otherKey, REGION, PARENT));
+    assertThat(e.getMessage())
+        .startsWith("KMS key " + otherKey + " is not the KMS key this enclave is pinned to");
+    KeySetException i =
+        catchThrowableOfType(KeySetException.class, () -> pinned.init(otherKey, REGION, PARENT));
     assertThat(i.code()).isEqualTo(ErrorCode.KMS_ERROR);
     assertThat(pinned.current()).isEmpty();
     // The pinned key works, given by key id (KMS answers the ARN, which is what is pinned).
     String keyId = world.keyArn.substring(world.keyArn.lastIndexOf('/') + 1);
     KeySetService.Initialized ok = pinned.init(keyId, REGION, PARENT);
     assertThat(SealedKeySet.parse(ok.sealedKeySet()).kmsKeyId()).isEqualTo(world.keyArn);
-    KmsKeySetService pinnedRestart = KmsKeySetService.create(world.attester, new SecureRandom(), world.connector, Set.of(world.keyArn));
+    KmsKeySetService pinnedRestart =
+        KmsKeySetService.create(
+            world.attester, new SecureRandom(), world.connector, Set.of(world.keyArn));
     assertThat(pinnedRestart.unseal(ok.sealedKeySet(), REGION, PARENT)).isEqualTo(ok.bundle());
   }
 
@@ -277,14 +347,20 @@ class KmsKeySetServiceTest {
       closedPort = s.getLocalPort();
     }
     KmsConnector.Options fast =
-        new KmsConnector.Options(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5), 2);
+        new KmsConnector.Options(
+            Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5), 2);
     for (Endpoint egress :
-        List.of(Endpoint.parse("tcp://127.0.0.1:" + closedPort), Endpoint.parse("unix:" + tmp.resolve("no-egress.sock")))) {
+        List.of(
+            Endpoint.parse("tcp://127.0.0.1:" + closedPort),
+            Endpoint.parse("unix:" + tmp.resolve("no-egress.sock")))) {
       try (KmsConnector c =
-          KmsConnector.trusting(egress, KmsConnector.readPem(world.kms.tlsCertificateFile().orElseThrow()), fast)) {
+          KmsConnector.trusting(
+              egress, KmsConnector.readPem(world.kms.tlsCertificateFile().orElseThrow()), fast)) {
         KmsKeySetService svc = KmsKeySetService.create(world.attester, new SecureRandom(), c);
         long t0 = System.nanoTime();
-        KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
+        KeySetException e =
+            catchThrowableOfType(
+                KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
         Duration took = KmsWorld.elapsedSince(t0);
         assertThat(e.code()).as("egress %s", egress).isEqualTo(ErrorCode.KMS_UNAVAILABLE);
         assertThat(e.getMessage()).startsWith("KMS is unreachable for GenerateDataKey");
@@ -298,36 +374,49 @@ class KmsKeySetServiceTest {
   @Test
   void aKmsThatNeverAnswersTimesOutAsUnavailable() throws Exception {
     KmsConnector.Options fast =
-        new KmsConnector.Options(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(4), 3);
+        new KmsConnector.Options(
+            Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(4), 3);
     try (ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
-        KmsConnector c = KmsConnector.trusting(Endpoint.parse("tcp://127.0.0.1:" + silent.getLocalPort()),
-            KmsConnector.readPem(world.kms.tlsCertificateFile().orElseThrow()), fast)) {
+        KmsConnector c =
+            KmsConnector.trusting(
+                Endpoint.parse("tcp://127.0.0.1:" + silent.getLocalPort()),
+                KmsConnector.readPem(world.kms.tlsCertificateFile().orElseThrow()),
+                fast)) {
       KmsKeySetService svc = KmsKeySetService.create(world.attester, new SecureRandom(), c);
       long t0 = System.nanoTime();
-      KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
+      KeySetException e =
+          catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
       Duration took = KmsWorld.elapsedSince(t0);
       assertThat(e.code()).isEqualTo(ErrorCode.KMS_UNAVAILABLE);
       assertThat(e.getMessage()).containsAnyOf("timed out", "unreachable");
       // The lower bound shows the read timeout was waited for; the upper one only that the init
       // ended (a KMS that never answers must not hang it): wide, since a loaded 2-core machine
       // took 9.8-12.9 s here (init generates keys besides the 2 s waits).
-      assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(1900)).isLessThan(Duration.ofSeconds(60));
+      assertThat(took)
+          .isGreaterThanOrEqualTo(Duration.ofMillis(1900))
+          .isLessThan(Duration.ofSeconds(60));
       assertThat(svc.readiness().reason()).isEqualTo(e.getMessage());
     }
   }
 
   @Test
   void aKmsWithAnotherCertificateIsNotTrusted() throws Exception {
-    // Another mock KMS's certificate also names kms.us-east-1.amazonaws.com, but is not the pinned one.
+    // Another mock KMS's certificate also names kms.us-east-1.amazonaws.com, but is not the pinned
+    // one.
     try (MockKms impostor =
-            MockKms.start(MockKmsConfig.builder().stateDirectory(tmp.resolve("impostor")).tls(true).build());
+            MockKms.start(
+                MockKmsConfig.builder().stateDirectory(tmp.resolve("impostor")).tls(true).build());
         KmsConnector c =
-            KmsConnector.trusting(Endpoint.parse("tcp://127.0.0.1:" + impostor.port()),
+            KmsConnector.trusting(
+                Endpoint.parse("tcp://127.0.0.1:" + impostor.port()),
                 world.kms.tlsCertificateFile().orElseThrow())) {
       KmsKeySetService svc = KmsKeySetService.create(world.attester, new SecureRandom(), c);
-      KeySetException e = catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
+      KeySetException e =
+          catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, REGION, PARENT));
       assertThat(e.code()).isEqualTo(ErrorCode.KMS_ERROR);
-      assertThat(e.getMessage()).startsWith("TLS to kms.us-east-1.amazonaws.com failed: the server certificate is not trusted");
+      assertThat(e.getMessage())
+          .startsWith(
+              "TLS to kms.us-east-1.amazonaws.com failed: the server certificate is not trusted");
     }
   }
 
@@ -340,15 +429,23 @@ class KmsKeySetServiceTest {
     try (RecipientKeyPair recipient = RecipientKeyPair.generate(new SecureRandom());
         KmsClient kms = world.connector.client(REGION, PARENT)) {
       byte[] doc = world.attester.attest(null, null, recipient.publicKeySpki());
-      var r = kms.generateRandom(b -> b.numberOfBytes(32).recipient(
-          RecipientInfo.builder().attestationDocument(SdkBytes.fromByteArray(doc))
-              .keyEncryptionAlgorithm(KeyEncryptionMechanism.RSAES_OAEP_SHA_256).build()));
+      var r =
+          kms.generateRandom(
+              b ->
+                  b.numberOfBytes(32)
+                      .recipient(
+                          RecipientInfo.builder()
+                              .attestationDocument(SdkBytes.fromByteArray(doc))
+                              .keyEncryptionAlgorithm(KeyEncryptionMechanism.RSAES_OAEP_SHA_256)
+                              .build()));
       assertThat(r.plaintext()).isNull();
       byte[] cms = r.ciphertextForRecipient().asByteArray();
       RecipientCms.Structure mock = RecipientCms.inspect(cms);
-      for (String sample : List.of("ciphertext-for-recipient-1.ber", "ciphertext-for-recipient-2.ber")) {
-        RecipientCms.Structure real = RecipientCms.inspect(
-            Files.readAllBytes(Path.of(System.getProperty("keycast.vectors"), "kms", sample)));
+      for (String sample :
+          List.of("ciphertext-for-recipient-1.ber", "ciphertext-for-recipient-2.ber")) {
+        RecipientCms.Structure real =
+            RecipientCms.inspect(
+                Files.readAllBytes(Path.of(System.getProperty("keycast.vectors"), "kms", sample)));
         assertThat(mock.envelopedDataVersion()).isEqualTo(real.envelopedDataVersion());
         assertThat(mock.recipientVersion()).isEqualTo(real.recipientVersion());
         assertThat(mock.subjectKeyIdentifier()).hasSameSizeAs(real.subjectKeyIdentifier());
@@ -362,14 +459,27 @@ class KmsKeySetServiceTest {
   @Test
   void badRequestsAreRefusedBeforeKms() {
     KmsKeySetService svc = world.service();
-    assertThat(catchThrowableOfType(KeySetException.class, () -> svc.init("", REGION, PARENT)).code())
+    assertThat(
+            catchThrowableOfType(KeySetException.class, () -> svc.init("", REGION, PARENT)).code())
         .isEqualTo(ErrorCode.MALFORMED_REQUEST);
-    assertThat(catchThrowableOfType(KeySetException.class, () -> svc.init(world.keyArn, "Mars-1", PARENT)).code())
+    assertThat(
+            catchThrowableOfType(
+                    KeySetException.class, () -> svc.init(world.keyArn, "Mars-1", PARENT))
+                .code())
         .isEqualTo(ErrorCode.MALFORMED_REQUEST);
-    assertThat(catchThrowableOfType(KeySetException.class,
-            () -> svc.init(world.keyArn, REGION, new EnclaveApi.AwsCredentials("AKIA", "", null, null))).code())
+    assertThat(
+            catchThrowableOfType(
+                    KeySetException.class,
+                    () ->
+                        svc.init(
+                            world.keyArn,
+                            REGION,
+                            new EnclaveApi.AwsCredentials("AKIA", "", null, null)))
+                .code())
         .isEqualTo(ErrorCode.MALFORMED_REQUEST);
-    KeySetException garbage = catchThrowableOfType(KeySetException.class, () -> svc.unseal(new byte[] {1, 2, 3}, REGION, PARENT));
+    KeySetException garbage =
+        catchThrowableOfType(
+            KeySetException.class, () -> svc.unseal(new byte[] {1, 2, 3}, REGION, PARENT));
     assertThat(garbage.code()).isEqualTo(ErrorCode.SEALED_KEY_SET_INVALID);
     assertThat(garbage.getMessage()).startsWith("sealed key set is invalid: ");
     assertThat(svc.readiness().state()).isEqualTo("failed");

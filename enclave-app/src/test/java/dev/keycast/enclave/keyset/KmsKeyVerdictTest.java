@@ -44,10 +44,13 @@ class KmsKeyVerdictTest {
     assertThat(v.reasons()).isEmpty();
     assertThat(v.locked()).isTrue();
     assertThat(v.admittedImages()).containsExactly(pcr0);
-    assertThat(v.policySha256()).isEqualTo(java.security.MessageDigest.getInstance("SHA-256")
-        .digest(world.policy.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    assertThat(v.policySha256())
+        .isEqualTo(
+            java.security.MessageDigest.getInstance("SHA-256")
+                .digest(world.policy.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
 
-    // ...and attests it: the bundle (whose digest is the attestation's user_data) carries the check.
+    // ...and attests it: the bundle (whose digest is the attestation's user_data) carries the
+    // check.
     assertThat(first.currentBundle().orElseThrow().kmsKeyCheck())
         .contains(new dev.keycast.protocol.keyset.KmsKeyCheck(true, v.policySha256()));
 
@@ -63,8 +66,14 @@ class KmsKeyVerdictTest {
     try (KmsClient admin = world.connector.client(REGION, ADMIN)) {
       keyArn = admin.createKey(b -> b.description("default policy first")).keyMetadata().arn();
       // The account grants the role Decrypt, then "locks" the key: the grant survives.
-      admin.createGrant(b -> b.keyId(keyArn).granteePrincipal(ROLE_ARN).operations(GrantOperation.DECRYPT));
-      admin.putKeyPolicy(b -> b.keyId(keyArn).policyName("default").policy(world.policy).bypassPolicyLockoutSafetyCheck(true));
+      admin.createGrant(
+          b -> b.keyId(keyArn).granteePrincipal(ROLE_ARN).operations(GrantOperation.DECRYPT));
+      admin.putKeyPolicy(
+          b ->
+              b.keyId(keyArn)
+                  .policyName("default")
+                  .policy(world.policy)
+                  .bypassPolicyLockoutSafetyCheck(true));
     }
     KmsKeySetService svc = world.service();
     byte[] sealed = svc.init(keyArn, REGION, PARENT).sealedKeySet();
@@ -82,8 +91,11 @@ class KmsKeyVerdictTest {
 
   @Test
   void aKeyWhosePolicyTheEnclaveCannotReadIsNotLocked() throws Exception {
-    // KMS's default policy: the account may do everything (and the role nothing, so init fails too).
-    String legacy = KmsWorld.keyPolicy(HexFormat.of().formatHex(world.attester.measurements().pcr0()), "--legacy-unlocked");
+    // KMS's default policy: the account may do everything (and the role nothing, so init fails
+    // too).
+    String legacy =
+        KmsWorld.keyPolicy(
+            HexFormat.of().formatHex(world.attester.measurements().pcr0()), "--legacy-unlocked");
     String keyArn = world.createKey(legacy);
     KmsKeySetService svc = world.service();
     svc.init(keyArn, REGION, PARENT);

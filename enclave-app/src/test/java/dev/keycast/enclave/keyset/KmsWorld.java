@@ -1,12 +1,12 @@
 package dev.keycast.enclave.keyset;
 
-import dev.keycast.mock.nitro.MockAttester;
-import dev.keycast.mock.nitro.MockMeasurements;
 import dev.keycast.enclave.kms.KmsConnector;
 import dev.keycast.kms.mock.MockKms;
 import dev.keycast.kms.mock.MockKmsConfig;
 import dev.keycast.kms.mock.ProtocolRecipientVerifier;
 import dev.keycast.kms.mock.StaticCredential;
+import dev.keycast.mock.nitro.MockAttester;
+import dev.keycast.mock.nitro.MockMeasurements;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.transport.Endpoint;
 import java.io.IOException;
@@ -30,12 +30,18 @@ final class KmsWorld implements AutoCloseable {
   static final String ACCOUNT = "111122223333";
   static final String ROOT_ARN = "arn:aws:iam::" + ACCOUNT + ":root";
   static final String ROLE_ARN = "arn:aws:iam::" + ACCOUNT + ":role/keycast-parent";
+
   /** The parent's temporary role credentials (what the host hands to the enclave). */
   static final EnclaveApi.AwsCredentials PARENT =
       new EnclaveApi.AwsCredentials(
-          "ASIAPARENTTEMP000001", "sEcReT-parent-role-key-0000000000000000", "SeSsIoN-ToKeN-abcdefghijklmnopqrstuvwxyz-0123456789", null);
+          "ASIAPARENTTEMP000001",
+          "sEcReT-parent-role-key-0000000000000000",
+          "SeSsIoN-ToKeN-abcdefghijklmnopqrstuvwxyz-0123456789",
+          null);
+
   static final EnclaveApi.AwsCredentials ADMIN =
-      new EnclaveApi.AwsCredentials("AKIAADMIN0000000001", "admin-secret-key-000000000000000000001", null, null);
+      new EnclaveApi.AwsCredentials(
+          "AKIAADMIN0000000001", "admin-secret-key-000000000000000000001", null, null);
 
   final Path dir;
   final MockAttester attester;
@@ -50,18 +56,26 @@ final class KmsWorld implements AutoCloseable {
     Path app = dir.resolve("app.jar");
     Files.writeString(app, "the enclave image");
     this.attester =
-        MockAttester.create(dir.resolve("attester"), MockMeasurements.of(List.of(app), "rt"), Clock.systemUTC());
+        MockAttester.create(
+            dir.resolve("attester"), MockMeasurements.of(List.of(app), "rt"), Clock.systemUTC());
     this.kms =
         MockKms.start(
             MockKmsConfig.builder()
                 .stateDirectory(dir.resolve("kms"))
                 .region(REGION)
                 .accountId(ACCOUNT)
-                .addCredential(StaticCredential.of(ADMIN.accessKeyId(), ADMIN.secretAccessKey(), ROOT_ARN))
+                .addCredential(
+                    StaticCredential.of(ADMIN.accessKeyId(), ADMIN.secretAccessKey(), ROOT_ARN))
                 .addCredential(
                     StaticCredential.withSessionToken(
-                        PARENT.accessKeyId(), PARENT.secretAccessKey(), PARENT.sessionToken(), ROLE_ARN))
-                .recipientVerifier(ProtocolRecipientVerifier.trusting(List.of(attester.stateDirectory().resolve(MockAttester.ROOT_FILE)), Clock.systemUTC()))
+                        PARENT.accessKeyId(),
+                        PARENT.secretAccessKey(),
+                        PARENT.sessionToken(),
+                        ROLE_ARN))
+                .recipientVerifier(
+                    ProtocolRecipientVerifier.trusting(
+                        List.of(attester.stateDirectory().resolve(MockAttester.ROOT_FILE)),
+                        Clock.systemUTC()))
                 .tls(true)
                 .build());
     this.connector = KmsConnector.trusting(egress(), kms.tlsCertificateFile().orElseThrow());
@@ -76,7 +90,14 @@ final class KmsWorld implements AutoCloseable {
 
   String createKey(String keyPolicy) throws IOException {
     try (KmsClient admin = connector.client(REGION, ADMIN)) {
-      return admin.createKey(b -> b.policy(keyPolicy).bypassPolicyLockoutSafetyCheck(true).description("keycast test key")).keyMetadata().arn();
+      return admin
+          .createKey(
+              b ->
+                  b.policy(keyPolicy)
+                      .bypassPolicyLockoutSafetyCheck(true)
+                      .description("keycast test key"))
+          .keyMetadata()
+          .arn();
     }
   }
 
@@ -85,14 +106,14 @@ final class KmsWorld implements AutoCloseable {
   }
 
   /** The key policy from scripts/kms-key-policy for this PCR0 and the parent role. */
-  static String keyPolicy(String pcr0Hex, String... extra) throws IOException, InterruptedException {
+  static String keyPolicy(String pcr0Hex, String... extra)
+      throws IOException, InterruptedException {
     Path script = Path.of(System.getProperty("keycast.repo.root"), "scripts", "kms-key-policy");
-    List<String> cmd = new java.util.ArrayList<>(List.of("bash", script.toString(), "--pcr0", pcr0Hex, "--role-arn", ROLE_ARN));
+    List<String> cmd =
+        new java.util.ArrayList<>(
+            List.of("bash", script.toString(), "--pcr0", pcr0Hex, "--role-arn", ROLE_ARN));
     cmd.addAll(List.of(extra));
-    Process p =
-        new ProcessBuilder(cmd)
-            .redirectError(ProcessBuilder.Redirect.DISCARD)
-            .start();
+    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
       throw new IOException("scripts/kms-key-policy failed");

@@ -25,10 +25,19 @@ class RecipientCmsFuzzTest {
 
   @FuzzTest
   void ciphertextForRecipient(byte[] input) {
-    Outcome<RecipientCms.Structure> inspected = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> RecipientCms.inspect(input), MalformedInputException.class);
-    Outcome<byte[]> opened = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> PAIR.open(input, 32), MalformedInputException.class, DecryptionFailedException.class);
+    Outcome<RecipientCms.Structure> inspected =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> RecipientCms.inspect(input),
+            MalformedInputException.class);
+    Outcome<byte[]> opened =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> PAIR.open(input, 32),
+            MalformedInputException.class,
+            DecryptionFailedException.class);
     assertThat(opened.error() instanceof MalformedInputException)
         .as("open and inspect agree on malformed input: %s / %s", inspected.error(), opened.error())
         .isEqualTo(!inspected.ok());

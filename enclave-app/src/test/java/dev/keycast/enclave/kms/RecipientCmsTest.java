@@ -43,7 +43,8 @@ class RecipientCmsTest {
   @BeforeAll
   static void keys() throws Exception {
     pair = RecipientKeyPair.generate(RANDOM);
-    publicKey = KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(pair.publicKeySpki()));
+    publicKey =
+        KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(pair.publicKeySpki()));
   }
 
   static Path vector(String name) {
@@ -79,19 +80,28 @@ class RecipientCmsTest {
   void aKmsShapedMessageToOurKeyOpens() throws Exception {
     byte[] dataKey = new byte[32];
     RANDOM.nextBytes(dataKey);
-    byte[] cms = envelope(dataKey, oaep(NISTObjectIdentifiers.id_sha256, NISTObjectIdentifiers.id_sha256),
-        CMSAlgorithm.AES256_CBC, 1);
+    byte[] cms =
+        envelope(
+            dataKey,
+            oaep(NISTObjectIdentifiers.id_sha256, NISTObjectIdentifiers.id_sha256),
+            CMSAlgorithm.AES256_CBC,
+            1);
     RecipientCms.Structure s = RecipientCms.inspect(cms);
     assertThat(s.envelopedDataVersion()).isEqualTo(2);
     assertThat(s.recipientVersion()).isEqualTo(2);
-    assertThat(s.subjectKeyIdentifier()).isEqualTo(MessageDigest.getInstance("SHA-256").digest(pair.publicKeySpki()));
+    assertThat(s.subjectKeyIdentifier())
+        .isEqualTo(MessageDigest.getInstance("SHA-256").digest(pair.publicKeySpki()));
     assertThat(pair.open(cms, 32)).isEqualTo(dataKey);
   }
 
   @Test
   void anotherKeyOrLengthIsOneDecryptionFailure() throws Exception {
-    byte[] cms = envelope(new byte[32], oaep(NISTObjectIdentifiers.id_sha256, NISTObjectIdentifiers.id_sha256),
-        CMSAlgorithm.AES256_CBC, 1);
+    byte[] cms =
+        envelope(
+            new byte[32],
+            oaep(NISTObjectIdentifiers.id_sha256, NISTObjectIdentifiers.id_sha256),
+            CMSAlgorithm.AES256_CBC,
+            1);
     try (RecipientKeyPair other = RecipientKeyPair.generate(RANDOM)) {
       assertThatThrownBy(() -> other.open(cms, 32))
           .isInstanceOf(DecryptionFailedException.class)
@@ -99,14 +109,19 @@ class RecipientCmsTest {
     }
     assertThatThrownBy(() -> pair.open(cms, 16)).isInstanceOf(DecryptionFailedException.class);
     byte[] flipped = cms.clone();
-    flipped[flipped.length - 30] ^= 1; // in the last AES-CBC block (before the BER end-of-contents octets)
+    flipped[flipped.length - 30] ^=
+        1; // in the last AES-CBC block (before the BER end-of-contents octets)
     assertThatThrownBy(() -> pair.open(flipped, 32)).isInstanceOf(DecryptionFailedException.class);
   }
 
   @Test
   void oaepWithSha1IsRefusedBeforeDecrypting() throws Exception {
-    byte[] cms = envelope(new byte[32], oaep(OIWObjectIdentifiers.idSHA1, OIWObjectIdentifiers.idSHA1),
-        CMSAlgorithm.AES256_CBC, 1);
+    byte[] cms =
+        envelope(
+            new byte[32],
+            oaep(OIWObjectIdentifiers.idSHA1, OIWObjectIdentifiers.idSHA1),
+            CMSAlgorithm.AES256_CBC,
+            1);
     assertThatThrownBy(() -> pair.open(cms, 32))
         .isInstanceOf(MalformedInputException.class)
         .hasMessageContaining("SHA-256 and MGF1-SHA-256");
@@ -114,8 +129,12 @@ class RecipientCmsTest {
 
   @Test
   void mixedOaepHashesAreRefused() throws Exception {
-    byte[] cms = envelope(new byte[32], oaep(NISTObjectIdentifiers.id_sha256, OIWObjectIdentifiers.idSHA1),
-        CMSAlgorithm.AES256_CBC, 1);
+    byte[] cms =
+        envelope(
+            new byte[32],
+            oaep(NISTObjectIdentifiers.id_sha256, OIWObjectIdentifiers.idSHA1),
+            CMSAlgorithm.AES256_CBC,
+            1);
     assertThatThrownBy(() -> RecipientCms.inspect(cms))
         .isInstanceOf(MalformedInputException.class)
         .hasMessageContaining("MGF1-SHA-256");
@@ -123,8 +142,12 @@ class RecipientCmsTest {
 
   @Test
   void pkcs1v15IsRefused() throws Exception {
-    byte[] cms = envelope(new byte[32],
-        new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE), CMSAlgorithm.AES256_CBC, 1);
+    byte[] cms =
+        envelope(
+            new byte[32],
+            new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE),
+            CMSAlgorithm.AES256_CBC,
+            1);
     assertThatThrownBy(() -> RecipientCms.inspect(cms))
         .isInstanceOf(MalformedInputException.class)
         .hasMessageContaining("only id-RSAES-OAEP");
@@ -132,8 +155,12 @@ class RecipientCmsTest {
 
   @Test
   void aes128IsRefused() throws Exception {
-    byte[] cms = envelope(new byte[32], oaep(NISTObjectIdentifiers.id_sha256, NISTObjectIdentifiers.id_sha256),
-        CMSAlgorithm.AES128_CBC, 1);
+    byte[] cms =
+        envelope(
+            new byte[32],
+            oaep(NISTObjectIdentifiers.id_sha256, NISTObjectIdentifiers.id_sha256),
+            CMSAlgorithm.AES128_CBC,
+            1);
     assertThatThrownBy(() -> RecipientCms.inspect(cms))
         .isInstanceOf(MalformedInputException.class)
         .hasMessageContaining("only aes256-CBC");
@@ -141,8 +168,12 @@ class RecipientCmsTest {
 
   @Test
   void twoRecipientsAreRefused() throws Exception {
-    byte[] cms = envelope(new byte[32], oaep(NISTObjectIdentifiers.id_sha256, NISTObjectIdentifiers.id_sha256),
-        CMSAlgorithm.AES256_CBC, 2);
+    byte[] cms =
+        envelope(
+            new byte[32],
+            oaep(NISTObjectIdentifiers.id_sha256, NISTObjectIdentifiers.id_sha256),
+            CMSAlgorithm.AES256_CBC,
+            2);
     assertThatThrownBy(() -> RecipientCms.inspect(cms))
         .isInstanceOf(MalformedInputException.class)
         .hasMessageContaining("2 recipients, expected 1");
@@ -160,7 +191,10 @@ class RecipientCmsTest {
         .isInstanceOf(MalformedInputException.class)
         .satisfies(e -> assertThat(((MalformedInputException) e).code()).isEqualTo("oversize"));
     // A DER SEQUENCE that claims 2 GiB: refused by the size cap or the parser, never allocated.
-    assertThatThrownBy(() -> RecipientCms.inspect(new byte[] {0x30, (byte) 0x84, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff}))
+    assertThatThrownBy(
+            () ->
+                RecipientCms.inspect(
+                    new byte[] {0x30, (byte) 0x84, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff}))
         .isInstanceOf(MalformedInputException.class);
   }
 
@@ -169,19 +203,26 @@ class RecipientCmsTest {
         PKCSObjectIdentifiers.id_RSAES_OAEP,
         new RSAESOAEPparams(
             new AlgorithmIdentifier(hash, DERNull.INSTANCE),
-            new AlgorithmIdentifier(PKCSObjectIdentifiers.id_mgf1, new AlgorithmIdentifier(mgfHash, DERNull.INSTANCE)),
+            new AlgorithmIdentifier(
+                PKCSObjectIdentifiers.id_mgf1, new AlgorithmIdentifier(mgfHash, DERNull.INSTANCE)),
             RSAESOAEPparams.DEFAULT_P_SOURCE_ALGORITHM));
   }
 
   /** KMS's shape (KTRI v2 with a 32-byte SKI) built with BC, with the given algorithms. */
-  private static byte[] envelope(byte[] content, AlgorithmIdentifier keyEncryption, ASN1ObjectIdentifier contentAlg,
-      int recipients) throws Exception {
+  private static byte[] envelope(
+      byte[] content,
+      AlgorithmIdentifier keyEncryption,
+      ASN1ObjectIdentifier contentAlg,
+      int recipients)
+      throws Exception {
     byte[] ski = MessageDigest.getInstance("SHA-256").digest(pair.publicKeySpki());
     CMSEnvelopedDataGenerator gen = new CMSEnvelopedDataGenerator();
     for (int i = 0; i < recipients; i++) {
-      gen.addRecipientInfoGenerator(new JceKeyTransRecipientInfoGenerator(ski, keyEncryption, publicKey));
+      gen.addRecipientInfoGenerator(
+          new JceKeyTransRecipientInfoGenerator(ski, keyEncryption, publicKey));
     }
-    return gen.generate(new CMSProcessableByteArray(content),
+    return gen.generate(
+            new CMSProcessableByteArray(content),
             new JceCMSContentEncryptorBuilder(contentAlg).setSecureRandom(RANDOM).build())
         .getEncoded();
   }

@@ -19,11 +19,25 @@ public final class LoopbackChild {
     for (String step : new String[] {"first", "second"}) {
       try {
         LoopbackInterface.Outcome o = LoopbackInterface.bringUp();
-        System.out.println(step + "=up:" + o.linkBroughtUp() + ",assigned:" + o.addressAssigned()
-            + ",address:" + o.address().getHostAddress() + ",describe:" + o.describe());
+        System.out.println(
+            step
+                + "=up:"
+                + o.linkBroughtUp()
+                + ",assigned:"
+                + o.addressAssigned()
+                + ",address:"
+                + o.address().getHostAddress()
+                + ",describe:"
+                + o.describe());
       } catch (LoopbackException e) {
-        System.out.println(step + "=error:errno:" + e.errno() + ",operation:" + e.operation()
-            + ",message:" + e.getMessage());
+        System.out.println(
+            step
+                + "=error:errno:"
+                + e.errno()
+                + ",operation:"
+                + e.operation()
+                + ",message:"
+                + e.getMessage());
       }
     }
     System.out.println("after=" + exchange());
@@ -44,9 +58,15 @@ public final class LoopbackChild {
           out.flush();
           InputStream in = peer.getInputStream();
           String got = new String(in.readNBytes(5), java.nio.charset.StandardCharsets.US_ASCII);
-          peer.getOutputStream().write("world".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-          String back = new String(client.getInputStream().readNBytes(5), java.nio.charset.StandardCharsets.US_ASCII);
-          return got.equals("hello") && back.equals("world") ? "OK" : "FAIL:got " + got + "/" + back;
+          peer.getOutputStream()
+              .write("world".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          String back =
+              new String(
+                  client.getInputStream().readNBytes(5),
+                  java.nio.charset.StandardCharsets.US_ASCII);
+          return got.equals("hello") && back.equals("world")
+              ? "OK"
+              : "FAIL:got " + got + "/" + back;
         }
       }
     } catch (Exception e) {

@@ -41,7 +41,9 @@ class LoopbackInterfaceLayoutTest {
     Path cc = Path.of("/usr/bin/cc");
     assumeTrue(Files.isExecutable(cc), "no C compiler (/usr/bin/cc): header cross-check skipped");
     Path src = dir.resolve("ifreq.c");
-    Files.writeString(src, """
+    Files.writeString(
+        src,
+        """
         #include <stdio.h>
         #include <stddef.h>
         #include <errno.h>
@@ -60,20 +62,51 @@ class LoopbackInterfaceLayoutTest {
         }
         """);
     Path exe = dir.resolve("ifreq");
-    Process compile = new ProcessBuilder(cc.toString(), "-o", exe.toString(), src.toString())
-        .redirectErrorStream(true).start();
+    Process compile =
+        new ProcessBuilder(cc.toString(), "-o", exe.toString(), src.toString())
+            .redirectErrorStream(true)
+            .start();
     String compileOut = new String(compile.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(compile.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assumeTrue(compile.exitValue() == 0, "the C headers are not installed: " + compileOut);
     Process p = new ProcessBuilder(exe.toString()).start();
-    String[] lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n");
+    String[] lines =
+        new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n");
     assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
-    assertThat(lines[0]).isEqualTo(LoopbackInterface.IFREQ.byteSize() + " 0 " + LoopbackInterface.FLAGS_OFFSET
-        + " " + LoopbackInterface.FAMILY_OFFSET + " " + LoopbackInterface.ADDR_OFFSET);
-    assertThat(lines[1]).isEqualTo(LoopbackInterface.SIOCGIFFLAGS + " " + LoopbackInterface.SIOCSIFFLAGS + " "
-        + LoopbackInterface.SIOCGIFADDR + " " + LoopbackInterface.SIOCSIFADDR + " " + LoopbackInterface.SIOCSIFNETMASK);
-    assertThat(lines[2]).isEqualTo(LoopbackInterface.IFF_UP + " " + LoopbackInterface.IFF_LOOPBACK + " "
-        + LoopbackInterface.IFF_RUNNING + " " + LoopbackInterface.AF_INET + " " + LoopbackInterface.SOCK_DGRAM + " "
-        + LoopbackInterface.SOCK_CLOEXEC + " " + LoopbackInterface.EADDRNOTAVAIL);
+    assertThat(lines[0])
+        .isEqualTo(
+            LoopbackInterface.IFREQ.byteSize()
+                + " 0 "
+                + LoopbackInterface.FLAGS_OFFSET
+                + " "
+                + LoopbackInterface.FAMILY_OFFSET
+                + " "
+                + LoopbackInterface.ADDR_OFFSET);
+    assertThat(lines[1])
+        .isEqualTo(
+            LoopbackInterface.SIOCGIFFLAGS
+                + " "
+                + LoopbackInterface.SIOCSIFFLAGS
+                + " "
+                + LoopbackInterface.SIOCGIFADDR
+                + " "
+                + LoopbackInterface.SIOCSIFADDR
+                + " "
+                + LoopbackInterface.SIOCSIFNETMASK);
+    assertThat(lines[2])
+        .isEqualTo(
+            LoopbackInterface.IFF_UP
+                + " "
+                + LoopbackInterface.IFF_LOOPBACK
+                + " "
+                + LoopbackInterface.IFF_RUNNING
+                + " "
+                + LoopbackInterface.AF_INET
+                + " "
+                + LoopbackInterface.SOCK_DGRAM
+                + " "
+                + LoopbackInterface.SOCK_CLOEXEC
+                + " "
+                + LoopbackInterface.EADDRNOTAVAIL);
   }
 }

@@ -30,8 +30,12 @@ class LoopbackInterfaceNamespaceTest {
     unshare = which("unshare");
     assumeTrue(unshare != null, "no unshare(1) on this machine: network-namespace tests skipped");
     Run probe = run(List.of(unshare, "-n", "true"));
-    assumeTrue(probe.exit == 0,
-        "`unshare -n true` is not permitted here (exit " + probe.exit + ": " + probe.output.strip()
+    assumeTrue(
+        probe.exit == 0,
+        "`unshare -n true` is not permitted here (exit "
+            + probe.exit
+            + ": "
+            + probe.output.strip()
             + "): network-namespace tests skipped");
   }
 
@@ -42,7 +46,8 @@ class LoopbackInterfaceNamespaceTest {
     assertThat(r.get("first"))
         .startsWith("up:true,assigned:false,address:127.0.0.1,") // the kernel assigned 127.0.0.1
         .contains("brought up; 127.0.0.1 (assigned by the kernel)");
-    assertThat(r.get("second")).startsWith("up:false,assigned:false,address:127.0.0.1,"); // idempotent
+    assertThat(r.get("second"))
+        .startsWith("up:false,assigned:false,address:127.0.0.1,"); // idempotent
     assertThat(r.get("after")).isEqualTo("OK");
   }
 
@@ -53,8 +58,17 @@ class LoopbackInterfaceNamespaceTest {
     Path sh = Path.of("/bin/sh");
     assumeTrue(Files.isExecutable(sh), "no /bin/sh");
     // lo up, then its IPv4 address removed: what an enclave kernel that does not auto-assign leaves
-    Map<String, String> r = child(List.of(unshare, "-n", sh.toString(), "-c",
-        ip + " link set lo up && " + ip + " addr del 127.0.0.1/8 dev lo && exec \"$0\" \"$@\""));
+    Map<String, String> r =
+        child(
+            List.of(
+                unshare,
+                "-n",
+                sh.toString(),
+                "-c",
+                ip
+                    + " link set lo up && "
+                    + ip
+                    + " addr del 127.0.0.1/8 dev lo && exec \"$0\" \"$@\""));
     assertThat(r.get("before")).startsWith("FAIL:");
     assertThat(r.get("first")).startsWith("up:false,assigned:true,address:127.0.0.1,");
     assertThat(r.get("second")).startsWith("up:false,assigned:false,address:127.0.0.1,");
@@ -65,8 +79,9 @@ class LoopbackInterfaceNamespaceTest {
   void withoutCapNetAdminTheTypedErrorCarriesEperm() throws Exception {
     String setpriv = which("setpriv");
     assumeTrue(setpriv != null, "no setpriv(1) on this machine: the EPERM case is skipped");
-    Map<String, String> r = child(List.of(unshare, "-n", setpriv,
-        "--bounding-set=-net_admin", "--inh-caps=-net_admin"));
+    Map<String, String> r =
+        child(
+            List.of(unshare, "-n", setpriv, "--bounding-set=-net_admin", "--inh-caps=-net_admin"));
     assertThat(r.get("first"))
         .startsWith("error:errno:1,operation:ioctl(SIOCSIFFLAGS, \"lo\"),")
         .contains("(errno 1 EPERM)");
@@ -79,7 +94,10 @@ class LoopbackInterfaceNamespaceTest {
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("--enable-native-access=ALL-UNNAMED");
     cmd.add("-cp");
-    cmd.add(location(LoopbackInterface.class) + java.io.File.pathSeparator + location(LoopbackChild.class));
+    cmd.add(
+        location(LoopbackInterface.class)
+            + java.io.File.pathSeparator
+            + location(LoopbackChild.class));
     cmd.add(LoopbackChild.class.getName());
     Run run = run(cmd);
     assertThat(run.exit).as("child exit; output:%n%s", run.output).isZero();
@@ -90,7 +108,9 @@ class LoopbackInterfaceNamespaceTest {
         out.put(line.substring(0, eq), line.substring(eq + 1));
       }
     }
-    assertThat(out).as("child output:%n%s", run.output).containsKeys("before", "first", "second", "after");
+    assertThat(out)
+        .as("child output:%n%s", run.output)
+        .containsKeys("before", "first", "second", "after");
     return out;
   }
 

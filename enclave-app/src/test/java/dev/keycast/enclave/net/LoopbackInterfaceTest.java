@@ -15,7 +15,8 @@ class LoopbackInterfaceTest {
   @Test
   void aMissingInterfaceIsAnErrnoCarryingError() {
     Throwable t = catchThrowable(() -> LoopbackInterface.configure("kcnosuch0"));
-    assertThat(t).isInstanceOf(LoopbackException.class)
+    assertThat(t)
+        .isInstanceOf(LoopbackException.class)
         .hasMessageContaining("ioctl(SIOCGIFFLAGS, \"kcnosuch0\")")
         .hasMessageContaining("(errno 19 ENODEV)");
     assertThat(((LoopbackException) t).errno()).isEqualTo(19);
@@ -26,14 +27,19 @@ class LoopbackInterfaceTest {
   void badNamesAreRefusedBeforeAnySystemCall() {
     for (String bad : new String[] {"", "lo lo", "a-name-longer-than-15", "lo\u0000x", "../lo"}) {
       Throwable t = catchThrowable(() -> LoopbackInterface.configure(bad));
-      assertThat(t).as(bad).isInstanceOf(LoopbackException.class).hasMessageContaining("not an interface name");
+      assertThat(t)
+          .as(bad)
+          .isInstanceOf(LoopbackException.class)
+          .hasMessageContaining("not an interface name");
       assertThat(((LoopbackException) t).errno()).isEqualTo(LoopbackException.NO_ERRNO);
     }
   }
 
   @Test
   void anUpLoopbackIsLeftAlone() throws Exception {
-    assumeTrue(isUp("lo"), "lo is not up in this namespace: the no-op case is skipped (changing it is not ours)");
+    assumeTrue(
+        isUp("lo"),
+        "lo is not up in this namespace: the no-op case is skipped (changing it is not ours)");
     LoopbackInterface.Outcome o = LoopbackInterface.configure("lo");
     assertThat(o.linkBroughtUp()).isFalse();
     assertThat(o.addressAssigned()).isFalse();
@@ -48,13 +54,17 @@ class LoopbackInterfaceTest {
     assumeTrue(Files.isDirectory(net), "no /sys/class/net");
     String other;
     try (Stream<Path> s = Files.list(net)) {
-      other = s.map(p -> p.getFileName().toString())
-          .filter(n -> n.matches("[A-Za-z0-9._-]{1,15}") && !isLoopback(n))
-          .findFirst().orElse(null);
+      other =
+          s.map(p -> p.getFileName().toString())
+              .filter(n -> n.matches("[A-Za-z0-9._-]{1,15}") && !isLoopback(n))
+              .findFirst()
+              .orElse(null);
     }
     assumeTrue(other != null, "no non-loopback interface here");
     Throwable t = catchThrowable(() -> LoopbackInterface.configure(other));
-    assertThat(t).isInstanceOf(LoopbackException.class).hasMessageContaining("is not a loopback interface");
+    assertThat(t)
+        .isInstanceOf(LoopbackException.class)
+        .hasMessageContaining("is not a loopback interface");
   }
 
   private static boolean isUp(String name) {

@@ -15,23 +15,26 @@ import org.junit.jupiter.api.Test;
  * failure after that ends the streamed answer with the error in its trailers (AnswerStreamTest).
  */
 class AnswerMemoryTest {
-  private static final EnclaveServerHandler.Work OUT_OF_DIRECT_MEMORY = out -> {
-    out.write(new byte[1024]);
-    throw new OutOfMemoryError("Cannot reserve 4194304 bytes of direct buffer memory");
-  };
+  private static final EnclaveServerHandler.Work OUT_OF_DIRECT_MEMORY =
+      out -> {
+        out.write(new byte[1024]);
+        throw new OutOfMemoryError("Cannot reserve 4194304 bytes of direct buffer memory");
+      };
 
   @Test
   void anAnswerTooLargeForTheEnclavesMemoryOfAStreamedSendIsNotBlamedOnTheRequest() {
     EmbeddedChannel channel = new EmbeddedChannel();
     BodyPipe body = new BodyPipe(channel, 1 << 20); // a streamed send body not read to its end
-    EnclaveServerHandler.Response r = EnclaveServerHandler.run(UnpooledByteBufAllocator.DEFAULT, OUT_OF_DIRECT_MEMORY, body);
+    EnclaveServerHandler.Response r =
+        EnclaveServerHandler.run(UnpooledByteBufAllocator.DEFAULT, OUT_OF_DIRECT_MEMORY, body);
     assertOverloaded(r);
     channel.finishAndReleaseAll();
   }
 
   @Test
   void anAnswerTooLargeForTheEnclavesMemoryOfAnAggregatedRequestIsOverloadedNotInternal() {
-    assertOverloaded(EnclaveServerHandler.run(UnpooledByteBufAllocator.DEFAULT, OUT_OF_DIRECT_MEMORY, null));
+    assertOverloaded(
+        EnclaveServerHandler.run(UnpooledByteBufAllocator.DEFAULT, OUT_OF_DIRECT_MEMORY, null));
   }
 
   private static void assertOverloaded(EnclaveServerHandler.Response r) {

@@ -1,8 +1,8 @@
 package dev.keycast.enclave.server;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.keycast.protocol.fuzz.HttpHarness;
 import dev.keycast.mock.nitro.MockAttester;
+import dev.keycast.protocol.fuzz.HttpHarness;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,25 +25,36 @@ import java.util.concurrent.Executors;
  */
 class EnclaveHttpFuzzTest {
   private static final MockAttester ATTESTER = mockAttester();
-  private static final ExecutorService FANOUT = Executors.newFixedThreadPool(1, r -> {
-    Thread t = new Thread(r, "fuzz-fanout");
-    t.setDaemon(true);
-    return t;
-  });
+  private static final ExecutorService FANOUT =
+      Executors.newFixedThreadPool(
+          1,
+          r -> {
+            Thread t = new Thread(r, "fuzz-fanout");
+            t.setDaemon(true);
+            return t;
+          });
 
   /** Shared by all executions (building them costs more than one execution): a ready key set. */
   private static final FakeKeySetService KEYS = new FakeKeySetService().ready();
+
   private static final HttpHarness.DeferredExecutor POOL = new HttpHarness.DeferredExecutor();
   private static final EnclaveMetrics METRICS = new EnclaveMetrics();
   private static final SenderAuthorizer SENDERS = new SenderAuthorizer(KEYS, Clock.systemUTC());
-  private static final EnclaveServices SERVICES = new EnclaveServices(KEYS, new AttestationService(ATTESTER, KEYS),
-      SENDERS, new SendService(KEYS, SENDERS, FANOUT, 1, new SecureRandom(), Clock.systemUTC(), METRICS),
-      new RecipientValidator(), METRICS, POOL);
+  private static final EnclaveServices SERVICES =
+      new EnclaveServices(
+          KEYS,
+          new AttestationService(ATTESTER, KEYS),
+          SENDERS,
+          new SendService(KEYS, SENDERS, FANOUT, 1, new SecureRandom(), Clock.systemUTC(), METRICS),
+          new RecipientValidator(),
+          METRICS,
+          POOL);
 
   @FuzzTest
   void requests(byte[] input) {
     HttpHarness.DeferredExecutor pool = POOL;
-    EmbeddedChannel ch = new EmbeddedChannel(new EnclaveServerInitializer(SERVICES, Duration.ofMinutes(5)));
+    EmbeddedChannel ch =
+        new EmbeddedChannel(new EnclaveServerInitializer(SERVICES, Duration.ofMinutes(5)));
     HttpHarness.BodyTracker tracker = new HttpHarness.BodyTracker("/v1/send");
     ch.pipeline().addAfter("http", "fuzz-body-tracker", tracker);
     byte[] out = HttpHarness.exchange(ch, pool, tracker, input);

@@ -66,8 +66,15 @@ class EnclaveServerSocketTest {
     tmp = Files.createTempDirectory("enclave-socket-test");
     keys = new FakeKeySetService(); // not ready
     attester = MockAttester.create(tmp.resolve("mock-state"));
-    server = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, attester,
-        new SecureRandom(), Clock.systemUTC(), 1, new EnclaveMetrics());
+    server =
+        EnclaveServer.start(
+            Endpoint.parse("tcp://127.0.0.1:0"),
+            keys,
+            attester,
+            new SecureRandom(),
+            Clock.systemUTC(),
+            1,
+            new EnclaveMetrics());
     port = ((TcpEndpoint) server.endpoint()).port();
   }
 
@@ -97,7 +104,9 @@ class EnclaveServerSocketTest {
   static void assertJsonError(String raw, int status, ErrorCode code) throws Exception {
     assertThat(raw).startsWith("HTTP/1.1 " + status + " ");
     String body = raw.substring(raw.indexOf("\r\n\r\n") + 4);
-    assertThat(Json.decode(body.getBytes(StandardCharsets.ISO_8859_1), 1 << 16, ErrorBody.class).error())
+    assertThat(
+            Json.decode(body.getBytes(StandardCharsets.ISO_8859_1), 1 << 16, ErrorBody.class)
+                .error())
         .isEqualTo(code.code());
   }
 
@@ -109,22 +118,31 @@ class EnclaveServerSocketTest {
     garbage[garbage.length - 2] = '\r';
     garbage[garbage.length - 1] = '\n';
     assertJsonError(exchange(garbage), 400, ErrorCode.MALFORMED_REQUEST);
-    assertJsonError(exchange("GET /v1/health HTTP/1.1\r\nno colon here\r\n\r\n".getBytes(StandardCharsets.US_ASCII)),
-        400, ErrorCode.MALFORMED_REQUEST);
+    assertJsonError(
+        exchange(
+            "GET /v1/health HTTP/1.1\r\nno colon here\r\n\r\n".getBytes(StandardCharsets.US_ASCII)),
+        400,
+        ErrorCode.MALFORMED_REQUEST);
   }
 
   @Test
   void declaredBodyOverTheLimitIs413BeforeAnyBodyIsSent() throws Exception {
-    String req = "POST /v1/send HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
-        + (EnclaveApi.MAX_REQUEST_BYTES + 1L) + "\r\n\r\n{";
-    assertJsonError(exchange(req.getBytes(StandardCharsets.US_ASCII)), 413, ErrorCode.PAYLOAD_TOO_LARGE);
+    String req =
+        "POST /v1/send HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+            + (EnclaveApi.MAX_REQUEST_BYTES + 1L)
+            + "\r\n\r\n{";
+    assertJsonError(
+        exchange(req.getBytes(StandardCharsets.US_ASCII)), 413, ErrorCode.PAYLOAD_TOO_LARGE);
   }
 
   @Test
   void headersOverTheLimitAre413() throws Exception {
-    String req = "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(EnclaveServerInitializer.MAX_HEADER_SIZE + 10)
-        + "\r\n\r\n";
-    assertJsonError(exchange(req.getBytes(StandardCharsets.US_ASCII)), 413, ErrorCode.PAYLOAD_TOO_LARGE);
+    String req =
+        "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: "
+            + "a".repeat(EnclaveServerInitializer.MAX_HEADER_SIZE + 10)
+            + "\r\n\r\n";
+    assertJsonError(
+        exchange(req.getBytes(StandardCharsets.US_ASCII)), 413, ErrorCode.PAYLOAD_TOO_LARGE);
   }
 
   @Test
@@ -136,12 +154,22 @@ class EnclaveServerSocketTest {
     assertThat(TestKit.Http.json(ready, EnclaveApi.Readiness.class).ready()).isFalse();
     assertThat(http.get("/v1/health").statusCode()).isEqualTo(200);
 
-    EnclaveApi.SendPayload p = TestKit.payload(keys.keySet.bundle(FakeKeySetService.KMS_KEY_ID),
-        TestKit.policy("s", java.util.List.of("0".repeat(64)), java.util.List.of(), java.util.Map.of(), false, 1)
-            .toJson(), new byte[] {1});
-    for (HttpResponse<String> r : java.util.List.of(
-        http.post("/v1/send", new EnclaveApi.SendRequest(p, java.util.List.of())),
-        http.get("/v1/attestation?nonce=AAAA"))) {
+    EnclaveApi.SendPayload p =
+        TestKit.payload(
+            keys.keySet.bundle(FakeKeySetService.KMS_KEY_ID),
+            TestKit.policy(
+                    "s",
+                    java.util.List.of("0".repeat(64)),
+                    java.util.List.of(),
+                    java.util.Map.of(),
+                    false,
+                    1)
+                .toJson(),
+            new byte[] {1});
+    for (HttpResponse<String> r :
+        java.util.List.of(
+            http.post("/v1/send", new EnclaveApi.SendRequest(p, java.util.List.of())),
+            http.get("/v1/attestation?nonce=AAAA"))) {
       assertThat(r.statusCode()).isEqualTo(503);
       assertThat(r.headers().firstValue("retry-after")).hasValue("5");
       assertThat(TestKit.Http.json(r, ErrorBody.class).error()).isEqualTo("not_ready");
@@ -150,7 +178,8 @@ class EnclaveServerSocketTest {
 
   @Test
   void keepAliveServesSeveralRequestsOnOneConnection() throws Exception {
-    String two = "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    String two =
+        "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     String raw = exchange(two.getBytes(StandardCharsets.US_ASCII));
     assertThat(raw.split("HTTP/1.1 200 OK", -1)).hasSize(3);
   }
@@ -158,9 +187,13 @@ class EnclaveServerSocketTest {
   @Test
   void pipelinedRequestsAreAnsweredInOrder() throws Exception {
     String body = "{\"recipients\":[{\"key\":\"AAAA\"}]}";
-    String req = "POST /v1/recipients/validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        + "Content-Length: " + body.length() + "\r\n\r\n" + body
-        + "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    String req =
+        "POST /v1/recipients/validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + "Content-Length: "
+            + body.length()
+            + "\r\n\r\n"
+            + body
+            + "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     String raw = exchange(req.getBytes(StandardCharsets.US_ASCII));
     int validate = raw.indexOf("\"recipients\"");
     int health = raw.indexOf("{\"status\":\"ok\"}");
@@ -172,28 +205,48 @@ class EnclaveServerSocketTest {
   void unixSocketThroughKeycastTransport() throws Exception {
     Path sock = tmp.resolve("enclave.sock");
     EventLoopGroup group = Transports.newEventLoopGroup(1);
-    try (EnclaveServer unix = EnclaveServer.start(new UnixEndpoint(sock), new FakeKeySetService().ready(),
-        attester, new SecureRandom(), Clock.systemUTC(), 1, new EnclaveMetrics())) {
+    try (EnclaveServer unix =
+        EnclaveServer.start(
+            new UnixEndpoint(sock),
+            new FakeKeySetService().ready(),
+            attester,
+            new SecureRandom(),
+            Clock.systemUTC(),
+            1,
+            new EnclaveMetrics())) {
       CompletableFuture<FullHttpResponse> answer = new CompletableFuture<>();
-      Channel ch = Transports.connect(unix.endpoint(), group, new ChannelInitializer<Channel>() {
-        @Override
-        protected void initChannel(Channel c) {
-          c.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(1 << 20),
-              new SimpleChannelInboundHandler<FullHttpResponse>() {
-                @Override
-                protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse r) {
-                  answer.complete(r.retainedDuplicate());
-                }
-              });
-        }
-      }, Duration.ofSeconds(5)).sync().channel();
-      DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/v1/ready");
+      Channel ch =
+          Transports.connect(
+                  unix.endpoint(),
+                  group,
+                  new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel c) {
+                      c.pipeline()
+                          .addLast(
+                              new HttpClientCodec(),
+                              new HttpObjectAggregator(1 << 20),
+                              new SimpleChannelInboundHandler<FullHttpResponse>() {
+                                @Override
+                                protected void channelRead0(
+                                    ChannelHandlerContext ctx, FullHttpResponse r) {
+                                  answer.complete(r.retainedDuplicate());
+                                }
+                              });
+                    }
+                  },
+                  Duration.ofSeconds(5))
+              .sync()
+              .channel();
+      DefaultFullHttpRequest req =
+          new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/v1/ready");
       req.headers().set(HttpHeaderNames.HOST, "enclave");
       ch.writeAndFlush(req);
       FullHttpResponse r = answer.get(10, TimeUnit.SECONDS);
       try {
         assertThat(r.status().code()).isEqualTo(200);
-        EnclaveApi.Readiness ready = Json.decode(ByteBufUtil.getBytes(r.content()), 1 << 16, EnclaveApi.Readiness.class);
+        EnclaveApi.Readiness ready =
+            Json.decode(ByteBufUtil.getBytes(r.content()), 1 << 16, EnclaveApi.Readiness.class);
         assertThat(ready.ready()).isTrue();
       } finally {
         r.release();
@@ -208,8 +261,15 @@ class EnclaveServerSocketTest {
   void vsockBind() throws Exception {
     Throwable cause = Vsock.unavailabilityCause();
     assumeTrue(cause == null, () -> "AF_VSOCK unavailable on this machine: " + cause);
-    try (EnclaveServer vsock = EnclaveServer.start(new VsockEndpoint(VsockEndpoint.CID_ANY, VsockEndpoint.PORT_ANY),
-        new FakeKeySetService(), attester, new SecureRandom(), Clock.systemUTC(), 1, new EnclaveMetrics())) {
+    try (EnclaveServer vsock =
+        EnclaveServer.start(
+            new VsockEndpoint(VsockEndpoint.CID_ANY, VsockEndpoint.PORT_ANY),
+            new FakeKeySetService(),
+            attester,
+            new SecureRandom(),
+            Clock.systemUTC(),
+            1,
+            new EnclaveMetrics())) {
       VsockEndpoint bound = (VsockEndpoint) vsock.endpoint();
       assertThat(bound.cid()).isEqualTo(VsockEndpoint.CID_ANY);
       assertThat(bound.port()).isNotEqualTo(VsockEndpoint.PORT_ANY);

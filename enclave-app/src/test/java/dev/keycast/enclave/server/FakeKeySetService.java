@@ -17,8 +17,10 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class FakeKeySetService implements KeySetService {
   public final KeySet keySet = KeySet.generate(new SecureRandom());
+
   /** The KMS key id the fake's key set is "sealed" under. */
   public static final String KMS_KEY_ID = "arn:aws:kms:us-east-1:111122223333:key/fake-enclave-key";
+
   private final AtomicReference<KeySet> current = new AtomicReference<>();
   volatile KeySetException unsealFailure;
   volatile EnclaveApi.AwsCredentials credentials;
@@ -50,7 +52,8 @@ public final class FakeKeySetService implements KeySetService {
   public Initialized init(String kmsKeyId, String region, EnclaveApi.AwsCredentials credentials)
       throws KeySetException {
     if (!current.compareAndSet(null, keySet)) {
-      throw new KeySetException(ErrorCode.ALREADY_INITIALIZED, "the enclave already holds a key set");
+      throw new KeySetException(
+          ErrorCode.ALREADY_INITIALIZED, "the enclave already holds a key set");
     }
     return new Initialized(new byte[] {'f', 'a', 'k', 'e'}, keySet.bundle(KMS_KEY_ID));
   }

@@ -59,17 +59,34 @@ class ForwardSenderTest {
     tmp = Files.createTempDirectory("forward-sender-test");
     keys = new FakeKeySetService().ready();
     bundle = keys.keySet.bundle(FakeKeySetService.KMS_KEY_ID);
-    server = EnclaveServer.start(Endpoint.parse("tcp://127.0.0.1:0"), keys, MockAttester.create(tmp.resolve("mock")),
-        new SecureRandom(), Clock.systemUTC(), 2, new EnclaveMetrics());
+    server =
+        EnclaveServer.start(
+            Endpoint.parse("tcp://127.0.0.1:0"),
+            keys,
+            MockAttester.create(tmp.resolve("mock")),
+            new SecureRandom(),
+            Clock.systemUTC(),
+            2,
+            new EnclaveMetrics());
     http = new TestKit.Http("http://127.0.0.1:" + ((TcpEndpoint) server.endpoint()).port());
     TestKit.establishSenders(server, keys.keySet.id());
     early = TestKit.rsa(2048);
     late = TestKit.rsa(2048);
-    SendPolicy policy = TestKit.policy("reel-4", List.of(TestKit.fp(early.getPublic()), TestKit.fp(late.getPublic())),
-        List.of(), Map.of(), true, 5);
+    SendPolicy policy =
+        TestKit.policy(
+            "reel-4",
+            List.of(TestKit.fp(early.getPublic()), TestKit.fp(late.getPublic())),
+            List.of(),
+            Map.of(),
+            true,
+            5);
     policyBytes = policy.toJson();
-    HttpResponse<String> r = http.post("/v1/send", new EnclaveApi.SendRequest(
-        TestKit.payload(bundle, policyBytes, secret), List.of(TestKit.candidate(early.getPublic()))));
+    HttpResponse<String> r =
+        http.post(
+            "/v1/send",
+            new EnclaveApi.SendRequest(
+                TestKit.payload(bundle, policyBytes, secret),
+                List.of(TestKit.candidate(early.getPublic()))));
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     sent = json(r, EnclaveApi.SendResponse.class);
   }
@@ -80,8 +97,13 @@ class ForwardSenderTest {
   }
 
   HttpResponse<String> forward(byte[] sealed) throws Exception {
-    return http.post("/v1/forward", new EnclaveApi.ForwardRequest(sent.sendId(), Base64Url.encode(policyBytes),
-        Base64Url.encode(sealed), List.of(TestKit.candidate(late.getPublic()))));
+    return http.post(
+        "/v1/forward",
+        new EnclaveApi.ForwardRequest(
+            sent.sendId(),
+            Base64Url.encode(policyBytes),
+            Base64Url.encode(sealed),
+            List.of(TestKit.candidate(late.getPublic()))));
   }
 
   byte[] sealed() throws Exception {
@@ -102,11 +124,13 @@ class ForwardSenderTest {
     EnclaveApi.ForwardResponse f = json(r, EnclaveApi.ForwardResponse.class);
     assertThat(f.deliveries()).hasSize(1);
 
-    Receipt receipt = ReceiptVerifier.verify(Base64Url.decode("receipt", f.receipt(), 1 << 20), bundle);
+    Receipt receipt =
+        ReceiptVerifier.verify(Base64Url.decode("receipt", f.receipt(), 1 << 20), bundle);
     assertThat(receipt.kind()).isEqualTo(Receipt.Kind.FORWARD);
     assertThat(receipt.version()).isEqualTo(Receipt.VERSION_WITH_SENDER);
     assertThat(receipt.sender().key()).isEqualTo(senderHex);
-    Receipt sendReceipt = ReceiptVerifier.verify(Base64Url.decode("receipt", sent.receipt(), 1 << 20), bundle);
+    Receipt sendReceipt =
+        ReceiptVerifier.verify(Base64Url.decode("receipt", sent.receipt(), 1 << 20), bundle);
     assertThat(receipt.sender()).isEqualTo(sendReceipt.sender());
 
     byte[] envelope = Base64Url.decode("envelope", f.deliveries().getFirst().envelope(), 1 << 20);

@@ -25,15 +25,32 @@ class KdmDeliveryFamilyTest {
 
   @BeforeAll
   void signer() throws Exception {
-    DcCertificateIssuer.IssuedChain c = DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames("KEYCAST.TEST",
-        "KDM.KEYCAST.TEST", "ROOT.KEYCAST.TEST", "CA.KEYCAST.TEST", "CS", "KDM-SIGNER.KEYCAST.TEST"),
-        NOW.minus(Duration.ofDays(1)), 1, new SecureRandom());
+    DcCertificateIssuer.IssuedChain c =
+        DcCertificateIssuer.issue(
+            new DcCertificateIssuer.ChainNames(
+                "KEYCAST.TEST",
+                "KDM.KEYCAST.TEST",
+                "ROOT.KEYCAST.TEST",
+                "CA.KEYCAST.TEST",
+                "CS",
+                "KDM-SIGNER.KEYCAST.TEST"),
+            NOW.minus(Duration.ofDays(1)),
+            1,
+            new SecureRandom());
     signer = KdmSigner.of(c.leaf().getPrivate(), c.chain(), NOW);
   }
 
   static SendPolicy policy(Instant nb, Instant na) {
-    return new SendPolicy(1, "film:kdm", "Studio", nb, na,
-        new SendPolicy.RecipientSelector(List.of("a".repeat(64)), null, null), false, 10, null,
+    return new SendPolicy(
+        1,
+        "film:kdm",
+        "Studio",
+        nb,
+        na,
+        new SendPolicy.RecipientSelector(List.of("a".repeat(64)), null, null),
+        false,
+        10,
+        null,
         new SendPolicy.KdmRules(null, null, null, null));
   }
 
@@ -42,7 +59,8 @@ class KdmDeliveryFamilyTest {
   void decodedContentKeysAreZeroizedWhenTheSendCloses() throws Exception {
     KdmDeliveryFamily family = new KdmDeliveryFamily(() -> signer, new SecureRandom());
     byte[] secret = ContentKeySetCodec.encode(KdmSendTest.contentKeys(3));
-    KdmDeliveryFamily.Send send = family.start(policy(NOW, NOW.plus(Duration.ofDays(7))), secret, NOW);
+    KdmDeliveryFamily.Send send =
+        family.start(policy(NOW, NOW.plus(Duration.ofDays(7))), secret, NOW);
     List<ContentKey> keys = send.keys().keys();
     assertThat(keys).allSatisfy(k -> assertThat(k.key()).isNotEqualTo(new byte[16]));
     send.close();
@@ -53,17 +71,28 @@ class KdmDeliveryFamilyTest {
   @Test
   void anEmptyKeyWindowIsAnInvalidPolicy() throws Exception {
     KdmDeliveryFamily family = new KdmDeliveryFamily(() -> signer, new SecureRandom());
-    assertThatThrownBy(() -> family.start(policy(NOW, NOW), ContentKeySetCodec.encode(KdmSendTest.contentKeys(1)), NOW))
-        .isInstanceOfSatisfying(EnclaveApiException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_POLICY));
+    assertThatThrownBy(
+            () ->
+                family.start(
+                    policy(NOW, NOW), ContentKeySetCodec.encode(KdmSendTest.contentKeys(1)), NOW))
+        .isInstanceOfSatisfying(
+            EnclaveApiException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_POLICY));
   }
 
   /** The production wiring until the key set carries a signer: every KDM send is refused. */
   @Test
   void theUnavailableSourceRefusesWithKdmSignerUnavailable() {
-    KdmDeliveryFamily family = new KdmDeliveryFamily(KdmSignerSource.unavailable(), new SecureRandom());
-    assertThatThrownBy(() -> family.start(policy(NOW, NOW.plus(Duration.ofDays(1))),
-            ContentKeySetCodec.encode(KdmSendTest.contentKeys(1)), NOW))
-        .isInstanceOfSatisfying(EnclaveApiException.class,
+    KdmDeliveryFamily family =
+        new KdmDeliveryFamily(KdmSignerSource.unavailable(), new SecureRandom());
+    assertThatThrownBy(
+            () ->
+                family.start(
+                    policy(NOW, NOW.plus(Duration.ofDays(1))),
+                    ContentKeySetCodec.encode(KdmSendTest.contentKeys(1)),
+                    NOW))
+        .isInstanceOfSatisfying(
+            EnclaveApiException.class,
             e -> assertThat(e.code()).isEqualTo(ErrorCode.KDM_SIGNER_UNAVAILABLE));
   }
 
@@ -73,7 +102,9 @@ class KdmDeliveryFamilyTest {
     assertThat(KdmDeliveryFamily.parseOffset("+01:00")).hasToString("+01:00");
     assertThat(KdmDeliveryFamily.parseOffset("-09:30")).hasToString("-09:30");
     assertThat(KdmDeliveryFamily.parseOffset("+00:00")).hasToString("Z");
-    for (String bad : List.of("Z", "", "+1:00", "+01", "+0100", "+01:60", "+18:01", "+19:00", " +01:00", "+01:00 ")) {
+    for (String bad :
+        List.of(
+            "Z", "", "+1:00", "+01", "+0100", "+01:60", "+18:01", "+19:00", " +01:00", "+01:00 ")) {
       assertThat(KdmDeliveryFamily.parseOffset(bad)).as(bad).isNull();
     }
   }

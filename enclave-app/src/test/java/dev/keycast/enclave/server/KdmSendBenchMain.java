@@ -42,36 +42,76 @@ public final class KdmSendBenchMain {
     Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
     FakeKeySetService keys = new FakeKeySetService().ready();
     KeyBundle bundle = keys.keySet.bundle(FakeKeySetService.KMS_KEY_ID);
-    DcCertificateIssuer.IssuedChain chain = DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames("KEYCAST.TEST",
-        "KDM.KEYCAST.TEST", "ROOT.KEYCAST.TEST", "CA.KEYCAST.TEST", "CS", "KDM-SIGNER.KEYCAST.TEST"),
-        now.minus(Duration.ofDays(1)), 1, random);
+    DcCertificateIssuer.IssuedChain chain =
+        DcCertificateIssuer.issue(
+            new DcCertificateIssuer.ChainNames(
+                "KEYCAST.TEST",
+                "KDM.KEYCAST.TEST",
+                "ROOT.KEYCAST.TEST",
+                "CA.KEYCAST.TEST",
+                "CS",
+                "KDM-SIGNER.KEYCAST.TEST"),
+            now.minus(Duration.ofDays(1)),
+            1,
+            random);
     KdmSigner signer = KdmSigner.of(chain.leaf().getPrivate(), chain.chain(), now);
-    TestScreens.Manufacturer maker = TestScreens.manufacturer("MAKER-A.TEST", now.minus(Duration.ofDays(30)),
-        now.plus(Duration.ofDays(365)), true, random);
+    TestScreens.Manufacturer maker =
+        TestScreens.manufacturer(
+            "MAKER-A.TEST",
+            now.minus(Duration.ofDays(30)),
+            now.plus(Duration.ofDays(365)),
+            true,
+            random);
     List<EnclaveApi.Candidate> candidates = new ArrayList<>();
     for (int i = 0; i < screens; i++) {
-      TestScreens.Screen s = TestScreens.screen(maker, TestScreens.Spec.valid(now.minus(Duration.ofDays(30)),
-          now.plus(Duration.ofDays(300))).withCommonName("LE SPB MD FM SM.IMB-" + i + ".DC.TESTMAKER.SMPTE"), random);
+      TestScreens.Screen s =
+          TestScreens.screen(
+              maker,
+              TestScreens.Spec.valid(now.minus(Duration.ofDays(30)), now.plus(Duration.ofDays(300)))
+                  .withCommonName("LE SPB MD FM SM.IMB-" + i + ".DC.TESTMAKER.SMPTE"),
+              random);
       candidates.add(KdmSendTest.screen(s, "+01:00", List.of()));
     }
-    SendPolicy policy = new SendPolicy(1, "bench:kdm", "Studio", now.minus(Duration.ofHours(1)),
-        now.plus(Duration.ofDays(14)), new SendPolicy.RecipientSelector(null,
-            List.of(Base64.getEncoder().encodeToString(maker.root().getEncoded())), null),
-        false, screens, null, new SendPolicy.KdmRules(null, null, null, null));
+    SendPolicy policy =
+        new SendPolicy(
+            1,
+            "bench:kdm",
+            "Studio",
+            now.minus(Duration.ofHours(1)),
+            now.plus(Duration.ofDays(14)),
+            new SendPolicy.RecipientSelector(
+                null, List.of(Base64.getEncoder().encodeToString(maker.root().getEncoded())), null),
+            false,
+            screens,
+            null,
+            new SendPolicy.KdmRules(null, null, null, null));
     byte[] secret = ContentKeySetCodec.encode(KdmSendTest.contentKeys(3));
-    java.util.concurrent.atomic.AtomicReference<Thread> worker = new java.util.concurrent.atomic.AtomicReference<>();
-    ExecutorService pool = Executors.newFixedThreadPool(1, r -> {
-      Thread t = new Thread(r, "kdm-bench-worker");
-      worker.set(t);
-      return t;
-    });
+    java.util.concurrent.atomic.AtomicReference<Thread> worker =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            1,
+            r -> {
+              Thread t = new Thread(r, "kdm-bench-worker");
+              worker.set(t);
+              return t;
+            });
     var threads = ManagementFactory.getThreadMXBean();
-    var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+    var os =
+        (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     try {
       SenderAuthorizer senders = new SenderAuthorizer(keys, Clock.systemUTC());
       TestKit.establishSenders(senders, keys.keySet.id());
-      SendService service = new SendService(keys, senders, pool, 1, random, Clock.systemUTC(),
-          new EnclaveMetrics(), () -> signer);
+      SendService service =
+          new SendService(
+              keys,
+              senders,
+              pool,
+              1,
+              random,
+              Clock.systemUTC(),
+              new EnclaveMetrics(),
+              () -> signer);
       ByteArrayOutputStream out = new ByteArrayOutputStream(1 << 20);
       for (int i = 0; i < warmup; i++) {
         out.reset();
@@ -89,17 +129,26 @@ public final class KdmSendBenchMain {
         long w = threads.getThreadCpuTime(worker.get().threadId()) - w0;
         String answer = out.toString(java.nio.charset.StandardCharsets.UTF_8);
         int kdms = answer.split("\"format\":\"smpte-kdm-v1\"", -1).length - 1;
-        System.out.printf("round %d: %d KDMs, %.1f KDM/s wall (1 worker), %.1f KDM/s per process CPU-second"
-            + " (%.2f ms each), %.1f KDM/s per worker-thread CPU-second (%.2f ms each)%n",
-            r, kdms, kdms / (wall / 1e9), kdms / (cpu / 1e9), cpu / 1e6 / kdms, kdms / (w / 1e9), w / 1e6 / kdms);
+        System.out.printf(
+            "round %d: %d KDMs, %.1f KDM/s wall (1 worker), %.1f KDM/s per process CPU-second"
+                + " (%.2f ms each), %.1f KDM/s per worker-thread CPU-second (%.2f ms each)%n",
+            r,
+            kdms,
+            kdms / (wall / 1e9),
+            kdms / (cpu / 1e9),
+            cpu / 1e6 / kdms,
+            kdms / (w / 1e9),
+            w / 1e6 / kdms);
       }
     } finally {
       pool.shutdownNow();
     }
   }
 
-  private static byte[] body(KeyBundle bundle, SendPolicy policy, byte[] secret, List<EnclaveApi.Candidate> c)
+  private static byte[] body(
+      KeyBundle bundle, SendPolicy policy, byte[] secret, List<EnclaveApi.Candidate> c)
       throws Exception {
-    return Json.encode(new EnclaveApi.SendRequest(TestKit.payload(bundle, policy.toJson(), secret), c));
+    return Json.encode(
+        new EnclaveApi.SendRequest(TestKit.payload(bundle, policy.toJson(), secret), c));
   }
 }

@@ -22,7 +22,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,7 +42,8 @@ class LogShippingAppenderTest {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       closedPort = s.getLocalPort();
     }
-    LogShippingAppender a = new LogShippingAppender(Endpoint.parse("tcp://127.0.0.1:" + closedPort), 10);
+    LogShippingAppender a =
+        new LogShippingAppender(Endpoint.parse("tcp://127.0.0.1:" + closedPort), 10);
     a.setContext(ctx);
     a.start();
     try {
@@ -63,26 +63,36 @@ class LogShippingAppenderTest {
     List<String> lines = new CopyOnWriteArrayList<>();
     try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
       server.bind(UnixDomainSocketAddress.of(sock));
-      Thread reader = Thread.ofVirtual().start(() -> {
-        try (SocketChannel c = server.accept();
-            BufferedReader r = new BufferedReader(new InputStreamReader(Channels.newInputStream(c), StandardCharsets.UTF_8))) {
-          String line;
-          while ((line = r.readLine()) != null) {
-            lines.add(line);
-          }
-        } catch (Exception ignored) {
-          // closed
-        }
-      });
+      Thread reader =
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    try (SocketChannel c = server.accept();
+                        BufferedReader r =
+                            new BufferedReader(
+                                new InputStreamReader(
+                                    Channels.newInputStream(c), StandardCharsets.UTF_8))) {
+                      String line;
+                      while ((line = r.readLine()) != null) {
+                        lines.add(line);
+                      }
+                    } catch (Exception ignored) {
+                      // closed
+                    }
+                  });
       LogShippingAppender a = new LogShippingAppender(new UnixEndpoint(sock), 100);
       a.setContext(ctx);
       a.start();
       try {
         a.doAppend(event("hello \"enclave\"\nsecond line", null));
-        a.doAppend(new LoggingEvent("x", ctx.getLogger("io.netty.channel"), Level.WARN, "netty", null, null));
+        a.doAppend(
+            new LoggingEvent(
+                "x", ctx.getLogger("io.netty.channel"), Level.WARN, "netty", null, null));
         a.doAppend(event("failed", new IllegalStateException("boom")));
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
-            .pollInterval(java.time.Duration.ofMillis(20)).until(() -> lines.size() >= 2);
+        org.awaitility.Awaitility.await()
+            .atMost(java.time.Duration.ofSeconds(10))
+            .pollInterval(java.time.Duration.ofMillis(20))
+            .until(() -> lines.size() >= 2);
       } finally {
         a.stop();
       }

@@ -39,7 +39,8 @@ class RecipientValidatorTest {
 
   @Test
   void aChainedRsaCandidateCarriesTheLeafsIssuerAndSerial() throws Exception {
-    var cert = TestKit.cert("CN=Projector", leaf.getPublic(), "CN=Maker CA", ca.getPrivate(), false);
+    var cert =
+        TestKit.cert("CN=Projector", leaf.getPublic(), "CN=Maker CA", ca.getPrivate(), false);
     var caCert = TestKit.cert("CN=Maker CA", ca.getPublic(), "CN=Maker CA", ca.getPrivate(), true);
     var p = new RecipientValidator().parse(TestKit.candidate(leaf.getPublic(), cert, caCert));
     assertThat(p.kind()).isEqualTo("rsa-2048");
@@ -59,8 +60,10 @@ class RecipientValidatorTest {
   @Test
   void aSendParsesEachCaOnceAndEveryLeaf() throws Exception {
     var caCert = TestKit.cert("CN=Maker CA", ca.getPublic(), "CN=Maker CA", ca.getPrivate(), true);
-    var one = TestKit.cert("CN=Projector 1", leaf.getPublic(), "CN=Maker CA", ca.getPrivate(), false);
-    var two = TestKit.cert("CN=Projector 2", other.getPublic(), "CN=Maker CA", ca.getPrivate(), false);
+    var one =
+        TestKit.cert("CN=Projector 1", leaf.getPublic(), "CN=Maker CA", ca.getPrivate(), false);
+    var two =
+        TestKit.cert("CN=Projector 2", other.getPublic(), "CN=Maker CA", ca.getPrivate(), false);
     java.util.Map<java.nio.ByteBuffer, dev.keycast.protocol.policy.ParsedCertificate> send =
         new java.util.concurrent.ConcurrentHashMap<>();
     RecipientValidator v = new RecipientValidator();
@@ -74,25 +77,38 @@ class RecipientValidatorTest {
     assertThatThrownBy(() -> v.parse(TestKit.candidate(leaf.getPublic(), two, caCert), send))
         .hasMessage("chain[0] (the leaf) does not carry the candidate's key");
     byte[] cut = java.util.Arrays.copyOf(caCert.getEncoded(), caCert.getEncoded().length - 3);
-    assertThatThrownBy(() -> v.parse(new EnclaveApi.Candidate(Base64Url.encode(leaf.getPublic().getEncoded()),
-            List.of(Base64Url.encode(one.getEncoded()), Base64Url.encode(cut))), send))
+    assertThatThrownBy(
+            () ->
+                v.parse(
+                    new EnclaveApi.Candidate(
+                        Base64Url.encode(leaf.getPublic().getEncoded()),
+                        List.of(Base64Url.encode(one.getEncoded()), Base64Url.encode(cut))),
+                    send))
         .hasMessage("chain[1] is not a DER X.509 certificate");
     assertThat(send).hasSize(1);
   }
 
   @Test
   void aLeafWithAnotherKeyOrABrokenCertificateIsRefused() throws Exception {
-    var cert = TestKit.cert("CN=Projector", other.getPublic(), "CN=Maker CA", ca.getPrivate(), false);
+    var cert =
+        TestKit.cert("CN=Projector", other.getPublic(), "CN=Maker CA", ca.getPrivate(), false);
     RecipientValidator v = new RecipientValidator();
     assertThatThrownBy(() -> v.parse(TestKit.candidate(leaf.getPublic(), cert)))
         .hasMessage("chain[0] (the leaf) does not carry the candidate's key");
     byte[] der = cert.getEncoded();
     byte[] cut = java.util.Arrays.copyOf(der, der.length - 3);
-    assertThatThrownBy(() -> v.parse(new EnclaveApi.Candidate(
-        Base64Url.encode(leaf.getPublic().getEncoded()), List.of(Base64Url.encode(cut)))))
+    assertThatThrownBy(
+            () ->
+                v.parse(
+                    new EnclaveApi.Candidate(
+                        Base64Url.encode(leaf.getPublic().getEncoded()),
+                        List.of(Base64Url.encode(cut)))))
         .hasMessage("chain[0] is not a DER X.509 certificate");
-    assertThatThrownBy(() -> v.parse(new EnclaveApi.Candidate(
-        Base64Url.encode(leaf.getPublic().getEncoded()), List.of("!!"))))
+    assertThatThrownBy(
+            () ->
+                v.parse(
+                    new EnclaveApi.Candidate(
+                        Base64Url.encode(leaf.getPublic().getEncoded()), List.of("!!"))))
         .hasMessageContaining("chain[0]");
   }
 
@@ -103,16 +119,26 @@ class RecipientValidatorTest {
   @Test
   void aLeafKeyEncodedWithoutNullParametersIsTheSameKey() throws Exception {
     RSAPublicKey k = (RSAPublicKey) leaf.getPublic();
-    SubjectPublicKeyInfo noNull = new SubjectPublicKeyInfo(
-        new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption),
-        new org.bouncycastle.asn1.pkcs.RSAPublicKey(k.getModulus(), k.getPublicExponent()));
-    var b = new X509v3CertificateBuilder(new X500Name("CN=Maker CA"), BigInteger.TEN,
-        Date.from(TestKit.NOW.minus(1, ChronoUnit.DAYS)), Date.from(TestKit.NOW.plus(1, ChronoUnit.DAYS)),
-        new X500Name("CN=Projector"), noNull);
-    byte[] der = b.build(new JcaContentSignerBuilder("SHA256withRSA").build(ca.getPrivate())).getEncoded();
+    SubjectPublicKeyInfo noNull =
+        new SubjectPublicKeyInfo(
+            new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption),
+            new org.bouncycastle.asn1.pkcs.RSAPublicKey(k.getModulus(), k.getPublicExponent()));
+    var b =
+        new X509v3CertificateBuilder(
+            new X500Name("CN=Maker CA"),
+            BigInteger.TEN,
+            Date.from(TestKit.NOW.minus(1, ChronoUnit.DAYS)),
+            Date.from(TestKit.NOW.plus(1, ChronoUnit.DAYS)),
+            new X500Name("CN=Projector"),
+            noNull);
+    byte[] der =
+        b.build(new JcaContentSignerBuilder("SHA256withRSA").build(ca.getPrivate())).getEncoded();
     assertThat(java.util.Arrays.equals(noNull.getEncoded(), k.getEncoded())).isFalse();
-    var p = new RecipientValidator().parse(new EnclaveApi.Candidate(
-        Base64Url.encode(k.getEncoded()), List.of(Base64Url.encode(der))));
+    var p =
+        new RecipientValidator()
+            .parse(
+                new EnclaveApi.Candidate(
+                    Base64Url.encode(k.getEncoded()), List.of(Base64Url.encode(der))));
     assertThat(p.key().fingerprint()).isEqualTo(TestKit.fp(k));
     assertThat(p.chain().getFirst().serialNumber()).isEqualTo(BigInteger.TEN);
   }

@@ -17,23 +17,33 @@ class RequestDecodingSecrecyTest {
   private static final String SECRET = "wJalrXUtnFEMIK7MDENGbPxRfiCYSECRETKEY";
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      // an unquoted token: Jackson's message quotes the token
-      "{\"credentials\":{\"access_key_id\":\"AKIA\",\"secret_access_key\":" + SECRET + "}}",
-      // an unterminated string followed by garbage
-      "{\"credentials\":{\"access_key_id\":\"AKIA\",\"secret_access_key\":\"" + SECRET + "\" " + SECRET + "}}",
-      // a string where an object is expected
-      "{\"credentials\":\"" + SECRET + "\"}",
-      // a string where a timestamp is expected
-      "{\"credentials\":{\"access_key_id\":\"AKIA\",\"expiration\":\"" + SECRET + "\"}}",
-  })
+  @ValueSource(
+      strings = {
+        // an unquoted token: Jackson's message quotes the token
+        "{\"credentials\":{\"access_key_id\":\"AKIA\",\"secret_access_key\":" + SECRET + "}}",
+        // an unterminated string followed by garbage
+        "{\"credentials\":{\"access_key_id\":\"AKIA\",\"secret_access_key\":\""
+            + SECRET
+            + "\" "
+            + SECRET
+            + "}}",
+        // a string where an object is expected
+        "{\"credentials\":\"" + SECRET + "\"}",
+        // a string where a timestamp is expected
+        "{\"credentials\":{\"access_key_id\":\"AKIA\",\"expiration\":\"" + SECRET + "\"}}",
+      })
   void malformedCredentialsAreNotEchoed(String body) {
-    assertThatThrownBy(() -> EnclaveApiService.decode(
-            body.getBytes(StandardCharsets.UTF_8),
-            EnclaveApi.CredentialsRequest.class))
-        .isInstanceOfSatisfying(EnclaveApiException.class, e -> {
-          assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_REQUEST);
-          assertThat(e.getMessage()).startsWith("malformed JSON").doesNotContain("SECRET", "wJalr");
-        });
+    assertThatThrownBy(
+            () ->
+                EnclaveApiService.decode(
+                    body.getBytes(StandardCharsets.UTF_8), EnclaveApi.CredentialsRequest.class))
+        .isInstanceOfSatisfying(
+            EnclaveApiException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_REQUEST);
+              assertThat(e.getMessage())
+                  .startsWith("malformed JSON")
+                  .doesNotContain("SECRET", "wJalr");
+            });
   }
 }

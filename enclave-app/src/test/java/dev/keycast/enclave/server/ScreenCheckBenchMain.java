@@ -35,18 +35,36 @@ public final class ScreenCheckBenchMain {
     int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
     SecureRandom random = new SecureRandom();
     Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-    TestScreens.Manufacturer maker = TestScreens.manufacturer("MAKER-A.TEST", now.minus(Duration.ofDays(30)),
-        now.plus(Duration.ofDays(365)), true, random);
+    TestScreens.Manufacturer maker =
+        TestScreens.manufacturer(
+            "MAKER-A.TEST",
+            now.minus(Duration.ofDays(30)),
+            now.plus(Duration.ofDays(365)),
+            true,
+            random);
     List<EnclaveApi.Candidate> candidates = new ArrayList<>();
     for (int i = 0; i < screens; i++) {
-      TestScreens.Screen s = TestScreens.screen(maker, TestScreens.Spec.valid(now.minus(Duration.ofDays(30)),
-          now.plus(Duration.ofDays(300))).withCommonName("LE SPB MD FM SM.IMB-" + i + ".DC.TESTMAKER.SMPTE"), random);
+      TestScreens.Screen s =
+          TestScreens.screen(
+              maker,
+              TestScreens.Spec.valid(now.minus(Duration.ofDays(30)), now.plus(Duration.ofDays(300)))
+                  .withCommonName("LE SPB MD FM SM.IMB-" + i + ".DC.TESTMAKER.SMPTE"),
+              random);
       candidates.add(KdmSendTest.screen(s, "+01:00", List.of()));
     }
-    SendPolicy policy = new SendPolicy(1, "bench:screens", "Studio", now.minus(Duration.ofHours(1)),
-        now.plus(Duration.ofDays(14)), new SendPolicy.RecipientSelector(null,
-            List.of(Base64.getEncoder().encodeToString(maker.root().getEncoded())), null),
-        false, screens, null, new SendPolicy.KdmRules(null, null, null, null));
+    SendPolicy policy =
+        new SendPolicy(
+            1,
+            "bench:screens",
+            "Studio",
+            now.minus(Duration.ofHours(1)),
+            now.plus(Duration.ofDays(14)),
+            new SendPolicy.RecipientSelector(
+                null, List.of(Base64.getEncoder().encodeToString(maker.root().getEncoded())), null),
+            false,
+            screens,
+            null,
+            new SendPolicy.KdmRules(null, null, null, null));
     RecipientValidator validator = new RecipientValidator();
     var threads = ManagementFactory.getThreadMXBean();
     for (int r = 0; r < rounds; r++) {
@@ -54,7 +72,8 @@ public final class ScreenCheckBenchMain {
         Eligibility eligibility = new Eligibility(policy);
         Map<ByteBuffer, ParsedCertificate> parsed = once ? new ConcurrentHashMap<>() : null;
         Map<ByteBuffer, X509Certificate> converted = new ConcurrentHashMap<>();
-        DcCertificateChainValidator.Memo memo = once ? new DcCertificateChainValidator.Memo(now) : null;
+        DcCertificateChainValidator.Memo memo =
+            once ? new DcCertificateChainValidator.Memo(now) : null;
         long t0 = threads.getCurrentThreadCpuTime();
         int eligible = 0;
         for (EnclaveApi.Candidate c : candidates) {
@@ -79,8 +98,9 @@ public final class ScreenCheckBenchMain {
           }
         }
         long cpu = threads.getCurrentThreadCpuTime() - t0;
-        System.out.printf("round %d %-13s: %d screens, %d eligible, %.1f us CPU per screen%n", r,
-            once ? "once per send" : "each time", screens, eligible, cpu / 1e3 / screens);
+        System.out.printf(
+            "round %d %-13s: %d screens, %d eligible, %.1f us CPU per screen%n",
+            r, once ? "once per send" : "each time", screens, eligible, cpu / 1e3 / screens);
       }
     }
   }

@@ -62,27 +62,38 @@ class SendAuthorizationTest {
   @Test
   void refusedSendDeliversNothing() throws Exception {
     AtomicInteger tasks = new AtomicInteger();
-    ThreadPoolExecutor counting = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>()) {
-      @Override
-      public void execute(Runnable command) {
-        tasks.incrementAndGet();
-        super.execute(command);
-      }
-    };
+    ThreadPoolExecutor counting =
+        new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>()) {
+          @Override
+          public void execute(Runnable command) {
+            tasks.incrementAndGet();
+            super.execute(command);
+          }
+        };
     List<SendAuthorization.Request> asked = new ArrayList<>();
-    SendService service = new SendService(keys, TestKit.sendersFor(keys), new SendEngine(counting, 2, new SecureRandom(), new EnclaveMetrics()),
-        r -> {
-          asked.add(r);
-          throw new EnclaveApiException(ErrorCode.FORBIDDEN, "sender not authorized");
-        }, new SecureRandom(), Clock.systemUTC());
+    SendService service =
+        new SendService(
+            keys,
+            TestKit.sendersFor(keys),
+            new SendEngine(counting, 2, new SecureRandom(), new EnclaveMetrics()),
+            r -> {
+              asked.add(r);
+              throw new EnclaveApiException(ErrorCode.FORBIDDEN, "sender not authorized");
+            },
+            new SecureRandom(),
+            Clock.systemUTC());
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    EnclaveApiException e = catchThrowableOfType(EnclaveApiException.class, () -> service.send(request(40), out));
+    EnclaveApiException e =
+        catchThrowableOfType(EnclaveApiException.class, () -> service.send(request(40), out));
     assertThat(e.code()).isEqualTo(ErrorCode.FORBIDDEN);
-    assertThat(asked).singleElement().satisfies(r -> {
-      assertThat(r.kind()).isEqualTo(Receipt.Kind.SEND);
-      assertThat(r.keySetId()).isEqualTo(bundle.keySetId());
-      assertThat(r.policy().maxRecipients()).isEqualTo(40);
-    });
+    assertThat(asked)
+        .singleElement()
+        .satisfies(
+            r -> {
+              assertThat(r.kind()).isEqualTo(Receipt.Kind.SEND);
+              assertThat(r.keySetId()).isEqualTo(bundle.keySetId());
+              assertThat(r.policy().maxRecipients()).isEqualTo(40);
+            });
     assertThat(tasks).hasValue(0);
     assertThat(out.size()).isZero();
     counting.shutdownNow();
@@ -91,12 +102,19 @@ class SendAuthorizationTest {
   @Test
   void allowedSendIsAskedOnceAndDelivers() throws Exception {
     List<SendAuthorization.Request> asked = new ArrayList<>();
-    SendService service = new SendService(keys, TestKit.sendersFor(keys), new SendEngine(pool, 2, new SecureRandom(), new EnclaveMetrics()),
-        asked::add, new SecureRandom(), Clock.systemUTC());
+    SendService service =
+        new SendService(
+            keys,
+            TestKit.sendersFor(keys),
+            new SendEngine(pool, 2, new SecureRandom(), new EnclaveMetrics()),
+            asked::add,
+            new SecureRandom(),
+            Clock.systemUTC());
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     service.send(request(40), out);
-    EnclaveApi.SendResponse r = dev.keycast.protocol.Json.mapper().readValue(out.toByteArray(),
-        EnclaveApi.SendResponse.class);
+    EnclaveApi.SendResponse r =
+        dev.keycast.protocol.Json.mapper()
+            .readValue(out.toByteArray(), EnclaveApi.SendResponse.class);
     assertThat(r.deliveries()).hasSize(40);
     assertThat(asked).singleElement().satisfies(a -> assertThat(a.sendId()).isEqualTo(r.sendId()));
   }

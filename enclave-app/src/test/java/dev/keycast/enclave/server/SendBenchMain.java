@@ -4,6 +4,7 @@ import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.hpke.X25519PrivateKey;
 import dev.keycast.protocol.keyset.KeyBundle;
 import java.io.OutputStream;
+import java.math.BigInteger;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -12,7 +13,6 @@ import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.security.spec.RSAPublicKeySpec;
 import java.security.spec.X509EncodedKeySpec;
-import java.math.BigInteger;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,8 +44,14 @@ public final class SendBenchMain {
     KeyPairGenerator ec = KeyPairGenerator.getInstance("EC");
     ec.initialize(256);
     KeyPair caKeys = ec.generateKeyPair();
-    X509Certificate ca = TestKit.cert("CN=Maker Root,O=Maker", caKeys.getPublic(), "CN=Maker Root,O=Maker",
-        caKeys.getPrivate(), true, "SHA256withECDSA");
+    X509Certificate ca =
+        TestKit.cert(
+            "CN=Maker Root,O=Maker",
+            caKeys.getPublic(),
+            "CN=Maker Root,O=Maker",
+            caKeys.getPrivate(),
+            true,
+            "SHA256withECDSA");
     switch (mode) {
       case "rsa-fp" -> {
         // distinct RSA-2048 keys: generated in parallel once, cached on disk would be nicer
@@ -61,30 +67,46 @@ public final class SendBenchMain {
         for (int i = 0; i < n; i++) {
           X25519PrivateKey k = TestKit.x25519();
           PublicKey pub = xdh.generatePublic(new X509EncodedKeySpec(k.publicKey().toSpkiDer()));
-          X509Certificate leaf = TestKit.cert("CN=Projector " + i + ",O=Cinema Co", pub,
-              "CN=Maker Root,O=Maker", caKeys.getPrivate(), false, "SHA256withECDSA");
+          X509Certificate leaf =
+              TestKit.cert(
+                  "CN=Projector " + i + ",O=Cinema Co",
+                  pub,
+                  "CN=Maker Root,O=Maker",
+                  caKeys.getPrivate(),
+                  false,
+                  "SHA256withECDSA");
           candidates.add(TestKit.candidate(pub, leaf));
         }
       }
       default -> throw new IllegalArgumentException("mode: rsa-fp | x25519-anchor");
     }
-    System.err.printf("%s: generated %d candidates in %d ms%n", mode, n, (System.nanoTime() - g0) / 1_000_000);
+    System.err.printf(
+        "%s: generated %d candidates in %d ms%n", mode, n, (System.nanoTime() - g0) / 1_000_000);
     byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret);
     byte[] policy = TestKit.policy("bench", fps, anchors, subject, false, n).toJson();
-    EnclaveApi.SendRequest request = new EnclaveApi.SendRequest(TestKit.payload(bundle, policy, secret), candidates);
+    EnclaveApi.SendRequest request =
+        new EnclaveApi.SendRequest(TestKit.payload(bundle, policy, secret), candidates);
     ExecutorService pool = Executors.newFixedThreadPool(workers);
     try {
       SenderAuthorizer senders = new SenderAuthorizer(keys, Clock.systemUTC());
       TestKit.establishSenders(senders, keys.keySet.id());
-      SendService service = new SendService(keys, senders, pool, workers, new SecureRandom(), Clock.systemUTC(),
-          new EnclaveMetrics());
+      SendService service =
+          new SendService(
+              keys,
+              senders,
+              pool,
+              workers,
+              new SecureRandom(),
+              Clock.systemUTC(),
+              new EnclaveMetrics());
       for (int r = 0; r < runs; r++) {
         CountingStream out = new CountingStream();
         long t0 = System.nanoTime();
         service.send(request, out);
-        System.out.printf("%s n=%d run=%d: %d ms, %d bytes answered%n", mode, n, r,
-            (System.nanoTime() - t0) / 1_000_000, out.count);
+        System.out.printf(
+            "%s n=%d run=%d: %d ms, %d bytes answered%n",
+            mode, n, r, (System.nanoTime() - t0) / 1_000_000, out.count);
       }
     } finally {
       pool.shutdownNow();
@@ -96,16 +118,21 @@ public final class SendBenchMain {
     int primes = (int) Math.ceil(Math.sqrt(4.0 * n)) + 2;
     SecureRandom rnd = new SecureRandom();
     BigInteger e = BigInteger.valueOf(65537);
-    List<BigInteger> pool = java.util.stream.IntStream.range(0, primes).parallel()
-        .mapToObj(i -> {
-          while (true) {
-            // top two bits set: every product of two is exactly 2048 bits
-            BigInteger p = BigInteger.probablePrime(1024, rnd).setBit(1022);
-            if (p.isProbablePrime(64) && !p.subtract(BigInteger.ONE).mod(e).equals(BigInteger.ZERO)) {
-              return p;
-            }
-          }
-        }).toList();
+    List<BigInteger> pool =
+        java.util.stream.IntStream.range(0, primes)
+            .parallel()
+            .mapToObj(
+                i -> {
+                  while (true) {
+                    // top two bits set: every product of two is exactly 2048 bits
+                    BigInteger p = BigInteger.probablePrime(1024, rnd).setBit(1022);
+                    if (p.isProbablePrime(64)
+                        && !p.subtract(BigInteger.ONE).mod(e).equals(BigInteger.ZERO)) {
+                      return p;
+                    }
+                  }
+                })
+            .toList();
     KeyFactory rsa = KeyFactory.getInstance("RSA");
     List<PublicKey> out = new ArrayList<>(n);
     for (int i = 0; i < pool.size() && out.size() < n; i++) {

@@ -36,23 +36,26 @@ public final class SmallSendBenchMain {
     X25519PrivateKey recipient = TestKit.x25519();
     EnclaveApi.Candidate candidate = TestKit.candidate(recipient);
     String fp = recipient.publicKey().fingerprint();
-    byte[] policy = TestKit.policy("film-2026-0042.cpl", List.of(fp), List.of(), Map.of(), false, 1)
-        .toJson();
+    byte[] policy =
+        TestKit.policy("film-2026-0042.cpl", List.of(fp), List.of(), Map.of(), false, 1).toJson();
     byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret);
     // distinct bodies, cycled: each is a valid unique send (the enclave keeps no replay state)
     List<byte[]> bodies = new ArrayList<>();
     for (int i = 0; i < 2_000; i++) {
-      bodies.add(Json.encode(new EnclaveApi.SendRequest(
-          TestKit.payload(bundle, policy, secret), List.of(candidate))));
+      bodies.add(
+          Json.encode(
+              new EnclaveApi.SendRequest(
+                  TestKit.payload(bundle, policy, secret), List.of(candidate))));
     }
     ExecutorService pool = Executors.newFixedThreadPool(2);
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     try {
       SenderAuthorizer senders = new SenderAuthorizer(keys, Clock.systemUTC());
       TestKit.establishSenders(senders, keys.keySet.id());
-      SendService service = new SendService(keys, senders, pool, 2, new SecureRandom(), Clock.systemUTC(),
-          new EnclaveMetrics());
+      SendService service =
+          new SendService(
+              keys, senders, pool, 2, new SecureRandom(), Clock.systemUTC(), new EnclaveMetrics());
       ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
       int k = 0;
       for (int i = 0; i < warmup; i++) {
@@ -68,7 +71,8 @@ public final class SmallSendBenchMain {
         }
         long cpu = threads.getCurrentThreadCpuTime() - cpu0;
         long wall = System.nanoTime() - t0;
-        System.out.printf("round %d: %.1f us CPU per send (request thread), %.1f us wall, %d bytes answered%n",
+        System.out.printf(
+            "round %d: %.1f us CPU per send (request thread), %.1f us wall, %d bytes answered%n",
             r, cpu / 1e3 / perRound, wall / 1e3 / perRound, out.size());
       }
     } finally {

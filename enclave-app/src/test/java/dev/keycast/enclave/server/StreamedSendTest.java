@@ -43,7 +43,9 @@ class StreamedSendTest {
     pool = Executors.newFixedThreadPool(2);
     SenderAuthorizer senders = new SenderAuthorizer(keys, Clock.systemUTC());
     TestKit.establishSenders(senders, keys.keySet.id());
-    service = new SendService(keys, senders, pool, 2, new SecureRandom(), Clock.systemUTC(), new EnclaveMetrics());
+    service =
+        new SendService(
+            keys, senders, pool, 2, new SecureRandom(), Clock.systemUTC(), new EnclaveMetrics());
     for (int i = 0; i < 3; i++) {
       RECIPIENTS.add(TestKit.x25519());
     }
@@ -56,7 +58,8 @@ class StreamedSendTest {
   }
 
   static String payloadJson(int max) throws Exception {
-    List<String> fps = RECIPIENTS.subList(0, 2).stream().map(k -> k.publicKey().fingerprint()).toList();
+    List<String> fps =
+        RECIPIENTS.subList(0, 2).stream().map(k -> k.publicKey().fingerprint()).toList();
     byte[] policy = TestKit.policy("s", fps, List.of(), Map.of(), false, max).toJson();
     return new String(Json.encode(TestKit.payload(bundle, policy, secret)), StandardCharsets.UTF_8);
   }
@@ -101,40 +104,59 @@ class StreamedSendTest {
 
   @Test
   void everySplitOfASmallBodyGivesTheSameAnswer() throws Exception {
-    byte[] body = ("{\"payload\":" + payloadJson(10) + ",\"candidates\":" + candidatesJson(candidates()) + "}")
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] body =
+        ("{\"payload\":"
+                + payloadJson(10)
+                + ",\"candidates\":"
+                + candidatesJson(candidates())
+                + "}")
+            .getBytes(StandardCharsets.UTF_8);
     EnclaveApi.SendResponse whole = send(new ByteArrayInputStream(body));
-    assertThat(whole.deliveries()).extracting(EnclaveApi.Delivery::recipient)
-        .containsExactly(RECIPIENTS.get(0).publicKey().fingerprint(), RECIPIENTS.get(1).publicKey().fingerprint());
+    assertThat(whole.deliveries())
+        .extracting(EnclaveApi.Delivery::recipient)
+        .containsExactly(
+            RECIPIENTS.get(0).publicKey().fingerprint(),
+            RECIPIENTS.get(1).publicKey().fingerprint());
     assertThat(whole.skipped()).hasSize(1);
     // the receipt is written as unpadded base64url straight from its bytes, and verifies
     assertThat(whole.receipt()).matches("[A-Za-z0-9_-]+");
-    dev.keycast.protocol.receipt.Receipt receipt = dev.keycast.protocol.receipt.ReceiptVerifier.verify(
-        dev.keycast.protocol.Base64Url.decode("receipt", whole.receipt(), 1 << 20), bundle);
+    dev.keycast.protocol.receipt.Receipt receipt =
+        dev.keycast.protocol.receipt.ReceiptVerifier.verify(
+            dev.keycast.protocol.Base64Url.decode("receipt", whole.receipt(), 1 << 20), bundle);
     assertThat(receipt.deliveries()).hasSize(2);
     assertThat(receipt.skipped()).hasSize(1);
     for (int at = -1; at <= body.length; at++) {
       EnclaveApi.SendResponse r = send(split(body, at));
       assertThat(r.sendId()).as("split at %d", at).isEqualTo(whole.sendId());
-      assertThat(r.deliveries()).extracting(EnclaveApi.Delivery::deliveryId)
-          .as("split at %d", at).isEqualTo(whole.deliveries().stream().map(EnclaveApi.Delivery::deliveryId).toList());
+      assertThat(r.deliveries())
+          .extracting(EnclaveApi.Delivery::deliveryId)
+          .as("split at %d", at)
+          .isEqualTo(whole.deliveries().stream().map(EnclaveApi.Delivery::deliveryId).toList());
       assertThat(r.skipped()).as("split at %d", at).isEqualTo(whole.skipped());
     }
   }
 
   @Test
   void candidatesBeforeThePayloadAreRefused() throws Exception {
-    byte[] body = ("{\"candidates\":" + candidatesJson(candidates()) + ",\"payload\":" + payloadJson(10) + "}")
-        .getBytes(StandardCharsets.UTF_8);
-    EnclaveApiException e = catchThrowableOfType(EnclaveApiException.class, () -> send(new ByteArrayInputStream(body)));
+    byte[] body =
+        ("{\"candidates\":"
+                + candidatesJson(candidates())
+                + ",\"payload\":"
+                + payloadJson(10)
+                + "}")
+            .getBytes(StandardCharsets.UTF_8);
+    EnclaveApiException e =
+        catchThrowableOfType(EnclaveApiException.class, () -> send(new ByteArrayInputStream(body)));
     assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_REQUEST);
     assertThat(e.getMessage()).contains("payload must come before candidates");
   }
 
   @Test
   void noCandidatesMemberIsASendToNobody() throws Exception {
-    EnclaveApi.SendResponse r = send(new ByteArrayInputStream(
-        ("{\"payload\":" + payloadJson(10) + "}").getBytes(StandardCharsets.UTF_8)));
+    EnclaveApi.SendResponse r =
+        send(
+            new ByteArrayInputStream(
+                ("{\"payload\":" + payloadJson(10) + "}").getBytes(StandardCharsets.UTF_8)));
     assertThat(r.deliveries()).isEmpty();
     assertThat(r.receipt()).isNotEmpty();
   }
@@ -147,14 +169,20 @@ class StreamedSendTest {
       many.add(TestKit.candidate(RECIPIENTS.get(i % 2)));
     }
     String good = "{\"payload\":" + payloadJson(10) + ",\"candidates\":" + candidatesJson(many);
-    for (String bad : new String[] {
-        good.substring(0, good.length() - 1) + ",{\"key\":}]}", // syntax error inside the array
-        good.substring(0, good.length() - 300), // truncated body
-        good + "}{", // trailing data
-        good + ",\"extra\":1}"}) { // unknown member after the candidates
+    for (String bad :
+        new String[] {
+          good.substring(0, good.length() - 1) + ",{\"key\":}]}", // syntax error inside the array
+          good.substring(0, good.length() - 300), // truncated body
+          good + "}{", // trailing data
+          good + ",\"extra\":1}"
+        }) { // unknown member after the candidates
       ByteArrayOutputStream out = new ByteArrayOutputStream();
-      EnclaveApiException e = catchThrowableOfType(EnclaveApiException.class,
-          () -> service.send(new ByteArrayInputStream(bad.getBytes(StandardCharsets.UTF_8)), out));
+      EnclaveApiException e =
+          catchThrowableOfType(
+              EnclaveApiException.class,
+              () ->
+                  service.send(
+                      new ByteArrayInputStream(bad.getBytes(StandardCharsets.UTF_8)), out));
       assertThat(e).as(bad.substring(Math.max(0, bad.length() - 40))).isNotNull();
       assertThat(e.code()).isEqualTo(ErrorCode.MALFORMED_REQUEST);
     }
@@ -167,34 +195,55 @@ class StreamedSendTest {
       many.add(TestKit.candidate(RECIPIENTS.get(i % 2)));
     }
     many.add(new EnclaveApi.Candidate("AAAA", List.of()));
-    String body = "{\"payload\":" + payloadJson(10) + ",\"candidates\":" + candidatesJson(many) + "}";
-    EnclaveApiException e = catchThrowableOfType(EnclaveApiException.class,
-        () -> send(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))));
+    String body =
+        "{\"payload\":" + payloadJson(10) + ",\"candidates\":" + candidatesJson(many) + "}";
+    EnclaveApiException e =
+        catchThrowableOfType(
+            EnclaveApiException.class,
+            () -> send(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))));
     assertThat(e.code()).isEqualTo(ErrorCode.INVALID_RECIPIENT);
     assertThat(e.getMessage()).startsWith("candidates[" + (SendEngine.CHUNK + 5) + "]");
   }
 
   @Test
   void maxRecipientsIsEnforcedWhileStreaming() throws Exception {
-    String body = "{\"payload\":" + payloadJson(1) + ",\"candidates\":" + candidatesJson(candidates()) + "}";
-    EnclaveApiException e = catchThrowableOfType(EnclaveApiException.class,
-        () -> send(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))));
+    String body =
+        "{\"payload\":" + payloadJson(1) + ",\"candidates\":" + candidatesJson(candidates()) + "}";
+    EnclaveApiException e =
+        catchThrowableOfType(
+            EnclaveApiException.class,
+            () -> send(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))));
     assertThat(e.code()).isEqualTo(ErrorCode.TOO_MANY_RECIPIENTS);
   }
 
   @Test
   void payloadProblemsComeBeforeAnyCandidateIsRead() throws Exception {
     // a wrong key set is reported even though the candidates that follow are garbage
-    String payload = payloadJson(10).replace(bundle.keySetId(), "ks-00000000000000000000000000000000");
+    String payload =
+        payloadJson(10).replace(bundle.keySetId(), "ks-00000000000000000000000000000000");
     String body = "{\"payload\":" + payload + ",\"candidates\":[{\"key\":}";
-    EnclaveApiException e = catchThrowableOfType(EnclaveApiException.class,
-        () -> send(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))));
+    EnclaveApiException e =
+        catchThrowableOfType(
+            EnclaveApiException.class,
+            () -> send(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))));
     assertThat(e.code()).isEqualTo(ErrorCode.WRONG_KEY_SET);
-    EnclaveApiException dup = catchThrowableOfType(EnclaveApiException.class, () -> send(new ByteArrayInputStream(
-        ("{\"payload\":" + payloadJson(10) + ",\"payload\":" + payloadJson(10) + "}").getBytes(StandardCharsets.UTF_8))));
+    EnclaveApiException dup =
+        catchThrowableOfType(
+            EnclaveApiException.class,
+            () ->
+                send(
+                    new ByteArrayInputStream(
+                        ("{\"payload\":"
+                                + payloadJson(10)
+                                + ",\"payload\":"
+                                + payloadJson(10)
+                                + "}")
+                            .getBytes(StandardCharsets.UTF_8))));
     assertThat(dup.code()).isEqualTo(ErrorCode.MALFORMED_REQUEST);
-    EnclaveApiException notObject = catchThrowableOfType(EnclaveApiException.class,
-        () -> send(new ByteArrayInputStream("[]".getBytes(StandardCharsets.UTF_8))));
+    EnclaveApiException notObject =
+        catchThrowableOfType(
+            EnclaveApiException.class,
+            () -> send(new ByteArrayInputStream("[]".getBytes(StandardCharsets.UTF_8))));
     assertThat(notObject.code()).isEqualTo(ErrorCode.MALFORMED_REQUEST);
   }
 }

@@ -28,7 +28,8 @@ import org.w3c.dom.NodeList;
  * with the screen's key, the JDK and openssl, to the exact 138-byte ST 430-1 layout).
  */
 public final class KdmChecks {
-  private static final byte[] STRUCTURE_ID = HexFormat.of().parseHex("f1dc124460169a0e85bc300642f866ab");
+  private static final byte[] STRUCTURE_ID =
+      HexFormat.of().parseHex("f1dc124460169a0e85bc300642f866ab");
 
   private KdmChecks() {}
 
@@ -37,21 +38,33 @@ public final class KdmChecks {
    * the blocks carry exactly {@code keys}, in order, with the window written as {@code
    * notBefore}/{@code notAfter} (25-character ST 430-1 timestamps).
    */
-  public static void check(Path dir, byte[] kdm, X509Certificate signerRoot, X509Certificate signerLeaf,
-      PrivateKey screenKey, String screenKeyPem, ContentKeySet keys, String notBefore, String notAfter)
+  public static void check(
+      Path dir,
+      byte[] kdm,
+      X509Certificate signerRoot,
+      X509Certificate signerLeaf,
+      PrivateKey screenKey,
+      String screenKeyPem,
+      ContentKeySet keys,
+      String notBefore,
+      String notAfter)
       throws Exception {
     Files.createDirectories(dir);
     Path file = Files.write(dir.resolve("kdm.xml"), kdm);
-    // the project's copy of the SMPTE schemas (src/test-vectors/smpte-xsd, property keycast.vectors)
+    // the project's copy of the SMPTE schemas (src/test-vectors/smpte-xsd, property
+    // keycast.vectors)
     ExternalTools.Result lint = ExternalTools.xmllint(file);
     assertThat(lint.exit()).as("xmllint: %s", lint.output()).isZero();
-    Path root = Files.writeString(dir.resolve("signer-root.pem"), TestScreens.pem(List.of(signerRoot), null));
+    Path root =
+        Files.writeString(
+            dir.resolve("signer-root.pem"), TestScreens.pem(List.of(signerRoot), null));
     ExternalTools.Result sec = ExternalTools.xmlsec1Verify(file, root);
     assertThat(sec.exit()).as("xmlsec1: %s", sec.output()).isZero();
     assertThat(sec.output()).contains("OK").contains("SignedInfo References (ok/all): 2/2");
 
     String text = new String(kdm, StandardCharsets.UTF_8);
-    assertThat(text).contains("<ContentKeysNotValidBefore>" + notBefore + "<")
+    assertThat(text)
+        .contains("<ContentKeysNotValidBefore>" + notBefore + "<")
         .contains("<ContentKeysNotValidAfter>" + notAfter + "<")
         .doesNotContainPattern("\\d\\d:\\d\\d:\\d\\dZ");
 
@@ -59,7 +72,8 @@ public final class KdmChecks {
     dbf.setNamespaceAware(true);
     dbf.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
     Document doc = dbf.newDocumentBuilder().parse(new ByteArrayInputStream(kdm));
-    NodeList values = doc.getElementsByTagNameNS("http://www.w3.org/2001/04/xmlenc#", "CipherValue");
+    NodeList values =
+        doc.getElementsByTagNameNS("http://www.w3.org/2001/04/xmlenc#", "CipherValue");
     assertThat(values.getLength()).isEqualTo(keys.keys().size());
     byte[] signerThumb = MessageDigest.getInstance("SHA-1").digest(signerLeaf.getTBSCertificate());
     Path keyPem = Files.writeString(dir.resolve("screen-key.pem"), screenKeyPem);
@@ -75,8 +89,14 @@ public final class KdmChecks {
         ExternalTools.requireOpenssl();
         Path ctFile = Files.write(dir.resolve("block0.bin"), ct);
         Path ptFile = dir.resolve("block0.plain");
-        ExternalTools.sh("openssl pkeyutl -decrypt -inkey " + keyPem + " -pkeyopt rsa_padding_mode:oaep"
-            + " -pkeyopt rsa_oaep_md:sha1 -pkeyopt rsa_mgf1_md:sha1 -in " + ctFile + " -out " + ptFile);
+        ExternalTools.sh(
+            "openssl pkeyutl -decrypt -inkey "
+                + keyPem
+                + " -pkeyopt rsa_padding_mode:oaep"
+                + " -pkeyopt rsa_oaep_md:sha1 -pkeyopt rsa_mgf1_md:sha1 -in "
+                + ctFile
+                + " -out "
+                + ptFile);
         assertThat(Files.readAllBytes(ptFile)).isEqualTo(p);
       }
     }
@@ -103,6 +123,9 @@ public final class KdmChecks {
   }
 
   static byte[] uuidBytes(UUID u) {
-    return ByteBuffer.allocate(16).putLong(u.getMostSignificantBits()).putLong(u.getLeastSignificantBits()).array();
+    return ByteBuffer.allocate(16)
+        .putLong(u.getMostSignificantBits())
+        .putLong(u.getLeastSignificantBits())
+        .array();
   }
 }

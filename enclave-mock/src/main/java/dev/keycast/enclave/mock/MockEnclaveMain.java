@@ -29,13 +29,17 @@ import picocli.CommandLine.Spec;
  * <p>Dev tier: this class and the mock attester are in {@code keycast-enclave-mock.jar} only; the
  * production {@code keycast-enclave.jar} has neither (enclave-app's {@code ProductionJarIT}).
  */
-@Command(name = "keycast-enclave-mock", mixinStandardHelpOptions = true,
-    description = "Keycast enclave server in MOCK mode (NOT AN ENCLAVE): mock attester, local state.")
+@Command(
+    name = "keycast-enclave-mock",
+    mixinStandardHelpOptions = true,
+    description =
+        "Keycast enclave server in MOCK mode (NOT AN ENCLAVE): mock attester, local state.")
 public final class MockEnclaveMain implements Callable<Integer> {
   private static final org.slf4j.Logger log = LoggerFactory.getLogger(MockEnclaveMain.class);
 
   /** What the mock launcher prints and logs on start. */
-  public static final String MOCK_BANNER = """
+  public static final String MOCK_BANNER =
+      """
 
       ##############################################################################
       ##  NOT AN ENCLAVE: keycast-enclave runs in MOCK mode.                      ##
@@ -48,12 +52,16 @@ public final class MockEnclaveMain implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--state", required = true,
+  @Option(
+      names = "--state",
+      required = true,
       description = "directory of the mock PKI and measurements.json (created on first start)")
   Path state;
 
-  @Option(names = "--kms-tls-cert",
-      description = "PEM certificate to trust for KMS TLS (the mock KMS's); default: the Amazon roots")
+  @Option(
+      names = "--kms-tls-cert",
+      description =
+          "PEM certificate to trust for KMS TLS (the mock KMS's); default: the Amazon roots")
   Path kmsTlsCert;
 
   @Option(names = "--log-to", description = "also ship logs to this tcp:// or unix: endpoint")
@@ -68,12 +76,14 @@ public final class MockEnclaveMain implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new MockEnclaveMain(EnclaveLauncher::kmsKeySetService)).execute(args));
+    System.exit(
+        new CommandLine(new MockEnclaveMain(EnclaveLauncher::kmsKeySetService)).execute(args));
   }
 
   @Override
   public Integer call() throws Exception {
-    dev.keycast.protocol.upgrade.ImageApprovers approvers = server.imageApprovers(spec.commandLine());
+    dev.keycast.protocol.upgrade.ImageApprovers approvers =
+        server.imageApprovers(spec.commandLine());
     Endpoint endpoint = Endpoint.parse(server.listen());
     Endpoint egress = Endpoint.parse(server.kmsEgress());
     Endpoint logTarget = logTo == null ? null : Endpoint.parse(logTo);
@@ -81,20 +91,26 @@ public final class MockEnclaveMain implements Callable<Integer> {
     // The mock PKI and measurements (key generation, hashing the jar) take a moment: the listener
     // comes up first and /v1/ready says "starting" meanwhile.
     Path dir = state;
-    CompletableFuture<Attester> attester = CompletableFuture.supplyAsync(() -> {
-      try {
-        return MockAttester.create(dir);
-      } catch (Exception e) {
-        throw new CompletionException(e);
-      }
-    }, task -> Thread.ofPlatform().name("keycast-startup").daemon().start(task));
+    CompletableFuture<Attester> attester =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                return MockAttester.create(dir);
+              } catch (Exception e) {
+                throw new CompletionException(e);
+              }
+            },
+            task -> Thread.ofPlatform().name("keycast-startup").daemon().start(task));
     Path cert = kmsTlsCert;
-    EnclaveLauncher.KmsConnectorSource kms = cert == null
-        ? () -> KmsConnector.production(egress)
-        : () -> KmsConnector.trusting(egress, cert);
-    EnclaveLauncher.Settings settings = new EnclaveLauncher.Settings(endpoint, kms,
-        server.kmsKeyArns(), server.workers(), logTarget, true, approvers);
-    launcher = EnclaveLauncher.start(settings, attester, EnclaveRandom.seededFromOs(), null, keySets);
+    EnclaveLauncher.KmsConnectorSource kms =
+        cert == null
+            ? () -> KmsConnector.production(egress)
+            : () -> KmsConnector.trusting(egress, cert);
+    EnclaveLauncher.Settings settings =
+        new EnclaveLauncher.Settings(
+            endpoint, kms, server.kmsKeyArns(), server.workers(), logTarget, true, approvers);
+    launcher =
+        EnclaveLauncher.start(settings, attester, EnclaveRandom.seededFromOs(), null, keySets);
     log.warn("NOT AN ENCLAVE: mock mode, attestation by a local mock root in {}", state);
     return launcher.serveUntilStopped(started);
   }

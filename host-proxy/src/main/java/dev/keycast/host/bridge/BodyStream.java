@@ -41,12 +41,14 @@ final class BodyStream extends OutputStream {
   private final long max;
   private final java.util.concurrent.Semaphore window =
       new java.util.concurrent.Semaphore(EnclaveClient.BODY_WINDOW / BODY_PIECE);
+
   /**
    * The piece being filled: starts at {@link #FIRST_PIECE} bytes and doubles up to {@link
    * #BODY_PIECE} (a small send's body is a few KiB: a 64 KiB array for each request was about
    * 45 % of the host's allocation per small send, 122 KB; performance.md section 3, "Phase 10").
    */
   private byte[] piece = new byte[FIRST_PIECE];
+
   private HttpRequest head;
   private int used;
   private long total;
@@ -71,15 +73,19 @@ final class BodyStream extends OutputStream {
     check();
     acquire();
     ChannelFuture written = flush ? ch.writeAndFlush(msg) : ch.write(msg);
-    written.addListener(w -> {
-      if (!w.isSuccess()) {
-        failed = true;
-        answer.completeExceptionally(EnclaveException.closedBeforeAnswer(
-            EnclaveClient.CLOSED + ": cannot write to the enclave: " + EnclaveClient.describe(w.cause())));
-        ch.close();
-      }
-      window.release();
-    });
+    written.addListener(
+        w -> {
+          if (!w.isSuccess()) {
+            failed = true;
+            answer.completeExceptionally(
+                EnclaveException.closedBeforeAnswer(
+                    EnclaveClient.CLOSED
+                        + ": cannot write to the enclave: "
+                        + EnclaveClient.describe(w.cause())));
+            ch.close();
+          }
+          window.release();
+        });
   }
 
   private void acquire() throws IOException {
@@ -167,8 +173,14 @@ final class BodyStream extends OutputStream {
       ByteBuf buf = used == 0 ? Unpooled.EMPTY_BUFFER : ch.alloc().buffer(used, used);
       buf.writeBytes(piece, 0, used);
       used = 0;
-      FullHttpRequest full = new DefaultFullHttpRequest(h.protocolVersion(), h.method(), h.uri(),
-          buf, h.headers(), EmptyHttpHeaders.INSTANCE);
+      FullHttpRequest full =
+          new DefaultFullHttpRequest(
+              h.protocolVersion(),
+              h.method(),
+              h.uri(),
+              buf,
+              h.headers(),
+              EmptyHttpHeaders.INSTANCE);
       HttpUtil.setTransferEncodingChunked(full, false);
       HttpUtil.setContentLength(full, buf.readableBytes());
       try {

@@ -58,10 +58,12 @@ final class ConnectionPool implements AutoCloseable {
    * A pool whose new connections come from {@code bootstrap} (with its handler and connect timeout
    * set).
    */
-  ConnectionPool(Bootstrap bootstrap, int maxConnections, int maxWaiting, long acquireTimeoutNanos) {
+  ConnectionPool(
+      Bootstrap bootstrap, int maxConnections, int maxWaiting, long acquireTimeoutNanos) {
     this.bootstrap = Objects.requireNonNull(bootstrap, "bootstrap");
     if (maxConnections < 1 || maxWaiting < 1 || acquireTimeoutNanos <= 0) {
-      throw new IllegalArgumentException("maxConnections, maxWaiting and the timeout must be positive");
+      throw new IllegalArgumentException(
+          "maxConnections, maxWaiting and the timeout must be positive");
     }
     this.permits = new Semaphore(maxConnections, true);
     this.maxWaiting = maxWaiting;

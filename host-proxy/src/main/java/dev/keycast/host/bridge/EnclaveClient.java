@@ -75,7 +75,8 @@ public final class EnclaveClient implements AutoCloseable {
     public Settings {
       Objects.requireNonNull(endpoint, "endpoint");
       if (maxConnections < 1 || maxWaiting < 1 || maxResponseBytes < 1024) {
-        throw new IllegalArgumentException("maxConnections, maxWaiting and maxResponseBytes must be positive");
+        throw new IllegalArgumentException(
+            "maxConnections, maxWaiting and maxResponseBytes must be positive");
       }
       for (Duration d : new Duration[] {connectTimeout, acquireTimeout, responseTimeout}) {
         if (d == null || d.isNegative() || d.isZero()) {
@@ -86,19 +87,37 @@ public final class EnclaveClient implements AutoCloseable {
 
     /** Defaults for {@code endpoint}: 64 connections, 10,000 waiting, 5 s connect, 30 s wait, 300 s answer, 1 GiB. */
     public static Settings defaults(Endpoint endpoint) {
-      return new Settings(endpoint, 64, 10_000, Duration.ofSeconds(5), Duration.ofSeconds(30),
-          Duration.ofSeconds(300), 1 << 30);
+      return new Settings(
+          endpoint,
+          64,
+          10_000,
+          Duration.ofSeconds(5),
+          Duration.ofSeconds(30),
+          Duration.ofSeconds(300),
+          1 << 30);
     }
 
     /** A copy with another connection limit. */
     public Settings withMaxConnections(int n) {
-      return new Settings(endpoint, n, maxWaiting, connectTimeout, acquireTimeout, responseTimeout,
+      return new Settings(
+          endpoint,
+          n,
+          maxWaiting,
+          connectTimeout,
+          acquireTimeout,
+          responseTimeout,
           maxResponseBytes);
     }
 
     /** A copy with another response timeout. */
     public Settings withResponseTimeout(Duration d) {
-      return new Settings(endpoint, maxConnections, maxWaiting, connectTimeout, acquireTimeout, d,
+      return new Settings(
+          endpoint,
+          maxConnections,
+          maxWaiting,
+          connectTimeout,
+          acquireTimeout,
+          d,
           maxResponseBytes);
     }
   }
@@ -108,8 +127,10 @@ public final class EnclaveClient implements AutoCloseable {
   private static final AttributeKey<Boolean> USED = AttributeKey.valueOf("keycast.enclave.used");
   private static final AttributeKey<Boolean> REUSABLE =
       AttributeKey.valueOf("keycast.enclave.reusable");
+
   /** Whether the head of the pending request's answer arrived (its body may still be coming). */
-  private static final AttributeKey<Boolean> STARTED = AttributeKey.valueOf("keycast.enclave.started");
+  private static final AttributeKey<Boolean> STARTED =
+      AttributeKey.valueOf("keycast.enclave.started");
 
   private final Settings settings;
   private final ConnectionPool pool;
@@ -119,21 +140,24 @@ public final class EnclaveClient implements AutoCloseable {
   /** A client using {@code group} for its connections (the caller owns the group). */
   public EnclaveClient(Settings settings, EventLoopGroup group) {
     this.settings = Objects.requireNonNull(settings, "settings");
-    this.pool = new ConnectionPool(
-        Transports.bootstrap(settings.endpoint(), group, settings.connectTimeout())
-            .handler(new ChannelInitializer<Channel>() {
-              @Override
-              protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(
-                    new HttpClientCodec(4096, 16 * 1024, 64 * 1024),
-                    new AnswerStarted(),
-                    new HttpObjectAggregator(settings.maxResponseBytes()),
-                    new ResponseHandler());
-              }
-            }),
-        settings.maxConnections(),
-        settings.maxWaiting(),
-        settings.acquireTimeout().toNanos());
+    this.pool =
+        new ConnectionPool(
+            Transports.bootstrap(settings.endpoint(), group, settings.connectTimeout())
+                .handler(
+                    new ChannelInitializer<Channel>() {
+                      @Override
+                      protected void initChannel(Channel ch) {
+                        ch.pipeline()
+                            .addLast(
+                                new HttpClientCodec(4096, 16 * 1024, 64 * 1024),
+                                new AnswerStarted(),
+                                new HttpObjectAggregator(settings.maxResponseBytes()),
+                                new ResponseHandler());
+                      }
+                    }),
+            settings.maxConnections(),
+            settings.maxWaiting(),
+            settings.acquireTimeout().toNanos());
   }
 
   /** The settings. */
@@ -176,21 +200,28 @@ public final class EnclaveClient implements AutoCloseable {
       CompletableFuture<EnclaveResponse> answer = expectAnswer(ch, method, path);
       CompletableFuture<Void> released =
           releaseWhenDone(ch, answer, CompletableFuture.completedFuture(true));
-      FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, path,
-          body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
+      FullHttpRequest req =
+          new DefaultFullHttpRequest(
+              HttpVersion.HTTP_1_1,
+              method,
+              path,
+              body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
       req.headers().set(HttpHeaderNames.HOST, "enclave");
       req.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
       if (body != null) {
         req.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
       }
       HttpUtil.setContentLength(req, body == null ? 0 : body.length);
-      ch.writeAndFlush(req).addListener(w -> {
-        if (!w.isSuccess()) {
-          answer.completeExceptionally(EnclaveException.unavailable(
-              "cannot write to the enclave: " + describe(w.cause())));
-          ch.close();
-        }
-      });
+      ch.writeAndFlush(req)
+          .addListener(
+              w -> {
+                if (!w.isSuccess()) {
+                  answer.completeExceptionally(
+                      EnclaveException.unavailable(
+                          "cannot write to the enclave: " + describe(w.cause())));
+                  ch.close();
+                }
+              });
       EnclaveResponse r;
       try {
         r = answer.get();
@@ -222,11 +253,16 @@ public final class EnclaveClient implements AutoCloseable {
     } catch (ConnectionPool.AcquireException e) {
       errors.incrementAndGet();
       throw switch (e.failure()) {
-        case TOO_MANY_WAITING, TIMED_OUT -> new EnclaveException(ErrorCode.OVERLOADED, 503,
-            "too many requests waiting for the enclave");
+        case TOO_MANY_WAITING, TIMED_OUT ->
+            new EnclaveException(
+                ErrorCode.OVERLOADED, 503, "too many requests waiting for the enclave");
         case CLOSED -> EnclaveException.unavailable("the enclave client is closed");
-        case CONNECT -> EnclaveException.unavailable(
-            "cannot connect to the enclave at " + settings.endpoint() + ": " + describe(e.getCause()));
+        case CONNECT ->
+            EnclaveException.unavailable(
+                "cannot connect to the enclave at "
+                    + settings.endpoint()
+                    + ": "
+                    + describe(e.getCause()));
       };
     }
   }
@@ -235,19 +271,31 @@ public final class EnclaveClient implements AutoCloseable {
    * Marks {@code ch} as carrying one request and returns the future of its answer, which fails
    * after the response timeout (the connection is then closed).
    */
-  private CompletableFuture<EnclaveResponse> expectAnswer(Channel ch, HttpMethod method, String path) {
+  private CompletableFuture<EnclaveResponse> expectAnswer(
+      Channel ch, HttpMethod method, String path) {
     ch.attr(USED).set(true);
     ch.attr(REUSABLE).set(false);
     ch.attr(STARTED).set(false);
     CompletableFuture<EnclaveResponse> answer = new CompletableFuture<>();
     ch.attr(PENDING).set(answer);
-    ScheduledFuture<?> timeout = ch.eventLoop().schedule(() -> {
-      if (answer.completeExceptionally(EnclaveException.unavailable(
-          "the enclave did not answer " + method + " " + path + " within "
-              + settings.responseTimeout().toSeconds() + " s"))) {
-        ch.close();
-      }
-    }, settings.responseTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    ScheduledFuture<?> timeout =
+        ch.eventLoop()
+            .schedule(
+                () -> {
+                  if (answer.completeExceptionally(
+                      EnclaveException.unavailable(
+                          "the enclave did not answer "
+                              + method
+                              + " "
+                              + path
+                              + " within "
+                              + settings.responseTimeout().toSeconds()
+                              + " s"))) {
+                    ch.close();
+                  }
+                },
+                settings.responseTimeout().toMillis(),
+                TimeUnit.MILLISECONDS);
     answer.whenComplete((r, err) -> timeout.cancel(false));
     return answer;
   }
@@ -257,12 +305,17 @@ public final class EnclaveClient implements AutoCloseable {
    * being written ({@code bodyDone} completes with true when the whole body was written). The
    * connection is closed unless the answer allows keep-alive and the body was complete.
    */
-  private CompletableFuture<Void> releaseWhenDone(Channel ch,
-      CompletableFuture<EnclaveResponse> answer, CompletableFuture<Boolean> bodyDone) {
-    return answer.handle((r, err) -> err == null).thenAcceptBoth(bodyDone, (answered, complete) -> {
-      ch.attr(PENDING).set(null);
-      pool.release(ch, answered && complete && Boolean.TRUE.equals(ch.attr(REUSABLE).get()));
-    });
+  private CompletableFuture<Void> releaseWhenDone(
+      Channel ch, CompletableFuture<EnclaveResponse> answer, CompletableFuture<Boolean> bodyDone) {
+    return answer
+        .handle((r, err) -> err == null)
+        .thenAcceptBoth(
+            bodyDone,
+            (answered, complete) -> {
+              ch.attr(PENDING).set(null);
+              pool.release(
+                  ch, answered && complete && Boolean.TRUE.equals(ch.attr(REUSABLE).get()));
+            });
   }
 
   private static boolean closedBeforeAnswer(Throwable err) {
@@ -271,8 +324,8 @@ public final class EnclaveClient implements AutoCloseable {
   }
 
   static final String CLOSED = "the enclave closed the connection";
-  static final String CLOSED_MID_ANSWER = "the enclave closed the connection in the middle of its answer"
-      + " (nothing of it is used)";
+  static final String CLOSED_MID_ANSWER =
+      "the enclave closed the connection in the middle of its answer" + " (nothing of it is used)";
 
   /**
    * Writes a request body as it is produced. May run twice for one request (a retry on a fresh
@@ -311,8 +364,8 @@ public final class EnclaveClient implements AutoCloseable {
    * complete (an early error), writing stops, the answer is returned and the connection closed.
    * A failure of {@code body} itself abandons the request the same way and is rethrown.
    */
-  public <X extends Exception> EnclaveResponse stream(HttpMethod method, String path,
-      long maxBodyBytes, BodyWriter<X> body)
+  public <X extends Exception> EnclaveResponse stream(
+      HttpMethod method, String path, long maxBodyBytes, BodyWriter<X> body)
       throws EnclaveException, InterruptedException, BodyTooLargeException, X {
     Objects.requireNonNull(body, "body");
     start(method, path);
@@ -410,8 +463,10 @@ public final class EnclaveClient implements AutoCloseable {
    * carry (its partial body is dropped). Null when those trailers are malformed.
    */
   static EnclaveResponse answerOf(FullHttpResponse msg) {
-    String status = msg.trailingHeaders().get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_STATUS_TRAILER);
-    String error = msg.trailingHeaders().get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_TRAILER);
+    String status =
+        msg.trailingHeaders().get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_STATUS_TRAILER);
+    String error =
+        msg.trailingHeaders().get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_TRAILER);
     if (status == null && error == null) {
       String type = msg.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
       return new EnclaveResponse(msg.status().code(), type, ByteBufUtil.getBytes(msg.content()));
@@ -438,19 +493,23 @@ public final class EnclaveClient implements AutoCloseable {
         return;
       }
       if (!msg.decoderResult().isSuccess()) {
-        pending.completeExceptionally(EnclaveException.unavailable(
-            "malformed answer from the enclave: " + describe(msg.decoderResult().cause())));
+        pending.completeExceptionally(
+            EnclaveException.unavailable(
+                "malformed answer from the enclave: " + describe(msg.decoderResult().cause())));
         return;
       }
       EnclaveResponse answer = answerOf(msg);
       if (answer == null) {
-        pending.completeExceptionally(EnclaveException.unavailable(
-            "malformed answer from the enclave: its error trailers do not read"));
+        pending.completeExceptionally(
+            EnclaveException.unavailable(
+                "malformed answer from the enclave: its error trailers do not read"));
         ctx.close();
         return;
       }
       // an answer ended by an error in its trailers: the enclave closes the connection
-      ctx.channel().attr(REUSABLE).set(HttpUtil.isKeepAlive(msg) && msg.trailingHeaders().isEmpty());
+      ctx.channel()
+          .attr(REUSABLE)
+          .set(HttpUtil.isKeepAlive(msg) && msg.trailingHeaders().isEmpty());
       pending.complete(answer);
     }
 
@@ -467,9 +526,10 @@ public final class EnclaveClient implements AutoCloseable {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       CompletableFuture<EnclaveResponse> pending = ctx.channel().attr(PENDING).get();
       if (pending != null) {
-        pending.completeExceptionally(cause instanceof IOException
-            ? closed(ctx, CLOSED + ": " + describe(cause))
-            : EnclaveException.unavailable("bad answer from the enclave: " + describe(cause)));
+        pending.completeExceptionally(
+            cause instanceof IOException
+                ? closed(ctx, CLOSED + ": " + describe(cause))
+                : EnclaveException.unavailable("bad answer from the enclave: " + describe(cause)));
       }
       ctx.close();
     }
@@ -486,6 +546,7 @@ public final class EnclaveClient implements AutoCloseable {
   private EnclaveException failed(Throwable cause) {
     errors.incrementAndGet();
     return cause instanceof EnclaveException ee
-        ? ee : EnclaveException.unavailable("enclave request failed: " + cause);
+        ? ee
+        : EnclaveException.unavailable("enclave request failed: " + cause);
   }
 }

@@ -32,8 +32,11 @@ public final class EnclaveException extends Exception {
 
   /** An error answer of the enclave, or a failure to reach it. */
   public EnclaveException(ErrorCode code, int status, String message) {
-    this(code, status, message, code == ErrorCode.ENCLAVE_UNAVAILABLE ? Failure.UNREACHABLE
-        : Failure.ANSWERED_OR_REFUSED);
+    this(
+        code,
+        status,
+        message,
+        code == ErrorCode.ENCLAVE_UNAVAILABLE ? Failure.UNREACHABLE : Failure.ANSWERED_OR_REFUSED);
   }
 
   private EnclaveException(ErrorCode code, int status, String message, Failure failure) {
@@ -50,8 +53,8 @@ public final class EnclaveException extends Exception {
 
   /** The connection closed before the enclave answered ({@link Failure#CLOSED_BEFORE_ANSWER}). */
   public static EnclaveException closedBeforeAnswer(String message) {
-    return new EnclaveException(ErrorCode.ENCLAVE_UNAVAILABLE, 503, message,
-        Failure.CLOSED_BEFORE_ANSWER);
+    return new EnclaveException(
+        ErrorCode.ENCLAVE_UNAVAILABLE, 503, message, Failure.CLOSED_BEFORE_ANSWER);
   }
 
   /** What went wrong, for the decision to retry. */

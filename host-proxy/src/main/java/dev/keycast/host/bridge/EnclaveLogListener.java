@@ -45,15 +45,22 @@ public final class EnclaveLogListener implements AutoCloseable {
   /** Binds {@code listen}; returns the endpoint really bound. */
   public Endpoint start(Endpoint listen, EventLoopGroup parent, EventLoopGroup child)
       throws IOException, InterruptedException {
-    server = Transports.bind(listen, parent, child, new ChannelInitializer<Channel>() {
-      @Override
-      protected void initChannel(Channel ch) {
-        ch.pipeline().addLast(
-            new LineBasedFrameDecoder(MAX_LINE_BYTES, true, false),
-            new StringDecoder(StandardCharsets.UTF_8),
-            new LineHandler());
-      }
-    }, Map.of());
+    server =
+        Transports.bind(
+            listen,
+            parent,
+            child,
+            new ChannelInitializer<Channel>() {
+              @Override
+              protected void initChannel(Channel ch) {
+                ch.pipeline()
+                    .addLast(
+                        new LineBasedFrameDecoder(MAX_LINE_BYTES, true, false),
+                        new StringDecoder(StandardCharsets.UTF_8),
+                        new LineHandler());
+              }
+            },
+            Map.of());
     return server.endpoint();
   }
 

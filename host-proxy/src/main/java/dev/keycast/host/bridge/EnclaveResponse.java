@@ -30,8 +30,8 @@ public record EnclaveResponse(int status, String contentType, byte[] body) {
     try {
       return Json.decode(body, maxBytes, type);
     } catch (MalformedInputException e) {
-      throw new EnclaveException(ErrorCode.INTERNAL, 500,
-          "the enclave's answer does not parse: " + e.getMessage());
+      throw new EnclaveException(
+          ErrorCode.INTERNAL, 500, "the enclave's answer does not parse: " + e.getMessage());
     }
   }
 

@@ -25,12 +25,18 @@ import java.util.Objects;
  */
 public final class SendResponseReader {
   private static final ObjectMapper MAPPER = Json.mapper();
-  private static final ObjectReader DELIVERY = MAPPER.readerFor(EnclaveApi.Delivery.class)
-      .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-  private static final ObjectReader BOOKING = MAPPER.readerFor(EnclaveApi.BookingInfo.class)
-      .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-  private static final ObjectReader SKIPPED = MAPPER.readerFor(EnclaveApi.Skipped.class)
-      .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectReader DELIVERY =
+      MAPPER
+          .readerFor(EnclaveApi.Delivery.class)
+          .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectReader BOOKING =
+      MAPPER
+          .readerFor(EnclaveApi.BookingInfo.class)
+          .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectReader SKIPPED =
+      MAPPER
+          .readerFor(EnclaveApi.Skipped.class)
+          .without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private SendResponseReader() {}
 
@@ -50,8 +56,14 @@ public final class SendResponseReader {
       String policy,
       EnclaveApi.BookingInfo booking) {
     /** The header of a send or forward answer (no derived policy, no booking). */
-    public Header(String sendId, String secretId, String receiptId, String receipt, String sealedSecret,
-        List<EnclaveApi.Skipped> skipped, int deliveryCount) {
+    public Header(
+        String sendId,
+        String secretId,
+        String receiptId,
+        String receipt,
+        String sealedSecret,
+        List<EnclaveApi.Skipped> skipped,
+        int deliveryCount) {
       this(sendId, secretId, receiptId, receipt, sealedSecret, skipped, deliveryCount, null, null);
     }
   }
@@ -79,7 +91,8 @@ public final class SendResponseReader {
     Objects.requireNonNull(json, "json");
     try (JsonParser p = MAPPER.getFactory().createParser(json)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "send answer is not a JSON object");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED_REQUEST, "send answer is not a JSON object");
       }
       String sendId = null;
       String secretId = null;
@@ -108,7 +121,8 @@ public final class SendResponseReader {
                 skipped.add(SKIPPED.readValue(p));
               }
             } else if (t != JsonToken.VALUE_NULL) {
-              throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "skipped is not an array");
+              throw new MalformedInputException(
+                  MalformedInputException.Kind.MALFORMED_REQUEST, "skipped is not an array");
             }
           }
           case "deliveries" -> {
@@ -117,18 +131,32 @@ public final class SendResponseReader {
                 delivered.add(delivered(p));
               }
             } else if (t != JsonToken.VALUE_NULL) {
-              throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "deliveries is not an array");
+              throw new MalformedInputException(
+                  MalformedInputException.Kind.MALFORMED_REQUEST, "deliveries is not an array");
             }
           }
-          default -> throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
-              "unknown member in the send answer: " + name);
+          default ->
+              throw new MalformedInputException(
+                  MalformedInputException.Kind.MALFORMED_REQUEST,
+                  "unknown member in the send answer: " + name);
         }
       }
-      return new Names(new Header(sendId, secretId, receiptId, receipt, sealed,
-          List.copyOf(skipped), delivered.size(), policy, booking), List.copyOf(delivered));
+      return new Names(
+          new Header(
+              sendId,
+              secretId,
+              receiptId,
+              receipt,
+              sealed,
+              List.copyOf(skipped),
+              delivered.size(),
+              policy,
+              booking),
+          List.copyOf(delivered));
     } catch (IOException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, "send answer does not parse: "
-          + e.getClass().getSimpleName());
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED_REQUEST,
+          "send answer does not parse: " + e.getClass().getSimpleName());
     }
   }
 
@@ -159,7 +187,8 @@ public final class SendResponseReader {
       return null;
     }
     if (t != JsonToken.VALUE_STRING) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST, name + " is not a string");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED_REQUEST, name + " is not a string");
     }
     return p.getText();
   }
@@ -170,59 +199,60 @@ public final class SendResponseReader {
    */
   public static Iterable<EnclaveApi.Delivery> deliveries(byte[] json) {
     Objects.requireNonNull(json, "json");
-    return () -> new Iterator<>() {
-      private JsonParser p;
-      private EnclaveApi.Delivery next;
-      private boolean done;
+    return () ->
+        new Iterator<>() {
+          private JsonParser p;
+          private EnclaveApi.Delivery next;
+          private boolean done;
 
-      private void advance() {
-        try {
-          if (p == null) {
-            p = MAPPER.getFactory().createParser(json);
-            p.nextToken(); // START_OBJECT
-            while (true) {
-              JsonToken t = p.nextToken();
-              if (t != JsonToken.FIELD_NAME) {
+          private void advance() {
+            try {
+              if (p == null) {
+                p = MAPPER.getFactory().createParser(json);
+                p.nextToken(); // START_OBJECT
+                while (true) {
+                  JsonToken t = p.nextToken();
+                  if (t != JsonToken.FIELD_NAME) {
+                    done = true;
+                    p.close();
+                    return;
+                  }
+                  String name = p.currentName();
+                  t = p.nextToken();
+                  if (name.equals("deliveries") && t == JsonToken.START_ARRAY) {
+                    break;
+                  }
+                  p.skipChildren();
+                }
+              }
+              if (p.nextToken() == JsonToken.START_OBJECT) {
+                next = DELIVERY.readValue(p);
+              } else {
                 done = true;
                 p.close();
-                return;
               }
-              String name = p.currentName();
-              t = p.nextToken();
-              if (name.equals("deliveries") && t == JsonToken.START_ARRAY) {
-                break;
-              }
-              p.skipChildren();
+            } catch (IOException e) {
+              throw new UncheckedIOException("send answer deliveries do not parse", e);
             }
           }
-          if (p.nextToken() == JsonToken.START_OBJECT) {
-            next = DELIVERY.readValue(p);
-          } else {
-            done = true;
-            p.close();
+
+          @Override
+          public boolean hasNext() {
+            if (next == null && !done) {
+              advance();
+            }
+            return next != null;
           }
-        } catch (IOException e) {
-          throw new UncheckedIOException("send answer deliveries do not parse", e);
-        }
-      }
 
-      @Override
-      public boolean hasNext() {
-        if (next == null && !done) {
-          advance();
-        }
-        return next != null;
-      }
-
-      @Override
-      public EnclaveApi.Delivery next() {
-        if (!hasNext()) {
-          throw new NoSuchElementException();
-        }
-        EnclaveApi.Delivery d = next;
-        next = null;
-        return d;
-      }
-    };
+          @Override
+          public EnclaveApi.Delivery next() {
+            if (!hasNext()) {
+              throw new NoSuchElementException();
+            }
+            EnclaveApi.Delivery d = next;
+            next = null;
+            return d;
+          }
+        };
   }
 }

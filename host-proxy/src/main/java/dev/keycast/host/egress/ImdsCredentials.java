@@ -25,10 +25,13 @@ import java.util.Objects;
 public final class ImdsCredentials implements CredentialsProvider {
   /** The IMDS address on EC2. */
   public static final URI DEFAULT_ENDPOINT = URI.create("http://169.254.169.254");
+
   /** Credentials that expire sooner than this are fetched again. */
   public static final Duration REFRESH_BEFORE = Duration.ofMinutes(10);
+
   /** Lifetime asked for the IMDSv2 session token, in seconds. */
   public static final int TOKEN_TTL_SECONDS = 21600;
+
   private static final int MAX_BODY = 64 * 1024;
 
   private final URI endpoint;
@@ -42,20 +45,27 @@ public final class ImdsCredentials implements CredentialsProvider {
   public ImdsCredentials(URI endpoint, Clock clock) {
     this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
     this.clock = Objects.requireNonNull(clock, "clock");
-    this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2))
-        .version(HttpClient.Version.HTTP_1_1).build();
+    this.http =
+        HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(2))
+            .version(HttpClient.Version.HTTP_1_1)
+            .build();
   }
 
   @Override
   public synchronized AwsCredentials credentials() throws IOException, InterruptedException {
     Instant now = clock.instant();
-    if (cached != null && (cached.expiration() == null
-        || cached.expiration().isAfter(now.plus(REFRESH_BEFORE)))) {
+    if (cached != null
+        && (cached.expiration() == null || cached.expiration().isAfter(now.plus(REFRESH_BEFORE)))) {
       return cached;
     }
-    String role = get("/latest/meta-data/iam/security-credentials/").lines()
-        .map(String::strip).filter(s -> !s.isEmpty()).findFirst()
-        .orElseThrow(() -> new IOException("IMDS lists no instance role"));
+    String role =
+        get("/latest/meta-data/iam/security-credentials/")
+            .lines()
+            .map(String::strip)
+            .filter(s -> !s.isEmpty())
+            .findFirst()
+            .orElseThrow(() -> new IOException("IMDS lists no instance role"));
     if (!role.matches("[\\w+=,.@-]{1,128}")) {
       throw new IOException("IMDS returned an unusable role name");
     }
@@ -66,8 +76,12 @@ public final class ImdsCredentials implements CredentialsProvider {
       throw new IOException("IMDS credentials of role " + role + " are not JSON");
     }
     if (n == null || !"Success".equals(n.path("Code").asText())) {
-      throw new IOException("IMDS credentials of role " + role + " not available (Code "
-          + (n == null ? "missing" : n.path("Code").asText("missing")) + ")");
+      throw new IOException(
+          "IMDS credentials of role "
+              + role
+              + " not available (Code "
+              + (n == null ? "missing" : n.path("Code").asText("missing"))
+              + ")");
     }
     String id = n.path("AccessKeyId").asText(null);
     String secret = n.path("SecretAccessKey").asText(null);
@@ -79,7 +93,8 @@ public final class ImdsCredentials implements CredentialsProvider {
       throw new IOException("IMDS credentials of role " + role + " have no valid Expiration");
     }
     if (id == null || secret == null) {
-      throw new IOException("IMDS credentials of role " + role + " lack AccessKeyId or SecretAccessKey");
+      throw new IOException(
+          "IMDS credentials of role " + role + " lack AccessKeyId or SecretAccessKey");
     }
     cached = new AwsCredentials(id, secret, session, expiration);
     return cached;
@@ -90,10 +105,12 @@ public final class ImdsCredentials implements CredentialsProvider {
     if (token != null && tokenExpiry.isAfter(now.plusSeconds(60))) {
       return token;
     }
-    HttpRequest req = HttpRequest.newBuilder(endpoint.resolve("/latest/api/token"))
-        .timeout(Duration.ofSeconds(2))
-        .header("X-aws-ec2-metadata-token-ttl-seconds", Integer.toString(TOKEN_TTL_SECONDS))
-        .PUT(HttpRequest.BodyPublishers.noBody()).build();
+    HttpRequest req =
+        HttpRequest.newBuilder(endpoint.resolve("/latest/api/token"))
+            .timeout(Duration.ofSeconds(2))
+            .header("X-aws-ec2-metadata-token-ttl-seconds", Integer.toString(TOKEN_TTL_SECONDS))
+            .PUT(HttpRequest.BodyPublishers.noBody())
+            .build();
     HttpResponse<byte[]> r = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
     if (r.statusCode() != 200) {
       throw new IOException("IMDSv2 token request answered HTTP " + r.statusCode());
@@ -105,17 +122,20 @@ public final class ImdsCredentials implements CredentialsProvider {
 
   private String get(String path) throws IOException, InterruptedException {
     for (int attempt = 0; ; attempt++) {
-      HttpRequest req = HttpRequest.newBuilder(endpoint.resolve(path))
-          .timeout(Duration.ofSeconds(2))
-          .header("X-aws-ec2-metadata-token", sessionToken()).GET().build();
+      HttpRequest req =
+          HttpRequest.newBuilder(endpoint.resolve(path))
+              .timeout(Duration.ofSeconds(2))
+              .header("X-aws-ec2-metadata-token", sessionToken())
+              .GET()
+              .build();
       HttpResponse<byte[]> r = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
       if (r.statusCode() == 401 && attempt == 0) {
         token = null; // expired session token: get a new one once
         continue;
       }
       if (r.statusCode() != 200) {
-        throw new IOException("IMDS " + path.replaceAll("[^/]+$", "<role>") + " answered HTTP "
-            + r.statusCode());
+        throw new IOException(
+            "IMDS " + path.replaceAll("[^/]+$", "<role>") + " answered HTTP " + r.statusCode());
       }
       return body(r);
     }

@@ -30,14 +30,21 @@ public final class KmsEgress implements AutoCloseable {
    *
    * @throws L4Pipe.TargetNotAllowedException if the target is not allowed
    */
-  public KmsEgress(Endpoint listen, Endpoint target, String region, Endpoint extraAllowed,
-      int maxConnections) {
+  public KmsEgress(
+      Endpoint listen, Endpoint target, String region, Endpoint extraAllowed, int maxConnections) {
     Set<Endpoint> allow = new HashSet<>(allowlist(region));
     if (extraAllowed != null) {
       allow.add(extraAllowed);
     }
-    this.pipe = new L4Pipe(new L4Pipe.Config(listen, Objects.requireNonNull(target, "target"),
-        Duration.ofSeconds(10), Duration.ofMinutes(5), maxConnections), allow);
+    this.pipe =
+        new L4Pipe(
+            new L4Pipe.Config(
+                listen,
+                Objects.requireNonNull(target, "target"),
+                Duration.ofSeconds(10),
+                Duration.ofMinutes(5),
+                maxConnections),
+            allow);
   }
 
   /** The default KMS endpoint of {@code region}. */
@@ -49,14 +56,16 @@ public final class KmsEgress implements AutoCloseable {
   /** The production allowlist of {@code region}: the KMS endpoint and its FIPS variant, port 443. */
   public static Set<Endpoint> allowlist(String region) {
     checkRegion(region);
-    return Set.of(new TcpEndpoint("kms." + region + ".amazonaws.com", 443),
+    return Set.of(
+        new TcpEndpoint("kms." + region + ".amazonaws.com", 443),
         new TcpEndpoint("kms-fips." + region + ".amazonaws.com", 443));
   }
 
   private static void checkRegion(String region) {
     if (region == null || !REGION.matcher(region).matches()) {
-      throw new IllegalArgumentException("not an AWS region name: "
-          + (region == null ? "null" : "\"" + region.replaceAll("[^\\x20-\\x7e]", "?") + "\""));
+      throw new IllegalArgumentException(
+          "not an AWS region name: "
+              + (region == null ? "null" : "\"" + region.replaceAll("[^\\x20-\\x7e]", "?") + "\""));
     }
   }
 

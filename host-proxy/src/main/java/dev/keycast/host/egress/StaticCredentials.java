@@ -10,12 +10,19 @@ public final class StaticCredentials implements CredentialsProvider {
 
   /** Credentials without expiry. */
   public StaticCredentials(String accessKeyId, String secretAccessKey, String sessionToken) {
-    if (accessKeyId == null || accessKeyId.isBlank() || secretAccessKey == null
+    if (accessKeyId == null
+        || accessKeyId.isBlank()
+        || secretAccessKey == null
         || secretAccessKey.isBlank()) {
-      throw new IllegalArgumentException("static credentials need an access key id and a secret key");
+      throw new IllegalArgumentException(
+          "static credentials need an access key id and a secret key");
     }
-    this.credentials = new AwsCredentials(accessKeyId, secretAccessKey,
-        sessionToken == null || sessionToken.isBlank() ? null : sessionToken, null);
+    this.credentials =
+        new AwsCredentials(
+            accessKeyId,
+            secretAccessKey,
+            sessionToken == null || sessionToken.isBlank() ? null : sessionToken,
+            null);
   }
 
   /**
@@ -24,7 +31,9 @@ public final class StaticCredentials implements CredentialsProvider {
    */
   public static StaticCredentials fromEnvironment(Map<String, String> env) {
     Objects.requireNonNull(env, "env");
-    return new StaticCredentials(env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY"),
+    return new StaticCredentials(
+        env.get("AWS_ACCESS_KEY_ID"),
+        env.get("AWS_SECRET_ACCESS_KEY"),
         env.get("AWS_SESSION_TOKEN"));
   }
 

@@ -18,13 +18,28 @@ import java.util.regex.Pattern;
 public record MailTemplate(String subject, String body) {
   /** Largest template file. */
   public static final int MAX_BYTES = 64 * 1024;
+
   /** The placeholders a template may use. */
-  public static final java.util.List<String> PLACEHOLDERS = java.util.List.of("title", "cinema", "screens",
-      "not_before", "not_after", "utc_offset", "cpl_id", "send_id", "kdm_count", "zip_name", "sender_from");
+  public static final java.util.List<String> PLACEHOLDERS =
+      java.util.List.of(
+          "title",
+          "cinema",
+          "screens",
+          "not_before",
+          "not_after",
+          "utc_offset",
+          "cpl_id",
+          "send_id",
+          "kdm_count",
+          "zip_name",
+          "sender_from");
+
   private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{([a-z_]+)}}");
 
   /** The built-in template. */
-  public static final MailTemplate DEFAULT = parse("""
+  public static final MailTemplate DEFAULT =
+      parse(
+          """
       Subject: KDMs: {{title}} for {{cinema}}
 
       Hello {{cinema}},
@@ -72,7 +87,8 @@ public record MailTemplate(String subject, String body) {
     try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
       byte[] b = in.readNBytes(MAX_BYTES + 1);
       if (b.length > MAX_BYTES) {
-        throw new IllegalArgumentException("--mail-template " + file + " is larger than " + MAX_BYTES + " bytes");
+        throw new IllegalArgumentException(
+            "--mail-template " + file + " is larger than " + MAX_BYTES + " bytes");
       }
       return parse(new String(b, StandardCharsets.UTF_8));
     }
@@ -102,8 +118,12 @@ public record MailTemplate(String subject, String body) {
     Matcher m = PLACEHOLDER.matcher(template);
     while (m.find()) {
       if (!PLACEHOLDERS.contains(m.group(1))) {
-        throw new IllegalArgumentException("unknown placeholder {{" + m.group(1) + "}} in the mail template (known: "
-            + String.join(", ", PLACEHOLDERS) + ")");
+        throw new IllegalArgumentException(
+            "unknown placeholder {{"
+                + m.group(1)
+                + "}} in the mail template (known: "
+                + String.join(", ", PLACEHOLDERS)
+                + ")");
       }
     }
   }

@@ -14,8 +14,14 @@ import java.util.Objects;
  * @param attachmentType its content type
  * @param attachment its bytes (not copied: the caller hands them over)
  */
-public record OutgoingMail(String messageId, List<String> to, String subject, String body, String attachmentName,
-    String attachmentType, byte[] attachment) {
+public record OutgoingMail(
+    String messageId,
+    List<String> to,
+    String subject,
+    String body,
+    String attachmentName,
+    String attachmentType,
+    byte[] attachment) {
   public OutgoingMail {
     Objects.requireNonNull(messageId, "messageId");
     to = List.copyOf(to);
@@ -32,6 +38,14 @@ public record OutgoingMail(String messageId, List<String> to, String subject, St
   /** No attachment bytes. */
   @Override
   public String toString() {
-    return "OutgoingMail[" + messageId + " to " + to + ", " + attachmentName + " (" + attachment.length + " bytes)]";
+    return "OutgoingMail["
+        + messageId
+        + " to "
+        + to
+        + ", "
+        + attachmentName
+        + " ("
+        + attachment.length
+        + " bytes)]";
   }
 }

@@ -15,7 +15,13 @@ import java.util.Objects;
  *     never in {@link #toString}
  * @param timeout connect, read and write timeout of one attempt
  */
-public record SmtpSettings(String host, int port, String from, boolean startTls, String user, String password,
+public record SmtpSettings(
+    String host,
+    int port,
+    String from,
+    boolean startTls,
+    String user,
+    String password,
     Duration timeout) {
   /** Longest password read. */
   public static final int MAX_PASSWORD = 1024;
@@ -29,14 +35,21 @@ public record SmtpSettings(String host, int port, String from, boolean startTls,
       throw new IllegalArgumentException("--smtp-port must be 1..65535");
     }
     if (!dev.keycast.host.store.CinemaRecord.isEmail(from)) {
-      throw new IllegalArgumentException("--smtp-from must be an e-mail address (local@domain.tld)");
+      throw new IllegalArgumentException(
+          "--smtp-from must be an e-mail address (local@domain.tld)");
     }
-    if (user != null && (user.isEmpty() || user.length() > 256 || user.chars().anyMatch(Character::isISOControl))) {
-      throw new IllegalArgumentException("--smtp-user must be 1 to 256 characters without control characters");
+    if (user != null
+        && (user.isEmpty()
+            || user.length() > 256
+            || user.chars().anyMatch(Character::isISOControl))) {
+      throw new IllegalArgumentException(
+          "--smtp-user must be 1 to 256 characters without control characters");
     }
     if (password != null && (password.length() > MAX_PASSWORD || user == null)) {
-      throw new IllegalArgumentException("--smtp-password-file needs --smtp-user and holds at most "
-          + MAX_PASSWORD + " characters");
+      throw new IllegalArgumentException(
+          "--smtp-password-file needs --smtp-user and holds at most "
+              + MAX_PASSWORD
+              + " characters");
     }
     Objects.requireNonNull(timeout, "timeout");
   }
@@ -44,7 +57,18 @@ public record SmtpSettings(String host, int port, String from, boolean startTls,
   /** The settings without the password. */
   @Override
   public String toString() {
-    return "SmtpSettings[" + host + ":" + port + ", from=" + from + ", starttls=" + startTls
-        + ", user=" + user + ", password=" + (password == null ? "none" : "(set)") + "]";
+    return "SmtpSettings["
+        + host
+        + ":"
+        + port
+        + ", from="
+        + from
+        + ", starttls="
+        + startTls
+        + ", user="
+        + user
+        + ", password="
+        + (password == null ? "none" : "(set)")
+        + "]";
   }
 }

@@ -63,7 +63,8 @@ public final class SmtpTransport implements MailTransport {
       MimeBodyPart text = new MimeBodyPart();
       text.setText(mail.body(), StandardCharsets.UTF_8.name());
       MimeBodyPart file = new MimeBodyPart();
-      file.setDataHandler(new DataHandler(new ByteArrayDataSource(mail.attachment(), mail.attachmentType())));
+      file.setDataHandler(
+          new DataHandler(new ByteArrayDataSource(mail.attachment(), mail.attachmentType())));
       file.setFileName(mail.attachmentName());
       file.setDisposition(MimeBodyPart.ATTACHMENT);
       m.setContent(new MimeMultipart(text, file));
@@ -86,12 +87,19 @@ public final class SmtpTransport implements MailTransport {
     } else if (e.getNextException() instanceof SMTPAddressFailedException a) {
       code = a.getReturnCode();
     }
-    boolean permanent = code >= 500 && code < 600
-        || (e instanceof SendFailedException f && code < 0 && f.getValidUnsentAddresses() == null
-            && f.getInvalidAddresses() != null && f.getInvalidAddresses().length > 0);
+    boolean permanent =
+        code >= 500 && code < 600
+            || (e instanceof SendFailedException f
+                && code < 0
+                && f.getValidUnsentAddresses() == null
+                && f.getInvalidAddresses() != null
+                && f.getInvalidAddresses().length > 0);
     Throwable cause = e.getCause() != null ? e.getCause() : e.getNextException();
-    return new Failure(e.getClass().getSimpleName() + (code > 0 ? " (reply " + code + ")" : "")
-        + (cause != null && cause != e ? " caused by " + cause.getClass().getSimpleName() : ""), permanent);
+    return new Failure(
+        e.getClass().getSimpleName()
+            + (code > 0 ? " (reply " + code + ")" : "")
+            + (cause != null && cause != e ? " caused by " + cause.getClass().getSimpleName() : ""),
+        permanent);
   }
 
   /** A message whose Message-ID is the one it was given, not a new one per save. */

@@ -34,8 +34,13 @@ public final class HostRelay implements AutoCloseable {
    * @param connectTimeout limit of one connect to the target
    * @param idleTimeout a connection with no byte either way for this long is closed
    */
-  public record Config(Endpoint listen, Endpoint target, int threads, int maxConnections,
-      Duration connectTimeout, Duration idleTimeout) {
+  public record Config(
+      Endpoint listen,
+      Endpoint target,
+      int threads,
+      int maxConnections,
+      Duration connectTimeout,
+      Duration idleTimeout) {
     /** Validates the settings. */
     public Config {
       Objects.requireNonNull(listen, "listen");
@@ -60,11 +65,17 @@ public final class HostRelay implements AutoCloseable {
   /** A relay that is not yet listening. */
   public HostRelay(Config config) {
     this.config = Objects.requireNonNull(config, "config");
-    this.pipe = new L4Pipe(new L4Pipe.Config(config.listen(), config.target(),
-        config.connectTimeout(), config.idleTimeout(), config.maxConnections()),
-        Set.of(config.target()));
-    int threads = config.threads() == 0 ? 2 * Runtime.getRuntime().availableProcessors()
-        : config.threads();
+    this.pipe =
+        new L4Pipe(
+            new L4Pipe.Config(
+                config.listen(),
+                config.target(),
+                config.connectTimeout(),
+                config.idleTimeout(),
+                config.maxConnections()),
+            Set.of(config.target()));
+    int threads =
+        config.threads() == 0 ? 2 * Runtime.getRuntime().availableProcessors() : config.threads();
     this.boss = Transports.newEventLoopGroup(1);
     this.workers = Transports.newEventLoopGroup(threads);
   }

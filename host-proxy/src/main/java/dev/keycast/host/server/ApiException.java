@@ -24,7 +24,10 @@ public final class ApiException extends Exception {
    * retryAfterSeconds} (a {@code 429}: when the refused client may try again).
    */
   public static ApiException retryAfter(ErrorCode code, String message, long retryAfterSeconds) {
-    return new ApiException(code, code.status(), message,
+    return new ApiException(
+        code,
+        code.status(),
+        message,
         (int) Math.max(1, Math.min(Integer.MAX_VALUE, retryAfterSeconds)));
   }
 
@@ -44,6 +47,7 @@ public final class ApiException extends Exception {
   public HttpAnswer answer() {
     HttpAnswer a = HttpAnswer.error(status, code, getMessage());
     return retryAfterSeconds > 0
-        ? new HttpAnswer(a.status(), a.contentType(), a.body(), retryAfterSeconds) : a;
+        ? new HttpAnswer(a.status(), a.contentType(), a.body(), retryAfterSeconds)
+        : a;
   }
 }

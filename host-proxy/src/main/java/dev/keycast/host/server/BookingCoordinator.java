@@ -50,8 +50,13 @@ final class BookingCoordinator {
   private final HostControl control;
   private final SenderRequestAuth auth;
 
-  BookingCoordinator(ArtefactStore store, StoreCalls stores, EnclaveCalls enclave, SendCoordinator sends,
-      HostControl control, SenderRequestAuth auth) {
+  BookingCoordinator(
+      ArtefactStore store,
+      StoreCalls stores,
+      EnclaveCalls enclave,
+      SendCoordinator sends,
+      HostControl control,
+      SenderRequestAuth auth) {
     this.store = Objects.requireNonNull(store, "store");
     this.stores = Objects.requireNonNull(stores, "stores");
     this.enclave = Objects.requireNonNull(enclave, "enclave");
@@ -64,16 +69,21 @@ final class BookingCoordinator {
   HttpAnswer book(HttpCall call) throws ApiException, InterruptedException {
     byte[] body = call.body();
     if (body.length > MAX_BODY_BYTES) {
-      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "a booking body is at most " + MAX_BODY_BYTES
-          + " bytes, got " + body.length);
+      throw new ApiException(
+          ErrorCode.PAYLOAD_TOO_LARGE,
+          "a booking body is at most " + MAX_BODY_BYTES + " bytes, got " + body.length);
     }
     auth.require(call);
     HostApi.BookingRequest req = Inputs.decode(body, HostApi.BookingRequest.class);
     EnclaveApi.SenderSignature sig = req.sender();
-    if (req.booking() == null || sig == null || sig.key() == null || sig.timestamp() == null
+    if (req.booking() == null
+        || sig == null
+        || sig.key() == null
+        || sig.timestamp() == null
         || sig.signature() == null) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "a booking needs booking and sender (key, timestamp, "
-          + "signature)");
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST,
+          "a booking needs booking and sender (key, timestamp, " + "signature)");
     }
     byte[] bookingBytes = Inputs.b64("booking", req.booking(), KdmBooking.MAX_ENCODED);
     byte[] signature = Inputs.b64("sender.signature", sig.signature(), 64);
@@ -89,11 +99,17 @@ final class BookingCoordinator {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, "sender.timestamp is out of range");
     }
     HostApiService.requireReady(control);
-    String bookingId = BookingStatement.of(booking.keySetId(), bookingBytes, Instant.ofEpochSecond(sig.timestamp()),
-        booker).bookingId();
+    String bookingId =
+        BookingStatement.of(
+                booking.keySetId(), bookingBytes, Instant.ofEpochSecond(sig.timestamp()), booker)
+            .bookingId();
     // the idempotency key: the exact signed booking (a retry carries the same bytes and signature)
-    byte[] hash = Sha256.digest(bookingBytes, ByteBuffer.allocate(8).putLong(sig.timestamp()).array(), booker.raw(),
-        signature);
+    byte[] hash =
+        Sha256.digest(
+            bookingBytes,
+            ByteBuffer.allocate(8).putLong(sig.timestamp()).array(),
+            booker.raw(),
+            signature);
     var existing = stores.call("find_send", () -> store.findSend(bookingId, hash));
     if (existing.isPresent()) {
       HostApi.SendResult r = sends.replay(existing.get());
@@ -101,20 +117,36 @@ final class BookingCoordinator {
     }
 
     DkdmRecord dkdm = pickDkdm(booking);
-    RulesRecord rules = stores.call("get_rules", () -> store.getRules(booking.cplId()))
-        .orElseThrow(() -> new ApiException(ErrorCode.RULES_NOT_FOUND, "no studio rules are stored for CPL "
-            + booking.cplId() + "; the studio sends them with keycast rules send"));
+    RulesRecord rules =
+        stores
+            .call("get_rules", () -> store.getRules(booking.cplId()))
+            .orElseThrow(
+                () ->
+                    new ApiException(
+                        ErrorCode.RULES_NOT_FOUND,
+                        "no studio rules are stored for CPL "
+                            + booking.cplId()
+                            + "; the studio sends them with keycast rules send"));
     List<EnclaveApi.Candidate> candidates = new ArrayList<>();
     List<String> unknown = candidates(booking, candidates);
     if (candidates.isEmpty()) {
-      throw new ApiException(ErrorCode.BOOKING_INVALID, "none of the " + booking.screens().size()
-          + " booked screens is registered on this host");
+      throw new ApiException(
+          ErrorCode.BOOKING_INVALID,
+          "none of the " + booking.screens().size() + " booked screens is registered on this host");
     }
-    EnclaveApi.BookingRequest request = new EnclaveApi.BookingRequest(req.booking(), sig,
-        new EnclaveApi.SignedRules(Base64Url.encode(rules.statement()), Base64Url.encode(rules.key()),
-            Base64Url.encode(rules.signature()), Base64Url.encode(rules.signerCertificate()),
-            Base64Url.encode(rules.signerSignature())),
-        Base64Url.encode(dkdm.sealedContentKeys()), Base64Url.encode(dkdm.binding()), candidates);
+    EnclaveApi.BookingRequest request =
+        new EnclaveApi.BookingRequest(
+            req.booking(),
+            sig,
+            new EnclaveApi.SignedRules(
+                Base64Url.encode(rules.statement()),
+                Base64Url.encode(rules.key()),
+                Base64Url.encode(rules.signature()),
+                Base64Url.encode(rules.signerCertificate()),
+                Base64Url.encode(rules.signerSignature())),
+            Base64Url.encode(dkdm.sealedContentKeys()),
+            Base64Url.encode(dkdm.binding()),
+            candidates);
     EnclaveResponse answer = enclave.call(HttpMethod.POST, "/v1/kdm/book", Json.encode(request));
     if (!answer.ok()) {
       throw EnclaveCalls.unavailable(answer.toException());
@@ -129,17 +161,33 @@ final class BookingCoordinator {
       policyBytes = Base64Url.decode("policy", header.policy(), SendPolicy.MAX_BYTES);
       policy = SendPolicy.parse(policyBytes);
     } catch (MalformedInputException | NullPointerException e) {
-      throw new ApiException(ErrorCode.INTERNAL, "the enclave's booking answer is unusable: " + e.getMessage());
+      throw new ApiException(
+          ErrorCode.INTERNAL, "the enclave's booking answer is unusable: " + e.getMessage());
     }
-    HostApi.SendResult r = sends.commit(bookingId, hash, policyBytes, policy, answer.body(), names, SenderQuotas.UNCOUNTED);
-    return HttpAnswer.json(200, result(r, booking,
-        header.booking() == null ? null : header.booking().dkdmMessageId(), unknown));
+    HostApi.SendResult r =
+        sends.commit(
+            bookingId, hash, policyBytes, policy, answer.body(), names, SenderQuotas.UNCOUNTED);
+    return HttpAnswer.json(
+        200,
+        result(
+            r,
+            booking,
+            header.booking() == null ? null : header.booking().dkdmMessageId(),
+            unknown));
   }
 
-  private static HostApi.BookingResult result(HostApi.SendResult r, KdmBooking booking, String dkdmMessageId,
-      List<String> unknown) {
-    return new HostApi.BookingResult(r.sendId(), booking.cplId(), dkdmMessageId, r.receiptId(), r.receipt(),
-        r.delivered(), r.skipped(), unknown, r.replayed());
+  private static HostApi.BookingResult result(
+      HostApi.SendResult r, KdmBooking booking, String dkdmMessageId, List<String> unknown) {
+    return new HostApi.BookingResult(
+        r.sendId(),
+        booking.cplId(),
+        dkdmMessageId,
+        r.receiptId(),
+        r.receipt(),
+        r.delivered(),
+        r.skipped(),
+        unknown,
+        r.replayed());
   }
 
   /**
@@ -168,7 +216,8 @@ final class BookingCoordinator {
       }
     }
     if (latest == null) {
-      throw new ApiException(ErrorCode.DKDM_NOT_FOUND, "no DKDM is ingested for CPL " + booking.cplId());
+      throw new ApiException(
+          ErrorCode.DKDM_NOT_FOUND, "no DKDM is ingested for CPL " + booking.cplId());
     }
     return covering != null ? covering : latest;
   }

@@ -27,8 +27,11 @@ final class CinemaOffsets {
     }
     String offset = offsets.get(s.cinema());
     if (offset == null) {
-      offset = stores.call("get_cinema", () -> store.getCinema(s.cinema()))
-          .map(CinemaRecord::utcOffset).orElse(CinemaRecord.UTC);
+      offset =
+          stores
+              .call("get_cinema", () -> store.getCinema(s.cinema()))
+              .map(CinemaRecord::utcOffset)
+              .orElse(CinemaRecord.UTC);
       offsets.put(s.cinema(), offset);
     }
     return offset;

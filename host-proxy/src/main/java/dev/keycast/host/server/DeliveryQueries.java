@@ -35,7 +35,11 @@ final class DeliveryQueries {
   private final SenderRequestAuth senderAuth;
   private final HostControl control;
 
-  DeliveryQueries(ArtefactStore store, StoreCalls stores, RecipientAuth auth, SenderRequestAuth senderAuth,
+  DeliveryQueries(
+      ArtefactStore store,
+      StoreCalls stores,
+      RecipientAuth auth,
+      SenderRequestAuth senderAuth,
       HostControl control) {
     this.store = Objects.requireNonNull(store, "store");
     this.stores = Objects.requireNonNull(stores, "stores");
@@ -44,13 +48,13 @@ final class DeliveryQueries {
     this.control = Objects.requireNonNull(control, "control");
   }
 
-  HttpAnswer deliveries(String fingerprint, String after, String limitText,
-      String authorization) throws ApiException {
+  HttpAnswer deliveries(String fingerprint, String after, String limitText, String authorization)
+      throws ApiException {
     Inputs.checkFingerprint(fingerprint);
     auth.checkSession(authorization, fingerprint);
     if (after != null && !Inputs.ID.matches(after)) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "after must be a delivery id: "
-          + Inputs.quote(after));
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST, "after must be a delivery id: " + Inputs.quote(after));
     }
     int limit = 100;
     if (limitText != null) {
@@ -60,13 +64,14 @@ final class DeliveryQueries {
         limit = -1;
       }
       if (limit < 1 || limit > ArtefactStore.MAX_PAGE) {
-        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "limit must be 1.."
-            + ArtefactStore.MAX_PAGE + ": " + Inputs.quote(limitText));
+        throw new ApiException(
+            ErrorCode.MALFORMED_REQUEST,
+            "limit must be 1.." + ArtefactStore.MAX_PAGE + ": " + Inputs.quote(limitText));
       }
     }
     int n = limit;
-    List<StoredDelivery> page = stores.call("list_deliveries",
-        () -> store.listDeliveries(fingerprint, after, n + 1));
+    List<StoredDelivery> page =
+        stores.call("list_deliveries", () -> store.listDeliveries(fingerprint, after, n + 1));
     boolean more = page.size() > n;
     List<StoredDelivery> shown = more ? page.subList(0, n) : page;
     List<HostApi.DeliverySummary> out = new ArrayList<>(shown.size());
@@ -74,12 +79,20 @@ final class DeliveryQueries {
     for (StoredDelivery d : shown) {
       Instant created = sendTimes.get(d.receiptId());
       if (created == null) {
-        created = stores.call("get_receipt", () -> store.getReceipt(d.receiptId()))
-            .map(ReceiptRecord::createdAt).orElse(null);
+        created =
+            stores
+                .call("get_receipt", () -> store.getReceipt(d.receiptId()))
+                .map(ReceiptRecord::createdAt)
+                .orElse(null);
         sendTimes.put(d.receiptId(), created);
       }
-      out.add(new HostApi.DeliverySummary(d.deliveryId(), d.sendId(), d.recipientFingerprint(),
-          d.delivery().formatId(), created));
+      out.add(
+          new HostApi.DeliverySummary(
+              d.deliveryId(),
+              d.sendId(),
+              d.recipientFingerprint(),
+              d.delivery().formatId(),
+              created));
     }
     String next = more ? shown.get(shown.size() - 1).deliveryId() : null;
     return HttpAnswer.json(200, new HostApi.DeliveryPage(out, next));
@@ -88,14 +101,23 @@ final class DeliveryQueries {
   HttpAnswer delivery(String id, String authorization) throws ApiException {
     Inputs.checkId("delivery id", id);
     String holder = auth.sessionFingerprint(authorization);
-    StoredDelivery d = stores.call("get_delivery", () -> store.getDelivery(id))
-        // another recipient's delivery is answered as an absent one: no existence oracle
-        .filter(found -> MessageDigest.isEqual(
-            found.recipientFingerprint().getBytes(StandardCharsets.US_ASCII),
-            holder.getBytes(StandardCharsets.US_ASCII)))
-        .orElseThrow(() -> new ApiException(ErrorCode.NOT_FOUND, "no delivery " + id
-            + " for this recipient"));
-    String type = d.delivery().formatId().startsWith("cms") ? HostApiService.CMS_TYPE : HostApiService.HPKE_TYPE;
+    StoredDelivery d =
+        stores
+            .call("get_delivery", () -> store.getDelivery(id))
+            // another recipient's delivery is answered as an absent one: no existence oracle
+            .filter(
+                found ->
+                    MessageDigest.isEqual(
+                        found.recipientFingerprint().getBytes(StandardCharsets.US_ASCII),
+                        holder.getBytes(StandardCharsets.US_ASCII)))
+            .orElseThrow(
+                () ->
+                    new ApiException(
+                        ErrorCode.NOT_FOUND, "no delivery " + id + " for this recipient"));
+    String type =
+        d.delivery().formatId().startsWith("cms")
+            ? HostApiService.CMS_TYPE
+            : HostApiService.HPKE_TYPE;
     return new HttpAnswer(200, type, d.delivery().envelope(), 0);
   }
 
@@ -108,40 +130,51 @@ final class DeliveryQueries {
   HttpAnswer receipt(String id, HttpCall call) throws ApiException, InterruptedException {
     Inputs.checkId("receipt id", id);
     String authorization = call.authorization();
-    boolean bySender = authorization != null && authorization.startsWith(SenderRequestSignature.SCHEME + " ");
+    boolean bySender =
+        authorization != null && authorization.startsWith(SenderRequestSignature.SCHEME + " ");
     if (authorization == null || authorization.isEmpty()) {
-      throw new ApiException(ErrorCode.SESSION_REQUIRED, "a receipt is answered to its sender (Authorization: "
-          + SenderRequestSignature.SCHEME + " ..., api.md 2.4) or to a recipient it names (Authorization: Bearer"
-          + " <session token>, POST /v1/recipients/{fingerprint}/sessions)");
+      throw new ApiException(
+          ErrorCode.SESSION_REQUIRED,
+          "a receipt is answered to its sender (Authorization: "
+              + SenderRequestSignature.SCHEME
+              + " ..., api.md 2.4) or to a recipient it names (Authorization: Bearer"
+              + " <session token>, POST /v1/recipients/{fingerprint}/sessions)");
     }
     SenderKey sender = bySender ? senderAuth.require(call) : null;
     String holder = bySender ? null : auth.sessionFingerprint(authorization);
-    ApiException absent = new ApiException(ErrorCode.NOT_FOUND, "no receipt " + id
-        + (bySender ? " of this sender" : " naming this recipient"));
-    ReceiptRecord r = stores.call("get_receipt", () -> store.getReceipt(id)).orElseThrow(() -> absent);
+    ApiException absent =
+        new ApiException(
+            ErrorCode.NOT_FOUND,
+            "no receipt " + id + (bySender ? " of this sender" : " naming this recipient"));
+    ReceiptRecord r =
+        stores.call("get_receipt", () -> store.getReceipt(id)).orElseThrow(() -> absent);
     Receipt receipt = read(r);
     if (receipt == null) {
       throw absent;
     }
     boolean allowed = false;
     if (bySender) {
-      allowed = receipt.sender() != null && MessageDigest.isEqual(
-          receipt.sender().key().getBytes(StandardCharsets.US_ASCII),
-          HexFormat.of().formatHex(sender.raw()).getBytes(StandardCharsets.US_ASCII));
+      allowed =
+          receipt.sender() != null
+              && MessageDigest.isEqual(
+                  receipt.sender().key().getBytes(StandardCharsets.US_ASCII),
+                  HexFormat.of().formatHex(sender.raw()).getBytes(StandardCharsets.US_ASCII));
     } else {
       byte[] h = holder.getBytes(StandardCharsets.US_ASCII);
       for (Receipt.Delivery d : receipt.deliveries()) {
-        allowed |= MessageDigest.isEqual(d.recipientFingerprint().getBytes(StandardCharsets.US_ASCII), h);
+        allowed |=
+            MessageDigest.isEqual(d.recipientFingerprint().getBytes(StandardCharsets.US_ASCII), h);
       }
       for (Receipt.Skipped k : receipt.skipped()) {
-        allowed |= MessageDigest.isEqual(k.recipientFingerprint().getBytes(StandardCharsets.US_ASCII), h);
+        allowed |=
+            MessageDigest.isEqual(k.recipientFingerprint().getBytes(StandardCharsets.US_ASCII), h);
       }
     }
     if (!allowed) {
       throw absent;
     }
-    return HttpAnswer.json(200,
-        new HostApi.ReceiptView(r.receiptId(), r.sendId(), Base64Url.encode(r.bytes())));
+    return HttpAnswer.json(
+        200, new HostApi.ReceiptView(r.receiptId(), r.sendId(), Base64Url.encode(r.bytes())));
   }
 
   /**
@@ -165,7 +198,9 @@ final class DeliveryQueries {
       }
       byte[] key = Base64Url.decode("signing_public_key", b.signingPublicKey(), 44);
       if (key.length != 32) {
-        key = java.util.Arrays.copyOfRange(key, key.length - 32, key.length); // RFC 8410 SPKI: the key is its tail
+        key =
+            java.util.Arrays.copyOfRange(
+                key, key.length - 32, key.length); // RFC 8410 SPKI: the key is its tail
       }
       return ReceiptVerifier.verify(r.bytes(), key);
     } catch (MalformedInputException | ReceiptSignatureException | RuntimeException e) {

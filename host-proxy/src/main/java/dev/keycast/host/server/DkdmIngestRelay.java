@@ -2,16 +2,16 @@ package dev.keycast.host.server;
 
 import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.host.store.DkdmRecord;
+import dev.keycast.host.store.LegacyKeyRecord;
 import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.EnclaveApi;
-import dev.keycast.protocol.api.HostApi;
 import dev.keycast.protocol.api.ErrorCode;
+import dev.keycast.protocol.api.HostApi;
 import dev.keycast.protocol.cinema.CinemaException;
 import dev.keycast.protocol.cinema.KdmTimestamps;
 import io.netty.handler.codec.http.HttpMethod;
-import dev.keycast.host.store.LegacyKeyRecord;
-import dev.keycast.protocol.Json;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +32,12 @@ final class DkdmIngestRelay {
   private final SenderRequestAuth auth;
   private final Clock clock;
 
-  DkdmIngestRelay(ArtefactStore store, StoreCalls stores, EnclaveCalls enclave, SenderRequestAuth auth, Clock clock) {
+  DkdmIngestRelay(
+      ArtefactStore store,
+      StoreCalls stores,
+      EnclaveCalls enclave,
+      SenderRequestAuth auth,
+      Clock clock) {
     this.store = Objects.requireNonNull(store, "store");
     this.stores = Objects.requireNonNull(stores, "stores");
     this.enclave = Objects.requireNonNull(enclave, "enclave");
@@ -44,8 +49,12 @@ final class DkdmIngestRelay {
   HttpAnswer ingest(HttpCall call) throws ApiException, InterruptedException {
     byte[] body = call.body();
     if (body.length > EnclaveApi.DkdmIngestRequest.MAX_BODY_BYTES) {
-      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "a DKDM ingest is at most "
-          + EnclaveApi.DkdmIngestRequest.MAX_BODY_BYTES + " bytes, got " + body.length);
+      throw new ApiException(
+          ErrorCode.PAYLOAD_TOO_LARGE,
+          "a DKDM ingest is at most "
+              + EnclaveApi.DkdmIngestRequest.MAX_BODY_BYTES
+              + " bytes, got "
+              + body.length);
     }
     auth.require(call);
     // the sender's request, with every legacy DKDM key this host keeps (wire-format.md 10.6): the
@@ -53,18 +62,34 @@ final class DkdmIngestRelay {
     EnclaveApi.DkdmIngestRequest req = Inputs.decode(body, EnclaveApi.DkdmIngestRequest.class);
     List<EnclaveApi.LegacyDkdmKey> legacy = new ArrayList<>();
     for (LegacyKeyRecord k : stores.call("list_legacy_keys", store::listLegacyKeys)) {
-      legacy.add(new EnclaveApi.LegacyDkdmKey(Base64Url.encode(k.certificate()), Base64Url.encode(k.sealedKey())));
+      legacy.add(
+          new EnclaveApi.LegacyDkdmKey(
+              Base64Url.encode(k.certificate()), Base64Url.encode(k.sealedKey())));
     }
-    byte[] relayed = Json.encode(new EnclaveApi.DkdmIngestRequest(req.dkdm(), req.studioRoots(), req.sender(), legacy));
-    EnclaveApi.DkdmIngestResponse a = EnclaveCalls.decode(enclave.call(HttpMethod.POST, "/v1/dkdm/ingest", relayed),
-        EnclaveApi.DkdmIngestResponse.class);
+    byte[] relayed =
+        Json.encode(
+            new EnclaveApi.DkdmIngestRequest(req.dkdm(), req.studioRoots(), req.sender(), legacy));
+    EnclaveApi.DkdmIngestResponse a =
+        EnclaveCalls.decode(
+            enclave.call(HttpMethod.POST, "/v1/dkdm/ingest", relayed),
+            EnclaveApi.DkdmIngestResponse.class);
     DkdmRecord record;
     try {
-      record = new DkdmRecord(a.messageId(), a.cplId(), a.keySetId(),
-          KdmTimestamps.parse(a.notValidAfter()).toInstant(), a.signerThumbprint(),
-          Base64Url.decode("sealed_content_keys", a.sealedContentKeys(), DkdmRecord.MAX_SEALED_BYTES),
-          Base64Url.decode("binding", a.binding(), DkdmRecord.MAX_BINDING_BYTES), clock.instant());
-    } catch (CinemaException | MalformedInputException | IllegalArgumentException | NullPointerException e) {
+      record =
+          new DkdmRecord(
+              a.messageId(),
+              a.cplId(),
+              a.keySetId(),
+              KdmTimestamps.parse(a.notValidAfter()).toInstant(),
+              a.signerThumbprint(),
+              Base64Url.decode(
+                  "sealed_content_keys", a.sealedContentKeys(), DkdmRecord.MAX_SEALED_BYTES),
+              Base64Url.decode("binding", a.binding(), DkdmRecord.MAX_BINDING_BYTES),
+              clock.instant());
+    } catch (CinemaException
+        | MalformedInputException
+        | IllegalArgumentException
+        | NullPointerException e) {
       throw new ApiException(ErrorCode.INTERNAL, "the enclave's DKDM answer does not decode");
     }
     stores.call("put_dkdm", () -> store.putDkdm(record));
@@ -80,27 +105,46 @@ final class DkdmIngestRelay {
   HttpAnswer importKey(HttpCall call) throws ApiException, InterruptedException {
     byte[] body = call.body();
     if (body.length > MAX_KEY_IMPORT_BYTES) {
-      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "a key import is at most " + MAX_KEY_IMPORT_BYTES + " bytes");
+      throw new ApiException(
+          ErrorCode.PAYLOAD_TOO_LARGE,
+          "a key import is at most " + MAX_KEY_IMPORT_BYTES + " bytes");
     }
     auth.require(call);
-    EnclaveApi.DkdmKeyImportResponse a = EnclaveCalls.decode(enclave.call(HttpMethod.POST, "/v1/dkdm/key-import",
-        body), EnclaveApi.DkdmKeyImportResponse.class);
+    EnclaveApi.DkdmKeyImportResponse a =
+        EnclaveCalls.decode(
+            enclave.call(HttpMethod.POST, "/v1/dkdm/key-import", body),
+            EnclaveApi.DkdmKeyImportResponse.class);
     LegacyKeyRecord record;
     try {
       byte[] der = Base64Url.decode("certificate", a.certificate(), 8192);
-      record = new LegacyKeyRecord(dev.keycast.protocol.cinema.LegacyDkdmKeys.secretId(der), der,
-          Base64Url.decode("sealed_key", a.sealedKey(), 16384), clock.instant());
+      record =
+          new LegacyKeyRecord(
+              dev.keycast.protocol.cinema.LegacyDkdmKeys.secretId(der),
+              der,
+              Base64Url.decode("sealed_key", a.sealedKey(), 16384),
+              clock.instant());
     } catch (MalformedInputException | IllegalArgumentException | NullPointerException e) {
       throw new ApiException(ErrorCode.INTERNAL, "the enclave's key import answer does not decode");
     }
     List<LegacyKeyRecord> kept = stores.call("list_legacy_keys", store::listLegacyKeys);
-    if (kept.size() >= LegacyKeyRecord.MAX_KEYS && kept.stream().noneMatch(k -> k.id().equals(record.id()))) {
-      throw new ApiException(ErrorCode.ALREADY_INITIALIZED, "this host keeps " + LegacyKeyRecord.MAX_KEYS
-          + " legacy DKDM keys already");
+    if (kept.size() >= LegacyKeyRecord.MAX_KEYS
+        && kept.stream().noneMatch(k -> k.id().equals(record.id()))) {
+      throw new ApiException(
+          ErrorCode.ALREADY_INITIALIZED,
+          "this host keeps " + LegacyKeyRecord.MAX_KEYS + " legacy DKDM keys already");
     }
     stores.call("put_legacy_key", () -> store.putLegacyKey(record));
-    return HttpAnswer.json(201, new EnclaveApi.DkdmKeyImportResponse(a.keySetId(), a.thumbprint(), a.subject(),
-        a.issuer(), a.serialNumber(), a.notAfter(), a.certificate(), null));
+    return HttpAnswer.json(
+        201,
+        new EnclaveApi.DkdmKeyImportResponse(
+            a.keySetId(),
+            a.thumbprint(),
+            a.subject(),
+            a.issuer(),
+            a.serialNumber(),
+            a.notAfter(),
+            a.certificate(),
+            null));
   }
 
   /**
@@ -111,16 +155,24 @@ final class DkdmIngestRelay {
     auth.require(call);
     String cpl = call.param("cpl");
     if (cpl == null) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "cpl is missing (GET /v1/dkdms?cpl=UUID)");
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST, "cpl is missing (GET /v1/dkdms?cpl=UUID)");
     }
     String urn = cpl.startsWith("urn:uuid:") ? cpl : "urn:uuid:" + cpl;
     if (!urn.matches("urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "cpl must be a lowercase UUID (urn:uuid: prefix allowed)");
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST, "cpl must be a lowercase UUID (urn:uuid: prefix allowed)");
     }
     List<HostApi.DkdmSummary> out = new ArrayList<>();
     for (DkdmRecord d : stores.call("find_dkdms", () -> store.findDkdms(urn))) {
-      out.add(new HostApi.DkdmSummary(d.messageId(), d.cplId(), d.keySetId(), d.notValidAfter().toString(),
-          d.signerThumbprint(), d.ingestedAt().toString()));
+      out.add(
+          new HostApi.DkdmSummary(
+              d.messageId(),
+              d.cplId(),
+              d.keySetId(),
+              d.notValidAfter().toString(),
+              d.signerThumbprint(),
+              d.ingestedAt().toString()));
     }
     return HttpAnswer.json(200, new HostApi.DkdmList(out));
   }

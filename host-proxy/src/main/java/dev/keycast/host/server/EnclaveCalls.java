@@ -37,8 +37,11 @@ final class EnclaveCalls {
   }
 
   void countError(EnclaveException e) {
-    metrics.inc("keycast_host_enclave_errors_total", "error answers and failures of the enclave",
-        "code", e.code().code());
+    metrics.inc(
+        "keycast_host_enclave_errors_total",
+        "error answers and failures of the enclave",
+        "code",
+        e.code().code());
   }
 
   static ApiException unavailable(EnclaveException e) {

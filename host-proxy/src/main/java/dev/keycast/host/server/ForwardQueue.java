@@ -47,9 +47,15 @@ final class ForwardQueue implements AutoCloseable {
     this.job = Objects.requireNonNull(job, "job");
     this.maxDeferred = maxDeferred;
     this.metrics = Objects.requireNonNull(metrics, "metrics");
-    this.executor = new ThreadPoolExecutor(workers, workers, 30, TimeUnit.SECONDS,
-        new ArrayBlockingQueue<>(capacity), Thread.ofVirtual().name("late-forward-", 0).factory(),
-        new ThreadPoolExecutor.AbortPolicy());
+    this.executor =
+        new ThreadPoolExecutor(
+            workers,
+            workers,
+            30,
+            TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(capacity),
+            Thread.ofVirtual().name("late-forward-", 0).factory(),
+            new ThreadPoolExecutor.AbortPolicy());
     this.executor.allowCoreThreadTimeOut(true);
   }
 
@@ -86,7 +92,9 @@ final class ForwardQueue implements AutoCloseable {
     try {
       done.complete(job.run(key));
     } catch (Exception | Error e) {
-      LOG.warn("late forward to {} failed ({}); retried on the next trigger", key,
+      LOG.warn(
+          "late forward to {} failed ({}); retried on the next trigger",
+          key,
           e.getClass().getSimpleName());
       defer(key);
       done.completeExceptionally(e);
@@ -100,13 +108,15 @@ final class ForwardQueue implements AutoCloseable {
       return;
     }
     if (deferred.size() >= maxDeferred) {
-      metrics.inc("keycast_host_late_forwards_dropped_total",
+      metrics.inc(
+          "keycast_host_late_forwards_dropped_total",
           "late forwards neither queued nor deferred (the recipient's next registration runs them)");
       LOG.warn("late forward to {} dropped: queue and deferred set are full", key);
       return;
     }
     deferred.add(key);
-    metrics.inc("keycast_host_late_forwards_deferred_total",
+    metrics.inc(
+        "keycast_host_late_forwards_deferred_total",
         "late forwards deferred because the forward queue was full or the forward failed");
   }
 

@@ -29,8 +29,10 @@ public interface HostControl {
    * the enclave with the host's credentials and returns the key set re-wrapped for the successor
    * image. The host stores nothing: the answer is for the successor's deployment.
    */
-  default EnclaveApi.KeySetResponse rewrapKeySet(byte[] approval) throws ApiException, InterruptedException {
-    throw new ApiException(dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host does not re-wrap key sets");
+  default EnclaveApi.KeySetResponse rewrapKeySet(byte[] approval)
+      throws ApiException, InterruptedException {
+    throw new ApiException(
+        dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host does not re-wrap key sets");
   }
 
   /**
@@ -40,7 +42,8 @@ public interface HostControl {
    */
   default HttpAnswer kdmSignerCsr(String organization, String organizationalUnit, String entity)
       throws ApiException, InterruptedException {
-    throw new ApiException(dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host has no KDM signer");
+    throw new ApiException(
+        dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host has no KDM signer");
   }
 
   /**
@@ -48,8 +51,10 @@ public interface HostControl {
    * CA issued for that key to the enclave, which checks it and seals the key set again with it; the
    * host stores that sealed key set as the next key-set version before answering.
    */
-  default EnclaveApi.KeySetResponse importKdmSignerChain(byte[] pemChain) throws ApiException, InterruptedException {
-    throw new ApiException(dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host has no KDM signer");
+  default EnclaveApi.KeySetResponse importKdmSignerChain(byte[] pemChain)
+      throws ApiException, InterruptedException {
+    throw new ApiException(
+        dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host has no KDM signer");
   }
 
   /**
@@ -57,7 +62,8 @@ public interface HostControl {
    * or an owner-signed change of it. A host without a sender-set keeper has no such route.
    */
   default HttpAnswer senders(String method, byte[] body) throws ApiException, InterruptedException {
-    throw new ApiException(dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host keeps no sender set");
+    throw new ApiException(
+        dev.keycast.protocol.api.ErrorCode.NOT_FOUND, "this host keeps no sender set");
   }
 
   /**

@@ -17,8 +17,10 @@ import java.util.function.LongSupplier;
  */
 public final class HostMetrics {
   /** Latency buckets, in seconds. */
-  public static final double[] LATENCY_BUCKETS =
-      {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+  public static final double[] LATENCY_BUCKETS = {
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
+  };
+
   /** Fan-out buckets, in recipients. */
   public static final double[] FANOUT_BUCKETS = {0, 1, 10, 100, 1000, 10_000, 100_000, 1_000_000};
 
@@ -39,8 +41,10 @@ public final class HostMetrics {
     if (!families.containsKey(name)) {
       families.putIfAbsent(name, new Family(name, "counter", help));
     }
-    counters.computeIfAbsent(name, k -> new ConcurrentHashMap<>())
-        .computeIfAbsent(labels(labels), k -> new LongAdder()).add(n);
+    counters
+        .computeIfAbsent(name, k -> new ConcurrentHashMap<>())
+        .computeIfAbsent(labels(labels), k -> new LongAdder())
+        .add(n);
   }
 
   /** Records a value in histogram {@code name}. */
@@ -48,8 +52,10 @@ public final class HostMetrics {
     if (!families.containsKey(name)) {
       families.putIfAbsent(name, new Family(name, "histogram", help));
     }
-    histograms.computeIfAbsent(name, k -> new ConcurrentHashMap<>())
-        .computeIfAbsent(labels(labels), k -> new Histogram(buckets)).observe(value);
+    histograms
+        .computeIfAbsent(name, k -> new ConcurrentHashMap<>())
+        .computeIfAbsent(labels(labels), k -> new Histogram(buckets))
+        .observe(value);
   }
 
   /** Registers a gauge (or a counter kept elsewhere, when {@code type} is {@code counter}). */
@@ -100,8 +106,9 @@ public final class HostMetrics {
       out.append("# TYPE ").append(f.name).append(' ').append(f.type).append('\n');
       Map<String, LongAdder> c = counters.get(f.name);
       if (c != null) {
-        new TreeMap<>(c).forEach((l, v) -> out.append(f.name).append(l).append(' ')
-            .append(v.sum()).append('\n'));
+        new TreeMap<>(c)
+            .forEach(
+                (l, v) -> out.append(f.name).append(l).append(' ').append(v.sum()).append('\n'));
       }
       Map<String, Histogram> h = histograms.get(f.name);
       if (h != null) {
@@ -156,7 +163,8 @@ public final class HostMetrics {
     }
 
     private static String format(double d) {
-      return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) + ".0"
+      return d == Math.rint(d) && Math.abs(d) < 1e15
+          ? Long.toString((long) d) + ".0"
           : Double.toString(d);
     }
   }

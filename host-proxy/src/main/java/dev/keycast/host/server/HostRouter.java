@@ -97,7 +97,8 @@ final class HostRouter {
         }
       }
       if (route == null) {
-        answer = HttpAnswer.error(ErrorCode.NOT_FOUND, "no such path: " + Inputs.quote(call.path()));
+        answer =
+            HttpAnswer.error(ErrorCode.NOT_FOUND, "no such path: " + Inputs.quote(call.path()));
       } else {
         name = route.name();
         answer = run(call, route, vars);
@@ -124,10 +125,20 @@ final class HostRouter {
   }
 
   private void record(String route, HttpAnswer answer, long startNanos) {
-    metrics.inc("keycast_host_requests_total", "HTTP requests by route and status",
-        "route", route, "status", Integer.toString(answer.status()));
-    metrics.observe("keycast_host_request_seconds", "HTTP request latency by route",
-        HostMetrics.LATENCY_BUCKETS, (System.nanoTime() - startNanos) / 1e9, "route", route);
+    metrics.inc(
+        "keycast_host_requests_total",
+        "HTTP requests by route and status",
+        "route",
+        route,
+        "status",
+        Integer.toString(answer.status()));
+    metrics.observe(
+        "keycast_host_request_seconds",
+        "HTTP request latency by route",
+        HostMetrics.LATENCY_BUCKETS,
+        (System.nanoTime() - startNanos) / 1e9,
+        "route",
+        route);
   }
 
   private static HttpAnswer internal(RuntimeException e) {

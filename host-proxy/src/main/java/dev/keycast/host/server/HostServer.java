@@ -45,16 +45,26 @@ public final class HostServer implements AutoCloseable {
    * @param tlsKey PEM PKCS#8 private key of {@code tlsCert}, or null
    * @param uploads the budget of body bytes in flight and the slowest accepted upload
    */
-  public record Settings(Endpoint listen, Endpoint admin, int maxRequestBytes, Duration idleTimeout,
-      Path tlsCert, Path tlsKey, UploadLimits uploads) {
+  public record Settings(
+      Endpoint listen,
+      Endpoint admin,
+      int maxRequestBytes,
+      Duration idleTimeout,
+      Path tlsCert,
+      Path tlsKey,
+      UploadLimits uploads) {
     /** Validates the settings. */
     public Settings {
       Objects.requireNonNull(listen, "listen");
       Objects.requireNonNull(idleTimeout, "idleTimeout");
       Objects.requireNonNull(uploads, "uploads");
       if (uploads.maxBytesInFlight() < maxRequestBytes) {
-        throw new IllegalArgumentException("the upload budget (" + uploads.maxBytesInFlight()
-            + " bytes) must hold at least one largest request (" + maxRequestBytes + " bytes)");
+        throw new IllegalArgumentException(
+            "the upload budget ("
+                + uploads.maxBytesInFlight()
+                + " bytes) must hold at least one largest request ("
+                + maxRequestBytes
+                + " bytes)");
       }
       if (maxRequestBytes < 1) {
         throw new IllegalArgumentException("maxRequestBytes must be positive");
@@ -86,12 +96,27 @@ public final class HostServer implements AutoCloseable {
     this.service = Objects.requireNonNull(service, "service");
     this.executor = Objects.requireNonNull(requests, "requests");
     this.uploadBudget = new UploadBudget(settings.uploads().maxBytesInFlight());
-    service.metrics().gauge("keycast_host_upload_bytes_in_flight", "gauge",
-        "request body bytes held (upload budget in use)", uploadBudget::held);
-    service.metrics().gauge("keycast_host_upload_bytes_in_flight_peak", "gauge",
-        "most request body bytes held at once", uploadBudget::peak);
-    service.metrics().gauge("keycast_host_upload_budget_refusals_total", "counter",
-        "requests refused because the upload budget was spent", uploadBudget::refused);
+    service
+        .metrics()
+        .gauge(
+            "keycast_host_upload_bytes_in_flight",
+            "gauge",
+            "request body bytes held (upload budget in use)",
+            uploadBudget::held);
+    service
+        .metrics()
+        .gauge(
+            "keycast_host_upload_bytes_in_flight_peak",
+            "gauge",
+            "most request body bytes held at once",
+            uploadBudget::peak);
+    service
+        .metrics()
+        .gauge(
+            "keycast_host_upload_budget_refusals_total",
+            "counter",
+            "requests refused because the upload budget was spent",
+            uploadBudget::refused);
     if (settings.admin() != null) {
       requireLocal(settings.admin());
     }
@@ -100,15 +125,16 @@ public final class HostServer implements AutoCloseable {
   /** Refuses an admin address that other machines could reach. */
   public static void requireLocal(Endpoint admin) {
     switch (admin) {
-      case UnixEndpoint u -> { }
+      case UnixEndpoint u -> {}
       case TcpEndpoint t -> {
         if (!isLocal(t)) {
-          throw new IllegalArgumentException("the admin listener must bind a loopback address, not "
-              + t);
+          throw new IllegalArgumentException(
+              "the admin listener must bind a loopback address, not " + t);
         }
       }
-      default -> throw new IllegalArgumentException(
-          "the admin listener must be tcp://127.0.0.1:PORT or unix:, not " + admin);
+      default ->
+          throw new IllegalArgumentException(
+              "the admin listener must be tcp://127.0.0.1:PORT or unix:, not " + admin);
     }
   }
 
@@ -135,18 +161,24 @@ public final class HostServer implements AutoCloseable {
       throws IOException, InterruptedException {
     SslContext ssl = null;
     if (settings.tlsCert() != null) {
-      ssl = SslContextBuilder.forServer(settings.tlsCert().toFile(), settings.tlsKey().toFile())
-          .build();
+      ssl =
+          SslContextBuilder.forServer(settings.tlsCert().toFile(), settings.tlsKey().toFile())
+              .build();
     }
     Map<ChannelOption<?>, Object> opts = Map.of();
-    publicServer = Transports.bind(settings.listen(), parent, child,
-        new HostServerInitializer(this, ssl, false), opts);
+    publicServer =
+        Transports.bind(
+            settings.listen(), parent, child, new HostServerInitializer(this, ssl, false), opts);
     if (settings.admin() != null) {
-      adminServer = Transports.bind(settings.admin(), parent, child,
-          new HostServerInitializer(this, null, true), opts);
+      adminServer =
+          Transports.bind(
+              settings.admin(), parent, child, new HostServerInitializer(this, null, true), opts);
     }
-    LOG.info("serving the public API on {}{} and the admin API on {}", publicServer.endpoint(),
-        ssl == null ? " (plain HTTP)" : " (TLS)", adminServer == null ? "-" : adminServer.endpoint());
+    LOG.info(
+        "serving the public API on {}{} and the admin API on {}",
+        publicServer.endpoint(),
+        ssl == null ? " (plain HTTP)" : " (TLS)",
+        adminServer == null ? "-" : adminServer.endpoint());
   }
 
   /** Where the public listener is bound. */
@@ -184,7 +216,8 @@ public final class HostServer implements AutoCloseable {
     }
     boolean drained = inFlight.get() == 0;
     if (!drained) {
-      LOG.warn("{} requests still in flight after {} s; closing", inFlight.get(), grace.toSeconds());
+      LOG.warn(
+          "{} requests still in flight after {} s; closing", inFlight.get(), grace.toSeconds());
     }
     channels.close().awaitUninterruptibly(5_000);
     executor.shutdown();

@@ -98,9 +98,14 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
       }
       keepAlive = HttpUtil.isKeepAlive(req);
       QueryStringDecoder q = new QueryStringDecoder(req.uri());
-      call = new HttpCall(req.method().name(), q.path(), q.parameters(),
-          ByteBufUtil.getBytes(req.content()),
-          req.headers().get(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION), req.uri());
+      call =
+          new HttpCall(
+              req.method().name(),
+              q.path(),
+              q.parameters(),
+              ByteBufUtil.getBytes(req.content()),
+              req.headers().get(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION),
+              req.uri());
     } catch (RuntimeException e) {
       write(ctx, HttpAnswer.error(ErrorCode.MALFORMED_REQUEST, "malformed request line"), false);
       return;
@@ -109,25 +114,34 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
     }
     boolean ka = keepAlive;
     try {
-      server.executor().execute(() -> {
-      HttpAnswer answer;
-      try {
-        answer = admin ? server.service().handleAdmin(call) : server.service().handlePublic(call);
-      } catch (Throwable t) {
-        LOG.error("unhandled error", t);
-        answer = HttpAnswer.error(ErrorCode.INTERNAL, "internal error");
-      }
-      HttpAnswer a = answer;
-      ctx.executor().execute(() -> write(ctx, a, ka && !server.isDraining()));
-      });
+      server
+          .executor()
+          .execute(
+              () -> {
+                HttpAnswer answer;
+                try {
+                  answer =
+                      admin
+                          ? server.service().handleAdmin(call)
+                          : server.service().handlePublic(call);
+                } catch (Throwable t) {
+                  LOG.error("unhandled error", t);
+                  answer = HttpAnswer.error(ErrorCode.INTERNAL, "internal error");
+                }
+                HttpAnswer a = answer;
+                ctx.executor().execute(() -> write(ctx, a, ka && !server.isDraining()));
+              });
     } catch (java.util.concurrent.RejectedExecutionException e) {
       write(ctx, HttpAnswer.error(ErrorCode.OVERLOADED, "the host is shutting down"), false);
     }
   }
 
   private void write(ChannelHandlerContext ctx, HttpAnswer a, boolean keepAlive) {
-    FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        HttpResponseStatus.valueOf(a.status()), Unpooled.wrappedBuffer(a.body()));
+    FullHttpResponse resp =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.valueOf(a.status()),
+            Unpooled.wrappedBuffer(a.body()));
     resp.headers().set(HttpHeaderNames.CONTENT_TYPE, a.contentType());
     HttpUtil.setContentLength(resp, a.body().length);
     if (a.retryAfterSeconds() > 0) {
@@ -137,24 +151,30 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
     if (!keepAlive) {
       resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
-    ctx.writeAndFlush(resp).addListener((ChannelFutureListener) f -> {
-      busy = false;
-      server.requestFinished();
-      // the request's body bytes leave the upload budget (UploadGuard, earlier in the pipeline)
-      f.channel().pipeline().fireUserEventTriggered(UploadGuard.REQUEST_DONE);
-      if (!keepAlive || !f.isSuccess()) {
-        queued.forEach(FullHttpRequest::release);
-        queued.clear();
-        f.channel().close();
-        return;
-      }
-      FullHttpRequest next = queued.poll();
-      if (next != null) {
-        start(ctx, next);
-      } else if (!f.channel().config().isAutoRead()) {
-        f.channel().config().setAutoRead(true); // reads again (Netty calls read() on the change)
-      }
-    });
+    ctx.writeAndFlush(resp)
+        .addListener(
+            (ChannelFutureListener)
+                f -> {
+                  busy = false;
+                  server.requestFinished();
+                  // the request's body bytes leave the upload budget (UploadGuard, earlier in the
+                  // pipeline)
+                  f.channel().pipeline().fireUserEventTriggered(UploadGuard.REQUEST_DONE);
+                  if (!keepAlive || !f.isSuccess()) {
+                    queued.forEach(FullHttpRequest::release);
+                    queued.clear();
+                    f.channel().close();
+                    return;
+                  }
+                  FullHttpRequest next = queued.poll();
+                  if (next != null) {
+                    start(ctx, next);
+                  } else if (!f.channel().config().isAutoRead()) {
+                    f.channel()
+                        .config()
+                        .setAutoRead(true); // reads again (Netty calls read() on the change)
+                  }
+                });
   }
 
   @Override

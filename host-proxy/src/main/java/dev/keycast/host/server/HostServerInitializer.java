@@ -35,6 +35,7 @@ public final class HostServerInitializer extends ChannelInitializer<Channel> {
   private final HostServer server;
   private final SslContext ssl;
   private final boolean admin;
+
   /** Shared by this listener's connections. */
   private final ConnectionLimiter limiter =
       new ConnectionLimiter(ConnectionLimiter.DEFAULT_MAX_CONNECTIONS);
@@ -57,10 +58,12 @@ public final class HostServerInitializer extends ChannelInitializer<Channel> {
       p.addLast(ssl.newHandler(ch.alloc()));
     }
     p.addLast(new HttpServerCodec(8192, 32 * 1024, 64 * 1024));
-    p.addLast(new IdleStateHandler(0, 0, server.settings().idleTimeout().toMillis(),
-        TimeUnit.MILLISECONDS));
-    p.addLast(new UploadGuard(server.uploadBudget(), server.settings().uploads(), admin,
-        server.service().metrics()));
+    p.addLast(
+        new IdleStateHandler(
+            0, 0, server.settings().idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    p.addLast(
+        new UploadGuard(
+            server.uploadBudget(), server.settings().uploads(), admin, server.service().metrics()));
     p.addLast(new CappedAggregator(server.settings().maxRequestBytes(), server));
     p.addLast(handler);
   }
@@ -83,13 +86,16 @@ public final class HostServerInitializer extends ChannelInitializer<Channel> {
      * payload_too_large} with one (found by HostHttpFuzzTest's sibling in the enclave).
      */
     @Override
-    protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+    protected Object newContinueResponse(
+        HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
       Object answer = super.newContinueResponse(start, maxContentLength, pipeline);
       if (answer instanceof FullHttpResponse r && r.status().code() >= 400) {
         boolean tooLarge = r.status().code() == 413;
         r.release();
-        return jsonError(tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.MALFORMED_REQUEST,
-            tooLarge ? "request body exceeds " + max + " bytes"
+        return jsonError(
+            tooLarge ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.MALFORMED_REQUEST,
+            tooLarge
+                ? "request body exceeds " + max + " bytes"
                 : "unsupported Expect header; only 100-continue is supported");
       }
       return answer;
@@ -97,8 +103,11 @@ public final class HostServerInitializer extends ChannelInitializer<Channel> {
 
     private static FullHttpResponse jsonError(ErrorCode code, String message) {
       byte[] body = Json.encode(ErrorBody.of(code, message));
-      FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-          HttpResponseStatus.valueOf(code.status()), Unpooled.wrappedBuffer(body));
+      FullHttpResponse r =
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1,
+              HttpResponseStatus.valueOf(code.status()),
+              Unpooled.wrappedBuffer(body));
       r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
       r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
       HttpUtil.setContentLength(r, body.length);
@@ -107,12 +116,24 @@ public final class HostServerInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-      server.service().metrics().inc("keycast_host_requests_total",
-          "HTTP requests by route and status", "route", "oversized", "status", "413");
-      byte[] body = Json.encode(ErrorBody.of(ErrorCode.PAYLOAD_TOO_LARGE,
-          "request body exceeds " + max + " bytes"));
-      FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-          HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, Unpooled.wrappedBuffer(body));
+      server
+          .service()
+          .metrics()
+          .inc(
+              "keycast_host_requests_total",
+              "HTTP requests by route and status",
+              "route",
+              "oversized",
+              "status",
+              "413");
+      byte[] body =
+          Json.encode(
+              ErrorBody.of(ErrorCode.PAYLOAD_TOO_LARGE, "request body exceeds " + max + " bytes"));
+      FullHttpResponse r =
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1,
+              HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+              Unpooled.wrappedBuffer(body));
       r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
       r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
       HttpUtil.setContentLength(r, body.length);

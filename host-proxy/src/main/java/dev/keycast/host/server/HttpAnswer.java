@@ -29,13 +29,16 @@ public record HttpAnswer(int status, String contentType, byte[] body, int retryA
 
   /** An error answer; 503 answers carry Retry-After. */
   public static HttpAnswer error(ErrorCode code, String message) {
-    return new HttpAnswer(code.status(), JSON, Json.encode(ErrorBody.of(code, message)),
+    return new HttpAnswer(
+        code.status(),
+        JSON,
+        Json.encode(ErrorBody.of(code, message)),
         code.status() == 503 ? 2 : 0);
   }
 
   /** An error answer with an explicit status (an enclave answer relayed). */
   public static HttpAnswer error(int status, ErrorCode code, String message) {
-    return new HttpAnswer(status, JSON, Json.encode(ErrorBody.of(code, message)),
-        status == 503 ? 2 : 0);
+    return new HttpAnswer(
+        status, JSON, Json.encode(ErrorBody.of(code, message)), status == 503 ? 2 : 0);
   }
 }

@@ -14,15 +14,24 @@ import java.util.Map;
  * @param target the request-target exactly as received (path and query, still percent-encoded):
  *     what a sender signs (api.md section 2.4)
  */
-public record HttpCall(String method, String path, Map<String, List<String>> query, byte[] body,
-    String authorization, String target) {
+public record HttpCall(
+    String method,
+    String path,
+    Map<String, List<String>> query,
+    byte[] body,
+    String authorization,
+    String target) {
   /** A call without an {@code Authorization} header. */
   public HttpCall(String method, String path, Map<String, List<String>> query, byte[] body) {
     this(method, path, query, body, null, path);
   }
 
   /** A call whose target is its path. */
-  public HttpCall(String method, String path, Map<String, List<String>> query, byte[] body,
+  public HttpCall(
+      String method,
+      String path,
+      Map<String, List<String>> query,
+      byte[] body,
       String authorization) {
     this(method, path, query, body, authorization, path);
   }

@@ -20,8 +20,11 @@ final class Inputs {
     try {
       return Json.decode(body, HostApi.MAX_REQUEST_BYTES, type);
     } catch (MalformedInputException e) {
-      throw new ApiException(e.kind() == MalformedInputException.Kind.OVERSIZE ? ErrorCode.PAYLOAD_TOO_LARGE
-          : ErrorCode.MALFORMED_REQUEST, e.getMessage());
+      throw new ApiException(
+          e.kind() == MalformedInputException.Kind.OVERSIZE
+              ? ErrorCode.PAYLOAD_TOO_LARGE
+              : ErrorCode.MALFORMED_REQUEST,
+          e.getMessage());
     }
   }
 
@@ -44,15 +47,16 @@ final class Inputs {
 
   static void checkFingerprint(String fp) throws ApiException {
     if (!Fingerprints.isWellFormed(fp)) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST,
           "fingerprint must be 64 lowercase hex characters: " + quote(fp));
     }
   }
 
   static void checkId(String what, String id) throws ApiException {
     if (!ID.matches(id)) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, what + " must match [A-Za-z0-9_-]{1,128}: "
-          + quote(id));
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST, what + " must match [A-Za-z0-9_-]{1,128}: " + quote(id));
     }
   }
 

@@ -25,8 +25,10 @@ import java.util.Objects;
 final class KdmArchives {
   /** Content type of the answers. */
   static final String ZIP_TYPE = "application/zip";
+
   /** Most KDM files in one zip. */
   static final int MAX_FILES = KdmZip.MAX_FILES;
+
   /** Most bytes of KDM documents in one zip (before compression). */
   static final long MAX_KDM_BYTES = KdmZip.MAX_KDM_BYTES;
 
@@ -35,7 +37,8 @@ final class KdmArchives {
   private final SenderRequestAuth auth;
   private final ScreenRegistry screens;
 
-  KdmArchives(ArtefactStore store, StoreCalls stores, SenderRequestAuth auth, ScreenRegistry screens) {
+  KdmArchives(
+      ArtefactStore store, StoreCalls stores, SenderRequestAuth auth, ScreenRegistry screens) {
     this.store = Objects.requireNonNull(store, "store");
     this.stores = Objects.requireNonNull(stores, "stores");
     this.auth = Objects.requireNonNull(auth, "auth");
@@ -43,14 +46,17 @@ final class KdmArchives {
   }
 
   /** {@code GET /v1/screens/{thumbprint}/kdms}. */
-  HttpAnswer screenKdms(HttpCall call, String thumbprintUrl) throws ApiException, InterruptedException {
+  HttpAnswer screenKdms(HttpCall call, String thumbprintUrl)
+      throws ApiException, InterruptedException {
     auth.require(call);
     String thumbprint = ScreenRecord.fromUrl(thumbprintUrl);
     if (thumbprint == null) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST,
           "a screen is named by its thumbprint in base64url (27 characters)");
     }
-    List<ScreenRecord> found = stores.call("find_screens", () -> store.findScreens(List.of(thumbprint)));
+    List<ScreenRecord> found =
+        stores.call("find_screens", () -> store.findScreens(List.of(thumbprint)));
     if (found.isEmpty()) {
       throw new ApiException(ErrorCode.NOT_FOUND, "no screen " + thumbprintUrl);
     }
@@ -73,8 +79,9 @@ final class KdmArchives {
     String after = null;
     while (true) {
       String cursor = after;
-      List<ScreenRecord> page = stores.call("list_screens",
-          () -> store.listScreens(name, cursor, ArtefactStore.MAX_PAGE));
+      List<ScreenRecord> page =
+          stores.call(
+              "list_screens", () -> store.listScreens(name, cursor, ArtefactStore.MAX_PAGE));
       for (ScreenRecord s : page) {
         add(zip, s, offsets);
       }
@@ -93,8 +100,10 @@ final class KdmArchives {
     String after = null;
     while (true) {
       String cursor = after;
-      List<StoredDelivery> page = stores.call("list_deliveries",
-          () -> store.listDeliveries(s.fingerprint(), cursor, ArtefactStore.MAX_PAGE));
+      List<StoredDelivery> page =
+          stores.call(
+              "list_deliveries",
+              () -> store.listDeliveries(s.fingerprint(), cursor, ArtefactStore.MAX_PAGE));
       for (StoredDelivery d : page) {
         if (!KdmDeliveries.FORMAT_ID.equals(d.delivery().formatId())) {
           continue; // a screen has no other deliveries; a key that is also a recipient may

@@ -46,7 +46,12 @@ final class KdmMail {
   private final Clock clock;
 
   /** Routes over their parts; {@code mailer} is null when no SMTP server is configured. */
-  KdmMail(ArtefactStore store, StoreCalls stores, SenderRequestAuth auth, HostControl control, KdmMailer mailer,
+  KdmMail(
+      ArtefactStore store,
+      StoreCalls stores,
+      SenderRequestAuth auth,
+      HostControl control,
+      KdmMailer mailer,
       Clock clock) {
     this.store = Objects.requireNonNull(store, "store");
     this.stores = Objects.requireNonNull(stores, "stores");
@@ -61,23 +66,30 @@ final class KdmMail {
     return switch (call.method()) {
       case "POST" -> queue(call, sendId);
       case "GET" -> status(call, sendId);
-      default -> throw new ApiException(ErrorCode.METHOD_NOT_ALLOWED, "/v1/sends/{id}/mail takes GET or POST");
+      default ->
+          throw new ApiException(
+              ErrorCode.METHOD_NOT_ALLOWED, "/v1/sends/{id}/mail takes GET or POST");
     };
   }
 
   private HttpAnswer queue(HttpCall call, String sendId) throws ApiException, InterruptedException {
     byte[] body = call.body();
     if (body.length > MAX_BODY) {
-      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "a mail request is at most " + MAX_BODY + " bytes");
+      throw new ApiException(
+          ErrorCode.PAYLOAD_TOO_LARGE, "a mail request is at most " + MAX_BODY + " bytes");
     }
     SenderKey sender = auth.require(call);
     if (mailer == null) {
-      throw new ApiException(ErrorCode.MAIL_NOT_CONFIGURED,
+      throw new ApiException(
+          ErrorCode.MAIL_NOT_CONFIGURED,
           "this host sends no mail: it was started without --smtp-host (operations.md)");
     }
     HostApi.MailRequest req;
     try {
-      req = body.length == 0 ? new HostApi.MailRequest(null) : Json.decode(body, MAX_BODY, HostApi.MailRequest.class);
+      req =
+          body.length == 0
+              ? new HostApi.MailRequest(null)
+              : Json.decode(body, MAX_BODY, HostApi.MailRequest.class);
     } catch (MalformedInputException e) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
     }
@@ -88,8 +100,12 @@ final class KdmMail {
     Map<String, Integer> cinemas = cinemasOf(receipts);
     if (req.cinema() != null) {
       if (!cinemas.containsKey(req.cinema())) {
-        throw new ApiException(ErrorCode.NOT_FOUND, "send " + sendId + " issued no KDM to a screen of cinema "
-            + Inputs.quote(req.cinema()));
+        throw new ApiException(
+            ErrorCode.NOT_FOUND,
+            "send "
+                + sendId
+                + " issued no KDM to a screen of cinema "
+                + Inputs.quote(req.cinema()));
       }
       cinemas.keySet().retainAll(List.of(req.cinema()));
     }
@@ -103,15 +119,28 @@ final class KdmMail {
         continue;
       }
       Instant now = clock.instant();
-      MailRecord fresh = new MailRecord(sendId, name, KdmMailer.messageId(sendId, name), c.get().emails(), senderHex,
-          MailRecord.State.QUEUED, 0, now, null, now, now);
+      MailRecord fresh =
+          new MailRecord(
+              sendId,
+              name,
+              KdmMailer.messageId(sendId, name),
+              c.get().emails(),
+              senderHex,
+              MailRecord.State.QUEUED,
+              0,
+              now,
+              null,
+              now,
+              now);
       MailRecord stored = stores.call("queue_mail", () -> store.queueMail(fresh));
       if (stored.state() == MailRecord.State.FAILED) {
         MailRecord again = stored.requeued(c.get().emails(), now);
-        stores.call("update_mail", () -> {
-          store.updateMail(again);
-          return null;
-        });
+        stores.call(
+            "update_mail",
+            () -> {
+              store.updateMail(again);
+              return null;
+            });
         stored = again;
       }
       queued.add(view(stored));
@@ -120,12 +149,13 @@ final class KdmMail {
     return HttpAnswer.json(202, new HostApi.MailStatus(sendId, queued, skipped));
   }
 
-  private HttpAnswer status(HttpCall call, String sendId) throws ApiException, InterruptedException {
+  private HttpAnswer status(HttpCall call, String sendId)
+      throws ApiException, InterruptedException {
     SenderKey sender = auth.require(call);
     ownReceipts(sendId, sender);
     List<MailRecord> mails = stores.call("mails_of_send", () -> store.mailsOfSend(sendId));
-    return HttpAnswer.json(200, new HostApi.MailStatus(sendId, mails.stream().map(KdmMail::view).toList(),
-        List.of()));
+    return HttpAnswer.json(
+        200, new HostApi.MailStatus(sendId, mails.stream().map(KdmMail::view).toList(), List.of()));
   }
 
   /**
@@ -134,8 +164,10 @@ final class KdmMail {
    */
   private List<Receipt> ownReceipts(String sendId, SenderKey sender) throws ApiException {
     Inputs.checkId("send id", sendId);
-    ApiException absent = new ApiException(ErrorCode.NOT_FOUND, "no send " + sendId + " of this sender");
-    List<ReceiptRecord> records = stores.call("receipts_for_send", () -> store.receiptsForSend(sendId));
+    ApiException absent =
+        new ApiException(ErrorCode.NOT_FOUND, "no send " + sendId + " of this sender");
+    List<ReceiptRecord> records =
+        stores.call("receipts_for_send", () -> store.receiptsForSend(sendId));
     if (records.isEmpty() || !records.getFirst().receiptId().equals(sendId)) {
       throw absent;
     }
@@ -149,8 +181,10 @@ final class KdmMail {
         }
         continue; // a forward receipt that does not verify names no KDM to mail
       }
-      if (out.isEmpty() && (receipt.sender() == null
-          || !MessageDigest.isEqual(receipt.sender().key().getBytes(StandardCharsets.US_ASCII), want))) {
+      if (out.isEmpty()
+          && (receipt.sender() == null
+              || !MessageDigest.isEqual(
+                  receipt.sender().key().getBytes(StandardCharsets.US_ASCII), want))) {
         throw absent;
       }
       out.add(receipt);
@@ -172,7 +206,8 @@ final class KdmMail {
     List<String> all = new ArrayList<>(fingerprints);
     for (int i = 0; i < all.size(); i += ArtefactStore.MAX_PAGE) {
       List<String> chunk = all.subList(i, Math.min(all.size(), i + ArtefactStore.MAX_PAGE));
-      List<ScreenRecord> screens = stores.call("find_screens", () -> store.findScreensByFingerprint(chunk));
+      List<ScreenRecord> screens =
+          stores.call("find_screens", () -> store.findScreensByFingerprint(chunk));
       for (ScreenRecord s : screens) {
         if (s.cinema() != null) {
           out.merge(s.cinema(), 1, Integer::sum);
@@ -183,7 +218,14 @@ final class KdmMail {
   }
 
   private static HostApi.Mail view(MailRecord m) {
-    return new HostApi.Mail(m.cinema(), m.messageId(), m.to(), m.state().wire(), m.attempts(),
-        m.state() == MailRecord.State.QUEUED ? m.nextAttemptAt() : null, m.lastError(), m.updatedAt());
+    return new HostApi.Mail(
+        m.cinema(),
+        m.messageId(),
+        m.to(),
+        m.state().wire(),
+        m.attempts(),
+        m.state() == MailRecord.State.QUEUED ? m.nextAttemptAt() : null,
+        m.lastError(),
+        m.updatedAt());
   }
 }

@@ -1,6 +1,5 @@
 package dev.keycast.host.server;
 
-import dev.keycast.protocol.crypto.Sha256;
 import dev.keycast.host.mail.MailTransport;
 import dev.keycast.host.mail.OutgoingMail;
 import dev.keycast.host.store.ArtefactStore;
@@ -14,6 +13,7 @@ import dev.keycast.protocol.cinema.CinemaException;
 import dev.keycast.protocol.cinema.KdmDeliveries;
 import dev.keycast.protocol.cinema.KdmFileNames;
 import dev.keycast.protocol.cinema.KdmReader;
+import dev.keycast.protocol.crypto.Sha256;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -46,9 +46,12 @@ import org.slf4j.LoggerFactory;
  */
 final class KdmMailer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(KdmMailer.class);
+
   /** Most messages taken per look at the outbox. */
   static final int BATCH = 16;
-  private static final DateTimeFormatter LOCAL = DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm", Locale.ROOT);
+
+  private static final DateTimeFormatter LOCAL =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd HH:mm", Locale.ROOT);
 
   private final ArtefactStore store;
   private final MailSettings settings;
@@ -61,7 +64,12 @@ final class KdmMailer implements AutoCloseable {
   private volatile boolean closed;
   private Thread thread;
 
-  KdmMailer(ArtefactStore store, MailSettings settings, MailTransport transport, Clock clock, HostMetrics metrics) {
+  KdmMailer(
+      ArtefactStore store,
+      MailSettings settings,
+      MailTransport transport,
+      Clock clock,
+      HostMetrics metrics) {
     this.store = Objects.requireNonNull(store, "store");
     this.settings = Objects.requireNonNull(settings, "settings");
     this.transport = Objects.requireNonNull(transport, "transport");
@@ -75,8 +83,13 @@ final class KdmMailer implements AutoCloseable {
    * sendId || 0x00 || UTF-8(cinema)}) {@code @keycast}; the same for every attempt and request.
    */
   static String messageId(String sendId, String cinema) {
-    byte[] digest = Sha256.digest("keycast/v1/kdm-mail".getBytes(StandardCharsets.US_ASCII), new byte[1],
-        sendId.getBytes(StandardCharsets.US_ASCII), new byte[1], cinema.getBytes(StandardCharsets.UTF_8));
+    byte[] digest =
+        Sha256.digest(
+            "keycast/v1/kdm-mail".getBytes(StandardCharsets.US_ASCII),
+            new byte[1],
+            sendId.getBytes(StandardCharsets.US_ASCII),
+            new byte[1],
+            cinema.getBytes(StandardCharsets.UTF_8));
     return "kdm-" + HexFormat.of().formatHex(digest, 0, 16) + "@keycast";
   }
 
@@ -172,23 +185,45 @@ final class KdmMailer implements AutoCloseable {
     }
     store.updateMail(m.sent(clock.instant()));
     metrics.inc("keycast_host_kdm_mails_total", "KDM mail attempts by result", "result", "sent");
-    LOG.info("KDM mail {} of send {} to cinema {} sent (a zip of {} bytes, attempt {})", m.messageId(),
-        m.sendId(), m.cinema(), mail.attachment().length, m.attempts() + 1);
+    LOG.info(
+        "KDM mail {} of send {} to cinema {} sent (a zip of {} bytes, attempt {})",
+        m.messageId(),
+        m.sendId(),
+        m.cinema(),
+        mail.attachment().length,
+        m.attempts() + 1);
   }
 
   private void record(MailRecord m, MailTransport.Failure f) throws StoreException {
     Instant now = clock.instant();
     int attempts = m.attempts() + 1;
-    Instant next = f.permanent() || attempts >= settings.maxAttempts() ? null : now.plus(settings.backoff(attempts));
+    Instant next =
+        f.permanent() || attempts >= settings.maxAttempts()
+            ? null
+            : now.plus(settings.backoff(attempts));
     store.updateMail(m.attemptFailed(f.getMessage(), next, now));
-    metrics.inc("keycast_host_kdm_mails_total", "KDM mail attempts by result", "result",
+    metrics.inc(
+        "keycast_host_kdm_mails_total",
+        "KDM mail attempts by result",
+        "result",
         next == null ? "failed" : "retry");
     if (next == null) {
-      LOG.warn("KDM mail {} of send {} to cinema {} failed for good after attempt {}: {}", m.messageId(),
-          m.sendId(), m.cinema(), attempts, f.getMessage());
+      LOG.warn(
+          "KDM mail {} of send {} to cinema {} failed for good after attempt {}: {}",
+          m.messageId(),
+          m.sendId(),
+          m.cinema(),
+          attempts,
+          f.getMessage());
     } else {
-      LOG.info("KDM mail {} of send {} to cinema {}: attempt {} failed ({}), next at {}", m.messageId(),
-          m.sendId(), m.cinema(), attempts, f.getMessage(), next);
+      LOG.info(
+          "KDM mail {} of send {} to cinema {}: attempt {} failed ({}), next at {}",
+          m.messageId(),
+          m.sendId(),
+          m.cinema(),
+          attempts,
+          f.getMessage(),
+          next);
     }
   }
 
@@ -204,7 +239,8 @@ final class KdmMailer implements AutoCloseable {
       while (true) {
         List<ScreenRecord> page = store.listScreens(m.cinema(), after, ArtefactStore.MAX_PAGE);
         for (ScreenRecord s : page) {
-          Optional<StoredDelivery> d = store.getDelivery(DeliveryIds.of(m.sendId(), s.fingerprint()));
+          Optional<StoredDelivery> d =
+              store.getDelivery(DeliveryIds.of(m.sendId(), s.fingerprint()));
           if (d.isEmpty() || !KdmDeliveries.FORMAT_ID.equals(d.get().delivery().formatId())) {
             continue;
           }
@@ -226,14 +262,23 @@ final class KdmMailer implements AutoCloseable {
         after = page.getLast().thumbprint();
       }
     } catch (ApiException e) {
-      throw new MailTransport.Failure("the cinema's KDMs of the send exceed " + settings.maxAttachmentBytes()
-          + " bytes: fetch them instead", true);
+      throw new MailTransport.Failure(
+          "the cinema's KDMs of the send exceed "
+              + settings.maxAttachmentBytes()
+              + " bytes: fetch them instead",
+          true);
     }
     if (zip.files() == 0 || names == null) {
       throw new MailTransport.Failure("no readable KDM of the send for the cinema's screens", true);
     }
-    String zipName = KdmFileNames.zipName(names.contentTitle(), m.cinema(), names.notValidBefore(),
-        names.notValidAfter(), zone, names.cplId());
+    String zipName =
+        KdmFileNames.zipName(
+            names.contentTitle(),
+            m.cinema(),
+            names.notValidBefore(),
+            names.notValidAfter(),
+            zone,
+            names.cplId());
     Map<String, String> values = new LinkedHashMap<>();
     values.put("title", names.contentTitle());
     values.put("cinema", m.cinema());
@@ -246,7 +291,13 @@ final class KdmMailer implements AutoCloseable {
     values.put("kdm_count", Integer.toString(zip.files()));
     values.put("zip_name", zipName);
     values.put("sender_from", settings.smtp() == null ? "" : settings.smtp().from());
-    return new OutgoingMail(m.messageId(), m.to(), settings.template().subject(values),
-        settings.template().body(values), zipName, KdmArchives.ZIP_TYPE, zip.finish());
+    return new OutgoingMail(
+        m.messageId(),
+        m.to(),
+        settings.template().subject(values),
+        settings.template().body(values),
+        zipName,
+        KdmArchives.ZIP_TYPE,
+        zip.finish());
   }
 }

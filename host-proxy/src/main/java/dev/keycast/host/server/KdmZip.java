@@ -23,10 +23,13 @@ import org.slf4j.LoggerFactory;
  */
 final class KdmZip {
   private static final Logger LOG = LoggerFactory.getLogger(KdmZip.class);
+
   /** Most KDM files in one zip. */
   static final int MAX_FILES = 20_000;
+
   /** Most bytes of KDM documents in one zip (before compression). */
   static final long MAX_KDM_BYTES = 256L << 20;
+
   private static final LocalDateTime ENTRY_TIME = LocalDateTime.of(2000, 1, 1, 0, 0);
 
   private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -55,12 +58,16 @@ final class KdmZip {
    * Adds a stored KDM of a screen of {@code cinema} (null: none) labelled {@code screen}, its name's
    * times in {@code zone}; a KDM that does not parse is named by its delivery id.
    */
-  void addKdm(byte[] kdm, String cinema, String screen, ZoneOffset zone, String deliveryId) throws ApiException {
+  void addKdm(byte[] kdm, String cinema, String screen, ZoneOffset zone, String deliveryId)
+      throws ApiException {
     String name;
     try {
       name = KdmFileNames.of(kdm, cinema, screen, zone);
     } catch (CinemaException e) {
-      LOG.warn("stored KDM delivery {} does not parse ({}): named by its delivery id", deliveryId, e.code());
+      LOG.warn(
+          "stored KDM delivery {} does not parse ({}): named by its delivery id",
+          deliveryId,
+          e.code());
       name = "unnamed_" + deliveryId + KdmFileNames.SUFFIX;
     }
     add(name, kdm);
@@ -71,8 +78,13 @@ final class KdmZip {
     files++;
     kdmBytes += kdm.length;
     if (files > MAX_FILES || kdmBytes > maxKdmBytes) {
-      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "more than " + MAX_FILES + " KDMs or "
-          + (maxKdmBytes >> 20) + " MiB in one zip: fetch per screen");
+      throw new ApiException(
+          ErrorCode.PAYLOAD_TOO_LARGE,
+          "more than "
+              + MAX_FILES
+              + " KDMs or "
+              + (maxKdmBytes >> 20)
+              + " MiB in one zip: fetch per screen");
     }
     int n = seen.merge(name, 1, Integer::sum);
     String unique = KdmFileNames.numbered(name, n);

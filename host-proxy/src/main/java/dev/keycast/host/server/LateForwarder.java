@@ -3,11 +3,11 @@ package dev.keycast.host.server;
 import dev.keycast.host.bridge.EnclaveException;
 import dev.keycast.host.store.ArtefactStore;
 import dev.keycast.host.store.CinemaRecord;
-import dev.keycast.host.store.ScreenRecord;
 import dev.keycast.host.store.ForwardCommit;
 import dev.keycast.host.store.ForwardRecord;
 import dev.keycast.host.store.ReceiptRecord;
 import dev.keycast.host.store.RecipientRecord;
+import dev.keycast.host.store.ScreenRecord;
 import dev.keycast.host.store.StoredKey;
 import dev.keycast.host.store.StoredSend;
 import dev.keycast.protocol.Base64Url;
@@ -43,15 +43,19 @@ import org.slf4j.LoggerFactory;
 final class LateForwarder implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LateForwarder.class);
   private static final int LATE_PAGE = 100;
+
   /** Forwards running at once. */
   static final int WORKERS = 2;
+
   /** Forward jobs waiting at most. */
   static final int CAPACITY = 256;
+
   /** Queue keys of screen jobs start with this (recipient jobs are bare fingerprints). */
   static final String SCREEN_KEY = "screen:";
 
   /** Recipients deferred at most (beyond, their next registration runs their forwards). */
   static final int MAX_DEFERRED = 10_000;
+
   /** How long a registration waits for its forwards before answering. */
   static final Duration ANSWER_WAIT = Duration.ofSeconds(10);
 
@@ -63,13 +67,24 @@ final class LateForwarder implements AutoCloseable {
   private final ForwardQueue queue;
   private final Duration answerWait;
 
-  LateForwarder(ArtefactStore store, EnclaveCalls enclave, StoreCalls stores, HostMetrics metrics,
+  LateForwarder(
+      ArtefactStore store,
+      EnclaveCalls enclave,
+      StoreCalls stores,
+      HostMetrics metrics,
       Clock clock) {
     this(store, enclave, stores, metrics, clock, WORKERS, CAPACITY, ANSWER_WAIT);
   }
 
-  LateForwarder(ArtefactStore store, EnclaveCalls enclave, StoreCalls stores, HostMetrics metrics,
-      Clock clock, int workers, int capacity, Duration answerWait) {
+  LateForwarder(
+      ArtefactStore store,
+      EnclaveCalls enclave,
+      StoreCalls stores,
+      HostMetrics metrics,
+      Clock clock,
+      int workers,
+      int capacity,
+      Duration answerWait) {
     this.store = Objects.requireNonNull(store, "store");
     this.enclave = Objects.requireNonNull(enclave, "enclave");
     this.stores = Objects.requireNonNull(stores, "stores");
@@ -124,27 +139,38 @@ final class LateForwarder implements AutoCloseable {
   private int forwardTo(String key) throws ApiException, InterruptedException {
     if (key.startsWith(SCREEN_KEY)) {
       String thumbprint = key.substring(SCREEN_KEY.length());
-      List<ScreenRecord> found = stores.call("find_screens",
-          () -> store.findScreens(List.of(thumbprint)));
+      List<ScreenRecord> found =
+          stores.call("find_screens", () -> store.findScreens(List.of(thumbprint)));
       if (found.isEmpty()) {
         return 0;
       }
       ScreenRecord s = found.get(0);
-      String offset = s.cinema() == null ? null : stores.call("get_cinema",
-          () -> store.getCinema(s.cinema())).map(CinemaRecord::utcOffset).orElse(CinemaRecord.UTC);
-      return forwardLate(s.fingerprint(), ScreenCandidates.of(s, offset),
-          p -> p.isKdmSend() && (p.recipients().thumbprints().contains(s.thumbprint())
-              || p.recipients().fingerprints().contains(s.fingerprint())
-              || !p.recipients().anchors().isEmpty()));
+      String offset =
+          s.cinema() == null
+              ? null
+              : stores
+                  .call("get_cinema", () -> store.getCinema(s.cinema()))
+                  .map(CinemaRecord::utcOffset)
+                  .orElse(CinemaRecord.UTC);
+      return forwardLate(
+          s.fingerprint(),
+          ScreenCandidates.of(s, offset),
+          p ->
+              p.isKdmSend()
+                  && (p.recipients().thumbprints().contains(s.thumbprint())
+                      || p.recipients().fingerprints().contains(s.fingerprint())
+                      || !p.recipients().anchors().isEmpty()));
     }
-    List<RecipientRecord> found = stores.call("find_recipients",
-        () -> store.findRecipients(List.of(key)));
+    List<RecipientRecord> found =
+        stores.call("find_recipients", () -> store.findRecipients(List.of(key)));
     if (found.isEmpty()) {
       return 0;
     }
     RecipientRecord r = found.get(0);
     boolean hasChain = StoredKey.hasChain(r.publicKeyOrChain());
-    return forwardLate(r.fingerprint(), StoredKey.candidate(r.publicKeyOrChain()),
+    return forwardLate(
+        r.fingerprint(),
+        StoredKey.candidate(r.publicKeyOrChain()),
         p -> !p.isKdmSend() && mayAdmit(p, r.fingerprint(), hasChain));
   }
 
@@ -152,56 +178,75 @@ final class LateForwarder implements AutoCloseable {
    * Offers every open sealed secret whose policy {@code mayAdmit} to the enclave with the one
    * {@code candidate} (whose key has {@code fingerprint}); returns deliveries made.
    */
-  private int forwardLate(String fingerprint, Candidate candidate,
-      java.util.function.Predicate<SendPolicy> mayAdmit) throws ApiException, InterruptedException {
+  private int forwardLate(
+      String fingerprint, Candidate candidate, java.util.function.Predicate<SendPolicy> mayAdmit)
+      throws ApiException, InterruptedException {
     int made = 0;
     String after = null;
     Instant now = clock.instant();
     while (true) {
       String cursor = after;
-      List<StoredSend> page = stores.call("open_sends",
-          () -> store.sealedSecretsOpenForLateRecipients(now, cursor, LATE_PAGE));
+      List<StoredSend> page =
+          stores.call(
+              "open_sends", () -> store.sealedSecretsOpenForLateRecipients(now, cursor, LATE_PAGE));
       for (StoredSend s : page) {
         SendPolicy p = policyOf(s);
-        if (p == null || !mayAdmit.test(p)
+        if (p == null
+            || !mayAdmit.test(p)
             || stores.call("has_delivery", () -> store.hasDelivery(s.sendId(), fingerprint))) {
           continue;
         }
         // the enclave is stateless: the host counts earlier deliveries against max_recipients
         // (each forward this host makes delivers to one recipient, so one per forward receipt)
-        long forwards = stores.call("receipts_for_send", () -> store.receiptsForSend(s.sendId()))
-            .size() - 1L;
+        long forwards =
+            stores.call("receipts_for_send", () -> store.receiptsForSend(s.sendId())).size() - 1L;
         if (s.deliveryCount() + Math.max(0, forwards) >= p.maxRecipients()) {
           continue;
         }
         EnclaveApi.ForwardResponse f;
         try {
-          f = enclave.call(HttpMethod.POST, "/v1/forward", Json.encode(new EnclaveApi.ForwardRequest(
-              s.sendId(), Base64Url.encode(s.metadata().policyJson()),
-              Base64Url.encode(s.metadata().sealedSecret()), List.of(candidate))))
-              .decode(EnclaveApi.ForwardResponse.class, Integer.MAX_VALUE);
+          f =
+              enclave
+                  .call(
+                      HttpMethod.POST,
+                      "/v1/forward",
+                      Json.encode(
+                          new EnclaveApi.ForwardRequest(
+                              s.sendId(), Base64Url.encode(s.metadata().policyJson()),
+                              Base64Url.encode(s.metadata().sealedSecret()), List.of(candidate))))
+                  .decode(EnclaveApi.ForwardResponse.class, Integer.MAX_VALUE);
         } catch (EnclaveException e) {
           if (e.isUnavailable()) {
             throw EnclaveCalls.unavailable(e);
           }
-          metrics.inc("keycast_host_forward_errors_total", "forwards the enclave refused",
-              "code", e.code().code());
-          LOG.warn("forward of send {} to {} refused: {}", s.sendId(), fingerprint,
+          metrics.inc(
+              "keycast_host_forward_errors_total",
+              "forwards the enclave refused",
+              "code",
               e.code().code());
+          LOG.warn(
+              "forward of send {} to {} refused: {}", s.sendId(), fingerprint, e.code().code());
           continue;
         }
-        for (EnclaveApi.Delivery d : f.deliveries() == null ? List.<EnclaveApi.Delivery>of()
-            : f.deliveries()) {
+        for (EnclaveApi.Delivery d :
+            f.deliveries() == null ? List.<EnclaveApi.Delivery>of() : f.deliveries()) {
           if (!d.recipient().equals(fingerprint)) {
             continue;
           }
           ForwardRecord fr;
           try {
-            fr = new ForwardRecord(s.sendId(), new ReceiptRecord(f.receiptId(), s.sendId(),
-                Inputs.b64Enclave("receipt", f.receipt()), clock.instant()), SendCoordinator.toStoreDelivery(d));
+            fr =
+                new ForwardRecord(
+                    s.sendId(),
+                    new ReceiptRecord(
+                        f.receiptId(),
+                        s.sendId(),
+                        Inputs.b64Enclave("receipt", f.receipt()),
+                        clock.instant()),
+                    SendCoordinator.toStoreDelivery(d));
           } catch (IllegalArgumentException e) {
-            throw new ApiException(ErrorCode.INTERNAL, "the enclave's forward answer is unusable: "
-                + e.getMessage());
+            throw new ApiException(
+                ErrorCode.INTERNAL, "the enclave's forward answer is unusable: " + e.getMessage());
           }
           ForwardCommit c = stores.call("commit_forward", () -> store.commitForward(fr));
           if (!c.replayed()) {
@@ -234,5 +279,4 @@ final class LateForwarder implements AutoCloseable {
     return p.recipients().fingerprints().contains(fingerprint)
         || (hasChain && !p.recipients().anchors().isEmpty());
   }
-
 }

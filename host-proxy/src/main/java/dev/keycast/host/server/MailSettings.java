@@ -17,8 +17,14 @@ import java.util.Objects;
  * @param poll how often the worker looks for due messages when nothing woke it
  * @param maxAttachmentBytes most bytes of KDMs one message carries (a larger zip fails for good)
  */
-public record MailSettings(SmtpSettings smtp, MailTemplate template, Duration retryBase, Duration retryMax,
-    int maxAttempts, Duration poll, long maxAttachmentBytes) {
+public record MailSettings(
+    SmtpSettings smtp,
+    MailTemplate template,
+    Duration retryBase,
+    Duration retryMax,
+    int maxAttempts,
+    Duration poll,
+    long maxAttachmentBytes) {
   /** Default most bytes of KDMs in one message: below the usual 25 MB limit of mail servers. */
   public static final long DEFAULT_MAX_ATTACHMENT = 16L << 20;
 
@@ -28,7 +34,8 @@ public record MailSettings(SmtpSettings smtp, MailTemplate template, Duration re
     Objects.requireNonNull(retryMax, "retryMax");
     Objects.requireNonNull(poll, "poll");
     if (retryBase.isNegative() || retryBase.isZero() || retryMax.compareTo(retryBase) < 0) {
-      throw new IllegalArgumentException("retry waits must be positive, the longest at least the first");
+      throw new IllegalArgumentException(
+          "retry waits must be positive, the longest at least the first");
     }
     if (maxAttempts < 1 || maxAttempts > 100) {
       throw new IllegalArgumentException("mail attempts must be 1..100");
@@ -37,7 +44,8 @@ public record MailSettings(SmtpSettings smtp, MailTemplate template, Duration re
       throw new IllegalArgumentException("the mail poll interval must be positive");
     }
     if (maxAttachmentBytes < 1 || maxAttachmentBytes > KdmZip.MAX_KDM_BYTES) {
-      throw new IllegalArgumentException("most attachment bytes must be 1.." + KdmZip.MAX_KDM_BYTES);
+      throw new IllegalArgumentException(
+          "most attachment bytes must be 1.." + KdmZip.MAX_KDM_BYTES);
     }
   }
 
@@ -51,8 +59,14 @@ public record MailSettings(SmtpSettings smtp, MailTemplate template, Duration re
    * attempts (about 3 h), a look for due messages every 5 s.
    */
   public static MailSettings of(SmtpSettings smtp, MailTemplate template) {
-    return new MailSettings(smtp, template, Duration.ofSeconds(30), Duration.ofMinutes(30), 12,
-        Duration.ofSeconds(5), DEFAULT_MAX_ATTACHMENT);
+    return new MailSettings(
+        smtp,
+        template,
+        Duration.ofSeconds(30),
+        Duration.ofMinutes(30),
+        12,
+        Duration.ofSeconds(5),
+        DEFAULT_MAX_ATTACHMENT);
   }
 
   /** These settings with another retry schedule. */

@@ -42,6 +42,7 @@ import javax.crypto.spec.SecretKeySpec;
 public final class RecipientAuth {
   /** How long a challenge token may be answered. */
   public static final Duration CHALLENGE_LIFETIME = Duration.ofMinutes(5);
+
   /** How long a session token is accepted. */
   public static final Duration SESSION_LIFETIME = Duration.ofMinutes(15);
 
@@ -82,11 +83,20 @@ public final class RecipientAuth {
     if (key instanceof X25519RecipientKey x) {
       byte[] value = responseValue(token);
       try {
-        HpkeCiphertext sealed = Hpke.seal(HpkeSuite.KEYCAST_V1, x.publicKey(),
-            RecipientProof.SEALED_RESPONSE_INFO, token.getBytes(StandardCharsets.US_ASCII), value,
-            random);
-        return new RecipientProof.Challenge(token, key.fingerprint(), expires,
-            Base64Url.encode(sealed.enc()), Base64Url.encode(sealed.ciphertext()));
+        HpkeCiphertext sealed =
+            Hpke.seal(
+                HpkeSuite.KEYCAST_V1,
+                x.publicKey(),
+                RecipientProof.SEALED_RESPONSE_INFO,
+                token.getBytes(StandardCharsets.US_ASCII),
+                value,
+                random);
+        return new RecipientProof.Challenge(
+            token,
+            key.fingerprint(),
+            expires,
+            Base64Url.encode(sealed.enc()),
+            Base64Url.encode(sealed.ciphertext()));
       } catch (MalformedInputException e) {
         throw new ApiException(ErrorCode.INVALID_RECIPIENT, "recipient 0: " + e.getMessage());
       } finally {
@@ -105,12 +115,15 @@ public final class RecipientAuth {
    */
   public void checkProof(RecipientKey key, String token, String proof) throws ApiException {
     if (token == null || token.isEmpty() || proof == null || proof.isEmpty()) {
-      throw new ApiException(ErrorCode.PROOF_REQUIRED, "token and proof are required: request a"
-          + " challenge (POST /v1/recipients/challenge) and prove possession of the key");
+      throw new ApiException(
+          ErrorCode.PROOF_REQUIRED,
+          "token and proof are required: request a"
+              + " challenge (POST /v1/recipients/challenge) and prove possession of the key");
     }
     byte[] body = verify(token, CHALLENGE);
     if (body == null) {
-      throw new ApiException(ErrorCode.PROOF_INVALID, "the challenge token is not one of this host's");
+      throw new ApiException(
+          ErrorCode.PROOF_INVALID, "the challenge token is not one of this host's");
     }
     if (!MessageDigest.isEqual(fingerprintOf(body), HexFormat.of().parseHex(key.fingerprint()))) {
       throw new ApiException(ErrorCode.PROOF_INVALID, "the challenge token is for another key");
@@ -122,22 +135,24 @@ public final class RecipientAuth {
     try {
       answer = Base64Url.decode("proof", proof, RecipientProof.MAX_PROOF_BYTES);
     } catch (MalformedInputException e) {
-      throw new ApiException(ErrorCode.PROOF_INVALID, "proof is not base64url of at most "
-          + RecipientProof.MAX_PROOF_BYTES + " bytes");
+      throw new ApiException(
+          ErrorCode.PROOF_INVALID,
+          "proof is not base64url of at most " + RecipientProof.MAX_PROOF_BYTES + " bytes");
     }
-    boolean ok = switch (key) {
-      case RsaRecipientKey rsa -> RecipientProof.verifyRsa(publicKey(rsa), token, key.fingerprint(),
-          answer);
-      case X25519RecipientKey x -> {
-        byte[] expected = responseValue(token);
-        boolean same = MessageDigest.isEqual(expected, answer);
-        Arrays.fill(expected, (byte) 0);
-        yield same;
-      }
-    };
+    boolean ok =
+        switch (key) {
+          case RsaRecipientKey rsa ->
+              RecipientProof.verifyRsa(publicKey(rsa), token, key.fingerprint(), answer);
+          case X25519RecipientKey x -> {
+            byte[] expected = responseValue(token);
+            boolean same = MessageDigest.isEqual(expected, answer);
+            Arrays.fill(expected, (byte) 0);
+            yield same;
+          }
+        };
     if (!ok) {
-      throw new ApiException(ErrorCode.PROOF_INVALID, "the proof does not answer the challenge"
-          + " with this key");
+      throw new ApiException(
+          ErrorCode.PROOF_INVALID, "the proof does not answer the challenge" + " with this key");
     }
   }
 
@@ -156,8 +171,8 @@ public final class RecipientAuth {
    */
   public void checkSession(String authorization, String fingerprint) throws ApiException {
     String fp = sessionFingerprint(authorization);
-    if (!MessageDigest.isEqual(fp.getBytes(StandardCharsets.US_ASCII),
-        fingerprint.getBytes(StandardCharsets.US_ASCII))) {
+    if (!MessageDigest.isEqual(
+        fp.getBytes(StandardCharsets.US_ASCII), fingerprint.getBytes(StandardCharsets.US_ASCII))) {
       throw new ApiException(ErrorCode.FORBIDDEN, "the session token is for another recipient");
     }
   }
@@ -165,18 +180,23 @@ public final class RecipientAuth {
   /** The fingerprint of a live session token in {@code authorization}. */
   public String sessionFingerprint(String authorization) throws ApiException {
     if (authorization == null || authorization.isEmpty()) {
-      throw new ApiException(ErrorCode.SESSION_REQUIRED, "send Authorization: Bearer <session token>"
-          + " (POST /v1/recipients/{fingerprint}/sessions)");
+      throw new ApiException(
+          ErrorCode.SESSION_REQUIRED,
+          "send Authorization: Bearer <session token>"
+              + " (POST /v1/recipients/{fingerprint}/sessions)");
     }
     if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-      throw new ApiException(ErrorCode.SESSION_INVALID, "Authorization must be Bearer <session token>");
+      throw new ApiException(
+          ErrorCode.SESSION_INVALID, "Authorization must be Bearer <session token>");
     }
     byte[] body = verify(authorization.substring(7).strip(), SESSION);
     if (body == null) {
-      throw new ApiException(ErrorCode.SESSION_INVALID, "the session token is not one of this host's");
+      throw new ApiException(
+          ErrorCode.SESSION_INVALID, "the session token is not one of this host's");
     }
     if (!clock.instant().isBefore(expiryOf(body))) {
-      throw new ApiException(ErrorCode.SESSION_EXPIRED, "the session token expired: start a new session");
+      throw new ApiException(
+          ErrorCode.SESSION_EXPIRED, "the session token expired: start a new session");
     }
     return HexFormat.of().formatHex(fingerprintOf(body));
   }
@@ -187,8 +207,11 @@ public final class RecipientAuth {
     byte[] nonce = new byte[16];
     random.nextBytes(nonce);
     ByteBuffer b = ByteBuffer.allocate(TOKEN_BYTES);
-    b.put(VERSION).put(purpose).putLong(expires.getEpochSecond())
-        .put(HexFormat.of().parseHex(fingerprint)).put(nonce);
+    b.put(VERSION)
+        .put(purpose)
+        .putLong(expires.getEpochSecond())
+        .put(HexFormat.of().parseHex(fingerprint))
+        .put(nonce);
     b.put(mac(Arrays.copyOf(b.array(), BODY)));
     return Base64Url.encode(b.array());
   }

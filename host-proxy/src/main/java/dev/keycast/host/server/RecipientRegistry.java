@@ -33,8 +33,14 @@ final class RecipientRegistry {
   private final RecipientAuth auth;
   private final LateForwarder late;
 
-  RecipientRegistry(ArtefactStore store, EnclaveCalls enclave, StoreCalls stores,
-      HostControl control, Clock clock, RecipientAuth auth, LateForwarder late) {
+  RecipientRegistry(
+      ArtefactStore store,
+      EnclaveCalls enclave,
+      StoreCalls stores,
+      HostControl control,
+      Clock clock,
+      RecipientAuth auth,
+      LateForwarder late) {
     this.store = Objects.requireNonNull(store, "store");
     this.enclave = Objects.requireNonNull(enclave, "enclave");
     this.stores = Objects.requireNonNull(stores, "stores");
@@ -47,22 +53,25 @@ final class RecipientRegistry {
   HttpAnswer recipient(String fingerprint, String authorization) throws ApiException {
     Inputs.checkFingerprint(fingerprint);
     auth.checkSession(authorization, fingerprint);
-    List<RecipientRecord> found = stores.call("find_recipients",
-        () -> store.findRecipients(List.of(fingerprint)));
+    List<RecipientRecord> found =
+        stores.call("find_recipients", () -> store.findRecipients(List.of(fingerprint)));
     if (found.isEmpty()) {
       throw new ApiException(ErrorCode.NOT_FOUND, "no recipient " + fingerprint);
     }
     RecipientRecord r = found.get(0);
-    return HttpAnswer.json(200, new HostApi.Recipient(r.fingerprint(), r.kind(), r.labels(),
-        r.registeredAt(), 0));
+    return HttpAnswer.json(
+        200, new HostApi.Recipient(r.fingerprint(), r.kind(), r.labels(), r.registeredAt(), 0));
   }
-
 
   HttpAnswer register(byte[] body) throws ApiException, InterruptedException {
     if (body.length > HostApiService.MAX_REGISTER_BYTES) {
       // checked before decoding: a 64 MiB body of tiny labels would decode to millions of entries
-      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "a registration body is at most "
-          + HostApiService.MAX_REGISTER_BYTES + " bytes, got " + body.length);
+      throw new ApiException(
+          ErrorCode.PAYLOAD_TOO_LARGE,
+          "a registration body is at most "
+              + HostApiService.MAX_REGISTER_BYTES
+              + " bytes, got "
+              + body.length);
     }
     HostApi.RegisterRecipient req = Inputs.decode(body, HostApi.RegisterRecipient.class);
     RecipientKey key = parseKey(req.key());
@@ -74,12 +83,17 @@ final class RecipientRegistry {
     try {
       stored = StoredKey.encode(key);
     } catch (java.security.cert.CertificateEncodingException e) {
-      throw new ApiException(ErrorCode.INVALID_RECIPIENT, "recipient 0: certificate does not encode");
+      throw new ApiException(
+          ErrorCode.INVALID_RECIPIENT, "recipient 0: certificate does not encode");
     }
     Candidate candidate = StoredKey.candidate(stored);
-    EnclaveApi.ValidateResponse v = EnclaveCalls.decode(enclave.call(HttpMethod.POST,
-        "/v1/recipients/validate", Json.encode(new EnclaveApi.ValidateRequest(List.of(candidate)))),
-        EnclaveApi.ValidateResponse.class);
+    EnclaveApi.ValidateResponse v =
+        EnclaveCalls.decode(
+            enclave.call(
+                HttpMethod.POST,
+                "/v1/recipients/validate",
+                Json.encode(new EnclaveApi.ValidateRequest(List.of(candidate)))),
+            EnclaveApi.ValidateResponse.class);
     if (v.recipients() == null || v.recipients().size() != 1) {
       throw new ApiException(ErrorCode.INTERNAL, "the enclave's validation answer is unusable");
     }
@@ -92,19 +106,21 @@ final class RecipientRegistry {
     }
     RecipientRecord record;
     try {
-      record = new RecipientRecord(key.fingerprint(), storedKind(check.kind()), stored, labels,
-          clock.instant());
+      record =
+          new RecipientRecord(
+              key.fingerprint(), storedKind(check.kind()), stored, labels, clock.instant());
     } catch (IllegalArgumentException e) {
       throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
     }
-    List<RecipientRecord> before = stores.call("find_recipients",
-        () -> store.findRecipients(List.of(record.fingerprint())));
+    List<RecipientRecord> before =
+        stores.call("find_recipients", () -> store.findRecipients(List.of(record.fingerprint())));
     // the key's owner proved possession: a registration again replaces the earlier one whole
     RecipientRecord saved = stores.call("replace_recipient", () -> store.replaceRecipient(record));
     // the forwards run on the bounded forward queue; the answer counts those made before it
     int made = late.onRegistered(saved.fingerprint());
-    HostApi.Recipient out = new HostApi.Recipient(saved.fingerprint(), saved.kind(), saved.labels(),
-        saved.registeredAt(), made);
+    HostApi.Recipient out =
+        new HostApi.Recipient(
+            saved.fingerprint(), saved.kind(), saved.labels(), saved.registeredAt(), made);
     return HttpAnswer.json(before.isEmpty() ? 201 : 200, out);
   }
 
@@ -125,10 +141,15 @@ final class RecipientRegistry {
   /** POST /v1/recipients/challenge: a challenge token (and, for X25519, the sealed response). */
   HttpAnswer challenge(byte[] body) throws ApiException {
     if (body.length > HostApiService.MAX_REGISTER_BYTES) {
-      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "a challenge request body is at most "
-          + HostApiService.MAX_REGISTER_BYTES + " bytes, got " + body.length);
+      throw new ApiException(
+          ErrorCode.PAYLOAD_TOO_LARGE,
+          "a challenge request body is at most "
+              + HostApiService.MAX_REGISTER_BYTES
+              + " bytes, got "
+              + body.length);
     }
-    RecipientProof.ChallengeRequest req = Inputs.decode(body, RecipientProof.ChallengeRequest.class);
+    RecipientProof.ChallengeRequest req =
+        Inputs.decode(body, RecipientProof.ChallengeRequest.class);
     return HttpAnswer.json(200, auth.challenge(parseKey(req.key())));
   }
 
@@ -136,19 +157,23 @@ final class RecipientRegistry {
   HttpAnswer session(String fingerprint, byte[] body) throws ApiException {
     Inputs.checkFingerprint(fingerprint);
     RecipientProof.SessionRequest req = Inputs.decode(body, RecipientProof.SessionRequest.class);
-    List<RecipientRecord> found = stores.call("find_recipients",
-        () -> store.findRecipients(List.of(fingerprint)));
+    List<RecipientRecord> found =
+        stores.call("find_recipients", () -> store.findRecipients(List.of(fingerprint)));
     if (found.isEmpty()) {
       throw new ApiException(ErrorCode.NOT_FOUND, "no recipient " + fingerprint);
     }
     RecipientKey key;
     try {
       // the stored key's PUBLIC KEY block (the proof is of the key, not of its chain)
-      key = RecipientKeys.fromSpki(Base64Url.decode("key",
-          StoredKey.candidate(found.get(0).publicKeyOrChain()).key(), RecipientKeys.MAX_INPUT_LENGTH));
+      key =
+          RecipientKeys.fromSpki(
+              Base64Url.decode(
+                  "key",
+                  StoredKey.candidate(found.get(0).publicKeyOrChain()).key(),
+                  RecipientKeys.MAX_INPUT_LENGTH));
     } catch (MalformedInputException | IllegalStateException e) {
-      throw new ApiException(ErrorCode.INTERNAL, "the stored key of " + fingerprint
-          + " does not parse");
+      throw new ApiException(
+          ErrorCode.INTERNAL, "the stored key of " + fingerprint + " does not parse");
     }
     auth.checkProof(key, req.token(), req.proof());
     return HttpAnswer.json(200, auth.session(fingerprint));

@@ -32,7 +32,12 @@ final class RulesRelay {
   private final SenderRequestAuth auth;
   private final Clock clock;
 
-  RulesRelay(ArtefactStore store, StoreCalls stores, HostControl control, SenderRequestAuth auth, Clock clock) {
+  RulesRelay(
+      ArtefactStore store,
+      StoreCalls stores,
+      HostControl control,
+      SenderRequestAuth auth,
+      Clock clock) {
     this.store = Objects.requireNonNull(store, "store");
     this.stores = Objects.requireNonNull(stores, "stores");
     this.control = Objects.requireNonNull(control, "control");
@@ -44,14 +49,19 @@ final class RulesRelay {
   HttpAnswer put(HttpCall call) throws ApiException, InterruptedException {
     byte[] body = call.body();
     if (body.length > MAX_BODY_BYTES) {
-      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "a rules statement body is at most " + MAX_BODY_BYTES
-          + " bytes, got " + body.length);
+      throw new ApiException(
+          ErrorCode.PAYLOAD_TOO_LARGE,
+          "a rules statement body is at most " + MAX_BODY_BYTES + " bytes, got " + body.length);
     }
     auth.require(call);
     EnclaveApi.SignedRules r = Inputs.decode(body, EnclaveApi.SignedRules.class);
-    if (r.statement() == null || r.key() == null || r.signature() == null || r.signerCertificate() == null
+    if (r.statement() == null
+        || r.key() == null
+        || r.signature() == null
+        || r.signerCertificate() == null
         || r.signerSignature() == null) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST,
           "rules need statement, key, signature, signer_certificate and signer_signature");
     }
     byte[] statement = Inputs.b64("statement", r.statement(), StudioRules.MAX_ENCODED);
@@ -69,43 +79,71 @@ final class RulesRelay {
     }
     RulesStatement st = RulesStatement.of(statement, studio);
     if (signature.length != 64 || !st.verifies(signature)) {
-      throw new ApiException(ErrorCode.RULES_INVALID, "the rules' signature does not verify under the key given");
+      throw new ApiException(
+          ErrorCode.RULES_INVALID, "the rules' signature does not verify under the key given");
     }
     java.security.cert.X509Certificate signer;
     String signerThumbprint;
     try {
-      signer = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
-          .generateCertificate(new java.io.ByteArrayInputStream(signerDer));
+      signer =
+          (java.security.cert.X509Certificate)
+              java.security.cert.CertificateFactory.getInstance("X.509")
+                  .generateCertificate(new java.io.ByteArrayInputStream(signerDer));
       signerThumbprint = dev.keycast.protocol.cinema.DcCertificates.thumbprintBase64(signer);
-    } catch (java.security.cert.CertificateException | dev.keycast.protocol.cinema.CinemaException | RuntimeException e) {
-      throw new ApiException(ErrorCode.RULES_INVALID, "signer_certificate is not an X.509 DER certificate");
+    } catch (java.security.cert.CertificateException
+        | dev.keycast.protocol.cinema.CinemaException
+        | RuntimeException e) {
+      throw new ApiException(
+          ErrorCode.RULES_INVALID, "signer_certificate is not an X.509 DER certificate");
     }
     if (!signerThumbprint.equals(rules.dkdmSigner())) {
-      throw new ApiException(ErrorCode.RULES_DKDM_MISMATCH, "the rules name DKDM signer " + rules.dkdmSigner()
-          + " but come with the certificate " + signerThumbprint);
+      throw new ApiException(
+          ErrorCode.RULES_DKDM_MISMATCH,
+          "the rules name DKDM signer "
+              + rules.dkdmSigner()
+              + " but come with the certificate "
+              + signerThumbprint);
     }
     if (!st.verifiesDkdmSigner(signer, signerSignature)) {
-      throw new ApiException(ErrorCode.RULES_INVALID, "the rules are not signed with the DKDM signer's key");
+      throw new ApiException(
+          ErrorCode.RULES_INVALID, "the rules are not signed with the DKDM signer's key");
     }
     HostApiService.requireReady(control);
     EnclaveApi.KeyBundle bundle = control.keyBundle();
     if (bundle != null && !bundle.keySetId().equals(rules.keySetId())) {
-      throw new ApiException(ErrorCode.WRONG_KEY_SET, "the rules are for key set " + rules.keySetId()
-          + ", this host serves " + bundle.keySetId());
+      throw new ApiException(
+          ErrorCode.WRONG_KEY_SET,
+          "the rules are for key set "
+              + rules.keySetId()
+              + ", this host serves "
+              + bundle.keySetId());
     }
     List<DkdmRecord> dkdms = stores.call("find_dkdms", () -> store.findDkdms(rules.cplId()));
     if (dkdms.isEmpty()) {
-      throw new ApiException(ErrorCode.DKDM_NOT_FOUND, "no DKDM is ingested for CPL " + rules.cplId()
-          + "; ingest it first (keycast dkdm ingest)");
+      throw new ApiException(
+          ErrorCode.DKDM_NOT_FOUND,
+          "no DKDM is ingested for CPL "
+              + rules.cplId()
+              + "; ingest it first (keycast dkdm ingest)");
     }
     if (dkdms.stream().noneMatch(d -> d.signerThumbprint().equals(rules.dkdmSigner()))) {
-      throw new ApiException(ErrorCode.RULES_DKDM_MISMATCH, "no DKDM ingested for CPL " + rules.cplId()
-          + " is signed by " + rules.dkdmSigner());
+      throw new ApiException(
+          ErrorCode.RULES_DKDM_MISMATCH,
+          "no DKDM ingested for CPL " + rules.cplId() + " is signed by " + rules.dkdmSigner());
     }
-    RulesRecord record = new RulesRecord(rules.cplId(), statement, key, signature, signerDer, signerSignature,
-        clock.instant());
+    RulesRecord record =
+        new RulesRecord(
+            rules.cplId(), statement, key, signature, signerDer, signerSignature, clock.instant());
     stores.call("put_rules", () -> store.putRules(record));
-    return HttpAnswer.json(201, new HostApi.RulesStored(rules.cplId(), rules.dkdmSigner(), studio.fingerprint(),
-        rules.latestEnd().toString(), rules.maxWindowSeconds(), rules.maxScreens(), rules.issuedAt().toString()));
+    return HttpAnswer.json(
+        201,
+        new HostApi.RulesStored(
+            rules.cplId(),
+            rules.dkdmSigner(),
+            studio.fingerprint(),
+            rules.latestEnd().toString(),
+            rules.maxWindowSeconds(),
+            rules.maxScreens(),
+            rules.issuedAt().toString()));
   }
 }

@@ -25,15 +25,19 @@ final class ScreenCandidates {
     for (byte[] der : chain) {
       b64.add(Base64Url.encode(der));
     }
-    return new EnclaveApi.Candidate(Base64Url.encode(leaf(chain.get(0)).getPublicKey().getEncoded()),
-        b64, utcOffset, s.trustedDevices());
+    return new EnclaveApi.Candidate(
+        Base64Url.encode(leaf(chain.get(0)).getPublicKey().getEncoded()),
+        b64,
+        utcOffset,
+        s.trustedDevices());
   }
 
   /** The certificate of stored DER; {@link IllegalStateException} when the store holds garbage. */
   static X509Certificate leaf(byte[] der) {
     try {
-      return (X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(new ByteArrayInputStream(der));
+      return (X509Certificate)
+          CertificateFactory.getInstance("X.509")
+              .generateCertificate(new ByteArrayInputStream(der));
     } catch (CertificateException | ClassCastException e) {
       throw new IllegalStateException("a stored screen certificate does not parse");
     }

@@ -36,6 +36,7 @@ import java.util.Optional;
 final class ScreenRegistry {
   /** Largest {@code POST /v1/screens} body: 8 certificates of 16 KiB in base64 and 64 thumbprints. */
   static final int MAX_REGISTER_BYTES = 256 * 1024;
+
   /** Default and largest page of {@code GET /v1/screens}. */
   static final int DEFAULT_PAGE = 100;
 
@@ -45,7 +46,11 @@ final class ScreenRegistry {
   private final SenderRequestAuth auth;
   private final LateForwarder late;
 
-  ScreenRegistry(ArtefactStore store, StoreCalls stores, Clock clock, SenderRequestAuth auth,
+  ScreenRegistry(
+      ArtefactStore store,
+      StoreCalls stores,
+      Clock clock,
+      SenderRequestAuth auth,
       LateForwarder late) {
     this.store = Objects.requireNonNull(store, "store");
     this.stores = Objects.requireNonNull(stores, "stores");
@@ -58,8 +63,9 @@ final class ScreenRegistry {
   HttpAnswer register(HttpCall call) throws ApiException, InterruptedException {
     byte[] body = call.body();
     if (body.length > MAX_REGISTER_BYTES) {
-      throw new ApiException(ErrorCode.PAYLOAD_TOO_LARGE, "a screen registration is at most "
-          + MAX_REGISTER_BYTES + " bytes, got " + body.length);
+      throw new ApiException(
+          ErrorCode.PAYLOAD_TOO_LARGE,
+          "a screen registration is at most " + MAX_REGISTER_BYTES + " bytes, got " + body.length);
     }
     auth.require(call);
     HostApi.RegisterScreen req;
@@ -74,22 +80,25 @@ final class ScreenRegistry {
       DcCertificateChainValidator.validate(DcCertificateChainValidator.Kind.SCREEN, chain, now);
     } catch (CinemaException e) {
       // the check's own code (screen_certificate_rsa_size, ...) and message: nothing is stored
-      return new HttpAnswer(400, HttpAnswer.JSON, Json.encode(new ErrorBody(e.code(), e.getMessage())), 0);
+      return new HttpAnswer(
+          400, HttpAnswer.JSON, Json.encode(new ErrorBody(e.code(), e.getMessage())), 0);
     }
     String cinema = name("cinema", req.cinema());
     String screenName = name("screen", req.screen());
     if (req.utcOffset() != null && !CinemaRecord.isUtcOffset(req.utcOffset())) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST,
           "utc_offset must be +HH:MM or -HH:MM (at most 14:00): " + Inputs.quote(req.utcOffset()));
     }
     if (req.utcOffset() != null && cinema == null) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST,
-          "utc_offset is the cinema's: give cinema with it");
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST, "utc_offset is the cinema's: give cinema with it");
     }
     List<String> emails = null;
     if (req.emails() != null) {
       if (cinema == null) {
-        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "emails are the cinema's: give cinema with them");
+        throw new ApiException(
+            ErrorCode.MALFORMED_REQUEST, "emails are the cinema's: give cinema with them");
       }
       try {
         emails = CinemaRecord.checkEmails(req.emails());
@@ -99,13 +108,17 @@ final class ScreenRegistry {
     }
     List<String> devices = req.trustedDevices() == null ? List.of() : req.trustedDevices();
     if (devices.size() > ScreenRecord.MAX_TRUSTED_DEVICES) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "at most "
-          + ScreenRecord.MAX_TRUSTED_DEVICES + " trusted_devices");
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST,
+          "at most " + ScreenRecord.MAX_TRUSTED_DEVICES + " trusted_devices");
     }
     for (String d : devices) {
       if (!SendPolicy.isWellFormedThumbprint(d)) {
-        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "trusted_devices: "
-            + Inputs.quote(String.valueOf(d)) + " is not base64 of 20 bytes (28 characters)");
+        throw new ApiException(
+            ErrorCode.MALFORMED_REQUEST,
+            "trusted_devices: "
+                + Inputs.quote(String.valueOf(d))
+                + " is not base64 of 20 bytes (28 characters)");
       }
     }
     X509Certificate leaf = chain.get(0);
@@ -118,24 +131,32 @@ final class ScreenRegistry {
       for (X509Certificate c : chain) {
         der.add(c.getEncoded());
       }
-    } catch (CinemaException | MalformedInputException | java.security.cert.CertificateEncodingException e) {
-      throw new ApiException(ErrorCode.INVALID_RECIPIENT, "the screen's leaf certificate: " + e.getMessage());
+    } catch (CinemaException
+        | MalformedInputException
+        | java.security.cert.CertificateEncodingException e) {
+      throw new ApiException(
+          ErrorCode.INVALID_RECIPIENT, "the screen's leaf certificate: " + e.getMessage());
     }
     String offset = null;
     List<String> addresses = null;
     if (cinema != null) {
       Optional<CinemaRecord> existing = stores.call("get_cinema", () -> store.getCinema(cinema));
-      offset = req.utcOffset() != null ? req.utcOffset()
-          : existing.map(CinemaRecord::utcOffset).orElse(CinemaRecord.UTC);
+      offset =
+          req.utcOffset() != null
+              ? req.utcOffset()
+              : existing.map(CinemaRecord::utcOffset).orElse(CinemaRecord.UTC);
       addresses = emails != null ? emails : existing.map(CinemaRecord::emails).orElse(List.of());
-      if (existing.isEmpty() || !existing.get().utcOffset().equals(offset)
+      if (existing.isEmpty()
+          || !existing.get().utcOffset().equals(offset)
           || !existing.get().emails().equals(addresses)) {
         CinemaRecord c = new CinemaRecord(cinema, offset, now, addresses);
         stores.call("put_cinema", () -> store.putCinema(c));
       }
     }
-    ScreenRecord record = new ScreenRecord(thumbprint, fingerprint, cinema, screenName, der, devices, now);
-    boolean existed = !stores.call("find_screens", () -> store.findScreens(List.of(thumbprint))).isEmpty();
+    ScreenRecord record =
+        new ScreenRecord(thumbprint, fingerprint, cinema, screenName, der, devices, now);
+    boolean existed =
+        !stores.call("find_screens", () -> store.findScreens(List.of(thumbprint))).isEmpty();
     stores.call("put_screen", () -> store.putScreen(record));
     int made = late.onScreenRegistered(thumbprint);
     return HttpAnswer.json(existed ? 200 : 201, view(record, offset, made, addresses));
@@ -150,15 +171,19 @@ final class ScreenRegistry {
     if (afterParam != null) {
       after = ScreenRecord.fromUrl(afterParam);
       if (after == null) {
-        throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+        throw new ApiException(
+            ErrorCode.MALFORMED_REQUEST,
             "after must be a screen thumbprint in base64url (27 characters)");
       }
     }
     int limit = DEFAULT_PAGE;
     String l = call.param("limit");
     if (l != null) {
-      if (!l.matches("[0-9]{1,4}") || Integer.parseInt(l) < 1 || Integer.parseInt(l) > ArtefactStore.MAX_PAGE) {
-        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "limit must be 1.." + ArtefactStore.MAX_PAGE);
+      if (!l.matches("[0-9]{1,4}")
+          || Integer.parseInt(l) < 1
+          || Integer.parseInt(l) > ArtefactStore.MAX_PAGE) {
+        throw new ApiException(
+            ErrorCode.MALFORMED_REQUEST, "limit must be 1.." + ArtefactStore.MAX_PAGE);
       }
       limit = Integer.parseInt(l);
     }
@@ -181,8 +206,11 @@ final class ScreenRegistry {
     }
     String o = cache.get(cinema);
     if (o == null) {
-      o = stores.call("get_cinema", () -> store.getCinema(cinema)).map(CinemaRecord::utcOffset)
-          .orElse(CinemaRecord.UTC);
+      o =
+          stores
+              .call("get_cinema", () -> store.getCinema(cinema))
+              .map(CinemaRecord::utcOffset)
+              .orElse(CinemaRecord.UTC);
       cache.put(cinema, o);
     }
     return o;
@@ -190,9 +218,18 @@ final class ScreenRegistry {
 
   private static HostApi.Screen view(ScreenRecord s, String offset, int made, List<String> emails) {
     X509Certificate leaf = ScreenCandidates.leaf(s.chain().get(0));
-    return new HostApi.Screen(s.thumbprint(), s.thumbprintUrl(), s.fingerprint(),
-        DcCertificates.rfc2253(leaf.getSubjectX500Principal()), s.cinema(), s.screenName(), offset,
-        s.trustedDevices(), s.registeredAt(), made, emails);
+    return new HostApi.Screen(
+        s.thumbprint(),
+        s.thumbprintUrl(),
+        s.fingerprint(),
+        DcCertificates.rfc2253(leaf.getSubjectX500Principal()),
+        s.cinema(),
+        s.screenName(),
+        offset,
+        s.trustedDevices(),
+        s.registeredAt(),
+        made,
+        emails);
   }
 
   private static String name(String what, String value) throws ApiException {
@@ -200,16 +237,23 @@ final class ScreenRegistry {
       return null;
     }
     if (!CinemaRecord.isName(value)) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, what + " must be 1 to "
-          + CinemaRecord.MAX_NAME + " characters without control characters, '/', '\\\\' or outer spaces");
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST,
+          what
+              + " must be 1 to "
+              + CinemaRecord.MAX_NAME
+              + " characters without control characters, '/', '\\\\' or outer spaces");
     }
     return value;
   }
 
   private static List<X509Certificate> chain(List<String> b64) throws ApiException {
     if (b64 == null || b64.isEmpty() || b64.size() > ScreenRecord.MAX_CHAIN) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST, "chain must list 2 to "
-          + ScreenRecord.MAX_CHAIN + " certificates (base64 DER, leaf first)");
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST,
+          "chain must list 2 to "
+              + ScreenRecord.MAX_CHAIN
+              + " certificates (base64 DER, leaf first)");
     }
     CertificateFactory cf;
     try {
@@ -221,20 +265,28 @@ final class ScreenRegistry {
     for (int i = 0; i < b64.size(); i++) {
       String t = b64.get(i);
       if (t == null || t.length() > ScreenRecord.MAX_CERTIFICATE * 4 / 3 + 4) {
-        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "chain[" + i + "] is missing or larger than "
-            + ScreenRecord.MAX_CERTIFICATE + " bytes");
+        throw new ApiException(
+            ErrorCode.MALFORMED_REQUEST,
+            "chain["
+                + i
+                + "] is missing or larger than "
+                + ScreenRecord.MAX_CERTIFICATE
+                + " bytes");
       }
       byte[] der;
       try {
-        der = t.indexOf('-') >= 0 || t.indexOf('_') >= 0 ? Base64.getUrlDecoder().decode(t)
-            : Base64.getDecoder().decode(t);
+        der =
+            t.indexOf('-') >= 0 || t.indexOf('_') >= 0
+                ? Base64.getUrlDecoder().decode(t)
+                : Base64.getDecoder().decode(t);
       } catch (IllegalArgumentException e) {
         throw new ApiException(ErrorCode.MALFORMED_REQUEST, "chain[" + i + "] is not base64");
       }
       try {
         out.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der)));
       } catch (CertificateException | ClassCastException e) {
-        throw new ApiException(ErrorCode.MALFORMED_REQUEST, "chain[" + i + "] is not a DER X.509 certificate");
+        throw new ApiException(
+            ErrorCode.MALFORMED_REQUEST, "chain[" + i + "] is not a DER X.509 certificate");
       }
     }
     return out;

@@ -1,19 +1,18 @@
 package dev.keycast.host.server;
 
-import dev.keycast.protocol.crypto.Sha256;
 import dev.keycast.host.bridge.EnclaveClient;
 import dev.keycast.host.bridge.EnclaveException;
 import dev.keycast.host.bridge.EnclaveResponse;
 import dev.keycast.host.bridge.SendResponseReader;
 import dev.keycast.host.store.ArtefactStore;
-import dev.keycast.host.store.ScreenRecord;
 import dev.keycast.host.store.Delivery;
 import dev.keycast.host.store.ReceiptRecord;
 import dev.keycast.host.store.RecipientRecord;
-import dev.keycast.host.store.StoredKey;
+import dev.keycast.host.store.ScreenRecord;
 import dev.keycast.host.store.SendCommit;
 import dev.keycast.host.store.SendMetadata;
 import dev.keycast.host.store.SendRecord;
+import dev.keycast.host.store.StoredKey;
 import dev.keycast.host.store.StoredSend;
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.Json;
@@ -22,6 +21,7 @@ import dev.keycast.protocol.SendIds;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.api.HostApi;
+import dev.keycast.protocol.crypto.Sha256;
 import dev.keycast.protocol.policy.SendPolicy;
 import dev.keycast.protocol.receipt.Receipt;
 import dev.keycast.protocol.receipt.ReceiptVerifier;
@@ -70,8 +70,14 @@ final class SendCoordinator {
   private final Clock clock;
   private final SenderQuotas quotas;
 
-  SendCoordinator(ArtefactStore store, EnclaveCalls enclave, StoreCalls stores,
-      HostMetrics metrics, HostControl control, Clock clock, SenderQuotas quotas) {
+  SendCoordinator(
+      ArtefactStore store,
+      EnclaveCalls enclave,
+      StoreCalls stores,
+      HostMetrics metrics,
+      HostControl control,
+      Clock clock,
+      SenderQuotas quotas) {
     this.store = Objects.requireNonNull(store, "store");
     this.enclave = Objects.requireNonNull(enclave, "enclave");
     this.stores = Objects.requireNonNull(stores, "stores");
@@ -82,14 +88,20 @@ final class SendCoordinator {
   }
 
   /** See {@link HostApiService#payloadHash}. */
-  static byte[] payloadHash(int version, String suite, String keySetId, byte[] policy,
-      byte[] enc, byte[] ciphertext) {
+  static byte[] payloadHash(
+      int version, String suite, String keySetId, byte[] policy, byte[] enc, byte[] ciphertext) {
     MessageDigest md = Sha256.newMessageDigest();
     md.update(PAYLOAD_HASH_LABEL);
     md.update((byte) 0);
     md.update(ByteBuffer.allocate(4).putInt(version).array());
-    for (byte[] part : new byte[][] {suite.getBytes(StandardCharsets.UTF_8),
-        keySetId.getBytes(StandardCharsets.UTF_8), policy, enc, ciphertext}) {
+    for (byte[] part :
+        new byte[][] {
+          suite.getBytes(StandardCharsets.UTF_8),
+          keySetId.getBytes(StandardCharsets.UTF_8),
+          policy,
+          enc,
+          ciphertext
+        }) {
       md.update(ByteBuffer.allocate(4).putInt(part.length).array());
       md.update(part);
     }
@@ -99,9 +111,13 @@ final class SendCoordinator {
   /** Answers {@code POST /v1/sends}. */
   HttpAnswer send(byte[] body) throws ApiException, InterruptedException {
     EnclaveApi.SendPayload p = Inputs.decode(body, EnclaveApi.SendPayload.class);
-    if (p.suite() == null || p.keySetId() == null || p.policy() == null || p.enc() == null
+    if (p.suite() == null
+        || p.keySetId() == null
+        || p.policy() == null
+        || p.enc() == null
         || p.ciphertext() == null) {
-      throw new ApiException(ErrorCode.MALFORMED_REQUEST,
+      throw new ApiException(
+          ErrorCode.MALFORMED_REQUEST,
           "a send payload needs version, suite, key_set_id, policy, enc and ciphertext");
     }
     if (p.suite().length() > 256 || p.keySetId().length() > 256) {
@@ -126,8 +142,11 @@ final class SendCoordinator {
       try {
         policy = SendPolicy.parse(policyBytes);
       } catch (MalformedInputException e) {
-        throw new ApiException(e.kind() == MalformedInputException.Kind.UNSUPPORTED_VERSION
-            ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_POLICY, e.getMessage());
+        throw new ApiException(
+            e.kind() == MalformedInputException.Kind.UNSUPPORTED_VERSION
+                ? ErrorCode.UNSUPPORTED_VERSION
+                : ErrorCode.INVALID_POLICY,
+            e.getMessage());
       }
       EnclaveResponse answer = streamSend(p, policy);
       if (!answer.ok()) {
@@ -141,33 +160,52 @@ final class SendCoordinator {
    * Commits the enclave's answer and returns the send's result (or a replay's). A booking
    * ({@link BookingCoordinator}) commits through here too, with the policy the enclave derived.
    */
-  HostApi.SendResult commit(String expectedSendId, byte[] hash, byte[] policyBytes,
-      SendPolicy policy, byte[] answer, SenderQuotas.Permit permit) throws ApiException {
+  HostApi.SendResult commit(
+      String expectedSendId,
+      byte[] hash,
+      byte[] policyBytes,
+      SendPolicy policy,
+      byte[] answer,
+      SenderQuotas.Permit permit)
+      throws ApiException {
     SendResponseReader.Names names;
     try {
       names = SendResponseReader.names(answer);
     } catch (MalformedInputException e) {
-      throw new ApiException(ErrorCode.INTERNAL, "the enclave's send answer is unusable: "
-          + e.getMessage());
+      throw new ApiException(
+          ErrorCode.INTERNAL, "the enclave's send answer is unusable: " + e.getMessage());
     }
     return commit(expectedSendId, hash, policyBytes, policy, answer, names, permit);
   }
 
   /** {@link #commit(String, byte[], byte[], SendPolicy, byte[], SenderQuotas.Permit)} of an answer already read. */
-  HostApi.SendResult commit(String expectedSendId, byte[] hash, byte[] policyBytes,
-      SendPolicy policy, byte[] answer, SendResponseReader.Names names, SenderQuotas.Permit permit)
+  HostApi.SendResult commit(
+      String expectedSendId,
+      byte[] hash,
+      byte[] policyBytes,
+      SendPolicy policy,
+      byte[] answer,
+      SendResponseReader.Names names,
+      SenderQuotas.Permit permit)
       throws ApiException {
     Instant now = clock.instant();
     SendResponseReader.Header r = names.header();
     if (!expectedSendId.equals(r.sendId())) {
       // the store keys sends by this id: one payload, one id (ArtefactStore.commitSend)
-      throw new ApiException(ErrorCode.INTERNAL, "the enclave's send answer is unusable: it names "
-          + "another send id than this payload's (" + expectedSendId + ")");
+      throw new ApiException(
+          ErrorCode.INTERNAL,
+          "the enclave's send answer is unusable: it names "
+              + "another send id than this payload's ("
+              + expectedSendId
+              + ")");
     }
     SendRecord record = record(r, hash, policyBytes, policy, answer, now);
     SendCommit c = stores.call("commit_send", () -> store.commitSend(record));
-    metrics.observe("keycast_host_send_deliveries", "deliveries per send",
-        HostMetrics.FANOUT_BUCKETS, r.deliveryCount());
+    metrics.observe(
+        "keycast_host_send_deliveries",
+        "deliveries per send",
+        HostMetrics.FANOUT_BUCKETS,
+        r.deliveryCount());
     if (c.replayed()) {
       return replay(c.send());
     }
@@ -176,21 +214,30 @@ final class SendCoordinator {
     // (performance.md section 3); keycast_host_request_seconds{route="sends"} and
     // keycast_host_send_deliveries count every send, and the store keeps every signed receipt.
     if (LOG.isDebugEnabled()) {
-      LOG.debug("send {} stored: {} deliveries, {} skipped", r.sendId(), r.deliveryCount(),
+      LOG.debug(
+          "send {} stored: {} deliveries, {} skipped",
+          r.sendId(),
+          r.deliveryCount(),
           r.skipped().size());
     }
     List<HostApi.DeliverySummary> delivered = new ArrayList<>(r.deliveryCount());
     for (SendResponseReader.Delivered d : names.delivered()) {
-      delivered.add(new HostApi.DeliverySummary(d.deliveryId(), r.sendId(), d.recipient(),
-          d.format(), now));
+      delivered.add(
+          new HostApi.DeliverySummary(d.deliveryId(), r.sendId(), d.recipient(), d.format(), now));
     }
-    return new HostApi.SendResult(r.sendId(), r.secretId(), r.receiptId(), r.receipt(), delivered,
-        r.skipped(), false);
+    return new HostApi.SendResult(
+        r.sendId(), r.secretId(), r.receiptId(), r.receipt(), delivered, r.skipped(), false);
   }
 
   /** What the store commits of the enclave's answer. */
-  private static SendRecord record(SendResponseReader.Header r, byte[] hash, byte[] policyBytes,
-      SendPolicy policy, byte[] answer, Instant now) throws ApiException {
+  private static SendRecord record(
+      SendResponseReader.Header r,
+      byte[] hash,
+      byte[] policyBytes,
+      SendPolicy policy,
+      byte[] answer,
+      Instant now)
+      throws ApiException {
     byte[] receipt = Inputs.b64Enclave("receipt", r.receipt());
     byte[] sealed = Inputs.b64Enclave("sealed_secret", r.sealedSecret());
     try {
@@ -199,8 +246,9 @@ final class SendCoordinator {
       if (!nb.isBefore(na)) {
         nb = null;
       }
-      SendMetadata meta = new SendMetadata(r.sendId(), hash, policyBytes, policy.lateRecipients(),
-          nb, na, sealed, now);
+      SendMetadata meta =
+          new SendMetadata(
+              r.sendId(), hash, policyBytes, policy.lateRecipients(), nb, na, sealed, now);
       Iterable<EnclaveApi.Delivery> ds = SendResponseReader.deliveries(answer);
       ReceiptRecord rr = new ReceiptRecord(r.receiptId(), r.sendId(), receipt, now);
       if (r.deliveryCount() <= MATERIALIZED_DELIVERIES) {
@@ -213,20 +261,24 @@ final class SendCoordinator {
         return new SendRecord(meta, rr, List.copyOf(list));
       }
       // a big send streams: the answer's deliveries are parsed while the store writes them
-      return new SendRecord(meta, rr,
-          () -> mapped(ds.iterator(), SendCoordinator::toStoreDelivery));
+      return new SendRecord(
+          meta, rr, () -> mapped(ds.iterator(), SendCoordinator::toStoreDelivery));
     } catch (IllegalArgumentException | NullPointerException | java.io.UncheckedIOException e) {
-      throw new ApiException(ErrorCode.INTERNAL, "the enclave's send answer is unusable: "
-          + e.getMessage());
+      throw new ApiException(
+          ErrorCode.INTERNAL, "the enclave's send answer is unusable: " + e.getMessage());
     }
   }
 
   static Delivery toStoreDelivery(EnclaveApi.Delivery d) {
     try {
-      return new Delivery(d.deliveryId(), d.recipient(), d.format(),
+      return new Delivery(
+          d.deliveryId(),
+          d.recipient(),
+          d.format(),
           Base64Url.decode("envelope", d.envelope(), 1 << 20));
     } catch (MalformedInputException e) {
-      throw new IllegalArgumentException("the enclave sent a malformed envelope: " + e.getMessage());
+      throw new IllegalArgumentException(
+          "the enclave sent a malformed envelope: " + e.getMessage());
     }
   }
 
@@ -246,9 +298,14 @@ final class SendCoordinator {
 
   /** The original result of a committed send, rebuilt from its stored, signed receipt. */
   HostApi.SendResult replay(StoredSend s) throws ApiException {
-    ReceiptRecord rr = stores.call("get_receipt", () -> store.getReceipt(s.receiptId()))
-        .orElseThrow(() -> new ApiException(ErrorCode.STORE_UNAVAILABLE,
-            "the receipt of send " + s.sendId() + " is missing"));
+    ReceiptRecord rr =
+        stores
+            .call("get_receipt", () -> store.getReceipt(s.receiptId()))
+            .orElseThrow(
+                () ->
+                    new ApiException(
+                        ErrorCode.STORE_UNAVAILABLE,
+                        "the receipt of send " + s.sendId() + " is missing"));
     String secretId = null;
     try {
       secretId = SendPolicy.parse(s.metadata().policyJson()).secretId();
@@ -260,22 +317,37 @@ final class SendCoordinator {
     EnclaveApi.KeyBundle bundle = control.keyBundle();
     if (bundle != null) {
       try {
-        Receipt receipt = ReceiptVerifier.verify(rr.bytes(),
-            Base64Url.decode("signing_public_key", bundle.signingPublicKey(), 64));
+        Receipt receipt =
+            ReceiptVerifier.verify(
+                rr.bytes(), Base64Url.decode("signing_public_key", bundle.signingPublicKey(), 64));
         for (Receipt.Delivery d : receipt.deliveries()) {
-          delivered.add(new HostApi.DeliverySummary(d.deliveryId(), s.sendId(),
-              d.recipientFingerprint(), d.formatId(), rr.createdAt()));
+          delivered.add(
+              new HostApi.DeliverySummary(
+                  d.deliveryId(),
+                  s.sendId(),
+                  d.recipientFingerprint(),
+                  d.formatId(),
+                  rr.createdAt()));
         }
         for (Receipt.Skipped k : receipt.skipped()) {
-          skipped.add(new EnclaveApi.Skipped(k.recipientFingerprint(), k.reasonCode(), k.message()));
+          skipped.add(
+              new EnclaveApi.Skipped(k.recipientFingerprint(), k.reasonCode(), k.message()));
         }
       } catch (Exception e) {
-        LOG.warn("stored receipt of send {} does not verify under the current key set: {}",
-            s.sendId(), e.getClass().getSimpleName());
+        LOG.warn(
+            "stored receipt of send {} does not verify under the current key set: {}",
+            s.sendId(),
+            e.getClass().getSimpleName());
       }
     }
-    return new HostApi.SendResult(s.sendId(), secretId, rr.receiptId(),
-        Base64Url.encode(rr.bytes()), delivered, skipped, true);
+    return new HostApi.SendResult(
+        s.sendId(),
+        secretId,
+        rr.receiptId(),
+        Base64Url.encode(rr.bytes()),
+        delivered,
+        skipped,
+        true);
   }
 
   /**
@@ -293,25 +365,37 @@ final class SendCoordinator {
     int[] attachedCount = new int[1];
     long start = System.nanoTime();
     try {
-      EnclaveResponse r = enclave.client().stream(HttpMethod.POST, "/v1/send",
-          EnclaveApi.MAX_REQUEST_BYTES,
-          out -> attachedCount[0] = writeSendRequest(out, payloadJson, policy));
+      EnclaveResponse r =
+          enclave.client().stream(
+              HttpMethod.POST,
+              "/v1/send",
+              EnclaveApi.MAX_REQUEST_BYTES,
+              out -> attachedCount[0] = writeSendRequest(out, payloadJson, policy));
       if (!r.ok()) {
         enclave.countError(r.toException());
       }
       return r;
     } catch (EnclaveClient.BodyTooLargeException e) {
-      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS,
+      throw new ApiException(
+          ErrorCode.TOO_MANY_RECIPIENTS,
           "the matching recipients do not fit in one enclave request");
     } catch (EnclaveException e) {
       enclave.countError(e);
       throw EnclaveCalls.unavailable(e);
     } finally {
-      metrics.observe("keycast_host_enclave_seconds", "enclave request latency (send: including "
-          + "the candidates' lookup while the request is written)", HostMetrics.LATENCY_BUCKETS,
-          (System.nanoTime() - start) / 1e9, "route", "send");
-      metrics.observe("keycast_host_send_candidates", "candidates attached per send",
-          HostMetrics.FANOUT_BUCKETS, attachedCount[0]);
+      metrics.observe(
+          "keycast_host_enclave_seconds",
+          "enclave request latency (send: including "
+              + "the candidates' lookup while the request is written)",
+          HostMetrics.LATENCY_BUCKETS,
+          (System.nanoTime() - start) / 1e9,
+          "route",
+          "send");
+      metrics.observe(
+          "keycast_host_send_candidates",
+          "candidates attached per send",
+          HostMetrics.FANOUT_BUCKETS,
+          attachedCount[0]);
     }
   }
 
@@ -344,8 +428,9 @@ final class SendCoordinator {
       String after = null;
       while (true) {
         String cursor = after;
-        List<RecipientRecord> page = stores.call("list_recipients",
-            () -> store.listRecipients(cursor, ArtefactStore.MAX_PAGE));
+        List<RecipientRecord> page =
+            stores.call(
+                "list_recipients", () -> store.listRecipients(cursor, ArtefactStore.MAX_PAGE));
         for (RecipientRecord r : page) {
           byte[] stored = r.publicKeyOrChain();
           if (StoredKey.hasChain(stored)) {
@@ -362,15 +447,23 @@ final class SendCoordinator {
     return attached.size();
   }
 
-  private static void attach(OutputStream out, StoredKey.Scan scan,
-      Set<String> attached, String fingerprint, byte[] stored)
+  private static void attach(
+      OutputStream out,
+      StoredKey.Scan scan,
+      Set<String> attached,
+      String fingerprint,
+      byte[] stored)
       throws ApiException, IOException {
     if (!attached.add(fingerprint)) {
       return;
     }
     if (attached.size() > HostApiService.MAX_CANDIDATES) {
-      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, "more than " + HostApiService.MAX_CANDIDATES
-          + " registered recipients match the policy; one send carries at most " + HostApiService.MAX_CANDIDATES);
+      throw new ApiException(
+          ErrorCode.TOO_MANY_RECIPIENTS,
+          "more than "
+              + HostApiService.MAX_CANDIDATES
+              + " registered recipients match the policy; one send carries at most "
+              + HostApiService.MAX_CANDIDATES);
     }
     if (attached.size() > 1) {
       out.write(',');
@@ -397,8 +490,8 @@ final class SendCoordinator {
     List<String> fps = policy.recipients().fingerprints();
     for (int i = 0; i < fps.size(); i += ArtefactStore.MAX_PAGE) {
       List<String> chunk = fps.subList(i, Math.min(fps.size(), i + ArtefactStore.MAX_PAGE));
-      for (ScreenRecord s : stores.call("find_screens_by_fingerprint",
-          () -> store.findScreensByFingerprint(chunk))) {
+      for (ScreenRecord s :
+          stores.call("find_screens_by_fingerprint", () -> store.findScreensByFingerprint(chunk))) {
         attachScreen(out, attached, s, offsets);
       }
     }
@@ -406,8 +499,9 @@ final class SendCoordinator {
       String after = null;
       while (true) {
         String cursor = after;
-        List<ScreenRecord> page = stores.call("list_screens",
-            () -> store.listScreens(null, cursor, ArtefactStore.MAX_PAGE));
+        List<ScreenRecord> page =
+            stores.call(
+                "list_screens", () -> store.listScreens(null, cursor, ArtefactStore.MAX_PAGE));
         for (ScreenRecord s : page) {
           attachScreen(out, attached, s, offsets);
         }
@@ -419,14 +513,19 @@ final class SendCoordinator {
     }
   }
 
-  private void attachScreen(OutputStream out, Set<String> attached, ScreenRecord s,
-      CinemaOffsets offsets) throws ApiException, IOException {
+  private void attachScreen(
+      OutputStream out, Set<String> attached, ScreenRecord s, CinemaOffsets offsets)
+      throws ApiException, IOException {
     if (!attached.add(s.fingerprint())) {
       return;
     }
     if (attached.size() > HostApiService.MAX_CANDIDATES) {
-      throw new ApiException(ErrorCode.TOO_MANY_RECIPIENTS, "more than " + HostApiService.MAX_CANDIDATES
-          + " registered screens match the policy; one send carries at most " + HostApiService.MAX_CANDIDATES);
+      throw new ApiException(
+          ErrorCode.TOO_MANY_RECIPIENTS,
+          "more than "
+              + HostApiService.MAX_CANDIDATES
+              + " registered screens match the policy; one send carries at most "
+              + HostApiService.MAX_CANDIDATES);
     }
     String offset = offsets.of(s);
     if (attached.size() > 1) {

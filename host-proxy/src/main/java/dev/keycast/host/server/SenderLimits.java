@@ -19,18 +19,25 @@ public record SenderLimits(long sendsPerMinute, long burst, int maxInFlight, lon
    * ({@code scripts/run-local}: {@code --sender-rate off}).
    */
   public static final long DEFAULT_SENDS_PER_MINUTE = 600;
+
   /**
    * Default cap of sends in flight per sender: half of the host's default enclave connections
    * ({@code --max-enclave-connections} 64), so one sender leaves the other half to the others.
    */
   public static final int DEFAULT_MAX_IN_FLIGHT = 32;
+
   /** Largest value of any limit (far beyond what one host serves). */
   public static final long MAX_VALUE = 1_000_000_000_000L;
 
   /** Validates the limits. */
   public SenderLimits {
-    if (sendsPerMinute < 0 || sendsPerMinute > MAX_VALUE || burst < 0 || burst > MAX_VALUE
-        || maxInFlight < 0 || dailyDeliveries < 0 || dailyDeliveries > MAX_VALUE) {
+    if (sendsPerMinute < 0
+        || sendsPerMinute > MAX_VALUE
+        || burst < 0
+        || burst > MAX_VALUE
+        || maxInFlight < 0
+        || dailyDeliveries < 0
+        || dailyDeliveries > MAX_VALUE) {
       throw new IllegalArgumentException("sender limits must be 0 (off) to " + MAX_VALUE);
     }
     if (sendsPerMinute > 0 && burst < 1) {
@@ -45,8 +52,8 @@ public record SenderLimits(long sendsPerMinute, long burst, int maxInFlight, lon
 
   /** The defaults: {@link #DEFAULT_SENDS_PER_MINUTE} (burst ten seconds of it), {@link #DEFAULT_MAX_IN_FLIGHT}, no daily quota. */
   public static SenderLimits defaults() {
-    return new SenderLimits(DEFAULT_SENDS_PER_MINUTE, defaultBurst(DEFAULT_SENDS_PER_MINUTE),
-        DEFAULT_MAX_IN_FLIGHT, 0);
+    return new SenderLimits(
+        DEFAULT_SENDS_PER_MINUTE, defaultBurst(DEFAULT_SENDS_PER_MINUTE), DEFAULT_MAX_IN_FLIGHT, 0);
   }
 
   /** No limit at all (the host then neither verifies nor counts senders; the enclave still checks them). */
@@ -80,11 +87,13 @@ public record SenderLimits(long sendsPerMinute, long burst, int maxInFlight, lon
       factor = 60;
       n = t.substring(0, t.length() - 2);
     } else {
-      throw new IllegalArgumentException("a sender rate is N/min, N/s or off, not '" + bounded(t) + "'");
+      throw new IllegalArgumentException(
+          "a sender rate is N/min, N/s or off, not '" + bounded(t) + "'");
     }
     long v = parseCount(n, "a sender rate");
     if (v < 1 || v > MAX_VALUE / 60) {
-      throw new IllegalArgumentException("a sender rate must be 1 to " + MAX_VALUE / 60 + " per unit, not " + v);
+      throw new IllegalArgumentException(
+          "a sender rate must be 1 to " + MAX_VALUE / 60 + " per unit, not " + v);
     }
     return v * factor;
   }
@@ -96,7 +105,8 @@ public record SenderLimits(long sendsPerMinute, long burst, int maxInFlight, lon
       return 0;
     }
     if (t.isEmpty() || t.length() > 13 || !t.chars().allMatch(c -> c >= '0' && c <= '9')) {
-      throw new IllegalArgumentException(what + " must be a whole number or off, not '" + bounded(t) + "'");
+      throw new IllegalArgumentException(
+          what + " must be a whole number or off, not '" + bounded(t) + "'");
     }
     long v = Long.parseLong(t);
     if (v > MAX_VALUE) {

@@ -43,8 +43,10 @@ import java.util.concurrent.ConcurrentHashMap;
 final class SenderQuotas {
   /** How far in the past a signed send time may lie (the enclave's {@code SenderAuthorizer.MAX_AGE}). */
   static final long MAX_AGE_SECONDS = 300;
+
   /** How far in the future a signed send time may lie (the enclave's {@code SenderAuthorizer.MAX_AHEAD}). */
   static final long MAX_AHEAD_SECONDS = 60;
+
   private static final long DAY_MILLIS = 86_400_000L;
   static final String REFUSALS = "keycast_host_sender_refusals_total";
   private static final String REFUSALS_HELP =
@@ -74,13 +76,14 @@ final class SenderQuotas {
   }
 
   /** The permit of a send that is not counted. */
-  static final Permit UNCOUNTED = new Permit() {
-    @Override
-    public void delivered(int deliveries) {}
+  static final Permit UNCOUNTED =
+      new Permit() {
+        @Override
+        public void delivered(int deliveries) {}
 
-    @Override
-    public void close() {}
-  };
+        @Override
+        public void close() {}
+      };
 
   /**
    * Checks the sender of {@code p} (its decoded {@code policy}, {@code enc}, {@code ciphertext} and
@@ -91,13 +94,16 @@ final class SenderQuotas {
    *     {@code sender_timestamp_out_of_window}, or (429, with Retry-After)
    *     {@code sender_quota_exceeded}, {@code sender_in_flight_limited}, {@code sender_rate_limited}
    */
-  Permit admit(EnclaveApi.SendPayload p, byte[] policy, byte[] enc, byte[] ciphertext, String sendId)
+  Permit admit(
+      EnclaveApi.SendPayload p, byte[] policy, byte[] enc, byte[] ciphertext, String sendId)
       throws ApiException, InterruptedException {
     if (limits.off()) {
       return UNCOUNTED;
     }
     EnclaveApi.KeyBundle bundle = control.keyBundle();
-    if (p.version() != 1 || !EnclaveApi.SUITE_V1.equals(p.suite()) || bundle == null
+    if (p.version() != 1
+        || !EnclaveApi.SUITE_V1.equals(p.suite())
+        || bundle == null
         || !p.keySetId().equals(bundle.keySetId())) {
       return UNCOUNTED; // the enclave refuses it before it looks at the sender
     }
@@ -107,11 +113,14 @@ final class SenderQuotas {
     }
     EnclaveApi.SenderSignature s = p.sender();
     if (s == null) {
-      throw refused("required", ErrorCode.SENDER_REQUIRED,
+      throw refused(
+          "required",
+          ErrorCode.SENDER_REQUIRED,
           "the send carries no sender signature; sign it with keycast send --sender-key");
     }
     if (s.key() == null || s.timestamp() == null || s.signature() == null) {
-      throw refused("malformed", ErrorCode.MALFORMED_REQUEST, "sender needs key, timestamp and signature");
+      throw refused(
+          "malformed", ErrorCode.MALFORMED_REQUEST, "sender needs key, timestamp and signature");
     }
     SenderKey key;
     byte[] signature;
@@ -131,21 +140,35 @@ final class SenderQuotas {
       }
     }
     if (!allowed.contains(key)) {
-      throw refused("unknown", ErrorCode.SENDER_UNKNOWN,
+      throw refused(
+          "unknown",
+          ErrorCode.SENDER_UNKNOWN,
           "sender " + key.fingerprint() + " is not in the enclave's sender set");
     }
     Instant ts = Instant.ofEpochSecond(s.timestamp());
-    SendStatement statement = new SendStatement(p.keySetId(), Sha256.digest(policy),
-        Sha256.digest(enc, ciphertext), sendId, ts, key);
+    SendStatement statement =
+        new SendStatement(
+            p.keySetId(), Sha256.digest(policy), Sha256.digest(enc, ciphertext), sendId, ts, key);
     if (!statement.verifies(signature)) {
-      throw refused("signature_invalid", ErrorCode.SENDER_SIGNATURE_INVALID,
+      throw refused(
+          "signature_invalid",
+          ErrorCode.SENDER_SIGNATURE_INVALID,
           "the sender signature does not verify over this send's statement");
     }
     long now = clock.instant().getEpochSecond();
     if (s.timestamp() < now - MAX_AGE_SECONDS || s.timestamp() > now + MAX_AHEAD_SECONDS) {
-      throw refused("timestamp", ErrorCode.SENDER_TIMESTAMP_OUT_OF_WINDOW, "the signed timestamp "
-          + ts + " is outside the window (now " + now + "s, -" + MAX_AGE_SECONDS + "s..+"
-          + MAX_AHEAD_SECONDS + "s)");
+      throw refused(
+          "timestamp",
+          ErrorCode.SENDER_TIMESTAMP_OUT_OF_WINDOW,
+          "the signed timestamp "
+              + ts
+              + " is outside the window (now "
+              + now
+              + "s, -"
+              + MAX_AGE_SECONDS
+              + "s..+"
+              + MAX_AHEAD_SECONDS
+              + "s)");
     }
     if (accounts.size() > 4 * dev.keycast.protocol.sender.SenderSet.MAX_SENDERS) {
       accounts.keySet().retainAll(allowed); // keys removed from the set since: forget them
@@ -181,24 +204,46 @@ final class SenderQuotas {
       rollDay(nowMillis);
       if (l.dailyDeliveries() > 0 && deliveredToday >= l.dailyDeliveries()) {
         long toMidnight = (day + 1) * DAY_MILLIS - nowMillis;
-        throw limited("daily_quota", ErrorCode.SENDER_QUOTA_EXCEEDED, "sender " + key.fingerprint()
-            + " has used its quota of " + l.dailyDeliveries() + " deliveries for this UTC day",
+        throw limited(
+            "daily_quota",
+            ErrorCode.SENDER_QUOTA_EXCEEDED,
+            "sender "
+                + key.fingerprint()
+                + " has used its quota of "
+                + l.dailyDeliveries()
+                + " deliveries for this UTC day",
             (toMidnight + 999) / 1000);
       }
       if (l.maxInFlight() > 0 && inFlight >= l.maxInFlight()) {
-        throw limited("in_flight", ErrorCode.SENDER_IN_FLIGHT_LIMITED, "sender " + key.fingerprint()
-            + " already has " + inFlight + " sends in flight, the most it may", 1);
+        throw limited(
+            "in_flight",
+            ErrorCode.SENDER_IN_FLIGHT_LIMITED,
+            "sender "
+                + key.fingerprint()
+                + " already has "
+                + inFlight
+                + " sends in flight, the most it may",
+            1);
       }
       if (l.sendsPerMinute() > 0) {
         double perMilli = l.sendsPerMinute() / 60_000.0;
         if (refilledAtMillis != Long.MIN_VALUE && nowMillis > refilledAtMillis) {
           tokens = Math.min(l.burst(), tokens + (nowMillis - refilledAtMillis) * perMilli);
         }
-        refilledAtMillis = Math.max(nowMillis, refilledAtMillis == Long.MIN_VALUE ? nowMillis : refilledAtMillis);
+        refilledAtMillis =
+            Math.max(nowMillis, refilledAtMillis == Long.MIN_VALUE ? nowMillis : refilledAtMillis);
         if (tokens < 1) {
           long waitMillis = (long) Math.ceil((1 - tokens) / perMilli);
-          throw limited("rate", ErrorCode.SENDER_RATE_LIMITED, "sender " + key.fingerprint()
-              + " sends faster than " + l.sendsPerMinute() + " per minute (burst " + l.burst() + ")",
+          throw limited(
+              "rate",
+              ErrorCode.SENDER_RATE_LIMITED,
+              "sender "
+                  + key.fingerprint()
+                  + " sends faster than "
+                  + l.sendsPerMinute()
+                  + " per minute (burst "
+                  + l.burst()
+                  + ")",
               (waitMillis + 999) / 1000);
         }
         tokens -= 1;

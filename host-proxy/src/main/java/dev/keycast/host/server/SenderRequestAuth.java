@@ -43,7 +43,7 @@ final class SenderRequestAuth {
 
   private SenderKey verify(HttpCall call, List<SenderKey> allowed)
       throws SenderRequestSignature.Refused {
-    return SenderRequestSignature.verify(call.authorization(), call.method(), call.target(),
-        call.body(), clock.instant(), allowed);
+    return SenderRequestSignature.verify(
+        call.authorization(), call.method(), call.target(), call.body(), clock.instant(), allowed);
   }
 }

@@ -42,12 +42,13 @@ import java.util.concurrent.TimeUnit;
  */
 final class UploadGuard extends ChannelInboundHandlerAdapter {
   /** Fired from the pipeline's head when an answer has been written: the oldest reservation ends. */
-  static final Object REQUEST_DONE = new Object() {
-    @Override
-    public String toString() {
-      return "REQUEST_DONE";
-    }
-  };
+  static final Object REQUEST_DONE =
+      new Object() {
+        @Override
+        public String toString() {
+          return "REQUEST_DONE";
+        }
+      };
 
   /** How long a refused connection's remaining input is read and dropped before it is closed. */
   static final Duration LINGER = Duration.ofSeconds(2);
@@ -56,16 +57,21 @@ final class UploadGuard extends ChannelInboundHandlerAdapter {
   private final UploadLimits limits;
   private final boolean admin;
   private final HostMetrics metrics;
+
   /** Reservations of requests passed on whose answers are not yet written, oldest first. */
   private final Deque<Long> passedOn = new ArrayDeque<>();
+
   /** Reserved for the body being received (0 when none). */
   private long reserved;
+
   private long received;
   private long cap;
   private boolean receiving;
   private boolean refused;
+
   /** Rate checks during which this connection was reading (back-pressure pauses excluded). */
   private long activeChecks;
+
   private ScheduledFuture<?> rateCheck;
 
   UploadGuard(UploadBudget budget, UploadLimits limits, boolean admin, HostMetrics metrics) {
@@ -99,7 +105,8 @@ final class UploadGuard extends ChannelInboundHandlerAdapter {
       startBody(0);
       return true;
     }
-    cap = RouteBodyCaps.capFor(admin, req.method().name(), new QueryStringDecoder(req.uri()).path());
+    cap =
+        RouteBodyCaps.capFor(admin, req.method().name(), new QueryStringDecoder(req.uri()).path());
     long declared;
     try {
       declared = HttpUtil.getContentLength(req, 0L);
@@ -112,7 +119,9 @@ final class UploadGuard extends ChannelInboundHandlerAdapter {
       return false;
     }
     if (declared > cap) {
-      refuse(ctx, ErrorCode.PAYLOAD_TOO_LARGE,
+      refuse(
+          ctx,
+          ErrorCode.PAYLOAD_TOO_LARGE,
           "request body of " + declared + " bytes exceeds this route's limit of " + cap + " bytes");
       return false;
     }
@@ -122,10 +131,12 @@ final class UploadGuard extends ChannelInboundHandlerAdapter {
     }
     startBody(declared);
     // a body that may take longer than one read gets its rate watched (a GET has none)
-    if (!(req instanceof LastHttpContent) && (declared > 0 || HttpUtil.isTransferEncodingChunked(req))) {
+    if (!(req instanceof LastHttpContent)
+        && (declared > 0 || HttpUtil.isTransferEncodingChunked(req))) {
       long every = limits.checkEvery().toMillis();
-      rateCheck = ctx.executor().scheduleAtFixedRate(() -> checkRate(ctx), every, every,
-          TimeUnit.MILLISECONDS);
+      rateCheck =
+          ctx.executor()
+              .scheduleAtFixedRate(() -> checkRate(ctx), every, every, TimeUnit.MILLISECONDS);
     }
     return true;
   }
@@ -144,7 +155,9 @@ final class UploadGuard extends ChannelInboundHandlerAdapter {
     }
     received += c.content().readableBytes();
     if (received > cap) {
-      refuse(ctx, ErrorCode.PAYLOAD_TOO_LARGE,
+      refuse(
+          ctx,
+          ErrorCode.PAYLOAD_TOO_LARGE,
           "request body exceeds this route's limit of " + cap + " bytes");
       return false;
     }
@@ -181,9 +194,14 @@ final class UploadGuard extends ChannelInboundHandlerAdapter {
     long activeMillis = activeChecks * limits.checkEvery().toMillis();
     long enforcedMillis = activeMillis - limits.grace().toMillis();
     if (enforcedMillis > 0 && received * 1000 < limits.minBytesPerSecond() * enforcedMillis) {
-      metrics.inc("keycast_host_slow_uploads_total", "request bodies refused for arriving too slowly");
-      refuse(ctx, ErrorCode.REQUEST_TIMEOUT, "the request body arrived slower than "
-          + limits.minBytesPerSecond() + " bytes per second");
+      metrics.inc(
+          "keycast_host_slow_uploads_total", "request bodies refused for arriving too slowly");
+      refuse(
+          ctx,
+          ErrorCode.REQUEST_TIMEOUT,
+          "the request body arrived slower than "
+              + limits.minBytesPerSecond()
+              + " bytes per second");
     }
   }
 
@@ -193,11 +211,19 @@ final class UploadGuard extends ChannelInboundHandlerAdapter {
     stopBody();
     budget.release(reserved);
     reserved = 0;
-    metrics.inc("keycast_host_requests_total", "HTTP requests by route and status",
-        "route", "refused_upload", "status", Integer.toString(code.status()));
+    metrics.inc(
+        "keycast_host_requests_total",
+        "HTTP requests by route and status",
+        "route",
+        "refused_upload",
+        "status",
+        Integer.toString(code.status()));
     byte[] body = Json.encode(ErrorBody.of(code, message));
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-        HttpResponseStatus.valueOf(code.status()), Unpooled.wrappedBuffer(body));
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1,
+            HttpResponseStatus.valueOf(code.status()),
+            Unpooled.wrappedBuffer(body));
     r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
     r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-store");
@@ -209,16 +235,23 @@ final class UploadGuard extends ChannelInboundHandlerAdapter {
     // answer, if the connection closed with its bytes unread. So the answer is written, the
     // output shut (the client reads the answer, then the end of the stream), and what the client
     // still sends is read and dropped unbuffered (refused) until it closes or LINGER passes.
-    ctx.writeAndFlush(r).addListener((ChannelFutureListener) f -> {
-      if (f.isSuccess() && f.channel() instanceof DuplexChannel d) {
-        d.shutdownOutput();
-        ctx.executor().schedule(() -> {
-          ctx.close();
-        }, LINGER.toMillis(), TimeUnit.MILLISECONDS);
-      } else {
-        ctx.close();
-      }
-    });
+    ctx.writeAndFlush(r)
+        .addListener(
+            (ChannelFutureListener)
+                f -> {
+                  if (f.isSuccess() && f.channel() instanceof DuplexChannel d) {
+                    d.shutdownOutput();
+                    ctx.executor()
+                        .schedule(
+                            () -> {
+                              ctx.close();
+                            },
+                            LINGER.toMillis(),
+                            TimeUnit.MILLISECONDS);
+                  } else {
+                    ctx.close();
+                  }
+                });
   }
 
   @Override

@@ -21,10 +21,11 @@ import java.util.Objects;
  * @param grace time after a request head before the upload rate is enforced
  * @param checkEvery how often the upload rate of a body in progress is checked
  */
-public record UploadLimits(long maxBytesInFlight, long minBytesPerSecond, Duration grace,
-    Duration checkEvery) {
+public record UploadLimits(
+    long maxBytesInFlight, long minBytesPerSecond, Duration grace, Duration checkEvery) {
   /** Default budget of body bytes in flight: 256 MiB (four of the largest sends). */
   public static final long DEFAULT_MAX_BYTES_IN_FLIGHT = 256L << 20;
+
   /** Default slowest upload: 16 KiB/s. */
   public static final long DEFAULT_MIN_BYTES_PER_SECOND = 16L << 10;
 
@@ -32,7 +33,9 @@ public record UploadLimits(long maxBytesInFlight, long minBytesPerSecond, Durati
   public UploadLimits {
     Objects.requireNonNull(grace, "grace");
     Objects.requireNonNull(checkEvery, "checkEvery");
-    if (maxBytesInFlight < 1 || minBytesPerSecond < 1 || grace.isNegative()
+    if (maxBytesInFlight < 1
+        || minBytesPerSecond < 1
+        || grace.isNegative()
         || checkEvery.toMillis() < 1) {
       throw new IllegalArgumentException(
           "upload limits must be positive (budget, rate, check interval) and the grace not negative");
@@ -41,7 +44,10 @@ public record UploadLimits(long maxBytesInFlight, long minBytesPerSecond, Durati
 
   /** 256 MiB in flight, 16 KiB/s after 10 s, checked every second. */
   public static UploadLimits defaults() {
-    return new UploadLimits(DEFAULT_MAX_BYTES_IN_FLIGHT, DEFAULT_MIN_BYTES_PER_SECOND,
-        Duration.ofSeconds(10), Duration.ofSeconds(1));
+    return new UploadLimits(
+        DEFAULT_MAX_BYTES_IN_FLIGHT,
+        DEFAULT_MIN_BYTES_PER_SECOND,
+        Duration.ofSeconds(10),
+        Duration.ofSeconds(1));
   }
 }

@@ -99,7 +99,8 @@ public interface ArtefactStore extends AutoCloseable {
   List<ScreenRecord> findScreens(Collection<String> thumbprints) throws StoreException;
 
   /** The screens whose leaf key has one of {@code fingerprints} (at most 1000), in thumbprint order. */
-  List<ScreenRecord> findScreensByFingerprint(Collection<String> fingerprints) throws StoreException;
+  List<ScreenRecord> findScreensByFingerprint(Collection<String> fingerprints)
+      throws StoreException;
 
   /**
    * Screens after {@code afterThumbprint} in the store's key order (SQLite: the thumbprint; S3: its
@@ -129,24 +130,28 @@ public interface ArtefactStore extends AutoCloseable {
 
   /** Stores a studio's signed rules for their CPL, replacing earlier ones. */
   default RulesRecord putRules(RulesRecord rules) throws StoreException {
-    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no studio rules");
+    throw new StoreException(
+        StoreException.Code.STORE_UNAVAILABLE, "this store keeps no studio rules");
   }
 
   /** The rules stored for {@code cplId} ({@code urn:uuid:...}), if any. */
   default java.util.Optional<RulesRecord> getRules(String cplId) throws StoreException {
-    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no studio rules");
+    throw new StoreException(
+        StoreException.Code.STORE_UNAVAILABLE, "this store keeps no studio rules");
   }
 
   // ---- imported legacy DKDM keys (issue 25, wire-format.md section 10.6)
 
   /** Stores an imported legacy DKDM key (the same id again replaces it). */
   default LegacyKeyRecord putLegacyKey(LegacyKeyRecord key) throws StoreException {
-    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no legacy DKDM keys");
+    throw new StoreException(
+        StoreException.Code.STORE_UNAVAILABLE, "this store keeps no legacy DKDM keys");
   }
 
   /** Every imported legacy DKDM key, in id order (at most {@link LegacyKeyRecord#MAX_KEYS}). */
   default List<LegacyKeyRecord> listLegacyKeys() throws StoreException {
-    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no legacy DKDM keys");
+    throw new StoreException(
+        StoreException.Code.STORE_UNAVAILABLE, "this store keeps no legacy DKDM keys");
   }
 
   // ---- the KDM mail outbox (issue 25, storage.md)
@@ -157,22 +162,26 @@ public interface ArtefactStore extends AutoCloseable {
    * the caller requeues a failed one with {@link #updateMail}). Durable when it returns.
    */
   default MailRecord queueMail(MailRecord mail) throws StoreException {
-    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no mail outbox");
+    throw new StoreException(
+        StoreException.Code.STORE_UNAVAILABLE, "this store keeps no mail outbox");
   }
 
   /** Replaces a queued mail's state (by send and cinema); {@code not_found} when it is not stored. */
   default void updateMail(MailRecord mail) throws StoreException {
-    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no mail outbox");
+    throw new StoreException(
+        StoreException.Code.STORE_UNAVAILABLE, "this store keeps no mail outbox");
   }
 
   /** The mails of a send, in cinema order (at most {@value #MAX_PAGE}). */
   default List<MailRecord> mailsOfSend(String sendId) throws StoreException {
-    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no mail outbox");
+    throw new StoreException(
+        StoreException.Code.STORE_UNAVAILABLE, "this store keeps no mail outbox");
   }
 
   /** Queued mails due at {@code now} (next attempt not after it), earliest first, at most {@code limit}. */
   default List<MailRecord> dueMails(Instant now, int limit) throws StoreException {
-    throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "this store keeps no mail outbox");
+    throw new StoreException(
+        StoreException.Code.STORE_UNAVAILABLE, "this store keeps no mail outbox");
   }
 
   // ---- sends
@@ -216,8 +225,8 @@ public interface ArtefactStore extends AutoCloseable {
    * A recipient's deliveries with an id greater than {@code afterDeliveryId}, in delivery-id
    * order (an index range, never a scan).
    */
-  List<StoredDelivery> listDeliveries(String recipientFingerprint, String afterDeliveryId, int limit)
-      throws StoreException;
+  List<StoredDelivery> listDeliveries(
+      String recipientFingerprint, String afterDeliveryId, int limit) throws StoreException;
 
   /**
    * Sends whose sealed secret may still be forwarded to late recipients at {@code now}

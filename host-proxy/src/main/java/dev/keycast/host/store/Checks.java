@@ -1,20 +1,23 @@
 package dev.keycast.host.store;
 
+import dev.keycast.protocol.Fingerprints;
+import dev.keycast.protocol.TokenSyntax;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Objects;
-import dev.keycast.protocol.Fingerprints;
-import dev.keycast.protocol.TokenSyntax;
 
 /** Argument checks shared by the store's value types. */
 final class Checks {
   /** Syntax of send, delivery and receipt ids: they become S3 key segments and SQL keys. */
   static final TokenSyntax ID = TokenSyntax.of("A-Za-z0-9_-", 1, 128);
+
   static final TokenSyntax FORMAT_ID = TokenSyntax.of("a-z0-9._-", 1, 64);
 
   static final int MAX_ENVELOPE = 1 << 20;
+
   /** As {@code SendPolicy.MAX_BYTES}: the store keeps every policy a sender may send. */
   static final int MAX_POLICY = dev.keycast.protocol.policy.SendPolicy.MAX_BYTES;
+
   static final int MAX_SEALED_SECRET = 1 << 16;
   static final int MAX_RECEIPT = 64 << 20;
   static final int MAX_KEY_SET = 1 << 20;
@@ -27,7 +30,8 @@ final class Checks {
   static String id(String what, String value) {
     Objects.requireNonNull(value, what);
     if (!ID.matches(value)) {
-      throw new IllegalArgumentException(what + " must match " + ID.pattern() + ": " + quote(value));
+      throw new IllegalArgumentException(
+          what + " must match " + ID.pattern() + ": " + quote(value));
     }
     return value;
   }
@@ -48,11 +52,15 @@ final class Checks {
    * @throws IllegalArgumentException naming the delivery when its id is not the derivation
    */
   static Delivery derivedDeliveryId(String sendId, Delivery d) {
-    if (!dev.keycast.protocol.DeliveryIds.matches(d.deliveryId(), sendId,
-        d.recipientFingerprint())) {
-      throw new IllegalArgumentException("delivery id " + quote(d.deliveryId())
-          + " is not the delivery id of send " + quote(sendId) + " for recipient "
-          + d.recipientFingerprint());
+    if (!dev.keycast.protocol.DeliveryIds.matches(
+        d.deliveryId(), sendId, d.recipientFingerprint())) {
+      throw new IllegalArgumentException(
+          "delivery id "
+              + quote(d.deliveryId())
+              + " is not the delivery id of send "
+              + quote(sendId)
+              + " for recipient "
+              + d.recipientFingerprint());
     }
     return d;
   }
@@ -84,18 +92,23 @@ final class Checks {
   }
 
   /** The distinct values (thumbprints or fingerprints, checked), at most a page of them. */
-  static java.util.TreeSet<String> valueSet(java.util.Collection<String> values, boolean thumbprints) {
+  static java.util.TreeSet<String> valueSet(
+      java.util.Collection<String> values, boolean thumbprints) {
     java.util.TreeSet<String> out = new java.util.TreeSet<>();
     for (String v : values) {
-      if (thumbprints ? !dev.keycast.protocol.policy.SendPolicy.isWellFormedThumbprint(v)
+      if (thumbprints
+          ? !dev.keycast.protocol.policy.SendPolicy.isWellFormedThumbprint(v)
           : !Fingerprints.isWellFormed(v)) {
-        throw new IllegalArgumentException((thumbprints ? "thumbprint" : "fingerprint")
-            + " is malformed: " + quote(String.valueOf(v)));
+        throw new IllegalArgumentException(
+            (thumbprints ? "thumbprint" : "fingerprint")
+                + " is malformed: "
+                + quote(String.valueOf(v)));
       }
       out.add(v);
     }
     if (out.size() > ArtefactStore.MAX_PAGE) {
-      throw new IllegalArgumentException("at most " + ArtefactStore.MAX_PAGE + " values per lookup");
+      throw new IllegalArgumentException(
+          "at most " + ArtefactStore.MAX_PAGE + " values per lookup");
     }
     return out;
   }

@@ -20,22 +20,28 @@ import java.util.regex.Pattern;
 public record CinemaRecord(String name, String utcOffset, Instant updatedAt, List<String> emails) {
   /** Most e-mail addresses of one cinema. */
   public static final int MAX_EMAILS = 16;
+
   /** Longest e-mail address, in characters (RFC 5321's path limit less the brackets). */
   public static final int MAX_EMAIL = 254;
-  private static final Pattern EMAIL = Pattern.compile(
-      "[A-Za-z0-9!#$%&'*+=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+=?^_`{|}~-]+)*"
-          + "@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+");
+
+  private static final Pattern EMAIL =
+      Pattern.compile(
+          "[A-Za-z0-9!#$%&'*+=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+=?^_`{|}~-]+)*"
+              + "@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+");
+
   /** Longest cinema or screen name, in characters. */
   public static final int MAX_NAME = 64;
+
   /** The offset of a cinema that was given none. */
   public static final String UTC = "+00:00";
+
   private static final Pattern OFFSET = Pattern.compile("[+-](0[0-9]|1[0-4]):[0-5][0-9]");
 
   public CinemaRecord {
     checkName("cinema name", name);
     if (!isUtcOffset(utcOffset)) {
-      throw new IllegalArgumentException("utc offset must be +HH:MM or -HH:MM: "
-          + Checks.quote(String.valueOf(utcOffset)));
+      throw new IllegalArgumentException(
+          "utc offset must be +HH:MM or -HH:MM: " + Checks.quote(String.valueOf(utcOffset)));
     }
     updatedAt = Checks.millis(Objects.requireNonNull(updatedAt, "updatedAt"));
     emails = checkEmails(emails == null ? List.of() : emails);
@@ -57,7 +63,10 @@ public record CinemaRecord(String name, String utcOffset, Instant updatedAt, Lis
    * two labels: what an SMTP server of a cinema is sent to, with nothing a header could be broken by.
    */
   public static boolean isEmail(String s) {
-    return s != null && s.length() <= MAX_EMAIL && s.indexOf('@') <= 64 && EMAIL.matcher(s).matches();
+    return s != null
+        && s.length() <= MAX_EMAIL
+        && s.indexOf('@') <= 64
+        && EMAIL.matcher(s).matches();
   }
 
   /**
@@ -67,13 +76,17 @@ public record CinemaRecord(String name, String utcOffset, Instant updatedAt, Lis
   public static List<String> checkEmails(List<String> addresses) {
     Objects.requireNonNull(addresses, "emails");
     if (addresses.size() > MAX_EMAILS) {
-      throw new IllegalArgumentException("a cinema has at most " + MAX_EMAILS + " e-mail addresses");
+      throw new IllegalArgumentException(
+          "a cinema has at most " + MAX_EMAILS + " e-mail addresses");
     }
     java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
     for (String a : addresses) {
       if (!isEmail(a)) {
-        throw new IllegalArgumentException("not an e-mail address (local@domain.tld, at most " + MAX_EMAIL
-            + " characters): " + Checks.quote(String.valueOf(a)));
+        throw new IllegalArgumentException(
+            "not an e-mail address (local@domain.tld, at most "
+                + MAX_EMAIL
+                + " characters): "
+                + Checks.quote(String.valueOf(a)));
       }
       int at = a.indexOf('@');
       out.add(a.substring(0, at) + a.substring(at).toLowerCase(Locale.ROOT));
@@ -83,7 +96,8 @@ public record CinemaRecord(String name, String utcOffset, Instant updatedAt, Lis
 
   /** True for {@code +HH:MM} / {@code -HH:MM} with hours 00..14 (and not beyond 14:00). */
   public static boolean isUtcOffset(String s) {
-    return s != null && OFFSET.matcher(s).matches()
+    return s != null
+        && OFFSET.matcher(s).matches()
         && !(s.startsWith("+14") || s.startsWith("-14") ? !s.endsWith(":00") : false);
   }
 
@@ -91,15 +105,22 @@ public record CinemaRecord(String name, String utcOffset, Instant updatedAt, Lis
   public static String checkName(String what, String name) {
     Objects.requireNonNull(name, what);
     if (!isName(name)) {
-      throw new IllegalArgumentException(what + " must be 1 to " + MAX_NAME
-          + " characters without control characters or '/': " + Checks.quote(name));
+      throw new IllegalArgumentException(
+          what
+              + " must be 1 to "
+              + MAX_NAME
+              + " characters without control characters or '/': "
+              + Checks.quote(name));
     }
     return name;
   }
 
   /** True for a valid cinema or screen name. */
   public static boolean isName(String name) {
-    return name != null && !name.isEmpty() && name.length() <= MAX_NAME && name.equals(name.strip())
+    return name != null
+        && !name.isEmpty()
+        && name.length() <= MAX_NAME
+        && name.equals(name.strip())
         && name.chars().noneMatch(c -> Character.isISOControl(c) || c == '/' || c == '\\');
   }
 }

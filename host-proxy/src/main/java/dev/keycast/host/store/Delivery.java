@@ -11,14 +11,15 @@ import java.util.Objects;
  * @param formatId the envelope format ({@code [a-z0-9._-]{1,64}}, e.g. {@code cms-v1}, {@code hpke-v1})
  * @param envelope the envelope bytes (at most 1 MiB)
  */
-public record Delivery(String deliveryId, String recipientFingerprint, String formatId, byte[] envelope) {
+public record Delivery(
+    String deliveryId, String recipientFingerprint, String formatId, byte[] envelope) {
   public Delivery {
     Checks.id("delivery id", deliveryId);
     Checks.fingerprint(recipientFingerprint);
     Objects.requireNonNull(formatId, "formatId");
     if (!Checks.FORMAT_ID.matches(formatId)) {
-      throw new IllegalArgumentException("format id must match " + Checks.FORMAT_ID.pattern()
-          + ": " + Checks.quote(formatId));
+      throw new IllegalArgumentException(
+          "format id must match " + Checks.FORMAT_ID.pattern() + ": " + Checks.quote(formatId));
     }
     envelope = Checks.bytes("envelope", envelope, Checks.MAX_ENVELOPE);
   }
@@ -49,7 +50,14 @@ public record Delivery(String deliveryId, String recipientFingerprint, String fo
 
   @Override
   public String toString() {
-    return "Delivery[" + deliveryId + " -> " + recipientFingerprint + ", " + formatId + ", "
-        + envelope.length + " bytes]";
+    return "Delivery["
+        + deliveryId
+        + " -> "
+        + recipientFingerprint
+        + ", "
+        + formatId
+        + ", "
+        + envelope.length
+        + " bytes]";
   }
 }

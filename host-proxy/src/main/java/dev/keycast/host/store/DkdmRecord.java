@@ -19,10 +19,18 @@ import java.util.Objects;
  * @param binding the binding bytes (JSON)
  * @param ingestedAt when the host stored it
  */
-public record DkdmRecord(String messageId, String cplId, String keySetId, Instant notValidAfter,
-    String signerThumbprint, byte[] sealedContentKeys, byte[] binding, Instant ingestedAt) {
+public record DkdmRecord(
+    String messageId,
+    String cplId,
+    String keySetId,
+    Instant notValidAfter,
+    String signerThumbprint,
+    byte[] sealedContentKeys,
+    byte[] binding,
+    Instant ingestedAt) {
   /** Longest sealed form kept (256 keys of 36 bytes, a title and the header). */
   public static final int MAX_SEALED_BYTES = 16384;
+
   /** Longest binding kept. */
   public static final int MAX_BINDING_BYTES = 4096;
 
@@ -36,10 +44,18 @@ public record DkdmRecord(String messageId, String cplId, String keySetId, Instan
     if (!messageId.matches("urn:uuid:[0-9a-f-]{36}") || !cplId.matches("urn:uuid:[0-9a-f-]{36}")) {
       throw new IllegalArgumentException("message and CPL ids are urn:uuid: and a lowercase UUID");
     }
-    if (sealedContentKeys == null || sealedContentKeys.length < 1 || sealedContentKeys.length > MAX_SEALED_BYTES
-        || binding == null || binding.length < 1 || binding.length > MAX_BINDING_BYTES) {
-      throw new IllegalArgumentException("sealed keys and binding must be 1.." + MAX_SEALED_BYTES + " and 1.."
-          + MAX_BINDING_BYTES + " bytes");
+    if (sealedContentKeys == null
+        || sealedContentKeys.length < 1
+        || sealedContentKeys.length > MAX_SEALED_BYTES
+        || binding == null
+        || binding.length < 1
+        || binding.length > MAX_BINDING_BYTES) {
+      throw new IllegalArgumentException(
+          "sealed keys and binding must be 1.."
+              + MAX_SEALED_BYTES
+              + " and 1.."
+              + MAX_BINDING_BYTES
+              + " bytes");
     }
     sealedContentKeys = sealedContentKeys.clone();
     binding = binding.clone();
@@ -57,10 +73,15 @@ public record DkdmRecord(String messageId, String cplId, String keySetId, Instan
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof DkdmRecord d && d.messageId.equals(messageId) && d.cplId.equals(cplId)
-        && d.keySetId.equals(keySetId) && d.notValidAfter.equals(notValidAfter)
-        && d.signerThumbprint.equals(signerThumbprint) && java.util.Arrays.equals(d.sealedContentKeys, sealedContentKeys)
-        && java.util.Arrays.equals(d.binding, binding) && d.ingestedAt.equals(ingestedAt);
+    return o instanceof DkdmRecord d
+        && d.messageId.equals(messageId)
+        && d.cplId.equals(cplId)
+        && d.keySetId.equals(keySetId)
+        && d.notValidAfter.equals(notValidAfter)
+        && d.signerThumbprint.equals(signerThumbprint)
+        && java.util.Arrays.equals(d.sealedContentKeys, sealedContentKeys)
+        && java.util.Arrays.equals(d.binding, binding)
+        && d.ingestedAt.equals(ingestedAt);
   }
 
   @Override

@@ -17,8 +17,8 @@ public record ForwardRecord(String sendId, ReceiptRecord receipt, Delivery deliv
     Objects.requireNonNull(receipt, "receipt");
     Objects.requireNonNull(delivery, "delivery");
     if (!receipt.sendId().equals(sendId)) {
-      throw new IllegalArgumentException("receipt belongs to send " + receipt.sendId()
-          + ", not " + sendId);
+      throw new IllegalArgumentException(
+          "receipt belongs to send " + receipt.sendId() + ", not " + sendId);
     }
   }
 

@@ -56,7 +56,7 @@ final class GroupCommitWriter {
   @FunctionalInterface
   interface CommitHook {
     /** No hook. */
-    CommitHook NONE = jobs -> { };
+    CommitHook NONE = jobs -> {};
 
     /** Runs before the {@code COMMIT} of a group of {@code jobs} write jobs; may throw. */
     void beforeCommit(int jobs) throws SQLException;
@@ -194,8 +194,9 @@ final class GroupCommitWriter {
         case StoreException e -> throw e;
         case RuntimeException e -> throw e;
         case Error e -> throw e;
-        default -> throw new StoreException(StoreException.Code.STORE_UNAVAILABLE,
-            what + " failed", failure);
+        default ->
+            throw new StoreException(
+                StoreException.Code.STORE_UNAVAILABLE, what + " failed", failure);
       };
     }
   }
@@ -288,9 +289,11 @@ final class GroupCommitWriter {
       rollback();
       job.fail(failure);
       for (WriteJob<?> r : ran) {
-        r.fail(failure instanceof StoreException se
-            ? new StoreException(se.code(), r.what + " failed with its group: " + se.getMessage(), se)
-            : failure);
+        r.fail(
+            failure instanceof StoreException se
+                ? new StoreException(
+                    se.code(), r.what + " failed with its group: " + se.getMessage(), se)
+                : failure);
       }
       return new ArrayList<>(group.subList(i + 1, group.size()));
     }
@@ -359,5 +362,4 @@ final class GroupCommitWriter {
   private void commit() throws SQLException {
     exec("COMMIT");
   }
-
 }

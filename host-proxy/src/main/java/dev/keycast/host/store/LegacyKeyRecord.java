@@ -24,9 +24,14 @@ public record LegacyKeyRecord(String id, byte[] certificate, byte[] sealedKey, I
     if (!id.matches("dkdm-key-[0-9a-f]{32}")) {
       throw new IllegalArgumentException("a legacy key id is dkdm-key- and 32 lowercase hex");
     }
-    if (certificate == null || certificate.length < 1 || certificate.length > 8192 || sealedKey == null
-        || sealedKey.length < 1 || sealedKey.length > 16384) {
-      throw new IllegalArgumentException("a legacy key's certificate and sealed key are 1..8192 and 1..16384 bytes");
+    if (certificate == null
+        || certificate.length < 1
+        || certificate.length > 8192
+        || sealedKey == null
+        || sealedKey.length < 1
+        || sealedKey.length > 16384) {
+      throw new IllegalArgumentException(
+          "a legacy key's certificate and sealed key are 1..8192 and 1..16384 bytes");
     }
     certificate = certificate.clone();
     sealedKey = sealedKey.clone();
@@ -44,8 +49,11 @@ public record LegacyKeyRecord(String id, byte[] certificate, byte[] sealedKey, I
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof LegacyKeyRecord r && r.id.equals(id) && Arrays.equals(r.certificate, certificate)
-        && Arrays.equals(r.sealedKey, sealedKey) && r.importedAt.equals(importedAt);
+    return o instanceof LegacyKeyRecord r
+        && r.id.equals(id)
+        && Arrays.equals(r.certificate, certificate)
+        && Arrays.equals(r.sealedKey, sealedKey)
+        && r.importedAt.equals(importedAt);
   }
 
   @Override

@@ -23,10 +23,21 @@ import java.util.Objects;
  * @param queuedAt when it was (last) queued
  * @param updatedAt when its state last changed
  */
-public record MailRecord(String sendId, String cinema, String messageId, List<String> to, String sender,
-    State state, int attempts, Instant nextAttemptAt, String lastError, Instant queuedAt, Instant updatedAt) {
+public record MailRecord(
+    String sendId,
+    String cinema,
+    String messageId,
+    List<String> to,
+    String sender,
+    State state,
+    int attempts,
+    Instant nextAttemptAt,
+    String lastError,
+    Instant queuedAt,
+    Instant updatedAt) {
   /** Longest {@link #lastError}, in characters. */
   public static final int MAX_ERROR = 500;
+
   /** Longest message id. */
   public static final int MAX_MESSAGE_ID = 128;
 
@@ -59,8 +70,11 @@ public record MailRecord(String sendId, String cinema, String messageId, List<St
     Checks.id("send id", sendId);
     CinemaRecord.checkName("cinema name", cinema);
     Objects.requireNonNull(messageId, "messageId");
-    if (messageId.isEmpty() || messageId.length() > MAX_MESSAGE_ID || !messageId.matches("[A-Za-z0-9.@_-]+")) {
-      throw new IllegalArgumentException("message id must be 1 to " + MAX_MESSAGE_ID + " of [A-Za-z0-9.@_-]");
+    if (messageId.isEmpty()
+        || messageId.length() > MAX_MESSAGE_ID
+        || !messageId.matches("[A-Za-z0-9.@_-]+")) {
+      throw new IllegalArgumentException(
+          "message id must be 1 to " + MAX_MESSAGE_ID + " of [A-Za-z0-9.@_-]");
     }
     to = CinemaRecord.checkEmails(to);
     if (to.isEmpty()) {
@@ -83,17 +97,29 @@ public record MailRecord(String sendId, String cinema, String messageId, List<St
 
   /** This message queued again (a new request after it failed): no attempt made yet, due now. */
   public MailRecord requeued(List<String> addresses, Instant now) {
-    return new MailRecord(sendId, cinema, messageId, addresses, sender, State.QUEUED, 0, now, null, now, now);
+    return new MailRecord(
+        sendId, cinema, messageId, addresses, sender, State.QUEUED, 0, now, null, now, now);
   }
 
   /** This message after a failed attempt: due again at {@code next}, or failed for good when null. */
   public MailRecord attemptFailed(String error, Instant next, Instant now) {
-    return new MailRecord(sendId, cinema, messageId, to, sender, next == null ? State.FAILED : State.QUEUED,
-        attempts + 1, next == null ? now : next, error, queuedAt, now);
+    return new MailRecord(
+        sendId,
+        cinema,
+        messageId,
+        to,
+        sender,
+        next == null ? State.FAILED : State.QUEUED,
+        attempts + 1,
+        next == null ? now : next,
+        error,
+        queuedAt,
+        now);
   }
 
   /** This message accepted by the SMTP server. */
   public MailRecord sent(Instant now) {
-    return new MailRecord(sendId, cinema, messageId, to, sender, State.SENT, attempts + 1, now, null, queuedAt, now);
+    return new MailRecord(
+        sendId, cinema, messageId, to, sender, State.SENT, attempts + 1, now, null, queuedAt, now);
   }
 }

@@ -26,8 +26,10 @@ import org.slf4j.LoggerFactory;
  */
 final class PageWriteback implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PageWriteback.class);
+
   /** {@code SYNC_FILE_RANGE_WRITE} (linux/fs.h): start write-out of dirty pages, do not wait. */
   static final int SYNC_FILE_RANGE_WRITE = 2;
+
   private static final int O_RDONLY = 0;
   private static final int O_CLOEXEC = 0x80000; // linux x86-64 and aarch64
 
@@ -53,12 +55,18 @@ final class PageWriteback implements AutoCloseable {
     try {
       Linker linker = Linker.nativeLinker();
       SymbolLookup libc = linker.defaultLookup();
-      MethodHandle open = linker.downcallHandle(libc.find("open").orElseThrow(),
-          FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2));
-      MethodHandle sync = linker.downcallHandle(libc.find("sync_file_range").orElseThrow(),
-          FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
-      MethodHandle close = linker.downcallHandle(libc.find("close").orElseThrow(),
-          FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+      MethodHandle open =
+          linker.downcallHandle(
+              libc.find("open").orElseThrow(),
+              FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+              Linker.Option.firstVariadicArg(2));
+      MethodHandle sync =
+          linker.downcallHandle(
+              libc.find("sync_file_range").orElseThrow(),
+              FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+      MethodHandle close =
+          linker.downcallHandle(
+              libc.find("close").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT));
       int fd;
       try (Arena arena = Arena.ofConfined()) {
         MemorySegment path = arena.allocateFrom(file.toAbsolutePath().toString());

@@ -37,11 +37,14 @@ public record RecipientRecord(
       throw new IllegalArgumentException("at most " + Checks.MAX_LABELS + " labels");
     }
     for (Map.Entry<String, String> e : labels.entrySet()) {
-      if (e.getKey() == null || e.getValue() == null
+      if (e.getKey() == null
+          || e.getValue() == null
           || e.getKey().length() > Checks.MAX_LABEL_CHARS
           || e.getValue().length() > Checks.MAX_LABEL_CHARS) {
-        throw new IllegalArgumentException("label keys and values must be non-null, at most "
-            + Checks.MAX_LABEL_CHARS + " characters");
+        throw new IllegalArgumentException(
+            "label keys and values must be non-null, at most "
+                + Checks.MAX_LABEL_CHARS
+                + " characters");
       }
     }
     labels = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(labels));
@@ -70,7 +73,16 @@ public record RecipientRecord(
 
   @Override
   public String toString() {
-    return "RecipientRecord[" + fingerprint + ", " + kind + ", " + publicKeyOrChain.length
-        + " bytes, labels=" + labels + ", registeredAt=" + registeredAt + "]";
+    return "RecipientRecord["
+        + fingerprint
+        + ", "
+        + kind
+        + ", "
+        + publicKeyOrChain.length
+        + " bytes, labels="
+        + labels
+        + ", registeredAt="
+        + registeredAt
+        + "]";
   }
 }

@@ -18,8 +18,14 @@ import java.util.Objects;
  * @param signerSignature the DKDM signer's RSA signature over the same statement (at most 1024 bytes)
  * @param storedAt when the host stored them
  */
-public record RulesRecord(String cplId, byte[] statement, byte[] key, byte[] signature, byte[] signerCertificate,
-    byte[] signerSignature, Instant storedAt) {
+public record RulesRecord(
+    String cplId,
+    byte[] statement,
+    byte[] key,
+    byte[] signature,
+    byte[] signerCertificate,
+    byte[] signerSignature,
+    Instant storedAt) {
   /** Longest statement kept ({@code StudioRules.MAX_ENCODED}). */
   public static final int MAX_STATEMENT_BYTES = 1 << 20;
 
@@ -30,14 +36,20 @@ public record RulesRecord(String cplId, byte[] statement, byte[] key, byte[] sig
       throw new IllegalArgumentException("a CPL id is urn:uuid: and a lowercase UUID");
     }
     if (statement == null || statement.length < 1 || statement.length > MAX_STATEMENT_BYTES) {
-      throw new IllegalArgumentException("a rules statement is 1.." + MAX_STATEMENT_BYTES + " bytes");
+      throw new IllegalArgumentException(
+          "a rules statement is 1.." + MAX_STATEMENT_BYTES + " bytes");
     }
     if (key == null || key.length != 32 || signature == null || signature.length != 64) {
       throw new IllegalArgumentException("a rules key is 32 bytes and its signature 64");
     }
-    if (signerCertificate == null || signerCertificate.length < 1 || signerCertificate.length > 8192
-        || signerSignature == null || signerSignature.length < 1 || signerSignature.length > 1024) {
-      throw new IllegalArgumentException("a rules signer certificate is 1..8192 bytes and its signature 1..1024");
+    if (signerCertificate == null
+        || signerCertificate.length < 1
+        || signerCertificate.length > 8192
+        || signerSignature == null
+        || signerSignature.length < 1
+        || signerSignature.length > 1024) {
+      throw new IllegalArgumentException(
+          "a rules signer certificate is 1..8192 bytes and its signature 1..1024");
     }
     statement = statement.clone();
     key = key.clone();
@@ -73,9 +85,13 @@ public record RulesRecord(String cplId, byte[] statement, byte[] key, byte[] sig
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof RulesRecord r && r.cplId.equals(cplId) && Arrays.equals(r.statement, statement)
-        && Arrays.equals(r.key, key) && Arrays.equals(r.signature, signature)
-        && Arrays.equals(r.signerCertificate, signerCertificate) && Arrays.equals(r.signerSignature, signerSignature)
+    return o instanceof RulesRecord r
+        && r.cplId.equals(cplId)
+        && Arrays.equals(r.statement, statement)
+        && Arrays.equals(r.key, key)
+        && Arrays.equals(r.signature, signature)
+        && Arrays.equals(r.signerCertificate, signerCertificate)
+        && Arrays.equals(r.signerSignature, signerSignature)
         && r.storedAt.equals(storedAt);
   }
 

@@ -47,8 +47,8 @@ public final class S3ArtefactStore implements ArtefactStore {
    * @param s3 the client; closed with the store only if {@code ownsClient}
    * @param parallelism concurrent S3 requests per batch operation (1..256)
    */
-  public S3ArtefactStore(S3Client s3, boolean ownsClient, String bucket, String keyPrefix,
-      int parallelism) {
+  public S3ArtefactStore(
+      S3Client s3, boolean ownsClient, String bucket, String keyPrefix, int parallelism) {
     this.objects = new S3Objects(s3, ownsClient, bucket, keyPrefix, parallelism);
     this.commits = new S3CommitProtocol(objects, codec);
     this.sealedSets = new S3SealedSets(objects);
@@ -62,8 +62,8 @@ public final class S3ArtefactStore implements ArtefactStore {
    * and retries of requests whose connection the server closed) for {@code endpoint} (null = AWS)
    * with path-style addressing when an endpoint is given.
    */
-  public static S3Client client(URI endpoint, Region region, AwsCredentialsProvider credentials,
-      int maxConnections) {
+  public static S3Client client(
+      URI endpoint, Region region, AwsCredentialsProvider credentials, int maxConnections) {
     return S3Objects.client(endpoint, region, credentials, maxConnections);
   }
 
@@ -116,8 +116,11 @@ public final class S3ArtefactStore implements ArtefactStore {
     if (objects.put(S3Layout.recipient(r.fingerprint()), codec.recipient(r), true)) {
       return r;
     }
-    return getRecipient(r.fingerprint()).orElseThrow(() -> new StoreException(
-        StoreException.Code.STORE_UNAVAILABLE, "recipient exists but cannot be read"));
+    return getRecipient(r.fingerprint())
+        .orElseThrow(
+            () ->
+                new StoreException(
+                    StoreException.Code.STORE_UNAVAILABLE, "recipient exists but cannot be read"));
   }
 
   @Override
@@ -165,8 +168,11 @@ public final class S3ArtefactStore implements ArtefactStore {
     ensureOpen();
     int n = Checks.page(limit);
     List<String> fps = new ArrayList<>();
-    for (String key : objects.list(S3Layout.RECIPIENTS,
-        afterFingerprint == null ? null : S3Layout.recipient(afterFingerprint), n)) {
+    for (String key :
+        objects.list(
+            S3Layout.RECIPIENTS,
+            afterFingerprint == null ? null : S3Layout.recipient(afterFingerprint),
+            n)) {
       String fp = key.substring(S3Layout.RECIPIENTS.length());
       if (Fingerprints.isWellFormed(fp)) {
         fps.add(fp);
@@ -181,7 +187,8 @@ public final class S3ArtefactStore implements ArtefactStore {
     return objects.count(S3Layout.RECIPIENTS);
   }
 
-  // ------------------------------------------------------------------ cinemas, screens, mail outbox, DKDMs
+  // ------------------------------------------------------------------ cinemas, screens, mail
+  // outbox, DKDMs
 
   @Override
   public CinemaRecord putCinema(CinemaRecord cinema) throws StoreException {
@@ -208,13 +215,15 @@ public final class S3ArtefactStore implements ArtefactStore {
   }
 
   @Override
-  public List<ScreenRecord> findScreensByFingerprint(Collection<String> fingerprints) throws StoreException {
+  public List<ScreenRecord> findScreensByFingerprint(Collection<String> fingerprints)
+      throws StoreException {
     ensureOpen();
     return screens.findScreensByFingerprint(fingerprints);
   }
 
   @Override
-  public List<ScreenRecord> listScreens(String cinema, String afterThumbprint, int limit) throws StoreException {
+  public List<ScreenRecord> listScreens(String cinema, String afterThumbprint, int limit)
+      throws StoreException {
     ensureOpen();
     return screens.listScreens(cinema, afterThumbprint, limit);
   }
@@ -293,13 +302,17 @@ public final class S3ArtefactStore implements ArtefactStore {
   }
 
   private ReceiptRecord requireReceipt(String receiptId) throws StoreException {
-    return getReceipt(receiptId).orElseThrow(() -> new StoreException(
-        StoreException.Code.STORE_CORRUPT, "receipt " + receiptId + " is missing"));
+    return getReceipt(receiptId)
+        .orElseThrow(
+            () ->
+                new StoreException(
+                    StoreException.Code.STORE_CORRUPT, "receipt " + receiptId + " is missing"));
   }
 
   private void putNew(String key, byte[] body, String what) throws StoreException {
     if (!objects.put(key, body, true)) {
-      throw new StoreException(StoreException.Code.CONFLICT, what + " already exists (" + key + ")");
+      throw new StoreException(
+          StoreException.Code.CONFLICT, what + " already exists (" + key + ")");
     }
   }
 
@@ -327,30 +340,41 @@ public final class S3ArtefactStore implements ArtefactStore {
     S3Objects.Batch<Void> batch = objects.batch();
     long count = 0;
     try {
-      batch.submit(() -> {
-        putNew(S3Layout.receipt(receiptId), codec.receipt(record.receipt(), commit),
-            "receipt " + receiptId);
-        return null;
-      });
+      batch.submit(
+          () -> {
+            putNew(
+                S3Layout.receipt(receiptId),
+                codec.receipt(record.receipt(), commit),
+                "receipt " + receiptId);
+            return null;
+          });
       for (Delivery each : record.deliveries()) {
         Delivery d = Checks.derivedDeliveryId(sendId, each);
         count++;
-        batch.submit(() -> {
-          putNew(S3Layout.delivery(d.deliveryId()),
-              codec.delivery(sendId, receiptId, d, commit), "delivery " + d.deliveryId());
-          putNew(S3Layout.sendRecipient(sendId, d.recipientFingerprint()),
-              d.deliveryId().getBytes(StandardCharsets.US_ASCII),
-              "delivery to " + d.recipientFingerprint() + " in send " + sendId);
-          objects.put(S3Layout.byRecipient(d.recipientFingerprint()) + d.deliveryId(),
-              sendId.getBytes(StandardCharsets.US_ASCII), false);
-          return null;
-        });
+        batch.submit(
+            () -> {
+              putNew(
+                  S3Layout.delivery(d.deliveryId()),
+                  codec.delivery(sendId, receiptId, d, commit),
+                  "delivery " + d.deliveryId());
+              putNew(
+                  S3Layout.sendRecipient(sendId, d.recipientFingerprint()),
+                  d.deliveryId().getBytes(StandardCharsets.US_ASCII),
+                  "delivery to " + d.recipientFingerprint() + " in send " + sendId);
+              objects.put(
+                  S3Layout.byRecipient(d.recipientFingerprint()) + d.deliveryId(),
+                  sendId.getBytes(StandardCharsets.US_ASCII),
+                  false);
+              return null;
+            });
       }
       if (m.lateRecipientsAllowed()) {
-        batch.submit(() -> {
-          objects.put(S3Layout.openSend(sendId), hex.getBytes(StandardCharsets.US_ASCII), false);
-          return null;
-        });
+        batch.submit(
+            () -> {
+              objects.put(
+                  S3Layout.openSend(sendId), hex.getBytes(StandardCharsets.US_ASCII), false);
+              return null;
+            });
       }
       batch.await();
     } catch (StoreException | RuntimeException | Error e) {
@@ -360,8 +384,13 @@ public final class S3ArtefactStore implements ArtefactStore {
     // 3. the manifest: the commit point
     StoredSend send = new StoredSend(m, receiptId, count);
     if (!objects.put(S3Layout.manifest(hex), codec.manifest(m, receiptId, count), true)) {
-      StoredSend winner = readManifest(hex).orElseThrow(() -> new StoreException(
-          StoreException.Code.STORE_UNAVAILABLE, "manifest " + hex + " exists but cannot be read"));
+      StoredSend winner =
+          readManifest(hex)
+              .orElseThrow(
+                  () ->
+                      new StoreException(
+                          StoreException.Code.STORE_UNAVAILABLE,
+                          "manifest " + hex + " exists but cannot be read"));
       return new SendCommit(winner, requireReceipt(winner.receiptId()), true);
     }
     commits.remember(S3Layout.manifest(hex), "sendId", sendId);
@@ -429,13 +458,15 @@ public final class S3ArtefactStore implements ArtefactStore {
       }
       S3Objects.Batch<Optional<ReceiptRecord>> batch = objects.batch();
       for (String key : keys) {
-        batch.submit(() -> {
-          Optional<byte[]> body = objects.get(key, S3Objects.MAX_SMALL_OBJECT);
-          if (body.isEmpty()) {
-            return Optional.empty();
-          }
-          return getReceipt(S3RecordCodec.text(key, codec.decode(key, body.get()), "receiptId"));
-        });
+        batch.submit(
+            () -> {
+              Optional<byte[]> body = objects.get(key, S3Objects.MAX_SMALL_OBJECT);
+              if (body.isEmpty()) {
+                return Optional.empty();
+              }
+              return getReceipt(
+                  S3RecordCodec.text(key, codec.decode(key, body.get()), "receiptId"));
+            });
       }
       for (Optional<ReceiptRecord> r : batch.await()) {
         r.ifPresent(forwards::add);
@@ -464,8 +495,8 @@ public final class S3ArtefactStore implements ArtefactStore {
   }
 
   @Override
-  public List<StoredDelivery> listDeliveries(String recipientFingerprint, String afterDeliveryId,
-      int limit) throws StoreException {
+  public List<StoredDelivery> listDeliveries(
+      String recipientFingerprint, String afterDeliveryId, int limit) throws StoreException {
     ensureOpen();
     Checks.fingerprint(recipientFingerprint);
     int n = Checks.page(limit);
@@ -495,8 +526,8 @@ public final class S3ArtefactStore implements ArtefactStore {
   }
 
   @Override
-  public List<StoredSend> sealedSecretsOpenForLateRecipients(Instant now, String afterSendId,
-      int limit) throws StoreException {
+  public List<StoredSend> sealedSecretsOpenForLateRecipients(
+      Instant now, String afterSendId, int limit) throws StoreException {
     ensureOpen();
     Objects.requireNonNull(now, "now");
     int n = Checks.page(limit);
@@ -527,8 +558,12 @@ public final class S3ArtefactStore implements ArtefactStore {
   public ForwardCommit commitForward(ForwardRecord f) throws StoreException {
     ensureOpen();
     String fp = f.recipientFingerprint();
-    StoredSend send = getSend(f.sendId()).orElseThrow(() -> new StoreException(
-        StoreException.Code.NOT_FOUND, "send " + f.sendId() + " is not committed"));
+    StoredSend send =
+        getSend(f.sendId())
+            .orElseThrow(
+                () ->
+                    new StoreException(
+                        StoreException.Code.NOT_FOUND, "send " + f.sendId() + " is not committed"));
     Delivery d = Checks.derivedDeliveryId(f.sendId(), f.delivery());
     Optional<String> covering = coveringReceipt(send, fp);
     if (covering.isPresent()) {
@@ -538,14 +573,24 @@ public final class S3ArtefactStore implements ArtefactStore {
     String receiptId = f.receipt().receiptId();
     ObjectNode commit = commits.ref(fkey, "receiptId", receiptId);
     putNew(S3Layout.receipt(receiptId), codec.receipt(f.receipt(), commit), "receipt " + receiptId);
-    putNew(S3Layout.delivery(d.deliveryId()),
-        codec.delivery(f.sendId(), receiptId, d, commit), "delivery " + d.deliveryId());
-    objects.put(S3Layout.byRecipient(fp) + d.deliveryId(),
-        f.sendId().getBytes(StandardCharsets.US_ASCII), false);
+    putNew(
+        S3Layout.delivery(d.deliveryId()),
+        codec.delivery(f.sendId(), receiptId, d, commit),
+        "delivery " + d.deliveryId());
+    objects.put(
+        S3Layout.byRecipient(fp) + d.deliveryId(),
+        f.sendId().getBytes(StandardCharsets.US_ASCII),
+        false);
     if (!objects.put(fkey, codec.forwardManifest(receiptId, d.deliveryId()), true)) {
       Optional<String> winner = forwardReceipt(f.sendId(), fp);
-      return new ForwardCommit(requireReceipt(winner.orElseThrow(() -> new StoreException(
-          StoreException.Code.STORE_UNAVAILABLE, "forward manifest cannot be read"))), true);
+      return new ForwardCommit(
+          requireReceipt(
+              winner.orElseThrow(
+                  () ->
+                      new StoreException(
+                          StoreException.Code.STORE_UNAVAILABLE,
+                          "forward manifest cannot be read"))),
+          true);
     }
     commits.remember(fkey, "receiptId", receiptId);
     return new ForwardCommit(f.receipt(), false);
@@ -558,7 +603,8 @@ public final class S3ArtefactStore implements ArtefactStore {
       String deliveryId = new String(ref.get(), StandardCharsets.US_ASCII);
       if (Checks.ID.matches(deliveryId)) {
         Optional<StoredDelivery> d = getDelivery(deliveryId);
-        if (d.isPresent() && d.get().sendId().equals(send.sendId())
+        if (d.isPresent()
+            && d.get().sendId().equals(send.sendId())
             && d.get().recipientFingerprint().equals(fp)) {
           return Optional.of(d.get().receiptId());
         }

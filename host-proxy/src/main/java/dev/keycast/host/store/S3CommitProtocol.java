@@ -58,8 +58,8 @@ final class S3CommitProtocol {
     if (!S3Layout.isManifest(ckey)) {
       throw new StoreException(StoreException.Code.STORE_CORRUPT, key + ": bad commit ref");
     }
-    return isCommitted(ckey, S3RecordCodec.text(key, c, "field"),
-        S3RecordCodec.text(key, c, "token"));
+    return isCommitted(
+        ckey, S3RecordCodec.text(key, c, "field"), S3RecordCodec.text(key, c, "token"));
   }
 
   ObjectNode ref(String key, String field, String token) {

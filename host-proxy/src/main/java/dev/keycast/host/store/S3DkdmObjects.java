@@ -32,7 +32,8 @@ final class S3DkdmObjects {
     n.put("sealedContentKeys", S3RecordCodec.b64(d.sealedContentKeys()));
     n.put("binding", S3RecordCodec.b64(d.binding()));
     n.put("ingestedAt", d.ingestedAt().toEpochMilli());
-    objects.put(S3Layout.dkdmsOfCpl(uuidOf(d.cplId())) + uuidOf(d.messageId()), codec.encode(n), false);
+    objects.put(
+        S3Layout.dkdmsOfCpl(uuidOf(d.cplId())) + uuidOf(d.messageId()), codec.encode(n), false);
     return d;
   }
 
@@ -46,11 +47,19 @@ final class S3DkdmObjects {
         continue;
       }
       JsonNode n = codec.decode(key, body.get());
-      DkdmRecord d = S3RecordCodec.stored(key, () -> new DkdmRecord(S3RecordCodec.text(key, n, "messageId"),
-          S3RecordCodec.text(key, n, "cplId"), S3RecordCodec.text(key, n, "keySetId"),
-          Instant.ofEpochSecond(S3RecordCodec.number(key, n, "notValidAfter")),
-          S3RecordCodec.text(key, n, "signerThumbprint"), S3RecordCodec.binary(key, n, "sealedContentKeys"),
-          S3RecordCodec.binary(key, n, "binding"), Instant.ofEpochMilli(S3RecordCodec.number(key, n, "ingestedAt"))));
+      DkdmRecord d =
+          S3RecordCodec.stored(
+              key,
+              () ->
+                  new DkdmRecord(
+                      S3RecordCodec.text(key, n, "messageId"),
+                      S3RecordCodec.text(key, n, "cplId"),
+                      S3RecordCodec.text(key, n, "keySetId"),
+                      Instant.ofEpochSecond(S3RecordCodec.number(key, n, "notValidAfter")),
+                      S3RecordCodec.text(key, n, "signerThumbprint"),
+                      S3RecordCodec.binary(key, n, "sealedContentKeys"),
+                      S3RecordCodec.binary(key, n, "binding"),
+                      Instant.ofEpochMilli(S3RecordCodec.number(key, n, "ingestedAt"))));
       if (!d.cplId().equals(cplId) || !key.endsWith("/" + uuidOf(d.messageId()))) {
         throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another DKDM");
       }
@@ -81,10 +90,18 @@ final class S3DkdmObjects {
       return Optional.empty();
     }
     JsonNode n = codec.decode(key, body.get());
-    RulesRecord r = S3RecordCodec.stored(key, () -> new RulesRecord(S3RecordCodec.text(key, n, "cplId"),
-        S3RecordCodec.binary(key, n, "statement"), S3RecordCodec.binary(key, n, "key"),
-        S3RecordCodec.binary(key, n, "signature"), S3RecordCodec.binary(key, n, "signerCertificate"),
-        S3RecordCodec.binary(key, n, "signerSignature"), Instant.ofEpochMilli(S3RecordCodec.number(key, n, "storedAt"))));
+    RulesRecord r =
+        S3RecordCodec.stored(
+            key,
+            () ->
+                new RulesRecord(
+                    S3RecordCodec.text(key, n, "cplId"),
+                    S3RecordCodec.binary(key, n, "statement"),
+                    S3RecordCodec.binary(key, n, "key"),
+                    S3RecordCodec.binary(key, n, "signature"),
+                    S3RecordCodec.binary(key, n, "signerCertificate"),
+                    S3RecordCodec.binary(key, n, "signerSignature"),
+                    Instant.ofEpochMilli(S3RecordCodec.number(key, n, "storedAt"))));
     if (!r.cplId().equals(cplId)) {
       throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another CPL");
     }
@@ -109,11 +126,18 @@ final class S3DkdmObjects {
         continue;
       }
       JsonNode n = codec.decode(key, body.get());
-      LegacyKeyRecord r = S3RecordCodec.stored(key, () -> new LegacyKeyRecord(S3RecordCodec.text(key, n, "id"),
-          S3RecordCodec.binary(key, n, "certificate"), S3RecordCodec.binary(key, n, "sealedKey"),
-          Instant.ofEpochMilli(S3RecordCodec.number(key, n, "importedAt"))));
+      LegacyKeyRecord r =
+          S3RecordCodec.stored(
+              key,
+              () ->
+                  new LegacyKeyRecord(
+                      S3RecordCodec.text(key, n, "id"),
+                      S3RecordCodec.binary(key, n, "certificate"),
+                      S3RecordCodec.binary(key, n, "sealedKey"),
+                      Instant.ofEpochMilli(S3RecordCodec.number(key, n, "importedAt"))));
       if (!key.equals(S3Layout.LEGACY_KEYS + r.id())) {
-        throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another legacy key");
+        throw new StoreException(
+            StoreException.Code.STORE_CORRUPT, key + " names another legacy key");
       }
       out.add(r);
     }

@@ -29,10 +29,13 @@ package dev.keycast.host.store;
 final class S3Layout {
   /** Prefix of the sealed key sets. */
   static final String KEY_SETS = "keysets/v";
+
   /** Prefix of the recipients. */
   static final String RECIPIENTS = "recipients/";
+
   /** Prefix of the sends open for late recipients. */
   static final String OPEN_SENDS = "open-sends/";
+
   private static final String MANIFESTS = "payload-hash/";
   private static final String SENDS = "sends/";
 
@@ -86,7 +89,8 @@ final class S3Layout {
   }
 
   private static String hexName(String name) {
-    return java.util.HexFormat.of().formatHex(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return java.util.HexFormat.of()
+        .formatHex(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   /** Prefix of the sealed sender sets. */

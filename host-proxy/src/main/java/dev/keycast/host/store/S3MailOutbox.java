@@ -24,15 +24,19 @@ final class S3MailOutbox {
     if (objects.put(key, codec.encode(codec.mail(m)), true)) {
       return m;
     }
-    return readMail(key).orElseThrow(() -> new StoreException(StoreException.Code.STORE_UNAVAILABLE,
-        key + " exists and cannot be read"));
+    return readMail(key)
+        .orElseThrow(
+            () ->
+                new StoreException(
+                    StoreException.Code.STORE_UNAVAILABLE, key + " exists and cannot be read"));
   }
 
   void updateMail(MailRecord m) throws StoreException {
     String key = S3Layout.mail(m.sendId(), m.cinema());
     if (readMail(key).isEmpty()) {
-      throw new StoreException(StoreException.Code.NOT_FOUND, "no mail of send " + m.sendId() + " to cinema "
-          + Checks.quote(m.cinema()));
+      throw new StoreException(
+          StoreException.Code.NOT_FOUND,
+          "no mail of send " + m.sendId() + " to cinema " + Checks.quote(m.cinema()));
     }
     objects.put(key, codec.encode(codec.mail(m)), false);
   }
@@ -56,7 +60,9 @@ final class S3MailOutbox {
       List<String> page = objects.list(S3Layout.MAIL, after, ArtefactStore.MAX_PAGE);
       for (String key : page) {
         Optional<MailRecord> m = readMail(key);
-        if (m.isPresent() && m.get().state() == MailRecord.State.QUEUED && !m.get().nextAttemptAt().isAfter(now)) {
+        if (m.isPresent()
+            && m.get().state() == MailRecord.State.QUEUED
+            && !m.get().nextAttemptAt().isAfter(now)) {
           due.add(m.get());
         }
       }
@@ -65,8 +71,10 @@ final class S3MailOutbox {
       }
       after = page.getLast();
     }
-    due.sort(Comparator.comparing(MailRecord::nextAttemptAt).thenComparing(MailRecord::sendId)
-        .thenComparing(MailRecord::cinema));
+    due.sort(
+        Comparator.comparing(MailRecord::nextAttemptAt)
+            .thenComparing(MailRecord::sendId)
+            .thenComparing(MailRecord::cinema));
     return List.copyOf(due.subList(0, Math.min(n, due.size())));
   }
 

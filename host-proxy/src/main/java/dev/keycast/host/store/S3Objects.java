@@ -39,6 +39,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 final class S3Objects implements AutoCloseable {
   /** The largest object of a small record (everything but a receipt) a read accepts. */
   static final int MAX_SMALL_OBJECT = 4 << 20;
+
   private static final String WRITE_ID = "keycast-write-id";
 
   private final S3Client s3;
@@ -67,12 +68,13 @@ final class S3Objects implements AutoCloseable {
    * and retries of requests whose connection the server closed) for {@code endpoint} (null = AWS)
    * with path-style addressing when an endpoint is given.
    */
-  static S3Client client(URI endpoint, Region region, AwsCredentialsProvider credentials,
-      int maxConnections) {
-    var b = S3Client.builder()
-        .httpClientBuilder(ApacheHttpClient.builder().maxConnections(maxConnections))
-        .region(region)
-        .credentialsProvider(credentials);
+  static S3Client client(
+      URI endpoint, Region region, AwsCredentialsProvider credentials, int maxConnections) {
+    var b =
+        S3Client.builder()
+            .httpClientBuilder(ApacheHttpClient.builder().maxConnections(maxConnections))
+            .region(region)
+            .credentialsProvider(credentials);
     if (endpoint != null) {
       b.endpointOverride(endpoint).forcePathStyle(true);
     }
@@ -98,8 +100,8 @@ final class S3Objects implements AutoCloseable {
     String token = null;
     try {
       do {
-        ListObjectsV2Request.Builder req = ListObjectsV2Request.builder()
-            .bucket(bucket).prefix(prefix + sub).maxKeys(1000);
+        ListObjectsV2Request.Builder req =
+            ListObjectsV2Request.builder().bucket(bucket).prefix(prefix + sub).maxKeys(1000);
         if (token != null) {
           req.continuationToken(token);
         }
@@ -174,13 +176,14 @@ final class S3Objects implements AutoCloseable {
     try (ResponseInputStream<GetObjectResponse> in = s3.getObject(req)) {
       Long len = in.response().contentLength();
       if (len != null && len > cap) {
-        throw new StoreException(StoreException.Code.STORE_CORRUPT,
+        throw new StoreException(
+            StoreException.Code.STORE_CORRUPT,
             "object " + key + " is " + len + " bytes, limit " + cap);
       }
       byte[] body = readCapped(in, cap);
       if (body == null) {
-        throw new StoreException(StoreException.Code.STORE_CORRUPT,
-            "object " + key + " is over " + cap + " bytes");
+        throw new StoreException(
+            StoreException.Code.STORE_CORRUPT, "object " + key + " is over " + cap + " bytes");
       }
       return Optional.of(body);
     } catch (S3Exception e) {
@@ -206,8 +209,11 @@ final class S3Objects implements AutoCloseable {
     String token = null;
     try {
       do {
-        ListObjectsV2Request.Builder req = ListObjectsV2Request.builder()
-            .bucket(bucket).prefix(prefix + sub).maxKeys(Math.min(1000, max - keys.size()));
+        ListObjectsV2Request.Builder req =
+            ListObjectsV2Request.builder()
+                .bucket(bucket)
+                .prefix(prefix + sub)
+                .maxKeys(Math.min(1000, max - keys.size()));
         if (token != null) {
           req.continuationToken(token);
         } else if (startAfter != null) {
@@ -230,16 +236,22 @@ final class S3Objects implements AutoCloseable {
       int status = s3e.statusCode();
       String code = s3e.awsErrorDetails() == null ? "" : s3e.awsErrorDetails().errorCode();
       if (status == 412 || status == 409) {
-        return new StoreException(StoreException.Code.CONFLICT, what + " failed (" + status + ")", e);
+        return new StoreException(
+            StoreException.Code.CONFLICT, what + " failed (" + status + ")", e);
       }
       if ("EntityTooLarge".equals(code) || "QuotaExceeded".equals(code) || status == 507) {
-        return new StoreException(StoreException.Code.STORE_FULL, what + " failed (" + code + ")", e);
+        return new StoreException(
+            StoreException.Code.STORE_FULL, what + " failed (" + code + ")", e);
       }
-      return new StoreException(StoreException.Code.STORE_UNAVAILABLE,
-          what + " failed (HTTP " + status + " " + code + ")", e);
+      return new StoreException(
+          StoreException.Code.STORE_UNAVAILABLE,
+          what + " failed (HTTP " + status + " " + code + ")",
+          e);
     }
-    return new StoreException(StoreException.Code.STORE_UNAVAILABLE,
-        what + " failed (" + e.getClass().getSimpleName() + ")", e);
+    return new StoreException(
+        StoreException.Code.STORE_UNAVAILABLE,
+        what + " failed (" + e.getClass().getSimpleName() + ")",
+        e);
   }
 
   @FunctionalInterface
@@ -265,16 +277,18 @@ final class S3Objects implements AutoCloseable {
         Thread.currentThread().interrupt();
         throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "interrupted", e);
       }
-      futures.add(executor.submit(() -> {
-        try {
-          return task.call();
-        } catch (StoreException e) {
-          failure = e;
-          throw e;
-        } finally {
-          inFlight.release();
-        }
-      }));
+      futures.add(
+          executor.submit(
+              () -> {
+                try {
+                  return task.call();
+                } catch (StoreException e) {
+                  failure = e;
+                  throw e;
+                } finally {
+                  inFlight.release();
+                }
+              }));
       if (futures.size() >= 4096) {
         drainDone();
       }
@@ -296,9 +310,11 @@ final class S3Objects implements AutoCloseable {
           out.add(f.get());
         } catch (ExecutionException e) {
           if (first == null) {
-            first = e.getCause() instanceof StoreException se ? se
-                : new StoreException(StoreException.Code.STORE_UNAVAILABLE, "task failed",
-                    e.getCause());
+            first =
+                e.getCause() instanceof StoreException se
+                    ? se
+                    : new StoreException(
+                        StoreException.Code.STORE_UNAVAILABLE, "task failed", e.getCause());
           }
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
@@ -316,7 +332,9 @@ final class S3Objects implements AutoCloseable {
       for (Future<T> f : futures) {
         try {
           f.get();
-        } catch (ExecutionException | InterruptedException | java.util.concurrent.CancellationException ignored) {
+        } catch (ExecutionException
+            | InterruptedException
+            | java.util.concurrent.CancellationException ignored) {
           if (Thread.interrupted()) {
             Thread.currentThread().interrupt();
             return;

@@ -34,9 +34,16 @@ final class S3RecordCodec {
   /** The recipient stored at {@code key}, which must be {@code fp}'s. */
   RecipientRecord recipient(String key, byte[] body, String fp) throws StoreException {
     JsonNode n = decode(key, body);
-    RecipientRecord r = stored(key, () -> new RecipientRecord(text(key, n, "fingerprint"),
-        text(key, n, "kind"), binary(key, n, "publicKey"), LabelsCodec.fromJson(n.get("labels")),
-        Instant.ofEpochMilli(number(key, n, "registeredAt"))));
+    RecipientRecord r =
+        stored(
+            key,
+            () ->
+                new RecipientRecord(
+                    text(key, n, "fingerprint"),
+                    text(key, n, "kind"),
+                    binary(key, n, "publicKey"),
+                    LabelsCodec.fromJson(n.get("labels")),
+                    Instant.ofEpochMilli(number(key, n, "registeredAt"))));
     if (!r.fingerprint().equals(fp)) {
       throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another key");
     }
@@ -66,17 +73,26 @@ final class S3RecordCodec {
   /** The send of the manifest at {@code key}, which must be of {@code payloadHashHex}. */
   StoredSend manifest(String key, byte[] body, String payloadHashHex) throws StoreException {
     JsonNode n = decode(key, body);
-    StoredSend s = stored(key, () -> {
-      JsonNode late = n.get("lateRecipientsAllowed");
-      if (late == null || !late.isBoolean()) {
-        throw new StoreException(StoreException.Code.STORE_CORRUPT, key + ": bad flags");
-      }
-      SendMetadata m = new SendMetadata(text(key, n, "sendId"),
-          HexFormat.of().parseHex(text(key, n, "payloadHash")), binary(key, n, "policy"),
-          late.asBoolean(), instantOrNull(key, n, "notBefore"), instantOrNull(key, n, "notAfter"),
-          binary(key, n, "sealedSecret"), Instant.ofEpochMilli(number(key, n, "createdAt")));
-      return new StoredSend(m, text(key, n, "receiptId"), number(key, n, "deliveryCount"));
-    });
+    StoredSend s =
+        stored(
+            key,
+            () -> {
+              JsonNode late = n.get("lateRecipientsAllowed");
+              if (late == null || !late.isBoolean()) {
+                throw new StoreException(StoreException.Code.STORE_CORRUPT, key + ": bad flags");
+              }
+              SendMetadata m =
+                  new SendMetadata(
+                      text(key, n, "sendId"),
+                      HexFormat.of().parseHex(text(key, n, "payloadHash")),
+                      binary(key, n, "policy"),
+                      late.asBoolean(),
+                      instantOrNull(key, n, "notBefore"),
+                      instantOrNull(key, n, "notAfter"),
+                      binary(key, n, "sealedSecret"),
+                      Instant.ofEpochMilli(number(key, n, "createdAt")));
+              return new StoredSend(m, text(key, n, "receiptId"), number(key, n, "deliveryCount"));
+            });
     if (!s.metadata().payloadHashHex().equals(payloadHashHex)) {
       throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another payload");
     }
@@ -96,9 +112,15 @@ final class S3RecordCodec {
 
   /** The receipt of the decoded object at {@code key}, which must be {@code receiptId}. */
   static ReceiptRecord receipt(String key, JsonNode n, String receiptId) throws StoreException {
-    ReceiptRecord r = stored(key, () -> new ReceiptRecord(text(key, n, "receiptId"),
-        text(key, n, "sendId"), binary(key, n, "bytes"),
-        Instant.ofEpochMilli(number(key, n, "createdAt"))));
+    ReceiptRecord r =
+        stored(
+            key,
+            () ->
+                new ReceiptRecord(
+                    text(key, n, "receiptId"),
+                    text(key, n, "sendId"),
+                    binary(key, n, "bytes"),
+                    Instant.ofEpochMilli(number(key, n, "createdAt"))));
     if (!r.receiptId().equals(receiptId)) {
       throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another receipt");
     }
@@ -120,9 +142,18 @@ final class S3RecordCodec {
 
   /** The delivery of the decoded object at {@code key}, which must be {@code deliveryId}. */
   static StoredDelivery delivery(String key, JsonNode n, String deliveryId) throws StoreException {
-    StoredDelivery d = stored(key, () -> new StoredDelivery(text(key, n, "sendId"),
-        text(key, n, "receiptId"), new Delivery(text(key, n, "deliveryId"),
-            text(key, n, "recipient"), text(key, n, "format"), binary(key, n, "envelope"))));
+    StoredDelivery d =
+        stored(
+            key,
+            () ->
+                new StoredDelivery(
+                    text(key, n, "sendId"),
+                    text(key, n, "receiptId"),
+                    new Delivery(
+                        text(key, n, "deliveryId"),
+                        text(key, n, "recipient"),
+                        text(key, n, "format"),
+                        binary(key, n, "envelope"))));
     if (!d.deliveryId().equals(deliveryId)) {
       throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another delivery");
     }
@@ -181,8 +212,7 @@ final class S3RecordCodec {
     return v.asLong();
   }
 
-  static Instant instantOrNull(String key, JsonNode n, String field)
-      throws StoreException {
+  static Instant instantOrNull(String key, JsonNode n, String field) throws StoreException {
     JsonNode v = n.get(field);
     if (v == null || v.isNull()) {
       return null;
@@ -191,19 +221,22 @@ final class S3RecordCodec {
   }
 
   /** The strings of array {@code field} (absent: none), at most {@code max}. */
-  static java.util.List<String> texts(String key, JsonNode n, String field, int max) throws StoreException {
+  static java.util.List<String> texts(String key, JsonNode n, String field, int max)
+      throws StoreException {
     JsonNode v = n.get(field);
     if (v == null || v.isNull()) {
       return java.util.List.of();
     }
     if (!v.isArray() || v.size() > max) {
-      throw new StoreException(StoreException.Code.STORE_CORRUPT, key + ": " + field + " is not a list of at most "
-          + max);
+      throw new StoreException(
+          StoreException.Code.STORE_CORRUPT,
+          key + ": " + field + " is not a list of at most " + max);
     }
     java.util.List<String> out = new java.util.ArrayList<>(v.size());
     for (JsonNode e : v) {
       if (!e.isTextual()) {
-        throw new StoreException(StoreException.Code.STORE_CORRUPT, key + ": " + field + " holds a non-string");
+        throw new StoreException(
+            StoreException.Code.STORE_CORRUPT, key + ": " + field + " holds a non-string");
       }
       out.add(e.asText());
     }
@@ -221,8 +254,14 @@ final class S3RecordCodec {
   }
 
   static CinemaRecord cinema(String key, JsonNode n) throws StoreException {
-    return stored(key, () -> new CinemaRecord(text(key, n, "name"), text(key, n, "utcOffset"),
-        Instant.ofEpochMilli(number(key, n, "updatedAt")), texts(key, n, "emails", CinemaRecord.MAX_EMAILS)));
+    return stored(
+        key,
+        () ->
+            new CinemaRecord(
+                text(key, n, "name"),
+                text(key, n, "utcOffset"),
+                Instant.ofEpochMilli(number(key, n, "updatedAt")),
+                texts(key, n, "emails", CinemaRecord.MAX_EMAILS)));
   }
 
   /** A mail outbox entry as its S3 object holds it. */
@@ -245,12 +284,21 @@ final class S3RecordCodec {
   }
 
   static MailRecord mail(String key, JsonNode n) throws StoreException {
-    return stored(key, () -> new MailRecord(text(key, n, "sendId"), text(key, n, "cinema"),
-        text(key, n, "messageId"), texts(key, n, "to", CinemaRecord.MAX_EMAILS), text(key, n, "sender"),
-        MailRecord.State.ofWire(text(key, n, "state")), (int) number(key, n, "attempts"),
-        Instant.ofEpochMilli(number(key, n, "nextAttemptAt")),
-        n.hasNonNull("lastError") ? text(key, n, "lastError") : null,
-        Instant.ofEpochMilli(number(key, n, "queuedAt")), Instant.ofEpochMilli(number(key, n, "updatedAt"))));
+    return stored(
+        key,
+        () ->
+            new MailRecord(
+                text(key, n, "sendId"),
+                text(key, n, "cinema"),
+                text(key, n, "messageId"),
+                texts(key, n, "to", CinemaRecord.MAX_EMAILS),
+                text(key, n, "sender"),
+                MailRecord.State.ofWire(text(key, n, "state")),
+                (int) number(key, n, "attempts"),
+                Instant.ofEpochMilli(number(key, n, "nextAttemptAt")),
+                n.hasNonNull("lastError") ? text(key, n, "lastError") : null,
+                Instant.ofEpochMilli(number(key, n, "queuedAt")),
+                Instant.ofEpochMilli(number(key, n, "updatedAt"))));
   }
 
   static String b64(byte[] b) {

@@ -46,8 +46,8 @@ final class S3ScreenObjects {
 
   ScreenRecord putScreen(ScreenRecord s) throws StoreException {
     if (s.cinema() != null && getCinema(s.cinema()).isEmpty()) {
-      throw new StoreException(StoreException.Code.NOT_FOUND, "cinema " + Checks.quote(s.cinema())
-          + " is not stored");
+      throw new StoreException(
+          StoreException.Code.NOT_FOUND, "cinema " + Checks.quote(s.cinema()) + " is not stored");
     }
     String thumb = s.thumbprintUrl();
     // the indexes first: a screen object is only ever found through an index that names it, and a
@@ -81,26 +81,32 @@ final class S3ScreenObjects {
       return Optional.empty();
     }
     JsonNode n = codec.decode(key, body.get());
-    ScreenRecord s = S3RecordCodec.stored(key, () -> {
-      List<byte[]> chain = new ArrayList<>();
-      JsonNode c = n.get("chain");
-      if (c == null || !c.isArray() || c.size() > ScreenRecord.MAX_CHAIN) {
-        throw new StoreException(StoreException.Code.STORE_CORRUPT, key + ": bad chain");
-      }
-      for (JsonNode der : c) {
-        chain.add(java.util.Base64.getDecoder().decode(der.asText()));
-      }
-      List<String> devices = new ArrayList<>();
-      JsonNode d = n.get("trustedDevices");
-      if (d != null && d.isArray() && d.size() <= ScreenRecord.MAX_TRUSTED_DEVICES) {
-        d.forEach(x -> devices.add(x.asText()));
-      }
-      return new ScreenRecord(S3RecordCodec.text(key, n, "thumbprint"),
-          S3RecordCodec.text(key, n, "fingerprint"),
-          n.hasNonNull("cinema") ? n.get("cinema").asText() : null,
-          n.hasNonNull("screenName") ? n.get("screenName").asText() : null, chain, devices,
-          Instant.ofEpochMilli(S3RecordCodec.number(key, n, "registeredAt")));
-    });
+    ScreenRecord s =
+        S3RecordCodec.stored(
+            key,
+            () -> {
+              List<byte[]> chain = new ArrayList<>();
+              JsonNode c = n.get("chain");
+              if (c == null || !c.isArray() || c.size() > ScreenRecord.MAX_CHAIN) {
+                throw new StoreException(StoreException.Code.STORE_CORRUPT, key + ": bad chain");
+              }
+              for (JsonNode der : c) {
+                chain.add(java.util.Base64.getDecoder().decode(der.asText()));
+              }
+              List<String> devices = new ArrayList<>();
+              JsonNode d = n.get("trustedDevices");
+              if (d != null && d.isArray() && d.size() <= ScreenRecord.MAX_TRUSTED_DEVICES) {
+                d.forEach(x -> devices.add(x.asText()));
+              }
+              return new ScreenRecord(
+                  S3RecordCodec.text(key, n, "thumbprint"),
+                  S3RecordCodec.text(key, n, "fingerprint"),
+                  n.hasNonNull("cinema") ? n.get("cinema").asText() : null,
+                  n.hasNonNull("screenName") ? n.get("screenName").asText() : null,
+                  chain,
+                  devices,
+                  Instant.ofEpochMilli(S3RecordCodec.number(key, n, "registeredAt")));
+            });
     if (!s.thumbprintUrl().equals(thumbUrl)) {
       throw new StoreException(StoreException.Code.STORE_CORRUPT, key + " names another screen");
     }
@@ -156,8 +162,10 @@ final class S3ScreenObjects {
   List<ScreenRecord> listScreens(String cinema, String afterThumbprint, int limit)
       throws StoreException {
     int n = Checks.page(limit);
-    String sub = cinema == null ? S3Layout.SCREENS
-        : S3Layout.screensByCinema(CinemaRecord.checkName("cinema name", cinema));
+    String sub =
+        cinema == null
+            ? S3Layout.SCREENS
+            : S3Layout.screensByCinema(CinemaRecord.checkName("cinema name", cinema));
     List<ScreenRecord> out = new ArrayList<>();
     String after = afterThumbprint == null ? null : sub + ScreenRecord.toUrl(afterThumbprint);
     while (out.size() < n) {

@@ -18,26 +18,31 @@ final class S3SealedSets {
 
   void putKeySet(StoredKeySet k) throws StoreException {
     if (!objects.put(S3Layout.keySet(k.version()), k.bytes(), true)) {
-      throw new StoreException(StoreException.Code.CONFLICT,
+      throw new StoreException(
+          StoreException.Code.CONFLICT,
           "sealed key set version " + k.version() + " already exists");
     }
   }
 
   Optional<StoredKeySet> latestKeySet() throws StoreException {
-    return latest(S3Layout.KEY_SETS, Integer::parseInt, Checks.MAX_KEY_SET,
+    return latest(
+        S3Layout.KEY_SETS,
+        Integer::parseInt,
+        Checks.MAX_KEY_SET,
         (version, body) -> new StoredKeySet((int) version, body));
   }
 
   void putSenderSet(StoredSenderSet k) throws StoreException {
     if (!objects.put(S3Layout.senderSet(k.version()), k.bytes(), true)) {
-      throw new StoreException(StoreException.Code.CONFLICT,
+      throw new StoreException(
+          StoreException.Code.CONFLICT,
           "sealed sender set version " + k.version() + " already exists");
     }
   }
 
   Optional<StoredSenderSet> latestSenderSet() throws StoreException {
-    return latest(S3Layout.SENDER_SETS, Long::parseLong, StoredSenderSet.MAX_BYTES,
-        StoredSenderSet::new);
+    return latest(
+        S3Layout.SENDER_SETS, Long::parseLong, StoredSenderSet.MAX_BYTES, StoredSenderSet::new);
   }
 
   /** Reads a version number; throws {@link NumberFormatException} for a key that is not ours. */
@@ -50,8 +55,8 @@ final class S3SealedSets {
   }
 
   /** The highest version under {@code prefix} whose object can be read. */
-  private <T> Optional<T> latest(String prefix, VersionParser parser, int maxBytes,
-      Decoder<T> decoder) throws StoreException {
+  private <T> Optional<T> latest(
+      String prefix, VersionParser parser, int maxBytes, Decoder<T> decoder) throws StoreException {
     List<String> keys = objects.list(prefix, null, Integer.MAX_VALUE);
     for (int i = keys.size() - 1; i >= 0; i--) {
       String key = keys.get(i);

@@ -28,19 +28,27 @@ import java.util.Objects;
  * @param trustedDevices base64 SHA-1 thumbprints (at most {@value #MAX_TRUSTED_DEVICES})
  * @param registeredAt registration time (millisecond precision)
  */
-public record ScreenRecord(String thumbprint, String fingerprint, String cinema, String screenName,
-    List<byte[]> chain, List<String> trustedDevices, Instant registeredAt) {
+public record ScreenRecord(
+    String thumbprint,
+    String fingerprint,
+    String cinema,
+    String screenName,
+    List<byte[]> chain,
+    List<String> trustedDevices,
+    Instant registeredAt) {
   /** Most certificates in a chain. */
   public static final int MAX_CHAIN = 8;
+
   /** Largest DER certificate. */
   public static final int MAX_CERTIFICATE = 16 * 1024;
+
   /** Most trusted-device thumbprints. */
   public static final int MAX_TRUSTED_DEVICES = 64;
 
   public ScreenRecord {
     if (!SendPolicy.isWellFormedThumbprint(thumbprint)) {
-      throw new IllegalArgumentException("thumbprint must be base64 of 20 bytes: "
-          + Checks.quote(String.valueOf(thumbprint)));
+      throw new IllegalArgumentException(
+          "thumbprint must be base64 of 20 bytes: " + Checks.quote(String.valueOf(thumbprint)));
     }
     if (!Fingerprints.isWellFormed(fingerprint)) {
       throw new IllegalArgumentException("fingerprint must be 64 lowercase hex");
@@ -66,8 +74,9 @@ public record ScreenRecord(String thumbprint, String fingerprint, String cinema,
     }
     for (String t : trustedDevices) {
       if (!SendPolicy.isWellFormedThumbprint(t)) {
-        throw new IllegalArgumentException("trusted device thumbprint must be base64 of 20 bytes: "
-            + Checks.quote(String.valueOf(t)));
+        throw new IllegalArgumentException(
+            "trusted device thumbprint must be base64 of 20 bytes: "
+                + Checks.quote(String.valueOf(t)));
       }
     }
     registeredAt = Checks.millis(Objects.requireNonNull(registeredAt, "registeredAt"));
@@ -86,7 +95,9 @@ public record ScreenRecord(String thumbprint, String fingerprint, String cinema,
 
   /** A standard-base64 thumbprint in base64url without padding. */
   public static String toUrl(String thumbprint) {
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(Base64.getDecoder().decode(thumbprint));
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(Base64.getDecoder().decode(thumbprint));
   }
 
   /** The standard-base64 thumbprint of a base64url one (27 characters); null when it is not one. */
@@ -145,9 +156,12 @@ public record ScreenRecord(String thumbprint, String fingerprint, String cinema,
         return false;
       }
     }
-    return s.thumbprint.equals(thumbprint) && s.fingerprint.equals(fingerprint)
-        && Objects.equals(s.cinema, cinema) && Objects.equals(s.screenName, screenName)
-        && s.trustedDevices.equals(trustedDevices) && s.registeredAt.equals(registeredAt);
+    return s.thumbprint.equals(thumbprint)
+        && s.fingerprint.equals(fingerprint)
+        && Objects.equals(s.cinema, cinema)
+        && Objects.equals(s.screenName, screenName)
+        && s.trustedDevices.equals(trustedDevices)
+        && s.registeredAt.equals(registeredAt);
   }
 
   @Override
@@ -157,7 +171,18 @@ public record ScreenRecord(String thumbprint, String fingerprint, String cinema,
 
   @Override
   public String toString() {
-    return "ScreenRecord[" + thumbprint + ", " + fingerprint + ", cinema=" + cinema + ", screen="
-        + screenName + ", " + chain.size() + " certificates, registeredAt=" + registeredAt + "]";
+    return "ScreenRecord["
+        + thumbprint
+        + ", "
+        + fingerprint
+        + ", cinema="
+        + cinema
+        + ", screen="
+        + screenName
+        + ", "
+        + chain.size()
+        + " certificates, registeredAt="
+        + registeredAt
+        + "]";
   }
 }

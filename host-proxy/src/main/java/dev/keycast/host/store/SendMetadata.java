@@ -101,7 +101,16 @@ public record SendMetadata(
 
   @Override
   public String toString() {
-    return "SendMetadata[" + sendId + ", payload " + payloadHashHex() + ", late="
-        + lateRecipientsAllowed + ", window=" + notBefore + ".." + notAfter + "]";
+    return "SendMetadata["
+        + sendId
+        + ", payload "
+        + payloadHashHex()
+        + ", late="
+        + lateRecipientsAllowed
+        + ", window="
+        + notBefore
+        + ".."
+        + notAfter
+        + "]";
   }
 }

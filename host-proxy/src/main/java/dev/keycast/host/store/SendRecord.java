@@ -17,18 +17,22 @@ import java.util.Objects;
  *     send's id (api.md 1.1 step 8: a send's receipt id is its send id)
  * @param deliveries the deliveries, possibly a single-pass stream
  */
-public record SendRecord(SendMetadata metadata, ReceiptRecord receipt, Iterable<Delivery> deliveries) {
+public record SendRecord(
+    SendMetadata metadata, ReceiptRecord receipt, Iterable<Delivery> deliveries) {
   public SendRecord {
     Objects.requireNonNull(metadata, "metadata");
     Objects.requireNonNull(receipt, "receipt");
     Objects.requireNonNull(deliveries, "deliveries");
     if (!receipt.sendId().equals(metadata.sendId())) {
-      throw new IllegalArgumentException("receipt belongs to send " + receipt.sendId()
-          + ", not " + metadata.sendId());
+      throw new IllegalArgumentException(
+          "receipt belongs to send " + receipt.sendId() + ", not " + metadata.sendId());
     }
     if (!receipt.receiptId().equals(metadata.sendId())) {
-      throw new IllegalArgumentException("a send's receipt id must be its send id: receipt "
-          + receipt.receiptId() + " for send " + metadata.sendId());
+      throw new IllegalArgumentException(
+          "a send's receipt id must be its send id: receipt "
+              + receipt.receiptId()
+              + " for send "
+              + metadata.sendId());
     }
   }
 

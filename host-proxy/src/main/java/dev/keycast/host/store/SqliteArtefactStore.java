@@ -62,28 +62,36 @@ public final class SqliteArtefactStore implements ArtefactStore {
   private volatile WalCheckpointer checkpointer;
   private volatile boolean closed;
 
-  private SqliteArtefactStore(Path file, Connection writerConnection, int readerCount,
-      GroupCommitWriter.CommitHook hook, long busyTimeoutMillis) {
+  private SqliteArtefactStore(
+      Path file,
+      Connection writerConnection,
+      int readerCount,
+      GroupCommitWriter.CommitHook hook,
+      long busyTimeoutMillis) {
     this.file = file;
-    this.writer = new GroupCommitWriter(writerConnection, hook, new GroupCommitWriter.Events() {
-      @Override
-      public void committed() {
-        WalCheckpointer cp = checkpointer;
-        if (cp != null) {
-          cp.noteCommit();
-        }
-      }
+    this.writer =
+        new GroupCommitWriter(
+            writerConnection,
+            hook,
+            new GroupCommitWriter.Events() {
+              @Override
+              public void committed() {
+                WalCheckpointer cp = checkpointer;
+                if (cp != null) {
+                  cp.noteCommit();
+                }
+              }
 
-      @Override
-      public void betweenGroups(Connection c) {
-        WalCheckpointer cp = checkpointer;
-        if (cp != null) {
-          cp.restartIfDue(c, busyTimeoutMillis);
-        }
-      }
-    });
-    this.connections = new SqliteConnections(writerConnection, readerCount,
-        this.writer::onWriterThread);
+              @Override
+              public void betweenGroups(Connection c) {
+                WalCheckpointer cp = checkpointer;
+                if (cp != null) {
+                  cp.restartIfDue(c, busyTimeoutMillis);
+                }
+              }
+            });
+    this.connections =
+        new SqliteConnections(writerConnection, readerCount, this.writer::onWriterThread);
   }
 
   /** Opens (creating if needed) and migrates the database at {@code file}. */
@@ -103,8 +111,9 @@ public final class SqliteArtefactStore implements ArtefactStore {
   }
 
   /** {@link #open(Path, Options, GroupCommitWriter.CommitHook)} with the log restarted past {@code restartFrames}. */
-  static SqliteArtefactStore open(Path file, Options options, GroupCommitWriter.CommitHook hook,
-      int restartFrames) throws StoreException {
+  static SqliteArtefactStore open(
+      Path file, Options options, GroupCommitWriter.CommitHook hook, int restartFrames)
+      throws StoreException {
     Objects.requireNonNull(file, "file");
     Objects.requireNonNull(options, "options");
     Objects.requireNonNull(hook, "hook");
@@ -112,14 +121,15 @@ public final class SqliteArtefactStore implements ArtefactStore {
     SqliteArtefactStore store = null;
     try {
       writer = SqliteConnections.connect(file, options, false);
-      store = new SqliteArtefactStore(file, writer, options.readConnections(), hook,
-          options.busyTimeoutMillis());
+      store =
+          new SqliteArtefactStore(
+              file, writer, options.readConnections(), hook, options.busyTimeoutMillis());
       SqliteSchema.migrate(writer);
       for (int i = 0; i < options.readConnections(); i++) {
         store.connections.addReader(SqliteConnections.connect(file, options, true));
       }
-      store.checkpointer = new WalCheckpointer(file,
-          SqliteConnections.connect(file, options, false), restartFrames);
+      store.checkpointer =
+          new WalCheckpointer(file, SqliteConnections.connect(file, options, false), restartFrames);
       store.checkpointer.start();
       store.writer.start("keycast-sqlite-writer");
       return store;
@@ -146,12 +156,13 @@ public final class SqliteArtefactStore implements ArtefactStore {
 
   /** The schema version recorded in the database. */
   public int schemaVersion() throws StoreException {
-    return read(c -> {
-      try (Statement s = c.createStatement();
-          ResultSet rs = s.executeQuery("SELECT max(version) FROM schema_version")) {
-        return rs.next() ? rs.getInt(1) : 0;
-      }
-    });
+    return read(
+        c -> {
+          try (Statement s = c.createStatement();
+              ResultSet rs = s.executeQuery("SELECT max(version) FROM schema_version")) {
+            return rs.next() ? rs.getInt(1) : 0;
+          }
+        });
   }
 
   /** The value of a PRAGMA on the writer connection (for tests and diagnostics). */
@@ -159,11 +170,14 @@ public final class SqliteArtefactStore implements ArtefactStore {
     if (!name.matches("[a-z_]+")) {
       throw new IllegalArgumentException("bad pragma name");
     }
-    return write("pragma", c -> {
-      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA " + name)) {
-        return rs.next() ? rs.getString(1) : null;
-      }
-    });
+    return write(
+        "pragma",
+        c -> {
+          try (Statement s = c.createStatement();
+              ResultSet rs = s.executeQuery("PRAGMA " + name)) {
+            return rs.next() ? rs.getString(1) : null;
+          }
+        });
   }
 
   /** Background checkpoints that copied every committed frame (tests and diagnostics). */
@@ -244,10 +258,12 @@ public final class SqliteArtefactStore implements ArtefactStore {
   @Override
   public void putSealedKeySet(int version, byte[] bytes) throws StoreException {
     StoredKeySet k = new StoredKeySet(version, bytes);
-    write("put key set", c -> {
-      SqliteSealedSets.putKeySet(c, k);
-      return null;
-    });
+    write(
+        "put key set",
+        c -> {
+          SqliteSealedSets.putKeySet(c, k);
+          return null;
+        });
   }
 
   @Override
@@ -260,10 +276,12 @@ public final class SqliteArtefactStore implements ArtefactStore {
   @Override
   public void putSealedSenderSet(long version, byte[] bytes) throws StoreException {
     StoredSenderSet k = new StoredSenderSet(version, bytes);
-    write("put sender set", c -> {
-      SqliteSealedSets.putSenderSet(c, k);
-      return null;
-    });
+    write(
+        "put sender set",
+        c -> {
+          SqliteSealedSets.putSenderSet(c, k);
+          return null;
+        });
   }
 
   @Override
@@ -276,43 +294,50 @@ public final class SqliteArtefactStore implements ArtefactStore {
   @Override
   public RecipientRecord putRecipient(RecipientRecord r) throws StoreException {
     Objects.requireNonNull(r, "recipient");
-    return write("put recipient", c -> {
-      try (PreparedStatement ps = c.prepareStatement(
-          "INSERT INTO recipients VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING")) {
-        ps.setString(1, r.fingerprint());
-        ps.setString(2, r.kind());
-        ps.setBytes(3, r.publicKeyOrChain());
-        ps.setString(4, LabelsCodec.encode(json, r.labels()));
-        ps.setLong(5, r.registeredAt().toEpochMilli());
-        if (ps.executeUpdate() == 1) {
-          return r;
-        }
-      }
-      List<RecipientRecord> existing = SqliteRows.selectRecipients(connections, json, c, List.of(r.fingerprint()));
-      if (existing.isEmpty()) {
-        throw new StoreException(StoreException.Code.STORE_CORRUPT, "recipient vanished");
-      }
-      return existing.getFirst();
-    });
+    return write(
+        "put recipient",
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "INSERT INTO recipients VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO NOTHING")) {
+            ps.setString(1, r.fingerprint());
+            ps.setString(2, r.kind());
+            ps.setBytes(3, r.publicKeyOrChain());
+            ps.setString(4, LabelsCodec.encode(json, r.labels()));
+            ps.setLong(5, r.registeredAt().toEpochMilli());
+            if (ps.executeUpdate() == 1) {
+              return r;
+            }
+          }
+          List<RecipientRecord> existing =
+              SqliteRows.selectRecipients(connections, json, c, List.of(r.fingerprint()));
+          if (existing.isEmpty()) {
+            throw new StoreException(StoreException.Code.STORE_CORRUPT, "recipient vanished");
+          }
+          return existing.getFirst();
+        });
   }
 
   @Override
   public RecipientRecord replaceRecipient(RecipientRecord r) throws StoreException {
     Objects.requireNonNull(r, "recipient");
-    return write("replace recipient", c -> {
-      try (PreparedStatement ps = c.prepareStatement(
-          "INSERT INTO recipients VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET"
-              + " kind = excluded.kind, public_key = excluded.public_key, labels = excluded.labels,"
-              + " registered_at = excluded.registered_at")) {
-        ps.setString(1, r.fingerprint());
-        ps.setString(2, r.kind());
-        ps.setBytes(3, r.publicKeyOrChain());
-        ps.setString(4, LabelsCodec.encode(json, r.labels()));
-        ps.setLong(5, r.registeredAt().toEpochMilli());
-        ps.executeUpdate();
-      }
-      return r;
-    });
+    return write(
+        "replace recipient",
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "INSERT INTO recipients VALUES (?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET"
+                      + " kind = excluded.kind, public_key = excluded.public_key, labels = excluded.labels,"
+                      + " registered_at = excluded.registered_at")) {
+            ps.setString(1, r.fingerprint());
+            ps.setString(2, r.kind());
+            ps.setBytes(3, r.publicKeyOrChain());
+            ps.setString(4, LabelsCodec.encode(json, r.labels()));
+            ps.setLong(5, r.registeredAt().toEpochMilli());
+            ps.executeUpdate();
+          }
+          return r;
+        });
   }
 
   @Override
@@ -335,25 +360,30 @@ public final class SqliteArtefactStore implements ArtefactStore {
   public List<RecipientRecord> listRecipients(String afterFingerprint, int limit)
       throws StoreException {
     int n = Checks.page(limit);
-    return read(c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT " + SqliteRows.RECIPIENT_COLUMNS
-          + " FROM recipients WHERE fingerprint > ? ORDER BY fingerprint LIMIT ?")) {
-        ps.setString(1, afterFingerprint == null ? "" : afterFingerprint);
-        ps.setInt(2, n);
-        return SqliteRows.recipients(json, ps);
-      }
-    });
+    return read(
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT "
+                      + SqliteRows.RECIPIENT_COLUMNS
+                      + " FROM recipients WHERE fingerprint > ? ORDER BY fingerprint LIMIT ?")) {
+            ps.setString(1, afterFingerprint == null ? "" : afterFingerprint);
+            ps.setInt(2, n);
+            return SqliteRows.recipients(json, ps);
+          }
+        });
   }
 
   @Override
   public long countRecipients() throws StoreException {
-    return read(c -> {
-      try (Statement s = c.createStatement();
-          ResultSet rs = s.executeQuery("SELECT count(*) FROM recipients")) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    });
+    return read(
+        c -> {
+          try (Statement s = c.createStatement();
+              ResultSet rs = s.executeQuery("SELECT count(*) FROM recipients")) {
+            rs.next();
+            return rs.getLong(1);
+          }
+        });
   }
 
   // ------------------------------------------------------------------ cinemas and screens
@@ -416,28 +446,39 @@ public final class SqliteArtefactStore implements ArtefactStore {
   @Override
   public void updateMail(MailRecord m) throws StoreException {
     Objects.requireNonNull(m, "mail");
-    write("update mail", c -> {
-      SqliteMailOutbox.update(c, m);
-      return null;
-    });
+    write(
+        "update mail",
+        c -> {
+          SqliteMailOutbox.update(c, m);
+          return null;
+        });
   }
 
   @Override
   public List<MailRecord> mailsOfSend(String sendId) throws StoreException {
     Checks.id("send id", sendId);
-    return read(c -> SqliteMailOutbox.select(c, "send_id = ? ORDER BY cinema",
-        ps -> ps.setString(1, sendId), MAX_PAGE));
+    return read(
+        c ->
+            SqliteMailOutbox.select(
+                c, "send_id = ? ORDER BY cinema", ps -> ps.setString(1, sendId), MAX_PAGE));
   }
 
   @Override
   public List<MailRecord> dueMails(Instant now, int limit) throws StoreException {
     Objects.requireNonNull(now, "now");
     int n = Checks.page(limit);
-    return read(c -> SqliteMailOutbox.select(c, "state = 'queued' AND next_attempt_at <= ?"
-        + " ORDER BY next_attempt_at, send_id, cinema", ps -> ps.setLong(1, now.toEpochMilli()), n));
+    return read(
+        c ->
+            SqliteMailOutbox.select(
+                c,
+                "state = 'queued' AND next_attempt_at <= ?"
+                    + " ORDER BY next_attempt_at, send_id, cinema",
+                ps -> ps.setLong(1, now.toEpochMilli()),
+                n));
   }
 
-  // ------------------------------------------------------------------ DKDMs, studio rules, legacy keys
+  // ------------------------------------------------------------------ DKDMs, studio rules, legacy
+  // keys
 
   @Override
   public DkdmRecord putDkdm(DkdmRecord d) throws StoreException {
@@ -519,16 +560,16 @@ public final class SqliteArtefactStore implements ArtefactStore {
   }
 
   @Override
-  public List<StoredDelivery> listDeliveries(String recipientFingerprint, String afterDeliveryId,
-      int limit) throws StoreException {
+  public List<StoredDelivery> listDeliveries(
+      String recipientFingerprint, String afterDeliveryId, int limit) throws StoreException {
     Checks.fingerprint(recipientFingerprint);
     int n = Checks.page(limit);
     return read(c -> SqliteSendTables.deliveries(c, recipientFingerprint, afterDeliveryId, n));
   }
 
   @Override
-  public List<StoredSend> sealedSecretsOpenForLateRecipients(Instant now, String afterSendId,
-      int limit) throws StoreException {
+  public List<StoredSend> sealedSecretsOpenForLateRecipients(
+      Instant now, String afterSendId, int limit) throws StoreException {
     Objects.requireNonNull(now, "now");
     int n = Checks.page(limit);
     return read(c -> SqliteSendTables.openSends(c, now, afterSendId, n));
@@ -544,6 +585,7 @@ public final class SqliteArtefactStore implements ArtefactStore {
   public boolean hasDelivery(String sendId, String recipientFingerprint) throws StoreException {
     Checks.id("send id", sendId);
     Checks.fingerprint(recipientFingerprint);
-    return read(c -> SqliteRows.deliveryReceipt(connections, c, sendId, recipientFingerprint).isPresent());
+    return read(
+        c -> SqliteRows.deliveryReceipt(connections, c, sendId, recipientFingerprint).isPresent());
   }
 }

@@ -28,6 +28,7 @@ final class SqliteConnections {
   private final BlockingQueue<Connection> readers;
   private final List<Connection> allReaders = new ArrayList<>();
   private final Map<String, PreparedStatement> writerStatements = new HashMap<>();
+
   /**
    * Prepared statements of each read connection, compiled on first use and kept: a small send
    * reads twice (the replay check and its recipient), and compiling the SQL each time cost about
@@ -36,6 +37,7 @@ final class SqliteConnections {
    */
   private final Map<Connection, Map<String, PreparedStatement>> readerStatements =
       new IdentityHashMap<>();
+
   private volatile boolean closed;
 
   SqliteConnections(Connection writer, int readerCount, BooleanSupplier onWriterThread) {
@@ -56,6 +58,7 @@ final class SqliteConnections {
 
   /** The writer connection's page cache, in KiB (readers keep 16 MiB each). */
   static final int WRITER_CACHE_KIB = 4 * 1024;
+
   /** Dirty pages a writer transaction keeps before spilling to the log (64 MiB of 4 KiB pages). */
   static final int WRITER_SPILL_PAGES = 16 * 1024;
 
@@ -188,12 +191,13 @@ final class SqliteConnections {
   /** Maps SQLite result codes (primary code = low byte of the extended code) to stable codes. */
   static StoreException map(SQLException e, String what) {
     int primary = e.getErrorCode() & 0xff;
-    StoreException.Code code = switch (primary) {
-      case 13 -> StoreException.Code.STORE_FULL; // SQLITE_FULL
-      case 19 -> StoreException.Code.CONFLICT; // SQLITE_CONSTRAINT
-      case 11, 26 -> StoreException.Code.STORE_CORRUPT; // SQLITE_CORRUPT, SQLITE_NOTADB
-      default -> StoreException.Code.STORE_UNAVAILABLE; // IOERR, BUSY, LOCKED, CANTOPEN, ...
-    };
+    StoreException.Code code =
+        switch (primary) {
+          case 13 -> StoreException.Code.STORE_FULL; // SQLITE_FULL
+          case 19 -> StoreException.Code.CONFLICT; // SQLITE_CONSTRAINT
+          case 11, 26 -> StoreException.Code.STORE_CORRUPT; // SQLITE_CORRUPT, SQLITE_NOTADB
+          default -> StoreException.Code.STORE_UNAVAILABLE; // IOERR, BUSY, LOCKED, CANTOPEN, ...
+        };
     return new StoreException(code, what + " failed (sqlite code " + e.getErrorCode() + ")", e);
   }
 

@@ -16,8 +16,9 @@ import java.util.List;
 final class SqliteMailOutbox {
   private SqliteMailOutbox() {}
 
-  private static final String MAIL_COLUMNS = "send_id, cinema, message_id, recipients, sender, state,"
-      + " attempts, next_attempt_at, last_error, queued_at, updated_at";
+  private static final String MAIL_COLUMNS =
+      "send_id, cinema, message_id, recipients, sender, state,"
+          + " attempts, next_attempt_at, last_error, queued_at, updated_at";
 
   /** Binds the parameters of a selection. */
   interface Binder {
@@ -26,23 +27,33 @@ final class SqliteMailOutbox {
 
   /** Queues {@code m} unless a mail of its send and cinema is queued already; returns the stored one. */
   static MailRecord queue(Connection c, MailRecord m) throws SQLException, StoreException {
-    try (PreparedStatement ps = c.prepareStatement("INSERT INTO mail_outbox (" + MAIL_COLUMNS
-        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (send_id, cinema) DO NOTHING")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO mail_outbox ("
+                + MAIL_COLUMNS
+                + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (send_id, cinema) DO NOTHING")) {
       bind(ps, m);
       if (ps.executeUpdate() == 1) {
         return m;
       }
     }
-    return select(c, "send_id = ? AND cinema = ?", ps -> {
-      ps.setString(1, m.sendId());
-      ps.setString(2, m.cinema());
-    }, 1).getFirst();
+    return select(
+            c,
+            "send_id = ? AND cinema = ?",
+            ps -> {
+              ps.setString(1, m.sendId());
+              ps.setString(2, m.cinema());
+            },
+            1)
+        .getFirst();
   }
 
   static void update(Connection c, MailRecord m) throws SQLException, StoreException {
-    try (PreparedStatement ps = c.prepareStatement("UPDATE mail_outbox SET message_id = ?, recipients = ?,"
-        + " sender = ?, state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, queued_at = ?,"
-        + " updated_at = ? WHERE send_id = ? AND cinema = ?")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "UPDATE mail_outbox SET message_id = ?, recipients = ?,"
+                + " sender = ?, state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, queued_at = ?,"
+                + " updated_at = ? WHERE send_id = ? AND cinema = ?")) {
       ps.setString(1, m.messageId());
       ps.setString(2, String.join("\n", m.to()));
       ps.setString(3, m.sender());
@@ -55,8 +66,9 @@ final class SqliteMailOutbox {
       ps.setString(10, m.sendId());
       ps.setString(11, m.cinema());
       if (ps.executeUpdate() != 1) {
-        throw new StoreException(StoreException.Code.NOT_FOUND, "no mail of send " + m.sendId()
-            + " to cinema " + Checks.quote(m.cinema()));
+        throw new StoreException(
+            StoreException.Code.NOT_FOUND,
+            "no mail of send " + m.sendId() + " to cinema " + Checks.quote(m.cinema()));
       }
     }
   }
@@ -64,21 +76,31 @@ final class SqliteMailOutbox {
   /** The mails matching {@code where} (an SQL condition and order, bound by {@code binder}). */
   static List<MailRecord> select(Connection c, String where, Binder binder, int limit)
       throws SQLException, StoreException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT " + MAIL_COLUMNS + " FROM mail_outbox WHERE "
-        + where + " LIMIT " + limit)) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT " + MAIL_COLUMNS + " FROM mail_outbox WHERE " + where + " LIMIT " + limit)) {
       binder.bind(ps);
       List<MailRecord> out = new ArrayList<>();
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           try {
-            out.add(new MailRecord(rs.getString(1), rs.getString(2), rs.getString(3),
-                SqliteRows.lines(rs.getString(4)), rs.getString(5),
-                MailRecord.State.ofWire(rs.getString(6)), rs.getInt(7),
-                Instant.ofEpochMilli(rs.getLong(8)), rs.getString(9), Instant.ofEpochMilli(rs.getLong(10)),
-                Instant.ofEpochMilli(rs.getLong(11))));
+            out.add(
+                new MailRecord(
+                    rs.getString(1),
+                    rs.getString(2),
+                    rs.getString(3),
+                    SqliteRows.lines(rs.getString(4)),
+                    rs.getString(5),
+                    MailRecord.State.ofWire(rs.getString(6)),
+                    rs.getInt(7),
+                    Instant.ofEpochMilli(rs.getLong(8)),
+                    rs.getString(9),
+                    Instant.ofEpochMilli(rs.getLong(10)),
+                    Instant.ofEpochMilli(rs.getLong(11))));
           } catch (IllegalArgumentException | NullPointerException e) {
-            throw new StoreException(StoreException.Code.STORE_CORRUPT, "a mail outbox row does not decode: "
-                + e.getMessage());
+            throw new StoreException(
+                StoreException.Code.STORE_CORRUPT,
+                "a mail outbox row does not decode: " + e.getMessage());
           }
         }
       }

@@ -1,12 +1,12 @@
 package dev.keycast.host.store;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Instant;
-import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -20,8 +20,7 @@ import java.util.Optional;
 final class SqliteRows {
   private SqliteRows() {}
 
-  static final String RECIPIENT_COLUMNS =
-      "fingerprint, kind, public_key, labels, registered_at";
+  static final String RECIPIENT_COLUMNS = "fingerprint, kind, public_key, labels, registered_at";
 
   static String sendColumns() {
     return "send_id, payload_hash, policy, late_allowed, not_before, not_after, sealed_secret,"
@@ -33,14 +32,20 @@ final class SqliteRows {
     Instant notBefore = rs.wasNull() ? null : Instant.ofEpochMilli(nb);
     long na = rs.getLong(6);
     Instant notAfter = rs.wasNull() ? null : Instant.ofEpochMilli(na);
-    SendMetadata m = new SendMetadata(rs.getString(1), rs.getBytes(2), rs.getBytes(3),
-        rs.getInt(4) == 1, notBefore, notAfter, rs.getBytes(7),
-        Instant.ofEpochMilli(rs.getLong(10)));
+    SendMetadata m =
+        new SendMetadata(
+            rs.getString(1),
+            rs.getBytes(2),
+            rs.getBytes(3),
+            rs.getInt(4) == 1,
+            notBefore,
+            notAfter,
+            rs.getBytes(7),
+            Instant.ofEpochMilli(rs.getLong(10)));
     return new StoredSend(m, rs.getString(8), rs.getLong(9));
   }
 
-  static final String SQL_SEND_BY_ID =
-      "SELECT " + sendColumns() + " FROM sends WHERE send_id = ?";
+  static final String SQL_SEND_BY_ID = "SELECT " + sendColumns() + " FROM sends WHERE send_id = ?";
 
   /**
    * A receipt by id: a send's own receipt from its {@code sends} row (schema 2), any other (a
@@ -54,14 +59,14 @@ final class SqliteRows {
           + " WHERE receipt_id = ?1";
 
   static ReceiptRecord receipt(ResultSet rs) throws SQLException {
-    return new ReceiptRecord(rs.getString(1), rs.getString(2), rs.getBytes(3),
-        Instant.ofEpochMilli(rs.getLong(4)));
+    return new ReceiptRecord(
+        rs.getString(1), rs.getString(2), rs.getBytes(3), Instant.ofEpochMilli(rs.getLong(4)));
   }
 
   static final String INSERT_DELIVERY = "INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?)";
 
-  static void bindDelivery(PreparedStatement ps, String sendId, String receiptId,
-      Delivery d) throws SQLException {
+  static void bindDelivery(PreparedStatement ps, String sendId, String receiptId, Delivery d)
+      throws SQLException {
     ps.setString(1, d.deliveryId());
     ps.setString(2, sendId);
     ps.setString(3, receiptId);
@@ -76,12 +81,13 @@ final class SqliteRows {
    * stored already (zero rows changed, no exception: a replay when the stored payload hash is this
    * one, else a conflict; see {@link SqliteArtefactStore#commitSend}).
    */
-  static final String INSERT_SEND = "INSERT INTO sends (send_id, payload_hash, policy,"
-      + " late_allowed, not_before, not_after, sealed_secret, receipt_id, delivery_count,"
-      + " created_at, receipt, receipt_at)"
-      + " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?1, ?8, ?9, ?10, ?11"
-      + " WHERE NOT EXISTS (SELECT 1 FROM receipts WHERE receipt_id = ?1)"
-      + " ON CONFLICT (send_id) DO NOTHING";
+  static final String INSERT_SEND =
+      "INSERT INTO sends (send_id, payload_hash, policy,"
+          + " late_allowed, not_before, not_after, sealed_secret, receipt_id, delivery_count,"
+          + " created_at, receipt, receipt_at)"
+          + " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?1, ?8, ?9, ?10, ?11"
+          + " WHERE NOT EXISTS (SELECT 1 FROM receipts WHERE receipt_id = ?1)"
+          + " ON CONFLICT (send_id) DO NOTHING";
 
   static void setInstant(PreparedStatement ps, int i, Instant t) throws SQLException {
     if (t == null) {
@@ -92,7 +98,9 @@ final class SqliteRows {
   }
 
   static StoredDelivery delivery(ResultSet rs) throws SQLException {
-    return new StoredDelivery(rs.getString(2), rs.getString(3),
+    return new StoredDelivery(
+        rs.getString(2),
+        rs.getString(3),
         new Delivery(rs.getString(1), rs.getString(4), rs.getString(5), rs.getBytes(6)));
   }
 
@@ -101,29 +109,38 @@ final class SqliteRows {
     List<RecipientRecord> out = new ArrayList<>();
     try (ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
-        out.add(new RecipientRecord(rs.getString(1), rs.getString(2), rs.getBytes(3),
-            LabelsCodec.decode(json, rs.getString(4)), Instant.ofEpochMilli(rs.getLong(5))));
+        out.add(
+            new RecipientRecord(
+                rs.getString(1),
+                rs.getString(2),
+                rs.getBytes(3),
+                LabelsCodec.decode(json, rs.getString(4)),
+                Instant.ofEpochMilli(rs.getLong(5))));
       }
     }
     return out;
   }
 
-
   // ------------------------------------------------------------------ row lookups
 
-  static List<RecipientRecord> selectRecipients(SqliteConnections k, ObjectMapper json,
-      Connection c, Collection<String> fps)
+  static List<RecipientRecord> selectRecipients(
+      SqliteConnections k, ObjectMapper json, Connection c, Collection<String> fps)
       throws SQLException, StoreException {
     if (fps.size() == 1) {
       // the common case (a one-recipient send, a registration): one cached statement
-      PreparedStatement ps = k.statement(c, "SELECT " + RECIPIENT_COLUMNS
-          + " FROM recipients WHERE fingerprint = ?");
+      PreparedStatement ps =
+          k.statement(c, "SELECT " + RECIPIENT_COLUMNS + " FROM recipients WHERE fingerprint = ?");
       ps.setString(1, fps.iterator().next());
       return recipients(json, ps);
     }
     String marks = String.join(",", java.util.Collections.nCopies(fps.size(), "?"));
-    try (PreparedStatement ps = c.prepareStatement("SELECT " + RECIPIENT_COLUMNS
-        + " FROM recipients WHERE fingerprint IN (" + marks + ") ORDER BY fingerprint")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT "
+                + RECIPIENT_COLUMNS
+                + " FROM recipients WHERE fingerprint IN ("
+                + marks
+                + ") ORDER BY fingerprint")) {
       int i = 1;
       for (String fp : fps) {
         ps.setString(i++, fp);
@@ -152,8 +169,11 @@ final class SqliteRows {
 
   static ReceiptRecord requireReceipt(SqliteConnections k, Connection c, String receiptId)
       throws SQLException, StoreException {
-    return selectReceipt(k, c, receiptId).orElseThrow(() -> new StoreException(
-        StoreException.Code.STORE_CORRUPT, "receipt " + receiptId + " is missing"));
+    return selectReceipt(k, c, receiptId)
+        .orElseThrow(
+            () ->
+                new StoreException(
+                    StoreException.Code.STORE_CORRUPT, "receipt " + receiptId + " is missing"));
   }
 
   static void insertReceipt(Connection c, ReceiptRecord r) throws SQLException {
@@ -170,11 +190,13 @@ final class SqliteRows {
    * The receipt covering the recipient's delivery of the send, if any: looked up by the delivery
    * id derived from both (every stored delivery has it), then confirmed by both columns.
    */
-  static Optional<String> deliveryReceipt(SqliteConnections k, Connection c, String sendId,
-      String fp)
-      throws SQLException {
-    PreparedStatement ps = k.statement(c, "SELECT receipt_id FROM deliveries"
-        + " WHERE delivery_id = ? AND send_id = ? AND recipient_fp = ?");
+  static Optional<String> deliveryReceipt(
+      SqliteConnections k, Connection c, String sendId, String fp) throws SQLException {
+    PreparedStatement ps =
+        k.statement(
+            c,
+            "SELECT receipt_id FROM deliveries"
+                + " WHERE delivery_id = ? AND send_id = ? AND recipient_fp = ?");
     ps.setString(1, dev.keycast.protocol.DeliveryIds.of(sendId, fp));
     ps.setString(2, sendId);
     ps.setString(3, fp);

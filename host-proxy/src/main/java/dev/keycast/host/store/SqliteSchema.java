@@ -72,20 +72,22 @@ final class SqliteSchema {
    * its Message-ID, addresses, state and retry schedule, indexed by due time for the queued ones.
    * Nothing existing changes; old cinemas have no address.
    */
-  private static final List<List<String>> MIGRATIONS = List.of(List.of(
-      """
+  private static final List<List<String>> MIGRATIONS =
+      List.of(
+          List.of(
+              """
       CREATE TABLE key_sets (
         version    INTEGER PRIMARY KEY CHECK (version >= 1),
         bytes      BLOB    NOT NULL,
         created_at INTEGER NOT NULL)""",
-      """
+              """
       CREATE TABLE recipients (
         fingerprint   TEXT    PRIMARY KEY CHECK (length(fingerprint) = 64),
         kind          TEXT    NOT NULL CHECK (kind IN ('rsa', 'x25519')),
         public_key    BLOB    NOT NULL,
         labels        TEXT    NOT NULL,
         registered_at INTEGER NOT NULL) WITHOUT ROWID""",
-      """
+              """
       CREATE TABLE sends (
         send_id        TEXT    PRIMARY KEY,
         payload_hash   BLOB    NOT NULL UNIQUE CHECK (length(payload_hash) = 32),
@@ -97,15 +99,15 @@ final class SqliteSchema {
         receipt_id     TEXT    NOT NULL,
         delivery_count INTEGER NOT NULL,
         created_at     INTEGER NOT NULL)""",
-      "CREATE INDEX sends_open_late ON sends (send_id) WHERE late_allowed = 1",
-      """
+              "CREATE INDEX sends_open_late ON sends (send_id) WHERE late_allowed = 1",
+              """
       CREATE TABLE receipts (
         receipt_id TEXT    PRIMARY KEY,
         send_id    TEXT    NOT NULL REFERENCES sends (send_id),
         bytes      BLOB    NOT NULL,
         created_at INTEGER NOT NULL)""",
-      "CREATE INDEX receipts_by_send ON receipts (send_id, receipt_id)",
-      """
+              "CREATE INDEX receipts_by_send ON receipts (send_id, receipt_id)",
+              """
       CREATE TABLE deliveries (
         delivery_id  TEXT PRIMARY KEY,
         send_id      TEXT NOT NULL REFERENCES sends (send_id),
@@ -113,13 +115,13 @@ final class SqliteSchema {
         recipient_fp TEXT NOT NULL,
         format_id    TEXT NOT NULL,
         envelope     BLOB NOT NULL)""",
-      "CREATE UNIQUE INDEX deliveries_by_send_recipient ON deliveries (send_id, recipient_fp)",
-      "CREATE INDEX deliveries_by_recipient ON deliveries (recipient_fp, delivery_id)"),
-      // v1 -> v2
-      List.of(
-      "ALTER TABLE sends ADD COLUMN receipt BLOB",
-      "ALTER TABLE sends ADD COLUMN receipt_at INTEGER",
-      """
+              "CREATE UNIQUE INDEX deliveries_by_send_recipient ON deliveries (send_id, recipient_fp)",
+              "CREATE INDEX deliveries_by_recipient ON deliveries (recipient_fp, delivery_id)"),
+          // v1 -> v2
+          List.of(
+              "ALTER TABLE sends ADD COLUMN receipt BLOB",
+              "ALTER TABLE sends ADD COLUMN receipt_at INTEGER",
+              """
       CREATE TABLE deliveries_v2 (
         delivery_id  TEXT PRIMARY KEY,
         send_id      TEXT NOT NULL REFERENCES sends (send_id),
@@ -127,17 +129,17 @@ final class SqliteSchema {
         recipient_fp TEXT NOT NULL,
         format_id    TEXT NOT NULL,
         envelope     BLOB NOT NULL)""",
-      """
+              """
       INSERT INTO deliveries_v2 (delivery_id, send_id, receipt_id, recipient_fp, format_id,
         envelope)
       SELECT delivery_id, send_id, receipt_id, recipient_fp, format_id, envelope
       FROM deliveries ORDER BY rowid""",
-      "DROP TABLE deliveries",
-      "ALTER TABLE deliveries_v2 RENAME TO deliveries",
-      "CREATE INDEX deliveries_by_recipient ON deliveries (recipient_fp, delivery_id)"),
-      // v2 -> v3
-      List.of(
-      """
+              "DROP TABLE deliveries",
+              "ALTER TABLE deliveries_v2 RENAME TO deliveries",
+              "CREATE INDEX deliveries_by_recipient ON deliveries (recipient_fp, delivery_id)"),
+          // v2 -> v3
+          List.of(
+              """
       CREATE TABLE sends_v3 (
         send_id        TEXT    PRIMARY KEY,
         payload_hash   BLOB    NOT NULL CHECK (length(payload_hash) = 32),
@@ -151,25 +153,25 @@ final class SqliteSchema {
         created_at     INTEGER NOT NULL,
         receipt        BLOB,
         receipt_at     INTEGER)""",
-      """
+              """
       INSERT INTO sends_v3 (send_id, payload_hash, policy, late_allowed, not_before, not_after,
         sealed_secret, receipt_id, delivery_count, created_at, receipt, receipt_at)
       SELECT send_id, payload_hash, policy, late_allowed, not_before, not_after, sealed_secret,
         receipt_id, delivery_count, created_at, receipt, receipt_at
       FROM sends ORDER BY rowid""",
-      "DROP TABLE sends",
-      "ALTER TABLE sends_v3 RENAME TO sends",
-      "CREATE INDEX sends_open_late ON sends (send_id) WHERE late_allowed = 1"),
-      // v3 -> v4: data only (rewriteStoredKeys)
-      List.of(),
-      // v4 -> v5: cinemas and screens
-      List.of(
-      """
+              "DROP TABLE sends",
+              "ALTER TABLE sends_v3 RENAME TO sends",
+              "CREATE INDEX sends_open_late ON sends (send_id) WHERE late_allowed = 1"),
+          // v3 -> v4: data only (rewriteStoredKeys)
+          List.of(),
+          // v4 -> v5: cinemas and screens
+          List.of(
+              """
       CREATE TABLE cinemas (
         name       TEXT    PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),
         utc_offset TEXT    NOT NULL CHECK (length(utc_offset) = 6),
         updated_at INTEGER NOT NULL) WITHOUT ROWID""",
-      """
+              """
       CREATE TABLE screens (
         thumbprint      TEXT    PRIMARY KEY CHECK (length(thumbprint) = 28),
         fingerprint     TEXT    NOT NULL CHECK (length(fingerprint) = 64),
@@ -178,18 +180,18 @@ final class SqliteSchema {
         chain           BLOB    NOT NULL,
         trusted_devices TEXT    NOT NULL,
         registered_at   INTEGER NOT NULL) WITHOUT ROWID""",
-      "CREATE INDEX screens_by_fingerprint ON screens (fingerprint, thumbprint)",
-      "CREATE INDEX screens_by_cinema ON screens (cinema, thumbprint)"),
-      // v5 -> v6: sealed sender sets
-      List.of(
-      """
+              "CREATE INDEX screens_by_fingerprint ON screens (fingerprint, thumbprint)",
+              "CREATE INDEX screens_by_cinema ON screens (cinema, thumbprint)"),
+          // v5 -> v6: sealed sender sets
+          List.of(
+              """
       CREATE TABLE sender_sets (
         version    INTEGER PRIMARY KEY CHECK (version >= 1),
         bytes      BLOB    NOT NULL,
         created_at INTEGER NOT NULL)"""),
-      // v6 -> v7: ingested DKDMs
-      List.of(
-      """
+          // v6 -> v7: ingested DKDMs
+          List.of(
+              """
       CREATE TABLE dkdms (
         message_id        TEXT    PRIMARY KEY CHECK (length(message_id) = 45),
         cpl_id            TEXT    NOT NULL CHECK (length(cpl_id) = 45),
@@ -199,10 +201,10 @@ final class SqliteSchema {
         sealed_keys       BLOB    NOT NULL,
         binding           BLOB    NOT NULL,
         ingested_at       INTEGER NOT NULL) WITHOUT ROWID""",
-      "CREATE INDEX dkdms_by_cpl ON dkdms (cpl_id, message_id)"),
-      // v7 -> v8: studio rules
-      List.of(
-      """
+              "CREATE INDEX dkdms_by_cpl ON dkdms (cpl_id, message_id)"),
+          // v7 -> v8: studio rules
+          List.of(
+              """
       CREATE TABLE studio_rules (
         cpl_id     TEXT    PRIMARY KEY CHECK (length(cpl_id) = 45),
         statement  BLOB    NOT NULL,
@@ -211,18 +213,18 @@ final class SqliteSchema {
         signer_certificate BLOB NOT NULL,
         signer_signature   BLOB NOT NULL,
         stored_at  INTEGER NOT NULL) WITHOUT ROWID"""),
-      // v8 -> v9: imported legacy DKDM keys
-      List.of(
-      """
+          // v8 -> v9: imported legacy DKDM keys
+          List.of(
+              """
       CREATE TABLE dkdm_keys (
         id          TEXT    PRIMARY KEY CHECK (length(id) = 41),
         certificate BLOB    NOT NULL,
         sealed_key  BLOB    NOT NULL,
         imported_at INTEGER NOT NULL) WITHOUT ROWID"""),
-      // v9 -> v10: cinema e-mail addresses and the KDM mail outbox
-      List.of(
-      "ALTER TABLE cinemas ADD COLUMN emails TEXT NOT NULL DEFAULT ''",
-      """
+          // v9 -> v10: cinema e-mail addresses and the KDM mail outbox
+          List.of(
+              "ALTER TABLE cinemas ADD COLUMN emails TEXT NOT NULL DEFAULT ''",
+              """
       CREATE TABLE mail_outbox (
         send_id         TEXT    NOT NULL,
         cinema          TEXT    NOT NULL CHECK (length(cinema) BETWEEN 1 AND 64),
@@ -236,7 +238,7 @@ final class SqliteSchema {
         queued_at       INTEGER NOT NULL,
         updated_at      INTEGER NOT NULL,
         PRIMARY KEY (send_id, cinema)) WITHOUT ROWID""",
-      "CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at, send_id, cinema) WHERE state = 'queued'"));
+              "CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at, send_id, cinema) WHERE state = 'queued'"));
 
   /** The statements of migration {@code from} -> {@code from + 1} (tests build old databases). */
   static List<String> migration(int from) {
@@ -266,15 +268,21 @@ final class SqliteSchema {
   private static void migrateInTransaction(Connection writer) throws SQLException, StoreException {
     try (Statement s = writer.createStatement()) {
       s.execute("BEGIN IMMEDIATE");
-      s.execute("CREATE TABLE IF NOT EXISTS schema_version ("
-          + "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS schema_version ("
+              + "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
       int current;
       try (ResultSet rs = s.executeQuery("SELECT coalesce(max(version), 0) FROM schema_version")) {
         current = rs.next() ? rs.getInt(1) : 0;
       }
       if (current > SCHEMA_VERSION) {
-        throw new StoreException(StoreException.Code.STORE_UNAVAILABLE, "database schema version "
-            + current + " is newer than this code (" + SCHEMA_VERSION + ")");
+        throw new StoreException(
+            StoreException.Code.STORE_UNAVAILABLE,
+            "database schema version "
+                + current
+                + " is newer than this code ("
+                + SCHEMA_VERSION
+                + ")");
       }
       for (int v = current; v < SCHEMA_VERSION; v++) {
         if (v == 1) {
@@ -297,9 +305,15 @@ final class SqliteSchema {
       if (current < SCHEMA_VERSION) {
         try (ResultSet rs = s.executeQuery("PRAGMA foreign_key_check")) {
           if (rs.next()) {
-            throw new StoreException(StoreException.Code.STORE_CORRUPT, "cannot migrate to schema"
-                + " version " + SCHEMA_VERSION + ": a row of table " + Checks.quote(rs.getString(1))
-                + " refers to a missing row of " + Checks.quote(rs.getString(3)));
+            throw new StoreException(
+                StoreException.Code.STORE_CORRUPT,
+                "cannot migrate to schema"
+                    + " version "
+                    + SCHEMA_VERSION
+                    + ": a row of table "
+                    + Checks.quote(rs.getString(1))
+                    + " refers to a missing row of "
+                    + Checks.quote(rs.getString(3)));
           }
         }
       }
@@ -319,14 +333,20 @@ final class SqliteSchema {
   private static void checkDerivedDeliveryIds(Connection writer)
       throws SQLException, StoreException {
     try (Statement s = writer.createStatement();
-        ResultSet rs = s.executeQuery(
-            "SELECT delivery_id, send_id, recipient_fp FROM deliveries ORDER BY rowid")) {
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT delivery_id, send_id, recipient_fp FROM deliveries ORDER BY rowid")) {
       while (rs.next()) {
         String id = rs.getString(1);
         if (!dev.keycast.protocol.DeliveryIds.matches(id, rs.getString(2), rs.getString(3))) {
-          throw new StoreException(StoreException.Code.STORE_CORRUPT, "cannot migrate to schema "
-              + "version 2: delivery " + Checks.quote(id) + " of send "
-              + Checks.quote(rs.getString(2)) + " does not have the derived delivery id");
+          throw new StoreException(
+              StoreException.Code.STORE_CORRUPT,
+              "cannot migrate to schema "
+                  + "version 2: delivery "
+                  + Checks.quote(id)
+                  + " of send "
+                  + Checks.quote(rs.getString(2))
+                  + " does not have the derived delivery id");
         }
       }
     }
@@ -338,10 +358,12 @@ final class SqliteSchema {
    * is: a send meets it as before (it cannot be attached).
    */
   private static void rewriteStoredKeys(Connection writer) throws SQLException {
-    try (PreparedStatement page = writer.prepareStatement("SELECT fingerprint, public_key"
-            + " FROM recipients WHERE fingerprint > ? ORDER BY fingerprint LIMIT 1000");
-        PreparedStatement update = writer.prepareStatement(
-            "UPDATE recipients SET public_key = ? WHERE fingerprint = ?")) {
+    try (PreparedStatement page =
+            writer.prepareStatement(
+                "SELECT fingerprint, public_key"
+                    + " FROM recipients WHERE fingerprint > ? ORDER BY fingerprint LIMIT 1000");
+        PreparedStatement update =
+            writer.prepareStatement("UPDATE recipients SET public_key = ? WHERE fingerprint = ?")) {
       String after = "";
       while (true) {
         // a page read whole before it is rewritten: no update while a read of the table is open

@@ -23,9 +23,11 @@ final class SqliteScreenTables {
       "thumbprint, fingerprint, cinema, screen_name, chain, trusted_devices, registered_at";
 
   static CinemaRecord putCinema(Connection c, CinemaRecord cinema) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("INSERT INTO cinemas (name, utc_offset, updated_at,"
-        + " emails) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET utc_offset = excluded.utc_offset,"
-        + " updated_at = excluded.updated_at, emails = excluded.emails")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO cinemas (name, utc_offset, updated_at,"
+                + " emails) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET utc_offset = excluded.utc_offset,"
+                + " updated_at = excluded.updated_at, emails = excluded.emails")) {
       ps.setString(1, cinema.name());
       ps.setString(2, cinema.utcOffset());
       ps.setLong(3, cinema.updatedAt().toEpochMilli());
@@ -37,18 +39,24 @@ final class SqliteScreenTables {
 
   static Optional<CinemaRecord> getCinema(Connection c, String name)
       throws SQLException, StoreException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT name, utc_offset, updated_at, emails FROM cinemas WHERE name = ?")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT name, utc_offset, updated_at, emails FROM cinemas WHERE name = ?")) {
       ps.setString(1, name);
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
           return Optional.empty();
         }
         try {
-          return Optional.of(new CinemaRecord(rs.getString(1), rs.getString(2),
-              Instant.ofEpochMilli(rs.getLong(3)), SqliteRows.lines(rs.getString(4))));
+          return Optional.of(
+              new CinemaRecord(
+                  rs.getString(1),
+                  rs.getString(2),
+                  Instant.ofEpochMilli(rs.getLong(3)),
+                  SqliteRows.lines(rs.getString(4))));
         } catch (IllegalArgumentException e) {
-          throw new StoreException(StoreException.Code.STORE_CORRUPT, "cinema row: " + e.getMessage());
+          throw new StoreException(
+              StoreException.Code.STORE_CORRUPT, "cinema row: " + e.getMessage());
         }
       }
     }
@@ -60,16 +68,19 @@ final class SqliteScreenTables {
         ps.setString(1, s.cinema());
         try (ResultSet rs = ps.executeQuery()) {
           if (!rs.next()) {
-            throw new StoreException(StoreException.Code.NOT_FOUND, "cinema "
-                + Checks.quote(s.cinema()) + " is not stored");
+            throw new StoreException(
+                StoreException.Code.NOT_FOUND,
+                "cinema " + Checks.quote(s.cinema()) + " is not stored");
           }
         }
       }
     }
-    try (PreparedStatement ps = c.prepareStatement("INSERT INTO screens VALUES (?, ?, ?, ?, ?, ?, ?)"
-        + " ON CONFLICT (thumbprint) DO UPDATE SET fingerprint = excluded.fingerprint,"
-        + " cinema = excluded.cinema, screen_name = excluded.screen_name, chain = excluded.chain,"
-        + " trusted_devices = excluded.trusted_devices, registered_at = excluded.registered_at")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO screens VALUES (?, ?, ?, ?, ?, ?, ?)"
+                + " ON CONFLICT (thumbprint) DO UPDATE SET fingerprint = excluded.fingerprint,"
+                + " cinema = excluded.cinema, screen_name = excluded.screen_name, chain = excluded.chain,"
+                + " trusted_devices = excluded.trusted_devices, registered_at = excluded.registered_at")) {
       ps.setString(1, s.thumbprint());
       ps.setString(2, s.fingerprint());
       ps.setString(3, s.cinema());
@@ -86,8 +97,16 @@ final class SqliteScreenTables {
   static List<ScreenRecord> selectIn(Connection c, String column, TreeSet<String> values)
       throws SQLException, StoreException {
     String marks = String.join(",", Collections.nCopies(values.size(), "?"));
-    try (PreparedStatement ps = c.prepareStatement("SELECT " + SCREEN_COLUMNS + " FROM screens"
-        + " WHERE " + column + " IN (" + marks + ") ORDER BY thumbprint")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT "
+                + SCREEN_COLUMNS
+                + " FROM screens"
+                + " WHERE "
+                + column
+                + " IN ("
+                + marks
+                + ") ORDER BY thumbprint")) {
       int i = 1;
       for (String v : values) {
         ps.setString(i++, v);
@@ -99,9 +118,15 @@ final class SqliteScreenTables {
   /** A page of screens (of one cinema when {@code cinema} is not null) after a thumbprint. */
   static List<ScreenRecord> list(Connection c, String cinema, String afterThumbprint, int n)
       throws SQLException, StoreException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT " + SCREEN_COLUMNS + " FROM screens"
-        + " WHERE " + (cinema == null ? "" : "cinema = ? AND ") + "thumbprint > ?"
-        + " ORDER BY thumbprint LIMIT ?")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT "
+                + SCREEN_COLUMNS
+                + " FROM screens"
+                + " WHERE "
+                + (cinema == null ? "" : "cinema = ? AND ")
+                + "thumbprint > ?"
+                + " ORDER BY thumbprint LIMIT ?")) {
       int i = 1;
       if (cinema != null) {
         ps.setString(i++, cinema);
@@ -112,19 +137,26 @@ final class SqliteScreenTables {
     }
   }
 
-  private static List<ScreenRecord> screens(PreparedStatement ps) throws SQLException, StoreException {
+  private static List<ScreenRecord> screens(PreparedStatement ps)
+      throws SQLException, StoreException {
     List<ScreenRecord> out = new ArrayList<>();
     try (ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         String devices = rs.getString(6);
         try {
-          out.add(new ScreenRecord(rs.getString(1), rs.getString(2), rs.getString(3),
-              rs.getString(4), ScreenRecord.decodeChain(rs.getBytes(5)),
-              devices.isEmpty() ? List.of() : List.of(devices.split(",", -1)),
-              Instant.ofEpochMilli(rs.getLong(7))));
+          out.add(
+              new ScreenRecord(
+                  rs.getString(1),
+                  rs.getString(2),
+                  rs.getString(3),
+                  rs.getString(4),
+                  ScreenRecord.decodeChain(rs.getBytes(5)),
+                  devices.isEmpty() ? List.of() : List.of(devices.split(",", -1)),
+                  Instant.ofEpochMilli(rs.getLong(7))));
         } catch (IllegalArgumentException e) {
-          throw new StoreException(StoreException.Code.STORE_CORRUPT, "screen row "
-              + Checks.quote(rs.getString(1)) + ": " + e.getMessage());
+          throw new StoreException(
+              StoreException.Code.STORE_CORRUPT,
+              "screen row " + Checks.quote(rs.getString(1)) + ": " + e.getMessage());
         }
       }
     }

@@ -20,7 +20,8 @@ final class SqliteSealedSets {
       ps.setInt(1, version);
       try (ResultSet rs = ps.executeQuery()) {
         if (rs.next()) {
-          throw new StoreException(StoreException.Code.CONFLICT,
+          throw new StoreException(
+              StoreException.Code.CONFLICT,
               "sealed key set version " + version + " already exists");
         }
       }
@@ -34,8 +35,9 @@ final class SqliteSealedSets {
   }
 
   static Optional<StoredKeySet> latestKeySet(Connection c) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-            "SELECT version, bytes FROM key_sets ORDER BY version DESC LIMIT 1");
+    try (PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT version, bytes FROM key_sets ORDER BY version DESC LIMIT 1");
         ResultSet rs = ps.executeQuery()) {
       return rs.next()
           ? Optional.of(new StoredKeySet(rs.getInt(1), rs.getBytes(2)))
@@ -45,21 +47,24 @@ final class SqliteSealedSets {
 
   static void putSenderSet(Connection c, StoredSenderSet k) throws SQLException, StoreException {
     long version = k.version();
-    try (PreparedStatement ps = c.prepareStatement(
-        "INSERT INTO sender_sets VALUES (?, ?, ?) ON CONFLICT (version) DO NOTHING")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO sender_sets VALUES (?, ?, ?) ON CONFLICT (version) DO NOTHING")) {
       ps.setLong(1, version);
       ps.setBytes(2, k.bytes());
       ps.setLong(3, System.currentTimeMillis());
       if (ps.executeUpdate() == 0) {
-        throw new StoreException(StoreException.Code.CONFLICT,
+        throw new StoreException(
+            StoreException.Code.CONFLICT,
             "sealed sender set version " + version + " already exists");
       }
     }
   }
 
   static Optional<StoredSenderSet> latestSenderSet(Connection c) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-            "SELECT version, bytes FROM sender_sets ORDER BY version DESC LIMIT 1");
+    try (PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT version, bytes FROM sender_sets ORDER BY version DESC LIMIT 1");
         ResultSet rs = ps.executeQuery()) {
       return rs.next()
           ? Optional.of(new StoredSenderSet(rs.getLong(1), rs.getBytes(2)))

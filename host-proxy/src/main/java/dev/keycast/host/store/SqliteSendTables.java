@@ -32,7 +32,9 @@ final class SqliteSendTables {
           + " FROM deliveries d WHERE d.recipient_fp = ? AND d.delivery_id > ?"
           + " ORDER BY d.delivery_id LIMIT ?";
   static final String SQL_OPEN_SENDS =
-      "SELECT " + SqliteRows.sendColumns() + " FROM sends WHERE late_allowed = 1 AND send_id > ?"
+      "SELECT "
+          + SqliteRows.sendColumns()
+          + " FROM sends WHERE late_allowed = 1 AND send_id > ?"
           + " AND (not_after IS NULL OR not_after > ?) ORDER BY send_id LIMIT ?";
 
   /** Commits a send on the writer connection (its cached statements are {@code connections}'). */
@@ -60,15 +62,17 @@ final class SqliteSendTables {
     if (ps.executeUpdate() == 0) {
       Optional<StoredSend> existing = SqliteRows.selectSendById(connections, c, sendId);
       if (existing.isEmpty()) {
-        throw new StoreException(StoreException.Code.CONFLICT, "receipt id " + sendId
-            + " is taken");
+        throw new StoreException(
+            StoreException.Code.CONFLICT, "receipt id " + sendId + " is taken");
       }
-      if (!MessageDigest.isEqual(existing.get().metadata().payloadHashUnsafe(),
-          m.payloadHashUnsafe())) {
-        throw new StoreException(StoreException.Code.CONFLICT, "send id " + sendId
-            + " is taken by another payload");
+      if (!MessageDigest.isEqual(
+          existing.get().metadata().payloadHashUnsafe(), m.payloadHashUnsafe())) {
+        throw new StoreException(
+            StoreException.Code.CONFLICT, "send id " + sendId + " is taken by another payload");
       }
-      return new SendCommit(existing.get(), SqliteRows.requireReceipt(connections, c, existing.get().receiptId()),
+      return new SendCommit(
+          existing.get(),
+          SqliteRows.requireReceipt(connections, c, existing.get().receiptId()),
           true);
     }
     long count = 0;
@@ -77,7 +81,10 @@ final class SqliteSendTables {
     dps.clearBatch();
     if (known == 1) {
       // one row: no batch (executeBatch costs more than one step for a single row)
-      SqliteRows.bindDelivery(dps, sendId, sendId,
+      SqliteRows.bindDelivery(
+          dps,
+          sendId,
+          sendId,
           Checks.derivedDeliveryId(sendId, record.deliveries().iterator().next()));
       dps.executeUpdate();
       count = 1;
@@ -97,8 +104,8 @@ final class SqliteSendTables {
       }
     }
     if (count != Math.max(known, 0)) {
-      PreparedStatement ups = connections.writerStatement(
-          "UPDATE sends SET delivery_count = ? WHERE send_id = ?");
+      PreparedStatement ups =
+          connections.writerStatement("UPDATE sends SET delivery_count = ? WHERE send_id = ?");
       ups.setLong(1, count);
       ups.setString(2, sendId);
       ups.executeUpdate();
@@ -114,8 +121,10 @@ final class SqliteSendTables {
     }
     List<ReceiptRecord> out = new ArrayList<>();
     out.add(SqliteRows.requireReceipt(connections, c, s.get().receiptId()));
-    try (PreparedStatement ps = c.prepareStatement("SELECT receipt_id, send_id, bytes, created_at"
-        + " FROM receipts WHERE send_id = ? AND receipt_id <> ? ORDER BY receipt_id")) {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT receipt_id, send_id, bytes, created_at"
+                + " FROM receipts WHERE send_id = ? AND receipt_id <> ? ORDER BY receipt_id")) {
       ps.setString(1, sendId);
       ps.setString(2, s.get().receiptId());
       try (ResultSet rs = ps.executeQuery()) {
@@ -127,18 +136,22 @@ final class SqliteSendTables {
     return out;
   }
 
-  static Optional<StoredDelivery> delivery(SqliteConnections connections, Connection c,
-      String deliveryId) throws SQLException {
-    PreparedStatement ps = connections.statement(c, "SELECT delivery_id, send_id, receipt_id,"
-        + " recipient_fp, format_id, envelope FROM deliveries WHERE delivery_id = ?");
+  static Optional<StoredDelivery> delivery(
+      SqliteConnections connections, Connection c, String deliveryId) throws SQLException {
+    PreparedStatement ps =
+        connections.statement(
+            c,
+            "SELECT delivery_id, send_id, receipt_id,"
+                + " recipient_fp, format_id, envelope FROM deliveries WHERE delivery_id = ?");
     ps.setString(1, deliveryId);
     try (ResultSet rs = ps.executeQuery()) {
       return rs.next() ? Optional.of(SqliteRows.delivery(rs)) : Optional.empty();
     }
   }
 
-  static List<StoredDelivery> deliveries(Connection c, String recipientFingerprint,
-      String afterDeliveryId, int n) throws SQLException {
+  static List<StoredDelivery> deliveries(
+      Connection c, String recipientFingerprint, String afterDeliveryId, int n)
+      throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(SQL_LIST_DELIVERIES)) {
       ps.setString(1, recipientFingerprint);
       ps.setString(2, afterDeliveryId == null ? "" : afterDeliveryId);
@@ -172,18 +185,19 @@ final class SqliteSendTables {
   static ForwardCommit commitForward(SqliteConnections connections, Connection c, ForwardRecord f)
       throws SQLException, StoreException {
     if (SqliteRows.selectSendById(connections, c, f.sendId()).isEmpty()) {
-      throw new StoreException(StoreException.Code.NOT_FOUND, "send " + f.sendId()
-          + " is not committed");
+      throw new StoreException(
+          StoreException.Code.NOT_FOUND, "send " + f.sendId() + " is not committed");
     }
     Delivery d = Checks.derivedDeliveryId(f.sendId(), f.delivery());
-    Optional<String> covering = SqliteRows.deliveryReceipt(connections, c, f.sendId(), f.recipientFingerprint());
+    Optional<String> covering =
+        SqliteRows.deliveryReceipt(connections, c, f.sendId(), f.recipientFingerprint());
     if (covering.isPresent()) {
       return new ForwardCommit(SqliteRows.requireReceipt(connections, c, covering.get()), true);
     }
     // receipt ids are unique across receipts and the send receipts kept in sends
     if (SqliteRows.selectSendById(connections, c, f.receipt().receiptId()).isPresent()) {
-      throw new StoreException(StoreException.Code.CONFLICT, "receipt id "
-          + f.receipt().receiptId() + " is taken");
+      throw new StoreException(
+          StoreException.Code.CONFLICT, "receipt id " + f.receipt().receiptId() + " is taken");
     }
     SqliteRows.insertReceipt(c, f.receipt());
     try (PreparedStatement ps = c.prepareStatement(SqliteRows.INSERT_DELIVERY)) {

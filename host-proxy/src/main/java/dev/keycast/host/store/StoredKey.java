@@ -133,8 +133,7 @@ public final class StoredKey {
    * PEM key re-spelled from base64 to base64url without decoding it. {@code scan} is scratch
    * space reused from one call to the next.
    */
-  public static void writeCandidate(byte[] stored, Scan scan, OutputStream out)
-      throws IOException {
+  public static void writeCandidate(byte[] stored, Scan scan, OutputStream out) throws IOException {
     if (isCandidateForm(stored)) {
       checkShape(stored);
       out.write(stored);
@@ -202,8 +201,11 @@ public final class StoredKey {
   }
 
   private static boolean isBase64Url(byte c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-        || c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z')
+        || (c >= 'a' && c <= 'z')
+        || (c >= '0' && c <= '9')
+        || c == '-'
+        || c == '_';
   }
 
   /**
@@ -233,7 +235,8 @@ public final class StoredKey {
       while ((i = indexOf(stored, BEGIN, i)) >= 0) {
         int type = i + BEGIN.length;
         byte[] end;
-        if (startsWith(stored, type, PUBLIC_KEY) && startsWith(stored, type + PUBLIC_KEY.length, END_OF_LINE)) {
+        if (startsWith(stored, type, PUBLIC_KEY)
+            && startsWith(stored, type + PUBLIC_KEY.length, END_OF_LINE)) {
           end = END_PUBLIC_KEY;
           i = type + PUBLIC_KEY.length + END_OF_LINE.length;
         } else if (startsWith(stored, type, CERTIFICATE)

@@ -59,19 +59,25 @@ import org.slf4j.LoggerFactory;
  */
 final class WalCheckpointer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WalCheckpointer.class);
+
   /** How often the log file is looked at. */
   static final long POLL_MILLIS = 50;
+
   /** Frames (pages) in the log above which a checkpoint makes the log start over: 64 MiB of 4 KiB pages. */
   static final int RESTART_FRAMES = 16_384;
+
   /**
    * A pass of {@link #prepareRestart} that copied fewer frames than this is the last one: the
    * writer's {@code RESTART} copies about as many (1 MiB of 4 KiB pages).
    */
   static final int PREPARE_DONE_FRAMES = 256;
+
   /** Most sync-and-copy passes of {@link #prepareRestart}. */
   static final int PREPARE_MAX_PASSES = 4;
+
   /** The longest a {@code RESTART} checkpoint waits for locks (the writer's queue waits too). */
   static final long RESTART_WAIT_MILLIS = 200;
+
   /**
    * Log size, in multiples of the restart threshold, past which a {@code RESTART} checkpoint waits
    * for readers (up to {@link #RESTART_WAIT_MILLIS}) instead of trying again after the next group.
@@ -85,14 +91,18 @@ final class WalCheckpointer implements AutoCloseable {
   private final AtomicLong restarts = new AtomicLong();
   private final int restartFrames;
   private volatile boolean restartDue;
+
   /**
    * Set by a passive checkpoint that found the log more than {@link #WAIT_FRAMES_FACTOR} times
    * past the threshold: the writer's next attempt may wait for readers (once per such checkpoint).
    */
   private volatile boolean waitDue;
+
   private volatile boolean closed;
+
   /** Commits counted by the writer ({@link #noteCommit}). */
   private final AtomicLong commits = new AtomicLong();
+
   /** The commit count read before the last complete checkpoint began (-1: none yet). */
   private long lastSeen = -1;
 
@@ -108,7 +118,8 @@ final class WalCheckpointer implements AutoCloseable {
     this.restartFrames = restartFrames;
     this.database = database;
     this.connection = Objects.requireNonNull(connection, "connection");
-    this.thread = Thread.ofPlatform().daemon().name("keycast-sqlite-checkpoint").unstarted(this::run);
+    this.thread =
+        Thread.ofPlatform().daemon().name("keycast-sqlite-checkpoint").unstarted(this::run);
   }
 
   void start() {
@@ -127,7 +138,8 @@ final class WalCheckpointer implements AutoCloseable {
 
   private void run() {
     try (PageWriteback writeback = PageWriteback.of(database)) {
-      LOG.debug("background write-back of checkpointed pages: {}", writeback.active() ? "on" : "off");
+      LOG.debug(
+          "background write-back of checkpointed pages: {}", writeback.active() ? "on" : "off");
       run(writeback);
     }
   }
@@ -226,8 +238,8 @@ final class WalCheckpointer implements AutoCloseable {
 
   /** fsync of the database file (any descriptor of the file flushes its dirty pages). */
   private void syncDatabaseFile() {
-    try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(database,
-        java.nio.file.StandardOpenOption.READ)) {
+    try (java.nio.channels.FileChannel f =
+        java.nio.channels.FileChannel.open(database, java.nio.file.StandardOpenOption.READ)) {
       f.force(false);
     } catch (java.io.IOException e) {
       // the RESTART checkpoint syncs the file anyway (on the writer thread)
@@ -269,8 +281,12 @@ final class WalCheckpointer implements AutoCloseable {
         long start = System.nanoTime();
         int[] r = run(writer, "RESTART");
         if (LOG.isDebugEnabled()) {
-          LOG.debug("WAL restart checkpoint: {} µs, busy {}, {} frames in the log, {} copied",
-              (System.nanoTime() - start) / 1_000, r[0], r[1], r[2]);
+          LOG.debug(
+              "WAL restart checkpoint: {} µs, busy {}, {} frames in the log, {} copied",
+              (System.nanoTime() - start) / 1_000,
+              r[0],
+              r[1],
+              r[2]);
         }
         if (r[0] == 0) {
           restartDue = false;

@@ -22,10 +22,11 @@ import org.junit.jupiter.api.Test;
 
 /** {@link ConnectionPool}: limits, waiting cap, timeout, reuse, close. */
 class ConnectionPoolTest {
-  private static final ChannelInitializer<Channel> NOOP = new ChannelInitializer<>() {
-    @Override
-    protected void initChannel(Channel ch) {}
-  };
+  private static final ChannelInitializer<Channel> NOOP =
+      new ChannelInitializer<>() {
+        @Override
+        protected void initChannel(Channel ch) {}
+      };
   private EventLoopGroup group;
   private Channel server;
   private LocalAddress address;
@@ -34,8 +35,14 @@ class ConnectionPoolTest {
   void setUp() throws Exception {
     group = new DefaultEventLoopGroup(2);
     address = new LocalAddress("pool-test-" + System.nanoTime());
-    server = new ServerBootstrap().group(group).channel(LocalServerChannel.class)
-        .childHandler(NOOP).bind(address).sync().channel();
+    server =
+        new ServerBootstrap()
+            .group(group)
+            .channel(LocalServerChannel.class)
+            .childHandler(NOOP)
+            .bind(address)
+            .sync()
+            .channel();
   }
 
   @AfterEach
@@ -45,8 +52,12 @@ class ConnectionPoolTest {
   }
 
   private ConnectionPool pool(int max, int waiting, long timeoutMillis) {
-    Bootstrap b = new Bootstrap().group(group).channel(LocalChannel.class).remoteAddress(address)
-        .handler(NOOP);
+    Bootstrap b =
+        new Bootstrap()
+            .group(group)
+            .channel(LocalChannel.class)
+            .remoteAddress(address)
+            .handler(NOOP);
     return new ConnectionPool(b, max, waiting, TimeUnit.MILLISECONDS.toNanos(timeoutMillis));
   }
 
@@ -64,8 +75,10 @@ class ConnectionPoolTest {
     p.release(b, true);
     p.close();
     assertThat(b.closeFuture().await(1, TimeUnit.SECONDS)).isTrue();
-    assertThatThrownBy(p::acquire).isInstanceOfSatisfying(ConnectionPool.AcquireException.class,
-        e -> assertThat(e.failure()).isEqualTo(ConnectionPool.Failure.CLOSED));
+    assertThatThrownBy(p::acquire)
+        .isInstanceOfSatisfying(
+            ConnectionPool.AcquireException.class,
+            e -> assertThat(e.failure()).isEqualTo(ConnectionPool.Failure.CLOSED));
   }
 
   @Test
@@ -73,19 +86,26 @@ class ConnectionPoolTest {
     ConnectionPool p = pool(1, 1, 1_000);
     Channel held = p.acquire();
     AtomicReference<Throwable> waiter = new AtomicReference<>();
-    Thread t = Thread.ofVirtual().start(() -> {
-      try {
-        p.acquire();
-      } catch (Throwable e) {
-        waiter.set(e);
-      }
-    });
+    Thread t =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try {
+                    p.acquire();
+                  } catch (Throwable e) {
+                    waiter.set(e);
+                  }
+                });
     await().atMost(Duration.ofSeconds(10)).until(() -> p.waitingCount() == 1);
-    assertThatThrownBy(p::acquire).isInstanceOfSatisfying(ConnectionPool.AcquireException.class,
-        e -> assertThat(e.failure()).isEqualTo(ConnectionPool.Failure.TOO_MANY_WAITING));
+    assertThatThrownBy(p::acquire)
+        .isInstanceOfSatisfying(
+            ConnectionPool.AcquireException.class,
+            e -> assertThat(e.failure()).isEqualTo(ConnectionPool.Failure.TOO_MANY_WAITING));
     t.join();
-    assertThat(waiter.get()).isInstanceOfSatisfying(ConnectionPool.AcquireException.class,
-        e -> assertThat(e.failure()).isEqualTo(ConnectionPool.Failure.TIMED_OUT));
+    assertThat(waiter.get())
+        .isInstanceOfSatisfying(
+            ConnectionPool.AcquireException.class,
+            e -> assertThat(e.failure()).isEqualTo(ConnectionPool.Failure.TIMED_OUT));
     p.release(held, true);
     assertThat(p.acquire()).isSameAs(held); // the permit came back
   }
@@ -95,13 +115,16 @@ class ConnectionPoolTest {
     ConnectionPool p = pool(1, 4, 5000);
     Channel held = p.acquire();
     AtomicReference<Channel> got = new AtomicReference<>();
-    Thread t = Thread.ofVirtual().start(() -> {
-      try {
-        got.set(p.acquire());
-      } catch (Exception e) {
-        throw new AssertionError(e);
-      }
-    });
+    Thread t =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try {
+                    got.set(p.acquire());
+                  } catch (Exception e) {
+                    throw new AssertionError(e);
+                  }
+                });
     await().atMost(Duration.ofSeconds(10)).until(() -> p.waitingCount() == 1);
     assertThat(got.get()).isNull();
     p.release(held, true);
@@ -111,13 +134,18 @@ class ConnectionPoolTest {
 
   @Test
   void aFailedConnectGivesThePermitBack() throws Exception {
-    Bootstrap b = new Bootstrap().group(group).channel(LocalChannel.class)
-        .remoteAddress(new LocalAddress("nobody-" + System.nanoTime()))
-        .handler(NOOP);
+    Bootstrap b =
+        new Bootstrap()
+            .group(group)
+            .channel(LocalChannel.class)
+            .remoteAddress(new LocalAddress("nobody-" + System.nanoTime()))
+            .handler(NOOP);
     ConnectionPool p = new ConnectionPool(b, 1, 1, TimeUnit.MILLISECONDS.toNanos(200));
     for (int i = 0; i < 2; i++) {
-      assertThatThrownBy(p::acquire).isInstanceOfSatisfying(ConnectionPool.AcquireException.class,
-          e -> assertThat(e.failure()).isEqualTo(ConnectionPool.Failure.CONNECT));
+      assertThatThrownBy(p::acquire)
+          .isInstanceOfSatisfying(
+              ConnectionPool.AcquireException.class,
+              e -> assertThat(e.failure()).isEqualTo(ConnectionPool.Failure.CONNECT));
     }
   }
 }

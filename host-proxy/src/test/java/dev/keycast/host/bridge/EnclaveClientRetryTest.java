@@ -39,34 +39,43 @@ class EnclaveClientRetryTest {
   private void start(IntPredicate closeFirstRequestOfConnection, int closeAtRequestOnFirst)
       throws IOException {
     server = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
-    Thread.ofVirtual().start(() -> {
-      while (!server.isClosed()) {
-        Socket s;
-        try {
-          s = server.accept();
-        } catch (IOException e) {
-          return;
-        }
-        int n = connections.incrementAndGet();
-        Thread.ofVirtual().start(() -> serve(s, n, closeFirstRequestOfConnection,
-            closeAtRequestOnFirst));
-      }
-    });
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              while (!server.isClosed()) {
+                Socket s;
+                try {
+                  s = server.accept();
+                } catch (IOException e) {
+                  return;
+                }
+                int n = connections.incrementAndGet();
+                Thread.ofVirtual()
+                    .start(() -> serve(s, n, closeFirstRequestOfConnection, closeAtRequestOnFirst));
+              }
+            });
     group = Transports.newEventLoopGroup(1);
-    client = new EnclaveClient(EnclaveClient.Settings.defaults(
-        new TcpEndpoint("127.0.0.1", server.getLocalPort())).withMaxConnections(1), group);
+    client =
+        new EnclaveClient(
+            EnclaveClient.Settings.defaults(new TcpEndpoint("127.0.0.1", server.getLocalPort()))
+                .withMaxConnections(1),
+            group);
   }
 
   private void serve(Socket s, int connection, IntPredicate closeFirst, int closeAtOnFirst) {
-    try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
+    try (s;
+        InputStream in = s.getInputStream();
+        OutputStream out = s.getOutputStream()) {
       for (int onThis = 1; readHead(in); onThis++) {
         requests.incrementAndGet();
         if ((onThis == 1 && closeFirst.test(connection))
             || (connection == 1 && onThis == closeAtOnFirst)) {
           return; // closed unanswered
         }
-        out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
-            + "Connection: keep-alive\r\n\r\n{}").getBytes(StandardCharsets.US_ASCII));
+        out.write(
+            ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                    + "Connection: keep-alive\r\n\r\n{}")
+                .getBytes(StandardCharsets.US_ASCII));
         out.flush();
       }
     } catch (IOException e) {
@@ -110,10 +119,12 @@ class EnclaveClientRetryTest {
   void aFreshConnectionClosedBeforeTheAnswerIsNotRetried() throws Exception {
     start(connection -> true, 0);
     assertThatThrownBy(() -> client.get("/v1/health"))
-        .isInstanceOfSatisfying(EnclaveException.class, e -> {
-          assertThat(e.code()).isEqualTo(ErrorCode.ENCLAVE_UNAVAILABLE);
-          assertThat(e.failure()).isEqualTo(EnclaveException.Failure.CLOSED_BEFORE_ANSWER);
-        });
+        .isInstanceOfSatisfying(
+            EnclaveException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo(ErrorCode.ENCLAVE_UNAVAILABLE);
+              assertThat(e.failure()).isEqualTo(EnclaveException.Failure.CLOSED_BEFORE_ANSWER);
+            });
     assertThat(connections.get()).isEqualTo(1);
     assertThat(requests.get()).isEqualTo(1);
   }

@@ -45,44 +45,56 @@ class EnclaveClientStreamTest {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
     server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
     // answers the SHA-256 and length of the body it read
-    server.createContext("/digest", ex -> {
-      transferEncoding.set(ex.getRequestHeaders().getFirst("Transfer-Encoding"));
-      MessageDigest md;
-      try {
-        md = MessageDigest.getInstance("SHA-256");
-      } catch (java.security.NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
-      long n = 0;
-      try (InputStream in = ex.getRequestBody()) {
-        byte[] buf = new byte[8192];
-        for (int r; (r = in.read(buf)) > 0; ) {
-          md.update(buf, 0, r);
-          n += r;
-        }
-      }
-      answer(ex, 200, "{\"bytes\":" + n + ",\"sha\":\"" + HexFormat.of().formatHex(md.digest()) + "\"}");
-    });
+    server.createContext(
+        "/digest",
+        ex -> {
+          transferEncoding.set(ex.getRequestHeaders().getFirst("Transfer-Encoding"));
+          MessageDigest md;
+          try {
+            md = MessageDigest.getInstance("SHA-256");
+          } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+          }
+          long n = 0;
+          try (InputStream in = ex.getRequestBody()) {
+            byte[] buf = new byte[8192];
+            for (int r; (r = in.read(buf)) > 0; ) {
+              md.update(buf, 0, r);
+              n += r;
+            }
+          }
+          answer(
+              ex,
+              200,
+              "{\"bytes\":" + n + ",\"sha\":\"" + HexFormat.of().formatHex(md.digest()) + "\"}");
+        });
     // answers at once, as the enclave does for an early error, then reads the rest of the body
-    server.createContext("/early", ex -> {
-      byte[] body = "{\"error\":\"invalid_recipient\",\"message\":\"candidate 0\"}"
-          .getBytes(StandardCharsets.UTF_8);
-      ex.getResponseHeaders().set("Content-Type", "application/json");
-      ex.sendResponseHeaders(422, body.length);
-      OutputStream out = ex.getResponseBody();
-      out.write(body);
-      out.flush();
-      try (InputStream in = ex.getRequestBody()) {
-        in.transferTo(OutputStream.nullOutputStream());
-      } catch (IOException ignored) {
-        // the client abandoned the body
-      }
-      ex.close();
-    });
+    server.createContext(
+        "/early",
+        ex -> {
+          byte[] body =
+              "{\"error\":\"invalid_recipient\",\"message\":\"candidate 0\"}"
+                  .getBytes(StandardCharsets.UTF_8);
+          ex.getResponseHeaders().set("Content-Type", "application/json");
+          ex.sendResponseHeaders(422, body.length);
+          OutputStream out = ex.getResponseBody();
+          out.write(body);
+          out.flush();
+          try (InputStream in = ex.getRequestBody()) {
+            in.transferTo(OutputStream.nullOutputStream());
+          } catch (IOException ignored) {
+            // the client abandoned the body
+          }
+          ex.close();
+        });
     server.start();
     group = Transports.newEventLoopGroup(1);
-    client = new EnclaveClient(EnclaveClient.Settings.defaults(
-        new TcpEndpoint("127.0.0.1", server.getAddress().getPort())).withMaxConnections(1), group);
+    client =
+        new EnclaveClient(
+            EnclaveClient.Settings.defaults(
+                    new TcpEndpoint("127.0.0.1", server.getAddress().getPort()))
+                .withMaxConnections(1),
+            group);
   }
 
   private static void answer(HttpExchange ex, int status, String json) throws IOException {
@@ -111,23 +123,32 @@ class EnclaveClientStreamTest {
   void aBodyManyTimesTheWindowArrivesWholeAndInOrder() throws Exception {
     byte[] body = new byte[5 * EnclaveClient.BODY_WINDOW + 12_345];
     new Random(7).nextBytes(body);
-    EnclaveResponse r = client.stream(HttpMethod.POST, "/digest", body.length, out -> {
-      // odd-sized writes, single bytes included
-      int i = 0;
-      for (int step = 1; i < body.length; step = step * 3 % 70_001 + 1) {
-        int n = Math.min(step, body.length - i);
-        if (n == 1) {
-          out.write(body[i]);
-        } else {
-          out.write(body, i, n);
-        }
-        i += n;
-      }
-    });
+    EnclaveResponse r =
+        client.stream(
+            HttpMethod.POST,
+            "/digest",
+            body.length,
+            out -> {
+              // odd-sized writes, single bytes included
+              int i = 0;
+              for (int step = 1; i < body.length; step = step * 3 % 70_001 + 1) {
+                int n = Math.min(step, body.length - i);
+                if (n == 1) {
+                  out.write(body[i]);
+                } else {
+                  out.write(body, i, n);
+                }
+                i += n;
+              }
+            });
     assertThat(r.status()).isEqualTo(200);
-    assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo("{\"bytes\":" + body.length
-        + ",\"sha\":\"" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body))
-        + "\"}");
+    assertThat(new String(r.body(), StandardCharsets.UTF_8))
+        .isEqualTo(
+            "{\"bytes\":"
+                + body.length
+                + ",\"sha\":\""
+                + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body))
+                + "\"}");
     assertThat(transferEncoding.get()).isEqualTo("chunked");
     // the connection is kept and serves the next request
     assertThat(digestCall(new byte[] {1, 2, 3})).startsWith("{\"bytes\":3,");
@@ -143,30 +164,46 @@ class EnclaveClientStreamTest {
   void bodiesAroundThePieceSizesArriveWhole(int size) throws Exception {
     byte[] body = new byte[size];
     new Random(size).nextBytes(body);
-    EnclaveResponse r = client.stream(HttpMethod.POST, "/digest", body.length, out -> {
-      int half = size / 2;
-      for (int i = 0; i < half; i++) {
-        out.write(body[i]); // single bytes through the first growths
-      }
-      out.write(body, half, size - half);
-    });
+    EnclaveResponse r =
+        client.stream(
+            HttpMethod.POST,
+            "/digest",
+            body.length,
+            out -> {
+              int half = size / 2;
+              for (int i = 0; i < half; i++) {
+                out.write(body[i]); // single bytes through the first growths
+              }
+              out.write(body, half, size - half);
+            });
     assertThat(r.status()).isEqualTo(200);
-    assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo("{\"bytes\":" + size
-        + ",\"sha\":\"" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body))
-        + "\"}");
+    assertThat(new String(r.body(), StandardCharsets.UTF_8))
+        .isEqualTo(
+            "{\"bytes\":"
+                + size
+                + ",\"sha\":\""
+                + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body))
+                + "\"}");
     assertThat(transferEncoding.get()).isEqualTo(size <= 65_536 ? null : "chunked");
   }
 
   @Test
   void aBodyOverItsLimitAbandonsTheRequest() throws Exception {
     AtomicLong written = new AtomicLong();
-    assertThatThrownBy(() -> client.stream(HttpMethod.POST, "/digest", 100_000, out -> {
-      byte[] piece = new byte[1000];
-      for (int i = 0; i < 1000; i++) {
-        out.write(piece);
-        written.addAndGet(piece.length);
-      }
-    })).isInstanceOf(EnclaveClient.BodyTooLargeException.class)
+    assertThatThrownBy(
+            () ->
+                client.stream(
+                    HttpMethod.POST,
+                    "/digest",
+                    100_000,
+                    out -> {
+                      byte[] piece = new byte[1000];
+                      for (int i = 0; i < 1000; i++) {
+                        out.write(piece);
+                        written.addAndGet(piece.length);
+                      }
+                    }))
+        .isInstanceOf(EnclaveClient.BodyTooLargeException.class)
         .hasMessageContaining("100000");
     assertThat(written.get()).isEqualTo(100_000); // the write that crossed the limit failed
     assertThat(digestCall(new byte[] {4, 5})).startsWith("{\"bytes\":2,");
@@ -174,13 +211,27 @@ class EnclaveClientStreamTest {
 
   @Test
   void aWriterFailureIsRethrownAndTheRequestAbandoned() throws Exception {
-    assertThatThrownBy(() -> client.stream(HttpMethod.POST, "/digest", 1 << 30, out -> {
-      out.write(new byte[300_000]);
-      throw new WriterFailed();
-    })).isInstanceOf(WriterFailed.class);
-    assertThatThrownBy(() -> client.stream(HttpMethod.POST, "/digest", 1 << 30, out -> {
-      throw new IllegalStateException("a bug");
-    })).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(
+            () ->
+                client.stream(
+                    HttpMethod.POST,
+                    "/digest",
+                    1 << 30,
+                    out -> {
+                      out.write(new byte[300_000]);
+                      throw new WriterFailed();
+                    }))
+        .isInstanceOf(WriterFailed.class);
+    assertThatThrownBy(
+            () ->
+                client.stream(
+                    HttpMethod.POST,
+                    "/digest",
+                    1 << 30,
+                    out -> {
+                      throw new IllegalStateException("a bug");
+                    }))
+        .isInstanceOf(IllegalStateException.class);
     assertThat(digestCall(new byte[] {6})).startsWith("{\"bytes\":1,");
   }
 
@@ -188,13 +239,18 @@ class EnclaveClientStreamTest {
   void anEarlyAnswerStopsTheWriterAndIsReturned() throws Exception {
     AtomicLong written = new AtomicLong();
     long limit = 256L << 20;
-    EnclaveResponse r = client.stream(HttpMethod.POST, "/early", limit, out -> {
-      byte[] piece = new byte[64 * 1024];
-      while (true) { // only the client can stop this writer
-        out.write(piece);
-        written.addAndGet(piece.length);
-      }
-    });
+    EnclaveResponse r =
+        client.stream(
+            HttpMethod.POST,
+            "/early",
+            limit,
+            out -> {
+              byte[] piece = new byte[64 * 1024];
+              while (true) { // only the client can stop this writer
+                out.write(piece);
+                written.addAndGet(piece.length);
+              }
+            });
     assertThat(r.status()).isEqualTo(422);
     assertThat(r.toException().code().code()).isEqualTo("invalid_recipient");
     assertThat(written.get()).isLessThan(limit);

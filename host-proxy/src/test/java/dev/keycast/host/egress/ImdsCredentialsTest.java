@@ -25,48 +25,63 @@ class ImdsCredentialsTest {
   HttpServer imds;
   final List<String> log = new CopyOnWriteArrayList<>();
   final AtomicInteger fetches = new AtomicInteger();
-  final AtomicReference<Instant> expiration = new AtomicReference<>(Instant.parse("2030-01-01T12:00:00Z"));
+  final AtomicReference<Instant> expiration =
+      new AtomicReference<>(Instant.parse("2030-01-01T12:00:00Z"));
   volatile String code = "Success";
 
   @BeforeEach
   void start() throws IOException {
     imds = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
-    imds.createContext("/", ex -> {
-      try (ex) {
-        String path = ex.getRequestURI().getPath();
-        String token = ex.getRequestHeaders().getFirst("X-aws-ec2-metadata-token");
-        log.add(ex.getRequestMethod() + " " + path);
-        byte[] out;
-        int status = 200;
-        if (path.equals("/latest/api/token")) {
-          String ttl = ex.getRequestHeaders().getFirst("X-aws-ec2-metadata-token-ttl-seconds");
-          if (!ex.getRequestMethod().equals("PUT") || ttl == null) {
-            status = 400;
-            out = new byte[0];
-          } else {
-            out = "TOKEN-1".getBytes(StandardCharsets.UTF_8);
+    imds.createContext(
+        "/",
+        ex -> {
+          try (ex) {
+            String path = ex.getRequestURI().getPath();
+            String token = ex.getRequestHeaders().getFirst("X-aws-ec2-metadata-token");
+            log.add(ex.getRequestMethod() + " " + path);
+            byte[] out;
+            int status = 200;
+            if (path.equals("/latest/api/token")) {
+              String ttl = ex.getRequestHeaders().getFirst("X-aws-ec2-metadata-token-ttl-seconds");
+              if (!ex.getRequestMethod().equals("PUT") || ttl == null) {
+                status = 400;
+                out = new byte[0];
+              } else {
+                out = "TOKEN-1".getBytes(StandardCharsets.UTF_8);
+              }
+            } else if (!"TOKEN-1".equals(token)) {
+              status = 401;
+              out = new byte[0];
+            } else if (path.equals("/latest/meta-data/iam/security-credentials/")) {
+              out = "keycast-parent\n".getBytes(StandardCharsets.UTF_8);
+            } else if (path.equals("/latest/meta-data/iam/security-credentials/keycast-parent")) {
+              int n = fetches.incrementAndGet();
+              out =
+                  ("{\"Code\":\""
+                          + code
+                          + "\",\"LastUpdated\":\"2030-01-01T00:00:00Z\","
+                          + "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"ASIA"
+                          + n
+                          + "\","
+                          + "\"SecretAccessKey\":\"sk"
+                          + n
+                          + "\",\"Token\":\"tok"
+                          + n
+                          + "\","
+                          + "\"Expiration\":\""
+                          + expiration.get()
+                          + "\"}")
+                      .getBytes(StandardCharsets.UTF_8);
+            } else {
+              status = 404;
+              out = new byte[0];
+            }
+            ex.sendResponseHeaders(status, out.length == 0 ? -1 : out.length);
+            if (out.length > 0) {
+              ex.getResponseBody().write(out);
+            }
           }
-        } else if (!"TOKEN-1".equals(token)) {
-          status = 401;
-          out = new byte[0];
-        } else if (path.equals("/latest/meta-data/iam/security-credentials/")) {
-          out = "keycast-parent\n".getBytes(StandardCharsets.UTF_8);
-        } else if (path.equals("/latest/meta-data/iam/security-credentials/keycast-parent")) {
-          int n = fetches.incrementAndGet();
-          out = ("{\"Code\":\"" + code + "\",\"LastUpdated\":\"2030-01-01T00:00:00Z\","
-              + "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"ASIA" + n + "\","
-              + "\"SecretAccessKey\":\"sk" + n + "\",\"Token\":\"tok" + n + "\","
-              + "\"Expiration\":\"" + expiration.get() + "\"}").getBytes(StandardCharsets.UTF_8);
-        } else {
-          status = 404;
-          out = new byte[0];
-        }
-        ex.sendResponseHeaders(status, out.length == 0 ? -1 : out.length);
-        if (out.length > 0) {
-          ex.getResponseBody().write(out);
-        }
-      }
-    });
+        });
     imds.start();
   }
 
@@ -88,9 +103,11 @@ class ImdsCredentialsTest {
     assertThat(c.secretAccessKey()).isEqualTo("sk1");
     assertThat(c.sessionToken()).isEqualTo("tok1");
     assertThat(c.expiration()).isEqualTo(Instant.parse("2030-01-01T12:00:00Z"));
-    assertThat(log).startsWith("PUT /latest/api/token",
-        "GET /latest/meta-data/iam/security-credentials/",
-        "GET /latest/meta-data/iam/security-credentials/keycast-parent");
+    assertThat(log)
+        .startsWith(
+            "PUT /latest/api/token",
+            "GET /latest/meta-data/iam/security-credentials/",
+            "GET /latest/meta-data/iam/security-credentials/keycast-parent");
     assertThat(c.toString()).doesNotContain("sk1");
 
     clock.now = Instant.parse("2030-01-01T11:45:00Z"); // 15 min left: cached
@@ -107,10 +124,13 @@ class ImdsCredentialsTest {
   @Test
   void failedCredentialsAreAnErrorWithoutSecrets() {
     code = "Failure";
-    ImdsCredentials p = new ImdsCredentials(uri(), Clock.fixed(Instant.parse("2030-01-01T10:00:00Z"),
-        ZoneOffset.UTC));
-    assertThatThrownBy(p::credentials).isInstanceOf(IOException.class)
-        .hasMessageContaining("not available").hasMessageNotContaining("sk1");
+    ImdsCredentials p =
+        new ImdsCredentials(
+            uri(), Clock.fixed(Instant.parse("2030-01-01T10:00:00Z"), ZoneOffset.UTC));
+    assertThatThrownBy(p::credentials)
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("not available")
+        .hasMessageNotContaining("sk1");
   }
 
   @Test

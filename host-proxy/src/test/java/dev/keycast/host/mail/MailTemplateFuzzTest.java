@@ -30,14 +30,19 @@ class MailTemplateFuzzTest {
    * a 43 KB template, fuzzing.md N3); without the hooks (CI) parsing allocates a few copies of the text.
    */
   private static final long ALLOCATION_PER_BYTE = 2048;
+
   /** A marker the title carries; it may appear only where the template itself has {@code {{title}}}. */
   private static final String MARK = "\u0001title-value\u0001";
 
   @FuzzTest
   void parseAndRender(byte[] input) {
     String text = new String(input, StandardCharsets.UTF_8);
-    Outcome<MailTemplate> out = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> MailTemplate.parse(text), IllegalArgumentException.class);
+    Outcome<MailTemplate> out =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> MailTemplate.parse(text),
+            IllegalArgumentException.class);
     if (!out.ok()) {
       return;
     }
@@ -55,7 +60,13 @@ class MailTemplateFuzzTest {
     String subject = t.subject(values);
     String body = t.body(values);
     assertThat(subject).doesNotContain("\r").doesNotContain("\n");
-    new OutgoingMail("m@keycast", java.util.List.of("a@example.com"), subject, body, "k.zip", "application/zip",
+    new OutgoingMail(
+        "m@keycast",
+        java.util.List.of("a@example.com"),
+        subject,
+        body,
+        "k.zip",
+        "application/zip",
         new byte[0]);
     if (!t.subject().contains("{{title}}") && !text.contains(MARK)) {
       assertThat(subject).doesNotContain(MARK);

@@ -38,7 +38,9 @@ class DeploymentScriptsTest {
         process.destroyForcibly();
       }
       String output = Files.readString(log, StandardCharsets.UTF_8);
-      assertThat(finished).as("scripts/test-scripts finished in time; output:%n%s", output).isTrue();
+      assertThat(finished)
+          .as("scripts/test-scripts finished in time; output:%n%s", output)
+          .isTrue();
       Matcher summary = SUMMARY.matcher(output);
       assertThat(summary.find()).as("summary line in:%n%s", output).isTrue();
       assertThat(Integer.parseInt(summary.group(2))).as("failed checks in:%n%s", output).isZero();

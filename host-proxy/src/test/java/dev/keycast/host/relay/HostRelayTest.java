@@ -66,24 +66,32 @@ class HostRelayTest {
     // a Unix socket refuses connects at once when its backlog is full (TCP would retry): room
     // for every relayed connection of a test
     backend.bind(UnixDomainSocketAddress.of(sock), 1024);
-    pool.submit(() -> {
-      while (true) {
-        SocketChannel ch = backend.accept();
-        pool.submit(() -> {
-          try (ch) {
-            conversation.run(Channels.newInputStream(ch), Channels.newOutputStream(ch));
+    pool.submit(
+        () -> {
+          while (true) {
+            SocketChannel ch = backend.accept();
+            pool.submit(
+                () -> {
+                  try (ch) {
+                    conversation.run(Channels.newInputStream(ch), Channels.newOutputStream(ch));
+                  }
+                  return null;
+                });
           }
-          return null;
         });
-      }
-    });
     return sock;
   }
 
   private TcpEndpoint startRelay(Path sock, int maxConnections) throws Exception {
-    relay = new HostRelay(new HostRelay.Config(Endpoint.parse("tcp://127.0.0.1:0"),
-        Endpoint.parse("unix:" + sock), 2, maxConnections, Duration.ofSeconds(5),
-        Duration.ofSeconds(30)));
+    relay =
+        new HostRelay(
+            new HostRelay.Config(
+                Endpoint.parse("tcp://127.0.0.1:0"),
+                Endpoint.parse("unix:" + sock),
+                2,
+                maxConnections,
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(30)));
     return (TcpEndpoint) relay.start();
   }
 
@@ -103,16 +111,20 @@ class HostRelayTest {
   }
 
   /** A keep-alive HTTP server: answers each request with its request line as the body. */
-  private static final Conversation HTTP = (in, out) -> {
-    for (String head; (head = readHead(in)) != null; ) {
-      String line = head.substring(0, head.indexOf('\r'));
-      byte[] body = ("you asked: " + line).getBytes(StandardCharsets.US_ASCII);
-      out.write(("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: " + body.length
-          + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-      out.write(body);
-      out.flush();
-    }
-  };
+  private static final Conversation HTTP =
+      (in, out) -> {
+        for (String head; (head = readHead(in)) != null; ) {
+          String line = head.substring(0, head.indexOf('\r'));
+          byte[] body = ("you asked: " + line).getBytes(StandardCharsets.US_ASCII);
+          out.write(
+              ("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: "
+                      + body.length
+                      + "\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
+          out.write(body);
+          out.flush();
+        }
+      };
 
   private static String readAnswer(InputStream in) throws IOException {
     String head = readHead(in);
@@ -130,8 +142,9 @@ class HostRelayTest {
       s.setSoTimeout(10_000);
       OutputStream out = s.getOutputStream();
       for (int i = 0; i < 200; i++) {
-        byte[] req = ("GET /v1/health?i=" + i + " HTTP/1.1\r\nhost: x\r\n\r\n")
-            .getBytes(StandardCharsets.US_ASCII);
+        byte[] req =
+            ("GET /v1/health?i=" + i + " HTTP/1.1\r\nhost: x\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
         up += req.length;
         out.write(req);
         out.flush();
@@ -148,14 +161,19 @@ class HostRelayTest {
   @Test
   void aHalfCloseReachesTheBackendAndTheAnswerStillComesBack() throws Exception {
     AtomicReference<String> seen = new AtomicReference<>();
-    TcpEndpoint at = startRelay(startBackend((in, out) -> {
-      // like an HTTP/1.0 server that reads to the end of the request before answering
-      String all = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
-      seen.set(all);
-      out.write(("HTTP/1.0 200 OK\r\n\r\nread " + all.length() + " bytes")
-          .getBytes(StandardCharsets.US_ASCII));
-      out.flush();
-    }), 16);
+    TcpEndpoint at =
+        startRelay(
+            startBackend(
+                (in, out) -> {
+                  // like an HTTP/1.0 server that reads to the end of the request before answering
+                  String all = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+                  seen.set(all);
+                  out.write(
+                      ("HTTP/1.0 200 OK\r\n\r\nread " + all.length() + " bytes")
+                          .getBytes(StandardCharsets.US_ASCII));
+                  out.flush();
+                }),
+            16);
     try (Socket s = new Socket(at.host(), at.port())) {
       s.setSoTimeout(10_000);
       String req = "POST /v1/x HTTP/1.0\r\ncontent-length: 5\r\n\r\nhello";
@@ -173,18 +191,24 @@ class HostRelayTest {
     byte[] expected = new byte[size];
     new Random(7).nextBytes(expected);
     CountDownLatch clientDone = new CountDownLatch(1);
-    TcpEndpoint at = startRelay(startBackend((in, out) -> {
-      readHead(in);
-      out.write(("HTTP/1.1 200 OK\r\ncontent-length: " + size + "\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII));
-      for (int off = 0; off < size; off += 1 << 20) {
-        out.write(expected, off, 1 << 20);
-      }
-      out.flush();
-      // keep the connection open (keep-alive): an end of input would let Netty's epoll transport
-      // drain the socket's kernel buffer in one go, which is not the relay's reading
-      clientDone.await(30, TimeUnit.SECONDS);
-    }), 16);
+    TcpEndpoint at =
+        startRelay(
+            startBackend(
+                (in, out) -> {
+                  readHead(in);
+                  out.write(
+                      ("HTTP/1.1 200 OK\r\ncontent-length: " + size + "\r\n\r\n")
+                          .getBytes(StandardCharsets.US_ASCII));
+                  for (int off = 0; off < size; off += 1 << 20) {
+                    out.write(expected, off, 1 << 20);
+                  }
+                  out.flush();
+                  // keep the connection open (keep-alive): an end of input would let Netty's epoll
+                  // transport
+                  // drain the socket's kernel buffer in one go, which is not the relay's reading
+                  clientDone.await(30, TimeUnit.SECONDS);
+                }),
+            16);
     try (Socket s = new Socket(at.host(), at.port())) {
       s.setReceiveBufferSize(16 * 1024);
       s.setSoTimeout(30_000);
@@ -217,7 +241,8 @@ class HostRelayTest {
   @Test
   void connectionsBeyondTheLimitAreClosedAtOnce() throws Exception {
     TcpEndpoint at = startRelay(startBackend(HTTP), 2);
-    try (Socket a = new Socket(at.host(), at.port()); Socket b = new Socket(at.host(), at.port())) {
+    try (Socket a = new Socket(at.host(), at.port());
+        Socket b = new Socket(at.host(), at.port())) {
       for (Socket s : new Socket[] {a, b}) {
         s.setSoTimeout(10_000);
         s.getOutputStream().write("GET /a HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -249,24 +274,27 @@ class HostRelayTest {
     CountDownLatch done = new CountDownLatch(64);
     for (int c = 0; c < 64; c++) {
       int client = c;
-      pool.submit(() -> {
-        try (Socket s = new Socket(at.host(), at.port())) {
-          s.setSoTimeout(10_000);
-          for (int i = 0; i < 50; i++) {
-            s.getOutputStream().write(("GET /c" + client + "/" + i + " HTTP/1.1\r\n\r\n")
-                .getBytes(StandardCharsets.US_ASCII));
-            if (readAnswer(s.getInputStream())
-                .equals("you asked: GET /c" + client + "/" + i + " HTTP/1.1")) {
-              ok.incrementAndGet();
+      pool.submit(
+          () -> {
+            try (Socket s = new Socket(at.host(), at.port())) {
+              s.setSoTimeout(10_000);
+              for (int i = 0; i < 50; i++) {
+                s.getOutputStream()
+                    .write(
+                        ("GET /c" + client + "/" + i + " HTTP/1.1\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                if (readAnswer(s.getInputStream())
+                    .equals("you asked: GET /c" + client + "/" + i + " HTTP/1.1")) {
+                  ok.incrementAndGet();
+                }
+              }
+            } catch (IOException | RuntimeException e) {
+              failure.compareAndSet(null, e);
+            } finally {
+              done.countDown();
             }
-          }
-        } catch (IOException | RuntimeException e) {
-          failure.compareAndSet(null, e);
-        } finally {
-          done.countDown();
-        }
-        return null;
-      });
+            return null;
+          });
     }
     assertThat(done.await(60, TimeUnit.SECONDS)).isTrue();
     assertThat(failure.get()).isNull();
@@ -276,24 +304,35 @@ class HostRelayTest {
   @Test
   void commandLineOptions() {
     RelayMain m = new RelayMain();
-    new CommandLine(m).parseArgs("--listen", "tcp://127.0.0.1:9002", "--to", "unix:/run/b.sock",
-        "--max-connections", "10", "--threads", "1");
+    new CommandLine(m)
+        .parseArgs(
+            "--listen",
+            "tcp://127.0.0.1:9002",
+            "--to",
+            "unix:/run/b.sock",
+            "--max-connections",
+            "10",
+            "--threads",
+            "1");
     HostRelay.Config c = m.config();
     assertThat(c.listen()).isEqualTo(Endpoint.parse("tcp://127.0.0.1:9002"));
     assertThat(c.target()).isEqualTo(Endpoint.parse("unix:/run/b.sock"));
     assertThat(c.maxConnections()).isEqualTo(10);
     assertThat(c.threads()).isEqualTo(1);
     RelayMain bad = new RelayMain();
-    new CommandLine(bad).parseArgs("--listen", "tcp://127.0.0.1:9002", "--to", "unix:/x",
-        "--max-connections", "0");
-    assertThatThrownBy(bad::config).isInstanceOf(IllegalArgumentException.class)
+    new CommandLine(bad)
+        .parseArgs("--listen", "tcp://127.0.0.1:9002", "--to", "unix:/x", "--max-connections", "0");
+    assertThatThrownBy(bad::config)
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("--max-connections");
     assertThat(new CommandLine(new RelayMain()).execute("--listen", "tcp://127.0.0.1:1"))
         .isEqualTo(2); // --to is required
   }
 
   private static void awaitTrue(java.util.function.BooleanSupplier cond) {
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
-        .pollInterval(java.time.Duration.ofMillis(10)).until(cond::getAsBoolean);
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .pollInterval(java.time.Duration.ofMillis(10))
+        .until(cond::getAsBoolean);
   }
 }

@@ -26,14 +26,20 @@ class ForwardQueueTest {
     CountDownLatch release = new CountDownLatch(1);
     List<String> ran = new CopyOnWriteArrayList<>();
     HostMetrics metrics = new HostMetrics();
-    try (ForwardQueue q = new ForwardQueue(key -> {
-      if (key.equals("a")) {
-        started.countDown();
-        assertThat(release.await(30, TimeUnit.SECONDS)).isTrue();
-      }
-      ran.add(key);
-      return 1;
-    }, 1, 1, 10, metrics)) {
+    try (ForwardQueue q =
+        new ForwardQueue(
+            key -> {
+              if (key.equals("a")) {
+                started.countDown();
+                assertThat(release.await(30, TimeUnit.SECONDS)).isTrue();
+              }
+              ran.add(key);
+              return 1;
+            },
+            1,
+            1,
+            10,
+            metrics)) {
       Optional<CompletableFuture<Integer>> a = q.submit("a");
       assertThat(started.await(30, TimeUnit.SECONDS)).isTrue(); // the one worker is busy
       Optional<CompletableFuture<Integer>> b = q.submit("b"); // the one queue slot
@@ -57,13 +63,19 @@ class ForwardQueueTest {
   void aFailedForwardIsRetriedOnTheNextSubmissionNotInALoop() throws Exception {
     AtomicInteger attempts = new AtomicInteger();
     List<String> ran = new CopyOnWriteArrayList<>();
-    try (ForwardQueue q = new ForwardQueue(key -> {
-      if (key.equals("x") && attempts.incrementAndGet() == 1) {
-        throw new IllegalStateException("the enclave is down");
-      }
-      ran.add(key);
-      return 0;
-    }, 1, 4, 10, new HostMetrics())) {
+    try (ForwardQueue q =
+        new ForwardQueue(
+            key -> {
+              if (key.equals("x") && attempts.incrementAndGet() == 1) {
+                throw new IllegalStateException("the enclave is down");
+              }
+              ran.add(key);
+              return 0;
+            },
+            1,
+            4,
+            10,
+            new HostMetrics())) {
       CompletableFuture<Integer> x = q.submit("x").orElseThrow();
       await().atMost(WAIT).until(x::isDone);
       assertThat(x).isCompletedExceptionally();
@@ -82,11 +94,17 @@ class ForwardQueueTest {
     CountDownLatch started = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
     HostMetrics metrics = new HostMetrics();
-    try (ForwardQueue q = new ForwardQueue(key -> {
-      started.countDown();
-      assertThat(release.await(30, TimeUnit.SECONDS)).isTrue();
-      return 0;
-    }, 1, 1, 1, metrics)) {
+    try (ForwardQueue q =
+        new ForwardQueue(
+            key -> {
+              started.countDown();
+              assertThat(release.await(30, TimeUnit.SECONDS)).isTrue();
+              return 0;
+            },
+            1,
+            1,
+            1,
+            metrics)) {
       q.submit("a");
       assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
       q.submit("b");

@@ -75,14 +75,23 @@ class HostHttpFuzzTest {
     try {
       Path dir = Files.createTempDirectory("keycast-fuzz-host");
       SqliteArtefactStore store = SqliteArtefactStore.open(dir.resolve("fuzz.db"));
-      EnclaveClient enclave = new EnclaveClient(
-          EnclaveClient.Settings.defaults(Endpoint.parse("tcp://127.0.0.1:1"))
-              .withResponseTimeout(Duration.ofSeconds(2)),
-          Transports.newEventLoopGroup(1));
-      HostApiService service = new HostApiService(store, enclave, new HostMetrics(), new ReadyControl(),
-          Clock.systemUTC());
-      HostServer.Settings settings = new HostServer.Settings(Endpoint.parse("tcp://127.0.0.1:0"),
-          null, HostApi.MAX_REQUEST_BYTES, Duration.ofMinutes(5), null, null, UploadLimits.defaults());
+      EnclaveClient enclave =
+          new EnclaveClient(
+              EnclaveClient.Settings.defaults(Endpoint.parse("tcp://127.0.0.1:1"))
+                  .withResponseTimeout(Duration.ofSeconds(2)),
+              Transports.newEventLoopGroup(1));
+      HostApiService service =
+          new HostApiService(
+              store, enclave, new HostMetrics(), new ReadyControl(), Clock.systemUTC());
+      HostServer.Settings settings =
+          new HostServer.Settings(
+              Endpoint.parse("tcp://127.0.0.1:0"),
+              null,
+              HostApi.MAX_REQUEST_BYTES,
+              Duration.ofMinutes(5),
+              null,
+              null,
+              UploadLimits.defaults());
       return new HostServer(settings, service, POOL);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

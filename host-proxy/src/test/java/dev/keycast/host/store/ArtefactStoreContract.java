@@ -70,13 +70,20 @@ abstract class ArtefactStoreContract {
   }
 
   static RecipientRecord recipient(String seed) {
-    return new RecipientRecord(fp(seed), seed.hashCode() % 2 == 0 ? "rsa" : "x25519",
-        bytes("spki-" + seed), Map.of("site", "cinema-" + seed), T0);
+    return new RecipientRecord(
+        fp(seed),
+        seed.hashCode() % 2 == 0 ? "rsa" : "x25519",
+        bytes("spki-" + seed),
+        Map.of("site", "cinema-" + seed),
+        T0);
   }
 
   /** A delivery of {@code sendId} to recipient {@code fp(recipientSeed)}, with its derived id. */
   static Delivery delivery(String sendId, String recipientSeed, int i) {
-    return new Delivery(id(sendId, recipientSeed), fp(recipientSeed), "hpke-v1",
+    return new Delivery(
+        id(sendId, recipientSeed),
+        fp(recipientSeed),
+        "hpke-v1",
         bytes("envelope " + sendId + " " + recipientSeed));
   }
 
@@ -86,8 +93,15 @@ abstract class ArtefactStoreContract {
   }
 
   static SendMetadata meta(String sendId, String payload, boolean late, Instant notAfter) {
-    return new SendMetadata(sendId, sha256(payload), bytes("{\"policy\":\"" + sendId + "\"}"),
-        late, T0, notAfter, bytes("sealed-" + sendId), T0.plusSeconds(1));
+    return new SendMetadata(
+        sendId,
+        sha256(payload),
+        bytes("{\"policy\":\"" + sendId + "\"}"),
+        late,
+        T0,
+        notAfter,
+        bytes("sealed-" + sendId),
+        T0.plusSeconds(1));
   }
 
   static SendRecord send(String sendId, String payload, List<Delivery> deliveries) {
@@ -104,24 +118,25 @@ abstract class ArtefactStoreContract {
 
   /** A single-pass lazy stream of {@code n} deliveries to recipients {@code seed0..}. */
   static Iterable<Delivery> generated(String sendId, int n) {
-    return () -> new Iterator<>() {
-      int i;
+    return () ->
+        new Iterator<>() {
+          int i;
 
-      @Override
-      public boolean hasNext() {
-        return i < n;
-      }
+          @Override
+          public boolean hasNext() {
+            return i < n;
+          }
 
-      @Override
-      public Delivery next() {
-        if (i >= n) {
-          throw new NoSuchElementException();
-        }
-        Delivery d = delivery(sendId, "g" + i, i);
-        i++;
-        return d;
-      }
-    };
+          @Override
+          public Delivery next() {
+            if (i >= n) {
+              throw new NoSuchElementException();
+            }
+            Delivery d = delivery(sendId, "g" + i, i);
+            i++;
+            return d;
+          }
+        };
   }
 
   static StoreException.Code code(ThrowingRunnable r) {
@@ -183,20 +198,24 @@ abstract class ArtefactStoreContract {
   void twoWritersOfOneSenderSetVersionCannotBothWin() throws Exception {
     int writers = 8;
     java.util.concurrent.atomic.AtomicInteger won = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.concurrent.atomic.AtomicInteger lost = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger lost =
+        new java.util.concurrent.atomic.AtomicInteger();
     List<Thread> threads = new java.util.ArrayList<>();
     for (int i = 0; i < writers; i++) {
       byte[] mine = bytes("writer-" + i);
-      threads.add(Thread.ofVirtual().start(() -> {
-        try {
-          store.putSealedSenderSet(5, mine);
-          won.incrementAndGet();
-        } catch (StoreException e) {
-          if (e.code() == StoreException.Code.CONFLICT) {
-            lost.incrementAndGet();
-          }
-        }
-      }));
+      threads.add(
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    try {
+                      store.putSealedSenderSet(5, mine);
+                      won.incrementAndGet();
+                    } catch (StoreException e) {
+                      if (e.code() == StoreException.Code.CONFLICT) {
+                        lost.incrementAndGet();
+                      }
+                    }
+                  }));
     }
     for (Thread t : threads) {
       t.join();
@@ -212,9 +231,13 @@ abstract class ArtefactStoreContract {
   void replaceRecipientRegistersOrReplacesTheWholeRecord() throws Exception {
     RecipientRecord first = recipient("rep");
     assertThat(store.replaceRecipient(first)).isEqualTo(first);
-    RecipientRecord newer = new RecipientRecord(first.fingerprint(), first.kind(),
-        bytes("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
-        Map.of("site", "hall 2"), T0.plusSeconds(60));
+    RecipientRecord newer =
+        new RecipientRecord(
+            first.fingerprint(),
+            first.kind(),
+            bytes("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+            Map.of("site", "hall 2"),
+            T0.plusSeconds(60));
     assertThat(store.replaceRecipient(newer)).isEqualTo(newer);
     assertThat(store.findRecipients(List.of(first.fingerprint()))).containsExactly(newer);
     assertThat(store.countRecipients()).isEqualTo(1);
@@ -230,8 +253,13 @@ abstract class ArtefactStoreContract {
     }
     fps.sort(null);
     RecipientRecord first = recipient("r3");
-    RecipientRecord again = new RecipientRecord(first.fingerprint(), first.kind(),
-        first.publicKeyOrChain(), Map.of("site", "changed"), T0.plusSeconds(99));
+    RecipientRecord again =
+        new RecipientRecord(
+            first.fingerprint(),
+            first.kind(),
+            first.publicKeyOrChain(),
+            Map.of("site", "changed"),
+            T0.plusSeconds(99));
     assertThat(store.putRecipient(again)).isEqualTo(first);
     assertThat(store.countRecipients()).isEqualTo(25);
 
@@ -262,8 +290,11 @@ abstract class ArtefactStoreContract {
 
   @Test
   void sendIsCommittedWithEveryArtefact() throws Exception {
-    SendRecord s = send("s1", "payload-1",
-        List.of(delivery("s1", "a", 1), delivery("s1", "b", 2), delivery("s1", "c", 3)));
+    SendRecord s =
+        send(
+            "s1",
+            "payload-1",
+            List.of(delivery("s1", "a", 1), delivery("s1", "b", 2), delivery("s1", "c", 3)));
     SendCommit c = store.commitSend(s);
     assertThat(c.replayed()).isFalse();
     assertThat(c.send().deliveryCount()).isEqualTo(3);
@@ -286,7 +317,8 @@ abstract class ArtefactStoreContract {
     assertThat(d.receiptId()).isEqualTo("s1");
     assertThat(store.getDelivery("missing")).isEmpty();
     assertThat(store.listDeliveries(fp("c"), null, 10))
-        .extracting(StoredDelivery::deliveryId).containsExactly(id("s1", "c"));
+        .extracting(StoredDelivery::deliveryId)
+        .containsExactly(id("s1", "c"));
     assertThat(store.hasDelivery("s1", fp("a"))).isTrue();
     assertThat(store.hasDelivery("s1", fp("z"))).isFalse();
     assertThat(store.hasDelivery("s2", fp("a"))).isFalse();
@@ -296,12 +328,21 @@ abstract class ArtefactStoreContract {
   void retriedSendReturnsTheOriginalWithoutReadingDeliveries() throws Exception {
     SendRecord orig = send("orig", "same-payload", List.of(delivery("orig", "a", 1)));
     store.commitSend(orig);
-    Iterable<Delivery> untouchable = () -> {
-      throw new AssertionError("a replayed send must not read its deliveries");
-    };
+    Iterable<Delivery> untouchable =
+        () -> {
+          throw new AssertionError("a replayed send must not read its deliveries");
+        };
     // the retry's other fields (here its creation time) are not what is kept
-    SendMetadata again = new SendMetadata("orig", sha256("same-payload"),
-        orig.metadata().policyJson(), true, T0, null, orig.metadata().sealedSecret(), T0.plusSeconds(9));
+    SendMetadata again =
+        new SendMetadata(
+            "orig",
+            sha256("same-payload"),
+            orig.metadata().policyJson(),
+            true,
+            T0,
+            null,
+            orig.metadata().sealedSecret(),
+            T0.plusSeconds(9));
     SendCommit retry = store.commitSend(send(again, untouchable));
     assertThat(retry.replayed()).isTrue();
     assertThat(retry.send().metadata()).isEqualTo(orig.metadata());
@@ -313,8 +354,9 @@ abstract class ArtefactStoreContract {
   void sendIdTakenByAnotherPayloadIsAConflict() throws Exception {
     SendRecord orig = send("s1", "payload-1", List.of(delivery("s1", "a", 1)));
     store.commitSend(orig);
-    assertThat(code(() -> store.commitSend(
-        send("s1", "payload-2", List.of(delivery("s1", "b", 2)))))).isEqualTo(StoreException.Code.CONFLICT);
+    assertThat(
+            code(() -> store.commitSend(send("s1", "payload-2", List.of(delivery("s1", "b", 2))))))
+        .isEqualTo(StoreException.Code.CONFLICT);
     assertThat(store.findSend("s1", sha256("payload-2"))).isEmpty();
     assertThat(store.getSend("s1").orElseThrow().metadata()).isEqualTo(orig.metadata());
     assertThat(store.hasDelivery("s1", fp("b"))).isFalse();
@@ -325,10 +367,14 @@ abstract class ArtefactStoreContract {
   void failedSendLeavesNothingBehind() throws Exception {
     store.commitSend(send("s1", "p1", List.of(delivery("s1", "a", 1))));
     // s2 reuses s1's delivery id for its second delivery: not s2's derived id, refused
-    List<Delivery> clash = List.of(delivery("s2", "b", 1),
-        new Delivery(id("s1", "a"), fp("c"), "hpke-v1", bytes("x")), delivery("s2", "d", 3));
+    List<Delivery> clash =
+        List.of(
+            delivery("s2", "b", 1),
+            new Delivery(id("s1", "a"), fp("c"), "hpke-v1", bytes("x")),
+            delivery("s2", "d", 3));
     assertThatThrownBy(() -> store.commitSend(send("s2", "p2", clash)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(id("s1", "a"));
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(id("s1", "a"));
     assertNothingOf("s2", "p2", List.of("b", "c", "d"));
     assertThat(store.getDelivery(id("s1", "a")).orElseThrow().sendId()).isEqualTo("s1");
 
@@ -339,22 +385,24 @@ abstract class ArtefactStoreContract {
     assertNothingOf("s3", "p3", List.of("e"));
 
     // the caller's stream fails half way: the exception propagates, nothing is committed
-    Iterable<Delivery> broken = () -> new Iterator<>() {
-      int i;
+    Iterable<Delivery> broken =
+        () ->
+            new Iterator<>() {
+              int i;
 
-      @Override
-      public boolean hasNext() {
-        return true;
-      }
+              @Override
+              public boolean hasNext() {
+                return true;
+              }
 
-      @Override
-      public Delivery next() {
-        if (i == 50) {
-          throw new IllegalStateException("enclave stream broke");
-        }
-        return delivery("s4", "f" + i, i++);
-      }
-    };
+              @Override
+              public Delivery next() {
+                if (i == 50) {
+                  throw new IllegalStateException("enclave stream broke");
+                }
+                return delivery("s4", "f" + i, i++);
+              }
+            };
     assertThatThrownBy(() -> store.commitSend(send(meta("s4", "p4", true, null), broken)))
         .isInstanceOf(IllegalStateException.class);
     assertNothingOf("s4", "p4", List.of("f0", "f49"));
@@ -362,7 +410,8 @@ abstract class ArtefactStoreContract {
     // and the payload can still be committed afterwards
     assertThat(store.commitSend(send("s5", "p4", List.of(delivery("s5", "f0", 0)))).replayed())
         .isFalse();
-    assertThat(store.listDeliveries(fp("f0"), null, 10)).extracting(StoredDelivery::sendId)
+    assertThat(store.listDeliveries(fp("f0"), null, 10))
+        .extracting(StoredDelivery::sendId)
         .containsExactly("s5");
   }
 
@@ -386,8 +435,11 @@ abstract class ArtefactStoreContract {
     List<String> expected = new ArrayList<>();
     for (int i = 0; i < 23; i++) {
       String sendId = String.format("s%03d", 22 - i); // commit in reverse id order
-      store.commitSend(send(sendId, "p" + i,
-          List.of(delivery(sendId, "target", i), delivery(sendId, "other", 500 + i))));
+      store.commitSend(
+          send(
+              sendId,
+              "p" + i,
+              List.of(delivery(sendId, "target", i), delivery(sendId, "other", 500 + i))));
       expected.add(id(sendId, "target"));
     }
     expected.sort(null);
@@ -420,11 +472,14 @@ abstract class ArtefactStoreContract {
     assertThat(all).extracting(StoredSend::sendId).containsExactly("a-open", "d-valid", "e-open");
     assertThat(all.getFirst().metadata().sealedSecret()).isEqualTo(bytes("sealed-a-open"));
     assertThat(store.sealedSecretsOpenForLateRecipients(now, null, 2))
-        .extracting(StoredSend::sendId).containsExactly("a-open", "d-valid");
+        .extracting(StoredSend::sendId)
+        .containsExactly("a-open", "d-valid");
     assertThat(store.sealedSecretsOpenForLateRecipients(now, "d-valid", 2))
-        .extracting(StoredSend::sendId).containsExactly("e-open");
+        .extracting(StoredSend::sendId)
+        .containsExactly("e-open");
     assertThat(store.sealedSecretsOpenForLateRecipients(T0, null, 100))
-        .extracting(StoredSend::sendId).containsExactly("a-open", "c-expired", "d-valid", "e-open");
+        .extracting(StoredSend::sendId)
+        .containsExactly("a-open", "c-expired", "d-valid", "e-open");
   }
 
   // ------------------------------------------------------------------ forwards
@@ -439,30 +494,44 @@ abstract class ArtefactStoreContract {
     assertThat(c.receipt()).isEqualTo(fr);
     assertThat(store.hasDelivery("s1", fp("late"))).isTrue();
     assertThat(store.getDelivery(late.deliveryId()).orElseThrow().receiptId()).isEqualTo("fwd-1");
-    assertThat(store.listDeliveries(fp("late"), null, 10)).extracting(StoredDelivery::delivery)
+    assertThat(store.listDeliveries(fp("late"), null, 10))
+        .extracting(StoredDelivery::delivery)
         .containsExactly(late);
     assertThat(store.getReceipt("fwd-1")).contains(fr);
-    assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
+    assertThat(store.receiptsForSend("s1"))
+        .extracting(ReceiptRecord::receiptId)
         .containsExactly("s1", "fwd-1");
 
     // the same (send, recipient) again, with a fresh receipt and envelope: replayed, nothing
     // written
-    ForwardCommit again = store.commitForward(new ForwardRecord("s1", receipt("fwd-2", "s1"),
-        new Delivery(id("s1", "late"), fp("late"), "hpke-v1", bytes("x"))));
+    ForwardCommit again =
+        store.commitForward(
+            new ForwardRecord(
+                "s1",
+                receipt("fwd-2", "s1"),
+                new Delivery(id("s1", "late"), fp("late"), "hpke-v1", bytes("x"))));
     assertThat(again.replayed()).isTrue();
     assertThat(again.receipt()).isEqualTo(fr);
     assertThat(store.getReceipt("fwd-2")).isEmpty();
     assertThat(store.getDelivery(id("s1", "late")).orElseThrow().delivery()).isEqualTo(late);
 
     // a recipient already in the send: replayed with the send's receipt
-    ForwardCommit orig = store.commitForward(new ForwardRecord("s1", receipt("fwd-3", "s1"),
-        new Delivery(id("s1", "a"), fp("a"), "hpke-v1", bytes("x"))));
+    ForwardCommit orig =
+        store.commitForward(
+            new ForwardRecord(
+                "s1",
+                receipt("fwd-3", "s1"),
+                new Delivery(id("s1", "a"), fp("a"), "hpke-v1", bytes("x"))));
     assertThat(orig.replayed()).isTrue();
     assertThat(orig.receipt().receiptId()).isEqualTo("s1");
 
     // unknown send
-    assertThat(code(() -> store.commitForward(new ForwardRecord("nope", receipt("fwd-4", "nope"),
-        delivery("nope", "late", 0)))))
+    assertThat(
+            code(
+                () ->
+                    store.commitForward(
+                        new ForwardRecord(
+                            "nope", receipt("fwd-4", "nope"), delivery("nope", "late", 0)))))
         .isEqualTo(StoreException.Code.NOT_FOUND);
     assertThat(store.getReceipt("fwd-4")).isEmpty();
   }
@@ -480,14 +549,23 @@ abstract class ArtefactStoreContract {
     List<Delivery> oneOff = new ArrayList<>();
     streamed.forEach(oneOff::add);
     oneOff.set(2, new Delivery("0".repeat(32), fp("g2"), "hpke-v1", bytes("x")));
-    assertThatThrownBy(() -> store.commitSend(send(meta("s2", "p2", true, null),
-        () -> oneOff.iterator()))) // a stream, not a collection
+    assertThatThrownBy(
+            () ->
+                store.commitSend(
+                    send(
+                        meta("s2", "p2", true, null),
+                        () -> oneOff.iterator()))) // a stream, not a collection
         .isInstanceOf(IllegalArgumentException.class);
     assertNothingOf("s2", "p2", List.of("g0", "g1", "g2"));
 
     store.commitSend(send("s3", "p3", List.of(delivery("s3", "a", 0))));
-    assertThatThrownBy(() -> store.commitForward(new ForwardRecord("s3", receipt("f1", "s3"),
-        new Delivery(id("s1", "late"), fp("late"), "hpke-v1", bytes("x")))))
+    assertThatThrownBy(
+            () ->
+                store.commitForward(
+                    new ForwardRecord(
+                        "s3",
+                        receipt("f1", "s3"),
+                        new Delivery(id("s1", "late"), fp("late"), "hpke-v1", bytes("x")))))
         .isInstanceOf(IllegalArgumentException.class);
     assertThat(store.getReceipt("f1")).isEmpty();
     assertThat(store.hasDelivery("s3", fp("late"))).isFalse();
@@ -499,8 +577,12 @@ abstract class ArtefactStoreContract {
     store.commitSend(send("s1", "p1", List.of(delivery("s1", "a", 0))));
     store.commitSend(send("s2", "p2", List.of()));
     // a forward receipt may not take a send's (receipt) id
-    assertThat(code(() -> store.commitForward(new ForwardRecord("s1", receipt("s2", "s1"),
-        delivery("s1", "late", 0))))).isEqualTo(StoreException.Code.CONFLICT);
+    assertThat(
+            code(
+                () ->
+                    store.commitForward(
+                        new ForwardRecord("s1", receipt("s2", "s1"), delivery("s1", "late", 0)))))
+        .isEqualTo(StoreException.Code.CONFLICT);
     assertThat(store.hasDelivery("s1", fp("late"))).isFalse();
     assertThat(store.getReceipt("s2").orElseThrow().sendId()).isEqualTo("s2");
     // and a send may not take a forward receipt's id
@@ -511,7 +593,8 @@ abstract class ArtefactStoreContract {
     assertThat(store.findSend("s1-f", sha256("p3"))).isEmpty();
     assertThat(store.hasDelivery("s1-f", fp("b"))).isFalse();
     assertThat(store.getReceipt("s1-f").orElseThrow().sendId()).isEqualTo("s1");
-    assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
+    assertThat(store.receiptsForSend("s1"))
+        .extracting(ReceiptRecord::receiptId)
         .containsExactly("s1", "s1-f");
   }
 
@@ -524,8 +607,8 @@ abstract class ArtefactStoreContract {
 
   void assertLargeSend(int n) throws Exception {
     long t = System.nanoTime();
-    SendCommit c = store.commitSend(send(meta("big", "big-payload", true, null),
-        generated("big", n)));
+    SendCommit c =
+        store.commitSend(send(meta("big", "big-payload", true, null), generated("big", n)));
     long ms = (System.nanoTime() - t) / 1_000_000;
     System.out.printf("%s: %d deliveries committed in %d ms%n", getClass().getSimpleName(), n, ms);
     assertThat(c.send().deliveryCount()).isEqualTo(n);
@@ -543,14 +626,20 @@ abstract class ArtefactStoreContract {
   void concurrentSendsFromSeveralThreads() throws Exception {
     int threads = 6;
     int perThread = 8;
-    onThreads(threads, t -> {
-      for (int i = 0; i < perThread; i++) {
-        String sendId = "t" + t + "s" + i;
-        SendCommit own = store.commitSend(send(sendId, "own-" + sendId,
-            List.of(delivery(sendId, "x" + t, i), delivery(sendId, "y" + i, 500 + i))));
-        assertThat(own.replayed()).isFalse();
-      }
-    });
+    onThreads(
+        threads,
+        t -> {
+          for (int i = 0; i < perThread; i++) {
+            String sendId = "t" + t + "s" + i;
+            SendCommit own =
+                store.commitSend(
+                    send(
+                        sendId,
+                        "own-" + sendId,
+                        List.of(delivery(sendId, "x" + t, i), delivery(sendId, "y" + i, 500 + i))));
+            assertThat(own.replayed()).isFalse();
+          }
+        });
     for (int t = 0; t < threads; t++) {
       assertThat(store.listDeliveries(fp("x" + t), null, 100)).hasSize(perThread);
     }
@@ -566,24 +655,27 @@ abstract class ArtefactStoreContract {
     int sends = 8;
     Map<String, Integer> winners = new ConcurrentHashMap<>();
     AtomicInteger replays = new AtomicInteger();
-    onThreads(threads, t -> {
-      for (int i = 0; i < sends; i++) {
-        String id = "shared-" + i; // one payload, one id
-        SendCommit c = store.commitSend(send(id, id, List.of(delivery(id, "z", i))));
-        assertThat(c.send().sendId()).isEqualTo(id);
-        if (c.replayed()) {
-          replays.incrementAndGet();
-        } else {
-          assertThat(winners.putIfAbsent(id, t)).isNull();
-        }
-      }
-    });
+    onThreads(
+        threads,
+        t -> {
+          for (int i = 0; i < sends; i++) {
+            String id = "shared-" + i; // one payload, one id
+            SendCommit c = store.commitSend(send(id, id, List.of(delivery(id, "z", i))));
+            assertThat(c.send().sendId()).isEqualTo(id);
+            if (c.replayed()) {
+              replays.incrementAndGet();
+            } else {
+              assertThat(winners.putIfAbsent(id, t)).isNull();
+            }
+          }
+        });
     assertThat(winners).hasSize(sends);
     assertThat(replays.get()).isEqualTo(threads * sends - sends);
     for (int i = 0; i < sends; i++) {
       assertThat(store.findSend("shared-" + i, sha256("shared-" + i))).isPresent();
     }
-    assertThat(store.listDeliveries(fp("z"), null, 100)).extracting(StoredDelivery::sendId)
+    assertThat(store.listDeliveries(fp("z"), null, 100))
+        .extracting(StoredDelivery::sendId)
         .containsExactlyInAnyOrderElementsOf(winners.keySet());
   }
 
@@ -599,10 +691,13 @@ abstract class ArtefactStoreContract {
       List<Future<Void>> futures = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
         int thread = t;
-        futures.add(pool.submit((Callable<Void>) () -> {
-          task.run(thread);
-          return null;
-        }));
+        futures.add(
+            pool.submit(
+                (Callable<Void>)
+                    () -> {
+                      task.run(thread);
+                      return null;
+                    }));
       }
       for (Future<Void> f : futures) {
         f.get();
@@ -625,7 +720,8 @@ abstract class ArtefactStoreContract {
     assertThat(store.findRecipients(List.of(fp("r1")))).containsExactly(recipient("r1"));
     assertThat(store.countRecipients()).isEqualTo(1);
     assertThat(store.findSend("s1", sha256("p1")).orElseThrow().sendId()).isEqualTo("s1");
-    assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
+    assertThat(store.receiptsForSend("s1"))
+        .extracting(ReceiptRecord::receiptId)
         .containsExactly("s1", "f1");
     assertThat(store.hasDelivery("s1", fp("late"))).isTrue();
     assertThat(store.listDeliveries(fp("a"), null, 10)).hasSize(1);
@@ -646,16 +742,22 @@ abstract class ArtefactStoreContract {
 
   static String thumbprint(String seed) {
     try {
-      return java.util.Base64.getEncoder().encodeToString(
-          MessageDigest.getInstance("SHA-1").digest(bytes(seed)));
+      return java.util.Base64.getEncoder()
+          .encodeToString(MessageDigest.getInstance("SHA-1").digest(bytes(seed)));
     } catch (Exception e) {
       throw new AssertionError(e);
     }
   }
 
   static DkdmRecord dkdm(String message, String cpl, String sealedSeed) {
-    return new DkdmRecord("urn:uuid:" + message, "urn:uuid:" + cpl, "ks-0123456789abcdef0123456789abcdef",
-        Instant.parse("2027-01-01T00:00:00Z"), thumbprint("signer"), bytes(sealedSeed), bytes("binding-" + sealedSeed),
+    return new DkdmRecord(
+        "urn:uuid:" + message,
+        "urn:uuid:" + cpl,
+        "ks-0123456789abcdef0123456789abcdef",
+        Instant.parse("2027-01-01T00:00:00Z"),
+        thumbprint("signer"),
+        bytes(sealedSeed),
+        bytes("binding-" + sealedSeed),
         T0);
   }
 
@@ -665,10 +767,15 @@ abstract class ArtefactStoreContract {
     String cpl = "11111111-2222-3333-4444-555555555555";
     DkdmRecord b = store.putDkdm(dkdm("bbbbbbbb-0000-0000-0000-000000000002", cpl, "sealed-b"));
     DkdmRecord a = store.putDkdm(dkdm("aaaaaaaa-0000-0000-0000-000000000001", cpl, "sealed-a"));
-    store.putDkdm(dkdm("cccccccc-0000-0000-0000-000000000003", "99999999-2222-3333-4444-555555555555", "other"));
+    store.putDkdm(
+        dkdm(
+            "cccccccc-0000-0000-0000-000000000003",
+            "99999999-2222-3333-4444-555555555555",
+            "other"));
     store = reopen(store);
     assertThat(store.findDkdms("urn:uuid:" + cpl)).containsExactly(a, b);
-    DkdmRecord again = store.putDkdm(dkdm("aaaaaaaa-0000-0000-0000-000000000001", cpl, "sealed-a2"));
+    DkdmRecord again =
+        store.putDkdm(dkdm("aaaaaaaa-0000-0000-0000-000000000001", cpl, "sealed-a2"));
     assertThat(store.findDkdms("urn:uuid:" + cpl)).containsExactly(again, b);
     assertThat(store.findDkdms("urn:uuid:00000000-0000-0000-0000-000000000000")).isEmpty();
   }
@@ -681,12 +788,22 @@ abstract class ArtefactStoreContract {
     byte[] sig = new byte[64];
     key[0] = 7;
     sig[0] = 9;
-    RulesRecord first = store.putRules(new RulesRecord(cpl, bytes("rules-1"), key, sig, bytes("signer-cert"),
-        bytes("signer-sig"), T0));
+    RulesRecord first =
+        store.putRules(
+            new RulesRecord(
+                cpl, bytes("rules-1"), key, sig, bytes("signer-cert"), bytes("signer-sig"), T0));
     store = reopen(store);
     assertThat(store.getRules(cpl)).contains(first);
-    RulesRecord second = store.putRules(new RulesRecord(cpl, bytes("rules-2"), key, sig, bytes("signer-cert"),
-        bytes("signer-sig"), T0.plusSeconds(1)));
+    RulesRecord second =
+        store.putRules(
+            new RulesRecord(
+                cpl,
+                bytes("rules-2"),
+                key,
+                sig,
+                bytes("signer-cert"),
+                bytes("signer-sig"),
+                T0.plusSeconds(1)));
     assertThat(store.getRules(cpl)).contains(second);
     assertThat(store.getRules("urn:uuid:00000000-0000-0000-0000-000000000000")).isEmpty();
   }
@@ -694,19 +811,30 @@ abstract class ArtefactStoreContract {
   /** Imported legacy DKDM keys (issue 25): stored whole, listed in id order, replaced by the same id. */
   @Test
   void legacyDkdmKeysRoundTripAndAreListedInIdOrder() throws Exception {
-    LegacyKeyRecord b = store.putLegacyKey(new LegacyKeyRecord("dkdm-key-" + "b".repeat(32), bytes("cert-b"),
-        bytes("sealed-b"), T0));
-    LegacyKeyRecord a = store.putLegacyKey(new LegacyKeyRecord("dkdm-key-" + "a".repeat(32), bytes("cert-a"),
-        bytes("sealed-a"), T0));
+    LegacyKeyRecord b =
+        store.putLegacyKey(
+            new LegacyKeyRecord(
+                "dkdm-key-" + "b".repeat(32), bytes("cert-b"), bytes("sealed-b"), T0));
+    LegacyKeyRecord a =
+        store.putLegacyKey(
+            new LegacyKeyRecord(
+                "dkdm-key-" + "a".repeat(32), bytes("cert-a"), bytes("sealed-a"), T0));
     store = reopen(store);
     assertThat(store.listLegacyKeys()).containsExactly(a, b);
-    LegacyKeyRecord again = store.putLegacyKey(new LegacyKeyRecord(a.id(), bytes("cert-a"), bytes("sealed-a2"), T0));
+    LegacyKeyRecord again =
+        store.putLegacyKey(new LegacyKeyRecord(a.id(), bytes("cert-a"), bytes("sealed-a2"), T0));
     assertThat(store.listLegacyKeys()).containsExactly(again, b);
   }
 
   static ScreenRecord screen(String seed, String cinema, String keySeed) {
-    return new ScreenRecord(thumbprint(seed), fp(keySeed), cinema, "screen " + seed,
-        List.of(bytes("leaf-" + seed), bytes("root")), List.of(thumbprint("device-" + seed)), T0);
+    return new ScreenRecord(
+        thumbprint(seed),
+        fp(keySeed),
+        cinema,
+        "screen " + seed,
+        List.of(bytes("leaf-" + seed), bytes("root")),
+        List.of(thumbprint("device-" + seed)),
+        T0);
   }
 
   @Test
@@ -724,7 +852,8 @@ abstract class ArtefactStoreContract {
     ScreenRecord back = store.findScreens(List.of(thumbprint("a"))).getFirst();
     assertThat(back.chain()).containsExactly(bytes("leaf-a"), bytes("root"));
     assertThat(back.trustedDevices()).containsExactly(thumbprint("device-a"));
-    assertThat(store.findScreensByFingerprint(List.of(fp("key-b"), fp("nobody")))).containsExactly(b);
+    assertThat(store.findScreensByFingerprint(List.of(fp("key-b"), fp("nobody"))))
+        .containsExactly(b);
     assertThat(store.listScreens("Kino Wien", null, 10)).containsExactly(b);
     assertThat(store.listScreens(null, null, 10)).containsExactlyInAnyOrder(a, b, c);
     // a cinema's offset is set again (last write wins)
@@ -734,14 +863,24 @@ abstract class ArtefactStoreContract {
 
   /** A queued mail of {@code sendId} to {@code cinema} at {@code at}. */
   static MailRecord mail(String sendId, String cinema, Instant at) {
-    return new MailRecord(sendId, cinema, "kdm-" + Math.abs((sendId + cinema).hashCode()) + "@keycast",
-        List.of("kdm@" + cinema.toLowerCase(java.util.Locale.ROOT).replace(' ', '-') + ".example"), "ab".repeat(32),
-        MailRecord.State.QUEUED, 0, at, null, at, at);
+    return new MailRecord(
+        sendId,
+        cinema,
+        "kdm-" + Math.abs((sendId + cinema).hashCode()) + "@keycast",
+        List.of("kdm@" + cinema.toLowerCase(java.util.Locale.ROOT).replace(' ', '-') + ".example"),
+        "ab".repeat(32),
+        MailRecord.State.QUEUED,
+        0,
+        at,
+        null,
+        at,
+        at);
   }
 
   @Test
   void aCinemasEmailAddressesRoundTripAndAreReplacedWithIt() throws Exception {
-    store.putCinema(new CinemaRecord("Kino Wien", "+01:00", T0, List.of("a@kino.example", "b@KINO.example")));
+    store.putCinema(
+        new CinemaRecord("Kino Wien", "+01:00", T0, List.of("a@kino.example", "b@KINO.example")));
     store = reopen(store);
     CinemaRecord c = store.getCinema("Kino Wien").orElseThrow();
     assertThat(c.emails()).containsExactly("a@kino.example", "b@kino.example");
@@ -749,10 +888,18 @@ abstract class ArtefactStoreContract {
     assertThat(store.getCinema("Kino Wien").orElseThrow().emails()).isEmpty();
     assertThatThrownBy(() -> new CinemaRecord("X", "+00:00", T0, List.of("no-at-sign")))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new CinemaRecord("X", "+00:00", T0, List.of("a@b.example\r\nBcc: x@y.example")))
+    assertThatThrownBy(
+            () -> new CinemaRecord("X", "+00:00", T0, List.of("a@b.example\r\nBcc: x@y.example")))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new CinemaRecord("X", "+00:00", T0,
-        java.util.stream.IntStream.range(0, 17).mapToObj(i -> "a" + i + "@b.example").toList()))
+    assertThatThrownBy(
+            () ->
+                new CinemaRecord(
+                    "X",
+                    "+00:00",
+                    T0,
+                    java.util.stream.IntStream.range(0, 17)
+                        .mapToObj(i -> "a" + i + "@b.example")
+                        .toList()))
         .isInstanceOf(IllegalArgumentException.class);
   }
 
@@ -771,7 +918,8 @@ abstract class ArtefactStoreContract {
     assertThat(store.dueMails(T0.plusSeconds(6), 10)).containsExactly(a, other);
     assertThat(store.dueMails(T0.plusSeconds(60), 2)).containsExactly(a, other);
 
-    MailRecord failedOnce = a.attemptFailed("MailConnectException", T0.plusSeconds(30), T0.plusSeconds(1));
+    MailRecord failedOnce =
+        a.attemptFailed("MailConnectException", T0.plusSeconds(30), T0.plusSeconds(1));
     store.updateMail(failedOnce);
     MailRecord sent = other.sent(T0.plusSeconds(6));
     store.updateMail(sent);
@@ -789,8 +937,15 @@ abstract class ArtefactStoreContract {
     store.putCinema(new CinemaRecord("One", "+00:00", T0));
     store.putCinema(new CinemaRecord("Two", "-05:00", T0));
     store.putScreen(screen("a", "One", "key-old"));
-    ScreenRecord moved = new ScreenRecord(thumbprint("a"), fp("key-new"), "Two", null,
-        List.of(bytes("leaf-a2"), bytes("root")), List.of(), T0.plusSeconds(5));
+    ScreenRecord moved =
+        new ScreenRecord(
+            thumbprint("a"),
+            fp("key-new"),
+            "Two",
+            null,
+            List.of(bytes("leaf-a2"), bytes("root")),
+            List.of(),
+            T0.plusSeconds(5));
     store.putScreen(moved);
     assertThat(store.findScreens(List.of(thumbprint("a")))).containsExactly(moved);
     assertThat(store.listScreens("One", null, 10)).isEmpty();
@@ -824,8 +979,11 @@ abstract class ArtefactStoreContract {
         }
         after = page.getLast().thumbprint();
       }
-      assertThat(seen).containsExactlyInAnyOrderElementsOf(cinema == null ? all
-          : all.stream().filter(x -> "Multiplex".equals(x.cinema())).toList());
+      assertThat(seen)
+          .containsExactlyInAnyOrderElementsOf(
+              cinema == null
+                  ? all
+                  : all.stream().filter(x -> "Multiplex".equals(x.cinema())).toList());
     }
   }
 }

@@ -17,10 +17,12 @@ class PageWritebackTest {
 
   @Test
   void onLinuxTheKernelAcceptsTheCallForAFileWithDirtyPages() throws Exception {
-    assumeTrue(System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).startsWith("linux"),
+    assumeTrue(
+        System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).startsWith("linux"),
         "sync_file_range is Linux only; elsewhere PageWriteback is inactive by design");
     Path file = dir.resolve("db");
-    try (FileChannel c = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    try (FileChannel c =
+            FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         PageWriteback writeback = PageWriteback.of(file)) {
       assertThat(writeback.active()).isTrue();
       for (int i = 0; i < 3; i++) {

@@ -33,14 +33,17 @@ class S3ArtefactStoreTest extends ArtefactStoreContract {
 
   @BeforeAll
   static void startS3Proxy() throws Exception {
-    proxy = S3Proxy.builder()
-        .blobStore(new TransientNio2BlobStore())
-        .endpoint(URI.create("http://127.0.0.1:0"))
-        .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS, SECRET)
-        .build();
+    proxy =
+        S3Proxy.builder()
+            .blobStore(new TransientNio2BlobStore())
+            .endpoint(URI.create("http://127.0.0.1:0"))
+            .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS, SECRET)
+            .build();
     proxy.start();
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
-        .pollInterval(java.time.Duration.ofMillis(25)).until(() -> "STARTED".equals(proxy.getState()));
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(10))
+        .pollInterval(java.time.Duration.ofMillis(25))
+        .until(() -> "STARTED".equals(proxy.getState()));
     assertThat(proxy.getState()).isEqualTo("STARTED");
     endpoint = URI.create("http://127.0.0.1:" + proxy.getPort());
   }
@@ -53,8 +56,11 @@ class S3ArtefactStoreTest extends ArtefactStoreContract {
   }
 
   static S3Client client() {
-    return S3ArtefactStore.client(endpoint, Region.US_EAST_1,
-        StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS, SECRET)), 16);
+    return S3ArtefactStore.client(
+        endpoint,
+        Region.US_EAST_1,
+        StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS, SECRET)),
+        16);
   }
 
   S3ArtefactStore storeOn(String bucket) {
@@ -78,10 +84,11 @@ class S3ArtefactStoreTest extends ArtefactStoreContract {
 
   @Override
   @Test
-  @Disabled("known limitation of the S3 layout (storage.md, S3, 'Known limitation'): attempts of "
-      + "one send write the same receipt and delivery keys with If-None-Match, so a retry racing "
-      + "the first attempt, or following one that failed after step 2 began, gets 'conflict' "
-      + "instead of a replay; it needs attempt-scoped object keys")
+  @Disabled(
+      "known limitation of the S3 layout (storage.md, S3, 'Known limitation'): attempts of "
+          + "one send write the same receipt and delivery keys with If-None-Match, so a retry racing "
+          + "the first attempt, or following one that failed after step 2 began, gets 'conflict' "
+          + "instead of a replay; it needs attempt-scoped object keys")
   void concurrentRetriesOfOneSendCommitItOnce() {}
 
   @Test
@@ -100,41 +107,57 @@ class S3ArtefactStoreTest extends ArtefactStoreContract {
   void objectsWithoutAManifestAreNeverReturned() throws Exception {
     store.commitSend(send("s1", "p1", List.of(delivery("s1", "a", 1))));
     // a crashed commit: its receipt and delivery objects exist, its manifest does not
-    assertThatThrownBy(() -> store.commitSend(send(meta("s2", "p2", true, null),
-        () -> new java.util.Iterator<Delivery>() {
-          int i;
+    assertThatThrownBy(
+            () ->
+                store.commitSend(
+                    send(
+                        meta("s2", "p2", true, null),
+                        () ->
+                            new java.util.Iterator<Delivery>() {
+                              int i;
 
-          @Override
-          public boolean hasNext() {
-            return true;
-          }
+                              @Override
+                              public boolean hasNext() {
+                                return true;
+                              }
 
-          @Override
-          public Delivery next() {
-            if (i == 20) {
-              throw new IllegalStateException("crash");
-            }
-            return delivery("s2", i == 0 ? "a" : "b" + i, i++);
-          }
-        }))).isInstanceOf(IllegalStateException.class);
+                              @Override
+                              public Delivery next() {
+                                if (i == 20) {
+                                  throw new IllegalStateException("crash");
+                                }
+                                return delivery("s2", i == 0 ? "a" : "b" + i, i++);
+                              }
+                            })))
+        .isInstanceOf(IllegalStateException.class);
     try (S3Client raw = client()) {
-      List<String> keys = raw.listObjectsV2(b -> b.bucket(bucket).prefix("keycast/deliveries/by-id/" + id("s2", "a")))
-          .contents().stream().map(o -> o.key()).toList();
+      List<String> keys =
+          raw
+              .listObjectsV2(
+                  b -> b.bucket(bucket).prefix("keycast/deliveries/by-id/" + id("s2", "a")))
+              .contents()
+              .stream()
+              .map(o -> o.key())
+              .toList();
       assertThat(keys).isNotEmpty(); // the orphans really are there
       assertThat(raw.headObject(b -> b.bucket(bucket).key("keycast/receipts/s2"))).isNotNull();
     }
     assertNothingOf("s2", "p2", List.of("a", "b1", "b19"));
     assertThat(store.getDelivery(id("s2", "a"))).isEmpty();
-    assertThat(store.listDeliveries(fp("a"), null, 100)).extracting(StoredDelivery::sendId)
+    assertThat(store.listDeliveries(fp("a"), null, 100))
+        .extracting(StoredDelivery::sendId)
         .containsExactly("s1");
   }
 
   @Test
   void deletingTheManifestHidesTheSend() throws Exception {
     store.commitSend(send("s1", "p1", List.of(delivery("s1", "a", 1))));
-    try (S3ArtefactStore fresh = storeOn(bucket); S3Client raw = client()) {
-      raw.deleteObject(b -> b.bucket(bucket).key(
-          "keycast/payload-hash/" + java.util.HexFormat.of().formatHex(sha256("p1"))));
+    try (S3ArtefactStore fresh = storeOn(bucket);
+        S3Client raw = client()) {
+      raw.deleteObject(
+          b ->
+              b.bucket(bucket)
+                  .key("keycast/payload-hash/" + java.util.HexFormat.of().formatHex(sha256("p1"))));
       assertThat(fresh.getSend("s1")).isEmpty();
       assertThat(fresh.getDelivery(id("s1", "a"))).isEmpty();
       assertThat(fresh.listDeliveries(fp("a"), null, 10)).isEmpty();
@@ -145,7 +168,8 @@ class S3ArtefactStoreTest extends ArtefactStoreContract {
   @Test
   void tamperedManifestIsReportedAsCorrupt() throws Exception {
     store.commitSend(send("s1", "p1", List.of(delivery("s1", "a", 1))));
-    try (S3ArtefactStore fresh = storeOn(bucket); S3Client raw = client()) {
+    try (S3ArtefactStore fresh = storeOn(bucket);
+        S3Client raw = client()) {
       String key = "keycast/payload-hash/" + java.util.HexFormat.of().formatHex(sha256("p1"));
       raw.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromString("{\"sendId\":3}"));
       assertThat(code(() -> fresh.getSend("s1"))).isEqualTo(StoreException.Code.STORE_CORRUPT);

@@ -25,13 +25,21 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
     // The driver's default is on (an extra "SELECT last_insert_rowid()" per INSERT): pin that the
     // property this store sets exists and is what turns it off.
     try (Connection plain = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("plain.db"))) {
-      assertThat(plain.unwrap(org.sqlite.SQLiteConnection.class).getConnectionConfig().isGetGeneratedKeys())
+      assertThat(
+              plain
+                  .unwrap(org.sqlite.SQLiteConnection.class)
+                  .getConnectionConfig()
+                  .isGetGeneratedKeys())
           .isTrue();
     }
     for (boolean readOnly : new boolean[] {false, true}) {
-      try (Connection c = SqliteConnections.connect(
-          dir.resolve("keys.db"), SqliteArtefactStore.Options.defaults(), readOnly)) {
-        assertThat(c.unwrap(org.sqlite.SQLiteConnection.class).getConnectionConfig().isGetGeneratedKeys())
+      try (Connection c =
+          SqliteConnections.connect(
+              dir.resolve("keys.db"), SqliteArtefactStore.Options.defaults(), readOnly)) {
+        assertThat(
+                c.unwrap(org.sqlite.SQLiteConnection.class)
+                    .getConnectionConfig()
+                    .isGetGeneratedKeys())
             .as("generated keys on a %s connection", readOnly ? "reader" : "writer")
             .isFalse();
       }
@@ -64,14 +72,17 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
     // the writer never checkpoints inside a COMMIT: the background checkpointer does
     assertThat(sqlite.writerPragma("wal_autocheckpoint")).isEqualTo("0");
     long before = sqlite.completedCheckpoints();
-    store.commitSend(send(meta("send-ckpt", "payload-ckpt", false, null),
-        generated("send-ckpt", 2_000)));
+    store.commitSend(
+        send(meta("send-ckpt", "payload-ckpt", false, null), generated("send-ckpt", 2_000)));
     // soon the database file alone (copied without the WAL beside it) holds the acknowledged send
     // (the checkpointer counts a checkpoint after it returns, so the file may hold the pages first)
-    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(20))
         .pollInterval(java.time.Duration.ofMillis(20))
-        .until(() -> checkpointedDeliveriesOfSendCkpt() == 2_000
-            && sqlite.completedCheckpoints() > before);
+        .until(
+            () ->
+                checkpointedDeliveriesOfSendCkpt() == 2_000
+                    && sqlite.completedCheckpoints() > before);
     assertThat(checkpointedDeliveriesOfSendCkpt()).isEqualTo(2_000);
     assertThat(sqlite.completedCheckpoints()).isGreaterThan(before);
   }
@@ -83,8 +94,8 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
     java.nio.file.Files.copy(file(), copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + copy);
         Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery(
-            "SELECT count(*) FROM deliveries WHERE send_id = 'send-ckpt'")) {
+        ResultSet rs =
+            s.executeQuery("SELECT count(*) FROM deliveries WHERE send_id = 'send-ckpt'")) {
       rs.next();
       found = rs.getInt(1);
     } catch (java.sql.SQLException e) {
@@ -98,8 +109,12 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
   /** Closes the store and opens the same file with the log restarted past {@code frames}. */
   private SqliteArtefactStore reopenRestartingPast(int frames) throws Exception {
     store.close();
-    SqliteArtefactStore sqlite = SqliteArtefactStore.open(file(),
-        SqliteArtefactStore.Options.defaults(), GroupCommitWriter.CommitHook.NONE, frames);
+    SqliteArtefactStore sqlite =
+        SqliteArtefactStore.open(
+            file(),
+            SqliteArtefactStore.Options.defaults(),
+            GroupCommitWriter.CommitHook.NONE,
+            frames);
     store = sqlite;
     return sqlite;
   }
@@ -108,20 +123,24 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
   void theLogStartsOverUnderSteadyWritesAndReads() throws Exception {
     // restart past 256 frames (1 MiB of 4 KiB pages) instead of 64 MiB
     SqliteArtefactStore sqlite = reopenRestartingPast(256);
-    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicBoolean stop =
+        new java.util.concurrent.atomic.AtomicBoolean();
     java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
     List<Thread> readers = new ArrayList<>();
     for (int t = 0; t < 2; t++) { // keep readers in the log all the time, as the send path does
-      readers.add(Thread.ofPlatform().start(() -> {
-        while (!stop.get()) {
-          try {
-            String id = "wal-" + (reads.incrementAndGet() % 500);
-            sqlite.findSend(id, sha256(id));
-          } catch (StoreException e) {
-            throw new IllegalStateException(e);
-          }
-        }
-      }));
+      readers.add(
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    while (!stop.get()) {
+                      try {
+                        String id = "wal-" + (reads.incrementAndGet() % 500);
+                        sqlite.findSend(id, sha256(id));
+                      } catch (StoreException e) {
+                        throw new IllegalStateException(e);
+                      }
+                    }
+                  }));
     }
     Path wal = dir.resolve("keycast.db-wal");
     long largest = 0;
@@ -163,14 +182,20 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
       // write until the log is past the threshold and a passive checkpoint has asked for a
       // restart, but not yet 4 x past it (where the writer would wait for this reader); a send
       // a poll, so the checkpointer (every 50 ms) polls in between
-      await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5))
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .pollDelay(Duration.ZERO)
+          .pollInterval(Duration.ofMillis(5))
           .until(() -> java.nio.file.Files.size(wal) >= 2L * 64 * 4120 || !commitPin(committed));
       assertThat(java.nio.file.Files.size(wal)).isGreaterThanOrEqualTo(2L * 64 * 4120);
       assertThat(sqlite.restartCheckpoints()).isZero();
       s.execute("COMMIT");
     }
     // the reader is gone: a later group's attempt finishes the restart
-    await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5))
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(5))
         .until(() -> sqlite.restartCheckpoints() > 0 || !commitPin(committed));
     assertThat(sqlite.restartCheckpoints()).isPositive();
     for (int i = 0; i < committed.get(); i++) {
@@ -208,8 +233,12 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
   @Test
   void listDeliveriesIsAnIndexRangeScan() throws Exception {
     List<String> plan = plan(SqliteSendTables.SQL_LIST_DELIVERIES, fp("a"), "", 10);
-    assertThat(plan).anySatisfy(line -> assertThat(line)
-        .contains("SEARCH d USING INDEX deliveries_by_recipient (recipient_fp=? AND delivery_id>?)"));
+    assertThat(plan)
+        .anySatisfy(
+            line ->
+                assertThat(line)
+                    .contains(
+                        "SEARCH d USING INDEX deliveries_by_recipient (recipient_fp=? AND delivery_id>?)"));
     assertThat(plan).noneMatch(line -> line.contains("SCAN"));
     assertThat(plan).noneMatch(line -> line.contains("TEMP B-TREE")); // no sort: index order
 
@@ -238,12 +267,17 @@ class SqliteArtefactStoreTest extends ArtefactStoreContract {
   @Test
   void fullDiskFailsTheCommitCleanlyAndReadsKeepWorking() throws Exception {
     store.close();
-    store = SqliteArtefactStore.open(file(),
-        SqliteArtefactStore.Options.defaults().withMaxPageCount(64)); // 64 pages of 4 KiB
+    store =
+        SqliteArtefactStore.open(
+            file(),
+            SqliteArtefactStore.Options.defaults().withMaxPageCount(64)); // 64 pages of 4 KiB
     store.commitSend(send("small", "p-small", List.of(delivery("small", "a", 1))));
 
-    StoreException.Code c = code(() -> store.commitSend(
-        send(meta("huge", "p-huge", true, null), generated("huge", 5_000))));
+    StoreException.Code c =
+        code(
+            () ->
+                store.commitSend(
+                    send(meta("huge", "p-huge", true, null), generated("huge", 5_000))));
     assertThat(c).isEqualTo(StoreException.Code.STORE_FULL);
     assertNothingOf("huge", "p-huge", List.of("g0", "g1", "g4999"));
     try (Connection conn = DriverManager.getConnection("jdbc:sqlite:" + file());

@@ -47,8 +47,9 @@ class SqliteGroupCommitTest {
   }
 
   private SqliteArtefactStore open(GroupCommitWriter.CommitHook hook) throws Exception {
-    store = SqliteArtefactStore.open(dir.resolve("keycast.db"),
-        SqliteArtefactStore.Options.defaults(), hook);
+    store =
+        SqliteArtefactStore.open(
+            dir.resolve("keycast.db"), SqliteArtefactStore.Options.defaults(), hook);
     return store;
   }
 
@@ -62,8 +63,11 @@ class SqliteGroupCommitTest {
 
   /** Waits until the writer thread has {@code n} jobs queued behind the group it is running. */
   private void awaitQueued(int n) {
-    await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(2))
-        .alias(n + " writes queued").until(() -> store.queuedWrites() >= n);
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .pollInterval(Duration.ofMillis(2))
+        .alias(n + " writes queued")
+        .until(() -> store.queuedWrites() >= n);
   }
 
   /** A hook whose first call blocks until {@link #release}; later calls run {@code then}. */
@@ -135,8 +139,11 @@ class SqliteGroupCommitTest {
     assertThat(gate.entered.await(10, TimeUnit.SECONDS)).isTrue();
     Future<RecipientRecord> r = pool.submit(() -> store.putRecipient(recipient("bob")));
     awaitQueued(1); // bob's registration waits behind the running group
-    // the writer is inside the group, before COMMIT: nothing may be acknowledged while it stays there
-    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
+    // the writer is inside the group, before COMMIT: nothing may be acknowledged while it stays
+    // there
+    await()
+        .during(Duration.ofMillis(300))
+        .atMost(Duration.ofSeconds(2))
         .until(() -> !f.isDone() && !r.isDone());
     assertThat(store.getSend("s-1")).isEmpty(); // readers do not see the open transaction
     gate.release.countDown();
@@ -148,14 +155,16 @@ class SqliteGroupCommitTest {
   @Test
   void aFailingCommitFailsExactlyItsGroupAndStoresNothingOfIt() throws Exception {
     AtomicInteger calls = new AtomicInteger();
-    Gate gate = new Gate(jobs -> {
-      if (calls.incrementAndGet() == 1) {
-        throw new SQLException("database or disk is full", null, 13); // SQLITE_FULL
-      }
-      if (calls.get() == 2) {
-        throw new SQLException("disk I/O error", null, 10); // SQLITE_IOERR
-      }
-    });
+    Gate gate =
+        new Gate(
+            jobs -> {
+              if (calls.incrementAndGet() == 1) {
+                throw new SQLException("database or disk is full", null, 13); // SQLITE_FULL
+              }
+              if (calls.get() == 2) {
+                throw new SQLException("disk I/O error", null, 10); // SQLITE_IOERR
+              }
+            });
     open(gate);
     Future<SendCommit> before = submit(smallSend("s-before"));
     assertThat(gate.entered.await(10, TimeUnit.SECONDS)).isTrue();
@@ -167,13 +176,17 @@ class SqliteGroupCommitTest {
     gate.release.countDown();
     assertThat(before.get(10, TimeUnit.SECONDS).replayed()).isFalse();
     for (Future<SendCommit> f : full) {
-      assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).cause()
-          .isInstanceOfSatisfying(StoreException.class,
+      assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS))
+          .cause()
+          .isInstanceOfSatisfying(
+              StoreException.class,
               e -> assertThat(e.code()).isEqualTo(StoreException.Code.STORE_FULL));
     }
     Future<SendCommit> io = submit(smallSend("s-io"));
-    assertThatThrownBy(() -> io.get(10, TimeUnit.SECONDS)).cause()
-        .isInstanceOfSatisfying(StoreException.class,
+    assertThatThrownBy(() -> io.get(10, TimeUnit.SECONDS))
+        .cause()
+        .isInstanceOfSatisfying(
+            StoreException.class,
             e -> assertThat(e.code()).isEqualTo(StoreException.Code.STORE_UNAVAILABLE));
     SendCommit after = submit(smallSend("s-after")).get(10, TimeUnit.SECONDS);
     assertThat(after.replayed()).isFalse();
@@ -204,22 +217,24 @@ class SqliteGroupCommitTest {
     Future<SendCommit> ok1 = submit(smallSend("s-1"));
     awaitQueued(1);
     // the enclave's answer turns out not to parse half-way through the deliveries
-    Iterable<Delivery> broken = () -> new Iterator<>() {
-      int i;
+    Iterable<Delivery> broken =
+        () ->
+            new Iterator<>() {
+              int i;
 
-      @Override
-      public boolean hasNext() {
-        return true;
-      }
+              @Override
+              public boolean hasNext() {
+                return true;
+              }
 
-      @Override
-      public Delivery next() {
-        if (i == 3) {
-          throw new IllegalArgumentException("malformed envelope");
-        }
-        return delivery("s-broken", "b" + i, i++);
-      }
-    };
+              @Override
+              public Delivery next() {
+                if (i == 3) {
+                  throw new IllegalArgumentException("malformed envelope");
+                }
+                return delivery("s-broken", "b" + i, i++);
+              }
+            };
     Future<SendCommit> bad = submit(send(meta("s-broken", "payload broken", true, null), broken));
     awaitQueued(2);
     // same send id, other payload: the primary key refuses it
@@ -232,10 +247,14 @@ class SqliteGroupCommitTest {
     assertThat(blocker.get(10, TimeUnit.SECONDS).replayed()).isFalse();
     assertThat(ok1.get(10, TimeUnit.SECONDS).replayed()).isFalse();
     assertThat(ok2.get(10, TimeUnit.SECONDS).replayed()).isFalse();
-    assertThatThrownBy(() -> bad.get(10, TimeUnit.SECONDS)).cause()
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("malformed envelope");
-    assertThatThrownBy(() -> conflict.get(10, TimeUnit.SECONDS)).cause()
-        .isInstanceOfSatisfying(StoreException.class,
+    assertThatThrownBy(() -> bad.get(10, TimeUnit.SECONDS))
+        .cause()
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("malformed envelope");
+    assertThatThrownBy(() -> conflict.get(10, TimeUnit.SECONDS))
+        .cause()
+        .isInstanceOfSatisfying(
+            StoreException.class,
             e -> assertThat(e.code()).isEqualTo(StoreException.Code.CONFLICT));
     assertThat(gate.groupSizes).containsExactly(1, 2);
     assertThat(store.getSend("s-broken")).isEmpty();
@@ -249,14 +268,17 @@ class SqliteGroupCommitTest {
   @Test
   void aFullDiskMidGroupFailsTheWritesThatRanAndRetriesTheRest() throws Exception {
     Gate gate = new Gate(GroupCommitWriter.CommitHook.NONE);
-    store = SqliteArtefactStore.open(dir.resolve("keycast.db"),
-        SqliteArtefactStore.Options.defaults().withMaxPageCount(200), gate);
+    store =
+        SqliteArtefactStore.open(
+            dir.resolve("keycast.db"),
+            SqliteArtefactStore.Options.defaults().withMaxPageCount(200),
+            gate);
     Future<SendCommit> blocker = submit(smallSend("s-0"));
     assertThat(gate.entered.await(10, TimeUnit.SECONDS)).isTrue();
     Future<SendCommit> a = submit(smallSend("s-a"));
     awaitQueued(1);
-    Future<SendCommit> big = submit(send(meta("s-big", "payload big", true, null),
-        generated("s-big", 20_000)));
+    Future<SendCommit> big =
+        submit(send(meta("s-big", "payload big", true, null), generated("s-big", 20_000)));
     awaitQueued(2);
     Future<SendCommit> c = submit(smallSend("s-c"));
     awaitQueued(3);
@@ -264,8 +286,10 @@ class SqliteGroupCommitTest {
 
     assertThat(blocker.get(10, TimeUnit.SECONDS).replayed()).isFalse();
     for (Future<SendCommit> f : List.of(a, big)) {
-      assertThatThrownBy(() -> f.get(30, TimeUnit.SECONDS)).cause()
-          .isInstanceOfSatisfying(StoreException.class,
+      assertThatThrownBy(() -> f.get(30, TimeUnit.SECONDS))
+          .cause()
+          .isInstanceOfSatisfying(
+              StoreException.class,
               e -> assertThat(e.code()).isEqualTo(StoreException.Code.STORE_FULL));
     }
     // s-c had not run when the transaction was abandoned: it went into the next group
@@ -284,20 +308,23 @@ class SqliteGroupCommitTest {
     assertThat(gate.entered.await(10, TimeUnit.SECONDS)).isTrue();
     Future<SendCommit> queued = submit(smallSend("s-1"));
     awaitQueued(1);
-    Future<?> closing = pool.submit(() -> {
-      store.close();
-      return null;
-    });
+    Future<?> closing =
+        pool.submit(
+            () -> {
+              store.close();
+              return null;
+            });
     awaitQueued(2); // close() queued its stop behind s-1
     gate.release.countDown();
     closing.get(10, TimeUnit.SECONDS);
     // the group that was running completes; the queued write fails, it is not left hanging
     assertThat(running.get(10, TimeUnit.SECONDS).replayed()).isFalse();
-    assertThatThrownBy(() -> queued.get(10, TimeUnit.SECONDS)).cause()
-        .isInstanceOfSatisfying(StoreException.class,
+    assertThatThrownBy(() -> queued.get(10, TimeUnit.SECONDS))
+        .cause()
+        .isInstanceOfSatisfying(
+            StoreException.class,
             e -> assertThat(e.code()).isEqualTo(StoreException.Code.STORE_UNAVAILABLE));
-    assertThatThrownBy(() -> store.commitSend(smallSend("s-2")))
-        .isInstanceOf(StoreException.class);
+    assertThatThrownBy(() -> store.commitSend(smallSend("s-2"))).isInstanceOf(StoreException.class);
     store = SqliteArtefactStore.open(dir.resolve("keycast.db"));
     assertThat(store.getSend("s-0")).isPresent();
     assertThat(store.getSend("s-1")).isEmpty();

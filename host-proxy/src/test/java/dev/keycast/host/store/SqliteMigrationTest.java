@@ -37,8 +37,9 @@ class SqliteMigrationTest {
   /** Creates the schema of {@code version} in an empty database, as that version's store did. */
   static void createSchema(Statement s, int version) throws SQLException {
     s.execute("PRAGMA journal_mode = WAL");
-    s.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
-        + " applied_at INTEGER NOT NULL)");
+    s.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
+            + " applied_at INTEGER NOT NULL)");
     for (int v = 0; v < version; v++) {
       for (String sql : SqliteSchema.migration(v)) {
         s.execute(sql);
@@ -54,8 +55,8 @@ class SqliteMigrationTest {
       createSchema(s, 1);
       s.execute("INSERT INTO recipients VALUES ('" + fp("r1") + "', 'x25519', x'01', '{}', 0)");
       for (String send : List.of("s1", "s2")) {
-        try (PreparedStatement ps = c.prepareStatement(
-            "INSERT INTO sends VALUES (?, ?, ?, 1, NULL, NULL, ?, ?, ?, ?)")) {
+        try (PreparedStatement ps =
+            c.prepareStatement("INSERT INTO sends VALUES (?, ?, ?, 1, NULL, NULL, ?, ?, ?, ?)")) {
           ps.setString(1, send);
           ps.setBytes(2, sha256("payload-" + send));
           ps.setBytes(3, bytes("{\"policy\":\"" + send + "\"}"));
@@ -103,7 +104,8 @@ class SqliteMigrationTest {
     writeVersion1(false);
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
       assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
-      assertThat(indexes()).contains("deliveries_by_recipient", "receipts_by_send")
+      assertThat(indexes())
+          .contains("deliveries_by_recipient", "receipts_by_send")
           .doesNotContain("deliveries_by_send_recipient");
       assertThat(uniqueIndexColumns("sends")).containsExactly(List.of("send_id"));
       assertThat(store.writerPragma("foreign_keys")).isEqualTo("1");
@@ -112,13 +114,14 @@ class SqliteMigrationTest {
       assertThat(s1.receiptId()).isEqualTo("s1");
       assertThat(s1.deliveryCount()).isEqualTo(2);
       assertThat(s1.metadata().sealedSecret()).isEqualTo(bytes("sealed-s1"));
-      assertThat(store.findSend("s2", sha256("payload-s2")).orElseThrow().sendId())
-          .isEqualTo("s2");
+      assertThat(store.findSend("s2", sha256("payload-s2")).orElseThrow().sendId()).isEqualTo("s2");
       assertThat(store.getReceipt("s1").orElseThrow().bytes()).isEqualTo(bytes("receipt s1"));
       assertThat(store.getReceipt("s1-f1").orElseThrow().sendId()).isEqualTo("s1");
-      assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
+      assertThat(store.receiptsForSend("s1"))
+          .extracting(ReceiptRecord::receiptId)
           .containsExactly("s1", "s1-f1");
-      assertThat(store.receiptsForSend("s2")).extracting(ReceiptRecord::receiptId)
+      assertThat(store.receiptsForSend("s2"))
+          .extracting(ReceiptRecord::receiptId)
           .containsExactly("s2");
       for (String send : List.of("s1", "s2")) {
         for (String seed : List.of("a", "b")) {
@@ -132,30 +135,45 @@ class SqliteMigrationTest {
       assertThat(store.hasDelivery("s1", fp("late"))).isTrue();
       assertThat(store.hasDelivery("s2", fp("late"))).isFalse();
       assertThat(store.getDelivery(id("s1", "late")).orElseThrow().receiptId()).isEqualTo("s1-f1");
-      assertThat(store.listDeliveries(fp("a"), null, 10)).extracting(StoredDelivery::deliveryId)
+      assertThat(store.listDeliveries(fp("a"), null, 10))
+          .extracting(StoredDelivery::deliveryId)
           .containsExactlyElementsOf(sorted(id("s1", "a"), id("s2", "a")));
       assertThat(store.sealedSecretsOpenForLateRecipients(T0, null, 10))
-          .extracting(StoredSend::sendId).containsExactly("s1", "s2");
+          .extracting(StoredSend::sendId)
+          .containsExactly("s1", "s2");
       assertThat(store.findRecipients(List.of(fp("r1")))).hasSize(1);
 
       // the write paths find the old rows: a retried payload replays with the old receipt, a
       // forward to a recipient the send reached replays with the covering receipt
-      SendCommit again = store.commitSend(new SendRecord(
-          ArtefactStoreContract.meta("s1", "payload-s1", true, null),
-          ArtefactStoreContract.receipt("s1", "s1"), List.of()));
+      SendCommit again =
+          store.commitSend(
+              new SendRecord(
+                  ArtefactStoreContract.meta("s1", "payload-s1", true, null),
+                  ArtefactStoreContract.receipt("s1", "s1"),
+                  List.of()));
       assertThat(again.replayed()).isTrue();
       assertThat(again.receipt().bytes()).isEqualTo(bytes("receipt s1"));
-      ForwardCommit fwd = store.commitForward(new ForwardRecord("s1",
-          ArtefactStoreContract.receipt("s1-f2", "s1"), ArtefactStoreContract.delivery("s1", "b", 0)));
+      ForwardCommit fwd =
+          store.commitForward(
+              new ForwardRecord(
+                  "s1",
+                  ArtefactStoreContract.receipt("s1-f2", "s1"),
+                  ArtefactStoreContract.delivery("s1", "b", 0)));
       assertThat(fwd.replayed()).isTrue();
       assertThat(fwd.receipt().receiptId()).isEqualTo("s1");
       // a send id already taken by an old receipt-less row is a conflict, a new send works
-      assertThat(ArtefactStoreContract.code(() -> store.commitSend(new SendRecord(
-          ArtefactStoreContract.meta("s2", "other", true, null),
-          ArtefactStoreContract.receipt("s2", "s2"), List.of()))))
+      assertThat(
+              ArtefactStoreContract.code(
+                  () ->
+                      store.commitSend(
+                          new SendRecord(
+                              ArtefactStoreContract.meta("s2", "other", true, null),
+                              ArtefactStoreContract.receipt("s2", "s2"),
+                              List.of()))))
           .isEqualTo(StoreException.Code.CONFLICT);
-      store.commitSend(ArtefactStoreContract.send("s3", "payload-s3",
-          List.of(ArtefactStoreContract.delivery("s3", "a", 0))));
+      store.commitSend(
+          ArtefactStoreContract.send(
+              "s3", "payload-s3", List.of(ArtefactStoreContract.delivery("s3", "a", 0))));
       assertThat(store.listDeliveries(fp("a"), null, 10)).hasSize(3);
     }
     // and it opens again as version 3 without migrating twice
@@ -187,10 +205,12 @@ class SqliteMigrationTest {
         Statement s = c.createStatement()) {
       createSchema(s, 2);
       for (String send : List.of("s1", "s2")) {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO sends (send_id, payload_hash,"
-            + " policy, late_allowed, not_before, not_after, sealed_secret, receipt_id,"
-            + " delivery_count, created_at, receipt, receipt_at)"
-            + " VALUES (?, ?, ?, ?, NULL, NULL, ?, ?, 1, ?, ?, ?)")) {
+        try (PreparedStatement ps =
+            c.prepareStatement(
+                "INSERT INTO sends (send_id, payload_hash,"
+                    + " policy, late_allowed, not_before, not_after, sealed_secret, receipt_id,"
+                    + " delivery_count, created_at, receipt, receipt_at)"
+                    + " VALUES (?, ?, ?, ?, NULL, NULL, ?, ?, 1, ?, ?, ?)")) {
           ps.setString(1, send);
           ps.setBytes(2, sha256("payload-" + send));
           ps.setBytes(3, bytes("{\"policy\":\"" + send + "\"}"));
@@ -226,22 +246,32 @@ class SqliteMigrationTest {
         assertThat(s.metadata().sealedSecret()).isEqualTo(bytes("sealed-" + send));
         assertThat(s.deliveryCount()).isEqualTo(1);
         assertThat(store.findSend(send, sha256("payload-" + send))).contains(s);
-        assertThat(store.getReceipt(send).orElseThrow().bytes()).isEqualTo(bytes("receipt " + send));
+        assertThat(store.getReceipt(send).orElseThrow().bytes())
+            .isEqualTo(bytes("receipt " + send));
         assertThat(store.getDelivery(id(send, "a")).orElseThrow().sendId()).isEqualTo(send);
       }
-      assertThat(store.receiptsForSend("s1")).extracting(ReceiptRecord::receiptId)
+      assertThat(store.receiptsForSend("s1"))
+          .extracting(ReceiptRecord::receiptId)
           .containsExactly("s1", "s1-f1");
       assertThat(store.sealedSecretsOpenForLateRecipients(T0, null, 10))
-          .extracting(StoredSend::sendId).containsExactly("s1");
+          .extracting(StoredSend::sendId)
+          .containsExactly("s1");
       assertThat(store.hasDelivery("s1", fp("late"))).isTrue();
       // a retry replays, another payload under a taken id is a conflict, a new send works
-      assertThat(store.commitSend(ArtefactStoreContract.send("s2", "payload-s2", List.of()))
-          .replayed()).isTrue();
-      assertThat(ArtefactStoreContract.code(() -> store.commitSend(
-          ArtefactStoreContract.send("s2", "payload-other", List.of()))))
+      assertThat(
+              store
+                  .commitSend(ArtefactStoreContract.send("s2", "payload-s2", List.of()))
+                  .replayed())
+          .isTrue();
+      assertThat(
+              ArtefactStoreContract.code(
+                  () ->
+                      store.commitSend(
+                          ArtefactStoreContract.send("s2", "payload-other", List.of()))))
           .isEqualTo(StoreException.Code.CONFLICT);
-      store.commitSend(ArtefactStoreContract.send("s3", "payload-s3",
-          List.of(ArtefactStoreContract.delivery("s3", "a", 0))));
+      store.commitSend(
+          ArtefactStoreContract.send(
+              "s3", "payload-s3", List.of(ArtefactStoreContract.delivery("s3", "a", 0))));
       assertThat(store.listDeliveries(fp("a"), null, 10)).hasSize(3);
     }
     // the foreign keys of deliveries and receipts name the new table
@@ -250,7 +280,8 @@ class SqliteMigrationTest {
         Statement s = c.createStatement()) {
       s.execute("PRAGMA foreign_keys = ON");
       assertThatThrownBy(() -> delivery(c, "s-missing", "s-missing", "b", false))
-          .isInstanceOf(java.sql.SQLException.class).hasMessageContaining("FOREIGN KEY");
+          .isInstanceOf(java.sql.SQLException.class)
+          .hasMessageContaining("FOREIGN KEY");
       try (ResultSet rs = s.executeQuery("PRAGMA foreign_key_check")) {
         assertThat(rs.next()).isFalse();
       }
@@ -366,8 +397,11 @@ class SqliteMigrationTest {
       s.execute("INSERT INTO cinemas VALUES ('Paris Rex', '+01:00', 0)");
     }
     assertThat(indexes()).doesNotContain("dkdms_by_cpl");
-    DkdmRecord d = ArtefactStoreContract.dkdm("aaaaaaaa-0000-0000-0000-000000000001",
-        "11111111-2222-3333-4444-555555555555", "sealed");
+    DkdmRecord d =
+        ArtefactStoreContract.dkdm(
+            "aaaaaaaa-0000-0000-0000-000000000001",
+            "11111111-2222-3333-4444-555555555555",
+            "sealed");
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file())) {
       assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
       assertThat(store.findRecipients(List.of(fp("r1")))).hasSize(1);
@@ -403,7 +437,8 @@ class SqliteMigrationTest {
     }
     assertThat(indexes()).contains("mail_outbox_due");
     try (SqliteArtefactStore again = SqliteArtefactStore.open(file())) {
-      assertThat(again.getCinema("Paris Rex").orElseThrow().emails()).containsExactly("kdm@rex.example");
+      assertThat(again.getCinema("Paris Rex").orElseThrow().emails())
+          .containsExactly("kdm@rex.example");
       assertThat(again.mailsOfSend("send-1")).containsExactly(m);
     }
   }

@@ -30,10 +30,13 @@ class StoredKeyMigrationTest {
   /** The PEM form hosts before schema 4 stored. */
   static byte[] legacyPem(RecipientKey key) throws Exception {
     Base64.Encoder mime = Base64.getMimeEncoder(64, new byte[] {'\n'});
-    StringBuilder b = new StringBuilder("-----BEGIN PUBLIC KEY-----\n")
-        .append(mime.encodeToString(key.spkiDer())).append("\n-----END PUBLIC KEY-----\n");
+    StringBuilder b =
+        new StringBuilder("-----BEGIN PUBLIC KEY-----\n")
+            .append(mime.encodeToString(key.spkiDer()))
+            .append("\n-----END PUBLIC KEY-----\n");
     for (var c : key.certificateChain()) {
-      b.append("-----BEGIN CERTIFICATE-----\n").append(mime.encodeToString(c.getEncoded()))
+      b.append("-----BEGIN CERTIFICATE-----\n")
+          .append(mime.encodeToString(c.getEncoded()))
           .append("\n-----END CERTIFICATE-----\n");
     }
     return b.toString().getBytes(StandardCharsets.US_ASCII);
@@ -47,10 +50,12 @@ class StoredKeyMigrationTest {
 
   @Test
   void aVersion3DatabaseOpensWithItsPemKeysRewrittenAsCandidates() throws Exception {
-    RecipientKey x = RecipientKeys.fromSpki(
-        KeyPairGenerator.getInstance("X25519").generateKeyPair().getPublic().getEncoded());
-    RecipientKey rsa = RecipientKeys.fromSpki(
-        KeyPairGenerator.getInstance("RSA").generateKeyPair().getPublic().getEncoded());
+    RecipientKey x =
+        RecipientKeys.fromSpki(
+            KeyPairGenerator.getInstance("X25519").generateKeyPair().getPublic().getEncoded());
+    RecipientKey rsa =
+        RecipientKeys.fromSpki(
+            KeyPairGenerator.getInstance("RSA").generateKeyPair().getPublic().getEncoded());
     byte[] xPem = legacyPem(x);
     byte[] rsaPem = legacyPem(rsa);
     byte[] garbage = {1, 2, 3};
@@ -58,10 +63,14 @@ class StoredKeyMigrationTest {
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
         Statement s = c.createStatement()) {
       SqliteMigrationTest.createSchema(s, 3);
-      try (PreparedStatement ps = c.prepareStatement(
-          "INSERT INTO recipients VALUES (?, ?, ?, '{}', 0)")) {
-        for (Object[] row : new Object[][] {{x.fingerprint(), "x25519", xPem},
-            {rsa.fingerprint(), "rsa", rsaPem}, {ArtefactStoreContract.fp("odd"), "rsa", garbage}}) {
+      try (PreparedStatement ps =
+          c.prepareStatement("INSERT INTO recipients VALUES (?, ?, ?, '{}', 0)")) {
+        for (Object[] row :
+            new Object[][] {
+              {x.fingerprint(), "x25519", xPem},
+              {rsa.fingerprint(), "rsa", rsaPem},
+              {ArtefactStoreContract.fp("odd"), "rsa", garbage}
+            }) {
           ps.setString(1, (String) row[0]);
           ps.setString(2, (String) row[1]);
           ps.setBytes(3, (byte[]) row[2]);
@@ -79,8 +88,12 @@ class StoredKeyMigrationTest {
       assertThat(written(xr.publicKeyOrChain())).isEqualTo(written(xPem));
       assertThat(written(rr.publicKeyOrChain())).isEqualTo(written(rsaPem));
       // a value that was never a key is left as it was
-      assertThat(store.findRecipients(List.of(ArtefactStoreContract.fp("odd"))).getFirst()
-          .publicKeyOrChain()).isEqualTo(garbage);
+      assertThat(
+              store
+                  .findRecipients(List.of(ArtefactStoreContract.fp("odd")))
+                  .getFirst()
+                  .publicKeyOrChain())
+          .isEqualTo(garbage);
     }
     try (SqliteArtefactStore store = SqliteArtefactStore.open(file)) {
       assertThat(store.schemaVersion()).isEqualTo(SqliteSchema.SCHEMA_VERSION);
@@ -91,17 +104,24 @@ class StoredKeyMigrationTest {
   void aStoredKeyCannotInjectJsonIntoTheSendRequest() throws Exception {
     // the store is an attacker: a stored "candidate" that closes its object and adds members or
     // candidates of its own is refused before a byte of it is written
-    for (String forged : List.of("{\"key\":\"AQID\"},{\"key\":\"BBBB\"}",
-        "{\"key\":\"AQID\",\"late\":true}", "{\"key\":\"AQ\\\"ID\"}", "{\"key\":\"\"}",
-        "{\"key\":\"AQID\",\"chain\":[]}", "{\"key\":\"AQID\",\"chain\":[\"AQ\"]}]}")) {
+    for (String forged :
+        List.of(
+            "{\"key\":\"AQID\"},{\"key\":\"BBBB\"}",
+            "{\"key\":\"AQID\",\"late\":true}",
+            "{\"key\":\"AQ\\\"ID\"}",
+            "{\"key\":\"\"}",
+            "{\"key\":\"AQID\",\"chain\":[]}",
+            "{\"key\":\"AQID\",\"chain\":[\"AQ\"]}]}")) {
       byte[] stored = forged.getBytes(StandardCharsets.US_ASCII);
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       assertThatThrownBy(() -> StoredKey.writeCandidate(stored, new StoredKey.Scan(), out))
-          .as(forged).isInstanceOf(IllegalStateException.class);
+          .as(forged)
+          .isInstanceOf(IllegalStateException.class);
       assertThat(out.size()).isZero();
     }
-    Candidate ok = StoredKey.candidate("{\"key\":\"AQID\",\"chain\":[\"AQ\",\"-_\"]}"
-        .getBytes(StandardCharsets.US_ASCII));
+    Candidate ok =
+        StoredKey.candidate(
+            "{\"key\":\"AQID\",\"chain\":[\"AQ\",\"-_\"]}".getBytes(StandardCharsets.US_ASCII));
     assertThat(ok).isEqualTo(new Candidate("AQID", List.of("AQ", "-_")));
   }
 }

@@ -2,13 +2,13 @@ package dev.keycast.bench.jmh;
 
 import dev.keycast.protocol.Base64Url;
 import dev.keycast.protocol.MalformedInputException;
-import dev.keycast.protocol.envelope.RecipientKey;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.crypto.CryptoBackends;
+import dev.keycast.protocol.envelope.RecipientKey;
 import dev.keycast.protocol.envelope.RecipientKeys;
 import dev.keycast.protocol.envelope.RsaRecipientKey;
-import dev.keycast.protocol.policy.ParsedCertificate;
 import dev.keycast.protocol.policy.Eligibility;
+import dev.keycast.protocol.policy.ParsedCertificate;
 import dev.keycast.protocol.policy.SendPolicy;
 import java.io.ByteArrayInputStream;
 import java.math.BigInteger;
@@ -84,32 +84,57 @@ public class CandidateBenchmark {
       rsaSpki = leaf.getPublic().getEncoded();
       now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
       X500Name caName = new X500Name("CN=Bench CA");
-      var caBuilder = new JcaX509v3CertificateBuilder(caName, BigInteger.ONE,
-          Date.from(now.minus(1, ChronoUnit.DAYS)), Date.from(now.plus(1, ChronoUnit.DAYS)), caName,
-          ca.getPublic());
+      var caBuilder =
+          new JcaX509v3CertificateBuilder(
+              caName,
+              BigInteger.ONE,
+              Date.from(now.minus(1, ChronoUnit.DAYS)),
+              Date.from(now.plus(1, ChronoUnit.DAYS)),
+              caName,
+              ca.getPublic());
       caBuilder.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
       var signer = new JcaContentSignerBuilder("SHA256withRSA").build(ca.getPrivate());
-      X509Certificate caCert = new JcaX509CertificateConverter().getCertificate(caBuilder.build(signer));
-      X509Certificate leafCert = new JcaX509CertificateConverter().getCertificate(
-          new JcaX509v3CertificateBuilder(caName, BigInteger.TWO, Date.from(now.minus(1, ChronoUnit.DAYS)),
-              Date.from(now.plus(1, ChronoUnit.DAYS)), new X500Name("CN=projector 1"), leaf.getPublic())
-              .build(signer));
+      X509Certificate caCert =
+          new JcaX509CertificateConverter().getCertificate(caBuilder.build(signer));
+      X509Certificate leafCert =
+          new JcaX509CertificateConverter()
+              .getCertificate(
+                  new JcaX509v3CertificateBuilder(
+                          caName,
+                          BigInteger.TWO,
+                          Date.from(now.minus(1, ChronoUnit.DAYS)),
+                          Date.from(now.plus(1, ChronoUnit.DAYS)),
+                          new X500Name("CN=projector 1"),
+                          leaf.getPublic())
+                      .build(signer));
       caDer = caCert.getEncoded();
       leafDer = leafCert.getEncoded();
-      SendPolicy policy = new SendPolicy(1, "bench", "bench", now.minus(1, ChronoUnit.HOURS),
-          now.plus(1, ChronoUnit.HOURS),
-          new SendPolicy.RecipientSelector(null, List.of(Base64Url.encode(caDer)), null), false, 10, null);
+      SendPolicy policy =
+          new SendPolicy(
+              1,
+              "bench",
+              "bench",
+              now.minus(1, ChronoUnit.HOURS),
+              now.plus(1, ChronoUnit.HOURS),
+              new SendPolicy.RecipientSelector(null, List.of(Base64Url.encode(caDer)), null),
+              false,
+              10,
+              null);
       eligibility = new Eligibility(policy);
-      if (!eligibility.decide(RecipientKeys.fromSpki(rsaSpki).fingerprint(),
-          List.of(leafCert, caCert), now, false).eligible()) {
+      if (!eligibility
+          .decide(
+              RecipientKeys.fromSpki(rsaSpki).fingerprint(), List.of(leafCert, caCert), now, false)
+          .eligible()) {
         throw new IllegalStateException("benchmark chain is not eligible");
       }
       if (!CryptoBackends.get().name().equals(backend)) {
         throw new IllegalStateException(
             "the process runs " + CryptoBackends.description() + ", not " + backend);
       }
-      wire = new EnclaveApi.Candidate(Base64Url.encode(rsaSpki),
-          List.of(Base64Url.encode(leafDer), Base64Url.encode(caDer)));
+      wire =
+          new EnclaveApi.Candidate(
+              Base64Url.encode(rsaSpki),
+              List.of(Base64Url.encode(leafDer), Base64Url.encode(caDer)));
       if (!parseAndDecide(this).eligible()) {
         throw new IllegalStateException("benchmark chain is not eligible on the parsed path");
       }
@@ -121,12 +146,13 @@ public class CandidateBenchmark {
 
   static Eligibility.Decision parseAndDecide(Candidate c) throws MalformedInputException {
     EnclaveApi.Candidate w = c.wire;
-    RecipientKey key = RecipientKeys.fromSpki(
-        Base64Url.decode("key", w.key(), RecipientKeys.MAX_INPUT_LENGTH));
+    RecipientKey key =
+        RecipientKeys.fromSpki(Base64Url.decode("key", w.key(), RecipientKeys.MAX_INPUT_LENGTH));
     ParsedCertificate[] chain = new ParsedCertificate[w.chain().size()];
     for (int i = 0; i < chain.length; i++) {
-      chain[i] = ParsedCertificate.parse(
-          Base64Url.decode("chain[" + i + "]", w.chain().get(i), MAX_CERTIFICATE_BYTES));
+      chain[i] =
+          ParsedCertificate.parse(
+              Base64Url.decode("chain[" + i + "]", w.chain().get(i), MAX_CERTIFICATE_BYTES));
     }
     if (!chain[0].hasPublicKey(key.spkiDer())) {
       throw new IllegalStateException("leaf does not carry the key");
@@ -158,8 +184,10 @@ public class CandidateBenchmark {
   @Benchmark
   public Eligibility.Decision parseAndValidateChainJdk(Candidate c) throws Exception {
     CertificateFactory cf = CertificateFactory.getInstance("X.509");
-    X509Certificate leaf = (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(c.leafDer));
-    X509Certificate ca = (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(c.caDer));
+    X509Certificate leaf =
+        (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(c.leafDer));
+    X509Certificate ca =
+        (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(c.caDer));
     RecipientKey key = RecipientKeys.fromSpki(leaf.getPublicKey().getEncoded());
     return c.eligibility.decide(key.fingerprint(), List.of(leaf, ca), c.now, false);
   }

@@ -82,7 +82,11 @@ public class FanoutBenchmark {
       Instant nb = Instant.parse("2026-01-01T00:00:00Z");
       Instant na = Instant.parse("2027-01-01T00:00:00Z");
       DeliveryMetadata m =
-          DeliveryMetadata.of("film-2026-0042.cpl:reel-1", "Example Studio distribution", nb, na,
+          DeliveryMetadata.of(
+              "film-2026-0042.cpl:reel-1",
+              "Example Studio distribution",
+              nb,
+              na,
               rsa.fingerprint());
       rsaMetadata = m;
       x25519Metadata = m.withRecipient(x25519.fingerprint());
@@ -118,17 +122,23 @@ public class FanoutBenchmark {
     public void setUp() throws MalformedInputException {
       SecureRandom random = new SecureRandom();
       X25519PrivateKey receiveKey = X25519PrivateKey.generate(random);
-      SendPayloadParameters parameters = SendPayloadParameters.v1("ks-0123456789abcdef0123456789abcdef");
+      SendPayloadParameters parameters =
+          SendPayloadParameters.v1("ks-0123456789abcdef0123456789abcdef");
       opener = SendPayloadOpener.create(parameters, CryptoBackends.forSetting(backend), receiveKey);
       // A policy with one fingerprint: the HPKE AAD of a small send (about 300 bytes).
-      policy = ("{\"version\":1,\"secret_id\":\"film-2026-0042.cpl\",\"sender\":\"Example Studio\","
-              + "\"not_before\":\"2026-01-01T00:00:00Z\",\"not_after\":\"2027-01-01T00:00:00Z\","
-              + "\"recipients\":{\"fingerprints\":[\"" + "ab".repeat(32) + "\"]},"
-              + "\"late_recipients\":false,\"max_recipients\":1,\"rsa_content\":\"aes-256-gcm\"}")
-          .getBytes(StandardCharsets.UTF_8);
+      policy =
+          ("{\"version\":1,\"secret_id\":\"film-2026-0042.cpl\",\"sender\":\"Example Studio\","
+                  + "\"not_before\":\"2026-01-01T00:00:00Z\",\"not_after\":\"2027-01-01T00:00:00Z\","
+                  + "\"recipients\":{\"fingerprints\":[\""
+                  + "ab".repeat(32)
+                  + "\"]},"
+                  + "\"late_recipients\":false,\"max_recipients\":1,\"rsa_content\":\"aes-256-gcm\"}")
+              .getBytes(StandardCharsets.UTF_8);
       byte[] secret = new byte[32];
       random.nextBytes(secret);
-      sealed = SendPayloadSealer.create(parameters, receiveKey.publicKey().toRaw()).seal(policy, secret, random);
+      sealed =
+          SendPayloadSealer.create(parameters, receiveKey.publicKey().toRaw())
+              .seal(policy, secret, random);
     }
   }
 

@@ -90,7 +90,9 @@ public class PrimitiveBenchmark {
       g.initialize(2048, random);
       rsa = (RSAPublicKey) g.generateKeyPair().getPublic();
       message = new BigInteger(2000, random);
-      oaep = new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
+      oaep =
+          new OAEPParameterSpec(
+              "SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
       sunOaep = Cipher.getInstance("RSA/ECB/OAEPPadding", "SunJCE");
       bcOaep = Cipher.getInstance("RSA/NONE/OAEPPadding", new BouncyCastleProvider());
       random.nextBytes(cek);

@@ -68,7 +68,8 @@ public class ReceiptBenchmark {
   @OperationsPerInvocation(ENTRIES)
   public byte[] entryAndSignature(Send s) throws Exception {
     ReceiptBuilder builder =
-        new ReceiptBuilder(s.keySet.id(), s.sendId, Receipt.Kind.SEND, s.policySha256, s.payloadSha256);
+        new ReceiptBuilder(
+            s.keySet.id(), s.sendId, Receipt.Kind.SEND, s.policySha256, s.payloadSha256);
     MessageDigest sha = MessageDigest.getInstance("SHA-256");
     HexFormat hex = HexFormat.of();
     byte[] sendIdBytes = s.sendId.getBytes(StandardCharsets.US_ASCII);

@@ -54,15 +54,20 @@ final class HostClient {
     String s = base.toString();
     this.base = URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s);
     this.timeout = timeout;
-    this.http = HttpClient.newBuilder()
-        .version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(10))
-        .executor(executor)
-        .build();
-    this.plain = "http".equalsIgnoreCase(this.base.getScheme())
-        ? new KeepAliveHttp(this.base.getHost(), this.base.getPort() < 0 ? 80 : this.base.getPort(),
-            timeout, MAX_RESPONSE_BYTES)
-        : null;
+    this.http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10))
+            .executor(executor)
+            .build();
+    this.plain =
+        "http".equalsIgnoreCase(this.base.getScheme())
+            ? new KeepAliveHttp(
+                this.base.getHost(),
+                this.base.getPort() < 0 ? 80 : this.base.getPort(),
+                timeout,
+                MAX_RESPONSE_BYTES)
+            : null;
   }
 
   URI base() {
@@ -80,35 +85,42 @@ final class HostClient {
     if (plain != null) {
       return plain.exchange("POST", base.getPath() + path, json);
     }
-    return exchange(HttpRequest.newBuilder(base.resolve(base.getPath() + path))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
+    return exchange(
+        HttpRequest.newBuilder(base.resolve(base.getPath() + path))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
   }
 
   /** GET signed by a sender (api.md section 2.4), e.g. a send's receipt, answered to its sender only. */
-  Answer getSigned(String pathAndQuery, SenderSigningKey sender) throws IOException, InterruptedException {
+  Answer getSigned(String pathAndQuery, SenderSigningKey sender)
+      throws IOException, InterruptedException {
     String target = base.getPath() + pathAndQuery;
-    String authorization = SenderRequestSignature.authorization(sender, "GET", target, null, Instant.now());
+    String authorization =
+        SenderRequestSignature.authorization(sender, "GET", target, null, Instant.now());
     if (plain != null) {
       return plain.exchange("GET", target, null, authorization);
     }
-    return exchange(HttpRequest.newBuilder(base.resolve(target)).header("Authorization", authorization).GET());
+    return exchange(
+        HttpRequest.newBuilder(base.resolve(target)).header("Authorization", authorization).GET());
   }
 
   /**
    * POST of a JSON body signed by a sender (api.md section 2.4: {@code Authorization: Keycast-Sender
    * ...} over the method, the request target and the body).
    */
-  Answer postSigned(String path, byte[] json, SenderSigningKey sender) throws IOException, InterruptedException {
+  Answer postSigned(String path, byte[] json, SenderSigningKey sender)
+      throws IOException, InterruptedException {
     String target = base.getPath() + path;
-    String authorization = SenderRequestSignature.authorization(sender, "POST", target, json, Instant.now());
+    String authorization =
+        SenderRequestSignature.authorization(sender, "POST", target, json, Instant.now());
     if (plain != null) {
       return plain.exchange("POST", target, json, authorization);
     }
-    return exchange(HttpRequest.newBuilder(base.resolve(target))
-        .header("Content-Type", "application/json")
-        .header("Authorization", authorization)
-        .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
+    return exchange(
+        HttpRequest.newBuilder(base.resolve(target))
+            .header("Content-Type", "application/json")
+            .header("Authorization", authorization)
+            .POST(HttpRequest.BodyPublishers.ofByteArray(json)));
   }
 
   private Answer exchange(HttpRequest.Builder b) throws IOException, InterruptedException {

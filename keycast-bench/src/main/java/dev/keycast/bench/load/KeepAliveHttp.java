@@ -45,7 +45,8 @@ final class KeepAliveHttp implements AutoCloseable {
   /** One exchange with an optional {@code Authorization} header value (one line, no CR/LF). */
   HostClient.Answer exchange(String method, String pathAndQuery, byte[] json, String authorization)
       throws IOException {
-    if (authorization != null && (authorization.indexOf('\r') >= 0 || authorization.indexOf('\n') >= 0)) {
+    if (authorization != null
+        && (authorization.indexOf('\r') >= 0 || authorization.indexOf('\n') >= 0)) {
       throw new IllegalArgumentException("an Authorization header is one line");
     }
     byte[] request = request(method, pathAndQuery, json, authorization);
@@ -67,13 +68,20 @@ final class KeepAliveHttp implements AutoCloseable {
   }
 
   private byte[] request(String method, String pathAndQuery, byte[] json, String authorization) {
-    StringBuilder b = new StringBuilder(160).append(method).append(' ').append(pathAndQuery)
-        .append(" HTTP/1.1\r\nHost: ").append(hostHeader).append("\r\n");
+    StringBuilder b =
+        new StringBuilder(160)
+            .append(method)
+            .append(' ')
+            .append(pathAndQuery)
+            .append(" HTTP/1.1\r\nHost: ")
+            .append(hostHeader)
+            .append("\r\n");
     if (authorization != null) {
       b.append("Authorization: ").append(authorization).append("\r\n");
     }
     if (json != null) {
-      b.append("Content-Type: application/json\r\nContent-Length: ").append(json.length)
+      b.append("Content-Type: application/json\r\nContent-Length: ")
+          .append(json.length)
           .append("\r\n");
     }
     byte[] head = b.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1);
@@ -105,8 +113,10 @@ final class KeepAliveHttp implements AutoCloseable {
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
+
     /** Read buffer: bytes {@code [pos, lim)} are read from the socket and not yet consumed. */
     private final byte[] buf = new byte[16 * 1024];
+
     private int pos;
     private int lim;
 
@@ -143,7 +153,8 @@ final class KeepAliveHttp implements AutoCloseable {
         if (have < body.length) {
           int n = in.readNBytes(body, have, body.length - have);
           if (have + n != body.length) {
-            throw new IOException("answer ended after " + (have + n) + " of " + h.length + " bytes");
+            throw new IOException(
+                "answer ended after " + (have + n) + " of " + h.length + " bytes");
           }
         }
         reusable = !h.close;
@@ -213,14 +224,16 @@ final class KeepAliveHttp implements AutoCloseable {
   static Head parseHead(byte[] b, int from, int to) throws IOException {
     int lineEnd = indexOfCrlf(b, from, to);
     if (lineEnd - from < 12 || !startsWith(b, from, "HTTP/1.") || b[from + 8] != ' ') {
-      throw new IOException("not an HTTP/1.x answer: "
-          + new String(b, from, Math.min(lineEnd - from, 80), StandardCharsets.ISO_8859_1));
+      throw new IOException(
+          "not an HTTP/1.x answer: "
+              + new String(b, from, Math.min(lineEnd - from, 80), StandardCharsets.ISO_8859_1));
     }
     int status = 0;
     for (int i = from + 9; i < from + 12; i++) {
       if (b[i] < '0' || b[i] > '9') {
-        throw new IOException("malformed status line: "
-            + new String(b, from, Math.min(lineEnd - from, 80), StandardCharsets.ISO_8859_1));
+        throw new IOException(
+            "malformed status line: "
+                + new String(b, from, Math.min(lineEnd - from, 80), StandardCharsets.ISO_8859_1));
       }
       status = status * 10 + (b[i] - '0');
     }
@@ -255,8 +268,10 @@ final class KeepAliveHttp implements AutoCloseable {
         } else if (nameIs(b, line, colon, "connection")) {
           close = nameIs(b, v, ve, "close");
         } else if (nameIs(b, line, colon, "transfer-encoding")) {
-          throw new IOException("transfer-encoding "
-              + new String(b, v, ve - v, StandardCharsets.ISO_8859_1) + " is not supported");
+          throw new IOException(
+              "transfer-encoding "
+                  + new String(b, v, ve - v, StandardCharsets.ISO_8859_1)
+                  + " is not supported");
         }
       }
       line = end + 2;

@@ -15,6 +15,7 @@ public final class LatencyHistogram {
   static final int SUB_BITS = 7;
   static final int SUB_COUNT = 1 << SUB_BITS; // 128
   private static final int EXACT = 2 * SUB_COUNT; // 0..255 exact
+
   /** Enough slots for any non-negative long. */
   static final int SLOTS = EXACT + (63 - SUB_BITS) * SUB_COUNT;
 

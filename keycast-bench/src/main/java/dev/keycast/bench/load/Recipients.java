@@ -37,7 +37,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * /v1/recipients}), fingerprint and private key (registration proves possession, api.md 2.2).
  *
  * <p>Kinds: {@code x25519} (fresh X25519 keys, about 10,000 per second) and {@code rsa2048}
- (RSA-2048 keys from a <em>pool of primes</em>: every modulus is the product of two of k
+ * (RSA-2048 keys from a <em>pool of primes</em>: every modulus is the product of two of k
  * 1024-bit primes, k(k-1)/2 >= count, so 10,000 distinct keys cost ~142 prime searches instead of
  * 20,000. They are real key pairs (the private key signs the proof of possession) but share
  * factors, so they are for load tests only; the enclave's cost per delivery is that of any
@@ -75,26 +75,32 @@ final class Recipients {
       throw new IllegalArgumentException("unknown recipient kind " + kind);
     }
     List<BigInteger> primes = kind.equals("rsa2048") ? primePool(count, random) : List.of();
-    List<Generated> out = IntStream.range(0, count).parallel().mapToObj(i -> {
-      try {
-        byte[] spki;
-        byte[] priv;
-        if (kind.equals("x25519")) {
-          X25519PrivateKey k = X25519PrivateKey.generate(random);
-          spki = k.publicKey().toSpkiDer();
-          priv = k.toRaw();
-        } else {
-          KeyPair kp = pooledRsa2048(rsaFactory, primes, i);
-          spki = kp.getPublic().getEncoded();
-          priv = kp.getPrivate().getEncoded();
-        }
-        String fp = Fingerprints.ofSpki(spki);
-        String key = ca == null ? Base64Url.encode(spki) : ca.issuePem(spki, fp, i);
-        return new Generated(fp, key, priv);
-      } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
-        throw new IllegalStateException("cannot generate recipient " + i + ": " + e.getMessage(), e);
-      }
-    }).toList();
+    List<Generated> out =
+        IntStream.range(0, count)
+            .parallel()
+            .mapToObj(
+                i -> {
+                  try {
+                    byte[] spki;
+                    byte[] priv;
+                    if (kind.equals("x25519")) {
+                      X25519PrivateKey k = X25519PrivateKey.generate(random);
+                      spki = k.publicKey().toSpkiDer();
+                      priv = k.toRaw();
+                    } else {
+                      KeyPair kp = pooledRsa2048(rsaFactory, primes, i);
+                      spki = kp.getPublic().getEncoded();
+                      priv = kp.getPrivate().getEncoded();
+                    }
+                    String fp = Fingerprints.ofSpki(spki);
+                    String key = ca == null ? Base64Url.encode(spki) : ca.issuePem(spki, fp, i);
+                    return new Generated(fp, key, priv);
+                  } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
+                    throw new IllegalStateException(
+                        "cannot generate recipient " + i + ": " + e.getMessage(), e);
+                  }
+                })
+            .toList();
     return new Batch(out, ca == null ? null : ca.cert.getEncoded());
   }
 
@@ -104,15 +110,23 @@ final class Recipients {
     while ((long) k * (k - 1) / 2 < count) {
       k++;
     }
-    return IntStream.range(0, k).parallel().mapToObj(i -> {
-      while (true) {
-        // top two bits set, so every product of two is 2048 bits; one prime search per prime
-        BigInteger p = new BigInteger(1024, random).setBit(1023).setBit(1022).nextProbablePrime();
-        if (p.bitLength() == 1024 && p.subtract(BigInteger.ONE).gcd(F4).equals(BigInteger.ONE)) {
-          return p;
-        }
-      }
-    }).distinct().toList();
+    return IntStream.range(0, k)
+        .parallel()
+        .mapToObj(
+            i -> {
+              while (true) {
+                // top two bits set, so every product of two is 2048 bits; one prime search per
+                // prime
+                BigInteger p =
+                    new BigInteger(1024, random).setBit(1023).setBit(1022).nextProbablePrime();
+                if (p.bitLength() == 1024
+                    && p.subtract(BigInteger.ONE).gcd(F4).equals(BigInteger.ONE)) {
+                  return p;
+                }
+              }
+            })
+        .distinct()
+        .toList();
   }
 
   /** The i-th key of the pool: the i-th pair (a, b), a < b, of its primes; see the class comment. */
@@ -131,8 +145,10 @@ final class Recipients {
     BigInteger q1 = q.subtract(BigInteger.ONE);
     BigInteger d = F4.modInverse(p1.multiply(q1).divide(p1.gcd(q1)));
     PublicKey pub = rsa.generatePublic(new RSAPublicKeySpec(n, F4));
-    java.security.PrivateKey priv = rsa.generatePrivate(new java.security.spec.RSAPrivateCrtKeySpec(
-        n, F4, d, p, q, d.mod(p1), d.mod(q1), q.modInverse(p)));
+    java.security.PrivateKey priv =
+        rsa.generatePrivate(
+            new java.security.spec.RSAPrivateCrtKeySpec(
+                n, F4, d, p, q, d.mod(p1), d.mod(q1), q.modInverse(p)));
     return new KeyPair(pub, priv);
   }
 
@@ -145,9 +161,12 @@ final class Recipients {
     List<String> lines = new ArrayList<>(batch.recipients().size() + 1);
     lines.add("anchor " + (batch.anchorDer() == null ? "-" : Base64Url.encode(batch.anchorDer())));
     for (Generated g : batch.recipients()) {
-      lines.add(g.fingerprint() + " "
-          + Base64Url.encode(g.registrationKey().getBytes(StandardCharsets.UTF_8)) + " "
-          + Base64Url.encode(g.privateKey()));
+      lines.add(
+          g.fingerprint()
+              + " "
+              + Base64Url.encode(g.registrationKey().getBytes(StandardCharsets.UTF_8))
+              + " "
+              + Base64Url.encode(g.privateKey()));
     }
     Files.write(file, lines, StandardCharsets.US_ASCII);
   }
@@ -164,11 +183,18 @@ final class Recipients {
       for (int i = 1; i < lines.size(); i++) {
         String[] f = lines.get(i).trim().split(" ");
         if (f.length != 3 || !Fingerprints.isWellFormed(f[0])) {
-          throw new IOException(file + " line " + (i + 1) + ": expected '<fingerprint> <key>"
-              + " <private key>' (a cache from before proofs of possession: delete it)");
+          throw new IOException(
+              file
+                  + " line "
+                  + (i + 1)
+                  + ": expected '<fingerprint> <key>"
+                  + " <private key>' (a cache from before proofs of possession: delete it)");
         }
-        out.add(new Generated(f[0], new String(Base64Url.decode("key", f[1], 64 * 1024),
-            StandardCharsets.UTF_8), Base64Url.decode("private key", f[2], 64 * 1024)));
+        out.add(
+            new Generated(
+                f[0],
+                new String(Base64Url.decode("key", f[1], 64 * 1024), StandardCharsets.UTF_8),
+                Base64Url.decode("private key", f[2], 64 * 1024)));
       }
       return new Batch(out, anchor);
     } catch (dev.keycast.protocol.MalformedInputException e) {
@@ -192,15 +218,25 @@ final class Recipients {
       KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
       g.initialize(2048, random);
       KeyPair kp = g.generateKeyPair();
-      X500Principal name = new X500Principal("CN=Keycast load-test CA " + Long.toHexString(random.nextLong()));
+      X500Principal name =
+          new X500Principal("CN=Keycast load-test CA " + Long.toHexString(random.nextLong()));
       Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
       try {
-        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, BigInteger.ONE,
-            Date.from(now.minus(1, ChronoUnit.DAYS)), Date.from(now.plus(30, ChronoUnit.DAYS)), name,
-            kp.getPublic());
-        b.addExtension(org.bouncycastle.asn1.x509.Extension.basicConstraints, true,
+        X509v3CertificateBuilder b =
+            new JcaX509v3CertificateBuilder(
+                name,
+                BigInteger.ONE,
+                Date.from(now.minus(1, ChronoUnit.DAYS)),
+                Date.from(now.plus(30, ChronoUnit.DAYS)),
+                name,
+                kp.getPublic());
+        b.addExtension(
+            org.bouncycastle.asn1.x509.Extension.basicConstraints,
+            true,
             new org.bouncycastle.asn1.x509.BasicConstraints(true));
-        b.addExtension(org.bouncycastle.asn1.x509.Extension.keyUsage, true,
+        b.addExtension(
+            org.bouncycastle.asn1.x509.Extension.keyUsage,
+            true,
             new org.bouncycastle.asn1.x509.KeyUsage(
                 org.bouncycastle.asn1.x509.KeyUsage.keyCertSign));
         ContentSigner s = new JcaContentSignerBuilder("SHA256withRSA").build(kp.getPrivate());
@@ -213,11 +249,14 @@ final class Recipients {
     String issuePem(byte[] spki, String fingerprint, int serial)
         throws GeneralSecurityException, OperatorCreationException, IOException {
       Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-      X509v3CertificateBuilder b = new X509v3CertificateBuilder(
-          org.bouncycastle.asn1.x500.X500Name.getInstance(name.getEncoded()), BigInteger.valueOf(serial + 2L),
-          Date.from(now.minus(1, ChronoUnit.DAYS)), Date.from(now.plus(30, ChronoUnit.DAYS)),
-          new org.bouncycastle.asn1.x500.X500Name("CN=load-" + fingerprint.substring(0, 16)),
-          SubjectPublicKeyInfo.getInstance(spki));
+      X509v3CertificateBuilder b =
+          new X509v3CertificateBuilder(
+              org.bouncycastle.asn1.x500.X500Name.getInstance(name.getEncoded()),
+              BigInteger.valueOf(serial + 2L),
+              Date.from(now.minus(1, ChronoUnit.DAYS)),
+              Date.from(now.plus(30, ChronoUnit.DAYS)),
+              new org.bouncycastle.asn1.x500.X500Name("CN=load-" + fingerprint.substring(0, 16)),
+              SubjectPublicKeyInfo.getInstance(spki));
       ContentSigner s = new JcaContentSignerBuilder("SHA256withRSA").build(keys.getPrivate());
       X509Certificate leaf = new JcaX509CertificateConverter().getCertificate(b.build(s));
       return pem(leaf.getEncoded()) + pem(cert.getEncoded());

@@ -5,11 +5,11 @@ import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.HostApi;
 import dev.keycast.protocol.api.RecipientProof;
 import dev.keycast.protocol.hpke.X25519PrivateKey;
+import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.spec.PKCS8EncodedKeySpec;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -37,13 +37,18 @@ final class Registrar {
         k.destroy();
       }
     }
-    PrivateKey k = KeyFactory.getInstance("RSA").generatePrivate(
-        new PKCS8EncodedKeySpec(g.privateKey()));
+    PrivateKey k =
+        KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(g.privateKey()));
     return RecipientProof.signRsa(k, c.token(), g.fingerprint());
   }
 
-  static Outcome register(HostClient client, ExecutorService executor, List<Recipients.Generated> recipients,
-      int concurrency, Map<String, String> labels) throws InterruptedException {
+  static Outcome register(
+      HostClient client,
+      ExecutorService executor,
+      List<Recipients.Generated> recipients,
+      int concurrency,
+      Map<String, String> labels)
+      throws InterruptedException {
     LongAdder created = new LongAdder();
     LongAdder existing = new LongAdder();
     Map<String, LongAdder> failures = new ConcurrentHashMap<>();
@@ -52,40 +57,54 @@ final class Registrar {
     long t0 = System.nanoTime();
     for (Recipients.Generated g : recipients) {
       gate.acquire();
-      fs.add(executor.submit(() -> {
-        try {
-          HostClient.Answer c = client.postJson("/v1/recipients/challenge",
-              Json.encode(new RecipientProof.ChallengeRequest(g.registrationKey())));
-          if (c.status() != 200) {
-            failures.computeIfAbsent(c.errorCode(), k -> new LongAdder()).increment();
-            return;
-          }
-          RecipientProof.Challenge challenge = c.as(RecipientProof.Challenge.class);
-          HostClient.Answer a = client.postJson("/v1/recipients",
-              Json.encode(new HostApi.RegisterRecipient(g.registrationKey(), labels,
-                  challenge.token(), prove(g, challenge))));
-          if (a.status() == 201 || a.status() == 200) {
-            HostApi.Recipient r = a.as(HostApi.Recipient.class);
-            if (!g.fingerprint().equals(r.fingerprint())) {
-              failures.computeIfAbsent("fingerprint_mismatch", k -> new LongAdder()).increment();
-            } else if (a.status() == 201) {
-              created.increment();
-            } else {
-              existing.increment();
-            }
-          } else {
-            failures.computeIfAbsent(a.errorCode(), k -> new LongAdder()).increment();
-          }
-        } catch (IOException e) {
-          failures.computeIfAbsent("io_" + e.getClass().getSimpleName(), k -> new LongAdder()).increment();
-        } catch (MalformedInputException | GeneralSecurityException e) {
-          failures.computeIfAbsent("bad_answer", k -> new LongAdder()).increment();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        } finally {
-          gate.release();
-        }
-      }));
+      fs.add(
+          executor.submit(
+              () -> {
+                try {
+                  HostClient.Answer c =
+                      client.postJson(
+                          "/v1/recipients/challenge",
+                          Json.encode(new RecipientProof.ChallengeRequest(g.registrationKey())));
+                  if (c.status() != 200) {
+                    failures.computeIfAbsent(c.errorCode(), k -> new LongAdder()).increment();
+                    return;
+                  }
+                  RecipientProof.Challenge challenge = c.as(RecipientProof.Challenge.class);
+                  HostClient.Answer a =
+                      client.postJson(
+                          "/v1/recipients",
+                          Json.encode(
+                              new HostApi.RegisterRecipient(
+                                  g.registrationKey(),
+                                  labels,
+                                  challenge.token(),
+                                  prove(g, challenge))));
+                  if (a.status() == 201 || a.status() == 200) {
+                    HostApi.Recipient r = a.as(HostApi.Recipient.class);
+                    if (!g.fingerprint().equals(r.fingerprint())) {
+                      failures
+                          .computeIfAbsent("fingerprint_mismatch", k -> new LongAdder())
+                          .increment();
+                    } else if (a.status() == 201) {
+                      created.increment();
+                    } else {
+                      existing.increment();
+                    }
+                  } else {
+                    failures.computeIfAbsent(a.errorCode(), k -> new LongAdder()).increment();
+                  }
+                } catch (IOException e) {
+                  failures
+                      .computeIfAbsent("io_" + e.getClass().getSimpleName(), k -> new LongAdder())
+                      .increment();
+                } catch (MalformedInputException | GeneralSecurityException e) {
+                  failures.computeIfAbsent("bad_answer", k -> new LongAdder()).increment();
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                } finally {
+                  gate.release();
+                }
+              }));
     }
     for (Future<?> f : fs) {
       try {

@@ -57,16 +57,22 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 final class ScreenFleet {
   /** First line of a cache file. */
   static final String MAGIC = "keycast-bench-screens 1";
+
   /** The offsets the cinemas cycle through (a KDM's times are written in its cinema's offset). */
-  static final List<String> OFFSETS = List.of("+01:00", "-05:00", "+00:00", "+09:00", "+05:30", "-08:00", "+02:00");
+  static final List<String> OFFSETS =
+      List.of("+01:00", "-05:00", "+00:00", "+09:00", "+05:30", "-08:00", "+02:00");
+
   /** The manufacturer's organisation (O) and OU. */
   static final String ORGANIZATION = "Keycast Bench Media Blocks";
+
   static final String UNIT = "DC.KEYCASTBENCH.EXAMPLE";
+
   /** Largest certificate or key line read from a cache. */
   private static final int MAX_ITEM = 16 * 1024;
 
   /** One screen: its place, its chain (DER, leaf first, up to the root) and its PKCS#8 private key. */
-  record Screen(String cinema, String screen, String utcOffset, List<byte[]> chainDer, byte[] leafPkcs8) {
+  record Screen(
+      String cinema, String screen, String utcOffset, List<byte[]> chainDer, byte[] leafPkcs8) {
     Screen {
       chainDer = List.copyOf(chainDer);
     }
@@ -124,51 +130,92 @@ final class ScreenFleet {
       throw new IllegalArgumentException("count and perCinema must be at least 1");
     }
     Instant start = Instant.now().truncatedTo(ChronoUnit.DAYS).minus(1, ChronoUnit.DAYS);
-    DcCertificateIssuer.IssuedChain maker = DcCertificateIssuer.issue(
-        new DcCertificateIssuer.ChainNames(ORGANIZATION, UNIT, "ROOT.KEYCASTBENCH", "CA.KEYCASTBENCH", "SM",
-            "MAKER-CHECK"),
-        start, years, random);
+    DcCertificateIssuer.IssuedChain maker =
+        DcCertificateIssuer.issue(
+            new DcCertificateIssuer.ChainNames(
+                ORGANIZATION, UNIT, "ROOT.KEYCASTBENCH", "CA.KEYCASTBENCH", "SM", "MAKER-CHECK"),
+            start,
+            years,
+            random);
     X509Certificate root = maker.rootCertificate();
     X509Certificate intermediate = maker.chain().get(1);
     KeyPair intermediateKeys = maker.intermediate();
     Instant end = root.getNotAfter().toInstant();
     List<BigInteger> primes = Recipients.primePool(count, random);
-    List<Screen> screens = IntStream.range(0, count).parallel().mapToObj(i -> {
-      try {
-        KeyPair leafKeys = Recipients.pooledRsa2048(KeyFactory.getInstance("RSA"), primes, i);
-        X509Certificate leaf = leaf(intermediate, intermediateKeys, leafKeys,
-            String.format("LE SPB MD FM SM.IMB-%06d.DC.KEYCASTBENCH", i + 1), start, end, random);
-        List<X509Certificate> chain = List.of(leaf, intermediate, root);
-        DcCertificateChainValidator.validateScreen(chain, Instant.now());
-        List<byte[]> der = new ArrayList<>(3);
-        for (X509Certificate c : chain) {
-          der.add(c.getEncoded());
-        }
-        return new Screen(cinemaName(i, perCinema), screenName(i, perCinema), cinemaOffset(i, perCinema), der,
-            leafKeys.getPrivate().getEncoded());
-      } catch (GeneralSecurityException | CinemaException e) {
-        throw new IllegalStateException("cannot issue screen " + i + ": " + e.getMessage(), e);
-      }
-    }).toList();
+    List<Screen> screens =
+        IntStream.range(0, count)
+            .parallel()
+            .mapToObj(
+                i -> {
+                  try {
+                    KeyPair leafKeys =
+                        Recipients.pooledRsa2048(KeyFactory.getInstance("RSA"), primes, i);
+                    X509Certificate leaf =
+                        leaf(
+                            intermediate,
+                            intermediateKeys,
+                            leafKeys,
+                            String.format("LE SPB MD FM SM.IMB-%06d.DC.KEYCASTBENCH", i + 1),
+                            start,
+                            end,
+                            random);
+                    List<X509Certificate> chain = List.of(leaf, intermediate, root);
+                    DcCertificateChainValidator.validateScreen(chain, Instant.now());
+                    List<byte[]> der = new ArrayList<>(3);
+                    for (X509Certificate c : chain) {
+                      der.add(c.getEncoded());
+                    }
+                    return new Screen(
+                        cinemaName(i, perCinema),
+                        screenName(i, perCinema),
+                        cinemaOffset(i, perCinema),
+                        der,
+                        leafKeys.getPrivate().getEncoded());
+                  } catch (GeneralSecurityException | CinemaException e) {
+                    throw new IllegalStateException(
+                        "cannot issue screen " + i + ": " + e.getMessage(), e);
+                  }
+                })
+            .toList();
     return new Fleet(root.getEncoded(), screens);
   }
 
-  private static X509Certificate leaf(X509Certificate issuer, KeyPair issuerKeys, KeyPair leafKeys, String cn,
-      Instant notBefore, Instant notAfter, SecureRandom random) throws GeneralSecurityException {
+  private static X509Certificate leaf(
+      X509Certificate issuer,
+      KeyPair issuerKeys,
+      KeyPair leafKeys,
+      String cn,
+      Instant notBefore,
+      Instant notAfter,
+      SecureRandom random)
+      throws GeneralSecurityException {
     X500Name subject = printableName(ORGANIZATION, UNIT, cn, leafKeys.getPublic());
     try {
-      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
-          X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()),
-          new BigInteger(63, random).setBit(62), Date.from(notBefore), Date.from(notAfter), subject,
-          leafKeys.getPublic());
+      X509v3CertificateBuilder b =
+          new JcaX509v3CertificateBuilder(
+              X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded()),
+              new BigInteger(63, random).setBit(62),
+              Date.from(notBefore),
+              Date.from(notAfter),
+              subject,
+              leafKeys.getPublic());
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
-      b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(leafKeys.getPublic()));
-      b.addExtension(Extension.authorityKeyIdentifier, false,
+      b.addExtension(
+          Extension.keyUsage,
+          true,
+          new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
+      b.addExtension(
+          Extension.subjectKeyIdentifier,
+          false,
+          ext.createSubjectKeyIdentifier(leafKeys.getPublic()));
+      b.addExtension(
+          Extension.authorityKeyIdentifier,
+          false,
           ext.createAuthorityKeyIdentifier(issuerKeys.getPublic()));
-      return new JcaX509CertificateConverter().getCertificate(
-          b.build(new JcaContentSignerBuilder("SHA256withRSA").build(issuerKeys.getPrivate())));
+      return new JcaX509CertificateConverter()
+          .getCertificate(
+              b.build(new JcaContentSignerBuilder("SHA256withRSA").build(issuerKeys.getPrivate())));
     } catch (org.bouncycastle.operator.OperatorCreationException | IOException e) {
       throw new GeneralSecurityException("issuing a screen certificate failed", e);
     }
@@ -176,14 +223,19 @@ final class ScreenFleet {
 
   /** O, OU, CN and dnQualifier (the public key digest), every value a PrintableString (ST 430-2). */
   private static X500Name printableName(String o, String ou, String cn, PublicKey key) {
-    BCStyle printable = new BCStyle() {
-      @Override
-      protected ASN1Encodable encodeStringValue(ASN1ObjectIdentifier oid, String value) {
-        return new DERPrintableString(value, true);
-      }
-    };
-    return new X500NameBuilder(printable).addRDN(BCStyle.O, o).addRDN(BCStyle.OU, ou).addRDN(BCStyle.CN, cn)
-        .addRDN(BCStyle.DN_QUALIFIER, DcCertificates.publicKeyDigest(key)).build();
+    BCStyle printable =
+        new BCStyle() {
+          @Override
+          protected ASN1Encodable encodeStringValue(ASN1ObjectIdentifier oid, String value) {
+            return new DERPrintableString(value, true);
+          }
+        };
+    return new X500NameBuilder(printable)
+        .addRDN(BCStyle.O, o)
+        .addRDN(BCStyle.OU, ou)
+        .addRDN(BCStyle.CN, cn)
+        .addRDN(BCStyle.DN_QUALIFIER, DcCertificates.publicKeyDigest(key))
+        .build();
   }
 
   /**
@@ -196,10 +248,13 @@ final class ScreenFleet {
     lines.add(MAGIC);
     lines.add("root " + Base64Url.encode(fleet.rootDer()));
     for (Screen s : fleet.screens()) {
-      StringBuilder b = new StringBuilder(6 * 1024)
-          .append(Base64Url.encode(s.cinema().getBytes(StandardCharsets.UTF_8))).append(' ')
-          .append(s.utcOffset()).append(' ')
-          .append(Base64Url.encode(s.screen().getBytes(StandardCharsets.UTF_8)));
+      StringBuilder b =
+          new StringBuilder(6 * 1024)
+              .append(Base64Url.encode(s.cinema().getBytes(StandardCharsets.UTF_8)))
+              .append(' ')
+              .append(s.utcOffset())
+              .append(' ')
+              .append(Base64Url.encode(s.screen().getBytes(StandardCharsets.UTF_8)));
       for (byte[] c : s.chainDer()) {
         b.append(' ').append(Base64Url.encode(c));
       }
@@ -207,11 +262,18 @@ final class ScreenFleet {
     }
     Path parent = file.toAbsolutePath().getParent();
     Files.createDirectories(parent);
-    Path tmp = Files.createTempFile(parent, ".screens", ".tmp",
-        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    Path tmp =
+        Files.createTempFile(
+            parent,
+            ".screens",
+            ".tmp",
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
     Files.write(tmp, lines, StandardCharsets.US_ASCII);
-    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+    Files.move(
+        tmp,
+        file,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
@@ -219,7 +281,8 @@ final class ScreenFleet {
   static Fleet read(Path file) throws IOException {
     List<String> lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
     if (lines.size() < 2 || !lines.get(0).equals(MAGIC) || !lines.get(1).startsWith("root ")) {
-      throw new IOException(file + ": not a screen cache (expected '" + MAGIC + "' and a root line): delete it");
+      throw new IOException(
+          file + ": not a screen cache (expected '" + MAGIC + "' and a root line): delete it");
     }
     try {
       byte[] root = Base64Url.decode("root", lines.get(1).substring(5).strip(), MAX_ITEM);
@@ -227,14 +290,24 @@ final class ScreenFleet {
       for (int i = 2; i < lines.size(); i++) {
         String[] f = lines.get(i).strip().split(" ");
         if (f.length != 7 || !f[1].matches("[+-][0-9]{2}:[0-9]{2}")) {
-          throw new IOException(file + " line " + (i + 1)
-              + ": expected '<cinema> <offset> <screen> <leaf> <intermediate> <root> <key>'");
+          throw new IOException(
+              file
+                  + " line "
+                  + (i + 1)
+                  + ": expected '<cinema> <offset> <screen> <leaf> <intermediate> <root> <key>'");
         }
-        List<byte[]> chain = List.of(Base64Url.decode("leaf", f[3], MAX_ITEM),
-            Base64Url.decode("intermediate", f[4], MAX_ITEM), Base64Url.decode("root", f[5], MAX_ITEM));
-        screens.add(new Screen(new String(Base64Url.decode("cinema", f[0], 1024), StandardCharsets.UTF_8),
-            new String(Base64Url.decode("screen", f[2], 1024), StandardCharsets.UTF_8), f[1], chain,
-            Base64Url.decode("key", f[6], MAX_ITEM)));
+        List<byte[]> chain =
+            List.of(
+                Base64Url.decode("leaf", f[3], MAX_ITEM),
+                Base64Url.decode("intermediate", f[4], MAX_ITEM),
+                Base64Url.decode("root", f[5], MAX_ITEM));
+        screens.add(
+            new Screen(
+                new String(Base64Url.decode("cinema", f[0], 1024), StandardCharsets.UTF_8),
+                new String(Base64Url.decode("screen", f[2], 1024), StandardCharsets.UTF_8),
+                f[1],
+                chain,
+                Base64Url.decode("key", f[6], MAX_ITEM)));
       }
       return new Fleet(root, screens);
     } catch (MalformedInputException e) {
@@ -245,14 +318,17 @@ final class ScreenFleet {
   /** Whether every certificate of the fleet is valid at {@code at} (a cache may have outlived them). */
   static boolean validAt(Fleet fleet, Instant at) throws IOException {
     X509Certificate root = certificate(fleet.rootDer());
-    return !root.getNotAfter().toInstant().isBefore(at) && !root.getNotBefore().toInstant().isAfter(at)
-        && (fleet.screens().isEmpty() || !fleet.screens().getFirst().leaf().getNotAfter().toInstant().isBefore(at));
+    return !root.getNotAfter().toInstant().isBefore(at)
+        && !root.getNotBefore().toInstant().isAfter(at)
+        && (fleet.screens().isEmpty()
+            || !fleet.screens().getFirst().leaf().getNotAfter().toInstant().isBefore(at));
   }
 
   static X509Certificate certificate(byte[] der) throws IOException {
     try {
-      return (X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(new ByteArrayInputStream(der));
+      return (X509Certificate)
+          CertificateFactory.getInstance("X.509")
+              .generateCertificate(new ByteArrayInputStream(der));
     } catch (CertificateException e) {
       throw new IOException("not an X.509 certificate: " + e.getMessage(), e);
     }

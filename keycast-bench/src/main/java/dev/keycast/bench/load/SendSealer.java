@@ -33,7 +33,9 @@ final class SendSealer {
     this(bundle, SendPayloadSealer.v1(bundle.keySetId(), bundle.receivePublicKey()), null);
   }
 
-  private SendSealer(KeyBundle bundle, SendPayloadSealer sealer,
+  private SendSealer(
+      KeyBundle bundle,
+      SendPayloadSealer sealer,
       dev.keycast.protocol.sender.SenderSigningKey sender) {
     this.bundle = bundle;
     this.sealer = sealer;
@@ -62,7 +64,8 @@ final class SendSealer {
     try {
       EnclaveApi.SendPayload payload = sealer.seal(policy.toJson(), secret, random).toApi();
       if (sender != null) {
-        payload = dev.keycast.protocol.sender.SendSigner.sign(payload, sender, java.time.Instant.now());
+        payload =
+            dev.keycast.protocol.sender.SendSigner.sign(payload, sender, java.time.Instant.now());
       }
       return Json.encode(payload);
     } catch (MalformedInputException e) {
@@ -71,7 +74,8 @@ final class SendSealer {
   }
 
   /** How the attestation is checked before anything is sealed. */
-  record AttestationCheck(boolean skip, ExpectedPcrs pcrs, List<TrustRoot> extraRoots, boolean allowDebug) {}
+  record AttestationCheck(
+      boolean skip, ExpectedPcrs pcrs, List<TrustRoot> extraRoots, boolean allowDebug) {}
 
   /**
    * Fetches the attestation with a fresh nonce and, unless {@code check.skip()}, verifies it: the
@@ -80,7 +84,8 @@ final class SendSealer {
    *
    * @throws IOException the host did not answer 200 or the document does not verify
    */
-  static SendSealer attest(HostClient host, AttestationCheck check, SecureRandom random, PrintWriter err)
+  static SendSealer attest(
+      HostClient host, AttestationCheck check, SecureRandom random, PrintWriter err)
       throws IOException, InterruptedException {
     byte[] nonce = new byte[32];
     random.nextBytes(nonce);
@@ -97,26 +102,34 @@ final class SendSealer {
       if (kb.kmsKeyId() == null) {
         throw new IOException("attestation answer's key_bundle has no kms_key_id");
       }
-      KeyBundle bundle = new KeyBundle(kb.keySetId(),
-          Base64Url.decode("receive_public_key", kb.receivePublicKey(), 32),
-          Base64Url.decode("signing_public_key", kb.signingPublicKey(), 32), kb.kmsKeyId());
+      KeyBundle bundle =
+          new KeyBundle(
+              kb.keySetId(),
+              Base64Url.decode("receive_public_key", kb.receivePublicKey(), 32),
+              Base64Url.decode("signing_public_key", kb.signingPublicKey(), 32),
+              kb.kmsKeyId());
       if (check.skip()) {
-        err.println("WARNING: --insecure-skip-attestation: sealing to an UNVERIFIED key "
-            + "(key set " + bundle.keySetId() + "); for load tests in mock mode only");
+        err.println(
+            "WARNING: --insecure-skip-attestation: sealing to an UNVERIFIED key "
+                + "(key set "
+                + bundle.keySetId()
+                + "); for load tests in mock mode only");
         err.flush();
         return new SendSealer(bundle);
       }
-      VerificationPolicy.Builder p = VerificationPolicy.builder()
-          .expectedNonce(nonce)
-          .expectedPublicKey(bundle.receivePublicKeySpki())
-          .expectedUserData(bundle.userData())
-          .allowDebug(check.allowDebug());
+      VerificationPolicy.Builder p =
+          VerificationPolicy.builder()
+              .expectedNonce(nonce)
+              .expectedPublicKey(bundle.receivePublicKeySpki())
+              .expectedUserData(bundle.userData())
+              .allowDebug(check.allowDebug());
       if (check.pcrs() != null) {
         p.expectedPcrs(check.pcrs());
       }
       check.extraRoots().forEach(p::addTrustRoot);
-      VerifiedAttestation v = AttestationVerifier.create(p.build())
-          .verify(Base64Url.decode("document", r.document(), 1 << 20));
+      VerifiedAttestation v =
+          AttestationVerifier.create(p.build())
+              .verify(Base64Url.decode("document", r.document(), 1 << 20));
       Set<VerifiedAttestation.Warning> w = v.warnings();
       if (!w.isEmpty()) {
         err.println("attestation verified with warnings: " + w);

@@ -29,9 +29,9 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * Small sends at a steady concurrency (performance target 3): each of {@code --concurrency}
@@ -47,7 +47,9 @@ import picocli.CommandLine.Model.CommandSpec;
  * omission). A send that starts more than {@link #LATE_START_MILLIS} ms after its time is counted
  * as started late: the service (or the tool) did not keep up with the offered rate.
  */
-@Command(name = "sends", mixinStandardHelpOptions = true,
+@Command(
+    name = "sends",
+    mixinStandardHelpOptions = true,
     description = "Many small sends (one recipient each) from concurrent keep-alive clients.")
 public final class SendsCommand implements Callable<Integer> {
   /** A send that starts this much after its scheduled time (with {@code --rate}) started late. */
@@ -57,43 +59,72 @@ public final class SendsCommand implements Callable<Integer> {
 
   @Mixin HostOptions host = new HostOptions();
 
-  @Option(names = "--concurrency", defaultValue = "64", description = "Concurrent clients (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--concurrency",
+      defaultValue = "64",
+      description = "Concurrent clients (default ${DEFAULT-VALUE}).")
   int concurrency;
 
-  @Option(names = "--duration", defaultValue = "60s", converter = DurationConverter.class,
+  @Option(
+      names = "--duration",
+      defaultValue = "60s",
+      converter = DurationConverter.class,
       description = "Measured run time (default ${DEFAULT-VALUE}).")
   Duration duration;
 
-  @Option(names = "--rate", defaultValue = "0", paramLabel = "SENDS_PER_SECOND",
-      description = "Offered load: sends scheduled at this total rate, latency counted from each "
-          + "send's scheduled time (default 0: every client sends back to back).")
+  @Option(
+      names = "--rate",
+      defaultValue = "0",
+      paramLabel = "SENDS_PER_SECOND",
+      description =
+          "Offered load: sends scheduled at this total rate, latency counted from each "
+              + "send's scheduled time (default 0: every client sends back to back).")
   double rate;
 
-  @Option(names = "--warmup", defaultValue = "0s", converter = DurationConverter.class,
+  @Option(
+      names = "--warmup",
+      defaultValue = "0s",
+      converter = DurationConverter.class,
       description = "Unmeasured sends before the measured run (default ${DEFAULT-VALUE}).")
   Duration warmup;
 
-  @Option(names = "--recipients-file", required = true, paramLabel = "FILE",
-      description = "Registered recipients: a cache written by 'register' or one fingerprint per line.")
+  @Option(
+      names = "--recipients-file",
+      required = true,
+      paramLabel = "FILE",
+      description =
+          "Registered recipients: a cache written by 'register' or one fingerprint per line.")
   Path recipientsFile;
 
-  @Option(names = "--presealed", defaultValue = "-1", paramLabel = "N",
-      description = "Payloads sealed before the clock starts (default: 3,000 per second of warm-up and run, "
-          + "at most 500,000); later sends seal inline.")
+  @Option(
+      names = "--presealed",
+      defaultValue = "-1",
+      paramLabel = "N",
+      description =
+          "Payloads sealed before the clock starts (default: 3,000 per second of warm-up and run, "
+              + "at most 500,000); later sends seal inline.")
   int presealed;
 
-  @Option(names = "--secret-bytes", defaultValue = "32", description = "Secret size (default ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--secret-bytes",
+      defaultValue = "32",
+      description = "Secret size (default ${DEFAULT-VALUE}).")
   int secretBytes;
 
-  @Option(names = "--verify", description = "After the run, GET /v1/receipts/{id} for every acknowledged send.")
+  @Option(
+      names = "--verify",
+      description = "After the run, GET /v1/receipts/{id} for every acknowledged send.")
   boolean verify;
 
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the summary as JSON.")
   Path json;
 
-  @Option(names = "--samples", paramLabel = "FILE",
-      description = "Also write every measured send as a line 'end_ms latency_us' (ms since the "
-          + "measured run started), in completion order per client: for plotting the latency over time.")
+  @Option(
+      names = "--samples",
+      paramLabel = "FILE",
+      description =
+          "Also write every measured send as a line 'end_ms latency_us' (ms since the "
+              + "measured run started), in completion order per client: for plotting the latency over time.")
   Path samples;
 
   @Override
@@ -114,21 +145,29 @@ public final class SendsCommand implements Callable<Integer> {
     try (ExecutorService executor = HostOptions.newExecutor()) {
       HostClient client = host.client(executor);
       SendSealer sealer = host.sealer(client, random, err);
-      long total = presealed >= 0 ? presealed
-          : Math.min(500_000, 3_000L * (duration.toSeconds() + warmup.toSeconds()));
+      long total =
+          presealed >= 0
+              ? presealed
+              : Math.min(500_000, 3_000L * (duration.toSeconds() + warmup.toSeconds()));
       String run = Long.toHexString(random.nextLong());
       Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
       PayloadSource source = new PayloadSource(sealer, fingerprints, run, now, secretBytes);
       long t0 = System.nanoTime();
       source.preseal((int) total);
-      out.printf("sealed %,d payloads in %.1f s (key set %s, %d recipients in %s)%n", total,
-          (System.nanoTime() - t0) / 1e9, sealer.bundle().keySetId(), fingerprints.size(), recipientsFile);
+      out.printf(
+          "sealed %,d payloads in %.1f s (key set %s, %d recipients in %s)%n",
+          total,
+          (System.nanoTime() - t0) / 1e9,
+          sealer.bundle().keySetId(),
+          fingerprints.size(),
+          recipientsFile);
       out.flush();
 
       Results results = new Results();
       long begin = System.nanoTime();
       long start = begin + warmup.toNanos();
-      Thread[] users = startUsers(client, source, begin, start, start + duration.toNanos(), results);
+      Thread[] users =
+          startUsers(client, source, begin, start, start + duration.toNanos(), results);
       if (!warmup.isZero()) {
         // The warm-up runs into the measured run without a pause (the same users and schedule);
         // this line marks the boundary for a caller that samples the processes' CPU time.
@@ -168,57 +207,69 @@ public final class SendsCommand implements Callable<Integer> {
    * Starts the users: sends from {@code begin} until {@code end}; those started (back to back) or
    * scheduled ({@code --rate}) at or after {@code measureFrom} are counted in {@code results}.
    */
-  private Thread[] startUsers(HostClient client, PayloadSource source, long begin, long measureFrom,
-      long end, Results results) {
+  private Thread[] startUsers(
+      HostClient client,
+      PayloadSource source,
+      long begin,
+      long measureFrom,
+      long end,
+      Results results) {
     Schedule schedule = rate > 0 ? new Schedule(begin, rate) : null;
     // One platform thread per client: a blocking socket read parks the thread in the kernel,
     // where a virtual thread goes through the JDK's poller (an extra read, epoll registration and
     // a hand-off per answer). The tool shares the cores with the system under test.
     Thread[] users = new Thread[concurrency];
     for (int u = 0; u < concurrency; u++) {
-      users[u] = Thread.ofPlatform().name("load-client-" + u).daemon(true).stackSize(256 * 1024)
-          .uncaughtExceptionHandler((thread, e) -> results.userFailure.compareAndSet(null, e))
-          .start(() -> {
-            while (true) {
-              long due = schedule == null ? System.nanoTime() : schedule.next();
-              if (due >= end) {
-                return;
-              }
-              if (schedule != null) {
-                schedule.awaitAndCount(due, due >= measureFrom ? results : null);
-              }
-              byte[] payload = source.next();
-              // Back to back: from the request. At a rate: from the scheduled time (class comment).
-              long t = schedule == null ? System.nanoTime() : due;
-              Results counted = t >= measureFrom ? results : null;
-              try {
-                HostClient.Answer a = client.postJson("/v1/sends", payload);
-                long micros = (System.nanoTime() - t) / 1000;
-                // The warm-up reads the answers as the measured run does, so that the measured
-                // run does not start with the answer decoder's first (slow, unwarmed) use.
-                if (a.status() == 200) {
-                  HostApi.SendResult r = a.as(HostApi.SendResult.class);
-                  if (counted != null) {
-                    counted.ok(micros, r);
-                    counted.sample(System.nanoTime(), micros);
-                  }
-                } else if (counted != null) {
-                  counted.error(a.errorCode());
-                }
-              } catch (IOException e) {
-                if (counted != null) {
-                  counted.error("io_" + e.getClass().getSimpleName());
-                }
-              } catch (MalformedInputException e) {
-                if (counted != null) {
-                  counted.error("bad_answer");
-                }
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-              }
-            }
-          });
+      users[u] =
+          Thread.ofPlatform()
+              .name("load-client-" + u)
+              .daemon(true)
+              .stackSize(256 * 1024)
+              .uncaughtExceptionHandler((thread, e) -> results.userFailure.compareAndSet(null, e))
+              .start(
+                  () -> {
+                    while (true) {
+                      long due = schedule == null ? System.nanoTime() : schedule.next();
+                      if (due >= end) {
+                        return;
+                      }
+                      if (schedule != null) {
+                        schedule.awaitAndCount(due, due >= measureFrom ? results : null);
+                      }
+                      byte[] payload = source.next();
+                      // Back to back: from the request. At a rate: from the scheduled time (class
+                      // comment).
+                      long t = schedule == null ? System.nanoTime() : due;
+                      Results counted = t >= measureFrom ? results : null;
+                      try {
+                        HostClient.Answer a = client.postJson("/v1/sends", payload);
+                        long micros = (System.nanoTime() - t) / 1000;
+                        // The warm-up reads the answers as the measured run does, so that the
+                        // measured
+                        // run does not start with the answer decoder's first (slow, unwarmed) use.
+                        if (a.status() == 200) {
+                          HostApi.SendResult r = a.as(HostApi.SendResult.class);
+                          if (counted != null) {
+                            counted.ok(micros, r);
+                            counted.sample(System.nanoTime(), micros);
+                          }
+                        } else if (counted != null) {
+                          counted.error(a.errorCode());
+                        }
+                      } catch (IOException e) {
+                        if (counted != null) {
+                          counted.error("io_" + e.getClass().getSimpleName());
+                        }
+                      } catch (MalformedInputException e) {
+                        if (counted != null) {
+                          counted.error("bad_answer");
+                        }
+                      } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                      }
+                    }
+                  });
     }
     return users;
   }
@@ -233,7 +284,10 @@ public final class SendsCommand implements Callable<Integer> {
   }
 
   /** Returns the number of acknowledged sends whose receipt is not retrievable. */
-  private long verifyAll(HostClient client, ExecutorService executor, ConcurrentLinkedQueue<String[]> acked,
+  private long verifyAll(
+      HostClient client,
+      ExecutorService executor,
+      ConcurrentLinkedQueue<String[]> acked,
       dev.keycast.protocol.sender.SenderSigningKey sender)
       throws InterruptedException {
     LongAdder missing = new LongAdder();
@@ -241,24 +295,33 @@ public final class SendsCommand implements Callable<Integer> {
     List<Future<?>> fs = new ArrayList<>();
     for (String[] ids : acked) {
       gate.acquire();
-      fs.add(executor.submit(() -> {
-        try {
-          // a receipt is answered to its sender: a request signed with the sender key of the sends
-          HostClient.Answer a = sender == null ? client.get("/v1/receipts/" + ids[0])
-              : client.getSigned("/v1/receipts/" + ids[0], sender);
-          HostApi.ReceiptView v = a.status() == 200 ? a.as(HostApi.ReceiptView.class) : null;
-          if (v == null || !ids[0].equals(v.receiptId()) || !ids[1].equals(v.sendId())
-              || v.receipt() == null || v.receipt().isEmpty()) {
-            missing.increment();
-          }
-        } catch (IOException | MalformedInputException e) {
-          missing.increment();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        } finally {
-          gate.release();
-        }
-      }));
+      fs.add(
+          executor.submit(
+              () -> {
+                try {
+                  // a receipt is answered to its sender: a request signed with the sender key of
+                  // the sends
+                  HostClient.Answer a =
+                      sender == null
+                          ? client.get("/v1/receipts/" + ids[0])
+                          : client.getSigned("/v1/receipts/" + ids[0], sender);
+                  HostApi.ReceiptView v =
+                      a.status() == 200 ? a.as(HostApi.ReceiptView.class) : null;
+                  if (v == null
+                      || !ids[0].equals(v.receiptId())
+                      || !ids[1].equals(v.sendId())
+                      || v.receipt() == null
+                      || v.receipt().isEmpty()) {
+                    missing.increment();
+                  }
+                } catch (IOException | MalformedInputException e) {
+                  missing.increment();
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                } finally {
+                  gate.release();
+                }
+              }));
     }
     for (Future<?> f : fs) {
       try {
@@ -274,7 +337,9 @@ public final class SendsCommand implements Callable<Integer> {
   static List<String> readFingerprints(Path file) throws IOException {
     List<String> lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
     if (!lines.isEmpty() && lines.getFirst().startsWith("anchor ")) {
-      return Recipients.read(file).recipients().stream().map(Recipients.Generated::fingerprint).toList();
+      return Recipients.read(file).recipients().stream()
+          .map(Recipients.Generated::fingerprint)
+          .toList();
     }
     List<String> out = new ArrayList<>();
     for (int i = 0; i < lines.size(); i++) {
@@ -283,8 +348,12 @@ public final class SendsCommand implements Callable<Integer> {
         continue;
       }
       if (!Fingerprints.isWellFormed(l)) {
-        throw new IOException(file + " line " + (i + 1) + ": not a fingerprint (64 lowercase hex): "
-            + (l.length() > 70 ? l.substring(0, 70) + "..." : l));
+        throw new IOException(
+            file
+                + " line "
+                + (i + 1)
+                + ": not a fingerprint (64 lowercase hex): "
+                + (l.length() > 70 ? l.substring(0, 70) + "..." : l));
       }
       out.add(l);
     }
@@ -298,7 +367,8 @@ public final class SendsCommand implements Callable<Integer> {
   static final class Schedule {
     private final long begin;
     private final double intervalNanos;
-    private final java.util.concurrent.atomic.AtomicLong tickets = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong tickets =
+        new java.util.concurrent.atomic.AtomicLong();
 
     Schedule(long begin, double rate) {
       this.begin = begin;
@@ -330,7 +400,8 @@ public final class SendsCommand implements Callable<Integer> {
     private final LongAdder inline = new LongAdder();
     private byte[][] pool = new byte[0][];
 
-    PayloadSource(SendSealer sealer, List<String> fingerprints, String run, Instant now, int secretBytes) {
+    PayloadSource(
+        SendSealer sealer, List<String> fingerprints, String run, Instant now, int secretBytes) {
       this.sealer = sealer;
       this.fingerprints = fingerprints;
       this.run = run;
@@ -359,10 +430,18 @@ public final class SendsCommand implements Callable<Integer> {
     }
 
     private byte[] make(int i, SecureRandom random) {
-      SendPolicy policy = new SendPolicy(1, "load-" + run + "-" + i, "keycast-load",
-          now.minus(1, ChronoUnit.HOURS), now.plus(1, ChronoUnit.DAYS),
-          new SendPolicy.RecipientSelector(List.of(fingerprints.get(i % fingerprints.size())), null, null),
-          false, 1, null);
+      SendPolicy policy =
+          new SendPolicy(
+              1,
+              "load-" + run + "-" + i,
+              "keycast-load",
+              now.minus(1, ChronoUnit.HOURS),
+              now.plus(1, ChronoUnit.DAYS),
+              new SendPolicy.RecipientSelector(
+                  List.of(fingerprints.get(i % fingerprints.size())), null, null),
+              false,
+              1,
+              null);
       byte[] secret = new byte[secretBytes];
       random.nextBytes(secret);
       try {
@@ -394,16 +473,21 @@ public final class SendsCommand implements Callable<Integer> {
     final ConcurrentLinkedQueue<String[]> acknowledged = new ConcurrentLinkedQueue<>();
     final LongAdder replayed = new LongAdder();
     final LongAdder lateStarts = new LongAdder();
+
     /** The first exception a user thread did not handle (a bug in the tool: the run is void). */
     final java.util.concurrent.atomic.AtomicReference<Throwable> userFailure =
         new java.util.concurrent.atomic.AtomicReference<>();
+
     /** Each client thread's samples (appended by that thread only; read after the run). */
     final ConcurrentLinkedQueue<Samples> samples = new ConcurrentLinkedQueue<>();
-    private final ThreadLocal<Samples> ownSamples = ThreadLocal.withInitial(() -> {
-      Samples own = new Samples();
-      samples.add(own);
-      return own;
-    });
+
+    private final ThreadLocal<Samples> ownSamples =
+        ThreadLocal.withInitial(
+            () -> {
+              Samples own = new Samples();
+              samples.add(own);
+              return own;
+            });
 
     void sample(long endNanos, long micros) {
       ownSamples.get().add(endNanos, micros);
@@ -433,12 +517,27 @@ public final class SendsCommand implements Callable<Integer> {
 
     Summary summary(double seconds, int concurrency, double rate, long inline) {
       Map<String, Long> e = new LinkedHashMap<>();
-      errors.entrySet().stream().sorted(Map.Entry.comparingByKey())
+      errors.entrySet().stream()
+          .sorted(Map.Entry.comparingByKey())
           .forEach(x -> e.put(x.getKey(), x.getValue().sum()));
       long ok = latency.count();
-      return new Summary(concurrency, rate, seconds, ok, ok / seconds, latency.percentile(50) / 1000.0,
-          latency.percentile(90) / 1000.0, latency.percentile(99) / 1000.0, latency.max() / 1000.0,
-          latency.mean() / 1000.0, lateStarts.sum(), replayed.sum(), inline, e, null, 0);
+      return new Summary(
+          concurrency,
+          rate,
+          seconds,
+          ok,
+          ok / seconds,
+          latency.percentile(50) / 1000.0,
+          latency.percentile(90) / 1000.0,
+          latency.percentile(99) / 1000.0,
+          latency.max() / 1000.0,
+          latency.mean() / 1000.0,
+          lateStarts.sum(),
+          replayed.sum(),
+          inline,
+          e,
+          null,
+          0);
     }
   }
 
@@ -446,38 +545,77 @@ public final class SendsCommand implements Callable<Integer> {
    * The report of one run (latencies in milliseconds). {@code offeredRate} is {@code --rate} (0 for
    * back-to-back sends); {@code lateStarts} counts the sends that started late against it.
    */
-  record Summary(int concurrency, double offeredRate, double seconds, long acknowledged,
-      double sendsPerSecond, double p50Ms, double p90Ms, double p99Ms, double maxMs, double meanMs,
-      long lateStarts, long replayed, long sealedInline, Map<String, Long> errors, Long verified,
+  record Summary(
+      int concurrency,
+      double offeredRate,
+      double seconds,
+      long acknowledged,
+      double sendsPerSecond,
+      double p50Ms,
+      double p90Ms,
+      double p99Ms,
+      double maxMs,
+      double meanMs,
+      long lateStarts,
+      long replayed,
+      long sealedInline,
+      Map<String, Long> errors,
+      Long verified,
       long missing) {
 
     Summary withVerification(long missingCount) {
-      return new Summary(concurrency, offeredRate, seconds, acknowledged, sendsPerSecond, p50Ms,
-          p90Ms, p99Ms, maxMs, meanMs, lateStarts, replayed, sealedInline, errors,
-          acknowledged - missingCount, missingCount);
+      return new Summary(
+          concurrency,
+          offeredRate,
+          seconds,
+          acknowledged,
+          sendsPerSecond,
+          p50Ms,
+          p90Ms,
+          p99Ms,
+          maxMs,
+          meanMs,
+          lateStarts,
+          replayed,
+          sealedInline,
+          errors,
+          acknowledged - missingCount,
+          missingCount);
     }
 
     String render() {
       StringBuilder b = new StringBuilder();
-      b.append(String.format("concurrency %d, %.1f s: %,d sends acknowledged, %,.0f sends/s%n",
-          concurrency, seconds, acknowledged, sendsPerSecond));
+      b.append(
+          String.format(
+              "concurrency %d, %.1f s: %,d sends acknowledged, %,.0f sends/s%n",
+              concurrency, seconds, acknowledged, sendsPerSecond));
       if (offeredRate > 0) {
-        b.append(String.format("offered rate %,.0f sends/s: latency counted from each send's scheduled"
-            + " time; %,d sends started more than %d ms late%n", offeredRate, lateStarts, LATE_START_MILLIS));
+        b.append(
+            String.format(
+                "offered rate %,.0f sends/s: latency counted from each send's scheduled"
+                    + " time; %,d sends started more than %d ms late%n",
+                offeredRate, lateStarts, LATE_START_MILLIS));
       }
-      b.append(String.format("latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  mean %.2f%n",
-          p50Ms, p90Ms, p99Ms, maxMs, meanMs));
+      b.append(
+          String.format(
+              "latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  mean %.2f%n",
+              p50Ms, p90Ms, p99Ms, maxMs, meanMs));
       long errorCount = errors.values().stream().mapToLong(Long::longValue).sum();
       b.append(String.format("errors: %,d%s%n", errorCount, errors.isEmpty() ? "" : " " + errors));
       if (replayed > 0) {
-        b.append(String.format("replayed answers: %,d (payloads are unique; the host answered replayed)%n", replayed));
+        b.append(
+            String.format(
+                "replayed answers: %,d (payloads are unique; the host answered replayed)%n",
+                replayed));
       }
       if (sealedInline > 0) {
         b.append(String.format("sealed inline (pool exhausted): %,d%n", sealedInline));
       }
       if (verified != null) {
-        b.append(String.format("verified: %,d of %,d acknowledged sends retrievable, %,d missing%n",
-            verified, acknowledged, missing));
+        b.append(
+            String.format(
+                "verified: %,d of %,d acknowledged sends retrievable, %,d missing%n",
+                verified, acknowledged, missing));
       }
       return b.toString();
     }

@@ -40,19 +40,25 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class FakeHost implements AutoCloseable {
   final KeySet keySet = KeySet.generate(new SecureRandom());
-  final Map<String, String> recipients = new ConcurrentHashMap<>(); // fingerprint -> registration key
+  final Map<String, String> recipients =
+      new ConcurrentHashMap<>(); // fingerprint -> registration key
+
   /** A live challenge: the key's fingerprint and, for X25519, the sealed response value. */
   private record Challenged(String fingerprint, byte[] response) {}
+
   private final Map<String, Challenged> challenges = new ConcurrentHashMap<>();
-  private final java.util.concurrent.atomic.AtomicLong challengeCount = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong challengeCount =
+      new java.util.concurrent.atomic.AtomicLong();
   private final java.security.SecureRandom random = new java.security.SecureRandom();
   final Map<String, String> receipts = new ConcurrentHashMap<>(); // receipt id -> send id
   final Map<String, SendPolicy> policies = new ConcurrentHashMap<>();
   final AtomicInteger sends = new AtomicInteger();
   final AtomicInteger decryptionFailures = new AtomicInteger();
   volatile int failEvery;
+
   /** How long each send takes to answer (0: at once). */
   volatile long sendMillis;
+
   private final HttpServer server;
   private final X25519PrivateKey receiveKey;
 
@@ -86,49 +92,86 @@ final class FakeHost implements AutoCloseable {
       byte[] body = x.getRequestBody().readAllBytes();
       if (path.equals("/v1/attestation") && x.getRequestMethod().equals("GET")) {
         var b = keySet.bundle("arn:aws:kms:us-east-1:111122223333:key/fake-bench-key");
-        reply(x, 200, new EnclaveApi.AttestationResponse(Base64Url.encode("not a document".getBytes()),
-            new EnclaveApi.KeyBundle(b.keySetId(), Base64Url.encode(b.receivePublicKey()),
-                Base64Url.encode(b.signingPublicKey()), b.kmsKeyId(), Base64Url.encode(b.userData()))));
+        reply(
+            x,
+            200,
+            new EnclaveApi.AttestationResponse(
+                Base64Url.encode("not a document".getBytes()),
+                new EnclaveApi.KeyBundle(
+                    b.keySetId(),
+                    Base64Url.encode(b.receivePublicKey()),
+                    Base64Url.encode(b.signingPublicKey()),
+                    b.kmsKeyId(),
+                    Base64Url.encode(b.userData()))));
       } else if (path.equals("/v1/recipients/challenge") && x.getRequestMethod().equals("POST")) {
-        RecipientProof.ChallengeRequest r = Json.decode(body, 1 << 20, RecipientProof.ChallengeRequest.class);
-        RecipientKey k = RecipientKeys.parse(r.key().startsWith("-----BEGIN")
-            ? r.key().getBytes(StandardCharsets.US_ASCII) : Base64Url.decode("key", r.key(), 64 * 1024));
+        RecipientProof.ChallengeRequest r =
+            Json.decode(body, 1 << 20, RecipientProof.ChallengeRequest.class);
+        RecipientKey k =
+            RecipientKeys.parse(
+                r.key().startsWith("-----BEGIN")
+                    ? r.key().getBytes(StandardCharsets.US_ASCII)
+                    : Base64Url.decode("key", r.key(), 64 * 1024));
         String token = "t" + challengeCount.incrementAndGet();
         if (k instanceof dev.keycast.protocol.envelope.X25519RecipientKey xk) {
           byte[] value = new byte[32];
           random.nextBytes(value);
           challenges.put(token, new Challenged(k.fingerprint(), value));
-          var c = dev.keycast.protocol.hpke.Hpke.seal(dev.keycast.protocol.hpke.HpkeSuite.KEYCAST_V1,
-              xk.publicKey(), RecipientProof.SEALED_RESPONSE_INFO,
-              token.getBytes(StandardCharsets.US_ASCII), value, random);
-          reply(x, 200, new RecipientProof.Challenge(token, k.fingerprint(), Instant.now().plusSeconds(300),
-              Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext())));
+          var c =
+              dev.keycast.protocol.hpke.Hpke.seal(
+                  dev.keycast.protocol.hpke.HpkeSuite.KEYCAST_V1,
+                  xk.publicKey(),
+                  RecipientProof.SEALED_RESPONSE_INFO,
+                  token.getBytes(StandardCharsets.US_ASCII),
+                  value,
+                  random);
+          reply(
+              x,
+              200,
+              new RecipientProof.Challenge(
+                  token,
+                  k.fingerprint(),
+                  Instant.now().plusSeconds(300),
+                  Base64Url.encode(c.enc()),
+                  Base64Url.encode(c.ciphertext())));
         } else {
           challenges.put(token, new Challenged(k.fingerprint(), null));
-          reply(x, 200, new RecipientProof.Challenge(token, k.fingerprint(), Instant.now().plusSeconds(300),
-              null, null));
+          reply(
+              x,
+              200,
+              new RecipientProof.Challenge(
+                  token, k.fingerprint(), Instant.now().plusSeconds(300), null, null));
         }
       } else if (path.equals("/v1/recipients") && x.getRequestMethod().equals("POST")) {
         HostApi.RegisterRecipient r = Json.decode(body, 1 << 20, HostApi.RegisterRecipient.class);
-        byte[] key = r.key().startsWith("-----BEGIN")
-            ? r.key().getBytes(StandardCharsets.US_ASCII)
-            : Base64Url.decode("key", r.key(), 64 * 1024);
+        byte[] key =
+            r.key().startsWith("-----BEGIN")
+                ? r.key().getBytes(StandardCharsets.US_ASCII)
+                : Base64Url.decode("key", r.key(), 64 * 1024);
         RecipientKey k = RecipientKeys.parse(key);
         // like the real host: the proof must answer this host's challenge for this key
         Challenged c = r.token() == null ? null : challenges.remove(r.token());
         byte[] answer = r.proof() == null ? null : Base64Url.decode("proof", r.proof(), 1024);
-        boolean proved = c != null && answer != null && c.fingerprint().equals(k.fingerprint())
-            && (k instanceof dev.keycast.protocol.envelope.RsaRecipientKey rsa
-                ? RecipientProof.verifyRsa(rsa.publicKey(), r.token(), k.fingerprint(), answer)
-                : MessageDigest.isEqual(c.response(), answer));
+        boolean proved =
+            c != null
+                && answer != null
+                && c.fingerprint().equals(k.fingerprint())
+                && (k instanceof dev.keycast.protocol.envelope.RsaRecipientKey rsa
+                    ? RecipientProof.verifyRsa(rsa.publicKey(), r.token(), k.fingerprint(), answer)
+                    : MessageDigest.isEqual(c.response(), answer));
         if (!proved) {
           reply(x, 401, new ErrorBody("proof_invalid", "no valid proof of possession"));
           return;
         }
         boolean fresh = recipients.putIfAbsent(k.fingerprint(), r.key()) == null;
-        reply(x, fresh ? 201 : 200, new HostApi.Recipient(k.fingerprint(),
-            k instanceof dev.keycast.protocol.envelope.RsaRecipientKey ? "rsa" : "x25519", r.labels(),
-            Instant.now(), 0));
+        reply(
+            x,
+            fresh ? 201 : 200,
+            new HostApi.Recipient(
+                k.fingerprint(),
+                k instanceof dev.keycast.protocol.envelope.RsaRecipientKey ? "rsa" : "x25519",
+                r.labels(),
+                Instant.now(),
+                0));
       } else if (path.equals("/v1/sends") && x.getRequestMethod().equals("POST")) {
         int n = sends.incrementAndGet();
         if (sendMillis > 0) {
@@ -162,16 +205,29 @@ final class FakeHost implements AutoCloseable {
         String sendId = HexFormat.of().formatHex(sha.digest(), 0, 16);
         boolean replayed = receipts.putIfAbsent(sendId, sendId) != null;
         policies.put(sendId, sp);
-        List<HostApi.DeliverySummary> delivered = sp.recipients().fingerprints().stream()
-            .filter(recipients::containsKey)
-            .map(fp -> new HostApi.DeliverySummary("d" + fp.substring(0, 8), sendId, fp, "hpke-x25519-v1", Instant.now()))
-            .toList();
+        List<HostApi.DeliverySummary> delivered =
+            sp.recipients().fingerprints().stream()
+                .filter(recipients::containsKey)
+                .map(
+                    fp ->
+                        new HostApi.DeliverySummary(
+                            "d" + fp.substring(0, 8), sendId, fp, "hpke-x25519-v1", Instant.now()))
+                .toList();
         if (!sp.recipients().anchors().isEmpty()) {
-          delivered = recipients.entrySet().stream().filter(e -> e.getValue().startsWith("-----BEGIN"))
-              .map(e -> new HostApi.DeliverySummary("d", sendId, e.getKey(), "cms-aes256gcm-v1", Instant.now()))
-              .toList();
+          delivered =
+              recipients.entrySet().stream()
+                  .filter(e -> e.getValue().startsWith("-----BEGIN"))
+                  .map(
+                      e ->
+                          new HostApi.DeliverySummary(
+                              "d", sendId, e.getKey(), "cms-aes256gcm-v1", Instant.now()))
+                  .toList();
         }
-        reply(x, 200, new HostApi.SendResult(sendId, sp.secretId(), sendId, "cmVjZWlwdA", delivered, List.of(), replayed));
+        reply(
+            x,
+            200,
+            new HostApi.SendResult(
+                sendId, sp.secretId(), sendId, "cmVjZWlwdA", delivered, List.of(), replayed));
       } else if (path.startsWith("/v1/receipts/") && x.getRequestMethod().equals("GET")) {
         String id = path.substring("/v1/receipts/".length());
         String sendId = receipts.get(id);

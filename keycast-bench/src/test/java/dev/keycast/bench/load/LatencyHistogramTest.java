@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class LatencyHistogramTest {
 
@@ -34,7 +34,9 @@ class LatencyHistogramTest {
     for (int slot = 0; slot < LatencyHistogram.SLOTS; slot++) {
       long hi = LatencyHistogram.highestInSlot(slot);
       assertThat(hi).as("slot %d", slot).isGreaterThan(previousHighest);
-      assertThat(LatencyHistogram.slotOf(previousHighest + 1)).as("lowest of slot %d", slot).isEqualTo(slot);
+      assertThat(LatencyHistogram.slotOf(previousHighest + 1))
+          .as("lowest of slot %d", slot)
+          .isEqualTo(slot);
       assertThat(LatencyHistogram.slotOf(hi)).as("highest of slot %d", slot).isEqualTo(slot);
       previousHighest = hi;
       if (hi == Long.MAX_VALUE) {
@@ -85,11 +87,14 @@ class LatencyHistogramTest {
     LatencyHistogram h = new LatencyHistogram();
     Thread[] ts = new Thread[4];
     for (int t = 0; t < ts.length; t++) {
-      ts[t] = Thread.ofPlatform().start(() -> {
-        for (int i = 0; i < 50_000; i++) {
-          h.record(i % 1000);
-        }
-      });
+      ts[t] =
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    for (int i = 0; i < 50_000; i++) {
+                      h.record(i % 1000);
+                    }
+                  });
     }
     for (Thread t : ts) {
       t.join();

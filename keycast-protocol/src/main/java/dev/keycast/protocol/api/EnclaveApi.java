@@ -13,8 +13,10 @@ public final class EnclaveApi {
 
   /** Largest request body the enclave accepts, in bytes. */
   public static final int MAX_REQUEST_BYTES = 256 * 1024 * 1024;
+
   /** Largest client nonce of an attestation request, in bytes. */
   public static final int MAX_NONCE_BYTES = 64;
+
   /** Largest secret a sender may send, in bytes. */
   public static final int MAX_SECRET_BYTES = 65536;
 
@@ -24,6 +26,7 @@ public final class EnclaveApi {
    * HTTP status. The answer is then that error, never a success; its body is unfinished JSON.
    */
   public static final String ANSWER_ERROR_STATUS_TRAILER = "Keycast-Error-Status";
+
   /** Trailer beside {@link #ANSWER_ERROR_STATUS_TRAILER}: the error's JSON body, base64url without padding. */
   public static final String ANSWER_ERROR_TRAILER = "Keycast-Error";
 
@@ -36,11 +39,16 @@ public final class EnclaveApi {
    * UTF8(keySetId)}.
    */
   public record SendPayload(
-      int version, String suite, String keySetId, String policy, String enc, String ciphertext,
+      int version,
+      String suite,
+      String keySetId,
+      String policy,
+      String enc,
+      String ciphertext,
       SenderSignature sender) {
     /** A payload without a sender signature (which the enclave refuses: sender_required). */
-    public SendPayload(int version, String suite, String keySetId, String policy, String enc,
-        String ciphertext) {
+    public SendPayload(
+        int version, String suite, String keySetId, String policy, String enc, String ciphertext) {
       this(version, suite, keySetId, policy, enc, ciphertext, null);
     }
 
@@ -71,8 +79,13 @@ public final class EnclaveApi {
    * their fingerprints, {@code sha256} (base64url) of its canonical encoding, and, after a change,
    * {@code sealed_sender_set} for the host to store.
    */
-  public record SenderSetView(long version, List<String> ownerKeys, List<String> senderKeys,
-      List<String> senderFingerprints, String sha256, String sealedSenderSet) {}
+  public record SenderSetView(
+      long version,
+      List<String> ownerKeys,
+      List<String> senderKeys,
+      List<String> senderFingerprints,
+      String sha256,
+      String sealedSenderSet) {}
 
   /**
    * A candidate recipient attached by the host: its public key (SPKI DER) and, optionally, its
@@ -84,7 +97,9 @@ public final class EnclaveApi {
    * base64 SHA-1 certificate thumbprints of its trusted devices (the formulations that name
    * devices). Neither decides eligibility: both are the host's word (threat-model.md).
    */
-  public record Candidate(String key, List<String> chain,
+  public record Candidate(
+      String key,
+      List<String> chain,
       @JsonInclude(JsonInclude.Include.NON_NULL) String utcOffset,
       @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> trustedDevices) {
     /** Most trusted-device thumbprints one candidate may carry. */
@@ -157,27 +172,57 @@ public final class EnclaveApi {
    * 5, issue 24) is the key set's ST 430-2 KDM signer chain, base64url DER, leaf first; absent
    * (null) before version 5.
    */
-  public record KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey,
-      String kmsKeyId, String userData, KmsKeyCheck kmsKeyCheck, SenderSetRef senderSet,
+  public record KeyBundle(
+      String keySetId,
+      String receivePublicKey,
+      String signingPublicKey,
+      String kmsKeyId,
+      String userData,
+      KmsKeyCheck kmsKeyCheck,
+      SenderSetRef senderSet,
       List<String> kdmSignerChain) {
     public KeyBundle {
       kdmSignerChain = kdmSignerChain == null ? null : List.copyOf(kdmSignerChain);
     }
 
     /** A bundle without a KDM signer chain (bundle version 2, 3 or 4). */
-    public KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey, String kmsKeyId,
-        String userData, KmsKeyCheck kmsKeyCheck, SenderSetRef senderSet) {
-      this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, userData, kmsKeyCheck, senderSet, null);
+    public KeyBundle(
+        String keySetId,
+        String receivePublicKey,
+        String signingPublicKey,
+        String kmsKeyId,
+        String userData,
+        KmsKeyCheck kmsKeyCheck,
+        SenderSetRef senderSet) {
+      this(
+          keySetId,
+          receivePublicKey,
+          signingPublicKey,
+          kmsKeyId,
+          userData,
+          kmsKeyCheck,
+          senderSet,
+          null);
     }
 
     /** A bundle without a KMS key check (bundle version 2). */
-    public KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey, String kmsKeyId, String userData) {
+    public KeyBundle(
+        String keySetId,
+        String receivePublicKey,
+        String signingPublicKey,
+        String kmsKeyId,
+        String userData) {
       this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, userData, null, null);
     }
 
     /** A bundle without a sender set (bundle version 2 or 3). */
-    public KeyBundle(String keySetId, String receivePublicKey, String signingPublicKey, String kmsKeyId,
-        String userData, KmsKeyCheck kmsKeyCheck) {
+    public KeyBundle(
+        String keySetId,
+        String receivePublicKey,
+        String signingPublicKey,
+        String kmsKeyId,
+        String userData,
+        KmsKeyCheck kmsKeyCheck) {
       this(keySetId, receivePublicKey, signingPublicKey, kmsKeyId, userData, kmsKeyCheck, null);
     }
   }
@@ -237,14 +282,18 @@ public final class EnclaveApi {
    * @param studioRoots base64url DER of 1 to 16 root certificates (at most 4096 bytes each)
    * @param sender the sender's key, timestamp and Ed25519 signature of the statement
    */
-  public record DkdmIngestRequest(String dkdm, java.util.List<String> studioRoots, SenderSignature sender,
+  public record DkdmIngestRequest(
+      String dkdm,
+      java.util.List<String> studioRoots,
+      SenderSignature sender,
       @JsonInclude(JsonInclude.Include.NON_EMPTY) java.util.List<LegacyDkdmKey> legacyKeys) {
     public DkdmIngestRequest {
       legacyKeys = legacyKeys == null ? java.util.List.of() : java.util.List.copyOf(legacyKeys);
     }
 
     /** An ingest as a sender makes it (the host adds the legacy keys it keeps). */
-    public DkdmIngestRequest(String dkdm, java.util.List<String> studioRoots, SenderSignature sender) {
+    public DkdmIngestRequest(
+        String dkdm, java.util.List<String> studioRoots, SenderSignature sender) {
       this(dkdm, studioRoots, sender, java.util.List.of());
     }
 
@@ -252,8 +301,14 @@ public final class EnclaveApi {
      * Largest body of a DKDM ingest (host and enclave refuse a larger one before parsing it): a
      * 1 MiB DKDM and 16 roots of 4096 bytes in base64url, and the JSON around them.
      */
-    public static final int MAX_BODY_BYTES = ((1 << 20) / 3 + 1) * 4 + 16 * ((4096 / 3 + 1) * 4) + 8192
-        + 16 * ((8192 / 3 + 1) * 4 + ((4096 + 512) / 3 + 1) * 4 + 64); // and 16 legacy keys (10.6)
+    public static final int MAX_BODY_BYTES =
+        ((1 << 20) / 3 + 1) * 4
+            + 16 * ((4096 / 3 + 1) * 4)
+            + 8192
+            + 16
+                * ((8192 / 3 + 1) * 4
+                    + ((4096 + 512) / 3 + 1) * 4
+                    + 64); // and 16 legacy keys (10.6)
   }
 
   /**
@@ -270,20 +325,39 @@ public final class EnclaveApi {
    * ciphertext}; info {@code "keycast/v1/dkdm-key-import" || 0x00 || key_set_id}, associated data
    * {@link dev.keycast.protocol.cinema.LegacyDkdmKeys#aad}), signed by a sender.
    */
-  public record DkdmKeyImportRequest(String certificate, String enc, String ciphertext, SenderSignature sender) {}
+  public record DkdmKeyImportRequest(
+      String certificate, String enc, String ciphertext, SenderSignature sender) {}
 
   /** The answer to {@link DkdmKeyImportRequest}: the certificate's names and the sealed key, never the key. */
-  public record DkdmKeyImportResponse(String keySetId, String thumbprint, String subject, String issuer,
-      String serialNumber, String notAfter, String certificate, String sealedKey) {}
+  public record DkdmKeyImportResponse(
+      String keySetId,
+      String thumbprint,
+      String subject,
+      String issuer,
+      String serialNumber,
+      String notAfter,
+      String certificate,
+      String sealedKey) {}
 
   /**
    * The answer to {@link DkdmIngestRequest}: what was ingested (never a key) and its sealed form,
    * for the host to store. {@code binding} is base64url of the exact {@link
    * dev.keycast.protocol.cinema.DkdmBinding} bytes the keys are sealed with.
    */
-  public record DkdmIngestResponse(String keySetId, String messageId, String cplId, String contentTitle,
-      int keyCount, String notValidBefore, String notValidAfter, String signerThumbprint,
-      String studioRootThumbprint, String sender, String secretId, String sealedContentKeys, String binding) {}
+  public record DkdmIngestResponse(
+      String keySetId,
+      String messageId,
+      String cplId,
+      String contentTitle,
+      int keyCount,
+      String notValidBefore,
+      String notValidAfter,
+      String signerThumbprint,
+      String studioRootThumbprint,
+      String sender,
+      String secretId,
+      String sealedContentKeys,
+      String binding) {}
 
   /**
    * A studio's signed rules (wire-format.md section 11.1): base64url of the exact {@link
@@ -292,7 +366,11 @@ public final class EnclaveApi {
    * (DER) with its RSA signature over the same statement. Also the body of the host's
    * {@code POST /v1/rules}.
    */
-  public record SignedRules(String statement, String key, String signature, String signerCertificate,
+  public record SignedRules(
+      String statement,
+      String key,
+      String signature,
+      String signerCertificate,
       String signerSignature) {}
 
   /**
@@ -300,8 +378,13 @@ public final class EnclaveApi {
    * studio's signed rules, the ingested DKDM's sealed keys and binding as the host stored them,
    * and the booked screens the host knows, as KDM-send candidates.
    */
-  public record BookingRequest(String booking, SenderSignature sender, SignedRules rules,
-      String sealedContentKeys, String binding, List<Candidate> candidates) {
+  public record BookingRequest(
+      String booking,
+      SenderSignature sender,
+      SignedRules rules,
+      String sealedContentKeys,
+      String binding,
+      List<Candidate> candidates) {
     /** Most candidates one booking carries ({@link dev.keycast.protocol.booking.KdmBooking#MAX_SCREENS}). */
     public static final int MAX_CANDIDATES = dev.keycast.protocol.booking.KdmBooking.MAX_SCREENS;
 
@@ -331,15 +414,22 @@ public final class EnclaveApi {
    * (the answer's {@code send_id}), the DKDM and rules it used, and the digests the receipt's
    * payload digest covers.
    */
-  public record BookingInfo(String bookingId, String cplId, String dkdmMessageId, String rulesSender,
-      String bookingSha256, String rulesSha256, String bindingSha256) {}
+  public record BookingInfo(
+      String bookingId,
+      String cplId,
+      String dkdmMessageId,
+      String rulesSender,
+      String bookingSha256,
+      String rulesSha256,
+      String bindingSha256) {}
 
   /**
    * POST /v1/kdm-signer/csr (optional body): the subject names to request, each 1..64
    * PrintableString characters; absent members default to {@code Keycast}, the key-set id and
    * {@code keycast-kdm-signer} (the CN is {@code CS.<entity>}).
    */
-  public record KdmSignerCsrRequest(String organization, String organizationalUnit, String entity) {}
+  public record KdmSignerCsrRequest(
+      String organization, String organizationalUnit, String entity) {}
 
   /**
    * POST /v1/kdm-signer/chain (wire-format.md section 4.6): a signer chain issued by the

@@ -20,8 +20,8 @@ public final class HostApi {
    * is a challenge token of POST /v1/recipients/challenge for this key and {@code proof} the proof
    * of possession of the key ({@link RecipientProof}).
    */
-  public record RegisterRecipient(String key, Map<String, String> labels, String token,
-      String proof) {}
+  public record RegisterRecipient(
+      String key, Map<String, String> labels, String token, String proof) {}
 
   /** A registered recipient. */
   public record Recipient(
@@ -75,15 +75,26 @@ public final class HostApi {
    * copies of the binding's fields, never the sealed keys. Convenience data: the enclave decides
    * from the sealed binding.
    */
-  public record DkdmSummary(String messageId, String cplId, String keySetId, String notValidAfter,
-      String signerThumbprint, String ingestedAt) {}
+  public record DkdmSummary(
+      String messageId,
+      String cplId,
+      String keySetId,
+      String notValidAfter,
+      String signerThumbprint,
+      String ingestedAt) {}
 
   /** {@code GET /v1/dkdms?cpl=UUID}: the DKDMs ingested for a CPL, in message-id order. */
   public record DkdmList(List<DkdmSummary> dkdms) {}
 
   /** Answer to {@code POST /v1/rules}: what the host stored. */
-  public record RulesStored(String cplId, String dkdmSigner, String sender, String latestEnd,
-      long maxWindowSeconds, int maxScreens, String issuedAt) {}
+  public record RulesStored(
+      String cplId,
+      String dkdmSigner,
+      String sender,
+      String latestEnd,
+      long maxWindowSeconds,
+      int maxScreens,
+      String issuedAt) {}
 
   /** GET /v1/receipts/{id}. */
   public record ReceiptView(String receiptId, String sendId, String receipt) {}
@@ -99,10 +110,19 @@ public final class HostApi {
    * cinema's e-mail addresses its KDMs are mailed to (issue 25; optional: null keeps the stored
    * ones, a list replaces them).
    */
-  public record RegisterScreen(List<String> chain, String cinema, String screen, String utcOffset,
-      List<String> trustedDevices, List<String> emails) {
+  public record RegisterScreen(
+      List<String> chain,
+      String cinema,
+      String screen,
+      String utcOffset,
+      List<String> trustedDevices,
+      List<String> emails) {
     /** A registration that leaves the cinema's e-mail addresses as they are. */
-    public RegisterScreen(List<String> chain, String cinema, String screen, String utcOffset,
+    public RegisterScreen(
+        List<String> chain,
+        String cinema,
+        String screen,
+        String utcOffset,
         List<String> trustedDevices) {
       this(chain, cinema, screen, utcOffset, trustedDevices, null);
     }
@@ -126,8 +146,15 @@ public final class HostApi {
    * @param lastError the last SMTP failure, or null
    * @param updatedAt when the state last changed
    */
-  public record Mail(String cinema, String messageId, List<String> to, String state, int attempts,
-      Instant nextAttemptAt, String lastError, Instant updatedAt) {}
+  public record Mail(
+      String cinema,
+      String messageId,
+      List<String> to,
+      String state,
+      int attempts,
+      Instant nextAttemptAt,
+      String lastError,
+      Instant updatedAt) {}
 
   /** A cinema a mail request did not queue a message for, and why ({@code no_email}, {@code no_kdms}). */
   public record MailSkipped(String cinema, String reason) {}
@@ -147,14 +174,42 @@ public final class HostApi {
    * @param subject the leaf's subject (RFC 2253)
    * @param lateDeliveries KDMs forwarded to it before the registration was answered (0 in lists)
    */
-  public record Screen(String thumbprint, String thumbprintUrl, String fingerprint, String subject,
-      String cinema, String screen, String utcOffset, List<String> trustedDevices,
-      Instant registeredAt, int lateDeliveries, List<String> emails) {
+  public record Screen(
+      String thumbprint,
+      String thumbprintUrl,
+      String fingerprint,
+      String subject,
+      String cinema,
+      String screen,
+      String utcOffset,
+      List<String> trustedDevices,
+      Instant registeredAt,
+      int lateDeliveries,
+      List<String> emails) {
     /** A screen answered without its cinema's e-mail addresses (listings). */
-    public Screen(String thumbprint, String thumbprintUrl, String fingerprint, String subject, String cinema,
-        String screen, String utcOffset, List<String> trustedDevices, Instant registeredAt, int lateDeliveries) {
-      this(thumbprint, thumbprintUrl, fingerprint, subject, cinema, screen, utcOffset, trustedDevices, registeredAt,
-          lateDeliveries, null);
+    public Screen(
+        String thumbprint,
+        String thumbprintUrl,
+        String fingerprint,
+        String subject,
+        String cinema,
+        String screen,
+        String utcOffset,
+        List<String> trustedDevices,
+        Instant registeredAt,
+        int lateDeliveries) {
+      this(
+          thumbprint,
+          thumbprintUrl,
+          fingerprint,
+          subject,
+          cinema,
+          screen,
+          utcOffset,
+          trustedDevices,
+          registeredAt,
+          lateDeliveries,
+          null);
     }
   }
 

@@ -32,13 +32,17 @@ import java.util.Arrays;
 public final class RecipientProof {
   /** Domain-separation label of the signature input. */
   public static final String SIGNATURE_LABEL = "keycast/v1/recipient-proof";
+
   /** HPKE {@code info} of the sealed response value. */
   public static final byte[] SEALED_RESPONSE_INFO =
       "keycast/v1/recipient-challenge".getBytes(StandardCharsets.US_ASCII);
+
   /** Length of the X25519 response value. */
   public static final int RESPONSE_LENGTH = 32;
+
   /** Largest proof accepted (a 4096-bit RSA signature is 512 bytes). */
   public static final int MAX_PROOF_BYTES = 512;
+
   /** Longest challenge or session token accepted. */
   public static final int MAX_TOKEN_CHARS = 256;
 
@@ -51,7 +55,11 @@ public final class RecipientProof {
    * Answer to POST /v1/recipients/challenge. {@code enc} and {@code sealedResponse} (base64url)
    * are present for X25519 keys only.
    */
-  public record Challenge(String token, String fingerprint, java.time.Instant expiresAt, String enc,
+  public record Challenge(
+      String token,
+      String fingerprint,
+      java.time.Instant expiresAt,
+      String enc,
       String sealedResponse) {}
 
   /** POST /v1/recipients/{fingerprint}/sessions. */
@@ -69,7 +77,13 @@ public final class RecipientProof {
     byte[] t = token.getBytes(StandardCharsets.US_ASCII);
     byte[] f = fingerprint.getBytes(StandardCharsets.US_ASCII);
     return ByteBuffer.allocate(label.length + 1 + 4 + t.length + 4 + f.length)
-        .put(label).put((byte) 0).putInt(t.length).put(t).putInt(f.length).put(f).array();
+        .put(label)
+        .put((byte) 0)
+        .putInt(t.length)
+        .put(t)
+        .putInt(f.length)
+        .put(f)
+        .array();
   }
 
   private static Signature pss() throws GeneralSecurityException {
@@ -86,12 +100,14 @@ public final class RecipientProof {
       s.update(signatureInput(token, fingerprint));
       return Base64Url.encode(s.sign());
     } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("RSASSA-PSS signing failed: " + e.getClass().getSimpleName(), e);
+      throw new IllegalStateException(
+          "RSASSA-PSS signing failed: " + e.getClass().getSimpleName(), e);
     }
   }
 
   /** Whether {@code signature} is a valid RSA proof by {@code key}; never throws on bad input. */
-  public static boolean verifyRsa(PublicKey key, String token, String fingerprint, byte[] signature) {
+  public static boolean verifyRsa(
+      PublicKey key, String token, String fingerprint, byte[] signature) {
     try {
       Signature s = pss();
       s.initVerify(key);
@@ -110,13 +126,20 @@ public final class RecipientProof {
   public static String openX25519(X25519PrivateKey key, Challenge challenge)
       throws DecryptionFailedException, MalformedInputException {
     if (challenge.enc() == null || challenge.sealedResponse() == null) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "the challenge has no sealed response");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "the challenge has no sealed response");
     }
-    HpkeCiphertext sealed = new HpkeCiphertext(
-        Base64Url.decode("enc", challenge.enc(), 64),
-        Base64Url.decode("sealed_response", challenge.sealedResponse(), 256));
-    byte[] value = Hpke.open(HpkeSuite.KEYCAST_V1, key, SEALED_RESPONSE_INFO,
-        challenge.token().getBytes(StandardCharsets.US_ASCII), sealed);
+    HpkeCiphertext sealed =
+        new HpkeCiphertext(
+            Base64Url.decode("enc", challenge.enc(), 64),
+            Base64Url.decode("sealed_response", challenge.sealedResponse(), 256));
+    byte[] value =
+        Hpke.open(
+            HpkeSuite.KEYCAST_V1,
+            key,
+            SEALED_RESPONSE_INFO,
+            challenge.token().getBytes(StandardCharsets.US_ASCII),
+            sealed);
     try {
       return Base64Url.encode(value);
     } finally {

@@ -17,21 +17,33 @@ import java.util.Set;
 public final class AttestationParser {
   /** Largest {@code user_data}, {@code nonce} and {@code public_key} accepted, in bytes. */
   public static final int MAX_FIELD_BYTES = 1024;
+
   /** Largest certificate (leaf or CA bundle entry) accepted, in bytes. */
   public static final int MAX_CERTIFICATE_BYTES = 1024;
+
   /** Largest number of CA bundle entries accepted. */
   public static final int MAX_CABUNDLE_ENTRIES = 16;
+
   /** Largest {@code module_id} accepted, in UTF-8 bytes. */
   public static final int MAX_MODULE_ID_BYTES = 256;
+
   /** Number of PCR slots: indices are {@code 0..31}. */
   public static final int MAX_PCRS = 32;
+
   /** The only digest accepted. */
   public static final String DIGEST_SHA384 = "SHA384";
 
   private static final Set<String> KNOWN =
       Set.of(
-          "module_id", "digest", "timestamp", "pcrs", "certificate", "cabundle", "public_key",
-          "user_data", "nonce");
+          "module_id",
+          "digest",
+          "timestamp",
+          "pcrs",
+          "certificate",
+          "cabundle",
+          "public_key",
+          "user_data",
+          "nonce");
 
   private AttestationParser() {}
 
@@ -45,13 +57,15 @@ public final class AttestationParser {
    * timestamps, so indefinite containers and non-shortest arguments are accepted; skipped items
    * may nest 3 levels.
    */
-  static final CborReader.Options CBOR_OPTIONS = new CborReader.Options(true, true, 3, Integer.MAX_VALUE);
+  static final CborReader.Options CBOR_OPTIONS =
+      new CborReader.Options(true, true, 3, Integer.MAX_VALUE);
 
   /** Decodes an attestation payload (the CBOR map inside COSE_Sign1). Verifies nothing. */
   public static AttestationDocument parsePayload(byte[] payload) throws MalformedInputException {
     if (payload.length > CoseSign1.MAX_MESSAGE_BYTES) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "attestation payload: " + payload.length + " bytes exceed the limit");
+          MalformedInputException.Kind.OVERSIZE,
+          "attestation payload: " + payload.length + " bytes exceed the limit");
     }
     CborReader r = new CborReader(payload, AttestationParser.CBOR_OPTIONS);
     long n = r.readMapHeader("attestation payload", KNOWN.size());
@@ -68,16 +82,19 @@ public final class AttestationParser {
     for (long i = 0; n == CborReader.INDEFINITE ? !r.peekBreak() : i < n; i++) {
       if (i >= KNOWN.size()) {
         throw new MalformedInputException(
-            MalformedInputException.Kind.OVERSIZE, "attestation payload: more than " + KNOWN.size() + " entries");
+            MalformedInputException.Kind.OVERSIZE,
+            "attestation payload: more than " + KNOWN.size() + " entries");
       }
       String key = r.readText("attestation payload key", 1, 32);
       if (!KNOWN.contains(key)) {
         throw new MalformedInputException(
-            MalformedInputException.Kind.MALFORMED, "attestation payload: unknown key \"" + printable(key) + "\"");
+            MalformedInputException.Kind.MALFORMED,
+            "attestation payload: unknown key \"" + printable(key) + "\"");
       }
       if (!seen.add(key)) {
         throw new MalformedInputException(
-            MalformedInputException.Kind.MALFORMED, "attestation payload: duplicate key \"" + key + "\"");
+            MalformedInputException.Kind.MALFORMED,
+            "attestation payload: duplicate key \"" + key + "\"");
       }
       switch (key) {
         case "module_id" -> moduleId = r.readText("module_id", 1, MAX_MODULE_ID_BYTES);
@@ -85,18 +102,19 @@ public final class AttestationParser {
           digest = r.readText("digest", 1, 16);
           if (!DIGEST_SHA384.equals(digest)) {
             throw new MalformedInputException(
-                MalformedInputException.Kind.MALFORMED, "digest: \"" + printable(digest) + "\" is not \"SHA384\"");
+                MalformedInputException.Kind.MALFORMED,
+                "digest: \"" + printable(digest) + "\" is not \"SHA384\"");
           }
         }
         case "timestamp" -> {
           timestamp = r.readUint("timestamp");
           if (timestamp == 0) {
-            throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "timestamp: must be positive");
+            throw new MalformedInputException(
+                MalformedInputException.Kind.MALFORMED, "timestamp: must be positive");
           }
         }
         case "pcrs" -> pcrs = readPcrs(r);
-        case "certificate" ->
-            certificate = r.readBytes("certificate", 1, MAX_CERTIFICATE_BYTES);
+        case "certificate" -> certificate = r.readBytes("certificate", 1, MAX_CERTIFICATE_BYTES);
         case "cabundle" -> cabundle = readCabundle(r);
         case "public_key" -> publicKey = readOptionalBytes(r, "public_key");
         case "user_data" -> userData = readOptionalBytes(r, "user_data");
@@ -115,7 +133,15 @@ public final class AttestationParser {
     requirePresent(certificate, "certificate");
     requirePresent(cabundle, "cabundle");
     return new AttestationDocument(
-        moduleId, digest, timestamp, pcrs, certificate, cabundle, publicKey, userData, nonce,
+        moduleId,
+        digest,
+        timestamp,
+        pcrs,
+        certificate,
+        cabundle,
+        publicKey,
+        userData,
+        nonce,
         payload);
   }
 
@@ -124,26 +150,31 @@ public final class AttestationParser {
     Map<Integer, byte[]> pcrs = new HashMap<>();
     for (long i = 0; n == CborReader.INDEFINITE ? !r.peekBreak() : i < n; i++) {
       if (i >= MAX_PCRS) {
-        throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "pcrs: more than " + MAX_PCRS + " entries");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.OVERSIZE, "pcrs: more than " + MAX_PCRS + " entries");
       }
       long index = r.readUint("pcrs index");
       if (index >= MAX_PCRS) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "pcrs: index " + index + " is not below 32");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "pcrs: index " + index + " is not below 32");
       }
       byte[] value = r.readBytes("PCR" + index, 32, 64);
       if (value.length != 32 && value.length != 48 && value.length != 64) {
         throw new MalformedInputException(
-            MalformedInputException.Kind.MALFORMED, "PCR" + index + ": length " + value.length + " is not 32, 48 or 64");
+            MalformedInputException.Kind.MALFORMED,
+            "PCR" + index + ": length " + value.length + " is not 32, 48 or 64");
       }
       if (pcrs.put((int) index, value) != null) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "pcrs: duplicate index " + index);
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "pcrs: duplicate index " + index);
       }
     }
     if (n == CborReader.INDEFINITE) {
       r.readBreak("pcrs");
     }
     if (pcrs.isEmpty()) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "pcrs: at least one PCR is required");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "pcrs: at least one PCR is required");
     }
     return pcrs;
   }
@@ -154,7 +185,8 @@ public final class AttestationParser {
     for (long i = 0; n == CborReader.INDEFINITE ? !r.peekBreak() : i < n; i++) {
       if (i >= MAX_CABUNDLE_ENTRIES) {
         throw new MalformedInputException(
-            MalformedInputException.Kind.OVERSIZE, "cabundle: more than " + MAX_CABUNDLE_ENTRIES + " entries");
+            MalformedInputException.Kind.OVERSIZE,
+            "cabundle: more than " + MAX_CABUNDLE_ENTRIES + " entries");
       }
       out.add(r.readBytes("cabundle[" + i + "]", 1, MAX_CERTIFICATE_BYTES));
     }
@@ -162,12 +194,14 @@ public final class AttestationParser {
       r.readBreak("cabundle");
     }
     if (out.isEmpty()) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "cabundle: at least one certificate is required");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "cabundle: at least one certificate is required");
     }
     return out;
   }
 
-  private static byte[] readOptionalBytes(CborReader r, String what) throws MalformedInputException {
+  private static byte[] readOptionalBytes(CborReader r, String what)
+      throws MalformedInputException {
     if (r.peekNull()) {
       r.readNull(what);
       return null;
@@ -177,7 +211,8 @@ public final class AttestationParser {
 
   private static void requirePresent(Object value, String key) throws MalformedInputException {
     if (value == null) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "attestation payload: missing \"" + key + "\"");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "attestation payload: missing \"" + key + "\"");
     }
   }
 
@@ -185,7 +220,10 @@ public final class AttestationParser {
     StringBuilder b = new StringBuilder();
     s.codePoints()
         .limit(40)
-        .forEach(c -> b.append(c >= 0x20 && c < 0x7f ? Character.toString(c) : String.format("\\u%04x", c)));
+        .forEach(
+            c ->
+                b.append(
+                    c >= 0x20 && c < 0x7f ? Character.toString(c) : String.format("\\u%04x", c)));
     return b.toString();
   }
 }

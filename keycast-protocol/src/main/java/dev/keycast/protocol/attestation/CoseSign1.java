@@ -32,12 +32,16 @@ public record CoseSign1(
 
   /** CBOR tag of COSE_Sign1. */
   public static final long TAG = 18;
+
   /** COSE algorithm identifier of ECDSA with SHA-384 on P-384. */
   public static final long ES384 = -35;
+
   /** Largest COSE message accepted, in bytes (real Nitro documents are 4.4 to 7.6 KB). */
   public static final int MAX_MESSAGE_BYTES = 16 * 1024;
+
   /** Largest protected header accepted, in bytes (Nitro uses 4: {@code a1 01 38 22}). */
   public static final int MAX_PROTECTED_BYTES = 64;
+
   /** Largest signature accepted, in bytes. */
   public static final int MAX_SIGNATURE_BYTES = 512;
 
@@ -89,9 +93,17 @@ public record CoseSign1(
 
   @Override
   public String toString() {
-    return "CoseSign1[alg=" + algorithm + ", tagged=" + tagged + ", protected="
-        + MalformedInputException.quote(protectedHeader, 16) + ", payload=" + payload.length
-        + " B, signature=" + signature.length + " B]";
+    return "CoseSign1[alg="
+        + algorithm
+        + ", tagged="
+        + tagged
+        + ", protected="
+        + MalformedInputException.quote(protectedHeader, 16)
+        + ", payload="
+        + payload.length
+        + " B, signature="
+        + signature.length
+        + " B]";
   }
 
   /**
@@ -101,7 +113,8 @@ public record CoseSign1(
    */
   public static CoseSign1 decode(byte[] message) throws MalformedInputException {
     if (message == null || message.length == 0) {
-      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "COSE_Sign1: empty input");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.TRUNCATED, "COSE_Sign1: empty input");
     }
     if (message.length > MAX_MESSAGE_BYTES) {
       throw new MalformedInputException(
@@ -112,7 +125,10 @@ public record CoseSign1(
     long tag = r.readOptionalTag("COSE_Sign1 tag");
     if (tag != -1 && tag != TAG) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "COSE_Sign1: unexpected CBOR tag " + Long.toUnsignedString(tag) + " (expected 18 or none)");
+          MalformedInputException.Kind.MALFORMED,
+          "COSE_Sign1: unexpected CBOR tag "
+              + Long.toUnsignedString(tag)
+              + " (expected 18 or none)");
     }
     long n = r.readArrayHeader("COSE_Sign1", 4);
     if (n != 4) {
@@ -125,14 +141,17 @@ public record CoseSign1(
     int uStart = r.position();
     if (r.peekMajor("COSE_Sign1 unprotected header") != CborReader.MAJOR_MAP) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "COSE_Sign1: unprotected header must be a map (found "
+          MalformedInputException.Kind.MALFORMED,
+          "COSE_Sign1: unprotected header must be a map (found "
               + CborReader.majorName(r.peekMajor("COSE_Sign1 unprotected header"))
-              + (r.peekNull() ? " null" : "") + ")");
+              + (r.peekNull() ? " null" : "")
+              + ")");
     }
     r.skip("COSE_Sign1 unprotected header");
     byte[] unprot = java.util.Arrays.copyOfRange(message, uStart, r.position());
     if (r.peekNull()) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "COSE_Sign1: detached payload is not accepted");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "COSE_Sign1: detached payload is not accepted");
     }
     byte[] payload = r.readBytes("COSE_Sign1 payload", 1, MAX_MESSAGE_BYTES);
     byte[] sig = r.readBytes("COSE_Sign1 signature", 1, MAX_SIGNATURE_BYTES);
@@ -194,7 +213,8 @@ public record CoseSign1(
         long label = r.readInt("COSE protected header label");
         if (label == 1) {
           if (seen) {
-            throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "COSE protected header: duplicate alg");
+            throw new MalformedInputException(
+                MalformedInputException.Kind.MALFORMED, "COSE protected header: duplicate alg");
           }
           seen = true;
           int vm = r.peekMajor("COSE alg");
@@ -208,13 +228,15 @@ public record CoseSign1(
         }
         if (label == 2) {
           throw new MalformedInputException(
-              MalformedInputException.Kind.MALFORMED, "COSE protected header: critical headers (label 2) are not supported");
+              MalformedInputException.Kind.MALFORMED,
+              "COSE protected header: critical headers (label 2) are not supported");
         }
       } else if (major == CborReader.MAJOR_TEXT) {
         r.readText("COSE protected header label", 0, 64);
       } else {
         throw new MalformedInputException(
-            MalformedInputException.Kind.MALFORMED, "COSE protected header: label must be an integer or text");
+            MalformedInputException.Kind.MALFORMED,
+            "COSE protected header: label must be an integer or text");
       }
       r.skip("COSE protected header value");
     }

@@ -1,9 +1,9 @@
 package dev.keycast.protocol.attestation;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.keycast.protocol.MalformedInputException;
 import java.io.IOException;
@@ -28,12 +28,16 @@ import java.util.TreeMap;
 public final class ExpectedPcrs {
   /** Indices every set must contain. */
   public static final Set<Integer> REQUIRED = Set.of(0, 1, 2);
+
   /** Indices a set may contain besides the required ones. */
   public static final Set<Integer> OPTIONAL = Set.of(3, 4, 8);
+
   /** Length of each PCR value in bytes (SHA-384). */
   public static final int PCR_BYTES = 48;
+
   /** Largest expected-PCRs file accepted, in bytes. */
   public static final int MAX_FILE_BYTES = 64 * 1024;
+
   /** Largest number of allowed sets. */
   public static final int MAX_SETS = 64;
 
@@ -51,7 +55,8 @@ public final class ExpectedPcrs {
    */
   public static ExpectedPcrs of(List<Map<Integer, byte[]>> allowed) {
     if (allowed.isEmpty() || allowed.size() > MAX_SETS) {
-      throw new IllegalArgumentException("between 1 and " + MAX_SETS + " allowed PCR sets are required");
+      throw new IllegalArgumentException(
+          "between 1 and " + MAX_SETS + " allowed PCR sets are required");
     }
     List<SortedMap<Integer, byte[]>> out = new ArrayList<>();
     for (int i = 0; i < allowed.size(); i++) {
@@ -60,15 +65,22 @@ public final class ExpectedPcrs {
       for (Map.Entry<Integer, byte[]> e : set.entrySet()) {
         int idx = e.getKey();
         if (!REQUIRED.contains(idx) && !OPTIONAL.contains(idx)) {
-          throw new IllegalArgumentException("allowed set " + i + ": PCR" + idx + " is not allowed in an expectation (use 0, 1, 2, 3, 4, 8)");
+          throw new IllegalArgumentException(
+              "allowed set "
+                  + i
+                  + ": PCR"
+                  + idx
+                  + " is not allowed in an expectation (use 0, 1, 2, 3, 4, 8)");
         }
         if (e.getValue().length != PCR_BYTES) {
-          throw new IllegalArgumentException("allowed set " + i + ": PCR" + idx + " is " + e.getValue().length + " bytes, not 48");
+          throw new IllegalArgumentException(
+              "allowed set " + i + ": PCR" + idx + " is " + e.getValue().length + " bytes, not 48");
         }
         copy.put(idx, e.getValue().clone());
       }
       if (!copy.keySet().containsAll(REQUIRED)) {
-        throw new IllegalArgumentException("allowed set " + i + ": PCR0, PCR1 and PCR2 are required");
+        throw new IllegalArgumentException(
+            "allowed set " + i + ": PCR0, PCR1 and PCR2 are required");
       }
       out.add(Collections.unmodifiableSortedMap(copy));
     }
@@ -103,7 +115,8 @@ public final class ExpectedPcrs {
   public static ExpectedPcrs parseJson(byte[] json) throws MalformedInputException {
     if (json.length > MAX_FILE_BYTES) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "expected PCRs: " + json.length + " bytes exceed the limit of " + MAX_FILE_BYTES);
+          MalformedInputException.Kind.OVERSIZE,
+          "expected PCRs: " + json.length + " bytes exceed the limit of " + MAX_FILE_BYTES);
     }
     JsonNode root;
     try {
@@ -114,63 +127,86 @@ public final class ExpectedPcrs {
               .build()
               .readTree(json);
     } catch (JsonProcessingException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: not JSON: " + e.getOriginalMessage(), e);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "expected PCRs: not JSON: " + e.getOriginalMessage(),
+          e);
     } catch (IOException | RuntimeException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: not JSON", e);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "expected PCRs: not JSON", e);
     }
     if (root == null || !root.isObject()) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: top level must be a JSON object");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "expected PCRs: top level must be a JSON object");
     }
     List<Map<Integer, byte[]>> sets = new ArrayList<>();
     if (root.has("Measurements")) {
       JsonNode m = root.get("Measurements");
       if (!m.isObject()) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: \"Measurements\" must be an object");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
+            "expected PCRs: \"Measurements\" must be an object");
       }
       JsonNode alg = m.get("HashAlgorithm");
       if (alg == null || !alg.isTextual() || !alg.asText().startsWith("Sha384")) {
         throw new MalformedInputException(
-            MalformedInputException.Kind.MALFORMED, "expected PCRs: Measurements.HashAlgorithm must be Sha384, found " + alg);
+            MalformedInputException.Kind.MALFORMED,
+            "expected PCRs: Measurements.HashAlgorithm must be Sha384, found " + alg);
       }
       sets.add(readSet(m, "Measurements", true));
     } else if (root.has("format")) {
       JsonNode f = root.get("format");
       if (!f.isTextual() || !f.asText().equals(MEASUREMENTS_FORMAT)) {
         throw new MalformedInputException(
-            MalformedInputException.Kind.UNSUPPORTED_VERSION, "expected PCRs: format " + f + " is not supported (expected \"" + MEASUREMENTS_FORMAT + "\")");
+            MalformedInputException.Kind.UNSUPPORTED_VERSION,
+            "expected PCRs: format "
+                + f
+                + " is not supported (expected \""
+                + MEASUREMENTS_FORMAT
+                + "\")");
       }
       JsonNode pcrs = root.get("pcrs");
       if (pcrs == null || !pcrs.isObject()) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: \"pcrs\" must be an object");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "expected PCRs: \"pcrs\" must be an object");
       }
       sets.add(readSet(pcrs, "pcrs", false));
     } else {
       JsonNode v = root.get("version");
       if (v == null || !v.isInt()) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: missing integer \"version\"");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "expected PCRs: missing integer \"version\"");
       }
       if (v.asInt() != 1) {
         throw new MalformedInputException(
-            MalformedInputException.Kind.UNSUPPORTED_VERSION, "expected PCRs: version " + v.asInt() + " is not supported (expected 1)");
+            MalformedInputException.Kind.UNSUPPORTED_VERSION,
+            "expected PCRs: version " + v.asInt() + " is not supported (expected 1)");
       }
       Iterator<String> names = root.fieldNames();
       while (names.hasNext()) {
         String n = names.next();
         if (!n.equals("version") && !n.equals("allowed") && !n.equals(KMS_KEY_ARN)) {
-          throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: unknown key \"" + n + "\"");
+          throw new MalformedInputException(
+              MalformedInputException.Kind.MALFORMED, "expected PCRs: unknown key \"" + n + "\"");
         }
       }
       JsonNode allowed = root.get("allowed");
       if (allowed == null || !allowed.isArray() || allowed.isEmpty()) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: \"allowed\" must be a non-empty array");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
+            "expected PCRs: \"allowed\" must be a non-empty array");
       }
       if (allowed.size() > MAX_SETS) {
-        throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "expected PCRs: more than " + MAX_SETS + " allowed sets");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.OVERSIZE,
+            "expected PCRs: more than " + MAX_SETS + " allowed sets");
       }
       for (int i = 0; i < allowed.size(); i++) {
         JsonNode s = allowed.get(i);
         if (!s.isObject()) {
-          throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: allowed[" + i + "] must be an object");
+          throw new MalformedInputException(
+              MalformedInputException.Kind.MALFORMED,
+              "expected PCRs: allowed[" + i + "] must be an object");
         }
         sets.add(readSet(s, "allowed[" + i + "]", false));
       }
@@ -178,7 +214,8 @@ public final class ExpectedPcrs {
     try {
       return of(sets);
     } catch (IllegalArgumentException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: " + e.getMessage(), e);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "expected PCRs: " + e.getMessage(), e);
     }
   }
 
@@ -197,25 +234,32 @@ public final class ExpectedPcrs {
   public static java.util.Optional<String> kmsKeyArn(byte[] json) throws MalformedInputException {
     if (json.length > MAX_FILE_BYTES) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "expected PCRs: " + json.length + " bytes exceed the limit of " + MAX_FILE_BYTES);
+          MalformedInputException.Kind.OVERSIZE,
+          "expected PCRs: " + json.length + " bytes exceed the limit of " + MAX_FILE_BYTES);
     }
     JsonNode root;
     try {
-      root = JsonMapper.builder()
-          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-          .build()
-          .readTree(json);
+      root =
+          JsonMapper.builder()
+              .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+              .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+              .build()
+              .readTree(json);
     } catch (IOException | RuntimeException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: not JSON", e);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "expected PCRs: not JSON", e);
     }
     if (root == null || !root.isObject() || !root.has(KMS_KEY_ARN)) {
       return java.util.Optional.empty();
     }
     JsonNode v = root.get(KMS_KEY_ARN);
     if (!v.isTextual() || !dev.keycast.protocol.keyset.KeyBundle.isWellFormedKmsKeyId(v.asText())) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: \"" + KMS_KEY_ARN
-          + "\" must be a KMS key ARN (1..2048 printable ASCII characters), found " + abbreviate(v.toString()));
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "expected PCRs: \""
+              + KMS_KEY_ARN
+              + "\" must be a KMS key ARN (1..2048 printable ASCII characters), found "
+              + abbreviate(v.toString()));
     }
     return java.util.Optional.of(v.asText());
   }
@@ -229,13 +273,21 @@ public final class ExpectedPcrs {
         if (ignoreOthers) {
           continue;
         }
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected PCRs: " + where + ": unknown key \"" + k + "\"");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
+            "expected PCRs: " + where + ": unknown key \"" + k + "\"");
       }
       int idx = Integer.parseInt(k.substring(3));
       JsonNode v = e.getValue();
       if (!v.isTextual() || !v.asText().matches("[0-9a-fA-F]{96}")) {
         throw new MalformedInputException(
-            MalformedInputException.Kind.MALFORMED, "expected PCRs: " + where + "." + k + " must be 96 hex digits, found " + abbreviate(v.toString()));
+            MalformedInputException.Kind.MALFORMED,
+            "expected PCRs: "
+                + where
+                + "."
+                + k
+                + " must be 96 hex digits, found "
+                + abbreviate(v.toString()));
       }
       set.put(idx, HexFormat.of().parseHex(v.asText().toLowerCase(java.util.Locale.ROOT)));
     }
@@ -253,8 +305,12 @@ public final class ExpectedPcrs {
       b.append(i == 0 ? "{" : ",{");
       boolean first = true;
       for (Map.Entry<Integer, byte[]> e : sets.get(i).entrySet()) {
-        b.append(first ? "" : ",").append("\"PCR").append(e.getKey()).append("\":\"")
-            .append(HexFormat.of().formatHex(e.getValue())).append('"');
+        b.append(first ? "" : ",")
+            .append("\"PCR")
+            .append(e.getKey())
+            .append("\":\"")
+            .append(HexFormat.of().formatHex(e.getValue()))
+            .append('"');
         first = false;
       }
       b.append('}');

@@ -150,7 +150,10 @@ final class NitroAttestationVerifier implements AttestationVerifier {
     // 10. Nonce, public key, user data.
     checkField(policy.expectedNonceRef(), doc.nonceRef(), "nonce", Reason.NONCE_MISMATCH);
     checkField(
-        policy.expectedPublicKeyRef(), doc.publicKeyRef(), "public_key", Reason.PUBLIC_KEY_MISMATCH);
+        policy.expectedPublicKeyRef(),
+        doc.publicKeyRef(),
+        "public_key",
+        Reason.PUBLIC_KEY_MISMATCH);
     checkField(
         policy.expectedUserDataRef(), doc.userDataRef(), "user_data", Reason.USER_DATA_MISMATCH);
 
@@ -177,7 +180,8 @@ final class NitroAttestationVerifier implements AttestationVerifier {
    * The COSE ES384 check: {@code sig} is {@code r || s} (IEEE P1363, 96 bytes) over {@code
    * toBeSigned} under the leaf certificate's P-384 key. Package visible for the Wycheproof tests.
    */
-  static void verifyEs384(PublicKey key, byte[] toBeSigned, byte[] sig) throws AttestationException {
+  static void verifyEs384(PublicKey key, byte[] toBeSigned, byte[] sig)
+      throws AttestationException {
     if (sig.length != ES384_SIGNATURE_BYTES) {
       throw new AttestationException(
           Reason.BAD_SIGNATURE, "ES384 signature must be 96 bytes (r || s), found " + sig.length);
@@ -189,7 +193,8 @@ final class NitroAttestationVerifier implements AttestationVerifier {
       s.update(toBeSigned);
       ok = s.verify(sig);
     } catch (GeneralSecurityException | RuntimeException e) {
-      throw new AttestationException(Reason.BAD_SIGNATURE, "ES384 signature check failed: " + e.getMessage(), e);
+      throw new AttestationException(
+          Reason.BAD_SIGNATURE, "ES384 signature check failed: " + e.getMessage(), e);
     }
     if (!ok) {
       throw new AttestationException(
@@ -218,7 +223,8 @@ final class NitroAttestationVerifier implements AttestationVerifier {
   private static void requireP384(X509Certificate c, String what) throws AttestationException {
     if (!(c.getPublicKey() instanceof ECPublicKey ec)) {
       throw new AttestationException(
-          Reason.CERT_EXTENSIONS, what + ": key is " + c.getPublicKey().getAlgorithm() + ", not EC P-384");
+          Reason.CERT_EXTENSIONS,
+          what + ": key is " + c.getPublicKey().getAlgorithm() + ", not EC P-384");
     }
     ECParameterSpec p = ec.getParams();
     boolean p384 =
@@ -228,12 +234,20 @@ final class NitroAttestationVerifier implements AttestationVerifier {
     if (!p384) {
       throw new AttestationException(
           Reason.CERT_EXTENSIONS,
-          what + ": EC key is on a " + p.getCurve().getField().getFieldSize() + "-bit curve, not P-384");
+          what
+              + ": EC key is on a "
+              + p.getCurve().getField().getFieldSize()
+              + "-bit curve, not P-384");
     }
     if (!ECDSA_WITH_SHA384_OID.equals(c.getSigAlgOID())) {
       throw new AttestationException(
           Reason.CERT_EXTENSIONS,
-          what + ": signed with " + c.getSigAlgName() + " (" + c.getSigAlgOID() + "), not ecdsa-with-SHA384");
+          what
+              + ": signed with "
+              + c.getSigAlgName()
+              + " ("
+              + c.getSigAlgOID()
+              + "), not ecdsa-with-SHA384");
     }
   }
 
@@ -242,7 +256,8 @@ final class NitroAttestationVerifier implements AttestationVerifier {
     String subject = c.getSubjectX500Principal().getName();
     if (c.getBasicConstraints() < 0) {
       throw new AttestationException(
-          Reason.CERT_EXTENSIONS, what + " (" + subject + "): basicConstraints CA=true is required");
+          Reason.CERT_EXTENSIONS,
+          what + " (" + subject + "): basicConstraints CA=true is required");
     }
     Set<String> critical = c.getCriticalExtensionOIDs();
     if (critical == null || !critical.contains(BASIC_CONSTRAINTS_OID)) {
@@ -265,7 +280,8 @@ final class NitroAttestationVerifier implements AttestationVerifier {
     boolean[] ku = c.getKeyUsage();
     if (ku == null || !ku[0]) {
       throw new AttestationException(
-          Reason.CERT_EXTENSIONS, "certificate (" + subject + "): keyUsage digitalSignature is required");
+          Reason.CERT_EXTENSIONS,
+          "certificate (" + subject + "): keyUsage digitalSignature is required");
     }
   }
 
@@ -278,19 +294,30 @@ final class NitroAttestationVerifier implements AttestationVerifier {
     };
   }
 
-  private static void checkValidity(X509Certificate c, String what, Date date) throws AttestationException {
+  private static void checkValidity(X509Certificate c, String what, Date date)
+      throws AttestationException {
     try {
       c.checkValidity(date);
     } catch (CertificateExpiredException e) {
       throw new AttestationException(
           Reason.EXPIRED,
-          what + " (" + c.getSubjectX500Principal().getName() + ") expired at "
-              + c.getNotAfter().toInstant() + ", validating at " + date.toInstant());
+          what
+              + " ("
+              + c.getSubjectX500Principal().getName()
+              + ") expired at "
+              + c.getNotAfter().toInstant()
+              + ", validating at "
+              + date.toInstant());
     } catch (CertificateNotYetValidException e) {
       throw new AttestationException(
           Reason.NOT_YET_VALID,
-          what + " (" + c.getSubjectX500Principal().getName() + ") is valid only from "
-              + c.getNotBefore().toInstant() + ", validating at " + date.toInstant());
+          what
+              + " ("
+              + c.getSubjectX500Principal().getName()
+              + ") is valid only from "
+              + c.getNotBefore().toInstant()
+              + ", validating at "
+              + date.toInstant());
     }
   }
 
@@ -309,17 +336,25 @@ final class NitroAttestationVerifier implements AttestationVerifier {
       params.setDate(date);
       CertPathValidator.getInstance("PKIX").validate(cp, params);
     } catch (CertPathValidatorException e) {
-      String at = e.getIndex() >= 0 && e.getIndex() < path.size()
-          ? " at " + path.get(e.getIndex()).getSubjectX500Principal().getName()
-          : "";
+      String at =
+          e.getIndex() >= 0 && e.getIndex() < path.size()
+              ? " at " + path.get(e.getIndex()).getSubjectX500Principal().getName()
+              : "";
       throw new AttestationException(
           Reason.CHAIN_INVALID,
-          "certificate path [certificate, cabundle[n-1] .. cabundle[1]] to " + root.name()
-              + " does not validate" + at + ": " + e.getMessage(),
+          "certificate path [certificate, cabundle[n-1] .. cabundle[1]] to "
+              + root.name()
+              + " does not validate"
+              + at
+              + ": "
+              + e.getMessage(),
           e);
-    } catch (InvalidAlgorithmParameterException | java.security.cert.CertificateException
-        | java.security.NoSuchAlgorithmException | RuntimeException e) {
-      throw new AttestationException(Reason.CHAIN_INVALID, "certificate path cannot be built: " + e.getMessage(), e);
+    } catch (InvalidAlgorithmParameterException
+        | java.security.cert.CertificateException
+        | java.security.NoSuchAlgorithmException
+        | RuntimeException e) {
+      throw new AttestationException(
+          Reason.CHAIN_INVALID, "certificate path cannot be built: " + e.getMessage(), e);
     }
   }
 
@@ -334,14 +369,27 @@ final class NitroAttestationVerifier implements AttestationVerifier {
     if (ts.isAfter(at.plus(policy.clockSkew()))) {
       throw new AttestationException(
           Reason.TIMESTAMP_IN_FUTURE,
-          "document timestamp " + ts + " (" + doc.timestampMillis() + " ms) is after "
-              + at + " + " + policy.clockSkew());
+          "document timestamp "
+              + ts
+              + " ("
+              + doc.timestampMillis()
+              + " ms) is after "
+              + at
+              + " + "
+              + policy.clockSkew());
     }
     Duration age = Duration.between(ts, at);
     if (age.compareTo(t.maxAge()) > 0) {
       throw new AttestationException(
           Reason.TOO_OLD,
-          "document timestamp " + ts + " is " + age + " old at " + at + ", more than " + t.maxAge());
+          "document timestamp "
+              + ts
+              + " is "
+              + age
+              + " old at "
+              + at
+              + ", more than "
+              + t.maxAge());
     }
   }
 
@@ -356,9 +404,13 @@ final class NitroAttestationVerifier implements AttestationVerifier {
         if (actual == null || !MessageDigest.isEqual(actual, e.getValue())) {
           all = false;
           if (firstMismatch == null) {
-            firstMismatch = "PCR" + e.getKey() + " is "
-                + (actual == null ? "absent" : HexFormat.of().formatHex(actual))
-                + ", allowed set 0 expects " + HexFormat.of().formatHex(e.getValue());
+            firstMismatch =
+                "PCR"
+                    + e.getKey()
+                    + " is "
+                    + (actual == null ? "absent" : HexFormat.of().formatHex(actual))
+                    + ", allowed set 0 expects "
+                    + HexFormat.of().formatHex(e.getValue());
           }
           break;
         }
@@ -368,11 +420,11 @@ final class NitroAttestationVerifier implements AttestationVerifier {
       }
     }
     throw new AttestationException(
-        Reason.PCR_MISMATCH, "PCRs match none of " + sets.size() + " allowed set(s): " + firstMismatch);
+        Reason.PCR_MISMATCH,
+        "PCRs match none of " + sets.size() + " allowed set(s): " + firstMismatch);
   }
 
-  private static void checkField(
-      byte[] expected, byte[] actual, String name, Reason reason)
+  private static void checkField(byte[] expected, byte[] actual, String name, Reason reason)
       throws AttestationException {
     if (expected == null) {
       return;
@@ -383,9 +435,16 @@ final class NitroAttestationVerifier implements AttestationVerifier {
     if (!MessageDigest.isEqual(expected, actual)) {
       throw new AttestationException(
           reason,
-          name + " " + MalformedInputException.quote(actual, 32) + " (" + actual.length
-              + " B) differs from the expected " + MalformedInputException.quote(expected, 32)
-              + " (" + expected.length + " B)");
+          name
+              + " "
+              + MalformedInputException.quote(actual, 32)
+              + " ("
+              + actual.length
+              + " B) differs from the expected "
+              + MalformedInputException.quote(expected, 32)
+              + " ("
+              + expected.length
+              + " B)");
     }
   }
 

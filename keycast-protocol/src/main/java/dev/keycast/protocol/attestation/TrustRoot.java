@@ -30,8 +30,7 @@ public record TrustRoot(String name, X509Certificate certificate, String sha256)
   private static final String AWS_RESOURCE = "aws-nitro-enclaves-root-g1.pem";
   private static final int MAX_PEM_BYTES = 64 * 1024;
   private static final Pattern PEM =
-      Pattern.compile(
-          "-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\\s]+)-----END CERTIFICATE-----");
+      Pattern.compile("-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\\s]+)-----END CERTIFICATE-----");
 
   public TrustRoot {
     if (name == null || certificate == null || sha256 == null) {
@@ -56,7 +55,8 @@ public record TrustRoot(String name, X509Certificate certificate, String sha256)
       }
       TrustRoot root = fromPem("AWS Nitro Enclaves Root-G1", in.readNBytes(MAX_PEM_BYTES));
       if (!root.sha256().equals(AWS_NITRO_ROOT_G1_SHA256)) {
-        throw new IllegalStateException("embedded AWS root has the wrong fingerprint " + root.sha256());
+        throw new IllegalStateException(
+            "embedded AWS root has the wrong fingerprint " + root.sha256());
       }
       return root;
     } catch (IOException | MalformedInputException e) {
@@ -72,7 +72,9 @@ public record TrustRoot(String name, X509Certificate certificate, String sha256)
   /** Reads the first certificate of a PEM text (or a DER certificate). */
   public static TrustRoot fromPem(String name, byte[] pemOrDer) throws MalformedInputException {
     if (pemOrDer.length > MAX_PEM_BYTES) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "trust root: more than " + MAX_PEM_BYTES + " bytes");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE,
+          "trust root: more than " + MAX_PEM_BYTES + " bytes");
     }
     byte[] der;
     Matcher m = PEM.matcher(new String(pemOrDer, StandardCharsets.US_ASCII));
@@ -80,7 +82,8 @@ public record TrustRoot(String name, X509Certificate certificate, String sha256)
       try {
         der = Base64.getMimeDecoder().decode(m.group(1).replaceAll("\\s", ""));
       } catch (IllegalArgumentException e) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "trust root: bad base64 in PEM", e);
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "trust root: bad base64 in PEM", e);
       }
     } else {
       der = pemOrDer;
@@ -109,7 +112,8 @@ public record TrustRoot(String name, X509Certificate certificate, String sha256)
       X509Certificate c = (X509Certificate) cf.generateCertificate(in);
       if (!MessageDigest.isEqual(c.getEncoded(), der)) {
         throw new MalformedInputException(
-            MalformedInputException.Kind.MALFORMED, what + ": not exactly one DER certificate (trailing or re-encoded bytes)");
+            MalformedInputException.Kind.MALFORMED,
+            what + ": not exactly one DER certificate (trailing or re-encoded bytes)");
       }
       return c;
     } catch (MalformedInputException e) {

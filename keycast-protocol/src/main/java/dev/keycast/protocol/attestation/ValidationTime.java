@@ -52,7 +52,9 @@ public final class ValidationTime {
   /** Validate at a fixed instant; the document must be at most {@code maxAge} older than it. */
   public static ValidationTime at(Instant instant, Duration maxAge) {
     return new ValidationTime(
-        Mode.AT, Objects.requireNonNull(instant, "instant"), Objects.requireNonNull(maxAge, "maxAge"));
+        Mode.AT,
+        Objects.requireNonNull(instant, "instant"),
+        Objects.requireNonNull(maxAge, "maxAge"));
   }
 
   /** Validate at the document's own timestamp; no freshness check. */

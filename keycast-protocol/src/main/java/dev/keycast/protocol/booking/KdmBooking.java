@@ -21,12 +21,21 @@ import java.util.List;
  *
  * @param screens leaf certificate thumbprints (base64, 28 characters), 1..{@link #MAX_SCREENS}, distinct
  */
-public record KdmBooking(int version, String keySetId, String cplId, List<String> screens, Instant notBefore,
-    Instant notAfter, @com.fasterxml.jackson.annotation.JsonInclude(
-        com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL) SendPolicy.KdmRules kdm) {
+public record KdmBooking(
+    int version,
+    String keySetId,
+    String cplId,
+    List<String> screens,
+    Instant notBefore,
+    Instant notAfter,
+    @com.fasterxml.jackson.annotation.JsonInclude(
+            com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+        SendPolicy.KdmRules kdm) {
   public static final int VERSION = 1;
+
   /** Most screens one booking names (a bigger distribution is booked in several). */
   public static final int MAX_SCREENS = 5_000;
+
   /** Largest encoded booking accepted. */
   public static final int MAX_ENCODED = 256 * 1024;
 
@@ -47,7 +56,8 @@ public record KdmBooking(int version, String keySetId, String cplId, List<String
     HashSet<String> seen = new HashSet<>();
     for (String t : screens) {
       if (!SendPolicy.isWellFormedThumbprint(t)) {
-        throw new IllegalArgumentException("screens holds a value that is not a base64 thumbprint (28 characters)");
+        throw new IllegalArgumentException(
+            "screens holds a value that is not a base64 thumbprint (28 characters)");
       }
       if (!seen.add(t)) {
         throw new IllegalArgumentException("screens names " + t + " twice");
@@ -70,8 +80,11 @@ public record KdmBooking(int version, String keySetId, String cplId, List<String
     try {
       return Json.decode(bytes, MAX_ENCODED, KdmBooking.class);
     } catch (MalformedInputException e) {
-      throw new MalformedInputException(e.kind() == MalformedInputException.Kind.OVERSIZE
-          ? MalformedInputException.Kind.OVERSIZE : MalformedInputException.Kind.MALFORMED, "booking: " + e.getMessage());
+      throw new MalformedInputException(
+          e.kind() == MalformedInputException.Kind.OVERSIZE
+              ? MalformedInputException.Kind.OVERSIZE
+              : MalformedInputException.Kind.MALFORMED,
+          "booking: " + e.getMessage());
     }
   }
 }

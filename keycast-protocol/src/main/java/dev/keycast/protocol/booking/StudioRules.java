@@ -36,18 +36,30 @@ import java.util.regex.Pattern;
  *     flags, content authenticator; a send policy's {@code kdm} member): a booking may repeat them,
  *     never change them. Absent: modified-transitional-1, no forensic-mark flag (marking on).
  */
-public record StudioRules(int version, String keySetId, String cplId, String dkdmSigner,
-    SendPolicy.RecipientSelector screens, Instant latestEnd, long maxWindowSeconds, int maxScreens,
-    Instant issuedAt, SendPolicy.KdmRules kdm) {
+public record StudioRules(
+    int version,
+    String keySetId,
+    String cplId,
+    String dkdmSigner,
+    SendPolicy.RecipientSelector screens,
+    Instant latestEnd,
+    long maxWindowSeconds,
+    int maxScreens,
+    Instant issuedAt,
+    SendPolicy.KdmRules kdm) {
   public static final int VERSION = 1;
+
   /** Largest encoded rules accepted (room for about 30,000 thumbprints). */
   public static final int MAX_ENCODED = 1 << 20;
+
   /** Longest KDM window rules may allow: ten years, the longest certificate validity of ST 430-2. */
   public static final long MAX_WINDOW_SECONDS = Duration.ofDays(3653).toSeconds();
+
   /** Most screens rules may allow per booking (a booking's own limit, {@link KdmBooking#MAX_SCREENS}). */
   public static final int MAX_SCREENS = KdmBooking.MAX_SCREENS;
 
-  static final Pattern URN_UUID = Pattern.compile("urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+  static final Pattern URN_UUID =
+      Pattern.compile("urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
   public StudioRules {
     if (version != VERSION) {
@@ -60,7 +72,8 @@ public record StudioRules(int version, String keySetId, String cplId, String dkd
       throw new IllegalArgumentException("cpl_id must be urn:uuid: and a lowercase UUID");
     }
     if (!SendPolicy.isWellFormedThumbprint(dkdmSigner)) {
-      throw new IllegalArgumentException("dkdm_signer must be a base64 certificate thumbprint (28 characters)");
+      throw new IllegalArgumentException(
+          "dkdm_signer must be a base64 certificate thumbprint (28 characters)");
     }
     Objects.requireNonNull(screens, "screens");
     wholeSeconds("latest_end", latestEnd);
@@ -77,9 +90,27 @@ public record StudioRules(int version, String keySetId, String cplId, String dkd
   }
 
   /** Rules with the default KDM options (modified-transitional-1, no forensic-mark flag). */
-  public StudioRules(int version, String keySetId, String cplId, String dkdmSigner, SendPolicy.RecipientSelector screens,
-      Instant latestEnd, long maxWindowSeconds, int maxScreens, Instant issuedAt) {
-    this(version, keySetId, cplId, dkdmSigner, screens, latestEnd, maxWindowSeconds, maxScreens, issuedAt, null);
+  public StudioRules(
+      int version,
+      String keySetId,
+      String cplId,
+      String dkdmSigner,
+      SendPolicy.RecipientSelector screens,
+      Instant latestEnd,
+      long maxWindowSeconds,
+      int maxScreens,
+      Instant issuedAt) {
+    this(
+        version,
+        keySetId,
+        cplId,
+        dkdmSigner,
+        screens,
+        latestEnd,
+        maxWindowSeconds,
+        maxScreens,
+        issuedAt,
+        null);
   }
 
   static void wholeSeconds(String field, Instant t) {
@@ -106,8 +137,11 @@ public record StudioRules(int version, String keySetId, String cplId, String dkd
     try {
       return Json.decode(bytes, MAX_ENCODED, StudioRules.class);
     } catch (MalformedInputException e) {
-      throw new MalformedInputException(e.kind() == MalformedInputException.Kind.OVERSIZE
-          ? MalformedInputException.Kind.OVERSIZE : MalformedInputException.Kind.MALFORMED, "rules: " + e.getMessage());
+      throw new MalformedInputException(
+          e.kind() == MalformedInputException.Kind.OVERSIZE
+              ? MalformedInputException.Kind.OVERSIZE
+              : MalformedInputException.Kind.MALFORMED,
+          "rules: " + e.getMessage());
     }
   }
 }

@@ -64,7 +64,10 @@ public final class CborReader {
    *     #readValue()} and {@link #skip(String)}
    */
   public record Options(
-      boolean allowIndefiniteContainers, boolean allowNonShortest, int maxDepth, int maxContainerEntries) {
+      boolean allowIndefiniteContainers,
+      boolean allowNonShortest,
+      int maxDepth,
+      int maxContainerEntries) {
     /** RFC 8949 section 4.2.1 deterministic input only: definite lengths, shortest forms. */
     public static final Options CANONICAL = new Options(false, false, 16, Integer.MAX_VALUE);
 
@@ -93,7 +96,8 @@ public final class CborReader {
   /** Reads {@code in[offset, offset + length)}; the array is not copied. */
   public CborReader(byte[] in, int offset, int length, Options options) {
     if (offset < 0 || length < 0 || offset > in.length - length) {
-      throw new IndexOutOfBoundsException("range [" + offset + ", +" + length + ") of " + in.length);
+      throw new IndexOutOfBoundsException(
+          "range [" + offset + ", +" + length + ") of " + in.length);
     }
     this.in = in;
     this.pos = offset;
@@ -126,7 +130,8 @@ public final class CborReader {
   public void requireEnd(String what) throws MalformedInputException {
     if (pos != end) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, (end - pos) + " trailing byte(s) after " + what + " at offset " + pos);
+          MalformedInputException.Kind.MALFORMED,
+          (end - pos) + " trailing byte(s) after " + what + " at offset " + pos);
     }
   }
 
@@ -161,7 +166,9 @@ public final class CborReader {
   public void readBreak(String what) throws MalformedInputException {
     need(1, what);
     if ((in[pos] & 0xff) != BREAK) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected break ending " + what + " at offset " + pos);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "expected break ending " + what + " at offset " + pos);
     }
     pos++;
   }
@@ -183,7 +190,8 @@ public final class CborReader {
   }
 
   /** As {@link #readHead}; an integer above {@code 2^63-1} is reported with {@code rangeKind}. */
-  private long head(int major, String what, MalformedInputException.Kind rangeKind) throws MalformedInputException {
+  private long head(int major, String what, MalformedInputException.Kind rangeKind)
+      throws MalformedInputException {
     need(1, what);
     int b = in[pos] & 0xff;
     if ((b >>> 5) != major) {
@@ -192,11 +200,20 @@ public final class CborReader {
     int start = pos;
     long v = argument(b & 0x1f, what);
     if (v < 0) {
-      throw new MalformedInputException(major >= MAJOR_BYTES && major <= MAJOR_MAP ? MalformedInputException.Kind.OVERSIZE : rangeKind,
-          what + ": argument " + Long.toUnsignedString(v) + " at offset " + start + " exceeds 2^63-1");
+      throw new MalformedInputException(
+          major >= MAJOR_BYTES && major <= MAJOR_MAP
+              ? MalformedInputException.Kind.OVERSIZE
+              : rangeKind,
+          what
+              + ": argument "
+              + Long.toUnsignedString(v)
+              + " at offset "
+              + start
+              + " exceeds 2^63-1");
     }
     if (major >= MAJOR_BYTES && major <= MAJOR_MAP && v > Integer.MAX_VALUE) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE,
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE,
           what + ": length " + v + " at offset " + start + " exceeds 2^31-1");
     }
     return v;
@@ -234,7 +251,9 @@ public final class CborReader {
   public byte[] readBytesExact(String what, int length) throws MalformedInputException {
     int len = readStringHead(MAJOR_BYTES, what, 0, Integer.MAX_VALUE);
     if (len != length) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + ": expected " + length + " bytes, got " + len);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          what + ": expected " + length + " bytes, got " + len);
     }
     byte[] b = Arrays.copyOfRange(in, pos, pos + len);
     pos += len;
@@ -276,16 +295,18 @@ public final class CborReader {
       return s;
     }
     try {
-      String s = StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(in, pos, len))
-          .toString();
+      String s =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(in, pos, len))
+              .toString();
       pos += len;
       return s;
     } catch (CharacterCodingException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + ": invalid UTF-8 at offset " + pos, e);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, what + ": invalid UTF-8 at offset " + pos, e);
     }
   }
 
@@ -294,7 +315,8 @@ public final class CborReader {
     int at = pos;
     String k = readText("map key", 0, maxBytes);
     if (!k.equals(expected)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
           "expected map key \"" + expected + "\" at offset " + at + ", got \"" + k + "\"");
     }
   }
@@ -359,18 +381,25 @@ public final class CborReader {
         Map<Object, Object> map = new LinkedHashMap<>();
         for (long i = 0; n == INDEFINITE ? !peekBreak() : i < n; i++) {
           if (n == INDEFINITE && i >= options.maxContainerEntries()) {
-            throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE,
-                "map at offset " + start + " exceeds the limit of " + options.maxContainerEntries());
+            throw new MalformedInputException(
+                MalformedInputException.Kind.OVERSIZE,
+                "map at offset "
+                    + start
+                    + " exceeds the limit of "
+                    + options.maxContainerEntries());
           }
           int keyAt = pos;
           Object key = value(depth + 1);
           if (!(key instanceof Long) && !(key instanceof String)) {
             throw new MalformedInputException(
-                MalformedInputException.Kind.MALFORMED, "CBOR map key at offset " + keyAt + " is neither integer nor text");
+                MalformedInputException.Kind.MALFORMED,
+                "CBOR map key at offset " + keyAt + " is neither integer nor text");
           }
           Object v = value(depth + 1);
           if (map.putIfAbsent(key, v) != null) {
-            throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "duplicate CBOR map key " + key + " at offset " + keyAt);
+            throw new MalformedInputException(
+                MalformedInputException.Kind.MALFORMED,
+                "duplicate CBOR map key " + key + " at offset " + keyAt);
           }
         }
         if (n == INDEFINITE) {
@@ -378,15 +407,23 @@ public final class CborReader {
         }
         return Collections.unmodifiableMap(map);
       }
-      case MAJOR_TAG -> throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "unsupported CBOR tag at offset " + start);
+      case MAJOR_TAG ->
+          throw new MalformedInputException(
+              MalformedInputException.Kind.MALFORMED, "unsupported CBOR tag at offset " + start);
       default -> {
-        Object simple = switch (initial) {
-          case 0xf4 -> Boolean.FALSE;
-          case 0xf5 -> Boolean.TRUE;
-          case 0xf6 -> CborNull.INSTANCE;
-          default -> throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
-              "unsupported CBOR simple value/float 0x" + Integer.toHexString(initial) + " at offset " + start);
-        };
+        Object simple =
+            switch (initial) {
+              case 0xf4 -> Boolean.FALSE;
+              case 0xf5 -> Boolean.TRUE;
+              case 0xf6 -> CborNull.INSTANCE;
+              default ->
+                  throw new MalformedInputException(
+                      MalformedInputException.Kind.MALFORMED,
+                      "unsupported CBOR simple value/float 0x"
+                          + Integer.toHexString(initial)
+                          + " at offset "
+                          + start);
+            };
         pos++;
         return simple;
       }
@@ -424,14 +461,17 @@ public final class CborReader {
         List<int[]> keys = new ArrayList<>();
         for (long i = 0; n == INDEFINITE ? !peekBreak() : i < n; i++) {
           if (i >= options.maxContainerEntries()) {
-            throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, what + ": map exceeds the limit of "
-                + options.maxContainerEntries() + " entries");
+            throw new MalformedInputException(
+                MalformedInputException.Kind.OVERSIZE,
+                what + ": map exceeds the limit of " + options.maxContainerEntries() + " entries");
           }
           int keyAt = pos;
           skip(what, depth + 1);
           for (int[] k : keys) {
             if (Arrays.equals(in, k[0], k[1], in, keyAt, pos)) {
-              throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + ": duplicate map key at offset " + keyAt);
+              throw new MalformedInputException(
+                  MalformedInputException.Kind.MALFORMED,
+                  what + ": duplicate map key at offset " + keyAt);
             }
           }
           keys.add(new int[] {keyAt, pos});
@@ -448,16 +488,18 @@ public final class CborReader {
       default -> {
         int b = in[pos] & 0xff;
         int ai = b & 0x1f;
-        int size = switch (ai) {
-          case 24 -> 1;
-          case 25 -> 2;
-          case 26 -> 4;
-          case 27 -> 8;
-          default -> ai < 24 ? 0 : -1;
-        };
+        int size =
+            switch (ai) {
+              case 24 -> 1;
+              case 25 -> 2;
+              case 26 -> 4;
+              case 27 -> 8;
+              default -> ai < 24 ? 0 : -1;
+            };
         if (size < 0) {
           throw new MalformedInputException(
-              MalformedInputException.Kind.MALFORMED, what + ": unexpected byte 0x" + Integer.toHexString(b) + " at offset " + pos);
+              MalformedInputException.Kind.MALFORMED,
+              what + ": unexpected byte 0x" + Integer.toHexString(b) + " at offset " + pos);
         }
         pos++;
         need(size, what);
@@ -468,12 +510,14 @@ public final class CborReader {
 
   private void checkDepth(int depth, String what) throws MalformedInputException {
     if (depth > options.maxDepth()) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE,
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE,
           what + ": nested deeper than " + options.maxDepth() + " at offset " + pos);
     }
   }
 
-  private long readContainerHeader(int major, String what, long maxEntries) throws MalformedInputException {
+  private long readContainerHeader(int major, String what, long maxEntries)
+      throws MalformedInputException {
     int b = peek(what);
     if ((b >>> 5) == major && (b & 0x1f) == 31) {
       if (!options.allowIndefiniteContainers()) {
@@ -484,29 +528,46 @@ public final class CborReader {
     }
     long n = readHead(major, what);
     if (n > maxEntries) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, what + ": " + n + " entries exceed the limit of " + maxEntries);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE,
+          what + ": " + n + " entries exceed the limit of " + maxEntries);
     }
     // Each element takes at least one byte: a cheap bound before any loop or allocation.
     int per = major == MAJOR_MAP ? 2 : 1;
     if (n > (end - pos) / per) {
-      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, what + ": " + n + " entries cannot fit in the "
-          + (end - pos) + " bytes left at offset " + pos);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.TRUNCATED,
+          what
+              + ": "
+              + n
+              + " entries cannot fit in the "
+              + (end - pos)
+              + " bytes left at offset "
+              + pos);
     }
     return n;
   }
 
-  private int readStringHead(int major, String what, int min, int max) throws MalformedInputException {
+  private int readStringHead(int major, String what, int min, int max)
+      throws MalformedInputException {
     int b = peek(what);
     if ((b >>> 5) == major && (b & 0x1f) == 31) {
-      throw new MalformedInputException(options.allowNonShortest() ? MalformedInputException.Kind.MALFORMED : MalformedInputException.Kind.NON_CANONICAL,
+      throw new MalformedInputException(
+          options.allowNonShortest()
+              ? MalformedInputException.Kind.MALFORMED
+              : MalformedInputException.Kind.NON_CANONICAL,
           what + ": indefinite-length strings are not accepted (offset " + pos + ")");
     }
     long len = readHead(major, what);
     if (len > max) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, what + ": length " + len + " exceeds the limit of " + max);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE,
+          what + ": length " + len + " exceeds the limit of " + max);
     }
     if (len < min) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + ": length " + len + " is below the minimum of " + min);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          what + ": length " + len + " is below the minimum of " + min);
     }
     need((int) len, what);
     return (int) len;
@@ -522,13 +583,27 @@ public final class CborReader {
     int size;
     long min;
     switch (ai) {
-      case 24 -> { size = 1; min = 24; }
-      case 25 -> { size = 2; min = 0x100; }
-      case 26 -> { size = 4; min = 0x10000; }
-      case 27 -> { size = 8; min = 0x1_0000_0000L; }
+      case 24 -> {
+        size = 1;
+        min = 24;
+      }
+      case 25 -> {
+        size = 2;
+        min = 0x100;
+      }
+      case 26 -> {
+        size = 4;
+        min = 0x10000;
+      }
+      case 27 -> {
+        size = 8;
+        min = 0x1_0000_0000L;
+      }
       case 31 -> throw forbiddenIndefinite(what);
-      default -> throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, what + ": reserved additional information " + ai + " at offset " + start);
+      default ->
+          throw new MalformedInputException(
+              MalformedInputException.Kind.MALFORMED,
+              what + ": reserved additional information " + ai + " at offset " + start);
     }
     pos++;
     need(size, what);
@@ -537,28 +612,42 @@ public final class CborReader {
       v = (v << 8) | (in[pos++] & 0xff);
     }
     if (!options.allowNonShortest() && Long.compareUnsigned(v, min) < 0) {
-      throw new MalformedInputException(MalformedInputException.Kind.NON_CANONICAL,
+      throw new MalformedInputException(
+          MalformedInputException.Kind.NON_CANONICAL,
           what + ": argument " + v + " at offset " + start + " is not in shortest form");
     }
     return v;
   }
 
   private MalformedInputException forbiddenIndefinite(String what) {
-    return new MalformedInputException(options.allowNonShortest() ? MalformedInputException.Kind.MALFORMED : MalformedInputException.Kind.NON_CANONICAL,
+    return new MalformedInputException(
+        options.allowNonShortest()
+            ? MalformedInputException.Kind.MALFORMED
+            : MalformedInputException.Kind.NON_CANONICAL,
         what + ": indefinite length at offset " + pos + " is not allowed");
   }
 
   private void need(int n, String what) throws MalformedInputException {
     if (n > end - pos) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.TRUNCATED, what + ": input ends at offset " + pos + ", " + n + " more byte(s) needed");
+          MalformedInputException.Kind.TRUNCATED,
+          what + ": input ends at offset " + pos + ", " + n + " more byte(s) needed");
     }
   }
 
   private MalformedInputException typeError(String what, String expected) {
     int b = in[pos] & 0xff;
-    return new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + ": expected " + expected + " but found "
-        + majorName(b >>> 5) + " (0x" + String.format("%02x", b) + ") at offset " + pos);
+    return new MalformedInputException(
+        MalformedInputException.Kind.MALFORMED,
+        what
+            + ": expected "
+            + expected
+            + " but found "
+            + majorName(b >>> 5)
+            + " (0x"
+            + String.format("%02x", b)
+            + ") at offset "
+            + pos);
   }
 
   /** A human name for a major type, for error messages. */

@@ -104,7 +104,9 @@ public final class CborWriter {
 
   /** An integer of either sign. */
   public CborWriter integer(long value) {
-    return value >= 0 ? head(CborReader.MAJOR_UINT, value) : head(CborReader.MAJOR_NINT, -1 - value);
+    return value >= 0
+        ? head(CborReader.MAJOR_UINT, value)
+        : head(CborReader.MAJOR_NINT, -1 - value);
   }
 
   public CborWriter bytes(byte[] b) {

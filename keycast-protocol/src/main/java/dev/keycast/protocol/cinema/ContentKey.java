@@ -23,10 +23,12 @@ public record ContentKey(UUID keyId, KeyType type, byte[] key) {
   /** Checks the key and returns it; refuses a key that is not 16 bytes. */
   public static ContentKey of(UUID keyId, KeyType type, byte[] key) throws CinemaException {
     if (keyId == null || type == null || key == null) {
-      throw new CinemaException("content_key_missing", "a content key needs a key id, a key type and a key");
+      throw new CinemaException(
+          "content_key_missing", "a content key needs a key id, a key type and a key");
     }
     if (key.length != KEY_LENGTH) {
-      throw new CinemaException("content_key_length", "a content key is an AES-128 key of exactly 16 bytes");
+      throw new CinemaException(
+          "content_key_length", "a content key is an AES-128 key of exactly 16 bytes");
     }
     return new ContentKey(keyId, type, key);
   }
@@ -38,7 +40,9 @@ public record ContentKey(UUID keyId, KeyType type, byte[] key) {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof ContentKey k && keyId.equals(k.keyId) && type == k.type
+    return o instanceof ContentKey k
+        && keyId.equals(k.keyId)
+        && type == k.type
         && MessageDigest.isEqual(key, k.key);
   }
 

@@ -21,18 +21,25 @@ public record ContentKeySet(UUID cplId, String contentTitle, List<ContentKey> ke
   }
 
   /** A checked content key set, or a refusal naming the broken rule. */
-  public static ContentKeySet of(UUID cplId, String contentTitle, List<ContentKey> keys) throws CinemaException {
+  public static ContentKeySet of(UUID cplId, String contentTitle, List<ContentKey> keys)
+      throws CinemaException {
     if (cplId == null) {
-      throw new CinemaException("content_key_set_cpl_id", "a content key set needs its CPL id (a UUID)");
+      throw new CinemaException(
+          "content_key_set_cpl_id", "a content key set needs its CPL id (a UUID)");
     }
-    if (contentTitle == null || contentTitle.isBlank() || contentTitle.length() > MAX_TITLE_LENGTH
+    if (contentTitle == null
+        || contentTitle.isBlank()
+        || contentTitle.length() > MAX_TITLE_LENGTH
         || !KdmText.isWritable(contentTitle)) {
-      throw new CinemaException("content_key_set_title",
-          "the content title must be 1 to " + MAX_TITLE_LENGTH
+      throw new CinemaException(
+          "content_key_set_title",
+          "the content title must be 1 to "
+              + MAX_TITLE_LENGTH
               + " characters, not blank, without control characters or characters XML does not allow");
     }
     if (keys == null || keys.isEmpty() || keys.size() > MAX_KEYS) {
-      throw new CinemaException("content_key_set_key_count", "a content key set holds 1 to " + MAX_KEYS + " keys");
+      throw new CinemaException(
+          "content_key_set_key_count", "a content key set holds 1 to " + MAX_KEYS + " keys");
     }
     Set<UUID> ids = new HashSet<>();
     for (ContentKey k : keys) {
@@ -41,7 +48,8 @@ public record ContentKeySet(UUID cplId, String contentTitle, List<ContentKey> ke
       }
       ContentKey.of(k.keyId(), k.type(), k.key()); // re-check
       if (!ids.add(k.keyId())) {
-        throw new CinemaException("content_key_set_duplicate_key_id", "key id " + k.keyId() + " appears twice");
+        throw new CinemaException(
+            "content_key_set_duplicate_key_id", "key id " + k.keyId() + " appears twice");
       }
     }
     return new ContentKeySet(cplId, contentTitle, keys);

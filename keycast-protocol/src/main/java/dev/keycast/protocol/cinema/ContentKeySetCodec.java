@@ -29,10 +29,13 @@ import java.util.UUID;
 public final class ContentKeySetCodec {
   /** The layout's version. */
   public static final int VERSION = 1;
+
   /** Longest title accepted, in UTF-8 bytes. */
   public static final int MAX_TITLE_BYTES = 1024;
+
   /** Longest encoding: header, longest title, most keys. */
-  public static final int MAX_ENCODED = 4 + 1 + 16 + 2 + MAX_TITLE_BYTES + 2 + ContentKeySet.MAX_KEYS * 36;
+  public static final int MAX_ENCODED =
+      4 + 1 + 16 + 2 + MAX_TITLE_BYTES + 2 + ContentKeySet.MAX_KEYS * 36;
 
   private static final byte[] MAGIC = {'K', 'C', 'C', 'K'};
   private static final int KEY_ENTRY = 16 + 4 + ContentKey.KEY_LENGTH;
@@ -43,9 +46,11 @@ public final class ContentKeySetCodec {
   public static byte[] encode(ContentKeySet set) {
     byte[] title = set.contentTitle().getBytes(StandardCharsets.UTF_8);
     if (title.length > MAX_TITLE_BYTES) {
-      throw new IllegalArgumentException("the title is longer than " + MAX_TITLE_BYTES + " UTF-8 bytes");
+      throw new IllegalArgumentException(
+          "the title is longer than " + MAX_TITLE_BYTES + " UTF-8 bytes");
     }
-    ByteBuffer b = ByteBuffer.allocate(4 + 1 + 16 + 2 + title.length + 2 + set.keys().size() * KEY_ENTRY);
+    ByteBuffer b =
+        ByteBuffer.allocate(4 + 1 + 16 + 2 + title.length + 2 + set.keys().size() * KEY_ENTRY);
     b.put(MAGIC).put((byte) VERSION);
     putUuid(b, set.cplId());
     b.putShort((short) title.length).put(title);
@@ -69,39 +74,51 @@ public final class ContentKeySetCodec {
       throw malformed("is empty or longer than " + MAX_ENCODED + " bytes");
     }
     ByteBuffer b = ByteBuffer.wrap(encoded);
-    if (b.remaining() < 5 || b.get() != MAGIC[0] || b.get() != MAGIC[1] || b.get() != MAGIC[2]
+    if (b.remaining() < 5
+        || b.get() != MAGIC[0]
+        || b.get() != MAGIC[1]
+        || b.get() != MAGIC[2]
         || b.get() != MAGIC[3]) {
       throw malformed("does not start with \"KCCK\"");
     }
     int version = b.get() & 0xff;
     if (version != VERSION) {
-      throw new CinemaException("content_key_set_version", "content-key set version " + version
-          + " is not supported; expected " + VERSION);
+      throw new CinemaException(
+          "content_key_set_version",
+          "content-key set version " + version + " is not supported; expected " + VERSION);
     }
     UUID cpl = uuid(b, "the CPL id");
     int titleLength = u16(b, "the title length");
     if (titleLength < 1 || titleLength > MAX_TITLE_BYTES || b.remaining() < titleLength) {
-      throw malformed("has a title length of " + titleLength + " (1.." + MAX_TITLE_BYTES
-          + " bytes, within the encoding)");
+      throw malformed(
+          "has a title length of "
+              + titleLength
+              + " (1.."
+              + MAX_TITLE_BYTES
+              + " bytes, within the encoding)");
     }
     String title;
     try {
-      title = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(b.slice(b.position(), titleLength)).toString();
+      title =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(b.slice(b.position(), titleLength))
+              .toString();
     } catch (CharacterCodingException e) {
       throw malformed("has a title that is not UTF-8");
     }
     b.position(b.position() + titleLength);
     int count = u16(b, "the key count");
     if (count < 1 || count > ContentKeySet.MAX_KEYS) {
-      throw new CinemaException("content_key_set_key_count", "a content key set holds 1 to "
-          + ContentKeySet.MAX_KEYS + " keys, not " + count);
+      throw new CinemaException(
+          "content_key_set_key_count",
+          "a content key set holds 1 to " + ContentKeySet.MAX_KEYS + " keys, not " + count);
     }
     if (b.remaining() != count * KEY_ENTRY) {
-      throw malformed("has " + b.remaining() + " bytes of keys; " + count + " keys take "
-          + count * KEY_ENTRY);
+      throw malformed(
+          "has " + b.remaining() + " bytes of keys; " + count + " keys take " + count * KEY_ENTRY);
     }
     List<ContentKey> keys = new ArrayList<>(count);
     byte[] key = new byte[ContentKey.KEY_LENGTH];
@@ -111,7 +128,8 @@ public final class ContentKeySetCodec {
         UUID keyId = uuid(b, "a key id");
         b.get(type);
         b.get(key);
-        keys.add(ContentKey.of(keyId, KeyType.parse(new String(type, StandardCharsets.US_ASCII)), key));
+        keys.add(
+            ContentKey.of(keyId, KeyType.parse(new String(type, StandardCharsets.US_ASCII)), key));
       }
       return ContentKeySet.of(cpl, title, keys);
     } catch (CinemaException e) {

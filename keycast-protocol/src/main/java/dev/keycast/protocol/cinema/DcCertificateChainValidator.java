@@ -3,10 +3,10 @@ package dev.keycast.protocol.cinema;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
-import java.security.interfaces.RSAPublicKey;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.X509Certificate;
+import java.security.interfaces.RSAPublicKey;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
@@ -117,26 +117,30 @@ public final class DcCertificateChainValidator {
    * Validates a screen's chain at {@code at}, with what earlier validations of {@code memo}
    * (at the same instant) established ({@code null}: none).
    */
-  public static ScreenCertificateChain validateScreen(List<X509Certificate> chain, Instant at, Memo memo)
-      throws CinemaException {
+  public static ScreenCertificateChain validateScreen(
+      List<X509Certificate> chain, Instant at, Memo memo) throws CinemaException {
     validate(Kind.SCREEN, chain, at, memo);
     return new ScreenCertificateChain(chain);
   }
 
   /** Validates a chain of the given kind at {@code at}; returns normally if every check passes. */
-  public static void validate(Kind kind, List<X509Certificate> chain, Instant at) throws CinemaException {
+  public static void validate(Kind kind, List<X509Certificate> chain, Instant at)
+      throws CinemaException {
     validate(kind, chain, at, null);
   }
 
   private static void validate(Kind kind, List<X509Certificate> chain, Instant at, Memo memo)
       throws CinemaException {
     if (memo != null && !memo.at.equals(at)) {
-      throw new IllegalArgumentException("the memo is for validations at " + memo.at + ", not " + at);
+      throw new IllegalArgumentException(
+          "the memo is for validations at " + memo.at + ", not " + at);
     }
     String p = kind.prefix();
     if (chain == null || chain.size() < 2 || chain.size() > MAX_CHAIN_LENGTH) {
-      throw new CinemaException(p + "_chain_length",
-          "the chain must hold a leaf, its issuers and a self-signed root (2 to " + MAX_CHAIN_LENGTH
+      throw new CinemaException(
+          p + "_chain_length",
+          "the chain must hold a leaf, its issuers and a self-signed root (2 to "
+              + MAX_CHAIN_LENGTH
               + " certificates), leaf first");
     }
     ByteBuffer[] der = new ByteBuffer[chain.size()];
@@ -156,24 +160,38 @@ public final class DcCertificateChainValidator {
       X509Certificate cert = chain.get(i);
       X509Certificate issuer = i + 1 < chain.size() ? chain.get(i + 1) : cert;
       if (!cert.getIssuerX500Principal().equals(issuer.getSubjectX500Principal())) {
-        throw new CinemaException(p + "_chain_order",
-            "certificate " + i + " was not issued by " + (i + 1 < chain.size() ? "certificate " + (i + 1)
-                : "itself (the last certificate must be a self-signed root)"));
+        throw new CinemaException(
+            p + "_chain_order",
+            "certificate "
+                + i
+                + " was not issued by "
+                + (i + 1 < chain.size()
+                    ? "certificate " + (i + 1)
+                    : "itself (the last certificate must be a self-signed root)"));
       }
-      Memo.Link link = memo != null && i > 0 ? new Memo.Link(der[i], i + 1 < chain.size() ? der[i + 1] : der[i]) : null;
+      Memo.Link link =
+          memo != null && i > 0
+              ? new Memo.Link(der[i], i + 1 < chain.size() ? der[i + 1] : der[i])
+              : null;
       if (link == null || !memo.links.contains(link)) {
         try {
           cert.verify(issuer.getPublicKey());
         } catch (GeneralSecurityException e) {
-          throw new CinemaException(p + "_chain_signature",
+          throw new CinemaException(
+              p + "_chain_signature",
               "the signature of certificate " + i + " does not verify under its issuer's key");
         }
-        X500Name subjectName = name(p, "certificate " + i + "'s subject", cert.getSubjectX500Principal().getEncoded());
-        X500Name issuerName = name(p, "certificate " + i + "'s issuer", cert.getIssuerX500Principal().getEncoded());
+        X500Name subjectName =
+            name(p, "certificate " + i + "'s subject", cert.getSubjectX500Principal().getEncoded());
+        X500Name issuerName =
+            name(p, "certificate " + i + "'s issuer", cert.getIssuerX500Principal().getEncoded());
         if (!DcCertificates.attributeValues(subjectName, BCStyle.O)
             .equals(DcCertificates.attributeValues(issuerName, BCStyle.O))) {
-          throw new CinemaException(p + "_organization",
-              "certificate " + i + ": the subject's O differs from the issuer's O (ST 430-2 root name)");
+          throw new CinemaException(
+              p + "_organization",
+              "certificate "
+                  + i
+                  + ": the subject's O differs from the issuer's O (ST 430-2 root name)");
         }
         if (link != null) {
           Memo.remember(memo.links, link);
@@ -186,21 +204,29 @@ public final class DcCertificateChainValidator {
       } else {
         int pathLen = cert.getBasicConstraints();
         if (pathLen < 0) {
-          throw new CinemaException(p + "_ca", "certificate " + i + " issues a certificate but is not a CA");
+          throw new CinemaException(
+              p + "_ca", "certificate " + i + " issues a certificate but is not a CA");
         }
         if (!usage(cert, KEY_CERT_SIGN)) {
           throw new CinemaException(p + "_key_usage", "CA certificate " + i + " lacks keyCertSign");
         }
         if (pathLen < i - 1) {
-          throw new CinemaException(p + "_path_length",
-              "CA certificate " + i + " allows " + pathLen + " CAs below it; the chain has " + (i - 1));
+          throw new CinemaException(
+              p + "_path_length",
+              "CA certificate "
+                  + i
+                  + " allows "
+                  + pathLen
+                  + " CAs below it; the chain has "
+                  + (i - 1));
         }
       }
     }
     X509Certificate leaf = chain.get(0);
     if (kind == Kind.SCREEN) {
       if (!DcCertificates.roles(leaf).contains("SM")) {
-        throw new CinemaException(p + "_role",
+        throw new CinemaException(
+            p + "_role",
             "the leaf's common name lacks the Security Manager role SM (roles are the words before the first '.')");
       }
       if (!usage(leaf, KEY_ENCIPHERMENT)) {
@@ -218,27 +244,36 @@ public final class DcCertificateChainValidator {
       throw new CinemaException(p + "_version", which + " is not X.509 v3");
     }
     if (!SHA256_WITH_RSA.equals(cert.getSigAlgOID())) {
-      throw new CinemaException(p + "_signature_algorithm",
-          which + " is signed with " + cert.getSigAlgName() + "; ST 430-2 requires sha256WithRSAEncryption");
+      throw new CinemaException(
+          p + "_signature_algorithm",
+          which
+              + " is signed with "
+              + cert.getSigAlgName()
+              + "; ST 430-2 requires sha256WithRSAEncryption");
     }
     if (!(cert.getPublicKey() instanceof RSAPublicKey rsa)) {
       throw new CinemaException(p + "_key_type", which + " does not hold an RSA key");
     }
     if (rsa.getModulus().bitLength() != 2048) {
-      throw new CinemaException(p + "_rsa_size",
-          which + " holds an RSA-" + rsa.getModulus().bitLength() + " key; ST 430-2 requires RSA-2048");
+      throw new CinemaException(
+          p + "_rsa_size",
+          which
+              + " holds an RSA-"
+              + rsa.getModulus().bitLength()
+              + " key; ST 430-2 requires RSA-2048");
     }
     if (!F4.equals(rsa.getPublicExponent())) {
-      throw new CinemaException(p + "_rsa_exponent",
-          which + "'s RSA public exponent is not 65537");
+      throw new CinemaException(p + "_rsa_exponent", which + "'s RSA public exponent is not 65537");
     }
     X500Name subject = name(p, which + "'s subject", cert.getSubjectX500Principal().getEncoded());
     X500Name issuer = name(p, which + "'s issuer", cert.getIssuerX500Principal().getEncoded());
     checkPrintable(p, which + "'s subject", subject);
     checkPrintable(p, which + "'s issuer", issuer);
-    for (ASN1ObjectIdentifier type : List.of(BCStyle.O, BCStyle.OU, BCStyle.CN, BCStyle.DN_QUALIFIER)) {
+    for (ASN1ObjectIdentifier type :
+        List.of(BCStyle.O, BCStyle.OU, BCStyle.CN, BCStyle.DN_QUALIFIER)) {
       if (DcCertificates.attributeValues(subject, type).size() != 1) {
-        throw new CinemaException(p + "_name_attributes",
+        throw new CinemaException(
+            p + "_name_attributes",
             which + "'s subject must hold exactly one each of O, OU, CN and dnQualifier");
       }
     }
@@ -247,20 +282,24 @@ public final class DcCertificateChainValidator {
     try {
       keyDigest = DcCertificates.publicKeyDigest(rsa);
     } catch (IllegalArgumentException e) {
-      // the JDK parsed a key whose encoding BouncyCastle cannot read back (fuzzing finding, ScreenChainFuzzTest)
-      throw new CinemaException(p + "_key_type", which + "'s public key is not a well-formed RSA SubjectPublicKeyInfo");
+      // the JDK parsed a key whose encoding BouncyCastle cannot read back (fuzzing finding,
+      // ScreenChainFuzzTest)
+      throw new CinemaException(
+          p + "_key_type", which + "'s public key is not a well-formed RSA SubjectPublicKeyInfo");
     }
     if (!dnq.equals(keyDigest)) {
-      throw new CinemaException(p + "_dn_qualifier",
+      throw new CinemaException(
+          p + "_dn_qualifier",
           which + "'s dnQualifier is not base64(SHA-1) of its PKCS #1 public key");
     }
     try {
       cert.checkValidity(Date.from(at));
     } catch (CertificateExpiredException e) {
-      throw new CinemaException(p + "_expired", which + " expired at " + cert.getNotAfter().toInstant());
+      throw new CinemaException(
+          p + "_expired", which + " expired at " + cert.getNotAfter().toInstant());
     } catch (CertificateNotYetValidException e) {
-      throw new CinemaException(p + "_not_yet_valid",
-          which + " is valid only from " + cert.getNotBefore().toInstant());
+      throw new CinemaException(
+          p + "_not_yet_valid", which + " is valid only from " + cert.getNotBefore().toInstant());
     }
     if (cert.getKeyUsage() == null) {
       throw new CinemaException(p + "_key_usage", which + " has no key usage extension");
@@ -272,13 +311,16 @@ public final class DcCertificateChainValidator {
       for (AttributeTypeAndValue atv : rdn.getTypesAndValues()) {
         ASN1Encodable v = atv.getValue();
         if (!(v instanceof ASN1PrintableString ps)) {
-          throw new CinemaException(p + "_string_encoding",
-              what + " has an attribute that is not a PrintableString (ST 430-2 names are PrintableString only)");
+          throw new CinemaException(
+              p + "_string_encoding",
+              what
+                  + " has an attribute that is not a PrintableString (ST 430-2 names are PrintableString only)");
         }
         // The tag alone is not enough: a decoder keeps whatever bytes follow it, and a control
         // character or '<' would reach the KDM's signed X509SubjectName/X509IssuerName.
         if (!ASN1PrintableString.isPrintableString(ps.getString())) {
-          throw new CinemaException(p + "_string_encoding",
+          throw new CinemaException(
+              p + "_string_encoding",
               what + " has a PrintableString holding a character PrintableString does not allow");
         }
       }

@@ -43,7 +43,8 @@ public final class DcCertificateIssuer {
   public static final int MAX_VALIDITY_YEARS = 10;
 
   /** The certificates of an issued chain with their key pairs. */
-  public record IssuedChain(List<X509Certificate> chain, KeyPair root, KeyPair intermediate, KeyPair leaf) {
+  public record IssuedChain(
+      List<X509Certificate> chain, KeyPair root, KeyPair intermediate, KeyPair leaf) {
     public IssuedChain {
       chain = List.copyOf(chain);
     }
@@ -64,8 +65,12 @@ public final class DcCertificateIssuer {
    * e.g. {@code "CS"} for a content/KDM signer, {@code "SM"} for a Security Manager).
    */
   public record ChainNames(
-      String organization, String organizationalUnit, String rootEntity, String intermediateEntity,
-      String leafRoles, String leafEntity) {}
+      String organization,
+      String organizationalUnit,
+      String rootEntity,
+      String intermediateEntity,
+      String leafRoles,
+      String leafEntity) {}
 
   private DcCertificateIssuer() {}
 
@@ -81,9 +86,16 @@ public final class DcCertificateIssuer {
   }
 
   /** Issues a chain with fresh keys, valid from {@code notBefore} for {@code years} years. */
-  public static IssuedChain issue(ChainNames names, Instant notBefore, int years, SecureRandom random)
-      throws CinemaException {
-    return issue(names, newRsa2048(random), newRsa2048(random), newRsa2048(random), notBefore, years, random);
+  public static IssuedChain issue(
+      ChainNames names, Instant notBefore, int years, SecureRandom random) throws CinemaException {
+    return issue(
+        names,
+        newRsa2048(random),
+        newRsa2048(random),
+        newRsa2048(random),
+        notBefore,
+        years,
+        random);
   }
 
   /**
@@ -92,36 +104,87 @@ public final class DcCertificateIssuer {
    * drawn from {@code random}.
    */
   public static IssuedChain issue(
-      ChainNames names, KeyPair root, KeyPair intermediate, KeyPair leaf, Instant notBefore, int years,
-      SecureRandom random) throws CinemaException {
+      ChainNames names,
+      KeyPair root,
+      KeyPair intermediate,
+      KeyPair leaf,
+      Instant notBefore,
+      int years,
+      SecureRandom random)
+      throws CinemaException {
     if (years < 1 || years > MAX_VALIDITY_YEARS) {
-      throw new CinemaException("certificate_validity_too_long",
+      throw new CinemaException(
+          "certificate_validity_too_long",
           "an ST 430-2 chain is issued for 1 to " + MAX_VALIDITY_YEARS + " years");
     }
     Instant start = notBefore.truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
     Instant end = start.atOffset(ZoneOffset.UTC).plusYears(years).toInstant();
     if (end.atOffset(ZoneOffset.UTC).getYear() >= 2050) {
-      throw new CinemaException("certificate_validity_too_long",
-          "ST 430-2 validity must end before 2050 (UTCTime)");
+      throw new CinemaException(
+          "certificate_validity_too_long", "ST 430-2 validity must end before 2050 (UTCTime)");
     }
-    X500Name rootName = name(names.organization(), names.organizationalUnit(), "." + names.rootEntity(), root.getPublic());
-    X500Name interName = name(names.organization(), names.organizationalUnit(), "." + names.intermediateEntity(),
-        intermediate.getPublic());
-    X500Name leafName = name(names.organization(), names.organizationalUnit(),
-        names.leafRoles() + "." + names.leafEntity(), leaf.getPublic());
+    X500Name rootName =
+        name(
+            names.organization(),
+            names.organizationalUnit(),
+            "." + names.rootEntity(),
+            root.getPublic());
+    X500Name interName =
+        name(
+            names.organization(),
+            names.organizationalUnit(),
+            "." + names.intermediateEntity(),
+            intermediate.getPublic());
+    X500Name leafName =
+        name(
+            names.organization(),
+            names.organizationalUnit(),
+            names.leafRoles() + "." + names.leafEntity(),
+            leaf.getPublic());
     int caUsage = KeyUsage.keyCertSign | KeyUsage.cRLSign;
-    X509Certificate rootCert = certificate(rootName, root.getPublic(), rootName, root.getPrivate(), null,
-        new BasicConstraints(1), caUsage, start, end, random);
-    X509Certificate interCert = certificate(interName, intermediate.getPublic(), rootName, root.getPrivate(),
-        root.getPublic(), new BasicConstraints(0), caUsage, start, end, random);
-    X509Certificate leafCert = certificate(leafName, leaf.getPublic(), interName, intermediate.getPrivate(),
-        intermediate.getPublic(), new BasicConstraints(false),
-        KeyUsage.digitalSignature | KeyUsage.keyEncipherment, start, end, random);
+    X509Certificate rootCert =
+        certificate(
+            rootName,
+            root.getPublic(),
+            rootName,
+            root.getPrivate(),
+            null,
+            new BasicConstraints(1),
+            caUsage,
+            start,
+            end,
+            random);
+    X509Certificate interCert =
+        certificate(
+            interName,
+            intermediate.getPublic(),
+            rootName,
+            root.getPrivate(),
+            root.getPublic(),
+            new BasicConstraints(0),
+            caUsage,
+            start,
+            end,
+            random);
+    X509Certificate leafCert =
+        certificate(
+            leafName,
+            leaf.getPublic(),
+            interName,
+            intermediate.getPrivate(),
+            intermediate.getPublic(),
+            new BasicConstraints(false),
+            KeyUsage.digitalSignature | KeyUsage.keyEncipherment,
+            start,
+            end,
+            random);
     List<X509Certificate> chain = List.of(leafCert, interCert, rootCert);
     DcCertificateChainValidator.validate(
-        names.leafRoles().contains("SM") ? DcCertificateChainValidator.Kind.SCREEN
+        names.leafRoles().contains("SM")
+            ? DcCertificateChainValidator.Kind.SCREEN
             : DcCertificateChainValidator.Kind.SIGNER,
-        chain, start);
+        chain,
+        start);
     return new IssuedChain(chain, root, intermediate, leaf);
   }
 
@@ -132,15 +195,20 @@ public final class DcCertificateIssuer {
    * signed chain comes back through {@link KdmSigner#of}, which checks the profile and that the
    * leaf holds this key.
    */
-  public static byte[] signerCsr(String organization, String organizationalUnit, String roles, String entity,
-      KeyPair leaf) throws CinemaException {
+  public static byte[] signerCsr(
+      String organization, String organizationalUnit, String roles, String entity, KeyPair leaf)
+      throws CinemaException {
     if (!(leaf.getPublic() instanceof java.security.interfaces.RSAPublicKey rsa)
-        || rsa.getModulus().bitLength() != 2048 || !rsa.getPublicExponent().equals(RSAKeyGenParameterSpec.F4)) {
-      throw new CinemaException("signer_certificate_rsa_size", "the signer key must be RSA-2048 with exponent 65537");
+        || rsa.getModulus().bitLength() != 2048
+        || !rsa.getPublicExponent().equals(RSAKeyGenParameterSpec.F4)) {
+      throw new CinemaException(
+          "signer_certificate_rsa_size", "the signer key must be RSA-2048 with exponent 65537");
     }
-    X500Name subject = name(organization, organizationalUnit, roles + "." + entity, leaf.getPublic());
+    X500Name subject =
+        name(organization, organizationalUnit, roles + "." + entity, leaf.getPublic());
     try {
-      return new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(subject, leaf.getPublic())
+      return new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
+              subject, leaf.getPublic())
           .build(new JcaContentSignerBuilder("SHA256withRSA").build(leaf.getPrivate()))
           .getEncoded();
     } catch (OperatorCreationException | java.io.IOException e) {
@@ -148,10 +216,12 @@ public final class DcCertificateIssuer {
     }
   }
 
-  private static X500Name name(String o, String ou, String cn, PublicKey key) throws CinemaException {
+  private static X500Name name(String o, String ou, String cn, PublicKey key)
+      throws CinemaException {
     for (String v : List.of(o, ou, cn)) {
       if (v == null || v.isEmpty() || v.length() > 64 || !DERPrintableString.isPrintableString(v)) {
-        throw new CinemaException("certificate_name",
+        throw new CinemaException(
+            "certificate_name",
             "O, OU and CN must be 1 to 64 PrintableString characters (letters, digits, space and '()+,-./:=?)");
       }
     }
@@ -164,18 +234,30 @@ public final class DcCertificateIssuer {
   }
 
   private static X509Certificate certificate(
-      X500Name subject, PublicKey subjectKey, X500Name issuer, PrivateKey issuerKey, PublicKey issuerPublic,
-      BasicConstraints bc, int keyUsage, Instant notBefore, Instant notAfter, SecureRandom random)
+      X500Name subject,
+      PublicKey subjectKey,
+      X500Name issuer,
+      PrivateKey issuerKey,
+      PublicKey issuerPublic,
+      BasicConstraints bc,
+      int keyUsage,
+      Instant notBefore,
+      Instant notAfter,
+      SecureRandom random)
       throws CinemaException {
     try {
       BigInteger serial = new BigInteger(63, random).setBit(62);
-      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
-          issuer, serial, Date.from(notBefore), Date.from(notAfter), subject, subjectKey);
+      X509v3CertificateBuilder b =
+          new JcaX509v3CertificateBuilder(
+              issuer, serial, Date.from(notBefore), Date.from(notAfter), subject, subjectKey);
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
       b.addExtension(Extension.basicConstraints, true, bc);
       b.addExtension(Extension.keyUsage, true, new KeyUsage(keyUsage));
-      b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));
-      b.addExtension(Extension.authorityKeyIdentifier, false,
+      b.addExtension(
+          Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));
+      b.addExtension(
+          Extension.authorityKeyIdentifier,
+          false,
           ext.createAuthorityKeyIdentifier(issuerPublic == null ? subjectKey : issuerPublic));
       return new JcaX509CertificateConverter()
           .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withRSA").build(issuerKey)));

@@ -18,6 +18,7 @@ public final class DcPem {
 
   private static final String BEGIN = "-----BEGIN CERTIFICATE-----";
   private static final String END = "-----END CERTIFICATE-----";
+
   /** Longest base64 text of one certificate block (4096 DER bytes, with line breaks). */
   private static final int MAX_BLOCK_CHARS = 4096 / 3 * 4 + 8 + 4096 / 48 * 2;
 
@@ -26,7 +27,13 @@ public final class DcPem {
   /** {@code der} as one PEM block of type {@code label}, 64 characters a line. */
   public static String encode(String label, byte[] der) {
     Base64.Encoder b64 = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII));
-    return "-----BEGIN " + label + "-----\n" + b64.encodeToString(der) + "\n-----END " + label + "-----\n";
+    return "-----BEGIN "
+        + label
+        + "-----\n"
+        + b64.encodeToString(der)
+        + "\n-----END "
+        + label
+        + "-----\n";
   }
 
   /** The certificates as PEM {@code CERTIFICATE} blocks, in order. */
@@ -48,7 +55,8 @@ public final class DcPem {
    */
   public static List<byte[]> parseCertificates(byte[] pem) throws MalformedInputException {
     if (pem == null || pem.length == 0 || pem.length > MAX_CHAIN_PEM_BYTES) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED_REQUEST,
           "expected 1 to " + MAX_CHAIN_PEM_BYTES + " bytes of PEM certificates (leaf first)");
     }
     String text = new String(pem, StandardCharsets.US_ASCII);
@@ -60,40 +68,54 @@ public final class DcPem {
         break;
       }
       if (out.size() == KdmSignerKeys.MAX_CERTIFICATES) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED_REQUEST,
             "more than " + KdmSignerKeys.MAX_CERTIFICATES + " certificates");
       }
-      // The END line is looked for after the BEGIN line: "-----BEGIN CERTIFICATE-----END CERTIFICATE-----"
+      // The END line is looked for after the BEGIN line: "-----BEGIN CERTIFICATE-----END
+      // CERTIFICATE-----"
       // holds an END that overlaps the BEGIN (fuzzing.md Z8).
       int end = text.indexOf(END, begin + BEGIN.length());
       if (end < 0) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED_REQUEST,
             "certificate " + out.size() + " has no END CERTIFICATE line");
       }
       String body = text.substring(begin + BEGIN.length(), end);
       if (body.length() > MAX_BLOCK_CHARS) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
-            "certificate " + out.size() + " is longer than " + KdmSignerKeys.MAX_CERTIFICATE_BYTES + " bytes");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED_REQUEST,
+            "certificate "
+                + out.size()
+                + " is longer than "
+                + KdmSignerKeys.MAX_CERTIFICATE_BYTES
+                + " bytes");
       }
       byte[] der;
       try {
         der = Base64.getMimeDecoder().decode(body.strip());
       } catch (IllegalArgumentException e) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED_REQUEST,
             "certificate " + out.size() + " is not base64");
       }
       // The character cap leaves room for line breaks: a block without them decodes to up to
       // 4,227 bytes, so the byte cap is checked on the DER as well (fuzzing.md Z6).
       if (der.length > KdmSignerKeys.MAX_CERTIFICATE_BYTES) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
-            "certificate " + out.size() + " is longer than " + KdmSignerKeys.MAX_CERTIFICATE_BYTES + " bytes");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED_REQUEST,
+            "certificate "
+                + out.size()
+                + " is longer than "
+                + KdmSignerKeys.MAX_CERTIFICATE_BYTES
+                + " bytes");
       }
       out.add(der);
       at = end + END.length();
     }
     if (out.isEmpty()) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED_REQUEST,
-          "no -----BEGIN CERTIFICATE----- block");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED_REQUEST, "no -----BEGIN CERTIFICATE----- block");
     }
     return out;
   }

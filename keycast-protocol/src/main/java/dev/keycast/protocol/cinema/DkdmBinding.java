@@ -28,11 +28,22 @@ import dev.keycast.protocol.MalformedInputException;
  * @param keyCount the number of content keys
  * @param dkdmSha256 base64url SHA-256 of the DKDM's exact bytes
  */
-public record DkdmBinding(String format, String keySetId, String secretId, String messageId, String cplId,
-    String contentTitle, String notValidBefore, String notValidAfter, String signerThumbprint,
-    String studioRootThumbprint, int keyCount, String dkdmSha256) {
+public record DkdmBinding(
+    String format,
+    String keySetId,
+    String secretId,
+    String messageId,
+    String cplId,
+    String contentTitle,
+    String notValidBefore,
+    String notValidAfter,
+    String signerThumbprint,
+    String studioRootThumbprint,
+    int keyCount,
+    String dkdmSha256) {
   /** The format name of this binding. */
   public static final String FORMAT = "keycast-dkdm-binding-v1";
+
   /** Longest encoded binding accepted by {@link #decode}. */
   public static final int MAX_ENCODED = 4096;
 
@@ -42,13 +53,22 @@ public record DkdmBinding(String format, String keySetId, String secretId, Strin
   }
 
   /** The binding of {@code ingested} for key set {@code keySetId}. */
-  public static DkdmBinding of(String keySetId, DkdmIngest.Ingested ingested, byte[] dkdm) throws CinemaException {
+  public static DkdmBinding of(String keySetId, DkdmIngest.Ingested ingested, byte[] dkdm)
+      throws CinemaException {
     VerifiedKdm v = ingested.verified();
     java.util.List<java.security.cert.X509Certificate> chain = v.signerChain();
-    return new DkdmBinding(FORMAT, keySetId, secretId(v.cplId()), "urn:uuid:" + v.messageId(),
-        "urn:uuid:" + v.cplId(), v.contentTitle(), KdmTimestamps.format(v.notValidBefore()),
-        KdmTimestamps.format(v.notValidAfter()), DcCertificates.thumbprintBase64(chain.get(0)),
-        DcCertificates.thumbprintBase64(chain.get(chain.size() - 1)), ingested.contentKeys().keys().size(),
+    return new DkdmBinding(
+        FORMAT,
+        keySetId,
+        secretId(v.cplId()),
+        "urn:uuid:" + v.messageId(),
+        "urn:uuid:" + v.cplId(),
+        v.contentTitle(),
+        KdmTimestamps.format(v.notValidBefore()),
+        KdmTimestamps.format(v.notValidAfter()),
+        DcCertificates.thumbprintBase64(chain.get(0)),
+        DcCertificates.thumbprintBase64(chain.get(chain.size() - 1)),
+        ingested.contentKeys().keys().size(),
         Base64Url.encode(dev.keycast.protocol.crypto.Sha256.digest(dkdm)));
   }
 
@@ -61,7 +81,8 @@ public record DkdmBinding(String format, String keySetId, String secretId, Strin
   public static DkdmBinding decode(byte[] bytes) throws MalformedInputException {
     DkdmBinding b = Json.decode(bytes, MAX_ENCODED, DkdmBinding.class);
     if (!FORMAT.equals(b.format())) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not a " + FORMAT + " binding");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "not a " + FORMAT + " binding");
     }
     return b;
   }

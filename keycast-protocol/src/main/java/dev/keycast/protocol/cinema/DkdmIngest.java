@@ -39,11 +39,12 @@ public final class DkdmIngest {
   /** Most studio roots one ingest may trust. */
   public static final int MAX_STUDIO_ROOTS = 16;
 
-  private static final Map<String, String> OPENSSL_KEYWORDS = Map.of("dnQualifier", "2.5.4.46",
-      "DNQUALIFIER", "2.5.4.46");
+  private static final Map<String, String> OPENSSL_KEYWORDS =
+      Map.of("dnQualifier", "2.5.4.46", "DNQUALIFIER", "2.5.4.46");
 
-  private static final String BLOCK_MESSAGE = "a DKDM block does not decrypt with this enclave's key to the"
-      + " 138-byte block its KDM names (signer, CPL, key id and type, dates)";
+  private static final String BLOCK_MESSAGE =
+      "a DKDM block does not decrypt with this enclave's key to the"
+          + " 138-byte block its KDM names (signer, CPL, key id and type, dates)";
 
   private DkdmIngest() {}
 
@@ -63,7 +64,8 @@ public final class DkdmIngest {
    *     {@code dkdm_signer_untrusted}, {@code dkdm_wrong_recipient}, {@code dkdm_window_past} or
    *     {@code dkdm_block_malformed} (see the class comment)
    */
-  public static Ingested ingest(byte[] dkdm, List<X509Certificate> studioRoots, KdmSigner recipient, Instant now)
+  public static Ingested ingest(
+      byte[] dkdm, List<X509Certificate> studioRoots, KdmSigner recipient, Instant now)
       throws CinemaException {
     return ingest(dkdm, studioRoots, recipient.leaf(), recipient.privateKey(), now);
   }
@@ -88,15 +90,17 @@ public final class DkdmIngest {
    * without decrypting, its {@code Recipient} picks the certificate (by serial number and issuer),
    * and only that recipient's key is opened. None matches: {@code dkdm_wrong_recipient}.
    */
-  public static Ingested ingest(byte[] dkdm, List<X509Certificate> studioRoots, List<Recipient> recipients,
-      Instant now) throws CinemaException {
+  public static Ingested ingest(
+      byte[] dkdm, List<X509Certificate> studioRoots, List<Recipient> recipients, Instant now)
+      throws CinemaException {
     if (studioRoots == null || studioRoots.isEmpty() || studioRoots.size() > MAX_STUDIO_ROOTS) {
-      throw new CinemaException("dkdm_signer_untrusted",
+      throw new CinemaException(
+          "dkdm_signer_untrusted",
           "kdm_signer_untrusted: an ingest trusts 1 to " + MAX_STUDIO_ROOTS + " studio roots");
     }
     VerifiedKdm peek;
     try {
-      peek = KdmReader.read(dkdm, studioRoots, null, v -> { });
+      peek = KdmReader.read(dkdm, studioRoots, null, v -> {});
     } catch (CinemaException e) {
       throw translate(e);
     }
@@ -107,9 +111,14 @@ public final class DkdmIngest {
         return ingest(dkdm, studioRoots, c, r.key().open(), now);
       }
     }
-    throw new CinemaException("dkdm_wrong_recipient", "the DKDM is addressed to issuer " + peek.recipientIssuerName()
-        + " serial " + peek.recipientSerialNumber() + ", neither to this enclave's certificate (keycast dkdm"
-        + " certificate) nor to an imported legacy DKDM certificate");
+    throw new CinemaException(
+        "dkdm_wrong_recipient",
+        "the DKDM is addressed to issuer "
+            + peek.recipientIssuerName()
+            + " serial "
+            + peek.recipientSerialNumber()
+            + ", neither to this enclave's certificate (keycast dkdm"
+            + " certificate) nor to an imported legacy DKDM certificate");
   }
 
   /**
@@ -117,27 +126,45 @@ public final class DkdmIngest {
    * decrypted with {@code recipientKey} (an imported legacy DKDM certificate and its key,
    * wire-format.md section 10.6).
    */
-  public static Ingested ingest(byte[] dkdm, List<X509Certificate> studioRoots, X509Certificate recipient,
-      java.security.PrivateKey recipientKey, Instant now) throws CinemaException {
+  public static Ingested ingest(
+      byte[] dkdm,
+      List<X509Certificate> studioRoots,
+      X509Certificate recipient,
+      java.security.PrivateKey recipientKey,
+      Instant now)
+      throws CinemaException {
     if (studioRoots == null || studioRoots.isEmpty() || studioRoots.size() > MAX_STUDIO_ROOTS) {
-      throw new CinemaException("dkdm_signer_untrusted",
+      throw new CinemaException(
+          "dkdm_signer_untrusted",
           "kdm_signer_untrusted: an ingest trusts 1 to " + MAX_STUDIO_ROOTS + " studio roots");
     }
     X509Certificate me = recipient;
     VerifiedKdm v;
     try {
-      v = KdmReader.read(dkdm, studioRoots, recipientKey, pre -> {
-        if (!pre.recipientSerialNumber().equals(me.getSerialNumber())
-            || !sameName(pre.recipientIssuerName(), me.getIssuerX500Principal())) {
-          throw new CinemaException("dkdm_wrong_recipient", "the DKDM is addressed to issuer "
-              + pre.recipientIssuerName() + " serial " + pre.recipientSerialNumber()
-              + ", not to this enclave's certificate (keycast dkdm certificate)");
-        }
-        if (!pre.notValidAfter().toInstant().isAfter(now)) {
-          throw new CinemaException("dkdm_window_past", "the DKDM's key window ended at "
-              + pre.notValidAfter() + ": ask the studio for a current DKDM");
-        }
-      });
+      v =
+          KdmReader.read(
+              dkdm,
+              studioRoots,
+              recipientKey,
+              pre -> {
+                if (!pre.recipientSerialNumber().equals(me.getSerialNumber())
+                    || !sameName(pre.recipientIssuerName(), me.getIssuerX500Principal())) {
+                  throw new CinemaException(
+                      "dkdm_wrong_recipient",
+                      "the DKDM is addressed to issuer "
+                          + pre.recipientIssuerName()
+                          + " serial "
+                          + pre.recipientSerialNumber()
+                          + ", not to this enclave's certificate (keycast dkdm certificate)");
+                }
+                if (!pre.notValidAfter().toInstant().isAfter(now)) {
+                  throw new CinemaException(
+                      "dkdm_window_past",
+                      "the DKDM's key window ended at "
+                          + pre.notValidAfter()
+                          + ": ask the studio for a current DKDM");
+                }
+              });
     } catch (CinemaException e) {
       throw translate(e);
     }
@@ -180,12 +207,18 @@ public final class DkdmIngest {
       // padding oracle for whoever can get a DKDM signed (wire-format.md 10.3 step 8)
       return new CinemaException("dkdm_block_malformed", BLOCK_MESSAGE);
     }
-    String code = switch (c) {
-      case "kdm_signature_invalid", "kdm_signature_algorithm", "kdm_signature_references", "kdm_signer_mismatch" ->
-          "dkdm_signature_invalid";
-      default -> c.startsWith("signer_certificate_") || c.equals("kdm_signer_untrusted")
-          ? "dkdm_signer_untrusted" : "dkdm_malformed";
-    };
+    String code =
+        switch (c) {
+          case "kdm_signature_invalid",
+              "kdm_signature_algorithm",
+              "kdm_signature_references",
+              "kdm_signer_mismatch" ->
+              "dkdm_signature_invalid";
+          default ->
+              c.startsWith("signer_certificate_") || c.equals("kdm_signer_untrusted")
+                  ? "dkdm_signer_untrusted"
+                  : "dkdm_malformed";
+        };
     return new CinemaException(code, c + ": " + e.getMessage());
   }
 }

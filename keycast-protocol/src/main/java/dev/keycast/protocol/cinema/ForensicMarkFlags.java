@@ -4,11 +4,14 @@ import java.util.regex.Pattern;
 
 /** The ST 430-1 ForensicMarkFlag URIs Keycast writes. */
 public final class ForensicMarkFlags {
-  public static final String PICTURE_DISABLE = "http://www.smpte-ra.org/430-1/2006/KDM#mrkflg-picture-disable";
-  public static final String AUDIO_DISABLE = "http://www.smpte-ra.org/430-1/2006/KDM#mrkflg-audio-disable";
+  public static final String PICTURE_DISABLE =
+      "http://www.smpte-ra.org/430-1/2006/KDM#mrkflg-picture-disable";
+  public static final String AUDIO_DISABLE =
+      "http://www.smpte-ra.org/430-1/2006/KDM#mrkflg-audio-disable";
 
-  private static final Pattern ALLOWED = Pattern.compile(
-      "http://www\\.smpte-ra\\.org/430-1/2006/KDM#mrkflg-(picture-disable|audio-disable|audio-disable-above-channel-(?:[1-9]|[1-9][0-9]))");
+  private static final Pattern ALLOWED =
+      Pattern.compile(
+          "http://www\\.smpte-ra\\.org/430-1/2006/KDM#mrkflg-(picture-disable|audio-disable|audio-disable-above-channel-(?:[1-9]|[1-9][0-9]))");
 
   private ForensicMarkFlags() {}
 

@@ -23,10 +23,16 @@ import java.util.UUID;
  * </pre>
  */
 public record KdmCipherBlock(
-    byte[] signerThumbprint, UUID cplId, KeyType keyType, UUID keyId, String notValidBefore,
-    String notValidAfter, byte[] contentKey) {
+    byte[] signerThumbprint,
+    UUID cplId,
+    KeyType keyType,
+    UUID keyId,
+    String notValidBefore,
+    String notValidAfter,
+    byte[] contentKey) {
   public static final int LENGTH = 138;
-  private static final byte[] STRUCTURE_ID = HexFormat.of().parseHex("f1dc124460169a0e85bc300642f866ab");
+  private static final byte[] STRUCTURE_ID =
+      HexFormat.of().parseHex("f1dc124460169a0e85bc300642f866ab");
 
   public KdmCipherBlock {
     signerThumbprint = signerThumbprint.clone();
@@ -50,8 +56,10 @@ public record KdmCipherBlock(
 
   /** The 138 bytes; the caller zeroizes them after encryption. */
   public byte[] encode() {
-    if (signerThumbprint.length != 20 || contentKey.length != 16
-        || notValidBefore.length() != KdmTimestamps.LENGTH || notValidAfter.length() != KdmTimestamps.LENGTH) {
+    if (signerThumbprint.length != 20
+        || contentKey.length != 16
+        || notValidBefore.length() != KdmTimestamps.LENGTH
+        || notValidAfter.length() != KdmTimestamps.LENGTH) {
       throw new IllegalStateException("cipher block fields have the wrong lengths");
     }
     ByteBuffer b = ByteBuffer.allocate(LENGTH);
@@ -69,7 +77,9 @@ public record KdmCipherBlock(
   public static KdmCipherBlock decode(byte[] block) throws CinemaException {
     if (block.length != LENGTH
         || !MessageDigest.isEqual(Arrays.copyOfRange(block, 0, 16), STRUCTURE_ID)) {
-      throw new CinemaException("kdm_cipher_block", "a KDM cipher block is 138 bytes starting with the ST 430-1 StructureID");
+      throw new CinemaException(
+          "kdm_cipher_block",
+          "a KDM cipher block is 138 bytes starting with the ST 430-1 StructureID");
     }
     ByteBuffer b = ByteBuffer.wrap(block);
     b.position(16);
@@ -84,8 +94,15 @@ public record KdmCipherBlock(
     b.get(nb).get(na);
     byte[] aes = new byte[16];
     b.get(aes);
-    KdmCipherBlock out = new KdmCipherBlock(thumb, cpl, KeyType.parse(new String(type, StandardCharsets.US_ASCII)),
-        key, new String(nb, StandardCharsets.US_ASCII), new String(na, StandardCharsets.US_ASCII), aes);
+    KdmCipherBlock out =
+        new KdmCipherBlock(
+            thumb,
+            cpl,
+            KeyType.parse(new String(type, StandardCharsets.US_ASCII)),
+            key,
+            new String(nb, StandardCharsets.US_ASCII),
+            new String(na, StandardCharsets.US_ASCII),
+            aes);
     Arrays.fill(aes, (byte) 0);
     return out;
   }
@@ -96,9 +113,13 @@ public record KdmCipherBlock(
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof KdmCipherBlock k && Arrays.equals(signerThumbprint, k.signerThumbprint)
-        && cplId.equals(k.cplId) && keyType == k.keyType && keyId.equals(k.keyId)
-        && notValidBefore.equals(k.notValidBefore) && notValidAfter.equals(k.notValidAfter)
+    return o instanceof KdmCipherBlock k
+        && Arrays.equals(signerThumbprint, k.signerThumbprint)
+        && cplId.equals(k.cplId)
+        && keyType == k.keyType
+        && keyId.equals(k.keyId)
+        && notValidBefore.equals(k.notValidBefore)
+        && notValidAfter.equals(k.notValidAfter)
         && MessageDigest.isEqual(contentKey, k.contentKey);
   }
 
@@ -109,7 +130,16 @@ public record KdmCipherBlock(
 
   @Override
   public String toString() {
-    return "KdmCipherBlock[cplId=" + cplId + ", keyType=" + keyType + ", keyId=" + keyId + ", notValidBefore="
-        + notValidBefore + ", notValidAfter=" + notValidAfter + ", contentKey=(16 bytes)]";
+    return "KdmCipherBlock[cplId="
+        + cplId
+        + ", keyType="
+        + keyType
+        + ", keyId="
+        + keyId
+        + ", notValidBefore="
+        + notValidBefore
+        + ", notValidAfter="
+        + notValidAfter
+        + ", contentKey=(16 bytes)]";
   }
 }

@@ -44,7 +44,8 @@ public enum KdmFormulation {
         return f;
       }
     }
-    throw new CinemaException("kdm_formulation",
+    throw new CinemaException(
+        "kdm_formulation",
         "formulation must be modified-transitional-1, multiple-modified-transitional-1, dci-any or dci-specific");
   }
 }

@@ -59,8 +59,9 @@ public final class KdmReader {
   public static final int MAX_KDM_BYTES = 1 << 20;
 
   private static final int MAX_KEYS = ContentKeySet.MAX_KEYS;
-  private static final Pattern URN_UUID = Pattern.compile(
-      "urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+  private static final Pattern URN_UUID =
+      Pattern.compile(
+          "urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
   private KdmReader() {}
 
@@ -68,8 +69,9 @@ public final class KdmReader {
    * Verifies {@code kdm} against {@code signerRoot} and, when {@code screenKey} is not {@code
    * null}, decrypts its blocks.
    */
-  public static VerifiedKdm read(byte[] kdm, X509Certificate signerRoot, PrivateKey screenKey) throws CinemaException {
-    return read(kdm, List.of(signerRoot), screenKey, v -> { });
+  public static VerifiedKdm read(byte[] kdm, X509Certificate signerRoot, PrivateKey screenKey)
+      throws CinemaException {
+    return read(kdm, List.of(signerRoot), screenKey, v -> {});
   }
 
   /**
@@ -87,8 +89,12 @@ public final class KdmReader {
    * any of {@code trustedRoots} (compared whole, DER), and running {@code beforeDecryption} on the
    * verified public fields before decrypting with {@code key}.
    */
-  public static VerifiedKdm read(byte[] kdm, List<X509Certificate> trustedRoots, PrivateKey key,
-      BeforeDecryption beforeDecryption) throws CinemaException {
+  public static VerifiedKdm read(
+      byte[] kdm,
+      List<X509Certificate> trustedRoots,
+      PrivateKey key,
+      BeforeDecryption beforeDecryption)
+      throws CinemaException {
     PrivateKey screenKey = key;
     if (trustedRoots == null || trustedRoots.isEmpty()) {
       throw new CinemaException("kdm_signer_untrusted", "no trusted signer root was given");
@@ -102,15 +108,19 @@ public final class KdmReader {
       throw malformed("the root element is not an ST 430-3 DCinemaSecurityMessage");
     }
     List<Element> top = children(root);
-    if (top.size() != 3 || !is(top.get(0), KdmXml.ETM, "AuthenticatedPublic")
-        || !is(top.get(1), KdmXml.ETM, "AuthenticatedPrivate") || !is(top.get(2), KdmXml.DS, "Signature")) {
-      throw malformed("DCinemaSecurityMessage must hold AuthenticatedPublic, AuthenticatedPrivate and ds:Signature");
+    if (top.size() != 3
+        || !is(top.get(0), KdmXml.ETM, "AuthenticatedPublic")
+        || !is(top.get(1), KdmXml.ETM, "AuthenticatedPrivate")
+        || !is(top.get(2), KdmXml.DS, "Signature")) {
+      throw malformed(
+          "DCinemaSecurityMessage must hold AuthenticatedPublic, AuthenticatedPrivate and ds:Signature");
     }
     Element pub = top.get(0);
     Element priv = top.get(1);
     if (!KdmXml.ID_PUBLIC.equals(pub.getAttributeNS(null, "Id"))
         || !KdmXml.ID_PRIVATE.equals(priv.getAttributeNS(null, "Id"))) {
-      throw malformed("the Id attributes must be ID_AuthenticatedPublic and ID_AuthenticatedPrivate");
+      throw malformed(
+          "the Id attributes must be ID_AuthenticatedPublic and ID_AuthenticatedPrivate");
     }
     pub.setIdAttributeNS(null, "Id", true);
     priv.setIdAttributeNS(null, "Id", true);
@@ -132,9 +142,12 @@ public final class KdmReader {
     Element signerEl = expect(p, i++, KdmXml.ETM, "Signer");
     List<Element> se = children(signerEl);
     X509Certificate leaf = chain.get(0);
-    if (se.size() != 2 || !is(se.get(0), KdmXml.DS, "X509IssuerName") || !is(se.get(1), KdmXml.DS, "X509SerialNumber")
+    if (se.size() != 2
+        || !is(se.get(0), KdmXml.DS, "X509IssuerName")
+        || !is(se.get(1), KdmXml.DS, "X509SerialNumber")
         || !serial(text(se.get(1))).equals(leaf.getSerialNumber())) {
-      throw new CinemaException("kdm_signer_mismatch", "the Signer element does not name the KeyInfo leaf certificate");
+      throw new CinemaException(
+          "kdm_signer_mismatch", "the Signer element does not name the KeyInfo leaf certificate");
     }
     Element required = expect(p, i++, KdmXml.ETM, "RequiredExtensions");
     expect(p, i++, KdmXml.ETM, "NonCriticalExtensions");
@@ -148,12 +161,15 @@ public final class KdmReader {
     List<Element> x = children(req.get(0));
     int j = 0;
     List<Element> recipient = children(expect(x, j++, KdmXml.KDM, "Recipient"));
-    if (recipient.size() != 2 || !is(recipient.get(0), KdmXml.KDM, "X509IssuerSerial")
+    if (recipient.size() != 2
+        || !is(recipient.get(0), KdmXml.KDM, "X509IssuerSerial")
         || !is(recipient.get(1), KdmXml.KDM, "X509SubjectName")) {
       throw malformed("Recipient must hold X509IssuerSerial and X509SubjectName");
     }
     List<Element> ris = children(recipient.get(0));
-    if (ris.size() != 2 || !is(ris.get(0), KdmXml.DS, "X509IssuerName") || !is(ris.get(1), KdmXml.DS, "X509SerialNumber")) {
+    if (ris.size() != 2
+        || !is(ris.get(0), KdmXml.DS, "X509IssuerName")
+        || !is(ris.get(1), KdmXml.DS, "X509SerialNumber")) {
       throw malformed("Recipient/X509IssuerSerial must hold X509IssuerName and X509SerialNumber");
     }
     String recipientIssuer = text(ris.get(0));
@@ -171,22 +187,31 @@ public final class KdmReader {
     OffsetDateTime notAfter = KdmTimestamps.parse(notAfterText);
     List<Element> adi = children(expect(x, j++, KdmXml.KDM, "AuthorizedDeviceInfo"));
     List<String> devices = new ArrayList<>();
-    if (adi.isEmpty() || !is(adi.get(0), KdmXml.KDM, "DeviceListIdentifier")
+    if (adi.isEmpty()
+        || !is(adi.get(0), KdmXml.KDM, "DeviceListIdentifier")
         || !is(adi.get(adi.size() - 1), KdmXml.KDM, "DeviceList")) {
       throw malformed("AuthorizedDeviceInfo must hold DeviceListIdentifier and DeviceList");
     }
     for (Element t : children(adi.get(adi.size() - 1))) {
-      if (!is(t, KdmXml.KDM, "CertificateThumbprint") || devices.size() >= KdmWriter.MAX_TRUSTED_DEVICES) {
-        throw malformed("DeviceList must hold 1 to " + KdmWriter.MAX_TRUSTED_DEVICES + " CertificateThumbprint");
+      if (!is(t, KdmXml.KDM, "CertificateThumbprint")
+          || devices.size() >= KdmWriter.MAX_TRUSTED_DEVICES) {
+        throw malformed(
+            "DeviceList must hold 1 to "
+                + KdmWriter.MAX_TRUSTED_DEVICES
+                + " CertificateThumbprint");
       }
       devices.add(text(t));
     }
     List<VerifiedKdm.TypedKeyId> keyIds = new ArrayList<>();
     for (Element tk : children(expect(x, j++, KdmXml.KDM, "KeyIdList"))) {
       List<Element> f = children(tk);
-      if (!is(tk, KdmXml.KDM, "TypedKeyId") || f.size() != 2 || !is(f.get(0), KdmXml.KDM, "KeyType")
-          || !is(f.get(1), KdmXml.KDM, "KeyId") || keyIds.size() >= MAX_KEYS) {
-        throw malformed("KeyIdList must hold 1 to " + MAX_KEYS + " TypedKeyId, each one KeyType and one KeyId");
+      if (!is(tk, KdmXml.KDM, "TypedKeyId")
+          || f.size() != 2
+          || !is(f.get(0), KdmXml.KDM, "KeyType")
+          || !is(f.get(1), KdmXml.KDM, "KeyId")
+          || keyIds.size() >= MAX_KEYS) {
+        throw malformed(
+            "KeyIdList must hold 1 to " + MAX_KEYS + " TypedKeyId, each one KeyType and one KeyId");
       }
       keyIds.add(new VerifiedKdm.TypedKeyId(KeyType.parse(text(f.get(0))), uuid(text(f.get(1)))));
     }
@@ -208,7 +233,8 @@ public final class KdmReader {
     for (X509Certificate c : chain) {
       if (notBefore.toInstant().isBefore(c.getNotBefore().toInstant())
           || notAfter.toInstant().isAfter(c.getNotAfter().toInstant())) {
-        throw new CinemaException("kdm_window_outside_signer_certificate",
+        throw new CinemaException(
+            "kdm_window_outside_signer_certificate",
             "the key window is not inside the validity of the signer chain");
       }
     }
@@ -221,13 +247,16 @@ public final class KdmReader {
     List<byte[]> ciphertexts = new ArrayList<>();
     for (Element ek : keys) {
       List<Element> f = children(ek);
-      if (!is(ek, KdmXml.ENC, "EncryptedKey") || f.size() != 2 || !is(f.get(0), KdmXml.ENC, "EncryptionMethod")
+      if (!is(ek, KdmXml.ENC, "EncryptedKey")
+          || f.size() != 2
+          || !is(f.get(0), KdmXml.ENC, "EncryptionMethod")
           || !KdmXml.RSA_OAEP_MGF1P.equals(f.get(0).getAttributeNS(null, "Algorithm"))
           || !is(f.get(1), KdmXml.ENC, "CipherData")) {
         throw malformed("each EncryptedKey must use rsa-oaep-mgf1p and hold CipherData");
       }
       List<Element> dm = children(f.get(0));
-      if (dm.size() != 1 || !is(dm.get(0), KdmXml.DS, "DigestMethod")
+      if (dm.size() != 1
+          || !is(dm.get(0), KdmXml.DS, "DigestMethod")
           || !KdmXml.SHA1.equals(dm.get(0).getAttributeNS(null, "Algorithm"))) {
         throw malformed("each EncryptionMethod must name the SHA-1 DigestMethod");
       }
@@ -246,25 +275,62 @@ public final class KdmReader {
       }
     }
 
-    beforeDecryption.check(new VerifiedKdm(messageId, annotation, issueDate, recipientIssuer, recipientSerial,
-        recipientSubject, cplId, title, authenticator, notBefore, notAfter, devices, keyIds, flags, chain, List.of()));
+    beforeDecryption.check(
+        new VerifiedKdm(
+            messageId,
+            annotation,
+            issueDate,
+            recipientIssuer,
+            recipientSerial,
+            recipientSubject,
+            cplId,
+            title,
+            authenticator,
+            notBefore,
+            notAfter,
+            devices,
+            keyIds,
+            flags,
+            chain,
+            List.of()));
     List<KdmCipherBlock> blocks = new ArrayList<>();
     if (screenKey != null) {
       byte[] thumb = DcCertificates.thumbprint(leaf);
       for (int k = 0; k < ciphertexts.size(); k++) {
         KdmCipherBlock b = decrypt(screenKey, ciphertexts.get(k));
         VerifiedKdm.TypedKeyId id = keyIds.get(k);
-        if (!MessageDigest.isEqual(b.signerThumbprint(), thumb) || !b.cplId().equals(cplId)
-            || b.keyType() != id.type() || !b.keyId().equals(id.keyId())
-            || !b.notValidBefore().equals(notBeforeText) || !b.notValidAfter().equals(notAfterText)) {
-          throw new CinemaException("kdm_cipher_block_mismatch",
-              "cipher block " + k + " does not match the KDM's signer, CPL id, key id, key type or dates");
+        if (!MessageDigest.isEqual(b.signerThumbprint(), thumb)
+            || !b.cplId().equals(cplId)
+            || b.keyType() != id.type()
+            || !b.keyId().equals(id.keyId())
+            || !b.notValidBefore().equals(notBeforeText)
+            || !b.notValidAfter().equals(notAfterText)) {
+          throw new CinemaException(
+              "kdm_cipher_block_mismatch",
+              "cipher block "
+                  + k
+                  + " does not match the KDM's signer, CPL id, key id, key type or dates");
         }
         blocks.add(b);
       }
     }
-    return new VerifiedKdm(messageId, annotation, issueDate, recipientIssuer, recipientSerial, recipientSubject,
-        cplId, title, authenticator, notBefore, notAfter, devices, keyIds, flags, chain, blocks);
+    return new VerifiedKdm(
+        messageId,
+        annotation,
+        issueDate,
+        recipientIssuer,
+        recipientSerial,
+        recipientSubject,
+        cplId,
+        title,
+        authenticator,
+        notBefore,
+        notAfter,
+        devices,
+        keyIds,
+        flags,
+        chain,
+        blocks);
   }
 
   /**
@@ -273,7 +339,10 @@ public final class KdmReader {
    * decision. The input is capped at {@link #MAX_KDM_BYTES} and parsed as {@link #read} parses
    * (no DOCTYPE, no entity, no external resource).
    */
-  public record UnverifiedNames(UUID cplId, String contentTitle, OffsetDateTime notValidBefore,
+  public record UnverifiedNames(
+      UUID cplId,
+      String contentTitle,
+      OffsetDateTime notValidBefore,
       OffsetDateTime notValidAfter) {}
 
   /** {@link UnverifiedNames} of {@code kdm}; codes {@code kdm_too_large}, {@code kdm_malformed}. */
@@ -286,7 +355,8 @@ public final class KdmReader {
       throw malformed("the root element is not an ST 430-3 DCinemaSecurityMessage");
     }
     Element pub = child(root, KdmXml.ETM, "AuthenticatedPublic");
-    Element req = child(child(pub, KdmXml.ETM, "RequiredExtensions"), KdmXml.KDM, "KDMRequiredExtensions");
+    Element req =
+        child(child(pub, KdmXml.ETM, "RequiredExtensions"), KdmXml.KDM, "KDMRequiredExtensions");
     return new UnverifiedNames(
         uuid(text(child(req, KdmXml.KDM, "CompositionPlaylistId"))),
         text(child(req, KdmXml.KDM, "ContentTitleText")),
@@ -307,12 +377,16 @@ public final class KdmReader {
     byte[] plain = null;
     try {
       Cipher c = Cipher.getInstance(KdmXml.OAEP_TRANSFORMATION);
-      c.init(Cipher.DECRYPT_MODE, key,
-          new OAEPParameterSpec("SHA-1", "MGF1", MGF1ParameterSpec.SHA1, PSource.PSpecified.DEFAULT));
+      c.init(
+          Cipher.DECRYPT_MODE,
+          key,
+          new OAEPParameterSpec(
+              "SHA-1", "MGF1", MGF1ParameterSpec.SHA1, PSource.PSpecified.DEFAULT));
       plain = c.doFinal(ciphertext);
       return KdmCipherBlock.decode(plain);
     } catch (GeneralSecurityException | CinemaException | RuntimeException e) {
-      throw new CinemaException("kdm_decryption_failed", "a KDM cipher block could not be decrypted with the screen key");
+      throw new CinemaException(
+          "kdm_decryption_failed", "a KDM cipher block could not be decrypted with the screen key");
     } finally {
       if (plain != null) {
         Arrays.fill(plain, (byte) 0);
@@ -320,8 +394,8 @@ public final class KdmReader {
     }
   }
 
-  private static List<X509Certificate> verifySignature(Element sigEl, List<X509Certificate> trustedRoots)
-      throws CinemaException {
+  private static List<X509Certificate> verifySignature(
+      Element sigEl, List<X509Certificate> trustedRoots) throws CinemaException {
     XMLSignatureFactory f = XMLSignatureFactory.getInstance("DOM");
     DOMValidateContext ctx = new DOMValidateContext(new LeafKeySelector(), sigEl);
     ctx.setProperty("org.jcp.xml.dsig.secureValidation", Boolean.TRUE);
@@ -332,21 +406,26 @@ public final class KdmReader {
       throw malformed("the ds:Signature does not parse");
     }
     SignedInfo si = sig.getSignedInfo();
-    if (!CanonicalizationMethod.INCLUSIVE_WITH_COMMENTS.equals(si.getCanonicalizationMethod().getAlgorithm())
+    if (!CanonicalizationMethod.INCLUSIVE_WITH_COMMENTS.equals(
+            si.getCanonicalizationMethod().getAlgorithm())
         || !SignatureMethod.RSA_SHA256.equals(si.getSignatureMethod().getAlgorithm())) {
-      throw new CinemaException("kdm_signature_algorithm",
+      throw new CinemaException(
+          "kdm_signature_algorithm",
           "a KDM signature is RSA-SHA256 with inclusive C14N with comments");
     }
     List<?> refs = si.getReferences();
     List<String> uris = List.of("#" + KdmXml.ID_PUBLIC, "#" + KdmXml.ID_PRIVATE);
     if (refs.size() != 2) {
-      throw new CinemaException("kdm_signature_references", "a KDM signature has exactly two references");
+      throw new CinemaException(
+          "kdm_signature_references", "a KDM signature has exactly two references");
     }
     for (int k = 0; k < 2; k++) {
       Reference r = (Reference) refs.get(k);
-      if (!uris.get(k).equals(r.getURI()) || !r.getTransforms().isEmpty()
+      if (!uris.get(k).equals(r.getURI())
+          || !r.getTransforms().isEmpty()
           || !DigestMethod.SHA256.equals(r.getDigestMethod().getAlgorithm())) {
-        throw new CinemaException("kdm_signature_references",
+        throw new CinemaException(
+            "kdm_signature_references",
             "a KDM signature references #ID_AuthenticatedPublic and #ID_AuthenticatedPrivate with SHA-256, no transforms");
       }
     }
@@ -359,15 +438,17 @@ public final class KdmReader {
         trusted |= MessageDigest.isEqual(presented, r.getEncoded()); // no early exit
       }
       if (!trusted) {
-        throw new CinemaException("kdm_signer_untrusted", "the KDM's signer chain does not end in a trusted signer root");
+        throw new CinemaException(
+            "kdm_signer_untrusted", "the KDM's signer chain does not end in a trusted signer root");
       }
     } catch (CertificateEncodingException e) {
       throw malformed("a certificate cannot be re-encoded");
     }
     // The profile checks that do not depend on time; the window is checked against validity later.
-    DcCertificateChainValidator.validate(DcCertificateChainValidator.Kind.SIGNER, chain,
-        latestNotBefore(chain));
-    ctx.setKeySelector(javax.xml.crypto.KeySelector.singletonKeySelector(chain.get(0).getPublicKey()));
+    DcCertificateChainValidator.validate(
+        DcCertificateChainValidator.Kind.SIGNER, chain, latestNotBefore(chain));
+    ctx.setKeySelector(
+        javax.xml.crypto.KeySelector.singletonKeySelector(chain.get(0).getPublicKey()));
     boolean valid;
     try {
       valid = sig.validate(ctx);
@@ -401,14 +482,17 @@ public final class KdmReader {
       for (Object item : data.getContent()) {
         if (item instanceof X509Certificate c) {
           if (chain.size() >= DcCertificateChainValidator.MAX_CHAIN_LENGTH) {
-            throw new CinemaException("signer_certificate_chain_length", "the KeyInfo chain is too long");
+            throw new CinemaException(
+                "signer_certificate_chain_length", "the KeyInfo chain is too long");
           }
           chain.add(c);
         }
       }
     }
     if (chain.size() < 2) {
-      throw new CinemaException("signer_certificate_chain_length", "KeyInfo must carry the whole signer chain, leaf first");
+      throw new CinemaException(
+          "signer_certificate_chain_length",
+          "KeyInfo must carry the whole signer chain, leaf first");
     }
     return chain;
   }
@@ -417,7 +501,10 @@ public final class KdmReader {
   private static final class LeafKeySelector extends javax.xml.crypto.KeySelector {
     @Override
     public javax.xml.crypto.KeySelectorResult select(
-        KeyInfo keyInfo, Purpose purpose, javax.xml.crypto.AlgorithmMethod method, javax.xml.crypto.XMLCryptoContext context)
+        KeyInfo keyInfo,
+        Purpose purpose,
+        javax.xml.crypto.AlgorithmMethod method,
+        javax.xml.crypto.XMLCryptoContext context)
         throws javax.xml.crypto.KeySelectorException {
       throw new javax.xml.crypto.KeySelectorException("no key before the chain is checked");
     }
@@ -438,9 +525,10 @@ public final class KdmReader {
       dbf.setExpandEntityReferences(false);
       DocumentBuilder db = dbf.newDocumentBuilder();
       db.setErrorHandler(new DefaultHandler());
-      db.setEntityResolver((publicId, systemId) -> {
-        throw new SAXException("external entities are refused");
-      });
+      db.setEntityResolver(
+          (publicId, systemId) -> {
+            throw new SAXException("external entities are refused");
+          });
       return db.parse(new ByteArrayInputStream(kdm));
     } catch (ParserConfigurationException e) {
       throw new IllegalStateException("the JDK's XML parser lacks a required safety feature", e);
@@ -449,7 +537,8 @@ public final class KdmReader {
     }
   }
 
-  private static Element expect(List<Element> list, int i, String ns, String local) throws CinemaException {
+  private static Element expect(List<Element> list, int i, String ns, String local)
+      throws CinemaException {
     if (i >= list.size() || !is(list.get(i), ns, local)) {
       throw malformed("expected " + local + " at position " + (i + 1));
     }

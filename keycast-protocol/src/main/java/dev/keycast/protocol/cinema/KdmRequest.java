@@ -38,15 +38,30 @@ public record KdmRequest(
     Objects.requireNonNull(formulation, "formulation");
     Objects.requireNonNull(messageId, "messageId");
     Objects.requireNonNull(issueDate, "issueDate");
-    trustedDeviceThumbprints = trustedDeviceThumbprints == null ? List.of() : List.copyOf(trustedDeviceThumbprints);
+    trustedDeviceThumbprints =
+        trustedDeviceThumbprints == null ? List.of() : List.copyOf(trustedDeviceThumbprints);
     forensicMarkFlags = forensicMarkFlags == null ? List.of() : List.copyOf(forensicMarkFlags);
   }
 
   /** A modified-transitional-1 request without forensic-mark flags. */
   public static KdmRequest modifiedTransitional1(
-      ContentKeySet keys, ScreenCertificateChain screen, OffsetDateTime notValidBefore,
-      OffsetDateTime notValidAfter, UUID messageId, OffsetDateTime issueDate) {
-    return new KdmRequest(keys, screen, notValidBefore, notValidAfter, KdmFormulation.MODIFIED_TRANSITIONAL_1,
-        List.of(), null, List.of(), messageId, issueDate, null);
+      ContentKeySet keys,
+      ScreenCertificateChain screen,
+      OffsetDateTime notValidBefore,
+      OffsetDateTime notValidAfter,
+      UUID messageId,
+      OffsetDateTime issueDate) {
+    return new KdmRequest(
+        keys,
+        screen,
+        notValidBefore,
+        notValidAfter,
+        KdmFormulation.MODIFIED_TRANSITIONAL_1,
+        List.of(),
+        null,
+        List.of(),
+        messageId,
+        issueDate,
+        null);
   }
 }

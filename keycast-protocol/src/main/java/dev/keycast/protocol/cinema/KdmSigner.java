@@ -18,6 +18,7 @@ public final class KdmSigner {
   private final List<X509Certificate> chain;
   private final byte[] leafThumbprint;
   private final List<String> issuerNames;
+
   /** The key as the process's crypto backend holds it (OpenSSL signs twice as fast), or null. */
   private final RsaSigningKey backendKey;
 
@@ -25,7 +26,8 @@ public final class KdmSigner {
     this.privateKey = privateKey;
     this.chain = chain;
     this.leafThumbprint = leafThumbprint;
-    this.issuerNames = chain.stream().map(c -> DcCertificates.rfc2253(c.getIssuerX500Principal())).toList();
+    this.issuerNames =
+        chain.stream().map(c -> DcCertificates.rfc2253(c.getIssuerX500Principal())).toList();
     this.backendKey = backendKey(privateKey);
   }
 
@@ -69,13 +71,19 @@ public final class KdmSigner {
    * Checks the chain as an ST 430-2 signer chain valid at {@code at} and that {@code privateKey}
    * is the leaf's key.
    */
-  public static KdmSigner of(PrivateKey privateKey, List<X509Certificate> chain, Instant at) throws CinemaException {
+  public static KdmSigner of(PrivateKey privateKey, List<X509Certificate> chain, Instant at)
+      throws CinemaException {
     DcCertificateChainValidator.validate(DcCertificateChainValidator.Kind.SIGNER, chain, at);
     RSAPublicKey pub = (RSAPublicKey) chain.get(0).getPublicKey();
-    boolean matches = privateKey instanceof RSAPrivateKey rsa && rsa.getModulus().equals(pub.getModulus())
-        && (!(privateKey instanceof RSAPrivateCrtKey crt) || crt.getPublicExponent().equals(pub.getPublicExponent()));
+    boolean matches =
+        privateKey instanceof RSAPrivateKey rsa
+            && rsa.getModulus().equals(pub.getModulus())
+            && (!(privateKey instanceof RSAPrivateCrtKey crt)
+                || crt.getPublicExponent().equals(pub.getPublicExponent()));
     if (!matches) {
-      throw new CinemaException("signer_key_mismatch", "the signer private key is not the key of the signer leaf certificate");
+      throw new CinemaException(
+          "signer_key_mismatch",
+          "the signer private key is not the key of the signer leaf certificate");
     }
     return new KdmSigner(privateKey, List.copyOf(chain), DcCertificates.thumbprint(chain.get(0)));
   }

@@ -13,7 +13,9 @@ public final class KdmText {
   public static boolean isWritable(String s) {
     for (int i = 0; i < s.length(); ) {
       int cp = s.codePointAt(i);
-      if (Character.isISOControl(cp) || cp == 0xFFFE || cp == 0xFFFF
+      if (Character.isISOControl(cp)
+          || cp == 0xFFFE
+          || cp == 0xFFFF
           || (cp >= Character.MIN_SURROGATE && cp <= Character.MAX_SURROGATE)) {
         return false;
       }

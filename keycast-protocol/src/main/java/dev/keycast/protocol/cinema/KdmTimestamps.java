@@ -13,7 +13,8 @@ public final class KdmTimestamps {
   /** Length of every KDM timestamp. */
   public static final int LENGTH = 25;
 
-  private static final DateTimeFormatter FORMAT = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ssxxx");
+  private static final DateTimeFormatter FORMAT =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ssxxx");
 
   private KdmTimestamps() {}
 
@@ -35,12 +36,14 @@ public final class KdmTimestamps {
   /** Parses exactly the 25-character form {@link #format} writes. */
   public static OffsetDateTime parse(String s) throws CinemaException {
     if (s == null || s.length() != LENGTH) {
-      throw new CinemaException("kdm_timestamp", "a KDM time is YYYY-MM-DDThh:mm:ss+hh:mm (25 characters)");
+      throw new CinemaException(
+          "kdm_timestamp", "a KDM time is YYYY-MM-DDThh:mm:ss+hh:mm (25 characters)");
     }
     try {
       return OffsetDateTime.parse(s, FORMAT);
     } catch (DateTimeParseException e) {
-      throw new CinemaException("kdm_timestamp", "a KDM time is YYYY-MM-DDThh:mm:ss+hh:mm (25 characters)");
+      throw new CinemaException(
+          "kdm_timestamp", "a KDM time is YYYY-MM-DDThh:mm:ss+hh:mm (25 characters)");
     }
   }
 }

@@ -52,29 +52,42 @@ import java.util.UUID;
 public final class KdmWriter {
   /** At most this many trusted-device thumbprints per KDM. */
   public static final int MAX_TRUSTED_DEVICES = 64;
+
   /** The longest AnnotationText accepted. */
   public static final int MAX_ANNOTATION_LENGTH = 256;
 
-  private static final String DECLARATIONS = " xmlns=\"" + KdmXml.ETM + "\" xmlns:ds=\"" + KdmXml.DS
-      + "\" xmlns:enc=\"" + KdmXml.ENC + "\"";
-  private static final String HEAD = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><DCinemaSecurityMessage"
-      + DECLARATIONS + ">";
+  private static final String DECLARATIONS =
+      " xmlns=\""
+          + KdmXml.ETM
+          + "\" xmlns:ds=\""
+          + KdmXml.DS
+          + "\" xmlns:enc=\""
+          + KdmXml.ENC
+          + "\"";
+  private static final String HEAD =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?><DCinemaSecurityMessage" + DECLARATIONS + ">";
   private static final String PUBLIC = "AuthenticatedPublic Id=\"" + KdmXml.ID_PUBLIC + "\"";
   private static final String PRIVATE = "AuthenticatedPrivate Id=\"" + KdmXml.ID_PRIVATE + "\"";
-  private static final String C14N_WITH_COMMENTS = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
+  private static final String C14N_WITH_COMMENTS =
+      "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
   private static final String RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
   private static final String SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256";
 
   /** The document's and the canonical form of the fixed parts, as bytes once per writer. */
   private final byte[] publicDocument = ascii("<" + PUBLIC + ">");
-  private final byte[] publicCanonical = ascii("<AuthenticatedPublic" + DECLARATIONS + " Id=\"" + KdmXml.ID_PUBLIC + "\">");
+
+  private final byte[] publicCanonical =
+      ascii("<AuthenticatedPublic" + DECLARATIONS + " Id=\"" + KdmXml.ID_PUBLIC + "\">");
   private final byte[] publicEndDocument = ascii("<NonCriticalExtensions/></AuthenticatedPublic>");
-  private final byte[] publicEndCanonical = ascii("<NonCriticalExtensions></NonCriticalExtensions></AuthenticatedPublic>");
+  private final byte[] publicEndCanonical =
+      ascii("<NonCriticalExtensions></NonCriticalExtensions></AuthenticatedPublic>");
   private final byte[] privateDocument = ascii("<" + PRIVATE + ">");
-  private final byte[] privateCanonical = ascii("<AuthenticatedPrivate" + DECLARATIONS + " Id=\"" + KdmXml.ID_PRIVATE + "\">");
+  private final byte[] privateCanonical =
+      ascii("<AuthenticatedPrivate" + DECLARATIONS + " Id=\"" + KdmXml.ID_PRIVATE + "\">");
   private final byte[] encryptedKeyDocument = ascii(encryptedKeyHead(false));
   private final byte[] encryptedKeyCanonical = ascii(encryptedKeyHead(true));
-  private final byte[] encryptedKeyEnd = ascii("</enc:CipherValue></enc:CipherData></enc:EncryptedKey>");
+  private final byte[] encryptedKeyEnd =
+      ascii("</enc:CipherValue></enc:CipherData></enc:EncryptedKey>");
   private final byte[] privateEnd = ascii("</AuthenticatedPrivate>");
 
   private final KdmXmlBuffer out = new KdmXmlBuffer(16384);
@@ -85,6 +98,7 @@ public final class KdmWriter {
 
   /** The parts made from the last signer: its Signer element and its KeyInfo (the whole chain). */
   private KdmSigner partsSigner;
+
   private byte[] signerElement;
   private byte[] keyInfo;
 
@@ -98,12 +112,14 @@ public final class KdmWriter {
   }
 
   /** The KDM as UTF-8 XML bytes, with a writer made for this one call. */
-  public static byte[] write(KdmSigner signer, KdmRequest request, SecureRandom random) throws CinemaException {
+  public static byte[] write(KdmSigner signer, KdmRequest request, SecureRandom random)
+      throws CinemaException {
     return new KdmWriter().issue(signer, request, random);
   }
 
   /** The KDM as UTF-8 XML bytes. */
-  public byte[] issue(KdmSigner signer, KdmRequest request, SecureRandom random) throws CinemaException {
+  public byte[] issue(KdmSigner signer, KdmRequest request, SecureRandom random)
+      throws CinemaException {
     OffsetDateTime notBefore = request.notValidBefore().truncatedTo(ChronoUnit.SECONDS);
     OffsetDateTime notAfter = request.notValidAfter().truncatedTo(ChronoUnit.SECONDS);
     String notBeforeText = KdmTimestamps.format(notBefore);
@@ -112,27 +128,42 @@ public final class KdmWriter {
     if (!notBefore.toInstant().isBefore(notAfter.toInstant())) {
       throw new CinemaException("kdm_window_inverted", "the key window must start before it ends");
     }
-    checkInside("kdm_window_outside_screen_certificate", "the screen's certificate chain",
-        request.screen().chain(), notBefore.toInstant(), notAfter.toInstant());
-    checkInside("kdm_window_outside_signer_certificate", "the KDM signer's certificate chain",
-        signer.chain(), notBefore.toInstant(), notAfter.toInstant());
+    checkInside(
+        "kdm_window_outside_screen_certificate",
+        "the screen's certificate chain",
+        request.screen().chain(),
+        notBefore.toInstant(),
+        notAfter.toInstant());
+    checkInside(
+        "kdm_window_outside_signer_certificate",
+        "the KDM signer's certificate chain",
+        signer.chain(),
+        notBefore.toInstant(),
+        notAfter.toInstant());
     List<String> devices = deviceList(request);
     String authenticator = contentAuthenticator(request);
     for (String flag : request.forensicMarkFlags()) {
       if (!ForensicMarkFlags.isKnown(flag)) {
-        throw new CinemaException("kdm_forensic_mark_flag",
+        throw new CinemaException(
+            "kdm_forensic_mark_flag",
             "forensic-mark flags are the ST 430-1 picture-disable, audio-disable and audio-disable-above-channel-N URIs");
       }
     }
     String title = request.keys().contentTitle();
     String annotation = request.annotationText() == null ? title : request.annotationText();
-    if (annotation.isEmpty() || annotation.length() > MAX_ANNOTATION_LENGTH
-        || annotation.chars().anyMatch(Character::isISOControl) || KdmXmlBuffer.hasLoneSurrogate(annotation)) {
-      throw new CinemaException("kdm_annotation", "the annotation text must be 1 to " + MAX_ANNOTATION_LENGTH
-          + " characters without control characters");
+    if (annotation.isEmpty()
+        || annotation.length() > MAX_ANNOTATION_LENGTH
+        || annotation.chars().anyMatch(Character::isISOControl)
+        || KdmXmlBuffer.hasLoneSurrogate(annotation)) {
+      throw new CinemaException(
+          "kdm_annotation",
+          "the annotation text must be 1 to "
+              + MAX_ANNOTATION_LENGTH
+              + " characters without control characters");
     }
     if (KdmXmlBuffer.hasLoneSurrogate(title)) {
-      throw new CinemaException("kdm_content_title", "the content title holds a lone surrogate (no UTF-8 form)");
+      throw new CinemaException(
+          "kdm_content_title", "the content title holds a lone surrogate (no UTF-8 form)");
     }
     prepareSigner(signer);
 
@@ -145,9 +176,12 @@ public final class KdmWriter {
     o.markup("<AnnotationText>").text(annotation).markup("</AnnotationText>");
     element(o, "IssueDate", issueDateText);
     o.raw(signerElement);
-    o.markup("<RequiredExtensions><KDMRequiredExtensions xmlns=\"").markup(KdmXml.KDM).markup("\"><Recipient><X509IssuerSerial>");
+    o.markup("<RequiredExtensions><KDMRequiredExtensions xmlns=\"")
+        .markup(KdmXml.KDM)
+        .markup("\"><Recipient><X509IssuerSerial>");
     issuerSerial(o, request.screen().leafIssuerName(), request.screen().leaf());
-    o.markup("</X509IssuerSerial><X509SubjectName>").text(request.screen().leafSubjectName())
+    o.markup("</X509IssuerSerial><X509SubjectName>")
+        .text(request.screen().leafSubjectName())
         .markup("</X509SubjectName></Recipient>");
     element(o, "CompositionPlaylistId", "urn:uuid:" + request.keys().cplId());
     o.markup("<ContentTitleText>").text(title).markup("</ContentTitleText>");
@@ -157,15 +191,22 @@ public final class KdmWriter {
     element(o, "ContentKeysNotValidBefore", notBeforeText);
     element(o, "ContentKeysNotValidAfter", notAfterText);
     o.markup("<AuthorizedDeviceInfo>");
-    element(o, "DeviceListIdentifier", "urn:uuid:" + UUID.nameUUIDFromBytes(
-        ("keycast-device-list:" + request.messageId()).getBytes(StandardCharsets.UTF_8)));
+    element(
+        o,
+        "DeviceListIdentifier",
+        "urn:uuid:"
+            + UUID.nameUUIDFromBytes(
+                ("keycast-device-list:" + request.messageId()).getBytes(StandardCharsets.UTF_8)));
     o.markup("<DeviceList>");
     for (String d : devices) {
       element(o, "CertificateThumbprint", d);
     }
     o.markup("</DeviceList></AuthorizedDeviceInfo><KeyIdList>");
     for (ContentKey k : request.keys().keys()) {
-      o.markup("<TypedKeyId><KeyType scope=\"").markup(KdmXml.scope(k.type())).markup("\">").markup(k.type().name())
+      o.markup("<TypedKeyId><KeyType scope=\"")
+          .markup(KdmXml.scope(k.type()))
+          .markup("\">")
+          .markup(k.type().name())
           .markup("</KeyType>");
       element(o, "KeyId", "urn:uuid:" + k.keyId());
       o.markup("</TypedKeyId>");
@@ -193,15 +234,24 @@ public final class KdmWriter {
     CryptoBackend rsa = CryptoBackends.get();
     for (ContentKey k : request.keys().keys()) {
       byte[] aes = k.key();
-      byte[] block = new KdmCipherBlock(thumbprint, request.keys().cplId(), k.type(), k.keyId(), notBeforeText,
-          notAfterText, aes).encode();
+      byte[] block =
+          new KdmCipherBlock(
+                  thumbprint,
+                  request.keys().cplId(),
+                  k.type(),
+                  k.keyId(),
+                  notBeforeText,
+                  notAfterText,
+                  aes)
+              .encode();
       byte[] ciphertext;
       try {
         // RSA-OAEP with SHA-1 and MGF1-SHA-1 (KdmXml.OAEP_TRANSFORMATION) on the process's crypto
         // backend: the RSA public operation on libcrypto where it loads
         ciphertext = rsa.rsaOaepSha1Encrypt(request.screen().publicKey(), block, random);
       } catch (IllegalArgumentException e) {
-        throw new IllegalStateException("RSA-OAEP encryption of a 138-byte block to an RSA-2048 key failed", e);
+        throw new IllegalStateException(
+            "RSA-OAEP encryption of a 138-byte block to an RSA-2048 key failed", e);
       } finally {
         Arrays.fill(block, (byte) 0);
         Arrays.fill(aes, (byte) 0);
@@ -219,19 +269,25 @@ public final class KdmWriter {
     KdmXmlBuffer si = signedInfo;
     si.reset();
     si.markup("<ds:SignedInfo").markup(DECLARATIONS).markup(">");
-    signedInfoBody(si, base64.encodeToString(publicDigest), base64.encodeToString(privateDigest), true);
+    signedInfoBody(
+        si, base64.encodeToString(publicDigest), base64.encodeToString(privateDigest), true);
     si.markup("</ds:SignedInfo>");
     byte[] signature = sign(signer, si);
 
     o.markup("<ds:Signature><ds:SignedInfo>");
-    signedInfoBody(o, base64.encodeToString(publicDigest), base64.encodeToString(privateDigest), false);
-    o.markup("</ds:SignedInfo><ds:SignatureValue>").raw(mime.encode(signature)).markup("</ds:SignatureValue>")
-        .raw(keyInfo).markup("</ds:Signature></DCinemaSecurityMessage>\n");
+    signedInfoBody(
+        o, base64.encodeToString(publicDigest), base64.encodeToString(privateDigest), false);
+    o.markup("</ds:SignedInfo><ds:SignatureValue>")
+        .raw(mime.encode(signature))
+        .markup("</ds:SignatureValue>")
+        .raw(keyInfo)
+        .markup("</ds:Signature></DCinemaSecurityMessage>\n");
     return o.toByteArray();
   }
 
   /** The RSA-SHA256 signature of the canonical SignedInfo, by the backend-held key (or the JDK's). */
-  private static byte[] sign(KdmSigner signer, KdmXmlBuffer canonicalSignedInfo) throws CinemaException {
+  private static byte[] sign(KdmSigner signer, KdmXmlBuffer canonicalSignedInfo)
+      throws CinemaException {
     RsaSigningKey held = signer.backendKey();
     try {
       if (held != null) {
@@ -250,19 +306,26 @@ public final class KdmWriter {
    * SignedInfo's children: the algorithms and the two references. Canonical, its empty elements
    * are written with end tags; in the document, as {@code <a/>}.
    */
-  private static void signedInfoBody(KdmXmlBuffer b, String publicDigest, String privateDigest, boolean canonical) {
+  private static void signedInfoBody(
+      KdmXmlBuffer b, String publicDigest, String privateDigest, boolean canonical) {
     empty(b, "ds:CanonicalizationMethod", C14N_WITH_COMMENTS, canonical);
     empty(b, "ds:SignatureMethod", RSA_SHA256, canonical);
     for (int i = 0; i < 2; i++) {
-      b.markup("<ds:Reference URI=\"#").markup(i == 0 ? KdmXml.ID_PUBLIC : KdmXml.ID_PRIVATE).markup("\">");
+      b.markup("<ds:Reference URI=\"#")
+          .markup(i == 0 ? KdmXml.ID_PUBLIC : KdmXml.ID_PRIVATE)
+          .markup("\">");
       empty(b, "ds:DigestMethod", SHA256, canonical);
-      b.markup("<ds:DigestValue>").markup(i == 0 ? publicDigest : privateDigest).markup("</ds:DigestValue></ds:Reference>");
+      b.markup("<ds:DigestValue>")
+          .markup(i == 0 ? publicDigest : privateDigest)
+          .markup("</ds:DigestValue></ds:Reference>");
     }
   }
 
   private static String encryptedKeyHead(boolean canonical) {
     KdmXmlBuffer b = new KdmXmlBuffer(256);
-    b.markup("<enc:EncryptedKey><enc:EncryptionMethod Algorithm=\"").markup(KdmXml.RSA_OAEP_MGF1P).markup("\">");
+    b.markup("<enc:EncryptedKey><enc:EncryptionMethod Algorithm=\"")
+        .markup(KdmXml.RSA_OAEP_MGF1P)
+        .markup("\">");
     empty(b, "ds:DigestMethod", KdmXml.SHA1, canonical);
     b.markup("</enc:EncryptionMethod><enc:CipherData><enc:CipherValue>");
     return new String(b.toByteArray(), StandardCharsets.US_ASCII);
@@ -270,7 +333,11 @@ public final class KdmWriter {
 
   /** An element with one Algorithm attribute and no content. */
   private static void empty(KdmXmlBuffer b, String name, String algorithm, boolean canonical) {
-    b.markup("<").markup(name).markup(" Algorithm=\"").markup(algorithm).markup(canonical ? "\"></" + name + ">" : "\"/>");
+    b.markup("<")
+        .markup(name)
+        .markup(" Algorithm=\"")
+        .markup(algorithm)
+        .markup(canonical ? "\"></" + name + ">" : "\"/>");
   }
 
   /**
@@ -297,7 +364,8 @@ public final class KdmWriter {
       try {
         b.raw(mime.encode(c.getEncoded()));
       } catch (java.security.cert.CertificateEncodingException e) {
-        throw new CinemaException("kdm_signing_failed", "a signer certificate cannot be encoded", e);
+        throw new CinemaException(
+            "kdm_signing_failed", "a signer certificate cannot be encoded", e);
       }
       b.markup("</ds:X509Certificate></ds:X509Data>");
     }
@@ -308,8 +376,11 @@ public final class KdmWriter {
   }
 
   private static void issuerSerial(KdmXmlBuffer b, String issuerName, X509Certificate cert) {
-    b.markup("<ds:X509IssuerName>").text(issuerName).markup("</ds:X509IssuerName><ds:X509SerialNumber>")
-        .markup(cert.getSerialNumber().toString()).markup("</ds:X509SerialNumber>");
+    b.markup("<ds:X509IssuerName>")
+        .text(issuerName)
+        .markup("</ds:X509IssuerName><ds:X509SerialNumber>")
+        .markup(cert.getSerialNumber().toString())
+        .markup("</ds:X509SerialNumber>");
   }
 
   /** An element of the default namespace in scope whose content is ASCII that needs no escaping. */
@@ -321,12 +392,24 @@ public final class KdmWriter {
     return new KdmXmlBuffer(s.length()).markup(s).toByteArray();
   }
 
-  private static void checkInside(String code, String what, List<X509Certificate> chain, Instant from, Instant to)
+  private static void checkInside(
+      String code, String what, List<X509Certificate> chain, Instant from, Instant to)
       throws CinemaException {
     for (X509Certificate c : chain) {
       if (from.isBefore(c.getNotBefore().toInstant()) || to.isAfter(c.getNotAfter().toInstant())) {
-        throw new CinemaException(code, "the key window " + from + " to " + to + " is not inside the validity of "
-            + what + " (" + c.getNotBefore().toInstant() + " to " + c.getNotAfter().toInstant() + ")");
+        throw new CinemaException(
+            code,
+            "the key window "
+                + from
+                + " to "
+                + to
+                + " is not inside the validity of "
+                + what
+                + " ("
+                + c.getNotBefore().toInstant()
+                + " to "
+                + c.getNotAfter().toInstant()
+                + ")");
       }
     }
   }
@@ -335,14 +418,20 @@ public final class KdmWriter {
     List<String> given = r.trustedDeviceThumbprints();
     if (!r.formulation().needsTrustedDevices()) {
       if (!given.isEmpty()) {
-        throw new CinemaException("kdm_trusted_devices",
-            r.formulation().wireName() + " lists no trusted devices (its DeviceList is \"assume trust\")");
+        throw new CinemaException(
+            "kdm_trusted_devices",
+            r.formulation().wireName()
+                + " lists no trusted devices (its DeviceList is \"assume trust\")");
       }
       return List.of(DcCertificates.ASSUME_TRUST_THUMBPRINT);
     }
     if (given.isEmpty() || given.size() > MAX_TRUSTED_DEVICES) {
-      throw new CinemaException("kdm_trusted_devices",
-          r.formulation().wireName() + " needs 1 to " + MAX_TRUSTED_DEVICES + " trusted-device thumbprints");
+      throw new CinemaException(
+          "kdm_trusted_devices",
+          r.formulation().wireName()
+              + " needs 1 to "
+              + MAX_TRUSTED_DEVICES
+              + " trusted-device thumbprints");
     }
     List<String> out = new ArrayList<>();
     for (String t : given) {
@@ -355,13 +444,17 @@ public final class KdmWriter {
     String ca = r.contentAuthenticator();
     if (!r.formulation().needsContentAuthenticator()) {
       if (ca != null) {
-        throw new CinemaException("kdm_content_authenticator", r.formulation().wireName() + " has no ContentAuthenticator");
+        throw new CinemaException(
+            "kdm_content_authenticator",
+            r.formulation().wireName() + " has no ContentAuthenticator");
       }
       return null;
     }
     if (ca == null) {
-      throw new CinemaException("kdm_content_authenticator",
-          r.formulation().wireName() + " needs the CPL signer's certificate thumbprint as ContentAuthenticator");
+      throw new CinemaException(
+          "kdm_content_authenticator",
+          r.formulation().wireName()
+              + " needs the CPL signer's certificate thumbprint as ContentAuthenticator");
     }
     return thumbprint("kdm_content_authenticator", ca);
   }

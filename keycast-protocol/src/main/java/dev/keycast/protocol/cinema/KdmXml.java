@@ -9,8 +9,10 @@ final class KdmXml {
   static final String XMLNS = "http://www.w3.org/2000/xmlns/";
   static final String MESSAGE_TYPE = "http://www.smpte-ra.org/430-1/2006/KDM#kdm-key-type";
   static final String KEY_TYPE_SCOPE = "http://www.smpte-ra.org/430-1/2006/KDM#kdm-key-type";
+
   /** libdcp's scope for Dolby's MDEK (Atmos) key type. */
   static final String DOLBY_KEY_TYPE_SCOPE = "http://www.dolby.com/cp850/2012/KDM#kdm-key-type";
+
   static final String RSA_OAEP_MGF1P = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p";
   static final String SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1";
   static final String ID_PUBLIC = "ID_AuthenticatedPublic";

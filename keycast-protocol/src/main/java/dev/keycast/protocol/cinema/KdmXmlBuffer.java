@@ -84,7 +84,9 @@ final class KdmXmlBuffer {
             bytes[length++] = (byte) (0xC0 | (c >> 6));
             bytes[length++] = (byte) (0x80 | (c & 0x3F));
           } else if (Character.isSurrogate(c)) {
-            if (!Character.isHighSurrogate(c) || i + 1 >= n || !Character.isLowSurrogate(s.charAt(i + 1))) {
+            if (!Character.isHighSurrogate(c)
+                || i + 1 >= n
+                || !Character.isLowSurrogate(s.charAt(i + 1))) {
               throw new IllegalArgumentException("a lone surrogate has no UTF-8 form");
             }
             int cp = Character.toCodePoint(c, s.charAt(++i));
@@ -109,7 +111,9 @@ final class KdmXmlBuffer {
   static boolean hasLoneSurrogate(String s) {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+      if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
         i++;
       } else if (Character.isSurrogate(c)) {
         return true;

@@ -25,6 +25,7 @@ public enum KeyType {
         return t;
       }
     }
-    throw new CinemaException("content_key_type", "key type must be one of MDIK, MDAK, MDSK, MDEK, FMIK, FMAK");
+    throw new CinemaException(
+        "content_key_type", "key type must be one of MDIK, MDAK, MDSK, MDEK, FMIK, FMAK");
   }
 }

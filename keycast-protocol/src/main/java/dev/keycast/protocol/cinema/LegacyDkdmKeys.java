@@ -34,12 +34,15 @@ import java.util.HexFormat;
 public final class LegacyDkdmKeys {
   /** Most legacy keys a key set's host presents with one ingest. */
   public static final int MAX_KEYS = 16;
+
   /** Largest certificate accepted (DER). */
   public static final int MAX_CERTIFICATE_BYTES = 8192;
+
   /** Largest PKCS #8 key accepted (an RSA-4096 key is about 2.4 KB). */
   public static final int MAX_PKCS8_BYTES = 4096;
 
-  private static final byte[] AAD_LABEL = "keycast/v1/dkdm-key-import".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] AAD_LABEL =
+      "keycast/v1/dkdm-key-import".getBytes(StandardCharsets.US_ASCII);
 
   private LegacyDkdmKeys() {}
 
@@ -59,15 +62,21 @@ public final class LegacyDkdmKeys {
   /** The certificate of {@code der}: an X.509 certificate with an RSA key of 2048 to 4096 bits. */
   public static X509Certificate certificate(byte[] der) throws CinemaException {
     try {
-      X509Certificate c = (X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(new ByteArrayInputStream(der));
-      if (!(c.getPublicKey() instanceof RSAPublicKey k) || k.getModulus().bitLength() < 2048
+      X509Certificate c =
+          (X509Certificate)
+              CertificateFactory.getInstance("X.509")
+                  .generateCertificate(new ByteArrayInputStream(der));
+      if (!(c.getPublicKey() instanceof RSAPublicKey k)
+          || k.getModulus().bitLength() < 2048
           || k.getModulus().bitLength() > 4096) {
-        throw new CinemaException("dkdm_key_invalid", "a legacy DKDM certificate carries an RSA key of 2048 to 4096 bits");
+        throw new CinemaException(
+            "dkdm_key_invalid",
+            "a legacy DKDM certificate carries an RSA key of 2048 to 4096 bits");
       }
       return c;
     } catch (CertificateException | ClassCastException e) {
-      throw new CinemaException("dkdm_key_invalid", "the legacy DKDM certificate is not an X.509 DER certificate");
+      throw new CinemaException(
+          "dkdm_key_invalid", "the legacy DKDM certificate is not an X.509 DER certificate");
     }
   }
 
@@ -77,23 +86,28 @@ public final class LegacyDkdmKeys {
    *
    * @throws CinemaException {@code dkdm_key_invalid} (not PKCS #8 RSA) or {@code dkdm_key_mismatch}
    */
-  public static PrivateKey privateKey(byte[] pkcs8, X509Certificate certificate) throws CinemaException {
+  public static PrivateKey privateKey(byte[] pkcs8, X509Certificate certificate)
+      throws CinemaException {
     PrivateKey k;
     try {
       k = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
     } catch (java.security.GeneralSecurityException | RuntimeException e) {
-      throw new CinemaException("dkdm_key_invalid", "the legacy key is not a PKCS #8 RSA private key");
+      throw new CinemaException(
+          "dkdm_key_invalid", "the legacy key is not a PKCS #8 RSA private key");
     }
     RSAPublicKey pub = (RSAPublicKey) certificate.getPublicKey();
-    if (!(k instanceof RSAPrivateCrtKey crt) || !crt.getModulus().equals(pub.getModulus())
+    if (!(k instanceof RSAPrivateCrtKey crt)
+        || !crt.getModulus().equals(pub.getModulus())
         || !crt.getPublicExponent().equals(pub.getPublicExponent())) {
-      throw new CinemaException("dkdm_key_mismatch", "the legacy key is not the key of the certificate given");
+      throw new CinemaException(
+          "dkdm_key_mismatch", "the legacy key is not the key of the certificate given");
     }
     if (!consistent(crt)) {
       // Same modulus and exponent, but private parameters that do not belong to them: the JDK then
       // refuses every private-key operation, so the key would be sealed and fail at every ingest
       // (fuzzing.md Z9).
-      throw new CinemaException("dkdm_key_invalid", "the legacy key's private parameters do not belong to its modulus");
+      throw new CinemaException(
+          "dkdm_key_invalid", "the legacy key's private parameters do not belong to its modulus");
     }
     return k;
   }
@@ -106,8 +120,11 @@ public final class LegacyDkdmKeys {
     java.math.BigInteger d = k.getPrivateExponent();
     java.math.BigInteger e = k.getPublicExponent();
     try {
-      return p.compareTo(one) > 0 && q.compareTo(one) > 0 && p.multiply(q).equals(k.getModulus())
-          && e.multiply(d).mod(p.subtract(one)).equals(one) && e.multiply(d).mod(q.subtract(one)).equals(one)
+      return p.compareTo(one) > 0
+          && q.compareTo(one) > 0
+          && p.multiply(q).equals(k.getModulus())
+          && e.multiply(d).mod(p.subtract(one)).equals(one)
+          && e.multiply(d).mod(q.subtract(one)).equals(one)
           && k.getPrimeExponentP().equals(d.mod(p.subtract(one)))
           && k.getPrimeExponentQ().equals(d.mod(q.subtract(one)))
           && k.getCrtCoefficient().equals(q.modInverse(p));
@@ -117,16 +134,23 @@ public final class LegacyDkdmKeys {
   }
 
   /** Seals {@code pkcs8} (checked by the caller) for the host to keep, bound to {@code certificateDer}. */
-  public static SealedSecret seal(KeySet keySet, byte[] certificateDer, byte[] pkcs8, byte[] senderKey, Instant signedAt,
+  public static SealedSecret seal(
+      KeySet keySet,
+      byte[] certificateDer,
+      byte[] pkcs8,
+      byte[] senderKey,
+      Instant signedAt,
       SecureRandom random) {
-    return SealedSecret.seal(keySet, secretId(certificateDer), pkcs8, certificateDer, senderKey, signedAt, random);
+    return SealedSecret.seal(
+        keySet, secretId(certificateDer), pkcs8, certificateDer, senderKey, signedAt, random);
   }
 
   /**
    * Opens a sealed legacy key with its certificate: any altered byte of either, or a key that is
    * not the certificate's, fails alike ({@link DecryptionFailedException}).
    */
-  public static PrivateKey open(KeySet keySet, byte[] certificateDer, byte[] sealed) throws DecryptionFailedException {
+  public static PrivateKey open(KeySet keySet, byte[] certificateDer, byte[] sealed)
+      throws DecryptionFailedException {
     return open(keySet, certificateDer, sealed, null);
   }
 
@@ -135,7 +159,8 @@ public final class LegacyDkdmKeys {
    * importer} (raw Ed25519 key; the sealed form's authenticated header names the importer): a
    * legacy key serves its own distributor's ingests, not another sender's. Null: any importer.
    */
-  public static PrivateKey open(KeySet keySet, byte[] certificateDer, byte[] sealed, byte[] importer)
+  public static PrivateKey open(
+      KeySet keySet, byte[] certificateDer, byte[] sealed, byte[] importer)
       throws DecryptionFailedException {
     byte[] plain = null;
     try {
@@ -144,7 +169,9 @@ public final class LegacyDkdmKeys {
         throw new DecryptionFailedException();
       }
       plain = s.open(keySet, certificateDer);
-      if (importer != null && (s.senderKey() == null || !java.security.MessageDigest.isEqual(s.senderKey(), importer))) {
+      if (importer != null
+          && (s.senderKey() == null
+              || !java.security.MessageDigest.isEqual(s.senderKey(), importer))) {
         throw new DecryptionFailedException();
       }
       return privateKey(plain, certificate(certificateDer));

@@ -46,7 +46,9 @@ public record VerifiedKdm(
   public KdmFormulation formulation() {
     boolean assumeTrust = deviceList.equals(List.of(DcCertificates.ASSUME_TRUST_THUMBPRINT));
     if (contentAuthenticator == null) {
-      return assumeTrust ? KdmFormulation.MODIFIED_TRANSITIONAL_1 : KdmFormulation.MULTIPLE_MODIFIED_TRANSITIONAL_1;
+      return assumeTrust
+          ? KdmFormulation.MODIFIED_TRANSITIONAL_1
+          : KdmFormulation.MULTIPLE_MODIFIED_TRANSITIONAL_1;
     }
     return assumeTrust ? KdmFormulation.DCI_ANY : KdmFormulation.DCI_SPECIFIC;
   }

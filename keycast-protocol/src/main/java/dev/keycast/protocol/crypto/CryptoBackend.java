@@ -100,8 +100,13 @@ public interface CryptoBackend {
    *     the wrong length, or a key that is not a well-formed RSA key
    * @throws IndexOutOfBoundsException if the range is outside {@code message}
    */
-  boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
-      int offset, int length, byte[] signature);
+  boolean rsaPkcs1Verify(
+      RsaSignatureDigest digest,
+      byte[] publicKeySpki,
+      byte[] message,
+      int offset,
+      int length,
+      byte[] signature);
 
   /**
    * Imports an RSA private key for RSASSA-PKCS1-v1_5 SHA-256 signatures (the KDM signer's key).

@@ -79,8 +79,11 @@ public final class CryptoBackends {
       case "openssl" ->
           openssl()
               .orElseThrow(
-                  () -> new IllegalStateException(
-                      PROPERTY + "=openssl but the OpenSSL backend is unavailable: " + OpenSsl.FAILURE));
+                  () ->
+                      new IllegalStateException(
+                          PROPERTY
+                              + "=openssl but the OpenSSL backend is unavailable: "
+                              + OpenSsl.FAILURE));
       case "auto", "" -> openssl().orElse(java());
       default ->
           throw new IllegalArgumentException(
@@ -131,9 +134,15 @@ public final class CryptoBackends {
       } else if (BACKEND instanceof OpenSslCryptoBackend o) {
         description = "openssl (" + o.version() + "; " + PROPERTY + "=" + setting + ")";
       } else {
-        description = "java (" + PROPERTY + "=" + setting
-            + (OpenSsl.FAILURE == null || setting.equalsIgnoreCase("java")
-                ? "" : "; openssl unavailable: " + OpenSsl.FAILURE) + ")";
+        description =
+            "java ("
+                + PROPERTY
+                + "="
+                + setting
+                + (OpenSsl.FAILURE == null || setting.equalsIgnoreCase("java")
+                    ? ""
+                    : "; openssl unavailable: " + OpenSsl.FAILURE)
+                + ")";
       }
       DESCRIPTION = description;
       // DEBUG: a command-line tool must not print it; servers log description() at start-up.

@@ -4,13 +4,13 @@ import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.InvalidKeyException;
 import java.security.KeyFactory;
-import java.security.spec.X509EncodedKeySpec;
 import java.security.MessageDigest;
 import java.security.Provider;
 import java.security.SecureRandom;
 import java.security.Security;
 import java.security.interfaces.RSAPublicKey;
 import java.security.spec.MGF1ParameterSpec;
+import java.security.spec.X509EncodedKeySpec;
 import java.util.Arrays;
 import javax.crypto.Cipher;
 import javax.crypto.spec.OAEPParameterSpec;
@@ -27,7 +27,8 @@ final class JavaCryptoBackend implements CryptoBackend {
   static final JavaCryptoBackend INSTANCE = new JavaCryptoBackend();
 
   private static final OAEPParameterSpec OAEP_SHA256 =
-      new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
+      new OAEPParameterSpec(
+          "SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
   private static final OAEPParameterSpec OAEP_SHA1 =
       new OAEPParameterSpec("SHA-1", "MGF1", MGF1ParameterSpec.SHA1, PSource.PSpecified.DEFAULT);
   private static final ThreadLocal<Cipher> OAEP = ThreadLocal.withInitial(JavaCryptoBackend::oaep);
@@ -50,7 +51,8 @@ final class JavaCryptoBackend implements CryptoBackend {
     return oaepEncrypt(OAEP_SHA1, key, message, random);
   }
 
-  private static byte[] oaepEncrypt(OAEPParameterSpec spec, RSAPublicKey key, byte[] message, SecureRandom random) {
+  private static byte[] oaepEncrypt(
+      OAEPParameterSpec spec, RSAPublicKey key, byte[] message, SecureRandom random) {
     Cipher c = OAEP.get();
     try {
       c.init(Cipher.ENCRYPT_MODE, key, spec, random);
@@ -63,8 +65,7 @@ final class JavaCryptoBackend implements CryptoBackend {
   }
 
   @Override
-  public X25519Exchange x25519(byte[] privateKey, byte[] peerPublicKey)
-      throws InvalidKeyException {
+  public X25519Exchange x25519(byte[] privateKey, byte[] peerPublicKey) throws InvalidKeyException {
     checkLength(privateKey, "private");
     checkLength(peerPublicKey, "peer public");
     byte[] pub = new byte[32];
@@ -154,7 +155,9 @@ final class JavaCryptoBackend implements CryptoBackend {
 
     @Override
     public String toString() {
-      return "X25519KeyAgreement[java, public=" + java.util.HexFormat.of().formatHex(publicKey) + "]";
+      return "X25519KeyAgreement[java, public="
+          + java.util.HexFormat.of().formatHex(publicKey)
+          + "]";
     }
   }
 
@@ -166,8 +169,13 @@ final class JavaCryptoBackend implements CryptoBackend {
    * same answer, so a certificate's eligibility never depends on the backend.
    */
   @Override
-  public boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
-      int offset, int length, byte[] signature) {
+  public boolean rsaPkcs1Verify(
+      RsaSignatureDigest digest,
+      byte[] publicKeySpki,
+      byte[] message,
+      int offset,
+      int length,
+      byte[] signature) {
     java.util.Objects.checkFromIndexSize(offset, length, message.length);
     Verifiers v = VERIFIERS.get();
     RSAPublicKey key;
@@ -262,8 +270,9 @@ final class JavaCryptoBackend implements CryptoBackend {
   public RsaSigningKey rsaSigningKey(byte[] pkcs8) {
     java.security.PrivateKey key;
     try {
-      key = java.security.KeyFactory.getInstance("RSA")
-          .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(pkcs8));
+      key =
+          java.security.KeyFactory.getInstance("RSA")
+              .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(pkcs8));
     } catch (java.security.GeneralSecurityException | RuntimeException e) {
       throw new IllegalArgumentException("not the PKCS #8 DER of an RSA private key");
     }

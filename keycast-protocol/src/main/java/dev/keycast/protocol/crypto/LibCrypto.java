@@ -20,19 +20,25 @@ import java.lang.invoke.MethodHandle;
 final class LibCrypto {
   /** The shared library's SONAME (OpenSSL 3.x; the enclave image's {@code libcrypto3}). */
   static final String LIBRARY = "libcrypto.so.3";
+
   /** {@code EVP_PKEY_X25519} = {@code NID_X25519}. */
   static final int EVP_PKEY_X25519 = 1034;
+
   /** {@code EVP_PKEY_RSA} = {@code NID_rsaEncryption}. */
   static final int EVP_PKEY_RSA = 6;
+
   /** {@code EVP_PKEY_KEYPAIR}: the selection for a private and public key. */
   static final int EVP_PKEY_KEYPAIR = 0x87;
+
   /** {@code EVP_PKEY_PUBLIC_KEY}: the selection for a public key (with its domain parameters). */
   static final int EVP_PKEY_PUBLIC_KEY = 0x86;
+
   /** {@code OSSL_PARAM_OCTET_STRING}. */
   static final int OSSL_PARAM_OCTET_STRING = 5;
 
   /** NUL-terminated names, allocated once for the life of the process (read-only). */
   final MemorySegment nameX25519 = Arena.global().allocateFrom("X25519");
+
   final MemorySegment paramPriv = Arena.global().allocateFrom("priv"); // OSSL_PKEY_PARAM_PRIV_KEY
   final MemorySegment paramPub = Arena.global().allocateFrom("pub"); // OSSL_PKEY_PARAM_PUB_KEY
 
@@ -109,51 +115,80 @@ final class LibCrypto {
         handle(lib, "BN_MONT_CTX_set", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     bnMontCtxFree = handle(lib, "BN_MONT_CTX_free", FunctionDescriptor.ofVoid(ADDRESS));
     bnModExpMont =
-        handle(lib, "BN_mod_exp_mont",
+        handle(
+            lib,
+            "BN_mod_exp_mont",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    FunctionDescriptor newRaw = FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
+    FunctionDescriptor newRaw =
+        FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
     evpPkeyNewRawPublicKey = handle(lib, "EVP_PKEY_new_raw_public_key", newRaw);
     evpPkeyFree = handle(lib, "EVP_PKEY_free", FunctionDescriptor.ofVoid(ADDRESS));
     evpPkeyCtxFree = handle(lib, "EVP_PKEY_CTX_free", FunctionDescriptor.ofVoid(ADDRESS));
-    evpPkeyDeriveInit = handle(lib, "EVP_PKEY_derive_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    evpPkeyDeriveInit =
+        handle(lib, "EVP_PKEY_derive_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     evpPkeyDerive =
         handle(lib, "EVP_PKEY_derive", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     errClearError = handle(lib, "ERR_clear_error", FunctionDescriptor.ofVoid());
-    evpPkeyDeriveSetPeerEx = handle(lib, "EVP_PKEY_derive_set_peer_ex",
-        FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-    evpPkeyCtxNewFromPkey = handle(lib, "EVP_PKEY_CTX_new_from_pkey",
-        FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    evpPkeyCtxNewFromName = handle(lib, "EVP_PKEY_CTX_new_from_name",
-        FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-    evpPkeyFromdataInit = handle(lib, "EVP_PKEY_fromdata_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    evpPkeyFromdata = handle(lib, "EVP_PKEY_fromdata",
-        FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
-    d2iPubkey = handle(lib, "d2i_PUBKEY", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+    evpPkeyDeriveSetPeerEx =
+        handle(
+            lib,
+            "EVP_PKEY_derive_set_peer_ex",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    evpPkeyCtxNewFromPkey =
+        handle(
+            lib,
+            "EVP_PKEY_CTX_new_from_pkey",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    evpPkeyCtxNewFromName =
+        handle(
+            lib,
+            "EVP_PKEY_CTX_new_from_name",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+    evpPkeyFromdataInit =
+        handle(lib, "EVP_PKEY_fromdata_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    evpPkeyFromdata =
+        handle(
+            lib,
+            "EVP_PKEY_fromdata",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
+    d2iPubkey =
+        handle(lib, "d2i_PUBKEY", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
     evpPkeyUpRef = handle(lib, "EVP_PKEY_up_ref", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    evpPkeyGetBaseId = handle(lib, "EVP_PKEY_get_base_id", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    evpPkeyGetBaseId =
+        handle(lib, "EVP_PKEY_get_base_id", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     evpMdCtxNew = handle(lib, "EVP_MD_CTX_new", FunctionDescriptor.of(ADDRESS));
     evpMdCtxFree = handle(lib, "EVP_MD_CTX_free", FunctionDescriptor.ofVoid(ADDRESS));
     FunctionDescriptor md = FunctionDescriptor.of(ADDRESS);
     evpSha256 = (MemorySegment) handle(lib, "EVP_sha256", md).invokeExact();
     evpSha384 = (MemorySegment) handle(lib, "EVP_sha384", md).invokeExact();
     evpSha512 = (MemorySegment) handle(lib, "EVP_sha512", md).invokeExact();
-    if (evpSha256.equals(MemorySegment.NULL) || evpSha384.equals(MemorySegment.NULL)
+    if (evpSha256.equals(MemorySegment.NULL)
+        || evpSha384.equals(MemorySegment.NULL)
         || evpSha512.equals(MemorySegment.NULL)) {
       throw new IllegalStateException(LIBRARY + " has no SHA-2 digests");
     }
     evpDigestVerifyInit =
-        handle(lib, "EVP_DigestVerifyInit",
+        handle(
+            lib,
+            "EVP_DigestVerifyInit",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     evpDigestVerify =
-        handle(lib, "EVP_DigestVerify",
+        handle(
+            lib,
+            "EVP_DigestVerify",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
     d2iAutoPrivateKey =
-        handle(lib, "d2i_AutoPrivateKey", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+        handle(
+            lib, "d2i_AutoPrivateKey", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
     evpDigestSignInit =
-        handle(lib, "EVP_DigestSignInit",
+        handle(
+            lib,
+            "EVP_DigestSignInit",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
     evpDigestSign =
-        handle(lib, "EVP_DigestSign",
+        handle(
+            lib,
+            "EVP_DigestSign",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
     evpPkeyGetBits = handle(lib, "EVP_PKEY_get_bits", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     versionNumber =
@@ -222,7 +257,11 @@ final class LibCrypto {
 
   /** Frees the BIGNUMs and contexts of one RSA public-key operation (the encoded block cleared). */
   void freeRsaOperands(
-      MemorySegment r, MemorySegment x, MemorySegment e, MemorySegment n, MemorySegment ctx,
+      MemorySegment r,
+      MemorySegment x,
+      MemorySegment e,
+      MemorySegment n,
+      MemorySegment ctx,
       MemorySegment mont) {
     // each *_free accepts NULL
     try {

@@ -87,8 +87,7 @@ final class OpenSslCryptoBackend implements CryptoBackend {
   }
 
   @Override
-  public X25519Exchange x25519(byte[] privateKey, byte[] peerPublicKey)
-      throws InvalidKeyException {
+  public X25519Exchange x25519(byte[] privateKey, byte[] peerPublicKey) throws InvalidKeyException {
     return x25519.x25519(privateKey, peerPublicKey);
   }
 
@@ -109,8 +108,13 @@ final class OpenSslCryptoBackend implements CryptoBackend {
   }
 
   @Override
-  public boolean rsaPkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
-      int offset, int length, byte[] signature) {
+  public boolean rsaPkcs1Verify(
+      RsaSignatureDigest digest,
+      byte[] publicKeySpki,
+      byte[] message,
+      int offset,
+      int length,
+      byte[] signature) {
     return rsa.pkcs1Verify(digest, publicKeySpki, message, offset, length, signature);
   }
 }

@@ -75,7 +75,8 @@ final class OpenSslRsa {
 
   private final ThreadLocal<Oaep> oaep = ThreadLocal.withInitial(() -> new Oaep(this, Sha256::new));
   private final ThreadLocal<Oaep> oaepSha1 =
-      ThreadLocal.withInitial(() -> new Oaep(this, org.bouncycastle.crypto.digests.SHA1Digest::new));
+      ThreadLocal.withInitial(
+          () -> new Oaep(this, org.bouncycastle.crypto.digests.SHA1Digest::new));
 
   /**
    * {@code input^e mod n} for a big-endian {@code input} smaller than {@code n}, as {@code k}
@@ -111,7 +112,8 @@ final class OpenSslRsa {
         mont = LibCrypto.notNull((MemorySegment) lib.bnMontCtxNew.invokeExact(), "BN_MONT_CTX_new");
         LibCrypto.check((int) lib.bnMontCtxSet.invokeExact(mont, bnN, ctx), "BN_MONT_CTX_set");
         bnR = LibCrypto.notNull((MemorySegment) lib.bnNew.invokeExact(), "BN_new");
-        LibCrypto.check((int) lib.bnModExpMont.invokeExact(bnR, bnX, bnE, bnN, ctx, mont), "BN_mod_exp_mont");
+        LibCrypto.check(
+            (int) lib.bnModExpMont.invokeExact(bnR, bnX, bnE, bnN, ctx, mont), "BN_mod_exp_mont");
         int written = (int) lib.bnBn2binpad.invokeExact(bnR, out, k);
         if (written != k) {
           throw new IllegalStateException("BN_bn2binpad failed");
@@ -142,7 +144,9 @@ final class OpenSslRsa {
         MemorySegment.copy(pkcs8, 0, der, JAVA_BYTE, 0, pkcs8.length);
         MemorySegment cursor = arena.allocate(ADDRESS); // d2i_AutoPrivateKey advances it
         cursor.set(ADDRESS, 0, der);
-        pkey = (MemorySegment) lib.d2iAutoPrivateKey.invokeExact(MemorySegment.NULL, cursor, (long) pkcs8.length);
+        pkey =
+            (MemorySegment)
+                lib.d2iAutoPrivateKey.invokeExact(MemorySegment.NULL, cursor, (long) pkcs8.length);
         if (pkey.equals(MemorySegment.NULL)) {
           lib.clearErrors();
           throw new IllegalArgumentException("not the PKCS #8 DER of an RSA private key");
@@ -193,9 +197,14 @@ final class OpenSslRsa {
         sigLen.set(JAVA_LONG, 0, max);
         ctx = LibCrypto.notNull((MemorySegment) lib.evpMdCtxNew.invokeExact(), "EVP_MD_CTX_new");
         // RSA keys default to PKCS #1 v1.5 padding
-        LibCrypto.check((int) lib.evpDigestSignInit.invokeExact(ctx, MemorySegment.NULL, lib.evpSha256, MemorySegment.NULL, own),
+        LibCrypto.check(
+            (int)
+                lib.evpDigestSignInit.invokeExact(
+                    ctx, MemorySegment.NULL, lib.evpSha256, MemorySegment.NULL, own),
             "EVP_DigestSignInit");
-        LibCrypto.check((int) lib.evpDigestSign.invokeExact(ctx, sig, sigLen, tbs, (long) length), "EVP_DigestSign");
+        LibCrypto.check(
+            (int) lib.evpDigestSign.invokeExact(ctx, sig, sigLen, tbs, (long) length),
+            "EVP_DigestSign");
         long n = sigLen.get(JAVA_LONG, 0);
         if (n != max) {
           throw new IllegalStateException("EVP_DigestSign returned " + n + " bytes, not " + max);
@@ -236,14 +245,20 @@ final class OpenSslRsa {
     }
   }
 
-  boolean pkcs1Verify(RsaSignatureDigest digest, byte[] publicKeySpki, byte[] message,
-      int offset, int length, byte[] signature) {
+  boolean pkcs1Verify(
+      RsaSignatureDigest digest,
+      byte[] publicKeySpki,
+      byte[] message,
+      int offset,
+      int length,
+      byte[] signature) {
     java.util.Objects.checkFromIndexSize(offset, length, message.length);
-    MemorySegment md = switch (digest) {
-      case SHA256 -> lib.evpSha256;
-      case SHA384 -> lib.evpSha384;
-      case SHA512 -> lib.evpSha512;
-    };
+    MemorySegment md =
+        switch (digest) {
+          case SHA256 -> lib.evpSha256;
+          case SHA384 -> lib.evpSha384;
+          case SHA512 -> lib.evpSha512;
+        };
     MemorySegment pkey = MemorySegment.NULL;
     MemorySegment ctx = MemorySegment.NULL;
     boolean ok = false;
@@ -255,12 +270,19 @@ final class OpenSslRsa {
         }
         MemorySegment tbs = arena.allocate(Math.max(1, length));
         MemorySegment.copy(message, offset, tbs, JAVA_BYTE, 0, length);
-        MemorySegment sig = arena.allocateFrom(JAVA_BYTE, signature.length == 0 ? new byte[1] : signature);
+        MemorySegment sig =
+            arena.allocateFrom(JAVA_BYTE, signature.length == 0 ? new byte[1] : signature);
         ctx = LibCrypto.notNull((MemorySegment) lib.evpMdCtxNew.invokeExact(), "EVP_MD_CTX_new");
         // RSA keys default to PKCS #1 v1.5 padding
-        LibCrypto.check((int) lib.evpDigestVerifyInit.invokeExact(ctx, MemorySegment.NULL, md, MemorySegment.NULL, pkey),
+        LibCrypto.check(
+            (int)
+                lib.evpDigestVerifyInit.invokeExact(
+                    ctx, MemorySegment.NULL, md, MemorySegment.NULL, pkey),
             "EVP_DigestVerifyInit");
-        int rc = (int) lib.evpDigestVerify.invokeExact(ctx, sig, (long) signature.length, tbs, (long) length);
+        int rc =
+            (int)
+                lib.evpDigestVerify.invokeExact(
+                    ctx, sig, (long) signature.length, tbs, (long) length);
         ok = rc == 1;
         return ok;
       } finally {

@@ -21,6 +21,7 @@ final class OpenSslX25519 {
   private static final byte[] ZERO = new byte[32];
 
   private final LibCrypto lib;
+
   /** Frees the EVP_PKEY of an {@link Agreement} that became unreachable without being destroyed. */
   private final java.lang.ref.Cleaner cleaner;
 
@@ -36,8 +37,7 @@ final class OpenSslX25519 {
    * which {@code EVP_PKEY_new_raw_private_key} always runs. The pair is then imported without
    * deriving again and the shared secret computed as in {@link #x25519SharedSecret}.
    */
-  X25519Exchange x25519(byte[] privateKey, byte[] peerPublicKey)
-      throws InvalidKeyException {
+  X25519Exchange x25519(byte[] privateKey, byte[] peerPublicKey) throws InvalidKeyException {
     JavaCryptoBackend.checkLength(privateKey, "private");
     JavaCryptoBackend.checkLength(peerPublicKey, "peer public");
     byte[] pub = new byte[32];
@@ -60,6 +60,7 @@ final class OpenSslX25519 {
 
   /** Native scratch of one X25519 call: four 32-byte values, a length, three OSSL_PARAMs, a pointer. */
   private static final long X_PRIV = 0;
+
   private static final long X_PUB = 32;
   private static final long X_PEER = 64;
   private static final long X_SHARED = 96;
@@ -84,12 +85,19 @@ final class OpenSslX25519 {
         MemorySegment.copy(peerPublicKey, 0, buf, JAVA_BYTE, X_PEER, 32);
         MemorySegment params = buf.asSlice(X_PARAMS, 3 * LibCrypto.OSSL_PARAM_SIZE);
         MemorySegment out = buf.asSlice(X_OUT, 8);
-        keyCtx = LibCrypto.notNull((MemorySegment) lib.evpPkeyCtxNewFromName.invokeExact(
-            MemorySegment.NULL, lib.nameX25519, MemorySegment.NULL), "EVP_PKEY_CTX_new_from_name");
-        LibCrypto.check((int) lib.evpPkeyFromdataInit.invokeExact(keyCtx), "EVP_PKEY_fromdata_init");
+        keyCtx =
+            LibCrypto.notNull(
+                (MemorySegment)
+                    lib.evpPkeyCtxNewFromName.invokeExact(
+                        MemorySegment.NULL, lib.nameX25519, MemorySegment.NULL),
+                "EVP_PKEY_CTX_new_from_name");
+        LibCrypto.check(
+            (int) lib.evpPkeyFromdataInit.invokeExact(keyCtx), "EVP_PKEY_fromdata_init");
         LibCrypto.octetStringParam(params, 0, lib.paramPriv, priv);
-        LibCrypto.octetStringParam(params, 1, lib.paramPub, buf.asSlice(X_PUB, 32)); // params[2]: end (zero)
-        LibCrypto.check((int) lib.evpPkeyFromdata.invokeExact(keyCtx, out, LibCrypto.EVP_PKEY_KEYPAIR, params),
+        LibCrypto.octetStringParam(
+            params, 1, lib.paramPub, buf.asSlice(X_PUB, 32)); // params[2]: end (zero)
+        LibCrypto.check(
+            (int) lib.evpPkeyFromdata.invokeExact(keyCtx, out, LibCrypto.EVP_PKEY_KEYPAIR, params),
             "EVP_PKEY_fromdata");
         own = LibCrypto.notNull(out.get(ADDRESS, 0), "EVP_PKEY_fromdata");
         params.fill((byte) 0); // no pointer to the private key left in the parameters
@@ -118,11 +126,13 @@ final class OpenSslX25519 {
    * A peer's raw public key as a new EVP_PKEY, imported with {@code keyCtx} (fromdata-initialised;
    * {@code params} three zeroed OSSL_PARAMs, {@code out} a pointer slot).
    */
-  private MemorySegment importPublic(MemorySegment keyCtx, MemorySegment params, MemorySegment out,
-      MemorySegment raw) throws Throwable {
+  private MemorySegment importPublic(
+      MemorySegment keyCtx, MemorySegment params, MemorySegment out, MemorySegment raw)
+      throws Throwable {
     LibCrypto.octetStringParam(params, 0, lib.paramPub, raw);
     out.set(ADDRESS, 0, MemorySegment.NULL);
-    if ((int) lib.evpPkeyFromdata.invokeExact(keyCtx, out, LibCrypto.EVP_PKEY_PUBLIC_KEY, params) != 1) {
+    if ((int) lib.evpPkeyFromdata.invokeExact(keyCtx, out, LibCrypto.EVP_PKEY_PUBLIC_KEY, params)
+        != 1) {
       throw new InvalidKeyException("X25519 peer public key rejected");
     }
     return LibCrypto.notNull(out.get(ADDRESS, 0), "EVP_PKEY_fromdata");
@@ -136,12 +146,17 @@ final class OpenSslX25519 {
    * tests that the key has a public half (any 32 bytes are a u-coordinate) and costs a context of
    * its own. Refuses a low-order peer point (an all-zero result), as OpenSSL also does.
    */
-  private byte[] derive(MemorySegment own, MemorySegment peer, MemorySegment shared,
-      MemorySegment len) throws Throwable {
+  private byte[] derive(
+      MemorySegment own, MemorySegment peer, MemorySegment shared, MemorySegment len)
+      throws Throwable {
     MemorySegment ctx = MemorySegment.NULL;
     try {
-      ctx = LibCrypto.notNull((MemorySegment) lib.evpPkeyCtxNewFromPkey.invokeExact(
-          MemorySegment.NULL, own, MemorySegment.NULL), "EVP_PKEY_CTX_new_from_pkey");
+      ctx =
+          LibCrypto.notNull(
+              (MemorySegment)
+                  lib.evpPkeyCtxNewFromPkey.invokeExact(
+                      MemorySegment.NULL, own, MemorySegment.NULL),
+              "EVP_PKEY_CTX_new_from_pkey");
       LibCrypto.check((int) lib.evpPkeyDeriveInit.invokeExact(ctx), "EVP_PKEY_derive_init");
       if ((int) lib.evpPkeyDeriveSetPeerEx.invokeExact(ctx, peer, 0) != 1) {
         throw new InvalidKeyException("X25519 peer public key rejected");
@@ -179,15 +194,22 @@ final class OpenSslX25519 {
         MemorySegment.copy(publicKey, 0, buf, JAVA_BYTE, X_PUB, 32);
         MemorySegment params = buf.asSlice(X_PARAMS, 3 * LibCrypto.OSSL_PARAM_SIZE);
         MemorySegment out = buf.asSlice(X_OUT, 8);
-        keyCtx = LibCrypto.notNull((MemorySegment) lib.evpPkeyCtxNewFromName.invokeExact(
-            MemorySegment.NULL, lib.nameX25519, MemorySegment.NULL), "EVP_PKEY_CTX_new_from_name");
-        LibCrypto.check((int) lib.evpPkeyFromdataInit.invokeExact(keyCtx), "EVP_PKEY_fromdata_init");
+        keyCtx =
+            LibCrypto.notNull(
+                (MemorySegment)
+                    lib.evpPkeyCtxNewFromName.invokeExact(
+                        MemorySegment.NULL, lib.nameX25519, MemorySegment.NULL),
+                "EVP_PKEY_CTX_new_from_name");
+        LibCrypto.check(
+            (int) lib.evpPkeyFromdataInit.invokeExact(keyCtx), "EVP_PKEY_fromdata_init");
         LibCrypto.octetStringParam(params, 0, lib.paramPriv, priv);
         LibCrypto.octetStringParam(params, 1, lib.paramPub, buf.asSlice(X_PUB, 32));
-        LibCrypto.check((int) lib.evpPkeyFromdata.invokeExact(keyCtx, out, LibCrypto.EVP_PKEY_KEYPAIR, params),
+        LibCrypto.check(
+            (int) lib.evpPkeyFromdata.invokeExact(keyCtx, out, LibCrypto.EVP_PKEY_KEYPAIR, params),
             "EVP_PKEY_fromdata");
-        X25519KeyAgreement a = new Agreement(LibCrypto.notNull(out.get(ADDRESS, 0), "EVP_PKEY_fromdata"),
-            publicKey.clone());
+        X25519KeyAgreement a =
+            new Agreement(
+                LibCrypto.notNull(out.get(ADDRESS, 0), "EVP_PKEY_fromdata"), publicKey.clone());
         ok = true;
         return a;
       } finally {
@@ -266,11 +288,20 @@ final class OpenSslX25519 {
       MemorySegment shared = buf.asSlice(X_SHARED, 32);
       try {
         MemorySegment.copy(peerPublicKey, 0, buf, JAVA_BYTE, X_PEER, 32);
-        keyCtx = LibCrypto.notNull((MemorySegment) lib.evpPkeyCtxNewFromName.invokeExact(
-            MemorySegment.NULL, lib.nameX25519, MemorySegment.NULL), "EVP_PKEY_CTX_new_from_name");
-        LibCrypto.check((int) lib.evpPkeyFromdataInit.invokeExact(keyCtx), "EVP_PKEY_fromdata_init");
-        peer = importPublic(keyCtx, buf.asSlice(X_PARAMS, 3 * LibCrypto.OSSL_PARAM_SIZE),
-            buf.asSlice(X_OUT, 8), buf.asSlice(X_PEER, 32));
+        keyCtx =
+            LibCrypto.notNull(
+                (MemorySegment)
+                    lib.evpPkeyCtxNewFromName.invokeExact(
+                        MemorySegment.NULL, lib.nameX25519, MemorySegment.NULL),
+                "EVP_PKEY_CTX_new_from_name");
+        LibCrypto.check(
+            (int) lib.evpPkeyFromdataInit.invokeExact(keyCtx), "EVP_PKEY_fromdata_init");
+        peer =
+            importPublic(
+                keyCtx,
+                buf.asSlice(X_PARAMS, 3 * LibCrypto.OSSL_PARAM_SIZE),
+                buf.asSlice(X_OUT, 8),
+                buf.asSlice(X_PEER, 32));
         byte[] secret = derive(own, peer, shared, buf.asSlice(X_LEN, 8));
         ok = true;
         return secret;

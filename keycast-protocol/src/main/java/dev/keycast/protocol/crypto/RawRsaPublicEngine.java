@@ -62,4 +62,3 @@ final class RawRsaPublicEngine implements AsymmetricBlockCipher {
     return backend.rsaPublic(modulus, exponent, in, inOff, len);
   }
 }
-

@@ -54,23 +54,33 @@ import org.bouncycastle.operator.jcajce.JcaAlgorithmParametersConverter;
 public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
   /** AES-256-GCM in AuthEnvelopedData: the default for RSA recipients. */
   public static final CmsDeliveryFormat AES_256_GCM =
-      new CmsDeliveryFormat("cms-aes256gcm-v1", CMSAlgorithm.AES256_GCM,
-          CMSObjectIdentifiers.authEnvelopedData, DeliveryPayload.INTEGRITY_NONE);
+      new CmsDeliveryFormat(
+          "cms-aes256gcm-v1",
+          CMSAlgorithm.AES256_GCM,
+          CMSObjectIdentifiers.authEnvelopedData,
+          DeliveryPayload.INTEGRITY_NONE);
+
   /** AES-256-CBC in EnvelopedData, for readers without AuthEnvelopedData. */
   public static final CmsDeliveryFormat AES_256_CBC =
-      new CmsDeliveryFormat("cms-aes256cbc-v1", CMSAlgorithm.AES256_CBC,
-          CMSObjectIdentifiers.envelopedData, DeliveryPayload.INTEGRITY_SHA256);
+      new CmsDeliveryFormat(
+          "cms-aes256cbc-v1",
+          CMSAlgorithm.AES256_CBC,
+          CMSObjectIdentifiers.envelopedData,
+          DeliveryPayload.INTEGRITY_SHA256);
 
   /** One provider instance for the process; never registered globally. */
   private static final Provider BC = new BouncyCastleProvider();
+
   /**
    * RSAES-OAEP with SHA-256, MGF1-SHA-256, pSpecified(empty); held as its parsed primitive so that
    * encoding a delivery does not rebuild the parameter structure each time (same DER).
    */
   static final AlgorithmIdentifier OAEP_SHA256 =
       AlgorithmIdentifier.getInstance(oaepSha256().toASN1Primitive());
+
   /** {@link #OAEP_SHA256} as DER. */
   private static final byte[] OAEP_SHA256_DER = CmsDer.der(OAEP_SHA256);
+
   private static final int GCM_NONCE_LENGTH = 12;
   private static final int GCM_TAG_LENGTH = 16;
   private static final int CBC_IV_LENGTH = 16;
@@ -80,11 +90,15 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
   private final ASN1ObjectIdentifier contentType;
   private final int integrity;
   private final boolean gcm;
+
   /** The RSA-OAEP backend; null means {@link CryptoBackends#get()} at each call. */
   private final CryptoBackend backend;
 
   private CmsDeliveryFormat(
-      String id, ASN1ObjectIdentifier contentCipher, ASN1ObjectIdentifier contentType, int integrity) {
+      String id,
+      ASN1ObjectIdentifier contentCipher,
+      ASN1ObjectIdentifier contentType,
+      int integrity) {
     this(id, contentCipher, contentType, integrity, null);
   }
 
@@ -187,12 +201,20 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
       // The whole envelope is laid out first (every length is known) and each part is written in
       // place: no ASN.1 object tree, no intermediate copies (performance.md section 1).
       boolean ski = rsa.issuerAndSerial().isEmpty();
-      byte[] rid = ski
-          ? CmsDer.subjectKeyIdRid(rsa.subjectKeyIdentifier())
-          : CmsDer.der(rsa.issuerAndSerial().orElseThrow());
-      CmsDer.Layout layout = CmsDer.Layout.of(gcm, rid, ski,
-          OAEP_SHA256.equals(keyWrap) ? OAEP_SHA256_DER : CmsDer.der(keyWrap),
-          rsa.modulusLength(), iv, contentLength, gcm ? GCM_TAG_LENGTH : 0);
+      byte[] rid =
+          ski
+              ? CmsDer.subjectKeyIdRid(rsa.subjectKeyIdentifier())
+              : CmsDer.der(rsa.issuerAndSerial().orElseThrow());
+      CmsDer.Layout layout =
+          CmsDer.Layout.of(
+              gcm,
+              rid,
+              ski,
+              OAEP_SHA256.equals(keyWrap) ? OAEP_SHA256_DER : CmsDer.der(keyWrap),
+              rsa.modulusLength(),
+              iv,
+              contentLength,
+              gcm ? GCM_TAG_LENGTH : 0);
       byte[] out = layout.out();
       int written = cipher.doFinal(payload, 0, payload.length, out, layout.contentAt());
       if (gcm) {
@@ -201,7 +223,8 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
         if (written != contentLength + GCM_TAG_LENGTH) {
           throw new IllegalStateException("AES-GCM wrote " + written + " bytes");
         }
-        System.arraycopy(out, layout.contentAt() + contentLength, out, layout.tagAt(), GCM_TAG_LENGTH);
+        System.arraycopy(
+            out, layout.contentAt() + contentLength, out, layout.tagAt(), GCM_TAG_LENGTH);
         CmsDer.header(out, layout.tagAt() - 2, CmsDer.OCTET_STRING, GCM_TAG_LENGTH);
       } else if (written != contentLength) {
         throw new IllegalStateException("AES-CBC wrote " + written + " bytes");
@@ -322,7 +345,8 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
           "not a well-formed CMS ContentInfo: " + MalformedInputException.quote(envelope, 16));
     }
     if (ci == null) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "empty CMS ContentInfo");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "empty CMS ContentInfo");
     }
     if (!contentType.equals(ci.getContentType())) {
       throw new MalformedInputException(
@@ -342,24 +366,26 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
         cipherOid = d.getEncryptionAlgOID();
       }
     } catch (CMSException | RuntimeException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad CMS " + id + " structure");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "bad CMS " + id + " structure");
     }
     if (!contentCipher.getId().equals(cipherOid)) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.UNSUPPORTED_ALGORITHM, "content cipher " + cipherOid + " is not " + contentCipher);
+          MalformedInputException.Kind.UNSUPPORTED_ALGORITHM,
+          "content cipher " + cipherOid + " is not " + contentCipher);
     }
     Collection<RecipientInformation> all = store.getRecipients();
     if (all.size() != 1) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "a delivery has exactly one recipient, found " + all.size());
+          MalformedInputException.Kind.MALFORMED,
+          "a delivery has exactly one recipient, found " + all.size());
     }
     RecipientInformation ri = all.iterator().next();
     if (!(ri instanceof KeyTransRecipientInformation)
         || !OAEP_SHA256.equals(ri.getKeyEncryptionAlgorithm())) {
       throw new MalformedInputException(
           MalformedInputException.Kind.UNSUPPORTED_ALGORITHM,
-          "recipient must use RSA-OAEP-SHA256/MGF1-SHA256, found "
-              + ri.getKeyEncryptionAlgOID());
+          "recipient must use RSA-OAEP-SHA256/MGF1-SHA256, found " + ri.getKeyEncryptionAlgOID());
     }
     return ri;
   }
@@ -370,11 +396,13 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
    */
   private static void checkOuterDerLength(byte[] e) throws MalformedInputException {
     if (e.length < 2) {
-      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "CMS envelope is " + e.length + " bytes");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.TRUNCATED, "CMS envelope is " + e.length + " bytes");
     }
     if (e[0] != 0x30) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "not a CMS ContentInfo: " + MalformedInputException.quote(e, 16));
+          MalformedInputException.Kind.MALFORMED,
+          "not a CMS ContentInfo: " + MalformedInputException.quote(e, 16));
     }
     int first = e[1] & 0xff;
     long length;
@@ -386,10 +414,12 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
       int n = first & 0x7f;
       if (n == 0 || n > 4) {
         throw new MalformedInputException(
-            MalformedInputException.Kind.MALFORMED, "CMS envelope must use a definite DER length: " + MalformedInputException.quote(e, 8));
+            MalformedInputException.Kind.MALFORMED,
+            "CMS envelope must use a definite DER length: " + MalformedInputException.quote(e, 8));
       }
       if (e.length < 2 + n) {
-        throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "CMS envelope header is truncated");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.TRUNCATED, "CMS envelope header is truncated");
       }
       length = 0;
       for (int i = 0; i < n; i++) {
@@ -400,11 +430,13 @@ public final class CmsDeliveryFormat implements DeliveryFormat<RSAPrivateKey> {
     long total = header + length;
     if (total > e.length) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.TRUNCATED, "CMS envelope declares " + total + " bytes but has " + e.length);
+          MalformedInputException.Kind.TRUNCATED,
+          "CMS envelope declares " + total + " bytes but has " + e.length);
     }
     if (total < e.length) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "CMS envelope has " + (e.length - total) + " trailing bytes");
+          MalformedInputException.Kind.MALFORMED,
+          "CMS envelope has " + (e.length - total) + " trailing bytes");
     }
   }
 

@@ -48,8 +48,10 @@ final class CmsDer {
   static final int SET = 0x31;
   static final int OCTET_STRING = 0x04;
   static final int INTEGER = 0x02;
+
   /** [0] IMPLICIT, primitive: encryptedContent and the subjectKeyIdentifier rid. */
   static final int CONTEXT_0_PRIMITIVE = 0x80;
+
   /** [0] EXPLICIT: the content of ContentInfo. */
   static final int CONTEXT_0_CONSTRUCTED = 0xa0;
 
@@ -93,8 +95,15 @@ final class CmsDer {
      * @param contentLength length of the encrypted content (GCM: without the tag)
      * @param tagLength GCM tag length (16; 0 for CBC)
      */
-    static Layout of(boolean gcm, byte[] rid, boolean ridIsSki, byte[] keyWrap,
-        int encryptedKeyLength, byte[] iv, int contentLength, int tagLength) {
+    static Layout of(
+        boolean gcm,
+        byte[] rid,
+        boolean ridIsSki,
+        byte[] keyWrap,
+        int encryptedKeyLength,
+        byte[] iv,
+        int contentLength,
+        int tagLength) {
       if (gcm && tagLength != 16) {
         throw new IllegalArgumentException("GCM tag length " + tagLength); // icvLen is one byte
       }
@@ -104,8 +113,11 @@ final class CmsDer {
       int params = gcm ? tlvLength(tlvLength(iv.length) + 3) : tlvLength(iv.length);
       int alg = (gcm ? OID_AES256_GCM : OID_AES256_CBC).length + params;
       int eci = OID_DATA.length + tlvLength(alg) + tlvLength(contentLength);
-      int body = (gcm ? INTEGER_0 : version).length + tlvLength(set) + tlvLength(eci)
-          + (gcm ? tlvLength(tagLength) : 0);
+      int body =
+          (gcm ? INTEGER_0 : version).length
+              + tlvLength(set)
+              + tlvLength(eci)
+              + (gcm ? tlvLength(tagLength) : 0);
       byte[] outerOid = gcm ? OID_AUTH_ENVELOPED : OID_ENVELOPED;
       int explicit = tlvLength(body);
       int ci = outerOid.length + tlvLength(explicit);

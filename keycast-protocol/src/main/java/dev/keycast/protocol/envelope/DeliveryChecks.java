@@ -14,7 +14,9 @@ final class DeliveryChecks {
     }
     if (!metadata.recipientFingerprint().equals(recipient.fingerprint())) {
       throw new IllegalArgumentException(
-          "metadata names recipient " + metadata.recipientFingerprint() + " but the key is "
+          "metadata names recipient "
+              + metadata.recipientFingerprint()
+              + " but the key is "
               + recipient.fingerprint());
     }
     DeliveryPayload.checkSecret(secret);
@@ -23,11 +25,13 @@ final class DeliveryChecks {
   /** Common size check for {@link DeliveryFormat#open}, before anything is allocated. */
   static void checkEnvelopeLength(byte[] envelope) throws MalformedInputException {
     if (envelope == null) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "no envelope given");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "no envelope given");
     }
     if (envelope.length > DeliveryFormat.MAX_ENVELOPE_LENGTH) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "envelope is " + envelope.length + " bytes, limit " + DeliveryFormat.MAX_ENVELOPE_LENGTH);
+          MalformedInputException.Kind.OVERSIZE,
+          "envelope is " + envelope.length + " bytes, limit " + DeliveryFormat.MAX_ENVELOPE_LENGTH);
     }
   }
 }

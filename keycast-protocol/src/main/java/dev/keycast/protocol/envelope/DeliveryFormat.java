@@ -15,6 +15,7 @@ import java.security.SecureRandom;
 public interface DeliveryFormat<K> {
   /** Largest secret any format carries, in bytes. */
   int MAX_SECRET_LENGTH = DeliveryPayload.MAX_SECRET_LENGTH;
+
   /** Largest envelope any format accepts, in bytes (1 MiB). */
   int MAX_ENVELOPE_LENGTH = 1 << 20;
 

@@ -7,7 +7,10 @@ import java.util.Optional;
 public final class DeliveryFormats {
   /** Every known format, default formats first. */
   public static final List<DeliveryFormat<?>> ALL =
-      List.of(CmsDeliveryFormat.AES_256_GCM, HpkeDeliveryFormat.INSTANCE, CmsDeliveryFormat.AES_256_CBC);
+      List.of(
+          CmsDeliveryFormat.AES_256_GCM,
+          HpkeDeliveryFormat.INSTANCE,
+          CmsDeliveryFormat.AES_256_CBC);
 
   private DeliveryFormats() {}
 

@@ -40,15 +40,20 @@ public record DeliveryMetadata(
 
   /** The only metadata version defined so far. */
   public static final int VERSION_1 = 1;
+
   /** Version 2: version 1 and the sender's key (issue 23). */
   public static final int VERSION_2 = 2;
+
   /** Maximum length of {@link #secretId()} in characters (= bytes). */
   public static final int MAX_SECRET_ID_LENGTH = 128;
+
   /** Maximum length of {@link #senderLabel()} in UTF-8 bytes. */
   public static final int MAX_SENDER_LABEL_BYTES = 256;
+
   /** Maximum length of {@link #encode()}. */
-  public static final int MAX_ENCODED_LENGTH = 1 + 1 + MAX_SECRET_ID_LENGTH + 2
-      + MAX_SENDER_LABEL_BYTES + 8 + 8 + 32 + 32;
+  public static final int MAX_ENCODED_LENGTH =
+      1 + 1 + MAX_SECRET_ID_LENGTH + 2 + MAX_SENDER_LABEL_BYTES + 8 + 8 + 32 + 32;
+
   private static final int MIN_ENCODED_LENGTH = 1 + 1 + 1 + 2 + 8 + 8 + 32;
 
   /** Validates every field; throws {@link IllegalArgumentException} naming the bad one. */
@@ -82,8 +87,13 @@ public record DeliveryMetadata(
   }
 
   /** A version-1 metadata record (no sender key). */
-  public DeliveryMetadata(int version, String secretId, String senderLabel, Instant notBefore,
-      Instant notAfter, String recipientFingerprint) {
+  public DeliveryMetadata(
+      int version,
+      String secretId,
+      String senderLabel,
+      Instant notBefore,
+      Instant notAfter,
+      String recipientFingerprint) {
     this(version, secretId, senderLabel, notBefore, notAfter, recipientFingerprint, null);
   }
 
@@ -92,8 +102,14 @@ public record DeliveryMetadata(
     if (rawEd25519Key == null || rawEd25519Key.length != 32) {
       throw new IllegalArgumentException("a sender key is 32 bytes");
     }
-    return new DeliveryMetadata(VERSION_2, secretId, senderLabel, notBefore, notAfter,
-        recipientFingerprint, HexFormat.of().formatHex(rawEd25519Key));
+    return new DeliveryMetadata(
+        VERSION_2,
+        secretId,
+        senderLabel,
+        notBefore,
+        notAfter,
+        recipientFingerprint,
+        HexFormat.of().formatHex(rawEd25519Key));
   }
 
   /** The sender's raw Ed25519 key (version 2), or null. */
@@ -114,8 +130,8 @@ public record DeliveryMetadata(
 
   /** The same metadata for another recipient (a send fans out one metadata to many keys). */
   public DeliveryMetadata withRecipient(String fingerprint) {
-    return new DeliveryMetadata(version, secretId, senderLabel, notBefore, notAfter, fingerprint,
-        senderKey);
+    return new DeliveryMetadata(
+        version, secretId, senderLabel, notBefore, notAfter, fingerprint, senderKey);
   }
 
   /** The canonical binary encoding (deterministic: one encoding per value). */
@@ -147,13 +163,17 @@ public record DeliveryMetadata(
     b.putLong(notBefore.getEpochSecond());
     b.putLong(notAfter.getEpochSecond());
     for (int i = 0; i < 64; i += 2) {
-      b.put((byte) ((Character.digit(recipientFingerprint.charAt(i), 16) << 4)
-          | Character.digit(recipientFingerprint.charAt(i + 1), 16)));
+      b.put(
+          (byte)
+              ((Character.digit(recipientFingerprint.charAt(i), 16) << 4)
+                  | Character.digit(recipientFingerprint.charAt(i + 1), 16)));
     }
     if (senderKey != null) {
       for (int i = 0; i < 64; i += 2) {
-        b.put((byte) ((Character.digit(senderKey.charAt(i), 16) << 4)
-            | Character.digit(senderKey.charAt(i + 1), 16)));
+        b.put(
+            (byte)
+                ((Character.digit(senderKey.charAt(i), 16) << 4)
+                    | Character.digit(senderKey.charAt(i + 1), 16)));
       }
     }
   }
@@ -167,25 +187,30 @@ public record DeliveryMetadata(
   public static DeliveryMetadata decode(byte[] in) throws MalformedInputException {
     if (in.length > MAX_ENCODED_LENGTH) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "delivery metadata is " + in.length + " bytes, limit " + MAX_ENCODED_LENGTH);
+          MalformedInputException.Kind.OVERSIZE,
+          "delivery metadata is " + in.length + " bytes, limit " + MAX_ENCODED_LENGTH);
     }
     if (in.length < 1) {
-      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "delivery metadata is empty");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.TRUNCATED, "delivery metadata is empty");
     }
     int version = in[0] & 0xff;
     if (version != VERSION_1 && version != VERSION_2) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.UNSUPPORTED_VERSION, "delivery metadata version " + version + " is not 1 or 2");
+          MalformedInputException.Kind.UNSUPPORTED_VERSION,
+          "delivery metadata version " + version + " is not 1 or 2");
     }
     if (in.length < MIN_ENCODED_LENGTH) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.TRUNCATED, "delivery metadata is " + in.length + " bytes: " + MalformedInputException.quote(in, 16));
+          MalformedInputException.Kind.TRUNCATED,
+          "delivery metadata is " + in.length + " bytes: " + MalformedInputException.quote(in, 16));
     }
     ByteBuffer b = ByteBuffer.wrap(in);
     b.get();
     int idLen = b.get() & 0xff;
     if (idLen < 1 || idLen > MAX_SECRET_ID_LENGTH) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "secretId length " + idLen + " not in 1..128");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "secretId length " + idLen + " not in 1..128");
     }
     need(b, idLen + 2);
     byte[] id = new byte[idLen];
@@ -193,7 +218,8 @@ public record DeliveryMetadata(
     int labelLen = b.getShort() & 0xffff;
     if (labelLen > MAX_SENDER_LABEL_BYTES) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "senderLabel length " + labelLen + " exceeds 256");
+          MalformedInputException.Kind.MALFORMED,
+          "senderLabel length " + labelLen + " exceeds 256");
     }
     need(b, labelLen + 8 + 8 + 32);
     byte[] label = new byte[labelLen];
@@ -210,7 +236,8 @@ public record DeliveryMetadata(
     }
     if (b.hasRemaining()) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "delivery metadata has " + b.remaining() + " trailing bytes");
+          MalformedInputException.Kind.MALFORMED,
+          "delivery metadata has " + b.remaining() + " trailing bytes");
     }
     try {
       return new DeliveryMetadata(
@@ -222,14 +249,16 @@ public record DeliveryMetadata(
           HexFormat.of().formatHex(fp),
           sender == null ? null : HexFormat.of().formatHex(sender));
     } catch (IllegalArgumentException | java.time.DateTimeException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "invalid delivery metadata: " + e.getMessage());
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "invalid delivery metadata: " + e.getMessage());
     }
   }
 
   private static void need(ByteBuffer b, int n) throws MalformedInputException {
     if (b.remaining() < n) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.TRUNCATED, "delivery metadata needs " + n + " more bytes, has " + b.remaining());
+          MalformedInputException.Kind.TRUNCATED,
+          "delivery metadata needs " + n + " more bytes, has " + b.remaining());
     }
   }
 
@@ -264,10 +293,12 @@ public record DeliveryMetadata(
       return s.getBytes(StandardCharsets.UTF_8); // exact: nothing to replace
     }
     try {
-      ByteBuffer bb = StandardCharsets.UTF_8.newEncoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .encode(CharBuffer.wrap(s));
+      ByteBuffer bb =
+          StandardCharsets.UTF_8
+              .newEncoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .encode(CharBuffer.wrap(s));
       byte[] out = new byte[bb.remaining()];
       bb.get(out);
       return out;
@@ -278,7 +309,8 @@ public record DeliveryMetadata(
 
   private static String strictUtf8(byte[] b) {
     try {
-      return StandardCharsets.UTF_8.newDecoder()
+      return StandardCharsets.UTF_8
+          .newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT)
           .decode(ByteBuffer.wrap(b))

@@ -18,14 +18,19 @@ import java.util.Arrays;
 public final class DeliveryPayload {
   /** Magic bytes "KCDP". */
   static final byte[] MAGIC = {'K', 'C', 'D', 'P'};
+
   /** The payload version defined here. */
   public static final int VERSION_1 = 1;
+
   /** No inner digest: the content encryption is authenticated (AES-GCM). */
   public static final int INTEGRITY_NONE = 0;
+
   /** A SHA-256 trailer over every preceding byte (used with AES-CBC). */
   public static final int INTEGRITY_SHA256 = 1;
+
   /** Largest secret a delivery may carry. */
   public static final int MAX_SECRET_LENGTH = 65536;
+
   /** Largest payload: header, largest metadata, largest secret, digest. */
   public static final int MAX_LENGTH =
       4 + 1 + 1 + 2 + DeliveryMetadata.MAX_ENCODED_LENGTH + 4 + MAX_SECRET_LENGTH + 32;
@@ -78,33 +83,40 @@ public final class DeliveryPayload {
       throws MalformedInputException, DecryptionFailedException {
     if (p.length > MAX_LENGTH) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "delivery payload is " + p.length + " bytes, limit " + MAX_LENGTH);
+          MalformedInputException.Kind.OVERSIZE,
+          "delivery payload is " + p.length + " bytes, limit " + MAX_LENGTH);
     }
     if (p.length < HEADER) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.TRUNCATED, "delivery payload is " + p.length + " bytes: " + MalformedInputException.quote(p, 8));
+          MalformedInputException.Kind.TRUNCATED,
+          "delivery payload is " + p.length + " bytes: " + MalformedInputException.quote(p, 8));
     }
     if (!Arrays.equals(p, 0, 4, MAGIC, 0, 4)) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "not a Keycast delivery payload (magic " + MalformedInputException.quote(p, 4) + ")");
+          MalformedInputException.Kind.MALFORMED,
+          "not a Keycast delivery payload (magic " + MalformedInputException.quote(p, 4) + ")");
     }
     int version = p[4] & 0xff;
     if (version != VERSION_1) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.UNSUPPORTED_VERSION, "delivery payload version " + version + " is not 1");
+          MalformedInputException.Kind.UNSUPPORTED_VERSION,
+          "delivery payload version " + version + " is not 1");
     }
     int integrity = p[5] & 0xff;
     if (integrity != INTEGRITY_NONE && integrity != INTEGRITY_SHA256) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "unknown payload integrity mode " + integrity);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "unknown payload integrity mode " + integrity);
     }
     if (requiredIntegrity >= 0 && integrity != requiredIntegrity) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "payload integrity mode " + integrity + " does not suit the content cipher");
+          MalformedInputException.Kind.MALFORMED,
+          "payload integrity mode " + integrity + " does not suit the content cipher");
     }
     int end = p.length;
     if (integrity == INTEGRITY_SHA256) {
       if (p.length < HEADER + DIGEST) {
-        throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "delivery payload lacks its SHA-256 trailer");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.TRUNCATED, "delivery payload lacks its SHA-256 trailer");
       }
       end -= DIGEST;
       byte[] expected = sha256(p, 0, end);
@@ -115,10 +127,12 @@ public final class DeliveryPayload {
     ByteBuffer b = ByteBuffer.wrap(p, HEADER, end - HEADER);
     int mdLen = ((p[6] & 0xff) << 8) | (p[7] & 0xff);
     if (mdLen > DeliveryMetadata.MAX_ENCODED_LENGTH) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "metadata length " + mdLen + " exceeds limit");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE, "metadata length " + mdLen + " exceeds limit");
     }
     if (b.remaining() < mdLen + 4) {
-      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "delivery payload truncated in metadata");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.TRUNCATED, "delivery payload truncated in metadata");
     }
     byte[] md = new byte[mdLen];
     b.get(md);
@@ -126,11 +140,14 @@ public final class DeliveryPayload {
     int secretLen = b.getInt();
     if (secretLen < 0 || secretLen > MAX_SECRET_LENGTH) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "secret length " + Integer.toUnsignedString(secretLen) + " exceeds 65536");
+          MalformedInputException.Kind.OVERSIZE,
+          "secret length " + Integer.toUnsignedString(secretLen) + " exceeds 65536");
     }
     if (b.remaining() != secretLen) {
       throw new MalformedInputException(
-          b.remaining() < secretLen ? MalformedInputException.Kind.TRUNCATED : MalformedInputException.Kind.MALFORMED,
+          b.remaining() < secretLen
+              ? MalformedInputException.Kind.TRUNCATED
+              : MalformedInputException.Kind.MALFORMED,
           "secret length " + secretLen + " but " + b.remaining() + " bytes follow");
     }
     byte[] secret = new byte[secretLen];

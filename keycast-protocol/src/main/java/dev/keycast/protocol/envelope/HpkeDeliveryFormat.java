@@ -37,6 +37,7 @@ import java.util.HexFormat;
 public final class HpkeDeliveryFormat implements DeliveryFormat<X25519PrivateKey> {
   /** Format identifier. */
   public static final String ID = "hpke-x25519-v1";
+
   /** The one instance (the format is stateless). */
   public static final HpkeDeliveryFormat INSTANCE = new HpkeDeliveryFormat();
 
@@ -90,7 +91,9 @@ public final class HpkeDeliveryFormat implements DeliveryFormat<X25519PrivateKey
     byte[] aad = header(VERSION, metadata.encode());
     HpkeCiphertext c;
     try {
-      c = Hpke.seal(backend(), SUITE, x.publicKey(), info(recipient.fingerprint()), aad, secret, random);
+      c =
+          Hpke.seal(
+              backend(), SUITE, x.publicKey(), info(recipient.fingerprint()), aad, secret, random);
     } catch (MalformedInputException e) {
       throw new IllegalArgumentException("recipient X25519 key is unusable: " + e.getMessage(), e);
     }
@@ -132,15 +135,18 @@ public final class HpkeDeliveryFormat implements DeliveryFormat<X25519PrivateKey
     }
     if (!Arrays.equals(envelope, 0, 4, MAGIC, 0, 4)) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "not a Keycast HPKE delivery (magic " + MalformedInputException.quote(envelope, 4) + ")");
+          MalformedInputException.Kind.MALFORMED,
+          "not a Keycast HPKE delivery (magic " + MalformedInputException.quote(envelope, 4) + ")");
     }
     int version = envelope[4] & 0xff;
     if (version != VERSION) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.UNSUPPORTED_VERSION, "HPKE delivery version " + version + " is not 1");
+          MalformedInputException.Kind.UNSUPPORTED_VERSION,
+          "HPKE delivery version " + version + " is not 1");
     }
     if (envelope.length < HEADER) {
-      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "HPKE delivery header is truncated");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.TRUNCATED, "HPKE delivery header is truncated");
     }
     b.position(5);
     int kem = b.getShort() & 0xffff;
@@ -149,22 +155,26 @@ public final class HpkeDeliveryFormat implements DeliveryFormat<X25519PrivateKey
     if (kem != SUITE.kemId() || kdf != SUITE.kdfId() || aead != SUITE.aeadId()) {
       throw new MalformedInputException(
           MalformedInputException.Kind.UNSUPPORTED_ALGORITHM,
-          String.format("HPKE suite kem=0x%04x kdf=0x%04x aead=0x%04x is not Keycast's v1 suite",
+          String.format(
+              "HPKE suite kem=0x%04x kdf=0x%04x aead=0x%04x is not Keycast's v1 suite",
               kem, kdf, aead));
     }
     int mdLen = b.getShort() & 0xffff;
     if (mdLen > DeliveryMetadata.MAX_ENCODED_LENGTH) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "metadata length " + mdLen + " exceeds " + DeliveryMetadata.MAX_ENCODED_LENGTH);
+          MalformedInputException.Kind.OVERSIZE,
+          "metadata length " + mdLen + " exceeds " + DeliveryMetadata.MAX_ENCODED_LENGTH);
     }
     int ctLen = envelope.length - HEADER - mdLen - ENC;
     if (ctLen < TAG) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.TRUNCATED, "HPKE delivery of " + envelope.length + " bytes is truncated");
+          MalformedInputException.Kind.TRUNCATED,
+          "HPKE delivery of " + envelope.length + " bytes is truncated");
     }
     if (ctLen > DeliveryPayload.MAX_SECRET_LENGTH + TAG) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "HPKE delivery ciphertext of " + ctLen + " bytes exceeds the secret limit");
+          MalformedInputException.Kind.OVERSIZE,
+          "HPKE delivery ciphertext of " + ctLen + " bytes exceeds the secret limit");
     }
     byte[] md = Arrays.copyOfRange(envelope, HEADER, HEADER + mdLen);
     DeliveryMetadata metadata = DeliveryMetadata.decode(md);

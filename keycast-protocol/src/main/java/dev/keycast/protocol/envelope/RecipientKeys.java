@@ -38,6 +38,7 @@ import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 public final class RecipientKeys {
   /** Largest accepted input (PEM or DER). */
   public static final int MAX_INPUT_LENGTH = 64 * 1024;
+
   /** Largest accepted certificate chain. */
   public static final int MAX_CERTIFICATES = 8;
 
@@ -54,7 +55,8 @@ public final class RecipientKeys {
     }
     if (input.length > MAX_INPUT_LENGTH) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "key input is " + input.length + " bytes, limit " + MAX_INPUT_LENGTH);
+          MalformedInputException.Kind.OVERSIZE,
+          "key input is " + input.length + " bytes, limit " + MAX_INPUT_LENGTH);
     }
     String head = new String(input, 0, Math.min(input.length, 64), StandardCharsets.ISO_8859_1);
     if (head.strip().startsWith("-----BEGIN ")) {
@@ -66,7 +68,8 @@ public final class RecipientKeys {
   /** Parses PEM text: one {@code PUBLIC KEY} block, or one or more {@code CERTIFICATE} blocks. */
   public static RecipientKey parsePem(String pem) throws MalformedInputException {
     if (pem.length() > MAX_INPUT_LENGTH) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "PEM input exceeds " + MAX_INPUT_LENGTH);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE, "PEM input exceeds " + MAX_INPUT_LENGTH);
     }
     Matcher m = PEM_BLOCK.matcher(pem);
     List<byte[]> certs = new ArrayList<>();
@@ -74,44 +77,53 @@ public final class RecipientKeys {
     int pos = 0;
     while (m.find()) {
       if (!pem.substring(pos, m.start()).isBlank()) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "text outside PEM blocks");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "text outside PEM blocks");
       }
       pos = m.end();
       byte[] der;
       try {
         der = Base64.getMimeDecoder().decode(m.group(2));
       } catch (IllegalArgumentException e) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad base64 in PEM " + m.group(1));
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "bad base64 in PEM " + m.group(1));
       }
       switch (m.group(1)) {
         case "PUBLIC KEY" -> {
           if (spki != null || !certs.isEmpty()) {
-            throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "more than one key in PEM input");
+            throw new MalformedInputException(
+                MalformedInputException.Kind.MALFORMED, "more than one key in PEM input");
           }
           spki = der;
         }
         case "CERTIFICATE" -> {
           if (spki != null) {
-            throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "PEM mixes a PUBLIC KEY and certificates");
+            throw new MalformedInputException(
+                MalformedInputException.Kind.MALFORMED, "PEM mixes a PUBLIC KEY and certificates");
           }
           if (certs.size() == MAX_CERTIFICATES) {
             throw new MalformedInputException(
-                MalformedInputException.Kind.OVERSIZE, "more than " + MAX_CERTIFICATES + " certificates");
+                MalformedInputException.Kind.OVERSIZE,
+                "more than " + MAX_CERTIFICATES + " certificates");
           }
           certs.add(der);
         }
-        default -> throw new MalformedInputException(
-            MalformedInputException.Kind.UNSUPPORTED_KEY, "unsupported PEM type \"" + m.group(1) + "\"");
+        default ->
+            throw new MalformedInputException(
+                MalformedInputException.Kind.UNSUPPORTED_KEY,
+                "unsupported PEM type \"" + m.group(1) + "\"");
       }
     }
     if (!pem.substring(pos).isBlank()) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "text outside PEM blocks or unterminated PEM");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "text outside PEM blocks or unterminated PEM");
     }
     if (spki != null) {
       return fromSpki(spki);
     }
     if (certs.isEmpty()) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "no PEM block found");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "no PEM block found");
     }
     return fromCertificates(certs);
   }
@@ -119,7 +131,8 @@ public final class RecipientKeys {
   /** Parses DER: a SubjectPublicKeyInfo or a single X.509 certificate. */
   public static RecipientKey parseDer(byte[] der) throws MalformedInputException {
     if (der.length > MAX_INPUT_LENGTH) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "DER input exceeds " + MAX_INPUT_LENGTH);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE, "DER input exceeds " + MAX_INPUT_LENGTH);
     }
     ASN1Sequence seq = sequence(der);
     // SubjectPublicKeyInfo is SEQ{AlgorithmIdentifier, BIT STRING}; Certificate is SEQ of three.
@@ -130,7 +143,8 @@ public final class RecipientKeys {
       return fromCertificates(List.of(der));
     }
     throw new MalformedInputException(
-        MalformedInputException.Kind.MALFORMED, "DER is neither a public key nor a certificate: " + MalformedInputException.quote(der, 16));
+        MalformedInputException.Kind.MALFORMED,
+        "DER is neither a public key nor a certificate: " + MalformedInputException.quote(der, 16));
   }
 
   /** Parses a SubjectPublicKeyInfo DER (RSA or X25519). */
@@ -140,14 +154,18 @@ public final class RecipientKeys {
     try {
       info = SubjectPublicKeyInfo.getInstance(seq);
     } catch (RuntimeException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not a SubjectPublicKeyInfo: " + MalformedInputException.quote(der, 16));
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "not a SubjectPublicKeyInfo: " + MalformedInputException.quote(der, 16));
     }
     ASN1ObjectIdentifier alg = info.getAlgorithm().getAlgorithm();
     if (alg.equals(EdECObjectIdentifiers.id_X25519)) {
       try {
-        return new X25519RecipientKey(X25519PublicKey.fromSpkiDer(info.getEncoded(ASN1Encoding.DER)));
+        return new X25519RecipientKey(
+            X25519PublicKey.fromSpkiDer(info.getEncoded(ASN1Encoding.DER)));
       } catch (java.io.IOException e) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad X25519 SubjectPublicKeyInfo");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "bad X25519 SubjectPublicKeyInfo");
       }
     }
     if (alg.equals(PKCSObjectIdentifiers.rsaEncryption)) {
@@ -159,12 +177,14 @@ public final class RecipientKeys {
       try {
         key = KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(der));
       } catch (GeneralSecurityException | RuntimeException e) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad RSA SubjectPublicKeyInfo");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "bad RSA SubjectPublicKeyInfo");
       }
       return RsaRecipientKey.of((RSAPublicKey) key, List.of());
     }
     throw new MalformedInputException(
-        MalformedInputException.Kind.UNSUPPORTED_KEY, "unsupported key algorithm " + alg.getId() + " (want RSA or X25519)");
+        MalformedInputException.Kind.UNSUPPORTED_KEY,
+        "unsupported key algorithm " + alg.getId() + " (want RSA or X25519)");
   }
 
   /**
@@ -257,7 +277,8 @@ public final class RecipientKeys {
         chain.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(d)));
       }
     } catch (GeneralSecurityException | RuntimeException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad X.509 certificate");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "bad X.509 certificate");
     }
     byte[] leafSpki = chain.getFirst().getPublicKey().getEncoded();
     RecipientKey key = fromSpki(leafSpki);
@@ -277,6 +298,7 @@ public final class RecipientKeys {
       // fall through
     }
     throw new MalformedInputException(
-        MalformedInputException.Kind.MALFORMED, "not a DER SEQUENCE: " + MalformedInputException.quote(der, 16));
+        MalformedInputException.Kind.MALFORMED,
+        "not a DER SEQUENCE: " + MalformedInputException.quote(der, 16));
   }
 }

@@ -31,7 +31,10 @@ public final class RsaRecipientKey implements RecipientKey {
   private final IssuerAndSerialNumber issuerAndSerial;
 
   private RsaRecipientKey(RSAPublicKey publicKey, List<X509Certificate> chain) {
-    this(publicKey, publicKey.getEncoded(), chain,
+    this(
+        publicKey,
+        publicKey.getEncoded(),
+        chain,
         chain.isEmpty()
             ? null
             : new IssuerAndSerialNumber(
@@ -39,7 +42,10 @@ public final class RsaRecipientKey implements RecipientKey {
                 chain.getFirst().getSerialNumber()));
   }
 
-  private RsaRecipientKey(RSAPublicKey publicKey, byte[] spki, List<X509Certificate> chain,
+  private RsaRecipientKey(
+      RSAPublicKey publicKey,
+      byte[] spki,
+      List<X509Certificate> chain,
       IssuerAndSerialNumber issuerAndSerial) {
     this.publicKey = publicKey;
     this.chain = List.copyOf(chain);
@@ -60,8 +66,10 @@ public final class RsaRecipientKey implements RecipientKey {
       throws MalformedInputException {
     checkKey(key);
     if (!chain.isEmpty()
-        && !java.util.Arrays.equals(chain.getFirst().getPublicKey().getEncoded(), key.getEncoded())) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "leaf certificate does not carry the key");
+        && !java.util.Arrays.equals(
+            chain.getFirst().getPublicKey().getEncoded(), key.getEncoded())) {
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "leaf certificate does not carry the key");
     }
     return new RsaRecipientKey(key, chain);
   }
@@ -79,7 +87,8 @@ public final class RsaRecipientKey implements RecipientKey {
     int bits = key.getModulus().bitLength();
     if (!ALLOWED_BITS.contains(bits)) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.UNSUPPORTED_KEY, "RSA key is " + bits + " bits; only 2048, 3072 and 4096 are accepted");
+          MalformedInputException.Kind.UNSUPPORTED_KEY,
+          "RSA key is " + bits + " bits; only 2048, 3072 and 4096 are accepted");
     }
     if (!F4.equals(key.getPublicExponent())) {
       throw new MalformedInputException(
@@ -102,20 +111,24 @@ public final class RsaRecipientKey implements RecipientKey {
     try {
       leafSpki = leaf.getSubjectPublicKeyInfo().getEncoded(org.bouncycastle.asn1.ASN1Encoding.DER);
     } catch (java.io.IOException | RuntimeException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "leaf certificate has no encodable key");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "leaf certificate has no encodable key");
     }
     if (!java.util.Arrays.equals(leafSpki, spki) && !sameKey(leafSpki)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "leaf certificate does not carry the key");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "leaf certificate does not carry the key");
     }
-    return new RsaRecipientKey(this,
-        new IssuerAndSerialNumber(leaf.getIssuer(), leaf.getSerialNumber().getValue()));
+    return new RsaRecipientKey(
+        this, new IssuerAndSerialNumber(leaf.getIssuer(), leaf.getSerialNumber().getValue()));
   }
 
   /** Whether {@code otherSpki}, encoded differently, is this RSA key (same modulus and exponent). */
   private boolean sameKey(byte[] otherSpki) {
     try {
-      var other = (RSAPublicKey) java.security.KeyFactory.getInstance("RSA")
-          .generatePublic(new java.security.spec.X509EncodedKeySpec(otherSpki));
+      var other =
+          (RSAPublicKey)
+              java.security.KeyFactory.getInstance("RSA")
+                  .generatePublic(new java.security.spec.X509EncodedKeySpec(otherSpki));
       return other.getModulus().equals(publicKey.getModulus())
           && other.getPublicExponent().equals(publicKey.getPublicExponent());
     } catch (java.security.GeneralSecurityException | RuntimeException e) {
@@ -189,7 +202,11 @@ public final class RsaRecipientKey implements RecipientKey {
 
   @Override
   public String toString() {
-    return "RsaRecipientKey[" + bits() + " bits, " + fingerprint
-        + (chain.isEmpty() ? "" : ", " + chain.size() + " certificate(s)") + "]";
+    return "RsaRecipientKey["
+        + bits()
+        + " bits, "
+        + fingerprint
+        + (chain.isEmpty() ? "" : ", " + chain.size() + " certificate(s)")
+        + "]";
   }
 }

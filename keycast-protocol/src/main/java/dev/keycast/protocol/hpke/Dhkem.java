@@ -14,8 +14,10 @@ import java.util.Arrays;
  */
 final class Dhkem {
   private static final byte[] HPKE_V1 = "HPKE-v1".getBytes(StandardCharsets.US_ASCII);
+
   /** suite_id for the KEM: "KEM" || I2OSP(0x0020, 2). */
   private static final byte[] KEM_SUITE_ID = {'K', 'E', 'M', 0x00, 0x20};
+
   private static final int N_SECRET = 32;
   private static final int N_SK = 32;
   private static final int N_H = 32;
@@ -82,8 +84,8 @@ final class Dhkem {
       throws InvalidKeyException {
     byte[] dh = recipient.sharedSecret(enc);
     HkdfSha256 hkdf = new HkdfSha256();
-    return keySchedule(hkdf, suite, enc.clone(),
-        sharedSecret(hkdf, dh, enc, recipient.publicKey()), info);
+    return keySchedule(
+        hkdf, suite, enc.clone(), sharedSecret(hkdf, dh, enc, recipient.publicKey()), info);
   }
 
   /** ExtractAndExpand(dh, kem_context = enc || pkRm); destroys the exchange. */
@@ -130,10 +132,16 @@ final class Dhkem {
   /** suite_id for the key schedule: "HPKE" || kem_id || kdf_id || aead_id. */
   static byte[] hpkeSuiteId(HpkeSuite s) {
     return new byte[] {
-      'H', 'P', 'K', 'E',
-      (byte) (s.kemId() >>> 8), (byte) s.kemId(),
-      (byte) (s.kdfId() >>> 8), (byte) s.kdfId(),
-      (byte) (s.aeadId() >>> 8), (byte) s.aeadId()
+      'H',
+      'P',
+      'K',
+      'E',
+      (byte) (s.kemId() >>> 8),
+      (byte) s.kemId(),
+      (byte) (s.kdfId() >>> 8),
+      (byte) s.kdfId(),
+      (byte) (s.aeadId() >>> 8),
+      (byte) s.aeadId()
     };
   }
 

@@ -15,6 +15,7 @@ import javax.crypto.spec.SecretKeySpec;
 final class HkdfSha256 {
   static final int HASH_LENGTH = 32;
   private static final Mac PROTOTYPE = prototype();
+
   /** RFC 5869 section 2.2: an absent salt is HashLen zero bytes (HMAC pads the key so anyway). */
   private static final byte[] ZERO_SALT = new byte[HASH_LENGTH];
 

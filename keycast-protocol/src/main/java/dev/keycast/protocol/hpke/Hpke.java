@@ -35,7 +35,11 @@ public final class Hpke {
       HpkeSuite suite, byte[] recipientPublicKeyRaw, byte[] info, byte[] aad, byte[] plaintext)
       throws MalformedInputException {
     return seal(
-        suite, X25519PublicKey.fromRaw(recipientPublicKeyRaw), info, aad, plaintext,
+        suite,
+        X25519PublicKey.fromRaw(recipientPublicKeyRaw),
+        info,
+        aad,
+        plaintext,
         new SecureRandom());
   }
 
@@ -102,7 +106,8 @@ public final class Hpke {
       return Dhkem.setupBaseS(backend, suite, recipient.rawView(), orEmpty(info), ikmE);
     } catch (InvalidKeyException e) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "X25519 key agreement failed: recipient public key is a low-order point");
+          MalformedInputException.Kind.MALFORMED,
+          "X25519 key agreement failed: recipient public key is a low-order point");
     }
   }
 
@@ -165,8 +170,10 @@ public final class Hpke {
       throws DecryptionFailedException {
     byte[] enc = sealed.enc();
     byte[] ct = sealed.ciphertext();
-    if (enc.length != suite.encLength() || ct.length < suite.tagLength()
-        || skR == null || pkR == null) {
+    if (enc.length != suite.encLength()
+        || ct.length < suite.tagLength()
+        || skR == null
+        || pkR == null) {
       throw new DecryptionFailedException();
     }
     HpkeContext ctx = setupReceiver(backend, suite, enc, skR, pkR, info);

@@ -40,7 +40,10 @@ public record HpkeCiphertext(byte[] enc, byte[] ciphertext) {
 
   @Override
   public String toString() {
-    return "HpkeCiphertext[enc=" + HexFormat.of().formatHex(enc) + ", ciphertext="
-        + ciphertext.length + " bytes]";
+    return "HpkeCiphertext[enc="
+        + HexFormat.of().formatHex(enc)
+        + ", ciphertext="
+        + ciphertext.length
+        + " bytes]";
   }
 }

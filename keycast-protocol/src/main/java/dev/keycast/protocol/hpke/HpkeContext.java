@@ -95,8 +95,8 @@ final class HpkeContext {
 
   /** Context.Export (RFC 9180 section 5.3). */
   byte[] export(byte[] exporterContext, int length) {
-    return Dhkem.labeledExpand(new HkdfSha256(),
-        Dhkem.hpkeSuiteId(suite), exporterSecret, "sec", exporterContext, length);
+    return Dhkem.labeledExpand(
+        new HkdfSha256(), Dhkem.hpkeSuiteId(suite), exporterSecret, "sec", exporterContext, length);
   }
 
   /** Zeroizes the shared secret, key, nonce and exporter secret. */
@@ -117,12 +117,13 @@ final class HpkeContext {
     }
     boolean chacha = suite.aeadId() == HpkeSuite.AEAD_CHACHA20_POLY1305;
     java.security.Key k = new SecretKeySpec(key, chacha ? "ChaCha20" : "AES");
-    java.security.spec.AlgorithmParameterSpec params = chacha
-        ? new IvParameterSpec(nonce) : new GCMParameterSpec(8 * suite.tagLength(), nonce);
+    java.security.spec.AlgorithmParameterSpec params =
+        chacha ? new IvParameterSpec(nonce) : new GCMParameterSpec(8 * suite.tagLength(), nonce);
     Cipher c = (chacha ? CHACHA20_POLY1305 : AES_GCM).get();
     try {
       c.init(mode, k, params);
-    } catch (java.security.InvalidAlgorithmParameterException | java.security.InvalidKeyException e) {
+    } catch (java.security.InvalidAlgorithmParameterException
+        | java.security.InvalidKeyException e) {
       // SunJCE refuses to encrypt twice in a row under the same key and nonce with one Cipher
       // (AES-GCM: InvalidAlgorithmParameterException, ChaCha20-Poly1305: InvalidKeyException;
       // only a known-answer test repeats an ephemeral key): a fresh Cipher does it as before, and

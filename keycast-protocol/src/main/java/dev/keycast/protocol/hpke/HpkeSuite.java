@@ -14,12 +14,16 @@ package dev.keycast.protocol.hpke;
 public record HpkeSuite(int kemId, int kdfId, int aeadId) {
   /** DHKEM(X25519, HKDF-SHA256). */
   public static final int KEM_X25519_HKDF_SHA256 = 0x0020;
+
   /** HKDF-SHA256. */
   public static final int KDF_HKDF_SHA256 = 0x0001;
+
   /** AES-128-GCM. */
   public static final int AEAD_AES_128_GCM = 0x0001;
+
   /** AES-256-GCM. */
   public static final int AEAD_AES_256_GCM = 0x0002;
+
   /** ChaCha20Poly1305. */
   public static final int AEAD_CHACHA20_POLY1305 = 0x0003;
 

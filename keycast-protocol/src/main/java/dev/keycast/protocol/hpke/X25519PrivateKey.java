@@ -61,25 +61,32 @@ public final class X25519PrivateKey implements Destroyable {
   public static X25519PrivateKey fromPkcs8(byte[] der) throws MalformedInputException {
     if (der == null || der.length > 1024) {
       throw new MalformedInputException(
-          der == null ? MalformedInputException.Kind.MALFORMED : MalformedInputException.Kind.OVERSIZE, "PKCS#8 X25519 key must be at most 1024 bytes");
+          der == null
+              ? MalformedInputException.Kind.MALFORMED
+              : MalformedInputException.Kind.OVERSIZE,
+          "PKCS#8 X25519 key must be at most 1024 bytes");
     }
     org.bouncycastle.asn1.pkcs.PrivateKeyInfo info;
     byte[] raw;
     try {
-      info = org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(
-          org.bouncycastle.asn1.ASN1Primitive.fromByteArray(der));
+      info =
+          org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(
+              org.bouncycastle.asn1.ASN1Primitive.fromByteArray(der));
     } catch (java.io.IOException | RuntimeException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not a PKCS#8 PrivateKeyInfo");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "not a PKCS#8 PrivateKeyInfo");
     }
     if (info == null
         || !org.bouncycastle.asn1.edec.EdECObjectIdentifiers.id_X25519.equals(
             info.getPrivateKeyAlgorithm().getAlgorithm())) {
-      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED_KEY, "PKCS#8 key is not an X25519 key");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.UNSUPPORTED_KEY, "PKCS#8 key is not an X25519 key");
     }
     try {
       raw = org.bouncycastle.asn1.ASN1OctetString.getInstance(info.parsePrivateKey()).getOctets();
     } catch (java.io.IOException | RuntimeException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad X25519 CurvePrivateKey in PKCS#8");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "bad X25519 CurvePrivateKey in PKCS#8");
     }
     try {
       return fromRaw(raw);

@@ -46,11 +46,14 @@ public final class X25519PublicKey {
           "X25519 public key must be 32 bytes, got " + (raw == null ? "null" : raw.length));
     }
     if (MessageDigest.isEqual(raw, new byte[LENGTH])) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "X25519 public key is all zero");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "X25519 public key is all zero");
     }
     if (!isCanonical(raw)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "X25519 public key is not canonically encoded (top bit set"
-          + " or u >= 2^255 - 19, RFC 7748 section 5): the same key has a canonical encoding");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "X25519 public key is not canonically encoded (top bit set"
+              + " or u >= 2^255 - 19, RFC 7748 section 5): the same key has a canonical encoding");
     }
     return new X25519PublicKey(raw.clone());
   }
@@ -82,7 +85,8 @@ public final class X25519PublicKey {
         || der.length != SPKI_PREFIX.length + LENGTH
         || !Arrays.equals(der, 0, SPKI_PREFIX.length, SPKI_PREFIX, 0, SPKI_PREFIX.length)) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "not an X25519 SubjectPublicKeyInfo: " + MalformedInputException.quote(der, 16));
+          MalformedInputException.Kind.MALFORMED,
+          "not an X25519 SubjectPublicKeyInfo: " + MalformedInputException.quote(der, 16));
     }
     return fromRaw(Arrays.copyOfRange(der, SPKI_PREFIX.length, der.length));
   }

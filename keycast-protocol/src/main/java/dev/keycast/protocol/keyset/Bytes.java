@@ -39,8 +39,18 @@ final class Bytes {
 
     private void need(int n, String field) throws MalformedInputException {
       if (n > in.length - pos) {
-        throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED,
-            what + " truncated in " + field + " at offset " + pos + " (need " + n + " bytes, have " + (in.length - pos) + ")");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.TRUNCATED,
+            what
+                + " truncated in "
+                + field
+                + " at offset "
+                + pos
+                + " (need "
+                + n
+                + " bytes, have "
+                + (in.length - pos)
+                + ")");
       }
     }
 
@@ -58,8 +68,11 @@ final class Bytes {
 
     long u32(String field) throws MalformedInputException {
       need(4, field);
-      long v = ((long) (in[pos] & 0xff) << 24) | ((in[pos + 1] & 0xff) << 16)
-          | ((in[pos + 2] & 0xff) << 8) | (in[pos + 3] & 0xff);
+      long v =
+          ((long) (in[pos] & 0xff) << 24)
+              | ((in[pos + 1] & 0xff) << 16)
+              | ((in[pos + 2] & 0xff) << 8)
+              | (in[pos + 3] & 0xff);
       pos += 4;
       return v;
     }
@@ -75,11 +88,14 @@ final class Bytes {
     String keySetId() throws MalformedInputException {
       int idLength = u8("key-set id length");
       if (idLength != 35) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "key-set id length must be 35, got " + idLength);
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
+            "key-set id length must be 35, got " + idLength);
       }
       String id = ascii(idLength, "key-set id");
       if (!KeySet.isWellFormedId(id)) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad key-set id \"" + id + "\"");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "bad key-set id \"" + id + "\"");
       }
       return id;
     }
@@ -90,11 +106,14 @@ final class Bytes {
      */
     void requireRemaining(long length, String claim) throws MalformedInputException {
       if (remaining() < length) {
-        throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED,
+        throw new MalformedInputException(
+            MalformedInputException.Kind.TRUNCATED,
             what + " ciphertext is " + remaining() + " bytes, " + claim + " " + length);
       }
       if (remaining() > length) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + " has " + (remaining() - length) + " trailing bytes");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
+            what + " has " + (remaining() - length) + " trailing bytes");
       }
     }
 
@@ -103,8 +122,13 @@ final class Bytes {
       byte[] b = bytes(n, field);
       for (byte c : b) {
         if (c < 0x21 || c > 0x7e) {
-          throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
-              what + " " + field + " is not printable ASCII: " + MalformedInputException.quote(b, 48));
+          throw new MalformedInputException(
+              MalformedInputException.Kind.MALFORMED,
+              what
+                  + " "
+                  + field
+                  + " is not printable ASCII: "
+                  + MalformedInputException.quote(b, 48));
         }
       }
       return new String(b, StandardCharsets.US_ASCII);
@@ -121,31 +145,49 @@ final class Bytes {
   }
 
   /** {@link #sealedHeader(byte[], String, byte[], int, int)} accepting versions {@code min..max}. */
-  static Reader sealedHeader(byte[] sealed, String what, byte[] magic, int minVersion, int maxVersion,
-      int maxEncoded) throws MalformedInputException {
+  static Reader sealedHeader(
+      byte[] sealed, String what, byte[] magic, int minVersion, int maxVersion, int maxEncoded)
+      throws MalformedInputException {
     if (sealed == null) {
       throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, what + " is null");
     }
     if (sealed.length > maxEncoded) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, what + " is " + sealed.length + " bytes, limit " + maxEncoded);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE,
+          what + " is " + sealed.length + " bytes, limit " + maxEncoded);
     }
     Reader in = new Reader(sealed, what);
     byte[] m = in.bytes(magic.length, "magic");
     if (!Arrays.equals(m, magic)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not a " + what + " (magic "
-          + MalformedInputException.quote(m, 4) + ", expected " + HexFormat.of().formatHex(magic) + ")");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "not a "
+              + what
+              + " (magic "
+              + MalformedInputException.quote(m, 4)
+              + ", expected "
+              + HexFormat.of().formatHex(magic)
+              + ")");
     }
     int v = in.u8("version");
     if (v < minVersion || v > maxVersion) {
-      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED_VERSION,
-          what + " version " + v + " is not supported (expected "
-              + (minVersion == maxVersion ? Integer.toString(maxVersion) : minVersion + ".." + maxVersion) + ")");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.UNSUPPORTED_VERSION,
+          what
+              + " version "
+              + v
+              + " is not supported (expected "
+              + (minVersion == maxVersion
+                  ? Integer.toString(maxVersion)
+                  : minVersion + ".." + maxVersion)
+              + ")");
     }
     return in;
   }
 
   /** Starts a sealed header: {@code magic || u8 version || u8 len || key-set id}. */
-  static ByteArrayOutputStream headerStart(byte[] magic, int version, String keySetId, int capacity) {
+  static ByteArrayOutputStream headerStart(
+      byte[] magic, int version, String keySetId, int capacity) {
     byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
     ByteArrayOutputStream h = new ByteArrayOutputStream(capacity);
     h.writeBytes(magic);
@@ -194,13 +236,15 @@ final class Bytes {
    * One AES-GCM Cipher per thread, initialised afresh for every call ({@code Cipher.getInstance}
    * costs more than sealing a small secret).
    */
-  private static final ThreadLocal<Cipher> GCM = ThreadLocal.withInitial(() -> {
-    try {
-      return Cipher.getInstance("AES/GCM/NoPadding");
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-256-GCM is unavailable", e);
-    }
-  });
+  private static final ThreadLocal<Cipher> GCM =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return Cipher.getInstance("AES/GCM/NoPadding");
+            } catch (GeneralSecurityException e) {
+              throw new IllegalStateException("AES-256-GCM is unavailable", e);
+            }
+          });
 
   /** The thread's GCM Cipher initialised for {@code mode}; a fresh one if SunJCE refuses a nonce reuse. */
   private static Cipher gcm(int mode, byte[] key, byte[] nonce) throws GeneralSecurityException {
@@ -228,7 +272,8 @@ final class Bytes {
   }
 
   /** AES-256-GCM decryption; every failure (wrong key length included) is one DecryptionFailedException. */
-  static byte[] gcmDecrypt(byte[] key, byte[] nonce, byte[] aad, byte[] ciphertext, int off, int len)
+  static byte[] gcmDecrypt(
+      byte[] key, byte[] nonce, byte[] aad, byte[] ciphertext, int off, int len)
       throws DecryptionFailedException {
     if (key == null || key.length != 32 || len < TAG_LENGTH) {
       throw new DecryptionFailedException();

@@ -39,10 +39,13 @@ import java.util.Objects;
 public final class KdmSignerKeys {
   /** Most certificates in a signer chain (the validator's limit). */
   public static final int MAX_CERTIFICATES = DcCertificateChainValidator.MAX_CHAIN_LENGTH;
+
   /** Longest DER certificate of a signer chain. */
   public static final int MAX_CERTIFICATE_BYTES = 4096;
+
   /** Most DER bytes of a whole signer chain (the certificates, without length prefixes). */
   public static final int MAX_CHAIN_BYTES = 16384;
+
   /** Longest PKCS #8 private key (an RSA-2048 key is about 1218 bytes). */
   public static final int MAX_PRIVATE_KEY_BYTES = 4096;
 
@@ -51,7 +54,10 @@ public final class KdmSignerKeys {
   private final List<PrivateKey> privateKeys;
   private final Instant validatedAt;
 
-  private KdmSignerKeys(List<X509Certificate> chain, List<byte[]> chainDer, List<PrivateKey> privateKeys,
+  private KdmSignerKeys(
+      List<X509Certificate> chain,
+      List<byte[]> chainDer,
+      List<PrivateKey> privateKeys,
       Instant validatedAt) {
     this.chain = List.copyOf(chain);
     this.chainDer = chainDer.stream().map(byte[]::clone).toList();
@@ -67,21 +73,34 @@ public final class KdmSignerKeys {
    * role CS: content/KDM signer). Costs about half a second of CPU (three RSA key generations):
    * call it at key-set init or migration, never on a request path.
    */
-  public static KdmSignerKeys generate(String keySetId, Instant notBefore, int years, SecureRandom random)
-      throws CinemaException {
+  public static KdmSignerKeys generate(
+      String keySetId, Instant notBefore, int years, SecureRandom random) throws CinemaException {
     if (!KeySet.isWellFormedId(keySetId)) {
       throw new IllegalArgumentException("bad key-set id");
     }
-    DcCertificateIssuer.IssuedChain issued = DcCertificateIssuer.issue(
-        new DcCertificateIssuer.ChainNames(ORGANIZATION, keySetId, "keycast-kdm-root", "keycast-kdm-ca", LEAF_ROLES,
-            LEAF_ENTITY),
-        notBefore, years, random);
+    DcCertificateIssuer.IssuedChain issued =
+        DcCertificateIssuer.issue(
+            new DcCertificateIssuer.ChainNames(
+                ORGANIZATION,
+                keySetId,
+                "keycast-kdm-root",
+                "keycast-kdm-ca",
+                LEAF_ROLES,
+                LEAF_ENTITY),
+            notBefore,
+            years,
+            random);
     List<byte[]> der = new ArrayList<>();
     for (X509Certificate c : issued.chain()) {
       der.add(encoded(c));
     }
-    return of(issued.chain(), der, List.of(issued.leaf().getPrivate(), issued.intermediate().getPrivate(),
-        issued.root().getPrivate()));
+    return of(
+        issued.chain(),
+        der,
+        List.of(
+            issued.leaf().getPrivate(),
+            issued.intermediate().getPrivate(),
+            issued.root().getPrivate()));
   }
 
   /**
@@ -92,7 +111,8 @@ public final class KdmSignerKeys {
    *     {@code signer_key_mismatch} when a key is not its certificate's, or {@code
    *     signer_certificate_chain_length}/{@code signer_key_count} for counts out of bounds
    */
-  public static KdmSignerKeys of(List<X509Certificate> chain, List<PrivateKey> privateKeys) throws CinemaException {
+  public static KdmSignerKeys of(List<X509Certificate> chain, List<PrivateKey> privateKeys)
+      throws CinemaException {
     List<byte[]> der = new ArrayList<>();
     for (X509Certificate c : chain) {
       der.add(encoded(c));
@@ -100,20 +120,23 @@ public final class KdmSignerKeys {
     return of(chain, der, privateKeys);
   }
 
-  private static KdmSignerKeys of(List<X509Certificate> chain, List<byte[]> der, List<PrivateKey> privateKeys)
+  private static KdmSignerKeys of(
+      List<X509Certificate> chain, List<byte[]> der, List<PrivateKey> privateKeys)
       throws CinemaException {
     Objects.requireNonNull(chain, "chain");
     Objects.requireNonNull(privateKeys, "privateKeys");
     checkChainBounds(der);
     if (privateKeys.isEmpty() || privateKeys.size() > chain.size()) {
-      throw new CinemaException("signer_key_count",
+      throw new CinemaException(
+          "signer_key_count",
           "a KDM signer needs the private key of its leaf and at most one key per certificate");
     }
     Instant at = validationInstant(chain);
     DcCertificateChainValidator.validate(DcCertificateChainValidator.Kind.SIGNER, chain, at);
     for (int i = 0; i < privateKeys.size(); i++) {
       if (!matches(privateKeys.get(i), chain.get(i))) {
-        throw new CinemaException("signer_key_mismatch",
+        throw new CinemaException(
+            "signer_key_mismatch",
             "private key " + i + " is not the key of certificate " + i + " of the signer chain");
       }
     }
@@ -130,11 +153,13 @@ public final class KdmSignerKeys {
         out.add((X509Certificate) f.generateCertificate(new ByteArrayInputStream(d)));
       }
     } catch (CertificateException | ClassCastException e) {
-      throw new CinemaException("signer_certificate_malformed", "a signer chain certificate is not X.509 DER");
+      throw new CinemaException(
+          "signer_certificate_malformed", "a signer chain certificate is not X.509 DER");
     }
     for (int i = 0; i < out.size(); i++) {
       if (!Arrays.equals(encoded(out.get(i)), der.get(i))) {
-        throw new CinemaException("signer_certificate_malformed",
+        throw new CinemaException(
+            "signer_certificate_malformed",
             "signer chain certificate " + i + " is not in DER (it re-encodes differently)");
       }
     }
@@ -151,12 +176,14 @@ public final class KdmSignerKeys {
    */
   public static List<X509Certificate> validateChain(List<byte[]> der) throws CinemaException {
     List<X509Certificate> chain = parseChain(der);
-    DcCertificateChainValidator.validate(DcCertificateChainValidator.Kind.SIGNER, chain, validationInstant(chain));
+    DcCertificateChainValidator.validate(
+        DcCertificateChainValidator.Kind.SIGNER, chain, validationInstant(chain));
     return chain;
   }
 
   /** The ST 430-2 names a signer leaf of key set {@code keySetId} is requested and generated with. */
   static final String ORGANIZATION = "Keycast";
+
   static final String LEAF_ROLES = "CS";
   static final String LEAF_ENTITY = "keycast-kdm-signer";
 
@@ -171,13 +198,17 @@ public final class KdmSignerKeys {
    * @throws CinemaException {@code certificate_name} for a name that is not 1..64 PrintableString
    *     characters
    */
-  public byte[] leafCsr(String keySetId, String organization, String organizationalUnit, String entity)
+  public byte[] leafCsr(
+      String keySetId, String organization, String organizationalUnit, String entity)
       throws CinemaException {
     if (!KeySet.isWellFormedId(keySetId)) {
       throw new IllegalArgumentException("bad key-set id");
     }
-    return DcCertificateIssuer.signerCsr(organization == null ? ORGANIZATION : organization,
-        organizationalUnit == null ? keySetId : organizationalUnit, LEAF_ROLES, entity == null ? LEAF_ENTITY : entity,
+    return DcCertificateIssuer.signerCsr(
+        organization == null ? ORGANIZATION : organization,
+        organizationalUnit == null ? keySetId : organizationalUnit,
+        LEAF_ROLES,
+        entity == null ? LEAF_ENTITY : entity,
         new java.security.KeyPair(chain.get(0).getPublicKey(), privateKeys.get(0)));
   }
 
@@ -199,12 +230,14 @@ public final class KdmSignerKeys {
     byte[] mine = chain.get(0).getPublicKey().getEncoded();
     byte[] theirs = imported.get(0).getPublicKey().getEncoded();
     if (!java.security.MessageDigest.isEqual(mine, theirs)) {
-      throw new CinemaException("kdm_signer_chain_key_mismatch",
+      throw new CinemaException(
+          "kdm_signer_chain_key_mismatch",
           "the chain's leaf certifies another public key than the enclave's KDM signer key (ask for a new CSR)");
     }
     DcCertificateChainValidator.validate(DcCertificateChainValidator.Kind.SIGNER, imported, now);
     if (!dev.keycast.protocol.cinema.DcCertificates.roles(imported.get(0)).contains(LEAF_ROLES)) {
-      throw new CinemaException("signer_certificate_role",
+      throw new CinemaException(
+          "signer_certificate_role",
           "the leaf's common name lacks the content signer role CS (roles are the words before the first '.')");
     }
     List<byte[]> copies = new ArrayList<>();
@@ -222,19 +255,22 @@ public final class KdmSignerKeys {
 
   private static void checkChainBounds(List<byte[]> der) throws CinemaException {
     if (der == null || der.size() < 2 || der.size() > MAX_CERTIFICATES) {
-      throw new CinemaException("signer_certificate_chain_length",
+      throw new CinemaException(
+          "signer_certificate_chain_length",
           "a signer chain holds 2 to " + MAX_CERTIFICATES + " certificates, leaf first");
     }
     int total = 0;
     for (byte[] d : der) {
       if (d == null || d.length < 1 || d.length > MAX_CERTIFICATE_BYTES) {
-        throw new CinemaException("signer_certificate_size",
+        throw new CinemaException(
+            "signer_certificate_size",
             "a signer certificate is 1 to " + MAX_CERTIFICATE_BYTES + " bytes of DER");
       }
       total += d.length;
     }
     if (total > MAX_CHAIN_BYTES) {
-      throw new CinemaException("signer_certificate_size",
+      throw new CinemaException(
+          "signer_certificate_size",
           "a signer chain is at most " + MAX_CHAIN_BYTES + " bytes of DER, got " + total);
     }
   }
@@ -256,14 +292,16 @@ public final class KdmSignerKeys {
       return false;
     }
     return rsa.getModulus().equals(pub.getModulus())
-        && (!(key instanceof RSAPrivateCrtKey crt) || crt.getPublicExponent().equals(pub.getPublicExponent()));
+        && (!(key instanceof RSAPrivateCrtKey crt)
+            || crt.getPublicExponent().equals(pub.getPublicExponent()));
   }
 
   private static byte[] encoded(X509Certificate c) throws CinemaException {
     try {
       return c.getEncoded();
     } catch (java.security.cert.CertificateEncodingException e) {
-      throw new CinemaException("signer_certificate_malformed", "a signer certificate cannot be encoded");
+      throw new CinemaException(
+          "signer_certificate_malformed", "a signer certificate cannot be encoded");
     }
   }
 
@@ -303,7 +341,12 @@ public final class KdmSignerKeys {
 
   @Override
   public String toString() {
-    return "KdmSignerKeys[leaf=" + chain.get(0).getSubjectX500Principal().getName()
-        + ", certificates=" + chain.size() + ", privateKeys=" + privateKeys.size() + "]";
+    return "KdmSignerKeys[leaf="
+        + chain.get(0).getSubjectX500Principal().getName()
+        + ", certificates="
+        + chain.size()
+        + ", privateKeys="
+        + privateKeys.size()
+        + "]";
   }
 }

@@ -43,6 +43,7 @@ public final class KeySet {
   private final byte[] signingPublicKey;
   private final byte[] storageKey;
   private volatile boolean destroyed;
+
   /** The receive key held by the process's backend: made on first use (under this), or null. */
   private volatile X25519KeyAgreement receiveAgreement;
 
@@ -89,8 +90,7 @@ public final class KeySet {
         || storageKey.length != KEY_LENGTH) {
       throw new IllegalArgumentException("keys must be 32 bytes");
     }
-    return new KeySet(
-        id, receivePrivateKey.clone(), signingPrivateKey.clone(), storageKey.clone());
+    return new KeySet(id, receivePrivateKey.clone(), signingPrivateKey.clone(), storageKey.clone());
   }
 
   /** True when {@code id} has the key-set id syntax {@code ks-} + 32 lowercase hex characters. */
@@ -204,9 +204,13 @@ public final class KeySet {
   @Override
   public String toString() {
     HexFormat hex = HexFormat.of();
-    return "KeySet[id=" + id
-        + ", receivePublicKey=" + hex.formatHex(receivePublicKey)
-        + ", signingPublicKey=" + hex.formatHex(signingPublicKey)
-        + (destroyed ? ", destroyed" : "") + "]";
+    return "KeySet[id="
+        + id
+        + ", receivePublicKey="
+        + hex.formatHex(receivePublicKey)
+        + ", signingPublicKey="
+        + hex.formatHex(signingPublicKey)
+        + (destroyed ? ", destroyed" : "")
+        + "]";
   }
 }

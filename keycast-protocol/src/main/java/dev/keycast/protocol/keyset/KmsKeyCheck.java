@@ -30,7 +30,9 @@ public record KmsKeyCheck(boolean locked, byte[] policySha256) {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof KmsKeyCheck c && locked == c.locked && MessageDigest.isEqual(policySha256, c.policySha256);
+    return o instanceof KmsKeyCheck c
+        && locked == c.locked
+        && MessageDigest.isEqual(policySha256, c.policySha256);
   }
 
   @Override
@@ -40,6 +42,10 @@ public record KmsKeyCheck(boolean locked, byte[] policySha256) {
 
   @Override
   public String toString() {
-    return "KmsKeyCheck[" + (locked ? "locked" : "NOT locked") + ", policy sha256=" + HexFormat.of().formatHex(policySha256) + "]";
+    return "KmsKeyCheck["
+        + (locked ? "locked" : "NOT locked")
+        + ", policy sha256="
+        + HexFormat.of().formatHex(policySha256)
+        + "]";
   }
 }

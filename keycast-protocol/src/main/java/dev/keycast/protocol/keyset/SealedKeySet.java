@@ -8,11 +8,11 @@ import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.Optional;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -53,32 +53,44 @@ import java.util.TreeMap;
 public final class SealedKeySet {
   /** Version 1: no KDM signer. Still parsed and unsealed; the enclave migrates it. */
   public static final int VERSION_1 = 1;
+
   /** Current format version: with the KDM signer chain and its private keys. */
   public static final int VERSION = 2;
+
   /**
    * Format name used in the KMS encryption context. It names the data key's binding, not the
    * layout: version 2 keeps it, so a version 1 key set migrates under the same data key.
    */
   public static final String FORMAT = "sealed-key-set/1";
+
   /** KMS encryption-context key naming the format. */
   public static final String CONTEXT_FORMAT = "keycast:format";
+
   /** KMS encryption-context key naming the key set. */
   public static final String CONTEXT_KEY_SET_ID = "keycast:key-set-id";
+
   /** Longest KMS key id accepted (KMS's own limit for KeyId). */
   public static final int MAX_KMS_KEY_ID = 2048;
+
   /** Longest KMS CiphertextBlob accepted (KMS's own limit). */
   public static final int MAX_ENCRYPTED_DATA_KEY = 6144;
+
   /** Longest sealed key set accepted by {@link #parse} (a version 1 key set is at most 8,5 KiB). */
   public static final int MAX_ENCODED = 65536;
 
   static final byte[] MAGIC = "KCKS".getBytes(StandardCharsets.US_ASCII);
   private static final int PLAINTEXT_LENGTH = 3 * KeySet.KEY_LENGTH;
   private static final int CIPHERTEXT_LENGTH = PLAINTEXT_LENGTH + Bytes.TAG_LENGTH;
+
   /** Shortest version 2 ciphertext: the keys, one private key of one byte, the tag. */
-  private static final int MIN_CIPHERTEXT_LENGTH_V2 = PLAINTEXT_LENGTH + 1 + 2 + 1 + Bytes.TAG_LENGTH;
+  private static final int MIN_CIPHERTEXT_LENGTH_V2 =
+      PLAINTEXT_LENGTH + 1 + 2 + 1 + Bytes.TAG_LENGTH;
+
   /** Longest version 2 plaintext. */
-  private static final int MAX_PLAINTEXT_LENGTH_V2 = PLAINTEXT_LENGTH + 1
-      + KdmSignerKeys.MAX_CERTIFICATES * (2 + KdmSignerKeys.MAX_PRIVATE_KEY_BYTES);
+  private static final int MAX_PLAINTEXT_LENGTH_V2 =
+      PLAINTEXT_LENGTH
+          + 1
+          + KdmSignerKeys.MAX_CERTIFICATES * (2 + KdmSignerKeys.MAX_PRIVATE_KEY_BYTES);
 
   private final int version;
   private final byte[] encoded;
@@ -89,11 +101,20 @@ public final class SealedKeySet {
   private final byte[] signingPublicKey;
   private final byte[] encryptedDataKey;
   private final byte[] nonce;
+
   /** Version 2: the signer chain of the header (DER, leaf first); empty for version 1. */
   private final List<byte[]> signerChain;
 
-  private SealedKeySet(int version, byte[] encoded, int headerLength, String keySetId, String kmsKeyId,
-      byte[] receivePublicKey, byte[] signingPublicKey, byte[] encryptedDataKey, byte[] nonce,
+  private SealedKeySet(
+      int version,
+      byte[] encoded,
+      int headerLength,
+      String keySetId,
+      String kmsKeyId,
+      byte[] receivePublicKey,
+      byte[] signingPublicKey,
+      byte[] encryptedDataKey,
+      byte[] nonce,
       List<byte[]> signerChain) {
     this.version = version;
     this.signerChain = signerChain;
@@ -114,45 +135,110 @@ public final class SealedKeySet {
    * under. The caller keeps and zeroizes {@code dataKey}. Draws 12 bytes of nonce from {@code
    * random}.
    */
-  public static SealedKeySet seal(KeySet keySet, KdmSignerKeys signer, byte[] dataKey, String kmsKeyId,
-      byte[] encryptedDataKey, SecureRandom random) {
+  public static SealedKeySet seal(
+      KeySet keySet,
+      KdmSignerKeys signer,
+      byte[] dataKey,
+      String kmsKeyId,
+      byte[] encryptedDataKey,
+      SecureRandom random) {
     Objects.requireNonNull(keySet, "keySet");
     Objects.requireNonNull(signer, "signer");
-    return seal(VERSION, keySet, keySet.receivePublicKey(), keySet.signingPublicKey(), signer,
-        signer.chainDer(), dataKey, kmsKeyId, encryptedDataKey, random);
+    return seal(
+        VERSION,
+        keySet,
+        keySet.receivePublicKey(),
+        keySet.signingPublicKey(),
+        signer,
+        signer.chainDer(),
+        dataKey,
+        kmsKeyId,
+        encryptedDataKey,
+        random);
   }
 
   /**
    * Seals {@code keySet} in format version 1, without a KDM signer. The enclave seals version 2;
    * this exists for migration tests and the version 1 vectors.
    */
-  public static SealedKeySet sealVersion1(KeySet keySet, byte[] dataKey, String kmsKeyId,
-      byte[] encryptedDataKey, SecureRandom random) {
+  public static SealedKeySet sealVersion1(
+      KeySet keySet,
+      byte[] dataKey,
+      String kmsKeyId,
+      byte[] encryptedDataKey,
+      SecureRandom random) {
     Objects.requireNonNull(keySet, "keySet");
-    return seal(VERSION_1, keySet, keySet.receivePublicKey(), keySet.signingPublicKey(), null, List.of(), dataKey,
-        kmsKeyId, encryptedDataKey, random);
+    return seal(
+        VERSION_1,
+        keySet,
+        keySet.receivePublicKey(),
+        keySet.signingPublicKey(),
+        null,
+        List.of(),
+        dataKey,
+        kmsKeyId,
+        encryptedDataKey,
+        random);
   }
 
   /** Seals version 1 with explicit header public keys; package-private so tests can build inconsistent sets. */
-  static SealedKeySet seal(KeySet keySet, byte[] headerReceivePublic, byte[] headerSigningPublic,
-      byte[] dataKey, String kmsKeyId, byte[] encryptedDataKey, SecureRandom random) {
-    return seal(VERSION_1, keySet, headerReceivePublic, headerSigningPublic, null, List.of(), dataKey, kmsKeyId,
-        encryptedDataKey, random);
+  static SealedKeySet seal(
+      KeySet keySet,
+      byte[] headerReceivePublic,
+      byte[] headerSigningPublic,
+      byte[] dataKey,
+      String kmsKeyId,
+      byte[] encryptedDataKey,
+      SecureRandom random) {
+    return seal(
+        VERSION_1,
+        keySet,
+        headerReceivePublic,
+        headerSigningPublic,
+        null,
+        List.of(),
+        dataKey,
+        kmsKeyId,
+        encryptedDataKey,
+        random);
   }
 
   /**
    * Seals version 2 with an explicit header chain; package-private so tests can build a header whose
    * chain is not the one whose keys are sealed.
    */
-  static SealedKeySet seal(KeySet keySet, KdmSignerKeys signer, List<byte[]> headerChain, byte[] dataKey,
-      String kmsKeyId, byte[] encryptedDataKey, SecureRandom random) {
-    return seal(VERSION, keySet, keySet.receivePublicKey(), keySet.signingPublicKey(), signer, headerChain,
-        dataKey, kmsKeyId, encryptedDataKey, random);
+  static SealedKeySet seal(
+      KeySet keySet,
+      KdmSignerKeys signer,
+      List<byte[]> headerChain,
+      byte[] dataKey,
+      String kmsKeyId,
+      byte[] encryptedDataKey,
+      SecureRandom random) {
+    return seal(
+        VERSION,
+        keySet,
+        keySet.receivePublicKey(),
+        keySet.signingPublicKey(),
+        signer,
+        headerChain,
+        dataKey,
+        kmsKeyId,
+        encryptedDataKey,
+        random);
   }
 
-  private static SealedKeySet seal(int version, KeySet keySet, byte[] headerReceivePublic,
-      byte[] headerSigningPublic, KdmSignerKeys signer, List<byte[]> headerChain, byte[] dataKey,
-      String kmsKeyId, byte[] encryptedDataKey, SecureRandom random) {
+  private static SealedKeySet seal(
+      int version,
+      KeySet keySet,
+      byte[] headerReceivePublic,
+      byte[] headerSigningPublic,
+      KdmSignerKeys signer,
+      List<byte[]> headerChain,
+      byte[] dataKey,
+      String kmsKeyId,
+      byte[] encryptedDataKey,
+      SecureRandom random) {
     Objects.requireNonNull(dataKey, "dataKey");
     Objects.requireNonNull(random, "random");
     if (dataKey.length != 32) {
@@ -161,12 +247,14 @@ public final class SealedKeySet {
     checkKmsKeyId(kmsKeyId);
     Objects.requireNonNull(encryptedDataKey, "encryptedDataKey");
     if (encryptedDataKey.length < 1 || encryptedDataKey.length > MAX_ENCRYPTED_DATA_KEY) {
-      throw new IllegalArgumentException("encrypted data key must be 1.." + MAX_ENCRYPTED_DATA_KEY + " bytes");
+      throw new IllegalArgumentException(
+          "encrypted data key must be 1.." + MAX_ENCRYPTED_DATA_KEY + " bytes");
     }
     byte[] nonce = new byte[Bytes.NONCE_LENGTH];
     random.nextBytes(nonce);
     byte[] kms = kmsKeyId.getBytes(StandardCharsets.US_ASCII);
-    ByteArrayOutputStream h = Bytes.headerStart(MAGIC, version, keySet.id(), 256 + kms.length + encryptedDataKey.length);
+    ByteArrayOutputStream h =
+        Bytes.headerStart(MAGIC, version, keySet.id(), 256 + kms.length + encryptedDataKey.length);
     Bytes.u16(h, kms.length);
     h.writeBytes(kms);
     h.writeBytes(headerReceivePublic);
@@ -183,7 +271,8 @@ public final class SealedKeySet {
     }
     byte[] header = h.toByteArray();
 
-    ByteArrayOutputStream p = new ByteArrayOutputStream(version == VERSION ? 8192 : PLAINTEXT_LENGTH);
+    ByteArrayOutputStream p =
+        new ByteArrayOutputStream(version == VERSION ? 8192 : PLAINTEXT_LENGTH);
     byte[] r = keySet.receivePrivateKey();
     byte[] s = keySet.signingPrivateKey();
     byte[] k = keySet.storageKey();
@@ -199,8 +288,10 @@ public final class SealedKeySet {
           byte[] der = signer.privateKey(i).getEncoded();
           pkcs8.add(der);
           if (der == null || der.length < 1 || der.length > KdmSignerKeys.MAX_PRIVATE_KEY_BYTES) {
-            throw new IllegalArgumentException("a signer private key must encode to 1.."
-                + KdmSignerKeys.MAX_PRIVATE_KEY_BYTES + " bytes of PKCS #8");
+            throw new IllegalArgumentException(
+                "a signer private key must encode to 1.."
+                    + KdmSignerKeys.MAX_PRIVATE_KEY_BYTES
+                    + " bytes of PKCS #8");
           }
           Bytes.u16(p, der.length);
           p.writeBytes(der);
@@ -208,8 +299,17 @@ public final class SealedKeySet {
       }
       plaintext = p.toByteArray();
       byte[] out = Bytes.sealAfterHeader(dataKey, nonce, header, plaintext);
-      return new SealedKeySet(version, out, header.length, keySet.id(), kmsKeyId, headerReceivePublic.clone(),
-          headerSigningPublic.clone(), encryptedDataKey.clone(), nonce, copies(headerChain));
+      return new SealedKeySet(
+          version,
+          out,
+          header.length,
+          keySet.id(),
+          kmsKeyId,
+          headerReceivePublic.clone(),
+          headerSigningPublic.clone(),
+          encryptedDataKey.clone(),
+          nonce,
+          copies(headerChain));
     } finally {
       if (plaintext != null) {
         Arrays.fill(plaintext, (byte) 0);
@@ -221,11 +321,12 @@ public final class SealedKeySet {
       Arrays.fill(r, (byte) 0);
       Arrays.fill(s, (byte) 0);
       Arrays.fill(k, (byte) 0);
-      pkcs8.forEach(b -> {
-        if (b != null) {
-          Arrays.fill(b, (byte) 0);
-        }
-      });
+      pkcs8.forEach(
+          b -> {
+            if (b != null) {
+              Arrays.fill(b, (byte) 0);
+            }
+          });
     }
   }
 
@@ -240,12 +341,14 @@ public final class SealedKeySet {
    *     magic, field syntax or trailing bytes) or {@code unsupported_version}
    */
   public static SealedKeySet parse(byte[] sealed) throws MalformedInputException {
-    Bytes.Reader in = Bytes.sealedHeader(sealed, "sealed key set", MAGIC, VERSION_1, VERSION, MAX_ENCODED);
+    Bytes.Reader in =
+        Bytes.sealedHeader(sealed, "sealed key set", MAGIC, VERSION_1, VERSION, MAX_ENCODED);
     int version = sealed[MAGIC.length] & 0xff;
     String id = in.keySetId();
     int kmsLength = in.u16("KMS key id length");
     if (kmsLength < 1 || kmsLength > MAX_KMS_KEY_ID) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
           "KMS key id length " + kmsLength + " is outside 1.." + MAX_KMS_KEY_ID);
     }
     String kms = in.ascii(kmsLength, "KMS key id");
@@ -253,7 +356,8 @@ public final class SealedKeySet {
     byte[] spk = in.bytes(32, "signing public key");
     int edkLength = in.u16("encrypted data key length");
     if (edkLength < 1 || edkLength > MAX_ENCRYPTED_DATA_KEY) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
           "encrypted data key length " + edkLength + " is outside 1.." + MAX_ENCRYPTED_DATA_KEY);
     }
     byte[] edk = in.bytes(edkLength, "encrypted data key");
@@ -261,11 +365,13 @@ public final class SealedKeySet {
     if (version == VERSION_1) {
       int headerLength = in.position();
       in.requireRemaining(CIPHERTEXT_LENGTH, "expected");
-      return new SealedKeySet(version, sealed.clone(), headerLength, id, kms, rpk, spk, edk, nonce, List.of());
+      return new SealedKeySet(
+          version, sealed.clone(), headerLength, id, kms, rpk, spk, edk, nonce, List.of());
     }
     int n = in.u8("signer chain length");
     if (n < 2 || n > KdmSignerKeys.MAX_CERTIFICATES) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
           "signer chain of " + n + " certificates is outside 2.." + KdmSignerKeys.MAX_CERTIFICATES);
     }
     List<byte[]> chain = new ArrayList<>(n);
@@ -273,12 +379,17 @@ public final class SealedKeySet {
     for (int i = 0; i < n; i++) {
       int len = in.u16("signer certificate length");
       if (len < 1 || len > KdmSignerKeys.MAX_CERTIFICATE_BYTES) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
-            "signer certificate length " + len + " is outside 1.." + KdmSignerKeys.MAX_CERTIFICATE_BYTES);
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
+            "signer certificate length "
+                + len
+                + " is outside 1.."
+                + KdmSignerKeys.MAX_CERTIFICATE_BYTES);
       }
       total += len;
       if (total > KdmSignerKeys.MAX_CHAIN_BYTES) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
             "signer chain is longer than " + KdmSignerKeys.MAX_CHAIN_BYTES + " bytes");
       }
       chain.add(in.bytes(len, "signer certificate"));
@@ -286,14 +397,24 @@ public final class SealedKeySet {
     int headerLength = in.position();
     int ct = in.remaining();
     if (ct < MIN_CIPHERTEXT_LENGTH_V2) {
-      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED,
-          "sealed key set ciphertext is " + ct + " bytes, at least " + MIN_CIPHERTEXT_LENGTH_V2 + " expected");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.TRUNCATED,
+          "sealed key set ciphertext is "
+              + ct
+              + " bytes, at least "
+              + MIN_CIPHERTEXT_LENGTH_V2
+              + " expected");
     }
     if (ct > MAX_PLAINTEXT_LENGTH_V2 + Bytes.TAG_LENGTH) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
-          "sealed key set ciphertext is " + ct + " bytes, at most " + (MAX_PLAINTEXT_LENGTH_V2 + Bytes.TAG_LENGTH));
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "sealed key set ciphertext is "
+              + ct
+              + " bytes, at most "
+              + (MAX_PLAINTEXT_LENGTH_V2 + Bytes.TAG_LENGTH));
     }
-    return new SealedKeySet(version, sealed.clone(), headerLength, id, kms, rpk, spk, edk, nonce, chain);
+    return new SealedKeySet(
+        version, sealed.clone(), headerLength, id, kms, rpk, spk, edk, nonce, chain);
   }
 
   /** What {@link #open} returns: the key set and, from version 2 on, its KDM signer. */
@@ -330,7 +451,9 @@ public final class SealedKeySet {
     byte[] k = Arrays.copyOfRange(plaintext, 64, 96);
     KeySet keySet = null;
     try {
-      if (version == VERSION_1 ? plaintext.length != PLAINTEXT_LENGTH : plaintext.length < PLAINTEXT_LENGTH + 1) {
+      if (version == VERSION_1
+          ? plaintext.length != PLAINTEXT_LENGTH
+          : plaintext.length < PLAINTEXT_LENGTH + 1) {
         throw new DecryptionFailedException();
       }
       keySet = KeySet.fromPrivate(keySetId, r, s, k);
@@ -413,7 +536,8 @@ public final class SealedKeySet {
   private static void checkKmsKeyId(String kmsKeyId) {
     Objects.requireNonNull(kmsKeyId, "kmsKeyId");
     if (!KeyBundle.isWellFormedKmsKeyId(kmsKeyId)) {
-      throw new IllegalArgumentException("KMS key id must be 1.." + MAX_KMS_KEY_ID + " printable ASCII characters");
+      throw new IllegalArgumentException(
+          "KMS key id must be 1.." + MAX_KMS_KEY_ID + " printable ASCII characters");
     }
   }
 
@@ -463,7 +587,14 @@ public final class SealedKeySet {
 
   @Override
   public String toString() {
-    return "SealedKeySet[version=" + version + ", keySetId=" + keySetId + ", kmsKeyId=" + kmsKeyId
-        + ", length=" + encoded.length + "]";
+    return "SealedKeySet[version="
+        + version
+        + ", keySetId="
+        + keySetId
+        + ", kmsKeyId="
+        + kmsKeyId
+        + ", length="
+        + encoded.length
+        + "]";
   }
 }

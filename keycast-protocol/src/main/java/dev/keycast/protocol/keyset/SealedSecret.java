@@ -40,17 +40,22 @@ import java.util.Objects;
 public final class SealedSecret {
   /** Format version without a sender. */
   public static final int VERSION = 1;
+
   /** Format version of a signed send's secret: the header names the sender. */
   public static final int VERSION_WITH_SENDER = 2;
+
   /** Length of the sender key in a version-2 header. */
   public static final int SENDER_KEY_LENGTH = 32;
+
   /** Largest secret accepted. */
   public static final int MAX_SECRET = 65536;
+
   /** Longest secret id. */
   public static final int MAX_SECRET_ID = SecretIds.MAX_LENGTH;
+
   /** Longest sealed secret accepted by {@link #parse}. */
-  public static final int MAX_ENCODED = 4 + 1 + 1 + 35 + 1 + MAX_SECRET_ID + 32 + SENDER_KEY_LENGTH + 8 + 12 + 4
-      + MAX_SECRET + 16;
+  public static final int MAX_ENCODED =
+      4 + 1 + 1 + 35 + 1 + MAX_SECRET_ID + 32 + SENDER_KEY_LENGTH + 8 + 12 + 4 + MAX_SECRET + 16;
 
   static final byte[] MAGIC = "KCSS".getBytes(StandardCharsets.US_ASCII);
 
@@ -64,8 +69,15 @@ public final class SealedSecret {
   private final byte[] senderKey; // null in version 1
   private final Instant senderSignedAt; // null in version 1
 
-  private SealedSecret(byte[] encoded, int headerLength, String keySetId, String secretId,
-      byte[] policySha256, byte[] nonce, byte[] senderKey, Instant senderSignedAt) {
+  private SealedSecret(
+      byte[] encoded,
+      int headerLength,
+      String keySetId,
+      String secretId,
+      byte[] policySha256,
+      byte[] nonce,
+      byte[] senderKey,
+      Instant senderSignedAt) {
     this.encoded = encoded;
     this.headerLength = headerLength;
     this.keySetId = keySetId;
@@ -81,8 +93,8 @@ public final class SealedSecret {
    * Seals {@code secret} under {@code keySet}'s storage key, bound to {@code secretId} and the
    * SHA-256 of {@code policyBytes}. Draws 12 bytes of nonce from {@code random}.
    */
-  public static SealedSecret seal(KeySet keySet, String secretId, byte[] secret, byte[] policyBytes,
-      SecureRandom random) {
+  public static SealedSecret seal(
+      KeySet keySet, String secretId, byte[] secret, byte[] policyBytes, SecureRandom random) {
     return seal(keySet, secretId, secret, policyBytes, null, null, random);
   }
 
@@ -91,14 +103,23 @@ public final class SealedSecret {
    * SecureRandom)}, with the sender's raw Ed25519 key and the instant it signed (whole seconds)
    * bound in the header; both null gives version 1.
    */
-  public static SealedSecret seal(KeySet keySet, String secretId, byte[] secret, byte[] policyBytes,
-      byte[] senderKey, Instant signedAt, SecureRandom random) {
+  public static SealedSecret seal(
+      KeySet keySet,
+      String secretId,
+      byte[] secret,
+      byte[] policyBytes,
+      byte[] senderKey,
+      Instant signedAt,
+      SecureRandom random) {
     if ((senderKey == null) != (signedAt == null)) {
       throw new IllegalArgumentException("a sender needs both its key and its signing instant");
     }
-    if (senderKey != null && (senderKey.length != SENDER_KEY_LENGTH || signedAt.getNano() != 0
-        || signedAt.getEpochSecond() < 0)) {
-      throw new IllegalArgumentException("the sender is a 32-byte key and whole seconds after 1970");
+    if (senderKey != null
+        && (senderKey.length != SENDER_KEY_LENGTH
+            || signedAt.getNano() != 0
+            || signedAt.getEpochSecond() < 0)) {
+      throw new IllegalArgumentException(
+          "the sender is a 32-byte key and whole seconds after 1970");
     }
     Objects.requireNonNull(keySet, "keySet");
     Objects.requireNonNull(secret, "secret");
@@ -108,28 +129,44 @@ public final class SealedSecret {
       throw new IllegalArgumentException("secret id must be " + SecretIds.RULE);
     }
     if (secret.length > MAX_SECRET) {
-      throw new IllegalArgumentException("secret is " + secret.length + " bytes, limit " + MAX_SECRET);
+      throw new IllegalArgumentException(
+          "secret is " + secret.length + " bytes, limit " + MAX_SECRET);
     }
     byte[] nonce = new byte[Bytes.NONCE_LENGTH];
     random.nextBytes(nonce);
     byte[] policyDigest = Bytes.sha256(policyBytes);
     byte[] sender = senderKey == null ? null : senderKey.clone();
-    byte[] header = header(keySet.id(), secretId, policyDigest, sender, signedAt, nonce,
-        secret.length + Bytes.TAG_LENGTH);
+    byte[] header =
+        header(
+            keySet.id(),
+            secretId,
+            policyDigest,
+            sender,
+            signedAt,
+            nonce,
+            secret.length + Bytes.TAG_LENGTH);
     byte[] key = keySet.storageKey();
     try {
       byte[] out = Bytes.sealAfterHeader(key, nonce, header, secret);
-      return new SealedSecret(out, header.length, keySet.id(), secretId, policyDigest, nonce, sender, signedAt);
+      return new SealedSecret(
+          out, header.length, keySet.id(), secretId, policyDigest, nonce, sender, signedAt);
     } finally {
       Arrays.fill(key, (byte) 0);
     }
   }
 
-  private static byte[] header(String keySetId, String secretId, byte[] policyDigest, byte[] senderKey,
-      Instant signedAt, byte[] nonce, int ciphertextLength) {
+  private static byte[] header(
+      String keySetId,
+      String secretId,
+      byte[] policyDigest,
+      byte[] senderKey,
+      Instant signedAt,
+      byte[] nonce,
+      int ciphertextLength) {
     byte[] sid = secretId.getBytes(StandardCharsets.US_ASCII);
-    ByteArrayOutputStream h = Bytes.headerStart(MAGIC, senderKey == null ? VERSION : VERSION_WITH_SENDER,
-        keySetId, 136 + sid.length);
+    ByteArrayOutputStream h =
+        Bytes.headerStart(
+            MAGIC, senderKey == null ? VERSION : VERSION_WITH_SENDER, keySetId, 136 + sid.length);
     Bytes.u8(h, sid.length);
     h.writeBytes(sid);
     h.writeBytes(policyDigest);
@@ -150,17 +187,24 @@ public final class SealedSecret {
    */
   public static SealedSecret parse(byte[] sealed) throws MalformedInputException {
     // the version byte decides the header's layout; sealedHeader refuses any but the one given
-    int version = sealed != null && sealed.length > MAGIC.length && sealed[MAGIC.length] == VERSION_WITH_SENDER
-        ? VERSION_WITH_SENDER : VERSION;
+    int version =
+        sealed != null
+                && sealed.length > MAGIC.length
+                && sealed[MAGIC.length] == VERSION_WITH_SENDER
+            ? VERSION_WITH_SENDER
+            : VERSION;
     Bytes.Reader in = Bytes.sealedHeader(sealed, "sealed secret", MAGIC, version, MAX_ENCODED);
     String id = in.keySetId();
     int sidLength = in.u8("secret id length");
     if (sidLength < 1 || sidLength > MAX_SECRET_ID) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "secret id length " + sidLength + " is outside 1.." + MAX_SECRET_ID);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "secret id length " + sidLength + " is outside 1.." + MAX_SECRET_ID);
     }
     String sid = in.ascii(sidLength, "secret id");
     if (!SecretIds.isWellFormed(sid)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "bad secret id \"" + sid + "\"");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "bad secret id \"" + sid + "\"");
     }
     byte[] policyDigest = in.bytes(32, "policy digest");
     byte[] senderKey = null;
@@ -169,7 +213,8 @@ public final class SealedSecret {
       senderKey = in.bytes(SENDER_KEY_LENGTH, "sender key");
       long seconds = java.nio.ByteBuffer.wrap(in.bytes(8, "signed-at")).getLong();
       if (seconds < 0 || seconds > 253_402_300_799L) { // 9999-12-31T23:59:59Z
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
             "signed-at " + seconds + " is not an instant between 1970 and 9999");
       }
       signedAt = Instant.ofEpochSecond(seconds);
@@ -177,12 +222,19 @@ public final class SealedSecret {
     byte[] nonce = in.bytes(Bytes.NONCE_LENGTH, "nonce");
     long ctLength = in.u32("ciphertext length");
     if (ctLength < Bytes.TAG_LENGTH || ctLength > MAX_SECRET + Bytes.TAG_LENGTH) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
-          "ciphertext length " + ctLength + " is outside " + Bytes.TAG_LENGTH + ".." + (MAX_SECRET + Bytes.TAG_LENGTH));
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "ciphertext length "
+              + ctLength
+              + " is outside "
+              + Bytes.TAG_LENGTH
+              + ".."
+              + (MAX_SECRET + Bytes.TAG_LENGTH));
     }
     int headerLength = in.position();
     in.requireRemaining(ctLength, "header says");
-    return new SealedSecret(sealed.clone(), headerLength, id, sid, policyDigest, nonce, senderKey, signedAt);
+    return new SealedSecret(
+        sealed.clone(), headerLength, id, sid, policyDigest, nonce, senderKey, signedAt);
   }
 
   /**
@@ -194,8 +246,9 @@ public final class SealedSecret {
   public byte[] open(KeySet keySet, byte[] policyBytes) throws DecryptionFailedException {
     Objects.requireNonNull(keySet, "keySet");
     Objects.requireNonNull(policyBytes, "policyBytes");
-    boolean ok = MessageDigest.isEqual(Bytes.sha256(policyBytes), policySha256)
-        & keySet.id().equals(keySetId);
+    boolean ok =
+        MessageDigest.isEqual(Bytes.sha256(policyBytes), policySha256)
+            & keySet.id().equals(keySetId);
     byte[] key = keySet.storageKey();
     try {
       byte[] secret = Bytes.openAfterHeader(key, nonce, encoded, headerLength);
@@ -243,7 +296,16 @@ public final class SealedSecret {
 
   @Override
   public String toString() {
-    return "SealedSecret[version=" + version + ", keySetId=" + keySetId + ", secretId=" + secretId
-        + ", policySha256=" + HexFormat.of().formatHex(policySha256) + ", length=" + encoded.length + "]";
+    return "SealedSecret[version="
+        + version
+        + ", keySetId="
+        + keySetId
+        + ", secretId="
+        + secretId
+        + ", policySha256="
+        + HexFormat.of().formatHex(policySha256)
+        + ", length="
+        + encoded.length
+        + "]";
   }
 }

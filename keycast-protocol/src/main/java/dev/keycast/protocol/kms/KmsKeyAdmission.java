@@ -24,8 +24,11 @@ import java.util.TreeSet;
  *     (an empty set: it requires none)
  * @param decryptPcr8 likewise for PCR8
  */
-public record KmsKeyAdmission(Set<String> decryptImages, Set<String> generateImages,
-    List<Set<String>> decryptPcr3, List<Set<String>> decryptPcr8) {
+public record KmsKeyAdmission(
+    Set<String> decryptImages,
+    Set<String> generateImages,
+    List<Set<String>> decryptPcr3,
+    List<Set<String>> decryptPcr8) {
 
   public KmsKeyAdmission {
     decryptImages = Set.copyOf(decryptImages);
@@ -89,7 +92,8 @@ public record KmsKeyAdmission(Set<String> decryptImages, Set<String> generateIma
   }
 
   private static boolean covers(List<String> actions, String action) {
-    return actions.stream().anyMatch(a -> KmsKeyLockVerdict.glob(a.toLowerCase(Locale.ROOT), action));
+    return actions.stream()
+        .anyMatch(a -> KmsKeyLockVerdict.glob(a.toLowerCase(Locale.ROOT), action));
   }
 
   /** The values a StringEquals(IgnoreCase) condition requires of one key (lower-case), or empty. */
@@ -101,7 +105,8 @@ public record KmsKeyAdmission(Set<String> decryptImages, Set<String> generateIma
     for (Iterator<Map.Entry<String, JsonNode>> ops = condition.fields(); ops.hasNext(); ) {
       Map.Entry<String, JsonNode> op = ops.next();
       String operator = op.getKey().toLowerCase(Locale.ROOT);
-      if (!(operator.equals("stringequals") || operator.equals("stringequalsignorecase")) || !op.getValue().isObject()) {
+      if (!(operator.equals("stringequals") || operator.equals("stringequalsignorecase"))
+          || !op.getValue().isObject()) {
         continue;
       }
       for (Iterator<Map.Entry<String, JsonNode>> keys = op.getValue().fields(); keys.hasNext(); ) {

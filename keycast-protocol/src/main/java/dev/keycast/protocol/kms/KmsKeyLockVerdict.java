@@ -46,19 +46,33 @@ import java.util.regex.Pattern;
  * @param policySha256 SHA-256 of the key policy text exactly as KMS returned it (UTF-8)
  * @param admittedImages the PCR0 values (lower-case hex) the policy admits for plaintext
  */
-public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] policySha256, Set<String> admittedImages) {
+public record KmsKeyLockVerdict(
+    boolean locked, List<String> reasons, byte[] policySha256, Set<String> admittedImages) {
   /** Actions that yield plaintext, forge ciphertext, or change who may: only Decrypt/GenerateDataKey may be allowed, and only attested. */
   public static final List<String> SENSITIVE_ACTIONS =
       List.of(
-          "kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyPair",
-          "kms:GenerateDataKeyPairWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:Encrypt",
-          "kms:CreateGrant", "kms:PutKeyPolicy", "kms:ImportKeyMaterial", "kms:ReplicateKey",
-          "kms:UpdatePrimaryRegion", "kms:DeriveSharedSecret");
+          "kms:Decrypt",
+          "kms:GenerateDataKey",
+          "kms:GenerateDataKeyWithoutPlaintext",
+          "kms:GenerateDataKeyPair",
+          "kms:GenerateDataKeyPairWithoutPlaintext",
+          "kms:ReEncryptFrom",
+          "kms:ReEncryptTo",
+          "kms:Encrypt",
+          "kms:CreateGrant",
+          "kms:PutKeyPolicy",
+          "kms:ImportKeyMaterial",
+          "kms:ReplicateKey",
+          "kms:UpdatePrimaryRegion",
+          "kms:DeriveSharedSecret");
 
   private static final Set<String> ATTESTED_USE = Set.of("kms:decrypt", "kms:generatedatakey");
-  private static final Set<String> STATEMENT_ELEMENTS = Set.of("Sid", "Effect", "Principal", "Action", "Resource", "Condition");
-  private static final Pattern IAM_PRINCIPAL = Pattern.compile("arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+");
+  private static final Set<String> STATEMENT_ELEMENTS =
+      Set.of("Sid", "Effect", "Principal", "Action", "Resource", "Condition");
+  private static final Pattern IAM_PRINCIPAL =
+      Pattern.compile("arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+");
   private static final Pattern SHA384_HEX = Pattern.compile("[0-9a-fA-F]{96}");
+
   /** Longest policy text evaluated (KMS's own limit is 32 KiB). */
   public static final int MAX_POLICY_CHARS = 32_768;
 
@@ -89,7 +103,10 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
     Set<String> images = new TreeSet<>();
     byte[] digest = sha256(policy == null ? "" : policy);
     if (!"AWS_KMS".equals(facts.origin())) {
-      reasons.add("key material origin is " + facts.origin() + ", not AWS_KMS: someone outside KMS may hold it");
+      reasons.add(
+          "key material origin is "
+              + facts.origin()
+              + ", not AWS_KMS: someone outside KMS may hold it");
     }
     if (!"CUSTOMER".equals(facts.keyManager())) {
       reasons.add("key manager is " + facts.keyManager() + ", not CUSTOMER");
@@ -98,8 +115,14 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
       reasons.add("the key is multi-Region: a replica has a policy of its own");
     }
     for (Grant g : grants) {
-      reasons.add("grant " + shorten(g.grantId()) + " lets " + g.granteePrincipal() + " " + g.operations()
-          + " whatever the key policy says");
+      reasons.add(
+          "grant "
+              + shorten(g.grantId())
+              + " lets "
+              + g.granteePrincipal()
+              + " "
+              + g.operations()
+              + " whatever the key policy says");
     }
     evaluatePolicy(policy, reasons, images);
     if (images.isEmpty() && reasons.isEmpty()) {
@@ -187,26 +210,41 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
     }
     for (String c : covered) {
       if (!ATTESTED_USE.contains(c.toLowerCase(Locale.ROOT))) {
-        reasons.add(name + " allows " + c + ": it yields plaintext without attestation, forges ciphertext or changes who may");
+        reasons.add(
+            name
+                + " allows "
+                + c
+                + ": it yields plaintext without attestation, forges ciphertext or changes who may");
       }
     }
     JsonNode p = s.get("Principal");
-    List<String> principals = p != null && p.isObject() && p.size() == 1 ? strings(p.get("AWS")) : null;
+    List<String> principals =
+        p != null && p.isObject() && p.size() == 1 ? strings(p.get("AWS")) : null;
     if (principals == null) {
       reasons.add(name + " allows " + covered + " to a principal other than IAM roles and users");
     } else {
       for (String pr : principals) {
         if (!IAM_PRINCIPAL.matcher(pr).matches()) {
-          reasons.add(name + " allows " + covered + " to " + shorten(pr)
-              + (pr.endsWith(":root") || pr.matches("[0-9]{12}")
-                  ? " (an account: every IAM principal its IAM policies allow)" : ""));
+          reasons.add(
+              name
+                  + " allows "
+                  + covered
+                  + " to "
+                  + shorten(pr)
+                  + (pr.endsWith(":root") || pr.matches("[0-9]{12}")
+                      ? " (an account: every IAM principal its IAM policies allow)"
+                      : ""));
         }
       }
     }
     Set<String> admitted = attestedImages(s.get("Condition"));
     if (admitted.isEmpty()) {
-      reasons.add(name + " allows " + covered + " without a StringEquals(IgnoreCase) condition on the"
-          + " Recipient attestation's ImageSha384 or PCR0");
+      reasons.add(
+          name
+              + " allows "
+              + covered
+              + " without a StringEquals(IgnoreCase) condition on the"
+              + " Recipient attestation's ImageSha384 or PCR0");
     } else {
       images.addAll(admitted);
     }
@@ -223,13 +261,15 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
       // Operator names exactly as the IAM policy grammar spells them: a name in another case is not
       // one this check can vouch for KMS evaluating as a condition (fuzzing finding Z4).
       String operator = op.getKey();
-      if (!(operator.equals("StringEquals") || operator.equals("StringEqualsIgnoreCase")) || !op.getValue().isObject()) {
+      if (!(operator.equals("StringEquals") || operator.equals("StringEqualsIgnoreCase"))
+          || !op.getValue().isObject()) {
         continue;
       }
       for (Iterator<Map.Entry<String, JsonNode>> keys = op.getValue().fields(); keys.hasNext(); ) {
         Map.Entry<String, JsonNode> kv = keys.next();
         String key = kv.getKey().toLowerCase(Locale.ROOT);
-        if (!key.equals("kms:recipientattestation:imagesha384") && !key.equals("kms:recipientattestation:pcr0")) {
+        if (!key.equals("kms:recipientattestation:imagesha384")
+            && !key.equals("kms:recipientattestation:pcr0")) {
           continue;
         }
         List<String> values = strings(kv.getValue());
@@ -241,7 +281,8 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
         if (out.isEmpty()) {
           out.addAll(these);
         } else {
-          out.retainAll(these); // both ImageSha384 and PCR0 must match: the intersection is admitted
+          out.retainAll(
+              these); // both ImageSha384 and PCR0 must match: the intersection is admitted
           if (out.isEmpty()) {
             out.add("<none>");
           }
@@ -282,7 +323,8 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
     int star = -1;
     int mark = 0;
     while (vi < value.length()) {
-      if (pi < pattern.length() && (pattern.charAt(pi) == '?' || pattern.charAt(pi) == value.charAt(vi))) {
+      if (pi < pattern.length()
+          && (pattern.charAt(pi) == '?' || pattern.charAt(pi) == value.charAt(vi))) {
         pi++;
         vi++;
       } else if (pi < pattern.length() && pattern.charAt(pi) == '*') {
@@ -311,8 +353,11 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof KmsKeyLockVerdict v && locked == v.locked && reasons.equals(v.reasons)
-        && MessageDigest.isEqual(policySha256, v.policySha256) && admittedImages.equals(v.admittedImages);
+    return o instanceof KmsKeyLockVerdict v
+        && locked == v.locked
+        && reasons.equals(v.reasons)
+        && MessageDigest.isEqual(policySha256, v.policySha256)
+        && admittedImages.equals(v.admittedImages);
   }
 
   @Override
@@ -322,7 +367,12 @@ public record KmsKeyLockVerdict(boolean locked, List<String> reasons, byte[] pol
 
   @Override
   public String toString() {
-    return "KmsKeyLockVerdict[" + (locked ? "locked" : "NOT locked: " + String.join("; ", reasons))
-        + ", policy sha256=" + java.util.HexFormat.of().formatHex(policySha256) + ", images=" + admittedImages + "]";
+    return "KmsKeyLockVerdict["
+        + (locked ? "locked" : "NOT locked: " + String.join("; ", reasons))
+        + ", policy sha256="
+        + java.util.HexFormat.of().formatHex(policySha256)
+        + ", images="
+        + admittedImages
+        + "]";
   }
 }

@@ -71,26 +71,35 @@ import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
  * verifies that intermediate once; leaves are always verified.
  */
 final class AnchorChainValidator {
-  private static final Set<ASN1ObjectIdentifier> UNDERSTOOD = Set.of(
-      Extension.basicConstraints, Extension.keyUsage, Extension.extendedKeyUsage,
-      Extension.subjectAlternativeName);
+  private static final Set<ASN1ObjectIdentifier> UNDERSTOOD =
+      Set.of(
+          Extension.basicConstraints,
+          Extension.keyUsage,
+          Extension.extendedKeyUsage,
+          Extension.subjectAlternativeName);
   private static final ASN1ObjectIdentifier ED25519 = new ASN1ObjectIdentifier("1.3.101.112");
   private static final ASN1ObjectIdentifier X25519 = new ASN1ObjectIdentifier("1.3.101.110");
-  private static final ASN1ObjectIdentifier EC_PUBLIC_KEY = new ASN1ObjectIdentifier("1.2.840.10045.2.1");
-  private static final Set<ASN1ObjectIdentifier> CURVES = Set.of(
-      new ASN1ObjectIdentifier("1.2.840.10045.3.1.7"), // P-256
-      new ASN1ObjectIdentifier("1.3.132.0.34"), // P-384
-      new ASN1ObjectIdentifier("1.3.132.0.35")); // P-521
-  private static final Map<ASN1ObjectIdentifier, String> ECDSA = Map.of(
-      new ASN1ObjectIdentifier("1.2.840.10045.4.3.2"), "SHA256withECDSA",
-      new ASN1ObjectIdentifier("1.2.840.10045.4.3.3"), "SHA384withECDSA",
-      new ASN1ObjectIdentifier("1.2.840.10045.4.3.4"), "SHA512withECDSA");
+  private static final ASN1ObjectIdentifier EC_PUBLIC_KEY =
+      new ASN1ObjectIdentifier("1.2.840.10045.2.1");
+  private static final Set<ASN1ObjectIdentifier> CURVES =
+      Set.of(
+          new ASN1ObjectIdentifier("1.2.840.10045.3.1.7"), // P-256
+          new ASN1ObjectIdentifier("1.3.132.0.34"), // P-384
+          new ASN1ObjectIdentifier("1.3.132.0.35")); // P-521
+  private static final Map<ASN1ObjectIdentifier, String> ECDSA =
+      Map.of(
+          new ASN1ObjectIdentifier("1.2.840.10045.4.3.2"), "SHA256withECDSA",
+          new ASN1ObjectIdentifier("1.2.840.10045.4.3.3"), "SHA384withECDSA",
+          new ASN1ObjectIdentifier("1.2.840.10045.4.3.4"), "SHA512withECDSA");
+
   /** Most intermediate signatures remembered per send. */
   static final int MAX_REMEMBERED = 4096;
 
   private final List<ParsedCertificate> anchors;
+
   /** False when an anchor's key is outside the walk's algorithms: every chain then goes to PKIX. */
   private final boolean walkable;
+
   private final CryptoBackend backend;
   private final Set<Verified> verified = ConcurrentHashMap.newKeySet();
   private volatile Set<TrustAnchor> trustAnchors;
@@ -121,7 +130,8 @@ final class AnchorChainValidator {
     List<ParsedCertificate> path = chain;
     ParsedCertificate last = path.getLast();
     if (path.size() > 1 && ParsedCertificate.sameName(last.subject(), last.issuer())) {
-      path = path.subList(0, path.size() - 1); // a self-signed root is an anchor, not part of the path
+      path =
+          path.subList(0, path.size() - 1); // a self-signed root is an anchor, not part of the path
     }
     if (!walkable || !walkable(path)) {
       return pkix(path, now);
@@ -208,7 +218,8 @@ final class AnchorChainValidator {
     }
     RsaSignatureDigest rsa = RsaSignatureDigest.forSignatureOid(alg.getId());
     if (rsa != null) {
-      return backend.rsaPkcs1Verify(rsa, issuerKey, c.der(), c.tbsOffset(), c.tbsLength(), signature);
+      return backend.rsaPkcs1Verify(
+          rsa, issuerKey, c.der(), c.tbsOffset(), c.tbsLength(), signature);
     }
     String jca = alg.equals(ED25519) ? "Ed25519" : ECDSA.get(alg);
     if (jca == null) {
@@ -225,14 +236,15 @@ final class AnchorChainValidator {
    * @param jca {@code Ed25519} or {@code SHA256withECDSA} / {@code SHA384withECDSA} / {@code
    *     SHA512withECDSA}
    */
-  static boolean verifyJca(String jca, byte[] issuerKey, byte[] data, int offset, int length,
-      byte[] signature) {
+  static boolean verifyJca(
+      String jca, byte[] issuerKey, byte[] data, int offset, int length, byte[] signature) {
     if (!jca.equals("Ed25519") && !isDerEcdsaSignature(signature)) {
       return false; // the JDK also takes BER forms: a second valid encoding, a second fingerprint
     }
     try {
-      PublicKey k = KeyFactory.getInstance(jca.equals("Ed25519") ? "Ed25519" : "EC")
-          .generatePublic(new X509EncodedKeySpec(issuerKey));
+      PublicKey k =
+          KeyFactory.getInstance(jca.equals("Ed25519") ? "Ed25519" : "EC")
+              .generatePublic(new X509EncodedKeySpec(issuerKey));
       Signature s = Signature.getInstance(jca);
       s.initVerify(k);
       s.update(data, offset, length);
@@ -251,7 +263,8 @@ final class AnchorChainValidator {
    */
   static boolean isDerEcdsaSignature(byte[] sig) {
     try {
-      org.bouncycastle.asn1.ASN1Primitive p = org.bouncycastle.asn1.ASN1Primitive.fromByteArray(sig);
+      org.bouncycastle.asn1.ASN1Primitive p =
+          org.bouncycastle.asn1.ASN1Primitive.fromByteArray(sig);
       if (!(p instanceof org.bouncycastle.asn1.ASN1Sequence seq) || seq.size() != 2) {
         return false;
       }
@@ -329,8 +342,11 @@ final class AnchorChainValidator {
       params.setDate(Date.from(now));
       CertPathValidator.getInstance("PKIX").validate(cf.generateCertPath(x509), params);
       return true;
-    } catch (CertPathValidatorException | InvalidAlgorithmParameterException
-        | NoSuchAlgorithmException | CertificateException | RuntimeException e) {
+    } catch (CertPathValidatorException
+        | InvalidAlgorithmParameterException
+        | NoSuchAlgorithmException
+        | CertificateException
+        | RuntimeException e) {
       return false;
     }
   }
@@ -340,8 +356,9 @@ final class AnchorChainValidator {
     if (t == null) {
       t = new HashSet<>();
       for (ParsedCertificate a : anchors) {
-        t.add(new TrustAnchor(
-            (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(a.der())), null));
+        t.add(
+            new TrustAnchor(
+                (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(a.der())), null));
       }
       trustAnchors = t;
     }

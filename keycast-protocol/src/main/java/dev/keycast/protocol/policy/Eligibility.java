@@ -25,10 +25,13 @@ import javax.security.auth.x500.X500Principal;
 public final class Eligibility {
   private final SendPolicy policy;
   private final Set<String> fingerprints;
+
   /** ST 430-2 leaf thumbprints (base64 SHA-1 of the TBSCertificate) the policy selects. */
   private final Set<String> thumbprints;
+
   private final List<ParsedCertificate> anchors;
   private final AnchorChainValidator chains;
+
   /** The anchors' SubjectPublicKeyInfo DER: a leaf certifying one of them is not a recipient. */
   private final List<byte[]> anchorKeys;
 
@@ -43,6 +46,7 @@ public final class Eligibility {
 
   /** Stable reason codes of ineligible recipients (they appear in receipts). */
   public static final String NOT_SELECTED = "not_selected";
+
   public static final String CHAIN_INVALID = "chain_invalid";
   public static final String SUBJECT_MISMATCH = "subject_mismatch";
   public static final String OUTSIDE_VALIDITY_WINDOW = "outside_validity_window";
@@ -81,7 +85,8 @@ public final class Eligibility {
    * @param now the enclave's clock
    * @param late whether this is a delivery to a recipient that registered after the send
    */
-  public Decision decide(String fingerprint, List<X509Certificate> chain, Instant now, boolean late) {
+  public Decision decide(
+      String fingerprint, List<X509Certificate> chain, Instant now, boolean late) {
     List<ParsedCertificate> parsed;
     try {
       parsed = ParsedCertificate.of(chain);
@@ -90,8 +95,12 @@ public final class Eligibility {
     }
     if (parsed == null) {
       Decision d = decideParsed(fingerprint, List.of(), now, late);
-      return d.eligible() || !NOT_SELECTED.equals(d.reason()) || anchors.isEmpty() || chain.isEmpty()
-          ? d : Decision.no(CHAIN_INVALID, "certificate chain does not lead to a policy anchor");
+      return d.eligible()
+              || !NOT_SELECTED.equals(d.reason())
+              || anchors.isEmpty()
+              || chain.isEmpty()
+          ? d
+          : Decision.no(CHAIN_INVALID, "certificate chain does not lead to a policy anchor");
     }
     return decideParsed(fingerprint, parsed, now, late);
   }
@@ -115,30 +124,41 @@ public final class Eligibility {
     }
     // a leaf certificate chosen by its ST 430-2 thumbprint: selected as a listed fingerprint is
     // (the thumbprint covers the whole TBSCertificate, the key included)
-    if (!thumbprints.isEmpty() && !chain.isEmpty() && thumbprints.contains(chain.getFirst().thumbprintBase64())) {
+    if (!thumbprints.isEmpty()
+        && !chain.isEmpty()
+        && thumbprints.contains(chain.getFirst().thumbprintBase64())) {
       return Decision.YES;
     }
     if (anchors.isEmpty() || chain.isEmpty()) {
-      return Decision.no(NOT_SELECTED, thumbprints.isEmpty() ? "fingerprint not listed by the policy"
-          : "neither the fingerprint nor the leaf certificate's thumbprint is listed by the policy");
+      return Decision.no(
+          NOT_SELECTED,
+          thumbprints.isEmpty()
+              ? "fingerprint not listed by the policy"
+              : "neither the fingerprint nor the leaf certificate's thumbprint is listed by the policy");
     }
     if (!chains.isValid(chain, now)) {
       return Decision.no(CHAIN_INVALID, "certificate chain does not lead to a policy anchor");
     }
     ParsedCertificate leaf = chain.getFirst();
     if (leaf.isCa()) {
-      return Decision.no(CHAIN_INVALID, "the leaf certificate is a CA certificate (basicConstraints cA true), not a recipient's");
+      return Decision.no(
+          CHAIN_INVALID,
+          "the leaf certificate is a CA certificate (basicConstraints cA true), not a recipient's");
     }
     if (isAnchorKey(leaf)) {
-      return Decision.no(CHAIN_INVALID, "the leaf certificate certifies a policy anchor's key, not a recipient's");
+      return Decision.no(
+          CHAIN_INVALID, "the leaf certificate certifies a policy anchor's key, not a recipient's");
     }
     if (!leaf.allowsKeyEstablishment()) {
-      return Decision.no(CHAIN_INVALID, "the leaf certificate's key usage allows neither keyEncipherment (RSA)"
-          + " nor keyAgreement (X25519)");
+      return Decision.no(
+          CHAIN_INVALID,
+          "the leaf certificate's key usage allows neither keyEncipherment (RSA)"
+              + " nor keyAgreement (X25519)");
     }
     Map<String, String> selector = policy.recipients().subject();
     if (!selector.isEmpty() && !subjectMatches(chain.getFirst().subjectPrincipal(), selector)) {
-      return Decision.no(SUBJECT_MISMATCH, "certificate subject does not match the policy selector");
+      return Decision.no(
+          SUBJECT_MISMATCH, "certificate subject does not match the policy selector");
     }
     return Decision.YES;
   }
@@ -165,7 +185,8 @@ public final class Eligibility {
       // with the keywords below, RFC 2253 output gives these attributes' values as strings;
       // without them it gives "2.5.4.5=#<hex DER>", which no selector value can match
       for (Rdn rdn : new LdapName(subject.getName(X500Principal.RFC2253, KEYWORDS)).getRdns()) {
-        actual.computeIfAbsent(rdn.getType().toUpperCase(Locale.ROOT), k -> new ArrayList<>())
+        actual
+            .computeIfAbsent(rdn.getType().toUpperCase(Locale.ROOT), k -> new ArrayList<>())
             .add(String.valueOf(rdn.getValue()));
       }
     } catch (InvalidNameException e) {
@@ -182,9 +203,10 @@ public final class Eligibility {
   }
 
   /** Attribute types beyond RFC 2253's own keywords that selectors name. */
-  private static final Map<String, String> KEYWORDS = Map.of(
-      "2.5.4.5", "SERIALNUMBER",
-      "2.5.4.46", "DNQUALIFIER");
+  private static final Map<String, String> KEYWORDS =
+      Map.of(
+          "2.5.4.5", "SERIALNUMBER",
+          "2.5.4.46", "DNQUALIFIER");
 
   private static String normalizeType(String key) {
     String k = key.toUpperCase(Locale.ROOT);

@@ -13,9 +13,9 @@ import java.util.List;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.ASN1GeneralizedTime;
-import org.bouncycastle.asn1.ASN1UTCTime;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1Primitive;
+import org.bouncycastle.asn1.ASN1UTCTime;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Certificate;
@@ -78,7 +78,8 @@ public final class ParsedCertificate {
     this.tbsLength = (int) tbs[1];
     try {
       if (!c.getTBSCertificate().getSignature().equals(c.getSignatureAlgorithm())) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
             "certificate signature algorithm mismatch between tbsCertificate and certificate");
       }
       this.spki = spki(der, tbsOffset, tbsOffset + tbsLength);
@@ -102,7 +103,8 @@ public final class ParsedCertificate {
         } else {
           BigInteger len = bc.getPathLenConstraint();
           if (len != null && len.signum() < 0) {
-            throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "negative pathLenConstraint");
+            throw new MalformedInputException(
+                MalformedInputException.Kind.MALFORMED, "negative pathLenConstraint");
           }
           pathLength = len == null || len.bitLength() > 31 ? Integer.MAX_VALUE : len.intValue();
         }
@@ -125,12 +127,13 @@ public final class ParsedCertificate {
   }
 
   /** Extensions PKIX enforces and the direct walk does not: chains with them go to PKIX. */
-  private static final List<ASN1ObjectIdentifier> PKIX_ONLY = List.of(
-      Extension.nameConstraints,
-      Extension.certificatePolicies,
-      Extension.policyMappings,
-      Extension.policyConstraints,
-      Extension.inhibitAnyPolicy);
+  private static final List<ASN1ObjectIdentifier> PKIX_ONLY =
+      List.of(
+          Extension.nameConstraints,
+          Extension.certificatePolicies,
+          Extension.policyMappings,
+          Extension.policyConstraints,
+          Extension.inhibitAnyPolicy);
 
   /**
    * Parses one DER certificate; keeps {@code der} (the caller must not modify it afterwards).
@@ -140,11 +143,13 @@ public final class ParsedCertificate {
    */
   public static ParsedCertificate parse(byte[] der) throws MalformedInputException {
     if (der == null) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "no certificate given");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "no certificate given");
     }
     if (der.length > MAX_BYTES) {
       throw new MalformedInputException(
-          MalformedInputException.Kind.OVERSIZE, "certificate is " + der.length + " bytes, limit " + MAX_BYTES);
+          MalformedInputException.Kind.OVERSIZE,
+          "certificate is " + der.length + " bytes, limit " + MAX_BYTES);
     }
     return new ParsedCertificate(der);
   }
@@ -154,12 +159,14 @@ public final class ParsedCertificate {
     try {
       return parse(certificate.getEncoded());
     } catch (CertificateEncodingException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "certificate has no encoding");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "certificate has no encoding");
     }
   }
 
   /** {@link #of} for a list, in order. */
-  public static List<ParsedCertificate> of(List<X509Certificate> chain) throws MalformedInputException {
+  public static List<ParsedCertificate> of(List<X509Certificate> chain)
+      throws MalformedInputException {
     ParsedCertificate[] out = new ParsedCertificate[chain.size()];
     for (int i = 0; i < out.length; i++) {
       out[i] = of(chain.get(i));
@@ -220,8 +227,8 @@ public final class ParsedCertificate {
 
   /** The JDK's parse of the same DER (for PKIX; not cached here, the JDK's factory caches). */
   public X509Certificate toX509Certificate() throws CertificateException {
-    return (X509Certificate) CertificateFactory.getInstance("X.509")
-        .generateCertificate(new ByteArrayInputStream(der));
+    return (X509Certificate)
+        CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
   }
 
   // ---- what the chain walk reads (package-private) ----
@@ -268,7 +275,8 @@ public final class ParsedCertificate {
    * key); for it either usage counts.
    */
   boolean allowsKeyEstablishment() {
-    org.bouncycastle.asn1.ASN1ObjectIdentifier alg = cert.getSubjectPublicKeyInfo().getAlgorithm().getAlgorithm();
+    org.bouncycastle.asn1.ASN1ObjectIdentifier alg =
+        cert.getSubjectPublicKeyInfo().getAlgorithm().getAlgorithm();
     if (alg.equals(org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption)) {
       return !hasKeyUsage || keyEncipherment;
     }
@@ -428,12 +436,18 @@ public final class ParsedCertificate {
 
   private static MalformedInputException notACertificate(byte[] der) {
     return new MalformedInputException(
-        MalformedInputException.Kind.MALFORMED, "not a DER X.509 certificate: " + MalformedInputException.quote(der, 16));
+        MalformedInputException.Kind.MALFORMED,
+        "not a DER X.509 certificate: " + MalformedInputException.quote(der, 16));
   }
 
   @Override
   public String toString() {
-    return "ParsedCertificate[subject " + cert.getSubject() + ", issuer " + cert.getIssuer()
-        + ", serial " + serialNumber() + "]";
+    return "ParsedCertificate[subject "
+        + cert.getSubject()
+        + ", issuer "
+        + cert.getIssuer()
+        + ", serial "
+        + serialNumber()
+        + "]";
   }
 }

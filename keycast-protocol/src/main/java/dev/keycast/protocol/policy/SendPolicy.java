@@ -44,24 +44,44 @@ public record SendPolicy(
     KdmRules kdm) {
 
   public static final int VERSION = 1;
+
   /** Largest policy document accepted, in bytes (room for about 120,000 listed fingerprints). */
   public static final int MAX_BYTES = 8 * 1024 * 1024;
+
   /** Hard upper bound of {@link #maxRecipients()}. */
   public static final int MAX_RECIPIENTS = 1_000_000;
+
   public static final String CONTENT_AES_256_GCM = "aes-256-gcm";
   public static final String CONTENT_AES_256_CBC = "aes-256-cbc";
 
-
   /** A policy without KDM rules (every send but a KDM send). */
-  public SendPolicy(int version, String secretId, String sender, Instant notBefore, Instant notAfter,
-      RecipientSelector recipients, boolean lateRecipients, int maxRecipients, String rsaContent) {
-    this(version, secretId, sender, notBefore, notAfter, recipients, lateRecipients, maxRecipients,
-        rsaContent, null);
+  public SendPolicy(
+      int version,
+      String secretId,
+      String sender,
+      Instant notBefore,
+      Instant notAfter,
+      RecipientSelector recipients,
+      boolean lateRecipients,
+      int maxRecipients,
+      String rsaContent) {
+    this(
+        version,
+        secretId,
+        sender,
+        notBefore,
+        notAfter,
+        recipients,
+        lateRecipients,
+        maxRecipients,
+        rsaContent,
+        null);
   }
 
   public SendPolicy {
     if (version != VERSION) {
-      throw new IllegalArgumentException("unsupported policy version " + version + "; expected " + VERSION);
+      throw new IllegalArgumentException(
+          "unsupported policy version " + version + "; expected " + VERSION);
     }
     if (!SecretIds.isWellFormed(secretId)) {
       throw new IllegalArgumentException(
@@ -109,15 +129,19 @@ public record SendPolicy(
    *     a recipient whose leaf has one of them is selected (a screen chosen by the studio)
    */
   public record RecipientSelector(
-      List<String> fingerprints, List<String> anchors, Map<String, String> subject,
+      List<String> fingerprints,
+      List<String> anchors,
+      Map<String, String> subject,
       @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> thumbprints) {
     public static final int MAX_FINGERPRINTS = MAX_RECIPIENTS;
     public static final int MAX_ANCHORS = 16;
+
     /** Most certificate thumbprints one selector may list. */
     public static final int MAX_THUMBPRINTS = 250_000;
 
     /** A selector without certificate thumbprints. */
-    public RecipientSelector(List<String> fingerprints, List<String> anchors, Map<String, String> subject) {
+    public RecipientSelector(
+        List<String> fingerprints, List<String> anchors, Map<String, String> subject) {
       this(fingerprints, anchors, subject, List.of());
     }
 
@@ -173,6 +197,7 @@ public record SendPolicy(
       String annotation) {
     /** Most forensic-mark flags one KDM carries. */
     public static final int MAX_FORENSIC_MARK_FLAGS = 8;
+
     /** Longest annotation accepted, in characters. */
     public static final int MAX_ANNOTATION = 256;
 
@@ -188,25 +213,32 @@ public record SendPolicy(
       }
       forensicMarkFlags = forensicMarkFlags == null ? List.of() : List.copyOf(forensicMarkFlags);
       if (forensicMarkFlags.size() > MAX_FORENSIC_MARK_FLAGS) {
-        throw new IllegalArgumentException("kdm.forensic_mark_flags: more than " + MAX_FORENSIC_MARK_FLAGS);
+        throw new IllegalArgumentException(
+            "kdm.forensic_mark_flags: more than " + MAX_FORENSIC_MARK_FLAGS);
       }
       for (String flag : forensicMarkFlags) {
         if (!ForensicMarkFlags.isKnown(flag)) {
-          throw new IllegalArgumentException("kdm.forensic_mark_flags: unknown flag " + quote(flag));
+          throw new IllegalArgumentException(
+              "kdm.forensic_mark_flags: unknown flag " + quote(flag));
         }
       }
       if (f.needsContentAuthenticator() != (contentAuthenticator != null)) {
-        throw new IllegalArgumentException(f.needsContentAuthenticator()
-            ? "kdm.content_authenticator is required by " + f.wireName()
-            : "kdm.content_authenticator is only allowed with dci-any and dci-specific");
+        throw new IllegalArgumentException(
+            f.needsContentAuthenticator()
+                ? "kdm.content_authenticator is required by " + f.wireName()
+                : "kdm.content_authenticator is only allowed with dci-any and dci-specific");
       }
       if (contentAuthenticator != null && !isWellFormedThumbprint(contentAuthenticator)) {
         throw new IllegalArgumentException("kdm.content_authenticator is not base64 of 20 bytes");
       }
-      if (annotation != null && (annotation.isEmpty() || annotation.length() > MAX_ANNOTATION
-          || !dev.keycast.protocol.cinema.KdmText.isWritable(annotation))) {
-        throw new IllegalArgumentException("kdm.annotation must be 1 to " + MAX_ANNOTATION
-            + " characters without control characters or characters XML does not allow");
+      if (annotation != null
+          && (annotation.isEmpty()
+              || annotation.length() > MAX_ANNOTATION
+              || !dev.keycast.protocol.cinema.KdmText.isWritable(annotation))) {
+        throw new IllegalArgumentException(
+            "kdm.annotation must be 1 to "
+                + MAX_ANNOTATION
+                + " characters without control characters or characters XML does not allow");
       }
     }
 
@@ -236,7 +268,11 @@ public record SendPolicy(
     }
     for (int i = 0; i < 27; i++) {
       char c = t.charAt(i);
-      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/')) {
+      if (!((c >= 'A' && c <= 'Z')
+          || (c >= 'a' && c <= 'z')
+          || (c >= '0' && c <= '9')
+          || c == '+'
+          || c == '/')) {
         return false;
       }
     }
@@ -250,10 +286,14 @@ public record SendPolicy(
       return Json.decode(policyBytes, MAX_BYTES, SendPolicy.class);
     } catch (MalformedInputException e) {
       if (e.getMessage() != null && e.getMessage().contains("unsupported policy version")) {
-        throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED_VERSION, e.getMessage());
+        throw new MalformedInputException(
+            MalformedInputException.Kind.UNSUPPORTED_VERSION, e.getMessage());
       }
       throw new MalformedInputException(
-          e.kind() == MalformedInputException.Kind.OVERSIZE ? MalformedInputException.Kind.OVERSIZE : MalformedInputException.Kind.INVALID_POLICY, "policy: " + e.getMessage());
+          e.kind() == MalformedInputException.Kind.OVERSIZE
+              ? MalformedInputException.Kind.OVERSIZE
+              : MalformedInputException.Kind.INVALID_POLICY,
+          "policy: " + e.getMessage());
     }
   }
 

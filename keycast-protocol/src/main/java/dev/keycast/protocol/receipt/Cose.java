@@ -2,12 +2,15 @@ package dev.keycast.protocol.receipt;
 
 import dev.keycast.protocol.cbor.CborReader;
 import dev.keycast.protocol.cbor.CborWriter;
+
 /** COSE_Sign1 constants and the Sig_structure (RFC 9052 sections 4.2 and 4.4). */
 final class Cose {
   /** CBOR tag for COSE_Sign1. */
   static final int TAG_SIGN1 = 18;
+
   /** The serialized protected header {1: -8} (alg: EdDSA). */
   static final byte[] PROTECTED = {(byte) 0xa1, 0x01, 0x27};
+
   static final int SIGNATURE_LENGTH = 64;
 
   private Cose() {}

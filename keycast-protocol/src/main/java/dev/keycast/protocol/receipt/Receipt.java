@@ -35,6 +35,7 @@ public record Receipt(
 
   /** Receipt version without a sender. */
   public static final int VERSION = 1;
+
   /** Receipt version 2: a send's receipt names its signed sender (issue 23, wire-format.md 5.1). */
   public static final int VERSION_WITH_SENDER = 2;
 
@@ -51,22 +52,41 @@ public record Receipt(
       }
     }
   }
+
   /** Largest number of deliveries plus skipped entries in one receipt. */
   public static final int MAX_ENTRIES = 1_000_000;
 
   // Syntax checks are hand-written loops, not regexes: a receipt may hold a million entries.
-  static final Syntax KEY_SET_ID = s -> s.length() == 35 && s.startsWith("ks-")
-      && all(s, 3, c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
-  static final Syntax ID = s -> s.length() >= 1 && s.length() <= 128
-      && all(s, 0, c -> (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-          || c == '.' || c == '_' || c == ':' || c == '-');
-  static final Syntax FORMAT_ID = s -> s.length() >= 1 && s.length() <= 64
-      && lowerAlnum(s.charAt(0))
-      && all(s, 1, c -> lowerAlnum(c) || c == '.' || c == '_' || c == '/' || c == '-');
-  static final Syntax REASON = s -> s.length() >= 1 && s.length() <= 64
-      && all(s, 0, c -> lowerAlnum(c) || c == '_');
-  private static final Syntax FINGERPRINT = s -> s.length() == 64
-      && all(s, 0, c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  static final Syntax KEY_SET_ID =
+      s ->
+          s.length() == 35
+              && s.startsWith("ks-")
+              && all(s, 3, c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  static final Syntax ID =
+      s ->
+          s.length() >= 1
+              && s.length() <= 128
+              && all(
+                  s,
+                  0,
+                  c ->
+                      (c >= 'A' && c <= 'Z')
+                          || (c >= 'a' && c <= 'z')
+                          || (c >= '0' && c <= '9')
+                          || c == '.'
+                          || c == '_'
+                          || c == ':'
+                          || c == '-');
+  static final Syntax FORMAT_ID =
+      s ->
+          s.length() >= 1
+              && s.length() <= 64
+              && lowerAlnum(s.charAt(0))
+              && all(s, 1, c -> lowerAlnum(c) || c == '.' || c == '_' || c == '/' || c == '-');
+  static final Syntax REASON =
+      s -> s.length() >= 1 && s.length() <= 64 && all(s, 0, c -> lowerAlnum(c) || c == '_');
+  private static final Syntax FINGERPRINT =
+      s -> s.length() == 64 && all(s, 0, c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
 
   interface Syntax {
     boolean matches(String s);
@@ -88,6 +108,7 @@ public record Receipt(
   private static boolean lowerAlnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
   }
+
   /** Longest skipped-entry message, in characters. */
   public static final int MAX_MESSAGE = 256;
 
@@ -120,8 +141,8 @@ public record Receipt(
   }
 
   /** One envelope produced for one recipient. */
-  public record Delivery(String recipientFingerprint, String formatId, String deliveryId,
-      byte[] envelopeSha256) {
+  public record Delivery(
+      String recipientFingerprint, String formatId, String deliveryId, byte[] envelopeSha256) {
     public Delivery {
       checkFingerprint(recipientFingerprint);
       check(formatId, FORMAT_ID, "formatId");
@@ -140,20 +161,30 @@ public record Receipt(
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof Delivery d && recipientFingerprint.equals(d.recipientFingerprint)
-          && formatId.equals(d.formatId) && deliveryId.equals(d.deliveryId)
+      return o instanceof Delivery d
+          && recipientFingerprint.equals(d.recipientFingerprint)
+          && formatId.equals(d.formatId)
+          && deliveryId.equals(d.deliveryId)
           && Arrays.equals(envelopeSha256, d.envelopeSha256);
     }
 
     @Override
     public int hashCode() {
-      return Objects.hash(recipientFingerprint, formatId, deliveryId, Arrays.hashCode(envelopeSha256));
+      return Objects.hash(
+          recipientFingerprint, formatId, deliveryId, Arrays.hashCode(envelopeSha256));
     }
 
     @Override
     public String toString() {
-      return "Delivery[" + recipientFingerprint + ", " + formatId + ", " + deliveryId + ", "
-          + HexFormat.of().formatHex(envelopeSha256) + "]";
+      return "Delivery["
+          + recipientFingerprint
+          + ", "
+          + formatId
+          + ", "
+          + deliveryId
+          + ", "
+          + HexFormat.of().formatHex(envelopeSha256)
+          + "]";
     }
   }
 
@@ -164,7 +195,8 @@ public record Receipt(
       check(reasonCode, REASON, "reasonCode");
       Objects.requireNonNull(message, "message");
       if (message.length() > MAX_MESSAGE || !all(message, 0, c -> !Character.isISOControl(c))) {
-        throw new IllegalArgumentException("message must be at most " + MAX_MESSAGE + " characters without control characters");
+        throw new IllegalArgumentException(
+            "message must be at most " + MAX_MESSAGE + " characters without control characters");
       }
     }
   }
@@ -172,8 +204,13 @@ public record Receipt(
   /** Validates and copies. */
   public Receipt {
     if (version != (sender == null ? VERSION : VERSION_WITH_SENDER)) {
-      throw new IllegalArgumentException("receipt version must be " + VERSION + " (without a sender) or "
-          + VERSION_WITH_SENDER + " (with one), got " + version);
+      throw new IllegalArgumentException(
+          "receipt version must be "
+              + VERSION
+              + " (without a sender) or "
+              + VERSION_WITH_SENDER
+              + " (with one), got "
+              + version);
     }
     check(keySetId, KEY_SET_ID, "keySetId");
     check(sendId, ID, "sendId");
@@ -193,16 +230,49 @@ public record Receipt(
   }
 
   /** A receipt without a sender (version 1). */
-  public Receipt(int version, String keySetId, String sendId, Kind kind, Instant issuedAt,
-      byte[] policySha256, byte[] payloadSha256, List<Delivery> deliveries, List<Skipped> skipped) {
-    this(version, keySetId, sendId, kind, issuedAt, policySha256, payloadSha256, deliveries, skipped, null);
+  public Receipt(
+      int version,
+      String keySetId,
+      String sendId,
+      Kind kind,
+      Instant issuedAt,
+      byte[] policySha256,
+      byte[] payloadSha256,
+      List<Delivery> deliveries,
+      List<Skipped> skipped) {
+    this(
+        version,
+        keySetId,
+        sendId,
+        kind,
+        issuedAt,
+        policySha256,
+        payloadSha256,
+        deliveries,
+        skipped,
+        null);
   }
 
   /** A version-1 receipt. */
-  public static Receipt of(String keySetId, String sendId, Kind kind, Instant issuedAt,
-      byte[] policySha256, byte[] payloadSha256, List<Delivery> deliveries, List<Skipped> skipped) {
-    return new Receipt(VERSION, keySetId, sendId, kind, issuedAt, policySha256, payloadSha256,
-        deliveries, skipped);
+  public static Receipt of(
+      String keySetId,
+      String sendId,
+      Kind kind,
+      Instant issuedAt,
+      byte[] policySha256,
+      byte[] payloadSha256,
+      List<Delivery> deliveries,
+      List<Skipped> skipped) {
+    return new Receipt(
+        VERSION,
+        keySetId,
+        sendId,
+        kind,
+        issuedAt,
+        policySha256,
+        payloadSha256,
+        deliveries,
+        skipped);
   }
 
   @Override
@@ -225,10 +295,16 @@ public record Receipt(
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Receipt r && version == r.version && keySetId.equals(r.keySetId)
-        && sendId.equals(r.sendId) && kind == r.kind && issuedAt.equals(r.issuedAt)
-        && Arrays.equals(policySha256, r.policySha256) && Arrays.equals(payloadSha256, r.payloadSha256)
-        && deliveries.equals(r.deliveries) && skipped.equals(r.skipped)
+    return o instanceof Receipt r
+        && version == r.version
+        && keySetId.equals(r.keySetId)
+        && sendId.equals(r.sendId)
+        && kind == r.kind
+        && issuedAt.equals(r.issuedAt)
+        && Arrays.equals(policySha256, r.policySha256)
+        && Arrays.equals(payloadSha256, r.payloadSha256)
+        && deliveries.equals(r.deliveries)
+        && skipped.equals(r.skipped)
         && Objects.equals(sender, r.sender);
   }
 
@@ -239,21 +315,38 @@ public record Receipt(
 
   @Override
   public String toString() {
-    return "Receipt[v" + version + ", keySetId=" + keySetId + ", sendId=" + sendId + ", kind="
-        + kind.wire + ", issuedAt=" + issuedAt + ", deliveries=" + deliveries.size() + ", skipped="
-        + skipped.size() + "]";
+    return "Receipt[v"
+        + version
+        + ", keySetId="
+        + keySetId
+        + ", sendId="
+        + sendId
+        + ", kind="
+        + kind.wire
+        + ", issuedAt="
+        + issuedAt
+        + ", deliveries="
+        + deliveries.size()
+        + ", skipped="
+        + skipped.size()
+        + "]";
   }
 
   private static void check(String value, Syntax p, String name) {
     if (value == null || !p.matches(value)) {
-      throw new IllegalArgumentException(name + " has a bad syntax: " + (value == null ? "null"
-          : "\"" + value.substring(0, Math.min(value.length(), 64)) + "\""));
+      throw new IllegalArgumentException(
+          name
+              + " has a bad syntax: "
+              + (value == null
+                  ? "null"
+                  : "\"" + value.substring(0, Math.min(value.length(), 64)) + "\""));
     }
   }
 
   private static void checkFingerprint(String fp) {
     if (fp == null || !FINGERPRINT.matches(fp)) {
-      throw new IllegalArgumentException("recipient fingerprint must be 64 lowercase hex characters");
+      throw new IllegalArgumentException(
+          "recipient fingerprint must be 64 lowercase hex characters");
     }
   }
 

@@ -3,7 +3,6 @@ package dev.keycast.protocol.receipt;
 import dev.keycast.protocol.cbor.CborWriter;
 import dev.keycast.protocol.keyset.KeySet;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -21,16 +20,35 @@ public final class ReceiptBuilder {
   private int skippedCount;
 
   /** Starts a receipt; the arguments are validated as by {@link Receipt}. */
-  public ReceiptBuilder(String keySetId, String sendId, Receipt.Kind kind, byte[] policySha256,
+  public ReceiptBuilder(
+      String keySetId,
+      String sendId,
+      Receipt.Kind kind,
+      byte[] policySha256,
       byte[] payloadSha256) {
     this(keySetId, sendId, kind, policySha256, payloadSha256, null);
   }
 
   /** Starts a receipt that names the send's signed sender (version 2), or none (null). */
-  public ReceiptBuilder(String keySetId, String sendId, Receipt.Kind kind, byte[] policySha256,
-      byte[] payloadSha256, Receipt.Sender sender) {
-    this.header = new Receipt(sender == null ? Receipt.VERSION : Receipt.VERSION_WITH_SENDER, keySetId,
-        sendId, kind, Instant.EPOCH, policySha256, payloadSha256, List.of(), List.of(), sender);
+  public ReceiptBuilder(
+      String keySetId,
+      String sendId,
+      Receipt.Kind kind,
+      byte[] policySha256,
+      byte[] payloadSha256,
+      Receipt.Sender sender) {
+    this.header =
+        new Receipt(
+            sender == null ? Receipt.VERSION : Receipt.VERSION_WITH_SENDER,
+            keySetId,
+            sendId,
+            kind,
+            Instant.EPOCH,
+            policySha256,
+            payloadSha256,
+            List.of(),
+            List.of(),
+            sender);
   }
 
   /** Appends a delivery. @throws IllegalStateException beyond {@link Receipt#MAX_ENTRIES} entries */
@@ -58,7 +76,8 @@ public final class ReceiptBuilder {
 
   private void checkRoom() {
     if (deliveryCount + skippedCount >= Receipt.MAX_ENTRIES) {
-      throw new IllegalStateException("a receipt holds at most " + Receipt.MAX_ENTRIES + " entries");
+      throw new IllegalStateException(
+          "a receipt holds at most " + Receipt.MAX_ENTRIES + " entries");
     }
   }
 
@@ -80,19 +99,31 @@ public final class ReceiptBuilder {
     }
     long size = 256L + deliveries.length() + skipped.length();
     if (size > ReceiptSigner.MAX_ENCODED) {
-      throw new IllegalArgumentException("receipt would be " + size + " bytes, limit " + ReceiptSigner.MAX_ENCODED);
+      throw new IllegalArgumentException(
+          "receipt would be " + size + " bytes, limit " + ReceiptSigner.MAX_ENCODED);
     }
     CborWriter payload = new CborWriter((int) size);
-    ReceiptCodec.assemble(payload, header.keySetId(), header.sendId(), header.kind(), issuedAt.toEpochMilli(),
-        header.policySha256Unsafe(), header.payloadSha256Unsafe(), deliveryCount, deliveries, skippedCount,
-        skipped, header.sender());
+    ReceiptCodec.assemble(
+        payload,
+        header.keySetId(),
+        header.sendId(),
+        header.kind(),
+        issuedAt.toEpochMilli(),
+        header.policySha256Unsafe(),
+        header.payloadSha256Unsafe(),
+        deliveryCount,
+        deliveries,
+        skippedCount,
+        skipped,
+        header.sender());
     return payload;
   }
 
   /** Signs with {@code keySet}'s signing key; the receipt must name that key set. */
   public byte[] sign(Instant issuedAt, KeySet keySet) {
     if (!header.keySetId().equals(keySet.id())) {
-      throw new IllegalArgumentException("receipt names key set " + header.keySetId() + ", not " + keySet.id());
+      throw new IllegalArgumentException(
+          "receipt names key set " + header.keySetId() + ", not " + keySet.id());
     }
     CborWriter payload = encode(issuedAt);
     return ReceiptSigner.signPayload(payload.array(), payload.length(), keySet);

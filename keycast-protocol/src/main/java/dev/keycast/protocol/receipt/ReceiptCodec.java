@@ -39,13 +39,27 @@ final class ReceiptCodec {
     for (Receipt.Skipped s : r.skipped()) {
       writeSkipped(skp, s);
     }
-    assemble(w, r.keySetId(), r.sendId(), r.kind(), r.issuedAt().toEpochMilli(), r.policySha256Unsafe(),
-        r.payloadSha256Unsafe(), r.deliveries().size(), dlv, r.skipped().size(), skp, r.sender());
+    assemble(
+        w,
+        r.keySetId(),
+        r.sendId(),
+        r.kind(),
+        r.issuedAt().toEpochMilli(),
+        r.policySha256Unsafe(),
+        r.payloadSha256Unsafe(),
+        r.deliveries().size(),
+        dlv,
+        r.skipped().size(),
+        skp,
+        r.sender());
   }
 
   static void writeDelivery(CborWriter w, Receipt.Delivery d) {
     w.head(CborReader.MAJOR_ARRAY, 4);
-    w.hexBytes(d.recipientFingerprint()).text(d.formatId()).text(d.deliveryId()).bytes(d.envelopeSha256Unsafe());
+    w.hexBytes(d.recipientFingerprint())
+        .text(d.formatId())
+        .text(d.deliveryId())
+        .bytes(d.envelopeSha256Unsafe());
   }
 
   static void writeSkipped(CborWriter w, Receipt.Skipped s) {
@@ -54,17 +68,31 @@ final class ReceiptCodec {
   }
 
   /** Writes the payload map around already-encoded delivery and skipped entries. */
-  static void assemble(CborWriter w, String keySetId, String sendId, Receipt.Kind kind, long issuedAtMillis,
-      byte[] policySha256, byte[] payloadSha256, int deliveryCount, CborWriter deliveries,
-      int skippedCount, CborWriter skipped, Receipt.Sender sender) {
+  static void assemble(
+      CborWriter w,
+      String keySetId,
+      String sendId,
+      Receipt.Kind kind,
+      long issuedAtMillis,
+      byte[] policySha256,
+      byte[] payloadSha256,
+      int deliveryCount,
+      CborWriter deliveries,
+      int skippedCount,
+      CborWriter skipped,
+      Receipt.Sender sender) {
     w.head(CborReader.MAJOR_MAP, sender == null ? MAP_SIZE : MAP_SIZE_WITH_SENDER);
     w.text(K_VERSION).uint(sender == null ? Receipt.VERSION : Receipt.VERSION_WITH_SENDER);
     w.text(K_KEY_SET).text(keySetId);
-    w.text(K_DELIVERIES).head(CborReader.MAJOR_ARRAY, deliveryCount).raw(deliveries.array(), 0, deliveries.length());
+    w.text(K_DELIVERIES)
+        .head(CborReader.MAJOR_ARRAY, deliveryCount)
+        .raw(deliveries.array(), 0, deliveries.length());
     w.text(K_ISSUED_AT).uint(issuedAtMillis);
     w.text(K_PAYLOAD).bytes(payloadSha256);
     w.text(K_POLICY).bytes(policySha256);
-    w.text(K_SKIPPED).head(CborReader.MAJOR_ARRAY, skippedCount).raw(skipped.array(), 0, skipped.length());
+    w.text(K_SKIPPED)
+        .head(CborReader.MAJOR_ARRAY, skippedCount)
+        .raw(skipped.array(), 0, skipped.length());
     if (sender != null) {
       w.text(K_SENDER).hexBytes(sender.key());
       w.text(K_SIGNED_AT).uint(sender.signedAt().getEpochSecond());
@@ -80,27 +108,38 @@ final class ReceiptCodec {
     r.readKey(K_VERSION, 16);
     long version = r.readHead(CborReader.MAJOR_UINT, "version");
     if (version != Receipt.VERSION && version != Receipt.VERSION_WITH_SENDER) {
-      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED_VERSION,
-          "receipt version " + version + " is not supported (expected " + Receipt.VERSION + " or "
-              + Receipt.VERSION_WITH_SENDER + ")");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.UNSUPPORTED_VERSION,
+          "receipt version "
+              + version
+              + " is not supported (expected "
+              + Receipt.VERSION
+              + " or "
+              + Receipt.VERSION_WITH_SENDER
+              + ")");
     }
     boolean withSender = version == Receipt.VERSION_WITH_SENDER;
     long expectedSize = withSender ? MAP_SIZE_WITH_SENDER : MAP_SIZE;
     if (mapSize != expectedSize) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "receipt map has " + mapSize + " entries, expected " + expectedSize);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "receipt map has " + mapSize + " entries, expected " + expectedSize);
     }
     r.readKey(K_KEY_SET, 16);
     String keySetId = r.readText("key-set id", 0, 64);
     r.readKey(K_DELIVERIES, 16);
     long nd = r.readHead(CborReader.MAJOR_ARRAY, "deliveries");
     if (nd > Receipt.MAX_ENTRIES) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "receipt has " + nd + " deliveries, limit " + Receipt.MAX_ENTRIES);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE,
+          "receipt has " + nd + " deliveries, limit " + Receipt.MAX_ENTRIES);
     }
     List<Receipt.Delivery> deliveries =
         new ArrayList<>((int) Math.min(nd, (end - r.position()) / MIN_DELIVERY_BYTES + 1));
     for (long i = 0; i < nd; i++) {
       if (r.readHead(CborReader.MAJOR_ARRAY, "delivery") != 4) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "delivery " + i + " must be an array of 4");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "delivery " + i + " must be an array of 4");
       }
       String fp = hex32(r, "recipient fingerprint");
       String format = r.readText("format id", 0, 64);
@@ -117,14 +156,17 @@ final class ReceiptCodec {
     r.readKey(K_SKIPPED, 16);
     long ns = r.readHead(CborReader.MAJOR_ARRAY, "skipped");
     if (nd + ns > Receipt.MAX_ENTRIES) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE,
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE,
           "receipt has " + (nd + ns) + " entries, limit " + Receipt.MAX_ENTRIES);
     }
     List<Receipt.Skipped> skipped =
         new ArrayList<>((int) Math.min(ns, (end - r.position()) / MIN_SKIPPED_BYTES + 1));
     for (long i = 0; i < ns; i++) {
       if (r.readHead(CborReader.MAJOR_ARRAY, "skipped entry") != 3) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "skipped entry " + i + " must be an array of 3");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
+            "skipped entry " + i + " must be an array of 3");
       }
       String fp = hex32(r, "recipient fingerprint");
       String reason = r.readText("reason code", 0, 64);
@@ -138,7 +180,8 @@ final class ReceiptCodec {
       r.readKey(K_SIGNED_AT, 16);
       long sts = r.readHead(CborReader.MAJOR_UINT, "signed at");
       if (sts < 0 || sts > 253402300799L) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "signed at is out of range");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "signed at is out of range");
       }
       sender = valid(() -> new Receipt.Sender(key, Instant.ofEpochSecond(sts)));
     }
@@ -147,22 +190,37 @@ final class ReceiptCodec {
     String kindText = r.readText("kind", 0, 16);
     Receipt.Kind kind = Receipt.Kind.fromWire(kindText);
     if (kind == null) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "unknown receipt kind \"" + kindText + "\"");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "unknown receipt kind \"" + kindText + "\"");
     }
     r.readKey(K_SEND, 16);
     String sendId = r.readText("send id", 0, 128);
     if (!r.atEnd()) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "trailing bytes after receipt at offset " + r.position());
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "trailing bytes after receipt at offset " + r.position());
     }
-    return valid(() -> new Receipt(signedBy == null ? Receipt.VERSION : Receipt.VERSION_WITH_SENDER,
-        keySetId, sendId, kind, Instant.ofEpochMilli(iat), pol, pay, deliveries, skipped, signedBy));
+    return valid(
+        () ->
+            new Receipt(
+                signedBy == null ? Receipt.VERSION : Receipt.VERSION_WITH_SENDER,
+                keySetId,
+                sendId,
+                kind,
+                Instant.ofEpochMilli(iat),
+                pol,
+                pay,
+                deliveries,
+                skipped,
+                signedBy));
   }
 
   /** Reads a 32-byte byte string (at most 64 bytes before it is oversize) as 64 lowercase hex characters. */
   private static String hex32(CborReader r, String what) throws MalformedInputException {
     int[] span = r.readBytesRange(what, 0, 64);
     if (span[1] != 32) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, what + ": expected 32 bytes, got " + span[1]);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, what + ": expected 32 bytes, got " + span[1]);
     }
     return r.hex(span[0], 32);
   }
@@ -175,7 +233,8 @@ final class ReceiptCodec {
     try {
       return b.build();
     } catch (IllegalArgumentException | NullPointerException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "invalid receipt field: " + e.getMessage());
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "invalid receipt field: " + e.getMessage());
     }
   }
 }

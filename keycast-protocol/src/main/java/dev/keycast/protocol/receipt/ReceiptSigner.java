@@ -34,7 +34,8 @@ public final class ReceiptSigner {
   /** Signs with {@code keySet}'s signing key; the receipt must name that key set. */
   public static byte[] sign(Receipt receipt, KeySet keySet) {
     if (!receipt.keySetId().equals(keySet.id())) {
-      throw new IllegalArgumentException("receipt names key set " + receipt.keySetId() + ", not " + keySet.id());
+      throw new IllegalArgumentException(
+          "receipt names key set " + receipt.keySetId() + ", not " + keySet.id());
     }
     Objects.requireNonNull(receipt, "receipt");
     int estimate = 128 + receipt.deliveries().size() * 160 + receipt.skipped().size() * 100;
@@ -64,14 +65,15 @@ public final class ReceiptSigner {
     }
   }
 
-  private static byte[] signPayload(byte[] payload, int len, byte[] signingPrivateKey,
-      byte[] signingPublicKey) {
+  private static byte[] signPayload(
+      byte[] payload, int len, byte[] signingPrivateKey, byte[] signingPublicKey) {
     Objects.requireNonNull(signingPrivateKey, "signingPrivateKey");
     if (signingPrivateKey.length != 32) {
       throw new IllegalArgumentException("Ed25519 private key must be 32 bytes");
     }
     if (len > MAX_ENCODED - 128) {
-      throw new IllegalArgumentException("receipt payload is " + len + " bytes, limit " + (MAX_ENCODED - 128));
+      throw new IllegalArgumentException(
+          "receipt payload is " + len + " bytes, limit " + (MAX_ENCODED - 128));
     }
     byte[] tbs = Cose.sigStructure(payload, 0, len);
     byte[] sig = new byte[Cose.SIGNATURE_LENGTH];
@@ -81,7 +83,10 @@ public final class ReceiptSigner {
       Ed25519.sign(signingPrivateKey, 0, signingPublicKey, 0, tbs, 0, tbs.length, sig, 0);
     }
     CborWriter out = new CborWriter(len + 96);
-    out.head(CborReader.MAJOR_TAG, Cose.TAG_SIGN1).head(CborReader.MAJOR_ARRAY, 4).bytes(Cose.PROTECTED).head(CborReader.MAJOR_MAP, 0);
+    out.head(CborReader.MAJOR_TAG, Cose.TAG_SIGN1)
+        .head(CborReader.MAJOR_ARRAY, 4)
+        .bytes(Cose.PROTECTED)
+        .head(CborReader.MAJOR_MAP, 0);
     out.head(CborReader.MAJOR_BYTES, len).raw(payload, 0, len);
     out.bytes(sig);
     return out.array().length == out.length() ? out.array() : out.toByteArray();

@@ -30,27 +30,33 @@ public final class ReceiptVerifier {
       throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "receipt is null");
     }
     if (cose.length > ReceiptSigner.MAX_ENCODED) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE,
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE,
           "receipt is " + cose.length + " bytes, limit " + ReceiptSigner.MAX_ENCODED);
     }
     CborReader r = new CborReader(cose, 0, cose.length, CborReader.Options.CANONICAL);
     if (r.peekMajor("COSE_Sign1") == CborReader.MAJOR_TAG) {
       long tag = r.readHead(CborReader.MAJOR_TAG, "COSE tag");
       if (tag != Cose.TAG_SIGN1) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "CBOR tag " + tag + " is not COSE_Sign1 (18)");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "CBOR tag " + tag + " is not COSE_Sign1 (18)");
       }
     }
     if (r.readHead(CborReader.MAJOR_ARRAY, "COSE_Sign1") != 4) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "COSE_Sign1 must be an array of 4");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "COSE_Sign1 must be an array of 4");
     }
     int[] n = r.readBytesRange("protected header", 0, 64);
     byte[] prot = Arrays.copyOfRange(cose, n[0], n[0] + n[1]);
     if (!Arrays.equals(prot, Cose.PROTECTED)) {
-      throw new MalformedInputException(MalformedInputException.Kind.UNSUPPORTED_ALGORITHM,
-          "protected header must be a10127 ({1: -8}, EdDSA), got " + MalformedInputException.quote(prot, 32));
+      throw new MalformedInputException(
+          MalformedInputException.Kind.UNSUPPORTED_ALGORITHM,
+          "protected header must be a10127 ({1: -8}, EdDSA), got "
+              + MalformedInputException.quote(prot, 32));
     }
     if (r.readHead(CborReader.MAJOR_MAP, "unprotected header") != 0) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "unprotected header must be empty");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "unprotected header must be empty");
     }
     n = r.readBytesRange("payload", 0, ReceiptSigner.MAX_ENCODED);
     int payloadStart = n[0];
@@ -58,10 +64,13 @@ public final class ReceiptVerifier {
     n = r.readBytesRange("signature", 0, 64);
     int s = n[0];
     if (n[1] != Cose.SIGNATURE_LENGTH) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "signature must be 64 bytes, got " + n[1]);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "signature must be 64 bytes, got " + n[1]);
     }
     if (!r.atEnd()) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "trailing bytes after COSE_Sign1 at offset " + r.position());
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "trailing bytes after COSE_Sign1 at offset " + r.position());
     }
     if (signingPublicKeyRaw.length != 32) {
       throw new ReceiptSignatureException();
@@ -87,8 +96,8 @@ public final class ReceiptVerifier {
       throws MalformedInputException, ReceiptSignatureException {
     Receipt receipt = verify(cose, bundle.signingPublicKey());
     if (!receipt.keySetId().equals(bundle.keySetId())) {
-      throw new ReceiptSignatureException("receipt names key set " + receipt.keySetId()
-          + ", expected " + bundle.keySetId());
+      throw new ReceiptSignatureException(
+          "receipt names key set " + receipt.keySetId() + ", expected " + bundle.keySetId());
     }
     return receipt;
   }

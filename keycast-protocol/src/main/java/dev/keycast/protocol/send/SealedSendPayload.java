@@ -8,12 +8,17 @@ import dev.keycast.protocol.api.EnclaveApi;
  * associated data, sent in the clear) and the HPKE {@code enc} and {@code ciphertext}. The arrays
  * are the caller's to read, not to change.
  */
-public record SealedSendPayload(SendPayloadParameters parameters, byte[] policyBytes, byte[] enc,
-    byte[] ciphertext) {
+public record SealedSendPayload(
+    SendPayloadParameters parameters, byte[] policyBytes, byte[] enc, byte[] ciphertext) {
 
   /** The payload as it travels in {@code POST /v1/sends} and {@code POST /v1/send}. */
   public EnclaveApi.SendPayload toApi() {
-    return new EnclaveApi.SendPayload(parameters.version(), parameters.suiteName(), parameters.keySetId(),
-        Base64Url.encode(policyBytes), Base64Url.encode(enc), Base64Url.encode(ciphertext));
+    return new EnclaveApi.SendPayload(
+        parameters.version(),
+        parameters.suiteName(),
+        parameters.keySetId(),
+        Base64Url.encode(policyBytes),
+        Base64Url.encode(enc),
+        Base64Url.encode(ciphertext));
   }
 }

@@ -2,10 +2,10 @@ package dev.keycast.protocol.send;
 
 import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.crypto.CryptoBackend;
+import dev.keycast.protocol.crypto.X25519KeyAgreement;
 import dev.keycast.protocol.hpke.Hpke;
 import dev.keycast.protocol.hpke.HpkeCiphertext;
 import dev.keycast.protocol.hpke.HpkeSuite;
-import dev.keycast.protocol.crypto.X25519KeyAgreement;
 import dev.keycast.protocol.hpke.X25519PrivateKey;
 import java.util.Objects;
 
@@ -37,19 +37,24 @@ public final class SendPayloadOpener {
    * An opener with the receive key as the key set holds it for its life ({@code
    * KeySet.receiveKeyAgreement()}): only the decapsulation's Diffie-Hellman is computed per open.
    */
-  public static SendPayloadOpener create(SendPayloadParameters parameters, X25519KeyAgreement receiveKey) {
+  public static SendPayloadOpener create(
+      SendPayloadParameters parameters, X25519KeyAgreement receiveKey) {
     Objects.requireNonNull(receiveKey, "receiveKey");
-    return new SendPayloadOpener(parameters,
-        (suite, info, aad, sealedPayload) -> Hpke.open(suite, receiveKey, info, aad, sealedPayload));
+    return new SendPayloadOpener(
+        parameters,
+        (suite, info, aad, sealedPayload) ->
+            Hpke.open(suite, receiveKey, info, aad, sealedPayload));
   }
 
   /** An opener with a private key object on {@code backend} (tests, benchmarks, fakes). */
-  public static SendPayloadOpener create(SendPayloadParameters parameters, CryptoBackend backend,
-      X25519PrivateKey receiveKey) {
+  public static SendPayloadOpener create(
+      SendPayloadParameters parameters, CryptoBackend backend, X25519PrivateKey receiveKey) {
     Objects.requireNonNull(backend, "backend");
     Objects.requireNonNull(receiveKey, "receiveKey");
-    return new SendPayloadOpener(parameters,
-        (suite, info, aad, sealedPayload) -> Hpke.open(backend, suite, receiveKey, info, aad, sealedPayload));
+    return new SendPayloadOpener(
+        parameters,
+        (suite, info, aad, sealedPayload) ->
+            Hpke.open(backend, suite, receiveKey, info, aad, sealedPayload));
   }
 
   public SendPayloadParameters parameters() {
@@ -62,7 +67,8 @@ public final class SendPayloadOpener {
    *
    * @throws DecryptionFailedException for every failure, with one message
    */
-  public byte[] open(byte[] policyBytes, byte[] enc, byte[] ciphertext) throws DecryptionFailedException {
+  public byte[] open(byte[] policyBytes, byte[] enc, byte[] ciphertext)
+      throws DecryptionFailedException {
     return key.open(parameters.suite(), info, policyBytes, new HpkeCiphertext(enc, ciphertext));
   }
 

@@ -16,10 +16,11 @@ import java.util.Objects;
  * @param suiteName the suite's name on the wire ({@link EnclaveApi#SUITE_V1})
  * @param keySetId the key set whose receive key seals the payload
  */
-public record SendPayloadParameters(int version, HpkeSuite suite, String suiteName, String keySetId,
-    String infoLabel) {
+public record SendPayloadParameters(
+    int version, HpkeSuite suite, String suiteName, String keySetId, String infoLabel) {
   /** The label that starts a send's HPKE {@code info}; defined here and nowhere else. */
   public static final String INFO_LABEL = "keycast/v1/send";
+
   /**
    * The label that starts the HPKE {@code info} of a legacy DKDM key sealed to the enclave for
    * import (wire-format.md section 10.6): a key import never opens as a send, nor a send as one.
@@ -40,7 +41,8 @@ public record SendPayloadParameters(int version, HpkeSuite suite, String suiteNa
 
   /** A legacy DKDM key import's: {@link HpkeSuite#KEYCAST_V1}, info label {@link #KEY_IMPORT_INFO_LABEL}. */
   public static SendPayloadParameters keyImportV1(String keySetId) {
-    return new SendPayloadParameters(1, HpkeSuite.KEYCAST_V1, EnclaveApi.SUITE_V1, keySetId, KEY_IMPORT_INFO_LABEL);
+    return new SendPayloadParameters(
+        1, HpkeSuite.KEYCAST_V1, EnclaveApi.SUITE_V1, keySetId, KEY_IMPORT_INFO_LABEL);
   }
 
   /** Version 1: {@link HpkeSuite#KEYCAST_V1} to the key set {@code keySetId}. */

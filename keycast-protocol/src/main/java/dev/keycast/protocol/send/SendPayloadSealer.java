@@ -31,12 +31,14 @@ public final class SendPayloadSealer {
    */
   public static SendPayloadSealer create(SendPayloadParameters parameters, byte[] receivePublicKey)
       throws MalformedInputException {
-    return new SendPayloadSealer(Objects.requireNonNull(parameters, "parameters"),
+    return new SendPayloadSealer(
+        Objects.requireNonNull(parameters, "parameters"),
         X25519PublicKey.fromRaw(receivePublicKey));
   }
 
   /** {@link #create} with {@link SendPayloadParameters#v1}. */
-  public static SendPayloadSealer v1(String keySetId, byte[] receivePublicKey) throws MalformedInputException {
+  public static SendPayloadSealer v1(String keySetId, byte[] receivePublicKey)
+      throws MalformedInputException {
     return create(SendPayloadParameters.v1(keySetId), receivePublicKey);
   }
 

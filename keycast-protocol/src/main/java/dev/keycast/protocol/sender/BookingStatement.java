@@ -25,7 +25,8 @@ import java.util.Objects;
  * SHA-256({@code "keycast/v1/booking-id" || 0x00 ||} signature input): a retry of the same signed
  * booking has the same id, and the host answers it from its store.
  */
-public record BookingStatement(String keySetId, byte[] bookingSha256, Instant timestamp, SenderKey sender)
+public record BookingStatement(
+    String keySetId, byte[] bookingSha256, Instant timestamp, SenderKey sender)
     implements SenderStatement {
   static final byte[] LABEL = "keycast/v1/kdm-booking".getBytes(StandardCharsets.US_ASCII);
   static final byte[] ID_LABEL = "keycast/v1/booking-id".getBytes(StandardCharsets.US_ASCII);
@@ -46,7 +47,8 @@ public record BookingStatement(String keySetId, byte[] bookingSha256, Instant ti
   }
 
   /** The statement over {@code booking} (its exact bytes). */
-  public static BookingStatement of(String keySetId, byte[] booking, Instant timestamp, SenderKey sender) {
+  public static BookingStatement of(
+      String keySetId, byte[] booking, Instant timestamp, SenderKey sender) {
     return new BookingStatement(keySetId, Sha256.digest(booking), timestamp, sender);
   }
 
@@ -54,8 +56,14 @@ public record BookingStatement(String keySetId, byte[] bookingSha256, Instant ti
   public byte[] signingInput() {
     byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
     return ByteBuffer.allocate(LABEL.length + 1 + 1 + id.length + 32 + 8 + 32)
-        .put(LABEL).put((byte) 0).put((byte) id.length).put(id)
-        .put(bookingSha256).putLong(timestamp.getEpochSecond()).put(sender.raw()).array();
+        .put(LABEL)
+        .put((byte) 0)
+        .put((byte) id.length)
+        .put(id)
+        .put(bookingSha256)
+        .putLong(timestamp.getEpochSecond())
+        .put(sender.raw())
+        .array();
   }
 
   /** The booking's id: 32 lowercase hex characters (see the class comment). */

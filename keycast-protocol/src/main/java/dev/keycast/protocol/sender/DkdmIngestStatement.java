@@ -26,15 +26,19 @@ import java.util.Objects;
  *
  * signed with Ed25519 (RFC 8032, pure). The label separates it from every other Keycast signature.
  */
-public record DkdmIngestStatement(String keySetId, byte[] dkdmSha256, byte[] rootsSha256, Instant timestamp,
-    SenderKey sender) implements SenderStatement {
+public record DkdmIngestStatement(
+    String keySetId, byte[] dkdmSha256, byte[] rootsSha256, Instant timestamp, SenderKey sender)
+    implements SenderStatement {
   static final byte[] LABEL = "keycast/v1/dkdm-ingest".getBytes(StandardCharsets.US_ASCII);
 
   public DkdmIngestStatement {
     if (!KeySet.isWellFormedId(keySetId)) {
       throw new IllegalArgumentException("key-set id must be ks- followed by 32 lowercase hex");
     }
-    if (dkdmSha256 == null || dkdmSha256.length != 32 || rootsSha256 == null || rootsSha256.length != 32) {
+    if (dkdmSha256 == null
+        || dkdmSha256.length != 32
+        || rootsSha256 == null
+        || rootsSha256.length != 32) {
       throw new IllegalArgumentException("digests must be 32 bytes");
     }
     Objects.requireNonNull(timestamp, "timestamp");
@@ -47,9 +51,10 @@ public record DkdmIngestStatement(String keySetId, byte[] dkdmSha256, byte[] roo
   }
 
   /** The statement for {@code dkdm} and the roots {@code rootsDer} (DER, in the request's order). */
-  public static DkdmIngestStatement of(String keySetId, byte[] dkdm, List<byte[]> rootsDer, Instant timestamp,
-      SenderKey sender) {
-    return new DkdmIngestStatement(keySetId, sha256(dkdm), rootsDigest(rootsDer), timestamp, sender);
+  public static DkdmIngestStatement of(
+      String keySetId, byte[] dkdm, List<byte[]> rootsDer, Instant timestamp, SenderKey sender) {
+    return new DkdmIngestStatement(
+        keySetId, sha256(dkdm), rootsDigest(rootsDer), timestamp, sender);
   }
 
   /** SHA-256 over {@code u32 len || DER} of each root in order. */
@@ -67,10 +72,16 @@ public record DkdmIngestStatement(String keySetId, byte[] dkdmSha256, byte[] roo
   public byte[] signingInput() {
     byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
     return ByteBuffer.allocate(LABEL.length + 1 + 1 + id.length + 32 + 32 + 8 + 32)
-        .put(LABEL).put((byte) 0).put((byte) id.length).put(id)
-        .put(dkdmSha256).put(rootsSha256).putLong(timestamp.getEpochSecond()).put(sender.raw()).array();
+        .put(LABEL)
+        .put((byte) 0)
+        .put((byte) id.length)
+        .put(id)
+        .put(dkdmSha256)
+        .put(rootsSha256)
+        .putLong(timestamp.getEpochSecond())
+        .put(sender.raw())
+        .array();
   }
-
 
   @Override
   public byte[] dkdmSha256() {

@@ -21,15 +21,22 @@ import java.util.Objects;
  *
  * signed with Ed25519 (RFC 8032, pure), checked as a send statement is.
  */
-public record DkdmKeyImportStatement(String keySetId, byte[] certificateSha256, byte[] payloadSha256, Instant timestamp,
-    SenderKey sender) implements SenderStatement {
+public record DkdmKeyImportStatement(
+    String keySetId,
+    byte[] certificateSha256,
+    byte[] payloadSha256,
+    Instant timestamp,
+    SenderKey sender)
+    implements SenderStatement {
   static final byte[] LABEL = "keycast/v1/dkdm-key-import".getBytes(StandardCharsets.US_ASCII);
 
   public DkdmKeyImportStatement {
     if (!KeySet.isWellFormedId(keySetId)) {
       throw new IllegalArgumentException("key-set id must be ks- followed by 32 lowercase hex");
     }
-    if (certificateSha256 == null || certificateSha256.length != 32 || payloadSha256 == null
+    if (certificateSha256 == null
+        || certificateSha256.length != 32
+        || payloadSha256 == null
         || payloadSha256.length != 32) {
       throw new IllegalArgumentException("digests must be 32 bytes");
     }
@@ -46,8 +53,15 @@ public record DkdmKeyImportStatement(String keySetId, byte[] certificateSha256, 
   public byte[] signingInput() {
     byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
     return ByteBuffer.allocate(LABEL.length + 1 + 1 + id.length + 32 + 32 + 8 + 32)
-        .put(LABEL).put((byte) 0).put((byte) id.length).put(id)
-        .put(certificateSha256).put(payloadSha256).putLong(timestamp.getEpochSecond()).put(sender.raw()).array();
+        .put(LABEL)
+        .put((byte) 0)
+        .put((byte) id.length)
+        .put(id)
+        .put(certificateSha256)
+        .put(payloadSha256)
+        .putLong(timestamp.getEpochSecond())
+        .put(sender.raw())
+        .array();
   }
 
   @Override

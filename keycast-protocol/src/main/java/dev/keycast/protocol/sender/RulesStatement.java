@@ -40,8 +40,12 @@ public record RulesStatement(byte[] rulesSha256, SenderKey sender) implements Se
 
   @Override
   public byte[] signingInput() {
-    return ByteBuffer.allocate(LABEL.length + 1 + 32 + 32).put(LABEL).put((byte) 0).put(rulesSha256)
-        .put(sender.raw()).array();
+    return ByteBuffer.allocate(LABEL.length + 1 + 32 + 32)
+        .put(LABEL)
+        .put((byte) 0)
+        .put(rulesSha256)
+        .put(sender.raw())
+        .array();
   }
 
   /** The DKDM signer's signature over {@link #signingInput()}: RSA PKCS #1 v1.5 with SHA-256. */
@@ -52,7 +56,8 @@ public record RulesStatement(byte[] rulesSha256, SenderKey sender) implements Se
       s.update(signingInput());
       return s.sign();
     } catch (java.security.GeneralSecurityException e) {
-      throw new IllegalArgumentException("the DKDM signer key cannot sign (an RSA private key is needed)", e);
+      throw new IllegalArgumentException(
+          "the DKDM signer key cannot sign (an RSA private key is needed)", e);
     }
   }
 
@@ -60,8 +65,10 @@ public record RulesStatement(byte[] rulesSha256, SenderKey sender) implements Se
    * True when {@code signature} is the DKDM signer's (the RSA key of {@code dkdmSigner}) over
    * {@link #signingInput()}; false for any other key type or a malformed signature.
    */
-  public boolean verifiesDkdmSigner(java.security.cert.X509Certificate dkdmSigner, byte[] signature) {
-    if (!(dkdmSigner.getPublicKey() instanceof java.security.interfaces.RSAPublicKey) || signature == null
+  public boolean verifiesDkdmSigner(
+      java.security.cert.X509Certificate dkdmSigner, byte[] signature) {
+    if (!(dkdmSigner.getPublicKey() instanceof java.security.interfaces.RSAPublicKey)
+        || signature == null
         || signature.length > 1024) {
       return false;
     }

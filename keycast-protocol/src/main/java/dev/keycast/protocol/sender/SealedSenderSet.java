@@ -30,7 +30,9 @@ import javax.crypto.spec.SecretKeySpec;
 public final class SealedSenderSet {
   public static final int VERSION = 1;
   static final byte[] MAGIC = "KCSN".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] MAC_INFO = "keycast/v1/sender-set-mac".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] MAC_INFO =
+      "keycast/v1/sender-set-mac".getBytes(StandardCharsets.US_ASCII);
+
   /** Longest sealed sender set accepted. */
   public static final int MAX_ENCODED = 4 + 1 + 1 + 35 + 4 + SenderSet.MAX_ENCODED + 32;
 
@@ -55,26 +57,33 @@ public final class SealedSenderSet {
    */
   public static SenderSet open(KeySet keySet, byte[] sealed) throws MalformedInputException {
     if (sealed == null || sealed.length > MAX_ENCODED || sealed.length < 4 + 1 + 1 + 35 + 4 + 32) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not a sealed sender set of a plausible length");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "not a sealed sender set of a plausible length");
     }
     ByteBuffer b = ByteBuffer.wrap(sealed);
     byte[] magic = new byte[4];
     b.get(magic);
     if (!Arrays.equals(magic, MAGIC) || b.get() != VERSION || b.get() != 35) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not a version 1 sealed sender set");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "not a version 1 sealed sender set");
     }
     byte[] id = new byte[35];
     b.get(id);
     int len = b.getInt();
     if (len < 0 || len != b.remaining() - 32) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "sealed sender set length fields disagree");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "sealed sender set length fields disagree");
     }
     if (!MessageDigest.isEqual(id, keySet.id().getBytes(StandardCharsets.US_ASCII))) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "the sealed sender set belongs to another key set");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "the sealed sender set belongs to another key set");
     }
     byte[] expected = mac(keySet, sealed, sealed.length - 32);
-    if (!MessageDigest.isEqual(expected, Arrays.copyOfRange(sealed, sealed.length - 32, sealed.length))) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "the sealed sender set does not authenticate");
+    if (!MessageDigest.isEqual(
+        expected, Arrays.copyOfRange(sealed, sealed.length - 32, sealed.length))) {
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "the sealed sender set does not authenticate");
     }
     byte[] enc = new byte[len];
     b.get(enc);

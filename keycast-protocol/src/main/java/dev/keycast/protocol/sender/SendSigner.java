@@ -13,24 +13,37 @@ public final class SendSigner {
   private SendSigner() {}
 
   /** The statement {@code payload} asks for, as {@code sender} at {@code timestamp}. */
-  public static SendStatement statement(EnclaveApi.SendPayload payload, SenderKey sender, Instant timestamp)
+  public static SendStatement statement(
+      EnclaveApi.SendPayload payload, SenderKey sender, Instant timestamp)
       throws MalformedInputException {
-    byte[] policy = Base64Url.decode("policy", payload.policy(), dev.keycast.protocol.policy.SendPolicy.MAX_BYTES);
+    byte[] policy =
+        Base64Url.decode(
+            "policy", payload.policy(), dev.keycast.protocol.policy.SendPolicy.MAX_BYTES);
     byte[] enc = Base64Url.decode("enc", payload.enc(), 64);
-    byte[] ciphertext = Base64Url.decode("ciphertext", payload.ciphertext(), EnclaveApi.MAX_SECRET_BYTES + 16);
+    byte[] ciphertext =
+        Base64Url.decode("ciphertext", payload.ciphertext(), EnclaveApi.MAX_SECRET_BYTES + 16);
     MessageDigest pay = sha256();
     pay.update(enc);
     pay.update(ciphertext);
-    return new SendStatement(payload.keySetId(), sha256().digest(policy), pay.digest(),
-        SendIds.of(enc, ciphertext), Instant.ofEpochSecond(timestamp.getEpochSecond()), sender);
+    return new SendStatement(
+        payload.keySetId(),
+        sha256().digest(policy),
+        pay.digest(),
+        SendIds.of(enc, ciphertext),
+        Instant.ofEpochSecond(timestamp.getEpochSecond()),
+        sender);
   }
 
   /** {@code payload} with {@code key}'s signature at {@code timestamp} (whole seconds). */
-  public static EnclaveApi.SendPayload sign(EnclaveApi.SendPayload payload, SenderSigningKey key,
-      Instant timestamp) throws MalformedInputException {
+  public static EnclaveApi.SendPayload sign(
+      EnclaveApi.SendPayload payload, SenderSigningKey key, Instant timestamp)
+      throws MalformedInputException {
     SendStatement s = statement(payload, key.publicKey(), timestamp);
-    return payload.withSender(new EnclaveApi.SenderSignature(Base64Url.encode(key.publicKey().raw()),
-        s.timestamp().getEpochSecond(), Base64Url.encode(s.sign(key))));
+    return payload.withSender(
+        new EnclaveApi.SenderSignature(
+            Base64Url.encode(key.publicKey().raw()),
+            s.timestamp().getEpochSecond(),
+            Base64Url.encode(s.sign(key))));
   }
 
   private static MessageDigest sha256() {

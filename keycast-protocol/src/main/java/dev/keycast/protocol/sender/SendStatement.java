@@ -31,18 +31,29 @@ import java.util.Objects;
  * @param timestamp when the sender signed (whole seconds)
  * @param sender the signing key
  */
-public record SendStatement(String keySetId, byte[] policySha256, byte[] payloadSha256, String sendId,
-    Instant timestamp, SenderKey sender) implements SenderStatement {
+public record SendStatement(
+    String keySetId,
+    byte[] policySha256,
+    byte[] payloadSha256,
+    String sendId,
+    Instant timestamp,
+    SenderKey sender)
+    implements SenderStatement {
   static final byte[] LABEL = "keycast/v1/send-statement".getBytes(StandardCharsets.US_ASCII);
 
   public SendStatement {
     if (!KeySet.isWellFormedId(keySetId)) {
       throw new IllegalArgumentException("key-set id must be ks- followed by 32 lowercase hex");
     }
-    if (policySha256 == null || policySha256.length != 32 || payloadSha256 == null || payloadSha256.length != 32) {
+    if (policySha256 == null
+        || policySha256.length != 32
+        || payloadSha256 == null
+        || payloadSha256.length != 32) {
       throw new IllegalArgumentException("digests must be 32 bytes");
     }
-    if (sendId == null || sendId.length() != 32 || !sendId.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+    if (sendId == null
+        || sendId.length() != 32
+        || !sendId.chars().allMatch(c -> (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
       throw new IllegalArgumentException("send id must be 32 lowercase hex characters");
     }
     Objects.requireNonNull(timestamp, "timestamp");
@@ -59,11 +70,17 @@ public record SendStatement(String keySetId, byte[] policySha256, byte[] payload
   public byte[] signingInput() {
     byte[] id = keySetId.getBytes(StandardCharsets.US_ASCII);
     return ByteBuffer.allocate(LABEL.length + 1 + 1 + id.length + 32 + 32 + 16 + 8 + 32)
-        .put(LABEL).put((byte) 0).put((byte) id.length).put(id)
-        .put(policySha256).put(payloadSha256).put(HexFormat.of().parseHex(sendId))
-        .putLong(timestamp.getEpochSecond()).put(sender.raw()).array();
+        .put(LABEL)
+        .put((byte) 0)
+        .put((byte) id.length)
+        .put(id)
+        .put(policySha256)
+        .put(payloadSha256)
+        .put(HexFormat.of().parseHex(sendId))
+        .putLong(timestamp.getEpochSecond())
+        .put(sender.raw())
+        .array();
   }
-
 
   @Override
   public byte[] policySha256() {

@@ -16,6 +16,7 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
 public record SenderKey(byte[] raw) implements Comparable<SenderKey> {
   /** Length of a raw Ed25519 public key. */
   public static final int LENGTH = 32;
+
   private static final byte[] SPKI_PREFIX = HexFormat.of().parseHex("302a300506032b6570032100");
 
   /** Checks the length and that the key is a valid curve point; copies it. */
@@ -35,15 +36,18 @@ public record SenderKey(byte[] raw) implements Comparable<SenderKey> {
     try {
       return new SenderKey(raw);
     } catch (IllegalArgumentException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, field + ": " + e.getMessage());
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, field + ": " + e.getMessage());
     }
   }
 
   /** The key of an Ed25519 SubjectPublicKeyInfo DER (RFC 8410, 44 bytes). */
   public static SenderKey fromSpki(byte[] der) throws MalformedInputException {
-    if (der == null || der.length != SPKI_PREFIX.length + LENGTH
+    if (der == null
+        || der.length != SPKI_PREFIX.length + LENGTH
         || !Arrays.equals(der, 0, SPKI_PREFIX.length, SPKI_PREFIX, 0, SPKI_PREFIX.length)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not an Ed25519 SubjectPublicKeyInfo");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "not an Ed25519 SubjectPublicKeyInfo");
     }
     return of("public key", Arrays.copyOfRange(der, SPKI_PREFIX.length, der.length));
   }
@@ -67,7 +71,8 @@ public record SenderKey(byte[] raw) implements Comparable<SenderKey> {
 
   /** True when {@code signature} is this key's Ed25519 signature (RFC 8032, pure) over {@code message}. */
   public boolean verifies(byte[] message, byte[] signature) {
-    return signature != null && signature.length == Ed25519.SIGNATURE_SIZE
+    return signature != null
+        && signature.length == Ed25519.SIGNATURE_SIZE
         && Ed25519.verify(signature, 0, raw, 0, message, 0, message.length);
   }
 

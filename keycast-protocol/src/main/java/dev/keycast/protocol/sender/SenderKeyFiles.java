@@ -37,7 +37,8 @@ public final class SenderKeyFiles {
     return SenderKey.fromSpki(unpem(read(file), "PUBLIC KEY"));
   }
 
-  public static SenderSigningKey readPrivate(Path file) throws IOException, MalformedInputException {
+  public static SenderSigningKey readPrivate(Path file)
+      throws IOException, MalformedInputException {
     byte[] der = unpem(read(file), "PRIVATE KEY");
     try {
       return SenderSigningKey.fromPkcs8(der);
@@ -48,14 +49,20 @@ public final class SenderKeyFiles {
 
   private static String read(Path file) throws IOException, MalformedInputException {
     if (Files.size(file) > MAX_FILE) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, file + " is larger than " + MAX_FILE + " bytes");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE, file + " is larger than " + MAX_FILE + " bytes");
     }
     return Files.readString(file, StandardCharsets.US_ASCII);
   }
 
   private static String pem(String type, byte[] der) {
-    return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-        + "\n-----END " + type + "-----\n";
+    return "-----BEGIN "
+        + type
+        + "-----\n"
+        + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+        + "\n-----END "
+        + type
+        + "-----\n";
   }
 
   static byte[] unpem(String text, String type) throws MalformedInputException {
@@ -64,12 +71,14 @@ public final class SenderKeyFiles {
     int b = text.indexOf(begin);
     int e = text.indexOf(end);
     if (b < 0 || e < b) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "expected a PEM " + type);
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "expected a PEM " + type);
     }
     try {
       return Base64.getMimeDecoder().decode(text.substring(b + begin.length(), e));
     } catch (IllegalArgumentException x) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "the PEM " + type + " is not base64");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "the PEM " + type + " is not base64");
     }
   }
 }

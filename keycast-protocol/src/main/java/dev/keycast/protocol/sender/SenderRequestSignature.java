@@ -38,13 +38,17 @@ import java.util.regex.Pattern;
 public final class SenderRequestSignature {
   /** The Authorization scheme. */
   public static final String SCHEME = "Keycast-Sender";
+
   /** Most seconds a request's timestamp may be from the verifier's clock, either way. */
   public static final long WINDOW_SECONDS = 300;
+
   /** Longest Authorization value considered. */
   public static final int MAX_HEADER = 256;
+
   static final byte[] LABEL = "keycast/v1/sender-request".getBytes(StandardCharsets.US_ASCII);
-  private static final Pattern HEADER = Pattern.compile(
-      "Keycast-Sender key=([A-Za-z0-9_-]{43}), ts=([0-9]{1,18}), sig=([A-Za-z0-9_-]{86})");
+  private static final Pattern HEADER =
+      Pattern.compile(
+          "Keycast-Sender key=([A-Za-z0-9_-]{43}), ts=([0-9]{1,18}), sig=([A-Za-z0-9_-]{86})");
 
   private SenderRequestSignature() {}
 
@@ -67,16 +71,28 @@ public final class SenderRequestSignature {
     byte[] m = method.getBytes(StandardCharsets.US_ASCII);
     byte[] t = target.getBytes(StandardCharsets.UTF_8);
     return ByteBuffer.allocate(LABEL.length + 1 + 4 + m.length + 4 + t.length + 32 + 8)
-        .put(LABEL).put((byte) 0).putInt(m.length).put(m).putInt(t.length).put(t)
-        .put(sha256(body == null ? new byte[0] : body)).putLong(timestamp).array();
+        .put(LABEL)
+        .put((byte) 0)
+        .putInt(m.length)
+        .put(m)
+        .putInt(t.length)
+        .put(t)
+        .put(sha256(body == null ? new byte[0] : body))
+        .putLong(timestamp)
+        .array();
   }
 
   /** The Authorization value of {@code key}'s signature of the request at {@code now}. */
-  public static String authorization(SenderSigningKey key, String method, String target, byte[] body,
-      Instant now) {
+  public static String authorization(
+      SenderSigningKey key, String method, String target, byte[] body, Instant now) {
     long ts = now.getEpochSecond();
     byte[] sig = key.sign(message(method, target, body, ts));
-    return SCHEME + " key=" + Base64Url.encode(key.publicKey().raw()) + ", ts=" + ts + ", sig="
+    return SCHEME
+        + " key="
+        + Base64Url.encode(key.publicKey().raw())
+        + ", ts="
+        + ts
+        + ", sig="
         + Base64Url.encode(sig);
   }
 
@@ -89,17 +105,30 @@ public final class SenderRequestSignature {
    *     {@code sender_timestamp_out_of_window}, {@code sender_unknown} (a valid signature by a key
    *     not in {@code allowed})
    */
-  public static SenderKey verify(String authorization, String method, String target, byte[] body,
-      Instant now, Collection<SenderKey> allowed) throws Refused {
+  public static SenderKey verify(
+      String authorization,
+      String method,
+      String target,
+      byte[] body,
+      Instant now,
+      Collection<SenderKey> allowed)
+      throws Refused {
     Objects.requireNonNull(allowed, "allowed");
     if (authorization == null || !authorization.startsWith(SCHEME + " ")) {
-      throw new Refused(ErrorCode.SENDER_REQUIRED, "this route needs a request signed by a sender: "
-          + "Authorization: " + SCHEME + " key=..., ts=..., sig=... (api.md section 2.4)");
+      throw new Refused(
+          ErrorCode.SENDER_REQUIRED,
+          "this route needs a request signed by a sender: "
+              + "Authorization: "
+              + SCHEME
+              + " key=..., ts=..., sig=... (api.md section 2.4)");
     }
     Matcher m = authorization.length() > MAX_HEADER ? null : HEADER.matcher(authorization);
     if (m == null || !m.matches()) {
-      throw new Refused(ErrorCode.SENDER_SIGNATURE_INVALID, "the " + SCHEME
-          + " authorization is malformed: expected key=<43 base64url>, ts=<unix seconds>, sig=<86 base64url>");
+      throw new Refused(
+          ErrorCode.SENDER_SIGNATURE_INVALID,
+          "the "
+              + SCHEME
+              + " authorization is malformed: expected key=<43 base64url>, ts=<unix seconds>, sig=<86 base64url>");
     }
     SenderKey key;
     byte[] sig;
@@ -107,17 +136,25 @@ public final class SenderRequestSignature {
       key = SenderKey.of("key", Base64Url.decode("key", m.group(1), SenderKey.LENGTH));
       sig = Base64Url.decode("sig", m.group(3), 64);
     } catch (MalformedInputException e) {
-      throw new Refused(ErrorCode.SENDER_SIGNATURE_INVALID, "the " + SCHEME + " authorization is malformed: "
-          + e.getMessage());
+      throw new Refused(
+          ErrorCode.SENDER_SIGNATURE_INVALID,
+          "the " + SCHEME + " authorization is malformed: " + e.getMessage());
     }
     long ts = Long.parseLong(m.group(2));
     if (Math.abs(now.getEpochSecond() - ts) > WINDOW_SECONDS) {
-      throw new Refused(ErrorCode.SENDER_TIMESTAMP_OUT_OF_WINDOW, "the request was signed at " + ts
-          + ", more than " + WINDOW_SECONDS + " s from the host's clock (" + now.getEpochSecond()
-          + "): sign it again (and check the clock)");
+      throw new Refused(
+          ErrorCode.SENDER_TIMESTAMP_OUT_OF_WINDOW,
+          "the request was signed at "
+              + ts
+              + ", more than "
+              + WINDOW_SECONDS
+              + " s from the host's clock ("
+              + now.getEpochSecond()
+              + "): sign it again (and check the clock)");
     }
     if (!key.verifies(message(method, target, body, ts), sig)) {
-      throw new Refused(ErrorCode.SENDER_SIGNATURE_INVALID,
+      throw new Refused(
+          ErrorCode.SENDER_SIGNATURE_INVALID,
           "the sender signature does not verify over this request's method, target, body and time");
     }
     boolean known = false;
@@ -125,8 +162,9 @@ public final class SenderRequestSignature {
       known |= k.equals(key);
     }
     if (!known) {
-      throw new Refused(ErrorCode.SENDER_UNKNOWN, "sender " + key.fingerprint()
-          + " is not in the enclave's sender set");
+      throw new Refused(
+          ErrorCode.SENDER_UNKNOWN,
+          "sender " + key.fingerprint() + " is not in the enclave's sender set");
     }
     return key;
   }

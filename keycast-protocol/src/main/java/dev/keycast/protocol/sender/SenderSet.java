@@ -28,8 +28,10 @@ public record SenderSet(long version, List<SenderKey> owners, List<SenderKey> se
   public static final int MAX_OWNERS = 16;
   public static final int MAX_SENDERS = 1024;
   static final byte[] LABEL = "keycast/v1/sender-set".getBytes(StandardCharsets.US_ASCII);
+
   /** Longest encoding {@link #parse} accepts. */
-  public static final int MAX_ENCODED = LABEL.length + 1 + 8 + 1 + MAX_OWNERS * 32 + 2 + MAX_SENDERS * 32;
+  public static final int MAX_ENCODED =
+      LABEL.length + 1 + 8 + 1 + MAX_OWNERS * 32 + 2 + MAX_SENDERS * 32;
 
   /** Sorts the keys; refuses duplicates, empty owners, too many keys, version < 1. */
   public SenderSet {
@@ -43,7 +45,8 @@ public record SenderSet(long version, List<SenderKey> owners, List<SenderKey> se
   private static List<SenderKey> sorted(String name, List<SenderKey> keys, int min, int max) {
     Objects.requireNonNull(keys, name);
     if (keys.size() < min || keys.size() > max) {
-      throw new IllegalArgumentException(name + " must have " + min + ".." + max + " keys, got " + keys.size());
+      throw new IllegalArgumentException(
+          name + " must have " + min + ".." + max + " keys, got " + keys.size());
     }
     List<SenderKey> out = new ArrayList<>(keys);
     out.sort(null);
@@ -87,7 +90,9 @@ public record SenderSet(long version, List<SenderKey> owners, List<SenderKey> se
 
   /** The canonical encoding (see the class comment). */
   public byte[] encode() {
-    ByteBuffer b = ByteBuffer.allocate(LABEL.length + 1 + 8 + 1 + owners.size() * 32 + 2 + senders.size() * 32);
+    ByteBuffer b =
+        ByteBuffer.allocate(
+            LABEL.length + 1 + 8 + 1 + owners.size() * 32 + 2 + senders.size() * 32);
     b.put(LABEL).put((byte) 0).putLong(version).put((byte) owners.size());
     owners.forEach(k -> b.put(k.raw()));
     b.putShort((short) senders.size());
@@ -103,7 +108,9 @@ public record SenderSet(long version, List<SenderKey> owners, List<SenderKey> se
   /** Parses {@link #encode()}'s output; refuses any other encoding of the same value. */
   public static SenderSet parse(byte[] in) throws MalformedInputException {
     if (in == null || in.length > MAX_ENCODED) {
-      throw new MalformedInputException(MalformedInputException.Kind.OVERSIZE, "sender set must be at most " + MAX_ENCODED + " bytes");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE,
+          "sender set must be at most " + MAX_ENCODED + " bytes");
     }
     ByteBuffer b = ByteBuffer.wrap(in);
     need(b, LABEL.length + 1 + 8 + 1);
@@ -119,21 +126,26 @@ public record SenderSet(long version, List<SenderKey> owners, List<SenderKey> se
     int nSenders = b.getShort() & 0xffff;
     List<SenderKey> senders = keys(b, nSenders, "sender");
     if (b.hasRemaining()) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "sender set has " + b.remaining() + " trailing bytes");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "sender set has " + b.remaining() + " trailing bytes");
     }
     SenderSet set;
     try {
       set = new SenderSet(version, owners, senders);
     } catch (IllegalArgumentException e) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "sender set: " + e.getMessage());
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "sender set: " + e.getMessage());
     }
     if (!set.owners.equals(owners) || !set.senders.equals(senders)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "sender set keys are not in ascending order");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "sender set keys are not in ascending order");
     }
     return set;
   }
 
-  private static List<SenderKey> keys(ByteBuffer b, int n, String what) throws MalformedInputException {
+  private static List<SenderKey> keys(ByteBuffer b, int n, String what)
+      throws MalformedInputException {
     need(b, n * 32);
     List<SenderKey> out = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
@@ -146,7 +158,9 @@ public record SenderSet(long version, List<SenderKey> owners, List<SenderKey> se
 
   private static void need(ByteBuffer b, int n) throws MalformedInputException {
     if (b.remaining() < n) {
-      throw new MalformedInputException(MalformedInputException.Kind.TRUNCATED, "sender set needs " + n + " more bytes, has " + b.remaining());
+      throw new MalformedInputException(
+          MalformedInputException.Kind.TRUNCATED,
+          "sender set needs " + n + " more bytes, has " + b.remaining());
     }
   }
 

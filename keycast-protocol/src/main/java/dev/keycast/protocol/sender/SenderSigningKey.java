@@ -1,10 +1,10 @@
 package dev.keycast.protocol.sender;
 
 import dev.keycast.protocol.MalformedInputException;
+import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
-import java.security.SecureRandom;
 import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 /**
@@ -13,7 +13,8 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * {@link #destroy()} zeroizes the seed; {@link #toString()} shows only the public key.
  */
 public final class SenderSigningKey implements AutoCloseable {
-  private static final byte[] PKCS8_PREFIX = HexFormat.of().parseHex("302e020100300506032b657004220420");
+  private static final byte[] PKCS8_PREFIX =
+      HexFormat.of().parseHex("302e020100300506032b657004220420");
 
   private final byte[] seed;
   private final SenderKey publicKey;
@@ -42,9 +43,11 @@ public final class SenderSigningKey implements AutoCloseable {
 
   /** The key of its PKCS#8 DER (RFC 8410 OneAsymmetricKey v1 without attributes). */
   public static SenderSigningKey fromPkcs8(byte[] der) throws MalformedInputException {
-    if (der == null || der.length != PKCS8_PREFIX.length + 32
+    if (der == null
+        || der.length != PKCS8_PREFIX.length + 32
         || !Arrays.equals(der, 0, PKCS8_PREFIX.length, PKCS8_PREFIX, 0, PKCS8_PREFIX.length)) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "not an Ed25519 PKCS#8 private key");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "not an Ed25519 PKCS#8 private key");
     }
     return new SenderSigningKey(Arrays.copyOfRange(der, PKCS8_PREFIX.length, der.length));
   }

@@ -36,20 +36,24 @@ import java.util.regex.Pattern;
 public record ImageApproval(Statement statement, List<Signature> signatures) {
   /** First line of every statement. */
   public static final String HEADER = "keycast-image-approval/1";
+
   /** Longest approval document accepted. */
   public static final int MAX_ENCODED = 16 * 1024;
+
   /** Most signatures one approval may carry. */
   public static final int MAX_SIGNATURES = 16;
 
   private static final Pattern PCR = Pattern.compile("[0-9a-f]{96}");
   private static final Pattern KEY_ARN =
-      Pattern.compile("arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:key/[A-Za-z0-9-]{1,128}");
+      Pattern.compile(
+          "arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:key/[A-Za-z0-9-]{1,128}");
 
   public ImageApproval {
     Objects.requireNonNull(statement, "statement");
     signatures = List.copyOf(signatures);
     if (signatures.size() > MAX_SIGNATURES) {
-      throw new IllegalArgumentException("an approval carries at most " + MAX_SIGNATURES + " signatures");
+      throw new IllegalArgumentException(
+          "an approval carries at most " + MAX_SIGNATURES + " signatures");
     }
   }
 
@@ -88,14 +92,20 @@ public record ImageApproval(Statement statement, List<Signature> signatures) {
    * @param predecessorPcr0 the image that performs the re-wrap (the only other image the new key
    *     may let GenerateDataKey, never Decrypt)
    */
-  public record Statement(String keySetId, String kmsKeyArn, String pcr0, Optional<String> pcr3,
-      Optional<String> pcr8, String predecessorPcr0) {
+  public record Statement(
+      String keySetId,
+      String kmsKeyArn,
+      String pcr0,
+      Optional<String> pcr3,
+      Optional<String> pcr8,
+      String predecessorPcr0) {
     public Statement {
       if (keySetId == null || !KeySet.isWellFormedId(keySetId)) {
         throw new IllegalArgumentException("key-set-id is not a key set id");
       }
       if (kmsKeyArn == null || !KEY_ARN.matcher(kmsKeyArn).matches()) {
-        throw new IllegalArgumentException("kms-key-arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)");
+        throw new IllegalArgumentException(
+            "kms-key-arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)");
       }
       requirePcr("pcr0", pcr0);
       requirePcr("predecessor-pcr0", predecessorPcr0);
@@ -112,13 +122,27 @@ public record ImageApproval(Statement statement, List<Signature> signatures) {
 
     /** The exact bytes approvers sign. */
     public byte[] encode() {
-      String text = HEADER + "\n"
-          + "key-set-id: " + keySetId + "\n"
-          + "kms-key-arn: " + kmsKeyArn + "\n"
-          + "pcr0: " + pcr0 + "\n"
-          + "pcr3: " + pcr3.orElse("-") + "\n"
-          + "pcr8: " + pcr8.orElse("-") + "\n"
-          + "predecessor-pcr0: " + predecessorPcr0 + "\n";
+      String text =
+          HEADER
+              + "\n"
+              + "key-set-id: "
+              + keySetId
+              + "\n"
+              + "kms-key-arn: "
+              + kmsKeyArn
+              + "\n"
+              + "pcr0: "
+              + pcr0
+              + "\n"
+              + "pcr3: "
+              + pcr3.orElse("-")
+              + "\n"
+              + "pcr8: "
+              + pcr8.orElse("-")
+              + "\n"
+              + "predecessor-pcr0: "
+              + predecessorPcr0
+              + "\n";
       return text.getBytes(StandardCharsets.US_ASCII);
     }
 
@@ -128,30 +152,52 @@ public record ImageApproval(Statement statement, List<Signature> signatures) {
      */
     public static Statement parse(String text) throws MalformedInputException {
       if (text == null || text.length() > 2048) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "the approval statement is missing or longer than 2048 characters");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
+            "the approval statement is missing or longer than 2048 characters");
       }
       String[] lines = text.split("\n", -1);
-      String[] names = {null, "key-set-id", "kms-key-arn", "pcr0", "pcr3", "pcr8", "predecessor-pcr0"};
-      if (lines.length != names.length + 1 || !lines[names.length].isEmpty() || !lines[0].equals(HEADER)) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED,
-            "the approval statement must be the " + names.length + " LF-terminated lines of " + HEADER);
+      String[] names = {
+        null, "key-set-id", "kms-key-arn", "pcr0", "pcr3", "pcr8", "predecessor-pcr0"
+      };
+      if (lines.length != names.length + 1
+          || !lines[names.length].isEmpty()
+          || !lines[0].equals(HEADER)) {
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
+            "the approval statement must be the "
+                + names.length
+                + " LF-terminated lines of "
+                + HEADER);
       }
       String[] values = new String[names.length];
       for (int i = 1; i < names.length; i++) {
         String prefix = names[i] + ": ";
         if (!lines[i].startsWith(prefix)) {
-          throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "line " + (i + 1) + " of the approval statement must start with '" + prefix + "'");
+          throw new MalformedInputException(
+              MalformedInputException.Kind.MALFORMED,
+              "line " + (i + 1) + " of the approval statement must start with '" + prefix + "'");
         }
         values[i] = lines[i].substring(prefix.length());
       }
       Statement s;
       try {
-        s = new Statement(values[1], values[2], values[3], optional(values[4]), optional(values[5]), values[6]);
+        s =
+            new Statement(
+                values[1],
+                values[2],
+                values[3],
+                optional(values[4]),
+                optional(values[5]),
+                values[6]);
       } catch (IllegalArgumentException e) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "approval statement: " + e.getMessage());
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "approval statement: " + e.getMessage());
       }
       if (!new String(s.encode(), StandardCharsets.US_ASCII).equals(text)) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "the approval statement is not in its one canonical form");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED,
+            "the approval statement is not in its one canonical form");
       }
       return s;
     }
@@ -162,7 +208,8 @@ public record ImageApproval(Statement statement, List<Signature> signatures) {
 
     private static void requirePcr(String name, String v) {
       if (v == null || !PCR.matcher(v).matches()) {
-        throw new IllegalArgumentException(name + " must be 96 lower-case hex characters (SHA-384)");
+        throw new IllegalArgumentException(
+            name + " must be 96 lower-case hex characters (SHA-384)");
       }
     }
   }
@@ -181,17 +228,21 @@ public record ImageApproval(Statement statement, List<Signature> signatures) {
   /** An approval from its JSON form. Signatures are not checked here. */
   public static ImageApproval fromDocument(Document d) throws MalformedInputException {
     if (d == null || d.statement() == null) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "the approval has no statement");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "the approval has no statement");
     }
     Statement s = Statement.parse(d.statement());
     List<SignatureDocument> sigs = d.signatures() == null ? List.of() : d.signatures();
     if (sigs.size() > MAX_SIGNATURES) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "an approval carries at most " + MAX_SIGNATURES + " signatures");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "an approval carries at most " + MAX_SIGNATURES + " signatures");
     }
     List<Signature> out = new ArrayList<>();
     for (SignatureDocument sd : sigs) {
       if (sd == null || sd.approver() == null || sd.signature() == null) {
-        throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "each signature needs approver and signature");
+        throw new MalformedInputException(
+            MalformedInputException.Kind.MALFORMED, "each signature needs approver and signature");
       }
       byte[] approver = Base64Url.decode("approver", sd.approver(), 32);
       byte[] sig = Base64Url.decode("signature", sd.signature(), 64);
@@ -211,9 +262,13 @@ public record ImageApproval(Statement statement, List<Signature> signatures) {
 
   /** The JSON form of this approval. */
   public Document document() {
-    List<SignatureDocument> sigs = signatures.stream()
-        .map(s -> new SignatureDocument(Base64Url.encode(s.approver()), Base64Url.encode(s.signature())))
-        .toList();
+    List<SignatureDocument> sigs =
+        signatures.stream()
+            .map(
+                s ->
+                    new SignatureDocument(
+                        Base64Url.encode(s.approver()), Base64Url.encode(s.signature())))
+            .toList();
     return new Document(new String(statement.encode(), StandardCharsets.US_ASCII), sigs);
   }
 

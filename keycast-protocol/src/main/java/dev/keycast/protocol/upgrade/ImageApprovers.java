@@ -36,26 +36,31 @@ public record ImageApprovers(List<byte[]> approvers, int quorum) {
         throw new IllegalArgumentException("an image approver is a 32-byte Ed25519 public key");
       }
       if (!Ed25519.validatePublicKeyFull(a, 0)) {
-        throw new IllegalArgumentException("image approver " + HexFormat.of().formatHex(a) + " is not a valid Ed25519 public key");
+        throw new IllegalArgumentException(
+            "image approver " + HexFormat.of().formatHex(a) + " is not a valid Ed25519 public key");
       }
       for (byte[] b : copy) {
         if (Arrays.equals(a, b)) {
-          throw new IllegalArgumentException("image approver " + Base64Url.encode(a) + " is listed twice");
+          throw new IllegalArgumentException(
+              "image approver " + Base64Url.encode(a) + " is listed twice");
         }
       }
       copy.add(a.clone());
     }
     if (copy.size() > ImageApproval.MAX_SIGNATURES) {
-      throw new IllegalArgumentException("at most " + ImageApproval.MAX_SIGNATURES + " image approvers");
+      throw new IllegalArgumentException(
+          "at most " + ImageApproval.MAX_SIGNATURES + " image approvers");
     }
     if (copy.isEmpty() ? quorum != 0 : (quorum < 1 || quorum > copy.size())) {
-      throw new IllegalArgumentException("the image approval quorum must be 1.." + copy.size() + ", got " + quorum);
+      throw new IllegalArgumentException(
+          "the image approval quorum must be 1.." + copy.size() + ", got " + quorum);
     }
     approvers = List.copyOf(copy);
   }
 
   /** Parses approver keys as given on a command line (base64url or hex of the raw 32 bytes). */
-  public static ImageApprovers parse(List<String> keys, Integer quorum) throws MalformedInputException {
+  public static ImageApprovers parse(List<String> keys, Integer quorum)
+      throws MalformedInputException {
     List<byte[]> raw = new ArrayList<>();
     for (String k : keys) {
       raw.add(publicKeyFromText(k));
@@ -74,7 +79,9 @@ public record ImageApprovers(List<byte[]> approvers, int quorum) {
     }
     byte[] raw = Base64Url.decode("image approver", k, 32);
     if (raw.length != 32) {
-      throw new MalformedInputException(MalformedInputException.Kind.MALFORMED, "an image approver is 32 bytes (raw Ed25519 public key), base64url or hex");
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "an image approver is 32 bytes (raw Ed25519 public key), base64url or hex");
     }
     return raw;
   }
@@ -98,7 +105,8 @@ public record ImageApprovers(List<byte[]> approvers, int quorum) {
    */
   public ImageApproval.Statement verify(ImageApproval approval) throws ImageApprovalException {
     if (approvers.isEmpty()) {
-      throw new ImageApprovalException("this enclave image has no image approvers: it never re-wraps its key set");
+      throw new ImageApprovalException(
+          "this enclave image has no image approvers: it never re-wraps its key set");
     }
     byte[] message = approval.statement().encode();
     boolean[] signed = new boolean[approvers.size()];
@@ -116,8 +124,14 @@ public record ImageApprovers(List<byte[]> approvers, int quorum) {
       count += b ? 1 : 0;
     }
     if (count < quorum) {
-      throw new ImageApprovalException("the image approval is signed by " + count + " of this image's "
-          + approvers.size() + " approvers; " + quorum + " must sign its exact statement");
+      throw new ImageApprovalException(
+          "the image approval is signed by "
+              + count
+              + " of this image's "
+              + approvers.size()
+              + " approvers; "
+              + quorum
+              + " must sign its exact statement");
     }
     return approval.statement();
   }
@@ -132,7 +146,8 @@ public record ImageApprovers(List<byte[]> approvers, int quorum) {
   }
 
   /** Signs {@code statement} with an Ed25519 private key (JDK or PKCS#8 from openssl). */
-  public static ImageApproval.Signature sign(ImageApproval.Statement statement, PrivateKey key, PublicKey publicKey)
+  public static ImageApproval.Signature sign(
+      ImageApproval.Statement statement, PrivateKey key, PublicKey publicKey)
       throws GeneralSecurityException {
     java.security.Signature s = java.security.Signature.getInstance("Ed25519");
     s.initSign(key);
@@ -143,7 +158,8 @@ public record ImageApprovers(List<byte[]> approvers, int quorum) {
   /** The raw 32 bytes of an Ed25519 public key (the last 32 bytes of its 44-byte X.509 encoding). */
   public static byte[] rawPublicKey(PublicKey publicKey) {
     byte[] spki = publicKey.getEncoded();
-    if (!"Ed25519".equals(publicKey.getAlgorithm()) && !"EdDSA".equals(publicKey.getAlgorithm()) || spki.length != 44) {
+    if (!"Ed25519".equals(publicKey.getAlgorithm()) && !"EdDSA".equals(publicKey.getAlgorithm())
+        || spki.length != 44) {
       throw new IllegalArgumentException("not an Ed25519 public key");
     }
     return Arrays.copyOfRange(spki, 12, 44);

@@ -8,4 +8,5 @@ import dev.keycast.protocol.api.EnclaveApi;
  * key that {@code approval} names, for the successor image it names (kms-sealing.md section 7).
  * The answer is {@link EnclaveApi.KeySetResponse}: the re-wrapped sealed key set and its bundle.
  */
-public record RewrapRequest(ImageApproval.Document approval, EnclaveApi.AwsCredentials credentials) {}
+public record RewrapRequest(
+    ImageApproval.Document approval, EnclaveApi.AwsCredentials credentials) {}

@@ -46,8 +46,11 @@ class RecipientProofFuzzTest {
     String token = data.consumeString(RecipientProof.MAX_TOKEN_CHARS);
     String fingerprint = data.consumeBoolean() ? FINGERPRINT : data.consumeString(80);
     byte[] signature = data.consumeRemainingAsBytes();
-    Outcome<Boolean> v = FuzzContract.typedOnly(signature, ALLOCATION_PER_BYTE,
-        () -> RecipientProof.verifyRsa(RSA.getPublic(), token, fingerprint, signature));
+    Outcome<Boolean> v =
+        FuzzContract.typedOnly(
+            signature,
+            ALLOCATION_PER_BYTE,
+            () -> RecipientProof.verifyRsa(RSA.getPublic(), token, fingerprint, signature));
     assertThat(v.ok()).as("verifyRsa never throws: %s", v.error()).isTrue();
     assertThat(v.value()).as("a signature the fuzzer made does not verify").isFalse();
   }
@@ -57,10 +60,16 @@ class RecipientProofFuzzTest {
     String token = data.consumeString(RecipientProof.MAX_TOKEN_CHARS);
     String enc = data.consumeBoolean() ? null : data.consumeString(80);
     String sealed = data.consumeBoolean() ? null : data.consumeRemainingAsString();
-    RecipientProof.Challenge c = new RecipientProof.Challenge(token, FINGERPRINT, null, enc, sealed);
+    RecipientProof.Challenge c =
+        new RecipientProof.Challenge(token, FINGERPRINT, null, enc, sealed);
     byte[] size = (token + enc + sealed).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    Outcome<String> opened = FuzzContract.typedOnly(size, ALLOCATION_PER_BYTE,
-        () -> RecipientProof.openX25519(X25519, c), DecryptionFailedException.class, MalformedInputException.class);
+    Outcome<String> opened =
+        FuzzContract.typedOnly(
+            size,
+            ALLOCATION_PER_BYTE,
+            () -> RecipientProof.openX25519(X25519, c),
+            DecryptionFailedException.class,
+            MalformedInputException.class);
     assertThat(opened.ok()).as("a challenge the fuzzer made does not open").isFalse();
   }
 
@@ -70,7 +79,10 @@ class RecipientProofFuzzTest {
     String f1 = data.consumeAsciiString(64);
     String t2 = data.consumeAsciiString(64);
     String f2 = data.consumeAsciiString(64);
-    boolean same = Arrays.equals(RecipientProof.signatureInput(t1, f1), RecipientProof.signatureInput(t2, f2));
-    assertThat(same).as("(%s, %s) vs (%s, %s)", t1, f1, t2, f2).isEqualTo(t1.equals(t2) && f1.equals(f2));
+    boolean same =
+        Arrays.equals(RecipientProof.signatureInput(t1, f1), RecipientProof.signatureInput(t2, f2));
+    assertThat(same)
+        .as("(%s, %s) vs (%s, %s)", t1, f1, t2, f2)
+        .isEqualTo(t1.equals(t2) && f1.equals(f2));
   }
 }

@@ -34,9 +34,13 @@ class RecipientProofTest {
   @Test
   void signatureInputMatchesTheGoldenVectorOfApiMd() {
     assertThat(HexFormat.of().formatHex(RecipientProof.signatureInput("AQEAAAAAZ2Vu", FP)))
-        .isEqualTo("6b6579636173742f76312f726563697069656e742d70726f6f66" + "00" + "0000000c"
-            + "41514541414141415a325675" + "00000040"
-            + HexFormat.of().formatHex(FP.getBytes(StandardCharsets.US_ASCII)));
+        .isEqualTo(
+            "6b6579636173742f76312f726563697069656e742d70726f6f66"
+                + "00"
+                + "0000000c"
+                + "41514541414141415a325675"
+                + "00000040"
+                + HexFormat.of().formatHex(FP.getBytes(StandardCharsets.US_ASCII)));
   }
 
   @Test
@@ -60,15 +64,34 @@ class RecipientProofTest {
       openssl = false;
     }
     assumeTrue(openssl, "the openssl binary is not on PATH; the independent check needs it");
-    Path pub = Files.writeString(dir.resolve("pub.pem"), "-----BEGIN PUBLIC KEY-----\n"
-        + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(kp.getPublic().getEncoded())
-        + "\n-----END PUBLIC KEY-----\n");
+    Path pub =
+        Files.writeString(
+            dir.resolve("pub.pem"),
+            "-----BEGIN PUBLIC KEY-----\n"
+                + Base64.getMimeEncoder(64, new byte[] {'\n'})
+                    .encodeToString(kp.getPublic().getEncoded())
+                + "\n-----END PUBLIC KEY-----\n");
     Path in = Files.write(dir.resolve("input.bin"), RecipientProof.signatureInput("tok", fp));
     Path sigFile = Files.write(dir.resolve("sig.bin"), sig);
-    Process p = new ProcessBuilder(List.of("openssl", "dgst", "-sha256", "-verify", pub.toString(),
-        "-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-sigopt",
-        "rsa_mgf1_md:sha256", "-signature", sigFile.toString(), in.toString()))
-        .redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(
+                List.of(
+                    "openssl",
+                    "dgst",
+                    "-sha256",
+                    "-verify",
+                    pub.toString(),
+                    "-sigopt",
+                    "rsa_padding_mode:pss",
+                    "-sigopt",
+                    "rsa_pss_saltlen:32",
+                    "-sigopt",
+                    "rsa_mgf1_md:sha256",
+                    "-signature",
+                    sigFile.toString(),
+                    in.toString()))
+            .redirectErrorStream(true)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(out).contains("Verified OK");
@@ -82,16 +105,28 @@ class RecipientProofTest {
     byte[] value = new byte[32];
     r.nextBytes(value);
     String token = "token-1";
-    HpkeCiphertext c = Hpke.seal(HpkeSuite.KEYCAST_V1, owner.publicKey(),
-        RecipientProof.SEALED_RESPONSE_INFO, token.getBytes(StandardCharsets.US_ASCII), value, r);
-    RecipientProof.Challenge ch = new RecipientProof.Challenge(token, owner.publicKey().fingerprint(),
-        Instant.now(), Base64Url.encode(c.enc()), Base64Url.encode(c.ciphertext()));
+    HpkeCiphertext c =
+        Hpke.seal(
+            HpkeSuite.KEYCAST_V1,
+            owner.publicKey(),
+            RecipientProof.SEALED_RESPONSE_INFO,
+            token.getBytes(StandardCharsets.US_ASCII),
+            value,
+            r);
+    RecipientProof.Challenge ch =
+        new RecipientProof.Challenge(
+            token,
+            owner.publicKey().fingerprint(),
+            Instant.now(),
+            Base64Url.encode(c.enc()),
+            Base64Url.encode(c.ciphertext()));
     assertThat(RecipientProof.openX25519(owner, ch)).isEqualTo(Base64Url.encode(value));
     assertThatThrownBy(() -> RecipientProof.openX25519(other, ch))
         .isInstanceOf(DecryptionFailedException.class);
     // the token is the AAD: a sealed value moved to another token does not open
-    RecipientProof.Challenge moved = new RecipientProof.Challenge("token-2", ch.fingerprint(),
-        ch.expiresAt(), ch.enc(), ch.sealedResponse());
+    RecipientProof.Challenge moved =
+        new RecipientProof.Challenge(
+            "token-2", ch.fingerprint(), ch.expiresAt(), ch.enc(), ch.sealedResponse());
     assertThatThrownBy(() -> RecipientProof.openX25519(owner, moved))
         .isInstanceOf(DecryptionFailedException.class);
   }

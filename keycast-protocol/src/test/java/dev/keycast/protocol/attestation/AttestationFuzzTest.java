@@ -21,22 +21,30 @@ import java.util.Arrays;
  */
 class AttestationFuzzTest {
   private static final long ALLOCATION_PER_BYTE = 64;
-  private static final AttestationVerifier PRODUCTION_VERIFIER = AttestationVerifier.create(
-      VerificationPolicy.builder()
-          .validationTime(ValidationTime.at(Vectors.PRODUCTION_TIME, ValidationTime.DEFAULT_MAX_AGE))
-          .build());
+  private static final AttestationVerifier PRODUCTION_VERIFIER =
+      AttestationVerifier.create(
+          VerificationPolicy.builder()
+              .validationTime(
+                  ValidationTime.at(Vectors.PRODUCTION_TIME, ValidationTime.DEFAULT_MAX_AGE))
+              .build());
   private static final byte[] PRODUCTION_PAYLOAD = payloadOf(Vectors.production());
 
   @FuzzTest
   void coseSign1(byte[] input) {
-    Outcome<CoseSign1> decoded = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> CoseSign1.decode(input), MalformedInputException.class);
+    Outcome<CoseSign1> decoded =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> CoseSign1.decode(input),
+            MalformedInputException.class);
     if (decoded.ok()) {
       CoseSign1 c = decoded.value();
       assertThat(c.protectedHeader().length).isLessThanOrEqualTo(CoseSign1.MAX_PROTECTED_BYTES);
       assertThat(c.signature().length).isBetween(1, CoseSign1.MAX_SIGNATURE_BYTES);
-      byte[] untagged = CoseSign1.encode(c.protectedHeader(), c.unprotectedHeader(), c.payload(), c.signature());
-      // the decoder keeps the exact bytes it read, so writing them back gives the input (after the tag)
+      byte[] untagged =
+          CoseSign1.encode(c.protectedHeader(), c.unprotectedHeader(), c.payload(), c.signature());
+      // the decoder keeps the exact bytes it read, so writing them back gives the input (after the
+      // tag)
       byte[] expected = c.tagged() ? Arrays.copyOfRange(input, 1, input.length) : input;
       assertThat(untagged).isEqualTo(expected);
     }
@@ -44,13 +52,18 @@ class AttestationFuzzTest {
 
   @FuzzTest
   void parsePayload(byte[] input) {
-    Outcome<AttestationDocument> parsed = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> AttestationParser.parsePayload(input), MalformedInputException.class);
+    Outcome<AttestationDocument> parsed =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> AttestationParser.parsePayload(input),
+            MalformedInputException.class);
     if (parsed.ok()) {
       AttestationDocument d = parsed.value();
       assertThat(d.digest()).isEqualTo(AttestationParser.DIGEST_SHA384);
       assertThat(d.pcrs()).hasSizeLessThanOrEqualTo(AttestationParser.MAX_PCRS);
-      assertThat(d.certificate().length).isLessThanOrEqualTo(AttestationParser.MAX_CERTIFICATE_BYTES);
+      assertThat(d.certificate().length)
+          .isLessThanOrEqualTo(AttestationParser.MAX_CERTIFICATE_BYTES);
       assertThat(d.cabundle()).hasSizeBetween(1, AttestationParser.MAX_CABUNDLE_ENTRIES);
       assertThat(d.payload()).isEqualTo(input);
     }
@@ -58,8 +71,12 @@ class AttestationFuzzTest {
 
   @FuzzTest
   void verifyDocument(byte[] input) {
-    Outcome<VerifiedAttestation> verified = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> PRODUCTION_VERIFIER.verify(input), AttestationException.class);
+    Outcome<VerifiedAttestation> verified =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> PRODUCTION_VERIFIER.verify(input),
+            AttestationException.class);
     if (verified.ok()) {
       // only the production document's signed payload can verify at the production time
       assertThat(payloadOf(input)).isEqualTo(PRODUCTION_PAYLOAD);

@@ -20,10 +20,15 @@ class CborAndCoseTest {
 
   @Test
   void knownAnswers() throws Exception {
-    assertThat(new CborReader(h("1b00000191cceb5159"), AttestationParser.CBOR_OPTIONS).readUint("t")).isEqualTo(1725719859545L);
-    assertThat(new CborReader(h("3822"), AttestationParser.CBOR_OPTIONS).readInt("alg")).isEqualTo(-35);
-    assertThat(new CborReader(h("6353484f"), AttestationParser.CBOR_OPTIONS).readText("t", 0, 10)).isEqualTo("SHO");
-    assertThat(new CborReader(h("bf"), AttestationParser.CBOR_OPTIONS).readMapHeader("m", 9)).isEqualTo(CborReader.INDEFINITE);
+    assertThat(
+            new CborReader(h("1b00000191cceb5159"), AttestationParser.CBOR_OPTIONS).readUint("t"))
+        .isEqualTo(1725719859545L);
+    assertThat(new CborReader(h("3822"), AttestationParser.CBOR_OPTIONS).readInt("alg"))
+        .isEqualTo(-35);
+    assertThat(new CborReader(h("6353484f"), AttestationParser.CBOR_OPTIONS).readText("t", 0, 10))
+        .isEqualTo("SHO");
+    assertThat(new CborReader(h("bf"), AttestationParser.CBOR_OPTIONS).readMapHeader("m", 9))
+        .isEqualTo(CborReader.INDEFINITE);
     assertThat(CoseSign1.es384ProtectedHeader()).isEqualTo(h("a1013822"));
     assertThat(CoseSign1.toBeSigned(h("a1013822"), h("a0")))
         .isEqualTo(h("846a5369676e61747572653144a10138224041a0"));
@@ -44,15 +49,17 @@ class CborAndCoseTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("rejected")
   void readerRejects(String name, String hex, String code) {
-    assertThatThrownBy(() -> {
-          CborReader r = new CborReader(h(hex), AttestationParser.CBOR_OPTIONS);
-          if (hex.startsWith("1")) {
-            r.readUint("x");
-          } else {
-            r.readText("x", 0, 16);
-          }
-        })
-        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo(code));
+    assertThatThrownBy(
+            () -> {
+              CborReader r = new CborReader(h(hex), AttestationParser.CBOR_OPTIONS);
+              if (hex.startsWith("1")) {
+                r.readUint("x");
+              } else {
+                r.readText("x", 0, 16);
+              }
+            })
+        .isInstanceOfSatisfying(
+            MalformedInputException.class, e -> assertThat(e.code()).isEqualTo(code));
   }
 
   static Stream<Arguments> badCose() {
@@ -88,7 +95,10 @@ class CborAndCoseTest {
     assertThat(t.algorithm()).isEqualTo("COSE alg -7");
     assertThat(CoseSign1.decode(h("8440a041004101")).algorithm()).isEmpty();
     assertThat(CoseSign1.decode(h("8444a1013822a041004101"))).isEqualTo(c).hasSameHashCodeAs(c);
-    assertThat(c.toString()).isEqualTo("CoseSign1[alg=ES384, tagged=false, protected=a1013822, payload=1 B, signature=1 B]");
-    assertThat(CoseSign1.encode(h("a1013822"), h("a0"), h("00"), h("01"))).isEqualTo(h("8444a1013822a041004101"));
+    assertThat(c.toString())
+        .isEqualTo(
+            "CoseSign1[alg=ES384, tagged=false, protected=a1013822, payload=1 B, signature=1 B]");
+    assertThat(CoseSign1.encode(h("a1013822"), h("a0"), h("00"), h("01")))
+        .isEqualTo(h("8444a1013822a041004101"));
   }
 }

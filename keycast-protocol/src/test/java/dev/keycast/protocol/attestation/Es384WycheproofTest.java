@@ -26,17 +26,22 @@ class Es384WycheproofTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("vectors")
   void validSignaturesVerifyAndEveryForgeryOrEncodingTrickIsRefused(Vector v) throws Exception {
-    PublicKey key = KeyFactory.getInstance("EC")
-        .generatePublic(new X509EncodedKeySpec(v.groupHex("publicKeyDer")));
+    PublicKey key =
+        KeyFactory.getInstance("EC")
+            .generatePublic(new X509EncodedKeySpec(v.groupHex("publicKeyDer")));
     if (v.result() == Result.VALID) {
       assertThatCode(() -> NitroAttestationVerifier.verifyEs384(key, v.hex("msg"), v.hex("sig")))
-          .as(v.toString()).doesNotThrowAnyException();
-    } else {
-      assertThatThrownBy(() -> NitroAttestationVerifier.verifyEs384(key, v.hex("msg"), v.hex("sig")))
           .as(v.toString())
-          .isInstanceOfSatisfying(AttestationException.class,
-              e -> org.assertj.core.api.Assertions.assertThat(e.reason())
-                  .isEqualTo(AttestationException.Reason.BAD_SIGNATURE));
+          .doesNotThrowAnyException();
+    } else {
+      assertThatThrownBy(
+              () -> NitroAttestationVerifier.verifyEs384(key, v.hex("msg"), v.hex("sig")))
+          .as(v.toString())
+          .isInstanceOfSatisfying(
+              AttestationException.class,
+              e ->
+                  org.assertj.core.api.Assertions.assertThat(e.reason())
+                      .isEqualTo(AttestationException.Reason.BAD_SIGNATURE));
     }
   }
 }

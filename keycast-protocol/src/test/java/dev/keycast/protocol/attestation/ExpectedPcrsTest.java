@@ -22,8 +22,23 @@ class ExpectedPcrsTest {
 
   @Test
   void keycastFormatWithTwoSets() throws Exception {
-    ExpectedPcrs p = parse("{\"version\":1,\"allowed\":[{\"PCR0\":\"" + A + "\",\"PCR1\":\"" + B + "\",\"PCR2\":\""
-        + C + "\",\"PCR8\":\"" + A + "\"},{\"PCR0\":\"" + B.toUpperCase() + "\",\"PCR1\":\"" + B + "\",\"PCR2\":\"" + C + "\"}]}");
+    ExpectedPcrs p =
+        parse(
+            "{\"version\":1,\"allowed\":[{\"PCR0\":\""
+                + A
+                + "\",\"PCR1\":\""
+                + B
+                + "\",\"PCR2\":\""
+                + C
+                + "\",\"PCR8\":\""
+                + A
+                + "\"},{\"PCR0\":\""
+                + B.toUpperCase()
+                + "\",\"PCR1\":\""
+                + B
+                + "\",\"PCR2\":\""
+                + C
+                + "\"}]}");
     assertThat(p.sets()).hasSize(2);
     assertThat(p.sets().get(0)).containsOnlyKeys(0, 1, 2, 8);
     assertThat(p.sets().get(1).get(0)).isEqualTo(TestAttester.pcrValue(0xbb));
@@ -34,10 +49,20 @@ class ExpectedPcrsTest {
   void aDeploymentFileNamesTheKmsKeyInEveryForm() throws Exception {
     String arn = "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-1111-2222-3333-444455556666";
     String pcrs = "\"PCR0\":\"" + A + "\",\"PCR1\":\"" + B + "\",\"PCR2\":\"" + C + "\"";
-    for (String json : new String[] {
-        "{\"version\":1,\"kms_key_arn\":\"" + arn + "\",\"allowed\":[{" + pcrs + "}]}",
-        "{\"kms_key_arn\":\"" + arn + "\",\"Measurements\":{\"HashAlgorithm\":\"Sha384 { ... }\"," + pcrs + "}}",
-        "{\"format\":\"keycast-measurements/1\",\"kms_key_arn\":\"" + arn + "\",\"pcrs\":{" + pcrs + "}}"}) {
+    for (String json :
+        new String[] {
+          "{\"version\":1,\"kms_key_arn\":\"" + arn + "\",\"allowed\":[{" + pcrs + "}]}",
+          "{\"kms_key_arn\":\""
+              + arn
+              + "\",\"Measurements\":{\"HashAlgorithm\":\"Sha384 { ... }\","
+              + pcrs
+              + "}}",
+          "{\"format\":\"keycast-measurements/1\",\"kms_key_arn\":\""
+              + arn
+              + "\",\"pcrs\":{"
+              + pcrs
+              + "}}"
+        }) {
       byte[] b = json.getBytes(StandardCharsets.UTF_8);
       assertThat(ExpectedPcrs.parseJson(b).sets()).hasSize(1);
       assertThat(ExpectedPcrs.kmsKeyArn(b)).contains(arn);
@@ -45,32 +70,50 @@ class ExpectedPcrsTest {
     byte[] none = ("{\"version\":1,\"allowed\":[{" + pcrs + "}]}").getBytes(StandardCharsets.UTF_8);
     assertThat(ExpectedPcrs.kmsKeyArn(none)).isEmpty();
     for (String bad : new String[] {"1", "\"\"", "[\"" + arn + "\"]", "\"arn with space\""}) {
-      byte[] b = ("{\"version\":1,\"kms_key_arn\":" + bad + ",\"allowed\":[{" + pcrs + "}]}").getBytes(StandardCharsets.UTF_8);
-      assertThatThrownBy(() -> ExpectedPcrs.kmsKeyArn(b)).as(bad).isInstanceOf(MalformedInputException.class);
+      byte[] b =
+          ("{\"version\":1,\"kms_key_arn\":" + bad + ",\"allowed\":[{" + pcrs + "}]}")
+              .getBytes(StandardCharsets.UTF_8);
+      assertThatThrownBy(() -> ExpectedPcrs.kmsKeyArn(b))
+          .as(bad)
+          .isInstanceOf(MalformedInputException.class);
     }
     // a second kms_key_arn (one for a checker, one for a user) is malformed, not "last wins"
-    byte[] twice = ("{\"version\":1,\"kms_key_arn\":\"" + arn + "\",\"kms_key_arn\":\"" + arn + "x\",\"allowed\":[{"
-        + pcrs + "}]}").getBytes(StandardCharsets.UTF_8);
-    assertThatThrownBy(() -> ExpectedPcrs.kmsKeyArn(twice)).isInstanceOf(MalformedInputException.class);
-    assertThatThrownBy(() -> ExpectedPcrs.parseJson(twice)).isInstanceOf(MalformedInputException.class);
+    byte[] twice =
+        ("{\"version\":1,\"kms_key_arn\":\""
+                + arn
+                + "\",\"kms_key_arn\":\""
+                + arn
+                + "x\",\"allowed\":[{"
+                + pcrs
+                + "}]}")
+            .getBytes(StandardCharsets.UTF_8);
+    assertThatThrownBy(() -> ExpectedPcrs.kmsKeyArn(twice))
+        .isInstanceOf(MalformedInputException.class);
+    assertThatThrownBy(() -> ExpectedPcrs.parseJson(twice))
+        .isInstanceOf(MalformedInputException.class);
   }
 
   @Test
   void buildEifMeasurementsFile() throws Exception {
-    String json = """
+    String json =
+        """
         {"format":"keycast-measurements/1","eif":"keycast.eif","hashAlgorithm":"SHA384",
-         "pcrs":{"PCR0":"%s","PCR1":"%s","PCR2":"%s"}}""".formatted(A, B, C);
+         "pcrs":{"PCR0":"%s","PCR1":"%s","PCR2":"%s"}}"""
+            .formatted(A, B, C);
     ExpectedPcrs p = parse(json);
     assertThat(p.sets()).hasSize(1);
     assertThat(p.sets().get(0)).containsOnlyKeys(0, 1, 2);
     assertThat(p.sets().get(0).get(2)).isEqualTo(TestAttester.pcrValue(0xcc));
     assertThatThrownBy(() -> parse(json.replace("measurements/1", "measurements/2")))
-        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("unsupported_version"));
+        .isInstanceOfSatisfying(
+            MalformedInputException.class,
+            e -> assertThat(e.code()).isEqualTo("unsupported_version"));
   }
 
   @Test
   void nitroCliBuildOutput() throws Exception {
-    String json = """
+    String json =
+        """
         {
           "Measurements": {
             "HashAlgorithm": "Sha384 { ... }",
@@ -78,7 +121,8 @@ class ExpectedPcrsTest {
             "PCR1": "%s",
             "PCR2": "%s"
           }
-        }""".formatted(A, B, C);
+        }"""
+            .formatted(A, B, C);
     ExpectedPcrs p = parse(json);
     assertThat(p.sets()).hasSize(1);
     assertThat(p.sets().get(0).get(2)).isEqualTo(TestAttester.pcrValue(0xcc));
@@ -91,28 +135,63 @@ class ExpectedPcrsTest {
         Arguments.of("version 2", "{\"version\":2,\"allowed\":[]}", "unsupported_version"),
         Arguments.of("no version", "{\"allowed\":[]}", "malformed"),
         Arguments.of("empty allowed", "{\"version\":1,\"allowed\":[]}", "malformed"),
-        Arguments.of("PCR1 missing", "{\"version\":1,\"allowed\":[{\"PCR0\":\"" + A + "\",\"PCR2\":\"" + A + "\"}]}", "malformed"),
-        Arguments.of("PCR5 not allowed", "{\"version\":1,\"allowed\":[{\"PCR0\":\"" + A + "\",\"PCR1\":\"" + A
-            + "\",\"PCR2\":\"" + A + "\",\"PCR5\":\"" + A + "\"}]}", "malformed"),
-        Arguments.of("short hex", "{\"version\":1,\"allowed\":[{\"PCR0\":\"aa\",\"PCR1\":\"" + A + "\",\"PCR2\":\"" + A + "\"}]}",
+        Arguments.of(
+            "PCR1 missing",
+            "{\"version\":1,\"allowed\":[{\"PCR0\":\"" + A + "\",\"PCR2\":\"" + A + "\"}]}",
             "malformed"),
-        Arguments.of("unknown key", "{\"version\":1,\"allowed\":[{\"PCR0\":\"" + A + "\"}],\"x\":1}", "malformed"),
+        Arguments.of(
+            "PCR5 not allowed",
+            "{\"version\":1,\"allowed\":[{\"PCR0\":\""
+                + A
+                + "\",\"PCR1\":\""
+                + A
+                + "\",\"PCR2\":\""
+                + A
+                + "\",\"PCR5\":\""
+                + A
+                + "\"}]}",
+            "malformed"),
+        Arguments.of(
+            "short hex",
+            "{\"version\":1,\"allowed\":[{\"PCR0\":\"aa\",\"PCR1\":\""
+                + A
+                + "\",\"PCR2\":\""
+                + A
+                + "\"}]}",
+            "malformed"),
+        Arguments.of(
+            "unknown key",
+            "{\"version\":1,\"allowed\":[{\"PCR0\":\"" + A + "\"}],\"x\":1}",
+            "malformed"),
         Arguments.of("duplicate key", "{\"version\":1,\"version\":1,\"allowed\":[]}", "malformed"),
-        Arguments.of("trailing tokens", "{\"version\":1,\"allowed\":[{\"PCR0\":\"" + A + "\",\"PCR1\":\"" + A
-            + "\",\"PCR2\":\"" + A + "\"}]} {}", "malformed"),
-        Arguments.of("nitro-cli sha256", "{\"Measurements\":{\"HashAlgorithm\":\"Sha256\",\"PCR0\":\"" + A + "\"}}", "malformed"));
+        Arguments.of(
+            "trailing tokens",
+            "{\"version\":1,\"allowed\":[{\"PCR0\":\""
+                + A
+                + "\",\"PCR1\":\""
+                + A
+                + "\",\"PCR2\":\""
+                + A
+                + "\"}]} {}",
+            "malformed"),
+        Arguments.of(
+            "nitro-cli sha256",
+            "{\"Measurements\":{\"HashAlgorithm\":\"Sha256\",\"PCR0\":\"" + A + "\"}}",
+            "malformed"));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("bad")
   void rejects(String name, String json, String code) {
     assertThatThrownBy(() -> parse(json))
-        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo(code));
+        .isInstanceOfSatisfying(
+            MalformedInputException.class, e -> assertThat(e.code()).isEqualTo(code));
   }
 
   @Test
   void rejectsOversizedFile() {
     assertThatThrownBy(() -> ExpectedPcrs.parseJson(new byte[ExpectedPcrs.MAX_FILE_BYTES + 1]))
-        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("oversize"));
+        .isInstanceOfSatisfying(
+            MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("oversize"));
   }
 }

@@ -23,21 +23,33 @@ class MeasurementsFuzzTest {
 
   @FuzzTest
   void expectedPcrs(byte[] input) {
-    Outcome<ExpectedPcrs> parsed = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> ExpectedPcrs.parseJson(input), MalformedInputException.class);
+    Outcome<ExpectedPcrs> parsed =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> ExpectedPcrs.parseJson(input),
+            MalformedInputException.class);
     if (parsed.ok()) {
       ExpectedPcrs p = parsed.value();
       assertThat(p.sets()).isNotEmpty().hasSizeLessThanOrEqualTo(ExpectedPcrs.MAX_SETS);
       for (SortedMap<Integer, byte[]> set : p.sets()) {
         assertThat(set.keySet()).containsAll(ExpectedPcrs.REQUIRED);
-        set.forEach((index, value) -> {
-          assertThat(ExpectedPcrs.REQUIRED.contains(index) || ExpectedPcrs.OPTIONAL.contains(index)).isTrue();
-          assertThat(value).hasSize(ExpectedPcrs.PCR_BYTES);
-        });
+        set.forEach(
+            (index, value) -> {
+              assertThat(
+                      ExpectedPcrs.REQUIRED.contains(index)
+                          || ExpectedPcrs.OPTIONAL.contains(index))
+                  .isTrue();
+              assertThat(value).hasSize(ExpectedPcrs.PCR_BYTES);
+            });
       }
       byte[] written = p.toJson().getBytes(StandardCharsets.UTF_8);
-      Outcome<ExpectedPcrs> again = FuzzContract.typedOnly(written, ALLOCATION_PER_BYTE,
-          () -> ExpectedPcrs.parseJson(written), MalformedInputException.class);
+      Outcome<ExpectedPcrs> again =
+          FuzzContract.typedOnly(
+              written,
+              ALLOCATION_PER_BYTE,
+              () -> ExpectedPcrs.parseJson(written),
+              MalformedInputException.class);
       assertThat(again.ok()).as("toJson() output parses: %s", again.error()).isTrue();
       assertThat(again.value().toJson()).isEqualTo(p.toJson());
     }
@@ -45,10 +57,15 @@ class MeasurementsFuzzTest {
 
   @FuzzTest
   void trustRootPemOrDer(byte[] input) {
-    Outcome<TrustRoot> parsed = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> TrustRoot.fromPem("fuzz", input), MalformedInputException.class);
+    Outcome<TrustRoot> parsed =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> TrustRoot.fromPem("fuzz", input),
+            MalformedInputException.class);
     if (parsed.ok()) {
-      assertThat(parsed.value().sha256()).isEqualTo(TrustRoot.fingerprint(parsed.value().certificate()));
+      assertThat(parsed.value().sha256())
+          .isEqualTo(TrustRoot.fingerprint(parsed.value().certificate()));
     }
   }
 }

@@ -22,10 +22,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * structural check catches it first.
  */
 class RealDocumentMutationTest {
-  private static final AttestationVerifier VERIFIER = AttestationVerifier.create(
-      VerificationPolicy.builder()
-          .validationTime(ValidationTime.at(Vectors.PRODUCTION_TIME, ValidationTime.DEFAULT_MAX_AGE))
-          .build());
+  private static final AttestationVerifier VERIFIER =
+      AttestationVerifier.create(
+          VerificationPolicy.builder()
+              .validationTime(
+                  ValidationTime.at(Vectors.PRODUCTION_TIME, ValidationTime.DEFAULT_MAX_AGE))
+              .build());
 
   private static int indexOf(byte[] hay, byte[] needle) {
     outer:
@@ -41,7 +43,8 @@ class RealDocumentMutationTest {
   }
 
   /** Flips the low bit of the last byte of the first occurrence of {@code value}. */
-  private static UnaryOperator<byte[]> flipLastByteOf(java.util.function.Function<AttestationDocument, byte[]> field) {
+  private static UnaryOperator<byte[]> flipLastByteOf(
+      java.util.function.Function<AttestationDocument, byte[]> field) {
     return doc -> {
       try {
         byte[] value = field.apply(AttestationParser.parse(doc));
@@ -62,61 +65,112 @@ class RealDocumentMutationTest {
     List<Arguments> m = new ArrayList<>();
     // Every payload field altered inside a structurally valid document.
     m.add(Arguments.of("module_id", flipLastByteOf(d -> utf8(d.moduleId())), Reason.BAD_SIGNATURE));
-    m.add(Arguments.of("timestamp", flipLastByteOf(d -> ByteBuffer.allocate(9).put((byte) 0x1b)
-        .putLong(d.timestampMillis()).array()), Reason.BAD_SIGNATURE));
+    m.add(
+        Arguments.of(
+            "timestamp",
+            flipLastByteOf(
+                d -> ByteBuffer.allocate(9).put((byte) 0x1b).putLong(d.timestampMillis()).array()),
+            Reason.BAD_SIGNATURE));
     for (int pcr : new int[] {0, 1, 2, 3, 4, 8}) {
-      m.add(Arguments.of("PCR" + pcr, flipLastByteOf(d -> d.pcr(pcr).orElseThrow()), Reason.BAD_SIGNATURE));
+      m.add(
+          Arguments.of(
+              "PCR" + pcr, flipLastByteOf(d -> d.pcr(pcr).orElseThrow()), Reason.BAD_SIGNATURE));
     }
-    m.add(Arguments.of("certificate", flipLastByteOf(AttestationDocument::certificate), Reason.BAD_SIGNATURE));
+    m.add(
+        Arguments.of(
+            "certificate", flipLastByteOf(AttestationDocument::certificate), Reason.BAD_SIGNATURE));
     for (int i = 0; i < 4; i++) {
       int idx = i;
-      m.add(Arguments.of("cabundle[" + i + "]", flipLastByteOf(d -> d.cabundle().get(idx)), Reason.BAD_SIGNATURE));
+      m.add(
+          Arguments.of(
+              "cabundle[" + i + "]",
+              flipLastByteOf(d -> d.cabundle().get(idx)),
+              Reason.BAD_SIGNATURE));
     }
-    m.add(Arguments.of("public_key", flipLastByteOf(d -> d.publicKey().orElseThrow()), Reason.BAD_SIGNATURE));
-    m.add(Arguments.of("user_data", flipLastByteOf(d -> d.userData().orElseThrow()), Reason.BAD_SIGNATURE));
-    m.add(Arguments.of("nonce", flipLastByteOf(d -> d.nonce().orElseThrow()), Reason.BAD_SIGNATURE));
+    m.add(
+        Arguments.of(
+            "public_key", flipLastByteOf(d -> d.publicKey().orElseThrow()), Reason.BAD_SIGNATURE));
+    m.add(
+        Arguments.of(
+            "user_data", flipLastByteOf(d -> d.userData().orElseThrow()), Reason.BAD_SIGNATURE));
+    m.add(
+        Arguments.of("nonce", flipLastByteOf(d -> d.nonce().orElseThrow()), Reason.BAD_SIGNATURE));
     // digest is checked structurally: only "SHA384" is accepted.
-    m.add(Arguments.of("digest SHA384->SHA385", (UnaryOperator<byte[]>) d -> {
-      byte[] out = d.clone();
-      out[indexOf(d, utf8("SHA384")) + 5] = '5';
-      return out;
-    }, Reason.MALFORMED));
+    m.add(
+        Arguments.of(
+            "digest SHA384->SHA385",
+            (UnaryOperator<byte[]>)
+                d -> {
+                  byte[] out = d.clone();
+                  out[indexOf(d, utf8("SHA384")) + 5] = '5';
+                  return out;
+                },
+            Reason.MALFORMED));
     // Signature bits: first, middle and last.
     for (int bit : new int[] {0, 383, 767}) {
-      m.add(Arguments.of("signature bit " + bit, (UnaryOperator<byte[]>) d -> {
-        byte[] out = d.clone();
-        out[d.length - 96 + bit / 8] ^= (byte) (1 << (bit % 8));
-        return out;
-      }, Reason.BAD_SIGNATURE));
+      m.add(
+          Arguments.of(
+              "signature bit " + bit,
+              (UnaryOperator<byte[]>)
+                  d -> {
+                    byte[] out = d.clone();
+                    out[d.length - 96 + bit / 8] ^= (byte) (1 << (bit % 8));
+                    return out;
+                  },
+              Reason.BAD_SIGNATURE));
     }
     // Protected header: alg -35 -> -36 (ES512), and alg absent (empty map).
-    m.add(Arguments.of("alg ES512", (UnaryOperator<byte[]>) d -> {
-      byte[] out = d.clone();
-      out[5] = 0x23;
-      return out;
-    }, Reason.UNSUPPORTED_ALGORITHM));
+    m.add(
+        Arguments.of(
+            "alg ES512",
+            (UnaryOperator<byte[]>)
+                d -> {
+                  byte[] out = d.clone();
+                  out[5] = 0x23;
+                  return out;
+                },
+            Reason.UNSUPPORTED_ALGORITHM));
     // Truncation at many lengths, and one trailing byte.
     for (int len : new int[] {0, 1, 2, 5, 7, 100, 3000, 7000, 7538 - 97, 7538}) {
-      m.add(Arguments.of("truncated to " + len, (UnaryOperator<byte[]>) d -> Arrays.copyOf(d, len), Reason.MALFORMED));
+      m.add(
+          Arguments.of(
+              "truncated to " + len,
+              (UnaryOperator<byte[]>) d -> Arrays.copyOf(d, len),
+              Reason.MALFORMED));
     }
-    m.add(Arguments.of("trailing byte", (UnaryOperator<byte[]>) d -> Arrays.copyOf(d, d.length + 1), Reason.MALFORMED));
-    m.add(Arguments.of("wrong tag 17", (UnaryOperator<byte[]>) d -> {
-      byte[] out = new byte[d.length + 1];
-      out[0] = (byte) 0xd1;
-      System.arraycopy(d, 0, out, 1, d.length);
-      return out;
-    }, Reason.MALFORMED));
-    m.add(Arguments.of("3-element array", (UnaryOperator<byte[]>) d -> {
-      byte[] out = d.clone();
-      out[0] = (byte) 0x83;
-      return out;
-    }, Reason.MALFORMED));
+    m.add(
+        Arguments.of(
+            "trailing byte",
+            (UnaryOperator<byte[]>) d -> Arrays.copyOf(d, d.length + 1),
+            Reason.MALFORMED));
+    m.add(
+        Arguments.of(
+            "wrong tag 17",
+            (UnaryOperator<byte[]>)
+                d -> {
+                  byte[] out = new byte[d.length + 1];
+                  out[0] = (byte) 0xd1;
+                  System.arraycopy(d, 0, out, 1, d.length);
+                  return out;
+                },
+            Reason.MALFORMED));
+    m.add(
+        Arguments.of(
+            "3-element array",
+            (UnaryOperator<byte[]>)
+                d -> {
+                  byte[] out = d.clone();
+                  out[0] = (byte) 0x83;
+                  return out;
+                },
+            Reason.MALFORMED));
     return m.stream();
   }
 
   @ParameterizedTest(name = "{0} -> {2}")
   @MethodSource("mutations")
-  void mutationFailsWithTheRightReason(String name, UnaryOperator<byte[]> mutation, Reason expected) {
+  void mutationFailsWithTheRightReason(
+      String name, UnaryOperator<byte[]> mutation, Reason expected) {
     byte[] original = Vectors.production();
     byte[] mutated = mutation.apply(original);
     assertThat(mutated).isNotEqualTo(original);

@@ -50,25 +50,60 @@ public final class TestAttester {
     this(notBefore, validity, LeafProfile.NITRO, true);
   }
 
-  public TestAttester(Instant notBefore, Duration validity, LeafProfile leafProfile, boolean caBcCritical) {
+  public TestAttester(
+      Instant notBefore, Duration validity, LeafProfile leafProfile, boolean caBcCritical) {
     try {
       rootKey = p384();
       intermediateKey = p384();
       leafKey = p384();
       X500Name rootName = new X500Name("CN=keycast-test-root,O=Keycast Test");
       X500Name intName = new X500Name("CN=keycast-test-intermediate,O=Keycast Test");
-      X500Name leafName = new X500Name("CN=i-0123456789abcdef0-enc0123456789abcdef.test,O=Keycast Test");
+      X500Name leafName =
+          new X500Name("CN=i-0123456789abcdef0-enc0123456789abcdef.test,O=Keycast Test");
       Instant notAfter = notBefore.plus(validity);
-      root = cert(rootName, rootName, rootKey.getPublic(), rootKey.getPrivate(), notBefore, notAfter,
-          true, true, KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature, "SHA384withECDSA");
-      intermediate = cert(intName, rootName, intermediateKey.getPublic(), rootKey.getPrivate(), notBefore,
-          notAfter, true, caBcCritical, KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature,
-          "SHA384withECDSA");
+      root =
+          cert(
+              rootName,
+              rootName,
+              rootKey.getPublic(),
+              rootKey.getPrivate(),
+              notBefore,
+              notAfter,
+              true,
+              true,
+              KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature,
+              "SHA384withECDSA");
+      intermediate =
+          cert(
+              intName,
+              rootName,
+              intermediateKey.getPublic(),
+              rootKey.getPrivate(),
+              notBefore,
+              notAfter,
+              true,
+              caBcCritical,
+              KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature,
+              "SHA384withECDSA");
       boolean leafCa = leafProfile == LeafProfile.CA_LEAF;
-      int leafKu = leafProfile == LeafProfile.NO_DIGITAL_SIGNATURE ? KeyUsage.keyEncipherment : KeyUsage.digitalSignature;
-      String leafSig = leafProfile == LeafProfile.SHA256_SIGNED ? "SHA256withECDSA" : "SHA384withECDSA";
-      leaf = cert(leafName, intName, leafKey.getPublic(), intermediateKey.getPrivate(), notBefore, notAfter,
-          leafCa, true, leafKu, leafSig);
+      int leafKu =
+          leafProfile == LeafProfile.NO_DIGITAL_SIGNATURE
+              ? KeyUsage.keyEncipherment
+              : KeyUsage.digitalSignature;
+      String leafSig =
+          leafProfile == LeafProfile.SHA256_SIGNED ? "SHA256withECDSA" : "SHA384withECDSA";
+      leaf =
+          cert(
+              leafName,
+              intName,
+              leafKey.getPublic(),
+              intermediateKey.getPrivate(),
+              notBefore,
+              notAfter,
+              leafCa,
+              true,
+              leafKu,
+              leafSig);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
@@ -80,14 +115,30 @@ public final class TestAttester {
     return g.generateKeyPair();
   }
 
-  private static X509Certificate cert(X500Name subject, X500Name issuer, PublicKey key, PrivateKey signer,
-      Instant notBefore, Instant notAfter, boolean ca, boolean bcCritical, int keyUsage, String sigAlg)
+  private static X509Certificate cert(
+      X500Name subject,
+      X500Name issuer,
+      PublicKey key,
+      PrivateKey signer,
+      Instant notBefore,
+      Instant notAfter,
+      boolean ca,
+      boolean bcCritical,
+      int keyUsage,
+      String sigAlg)
       throws Exception {
-    X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer,
-        new BigInteger(63, new java.security.SecureRandom()).add(BigInteger.ONE), Date.from(notBefore), Date.from(notAfter), subject, key);
+    X509v3CertificateBuilder b =
+        new JcaX509v3CertificateBuilder(
+            issuer,
+            new BigInteger(63, new java.security.SecureRandom()).add(BigInteger.ONE),
+            Date.from(notBefore),
+            Date.from(notAfter),
+            subject,
+            key);
     b.addExtension(Extension.basicConstraints, ca ? bcCritical : true, new BasicConstraints(ca));
     b.addExtension(Extension.keyUsage, true, new KeyUsage(keyUsage));
-    return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder(sigAlg).build(signer)));
+    return new JcaX509CertificateConverter()
+        .getCertificate(b.build(new JcaContentSignerBuilder(sigAlg).build(signer)));
   }
 
   public TrustRoot trustRoot() {
@@ -237,7 +288,8 @@ public final class TestAttester {
         Signature s = Signature.getInstance("SHA384withECDSAinP1363Format");
         s.initSign(leafKey.getPrivate());
         s.update(CoseSign1.toBeSigned(protectedHeader, payload));
-        byte[] cose = CoseSign1.encode(protectedHeader, new byte[] {(byte) 0xa0}, payload, s.sign());
+        byte[] cose =
+            CoseSign1.encode(protectedHeader, new byte[] {(byte) 0xa0}, payload, s.sign());
         if (!tagged) {
           return cose;
         }

@@ -17,25 +17,33 @@ class VectorFilesTest {
 
   static Stream<String[]> vectors() throws IOException {
     try (InputStream in = VectorFilesTest.class.getResourceAsStream(DIR + "EXPECTED.txt")) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
-          .filter(l -> !l.isBlank() && !l.startsWith("#"))
-          .map(l -> l.split(" ", 3))
-          .toList()
-          .stream();
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8)
+              .lines()
+              .filter(l -> !l.isBlank() && !l.startsWith("#"))
+              .map(l -> l.split(" ", 3))
+              .toList()
+              .stream();
     }
   }
 
   @ParameterizedTest(name = "{0} -> {1}")
   @MethodSource("vectors")
-  void vectorGivesItsExpectedResult(String file, String expected, String description) throws Exception {
+  void vectorGivesItsExpectedResult(String file, String expected, String description)
+      throws Exception {
     byte[] doc;
     try (InputStream in = VectorFilesTest.class.getResourceAsStream(DIR + file)) {
       doc = in.readAllBytes();
     }
     assertThat(file).endsWith(expected.equals("OK") ? ".ok" : ".fail");
-    assertThat(file).as("file names start with the expectation").startsWith(expected.toLowerCase(java.util.Locale.ROOT) + "-");
-    AttestationVerifier v = AttestationVerifier.create(VerificationPolicy.builder()
-        .validationTime(ValidationTime.at(Vectors.PRODUCTION_TIME, ValidationTime.DEFAULT_MAX_AGE)).build());
+    assertThat(file)
+        .as("file names start with the expectation")
+        .startsWith(expected.toLowerCase(java.util.Locale.ROOT) + "-");
+    AttestationVerifier v =
+        AttestationVerifier.create(
+            VerificationPolicy.builder()
+                .validationTime(
+                    ValidationTime.at(Vectors.PRODUCTION_TIME, ValidationTime.DEFAULT_MAX_AGE))
+                .build());
     try {
       v.verify(doc);
       assertThat(expected).as(description).isEqualTo("OK");

@@ -10,6 +10,7 @@ import java.util.Base64;
 public final class Vectors {
   /** Timestamp of nitrite-production.b64. */
   public static final Instant PRODUCTION_TIME = Instant.ofEpochMilli(1725719859545L);
+
   /** Timestamp of nitrite-debug.b64. */
   public static final Instant DEBUG_TIME = Instant.parse("2024-09-07T14:38:06.508Z");
 
@@ -18,7 +19,8 @@ public final class Vectors {
   public static Path dir() {
     String p = System.getProperty("keycast.vectors");
     if (p == null) {
-      throw new IllegalStateException("system property keycast.vectors is not set (surefire sets it)");
+      throw new IllegalStateException(
+          "system property keycast.vectors is not set (surefire sets it)");
     }
     return Path.of(p, "attestation");
   }

@@ -21,8 +21,12 @@ class BookingDecodeFuzzTest {
 
   @FuzzTest
   void rules(byte[] input) throws Exception {
-    Outcome<StudioRules> read = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE, () -> StudioRules.decode(input),
-        MalformedInputException.class);
+    Outcome<StudioRules> read =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> StudioRules.decode(input),
+            MalformedInputException.class);
     if (!read.ok()) {
       return;
     }
@@ -35,13 +39,20 @@ class BookingDecodeFuzzTest {
 
   @FuzzTest
   void booking(byte[] input) throws Exception {
-    Outcome<KdmBooking> read = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE, () -> KdmBooking.decode(input),
-        MalformedInputException.class);
+    Outcome<KdmBooking> read =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> KdmBooking.decode(input),
+            MalformedInputException.class);
     if (!read.ok()) {
       return;
     }
     KdmBooking b = read.value();
-    assertThat(b.screens()).isNotEmpty().hasSizeLessThanOrEqualTo(KdmBooking.MAX_SCREENS).doesNotHaveDuplicates();
+    assertThat(b.screens())
+        .isNotEmpty()
+        .hasSizeLessThanOrEqualTo(KdmBooking.MAX_SCREENS)
+        .doesNotHaveDuplicates();
     assertThat(b.notBefore()).isBefore(b.notAfter());
     assertThat(KdmBooking.decode(b.encode())).isEqualTo(b);
   }

@@ -1,11 +1,11 @@
 package dev.keycast.protocol.booking;
 
-import dev.keycast.protocol.VectorDirs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.VectorDirs;
 import dev.keycast.protocol.cinema.DkdmBinding;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -32,20 +32,32 @@ class BookingVectorsTest {
   void vector(Path file) throws Exception {
     JsonNode v = JSON.readTree(file.toFile());
     String expect = v.get("expect").asText();
-    assertThat(file.getFileName().toString()).as("file names start with the expectation").startsWith(expect + "-");
-    String got = switch (v.get("kind").asText()) {
-      case "rules" -> parse(() -> StudioRules.decode(JSON.writeValueAsBytes(v.get("rules"))), "rules_invalid");
-      case "booking" -> {
-        String r = parse(() -> KdmBooking.decode(JSON.writeValueAsBytes(v.get("booking"))), "booking_invalid");
-        if (r.equals("ok") && v.has("parsed")) {
-          assertThat(KdmBooking.decode(JSON.writeValueAsBytes(v.get("booking"))).kdm().formulation())
-              .isEqualTo(v.get("parsed").get("formulation").asText());
-        }
-        yield r;
-      }
-      case "checks" -> checks(v);
-      default -> throw new AssertionError("unknown kind in " + file);
-    };
+    assertThat(file.getFileName().toString())
+        .as("file names start with the expectation")
+        .startsWith(expect + "-");
+    String got =
+        switch (v.get("kind").asText()) {
+          case "rules" ->
+              parse(
+                  () -> StudioRules.decode(JSON.writeValueAsBytes(v.get("rules"))),
+                  "rules_invalid");
+          case "booking" -> {
+            String r =
+                parse(
+                    () -> KdmBooking.decode(JSON.writeValueAsBytes(v.get("booking"))),
+                    "booking_invalid");
+            if (r.equals("ok") && v.has("parsed")) {
+              assertThat(
+                      KdmBooking.decode(JSON.writeValueAsBytes(v.get("booking")))
+                          .kdm()
+                          .formulation())
+                  .isEqualTo(v.get("parsed").get("formulation").asText());
+            }
+            yield r;
+          }
+          case "checks" -> checks(v);
+          default -> throw new AssertionError("unknown kind in " + file);
+        };
     assertThat(got).as(v.get("description").asText()).isEqualTo(expect);
   }
 

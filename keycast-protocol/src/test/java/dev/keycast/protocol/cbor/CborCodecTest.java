@@ -22,8 +22,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 class CborCodecTest {
   private static final HexFormat HEX = HexFormat.of();
   private static final CborReader.Options CANONICAL = CborReader.Options.CANONICAL;
+
   /** Like the attestation reader: indefinite containers and non-shortest arguments tolerated. */
   private static final CborReader.Options LENIENT = new CborReader.Options(true, true, 8, 1000);
+
   /** Like the NSM reader: non-shortest tolerated, indefinite lengths not. */
   private static final CborReader.Options DEFINITE = new CborReader.Options(false, true, 8, 256);
 
@@ -94,7 +96,8 @@ class CborCodecTest {
         Arguments.of(map(1L, 2L, 3L, 4L), "a201020304"),
         Arguments.of(map("a", 1L, "b", List.of(2L, 3L)), "a26161016162820203"),
         Arguments.of(List.of("a", map("b", "c")), "826161a161626163"),
-        Arguments.of(map("a", "A", "b", "B", "c", "C", "d", "D", "e", "E"),
+        Arguments.of(
+            map("a", "A", "b", "B", "c", "C", "d", "D", "e", "E"),
             "a56161614161626142616361436164614461656145"));
   }
 
@@ -191,19 +194,22 @@ class CborCodecTest {
     CborReader.Options shallow = LENIENT.withMaxDepth(3);
     new CborReader(h("818181" + "80"), shallow).skip("x");
     assertThatThrownBy(() -> new CborReader(h("81818181" + "80"), shallow).skip("x"))
-        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("oversize"));
+        .isInstanceOfSatisfying(
+            MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("oversize"));
   }
 
   @Test
   void skipConsumesOneItemAndRejectsDuplicateKeys() throws Exception {
-    CborReader r = new CborReader(h("bf61610161629f0203ffff" + "c11a514b67b0" + "f93c00" + "01"), LENIENT);
+    CborReader r =
+        new CborReader(h("bf61610161629f0203ffff" + "c11a514b67b0" + "f93c00" + "01"), LENIENT);
     r.skip("map");
     r.skip("tag");
     r.skip("float");
     assertThat(r.readUint("last")).isEqualTo(1);
     r.requireEnd("test");
     assertThatThrownBy(() -> new CborReader(h("a2616101616102"), LENIENT).skip("m"))
-        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("malformed"));
+        .isInstanceOfSatisfying(
+            MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("malformed"));
   }
 
   @Test
@@ -236,19 +242,42 @@ class CborCodecTest {
 
   @Test
   void writerUsesShortestHeadsAtEveryBoundary() {
-    long[] values = {23, 24, 0xff, 0x100, 0xffff, 0x10000, 0xffffffffL, 0x100000000L, Long.MAX_VALUE};
-    String[] heads = {"17", "1818", "18ff", "190100", "19ffff", "1a00010000", "1affffffff",
-        "1b0000000100000000", "1b7fffffffffffffff"};
+    long[] values = {
+      23, 24, 0xff, 0x100, 0xffff, 0x10000, 0xffffffffL, 0x100000000L, Long.MAX_VALUE
+    };
+    String[] heads = {
+      "17",
+      "1818",
+      "18ff",
+      "190100",
+      "19ffff",
+      "1a00010000",
+      "1affffffff",
+      "1b0000000100000000",
+      "1b7fffffffffffffff"
+    };
     for (int i = 0; i < values.length; i++) {
       assertThat(HEX.formatHex(new CborWriter().uint(values[i]).toByteArray())).isEqualTo(heads[i]);
     }
-    assertThat(HEX.formatHex(new CborWriter().uint64Fixed(1).toByteArray())).isEqualTo("1b0000000000000001");
-    assertThat(HEX.formatHex(new CborWriter().tag(18).negint(-35).hexBytes("ABcd").bytesOrNull(null)
-        .toByteArray())).isEqualTo("d2382242abcdf6");
-    assertThatThrownBy(() -> new CborWriter().uint(-1)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new CborWriter().negint(0)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new CborWriter().array(-1)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new CborWriter().hexBytes("0g")).isInstanceOf(IllegalArgumentException.class);
+    assertThat(HEX.formatHex(new CborWriter().uint64Fixed(1).toByteArray()))
+        .isEqualTo("1b0000000000000001");
+    assertThat(
+            HEX.formatHex(
+                new CborWriter()
+                    .tag(18)
+                    .negint(-35)
+                    .hexBytes("ABcd")
+                    .bytesOrNull(null)
+                    .toByteArray()))
+        .isEqualTo("d2382242abcdf6");
+    assertThatThrownBy(() -> new CborWriter().uint(-1))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new CborWriter().negint(0))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new CborWriter().array(-1))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new CborWriter().hexBytes("0g"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
@@ -256,12 +285,24 @@ class CborCodecTest {
     // The example order from RFC 8949 section 4.2.1: 10, 100, -1, "z", "aa", [100], [-1], false.
     List<String> keys = List.of("0a", "1864", "20", "617a", "626161", "811864", "8120", "f4");
     List<Map.Entry<byte[], byte[]>> entries = new ArrayList<>();
-    IntStream.range(0, keys.size()).forEach(i -> entries.add(Map.entry(h(keys.get(i)), new byte[] {(byte) i})));
+    IntStream.range(0, keys.size())
+        .forEach(i -> entries.add(Map.entry(h(keys.get(i)), new byte[] {(byte) i})));
     Collections.reverse(entries);
     String out = HEX.formatHex(new CborWriter().deterministicMap(entries).toByteArray());
-    assertThat(out).isEqualTo("a8" + "0a00" + "186401" + "2002" + "617a03" + "62616104" + "81186405" + "812006" + "f407");
+    assertThat(out)
+        .isEqualTo(
+            "a8"
+                + "0a00"
+                + "186401"
+                + "2002"
+                + "617a03"
+                + "62616104"
+                + "81186405"
+                + "812006"
+                + "f407");
     entries.add(Map.entry(h("0a"), h("00")));
-    assertThatThrownBy(() -> new CborWriter().deterministicMap(entries)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new CborWriter().deterministicMap(entries))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test

@@ -19,20 +19,34 @@ import dev.keycast.protocol.fuzz.FuzzContract.Outcome;
 class CborReaderFuzzTest {
   /** What the NSM and KMS readers allow: indefinite containers and non-shortest heads. */
   static final CborReader.Options LENIENT = new CborReader.Options(true, true, 16, 4096);
+
   /** Trees may box every byte: a 1-byte element costs an object, a list slot and a map entry. */
   static final long ALLOCATION_PER_BYTE = 256;
 
   @FuzzTest
   void decodeAndSkip(byte[] input) {
-    Outcome<Object> canonical = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> CborReader.decode(input, CborReader.Options.CANONICAL), MalformedInputException.class);
-    Outcome<Object> lenient = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> CborReader.decode(input, LENIENT), MalformedInputException.class);
-    Outcome<Integer> skipped = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE, () -> {
-      CborReader r = new CborReader(input, CborReader.Options.CANONICAL);
-      r.skip("item");
-      return r.position();
-    }, MalformedInputException.class);
+    Outcome<Object> canonical =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> CborReader.decode(input, CborReader.Options.CANONICAL),
+            MalformedInputException.class);
+    Outcome<Object> lenient =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> CborReader.decode(input, LENIENT),
+            MalformedInputException.class);
+    Outcome<Integer> skipped =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> {
+              CborReader r = new CborReader(input, CborReader.Options.CANONICAL);
+              r.skip("item");
+              return r.position();
+            },
+            MalformedInputException.class);
 
     if (canonical.ok()) {
       // canonical input has exactly one encoding: writing the tree back gives the input
@@ -44,9 +58,15 @@ class CborReaderFuzzTest {
     }
     if (lenient.ok()) {
       byte[] reencoded = CborTrees.encode(lenient.value());
-      Outcome<Object> again = FuzzContract.typedOnly(reencoded, ALLOCATION_PER_BYTE,
-          () -> CborReader.decode(reencoded, CborReader.Options.CANONICAL), MalformedInputException.class);
-      assertThat(again.ok()).as("a re-encoded lenient item is canonical: %s", again.error()).isTrue();
+      Outcome<Object> again =
+          FuzzContract.typedOnly(
+              reencoded,
+              ALLOCATION_PER_BYTE,
+              () -> CborReader.decode(reencoded, CborReader.Options.CANONICAL),
+              MalformedInputException.class);
+      assertThat(again.ok())
+          .as("a re-encoded lenient item is canonical: %s", again.error())
+          .isTrue();
       assertThat(CborTrees.encode(again.value())).isEqualTo(reencoded);
     }
   }

@@ -29,10 +29,11 @@ final class CborTrees {
       }
       case Map<?, ?> m -> {
         w.map(m.size());
-        m.forEach((k, e) -> {
-          write(w, k);
-          write(w, e);
-        });
+        m.forEach(
+            (k, e) -> {
+              write(w, k);
+              write(w, e);
+            });
       }
       default -> throw new IllegalArgumentException("not a CBOR value tree node: " + v.getClass());
     }

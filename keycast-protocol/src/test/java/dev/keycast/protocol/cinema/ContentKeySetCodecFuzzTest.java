@@ -20,8 +20,12 @@ class ContentKeySetCodecFuzzTest {
 
   @FuzzTest
   void decode(byte[] input) {
-    Outcome<ContentKeySet> read = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> ContentKeySetCodec.decode(input), CinemaException.class);
+    Outcome<ContentKeySet> read =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> ContentKeySetCodec.decode(input),
+            CinemaException.class);
     if (!read.ok()) {
       CinemaException e = (CinemaException) read.error();
       assertThat(e.code()).matches(FuzzContract.ERROR_CODE).startsWith("content_key");

@@ -1,11 +1,11 @@
 package dev.keycast.protocol.cinema;
 
-import dev.keycast.protocol.VectorDirs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keycast.protocol.VectorDirs;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -32,7 +32,9 @@ class ContentKeySetCodecVectorsTest {
   void vector(Path file) throws Exception {
     JsonNode v = JSON.readTree(file.toFile());
     String expect = v.get("expect").asText();
-    assertThat(file.getFileName().toString()).as("file names start with the expectation").startsWith(expect + "-");
+    assertThat(file.getFileName().toString())
+        .as("file names start with the expectation")
+        .startsWith(expect + "-");
     byte[] encoded = HexFormat.of().parseHex(v.get("encoded_hex").asText());
     if (!"ok".equals(expect)) {
       try {
@@ -40,8 +42,10 @@ class ContentKeySetCodecVectorsTest {
         fail("accepted: " + v.get("description").asText() + " -> " + set);
       } catch (CinemaException e) {
         assertThat(e.code()).as(v.get("description").asText()).isEqualTo(expect);
-        assertThat(e.getMessage()).as("no key bytes in a refusal")
-            .doesNotContain("000102030405060708090a0b0c0d0e0f").doesNotContain("f0e0d0c0b0a090807060504030201000");
+        assertThat(e.getMessage())
+            .as("no key bytes in a refusal")
+            .doesNotContain("000102030405060708090a0b0c0d0e0f")
+            .doesNotContain("f0e0d0c0b0a090807060504030201000");
       }
       return;
     }
@@ -51,11 +55,16 @@ class ContentKeySetCodecVectorsTest {
     assertThat(set.contentTitle()).isEqualTo(parsed.get("title").asText());
     List<ContentKey> expected = new ArrayList<>();
     for (JsonNode k : parsed.get("keys")) {
-      expected.add(ContentKey.of(UUID.fromString(k.get("key_id").asText()), KeyType.parse(k.get("key_type").asText()),
-          HexFormat.of().parseHex(k.get("key_hex").asText())));
+      expected.add(
+          ContentKey.of(
+              UUID.fromString(k.get("key_id").asText()),
+              KeyType.parse(k.get("key_type").asText()),
+              HexFormat.of().parseHex(k.get("key_hex").asText())));
     }
     assertThat(set.keys()).containsExactlyElementsOf(expected);
-    assertThat(ContentKeySetCodec.encode(ContentKeySet.of(set.cplId(), set.contentTitle(), expected)))
-        .as("the golden bytes are what the encoder writes").isEqualTo(encoded);
+    assertThat(
+            ContentKeySetCodec.encode(ContentKeySet.of(set.cplId(), set.contentTitle(), expected)))
+        .as("the golden bytes are what the encoder writes")
+        .isEqualTo(encoded);
   }
 }

@@ -60,10 +60,15 @@ class ContentKeySetTest {
       many.add(key());
     }
     refused(() -> ContentKeySet.of(CPL, "T", many), "content_key_set_key_count");
-    refused(() -> ContentKeySet.of(CPL, "T", List.of(k, ContentKey.of(k.keyId(), KeyType.MDAK, new byte[16]))),
+    refused(
+        () ->
+            ContentKeySet.of(
+                CPL, "T", List.of(k, ContentKey.of(k.keyId(), KeyType.MDAK, new byte[16]))),
         "content_key_set_duplicate_key_id");
-    refused(() -> ContentKey.of(UUID.randomUUID(), KeyType.MDIK, new byte[15]), "content_key_length");
-    refused(() -> ContentKey.of(UUID.randomUUID(), KeyType.MDIK, new byte[32]), "content_key_length");
+    refused(
+        () -> ContentKey.of(UUID.randomUUID(), KeyType.MDIK, new byte[15]), "content_key_length");
+    refused(
+        () -> ContentKey.of(UUID.randomUUID(), KeyType.MDIK, new byte[32]), "content_key_length");
     refused(() -> KeyType.parse("MDXK"), "content_key_type");
     assertThat(KeyType.parse("MDEK")).isEqualTo(KeyType.MDEK);
   }
@@ -72,7 +77,8 @@ class ContentKeySetTest {
   void theKeyNeverShowsInToStringAndIsCopied() throws Exception {
     byte[] raw = new byte[16];
     java.util.Arrays.fill(raw, (byte) 0x5a);
-    ContentKey k = ContentKey.of(UUID.fromString("11111111-2222-4333-8444-555555555555"), KeyType.MDIK, raw);
+    ContentKey k =
+        ContentKey.of(UUID.fromString("11111111-2222-4333-8444-555555555555"), KeyType.MDIK, raw);
     raw[0] = 0;
     assertThat(k.key()[0]).isEqualTo((byte) 0x5a);
     k.key()[1] = 0;

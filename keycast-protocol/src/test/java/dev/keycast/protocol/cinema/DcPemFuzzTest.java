@@ -36,21 +36,29 @@ class DcPemFuzzTest {
 
   @FuzzTest
   void parseCertificates(byte[] input) {
-    Outcome<List<byte[]>> out = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> DcPem.parseCertificates(input), MalformedInputException.class);
+    Outcome<List<byte[]>> out =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> DcPem.parseCertificates(input),
+            MalformedInputException.class);
     if (!out.ok()) {
       return;
     }
     List<byte[]> der = out.value();
     assertThat(der).isNotEmpty().hasSizeLessThanOrEqualTo(KdmSignerKeys.MAX_CERTIFICATES);
-    der.forEach(d -> assertThat(d.length).as("a block's DER within the documented cap")
-        .isBetween(0, KdmSignerKeys.MAX_CERTIFICATE_BYTES));
+    der.forEach(
+        d ->
+            assertThat(d.length)
+                .as("a block's DER within the documented cap")
+                .isBetween(0, KdmSignerKeys.MAX_CERTIFICATE_BYTES));
     byte[] again = DcPem.certificates(der).getBytes(StandardCharsets.US_ASCII);
     List<byte[]> reread;
     try {
       reread = DcPem.parseCertificates(again);
     } catch (MalformedInputException e) {
-      throw new AssertionError("DcPem.certificates of an accepted chain does not parse back: " + e.getMessage(), e);
+      throw new AssertionError(
+          "DcPem.certificates of an accepted chain does not parse back: " + e.getMessage(), e);
     }
     assertThat(reread).hasSameSizeAs(der);
     for (int i = 0; i < der.size(); i++) {
@@ -60,9 +68,13 @@ class DcPemFuzzTest {
 
   @FuzzTest
   void signerChain(byte[] input) throws Exception {
-    Outcome<List<X509Certificate>> out = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> KdmSignerKeys.validateChain(DcPem.parseCertificates(input)),
-        MalformedInputException.class, CinemaException.class);
+    Outcome<List<X509Certificate>> out =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> KdmSignerKeys.validateChain(DcPem.parseCertificates(input)),
+            MalformedInputException.class,
+            CinemaException.class);
     if (!out.ok()) {
       if (out.error() instanceof CinemaException e) {
         assertThat(e.code()).matches(FuzzContract.ERROR_CODE);
@@ -79,7 +91,8 @@ class DcPemFuzzTest {
       c.verify(issuer.getPublicKey());
       assertThat(c.getIssuerX500Principal()).isEqualTo(issuer.getSubjectX500Principal());
       assertThat(c.getPublicKey()).isInstanceOf(RSAPublicKey.class);
-      assertThat(((RSAPublicKey) c.getPublicKey()).getModulus().bitLength()).isGreaterThanOrEqualTo(2048);
+      assertThat(((RSAPublicKey) c.getPublicKey()).getModulus().bitLength())
+          .isGreaterThanOrEqualTo(2048);
     }
   }
 }

@@ -16,8 +16,13 @@ import org.junit.jupiter.api.Test;
 class DcPemTest {
   static List<byte[]> chain() throws Exception {
     List<byte[]> out = new ArrayList<>();
-    for (var c : DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames("O", "OU", "ROOT", "CA", "CS", "LEAF"),
-        Instant.now(), 1, new SecureRandom()).chain()) {
+    for (var c :
+        DcCertificateIssuer.issue(
+                new DcCertificateIssuer.ChainNames("O", "OU", "ROOT", "CA", "CS", "LEAF"),
+                Instant.now(),
+                1,
+                new SecureRandom())
+            .chain()) {
       out.add(c.getEncoded());
     }
     return out;
@@ -30,7 +35,8 @@ class DcPemTest {
     assertThat(DcPem.parseCertificates(pem.getBytes(StandardCharsets.US_ASCII)))
         .zipSatisfy(der, (a, b) -> assertThat(a).isEqualTo(b));
     assertThat(DcPem.encode("CERTIFICATE REQUEST", new byte[] {1, 2, 3}))
-        .isEqualTo("-----BEGIN CERTIFICATE REQUEST-----\nAQID\n-----END CERTIFICATE REQUEST-----\n");
+        .isEqualTo(
+            "-----BEGIN CERTIFICATE REQUEST-----\nAQID\n-----END CERTIFICATE REQUEST-----\n");
   }
 
   @Test
@@ -38,16 +44,24 @@ class DcPemTest {
     byte[] one = chain().get(0);
     String nine = DcPem.certificates(Collections.nCopies(9, one));
     assertThatThrownBy(() -> DcPem.parseCertificates(nine.getBytes(StandardCharsets.US_ASCII)))
-        .isInstanceOf(MalformedInputException.class).hasMessageContaining("more than 8");
+        .isInstanceOf(MalformedInputException.class)
+        .hasMessageContaining("more than 8");
     String big = DcPem.encode("CERTIFICATE", new byte[4200]);
     assertThatThrownBy(() -> DcPem.parseCertificates(big.getBytes(StandardCharsets.US_ASCII)))
-        .isInstanceOf(MalformedInputException.class).hasMessageContaining("longer than 4096");
+        .isInstanceOf(MalformedInputException.class)
+        .hasMessageContaining("longer than 4096");
     assertThatThrownBy(() -> DcPem.parseCertificates(new byte[DcPem.MAX_CHAIN_PEM_BYTES + 1]))
         .isInstanceOf(MalformedInputException.class);
-    assertThatThrownBy(() -> DcPem.parseCertificates("-----BEGIN CERTIFICATE-----\nAQID\n".getBytes(StandardCharsets.US_ASCII)))
-        .isInstanceOf(MalformedInputException.class).hasMessageContaining("no END");
-    assertThatThrownBy(() -> DcPem.parseCertificates("no pem here".getBytes(StandardCharsets.US_ASCII)))
-        .isInstanceOf(MalformedInputException.class).hasMessageContaining("no -----BEGIN");
+    assertThatThrownBy(
+            () ->
+                DcPem.parseCertificates(
+                    "-----BEGIN CERTIFICATE-----\nAQID\n".getBytes(StandardCharsets.US_ASCII)))
+        .isInstanceOf(MalformedInputException.class)
+        .hasMessageContaining("no END");
+    assertThatThrownBy(
+            () -> DcPem.parseCertificates("no pem here".getBytes(StandardCharsets.US_ASCII)))
+        .isInstanceOf(MalformedInputException.class)
+        .hasMessageContaining("no -----BEGIN");
   }
 
   /**
@@ -56,13 +70,19 @@ class DcPemTest {
    */
   @Test
   void aBlockWithoutLineBreaksCannotExceedTheByteCap() throws Exception {
-    String oneLine = "-----BEGIN CERTIFICATE-----" + java.util.Base64.getEncoder().encodeToString(new byte[4227])
-        + "-----END CERTIFICATE-----";
+    String oneLine =
+        "-----BEGIN CERTIFICATE-----"
+            + java.util.Base64.getEncoder().encodeToString(new byte[4227])
+            + "-----END CERTIFICATE-----";
     assertThatThrownBy(() -> DcPem.parseCertificates(oneLine.getBytes(StandardCharsets.US_ASCII)))
-        .isInstanceOf(MalformedInputException.class).hasMessageContaining("longer than 4096");
-    String atCap = "-----BEGIN CERTIFICATE-----" + java.util.Base64.getEncoder().encodeToString(new byte[4096])
-        + "-----END CERTIFICATE-----";
-    assertThat(DcPem.parseCertificates(atCap.getBytes(StandardCharsets.US_ASCII)).get(0)).hasSize(4096);
+        .isInstanceOf(MalformedInputException.class)
+        .hasMessageContaining("longer than 4096");
+    String atCap =
+        "-----BEGIN CERTIFICATE-----"
+            + java.util.Base64.getEncoder().encodeToString(new byte[4096])
+            + "-----END CERTIFICATE-----";
+    assertThat(DcPem.parseCertificates(atCap.getBytes(StandardCharsets.US_ASCII)).get(0))
+        .hasSize(4096);
   }
 
   /**
@@ -73,8 +93,12 @@ class DcPemTest {
    */
   @Test
   void anEndLineOverlappingTheBeginLineIsNoBlockEnd() {
-    assertThatThrownBy(() -> DcPem.parseCertificates(
-        "-----BEGIN CERTIFICATE-----END CERTIFICATE-----".getBytes(StandardCharsets.US_ASCII)))
-        .isInstanceOf(MalformedInputException.class).hasMessageContaining("no END");
+    assertThatThrownBy(
+            () ->
+                DcPem.parseCertificates(
+                    "-----BEGIN CERTIFICATE-----END CERTIFICATE-----"
+                        .getBytes(StandardCharsets.US_ASCII)))
+        .isInstanceOf(MalformedInputException.class)
+        .hasMessageContaining("no END");
   }
 }

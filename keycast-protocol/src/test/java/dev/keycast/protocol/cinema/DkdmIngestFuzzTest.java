@@ -27,18 +27,31 @@ class DkdmIngestFuzzTest {
   private static final long ALLOCATION_PER_BYTE = 2048;
   private static final List<X509Certificate> ROOTS = List.of(KdmFixtures.signerRoot());
   private static final PrivateKey SCREEN_KEY = KdmFixtures.screenKey();
-  private static final List<DkdmIngest.Recipient> RECIPIENTS = List.of(
-      new DkdmIngest.Recipient(KdmFixtures.signerChain().get(0), () -> {
-        throw new AssertionError("opened the key of a recipient the DKDM does not name");
-      }),
-      new DkdmIngest.Recipient(KdmFixtures.screenChain().get(0), () -> SCREEN_KEY));
-  private static final Set<String> CODES = Set.of("dkdm_malformed", "dkdm_signature_invalid",
-      "dkdm_signer_untrusted", "dkdm_wrong_recipient", "dkdm_window_past", "dkdm_block_malformed");
+  private static final List<DkdmIngest.Recipient> RECIPIENTS =
+      List.of(
+          new DkdmIngest.Recipient(
+              KdmFixtures.signerChain().get(0),
+              () -> {
+                throw new AssertionError("opened the key of a recipient the DKDM does not name");
+              }),
+          new DkdmIngest.Recipient(KdmFixtures.screenChain().get(0), () -> SCREEN_KEY));
+  private static final Set<String> CODES =
+      Set.of(
+          "dkdm_malformed",
+          "dkdm_signature_invalid",
+          "dkdm_signer_untrusted",
+          "dkdm_wrong_recipient",
+          "dkdm_window_past",
+          "dkdm_block_malformed");
 
   @FuzzTest
   void ingest(byte[] input) throws Exception {
-    Outcome<DkdmIngest.Ingested> out = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> DkdmIngest.ingest(input, ROOTS, RECIPIENTS, KdmFixtures.NOW), CinemaException.class);
+    Outcome<DkdmIngest.Ingested> out =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> DkdmIngest.ingest(input, ROOTS, RECIPIENTS, KdmFixtures.NOW),
+            CinemaException.class);
     if (!out.ok()) {
       assertThat(((CinemaException) out.error()).code()).isIn(CODES);
       return;

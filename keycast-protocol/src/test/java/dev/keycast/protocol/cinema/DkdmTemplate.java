@@ -37,43 +37,69 @@ public final class DkdmTemplate {
    * encrypted to {@code encryptTo} (normally the recipient's key), signed by {@code studioLeafKey}
    * with {@code studioChain} (leaf first) in KeyInfo. Returns the signed XML's bytes.
    */
-  public static byte[] build(Path dir, Spec spec, X509Certificate recipient, X509Certificate encryptTo,
-      List<X509Certificate> studioChain, PrivateKey studioLeafKey) throws Exception {
+  public static byte[] build(
+      Path dir,
+      Spec spec,
+      X509Certificate recipient,
+      X509Certificate encryptTo,
+      List<X509Certificate> studioChain,
+      PrivateKey studioLeafKey)
+      throws Exception {
     Files.createDirectories(dir);
     Path recipientPem = pem(dir.resolve("recipient.pem"), "CERTIFICATE", recipient.getEncoded());
     Path encryptPem = pem(dir.resolve("encrypt-to.pem"), "CERTIFICATE", encryptTo.getEncoded());
-    Path leafPem = pem(dir.resolve("studio-leaf.pem"), "CERTIFICATE", studioChain.get(0).getEncoded());
+    Path leafPem =
+        pem(dir.resolve("studio-leaf.pem"), "CERTIFICATE", studioChain.get(0).getEncoded());
     String recipientIssuer = nameOf(recipientPem, "-issuer");
     String recipientSubject = nameOf(recipientPem, "-subject");
     String signerIssuer = nameOf(leafPem, "-issuer");
-    ExternalTools.sh("openssl x509 -in " + encryptPem + " -pubkey -noout > " + dir.resolve("encrypt-to.pub"));
-    byte[] signerThumb = MessageDigest.getInstance("SHA-1").digest(studioChain.get(0).getTBSCertificate());
+    ExternalTools.sh(
+        "openssl x509 -in " + encryptPem + " -pubkey -noout > " + dir.resolve("encrypt-to.pub"));
+    byte[] signerThumb =
+        MessageDigest.getInstance("SHA-1").digest(studioChain.get(0).getTBSCertificate());
 
     StringBuilder typed = new StringBuilder();
     StringBuilder encrypted = new StringBuilder();
     int i = 0;
     for (Key k : spec.keys()) {
-      typed.append("<TypedKeyId><KeyType scope=\"http://www.smpte-ra.org/430-1/2006/KDM#kdm-key-type\">")
-          .append(k.type()).append("</KeyType><KeyId>urn:uuid:").append(k.keyId()).append("</KeyId></TypedKeyId>\n");
+      typed
+          .append(
+              "<TypedKeyId><KeyType scope=\"http://www.smpte-ra.org/430-1/2006/KDM#kdm-key-type\">")
+          .append(k.type())
+          .append("</KeyType><KeyId>urn:uuid:")
+          .append(k.keyId())
+          .append("</KeyId></TypedKeyId>\n");
       ByteBuffer b = ByteBuffer.allocate(138);
-      b.put(HexFormat.of().parseHex(STRUCTURE_ID)).put(signerThumb).put(uuid(spec.cplId()))
-          .put(k.type().getBytes(StandardCharsets.US_ASCII)).put(uuid(k.keyId()))
+      b.put(HexFormat.of().parseHex(STRUCTURE_ID))
+          .put(signerThumb)
+          .put(uuid(spec.cplId()))
+          .put(k.type().getBytes(StandardCharsets.US_ASCII))
+          .put(uuid(k.keyId()))
           .put(spec.notBefore().getBytes(StandardCharsets.US_ASCII))
-          .put(spec.notAfter().getBytes(StandardCharsets.US_ASCII)).put(k.aesKey());
+          .put(spec.notAfter().getBytes(StandardCharsets.US_ASCII))
+          .put(k.aesKey());
       Path plain = dir.resolve("block-" + i + ".bin");
       Files.write(plain, b.array());
       Path ct = dir.resolve("block-" + i + ".enc");
-      ExternalTools.sh("openssl pkeyutl -encrypt -pubin -inkey " + dir.resolve("encrypt-to.pub")
-          + " -pkeyopt rsa_padding_mode:oaep -in " + plain + " -out " + ct);
+      ExternalTools.sh(
+          "openssl pkeyutl -encrypt -pubin -inkey "
+              + dir.resolve("encrypt-to.pub")
+              + " -pkeyopt rsa_padding_mode:oaep -in "
+              + plain
+              + " -out "
+              + ct);
       Files.delete(plain);
-      encrypted.append("<enc:EncryptedKey><enc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p\">"
-          + "<dsig:DigestMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#sha1\"/></enc:EncryptionMethod>"
-          + "<enc:CipherData><enc:CipherValue>")
+      encrypted
+          .append(
+              "<enc:EncryptedKey><enc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p\">"
+                  + "<dsig:DigestMethod Algorithm=\"http://www.w3.org/2000/09/xmldsig#sha1\"/></enc:EncryptionMethod>"
+                  + "<enc:CipherData><enc:CipherValue>")
           .append(Base64.getEncoder().encodeToString(Files.readAllBytes(ct)))
           .append("</enc:CipherValue></enc:CipherData></enc:EncryptedKey>\n");
       i++;
     }
-    String xml = """
+    String xml =
+        """
         <?xml version="1.0" encoding="UTF-8" standalone="no"?>
         <DCinemaSecurityMessage xmlns="http://www.smpte-ra.org/schemas/430-3/2006/ETM" xmlns:dsig="http://www.w3.org/2000/09/xmldsig#" xmlns:enc="http://www.w3.org/2001/04/xmlenc#">
         <AuthenticatedPublic Id="ID_AuthenticatedPublic">
@@ -100,21 +126,44 @@ public final class DkdmTemplate {
         %s</AuthenticatedPrivate>
         <dsig:Signature><dsig:SignedInfo><dsig:CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"/><dsig:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><dsig:Reference URI="#ID_AuthenticatedPublic"><dsig:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><dsig:DigestValue/></dsig:Reference><dsig:Reference URI="#ID_AuthenticatedPrivate"><dsig:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><dsig:DigestValue/></dsig:Reference></dsig:SignedInfo><dsig:SignatureValue/><dsig:KeyInfo><dsig:X509Data/></dsig:KeyInfo></dsig:Signature>
         </DCinemaSecurityMessage>
-        """.formatted(UUID.randomUUID(), spec.title(), spec.notBefore(), signerIssuer,
-        studioChain.get(0).getSerialNumber(), recipientIssuer, recipient.getSerialNumber(), recipientSubject,
-        spec.cplId(), spec.title(), spec.notBefore(), spec.notAfter(), UUID.randomUUID(), typed, encrypted);
+        """
+            .formatted(
+                UUID.randomUUID(),
+                spec.title(),
+                spec.notBefore(),
+                signerIssuer,
+                studioChain.get(0).getSerialNumber(),
+                recipientIssuer,
+                recipient.getSerialNumber(),
+                recipientSubject,
+                spec.cplId(),
+                spec.title(),
+                spec.notBefore(),
+                spec.notAfter(),
+                UUID.randomUUID(),
+                typed,
+                encrypted);
     Path template = dir.resolve("template.xml");
     Files.writeString(template, xml);
     Path key = pem(dir.resolve("studio-leaf.key"), "PRIVATE KEY", studioLeafKey.getEncoded());
     List<String> certs = new ArrayList<>();
     for (int c = 0; c < studioChain.size(); c++) {
-      certs.add(pem(dir.resolve("studio-" + c + ".pem"), "CERTIFICATE", studioChain.get(c).getEncoded()).toString());
+      certs.add(
+          pem(dir.resolve("studio-" + c + ".pem"), "CERTIFICATE", studioChain.get(c).getEncoded())
+              .toString());
     }
     Path signed = dir.resolve("dkdm.xml");
-    ExternalTools.sh("xmlsec1 --sign --privkey-pem " + key + "," + String.join(",", certs)
-        + " --id-attr:Id http://www.smpte-ra.org/schemas/430-3/2006/ETM:AuthenticatedPublic"
-        + " --id-attr:Id http://www.smpte-ra.org/schemas/430-3/2006/ETM:AuthenticatedPrivate"
-        + " --output " + signed + " " + template);
+    ExternalTools.sh(
+        "xmlsec1 --sign --privkey-pem "
+            + key
+            + ","
+            + String.join(",", certs)
+            + " --id-attr:Id http://www.smpte-ra.org/schemas/430-3/2006/ETM:AuthenticatedPublic"
+            + " --id-attr:Id http://www.smpte-ra.org/schemas/430-3/2006/ETM:AuthenticatedPrivate"
+            + " --output "
+            + signed
+            + " "
+            + template);
     Files.delete(key);
     return Files.readAllBytes(signed);
   }
@@ -126,18 +175,24 @@ public final class DkdmTemplate {
   }
 
   /** Verifies {@code dkdm} with xmlsec1 against {@code root} (the independent check of a template). */
-  public static void xmlsecVerifies(Path dir, byte[] dkdm, X509Certificate root, X509Certificate intermediate)
-      throws Exception {
+  public static void xmlsecVerifies(
+      Path dir, byte[] dkdm, X509Certificate root, X509Certificate intermediate) throws Exception {
     Path f = dir.resolve("verify.xml");
     Files.write(f, dkdm);
-    ExternalTools.sh("xmlsec1 --verify --id-attr:Id http://www.smpte-ra.org/schemas/430-3/2006/ETM:AuthenticatedPublic"
-        + " --id-attr:Id http://www.smpte-ra.org/schemas/430-3/2006/ETM:AuthenticatedPrivate --trusted-pem "
-        + pem(dir.resolve("verify-root.pem"), "CERTIFICATE", root.getEncoded()) + " --untrusted-pem "
-        + pem(dir.resolve("verify-ca.pem"), "CERTIFICATE", intermediate.getEncoded()) + " " + f);
+    ExternalTools.sh(
+        "xmlsec1 --verify --id-attr:Id http://www.smpte-ra.org/schemas/430-3/2006/ETM:AuthenticatedPublic"
+            + " --id-attr:Id http://www.smpte-ra.org/schemas/430-3/2006/ETM:AuthenticatedPrivate --trusted-pem "
+            + pem(dir.resolve("verify-root.pem"), "CERTIFICATE", root.getEncoded())
+            + " --untrusted-pem "
+            + pem(dir.resolve("verify-ca.pem"), "CERTIFICATE", intermediate.getEncoded())
+            + " "
+            + f);
   }
 
   private static String nameOf(Path pem, String which) throws Exception {
-    String out = ExternalTools.sh("openssl x509 -in " + pem + " -noout " + which + " -nameopt RFC2253").strip();
+    String out =
+        ExternalTools.sh("openssl x509 -in " + pem + " -noout " + which + " -nameopt RFC2253")
+            .strip();
     return xmlEscape(out.substring(out.indexOf('=') + 1).strip());
   }
 
@@ -146,13 +201,23 @@ public final class DkdmTemplate {
   }
 
   private static Path pem(Path file, String label, byte[] der) throws Exception {
-    Files.writeString(file, "-----BEGIN " + label + "-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
-        + "\n-----END " + label + "-----\n");
+    Files.writeString(
+        file,
+        "-----BEGIN "
+            + label
+            + "-----\n"
+            + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                .encodeToString(der)
+            + "\n-----END "
+            + label
+            + "-----\n");
     return file;
   }
 
   private static byte[] uuid(UUID u) {
-    return ByteBuffer.allocate(16).putLong(u.getMostSignificantBits()).putLong(u.getLeastSignificantBits()).array();
+    return ByteBuffer.allocate(16)
+        .putLong(u.getMostSignificantBits())
+        .putLong(u.getLeastSignificantBits())
+        .array();
   }
 }

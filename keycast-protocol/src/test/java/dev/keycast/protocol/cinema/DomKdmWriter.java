@@ -62,6 +62,7 @@ import org.w3c.dom.Element;
 final class DomKdmWriter {
   /** At most this many trusted-device thumbprints per KDM. */
   static final int MAX_TRUSTED_DEVICES = KdmWriter.MAX_TRUSTED_DEVICES;
+
   /** The longest AnnotationText accepted. */
   static final int MAX_ANNOTATION_LENGTH = KdmWriter.MAX_ANNOTATION_LENGTH;
 
@@ -85,13 +86,15 @@ final class DomKdmWriter {
       serializer.setOutputProperty(OutputKeys.ENCODING, "UTF-8");
       serializer.setOutputProperty(OutputKeys.INDENT, "no");
       signatures = XMLSignatureFactory.getInstance("DOM");
-    } catch (ParserConfigurationException | javax.xml.transform.TransformerConfigurationException e) {
+    } catch (ParserConfigurationException
+        | javax.xml.transform.TransformerConfigurationException e) {
       throw new IllegalStateException("the JDK's XML machinery is unavailable", e);
     }
   }
 
   /** The KDM as UTF-8 XML bytes, with a writer made for this one call. */
-  static byte[] write(KdmSigner signer, KdmRequest request, SecureRandom random) throws CinemaException {
+  static byte[] write(KdmSigner signer, KdmRequest request, SecureRandom random)
+      throws CinemaException {
     return new DomKdmWriter().issue(signer, request, random);
   }
 
@@ -105,23 +108,37 @@ final class DomKdmWriter {
     if (!notBefore.toInstant().isBefore(notAfter.toInstant())) {
       throw new CinemaException("kdm_window_inverted", "the key window must start before it ends");
     }
-    checkInside("kdm_window_outside_screen_certificate", "the screen's certificate chain",
-        request.screen().chain(), notBefore.toInstant(), notAfter.toInstant());
-    checkInside("kdm_window_outside_signer_certificate", "the KDM signer's certificate chain",
-        signer.chain(), notBefore.toInstant(), notAfter.toInstant());
+    checkInside(
+        "kdm_window_outside_screen_certificate",
+        "the screen's certificate chain",
+        request.screen().chain(),
+        notBefore.toInstant(),
+        notAfter.toInstant());
+    checkInside(
+        "kdm_window_outside_signer_certificate",
+        "the KDM signer's certificate chain",
+        signer.chain(),
+        notBefore.toInstant(),
+        notAfter.toInstant());
     List<String> devices = deviceList(request);
     String authenticator = contentAuthenticator(request);
     for (String flag : request.forensicMarkFlags()) {
       if (!ForensicMarkFlags.isKnown(flag)) {
-        throw new CinemaException("kdm_forensic_mark_flag",
+        throw new CinemaException(
+            "kdm_forensic_mark_flag",
             "forensic-mark flags are the ST 430-1 picture-disable, audio-disable and audio-disable-above-channel-N URIs");
       }
     }
-    String annotation = request.annotationText() == null ? request.keys().contentTitle() : request.annotationText();
-    if (annotation.isEmpty() || annotation.length() > MAX_ANNOTATION_LENGTH
+    String annotation =
+        request.annotationText() == null ? request.keys().contentTitle() : request.annotationText();
+    if (annotation.isEmpty()
+        || annotation.length() > MAX_ANNOTATION_LENGTH
         || annotation.chars().anyMatch(Character::isISOControl)) {
-      throw new CinemaException("kdm_annotation", "the annotation text must be 1 to " + MAX_ANNOTATION_LENGTH
-          + " characters without control characters");
+      throw new CinemaException(
+          "kdm_annotation",
+          "the annotation text must be 1 to "
+              + MAX_ANNOTATION_LENGTH
+              + " characters without control characters");
     }
 
     Document doc = documents.newDocument();
@@ -157,8 +174,13 @@ final class DomKdmWriter {
     kdm(doc, ext, "ContentKeysNotValidBefore", notBeforeText);
     kdm(doc, ext, "ContentKeysNotValidAfter", notAfterText);
     Element adi = kdm(doc, ext, "AuthorizedDeviceInfo", null);
-    kdm(doc, adi, "DeviceListIdentifier", "urn:uuid:" + UUID.nameUUIDFromBytes(
-        ("keycast-device-list:" + request.messageId()).getBytes(StandardCharsets.UTF_8)));
+    kdm(
+        doc,
+        adi,
+        "DeviceListIdentifier",
+        "urn:uuid:"
+            + UUID.nameUUIDFromBytes(
+                ("keycast-device-list:" + request.messageId()).getBytes(StandardCharsets.UTF_8)));
     Element dl = kdm(doc, adi, "DeviceList", null);
     for (String d : devices) {
       kdm(doc, dl, "CertificateThumbprint", d);
@@ -182,18 +204,28 @@ final class DomKdmWriter {
     priv.setAttributeNS(null, "Id", KdmXml.ID_PRIVATE);
     priv.setIdAttributeNS(null, "Id", true);
     byte[] thumbprint = signer.leafThumbprint();
-    dev.keycast.protocol.crypto.CryptoBackend rsa = dev.keycast.protocol.crypto.CryptoBackends.get();
+    dev.keycast.protocol.crypto.CryptoBackend rsa =
+        dev.keycast.protocol.crypto.CryptoBackends.get();
     for (ContentKey k : request.keys().keys()) {
       byte[] aes = k.key();
-      byte[] block = new KdmCipherBlock(thumbprint, request.keys().cplId(), k.type(), k.keyId(), notBeforeText,
-          notAfterText, aes).encode();
+      byte[] block =
+          new KdmCipherBlock(
+                  thumbprint,
+                  request.keys().cplId(),
+                  k.type(),
+                  k.keyId(),
+                  notBeforeText,
+                  notAfterText,
+                  aes)
+              .encode();
       byte[] ciphertext;
       try {
         // RSA-OAEP with SHA-1 and MGF1-SHA-1 (KdmXml.OAEP_TRANSFORMATION) on the process's crypto
         // backend: the RSA public operation on libcrypto where it loads
         ciphertext = rsa.rsaOaepSha1Encrypt(request.screen().publicKey(), block, random);
       } catch (IllegalArgumentException e) {
-        throw new IllegalStateException("RSA-OAEP encryption of a 138-byte block to an RSA-2048 key failed", e);
+        throw new IllegalStateException(
+            "RSA-OAEP encryption of a 138-byte block to an RSA-2048 key failed", e);
       } finally {
         Arrays.fill(block, (byte) 0);
         Arrays.fill(aes, (byte) 0);
@@ -218,12 +250,24 @@ final class DomKdmWriter {
     return serialize(doc);
   }
 
-  private static void checkInside(String code, String what, List<X509Certificate> chain, Instant from, Instant to)
+  private static void checkInside(
+      String code, String what, List<X509Certificate> chain, Instant from, Instant to)
       throws CinemaException {
     for (X509Certificate c : chain) {
       if (from.isBefore(c.getNotBefore().toInstant()) || to.isAfter(c.getNotAfter().toInstant())) {
-        throw new CinemaException(code, "the key window " + from + " to " + to + " is not inside the validity of "
-            + what + " (" + c.getNotBefore().toInstant() + " to " + c.getNotAfter().toInstant() + ")");
+        throw new CinemaException(
+            code,
+            "the key window "
+                + from
+                + " to "
+                + to
+                + " is not inside the validity of "
+                + what
+                + " ("
+                + c.getNotBefore().toInstant()
+                + " to "
+                + c.getNotAfter().toInstant()
+                + ")");
       }
     }
   }
@@ -232,14 +276,20 @@ final class DomKdmWriter {
     List<String> given = r.trustedDeviceThumbprints();
     if (!r.formulation().needsTrustedDevices()) {
       if (!given.isEmpty()) {
-        throw new CinemaException("kdm_trusted_devices",
-            r.formulation().wireName() + " lists no trusted devices (its DeviceList is \"assume trust\")");
+        throw new CinemaException(
+            "kdm_trusted_devices",
+            r.formulation().wireName()
+                + " lists no trusted devices (its DeviceList is \"assume trust\")");
       }
       return List.of(DcCertificates.ASSUME_TRUST_THUMBPRINT);
     }
     if (given.isEmpty() || given.size() > MAX_TRUSTED_DEVICES) {
-      throw new CinemaException("kdm_trusted_devices",
-          r.formulation().wireName() + " needs 1 to " + MAX_TRUSTED_DEVICES + " trusted-device thumbprints");
+      throw new CinemaException(
+          "kdm_trusted_devices",
+          r.formulation().wireName()
+              + " needs 1 to "
+              + MAX_TRUSTED_DEVICES
+              + " trusted-device thumbprints");
     }
     List<String> out = new ArrayList<>();
     for (String t : given) {
@@ -252,13 +302,17 @@ final class DomKdmWriter {
     String ca = r.contentAuthenticator();
     if (!r.formulation().needsContentAuthenticator()) {
       if (ca != null) {
-        throw new CinemaException("kdm_content_authenticator", r.formulation().wireName() + " has no ContentAuthenticator");
+        throw new CinemaException(
+            "kdm_content_authenticator",
+            r.formulation().wireName() + " has no ContentAuthenticator");
       }
       return null;
     }
     if (ca == null) {
-      throw new CinemaException("kdm_content_authenticator",
-          r.formulation().wireName() + " needs the CPL signer's certificate thumbprint as ContentAuthenticator");
+      throw new CinemaException(
+          "kdm_content_authenticator",
+          r.formulation().wireName()
+              + " needs the CPL signer's certificate thumbprint as ContentAuthenticator");
     }
     return thumbprint("kdm_content_authenticator", ca);
   }
@@ -284,6 +338,7 @@ final class DomKdmWriter {
    * stores their digests in them.
    */
   private DigestMethod sha256;
+
   private CanonicalizationMethod c14n;
   private SignatureMethod rsaSha256;
   private KdmSigner keyInfoSigner;
@@ -294,23 +349,28 @@ final class DomKdmWriter {
       XMLSignatureFactory f = signatures;
       if (sha256 == null) {
         sha256 = f.newDigestMethod(DigestMethod.SHA256, null);
-        c14n = f.newCanonicalizationMethod(CanonicalizationMethod.INCLUSIVE_WITH_COMMENTS,
-            (javax.xml.crypto.dsig.spec.C14NMethodParameterSpec) null);
+        c14n =
+            f.newCanonicalizationMethod(
+                CanonicalizationMethod.INCLUSIVE_WITH_COMMENTS,
+                (javax.xml.crypto.dsig.spec.C14NMethodParameterSpec) null);
         rsaSha256 = f.newSignatureMethod(SignatureMethod.RSA_SHA256, null);
       }
       if (keyInfoSigner != signer) {
         keyInfo = keyInfo(f.getKeyInfoFactory(), signer);
         keyInfoSigner = signer;
       }
-      List<Reference> refs = List.of(
-          f.newReference("#" + KdmXml.ID_PUBLIC, sha256),
-          f.newReference("#" + KdmXml.ID_PRIVATE, sha256));
+      List<Reference> refs =
+          List.of(
+              f.newReference("#" + KdmXml.ID_PUBLIC, sha256),
+              f.newReference("#" + KdmXml.ID_PRIVATE, sha256));
       SignedInfo si = f.newSignedInfo(c14n, rsaSha256, refs);
       XMLSignature sig = f.newXMLSignature(si, keyInfo);
       DOMSignContext ctx = new DOMSignContext(signer.privateKey(), root);
       ctx.setDefaultNamespacePrefix("ds");
       sig.sign(ctx);
-    } catch (GeneralSecurityException | javax.xml.crypto.MarshalException | javax.xml.crypto.dsig.XMLSignatureException e) {
+    } catch (GeneralSecurityException
+        | javax.xml.crypto.MarshalException
+        | javax.xml.crypto.dsig.XMLSignatureException e) {
       throw new CinemaException("kdm_signing_failed", "signing the KDM failed", e);
     }
   }
@@ -332,10 +392,14 @@ final class DomKdmWriter {
       try {
         cert.setTextContent(mime.encodeToString(c.getEncoded()));
       } catch (java.security.cert.CertificateEncodingException e) {
-        throw new CinemaException("kdm_signing_failed", "a signer certificate cannot be encoded", e);
+        throw new CinemaException(
+            "kdm_signing_failed", "a signer certificate cannot be encoded", e);
       }
-      data.add(kif.newX509Data(List.of(kif.newX509IssuerSerial(signer.issuerNames().get(i), c.getSerialNumber()),
-          new javax.xml.crypto.dom.DOMStructure(cert))));
+      data.add(
+          kif.newX509Data(
+              List.of(
+                  kif.newX509IssuerSerial(signer.issuerNames().get(i), c.getSerialNumber()),
+                  new javax.xml.crypto.dom.DOMStructure(cert))));
     }
     return kif.newKeyInfo(new ArrayList<>(data));
   }
@@ -348,7 +412,8 @@ final class DomKdmWriter {
   private static void dropCarriageReturns(Element root) {
     Element signature = (Element) root.getLastChild();
     for (org.w3c.dom.Node n = signature.getFirstChild(); n != null; n = n.getNextSibling()) {
-      if (n instanceof Element e && KdmXml.DS.equals(e.getNamespaceURI())
+      if (n instanceof Element e
+          && KdmXml.DS.equals(e.getNamespaceURI())
           && "SignatureValue".equals(e.getLocalName())) {
         stripCr(e);
       }
@@ -362,7 +427,8 @@ final class DomKdmWriter {
     }
   }
 
-  private static void issuerSerial(Document doc, Element parent, String issuerName, X509Certificate cert) {
+  private static void issuerSerial(
+      Document doc, Element parent, String issuerName, X509Certificate cert) {
     Element name = doc.createElementNS(KdmXml.DS, "ds:X509IssuerName");
     name.setTextContent(issuerName);
     parent.appendChild(name);

@@ -82,15 +82,24 @@ final class ExternalTools {
   /** xmllint --schema kdm-all.xsd on a KDM file. */
   static Result xmllint(Path kdm) throws IOException, InterruptedException {
     require("xmllint");
-    return run(List.of("xmllint", "--noout", "--nonet", "--schema", kdmSchema().toString(), kdm.toString()));
+    return run(
+        List.of(
+            "xmllint", "--noout", "--nonet", "--schema", kdmSchema().toString(), kdm.toString()));
   }
 
   /** xmlsec1 --verify with the ETM Id attributes and the signer root as the only trusted certificate. */
   static Result xmlsec1Verify(Path kdm, Path trustedRoot) throws IOException, InterruptedException {
     require("xmlsec1");
-    return run(List.of("xmlsec1", "--verify",
-        "--id-attr:Id", "http://www.smpte-ra.org/schemas/430-3/2006/ETM:AuthenticatedPublic",
-        "--id-attr:Id", "http://www.smpte-ra.org/schemas/430-3/2006/ETM:AuthenticatedPrivate",
-        "--trusted-pem", trustedRoot.toString(), kdm.toString()));
+    return run(
+        List.of(
+            "xmlsec1",
+            "--verify",
+            "--id-attr:Id",
+            "http://www.smpte-ra.org/schemas/430-3/2006/ETM:AuthenticatedPublic",
+            "--id-attr:Id",
+            "http://www.smpte-ra.org/schemas/430-3/2006/ETM:AuthenticatedPrivate",
+            "--trusted-pem",
+            trustedRoot.toString(),
+            kdm.toString()));
   }
 }

@@ -34,8 +34,12 @@ class KdmReaderFuzzTest {
   }
 
   private static void check(byte[] input, PrivateKey screenKey) {
-    Outcome<VerifiedKdm> read = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> KdmReader.read(input, ROOT, screenKey), CinemaException.class);
+    Outcome<VerifiedKdm> read =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> KdmReader.read(input, ROOT, screenKey),
+            CinemaException.class);
     if (!read.ok()) {
       if (read.error() instanceof CinemaException e) {
         assertThat(e.code()).matches(FuzzContract.ERROR_CODE);

@@ -31,8 +31,11 @@ class KdmReaderTest {
 
   @Test
   void theGoldenKdmVerifies() throws Exception {
-    assertThat(KdmReader.read(KdmFixtures.resourceBytes("expect-mt1-kdm.xml"), KdmFixtures.signerRoot(), null)
-        .blocks()).isEmpty();
+    assertThat(
+            KdmReader.read(
+                    KdmFixtures.resourceBytes("expect-mt1-kdm.xml"), KdmFixtures.signerRoot(), null)
+                .blocks())
+        .isEmpty();
   }
 
   /** Attack: the host changes public fields (title, window) of a stored KDM. */
@@ -40,7 +43,10 @@ class KdmReaderTest {
   void alteredAuthenticatedPublicIsRefused() {
     String kdm = golden();
     refused(kdm.replace("Keycast_Test_FTR-1", "Keycast_Test_FTR-2"), "kdm_signature_invalid");
-    refused(kdm.replace("2026-12-24T10:00:00+01:00</ContentKeysNotValidAfter>", "2027-12-24T10:00:00+01:00</ContentKeysNotValidAfter>"),
+    refused(
+        kdm.replace(
+            "2026-12-24T10:00:00+01:00</ContentKeysNotValidAfter>",
+            "2027-12-24T10:00:00+01:00</ContentKeysNotValidAfter>"),
         "kdm_signature_invalid");
   }
 
@@ -50,15 +56,20 @@ class KdmReaderTest {
     String kdm = golden();
     int at = kdm.indexOf("<enc:CipherValue>") + "<enc:CipherValue>".length();
     char c = kdm.charAt(at);
-    refused(kdm.substring(0, at) + (c == 'A' ? 'B' : 'A') + kdm.substring(at + 1), "kdm_signature_invalid");
+    refused(
+        kdm.substring(0, at) + (c == 'A' ? 'B' : 'A') + kdm.substring(at + 1),
+        "kdm_signature_invalid");
   }
 
   /** Attack: a KDM signed by someone else's chain is checked against Keycast's signer root. */
   @Test
   void aKdmFromAnotherSignerIsRefused() throws Exception {
     DcCertificateIssuer.IssuedChain other = otherSigner();
-    byte[] kdm = KdmWriter.write(KdmSigner.of(other.leaf().getPrivate(), other.chain(), KdmFixtures.NOW),
-        KdmFixtures.goldenRequest(), new SecureRandom());
+    byte[] kdm =
+        KdmWriter.write(
+            KdmSigner.of(other.leaf().getPrivate(), other.chain(), KdmFixtures.NOW),
+            KdmFixtures.goldenRequest(),
+            new SecureRandom());
     refused(kdm, "kdm_signer_untrusted");
   }
 
@@ -69,8 +80,13 @@ class KdmReaderTest {
   @Test
   void aForgedChainEndingInTheGenuineRootIsRefused() throws Exception {
     DcCertificateIssuer.IssuedChain other = otherSigner();
-    String kdm = new String(KdmWriter.write(KdmSigner.of(other.leaf().getPrivate(), other.chain(), KdmFixtures.NOW),
-        KdmFixtures.goldenRequest(), new SecureRandom()), StandardCharsets.UTF_8);
+    String kdm =
+        new String(
+            KdmWriter.write(
+                KdmSigner.of(other.leaf().getPrivate(), other.chain(), KdmFixtures.NOW),
+                KdmFixtures.goldenRequest(),
+                new SecureRandom()),
+            StandardCharsets.UTF_8);
     String otherRoot = Base64.getEncoder().encodeToString(other.rootCertificate().getEncoded());
     String genuineRoot = Base64.getEncoder().encodeToString(KdmFixtures.signerRoot().getEncoded());
     int last = kdm.lastIndexOf("<ds:X509Certificate>") + "<ds:X509Certificate>".length();
@@ -89,14 +105,23 @@ class KdmReaderTest {
     Path secret = Files.writeString(dir.resolve("secret.txt"), "TOP-SECRET-CONTENT");
     String kdm = golden();
     int body = kdm.indexOf("<DCinemaSecurityMessage");
-    String xxe = kdm.substring(0, body)
-        + "<!DOCTYPE DCinemaSecurityMessage [ <!ENTITY leak SYSTEM \"" + secret.toUri() + "\"> ]>\n"
-        + kdm.substring(body).replace("</ds:KeyInfo>", "</ds:KeyInfo><ds:Object>&leak;</ds:Object>");
-    assertThatThrownBy(() -> KdmReader.read(xxe.getBytes(StandardCharsets.UTF_8), KdmFixtures.signerRoot(), null))
-        .isInstanceOfSatisfying(CinemaException.class, e -> {
-          assertThat(e.code()).isEqualTo("kdm_malformed");
-          assertThat(e.getMessage()).doesNotContain("TOP-SECRET");
-        });
+    String xxe =
+        kdm.substring(0, body)
+            + "<!DOCTYPE DCinemaSecurityMessage [ <!ENTITY leak SYSTEM \""
+            + secret.toUri()
+            + "\"> ]>\n"
+            + kdm.substring(body)
+                .replace("</ds:KeyInfo>", "</ds:KeyInfo><ds:Object>&leak;</ds:Object>");
+    assertThatThrownBy(
+            () ->
+                KdmReader.read(
+                    xxe.getBytes(StandardCharsets.UTF_8), KdmFixtures.signerRoot(), null))
+        .isInstanceOfSatisfying(
+            CinemaException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo("kdm_malformed");
+              assertThat(e.getMessage()).doesNotContain("TOP-SECRET");
+            });
   }
 
   /** Any DOCTYPE is refused, even a harmless one on an otherwise genuine KDM. */
@@ -104,7 +129,9 @@ class KdmReaderTest {
   void aDoctypeIsRefused() {
     String kdm = golden();
     int body = kdm.indexOf("<DCinemaSecurityMessage");
-    refused(kdm.substring(0, body) + "<!DOCTYPE DCinemaSecurityMessage>\n" + kdm.substring(body), "kdm_malformed");
+    refused(
+        kdm.substring(0, body) + "<!DOCTYPE DCinemaSecurityMessage>\n" + kdm.substring(body),
+        "kdm_malformed");
   }
 
   /** Attack: entity expansion ("billion laughs"). */
@@ -128,10 +155,17 @@ class KdmReaderTest {
     int e = kdm.indexOf("</AuthenticatedPublic>") + "</AuthenticatedPublic>".length();
     String original = kdm.substring(s, e);
     String forged = original.replace("Keycast_Test_FTR-1", "Forged");
-    String wrapped = kdm.substring(0, s) + forged + kdm.substring(e)
-        .replace("</ds:KeyInfo>", "</ds:KeyInfo><ds:Object>" + original + "</ds:Object>");
-    assertThatThrownBy(() -> KdmReader.read(wrapped.getBytes(StandardCharsets.UTF_8), KdmFixtures.signerRoot(), null))
-        .isInstanceOfSatisfying(CinemaException.class,
+    String wrapped =
+        kdm.substring(0, s)
+            + forged
+            + kdm.substring(e)
+                .replace("</ds:KeyInfo>", "</ds:KeyInfo><ds:Object>" + original + "</ds:Object>");
+    assertThatThrownBy(
+            () ->
+                KdmReader.read(
+                    wrapped.getBytes(StandardCharsets.UTF_8), KdmFixtures.signerRoot(), null))
+        .isInstanceOfSatisfying(
+            CinemaException.class,
             ex -> assertThat(ex.code()).isIn("kdm_signature_invalid", "kdm_malformed"));
   }
 
@@ -140,10 +174,13 @@ class KdmReaderTest {
   void aWrongScreenKeyFailsWithTheOneDecryptionError() {
     byte[] kdm = KdmFixtures.resourceBytes("expect-mt1-kdm.xml");
     assertThatThrownBy(() -> KdmReader.read(kdm, KdmFixtures.signerRoot(), KdmFixtures.signerKey()))
-        .isInstanceOfSatisfying(CinemaException.class, e -> {
-          assertThat(e.code()).isEqualTo("kdm_decryption_failed");
-          assertThat(e.getMessage()).isEqualTo("a KDM cipher block could not be decrypted with the screen key");
-        });
+        .isInstanceOfSatisfying(
+            CinemaException.class,
+            e -> {
+              assertThat(e.code()).isEqualTo("kdm_decryption_failed");
+              assertThat(e.getMessage())
+                  .isEqualTo("a KDM cipher block could not be decrypted with the screen key");
+            });
   }
 
   /** xmlsec1 (the independent checker) also refuses the golden KDM under another root: its check has teeth. */
@@ -151,16 +188,28 @@ class KdmReaderTest {
   void xmlsec1RefusesTheKdmUnderAnotherRoot(@TempDir Path dir) throws Exception {
     Path kdm = Files.write(dir.resolve("kdm.xml"), KdmFixtures.resourceBytes("expect-mt1-kdm.xml"));
     X509Certificate otherRoot = otherSigner().rootCertificate();
-    Path root = Files.writeString(dir.resolve("other-root.pem"), TestScreens.pem(List.of(otherRoot), null));
+    Path root =
+        Files.writeString(dir.resolve("other-root.pem"), TestScreens.pem(List.of(otherRoot), null));
     assertThat(ExternalTools.xmlsec1Verify(kdm, root).exit()).isNotZero();
-    Path tampered = Files.writeString(dir.resolve("tampered.xml"), golden().replace("Keycast_Test_FTR-1", "X"));
-    Path genuine = Files.writeString(dir.resolve("root.pem"), TestScreens.pem(List.of(KdmFixtures.signerRoot()), null));
+    Path tampered =
+        Files.writeString(dir.resolve("tampered.xml"), golden().replace("Keycast_Test_FTR-1", "X"));
+    Path genuine =
+        Files.writeString(
+            dir.resolve("root.pem"), TestScreens.pem(List.of(KdmFixtures.signerRoot()), null));
     assertThat(ExternalTools.xmlsec1Verify(tampered, genuine).exit()).isNotZero();
   }
 
   static DcCertificateIssuer.IssuedChain otherSigner() throws CinemaException {
-    return DcCertificateIssuer.issue(new DcCertificateIssuer.ChainNames("KEYCAST.TEST", "KDM.KEYCAST.TEST",
-        "ROOT.KEYCAST.TEST", "CA.KEYCAST.TEST", "CS", "KDM-SIGNER.KEYCAST.TEST"), Instant.parse("2026-01-01T00:00:00Z"),
-        10, new SecureRandom());
+    return DcCertificateIssuer.issue(
+        new DcCertificateIssuer.ChainNames(
+            "KEYCAST.TEST",
+            "KDM.KEYCAST.TEST",
+            "ROOT.KEYCAST.TEST",
+            "CA.KEYCAST.TEST",
+            "CS",
+            "KDM-SIGNER.KEYCAST.TEST"),
+        Instant.parse("2026-01-01T00:00:00Z"),
+        10,
+        new SecureRandom());
   }
 }

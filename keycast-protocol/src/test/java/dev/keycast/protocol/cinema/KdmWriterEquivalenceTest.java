@@ -25,13 +25,14 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class KdmWriterEquivalenceTest {
   /** Text that markup characters, quotes, non-ASCII and a supplementary character are in. */
-  static final List<String> TITLES = List.of(
-      "Keycast_Test_FTR-1_F_EN-XX_51_2K_20261207_SMPTE_OV",
-      "Tom & Jerry <Director's Cut> \"2K\" 'Scope' a > b",
-      "&amp; &lt;not an entity&gt; &#xD; ]]> <!-- no comment --> <?pi?>",
-      "Amélie – 日本語のタイトル – Ελληνικά – Ærø",
-      "Emoji \uD83C\uDFAC and tabs\u00A0non-breaking",
-      "a");
+  static final List<String> TITLES =
+      List.of(
+          "Keycast_Test_FTR-1_F_EN-XX_51_2K_20261207_SMPTE_OV",
+          "Tom & Jerry <Director's Cut> \"2K\" 'Scope' a > b",
+          "&amp; &lt;not an entity&gt; &#xD; ]]> <!-- no comment --> <?pi?>",
+          "Amélie – 日本語のタイトル – Ελληνικά – Ærø",
+          "Emoji \uD83C\uDFAC and tabs\u00A0non-breaking",
+          "a");
 
   private static byte[] dom(KdmRequest r, String seed) throws Exception {
     return DomKdmWriter.write(KdmFixtures.signer(), r, new DeterministicRandom(seed));
@@ -41,17 +42,29 @@ class KdmWriterEquivalenceTest {
     return KdmWriter.write(KdmFixtures.signer(), r, new DeterministicRandom(seed));
   }
 
-  private static KdmRequest titled(String title, String annotation, KdmFormulation f) throws Exception {
+  private static KdmRequest titled(String title, String annotation, KdmFormulation f)
+      throws Exception {
     KdmRequest g = KdmWriterTest.request(f);
     ContentKeySet keys = ContentKeySet.of(g.keys().cplId(), title, g.keys().keys());
-    return new KdmRequest(keys, g.screen(), g.notValidBefore(), g.notValidAfter(), f, g.trustedDeviceThumbprints(),
-        g.contentAuthenticator(), g.forensicMarkFlags(), KdmFixtures.MESSAGE_ID, g.issueDate(), annotation);
+    return new KdmRequest(
+        keys,
+        g.screen(),
+        g.notValidBefore(),
+        g.notValidAfter(),
+        f,
+        g.trustedDeviceThumbprints(),
+        g.contentAuthenticator(),
+        g.forensicMarkFlags(),
+        KdmFixtures.MESSAGE_ID,
+        g.issueDate(),
+        annotation);
   }
 
   @Test
   void theGoldenRequestGivesTheDomWritersBytes() throws Exception {
     byte[] old = dom(KdmFixtures.goldenRequest(), "keycast golden KDM mt1");
-    assertThat(new String(old, StandardCharsets.UTF_8)).isEqualTo(KdmFixtures.resource("expect-mt1-kdm.xml"));
+    assertThat(new String(old, StandardCharsets.UTF_8))
+        .isEqualTo(KdmFixtures.resource("expect-mt1-kdm.xml"));
     assertThat(direct(KdmFixtures.goldenRequest(), "keycast golden KDM mt1")).isEqualTo(old);
   }
 
@@ -74,8 +87,10 @@ class KdmWriterEquivalenceTest {
     for (String title : TITLES) {
       for (String annotation : new String[] {null, title, "Note: " + title}) {
         KdmRequest r = titled(title, annotation, KdmFormulation.DCI_SPECIFIC);
-        assertThat(new String(direct(r, title), StandardCharsets.UTF_8)).as("title %s annotation %s", title, annotation)
-            .isEqualTo(supplementaryReferencesResolved(new String(dom(r, title), StandardCharsets.UTF_8)));
+        assertThat(new String(direct(r, title), StandardCharsets.UTF_8))
+            .as("title %s annotation %s", title, annotation)
+            .isEqualTo(
+                supplementaryReferencesResolved(new String(dom(r, title), StandardCharsets.UTF_8)));
       }
     }
   }
@@ -92,15 +107,21 @@ class KdmWriterEquivalenceTest {
   }
 
   private static String supplementaryReferencesResolved(String xml) {
-    return java.util.regex.Pattern.compile("&#([0-9]{5,7});").matcher(xml).replaceAll(m -> {
-      int cp = Integer.parseInt(m.group(1));
-      return cp > 0xFFFF ? new String(Character.toChars(cp)) : m.group();
-    });
+    return java.util.regex.Pattern.compile("&#([0-9]{5,7});")
+        .matcher(xml)
+        .replaceAll(
+            m -> {
+              int cp = Integer.parseInt(m.group(1));
+              return cp > 0xFFFF ? new String(Character.toChars(cp)) : m.group();
+            });
   }
 
   private static List<String> digests(String xml) {
-    return java.util.regex.Pattern.compile("<ds:DigestValue>([^<]*)</ds:DigestValue>").matcher(xml).results()
-        .map(m -> m.group(1)).toList();
+    return java.util.regex.Pattern.compile("<ds:DigestValue>([^<]*)</ds:DigestValue>")
+        .matcher(xml)
+        .results()
+        .map(m -> m.group(1))
+        .toList();
   }
 
   private static String signatureValue(String xml) {
@@ -117,8 +138,14 @@ class KdmWriterEquivalenceTest {
     for (int i = 0; i < count; i++) {
       keys.add(ContentKey.of(new UUID(0x1234L, i), types[i % types.length], new byte[16]));
     }
-    KdmRequest r = KdmRequest.modifiedTransitional1(ContentKeySet.of(g.keys().cplId(), "n" + count, keys), g.screen(),
-        g.notValidBefore(), g.notValidAfter(), g.messageId(), g.issueDate());
+    KdmRequest r =
+        KdmRequest.modifiedTransitional1(
+            ContentKeySet.of(g.keys().cplId(), "n" + count, keys),
+            g.screen(),
+            g.notValidBefore(),
+            g.notValidAfter(),
+            g.messageId(),
+            g.issueDate());
     assertThat(direct(r, "n" + count)).isEqualTo(dom(r, "n" + count));
   }
 
@@ -141,8 +168,9 @@ class KdmWriterEquivalenceTest {
    */
   @Test
   void markupInjectionThroughTheContentTitleStaysText(@TempDir Path dir) throws Exception {
-    String title = "X</ContentTitleText><ContentKeysNotValidAfter>2099-01-01T00:00:00+00:00</ContentKeysNotValidAfter>"
-        + "<ContentTitleText>&\"'";
+    String title =
+        "X</ContentTitleText><ContentKeysNotValidAfter>2099-01-01T00:00:00+00:00</ContentKeysNotValidAfter>"
+            + "<ContentTitleText>&\"'";
     KdmRequest r = titled(title, null, KdmFormulation.MODIFIED_TRANSITIONAL_1);
     byte[] kdm = KdmWriter.write(KdmFixtures.signer(), r, new SecureRandom());
     KdmWriterTest.checkWithIndependentTools(dir, kdm, r);
@@ -172,11 +200,21 @@ class KdmWriterEquivalenceTest {
    */
   @Test
   void aLoneSurrogateIsRefused() throws Exception {
-    assertThatThrownBy(() -> KdmWriter.write(KdmFixtures.signer(),
-        titled("half \uD83C of a pair", "fine", KdmFormulation.MODIFIED_TRANSITIONAL_1), new SecureRandom()))
-        .isInstanceOfSatisfying(CinemaException.class, e -> assertThat(e.code()).isEqualTo("content_key_set_title"));
-    assertThatThrownBy(() -> KdmWriter.write(KdmFixtures.signer(),
-        titled("fine", "\uDC00 low first", KdmFormulation.MODIFIED_TRANSITIONAL_1), new SecureRandom()))
-        .isInstanceOfSatisfying(CinemaException.class, e -> assertThat(e.code()).isEqualTo("kdm_annotation"));
+    assertThatThrownBy(
+            () ->
+                KdmWriter.write(
+                    KdmFixtures.signer(),
+                    titled("half \uD83C of a pair", "fine", KdmFormulation.MODIFIED_TRANSITIONAL_1),
+                    new SecureRandom()))
+        .isInstanceOfSatisfying(
+            CinemaException.class, e -> assertThat(e.code()).isEqualTo("content_key_set_title"));
+    assertThatThrownBy(
+            () ->
+                KdmWriter.write(
+                    KdmFixtures.signer(),
+                    titled("fine", "\uDC00 low first", KdmFormulation.MODIFIED_TRANSITIONAL_1),
+                    new SecureRandom()))
+        .isInstanceOfSatisfying(
+            CinemaException.class, e -> assertThat(e.code()).isEqualTo("kdm_annotation"));
   }
 }

@@ -34,15 +34,24 @@ import java.util.Set;
 class LegacyDkdmKeysFuzzTest {
   private static final long ALLOCATION_PER_BYTE = 512;
   private static final Set<String> CODES = Set.of("dkdm_key_invalid", "dkdm_key_mismatch");
-  private static final byte[] MESSAGE = "keycast legacy DKDM key check".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] MESSAGE =
+      "keycast legacy DKDM key check".getBytes(StandardCharsets.US_ASCII);
 
   @FuzzTest
   void certificateAndKey(byte[] input) throws Exception {
-    int n = input.length < 2 ? 0 : Math.min(((input[0] & 0xff) << 8) | (input[1] & 0xff), input.length - 2);
-    byte[] cert = Arrays.copyOfRange(input, Math.min(2, input.length), Math.min(2, input.length) + n);
+    int n =
+        input.length < 2
+            ? 0
+            : Math.min(((input[0] & 0xff) << 8) | (input[1] & 0xff), input.length - 2);
+    byte[] cert =
+        Arrays.copyOfRange(input, Math.min(2, input.length), Math.min(2, input.length) + n);
     byte[] pkcs8 = Arrays.copyOfRange(input, Math.min(2, input.length) + n, input.length);
-    Outcome<X509Certificate> c = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> LegacyDkdmKeys.certificate(cert), CinemaException.class);
+    Outcome<X509Certificate> c =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> LegacyDkdmKeys.certificate(cert),
+            CinemaException.class);
     if (!c.ok()) {
       assertThat(((CinemaException) c.error()).code()).isIn(CODES);
       return;
@@ -50,8 +59,12 @@ class LegacyDkdmKeysFuzzTest {
     X509Certificate certificate = c.value();
     int bits = ((RSAPublicKey) certificate.getPublicKey()).getModulus().bitLength();
     assertThat(bits).isBetween(2048, 4096);
-    Outcome<PrivateKey> k = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> LegacyDkdmKeys.privateKey(pkcs8, certificate), CinemaException.class);
+    Outcome<PrivateKey> k =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> LegacyDkdmKeys.privateKey(pkcs8, certificate),
+            CinemaException.class);
     if (!k.ok()) {
       assertThat(((CinemaException) k.error()).code()).isIn(CODES);
       return;

@@ -26,11 +26,19 @@ class LegacyDkdmKeysTest {
     assertThat(LegacyDkdmKeys.privateKey(good, cert)).isNotNull();
     byte[] bad = f.generatePrivate(spec(k, k.getCrtCoefficient().add(BigInteger.ONE))).getEncoded();
     assertThatThrownBy(() -> LegacyDkdmKeys.privateKey(bad, cert))
-        .isInstanceOfSatisfying(CinemaException.class, e -> assertThat(e.code()).isEqualTo("dkdm_key_invalid"));
+        .isInstanceOfSatisfying(
+            CinemaException.class, e -> assertThat(e.code()).isEqualTo("dkdm_key_invalid"));
   }
 
   private static RSAPrivateCrtKeySpec spec(RSAPrivateCrtKey k, BigInteger crtCoefficient) {
-    return new RSAPrivateCrtKeySpec(k.getModulus(), k.getPublicExponent(), k.getPrivateExponent(), k.getPrimeP(),
-        k.getPrimeQ(), k.getPrimeExponentP(), k.getPrimeExponentQ(), crtCoefficient);
+    return new RSAPrivateCrtKeySpec(
+        k.getModulus(),
+        k.getPublicExponent(),
+        k.getPrivateExponent(),
+        k.getPrimeP(),
+        k.getPrimeQ(),
+        k.getPrimeExponentP(),
+        k.getPrimeExponentQ(),
+        crtCoefficient);
   }
 }

@@ -40,6 +40,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  */
 class ScreenChainFuzzTest {
   private static final long ALLOCATION_PER_BYTE = 512;
+
   /** The instant chains are validated at; the seeds are valid at it. */
   static final Instant AT = Instant.parse("2027-06-01T00:00:00Z");
 
@@ -49,8 +50,12 @@ class ScreenChainFuzzTest {
     if (chain == null) {
       return;
     }
-    Outcome<ScreenCertificateChain> checked = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> DcCertificateChainValidator.validateScreen(chain, AT), CinemaException.class);
+    Outcome<ScreenCertificateChain> checked =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> DcCertificateChainValidator.validateScreen(chain, AT),
+            CinemaException.class);
     if (!checked.ok()) {
       CinemaException e = (CinemaException) checked.error();
       assertThat(e.code()).matches(FuzzContract.ERROR_CODE).startsWith("screen_certificate");
@@ -139,14 +144,22 @@ class ScreenChainFuzzTest {
     TestScreens.Spec valid = TestScreens.Spec.valid(from, to);
     List<List<X509Certificate>> seeds = new ArrayList<>();
     seeds.add(TestScreens.screen(m, valid, random).chain());
-    seeds.add(TestScreens.screen(m, valid.withCommonName("LE SPB.IMB-000002.DC.TESTMAKER.SMPTE"), random).chain());
-    seeds.add(TestScreens.screen(m, valid.withKey(1024, BigInteger.valueOf(65537)), random).chain());
+    seeds.add(
+        TestScreens.screen(m, valid.withCommonName("LE SPB.IMB-000002.DC.TESTMAKER.SMPTE"), random)
+            .chain());
+    seeds.add(
+        TestScreens.screen(m, valid.withKey(1024, BigInteger.valueOf(65537)), random).chain());
     seeds.add(TestScreens.screen(m, valid.withKey(2048, BigInteger.valueOf(3)), random).chain());
     seeds.add(TestScreens.screen(m, valid.withUtf8Names(), random).chain());
     seeds.add(TestScreens.screen(m, valid.withWrongDnQualifier(), random).chain());
-    seeds.add(TestScreens.screen(m, valid.withValidity(from, Instant.parse("2027-01-01T00:00:00Z")), random).chain());
+    seeds.add(
+        TestScreens.screen(
+                m, valid.withValidity(from, Instant.parse("2027-01-01T00:00:00Z")), random)
+            .chain());
     seeds.add(TestScreens.screen(m, valid.withSignatureAlgorithm("SHA1withRSA"), random).chain());
-    Path dir = Path.of("src/test/resources/dev/keycast/protocol/cinema/ScreenChainFuzzTestInputs/validateScreen");
+    Path dir =
+        Path.of(
+            "src/test/resources/dev/keycast/protocol/cinema/ScreenChainFuzzTestInputs/validateScreen");
     Files.createDirectories(dir);
     for (List<X509Certificate> chain : seeds) {
       byte[] seed = frame(chain);

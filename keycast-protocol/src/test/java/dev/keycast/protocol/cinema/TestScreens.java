@@ -22,6 +22,7 @@ import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.DERPrintableString;
 import org.bouncycastle.asn1.DERUTF8String;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -32,11 +33,10 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
-import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
@@ -48,52 +48,135 @@ public final class TestScreens {
 
   /** What the screen leaf (and its intermediate) look like; {@link #valid} follows ST 430-2. */
   public record Spec(
-      String leafCommonName, int leafBits, BigInteger leafExponent, boolean utf8Names, boolean wrongDnQualifier,
-      String leafSignatureAlgorithm, Instant leafNotBefore, Instant leafNotAfter, boolean intermediateIsCa,
+      String leafCommonName,
+      int leafBits,
+      BigInteger leafExponent,
+      boolean utf8Names,
+      boolean wrongDnQualifier,
+      String leafSignatureAlgorithm,
+      Instant leafNotBefore,
+      Instant leafNotAfter,
+      boolean intermediateIsCa,
       boolean leafKeyEncipherment) {
     public static Spec valid(Instant notBefore, Instant notAfter) {
-      return new Spec("LE SPB MD FM SM.IMB-000001.DC.TESTMAKER.SMPTE", 2048, RSAKeyGenParameterSpec.F4, false, false,
-          "SHA256withRSA", notBefore, notAfter, true, true);
+      return new Spec(
+          "LE SPB MD FM SM.IMB-000001.DC.TESTMAKER.SMPTE",
+          2048,
+          RSAKeyGenParameterSpec.F4,
+          false,
+          false,
+          "SHA256withRSA",
+          notBefore,
+          notAfter,
+          true,
+          true);
     }
 
     public Spec withCommonName(String cn) {
-      return new Spec(cn, leafBits, leafExponent, utf8Names, wrongDnQualifier, leafSignatureAlgorithm, leafNotBefore,
-          leafNotAfter, intermediateIsCa, leafKeyEncipherment);
+      return new Spec(
+          cn,
+          leafBits,
+          leafExponent,
+          utf8Names,
+          wrongDnQualifier,
+          leafSignatureAlgorithm,
+          leafNotBefore,
+          leafNotAfter,
+          intermediateIsCa,
+          leafKeyEncipherment);
     }
 
     public Spec withKey(int bits, BigInteger exponent) {
-      return new Spec(leafCommonName, bits, exponent, utf8Names, wrongDnQualifier, leafSignatureAlgorithm,
-          leafNotBefore, leafNotAfter, intermediateIsCa, leafKeyEncipherment);
+      return new Spec(
+          leafCommonName,
+          bits,
+          exponent,
+          utf8Names,
+          wrongDnQualifier,
+          leafSignatureAlgorithm,
+          leafNotBefore,
+          leafNotAfter,
+          intermediateIsCa,
+          leafKeyEncipherment);
     }
 
     public Spec withUtf8Names() {
-      return new Spec(leafCommonName, leafBits, leafExponent, true, wrongDnQualifier, leafSignatureAlgorithm,
-          leafNotBefore, leafNotAfter, intermediateIsCa, leafKeyEncipherment);
+      return new Spec(
+          leafCommonName,
+          leafBits,
+          leafExponent,
+          true,
+          wrongDnQualifier,
+          leafSignatureAlgorithm,
+          leafNotBefore,
+          leafNotAfter,
+          intermediateIsCa,
+          leafKeyEncipherment);
     }
 
     public Spec withWrongDnQualifier() {
-      return new Spec(leafCommonName, leafBits, leafExponent, utf8Names, true, leafSignatureAlgorithm, leafNotBefore,
-          leafNotAfter, intermediateIsCa, leafKeyEncipherment);
+      return new Spec(
+          leafCommonName,
+          leafBits,
+          leafExponent,
+          utf8Names,
+          true,
+          leafSignatureAlgorithm,
+          leafNotBefore,
+          leafNotAfter,
+          intermediateIsCa,
+          leafKeyEncipherment);
     }
 
     public Spec withSignatureAlgorithm(String alg) {
-      return new Spec(leafCommonName, leafBits, leafExponent, utf8Names, wrongDnQualifier, alg, leafNotBefore,
-          leafNotAfter, intermediateIsCa, leafKeyEncipherment);
+      return new Spec(
+          leafCommonName,
+          leafBits,
+          leafExponent,
+          utf8Names,
+          wrongDnQualifier,
+          alg,
+          leafNotBefore,
+          leafNotAfter,
+          intermediateIsCa,
+          leafKeyEncipherment);
     }
 
     public Spec withValidity(Instant notBefore, Instant notAfter) {
-      return new Spec(leafCommonName, leafBits, leafExponent, utf8Names, wrongDnQualifier, leafSignatureAlgorithm,
-          notBefore, notAfter, intermediateIsCa, leafKeyEncipherment);
+      return new Spec(
+          leafCommonName,
+          leafBits,
+          leafExponent,
+          utf8Names,
+          wrongDnQualifier,
+          leafSignatureAlgorithm,
+          notBefore,
+          notAfter,
+          intermediateIsCa,
+          leafKeyEncipherment);
     }
 
     public Spec withIntermediateNotCa() {
-      return new Spec(leafCommonName, leafBits, leafExponent, utf8Names, wrongDnQualifier, leafSignatureAlgorithm,
-          leafNotBefore, leafNotAfter, false, leafKeyEncipherment);
+      return new Spec(
+          leafCommonName,
+          leafBits,
+          leafExponent,
+          utf8Names,
+          wrongDnQualifier,
+          leafSignatureAlgorithm,
+          leafNotBefore,
+          leafNotAfter,
+          false,
+          leafKeyEncipherment);
     }
   }
 
   /** A manufacturer's CA pair: root and intermediate, valid over {@code [notBefore, notAfter]}. */
-  public record Manufacturer(String organization, KeyPair rootKey, X509Certificate root, KeyPair intermediateKey,
+  public record Manufacturer(
+      String organization,
+      KeyPair rootKey,
+      X509Certificate root,
+      KeyPair intermediateKey,
       X509Certificate intermediate) {}
 
   /** A screen: its chain (leaf first) and the Security Manager's private key. */
@@ -104,28 +187,71 @@ public final class TestScreens {
   }
 
   public static Manufacturer manufacturer(
-      String organization, Instant notBefore, Instant notAfter, boolean intermediateIsCa, SecureRandom random) {
+      String organization,
+      Instant notBefore,
+      Instant notAfter,
+      boolean intermediateIsCa,
+      SecureRandom random) {
     KeyPair rk = rsa(2048, RSAKeyGenParameterSpec.F4, random);
     KeyPair ik = rsa(2048, RSAKeyGenParameterSpec.F4, random);
-    X500Name rootName = name(organization, "DC.TESTMAKER.COM", ".ROOT.TESTMAKER", rk.getPublic(), false, false);
-    X500Name interName = name(organization, "DC.TESTMAKER.COM", ".CA.TESTMAKER", ik.getPublic(), false, false);
+    X500Name rootName =
+        name(organization, "DC.TESTMAKER.COM", ".ROOT.TESTMAKER", rk.getPublic(), false, false);
+    X500Name interName =
+        name(organization, "DC.TESTMAKER.COM", ".CA.TESTMAKER", ik.getPublic(), false, false);
     int caUsage = KeyUsage.keyCertSign | KeyUsage.cRLSign;
-    X509Certificate root = cert(rootName, rk.getPublic(), rootName, rk, new BasicConstraints(1), caUsage,
-        notBefore, notAfter, "SHA256withRSA", random);
-    X509Certificate inter = cert(interName, ik.getPublic(), rootName, rk,
-        intermediateIsCa ? new BasicConstraints(0) : new BasicConstraints(false), caUsage, notBefore, notAfter,
-        "SHA256withRSA", random);
+    X509Certificate root =
+        cert(
+            rootName,
+            rk.getPublic(),
+            rootName,
+            rk,
+            new BasicConstraints(1),
+            caUsage,
+            notBefore,
+            notAfter,
+            "SHA256withRSA",
+            random);
+    X509Certificate inter =
+        cert(
+            interName,
+            ik.getPublic(),
+            rootName,
+            rk,
+            intermediateIsCa ? new BasicConstraints(0) : new BasicConstraints(false),
+            caUsage,
+            notBefore,
+            notAfter,
+            "SHA256withRSA",
+            random);
     return new Manufacturer(organization, rk, root, ik, inter);
   }
 
   public static Screen screen(Manufacturer m, Spec spec, SecureRandom random) {
     KeyPair lk = rsa(spec.leafBits(), spec.leafExponent(), random);
-    X500Name interName = X500Name.getInstance(m.intermediate().getSubjectX500Principal().getEncoded());
-    X500Name leafName = name(m.organization(), "DC.TESTMAKER.COM", spec.leafCommonName(), lk.getPublic(),
-        spec.utf8Names(), spec.wrongDnQualifier());
-    int usage = KeyUsage.digitalSignature | (spec.leafKeyEncipherment() ? KeyUsage.keyEncipherment : 0);
-    X509Certificate leaf = cert(leafName, lk.getPublic(), interName, m.intermediateKey(), new BasicConstraints(false),
-        usage, spec.leafNotBefore(), spec.leafNotAfter(), spec.leafSignatureAlgorithm(), random);
+    X500Name interName =
+        X500Name.getInstance(m.intermediate().getSubjectX500Principal().getEncoded());
+    X500Name leafName =
+        name(
+            m.organization(),
+            "DC.TESTMAKER.COM",
+            spec.leafCommonName(),
+            lk.getPublic(),
+            spec.utf8Names(),
+            spec.wrongDnQualifier());
+    int usage =
+        KeyUsage.digitalSignature | (spec.leafKeyEncipherment() ? KeyUsage.keyEncipherment : 0);
+    X509Certificate leaf =
+        cert(
+            leafName,
+            lk.getPublic(),
+            interName,
+            m.intermediateKey(),
+            new BasicConstraints(false),
+            usage,
+            spec.leafNotBefore(),
+            spec.leafNotAfter(),
+            spec.leafSignatureAlgorithm(),
+            random);
     return new Screen(List.of(leaf, m.intermediate(), m.root()), lk.getPrivate());
   }
 
@@ -139,31 +265,56 @@ public final class TestScreens {
     }
   }
 
-  private static X500Name name(String o, String ou, String cn, PublicKey key, boolean utf8, boolean wrongDnq) {
+  private static X500Name name(
+      String o, String ou, String cn, PublicKey key, boolean utf8, boolean wrongDnq) {
     String dnq = wrongDnq ? "AAAAAAAAAAAAAAAAAAAAAAAAAAA=" : DcCertificates.publicKeyDigest(key);
-    BCStyle style = new BCStyle() {
-      @Override
-      protected ASN1Encodable encodeStringValue(ASN1ObjectIdentifier oid, String value) {
-        return utf8 && !oid.equals(BCStyle.DN_QUALIFIER) ? new DERUTF8String(value) : new DERPrintableString(value);
-      }
-    };
-    return new X500NameBuilder(style).addRDN(BCStyle.O, o).addRDN(BCStyle.OU, ou).addRDN(BCStyle.CN, cn)
-        .addRDN(BCStyle.DN_QUALIFIER, dnq).build();
+    BCStyle style =
+        new BCStyle() {
+          @Override
+          protected ASN1Encodable encodeStringValue(ASN1ObjectIdentifier oid, String value) {
+            return utf8 && !oid.equals(BCStyle.DN_QUALIFIER)
+                ? new DERUTF8String(value)
+                : new DERPrintableString(value);
+          }
+        };
+    return new X500NameBuilder(style)
+        .addRDN(BCStyle.O, o)
+        .addRDN(BCStyle.OU, ou)
+        .addRDN(BCStyle.CN, cn)
+        .addRDN(BCStyle.DN_QUALIFIER, dnq)
+        .build();
   }
 
-  private static X509Certificate cert(X500Name subject, PublicKey key, X500Name issuer, KeyPair issuerKey,
-      BasicConstraints bc, int usage, Instant nb, Instant na, String alg, SecureRandom random) {
+  private static X509Certificate cert(
+      X500Name subject,
+      PublicKey key,
+      X500Name issuer,
+      KeyPair issuerKey,
+      BasicConstraints bc,
+      int usage,
+      Instant nb,
+      Instant na,
+      String alg,
+      SecureRandom random) {
     try {
-      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer, new BigInteger(63, random).setBit(62),
-          Date.from(nb), Date.from(na), subject, key);
+      X509v3CertificateBuilder b =
+          new JcaX509v3CertificateBuilder(
+              issuer,
+              new BigInteger(63, random).setBit(62),
+              Date.from(nb),
+              Date.from(na),
+              subject,
+              key);
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
       b.addExtension(Extension.basicConstraints, true, bc);
       b.addExtension(Extension.keyUsage, true, new KeyUsage(usage));
       b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(key));
-      b.addExtension(Extension.authorityKeyIdentifier, false,
+      b.addExtension(
+          Extension.authorityKeyIdentifier,
+          false,
           ext.createAuthorityKeyIdentifier(issuerKey.getPublic()));
-      return new JcaX509CertificateConverter().getCertificate(
-          b.build(new JcaContentSignerBuilder(alg).build(issuerKey.getPrivate())));
+      return new JcaX509CertificateConverter()
+          .getCertificate(b.build(new JcaContentSignerBuilder(alg).build(issuerKey.getPrivate())));
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
@@ -190,7 +341,9 @@ public final class TestScreens {
     try {
       CertificateFactory cf = CertificateFactory.getInstance("X.509");
       List<X509Certificate> out = new ArrayList<>();
-      for (var c : cf.generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
+      for (var c :
+          cf.generateCertificates(
+              new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
         out.add((X509Certificate) c);
       }
       return out;

@@ -27,9 +27,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Both backends against known answers, against each other and against SunJCE. */
 class CryptoBackendTest {
   private static final HexFormat HEX = HexFormat.of();
+
   /** RFC 7748 section 6.1: Alice's private and public key, Bob's public key, their shared secret. */
   private static final String RFC7748_ALICE_PRIVATE =
       "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+
   private static final String RFC7748_ALICE_PUBLIC =
       "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
   private static final String RFC7748_BOB_PUBLIC =
@@ -98,15 +100,17 @@ class CryptoBackendTest {
 
   /** Low-order points (the all-zero result of RFC 9180 section 7.1.4) are rejected. */
   @ParameterizedTest
-  @ValueSource(strings = {
-      "java:0000000000000000000000000000000000000000000000000000000000000000",
-      "java:0100000000000000000000000000000000000000000000000000000000000000",
-      "java:ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-      "java:e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
-      "openssl:0000000000000000000000000000000000000000000000000000000000000000",
-      "openssl:0100000000000000000000000000000000000000000000000000000000000000",
-      "openssl:ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-      "openssl:e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"})
+  @ValueSource(
+      strings = {
+        "java:0000000000000000000000000000000000000000000000000000000000000000",
+        "java:0100000000000000000000000000000000000000000000000000000000000000",
+        "java:ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "java:e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "openssl:0000000000000000000000000000000000000000000000000000000000000000",
+        "openssl:0100000000000000000000000000000000000000000000000000000000000000",
+        "openssl:ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "openssl:e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"
+      })
   void allZeroSharedSecretRejected(String c) {
     String[] p = c.split(":");
     CryptoBackend b = TestBackends.get(p[0]);
@@ -164,19 +168,28 @@ class CryptoBackendTest {
       X25519Exchange full = TestBackends.get("java").x25519(sk, peer);
       for (String name : new String[] {"java", "openssl"}) {
         assertThat(TestBackends.get(name).x25519SharedSecret(sk, full.publicKey(), peer))
-            .as(name).isEqualTo(full.sharedSecret());
+            .as(name)
+            .isEqualTo(full.sharedSecret());
       }
     }
     for (String name : new String[] {"java", "openssl"}) {
       CryptoBackend b = TestBackends.get(name);
       byte[] sk = new byte[32];
       r.nextBytes(sk);
-      byte[] pub = b.x25519(sk, new byte[] {9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-          0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}).publicKey();
-      for (String low : new String[] {
-          "0000000000000000000000000000000000000000000000000000000000000000",
-          "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-          "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"}) {
+      byte[] pub =
+          b.x25519(
+                  sk,
+                  new byte[] {
+                    9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                    0, 0, 0, 0, 0
+                  })
+              .publicKey();
+      for (String low :
+          new String[] {
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+            "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"
+          }) {
         assertThatThrownBy(() -> b.x25519SharedSecret(sk, pub, HEX.parseHex(low)))
             .as(name + " " + low)
             .isInstanceOf(InvalidKeyException.class)
@@ -211,17 +224,20 @@ class CryptoBackendTest {
     assertThat(held.sharedSecret(bobPub)).isEqualTo(k); // reusable
     assertThat(held.publicKey()).isEqualTo(alicePub);
     assertThat(held.toString()).doesNotContain(HEX.formatHex(alice));
-    for (String low : new String[] {
-        "0000000000000000000000000000000000000000000000000000000000000000",
-        "0100000000000000000000000000000000000000000000000000000000000000",
-        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"}) {
+    for (String low :
+        new String[] {
+          "0000000000000000000000000000000000000000000000000000000000000000",
+          "0100000000000000000000000000000000000000000000000000000000000000",
+          "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+          "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"
+        }) {
       assertThatThrownBy(() -> held.sharedSecret(HEX.parseHex(low)))
           .as(name + " " + low)
           .isInstanceOf(InvalidKeyException.class)
           .hasMessageContaining("all zero");
     }
-    assertThatThrownBy(() -> held.sharedSecret(new byte[31])).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> held.sharedSecret(new byte[31]))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> held.sharedSecret(null)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> b.x25519KeyAgreement(new byte[31], alicePub))
         .isInstanceOf(IllegalArgumentException.class);
@@ -274,21 +290,24 @@ class CryptoBackendTest {
       var results = new java.util.ArrayList<java.util.concurrent.Future<Integer>>();
       var inUse = new java.util.concurrent.CountDownLatch(4);
       for (int t = 0; t < 4; t++) {
-        results.add(pool.submit(() -> {
-          int ok = 0;
-          for (int i = 0; i < 200; i++) {
-            try {
-              assertThat(held.sharedSecret(other.publicKey())).isEqualTo(other.sharedSecret());
-              ok++;
-            } catch (IllegalStateException destroyed) {
-              assertThat(held.isDestroyed()).isTrue();
-            }
-            if (i == 0) {
-              inUse.countDown();
-            }
-          }
-          return ok;
-        }));
+        results.add(
+            pool.submit(
+                () -> {
+                  int ok = 0;
+                  for (int i = 0; i < 200; i++) {
+                    try {
+                      assertThat(held.sharedSecret(other.publicKey()))
+                          .isEqualTo(other.sharedSecret());
+                      ok++;
+                    } catch (IllegalStateException destroyed) {
+                      assertThat(held.isDestroyed()).isTrue();
+                    }
+                    if (i == 0) {
+                      inUse.countDown();
+                    }
+                  }
+                  return ok;
+                }));
       }
       // every thread has used the key once: the destroy below races with uses in flight
       assertThat(inUse.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
@@ -323,7 +342,8 @@ class CryptoBackendTest {
     for (KeyPair kp : new KeyPair[] {rsa2048, rsa3072}) {
       byte[] pkcs8 = kp.getPrivate().getEncoded();
       RsaSigningKey held = b.rsaSigningKey(pkcs8);
-      assertThat(held.modulusBits()).isEqualTo(((RSAPublicKey) kp.getPublic()).getModulus().bitLength());
+      assertThat(held.modulusBits())
+          .isEqualTo(((RSAPublicKey) kp.getPublic()).getModulus().bitLength());
       for (int n : new int[] {0, 1, 1000, 5000}) {
         byte[] message = new byte[n + 3];
         new SecureRandom(new byte[] {(byte) n}).nextBytes(message);
@@ -338,7 +358,8 @@ class CryptoBackendTest {
       }
       held.destroy();
       assertThat(held.isDestroyed()).isTrue();
-      assertThatThrownBy(() -> held.signSha256(new byte[1], 0, 1)).isInstanceOf(IllegalStateException.class);
+      assertThatThrownBy(() -> held.signSha256(new byte[1], 0, 1))
+          .isInstanceOf(IllegalStateException.class);
     }
   }
 
@@ -362,7 +383,8 @@ class CryptoBackendTest {
     CryptoBackend b = TestBackends.get(name);
     Cipher sun = Cipher.getInstance("RSA/ECB/OAEPPadding", "SunJCE");
     OAEPParameterSpec spec =
-        new OAEPParameterSpec("SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
+        new OAEPParameterSpec(
+            "SHA-256", "MGF1", MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
     for (KeyPair kp : new KeyPair[] {rsa2048, rsa3072}) {
       RSAPublicKey pub = (RSAPublicKey) kp.getPublic();
       for (int seed = 0; seed < 20; seed++) {
@@ -432,14 +454,16 @@ class CryptoBackendTest {
     // a non-RSA-sized key object still works through the public API (3072 above); 4096 here
     KeyFactory kf = KeyFactory.getInstance("RSA");
     RSAPublicKey small =
-        (RSAPublicKey) kf.generatePublic(new RSAPublicKeySpec(pub.getModulus(), BigInteger.valueOf(65537)));
+        (RSAPublicKey)
+            kf.generatePublic(new RSAPublicKeySpec(pub.getModulus(), BigInteger.valueOf(65537)));
     assertThat(b.rsaOaepSha256Encrypt(small, new byte[32], new SecureRandom())).hasSize(256);
   }
 
   private static byte[] toFixed(BigInteger v, int len) {
     byte[] b = v.toByteArray();
     byte[] out = new byte[len];
-    System.arraycopy(b, Math.max(0, b.length - len), out, Math.max(0, len - b.length), Math.min(len, b.length));
+    System.arraycopy(
+        b, Math.max(0, b.length - len), out, Math.max(0, len - b.length), Math.min(len, b.length));
     return out;
   }
 
@@ -450,17 +474,26 @@ class CryptoBackendTest {
   }
 
   /** RSASSA-PKCS1-v1_5 known answers (OpenSSL CLI, src/test/resources/vectors/rsa-pkcs1-verify). */
-  static java.util.List<org.junit.jupiter.params.provider.Arguments> rsaPkcs1KnownAnswers() throws Exception {
+  static java.util.List<org.junit.jupiter.params.provider.Arguments> rsaPkcs1KnownAnswers()
+      throws Exception {
     java.util.List<org.junit.jupiter.params.provider.Arguments> out = new java.util.ArrayList<>();
-    try (var in = CryptoBackendTest.class.getResourceAsStream("/vectors/rsa-pkcs1-verify/ok-known-answers.ok")) {
-      for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).split("\n")) {
+    try (var in =
+        CryptoBackendTest.class.getResourceAsStream(
+            "/vectors/rsa-pkcs1-verify/ok-known-answers.ok")) {
+      for (String line :
+          new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).split("\n")) {
         if (line.isBlank() || line.startsWith("#")) {
           continue;
         }
         String[] f = line.trim().split(" ");
         for (String backend : backends()) {
-          out.add(org.junit.jupiter.params.provider.Arguments.of(backend, RsaSignatureDigest.valueOf(f[0]),
-              HEX.parseHex(f[1]), HEX.parseHex(f[2]), HEX.parseHex(f[3])));
+          out.add(
+              org.junit.jupiter.params.provider.Arguments.of(
+                  backend,
+                  RsaSignatureDigest.valueOf(f[0]),
+                  HEX.parseHex(f[1]),
+                  HEX.parseHex(f[2]),
+                  HEX.parseHex(f[3])));
         }
       }
     }
@@ -471,7 +504,8 @@ class CryptoBackendTest {
   @ParameterizedTest(name = "{0} {1}")
   @MethodSource("rsaPkcs1KnownAnswers")
   void rsaPkcs1VerifyKnownAnswersAndTheirNegatives(
-      String name, RsaSignatureDigest digest, byte[] spki, byte[] message, byte[] signature) throws Exception {
+      String name, RsaSignatureDigest digest, byte[] spki, byte[] message, byte[] signature)
+      throws Exception {
     CryptoBackend b = TestBackends.get(name);
     assertThat(b.rsaPkcs1Verify(digest, spki, message, 0, message.length, signature)).isTrue();
     // the message inside a larger array, by offset and length
@@ -488,7 +522,9 @@ class CryptoBackendTest {
     for (int pos : new int[] {0, signature.length / 2, signature.length - 1}) {
       byte[] bad = signature.clone();
       bad[pos] ^= 0x01;
-      assertThat(b.rsaPkcs1Verify(digest, spki, message, 0, message.length, bad)).as("byte " + pos).isFalse();
+      assertThat(b.rsaPkcs1Verify(digest, spki, message, 0, message.length, bad))
+          .as("byte " + pos)
+          .isFalse();
     }
     // a tampered message, a shortened message
     byte[] m = message.clone();
@@ -496,24 +532,62 @@ class CryptoBackendTest {
     assertThat(b.rsaPkcs1Verify(digest, spki, m, 0, m.length, signature)).isFalse();
     assertThat(b.rsaPkcs1Verify(digest, spki, message, 0, message.length - 1, signature)).isFalse();
     // truncated and extended signatures
-    assertThat(b.rsaPkcs1Verify(digest, spki, message, 0, message.length,
-        java.util.Arrays.copyOf(signature, signature.length - 1))).isFalse();
-    assertThat(b.rsaPkcs1Verify(digest, spki, message, 0, message.length,
-        java.util.Arrays.copyOf(signature, signature.length + 1))).isFalse();
+    assertThat(
+            b.rsaPkcs1Verify(
+                digest,
+                spki,
+                message,
+                0,
+                message.length,
+                java.util.Arrays.copyOf(signature, signature.length - 1)))
+        .isFalse();
+    assertThat(
+            b.rsaPkcs1Verify(
+                digest,
+                spki,
+                message,
+                0,
+                message.length,
+                java.util.Arrays.copyOf(signature, signature.length + 1)))
+        .isFalse();
     assertThat(b.rsaPkcs1Verify(digest, spki, message, 0, message.length, new byte[0])).isFalse();
     // the wrong key
     byte[] wrongKey = rsa2048.getPublic().getEncoded();
     assertThat(b.rsaPkcs1Verify(digest, wrongKey, message, 0, message.length, signature)).isFalse();
     // keys that are not RSA SubjectPublicKeyInfo DER: truncated, trailing byte, an EC key, garbage
-    assertThat(b.rsaPkcs1Verify(digest, java.util.Arrays.copyOf(spki, spki.length - 1), message, 0,
-        message.length, signature)).isFalse();
-    assertThat(b.rsaPkcs1Verify(digest, java.util.Arrays.copyOf(spki, spki.length + 1), message, 0,
-        message.length, signature)).isFalse();
+    assertThat(
+            b.rsaPkcs1Verify(
+                digest,
+                java.util.Arrays.copyOf(spki, spki.length - 1),
+                message,
+                0,
+                message.length,
+                signature))
+        .isFalse();
+    assertThat(
+            b.rsaPkcs1Verify(
+                digest,
+                java.util.Arrays.copyOf(spki, spki.length + 1),
+                message,
+                0,
+                message.length,
+                signature))
+        .isFalse();
     KeyPairGenerator ec = KeyPairGenerator.getInstance("EC");
     ec.initialize(256);
-    assertThat(b.rsaPkcs1Verify(digest, ec.generateKeyPair().getPublic().getEncoded(), message, 0,
-        message.length, signature)).isFalse();
-    assertThat(b.rsaPkcs1Verify(digest, new byte[] {0x30, 0x00}, message, 0, message.length, signature)).isFalse();
+    assertThat(
+            b.rsaPkcs1Verify(
+                digest,
+                ec.generateKeyPair().getPublic().getEncoded(),
+                message,
+                0,
+                message.length,
+                signature))
+        .isFalse();
+    assertThat(
+            b.rsaPkcs1Verify(
+                digest, new byte[] {0x30, 0x00}, message, 0, message.length, signature))
+        .isFalse();
     assertThatThrownBy(() -> b.rsaPkcs1Verify(digest, spki, message, 1, message.length, signature))
         .isInstanceOf(IndexOutOfBoundsException.class);
   }

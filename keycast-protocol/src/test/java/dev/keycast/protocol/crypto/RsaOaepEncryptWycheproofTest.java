@@ -35,12 +35,17 @@ import org.junit.jupiter.params.provider.MethodSource;
 class RsaOaepEncryptWycheproofTest {
   static List<Arguments> vectors() {
     List<Arguments> out = new ArrayList<>();
-    for (String f : List.of("rsa_oaep_2048_sha256_mgf1sha256_test.json",
-        "rsa_oaep_3072_sha256_mgf1sha256_test.json", "rsa_oaep_4096_sha256_mgf1sha256_test.json",
-        "rsa_oaep_misc_test.json")) {
+    for (String f :
+        List.of(
+            "rsa_oaep_2048_sha256_mgf1sha256_test.json",
+            "rsa_oaep_3072_sha256_mgf1sha256_test.json",
+            "rsa_oaep_4096_sha256_mgf1sha256_test.json",
+            "rsa_oaep_misc_test.json")) {
       for (Vector v : Wycheproof.load(f)) {
-        if (v.result() == Result.VALID && v.hex("label").length == 0
-            && v.groupText("sha").equals("SHA-256") && v.groupText("mgfSha").equals("SHA-256")) {
+        if (v.result() == Result.VALID
+            && v.hex("label").length == 0
+            && v.groupText("sha").equals("SHA-256")
+            && v.groupText("mgfSha").equals("SHA-256")) {
           for (String backend : TestBackends.names()) {
             out.add(Arguments.of(backend, v));
           }
@@ -54,10 +59,14 @@ class RsaOaepEncryptWycheproofTest {
   @MethodSource("vectors")
   void reproducesTheValidCiphertextFromItsSeed(String backendName, Vector v) throws Exception {
     CryptoBackend backend = TestBackends.get(backendName);
-    RSAPrivateCrtKey priv = (RSAPrivateCrtKey) KeyFactory.getInstance("RSA")
-        .generatePrivate(new PKCS8EncodedKeySpec(v.groupHex("privateKeyPkcs8")));
-    RSAPublicKey pub = (RSAPublicKey) KeyFactory.getInstance("RSA")
-        .generatePublic(new RSAPublicKeySpec(priv.getModulus(), priv.getPublicExponent()));
+    RSAPrivateCrtKey priv =
+        (RSAPrivateCrtKey)
+            KeyFactory.getInstance("RSA")
+                .generatePrivate(new PKCS8EncodedKeySpec(v.groupHex("privateKeyPkcs8")));
+    RSAPublicKey pub =
+        (RSAPublicKey)
+            KeyFactory.getInstance("RSA")
+                .generatePublic(new RSAPublicKeySpec(priv.getModulus(), priv.getPublicExponent()));
     byte[] ct = v.hex("ct");
     byte[] seed = recoverSeed(priv, ct);
     byte[] out = backend.rsaOaepSha256Encrypt(pub, v.hex("msg"), new ReplayRandom(seed));
@@ -65,9 +74,11 @@ class RsaOaepEncryptWycheproofTest {
   }
 
   static List<Arguments> wrapVectors() {
-    return vectors().stream().filter(a -> a.get()[0].equals("java"))
+    return vectors().stream()
+        .filter(a -> a.get()[0].equals("java"))
         .filter(a -> ((Vector) a.get()[1]).hex("msg").length > 0) // no AES key is empty
-        .map(a -> Arguments.of(a.get()[1])).toList();
+        .map(a -> Arguments.of(a.get()[1]))
+        .toList();
   }
 
   /**
@@ -78,26 +89,36 @@ class RsaOaepEncryptWycheproofTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("wrapVectors")
   void mockKmsKeyWrapReproducesTheValidCiphertext(Vector v) throws Exception {
-    RSAPrivateCrtKey priv = (RSAPrivateCrtKey) KeyFactory.getInstance("RSA")
-        .generatePrivate(new PKCS8EncodedKeySpec(v.groupHex("privateKeyPkcs8")));
-    RSAPublicKey pub = (RSAPublicKey) KeyFactory.getInstance("RSA")
-        .generatePublic(new RSAPublicKeySpec(priv.getModulus(), priv.getPublicExponent()));
-    var sha256 = new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
-        org.bouncycastle.asn1.nist.NISTObjectIdentifiers.id_sha256,
-        org.bouncycastle.asn1.DERNull.INSTANCE);
-    var oaep = new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
-        org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.id_RSAES_OAEP,
-        new org.bouncycastle.asn1.pkcs.RSAESOAEPparams(sha256,
-            new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
-                org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.id_mgf1, sha256),
-            org.bouncycastle.asn1.pkcs.RSAESOAEPparams.DEFAULT_P_SOURCE_ALGORITHM));
-    byte[] ct = v.hex("ct");
-    var wrapper = new org.bouncycastle.operator.jcajce.JceAsymmetricKeyWrapper(oaep, pub)
-        .setSecureRandom(new ReplayRandom(recoverSeed(priv, ct)));
-    byte[] out = wrapper.generateWrappedKey(new org.bouncycastle.operator.jcajce.JceGenericKey(
+    RSAPrivateCrtKey priv =
+        (RSAPrivateCrtKey)
+            KeyFactory.getInstance("RSA")
+                .generatePrivate(new PKCS8EncodedKeySpec(v.groupHex("privateKeyPkcs8")));
+    RSAPublicKey pub =
+        (RSAPublicKey)
+            KeyFactory.getInstance("RSA")
+                .generatePublic(new RSAPublicKeySpec(priv.getModulus(), priv.getPublicExponent()));
+    var sha256 =
         new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
-            org.bouncycastle.asn1.nist.NISTObjectIdentifiers.id_aes256_CBC),
-        new javax.crypto.spec.SecretKeySpec(v.hex("msg"), "AES")));
+            org.bouncycastle.asn1.nist.NISTObjectIdentifiers.id_sha256,
+            org.bouncycastle.asn1.DERNull.INSTANCE);
+    var oaep =
+        new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+            org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.id_RSAES_OAEP,
+            new org.bouncycastle.asn1.pkcs.RSAESOAEPparams(
+                sha256,
+                new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+                    org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.id_mgf1, sha256),
+                org.bouncycastle.asn1.pkcs.RSAESOAEPparams.DEFAULT_P_SOURCE_ALGORITHM));
+    byte[] ct = v.hex("ct");
+    var wrapper =
+        new org.bouncycastle.operator.jcajce.JceAsymmetricKeyWrapper(oaep, pub)
+            .setSecureRandom(new ReplayRandom(recoverSeed(priv, ct)));
+    byte[] out =
+        wrapper.generateWrappedKey(
+            new org.bouncycastle.operator.jcajce.JceGenericKey(
+                new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+                    org.bouncycastle.asn1.nist.NISTObjectIdentifiers.id_aes256_CBC),
+                new javax.crypto.spec.SecretKeySpec(v.hex("msg"), "AES")));
     assertThat(out).as(v.toString()).isEqualTo(ct);
   }
 

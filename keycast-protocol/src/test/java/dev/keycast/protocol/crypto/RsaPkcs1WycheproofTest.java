@@ -39,8 +39,14 @@ class RsaPkcs1WycheproofTest {
   void validSignaturesVerifyAndForgedOrMalformedOnesDoNot(String backendName, Vector v) {
     CryptoBackend backend = TestBackends.get(backendName);
     byte[] msg = v.hex("msg");
-    boolean ok = backend.rsaPkcs1Verify(RsaSignatureDigest.SHA256, v.groupHex("publicKeyDer"),
-        msg, 0, msg.length, v.hex("sig"));
+    boolean ok =
+        backend.rsaPkcs1Verify(
+            RsaSignatureDigest.SHA256,
+            v.groupHex("publicKeyDer"),
+            msg,
+            0,
+            msg.length,
+            v.hex("sig"));
     assertThat(ok).as(v.toString()).isEqualTo(v.result() == Result.VALID);
   }
 }

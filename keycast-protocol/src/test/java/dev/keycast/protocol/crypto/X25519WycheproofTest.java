@@ -53,7 +53,8 @@ class X25519WycheproofTest {
     X25519KeyAgreement held = backend.x25519KeyAgreement(priv, pub);
     try {
       if (mustReject(v)) {
-        assertThatThrownBy(() -> backend.x25519(priv, peer)).isInstanceOf(InvalidKeyException.class);
+        assertThatThrownBy(() -> backend.x25519(priv, peer))
+            .isInstanceOf(InvalidKeyException.class);
         assertThatThrownBy(() -> backend.x25519SharedSecret(priv, pub, peer))
             .isInstanceOf(InvalidKeyException.class);
         assertThatThrownBy(() -> held.sharedSecret(peer)).isInstanceOf(InvalidKeyException.class);

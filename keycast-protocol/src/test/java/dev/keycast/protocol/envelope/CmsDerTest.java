@@ -41,11 +41,27 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class CmsDerTest {
   static Stream<Arguments> cases() {
-    int[] lengths = {0, 1, 60, 109, 110, 111, 127, 128, 129, 200, 238, 239, 240, 255, 256, 257,
-        1000, 65_000, 65_535, 65_536, 65_700, 70_000};
-    return Stream.of(true, false).flatMap(gcm -> Stream.of(true, false).flatMap(ski ->
-        Stream.of(256, 384, 512).flatMap(keyLen -> Stream.of(true, false).flatMap(oaep ->
-            IntStream.of(lengths).mapToObj(n -> Arguments.of(gcm, ski, keyLen, oaep, n))))));
+    int[] lengths = {
+      0, 1, 60, 109, 110, 111, 127, 128, 129, 200, 238, 239, 240, 255, 256, 257, 1000, 65_000,
+      65_535, 65_536, 65_700, 70_000
+    };
+    return Stream.of(true, false)
+        .flatMap(
+            gcm ->
+                Stream.of(true, false)
+                    .flatMap(
+                        ski ->
+                            Stream.of(256, 384, 512)
+                                .flatMap(
+                                    keyLen ->
+                                        Stream.of(true, false)
+                                            .flatMap(
+                                                oaep ->
+                                                    IntStream.of(lengths)
+                                                        .mapToObj(
+                                                            n ->
+                                                                Arguments.of(
+                                                                    gcm, ski, keyLen, oaep, n))))));
   }
 
   @ParameterizedTest(name = "gcm={0} ski={1} key={2} oaep={3} content={4}")
@@ -58,16 +74,18 @@ class CmsDerTest {
     byte[] content = bytes(r, n);
     byte[] tag = gcm ? bytes(r, 16) : null;
     byte[] skiBytes = bytes(r, 32);
-    IssuerAndSerialNumber ias = new IssuerAndSerialNumber(
-        new X500Name("CN=Keycast test CA " + n + ",O=Example,C=DE"),
-        new BigInteger(1 + r.nextInt(159), r));
-    AlgorithmIdentifier keyWrap = oaep
-        ? CmsDeliveryFormat.OAEP_SHA256
-        : new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE);
+    IssuerAndSerialNumber ias =
+        new IssuerAndSerialNumber(
+            new X500Name("CN=Keycast test CA " + n + ",O=Example,C=DE"),
+            new BigInteger(1 + r.nextInt(159), r));
+    AlgorithmIdentifier keyWrap =
+        oaep
+            ? CmsDeliveryFormat.OAEP_SHA256
+            : new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE);
 
     byte[] rid = ski ? CmsDer.subjectKeyIdRid(skiBytes) : CmsDer.der(ias);
-    CmsDer.Layout layout = CmsDer.Layout.of(
-        gcm, rid, ski, CmsDer.der(keyWrap), keyLen, iv, n, gcm ? 16 : 0);
+    CmsDer.Layout layout =
+        CmsDer.Layout.of(gcm, rid, ski, CmsDer.der(keyWrap), keyLen, iv, n, gcm ? 16 : 0);
     byte[] out = layout.out();
     System.arraycopy(encryptedKey, 0, out, layout.encryptedKeyAt(), keyLen);
     System.arraycopy(content, 0, out, layout.contentAt(), n);
@@ -75,8 +93,17 @@ class CmsDerTest {
       System.arraycopy(tag, 0, out, layout.tagAt(), 16);
     }
 
-    byte[] expected = bouncyCastle(gcm, ski ? new RecipientIdentifier(new DEROctetString(skiBytes))
-        : new RecipientIdentifier(ias), keyWrap, encryptedKey, iv, content, tag);
+    byte[] expected =
+        bouncyCastle(
+            gcm,
+            ski
+                ? new RecipientIdentifier(new DEROctetString(skiBytes))
+                : new RecipientIdentifier(ias),
+            keyWrap,
+            encryptedKey,
+            iv,
+            content,
+            tag);
     assertThat(out).isEqualTo(expected);
     // and it is canonical DER: BouncyCastle parses it and encodes the same bytes again
     assertThat(ASN1Primitive.fromByteArray(out).getEncoded(ASN1Encoding.DER)).isEqualTo(out);
@@ -86,10 +113,18 @@ class CmsDerTest {
   void aBrokenLayoutWouldBeCaught() throws Exception {
     // the comparison above is not vacuous: one byte of difference fails it
     byte[] rid = CmsDer.subjectKeyIdRid(new byte[32]);
-    CmsDer.Layout layout = CmsDer.Layout.of(
-        true, rid, true, CmsDer.der(CmsDeliveryFormat.OAEP_SHA256), 256, new byte[12], 100, 16);
-    byte[] expected = bouncyCastle(true, new RecipientIdentifier(new DEROctetString(new byte[32])),
-        CmsDeliveryFormat.OAEP_SHA256, new byte[256], new byte[12], new byte[100], new byte[16]);
+    CmsDer.Layout layout =
+        CmsDer.Layout.of(
+            true, rid, true, CmsDer.der(CmsDeliveryFormat.OAEP_SHA256), 256, new byte[12], 100, 16);
+    byte[] expected =
+        bouncyCastle(
+            true,
+            new RecipientIdentifier(new DEROctetString(new byte[32])),
+            CmsDeliveryFormat.OAEP_SHA256,
+            new byte[256],
+            new byte[12],
+            new byte[100],
+            new byte[16]);
     assertThat(layout.out()).isEqualTo(expected);
     byte[] changed = expected.clone();
     changed[layout.tagAt() - 1] ^= 1;
@@ -98,30 +133,55 @@ class CmsDerTest {
 
   @Test
   void gcmTagOtherThan16IsRefused() {
-    assertThatThrownBy(() -> CmsDer.Layout.of(true, CmsDer.subjectKeyIdRid(new byte[32]), true,
-            CmsDer.der(CmsDeliveryFormat.OAEP_SHA256), 256, new byte[12], 10, 12))
+    assertThatThrownBy(
+            () ->
+                CmsDer.Layout.of(
+                    true,
+                    CmsDer.subjectKeyIdRid(new byte[32]),
+                    true,
+                    CmsDer.der(CmsDeliveryFormat.OAEP_SHA256),
+                    256,
+                    new byte[12],
+                    10,
+                    12))
         .isInstanceOf(IllegalArgumentException.class);
   }
 
   /** The encoder CmsDeliveryFormat used before CmsDer: BouncyCastle's ASN.1 classes. */
-  private static byte[] bouncyCastle(boolean gcm, RecipientIdentifier rid,
-      AlgorithmIdentifier keyWrap, byte[] encryptedKey, byte[] iv, byte[] content, byte[] tag)
+  private static byte[] bouncyCastle(
+      boolean gcm,
+      RecipientIdentifier rid,
+      AlgorithmIdentifier keyWrap,
+      byte[] encryptedKey,
+      byte[] iv,
+      byte[] content,
+      byte[] tag)
       throws Exception {
-    ASN1Set recipients = new DERSet(new RecipientInfo(
-        new KeyTransRecipientInfo(rid, keyWrap, new DEROctetString(encryptedKey))));
+    ASN1Set recipients =
+        new DERSet(
+            new RecipientInfo(
+                new KeyTransRecipientInfo(rid, keyWrap, new DEROctetString(encryptedKey))));
     ContentInfo ci;
     if (gcm) {
-      EncryptedContentInfo eci = new EncryptedContentInfo(CMSObjectIdentifiers.data,
-          new AlgorithmIdentifier(CMSAlgorithm.AES256_GCM, new GCMParameters(iv, 16)),
-          new DEROctetString(content));
-      ci = new ContentInfo(CMSObjectIdentifiers.authEnvelopedData,
-          new AuthEnvelopedData(null, recipients, eci, null, new DEROctetString(tag), null));
+      EncryptedContentInfo eci =
+          new EncryptedContentInfo(
+              CMSObjectIdentifiers.data,
+              new AlgorithmIdentifier(CMSAlgorithm.AES256_GCM, new GCMParameters(iv, 16)),
+              new DEROctetString(content));
+      ci =
+          new ContentInfo(
+              CMSObjectIdentifiers.authEnvelopedData,
+              new AuthEnvelopedData(null, recipients, eci, null, new DEROctetString(tag), null));
     } else {
-      EncryptedContentInfo eci = new EncryptedContentInfo(CMSObjectIdentifiers.data,
-          new AlgorithmIdentifier(CMSAlgorithm.AES256_CBC, new DEROctetString(iv)),
-          new DEROctetString(content));
-      ci = new ContentInfo(CMSObjectIdentifiers.envelopedData,
-          new EnvelopedData(null, recipients, eci, (ASN1Set) null));
+      EncryptedContentInfo eci =
+          new EncryptedContentInfo(
+              CMSObjectIdentifiers.data,
+              new AlgorithmIdentifier(CMSAlgorithm.AES256_CBC, new DEROctetString(iv)),
+              new DEROctetString(content));
+      ci =
+          new ContentInfo(
+              CMSObjectIdentifiers.envelopedData,
+              new EnvelopedData(null, recipients, eci, (ASN1Set) null));
     }
     return ci.getEncoded(ASN1Encoding.DER);
   }

@@ -36,9 +36,13 @@ class CmsOpensslInteropTest {
 
   static Stream<Arguments> cases() {
     return TestBackends.names().stream()
-        .flatMap(backend -> Stream.of(2048, 3072, 4096)
-            .flatMap(bits -> Stream.of(CmsDeliveryFormat.AES_256_GCM, CmsDeliveryFormat.AES_256_CBC)
-                .map(f -> Arguments.of(backend, f, bits))));
+        .flatMap(
+            backend ->
+                Stream.of(2048, 3072, 4096)
+                    .flatMap(
+                        bits ->
+                            Stream.of(CmsDeliveryFormat.AES_256_GCM, CmsDeliveryFormat.AES_256_CBC)
+                                .map(f -> Arguments.of(backend, f, bits))));
   }
 
   /** Envelopes sealed with either backend's RSA-OAEP. */
@@ -55,12 +59,24 @@ class CmsOpensslInteropTest {
     byte[] envelope = format.seal(key, md, secret, new SecureRandom());
 
     Path in = Files.write(dir.resolve("delivery.der"), envelope);
-    Path keyPem = Files.write(dir.resolve("key.pem"), TestKeys.resource("keys/rsa-" + bits + ".key.pem"));
+    Path keyPem =
+        Files.write(dir.resolve("key.pem"), TestKeys.resource("keys/rsa-" + bits + ".key.pem"));
     Path out = dir.resolve("payload.bin");
     Process p =
-        new ProcessBuilder(List.of(
-                "openssl", "cms", "-decrypt", "-binary", "-inform", "DER",
-                "-in", in.toString(), "-inkey", keyPem.toString(), "-out", out.toString()))
+        new ProcessBuilder(
+                List.of(
+                    "openssl",
+                    "cms",
+                    "-decrypt",
+                    "-binary",
+                    "-inform",
+                    "DER",
+                    "-in",
+                    in.toString(),
+                    "-inkey",
+                    keyPem.toString(),
+                    "-out",
+                    out.toString()))
             .redirectErrorStream(true)
             .start();
     String log = new String(p.getInputStream().readAllBytes());
@@ -68,7 +84,8 @@ class CmsOpensslInteropTest {
     assertThat(p.exitValue()).as("openssl output: %s", log).isZero();
 
     byte[] fromOpenssl = Files.readAllBytes(out);
-    assertThat(fromOpenssl).isEqualTo(DeliveryPayload.encode(md, secret, format.payloadIntegrity()));
+    assertThat(fromOpenssl)
+        .isEqualTo(DeliveryPayload.encode(md, secret, format.payloadIntegrity()));
     OpenedDelivery d = DeliveryPayload.decode(fromOpenssl);
     assertThat(d.metadata()).isEqualTo(md);
     assertThat(d.secret()).isEqualTo(secret);

@@ -16,11 +16,17 @@ class CmsPayloadWipeTest {
   @ParameterizedTest
   @ValueSource(strings = {"gcm", "cbc"})
   void thePlaintextPayloadIsZeroizedAfterSealing(String mode) throws Exception {
-    CmsDeliveryFormat format = mode.equals("gcm") ? CmsDeliveryFormat.AES_256_GCM : CmsDeliveryFormat.AES_256_CBC;
+    CmsDeliveryFormat format =
+        mode.equals("gcm") ? CmsDeliveryFormat.AES_256_GCM : CmsDeliveryFormat.AES_256_CBC;
     RsaRecipientKey key = TestKeys.rsaRecipient(2048);
     byte[] secret = "the secret".getBytes(StandardCharsets.UTF_8);
-    DeliveryMetadata md = DeliveryMetadata.of("secret-1", "sender",
-        Instant.parse("2026-01-01T00:00:00Z"), Instant.parse("2027-01-01T00:00:00Z"), key.fingerprint());
+    DeliveryMetadata md =
+        DeliveryMetadata.of(
+            "secret-1",
+            "sender",
+            Instant.parse("2026-01-01T00:00:00Z"),
+            Instant.parse("2027-01-01T00:00:00Z"),
+            key.fingerprint());
     byte[] payload = DeliveryPayload.encode(md, secret, format.payloadIntegrity());
 
     byte[] envelope = format.sealPayload(key, payload, new SecureRandom());

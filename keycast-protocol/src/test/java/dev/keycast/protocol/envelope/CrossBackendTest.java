@@ -44,14 +44,19 @@ class CrossBackendTest {
   @ParameterizedTest(name = "sealed with {0}, opened with {1}")
   @MethodSource("pairs")
   void cmsDeliveriesCrossBackends(String sealer, String opener) throws Exception {
-    for (CmsDeliveryFormat f : List.of(CmsDeliveryFormat.AES_256_GCM, CmsDeliveryFormat.AES_256_CBC)) {
+    for (CmsDeliveryFormat f :
+        List.of(CmsDeliveryFormat.AES_256_GCM, CmsDeliveryFormat.AES_256_CBC)) {
       for (int bits : new int[] {2048, 3072, 4096}) {
         RsaRecipientKey key = TestKeys.rsaRecipient(bits);
         byte[] secret = new byte[32];
         RANDOM.nextBytes(secret);
-        byte[] env = f.withBackend(TestBackends.get(sealer))
-            .seal(key, DeliveryFormatTest.metadataFor(key), secret, RANDOM);
-        assertThat(f.withBackend(TestBackends.get(opener)).open(TestKeys.rsaPrivate(bits), env).secret())
+        byte[] env =
+            f.withBackend(TestBackends.get(sealer))
+                .seal(key, DeliveryFormatTest.metadataFor(key), secret, RANDOM);
+        assertThat(
+                f.withBackend(TestBackends.get(opener))
+                    .open(TestKeys.rsaPrivate(bits), env)
+                    .secret())
             .isEqualTo(secret);
       }
     }
@@ -67,18 +72,28 @@ class CrossBackendTest {
       byte[] secret = new byte[32];
       RANDOM.nextBytes(secret);
       String seed = "cross " + i;
-      assertThat(HpkeDeliveryFormat.INSTANCE.withBackend(o)
-              .seal(x, DeliveryFormatTest.metadataFor(x), secret, new DeterministicRandom(seed)))
-          .isEqualTo(HpkeDeliveryFormat.INSTANCE.withBackend(j)
-              .seal(x, DeliveryFormatTest.metadataFor(x), secret, new DeterministicRandom(seed)));
+      assertThat(
+              HpkeDeliveryFormat.INSTANCE
+                  .withBackend(o)
+                  .seal(
+                      x, DeliveryFormatTest.metadataFor(x), secret, new DeterministicRandom(seed)))
+          .isEqualTo(
+              HpkeDeliveryFormat.INSTANCE
+                  .withBackend(j)
+                  .seal(
+                      x, DeliveryFormatTest.metadataFor(x), secret, new DeterministicRandom(seed)));
       RsaRecipientKey r = TestKeys.rsaRecipient(2048);
-      byte[] viaOpenssl = CmsDeliveryFormat.AES_256_GCM.withBackend(o)
-          .seal(r, DeliveryFormatTest.metadataFor(r), secret, new DeterministicRandom(seed));
+      byte[] viaOpenssl =
+          CmsDeliveryFormat.AES_256_GCM
+              .withBackend(o)
+              .seal(r, DeliveryFormatTest.metadataFor(r), secret, new DeterministicRandom(seed));
       // SunJCE's per-thread GCM cipher refuses the same key and nonce twice in a row (as it
       // should); seal one random delivery in between.
       CmsDeliveryFormat.AES_256_GCM.seal(r, DeliveryFormatTest.metadataFor(r), secret, RANDOM);
-      byte[] viaJava = CmsDeliveryFormat.AES_256_GCM.withBackend(j)
-          .seal(r, DeliveryFormatTest.metadataFor(r), secret, new DeterministicRandom(seed));
+      byte[] viaJava =
+          CmsDeliveryFormat.AES_256_GCM
+              .withBackend(j)
+              .seal(r, DeliveryFormatTest.metadataFor(r), secret, new DeterministicRandom(seed));
       assertThat(viaOpenssl).isEqualTo(viaJava);
     }
   }
@@ -87,8 +102,11 @@ class CrossBackendTest {
   @ParameterizedTest
   @MethodSource("dev.keycast.protocol.crypto.TestBackends#names")
   void lowOrderRecipientRefused(String backend) throws Exception {
-    X25519RecipientKey bad = new X25519RecipientKey(X25519PublicKey.fromRaw(
-        HexFormat.of().parseHex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")));
+    X25519RecipientKey bad =
+        new X25519RecipientKey(
+            X25519PublicKey.fromRaw(
+                HexFormat.of()
+                    .parseHex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")));
     HpkeDeliveryFormat f = HpkeDeliveryFormat.INSTANCE.withBackend(TestBackends.get(backend));
     assertThatThrownBy(() -> f.seal(bad, DeliveryFormatTest.metadataFor(bad), new byte[32], RANDOM))
         .isInstanceOf(IllegalArgumentException.class)

@@ -31,8 +31,10 @@ class DeliveryFormatTest {
 
   static Stream<Arguments> rsaCases() {
     return Stream.of(2048, 3072, 4096)
-        .flatMap(bits -> Stream.of(CmsDeliveryFormat.AES_256_GCM, CmsDeliveryFormat.AES_256_CBC)
-            .map(f -> Arguments.of(f, bits)));
+        .flatMap(
+            bits ->
+                Stream.of(CmsDeliveryFormat.AES_256_GCM, CmsDeliveryFormat.AES_256_CBC)
+                    .map(f -> Arguments.of(f, bits)));
   }
 
   @ParameterizedTest(name = "{0} RSA-{1}")
@@ -71,18 +73,28 @@ class DeliveryFormatTest {
   @Test
   void certificateRecipientUsesIssuerAndSerialElseSubjectKeyId() throws Exception {
     RsaRecipientKey withCert = TestKeys.rsaRecipientWithCert();
-    byte[] env = CmsDeliveryFormat.AES_256_GCM.seal(withCert, metadataFor(withCert), new byte[8], RANDOM);
-    RecipientInformation ri = new CMSAuthEnvelopedData(ContentInfo.getInstance(env)).getRecipientInfos()
-        .getRecipients().iterator().next();
+    byte[] env =
+        CmsDeliveryFormat.AES_256_GCM.seal(withCert, metadataFor(withCert), new byte[8], RANDOM);
+    RecipientInformation ri =
+        new CMSAuthEnvelopedData(ContentInfo.getInstance(env))
+            .getRecipientInfos()
+            .getRecipients()
+            .iterator()
+            .next();
     KeyTransRecipientId rid = (KeyTransRecipientId) ri.getRID();
     assertThat(rid.getSerialNumber()).isEqualTo(java.math.BigInteger.valueOf(4242));
     assertThat(rid.getSubjectKeyIdentifier()).isNull();
-    assertThat(CmsDeliveryFormat.AES_256_GCM.open(TestKeys.rsaPrivate(2048), env).secret()).hasSize(8);
+    assertThat(CmsDeliveryFormat.AES_256_GCM.open(TestKeys.rsaPrivate(2048), env).secret())
+        .hasSize(8);
 
     RsaRecipientKey bare = TestKeys.rsaRecipient(2048);
     env = CmsDeliveryFormat.AES_256_GCM.seal(bare, metadataFor(bare), new byte[8], RANDOM);
-    ri = new CMSAuthEnvelopedData(ContentInfo.getInstance(env)).getRecipientInfos()
-        .getRecipients().iterator().next();
+    ri =
+        new CMSAuthEnvelopedData(ContentInfo.getInstance(env))
+            .getRecipientInfos()
+            .getRecipients()
+            .iterator()
+            .next();
     rid = (KeyTransRecipientId) ri.getRID();
     assertThat(rid.getSubjectKeyIdentifier()).isEqualTo(bare.subjectKeyIdentifier()).hasSize(32);
     assertThat(rid.getSerialNumber()).isNull();
@@ -90,18 +102,26 @@ class DeliveryFormatTest {
 
   @Test
   void defaultFormatsAndRegistry() throws Exception {
-    assertThat(DeliveryFormats.defaultFor(TestKeys.rsaRecipient(3072))).isSameAs(CmsDeliveryFormat.AES_256_GCM);
-    assertThat(DeliveryFormats.defaultFor(TestKeys.x25519Recipient())).isSameAs(HpkeDeliveryFormat.INSTANCE);
-    assertThat(DeliveryFormats.byId("cms-aes256cbc-v1")).containsSame(CmsDeliveryFormat.AES_256_CBC);
+    assertThat(DeliveryFormats.defaultFor(TestKeys.rsaRecipient(3072)))
+        .isSameAs(CmsDeliveryFormat.AES_256_GCM);
+    assertThat(DeliveryFormats.defaultFor(TestKeys.x25519Recipient()))
+        .isSameAs(HpkeDeliveryFormat.INSTANCE);
+    assertThat(DeliveryFormats.byId("cms-aes256cbc-v1"))
+        .containsSame(CmsDeliveryFormat.AES_256_CBC);
     assertThat(DeliveryFormats.byId("kdm-smpte-430-1")).isEmpty();
     assertThat(DeliveryFormats.ALL).extracting(DeliveryFormat::id).doesNotHaveDuplicates();
   }
 
   @Test
   void x25519PrivateKeyFromPkcs8() throws Exception {
-    assertThat(TestKeys.x25519Private().toRaw()).isEqualTo(TestKeys.x25519PrivateRawFromPkcs8Tail());
-    assertThatThrownBy(() -> X25519PrivateKey.fromPkcs8(TestKeys.pemBody(TestKeys.text("keys/rsa-2048.key.pem"))))
-        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("oversize"));
+    assertThat(TestKeys.x25519Private().toRaw())
+        .isEqualTo(TestKeys.x25519PrivateRawFromPkcs8Tail());
+    assertThatThrownBy(
+            () ->
+                X25519PrivateKey.fromPkcs8(
+                    TestKeys.pemBody(TestKeys.text("keys/rsa-2048.key.pem"))))
+        .isInstanceOfSatisfying(
+            MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("oversize"));
     assertThatThrownBy(() -> X25519PrivateKey.fromPkcs8(new byte[] {0x30, 0x00}))
         .isInstanceOf(MalformedInputException.class);
   }
@@ -110,13 +130,18 @@ class DeliveryFormatTest {
   void sealChecksArguments() throws Exception {
     RsaRecipientKey rsa = TestKeys.rsaRecipient(2048);
     X25519RecipientKey x = TestKeys.x25519Recipient();
-    assertThatThrownBy(() -> CmsDeliveryFormat.AES_256_GCM.seal(x, metadataFor(x), new byte[1], RANDOM))
+    assertThatThrownBy(
+            () -> CmsDeliveryFormat.AES_256_GCM.seal(x, metadataFor(x), new byte[1], RANDOM))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> HpkeDeliveryFormat.INSTANCE.seal(rsa, metadataFor(rsa), new byte[1], RANDOM))
+    assertThatThrownBy(
+            () -> HpkeDeliveryFormat.INSTANCE.seal(rsa, metadataFor(rsa), new byte[1], RANDOM))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> HpkeDeliveryFormat.INSTANCE.seal(x, metadataFor(rsa), new byte[1], RANDOM))
+    assertThatThrownBy(
+            () -> HpkeDeliveryFormat.INSTANCE.seal(x, metadataFor(rsa), new byte[1], RANDOM))
         .hasMessageContaining("metadata names recipient");
-    assertThatThrownBy(() -> CmsDeliveryFormat.AES_256_CBC.seal(rsa, metadataFor(rsa), new byte[65537], RANDOM))
+    assertThatThrownBy(
+            () ->
+                CmsDeliveryFormat.AES_256_CBC.seal(rsa, metadataFor(rsa), new byte[65537], RANDOM))
         .hasMessageContaining("limit 65536");
   }
 
@@ -138,7 +163,8 @@ class DeliveryFormatTest {
   void wrongX25519KeyFails() throws Exception {
     X25519RecipientKey key = TestKeys.x25519Recipient();
     byte[] env = HpkeDeliveryFormat.INSTANCE.seal(key, metadataFor(key), new byte[32], RANDOM);
-    assertThatThrownBy(() -> HpkeDeliveryFormat.INSTANCE.open(X25519PrivateKey.generate(RANDOM), env))
+    assertThatThrownBy(
+            () -> HpkeDeliveryFormat.INSTANCE.open(X25519PrivateKey.generate(RANDOM), env))
         .isInstanceOf(DecryptionFailedException.class);
   }
 
@@ -146,10 +172,13 @@ class DeliveryFormatTest {
   void oversizeEnvelopesAreRejectedBeforeParsing() {
     byte[] big = new byte[DeliveryFormat.MAX_ENVELOPE_LENGTH + 1];
     big[0] = 0x30;
-    for (DeliveryFormat<?> f : new DeliveryFormat<?>[] {
-        CmsDeliveryFormat.AES_256_GCM, CmsDeliveryFormat.AES_256_CBC, HpkeDeliveryFormat.INSTANCE}) {
+    for (DeliveryFormat<?> f :
+        new DeliveryFormat<?>[] {
+          CmsDeliveryFormat.AES_256_GCM, CmsDeliveryFormat.AES_256_CBC, HpkeDeliveryFormat.INSTANCE
+        }) {
       assertThatThrownBy(() -> openUnchecked(f, big))
-          .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("oversize"));
+          .isInstanceOfSatisfying(
+              MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("oversize"));
     }
   }
 

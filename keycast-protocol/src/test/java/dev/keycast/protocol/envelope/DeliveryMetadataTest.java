@@ -43,17 +43,23 @@ class DeliveryMetadataTest {
   static Stream<Arguments> invalid() {
     return Stream.of(
         Arguments.of("empty secretId", (Runnable) () -> DeliveryMetadata.of("", "", T0, T1, FP)),
-        Arguments.of("129-char secretId",
+        Arguments.of(
+            "129-char secretId",
             (Runnable) () -> DeliveryMetadata.of("x".repeat(129), "", T0, T1, FP)),
-        Arguments.of("space in secretId", (Runnable) () -> DeliveryMetadata.of("a b", "", T0, T1, FP)),
-        Arguments.of("257-byte label",
+        Arguments.of(
+            "space in secretId", (Runnable) () -> DeliveryMetadata.of("a b", "", T0, T1, FP)),
+        Arguments.of(
+            "257-byte label",
             (Runnable) () -> DeliveryMetadata.of("a", "\u00e9".repeat(129), T0, T1, FP)),
-        Arguments.of("notBefore after notAfter",
-            (Runnable) () -> DeliveryMetadata.of("a", "", T1, T0, FP)),
-        Arguments.of("sub-second", (Runnable) () -> DeliveryMetadata.of("a", "", T0.plusMillis(1), T1, FP)),
-        Arguments.of("uppercase fingerprint",
+        Arguments.of(
+            "notBefore after notAfter", (Runnable) () -> DeliveryMetadata.of("a", "", T1, T0, FP)),
+        Arguments.of(
+            "sub-second", (Runnable) () -> DeliveryMetadata.of("a", "", T0.plusMillis(1), T1, FP)),
+        Arguments.of(
+            "uppercase fingerprint",
             (Runnable) () -> DeliveryMetadata.of("a", "", T0, T1, FP.toUpperCase())),
-        Arguments.of("short fingerprint",
+        Arguments.of(
+            "short fingerprint",
             (Runnable) () -> DeliveryMetadata.of("a", "", T0, T1, FP.substring(2))),
         Arguments.of("version 2", (Runnable) () -> new DeliveryMetadata(2, "a", "", T0, T1, FP)));
   }
@@ -68,7 +74,8 @@ class DeliveryMetadataTest {
     byte[] good = DeliveryMetadata.of("film-42", "label", T0, T1, FP).encode();
     byte[] v3 = good.clone();
     v3[0] = 3;
-    byte[] v2NoSender = good.clone(); // version 2 needs the 32-byte sender key after the fingerprint
+    byte[] v2NoSender =
+        good.clone(); // version 2 needs the 32-byte sender key after the fingerprint
     v2NoSender[0] = 2;
     byte[] zeroId = good.clone();
     zeroId[1] = 0;
@@ -93,6 +100,7 @@ class DeliveryMetadataTest {
   @MethodSource("badEncodings")
   void decodeRejectsWithTypedError(String name, byte[] input, String code) {
     assertThatThrownBy(() -> DeliveryMetadata.decode(input))
-        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo(code));
+        .isInstanceOfSatisfying(
+            MalformedInputException.class, e -> assertThat(e.code()).isEqualTo(code));
   }
 }

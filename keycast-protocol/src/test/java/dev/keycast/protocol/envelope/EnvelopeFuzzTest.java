@@ -26,33 +26,48 @@ class EnvelopeFuzzTest {
   private static final long ALLOCATION_PER_BYTE = 64;
   private static final RSAPrivateKey RSA = rsa();
   private static final X25519PrivateKey X25519 = x25519();
-  private static final List<byte[]> GOLDEN = List.of(
-      TestKeys.resource("golden/" + EnvelopeVectors.GCM_SKI),
-      TestKeys.resource("golden/" + EnvelopeVectors.GCM_CERT),
-      TestKeys.resource("golden/" + EnvelopeVectors.CBC_SKI),
-      TestKeys.resource("golden/" + EnvelopeVectors.HPKE));
+  private static final List<byte[]> GOLDEN =
+      List.of(
+          TestKeys.resource("golden/" + EnvelopeVectors.GCM_SKI),
+          TestKeys.resource("golden/" + EnvelopeVectors.GCM_CERT),
+          TestKeys.resource("golden/" + EnvelopeVectors.CBC_SKI),
+          TestKeys.resource("golden/" + EnvelopeVectors.HPKE));
 
   @FuzzTest
   void openCms(byte[] input) {
-    for (CmsDeliveryFormat format : List.of(CmsDeliveryFormat.AES_256_GCM, CmsDeliveryFormat.AES_256_CBC)) {
-      check(input, FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE, () -> format.open(RSA, input),
-          MalformedInputException.class, DecryptionFailedException.class));
+    for (CmsDeliveryFormat format :
+        List.of(CmsDeliveryFormat.AES_256_GCM, CmsDeliveryFormat.AES_256_CBC)) {
+      check(
+          input,
+          FuzzContract.typedOnly(
+              input,
+              ALLOCATION_PER_BYTE,
+              () -> format.open(RSA, input),
+              MalformedInputException.class,
+              DecryptionFailedException.class));
     }
   }
 
   @FuzzTest
   void openHpke(byte[] input) {
-    check(input, FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> HpkeDeliveryFormat.INSTANCE.open(X25519, input),
-        MalformedInputException.class, DecryptionFailedException.class));
+    check(
+        input,
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> HpkeDeliveryFormat.INSTANCE.open(X25519, input),
+            MalformedInputException.class,
+            DecryptionFailedException.class));
   }
 
   private static void check(byte[] input, Outcome<OpenedDelivery> opened) {
     if (opened.ok()) {
-      assertThat(input.length).as("only a golden envelope's length opens")
+      assertThat(input.length)
+          .as("only a golden envelope's length opens")
           .isIn(GOLDEN.stream().map(g -> g.length).toList());
       assertThat(opened.value().secret()).isEqualTo(EnvelopeVectors.DEFAULT.secret());
-      assertThat(opened.value().metadata().secretId()).isEqualTo(EnvelopeVectors.DEFAULT.secretId());
+      assertThat(opened.value().metadata().secretId())
+          .isEqualTo(EnvelopeVectors.DEFAULT.secretId());
     } else if (opened.error() instanceof DecryptionFailedException d) {
       assertThat(d).hasMessage(DecryptionFailedException.MESSAGE);
     }

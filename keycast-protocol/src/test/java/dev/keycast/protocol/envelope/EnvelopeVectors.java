@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Properties;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1Primitive;
+import org.bouncycastle.asn1.DERNull;
 import org.bouncycastle.asn1.cms.AuthEnvelopedData;
 import org.bouncycastle.asn1.cms.ContentInfo;
 import org.bouncycastle.asn1.cms.EncryptedContentInfo;
@@ -22,7 +23,6 @@ import org.bouncycastle.asn1.cms.KeyTransRecipientInfo;
 import org.bouncycastle.asn1.cms.RecipientInfo;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
-import org.bouncycastle.asn1.DERNull;
 
 /**
  * Builds the committed golden and negative envelope vectors from fixed keys and a deterministic
@@ -38,14 +38,17 @@ final class EnvelopeVectors {
   private EnvelopeVectors() {}
 
   /** The expected contents of every golden vector, as committed in golden/expected.properties. */
-  record Expected(String secretId, String senderLabel, Instant notBefore, Instant notAfter, byte[] secret) {
+  record Expected(
+      String secretId, String senderLabel, Instant notBefore, Instant notAfter, byte[] secret) {
     DeliveryMetadata metadataFor(RecipientKey k) {
       return DeliveryMetadata.of(secretId, senderLabel, notBefore, notAfter, k.fingerprint());
     }
 
     static Expected load() throws IOException {
       Properties p = new Properties();
-      p.load(new StringReader(new String(TestKeys.resource("golden/expected.properties"), StandardCharsets.UTF_8)));
+      p.load(
+          new StringReader(
+              new String(TestKeys.resource("golden/expected.properties"), StandardCharsets.UTF_8)));
       return new Expected(
           p.getProperty("secretId"),
           p.getProperty("senderLabel"),
@@ -55,12 +58,14 @@ final class EnvelopeVectors {
     }
   }
 
-  static final Expected DEFAULT = new Expected(
-      "studio-7/film-42/reel-1",
-      "Studio \u03a9 distribution",
-      Instant.parse("2026-01-01T00:00:00Z"),
-      Instant.parse("2026-12-31T23:59:59Z"),
-      HexFormat.of().parseHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
+  static final Expected DEFAULT =
+      new Expected(
+          "studio-7/film-42/reel-1",
+          "Studio \u03a9 distribution",
+          Instant.parse("2026-01-01T00:00:00Z"),
+          Instant.parse("2026-12-31T23:59:59Z"),
+          HexFormat.of()
+              .parseHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
 
   static DeterministicRandom randomFor(String name) {
     return new DeterministicRandom("keycast golden vector " + name);
@@ -76,22 +81,26 @@ final class EnvelopeVectors {
     return switch (name) {
       case GCM_SKI -> {
         RsaRecipientKey k = TestKeys.rsaRecipient(2048);
-        yield CmsDeliveryFormat.AES_256_GCM.withBackend(backend)
+        yield CmsDeliveryFormat.AES_256_GCM
+            .withBackend(backend)
             .seal(k, e.metadataFor(k), e.secret(), randomFor(name));
       }
       case GCM_CERT -> {
         RsaRecipientKey k = TestKeys.rsaRecipientWithCert();
-        yield CmsDeliveryFormat.AES_256_GCM.withBackend(backend)
+        yield CmsDeliveryFormat.AES_256_GCM
+            .withBackend(backend)
             .seal(k, e.metadataFor(k), e.secret(), randomFor(name));
       }
       case CBC_SKI -> {
         RsaRecipientKey k = TestKeys.rsaRecipient(2048);
-        yield CmsDeliveryFormat.AES_256_CBC.withBackend(backend)
+        yield CmsDeliveryFormat.AES_256_CBC
+            .withBackend(backend)
             .seal(k, e.metadataFor(k), e.secret(), randomFor(name));
       }
       case HPKE -> {
         X25519RecipientKey k = TestKeys.x25519Recipient();
-        yield HpkeDeliveryFormat.INSTANCE.withBackend(backend)
+        yield HpkeDeliveryFormat.INSTANCE
+            .withBackend(backend)
             .seal(k, e.metadataFor(k), e.secret(), randomFor(name));
       }
       default -> throw new IllegalArgumentException(name);
@@ -101,29 +110,49 @@ final class EnvelopeVectors {
   static void writeAll(Path root) throws Exception {
     Expected e = DEFAULT;
     Path golden = Files.createDirectories(root.resolve("golden"));
-    Files.writeString(golden.resolve("expected.properties"),
+    Files.writeString(
+        golden.resolve("expected.properties"),
         "# What every golden envelope must open to (recipient fingerprint = the key's own).\n"
             + "# Keys: ../keys (test-only). Randomness: SHA-256 counter stream seeded with\n"
             + "# \"keycast golden vector <file name>\" (DeterministicRandom).\n"
-            + "secretId=" + e.secretId() + "\n"
-            + "senderLabel=" + e.senderLabel().replace("\u03a9", "\\u03a9") + "\n"
-            + "notBefore=" + e.notBefore() + "\n"
-            + "notAfter=" + e.notAfter() + "\n"
-            + "secret=" + HexFormat.of().formatHex(e.secret()) + "\n");
+            + "secretId="
+            + e.secretId()
+            + "\n"
+            + "senderLabel="
+            + e.senderLabel().replace("\u03a9", "\\u03a9")
+            + "\n"
+            + "notBefore="
+            + e.notBefore()
+            + "\n"
+            + "notAfter="
+            + e.notAfter()
+            + "\n"
+            + "secret="
+            + HexFormat.of().formatHex(e.secret())
+            + "\n");
     Map<String, byte[]> g = new LinkedHashMap<>();
     for (String n : new String[] {GCM_SKI, GCM_CERT, CBC_SKI, HPKE}) {
       g.put(n, seal(n, e));
       Files.write(golden.resolve(n), g.get(n));
     }
-    writeCmsNegatives(root.resolve("negative/cms-aes256gcm"), g.get(GCM_SKI), g.get(CBC_SKI),
-        CmsDeliveryFormat.AES_256_GCM, e);
-    writeCmsNegatives(root.resolve("negative/cms-aes256cbc"), g.get(CBC_SKI), g.get(GCM_SKI),
-        CmsDeliveryFormat.AES_256_CBC, e);
+    writeCmsNegatives(
+        root.resolve("negative/cms-aes256gcm"),
+        g.get(GCM_SKI),
+        g.get(CBC_SKI),
+        CmsDeliveryFormat.AES_256_GCM,
+        e);
+    writeCmsNegatives(
+        root.resolve("negative/cms-aes256cbc"),
+        g.get(CBC_SKI),
+        g.get(GCM_SKI),
+        CmsDeliveryFormat.AES_256_CBC,
+        e);
     writeHpkeNegatives(root.resolve("negative/hpke-x25519"), g.get(HPKE), e);
   }
 
-  private static void writeCmsNegatives(Path dir, byte[] env, byte[] otherCipher,
-      CmsDeliveryFormat format, Expected e) throws Exception {
+  private static void writeCmsNegatives(
+      Path dir, byte[] env, byte[] otherCipher, CmsDeliveryFormat format, Expected e)
+      throws Exception {
     Files.createDirectories(dir);
     ContentInfo ci = ContentInfo.getInstance(ASN1Primitive.fromByteArray(env));
     RecipientInfo ri;
@@ -134,13 +163,16 @@ final class EnvelopeVectors {
       AuthEnvelopedData d = AuthEnvelopedData.getInstance(ci.getContent());
       ri = RecipientInfo.getInstance(d.getRecipientInfos().getObjectAt(0));
       eci = d.getAuthEncryptedContentInfo();
-      iv = GCMParameters.getInstance(eci.getContentEncryptionAlgorithm().getParameters()).getNonce();
+      iv =
+          GCMParameters.getInstance(eci.getContentEncryptionAlgorithm().getParameters()).getNonce();
       mac = d.getMac().getOctets();
     } else {
       EnvelopedData d = EnvelopedData.getInstance(ci.getContent());
       ri = RecipientInfo.getInstance(d.getRecipientInfos().getObjectAt(0));
       eci = d.getEncryptedContentInfo();
-      iv = ASN1OctetString.getInstance(eci.getContentEncryptionAlgorithm().getParameters()).getOctets();
+      iv =
+          ASN1OctetString.getInstance(eci.getContentEncryptionAlgorithm().getParameters())
+              .getOctets();
     }
     byte[] ek = KeyTransRecipientInfo.getInstance(ri.getInfo()).getEncryptedKey().getOctets();
     byte[] content = eci.getEncryptedContent().getOctets();
@@ -158,27 +190,49 @@ final class EnvelopeVectors {
     write(dir, "decryption_failed-flipped-content-first-byte.fail", flip(env, contentAt));
     // payload bytes 10.. are the secretId inside the metadata
     write(dir, "decryption_failed-altered-metadata-secret-id.fail", flip(env, contentAt + 10));
-    write(dir, "decryption_failed-flipped-content-last-byte.fail", flip(env, contentAt + content.length - 1));
+    write(
+        dir,
+        "decryption_failed-flipped-content-last-byte.fail",
+        flip(env, contentAt + content.length - 1));
     if (mac != null) {
-      write(dir, "decryption_failed-flipped-mac.fail", flip(env, indexOf(env, mac) + mac.length - 1));
+      write(
+          dir, "decryption_failed-flipped-mac.fail", flip(env, indexOf(env, mac) + mac.length - 1));
     }
     RsaRecipientKey k = TestKeys.rsaRecipient(2048);
-    write(dir, "unsupported_version-payload-version-2.fail",
-        format.sealPayload(k, DeliveryPayload.encode(2, e.metadataFor(k), e.secret(), format.payloadIntegrity()),
+    write(
+        dir,
+        "unsupported_version-payload-version-2.fail",
+        format.sealPayload(
+            k,
+            DeliveryPayload.encode(2, e.metadataFor(k), e.secret(), format.payloadIntegrity()),
             randomFor(dir + "v2")));
-    write(dir, "decryption_failed-metadata-for-other-recipient.fail",
-        format.sealPayload(k, DeliveryPayload.encode(e.metadataFor(TestKeys.rsaRecipient(3072)), e.secret(),
-            format.payloadIntegrity()), randomFor(dir + "other")));
+    write(
+        dir,
+        "decryption_failed-metadata-for-other-recipient.fail",
+        format.sealPayload(
+            k,
+            DeliveryPayload.encode(
+                e.metadataFor(TestKeys.rsaRecipient(3072)), e.secret(), format.payloadIntegrity()),
+            randomFor(dir + "other")));
     // CBC: a payload without a valid SHA-256 trailer is unauthenticated -> decryption failure;
     // GCM: an authenticated payload that declares the wrong mode -> malformed.
-    write(dir, format == CmsDeliveryFormat.AES_256_CBC
+    write(
+        dir,
+        format == CmsDeliveryFormat.AES_256_CBC
             ? "decryption_failed-wrong-payload-integrity-mode.fail"
             : "malformed-wrong-payload-integrity-mode.fail",
-        format.sealPayload(k, DeliveryPayload.encode(e.metadataFor(k), e.secret(),
-            1 - format.payloadIntegrity()), randomFor(dir + "integrity")));
-    write(dir, "unsupported_algorithm-pkcs1v15-key-transport.fail",
-        format.sealPayload(k, DeliveryPayload.encode(e.metadataFor(k), e.secret(), format.payloadIntegrity()),
-            randomFor(dir + "pkcs1"), new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE)));
+        format.sealPayload(
+            k,
+            DeliveryPayload.encode(e.metadataFor(k), e.secret(), 1 - format.payloadIntegrity()),
+            randomFor(dir + "integrity")));
+    write(
+        dir,
+        "unsupported_algorithm-pkcs1v15-key-transport.fail",
+        format.sealPayload(
+            k,
+            DeliveryPayload.encode(e.metadataFor(k), e.secret(), format.payloadIntegrity()),
+            randomFor(dir + "pkcs1"),
+            new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE)));
     write(dir, "unsupported_algorithm-other-content-type.fail", otherCipher);
   }
 
@@ -207,7 +261,8 @@ final class EnvelopeVectors {
     write(dir, "malformed-metadata-length-plus-one.fail", set(env, 12, (env[12] & 0xff) + 1));
     write(dir, "unsupported_version-metadata-version-3.fail", set(env, md, 3));
     write(dir, "decryption_failed-altered-metadata-secret-id.fail", flip(env, md + 2));
-    write(dir, "decryption_failed-altered-metadata-sender-label.fail", flip(env, md + 2 + idLen + 2));
+    write(
+        dir, "decryption_failed-altered-metadata-sender-label.fail", flip(env, md + 2 + idLen + 2));
     write(dir, "decryption_failed-altered-metadata-not-after.fail", flip(env, notAfter + 7));
     write(dir, "decryption_failed-altered-metadata-fingerprint.fail", flip(env, fingerprint + 31));
     write(dir, "decryption_failed-flipped-enc.fail", flip(env, enc + 5));
@@ -243,5 +298,4 @@ final class EnvelopeVectors {
     }
     throw new IllegalStateException("region not found in envelope");
   }
-
 }

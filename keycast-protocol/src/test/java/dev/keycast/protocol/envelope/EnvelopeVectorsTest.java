@@ -1,11 +1,11 @@
 package dev.keycast.protocol.envelope;
 
-import dev.keycast.protocol.VectorDirs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.VectorDirs;
 import dev.keycast.protocol.crypto.CryptoBackend;
 import dev.keycast.protocol.crypto.CryptoBackends;
 import dev.keycast.protocol.crypto.TestBackends;
@@ -53,8 +53,12 @@ class EnvelopeVectorsTest {
   static Stream<Arguments> backendsAndGoldens() {
     List<Arguments> out = new java.util.ArrayList<>();
     for (String b : TestBackends.names()) {
-      for (String g : List.of(EnvelopeVectors.GCM_SKI, EnvelopeVectors.GCM_CERT,
-          EnvelopeVectors.CBC_SKI, EnvelopeVectors.HPKE)) {
+      for (String g :
+          List.of(
+              EnvelopeVectors.GCM_SKI,
+              EnvelopeVectors.GCM_CERT,
+              EnvelopeVectors.CBC_SKI,
+              EnvelopeVectors.HPKE)) {
         out.add(Arguments.of(b, g));
       }
     }
@@ -69,7 +73,10 @@ class EnvelopeVectorsTest {
     EnvelopeVectors.Expected e = EnvelopeVectors.Expected.load();
     byte[] env = TestKeys.resource("golden/" + name);
     OpenedDelivery d = DeliveryFormatTest.openUnchecked(formatOf(name, b), env);
-    RecipientKey k = name.equals(EnvelopeVectors.HPKE) ? TestKeys.x25519Recipient() : TestKeys.rsaRecipient(2048);
+    RecipientKey k =
+        name.equals(EnvelopeVectors.HPKE)
+            ? TestKeys.x25519Recipient()
+            : TestKeys.rsaRecipient(2048);
     assertThat(d.metadata()).isEqualTo(e.metadataFor(k));
     assertThat(d.metadata().secretId()).isEqualTo("studio-7/film-42/reel-1");
     assertThat(d.metadata().senderLabel()).isEqualTo("Studio \u03a9 distribution");
@@ -80,7 +87,8 @@ class EnvelopeVectorsTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {EnvelopeVectors.GCM_SKI, EnvelopeVectors.GCM_CERT, EnvelopeVectors.CBC_SKI})
+  @ValueSource(
+      strings = {EnvelopeVectors.GCM_SKI, EnvelopeVectors.GCM_CERT, EnvelopeVectors.CBC_SKI})
   void goldenCmsFailsWithWrongKey(String name) throws Exception {
     @SuppressWarnings("unchecked")
     DeliveryFormat<java.security.interfaces.RSAPrivateKey> f =
@@ -128,7 +136,9 @@ class EnvelopeVectorsTest {
     byte[] env = Files.readAllBytes(file);
     var thrown = assertThatThrownBy(() -> DeliveryFormatTest.openUnchecked(formatOf(name, b), env));
     if (expected.equals("decryption_failed")) {
-      thrown.isInstanceOf(DecryptionFailedException.class).hasMessage(DecryptionFailedException.MESSAGE);
+      thrown
+          .isInstanceOf(DecryptionFailedException.class)
+          .hasMessage(DecryptionFailedException.MESSAGE);
     } else {
       thrown.isInstanceOfSatisfying(
           MalformedInputException.class, ex -> assertThat(ex.code()).isEqualTo(expected));

@@ -23,12 +23,20 @@ class RecipientKeysFuzzTest {
 
   @FuzzTest
   void recipientKey(byte[] input) {
-    Outcome<RecipientKey> parsed = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> RecipientKeys.parse(input), MalformedInputException.class);
+    Outcome<RecipientKey> parsed =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> RecipientKeys.parse(input),
+            MalformedInputException.class);
     if (parsed.ok()) {
       byte[] spki = parsed.value().spkiDer();
-      Outcome<RecipientKey> again = FuzzContract.typedOnly(spki, ALLOCATION_PER_BYTE,
-          () -> RecipientKeys.fromSpki(spki), MalformedInputException.class);
+      Outcome<RecipientKey> again =
+          FuzzContract.typedOnly(
+              spki,
+              ALLOCATION_PER_BYTE,
+              () -> RecipientKeys.fromSpki(spki),
+              MalformedInputException.class);
       assertThat(again.ok()).as("an accepted key's SPKI parses: %s", again.error()).isTrue();
       assertThat(again.value().fingerprint()).isEqualTo(parsed.value().fingerprint());
     }
@@ -36,8 +44,12 @@ class RecipientKeysFuzzTest {
 
   @FuzzTest
   void certificateDer(byte[] input) {
-    Outcome<ParsedCertificate> parsed = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> ParsedCertificate.parse(input), MalformedInputException.class);
+    Outcome<ParsedCertificate> parsed =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> ParsedCertificate.parse(input),
+            MalformedInputException.class);
     if (parsed.ok()) {
       assertThat(parsed.value().encoded()).isEqualTo(input);
       assertThat(parsed.value().publicKeyInfo()).isNotEmpty();

@@ -25,7 +25,8 @@ class RecipientKeysTest {
   void parsesRsaPemAndDer(int bits) throws Exception {
     String pem = TestKeys.text("keys/rsa-" + bits + ".pub.pem");
     byte[] der = TestKeys.pemBody(pem);
-    RsaRecipientKey fromPem = (RsaRecipientKey) RecipientKeys.parse(pem.getBytes(StandardCharsets.US_ASCII));
+    RsaRecipientKey fromPem =
+        (RsaRecipientKey) RecipientKeys.parse(pem.getBytes(StandardCharsets.US_ASCII));
     RsaRecipientKey fromDer = (RsaRecipientKey) RecipientKeys.parse(der);
     assertThat(fromPem.bits()).isEqualTo(bits);
     assertThat(fromPem.fingerprint()).isEqualTo(sha256Hex(der)).isEqualTo(fromDer.fingerprint());
@@ -42,7 +43,8 @@ class RecipientKeysTest {
     assertThat(fromPem.fingerprint()).isEqualTo(TestKeys.rsaRecipient(2048).fingerprint());
     assertThat(fromDer.certificateChain()).isEqualTo(fromPem.certificateChain());
     // a chain: two PEM certificates (leaf first)
-    RsaRecipientKey chain = (RsaRecipientKey) RecipientKeys.parse((pem + pem).getBytes(StandardCharsets.US_ASCII));
+    RsaRecipientKey chain =
+        (RsaRecipientKey) RecipientKeys.parse((pem + pem).getBytes(StandardCharsets.US_ASCII));
     assertThat(chain.certificateChain()).hasSize(2);
   }
 
@@ -60,17 +62,33 @@ class RecipientKeysTest {
   static Stream<Arguments> rejected() {
     String cert = TestKeys.text("keys/rsa-2048.cert.pem");
     return Stream.of(
-        Arguments.of("RSA 1024", TestKeys.resource("keys/rsa-1024-unsupported.pub.pem"), "unsupported_key"),
-        Arguments.of("RSA e=3", TestKeys.resource("keys/rsa-2048-e3-unsupported.pub.pem"), "unsupported_key"),
-        Arguments.of("EC P-256", TestKeys.resource("keys/ec-p256-unsupported.pub.pem"), "unsupported_key"),
-        Arguments.of("private key PEM", TestKeys.resource("keys/rsa-2048.key.pem"), "unsupported_key"),
+        Arguments.of(
+            "RSA 1024", TestKeys.resource("keys/rsa-1024-unsupported.pub.pem"), "unsupported_key"),
+        Arguments.of(
+            "RSA e=3",
+            TestKeys.resource("keys/rsa-2048-e3-unsupported.pub.pem"),
+            "unsupported_key"),
+        Arguments.of(
+            "EC P-256", TestKeys.resource("keys/ec-p256-unsupported.pub.pem"), "unsupported_key"),
+        Arguments.of(
+            "private key PEM", TestKeys.resource("keys/rsa-2048.key.pem"), "unsupported_key"),
         Arguments.of("empty", new byte[0], "malformed"),
         Arguments.of("garbage DER", new byte[] {0x30, 0x03, 0x02, 0x01, 0x05}, "malformed"),
-        Arguments.of("DER with trailing byte",
-            append(TestKeys.pemBody(TestKeys.text("keys/rsa-2048.pub.pem")), (byte) 0), "malformed"),
-        Arguments.of("unterminated PEM", "-----BEGIN PUBLIC KEY-----\nAAAA\n".getBytes(StandardCharsets.US_ASCII), "malformed"),
-        Arguments.of("bad base64", "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n".getBytes(StandardCharsets.US_ASCII), "malformed"),
-        Arguments.of("nine certificates", cert.repeat(9).getBytes(StandardCharsets.US_ASCII), "oversize"),
+        Arguments.of(
+            "DER with trailing byte",
+            append(TestKeys.pemBody(TestKeys.text("keys/rsa-2048.pub.pem")), (byte) 0),
+            "malformed"),
+        Arguments.of(
+            "unterminated PEM",
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n".getBytes(StandardCharsets.US_ASCII),
+            "malformed"),
+        Arguments.of(
+            "bad base64",
+            "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n"
+                .getBytes(StandardCharsets.US_ASCII),
+            "malformed"),
+        Arguments.of(
+            "nine certificates", cert.repeat(9).getBytes(StandardCharsets.US_ASCII), "oversize"),
         Arguments.of("oversize input", new byte[RecipientKeys.MAX_INPUT_LENGTH + 1], "oversize"));
   }
 
@@ -78,7 +96,8 @@ class RecipientKeysTest {
   @MethodSource("rejected")
   void rejectsWithTypedError(String name, byte[] input, String code) {
     assertThatThrownBy(() -> RecipientKeys.parse(input))
-        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo(code));
+        .isInstanceOfSatisfying(
+            MalformedInputException.class, e -> assertThat(e.code()).isEqualTo(code));
   }
 
   /**
@@ -90,8 +109,10 @@ class RecipientKeysTest {
   void canonicalRsaMatchesTheJdkParse(int bits) throws Exception {
     byte[] der = TestKeys.pemBody(TestKeys.text("keys/rsa-" + bits + ".pub.pem"));
     RsaRecipientKey fast = (RsaRecipientKey) RecipientKeys.fromSpki(der);
-    var jdk = (java.security.interfaces.RSAPublicKey) java.security.KeyFactory.getInstance("RSA")
-        .generatePublic(new java.security.spec.X509EncodedKeySpec(der));
+    var jdk =
+        (java.security.interfaces.RSAPublicKey)
+            java.security.KeyFactory.getInstance("RSA")
+                .generatePublic(new java.security.spec.X509EncodedKeySpec(der));
     assertThat(fast.publicKey()).isNotInstanceOf(jdk.getClass()); // the fast path was taken
     assertThat(fast.publicKey().getModulus()).isEqualTo(jdk.getModulus());
     assertThat(fast.publicKey().getPublicExponent()).isEqualTo(jdk.getPublicExponent());
@@ -113,19 +134,23 @@ class RecipientKeysTest {
     byte[] der = TestKeys.pemBody(TestKeys.text("keys/rsa-2048.pub.pem"));
     var info = org.bouncycastle.asn1.x509.SubjectPublicKeyInfo.getInstance(der);
     // rsaEncryption without its NULL parameters: the JDK re-encodes it with them
-    byte[] noNull = new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
-        new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
-            org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption),
-        info.getPublicKeyData().getOctets()).getEncoded("DER");
+    byte[] noNull =
+        new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
+                new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+                    org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption),
+                info.getPublicKeyData().getOctets())
+            .getEncoded("DER");
     assertThat(noNull).isNotEqualTo(der);
     RsaRecipientKey viaJdk = (RsaRecipientKey) RecipientKeys.fromSpki(noNull);
     assertThat(viaJdk.fingerprint()).isEqualTo(sha256Hex(der));
     assertThat(viaJdk.spkiDer()).isEqualTo(der);
     // an unsupported size or exponent is refused on the fast path as on the JDK path
-    assertThatThrownBy(() -> RecipientKeys.fromSpki(
-        TestKeys.pemBody(TestKeys.text("keys/rsa-2048-e3-unsupported.pub.pem"))))
-        .isInstanceOfSatisfying(MalformedInputException.class,
-            e -> assertThat(e.code()).isEqualTo("unsupported_key"));
+    assertThatThrownBy(
+            () ->
+                RecipientKeys.fromSpki(
+                    TestKeys.pemBody(TestKeys.text("keys/rsa-2048-e3-unsupported.pub.pem"))))
+        .isInstanceOfSatisfying(
+            MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("unsupported_key"));
   }
 
   private static byte[] append(byte[] a, byte b) {
@@ -140,7 +165,8 @@ class RecipientKeysTest {
     byte[] alias = der.clone();
     alias[43] |= (byte) 0x80; // RFC 7748 masks bit 255: the same key, another SPKI and fingerprint
     assertThatThrownBy(() -> RecipientKeys.parse(alias))
-        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("malformed"))
+        .isInstanceOfSatisfying(
+            MalformedInputException.class, e -> assertThat(e.code()).isEqualTo("malformed"))
         .hasMessageContaining("not canonically encoded");
     // u >= p is the same key as u - p: the alias of the base point 9 is p + 9
     byte[] pPlus9 = new byte[32];
@@ -148,10 +174,12 @@ class RecipientKeysTest {
     pPlus9[0] = (byte) 0xf6;
     pPlus9[31] = 0x7f;
     assertThatThrownBy(() -> dev.keycast.protocol.hpke.X25519PublicKey.fromRaw(pPlus9))
-        .isInstanceOf(MalformedInputException.class).hasMessageContaining("not canonically encoded");
+        .isInstanceOf(MalformedInputException.class)
+        .hasMessageContaining("not canonically encoded");
     byte[] pMinus1 = pPlus9.clone();
     pMinus1[0] = (byte) 0xec; // p - 1: the largest canonical value
-    assertThat(dev.keycast.protocol.hpke.X25519PublicKey.fromRaw(pMinus1).toRaw()).isEqualTo(pMinus1);
+    assertThat(dev.keycast.protocol.hpke.X25519PublicKey.fromRaw(pMinus1).toRaw())
+        .isEqualTo(pMinus1);
     assertThat(RecipientKeys.parse(der).fingerprint()).isEqualTo(sha256Hex(der));
   }
 
@@ -162,14 +190,24 @@ class RecipientKeysTest {
     var caKeys = g.generateKeyPair();
     var x = java.security.KeyPairGenerator.getInstance("X25519").generateKeyPair();
     java.time.Instant now = java.time.Instant.now();
-    var b = new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(
-        new org.bouncycastle.asn1.x500.X500Name("CN=Studio CA"), java.math.BigInteger.TEN,
-        java.util.Date.from(now.minusSeconds(60)), java.util.Date.from(now.plusSeconds(3600)),
-        new org.bouncycastle.asn1.x500.X500Name("CN=Projector,OU=Projectors,O=Studio"), x.getPublic());
-    var leaf = new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(
-        b.build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").build(caKeys.getPrivate())));
-    String pem = "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder().encodeToString(leaf.getEncoded())
-        + "\n-----END CERTIFICATE-----\n";
+    var b =
+        new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(
+            new org.bouncycastle.asn1.x500.X500Name("CN=Studio CA"),
+            java.math.BigInteger.TEN,
+            java.util.Date.from(now.minusSeconds(60)),
+            java.util.Date.from(now.plusSeconds(3600)),
+            new org.bouncycastle.asn1.x500.X500Name("CN=Projector,OU=Projectors,O=Studio"),
+            x.getPublic());
+    var leaf =
+        new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter()
+            .getCertificate(
+                b.build(
+                    new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA")
+                        .build(caKeys.getPrivate())));
+    String pem =
+        "-----BEGIN CERTIFICATE-----\n"
+            + java.util.Base64.getMimeEncoder().encodeToString(leaf.getEncoded())
+            + "\n-----END CERTIFICATE-----\n";
     RecipientKey k = RecipientKeys.parse(pem.getBytes(StandardCharsets.US_ASCII));
     assertThat(k).isInstanceOf(X25519RecipientKey.class);
     assertThat(k.certificateChain()).containsExactly(leaf);

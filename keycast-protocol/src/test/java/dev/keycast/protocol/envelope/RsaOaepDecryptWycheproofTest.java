@@ -48,9 +48,13 @@ class RsaOaepDecryptWycheproofTest {
 
   static List<Arguments> vectors() {
     List<Arguments> out = new ArrayList<>();
-    for (String f : List.of("rsa_oaep_2048_sha256_mgf1sha256_test.json",
-        "rsa_oaep_3072_sha256_mgf1sha256_test.json", "rsa_oaep_4096_sha256_mgf1sha256_test.json",
-        "rsa_oaep_misc_test.json", "rsa_oaep_2048_sha1_mgf1sha1_test.json")) {
+    for (String f :
+        List.of(
+            "rsa_oaep_2048_sha256_mgf1sha256_test.json",
+            "rsa_oaep_3072_sha256_mgf1sha256_test.json",
+            "rsa_oaep_4096_sha256_mgf1sha256_test.json",
+            "rsa_oaep_misc_test.json",
+            "rsa_oaep_2048_sha1_mgf1sha1_test.json")) {
       for (Vector v : Wycheproof.load(f)) {
         out.add(Arguments.of("BC", v));
         out.add(Arguments.of("SunJCE", v));
@@ -75,22 +79,27 @@ class RsaOaepDecryptWycheproofTest {
     AlgorithmIdentifier h = new AlgorithmIdentifier(hash(v.groupText("sha")), DERNull.INSTANCE);
     AlgorithmIdentifier mh = new AlgorithmIdentifier(hash(v.groupText("mgfSha")), DERNull.INSTANCE);
     byte[] label = v.hex("label");
-    AlgorithmIdentifier p = label.length == 0
-        ? RSAESOAEPparams.DEFAULT_P_SOURCE_ALGORITHM
-        : new AlgorithmIdentifier(PKCSObjectIdentifiers.id_pSpecified, new DEROctetString(label));
-    return new AlgorithmIdentifier(PKCSObjectIdentifiers.id_RSAES_OAEP,
+    AlgorithmIdentifier p =
+        label.length == 0
+            ? RSAESOAEPparams.DEFAULT_P_SOURCE_ALGORITHM
+            : new AlgorithmIdentifier(
+                PKCSObjectIdentifiers.id_pSpecified, new DEROctetString(label));
+    return new AlgorithmIdentifier(
+        PKCSObjectIdentifiers.id_RSAES_OAEP,
         new RSAESOAEPparams(h, new AlgorithmIdentifier(PKCSObjectIdentifiers.id_mgf1, mh), p));
   }
 
   static byte[] unwrap(String provider, Vector v) throws Exception {
-    PrivateKey key = KeyFactory.getInstance("RSA")
-        .generatePrivate(new PKCS8EncodedKeySpec(v.groupHex("privateKeyPkcs8")));
+    PrivateKey key =
+        KeyFactory.getInstance("RSA")
+            .generatePrivate(new PKCS8EncodedKeySpec(v.groupHex("privateKeyPkcs8")));
     JceAsymmetricKeyUnwrapper u = new JceAsymmetricKeyUnwrapper(oaep(v), key);
     if (provider.equals("BC")) {
       u.setProvider(BC);
     }
-    GenericKey k = u.generateUnwrappedKey(
-        new AlgorithmIdentifier(NISTObjectIdentifiers.id_aes256_CBC), v.hex("ct"));
+    GenericKey k =
+        u.generateUnwrappedKey(
+            new AlgorithmIdentifier(NISTObjectIdentifiers.id_aes256_CBC), v.hex("ct"));
     Object r = k.getRepresentation();
     return r instanceof Key jk ? jk.getEncoded() : (byte[]) r;
   }
@@ -103,7 +112,8 @@ class RsaOaepDecryptWycheproofTest {
     } else if (v.hex("msg").length == 0) {
       // an empty message is no content-encryption key: the unwrap refuses to make a key of it
       // (CMS can never carry one), while the provider's OAEP itself decrypts it correctly
-      assertThatThrownBy(() -> unwrap(provider, v)).as(v.toString())
+      assertThatThrownBy(() -> unwrap(provider, v))
+          .as(v.toString())
           .hasMessageContaining("Empty key");
       assertThat(decrypt(provider, v)).as(v.toString()).isEmpty();
     } else {
@@ -113,14 +123,21 @@ class RsaOaepDecryptWycheproofTest {
 
   /** The provider's RSA/ECB/OAEPPadding decryption with the vector's parameters. */
   static byte[] decrypt(String provider, Vector v) throws Exception {
-    PrivateKey key = KeyFactory.getInstance("RSA")
-        .generatePrivate(new PKCS8EncodedKeySpec(v.groupHex("privateKeyPkcs8")));
-    javax.crypto.Cipher c = provider.equals("BC")
-        ? javax.crypto.Cipher.getInstance("RSA/NONE/OAEPPadding", BC)
-        : javax.crypto.Cipher.getInstance("RSA/ECB/OAEPPadding", "SunJCE");
-    c.init(javax.crypto.Cipher.DECRYPT_MODE, key, new javax.crypto.spec.OAEPParameterSpec(
-        v.groupText("sha"), "MGF1", new java.security.spec.MGF1ParameterSpec(v.groupText("mgfSha")),
-        new javax.crypto.spec.PSource.PSpecified(v.hex("label"))));
+    PrivateKey key =
+        KeyFactory.getInstance("RSA")
+            .generatePrivate(new PKCS8EncodedKeySpec(v.groupHex("privateKeyPkcs8")));
+    javax.crypto.Cipher c =
+        provider.equals("BC")
+            ? javax.crypto.Cipher.getInstance("RSA/NONE/OAEPPadding", BC)
+            : javax.crypto.Cipher.getInstance("RSA/ECB/OAEPPadding", "SunJCE");
+    c.init(
+        javax.crypto.Cipher.DECRYPT_MODE,
+        key,
+        new javax.crypto.spec.OAEPParameterSpec(
+            v.groupText("sha"),
+            "MGF1",
+            new java.security.spec.MGF1ParameterSpec(v.groupText("mgfSha")),
+            new javax.crypto.spec.PSource.PSpecified(v.hex("label"))));
     return c.doFinal(v.hex("ct"));
   }
 }

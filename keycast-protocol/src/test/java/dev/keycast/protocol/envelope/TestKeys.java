@@ -45,7 +45,8 @@ final class TestKeys {
 
   static RSAPrivateKey rsaPrivate(int bits) throws Exception {
     byte[] der = pemBody(text("keys/rsa-" + bits + ".key.pem"));
-    return (RSAPrivateKey) KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(der));
+    return (RSAPrivateKey)
+        KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(der));
   }
 
   static X25519RecipientKey x25519Recipient() throws Exception {

@@ -50,8 +50,8 @@ public final class FuzzContract {
    * #FIXED_ALLOCATION} bytes.
    */
   @SafeVarargs
-  public static <T> Outcome<T> typedOnly(byte[] input, long perInputByte, Call<T> call,
-      Class<? extends Exception>... allowed) {
+  public static <T> Outcome<T> typedOnly(
+      byte[] input, long perInputByte, Call<T> call, Class<? extends Exception>... allowed) {
     long before = THREADS.getCurrentThreadAllocatedBytes();
     Outcome<T> outcome = run(call, allowed);
     long allocated = THREADS.getCurrentThreadAllocatedBytes() - before;
@@ -63,8 +63,14 @@ public final class FuzzContract {
       run(call, allowed);
       allocated = THREADS.getCurrentThreadAllocatedBytes() - before;
       if (allocated > budget) {
-        throw new AssertionError("parser allocated " + allocated + " bytes for " + input.length
-            + " input bytes (budget " + budget + "): a declared length was trusted before a cap");
+        throw new AssertionError(
+            "parser allocated "
+                + allocated
+                + " bytes for "
+                + input.length
+                + " input bytes (budget "
+                + budget
+                + "): a declared length was trusted before a cap");
       }
     }
     return outcome;
@@ -75,12 +81,14 @@ public final class FuzzContract {
       return new Outcome<>(call.run(), null);
     } catch (Exception e) {
       if (!isAllowed(e, allowed)) {
-        throw new AssertionError("untyped " + e.getClass().getName() + " escaped the parser: " + e.getMessage(), e);
+        throw new AssertionError(
+            "untyped " + e.getClass().getName() + " escaped the parser: " + e.getMessage(), e);
       }
       checkTypedError(e);
       return new Outcome<>(null, e);
     } catch (StackOverflowError | OutOfMemoryError e) {
-      throw new AssertionError(e.getClass().getSimpleName() + " in the parser: a cap is missing", e);
+      throw new AssertionError(
+          e.getClass().getSimpleName() + " in the parser: a cap is missing", e);
     }
   }
 
@@ -98,7 +106,8 @@ public final class FuzzContract {
     if (e.getMessage() == null || e.getMessage().isBlank()) {
       throw new AssertionError("typed error without a message: " + e.getClass().getName(), e);
     }
-    if (e instanceof MalformedInputException m && (m.code() == null || !ERROR_CODE.matcher(m.code()).matches())) {
+    if (e instanceof MalformedInputException m
+        && (m.code() == null || !ERROR_CODE.matcher(m.code()).matches())) {
       throw new AssertionError("unknown error code \"" + m.code() + "\": " + m.getMessage(), e);
     }
   }

@@ -79,8 +79,10 @@ public final class HttpHarness {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-      if (msg instanceof HttpRequest r && HttpMethod.POST.equals(r.method())
-          && r.uri().startsWith(streamedPath) && r.decoderResult().isSuccess()) {
+      if (msg instanceof HttpRequest r
+          && HttpMethod.POST.equals(r.method())
+          && r.uri().startsWith(streamedPath)
+          && r.decoderResult().isSuccess()) {
         inStreamedBody = !(msg instanceof LastHttpContent);
       } else if (msg instanceof LastHttpContent) {
         inStreamedBody = false;
@@ -102,7 +104,8 @@ public final class HttpHarness {
    * Writes {@code input} into {@code ch}, runs all work to completion and returns the bytes the
    * pipeline wrote. Rethrows any exception that reached the end of the pipeline.
    */
-  public static byte[] exchange(EmbeddedChannel ch, DeferredExecutor pool, BodyTracker tracker, byte[] input) {
+  public static byte[] exchange(
+      EmbeddedChannel ch, DeferredExecutor pool, BodyTracker tracker, byte[] input) {
     ch.writeInbound(Unpooled.wrappedBuffer(input));
     while (true) {
       ch.runPendingTasks();
@@ -151,7 +154,9 @@ public final class HttpHarness {
         pos = bodyStart;
         continue;
       }
-      assertThat(out.length - bodyStart).as("body of %d bytes present", length).isGreaterThanOrEqualTo(length);
+      assertThat(out.length - bodyStart)
+          .as("body of %d bytes present", length)
+          .isGreaterThanOrEqualTo(length);
       byte[] body = java.util.Arrays.copyOfRange(out, bodyStart, bodyStart + length);
       responses.add(new Response(status, head, body));
       pos = bodyStart + length;
@@ -165,15 +170,19 @@ public final class HttpHarness {
    */
   public static void checkAnswers(List<Response> responses) {
     for (Response r : responses) {
-      assertThat(r.status()).as("an internal error answered untrusted input:%n%s%n%s", r.headers(),
-          new String(r.body(), StandardCharsets.UTF_8)).isNotEqualTo(500);
+      assertThat(r.status())
+          .as(
+              "an internal error answered untrusted input:%n%s%n%s",
+              r.headers(), new String(r.body(), StandardCharsets.UTF_8))
+          .isNotEqualTo(500);
       if (r.status() >= 400) {
         ErrorBody e;
         try {
           e = Json.decode(r.body(), 64 * 1024, ErrorBody.class);
         } catch (MalformedInputException ex) {
-          throw new AssertionError("error answer is not an error body: "
-              + new String(r.body(), StandardCharsets.UTF_8), ex);
+          throw new AssertionError(
+              "error answer is not an error body: " + new String(r.body(), StandardCharsets.UTF_8),
+              ex);
         }
         assertThat(e.error()).matches("[a-z][a-z0-9_]*");
         assertThat(e.message()).isNotBlank();

@@ -30,7 +30,8 @@ class HkdfWycheproofTest {
       assertThat(h.expand(prk, v.hex("info"), size)).as(v.toString()).isEqualTo(v.hex("okm"));
     } else {
       assertThatThrownBy(() -> h.expand(prk, v.hex("info"), size))
-          .as(v.toString()).isInstanceOf(IllegalArgumentException.class);
+          .as(v.toString())
+          .isInstanceOf(IllegalArgumentException.class);
     }
   }
 }

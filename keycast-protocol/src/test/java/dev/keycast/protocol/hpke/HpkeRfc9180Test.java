@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.crypto.CryptoBackend;
 import dev.keycast.protocol.crypto.TestBackends;
-
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -59,8 +58,7 @@ class HpkeRfc9180Test {
     assertThat(labeledExpand(suiteId, secret, "key", ksc, nk)).isEqualTo(v.get("key"));
     assertThat(labeledExpand(suiteId, secret, "base_nonce", ksc, 12))
         .isEqualTo(v.get("base_nonce"));
-    assertThat(labeledExpand(suiteId, secret, "exp", ksc, 32))
-        .isEqualTo(v.get("exporter_secret"));
+    assertThat(labeledExpand(suiteId, secret, "exp", ksc, 32)).isEqualTo(v.get("exporter_secret"));
   }
 
   /** Every setup with every backend. */
@@ -124,29 +122,52 @@ class HpkeRfc9180Test {
     assertThat(c.ciphertext()).isEqualTo(first.ct());
     assertThat(
             Hpke.open(
-                b, suite, skR, v.get("info"), first.aad(), new HpkeCiphertext(v.get("enc"), first.ct())))
+                b,
+                suite,
+                skR,
+                v.get("info"),
+                first.aad(),
+                new HpkeCiphertext(v.get("enc"), first.ct())))
         .isEqualTo(first.pt());
     // a wrong tag byte fails the one way
     byte[] bad = first.ct().clone();
     bad[bad.length - 1] ^= 1;
     assertThatThrownBy(
-            () -> Hpke.open(b, suite, skR, v.get("info"), first.aad(), new HpkeCiphertext(v.get("enc"), bad)))
+            () ->
+                Hpke.open(
+                    b,
+                    suite,
+                    skR,
+                    v.get("info"),
+                    first.aad(),
+                    new HpkeCiphertext(v.get("enc"), bad)))
         .isInstanceOf(DecryptionFailedException.class);
     // the raw key pair as a key set keeps it: same plaintext, and a wrong public key (it is
     // bound in the KEM context) or a wrong tag fails the one way
     HpkeCiphertext good = new HpkeCiphertext(v.get("enc"), first.ct());
-    assertThat(Hpke.openRaw(b, suite, v.get("skRm"), v.get("pkRm"), v.get("info"), first.aad(), good))
+    assertThat(
+            Hpke.openRaw(b, suite, v.get("skRm"), v.get("pkRm"), v.get("info"), first.aad(), good))
         .isEqualTo(first.pt());
     byte[] otherPk = v.get("pkRm").clone();
     otherPk[0] ^= 1;
     assertThatThrownBy(
             () -> Hpke.openRaw(b, suite, v.get("skRm"), otherPk, v.get("info"), first.aad(), good))
         .isInstanceOf(DecryptionFailedException.class);
-    assertThatThrownBy(() -> Hpke.openRaw(b, suite, v.get("skRm"), v.get("pkRm"), v.get("info"),
-            first.aad(), new HpkeCiphertext(v.get("enc"), bad)))
+    assertThatThrownBy(
+            () ->
+                Hpke.openRaw(
+                    b,
+                    suite,
+                    v.get("skRm"),
+                    v.get("pkRm"),
+                    v.get("info"),
+                    first.aad(),
+                    new HpkeCiphertext(v.get("enc"), bad)))
         .isInstanceOf(DecryptionFailedException.class);
-    assertThatThrownBy(() -> Hpke.openRaw(b, suite, new byte[31], v.get("pkRm"), v.get("info"),
-            first.aad(), good))
+    assertThatThrownBy(
+            () ->
+                Hpke.openRaw(
+                    b, suite, new byte[31], v.get("pkRm"), v.get("info"), first.aad(), good))
         .isInstanceOf(DecryptionFailedException.class);
     // the key held by the backend (a key set's receive key): the same, and destroyed it fails
     // the one way
@@ -156,11 +177,23 @@ class HpkeRfc9180Test {
       assertThat(Hpke.open(suite, held, v.get("info"), first.aad(), good)).isEqualTo(first.pt());
       assertThatThrownBy(() -> Hpke.open(suite, wrongPk, v.get("info"), first.aad(), good))
           .isInstanceOf(DecryptionFailedException.class);
-      assertThatThrownBy(() -> Hpke.open(suite, held, v.get("info"), first.aad(),
-              new HpkeCiphertext(v.get("enc"), bad)))
+      assertThatThrownBy(
+              () ->
+                  Hpke.open(
+                      suite,
+                      held,
+                      v.get("info"),
+                      first.aad(),
+                      new HpkeCiphertext(v.get("enc"), bad)))
           .isInstanceOf(DecryptionFailedException.class);
-      assertThatThrownBy(() -> Hpke.open(suite, held, v.get("info"), first.aad(),
-              new HpkeCiphertext(java.util.Arrays.copyOf(v.get("enc"), 31), first.ct())))
+      assertThatThrownBy(
+              () ->
+                  Hpke.open(
+                      suite,
+                      held,
+                      v.get("info"),
+                      first.aad(),
+                      new HpkeCiphertext(java.util.Arrays.copyOf(v.get("enc"), 31), first.ct())))
           .isInstanceOf(DecryptionFailedException.class);
     } finally {
       held.destroy();
@@ -176,7 +209,8 @@ class HpkeRfc9180Test {
   void exportedValuesMatch(String backend, Rfc9180Vectors.Setup v) throws Exception {
     CryptoBackend b = TestBackends.get(backend);
     X25519PrivateKey skR = X25519PrivateKey.fromRaw(v.get("skRm"));
-    HpkeContext sender = Hpke.setupSender(b, suite(v), skR.publicKey(), v.get("info"), v.get("ikmE"));
+    HpkeContext sender =
+        Hpke.setupSender(b, suite(v), skR.publicKey(), v.get("info"), v.get("ikmE"));
     for (Rfc9180Vectors.Export e : v.exports()) {
       assertThat(sender.export(e.context(), e.length())).isEqualTo(e.value());
     }
@@ -206,7 +240,12 @@ class HpkeRfc9180Test {
       HPKEContextWithEncapsulation sc = bc.setupBaseS(skR.publicKey().params(), info);
       byte[] ct = sc.seal(aad, pt);
       assertThat(
-              Hpke.open(b, HpkeSuite.KEYCAST_V1, skR, info, aad,
+              Hpke.open(
+                  b,
+                  HpkeSuite.KEYCAST_V1,
+                  skR,
+                  info,
+                  aad,
                   new HpkeCiphertext(sc.getEncapsulation(), ct)))
           .isEqualTo(pt);
     }

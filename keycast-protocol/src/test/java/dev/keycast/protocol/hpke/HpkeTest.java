@@ -24,8 +24,10 @@ class HpkeTest {
   @Test
   void keycastSuiteIds() {
     assertThat(SUITE).isEqualTo(new HpkeSuite(0x20, 1, 2));
-    assertThatThrownBy(() -> new HpkeSuite(0x10, 1, 2)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new HpkeSuite(0x20, 2, 2)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new HpkeSuite(0x10, 1, 2))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new HpkeSuite(0x20, 2, 2))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> new HpkeSuite(0x20, 1, 0xffff))
         .isInstanceOf(IllegalArgumentException.class);
   }
@@ -88,31 +90,67 @@ class HpkeTest {
 
   static Stream<Arguments> tampers() {
     return Stream.of(
-            new Tamper("wrong key", (sk, c) ->
-                Hpke.open(SUITE, X25519PrivateKey.generate(RANDOM), INFO, AAD, c)),
-            new Tamper("wrong suite", (sk, c) ->
-                Hpke.open(new HpkeSuite(0x20, 1, 1), sk, INFO, AAD, c)),
-            new Tamper("flipped bit in enc", (sk, c) ->
-                Hpke.open(SUITE, sk, INFO, AAD, new HpkeCiphertext(flip(c.enc(), 5), c.ciphertext()))),
-            new Tamper("flipped bit in ciphertext", (sk, c) ->
-                Hpke.open(SUITE, sk, INFO, AAD, new HpkeCiphertext(c.enc(), flip(c.ciphertext(), 3)))),
-            new Tamper("flipped bit in tag", (sk, c) ->
-                Hpke.open(SUITE, sk, INFO, AAD,
-                    new HpkeCiphertext(c.enc(), flip(c.ciphertext(), c.ciphertext().length - 1)))),
-            new Tamper("flipped bit in aad", (sk, c) ->
-                Hpke.open(SUITE, sk, INFO, flip(AAD, 0), c)),
-            new Tamper("flipped bit in info", (sk, c) ->
-                Hpke.open(SUITE, sk, flip(INFO, 2), AAD, c)),
-            new Tamper("truncated ciphertext", (sk, c) ->
-                Hpke.open(SUITE, sk, INFO, AAD, new HpkeCiphertext(c.enc(), cut(c.ciphertext(), 1)))),
-            new Tamper("ciphertext shorter than tag", (sk, c) ->
-                Hpke.open(SUITE, sk, INFO, AAD, new HpkeCiphertext(c.enc(), new byte[15]))),
-            new Tamper("truncated enc", (sk, c) ->
-                Hpke.open(SUITE, sk, INFO, AAD, new HpkeCiphertext(cut(c.enc(), 1), c.ciphertext()))),
-            new Tamper("empty enc", (sk, c) ->
-                Hpke.open(SUITE, sk, INFO, AAD, new HpkeCiphertext(new byte[0], c.ciphertext()))),
-            new Tamper("all-zero enc", (sk, c) ->
-                Hpke.open(SUITE, sk, INFO, AAD, new HpkeCiphertext(new byte[32], c.ciphertext()))))
+            new Tamper(
+                "wrong key",
+                (sk, c) -> Hpke.open(SUITE, X25519PrivateKey.generate(RANDOM), INFO, AAD, c)),
+            new Tamper(
+                "wrong suite", (sk, c) -> Hpke.open(new HpkeSuite(0x20, 1, 1), sk, INFO, AAD, c)),
+            new Tamper(
+                "flipped bit in enc",
+                (sk, c) ->
+                    Hpke.open(
+                        SUITE,
+                        sk,
+                        INFO,
+                        AAD,
+                        new HpkeCiphertext(flip(c.enc(), 5), c.ciphertext()))),
+            new Tamper(
+                "flipped bit in ciphertext",
+                (sk, c) ->
+                    Hpke.open(
+                        SUITE,
+                        sk,
+                        INFO,
+                        AAD,
+                        new HpkeCiphertext(c.enc(), flip(c.ciphertext(), 3)))),
+            new Tamper(
+                "flipped bit in tag",
+                (sk, c) ->
+                    Hpke.open(
+                        SUITE,
+                        sk,
+                        INFO,
+                        AAD,
+                        new HpkeCiphertext(
+                            c.enc(), flip(c.ciphertext(), c.ciphertext().length - 1)))),
+            new Tamper(
+                "flipped bit in aad", (sk, c) -> Hpke.open(SUITE, sk, INFO, flip(AAD, 0), c)),
+            new Tamper(
+                "flipped bit in info", (sk, c) -> Hpke.open(SUITE, sk, flip(INFO, 2), AAD, c)),
+            new Tamper(
+                "truncated ciphertext",
+                (sk, c) ->
+                    Hpke.open(
+                        SUITE, sk, INFO, AAD, new HpkeCiphertext(c.enc(), cut(c.ciphertext(), 1)))),
+            new Tamper(
+                "ciphertext shorter than tag",
+                (sk, c) ->
+                    Hpke.open(SUITE, sk, INFO, AAD, new HpkeCiphertext(c.enc(), new byte[15]))),
+            new Tamper(
+                "truncated enc",
+                (sk, c) ->
+                    Hpke.open(
+                        SUITE, sk, INFO, AAD, new HpkeCiphertext(cut(c.enc(), 1), c.ciphertext()))),
+            new Tamper(
+                "empty enc",
+                (sk, c) ->
+                    Hpke.open(
+                        SUITE, sk, INFO, AAD, new HpkeCiphertext(new byte[0], c.ciphertext()))),
+            new Tamper(
+                "all-zero enc",
+                (sk, c) ->
+                    Hpke.open(
+                        SUITE, sk, INFO, AAD, new HpkeCiphertext(new byte[32], c.ciphertext()))))
         .map(Arguments::of);
   }
 
@@ -137,5 +175,4 @@ class HpkeTest {
   static byte[] cut(byte[] b, int n) {
     return Arrays.copyOf(b, b.length - n);
   }
-
 }

@@ -25,13 +25,15 @@ class X25519PublicKeyCanonicalTest {
   @Test
   void nonCanonicalEncodingsOfOneKeyAreRefused() {
     for (byte[] u : new byte[][] {pMinus(0), pMinus(-1), pMinus(-0x12)}) {
-      assertThatThrownBy(() -> X25519PublicKey.fromRaw(u)).isInstanceOf(MalformedInputException.class)
+      assertThatThrownBy(() -> X25519PublicKey.fromRaw(u))
+          .isInstanceOf(MalformedInputException.class)
           .hasMessageContaining("not canonically encoded");
     }
     byte[] topBit = new byte[32];
     topBit[0] = 9;
     topBit[31] = (byte) 0x80;
-    assertThatThrownBy(() -> X25519PublicKey.fromRaw(topBit)).isInstanceOf(MalformedInputException.class);
+    assertThatThrownBy(() -> X25519PublicKey.fromRaw(topBit))
+        .isInstanceOf(MalformedInputException.class);
   }
 
   @Test
@@ -53,7 +55,9 @@ class X25519PublicKeyCanonicalTest {
 
   @Test
   void aKeyOfTheWrongLengthIsRefused() {
-    assertThatThrownBy(() -> X25519PublicKey.fromRaw(new byte[31])).isInstanceOf(MalformedInputException.class);
-    assertThatThrownBy(() -> X25519PublicKey.fromRaw(new byte[33])).isInstanceOf(MalformedInputException.class);
+    assertThatThrownBy(() -> X25519PublicKey.fromRaw(new byte[31]))
+        .isInstanceOf(MalformedInputException.class);
+    assertThatThrownBy(() -> X25519PublicKey.fromRaw(new byte[33]))
+        .isInstanceOf(MalformedInputException.class);
   }
 }

@@ -22,8 +22,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 class AesGcmWycheproofTest {
   static List<Vector> vectors() {
     return Wycheproof.load("aes_gcm_test.json").stream()
-        .filter(v -> v.group().get("keySize").asInt() == 256
-            && v.group().get("ivSize").asInt() == 96 && v.group().get("tagSize").asInt() == 128)
+        .filter(
+            v ->
+                v.group().get("keySize").asInt() == 256
+                    && v.group().get("ivSize").asInt() == 96
+                    && v.group().get("tagSize").asInt() == 128)
         .toList();
   }
 
@@ -34,12 +37,16 @@ class AesGcmWycheproofTest {
     if (v.result() == Result.VALID) {
       assertThat(Bytes.gcmEncrypt(v.hex("key"), v.hex("iv"), v.hex("aad"), v.hex("msg")))
           .isEqualTo(sealed);
-      assertThat(Bytes.gcmDecrypt(v.hex("key"), v.hex("iv"), v.hex("aad"), sealed, 0, sealed.length))
+      assertThat(
+              Bytes.gcmDecrypt(v.hex("key"), v.hex("iv"), v.hex("aad"), sealed, 0, sealed.length))
           .isEqualTo(v.hex("msg"));
     } else {
       assertThatThrownBy(
-              () -> Bytes.gcmDecrypt(v.hex("key"), v.hex("iv"), v.hex("aad"), sealed, 0, sealed.length))
-          .as(v.toString()).isInstanceOf(DecryptionFailedException.class);
+              () ->
+                  Bytes.gcmDecrypt(
+                      v.hex("key"), v.hex("iv"), v.hex("aad"), sealed, 0, sealed.length))
+          .as(v.toString())
+          .isInstanceOf(DecryptionFailedException.class);
     }
   }
 

@@ -34,7 +34,10 @@ public final class FixedRandom extends SecureRandom {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
       md.update(label);
-      md.update(new byte[] {(byte) (counter >>> 24), (byte) (counter >>> 16), (byte) (counter >>> 8), (byte) counter});
+      md.update(
+          new byte[] {
+            (byte) (counter >>> 24), (byte) (counter >>> 16), (byte) (counter >>> 8), (byte) counter
+          });
       counter++;
       block = md.digest();
       used = 0;

@@ -42,27 +42,35 @@ class KeySetTest {
     KeyFactory kf = KeyFactory.getInstance("XDH");
     byte[] scalar = ks.receivePrivateKey();
     var priv = kf.generatePrivate(new XECPrivateKeySpec(NamedParameterSpec.X25519, scalar));
-    var base = kf.generatePublic(new XECPublicKeySpec(NamedParameterSpec.X25519, BigInteger.valueOf(9)));
+    var base =
+        kf.generatePublic(new XECPublicKeySpec(NamedParameterSpec.X25519, BigInteger.valueOf(9)));
     KeyAgreement ka = KeyAgreement.getInstance("XDH");
     ka.init(priv);
     ka.doPhase(base, true);
     assertThat(ka.generateSecret()).isEqualTo(ks.receivePublicKey());
     // Our SPKI is what the JDK produces for the same key.
-    PublicKey pub = kf.generatePublic(new X509EncodedKeySpec(ks.bundle(KeySetVectors.KMS_KEY_ID).receivePublicKeySpki()));
-    assertThat(pub.getEncoded()).isEqualTo(ks.bundle(KeySetVectors.KMS_KEY_ID).receivePublicKeySpki());
+    PublicKey pub =
+        kf.generatePublic(
+            new X509EncodedKeySpec(ks.bundle(KeySetVectors.KMS_KEY_ID).receivePublicKeySpki()));
+    assertThat(pub.getEncoded())
+        .isEqualTo(ks.bundle(KeySetVectors.KMS_KEY_ID).receivePublicKeySpki());
   }
 
   @Test
   void signingKeyAgreesWithTheJdkEd25519() throws Exception {
     KeySet ks = KeySet.generate(new SecureRandom());
-    var priv = KeyFactory.getInstance("Ed25519")
-        .generatePrivate(new EdECPrivateKeySpec(NamedParameterSpec.ED25519, ks.signingPrivateKey()));
+    var priv =
+        KeyFactory.getInstance("Ed25519")
+            .generatePrivate(
+                new EdECPrivateKeySpec(NamedParameterSpec.ED25519, ks.signingPrivateKey()));
     Signature s = Signature.getInstance("Ed25519");
     s.initSign(priv);
     s.update(new byte[] {1, 2, 3});
     byte[] sig = s.sign();
-    PublicKey pub = KeyFactory.getInstance("Ed25519")
-        .generatePublic(new X509EncodedKeySpec(ks.bundle(KeySetVectors.KMS_KEY_ID).signingPublicKeySpki()));
+    PublicKey pub =
+        KeyFactory.getInstance("Ed25519")
+            .generatePublic(
+                new X509EncodedKeySpec(ks.bundle(KeySetVectors.KMS_KEY_ID).signingPublicKeySpki()));
     s.initVerify(pub);
     s.update(new byte[] {1, 2, 3});
     assertThat(s.verify(sig)).isTrue();
@@ -74,7 +82,11 @@ class KeySetTest {
     String r = HEX.formatHex(ks.receivePrivateKey());
     String s = HEX.formatHex(ks.signingPrivateKey());
     String k = HEX.formatHex(ks.storageKey());
-    assertThat(ks.toString()).contains(ks.id()).doesNotContain(r).doesNotContain(s).doesNotContain(k);
+    assertThat(ks.toString())
+        .contains(ks.id())
+        .doesNotContain(r)
+        .doesNotContain(s)
+        .doesNotContain(k);
     KeyBundle bundle = ks.bundle(KeySetVectors.KMS_KEY_ID);
     ks.destroy();
     assertThat(ks.isDestroyed()).isTrue();
@@ -97,23 +109,35 @@ class KeySetTest {
     KeySet ks = KeySetVectors.keySet();
     KeyBundle b = ks.bundle(KeySetVectors.KMS_KEY_ID);
     byte[] enc = b.encode();
-    assertThat(HEX.formatHex(enc)).startsWith(HEX.formatHex("keycast-key-bundle".getBytes()) + "0223");
+    assertThat(HEX.formatHex(enc))
+        .startsWith(HEX.formatHex("keycast-key-bundle".getBytes()) + "0223");
     int kmsLen = KeySetVectors.KMS_KEY_ID.length();
     assertThat(enc).hasSize(18 + 2 + 35 + 64 + 2 + kmsLen);
     // u16 length then the ARN, last in the encoding
     assertThat(enc[18 + 2 + 35 + 64]).isEqualTo((byte) (kmsLen >>> 8));
     assertThat(enc[18 + 2 + 35 + 64 + 1]).isEqualTo((byte) kmsLen);
-    assertThat(new String(enc, enc.length - kmsLen, kmsLen, java.nio.charset.StandardCharsets.US_ASCII))
+    assertThat(
+            new String(
+                enc, enc.length - kmsLen, kmsLen, java.nio.charset.StandardCharsets.US_ASCII))
         .isEqualTo(KeySetVectors.KMS_KEY_ID);
     assertThat(b.userData()).isEqualTo(MessageDigest.getInstance("SHA-256").digest(enc));
     assertThat(KeyBundle.parse(enc)).isEqualTo(b);
     assertThat(b.matchesUserData(b.userData())).isTrue();
-    assertThat(b.matchesUserData(KeySetVectors.keySet(KeySetVectors.OTHER_KEY_SET_SEED).bundle(KeySetVectors.KMS_KEY_ID).userData()))
+    assertThat(
+            b.matchesUserData(
+                KeySetVectors.keySet(KeySetVectors.OTHER_KEY_SET_SEED)
+                    .bundle(KeySetVectors.KMS_KEY_ID)
+                    .userData()))
         .isFalse();
     // pinned: the same digest the golden sealed-key-set vector records
     assertThat(HEX.formatHex(b.userData()))
-        .isEqualTo(VectorFile.load("keyset").stream().filter(v -> v.name().equals("ok-golden.ok"))
-            .findFirst().orElseThrow().fields().get("user-data"));
+        .isEqualTo(
+            VectorFile.load("keyset").stream()
+                .filter(v -> v.name().equals("ok-golden.ok"))
+                .findFirst()
+                .orElseThrow()
+                .fields()
+                .get("user-data"));
   }
 
   @Test
@@ -136,9 +160,15 @@ class KeySetTest {
   @Test
   void bundleRejectsBadKmsKeyIds() {
     KeySet ks = KeySetVectors.keySet();
-    assertThat(ks.bundle("a".repeat(KeyBundle.MAX_KMS_KEY_ID)).encode()).hasSize(KeyBundle.MAX_ENCODED);
-    for (String bad : new String[] {null, "", "has space", "tab\t", "\u00e9t\u00e9", "a".repeat(KeyBundle.MAX_KMS_KEY_ID + 1)}) {
-      assertThatThrownBy(() -> ks.bundle(bad)).as(String.valueOf(bad)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(ks.bundle("a".repeat(KeyBundle.MAX_KMS_KEY_ID)).encode())
+        .hasSize(KeyBundle.MAX_ENCODED);
+    for (String bad :
+        new String[] {
+          null, "", "has space", "tab\t", "\u00e9t\u00e9", "a".repeat(KeyBundle.MAX_KMS_KEY_ID + 1)
+        }) {
+      assertThatThrownBy(() -> ks.bundle(bad))
+          .as(String.valueOf(bad))
+          .isInstanceOf(IllegalArgumentException.class);
     }
   }
 
@@ -159,12 +189,19 @@ class KeySetTest {
     assertThat(unlocked.kmsKeyLocked()).isFalse();
     assertThat(plain.kmsKeyLocked()).isFalse();
     // a host cannot flip the verdict, strip it or swap the policy digest without changing user_data
-    assertThat(java.util.Set.of(HEX.formatHex(plain.userData()), HEX.formatHex(locked.userData()),
-        HEX.formatHex(unlocked.userData()), HEX.formatHex(otherPolicy.userData()))).hasSize(4);
+    assertThat(
+            java.util.Set.of(
+                HEX.formatHex(plain.userData()),
+                HEX.formatHex(locked.userData()),
+                HEX.formatHex(unlocked.userData()),
+                HEX.formatHex(otherPolicy.userData())))
+        .hasSize(4);
     byte[] bad = locked.encode();
     bad[bad.length - 33] = 2;
     assertCode(() -> KeyBundle.parse(bad), "malformed");
-    assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(locked.encode(), locked.encode().length + 1)), "malformed");
+    assertCode(
+        () -> KeyBundle.parse(java.util.Arrays.copyOf(locked.encode(), locked.encode().length + 1)),
+        "malformed");
   }
 
   @Test
@@ -175,7 +212,8 @@ class KeySetTest {
     assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(enc, lenAt + 2)), "truncated");
     assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(enc, lenAt)), "truncated");
     assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(enc, enc.length + 1)), "malformed");
-    assertCode(() -> KeyBundle.parse(java.util.Arrays.copyOf(enc, KeyBundle.MAX_ENCODED + 1)), "oversize");
+    assertCode(
+        () -> KeyBundle.parse(java.util.Arrays.copyOf(enc, KeyBundle.MAX_ENCODED + 1)), "oversize");
     byte[] v1 = enc.clone();
     v1[18] = 1; // version 1 bundles had no KMS key id and are no longer accepted
     assertCode(() -> KeyBundle.parse(v1), "unsupported_version");
@@ -209,8 +247,10 @@ class KeySetTest {
   }
 
   static void assertCode(VectorsTest.Action a, String code) {
-    assertThatThrownBy(a::run).isInstanceOf(MalformedInputException.class)
-        .extracting(e -> ((MalformedInputException) e).code()).isEqualTo(code);
+    assertThatThrownBy(a::run)
+        .isInstanceOf(MalformedInputException.class)
+        .extracting(e -> ((MalformedInputException) e).code())
+        .isEqualTo(code);
   }
 
   @org.junit.jupiter.api.Test
@@ -224,10 +264,11 @@ class KeySetTest {
     byte[] peer = new byte[32];
     org.bouncycastle.math.ec.rfc7748.X25519.scalarMultBase(peerSk, 0, peer, 0);
     byte[] expected = new byte[32];
-    org.bouncycastle.math.ec.rfc7748.X25519.scalarMult(peerSk, 0, ks.receivePublicKey(), 0, expected, 0);
+    org.bouncycastle.math.ec.rfc7748.X25519.scalarMult(
+        peerSk, 0, ks.receivePublicKey(), 0, expected, 0);
     org.assertj.core.api.Assertions.assertThat(held.sharedSecret(peer)).isEqualTo(expected);
-    org.assertj.core.api.Assertions.assertThat(held.toString()).doesNotContain(
-        java.util.HexFormat.of().formatHex(ks.receivePrivateKey()));
+    org.assertj.core.api.Assertions.assertThat(held.toString())
+        .doesNotContain(java.util.HexFormat.of().formatHex(ks.receivePrivateKey()));
     ks.destroy();
     org.assertj.core.api.Assertions.assertThat(held.isDestroyed()).isTrue();
     org.assertj.core.api.Assertions.assertThatThrownBy(ks::receiveKeyAgreement)

@@ -25,14 +25,22 @@ class SealedFormatsFuzzTest {
 
   @FuzzTest
   void sealedKeySet(byte[] input) {
-    Outcome<SealedKeySet> parsed = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> SealedKeySet.parse(input), MalformedInputException.class);
+    Outcome<SealedKeySet> parsed =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> SealedKeySet.parse(input),
+            MalformedInputException.class);
     if (!parsed.ok()) {
       return;
     }
     assertThat(parsed.value().encode()).isEqualTo(input);
-    Outcome<KeySet> unsealed = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> parsed.value().unseal(KeySetVectors.DATA_KEY), DecryptionFailedException.class);
+    Outcome<KeySet> unsealed =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> parsed.value().unseal(KeySetVectors.DATA_KEY),
+            DecryptionFailedException.class);
     if (unsealed.ok()) {
       assertThat(input).as("only the authentic sealed key set unseals").isEqualTo(GOLDEN_KEY_SET);
       assertThat(unsealed.value().signingPublicKey()).isEqualTo(KEY_SET.signingPublicKey());
@@ -43,14 +51,22 @@ class SealedFormatsFuzzTest {
 
   @FuzzTest
   void sealedSecret(byte[] input) {
-    Outcome<SealedSecret> parsed = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> SealedSecret.parse(input), MalformedInputException.class);
+    Outcome<SealedSecret> parsed =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> SealedSecret.parse(input),
+            MalformedInputException.class);
     if (!parsed.ok()) {
       return;
     }
     assertThat(parsed.value().encode()).isEqualTo(input);
-    Outcome<byte[]> opened = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> parsed.value().open(KEY_SET, KeySetVectors.POLICY), DecryptionFailedException.class);
+    Outcome<byte[]> opened =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> parsed.value().open(KEY_SET, KeySetVectors.POLICY),
+            DecryptionFailedException.class);
     if (opened.ok()) {
       assertThat(input).as("only the authentic sealed secret opens").isEqualTo(GOLDEN_SECRET);
       assertThat(opened.value()).isEqualTo(KeySetVectors.SECRET);
@@ -61,8 +77,12 @@ class SealedFormatsFuzzTest {
 
   @FuzzTest
   void keyBundle(byte[] input) {
-    Outcome<KeyBundle> parsed = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> KeyBundle.parse(input), MalformedInputException.class);
+    Outcome<KeyBundle> parsed =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> KeyBundle.parse(input),
+            MalformedInputException.class);
     if (parsed.ok()) {
       // a bundle has no integrity of its own (attested user_data provides it): it must round-trip
       assertThat(parsed.value().encode()).isEqualTo(input);

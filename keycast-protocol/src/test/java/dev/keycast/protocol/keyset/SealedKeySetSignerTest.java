@@ -12,7 +12,6 @@ import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -52,13 +51,19 @@ class SealedKeySetSignerTest {
   void generatedSignerIsAnSt4302SignerChainNamingTheKeySet() throws Exception {
     List<X509Certificate> chain = signer.chain();
     assertThat(chain).hasSize(3);
-    DcCertificateChainValidator.validate(DcCertificateChainValidator.Kind.SIGNER, chain, NOW.plusSeconds(3600));
+    DcCertificateChainValidator.validate(
+        DcCertificateChainValidator.Kind.SIGNER, chain, NOW.plusSeconds(3600));
     assertThat(chain.get(0).getSubjectX500Principal().getName())
-        .contains("CN=CS.keycast-kdm-signer").contains("OU=" + keySet.id()).contains("O=Keycast");
+        .contains("CN=CS.keycast-kdm-signer")
+        .contains("OU=" + keySet.id())
+        .contains("O=Keycast");
     assertThat(chain.get(2).getSubjectX500Principal().getName()).contains("CN=.keycast-kdm-root");
     for (X509Certificate c : chain) {
       assertThat(c.getNotAfter().toInstant())
-          .isBeforeOrEqualTo(NOW.atOffset(ZoneOffset.UTC).plusYears(DcCertificateIssuer.MAX_VALIDITY_YEARS).toInstant());
+          .isBeforeOrEqualTo(
+              NOW.atOffset(ZoneOffset.UTC)
+                  .plusYears(DcCertificateIssuer.MAX_VALIDITY_YEARS)
+                  .toInstant());
     }
     assertThat(signer.privateKeyCount()).isEqualTo(3);
     assertThat(signer.toString()).doesNotContain("PRIVATE").contains("CS.keycast-kdm-signer");
@@ -69,7 +74,8 @@ class SealedKeySetSignerTest {
     byte[] bytes = sealed();
     SealedKeySet parsed = SealedKeySet.parse(bytes);
     assertThat(parsed.version()).isEqualTo(2);
-    assertThat(parsed.signerChain()).zipSatisfy(signer.chainDer(), (a, b) -> assertThat(a).isEqualTo(b));
+    assertThat(parsed.signerChain())
+        .zipSatisfy(signer.chainDer(), (a, b) -> assertThat(a).isEqualTo(b));
     SealedKeySet.Unsealed u = parsed.open(DATA_KEY);
     assertThat(u.keySet().id()).isEqualTo(keySet.id());
     assertThat(u.keySet().storageKey()).isEqualTo(keySet.storageKey());
@@ -109,24 +115,33 @@ class SealedKeySetSignerTest {
   void hostSwapsTheSignerChainInTheSealedHeader() throws Exception {
     byte[] bytes = sealed();
     SealedKeySet parsed = SealedKeySet.parse(bytes);
-    int chainAt = bytes.length - (parsed.signerChain().stream().mapToInt(c -> 2 + c.length).sum() + 1)
-        - ciphertextLength(bytes, parsed);
+    int chainAt =
+        bytes.length
+            - (parsed.signerChain().stream().mapToInt(c -> 2 + c.length).sum() + 1)
+            - ciphertextLength(bytes, parsed);
     // another valid signer chain of the same key set id, spliced into the header
-    byte[] swapped = spliceChain(bytes, chainAt, otherSigner.chainDer(), ciphertextLength(bytes, parsed));
-    assertThat(SealedKeySet.parse(swapped).signerChain().get(0)).isEqualTo(otherSigner.chainDer().get(0));
-    assertThatThrownBy(() -> SealedKeySet.parse(swapped).open(DATA_KEY)).isInstanceOf(DecryptionFailedException.class);
+    byte[] swapped =
+        spliceChain(bytes, chainAt, otherSigner.chainDer(), ciphertextLength(bytes, parsed));
+    assertThat(SealedKeySet.parse(swapped).signerChain().get(0))
+        .isEqualTo(otherSigner.chainDer().get(0));
+    assertThatThrownBy(() -> SealedKeySet.parse(swapped).open(DATA_KEY))
+        .isInstanceOf(DecryptionFailedException.class);
     // one bit of the leaf certificate flipped
     byte[] flipped = bytes.clone();
     flipped[chainAt + 1 + 2 + 100] ^= 0x01;
-    assertThatThrownBy(() -> SealedKeySet.parse(flipped).open(DATA_KEY)).isInstanceOf(DecryptionFailedException.class);
+    assertThatThrownBy(() -> SealedKeySet.parse(flipped).open(DATA_KEY))
+        .isInstanceOf(DecryptionFailedException.class);
   }
 
   @Test
   void authenticHeaderNamingAnotherSignerChainIsRefusedByTheKeyMatch() throws Exception {
     // the sealing party (a host that knows the data key) names another chain than the sealed keys'
-    byte[] bytes = SealedKeySet.seal(keySet, signer, otherSigner.chainDer(), DATA_KEY, KMS, EDK, new SecureRandom())
-        .encode();
-    assertThatThrownBy(() -> SealedKeySet.parse(bytes).open(DATA_KEY)).isInstanceOf(DecryptionFailedException.class);
+    byte[] bytes =
+        SealedKeySet.seal(
+                keySet, signer, otherSigner.chainDer(), DATA_KEY, KMS, EDK, new SecureRandom())
+            .encode();
+    assertThatThrownBy(() -> SealedKeySet.parse(bytes).open(DATA_KEY))
+        .isInstanceOf(DecryptionFailedException.class);
   }
 
   @Test
@@ -135,14 +150,21 @@ class SealedKeySetSignerTest {
     // (no self-signed root): not an ST 430-2 signer chain
     KdmSignerKeys leafOnly = KdmSignerKeys.of(signer.chain(), List.of(signer.privateKey(0)));
     List<byte[]> noRoot = signer.chainDer().subList(0, 2);
-    assertThatThrownBy(() -> KdmSignerKeys.of(signer.chain().subList(0, 2), List.of(signer.privateKey(0))))
-        .isInstanceOf(CinemaException.class).extracting(e -> ((CinemaException) e).code())
+    assertThatThrownBy(
+            () -> KdmSignerKeys.of(signer.chain().subList(0, 2), List.of(signer.privateKey(0))))
+        .isInstanceOf(CinemaException.class)
+        .extracting(e -> ((CinemaException) e).code())
         .isEqualTo("signer_certificate_chain_order");
-    byte[] bytes = SealedKeySet.seal(keySet, leafOnly, noRoot, DATA_KEY, KMS, EDK, new SecureRandom()).encode();
-    assertThatThrownBy(() -> SealedKeySet.parse(bytes).open(DATA_KEY)).isInstanceOf(DecryptionFailedException.class);
+    byte[] bytes =
+        SealedKeySet.seal(keySet, leafOnly, noRoot, DATA_KEY, KMS, EDK, new SecureRandom())
+            .encode();
+    assertThatThrownBy(() -> SealedKeySet.parse(bytes).open(DATA_KEY))
+        .isInstanceOf(DecryptionFailedException.class);
     // the same keys under the whole chain open
-    byte[] good = SealedKeySet.seal(keySet, leafOnly, DATA_KEY, KMS, EDK, new SecureRandom()).encode();
-    assertThat(SealedKeySet.parse(good).open(DATA_KEY).kdmSigner().orElseThrow().privateKeyCount()).isEqualTo(1);
+    byte[] good =
+        SealedKeySet.seal(keySet, leafOnly, DATA_KEY, KMS, EDK, new SecureRandom()).encode();
+    assertThat(SealedKeySet.parse(good).open(DATA_KEY).kdmSigner().orElseThrow().privateKeyCount())
+        .isEqualTo(1);
   }
 
   @Test
@@ -150,7 +172,8 @@ class SealedKeySetSignerTest {
     byte[] bytes = sealed();
     SealedKeySet parsed = SealedKeySet.parse(bytes);
     int ct = ciphertextLength(bytes, parsed);
-    int chainAt = bytes.length - ct - (parsed.signerChain().stream().mapToInt(c -> 2 + c.length).sum() + 1);
+    int chainAt =
+        bytes.length - ct - (parsed.signerChain().stream().mapToInt(c -> 2 + c.length).sum() + 1);
     byte[] one = bytes.clone();
     one[chainAt] = 1;
     KeySetTest.assertCode(() -> SealedKeySet.parse(one), "malformed");
@@ -161,8 +184,10 @@ class SealedKeySetSignerTest {
     longCert[chainAt + 1] = 0x10;
     longCert[chainAt + 2] = 0x01; // 4097
     KeySetTest.assertCode(() -> SealedKeySet.parse(longCert), "malformed");
-    KeySetTest.assertCode(() -> SealedKeySet.parse(Arrays.copyOf(bytes, bytes.length - ct + 20)), "truncated");
-    KeySetTest.assertCode(() -> SealedKeySet.parse(Arrays.copyOf(bytes, SealedKeySet.MAX_ENCODED + 1)), "oversize");
+    KeySetTest.assertCode(
+        () -> SealedKeySet.parse(Arrays.copyOf(bytes, bytes.length - ct + 20)), "truncated");
+    KeySetTest.assertCode(
+        () -> SealedKeySet.parse(Arrays.copyOf(bytes, SealedKeySet.MAX_ENCODED + 1)), "oversize");
   }
 
   @Test
@@ -178,13 +203,24 @@ class SealedKeySetSignerTest {
     byte[] enc = with.encode();
     KeySetTest.assertCode(() -> KeyBundle.parse(Arrays.copyOf(enc, enc.length + 1)), "malformed");
     KeySetTest.assertCode(() -> KeyBundle.parse(Arrays.copyOf(enc, enc.length - 1)), "truncated");
-    KeySetTest.assertCode(() -> KeyBundle.parse(Arrays.copyOf(enc, KeyBundle.MAX_ENCODED_WITH_KDM_SIGNER + 1)),
+    KeySetTest.assertCode(
+        () -> KeyBundle.parse(Arrays.copyOf(enc, KeyBundle.MAX_ENCODED_WITH_KDM_SIGNER + 1)),
         "oversize");
   }
 
   private static int ciphertextLength(byte[] bytes, SealedKeySet parsed) {
     // header = fixed v1 header + chain; ciphertext = the rest
-    int v1Header = 4 + 1 + 1 + 35 + 2 + parsed.kmsKeyId().length() + 64 + 2 + parsed.encryptedDataKey().length + 12;
+    int v1Header =
+        4
+            + 1
+            + 1
+            + 35
+            + 2
+            + parsed.kmsKeyId().length()
+            + 64
+            + 2
+            + parsed.encryptedDataKey().length
+            + 12;
     int chain = 1 + parsed.signerChain().stream().mapToInt(c -> 2 + c.length).sum();
     return bytes.length - v1Header - chain;
   }

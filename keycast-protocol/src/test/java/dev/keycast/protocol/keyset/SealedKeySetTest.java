@@ -51,10 +51,12 @@ class SealedKeySetTest {
   void encryptionContextBindsKeySetIdAndFormat() {
     String id = KeySetVectors.keySet().id();
     Map<String, String> ctx = SealedKeySet.encryptionContext(id);
-    assertThat(ctx).containsExactly(
-        Map.entry("keycast:format", "sealed-key-set/1"), Map.entry("keycast:key-set-id", id));
+    assertThat(ctx)
+        .containsExactly(
+            Map.entry("keycast:format", "sealed-key-set/1"), Map.entry("keycast:key-set-id", id));
     assertThatThrownBy(() -> ctx.put("x", "y")).isInstanceOf(UnsupportedOperationException.class);
-    assertThatThrownBy(() -> SealedKeySet.encryptionContext("nope")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> SealedKeySet.encryptionContext("nope"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
@@ -103,7 +105,8 @@ class SealedKeySetTest {
   @Test
   void largestHeaderFitsTheCap() throws Exception {
     KeySet ks = KeySet.generate(rnd);
-    byte[] sealed = SealedKeySet.sealVersion1(ks, new byte[32], "k".repeat(2048), new byte[6144], rnd).encode();
+    byte[] sealed =
+        SealedKeySet.sealVersion1(ks, new byte[32], "k".repeat(2048), new byte[6144], rnd).encode();
     assertThat(sealed.length).isLessThanOrEqualTo(SealedKeySet.MAX_ENCODED);
     assertThat(SealedKeySet.parse(sealed).unseal(new byte[32]).id()).isEqualTo(ks.id());
   }

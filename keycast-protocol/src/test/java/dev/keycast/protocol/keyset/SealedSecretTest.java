@@ -34,9 +34,12 @@ class SealedSecretTest {
   void rejectsOtherKeySetOrPolicy() throws Exception {
     KeySet ks = KeySet.generate(rnd);
     KeySet other = KeySet.generate(rnd);
-    SealedSecret s = SealedSecret.parse(SealedSecret.seal(ks, "s1", new byte[16], new byte[] {1}, rnd).encode());
-    assertThatThrownBy(() -> s.open(other, new byte[] {1})).isExactlyInstanceOf(DecryptionFailedException.class);
-    assertThatThrownBy(() -> s.open(ks, new byte[] {2})).isExactlyInstanceOf(DecryptionFailedException.class);
+    SealedSecret s =
+        SealedSecret.parse(SealedSecret.seal(ks, "s1", new byte[16], new byte[] {1}, rnd).encode());
+    assertThatThrownBy(() -> s.open(other, new byte[] {1}))
+        .isExactlyInstanceOf(DecryptionFailedException.class);
+    assertThatThrownBy(() -> s.open(ks, new byte[] {2}))
+        .isExactlyInstanceOf(DecryptionFailedException.class);
     assertThat(s.open(ks, new byte[] {1})).hasSize(16);
   }
 
@@ -49,7 +52,9 @@ class SealedSecretTest {
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> SealedSecret.seal(ks, "a/b", new byte[1], new byte[0], rnd))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> SealedSecret.seal(ks, "s", new byte[SealedSecret.MAX_SECRET + 1], new byte[0], rnd))
+    assertThatThrownBy(
+            () ->
+                SealedSecret.seal(ks, "s", new byte[SealedSecret.MAX_SECRET + 1], new byte[0], rnd))
         .isInstanceOf(IllegalArgumentException.class);
   }
 

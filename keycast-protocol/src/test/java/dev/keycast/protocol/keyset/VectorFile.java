@@ -51,13 +51,20 @@ public record VectorFile(String name, Map<String, String> fields) {
 
   /** Committed vector files under {@code vectors/<format>/} on the test class path, sorted by name. */
   public static List<VectorFile> load(String format) {
-    List<VectorFile> files = dev.keycast.protocol.VectorDirs.files(directory(format), ".ok", ".fail").stream()
-        .map(p -> parse(p.getFileName().toString(), read(p)))
-        .toList();
+    List<VectorFile> files =
+        dev.keycast.protocol.VectorDirs.files(directory(format), ".ok", ".fail").stream()
+            .map(p -> parse(p.getFileName().toString(), read(p)))
+            .toList();
     for (VectorFile f : files) {
       if (!f.name().startsWith(code(f.expect()) + "-")) {
-        throw new IllegalStateException("vectors/" + format + "/" + f.name() + " does not start with its expectation "
-            + code(f.expect()) + "-");
+        throw new IllegalStateException(
+            "vectors/"
+                + format
+                + "/"
+                + f.name()
+                + " does not start with its expectation "
+                + code(f.expect())
+                + "-");
       }
     }
     return files;
@@ -95,7 +102,8 @@ public record VectorFile(String name, Map<String, String> fields) {
   }
 
   /** Renders a vector file. */
-  public static String render(String comment, String expect, Map<String, String> extra, byte[] input) {
+  public static String render(
+      String comment, String expect, Map<String, String> extra, byte[] input) {
     StringBuilder sb = new StringBuilder();
     sb.append("# ").append(comment).append('\n');
     sb.append("expect: ").append(expect).append('\n');

@@ -44,9 +44,12 @@ class VectorsTest {
       assertThat(b.kmsKeyId()).isEqualTo(v.fields().get("kms-key-id"));
       assertThat(HEX.formatHex(b.encode())).isEqualTo(v.fields().get("key-bundle"));
       assertThat(KeyBundle.parse(HEX.parseHex(v.fields().get("key-bundle")))).isEqualTo(b);
-      assertThat(HEX.formatHex(b.receivePublicKey())).isEqualTo(v.fields().get("receive-public-key"));
-      assertThat(HEX.formatHex(b.signingPublicKey())).isEqualTo(v.fields().get("signing-public-key"));
-      assertThat(HEX.formatHex(b.receivePublicKeySpki())).isEqualTo(v.fields().get("receive-public-key-spki"));
+      assertThat(HEX.formatHex(b.receivePublicKey()))
+          .isEqualTo(v.fields().get("receive-public-key"));
+      assertThat(HEX.formatHex(b.signingPublicKey()))
+          .isEqualTo(v.fields().get("signing-public-key"));
+      assertThat(HEX.formatHex(b.receivePublicKeySpki()))
+          .isEqualTo(v.fields().get("receive-public-key-spki"));
       assertThat(HEX.formatHex(b.userData())).isEqualTo(v.fields().get("user-data"));
       KeySet expected = KeySetVectors.keySet();
       assertThat(ks.receivePrivateKey()).isEqualTo(expected.receivePrivateKey());
@@ -61,7 +64,8 @@ class VectorsTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("secretVectors")
   void sealedSecretVector(VectorFile v) throws Exception {
-    KeySet ks = KeySetVectors.keySet(v.fields().getOrDefault("key-set-seed", KeySetVectors.KEY_SET_SEED));
+    KeySet ks =
+        KeySetVectors.keySet(v.fields().getOrDefault("key-set-seed", KeySetVectors.KEY_SET_SEED));
     byte[] policy = v.hex("policy", KeySetVectors.POLICY);
     if (v.expect().equals("ok")) {
       SealedSecret s = SealedSecret.parse(v.input());
@@ -69,8 +73,10 @@ class VectorsTest {
       assertThat(s.keySetId()).isEqualTo(ks.id());
       assertThat(s.open(ks, policy)).isEqualTo(v.hex("secret", null));
       String sender = v.fields().get("sender-key");
-      assertThat(s.version()).isEqualTo(sender == null ? SealedSecret.VERSION : SealedSecret.VERSION_WITH_SENDER);
-      assertThat(s.senderKey() == null ? null : java.util.HexFormat.of().formatHex(s.senderKey())).isEqualTo(sender);
+      assertThat(s.version())
+          .isEqualTo(sender == null ? SealedSecret.VERSION : SealedSecret.VERSION_WITH_SENDER);
+      assertThat(s.senderKey() == null ? null : java.util.HexFormat.of().formatHex(s.senderKey()))
+          .isEqualTo(sender);
       assertThat(s.senderSignedAt() == null ? null : s.senderSignedAt().toString())
           .isEqualTo(v.fields().get("sender-signed-at"));
       return;
@@ -86,11 +92,13 @@ class VectorsTest {
   static void expectFailure(VectorFile v, Action a) {
     String expect = v.expect();
     if (expect.equals("decryption_failed")) {
-      assertThatThrownBy(a::run).isExactlyInstanceOf(DecryptionFailedException.class)
+      assertThatThrownBy(a::run)
+          .isExactlyInstanceOf(DecryptionFailedException.class)
           .hasMessage(DecryptionFailedException.MESSAGE);
     } else {
       assertThat(expect).startsWith("malformed:");
-      assertThatThrownBy(a::run).isInstanceOf(MalformedInputException.class)
+      assertThatThrownBy(a::run)
+          .isInstanceOf(MalformedInputException.class)
           .extracting(e -> ((MalformedInputException) e).code())
           .isEqualTo(expect.substring("malformed:".length()));
     }
@@ -100,22 +108,33 @@ class VectorsTest {
   void committedVectorsAreExactlyWhatTheGeneratorProduces() {
     Map<String, String> generated = KeySetVectors.generate();
     for (Map.Entry<String, String> e : generated.entrySet()) {
-      Path p = VectorFile.directory(e.getKey().substring(0, e.getKey().indexOf('/')))
-          .resolve(e.getKey().substring(e.getKey().indexOf('/') + 1));
+      Path p =
+          VectorFile.directory(e.getKey().substring(0, e.getKey().indexOf('/')))
+              .resolve(e.getKey().substring(e.getKey().indexOf('/') + 1));
       assertThat(VectorFile.read(p)).as(e.getKey()).isEqualTo(e.getValue());
     }
-    Set<String> committed = Stream.of("keyset", "secret")
-        .flatMap(f -> VectorFile.load(f).stream().map(v -> f + "/" + v.name()))
-        .collect(Collectors.toCollection(TreeSet::new));
+    Set<String> committed =
+        Stream.of("keyset", "secret")
+            .flatMap(f -> VectorFile.load(f).stream().map(v -> f + "/" + v.name()))
+            .collect(Collectors.toCollection(TreeSet::new));
     assertThat(committed).isEqualTo(generated.keySet());
   }
 
   @Test
   void everyFailureKindIsCovered() {
-    Set<String> names = Stream.concat(keysetVectors().stream(), secretVectors().stream())
-        .map(VectorFile::name).collect(Collectors.toSet());
-    assertThat(names).contains("truncated-truncated-header.fail", "decryption_failed-flipped-bit-tag.fail",
-        "decryption_failed-flipped-bit-ciphertext.fail", "unsupported_version-unsupported-version.fail", "oversize-oversize.fail",
-        "decryption_failed-header-receive-key-swapped.fail", "decryption_failed-wrong-data-key.fail", "decryption_failed-wrong-policy.fail");
+    Set<String> names =
+        Stream.concat(keysetVectors().stream(), secretVectors().stream())
+            .map(VectorFile::name)
+            .collect(Collectors.toSet());
+    assertThat(names)
+        .contains(
+            "truncated-truncated-header.fail",
+            "decryption_failed-flipped-bit-tag.fail",
+            "decryption_failed-flipped-bit-ciphertext.fail",
+            "unsupported_version-unsupported-version.fail",
+            "oversize-oversize.fail",
+            "decryption_failed-header-receive-key-swapped.fail",
+            "decryption_failed-wrong-data-key.fail",
+            "decryption_failed-wrong-policy.fail");
   }
 }

@@ -37,8 +37,11 @@ class KmsKeyLockVerdictFuzzTest {
   @FuzzTest
   void evaluate(byte[] input) {
     String policy = new String(input, StandardCharsets.UTF_8);
-    Outcome<KmsKeyLockVerdict> v = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> KmsKeyLockVerdict.evaluate(policy, List.of(), PLAIN_KEY));
+    Outcome<KmsKeyLockVerdict> v =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> KmsKeyLockVerdict.evaluate(policy, List.of(), PLAIN_KEY));
     assertThat(v.ok()).as("the verdict never throws: %s", v.error()).isTrue();
     KmsKeyLockVerdict verdict = v.value();
     if (!verdict.locked()) {
@@ -46,7 +49,9 @@ class KmsKeyLockVerdictFuzzTest {
       return;
     }
     assertThat(verdict.reasons()).isEmpty();
-    assertThat(verdict.admittedImages()).isNotEmpty().allMatch(i -> SHA384_HEX.matcher(i).matches());
+    assertThat(verdict.admittedImages())
+        .isNotEmpty()
+        .allMatch(i -> SHA384_HEX.matcher(i).matches());
     assertLockedByAnIndependentReading(policy);
   }
 
@@ -67,35 +72,44 @@ class KmsKeyLockVerdictFuzzTest {
     boolean anyAttestedAllow = false;
     for (JsonNode s : list) {
       assertThat(s.has("NotAction") || s.has("NotPrincipal") || s.has("NotResource"))
-          .as("a locked policy has no Not* element: %s", s).isFalse();
+          .as("a locked policy has no Not* element: %s", s)
+          .isFalse();
       if (!"Allow".equals(s.path("Effect").asText())) {
         continue;
       }
       List<String> actions = strings(s.path("Action"));
-      boolean sensitive = actions.stream().anyMatch(a -> KmsKeyLockVerdict.SENSITIVE_ACTIONS.stream()
-          .anyMatch(x -> globMatches(a, x)));
+      boolean sensitive =
+          actions.stream()
+              .anyMatch(
+                  a ->
+                      KmsKeyLockVerdict.SENSITIVE_ACTIONS.stream()
+                          .anyMatch(x -> globMatches(a, x)));
       if (!sensitive) {
         continue;
       }
       anyAttestedAllow = true;
       for (String a : actions) {
-        assertThat(KmsKeyLockVerdict.SENSITIVE_ACTIONS.stream()
-            .filter(x -> globMatches(a, x)))
+        assertThat(KmsKeyLockVerdict.SENSITIVE_ACTIONS.stream().filter(x -> globMatches(a, x)))
             .as("of the sensitive actions, %s allows only Decrypt/GenerateDataKey: %s", a, s)
             .allMatch(x -> x.equals("kms:Decrypt") || x.equals("kms:GenerateDataKey"));
       }
       JsonNode principal = s.path("Principal");
       assertThat(principal.isObject()).as("principal of %s", s).isTrue();
-      assertThat(strings(principal.path("AWS"))).as("principals of %s", s).isNotEmpty()
+      assertThat(strings(principal.path("AWS")))
+          .as("principals of %s", s)
+          .isNotEmpty()
           .allMatch(p -> IAM_ROLE_OR_USER.matcher(p).matches());
       assertThat(principal.size()).as("only AWS principals: %s", s).isEqualTo(1);
       JsonNode condition = s.path("Condition");
       boolean attested = false;
       for (String op : List.of("StringEquals", "StringEqualsIgnoreCase")) {
         JsonNode c = condition.path(op);
-        attested |= c.has("kms:RecipientAttestation:ImageSha384") || c.has("kms:RecipientAttestation:PCR0");
+        attested |=
+            c.has("kms:RecipientAttestation:ImageSha384") || c.has("kms:RecipientAttestation:PCR0");
       }
-      assertThat(attested).as("a sensitive Allow is conditioned on the attested image: %s", s).isTrue();
+      assertThat(attested)
+          .as("a sensitive Allow is conditioned on the attested image: %s", s)
+          .isTrue();
     }
     assertThat(anyAttestedAllow).as("a locked policy admits some attested use").isTrue();
   }

@@ -6,23 +6,23 @@ import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.crypto.CryptoBackend;
 import dev.keycast.protocol.crypto.CryptoBackends;
 import java.math.BigInteger;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.PublicKey;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.PKIXParameters;
 import java.security.cert.TrustAnchor;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.Set;
-import java.security.KeyPair;
-import java.security.KeyPairGenerator;
-import java.security.PrivateKey;
-import java.security.PublicKey;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.Date;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.DEROctetString;
@@ -68,8 +68,14 @@ class AnchorChainValidatorTest {
     KeyPairGenerator ec = KeyPairGenerator.getInstance("EC");
     ec.initialize(256);
     ecRootKeys = ec.generateKeyPair();
-    root = new Cert("CN=Root,O=Maker", rootKeys.getPublic()).ca(-1).build("CN=Root,O=Maker", rootKeys.getPrivate());
-    ecRoot = new Cert("CN=EC Root", ecRootKeys.getPublic()).ca(-1).build("CN=EC Root", ecRootKeys.getPrivate());
+    root =
+        new Cert("CN=Root,O=Maker", rootKeys.getPublic())
+            .ca(-1)
+            .build("CN=Root,O=Maker", rootKeys.getPrivate());
+    ecRoot =
+        new Cert("CN=EC Root", ecRootKeys.getPublic())
+            .ca(-1)
+            .build("CN=EC Root", ecRootKeys.getPrivate());
   }
 
   /** A certificate under construction; by default valid a day around NOW, no extensions. */
@@ -101,8 +107,14 @@ class AnchorChainValidatorTest {
     }
 
     X509Certificate build(String issuer, PrivateKey signer) throws Exception {
-      var b = new JcaX509v3CertificateBuilder(new X500Name(issuer), BigInteger.valueOf(SERIAL.getAndIncrement()),
-          Date.from(notBefore), Date.from(notAfter), new X500Name(subject), key);
+      var b =
+          new JcaX509v3CertificateBuilder(
+              new X500Name(issuer),
+              BigInteger.valueOf(SERIAL.getAndIncrement()),
+              Date.from(notBefore),
+              Date.from(notAfter),
+              new X500Name(subject),
+              key);
       if (bc != null) {
         b.addExtension(Extension.basicConstraints, true, bc);
       }
@@ -110,27 +122,38 @@ class AnchorChainValidatorTest {
         b.addExtension(Extension.keyUsage, true, ku);
       }
       if (criticalEku) {
-        b.addExtension(Extension.extendedKeyUsage, true, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+        b.addExtension(
+            Extension.extendedKeyUsage, true, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
       }
       if (unknownCritical) {
-        b.addExtension(new ASN1ObjectIdentifier("1.3.6.1.4.1.99999.1"), true, new DEROctetString(new byte[] {1}));
+        b.addExtension(
+            new ASN1ObjectIdentifier("1.3.6.1.4.1.99999.1"),
+            true,
+            new DEROctetString(new byte[] {1}));
       }
       if (nameConstraints) {
-        b.addExtension(Extension.nameConstraints, true, new NameConstraints(
-            new GeneralSubtree[] {new GeneralSubtree(new GeneralName(new X500Name("O=Maker")))}, null));
+        b.addExtension(
+            Extension.nameConstraints,
+            true,
+            new NameConstraints(
+                new GeneralSubtree[] {new GeneralSubtree(new GeneralName(new X500Name("O=Maker")))},
+                null));
       }
-      String alg = switch (signer.getAlgorithm()) {
-        case "EC" -> "SHA256withECDSA";
-        case "Ed25519", "EdDSA" -> "Ed25519";
-        default -> "SHA256withRSA";
-      };
-      return new JcaX509CertificateConverter().getCertificate(
-          b.build(new JcaContentSignerBuilder(alg).build(signer)));
+      String alg =
+          switch (signer.getAlgorithm()) {
+            case "EC" -> "SHA256withECDSA";
+            case "Ed25519", "EdDSA" -> "Ed25519";
+            default -> "SHA256withRSA";
+          };
+      return new JcaX509CertificateConverter()
+          .getCertificate(b.build(new JcaContentSignerBuilder(alg).build(signer)));
     }
   }
 
   static X509Certificate intermediate() throws Exception {
-    return new Cert("CN=Intermediate,O=Maker", intKeys.getPublic()).ca(-1).build("CN=Root,O=Maker", rootKeys.getPrivate());
+    return new Cert("CN=Intermediate,O=Maker", intKeys.getPublic())
+        .ca(-1)
+        .build("CN=Root,O=Maker", rootKeys.getPrivate());
   }
 
   static Cert leaf() {
@@ -158,24 +181,37 @@ class AnchorChainValidatorTest {
    * certificates, independent of {@link ParsedCertificate}), and whether the walk (not PKIX)
    * decided.
    */
-  static void check(List<X509Certificate> chain, boolean valid, boolean walked, X509Certificate... anchors)
+  static void check(
+      List<X509Certificate> chain, boolean valid, boolean walked, X509Certificate... anchors)
       throws Exception {
-    List<X509Certificate> anchorList = List.of(anchors.length == 0 ? new X509Certificate[] {root} : anchors);
-    List<X509Certificate> path = chain.size() > 1
-        && chain.getLast().getSubjectX500Principal().equals(chain.getLast().getIssuerX500Principal())
-        ? chain.subList(0, chain.size() - 1) : chain;
-    assertThat(jdkPkix(anchorList, path)).as("PKIX on the JDK's certificates (the reference)").isEqualTo(valid);
+    List<X509Certificate> anchorList =
+        List.of(anchors.length == 0 ? new X509Certificate[] {root} : anchors);
+    List<X509Certificate> path =
+        chain.size() > 1
+                && chain
+                    .getLast()
+                    .getSubjectX500Principal()
+                    .equals(chain.getLast().getIssuerX500Principal())
+            ? chain.subList(0, chain.size() - 1)
+            : chain;
+    assertThat(jdkPkix(anchorList, path))
+        .as("PKIX on the JDK's certificates (the reference)")
+        .isEqualTo(valid);
     for (CryptoBackend backend : backends()) {
       AnchorChainValidator v = new AnchorChainValidator(parsed(anchorList), backend);
       assertThat(v.pkix(parsed(path), NOW)).as("PKIX fallback").isEqualTo(valid);
       assertThat(v.walks(parsed(path))).as("decided by the direct walk").isEqualTo(walked);
-      assertThat(v.isValid(parsed(chain), NOW)).as("the validator on " + backend.name()).isEqualTo(valid);
       assertThat(v.isValid(parsed(chain), NOW))
-          .as("the validator on " + backend.name() + ", intermediates remembered").isEqualTo(valid);
+          .as("the validator on " + backend.name())
+          .isEqualTo(valid);
+      assertThat(v.isValid(parsed(chain), NOW))
+          .as("the validator on " + backend.name() + ", intermediates remembered")
+          .isEqualTo(valid);
     }
   }
 
-  static boolean jdkPkix(List<X509Certificate> anchors, List<X509Certificate> path) throws Exception {
+  static boolean jdkPkix(List<X509Certificate> anchors, List<X509Certificate> path)
+      throws Exception {
     Set<TrustAnchor> t = new HashSet<>();
     for (X509Certificate a : anchors) {
       t.add(new TrustAnchor(a, null));
@@ -273,8 +309,10 @@ class AnchorChainValidatorTest {
     KeyPairGenerator ed = KeyPairGenerator.getInstance("Ed25519");
     KeyPair caKeys = ed.generateKeyPair();
     KeyPair attacker = ed.generateKeyPair();
-    X509Certificate ca = new Cert("CN=Ed Studio CA", caKeys.getPublic()).ca(-1)
-        .build("CN=Ed Studio CA", caKeys.getPrivate());
+    X509Certificate ca =
+        new Cert("CN=Ed Studio CA", caKeys.getPublic())
+            .ca(-1)
+            .build("CN=Ed Studio CA", caKeys.getPrivate());
     check(List.of(leaf().build("CN=Ed Studio CA", attacker.getPrivate())), false, true, ca);
     check(List.of(leaf().build("CN=Ed Studio CA", caKeys.getPrivate())), true, true, ca);
   }
@@ -316,14 +354,18 @@ class AnchorChainValidatorTest {
       v.add(c.getSignatureAlgorithm());
       v.add(new org.bouncycastle.asn1.DERBitString(ber));
       byte[] reencoded = new org.bouncycastle.asn1.DERSequence(v).getEncoded();
-      X509Certificate twin = (X509Certificate) CertificateFactory.getInstance("X.509")
-          .generateCertificate(new java.io.ByteArrayInputStream(reencoded));
+      X509Certificate twin =
+          (X509Certificate)
+              CertificateFactory.getInstance("X.509")
+                  .generateCertificate(new java.io.ByteArrayInputStream(reencoded));
       twin.verify(ecRootKeys.getPublic()); // the JDK itself accepts the twin's signature
       assertThat(reencoded).isNotEqualTo(genuine.getEncoded());
       for (CryptoBackend backend : backends()) {
         AnchorChainValidator val = new AnchorChainValidator(parsed(List.of(ecRoot)), backend);
         assertThat(val.isValid(parsed(List.of(genuine)), NOW)).isTrue();
-        assertThat(val.isValid(parsed(List.of(twin)), NOW)).as("BER twin on " + backend.name()).isFalse();
+        assertThat(val.isValid(parsed(List.of(twin)), NOW))
+            .as("BER twin on " + backend.name())
+            .isFalse();
       }
       return;
     }
@@ -350,18 +392,22 @@ class AnchorChainValidatorTest {
     var v = new org.bouncycastle.asn1.ASN1EncodableVector();
     v.add(c.getTBSCertificate());
     v.add(c.getSignatureAlgorithm());
-    v.add(org.bouncycastle.asn1.ASN1Primitive.fromByteArray(
-        withPadBits(new org.bouncycastle.asn1.DERBitString(c.getSignature().getBytes()).getEncoded())));
+    v.add(
+        org.bouncycastle.asn1.ASN1Primitive.fromByteArray(
+            withPadBits(
+                new org.bouncycastle.asn1.DERBitString(c.getSignature().getBytes()).getEncoded())));
     byte[] der = new org.bouncycastle.asn1.DERSequence(v).getEncoded();
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> ParsedCertificate.parse(der))
         .isInstanceOf(MalformedInputException.class);
     var same = new org.bouncycastle.asn1.ASN1EncodableVector();
     same.add(c.getTBSCertificate());
     same.add(c.getSignatureAlgorithm());
-    same.add(org.bouncycastle.asn1.ASN1Primitive.fromByteArray(
-        new org.bouncycastle.asn1.DERBitString(c.getSignature().getBytes()).getEncoded()));
+    same.add(
+        org.bouncycastle.asn1.ASN1Primitive.fromByteArray(
+            new org.bouncycastle.asn1.DERBitString(c.getSignature().getBytes()).getEncoded()));
     assertThat(ParsedCertificate.parse(new org.bouncycastle.asn1.DERSequence(same).getEncoded()))
-        .as("the same construction without unused bits parses").isNotNull();
+        .as("the same construction without unused bits parses")
+        .isNotNull();
   }
 
   /** A DER BIT STRING whose unused-bits octet says 1 (the bits themselves unchanged). */
@@ -376,12 +422,18 @@ class AnchorChainValidatorTest {
   /** A leaf with the given SubjectPublicKeyInfo, signed by the RSA root. */
   static ParsedCertificate leafWithKey(org.bouncycastle.asn1.x509.SubjectPublicKeyInfo spki)
       throws Exception {
-    var b = new org.bouncycastle.cert.X509v3CertificateBuilder(new X500Name("CN=Root,O=Maker"),
-        BigInteger.valueOf(SERIAL.getAndIncrement()), Date.from(NOW.minus(1, ChronoUnit.DAYS)),
-        Date.from(NOW.plus(30, ChronoUnit.DAYS)), new X500Name("CN=Projector,O=Cinema"), spki);
+    var b =
+        new org.bouncycastle.cert.X509v3CertificateBuilder(
+            new X500Name("CN=Root,O=Maker"),
+            BigInteger.valueOf(SERIAL.getAndIncrement()),
+            Date.from(NOW.minus(1, ChronoUnit.DAYS)),
+            Date.from(NOW.plus(30, ChronoUnit.DAYS)),
+            new X500Name("CN=Projector,O=Cinema"),
+            spki);
     b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyEncipherment));
-    return ParsedCertificate.parse(b.build(new JcaContentSignerBuilder("SHA256withRSA")
-        .build(rootKeys.getPrivate())).getEncoded());
+    return ParsedCertificate.parse(
+        b.build(new JcaContentSignerBuilder("SHA256withRSA").build(rootKeys.getPrivate()))
+            .getEncoded());
   }
 
   static org.bouncycastle.asn1.x509.SubjectPublicKeyInfo spki(PublicKey k) {
@@ -397,26 +449,54 @@ class AnchorChainValidatorTest {
   void theWalkTakesOnlyTheKeysItKnows() throws Exception {
     AnchorChainValidator v = new AnchorChainValidator(parsed(List.of(root)), CryptoBackends.java());
     assertThat(v.walks(List.of(leafWithKey(spki(leafKeys.getPublic()))))).isTrue();
-    assertThat(v.walks(List.of(leafWithKey(spki(
-        KeyPairGenerator.getInstance("X25519").generateKeyPair().getPublic()))))).isTrue();
-    assertThat(v.walks(List.of(leafWithKey(spki(
-        KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPublic()))))).isTrue();
+    assertThat(
+            v.walks(
+                List.of(
+                    leafWithKey(
+                        spki(
+                            KeyPairGenerator.getInstance("X25519")
+                                .generateKeyPair()
+                                .getPublic())))))
+        .isTrue();
+    assertThat(
+            v.walks(
+                List.of(
+                    leafWithKey(
+                        spki(
+                            KeyPairGenerator.getInstance("Ed25519")
+                                .generateKeyPair()
+                                .getPublic())))))
+        .isTrue();
     KeyPairGenerator dsa = KeyPairGenerator.getInstance("DSA");
     dsa.initialize(2048);
     assertThat(v.walks(List.of(leafWithKey(spki(dsa.generateKeyPair().getPublic()))))).isFalse();
     KeyPairGenerator rsa1024 = KeyPairGenerator.getInstance("RSA");
     rsa1024.initialize(1024);
-    assertThat(v.walks(List.of(leafWithKey(spki(rsa1024.generateKeyPair().getPublic()))))).isFalse();
-    var rsaAlgWithParams = new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
-        org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption,
-        org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.sha256WithRSAEncryption);
-    assertThat(v.walks(List.of(leafWithKey(new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
-        rsaAlgWithParams, spki(leafKeys.getPublic()).getPublicKeyData().getBytes()))))).isFalse();
-    var rsaAlg = new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
-        org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption,
-        org.bouncycastle.asn1.DERNull.INSTANCE);
-    assertThat(v.walks(List.of(leafWithKey(new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
-        rsaAlg, new byte[] {0x04, 0x01, 0x00}))))).isFalse();
+    assertThat(v.walks(List.of(leafWithKey(spki(rsa1024.generateKeyPair().getPublic())))))
+        .isFalse();
+    var rsaAlgWithParams =
+        new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+            org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption,
+            org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.sha256WithRSAEncryption);
+    assertThat(
+            v.walks(
+                List.of(
+                    leafWithKey(
+                        new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
+                            rsaAlgWithParams,
+                            spki(leafKeys.getPublic()).getPublicKeyData().getBytes())))))
+        .isFalse();
+    var rsaAlg =
+        new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+            org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.rsaEncryption,
+            org.bouncycastle.asn1.DERNull.INSTANCE);
+    assertThat(
+            v.walks(
+                List.of(
+                    leafWithKey(
+                        new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
+                            rsaAlg, new byte[] {0x04, 0x01, 0x00})))))
+        .isFalse();
   }
 
   @Test
@@ -465,13 +545,19 @@ class AnchorChainValidatorTest {
     KeyPairGenerator rsa = KeyPairGenerator.getInstance("RSA");
     rsa.initialize(2048);
     KeyPair int2Keys = rsa.generateKeyPair();
-    X509Certificate int2 = new Cert("CN=Intermediate 2,O=Maker", int2Keys.getPublic()).ca(-1)
-        .build("CN=Intermediate,O=Maker", intKeys.getPrivate());
+    X509Certificate int2 =
+        new Cert("CN=Intermediate 2,O=Maker", int2Keys.getPublic())
+            .ca(-1)
+            .build("CN=Intermediate,O=Maker", intKeys.getPrivate());
     X509Certificate leaf = leaf().build("CN=Intermediate 2,O=Maker", int2Keys.getPrivate());
-    X509Certificate int1Len0 = new Cert("CN=Intermediate,O=Maker", intKeys.getPublic()).ca(0)
-        .build("CN=Root,O=Maker", rootKeys.getPrivate());
-    X509Certificate int1Len1 = new Cert("CN=Intermediate,O=Maker", intKeys.getPublic()).ca(1)
-        .build("CN=Root,O=Maker", rootKeys.getPrivate());
+    X509Certificate int1Len0 =
+        new Cert("CN=Intermediate,O=Maker", intKeys.getPublic())
+            .ca(0)
+            .build("CN=Root,O=Maker", rootKeys.getPrivate());
+    X509Certificate int1Len1 =
+        new Cert("CN=Intermediate,O=Maker", intKeys.getPublic())
+            .ca(1)
+            .build("CN=Root,O=Maker", rootKeys.getPrivate());
     check(List.of(leaf, int2, int1Len0), false, true);
     check(List.of(leaf, int2, int1Len1), true, true);
     check(List.of(leaf, int2, int1Len1, root), true, true);
@@ -479,8 +565,10 @@ class AnchorChainValidatorTest {
 
   @Test
   void chainToAnotherRootIsInvalid() throws Exception {
-    X509Certificate otherRoot = new Cert("CN=Other Root", otherKeys.getPublic()).ca(-1)
-        .build("CN=Other Root", otherKeys.getPrivate());
+    X509Certificate otherRoot =
+        new Cert("CN=Other Root", otherKeys.getPublic())
+            .ca(-1)
+            .build("CN=Other Root", otherKeys.getPrivate());
     X509Certificate leaf = leaf().build("CN=Other Root", otherKeys.getPrivate());
     check(List.of(leaf, otherRoot), false, true);
     check(List.of(leaf), false, true);
@@ -494,8 +582,10 @@ class AnchorChainValidatorTest {
     // the leaf's subject is outside O=Maker: PKIX refuses it, and so does the validator
     X509Certificate outside = leaf().build("CN=Intermediate,O=Maker", intKeys.getPrivate());
     check(List.of(outside, constrained), false, false);
-    X509Certificate inside = new Cert("O=Maker,CN=Projector", leafKeys.getPublic()).leafUsage()
-        .build("CN=Intermediate,O=Maker", intKeys.getPrivate());
+    X509Certificate inside =
+        new Cert("O=Maker,CN=Projector", leafKeys.getPublic())
+            .leafUsage()
+            .build("CN=Intermediate,O=Maker", intKeys.getPrivate());
     check(List.of(inside, constrained), true, false);
   }
 
@@ -508,7 +598,8 @@ class AnchorChainValidatorTest {
       AnchorChainValidator v = new AnchorChainValidator(parsed(List.of(root)), backend);
       assertThat(v.isValid(parsed(List.of(good, i)), NOW)).isTrue();
       assertThat(v.isValid(parsed(List.of(forged, i)), NOW)).isFalse();
-      assertThat(v.isValid(parsed(List.of(good, i)), NOW.plus(60, ChronoUnit.DAYS))).isFalse(); // expired by then
+      assertThat(v.isValid(parsed(List.of(good, i)), NOW.plus(60, ChronoUnit.DAYS)))
+          .isFalse(); // expired by then
     }
   }
 }

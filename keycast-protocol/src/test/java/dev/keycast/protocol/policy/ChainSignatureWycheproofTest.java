@@ -29,15 +29,21 @@ class ChainSignatureWycheproofTest {
   @MethodSource("ecdsa")
   void ecdsaP384DerSignaturesOfAStudioCa(Vector v) {
     byte[] msg = v.hex("msg");
-    assertThat(AnchorChainValidator.verifyJca("SHA384withECDSA", v.groupHex("publicKeyDer"), msg,
-        0, msg.length, v.hex("sig"))).as(v.toString()).isEqualTo(v.result() == Result.VALID);
+    assertThat(
+            AnchorChainValidator.verifyJca(
+                "SHA384withECDSA", v.groupHex("publicKeyDer"), msg, 0, msg.length, v.hex("sig")))
+        .as(v.toString())
+        .isEqualTo(v.result() == Result.VALID);
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("ed25519")
   void ed25519SignaturesOfAStudioCa(Vector v) {
     byte[] msg = v.hex("msg");
-    assertThat(AnchorChainValidator.verifyJca("Ed25519", v.groupHex("publicKeyDer"), msg, 0,
-        msg.length, v.hex("sig"))).as(v.toString()).isEqualTo(v.result() == Result.VALID);
+    assertThat(
+            AnchorChainValidator.verifyJca(
+                "Ed25519", v.groupHex("publicKeyDer"), msg, 0, msg.length, v.hex("sig")))
+        .as(v.toString())
+        .isEqualTo(v.result() == Result.VALID);
   }
 }

@@ -37,13 +37,20 @@ class ParsedCertificateTest {
     KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
     g.initialize(2048);
     keys = g.generateKeyPair();
-    var b = new JcaX509v3CertificateBuilder(new X500Name("CN=Root,O=Maker"), BigInteger.valueOf(4242),
-        Date.from(Instant.parse("2020-01-02T03:04:05Z")), Date.from(Instant.parse("2060-07-08T09:10:11Z")),
-        new X500Name("CN=Sub CA,O=Maker"), keys.getPublic());
+    var b =
+        new JcaX509v3CertificateBuilder(
+            new X500Name("CN=Root,O=Maker"),
+            BigInteger.valueOf(4242),
+            Date.from(Instant.parse("2020-01-02T03:04:05Z")),
+            Date.from(Instant.parse("2060-07-08T09:10:11Z")),
+            new X500Name("CN=Sub CA,O=Maker"),
+            keys.getPublic());
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(3));
     b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign));
-    ca = new JcaX509CertificateConverter().getCertificate(
-        b.build(new JcaContentSignerBuilder("SHA256withRSA").build(keys.getPrivate())));
+    ca =
+        new JcaX509CertificateConverter()
+            .getCertificate(
+                b.build(new JcaContentSignerBuilder("SHA256withRSA").build(keys.getPrivate())));
   }
 
   @Test
@@ -68,16 +75,30 @@ class ParsedCertificateTest {
 
   /** The fast time reader agrees with BouncyCastle's SimpleDateFormat path (and the RFC 5280 window). */
   @ParameterizedTest
-  @ValueSource(strings = {"500101000000Z", "491231235959Z", "000229120000Z", "991231235959Z",
-      "260601000000Z", "700101000000Z"})
+  @ValueSource(
+      strings = {
+        "500101000000Z",
+        "491231235959Z",
+        "000229120000Z",
+        "991231235959Z",
+        "260601000000Z",
+        "700101000000Z"
+      })
   void utcTimes(String t) throws Exception {
     Time time = new Time(new ASN1UTCTime(t));
     assertThat(ParsedCertificate.epochMillis(time)).isEqualTo(time.getDate().getTime());
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"20500101000000Z", "99991231235959Z", "19500101000000Z", "20240229000000Z",
-      "20260601123456.5Z", "20260601123456+0100"})
+  @ValueSource(
+      strings = {
+        "20500101000000Z",
+        "99991231235959Z",
+        "19500101000000Z",
+        "20240229000000Z",
+        "20260601123456.5Z",
+        "20260601123456+0100"
+      })
   void generalizedTimes(String t) throws Exception {
     Time time = new Time(new ASN1GeneralizedTime(t));
     assertThat(ParsedCertificate.epochMillis(time)).isEqualTo(time.getDate().getTime());
@@ -87,7 +108,8 @@ class ParsedCertificateTest {
   void junkIsATypedError() throws Exception {
     byte[] der = ca.getEncoded();
     assertThatThrownBy(() -> ParsedCertificate.parse(Arrays.copyOf(der, der.length - 1)))
-        .isInstanceOf(MalformedInputException.class).hasMessageContaining("not a DER X.509 certificate");
+        .isInstanceOf(MalformedInputException.class)
+        .hasMessageContaining("not a DER X.509 certificate");
     assertThatThrownBy(() -> ParsedCertificate.parse(Arrays.copyOf(der, der.length + 1)))
         .isInstanceOf(MalformedInputException.class);
     assertThatThrownBy(() -> ParsedCertificate.parse(new byte[] {0x30, 0x00}))
@@ -95,14 +117,20 @@ class ParsedCertificateTest {
     assertThatThrownBy(() -> ParsedCertificate.parse(new byte[0]))
         .isInstanceOf(MalformedInputException.class);
     assertThatThrownBy(() -> ParsedCertificate.parse(new byte[ParsedCertificate.MAX_BYTES + 1]))
-        .isInstanceOf(MalformedInputException.class).hasMessageContaining("limit");
-    // the outer signature algorithm differs from the one inside tbsCertificate (the JDK refuses it too)
+        .isInstanceOf(MalformedInputException.class)
+        .hasMessageContaining("limit");
+    // the outer signature algorithm differs from the one inside tbsCertificate (the JDK refuses it
+    // too)
     byte[] swapped = der.clone();
-    int at = indexOf(swapped, new byte[] {0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01, 0x0b},
-        ParsedCertificate.of(ca).tbsOffset() + ParsedCertificate.of(ca).tbsLength());
+    int at =
+        indexOf(
+            swapped,
+            new byte[] {0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01, 0x0b},
+            ParsedCertificate.of(ca).tbsOffset() + ParsedCertificate.of(ca).tbsLength());
     swapped[at + 8] = 0x0c; // sha384WithRSAEncryption outside, sha256WithRSAEncryption inside
     assertThatThrownBy(() -> ParsedCertificate.parse(swapped))
-        .isInstanceOf(MalformedInputException.class).hasMessageContaining("mismatch");
+        .isInstanceOf(MalformedInputException.class)
+        .hasMessageContaining("mismatch");
   }
 
   private static int indexOf(byte[] a, byte[] b, int from) {

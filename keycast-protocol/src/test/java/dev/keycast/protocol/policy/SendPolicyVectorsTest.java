@@ -1,12 +1,12 @@
 package dev.keycast.protocol.policy;
 
-import dev.keycast.protocol.VectorDirs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keycast.protocol.MalformedInputException;
+import dev.keycast.protocol.VectorDirs;
 import dev.keycast.protocol.envelope.DeliveryMetadata;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -57,9 +57,10 @@ class SendPolicyVectorsTest {
     String expect = v.get("expect").asText();
     String name = file.getFileName().toString();
     assertThat(name).as("file names start with the expectation").startsWith(expect + "-");
-    byte[] bytes = v.has("policy_text")
-        ? v.get("policy_text").asText().getBytes(StandardCharsets.UTF_8)
-        : JSON.writeValueAsBytes(v.get("policy"));
+    byte[] bytes =
+        v.has("policy_text")
+            ? v.get("policy_text").asText().getBytes(StandardCharsets.UTF_8)
+            : JSON.writeValueAsBytes(v.get("policy"));
     Eligibility[] eligibility = new Eligibility[1];
     assertThat(accept(bytes, eligibility)).as(v.get("description").asText()).isEqualTo(expect);
     if (!"ok".equals(expect)) {
@@ -80,16 +81,20 @@ class SendPolicyVectorsTest {
       assertThat(p.sender()).isEqualTo(parsed.get("sender").asText());
     }
     if (parsed.has("thumbprints")) {
-      assertThat(p.recipients().thumbprints()).containsExactlyElementsOf(
-          JSON.convertValue(parsed.get("thumbprints"), new TypeReference<List<String>>() {}));
+      assertThat(p.recipients().thumbprints())
+          .containsExactlyElementsOf(
+              JSON.convertValue(parsed.get("thumbprints"), new TypeReference<List<String>>() {}));
     }
     if (parsed.has("kdm")) {
       JsonNode k = parsed.get("kdm");
       assertThat(p.isKdmSend()).isTrue();
       assertThat(p.kdm().formulation()).isEqualTo(k.get("formulation").asText());
-      assertThat(p.kdm().forensicMarkFlags()).containsExactlyElementsOf(
-          JSON.convertValue(k.get("forensic_mark_flags"), new TypeReference<List<String>>() {}));
-      assertThat(p.kdm().contentAuthenticator()).isEqualTo(k.path("content_authenticator").textValue());
+      assertThat(p.kdm().forensicMarkFlags())
+          .containsExactlyElementsOf(
+              JSON.convertValue(
+                  k.get("forensic_mark_flags"), new TypeReference<List<String>>() {}));
+      assertThat(p.kdm().contentAuthenticator())
+          .isEqualTo(k.path("content_authenticator").textValue());
       assertThat(p.kdm().annotation()).isEqualTo(k.path("annotation").textValue());
     } else {
       assertThat(p.isKdmSend()).as("a policy without kdm is no KDM send").isFalse();
@@ -98,14 +103,26 @@ class SendPolicyVectorsTest {
       // a decision's optional chain: base64 DER certificates, leaf first
       List<X509Certificate> chain = new ArrayList<>();
       for (JsonNode c : d.path("chain")) {
-        chain.add((X509Certificate) CertificateFactory.getInstance("X.509")
-            .generateCertificate(new ByteArrayInputStream(Base64.getDecoder().decode(c.asText()))));
+        chain.add(
+            (X509Certificate)
+                CertificateFactory.getInstance("X.509")
+                    .generateCertificate(
+                        new ByteArrayInputStream(Base64.getDecoder().decode(c.asText()))));
       }
-      Eligibility.Decision decision = eligibility[0].decide(d.get("fingerprint").asText(), chain,
-          Instant.parse(d.get("now").asText()), d.get("late").asBoolean());
+      Eligibility.Decision decision =
+          eligibility[0].decide(
+              d.get("fingerprint").asText(),
+              chain,
+              Instant.parse(d.get("now").asText()),
+              d.get("late").asBoolean());
       String got = decision.eligible() ? "eligible" : decision.reason();
-      assertThat(got).as("%s at %s late=%s", d.get("fingerprint").asText().substring(0, 8),
-          d.get("now").asText(), d.get("late").asBoolean()).isEqualTo(d.get("expect").asText());
+      assertThat(got)
+          .as(
+              "%s at %s late=%s",
+              d.get("fingerprint").asText().substring(0, 8),
+              d.get("now").asText(),
+              d.get("late").asBoolean())
+          .isEqualTo(d.get("expect").asText());
     }
   }
 }

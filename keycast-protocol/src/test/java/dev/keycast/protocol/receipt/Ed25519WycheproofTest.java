@@ -38,10 +38,13 @@ class Ed25519WycheproofTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("vectors")
   void validReceiptSignaturesVerifyAndForgeriesDoNot(Vector v) {
-    byte[] pk = v.group().get("publicKey").get("pk") == null
-        ? null : java.util.HexFormat.of().parseHex(v.group().get("publicKey").get("pk").asText());
+    byte[] pk =
+        v.group().get("publicKey").get("pk") == null
+            ? null
+            : java.util.HexFormat.of().parseHex(v.group().get("publicKey").get("pk").asText());
     assertThat(pk).isNotNull();
     assertThat(receiptCheck(pk, v.hex("msg"), v.hex("sig")))
-        .as(v.toString()).isEqualTo(v.result() == Result.VALID);
+        .as(v.toString())
+        .isEqualTo(v.result() == Result.VALID);
   }
 }

@@ -25,9 +25,13 @@ class ReceiptFuzzTest {
 
   @FuzzTest
   void verify(byte[] input) {
-    Outcome<Receipt> verified = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> ReceiptVerifier.verify(input, PUBLIC_KEY),
-        MalformedInputException.class, ReceiptSignatureException.class);
+    Outcome<Receipt> verified =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> ReceiptVerifier.verify(input, PUBLIC_KEY),
+            MalformedInputException.class,
+            ReceiptSignatureException.class);
     if (verified.ok()) {
       assertThat(verified.value()).isEqualTo(GOLDEN);
     }
@@ -35,12 +39,18 @@ class ReceiptFuzzTest {
 
   @FuzzTest
   void decodePayload(byte[] input) {
-    Outcome<Receipt> decoded = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> ReceiptCodec.decode(input, 0, input.length), MalformedInputException.class);
+    Outcome<Receipt> decoded =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () -> ReceiptCodec.decode(input, 0, input.length),
+            MalformedInputException.class);
     if (decoded.ok()) {
       CborWriter w = new CborWriter();
       ReceiptCodec.encode(decoded.value(), w);
-      assertThat(w.toByteArray()).as("a decoded receipt re-encodes to its canonical input").isEqualTo(input);
+      assertThat(w.toByteArray())
+          .as("a decoded receipt re-encodes to its canonical input")
+          .isEqualTo(input);
     }
   }
 }

@@ -12,9 +12,17 @@ import org.junit.jupiter.api.Test;
 class ReceiptKeyOrderTest {
   @Test
   void payloadKeysAreInDeterministicOrder() {
-    List<String> keys = List.of(ReceiptCodec.K_VERSION, ReceiptCodec.K_KEY_SET, ReceiptCodec.K_DELIVERIES,
-        ReceiptCodec.K_ISSUED_AT, ReceiptCodec.K_PAYLOAD, ReceiptCodec.K_POLICY, ReceiptCodec.K_SKIPPED,
-        ReceiptCodec.K_KIND, ReceiptCodec.K_SEND);
+    List<String> keys =
+        List.of(
+            ReceiptCodec.K_VERSION,
+            ReceiptCodec.K_KEY_SET,
+            ReceiptCodec.K_DELIVERIES,
+            ReceiptCodec.K_ISSUED_AT,
+            ReceiptCodec.K_PAYLOAD,
+            ReceiptCodec.K_POLICY,
+            ReceiptCodec.K_SKIPPED,
+            ReceiptCodec.K_KIND,
+            ReceiptCodec.K_SEND);
     assertThat(keys).hasSize(ReceiptCodec.MAP_SIZE);
     CborWriter inOrder = new CborWriter().map(keys.size());
     List<Map.Entry<byte[], byte[]>> entries = new ArrayList<>();
@@ -24,6 +32,7 @@ class ReceiptKeyOrderTest {
     for (String k : keys) {
       inOrder.text(k).nullValue();
     }
-    assertThat(new CborWriter().deterministicMap(entries).toByteArray()).isEqualTo(inOrder.toByteArray());
+    assertThat(new CborWriter().deterministicMap(entries).toByteArray())
+        .isEqualTo(inOrder.toByteArray());
   }
 }

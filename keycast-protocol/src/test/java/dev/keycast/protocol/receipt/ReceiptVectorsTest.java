@@ -27,8 +27,11 @@ class ReceiptVectorsTest {
     byte[] key = v.hex("public-key", null);
     String expect = v.expect();
     if (expect.equals("ok")) {
-      assertThat(ReceiptVerifier.verify(v.input(), key)).isEqualTo(v.name().startsWith("ok-golden-v2")
-          ? ReceiptVectors.goldenV2() : ReceiptVectors.golden());
+      assertThat(ReceiptVerifier.verify(v.input(), key))
+          .isEqualTo(
+              v.name().startsWith("ok-golden-v2")
+                  ? ReceiptVectors.goldenV2()
+                  : ReceiptVectors.golden());
       return;
     }
     assertThat(v.name()).endsWith(".fail");
@@ -51,12 +54,17 @@ class ReceiptVectorsTest {
     for (Map.Entry<String, String> e : generated.entrySet()) {
       String name = e.getKey().substring("receipt/".length());
       assertThat(VectorFile.load("receipt").stream().filter(f -> f.name().equals(name)).count())
-          .as(name).isEqualTo(1);
-      assertThat(VectorFile.parse(name, e.getValue())).as(name)
-          .isEqualTo(vectors().stream().filter(f -> f.name().equals(name)).findFirst().orElseThrow());
+          .as(name)
+          .isEqualTo(1);
+      assertThat(VectorFile.parse(name, e.getValue()))
+          .as(name)
+          .isEqualTo(
+              vectors().stream().filter(f -> f.name().equals(name)).findFirst().orElseThrow());
     }
-    Set<String> committed = vectors().stream().map(v -> "receipt/" + v.name())
-        .collect(Collectors.toCollection(TreeSet::new));
+    Set<String> committed =
+        vectors().stream()
+            .map(v -> "receipt/" + v.name())
+            .collect(Collectors.toCollection(TreeSet::new));
     assertThat(committed).isEqualTo(generated.keySet());
   }
 
@@ -67,6 +75,7 @@ class ReceiptVectorsTest {
     assertThat(w.toByteArray()).isEqualTo(ReceiptVectors.payload(ReceiptVectors.Variant.CANONICAL));
     CborWriter w2 = new CborWriter(16);
     ReceiptCodec.encode(ReceiptVectors.goldenV2(), w2);
-    assertThat(w2.toByteArray()).isEqualTo(ReceiptVectors.payload(ReceiptVectors.Variant.CANONICAL_V2));
+    assertThat(w2.toByteArray())
+        .isEqualTo(ReceiptVectors.payload(ReceiptVectors.Variant.CANONICAL_V2));
   }
 }

@@ -26,18 +26,21 @@ class SendPayloadSealerTest {
   private final X25519PrivateKey receiveKey = X25519PrivateKey.generate(RANDOM);
 
   private SendPayloadOpener opener(String keySetId) {
-    return SendPayloadOpener.create(SendPayloadParameters.v1(keySetId), CryptoBackends.get(), receiveKey);
+    return SendPayloadOpener.create(
+        SendPayloadParameters.v1(keySetId), CryptoBackends.get(), receiveKey);
   }
 
   private SealedSendPayload seal() throws MalformedInputException {
-    return SendPayloadSealer.v1(KEY_SET, receiveKey.publicKey().toRaw()).seal(POLICY, SECRET, RANDOM);
+    return SendPayloadSealer.v1(KEY_SET, receiveKey.publicKey().toRaw())
+        .seal(POLICY, SECRET, RANDOM);
   }
 
   @Test
   void infoIsLabelZeroKeySetId() {
     assertThat(SendPayloadParameters.info("ks-00"))
         .isEqualTo("keycast/v1/send\u0000ks-00".getBytes(StandardCharsets.US_ASCII));
-    assertThat(SendPayloadParameters.v1("ks-00").info()).isEqualTo(SendPayloadParameters.info("ks-00"));
+    assertThat(SendPayloadParameters.v1("ks-00").info())
+        .isEqualTo(SendPayloadParameters.info("ks-00"));
   }
 
   @Test
@@ -45,7 +48,13 @@ class SendPayloadSealerTest {
     SealedSendPayload p = seal();
     // an independent open with the parameters spelled out as api.md 1.1 has them
     byte[] info = ("keycast/v1/send\0" + KEY_SET).getBytes(StandardCharsets.UTF_8);
-    assertThat(Hpke.open(HpkeSuite.KEYCAST_V1, receiveKey, info, POLICY, new HpkeCiphertext(p.enc(), p.ciphertext())))
+    assertThat(
+            Hpke.open(
+                HpkeSuite.KEYCAST_V1,
+                receiveKey,
+                info,
+                POLICY,
+                new HpkeCiphertext(p.enc(), p.ciphertext())))
         .isEqualTo(SECRET);
     assertThat(opener(KEY_SET).open(POLICY, p.enc(), p.ciphertext())).isEqualTo(SECRET);
   }
@@ -67,14 +76,16 @@ class SendPayloadSealerTest {
     SealedSendPayload p = seal();
     byte[] altered = "{\"version\":2}".getBytes(StandardCharsets.UTF_8);
     assertThatThrownBy(() -> opener(KEY_SET).open(altered, p.enc(), p.ciphertext()))
-        .isInstanceOf(DecryptionFailedException.class).hasMessage(DecryptionFailedException.MESSAGE);
+        .isInstanceOf(DecryptionFailedException.class)
+        .hasMessage(DecryptionFailedException.MESSAGE);
   }
 
   @Test
   void payloadReplayedToAnotherKeySetDoesNotOpen() throws Exception {
     SealedSendPayload p = seal();
     assertThatThrownBy(() -> opener("ks-" + "f".repeat(32)).open(POLICY, p.enc(), p.ciphertext()))
-        .isInstanceOf(DecryptionFailedException.class).hasMessage(DecryptionFailedException.MESSAGE);
+        .isInstanceOf(DecryptionFailedException.class)
+        .hasMessage(DecryptionFailedException.MESSAGE);
   }
 
   @Test
@@ -83,15 +94,18 @@ class SendPayloadSealerTest {
     byte[] ct = p.ciphertext();
     ct[0] ^= 1;
     assertThatThrownBy(() -> opener(KEY_SET).open(POLICY, p.enc(), ct))
-        .isInstanceOf(DecryptionFailedException.class).hasMessage(DecryptionFailedException.MESSAGE);
+        .isInstanceOf(DecryptionFailedException.class)
+        .hasMessage(DecryptionFailedException.MESSAGE);
     assertThatThrownBy(() -> opener(KEY_SET).open(POLICY, new byte[3], p.ciphertext()))
-        .isInstanceOf(DecryptionFailedException.class).hasMessage(DecryptionFailedException.MESSAGE);
+        .isInstanceOf(DecryptionFailedException.class)
+        .hasMessage(DecryptionFailedException.MESSAGE);
   }
 
   @Test
   void badReceiveKeyIsATypedError() {
     assertThatThrownBy(() -> SendPayloadSealer.v1(KEY_SET, new byte[31]))
-        .isInstanceOfSatisfying(MalformedInputException.class,
+        .isInstanceOfSatisfying(
+            MalformedInputException.class,
             e -> assertThat(e.kind()).isEqualTo(MalformedInputException.Kind.MALFORMED));
   }
 
@@ -99,10 +113,13 @@ class SendPayloadSealerTest {
   @Test
   void aKeyImportPayloadNeverOpensAsASendNorASendAsAKeyImport() throws Exception {
     SendPayloadOpener sendOpener = opener(KEY_SET);
-    SendPayloadOpener importOpener = SendPayloadOpener.create(SendPayloadParameters.keyImportV1(KEY_SET),
-        CryptoBackends.get(), receiveKey);
-    SealedSendPayload imported = SendPayloadSealer.create(SendPayloadParameters.keyImportV1(KEY_SET),
-        receiveKey.publicKey().toRaw()).seal(POLICY, SECRET, RANDOM);
+    SendPayloadOpener importOpener =
+        SendPayloadOpener.create(
+            SendPayloadParameters.keyImportV1(KEY_SET), CryptoBackends.get(), receiveKey);
+    SealedSendPayload imported =
+        SendPayloadSealer.create(
+                SendPayloadParameters.keyImportV1(KEY_SET), receiveKey.publicKey().toRaw())
+            .seal(POLICY, SECRET, RANDOM);
     assertThat(importOpener.open(POLICY, imported.enc(), imported.ciphertext())).isEqualTo(SECRET);
     assertThatThrownBy(() -> sendOpener.open(POLICY, imported.enc(), imported.ciphertext()))
         .isInstanceOf(DecryptionFailedException.class);

@@ -40,15 +40,24 @@ import java.util.Set;
 class SenderRequestSignatureFuzzTest {
   private static final long ALLOCATION_PER_BYTE = 64;
   static final SenderSigningKey SENDER = SenderSigningKey.fromSeed(filled(0x11));
+
   /** A second allowed sender that never signs anything here. */
   static final SenderKey OTHER = SenderSigningKey.fromSeed(filled(0x22)).publicKey();
+
   static final Instant NOW = Instant.parse("2026-12-07T10:00:00Z");
+
   /** The two requests {@link #SENDER} signed for the seeds: POST of {@link #BODY}, and a GET. */
   static final String TARGET = "/v1/screens";
+
   static final String GET_TARGET = "/v1/cinemas/Rex/kdms";
-  static final byte[] BODY = "{\"cinema\":\"Rex\",\"label\":\"1\",\"chain\":[]}".getBytes(StandardCharsets.UTF_8);
-  private static final Set<ErrorCode> CODES = Set.of(ErrorCode.SENDER_REQUIRED, ErrorCode.SENDER_SIGNATURE_INVALID,
-      ErrorCode.SENDER_TIMESTAMP_OUT_OF_WINDOW, ErrorCode.SENDER_UNKNOWN);
+  static final byte[] BODY =
+      "{\"cinema\":\"Rex\",\"label\":\"1\",\"chain\":[]}".getBytes(StandardCharsets.UTF_8);
+  private static final Set<ErrorCode> CODES =
+      Set.of(
+          ErrorCode.SENDER_REQUIRED,
+          ErrorCode.SENDER_SIGNATURE_INVALID,
+          ErrorCode.SENDER_TIMESTAMP_OUT_OF_WINDOW,
+          ErrorCode.SENDER_UNKNOWN);
 
   @FuzzTest
   void verify(byte[] input) throws Exception {
@@ -57,9 +66,14 @@ class SenderRequestSignatureFuzzTest {
     String method = parts[1];
     String target = parts[2];
     byte[] body = parts[3].getBytes(StandardCharsets.ISO_8859_1);
-    Outcome<SenderKey> out = FuzzContract.typedOnly(input, ALLOCATION_PER_BYTE,
-        () -> SenderRequestSignature.verify(header, method, target, body, NOW, List.of(OTHER, SENDER.publicKey())),
-        SenderRequestSignature.Refused.class);
+    Outcome<SenderKey> out =
+        FuzzContract.typedOnly(
+            input,
+            ALLOCATION_PER_BYTE,
+            () ->
+                SenderRequestSignature.verify(
+                    header, method, target, body, NOW, List.of(OTHER, SENDER.publicKey())),
+            SenderRequestSignature.Refused.class);
     if (!out.ok()) {
       SenderRequestSignature.Refused r = (SenderRequestSignature.Refused) out.error();
       assertThat(r.code()).isIn(CODES);
@@ -71,7 +85,8 @@ class SenderRequestSignatureFuzzTest {
     byte[] key = Base64.getUrlDecoder().decode(fields[0].substring("key=".length()));
     long ts = Long.parseLong(fields[1].substring("ts=".length()));
     byte[] sig = Base64.getUrlDecoder().decode(fields[2].substring("sig=".length()));
-    assertThat(Math.abs(NOW.getEpochSecond() - ts)).isLessThanOrEqualTo(SenderRequestSignature.WINDOW_SECONDS);
+    assertThat(Math.abs(NOW.getEpochSecond() - ts))
+        .isLessThanOrEqualTo(SenderRequestSignature.WINDOW_SECONDS);
     assertThat(out.value().raw()).isEqualTo(key);
     assertThat(out.value()).isIn(OTHER, SENDER.publicKey());
     Signature v = Signature.getInstance("Ed25519", "SunEC");
@@ -79,13 +94,15 @@ class SenderRequestSignatureFuzzTest {
     v.update(specMessage(method, target, body, ts));
     assertThat(v.verify(sig)).as("the JDK's Ed25519 accepts what Keycast accepted").isTrue();
     assertThat(out.value()).isEqualTo(SENDER.publicKey());
-    boolean goldenPost = method.equals("POST") && target.equals(TARGET) && Arrays.equals(body, BODY);
+    boolean goldenPost =
+        method.equals("POST") && target.equals(TARGET) && Arrays.equals(body, BODY);
     boolean goldenGet = method.equals("GET") && target.equals(GET_TARGET) && body.length == 0;
     assertThat(goldenPost || goldenGet).as("only a request SENDER signed verifies").isTrue();
   }
 
   /** The signed message, built from wire-format.md 8.7 here rather than by the code under test. */
-  private static byte[] specMessage(String method, String target, byte[] body, long ts) throws Exception {
+  private static byte[] specMessage(String method, String target, byte[] body, long ts)
+      throws Exception {
     var b = new java.io.ByteArrayOutputStream();
     var d = new java.io.DataOutputStream(b);
     d.write("keycast/v1/sender-request".getBytes(StandardCharsets.US_ASCII));

@@ -29,17 +29,27 @@ class SenderRequestSignatureTest {
   @Test
   void aSignedRequestVerifiesAndNamesItsSender() throws Exception {
     String auth = SenderRequestSignature.authorization(SENDER, "POST", "/v1/screens", BODY, NOW);
-    assertThat(auth).matches("Keycast-Sender key=[A-Za-z0-9_-]{43}, ts=\\d+, sig=[A-Za-z0-9_-]{86}");
-    assertThat(SenderRequestSignature.verify(auth, "POST", "/v1/screens", BODY, NOW.plusSeconds(299),
-        List.of(SENDER.publicKey()))).isEqualTo(SENDER.publicKey());
-    String get = SenderRequestSignature.authorization(SENDER, "GET", "/v1/screens?cinema=A%20B", null, NOW);
+    assertThat(auth)
+        .matches("Keycast-Sender key=[A-Za-z0-9_-]{43}, ts=\\d+, sig=[A-Za-z0-9_-]{86}");
+    assertThat(
+            SenderRequestSignature.verify(
+                auth,
+                "POST",
+                "/v1/screens",
+                BODY,
+                NOW.plusSeconds(299),
+                List.of(SENDER.publicKey())))
+        .isEqualTo(SENDER.publicKey());
+    String get =
+        SenderRequestSignature.authorization(SENDER, "GET", "/v1/screens?cinema=A%20B", null, NOW);
     assertThat(refusal(get, "GET", "/v1/screens?cinema=A%20B", new byte[0], NOW)).isNull();
   }
 
   @Test
   void theMessageIsDomainSeparatedAndBindsEveryPart() {
     byte[] m = SenderRequestSignature.message("GET", "/x", null, 7);
-    assertThat(new String(m, 0, 25, StandardCharsets.US_ASCII)).isEqualTo("keycast/v1/sender-request");
+    assertThat(new String(m, 0, 25, StandardCharsets.US_ASCII))
+        .isEqualTo("keycast/v1/sender-request");
     assertThat(m[25]).isZero();
     assertThat(m).hasSize(25 + 1 + 4 + 3 + 4 + 2 + 32 + 8);
   }
@@ -49,15 +59,20 @@ class SenderRequestSignatureTest {
     String auth = SenderRequestSignature.authorization(SENDER, "POST", "/v1/screens", BODY, NOW);
     byte[] altered = BODY.clone();
     altered[2] ^= 1;
-    assertThat(refusal(auth, "POST", "/v1/screens", altered, NOW)).isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID);
+    assertThat(refusal(auth, "POST", "/v1/screens", altered, NOW))
+        .isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID);
   }
 
   @Test
   void signatureMovedToAnotherTargetOrMethodIsRefused() {
-    String auth = SenderRequestSignature.authorization(SENDER, "GET", "/v1/cinemas/A/kdms", null, NOW);
-    assertThat(refusal(auth, "GET", "/v1/cinemas/B/kdms", null, NOW)).isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID);
-    assertThat(refusal(auth, "GET", "/v1/cinemas/A/kdms?x=1", null, NOW)).isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID);
-    assertThat(refusal(auth, "POST", "/v1/cinemas/A/kdms", null, NOW)).isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID);
+    String auth =
+        SenderRequestSignature.authorization(SENDER, "GET", "/v1/cinemas/A/kdms", null, NOW);
+    assertThat(refusal(auth, "GET", "/v1/cinemas/B/kdms", null, NOW))
+        .isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID);
+    assertThat(refusal(auth, "GET", "/v1/cinemas/A/kdms?x=1", null, NOW))
+        .isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID);
+    assertThat(refusal(auth, "POST", "/v1/cinemas/A/kdms", null, NOW))
+        .isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID);
   }
 
   @Test
@@ -71,24 +86,42 @@ class SenderRequestSignatureTest {
 
   @Test
   void timestampChangedToEnterTheWindowIsRefused() {
-    String old = SenderRequestSignature.authorization(SENDER, "POST", "/v1/screens", BODY, NOW.minusSeconds(3600));
-    String moved = old.replace("ts=" + NOW.minusSeconds(3600).getEpochSecond(), "ts=" + NOW.getEpochSecond());
-    assertThat(refusal(moved, "POST", "/v1/screens", BODY, NOW)).isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID);
+    String old =
+        SenderRequestSignature.authorization(
+            SENDER, "POST", "/v1/screens", BODY, NOW.minusSeconds(3600));
+    String moved =
+        old.replace("ts=" + NOW.minusSeconds(3600).getEpochSecond(), "ts=" + NOW.getEpochSecond());
+    assertThat(refusal(moved, "POST", "/v1/screens", BODY, NOW))
+        .isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID);
   }
 
   @Test
   void unknownSenderIsRefusedAndMissingOrMalformedHeadersTooWithTheirCodes() {
     SenderSigningKey stranger = SenderSigningKey.generate(RANDOM);
-    assertThat(refusal(SenderRequestSignature.authorization(stranger, "GET", "/v1/screens", null, NOW),
-        "GET", "/v1/screens", null, NOW)).isEqualTo(ErrorCode.SENDER_UNKNOWN);
+    assertThat(
+            refusal(
+                SenderRequestSignature.authorization(stranger, "GET", "/v1/screens", null, NOW),
+                "GET",
+                "/v1/screens",
+                null,
+                NOW))
+        .isEqualTo(ErrorCode.SENDER_UNKNOWN);
     assertThat(refusal(null, "GET", "/v1/screens", null, NOW)).isEqualTo(ErrorCode.SENDER_REQUIRED);
-    assertThat(refusal("Bearer abc", "GET", "/v1/screens", null, NOW)).isEqualTo(ErrorCode.SENDER_REQUIRED);
+    assertThat(refusal("Bearer abc", "GET", "/v1/screens", null, NOW))
+        .isEqualTo(ErrorCode.SENDER_REQUIRED);
     assertThat(refusal("Keycast-Sender key=x, ts=1, sig=y", "GET", "/v1/screens", null, NOW))
         .isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID);
     assertThat(refusal("Keycast-Sender " + "k".repeat(10_000), "GET", "/v1/screens", null, NOW))
         .isEqualTo(ErrorCode.SENDER_SIGNATURE_INVALID);
-    assertThatThrownBy(() -> SenderRequestSignature.verify(
-        SenderRequestSignature.authorization(SENDER, "GET", "/v1/screens", null, NOW), "GET", "/v1/screens",
-        null, NOW, List.of())).isInstanceOf(SenderRequestSignature.Refused.class);
+    assertThatThrownBy(
+            () ->
+                SenderRequestSignature.verify(
+                    SenderRequestSignature.authorization(SENDER, "GET", "/v1/screens", null, NOW),
+                    "GET",
+                    "/v1/screens",
+                    null,
+                    NOW,
+                    List.of()))
+        .isInstanceOf(SenderRequestSignature.Refused.class);
   }
 }

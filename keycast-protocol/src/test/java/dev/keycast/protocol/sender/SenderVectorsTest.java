@@ -26,13 +26,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  * their Ed25519 signatures checked by OpenSSL as an independent verifier.
  */
 class SenderVectorsTest {
-  static final String SENDER_SET = "6b6579636173742f76312f73656e6465722d736574000000000000000001018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c00018139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394";
-  static final String SENDER_SET_SHA256 = "19f8d7cbd3680e73cdbeb7d22400c70c5bb2966d316972f98c3ed9002b45b7a1";
-  static final String UPDATE_INPUT = "6b6579636173742f76312f73656e6465722d7365742d75706461746500236b732d31356333666339343263646332376163373039383161366134663461646431366b6579636173742f76312f73656e6465722d736574000000000000000002018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c00028139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b3948a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c";
-  static final String UPDATE_SIGNATURE = "576d80bf7b65dd7680ba74171a988c2672418026733f3d15b681d70721e5f76781cdad5402ac4b981615253260fddb85a2d70e9812674afb313c5467e254030c";
-  static final String SEND_INPUT = "6b6579636173742f76312f73656e642d73746174656d656e7400236b732d3135633366633934326364633237616337303938316136613466346164643136823412d1eacb67956220e532959f0104603057c88704863ca38e7cd188fda812239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5000102030405060708090a0b0c0d0e0f000000006b15f7008139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394";
-  static final String SEND_SIGNATURE = "500b8aee2d03b8c9d3281b85d22a90a1c69a7ba2603e85fb6846c42efc33b9065523f24e97735c76c486484030b6e687066df52155c3953cc3c576ebca8a5305";
-  static final String SEALED_SENDER_SET = "4b43534e01236b732d3135633366633934326364633237616337303938316136613466346164643136000000616b6579636173742f76312f73656e6465722d736574000000000000000001018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c00018139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b3948ae06ccdc536dab8b9c4a384546bd8594896338f351ffc5218c40eedd9c1974f";
+  static final String SENDER_SET =
+      "6b6579636173742f76312f73656e6465722d736574000000000000000001018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c00018139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394";
+  static final String SENDER_SET_SHA256 =
+      "19f8d7cbd3680e73cdbeb7d22400c70c5bb2966d316972f98c3ed9002b45b7a1";
+  static final String UPDATE_INPUT =
+      "6b6579636173742f76312f73656e6465722d7365742d75706461746500236b732d31356333666339343263646332376163373039383161366134663461646431366b6579636173742f76312f73656e6465722d736574000000000000000002018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c00028139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b3948a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c";
+  static final String UPDATE_SIGNATURE =
+      "576d80bf7b65dd7680ba74171a988c2672418026733f3d15b681d70721e5f76781cdad5402ac4b981615253260fddb85a2d70e9812674afb313c5467e254030c";
+  static final String SEND_INPUT =
+      "6b6579636173742f76312f73656e642d73746174656d656e7400236b732d3135633366633934326364633237616337303938316136613466346164643136823412d1eacb67956220e532959f0104603057c88704863ca38e7cd188fda812239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5000102030405060708090a0b0c0d0e0f000000006b15f7008139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394";
+  static final String SEND_SIGNATURE =
+      "500b8aee2d03b8c9d3281b85d22a90a1c69a7ba2603e85fb6846c42efc33b9065523f24e97735c76c486484030b6e687066df52155c3953cc3c576ebca8a5305";
+  static final String SEALED_SENDER_SET =
+      "4b43534e01236b732d3135633366633934326364633237616337303938316136613466346164643136000000616b6579636173742f76312f73656e6465722d736574000000000000000001018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c00018139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b3948ae06ccdc536dab8b9c4a384546bd8594896338f351ffc5218c40eedd9c1974f";
 
   @Test
   void goldenEncodingsAndSignatures() throws Exception {
@@ -41,14 +48,18 @@ class SenderVectorsTest {
     assertThat(SenderSet.parse(HEX.parseHex(SENDER_SET))).isEqualTo(SenderGolden.SET);
     SenderSet v2 = SenderGolden.SET.withSender(SenderGolden.OWNER.publicKey());
     SenderSetUpdate u = SenderSetUpdate.sign(SenderGolden.KEY_SET.id(), v2, SenderGolden.OWNER);
-    assertThat(HEX.formatHex(SenderSetUpdate.signingInput(SenderGolden.KEY_SET.id(), v2))).isEqualTo(UPDATE_INPUT);
+    assertThat(HEX.formatHex(SenderSetUpdate.signingInput(SenderGolden.KEY_SET.id(), v2)))
+        .isEqualTo(UPDATE_INPUT);
     assertThat(HEX.formatHex(u.signature())).isEqualTo(UPDATE_SIGNATURE);
     assertThat(SenderSetUpdate.fromJson(u.toJson()).signatureVerifies()).isTrue();
     assertThat(HEX.formatHex(SenderGolden.STATEMENT.signingInput())).isEqualTo(SEND_INPUT);
-    assertThat(HEX.formatHex(SenderGolden.STATEMENT.sign(SenderGolden.SENDER))).isEqualTo(SEND_SIGNATURE);
+    assertThat(HEX.formatHex(SenderGolden.STATEMENT.sign(SenderGolden.SENDER)))
+        .isEqualTo(SEND_SIGNATURE);
     assertThat(SenderGolden.STATEMENT.verifies(HEX.parseHex(SEND_SIGNATURE))).isTrue();
-    assertThat(HEX.formatHex(SealedSenderSet.seal(SenderGolden.KEY_SET, SenderGolden.SET))).isEqualTo(SEALED_SENDER_SET);
-    assertThat(SealedSenderSet.open(SenderGolden.KEY_SET, HEX.parseHex(SEALED_SENDER_SET))).isEqualTo(SenderGolden.SET);
+    assertThat(HEX.formatHex(SealedSenderSet.seal(SenderGolden.KEY_SET, SenderGolden.SET)))
+        .isEqualTo(SEALED_SENDER_SET);
+    assertThat(SealedSenderSet.open(SenderGolden.KEY_SET, HEX.parseHex(SEALED_SENDER_SET)))
+        .isEqualTo(SenderGolden.SET);
   }
 
   /** OpenSSL, not our code, checks both signatures over the golden inputs and the PEM key files. */
@@ -76,13 +87,28 @@ class SenderVectorsTest {
     // the private key file as openssl reads it: derive the public key and compare
     Path priv = dir.resolve(name + ".key.pem");
     Files.writeString(priv, SenderKeyFiles.privatePem(key));
-    Process derive = new ProcessBuilder("openssl", "pkey", "-in", priv.toString(), "-pubout")
-        .redirectErrorStream(true).start();
+    Process derive =
+        new ProcessBuilder("openssl", "pkey", "-in", priv.toString(), "-pubout")
+            .redirectErrorStream(true)
+            .start();
     String derived = new String(derive.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
     assertThat(derive.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(derived.strip()).isEqualTo(Files.readString(pub).strip());
-    Process p = new ProcessBuilder("openssl", "pkeyutl", "-verify", "-pubin", "-inkey", pub.toString(),
-        "-rawin", "-in", in.toString(), "-sigfile", s.toString()).redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(
+                "openssl",
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                pub.toString(),
+                "-rawin",
+                "-in",
+                in.toString(),
+                "-sigfile",
+                s.toString())
+            .redirectErrorStream(true)
+            .start();
     p.getInputStream().readAllBytes();
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     return p.exitValue();
@@ -102,8 +128,11 @@ class SenderVectorsTest {
     byte[] notAPoint = good.clone();
     Arrays.fill(notAPoint, owners + 1, owners + 33, (byte) 0xff);
     // two senders in descending order
-    SenderSet two = new SenderSet(1, List.of(SenderGolden.OWNER.publicKey()),
-        List.of(SenderGolden.SENDER.publicKey(), SenderGolden.OWNER.publicKey()));
+    SenderSet two =
+        new SenderSet(
+            1,
+            List.of(SenderGolden.OWNER.publicKey()),
+            List.of(SenderGolden.SENDER.publicKey(), SenderGolden.OWNER.publicKey()));
     byte[] sorted = two.encode();
     byte[] unsorted = sorted.clone();
     int s0 = sorted.length - 64;
@@ -128,7 +157,8 @@ class SenderVectorsTest {
   @MethodSource("badSenderSets")
   void senderSetNegativeVectors(String name, byte[] input, String code) {
     assertThatThrownBy(() -> SenderSet.parse(input))
-        .isInstanceOfSatisfying(MalformedInputException.class, e -> assertThat(e.code()).isEqualTo(code));
+        .isInstanceOfSatisfying(
+            MalformedInputException.class, e -> assertThat(e.code()).isEqualTo(code));
   }
 
   @Test
@@ -140,9 +170,12 @@ class SenderVectorsTest {
       assertThatThrownBy(() -> SealedSenderSet.open(SenderGolden.KEY_SET, flipped))
           .isInstanceOf(MalformedInputException.class);
     }
-    assertThatThrownBy(() -> SealedSenderSet.open(
-        KeySetVectors.keySet(KeySetVectors.OTHER_KEY_SET_SEED), good)).isInstanceOf(MalformedInputException.class);
-    assertThatThrownBy(() -> SealedSenderSet.open(SenderGolden.KEY_SET, Arrays.copyOf(good, good.length - 1)))
+    assertThatThrownBy(
+            () ->
+                SealedSenderSet.open(KeySetVectors.keySet(KeySetVectors.OTHER_KEY_SET_SEED), good))
+        .isInstanceOf(MalformedInputException.class);
+    assertThatThrownBy(
+            () -> SealedSenderSet.open(SenderGolden.KEY_SET, Arrays.copyOf(good, good.length - 1)))
         .isInstanceOf(MalformedInputException.class);
   }
 
@@ -150,17 +183,50 @@ class SenderVectorsTest {
   void sendStatementNegativeVectors() {
     byte[] sig = HEX.parseHex(SEND_SIGNATURE);
     SendStatement s = SenderGolden.STATEMENT;
-    List<SendStatement> others = List.of(
-        new SendStatement(KeySetVectors.keySet(KeySetVectors.OTHER_KEY_SET_SEED).id(), s.policySha256(),
-            s.payloadSha256(), s.sendId(), s.timestamp(), s.sender()),
-        new SendStatement(s.keySetId(), s.payloadSha256(), s.payloadSha256(), s.sendId(), s.timestamp(), s.sender()),
-        new SendStatement(s.keySetId(), s.policySha256(), s.policySha256(), s.sendId(), s.timestamp(), s.sender()),
-        new SendStatement(s.keySetId(), s.policySha256(), s.payloadSha256(), "ffffffffffffffffffffffffffffffff",
-            s.timestamp(), s.sender()),
-        new SendStatement(s.keySetId(), s.policySha256(), s.payloadSha256(), s.sendId(),
-            s.timestamp().plusSeconds(1), s.sender()),
-        new SendStatement(s.keySetId(), s.policySha256(), s.payloadSha256(), s.sendId(), s.timestamp(),
-            SenderGolden.OWNER.publicKey()));
+    List<SendStatement> others =
+        List.of(
+            new SendStatement(
+                KeySetVectors.keySet(KeySetVectors.OTHER_KEY_SET_SEED).id(),
+                s.policySha256(),
+                s.payloadSha256(),
+                s.sendId(),
+                s.timestamp(),
+                s.sender()),
+            new SendStatement(
+                s.keySetId(),
+                s.payloadSha256(),
+                s.payloadSha256(),
+                s.sendId(),
+                s.timestamp(),
+                s.sender()),
+            new SendStatement(
+                s.keySetId(),
+                s.policySha256(),
+                s.policySha256(),
+                s.sendId(),
+                s.timestamp(),
+                s.sender()),
+            new SendStatement(
+                s.keySetId(),
+                s.policySha256(),
+                s.payloadSha256(),
+                "ffffffffffffffffffffffffffffffff",
+                s.timestamp(),
+                s.sender()),
+            new SendStatement(
+                s.keySetId(),
+                s.policySha256(),
+                s.payloadSha256(),
+                s.sendId(),
+                s.timestamp().plusSeconds(1),
+                s.sender()),
+            new SendStatement(
+                s.keySetId(),
+                s.policySha256(),
+                s.payloadSha256(),
+                s.sendId(),
+                s.timestamp(),
+                SenderGolden.OWNER.publicKey()));
     for (SendStatement other : others) {
       assertThat(other.verifies(sig)).as(other.toString()).isFalse();
     }
@@ -168,7 +234,15 @@ class SenderVectorsTest {
     assertThat(s.verifies(null)).isFalse();
     // the owner's update signature is no send signature (domain separation)
     assertThat(s.verifies(HEX.parseHex(UPDATE_SIGNATURE))).isFalse();
-    assertThatThrownBy(() -> new SendStatement(s.keySetId(), s.policySha256(), s.payloadSha256(), s.sendId(),
-        Instant.parse("2026-12-07T00:00:00.5Z"), s.sender())).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(
+            () ->
+                new SendStatement(
+                    s.keySetId(),
+                    s.policySha256(),
+                    s.payloadSha256(),
+                    s.sendId(),
+                    Instant.parse("2026-12-07T00:00:00.5Z"),
+                    s.sender()))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 }

@@ -84,12 +84,13 @@ class JcaCiphersWycheproofTest {
       d.updateAAD(v.hex("aad"));
       assertThat(d.doFinal(sealed)).as(v.toString()).isEqualTo(v.hex("msg"));
     } else {
-      assertThatThrownBy(() -> {
-            Cipher d = cipher("AES/GCM/NoPadding", provider);
-            d.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(128, v.hex("iv")));
-            d.updateAAD(v.hex("aad"));
-            d.doFinal(sealed);
-          })
+      assertThatThrownBy(
+              () -> {
+                Cipher d = cipher("AES/GCM/NoPadding", provider);
+                d.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(128, v.hex("iv")));
+                d.updateAAD(v.hex("aad"));
+                d.doFinal(sealed);
+              })
           .as(v.toString())
           .isInstanceOfAny(GeneralSecurityException.class, IllegalArgumentException.class);
     }
@@ -116,11 +117,12 @@ class JcaCiphersWycheproofTest {
       d.init(Cipher.DECRYPT_MODE, key, iv);
       assertThat(d.doFinal(v.hex("ct"))).as(v.toString()).isEmpty();
     } else {
-      assertThatThrownBy(() -> {
-            Cipher d = cipher("AES/CBC/PKCS5Padding", provider);
-            d.init(Cipher.DECRYPT_MODE, key, iv);
-            d.doFinal(v.hex("ct"));
-          })
+      assertThatThrownBy(
+              () -> {
+                Cipher d = cipher("AES/CBC/PKCS5Padding", provider);
+                d.init(Cipher.DECRYPT_MODE, key, iv);
+                d.doFinal(v.hex("ct"));
+              })
           .as(v.toString())
           .isInstanceOf(GeneralSecurityException.class);
     }
@@ -135,7 +137,8 @@ class JcaCiphersWycheproofTest {
     int tagBytes = v.group().get("tagSize").asInt() / 8;
     byte[] computed = Arrays.copyOf(full, tagBytes);
     assertThat(MessageDigest.isEqual(computed, v.hex("tag")))
-        .as(v.toString()).isEqualTo(v.result() == Result.VALID);
+        .as(v.toString())
+        .isEqualTo(v.result() == Result.VALID);
   }
 
   static byte[] concat(byte[] a, byte[] b) {

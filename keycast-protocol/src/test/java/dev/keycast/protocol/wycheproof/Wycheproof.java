@@ -69,8 +69,15 @@ public final class Wycheproof {
 
     @Override
     public String toString() {
-      return file + " #" + tcId() + " " + result().name().toLowerCase(java.util.Locale.ROOT) + " "
-          + flags() + " " + test.path("comment").asText();
+      return file
+          + " #"
+          + tcId()
+          + " "
+          + result().name().toLowerCase(java.util.Locale.ROOT)
+          + " "
+          + flags()
+          + " "
+          + test.path("comment").asText();
     }
   }
 
@@ -98,8 +105,8 @@ public final class Wycheproof {
       }
     }
     if (out.size() != root.get("numberOfTests").asInt()) {
-      throw new IllegalStateException(file + ": " + out.size() + " tests, header says "
-          + root.get("numberOfTests").asInt());
+      throw new IllegalStateException(
+          file + ": " + out.size() + " tests, header says " + root.get("numberOfTests").asInt());
     }
     return out;
   }

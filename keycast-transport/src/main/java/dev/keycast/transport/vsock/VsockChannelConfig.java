@@ -33,7 +33,10 @@ public final class VsockChannelConfig extends EpollChannelConfig implements Sock
 
   @Override
   public Map<ChannelOption<?>, Object> getOptions() {
-    return getOptions(super.getOptions(), ChannelOption.ALLOW_HALF_CLOSURE, ChannelOption.SO_RCVBUF,
+    return getOptions(
+        super.getOptions(),
+        ChannelOption.ALLOW_HALF_CLOSURE,
+        ChannelOption.SO_RCVBUF,
         ChannelOption.SO_SNDBUF);
   }
 
@@ -61,8 +64,10 @@ public final class VsockChannelConfig extends EpollChannelConfig implements Sock
       setReceiveBufferSize((Integer) value);
     } else if (option == ChannelOption.SO_SNDBUF) {
       setSendBufferSize((Integer) value);
-    } else if (option == ChannelOption.TCP_NODELAY || option == ChannelOption.SO_KEEPALIVE
-        || option == ChannelOption.SO_LINGER || option == ChannelOption.IP_TOS
+    } else if (option == ChannelOption.TCP_NODELAY
+        || option == ChannelOption.SO_KEEPALIVE
+        || option == ChannelOption.SO_LINGER
+        || option == ChannelOption.IP_TOS
         || option == ChannelOption.SO_REUSEADDR) {
       return true; // not applicable to AF_VSOCK; accepted so shared option maps work
     } else {
@@ -178,7 +183,8 @@ public final class VsockChannelConfig extends EpollChannelConfig implements Sock
 
   /** Ignored. */
   @Override
-  public VsockChannelConfig setPerformancePreferences(int connectionTime, int latency, int bandwidth) {
+  public VsockChannelConfig setPerformancePreferences(
+      int connectionTime, int latency, int bandwidth) {
     return this;
   }
 

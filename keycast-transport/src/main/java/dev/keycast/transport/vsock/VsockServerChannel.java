@@ -26,35 +26,36 @@ public final class VsockServerChannel extends AbstractEpollServerChannel {
   /** A new unbound VSOCK server channel. */
   public VsockServerChannel() {
     super(LinuxSocket.newVSockStream(), false);
-    this.config = new EpollChannelConfig(this) {
-      @Override
-      public Map<ChannelOption<?>, Object> getOptions() {
-        return getOptions(super.getOptions(), ChannelOption.SO_BACKLOG);
-      }
-
-      @SuppressWarnings("unchecked")
-      @Override
-      public <T> T getOption(ChannelOption<T> option) {
-        if (option == ChannelOption.SO_BACKLOG) {
-          return (T) Integer.valueOf(backlog);
-        }
-        return super.getOption(option);
-      }
-
-      @Override
-      public <T> boolean setOption(ChannelOption<T> option, T value) {
-        validate(option, value);
-        if (option == ChannelOption.SO_BACKLOG) {
-          int b = (Integer) value;
-          if (b < 0) {
-            throw new IllegalArgumentException("backlog: " + b);
+    this.config =
+        new EpollChannelConfig(this) {
+          @Override
+          public Map<ChannelOption<?>, Object> getOptions() {
+            return getOptions(super.getOptions(), ChannelOption.SO_BACKLOG);
           }
-          backlog = b;
-          return true;
-        }
-        return super.setOption(option, value);
-      }
-    };
+
+          @SuppressWarnings("unchecked")
+          @Override
+          public <T> T getOption(ChannelOption<T> option) {
+            if (option == ChannelOption.SO_BACKLOG) {
+              return (T) Integer.valueOf(backlog);
+            }
+            return super.getOption(option);
+          }
+
+          @Override
+          public <T> boolean setOption(ChannelOption<T> option, T value) {
+            validate(option, value);
+            if (option == ChannelOption.SO_BACKLOG) {
+              int b = (Integer) value;
+              if (b < 0) {
+                throw new IllegalArgumentException("backlog: " + b);
+              }
+              backlog = b;
+              return true;
+            }
+            return super.setOption(option, value);
+          }
+        };
   }
 
   @Override

@@ -63,13 +63,18 @@ class VsockTest {
   }
 
   static EndpointServer echoServer(Endpoint e) throws Exception {
-    return Transports.bind(e, boss, workers, new EchoBack(),
+    return Transports.bind(
+        e,
+        boss,
+        workers,
+        new EchoBack(),
         Map.of(ChannelOption.ALLOW_HALF_CLOSURE, true, ChannelOption.TCP_NODELAY, true));
   }
 
   @Test
   void bindAnyPortReportsTheRealVsockAddress() throws Exception {
-    try (EndpointServer s = echoServer(new VsockEndpoint(VsockEndpoint.CID_ANY, VsockEndpoint.PORT_ANY))) {
+    try (EndpointServer s =
+        echoServer(new VsockEndpoint(VsockEndpoint.CID_ANY, VsockEndpoint.PORT_ANY))) {
       assertThat(s.channel()).isInstanceOf(VsockServerChannel.class);
       assertThat(s.channel().isActive()).isTrue();
       assertThat(s.channel().isRegistered()).isTrue();
@@ -109,15 +114,22 @@ class VsockTest {
 
   @Test
   void connectAttemptEndsWithinItsTimeout() throws Exception {
-    try (EndpointServer s = echoServer(new VsockEndpoint(VsockEndpoint.CID_ANY, VsockEndpoint.PORT_ANY))) {
-      VsockEndpoint target = new VsockEndpoint(VsockEndpoint.CID_LOCAL, ((VsockEndpoint) s.endpoint()).port());
+    try (EndpointServer s =
+        echoServer(new VsockEndpoint(VsockEndpoint.CID_ANY, VsockEndpoint.PORT_ANY))) {
+      VsockEndpoint target =
+          new VsockEndpoint(VsockEndpoint.CID_LOCAL, ((VsockEndpoint) s.endpoint()).port());
       CompletableFuture<String> echoed = new CompletableFuture<>();
-      ChannelFuture f = Transports.connect(target, workers, new SimpleChannelInboundHandler<ByteBuf>() {
-        @Override
-        protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
-          echoed.complete(msg.toString(StandardCharsets.UTF_8));
-        }
-      }, Duration.ofSeconds(2));
+      ChannelFuture f =
+          Transports.connect(
+              target,
+              workers,
+              new SimpleChannelInboundHandler<ByteBuf>() {
+                @Override
+                protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
+                  echoed.complete(msg.toString(StandardCharsets.UTF_8));
+                }
+              },
+              Duration.ofSeconds(2));
       assertThat(f.channel()).isInstanceOf(VsockChannel.class);
       assertThat(f.await(20, TimeUnit.SECONDS)).as("connect finished within its deadline").isTrue();
       if (f.isSuccess()) {

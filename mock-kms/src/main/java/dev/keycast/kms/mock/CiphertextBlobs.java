@@ -38,7 +38,9 @@ final class CiphertextBlobs {
 
   /** The key id named in a blob's header. */
   static String keyIdOf(byte[] blob) throws KmsException {
-    if (blob == null || blob.length < 2 + 1 + NONCE + TAG || blob.length > MAX_BLOB
+    if (blob == null
+        || blob.length < 2 + 1 + NONCE + TAG
+        || blob.length > MAX_BLOB
         || (blob[0] & 0xff) != VERSION) {
       throw KmsException.invalidCiphertext();
     }
@@ -53,7 +55,12 @@ final class CiphertextBlobs {
     return id;
   }
 
-  static byte[] seal(String keyId, byte[] keyMaterial, byte[] plaintext, Map<String, String> ctx, SecureRandom rnd) {
+  static byte[] seal(
+      String keyId,
+      byte[] keyMaterial,
+      byte[] plaintext,
+      Map<String, String> ctx,
+      SecureRandom rnd) {
     byte[] id = keyId.getBytes(StandardCharsets.US_ASCII);
     byte[] header = new byte[2 + id.length];
     header[0] = VERSION;
@@ -63,7 +70,10 @@ final class CiphertextBlobs {
     rnd.nextBytes(nonce);
     try {
       Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(keyMaterial, "AES"), new GCMParameterSpec(128, nonce));
+      c.init(
+          Cipher.ENCRYPT_MODE,
+          new SecretKeySpec(keyMaterial, "AES"),
+          new GCMParameterSpec(128, nonce));
       c.updateAAD(header);
       c.updateAAD(canonicalContext(ctx));
       byte[] ct = c.doFinal(plaintext);
@@ -99,7 +109,8 @@ final class CiphertextBlobs {
     TreeMap<byte[], byte[]> sorted = new TreeMap<>(Arrays::compareUnsigned);
     if (ctx != null) {
       ctx.forEach(
-          (k, v) -> sorted.put(k.getBytes(StandardCharsets.UTF_8), v.getBytes(StandardCharsets.UTF_8)));
+          (k, v) ->
+              sorted.put(k.getBytes(StandardCharsets.UTF_8), v.getBytes(StandardCharsets.UTF_8)));
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     u16(out, sorted.size());

@@ -25,9 +25,22 @@ record Grant(
   /** The operations a grant may name (KMS CreateGrant, Operations). */
   static final List<String> OPERATIONS =
       List.of(
-          "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
-          "ReEncryptTo", "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey",
-          "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac",
+          "Decrypt",
+          "Encrypt",
+          "GenerateDataKey",
+          "GenerateDataKeyWithoutPlaintext",
+          "ReEncryptFrom",
+          "ReEncryptTo",
+          "Sign",
+          "Verify",
+          "GetPublicKey",
+          "CreateGrant",
+          "RetireGrant",
+          "DescribeKey",
+          "GenerateDataKeyPair",
+          "GenerateDataKeyPairWithoutPlaintext",
+          "GenerateMac",
+          "VerifyMac",
           "DeriveSharedSecret");
 
   Grant {
@@ -43,7 +56,8 @@ record Grant(
 
   /** Does this grant let {@code principal} perform {@code action} (e.g. kms:Decrypt) with {@code ctx}? */
   boolean allows(String principal, String action, Map<String, String> ctx) {
-    if (!granteePrincipal.equals(principal) || !action.startsWith("kms:")
+    if (!granteePrincipal.equals(principal)
+        || !action.startsWith("kms:")
         || !operations.contains(action.substring(4))) {
       return false;
     }

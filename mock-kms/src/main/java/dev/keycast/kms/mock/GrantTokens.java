@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
  */
 final class GrantTokens {
   private static final Pattern SHAPE =
-      Pattern.compile("([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/([0-9a-f]{64})/[0-9a-f]{32}");
+      Pattern.compile(
+          "([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/([0-9a-f]{64})/[0-9a-f]{32}");
 
   record Parsed(String keyId, String grantId) {}
 
@@ -23,7 +24,9 @@ final class GrantTokens {
     byte[] nonce = new byte[16];
     random.nextBytes(nonce);
     String raw = keyId + "/" + grantId + "/" + java.util.HexFormat.of().formatHex(nonce);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.US_ASCII));
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(raw.getBytes(StandardCharsets.US_ASCII));
   }
 
   static Optional<Parsed> grantIdOf(String token) {

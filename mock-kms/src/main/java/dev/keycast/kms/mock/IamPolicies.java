@@ -39,19 +39,22 @@ public record IamPolicies(Map<String, String> policyByPrincipal) {
     ObjectMapper mapper = new ObjectMapper();
     JsonNode root = mapper.readTree(Files.readAllBytes(file));
     if (root == null || !root.isObject()) {
-      throw new IOException(file + ": expected a JSON object of principal ARN -> IAM policy document");
+      throw new IOException(
+          file + ": expected a JSON object of principal ARN -> IAM policy document");
     }
     Map<String, String> out = new LinkedHashMap<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       if (!e.getKey().startsWith("arn:aws:iam::") || !e.getValue().isObject()) {
-        throw new IOException(file + ": member " + e.getKey() + " must be a principal ARN with a policy object");
+        throw new IOException(
+            file + ": member " + e.getKey() + " must be a principal ARN with a policy object");
       }
       String policy = mapper.writeValueAsString(e.getValue());
       try {
         KeyPolicy.parseIdentityPolicy(policy, mapper);
       } catch (KmsException ex) {
-        throw new IOException(file + ": the IAM policy of " + e.getKey() + " is not valid: " + ex.getMessage());
+        throw new IOException(
+            file + ": the IAM policy of " + e.getKey() + " is not valid: " + ex.getMessage());
       }
       out.put(e.getKey(), policy);
     }

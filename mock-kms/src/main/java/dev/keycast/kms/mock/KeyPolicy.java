@@ -39,9 +39,13 @@ final class KeyPolicy {
   static final int MAX_POLICY_CHARS = 32_768;
   private static final Set<String> OPERATORS =
       Set.of(
-          "stringequals", "stringequalsignorecase", "stringnotequals", "stringnotequalsignorecase",
+          "stringequals",
+          "stringequalsignorecase",
+          "stringnotequals",
+          "stringnotequalsignorecase",
           "stringlike");
-  private static final Pattern PCR_KEY = Pattern.compile("kms:recipientattestation:pcr([0-9]|[12][0-9]|3[01])");
+  private static final Pattern PCR_KEY =
+      Pattern.compile("kms:recipientattestation:pcr([0-9]|[12][0-9]|3[01])");
   private static final Pattern ACCOUNT = Pattern.compile("[0-9]{12}");
 
   record Condition(String operator, String key, List<String> values) {}
@@ -77,7 +81,9 @@ final class KeyPolicy {
   static String defaultPolicy(String accountId) {
     return "{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {\n"
         + "    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n"
-        + "    \"Principal\" : {\n      \"AWS\" : \"arn:aws:iam::" + accountId + ":root\"\n    },\n"
+        + "    \"Principal\" : {\n      \"AWS\" : \"arn:aws:iam::"
+        + accountId
+        + ":root\"\n    },\n"
         + "    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  } ]\n}";
   }
 
@@ -90,7 +96,8 @@ final class KeyPolicy {
     return parse(json, mapper, true);
   }
 
-  private static KeyPolicy parse(String json, ObjectMapper mapper, boolean identity) throws KmsException {
+  private static KeyPolicy parse(String json, ObjectMapper mapper, boolean identity)
+      throws KmsException {
     if (json == null || json.isEmpty()) {
       throw KmsException.malformedPolicy("Policy is empty");
     }
@@ -113,7 +120,9 @@ final class KeyPolicy {
       }
     }
     JsonNode version = root.get("Version");
-    if (version != null && !"2012-10-17".equals(version.asText()) && !"2008-10-17".equals(version.asText())) {
+    if (version != null
+        && !"2012-10-17".equals(version.asText())
+        && !"2008-10-17".equals(version.asText())) {
       throw KmsException.malformedPolicy("Unsupported policy Version: " + version.asText());
     }
     JsonNode st = root.get("Statement");
@@ -152,13 +161,15 @@ final class KeyPolicy {
     } else if (effect.equals("Deny")) {
       allow = false;
     } else {
-      throw KmsException.malformedPolicy("Effect must be Allow or Deny in statement \"" + sid + "\"");
+      throw KmsException.malformedPolicy(
+          "Effect must be Allow or Deny in statement \"" + sid + "\"");
     }
     JsonNode p = s.get("Principal");
     List<String> principals;
     if (identity) {
       if (p != null) {
-        throw KmsException.malformedPolicy("An identity policy has no Principal (statement \"" + sid + "\")");
+        throw KmsException.malformedPolicy(
+            "An identity policy has no Principal (statement \"" + sid + "\")");
       }
       principals = List.of();
     } else if (p == null) {
@@ -213,7 +224,8 @@ final class KeyPolicy {
   private static boolean supportedKey(String key) {
     return key.equals("kms:recipientattestation:imagesha384")
         || PCR_KEY.matcher(key).matches()
-        || (key.startsWith("kms:encryptioncontext:") && key.length() > "kms:encryptioncontext:".length())
+        || (key.startsWith("kms:encryptioncontext:")
+            && key.length() > "kms:encryptioncontext:".length())
         || key.equals("kms:calleraccount")
         || key.equals("aws:principalarn");
   }
@@ -248,15 +260,23 @@ final class KeyPolicy {
    * @param context condition keys (lower case) to values present in this request
    */
   Evaluation evaluate(
-      String principalArn, String keyAccount, String action, String keyArn, Map<String, String> context) {
+      String principalArn,
+      String keyAccount,
+      String action,
+      String keyArn,
+      Map<String, String> context) {
     boolean deny = false;
     boolean direct = false;
     boolean viaAccount = false;
     String accountRoot = "arn:aws:iam::" + keyAccount + ":root";
     boolean callerInAccount = keyAccount.equals(accountOf(principalArn));
     for (Statement s : statements) {
-      PrincipalMatch who = identityPolicy ? PrincipalMatch.BY_NAME : principalMatch(s, principalArn, accountRoot, callerInAccount);
-      if (who == PrincipalMatch.NONE || !actionResourceConditionsMatch(s, action, keyArn, context)) {
+      PrincipalMatch who =
+          identityPolicy
+              ? PrincipalMatch.BY_NAME
+              : principalMatch(s, principalArn, accountRoot, callerInAccount);
+      if (who == PrincipalMatch.NONE
+          || !actionResourceConditionsMatch(s, action, keyArn, context)) {
         continue;
       }
       if (!s.allow()) {
@@ -282,7 +302,11 @@ final class KeyPolicy {
     return parts.length >= 5 ? parts[4] : "";
   }
 
-  private enum PrincipalMatch { NONE, BY_NAME, BY_ACCOUNT }
+  private enum PrincipalMatch {
+    NONE,
+    BY_NAME,
+    BY_ACCOUNT
+  }
 
   private static PrincipalMatch principalMatch(
       Statement s, String principalArn, String accountRoot, boolean callerInAccount) {
@@ -323,7 +347,8 @@ final class KeyPolicy {
       case "stringnotequals" -> actual == null || !c.values().contains(actual);
       case "stringnotequalsignorecase" ->
           actual == null || c.values().stream().noneMatch(v -> v.equalsIgnoreCase(actual));
-      case "stringlike" -> actual != null && c.values().stream().anyMatch(v -> glob(v, actual, false));
+      case "stringlike" ->
+          actual != null && c.values().stream().anyMatch(v -> glob(v, actual, false));
       default -> false;
     };
   }

@@ -33,12 +33,19 @@ import java.util.regex.Pattern;
 final class KeyStore implements AutoCloseable {
   static final Pattern KEY_ID =
       Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
-  private static final Set<PosixFilePermission> OWNER_RW = PosixFilePermissions.fromString("rw-------");
-  private static final Set<PosixFilePermission> OWNER_RWX = PosixFilePermissions.fromString("rwx------");
+  private static final Set<PosixFilePermission> OWNER_RW =
+      PosixFilePermissions.fromString("rw-------");
+  private static final Set<PosixFilePermission> OWNER_RWX =
+      PosixFilePermissions.fromString("rwx------");
 
   /** Public key metadata and its policy document. Never holds key material. */
   record KeyMetadata(
-      String keyId, String arn, long creationDateMillis, String description, boolean enabled, String policy) {}
+      String keyId,
+      String arn,
+      long creationDateMillis,
+      String description,
+      boolean enabled,
+      String policy) {}
 
   private final Path dir;
   private final ObjectMapper json;
@@ -105,11 +112,20 @@ final class KeyStore implements AutoCloseable {
     for (JsonNode g : json.readTree(p.toFile())) {
       List<String> ops = new ArrayList<>();
       g.path("Operations").forEach(o -> ops.add(o.asText()));
-      out.add(new Grant(
-          g.path("GrantId").asText(), keyId, g.path("Name").asText(""), g.path("GranteePrincipal").asText(),
-          g.hasNonNull("RetiringPrincipal") ? Optional.of(g.get("RetiringPrincipal").asText()) : Optional.empty(),
-          ops, strings(g.path("EncryptionContextSubset")), strings(g.path("EncryptionContextEquals")),
-          g.path("IssuingAccount").asText(), g.path("CreationDateMillis").asLong()));
+      out.add(
+          new Grant(
+              g.path("GrantId").asText(),
+              keyId,
+              g.path("Name").asText(""),
+              g.path("GranteePrincipal").asText(),
+              g.hasNonNull("RetiringPrincipal")
+                  ? Optional.of(g.get("RetiringPrincipal").asText())
+                  : Optional.empty(),
+              ops,
+              strings(g.path("EncryptionContextSubset")),
+              strings(g.path("EncryptionContextEquals")),
+              g.path("IssuingAccount").asText(),
+              g.path("CreationDateMillis").asLong()));
     }
     return out;
   }
@@ -159,10 +175,13 @@ final class KeyStore implements AutoCloseable {
       n.put("IssuingAccount", g.issuingAccount());
       n.put("CreationDateMillis", g.creationDateMillis());
     }
-    writeAtomically(dir.resolve(keyId + ".grants.json"), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(arr));
+    writeAtomically(
+        dir.resolve(keyId + ".grants.json"),
+        json.writerWithDefaultPrettyPrinter().writeValueAsBytes(arr));
   }
 
-  synchronized KeyMetadata create(String region, String accountId, String description, String policy, long now)
+  synchronized KeyMetadata create(
+      String region, String accountId, String description, String policy, long now)
       throws IOException {
     String id = UUID.randomUUID().toString();
     String arn = "arn:aws:kms:" + region + ":" + accountId + ":key/" + id;
@@ -211,7 +230,9 @@ final class KeyStore implements AutoCloseable {
     n.put("Description", md.description());
     n.put("Enabled", md.enabled());
     n.put("Policy", md.policy());
-    writeAtomically(dir.resolve(md.keyId() + ".json"), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
+    writeAtomically(
+        dir.resolve(md.keyId() + ".json"),
+        json.writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
   }
 
   static void writeAtomically(Path target, byte[] data) throws IOException {
@@ -226,7 +247,8 @@ final class KeyStore implements AutoCloseable {
         ch.force(true);
       }
       try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+            tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
       }

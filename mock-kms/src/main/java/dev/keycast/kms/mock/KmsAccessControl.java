@@ -22,7 +22,8 @@ final class KmsAccessControl {
   private final String accountId;
   private final IamPolicies iam;
 
-  KmsAccessControl(KeyStore keys, ObjectMapper json, String region, String accountId, IamPolicies iam) {
+  KmsAccessControl(
+      KeyStore keys, ObjectMapper json, String region, String accountId, IamPolicies iam) {
     this.keys = keys;
     this.json = json;
     this.region = region;
@@ -47,7 +48,8 @@ final class KmsAccessControl {
     }
     String u = uuid;
     KeyStore.KeyMetadata md =
-        keys.find(uuid).orElseThrow(() -> KmsException.notFound("Key '" + prefix + u + "' does not exist"));
+        keys.find(uuid)
+            .orElseThrow(() -> KmsException.notFound("Key '" + prefix + u + "' does not exist"));
     note.put("key", md.keyId());
     return md;
   }
@@ -56,8 +58,12 @@ final class KmsAccessControl {
   record Authorized(Optional<Grant> grant) {}
 
   Authorized authorize(
-      StaticCredential caller, String action, KeyStore.KeyMetadata md, Map<String, String> ctx,
-      Optional<VerifiedRecipient> recipient) throws KmsException {
+      StaticCredential caller,
+      String action,
+      KeyStore.KeyMetadata md,
+      Map<String, String> ctx,
+      Optional<VerifiedRecipient> recipient)
+      throws KmsException {
     return authorize(caller, action, md, ctx, recipient, json.createObjectNode());
   }
 
@@ -68,12 +74,19 @@ final class KmsAccessControl {
    * grant for the caller allows its operations (within its encryption context constraints).
    */
   Authorized authorize(
-      StaticCredential caller, String action, KeyStore.KeyMetadata md, Map<String, String> ctx,
-      Optional<VerifiedRecipient> recipient, JsonNode req) throws KmsException {
+      StaticCredential caller,
+      String action,
+      KeyStore.KeyMetadata md,
+      Map<String, String> ctx,
+      Optional<VerifiedRecipient> recipient,
+      JsonNode req)
+      throws KmsException {
     checkGrantTokens(req);
     Map<String, String> conditions = conditionContext(caller, ctx, recipient);
     String principal = caller.principalArn();
-    KeyPolicy.Evaluation key = KeyPolicy.parse(md.policy(), json).evaluate(principal, accountId, action, md.arn(), conditions);
+    KeyPolicy.Evaluation key =
+        KeyPolicy.parse(md.policy(), json)
+            .evaluate(principal, accountId, action, md.arn(), conditions);
     Optional<KeyPolicy> identity = iam.policyOf(principal, json);
     KeyPolicy.Evaluation id =
         identity.isPresent()
@@ -90,7 +103,12 @@ final class KmsAccessControl {
       }
     }
     throw KmsException.accessDenied(
-        "User: " + principal + " is not authorized to perform: " + action + " on resource: " + md.arn()
+        "User: "
+            + principal
+            + " is not authorized to perform: "
+            + action
+            + " on resource: "
+            + md.arn()
             + (key.explicitDeny() || id.explicitDeny()
                 ? " with an explicit deny"
                 : " because no resource-based policy allows the " + action + " action"));
@@ -122,7 +140,11 @@ final class KmsAccessControl {
    * PutKeyPolicy (through the key policy, or through the account root and the caller's IAM policy).
    */
   void requireLockoutSafe(
-      StaticCredential caller, KeyPolicy policy, String keyArn, JsonNode req, Map<String, String> note)
+      StaticCredential caller,
+      KeyPolicy policy,
+      String keyArn,
+      JsonNode req,
+      Map<String, String> note)
       throws KmsException {
     JsonNode bypass = req.get("BypassPolicyLockoutSafetyCheck");
     if (bypass != null && !bypass.isNull() && !bypass.isBoolean()) {
@@ -134,13 +156,24 @@ final class KmsAccessControl {
     }
     String principal = caller.principalArn();
     Map<String, String> conditions = conditionContext(caller, Map.of(), Optional.empty());
-    KeyPolicy.Evaluation key = policy.evaluate(principal, accountId, "kms:PutKeyPolicy", keyArn, conditions);
+    KeyPolicy.Evaluation key =
+        policy.evaluate(principal, accountId, "kms:PutKeyPolicy", keyArn, conditions);
     Optional<KeyPolicy> identity = iam.policyOf(principal, json);
-    boolean idAllows = identity.isPresent()
-        && identity.get().evaluate(principal, accountId, "kms:PutKeyPolicy", keyArn, conditions).allowsCaller();
-    boolean idDenies = identity.isPresent()
-        && identity.get().evaluate(principal, accountId, "kms:PutKeyPolicy", keyArn, conditions).explicitDeny();
-    if (key.explicitDeny() || idDenies || !(key.allowsCaller() || (key.allowsCallerAccount() && idAllows))) {
+    boolean idAllows =
+        identity.isPresent()
+            && identity
+                .get()
+                .evaluate(principal, accountId, "kms:PutKeyPolicy", keyArn, conditions)
+                .allowsCaller();
+    boolean idDenies =
+        identity.isPresent()
+            && identity
+                .get()
+                .evaluate(principal, accountId, "kms:PutKeyPolicy", keyArn, conditions)
+                .explicitDeny();
+    if (key.explicitDeny()
+        || idDenies
+        || !(key.allowsCaller() || (key.allowsCallerAccount() && idAllows))) {
       throw KmsException.malformedPolicy(
           "The new key policy will not allow you to update the key policy in the future.");
     }

@@ -63,7 +63,9 @@ public final class KmsException extends Exception {
 
   static KmsException unrecognizedClient() {
     return new KmsException(
-        "UnrecognizedClientException", 400, "The security token included in the request is invalid.");
+        "UnrecognizedClientException",
+        400,
+        "The security token included in the request is invalid.");
   }
 
   static KmsException invalidSignature(String message) {

@@ -26,7 +26,12 @@ final class KmsGrantOperations {
   private final Clock clock;
   private final KmsAccessControl access;
 
-  KmsGrantOperations(KeyStore keys, ObjectMapper json, SecureRandom random, String accountId, Clock clock,
+  KmsGrantOperations(
+      KeyStore keys,
+      ObjectMapper json,
+      SecureRandom random,
+      String accountId,
+      Clock clock,
       KmsAccessControl access) {
     this.keys = keys;
     this.json = json;
@@ -47,13 +52,17 @@ final class KmsGrantOperations {
       }
     }
     JsonNode opsNode = req.get("Operations");
-    if (opsNode == null || !opsNode.isArray() || opsNode.isEmpty() || opsNode.size() > Grant.OPERATIONS.size()) {
+    if (opsNode == null
+        || !opsNode.isArray()
+        || opsNode.isEmpty()
+        || opsNode.size() > Grant.OPERATIONS.size()) {
       throw KmsException.validation("Operations must be a non-empty list of grant operations");
     }
     List<String> ops = new java.util.ArrayList<>();
     for (JsonNode o : opsNode) {
       if (!o.isTextual() || !Grant.OPERATIONS.contains(o.asText())) {
-        throw KmsException.validation("Operations holds a value that is not a grant operation: " + shorten(o.asText()));
+        throw KmsException.validation(
+            "Operations holds a value that is not a grant operation: " + shorten(o.asText()));
       }
       if (!ops.contains(o.asText())) {
         ops.add(o.asText());
@@ -73,25 +82,41 @@ final class KmsGrantOperations {
     if (name.length() > 256) {
       throw KmsException.validation("Name is longer than 256 characters");
     }
-    KmsAccessControl.Authorized via = access.authorize(caller, "kms:CreateGrant", md, Map.of(), Optional.empty(), req);
+    KmsAccessControl.Authorized via =
+        access.authorize(caller, "kms:CreateGrant", md, Map.of(), Optional.empty(), req);
     if (via.grant().isPresent()) {
       // A grant that includes CreateGrant lets its grantee grant at most its own operations.
       Grant parent = via.grant().get();
       if (!parent.operations().containsAll(ops)) {
-        throw KmsException.accessDenied("User: " + caller.principalArn()
-            + " is not authorized to perform: kms:CreateGrant with operations beyond its own grant");
+        throw KmsException.accessDenied(
+            "User: "
+                + caller.principalArn()
+                + " is not authorized to perform: kms:CreateGrant with operations beyond its own grant");
       }
       subset = subset.isEmpty() ? parent.encryptionContextSubset() : subset;
       equals = equals.isEmpty() ? parent.encryptionContextEquals() : equals;
     }
     if (req.path("DryRun").asBoolean(false)) {
-      throw new KmsException("DryRunOperationException", 412, "The request would have succeeded, but the DryRun option is set.");
+      throw new KmsException(
+          "DryRunOperationException",
+          412,
+          "The request would have succeeded, but the DryRun option is set.");
     }
     byte[] idBytes = new byte[32];
     random.nextBytes(idBytes);
     String grantId = java.util.HexFormat.of().formatHex(idBytes);
-    Grant g = new Grant(grantId, md.keyId(), name, grantee, retiring, ops, subset, equals,
-        "arn:aws:iam::" + accountId + ":root", clock.millis());
+    Grant g =
+        new Grant(
+            grantId,
+            md.keyId(),
+            name,
+            grantee,
+            retiring,
+            ops,
+            subset,
+            equals,
+            "arn:aws:iam::" + accountId + ":root",
+            clock.millis());
     keys.addGrant(g);
     note.put("grant", grantId.substring(0, 12) + "... to " + grantee + " " + ops);
     ObjectNode out = json.createObjectNode();
@@ -170,7 +195,8 @@ final class KmsGrantOperations {
     String grantId;
     Optional<String> token = optText(req, "GrantToken");
     if (token.isPresent()) {
-      GrantTokens.Parsed p = GrantTokens.grantIdOf(token.get()).orElseThrow(KmsException::invalidGrantToken);
+      GrantTokens.Parsed p =
+          GrantTokens.grantIdOf(token.get()).orElseThrow(KmsException::invalidGrantToken);
       keyId = p.keyId();
       grantId = p.grantId();
     } else {
@@ -180,14 +206,21 @@ final class KmsGrantOperations {
     note.put("key", keyId);
     String k = keyId;
     String gid = grantId;
-    Grant g = keys.grants(keyId).stream().filter(x -> x.grantId().equals(gid)).findFirst()
-        .orElseThrow(() -> KmsException.notFound("Grant ID " + shorten(gid) + " not found for key " + k));
+    Grant g =
+        keys.grants(keyId).stream()
+            .filter(x -> x.grantId().equals(gid))
+            .findFirst()
+            .orElseThrow(
+                () ->
+                    KmsException.notFound("Grant ID " + shorten(gid) + " not found for key " + k));
     String principal = caller.principalArn();
-    boolean allowed = g.retiringPrincipal().map(principal::equals).orElse(false)
-        || (g.granteePrincipal().equals(principal) && g.operations().contains("RetireGrant"))
-        || principal.equals("arn:aws:iam::" + accountId + ":root");
+    boolean allowed =
+        g.retiringPrincipal().map(principal::equals).orElse(false)
+            || (g.granteePrincipal().equals(principal) && g.operations().contains("RetireGrant"))
+            || principal.equals("arn:aws:iam::" + accountId + ":root");
     if (!allowed) {
-      throw KmsException.accessDenied("User: " + principal + " is not authorized to perform: kms:RetireGrant");
+      throw KmsException.accessDenied(
+          "User: " + principal + " is not authorized to perform: kms:RetireGrant");
     }
     keys.removeGrant(keyId, grantId);
     note.put("grant", "retired " + grantId.substring(0, Math.min(12, grantId.length())));
@@ -200,7 +233,8 @@ final class KmsGrantOperations {
     String grantId = requiredText(req, "GrantId");
     access.authorize(caller, "kms:RevokeGrant", md, Map.of(), Optional.empty(), req);
     if (!keys.removeGrant(md.keyId(), grantId)) {
-      throw KmsException.notFound("Grant ID " + shorten(grantId) + " not found for key " + md.arn());
+      throw KmsException.notFound(
+          "Grant ID " + shorten(grantId) + " not found for key " + md.arn());
     }
     note.put("grant", "revoked " + grantId.substring(0, Math.min(12, grantId.length())));
     return json.createObjectNode();

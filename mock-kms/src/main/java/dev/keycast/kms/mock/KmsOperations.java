@@ -82,7 +82,8 @@ final class KmsOperations {
       case "ListGrants" -> grants.listGrants(caller, req, note);
       case "RetireGrant" -> grants.retireGrant(caller, req, note);
       case "RevokeGrant" -> grants.revokeGrant(caller, req, note);
-      default -> throw KmsException.unknownOperation("Operation is not supported by the mock KMS: " + op);
+      default ->
+          throw KmsException.unknownOperation("Operation is not supported by the mock KMS: " + op);
     };
   }
 
@@ -93,9 +94,12 @@ final class KmsOperations {
     String usage = optText(req, "KeyUsage").orElse("ENCRYPT_DECRYPT");
     Optional<String> keySpec = optText(req, "KeySpec");
     String spec =
-        keySpec.isPresent() ? keySpec.get() : optText(req, "CustomerMasterKeySpec").orElse("SYMMETRIC_DEFAULT");
+        keySpec.isPresent()
+            ? keySpec.get()
+            : optText(req, "CustomerMasterKeySpec").orElse("SYMMETRIC_DEFAULT");
     if (!usage.equals("ENCRYPT_DECRYPT") || !spec.equals("SYMMETRIC_DEFAULT")) {
-      throw KmsException.validation("the mock KMS supports only SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys");
+      throw KmsException.validation(
+          "the mock KMS supports only SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys");
     }
     String description = optText(req, "Description").orElse("");
     if (description.length() > 8192) {
@@ -103,7 +107,8 @@ final class KmsOperations {
     }
     String policy = optText(req, "Policy").orElse(KeyPolicy.defaultPolicy(accountId));
     KeyPolicy parsed = KeyPolicy.parse(policy, json);
-    access.requireLockoutSafe(caller, parsed, "arn:aws:kms:" + region + ":" + accountId + ":key/*", req, note);
+    access.requireLockoutSafe(
+        caller, parsed, "arn:aws:kms:" + region + ":" + accountId + ":key/*", req, note);
     KeyStore.KeyMetadata md = keys.create(region, accountId, description, policy, clock.millis());
     note.put("key", md.keyId());
     ObjectNode out = json.createObjectNode();
@@ -153,7 +158,9 @@ final class KmsOperations {
     }
     String policy = requiredText(req, "Policy");
     access.requireLockoutSafe(caller, KeyPolicy.parse(policy, json), md.arn(), req, note);
-    keys.update(new KeyStore.KeyMetadata(md.keyId(), md.arn(), md.creationDateMillis(), md.description(), md.enabled(), policy));
+    keys.update(
+        new KeyStore.KeyMetadata(
+            md.keyId(), md.arn(), md.creationDateMillis(), md.description(), md.enabled(), policy));
     return json.createObjectNode();
   }
 
@@ -171,16 +178,21 @@ final class KmsOperations {
     return out;
   }
 
-  private ObjectNode setEnabled(StaticCredential caller, JsonNode req, Map<String, String> note, boolean enabled)
+  private ObjectNode setEnabled(
+      StaticCredential caller, JsonNode req, Map<String, String> note, boolean enabled)
       throws KmsException, IOException {
     KeyStore.KeyMetadata md = access.resolve(req, note);
-    access.authorize(caller, enabled ? "kms:EnableKey" : "kms:DisableKey", md, Map.of(), Optional.empty());
-    keys.update(new KeyStore.KeyMetadata(md.keyId(), md.arn(), md.creationDateMillis(), md.description(), enabled, md.policy()));
+    access.authorize(
+        caller, enabled ? "kms:EnableKey" : "kms:DisableKey", md, Map.of(), Optional.empty());
+    keys.update(
+        new KeyStore.KeyMetadata(
+            md.keyId(), md.arn(), md.creationDateMillis(), md.description(), enabled, md.policy()));
     return json.createObjectNode();
   }
 
   /** GenerateDataKey, or GenerateDataKeyWithoutPlaintext ({@code withPlaintext} false: no Recipient, no plaintext). */
-  private ObjectNode generateDataKey(StaticCredential caller, JsonNode req, Map<String, String> note, boolean withPlaintext)
+  private ObjectNode generateDataKey(
+      StaticCredential caller, JsonNode req, Map<String, String> note, boolean withPlaintext)
       throws KmsException {
     KeyStore.KeyMetadata md = access.resolve(req, note);
     Map<String, String> ctx = encryptionContext(req);
@@ -188,8 +200,13 @@ final class KmsOperations {
       throw KmsException.validation("GenerateDataKeyWithoutPlaintext takes no Recipient");
     }
     Recipient recipient = recipient(req, note);
-    access.authorize(caller, withPlaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext", md, ctx,
-        recipient.verified(), req);
+    access.authorize(
+        caller,
+        withPlaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext",
+        md,
+        ctx,
+        recipient.verified(),
+        req);
     requireEnabled(md);
     recipient.requireValidIfPresent();
     int n;
@@ -198,11 +215,12 @@ final class KmsOperations {
     if (hasSpec == hasBytes) {
       throw KmsException.validation("Specify exactly one of KeySpec and NumberOfBytes");
     } else if (hasSpec) {
-      n = switch (requiredText(req, "KeySpec")) {
-        case "AES_256" -> 32;
-        case "AES_128" -> 16;
-        default -> throw KmsException.validation("KeySpec must be AES_256 or AES_128");
-      };
+      n =
+          switch (requiredText(req, "KeySpec")) {
+            case "AES_256" -> 32;
+            case "AES_128" -> 16;
+            default -> throw KmsException.validation("KeySpec must be AES_256 or AES_128");
+          };
     } else {
       n = intIn(req, "NumberOfBytes", 1, 1024);
     }
@@ -214,7 +232,9 @@ final class KmsOperations {
       out.put("CiphertextBlob", CiphertextBlobs.seal(md.keyId(), km, dataKey, ctx, random));
       out.put("KeyId", md.arn());
       if (recipient.verified().isPresent()) {
-        out.put("CiphertextForRecipient", RecipientEnvelopes.seal(recipient.verified().get().publicKeySpki(), dataKey, random));
+        out.put(
+            "CiphertextForRecipient",
+            RecipientEnvelopes.seal(recipient.verified().get().publicKeySpki(), dataKey, random));
       } else if (withPlaintext) {
         out.put("Plaintext", dataKey.clone());
       }
@@ -254,8 +274,7 @@ final class KmsOperations {
       throws KmsException {
     byte[] blob = blob(req, "CiphertextBlob", true);
     String blobKey = CiphertextBlobs.keyIdOf(blob);
-    KeyStore.KeyMetadata md =
-        keys.find(blobKey).orElseThrow(KmsException::invalidCiphertext);
+    KeyStore.KeyMetadata md = keys.find(blobKey).orElseThrow(KmsException::invalidCiphertext);
     note.put("key", md.keyId());
     if (req.has("KeyId")) {
       KeyStore.KeyMetadata named = access.resolve(req, new HashMap<>());
@@ -278,7 +297,9 @@ final class KmsOperations {
       out.put("KeyId", md.arn());
       out.put("EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
       if (recipient.verified().isPresent()) {
-        out.put("CiphertextForRecipient", RecipientEnvelopes.seal(recipient.verified().get().publicKeySpki(), plaintext, random));
+        out.put(
+            "CiphertextForRecipient",
+            RecipientEnvelopes.seal(recipient.verified().get().publicKeySpki(), plaintext, random));
       } else {
         out.put("Plaintext", plaintext.clone());
       }
@@ -301,7 +322,9 @@ final class KmsOperations {
     try {
       ObjectNode out = json.createObjectNode();
       if (recipient.verified().isPresent()) {
-        out.put("CiphertextForRecipient", RecipientEnvelopes.seal(recipient.verified().get().publicKeySpki(), r, random));
+        out.put(
+            "CiphertextForRecipient",
+            RecipientEnvelopes.seal(recipient.verified().get().publicKeySpki(), r, random));
       } else {
         out.put("Plaintext", r.clone());
       }
@@ -340,7 +363,9 @@ final class KmsOperations {
     }
     try {
       VerifiedRecipient v = verifier.verify(doc);
-      note.put("recipient", "verified pcr0=" + v.pcrHex(0).map(h -> h.substring(0, 16) + "...").orElse("none"));
+      note.put(
+          "recipient",
+          "verified pcr0=" + v.pcrHex(0).map(h -> h.substring(0, 16) + "...").orElse("none"));
       return new Recipient(true, Optional.of(v), null);
     } catch (RecipientVerificationException e) {
       note.put("recipient", "invalid: " + e.getMessage());
@@ -372,5 +397,4 @@ final class KmsOperations {
     m.put("MultiRegion", false);
     return m;
   }
-
 }

@@ -30,8 +30,12 @@ final class KmsRequestFields {
   static String requiredText(JsonNode n, String f) throws KmsException {
     return optText(n, f)
         .filter(s -> !s.isEmpty())
-        .orElseThrow(() -> KmsException.validation("1 validation error detected: Value null at '" + f
-            + "' failed to satisfy constraint: Member must not be null"));
+        .orElseThrow(
+            () ->
+                KmsException.validation(
+                    "1 validation error detected: Value null at '"
+                        + f
+                        + "' failed to satisfy constraint: Member must not be null"));
   }
 
   static int intIn(JsonNode n, String f, int min, int max) throws KmsException {
@@ -50,8 +54,10 @@ final class KmsRequestFields {
     JsonNode v = n.get(f);
     if (v == null || v.isNull()) {
       if (required) {
-        throw KmsException.validation("1 validation error detected: Value null at '" + f
-            + "' failed to satisfy constraint: Member must not be null");
+        throw KmsException.validation(
+            "1 validation error detected: Value null at '"
+                + f
+                + "' failed to satisfy constraint: Member must not be null");
       }
       return new byte[0];
     }
@@ -72,13 +78,17 @@ final class KmsRequestFields {
       return out;
     }
     if (!c.isObject() || c.size() > MAX_CONTEXT_ENTRIES) {
-      throw KmsException.validation("EncryptionContext must be a map of at most " + MAX_CONTEXT_ENTRIES + " strings");
+      throw KmsException.validation(
+          "EncryptionContext must be a map of at most " + MAX_CONTEXT_ENTRIES + " strings");
     }
     for (Iterator<Map.Entry<String, JsonNode>> it = c.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
-      if (!e.getValue().isTextual() || e.getKey().isEmpty() || e.getKey().length() > 2048
+      if (!e.getValue().isTextual()
+          || e.getKey().isEmpty()
+          || e.getKey().length() > 2048
           || e.getValue().asText().length() > 2048) {
-        throw KmsException.validation("EncryptionContext entries must be non-empty strings of at most 2048 characters");
+        throw KmsException.validation(
+            "EncryptionContext entries must be non-empty strings of at most 2048 characters");
       }
       out.put(e.getKey(), e.getValue().asText());
     }
@@ -92,7 +102,8 @@ final class KmsRequestFields {
       return m;
     }
     if (!n.isObject() || n.size() > MAX_CONTEXT_ENTRIES) {
-      throw KmsException.validation(field + " must be a map of at most " + MAX_CONTEXT_ENTRIES + " strings");
+      throw KmsException.validation(
+          field + " must be a map of at most " + MAX_CONTEXT_ENTRIES + " strings");
     }
     for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
@@ -111,7 +122,8 @@ final class KmsRequestFields {
   static void checkAlgorithm(JsonNode req) throws KmsException {
     String alg = optText(req, "EncryptionAlgorithm").orElse("SYMMETRIC_DEFAULT");
     if (!alg.equals("SYMMETRIC_DEFAULT")) {
-      throw KmsException.validation("EncryptionAlgorithm must be SYMMETRIC_DEFAULT for a symmetric key");
+      throw KmsException.validation(
+          "EncryptionAlgorithm must be SYMMETRIC_DEFAULT for a symmetric key");
     }
   }
 }

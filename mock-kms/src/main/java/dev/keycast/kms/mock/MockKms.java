@@ -1,12 +1,12 @@
 package dev.keycast.kms.mock;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.core.JsonFactory;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
@@ -62,17 +62,30 @@ public final class MockKms implements AutoCloseable {
         JsonMapper.builder(
                 JsonFactory.builder()
                     .streamReadConstraints(
-                        StreamReadConstraints.builder().maxNestingDepth(32).maxStringLength(1 << 20).build())
+                        StreamReadConstraints.builder()
+                            .maxNestingDepth(32)
+                            .maxStringLength(1 << 20)
+                            .build())
                     .build())
             .build();
     SecureRandom random = new SecureRandom();
     this.keys = new KeyStore(config.stateDirectory(), json, random);
     this.operations =
-        new KmsOperations(keys, config.recipientVerifier(), json, random, config.region(), config.accountId(), config.clock(),
+        new KmsOperations(
+            keys,
+            config.recipientVerifier(),
+            json,
+            random,
+            config.region(),
+            config.accountId(),
+            config.clock(),
             config.iamPolicies());
-    this.sigv4 = new SigV4Verifier(config.credentials(), config.region(), config.clockSkew(), config.clock());
+    this.sigv4 =
+        new SigV4Verifier(
+            config.credentials(), config.region(), config.clockSkew(), config.clock());
     if (config.tls()) {
-      SelfSignedTls t = SelfSignedTls.loadOrCreate(config.stateDirectory(), config.region(), random);
+      SelfSignedTls t =
+          SelfSignedTls.loadOrCreate(config.stateDirectory(), config.region(), random);
       HttpsServer s = HttpsServer.create(config.listen(), 64);
       s.setHttpsConfigurator(new HttpsConfigurator(t.context));
       this.server = s;
@@ -92,7 +105,10 @@ public final class MockKms implements AutoCloseable {
     kms.server.start();
     LOG.warn(
         "MOCK KMS (not AWS) listening on {} state={} region={} account={}",
-        kms.endpoint(), config.stateDirectory(), config.region(), config.accountId());
+        kms.endpoint(),
+        config.stateDirectory(),
+        config.region(),
+        config.accountId());
     return kms;
   }
 
@@ -138,7 +154,10 @@ public final class MockKms implements AutoCloseable {
     String requestId = UUID.randomUUID().toString();
     Map<String, String> note = new LinkedHashMap<>();
     String target = ex.getRequestHeaders().getFirst("X-Amz-Target");
-    String op = target != null && target.startsWith(TARGET_PREFIX) ? target.substring(TARGET_PREFIX.length()) : "?";
+    String op =
+        target != null && target.startsWith(TARGET_PREFIX)
+            ? target.substring(TARGET_PREFIX.length())
+            : "?";
     String principal = "-";
     try (ex) {
       try {
@@ -182,7 +201,12 @@ public final class MockKms implements AutoCloseable {
         send(ex, e.httpStatus(), json.writeValueAsBytes(err), requestId);
         LOG.info(
             "kms call op={} principal={} {} -> {} ({}) id={}",
-            op, principal, fmt(note), e.type(), e.getMessage(), requestId);
+            op,
+            principal,
+            fmt(note),
+            e.type(),
+            e.getMessage(),
+            requestId);
       } catch (RuntimeException e) {
         LOG.error("kms call op={} failed unexpectedly id={}", op, requestId, e);
         ObjectNode err = json.createObjectNode();
@@ -211,7 +235,8 @@ public final class MockKms implements AutoCloseable {
       }
       if (len > max) {
         discard(ex.getRequestBody(), len);
-        throw KmsException.tooLarge("request body of " + len + " bytes exceeds the limit of " + max);
+        throw KmsException.tooLarge(
+            "request body of " + len + " bytes exceeds the limit of " + max);
       }
     }
     InputStream in = ex.getRequestBody();
@@ -245,7 +270,8 @@ public final class MockKms implements AutoCloseable {
     }
   }
 
-  private static void send(HttpExchange ex, int status, byte[] body, String requestId) throws IOException {
+  private static void send(HttpExchange ex, int status, byte[] body, String requestId)
+      throws IOException {
     ex.getResponseHeaders().set("Content-Type", JSON_11);
     ex.getResponseHeaders().set("x-amzn-RequestId", requestId);
     if (status == 413) {

@@ -143,8 +143,17 @@ public record MockKmsConfig(
       RecipientAttestationVerifier verifier =
           recipientVerifier != null ? recipientVerifier : RecipientAttestationVerifier.rejectAll();
       return new MockKmsConfig(
-          listen, stateDirectory, region, accountId, credentials, verifier, tls, maxRequestBytes,
-          clockSkew, clock, iamPolicies);
+          listen,
+          stateDirectory,
+          region,
+          accountId,
+          credentials,
+          verifier,
+          tls,
+          maxRequestBytes,
+          clockSkew,
+          clock,
+          iamPolicies);
     }
   }
 }

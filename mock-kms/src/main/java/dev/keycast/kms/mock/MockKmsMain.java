@@ -26,22 +26,40 @@ import picocli.CommandLine.Option;
       "It is not AWS KMS and protects nothing: keys are plain files in the state directory."
     })
 public final class MockKmsMain implements Callable<Integer> {
-  @Option(names = "--listen", defaultValue = "tcp://127.0.0.1:4566", description = "tcp://HOST:PORT (port 0 = ephemeral); default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--listen",
+      defaultValue = "tcp://127.0.0.1:4566",
+      description = "tcp://HOST:PORT (port 0 = ephemeral); default ${DEFAULT-VALUE}")
   String listen;
 
-  @Option(names = "--state", required = true, description = "state directory (keys, policies, TLS certificate)")
+  @Option(
+      names = "--state",
+      required = true,
+      description = "state directory (keys, policies, TLS certificate)")
   Path state;
 
-  @Option(names = "--region", defaultValue = "us-east-1", description = "signing region; default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--region",
+      defaultValue = "us-east-1",
+      description = "signing region; default ${DEFAULT-VALUE}")
   String region;
 
-  @Option(names = "--account", defaultValue = "111122223333", description = "account id that owns the keys; default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--account",
+      defaultValue = "111122223333",
+      description = "account id that owns the keys; default ${DEFAULT-VALUE}")
   String account;
 
-  @Option(names = "--credentials", description = "JSON file: [{\"accessKeyId\",\"secretAccessKey\",\"principalArn\",\"sessionToken\"?}]")
+  @Option(
+      names = "--credentials",
+      description =
+          "JSON file: [{\"accessKeyId\",\"secretAccessKey\",\"principalArn\",\"sessionToken\"?}]")
   Path credentials;
 
-  @Option(names = "--iam-policies", description = "JSON file: {\"PRINCIPAL_ARN\": IAM policy document, ...}: what each principal's IAM policy allows where a key policy delegates to the account root")
+  @Option(
+      names = "--iam-policies",
+      description =
+          "JSON file: {\"PRINCIPAL_ARN\": IAM policy document, ...}: what each principal's IAM policy allows where a key policy delegates to the account root")
   Path iamPolicies;
 
   @Option(names = "--access-key", description = "access key id of a single caller")
@@ -53,19 +71,33 @@ public final class MockKmsMain implements Callable<Integer> {
   @Option(names = "--session-token", description = "session token that caller must send (optional)")
   String sessionToken;
 
-  @Option(names = "--principal-arn", description = "principal ARN of that caller; default the account root")
+  @Option(
+      names = "--principal-arn",
+      description = "principal ARN of that caller; default the account root")
   String principalArn;
 
-  @Option(names = "--trust-root", arity = "1..*", description = "PEM trust roots for attestation documents (e.g. the AWS Nitro root and a mock root)")
+  @Option(
+      names = "--trust-root",
+      arity = "1..*",
+      description =
+          "PEM trust roots for attestation documents (e.g. the AWS Nitro root and a mock root)")
   List<Path> trustRoots = new ArrayList<>();
 
-  @Option(names = "--tls", description = "serve HTTPS with a self-signed certificate kept in the state directory")
+  @Option(
+      names = "--tls",
+      description = "serve HTTPS with a self-signed certificate kept in the state directory")
   boolean tls;
 
-  @Option(names = "--max-request-bytes", defaultValue = "1048576", description = "request body limit; default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--max-request-bytes",
+      defaultValue = "1048576",
+      description = "request body limit; default ${DEFAULT-VALUE}")
   int maxRequestBytes;
 
-  @Option(names = "--clock-skew", defaultValue = "PT5M", description = "allowed X-Amz-Date skew (ISO-8601 duration); default ${DEFAULT-VALUE}")
+  @Option(
+      names = "--clock-skew",
+      defaultValue = "PT5M",
+      description = "allowed X-Amz-Date skew (ISO-8601 duration); default ${DEFAULT-VALUE}")
   Duration clockSkew;
 
   public static void main(String[] args) {
@@ -75,7 +107,10 @@ public final class MockKmsMain implements Callable<Integer> {
   /** Parses {@code tcp://host:port}. */
   static InetSocketAddress parseListen(String s) {
     URI u = URI.create(s);
-    if (!"tcp".equals(u.getScheme()) || u.getHost() == null || u.getPort() < 0 || u.getPath() != null && !u.getPath().isEmpty()) {
+    if (!"tcp".equals(u.getScheme())
+        || u.getHost() == null
+        || u.getPort() < 0
+        || u.getPath() != null && !u.getPath().isEmpty()) {
       throw new IllegalArgumentException("--listen must be tcp://HOST:PORT, got \"" + s + "\"");
     }
     return new InetSocketAddress(u.getHost(), u.getPort());
@@ -119,16 +154,18 @@ public final class MockKmsMain implements Callable<Integer> {
     }
     if (accessKey != null || secretKey != null) {
       if (accessKey == null || secretKey == null) {
-        throw new CommandLine.ParameterException(new CommandLine(this), "--access-key and --secret-key go together");
+        throw new CommandLine.ParameterException(
+            new CommandLine(this), "--access-key and --secret-key go together");
       }
       String arn = principalArn != null ? principalArn : "arn:aws:iam::" + account + ":root";
-      b.addCredential(new StaticCredential(accessKey, secretKey, arn, Optional.ofNullable(sessionToken)));
+      b.addCredential(
+          new StaticCredential(accessKey, secretKey, arn, Optional.ofNullable(sessionToken)));
     }
     if (!trustRoots.isEmpty()) {
-      b.recipientVerifier(
-          ProtocolRecipientVerifier.trusting(trustRoots, Clock.systemUTC()));
+      b.recipientVerifier(ProtocolRecipientVerifier.trusting(trustRoots, Clock.systemUTC()));
     } else {
-      System.err.println("mock-kms: no --trust-root given; every Recipient request will be rejected");
+      System.err.println(
+          "mock-kms: no --trust-root given; every Recipient request will be rejected");
     }
     MockKmsConfig config = b.build();
     if (config.credentials().isEmpty()) {
@@ -136,12 +173,17 @@ public final class MockKmsMain implements Callable<Integer> {
     }
     MockKms kms = MockKms.start(config);
     CountDownLatch stop = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      kms.close();
-      stop.countDown();
-    }));
-    System.err.println("mock-kms: MOCK KMS listening on " + kms.endpoint() + " (port " + kms.port() + ")");
-    kms.tlsCertificateFile().ifPresent(p -> System.err.println("mock-kms: TLS certificate to trust: " + p));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  kms.close();
+                  stop.countDown();
+                }));
+    System.err.println(
+        "mock-kms: MOCK KMS listening on " + kms.endpoint() + " (port " + kms.port() + ")");
+    kms.tlsCertificateFile()
+        .ifPresent(p -> System.err.println("mock-kms: TLS certificate to trust: " + p));
     config.credentials().forEach(c -> System.err.println("mock-kms: caller " + c));
     stop.await();
     return 0;

@@ -73,7 +73,8 @@ public final class ProtocolRecipientVerifier implements RecipientAttestationVeri
     List<X509Certificate> out = new ArrayList<>();
     for (Path f : files) {
       if (Files.size(f) > MAX_PEM_BYTES) {
-        throw new IOException(f + " is larger than " + MAX_PEM_BYTES + " bytes: not a trust root file");
+        throw new IOException(
+            f + " is larger than " + MAX_PEM_BYTES + " bytes: not a trust root file");
       }
       try (InputStream in = Files.newInputStream(f)) {
         for (var c : cf.generateCertificates(in)) {
@@ -105,7 +106,8 @@ public final class ProtocolRecipientVerifier implements RecipientAttestationVeri
     byte[] spki =
         ok.document()
             .publicKey()
-            .orElseThrow(() -> new RecipientVerificationException("attestation document has no public_key"));
+            .orElseThrow(
+                () -> new RecipientVerificationException("attestation document has no public_key"));
     try {
       PublicKey key = KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(spki));
       if (!(key instanceof RSAPublicKey rsa) || rsa.getModulus().bitLength() < MIN_RSA_BITS) {

@@ -30,7 +30,8 @@ final class RecipientEnvelopes {
   static byte[] seal(byte[] spki, byte[] plaintext, SecureRandom random) throws KmsException {
     try {
       PublicKey key = KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(spki));
-      AlgorithmIdentifier sha256 = new AlgorithmIdentifier(NISTObjectIdentifiers.id_sha256, DERNull.INSTANCE);
+      AlgorithmIdentifier sha256 =
+          new AlgorithmIdentifier(NISTObjectIdentifiers.id_sha256, DERNull.INSTANCE);
       AlgorithmIdentifier oaep =
           new AlgorithmIdentifier(
               PKCSObjectIdentifiers.id_RSAES_OAEP,
@@ -43,10 +44,13 @@ final class RecipientEnvelopes {
       gen.addRecipientInfoGenerator(new JceKeyTransRecipientInfoGenerator(ski, oaep, key));
       return gen.generate(
               new CMSProcessableByteArray(plaintext),
-              new JceCMSContentEncryptorBuilder(CMSAlgorithm.AES256_CBC).setSecureRandom(random).build())
+              new JceCMSContentEncryptorBuilder(CMSAlgorithm.AES256_CBC)
+                  .setSecureRandom(random)
+                  .build())
           .getEncoded();
     } catch (GeneralSecurityException | CMSException | java.io.IOException e) {
-      throw KmsException.validation("the attestation document's public_key cannot be used for RSAES_OAEP_SHA_256");
+      throw KmsException.validation(
+          "the attestation document's public_key cannot be used for RSAES_OAEP_SHA_256");
     }
   }
 }

@@ -61,7 +61,11 @@ final class SigV4Verifier {
    * @return the credential that signed the request
    */
   StaticCredential verify(
-      String method, String rawPath, String rawQuery, Function<String, List<String>> header, byte[] body)
+      String method,
+      String rawPath,
+      String rawQuery,
+      Function<String, List<String>> header,
+      byte[] body)
       throws KmsException {
     String auth = first(header, "authorization");
     if (auth == null) {
@@ -74,7 +78,8 @@ final class SigV4Verifier {
     }
     String[] scope = m.group(1).split("/", -1);
     if (scope.length != 5) {
-      throw KmsException.incompleteSignature("Credential must be AKID/date/region/service/aws4_request");
+      throw KmsException.incompleteSignature(
+          "Credential must be AKID/date/region/service/aws4_request");
     }
     StaticCredential cred = credentials.get(scope[0]);
     if (cred == null) {
@@ -99,7 +104,8 @@ final class SigV4Verifier {
     try {
       when = LocalDateTime.parse(amzDate, AMZ_DATE).toInstant(ZoneOffset.UTC);
     } catch (DateTimeParseException e) {
-      throw KmsException.incompleteSignature("X-Amz-Date is not yyyyMMddTHHmmssZ: " + quote(amzDate));
+      throw KmsException.incompleteSignature(
+          "X-Amz-Date is not yyyyMMddTHHmmssZ: " + quote(amzDate));
     }
     if (!scope[1].equals(amzDate.substring(0, 8))) {
       throw KmsException.invalidSignature("Credential date does not match X-Amz-Date");
@@ -114,13 +120,19 @@ final class SigV4Verifier {
     Instant now = clock.instant();
     if (Duration.between(when, now).abs().compareTo(skew) > 0) {
       throw KmsException.invalidSignature(
-          "Signature expired: " + amzDate + " is not within " + skew.toMinutes() + " minutes of "
+          "Signature expired: "
+              + amzDate
+              + " is not within "
+              + skew.toMinutes()
+              + " minutes of "
               + AMZ_DATE.format(now.atOffset(ZoneOffset.UTC)));
     }
     List<String> signed = Arrays.asList(m.group(2).split(";", -1));
-    if (!signed.contains("host") || signed.stream().anyMatch(h -> !h.equals(h.toLowerCase(Locale.ROOT)))
+    if (!signed.contains("host")
+        || signed.stream().anyMatch(h -> !h.equals(h.toLowerCase(Locale.ROOT)))
         || !isSorted(signed)) {
-      throw KmsException.incompleteSignature("SignedHeaders must be sorted, lower-case and include host");
+      throw KmsException.incompleteSignature(
+          "SignedHeaders must be sorted, lower-case and include host");
     }
     String payloadHash = hex(sha256(body));
     String declared = first(header, "x-amz-content-sha256");
@@ -145,7 +157,12 @@ final class SigV4Verifier {
     canonical.append('\n').append(m.group(2)).append('\n').append(payloadHash);
     String credentialScope = scope[1] + "/" + scope[2] + "/" + scope[3] + "/" + scope[4];
     String stringToSign =
-        ALGORITHM + "\n" + amzDate + "\n" + credentialScope + "\n"
+        ALGORITHM
+            + "\n"
+            + amzDate
+            + "\n"
+            + credentialScope
+            + "\n"
             + hex(sha256(canonical.toString().getBytes(StandardCharsets.UTF_8)));
     byte[] expected;
     byte[] kSecret = ("AWS4" + cred.secretAccessKey()).getBytes(StandardCharsets.UTF_8);
@@ -235,8 +252,13 @@ final class SigV4Verifier {
     StringBuilder sb = new StringBuilder();
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
       char c = (char) (b & 0xff);
-      if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-          || c == '-' || c == '_' || c == '.' || c == '~') {
+      if ((c >= 'A' && c <= 'Z')
+          || (c >= 'a' && c <= 'z')
+          || (c >= '0' && c <= '9')
+          || c == '-'
+          || c == '_'
+          || c == '.'
+          || c == '~') {
         sb.append(c);
       } else {
         sb.append('%').append(String.format("%02X", b & 0xff));

@@ -10,19 +10,24 @@ import java.util.Optional;
  * <p>{@link #toString()} omits the secret and the session token.
  */
 public record StaticCredential(
-    String accessKeyId, String secretAccessKey, String principalArn, Optional<String> sessionToken) {
+    String accessKeyId,
+    String secretAccessKey,
+    String principalArn,
+    Optional<String> sessionToken) {
   public StaticCredential {
     Objects.requireNonNull(accessKeyId, "accessKeyId");
     Objects.requireNonNull(secretAccessKey, "secretAccessKey");
     Objects.requireNonNull(principalArn, "principalArn");
     Objects.requireNonNull(sessionToken, "sessionToken");
     if (accessKeyId.isEmpty() || secretAccessKey.isEmpty() || principalArn.isEmpty()) {
-      throw new IllegalArgumentException("access key id, secret and principal ARN must be non-empty");
+      throw new IllegalArgumentException(
+          "access key id, secret and principal ARN must be non-empty");
     }
   }
 
   /** A long-term credential (no session token). */
-  public static StaticCredential of(String accessKeyId, String secretAccessKey, String principalArn) {
+  public static StaticCredential of(
+      String accessKeyId, String secretAccessKey, String principalArn) {
     return new StaticCredential(accessKeyId, secretAccessKey, principalArn, Optional.empty());
   }
 
@@ -35,7 +40,12 @@ public record StaticCredential(
 
   @Override
   public String toString() {
-    return "StaticCredential[accessKeyId=" + accessKeyId + ", principalArn=" + principalArn
-        + ", sessionToken=" + (sessionToken.isPresent() ? "<set>" : "<none>") + "]";
+    return "StaticCredential[accessKeyId="
+        + accessKeyId
+        + ", principalArn="
+        + principalArn
+        + ", sessionToken="
+        + (sessionToken.isPresent() ? "<set>" : "<none>")
+        + "]";
   }
 }

@@ -38,7 +38,8 @@ public record VerifiedRecipient(Map<Integer, byte[]> pcrs, byte[] publicKeySpki)
     return o instanceof VerifiedRecipient r
         && Arrays.equals(publicKeySpki, r.publicKeySpki)
         && pcrs.keySet().equals(r.pcrs.keySet())
-        && pcrs.entrySet().stream().allMatch(e -> Arrays.equals(e.getValue(), r.pcrs.get(e.getKey())));
+        && pcrs.entrySet().stream()
+            .allMatch(e -> Arrays.equals(e.getValue(), r.pcrs.get(e.getKey())));
   }
 
   @Override
@@ -48,6 +49,10 @@ public record VerifiedRecipient(Map<Integer, byte[]> pcrs, byte[] publicKeySpki)
 
   @Override
   public String toString() {
-    return "VerifiedRecipient[pcrs=" + pcrs.keySet() + ", publicKey=" + publicKeySpki.length + " bytes]";
+    return "VerifiedRecipient[pcrs="
+        + pcrs.keySet()
+        + ", publicKey="
+        + publicKeySpki.length
+        + " bytes]";
   }
 }

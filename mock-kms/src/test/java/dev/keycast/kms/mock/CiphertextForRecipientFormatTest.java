@@ -12,17 +12,29 @@ import org.bouncycastle.cms.CMSEnvelopedData;
 import org.bouncycastle.cms.KeyTransRecipientId;
 import org.bouncycastle.cms.RecipientInformation;
 import org.bouncycastle.cms.jcajce.JceKeyTransEnvelopedRecipient;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /** Our CiphertextForRecipient has the same structure as real KMS responses. */
 class CiphertextForRecipientFormatTest {
   static final CmsShape EXPECTED =
       new CmsShape(
-          "1.2.840.113549.1.7.3", 2, false, 1, 2, true, 32,
-          "1.2.840.113549.1.1.7", "2.16.840.1.101.3.4.2.1", "1.2.840.113549.1.1.8", "2.16.840.1.101.3.4.2.1",
-          true, 256, "2.16.840.1.101.3.4.1.42", 16);
+          "1.2.840.113549.1.7.3",
+          2,
+          false,
+          1,
+          2,
+          true,
+          32,
+          "1.2.840.113549.1.1.7",
+          "2.16.840.1.101.3.4.2.1",
+          "1.2.840.113549.1.1.8",
+          "2.16.840.1.101.3.4.2.1",
+          true,
+          256,
+          "2.16.840.1.101.3.4.1.42",
+          16);
 
   static Path vector(String name) {
     return Path.of(System.getProperty("keycast.vectors"), "kms", name);
@@ -47,7 +59,8 @@ class CiphertextForRecipientFormatTest {
     byte[] cms = RecipientEnvelopes.seal(kp.getPublic().getEncoded(), secret, new SecureRandom());
     assertThat(CmsShape.of(cms)).isEqualTo(EXPECTED);
 
-    RecipientInformation ri = new CMSEnvelopedData(cms).getRecipientInfos().getRecipients().iterator().next();
+    RecipientInformation ri =
+        new CMSEnvelopedData(cms).getRecipientInfos().getRecipients().iterator().next();
     byte[] ski = MessageDigest.getInstance("SHA-256").digest(kp.getPublic().getEncoded());
     assertThat(((KeyTransRecipientId) ri.getRID()).getSubjectKeyIdentifier()).isEqualTo(ski);
     assertThat(ri.getContent(new JceKeyTransEnvelopedRecipient(kp.getPrivate()))).isEqualTo(secret);

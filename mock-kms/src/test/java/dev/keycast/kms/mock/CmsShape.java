@@ -38,10 +38,14 @@ record CmsShape(
     RecipientInfo ri = RecipientInfo.getInstance(ed.getRecipientInfos().getObjectAt(0));
     KeyTransRecipientInfo k = KeyTransRecipientInfo.getInstance(ri.getInfo());
     boolean ski = k.getRecipientIdentifier().isTagged();
-    int skiLen = ski ? ASN1OctetString.getInstance(k.getRecipientIdentifier().getId()).getOctets().length : -1;
+    int skiLen =
+        ski
+            ? ASN1OctetString.getInstance(k.getRecipientIdentifier().getId()).getOctets().length
+            : -1;
     AlgorithmIdentifier kea = k.getKeyEncryptionAlgorithm();
     RSAESOAEPparams oaep = RSAESOAEPparams.getInstance(kea.getParameters());
-    AlgorithmIdentifier mgfHash = AlgorithmIdentifier.getInstance(oaep.getMaskGenAlgorithm().getParameters());
+    AlgorithmIdentifier mgfHash =
+        AlgorithmIdentifier.getInstance(oaep.getMaskGenAlgorithm().getParameters());
     AlgorithmIdentifier cea = ed.getEncryptedContentInfo().getContentEncryptionAlgorithm();
     return new CmsShape(
         ci.getContentType().getId(),

@@ -20,10 +20,13 @@ final class KmsFixture {
   static final String ACCOUNT = "111122223333";
   static final String ROOT_ARN = "arn:aws:iam::" + ACCOUNT + ":root";
   static final String ROLE_ARN = "arn:aws:iam::" + ACCOUNT + ":role/keycast-parent";
-  static final StaticCredential ADMIN = StaticCredential.of("AKIAADMIN0000000001", "admin-secret-key-0001", ROOT_ARN);
-  static final StaticCredential PARENT = StaticCredential.of("AKIAPARENT000000001", "parent-secret-key-001", ROLE_ARN);
+  static final StaticCredential ADMIN =
+      StaticCredential.of("AKIAADMIN0000000001", "admin-secret-key-0001", ROOT_ARN);
+  static final StaticCredential PARENT =
+      StaticCredential.of("AKIAPARENT000000001", "parent-secret-key-001", ROLE_ARN);
   static final StaticCredential TEMP =
-      StaticCredential.withSessionToken("ASIATEMP00000000001", "temp-secret-key-0001", "session-token-xyz", ROLE_ARN);
+      StaticCredential.withSessionToken(
+          "ASIATEMP00000000001", "temp-secret-key-0001", "session-token-xyz", ROLE_ARN);
 
   private KmsFixture() {}
 
@@ -39,13 +42,20 @@ final class KmsFixture {
   }
 
   static KmsClient client(URI endpoint, StaticCredential c) {
-    return client(endpoint, c.accessKeyId(), c.secretAccessKey(), c.sessionToken().orElse(null), h -> {});
+    return client(
+        endpoint, c.accessKeyId(), c.secretAccessKey(), c.sessionToken().orElse(null), h -> {});
   }
 
   static KmsClient client(
-      URI endpoint, String akid, String secret, String token, Consumer<UrlConnectionHttpClient.Builder> http) {
+      URI endpoint,
+      String akid,
+      String secret,
+      String token,
+      Consumer<UrlConnectionHttpClient.Builder> http) {
     AwsCredentials creds =
-        token == null ? AwsBasicCredentials.create(akid, secret) : AwsSessionCredentials.create(akid, secret, token);
+        token == null
+            ? AwsBasicCredentials.create(akid, secret)
+            : AwsSessionCredentials.create(akid, secret, token);
     UrlConnectionHttpClient.Builder hb = UrlConnectionHttpClient.builder();
     http.accept(hb);
     return KmsClient.builder()

@@ -3,7 +3,6 @@ package dev.keycast.kms.mock;
 import static dev.keycast.kms.mock.KmsFixture.ACCOUNT;
 import static dev.keycast.kms.mock.KmsFixture.PARENT;
 import static dev.keycast.kms.mock.KmsFixture.ROLE_ARN;
-import static dev.keycast.kms.mock.KmsFixture.ROOT_ARN;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -43,7 +42,8 @@ import software.amazon.awssdk.services.kms.model.GrantOperation;
  */
 class KmsKeyPolicyAwsCliTest {
   static final String ADMIN_ARN = "arn:aws:iam::" + ACCOUNT + ":user/kms-admin";
-  static final StaticCredential IAM_ADMIN = StaticCredential.of("AKIAIAMADMIN0000001", "iam-admin-secret-0001", ADMIN_ARN);
+  static final StaticCredential IAM_ADMIN =
+      StaticCredential.of("AKIAIAMADMIN0000001", "iam-admin-secret-0001", ADMIN_ARN);
   static final StaticCredential ROOT = KmsFixture.ADMIN;
   static final String KEY_SET_ID = "ks-0123456789abcdef0123456789abcdef";
 
@@ -76,8 +76,17 @@ class KmsKeyPolicyAwsCliTest {
   }
 
   Cli aws(MockKms kms, StaticCredential who, String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(awsCli(), "--endpoint-url", kms.endpoint().toString(),
-        "--region", "us-east-1", "--output", "json", "kms"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                awsCli(),
+                "--endpoint-url",
+                kms.endpoint().toString(),
+                "--region",
+                "us-east-1",
+                "--output",
+                "json",
+                "kms"));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     Map<String, String> env = pb.environment();
@@ -93,13 +102,17 @@ class KmsKeyPolicyAwsCliTest {
     try {
       p = pb.start();
     } catch (java.io.IOException e) {
-      throw new AssertionError("the AWS CLI is needed for this test: install it (apt-get install awscli)", e);
+      throw new AssertionError(
+          "the AWS CLI is needed for this test: install it (apt-get install awscli)", e);
     }
     p.getOutputStream().close();
     byte[] out = p.getInputStream().readAllBytes();
     byte[] err = p.getErrorStream().readAllBytes();
     assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-    return new Cli(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    return new Cli(
+        p.exitValue(),
+        new String(out, StandardCharsets.UTF_8),
+        new String(err, StandardCharsets.UTF_8));
   }
 
   static void assertError(Cli r, String code) {
@@ -111,16 +124,22 @@ class KmsKeyPolicyAwsCliTest {
     // The mock's IAM: the administrator's identity policy allows every KMS action (as an account's
     // admins commonly have); the enclave's role has no IAM policy, only what key policies give it.
     Path iam = dir.resolve("iam.json");
-    Files.writeString(iam, "{\"" + ADMIN_ARN + "\": {\"Version\": \"2012-10-17\", \"Statement\": "
-        + "[{\"Effect\": \"Allow\", \"Action\": \"kms:*\", \"Resource\": \"*\"}]}}");
-    return MockKms.start(KmsFixture.config(dir.resolve("state"), List.of(pki.root))
-        .addCredential(IAM_ADMIN)
-        .iamPolicies(IamPolicies.read(iam))
-        .build());
+    Files.writeString(
+        iam,
+        "{\""
+            + ADMIN_ARN
+            + "\": {\"Version\": \"2012-10-17\", \"Statement\": "
+            + "[{\"Effect\": \"Allow\", \"Action\": \"kms:*\", \"Resource\": \"*\"}]}}");
+    return MockKms.start(
+        KmsFixture.config(dir.resolve("state"), List.of(pki.root))
+            .addCredential(IAM_ADMIN)
+            .iamPolicies(IamPolicies.read(iam))
+            .build());
   }
 
   Path policyFile(String name, String... extra) throws Exception {
-    List<String> args = new ArrayList<>(List.of("--pcr0", HexFormat.of().formatHex(pcr0), "--role-arn", ROLE_ARN));
+    List<String> args =
+        new ArrayList<>(List.of("--pcr0", HexFormat.of().formatHex(pcr0), "--role-arn", ROLE_ARN));
     args.addAll(List.of(extra));
     KmsKeyPolicyScriptTest.Result r = KmsKeyPolicyScriptTest.run(args.toArray(String[]::new));
     assertThat(r.exit()).as(r.stderr()).isZero();
@@ -135,9 +154,15 @@ class KmsKeyPolicyAwsCliTest {
   Sealed enclaveSeals(MockKms kms, String keyId) throws Exception {
     byte[] doc = pki.mint(TestNitroPki.pcrs(Map.of(0, pcr0)), enclaveKey.getPublic().getEncoded());
     try (KmsClient parent = KmsFixture.client(kms.endpoint(), PARENT)) {
-      GenerateDataKeyResponse r = parent.generateDataKey(b -> b.keyId(keyId).keySpec(DataKeySpec.AES_256)
-          .encryptionContext(SealedKeySet.encryptionContext(KEY_SET_ID)).recipient(RecipientPolicyTest.recipient(doc)));
-      return new Sealed(r.ciphertextBlob().asByteArray(),
+      GenerateDataKeyResponse r =
+          parent.generateDataKey(
+              b ->
+                  b.keyId(keyId)
+                      .keySpec(DataKeySpec.AES_256)
+                      .encryptionContext(SealedKeySet.encryptionContext(KEY_SET_ID))
+                      .recipient(RecipientPolicyTest.recipient(doc)));
+      return new Sealed(
+          r.ciphertextBlob().asByteArray(),
           RecipientPolicyTest.openCms(r.ciphertextForRecipient(), enclaveKey.getPrivate()));
     }
   }
@@ -145,14 +170,21 @@ class KmsKeyPolicyAwsCliTest {
   /** The key set's documented encryption context, as the AWS CLI's shorthand. */
   static String contextArg() {
     return SealedKeySet.encryptionContext(KEY_SET_ID).entrySet().stream()
-        .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(","));
+        .map(e -> e.getKey() + "=" + e.getValue())
+        .collect(Collectors.joining(","));
   }
 
   Cli decrypt(MockKms kms, StaticCredential who, Sealed sealed, String... extra) throws Exception {
     Path blob = dir.resolve("sealed-data-key.bin");
     Files.write(blob, sealed.ciphertextBlob());
-    List<String> args = new ArrayList<>(List.of("decrypt", "--ciphertext-blob", "fileb://" + blob,
-        "--encryption-context", contextArg()));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "decrypt",
+                "--ciphertext-blob",
+                "fileb://" + blob,
+                "--encryption-context",
+                contextArg()));
     args.addAll(List.of(extra));
     return aws(kms, who, args.toArray(String[]::new));
   }
@@ -170,17 +202,33 @@ class KmsKeyPolicyAwsCliTest {
       // Directly, the admin may not decrypt: the legacy policy gives the account no Decrypt...
       assertError(decrypt(kms, IAM_ADMIN, sealed), "AccessDeniedException");
       // ...but it gives the account kms:Create*, which IAM hands to the admin: a grant to itself.
-      Cli grant = aws(kms, IAM_ADMIN, "create-grant", "--key-id", keyId, "--grantee-principal", ADMIN_ARN,
-          "--operations", "Decrypt");
+      Cli grant =
+          aws(
+              kms,
+              IAM_ADMIN,
+              "create-grant",
+              "--key-id",
+              keyId,
+              "--grantee-principal",
+              ADMIN_ARN,
+              "--operations",
+              "Decrypt");
       assertThat(grant.exit()).as(grant.stderr()).isZero();
       String token = grant.json().path("GrantToken").asText();
-      assertThat(aws(kms, IAM_ADMIN, "list-grants", "--key-id", keyId).json().path("Grants").get(0)
-          .path("GranteePrincipal").asText()).isEqualTo(ADMIN_ARN);
+      assertThat(
+              aws(kms, IAM_ADMIN, "list-grants", "--key-id", keyId)
+                  .json()
+                  .path("Grants")
+                  .get(0)
+                  .path("GranteePrincipal")
+                  .asText())
+          .isEqualTo(ADMIN_ARN);
 
       // The leak: the data key that seals the enclave's key set, in plaintext, without attestation.
       Cli leaked = decrypt(kms, IAM_ADMIN, sealed, "--grant-tokens", token);
       assertThat(leaked.exit()).as(leaked.stderr()).isZero();
-      assertThat(Base64.getDecoder().decode(leaked.json().path("Plaintext").asText())).isEqualTo(sealed.dataKey());
+      assertThat(Base64.getDecoder().decode(leaked.json().path("Plaintext").asText()))
+          .isEqualTo(sealed.dataKey());
     }
   }
 
@@ -189,19 +237,49 @@ class KmsKeyPolicyAwsCliTest {
     Path locked = policyFile("locked.json");
     try (MockKms kms = startKms()) {
       // KMS's lockout safety check refuses a policy that lets the creator never edit it again...
-      assertError(aws(kms, IAM_ADMIN, "create-key", "--policy", "file://" + locked), "MalformedPolicyDocumentException");
+      assertError(
+          aws(kms, IAM_ADMIN, "create-key", "--policy", "file://" + locked),
+          "MalformedPolicyDocumentException");
       // ...which is the point: the key is created with the check bypassed on purpose.
-      Cli created = aws(kms, IAM_ADMIN, "create-key", "--policy", "file://" + locked, "--bypass-policy-lockout-safety-check");
+      Cli created =
+          aws(
+              kms,
+              IAM_ADMIN,
+              "create-key",
+              "--policy",
+              "file://" + locked,
+              "--bypass-policy-lockout-safety-check");
       assertThat(created.exit()).as(created.stderr()).isZero();
       String keyId = created.json().path("KeyMetadata").path("KeyId").asText();
       Sealed sealed = enclaveSeals(kms, keyId);
 
       // The AWS CLI shows the headline refusals to the IAM administrator...
       Path legacy = policyFile("legacy.json", "--legacy-unlocked");
-      assertError(aws(kms, IAM_ADMIN, "create-grant", "--key-id", keyId, "--grantee-principal", ADMIN_ARN,
-          "--operations", "Decrypt"), "AccessDeniedException");
-      assertError(aws(kms, IAM_ADMIN, "put-key-policy", "--key-id", keyId, "--policy-name", "default",
-          "--policy", "file://" + legacy, "--bypass-policy-lockout-safety-check"), "AccessDeniedException");
+      assertError(
+          aws(
+              kms,
+              IAM_ADMIN,
+              "create-grant",
+              "--key-id",
+              keyId,
+              "--grantee-principal",
+              ADMIN_ARN,
+              "--operations",
+              "Decrypt"),
+          "AccessDeniedException");
+      assertError(
+          aws(
+              kms,
+              IAM_ADMIN,
+              "put-key-policy",
+              "--key-id",
+              keyId,
+              "--policy-name",
+              "default",
+              "--policy",
+              "file://" + legacy,
+              "--bypass-policy-lockout-safety-check"),
+          "AccessDeniedException");
       assertError(decrypt(kms, IAM_ADMIN, sealed), "AccessDeniedException");
       // ...and the SDK the rest (each AWS CLI start costs seconds), for the admin, the account root
       // user and the enclave's own role without its attestation.
@@ -211,33 +289,73 @@ class KmsKeyPolicyAwsCliTest {
       for (StaticCredential who : List.of(IAM_ADMIN, ROOT, PARENT)) {
         try (KmsClient c = KmsFixture.client(kms.endpoint(), who)) {
           String arn = who.principalArn();
-          RecipientPolicyTest.assertKmsError(() -> c.createGrant(b -> b.keyId(keyId).granteePrincipal(arn)
-              .operations(GrantOperation.DECRYPT, GrantOperation.GENERATE_DATA_KEY)), "AccessDeniedException");
-          RecipientPolicyTest.assertKmsError(() -> c.putKeyPolicy(b -> b.keyId(keyId).policyName("default")
-              .policy(legacyPolicy).bypassPolicyLockoutSafetyCheck(true)), "AccessDeniedException");
-          RecipientPolicyTest.assertKmsError(() -> c.decrypt(b -> b.ciphertextBlob(blob).encryptionContext(context)),
+          RecipientPolicyTest.assertKmsError(
+              () ->
+                  c.createGrant(
+                      b ->
+                          b.keyId(keyId)
+                              .granteePrincipal(arn)
+                              .operations(
+                                  GrantOperation.DECRYPT, GrantOperation.GENERATE_DATA_KEY)),
               "AccessDeniedException");
-          RecipientPolicyTest.assertKmsError(() -> c.generateDataKey(b -> b.keyId(keyId).keySpec(DataKeySpec.AES_256)),
+          RecipientPolicyTest.assertKmsError(
+              () ->
+                  c.putKeyPolicy(
+                      b ->
+                          b.keyId(keyId)
+                              .policyName("default")
+                              .policy(legacyPolicy)
+                              .bypassPolicyLockoutSafetyCheck(true)),
               "AccessDeniedException");
-          RecipientPolicyTest.assertKmsError(() -> c.generateDataKeyWithoutPlaintext(b -> b.keyId(keyId)
-              .keySpec(DataKeySpec.AES_256)), "AccessDeniedException");
+          RecipientPolicyTest.assertKmsError(
+              () -> c.decrypt(b -> b.ciphertextBlob(blob).encryptionContext(context)),
+              "AccessDeniedException");
+          RecipientPolicyTest.assertKmsError(
+              () -> c.generateDataKey(b -> b.keyId(keyId).keySpec(DataKeySpec.AES_256)),
+              "AccessDeniedException");
+          RecipientPolicyTest.assertKmsError(
+              () ->
+                  c.generateDataKeyWithoutPlaintext(
+                      b -> b.keyId(keyId).keySpec(DataKeySpec.AES_256)),
+              "AccessDeniedException");
           // Encrypt would let the host forge a sealed key set whose keys it knows.
-          RecipientPolicyTest.assertKmsError(() -> c.encrypt(b -> b.keyId(keyId).plaintext(SdkBytes.fromUtf8String("k"))
-              .encryptionContext(context)), "AccessDeniedException");
+          RecipientPolicyTest.assertKmsError(
+              () ->
+                  c.encrypt(
+                      b ->
+                          b.keyId(keyId)
+                              .plaintext(SdkBytes.fromUtf8String("k"))
+                              .encryptionContext(context)),
+              "AccessDeniedException");
         }
       }
       try (KmsClient admin = KmsFixture.client(kms.endpoint(), IAM_ADMIN);
           KmsClient parent = KmsFixture.client(kms.endpoint(), PARENT)) {
         assertThat(admin.listGrants(b -> b.keyId(keyId)).grants()).isEmpty();
-        assertThat(admin.getKeyPolicy(b -> b.keyId(keyId).policyName("default")).policy()).isEqualTo(Files.readString(locked));
+        assertThat(admin.getKeyPolicy(b -> b.keyId(keyId).policyName("default")).policy())
+            .isEqualTo(Files.readString(locked));
         // What operators keep: availability. A disabled key answers DisabledException, as KMS does.
         admin.disableKey(b -> b.keyId(keyId));
-        byte[] doc = pki.mint(TestNitroPki.pcrs(Map.of(0, pcr0)), enclaveKey.getPublic().getEncoded());
-        RecipientPolicyTest.assertKmsError(() -> parent.decrypt(b -> b.ciphertextBlob(blob).encryptionContext(context)
-            .recipient(RecipientPolicyTest.recipient(doc))), "DisabledException");
+        byte[] doc =
+            pki.mint(TestNitroPki.pcrs(Map.of(0, pcr0)), enclaveKey.getPublic().getEncoded());
+        RecipientPolicyTest.assertKmsError(
+            () ->
+                parent.decrypt(
+                    b ->
+                        b.ciphertextBlob(blob)
+                            .encryptionContext(context)
+                            .recipient(RecipientPolicyTest.recipient(doc))),
+            "DisabledException");
         admin.enableKey(b -> b.keyId(keyId));
-        var dec = parent.decrypt(b -> b.ciphertextBlob(blob).encryptionContext(context).recipient(RecipientPolicyTest.recipient(doc)));
-        assertThat(RecipientPolicyTest.openCms(dec.ciphertextForRecipient(), enclaveKey.getPrivate())).isEqualTo(sealed.dataKey());
+        var dec =
+            parent.decrypt(
+                b ->
+                    b.ciphertextBlob(blob)
+                        .encryptionContext(context)
+                        .recipient(RecipientPolicyTest.recipient(doc)));
+        assertThat(
+                RecipientPolicyTest.openCms(dec.ciphertextForRecipient(), enclaveKey.getPrivate()))
+            .isEqualTo(sealed.dataKey());
       }
     }
   }
@@ -250,7 +368,9 @@ class KmsKeyPolicyAwsCliTest {
         keyId = admin.createKey(b -> {}).keyMetadata().keyId();
         admin.disableKey(b -> b.keyId(keyId));
       }
-      assertError(aws(kms, IAM_ADMIN, "generate-data-key", "--key-id", keyId, "--key-spec", "AES_256"), "DisabledException");
+      assertError(
+          aws(kms, IAM_ADMIN, "generate-data-key", "--key-id", keyId, "--key-spec", "AES_256"),
+          "DisabledException");
     }
   }
 }

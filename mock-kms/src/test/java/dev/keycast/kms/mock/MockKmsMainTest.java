@@ -13,17 +13,22 @@ import picocli.CommandLine;
 class MockKmsMainTest {
   @Test
   void parsesListenAddresses() {
-    assertThat(MockKmsMain.parseListen("tcp://127.0.0.1:4566")).isEqualTo(new InetSocketAddress("127.0.0.1", 4566));
+    assertThat(MockKmsMain.parseListen("tcp://127.0.0.1:4566"))
+        .isEqualTo(new InetSocketAddress("127.0.0.1", 4566));
     assertThat(MockKmsMain.parseListen("tcp://127.0.0.1:0").getPort()).isZero();
-    assertThatThrownBy(() -> MockKmsMain.parseListen("vsock://3:8000")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> MockKmsMain.parseListen("tcp://127.0.0.1")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> MockKmsMain.parseListen("vsock://3:8000"))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> MockKmsMain.parseListen("tcp://127.0.0.1"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void readsCredentialsFile(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("creds.json");
-    Files.writeString(f, "[{\"accessKeyId\":\"AKIA1\",\"secretAccessKey\":\"s1\",\"principalArn\":\"arn:aws:iam::111122223333:role/r\"},"
-        + "{\"accessKeyId\":\"ASIA2\",\"secretAccessKey\":\"s2\",\"principalArn\":\"arn:aws:iam::111122223333:root\",\"sessionToken\":\"t\"}]");
+    Files.writeString(
+        f,
+        "[{\"accessKeyId\":\"AKIA1\",\"secretAccessKey\":\"s1\",\"principalArn\":\"arn:aws:iam::111122223333:role/r\"},"
+            + "{\"accessKeyId\":\"ASIA2\",\"secretAccessKey\":\"s2\",\"principalArn\":\"arn:aws:iam::111122223333:root\",\"sessionToken\":\"t\"}]");
     var creds = MockKmsMain.readCredentials(f);
     assertThat(creds).hasSize(2);
     assertThat(creds.get(1).sessionToken()).contains("t");

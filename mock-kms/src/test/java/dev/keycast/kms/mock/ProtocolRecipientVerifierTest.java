@@ -3,6 +3,7 @@ package dev.keycast.kms.mock;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.keycast.protocol.attestation.TrustRoot;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPairGenerator;
@@ -13,7 +14,6 @@ import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import dev.keycast.protocol.attestation.TrustRoot;
 import org.junit.jupiter.api.Test;
 
 /** The mock KMS's Recipient check: the protocol verifier plus an RSA >= 2048 public key. */
@@ -30,11 +30,13 @@ class ProtocolRecipientVerifierTest {
   }
 
   static byte[] realProductionDocument() throws Exception {
-    return Base64.getMimeDecoder().decode(Files.readString(vectors().resolve("attestation/nitrite-production.b64")).strip());
+    return Base64.getMimeDecoder()
+        .decode(Files.readString(vectors().resolve("attestation/nitrite-production.b64")).strip());
   }
 
   static List<X509Certificate> awsRoot() throws Exception {
-    return ProtocolRecipientVerifier.readPemCertificates(List.of(vectors().resolve("attestation/aws-nitro-enclaves-root-g1.pem")));
+    return ProtocolRecipientVerifier.readPemCertificates(
+        List.of(vectors().resolve("attestation/aws-nitro-enclaves-root-g1.pem")));
   }
 
   @Test
@@ -62,7 +64,8 @@ class ProtocolRecipientVerifierTest {
     doc[doc.length - 200] ^= 1; // inside the payload's tail (nonce bytes), before the signature
     Clock then = Clock.fixed(Instant.ofEpochMilli(1725719859545L), ZoneOffset.UTC);
     var v = verifier(awsRoot(), then);
-    assertThatThrownBy(() -> v.verify(doc)).isInstanceOf(RecipientVerificationException.class)
+    assertThatThrownBy(() -> v.verify(doc))
+        .isInstanceOf(RecipientVerificationException.class)
         .hasMessageStartingWith("BAD_SIGNATURE");
   }
 
@@ -81,8 +84,10 @@ class ProtocolRecipientVerifierTest {
     assertThat(r.pcrHex(0)).contains("11" + "00".repeat(47));
     assertThat(r.pcrs()).hasSize(16);
     // A document whose chain goes to another root is refused.
-    assertThatThrownBy(() -> verifier(awsRoot(), Clock.systemUTC())
-            .verify(pki.mint(TestNitroPki.pcrs(Map.of()), spki)))
+    assertThatThrownBy(
+            () ->
+                verifier(awsRoot(), Clock.systemUTC())
+                    .verify(pki.mint(TestNitroPki.pcrs(Map.of()), spki)))
         .hasMessageStartingWith("UNTRUSTED_ROOT");
   }
 
@@ -90,9 +95,13 @@ class ProtocolRecipientVerifierTest {
   void garbageIsATypedError() throws Exception {
     var v = verifier(awsRoot(), Clock.systemUTC());
     byte[][] inputs = {
-      {}, {(byte) 0xff, 0x00}, {(byte) 0x83, 0x40, (byte) 0xa0, 0x40}, // 3-element array
+      {},
+      {(byte) 0xff, 0x00},
+      {(byte) 0x83, 0x40, (byte) 0xa0, 0x40}, // 3-element array
       {(byte) 0x84, 0x44, (byte) 0xa1, 0x01, 0x38, 0x23, (byte) 0xa0, 0x40, 0x40}, // ES512 header
-      {(byte) 0x84, 0x44, (byte) 0xa1, 0x01, 0x38, 0x22, (byte) 0xa0, 0x40, 0x40}, // empty signature
+      {
+        (byte) 0x84, 0x44, (byte) 0xa1, 0x01, 0x38, 0x22, (byte) 0xa0, 0x40, 0x40
+      }, // empty signature
       {(byte) 0x5a, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff}, // claims a 2 GiB byte string
       new byte[RecipientAttestationVerifier.MAX_DOCUMENT_BYTES + 1]
     };

@@ -71,19 +71,27 @@ class RecipientPolicyTest {
 
   static byte[] openCms(SdkBytes cms, PrivateKey key) throws Exception {
     return new CMSEnvelopedData(cms.asByteArray())
-        .getRecipientInfos().getRecipients().iterator().next()
+        .getRecipientInfos()
+        .getRecipients()
+        .iterator()
+        .next()
         .getContent(new JceKeyTransEnvelopedRecipient(key));
   }
 
   static void assertKmsError(ThrowingCallable call, String code) {
     assertThatThrownBy(call)
         .isInstanceOf(KmsException.class)
-        .satisfies(e -> assertThat(((KmsException) e).awsErrorDetails().errorCode()).isEqualTo(code));
+        .satisfies(
+            e -> assertThat(((KmsException) e).awsErrorDetails().errorCode()).isEqualTo(code));
   }
 
   private String enclaveKeyId() {
-    String pcr0Hex = HexFormat.of().formatHex(pcr0).toUpperCase(Locale.ROOT); // IgnoreCase is exercised
-    return admin.createKey(b -> b.policy(Policies.enclave(ROOT_ARN, ROLE_ARN, pcr0Hex))).keyMetadata().keyId();
+    String pcr0Hex =
+        HexFormat.of().formatHex(pcr0).toUpperCase(Locale.ROOT); // IgnoreCase is exercised
+    return admin
+        .createKey(b -> b.policy(Policies.enclave(ROOT_ARN, ROLE_ARN, pcr0Hex)))
+        .keyMetadata()
+        .keyId();
   }
 
   @Test
@@ -93,18 +101,30 @@ class RecipientPolicyTest {
     Map<String, String> ctx = Map.of("keycast", "sealed-keyset");
 
     GenerateDataKeyResponse dk =
-        parent.generateDataKey(b -> b.keyId(keyId).keySpec(DataKeySpec.AES_256).encryptionContext(ctx).recipient(recipient(doc)));
+        parent.generateDataKey(
+            b ->
+                b.keyId(keyId)
+                    .keySpec(DataKeySpec.AES_256)
+                    .encryptionContext(ctx)
+                    .recipient(recipient(doc)));
     assertThat(dk.plaintext()).isNull();
     assertThat(dk.ciphertextForRecipient()).isNotNull();
     byte[] dataKey = openCms(dk.ciphertextForRecipient(), enclaveKey.getPrivate());
     assertThat(dataKey).hasSize(32);
 
-    var dec = parent.decrypt(b -> b.ciphertextBlob(dk.ciphertextBlob()).encryptionContext(ctx).recipient(recipient(doc)));
+    var dec =
+        parent.decrypt(
+            b ->
+                b.ciphertextBlob(dk.ciphertextBlob())
+                    .encryptionContext(ctx)
+                    .recipient(recipient(doc)));
     assertThat(dec.plaintext()).isNull();
     assertThat(openCms(dec.ciphertextForRecipient(), enclaveKey.getPrivate())).isEqualTo(dataKey);
 
     // The same role without an attestation document is denied: the statement is conditioned.
-    assertKmsError(() -> parent.decrypt(b -> b.ciphertextBlob(dk.ciphertextBlob()).encryptionContext(ctx)), "AccessDeniedException");
+    assertKmsError(
+        () -> parent.decrypt(b -> b.ciphertextBlob(dk.ciphertextBlob()).encryptionContext(ctx)),
+        "AccessDeniedException");
     // The context is still bound to the blob when the policy allows.
     assertKmsError(
         () -> parent.decrypt(b -> b.ciphertextBlob(dk.ciphertextBlob()).recipient(recipient(doc))),
@@ -116,34 +136,59 @@ class RecipientPolicyTest {
     String keyId = enclaveKeyId();
     byte[] otherPcr0 = pcr0.clone();
     otherPcr0[47] ^= 1;
-    byte[] doc = pki.mint(TestNitroPki.pcrs(Map.of(0, otherPcr0)), enclaveKey.getPublic().getEncoded());
+    byte[] doc =
+        pki.mint(TestNitroPki.pcrs(Map.of(0, otherPcr0)), enclaveKey.getPublic().getEncoded());
     assertKmsError(
-        () -> parent.generateDataKey(b -> b.keyId(keyId).keySpec(DataKeySpec.AES_256).recipient(recipient(doc))),
+        () ->
+            parent.generateDataKey(
+                b -> b.keyId(keyId).keySpec(DataKeySpec.AES_256).recipient(recipient(doc))),
         "AccessDeniedException");
     byte[] good = pki.mint(TestNitroPki.pcrs(Map.of(0, pcr0)), enclaveKey.getPublic().getEncoded());
-    var blob = parent.generateDataKey(b -> b.keyId(keyId).numberOfBytes(32).recipient(recipient(good))).ciphertextBlob();
-    assertKmsError(() -> parent.decrypt(b -> b.ciphertextBlob(blob).recipient(recipient(doc))), "AccessDeniedException");
+    var blob =
+        parent
+            .generateDataKey(b -> b.keyId(keyId).numberOfBytes(32).recipient(recipient(good)))
+            .ciphertextBlob();
+    assertKmsError(
+        () -> parent.decrypt(b -> b.ciphertextBlob(blob).recipient(recipient(doc))),
+        "AccessDeniedException");
   }
 
   @Test
   void untrustedOrTamperedDocumentsDoNotSatisfyAttestationConditions() throws Exception {
     String keyId = enclaveKeyId();
     TestNitroPki rogue = TestNitroPki.create("rogue");
-    byte[] rogueDoc = rogue.mint(TestNitroPki.pcrs(Map.of(0, pcr0)), enclaveKey.getPublic().getEncoded());
-    assertKmsError(() -> parent.generateDataKey(b -> b.keyId(keyId).numberOfBytes(32).recipient(recipient(rogueDoc))), "AccessDeniedException");
+    byte[] rogueDoc =
+        rogue.mint(TestNitroPki.pcrs(Map.of(0, pcr0)), enclaveKey.getPublic().getEncoded());
+    assertKmsError(
+        () ->
+            parent.generateDataKey(
+                b -> b.keyId(keyId).numberOfBytes(32).recipient(recipient(rogueDoc))),
+        "AccessDeniedException");
 
-    byte[] tampered = pki.mint(TestNitroPki.pcrs(Map.of(0, pcr0)), enclaveKey.getPublic().getEncoded());
+    byte[] tampered =
+        pki.mint(TestNitroPki.pcrs(Map.of(0, pcr0)), enclaveKey.getPublic().getEncoded());
     tampered[tampered.length - 1] ^= 1; // last byte of the ES384 signature
-    assertKmsError(() -> parent.generateDataKey(b -> b.keyId(keyId).numberOfBytes(32).recipient(recipient(tampered))), "AccessDeniedException");
+    assertKmsError(
+        () ->
+            parent.generateDataKey(
+                b -> b.keyId(keyId).numberOfBytes(32).recipient(recipient(tampered))),
+        "AccessDeniedException");
   }
 
   @Test
   void invalidDocumentOnAnUnconditionedGrantIsAValidationError() throws Exception {
     String keyId = admin.createKey(b -> {}).keyMetadata().keyId();
     TestNitroPki rogue = TestNitroPki.create("rogue");
-    byte[] rogueDoc = rogue.mint(TestNitroPki.pcrs(Map.of(0, pcr0)), enclaveKey.getPublic().getEncoded());
-    assertKmsError(() -> admin.generateDataKey(b -> b.keyId(keyId).numberOfBytes(32).recipient(recipient(rogueDoc))), "ValidationException");
-    assertKmsError(() -> admin.generateRandom(b -> b.numberOfBytes(16).recipient(recipient(rogueDoc))), "ValidationException");
+    byte[] rogueDoc =
+        rogue.mint(TestNitroPki.pcrs(Map.of(0, pcr0)), enclaveKey.getPublic().getEncoded());
+    assertKmsError(
+        () ->
+            admin.generateDataKey(
+                b -> b.keyId(keyId).numberOfBytes(32).recipient(recipient(rogueDoc))),
+        "ValidationException");
+    assertKmsError(
+        () -> admin.generateRandom(b -> b.numberOfBytes(16).recipient(recipient(rogueDoc))),
+        "ValidationException");
   }
 
   @Test
@@ -158,18 +203,44 @@ class RecipientPolicyTest {
   void explicitDenyWinsAndEncryptionContextConditionsApply() {
     String policy =
         "{\"Version\":\"2012-10-17\",\"Statement\":["
-            + "{\"Sid\":\"all\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"" + ROOT_ARN + "\",\"" + ROLE_ARN + "\"]},\"Action\":\"kms:*\",\"Resource\":\"*\"},"
+            + "{\"Sid\":\"all\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\""
+            + ROOT_ARN
+            + "\",\""
+            + ROLE_ARN
+            + "\"]},\"Action\":\"kms:*\",\"Resource\":\"*\"},"
             + "{\"Sid\":\"block\",\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"*\"},\"Action\":[\"kms:Decrypt\",\"kms:Encrypt\"],\"Resource\":\"*\","
             + "\"Condition\":{\"StringEquals\":{\"kms:EncryptionContext:tenant\":\"blocked\"}}}]}";
     String keyId = admin.createKey(b -> b.policy(policy)).keyMetadata().keyId();
-    var ok = parent.encrypt(b -> b.keyId(keyId).plaintext(SdkBytes.fromUtf8String("x")).encryptionContext(Map.of("tenant", "fine")));
-    assertThat(parent.decrypt(b -> b.ciphertextBlob(ok.ciphertextBlob()).encryptionContext(Map.of("tenant", "fine"))).plaintext().asUtf8String())
+    var ok =
+        parent.encrypt(
+            b ->
+                b.keyId(keyId)
+                    .plaintext(SdkBytes.fromUtf8String("x"))
+                    .encryptionContext(Map.of("tenant", "fine")));
+    assertThat(
+            parent
+                .decrypt(
+                    b ->
+                        b.ciphertextBlob(ok.ciphertextBlob())
+                            .encryptionContext(Map.of("tenant", "fine")))
+                .plaintext()
+                .asUtf8String())
         .isEqualTo("x");
     assertKmsError(
-        () -> parent.encrypt(b -> b.keyId(keyId).plaintext(SdkBytes.fromUtf8String("x")).encryptionContext(Map.of("tenant", "blocked"))),
+        () ->
+            parent.encrypt(
+                b ->
+                    b.keyId(keyId)
+                        .plaintext(SdkBytes.fromUtf8String("x"))
+                        .encryptionContext(Map.of("tenant", "blocked"))),
         "AccessDeniedException");
     assertKmsError(
-        () -> admin.encrypt(b -> b.keyId(keyId).plaintext(SdkBytes.fromUtf8String("x")).encryptionContext(Map.of("tenant", "blocked"))),
+        () ->
+            admin.encrypt(
+                b ->
+                    b.keyId(keyId)
+                        .plaintext(SdkBytes.fromUtf8String("x"))
+                        .encryptionContext(Map.of("tenant", "blocked"))),
         "AccessDeniedException");
   }
 }

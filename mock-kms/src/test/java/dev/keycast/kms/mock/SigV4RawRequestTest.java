@@ -45,7 +45,9 @@ class SigV4RawRequestTest {
         AwsV4HttpSigner.create()
             .sign(
                 r ->
-                    r.identity(AwsCredentialsIdentity.create(KmsFixture.ADMIN.accessKeyId(), KmsFixture.ADMIN.secretAccessKey()))
+                    r.identity(
+                            AwsCredentialsIdentity.create(
+                                KmsFixture.ADMIN.accessKeyId(), KmsFixture.ADMIN.secretAccessKey()))
                         .request(
                             SdkHttpRequest.builder()
                                 .method(SdkHttpMethod.POST)
@@ -59,14 +61,18 @@ class SigV4RawRequestTest {
     return signed.request().headers();
   }
 
-  private HttpResponse<String> send(Map<String, List<String>> headers, byte[] body) throws Exception {
+  private HttpResponse<String> send(Map<String, List<String>> headers, byte[] body)
+      throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(kms.endpoint().resolve("/"));
-    headers.forEach((k, vs) -> {
-      if (!k.equalsIgnoreCase("Host") && !k.equalsIgnoreCase("Content-Length")) {
-        vs.forEach(v -> b.header(k, v));
-      }
-    });
-    return http.send(b.POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    headers.forEach(
+        (k, vs) -> {
+          if (!k.equalsIgnoreCase("Host") && !k.equalsIgnoreCase("Content-Length")) {
+            vs.forEach(v -> b.header(k, v));
+          }
+        });
+    return http.send(
+        b.POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private static String type(HttpResponse<String> r) throws Exception {
@@ -81,11 +87,13 @@ class SigV4RawRequestTest {
     assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
     assertThat(new ObjectMapper().readTree(ok.body()).get("Plaintext").binaryValue()).hasSize(8);
 
-    HttpResponse<String> alteredBody = send(headers, "{\"NumberOfBytes\":9}".getBytes(StandardCharsets.UTF_8));
+    HttpResponse<String> alteredBody =
+        send(headers, "{\"NumberOfBytes\":9}".getBytes(StandardCharsets.UTF_8));
     assertThat(alteredBody.statusCode()).isEqualTo(400);
     assertThat(type(alteredBody)).isEqualTo("InvalidSignatureException");
 
-    Map<String, List<String>> alteredHeader = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+    Map<String, List<String>> alteredHeader =
+        new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
     alteredHeader.putAll(headers);
     alteredHeader.put("X-Amz-Target", List.of("TrentService.ListKeys"));
     HttpResponse<String> r = send(alteredHeader, body);
@@ -103,8 +111,10 @@ class SigV4RawRequestTest {
   @Test
   void unknownOperationAndBadJsonAreTyped() throws Exception {
     byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
-    assertThat(type(send(sign("TrentService.ReEncrypt", body, "us-east-1"), body))).isEqualTo("UnknownOperationException");
+    assertThat(type(send(sign("TrentService.ReEncrypt", body, "us-east-1"), body)))
+        .isEqualTo("UnknownOperationException");
     byte[] bad = "{\"NumberOfBytes\":".getBytes(StandardCharsets.UTF_8);
-    assertThat(type(send(sign("TrentService.GenerateRandom", bad, "us-east-1"), bad))).isEqualTo("SerializationException");
+    assertThat(type(send(sign("TrentService.GenerateRandom", bad, "us-east-1"), bad)))
+        .isEqualTo("SerializationException");
   }
 }

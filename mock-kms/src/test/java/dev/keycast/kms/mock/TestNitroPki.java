@@ -36,7 +36,11 @@ final class TestNitroPki {
   private final PrivateKey leafKey;
   private static final SecureRandom RANDOM = new SecureRandom();
 
-  private TestNitroPki(X509Certificate root, X509Certificate intermediate, X509Certificate leaf, PrivateKey leafKey) {
+  private TestNitroPki(
+      X509Certificate root,
+      X509Certificate intermediate,
+      X509Certificate leaf,
+      PrivateKey leafKey) {
     this.root = root;
     this.intermediate = intermediate;
     this.leaf = leaf;
@@ -47,9 +51,30 @@ final class TestNitroPki {
     KeyPair rootKp = p384();
     KeyPair intKp = p384();
     KeyPair leafKp = p384();
-    X509Certificate root = cert("CN=" + name + " root", rootKp.getPublic(), "CN=" + name + " root", rootKp.getPrivate(), true, 2);
-    X509Certificate inter = cert("CN=" + name + " intermediate", intKp.getPublic(), "CN=" + name + " root", rootKp.getPrivate(), true, 0);
-    X509Certificate leaf = cert("CN=" + name + " leaf", leafKp.getPublic(), "CN=" + name + " intermediate", intKp.getPrivate(), false, -1);
+    X509Certificate root =
+        cert(
+            "CN=" + name + " root",
+            rootKp.getPublic(),
+            "CN=" + name + " root",
+            rootKp.getPrivate(),
+            true,
+            2);
+    X509Certificate inter =
+        cert(
+            "CN=" + name + " intermediate",
+            intKp.getPublic(),
+            "CN=" + name + " root",
+            rootKp.getPrivate(),
+            true,
+            0);
+    X509Certificate leaf =
+        cert(
+            "CN=" + name + " leaf",
+            leafKp.getPublic(),
+            "CN=" + name + " intermediate",
+            intKp.getPrivate(),
+            false,
+            -1);
     return new TestNitroPki(root, inter, leaf, leafKp.getPrivate());
   }
 
@@ -60,7 +85,8 @@ final class TestNitroPki {
   }
 
   private static X509Certificate cert(
-      String subject, PublicKey key, String issuer, PrivateKey issuerKey, boolean ca, int pathLen) throws Exception {
+      String subject, PublicKey key, String issuer, PrivateKey issuerKey, boolean ca, int pathLen)
+      throws Exception {
     Instant now = Instant.now();
     JcaX509v3CertificateBuilder b =
         new JcaX509v3CertificateBuilder(
@@ -71,8 +97,16 @@ final class TestNitroPki {
             new X500Name(subject),
             key);
     if (ca) {
-      b.addExtension(Extension.basicConstraints, true, pathLen >= 0 && !subject.endsWith("root") ? new BasicConstraints(pathLen) : new BasicConstraints(true));
-      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature));
+      b.addExtension(
+          Extension.basicConstraints,
+          true,
+          pathLen >= 0 && !subject.endsWith("root")
+              ? new BasicConstraints(pathLen)
+              : new BasicConstraints(true));
+      b.addExtension(
+          Extension.keyUsage,
+          true,
+          new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature));
     } else {
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       b.addExtension(Extension.keyUsage, false, new KeyUsage(KeyUsage.digitalSignature));
@@ -111,7 +145,14 @@ final class TestNitroPki {
     byte[] protectedHeader = {(byte) 0xa1, 0x01, 0x38, 0x22};
     Signature s = Signature.getInstance("SHA384withECDSAinP1363Format");
     s.initSign(leafKey);
-    s.update(new Cbor().array(4).text("Signature1").bytes(protectedHeader).bytes(new byte[0]).bytes(payload).toBytes());
+    s.update(
+        new Cbor()
+            .array(4)
+            .text("Signature1")
+            .bytes(protectedHeader)
+            .bytes(new byte[0])
+            .bytes(payload)
+            .toBytes());
     byte[] sig = s.sign();
     Cbor cose = new Cbor();
     cose.array(4).bytes(protectedHeader);

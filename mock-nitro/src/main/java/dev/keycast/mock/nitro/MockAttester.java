@@ -1,9 +1,8 @@
 package dev.keycast.mock.nitro;
 
+import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.attestation.Attester;
 import dev.keycast.protocol.attestation.AttesterException;
-
-import dev.keycast.protocol.Fingerprints;
 import dev.keycast.protocol.attestation.CoseSign1;
 import dev.keycast.protocol.cbor.CborWriter;
 import java.io.IOException;
@@ -45,6 +44,7 @@ public final class MockAttester implements Attester {
 
   /** The COSE protected header {@code {1: -35}} (alg ES384), as a byte string's content. */
   static final byte[] PROTECTED_ES384 = {(byte) 0xa1, 0x01, 0x38, 0x22};
+
   /** The empty unprotected header ({@code a0}). */
   private static final byte[] EMPTY_MAP = {(byte) 0xa0};
 
@@ -171,7 +171,12 @@ public final class MockAttester implements Attester {
   private static void check(String name, byte[] value) {
     if (value != null && value.length > Attester.MAX_FIELD_BYTES) {
       throw new IllegalArgumentException(
-          name + " is " + value.length + " bytes; at most " + Attester.MAX_FIELD_BYTES + " allowed");
+          name
+              + " is "
+              + value.length
+              + " bytes; at most "
+              + Attester.MAX_FIELD_BYTES
+              + " allowed");
     }
   }
 
@@ -182,8 +187,12 @@ public final class MockAttester implements Attester {
 
   @Override
   public String describe() {
-    return "MOCK attester (not a Nitro Enclave), module " + moduleId + ", mock root SPKI SHA-256 "
-        + Fingerprints.of(pki.rootCertificate().getPublicKey()) + ", state " + stateDir;
+    return "MOCK attester (not a Nitro Enclave), module "
+        + moduleId
+        + ", mock root SPKI SHA-256 "
+        + Fingerprints.of(pki.rootCertificate().getPublicKey())
+        + ", state "
+        + stateDir;
   }
 
   /** The mock root certificate that a client must explicitly trust to accept these documents. */

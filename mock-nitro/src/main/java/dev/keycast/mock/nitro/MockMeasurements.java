@@ -1,8 +1,5 @@
 package dev.keycast.mock.nitro;
 
-import dev.keycast.protocol.attestation.Attester;
-import dev.keycast.protocol.attestation.AttesterException;
-
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -124,9 +121,15 @@ public record MockMeasurements(byte[] pcr0, byte[] pcr1, byte[] pcr2) {
   public String toNitroCliJson() {
     HexFormat hex = HexFormat.of();
     return "{\n  \"Measurements\": {\n    \"HashAlgorithm\": \"Sha384 { ... }\",\n"
-        + "    \"PCR0\": \"" + hex.formatHex(pcr0) + "\",\n"
-        + "    \"PCR1\": \"" + hex.formatHex(pcr1) + "\",\n"
-        + "    \"PCR2\": \"" + hex.formatHex(pcr2) + "\"\n  }\n}\n";
+        + "    \"PCR0\": \""
+        + hex.formatHex(pcr0)
+        + "\",\n"
+        + "    \"PCR1\": \""
+        + hex.formatHex(pcr1)
+        + "\",\n"
+        + "    \"PCR2\": \""
+        + hex.formatHex(pcr2)
+        + "\"\n  }\n}\n";
   }
 
   @Override
@@ -145,8 +148,13 @@ public record MockMeasurements(byte[] pcr0, byte[] pcr1, byte[] pcr2) {
   @Override
   public String toString() {
     HexFormat hex = HexFormat.of();
-    return "MockMeasurements[PCR0=" + hex.formatHex(pcr0) + ", PCR1=" + hex.formatHex(pcr1)
-        + ", PCR2=" + hex.formatHex(pcr2) + "]";
+    return "MockMeasurements[PCR0="
+        + hex.formatHex(pcr0)
+        + ", PCR1="
+        + hex.formatHex(pcr1)
+        + ", PCR2="
+        + hex.formatHex(pcr2)
+        + "]";
   }
 
   private static byte[] digestFile(Path file) throws IOException {

@@ -1,8 +1,5 @@
 package dev.keycast.mock.nitro;
 
-import dev.keycast.protocol.attestation.Attester;
-import dev.keycast.protocol.attestation.AttesterException;
-
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.math.BigInteger;
@@ -62,9 +59,12 @@ final class MockPki {
   static final String INTERMEDIATE = "mock-intermediate";
   static final String LEAF = "mock-leaf";
 
-  private static final Set<PosixFilePermission> KEY_PERMS = PosixFilePermissions.fromString("rw-------");
-  private static final Set<PosixFilePermission> CERT_PERMS = PosixFilePermissions.fromString("rw-r--r--");
-  private static final Set<PosixFilePermission> DIR_PERMS = PosixFilePermissions.fromString("rwx------");
+  private static final Set<PosixFilePermission> KEY_PERMS =
+      PosixFilePermissions.fromString("rw-------");
+  private static final Set<PosixFilePermission> CERT_PERMS =
+      PosixFilePermissions.fromString("rw-r--r--");
+  private static final Set<PosixFilePermission> DIR_PERMS =
+      PosixFilePermissions.fromString("rwx------");
 
   /** A certificate with its private key. */
   record Issued(X509Certificate certificate, PrivateKey key) {
@@ -98,7 +98,16 @@ final class MockPki {
       KeyPair kp = newKeyPair(random);
       X500Name name = new X500Name("CN=keycast mock nitro root (NOT AWS),O=Keycast mock enclave");
       X509Certificate cert =
-          issue(name, kp.getPublic(), name, kp.getPrivate(), null, now, ROOT_LIFETIME, Kind.ROOT, random);
+          issue(
+              name,
+              kp.getPublic(),
+              name,
+              kp.getPrivate(),
+              null,
+              now,
+              ROOT_LIFETIME,
+              Kind.ROOT,
+              random);
       root = new Issued(cert, kp.getPrivate());
       store(dir, ROOT, root);
     } else {
@@ -223,7 +232,8 @@ final class MockPki {
             subject,
             subjectKey);
     JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-    b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));
+    b.addExtension(
+        Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));
     if (issuerCert != null) {
       b.addExtension(
           Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuerCert));
@@ -238,7 +248,8 @@ final class MockPki {
       }
       case INTERMEDIATE -> {
         b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
-        b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+        b.addExtension(
+            Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
       }
       case LEAF -> {
         b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
@@ -281,7 +292,8 @@ final class MockPki {
         (X509Certificate)
             CertificateFactory.getInstance("X.509")
                 .generateCertificate(new ByteArrayInputStream(Files.readAllBytes(certFile)));
-    byte[] der = pemBody(Files.readString(keyFile, StandardCharsets.US_ASCII), "PRIVATE KEY", keyFile);
+    byte[] der =
+        pemBody(Files.readString(keyFile, StandardCharsets.US_ASCII), "PRIVATE KEY", keyFile);
     try {
       PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(der));
       Issued issued = new Issued(cert, key);
@@ -302,7 +314,8 @@ final class MockPki {
     } finally {
       Arrays.fill(der, (byte) 0);
     }
-    writeAtomically(dir, name + ".pem", pem("CERTIFICATE", issued.certificate().getEncoded()), CERT_PERMS);
+    writeAtomically(
+        dir, name + ".pem", pem("CERTIFICATE", issued.certificate().getEncoded()), CERT_PERMS);
   }
 
   /** Writes a file with the given permissions set before any content is written. */
@@ -319,7 +332,11 @@ final class MockPki {
     try {
       Files.write(tmp, content);
       try {
-        Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(
+            tmp,
+            dir.resolve(name),
+            StandardCopyOption.ATOMIC_MOVE,
+            StandardCopyOption.REPLACE_EXISTING);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(tmp, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
       }

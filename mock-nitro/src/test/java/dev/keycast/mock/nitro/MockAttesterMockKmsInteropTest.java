@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The mock KMS's Recipient verifier accepts MockAttester documents when (and only when) the mock root is configured. */
 class MockAttesterMockKmsInteropTest {
-  private static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-23T03:00:00Z"), ZoneOffset.UTC);
+  private static final Clock CLOCK =
+      Clock.fixed(Instant.parse("2026-11-23T03:00:00Z"), ZoneOffset.UTC);
 
   @TempDir Path tmp;
 
@@ -35,12 +36,18 @@ class MockAttesterMockKmsInteropTest {
     byte[] doc = a.attest(null, null, spki);
 
     VerifiedRecipient r =
-        ProtocolRecipientVerifier.trusting(List.of(a.stateDirectory().resolve(MockAttester.ROOT_FILE)), CLOCK).verify(doc);
+        ProtocolRecipientVerifier.trusting(
+                List.of(a.stateDirectory().resolve(MockAttester.ROOT_FILE)), CLOCK)
+            .verify(doc);
     assertThat(r.publicKeySpki()).isEqualTo(spki);
     assertThat(r.pcrHex(0)).contains(HexFormat.of().formatHex(m.pcr0()));
 
-    Path awsRoot = Path.of(System.getProperty("keycast.vectors"), "attestation", "aws-nitro-enclaves-root-g1.pem");
-    Throwable t = catchThrowable(() -> ProtocolRecipientVerifier.trusting(List.of(awsRoot), CLOCK).verify(doc));
+    Path awsRoot =
+        Path.of(
+            System.getProperty("keycast.vectors"), "attestation", "aws-nitro-enclaves-root-g1.pem");
+    Throwable t =
+        catchThrowable(
+            () -> ProtocolRecipientVerifier.trusting(List.of(awsRoot), CLOCK).verify(doc));
     assertThat(t).isInstanceOf(RecipientVerificationException.class);
   }
 }

@@ -3,7 +3,6 @@ package dev.keycast.mock.nitro;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import dev.keycast.protocol.attestation.AttestationException;
 import dev.keycast.protocol.attestation.AttestationVerifier;
 import dev.keycast.protocol.attestation.ExpectedPcrs;
 import dev.keycast.protocol.attestation.TrustRoot;
@@ -28,13 +27,16 @@ class MockAttesterVerifierInteropTest {
   private MockAttester attester() throws Exception {
     Path jar = tmp.resolve("app.jar");
     Files.writeString(jar, "enclave code");
-    return MockAttester.create(tmp.resolve("state"), MockMeasurements.of(List.of(jar), "rt"), CLOCK);
+    return MockAttester.create(
+        tmp.resolve("state"), MockMeasurements.of(List.of(jar), "rt"), CLOCK);
   }
 
   @Test
   void defaultPolicyRejectsTheMockRoot() throws Exception {
     byte[] doc = attester().attest(null, new byte[] {1, 2, 3}, null);
-    Throwable t = catchThrowable(() -> AttestationVerifier.create(VerificationPolicy.defaults(), CLOCK).verify(doc));
+    Throwable t =
+        catchThrowable(
+            () -> AttestationVerifier.create(VerificationPolicy.defaults(), CLOCK).verify(doc));
     assertThat(t).isInstanceOf(dev.keycast.protocol.attestation.AttestationException.class);
     assertThat(((dev.keycast.protocol.attestation.AttestationException) t).reason())
         .isEqualTo(dev.keycast.protocol.attestation.AttestationException.Reason.UNTRUSTED_ROOT);
@@ -50,8 +52,13 @@ class MockAttesterVerifierInteropTest {
     Path state = a.stateDirectory();
     VerificationPolicy policy =
         VerificationPolicy.builder()
-            .trustRoots(List.of(TrustRoot.fromPem("mock", Files.readAllBytes(state.resolve(MockAttester.ROOT_FILE)))))
-            .expectedPcrs(ExpectedPcrs.parseJson(Files.readAllBytes(state.resolve(MockAttester.MEASUREMENTS_FILE))))
+            .trustRoots(
+                List.of(
+                    TrustRoot.fromPem(
+                        "mock", Files.readAllBytes(state.resolve(MockAttester.ROOT_FILE)))))
+            .expectedPcrs(
+                ExpectedPcrs.parseJson(
+                    Files.readAllBytes(state.resolve(MockAttester.MEASUREMENTS_FILE))))
             .expectedNonce(nonce)
             .expectedUserData(userData)
             .expectedPublicKey(publicKey)
@@ -63,8 +70,10 @@ class MockAttesterVerifierInteropTest {
     Path other = tmp.resolve("other.jar");
     Files.writeString(other, "enclave code, changed");
     MockMeasurements changed = MockMeasurements.of(List.of(other), "rt");
-    byte[] changedDoc = MockAttester.create(state, changed, CLOCK).attest(userData, nonce, publicKey);
-    Throwable t = catchThrowable(() -> AttestationVerifier.create(policy, CLOCK).verify(changedDoc));
+    byte[] changedDoc =
+        MockAttester.create(state, changed, CLOCK).attest(userData, nonce, publicKey);
+    Throwable t =
+        catchThrowable(() -> AttestationVerifier.create(policy, CLOCK).verify(changedDoc));
     assertThat(((dev.keycast.protocol.attestation.AttestationException) t).reason())
         .isEqualTo(dev.keycast.protocol.attestation.AttestationException.Reason.PCR_MISMATCH);
   }
