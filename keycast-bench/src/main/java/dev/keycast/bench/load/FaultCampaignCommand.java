@@ -172,6 +172,7 @@ public final class FaultCampaignCommand implements Callable<Integer> {
       stream.resume();
       awaitRecovery(stream, streamStart, stack); // the first acknowledged send, before any fault
       List<FaultStream.Acked> unverified = new ArrayList<>();
+      java.util.Set<String> reported = new java.util.HashSet<>();
       int verifiedUpTo = 0;
       for (int i = 0; i < schedule.size(); i++) {
         Kind kind = schedule.get(i);
@@ -189,8 +190,13 @@ public final class FaultCampaignCommand implements Callable<Integer> {
         List<FaultStream.Acked> all = List.copyOf(stream.acked);
         unverified.addAll(all.subList(verifiedUpTo, all.size()));
         verifiedUpTo = all.size();
-        problems.addAll(verifier.verifyAcked(unverified));
-        problems.addAll(verifier.verifyInvisible(all, refusedAttempts(stream)));
+        List<FaultVerifier.Problem> found = new ArrayList<>(verifier.verifyAcked(unverified));
+        found.addAll(verifier.verifyInvisible(all, refusedAttempts(stream)));
+        for (FaultVerifier.Problem p : found) {
+          if (reported.add(p.kind() + " " + p.sendId())) {
+            problems.add(p); // each problem counts once, at the first fault after which it shows
+          }
+        }
         Map<String, Long> codes = new TreeMap<>();
         stream.refused.stream()
             .skip(refusedBefore)
