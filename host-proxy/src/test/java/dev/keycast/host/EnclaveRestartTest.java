@@ -133,8 +133,7 @@ class EnclaveRestartTest {
       assertThat(keys.current()).as("the new enclave holds the same key set").isPresent();
       assertThat(keys.current().orElseThrow().id()).isEqualTo(k.id());
       byte[] env =
-          a.getAuthorized(base(host), "/v1/deliveries/" + r.delivered().get(0).deliveryId())
-              .body();
+          a.getAuthorized(base(host), "/v1/deliveries/" + r.delivered().get(0).deliveryId()).body();
       assertThat(
               new String(
                   HpkeDeliveryFormat.INSTANCE.open(a.key(), env).secret(), StandardCharsets.UTF_8))

@@ -60,7 +60,9 @@ class SqliteDiskFullTest {
           assertThat(store.getSend(id)).as("a send that failed leaves nothing").isEmpty();
         }
       }
-      assertThat(codes).as("every failure on a full disk is store_full").containsOnly(StoreException.Code.STORE_FULL);
+      assertThat(codes)
+          .as("every failure on a full disk is store_full")
+          .containsOnly(StoreException.Code.STORE_FULL);
       Files.delete(filler);
       SendCommit after = store.commitSend(send("after", "p-after", listOf(generated("after", 20))));
       assertThat(after.replayed()).isFalse();

@@ -100,7 +100,8 @@ public final class FaultCampaignCommand implements Callable<Integer> {
       names = "--between",
       defaultValue = "2000",
       paramLabel = "MILLIS",
-      description = "Longest stream time between recovery and the next fault (random, from 1/4 of it).")
+      description =
+          "Longest stream time between recovery and the next fault (random, from 1/4 of it).")
   long betweenMillis;
 
   @Option(names = "--seed", description = "Seed of the fault order and timing (default: random).")
@@ -141,9 +142,11 @@ public final class FaultCampaignCommand implements Callable<Integer> {
     FaultStream stream;
     long verifiedAtEnd;
     try (FaultStack stack =
-            FaultStack.start(new FaultStack.Layout(repo.toAbsolutePath(), state.toAbsolutePath(), db));
+            FaultStack.start(
+                new FaultStack.Layout(repo.toAbsolutePath(), state.toAbsolutePath(), db));
         ExecutorService executor = HostOptions.newExecutor()) {
-      HostClient client = new HostClient(URI.create(stack.hostUrl()), Duration.ofSeconds(20), executor);
+      HostClient client =
+          new HostClient(URI.create(stack.hostUrl()), Duration.ofSeconds(20), executor);
       awaitReady(client, stack);
       SendSealer sealer =
           SendSealer.attest(
@@ -166,7 +169,10 @@ public final class FaultCampaignCommand implements Callable<Integer> {
           new FaultVerifier(client, sealer.bundle(), stack.sender(), recipients, 8);
       stream =
           new FaultStream(
-              client, sealer, recipients.stream().map(Recipients.Generated::fingerprint).toList(), inFlight);
+              client,
+              sealer,
+              recipients.stream().map(Recipients.Generated::fingerprint).toList(),
+              inFlight);
       long streamStart = System.nanoTime();
       stream.start();
       stream.resume();
@@ -186,7 +192,8 @@ public final class FaultCampaignCommand implements Callable<Integer> {
         long recoverMillis = (recovered - t0) / 1_000_000;
         stream.pause();
         long lostInFlight = stream.lost.size();
-        long replayed = stream.retryLost(System.nanoTime() + recoverTimeoutSeconds * 1_000_000_000L);
+        long replayed =
+            stream.retryLost(System.nanoTime() + recoverTimeoutSeconds * 1_000_000_000L);
         List<FaultStream.Acked> all = List.copyOf(stream.acked);
         unverified.addAll(all.subList(verifiedUpTo, all.size()));
         verifiedUpTo = all.size();
@@ -203,7 +210,15 @@ public final class FaultCampaignCommand implements Callable<Integer> {
             .forEach(r -> codes.merge(r.status() + " " + r.code(), 1L, Long::sum));
         FaultResult fr =
             new FaultResult(
-                i + 1, kind, recoverMillis, ackedBefore, lostInFlight, replayed, codes, unverified.size(), problems);
+                i + 1,
+                kind,
+                recoverMillis,
+                ackedBefore,
+                lostInFlight,
+                replayed,
+                codes,
+                unverified.size(),
+                problems);
         results.add(fr);
         unverified.clear();
         out.printf(
@@ -227,7 +242,8 @@ public final class FaultCampaignCommand implements Callable<Integer> {
       List<FaultStream.Acked> all = List.copyOf(stream.acked);
       finalProblems = new ArrayList<>(verifier.verifyAcked(all));
       finalProblems.addAll(verifier.verifyInvisible(all, refusedAttempts(stream)));
-      verifiedAtEnd = all.size() - finalProblems.stream().map(FaultVerifier.Problem::sendId).distinct().count();
+      verifiedAtEnd =
+          all.size() - finalProblems.stream().map(FaultVerifier.Problem::sendId).distinct().count();
       if (!stack.hostAlive()) {
         finalProblems.add(new FaultVerifier.Problem("host_dead", "-", "at the end"));
       }
@@ -290,16 +306,19 @@ public final class FaultCampaignCommand implements Callable<Integer> {
         }
         Thread.sleep(2000); // full for a while: the host must keep answering, not crash or hang
         if (!bitten) {
-          problems.add(new FaultVerifier.Problem("disk_full_not_seen", "-", "no store_full answer"));
+          problems.add(
+              new FaultVerifier.Problem("disk_full_not_seen", "-", "no store_full answer"));
         }
         if (!stack.hostAlive()) {
           problems.add(
-              new FaultVerifier.Problem("host_crashed", "-", "disk full: " + stack.hostLogTail(20)));
+              new FaultVerifier.Problem(
+                  "host_crashed", "-", "disk full: " + stack.hostLogTail(20)));
           stack.startHost();
         }
         err.printf("disk full: %,d bytes of filler%n", bytes);
         try (var files = Files.list(db)) {
-          for (Path p : files.filter(p -> p.getFileName().toString().startsWith("filler")).toList()) {
+          for (Path p :
+              files.filter(p -> p.getFileName().toString().startsWith("filler")).toList()) {
             Files.delete(p);
           }
         }

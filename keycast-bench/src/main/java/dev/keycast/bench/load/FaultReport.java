@@ -64,17 +64,13 @@ final class FaultReport {
               losses(of.stream().flatMap(r -> r.problems().stream()).toList()),
               leaks(of.stream().flatMap(r -> r.problems().stream()).toList()),
               seconds(times.getFirst()),
-              seconds(times.get((times.size() - 1) / 2)),
+              seconds(median(times)),
               seconds(times.getLast())));
     }
     b.append(
         String.format(
             "| **whole campaign** (final check) | %d | %,d | | | %,d | %d | %d | |%n",
-            results.size(),
-            total,
-            verifiedAtEnd,
-            losses(finalProblems),
-            leaks(finalProblems)));
+            results.size(), total, verifiedAtEnd, losses(finalProblems), leaks(finalProblems)));
     b.append(
         String.format(
             "%nRun %s to %s (%s), seed %d; answers: %s.%n",
@@ -106,6 +102,11 @@ final class FaultReport {
         .map(FaultVerifier.Problem::sendId)
         .distinct()
         .count();
+  }
+
+  private static long median(List<Long> sorted) {
+    int n = sorted.size();
+    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
   }
 
   private static String seconds(long millis) {

@@ -367,7 +367,8 @@ final class FaultStack implements AutoCloseable {
     }
     r.process().destroyForcibly();
     if (!r.process().waitFor(30, TimeUnit.SECONDS)) {
-      throw new IllegalStateException(r.name() + " (pid " + r.process().pid() + ") survived SIGKILL");
+      throw new IllegalStateException(
+          r.name() + " (pid " + r.process().pid() + ") survived SIGKILL");
     }
   }
 
@@ -379,7 +380,8 @@ final class FaultStack implements AutoCloseable {
       throw new IOException(name + " did not finish; see " + r.log());
     }
     if (r.process().exitValue() != 0) {
-      throw new IOException(name + " failed (status " + r.process().exitValue() + "): " + tail(r, 20));
+      throw new IOException(
+          name + " failed (status " + r.process().exitValue() + "): " + tail(r, 20));
     }
     return readLog(r);
   }
@@ -390,11 +392,17 @@ final class FaultStack implements AutoCloseable {
     while (!condition.getAsBoolean()) {
       if (!r.process().isAlive()) {
         throw new IOException(
-            r.name() + " exited (status " + r.process().exitValue() + ") before " + what + ": "
+            r.name()
+                + " exited (status "
+                + r.process().exitValue()
+                + ") before "
+                + what
+                + ": "
                 + tail(r, 30));
       }
       if (System.nanoTime() > end) {
-        throw new IOException(what + " did not happen within " + START.toSeconds() + " s: " + tail(r, 30));
+        throw new IOException(
+            what + " did not happen within " + START.toSeconds() + " s: " + tail(r, 30));
       }
       Thread.sleep(50);
     }

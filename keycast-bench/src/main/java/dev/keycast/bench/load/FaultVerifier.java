@@ -1,11 +1,11 @@
 package dev.keycast.bench.load;
 
 import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.HostApi;
 import dev.keycast.protocol.api.RecipientProof;
-import dev.keycast.protocol.DecryptionFailedException;
 import dev.keycast.protocol.envelope.HpkeDeliveryFormat;
 import dev.keycast.protocol.envelope.OpenedDelivery;
 import dev.keycast.protocol.hpke.X25519PrivateKey;
@@ -203,7 +203,9 @@ final class FaultVerifier {
         || receipt.deliveries().size() != a.attempt().recipients().size()
         || !receipt.skipped().isEmpty()) {
       return new Problem(
-          "receipt_wrong", sendId, "names " + named.size() + " recipients of send " + receipt.sendId());
+          "receipt_wrong",
+          sendId,
+          "names " + named.size() + " recipients of send " + receipt.sendId());
     }
     Set<String> answered = new HashSet<>();
     result.delivered().forEach(d -> answered.add(d.deliveryId()));
@@ -211,7 +213,8 @@ final class FaultVerifier {
       if (!answered.contains(d.deliveryId())) {
         return new Problem("receipt_wrong", sendId, "delivery not in the send's answer");
       }
-      HostClient.Answer env = get("/v1/deliveries/" + d.deliveryId(), sessions.get(d.recipientFingerprint()));
+      HostClient.Answer env =
+          get("/v1/deliveries/" + d.deliveryId(), sessions.get(d.recipientFingerprint()));
       if (env.status() != 200) {
         return new Problem("delivery_missing", sendId, env.status() + " " + env.errorCode());
       }

@@ -155,7 +155,8 @@ final class SendSealer {
           bundle.withKmsKeyCheck(
               new dev.keycast.protocol.keyset.KmsKeyCheck(
                   kb.kmsKeyCheck().locked(),
-                  Base64Url.decode("kms_key_check.policy_sha256", kb.kmsKeyCheck().policySha256(), 32)));
+                  Base64Url.decode(
+                      "kms_key_check.policy_sha256", kb.kmsKeyCheck().policySha256(), 32)));
     }
     if (kb.senderSet() != null) {
       bundle =
