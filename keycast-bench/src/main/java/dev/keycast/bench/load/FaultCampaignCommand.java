@@ -123,8 +123,12 @@ public final class FaultCampaignCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     long s = seed != null ? seed : new SecureRandom().nextLong();
     Random random = new Random(s);
-    if (Files.exists(state) && Files.list(state).findAny().isPresent()) {
-      throw new IllegalArgumentException("--state " + state + " must be new or empty");
+    if (Files.exists(state)) {
+      try (var entries = Files.list(state)) {
+        if (entries.findAny().isPresent()) {
+          throw new IllegalArgumentException("--state " + state + " must be new or empty");
+        }
+      }
     }
     Path db = dbDir != null ? dbDir : state.resolve("db");
     List<Kind> schedule = new ArrayList<>();

@@ -76,7 +76,7 @@ final class FaultReport {
             "%nRun %s to %s (%s), seed %d; answers: %s.%n",
             began,
             ended,
-            Duration.between(began, ended).withNanos(0).toString().substring(2).toLowerCase(),
+            Duration.between(began, ended).toSeconds() + " s",
             seed,
             FaultCampaignCommand.snapshotOf(stream.answers)));
     List<FaultVerifier.Problem> other = new ArrayList<>(finalProblems);

@@ -37,7 +37,7 @@ final class FaultStack implements AutoCloseable {
           "AWS_SECRET_ACCESS_KEY", "keycast-faults-mock-secret-not-a-real-key",
           "AWS_REGION", REGION);
 
-  private static final Duration START = Duration.ofSeconds(180);
+  private static final Duration START = Duration.ofMinutes(3);
 
   /** Where the jars and scripts are, and where the state goes. */
   record Layout(Path repo, Path state, Path dbDir) {
@@ -328,13 +328,19 @@ final class FaultStack implements AutoCloseable {
     return tail(host, lines);
   }
 
+  /** Stops host, enclave and KMS (SIGTERM, SIGKILL after 20 s); never leaves one running. */
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     for (Running r : new Running[] {host, enclave, kms}) {
       if (r != null && r.process().isAlive()) {
         r.process().destroy();
-        if (!r.process().waitFor(20, TimeUnit.SECONDS)) {
-          kill(r);
+        try {
+          if (!r.process().waitFor(20, TimeUnit.SECONDS)) {
+            kill(r);
+          }
+        } catch (InterruptedException e) {
+          r.process().destroyForcibly();
+          Thread.currentThread().interrupt();
         }
       }
     }
