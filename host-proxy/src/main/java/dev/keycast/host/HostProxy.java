@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * once and store the sealed key set durably before serving. Until then the API answers
  * {@code 503 not_ready} and {@code /v1/ready} says which state the host is in. Credentials are
  * handed to the enclave in init and unseal, and refreshed through {@code /v1/credentials} when
- * they change.
+ * they change. An enclave that loses its key set while the host serves (it restarted) is unsealed
+ * again by itself (issue 28; {@code KeySetKeeper#watchLoop}).
  */
 public final class HostProxy implements HostControl, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HostProxy.class);
@@ -115,6 +116,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
   private volatile Endpoint egressBound;
   private Thread bootThread;
   private Thread refreshThread;
+  private Thread watchThread;
 
   /** The key set: boot sequence, admin operations, readiness. */
   private final KeySetKeeper keySet;
@@ -308,6 +310,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
     server.start(boss, workers);
     bootThread = Thread.ofVirtual().name("keycast-boot").start(keySet::boot);
     refreshThread = Thread.ofVirtual().name("keycast-credentials").start(keySet::refreshLoop);
+    watchThread = Thread.ofVirtual().name("keycast-enclave-watch").start(keySet::watchLoop);
   }
 
   /** The public listener's bound address. */
@@ -399,6 +402,9 @@ public final class HostProxy implements HostControl, AutoCloseable {
     }
     if (refreshThread != null) {
       refreshThread.interrupt();
+    }
+    if (watchThread != null) {
+      watchThread.interrupt();
     }
     server.shutdown(config.shutdownGrace());
     service.close();
