@@ -199,7 +199,9 @@ final class SendCoordinator {
               + expectedSendId
               + ")");
     }
-    SendRecord record = record(r, hash, policyBytes, policy, answer, now);
+    byte[] signed = Inputs.b64Enclave("receipt", r.receipt());
+    byte[] receipt = RootedReceipts.forStore(signed, r, answer, signingPublicKey());
+    SendRecord record = record(r, hash, policyBytes, policy, answer, receipt, now);
     SendCommit c = stores.call("commit_send", () -> store.commitSend(record));
     metrics.observe(
         "keycast_host_send_deliveries",
@@ -225,8 +227,23 @@ final class SendCoordinator {
       delivered.add(
           new HostApi.DeliverySummary(d.deliveryId(), r.sendId(), d.recipient(), d.format(), now));
     }
+    // a version 3 receipt is answered as its bundle (the head alone names no delivery)
+    String answered = receipt == signed ? r.receipt() : Base64Url.encode(receipt);
     return new HostApi.SendResult(
-        r.sendId(), r.secretId(), r.receiptId(), r.receipt(), delivered, r.skipped(), false);
+        r.sendId(), r.secretId(), r.receiptId(), answered, delivered, r.skipped(), false);
+  }
+
+  /** The key set's raw Ed25519 receipt key, or null before the host holds its key bundle. */
+  private byte[] signingPublicKey() {
+    EnclaveApi.KeyBundle bundle = control.keyBundle();
+    if (bundle == null) {
+      return null;
+    }
+    try {
+      return Base64Url.decode("signing_public_key", bundle.signingPublicKey(), 64);
+    } catch (MalformedInputException e) {
+      return null;
+    }
   }
 
   /** What the store commits of the enclave's answer. */
@@ -236,9 +253,9 @@ final class SendCoordinator {
       byte[] policyBytes,
       SendPolicy policy,
       byte[] answer,
+      byte[] receipt,
       Instant now)
       throws ApiException {
-    byte[] receipt = Inputs.b64Enclave("receipt", r.receipt());
     byte[] sealed = Inputs.b64Enclave("sealed_secret", r.sealedSecret());
     try {
       Instant nb = policy.notBefore();
