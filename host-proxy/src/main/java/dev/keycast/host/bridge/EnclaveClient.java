@@ -17,9 +17,9 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
@@ -151,7 +151,7 @@ public final class EnclaveClient implements AutoCloseable {
                             .addLast(
                                 new HttpClientCodec(4096, 16 * 1024, 64 * 1024),
                                 new AnswerStarted(),
-                                new HttpObjectAggregator(settings.maxResponseBytes()),
+                                new AnswerSpool(settings.maxResponseBytes()),
                                 new ResponseHandler());
                       }
                     }),
@@ -233,7 +233,7 @@ public final class EnclaveClient implements AutoCloseable {
         throw failed(e.getCause());
       }
       released.join();
-      return r;
+      return r.inMemory(); // only streamed sends read a spooled answer in passes
     }
   }
 
@@ -462,15 +462,16 @@ public final class EnclaveClient implements AutoCloseable {
    * after part of it was sent (api.md section 1, "Streamed answers"), the error its trailers
    * carry (its partial body is dropped). Null when those trailers are malformed.
    */
-  static EnclaveResponse answerOf(FullHttpResponse msg) {
-    String status =
-        msg.trailingHeaders().get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_STATUS_TRAILER);
-    String error =
-        msg.trailingHeaders().get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_TRAILER);
+  static EnclaveResponse answerOf(AnswerSpool.Whole msg) {
+    HttpHeaders trailers =
+        msg.trailers() == null ? io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE : msg.trailers();
+    String status = trailers.get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_STATUS_TRAILER);
+    String error = trailers.get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_TRAILER);
     if (status == null && error == null) {
-      String type = msg.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
-      return new EnclaveResponse(msg.status().code(), type, ByteBufUtil.getBytes(msg.content()));
+      String type = msg.head().headers().get(HttpHeaderNames.CONTENT_TYPE, "");
+      return new EnclaveResponse(msg.head().status().code(), type, msg.body(), msg.file());
     }
+    new EnclaveResponse(0, "", new byte[0], msg.file()).close(); // the partial body is dropped
     try {
       int code = Integer.parseInt(status == null ? "" : status);
       if (code < 400 || code > 599 || error == null) {
@@ -484,18 +485,20 @@ public final class EnclaveClient implements AutoCloseable {
   }
 
   /** Completes the pending answer of its channel. */
-  private static final class ResponseHandler extends SimpleChannelInboundHandler<FullHttpResponse> {
+  private static final class ResponseHandler
+      extends SimpleChannelInboundHandler<AnswerSpool.Whole> {
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse msg) {
+    protected void channelRead0(ChannelHandlerContext ctx, AnswerSpool.Whole msg) {
       CompletableFuture<EnclaveResponse> pending = ctx.channel().attr(PENDING).get();
       if (pending == null) {
+        new EnclaveResponse(0, "", new byte[0], msg.file()).close();
         ctx.close(); // an answer nobody asked for: the connection is out of step
         return;
       }
-      if (!msg.decoderResult().isSuccess()) {
+      if (!msg.result().isSuccess()) {
         pending.completeExceptionally(
             EnclaveException.unavailable(
-                "malformed answer from the enclave: " + describe(msg.decoderResult().cause())));
+                "malformed answer from the enclave: " + describe(msg.result().cause())));
         return;
       }
       EnclaveResponse answer = answerOf(msg);
@@ -509,8 +512,10 @@ public final class EnclaveClient implements AutoCloseable {
       // an answer ended by an error in its trailers: the enclave closes the connection
       ctx.channel()
           .attr(REUSABLE)
-          .set(HttpUtil.isKeepAlive(msg) && msg.trailingHeaders().isEmpty());
-      pending.complete(answer);
+          .set(HttpUtil.isKeepAlive(msg.head()) && msg.trailers().isEmpty());
+      if (!pending.complete(answer)) {
+        answer.close(); // nobody waits for it any more (abandoned): its file goes
+      }
     }
 
     @Override

@@ -40,6 +40,29 @@ public final class SendResponseReader {
 
   private SendResponseReader() {}
 
+  /** A JSON answer that can be parsed more than once: bytes in memory, or a spooled file. */
+  @FunctionalInterface
+  public interface Source {
+    /** A new parser over the whole answer. */
+    JsonParser open() throws IOException;
+
+    /** An answer in memory. */
+    static Source of(byte[] json) {
+      Objects.requireNonNull(json, "json");
+      return () -> MAPPER.getFactory().createParser(json);
+    }
+
+    /** An answer in a file. */
+    static Source of(java.nio.file.Path file) {
+      Objects.requireNonNull(file, "file");
+      return () ->
+          MAPPER
+              .getFactory()
+              .createParser(
+                  new java.io.BufferedInputStream(java.nio.file.Files.newInputStream(file), 1 << 16));
+    }
+  }
+
   /**
    * Every member of the answer but the deliveries.
    *
@@ -88,8 +111,13 @@ public final class SendResponseReader {
    * parser does not decode a string nobody asks for).
    */
   public static Names names(byte[] json) throws MalformedInputException {
+    return names(Source.of(json));
+  }
+
+  /** {@link #names(byte[])} of an answer that may be spooled. */
+  public static Names names(Source json) throws MalformedInputException {
     Objects.requireNonNull(json, "json");
-    try (JsonParser p = MAPPER.getFactory().createParser(json)) {
+    try (JsonParser p = json.open()) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new MalformedInputException(
             MalformedInputException.Kind.MALFORMED_REQUEST, "send answer is not a JSON object");
@@ -198,6 +226,11 @@ public final class SendResponseReader {
    * {@link #header}; a parse error while iterating is an {@link UncheckedIOException}.
    */
   public static Iterable<EnclaveApi.Delivery> deliveries(byte[] json) {
+    return deliveries(Source.of(json));
+  }
+
+  /** {@link #deliveries(byte[])} of an answer that may be spooled. */
+  public static Iterable<EnclaveApi.Delivery> deliveries(Source json) {
     Objects.requireNonNull(json, "json");
     return () ->
         new Iterator<>() {
@@ -208,7 +241,7 @@ public final class SendResponseReader {
           private void advance() {
             try {
               if (p == null) {
-                p = MAPPER.getFactory().createParser(json);
+                p = json.open();
                 p.nextToken(); // START_OBJECT
                 while (true) {
                   JsonToken t = p.nextToken();

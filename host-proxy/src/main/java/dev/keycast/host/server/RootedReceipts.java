@@ -33,7 +33,10 @@ final class RootedReceipts {
    *     (the bundle is then stored unchecked; every reader verifies it)
    */
   static byte[] forStore(
-      byte[] receipt, SendResponseReader.Header header, byte[] answer, byte[] signingPublicKey)
+      byte[] receipt,
+      SendResponseReader.Header header,
+      SendResponseReader.Source answer,
+      byte[] signingPublicKey)
       throws ApiException {
     if (!ReceiptBundle.isRootedHead(receipt)) {
       return receipt;

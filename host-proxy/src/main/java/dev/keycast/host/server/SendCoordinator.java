@@ -148,11 +148,14 @@ final class SendCoordinator {
                 : ErrorCode.INVALID_POLICY,
             e.getMessage());
       }
-      EnclaveResponse answer = streamSend(p, policy);
-      if (!answer.ok()) {
-        throw EnclaveCalls.unavailable(answer.toException());
+      try (EnclaveResponse answer = streamSend(p, policy)) {
+        if (!answer.ok()) {
+          throw EnclaveCalls.unavailable(answer.toException());
+        }
+        // a large answer is in a spooled file (AnswerSpool): read from there, in passes
+        return HttpAnswer.json(
+            200, commit(sendId, hash, policyBytes, policy, answer.source(), permit));
       }
-      return HttpAnswer.json(200, commit(sendId, hash, policyBytes, policy, answer.body(), permit));
     }
   }
 
@@ -165,7 +168,7 @@ final class SendCoordinator {
       byte[] hash,
       byte[] policyBytes,
       SendPolicy policy,
-      byte[] answer,
+      SendResponseReader.Source answer,
       SenderQuotas.Permit permit)
       throws ApiException {
     SendResponseReader.Names names;
@@ -178,13 +181,13 @@ final class SendCoordinator {
     return commit(expectedSendId, hash, policyBytes, policy, answer, names, permit);
   }
 
-  /** {@link #commit(String, byte[], byte[], SendPolicy, byte[], SenderQuotas.Permit)} of an answer already read. */
+  /** {@link #commit(String, byte[], byte[], SendPolicy, SendResponseReader.Source, SenderQuotas.Permit)} of an answer already read. */
   HostApi.SendResult commit(
       String expectedSendId,
       byte[] hash,
       byte[] policyBytes,
       SendPolicy policy,
-      byte[] answer,
+      SendResponseReader.Source answer,
       SendResponseReader.Names names,
       SenderQuotas.Permit permit)
       throws ApiException {
@@ -252,7 +255,7 @@ final class SendCoordinator {
       byte[] hash,
       byte[] policyBytes,
       SendPolicy policy,
-      byte[] answer,
+      SendResponseReader.Source answer,
       byte[] receipt,
       Instant now)
       throws ApiException {
