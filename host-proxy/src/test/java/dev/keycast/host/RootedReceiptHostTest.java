@@ -29,6 +29,7 @@ import dev.keycast.protocol.receipt.ReceiptVerifier;
 import dev.keycast.transport.Endpoint;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -43,6 +44,8 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,9 +58,23 @@ import org.junit.jupiter.api.io.TempDir;
 class RootedReceiptHostTest {
   @TempDir Path dir;
 
+  /** The host's temporary answer and result files now in the JVM's temporary directory. */
+  private static Set<Path> spoolFiles() throws java.io.IOException {
+    try (Stream<Path> files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+      return files
+          .filter(
+              f -> {
+                String name = f.getFileName().toString();
+                return name.startsWith("keycast-answer-") || name.startsWith("keycast-result-");
+              })
+          .collect(java.util.stream.Collectors.toSet());
+    }
+  }
+
   @Test
   void aSendPastTheThresholdIsAnsweredWithAVerifiableVersion3Bundle() throws Exception {
     int n = ReceiptBuilder.DEFAULT_ROOTED_ABOVE + 100;
+    Set<Path> before = spoolFiles();
     InMemoryKeySets keys = new InMemoryKeySets();
     MockAttester attester = MockAttester.create(dir.resolve("mock-pki"));
     EnclaveServer enclave =
@@ -183,6 +200,15 @@ class RootedReceiptHostTest {
           json(post(base(host) + "/v1/sends", body), HostApi.SendResult.class);
       assertThat(again.replayed()).isTrue();
       assertThat(again.receipt()).isEqualTo(result.receipt());
+      assertThat(again.delivered())
+          .extracting(HostApi.DeliverySummary::deliveryId)
+          .containsExactlyElementsOf(
+              result.delivered().stream().map(HostApi.DeliverySummary::deliveryId).toList());
+
+      // the spooled enclave answer and the result file were deleted once used
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(() -> assertThat(spoolFiles()).isSubsetOf(before));
     } finally {
       host.shutdown();
       enclave.close();

@@ -97,9 +97,14 @@ public final class SendResponseReader {
   /**
    * Every member of the answer but the deliveries' envelopes.
    *
-   * @param delivered each delivery's names, in the answer's order
+   * @param delivered each delivery's names, in the answer's order; null for an answer of more than
+   *     {@link #KEPT_NAMES} deliveries, whose names are read again from the answer ({@link
+   *     #deliveries}) instead of being held
    */
   public record Names(Header header, List<Delivered> delivered) {}
+
+  /** Most delivery names {@link #names} keeps. */
+  public static final int KEPT_NAMES = 4096;
 
   /** Reads everything but the deliveries. */
   public static Header header(byte[] json) throws MalformedInputException {
@@ -131,6 +136,7 @@ public final class SendResponseReader {
       EnclaveApi.BookingInfo booking = null;
       List<EnclaveApi.Skipped> skipped = new ArrayList<>();
       List<Delivered> delivered = new ArrayList<>();
+      int count = 0;
       while (p.nextToken() == JsonToken.FIELD_NAME) {
         String name = p.currentName();
         JsonToken t = p.nextToken();
@@ -156,7 +162,10 @@ public final class SendResponseReader {
           case "deliveries" -> {
             if (t == JsonToken.START_ARRAY) {
               while (p.nextToken() == JsonToken.START_OBJECT) {
-                delivered.add(delivered(p));
+                Delivered d = delivered(p);
+                if (count++ < KEPT_NAMES) {
+                  delivered.add(d);
+                }
               }
             } else if (t != JsonToken.VALUE_NULL) {
               throw new MalformedInputException(
@@ -177,10 +186,10 @@ public final class SendResponseReader {
               receipt,
               sealed,
               List.copyOf(skipped),
-              delivered.size(),
+              count,
               policy,
               booking),
-          List.copyOf(delivered));
+          count > KEPT_NAMES ? null : List.copyOf(delivered));
     } catch (IOException e) {
       throw new MalformedInputException(
           MalformedInputException.Kind.MALFORMED_REQUEST,

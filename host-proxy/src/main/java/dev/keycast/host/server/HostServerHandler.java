@@ -15,8 +15,11 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpChunkedInput;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.stream.ChunkedNioFile;
+import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -137,13 +140,23 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
   }
 
   private void write(ChannelHandlerContext ctx, HttpAnswer a, boolean keepAlive) {
+    if (a.file() != null) {
+      writeFile(ctx, a, keepAlive);
+      return;
+    }
     FullHttpResponse resp =
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1,
             HttpResponseStatus.valueOf(a.status()),
             Unpooled.wrappedBuffer(a.body()));
+    headers(resp, a, a.body().length, keepAlive);
+    ctx.writeAndFlush(resp).addListener(done(ctx, keepAlive));
+  }
+
+  private static void headers(
+      io.netty.handler.codec.http.HttpResponse resp, HttpAnswer a, long length, boolean keepAlive) {
     resp.headers().set(HttpHeaderNames.CONTENT_TYPE, a.contentType());
-    HttpUtil.setContentLength(resp, a.body().length);
+    HttpUtil.setContentLength(resp, length);
     if (a.retryAfterSeconds() > 0) {
       resp.headers().set(HttpHeaderNames.RETRY_AFTER, a.retryAfterSeconds());
     }
@@ -151,8 +164,60 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
     if (!keepAlive) {
       resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
-    ctx.writeAndFlush(resp)
+  }
+
+  /**
+   * Sends an answer whose body is a file (a large send's result) in 64 KiB pieces as the
+   * connection takes them, through a {@link ChunkedWriteHandler} added for this answer only (small
+   * answers do not pay for it), and deletes the file when it is sent or the connection failed.
+   */
+  private void writeFile(ChannelHandlerContext ctx, HttpAnswer a, boolean keepAlive) {
+    java.nio.file.Path file = a.file();
+    HttpChunkedInput body;
+    long length;
+    try {
+      ChunkedNioFile chunks = new ChunkedNioFile(file.toFile(), 1 << 16);
+      length = chunks.length();
+      body = new HttpChunkedInput(chunks);
+    } catch (java.io.IOException e) {
+      LOG.error("a result file cannot be read back", e);
+      deleteQuietly(file);
+      write(ctx, HttpAnswer.error(ErrorCode.INTERNAL, "internal error"), false);
+      return;
+    }
+    io.netty.handler.codec.http.HttpResponse head =
+        new io.netty.handler.codec.http.DefaultHttpResponse(
+            HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(a.status()));
+    headers(head, a, length, keepAlive);
+    if (ctx.pipeline().get(CHUNKED) == null) {
+      ctx.pipeline().addBefore(ctx.name(), CHUNKED, new ChunkedWriteHandler());
+    }
+    ctx.write(head);
+    ctx.writeAndFlush(body)
         .addListener(
+            (ChannelFutureListener)
+                f -> {
+                  deleteQuietly(file);
+                  if (f.channel().pipeline().get(CHUNKED) != null) {
+                    f.channel().pipeline().remove(CHUNKED);
+                  }
+                })
+        .addListener(done(ctx, keepAlive));
+  }
+
+  private static final String CHUNKED = "keycast-chunked-answer";
+
+  private static void deleteQuietly(java.nio.file.Path file) {
+    try {
+      java.nio.file.Files.deleteIfExists(file);
+    } catch (java.io.IOException e) {
+      LOG.warn("a result file could not be deleted: {}", e.getClass().getSimpleName());
+    }
+  }
+
+  /** After an answer is written: the next queued request, or the connection closed. */
+  private ChannelFutureListener done(ChannelHandlerContext ctx, boolean keepAlive) {
+    return
             (ChannelFutureListener)
                 f -> {
                   busy = false;
@@ -174,7 +239,7 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
                         .config()
                         .setAutoRead(true); // reads again (Netty calls read() on the change)
                   }
-                });
+                };
   }
 
   @Override

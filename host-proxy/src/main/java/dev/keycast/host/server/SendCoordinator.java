@@ -152,9 +152,22 @@ final class SendCoordinator {
         if (!answer.ok()) {
           throw EnclaveCalls.unavailable(answer.toException());
         }
-        // a large answer is in a spooled file (AnswerSpool): read from there, in passes
-        return HttpAnswer.json(
-            200, commit(sendId, hash, policyBytes, policy, answer.source(), permit));
+        // a large answer is in a spooled file (AnswerSpool): read from there, in passes, and a
+        // large result is encoded to a file while its deliveries are read again (StreamedList)
+        HostApi.SendResult result =
+            commit(sendId, hash, policyBytes, policy, answer.source(), permit);
+        if (result.delivered() instanceof StreamedList<?>) {
+          try {
+            return HttpAnswer.jsonFile(200, result);
+          } catch (IOException | java.io.UncheckedIOException e) {
+            // committed and acknowledged in the store: a retry replays it from its receipt
+            throw new ApiException(
+                ErrorCode.STORE_UNAVAILABLE,
+                "the send is stored, but its result could not be written; retry the send to get"
+                    + " it");
+          }
+        }
+        return HttpAnswer.json(200, result);
       }
     }
   }
@@ -225,10 +238,26 @@ final class SendCoordinator {
           r.deliveryCount(),
           r.skipped().size());
     }
-    List<HostApi.DeliverySummary> delivered = new ArrayList<>(r.deliveryCount());
-    for (SendResponseReader.Delivered d : names.delivered()) {
-      delivered.add(
-          new HostApi.DeliverySummary(d.deliveryId(), r.sendId(), d.recipient(), d.format(), now));
+    List<HostApi.DeliverySummary> delivered;
+    if (names.delivered() != null) {
+      delivered = new ArrayList<>(r.deliveryCount());
+      for (SendResponseReader.Delivered d : names.delivered()) {
+        delivered.add(
+            new HostApi.DeliverySummary(
+                d.deliveryId(), r.sendId(), d.recipient(), d.format(), now));
+      }
+    } else {
+      // a large send: the summaries are read from the answer again each time they are iterated
+      // (encoding the result iterates them once), never held (issue 28)
+      delivered =
+          new StreamedList<>(
+              r.deliveryCount(),
+              () ->
+                  mapped(
+                      SendResponseReader.deliveries(answer).iterator(),
+                      d ->
+                          new HostApi.DeliverySummary(
+                              d.deliveryId(), r.sendId(), d.recipient(), d.format(), now)));
     }
     // a version 3 receipt is answered as its bundle (the head alone names no delivery)
     String answered = receipt == signed ? r.receipt() : Base64Url.encode(receipt);
