@@ -9,7 +9,6 @@ import dev.keycast.protocol.crypto.Sha256;
 import dev.keycast.protocol.receipt.Receipt;
 import dev.keycast.protocol.receipt.ReceiptBundle;
 import dev.keycast.protocol.receipt.ReceiptSignatureException;
-import dev.keycast.protocol.receipt.ReceiptVerifier;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -68,7 +67,7 @@ final class RootedReceipts {
     }
     if (signingPublicKey != null) {
       try {
-        ReceiptVerifier.verify(bundle, signingPublicKey);
+        ReceiptBundle.check(bundle, signingPublicKey);
       } catch (MalformedInputException | ReceiptSignatureException e) {
         throw unusable("its receipt does not cover its deliveries (" + e.getMessage() + ")");
       }

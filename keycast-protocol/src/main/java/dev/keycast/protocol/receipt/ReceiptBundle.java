@@ -135,6 +135,33 @@ public final class ReceiptBundle {
    */
   static Receipt verify(byte[] in, CborReader r, byte[] signingPublicKeyRaw)
       throws MalformedInputException, ReceiptSignatureException {
+    return verify(in, r, signingPublicKeyRaw, true);
+  }
+
+  /**
+   * Checks a whole bundle as {@link ReceiptVerifier#verify(byte[], byte[])} does, without keeping
+   * its entries (the host's check of a bundle it assembled: constant memory beyond the bytes).
+   */
+  public static void check(byte[] bundle, byte[] signingPublicKeyRaw)
+      throws MalformedInputException, ReceiptSignatureException {
+    if (bundle == null || bundle.length == 0 || (bundle[0] & 0xff) != ReceiptVerifier.BUNDLE_HEAD) {
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "not a receipt bundle");
+    }
+    if (bundle.length > ReceiptSigner.MAX_ENCODED) {
+      throw new MalformedInputException(
+          MalformedInputException.Kind.OVERSIZE,
+          "receipt is " + bundle.length + " bytes, limit " + ReceiptSigner.MAX_ENCODED);
+    }
+    verify(
+        bundle,
+        new CborReader(bundle, 0, bundle.length, CborReader.Options.CANONICAL),
+        signingPublicKeyRaw,
+        false);
+  }
+
+  private static Receipt verify(byte[] in, CborReader r, byte[] signingPublicKeyRaw, boolean keep)
+      throws MalformedInputException, ReceiptSignatureException {
     if (r.readHead(CborReader.MAJOR_ARRAY, "receipt bundle") != 3) {
       throw new MalformedInputException(
           MalformedInputException.Kind.MALFORMED, "a receipt bundle is an array of 3");
@@ -145,22 +172,30 @@ public final class ReceiptBundle {
 
     long nd = listHead(r, "deliveries", h.deliveryCount());
     List<Receipt.Delivery> deliveries =
-        new ArrayList<>((int) Math.min(nd, (in.length - r.position()) / MIN_DELIVERY_BYTES + 1));
+        new ArrayList<>(
+            keep ? (int) Math.min(nd, (in.length - r.position()) / MIN_DELIVERY_BYTES + 1) : 0);
     MerkleTreeHash dlv = new MerkleTreeHash();
     for (long i = 0; i < nd; i++) {
       int start = r.position();
-      deliveries.add(ReceiptCodec.readDelivery(r, i));
+      Receipt.Delivery d = ReceiptCodec.readDelivery(r, i);
+      if (keep) {
+        deliveries.add(d);
+      }
       dlv.addLeaf(in, start, r.position() - start);
     }
     checkRoot(dlv, h.deliveriesRoot());
 
     long ns = listHead(r, "skipped", h.skippedCount());
     List<Receipt.Skipped> skipped =
-        new ArrayList<>((int) Math.min(ns, (in.length - r.position()) / MIN_SKIPPED_BYTES + 1));
+        new ArrayList<>(
+            keep ? (int) Math.min(ns, (in.length - r.position()) / MIN_SKIPPED_BYTES + 1) : 0);
     MerkleTreeHash skp = new MerkleTreeHash();
     for (long i = 0; i < ns; i++) {
       int start = r.position();
-      skipped.add(ReceiptCodec.readSkipped(r, i));
+      Receipt.Skipped k = ReceiptCodec.readSkipped(r, i);
+      if (keep) {
+        skipped.add(k);
+      }
       skp.addLeaf(in, start, r.position() - start);
     }
     checkRoot(skp, h.skippedRoot());

@@ -149,6 +149,24 @@ class ReceiptBundleTest {
   }
 
   @Test
+  void checkRefusesWhatVerifyRefusesWithoutKeepingTheEntries() throws Exception {
+    List<Receipt.Delivery> d = deliveries(20);
+    ReceiptBuilder b = builder(4);
+    d.forEach(b::add);
+    byte[] head = b.sign(AT, ReceiptVectors.signingKey());
+    ReceiptBundle.check(
+        ReceiptBundle.assemble(head, 20, d.iterator(), List.of()), ReceiptVectors.publicKey());
+    List<Receipt.Delivery> swapped = new ArrayList<>(d);
+    swapped.set(0, d.get(1));
+    swapped.set(1, d.get(0));
+    byte[] lying = ReceiptBundle.assemble(head, 20, swapped.iterator(), List.of());
+    assertThatThrownBy(() -> ReceiptBundle.check(lying, ReceiptVectors.publicKey()))
+        .isExactlyInstanceOf(ReceiptSignatureException.class);
+    assertThatThrownBy(() -> ReceiptBundle.check(head, ReceiptVectors.publicKey()))
+        .isInstanceOf(MalformedInputException.class);
+  }
+
+  @Test
   void aVersion2ReceiptIsNotAssembledIntoABundle() {
     byte[] v2 = ReceiptSigner.sign(ReceiptVectors.goldenV2(), ReceiptVectors.signingKey());
     assertThatThrownBy(() -> ReceiptBundle.assemble(v2, 0, List.<Receipt.Delivery>of().iterator(), List.of()))
