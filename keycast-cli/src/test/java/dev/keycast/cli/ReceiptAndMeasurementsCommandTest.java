@@ -434,8 +434,7 @@ class ReceiptAndMeasurementsCommandTest {
             new byte[32],
             new byte[32]);
     java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-    java.util.List<dev.keycast.protocol.receipt.Receipt.Delivery> all =
-        new java.util.ArrayList<>();
+    java.util.List<dev.keycast.protocol.receipt.Receipt.Delivery> all = new java.util.ArrayList<>();
     for (int i = 0; i < 100_000; i++) {
       String fp =
           HexFormat.of().formatHex(sha.digest(java.nio.ByteBuffer.allocate(4).putInt(i).array()));

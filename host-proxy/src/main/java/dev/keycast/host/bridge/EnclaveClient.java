@@ -4,7 +4,6 @@ import dev.keycast.protocol.Json;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.transport.Endpoint;
 import dev.keycast.transport.Transports;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -14,11 +13,10 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
@@ -464,7 +462,9 @@ public final class EnclaveClient implements AutoCloseable {
    */
   static EnclaveResponse answerOf(AnswerSpool.Whole msg) {
     HttpHeaders trailers =
-        msg.trailers() == null ? io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE : msg.trailers();
+        msg.trailers() == null
+            ? io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE
+            : msg.trailers();
     String status = trailers.get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_STATUS_TRAILER);
     String error = trailers.get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_TRAILER);
     if (status == null && error == null) {

@@ -1,14 +1,13 @@
 package dev.keycast.host.bridge;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.ErrorBody;
 import dev.keycast.protocol.api.ErrorCode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * One HTTP answer of the enclave, fully read: its body in memory, or, for an answer larger than

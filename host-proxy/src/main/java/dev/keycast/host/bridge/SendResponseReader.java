@@ -59,7 +59,8 @@ public final class SendResponseReader {
           MAPPER
               .getFactory()
               .createParser(
-                  new java.io.BufferedInputStream(java.nio.file.Files.newInputStream(file), 1 << 16));
+                  new java.io.BufferedInputStream(
+                      java.nio.file.Files.newInputStream(file), 1 << 16));
     }
   }
 

@@ -11,11 +11,11 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpChunkedInput;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpChunkedInput;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.stream.ChunkedNioFile;
@@ -217,29 +217,28 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
 
   /** After an answer is written: the next queued request, or the connection closed. */
   private ChannelFutureListener done(ChannelHandlerContext ctx, boolean keepAlive) {
-    return
-            (ChannelFutureListener)
-                f -> {
-                  busy = false;
-                  server.requestFinished();
-                  // the request's body bytes leave the upload budget (UploadGuard, earlier in the
-                  // pipeline)
-                  f.channel().pipeline().fireUserEventTriggered(UploadGuard.REQUEST_DONE);
-                  if (!keepAlive || !f.isSuccess()) {
-                    queued.forEach(FullHttpRequest::release);
-                    queued.clear();
-                    f.channel().close();
-                    return;
-                  }
-                  FullHttpRequest next = queued.poll();
-                  if (next != null) {
-                    start(ctx, next);
-                  } else if (!f.channel().config().isAutoRead()) {
-                    f.channel()
-                        .config()
-                        .setAutoRead(true); // reads again (Netty calls read() on the change)
-                  }
-                };
+    return (ChannelFutureListener)
+        f -> {
+          busy = false;
+          server.requestFinished();
+          // the request's body bytes leave the upload budget (UploadGuard, earlier in the
+          // pipeline)
+          f.channel().pipeline().fireUserEventTriggered(UploadGuard.REQUEST_DONE);
+          if (!keepAlive || !f.isSuccess()) {
+            queued.forEach(FullHttpRequest::release);
+            queued.clear();
+            f.channel().close();
+            return;
+          }
+          FullHttpRequest next = queued.poll();
+          if (next != null) {
+            start(ctx, next);
+          } else if (!f.channel().config().isAutoRead()) {
+            f.channel()
+                .config()
+                .setAutoRead(true); // reads again (Netty calls read() on the change)
+          }
+        };
   }
 
   @Override

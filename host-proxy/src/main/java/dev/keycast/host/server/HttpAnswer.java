@@ -1,15 +1,14 @@
 package dev.keycast.host.server;
 
-import java.io.BufferedOutputStream;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
-
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.api.ErrorBody;
 import dev.keycast.protocol.api.ErrorCode;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * One HTTP answer, detached from Netty.

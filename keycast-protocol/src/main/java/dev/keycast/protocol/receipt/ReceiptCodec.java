@@ -259,10 +259,7 @@ final class ReceiptCodec {
     w.text(K_ISSUED_AT).uint(h.issuedAtMillis());
     w.text(K_PAYLOAD).bytes(h.payloadSha256());
     w.text(K_POLICY).bytes(h.policySha256());
-    w.text(K_SKIPPED)
-        .head(CborReader.MAJOR_ARRAY, 2)
-        .uint(h.skippedCount())
-        .bytes(h.skippedRoot());
+    w.text(K_SKIPPED).head(CborReader.MAJOR_ARRAY, 2).uint(h.skippedCount()).bytes(h.skippedRoot());
     if (h.sender() != null) {
       w.text(K_SENDER).hexBytes(h.sender().key());
       w.text(K_SIGNED_AT).uint(h.sender().signedAt().getEpochSecond());
@@ -287,7 +284,11 @@ final class ReceiptCodec {
     if (mapSize != MAP_SIZE && mapSize != MAP_SIZE_WITH_SENDER) {
       throw new MalformedInputException(
           MalformedInputException.Kind.MALFORMED,
-          "receipt map has " + mapSize + " entries, expected " + MAP_SIZE + " or "
+          "receipt map has "
+              + mapSize
+              + " entries, expected "
+              + MAP_SIZE
+              + " or "
               + MAP_SIZE_WITH_SENDER);
     }
     r.readKey(K_KEY_SET, 16);
@@ -335,8 +336,7 @@ final class ReceiptCodec {
           MalformedInputException.Kind.MALFORMED,
           "trailing bytes after receipt at offset " + r.position());
     }
-    return new RootedHead(
-        keySetId, sendId, kind, iat, pol, pay, nd, dlvRoot, ns, skpRoot, sender);
+    return new RootedHead(keySetId, sendId, kind, iat, pol, pay, nd, dlvRoot, ns, skpRoot, sender);
   }
 
   private static long count(CborReader r, String what) throws MalformedInputException {

@@ -81,7 +81,8 @@ class ReceiptBundleTest {
     Receipt r = ReceiptVerifier.verify(bundle, ReceiptVectors.publicKey());
     assertThat(r).isEqualTo(expected(Receipt.VERSION_ROOTED, d, s));
     // the same receipt signed whole gives the same bundle (Ed25519 is deterministic)
-    assertThat(ReceiptSigner.sign(expected(Receipt.VERSION_ROOTED, d, s), ReceiptVectors.signingKey()))
+    assertThat(
+            ReceiptSigner.sign(expected(Receipt.VERSION_ROOTED, d, s), ReceiptVectors.signingKey()))
         .isEqualTo(bundle);
   }
 
@@ -169,7 +170,8 @@ class ReceiptBundleTest {
   @Test
   void aVersion2ReceiptIsNotAssembledIntoABundle() {
     byte[] v2 = ReceiptSigner.sign(ReceiptVectors.goldenV2(), ReceiptVectors.signingKey());
-    assertThatThrownBy(() -> ReceiptBundle.assemble(v2, 0, List.<Receipt.Delivery>of().iterator(), List.of()))
+    assertThatThrownBy(
+            () -> ReceiptBundle.assemble(v2, 0, List.<Receipt.Delivery>of().iterator(), List.of()))
         .isInstanceOf(IllegalArgumentException.class);
   }
 }
