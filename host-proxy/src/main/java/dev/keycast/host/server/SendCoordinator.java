@@ -405,7 +405,7 @@ final class SendCoordinator {
    * candidates while the host still reads the next ones, and the body is never held whole):
    * {@code payload} first, then {@code candidates} (api.md section 1.1 requires that order), each
    * registered recipient the policy may admit once, from its cleartext selector only. A body over
-   * {@link EnclaveApi#MAX_REQUEST_BYTES} or more than {@link HostApiService#MAX_CANDIDATES} candidates abandons
+   * {@link EnclaveApi#MAX_SEND_REQUEST_BYTES} or more than {@link HostApiService#MAX_CANDIDATES} candidates abandons
    * the request ({@code too_many_recipients}); a store failure abandons it too.
    */
   private EnclaveResponse streamSend(EnclaveApi.SendPayload payload, SendPolicy policy)
@@ -418,7 +418,7 @@ final class SendCoordinator {
           enclave.client().stream(
               HttpMethod.POST,
               "/v1/send",
-              EnclaveApi.MAX_REQUEST_BYTES,
+              EnclaveApi.MAX_SEND_REQUEST_BYTES,
               out -> attachedCount[0] = writeSendRequest(out, payloadJson, policy));
       if (!r.ok()) {
         enclave.countError(r.toException());
