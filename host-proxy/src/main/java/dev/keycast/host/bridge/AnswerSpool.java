@@ -12,11 +12,12 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Collects one enclave answer, in place of an aggregator that would hold it whole: up to {@link
@@ -26,12 +27,18 @@ import java.nio.file.StandardOpenOption;
  * aggregator's limit. Emits one {@link Whole} per answer.
  */
 final class AnswerSpool extends ChannelInboundHandlerAdapter {
+  private static final Logger LOG = LoggerFactory.getLogger(AnswerSpool.class);
+
   /** Largest answer kept in memory. */
   static final int IN_MEMORY = 1 << 20;
 
   /** One whole answer: its head, trailers, and its body in memory or in a file. */
   record Whole(
-      HttpResponse head, HttpHeaders trailers, byte[] body, Path file, DecoderResult result) {}
+      HttpResponse head,
+      HttpHeaders trailers,
+      byte[] body,
+      SpooledFile file,
+      DecoderResult result) {}
 
   private final long maxBytes;
   private HttpResponse head;
@@ -113,7 +120,7 @@ final class AnswerSpool extends ChannelInboundHandlerAdapter {
     Whole w;
     if (channel != null) {
       channel.close();
-      w = new Whole(head, trailers, null, file, DecoderResult.SUCCESS);
+      w = new Whole(head, trailers, null, new SpooledFile(file), DecoderResult.SUCCESS);
     } else {
       w = new Whole(head, trailers, memory.toByteArray(), null, DecoderResult.SUCCESS);
     }
@@ -124,22 +131,23 @@ final class AnswerSpool extends ChannelInboundHandlerAdapter {
     return w;
   }
 
-  /** Drops a partial answer (and its file). */
+  /** Drops a partial answer (and its file); never throws (a failure is logged). */
   private void discard() {
     head = null;
     memory = null;
-    try {
-      if (channel != null) {
-        channel.close();
+    FileChannel c = channel;
+    Path f = file;
+    channel = null;
+    file = null;
+    if (c != null) {
+      try {
+        c.close();
+      } catch (IOException e) {
+        LOG.debug("a partial answer's file did not close: {}", e.getClass().getSimpleName());
       }
-      if (file != null) {
-        Files.deleteIfExists(file);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } finally {
-      channel = null;
-      file = null;
+    }
+    if (f != null) {
+      new SpooledFile(f).close();
     }
   }
 

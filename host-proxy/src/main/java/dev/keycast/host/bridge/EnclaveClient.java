@@ -223,6 +223,9 @@ public final class EnclaveClient implements AutoCloseable {
       EnclaveResponse r;
       try {
         r = answer.get();
+      } catch (InterruptedException e) {
+        answer.thenAccept(EnclaveResponse::close); // an answer that still comes is let go
+        throw e;
       } catch (ExecutionException e) {
         released.join();
         if (attempt == 0 && reused && closedBeforeAnswer(e.getCause())) {
@@ -408,7 +411,10 @@ public final class EnclaveClient implements AutoCloseable {
       }
       released.join();
       try {
-        return answer.get();
+        return answer.get(); // the caller closes it (a large answer is spooled)
+      } catch (InterruptedException e) {
+        answer.thenAccept(EnclaveResponse::close); // an answer that still comes is let go
+        throw e;
       } catch (ExecutionException e) {
         if (attempt == 0 && reused && closedBeforeAnswer(e.getCause())) {
           continue; // a stale keep-alive connection: once more on a fresh one
@@ -471,7 +477,9 @@ public final class EnclaveClient implements AutoCloseable {
       String type = msg.head().headers().get(HttpHeaderNames.CONTENT_TYPE, "");
       return new EnclaveResponse(msg.head().status().code(), type, msg.body(), msg.file());
     }
-    new EnclaveResponse(0, "", new byte[0], msg.file()).close(); // the partial body is dropped
+    if (msg.file() != null) {
+      msg.file().close(); // the partial body is dropped
+    }
     try {
       int code = Integer.parseInt(status == null ? "" : status);
       if (code < 400 || code > 599 || error == null) {
@@ -491,7 +499,9 @@ public final class EnclaveClient implements AutoCloseable {
     protected void channelRead0(ChannelHandlerContext ctx, AnswerSpool.Whole msg) {
       CompletableFuture<EnclaveResponse> pending = ctx.channel().attr(PENDING).get();
       if (pending == null) {
-        new EnclaveResponse(0, "", new byte[0], msg.file()).close();
+        if (msg.file() != null) {
+          msg.file().close();
+        }
         ctx.close(); // an answer nobody asked for: the connection is out of step
         return;
       }

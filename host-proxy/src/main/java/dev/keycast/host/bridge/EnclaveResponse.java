@@ -6,8 +6,6 @@ import dev.keycast.protocol.api.ErrorBody;
 import dev.keycast.protocol.api.ErrorCode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * One HTTP answer of the enclave, fully read: its body in memory, or, for an answer larger than
@@ -18,7 +16,7 @@ import java.nio.file.Path;
  * @param body the body bytes (owned by this record; not copied), or null when spooled
  * @param file the spooled body, or null
  */
-public record EnclaveResponse(int status, String contentType, byte[] body, Path file)
+public record EnclaveResponse(int status, String contentType, byte[] body, SpooledFile file)
     implements AutoCloseable {
 
   /** An answer held in memory. */
@@ -35,7 +33,7 @@ public record EnclaveResponse(int status, String contentType, byte[] body, Path 
       return body;
     }
     try {
-      return Files.readAllBytes(file);
+      return file.readAll();
     } catch (IOException e) {
       throw new UncheckedIOException("the spooled enclave answer cannot be read", e);
     }
@@ -46,25 +44,26 @@ public record EnclaveResponse(int status, String contentType, byte[] body, Path 
     return file == null ? SendResponseReader.Source.of(body) : SendResponseReader.Source.of(file);
   }
 
-  /** This answer with its body in memory (a spooled body is read and its file deleted). */
+  /**
+   * This answer with its body in memory (a spooled body is read and its file deleted, also when
+   * reading it fails).
+   */
   public EnclaveResponse inMemory() {
     if (file == null) {
       return this;
     }
-    EnclaveResponse r = new EnclaveResponse(status, contentType, body());
-    close();
-    return r;
+    try {
+      return new EnclaveResponse(status, contentType, body());
+    } finally {
+      close();
+    }
   }
 
-  /** Deletes a spooled body. */
+  /** Deletes a spooled body (closing its readers first); never throws. */
   @Override
   public void close() {
     if (file != null) {
-      try {
-        Files.deleteIfExists(file);
-      } catch (IOException e) {
-        throw new UncheckedIOException("the spooled enclave answer cannot be deleted", e);
-      }
+      file.close();
     }
   }
 

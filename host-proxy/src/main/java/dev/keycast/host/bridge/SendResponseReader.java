@@ -52,15 +52,10 @@ public final class SendResponseReader {
       return () -> MAPPER.getFactory().createParser(json);
     }
 
-    /** An answer in a file. */
-    static Source of(java.nio.file.Path file) {
+    /** An answer in a spooled file (its streams are closed with it). */
+    static Source of(SpooledFile file) {
       Objects.requireNonNull(file, "file");
-      return () ->
-          MAPPER
-              .getFactory()
-              .createParser(
-                  new java.io.BufferedInputStream(
-                      java.nio.file.Files.newInputStream(file), 1 << 16));
+      return () -> MAPPER.getFactory().createParser(file.openStream());
     }
   }
 

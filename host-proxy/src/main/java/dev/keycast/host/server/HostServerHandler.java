@@ -132,7 +132,13 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
                   answer = HttpAnswer.error(ErrorCode.INTERNAL, "internal error");
                 }
                 HttpAnswer a = answer;
-                ctx.executor().execute(() -> write(ctx, a, ka && !server.isDraining()));
+                try {
+                  ctx.executor().execute(() -> write(ctx, a, ka && !server.isDraining()));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                  if (a.file() != null) {
+                    deleteQuietly(a.file()); // the event loop is gone: nobody sends it
+                  }
+                }
               });
     } catch (java.util.concurrent.RejectedExecutionException e) {
       write(ctx, HttpAnswer.error(ErrorCode.OVERLOADED, "the host is shutting down"), false);
@@ -189,10 +195,16 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
         new io.netty.handler.codec.http.DefaultHttpResponse(
             HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(a.status()));
     headers(head, a, length, keepAlive);
-    if (ctx.pipeline().get(CHUNKED) == null) {
-      ctx.pipeline().addBefore(ctx.name(), CHUNKED, new ChunkedWriteHandler());
+    try {
+      if (ctx.pipeline().get(CHUNKED) == null) {
+        ctx.pipeline().addBefore(ctx.name(), CHUNKED, new ChunkedWriteHandler());
+      }
+      ctx.write(head);
+    } catch (RuntimeException e) {
+      closeQuietly(body);
+      deleteQuietly(file);
+      throw e;
     }
-    ctx.write(head);
     ctx.writeAndFlush(body)
         .addListener(
             (ChannelFutureListener)
@@ -206,6 +218,14 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
   }
 
   private static final String CHUNKED = "keycast-chunked-answer";
+
+  private static void closeQuietly(HttpChunkedInput body) {
+    try {
+      body.close();
+    } catch (Exception e) {
+      LOG.debug("a result file did not close: {}", e.getClass().getSimpleName());
+    }
+  }
 
   private static void deleteQuietly(java.nio.file.Path file) {
     try {

@@ -37,7 +37,11 @@ final class StreamedList<T> extends AbstractSequentialList<T> {
 
       @Override
       public boolean hasNext() {
-        return at < size && in.hasNext();
+        if (at >= size) {
+          in.hasNext(); // lets the source read to its end and close what it opened
+          return false;
+        }
+        return in.hasNext();
       }
 
       @Override

@@ -34,6 +34,8 @@ public final class ReceiptBuilder {
   private MerkleTreeHash skippedTree;
   private int deliveryCount;
   private int skippedCount;
+  // bytes of every entry encoded so far: a version 3 bundle must fit the receipt limit too
+  private long entryBytes;
 
   /** Starts a receipt; the arguments are validated as by {@link Receipt}. */
   public ReceiptBuilder(
@@ -93,9 +95,12 @@ public final class ReceiptBuilder {
       CborWriter e = new CborWriter(160);
       ReceiptCodec.writeDelivery(e, delivery);
       deliveryTree.addLeaf(e.array(), 0, e.length());
+      entryBytes += e.length();
     } else {
+      int before = deliveries.length();
       ReceiptCodec.writeDelivery(deliveries, delivery);
       deliveryEnds = mark(deliveryEnds, deliveryCount, deliveries.length());
+      entryBytes += deliveries.length() - before;
     }
     deliveryCount++;
     rootIfLarge();
@@ -110,9 +115,12 @@ public final class ReceiptBuilder {
       CborWriter e = new CborWriter(160);
       ReceiptCodec.writeSkipped(e, entry);
       skippedTree.addLeaf(e.array(), 0, e.length());
+      entryBytes += e.length();
     } else {
+      int before = skipped.length();
       ReceiptCodec.writeSkipped(skipped, entry);
       skippedEnds = mark(skippedEnds, skippedCount, skipped.length());
+      entryBytes += skipped.length() - before;
     }
     skippedCount++;
     rootIfLarge();
@@ -184,6 +192,15 @@ public final class ReceiptBuilder {
       throw new IllegalArgumentException("issuedAt must not be before the epoch");
     }
     if (deliveryTree != null) {
+      // its bundle (head, two array heads, the entries) must be verifiable: refuse here, before
+      // signing, as versions 1 and 2 do, rather than after the whole send
+      if (1024L + entryBytes > ReceiptSigner.MAX_ENCODED) {
+        throw new IllegalArgumentException(
+            "receipt bundle would be about "
+                + (1024L + entryBytes)
+                + " bytes, limit "
+                + ReceiptSigner.MAX_ENCODED);
+      }
       CborWriter head = new CborWriter(512);
       ReceiptCodec.assembleRooted(
           head,

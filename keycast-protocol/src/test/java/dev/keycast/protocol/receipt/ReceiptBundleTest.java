@@ -168,6 +168,21 @@ class ReceiptBundleTest {
   }
 
   @Test
+  void aRootedReceiptWhoseBundleWouldExceedTheLimitIsRefusedBeforeSigning() {
+    ReceiptBuilder b = builder(2);
+    String message = "m".repeat(Receipt.MAX_MESSAGE);
+    // about 300 bytes per skipped entry: 230,000 of them pass 64 MiB
+    for (int i = 0; i < 230_000; i++) {
+      b.add(
+          new Receipt.Skipped(ReceiptVectors.fp("bundle/big" + (i % 64)), "not_eligible", message));
+    }
+    assertThat(b.rooted()).isTrue();
+    assertThatThrownBy(() -> b.sign(AT, ReceiptVectors.signingKey()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("limit");
+  }
+
+  @Test
   void aVersion2ReceiptIsNotAssembledIntoABundle() {
     byte[] v2 = ReceiptSigner.sign(ReceiptVectors.goldenV2(), ReceiptVectors.signingKey());
     assertThatThrownBy(
