@@ -3,6 +3,7 @@ package dev.keycast.enclave.server;
 import com.fasterxml.jackson.core.Base64Variant;
 import com.fasterxml.jackson.core.Base64Variants;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.keycast.protocol.FingerprintSet;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.cinema.KdmDeliveries;

@@ -15,6 +15,7 @@ import dev.keycast.host.store.SendRecord;
 import dev.keycast.host.store.StoredKey;
 import dev.keycast.host.store.StoredSend;
 import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.FingerprintSet;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.SendIds;
@@ -34,11 +35,9 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -456,7 +455,8 @@ final class SendCoordinator {
   /** Writes one send request body to {@code out}; returns how many candidates it attached. */
   private int writeSendRequest(OutputStream out, byte[] payloadJson, SendPolicy policy)
       throws ApiException, IOException {
-    Set<String> attached = new HashSet<>();
+    // about 8 MB at 250,000 candidates (a HashSet of their strings held about 40 MB)
+    FingerprintSet attached = new FingerprintSet();
     StoredKey.Scan scan = new StoredKey.Scan();
     out.write(SEND_OPEN);
     out.write(payloadJson);
@@ -499,7 +499,7 @@ final class SendCoordinator {
   private static void attach(
       OutputStream out,
       StoredKey.Scan scan,
-      Set<String> attached,
+      FingerprintSet attached,
       String fingerprint,
       byte[] stored)
       throws ApiException, IOException {
@@ -526,7 +526,7 @@ final class SendCoordinator {
    * names anchors, every screen (the enclave validates each chain and decides); each once (by
    * key fingerprint, as deliveries are keyed), with its cinema's UTC offset.
    */
-  private void writeScreenCandidates(OutputStream out, SendPolicy policy, Set<String> attached)
+  private void writeScreenCandidates(OutputStream out, SendPolicy policy, FingerprintSet attached)
       throws ApiException, IOException {
     CinemaOffsets offsets = new CinemaOffsets(stores, store);
     List<String> thumbs = policy.recipients().thumbprints();
@@ -563,7 +563,7 @@ final class SendCoordinator {
   }
 
   private void attachScreen(
-      OutputStream out, Set<String> attached, ScreenRecord s, CinemaOffsets offsets)
+      OutputStream out, FingerprintSet attached, ScreenRecord s, CinemaOffsets offsets)
       throws ApiException, IOException {
     if (!attached.add(s.fingerprint())) {
       return;

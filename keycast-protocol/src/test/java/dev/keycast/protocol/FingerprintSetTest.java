@@ -1,4 +1,4 @@
-package dev.keycast.enclave.server;
+package dev.keycast.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

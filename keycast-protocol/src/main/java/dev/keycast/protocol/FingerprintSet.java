@@ -1,16 +1,17 @@
-package dev.keycast.enclave.server;
+package dev.keycast.protocol;
 
 /**
- * The fingerprints a send has seen (its de-duplication set), in 16 bytes each: a fingerprint is
+ * The fingerprints a send has seen (its de-duplication set, in the enclave and in the host that
+ * writes its candidates), in 16 bytes each: a fingerprint is
  * SHA-256 of a key (wire-format.md section 1), and its first 128 bits identify it (a collision
  * costs about 2^64 work, and the host, which chooses the candidates, could leave one out anyway).
  * Open addressing over a {@code long[]} of pairs, at most half full: about 8 MB at 250,000
  * recipients where a {@code HashSet<String>} held about 37 MB. Not thread-safe (the send's request
- * thread records outcomes in candidate order). The slot index mixes the fingerprint with a seed
+ * thread records outcomes in candidate order; the host writes one request on one thread). The slot index mixes the fingerprint with a seed
  * chosen per set, so that a host that grinds keys into one probe cluster (linear probing would then
  * cost O(n^2) inside the enclave) cannot aim at it.
  */
-final class FingerprintSet {
+public final class FingerprintSet {
   private final long seed = java.util.concurrent.ThreadLocalRandom.current().nextLong();
   private long[] slots = new long[2 * 1024];
   private int size;
@@ -22,7 +23,7 @@ final class FingerprintSet {
    * @return false when it was already there
    * @throws IllegalArgumentException if {@code fingerprint} is not 64 hex characters
    */
-  boolean add(String fingerprint) {
+  public boolean add(String fingerprint) {
     if (fingerprint.length() != 64) {
       throw new IllegalArgumentException("a fingerprint is 64 hex characters");
     }
@@ -44,12 +45,12 @@ final class FingerprintSet {
   }
 
   /** Number of fingerprints held. */
-  int size() {
+  public int size() {
     return size + (hasZero ? 1 : 0);
   }
 
   /** Lets the table go. */
-  void clear() {
+  public void clear() {
     slots = new long[2 * 1024];
     size = 0;
     hasZero = false;
