@@ -38,7 +38,9 @@ final class StreamedList<T> extends AbstractSequentialList<T> {
       @Override
       public boolean hasNext() {
         if (at >= size) {
-          in.hasNext(); // lets the source read to its end and close what it opened
+          while (in.hasNext()) { // lets the source read to its end and close what it opened
+            in.next();
+          }
           return false;
         }
         return in.hasNext();
