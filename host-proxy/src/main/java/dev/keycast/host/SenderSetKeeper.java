@@ -89,6 +89,22 @@ public final class SenderSetKeeper {
 
   private final java.util.concurrent.atomic.AtomicReference<CachedSenders> cachedSenders =
       new java.util.concurrent.atomic.AtomicReference<>();
+
+  /**
+   * How often {@link #syncFromStore} runs ({@link HostProxy}'s sender-sync thread): the longest a
+   * sender set changed through another parent sharing the store goes unseen by this one.
+   */
+  public static final java.time.Duration SYNC_INTERVAL = java.time.Duration.ofSeconds(2);
+
+  /** The seal this host last handed to the enclave or kept from it: what the enclave holds. */
+  private record InForce(long version, byte[] sealed) {}
+
+  private final java.util.concurrent.atomic.AtomicReference<InForce> inForce =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
+  /** Serialises store syncs and relayed updates: the enclave sees one change at a time. */
+  private final java.util.concurrent.locks.ReentrantLock changeLock =
+      new java.util.concurrent.locks.ReentrantLock();
   private final java.util.concurrent.locks.ReentrantLock fetchLock =
       new java.util.concurrent.locks.ReentrantLock();
 
@@ -134,6 +150,7 @@ public final class SenderSetKeeper {
       java.util.Optional<StoredSenderSet> stored = store.latestSealedSenderSet();
       if (stored.isPresent()) {
         EnclaveApi.SenderSetView v = restore(stored.get().bytes());
+        inForce.set(new InForce(v.version(), stored.get().bytes().clone()));
         LOG.info("sender set version {} restored from the store", v.version());
         return;
       }
@@ -159,6 +176,7 @@ public final class SenderSetKeeper {
         throw new IOException("the kept sealed sender set is too large");
       }
       EnclaveApi.SenderSetView v = restore(sealed);
+      inForce.set(new InForce(v.version(), sealed.clone()));
       storeSeal(v.version(), sealed);
       LOG.info(
           "sender set version {} restored from {} and imported into the store (--sender-state"
@@ -194,6 +212,48 @@ public final class SenderSetKeeper {
   }
 
   /**
+   * Hands the store's latest sealed sender set to the enclave when it is not the one this host
+   * last handed or kept: another parent sharing the store relayed an owner-signed update (a sender
+   * added or removed), or stored its own set of the same version first (two updates signed over
+   * one version: the store's, the first stored, wins on every parent). Runs every {@link
+   * #SYNC_INTERVAL} and before this host relays a sender-set request, so no parent keeps serving
+   * a set the store has replaced. A failure is logged and retried on the next run.
+   *
+   * @return whether the enclave was handed a set
+   */
+  public boolean syncFromStore() throws InterruptedException {
+    changeLock.lockInterruptibly();
+    try {
+      java.util.Optional<StoredSenderSet> stored = store.latestSealedSenderSet();
+      if (stored.isEmpty()) {
+        return false;
+      }
+      StoredSenderSet latest = stored.get();
+      InForce now = inForce.get();
+      if (now != null
+          && (now.version() > latest.version()
+              || (now.version() == latest.version()
+                  && java.util.Arrays.equals(now.sealed(), latest.bytes())))) {
+        return false;
+      }
+      EnclaveApi.SenderSetView v = restore(latest.bytes());
+      inForce.set(new InForce(v.version(), latest.bytes().clone()));
+      cachedSenders.set(null); // signed requests check the new set
+      LOG.info(
+          "sender set version {} restored from the store (stored by another parent)", v.version());
+      return true;
+    } catch (StoreException e) {
+      LOG.warn("the stored sender set could not be read ({}); retrying", e.code().id());
+      return false;
+    } catch (EnclaveException | IOException e) {
+      LOG.warn("the stored sender set could not be restored: {}", e.getMessage());
+      return false;
+    } finally {
+      changeLock.unlock();
+    }
+  }
+
+  /**
    * The sender keys of the enclave's set in force (GET /v1/senders of the enclave), cached for
    * {@link #SENDERS_TTL_NANOS}; empty when the enclave has no set or cannot be asked (fail
    * closed: every signed request is then refused). {@code refresh} fetches again unless the
@@ -210,6 +270,7 @@ public final class SenderSetKeeper {
       if (c != null && c.fresh(refresh)) {
         return c.keys();
       }
+      syncFromStore(); // the set another parent stored since, if any
       List<SenderKey> keys;
       try {
         EnclaveApi.SenderSetView v = check(enclave.get("/v1/senders"));
@@ -241,6 +302,7 @@ public final class SenderSetKeeper {
 
   /** {@code GET} or {@code POST /v1/senders} of the public API. */
   public HttpAnswer handle(String method, byte[] body) throws ApiException, InterruptedException {
+    syncFromStore(); // an update is signed over the set in force: let that be the stored one
     try {
       if ("GET".equals(method)) {
         return HttpAnswer.json(200, publicView(check(enclave.get("/v1/senders"))));
@@ -259,14 +321,27 @@ public final class SenderSetKeeper {
       } catch (MalformedInputException e) {
         throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
       }
-      EnclaveApi.SenderSetView v =
-          check(enclave.call(HttpMethod.POST, "/v1/senders/update", Json.encode(update)));
-      cachedSenders.set(null); // the set changed: signed requests check the new one
+      changeLock.lockInterruptibly();
+      EnclaveApi.SenderSetView v;
       try {
-        keep(v);
-      } catch (IOException | StoreException e) {
+        v = check(enclave.call(HttpMethod.POST, "/v1/senders/update", Json.encode(update)));
+        cachedSenders.set(null); // the set changed: signed requests check the new one
+        try {
+          keep(v);
+        } catch (IOException | StoreException e) {
+          throw new ApiException(
+              ErrorCode.STORE_UNAVAILABLE, "the new sealed sender set could not be kept");
+        }
+      } finally {
+        changeLock.unlock();
+      }
+      if (syncFromStore()) {
+        // another parent stored a set of this version first: the enclave holds that one again
         throw new ApiException(
-            ErrorCode.STORE_UNAVAILABLE, "the new sealed sender set could not be kept");
+            ErrorCode.SENDER_SET_STALE,
+            "another parent stored sender set version "
+                + v.version()
+                + " first; this update is not in force: sign it again over the set in force");
       }
       return HttpAnswer.json(200, publicView(v));
     } catch (EnclaveException e) {
@@ -301,6 +376,7 @@ public final class SenderSetKeeper {
     } catch (MalformedInputException e) {
       throw new IOException("the enclave returned a malformed sealed sender set");
     }
+    inForce.set(new InForce(v.version(), sealed));
     storeSeal(v.version(), sealed);
     if (settings.stateFile() == null) {
       return;
