@@ -309,8 +309,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
     server.start(boss, workers);
     bootThread = Thread.ofVirtual().name("keycast-boot").start(keySet::boot);
     refreshThread = Thread.ofVirtual().name("keycast-credentials").start(keySet::refreshLoop);
-    senderSyncThread =
-        Thread.ofVirtual().name("keycast-sender-sync").start(this::senderSyncLoop);
+    senderSyncThread = Thread.ofVirtual().name("keycast-sender-sync").start(this::senderSyncLoop);
   }
 
   /**

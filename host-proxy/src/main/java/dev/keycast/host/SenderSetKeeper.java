@@ -105,6 +105,7 @@ public final class SenderSetKeeper {
   /** Serialises store syncs and relayed updates: the enclave sees one change at a time. */
   private final java.util.concurrent.locks.ReentrantLock changeLock =
       new java.util.concurrent.locks.ReentrantLock();
+
   private final java.util.concurrent.locks.ReentrantLock fetchLock =
       new java.util.concurrent.locks.ReentrantLock();
 

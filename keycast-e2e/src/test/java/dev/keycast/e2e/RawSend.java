@@ -11,6 +11,7 @@ import dev.keycast.protocol.send.SealedSendPayload;
 import dev.keycast.protocol.send.SendPayloadSealer;
 import dev.keycast.protocol.sender.SendSigner;
 import dev.keycast.protocol.sender.SenderKeyFiles;
+import dev.keycast.protocol.sender.SenderRequestSignature;
 import dev.keycast.protocol.sender.SenderSigningKey;
 import java.io.IOException;
 import java.net.URI;
@@ -127,11 +128,34 @@ final class RawSend {
         n.path("delivered").size());
   }
 
-  /** GET {@code path} of {@code host}: the status code. */
-  static int status(String host, String path) throws IOException, InterruptedException {
+  /**
+   * GET /v1/receipts/{id} of {@code host} as the receipt's sender (a request signed with the key
+   * in {@code senderKey}, api.md 2.2): 200 when the send is committed, 404 when there is none.
+   */
+  static int receiptStatus(String host, String receiptId, Path senderKey) throws Exception {
+    String target = "/v1/receipts/" + receiptId;
+    String auth;
+    try (SenderSigningKey signer = SenderKeyFiles.readPrivate(senderKey)) {
+      auth = SenderRequestSignature.authorization(signer, "GET", target, null, Instant.now());
+    }
     return HTTP.send(
-            HttpRequest.newBuilder(URI.create(host + path)).timeout(Duration.ofSeconds(60)).build(),
+            HttpRequest.newBuilder(URI.create(host + target))
+                .timeout(Duration.ofSeconds(60))
+                .header("Authorization", auth)
+                .build(),
             HttpResponse.BodyHandlers.discarding())
         .statusCode();
+  }
+
+  /** GET {@code path} of {@code host} (no credentials) as JSON; fails unless 200. */
+  static JsonNode getJson(String host, String path) throws IOException, InterruptedException {
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(host + path)).timeout(Duration.ofSeconds(60)).build(),
+            HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      throw new AssertionError("GET " + host + path + ": " + r.statusCode() + " " + r.body());
+    }
+    return JSON.readTree(r.body());
   }
 }

@@ -17,8 +17,8 @@ final class Recipients {
   private Recipients() {}
 
   /** {@code n} X25519 recipients, generated and registered alternately through host 1 and 2. */
-  static List<TwoParentS3IT.Recipient> create(
-      TwoParentStack s, String prefix, int n, int threads) throws Exception {
+  static List<TwoParentS3IT.Recipient> create(TwoParentStack s, String prefix, int n, int threads)
+      throws Exception {
     Path keys = Files.createDirectories(s.dir().resolve("recipients"));
     List<TwoParentS3IT.Recipient> out = new ArrayList<>();
     try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
