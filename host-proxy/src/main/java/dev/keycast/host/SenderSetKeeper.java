@@ -201,14 +201,16 @@ public final class SenderSetKeeper {
    * Stores a seal under its version; a version already stored is kept as it is (the enclave seals
    * one set to one byte string, and a rollback to a lower version never becomes the latest).
    */
-  private void storeSeal(long version, byte[] sealed) throws StoreException {
+  private boolean storeSeal(long version, byte[] sealed) throws StoreException {
     try {
       store.putSealedSenderSet(version, sealed);
+      return true;
     } catch (StoreException e) {
       if (e.code() != StoreException.Code.CONFLICT) {
         throw e;
       }
       LOG.info("sender set version {} is already stored", version);
+      return false;
     }
   }
 
@@ -324,11 +326,12 @@ public final class SenderSetKeeper {
       }
       changeLock.lockInterruptibly();
       EnclaveApi.SenderSetView v;
+      boolean stored;
       try {
         v = check(enclave.call(HttpMethod.POST, "/v1/senders/update", Json.encode(update)));
         cachedSenders.set(null); // the set changed: signed requests check the new one
         try {
-          keep(v);
+          stored = keep(v);
         } catch (IOException | StoreException e) {
           throw new ApiException(
               ErrorCode.STORE_UNAVAILABLE, "the new sealed sender set could not be kept");
@@ -336,8 +339,8 @@ public final class SenderSetKeeper {
       } finally {
         changeLock.unlock();
       }
-      if (syncFromStore()) {
-        // another parent stored a set of this version first: the enclave holds that one again
+      if (!stored && syncFromStore()) {
+        // another parent stored another set of this version first: the enclave holds that again
         throw new ApiException(
             ErrorCode.SENDER_SET_STALE,
             "another parent stored sender set version "
@@ -364,11 +367,12 @@ public final class SenderSetKeeper {
 
   /**
    * Keeps the seal: in the store under its version, then (when configured, deprecated) in the
-   * file, written atomically (temporary file, fsync, rename).
+   * file, written atomically (temporary file, fsync, rename); false when the store already held
+   * a seal of that version (another parent stored its own first).
    */
-  private void keep(EnclaveApi.SenderSetView v) throws IOException, StoreException {
+  private boolean keep(EnclaveApi.SenderSetView v) throws IOException, StoreException {
     if (v.sealedSenderSet() == null) {
-      return;
+      return true;
     }
     byte[] sealed;
     try {
@@ -378,9 +382,9 @@ public final class SenderSetKeeper {
       throw new IOException("the enclave returned a malformed sealed sender set");
     }
     inForce.set(new InForce(v.version(), sealed));
-    storeSeal(v.version(), sealed);
+    boolean stored = storeSeal(v.version(), sealed);
     if (settings.stateFile() == null) {
-      return;
+      return stored;
     }
     Path file = settings.stateFile();
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
@@ -394,5 +398,6 @@ public final class SenderSetKeeper {
       ch.force(true);
     }
     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    return stored;
   }
 }

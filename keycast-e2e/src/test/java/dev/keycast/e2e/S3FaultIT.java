@@ -97,7 +97,7 @@ class S3FaultIT {
         await("the sends reached S3")
             .atMost(Duration.ofSeconds(60))
             .pollInterval(Duration.ofMillis(5))
-            .until(() -> relay.counts().bytesToServer() > bytes + 2000);
+            .until(() -> relay.counts().bytesToServer() > bytes + 8000);
         relay.mode(m);
         mid.get();
         relay.mode(FaultRelay.Mode.PASS);
