@@ -102,6 +102,12 @@ public final class SenderSetKeeper {
   private final java.util.concurrent.atomic.AtomicReference<InForce> inForce =
       new java.util.concurrent.atomic.AtomicReference<>();
 
+  /** The shortest time between two syncs that are not forced. */
+  private static final long MIN_SYNC_GAP_NANOS = 250_000_000L;
+
+  /** When the last sync began (guarded by {@link #changeLock}). */
+  private long lastSyncNanos = System.nanoTime() - MIN_SYNC_GAP_NANOS;
+
   /** Serialises store syncs and relayed updates: the enclave sees one change at a time. */
   private final java.util.concurrent.locks.ReentrantLock changeLock =
       new java.util.concurrent.locks.ReentrantLock();
@@ -225,8 +231,21 @@ public final class SenderSetKeeper {
    * @return whether the enclave was handed a set
    */
   public boolean syncFromStore() throws InterruptedException {
+    return sync(false);
+  }
+
+  /**
+   * {@link #syncFromStore}; unless {@code force}, at most once per {@link #MIN_SYNC_GAP_NANOS}
+   * (every relayed request asks for one: a flood of them must not become a flood of S3 listings).
+   */
+  private boolean sync(boolean force) throws InterruptedException {
     changeLock.lockInterruptibly();
     try {
+      long now0 = System.nanoTime();
+      if (!force && now0 - lastSyncNanos < MIN_SYNC_GAP_NANOS) {
+        return false;
+      }
+      lastSyncNanos = now0;
       java.util.Optional<StoredSenderSet> stored = store.latestSealedSenderSet();
       if (stored.isEmpty()) {
         return false;
@@ -305,7 +324,6 @@ public final class SenderSetKeeper {
 
   /** {@code GET} or {@code POST /v1/senders} of the public API. */
   public HttpAnswer handle(String method, byte[] body) throws ApiException, InterruptedException {
-    syncFromStore(); // an update is signed over the set in force: let that be the stored one
     try {
       if ("GET".equals(method)) {
         return HttpAnswer.json(200, publicView(check(enclave.get("/v1/senders"))));
@@ -324,6 +342,7 @@ public final class SenderSetKeeper {
       } catch (MalformedInputException e) {
         throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
       }
+      syncFromStore(); // an update is signed over the set in force: let that be the stored one
       changeLock.lockInterruptibly();
       EnclaveApi.SenderSetView v;
       boolean stored;
@@ -339,7 +358,7 @@ public final class SenderSetKeeper {
       } finally {
         changeLock.unlock();
       }
-      if (!stored && syncFromStore()) {
+      if (!stored && sync(true)) {
         // another parent stored another set of this version first: the enclave holds that again
         throw new ApiException(
             ErrorCode.SENDER_SET_STALE,

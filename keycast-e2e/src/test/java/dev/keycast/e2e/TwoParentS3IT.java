@@ -1,8 +1,10 @@
 package dev.keycast.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.keycast.host.store.S3ArtefactStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -20,6 +22,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * Several parents on one S3, for real (issue 28): s3proxy as its own process, two enclaves and two
@@ -249,6 +257,36 @@ class TwoParentS3IT {
       assertThat(set.path("version").asLong())
           .as("sender set via host %d: %s", h, set)
           .isEqualTo(3);
+    }
+    passed++;
+  }
+
+  /**
+   * The store's commit point is a PUT with {@code If-None-Match: *}; s3proxy's filesystem blob
+   * store (the one this stack runs, as its own process) must refuse the second with 412.
+   */
+  @Test
+  void theS3ProxyProcessHonoursIfNoneMatch() {
+    try (S3Client s3 =
+        S3ArtefactStore.client(
+            stack.s3().endpoint(),
+            Region.US_EAST_1,
+            StaticCredentialsProvider.create(
+                AwsBasicCredentials.create(TwoParentStack.ACCESS_KEY, TwoParentStack.SECRET_KEY)),
+            2)) {
+      String key = "if-none-match-check/" + System.nanoTime();
+      s3.putObject(
+          b -> b.bucket(TwoParentStack.BUCKET).key(key).ifNoneMatch("*"),
+          RequestBody.fromString("first"));
+      assertThatThrownBy(
+              () ->
+                  s3.putObject(
+                      b -> b.bucket(TwoParentStack.BUCKET).key(key).ifNoneMatch("*"),
+                      RequestBody.fromString("second")))
+          .isInstanceOfSatisfying(
+              S3Exception.class, e -> assertThat(e.statusCode()).isEqualTo(412));
+      assertThat(s3.getObjectAsBytes(b -> b.bucket(TwoParentStack.BUCKET).key(key)).asUtf8String())
+          .isEqualTo("first");
     }
     passed++;
   }
