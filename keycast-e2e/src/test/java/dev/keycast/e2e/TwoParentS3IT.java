@@ -163,6 +163,7 @@ class TwoParentS3IT {
     Recipients.fetchAll(s, recipients, expected, secrets, THREADS, 1);
     long fetchNanos = System.nanoTime() - t1;
     Recipients.fetchAll(s, recipients, expected, secrets, THREADS, 2);
+    s.assertNoSecretInLogs(secrets.values());
     int deliveries = expected.values().stream().mapToInt(Integer::intValue).sum();
     System.out.printf(
         "TWO-PARENT RUN: %d sends (%d recipients each, %d threads) to %d recipients,"

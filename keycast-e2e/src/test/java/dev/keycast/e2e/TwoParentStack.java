@@ -367,6 +367,37 @@ final class TwoParentStack implements AutoCloseable {
     return ready.get();
   }
 
+  /**
+   * No secret in any process's log: none of {@code secrets} (hex either case, base64, base64url)
+   * and not the AWS secret key the hosts and s3proxy were given.
+   */
+  void assertNoSecretInLogs(java.util.Collection<byte[]> secrets) throws IOException {
+    List<String> needles = new ArrayList<>(List.of(SECRET_KEY));
+    for (byte[] secret : secrets) {
+      needles.add(java.util.HexFormat.of().formatHex(secret));
+      needles.add(java.util.HexFormat.of().withUpperCase().formatHex(secret));
+      needles.add(java.util.Base64.getEncoder().withoutPadding().encodeToString(secret));
+      needles.add(java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(secret));
+    }
+    List<Path> logs;
+    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+      logs = files.filter(f -> f.getFileName().toString().endsWith(".log")).toList();
+    }
+    if (logs.size() < 6) {
+      throw new AssertionError(
+          "expected the logs of s3proxy, the KMS, 2 enclaves, 2 hosts: " + logs);
+    }
+    for (Path log : logs) {
+      String text = Files.readString(log, java.nio.charset.StandardCharsets.ISO_8859_1);
+      for (String needle : needles) {
+        if (text.contains(needle)) {
+          throw new AssertionError(
+              log + " contains secret material (" + needle.length() + " chars)");
+        }
+      }
+    }
+  }
+
   /** The last lines of every process's log. */
   String logs() {
     StringBuilder sb = new StringBuilder();
