@@ -190,6 +190,7 @@ class TwoParentS3IT {
   @Test
   void aSenderSetChangedThroughOneParentHoldsOnTheOther() throws Exception {
     TwoParentStack s = stack;
+    long v0 = RawSend.getJson(s.host(1), "/v1/senders").path("version").asLong();
     List<Recipient> recipients = Recipients.create(s, "s", 2, 2);
     List<String> to = List.of(recipients.get(0).fingerprint());
     RawSend sender = RawSend.fromBundle(s.bundle());
@@ -212,7 +213,7 @@ class TwoParentS3IT {
                 s.senderPub("distributor").toString(),
                 "--json"));
     add.addAll(s.pins());
-    assertThat(s.cliJson(add).path("version").asLong()).isEqualTo(2);
+    assertThat(s.cliJson(add).path("version").asLong()).isEqualTo(v0 + 1);
     long t0 = System.nanoTime();
     org.awaitility.Awaitility.await("host 2 admits the sender added through host 1")
         .atMost(java.time.Duration.ofSeconds(30))
@@ -241,7 +242,7 @@ class TwoParentS3IT {
                 s.senderPub("distributor").toString(),
                 "--json"));
     remove.addAll(s.pins());
-    assertThat(s.cliJson(remove).path("version").asLong()).isEqualTo(3);
+    assertThat(s.cliJson(remove).path("version").asLong()).isEqualTo(v0 + 2);
     org.awaitility.Awaitility.await("host 1 refuses the sender removed through host 2")
         .atMost(java.time.Duration.ofSeconds(30))
         .pollInterval(java.time.Duration.ofMillis(250))
@@ -257,8 +258,81 @@ class TwoParentS3IT {
       JsonNode set = RawSend.getJson(s.host(h), "/v1/senders");
       assertThat(set.path("version").asLong())
           .as("sender set via host %d: %s", h, set)
-          .isEqualTo(3);
+          .isEqualTo(v0 + 2);
     }
+    passed++;
+  }
+
+  /**
+   * Two owner updates signed over the same version, one through each host at the same moment:
+   * both enclaves would accept theirs (each holds the version before), but the store keeps one seal
+   * of a version. The parent whose seal lost must not go on with its own set (a fork: two sets of
+   * one version in force): it hands the stored one back to its enclave and answers {@code 409
+   * sender_set_stale} (or its enclave, already handed the stored one, refuses the update as stale),
+   * and both parents then hold the same set.
+   */
+  @Test
+  void twoUpdatesOfOneSenderSetVersionDoNotFork() throws Exception {
+    TwoParentStack s = stack;
+    for (String who : List.of("fork-a", "fork-b")) {
+      s.cliJson(
+          "sender",
+          "keygen",
+          "--out-dir",
+          s.dir().resolve("senders").toString(),
+          "--name",
+          who,
+          "--json");
+    }
+    long v0 = RawSend.getJson(s.host(1), "/v1/senders").path("version").asLong();
+    org.awaitility.Awaitility.await("both hosts hold sender set version " + v0)
+        .atMost(java.time.Duration.ofSeconds(30))
+        .until(() -> RawSend.getJson(s.host(2), "/v1/senders").path("version").asLong() == v0);
+    List<TwoParentStack.CliRun> runs = new ArrayList<>();
+    try (ExecutorService pool = Executors.newFixedThreadPool(2)) {
+      java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+      List<Future<TwoParentStack.CliRun>> futures = new ArrayList<>();
+      for (int h = 1; h <= 2; h++) {
+        List<String> add =
+            new ArrayList<>(
+                List.of(
+                    "sender",
+                    "add",
+                    "--host",
+                    s.host(h),
+                    "--owner-key",
+                    s.senderKey("owner").toString(),
+                    "--sender",
+                    s.senderPub(h == 1 ? "fork-a" : "fork-b").toString(),
+                    "--json"));
+        add.addAll(s.pins());
+        futures.add(
+            pool.submit(
+                () -> {
+                  go.await();
+                  return TwoParentStack.run(add);
+                }));
+      }
+      go.countDown();
+      for (Future<TwoParentStack.CliRun> f : futures) {
+        runs.add(f.get());
+      }
+    }
+    assertThat(runs.stream().filter(r -> r.exit() == 0).count())
+        .as("exactly one of the two updates of version %d is in force: %s", v0 + 1, runs)
+        .isEqualTo(1);
+    TwoParentStack.CliRun lost = runs.stream().filter(r -> r.exit() != 0).findFirst().orElseThrow();
+    assertThat(lost.err()).as("the losing update: %s", lost).contains("sender_set_stale");
+    org.awaitility.Awaitility.await("both hosts hold the one stored set of version " + (v0 + 1))
+        .atMost(java.time.Duration.ofSeconds(30))
+        .until(
+            () -> {
+              JsonNode a = RawSend.getJson(s.host(1), "/v1/senders");
+              JsonNode b = RawSend.getJson(s.host(2), "/v1/senders");
+              return a.path("version").asLong() == v0 + 1
+                  && b.path("version").asLong() == v0 + 1
+                  && a.path("sha256").asText().equals(b.path("sha256").asText());
+            });
     passed++;
   }
 
