@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * once and store the sealed key set durably before serving. Until then the API answers
  * {@code 503 not_ready} and {@code /v1/ready} says which state the host is in. Credentials are
  * handed to the enclave in init and unseal, and refreshed through {@code /v1/credentials} when
- * they change.
+ * they change. An enclave that loses its key set while the host serves (it restarted) is unsealed
+ * again by itself (issue 28; {@code KeySetKeeper#watchLoop}).
  */
 public final class HostProxy implements HostControl, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HostProxy.class);
@@ -116,6 +117,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
   private Thread bootThread;
   private Thread refreshThread;
   private Thread senderSyncThread;
+  private Thread watchThread;
 
   /** The key set: boot sequence, admin operations, readiness. */
   private final KeySetKeeper keySet;
@@ -310,6 +312,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
     bootThread = Thread.ofVirtual().name("keycast-boot").start(keySet::boot);
     refreshThread = Thread.ofVirtual().name("keycast-credentials").start(keySet::refreshLoop);
     senderSyncThread = Thread.ofVirtual().name("keycast-sender-sync").start(this::senderSyncLoop);
+    watchThread = Thread.ofVirtual().name("keycast-enclave-watch").start(keySet::watchLoop);
   }
 
   /**
@@ -421,6 +424,9 @@ public final class HostProxy implements HostControl, AutoCloseable {
     }
     if (senderSyncThread != null) {
       senderSyncThread.interrupt();
+    }
+    if (watchThread != null) {
+      watchThread.interrupt();
     }
     server.shutdown(config.shutdownGrace());
     service.close();

@@ -542,6 +542,70 @@ final class KeySetKeeper {
     throw new ApiException(ErrorCode.STORE_UNAVAILABLE, retry + ": post the chain again");
   }
 
+  /** How often {@link #watchLoop} asks a ready enclave whether it still holds the key set. */
+  static final long ENCLAVE_WATCH_MILLIS = 500;
+
+  /**
+   * Issue 28: notices an enclave that lost its key set while the host serves (its process died
+   * and came back: a new enclave holds nothing until it is unsealed) and unseals the stored sealed
+   * key set into it again, then hands back the sealed sender set, as at boot: no host restart and
+   * no operator. Meanwhile the host answers {@code 503 not_ready}. An enclave that does not answer
+   * changes nothing here (sends answer {@code 503 enclave_unavailable} until it is back). Runs on
+   * its own thread.
+   */
+  void watchLoop() {
+    while (!Thread.currentThread().isInterrupted()) {
+      try {
+        Thread.sleep(ENCLAVE_WATCH_MILLIS);
+        if (readiness.ready()) {
+          checkEnclaveStillReady();
+        }
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  /** One check of {@link #watchLoop}; unseals again when the enclave says it holds no key set. */
+  void checkEnclaveStillReady() throws InterruptedException {
+    EnclaveApi.Readiness enclaveSays;
+    try {
+      EnclaveResponse r = enclave.get("/v1/ready");
+      if (r.ok() || r.status() != 503) {
+        return;
+      }
+      enclaveSays =
+          dev.keycast.protocol.Json.decode(r.body(), 64 * 1024, EnclaveApi.Readiness.class);
+    } catch (EnclaveException | dev.keycast.protocol.MalformedInputException e) {
+      return; // not answering, or not a readiness answer: nothing learned
+    }
+    if (enclaveSays.ready()) {
+      return;
+    }
+    synchronized (lock) {
+      if (!readiness.ready()) {
+        return; // an admin operation changed the state meanwhile
+      }
+      Optional<StoredKeySet> stored;
+      try {
+        stored = store.latestSealedKeySet();
+      } catch (StoreException e) {
+        LOG.warn(
+            "the enclave lost its key set, and the store cannot give the sealed key set ({}): retrying",
+            e.code().id());
+        return;
+      }
+      if (stored.isEmpty()) {
+        return;
+      }
+      LOG.warn(
+          "the enclave holds no key set any more (it says {}: restarted?): unsealing key-set version {} again",
+          enclaveSays.state(),
+          stored.get().version());
+      unseal(stored.get());
+    }
+  }
+
   /** Hands changed credentials to the enclave every {@code credentialsRefresh} (its own thread). */
   void refreshLoop() {
     while (!Thread.currentThread().isInterrupted()) {

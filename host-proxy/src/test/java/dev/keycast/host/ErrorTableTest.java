@@ -415,12 +415,21 @@ class ErrorTableTest {
             t -> t.declaredLength(t.hostPort(), "/v1/sends", 64L * 1024 * 1024 + 1)));
     r.add(
         new Row(
-            "enclave request declared over 256 MiB",
+            "enclave send declared over 1 GiB",
             ErrorCode.PAYLOAD_TOO_LARGE,
             t ->
                 t.declaredLength(
                     ((TcpEndpoint) t.enclave.endpoint()).port(),
                     "/v1/send",
+                    1024L * 1024 * 1024 + 1)));
+    r.add(
+        new Row(
+            "enclave request read whole declared over 256 MiB",
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            t ->
+                t.declaredLength(
+                    ((TcpEndpoint) t.enclave.endpoint()).port(),
+                    "/v1/forward",
                     256L * 1024 * 1024 + 1)));
     r.add(
         new Row(

@@ -1,6 +1,7 @@
 package dev.keycast.bench;
 
 import dev.keycast.bench.load.BigSendCommand;
+import dev.keycast.bench.load.FaultCampaignCommand;
 import dev.keycast.bench.load.KdmScreensCommand;
 import dev.keycast.bench.load.RegisterCommand;
 import dev.keycast.bench.load.SendsCommand;
@@ -28,7 +29,8 @@ import picocli.CommandLine.Command;
       RegisterCommand.class,
       SendsCommand.class,
       BigSendCommand.class,
-      KdmScreensCommand.class
+      KdmScreensCommand.class,
+      FaultCampaignCommand.class
     })
 public final class LoadTool implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

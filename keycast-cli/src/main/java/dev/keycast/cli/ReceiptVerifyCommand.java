@@ -36,7 +36,9 @@ final class ReceiptVerifyCommand extends KeycastCommand {
       names = "--receipt",
       required = true,
       paramLabel = "FILE",
-      description = "The receipt: raw COSE_Sign1 bytes or base64/base64url text ('-' for stdin).")
+      description =
+          "The receipt: raw COSE_Sign1 or receipt bundle bytes, or base64/base64url text ('-' for"
+              + " stdin).")
   Path receiptFile;
 
   @Option(
@@ -142,9 +144,13 @@ final class ReceiptVerifyCommand extends KeycastCommand {
     return ExitCodes.OK;
   }
 
-  /** Raw COSE when it starts with tag 18 (0xd2) or an array of 4 (0x84); otherwise base64 text. */
+  /**
+   * Raw bytes when they start with tag 18 (0xd2) or an array of 4 (0x84), a COSE_Sign1, or an array
+   * of 3 (0x83), a version 3 receipt bundle (wire-format.md 5.6); otherwise base64 text.
+   */
   static byte[] decodeReceipt(byte[] data) throws CliException {
-    if (data.length > 0 && ((data[0] & 0xff) == 0xd2 || (data[0] & 0xff) == 0x84)) {
+    int first = data.length > 0 ? data[0] & 0xff : -1;
+    if (first == 0xd2 || first == 0x84 || first == 0x83) {
       return data;
     }
     String text = new String(data, StandardCharsets.US_ASCII).replaceAll("\\s", "");
@@ -152,7 +158,7 @@ final class ReceiptVerifyCommand extends KeycastCommand {
       return Base64.getUrlDecoder().decode(text.replace('+', '-').replace('/', '_'));
     } catch (IllegalArgumentException e) {
       throw CliException.verification(
-          "malformed: the receipt is neither COSE_Sign1 bytes nor base64 of them");
+          "malformed: the receipt is neither COSE_Sign1 or receipt bundle bytes nor base64 of them");
     }
   }
 }

@@ -48,7 +48,7 @@ public final class EnclaveServerInitializer extends ChannelInitializer<Channel> 
                 .setMaxInitialLineLength(MAX_INITIAL_LINE)
                 .setMaxHeaderSize(MAX_HEADER_SIZE)));
     p.addLast("keep-alive", new HttpServerKeepAliveHandler());
-    p.addLast("send-stream", new SendBodyStream(EnclaveApi.MAX_REQUEST_BYTES));
+    p.addLast("send-stream", new SendBodyStream(EnclaveApi.MAX_SEND_REQUEST_BYTES));
     p.addLast("body-limit", new BodyLimit(EnclaveApi.MAX_REQUEST_BYTES));
     p.addLast("router", new EnclaveServerHandler(services, api));
   }

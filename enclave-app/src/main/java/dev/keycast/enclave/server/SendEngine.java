@@ -3,6 +3,7 @@ package dev.keycast.enclave.server;
 import com.fasterxml.jackson.core.Base64Variant;
 import com.fasterxml.jackson.core.Base64Variants;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.keycast.protocol.FingerprintSet;
 import dev.keycast.protocol.api.EnclaveApi;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.protocol.cinema.KdmDeliveries;
@@ -18,9 +19,7 @@ import java.io.IOException;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -187,7 +186,7 @@ final class SendEngine {
     private final KdmDeliveryFamily.Send kdmSend;
 
     private final List<Receipt.Skipped> skipped = new ArrayList<>();
-    private final Set<String> seen = new HashSet<>();
+    private final FingerprintSet seen = new FingerprintSet();
     private final TreeSet<String> delivered = new TreeSet<>();
 
     /** The certificates above the leaves, parsed once per send (RecipientValidator#parse). */
@@ -277,8 +276,8 @@ final class SendEngine {
       }
       drain();
       metrics.fanout(eligibleCount);
-      // the de-duplication set is no longer read: let it go before the receipt is encoded and
-      // signed, the send's peak of live heap (about 15 MB of fingerprints at 100,000)
+      // the de-duplication set is no longer read: let it go before the receipt is signed
+      // (FingerprintSet: about 8 MB at 250,000 candidates)
       seen.clear();
       g.writeEndArray();
       g.writeArrayFieldStart("skipped");

@@ -129,7 +129,7 @@ class EnclaveServerSocketTest {
   void declaredBodyOverTheLimitIs413BeforeAnyBodyIsSent() throws Exception {
     String req =
         "POST /v1/send HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
-            + (EnclaveApi.MAX_REQUEST_BYTES + 1L)
+            + (EnclaveApi.MAX_SEND_REQUEST_BYTES + 1L)
             + "\r\n\r\n{";
     assertJsonError(
         exchange(req.getBytes(StandardCharsets.US_ASCII)), 413, ErrorCode.PAYLOAD_TOO_LARGE);

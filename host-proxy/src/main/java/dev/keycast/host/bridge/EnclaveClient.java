@@ -4,7 +4,6 @@ import dev.keycast.protocol.Json;
 import dev.keycast.protocol.api.ErrorCode;
 import dev.keycast.transport.Endpoint;
 import dev.keycast.transport.Transports;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -14,12 +13,11 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
@@ -151,7 +149,7 @@ public final class EnclaveClient implements AutoCloseable {
                             .addLast(
                                 new HttpClientCodec(4096, 16 * 1024, 64 * 1024),
                                 new AnswerStarted(),
-                                new HttpObjectAggregator(settings.maxResponseBytes()),
+                                new AnswerSpool(settings.maxResponseBytes()),
                                 new ResponseHandler());
                       }
                     }),
@@ -225,6 +223,9 @@ public final class EnclaveClient implements AutoCloseable {
       EnclaveResponse r;
       try {
         r = answer.get();
+      } catch (InterruptedException e) {
+        answer.thenAccept(EnclaveResponse::close); // an answer that still comes is let go
+        throw e;
       } catch (ExecutionException e) {
         released.join();
         if (attempt == 0 && reused && closedBeforeAnswer(e.getCause())) {
@@ -233,7 +234,7 @@ public final class EnclaveClient implements AutoCloseable {
         throw failed(e.getCause());
       }
       released.join();
-      return r;
+      return r.inMemory(); // only streamed sends read a spooled answer in passes
     }
   }
 
@@ -410,7 +411,10 @@ public final class EnclaveClient implements AutoCloseable {
       }
       released.join();
       try {
-        return answer.get();
+        return answer.get(); // the caller closes it (a large answer is spooled)
+      } catch (InterruptedException e) {
+        answer.thenAccept(EnclaveResponse::close); // an answer that still comes is let go
+        throw e;
       } catch (ExecutionException e) {
         if (attempt == 0 && reused && closedBeforeAnswer(e.getCause())) {
           continue; // a stale keep-alive connection: once more on a fresh one
@@ -462,14 +466,19 @@ public final class EnclaveClient implements AutoCloseable {
    * after part of it was sent (api.md section 1, "Streamed answers"), the error its trailers
    * carry (its partial body is dropped). Null when those trailers are malformed.
    */
-  static EnclaveResponse answerOf(FullHttpResponse msg) {
-    String status =
-        msg.trailingHeaders().get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_STATUS_TRAILER);
-    String error =
-        msg.trailingHeaders().get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_TRAILER);
+  static EnclaveResponse answerOf(AnswerSpool.Whole msg) {
+    HttpHeaders trailers =
+        msg.trailers() == null
+            ? io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE
+            : msg.trailers();
+    String status = trailers.get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_STATUS_TRAILER);
+    String error = trailers.get(dev.keycast.protocol.api.EnclaveApi.ANSWER_ERROR_TRAILER);
     if (status == null && error == null) {
-      String type = msg.headers().get(HttpHeaderNames.CONTENT_TYPE, "");
-      return new EnclaveResponse(msg.status().code(), type, ByteBufUtil.getBytes(msg.content()));
+      String type = msg.head().headers().get(HttpHeaderNames.CONTENT_TYPE, "");
+      return new EnclaveResponse(msg.head().status().code(), type, msg.body(), msg.file());
+    }
+    if (msg.file() != null) {
+      msg.file().close(); // the partial body is dropped
     }
     try {
       int code = Integer.parseInt(status == null ? "" : status);
@@ -484,18 +493,22 @@ public final class EnclaveClient implements AutoCloseable {
   }
 
   /** Completes the pending answer of its channel. */
-  private static final class ResponseHandler extends SimpleChannelInboundHandler<FullHttpResponse> {
+  private static final class ResponseHandler
+      extends SimpleChannelInboundHandler<AnswerSpool.Whole> {
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse msg) {
+    protected void channelRead0(ChannelHandlerContext ctx, AnswerSpool.Whole msg) {
       CompletableFuture<EnclaveResponse> pending = ctx.channel().attr(PENDING).get();
       if (pending == null) {
+        if (msg.file() != null) {
+          msg.file().close();
+        }
         ctx.close(); // an answer nobody asked for: the connection is out of step
         return;
       }
-      if (!msg.decoderResult().isSuccess()) {
+      if (!msg.result().isSuccess()) {
         pending.completeExceptionally(
             EnclaveException.unavailable(
-                "malformed answer from the enclave: " + describe(msg.decoderResult().cause())));
+                "malformed answer from the enclave: " + describe(msg.result().cause())));
         return;
       }
       EnclaveResponse answer = answerOf(msg);
@@ -509,8 +522,10 @@ public final class EnclaveClient implements AutoCloseable {
       // an answer ended by an error in its trailers: the enclave closes the connection
       ctx.channel()
           .attr(REUSABLE)
-          .set(HttpUtil.isKeepAlive(msg) && msg.trailingHeaders().isEmpty());
-      pending.complete(answer);
+          .set(HttpUtil.isKeepAlive(msg.head()) && msg.trailers().isEmpty());
+      if (!pending.complete(answer)) {
+        answer.close(); // nobody waits for it any more (abandoned): its file goes
+      }
     }
 
     @Override

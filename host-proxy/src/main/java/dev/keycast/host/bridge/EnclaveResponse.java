@@ -4,15 +4,68 @@ import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.api.ErrorBody;
 import dev.keycast.protocol.api.ErrorCode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
- * One HTTP answer of the enclave, fully read.
+ * One HTTP answer of the enclave, fully read: its body in memory, or, for an answer larger than
+ * {@link AnswerSpool#IN_MEMORY}, in a temporary file ({@link #close} deletes it).
  *
  * @param status the HTTP status
  * @param contentType the Content-Type header, or an empty string
- * @param body the body bytes (owned by this record; not copied)
+ * @param body the body bytes (owned by this record; not copied), or null when spooled
+ * @param file the spooled body, or null
  */
-public record EnclaveResponse(int status, String contentType, byte[] body) {
+public record EnclaveResponse(int status, String contentType, byte[] body, SpooledFile file)
+    implements AutoCloseable {
+
+  /** An answer held in memory. */
+  public EnclaveResponse(int status, String contentType, byte[] body) {
+    this(status, contentType, java.util.Objects.requireNonNull(body, "body"), null);
+  }
+
+  /**
+   * The body bytes; a spooled body is read whole (callers of large answers use {@link #source}).
+   */
+  @Override
+  public byte[] body() {
+    if (file == null) {
+      return body;
+    }
+    try {
+      return file.readAll();
+    } catch (IOException e) {
+      throw new UncheckedIOException("the spooled enclave answer cannot be read", e);
+    }
+  }
+
+  /** The body as a JSON source that can be read more than once, from memory or from its file. */
+  public SendResponseReader.Source source() {
+    return file == null ? SendResponseReader.Source.of(body) : SendResponseReader.Source.of(file);
+  }
+
+  /**
+   * This answer with its body in memory (a spooled body is read and its file deleted, also when
+   * reading it fails).
+   */
+  public EnclaveResponse inMemory() {
+    if (file == null) {
+      return this;
+    }
+    try {
+      return new EnclaveResponse(status, contentType, body());
+    } finally {
+      close();
+    }
+  }
+
+  /** Deletes a spooled body (closing its readers first); never throws. */
+  @Override
+  public void close() {
+    if (file != null) {
+      file.close();
+    }
+  }
 
   /** True for 2xx. */
   public boolean ok() {
@@ -54,6 +107,12 @@ public record EnclaveResponse(int status, String contentType, byte[] body) {
 
   @Override
   public String toString() {
-    return "EnclaveResponse[" + status + ", " + contentType + ", " + body.length + " bytes]";
+    return "EnclaveResponse["
+        + status
+        + ", "
+        + contentType
+        + ", "
+        + (file == null ? body.length + " bytes" : "spooled")
+        + "]";
   }
 }

@@ -40,6 +40,25 @@ public final class SendResponseReader {
 
   private SendResponseReader() {}
 
+  /** A JSON answer that can be parsed more than once: bytes in memory, or a spooled file. */
+  @FunctionalInterface
+  public interface Source {
+    /** A new parser over the whole answer. */
+    JsonParser open() throws IOException;
+
+    /** An answer in memory. */
+    static Source of(byte[] json) {
+      Objects.requireNonNull(json, "json");
+      return () -> MAPPER.getFactory().createParser(json);
+    }
+
+    /** An answer in a spooled file (its streams are closed with it). */
+    static Source of(SpooledFile file) {
+      Objects.requireNonNull(file, "file");
+      return () -> MAPPER.getFactory().createParser(file.openStream());
+    }
+  }
+
   /**
    * Every member of the answer but the deliveries.
    *
@@ -74,9 +93,14 @@ public final class SendResponseReader {
   /**
    * Every member of the answer but the deliveries' envelopes.
    *
-   * @param delivered each delivery's names, in the answer's order
+   * @param delivered each delivery's names, in the answer's order; null for an answer of more than
+   *     {@link #KEPT_NAMES} deliveries, whose names are read again from the answer ({@link
+   *     #deliveries}) instead of being held
    */
   public record Names(Header header, List<Delivered> delivered) {}
+
+  /** Most delivery names {@link #names} keeps. */
+  public static final int KEPT_NAMES = 4096;
 
   /** Reads everything but the deliveries. */
   public static Header header(byte[] json) throws MalformedInputException {
@@ -88,8 +112,13 @@ public final class SendResponseReader {
    * parser does not decode a string nobody asks for).
    */
   public static Names names(byte[] json) throws MalformedInputException {
+    return names(Source.of(json));
+  }
+
+  /** {@link #names(byte[])} of an answer that may be spooled. */
+  public static Names names(Source json) throws MalformedInputException {
     Objects.requireNonNull(json, "json");
-    try (JsonParser p = MAPPER.getFactory().createParser(json)) {
+    try (JsonParser p = json.open()) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new MalformedInputException(
             MalformedInputException.Kind.MALFORMED_REQUEST, "send answer is not a JSON object");
@@ -103,6 +132,7 @@ public final class SendResponseReader {
       EnclaveApi.BookingInfo booking = null;
       List<EnclaveApi.Skipped> skipped = new ArrayList<>();
       List<Delivered> delivered = new ArrayList<>();
+      int count = 0;
       while (p.nextToken() == JsonToken.FIELD_NAME) {
         String name = p.currentName();
         JsonToken t = p.nextToken();
@@ -128,7 +158,10 @@ public final class SendResponseReader {
           case "deliveries" -> {
             if (t == JsonToken.START_ARRAY) {
               while (p.nextToken() == JsonToken.START_OBJECT) {
-                delivered.add(delivered(p));
+                Delivered d = delivered(p);
+                if (count++ < KEPT_NAMES) {
+                  delivered.add(d);
+                }
               }
             } else if (t != JsonToken.VALUE_NULL) {
               throw new MalformedInputException(
@@ -149,10 +182,10 @@ public final class SendResponseReader {
               receipt,
               sealed,
               List.copyOf(skipped),
-              delivered.size(),
+              count,
               policy,
               booking),
-          List.copyOf(delivered));
+          count > KEPT_NAMES ? null : List.copyOf(delivered));
     } catch (IOException e) {
       throw new MalformedInputException(
           MalformedInputException.Kind.MALFORMED_REQUEST,
@@ -198,6 +231,11 @@ public final class SendResponseReader {
    * {@link #header}; a parse error while iterating is an {@link UncheckedIOException}.
    */
   public static Iterable<EnclaveApi.Delivery> deliveries(byte[] json) {
+    return deliveries(Source.of(json));
+  }
+
+  /** {@link #deliveries(byte[])} of an answer that may be spooled. */
+  public static Iterable<EnclaveApi.Delivery> deliveries(Source json) {
     Objects.requireNonNull(json, "json");
     return () ->
         new Iterator<>() {
@@ -208,7 +246,7 @@ public final class SendResponseReader {
           private void advance() {
             try {
               if (p == null) {
-                p = MAPPER.getFactory().createParser(json);
+                p = json.open();
                 p.nextToken(); // START_OBJECT
                 while (true) {
                   JsonToken t = p.nextToken();

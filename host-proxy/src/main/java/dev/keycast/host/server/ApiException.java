@@ -47,7 +47,7 @@ public final class ApiException extends Exception {
   public HttpAnswer answer() {
     HttpAnswer a = HttpAnswer.error(status, code, getMessage());
     return retryAfterSeconds > 0
-        ? new HttpAnswer(a.status(), a.contentType(), a.body(), retryAfterSeconds)
+        ? new HttpAnswer(a.status(), a.contentType(), a.body(), retryAfterSeconds, a.file())
         : a;
   }
 }

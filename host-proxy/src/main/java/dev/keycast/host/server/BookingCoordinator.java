@@ -148,32 +148,34 @@ final class BookingCoordinator {
             Base64Url.encode(dkdm.binding()),
             candidates);
     EnclaveResponse answer = enclave.call(HttpMethod.POST, "/v1/kdm/book", Json.encode(request));
-    if (!answer.ok()) {
-      throw EnclaveCalls.unavailable(answer.toException());
+    try (answer) { // a large answer is spooled (AnswerSpool): its file goes with it
+      if (!answer.ok()) {
+        throw EnclaveCalls.unavailable(answer.toException());
+      }
+      SendResponseReader.Names names;
+      SendResponseReader.Header header;
+      byte[] policyBytes;
+      SendPolicy policy;
+      try {
+        names = SendResponseReader.names(answer.source());
+        header = names.header();
+        policyBytes = Base64Url.decode("policy", header.policy(), SendPolicy.MAX_BYTES);
+        policy = SendPolicy.parse(policyBytes);
+      } catch (MalformedInputException | NullPointerException e) {
+        throw new ApiException(
+            ErrorCode.INTERNAL, "the enclave's booking answer is unusable: " + e.getMessage());
+      }
+      HostApi.SendResult r =
+          sends.commit(
+              bookingId, hash, policyBytes, policy, answer.source(), names, SenderQuotas.UNCOUNTED);
+      return HttpAnswer.json(
+          200,
+          result(
+              r,
+              booking,
+              header.booking() == null ? null : header.booking().dkdmMessageId(),
+              unknown));
     }
-    SendResponseReader.Names names;
-    SendResponseReader.Header header;
-    byte[] policyBytes;
-    SendPolicy policy;
-    try {
-      names = SendResponseReader.names(answer.body());
-      header = names.header();
-      policyBytes = Base64Url.decode("policy", header.policy(), SendPolicy.MAX_BYTES);
-      policy = SendPolicy.parse(policyBytes);
-    } catch (MalformedInputException | NullPointerException e) {
-      throw new ApiException(
-          ErrorCode.INTERNAL, "the enclave's booking answer is unusable: " + e.getMessage());
-    }
-    HostApi.SendResult r =
-        sends.commit(
-            bookingId, hash, policyBytes, policy, answer.body(), names, SenderQuotas.UNCOUNTED);
-    return HttpAnswer.json(
-        200,
-        result(
-            r,
-            booking,
-            header.booking() == null ? null : header.booking().dkdmMessageId(),
-            unknown));
   }
 
   private static HostApi.BookingResult result(

@@ -349,7 +349,7 @@ public final class HostApiService implements AutoCloseable {
   private HttpAnswer ready() {
     EnclaveApi.Readiness r = control.readiness();
     HttpAnswer a = HttpAnswer.json(r.ready() ? 200 : 503, r);
-    return r.ready() ? a : new HttpAnswer(503, a.contentType(), a.body(), 2);
+    return r.ready() ? a : new HttpAnswer(503, a.contentType(), a.body(), 2, a.file());
   }
 
   private HttpAnswer attestation(String nonce) throws ApiException, InterruptedException {

@@ -11,12 +11,15 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpChunkedInput;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.stream.ChunkedNioFile;
+import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -129,7 +132,13 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
                   answer = HttpAnswer.error(ErrorCode.INTERNAL, "internal error");
                 }
                 HttpAnswer a = answer;
-                ctx.executor().execute(() -> write(ctx, a, ka && !server.isDraining()));
+                try {
+                  ctx.executor().execute(() -> write(ctx, a, ka && !server.isDraining()));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                  if (a.file() != null) {
+                    deleteQuietly(a.file()); // the event loop is gone: nobody sends it
+                  }
+                }
               });
     } catch (java.util.concurrent.RejectedExecutionException e) {
       write(ctx, HttpAnswer.error(ErrorCode.OVERLOADED, "the host is shutting down"), false);
@@ -137,13 +146,23 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
   }
 
   private void write(ChannelHandlerContext ctx, HttpAnswer a, boolean keepAlive) {
+    if (a.file() != null) {
+      writeFile(ctx, a, keepAlive);
+      return;
+    }
     FullHttpResponse resp =
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1,
             HttpResponseStatus.valueOf(a.status()),
             Unpooled.wrappedBuffer(a.body()));
+    headers(resp, a, a.body().length, keepAlive);
+    ctx.writeAndFlush(resp).addListener(done(ctx, keepAlive));
+  }
+
+  private static void headers(
+      io.netty.handler.codec.http.HttpResponse resp, HttpAnswer a, long length, boolean keepAlive) {
     resp.headers().set(HttpHeaderNames.CONTENT_TYPE, a.contentType());
-    HttpUtil.setContentLength(resp, a.body().length);
+    HttpUtil.setContentLength(resp, length);
     if (a.retryAfterSeconds() > 0) {
       resp.headers().set(HttpHeaderNames.RETRY_AFTER, a.retryAfterSeconds());
     }
@@ -151,30 +170,95 @@ public final class HostServerHandler extends SimpleChannelInboundHandler<FullHtt
     if (!keepAlive) {
       resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
-    ctx.writeAndFlush(resp)
+  }
+
+  /**
+   * Sends an answer whose body is a file (a large send's result) in 64 KiB pieces as the
+   * connection takes them, through a {@link ChunkedWriteHandler} added for this answer only (small
+   * answers do not pay for it), and deletes the file when it is sent or the connection failed.
+   */
+  private void writeFile(ChannelHandlerContext ctx, HttpAnswer a, boolean keepAlive) {
+    java.nio.file.Path file = a.file();
+    HttpChunkedInput body;
+    long length;
+    try {
+      ChunkedNioFile chunks = new ChunkedNioFile(file.toFile(), 1 << 16);
+      length = chunks.length();
+      body = new HttpChunkedInput(chunks);
+    } catch (java.io.IOException e) {
+      LOG.error("a result file cannot be read back", e);
+      deleteQuietly(file);
+      write(ctx, HttpAnswer.error(ErrorCode.INTERNAL, "internal error"), false);
+      return;
+    }
+    io.netty.handler.codec.http.HttpResponse head =
+        new io.netty.handler.codec.http.DefaultHttpResponse(
+            HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(a.status()));
+    headers(head, a, length, keepAlive);
+    try {
+      if (ctx.pipeline().get(CHUNKED) == null) {
+        ctx.pipeline().addBefore(ctx.name(), CHUNKED, new ChunkedWriteHandler());
+      }
+      ctx.write(head);
+    } catch (RuntimeException e) {
+      closeQuietly(body);
+      deleteQuietly(file);
+      throw e;
+    }
+    ctx.writeAndFlush(body)
         .addListener(
             (ChannelFutureListener)
                 f -> {
-                  busy = false;
-                  server.requestFinished();
-                  // the request's body bytes leave the upload budget (UploadGuard, earlier in the
-                  // pipeline)
-                  f.channel().pipeline().fireUserEventTriggered(UploadGuard.REQUEST_DONE);
-                  if (!keepAlive || !f.isSuccess()) {
-                    queued.forEach(FullHttpRequest::release);
-                    queued.clear();
-                    f.channel().close();
-                    return;
+                  deleteQuietly(file);
+                  if (f.channel().pipeline().get(CHUNKED) != null) {
+                    f.channel().pipeline().remove(CHUNKED);
                   }
-                  FullHttpRequest next = queued.poll();
-                  if (next != null) {
-                    start(ctx, next);
-                  } else if (!f.channel().config().isAutoRead()) {
-                    f.channel()
-                        .config()
-                        .setAutoRead(true); // reads again (Netty calls read() on the change)
-                  }
-                });
+                })
+        .addListener(done(ctx, keepAlive));
+  }
+
+  private static final String CHUNKED = "keycast-chunked-answer";
+
+  private static void closeQuietly(HttpChunkedInput body) {
+    try {
+      body.close();
+    } catch (Exception e) {
+      LOG.debug("a result file did not close: {}", e.getClass().getSimpleName());
+    }
+  }
+
+  private static void deleteQuietly(java.nio.file.Path file) {
+    try {
+      java.nio.file.Files.deleteIfExists(file);
+    } catch (java.io.IOException e) {
+      LOG.warn("a result file could not be deleted: {}", e.getClass().getSimpleName());
+    }
+  }
+
+  /** After an answer is written: the next queued request, or the connection closed. */
+  private ChannelFutureListener done(ChannelHandlerContext ctx, boolean keepAlive) {
+    return (ChannelFutureListener)
+        f -> {
+          busy = false;
+          server.requestFinished();
+          // the request's body bytes leave the upload budget (UploadGuard, earlier in the
+          // pipeline)
+          f.channel().pipeline().fireUserEventTriggered(UploadGuard.REQUEST_DONE);
+          if (!keepAlive || !f.isSuccess()) {
+            queued.forEach(FullHttpRequest::release);
+            queued.clear();
+            f.channel().close();
+            return;
+          }
+          FullHttpRequest next = queued.poll();
+          if (next != null) {
+            start(ctx, next);
+          } else if (!f.channel().config().isAutoRead()) {
+            f.channel()
+                .config()
+                .setAutoRead(true); // reads again (Netty calls read() on the change)
+          }
+        };
   }
 
   @Override

@@ -239,10 +239,7 @@ final class LateForwarder implements AutoCloseable {
                 new ForwardRecord(
                     s.sendId(),
                     new ReceiptRecord(
-                        f.receiptId(),
-                        s.sendId(),
-                        Inputs.b64Enclave("receipt", f.receipt()),
-                        clock.instant()),
+                        f.receiptId(), s.sendId(), forwardReceipt(f.receipt()), clock.instant()),
                     SendCoordinator.toStoreDelivery(d));
           } catch (IllegalArgumentException e) {
             throw new ApiException(
@@ -278,5 +275,18 @@ final class LateForwarder implements AutoCloseable {
   private static boolean mayAdmit(SendPolicy p, String fingerprint, boolean hasChain) {
     return p.recipients().fingerprints().contains(fingerprint)
         || (hasChain && !p.recipients().anchors().isEmpty());
+  }
+
+  /**
+   * A forward's receipt as the enclave signed it. A forward from this host delivers to one
+   * recipient, so its receipt is never version 3; a version 3 head here (which no verifier would
+   * accept without its entries) is refused rather than stored.
+   */
+  private static byte[] forwardReceipt(String receipt) throws ApiException {
+    byte[] bytes = Inputs.b64Enclave("receipt", receipt);
+    if (dev.keycast.protocol.receipt.ReceiptBundle.isRootedHead(bytes)) {
+      throw new IllegalArgumentException("a forward's receipt is a version 3 head without entries");
+    }
+    return bytes;
   }
 }

@@ -15,6 +15,7 @@ import dev.keycast.host.store.SendRecord;
 import dev.keycast.host.store.StoredKey;
 import dev.keycast.host.store.StoredSend;
 import dev.keycast.protocol.Base64Url;
+import dev.keycast.protocol.FingerprintSet;
 import dev.keycast.protocol.Json;
 import dev.keycast.protocol.MalformedInputException;
 import dev.keycast.protocol.SendIds;
@@ -34,11 +35,9 @@ import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -148,11 +147,27 @@ final class SendCoordinator {
                 : ErrorCode.INVALID_POLICY,
             e.getMessage());
       }
-      EnclaveResponse answer = streamSend(p, policy);
-      if (!answer.ok()) {
-        throw EnclaveCalls.unavailable(answer.toException());
+      try (EnclaveResponse answer = streamSend(p, policy)) {
+        if (!answer.ok()) {
+          throw EnclaveCalls.unavailable(answer.toException());
+        }
+        // a large answer is in a spooled file (AnswerSpool): read from there, in passes, and a
+        // large result is encoded to a file while its deliveries are read again (StreamedList)
+        HostApi.SendResult result =
+            commit(sendId, hash, policyBytes, policy, answer.source(), permit);
+        if (result.delivered() instanceof StreamedList<?>) {
+          try {
+            return HttpAnswer.jsonFile(200, result);
+          } catch (IOException | java.io.UncheckedIOException e) {
+            // committed and acknowledged in the store: a retry replays it from its receipt
+            throw new ApiException(
+                ErrorCode.STORE_UNAVAILABLE,
+                "the send is stored, but its result could not be written; retry the send to get"
+                    + " it");
+          }
+        }
+        return HttpAnswer.json(200, result);
       }
-      return HttpAnswer.json(200, commit(sendId, hash, policyBytes, policy, answer.body(), permit));
     }
   }
 
@@ -165,7 +180,7 @@ final class SendCoordinator {
       byte[] hash,
       byte[] policyBytes,
       SendPolicy policy,
-      byte[] answer,
+      SendResponseReader.Source answer,
       SenderQuotas.Permit permit)
       throws ApiException {
     SendResponseReader.Names names;
@@ -178,13 +193,13 @@ final class SendCoordinator {
     return commit(expectedSendId, hash, policyBytes, policy, answer, names, permit);
   }
 
-  /** {@link #commit(String, byte[], byte[], SendPolicy, byte[], SenderQuotas.Permit)} of an answer already read. */
+  /** {@link #commit(String, byte[], byte[], SendPolicy, SendResponseReader.Source, SenderQuotas.Permit)} of an answer already read. */
   HostApi.SendResult commit(
       String expectedSendId,
       byte[] hash,
       byte[] policyBytes,
       SendPolicy policy,
-      byte[] answer,
+      SendResponseReader.Source answer,
       SendResponseReader.Names names,
       SenderQuotas.Permit permit)
       throws ApiException {
@@ -199,7 +214,9 @@ final class SendCoordinator {
               + expectedSendId
               + ")");
     }
-    SendRecord record = record(r, hash, policyBytes, policy, answer, now);
+    byte[] signed = Inputs.b64Enclave("receipt", r.receipt());
+    byte[] receipt = RootedReceipts.forStore(signed, r, answer, signingPublicKey());
+    SendRecord record = record(r, hash, policyBytes, policy, answer, receipt, now);
     SendCommit c =
         stores
             .call("commit_send", () -> SendRaces.commit(store, record, SendRaces.WAIT))
@@ -228,13 +245,44 @@ final class SendCoordinator {
           r.deliveryCount(),
           r.skipped().size());
     }
-    List<HostApi.DeliverySummary> delivered = new ArrayList<>(r.deliveryCount());
-    for (SendResponseReader.Delivered d : names.delivered()) {
-      delivered.add(
-          new HostApi.DeliverySummary(d.deliveryId(), r.sendId(), d.recipient(), d.format(), now));
+    List<HostApi.DeliverySummary> delivered;
+    if (names.delivered() != null) {
+      delivered = new ArrayList<>(r.deliveryCount());
+      for (SendResponseReader.Delivered d : names.delivered()) {
+        delivered.add(
+            new HostApi.DeliverySummary(
+                d.deliveryId(), r.sendId(), d.recipient(), d.format(), now));
+      }
+    } else {
+      // a large send: the summaries are read from the answer again each time they are iterated
+      // (encoding the result iterates them once), never held (issue 28)
+      delivered =
+          new StreamedList<>(
+              r.deliveryCount(),
+              () ->
+                  mapped(
+                      SendResponseReader.deliveries(answer).iterator(),
+                      d ->
+                          new HostApi.DeliverySummary(
+                              d.deliveryId(), r.sendId(), d.recipient(), d.format(), now)));
     }
+    // a version 3 receipt is answered as its bundle (the head alone names no delivery)
+    String answered = receipt == signed ? r.receipt() : Base64Url.encode(receipt);
     return new HostApi.SendResult(
-        r.sendId(), r.secretId(), r.receiptId(), r.receipt(), delivered, r.skipped(), false);
+        r.sendId(), r.secretId(), r.receiptId(), answered, delivered, r.skipped(), false);
+  }
+
+  /** The key set's raw Ed25519 receipt key, or null before the host holds its key bundle. */
+  private byte[] signingPublicKey() {
+    EnclaveApi.KeyBundle bundle = control.keyBundle();
+    if (bundle == null) {
+      return null;
+    }
+    try {
+      return Base64Url.decode("signing_public_key", bundle.signingPublicKey(), 64);
+    } catch (MalformedInputException e) {
+      return null;
+    }
   }
 
   /** What the store commits of the enclave's answer. */
@@ -243,10 +291,10 @@ final class SendCoordinator {
       byte[] hash,
       byte[] policyBytes,
       SendPolicy policy,
-      byte[] answer,
+      SendResponseReader.Source answer,
+      byte[] receipt,
       Instant now)
       throws ApiException {
-    byte[] receipt = Inputs.b64Enclave("receipt", r.receipt());
     byte[] sealed = Inputs.b64Enclave("sealed_secret", r.sealedSecret());
     try {
       Instant nb = policy.notBefore();
@@ -364,7 +412,7 @@ final class SendCoordinator {
    * candidates while the host still reads the next ones, and the body is never held whole):
    * {@code payload} first, then {@code candidates} (api.md section 1.1 requires that order), each
    * registered recipient the policy may admit once, from its cleartext selector only. A body over
-   * {@link EnclaveApi#MAX_REQUEST_BYTES} or more than {@link HostApiService#MAX_CANDIDATES} candidates abandons
+   * {@link EnclaveApi#MAX_SEND_REQUEST_BYTES} or more than {@link HostApiService#MAX_CANDIDATES} candidates abandons
    * the request ({@code too_many_recipients}); a store failure abandons it too.
    */
   private EnclaveResponse streamSend(EnclaveApi.SendPayload payload, SendPolicy policy)
@@ -377,7 +425,7 @@ final class SendCoordinator {
           enclave.client().stream(
               HttpMethod.POST,
               "/v1/send",
-              EnclaveApi.MAX_REQUEST_BYTES,
+              EnclaveApi.MAX_SEND_REQUEST_BYTES,
               out -> attachedCount[0] = writeSendRequest(out, payloadJson, policy));
       if (!r.ok()) {
         enclave.countError(r.toException());
@@ -415,7 +463,8 @@ final class SendCoordinator {
   /** Writes one send request body to {@code out}; returns how many candidates it attached. */
   private int writeSendRequest(OutputStream out, byte[] payloadJson, SendPolicy policy)
       throws ApiException, IOException {
-    Set<String> attached = new HashSet<>();
+    // about 8 MB at 250,000 candidates (a HashSet of their strings held about 40 MB)
+    FingerprintSet attached = new FingerprintSet();
     StoredKey.Scan scan = new StoredKey.Scan();
     out.write(SEND_OPEN);
     out.write(payloadJson);
@@ -458,7 +507,7 @@ final class SendCoordinator {
   private static void attach(
       OutputStream out,
       StoredKey.Scan scan,
-      Set<String> attached,
+      FingerprintSet attached,
       String fingerprint,
       byte[] stored)
       throws ApiException, IOException {
@@ -485,7 +534,7 @@ final class SendCoordinator {
    * names anchors, every screen (the enclave validates each chain and decides); each once (by
    * key fingerprint, as deliveries are keyed), with its cinema's UTC offset.
    */
-  private void writeScreenCandidates(OutputStream out, SendPolicy policy, Set<String> attached)
+  private void writeScreenCandidates(OutputStream out, SendPolicy policy, FingerprintSet attached)
       throws ApiException, IOException {
     CinemaOffsets offsets = new CinemaOffsets(stores, store);
     List<String> thumbs = policy.recipients().thumbprints();
@@ -522,7 +571,7 @@ final class SendCoordinator {
   }
 
   private void attachScreen(
-      OutputStream out, Set<String> attached, ScreenRecord s, CinemaOffsets offsets)
+      OutputStream out, FingerprintSet attached, ScreenRecord s, CinemaOffsets offsets)
       throws ApiException, IOException {
     if (!attached.add(s.fingerprint())) {
       return;

@@ -47,6 +47,14 @@ final class GroupCommitWriter {
 
     /** The writer is between transactions with nothing left of its group (may run statements). */
     default void betweenGroups(Connection writer) {}
+
+    /**
+     * A transaction was abandoned after an error that may have left the writer's prepared
+     * statements unusable (SQLITE_FULL, I/O errors: sqlite-jdbc closes a statement whose step
+     * failed); the owner drops its cached writer statements so that the next group prepares them
+     * again (writer thread).
+     */
+    default void abandoned() {}
   }
 
   /**
@@ -287,6 +295,7 @@ final class GroupCommitWriter {
       // abandon the whole transaction: the jobs that ran with it are lost and fail with this
       // error; the jobs after this one have not run and are retried in the next group
       rollback();
+      events.abandoned();
       job.fail(failure);
       for (WriteJob<?> r : ran) {
         r.fail(
@@ -306,6 +315,7 @@ final class GroupCommitWriter {
       commit();
     } catch (SQLException | RuntimeException e) {
       rollback();
+      events.abandoned();
       for (WriteJob<?> j : ran) {
         j.fail(e instanceof SQLException se ? SqliteConnections.map(se, j.what) : e);
       }
@@ -343,15 +353,40 @@ final class GroupCommitWriter {
       ps = writer.prepareStatement(sql);
       writerControl.put(sql, ps);
     }
-    ps.execute();
+    try {
+      ps.execute();
+    } catch (SQLException e) {
+      // issue 28 (disk full): sqlite-jdbc closes a statement whose step failed; a cached one
+      // would then fail every later use ("statement is not executing"), and a COMMIT that failed
+      // with SQLITE_FULL leaves its transaction open for the ROLLBACK to end
+      writerControl.remove(sql);
+      try {
+        ps.close();
+      } catch (SQLException ignored) {
+        // already closed
+      }
+      throw e;
+    }
   }
 
+  /**
+   * Ends the transaction. SQLite may already have rolled back by itself (SQLITE_FULL, I/O error):
+   * nothing of the transaction is committed either way. A failed COMMIT leaves it open, so a
+   * ROLLBACK that fails is tried once more with a fresh statement ({@link #exec} drops a failed
+   * one); without that the next BEGIN failed with "cannot start a transaction within a
+   * transaction", for ever.
+   */
   private void rollback() {
-    try {
-      exec("ROLLBACK");
-    } catch (SQLException ignored) {
-      // SQLite may already have rolled back by itself (SQLITE_FULL, I/O error): nothing of the
-      // transaction is committed either way
+    for (int attempt = 0; attempt < 2; attempt++) {
+      try {
+        exec("ROLLBACK");
+        return;
+      } catch (SQLException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("no transaction is active")) {
+          return;
+        }
+      }
     }
   }
 

@@ -83,6 +83,11 @@ public final class SqliteArtefactStore implements ArtefactStore {
               }
 
               @Override
+              public void abandoned() {
+                connections.dropWriterStatements();
+              }
+
+              @Override
               public void betweenGroups(Connection c) {
                 WalCheckpointer cp = checkpointer;
                 if (cp != null) {

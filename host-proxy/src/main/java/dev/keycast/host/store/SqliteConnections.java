@@ -188,6 +188,14 @@ final class SqliteConnections {
     return ps;
   }
 
+  /**
+   * Closes and forgets the writer's cached statements (writer thread): after an abandoned
+   * transaction some may be closed by sqlite-jdbc, and would fail every later use.
+   */
+  void dropWriterStatements() {
+    closeStatements(writerStatements);
+  }
+
   /** Maps SQLite result codes (primary code = low byte of the extended code) to stable codes. */
   static StoreException map(SQLException e, String what) {
     int primary = e.getErrorCode() & 0xff;

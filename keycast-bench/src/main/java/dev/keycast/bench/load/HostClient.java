@@ -104,6 +104,18 @@ final class HostClient {
         HttpRequest.newBuilder(base.resolve(target)).header("Authorization", authorization).GET());
   }
 
+  /** GET with a recipient's session token (api.md section 2.2: {@code Authorization: Bearer}). */
+  Answer getBearer(String pathAndQuery, String sessionToken)
+      throws IOException, InterruptedException {
+    String target = base.getPath() + pathAndQuery;
+    String authorization = "Bearer " + sessionToken;
+    if (plain != null) {
+      return plain.exchange("GET", target, null, authorization);
+    }
+    return exchange(
+        HttpRequest.newBuilder(base.resolve(target)).header("Authorization", authorization).GET());
+  }
+
   /**
    * POST of a JSON body signed by a sender (api.md section 2.4: {@code Authorization: Keycast-Sender
    * ...} over the method, the request target and the body).

@@ -51,14 +51,26 @@ final class KeepAliveHttp implements AutoCloseable {
     }
     byte[] request = request(method, pathAndQuery, json, authorization);
     Conn c = idle.poll();
+    boolean mayHaveArrived = false;
     if (c != null) {
       try {
         return c.exchange(request);
       } catch (StaleConnectionException e) {
         c.close();
+        mayHaveArrived = true;
       }
     }
-    c = new Conn();
+    try {
+      c = new Conn();
+    } catch (IOException e) {
+      if (mayHaveArrived) {
+        // not a plain "connection refused": the request went out on the pooled connection, which
+        // broke without an answer (a server killed after it read it?); its outcome is unknown
+        throw new IOException(
+            "a pooled connection broke without an answer, and a new one failed (" + e + ")", e);
+      }
+      throw e;
+    }
     try {
       return c.exchange(request);
     } catch (StaleConnectionException e) {

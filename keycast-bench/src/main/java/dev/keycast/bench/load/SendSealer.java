@@ -108,6 +108,7 @@ final class SendSealer {
               Base64Url.decode("receive_public_key", kb.receivePublicKey(), 32),
               Base64Url.decode("signing_public_key", kb.signingPublicKey(), 32),
               kb.kmsKeyId());
+      bundle = withAttestedParts(bundle, kb);
       if (check.skip()) {
         err.println(
             "WARNING: --insecure-skip-attestation: sealing to an UNVERIFIED key "
@@ -140,6 +141,38 @@ final class SendSealer {
     } catch (AttestationException e) {
       throw new IOException("attestation does not verify: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The parts of the key bundle that later versions add to the attested encoding (KMS key check,
+   * sender set, KDM signer chain: wire-format.md 4.2), as the CLI's attest rebuilds them; without
+   * them the bundle's digest is not the document's {@code user_data} and verification fails.
+   */
+  private static KeyBundle withAttestedParts(KeyBundle bundle, EnclaveApi.KeyBundle kb)
+      throws MalformedInputException {
+    if (kb.kmsKeyCheck() != null) {
+      bundle =
+          bundle.withKmsKeyCheck(
+              new dev.keycast.protocol.keyset.KmsKeyCheck(
+                  kb.kmsKeyCheck().locked(),
+                  Base64Url.decode(
+                      "kms_key_check.policy_sha256", kb.kmsKeyCheck().policySha256(), 32)));
+    }
+    if (kb.senderSet() != null) {
+      bundle =
+          bundle.withSenderSet(
+              new KeyBundle.SenderSetRef(
+                  kb.senderSet().version(),
+                  Base64Url.decode("sender_set.sha256", kb.senderSet().sha256(), 32)));
+    }
+    if (kb.kdmSignerChain() != null) {
+      List<byte[]> chain = new java.util.ArrayList<>();
+      for (String c : kb.kdmSignerChain()) {
+        chain.add(Base64Url.decode("kdm_signer_chain", c, 64 * 1024));
+      }
+      bundle = bundle.withKdmSignerChain(chain);
+    }
+    return bundle;
   }
 
   @Override

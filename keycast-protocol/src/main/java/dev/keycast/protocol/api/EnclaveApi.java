@@ -11,8 +11,15 @@ import java.util.List;
 public final class EnclaveApi {
   private EnclaveApi() {}
 
-  /** Largest request body the enclave accepts, in bytes. */
+  /** Largest request body the enclave accepts on a route it reads whole, in bytes. */
   public static final int MAX_REQUEST_BYTES = 256 * 1024 * 1024;
+
+  /**
+   * Largest {@code POST /v1/send} body, in bytes: that body is read as it arrives, never held
+   * (api.md 1.1 step 0), and 250,000 RSA-2048 candidates with a certificate each take about 400
+   * MB, so it has a cap of its own (issue 28).
+   */
+  public static final int MAX_SEND_REQUEST_BYTES = 1024 * 1024 * 1024;
 
   /** Largest client nonce of an attestation request, in bytes. */
   public static final int MAX_NONCE_BYTES = 64;

@@ -153,17 +153,18 @@ public final class KdmWriter {
     String annotation = request.annotationText() == null ? title : request.annotationText();
     if (annotation.isEmpty()
         || annotation.length() > MAX_ANNOTATION_LENGTH
-        || annotation.chars().anyMatch(Character::isISOControl)
-        || KdmXmlBuffer.hasLoneSurrogate(annotation)) {
+        || !KdmText.isWritable(annotation)) {
       throw new CinemaException(
           "kdm_annotation",
           "the annotation text must be 1 to "
               + MAX_ANNOTATION_LENGTH
-              + " characters without control characters");
+              + " characters that XML can carry, without control characters");
     }
-    if (KdmXmlBuffer.hasLoneSurrogate(title)) {
+    if (!KdmText.isWritable(title)) {
       throw new CinemaException(
-          "kdm_content_title", "the content title holds a lone surrogate (no UTF-8 form)");
+          "kdm_content_title",
+          "the content title holds a character XML cannot carry (a control character, U+FFFE,"
+              + " U+FFFF or a lone surrogate)");
     }
     prepareSigner(signer);
 

@@ -10,7 +10,7 @@ import java.util.Arrays;
  * <p>Character data: {@code &} as {@code &amp;}, {@code <} as {@code &lt;}, {@code >} as {@code
  * &gt;}, CR as {@code &#xD;}, everything else as UTF-8 (a supplementary character from its
  * surrogate pair). A lone surrogate has no UTF-8 form: {@link #text} refuses it ({@link
- * #hasLoneSurrogate} lets a caller refuse it first with its own code). No attribute of a KDM
+ * KdmText#isWritable} lets a caller refuse it first with its own code). No attribute of a KDM
  * carries variable data, so there is no attribute escaping here.
  */
 final class KdmXmlBuffer {
@@ -105,21 +105,6 @@ final class KdmXmlBuffer {
       }
     }
     return this;
-  }
-
-  /** Whether {@code s} holds a surrogate that is not half of a high-low pair. */
-  static boolean hasLoneSurrogate(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (Character.isHighSurrogate(c)
-          && i + 1 < s.length()
-          && Character.isLowSurrogate(s.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(c)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private void ensure(int more) {

@@ -40,6 +40,14 @@ public record Receipt(
   public static final int VERSION_WITH_SENDER = 2;
 
   /**
+   * Receipt version 3 (issue 28, wire-format.md 5.6): the signature covers the Merkle tree hashes
+   * of the deliveries and of the skipped entries, which travel beside it in a receipt bundle; with
+   * or without a sender. The enclave issues it for more than {@link
+   * ReceiptBuilder#DEFAULT_ROOTED_ABOVE} entries, so that it never holds a large receipt.
+   */
+  public static final int VERSION_ROOTED = 3;
+
+  /**
    * Who signed the send (version 2): the sender's raw Ed25519 key as 64 lowercase hex, and the
    * timestamp it signed (whole seconds).
    */
@@ -203,13 +211,15 @@ public record Receipt(
 
   /** Validates and copies. */
   public Receipt {
-    if (version != (sender == null ? VERSION : VERSION_WITH_SENDER)) {
+    if (version != VERSION_ROOTED && version != (sender == null ? VERSION : VERSION_WITH_SENDER)) {
       throw new IllegalArgumentException(
           "receipt version must be "
               + VERSION
-              + " (without a sender) or "
+              + " (without a sender), "
               + VERSION_WITH_SENDER
-              + " (with one), got "
+              + " (with one) or "
+              + VERSION_ROOTED
+              + ", got "
               + version);
     }
     check(keySetId, KEY_SET_ID, "keySetId");

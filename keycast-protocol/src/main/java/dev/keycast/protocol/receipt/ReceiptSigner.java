@@ -25,6 +25,9 @@ public final class ReceiptSigner {
    */
   public static byte[] sign(Receipt receipt, byte[] signingPrivateKey) {
     Objects.requireNonNull(receipt, "receipt");
+    if (receipt.version() == Receipt.VERSION_ROOTED) {
+      return ReceiptBundle.sign(receipt, signingPrivateKey); // the bundle: head and entries
+    }
     int estimate = 128 + receipt.deliveries().size() * 160 + receipt.skipped().size() * 100;
     CborWriter payload = new CborWriter((int) Math.min(estimate, MAX_ENCODED));
     ReceiptCodec.encode(receipt, payload);
@@ -38,6 +41,14 @@ public final class ReceiptSigner {
           "receipt names key set " + receipt.keySetId() + ", not " + keySet.id());
     }
     Objects.requireNonNull(receipt, "receipt");
+    if (receipt.version() == Receipt.VERSION_ROOTED) {
+      byte[] sk = keySet.signingPrivateKey();
+      try {
+        return ReceiptBundle.sign(receipt, sk);
+      } finally {
+        Arrays.fill(sk, (byte) 0);
+      }
+    }
     int estimate = 128 + receipt.deliveries().size() * 160 + receipt.skipped().size() * 100;
     CborWriter payload = new CborWriter((int) Math.min(estimate, MAX_ENCODED));
     ReceiptCodec.encode(receipt, payload);

@@ -35,6 +35,29 @@ public final class ReceiptVerifier {
           "receipt is " + cose.length + " bytes, limit " + ReceiptSigner.MAX_ENCODED);
     }
     CborReader r = new CborReader(cose, 0, cose.length, CborReader.Options.CANONICAL);
+    if (cose.length > 0 && (cose[0] & 0xff) == BUNDLE_HEAD) {
+      return ReceiptBundle.verify(cose, r, signingPublicKeyRaw);
+    }
+    int[] payload = readCose(cose, r);
+    if (!r.atEnd()) {
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "trailing bytes after COSE_Sign1 at offset " + r.position());
+    }
+    checkSignature(cose, payload, signingPublicKeyRaw);
+    return ReceiptCodec.decode(cose, payload[0], payload[0] + payload[1]);
+  }
+
+  /** The first byte of a receipt bundle (an array of 3, wire-format.md 5.6). */
+  static final int BUNDLE_HEAD = 0x83;
+
+  /**
+   * Reads a COSE_Sign1 (tagged or not) at {@code r}'s position, strictly, without checking its
+   * signature.
+   *
+   * @return {payload offset, payload length, signature offset}
+   */
+  static int[] readCose(byte[] cose, CborReader r) throws MalformedInputException {
     if (r.peekMajor("COSE_Sign1") == CborReader.MAJOR_TAG) {
       long tag = r.readHead(CborReader.MAJOR_TAG, "COSE tag");
       if (tag != Cose.TAG_SIGN1) {
@@ -62,30 +85,29 @@ public final class ReceiptVerifier {
     int payloadStart = n[0];
     int payloadLength = n[1];
     n = r.readBytesRange("signature", 0, 64);
-    int s = n[0];
     if (n[1] != Cose.SIGNATURE_LENGTH) {
       throw new MalformedInputException(
           MalformedInputException.Kind.MALFORMED, "signature must be 64 bytes, got " + n[1]);
     }
-    if (!r.atEnd()) {
-      throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED,
-          "trailing bytes after COSE_Sign1 at offset " + r.position());
-    }
+    return new int[] {payloadStart, payloadLength, n[0]};
+  }
+
+  /** Checks the Ed25519 signature of a COSE_Sign1 read by {@link #readCose}. */
+  static void checkSignature(byte[] cose, int[] span, byte[] signingPublicKeyRaw)
+      throws ReceiptSignatureException {
     if (signingPublicKeyRaw.length != 32) {
       throw new ReceiptSignatureException();
     }
-    byte[] tbs = Cose.sigStructure(cose, payloadStart, payloadLength);
+    byte[] tbs = Cose.sigStructure(cose, span[0], span[1]);
     boolean ok;
     try {
-      ok = Ed25519.verify(cose, s, signingPublicKeyRaw, 0, tbs, 0, tbs.length);
+      ok = Ed25519.verify(cose, span[2], signingPublicKeyRaw, 0, tbs, 0, tbs.length);
     } catch (RuntimeException e) {
       ok = false;
     }
     if (!ok) {
       throw new ReceiptSignatureException();
     }
-    return ReceiptCodec.decode(cose, payloadStart, payloadStart + payloadLength);
   }
 
   /**

@@ -27,7 +27,7 @@ public final class ReceiptVectors {
 
   enum Variant {
     CANONICAL,
-    VERSION_3,
+    VERSION_4,
     NON_SHORTEST_INT,
     INDEFINITE_ARRAY,
     UNSORTED_KEYS,
@@ -112,6 +112,28 @@ public final class ReceiptVectors {
         new Receipt.Sender(GOLDEN_SENDER_KEY, GOLDEN_SIGNED_AT));
   }
 
+  /** The golden receipt of a signed send as version 3 (issue 28): head and entries in a bundle. */
+  public static Receipt goldenV3() {
+    Receipt r = goldenV2();
+    return new Receipt(
+        Receipt.VERSION_ROOTED,
+        r.keySetId(),
+        r.sendId(),
+        r.kind(),
+        r.issuedAt(),
+        r.policySha256(),
+        r.payloadSha256(),
+        r.deliveries(),
+        r.skipped(),
+        r.sender());
+  }
+
+  /** A bundle of goldenV3's signed head with other entries (what a lying host would store). */
+  static byte[] bundleWith(List<Receipt.Delivery> deliveries, List<Receipt.Skipped> skipped) {
+    byte[] head = ReceiptBundle.signHead(goldenV3(), signingKey());
+    return ReceiptBundle.assemble(head, deliveries.size(), deliveries.iterator(), skipped);
+  }
+
   /** The golden payload, or a deliberately wrong variant of it, written without ReceiptCodec. */
   static byte[] payload(Variant v) {
     Receipt r = golden();
@@ -125,7 +147,7 @@ public final class ReceiptVectors {
     w.head(CborReader.MAJOR_MAP, entries);
     w.text("v");
     switch (v) {
-      case VERSION_3 -> w.uint(3);
+      case VERSION_4 -> w.uint(4);
       case NON_SHORTEST_INT -> w.rawByte(0x18).rawByte(0x01);
       case CANONICAL_V2, V2_WITHOUT_SIGNED_AT -> w.uint(2);
       default -> w.uint(1);
@@ -223,6 +245,92 @@ public final class ReceiptVectors {
         "ok",
         key,
         ReceiptSigner.sign(goldenV2(), signingKey()));
+    Receipt v3 = goldenV3();
+    byte[] bundle = ReceiptSigner.sign(v3, signingKey());
+    put(
+        out,
+        "golden-v3-bundle.ok",
+        "ReceiptSigner.sign(ReceiptVectors.goldenV3()): the version-2 golden receipt as version 3,"
+            + " [COSE_Sign1 over the counts and Merkle tree hashes, deliveries, skipped]",
+        "ok",
+        key,
+        bundle);
+    put(
+        out,
+        "v3-head-without-entries.fail",
+        "the version-3 signed head alone, without its entries",
+        "malformed:malformed",
+        key,
+        ReceiptBundle.signHead(v3, signingKey()));
+    put(
+        out,
+        "v3-bundle-delivery-dropped.fail",
+        "a bundle whose host dropped the second delivery (the signed count says 2)",
+        "malformed:malformed",
+        key,
+        concat(
+            new byte[] {(byte) 0x83},
+            ReceiptBundle.signHead(v3, signingKey()),
+            entries(v3.deliveries().subList(0, 1), List.of())));
+    put(
+        out,
+        "v3-bundle-envelope-digest-swapped.fail",
+        "a bundle whose host gave the first delivery another envelope digest",
+        "signature_invalid",
+        key,
+        bundleWith(
+            List.of(
+                new Receipt.Delivery(
+                    v3.deliveries().get(0).recipientFingerprint(),
+                    v3.deliveries().get(0).formatId(),
+                    v3.deliveries().get(0).deliveryId(),
+                    FixedRandom.bytes("keycast/vectors/receipt/forged-envelope", 32)),
+                v3.deliveries().get(1)),
+            v3.skipped()));
+    put(
+        out,
+        "v3-bundle-deliveries-reordered.fail",
+        "a bundle whose host swapped the two deliveries",
+        "signature_invalid",
+        key,
+        bundleWith(List.of(v3.deliveries().get(1), v3.deliveries().get(0)), v3.skipped()));
+    put(
+        out,
+        "v3-bundle-skipped-as-other-recipient.fail",
+        "a bundle whose host named another recipient in the skipped entry",
+        "signature_invalid",
+        key,
+        bundleWith(
+            v3.deliveries(),
+            List.of(
+                new Receipt.Skipped(
+                    fp("keycast/vectors/receipt/r4"),
+                    v3.skipped().get(0).reasonCode(),
+                    v3.skipped().get(0).message()))));
+    put(
+        out,
+        "v3-bundle-trailing-byte.fail",
+        "one byte after the bundle",
+        "malformed:malformed",
+        key,
+        concat(bundle, new byte[] {0}));
+    put(
+        out,
+        "v3-bundle-with-v2-receipt.fail",
+        "a bundle around a validly signed version-2 receipt",
+        "malformed:malformed",
+        key,
+        concat(
+            new byte[] {(byte) 0x83},
+            ReceiptSigner.sign(goldenV2(), signingKey()),
+            entries(v3.deliveries(), v3.skipped())));
+    put(
+        out,
+        "v3-bundle-wrong-key.fail",
+        "the golden bundle checked with another key set's signing key",
+        "signature_invalid",
+        Map.of("public-key", HEX.formatHex(FixedRandom.bytes("keycast/vectors/receipt/other", 32))),
+        bundle);
     put(
         out,
         "v2-without-signed-at.fail",
@@ -325,10 +433,10 @@ public final class ReceiptVectors {
     put(
         out,
         "unsupported-version.fail",
-        "validly signed payload with v = 3",
+        "validly signed payload with v = 4",
         "malformed:unsupported_version",
         key,
-        signed(Variant.VERSION_3));
+        signed(Variant.VERSION_4));
     put(
         out,
         "non-canonical-int.fail",
@@ -379,6 +487,27 @@ public final class ReceiptVectors {
         key,
         signed(Variant.UNKNOWN_KIND));
     return out;
+  }
+
+  /** The two entry arrays of a bundle, encoded by hand from the records. */
+  static byte[] entries(List<Receipt.Delivery> deliveries, List<Receipt.Skipped> skipped) {
+    CborWriter w = new CborWriter(1024);
+    w.head(CborReader.MAJOR_ARRAY, deliveries.size());
+    for (Receipt.Delivery d : deliveries) {
+      w.head(CborReader.MAJOR_ARRAY, 4)
+          .bytes(HEX.parseHex(d.recipientFingerprint()))
+          .text(d.formatId())
+          .text(d.deliveryId())
+          .bytes(d.envelopeSha256());
+    }
+    w.head(CborReader.MAJOR_ARRAY, skipped.size());
+    for (Receipt.Skipped k : skipped) {
+      w.head(CborReader.MAJOR_ARRAY, 3)
+          .bytes(HEX.parseHex(k.recipientFingerprint()))
+          .text(k.reasonCode())
+          .text(k.message());
+    }
+    return w.toByteArray();
   }
 
   static byte[] set(byte[] b, int at, int value) {

@@ -29,9 +29,11 @@ class ReceiptVectorsTest {
     if (expect.equals("ok")) {
       assertThat(ReceiptVerifier.verify(v.input(), key))
           .isEqualTo(
-              v.name().startsWith("ok-golden-v2")
-                  ? ReceiptVectors.goldenV2()
-                  : ReceiptVectors.golden());
+              v.name().startsWith("ok-golden-v3")
+                  ? ReceiptVectors.goldenV3()
+                  : v.name().startsWith("ok-golden-v2")
+                      ? ReceiptVectors.goldenV2()
+                      : ReceiptVectors.golden());
       return;
     }
     assertThat(v.name()).endsWith(".fail");
