@@ -116,6 +116,7 @@ public final class HostProxy implements HostControl, AutoCloseable {
   private volatile Endpoint egressBound;
   private Thread bootThread;
   private Thread refreshThread;
+  private Thread senderSyncThread;
   private Thread watchThread;
 
   /** The key set: boot sequence, admin operations, readiness. */
@@ -310,7 +311,25 @@ public final class HostProxy implements HostControl, AutoCloseable {
     server.start(boss, workers);
     bootThread = Thread.ofVirtual().name("keycast-boot").start(keySet::boot);
     refreshThread = Thread.ofVirtual().name("keycast-credentials").start(keySet::refreshLoop);
+    senderSyncThread = Thread.ofVirtual().name("keycast-sender-sync").start(this::senderSyncLoop);
     watchThread = Thread.ofVirtual().name("keycast-enclave-watch").start(keySet::watchLoop);
+  }
+
+  /**
+   * Every {@link SenderSetKeeper#SYNC_INTERVAL} while ready: the sender set another parent sharing
+   * the store changed reaches this parent's enclave ({@link SenderSetKeeper#syncFromStore}).
+   */
+  private void senderSyncLoop() {
+    try {
+      while (!Thread.currentThread().isInterrupted()) {
+        Thread.sleep(SenderSetKeeper.SYNC_INTERVAL.toMillis());
+        if (keySet.readiness().ready()) {
+          senders.syncFromStore();
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** The public listener's bound address. */
@@ -402,6 +421,9 @@ public final class HostProxy implements HostControl, AutoCloseable {
     }
     if (refreshThread != null) {
       refreshThread.interrupt();
+    }
+    if (senderSyncThread != null) {
+      senderSyncThread.interrupt();
     }
     if (watchThread != null) {
       watchThread.interrupt();

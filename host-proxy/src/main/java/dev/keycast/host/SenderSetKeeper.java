@@ -89,6 +89,29 @@ public final class SenderSetKeeper {
 
   private final java.util.concurrent.atomic.AtomicReference<CachedSenders> cachedSenders =
       new java.util.concurrent.atomic.AtomicReference<>();
+
+  /**
+   * How often {@link #syncFromStore} runs ({@link HostProxy}'s sender-sync thread): the longest a
+   * sender set changed through another parent sharing the store goes unseen by this one.
+   */
+  public static final java.time.Duration SYNC_INTERVAL = java.time.Duration.ofSeconds(2);
+
+  /** The seal this host last handed to the enclave or kept from it: what the enclave holds. */
+  private record InForce(long version, byte[] sealed) {}
+
+  private final java.util.concurrent.atomic.AtomicReference<InForce> inForce =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
+  /** The shortest time between two syncs that are not forced. */
+  private static final long MIN_SYNC_GAP_NANOS = 250_000_000L;
+
+  /** When the last sync began (guarded by {@link #changeLock}). */
+  private long lastSyncNanos = System.nanoTime() - MIN_SYNC_GAP_NANOS;
+
+  /** Serialises store syncs and relayed updates: the enclave sees one change at a time. */
+  private final java.util.concurrent.locks.ReentrantLock changeLock =
+      new java.util.concurrent.locks.ReentrantLock();
+
   private final java.util.concurrent.locks.ReentrantLock fetchLock =
       new java.util.concurrent.locks.ReentrantLock();
 
@@ -134,6 +157,7 @@ public final class SenderSetKeeper {
       java.util.Optional<StoredSenderSet> stored = store.latestSealedSenderSet();
       if (stored.isPresent()) {
         EnclaveApi.SenderSetView v = restore(stored.get().bytes());
+        inForce.set(new InForce(v.version(), stored.get().bytes().clone()));
         LOG.info("sender set version {} restored from the store", v.version());
         return;
       }
@@ -159,6 +183,7 @@ public final class SenderSetKeeper {
         throw new IOException("the kept sealed sender set is too large");
       }
       EnclaveApi.SenderSetView v = restore(sealed);
+      inForce.set(new InForce(v.version(), sealed.clone()));
       storeSeal(v.version(), sealed);
       LOG.info(
           "sender set version {} restored from {} and imported into the store (--sender-state"
@@ -182,14 +207,71 @@ public final class SenderSetKeeper {
    * Stores a seal under its version; a version already stored is kept as it is (the enclave seals
    * one set to one byte string, and a rollback to a lower version never becomes the latest).
    */
-  private void storeSeal(long version, byte[] sealed) throws StoreException {
+  private boolean storeSeal(long version, byte[] sealed) throws StoreException {
     try {
       store.putSealedSenderSet(version, sealed);
+      return true;
     } catch (StoreException e) {
       if (e.code() != StoreException.Code.CONFLICT) {
         throw e;
       }
       LOG.info("sender set version {} is already stored", version);
+      return false;
+    }
+  }
+
+  /**
+   * Hands the store's latest sealed sender set to the enclave when it is not the one this host
+   * last handed or kept: another parent sharing the store relayed an owner-signed update (a sender
+   * added or removed), or stored its own set of the same version first (two updates signed over
+   * one version: the store's, the first stored, wins on every parent). Runs every {@link
+   * #SYNC_INTERVAL} and before this host relays a sender-set request, so no parent keeps serving
+   * a set the store has replaced. A failure is logged and retried on the next run.
+   *
+   * @return whether the enclave was handed a set
+   */
+  public boolean syncFromStore() throws InterruptedException {
+    return sync(false);
+  }
+
+  /**
+   * {@link #syncFromStore}; unless {@code force}, at most once per {@link #MIN_SYNC_GAP_NANOS}
+   * (every relayed request asks for one: a flood of them must not become a flood of S3 listings).
+   */
+  private boolean sync(boolean force) throws InterruptedException {
+    changeLock.lockInterruptibly();
+    try {
+      long now0 = System.nanoTime();
+      if (!force && now0 - lastSyncNanos < MIN_SYNC_GAP_NANOS) {
+        return false;
+      }
+      lastSyncNanos = now0;
+      java.util.Optional<StoredSenderSet> stored = store.latestSealedSenderSet();
+      if (stored.isEmpty()) {
+        return false;
+      }
+      StoredSenderSet latest = stored.get();
+      InForce now = inForce.get();
+      if (now != null
+          && (now.version() > latest.version()
+              || (now.version() == latest.version()
+                  && java.util.Arrays.equals(now.sealed(), latest.bytes())))) {
+        return false;
+      }
+      EnclaveApi.SenderSetView v = restore(latest.bytes());
+      inForce.set(new InForce(v.version(), latest.bytes().clone()));
+      cachedSenders.set(null); // signed requests check the new set
+      LOG.info(
+          "sender set version {} restored from the store (stored by another parent)", v.version());
+      return true;
+    } catch (StoreException e) {
+      LOG.warn("the stored sender set could not be read ({}); retrying", e.code().id());
+      return false;
+    } catch (EnclaveException | IOException e) {
+      LOG.warn("the stored sender set could not be restored: {}", e.getMessage());
+      return false;
+    } finally {
+      changeLock.unlock();
     }
   }
 
@@ -210,6 +292,7 @@ public final class SenderSetKeeper {
       if (c != null && c.fresh(refresh)) {
         return c.keys();
       }
+      syncFromStore(); // the set another parent stored since, if any
       List<SenderKey> keys;
       try {
         EnclaveApi.SenderSetView v = check(enclave.get("/v1/senders"));
@@ -259,14 +342,29 @@ public final class SenderSetKeeper {
       } catch (MalformedInputException e) {
         throw new ApiException(ErrorCode.MALFORMED_REQUEST, e.getMessage());
       }
-      EnclaveApi.SenderSetView v =
-          check(enclave.call(HttpMethod.POST, "/v1/senders/update", Json.encode(update)));
-      cachedSenders.set(null); // the set changed: signed requests check the new one
+      syncFromStore(); // an update is signed over the set in force: let that be the stored one
+      changeLock.lockInterruptibly();
+      EnclaveApi.SenderSetView v;
+      boolean stored;
       try {
-        keep(v);
-      } catch (IOException | StoreException e) {
+        v = check(enclave.call(HttpMethod.POST, "/v1/senders/update", Json.encode(update)));
+        cachedSenders.set(null); // the set changed: signed requests check the new one
+        try {
+          stored = keep(v);
+        } catch (IOException | StoreException e) {
+          throw new ApiException(
+              ErrorCode.STORE_UNAVAILABLE, "the new sealed sender set could not be kept");
+        }
+      } finally {
+        changeLock.unlock();
+      }
+      if (!stored && sync(true)) {
+        // another parent stored another set of this version first: the enclave holds that again
         throw new ApiException(
-            ErrorCode.STORE_UNAVAILABLE, "the new sealed sender set could not be kept");
+            ErrorCode.SENDER_SET_STALE,
+            "another parent stored sender set version "
+                + v.version()
+                + " first; this update is not in force: sign it again over the set in force");
       }
       return HttpAnswer.json(200, publicView(v));
     } catch (EnclaveException e) {
@@ -288,11 +386,12 @@ public final class SenderSetKeeper {
 
   /**
    * Keeps the seal: in the store under its version, then (when configured, deprecated) in the
-   * file, written atomically (temporary file, fsync, rename).
+   * file, written atomically (temporary file, fsync, rename); false when the store already held
+   * a seal of that version (another parent stored its own first).
    */
-  private void keep(EnclaveApi.SenderSetView v) throws IOException, StoreException {
+  private boolean keep(EnclaveApi.SenderSetView v) throws IOException, StoreException {
     if (v.sealedSenderSet() == null) {
-      return;
+      return true;
     }
     byte[] sealed;
     try {
@@ -301,9 +400,10 @@ public final class SenderSetKeeper {
     } catch (MalformedInputException e) {
       throw new IOException("the enclave returned a malformed sealed sender set");
     }
-    storeSeal(v.version(), sealed);
+    inForce.set(new InForce(v.version(), sealed));
+    boolean stored = storeSeal(v.version(), sealed);
     if (settings.stateFile() == null) {
-      return;
+      return stored;
     }
     Path file = settings.stateFile();
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
@@ -317,5 +417,6 @@ public final class SenderSetKeeper {
       ch.force(true);
     }
     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    return stored;
   }
 }

@@ -50,8 +50,19 @@ final class StackProcess implements AutoCloseable {
               + " does not exist: run the e2e tests in 'verify'"
               + " (./mvnw verify -pl keycast-e2e -am) so that 'package' builds the shaded jars first");
     }
-    List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-jar", jar.toString()));
-    cmd.addAll(args);
+    List<String> javaArgs = new ArrayList<>(List.of("-jar", jar.toString()));
+    javaArgs.addAll(args);
+    return startJava(name, javaArgs, env, log);
+  }
+
+  /**
+   * Starts {@code java javaArgs...} (a main class on a class path, for instance), appending to
+   * {@code log}.
+   */
+  static StackProcess startJava(
+      String name, List<String> javaArgs, Map<String, String> env, Path log) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(javaBinary()));
+    cmd.addAll(javaArgs);
     ProcessBuilder pb =
         new ProcessBuilder(cmd)
             .redirectErrorStream(true)
@@ -64,6 +75,8 @@ final class StackProcess implements AutoCloseable {
     for (int i = 1; i < shown.size(); i++) {
       if (shown.get(i - 1).matches("--secret(-access)?-key")) {
         shown.set(i, "<redacted>");
+      } else if (shown.get(i - 1).equals("-cp")) {
+        shown.set(i, "<class path of the test JVM>");
       }
     }
     Files.writeString(

@@ -217,7 +217,15 @@ final class SendCoordinator {
     byte[] signed = Inputs.b64Enclave("receipt", r.receipt());
     byte[] receipt = RootedReceipts.forStore(signed, r, answer, signingPublicKey());
     SendRecord record = record(r, hash, policyBytes, policy, answer, receipt, now);
-    SendCommit c = stores.call("commit_send", () -> store.commitSend(record));
+    SendCommit c =
+        stores
+            .call("commit_send", () -> SendRaces.commit(store, record, SendRaces.WAIT))
+            .orElseThrow(
+                () ->
+                    new ApiException(
+                        ErrorCode.SEND_CONFLICT,
+                        "another attempt of this payload is being stored, or failed part-way;"
+                            + " nothing was acknowledged: seal the secret again (a new send id)"));
     metrics.observe(
         "keycast_host_send_deliveries",
         "deliveries per send",

@@ -2,9 +2,11 @@ package dev.keycast.host.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The S3 store's commit protocol. Every object a send or forward needs is written first; the
@@ -13,22 +15,49 @@ import java.util.concurrent.ConcurrentHashMap;
  * manifest must name); readers return an object only when that manifest exists and names it. A
  * crash or failure before the manifest leaves orphans that no reader ever returns; two parents
  * committing the same payload race on the manifest and the loser returns the winner's send as a
- * replay. Manifests are immutable once written, so a positive check is remembered.
+ * replay.
+ *
+ * <p>Manifests are immutable once written (conditional puts, never deleted or overwritten), so what
+ * a manifest names is remembered: a remembered fact stays true whatever another parent sharing the
+ * store writes later (it can only add manifests), and an absent manifest is never remembered, so a
+ * send or forward committed by another parent is seen at its first check. The memory is a bounded
+ * least-recently-used map ({@link #DEFAULT_CACHE_LIMIT} entries, about 30 MB at most): a parent that
+ * only commits (every commit remembers its manifest) no longer grows it without end.
  */
 final class S3CommitProtocol {
-  private static final int COMMIT_CACHE_LIMIT = 100_000;
+  static final int DEFAULT_CACHE_LIMIT = 100_000;
   private final S3Objects objects;
   private final S3RecordCodec codec;
-  private final ConcurrentHashMap<String, String> committed = new ConcurrentHashMap<>();
+  private final Map<String, String> committed;
 
   S3CommitProtocol(S3Objects objects, S3RecordCodec codec) {
+    this(objects, codec, DEFAULT_CACHE_LIMIT);
+  }
+
+  S3CommitProtocol(S3Objects objects, S3RecordCodec codec, int cacheLimit) {
     this.objects = Objects.requireNonNull(objects, "objects");
     this.codec = Objects.requireNonNull(codec, "codec");
+    if (cacheLimit < 1) {
+      throw new IllegalArgumentException("cacheLimit must be positive");
+    }
+    this.committed =
+        Collections.synchronizedMap(
+            new LinkedHashMap<>(16, 0.75f, true) {
+              @Override
+              protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+                return size() > cacheLimit;
+              }
+            });
   }
 
   /** Remembers that the manifest at {@code key} names {@code token} in {@code field}. */
   void remember(String key, String field, String token) {
     committed.put(key + "#" + field, token);
+  }
+
+  /** How many manifest facts are remembered (tests). */
+  int cached() {
+    return committed.size();
   }
 
   /** True when the manifest at {@code key} exists and names {@code token} in {@code field}. */
@@ -42,9 +71,6 @@ final class S3CommitProtocol {
       return false;
     }
     String named = S3RecordCodec.text(key, codec.decode(key, body.get()), field);
-    if (committed.size() > COMMIT_CACHE_LIMIT) {
-      committed.clear();
-    }
     committed.put(cacheKey, named);
     return named.equals(token);
   }

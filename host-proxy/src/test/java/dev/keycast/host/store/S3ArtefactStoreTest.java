@@ -88,7 +88,9 @@ class S3ArtefactStoreTest extends ArtefactStoreContract {
       "known limitation of the S3 layout (storage.md, S3, 'Known limitation'): attempts of "
           + "one send write the same receipt and delivery keys with If-None-Match, so a retry racing "
           + "the first attempt, or following one that failed after step 2 began, gets 'conflict' "
-          + "instead of a replay; it needs attempt-scoped object keys")
+          + "instead of a replay; it needs attempt-scoped object keys (the host waits for the "
+          + "racing attempt's commit and answers the replay, SendRaces, but the store itself "
+          + "still answers 'conflict')")
   void concurrentRetriesOfOneSendCommitItOnce() {}
 
   @Test

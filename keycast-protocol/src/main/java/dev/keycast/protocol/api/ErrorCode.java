@@ -101,6 +101,11 @@ public enum ErrorCode {
   DKDM_KEY_MISMATCH(422, "dkdm_key_mismatch"),
   /** Host: KDM mail asked of a host started without {@code --smtp-host} (api.md 2.7). */
   MAIL_NOT_CONFIGURED(503, "mail_not_configured"),
+  /**
+   * Host: another attempt of this exact payload is being stored, or one failed part-way and left
+   * its objects (an S3 store: storage.md 3); nothing was acknowledged.
+   */
+  SEND_CONFLICT(409, "send_conflict"),
   INTERNAL(500, "internal_error");
 
   private final int status;
