@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import dev.keycast.protocol.attestation.AttestationException.Reason;
 import dev.keycast.protocol.attestation.TestAttester.LeafProfile;
 import dev.keycast.protocol.attestation.VerifiedAttestation.Warning;
+import dev.keycast.protocol.cbor.CborWriter;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -88,8 +89,7 @@ class AttestationEdgesTest {
   void aDocumentExactlyMaxAgeOldIsAcceptedAndOneMillisecondOlderIsNot() throws Exception {
     Instant edge = NOW.minus(ValidationTime.DEFAULT_MAX_AGE);
     VerifiedAttestation v =
-        AttestationVerifier.create(trusting(ATTESTER), CLOCK)
-            .verify(ATTESTER.doc(edge).encode());
+        AttestationVerifier.create(trusting(ATTESTER), CLOCK).verify(ATTESTER.doc(edge).encode());
     assertThat(v.document().timestamp()).isEqualTo(edge);
     AttestationException e =
         refusal(trusting(ATTESTER), ATTESTER.doc(edge.minusMillis(1)).encode());
@@ -100,8 +100,7 @@ class AttestationEdgesTest {
   void aDocumentExactlyClockSkewAheadIsAcceptedAndOneMillisecondMoreIsNot() throws Exception {
     Instant edge = NOW.plus(VerificationPolicy.DEFAULT_CLOCK_SKEW);
     AttestationVerifier.create(trusting(ATTESTER), CLOCK).verify(ATTESTER.doc(edge).encode());
-    AttestationException e =
-        refusal(trusting(ATTESTER), ATTESTER.doc(edge.plusMillis(1)).encode());
+    AttestationException e = refusal(trusting(ATTESTER), ATTESTER.doc(edge.plusMillis(1)).encode());
     assertThat(e.reason()).isEqualTo(Reason.TIMESTAMP_IN_FUTURE);
   }
 
@@ -137,8 +136,7 @@ class AttestationEdgesTest {
     pcr0[47] = 1;
     byte[] production =
         ATTESTER.doc(NOW).pcr(0, pcr0).pcr(1, new byte[48]).pcr(2, new byte[48]).encode();
-    assertThat(
-            AttestationVerifier.create(trusting(ATTESTER), CLOCK).verify(production).warnings())
+    assertThat(AttestationVerifier.create(trusting(ATTESTER), CLOCK).verify(production).warnings())
         .doesNotContain(Warning.DEBUG_MODE);
   }
 
@@ -166,5 +164,55 @@ class AttestationEdgesTest {
         AttestationVerifier.create(p, CLOCK)
             .verify(ATTESTER.doc(NOW.minus(Duration.ofMinutes(30))).encode());
     assertThat(v.warnings()).contains(Warning.FRESHNESS_NOT_CHECKED);
+  }
+
+  @Test
+  void anIntermediateSignedWithSha256IsRefusedByTheNitroProfile() {
+    // PKIX would take it: only the CA profile's own P-384/ecdsa-with-SHA384 check refuses it
+    TestAttester t = new TestAttester(FROM, VALID, LeafProfile.INTERMEDIATE_SHA256_SIGNED, true);
+    AttestationException e = refusal(trusting(t), t.doc(NOW.minusSeconds(10)).encode());
+    assertThat(e.reason()).isEqualTo(Reason.CERT_EXTENSIONS);
+    assertThat(e.getMessage()).startsWith("cabundle[1]: signed with").contains("SHA256");
+  }
+
+  @Test
+  void aDocumentWithoutAnAlgorithmSaysSoAndAnotherAlgorithmIsNamed() {
+    byte[] none = new CborWriter().map(0).toByteArray();
+    AttestationException absent =
+        refusal(trusting(ATTESTER), ATTESTER.doc(NOW).protectedHeader(none).encode());
+    assertThat(absent.reason()).isEqualTo(Reason.UNSUPPORTED_ALGORITHM);
+    assertThat(absent.getMessage()).startsWith("protected header alg is absent, only ES384");
+    byte[] es256 = new CborWriter().map(1).integer(1).integer(-7).toByteArray();
+    AttestationException other =
+        refusal(trusting(ATTESTER), ATTESTER.doc(NOW).protectedHeader(es256).encode());
+    assertThat(other.getMessage()).startsWith("protected header alg is \"COSE alg -7\", only");
+  }
+
+  @Test
+  void aLeafFromAnotherEnclaveUnderTheRightBundleIsRefusedNamingTheLeaf() throws Exception {
+    // the attacker's own leaf (same names) presented with the genuine root and intermediate: PKIX
+    // stops at the leaf (index 0), whose signature the genuine intermediate did not make
+    TestAttester attacker = new TestAttester(FROM, VALID);
+    byte[] doc =
+        attacker
+            .doc(NOW)
+            .set(
+                "cabundle",
+                new byte[][] {ATTESTER.root().getEncoded(), ATTESTER.intermediate().getEncoded()})
+            .encode();
+    AttestationException e = refusal(trusting(ATTESTER), doc);
+    assertThat(e.reason()).isEqualTo(Reason.CHAIN_INVALID);
+    assertThat(e.getMessage())
+        .contains(" at " + attacker.leaf().getSubjectX500Principal().getName() + ": ");
+  }
+
+  @Test
+  void anUnpinnedRootIsRefusedNamingThePinnedOnes() {
+    TestAttester other = new TestAttester(FROM, VALID);
+    AttestationException e = refusal(trusting(ATTESTER), other.doc(NOW).encode());
+    assertThat(e.reason()).isEqualTo(Reason.UNTRUSTED_ROOT);
+    assertThat(e.getMessage())
+        .contains("keycast test root " + ATTESTER.trustRoot().sha256())
+        .contains(other.trustRoot().sha256());
   }
 }

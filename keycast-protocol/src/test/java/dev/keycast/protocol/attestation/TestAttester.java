@@ -37,6 +37,8 @@ public final class TestAttester {
     /** A CA leaf with a path length constraint of 0 ({@code getBasicConstraints()} is 0). */
     CA_LEAF_PATH_LEN_0,
     NO_DIGITAL_SIGNATURE,
+    /** A Nitro leaf under an intermediate that the root signed with SHA-256, not SHA-384. */
+    INTERMEDIATE_SHA256_SIGNED,
     SHA256_SIGNED
   }
 
@@ -99,7 +101,9 @@ public final class TestAttester {
               true,
               caBcCritical,
               KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature,
-              "SHA384withECDSA");
+              leafProfile == LeafProfile.INTERMEDIATE_SHA256_SIGNED
+                  ? "SHA256withECDSA"
+                  : "SHA384withECDSA");
       boolean leafCa =
           leafProfile == LeafProfile.CA_LEAF || leafProfile == LeafProfile.CA_LEAF_PATH_LEN_0;
       int leafPathLen = leafProfile == LeafProfile.CA_LEAF_PATH_LEN_0 ? 0 : -1;
@@ -145,7 +149,8 @@ public final class TestAttester {
       int keyUsage,
       String sigAlg)
       throws Exception {
-    return cert(subject, issuer, key, signer, notBefore, notAfter, ca, bcCritical, keyUsage, sigAlg, -1);
+    return cert(
+        subject, issuer, key, signer, notBefore, notAfter, ca, bcCritical, keyUsage, sigAlg, -1);
   }
 
   private static X509Certificate cert(

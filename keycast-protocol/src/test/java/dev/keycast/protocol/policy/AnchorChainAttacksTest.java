@@ -44,8 +44,7 @@ class AnchorChainAttacksTest {
       assertThat(v.isValid(parsed(List.of(leaf, forgedIntermediate)), NOW))
           .as("first sight, " + backend.name())
           .isFalse();
-      assertThat(
-              v.isValid(parsed(List.of(leaf, AnchorChainValidatorTest.intermediate())), NOW))
+      assertThat(v.isValid(parsed(List.of(leaf, AnchorChainValidatorTest.intermediate())), NOW))
           .as("the genuine intermediate, " + backend.name())
           .isTrue();
       assertThat(v.isValid(parsed(List.of(leaf, forgedIntermediate)), NOW))
