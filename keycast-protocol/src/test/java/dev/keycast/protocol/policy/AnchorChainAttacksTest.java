@@ -62,4 +62,151 @@ class AnchorChainAttacksTest {
             .build("CN=Projector,O=Cinema", AnchorChainValidatorTest.leafKeys.getPrivate());
     check(List.of(selfSigned), false, true);
   }
+
+  /**
+   * RFC 5280 6.1.4 (l): a CA with {@code pathLenConstraint} 1 admits one CA below it, not two. The
+   * walk's decrement of the remaining path length is what refuses the second.
+   */
+  @Test
+  void aPathLengthConstraintOfOneAdmitsOneCaBelowItNotTwo() throws Exception {
+    java.security.KeyPairGenerator rsa = java.security.KeyPairGenerator.getInstance("RSA");
+    rsa.initialize(2048);
+    java.security.KeyPair k2 = rsa.generateKeyPair();
+    java.security.KeyPair k3 = rsa.generateKeyPair();
+    X509Certificate int1 =
+        new Cert("CN=Intermediate,O=Maker", AnchorChainValidatorTest.intKeys.getPublic())
+            .ca(1)
+            .build("CN=Root,O=Maker", AnchorChainValidatorTest.rootKeys.getPrivate());
+    X509Certificate int2 =
+        new Cert("CN=Intermediate 2,O=Maker", k2.getPublic())
+            .ca(-1)
+            .build("CN=Intermediate,O=Maker", AnchorChainValidatorTest.intKeys.getPrivate());
+    X509Certificate int3 =
+        new Cert("CN=Intermediate 3,O=Maker", k3.getPublic())
+            .ca(-1)
+            .build("CN=Intermediate 2,O=Maker", k2.getPrivate());
+    check(
+        List.of(leaf().build("CN=Intermediate 2,O=Maker", k2.getPrivate()), int2, int1),
+        true,
+        true);
+    check(
+        List.of(leaf().build("CN=Intermediate 3,O=Maker", k3.getPrivate()), int3, int2, int1),
+        false,
+        true);
+  }
+
+  /**
+   * The walk takes only DER ECDSA signatures (one encoding, one fingerprint per certificate),
+   * whatever the JDK's own decoder would also refuse: a SEQUENCE of one or three INTEGERs, a zero
+   * or negative INTEGER, a long-form length, trailing bytes, and no ASN.1 at all.
+   */
+  @Test
+  void onlyDerEcdsaSignaturesAreTaken() {
+    byte[] der = {0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02};
+    assertThat(AnchorChainValidator.isDerEcdsaSignature(der)).isTrue();
+    assertThat(AnchorChainValidator.isDerEcdsaSignature(new byte[] {0x30, 0x03, 0x02, 0x01, 0x01}))
+        .as("one INTEGER")
+        .isFalse();
+    assertThat(
+            AnchorChainValidator.isDerEcdsaSignature(
+                new byte[] {0x30, 0x09, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02, 0x02, 0x01, 0x03}))
+        .as("three INTEGERs")
+        .isFalse();
+    assertThat(
+            AnchorChainValidator.isDerEcdsaSignature(
+                new byte[] {0x30, 0x06, 0x02, 0x01, 0x00, 0x02, 0x01, 0x02}))
+        .as("r = 0")
+        .isFalse();
+    assertThat(
+            AnchorChainValidator.isDerEcdsaSignature(
+                new byte[] {0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, (byte) 0x80}))
+        .as("s negative (MissingZero)")
+        .isFalse();
+    assertThat(
+            AnchorChainValidator.isDerEcdsaSignature(
+                new byte[] {0x30, (byte) 0x81, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02}))
+        .as("long-form length")
+        .isFalse();
+    assertThat(AnchorChainValidator.isDerEcdsaSignature(new byte[] {0x30, 0x06, 0x02}))
+        .as("truncated")
+        .isFalse();
+    assertThat(AnchorChainValidator.isDerEcdsaSignature(new byte[] {0x02, 0x01, 0x01}))
+        .as("an INTEGER, no SEQUENCE")
+        .isFalse();
+  }
+
+  /**
+   * Keys the walk does not vet go to PKIX: EC on a curve outside P-256/384/521, X25519 and Ed25519
+   * keys that are not 32 bytes or carry parameters.
+   */
+  @Test
+  void keysOutsideTheWalksCurvesAndSizesGoToPkix() throws Exception {
+    AnchorChainValidator v =
+        new AnchorChainValidator(
+            parsed(List.of(AnchorChainValidatorTest.root)),
+            dev.keycast.protocol.crypto.CryptoBackends.java());
+    var secp256k1 =
+        new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
+            new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+                new org.bouncycastle.asn1.ASN1ObjectIdentifier("1.2.840.10045.2.1"),
+                new org.bouncycastle.asn1.ASN1ObjectIdentifier("1.3.132.0.10")),
+            new byte[65]);
+    assertThat(v.walks(List.of(AnchorChainValidatorTest.leafWithKey(secp256k1)))).isFalse();
+    var x25519Short =
+        new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
+            new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+                new org.bouncycastle.asn1.ASN1ObjectIdentifier("1.3.101.110")),
+            new byte[31]);
+    assertThat(v.walks(List.of(AnchorChainValidatorTest.leafWithKey(x25519Short)))).isFalse();
+    var ed25519WithParams =
+        new org.bouncycastle.asn1.x509.SubjectPublicKeyInfo(
+            new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+                new org.bouncycastle.asn1.ASN1ObjectIdentifier("1.3.101.112"),
+                org.bouncycastle.asn1.DERNull.INSTANCE),
+            new byte[32]);
+    assertThat(v.walks(List.of(AnchorChainValidatorTest.leafWithKey(ed25519WithParams)))).isFalse();
+  }
+
+  /**
+   * An EC leaf is a recipient's only if its key usage allows key establishment (keyAgreement or
+   * keyEncipherment); a signing-only EC leaf is not.
+   */
+  @Test
+  void aSigningOnlyEcLeafDoesNotAllowKeyEstablishment() throws Exception {
+    java.security.KeyPairGenerator ec = java.security.KeyPairGenerator.getInstance("EC");
+    ec.initialize(256);
+    java.security.PublicKey key = ec.generateKeyPair().getPublic();
+    Cert signing = new Cert("CN=Projector,O=Cinema", key);
+    signing.ku =
+        new org.bouncycastle.asn1.x509.KeyUsage(
+            org.bouncycastle.asn1.x509.KeyUsage.digitalSignature);
+    Cert agreement = new Cert("CN=Projector,O=Cinema", key);
+    agreement.ku =
+        new org.bouncycastle.asn1.x509.KeyUsage(org.bouncycastle.asn1.x509.KeyUsage.keyAgreement);
+    Cert none = new Cert("CN=Projector,O=Cinema", key);
+    assertThat(
+            parsed(
+                    List.of(
+                        signing.build(
+                            "CN=Root,O=Maker", AnchorChainValidatorTest.rootKeys.getPrivate())))
+                .getFirst()
+                .allowsKeyEstablishment())
+        .isFalse();
+    assertThat(
+            parsed(
+                    List.of(
+                        agreement.build(
+                            "CN=Root,O=Maker", AnchorChainValidatorTest.rootKeys.getPrivate())))
+                .getFirst()
+                .allowsKeyEstablishment())
+        .isTrue();
+    assertThat(
+            parsed(
+                    List.of(
+                        none.build(
+                            "CN=Root,O=Maker", AnchorChainValidatorTest.rootKeys.getPrivate())))
+                .getFirst()
+                .allowsKeyEstablishment())
+        .isTrue();
+  }
 }
