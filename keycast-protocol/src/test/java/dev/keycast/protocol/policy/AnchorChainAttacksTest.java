@@ -209,4 +209,59 @@ class AnchorChainAttacksTest {
                 .allowsKeyEstablishment())
         .isTrue();
   }
+
+  /**
+   * A studio root with a 512-bit RSA key, which PKIX's algorithm constraints refuse: the walk must
+   * not take its chains (an anchor outside the walk's keys sends every chain to PKIX).
+   */
+  @Test
+  void aChainUnderAWeakRsaAnchorIsRefusedAsPkixRefusesIt() throws Exception {
+    java.security.KeyPairGenerator rsa = java.security.KeyPairGenerator.getInstance("RSA");
+    rsa.initialize(512);
+    java.security.KeyPair weak = rsa.generateKeyPair();
+    X509Certificate weakRoot =
+        new Cert("CN=Weak Root", weak.getPublic()).ca(-1).build("CN=Weak Root", weak.getPrivate());
+    check(List.of(leaf().build("CN=Weak Root", weak.getPrivate())), false, false, weakRoot);
+  }
+
+  /**
+   * The leaf names its issuer with PrintableStrings where the anchor's subject has UTF8Strings: the
+   * same name to X.500 (and to PKIX), other DER bytes. The walk compares such names as the JDK's
+   * {@code X500Principal} does.
+   */
+  @Test
+  void anIssuerNameInAnotherStringTypeStillChains() throws Exception {
+    var issuer =
+        new org.bouncycastle.asn1.x500.X500Name(
+            new org.bouncycastle.asn1.x500.RDN[] {
+              new org.bouncycastle.asn1.x500.RDN(
+                  org.bouncycastle.asn1.x500.style.BCStyle.CN,
+                  new org.bouncycastle.asn1.DERPrintableString("Root")),
+              new org.bouncycastle.asn1.x500.RDN(
+                  org.bouncycastle.asn1.x500.style.BCStyle.O,
+                  new org.bouncycastle.asn1.DERPrintableString("Maker"))
+            });
+    var b =
+        new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(
+            issuer,
+            java.math.BigInteger.valueOf(AnchorChainValidatorTest.SERIAL.getAndIncrement()),
+            java.util.Date.from(NOW.minus(1, java.time.temporal.ChronoUnit.DAYS)),
+            java.util.Date.from(NOW.plus(30, java.time.temporal.ChronoUnit.DAYS)),
+            new org.bouncycastle.asn1.x500.X500Name("CN=Projector,O=Cinema"),
+            AnchorChainValidatorTest.leafKeys.getPublic());
+    b.addExtension(
+        org.bouncycastle.asn1.x509.Extension.keyUsage,
+        true,
+        new org.bouncycastle.asn1.x509.KeyUsage(
+            org.bouncycastle.asn1.x509.KeyUsage.keyEncipherment));
+    X509Certificate leaf =
+        new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter()
+            .getCertificate(
+                b.build(
+                    new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withRSA")
+                        .build(AnchorChainValidatorTest.rootKeys.getPrivate())));
+    assertThat(leaf.getIssuerX500Principal().getEncoded())
+        .isNotEqualTo(AnchorChainValidatorTest.root.getSubjectX500Principal().getEncoded());
+    check(List.of(leaf), true, true);
+  }
 }
