@@ -289,4 +289,45 @@ class AttestationFormatEdgesTest {
     byte[] over = (pem + " ".repeat(limit - pem.length() + 1)).getBytes(StandardCharsets.US_ASCII);
     assertThat(kind(() -> TrustRoot.fromPem("r", over))).isEqualTo(Kind.OVERSIZE);
   }
+
+  @Test
+  void nothingMayFollowThePayloadMap() throws Exception {
+    byte[] good = payload(required());
+    byte[] trailing = java.util.Arrays.copyOf(good, good.length + 1);
+    assertThat(AttestationParser.parsePayload(good).moduleId()).isEqualTo("i-0");
+    assertThat(kind(() -> AttestationParser.parsePayload(trailing))).isEqualTo(Kind.MALFORMED);
+  }
+
+  @Test
+  void aCoseArrayOfAnotherShapeIsNamedInTheRefusal() {
+    byte[] three =
+        new CborWriter().array(3).bytes(new byte[0]).rawByte(0xa0).bytes(new byte[1]).toByteArray();
+    assertThat(malformed(() -> CoseSign1.decode(three)).getMessage()).contains("found 3 elements");
+    byte[] indefinite =
+        new CborWriter()
+            .rawByte(0x9f)
+            .bytes(new byte[0])
+            .rawByte(0xa0)
+            .bytes(new byte[1])
+            .bytes(new byte[1])
+            .rawByte(0xff)
+            .toByteArray();
+    assertThat(malformed(() -> CoseSign1.decode(indefinite)).getMessage())
+        .contains("found an indefinite array");
+  }
+
+  @Test
+  void otherProtectedHeaderMembersAreSkippedWhateverTheirLabel() throws Exception {
+    byte[] cose =
+        coseWith(
+            new CborWriter()
+                .map(3)
+                .integer(4)
+                .bytes(new byte[] {1, 2})
+                .text("x")
+                .text("y")
+                .integer(1)
+                .integer(-35));
+    assertThat(CoseSign1.decode(cose).algorithm()).isEqualTo("ES384");
+  }
 }
