@@ -264,4 +264,65 @@ class AnchorChainAttacksTest {
         .isNotEqualTo(AnchorChainValidatorTest.root.getSubjectX500Principal().getEncoded());
     check(List.of(leaf), true, true);
   }
+
+  /** A leaf under the RSA root signed with {@code signer}, whose algorithm identifier is {@code id}. */
+  private static X509Certificate leafSignedAs(
+      org.bouncycastle.operator.ContentSigner signer,
+      org.bouncycastle.asn1.x509.AlgorithmIdentifier id)
+      throws Exception {
+    org.bouncycastle.operator.ContentSigner as =
+        new org.bouncycastle.operator.ContentSigner() {
+          @Override
+          public org.bouncycastle.asn1.x509.AlgorithmIdentifier getAlgorithmIdentifier() {
+            return id;
+          }
+
+          @Override
+          public java.io.OutputStream getOutputStream() {
+            return signer.getOutputStream();
+          }
+
+          @Override
+          public byte[] getSignature() {
+            return signer.getSignature();
+          }
+        };
+    var b =
+        new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(
+            new org.bouncycastle.asn1.x500.X500Name("CN=Root,O=Maker"),
+            java.math.BigInteger.valueOf(AnchorChainValidatorTest.SERIAL.getAndIncrement()),
+            java.util.Date.from(NOW.minus(1, java.time.temporal.ChronoUnit.DAYS)),
+            java.util.Date.from(NOW.plus(30, java.time.temporal.ChronoUnit.DAYS)),
+            new org.bouncycastle.asn1.x500.X500Name("CN=Projector,O=Cinema"),
+            AnchorChainValidatorTest.leafKeys.getPublic());
+    return new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter()
+        .getCertificate(b.build(as));
+  }
+
+  /**
+   * Signature algorithms the walk does not verify go to PKIX, whose verdict stands: RSASSA-PSS (the
+   * walk knows PKCS #1 v1.5 only), and sha256WithRSAEncryption whose parameters are not NULL.
+   */
+  @Test
+  void signatureAlgorithmsOutsideTheWalkGoToPkix() throws Exception {
+    var pss =
+        new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withRSAandMGF1")
+            .setProvider(new org.bouncycastle.jce.provider.BouncyCastleProvider())
+            .build(AnchorChainValidatorTest.rootKeys.getPrivate());
+    X509Certificate pssLeaf = leafSignedAs(pss, pss.getAlgorithmIdentifier());
+    check(List.of(pssLeaf), true, false);
+    var pkcs1 =
+        new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withRSA")
+            .build(AnchorChainValidatorTest.rootKeys.getPrivate());
+    X509Certificate withParams =
+        leafSignedAs(
+            pkcs1,
+            new org.bouncycastle.asn1.x509.AlgorithmIdentifier(
+                org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.sha256WithRSAEncryption,
+                new org.bouncycastle.asn1.ASN1Integer(0)));
+    boolean pkix =
+        AnchorChainValidatorTest.jdkPkix(
+            List.of(AnchorChainValidatorTest.root), List.of(withParams));
+    check(List.of(withParams), pkix, false);
+  }
 }
