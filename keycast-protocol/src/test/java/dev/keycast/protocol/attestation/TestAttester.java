@@ -34,7 +34,11 @@ public final class TestAttester {
   public enum LeafProfile {
     NITRO,
     CA_LEAF,
+    /** A CA leaf with a path length constraint of 0 ({@code getBasicConstraints()} is 0). */
+    CA_LEAF_PATH_LEN_0,
     NO_DIGITAL_SIGNATURE,
+    /** A Nitro leaf under an intermediate that the root signed with SHA-256, not SHA-384. */
+    INTERMEDIATE_SHA256_SIGNED,
     SHA256_SIGNED
   }
 
@@ -52,6 +56,20 @@ public final class TestAttester {
 
   public TestAttester(
       Instant notBefore, Duration validity, LeafProfile leafProfile, boolean caBcCritical) {
+    this(notBefore, validity, validity, validity, leafProfile, caBcCritical);
+  }
+
+  /**
+   * A chain whose root, intermediate and leaf are valid from {@code notBefore} for their own
+   * durations (to expire one certificate while the others stay valid).
+   */
+  public TestAttester(
+      Instant notBefore,
+      Duration rootValidity,
+      Duration intermediateValidity,
+      Duration leafValidity,
+      LeafProfile leafProfile,
+      boolean caBcCritical) {
     try {
       rootKey = p384();
       intermediateKey = p384();
@@ -60,7 +78,6 @@ public final class TestAttester {
       X500Name intName = new X500Name("CN=keycast-test-intermediate,O=Keycast Test");
       X500Name leafName =
           new X500Name("CN=i-0123456789abcdef0-enc0123456789abcdef.test,O=Keycast Test");
-      Instant notAfter = notBefore.plus(validity);
       root =
           cert(
               rootName,
@@ -68,7 +85,7 @@ public final class TestAttester {
               rootKey.getPublic(),
               rootKey.getPrivate(),
               notBefore,
-              notAfter,
+              notBefore.plus(rootValidity),
               true,
               true,
               KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature,
@@ -80,12 +97,16 @@ public final class TestAttester {
               intermediateKey.getPublic(),
               rootKey.getPrivate(),
               notBefore,
-              notAfter,
+              notBefore.plus(intermediateValidity),
               true,
               caBcCritical,
               KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature,
-              "SHA384withECDSA");
-      boolean leafCa = leafProfile == LeafProfile.CA_LEAF;
+              leafProfile == LeafProfile.INTERMEDIATE_SHA256_SIGNED
+                  ? "SHA256withECDSA"
+                  : "SHA384withECDSA");
+      boolean leafCa =
+          leafProfile == LeafProfile.CA_LEAF || leafProfile == LeafProfile.CA_LEAF_PATH_LEN_0;
+      int leafPathLen = leafProfile == LeafProfile.CA_LEAF_PATH_LEN_0 ? 0 : -1;
       int leafKu =
           leafProfile == LeafProfile.NO_DIGITAL_SIGNATURE
               ? KeyUsage.keyEncipherment
@@ -99,11 +120,12 @@ public final class TestAttester {
               leafKey.getPublic(),
               intermediateKey.getPrivate(),
               notBefore,
-              notAfter,
+              notBefore.plus(leafValidity),
               leafCa,
               true,
               leafKu,
-              leafSig);
+              leafSig,
+              leafPathLen);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
@@ -127,6 +149,23 @@ public final class TestAttester {
       int keyUsage,
       String sigAlg)
       throws Exception {
+    return cert(
+        subject, issuer, key, signer, notBefore, notAfter, ca, bcCritical, keyUsage, sigAlg, -1);
+  }
+
+  private static X509Certificate cert(
+      X500Name subject,
+      X500Name issuer,
+      PublicKey key,
+      PrivateKey signer,
+      Instant notBefore,
+      Instant notAfter,
+      boolean ca,
+      boolean bcCritical,
+      int keyUsage,
+      String sigAlg,
+      int pathLen)
+      throws Exception {
     X509v3CertificateBuilder b =
         new JcaX509v3CertificateBuilder(
             issuer,
@@ -135,7 +174,10 @@ public final class TestAttester {
             Date.from(notAfter),
             subject,
             key);
-    b.addExtension(Extension.basicConstraints, ca ? bcCritical : true, new BasicConstraints(ca));
+    b.addExtension(
+        Extension.basicConstraints,
+        ca ? bcCritical : true,
+        ca && pathLen >= 0 ? new BasicConstraints(pathLen) : new BasicConstraints(ca));
     b.addExtension(Extension.keyUsage, true, new KeyUsage(keyUsage));
     return new JcaX509CertificateConverter()
         .getCertificate(b.build(new JcaContentSignerBuilder(sigAlg).build(signer)));
