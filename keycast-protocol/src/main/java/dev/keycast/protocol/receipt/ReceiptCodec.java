@@ -165,31 +165,11 @@ final class ReceiptCodec {
     }
     Receipt.Sender sender = null;
     if (withSender) {
-      r.readKey(K_SENDER, 16);
-      String key = hex32(r, "sender key");
-      r.readKey(K_SIGNED_AT, 16);
-      long sts = r.readHead(CborReader.MAJOR_UINT, "signed at");
-      if (sts < 0 || sts > 253402300799L) {
-        throw new MalformedInputException(
-            MalformedInputException.Kind.MALFORMED, "signed at is out of range");
-      }
-      sender = valid(() -> new Receipt.Sender(key, Instant.ofEpochSecond(sts)));
+      sender = readSender(r);
     }
     Receipt.Sender signedBy = sender;
-    r.readKey(K_KIND, 16);
-    String kindText = r.readText("kind", 0, 16);
-    Receipt.Kind kind = Receipt.Kind.fromWire(kindText);
-    if (kind == null) {
-      throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "unknown receipt kind \"" + kindText + "\"");
-    }
-    r.readKey(K_SEND, 16);
-    String sendId = r.readText("send id", 0, 128);
-    if (!r.atEnd()) {
-      throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED,
-          "trailing bytes after receipt at offset " + r.position());
-    }
+    Receipt.Kind kind = readKind(r);
+    String sendId = readLastSendId(r);
     return valid(
         () ->
             new Receipt(
@@ -203,6 +183,43 @@ final class ReceiptCodec {
                 deliveries,
                 skipped,
                 signedBy));
+  }
+
+  /** The {@code snd} and {@code sts} entries (versions 2 and 3 with a sender). */
+  private static Receipt.Sender readSender(CborReader r) throws MalformedInputException {
+    r.readKey(K_SENDER, 16);
+    String key = hex32(r, "sender key");
+    r.readKey(K_SIGNED_AT, 16);
+    long sts = r.readHead(CborReader.MAJOR_UINT, "signed at");
+    if (sts < 0 || sts > 253402300799L) {
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "signed at is out of range");
+    }
+    return valid(() -> new Receipt.Sender(key, Instant.ofEpochSecond(sts)));
+  }
+
+  /** The {@code kind} entry. */
+  private static Receipt.Kind readKind(CborReader r) throws MalformedInputException {
+    r.readKey(K_KIND, 16);
+    String kindText = r.readText("kind", 0, 16);
+    Receipt.Kind kind = Receipt.Kind.fromWire(kindText);
+    if (kind == null) {
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED, "unknown receipt kind \"" + kindText + "\"");
+    }
+    return kind;
+  }
+
+  /** The {@code send} entry, the map's last: nothing may follow it. */
+  private static String readLastSendId(CborReader r) throws MalformedInputException {
+    r.readKey(K_SEND, 16);
+    String sendId = r.readText("send id", 0, 128);
+    if (!r.atEnd()) {
+      throw new MalformedInputException(
+          MalformedInputException.Kind.MALFORMED,
+          "trailing bytes after receipt at offset " + r.position());
+    }
+    return sendId;
   }
 
   /** One delivery entry, {@code [recipient, format, id, envelope]}. */
@@ -312,30 +329,10 @@ final class ReceiptCodec {
     }
     Receipt.Sender sender = null;
     if (mapSize == MAP_SIZE_WITH_SENDER) {
-      r.readKey(K_SENDER, 16);
-      String key = hex32(r, "sender key");
-      r.readKey(K_SIGNED_AT, 16);
-      long sts = r.readHead(CborReader.MAJOR_UINT, "signed at");
-      if (sts < 0 || sts > 253402300799L) {
-        throw new MalformedInputException(
-            MalformedInputException.Kind.MALFORMED, "signed at is out of range");
-      }
-      sender = valid(() -> new Receipt.Sender(key, Instant.ofEpochSecond(sts)));
+      sender = readSender(r);
     }
-    r.readKey(K_KIND, 16);
-    String kindText = r.readText("kind", 0, 16);
-    Receipt.Kind kind = Receipt.Kind.fromWire(kindText);
-    if (kind == null) {
-      throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED, "unknown receipt kind \"" + kindText + "\"");
-    }
-    r.readKey(K_SEND, 16);
-    String sendId = r.readText("send id", 0, 128);
-    if (!r.atEnd()) {
-      throw new MalformedInputException(
-          MalformedInputException.Kind.MALFORMED,
-          "trailing bytes after receipt at offset " + r.position());
-    }
+    Receipt.Kind kind = readKind(r);
+    String sendId = readLastSendId(r);
     return new RootedHead(keySetId, sendId, kind, iat, pol, pay, nd, dlvRoot, ns, skpRoot, sender);
   }
 
